@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MIT
+// Entry points of the memtrace subcommands, one file per command under cli/.
+// Each takes the arguments after the subcommand name (argv[0] is the subcommand) and returns
+// the process exit status. They print their own one-line errors ("memtrace: ...").
+#ifndef MT_CLI_COMMANDS_H
+#define MT_CLI_COMMANDS_H
+
+int mt_cmd_run(int argc, char **argv);    /* cli/cmd_run.c */
+int mt_cmd_report(int argc, char **argv); /* cli/cmd_report.c */
+
+#endif
