@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+// Reachability classification of heap blocks (see leak_graph.h). Runs with the world stopped:
+// no allocation, no locks, no system calls; memory comes from the caller.
+//
+// The rules are memcheck's, so results agree with valgrind block for block:
+//  - from a root, a start pointer makes a block reachable; an interior pointer makes it
+//    possibly lost, unless a heuristic accepts it (new[] cookie, length prefix, std::string);
+//  - from a reachable block the same; from a possibly-lost block any pointer only makes the
+//    target possibly lost (the chain is no better than its weakest link);
+//  - each block still unreached is a definite leak that "owns" the unreached blocks it points
+//    to (start or interior); those become indirect and their bytes count under it.
+#include "leak_graph.h"
+
+enum { STATE_UNREACHED = 0xff };
+
+void mt_leakgraph_init(mt_leak_graph_t *g, mt_leak_block_t *blocks, size_t count,
+                       uint32_t *stack)
+{
+    g->blocks = blocks;
+    g->count = count;
+    g->stack = stack;
+    g->depth = 0;
+    g->lo = count ? blocks[0].addr : 0;
+    g->hi = 0;
+    for (size_t i = 0; i < count; i++) {
+        blocks[i].state = STATE_UNREACHED;
+        blocks[i].indirect_bytes = 0;
+        blocks[i].leader = (uint32_t)i;
+        blocks[i].via_heuristic = 0;
+        uintptr_t end = blocks[i].addr + (blocks[i].size ? blocks[i].size : 1);
+        if (end > g->hi)
+            g->hi = end;
+    }
+}
+
+long mt_leakgraph_find(const mt_leak_graph_t *g, uintptr_t addr)
+{
+    if (addr < g->lo || addr >= g->hi)
+        return -1;
+    size_t lo = 0, hi = g->count; /* first block with start > addr */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->blocks[mid].addr <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return -1;
+    const mt_leak_block_t *b = &g->blocks[lo - 1];
+    /* A zero-size block is reached only by a pointer to its start, as in memcheck. */
+    if (addr == b->addr || addr - b->addr < b->size)
+        return (long)(lo - 1);
+    return -1;
+}
+
+/* Interior pointers that are, by construction, the way a program refers to its block. */
+static int accepted_by_heuristic(const mt_leak_block_t *b, uintptr_t ptr)
+{
+    const uint64_t *w = (const uint64_t *)b->addr;
+    uintptr_t off = ptr - b->addr;
+    if (off == 8 && b->size >= 8) {
+        if (w[0] == b->size - 8)
+            return 1; /* length64: a length prefix, then the data */
+        if (w[0] != 0 && (b->size - 8) % w[0] == 0)
+            return 1; /* newarray: new T[n] with the element count in front */
+    }
+    if (off == 24 && b->size >= 25) {
+        /* stdstring: libstdc++'s reference-counted string, {length, capacity, refcount}
+         * followed by the characters the std::string points at. */
+        uint64_t length = w[0], capacity = w[1];
+        if (length <= capacity && capacity <= b->size - 25)
+            return 1;
+    }
+    return 0;
+}
+
+static void push(mt_leak_graph_t *g, long i)
+{
+    g->stack[g->depth++] = (uint32_t)i;
+}
+
+/* A word found in memory whose holder is reachable (definite = 1) or only possibly so. */
+static void reach(mt_leak_graph_t *g, uintptr_t ptr, int definite)
+{
+    long i = mt_leakgraph_find(g, ptr);
+    if (i < 0)
+        return;
+    mt_leak_block_t *b = &g->blocks[i];
+    if (b->state == MT_LEAK_REACHABLE)
+        return;
+    int start = ptr == b->addr;
+    int heuristic = !start && accepted_by_heuristic(b, ptr);
+    if (definite && (start || heuristic)) {
+        b->state = MT_LEAK_REACHABLE;
+        b->via_heuristic = (uint8_t)heuristic;
+        push(g, i); /* scanned again if it was possible: its targets improve too */
+    } else if (b->state == STATE_UNREACHED) {
+        b->state = MT_LEAK_POSSIBLE;
+        push(g, i);
+    }
+}
+
+static void scan_words(mt_leak_graph_t *g, uintptr_t begin, uintptr_t end, int definite)
+{
+    begin = (begin + 7) & ~(uintptr_t)7;
+    for (uintptr_t p = begin; p + 8 <= end; p += 8) {
+        uintptr_t v = *(const uintptr_t *)p;
+        if (v >= g->lo && v < g->hi)
+            reach(g, v, definite);
+    }
+}
+
+static void drain(mt_leak_graph_t *g)
+{
+    while (g->depth > 0) {
+        const mt_leak_block_t *b = &g->blocks[g->stack[--g->depth]];
+        scan_words(g, b->addr, b->addr + b->size, b->state == MT_LEAK_REACHABLE);
+    }
+}
+
+void mt_leakgraph_scan_root(mt_leak_graph_t *g, uintptr_t begin, uintptr_t end)
+{
+    scan_words(g, begin, end, 1);
+    drain(g);
+}
+
+/* Marks every unreached block that leader's memory reaches as indirect, owned by leader. */
+static void collect_clique(mt_leak_graph_t *g, uint32_t leader)
+{
+    push(g, leader);
+    while (g->depth > 0) {
+        const mt_leak_block_t *b = &g->blocks[g->stack[--g->depth]];
+        uintptr_t begin = b->addr, end = b->addr + b->size;
+        for (uintptr_t p = begin; p + 8 <= end; p += 8) {
+            long i = mt_leakgraph_find(g, *(const uintptr_t *)p);
+            if (i < 0 || (uint32_t)i == leader)
+                continue;
+            mt_leak_block_t *t = &g->blocks[i];
+            if (t->state != STATE_UNREACHED)
+                continue;
+            t->state = MT_LEAK_INDIRECT;
+            t->leader = leader;
+            /* A block that led its own clique earlier joins this one with all it owned. */
+            g->blocks[leader].indirect_bytes += t->size + t->indirect_bytes;
+            t->indirect_bytes = 0;
+            push(g, i);
+        }
+    }
+}
+
+void mt_leakgraph_finish(mt_leak_graph_t *g)
+{
+    drain(g);
+    for (size_t i = 0; i < g->count; i++)
+        if (g->blocks[i].state == STATE_UNREACHED)
+            collect_clique(g, (uint32_t)i);
+    /* Earlier leaders absorbed by a later clique point at a stale leader; re-point them. */
+    for (size_t i = 0; i < g->count; i++) {
+        mt_leak_block_t *b = &g->blocks[i];
+        if (b->state == STATE_UNREACHED) {
+            b->state = MT_LEAK_DEFINITE;
+            b->leader = (uint32_t)i;
+        }
+    }
+    for (size_t i = 0; i < g->count; i++) {
+        mt_leak_block_t *b = &g->blocks[i];
+        uint32_t l = b->leader;
+        while (b->state == MT_LEAK_INDIRECT && g->blocks[l].state == MT_LEAK_INDIRECT)
+            l = g->blocks[l].leader;
+        b->leader = l;
+    }
+}

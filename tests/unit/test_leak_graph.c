@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for the reachability classifier (preload/leak_graph.c) on synthetic memory: one
+// arena carved into blocks at known offsets, and a root array whose words point into them.
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leak_graph.h"
+
+#define ARENA_WORDS 1024
+#define MAX_BLOCKS 16
+
+static uint64_t arena[ARENA_WORDS] __attribute__((aligned(16)));
+static uint64_t roots[16];
+static mt_leak_block_t blocks[MAX_BLOCKS];
+static uint32_t stack[2 * MAX_BLOCKS];
+static size_t nblocks;
+static mt_leak_graph_t graph;
+
+static void setup(void)
+{
+    memset(arena, 0, sizeof arena);
+    memset(roots, 0, sizeof roots);
+    memset(blocks, 0, sizeof blocks);
+    nblocks = 0;
+}
+
+/* Adds a block of size bytes at word offset off; returns its index. Call in address order. */
+static size_t add_block(size_t off, size_t size)
+{
+    blocks[nblocks].addr = (uintptr_t)&arena[off];
+    blocks[nblocks].size = size;
+    return nblocks++;
+}
+
+static uint64_t addr_of(size_t block, size_t byte_offset)
+{
+    return (uint64_t)(blocks[block].addr + byte_offset);
+}
+
+static uint64_t *words(size_t block)
+{
+    return (uint64_t *)blocks[block].addr;
+}
+
+static void classify(void)
+{
+    mt_leakgraph_init(&graph, blocks, nblocks, stack);
+    mt_leakgraph_scan_root(&graph, (uintptr_t)roots, (uintptr_t)(roots + 16));
+    mt_leakgraph_finish(&graph);
+}
+
+START_TEST(start_pointer_chain_is_reachable)
+{
+    size_t a = add_block(0, 32), b = add_block(8, 40);
+    roots[3] = addr_of(a, 0);
+    words(a)[1] = addr_of(b, 0);
+    classify();
+    ck_assert_int_eq(blocks[a].state, MT_LEAK_REACHABLE);
+    ck_assert_int_eq(blocks[b].state, MT_LEAK_REACHABLE);
+}
+END_TEST
+
+START_TEST(unreferenced_block_is_definite_and_owns_what_it_reaches)
+{
+    size_t d = add_block(0, 48), e = add_block(16, 24), f = add_block(32, 100);
+    words(d)[2] = addr_of(e, 0);
+    words(e)[0] = addr_of(f, 40); /* interior pointers count inside a lost clique */
+    classify();
+    ck_assert_int_eq(blocks[d].state, MT_LEAK_DEFINITE);
+    ck_assert_int_eq(blocks[e].state, MT_LEAK_INDIRECT);
+    ck_assert_int_eq(blocks[f].state, MT_LEAK_INDIRECT);
+    ck_assert_uint_eq(blocks[d].indirect_bytes, 124);
+    ck_assert_uint_eq(blocks[e].leader, d);
+    ck_assert_uint_eq(blocks[f].leader, d);
+}
+END_TEST
+
+START_TEST(interior_pointer_from_root_is_possible_and_so_is_its_chain)
+{
+    size_t g = add_block(0, 64), h = add_block(16, 16);
+    roots[0] = addr_of(g, 24);
+    words(g)[0] = addr_of(h, 0); /* a start pointer, but held by a possibly-lost block */
+    classify();
+    ck_assert_int_eq(blocks[g].state, MT_LEAK_POSSIBLE);
+    ck_assert_int_eq(blocks[h].state, MT_LEAK_POSSIBLE);
+}
+END_TEST
+
+START_TEST(possible_block_upgrades_when_a_start_pointer_appears_later)
+{
+    size_t a = add_block(0, 64), b = add_block(16, 16);
+    roots[0] = addr_of(a, 8 * 3); /* interior first ... */
+    roots[5] = addr_of(a, 0);     /* ... then a start pointer */
+    words(a)[1] = addr_of(b, 0);
+    classify();
+    ck_assert_int_eq(blocks[a].state, MT_LEAK_REACHABLE);
+    ck_assert_int_eq(blocks[b].state, MT_LEAK_REACHABLE);
+}
+END_TEST
+
+START_TEST(cycle_without_root_is_one_definite_and_one_indirect)
+{
+    size_t i = add_block(0, 32), j = add_block(8, 56);
+    words(i)[0] = addr_of(j, 0);
+    words(j)[0] = addr_of(i, 0);
+    classify();
+    ck_assert_int_eq(blocks[i].state, MT_LEAK_DEFINITE);
+    ck_assert_int_eq(blocks[j].state, MT_LEAK_INDIRECT);
+    ck_assert_uint_eq(blocks[i].indirect_bytes, 56);
+    ck_assert_uint_eq(blocks[j].indirect_bytes, 0);
+}
+END_TEST
+
+START_TEST(earlier_leader_is_absorbed_with_everything_it_owned)
+{
+    /* l (lowest address) leads a clique {l, n} first; m, found later, points to l. */
+    size_t l = add_block(0, 16), n = add_block(8, 24), m = add_block(16, 40);
+    words(l)[0] = addr_of(n, 0);
+    words(m)[0] = addr_of(l, 0);
+    classify();
+    ck_assert_int_eq(blocks[m].state, MT_LEAK_DEFINITE);
+    ck_assert_int_eq(blocks[l].state, MT_LEAK_INDIRECT);
+    ck_assert_int_eq(blocks[n].state, MT_LEAK_INDIRECT);
+    ck_assert_uint_eq(blocks[m].indirect_bytes, 16 + 24);
+    ck_assert_uint_eq(blocks[l].indirect_bytes, 0);
+    ck_assert_uint_eq(blocks[l].leader, m);
+    ck_assert_uint_eq(blocks[n].leader, m);
+}
+END_TEST
+
+START_TEST(length_prefix_and_new_array_cookies_count_as_start_pointers)
+{
+    size_t k = add_block(0, 72), c = add_block(16, 8 + 5 * 12), s = add_block(32, 64);
+    words(k)[0] = 72 - 8;         /* length64 */
+    words(c)[0] = 5;              /* new T[5] with sizeof(T) == 12 */
+    words(s)[0] = 5;              /* neither: 5 does not divide 56 and is not 56 */
+    roots[1] = addr_of(k, 8);
+    roots[2] = addr_of(c, 8);
+    roots[3] = addr_of(s, 8);
+    classify();
+    ck_assert_int_eq(blocks[k].state, MT_LEAK_REACHABLE);
+    ck_assert_int_eq(blocks[k].via_heuristic, 1);
+    ck_assert_int_eq(blocks[c].state, MT_LEAK_REACHABLE);
+    ck_assert_int_eq(blocks[s].state, MT_LEAK_POSSIBLE);
+}
+END_TEST
+
+START_TEST(pointer_one_past_the_end_reaches_nothing)
+{
+    size_t a = add_block(0, 32), b = add_block(8, 32);
+    roots[0] = addr_of(a, 32); /* a's end lies in the gap before b (b starts at byte 64) */
+    roots[1] = addr_of(b, 32);
+    classify();
+    ck_assert_int_eq(blocks[a].state, MT_LEAK_DEFINITE);
+    ck_assert_int_eq(blocks[b].state, MT_LEAK_DEFINITE);
+    ck_assert_int_eq(mt_leakgraph_find(&graph, addr_of(a, 31)), (long)a);
+    ck_assert_int_eq(mt_leakgraph_find(&graph, addr_of(a, 32)), -1);
+}
+END_TEST
+
+static Suite *leak_graph_suite(void)
+{
+    Suite *s = suite_create("leak_graph");
+    TCase *tc = tcase_create("classify");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, start_pointer_chain_is_reachable);
+    tcase_add_test(tc, unreferenced_block_is_definite_and_owns_what_it_reaches);
+    tcase_add_test(tc, interior_pointer_from_root_is_possible_and_so_is_its_chain);
+    tcase_add_test(tc, possible_block_upgrades_when_a_start_pointer_appears_later);
+    tcase_add_test(tc, cycle_without_root_is_one_definite_and_one_indirect);
+    tcase_add_test(tc, earlier_leader_is_absorbed_with_everything_it_owned);
+    tcase_add_test(tc, length_prefix_and_new_array_cookies_count_as_start_pointers);
+    tcase_add_test(tc, pointer_one_past_the_end_reaches_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(leak_graph_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
