@@ -13,8 +13,7 @@
 
 enum { STATE_UNREACHED = 0xff };
 
-void mt_leakgraph_init(mt_leak_graph_t *g, mt_leak_block_t *blocks, size_t count,
-                       uint32_t *stack)
+void mt_leakgraph_init(mt_leak_graph_t *g, mt_leak_block_t *blocks, size_t count, uint32_t *stack)
 {
     g->blocks = blocks;
     g->count = count;

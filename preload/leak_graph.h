@@ -34,8 +34,7 @@ typedef struct mt_leak_graph {
 } mt_leak_graph_t;
 
 /* Prepares the graph; blocks must be sorted. stack must hold 2 * count entries. */
-void mt_leakgraph_init(mt_leak_graph_t *g, mt_leak_block_t *blocks, size_t count,
-                       uint32_t *stack);
+void mt_leakgraph_init(mt_leak_graph_t *g, mt_leak_block_t *blocks, size_t count, uint32_t *stack);
 
 /* Scans [begin, end) as a root: every aligned word that points into a block reaches it. */
 void mt_leakgraph_scan_root(mt_leak_graph_t *g, uintptr_t begin, uintptr_t end);

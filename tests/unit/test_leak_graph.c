@@ -133,9 +133,9 @@ END_TEST
 START_TEST(length_prefix_and_new_array_cookies_count_as_start_pointers)
 {
     size_t k = add_block(0, 72), c = add_block(16, 8 + 5 * 12), s = add_block(32, 64);
-    words(k)[0] = 72 - 8;         /* length64 */
-    words(c)[0] = 5;              /* new T[5] with sizeof(T) == 12 */
-    words(s)[0] = 5;              /* neither: 5 does not divide 56 and is not 56 */
+    words(k)[0] = 72 - 8; /* length64 */
+    words(c)[0] = 5;      /* new T[5] with sizeof(T) == 12 */
+    words(s)[0] = 5;      /* neither: 5 does not divide 56 and is not 56 */
     roots[1] = addr_of(k, 8);
     roots[2] = addr_of(c, 8);
     roots[3] = addr_of(s, 8);
