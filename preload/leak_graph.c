@@ -89,6 +89,10 @@ static void reach(mt_leak_graph_t *g, uintptr_t ptr, int definite)
     if (b->state == MT_LEAK_REACHABLE)
         return;
     int start = ptr == b->addr;
+    /* malloc's bins point at the next chunk's header, which overlaps the last usable bytes of
+     * this block; such a word says nothing about this block. */
+    if (!start && b->meta_offset && ptr - b->addr == b->meta_offset)
+        return;
     int heuristic = !start && accepted_by_heuristic(b, ptr);
     if (definite && (start || heuristic)) {
         b->state = MT_LEAK_REACHABLE;

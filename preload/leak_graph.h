@@ -20,6 +20,8 @@ typedef struct mt_leak_block {
     uintptr_t addr;
     uint64_t size;
     uint64_t indirect_bytes; /* for a definite block: bytes of the blocks only it reaches */
+    uint64_t meta_offset;    /* an interior offset that is allocator metadata, not a pointer
+                                target (glibc's next-chunk header); 0 when none */
     uint32_t leader;         /* for an indirect block: index of the definite block owning it */
     uint8_t state;           /* internal while running; an mt_leak_kind after mt_leakgraph_finish */
     uint8_t via_heuristic;   /* reached through an interior pointer accepted by a heuristic */

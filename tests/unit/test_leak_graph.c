@@ -160,6 +160,18 @@ START_TEST(pointer_one_past_the_end_reaches_nothing)
 }
 END_TEST
 
+START_TEST(allocator_metadata_offset_is_not_a_pointer)
+{
+    size_t a = add_block(0, 24), b = add_block(8, 24);
+    blocks[a].meta_offset = 16; /* as if the next chunk's header began 16 bytes in */
+    roots[0] = addr_of(a, 16);
+    roots[1] = addr_of(b, 16); /* the same offset in a block without metadata: possible */
+    classify();
+    ck_assert_int_eq(blocks[a].state, MT_LEAK_DEFINITE);
+    ck_assert_int_eq(blocks[b].state, MT_LEAK_POSSIBLE);
+}
+END_TEST
+
 static Suite *leak_graph_suite(void)
 {
     Suite *s = suite_create("leak_graph");
@@ -173,6 +185,7 @@ static Suite *leak_graph_suite(void)
     tcase_add_test(tc, earlier_leader_is_absorbed_with_everything_it_owned);
     tcase_add_test(tc, length_prefix_and_new_array_cookies_count_as_start_pointers);
     tcase_add_test(tc, pointer_one_past_the_end_reaches_nothing);
+    tcase_add_test(tc, allocator_metadata_offset_is_not_a_pointer);
     suite_add_tcase(s, tc);
     return s;
 }
