@@ -1,0 +1,800 @@
+// SPDX-License-Identifier: MIT
+// `memtrace run`: checks that PROG can be recorded at all, starts it with the preload library,
+// waits for it and prints a short summary of its log. It must never change what PROG sees
+// (argv, environment apart from the MEMTRACE_* and LD_PRELOAD variables, stdio, cwd, signals)
+// nor its exit status: memtrace exits with PROG's status, or 128+signal.
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "log_format.h"
+#include "memtrace.h"
+#include "mt_config.h"
+
+#define MT_RUN_PRELOAD_NAME "libmemtrace_preload.so"
+#define MT_RUN_DEFAULT_TEMPLATE "memtrace.%e.%p.mtr"
+#define MT_RUN_MAX_SHEBANG_DEPTH 4 /* what Linux itself follows (fs/binfmt_script.c) */
+#define MT_RUN_OTHER_LOGS_SHOWN 4
+
+typedef struct mt_run_opts {
+    const char *output; /* template as given, NULL for the default */
+    unsigned long sample_ms;
+    bool follow_fork;
+    bool quiet;
+    int prog_index; /* index in argv of PROG */
+} mt_run_opts_t;
+
+typedef struct mt_run_log {
+    long pid;
+    char *path;
+} mt_run_log_t;
+
+static void mt_run_usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: memtrace run [options] [--] PROG [ARGS...]\n"
+        "\n"
+        "Run PROG with the memtrace recorder preloaded and write a log of every heap and\n"
+        "anonymous-mmap event with its stack. PROG's arguments, environment, stdin/stdout/stderr\n"
+        "and working directory pass through unchanged; memtrace exits with PROG's status.\n"
+        "\n"
+        "options:\n"
+        "  -o, --output PATH        log file; %%p is replaced by the pid, %%e by the program\n"
+        "                           name (default: %s in the current\n"
+        "                           directory). A process that finds the name taken writes\n"
+        "                           PATH.2, PATH.3, ...\n"
+        "      --sample-interval MS sample RSS and allocator statistics every MS ms (default 10)\n"
+        "      --follow-fork        record forked children into their own logs (default)\n"
+        "      --no-follow-fork     record only the process PROG starts as, and its exec'd images\n"
+        "  -q, --quiet              print no summary when PROG ends\n"
+        "  -h, --help               show this help\n"
+        "\n"
+        "Options end at the first argument that is not an option, or at '--'.\n"
+        "Statically linked and setuid programs are refused: LD_PRELOAD cannot reach them.\n",
+        MT_RUN_DEFAULT_TEMPLATE);
+}
+
+__attribute__((format(printf, 1, 2))) static int mt_run_bad_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("memtrace: run: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(" (try 'memtrace run --help')\n", stderr);
+    va_end(ap);
+    return 2;
+}
+
+/* Accepts "--name VALUE", "--name=VALUE" and, for short options, "-oVALUE". Returns the value
+ * and advances *i past it, or NULL when the option is missing its value. */
+static const char *mt_run_opt_value(int argc, char **argv, int *i, const char *arg, size_t namelen)
+{
+    if (arg[namelen] == '=')
+        return arg + namelen + 1;
+    if (arg[1] != '-' && arg[namelen] != '\0')
+        return arg + namelen;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+static bool mt_run_opt_is(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) != 0)
+        return false;
+    if (arg[n] == '\0' || arg[n] == '=')
+        return true;
+    return name[1] != '-' && strlen(name) == 2; /* -oPATH */
+}
+
+/* Returns -1 to go on, or the exit status to return (help, usage error). */
+static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
+{
+    *o = (mt_run_opts_t){.sample_ms = 10, .follow_fork = true, .prog_index = -1};
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (a[0] != '-' || a[1] == '\0')
+            break; /* PROG: its own options must reach it untouched */
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            mt_run_usage(stdout);
+            return 0;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            o->quiet = true;
+        } else if (strcmp(a, "--follow-fork") == 0) {
+            o->follow_fork = true;
+        } else if (strcmp(a, "--no-follow-fork") == 0) {
+            o->follow_fork = false;
+        } else if (mt_run_opt_is(a, "-o") || mt_run_opt_is(a, "--output")) {
+            size_t n = a[1] == '-' ? strlen("--output") : 2;
+            o->output = mt_run_opt_value(argc, argv, &i, a, n);
+            if (o->output == NULL)
+                return mt_run_bad_usage("option '%s' needs a file name", a);
+            if (o->output[0] == '\0')
+                return mt_run_bad_usage("%s", "empty output file name");
+        } else if (mt_run_opt_is(a, "--sample-interval")) {
+            const char *v = mt_run_opt_value(argc, argv, &i, a, strlen("--sample-interval"));
+            if (v == NULL)
+                return mt_run_bad_usage("option '%s' needs a number of milliseconds", a);
+            char *end;
+            errno = 0;
+            unsigned long ms = strtoul(v, &end, 10);
+            if (errno || end == v || *end != '\0' || v[0] == '-' || ms == 0 || ms > 3600000)
+                return mt_run_bad_usage("--sample-interval wants milliseconds between 1 and "
+                                        "3600000, not '%s'",
+                                        v);
+            o->sample_ms = ms;
+        } else {
+            return mt_run_bad_usage("unknown option '%s'", a);
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, "memtrace: run: no program given (try 'memtrace run --help')\n");
+        return 2;
+    }
+    o->prog_index = i;
+    return -1;
+}
+
+/* ---- finding the preload library ---- */
+
+/* out has room for PATH_MAX bytes (realpath's contract). */
+static int mt_run_find_preload(char *out)
+{
+    const char *env = getenv("MEMTRACE_PRELOAD");
+    if (env != NULL && env[0] != '\0') {
+        /* The target may chdir before it execs another program, and ld.so resolves
+         * LD_PRELOAD again at every exec: the path must be absolute. */
+        if (realpath(env, out) == NULL) {
+            fprintf(stderr, "memtrace: MEMTRACE_PRELOAD=%s: %s\n", env, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n < 0) {
+        fprintf(stderr, "memtrace: cannot find my own executable (/proc/self/exe: %s)\n",
+                strerror(errno));
+        return -1;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    /* Build tree first (build/cli/memtrace next to build/preload/), then the installed layout
+     * (bindir/../lib/<triplet>/memtrace), both relative to the binary so that a relocated
+     * install or a DESTDIR staging tree works without configuration. */
+    const char *candidates[] = {"../preload/" MT_RUN_PRELOAD_NAME,
+                                MT_PKGLIBDIR_FROM_BINDIR "/" MT_RUN_PRELOAD_NAME};
+    char tried[2][PATH_MAX + 64];
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(tried[i], sizeof tried[i], "%s/%s", self, candidates[i]);
+        if (access(tried[i], R_OK) == 0 && realpath(tried[i], out) != NULL)
+            return 0;
+    }
+    fprintf(stderr,
+            "memtrace: cannot find the recorder library %s (looked for %s and %s; set "
+            "MEMTRACE_PRELOAD to its path)\n",
+            MT_RUN_PRELOAD_NAME, tried[0], tried[1]);
+    return -1;
+}
+
+/* ---- resolving and vetting PROG ---- */
+
+/* Like execvp's search: returns 0 with the path in out, or the shell's exit status for a
+ * command that cannot run (127 not found, 126 found but not executable) after printing why. */
+static int mt_run_resolve(const char *prog, char *out, size_t outlen)
+{
+    if (strchr(prog, '/') != NULL) {
+        struct stat st;
+        if (stat(prog, &st) != 0) {
+            fprintf(stderr, "memtrace: %s: %s\n", prog, strerror(errno));
+            return errno == ENOENT || errno == ENOTDIR ? 127 : 126;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "memtrace: %s: is a directory\n", prog);
+            return 126;
+        }
+        if (access(prog, X_OK) != 0) {
+            fprintf(stderr, "memtrace: %s: %s\n", prog, strerror(errno));
+            return 126;
+        }
+        snprintf(out, outlen, "%s", prog);
+        return 0;
+    }
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/bin:/usr/bin"; /* glibc's execvp default */
+    bool denied = false;
+    while (true) {
+        const char *colon = strchrnul(path, ':');
+        size_t dlen = (size_t)(colon - path);
+        /* An empty PATH entry means the current directory, as for execvp. */
+        int n = dlen == 0 ? snprintf(out, outlen, "%s", prog)
+                          : snprintf(out, outlen, "%.*s/%s", (int)dlen, path, prog);
+        if (n > 0 && (size_t)n < outlen) {
+            struct stat st;
+            if (stat(out, &st) == 0) {
+                if (!S_ISDIR(st.st_mode) && access(out, X_OK) == 0)
+                    return 0;
+                denied = true;
+            } else if (errno == EACCES) {
+                denied = true;
+            }
+        }
+        if (*colon == '\0')
+            break;
+        path = colon + 1;
+    }
+    if (denied) {
+        fprintf(stderr, "memtrace: %s: permission denied\n", prog);
+        return 126;
+    }
+    fprintf(stderr, "memtrace: %s: command not found\n", prog);
+    return 127;
+}
+
+typedef enum mt_run_elf {
+    MT_RUN_ELF_DYNAMIC, /* has PT_INTERP: ld.so will honour LD_PRELOAD */
+    MT_RUN_ELF_STATIC,
+    MT_RUN_ELF_UNKNOWN, /* not an ELF we understand: let execve decide */
+} mt_run_elf_t;
+
+static mt_run_elf_t mt_run_elf_kind(int fd, const unsigned char *hdr, size_t len)
+{
+    if (len < EI_NIDENT || memcmp(hdr, ELFMAG, SELFMAG) != 0)
+        return MT_RUN_ELF_UNKNOWN;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (hdr[EI_DATA] != ELFDATA2LSB)
+        return MT_RUN_ELF_UNKNOWN;
+#else
+    if (hdr[EI_DATA] != ELFDATA2MSB)
+        return MT_RUN_ELF_UNKNOWN;
+#endif
+    uint64_t phoff;
+    unsigned phnum, phentsize, type;
+    if (hdr[EI_CLASS] == ELFCLASS64 && len >= sizeof(Elf64_Ehdr)) {
+        Elf64_Ehdr eh;
+        memcpy(&eh, hdr, sizeof eh);
+        phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize, type = eh.e_type;
+    } else if (hdr[EI_CLASS] == ELFCLASS32 && len >= sizeof(Elf32_Ehdr)) {
+        Elf32_Ehdr eh;
+        memcpy(&eh, hdr, sizeof eh);
+        phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize, type = eh.e_type;
+    } else {
+        return MT_RUN_ELF_UNKNOWN;
+    }
+    size_t want = hdr[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+    if ((type != ET_EXEC && type != ET_DYN) || phentsize < want || phnum == 0 || phnum > 4096)
+        return MT_RUN_ELF_UNKNOWN;
+    for (unsigned i = 0; i < phnum; i++) {
+        unsigned char ph[sizeof(Elf64_Phdr)];
+        if (pread(fd, ph, want, (off_t)(phoff + (uint64_t)i * phentsize)) != (ssize_t)want)
+            return MT_RUN_ELF_UNKNOWN;
+        uint32_t p_type; /* p_type is the first word in both classes */
+        memcpy(&p_type, ph, sizeof p_type);
+        if (p_type == PT_INTERP)
+            return MT_RUN_ELF_DYNAMIC;
+    }
+    return MT_RUN_ELF_STATIC;
+}
+
+/* The dynamic loader runs in secure mode (and ignores LD_PRELOAD from the environment) when
+ * exec changes the credentials: a setuid/setgid bit that actually changes the effective ids on
+ * a filesystem not mounted nosuid, or file capabilities. Returns what makes it so, or NULL. */
+static const char *mt_run_secure_reason(const char *path, const struct stat *st)
+{
+    struct statvfs vfs;
+    bool nosuid = statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID);
+    if (!nosuid && (st->st_mode & S_ISUID) && st->st_uid != geteuid())
+        return "setuid";
+    if (!nosuid && (st->st_mode & S_ISGID) && (st->st_mode & S_IXGRP) && st->st_gid != getegid())
+        return "setgid";
+    if (!nosuid && getxattr(path, "security.capability", NULL, 0) > 0)
+        return "given file capabilities";
+    return NULL;
+}
+
+/* ld.so run directly (`memtrace run /lib64/ld-linux-x86-64.so.2 ./prog`) has no PT_INTERP, but
+ * it is the loader and reads LD_PRELOAD itself. */
+static bool mt_run_is_loader(const char *path)
+{
+    char real[PATH_MAX];
+    if (realpath(path, real) == NULL)
+        return false;
+    const char *base = strrchr(real, '/');
+    base = base ? base + 1 : real;
+    return strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "ld.so", 5) == 0 ||
+           strncmp(base, "ld64.so", 7) == 0;
+}
+
+/* Refuses programs that LD_PRELOAD cannot reach, so that the user gets a reason instead of an
+ * empty log. Follows `#!` lines to the interpreter, as the kernel does. Returns 0, or an exit
+ * status after printing why. Anything unexpected (unreadable file, unknown format) is left
+ * for execve to report. */
+static int mt_run_vet(const char *prog, const char *path)
+{
+    char cur[PATH_MAX];
+    snprintf(cur, sizeof cur, "%s", path);
+    for (int depth = 0; depth <= MT_RUN_MAX_SHEBANG_DEPTH; depth++) {
+        int fd = open(cur, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return 0;
+        struct stat st;
+        unsigned char hdr[256];
+        ssize_t len = fstat(fd, &st) == 0 ? pread(fd, hdr, sizeof hdr - 1, 0) : -1;
+        if (len < 0) {
+            close(fd);
+            return 0;
+        }
+        if (len >= 2 && hdr[0] == '#' && hdr[1] == '!') {
+            close(fd);
+            hdr[len] = '\0';
+            char *p = (char *)hdr + 2;
+            p += strspn(p, " \t");
+            size_t n = strcspn(p, " \t\n");
+            if (n == 0 || n >= sizeof cur)
+                return 0;
+            memcpy(cur, p, n);
+            cur[n] = '\0';
+            continue;
+        }
+        mt_run_elf_t kind = mt_run_elf_kind(fd, hdr, (size_t)len);
+        close(fd);
+        /* "memtrace: ./x.sh: its #! interpreter /opt/py is ..." or "memtrace: ./x is ..." */
+        char who[PATH_MAX + 64];
+        if (depth > 0)
+            snprintf(who, sizeof who, "%s: its #! interpreter %s", prog, cur);
+        else
+            snprintf(who, sizeof who, "%s", prog);
+        if (kind == MT_RUN_ELF_STATIC && !mt_run_is_loader(cur)) {
+            fprintf(stderr,
+                    "memtrace: %s is statically linked: LD_PRELOAD cannot reach it, nothing "
+                    "would be recorded\n",
+                    who);
+            return 1;
+        }
+        if (kind != MT_RUN_ELF_UNKNOWN) {
+            const char *why = mt_run_secure_reason(cur, &st);
+            if (why != NULL) {
+                fprintf(stderr,
+                        "memtrace: %s is %s: the dynamic loader ignores LD_PRELOAD for it, "
+                        "nothing would be recorded\n",
+                        who, why);
+                return 1;
+            }
+        }
+        return 0;
+    }
+    return 0; /* too many #! levels: execve will say ELOOP */
+}
+
+/* ---- the log template ---- */
+
+/* Makes the template absolute, so that a target that changes directory still writes where the
+ * user asked, and checks the directory early rather than ending with "wrote no log". */
+static int mt_run_output_path(const char *tmpl, char *out, size_t outlen)
+{
+    if (tmpl == NULL)
+        tmpl = MT_RUN_DEFAULT_TEMPLATE;
+    if (tmpl[0] == '/') {
+        if ((size_t)snprintf(out, outlen, "%s", tmpl) >= outlen)
+            goto too_long;
+    } else {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof cwd) == NULL) {
+            fprintf(stderr, "memtrace: cannot get the current directory: %s\n", strerror(errno));
+            return -1;
+        }
+        if ((size_t)snprintf(out, outlen, "%s/%s", strcmp(cwd, "/") ? cwd : "", tmpl) >= outlen)
+            goto too_long;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    if (strchr(dir, '%') == NULL && access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "memtrace: cannot write the log into %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+too_long:
+    fprintf(stderr, "memtrace: output path too long: %s\n", tmpl);
+    return -1;
+}
+
+/* ---- starting and waiting ---- */
+
+static volatile sig_atomic_t mt_run_child_pid;
+
+static void mt_run_forward(int sig)
+{
+    pid_t pid = (pid_t)mt_run_child_pid;
+    if (pid > 0)
+        kill(pid, sig);
+}
+
+typedef struct mt_run_env {
+    const char *preload;
+    const char *output;
+    const char *manifest;
+    unsigned long sample_ms;
+    bool follow_fork;
+} mt_run_env_t;
+
+/* In the child, between fork and exec. The parent is single-threaded, so setenv's malloc
+ * is safe here. Returns 0 or -1 with errno set. */
+static int mt_run_child_env(const mt_run_env_t *env)
+{
+    char buf[64];
+    const char *old = getenv("LD_PRELOAD");
+    if (old != NULL && old[0] != '\0') {
+        /* Ours first, so that our malloc is the one the program binds to. */
+        size_t n = strlen(env->preload) + 1 + strlen(old) + 1;
+        char *both = malloc(n);
+        if (both == NULL)
+            return -1;
+        snprintf(both, n, "%s:%s", env->preload, old);
+        if (setenv("LD_PRELOAD", both, 1) != 0)
+            return -1;
+        free(both);
+    } else if (setenv("LD_PRELOAD", env->preload, 1) != 0) {
+        return -1;
+    }
+    snprintf(buf, sizeof buf, "%ld", (long)getpid());
+    if (setenv("MEMTRACE_ROOT_PID", buf, 1) != 0)
+        return -1;
+    snprintf(buf, sizeof buf, "%lu", env->sample_ms);
+    if (setenv("MEMTRACE_SAMPLE_MS", buf, 1) != 0 ||
+        setenv("MEMTRACE_OUTPUT", env->output, 1) != 0 ||
+        setenv("MEMTRACE_MANIFEST", env->manifest, 1) != 0 ||
+        setenv("MEMTRACE_FOLLOW_FORK", env->follow_fork ? "1" : "0", 1) != 0)
+        return -1;
+    return 0;
+}
+
+/* Starts the program and waits for it. Returns its wait status in *status and 0, or the exit
+ * status memtrace should return when the program could not be started (after printing why). */
+static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, pid_t *pid_out,
+                        int *status)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0) {
+        fprintf(stderr, "memtrace: pipe: %s\n", strerror(errno));
+        return 1;
+    }
+    /* Like system(3): while the program runs, a ^C or ^\ from the terminal is for it (it gets
+     * the signal from the terminal itself), and memtrace must survive it to write the summary.
+     * SIGTERM and SIGHUP sent to memtrace alone are passed on to the program. Those are
+     * blocked across fork so that the handler never sees a pid of 0 or a stale one. */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = mt_run_forward};
+    struct sigaction old_int, old_quit, old_term, old_hup;
+    sigemptyset(&ign.sa_mask);
+    sigemptyset(&fwd.sa_mask);
+    fwd.sa_flags = SA_RESTART;
+    sigset_t block, oldmask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &oldmask);
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
+    sigaction(SIGTERM, &fwd, &old_term);
+    sigaction(SIGHUP, &fwd, &old_hup);
+
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGQUIT, &old_quit, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGHUP, &old_hup, NULL);
+        sigprocmask(SIG_SETMASK, &oldmask, NULL);
+        close(pfd[0]);
+        int err = 0;
+        if (mt_run_child_env(env) == 0)
+            execv(path, argv);
+        err = errno;
+        /* Tell the parent why, through the close-on-exec pipe, and let it print the message:
+         * one place formats errors. */
+        while (write(pfd[1], &err, sizeof err) < 0 && errno == EINTR)
+            ;
+        _exit(err == ENOENT ? 127 : 126);
+    }
+    int ret = 0;
+    if (pid < 0) {
+        fprintf(stderr, "memtrace: fork: %s\n", strerror(errno));
+        ret = 1;
+    } else {
+        mt_run_child_pid = pid;
+        *pid_out = pid;
+    }
+    sigprocmask(SIG_SETMASK, &oldmask, NULL);
+    close(pfd[1]);
+    if (pid > 0) {
+        int err = 0;
+        ssize_t n;
+        while ((n = read(pfd[0], &err, sizeof err)) < 0 && errno == EINTR)
+            ;
+        while (waitpid(pid, status, 0) < 0) {
+            if (errno != EINTR) {
+                fprintf(stderr, "memtrace: waitpid: %s\n", strerror(errno));
+                ret = 1;
+                break;
+            }
+        }
+        if (n == (ssize_t)sizeof err) {
+            fprintf(stderr, "memtrace: %s: %s\n", argv[0], strerror(err));
+            ret = err == ENOENT ? 127 : 126;
+        }
+    }
+    close(pfd[0]);
+    mt_run_child_pid = 0;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    return ret;
+}
+
+/* ---- after the run: manifest and summary ---- */
+
+/* Reads "PID\tPATH\n" lines. Lines are short single O_APPEND writes, so they do not interleave;
+ * a malformed line (a process killed mid-write) is skipped. */
+static mt_run_log_t *mt_run_read_manifest(const char *path, size_t *count)
+{
+    *count = 0;
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return NULL;
+    mt_run_log_t *logs = NULL;
+    size_t cap = 0;
+    char *line = NULL;
+    size_t linecap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &linecap, f)) > 0) {
+        if (line[len - 1] != '\n')
+            continue;
+        line[len - 1] = '\0';
+        char *tab = strchr(line, '\t');
+        if (tab == NULL || tab[1] == '\0')
+            continue;
+        char *end;
+        long pid = strtol(line, &end, 10);
+        if (end != tab || pid <= 0)
+            continue;
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 8;
+            mt_run_log_t *n = realloc(logs, cap * sizeof *logs);
+            if (n == NULL)
+                break;
+            logs = n;
+        }
+        char *p = strdup(tab + 1);
+        if (p == NULL)
+            break;
+        logs[(*count)++] = (mt_run_log_t){pid, p};
+    }
+    free(line);
+    fclose(f);
+    return logs;
+}
+
+static const char *mt_run_fmt_count(uint64_t v, char *buf, size_t len)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    size_t o = 0;
+    for (int i = 0; i < n && o + 2 < len; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static const char *mt_run_fmt_bytes(uint64_t v, char *buf, size_t len)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+    if (v < 1024) {
+        snprintf(buf, len, "%llu B", (unsigned long long)v);
+        return buf;
+    }
+    double d = (double)v / 1024;
+    size_t u = 0;
+    while (d >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+        d /= 1024;
+        u++;
+    }
+    snprintf(buf, len, "%.1f %s", d, units[u]);
+    return buf;
+}
+
+/* A path the user can paste into a shell. */
+static void mt_run_print_quoted(FILE *out, const char *s)
+{
+    if (s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+,%=:@")] ==
+        '\0') {
+        fputs(s, out);
+        return;
+    }
+    fputc('\'', out);
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputs("'\\''", out);
+        else
+            fputc(*s, out);
+    }
+    fputc('\'', out);
+}
+
+static void mt_run_print_summary(const mt_summary_t *s, const char *path)
+{
+    char a[32], b[32], c[32], d[32], e[32];
+    fprintf(stderr, "memtrace: %s allocations, %s frees, peak heap %s at %.2f s, ",
+            mt_run_fmt_count(s->allocations, a, sizeof a), mt_run_fmt_count(s->frees, b, sizeof b),
+            mt_run_fmt_bytes(s->peak_heap_bytes, c, sizeof c), s->peak_time_s);
+    if (s->leaked_blocks == 0)
+        fprintf(stderr, "no heap blocks left at exit\n");
+    else
+        fprintf(stderr, "%s in %s block%s not freed at exit\n",
+                mt_run_fmt_bytes(s->leaked_bytes, d, sizeof d),
+                mt_run_fmt_count(s->leaked_blocks, e, sizeof e), s->leaked_blocks == 1 ? "" : "s");
+    if (s->truncated)
+        fprintf(stderr, "memtrace: the log is truncated: the report covers the first %.2f s\n",
+                s->duration_s);
+    fprintf(stderr, "memtrace: log written to %s (report: memtrace report ", path);
+    mt_run_print_quoted(stderr, path);
+    fprintf(stderr, ")\n");
+}
+
+/* Summarizes the root process. Its log is the first one the child's pid registered; when that
+ * image exec'd another program (`memtrace run env X=1 ./app`), the same pid registered a new
+ * log and the last image is the one the user meant, so the summary follows the exec chain.
+ * Returns false when the root wrote no log. */
+static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, bool quiet)
+{
+    bool *mine = calloc(n ? n : 1, sizeof *mine);
+    if (mine == NULL)
+        return n > 0;
+    size_t last = n;
+    mt_summary_t sum;
+    bool have_sum = false;
+    char err[512] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (logs[i].pid != (long)root)
+            continue;
+        mine[i] = true;
+        last = i;
+        if (quiet)
+            continue;
+        err[0] = '\0';
+        have_sum = mt_summary_load(logs[i].path, &sum, err, sizeof err) == 0;
+        if (!have_sum || sum.exit_reason != MT_EXIT_EXEC)
+            break;
+    }
+    bool found = last < n;
+    if (found && !quiet) {
+        if (have_sum)
+            mt_run_print_summary(&sum, logs[last].path);
+        else
+            fprintf(stderr, "memtrace: warning: cannot summarize %s: %s\n", logs[last].path,
+                    err[0] ? err : "unreadable log");
+        size_t others = n - 1, shown = 0;
+        if (others > 0) {
+            fprintf(stderr, "memtrace: %zu more log%s from forked or exec'd processes: ", others,
+                    others == 1 ? "" : "s");
+            for (size_t i = 0; i < n && shown < MT_RUN_OTHER_LOGS_SHOWN; i++) {
+                if (mine[i] && i == last)
+                    continue;
+                fprintf(stderr, "%s%s", shown ? ", " : "", logs[i].path);
+                shown++;
+            }
+            fprintf(stderr, "%s\n", others > shown ? ", ..." : "");
+        }
+    }
+    free(mine);
+    return found;
+}
+
+int mt_cmd_run(int argc, char **argv)
+{
+    mt_run_opts_t o;
+    int rc = mt_run_parse(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    char **prog_argv = argv + o.prog_index;
+    const char *prog = prog_argv[0];
+
+    char path[PATH_MAX];
+    rc = mt_run_resolve(prog, path, sizeof path);
+    if (rc != 0)
+        return rc;
+    rc = mt_run_vet(prog, path);
+    if (rc != 0)
+        return rc;
+
+    char preload[PATH_MAX];
+    if (mt_run_find_preload(preload) != 0)
+        return 1;
+    if (strpbrk(preload, " :") != NULL) {
+        /* ld.so splits LD_PRELOAD at spaces and colons, with no way to quote them. */
+        fprintf(stderr,
+                "memtrace: the recorder's path %s contains a space or ':', which "
+                "LD_PRELOAD cannot express; install memtrace elsewhere\n",
+                preload);
+        return 1;
+    }
+    char output[PATH_MAX];
+    if (mt_run_output_path(o.output, output, sizeof output) != 0)
+        return 1;
+
+    const char *tmpdir = getenv("TMPDIR");
+    if (tmpdir == NULL || tmpdir[0] == '\0')
+        tmpdir = "/tmp";
+    char manifest[PATH_MAX];
+    snprintf(manifest, sizeof manifest, "%s/memtrace-run.XXXXXX", tmpdir);
+    int mfd = mkostemp(manifest, O_CLOEXEC);
+    if (mfd < 0) {
+        fprintf(stderr, "memtrace: cannot create a file in %s: %s\n", tmpdir, strerror(errno));
+        return 1;
+    }
+    close(mfd);
+
+    mt_run_env_t env = {preload, output, manifest, o.sample_ms, o.follow_fork};
+    pid_t pid = 0;
+    int status = 0;
+    rc = mt_run_spawn(path, prog_argv, &env, &pid, &status);
+    if (rc != 0) {
+        unlink(manifest);
+        return rc;
+    }
+    int exit_status;
+    if (WIFSIGNALED(status)) {
+        exit_status = 128 + WTERMSIG(status);
+        if (!o.quiet)
+            fprintf(stderr, "memtrace: %s was killed by signal %d (%s)%s\n", prog, WTERMSIG(status),
+                    strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+    } else {
+        exit_status = WEXITSTATUS(status);
+    }
+
+    size_t nlogs = 0;
+    mt_run_log_t *logs = mt_run_read_manifest(manifest, &nlogs);
+    unlink(manifest);
+    bool found = mt_run_report_logs(logs, nlogs, pid, o.quiet);
+    for (size_t i = 0; i < nlogs; i++)
+        free(logs[i].path);
+    free(logs);
+    if (!found) {
+        fprintf(stderr, "memtrace: %s wrote no log (it may clear LD_PRELOAD or be setuid)\n", prog);
+        return exit_status != 0 ? exit_status : 1;
+    }
+    return exit_status;
+}

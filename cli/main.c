@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+// Entry point of the `memtrace` command: global options (--help, --version) and dispatch to one
+// subcommand per cli/cmd_*.c. It does no work of its own and must never print to stdout except
+// for --help and --version, so that subcommands own stdout (reports, JSON) completely.
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "mt_config.h"
+
+typedef struct mt_command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} mt_command_t;
+
+/* Only the commands that exist are listed: usage that advertises a command which then fails
+ * with "unknown command" is worse than a short list. Add a row when a cmd_*.c lands. */
+static const mt_command_t mt_commands[] = {
+    {"run", mt_cmd_run, "record PROG (a binary, or `python3 script.py`) into a log"},
+    {"report", mt_cmd_report, "summary: totals, peak, leaks, top allocation sites"},
+};
+
+#define MT_NCOMMANDS (sizeof mt_commands / sizeof mt_commands[0])
+
+static void mt_main_usage(FILE *out)
+{
+    fprintf(out, "usage: memtrace <command> [options] [args]\n"
+                 "       memtrace run [options] [--] PROG [ARGS...]\n"
+                 "       memtrace report [options] FILE\n"
+                 "\n"
+                 "A memory profiler and leak detector for native programs.\n"
+                 "\n"
+                 "commands:\n");
+    for (size_t i = 0; i < MT_NCOMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", mt_commands[i].name, mt_commands[i].summary);
+    fprintf(out, "\n"
+                 "options:\n"
+                 "  -h, --help     show this help\n"
+                 "  --version      show the version\n"
+                 "\n"
+                 "'memtrace <command> --help' describes a command; see also memtrace(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        mt_main_usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        /* `memtrace help run` is the same as `memtrace run --help`. */
+        if (strcmp(cmd, "help") == 0 && argc > 2) {
+            for (size_t i = 0; i < MT_NCOMMANDS; i++) {
+                if (strcmp(argv[2], mt_commands[i].name) == 0) {
+                    char help[] = "--help";
+                    char *sub[] = {argv[2], help, NULL};
+                    return mt_commands[i].fn(2, sub);
+                }
+            }
+            fprintf(stderr, "memtrace: unknown command '%s' (see 'memtrace --help')\n", argv[2]);
+            return 2;
+        }
+        mt_main_usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("memtrace %s\n", MT_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < MT_NCOMMANDS; i++) {
+        if (strcmp(cmd, mt_commands[i].name) == 0)
+            return mt_commands[i].fn(argc - 1, argv + 1);
+    }
+    if (cmd[0] == '-')
+        fprintf(stderr, "memtrace: unknown option '%s' (see 'memtrace --help')\n", cmd);
+    else
+        fprintf(stderr, "memtrace: unknown command '%s' (see 'memtrace --help')\n", cmd);
+    return 2;
+}
