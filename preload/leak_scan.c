@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: MIT
+// Leak check at exit (see leak_scan.h). Runs in the target with the recorder lock held: only
+// raw system calls and static or caller-provided memory; no stdio, no malloc, no dl_* calls
+// (a stopped thread may hold the loader or malloc locks).
+#include "leak_scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <malloc.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define MAX_EXCLUDED 256
+#define MAX_THREADS 4096
+#define STACK_RED_ZONE 128         /* x86-64 ABI: leaf functions may use it below SP */
+#define GLIBC_HEAP_MAX (64u << 20) /* glibc's HEAP_MAX_SIZE for secondary arenas, 64-bit */
+#define STOP_TIMEOUT_MS 500
+
+typedef struct range {
+    uintptr_t begin, end;
+} range_t;
+
+static range_t excluded[MAX_EXCLUDED];
+static size_t excluded_count;
+
+enum { SLOT_SIGNALLED = 0, SLOT_STOPPED = 1, SLOT_GONE = 2, SLOT_MISSED = 3 };
+
+typedef struct thread_slot {
+    pid_t tid;
+    int state; /* futex word */
+    uintptr_t sp;
+    greg_t regs[NGREG];
+} thread_slot_t;
+
+static thread_slot_t *slots; /* mmap'd once, excluded from the roots */
+static size_t slot_count;
+static int release_word; /* futex word: 1 once the scan is over */
+
+static long futex(int *word, int op, int val, const struct timespec *timeout)
+{
+    return syscall(SYS_futex, word, op, val, timeout, NULL, 0);
+}
+
+static pid_t current_tid(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+void mt_leakscan_exclude(uintptr_t begin, uintptr_t end)
+{
+    for (size_t i = 0; i < excluded_count; i++) {
+        if (excluded[i].end == begin) {
+            excluded[i].end = end;
+            return;
+        }
+        if (excluded[i].begin == end) {
+            excluded[i].begin = begin;
+            return;
+        }
+    }
+    if (excluded_count < MAX_EXCLUDED)
+        excluded[excluded_count++] = (range_t){begin, end};
+}
+
+static int note_own_segments(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t self = (uintptr_t)data;
+    int ours = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t b = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && self >= b && self < b + ph->p_memsz)
+            ours = 1;
+    }
+    if (!ours)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
+            uintptr_t b = (info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)4095;
+            uintptr_t e = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + 4095) & ~(uintptr_t)4095;
+            mt_leakscan_exclude(b, e);
+        }
+    }
+    return 1;
+}
+
+void mt_leakscan_init(void)
+{
+    dl_iterate_phdr(note_own_segments, (void *)(uintptr_t)&excluded);
+}
+
+/* ---- holding the other threads still ---- */
+
+static thread_slot_t *slot_of(pid_t tid)
+{
+    for (size_t i = 0; i < slot_count; i++)
+        if (slots[i].tid == tid)
+            return &slots[i];
+    return NULL;
+}
+
+static void stop_handler(int sig, siginfo_t *info, void *context)
+{
+    (void)sig;
+    (void)info;
+    int saved_errno = errno;
+    thread_slot_t *s =
+        __atomic_load_n(&release_word, __ATOMIC_ACQUIRE) ? NULL : slot_of(current_tid());
+    if (s) {
+        const ucontext_t *uc = context;
+        memcpy(s->regs, uc->uc_mcontext.gregs, sizeof s->regs);
+        s->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+        __atomic_store_n(&s->state, SLOT_STOPPED, __ATOMIC_RELEASE);
+        futex(&s->state, FUTEX_WAKE, 1, NULL);
+        while (!__atomic_load_n(&release_word, __ATOMIC_ACQUIRE))
+            futex(&release_word, FUTEX_WAIT, 0, NULL);
+    }
+    errno = saved_errno;
+}
+
+static int stop_signal(void)
+{
+    return SIGRTMAX - 1;
+}
+
+/* Adds every thread of the process not seen yet; returns how many were added. */
+static size_t enumerate_threads(pid_t self)
+{
+    char buf[4096];
+    size_t added = 0;
+    int fd =
+        (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    for (;;) {
+        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        for (long off = 0; off < n;) {
+            struct dirent64_raw {
+                uint64_t ino;
+                int64_t off;
+                unsigned short reclen;
+                unsigned char type;
+                char name[];
+            } *d = (struct dirent64_raw *)(buf + off);
+            off += d->reclen;
+            pid_t tid = 0;
+            for (const char *c = d->name; *c >= '0' && *c <= '9'; c++)
+                tid = tid * 10 + (*c - '0');
+            if (tid <= 0 || tid == self || slot_of(tid) || slot_count >= MAX_THREADS)
+                continue;
+            slots[slot_count] = (thread_slot_t){.tid = tid, .state = SLOT_SIGNALLED};
+            if (syscall(SYS_tgkill, getpid(), tid, stop_signal()) != 0)
+                slots[slot_count].state = SLOT_GONE;
+            slot_count++;
+            added++;
+        }
+    }
+    syscall(SYS_close, fd);
+    return added;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void wait_for_stops(void)
+{
+    uint64_t deadline = now_ms() + STOP_TIMEOUT_MS;
+    for (size_t i = 0; i < slot_count; i++) {
+        thread_slot_t *s = &slots[i];
+        while (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == SLOT_SIGNALLED) {
+            uint64_t now = now_ms();
+            if (now >= deadline) {
+                s->state = SLOT_MISSED;
+                break;
+            }
+            struct timespec ts = {0, 10 * 1000000};
+            futex(&s->state, FUTEX_WAIT, SLOT_SIGNALLED, &ts);
+        }
+    }
+}
+
+static int stop_world(pid_t self)
+{
+    if (!slots) {
+        void *m = mmap(NULL, MAX_THREADS * sizeof *slots, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return -ENOMEM;
+        slots = m;
+        mt_leakscan_exclude((uintptr_t)m, (uintptr_t)m + MAX_THREADS * sizeof *slots);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = stop_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    /* Our handler stays installed after the scan: a late signal then finds release_word set
+     * and returns at once, where the default action would kill the process. */
+    if (sigaction(stop_signal(), &sa, NULL) != 0)
+        return -errno;
+    slot_count = 0;
+    release_word = 0;
+    /* New threads may be created by threads not stopped yet: repeat until none appears. */
+    for (int pass = 0; pass < 8; pass++) {
+        size_t added = enumerate_threads(self);
+        wait_for_stops();
+        if (added == 0)
+            break;
+    }
+    return 0;
+}
+
+static void resume_world(void)
+{
+    __atomic_store_n(&release_word, 1, __ATOMIC_RELEASE);
+    futex(&release_word, FUTEX_WAKE, 0x7fffffff, NULL);
+}
+
+/* ---- roots ---- */
+
+static void sort_blocks(mt_leak_block_t *b, size_t n)
+{
+    /* Heap sort: in place, no allocation, O(n log n) even for millions of blocks. */
+    for (size_t start = n / 2; start-- > 0;) {
+        for (size_t root = start;;) {
+            size_t child = 2 * root + 1;
+            if (child >= n)
+                break;
+            if (child + 1 < n && b[child + 1].addr > b[child].addr)
+                child++;
+            if (b[root].addr >= b[child].addr)
+                break;
+            mt_leak_block_t t = b[root];
+            b[root] = b[child];
+            b[child] = t;
+            root = child;
+        }
+    }
+    for (size_t end = n; end-- > 1;) {
+        mt_leak_block_t t = b[0];
+        b[0] = b[end];
+        b[end] = t;
+        for (size_t root = 0;;) {
+            size_t child = 2 * root + 1;
+            if (child >= end)
+                break;
+            if (child + 1 < end && b[child + 1].addr > b[child].addr)
+                child++;
+            if (b[root].addr >= b[child].addr)
+                break;
+            t = b[root];
+            b[root] = b[child];
+            b[child] = t;
+            root = child;
+        }
+    }
+}
+
+/* True when a live block starts in [begin, end): the mapping is malloc's, not a root. */
+static int holds_a_block(const mt_leak_graph_t *g, uintptr_t begin, uintptr_t end)
+{
+    size_t lo = 0, hi = g->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->blocks[mid].addr < begin)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < g->count && g->blocks[lo].addr < end;
+}
+
+/* A secondary glibc arena: 64 MiB aligned, starting with heap_info {ar_ptr, prev, size, ...}. */
+static int is_glibc_arena_heap(uintptr_t begin, uintptr_t end)
+{
+    if (begin & (GLIBC_HEAP_MAX - 1) || end - begin > GLIBC_HEAP_MAX)
+        return 0;
+    const uint64_t *w = (const uint64_t *)begin;
+    return w[0] != 0 && w[2] <= GLIBC_HEAP_MAX && w[3] <= GLIBC_HEAP_MAX;
+}
+
+typedef struct scan_ctx {
+    mt_leak_graph_t *graph;
+    mt_leakscan_stats_t *stats;
+    uintptr_t own_sp; /* the scanning thread's stack is a root from here up */
+} scan_ctx_t;
+
+static void scan_range(scan_ctx_t *c, uintptr_t begin, uintptr_t end)
+{
+    for (size_t i = 0; i < excluded_count && begin < end; i++) {
+        const range_t *x = &excluded[i];
+        if (x->end <= begin || x->begin >= end)
+            continue;
+        if (x->begin > begin)
+            scan_range(c, begin, x->begin);
+        begin = x->end;
+    }
+    if (begin >= end)
+        return;
+    mt_leakgraph_scan_root(c->graph, begin, end);
+    c->stats->root_bytes += end - begin;
+}
+
+/* A stack mapping is scanned from its thread's stack pointer up, as memcheck does. */
+static uintptr_t live_part_start(const scan_ctx_t *c, uintptr_t begin, uintptr_t end)
+{
+    if (c->own_sp >= begin && c->own_sp < end)
+        return c->own_sp;
+    for (size_t i = 0; i < slot_count; i++) {
+        const thread_slot_t *s = &slots[i];
+        if (s->state == SLOT_STOPPED && s->sp >= begin && s->sp < end)
+            return s->sp - STACK_RED_ZONE > begin ? s->sp - STACK_RED_ZONE : begin;
+    }
+    return begin;
+}
+
+static int skipped_name(const char *path)
+{
+    return !strncmp(path, "[heap]", 6) || !strncmp(path, "[vvar]", 6) ||
+           !strncmp(path, "[vsyscall]", 10) || !strncmp(path, "/dev/", 5);
+}
+
+static uintptr_t parse_hex(const char **p)
+{
+    uintptr_t v = 0;
+    for (;; (*p)++) {
+        char ch = **p;
+        if (ch >= '0' && ch <= '9')
+            v = v * 16 + (uintptr_t)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f')
+            v = v * 16 + (uintptr_t)(ch - 'a' + 10);
+        else
+            return v;
+    }
+}
+
+static void scan_maps_line(scan_ctx_t *c, const char *line)
+{
+    const char *p = line;
+    uintptr_t begin = parse_hex(&p);
+    if (*p++ != '-')
+        return;
+    uintptr_t end = parse_hex(&p);
+    if (*p++ != ' ' || p[0] != 'r' || p[1] != 'w')
+        return;
+    const char *path = p;
+    for (int field = 0; field < 4 && *path; field++) { /* perms offset dev inode */
+        while (*path && *path != ' ')
+            path++;
+        while (*path == ' ')
+            path++;
+    }
+    if (skipped_name(path) || holds_a_block(c->graph, begin, end) ||
+        is_glibc_arena_heap(begin, end))
+        return;
+    scan_range(c, live_part_start(c, begin, end), end);
+}
+
+static void scan_mappings(scan_ctx_t *c)
+{
+    static char buf[1 << 16]; /* static: the scan runs once, in one thread */
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    size_t have = 0;
+    for (;;) {
+        long n = syscall(SYS_read, fd, buf + have, sizeof buf - 1 - have);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+        buf[have] = 0;
+        char *line = buf;
+        char *nl;
+        while ((nl = strchr(line, '\n'))) {
+            *nl = 0;
+            scan_maps_line(c, line);
+            line = nl + 1;
+        }
+        have = (size_t)(buf + have - line);
+        memmove(buf, line, have);
+        if (have == sizeof buf - 1)
+            have = 0; /* an absurdly long line: drop it */
+    }
+    syscall(SYS_close, fd);
+}
+
+static void scan_registers(scan_ctx_t *c)
+{
+    for (size_t i = 0; i < slot_count; i++)
+        if (slots[i].state == SLOT_STOPPED)
+            mt_leakgraph_scan_root(c->graph, (uintptr_t)slots[i].regs,
+                                   (uintptr_t)(slots[i].regs + NGREG));
+}
+
+static void mark_allocator_metadata(mt_leak_block_t *blocks, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        /* glibc: the next chunk's header begins 8 bytes before the end of the usable area. */
+        size_t usable = malloc_usable_size((void *)blocks[i].addr);
+        blocks[i].meta_offset = usable >= 16 ? usable - 8 : 0;
+    }
+}
+
+__attribute__((noinline)) static int classify(mt_leak_block_t *blocks, size_t count,
+                                              uint32_t *stack, mt_leakscan_stats_t *stats,
+                                              uintptr_t own_sp)
+{
+    pid_t self = current_tid();
+    int rc = stop_world(self);
+    if (rc != 0)
+        return rc;
+    sort_blocks(blocks, count);
+    mark_allocator_metadata(blocks, count);
+    mt_leak_graph_t graph;
+    mt_leakgraph_init(&graph, blocks, count, stack);
+    scan_ctx_t ctx = {.graph = &graph, .stats = stats, .own_sp = own_sp};
+    scan_registers(&ctx);
+    scan_mappings(&ctx);
+    mt_leakgraph_finish(&graph);
+    for (size_t i = 0; i < slot_count; i++) {
+        stats->threads_stopped += slots[i].state == SLOT_STOPPED;
+        stats->threads_missed += slots[i].state == SLOT_MISSED;
+    }
+    resume_world();
+    return 0;
+}
+
+int mt_leakscan_run(mt_leak_block_t *blocks, size_t count, uint32_t *stack,
+                    mt_leakscan_stats_t *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    /* The arrays list every block: scanned as roots they would make everything reachable. */
+    mt_leakscan_exclude((uintptr_t)blocks, (uintptr_t)(blocks + count));
+    mt_leakscan_exclude((uintptr_t)stack, (uintptr_t)(stack + 2 * count));
+    /* Spill callee-saved registers into this frame so values the caller kept in registers
+     * are on the stack we scan; the scan's own deeper frames (below own_sp) are not roots. */
+    __builtin_unwind_init();
+    volatile uintptr_t marker = 0;
+    return classify(blocks, count, stack, stats, (uintptr_t)&marker);
+}

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+// Leak check at exit, inside the target: holds the other threads still, gathers the roots
+// (writable mappings, stacks from their stack pointers, registers) and classifies every live
+// block with leak_graph. Never allocates from the heap and never takes a lock a stopped thread
+// could hold: the caller keeps the recorder lock for the whole scan.
+#ifndef MT_LEAK_SCAN_H
+#define MT_LEAK_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leak_graph.h"
+
+typedef struct mt_leakscan_stats {
+    uint32_t threads_stopped; /* other threads held still during the scan */
+    uint32_t threads_missed;  /* threads that did not answer (signal blocked): their stacks
+                                 were scanned whole, without registers */
+    uint64_t root_bytes;      /* bytes of memory scanned as roots */
+} mt_leakscan_stats_t;
+
+/* At library start: remembers memtrace's own writable segments, which are never roots. */
+void mt_leakscan_init(void);
+
+/* Memory memtrace itself mapped (tables, buffers): never a root. Safe to call at any time;
+ * keeps up to a fixed number of ranges and merges neighbours. */
+void mt_leakscan_exclude(uintptr_t begin, uintptr_t end);
+
+/* Classifies blocks[0..count) (any order on entry; sorted by address on return). stack needs
+ * 2 * count entries. Call from the exiting thread with the recorder lock held. */
+__attribute__((warn_unused_result)) int
+mt_leakscan_run(mt_leak_block_t *blocks, size_t count, uint32_t *stack, mt_leakscan_stats_t *stats);
+
+#endif
