@@ -102,7 +102,8 @@ void mt_leakscan_init(void)
 
 static thread_slot_t *slot_of(pid_t tid)
 {
-    for (size_t i = 0; i < slot_count; i++)
+    size_t n = __atomic_load_n(&slot_count, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < n; i++)
         if (slots[i].tid == tid)
             return &slots[i];
     return NULL;
@@ -159,10 +160,13 @@ static size_t enumerate_threads(pid_t self)
                 tid = tid * 10 + (*c - '0');
             if (tid <= 0 || tid == self || slot_of(tid) || slot_count >= MAX_THREADS)
                 continue;
-            slots[slot_count] = (thread_slot_t){.tid = tid, .state = SLOT_SIGNALLED};
+            thread_slot_t *s = &slots[slot_count];
+            *s = (thread_slot_t){.tid = tid, .state = SLOT_SIGNALLED};
+            /* Publish the slot before the signal: the handler may run at once on another core
+             * and must find it. */
+            __atomic_store_n(&slot_count, slot_count + 1, __ATOMIC_RELEASE);
             if (syscall(SYS_tgkill, getpid(), tid, stop_signal()) != 0)
-                slots[slot_count].state = SLOT_GONE;
-            slot_count++;
+                s->state = SLOT_GONE;
             added++;
         }
     }
