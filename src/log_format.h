@@ -69,8 +69,15 @@
  *                        v fordblks, v keepcost          (RSS and mallinfo2, bytes)
  *   0x50 EXIT            v dt, v reason (mt_exit_reason), v status (exit code or signal)
  *   0x51 NOTICE          v dt, v code (mt_notice_code), s text   (recording problems)
+ *   0x60 LEAK_SCAN       v dt, v blocks, v threads_stopped, v threads_missed, v root_bytes
+ *                        the leak check ran on the heap as it is at this point of the log;
+ *                        LEAK_BLOCK records follow for every block that is not reachable
+ *   0x61 LEAK_BLOCK      z da, v kind (0 definite, 1 indirect, 2 possible),
+ *                        then for definite: v indirect_bytes; for indirect: z leader - addr
+ *   0x62 LEAK_SCAN_END   v count (number of LEAK_BLOCK records, a consistency check)
+ *                        every block live at LEAK_SCAN and not listed is reachable
  *
- * Tags 0x60-0x7f are reserved for leak-scan results and Python frames.
+ * Tags 0x70-0x7f are reserved for Python frames.
  */
 
 #define MT_LOG_MAGIC "MEMTRACE"
@@ -97,6 +104,9 @@ enum mt_tag {
     MT_TAG_SAMPLE = 0x40,
     MT_TAG_EXIT = 0x50,
     MT_TAG_NOTICE = 0x51,
+    MT_TAG_LEAK_SCAN = 0x60,
+    MT_TAG_LEAK_BLOCK = 0x61,
+    MT_TAG_LEAK_SCAN_END = 0x62,
 };
 
 enum mt_alloc_kind {
@@ -362,6 +372,37 @@ static inline void mt_enc_module_unload(mt_enc_t *e, uint32_t module_id)
 {
     mt_enc_u8(e, MT_TAG_MODULE_UNLOAD);
     mt_enc_v(e, module_id);
+}
+
+static inline void mt_enc_leak_scan(mt_enc_t *e, uint64_t now_us, uint64_t blocks,
+                                    uint64_t threads_stopped, uint64_t threads_missed,
+                                    uint64_t root_bytes)
+{
+    mt_enc_u8(e, MT_TAG_LEAK_SCAN);
+    mt_enc_time(e, now_us);
+    mt_enc_v(e, blocks);
+    mt_enc_v(e, threads_stopped);
+    mt_enc_v(e, threads_missed);
+    mt_enc_v(e, root_bytes);
+}
+
+/* kind: 0 definite (extra = indirect bytes), 1 indirect (extra = leader address),
+ * 2 possible (extra unused). */
+static inline void mt_enc_leak_block(mt_enc_t *e, uint64_t addr, unsigned kind, uint64_t extra)
+{
+    mt_enc_u8(e, MT_TAG_LEAK_BLOCK);
+    mt_enc_addr(e, addr);
+    mt_enc_v(e, kind);
+    if (kind == 0)
+        mt_enc_v(e, extra);
+    else if (kind == 1)
+        mt_enc_v(e, mt_zigzag((int64_t)(extra - addr)));
+}
+
+static inline void mt_enc_leak_scan_end(mt_enc_t *e, uint64_t count)
+{
+    mt_enc_u8(e, MT_TAG_LEAK_SCAN_END);
+    mt_enc_v(e, count);
 }
 
 /* Writes the 32-byte file header. */
