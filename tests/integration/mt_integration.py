@@ -1,0 +1,398 @@
+# SPDX-License-Identifier: MIT
+# Integration tests: run programs under the real `memtrace` binary and check its behaviour and
+# the JSON reports against ground truth the programs know themselves. One case per meson test;
+# plain python3 (no pytest), exit 0 pass, 77 skip (meson's convention), anything else fail.
+# Must never depend on the machine beyond what bootstrap.sh installs; optional tools skip.
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77
+ARGS = None
+TMP = None
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def run(argv, input=None, cwd=None, env=None, timeout=120):
+    """Runs argv and returns the CompletedProcess (text mode)."""
+    return subprocess.run(argv, input=input, cwd=cwd or TMP, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def show(p):
+    return (f"exit {p.returncode}\n--- stdout ---\n{p.stdout[-3000:]}"
+            f"\n--- stderr ---\n{p.stderr[-3000:]}")
+
+
+def memtrace(*args, **kw):
+    return run([ARGS.memtrace, *args], **kw)
+
+
+def record(log, *prog, expect_status=0, **kw):
+    """memtrace run -o LOG -- PROG...; checks the exit status and that the log exists."""
+    p = memtrace("run", "-o", log, "--", *prog, **kw)
+    check(p.returncode == expect_status,
+          f"memtrace run {' '.join(prog)}: expected exit {expect_status}\n{show(p)}")
+    check(os.path.isfile(log), f"memtrace run {' '.join(prog)} wrote no {log}\n{show(p)}")
+    return p
+
+
+def report_json(log):
+    p = memtrace("report", "--format", "json", log)
+    check(p.returncode == 0, f"memtrace report --format json {log} failed\n{show(p)}")
+    try:
+        return json.loads(p.stdout)
+    except json.JSONDecodeError as e:
+        raise Fail(f"memtrace report --format json {log}: not JSON ({e})\n{show(p)}")
+
+
+def compile_c(src, out, *flags):
+    cc = os.environ.get("CC") or ARGS.cc or "cc"
+    p = run([*cc.split(), *flags, "-o", out, src])
+    return p
+
+
+# ---- the samples: each prints its own ground truth ----
+
+SAMPLE_LINE = re.compile(r"^memtrace-sample: allocations=(\d+) frees=(\d+) leaked_bytes=(\d+) "
+                         r"leaked_blocks=(\d+)\s*$", re.M)
+
+
+def sample_programs():
+    d = os.path.join(ARGS.build_root, "samples")
+    progs = []
+    for path in sorted(glob.glob(os.path.join(d, "*"))):
+        st = os.stat(path)
+        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o111 and not path.endswith((".so", ".p")):
+            progs.append(path)
+    return progs
+
+
+def case_samples():
+    progs = sample_programs()
+    if not progs:
+        raise Skip(f"no sample programs built in {ARGS.build_root}/samples")
+    checked = 0
+    failures = []
+    for prog in progs:
+        name = os.path.basename(prog)
+        log = os.path.join(TMP, f"{name}.mtr")
+        p = memtrace("run", "-q", "-o", log, "--", prog)
+        truth = SAMPLE_LINE.findall(p.stdout)
+        if not truth:
+            print(f"  {name}: prints no memtrace-sample line, only checked that it runs")
+            if p.returncode != 0:
+                failures.append(f"{name}: exit {p.returncode}\n{show(p)}")
+            continue
+        if p.returncode != 0:
+            failures.append(f"{name}: memtrace run exited {p.returncode}\n{show(p)}")
+            continue
+        # A sample that forks prints one line per process; the root process prints first
+        # only if it says so, so compare against the line whose counts match the root log.
+        try:
+            rep = report_json(log)
+        except Fail as e:
+            failures.append(f"{name}: {e}")
+            continue
+        got = tuple(rep.get(k) for k in ("allocations", "frees", "leaked_bytes",
+                                          "leaked_blocks"))
+        want = [tuple(int(x) for x in t) for t in truth]
+        if got in want:
+            print(f"  {name}: allocations={got[0]} frees={got[1]} leaked_bytes={got[2]} "
+                  f"leaked_blocks={got[3]}: exact")
+            checked += 1
+        else:
+            failures.append(f"{name}: report says allocations={got[0]} frees={got[1]} "
+                            f"leaked_bytes={got[2]} leaked_blocks={got[3]}, the sample says "
+                            + " / ".join("allocations=%d frees=%d leaked_bytes=%d "
+                                         "leaked_blocks=%d" % w for w in want))
+    check(not failures, "\n".join(failures))
+    check(checked > 0, "no sample printed a memtrace-sample line")
+
+
+# ---- run: passthrough and exit status ----
+
+def case_exit_status():
+    p = memtrace("run", "-q", "--", "/bin/sh", "-c", "exit 3")
+    check(p.returncode == 3, f"exit 3 should give 3\n{show(p)}")
+    p = memtrace("run", "-q", "--", "/bin/sh", "-c", "exit 0")
+    check(p.returncode == 0, f"exit 0 should give 0\n{show(p)}")
+    p = memtrace("run", "-q", "--", "/bin/sh", "-c", "kill -TERM $$")
+    check(p.returncode == 128 + signal.SIGTERM, f"SIGTERM should give 143\n{show(p)}")
+    p = memtrace("run", "--", "/bin/sh", "-c", "kill -KILL $$")
+    check(p.returncode == 128 + signal.SIGKILL, f"SIGKILL should give 137\n{show(p)}")
+    check("signal 9" in p.stderr, f"memtrace should say the program was killed\n{show(p)}")
+
+
+def case_passthrough():
+    env = dict(os.environ, MT_TEST_VAR="value with spaces")
+    os.mkdir(os.path.join(TMP, "cwd"))
+    script = 'read x; echo "in:$x"; echo "args:$#:$1:$2"; echo "env:$MT_TEST_VAR"; pwd; echo err >&2'
+    p = memtrace("run", "-q", "-o", os.path.join(TMP, "p.mtr"), "--", "/bin/sh", "-c", script,
+                 "sh", "a b", "-l", input="hello world\n", env=env,
+                 cwd=os.path.join(TMP, "cwd"))
+    check(p.returncode == 0, f"passthrough run failed\n{show(p)}")
+    want = f"in:hello world\nargs:2:a b:-l\nenv:value with spaces\n{os.path.join(TMP, 'cwd')}\n"
+    check(p.stdout == want, f"stdout should be exactly {want!r}\n{show(p)}")
+    check(p.stderr == "err\n", f"with -q, stderr should be the program's only\n{show(p)}")
+    # PROG's own options are not memtrace's: options stop at the first non-option.
+    p = memtrace("run", "-q", "ls", "-l", "-d", "/")
+    check(p.returncode == 0 and p.stdout.startswith("d"), f"memtrace run ls -l -d /\n{show(p)}")
+    # The summary goes to stderr and names the log; stdout stays the program's.
+    p = memtrace("run", "-o", "sum.mtr", "/bin/echo", "out")
+    check(p.returncode == 0 and p.stdout == "out\n", f"echo under memtrace\n{show(p)}")
+    log = os.path.join(TMP, "sum.mtr")
+    check(f"log written to {log}" in p.stderr,
+          f"summary should name the absolute log path {log}\n{show(p)}")
+    check(re.search(r"memtrace: [\d,]+ allocations, [\d,]+ frees, peak heap", p.stderr),
+          f"summary line missing\n{show(p)}")
+
+
+def case_fork_exec_logs():
+    p = memtrace("run", "-o", os.path.join(TMP, "f.%p.mtr"), "--", "/bin/sh", "-c",
+                 "/bin/true; /bin/echo child")
+    check(p.returncode == 0 and p.stdout == "child\n", f"sh -c under memtrace\n{show(p)}")
+    logs = sorted(glob.glob(os.path.join(TMP, "f.*.mtr*")))
+    check(len(logs) >= 3, f"expected logs for sh, true and echo, found {logs}\n{show(p)}")
+    check("more log" in p.stderr, f"summary should list the other logs\n{show(p)}")
+    for log in logs:
+        rep = report_json(log)
+        check(rep.get("allocations", 0) >= 0, f"{log}: no allocations field")
+
+
+# ---- run: errors ----
+
+def case_missing_program():
+    p = memtrace("run", "memtrace-no-such-program")
+    check(p.returncode == 127, f"missing program should exit 127\n{show(p)}")
+    check(p.stderr.strip() == "memtrace: memtrace-no-such-program: command not found",
+          f"unexpected message\n{show(p)}")
+    p = memtrace("run", "./no/such/path")
+    check(p.returncode == 127, f"missing path should exit 127\n{show(p)}")
+    noexec = os.path.join(TMP, "noexec")
+    with open(noexec, "w") as f:
+        f.write("#!/bin/sh\n")
+    p = memtrace("run", noexec)
+    check(p.returncode == 126 and p.stderr.count("\n") == 1,
+          f"non-executable file should exit 126 with one line\n{show(p)}")
+    garbage = os.path.join(TMP, "garbage")
+    with open(garbage, "wb") as f:
+        f.write(b"\x00\x01not a program\n")
+    os.chmod(garbage, 0o755)
+    p = memtrace("run", garbage)
+    check(p.returncode == 126 and "Exec format error" in p.stderr,
+          f"a non-ELF without #! should fail like execve\n{show(p)}")
+
+
+def case_usage_errors():
+    p = memtrace("run", "--bogus", "true")
+    check(p.returncode == 2, f"unknown option should exit 2\n{show(p)}")
+    check(p.stderr.startswith("memtrace: run: unknown option '--bogus'"),
+          f"unexpected message\n{show(p)}")
+    p = memtrace("run")
+    check(p.returncode == 2, f"no program should exit 2\n{show(p)}")
+    p = memtrace("frobnicate")
+    check(p.returncode == 2 and
+          p.stderr.strip() == "memtrace: unknown command 'frobnicate' (see 'memtrace --help')",
+          f"unknown command\n{show(p)}")
+    p = memtrace()
+    check(p.returncode == 2 and "usage" in p.stderr, f"no arguments\n{show(p)}")
+    p = memtrace("--version")
+    check(p.returncode == 0 and p.stdout.startswith("memtrace "), f"--version\n{show(p)}")
+    p = memtrace("--help")
+    check(p.returncode == 0 and "run" in p.stdout and "report" in p.stdout, f"--help\n{show(p)}")
+    p = memtrace("run", "--help")
+    check(p.returncode == 0 and "--output" in p.stdout, f"run --help\n{show(p)}")
+
+
+def case_static_refused():
+    src = os.path.join(TMP, "st.c")
+    with open(src, "w") as f:
+        f.write("int main(void) { return 0; }\n")
+    exe = os.path.join(TMP, "st")
+    c = compile_c(src, exe, "-static")
+    if c.returncode != 0:
+        raise Skip(f"the compiler cannot link statically here: {c.stderr.strip()[:200]}")
+    p = memtrace("run", exe)
+    check(p.returncode == 1, f"static binary should be refused with exit 1\n{show(p)}")
+    check(f"memtrace: {exe} is statically linked" in p.stderr and p.stderr.count("\n") == 1,
+          f"unexpected message\n{show(p)}")
+    script = os.path.join(TMP, "st.sh")
+    with open(script, "w") as f:
+        f.write(f"#!{exe}\n")
+    os.chmod(script, 0o755)
+    p = memtrace("run", script)
+    check(p.returncode == 1 and "statically linked" in p.stderr,
+          f"a script whose interpreter is static should be refused\n{show(p)}")
+
+
+def case_setuid_refused():
+    if os.geteuid() != 0:
+        raise Skip("needs root to make a file setuid to another user")
+    exe = os.path.join(TMP, "suid-true")
+    shutil.copy("/bin/true", exe)
+    os.chown(exe, 65534, -1)
+    os.chmod(exe, 0o4755)
+    st = os.statvfs(TMP)
+    if st.f_flag & os.ST_NOSUID:
+        raise Skip(f"{TMP} is mounted nosuid")
+    p = memtrace("run", exe)
+    check(p.returncode == 1 and "setuid" in p.stderr, f"setuid should be refused\n{show(p)}")
+
+
+# ---- report: bad input ----
+
+def case_report_not_a_log():
+    bad = os.path.join(TMP, "notalog.mtr")
+    with open(bad, "w") as f:
+        f.write("this is not a memtrace log\n" * 10)
+    p = memtrace("report", bad)
+    check(p.returncode != 0, f"report of a non-log should fail\n{show(p)}")
+    lines = p.stderr.strip().splitlines()
+    check(len(lines) == 1 and lines[0].startswith("memtrace: "),
+          f"expected one 'memtrace: ...' line on stderr\n{show(p)}")
+    p = memtrace("report", os.path.join(TMP, "does-not-exist.mtr"))
+    check(p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1,
+          f"report of a missing file\n{show(p)}")
+    empty = os.path.join(TMP, "empty.mtr")
+    open(empty, "w").close()
+    p = memtrace("report", empty)
+    check(p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1,
+          f"report of an empty file\n{show(p)}")
+
+
+def case_report_truncated():
+    log = os.path.join(TMP, "big.mtr")
+    # Enough events for several compressed chunks.
+    record(log, "/usr/bin/python3", "-c",
+           "x = [str(i) * 3 for i in range(300000)]\nfor i in range(200000): x[i % 1000] = [i]")
+    full = report_json(log)
+    size = os.path.getsize(log)
+    cut = os.path.join(TMP, "cut.mtr")
+    with open(log, "rb") as src, open(cut, "wb") as dst:
+        dst.write(src.read(size * 2 // 3))
+    p = memtrace("report", cut)
+    check(p.stdout.strip() != "", f"a truncated log should still give a report\n{show(p)}")
+    check("truncat" in p.stderr.lower() or "truncat" in p.stdout.lower(),
+          f"the report should say the log is truncated\n{show(p)}")
+    check(len(p.stderr.strip().splitlines()) <= 2, f"expected a short warning\n{show(p)}")
+    pj = memtrace("report", "--format", "json", cut)
+    check(pj.stdout.strip() != "", f"json report of a truncated log\n{show(pj)}")
+    part = json.loads(pj.stdout)
+    check(0 < part.get("allocations", 0) <= full["allocations"],
+          f"truncated report should cover part of the run: {part.get('allocations')} of "
+          f"{full['allocations']}")
+
+
+# ---- churn (shared/bench): exact counts and the right source line ----
+
+def case_churn():
+    src = os.path.normpath(os.path.join(ARGS.source_root, "..", "shared", "bench", "churn.c"))
+    if not os.path.isfile(src):
+        raise Skip(f"{src} not found (shared/ is a sibling of the checkout in CI)")
+    with open(src) as f:
+        lines = f.read().splitlines()
+    want_line = next((i + 1 for i, l in enumerate(lines) if "live[slot] = malloc(" in l), None)
+    check(want_line is not None, f"{src} has no 'live[slot] = malloc(' line")
+    exe = os.path.join(TMP, "churn")
+    c = compile_c(src, exe, "-O2", "-g")
+    check(c.returncode == 0, f"cannot build churn.c\n{show(c)}")
+    n = 20000
+    log = os.path.join(TMP, "churn.mtr")
+    p = record(log, exe, str(n))
+    check(p.stdout == f"done {n}\n", f"churn output changed under memtrace\n{show(p)}")
+    rep = report_json(log)
+    check(rep.get("allocations") == 2 * n,
+          f"churn {n} makes exactly {2 * n} malloc calls, report says {rep.get('allocations')}")
+    sites = rep.get("top_sites") or []
+    check(sites, "report has no top_sites")
+    stack = sites[0].get("stack") or []
+    check(stack, f"top site has no stack: {sites[0]}")
+    top = stack[0]
+    check(top.get("function") == "leaf", f"top site's innermost frame should be leaf: {top}")
+    check(os.path.basename(top.get("file") or "") == "churn.c" and top.get("line") == want_line,
+          f"top site should be churn.c:{want_line} (live[slot] = malloc), got "
+          f"{top.get('file')}:{top.get('line')}")
+
+
+# ---- real programs ----
+
+def real_program(name, *argv):
+    exe = shutil.which(argv[0]) if not argv[0].startswith("/") else argv[0]
+    if not exe or not os.access(exe, os.X_OK):
+        raise Skip(f"{argv[0]} is not installed")
+    log = os.path.join(TMP, f"{name}.mtr")
+    record(log, exe, *argv[1:])
+    rep = report_json(log)
+    check(rep.get("allocations", 0) > 0, f"{name}: report shows no allocations: {rep}")
+    check(rep.get("frees", 0) > 0, f"{name}: report shows no frees")
+    p = memtrace("report", log)
+    check(p.returncode == 0 and p.stdout.strip(), f"{name}: text report failed\n{show(p)}")
+
+
+def case_real_sqlite3():
+    real_program("sqlite3", "sqlite3", ":memory:", "select 1")
+
+
+def case_real_python3():
+    real_program("python3", "/usr/bin/python3", "-c", "pass")
+
+
+def case_real_git():
+    real_program("git", "git", "--version")
+
+
+CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
+         if name.startswith("case_")}
+
+
+def main():
+    global ARGS, TMP
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--memtrace", required=True)
+    ap.add_argument("--source-root", required=True)
+    ap.add_argument("--build-root", required=True)
+    ap.add_argument("--cc", default=None)
+    ap.add_argument("case", choices=sorted(CASES))
+    ARGS = ap.parse_args()
+    ARGS.memtrace = os.path.abspath(ARGS.memtrace)
+    TMP = tempfile.mkdtemp(prefix=f"memtrace-it-{ARGS.case}.")
+    try:
+        CASES[ARGS.case]()
+    except Skip as e:
+        print(f"SKIP {ARGS.case}: {e}")
+        return SKIP
+    except Fail as e:
+        print(f"FAIL {ARGS.case}: {e}", file=sys.stderr)
+        print(f"(files kept in {TMP})", file=sys.stderr)
+        return 1
+    except subprocess.TimeoutExpired as e:
+        print(f"FAIL {ARGS.case}: timed out: {e}", file=sys.stderr)
+        return 1
+    shutil.rmtree(TMP, ignore_errors=True)
+    print(f"PASS {ARGS.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
