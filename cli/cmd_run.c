@@ -704,8 +704,9 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
         if (have_sum)
             mt_run_print_summary(&sum, logs[last].path);
         else
-            fprintf(stderr, "memtrace: warning: cannot summarize %s: %s\n", logs[last].path,
-                    err[0] ? err : "unreadable log");
+            /* err already names the file ("PATH: not a memtrace log"). */
+            fprintf(stderr, "memtrace: warning: cannot summarize the log: %s\n",
+                    err[0] ? err : logs[last].path);
         size_t others = n - 1, shown = 0;
         if (others > 0) {
             fprintf(stderr, "memtrace: %zu more log%s from forked or exec'd processes: ", others,
