@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+// The single pass from log records to replayed state (see analysis.h). This loop runs once per
+// record of logs with billions of them: it must stay free of allocation and indirection beyond
+// the reader and replay calls. Ids are validated here, before replay trusts them.
+#include "analysis.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *mt_strndup0(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static void mt_process_clear(mt_process_info_t *p)
+{
+    free(p->exe);
+    for (size_t i = 0; i < p->argc; i++)
+        free(p->argv[i]);
+    free(p->argv);
+    memset(p, 0, sizeof *p);
+}
+
+static int mt_process_set(mt_process_info_t *p, const mt_record_t *rec)
+{
+    /* Keep the first PROCESS record: after exec the new image writes its own log. */
+    if (p->present)
+        return 0;
+    p->present = 1;
+    p->pid = rec->a;
+    p->ppid = rec->b;
+    p->page_size = rec->c;
+    p->exe = mt_strndup0(rec->str.ptr, rec->str.len);
+    p->argv = calloc(rec->argc ? rec->argc : 1, sizeof *p->argv);
+    if (!p->exe || !p->argv)
+        return -ENOMEM;
+    for (size_t i = 0; i < rec->argc; i++) {
+        p->argv[i] = mt_strndup0(rec->argv[i].ptr, rec->argv[i].len);
+        if (!p->argv[i])
+            return -ENOMEM;
+        p->argc = i + 1;
+    }
+    return 0;
+}
+
+static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, char *err, size_t errlen)
+{
+    mt_record_t rec;
+    int rc;
+    char why[96];
+    memset(&rec, 0, sizeof rec);
+    while ((rc = mt_reader_next(rd, &rec)) > 0) {
+        switch (rec.tag) {
+        case MT_TAG_ALLOC:
+            if (__builtin_expect(!mt_nodes_valid(&a->nodes, rec.node), 0)) {
+                snprintf(why, sizeof why, "allocation refers to unknown trace node %u", rec.node);
+                goto corrupt;
+            }
+            rc = mt_replay_alloc(&a->replay, rec.tid, rec.time_us, rec.addr, rec.size, rec.node,
+                                 rec.alloc_kind);
+            break;
+        case MT_TAG_FREE:
+            rc = mt_replay_free(&a->replay, rec.tid, rec.time_us, rec.addr);
+            break;
+        case MT_TAG_MMAP:
+            if (!mt_nodes_valid(&a->nodes, rec.node)) {
+                snprintf(why, sizeof why, "mmap refers to unknown trace node %u", rec.node);
+                goto corrupt;
+            }
+            rc = mt_replay_record(&a->replay, &rec);
+            break;
+        case MT_TAG_TRACE_NODE:
+            rc = mt_nodes_define(&a->nodes, a->modules, rec.id, rec.parent, rec.ip);
+            if (rc == -EINVAL || rc == -EEXIST) {
+                snprintf(why, sizeof why, "bad trace node %llu (parent %llu)",
+                         (unsigned long long)rec.id, (unsigned long long)rec.parent);
+                goto corrupt;
+            }
+            break;
+        case MT_TAG_MODULE_LOAD:
+            rc = mt_modules_load(a->modules, &rec);
+            if (rc == -EEXIST) {
+                snprintf(why, sizeof why, "module %llu loaded twice", (unsigned long long)rec.id);
+                goto corrupt;
+            }
+            break;
+        case MT_TAG_MODULE_UNLOAD:
+            rc = mt_modules_unload(a->modules, rec.id);
+            if (rc == -ENOENT) {
+                snprintf(why, sizeof why, "unload of unknown module %llu",
+                         (unsigned long long)rec.id);
+                goto corrupt;
+            }
+            break;
+        case MT_TAG_PROCESS:
+            rc = mt_process_set(&a->process, &rec);
+            break;
+        case MT_TAG_NOTICE:
+            a->notices[rec.a < 7 ? rec.a : 7]++;
+            rc = mt_replay_record(&a->replay, &rec);
+            break;
+        case MT_TAG_THREAD_NAME:
+            a->threads_named++;
+            rc = 0;
+            break;
+        default:
+            rc = mt_replay_record(&a->replay, &rec);
+            break;
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "%s: %s", a->path, strerror(-rc));
+            return rc;
+        }
+        continue;
+    corrupt:
+        mt_reader_fail(rd, why);
+        rc = 0;
+        break;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", a->path, strerror(-rc));
+        return rc;
+    }
+    mt_replay_finish(&a->replay);
+    a->events = mt_reader_events(rd);
+    if (mt_reader_state(rd) == MT_READER_TRUNCATED) {
+        a->cut = 1;
+        snprintf(a->cut_reason, sizeof a->cut_reason, "%s", mt_reader_reason(rd));
+    }
+    /* A log without EXIT was cut too (SIGKILL, or the recorder could not finish). */
+    a->truncated = a->cut || !a->replay.has_exit;
+    if (a->truncated)
+        mt_reader_describe_truncation(rd, a->truncation, sizeof a->truncation);
+    return 0;
+}
+
+static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, char *err, size_t errlen)
+{
+    mt_analysis_t *a = calloc(1, sizeof *a);
+    int rc = -ENOMEM;
+    if (!a)
+        goto fail;
+    a->path = strdup(mt_reader_name(rd));
+    if (!a->path || (rc = mt_modules_new(&a->modules)) < 0 || (rc = mt_nodes_init(&a->nodes)) < 0 ||
+        (rc = mt_replay_init(&a->replay)) < 0)
+        goto fail;
+    a->start_realtime_ns = mt_reader_start_realtime_ns(rd);
+    a->header_pid = mt_reader_pid(rd);
+    rc = mt_analysis_run(a, rd, err, errlen);
+    mt_reader_close(rd);
+    if (rc < 0) {
+        mt_analysis_free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+fail:
+    snprintf(err, errlen, "%s: %s", mt_reader_name(rd), strerror(-rc));
+    mt_reader_close(rd);
+    mt_analysis_free(a);
+    return rc;
+}
+
+int mt_analysis_load(mt_analysis_t **out, const char *path, char *err, size_t errlen)
+{
+    mt_reader_t *rd;
+    *out = NULL;
+    int rc = mt_reader_open(&rd, path, err, errlen);
+    if (rc < 0)
+        return rc;
+    return mt_analysis_start(out, rd, err, errlen);
+}
+
+int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const char *name,
+                         char *err, size_t errlen)
+{
+    mt_reader_t *rd;
+    *out = NULL;
+    int rc = mt_reader_open_mem(&rd, buf, len, name, err, errlen);
+    if (rc < 0)
+        return rc;
+    return mt_analysis_start(out, rd, err, errlen);
+}
+
+void mt_analysis_free(mt_analysis_t *a)
+{
+    if (!a)
+        return;
+    mt_process_clear(&a->process);
+    mt_modules_free(a->modules);
+    mt_nodes_destroy(&a->nodes);
+    mt_replay_destroy(&a->replay);
+    free(a->path);
+    free(a);
+}
+
+char *mt_analysis_command(const mt_analysis_t *a)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < a->process.argc; i++)
+        n += strlen(a->process.argv[i]) + 1;
+    char *s = malloc(n), *p = s;
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < a->process.argc; i++) {
+        size_t l = strlen(a->process.argv[i]);
+        if (i)
+            *p++ = ' ';
+        memcpy(p, a->process.argv[i], l);
+        p += l;
+    }
+    *p = '\0';
+    return s;
+}

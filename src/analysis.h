@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+// One pass over a log: reader -> module and node tables -> replay. Every report starts from
+// an mt_analysis_t. A corrupt record or id ends the pass like a truncated file: what came
+// before stays usable and the analysis says where it stops. No terminal I/O here.
+#ifndef MT_ANALYSIS_H
+#define MT_ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log_reader.h"
+#include "modules.h"
+#include "nodes.h"
+#include "replay.h"
+
+typedef struct mt_process_info {
+    int present; /* a PROCESS record was seen */
+    uint64_t pid, ppid, page_size;
+    char *exe;
+    char **argv; /* argc strings, NUL-terminated copies */
+    size_t argc;
+} mt_process_info_t;
+
+typedef struct mt_analysis {
+    char *path;
+    uint64_t start_realtime_ns; /* file header */
+    uint32_t header_pid;
+    mt_process_info_t process;
+    mt_modules_t *modules;
+    mt_nodes_t nodes;
+    mt_replay_t replay;
+    uint64_t events;     /* event records applied */
+    uint64_t notices[8]; /* by mt_notice_code (7 = other) */
+    uint64_t threads_named;
+    int truncated;        /* the log ends early: no EXIT record, or a cut/corrupt chunk */
+    int cut;              /* the stream itself was cut or corrupt (not just no EXIT) */
+    char cut_reason[160]; /* reader's reason, e.g. "bad CRC in chunk at offset 4096" */
+    char truncation[160]; /* "truncated after N events; report covers up to 00:12.4" */
+} mt_analysis_t;
+
+/* Reads the whole log at path. Returns 0 (also for a truncated log: check ->truncated) or a
+ * negative errno with one line in err, no "memtrace: " prefix ("app.mtr: not a memtrace log"). */
+int mt_analysis_load(mt_analysis_t **out, const char *path, char *err, size_t errlen) MT_WUR;
+/* The same from a byte buffer (tests, fuzzing). */
+int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const char *name,
+                         char *err, size_t errlen) MT_WUR;
+void mt_analysis_free(mt_analysis_t *a);
+
+/* The command line as one string, arguments separated by spaces ("" when unknown). The
+ * caller frees it. */
+char *mt_analysis_command(const mt_analysis_t *a);
+
+#endif

@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: MIT
+// Streaming reader of memtrace logs (see log_format.h for the byte layout).
+// Memory is one compressed and one inflated chunk, both capped by MT_CHUNK_MAX_RAW: a length
+// field is checked against that cap before anything is allocated or read. Nothing here may
+// trust the input: every varint and string is bounds-checked against the inflated chunk.
+#include "log_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Bounds on per-record arrays: far above anything real, low enough that a hostile length
+ * cannot make us allocate much. Segments beyond the cap make the record corrupt; arguments
+ * beyond it are decoded and dropped. */
+#define MT_READER_MAX_SEGS 1024
+#define MT_READER_MAX_ARGS 65536
+
+struct mt_reader {
+    const char *name;
+    int fd;             /* -1 when reading from memory */
+    const uint8_t *mem; /* memory mode: the whole file */
+    size_t mem_len, mem_off;
+    uint64_t file_off; /* offset of the next chunk header */
+    uint64_t chunk_index;
+
+    uint8_t *comp; /* file mode: compressed bytes of the current chunk */
+    size_t comp_cap;
+    uint8_t *raw; /* inflated chunk */
+    size_t raw_cap;
+    const uint8_t *pos, *end;
+
+    /* per-chunk decoder state (log_format.h: every chunk starts fresh) */
+    uint64_t time_us, last_addr, tid;
+
+    mt_segment_t *segs;
+    size_t segs_cap;
+    mt_str_t *args;
+    size_t args_cap;
+
+    enum mt_reader_state state;
+    uint64_t events;
+    uint64_t last_time_us;
+    uint64_t start_ns;
+    uint32_t pid;
+    char reason[160];
+    char namebuf[];
+};
+
+static uLong mt_reader_max_compressed(void)
+{
+    return compressBound(MT_CHUNK_MAX_RAW);
+}
+
+static void mt_reader_set_truncated(mt_reader_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void mt_reader_set_truncated(mt_reader_t *r, const char *fmt, ...)
+{
+    if (r->state == MT_READER_TRUNCATED)
+        return;
+    r->state = MT_READER_TRUNCATED;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+    va_end(ap);
+    r->pos = r->end = NULL;
+}
+
+void mt_reader_fail(mt_reader_t *r, const char *why)
+{
+    mt_reader_set_truncated(r, "%s", why);
+}
+
+/* Reads exactly n bytes at the current file position into dst (file mode) or returns a pointer
+ * into the memory image. Returns the number of bytes available (< n at end of file), or a
+ * negative errno. */
+static ssize_t mt_reader_fetch(mt_reader_t *r, uint8_t *dst, size_t n, const uint8_t **out)
+{
+    if (r->fd < 0) {
+        size_t avail = r->mem_len - r->mem_off;
+        size_t take = avail < n ? avail : n;
+        *out = r->mem + r->mem_off;
+        r->mem_off += take;
+        return (ssize_t)take;
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = read(r->fd, dst + got, n - got);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (k == 0)
+            break;
+        got += (size_t)k;
+    }
+    *out = dst;
+    return (ssize_t)got;
+}
+
+static int mt_reader_grow(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64 * 1024;
+    while (n < need)
+        n *= 2;
+    uint8_t *p = realloc(*buf, n);
+    if (!p)
+        return -ENOMEM;
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* Loads the next chunk. Returns 1 when one is ready, 0 at the end (clean or truncated), or a
+ * negative errno. */
+static int mt_reader_load_chunk(mt_reader_t *r)
+{
+    uint8_t hdr_buf[MT_CHUNK_HEADER_SIZE];
+    const uint8_t *hdr;
+    uint64_t off = r->file_off;
+    ssize_t n = mt_reader_fetch(r, hdr_buf, sizeof hdr_buf, &hdr);
+    if (n < 0)
+        return (int)n;
+    if (n == 0) {
+        r->state = MT_READER_END;
+        return 0;
+    }
+    if (n < MT_CHUNK_HEADER_SIZE) {
+        mt_reader_set_truncated(r, "short chunk header at offset %" PRIu64, off);
+        return 0;
+    }
+    uint32_t magic = mt_get_u32le(hdr), clen = mt_get_u32le(hdr + 4);
+    uint32_t rlen = mt_get_u32le(hdr + 8), crc = mt_get_u32le(hdr + 12);
+    if (magic != MT_CHUNK_MAGIC) {
+        mt_reader_set_truncated(r, "bad chunk header at offset %" PRIu64, off);
+        return 0;
+    }
+    if (rlen > MT_CHUNK_MAX_RAW || clen > mt_reader_max_compressed() || clen == 0) {
+        mt_reader_set_truncated(r, "impossible chunk length at offset %" PRIu64, off);
+        return 0;
+    }
+    int rc = 0;
+    if (r->fd >= 0 && (rc = mt_reader_grow(&r->comp, &r->comp_cap, clen)) < 0)
+        return rc;
+    const uint8_t *comp;
+    n = mt_reader_fetch(r, r->comp, clen, &comp);
+    if (n < 0)
+        return (int)n;
+    if ((size_t)n < clen) {
+        mt_reader_set_truncated(r, "short chunk at offset %" PRIu64, off);
+        return 0;
+    }
+    if ((rc = mt_reader_grow(&r->raw, &r->raw_cap, rlen ? rlen : 1)) < 0)
+        return rc;
+    uLongf dlen = rlen;
+    int zrc = uncompress(r->raw, &dlen, comp, clen);
+    if (zrc != Z_OK || dlen != rlen) {
+        mt_reader_set_truncated(r, "chunk at offset %" PRIu64 " does not inflate", off);
+        return 0;
+    }
+    if ((uint32_t)crc32(0L, r->raw, rlen) != crc) {
+        mt_reader_set_truncated(r, "bad CRC in chunk at offset %" PRIu64, off);
+        return 0;
+    }
+    r->file_off = off + MT_CHUNK_HEADER_SIZE + clen;
+    r->chunk_index++;
+    r->pos = r->raw;
+    r->end = r->raw + rlen;
+    r->time_us = 0;
+    r->last_addr = 0;
+    r->tid = 0;
+    return 1;
+}
+
+static int mt_reader_init(mt_reader_t *r, char *err, size_t errlen)
+{
+    uint8_t hbuf[MT_LOG_HEADER_SIZE];
+    const uint8_t *h;
+    ssize_t n = mt_reader_fetch(r, hbuf, sizeof hbuf, &h);
+    if (n < 0) {
+        snprintf(err, errlen, "%s: %s", r->name, strerror((int)-n));
+        return (int)n;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "%s: empty file, not a memtrace log", r->name);
+        return -EINVAL;
+    }
+    if (n < MT_LOG_MAGIC_LEN || memcmp(h, MT_LOG_MAGIC, MT_LOG_MAGIC_LEN) != 0) {
+        snprintf(err, errlen, "%s: not a memtrace log", r->name);
+        return -EINVAL;
+    }
+    if (n < MT_LOG_HEADER_SIZE) {
+        snprintf(err, errlen, "%s: truncated in the file header", r->name);
+        return -EINVAL;
+    }
+    unsigned version = mt_get_u16le(h + 8);
+    if (version != MT_LOG_VERSION) {
+        snprintf(err, errlen, "%s: log format version %u, this memtrace reads %d", r->name, version,
+                 MT_LOG_VERSION);
+        return -EPROTONOSUPPORT;
+    }
+    unsigned hlen = mt_get_u16le(h + 10);
+    if (hlen != MT_LOG_HEADER_SIZE) {
+        snprintf(err, errlen, "%s: bad header length %u", r->name, hlen);
+        return -EINVAL;
+    }
+    r->start_ns = mt_get_u64le(h + 16);
+    r->pid = mt_get_u32le(h + 24);
+    r->file_off = MT_LOG_HEADER_SIZE;
+    return 0;
+}
+
+static mt_reader_t *mt_reader_alloc(const char *name)
+{
+    size_t nl = strlen(name);
+    mt_reader_t *r = calloc(1, sizeof *r + nl + 1);
+    if (!r)
+        return NULL;
+    memcpy(r->namebuf, name, nl + 1);
+    r->name = r->namebuf;
+    r->fd = -1;
+    return r;
+}
+
+int mt_reader_open(mt_reader_t **out, const char *path, char *err, size_t errlen)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        snprintf(err, errlen, "%s: %s", path, strerror(EISDIR));
+        return -EISDIR;
+    }
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    mt_reader_t *r = mt_reader_alloc(path);
+    if (!r) {
+        close(fd);
+        snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+        return -ENOMEM;
+    }
+    r->fd = fd;
+    int rc = mt_reader_init(r, err, errlen);
+    if (rc < 0) {
+        mt_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int mt_reader_open_mem(mt_reader_t **out, const void *buf, size_t len, const char *name, char *err,
+                       size_t errlen)
+{
+    *out = NULL;
+    mt_reader_t *r = mt_reader_alloc(name ? name : "<memory>");
+    if (!r) {
+        snprintf(err, errlen, "%s: %s", name ? name : "<memory>", strerror(ENOMEM));
+        return -ENOMEM;
+    }
+    r->mem = buf;
+    r->mem_len = buf ? len : 0;
+    int rc = mt_reader_init(r, err, errlen);
+    if (rc < 0) {
+        mt_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void mt_reader_close(mt_reader_t *r)
+{
+    if (!r)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r->comp);
+    free(r->raw);
+    free(r->segs);
+    free(r->args);
+    free(r);
+}
+
+/* The common case (values below 128: tags, small deltas, node ids of hot stacks) stays inline;
+ * everything else goes through the shared checked decoder. */
+#define MT_GETV(x)                                                                                 \
+    do {                                                                                           \
+        if (p < end && *p < 0x80) {                                                                \
+            (x) = *p++;                                                                            \
+        } else if (mt_varint_get(&p, end, &(x)) < 0) {                                             \
+            goto corrupt;                                                                          \
+        }                                                                                          \
+    } while (0)
+
+#define MT_GETSTR(s)                                                                               \
+    do {                                                                                           \
+        uint64_t len_;                                                                             \
+        MT_GETV(len_);                                                                             \
+        if (len_ > (uint64_t)(end - p))                                                            \
+            goto corrupt;                                                                          \
+        (s).ptr = (const char *)p;                                                                 \
+        (s).len = (size_t)len_;                                                                    \
+        p += len_;                                                                                 \
+    } while (0)
+
+#define MT_GETTIME()                                                                               \
+    do {                                                                                           \
+        uint64_t dt_;                                                                              \
+        MT_GETV(dt_);                                                                              \
+        r->time_us += dt_;                                                                         \
+        rec->time_us = r->time_us;                                                                 \
+    } while (0)
+
+#define MT_GETADDR()                                                                               \
+    do {                                                                                           \
+        uint64_t z_;                                                                               \
+        MT_GETV(z_);                                                                               \
+        r->last_addr += (uint64_t)mt_unzigzag(z_);                                                 \
+        rec->addr = r->last_addr;                                                                  \
+    } while (0)
+
+int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
+{
+    for (;;) {
+        if (r->state != MT_READER_OK)
+            return 0;
+        if (r->pos < r->end)
+            break;
+        int rc = mt_reader_load_chunk(r);
+        if (rc < 0) {
+            mt_reader_set_truncated(r, "read error: %s", strerror(-rc));
+            return rc;
+        }
+    }
+    const uint8_t *p = r->pos, *end = r->end;
+    uint8_t tag = *p++;
+    uint64_t v;
+    rec->tid = r->tid;
+    switch (tag) {
+    case MT_TAG_ALLOC + 0x0:
+    case MT_TAG_ALLOC + 0x1:
+    case MT_TAG_ALLOC + 0x2:
+    case MT_TAG_ALLOC + 0x3:
+    case MT_TAG_ALLOC + 0x4:
+    case MT_TAG_ALLOC + 0x5:
+    case MT_TAG_ALLOC + 0x6:
+    case MT_TAG_ALLOC + 0x7:
+    case MT_TAG_ALLOC + 0x8:
+    case MT_TAG_ALLOC + 0x9:
+    case MT_TAG_ALLOC + 0xa:
+    case MT_TAG_ALLOC + 0xb:
+    case MT_TAG_ALLOC + 0xc:
+    case MT_TAG_ALLOC + 0xd:
+    case MT_TAG_ALLOC + 0xe:
+    case MT_TAG_ALLOC + 0xf:
+        rec->tag = MT_TAG_ALLOC;
+        rec->alloc_kind = tag & 0x0f;
+        MT_GETTIME();
+        MT_GETV(rec->size);
+        MT_GETADDR();
+        MT_GETV(v);
+        if (v > UINT32_MAX)
+            goto corrupt;
+        rec->node = (uint32_t)v;
+        r->events++;
+        break;
+    case MT_TAG_FREE:
+    case MT_TAG_REALLOC_RELEASE:
+    case MT_TAG_REALLOC_FAILED:
+        rec->tag = tag;
+        MT_GETTIME();
+        MT_GETADDR();
+        r->events++;
+        break;
+    case MT_TAG_MMAP:
+        rec->tag = tag;
+        MT_GETTIME();
+        MT_GETV(rec->size);
+        MT_GETADDR();
+        MT_GETV(v);
+        if (v > UINT32_MAX)
+            goto corrupt;
+        rec->node = (uint32_t)v;
+        MT_GETV(v);
+        rec->alloc_kind = (uint8_t)(v > 255 ? 255 : v);
+        r->events++;
+        break;
+    case MT_TAG_MUNMAP:
+        rec->tag = tag;
+        MT_GETTIME();
+        MT_GETV(rec->size);
+        MT_GETADDR();
+        r->events++;
+        break;
+    case MT_TAG_THREAD:
+        rec->tag = tag;
+        MT_GETV(r->tid);
+        rec->tid = r->tid;
+        break;
+    case MT_TAG_TRACE_NODE:
+        rec->tag = tag;
+        MT_GETV(rec->id);
+        MT_GETV(rec->parent);
+        MT_GETV(rec->ip);
+        break;
+    case MT_TAG_SAMPLE:
+        rec->tag = tag;
+        MT_GETTIME();
+        MT_GETV(rec->sample.rss);
+        MT_GETV(rec->sample.arena);
+        MT_GETV(rec->sample.ordblks);
+        MT_GETV(rec->sample.hblks);
+        MT_GETV(rec->sample.hblkhd);
+        MT_GETV(rec->sample.uordblks);
+        MT_GETV(rec->sample.fordblks);
+        MT_GETV(rec->sample.keepcost);
+        break;
+    case MT_TAG_PROCESS: {
+        rec->tag = tag;
+        MT_GETV(rec->a);
+        MT_GETV(rec->b);
+        MT_GETV(rec->c);
+        MT_GETSTR(rec->str);
+        uint64_t argc;
+        MT_GETV(argc);
+        if (argc > (uint64_t)(end - p))
+            goto corrupt; /* each argument takes at least its length byte */
+        size_t keep = argc > MT_READER_MAX_ARGS ? MT_READER_MAX_ARGS : (size_t)argc;
+        if (keep > r->args_cap) {
+            mt_str_t *na = realloc(r->args, keep * sizeof *na);
+            if (!na)
+                return -ENOMEM;
+            r->args = na;
+            r->args_cap = keep;
+        }
+        for (uint64_t i = 0; i < argc; i++) {
+            mt_str_t s;
+            MT_GETSTR(s);
+            if (i < keep)
+                r->args[i] = s;
+        }
+        rec->argv = r->args;
+        rec->argc = keep;
+        break;
+    }
+    case MT_TAG_MODULE_LOAD: {
+        rec->tag = tag;
+        MT_GETV(rec->id);
+        MT_GETV(rec->ip);
+        MT_GETSTR(rec->str);
+        MT_GETSTR(rec->build_id);
+        uint64_t nseg;
+        MT_GETV(nseg);
+        if (nseg > MT_READER_MAX_SEGS)
+            goto corrupt;
+        if (nseg > r->segs_cap) {
+            mt_segment_t *ns = realloc(r->segs, (size_t)nseg * sizeof *ns);
+            if (!ns)
+                return -ENOMEM;
+            r->segs = ns;
+            r->segs_cap = (size_t)nseg;
+        }
+        for (uint64_t i = 0; i < nseg; i++) {
+            MT_GETV(r->segs[i].vaddr);
+            MT_GETV(r->segs[i].memsz);
+            MT_GETV(r->segs[i].flags);
+        }
+        rec->segs = r->segs;
+        rec->nsegs = (size_t)nseg;
+        break;
+    }
+    case MT_TAG_MODULE_UNLOAD:
+        rec->tag = tag;
+        MT_GETV(rec->id);
+        break;
+    case MT_TAG_THREAD_NAME:
+        rec->tag = tag;
+        MT_GETV(rec->a);
+        MT_GETSTR(rec->str);
+        break;
+    case MT_TAG_EXIT:
+        rec->tag = tag;
+        MT_GETTIME();
+        MT_GETV(rec->a);
+        MT_GETV(rec->b);
+        break;
+    case MT_TAG_NOTICE:
+        rec->tag = tag;
+        MT_GETTIME();
+        MT_GETV(rec->a);
+        MT_GETSTR(rec->str);
+        break;
+    default:
+        /* Records carry no length, so an unknown tag cannot be skipped. */
+        goto corrupt;
+    }
+    r->pos = p;
+    if (tag >= MT_TAG_ALLOC) /* every tag from 0x10 on carries a time */
+        r->last_time_us = r->time_us;
+    return 1;
+
+corrupt:
+    mt_reader_set_truncated(r, "corrupt record (tag 0x%02x) in chunk %" PRIu64, tag,
+                            r->chunk_index);
+    return 0;
+}
+
+enum mt_reader_state mt_reader_state(const mt_reader_t *r)
+{
+    return r->state;
+}
+
+const char *mt_reader_reason(const mt_reader_t *r)
+{
+    return r->reason;
+}
+
+uint64_t mt_reader_events(const mt_reader_t *r)
+{
+    return r->events;
+}
+
+uint64_t mt_reader_last_time_us(const mt_reader_t *r)
+{
+    return r->last_time_us;
+}
+
+const char *mt_reader_name(const mt_reader_t *r)
+{
+    return r->name;
+}
+
+uint64_t mt_reader_start_realtime_ns(const mt_reader_t *r)
+{
+    return r->start_ns;
+}
+
+uint32_t mt_reader_pid(const mt_reader_t *r)
+{
+    return r->pid;
+}
+
+void mt_reader_describe_truncation(const mt_reader_t *r, char *buf, size_t len)
+{
+    uint64_t t = r->last_time_us / 100000; /* tenths of a second */
+    uint64_t tenths = t % 10, s = (t / 10) % 60, m = t / 600;
+    snprintf(buf, len,
+             "truncated after %" PRIu64 " events; report covers up to %02" PRIu64 ":%02" PRIu64
+             ".%" PRIu64,
+             r->events, m, s, tenths);
+}

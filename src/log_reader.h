@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+// Streaming reader of memtrace logs: validates the file header, inflates one chunk at a time,
+// checks its CRC and decodes records into mt_record_t with absolute times and addresses.
+// It must never crash, hang, read out of bounds or allocate more than one chunk's worth of
+// memory whatever the input is: a bad chunk ends the stream in the "truncated" state.
+#ifndef MT_LOG_READER_H
+#define MT_LOG_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log_format.h"
+
+#define MT_WUR __attribute__((warn_unused_result))
+
+typedef struct mt_reader mt_reader_t;
+
+/* A byte string inside the reader's current chunk: valid until the next mt_reader_next(). */
+typedef struct mt_str {
+    const char *ptr;
+    size_t len;
+} mt_str_t;
+
+typedef struct mt_segment {
+    uint64_t vaddr, memsz, flags;
+} mt_segment_t;
+
+/*
+ * One decoded record. Only the fields of its tag are meaningful; the rest keep stale values
+ * (the reader does not clear them, to keep the hot loop short).
+ * tag is an enum mt_tag with every ALLOC variant folded into MT_TAG_ALLOC (kind in alloc_kind).
+ */
+typedef struct mt_record {
+    uint8_t tag;
+    uint8_t alloc_kind;  /* ALLOC: enum mt_alloc_kind; MMAP: enum mt_map_kind */
+    uint64_t time_us;    /* timed records: microseconds since recording started */
+    uint64_t tid;        /* thread of the current chunk position (0 before any THREAD) */
+    uint64_t addr, size; /* ALLOC, FREE, REALLOC_*, MMAP, MUNMAP */
+    uint32_t node;       /* ALLOC, MMAP: trace node id */
+    uint64_t id, parent; /* TRACE_NODE: node id, parent; MODULE_*: module id */
+    uint64_t ip;         /* TRACE_NODE: instruction pointer; MODULE_LOAD: bias */
+    uint64_t a, b, c;    /* PROCESS: pid, ppid, page size; EXIT: reason, status; NOTICE: code */
+    mt_str_t str;        /* PROCESS: exe; MODULE_LOAD: path; THREAD_NAME: name; NOTICE: text */
+    mt_str_t build_id;   /* MODULE_LOAD: raw bytes */
+    const mt_segment_t *segs; /* MODULE_LOAD */
+    size_t nsegs;
+    const mt_str_t *argv; /* PROCESS */
+    size_t argc;
+    mt_sample_t sample; /* SAMPLE */
+} mt_record_t;
+
+enum mt_reader_state {
+    MT_READER_OK = 0,        /* records may follow */
+    MT_READER_END = 1,       /* clean end of file at a chunk boundary */
+    MT_READER_TRUNCATED = 2, /* a short chunk, a bad CRC or a corrupt record ended the stream */
+};
+
+/* Opens a file. On failure returns a negative errno and writes one line to err (no prefix),
+ * e.g. "app.mtr: not a memtrace log". */
+int mt_reader_open(mt_reader_t **out, const char *path, char *err, size_t errlen) MT_WUR;
+
+/* Reads from a caller-owned buffer that must outlive the reader (unit tests, fuzzing). name is
+ * used in messages. Never reads outside [buf, buf+len). */
+int mt_reader_open_mem(mt_reader_t **out, const void *buf, size_t len, const char *name, char *err,
+                       size_t errlen) MT_WUR;
+
+void mt_reader_close(mt_reader_t *r);
+
+/* Decodes the next record. Returns 1 with *rec filled, 0 at the end of the stream (see
+ * mt_reader_state), or a negative errno for an I/O error (also ends the stream). */
+int mt_reader_next(mt_reader_t *r, mt_record_t *rec) MT_WUR;
+
+/* Ends the stream as truncated from outside (a layer above found a corrupt id): the reader
+ * keeps the first reason it was given. */
+void mt_reader_fail(mt_reader_t *r, const char *why);
+
+enum mt_reader_state mt_reader_state(const mt_reader_t *r);
+/* Why the stream was cut, e.g. "bad CRC in chunk 12 at offset 40960"; "" otherwise. */
+const char *mt_reader_reason(const mt_reader_t *r);
+/* Event records (allocation, free, realloc, mmap, munmap) delivered so far. */
+uint64_t mt_reader_events(const mt_reader_t *r);
+/* Time of the last timed record delivered, microseconds. */
+uint64_t mt_reader_last_time_us(const mt_reader_t *r);
+const char *mt_reader_name(const mt_reader_t *r);
+/* File header fields. */
+uint64_t mt_reader_start_realtime_ns(const mt_reader_t *r);
+uint32_t mt_reader_pid(const mt_reader_t *r);
+
+/* "truncated after 1234 events; report covers up to 00:12.4" (no file name, no newline). */
+void mt_reader_describe_truncation(const mt_reader_t *r, char *buf, size_t len);
+
+#endif

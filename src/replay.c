@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: MIT
+// Replay of the event stream (see replay.h). The hot path (alloc/free) is one hash probe and a
+// few additions; nothing here allocates per event except when a table doubles.
+// The "who held the peak" figures use a lazy snapshot: a generation counter is bumped at each
+// new peak, and a node saves its live figures on its first change after that, so at the end a
+// node's value at the last peak is either the saved one or (if it never changed since) its
+// current one. One pass, O(1) per event, no copy of the heap at the peak.
+#include "replay.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MT_REPLAY_INITIAL_BLOCKS 4096u
+#define MT_REPLAY_MAX_SAMPLES 4096u
+
+int mt_replay_init(mt_replay_t *r)
+{
+    memset(r, 0, sizeof *r);
+    r->blocks = calloc(MT_REPLAY_INITIAL_BLOCKS, sizeof *r->blocks);
+    if (!r->blocks)
+        return -ENOMEM;
+    r->mask = MT_REPLAY_INITIAL_BLOCKS - 1;
+    r->shift = 64 - 12;
+    r->sample_stride = 1;
+    r->exit_reason = -1;
+    return 0;
+}
+
+void mt_replay_destroy(mt_replay_t *r)
+{
+    free(r->blocks);
+    free(r->nodes);
+    free(r->pending);
+    free(r->maps);
+    free(r->samples);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- live-block hash ---- */
+
+static inline uint64_t mt_slot(const mt_replay_t *r, uint64_t addr)
+{
+    /* Fibonacci hashing: the high bits of the product mix the aligned low bits well. */
+    return (addr * 0x9E3779B97F4A7C15ull) >> r->shift;
+}
+
+static int mt_blocks_grow(mt_replay_t *r)
+{
+    uint64_t ncap = (r->mask + 1) * 2;
+    mt_block_t *nb = calloc(ncap, sizeof *nb);
+    if (!nb)
+        return -ENOMEM;
+    mt_block_t *old = r->blocks;
+    uint64_t ocap = r->mask + 1;
+    r->blocks = nb;
+    r->mask = ncap - 1;
+    r->shift--;
+    for (uint64_t i = 0; i < ocap; i++) {
+        if (!old[i].addr)
+            continue;
+        uint64_t j = mt_slot(r, old[i].addr);
+        while (nb[j].addr)
+            j = (j + 1) & r->mask;
+        nb[j] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+static inline mt_block_t *mt_blocks_lookup(const mt_replay_t *r, uint64_t addr)
+{
+    uint64_t i = mt_slot(r, addr);
+    for (;;) {
+        mt_block_t *b = &r->blocks[i];
+        if (b->addr == addr)
+            return b;
+        if (!b->addr)
+            return NULL;
+        i = (i + 1) & r->mask;
+    }
+}
+
+/* Removes the entry at b, shifting later entries of the probe run back (no tombstones, so
+ * lookups never degrade with churn). */
+static void mt_blocks_remove(mt_replay_t *r, mt_block_t *b)
+{
+    uint64_t i = (uint64_t)(b - r->blocks), j = i;
+    for (;;) {
+        j = (j + 1) & r->mask;
+        if (!r->blocks[j].addr)
+            break;
+        uint64_t k = mt_slot(r, r->blocks[j].addr);
+        /* Move j back to i unless its home k lies cyclically in (i, j]. */
+        int stay = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stay) {
+            r->blocks[i] = r->blocks[j];
+            i = j;
+        }
+    }
+    r->blocks[i].addr = 0;
+}
+
+const mt_block_t *mt_replay_find(const mt_replay_t *r, uint64_t addr)
+{
+    return addr ? mt_blocks_lookup(r, addr) : NULL;
+}
+
+void mt_replay_each_live(const mt_replay_t *r, void (*fn)(const mt_block_t *b, void *arg),
+                         void *arg)
+{
+    for (uint64_t i = 0; i <= r->mask; i++)
+        if (r->blocks[i].addr)
+            fn(&r->blocks[i], arg);
+}
+
+/* ---- per-node stats ---- */
+
+static int mt_nodes_reserve(mt_replay_t *r, uint32_t node)
+{
+    if (node < r->nodes_cap)
+        return 0;
+    uint32_t nc = r->nodes_cap ? r->nodes_cap : 1024;
+    while (nc <= node) {
+        if (nc > UINT32_MAX / 2)
+            return -ENOMEM;
+        nc *= 2;
+    }
+    mt_node_stats_t *nn = realloc(r->nodes, (size_t)nc * sizeof *nn);
+    if (!nn)
+        return -ENOMEM;
+    memset(nn + r->nodes_cap, 0, (size_t)(nc - r->nodes_cap) * sizeof *nn);
+    r->nodes = nn;
+    r->nodes_cap = nc;
+    return 0;
+}
+
+static inline void mt_node_touch(mt_replay_t *r, mt_node_stats_t *ns)
+{
+    if (ns->gen != r->gen) {
+        ns->peak_bytes = ns->live_bytes;
+        ns->peak_blocks = ns->live_blocks;
+        ns->gen = r->gen;
+    }
+}
+
+mt_node_stats_t mt_replay_node(const mt_replay_t *r, uint32_t node)
+{
+    mt_node_stats_t s = {0};
+    if (node >= r->nodes_cap)
+        return s;
+    s = r->nodes[node];
+    if (s.gen != r->gen) { /* unchanged since the last peak */
+        s.peak_bytes = s.live_bytes;
+        s.peak_blocks = s.live_blocks;
+    }
+    return s;
+}
+
+/* ---- heap events ---- */
+
+/* A block leaves the heap (free, realloc release). */
+static void mt_heap_release(mt_replay_t *r, const mt_block_t *b)
+{
+    mt_node_stats_t *ns = &r->nodes[b->node];
+    mt_node_touch(r, ns);
+    ns->live_bytes -= b->size;
+    ns->live_blocks--;
+    r->heap_bytes -= b->size;
+    r->heap_blocks--;
+}
+
+static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
+{
+    mt_node_stats_t *ns = &r->nodes[nb->node];
+    mt_node_touch(r, ns);
+    ns->live_bytes += nb->size;
+    ns->live_blocks++;
+    r->heap_bytes += nb->size;
+    r->heap_blocks++;
+    if (r->heap_bytes > r->peak_heap_bytes) {
+        r->peak_heap_bytes = r->heap_bytes;
+        r->peak_heap_blocks = r->heap_blocks;
+        r->peak_time_us = nb->time_us;
+        r->gen++;
+    }
+}
+
+/* Places a block known not to be in the table. */
+static int mt_blocks_put(mt_replay_t *r, const mt_block_t *nb)
+{
+    if ((r->heap_blocks + 1) * 10 >= (r->mask + 1) * 7) {
+        int rc = mt_blocks_grow(r);
+        if (rc < 0)
+            return rc;
+    }
+    uint64_t i = mt_slot(r, nb->addr);
+    while (r->blocks[i].addr)
+        i = (i + 1) & r->mask;
+    r->blocks[i] = *nb;
+    mt_heap_insert(r, nb);
+    return 0;
+}
+
+/* The thread's realloc in flight, if any. */
+static mt_pending_realloc_t *mt_pending_find(mt_replay_t *r, uint64_t tid)
+{
+    for (size_t i = 0; i < r->npending; i++)
+        if (r->pending[i].tid == tid)
+            return &r->pending[i];
+    return NULL;
+}
+
+static void mt_pending_drop(mt_replay_t *r, mt_pending_realloc_t *p)
+{
+    *p = r->pending[--r->npending];
+}
+
+/* Any event of a thread other than the realloc's own outcome means realloc(p, 0) freed p. */
+static inline void mt_pending_settle(mt_replay_t *r, uint64_t tid)
+{
+    if (__builtin_expect(r->npending == 0, 1))
+        return;
+    mt_pending_realloc_t *p = mt_pending_find(r, tid);
+    if (p)
+        mt_pending_drop(r, p);
+}
+
+int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uint64_t size,
+                    uint32_t node, unsigned kind)
+{
+    int rc;
+    if (r->npending) {
+        /* A realloc's outcome: the old block (already out of the heap) is gone for good. */
+        mt_pending_settle(r, tid);
+    }
+    if ((rc = mt_nodes_reserve(r, node)) < 0)
+        return rc;
+    r->last_time_us = t;
+    r->allocations++;
+    r->allocs_by_kind[kind & 15]++;
+    r->bytes_allocated += size;
+    mt_node_stats_t *ns = &r->nodes[node];
+    ns->allocations++;
+    ns->bytes_allocated += size;
+    if (__builtin_expect(addr == 0, 0))
+        return 0; /* nothing to track; counted as a call */
+    mt_block_t *old = mt_blocks_lookup(r, addr);
+    if (old) {
+        /* The address came back without a free we saw: the old block must be gone. */
+        r->replaced_blocks++;
+        mt_heap_release(r, old);
+        mt_blocks_remove(r, old);
+    }
+    mt_block_t nb = {.addr = addr, .size = size, .time_us = t, .node = node, .kind = kind};
+    return mt_blocks_put(r, &nb);
+}
+
+int mt_replay_free(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr)
+{
+    mt_pending_settle(r, tid);
+    r->last_time_us = t;
+    r->free_calls++;
+    mt_block_t *b = addr ? mt_blocks_lookup(r, addr) : NULL;
+    if (!b) {
+        r->unknown_frees++;
+        return 0;
+    }
+    r->frees++;
+    r->bytes_freed += b->size;
+    mt_heap_release(r, b);
+    mt_blocks_remove(r, b);
+    return 0;
+}
+
+int mt_replay_realloc_release(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr)
+{
+    mt_pending_settle(r, tid);
+    r->last_time_us = t;
+    mt_block_t *b = addr ? mt_blocks_lookup(r, addr) : NULL;
+    if (!b) {
+        r->unknown_frees++;
+        return 0;
+    }
+    if (r->npending == r->pending_cap) {
+        size_t nc = r->pending_cap ? r->pending_cap * 2 : 8;
+        mt_pending_realloc_t *np = realloc(r->pending, nc * sizeof *np);
+        if (!np)
+            return -ENOMEM;
+        r->pending = np;
+        r->pending_cap = nc;
+    }
+    /* Counted as released now: should the realloc fail, REALLOC_FAILED takes it back. */
+    r->pending[r->npending++] = (mt_pending_realloc_t){.tid = tid, .block = *b};
+    r->frees++;
+    r->bytes_freed += b->size;
+    mt_heap_release(r, b);
+    mt_blocks_remove(r, b);
+    return 0;
+}
+
+int mt_replay_realloc_failed(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr)
+{
+    r->last_time_us = t;
+    mt_pending_realloc_t *p = r->npending ? mt_pending_find(r, tid) : NULL;
+    if (!p || p->block.addr != addr) {
+        if (p)
+            mt_pending_drop(r, p);
+        r->protocol_errors++;
+        return 0;
+    }
+    mt_block_t b = p->block;
+    mt_pending_drop(r, p);
+    r->realloc_failures++;
+    r->frees--;
+    r->bytes_freed -= b.size;
+    if (mt_blocks_lookup(r, b.addr)) {
+        r->protocol_errors++; /* someone allocated it meanwhile: keep theirs */
+        return 0;
+    }
+    return mt_blocks_put(r, &b);
+}
+
+/* ---- anonymous mappings ---- */
+
+/* First mapping whose end is above addr. */
+static size_t mt_maps_lower(const mt_replay_t *r, uint64_t addr)
+{
+    size_t lo = 0, hi = r->nmaps;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->maps[mid].start + r->maps[mid].len <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int mt_maps_reserve(mt_replay_t *r, size_t extra)
+{
+    if (r->nmaps + extra <= r->maps_cap)
+        return 0;
+    size_t nc = r->maps_cap ? r->maps_cap * 2 : 64;
+    while (nc < r->nmaps + extra)
+        nc *= 2;
+    mt_mapping_t *nm = realloc(r->maps, nc * sizeof *nm);
+    if (!nm)
+        return -ENOMEM;
+    r->maps = nm;
+    r->maps_cap = nc;
+    return 0;
+}
+
+/* Removes [start, end) from the live mappings, splitting where needed. */
+static int mt_maps_cut(mt_replay_t *r, uint64_t start, uint64_t end)
+{
+    size_t i = mt_maps_lower(r, start);
+    while (i < r->nmaps && r->maps[i].start < end) {
+        mt_mapping_t *m = &r->maps[i];
+        uint64_t ms = m->start, me = m->start + m->len;
+        uint64_t cs = ms > start ? ms : start, ce = me < end ? me : end;
+        r->mmap_bytes -= ce - cs;
+        if (ms < cs && ce < me) { /* a hole in the middle: split in two */
+            int rc = mt_maps_reserve(r, 1);
+            if (rc < 0)
+                return rc;
+            m = &r->maps[i];
+            memmove(&r->maps[i + 2], &r->maps[i + 1], (r->nmaps - i - 1) * sizeof *m);
+            r->nmaps++;
+            r->maps[i + 1] = (mt_mapping_t){ce, me - ce, m->node};
+            m->len = cs - ms;
+            return 0;
+        }
+        if (ms < cs) { /* keep the head */
+            m->len = cs - ms;
+            i++;
+        } else if (ce < me) { /* keep the tail */
+            m->start = ce;
+            m->len = me - ce;
+            i++;
+        } else { /* all of it */
+            memmove(&r->maps[i], &r->maps[i + 1], (r->nmaps - i - 1) * sizeof *m);
+            r->nmaps--;
+        }
+    }
+    return 0;
+}
+
+int mt_replay_mmap(mt_replay_t *r, uint64_t t, uint64_t addr, uint64_t size, uint32_t node)
+{
+    r->last_time_us = t;
+    r->mmap_calls++;
+    r->mmap_bytes_total += size;
+    if (size == 0 || addr + size < addr)
+        return 0;
+    /* MAP_FIXED over an existing mapping replaces it. */
+    int rc = mt_maps_cut(r, addr, addr + size);
+    if (rc < 0 || (rc = mt_maps_reserve(r, 1)) < 0)
+        return rc;
+    size_t i = mt_maps_lower(r, addr);
+    memmove(&r->maps[i + 1], &r->maps[i], (r->nmaps - i) * sizeof *r->maps);
+    r->maps[i] = (mt_mapping_t){addr, size, node};
+    r->nmaps++;
+    r->mmap_bytes += size;
+    if (r->mmap_bytes > r->mmap_peak_bytes) {
+        r->mmap_peak_bytes = r->mmap_bytes;
+        r->mmap_peak_time_us = t;
+    }
+    return 0;
+}
+
+int mt_replay_munmap(mt_replay_t *r, uint64_t t, uint64_t addr, uint64_t size)
+{
+    r->last_time_us = t;
+    r->munmap_calls++;
+    if (size == 0 || addr + size < addr)
+        return 0;
+    return mt_maps_cut(r, addr, addr + size);
+}
+
+/* ---- samples and exit ---- */
+
+int mt_replay_sample(mt_replay_t *r, uint64_t t, const mt_sample_t *s)
+{
+    r->last_time_us = t;
+    r->nsamples_total++;
+    r->last_sample = *s;
+    if (s->rss > r->peak_rss_bytes) {
+        r->peak_rss_bytes = s->rss;
+        r->peak_rss_time_us = t;
+    }
+    if (r->sample_skip > 0) {
+        r->sample_skip--;
+        return 0;
+    }
+    if (r->nsamples == MT_REPLAY_MAX_SAMPLES) {
+        /* Keep every other point and halve the rate from now on: the series stays evenly
+         * spaced and bounded however long the run. */
+        for (size_t i = 0; i < r->nsamples / 2; i++)
+            r->samples[i] = r->samples[2 * i];
+        r->nsamples /= 2;
+        r->sample_stride *= 2;
+    }
+    if (r->nsamples == r->samples_cap) {
+        size_t nc = r->samples_cap ? r->samples_cap * 2 : 256;
+        mt_sample_point_t *ns = realloc(r->samples, nc * sizeof *ns);
+        if (!ns)
+            return -ENOMEM;
+        r->samples = ns;
+        r->samples_cap = nc;
+    }
+    r->samples[r->nsamples++] = (mt_sample_point_t){t, r->heap_bytes, *s};
+    r->sample_skip = r->sample_stride - 1;
+    return 0;
+}
+
+void mt_replay_exit(mt_replay_t *r, uint64_t t, int reason, uint64_t status)
+{
+    r->last_time_us = t;
+    r->has_exit = 1;
+    r->exit_reason = reason;
+    r->exit_status = status;
+    r->exit_time_us = t;
+}
+
+int mt_replay_record(mt_replay_t *r, const mt_record_t *rec)
+{
+    switch (rec->tag) {
+    case MT_TAG_ALLOC:
+        return mt_replay_alloc(r, rec->tid, rec->time_us, rec->addr, rec->size, rec->node,
+                               rec->alloc_kind);
+    case MT_TAG_FREE:
+        return mt_replay_free(r, rec->tid, rec->time_us, rec->addr);
+    case MT_TAG_REALLOC_RELEASE:
+        return mt_replay_realloc_release(r, rec->tid, rec->time_us, rec->addr);
+    case MT_TAG_REALLOC_FAILED:
+        return mt_replay_realloc_failed(r, rec->tid, rec->time_us, rec->addr);
+    case MT_TAG_MMAP:
+        return mt_replay_mmap(r, rec->time_us, rec->addr, rec->size, rec->node);
+    case MT_TAG_MUNMAP:
+        return mt_replay_munmap(r, rec->time_us, rec->addr, rec->size);
+    case MT_TAG_SAMPLE:
+        return mt_replay_sample(r, rec->time_us, &rec->sample);
+    case MT_TAG_EXIT:
+        mt_replay_exit(r, rec->time_us, (int)(rec->a > 255 ? 255 : rec->a), rec->b);
+        return 0;
+    case MT_TAG_NOTICE:
+        r->last_time_us = rec->time_us;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+void mt_replay_finish(mt_replay_t *r)
+{
+    r->npending = 0; /* released blocks stay released: realloc(p, 0) */
+}

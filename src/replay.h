@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+// Replay of heap and mmap events over time: the live-block map, exact totals, the peak and
+// who held it, per-stack aggregates, the sampled RSS/mallinfo series and the exit record.
+// Memory stays bounded by live blocks, live mappings and distinct stacks, never by the number
+// of events; every event costs O(1) expected (the peak snapshot is lazy, see replay.c).
+#ifndef MT_REPLAY_H
+#define MT_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log_reader.h"
+
+/* Per trace node (one full allocation stack). Counts only allocations whose own node this is. */
+typedef struct mt_node_stats {
+    uint64_t allocations;     /* allocation calls (every ALLOC kind, realloc included) */
+    uint64_t bytes_allocated; /* requested bytes of those calls */
+    uint64_t live_bytes;      /* still allocated now (at the end: leaked at exit) */
+    uint64_t live_blocks;
+    uint64_t peak_bytes; /* held at the global heap peak: read via mt_replay_node_peak */
+    uint64_t peak_blocks;
+    uint64_t gen; /* peak generation peak_* were saved in */
+} mt_node_stats_t;
+
+typedef struct mt_block {
+    uint64_t addr; /* 0 = empty slot */
+    uint64_t size;
+    uint64_t time_us;
+    uint32_t node;
+    uint32_t kind; /* mt_alloc_kind */
+} mt_block_t;
+
+typedef struct mt_mapping {
+    uint64_t start, len;
+    uint32_t node;
+} mt_mapping_t;
+
+typedef struct mt_sample_point {
+    uint64_t time_us;
+    uint64_t heap_bytes; /* exact heap total at that moment */
+    mt_sample_t s;
+} mt_sample_point_t;
+
+typedef struct mt_pending_realloc {
+    uint64_t tid;
+    mt_block_t block;
+} mt_pending_realloc_t;
+
+typedef struct mt_replay {
+    /* live heap blocks: open addressing, linear probing, backward-shift deletion */
+    mt_block_t *blocks;
+    uint64_t mask; /* capacity - 1 */
+    unsigned shift;
+
+    mt_node_stats_t *nodes;
+    uint32_t nodes_cap;
+    uint64_t gen; /* bumped at each new heap peak */
+
+    mt_pending_realloc_t *pending; /* realloc in flight, per thread */
+    size_t npending, pending_cap;
+
+    mt_mapping_t *maps; /* live anonymous mappings, sorted by start, disjoint */
+    size_t nmaps, maps_cap;
+
+    mt_sample_point_t *samples; /* bounded series: decimated by 2 when full */
+    size_t nsamples, samples_cap;
+    uint64_t sample_stride, sample_skip;
+
+    /* ---- results, exact ---- */
+    uint64_t allocations, frees, bytes_allocated, bytes_freed;
+    uint64_t allocs_by_kind[16];
+    uint64_t heap_bytes, heap_blocks; /* now */
+    uint64_t peak_heap_bytes, peak_heap_blocks, peak_time_us;
+    uint64_t free_calls;       /* FREE records, known or not */
+    uint64_t unknown_frees;    /* FREE/REALLOC_RELEASE of an address not live */
+    uint64_t realloc_failures; /* REALLOC_FAILED that restored a block */
+    uint64_t protocol_errors;  /* REALLOC_FAILED without a release, etc. */
+    uint64_t replaced_blocks;  /* ALLOC of an address already live (a free we never saw) */
+
+    uint64_t mmap_calls, munmap_calls, mmap_bytes_total;
+    uint64_t mmap_bytes, mmap_peak_bytes, mmap_peak_time_us;
+
+    uint64_t nsamples_total, peak_rss_bytes, peak_rss_time_us;
+    mt_sample_t last_sample;
+
+    uint64_t last_time_us;
+    int has_exit;
+    int exit_reason;
+    uint64_t exit_status;
+    uint64_t exit_time_us;
+} mt_replay_t;
+
+int mt_replay_init(mt_replay_t *r) MT_WUR;
+void mt_replay_destroy(mt_replay_t *r);
+
+/* Event handlers; the caller has validated node ids. All return 0 or -ENOMEM. */
+int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uint64_t size,
+                    uint32_t node, unsigned kind) MT_WUR;
+int mt_replay_free(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr) MT_WUR;
+int mt_replay_realloc_release(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr) MT_WUR;
+int mt_replay_realloc_failed(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr) MT_WUR;
+int mt_replay_mmap(mt_replay_t *r, uint64_t t, uint64_t addr, uint64_t size, uint32_t node) MT_WUR;
+int mt_replay_munmap(mt_replay_t *r, uint64_t t, uint64_t addr, uint64_t size) MT_WUR;
+int mt_replay_sample(mt_replay_t *r, uint64_t t, const mt_sample_t *s) MT_WUR;
+void mt_replay_exit(mt_replay_t *r, uint64_t t, int reason, uint64_t status);
+
+/* Dispatches a reader record (heap, mmap, sample, exit; others are ignored). */
+int mt_replay_record(mt_replay_t *r, const mt_record_t *rec) MT_WUR;
+
+/* Ends the replay: a realloc still in flight counts as released (realloc(p, 0)). Call once
+ * after the last record, before reading results. */
+void mt_replay_finish(mt_replay_t *r);
+
+/* Per-node results; a node never seen in an event reads as zeros. */
+mt_node_stats_t mt_replay_node(const mt_replay_t *r, uint32_t node);
+/* Number of node ids with stats (ids 0..n-1). */
+static inline uint32_t mt_replay_node_count(const mt_replay_t *r)
+{
+    return r->nodes_cap;
+}
+
+/* Live block lookup (NULL when not live). */
+const mt_block_t *mt_replay_find(const mt_replay_t *r, uint64_t addr);
+
+/* Calls fn for every live block, in no particular order. */
+void mt_replay_each_live(const mt_replay_t *r, void (*fn)(const mt_block_t *b, void *arg),
+                         void *arg);
+
+#endif

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+// Test helper: builds memtrace logs with the shared encoder and zlib (see log_builder.h).
+// It mirrors what the recorder does at chunk boundaries: fresh delta state, THREAD first.
+#include "log_builder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define MT_LB_RAW_CAP (MT_CHUNK_MAX_RAW)
+#define MT_LB_ROOM 8192 /* any single record the helpers write, strings aside */
+
+static void *mt_lb_xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n);
+    if (!p)
+        abort();
+    return p;
+}
+
+static void mt_lb_append(mt_lb_t *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2;
+        b->file = mt_lb_xrealloc(b->file, b->cap);
+    }
+    memcpy(b->file + b->len, p, n);
+    b->len += n;
+}
+
+void mt_lb_init(mt_lb_t *b, uint32_t pid, size_t chunk_limit)
+{
+    memset(b, 0, sizeof *b);
+    b->chunk_limit = chunk_limit ? chunk_limit : 64 * 1024;
+    if (b->chunk_limit > MT_LB_RAW_CAP - MT_LB_ROOM)
+        b->chunk_limit = MT_LB_RAW_CAP - MT_LB_ROOM;
+    b->raw = mt_lb_xrealloc(NULL, MT_LB_RAW_CAP);
+    uint8_t hdr[MT_LOG_HEADER_SIZE];
+    mt_log_header_put(hdr, 1700000000000000000ull, pid);
+    mt_lb_append(b, hdr, sizeof hdr);
+    mt_enc_reset(&b->enc, b->raw);
+}
+
+void mt_lb_free(mt_lb_t *b)
+{
+    free(b->file);
+    free(b->raw);
+    memset(b, 0, sizeof *b);
+}
+
+void mt_lb_flush(mt_lb_t *b)
+{
+    size_t rlen = (size_t)(b->enc.pos - b->raw);
+    if (rlen == 0)
+        return;
+    uLongf clen = compressBound(rlen);
+    uint8_t *comp = mt_lb_xrealloc(NULL, clen);
+    if (compress2(comp, &clen, b->raw, rlen, 1) != Z_OK)
+        abort();
+    uint8_t hdr[MT_CHUNK_HEADER_SIZE];
+    mt_chunk_header_put(hdr, (uint32_t)clen, (uint32_t)rlen, (uint32_t)crc32(0L, b->raw, rlen));
+    mt_lb_append(b, hdr, sizeof hdr);
+    mt_lb_append(b, comp, clen);
+    free(comp);
+    mt_enc_reset(&b->enc, b->raw);
+    b->tid_sent = 0;
+}
+
+size_t mt_lb_write(mt_lb_t *b, const char *path)
+{
+    mt_lb_flush(b);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(b->file, 1, b->len, f) != b->len || fclose(f) != 0)
+        abort();
+    return b->len;
+}
+
+/* Makes room for a record of n bytes beyond MT_LB_ROOM; flushes when the chunk is full. */
+static mt_enc_t *mt_lb_room(mt_lb_t *b, size_t n, int is_event)
+{
+    if ((size_t)(b->enc.pos - b->raw) + n + MT_LB_ROOM > b->chunk_limit)
+        mt_lb_flush(b);
+    if (is_event && !b->tid_sent) {
+        mt_enc_thread(&b->enc, b->tid);
+        b->tid_sent = 1;
+    }
+    return &b->enc;
+}
+
+void mt_lb_raw(mt_lb_t *b, const void *bytes, size_t n)
+{
+    mt_enc_t *e = mt_lb_room(b, n, 0);
+    memcpy(e->pos, bytes, n);
+    e->pos += n;
+}
+
+void mt_lb_process(mt_lb_t *b, uint64_t pid, uint64_t ppid, const char *exe, int argc,
+                   const char *const *argv)
+{
+    size_t n = mt_enc_string_size(strlen(exe));
+    for (int i = 0; i < argc; i++)
+        n += mt_enc_string_size(strlen(argv[i]));
+    mt_enc_t *e = mt_lb_room(b, n, 0);
+    mt_enc_u8(e, MT_TAG_PROCESS);
+    mt_enc_v(e, pid);
+    mt_enc_v(e, ppid);
+    mt_enc_v(e, 4096);
+    mt_enc_string(e, exe, strlen(exe));
+    mt_enc_v(e, (uint64_t)argc);
+    for (int i = 0; i < argc; i++)
+        mt_enc_string(e, argv[i], strlen(argv[i]));
+}
+
+void mt_lb_module(mt_lb_t *b, uint64_t id, uint64_t bias, const char *path, const void *build_id,
+                  size_t build_id_len, size_t nseg, const uint64_t (*segs)[3])
+{
+    mt_enc_t *e = mt_lb_room(
+        b, mt_enc_string_size(strlen(path)) + mt_enc_string_size(build_id_len) + nseg * 30, 0);
+    mt_enc_u8(e, MT_TAG_MODULE_LOAD);
+    mt_enc_v(e, id);
+    mt_enc_v(e, bias);
+    mt_enc_string(e, path, strlen(path));
+    mt_enc_string(e, build_id, build_id_len);
+    mt_enc_v(e, nseg);
+    for (size_t i = 0; i < nseg; i++) {
+        mt_enc_v(e, segs[i][0]);
+        mt_enc_v(e, segs[i][1]);
+        mt_enc_v(e, segs[i][2]);
+    }
+}
+
+void mt_lb_unload(mt_lb_t *b, uint64_t id)
+{
+    mt_enc_module_unload(mt_lb_room(b, 0, 0), (uint32_t)id);
+}
+
+void mt_lb_thread(mt_lb_t *b, uint64_t tid)
+{
+    b->tid = tid;
+    mt_enc_thread(mt_lb_room(b, 0, 0), tid);
+    b->tid_sent = 1;
+}
+
+void mt_lb_thread_name(mt_lb_t *b, uint64_t tid, const char *name)
+{
+    mt_enc_t *e = mt_lb_room(b, mt_enc_string_size(strlen(name)), 0);
+    mt_enc_u8(e, MT_TAG_THREAD_NAME);
+    mt_enc_v(e, tid);
+    mt_enc_string(e, name, strlen(name));
+}
+
+void mt_lb_node(mt_lb_t *b, uint32_t id, uint32_t parent, uint64_t ip)
+{
+    mt_enc_trace_node(mt_lb_room(b, 0, 0), id, parent, ip);
+}
+
+void mt_lb_alloc(mt_lb_t *b, enum mt_alloc_kind kind, uint64_t t, uint64_t size, uint64_t addr,
+                 uint32_t node)
+{
+    mt_enc_alloc(mt_lb_room(b, 0, 1), kind, t, size, addr, node);
+}
+
+void mt_lb_free_(mt_lb_t *b, enum mt_tag tag, uint64_t t, uint64_t addr)
+{
+    mt_enc_free(mt_lb_room(b, 0, 1), tag, t, addr);
+}
+
+void mt_lb_mmap(mt_lb_t *b, uint64_t t, uint64_t size, uint64_t addr, uint32_t node,
+                enum mt_map_kind kind)
+{
+    mt_enc_mmap(mt_lb_room(b, 0, 1), t, size, addr, node, kind);
+}
+
+void mt_lb_munmap(mt_lb_t *b, uint64_t t, uint64_t size, uint64_t addr)
+{
+    mt_enc_munmap(mt_lb_room(b, 0, 1), t, size, addr);
+}
+
+void mt_lb_sample(mt_lb_t *b, uint64_t t, const mt_sample_t *s)
+{
+    mt_enc_sample(mt_lb_room(b, 0, 0), t, s);
+}
+
+void mt_lb_exit(mt_lb_t *b, uint64_t t, enum mt_exit_reason reason, uint64_t status)
+{
+    mt_enc_exit(mt_lb_room(b, 0, 0), t, reason, status);
+}
+
+void mt_lb_notice(mt_lb_t *b, uint64_t t, uint64_t code, const char *text)
+{
+    mt_enc_t *e = mt_lb_room(b, mt_enc_string_size(strlen(text)), 0);
+    mt_enc_u8(e, MT_TAG_NOTICE);
+    mt_enc_time(e, t);
+    mt_enc_v(e, code);
+    mt_enc_string(e, text, strlen(text));
+}

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// Test helper that writes memtrace logs with the real encoder (log_format.h) and real zlib
+// chunks, so unit tests can craft any log, valid or broken. Test-only: aborts on failure.
+#ifndef MT_LOG_BUILDER_H
+#define MT_LOG_BUILDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log_format.h"
+
+typedef struct mt_lb {
+    uint8_t *file; /* header + chunks written so far */
+    size_t len, cap;
+    uint8_t *raw; /* the chunk being built */
+    size_t chunk_limit;
+    mt_enc_t enc;
+    uint64_t tid; /* current thread, re-announced at the start of every chunk */
+    int tid_sent;
+} mt_lb_t;
+
+/* chunk_limit: raw bytes after which a chunk is flushed (0: 64 KiB). */
+void mt_lb_init(mt_lb_t *b, uint32_t pid, size_t chunk_limit);
+void mt_lb_free(mt_lb_t *b);
+/* Ends the current chunk (no-op when empty). */
+void mt_lb_flush(mt_lb_t *b);
+/* Flushes and writes the file; returns its length. */
+size_t mt_lb_write(mt_lb_t *b, const char *path);
+
+void mt_lb_process(mt_lb_t *b, uint64_t pid, uint64_t ppid, const char *exe, int argc,
+                   const char *const *argv);
+void mt_lb_module(mt_lb_t *b, uint64_t id, uint64_t bias, const char *path, const void *build_id,
+                  size_t build_id_len, size_t nseg, const uint64_t (*segs)[3]);
+void mt_lb_unload(mt_lb_t *b, uint64_t id);
+void mt_lb_thread(mt_lb_t *b, uint64_t tid);
+void mt_lb_thread_name(mt_lb_t *b, uint64_t tid, const char *name);
+void mt_lb_node(mt_lb_t *b, uint32_t id, uint32_t parent, uint64_t ip);
+void mt_lb_alloc(mt_lb_t *b, enum mt_alloc_kind kind, uint64_t t, uint64_t size, uint64_t addr,
+                 uint32_t node);
+void mt_lb_free_(mt_lb_t *b, enum mt_tag tag, uint64_t t, uint64_t addr);
+void mt_lb_mmap(mt_lb_t *b, uint64_t t, uint64_t size, uint64_t addr, uint32_t node,
+                enum mt_map_kind kind);
+void mt_lb_munmap(mt_lb_t *b, uint64_t t, uint64_t size, uint64_t addr);
+void mt_lb_sample(mt_lb_t *b, uint64_t t, const mt_sample_t *s);
+void mt_lb_exit(mt_lb_t *b, uint64_t t, enum mt_exit_reason reason, uint64_t status);
+void mt_lb_notice(mt_lb_t *b, uint64_t t, uint64_t code, const char *text);
+/* Appends raw bytes to the current chunk (for corrupt records). */
+void mt_lb_raw(mt_lb_t *b, const void *bytes, size_t n);
+
+#endif

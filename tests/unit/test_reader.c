@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for the log reader: encoder -> file -> reader round trip of every record type,
+// chunk boundaries, and hostile input (cut at every byte, bad CRC, bad magic/version, empty
+// file, absurd lengths, unknown tags). The reader must stop cleanly and keep what came before.
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis.h"
+#include "log_builder.h"
+#include "log_reader.h"
+
+static char tmp_path[256];
+
+static const char *tmpfile_path(void)
+{
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(tmp_path, sizeof tmp_path, "%s/mt_test_reader_%d.mtr", dir, (int)getpid());
+    return tmp_path;
+}
+
+static const uint64_t segs[2][3] = {{0, 0x1000, 5}, {0x2000, 0x500, 6}};
+
+/* A log with one of every record type; returns the number of event records. */
+static int build_every_record(mt_lb_t *b)
+{
+    const char *argv[] = {"./app", "--flag", "x y"};
+    const mt_sample_t smp = {.rss = 1 << 20,
+                             .arena = 135168,
+                             .ordblks = 3,
+                             .hblks = 1,
+                             .hblkhd = 4096,
+                             .uordblks = 1000,
+                             .fordblks = 134168,
+                             .keepcost = 7};
+    mt_lb_init(b, 4242, 0);
+    mt_lb_process(b, 4242, 1, "/usr/bin/app", 3, argv);
+    mt_lb_module(b, 1, 0x400000, "/usr/bin/app", "\x01\x02\xff", 3, 2, segs);
+    mt_lb_thread(b, 77);
+    mt_lb_thread_name(b, 77, "worker");
+    mt_lb_node(b, 1, 0, 0x400100);
+    mt_lb_node(b, 2, 1, 0x400200);
+    mt_lb_alloc(b, MT_ALLOC_CALLOC, 10, 100, 0x7f0000001000, 2);
+    mt_lb_free_(b, MT_TAG_REALLOC_RELEASE, 11, 0x7f0000001000);
+    mt_lb_free_(b, MT_TAG_REALLOC_FAILED, 12, 0x7f0000001000);
+    mt_lb_free_(b, MT_TAG_FREE, 13, 0x7f0000001000);
+    mt_lb_mmap(b, 14, 8192, 0x7f1000000000, 1, MT_MAP_MREMAP);
+    mt_lb_munmap(b, 15, 4096, 0x7f1000001000);
+    mt_lb_sample(b, 16, &smp);
+    mt_lb_notice(b, 17, MT_NOTICE_UNWIND_FAILED, "bad frame");
+    mt_lb_unload(b, 1);
+    mt_lb_exit(b, 1000000, MT_EXIT_SIGNAL, 11);
+    return 6;
+}
+
+START_TEST(round_trip_every_record)
+{
+    mt_lb_t b;
+    build_every_record(&b);
+    mt_lb_write(&b, tmpfile_path());
+    mt_lb_free(&b);
+
+    mt_reader_t *r;
+    char err[256];
+    ck_assert_int_eq(mt_reader_open(&r, tmp_path, err, sizeof err), 0);
+    ck_assert_uint_eq(mt_reader_pid(r), 4242);
+    ck_assert_uint_eq(mt_reader_start_realtime_ns(r), 1700000000000000000ull);
+    mt_record_t rec;
+
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_PROCESS);
+    ck_assert_uint_eq(rec.a, 4242);
+    ck_assert_uint_eq(rec.b, 1);
+    ck_assert_uint_eq(rec.c, 4096);
+    ck_assert_uint_eq(rec.str.len, 12);
+    ck_assert(memcmp(rec.str.ptr, "/usr/bin/app", 12) == 0);
+    ck_assert_uint_eq(rec.argc, 3);
+    ck_assert_uint_eq(rec.argv[2].len, 3);
+    ck_assert(memcmp(rec.argv[2].ptr, "x y", 3) == 0);
+
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_MODULE_LOAD);
+    ck_assert_uint_eq(rec.id, 1);
+    ck_assert_uint_eq(rec.ip, 0x400000);
+    ck_assert_uint_eq(rec.build_id.len, 3);
+    ck_assert_uint_eq((uint8_t)rec.build_id.ptr[2], 0xff);
+    ck_assert_uint_eq(rec.nsegs, 2);
+    ck_assert_uint_eq(rec.segs[1].vaddr, 0x2000);
+    ck_assert_uint_eq(rec.segs[1].memsz, 0x500);
+    ck_assert_uint_eq(rec.segs[1].flags, 6);
+
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_THREAD);
+    ck_assert_uint_eq(rec.tid, 77);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_THREAD_NAME);
+    ck_assert_uint_eq(rec.a, 77);
+    ck_assert_uint_eq(rec.str.len, 6);
+
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_TRACE_NODE);
+    ck_assert_uint_eq(rec.id, 1);
+    ck_assert_uint_eq(rec.parent, 0);
+    ck_assert_uint_eq(rec.ip, 0x400100);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.id, 2);
+    ck_assert_uint_eq(rec.parent, 1);
+
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_ALLOC);
+    ck_assert_uint_eq(rec.alloc_kind, MT_ALLOC_CALLOC);
+    ck_assert_uint_eq(rec.time_us, 10);
+    ck_assert_uint_eq(rec.size, 100);
+    ck_assert_uint_eq(rec.addr, 0x7f0000001000);
+    ck_assert_uint_eq(rec.node, 2);
+    ck_assert_uint_eq(rec.tid, 77);
+
+    const uint8_t tags[] = {MT_TAG_REALLOC_RELEASE, MT_TAG_REALLOC_FAILED, MT_TAG_FREE};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+        ck_assert_uint_eq(rec.tag, tags[i]);
+        ck_assert_uint_eq(rec.time_us, 11 + i);
+        ck_assert_uint_eq(rec.addr, 0x7f0000001000);
+    }
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_MMAP);
+    ck_assert_uint_eq(rec.size, 8192);
+    ck_assert_uint_eq(rec.addr, 0x7f1000000000);
+    ck_assert_uint_eq(rec.node, 1);
+    ck_assert_uint_eq(rec.alloc_kind, MT_MAP_MREMAP);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_MUNMAP);
+    ck_assert_uint_eq(rec.size, 4096);
+    ck_assert_uint_eq(rec.addr, 0x7f1000001000);
+    ck_assert_uint_eq(rec.time_us, 15);
+
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_SAMPLE);
+    ck_assert_uint_eq(rec.sample.rss, 1 << 20);
+    ck_assert_uint_eq(rec.sample.arena, 135168);
+    ck_assert_uint_eq(rec.sample.fordblks, 134168);
+    ck_assert_uint_eq(rec.sample.keepcost, 7);
+
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_NOTICE);
+    ck_assert_uint_eq(rec.a, MT_NOTICE_UNWIND_FAILED);
+    ck_assert_uint_eq(rec.str.len, 9);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_MODULE_UNLOAD);
+    ck_assert_uint_eq(rec.id, 1);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_EXIT);
+    ck_assert_uint_eq(rec.time_us, 1000000);
+    ck_assert_uint_eq(rec.a, MT_EXIT_SIGNAL);
+    ck_assert_uint_eq(rec.b, 11);
+
+    ck_assert_int_eq(mt_reader_next(r, &rec), 0);
+    ck_assert_int_eq(mt_reader_state(r), MT_READER_END);
+    ck_assert_uint_eq(mt_reader_events(r), 6);
+    ck_assert_uint_eq(mt_reader_last_time_us(r), 1000000);
+    mt_reader_close(r);
+    unlink(tmp_path);
+}
+END_TEST
+
+/* Many small chunks: absolute times, addresses and threads survive the per-chunk reset. */
+START_TEST(chunk_boundaries_keep_absolute_values)
+{
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 512);
+    mt_lb_node(&b, 1, 0, 0x1000);
+    mt_lb_thread(&b, 5);
+    for (uint64_t i = 0; i < 2000; i++) {
+        if (i == 1000)
+            mt_lb_thread(&b, 6);
+        mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1000 + i * 3, i + 1, 0x10000 + (i * 7919 % 5000) * 16, 1);
+    }
+    mt_lb_flush(&b);
+    mt_reader_t *r;
+    char err[256];
+    ck_assert_int_eq(mt_reader_open_mem(&r, b.file, b.len, "mem", err, sizeof err), 0);
+    mt_record_t rec;
+    uint64_t i = 0;
+    int rc;
+    while ((rc = mt_reader_next(r, &rec)) == 1) {
+        if (rec.tag != MT_TAG_ALLOC)
+            continue;
+        ck_assert_uint_eq(rec.time_us, 1000 + i * 3);
+        ck_assert_uint_eq(rec.size, i + 1);
+        ck_assert_uint_eq(rec.addr, 0x10000 + (i * 7919 % 5000) * 16);
+        ck_assert_uint_eq(rec.tid, i < 1000 ? 5 : 6);
+        i++;
+    }
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(i, 2000);
+    ck_assert_int_eq(mt_reader_state(r), MT_READER_END);
+    mt_reader_close(r);
+    mt_lb_free(&b);
+}
+END_TEST
+
+/* Builds a 3-chunk log of allocations; chunk_end[i] / chunk_events[i] after each chunk. */
+static void build_three_chunks(mt_lb_t *b, size_t chunk_end[3], uint64_t chunk_events[3])
+{
+    mt_lb_init(b, 1, 0);
+    mt_lb_node(b, 1, 0, 0x1000);
+    uint64_t t = 0, n = 0;
+    for (int c = 0; c < 3; c++) {
+        for (int i = 0; i < 20 + c; i++) {
+            mt_lb_alloc(b, MT_ALLOC_MALLOC, ++t * 100000, 16, 0x5000 + n * 32, 1);
+            n++;
+        }
+        if (c == 2)
+            mt_lb_exit(b, ++t * 100000, MT_EXIT_NORMAL, 0);
+        mt_lb_flush(b);
+        chunk_end[c] = b->len;
+        chunk_events[c] = n;
+    }
+}
+
+START_TEST(cut_at_every_byte)
+{
+    mt_lb_t b;
+    size_t ends[3];
+    uint64_t evs[3];
+    build_three_chunks(&b, ends, evs);
+    for (size_t cut = 0; cut <= b.len; cut++) {
+        /* a private copy of exactly cut bytes, so an overread is caught by ASan */
+        uint8_t *copy = malloc(cut ? cut : 1);
+        memcpy(copy, b.file, cut);
+        mt_analysis_t *a;
+        char err[256] = "";
+        int rc = mt_analysis_load_mem(&a, copy, cut, "cut.mtr", err, sizeof err);
+        if (cut < MT_LOG_HEADER_SIZE) {
+            ck_assert_int_lt(rc, 0);
+            ck_assert(strstr(err, "cut.mtr: ") == err);
+            free(copy);
+            continue;
+        }
+        ck_assert_int_eq(rc, 0);
+        uint64_t expect = 0;
+        for (int c = 0; c < 3; c++)
+            if (cut >= ends[c])
+                expect = evs[c];
+        ck_assert_uint_eq(a->replay.allocations, expect);
+        ck_assert_uint_eq(a->events, expect);
+        ck_assert_int_eq(a->truncated, cut != b.len);
+        ck_assert_int_eq(a->cut, cut != b.len && cut != ends[0] && cut != ends[1] &&
+                                     cut != MT_LOG_HEADER_SIZE);
+        if (a->truncated) {
+            char want[128];
+            snprintf(want, sizeof want, "truncated after %llu events", (unsigned long long)expect);
+            ck_assert_msg(strstr(a->truncation, want) == a->truncation, "%s", a->truncation);
+        }
+        mt_analysis_free(a);
+        free(copy);
+    }
+    mt_lb_free(&b);
+}
+END_TEST
+
+START_TEST(truncation_message_names_time)
+{
+    mt_lb_t b;
+    size_t ends[3];
+    uint64_t evs[3];
+    build_three_chunks(&b, ends, evs);
+    mt_analysis_t *a;
+    char err[256];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, ends[1] + 5, "x", err, sizeof err), 0);
+    /* 41 events, the last at 4.1 s */
+    ck_assert_str_eq(a->truncation, "truncated after 41 events; report covers up to 00:04.1");
+    ck_assert(strstr(a->cut_reason, "short chunk") != NULL);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+START_TEST(bad_crc_stops_before_chunk)
+{
+    mt_lb_t b;
+    size_t ends[3];
+    uint64_t evs[3];
+    build_three_chunks(&b, ends, evs);
+    b.file[ends[0] + 12] ^= 1; /* CRC of chunk 1 */
+    mt_analysis_t *a;
+    char err[256];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    ck_assert_int_eq(a->truncated, 1);
+    ck_assert_uint_eq(a->replay.allocations, evs[0]);
+    ck_assert_msg(strstr(a->cut_reason, "CRC") != NULL, "%s", a->cut_reason);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+START_TEST(bad_compressed_bytes)
+{
+    mt_lb_t b;
+    size_t ends[3];
+    uint64_t evs[3];
+    build_three_chunks(&b, ends, evs);
+    b.file[ends[1] + 16 + 4] ^= 0x55; /* inside chunk 2's zlib stream */
+    mt_analysis_t *a;
+    char err[256];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    ck_assert_int_eq(a->cut, 1);
+    ck_assert_uint_eq(a->replay.allocations, evs[1]);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+static int open_err(const void *buf, size_t len, char *err, size_t errlen)
+{
+    mt_reader_t *r = NULL;
+    int rc = mt_reader_open_mem(&r, buf, len, "app.mtr", err, errlen);
+    ck_assert(rc < 0 ? r == NULL : r != NULL);
+    mt_reader_close(r);
+    return rc;
+}
+
+START_TEST(header_errors)
+{
+    char err[256];
+    uint8_t h[MT_LOG_HEADER_SIZE] = {0};
+    ck_assert_int_eq(open_err(h, 0, err, sizeof err), -EINVAL);
+    ck_assert_str_eq(err, "app.mtr: empty file, not a memtrace log");
+
+    memcpy(h,
+           "\x7f"
+           "ELF\2\1\1\0",
+           8);
+    ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EINVAL);
+    ck_assert_str_eq(err, "app.mtr: not a memtrace log");
+    ck_assert_int_eq(open_err("MEM", 3, err, sizeof err), -EINVAL);
+    ck_assert_str_eq(err, "app.mtr: not a memtrace log");
+
+    mt_log_header_put(h, 0, 1);
+    mt_put_u16le(h + 8, 7);
+    ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
+    ck_assert_str_eq(err, "app.mtr: log format version 7, this memtrace reads 1");
+
+    mt_log_header_put(h, 0, 1);
+    ck_assert_int_eq(open_err(h, 20, err, sizeof err), -EINVAL);
+    ck_assert_str_eq(err, "app.mtr: truncated in the file header");
+    ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), 0);
+
+    mt_reader_t *r;
+    ck_assert_int_eq(mt_reader_open(&r, "/nonexistent/x.mtr", err, sizeof err), -ENOENT);
+    ck_assert_str_eq(err, "/nonexistent/x.mtr: No such file or directory");
+}
+END_TEST
+
+/* A header followed by one hand-made chunk header (no data behind it). */
+static int chunk_header_state(uint32_t magic, uint32_t clen, uint32_t rlen, char *reason, size_t n)
+{
+    uint8_t f[MT_LOG_HEADER_SIZE + MT_CHUNK_HEADER_SIZE + 8] = {0};
+    mt_log_header_put(f, 0, 1);
+    mt_put_u32le(f + 32, magic);
+    mt_put_u32le(f + 36, clen);
+    mt_put_u32le(f + 40, rlen);
+    mt_reader_t *r;
+    char err[128];
+    ck_assert_int_eq(mt_reader_open_mem(&r, f, sizeof f, "x", err, sizeof err), 0);
+    mt_record_t rec;
+    ck_assert_int_eq(mt_reader_next(r, &rec), 0);
+    int st = mt_reader_state(r);
+    snprintf(reason, n, "%s", mt_reader_reason(r));
+    mt_reader_close(r);
+    return st;
+}
+
+START_TEST(absurd_lengths_refused)
+{
+    char why[160];
+    ck_assert_int_eq(chunk_header_state(MT_CHUNK_MAGIC, 100, MT_CHUNK_MAX_RAW + 1, why, 160),
+                     MT_READER_TRUNCATED);
+    ck_assert_str_eq(why, "impossible chunk length at offset 32");
+    ck_assert_int_eq(chunk_header_state(MT_CHUNK_MAGIC, 0xffffffffu, 100, why, 160),
+                     MT_READER_TRUNCATED);
+    ck_assert_str_eq(why, "impossible chunk length at offset 32");
+    ck_assert_int_eq(chunk_header_state(MT_CHUNK_MAGIC, 0, 100, why, 160), MT_READER_TRUNCATED);
+    ck_assert_int_eq(chunk_header_state(0x12345678, 8, 100, why, 160), MT_READER_TRUNCATED);
+    ck_assert_str_eq(why, "bad chunk header at offset 32");
+    ck_assert_int_eq(chunk_header_state(MT_CHUNK_MAGIC, 8, 100, why, 160), MT_READER_TRUNCATED);
+    ck_assert_str_eq(why, "chunk at offset 32 does not inflate");
+}
+END_TEST
+
+/* A chunk with valid zlib and CRC whose records are corrupt: the good records before stay. */
+static mt_analysis_t *load_with_raw_tail(const void *tail, size_t n)
+{
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 0);
+    mt_lb_node(&b, 1, 0, 0x1000);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 5, 10, 0x1000, 1);
+    mt_lb_raw(&b, tail, n);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 6, 10, 0x2000, 1);
+    mt_lb_flush(&b);
+    mt_analysis_t *a;
+    char err[128] = "";
+    int rc = mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err);
+    ck_assert_msg(rc == 0, "%d %s", rc, err);
+    mt_lb_free(&b);
+    return a;
+}
+
+START_TEST(corrupt_records)
+{
+    static const struct {
+        const char *bytes;
+        size_t n;
+        const char *reason;
+    } cases[] = {
+        {"\x7f", 1, "corrupt record (tag 0x7f)"},         /* unknown tag */
+        {"\x06\x01\x7f", 3, "corrupt record (tag 0x06)"}, /* string past the end */
+        {"\x10\x01\x01\x02\x09", 5, "allocation refers to unknown trace node 9"},
+        {"\x05\x05\x03\x10", 4, "bad trace node 5 (parent 3)"}, /* unknown parent */
+        {"\x05\x00\x00\x10", 4, "bad trace node 0 (parent 0)"}, /* id 0 is the root */
+        {"\x05\x01\x00\x11", 4, "bad trace node 1 (parent 0)"}, /* conflicting redefinition */
+        {"\x05\xff\xff\xff\x0f\x00\x01", 7, "bad trace node"},  /* absurd id */
+        {"\x03\x09", 2, "unload of unknown module 9"},
+        {"\x02\x01\x00\x00\x00\xff\x7f", 7, "corrupt record (tag 0x02)"}, /* absurd nseg */
+        {"\x20\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 12, "corrupt record (tag 0x20)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mt_analysis_t *a = load_with_raw_tail(cases[i].bytes, cases[i].n);
+        ck_assert_int_eq(a->truncated, 1);
+        ck_assert_int_eq(a->cut, 1);
+        ck_assert_uint_eq(a->replay.allocations, 1);
+        ck_assert_msg(strstr(a->cut_reason, cases[i].reason) == a->cut_reason, "case %zu: %s", i,
+                      a->cut_reason);
+        mt_analysis_free(a);
+    }
+}
+END_TEST
+
+START_TEST(analysis_collects_process_and_exit)
+{
+    mt_lb_t b;
+    build_every_record(&b);
+    mt_lb_flush(&b);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    ck_assert_int_eq(a->truncated, 0);
+    ck_assert_int_eq(a->process.present, 1);
+    ck_assert_str_eq(a->process.exe, "/usr/bin/app");
+    char *cmd = mt_analysis_command(a);
+    ck_assert_str_eq(cmd, "./app --flag x y");
+    free(cmd);
+    ck_assert_int_eq(a->replay.exit_reason, MT_EXIT_SIGNAL);
+    ck_assert_uint_eq(a->replay.exit_status, 11);
+    ck_assert_uint_eq(a->notices[MT_NOTICE_UNWIND_FAILED], 1);
+    ck_assert_uint_eq(a->replay.peak_rss_bytes, 1 << 20);
+    ck_assert_uint_eq(a->replay.mmap_bytes, 4096);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("reader");
+    TCase *tc = tcase_create("reader");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, round_trip_every_record);
+    tcase_add_test(tc, chunk_boundaries_keep_absolute_values);
+    tcase_add_test(tc, cut_at_every_byte);
+    tcase_add_test(tc, truncation_message_names_time);
+    tcase_add_test(tc, bad_crc_stops_before_chunk);
+    tcase_add_test(tc, bad_compressed_bytes);
+    tcase_add_test(tc, header_errors);
+    tcase_add_test(tc, absurd_lengths_refused);
+    tcase_add_test(tc, corrupt_records);
+    tcase_add_test(tc, analysis_collects_process_and_exit);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

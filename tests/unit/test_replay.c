@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for replay: exact totals, the realloc protocol (success, failure, realloc(p, 0)),
+// unknown frees, partial munmap, the peak and what each stack held at the peak (lazy
+// snapshot), and a randomized comparison against a brute-force model.
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay.h"
+
+static mt_replay_t r;
+
+static void setup(void)
+{
+    ck_assert_int_eq(mt_replay_init(&r), 0);
+}
+
+static void teardown(void)
+{
+    mt_replay_destroy(&r);
+}
+
+#define A(t, addr, size, node) ck_assert_int_eq(mt_replay_alloc(&r, 1, t, addr, size, node, 0), 0)
+#define F(t, addr) ck_assert_int_eq(mt_replay_free(&r, 1, t, addr), 0)
+
+START_TEST(exact_counts)
+{
+    A(1, 0x1000, 10, 1);
+    A(2, 0x2000, 20, 1);
+    A(3, 0x3000, 30, 2);
+    F(4, 0x2000);
+    F(5, 0x9999); /* unknown */
+    ck_assert_uint_eq(r.allocations, 3);
+    ck_assert_uint_eq(r.frees, 1);
+    ck_assert_uint_eq(r.free_calls, 2);
+    ck_assert_uint_eq(r.unknown_frees, 1);
+    ck_assert_uint_eq(r.bytes_allocated, 60);
+    ck_assert_uint_eq(r.bytes_freed, 20);
+    ck_assert_uint_eq(r.heap_bytes, 40);
+    ck_assert_uint_eq(r.heap_blocks, 2);
+    ck_assert_uint_eq(r.peak_heap_bytes, 60);
+    ck_assert_uint_eq(r.peak_time_us, 3);
+    mt_node_stats_t n1 = mt_replay_node(&r, 1);
+    ck_assert_uint_eq(n1.allocations, 2);
+    ck_assert_uint_eq(n1.bytes_allocated, 30);
+    ck_assert_uint_eq(n1.live_bytes, 10);
+    ck_assert_uint_eq(n1.live_blocks, 1);
+    ck_assert_ptr_null(mt_replay_find(&r, 0x2000));
+    ck_assert_uint_eq(mt_replay_find(&r, 0x3000)->size, 30);
+}
+END_TEST
+
+START_TEST(peak_per_node_lazy_snapshot)
+{
+    /* node 1 grows to 100 and shrinks, node 2 peaks later but alone is smaller */
+    A(1, 0x100, 60, 1);
+    A(2, 0x200, 40, 1); /* heap 100, peak */
+    F(3, 0x100);        /* heap 40 */
+    A(4, 0x300, 50, 2); /* heap 90 < 100 */
+    F(5, 0x200);        /* heap 50 */
+    ck_assert_uint_eq(r.peak_heap_bytes, 100);
+    ck_assert_uint_eq(r.peak_time_us, 2);
+    mt_node_stats_t n1 = mt_replay_node(&r, 1), n2 = mt_replay_node(&r, 2);
+    ck_assert_uint_eq(n1.peak_bytes, 100);
+    ck_assert_uint_eq(n1.peak_blocks, 2);
+    ck_assert_uint_eq(n2.peak_bytes, 0);
+    ck_assert_uint_eq(n2.peak_blocks, 0);
+    /* a new, higher peak replaces the snapshot: node 2 holds 150, node 1 nothing */
+    A(6, 0x400, 100, 2); /* heap 150 */
+    ck_assert_uint_eq(r.peak_heap_bytes, 150);
+    F(7, 0x300);
+    n1 = mt_replay_node(&r, 1);
+    n2 = mt_replay_node(&r, 2);
+    ck_assert_uint_eq(n1.peak_bytes, 0);
+    ck_assert_uint_eq(n2.peak_bytes, 150);
+    ck_assert_uint_eq(n2.peak_blocks, 2);
+    ck_assert_uint_eq(n2.live_bytes, 100);
+    ck_assert_uint_eq(r.peak_heap_blocks, 2);
+}
+END_TEST
+
+START_TEST(realloc_success)
+{
+    A(1, 0x100, 10, 1);
+    ck_assert_int_eq(mt_replay_realloc_release(&r, 1, 2, 0x100), 0);
+    ck_assert_uint_eq(r.heap_bytes, 0);
+    ck_assert_int_eq(mt_replay_alloc(&r, 1, 3, 0x500, 30, 2, MT_ALLOC_REALLOC), 0);
+    ck_assert_uint_eq(r.allocations, 2);
+    ck_assert_uint_eq(r.allocs_by_kind[MT_ALLOC_REALLOC], 1);
+    ck_assert_uint_eq(r.frees, 1);
+    ck_assert_uint_eq(r.heap_bytes, 30);
+    ck_assert_uint_eq(r.heap_blocks, 1);
+    ck_assert_uint_eq(r.peak_heap_bytes, 30);
+    ck_assert_uint_eq(r.npending, 0);
+    ck_assert_uint_eq(mt_replay_node(&r, 1).live_bytes, 0);
+}
+END_TEST
+
+START_TEST(realloc_failure_restores_block)
+{
+    A(1, 0x100, 10, 1);
+    /* another thread's events in between must not disturb thread 1's realloc */
+    ck_assert_int_eq(mt_replay_realloc_release(&r, 1, 2, 0x100), 0);
+    ck_assert_int_eq(mt_replay_alloc(&r, 2, 3, 0x900, 5, 3, 0), 0);
+    ck_assert_int_eq(mt_replay_realloc_failed(&r, 1, 4, 0x100), 0);
+    ck_assert_uint_eq(r.realloc_failures, 1);
+    ck_assert_uint_eq(r.frees, 0);
+    ck_assert_uint_eq(r.heap_bytes, 15);
+    const mt_block_t *b = mt_replay_find(&r, 0x100);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(b->size, 10);
+    ck_assert_uint_eq(b->node, 1);
+    ck_assert_uint_eq(mt_replay_node(&r, 1).live_blocks, 1);
+    F(5, 0x100);
+    ck_assert_uint_eq(r.heap_bytes, 5);
+    /* REALLOC_FAILED with no release in flight is a protocol error, not a crash */
+    ck_assert_int_eq(mt_replay_realloc_failed(&r, 1, 6, 0x100), 0);
+    ck_assert_uint_eq(r.protocol_errors, 1);
+    ck_assert_uint_eq(r.heap_bytes, 5);
+}
+END_TEST
+
+START_TEST(realloc_to_zero_frees)
+{
+    A(1, 0x100, 10, 1);
+    ck_assert_int_eq(mt_replay_realloc_release(&r, 1, 2, 0x100), 0);
+    /* nothing follows from thread 1 but another malloc: the block stays freed */
+    A(3, 0x200, 7, 1);
+    ck_assert_int_eq(mt_replay_realloc_failed(&r, 1, 4, 0x100), 0);
+    ck_assert_uint_eq(r.protocol_errors, 1);
+    ck_assert_uint_eq(r.frees, 1);
+    ck_assert_uint_eq(r.heap_bytes, 7);
+    ck_assert_int_eq(mt_replay_realloc_release(&r, 1, 5, 0x200), 0);
+    mt_replay_finish(&r);
+    ck_assert_uint_eq(r.heap_bytes, 0);
+    ck_assert_uint_eq(r.frees, 2);
+    ck_assert_uint_eq(r.unknown_frees, 0);
+}
+END_TEST
+
+START_TEST(address_reused_without_free)
+{
+    A(1, 0x100, 10, 1);
+    A(2, 0x100, 20, 2);
+    ck_assert_uint_eq(r.replaced_blocks, 1);
+    ck_assert_uint_eq(r.heap_bytes, 20);
+    ck_assert_uint_eq(r.heap_blocks, 1);
+    ck_assert_uint_eq(mt_replay_node(&r, 1).live_bytes, 0);
+}
+END_TEST
+
+START_TEST(mmap_partial_munmap)
+{
+    ck_assert_int_eq(mt_replay_mmap(&r, 1, 0x10000, 0x4000, 1), 0);
+    ck_assert_int_eq(mt_replay_mmap(&r, 2, 0x20000, 0x2000, 1), 0);
+    ck_assert_uint_eq(r.mmap_bytes, 0x6000);
+    ck_assert_uint_eq(r.mmap_peak_bytes, 0x6000);
+    /* a hole in the middle splits the first mapping */
+    ck_assert_int_eq(mt_replay_munmap(&r, 3, 0x11000, 0x1000), 0);
+    ck_assert_uint_eq(r.mmap_bytes, 0x5000);
+    ck_assert_uint_eq(r.nmaps, 3);
+    /* one munmap spanning the tail of one mapping, a gap and the head of the next */
+    ck_assert_int_eq(mt_replay_munmap(&r, 4, 0x13000, 0xe000), 0);
+    ck_assert_uint_eq(r.mmap_bytes, 0x1000 + 0x1000 + 0x1000);
+    ck_assert_uint_eq(r.nmaps, 3);
+    ck_assert_uint_eq(r.maps[1].start, 0x12000);
+    ck_assert_uint_eq(r.maps[1].len, 0x1000);
+    ck_assert_uint_eq(r.maps[2].start, 0x21000);
+    ck_assert_uint_eq(r.maps[2].len, 0x1000);
+    /* unmapping nothing */
+    ck_assert_int_eq(mt_replay_munmap(&r, 5, 0x90000, 0x1000), 0);
+    ck_assert_uint_eq(r.mmap_bytes, 0x3000);
+    /* MAP_FIXED over an existing range replaces it */
+    ck_assert_int_eq(mt_replay_mmap(&r, 6, 0x10000, 0x3000, 2), 0);
+    ck_assert_uint_eq(r.mmap_bytes, 0x3000 + 0x1000); /* new one + [0x21000, 0x22000) */
+    ck_assert_uint_eq(r.mmap_peak_bytes, 0x6000);
+    ck_assert_uint_eq(r.mmap_calls, 3);
+    ck_assert_uint_eq(r.munmap_calls, 3);
+    ck_assert_uint_eq(r.heap_bytes, 0); /* kept apart from the heap */
+}
+END_TEST
+
+START_TEST(samples_bounded)
+{
+    mt_sample_t s = {0};
+    for (uint64_t i = 0; i < 100000; i++) {
+        s.rss = i == 777 ? 1ull << 40 : i;
+        ck_assert_int_eq(mt_replay_sample(&r, i, &s), 0);
+    }
+    ck_assert_uint_le(r.nsamples, 4096);
+    ck_assert_uint_ge(r.nsamples, 2048);
+    ck_assert_uint_eq(r.peak_rss_bytes, 1ull << 40);
+    ck_assert_uint_eq(r.peak_rss_time_us, 777);
+    ck_assert_uint_eq(r.nsamples_total, 100000);
+    for (size_t i = 1; i < r.nsamples; i++)
+        ck_assert_uint_eq(r.samples[i].time_us - r.samples[i - 1].time_us, r.sample_stride);
+}
+END_TEST
+
+/* Random alloc/free/realloc against a brute-force model (array of live blocks). */
+START_TEST(random_against_model)
+{
+    enum { SLOTS = 3000 };
+    static uint64_t size[SLOTS];
+    static uint32_t node[SLOTS];
+    memset(size, 0, sizeof size);
+    uint64_t seed = 12345, heap = 0, peak = 0, frees = 0, allocs = 0;
+    uint64_t peak_node[8] = {0}, live_node[8] = {0};
+    for (uint64_t t = 1; t < 200000; t++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t slot = (uint32_t)(seed >> 33) % SLOTS;
+        uint64_t addr = 0x10000 + (uint64_t)slot * 64;
+        if (size[slot]) {
+            if ((seed >> 20) % 4 == 0) { /* realloc to a fresh slot-independent size */
+                ck_assert_int_eq(mt_replay_realloc_release(&r, 1, t, addr), 0);
+                heap -= size[slot];
+                live_node[node[slot]] -= size[slot];
+                frees++;
+                size[slot] = 1 + (seed >> 40) % 500;
+                node[slot] = (uint32_t)(seed >> 50) % 8;
+                ck_assert_int_eq(
+                    mt_replay_alloc(&r, 1, t, addr, size[slot], node[slot], MT_ALLOC_REALLOC), 0);
+                allocs++;
+            } else {
+                ck_assert_int_eq(mt_replay_free(&r, 1, t, addr), 0);
+                heap -= size[slot];
+                live_node[node[slot]] -= size[slot];
+                size[slot] = 0;
+                frees++;
+                continue;
+            }
+        } else {
+            size[slot] = 1 + (seed >> 40) % 500;
+            node[slot] = (uint32_t)(seed >> 50) % 8;
+            ck_assert_int_eq(mt_replay_alloc(&r, 1, t, addr, size[slot], node[slot], 0), 0);
+            allocs++;
+        }
+        heap += size[slot];
+        live_node[node[slot]] += size[slot];
+        if (heap > peak) {
+            peak = heap;
+            memcpy(peak_node, live_node, sizeof peak_node);
+        }
+        ck_assert_uint_eq(r.heap_bytes, heap);
+    }
+    mt_replay_finish(&r);
+    ck_assert_uint_eq(r.peak_heap_bytes, peak);
+    ck_assert_uint_eq(r.frees, frees);
+    ck_assert_uint_eq(r.allocations, allocs);
+    for (uint32_t n = 0; n < 8; n++) {
+        mt_node_stats_t s = mt_replay_node(&r, n);
+        ck_assert_uint_eq(s.peak_bytes, peak_node[n]);
+        ck_assert_uint_eq(s.live_bytes, live_node[n]);
+    }
+    uint64_t live = 0;
+    for (int i = 0; i < SLOTS; i++) {
+        const mt_block_t *b = mt_replay_find(&r, 0x10000 + (uint64_t)i * 64);
+        ck_assert_uint_eq(b ? b->size : 0, size[i]);
+        live += size[i] != 0;
+    }
+    ck_assert_uint_eq(r.heap_blocks, live);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("replay");
+    TCase *tc = tcase_create("replay");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, exact_counts);
+    tcase_add_test(tc, peak_per_node_lazy_snapshot);
+    tcase_add_test(tc, realloc_success);
+    tcase_add_test(tc, realloc_failure_restores_block);
+    tcase_add_test(tc, realloc_to_zero_frees);
+    tcase_add_test(tc, address_reused_without_free);
+    tcase_add_test(tc, mmap_partial_munmap);
+    tcase_add_test(tc, samples_bounded);
+    tcase_add_test(tc, random_against_model);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
