@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: MIT
+// The interposed symbols, and nothing else: each checks the reentrancy guard, calls the real
+// function (found with dlsym(RTLD_NEXT)) and hands the event to the recorder. They must stay
+// short, keep errno as the real call left it, and never recurse into themselves.
+/* meson adds -D_FILE_OFFSET_BITS=64, which renames mmap to mmap64 in the headers; we define
+ * both symbols ourselves (off_t is 64-bit on every target we support). */
+#undef _FILE_OFFSET_BITS
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "early_alloc.h"
+#include "mt_libc.h"
+#include "recorder.h"
+
+typedef void (*mt_noreturn_fn)(int) __attribute__((noreturn));
+
+static struct {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    void *(*mmap)(void *, size_t, int, int, int, off_t);
+    void *(*mmap64)(void *, size_t, int, int, int, off_t);
+    int (*munmap)(void *, size_t);
+    void *(*mremap)(void *, size_t, size_t, int, ...);
+    void *(*dlopen)(const char *, int);
+    int (*dlclose)(void *);
+    int (*execve)(const char *, char *const[], char *const[]);
+    int (*execv)(const char *, char *const[]);
+    int (*execvp)(const char *, char *const[]);
+    int (*execvpe)(const char *, char *const[], char *const[]);
+    int (*fexecve)(int, char *const[], char *const[]);
+    mt_noreturn_fn exit_, Exit_;
+} mt_real;
+
+/* Set while dlsym() runs: allocations it makes are served from the static early buffer. */
+static int mt_resolving;
+
+/* dlsym returns an object pointer; copying it avoids a pedantic function-pointer cast. */
+#define MT_SYM(field, name)                                                                        \
+    do {                                                                                           \
+        void *sym_ = dlsym(RTLD_NEXT, name);                                                       \
+        memcpy(&mt_real.field, &sym_, sizeof sym_);                                                \
+    } while (0)
+
+static void mt_hooks_resolve(void)
+{
+    if (mt_resolving || mt_real.free)
+        return;
+    mt_resolving = 1;
+    MT_SYM(calloc, "calloc");
+    MT_SYM(malloc, "malloc");
+    MT_SYM(realloc, "realloc");
+    MT_SYM(reallocarray, "reallocarray");
+    MT_SYM(posix_memalign, "posix_memalign");
+    MT_SYM(aligned_alloc, "aligned_alloc");
+    MT_SYM(memalign, "memalign");
+    MT_SYM(valloc, "valloc");
+    MT_SYM(pvalloc, "pvalloc");
+    MT_SYM(mmap, "mmap");
+    MT_SYM(mmap64, "mmap64");
+    MT_SYM(munmap, "munmap");
+    MT_SYM(mremap, "mremap");
+    MT_SYM(dlopen, "dlopen");
+    MT_SYM(dlclose, "dlclose");
+    MT_SYM(execve, "execve");
+    MT_SYM(execv, "execv");
+    MT_SYM(execvp, "execvp");
+    MT_SYM(execvpe, "execvpe");
+    MT_SYM(fexecve, "fexecve");
+    MT_SYM(exit_, "_exit");
+    MT_SYM(Exit_, "_Exit");
+    MT_SYM(free, "free"); /* last: a non-NULL free means everything is resolved */
+    mt_resolving = 0;
+}
+
+__attribute__((constructor(101))) static void mt_hooks_ctor(void)
+{
+    mt_hooks_resolve();
+    mt_rec_init();
+}
+
+/* True when this call should be recorded; the caller then sets the guard. */
+static inline int mt_hooks_wanted(void)
+{
+    return !mt_guard && mt_rec_active();
+}
+
+/* Records an allocation result with the guard set and errno preserved. */
+static inline void mt_hooks_alloc(enum mt_alloc_kind kind, void *p, size_t size)
+{
+    int saved = errno;
+    mt_rec_alloc(kind, p, size);
+    errno = saved;
+}
+
+static inline void mt_hooks_free(enum mt_tag tag, void *p)
+{
+    int saved = errno;
+    mt_rec_free(tag, p);
+    errno = saved;
+}
+
+/* Before the real functions are known (only while dlsym runs, or before our constructor when
+ * another library's constructor allocates first). */
+#define MT_ENSURE(fn)                                                                              \
+    do {                                                                                           \
+        if (MT_UNLIKELY(!mt_real.fn))                                                              \
+            mt_hooks_resolve();                                                                    \
+    } while (0)
+
+MT_EXPORT void *malloc(size_t size)
+{
+    MT_ENSURE(malloc);
+    if (MT_UNLIKELY(!mt_real.malloc))
+        return mt_early_alloc(size, 16);
+    if (!mt_hooks_wanted())
+        return mt_real.malloc(size);
+    mt_guard = 1;
+    void *p = mt_real.malloc(size);
+    if (MT_LIKELY(p != NULL))
+        mt_hooks_alloc(MT_ALLOC_MALLOC, p, size);
+    mt_guard = 0;
+    return p;
+}
+
+MT_EXPORT void free(void *p)
+{
+    /* free(NULL) is not an event; early-buffer blocks never reach the real free. */
+    if (!p || MT_UNLIKELY(mt_early_owns(p)))
+        return;
+    MT_ENSURE(free);
+    if (!mt_hooks_wanted()) {
+        mt_real.free(p);
+        return;
+    }
+    mt_guard = 1;
+    /* Recorded before the real free: once freed, another thread may get p back and record its
+     * allocation, which must come after this event in the log. */
+    mt_hooks_free(MT_TAG_FREE, p);
+    mt_real.free(p);
+    mt_guard = 0;
+}
+
+MT_EXPORT void *calloc(size_t n, size_t size)
+{
+    MT_ENSURE(calloc);
+    if (MT_UNLIKELY(!mt_real.calloc)) {
+        size_t total;
+        if (__builtin_mul_overflow(n, size, &total))
+            return NULL;
+        return mt_early_alloc(total, 16); /* static storage: already zero */
+    }
+    if (!mt_hooks_wanted())
+        return mt_real.calloc(n, size);
+    mt_guard = 1;
+    void *p = mt_real.calloc(n, size);
+    if (MT_LIKELY(p != NULL))
+        mt_hooks_alloc(MT_ALLOC_CALLOC, p, n * size);
+    mt_guard = 0;
+    return p;
+}
+
+/* realloc of a block from the early buffer: move it to the real heap (untracked origin). */
+static void *mt_hooks_realloc_early(void *p, size_t size)
+{
+    void *q = malloc(size);
+    if (q) {
+        size_t old = mt_early_size(p);
+        memcpy(q, p, old < size ? old : size);
+    }
+    return q;
+}
+
+/* realloc follows the protocol of log_format.h: RELEASE before, then ALLOC / FAILED / nothing. */
+MT_EXPORT void *realloc(void *p, size_t size)
+{
+    if (MT_UNLIKELY(mt_early_owns(p)))
+        return mt_hooks_realloc_early(p, size);
+    MT_ENSURE(realloc);
+    if (MT_UNLIKELY(!mt_real.realloc))
+        return p ? NULL : mt_early_alloc(size, 16);
+    if (!mt_hooks_wanted())
+        return mt_real.realloc(p, size);
+    mt_guard = 1;
+    if (p)
+        mt_hooks_free(MT_TAG_REALLOC_RELEASE, p);
+    void *q = mt_real.realloc(p, size);
+    if (q)
+        mt_hooks_alloc(MT_ALLOC_REALLOC, q, size);
+    else if (p && size != 0)
+        mt_hooks_free(MT_TAG_REALLOC_FAILED, p);
+    /* q == NULL with size 0: glibc freed p; RELEASE already said so. */
+    mt_guard = 0;
+    return q;
+}
+
+MT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+    if (MT_UNLIKELY(mt_early_owns(p))) {
+        size_t total;
+        if (__builtin_mul_overflow(n, size, &total)) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        return mt_hooks_realloc_early(p, total);
+    }
+    MT_ENSURE(reallocarray);
+    if (!mt_hooks_wanted())
+        return mt_real.reallocarray(p, n, size);
+    size_t total;
+    int overflow = __builtin_mul_overflow(n, size, &total);
+    mt_guard = 1;
+    if (p)
+        mt_hooks_free(MT_TAG_REALLOC_RELEASE, p);
+    void *q = mt_real.reallocarray(p, n, size);
+    if (q)
+        mt_hooks_alloc(MT_ALLOC_REALLOCARRAY, q, total);
+    else if (p && (overflow || total != 0))
+        mt_hooks_free(MT_TAG_REALLOC_FAILED, p);
+    mt_guard = 0;
+    return q;
+}
+
+MT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+    MT_ENSURE(posix_memalign);
+    if (MT_UNLIKELY(!mt_real.posix_memalign)) {
+        *out = mt_early_alloc(size, align);
+        return *out ? 0 : ENOMEM;
+    }
+    if (!mt_hooks_wanted())
+        return mt_real.posix_memalign(out, align, size);
+    mt_guard = 1;
+    int rc = mt_real.posix_memalign(out, align, size);
+    if (rc == 0)
+        mt_hooks_alloc(MT_ALLOC_POSIX_MEMALIGN, *out, size);
+    mt_guard = 0;
+    return rc;
+}
+
+/* aligned_alloc, memalign, valloc, pvalloc share one shape. */
+#define MT_ALIGNED_HOOK(name, kind, params, args, early)                                           \
+    MT_EXPORT void *name params                                                                    \
+    {                                                                                              \
+        MT_ENSURE(name);                                                                           \
+        if (MT_UNLIKELY(!mt_real.name))                                                            \
+            return early;                                                                          \
+        if (!mt_hooks_wanted())                                                                    \
+            return mt_real.name args;                                                              \
+        mt_guard = 1;                                                                              \
+        void *p = mt_real.name args;                                                               \
+        if (p)                                                                                     \
+            mt_hooks_alloc(kind, p, size);                                                         \
+        mt_guard = 0;                                                                              \
+        return p;                                                                                  \
+    }
+
+MT_ALIGNED_HOOK(aligned_alloc, MT_ALLOC_ALIGNED_ALLOC, (size_t align, size_t size), (align, size),
+                mt_early_alloc(size, align))
+MT_ALIGNED_HOOK(memalign, MT_ALLOC_MEMALIGN, (size_t align, size_t size), (align, size),
+                mt_early_alloc(size, align))
+MT_ALIGNED_HOOK(valloc, MT_ALLOC_VALLOC, (size_t size), (size), mt_early_alloc(size, 4096))
+MT_ALIGNED_HOOK(pvalloc, MT_ALLOC_PVALLOC, (size_t size), (size), mt_early_alloc(size, 4096))
+
+/* ---- anonymous mappings ---- */
+
+static void *mt_hooks_mmap_common(void *(*real)(void *, size_t, int, int, int, off_t), void *addr,
+                                  size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (MT_UNLIKELY(!real)) /* before dlsym finished: straight to the kernel */
+        return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    if (!(flags & MAP_ANONYMOUS) || !mt_hooks_wanted())
+        return real(addr, len, prot, flags, fd, off);
+    mt_guard = 1;
+    int saved = errno;
+    if (flags & MAP_FIXED) /* silently replaces whatever was mapped there */
+        mt_rec_munmap(addr, len);
+    errno = saved;
+    void *p = real(addr, len, prot, flags, fd, off);
+    saved = errno;
+    if (p != MAP_FAILED)
+        mt_rec_mmap(p, len, MT_MAP_MMAP);
+    errno = saved;
+    mt_guard = 0;
+    return p;
+}
+
+MT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    MT_ENSURE(mmap);
+    return mt_hooks_mmap_common(mt_real.mmap, addr, len, prot, flags, fd, off);
+}
+
+MT_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    MT_ENSURE(mmap64);
+    return mt_hooks_mmap_common(mt_real.mmap64, addr, len, prot, flags, fd, off);
+}
+
+MT_EXPORT int munmap(void *addr, size_t len)
+{
+    MT_ENSURE(munmap);
+    if (MT_UNLIKELY(!mt_real.munmap))
+        return (int)syscall(SYS_munmap, addr, len);
+    if (!mt_hooks_wanted())
+        return mt_real.munmap(addr, len);
+    mt_guard = 1;
+    /* Before the real call, like free: the range may be handed out again at once. File
+     * mappings are recorded too; the analyzer ignores ranges it never saw mapped. */
+    int saved = errno;
+    mt_rec_munmap(addr, len);
+    errno = saved;
+    int rc = mt_real.munmap(addr, len);
+    mt_guard = 0;
+    return rc;
+}
+
+MT_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
+{
+    void *new_addr = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        new_addr = va_arg(ap, void *);
+        va_end(ap);
+    }
+    MT_ENSURE(mremap);
+    if (MT_UNLIKELY(!mt_real.mremap))
+        return (void *)syscall(SYS_mremap, old, old_size, new_size, flags, new_addr);
+    if (!mt_hooks_wanted())
+        return mt_real.mremap(old, old_size, new_size, flags, new_addr);
+    mt_guard = 1;
+    int saved = errno;
+    mt_rec_munmap(old, old_size);
+    errno = saved;
+    void *p = mt_real.mremap(old, old_size, new_size, flags, new_addr);
+    saved = errno;
+    if (p != MAP_FAILED)
+        mt_rec_mmap(p, new_size, MT_MAP_MREMAP);
+    else
+        mt_rec_mmap(old, old_size, MT_MAP_MMAP); /* failed: the old range is still mapped */
+    errno = saved;
+    mt_guard = 0;
+    return p;
+}
+
+/* ---- modules ---- */
+
+MT_EXPORT void *dlopen(const char *file, int mode)
+{
+    MT_ENSURE(dlopen);
+    /* Must stay a tail call: glibc's dlopen searches the DT_RUNPATH/RPATH of the object its
+     * return address lies in, which has to be the caller's, not ours. The new module is
+     * picked up by the next allocation (mt_rec_dl_pending) or the writer's tick. */
+    __atomic_store_n(&mt_rec_dl_pending, 1, __ATOMIC_RELAXED);
+    return mt_real.dlopen(file, mode);
+}
+
+MT_EXPORT int dlclose(void *handle)
+{
+    MT_ENSURE(dlclose);
+    if (!mt_hooks_wanted())
+        return mt_real.dlclose(handle);
+    mt_guard = 1;
+    mt_rec_modules_changed(); /* modules loaded since the last scan, before they vanish */
+    mt_guard = 0;
+    int rc = mt_real.dlclose(handle); /* its destructors' frees are recorded */
+    int saved = errno;
+    mt_guard = 1;
+    mt_rec_modules_changed();
+    mt_guard = 0;
+    errno = saved;
+    return rc;
+}
+
+/* ---- process end and image replacement ---- */
+
+static void mt_hooks_finish(enum mt_exit_reason reason, int status)
+{
+    if (!mt_hooks_wanted())
+        return;
+    int saved = errno;
+    mt_guard = 1;
+    mt_rec_finish(reason, status);
+    mt_guard = 0;
+    errno = saved;
+}
+
+MT_EXPORT void _exit(int status)
+{
+    MT_ENSURE(exit_);
+    mt_hooks_finish(MT_EXIT_NORMAL, status);
+    if (mt_real.exit_)
+        mt_real.exit_(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+MT_EXPORT void _Exit(int status)
+{
+    MT_ENSURE(Exit_);
+    mt_hooks_finish(MT_EXIT_NORMAL, status);
+    if (mt_real.Exit_)
+        mt_real.Exit_(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+/* exec: the old image's log ends with EXIT(EXEC); the new image loads the library again and
+ * writes its own log. If exec fails, this process records nothing more (its log stays
+ * complete and consistent). */
+MT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    MT_ENSURE(execve);
+    mt_hooks_finish(MT_EXIT_EXEC, 0);
+    return mt_real.execve(path, argv, envp);
+}
+
+MT_EXPORT int execv(const char *path, char *const argv[])
+{
+    MT_ENSURE(execv);
+    mt_hooks_finish(MT_EXIT_EXEC, 0);
+    return mt_real.execv(path, argv);
+}
+
+MT_EXPORT int execvp(const char *file, char *const argv[])
+{
+    MT_ENSURE(execvp);
+    mt_hooks_finish(MT_EXIT_EXEC, 0);
+    return mt_real.execvp(file, argv);
+}
+
+MT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    MT_ENSURE(execvpe);
+    mt_hooks_finish(MT_EXIT_EXEC, 0);
+    return mt_real.execvpe(file, argv, envp);
+}
+
+MT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    MT_ENSURE(fexecve);
+    mt_hooks_finish(MT_EXIT_EXEC, 0);
+    return mt_real.fexecve(fd, argv, envp);
+}
+
+/* The execl family is variadic; glibc implements it with internal calls that bypass the
+ * hooks above, so collect the arguments and go through execve/execvp. */
+#define MT_EXECL_MAX 4096
+
+static int mt_hooks_execl(int which, const char *path, const char *arg0, va_list ap)
+{
+    char **argv = mt_map(MT_EXECL_MAX * sizeof(char *));
+    if (!argv) {
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t n = 0;
+    argv[n++] = (char *)arg0;
+    while (arg0 && n < MT_EXECL_MAX - 1 && (argv[n] = va_arg(ap, char *)) != NULL)
+        n++;
+    argv[n] = NULL;
+    int rc;
+    if (which == 'e') {
+        char *const *envp = va_arg(ap, char *const *);
+        rc = execve(path, argv, envp);
+    } else if (which == 'p') {
+        rc = execvp(path, argv);
+    } else {
+        rc = execv(path, argv);
+    }
+    int saved = errno;
+    mt_unmap(argv, MT_EXECL_MAX * sizeof(char *));
+    errno = saved;
+    return rc;
+}
+
+MT_EXPORT int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int rc = mt_hooks_execl('l', path, arg, ap);
+    va_end(ap);
+    return rc;
+}
+
+MT_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int rc = mt_hooks_execl('p', file, arg, ap);
+    va_end(ap);
+    return rc;
+}
+
+MT_EXPORT int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int rc = mt_hooks_execl('e', path, arg, ap);
+    va_end(ap);
+    return rc;
+}

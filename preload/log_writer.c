@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: MIT
+// Buffer pool, background compression thread and the log file. Producers only encode and
+// enqueue; deflate() and write() happen on the writer thread (or inline when it cannot run).
+// Never mallocs (zlib gets mmap-backed zalloc), never writes to stdio, never kills the target:
+// a write error stops recording with one line on stderr.
+#include "log_writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+
+mt_writer_t mt_writer = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .cur_idx = -1,
+    .fd = -1,
+    .stopped = true, /* until a log is open */
+};
+
+/* zlib's state must not come from the heap: the target's malloc is what we are recording. */
+static voidpf mt_writer_zalloc(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    size_t n = (size_t)items * size + 16;
+    uint8_t *p = mt_map(n);
+    if (!p)
+        return Z_NULL;
+    *(size_t *)p = n;
+    return p + 16;
+}
+
+static void mt_writer_zfree(voidpf opaque, voidpf ptr)
+{
+    (void)opaque;
+    if (ptr) {
+        uint8_t *p = (uint8_t *)ptr - 16;
+        mt_unmap(p, *(size_t *)p);
+    }
+}
+
+static int mt_writer_zinit(void)
+{
+    mt_writer_t *w = &mt_writer;
+    memset(&w->zs, 0, sizeof w->zs);
+    w->zs.zalloc = mt_writer_zalloc;
+    w->zs.zfree = mt_writer_zfree;
+    /* Level 1: the writer thread must keep up with the producers on a 2-core machine. */
+    return deflateInit(&w->zs, 1) == Z_OK ? 0 : -ENOMEM;
+}
+
+static void mt_writer_conds_init(void)
+{
+    mt_writer_t *w = &mt_writer;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->wake, &ca);
+    pthread_cond_init(&w->freed, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+static void mt_writer_pool_reset(void)
+{
+    mt_writer_t *w = &mt_writer;
+    for (int i = 0; i < MT_BUF_COUNT; i++)
+        w->free_list[i] = i;
+    w->nfree = MT_BUF_COUNT;
+    w->qhead = w->qlen = 0;
+    w->cur = NULL;
+    w->cur_idx = -1;
+    w->busy = false;
+}
+
+int mt_writer_init(void)
+{
+    mt_writer_t *w = &mt_writer;
+    for (int i = 0; i < MT_BUF_COUNT; i++) {
+        w->bufs[i] = mt_map(MT_BUF_CAP);
+        if (!w->bufs[i])
+            return -ENOMEM;
+    }
+    w->out_cap = MT_CHUNK_HEADER_SIZE + compressBound(MT_BUF_CAP);
+    w->out = mt_map(w->out_cap);
+    if (!w->out)
+        return -ENOMEM;
+    mt_writer_conds_init();
+    mt_writer_pool_reset();
+    return mt_writer_zinit();
+}
+
+/* ---- file ---- */
+
+static int mt_writer_create(const char *path)
+{
+    long fd = mt_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return (int)fd;
+    if (fd <= 2) {
+        /* A target that closed stdio would otherwise get our log as its stdout/stderr, and
+         * its later dup2() onto 0-2 would clobber the log. */
+        int saved = errno;
+        int hi = fcntl((int)fd, F_DUPFD_CLOEXEC, 100);
+        errno = saved;
+        if (hi >= 0) {
+            mt_sys_close((int)fd);
+            fd = hi;
+        }
+    }
+    return (int)fd;
+}
+
+static void mt_writer_manifest(int pid)
+{
+    if (!mt_config.manifest[0])
+        return;
+    char line[PATH_MAX + 32];
+    mt_str_t s;
+    mt_str_init(&s, line, sizeof line);
+    mt_str_u64(&s, (uint64_t)pid);
+    mt_str_add(&s, "\t");
+    mt_str_add(&s, mt_writer.path);
+    mt_str_add(&s, "\n");
+    long fd = mt_sys_open(mt_config.manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    /* One write with O_APPEND: lines from concurrent processes never interleave. */
+    (void)mt_sys_write((int)fd, line, s.len);
+    mt_sys_close((int)fd);
+}
+
+int mt_writer_open(int pid, uint64_t start_realtime_ns)
+{
+    mt_writer_t *w = &mt_writer;
+    char base[PATH_MAX];
+    int rc = mt_config_expand(mt_config.output_template, pid, base, sizeof base);
+    if (rc < 0)
+        return rc;
+    int fd = -EEXIST;
+    for (unsigned n = 1; n < 1000 && fd == -EEXIST; n++) {
+        mt_str_t s;
+        mt_str_init(&s, w->path, sizeof w->path);
+        mt_str_add(&s, base);
+        if (n > 1) {
+            mt_str_add(&s, ".");
+            mt_str_u64(&s, n);
+        }
+        fd = mt_writer_create(w->path);
+    }
+    if (fd < 0) {
+        char msg[PATH_MAX + 128];
+        mt_str_t s;
+        mt_str_init(&s, msg, sizeof msg);
+        mt_str_add(&s, "cannot create ");
+        mt_str_add(&s, w->path);
+        mt_str_add(&s, ": ");
+        mt_str_add(&s, mt_errno_text(-fd));
+        mt_str_add(&s, "; not recording");
+        mt_msg(msg);
+        return fd;
+    }
+    uint8_t hdr[MT_LOG_HEADER_SIZE];
+    mt_log_header_put(hdr, start_realtime_ns, (uint32_t)pid);
+    rc = mt_write_all(fd, hdr, sizeof hdr);
+    if (rc < 0) {
+        mt_sys_close(fd);
+        return rc;
+    }
+    w->fd = fd;
+    w->failed = w->stopped = false;
+    mt_writer_manifest(pid);
+    return 0;
+}
+
+/* ---- buffers (lock held) ---- */
+
+static void mt_writer_fail(int err)
+{
+    mt_writer_t *w = &mt_writer;
+    if (w->failed)
+        return;
+    w->failed = w->stopped = true;
+    char msg[PATH_MAX + 128];
+    mt_str_t s;
+    mt_str_init(&s, msg, sizeof msg);
+    mt_str_add(&s, "write to ");
+    mt_str_add(&s, w->path);
+    mt_str_add(&s, " failed: ");
+    mt_str_add(&s, mt_errno_text(err));
+    mt_str_add(&s, "; recording stopped");
+    mt_msg(msg);
+}
+
+/* Compresses and writes one buffer; uses zs/out, so only one caller at a time (the thread,
+ * or the inline drain when there is no thread). */
+static int mt_writer_write_chunk(const uint8_t *raw, size_t len)
+{
+    mt_writer_t *w = &mt_writer;
+    z_stream *zs = &w->zs;
+    if (deflateReset(zs) != Z_OK)
+        return -EIO;
+    zs->next_in = (Bytef *)raw;
+    zs->avail_in = (uInt)len;
+    zs->next_out = w->out + MT_CHUNK_HEADER_SIZE;
+    zs->avail_out = (uInt)(w->out_cap - MT_CHUNK_HEADER_SIZE);
+    if (deflate(zs, Z_FINISH) != Z_STREAM_END)
+        return -EIO;
+    size_t clen = (size_t)(zs->next_out - (w->out + MT_CHUNK_HEADER_SIZE));
+    uint32_t crc = (uint32_t)crc32(0, raw, (uInt)len);
+    mt_chunk_header_put(w->out, (uint32_t)clen, (uint32_t)len, crc);
+    return mt_write_all(w->fd, w->out, MT_CHUNK_HEADER_SIZE + clen);
+}
+
+static void mt_writer_release(int idx)
+{
+    mt_writer_t *w = &mt_writer;
+    w->free_list[w->nfree++] = idx;
+    pthread_cond_broadcast(&w->freed);
+}
+
+/* Lock held on entry and exit; drops it around the compression. */
+static void mt_writer_write_one(void)
+{
+    mt_writer_t *w = &mt_writer;
+    int idx = w->queue[w->qhead];
+    w->qhead = (w->qhead + 1) % MT_BUF_COUNT;
+    w->qlen--;
+    size_t len = w->queued_len[idx];
+    if (w->failed) {
+        mt_writer_release(idx);
+        return;
+    }
+    w->busy = true;
+    pthread_mutex_unlock(&w->lock);
+    int rc = mt_writer_write_chunk(w->bufs[idx], len);
+    pthread_mutex_lock(&w->lock);
+    w->busy = false;
+    if (rc < 0)
+        mt_writer_fail(-rc);
+    mt_writer_release(idx);
+}
+
+void mt_writer_submit(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (!w->cur)
+        return;
+    int idx = w->cur_idx;
+    w->queued_len[idx] = (size_t)(w->enc.pos - w->cur);
+    w->queue[(w->qhead + w->qlen) % MT_BUF_COUNT] = idx;
+    w->qlen++;
+    w->cur = NULL;
+    w->cur_idx = -1;
+    pthread_cond_signal(&w->wake);
+}
+
+int mt_writer_acquire(void)
+{
+    mt_writer_t *w = &mt_writer;
+    while (w->nfree == 0) {
+        if (w->failed)
+            return -EIO;
+        if (w->thread_running)
+            pthread_cond_wait(&w->freed, &w->lock);
+        else if (w->qlen)
+            mt_writer_write_one(); /* no thread (failed to start): write inline */
+        else
+            return -EIO;
+    }
+    if (w->stopped)
+        return -EIO;
+    int idx = w->free_list[--w->nfree];
+    w->cur_idx = idx;
+    w->cur = w->bufs[idx];
+    w->cur_tid = 0;
+    w->cur_since_us = mt_now_us();
+    mt_enc_reset(&w->enc, w->cur);
+    return 0;
+}
+
+mt_enc_t *mt_writer_begin_big(size_t need)
+{
+    mt_writer_t *w = &mt_writer;
+    if (w->cur && (size_t)(w->enc.pos - w->cur) + need > MT_BUF_CAP)
+        mt_writer_submit();
+    return mt_writer_begin(0);
+}
+
+/* ---- the thread ---- */
+
+static void mt_writer_deadline(struct timespec *ts, uint64_t us_from_now)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += (time_t)(us_from_now / 1000000u);
+    ts->tv_nsec += (long)(us_from_now % 1000000u) * 1000;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static void *mt_writer_main(void *arg)
+{
+    (void)arg;
+    mt_writer_t *w = &mt_writer;
+    mt_guard = 1; /* forever: nothing this thread does is recorded */
+    sigset_t all;
+    sigfillset(&all);
+    /* Process-directed signals (SIGTERM, SIGINT) must reach a target thread, whose handler
+     * waits for this thread to drain the queue. */
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    uint64_t next_tick = mt_now_us() + w->tick_us;
+    pthread_mutex_lock(&w->lock);
+    while (!w->quit || w->qlen) {
+        if (w->qlen) {
+            mt_writer_write_one();
+            continue;
+        }
+        uint64_t now = mt_now_us();
+        if (w->tick && now >= next_tick && !w->stopped) {
+            pthread_mutex_unlock(&w->lock);
+            w->tick();
+            pthread_mutex_lock(&w->lock);
+            next_tick = now + w->tick_us;
+            continue;
+        }
+        if (w->cur && w->enc.pos != w->cur && now - w->cur_since_us >= MT_FLUSH_US) {
+            mt_writer_submit();
+            continue;
+        }
+        pthread_cond_broadcast(&w->freed); /* idle: wake flushers waiting for the drain */
+        struct timespec ts;
+        mt_writer_deadline(&ts, w->tick_us < MT_FLUSH_US ? w->tick_us : MT_FLUSH_US / 2);
+        pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+    }
+    w->thread_running = false;
+    pthread_cond_broadcast(&w->freed);
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+int mt_writer_start(void (*tick)(void), unsigned tick_ms)
+{
+    mt_writer_t *w = &mt_writer;
+    w->tick = tick;
+    w->tick_us = tick_ms ? tick_ms * 1000ull : MT_FLUSH_US;
+    w->quit = false;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* Block signals while creating so the new thread starts with them blocked. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    w->thread_running = true;
+    int rc = pthread_create(&w->thread, &attr, mt_writer_main, NULL);
+    if (rc != 0)
+        w->thread_running = false;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return -rc;
+}
+
+/* ---- flushing ---- */
+
+/* Lock held: writes what is queued, by the thread or inline, and waits until done. */
+static void mt_writer_drain_locked(void)
+{
+    mt_writer_t *w = &mt_writer;
+    mt_writer_submit();
+    while (w->qlen || w->busy) {
+        if (w->thread_running) {
+            pthread_cond_signal(&w->wake);
+            pthread_cond_wait(&w->freed, &w->lock);
+        } else if (w->qlen) {
+            mt_writer_write_one();
+        } else {
+            break; /* busy without a thread cannot happen; do not spin */
+        }
+    }
+}
+
+void mt_writer_flush(bool final)
+{
+    mt_writer_t *w = &mt_writer;
+    pthread_mutex_lock(&w->lock);
+    if (final)
+        w->stopped = true;
+    mt_writer_drain_locked();
+    if (final) {
+        w->quit = true;
+        pthread_cond_signal(&w->wake);
+        if (w->fd >= 0)
+            mt_sys_close(w->fd);
+        w->fd = -1;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+bool mt_writer_trylock(void)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (pthread_mutex_trylock(&mt_writer.lock) == 0)
+            return true;
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+void mt_writer_flush_from_signal(void)
+{
+    mt_writer_t *w = &mt_writer;
+    /* Lock held by the caller. */
+    w->stopped = true;
+    mt_writer_submit();
+    if (!w->thread_running) {
+        while (w->qlen)
+            mt_writer_write_one();
+        pthread_mutex_unlock(&w->lock);
+        return;
+    }
+    pthread_mutex_unlock(&w->lock);
+    /* The thread wakes at least every tick; poll (no condition variables in a handler). */
+    for (int i = 0; i < 3000; i++) {
+        if (!w->qlen && !w->busy)
+            break;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void mt_writer_child_reset(void)
+{
+    mt_writer_t *w = &mt_writer;
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    w->lock = fresh;
+    mt_writer_conds_init();
+    mt_writer_pool_reset();
+    w->thread_running = false;
+    w->quit = false;
+    w->stopped = true; /* until the child's own log is open */
+    if (w->fd >= 0)
+        mt_sys_close(w->fd);
+    w->fd = -1;
+    /* The parent's thread may have been inside deflate(): start from a new stream (the old
+     * one's pages are simply abandoned in the child). */
+    (void)mt_writer_zinit();
+}

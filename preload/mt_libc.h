@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// Allocation-free helpers for the preload library: raw syscalls, mmap-backed memory, a tiny
+// string formatter and the one-line error message. Everything here is async-signal-safe and
+// must never call malloc, stdio or anything that can re-enter the hooks.
+#ifndef MT_LIBC_H
+#define MT_LIBC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MT_HIDDEN __attribute__((visibility("hidden")))
+#define MT_EXPORT __attribute__((visibility("default")))
+#define MT_WUR __attribute__((warn_unused_result))
+#define MT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Raw syscalls: they bypass our own mmap/munmap hooks and never touch errno-based state that
+ * the target could observe (the caller saves errno where it matters). Return -errno on failure. */
+long mt_sys_write(int fd, const void *buf, size_t len);
+long mt_sys_read(int fd, void *buf, size_t len);
+long mt_sys_open(const char *path, int flags, int mode);
+long mt_sys_close(int fd);
+int mt_sys_gettid(void);
+int mt_sys_getpid(void);
+
+/* Writes all of buf, retrying on EINTR and short writes; 0 or -errno. */
+MT_WUR int mt_write_all(int fd, const void *buf, size_t len);
+
+/* Page-granular memory straight from the kernel; NULL on failure. */
+void *mt_map(size_t size);
+void mt_unmap(void *p, size_t size);
+void *mt_remap(void *p, size_t old_size, size_t new_size);
+
+/* A bounded string builder over a caller buffer; it truncates, never overflows, and keeps
+ * the buffer NUL-terminated. */
+typedef struct mt_str {
+    char *buf;
+    size_t cap, len;
+} mt_str_t;
+
+void mt_str_init(mt_str_t *s, char *buf, size_t cap);
+void mt_str_add(mt_str_t *s, const char *text);
+void mt_str_addn(mt_str_t *s, const char *text, size_t n);
+void mt_str_u64(mt_str_t *s, uint64_t v);
+
+/* English text for an errno value without locale lookups or allocation. */
+const char *mt_errno_text(int err);
+
+/* "memtrace: " + msg + "\n" on stderr, in one write(2). */
+void mt_msg(const char *msg);
+
+/* Monotonic microseconds from the vDSO clock (no lock, no allocation). */
+uint64_t mt_now_us(void);
+
+/* Reentrancy guard: non-zero while this thread is inside memtrace (hooks, writer thread).
+ * initial-exec TLS so reading it never calls into the TLS allocator (__tls_get_addr). */
+extern __thread int mt_guard __attribute__((tls_model("initial-exec")));
+#endif

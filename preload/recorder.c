@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: MIT
+// The recorder: initialisation, per-event assembly, fork/exit/signal handling. Unwinding and
+// clock reads happen before the lock; the locked section is encode-only. Must never allocate
+// with malloc, never call stdio, never crash or block the target for long.
+#include "recorder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "modules.h"
+#include "sampler.h"
+#include "trace_tree.h"
+#include "unwinder.h"
+
+int mt_rec_dl_pending;
+
+static struct {
+    uint64_t start_us;
+    int pid;
+    int status; /* exit status from exit() or main's return */
+    bool inited;
+} mt_rec;
+
+static __thread uint32_t mt_rec_tid_cache __attribute__((tls_model("initial-exec")));
+
+static inline uint32_t mt_rec_tid(void)
+{
+    if (MT_UNLIKELY(!mt_rec_tid_cache))
+        mt_rec_tid_cache = (uint32_t)mt_sys_gettid();
+    return mt_rec_tid_cache;
+}
+
+static inline uint64_t mt_rec_now(void)
+{
+    uint64_t now = mt_now_us();
+    return now > mt_rec.start_us ? now - mt_rec.start_us : 0;
+}
+
+/* ---- events (hot path: keep these short) ---- */
+
+void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
+{
+    if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
+        mt_rec_modules_changed();
+    uintptr_t buf[MT_UNWIND_MAX];
+    mt_stack_t st;
+    mt_unwind_capture(&st, buf);
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(tid);
+    if (MT_LIKELY(e != NULL)) {
+        uint32_t node = mt_tree_intern(&st, e);
+        mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+void mt_rec_free(enum mt_tag tag, const void *p)
+{
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(tid);
+    if (MT_LIKELY(e != NULL)) {
+        mt_enc_free(e, tag, now, (uintptr_t)p);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
+{
+    uintptr_t buf[MT_UNWIND_MAX];
+    mt_stack_t st;
+    mt_unwind_capture(&st, buf);
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(tid);
+    if (e) {
+        uint32_t node = mt_tree_intern(&st, e);
+        mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+void mt_rec_munmap(const void *p, size_t len)
+{
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(tid);
+    if (e) {
+        mt_enc_munmap(e, now, len, (uintptr_t)p);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+void mt_rec_modules_changed(void)
+{
+    if (!mt_modules_poll())
+        return;
+    /* A module went away: its addresses may be reused by the next dlopen, so no cached
+     * (parent, ip) mapping or unwind info may survive. */
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_tree_forget();
+    pthread_mutex_unlock(&mt_writer.lock);
+    mt_unwind_flush();
+}
+
+/* ---- process record ---- */
+
+#define MT_CMDLINE_MAX (128u << 10)
+
+/* PROCESS has no mt_enc_* helper; it is composed from the encoder primitives in the order
+ * documented in log_format.h. argv comes from /proc/self/cmdline, truncated to whole
+ * arguments within MT_CMDLINE_MAX. */
+static void mt_rec_emit_process(void)
+{
+    uint8_t *cmd = mt_map(MT_CMDLINE_MAX);
+    size_t len = 0;
+    if (cmd) {
+        long fd = mt_sys_open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC, 0);
+        while (fd >= 0 && len < MT_CMDLINE_MAX) {
+            long n = mt_sys_read((int)fd, cmd + len, MT_CMDLINE_MAX - len);
+            if (n <= 0)
+                break;
+            len += (size_t)n;
+        }
+        if (fd >= 0)
+            mt_sys_close((int)fd);
+        while (len > 0 && cmd[len - 1] != '\0') /* drop a cut-off last argument */
+            len--;
+    }
+    uint64_t argc = 0;
+    for (size_t i = 0; i < len; i++)
+        argc += cmd[i] == '\0';
+    size_t exe_len = strlen(mt_config.exe);
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin_big(64 + exe_len + len + argc * MT_VARINT_MAX);
+    if (e) {
+        mt_enc_u8(e, MT_TAG_PROCESS);
+        mt_enc_v(e, (uint64_t)mt_rec.pid);
+        mt_enc_v(e, (uint64_t)getppid());
+        mt_enc_v(e, (uint64_t)sysconf(_SC_PAGESIZE));
+        mt_enc_string(e, mt_config.exe, exe_len);
+        mt_enc_v(e, argc);
+        for (size_t i = 0; i < len;) {
+            size_t n = strlen((const char *)cmd + i);
+            mt_enc_string(e, cmd + i, n);
+            i += n + 1;
+        }
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+    mt_unmap(cmd, MT_CMDLINE_MAX);
+}
+
+/* ---- writer tick: samples and module changes ---- */
+
+static void mt_rec_tick(void)
+{
+    if (mt_config.sample_ms) {
+        mt_sample_t s;
+        mt_sampler_read(&s);
+        uint64_t now = mt_rec_now();
+        pthread_mutex_lock(&mt_writer.lock);
+        /* Never wait for a buffer here: this is the thread that frees them. */
+        if (mt_writer.cur && !mt_writer.stopped) {
+            mt_enc_sample(&mt_writer.enc, now, &s);
+            mt_writer_end();
+        }
+        pthread_mutex_unlock(&mt_writer.lock);
+    }
+    /* A dlopen'ed module is found by the allocations that follow it (pending stays set until
+     * here, because the first of them may run inside dlopen, before the module is listed). */
+    __atomic_store_n(&mt_rec_dl_pending, 0, __ATOMIC_RELAXED);
+    mt_rec_modules_changed();
+}
+
+/* ---- start, fork, exit ---- */
+
+static uint64_t mt_rec_realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Opens this process's log and writes PROCESS and the modules; 0 or -errno. */
+static int mt_rec_start_log(bool child)
+{
+    mt_rec.pid = mt_sys_getpid();
+    mt_rec.start_us = mt_now_us();
+    int rc = mt_writer_open(mt_rec.pid, mt_rec_realtime_ns());
+    if (rc < 0)
+        return rc;
+    mt_rec_emit_process();
+    if (child)
+        mt_modules_child_reemit();
+    else
+        (void)mt_modules_rescan();
+    unsigned tick = mt_config.sample_ms ? mt_config.sample_ms : 10;
+    if (mt_writer_start(mt_rec_tick, tick) < 0)
+        mt_msg("cannot start the writer thread; writing synchronously");
+    return 0;
+}
+
+static void mt_rec_fork_prepare(void)
+{
+    mt_guard++;
+    mt_modules_lock();
+    pthread_mutex_lock(&mt_writer.lock);
+}
+
+static void mt_rec_fork_parent(void)
+{
+    pthread_mutex_unlock(&mt_writer.lock);
+    mt_modules_unlock();
+    mt_guard--;
+}
+
+static void mt_rec_fork_child(void)
+{
+    mt_rec_tid_cache = 0;
+    bool was_active = mt_rec_active();
+    mt_writer_child_reset(); /* fresh locks; stopped until the new log is open */
+    mt_modules_unlock();     /* taken by this same thread in prepare */
+    mt_tree_reset();
+    if (was_active && mt_config.follow_fork && !mt_config_excluded(mt_sys_getpid()))
+        (void)mt_rec_start_log(true);
+    mt_guard--;
+}
+
+static void mt_rec_on_exit(int status, void *arg)
+{
+    (void)arg;
+    mt_rec.status = status; /* on_exit, unlike atexit, sees main's return value too */
+    /* Library destructors still run after this and may free; the final EXIT is written by the
+     * destructor below. Flushing here keeps the log complete if one of them crashes. */
+    if (mt_rec_active()) {
+        mt_guard++;
+        mt_writer_flush(false);
+        mt_guard--;
+    }
+}
+
+void mt_rec_set_status(int status)
+{
+    mt_rec.status = status;
+}
+
+void mt_rec_finish(enum mt_exit_reason reason, int status)
+{
+    /* A vfork child shares our memory: it must not touch the parent's log. */
+    if (!mt_rec_active() || mt_sys_getpid() != mt_rec.pid)
+        return;
+    mt_guard++;
+    uint64_t now = mt_rec_now();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(0);
+    if (e) {
+        mt_enc_exit(e, now, reason, (uint64_t)(unsigned)status);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_flush(true);
+    mt_guard--;
+}
+
+__attribute__((destructor(101))) static void mt_rec_fini(void)
+{
+    mt_rec_finish(MT_EXIT_NORMAL, mt_rec.status);
+}
+
+/* ---- fatal signals ---- */
+
+static const int mt_rec_fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTERM, SIGINT};
+
+static void mt_rec_on_signal(int sig)
+{
+    int saved = errno;
+    mt_guard++;
+    /* Not from the writer thread (it would wait for itself), and only if the lock is free
+     * (it is held by this very thread when the fault is inside our locked section). */
+    if (mt_rec_active() && mt_sys_getpid() == mt_rec.pid &&
+        !(mt_writer.thread_running && pthread_equal(pthread_self(), mt_writer.thread)) &&
+        mt_writer_trylock()) {
+        mt_enc_t *e = mt_writer_begin(0);
+        if (e)
+            mt_enc_exit(e, mt_rec_now(), MT_EXIT_SIGNAL, (uint64_t)sig);
+        mt_writer_flush_from_signal();
+    }
+    /* Default action with the signal re-raised: the exit status stays what it would have
+     * been. It is blocked until we return, so the process dies right after. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, NULL);
+    syscall(SYS_tgkill, mt_sys_getpid(), mt_sys_gettid(), sig);
+    errno = saved;
+}
+
+static void mt_rec_install_signals(void)
+{
+    for (size_t i = 0; i < sizeof mt_rec_fatal / sizeof mt_rec_fatal[0]; i++) {
+        struct sigaction old;
+        if (sigaction(mt_rec_fatal[i], NULL, &old) != 0)
+            continue;
+        /* Only where the program has no handler (and does not ignore the signal). */
+        if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = mt_rec_on_signal;
+            sigemptyset(&sa.sa_mask);
+            sa.sa_flags = SA_RESTART;
+            sigaction(mt_rec_fatal[i], &sa, NULL);
+        }
+    }
+}
+
+void mt_rec_init(void)
+{
+    if (mt_rec.inited)
+        return;
+    mt_rec.inited = true;
+    mt_guard++;
+    mt_config_load();
+    int pid = mt_sys_getpid();
+    if (!mt_config.follow_fork && !mt_config.root_pid) {
+        /* Lets exec'd children of forks recognise they are not the root (see config.h). */
+        char buf[24];
+        mt_str_t s;
+        mt_str_init(&s, buf, sizeof buf);
+        mt_str_u64(&s, (uint64_t)pid);
+        setenv("MEMTRACE_ROOT_PID", buf, 0);
+        mt_config.root_pid = pid;
+    }
+    if (mt_config_excluded(pid)) {
+        mt_guard--;
+        return;
+    }
+    mt_unwind_init();
+    if (mt_tree_init() < 0 || mt_writer_init() < 0 || mt_modules_init() < 0) {
+        mt_msg("out of memory at start; not recording");
+        mt_guard--;
+        return;
+    }
+    if (mt_rec_start_log(false) == 0) {
+        on_exit(mt_rec_on_exit, NULL);
+        pthread_atfork(mt_rec_fork_prepare, mt_rec_fork_parent, mt_rec_fork_child);
+        mt_rec_install_signals();
+    }
+    mt_guard--;
+}

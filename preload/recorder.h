@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// Event assembly between the hooks and the writer: stack capture, timestamp and thread id are
+// taken before the lock; the locked section only interns the stack and encodes. Callers (the
+// hooks) have set the reentrancy guard. Never called for memtrace's own allocations.
+#ifndef MT_RECORDER_H
+#define MT_RECORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log_format.h"
+#include "log_writer.h"
+#include "mt_libc.h"
+
+/* True while events are recorded (cheap, lock-free read for the hooks' fast exit). */
+static inline bool mt_rec_active(void)
+{
+    return !__atomic_load_n(&mt_writer.stopped, __ATOMIC_RELAXED);
+}
+
+/* Set by the dlopen hook: module list may have changed, rescan soon (see hooks.c). */
+extern int mt_rec_dl_pending;
+
+void mt_rec_init(void);
+void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size);
+/* tag: MT_TAG_FREE, MT_TAG_REALLOC_RELEASE or MT_TAG_REALLOC_FAILED */
+void mt_rec_free(enum mt_tag tag, const void *p);
+void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind);
+void mt_rec_munmap(const void *p, size_t len);
+/* Before and after a real dlclose. */
+void mt_rec_modules_changed(void);
+/* Exit status seen by exit() or main's return, used by the final EXIT record. */
+void mt_rec_set_status(int status);
+/* Writes EXIT and everything pending, synchronously; recording stops. */
+void mt_rec_finish(enum mt_exit_reason reason, int status);
+
+#endif

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+// The trace tree: node ids for stacks, emitted once as TRACE_NODE records. The fast path hashes
+// the whole stack to a cached leaf id and verifies it by walking parents; the slow path inserts
+// frame by frame into an open-addressing (parent, ip) table. Runs under the recorder lock;
+// memory comes from mmap only (never malloc, which would recurse into the hooks).
+#include "trace_tree.h"
+
+#include <errno.h>
+#include <string.h>
+
+typedef struct mt_node {
+    uint64_t ip;
+    uint32_t parent;
+    uint32_t depth; /* frames from the root to this node inclusive */
+} mt_node_t;
+
+typedef struct mt_edge {
+    uint64_t ip;
+    uint32_t parent;
+    uint32_t id; /* 0: empty slot */
+} mt_edge_t;
+
+typedef struct mt_cache_entry {
+    uint64_t hash;
+    uint32_t leaf;
+    uint32_t unused;
+} mt_cache_entry_t;
+
+#define MT_CACHE_SIZE (1u << 16)
+
+static struct {
+    mt_node_t *nodes; /* indexed by id; nodes[0] is the root */
+    size_t nodes_cap;
+    uint32_t next_id;
+    mt_edge_t *edges;
+    size_t edges_cap; /* power of two */
+    size_t edges_used;
+    mt_cache_entry_t *cache;
+} mt_tree;
+
+int mt_tree_init(void)
+{
+    mt_tree.nodes_cap = 1u << 16;
+    mt_tree.nodes = mt_map(mt_tree.nodes_cap * sizeof(mt_node_t));
+    mt_tree.edges_cap = 1u << 16;
+    mt_tree.edges = mt_map(mt_tree.edges_cap * sizeof(mt_edge_t));
+    mt_tree.cache = mt_map(MT_CACHE_SIZE * sizeof(mt_cache_entry_t));
+    if (!mt_tree.nodes || !mt_tree.edges || !mt_tree.cache)
+        return -ENOMEM;
+    mt_tree.next_id = 1;
+    mt_tree.edges_used = 0;
+    return 0;
+}
+
+static size_t mt_tree_slot(uint32_t parent, uint64_t ip, size_t mask)
+{
+    uint64_t h = (ip ^ ((uint64_t)parent << 32 | parent)) * 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 20) & mask;
+}
+
+static int mt_tree_grow_edges(void)
+{
+    size_t cap = mt_tree.edges_cap * 2;
+    mt_edge_t *e = mt_map(cap * sizeof(mt_edge_t));
+    if (!e)
+        return -ENOMEM;
+    for (size_t i = 0; i < mt_tree.edges_cap; i++) {
+        mt_edge_t *old = &mt_tree.edges[i];
+        if (!old->id)
+            continue;
+        size_t s = mt_tree_slot(old->parent, old->ip, cap - 1);
+        while (e[s].id)
+            s = (s + 1) & (cap - 1);
+        e[s] = *old;
+    }
+    mt_unmap(mt_tree.edges, mt_tree.edges_cap * sizeof(mt_edge_t));
+    mt_tree.edges = e;
+    mt_tree.edges_cap = cap;
+    return 0;
+}
+
+static int mt_tree_grow_nodes(void)
+{
+    size_t cap = mt_tree.nodes_cap * 2;
+    mt_node_t *n =
+        mt_remap(mt_tree.nodes, mt_tree.nodes_cap * sizeof(mt_node_t), cap * sizeof(mt_node_t));
+    if (!n)
+        return -ENOMEM;
+    mt_tree.nodes = n;
+    mt_tree.nodes_cap = cap;
+    return 0;
+}
+
+/* Child of parent for ip, created (and emitted) when missing; 0 when out of memory. */
+static uint32_t mt_tree_child(uint32_t parent, uint64_t ip, mt_enc_t *enc)
+{
+    size_t mask = mt_tree.edges_cap - 1;
+    size_t s = mt_tree_slot(parent, ip, mask);
+    for (;; s = (s + 1) & mask) {
+        mt_edge_t *e = &mt_tree.edges[s];
+        if (!e->id)
+            break;
+        if (e->ip == ip && e->parent == parent)
+            return e->id;
+    }
+    if (mt_tree.edges_used * 2 >= mt_tree.edges_cap || mt_tree.next_id >= mt_tree.nodes_cap) {
+        if ((mt_tree.edges_used * 2 >= mt_tree.edges_cap && mt_tree_grow_edges() < 0) ||
+            (mt_tree.next_id >= mt_tree.nodes_cap && mt_tree_grow_nodes() < 0))
+            return 0;
+        return mt_tree_child(parent, ip, enc); /* tables moved: probe again */
+    }
+    uint32_t id = mt_tree.next_id++;
+    mt_tree.edges[s] = (mt_edge_t){ip, parent, id};
+    mt_tree.edges_used++;
+    mt_tree.nodes[id] = (mt_node_t){ip, parent, mt_tree.nodes[parent].depth + 1};
+    mt_enc_trace_node(enc, id, parent, ip);
+    return id;
+}
+
+/* A cached leaf is only trusted if walking its parents reproduces the stack exactly. */
+static int mt_tree_verify(uint32_t leaf, const mt_stack_t *st)
+{
+    const mt_node_t *nodes = mt_tree.nodes;
+    if (nodes[leaf].depth != st->n)
+        return 0;
+    uint32_t id = leaf;
+    for (uint32_t i = 0; i < st->n; i++) {
+        if (nodes[id].ip != st->ip[i])
+            return 0;
+        id = nodes[id].parent;
+    }
+    return id == 0;
+}
+
+uint32_t mt_tree_intern(const mt_stack_t *st, mt_enc_t *enc)
+{
+    if (st->n == 0)
+        return 0;
+    mt_cache_entry_t *c = &mt_tree.cache[st->hash & (MT_CACHE_SIZE - 1)];
+    if (c->hash == st->hash && c->leaf && mt_tree_verify(c->leaf, st))
+        return c->leaf;
+    uint32_t id = 0;
+    for (uint32_t i = st->n; i-- > 0;) {
+        id = mt_tree_child(id, st->ip[i], enc);
+        if (!id)
+            return 0;
+    }
+    c->hash = st->hash;
+    c->leaf = id;
+    return id;
+}
+
+void mt_tree_forget(void)
+{
+    memset(mt_tree.edges, 0, mt_tree.edges_cap * sizeof(mt_edge_t));
+    memset(mt_tree.cache, 0, MT_CACHE_SIZE * sizeof(mt_cache_entry_t));
+    mt_tree.edges_used = 0;
+}
+
+void mt_tree_reset(void)
+{
+    mt_tree_forget();
+    mt_tree.next_id = 1;
+}

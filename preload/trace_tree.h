@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+// Stack deduplication: a trie of (parent node, ip) whose node ids go into the log instead of
+// stacks. Called with the recorder lock held; new nodes are encoded as TRACE_NODE records
+// right there, before the event that uses them. Memory comes from mmap, never malloc.
+#ifndef MT_TRACE_TREE_H
+#define MT_TRACE_TREE_H
+
+#include <stdint.h>
+
+#include "log_format.h"
+#include "unwinder.h"
+
+/* Worst case bytes a single mt_tree_intern() call writes (every frame new). */
+#define MT_TREE_MAX_EMIT ((size_t)MT_UNWIND_MAX * (1 + 5 + 5 + MT_VARINT_MAX))
+
+/* Maps the tree's tables; 0 or -ENOMEM. */
+MT_WUR int mt_tree_init(void);
+
+/* Returns the leaf node id for st (0 for an empty stack, or when out of memory). */
+uint32_t mt_tree_intern(const mt_stack_t *st, mt_enc_t *enc);
+
+/* Forgets all (parent, ip) -> id mappings; ids stay monotonic. For dlclose, where a
+ * module's addresses may be reused by another one. */
+void mt_tree_forget(void);
+
+/* Forgets everything including ids (a forked child starts a new log). */
+void mt_tree_reset(void);
+
+#endif

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+// Stack capture with libunwind (local unwinding only). Called from hooks with the reentrancy
+// guard set, before any memtrace lock: unw_backtrace may take the loader lock and mmap.
+// No allocation; all state is the stack buffer the caller provides.
+#define UNW_LOCAL_ONLY
+#include "unwinder.h"
+
+#include <link.h>
+#include <libunwind.h>
+#include <string.h>
+
+/* Text ranges whose frames are never shown: the preload library and libunwind itself. */
+static uintptr_t mt_self_lo, mt_self_hi, mt_unw_lo, mt_unw_hi;
+
+typedef struct mt_range_query {
+    uintptr_t addr, lo, hi;
+} mt_range_query_t;
+
+static int mt_unwind_range_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    mt_range_query_t *q = arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (q->addr >= lo && q->addr < lo + ph->p_memsz) {
+            q->lo = lo;
+            q->hi = lo + ph->p_memsz;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void mt_unwind_find_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+    mt_range_query_t q = {addr, 0, 0};
+    dl_iterate_phdr(mt_unwind_range_cb, &q);
+    *lo = q.lo;
+    *hi = q.hi;
+}
+
+void mt_unwind_init(void)
+{
+    mt_unwind_find_range((uintptr_t)&mt_unwind_init, &mt_self_lo, &mt_self_hi);
+    mt_unwind_find_range((uintptr_t)&unw_backtrace, &mt_unw_lo, &mt_unw_hi);
+}
+
+static int mt_unwind_is_own(uintptr_t ip)
+{
+    return (ip >= mt_self_lo && ip < mt_self_hi) || (ip >= mt_unw_lo && ip < mt_unw_hi);
+}
+
+/* A cheap mix; collisions only cost a slow-path lookup because the tree verifies hits. */
+static uint64_t mt_unwind_hash(const uintptr_t *ip, uint32_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    for (uint32_t i = 0; i < n; i++) {
+        h ^= ip[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf)
+{
+    int n = unw_backtrace((void **)buf, MT_UNWIND_MAX);
+    int skip = 0;
+    while (skip < n && mt_unwind_is_own(buf[skip]))
+        skip++;
+    st->ip = buf + skip;
+    st->n = n > skip ? (uint32_t)(n - skip) : 0;
+    st->hash = mt_unwind_hash(st->ip, st->n);
+}
+
+void mt_unwind_flush(void)
+{
+    unw_flush_cache(unw_local_addr_space, 0, 0);
+}

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+// Stack capture for every recorded event: libunwind local-only unw_backtrace into a caller
+// stack buffer, with memtrace's own leading frames removed. Must run before any lock is taken.
+#ifndef MT_UNWINDER_H
+#define MT_UNWINDER_H
+
+#include <stdint.h>
+
+#include "mt_libc.h"
+
+#define MT_UNWIND_MAX 256
+
+typedef struct mt_stack {
+    uint32_t n;    /* frames in ip[], innermost first */
+    uint64_t hash; /* of ip[0..n), for the trace tree's whole-stack cache */
+    uintptr_t *ip;
+} mt_stack_t;
+
+/* Finds the text ranges of the preload library and libunwind; call once at init. */
+void mt_unwind_init(void);
+
+/* Captures the caller's stack into buf (MT_UNWIND_MAX entries) and fills st. */
+void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf);
+
+/* After dlclose: drop libunwind's cached unwind info so reused addresses unwind correctly. */
+void mt_unwind_flush(void);
+
+#endif
