@@ -44,6 +44,7 @@ typedef struct mt_writer {
     void (*tick)(void); /* run by the thread every tick_us, outside the lock */
     uint64_t tick_us;
     z_stream zs;
+    int zs_huffman; /* chunks left to compress Huffman-only (LZ77 did not pay off) */
     uint8_t *out;
     size_t out_cap;
     char path[PATH_MAX];

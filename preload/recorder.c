@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "modules.h"
 #include "sampler.h"
@@ -40,7 +41,7 @@ static inline uint32_t mt_rec_tid(void)
 
 static inline uint64_t mt_rec_now(void)
 {
-    uint64_t now = mt_now_us();
+    uint64_t now = mt_clock_us();
     return now > mt_rec.start_us ? now - mt_rec.start_us : 0;
 }
 
@@ -172,6 +173,7 @@ static void mt_rec_emit_process(void)
 
 static void mt_rec_tick(void)
 {
+    mt_clock_recalibrate();
     if (mt_config.sample_ms) {
         mt_sample_t s;
         mt_sampler_read(&s);
@@ -203,7 +205,7 @@ static uint64_t mt_rec_realtime_ns(void)
 static int mt_rec_start_log(bool child)
 {
     mt_rec.pid = mt_sys_getpid();
-    mt_rec.start_us = mt_now_us();
+    mt_rec.start_us = mt_clock_us();
     int rc = mt_writer_open(mt_rec.pid, mt_rec_realtime_ns());
     if (rc < 0)
         return rc;
@@ -353,6 +355,7 @@ void mt_rec_init(void)
         return;
     }
     mt_unwind_init();
+    mt_clock_init();
     if (mt_tree_init() < 0 || mt_writer_init() < 0 || mt_modules_init() < 0) {
         mt_msg("out of memory at start; not recording");
         mt_guard--;
