@@ -136,6 +136,9 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, char *err, size_t 
     }
     /* A log without EXIT was cut too (SIGKILL, or the recorder could not finish). */
     a->truncated = a->cut || !a->replay.has_exit;
+    if (a->truncated && !a->cut)
+        snprintf(a->cut_reason, sizeof a->cut_reason,
+                 "no exit record: the program was killed or is still running");
     if (a->truncated)
         mt_reader_describe_truncation(rd, a->truncation, sizeof a->truncation);
     return 0;

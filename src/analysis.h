@@ -34,7 +34,7 @@ typedef struct mt_analysis {
     uint64_t threads_named;
     int truncated;        /* the log ends early: no EXIT record, or a cut/corrupt chunk */
     int cut;              /* the stream itself was cut or corrupt (not just no EXIT) */
-    char cut_reason[160]; /* reader's reason, e.g. "bad CRC in chunk at offset 4096" */
+    char cut_reason[160]; /* why, e.g. "bad CRC in chunk at offset 4096" */
     char truncation[160]; /* "truncated after N events; report covers up to 00:12.4" */
 } mt_analysis_t;
 

@@ -195,3 +195,63 @@ void mt_lb_notice(mt_lb_t *b, uint64_t t, uint64_t code, const char *text)
     mt_enc_v(e, code);
     mt_enc_string(e, text, strlen(text));
 }
+
+#include <link.h>
+#include <unistd.h>
+
+typedef struct mt_lb_iter {
+    mt_lb_t *b;
+    uint64_t id;
+} mt_lb_iter_t;
+
+static int mt_lb_phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    mt_lb_iter_t *it = arg;
+    char path[4096];
+    const char *name = info->dlpi_name;
+    if (!name || !name[0]) {
+        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+        if (n <= 0)
+            return 0;
+        path[n] = '\0';
+        name = path;
+    }
+    uint64_t segs[64][3];
+    size_t nseg = 0;
+    const uint8_t *build_id = NULL;
+    size_t build_id_len = 0;
+    for (int i = 0; i < info->dlpi_phnum && nseg < 64; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD) {
+            segs[nseg][0] = ph->p_vaddr;
+            segs[nseg][1] = ph->p_memsz;
+            segs[nseg][2] = ph->p_flags;
+            nseg++;
+        } else if (ph->p_type == PT_NOTE && !build_id) {
+            const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+            const uint8_t *end = p + ph->p_memsz;
+            while (p + 12 <= end) {
+                const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+                size_t namesz = (nh->n_namesz + 3) & ~3u, descsz = (nh->n_descsz + 3) & ~3u;
+                if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+                    memcmp(p + 12, "GNU", 4) == 0) {
+                    build_id = p + 12 + namesz;
+                    build_id_len = nh->n_descsz;
+                    break;
+                }
+                p += 12 + namesz + descsz;
+            }
+        }
+    }
+    mt_lb_module(it->b, it->id++, info->dlpi_addr, name, build_id, build_id_len, nseg,
+                 (const uint64_t(*)[3])segs);
+    return 0;
+}
+
+int mt_lb_self_modules(mt_lb_t *b, uint64_t first_id)
+{
+    mt_lb_iter_t it = {b, first_id};
+    dl_iterate_phdr(mt_lb_phdr_cb, &it);
+    return (int)(it.id - first_id);
+}

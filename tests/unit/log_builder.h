@@ -48,3 +48,8 @@ void mt_lb_notice(mt_lb_t *b, uint64_t t, uint64_t code, const char *text);
 void mt_lb_raw(mt_lb_t *b, const void *bytes, size_t n);
 
 #endif
+
+/* Emits MODULE_LOAD records for every object loaded in this process (dl_iterate_phdr: real
+ * paths, biases, PT_LOAD segments and build-ids), so tests can symbolize their own code.
+ * Module ids start at first_id; returns the number of modules. */
+int mt_lb_self_modules(mt_lb_t *b, uint64_t first_id);

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+// A small streaming JSON writer: nesting and commas tracked for the caller, strings escaped
+// and forced to valid UTF-8 (paths and names from a log are arbitrary bytes), doubles written
+// without printf so the locale can never turn "1.5" into "1,5". Output goes straight to a FILE.
+#ifndef MT_JSON_WRITER_H
+#define MT_JSON_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MT_JSON_MAX_DEPTH 32
+
+typedef struct mt_json {
+    FILE *out;
+    int depth;
+    int pretty;
+    int first[MT_JSON_MAX_DEPTH]; /* no element written yet at this level */
+    int after_key;
+} mt_json_t;
+
+void mt_json_init(mt_json_t *j, FILE *out, int pretty);
+void mt_json_object_begin(mt_json_t *j);
+void mt_json_object_end(mt_json_t *j);
+void mt_json_array_begin(mt_json_t *j);
+void mt_json_array_end(mt_json_t *j);
+void mt_json_key(mt_json_t *j, const char *key);
+void mt_json_string(mt_json_t *j, const char *s); /* NULL writes null */
+void mt_json_string_n(mt_json_t *j, const char *s, size_t n);
+void mt_json_u64(mt_json_t *j, uint64_t v);
+void mt_json_i64(mt_json_t *j, int64_t v);
+/* Fixed 6 decimals, trailing zeros trimmed; NaN and infinities write null. */
+void mt_json_double(mt_json_t *j, double v);
+void mt_json_bool(mt_json_t *j, int v);
+void mt_json_null(mt_json_t *j);
+/* Ends the document with a newline. Returns 0 or -EIO if the stream had an error. */
+int mt_json_finish(mt_json_t *j) __attribute__((warn_unused_result));
+
+#endif

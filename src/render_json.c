@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+// JSON rendering of reports. The keys are a public schema (docs/json-schema.md): add keys
+// freely, never rename or change the meaning of one. Counts are exact integers.
+#include <errno.h>
+
+#include "json_writer.h"
+#include "render.h"
+
+const char *mt_render_exit_reason(int reason)
+{
+    switch (reason) {
+    case MT_EXIT_NORMAL:
+        return "normal";
+    case MT_EXIT_SIGNAL:
+        return "signal";
+    case MT_EXIT_EXEC:
+        return "exec";
+    default:
+        return NULL;
+    }
+}
+
+const char *mt_render_alloc_kind(unsigned kind)
+{
+    static const char *const names[MT_ALLOC_KIND_COUNT] = {
+        "malloc",        "calloc",   "realloc", "reallocarray", "posix_memalign",
+        "aligned_alloc", "memalign", "valloc",  "pvalloc"};
+    return kind < MT_ALLOC_KIND_COUNT ? names[kind] : NULL;
+}
+
+static double mt_secs(uint64_t us)
+{
+    return (double)us / 1e6;
+}
+
+static void mt_json_stack(mt_json_t *j, const mt_report_summary_t *rep, const mt_site_t *s)
+{
+    mt_json_array_begin(j);
+    for (size_t i = 0; i < s->nframes; i++) {
+        const mt_frame_t *f = &s->frames[i];
+        const mt_module_t *m = mt_modules_get(rep->a->modules, f->module);
+        char addr[24];
+        snprintf(addr, sizeof addr, "0x%llx", (unsigned long long)f->address);
+        mt_json_object_begin(j);
+        mt_json_key(j, "function");
+        mt_json_string(j, f->function);
+        mt_json_key(j, "file");
+        mt_json_string(j, f->file);
+        mt_json_key(j, "line");
+        if (f->line)
+            mt_json_u64(j, f->line);
+        else
+            mt_json_null(j);
+        mt_json_key(j, "module");
+        mt_json_string(j, m ? m->path : NULL);
+        mt_json_key(j, "address");
+        mt_json_string(j, addr);
+        mt_json_key(j, "inlined");
+        mt_json_bool(j, f->inlined);
+        mt_json_object_end(j);
+    }
+    mt_json_array_end(j);
+}
+
+static void mt_json_sites(mt_json_t *j, const mt_report_summary_t *rep, const size_t *idx, size_t n)
+{
+    mt_json_array_begin(j);
+    for (size_t i = 0; i < n; i++) {
+        const mt_site_t *s = &rep->sites.v[idx[i]];
+        mt_json_object_begin(j);
+        mt_json_key(j, "bytes");
+        mt_json_u64(j, s->bytes_allocated);
+        mt_json_key(j, "blocks");
+        mt_json_u64(j, s->allocations);
+        mt_json_key(j, "allocations");
+        mt_json_u64(j, s->allocations);
+        mt_json_key(j, "leaked_bytes");
+        mt_json_u64(j, s->leaked_bytes);
+        mt_json_key(j, "leaked_blocks");
+        mt_json_u64(j, s->leaked_blocks);
+        mt_json_key(j, "peak_bytes");
+        mt_json_u64(j, s->peak_bytes);
+        mt_json_key(j, "peak_blocks");
+        mt_json_u64(j, s->peak_blocks);
+        mt_json_key(j, "stack");
+        mt_json_stack(j, rep, s);
+        mt_json_object_end(j);
+    }
+    mt_json_array_end(j);
+}
+
+int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty)
+{
+    const mt_analysis_t *a = rep->a;
+    const mt_replay_t *r = &a->replay;
+    mt_json_t j;
+    mt_json_init(&j, out, pretty);
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "format");
+    mt_json_string(&j, "memtrace-report");
+    mt_json_key(&j, "schema_version");
+    mt_json_u64(&j, 1);
+    mt_json_key(&j, "file");
+    mt_json_string(&j, a->path);
+    mt_json_key(&j, "command");
+    mt_json_string(&j, rep->command);
+    mt_json_key(&j, "argv");
+    mt_json_array_begin(&j);
+    for (size_t i = 0; i < a->process.argc; i++)
+        mt_json_string(&j, a->process.argv[i]);
+    mt_json_array_end(&j);
+    mt_json_key(&j, "exe");
+    mt_json_string(&j, a->process.exe);
+    mt_json_key(&j, "pid");
+    mt_json_u64(&j, a->process.present ? a->process.pid : a->header_pid);
+    mt_json_key(&j, "duration_s");
+    mt_json_double(&j, mt_secs(r->last_time_us));
+    mt_json_key(&j, "exit");
+    if (r->has_exit) {
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "reason");
+        mt_json_string(&j, mt_render_exit_reason(r->exit_reason));
+        mt_json_key(&j, "status");
+        mt_json_u64(&j, r->exit_status);
+        mt_json_object_end(&j);
+    } else {
+        mt_json_null(&j);
+    }
+    mt_json_key(&j, "allocations");
+    mt_json_u64(&j, r->allocations);
+    mt_json_key(&j, "frees");
+    mt_json_u64(&j, r->frees);
+    mt_json_key(&j, "bytes_allocated");
+    mt_json_u64(&j, r->bytes_allocated);
+    mt_json_key(&j, "bytes_freed");
+    mt_json_u64(&j, r->bytes_freed);
+    mt_json_key(&j, "allocations_by_kind");
+    mt_json_object_begin(&j);
+    for (unsigned k = 0; k < MT_ALLOC_KIND_COUNT; k++) {
+        mt_json_key(&j, mt_render_alloc_kind(k));
+        mt_json_u64(&j, r->allocs_by_kind[k]);
+    }
+    mt_json_object_end(&j);
+    mt_json_key(&j, "peak_heap_bytes");
+    mt_json_u64(&j, r->peak_heap_bytes);
+    mt_json_key(&j, "peak_heap_blocks");
+    mt_json_u64(&j, r->peak_heap_blocks);
+    mt_json_key(&j, "peak_time_s");
+    mt_json_double(&j, mt_secs(r->peak_time_us));
+    mt_json_key(&j, "peak_rss_bytes");
+    mt_json_u64(&j, r->peak_rss_bytes);
+    mt_json_key(&j, "peak_rss_time_s");
+    mt_json_double(&j, mt_secs(r->peak_rss_time_us));
+    mt_json_key(&j, "leaked_bytes");
+    mt_json_u64(&j, r->heap_bytes);
+    mt_json_key(&j, "leaked_blocks");
+    mt_json_u64(&j, r->heap_blocks);
+    mt_json_key(&j, "unknown_frees");
+    mt_json_u64(&j, r->unknown_frees);
+    mt_json_key(&j, "mmap");
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "calls");
+    mt_json_u64(&j, r->mmap_calls);
+    mt_json_key(&j, "munmap_calls");
+    mt_json_u64(&j, r->munmap_calls);
+    mt_json_key(&j, "bytes_mapped");
+    mt_json_u64(&j, r->mmap_bytes_total);
+    mt_json_key(&j, "peak_bytes");
+    mt_json_u64(&j, r->mmap_peak_bytes);
+    mt_json_key(&j, "peak_time_s");
+    mt_json_double(&j, mt_secs(r->mmap_peak_time_us));
+    mt_json_key(&j, "leaked_bytes");
+    mt_json_u64(&j, r->mmap_bytes);
+    mt_json_object_end(&j);
+    mt_json_key(&j, "truncated");
+    mt_json_bool(&j, a->truncated);
+    mt_json_key(&j, "truncation");
+    mt_json_string(&j, a->truncated ? a->truncation : NULL);
+    mt_json_key(&j, "top_sites");
+    mt_json_sites(&j, rep, rep->by_bytes, rep->nby_bytes);
+    mt_json_key(&j, "top_sites_by_count");
+    mt_json_sites(&j, rep, rep->by_count, rep->nby_count);
+    mt_json_key(&j, "warnings");
+    mt_json_array_begin(&j);
+    for (size_t i = 0; i < mt_symbolizer_warning_count(rep->sym); i++)
+        mt_json_string(&j, mt_symbolizer_warning(rep->sym, i));
+    mt_json_array_end(&j);
+    mt_json_object_end(&j);
+    return mt_json_finish(&j);
+}

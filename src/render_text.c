@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+// Text rendering of reports for people: aligned labels, binary units with the exact byte
+// count beside them, stacks innermost first. Colour only when the caller says so; this file
+// never looks at the terminal or the environment.
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "fmt.h"
+#include "render.h"
+
+typedef struct mt_style {
+    const char *bold, *dim, *head, *num, *fn, *warn, *reset;
+} mt_style_t;
+
+static const mt_style_t mt_plain = {"", "", "", "", "", "", ""};
+static const mt_style_t mt_ansi = {"\033[1m",    "\033[2m",    "\033[1;4m", "\033[36m",
+                                   "\033[1;32m", "\033[1;33m", "\033[0m"};
+
+/* "12.4 MiB (13,002,342 B)" */
+static const char *mt_bytes_exact(char *buf, size_t len, uint64_t v)
+{
+    char h[32], c[32];
+    mt_fmt_bytes(h, sizeof h, v);
+    if (v < 1024)
+        snprintf(buf, len, "%s", h);
+    else
+        snprintf(buf, len, "%s (%s B)", h, mt_fmt_count(c, sizeof c, v));
+    return buf;
+}
+
+static void mt_row(FILE *o, const mt_style_t *st, const char *label, const char *value)
+{
+    fprintf(o, "  %-18s %s%s%s\n", label, st->num, value, st->reset);
+}
+
+static const char *mt_basename(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+static void mt_text_stack(FILE *o, const mt_style_t *st, const mt_report_summary_t *rep,
+                          const mt_site_t *s, size_t max)
+{
+    size_t n = s->nframes, shown = max && n > max ? max : n;
+    if (n == 0)
+        fprintf(o, "        %s(no stack recorded)%s\n", st->dim, st->reset);
+    for (size_t i = 0; i < shown; i++) {
+        const mt_frame_t *f = &s->frames[i];
+        const mt_module_t *m = mt_modules_get(rep->a->modules, f->module);
+        fprintf(o, "        ");
+        if (f->function)
+            fprintf(o, "%s%s%s", st->fn, f->function, st->reset);
+        else
+            fprintf(o, "%s0x%" PRIx64 "%s", st->fn, f->address, st->reset);
+        if (f->inlined)
+            fprintf(o, " %s(inlined)%s", st->dim, st->reset);
+        if (f->file && f->line)
+            fprintf(o, "  %s%s:%u%s", st->dim, f->file, f->line, st->reset);
+        else if (m)
+            fprintf(o, "  %s%s+0x%" PRIx64 "%s", st->dim, mt_basename(m->path), f->address,
+                    st->reset);
+        fputc('\n', o);
+    }
+    if (shown < n)
+        fprintf(o, "        %s... %zu more frames%s\n", st->dim, n - shown, st->reset);
+}
+
+static void mt_text_sites(FILE *o, const mt_style_t *st, const mt_report_summary_t *rep,
+                          const char *title, const size_t *idx, size_t n, size_t max_frames)
+{
+    fprintf(o, "\n%s%s%s\n", st->head, title, st->reset);
+    if (n == 0)
+        fprintf(o, "  (none)\n");
+    for (size_t i = 0; i < n; i++) {
+        const mt_site_t *s = &rep->sites.v[idx[i]];
+        char b[64], c[32], lb[64], lc[32];
+        fprintf(o, "  %s#%zu%s %s%s%s in %s%s%s allocations", st->bold, i + 1, st->reset, st->num,
+                mt_bytes_exact(b, sizeof b, s->bytes_allocated), st->reset, st->num,
+                mt_fmt_count(c, sizeof c, s->allocations), st->reset);
+        if (s->leaked_blocks)
+            fprintf(o, ", %s leaked in %s blocks", mt_bytes_exact(lb, sizeof lb, s->leaked_bytes),
+                    mt_fmt_count(lc, sizeof lc, s->leaked_blocks));
+        fputc('\n', o);
+        mt_text_stack(o, st, rep, s, max_frames);
+    }
+}
+
+int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_render_opts_t *opts)
+{
+    const mt_style_t *st = opts->colour ? &mt_ansi : &mt_plain;
+    const mt_analysis_t *a = rep->a;
+    const mt_replay_t *r = &a->replay;
+    char v[256], b1[64], b2[64], c1[32], t1[32];
+
+    fprintf(o, "%smemtrace report%s %s\n", st->head, st->reset, a->path);
+    mt_row(o, st, "command", rep->command[0] ? rep->command : "(unknown)");
+    if (r->has_exit) {
+        const char *why = mt_render_exit_reason(r->exit_reason);
+        if (r->exit_reason == MT_EXIT_SIGNAL)
+            snprintf(v, sizeof v, "%" PRIu64 ", killed by signal %" PRIu64,
+                     a->process.present ? a->process.pid : a->header_pid, r->exit_status);
+        else
+            snprintf(v, sizeof v, "%" PRIu64 ", exit %s %" PRIu64,
+                     a->process.present ? a->process.pid : a->header_pid, why ? why : "?",
+                     r->exit_status);
+    } else {
+        snprintf(v, sizeof v, "%" PRIu64 ", no exit recorded",
+                 a->process.present ? a->process.pid : a->header_pid);
+    }
+    mt_row(o, st, "pid", v);
+    mt_row(o, st, "duration", mt_fmt_seconds(v, sizeof v, r->last_time_us));
+    mt_row(o, st, "allocations", mt_fmt_count(v, sizeof v, r->allocations));
+    mt_row(o, st, "frees", mt_fmt_count(v, sizeof v, r->frees));
+    mt_row(o, st, "bytes allocated", mt_bytes_exact(v, sizeof v, r->bytes_allocated));
+    snprintf(v, sizeof v, "%s at %s", mt_bytes_exact(b1, sizeof b1, r->peak_heap_bytes),
+             mt_fmt_clock(t1, sizeof t1, r->peak_time_us));
+    mt_row(o, st, "peak heap", v);
+    if (r->nsamples_total) {
+        snprintf(v, sizeof v, "%s at %s", mt_bytes_exact(b1, sizeof b1, r->peak_rss_bytes),
+                 mt_fmt_clock(t1, sizeof t1, r->peak_rss_time_us));
+        mt_row(o, st, "peak RSS", v);
+    } else {
+        mt_row(o, st, "peak RSS", "not sampled");
+    }
+    snprintf(v, sizeof v, "%s in %s blocks", mt_bytes_exact(b1, sizeof b1, r->heap_bytes),
+             mt_fmt_count(c1, sizeof c1, r->heap_blocks));
+    mt_row(o, st, a->truncated ? "live at end of log" : "not freed at exit", v);
+    if (r->mmap_calls || r->munmap_calls) {
+        snprintf(v, sizeof v, "peak %s, %s still mapped at the end",
+                 mt_bytes_exact(b1, sizeof b1, r->mmap_peak_bytes),
+                 mt_bytes_exact(b2, sizeof b2, r->mmap_bytes));
+        mt_row(o, st, "anonymous mmap", v);
+    }
+    if (r->unknown_frees) {
+        mt_row(o, st, "unknown frees", mt_fmt_count(v, sizeof v, r->unknown_frees));
+    }
+
+    char title[96];
+    snprintf(title, sizeof title, "top %zu allocation sites by bytes allocated", rep->nby_bytes);
+    mt_text_sites(o, st, rep, title, rep->by_bytes, rep->nby_bytes, opts->max_frames);
+    snprintf(title, sizeof title, "top %zu allocation sites by number of allocations",
+             rep->nby_count);
+    mt_text_sites(o, st, rep, title, rep->by_count, rep->nby_count, opts->max_frames);
+
+    size_t nw = mt_symbolizer_warning_count(rep->sym);
+    if (nw) {
+        fprintf(o, "\n%snotes%s\n", st->head, st->reset);
+        for (size_t i = 0; i < nw; i++)
+            fprintf(o, "  %s%s%s\n", st->warn, mt_symbolizer_warning(rep->sym, i), st->reset);
+    }
+    if (a->truncated)
+        fprintf(o, "\n%swarning:%s %s (%s)\n", st->warn, st->reset, a->truncation, a->cut_reason);
+    return ferror(o) ? -EIO : 0;
+}

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// Builds the summary report (see report_summary.h). Symbolizes only nodes that allocated;
+// prints nothing.
+#include "report_summary.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mt_report_summary_build(mt_report_summary_t *rep, const mt_analysis_t *a, mt_symbolizer_t *sym,
+                            size_t top)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->a = a;
+    rep->sym = sym;
+    rep->command = mt_analysis_command(a);
+    if (!rep->command)
+        return -ENOMEM;
+    int rc = mt_sites_build(&rep->sites, a, sym);
+    if (rc < 0) {
+        mt_report_summary_destroy(rep);
+        return rc;
+    }
+    size_t n = top < rep->sites.n ? top : rep->sites.n;
+    rep->by_bytes = malloc((n ? n : 1) * sizeof *rep->by_bytes);
+    rep->by_count = malloc((n ? n : 1) * sizeof *rep->by_count);
+    if (!rep->by_bytes || !rep->by_count) {
+        mt_report_summary_destroy(rep);
+        return -ENOMEM;
+    }
+    rep->nby_bytes = mt_sites_top(&rep->sites, MT_SITE_BY_BYTES, n, rep->by_bytes);
+    rep->nby_count = mt_sites_top(&rep->sites, MT_SITE_BY_COUNT, n, rep->by_count);
+    return 0;
+}
+
+void mt_report_summary_destroy(mt_report_summary_t *rep)
+{
+    free(rep->command);
+    mt_sites_destroy(&rep->sites);
+    free(rep->by_bytes);
+    free(rep->by_count);
+    memset(rep, 0, sizeof *rep);
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+// Sites (see sites.h). Runs once per report over the nodes that allocated, so it may allocate
+// freely; it must stay linear in the number of such nodes times the stack depth.
+#include "sites.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame_filter.h"
+
+int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t node,
+                        mt_frame_t **out)
+{
+    size_t cap = 64, n = 0;
+    mt_frame_t *v = malloc(cap * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    /* Parents are always defined before children, so this walk ends at the root. */
+    for (uint32_t id = node, first = 1; id != 0; id = a->nodes.v[id].parent, first = 0) {
+        const mt_node_t *nd = &a->nodes.v[id];
+        const mt_frame_t *fr;
+        int k = mt_symbolizer_lookup(sym, nd->module, nd->rel, !first, &fr);
+        if (k < 0) {
+            free(v);
+            return k;
+        }
+        if (n + (size_t)k > cap) {
+            while (n + (size_t)k > cap)
+                cap *= 2;
+            mt_frame_t *nv = realloc(v, cap * sizeof *nv);
+            if (!nv) {
+                free(v);
+                return -ENOMEM;
+            }
+            v = nv;
+        }
+        memcpy(v + n, fr, (size_t)k * sizeof *fr);
+        n += (size_t)k;
+    }
+    *out = v;
+    return (int)n;
+}
+
+static uint64_t mt_stack_hash(const mt_frame_t *f, size_t n)
+{
+    uint64_t h = 0x12345678abcdefull ^ n;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = (uintptr_t)f[i].function ^ ((uintptr_t)f[i].file << 1) ^
+                     ((uint64_t)f[i].line << 32) ^ f[i].module;
+        if (!f[i].function)
+            x ^= f[i].address * 31;
+        h = (h ^ x) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* Same stack as a person reads it: names, files, lines, modules; raw addresses only when
+ * there is no name. Strings are interned, so pointers compare. */
+static int mt_stack_equal(const mt_frame_t *a, size_t na, const mt_frame_t *b, size_t nb)
+{
+    if (na != nb)
+        return 0;
+    for (size_t i = 0; i < na; i++) {
+        if (a[i].function != b[i].function || a[i].file != b[i].file || a[i].line != b[i].line ||
+            a[i].module != b[i].module || a[i].inlined != b[i].inlined)
+            return 0;
+        if (!a[i].function && a[i].address != b[i].address)
+            return 0;
+    }
+    return 1;
+}
+
+int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym)
+{
+    memset(out, 0, sizeof *out);
+    const mt_replay_t *r = &a->replay;
+    uint32_t nn = mt_replay_node_count(r);
+    if (nn > a->nodes.n)
+        nn = a->nodes.n;
+    size_t cap = 0, hcap = 0;
+    size_t *table = NULL; /* site index + 1, 0 = empty */
+    int rc = 0;
+    for (uint32_t id = 0; id < nn; id++) {
+        mt_node_stats_t st = mt_replay_node(r, id);
+        if (st.allocations == 0 && st.live_blocks == 0)
+            continue;
+        mt_frame_t *frames;
+        int n = mt_sites_node_stack(a, sym, id, &frames);
+        if (n < 0) {
+            rc = n;
+            break;
+        }
+        size_t skip = mt_filter_top(frames, (size_t)n, a->modules);
+        size_t keep = (size_t)n - skip;
+        memmove(frames, frames + skip, keep * sizeof *frames);
+        if ((out->n + 1) * 2 > hcap) {
+            size_t nh = hcap ? hcap * 2 : 1024;
+            size_t *nt = calloc(nh, sizeof *nt);
+            if (!nt) {
+                free(frames);
+                rc = -ENOMEM;
+                break;
+            }
+            for (size_t i = 0; i < out->n; i++) {
+                size_t j = mt_stack_hash(out->v[i].frames, out->v[i].nframes) & (nh - 1);
+                while (nt[j])
+                    j = (j + 1) & (nh - 1);
+                nt[j] = i + 1;
+            }
+            free(table);
+            table = nt;
+            hcap = nh;
+        }
+        size_t j = mt_stack_hash(frames, keep) & (hcap - 1);
+        mt_site_t *site = NULL;
+        for (; table[j]; j = (j + 1) & (hcap - 1)) {
+            mt_site_t *c = &out->v[table[j] - 1];
+            if (mt_stack_equal(c->frames, c->nframes, frames, keep)) {
+                site = c;
+                break;
+            }
+        }
+        if (site) {
+            free(frames);
+        } else {
+            if (out->n == cap) {
+                size_t nc = cap ? cap * 2 : 256;
+                mt_site_t *nv = realloc(out->v, nc * sizeof *nv);
+                if (!nv) {
+                    free(frames);
+                    rc = -ENOMEM;
+                    break;
+                }
+                out->v = nv;
+                cap = nc;
+            }
+            site = &out->v[out->n++];
+            memset(site, 0, sizeof *site);
+            site->frames = frames;
+            site->nframes = keep;
+            table[j] = out->n;
+        }
+        site->allocations += st.allocations;
+        site->bytes_allocated += st.bytes_allocated;
+        site->leaked_bytes += st.live_bytes;
+        site->leaked_blocks += st.live_blocks;
+        site->peak_bytes += st.peak_bytes;
+        site->peak_blocks += st.peak_blocks;
+        site->nodes++;
+    }
+    free(table);
+    if (rc < 0)
+        mt_sites_destroy(out);
+    return rc;
+}
+
+void mt_sites_destroy(mt_sites_t *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i].frames);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+static uint64_t mt_site_key(const mt_site_t *s, enum mt_site_key key)
+{
+    switch (key) {
+    case MT_SITE_BY_BYTES:
+        return s->bytes_allocated;
+    case MT_SITE_BY_COUNT:
+        return s->allocations;
+    case MT_SITE_BY_LEAKED:
+        return s->leaked_bytes;
+    case MT_SITE_BY_PEAK:
+        return s->peak_bytes;
+    }
+    return 0;
+}
+
+typedef struct mt_sort_ctx {
+    const mt_sites_t *sites;
+    enum mt_site_key key;
+} mt_sort_ctx_t;
+
+static int mt_cmp_u64_desc(uint64_t a, uint64_t b)
+{
+    return a > b ? -1 : a < b;
+}
+
+static int mt_site_cmp(const void *pa, const void *pb, void *arg)
+{
+    const mt_sort_ctx_t *ctx = arg;
+    const mt_site_t *a = &ctx->sites->v[*(const size_t *)pa];
+    const mt_site_t *b = &ctx->sites->v[*(const size_t *)pb];
+    int c = mt_cmp_u64_desc(mt_site_key(a, ctx->key), mt_site_key(b, ctx->key));
+    if (!c)
+        c = mt_cmp_u64_desc(a->bytes_allocated, b->bytes_allocated);
+    if (!c)
+        c = mt_cmp_u64_desc(a->allocations, b->allocations);
+    if (!c)
+        c = mt_cmp_u64_desc(a->leaked_bytes, b->leaked_bytes);
+    if (!c) /* creation order: node ids, stable across runs of the same log */
+        c = *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
+    return c;
+}
+
+size_t mt_sites_top(const mt_sites_t *s, enum mt_site_key key, size_t n, size_t *idx)
+{
+    size_t *all = malloc((s->n ? s->n : 1) * sizeof *all);
+    size_t m = 0;
+    if (!all)
+        return 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (mt_site_key(&s->v[i], key))
+            all[m++] = i;
+    mt_sort_ctx_t ctx = {s, key};
+    qsort_r(all, m, sizeof *all, mt_site_cmp, &ctx); /* glibc's, with a context argument */
+    if (m > n)
+        m = n;
+    memcpy(idx, all, m * sizeof *idx);
+    free(all);
+    return m;
+}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+// Allocation sites: the trace nodes that allocated, symbolized, stripped of allocator frames and
+// merged when their symbolized stacks are identical (two return addresses on the same line are
+// one site for a person). Shared by every report that ranks stacks (summary, peak, leaks).
+#ifndef MT_SITES_H
+#define MT_SITES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis.h"
+#include "symbolizer.h"
+
+typedef struct mt_site {
+    mt_frame_t *frames; /* innermost first, allocator frames removed */
+    size_t nframes;
+    uint64_t allocations;     /* allocation calls made here */
+    uint64_t bytes_allocated; /* bytes requested by those calls */
+    uint64_t leaked_bytes;    /* still allocated at the end of the log */
+    uint64_t leaked_blocks;
+    uint64_t peak_bytes; /* held at the global heap peak */
+    uint64_t peak_blocks;
+    uint32_t nodes; /* trace nodes merged into this site */
+} mt_site_t;
+
+typedef struct mt_sites {
+    mt_site_t *v;
+    size_t n;
+} mt_sites_t;
+
+enum mt_site_key {
+    MT_SITE_BY_BYTES,  /* bytes_allocated */
+    MT_SITE_BY_COUNT,  /* allocations */
+    MT_SITE_BY_LEAKED, /* leaked_bytes */
+    MT_SITE_BY_PEAK,   /* peak_bytes */
+};
+
+/* Builds the sites of every node that allocated on the heap. 0 or -ENOMEM. */
+int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym) MT_WUR;
+void mt_sites_destroy(mt_sites_t *s);
+
+/* Writes the indices of the (at most) n biggest sites by key into idx, biggest first, ties
+ * broken by the other figures then by stack so the order is stable; sites whose key is 0 are
+ * left out. Returns how many were written. */
+size_t mt_sites_top(const mt_sites_t *s, enum mt_site_key key, size_t n, size_t *idx);
+
+/* The frames of the stack of one node, innermost first, unfiltered. Used by sites and by
+ * reports that show single nodes. Returns the count or -ENOMEM; *out is malloc'ed. */
+int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t node,
+                        mt_frame_t **out) MT_WUR;
+
+#endif

@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: MIT
+// Symbolizer on elfutils libdwfl (see symbolizer.h). Each module gets its own Dwfl reported at
+// base 0, and is queried with module-relative addresses: modules loaded and unloaded at the same
+// address over a run can never be confused. It must never abort on a broken or foreign file:
+// anything libdw cannot read degrades to module+offset with one warning.
+#include "symbolizer.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* libstdc++'s demangler, the one every C++ toolchain on Linux agrees with. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+char *mt_demangle(const char *name)
+{
+    if (!name || name[0] != '_' || name[1] != 'Z')
+        return NULL;
+    int status = 0;
+    char *d = __cxa_demangle(name, NULL, NULL, &status);
+    if (status != 0) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* ---- string interning ---- */
+
+typedef struct mt_strpool {
+    const char **slots; /* open addressing on the string hash */
+    size_t cap, count;
+    char *block; /* current bump block */
+    size_t used, size;
+    char **blocks;
+    size_t nblocks;
+} mt_strpool_t;
+
+static uint64_t mt_hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+static int mt_strpool_grow(mt_strpool_t *p)
+{
+    size_t ncap = p->cap ? p->cap * 2 : 1024;
+    const char **ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return -ENOMEM;
+    for (size_t i = 0; i < p->cap; i++) {
+        if (!p->slots[i])
+            continue;
+        size_t j = mt_hash_str(p->slots[i]) & (ncap - 1);
+        while (ns[j])
+            j = (j + 1) & (ncap - 1);
+        ns[j] = p->slots[i];
+    }
+    free(p->slots);
+    p->slots = ns;
+    p->cap = ncap;
+    return 0;
+}
+
+static const char *mt_strpool_intern(mt_strpool_t *p, const char *s)
+{
+    if ((p->count + 1) * 2 > p->cap && mt_strpool_grow(p) < 0)
+        return NULL;
+    size_t j = mt_hash_str(s) & (p->cap - 1);
+    while (p->slots[j]) {
+        if (strcmp(p->slots[j], s) == 0)
+            return p->slots[j];
+        j = (j + 1) & (p->cap - 1);
+    }
+    size_t n = strlen(s) + 1;
+    if (p->used + n > p->size) {
+        size_t bs = n > 65536 ? n : 65536;
+        char **nb = realloc(p->blocks, (p->nblocks + 1) * sizeof *nb);
+        if (!nb)
+            return NULL;
+        p->blocks = nb;
+        char *b = malloc(bs);
+        if (!b)
+            return NULL;
+        p->blocks[p->nblocks++] = b;
+        p->block = b;
+        p->used = 0;
+        p->size = bs;
+    }
+    char *d = p->block + p->used;
+    memcpy(d, s, n);
+    p->used += n;
+    p->slots[j] = d;
+    p->count++;
+    return d;
+}
+
+static void mt_strpool_destroy(mt_strpool_t *p)
+{
+    for (size_t i = 0; i < p->nblocks; i++)
+        free(p->blocks[i]);
+    free(p->blocks);
+    free(p->slots);
+}
+
+/* ---- per-module state and the result cache ---- */
+
+typedef struct mt_symmod {
+    int state; /* 0 not tried, 1 usable, -1 unusable */
+    Dwfl *dwfl;
+    Dwfl_Module *mod;
+} mt_symmod_t;
+
+typedef struct mt_cache_entry {
+    uint64_t address; /* lookup address (already -1 for return addresses) */
+    uint32_t module;
+    uint32_t used;
+    uint32_t first, count; /* frames[first .. first+count) */
+} mt_cache_entry_t;
+
+struct mt_symbolizer {
+    const mt_modules_t *mods;
+    mt_symmod_t *symmods;
+    size_t nsymmods;
+    mt_strpool_t strings;
+    mt_cache_entry_t *cache;
+    size_t cache_cap, cache_count;
+    mt_frame_t *frames;
+    size_t nframes, frames_cap;
+    const char **warnings;
+    size_t nwarnings;
+};
+
+static char *mt_debuginfo_path = NULL; /* libdwfl's default: ":.debug:/usr/lib/debug" */
+
+static const Dwfl_Callbacks mt_dwfl_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &mt_debuginfo_path,
+};
+
+int mt_symbolizer_new(mt_symbolizer_t **out, const mt_modules_t *mods)
+{
+    mt_symbolizer_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->mods = mods;
+    *out = s;
+    return 0;
+}
+
+void mt_symbolizer_free(mt_symbolizer_t *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nsymmods; i++)
+        if (s->symmods[i].dwfl)
+            dwfl_end(s->symmods[i].dwfl);
+    free(s->symmods);
+    mt_strpool_destroy(&s->strings);
+    free(s->cache);
+    free(s->frames);
+    free(s->warnings);
+    free(s);
+}
+
+const char *mt_symbolizer_intern(mt_symbolizer_t *s, const char *str)
+{
+    return mt_strpool_intern(&s->strings, str);
+}
+
+size_t mt_symbolizer_warning_count(const mt_symbolizer_t *s)
+{
+    return s->nwarnings;
+}
+
+const char *mt_symbolizer_warning(const mt_symbolizer_t *s, size_t i)
+{
+    return i < s->nwarnings ? s->warnings[i] : NULL;
+}
+
+static void mt_symbolizer_warn(mt_symbolizer_t *s, const char *path, const char *what)
+{
+    char buf[4200];
+    snprintf(buf, sizeof buf, "%s: %s, shown as module+offset", path, what);
+    const char *w = mt_strpool_intern(&s->strings, buf);
+    const char **nw = realloc(s->warnings, (s->nwarnings + 1) * sizeof *nw);
+    if (!w || !nw)
+        return; /* a lost warning is not worth failing the report */
+    s->warnings = nw;
+    s->warnings[s->nwarnings++] = w;
+}
+
+static int mt_build_id_matches(Dwfl_Module *mod, const mt_module_t *m)
+{
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int n = dwfl_module_build_id(mod, &bits, &vaddr);
+    if (m->build_id_len == 0 || n <= 0)
+        return 1; /* nothing to compare: trust the path */
+    return (size_t)n == m->build_id_len && memcmp(bits, m->build_id, (size_t)n) == 0;
+}
+
+/* Reports one file into a fresh Dwfl at base 0; NULL on failure. */
+static Dwfl_Module *mt_report_file(Dwfl **dwflp, const char *name, const char *file)
+{
+    Dwfl *dwfl = dwfl_begin(&mt_dwfl_callbacks);
+    if (!dwfl)
+        return NULL;
+    dwfl_report_begin(dwfl);
+    Dwfl_Module *mod = dwfl_report_elf(dwfl, name, file, -1, 0, false);
+    dwfl_report_end(dwfl, NULL, NULL);
+    if (!mod) {
+        dwfl_end(dwfl);
+        return NULL;
+    }
+    *dwflp = dwfl;
+    return mod;
+}
+
+/* The debug file installed for a build-id (/usr/lib/debug/.build-id/ab/cdef.debug): it holds
+ * symbols and DWARF even when the module itself is gone or was replaced. */
+static Dwfl_Module *mt_report_by_build_id(Dwfl **dwflp, const mt_module_t *m)
+{
+    if (m->build_id_len < 2 || m->build_id_len > 64)
+        return NULL;
+    char path[64 + 2 * 64 + 16];
+    int n = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", m->build_id[0]);
+    for (size_t i = 1; i < m->build_id_len; i++)
+        n += snprintf(path + n, sizeof path - (size_t)n, "%02x", m->build_id[i]);
+    snprintf(path + n, sizeof path - (size_t)n, ".debug");
+    if (access(path, R_OK) != 0)
+        return NULL;
+    Dwfl_Module *mod = mt_report_file(dwflp, m->basename, path);
+    if (mod && !mt_build_id_matches(mod, m)) {
+        dwfl_end(*dwflp);
+        *dwflp = NULL;
+        return NULL;
+    }
+    return mod;
+}
+
+static mt_symmod_t *mt_symmod_get(mt_symbolizer_t *s, uint32_t index)
+{
+    const mt_module_t *m = mt_modules_get(s->mods, index);
+    if (!m)
+        return NULL;
+    if (index >= s->nsymmods) {
+        size_t n = mt_modules_count(s->mods);
+        mt_symmod_t *ns = realloc(s->symmods, n * sizeof *ns);
+        if (!ns)
+            return NULL;
+        memset(ns + s->nsymmods, 0, (n - s->nsymmods) * sizeof *ns);
+        s->symmods = ns;
+        s->nsymmods = n;
+    }
+    mt_symmod_t *sm = &s->symmods[index];
+    if (sm->state)
+        return sm->state > 0 ? sm : NULL;
+    sm->state = -1;
+    /* Pseudo-modules have no file; not worth a warning. */
+    if (m->path[0] != '/') {
+        if (m->path[0] && strncmp(m->path, "linux-vdso", 10) != 0 && m->path[0] != '[')
+            mt_symbolizer_warn(s, m->path, "not an absolute path");
+        return NULL;
+    }
+    Dwfl *dwfl = NULL;
+    Dwfl_Module *mod = NULL;
+    const char *problem = NULL;
+    if (access(m->path, R_OK) != 0) {
+        problem = "file not found";
+    } else {
+        mod = mt_report_file(&dwfl, m->basename, m->path);
+        if (!mod) {
+            problem = "not a readable ELF file";
+        } else if (!mt_build_id_matches(mod, m)) {
+            problem = "build-id differs from the recorded one (file changed since the run)";
+            dwfl_end(dwfl);
+            dwfl = NULL;
+            mod = NULL;
+        }
+    }
+    if (!mod)
+        mod = mt_report_by_build_id(&dwfl, m);
+    if (!mod) {
+        mt_symbolizer_warn(s, m->path, problem ? problem : "unreadable");
+        return NULL;
+    }
+    sm->dwfl = dwfl;
+    sm->mod = mod;
+    sm->state = 1;
+    return sm;
+}
+
+/* Appends a frame to the frame store; returns its index or -ENOMEM. */
+static int mt_push_frame(mt_symbolizer_t *s, const mt_frame_t *f)
+{
+    if (s->nframes == s->frames_cap) {
+        size_t nc = s->frames_cap ? s->frames_cap * 2 : 1024;
+        mt_frame_t *nf = realloc(s->frames, nc * sizeof *nf);
+        if (!nf)
+            return -ENOMEM;
+        s->frames = nf;
+        s->frames_cap = nc;
+    }
+    s->frames[s->nframes++] = *f;
+    return 0;
+}
+
+/* Name of a subprogram or inlined-subroutine DIE: the demangled linkage name when there is one
+ * (C++: qualified, with parameters), else DW_AT_name, following abstract_origin/specification. */
+static const char *mt_die_name(mt_symbolizer_t *s, Dwarf_Die *die)
+{
+    Dwarf_Attribute attr;
+    const char *name = NULL;
+    if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+        dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
+        name = dwarf_formstring(&attr);
+    if (name) {
+        char *d = mt_demangle(name);
+        if (d) {
+            const char *r = mt_strpool_intern(&s->strings, d);
+            free(d);
+            return r;
+        }
+    }
+    if (dwarf_attr_integrate(die, DW_AT_name, &attr))
+        name = dwarf_formstring(&attr);
+    return name ? mt_strpool_intern(&s->strings, name) : NULL;
+}
+
+static const char *mt_symtab_name(mt_symbolizer_t *s, Dwfl_Module *mod, Dwarf_Addr a)
+{
+    GElf_Off off;
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(mod, a, &off, &sym, NULL, NULL, NULL);
+    if (!name)
+        return NULL;
+    char *d = mt_demangle(name);
+    const char *r = mt_strpool_intern(&s->strings, d ? d : name);
+    free(d);
+    return r;
+}
+
+/* Fills the frame store with the frames of one address (innermost first). */
+static int mt_symbolize(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module, uint64_t address,
+                        Dwarf_Addr a)
+{
+    mt_frame_t f = {.module = module, .address = address};
+    Dwfl_Line *line = dwfl_module_getsrc(sm->mod, a);
+    if (line) {
+        int lineno = 0;
+        const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+        f.file = file ? mt_strpool_intern(&s->strings, file) : NULL;
+        f.line = lineno > 0 ? (uint32_t)lineno : 0;
+    }
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cudie = dwfl_module_addrdie(sm->mod, a, &bias);
+    Dwarf_Die *scopes = NULL;
+    int n = cudie ? dwarf_getscopes(cudie, a - bias, &scopes) : 0;
+    int pushed = 0, rc = 0;
+    Dwarf_Files *files = NULL;
+    size_t nfiles = 0;
+    Dwarf_Die die;
+    int have = 0;
+    for (int i = 0; i < n && !have; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+            die = scopes[i];
+            have = 1;
+        }
+    }
+    free(scopes);
+    /* dwarf_getscopes stops at the inlined instance; each step out goes through
+     * dwarf_getscopes_die on the instance, whose chain holds the enclosing function. The
+     * depth cap guards against a cyclic DIE tree in a corrupt file. */
+    for (int depth = 0; have && depth < 256; depth++) {
+        int tag = dwarf_tag(&die);
+        f.function = mt_die_name(s, &die);
+        f.inlined = tag == DW_TAG_inlined_subroutine;
+        if ((rc = mt_push_frame(s, &f)) < 0)
+            return rc;
+        pushed++;
+        if (tag != DW_TAG_inlined_subroutine)
+            break;
+        /* The caller's position is the inlined call site. */
+        Dwarf_Attribute attr;
+        Dwarf_Word fidx = 0, cline = 0;
+        f.file = NULL;
+        f.line = 0;
+        if (dwarf_attr(&die, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &fidx) == 0 &&
+            (files || dwarf_getsrcfiles(cudie, &files, &nfiles) == 0) && fidx < nfiles) {
+            const char *cf = dwarf_filesrc(files, fidx, NULL, NULL);
+            f.file = cf ? mt_strpool_intern(&s->strings, cf) : NULL;
+        }
+        if (dwarf_attr(&die, DW_AT_call_line, &attr) && dwarf_formudata(&attr, &cline) == 0)
+            f.line = (uint32_t)cline;
+        Dwarf_Die *chain = NULL;
+        int nc = dwarf_getscopes_die(&die, &chain);
+        have = 0;
+        for (int j = 1; j < nc; j++) {
+            int t = dwarf_tag(&chain[j]);
+            if (t == DW_TAG_subprogram || t == DW_TAG_inlined_subroutine) {
+                die = chain[j];
+                have = 1;
+                break;
+            }
+        }
+        free(chain);
+    }
+    if (pushed == 0 || !s->frames[s->nframes - 1].function) {
+        /* No DWARF function for it: the ELF symbol table still names it. */
+        const char *name = mt_symtab_name(s, sm->mod, a);
+        if (pushed == 0) {
+            f.function = name;
+            f.inlined = 0;
+            if ((rc = mt_push_frame(s, &f)) < 0)
+                return rc;
+            pushed = 1;
+        } else {
+            s->frames[s->nframes - 1].function = name;
+        }
+    }
+    return pushed;
+}
+
+static uint64_t mt_cache_hash(uint32_t module, uint64_t a)
+{
+    return ((a ^ ((uint64_t)module << 40)) * 0x9E3779B97F4A7C15ull) >> 20;
+}
+
+static int mt_cache_grow(mt_symbolizer_t *s)
+{
+    size_t ncap = s->cache_cap ? s->cache_cap * 2 : 4096;
+    mt_cache_entry_t *nc = calloc(ncap, sizeof *nc);
+    if (!nc)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->cache_cap; i++) {
+        if (!s->cache[i].used)
+            continue;
+        size_t j = mt_cache_hash(s->cache[i].module, s->cache[i].address) & (ncap - 1);
+        while (nc[j].used)
+            j = (j + 1) & (ncap - 1);
+        nc[j] = s->cache[i];
+    }
+    free(s->cache);
+    s->cache = nc;
+    s->cache_cap = ncap;
+    return 0;
+}
+
+int mt_symbolizer_lookup(mt_symbolizer_t *s, uint32_t module, uint64_t address, int return_address,
+                         const mt_frame_t **frames)
+{
+    uint64_t a = return_address && address > 0 ? address - 1 : address;
+    if ((s->cache_count + 1) * 2 > s->cache_cap && mt_cache_grow(s) < 0)
+        return -ENOMEM;
+    size_t j = mt_cache_hash(module, a) & (s->cache_cap - 1);
+    while (s->cache[j].used) {
+        mt_cache_entry_t *e = &s->cache[j];
+        if (e->module == module && e->address == a) {
+            *frames = &s->frames[e->first];
+            return (int)e->count;
+        }
+        j = (j + 1) & (s->cache_cap - 1);
+    }
+    size_t first = s->nframes;
+    int n = 0;
+    mt_symmod_t *sm = module == MT_NO_MODULE ? NULL : mt_symmod_get(s, module);
+    if (sm)
+        n = mt_symbolize(s, sm, module, address, a);
+    if (n < 0)
+        return n;
+    if (n == 0) {
+        mt_frame_t f = {.module = module, .address = address};
+        if (mt_push_frame(s, &f) < 0)
+            return -ENOMEM;
+        n = 1;
+    }
+    s->cache[j] = (mt_cache_entry_t){
+        .address = a, .module = module, .used = 1, .first = (uint32_t)first, .count = (uint32_t)n};
+    s->cache_count++;
+    *frames = &s->frames[first];
+    return n;
+}

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// Symbolizer: module-relative addresses to (function, file, line) frames with elfutils libdwfl,
+// inlined calls expanded innermost first, C++ names demangled, separate debug files found by
+// build-id or .gnu_debuglink. Results are cached per (module, address); strings are interned,
+// so equal names are equal pointers. It never needs the traced process, only its files.
+#ifndef MT_SYMBOLIZER_H
+#define MT_SYMBOLIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "modules.h"
+
+typedef struct mt_frame {
+    const char *function; /* demangled; NULL when unknown */
+    const char *file;     /* source file; NULL when unknown */
+    uint32_t line;        /* 0 when unknown */
+    uint32_t module;      /* module index (mt_modules_get) or MT_NO_MODULE */
+    uint64_t address;     /* module-relative address as recorded (what addr2line takes) */
+    int inlined;          /* 1: inlined into the next frame (same recorded address) */
+} mt_frame_t;
+
+typedef struct mt_symbolizer mt_symbolizer_t;
+
+int mt_symbolizer_new(mt_symbolizer_t **out, const mt_modules_t *mods) MT_WUR;
+void mt_symbolizer_free(mt_symbolizer_t *s);
+
+/*
+ * Frames for one recorded address, innermost first (more than one when calls were inlined).
+ * return_address: the address is a return address (every frame but the innermost of a stack),
+ * so the call instruction is looked up at address - 1. On success *frames stays valid until
+ * the next lookup (copy what you keep; the strings in it live until mt_symbolizer_free) and the
+ * count (>= 1) is returned; -ENOMEM otherwise. A module whose file
+ * is missing or has another build-id gives one frame with only module and address.
+ */
+int mt_symbolizer_lookup(mt_symbolizer_t *s, uint32_t module, uint64_t address, int return_address,
+                         const mt_frame_t **frames) MT_WUR;
+
+/* Interns a string (stable pointer, equal strings give equal pointers); NULL on ENOMEM. */
+const char *mt_symbolizer_intern(mt_symbolizer_t *s, const char *str);
+
+/* Problems met so far, one line each and once per module ("libfoo.so: file not found, shown as
+ * module+offset"). */
+size_t mt_symbolizer_warning_count(const mt_symbolizer_t *s);
+const char *mt_symbolizer_warning(const mt_symbolizer_t *s, size_t i);
+
+/* Demangles a C++ symbol into a malloc'ed string, or returns NULL if it is not mangled. */
+char *mt_demangle(const char *name);
+
+#endif

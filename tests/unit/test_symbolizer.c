@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for the symbolizer, the frame filter and sites: a log that points into this test
+// binary (built with -g) must symbolize to this file's functions and lines, inlined calls
+// expand innermost first, allocator frames are trimmed, equal stacks merge into one site.
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis.h"
+#include "frame_filter.h"
+#include "log_builder.h"
+#include "sites.h"
+#include "symbolizer.h"
+
+static int line_a, line_b_inner, line_b_outer;
+
+__attribute__((noinline)) static uint64_t here(void)
+{
+    uint64_t ip = (uint64_t)__builtin_return_address(0);
+    __asm__ volatile("" ::: "memory");
+    return ip;
+}
+
+__attribute__((noinline)) static uint64_t site_a(void)
+{
+    uint64_t ip = here();
+    line_a = __LINE__;
+    __asm__ volatile("" ::: "memory");
+    return ip;
+}
+
+static inline __attribute__((always_inline)) uint64_t inner_b(void)
+{
+    uint64_t ip = here();
+    line_b_inner = __LINE__;
+    __asm__ volatile("" ::: "memory");
+    return ip;
+}
+
+__attribute__((noinline)) static uint64_t site_b(void)
+{
+    uint64_t ip = inner_b();
+    line_b_outer = __LINE__;
+    __asm__ volatile("" ::: "memory");
+    return ip;
+}
+
+static const char *base(const char *p)
+{
+    const char *s = p ? strrchr(p, '/') : NULL;
+    return s ? s + 1 : p;
+}
+
+/* A log whose nodes are return addresses in this binary: 1 = site_a, 2 = site_b, and
+ * 3 -> 1 (site_a's address as a parent of a leaf at site_b's). */
+static mt_analysis_t *self_log(uint64_t ip_a, uint64_t ip_b)
+{
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 0);
+    mt_lb_self_modules(&b, 1);
+    mt_lb_node(&b, 1, 0, ip_a);
+    mt_lb_node(&b, 2, 0, ip_b);
+    mt_lb_node(&b, 3, 1, ip_b);
+    mt_lb_node(&b, 4, 1, ip_b); /* same symbolized stack as 3: merges */
+    mt_lb_thread(&b, 1);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1, 100, 0x1000, 3);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 2, 50, 0x2000, 4);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 3, 7, 0x3000, 2);
+    mt_lb_free_(&b, MT_TAG_FREE, 4, 0x2000);
+    mt_lb_exit(&b, 5, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(&b);
+    mt_analysis_t *a;
+    char err[256];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "self", err, sizeof err), 0);
+    mt_lb_free(&b);
+    return a;
+}
+
+START_TEST(symbolizes_own_functions_and_inlines)
+{
+    uint64_t ip_a = site_a(), ip_b = site_b();
+    mt_analysis_t *a = self_log(ip_a, ip_b);
+    mt_symbolizer_t *s;
+    ck_assert_int_eq(mt_symbolizer_new(&s, a->modules), 0);
+    const mt_frame_t *f;
+
+    const mt_node_t *n1 = &a->nodes.v[1];
+    ck_assert_uint_ne(n1->module, MT_NO_MODULE);
+    int k = mt_symbolizer_lookup(s, n1->module, n1->rel, 1, &f);
+    ck_assert_int_eq(k, 1);
+    ck_assert_str_eq(f[0].function, "site_a");
+    ck_assert_str_eq(base(f[0].file), "test_symbolizer.c");
+    ck_assert_uint_eq(f[0].line, (uint32_t)line_a);
+    ck_assert_int_eq(f[0].inlined, 0);
+    ck_assert_uint_eq(f[0].address, n1->rel);
+
+    const mt_node_t *n2 = &a->nodes.v[2];
+    k = mt_symbolizer_lookup(s, n2->module, n2->rel, 1, &f);
+    ck_assert_int_eq(k, 2);
+    ck_assert_str_eq(f[0].function, "inner_b");
+    ck_assert_int_eq(f[0].inlined, 1);
+    ck_assert_uint_eq(f[0].line, (uint32_t)line_b_inner);
+    ck_assert_str_eq(f[1].function, "site_b");
+    ck_assert_int_eq(f[1].inlined, 0);
+    ck_assert_uint_eq(f[1].line, (uint32_t)line_b_outer);
+    ck_assert_str_eq(base(f[1].file), "test_symbolizer.c");
+
+    /* cached: same pointers */
+    const mt_frame_t *g;
+    ck_assert_int_eq(mt_symbolizer_lookup(s, n2->module, n2->rel, 1, &g), 2);
+    ck_assert_ptr_eq(g[0].function, f[0].function);
+    ck_assert_uint_eq(mt_symbolizer_warning_count(s), 0);
+    mt_symbolizer_free(s);
+    mt_analysis_free(a);
+}
+END_TEST
+
+START_TEST(sites_merge_identical_stacks)
+{
+    mt_analysis_t *a = self_log(site_a(), site_b());
+    mt_symbolizer_t *s;
+    ck_assert_int_eq(mt_symbolizer_new(&s, a->modules), 0);
+    mt_sites_t sites;
+    ck_assert_int_eq(mt_sites_build(&sites, a, s), 0);
+    ck_assert_uint_eq(sites.n, 2);
+    size_t idx[4];
+    ck_assert_uint_eq(mt_sites_top(&sites, MT_SITE_BY_BYTES, 4, idx), 2);
+    const mt_site_t *top = &sites.v[idx[0]];
+    ck_assert_uint_eq(top->bytes_allocated, 150);
+    ck_assert_uint_eq(top->allocations, 2);
+    ck_assert_uint_eq(top->leaked_bytes, 100);
+    ck_assert_uint_eq(top->leaked_blocks, 1);
+    ck_assert_uint_eq(top->peak_bytes, 150);
+    ck_assert_uint_eq(top->nodes, 2);
+    /* node 3's stack: leaf at site_b's address (innermost, not a return address: looked up
+     * at the address itself), then site_a */
+    ck_assert_uint_eq(top->nframes, 3);
+    ck_assert_str_eq(top->frames[0].function, "inner_b");
+    ck_assert_str_eq(top->frames[2].function, "site_a");
+    ck_assert_uint_eq(sites.v[idx[1]].bytes_allocated, 7);
+    ck_assert_uint_eq(mt_sites_top(&sites, MT_SITE_BY_LEAKED, 4, idx), 2);
+    mt_sites_destroy(&sites);
+    mt_symbolizer_free(s);
+    mt_analysis_free(a);
+}
+END_TEST
+
+START_TEST(missing_module_falls_back_once)
+{
+    static const uint64_t segs[1][3] = {{0, 0x10000, 5}};
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 0);
+    mt_lb_module(&b, 1, 0x400000, "/nonexistent/libgone.so", "\1\2\3\4", 4, 1, segs);
+    mt_lb_node(&b, 1, 0, 0x400123);
+    mt_lb_node(&b, 2, 1, 0x400456);
+    mt_lb_flush(&b);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    mt_symbolizer_t *s;
+    ck_assert_int_eq(mt_symbolizer_new(&s, a->modules), 0);
+    const mt_frame_t *f;
+    ck_assert_int_eq(mt_symbolizer_lookup(s, a->nodes.v[1].module, a->nodes.v[1].rel, 0, &f), 1);
+    ck_assert_ptr_null(f[0].function);
+    ck_assert_uint_eq(f[0].address, 0x123);
+    ck_assert_int_eq(mt_symbolizer_lookup(s, a->nodes.v[2].module, a->nodes.v[2].rel, 1, &f), 1);
+    ck_assert_uint_eq(f[0].address, 0x456);
+    ck_assert_uint_eq(mt_symbolizer_warning_count(s), 1);
+    ck_assert_str_eq(mt_symbolizer_warning(s, 0),
+                     "/nonexistent/libgone.so: file not found, shown as module+offset");
+    mt_symbolizer_free(s);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+START_TEST(demangle)
+{
+    char *d = mt_demangle("_ZN3foo3barEi");
+    ck_assert_str_eq(d, "foo::bar(int)");
+    free(d);
+    d = mt_demangle("_Znwm");
+    ck_assert_str_eq(d, "operator new(unsigned long)");
+    free(d);
+    ck_assert_ptr_null(mt_demangle("main"));
+    ck_assert_ptr_null(mt_demangle("_Zgarbage!"));
+    ck_assert_ptr_null(mt_demangle(NULL));
+}
+END_TEST
+
+START_TEST(filter_trims_allocator_frames_from_the_top)
+{
+    mt_modules_t *m;
+    ck_assert_int_eq(mt_modules_new(&m), 0);
+    const char *paths[] = {"/usr/lib/memtrace/libmemtrace_preload.so",
+                           "/lib/x86_64-linux-gnu/libstdc++.so.6",
+                           "/lib/x86_64-linux-gnu/libc.so.6", "/usr/bin/app"};
+    for (int i = 0; i < 4; i++) {
+        mt_record_t rec;
+        memset(&rec, 0, sizeof rec);
+        rec.id = (uint64_t)i;
+        rec.ip = 0x100000ull * (uint64_t)(i + 1);
+        rec.str = (mt_str_t){paths[i], strlen(paths[i])};
+        ck_assert_int_eq(mt_modules_load(m, &rec), 0);
+    }
+    mt_frame_t f[] = {
+        {.function = "mt_hook_malloc", .module = 0},
+        {.function = "operator new(unsigned long, std::nothrow_t const&)", .module = 1},
+        {.function = "std::__new_allocator<int>::allocate(unsigned long, void const*)",
+         .module = 3},
+        {.function = "make_buffer", .module = 3},
+        {.function = "malloc", .module = 3}, /* user code named malloc: not trimmed mid-stack */
+        {.function = "main", .module = 3},
+    };
+    ck_assert_uint_eq(mt_filter_top(f, 6, m), 3);
+    mt_frame_t g[] = {{.function = "malloc", .module = 2}, {.function = "leaf", .module = 3}};
+    ck_assert_uint_eq(mt_filter_top(g, 2, m), 1);
+    mt_frame_t h[] = {{.function = "malloc", .module = 3}, {.function = "leaf", .module = 3}};
+    ck_assert_uint_eq(mt_filter_top(h, 2, m), 0); /* the app's own malloc */
+    ck_assert_uint_eq(mt_filter_top(f, 2, m), 0); /* nothing but allocator: keep */
+    mt_modules_free(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("symbolizer");
+    TCase *tc = tcase_create("symbolizer");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, symbolizes_own_functions_and_inlines);
+    tcase_add_test(tc, sites_merge_identical_stacks);
+    tcase_add_test(tc, missing_module_falls_back_once);
+    tcase_add_test(tc, demangle);
+    tcase_add_test(tc, filter_trims_allocator_frames_from_the_top);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
