@@ -25,7 +25,7 @@ __attribute__((noinline)) static uint64_t here(void)
 __attribute__((noinline)) static uint64_t site_a(void)
 {
     uint64_t ip = here();
-    line_a = __LINE__;
+    line_a = __LINE__ - 1; /* the call above */
     __asm__ volatile("" ::: "memory");
     return ip;
 }
@@ -33,7 +33,7 @@ __attribute__((noinline)) static uint64_t site_a(void)
 static inline __attribute__((always_inline)) uint64_t inner_b(void)
 {
     uint64_t ip = here();
-    line_b_inner = __LINE__;
+    line_b_inner = __LINE__ - 1;
     __asm__ volatile("" ::: "memory");
     return ip;
 }
@@ -41,7 +41,7 @@ static inline __attribute__((always_inline)) uint64_t inner_b(void)
 __attribute__((noinline)) static uint64_t site_b(void)
 {
     uint64_t ip = inner_b();
-    line_b_outer = __LINE__;
+    line_b_outer = __LINE__ - 1;
     __asm__ volatile("" ::: "memory");
     return ip;
 }
