@@ -17,10 +17,11 @@ int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t n
     if (!v)
         return -ENOMEM;
     /* Parents are always defined before children, so this walk ends at the root. */
-    for (uint32_t id = node, first = 1; id != 0; id = a->nodes.v[id].parent, first = 0) {
+    for (uint32_t id = node; id != 0; id = a->nodes.v[id].parent) {
         const mt_node_t *nd = &a->nodes.v[id];
         const mt_frame_t *fr;
-        int k = mt_symbolizer_lookup(sym, nd->module, nd->rel, !first, &fr);
+        /* The recorder drops its own frames, so every recorded ip is a return address. */
+        int k = mt_symbolizer_lookup(sym, nd->module, nd->rel, 1, &fr);
         if (k < 0) {
             free(v);
             return k;

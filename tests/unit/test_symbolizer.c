@@ -133,8 +133,7 @@ START_TEST(sites_merge_identical_stacks)
     ck_assert_uint_eq(top->leaked_blocks, 1);
     ck_assert_uint_eq(top->peak_bytes, 150);
     ck_assert_uint_eq(top->nodes, 2);
-    /* node 3's stack: leaf at site_b's address (innermost, not a return address: looked up
-     * at the address itself), then site_a */
+    /* node 3's stack: site_b's return address (inner_b inlined in site_b), then site_a */
     ck_assert_uint_eq(top->nframes, 3);
     ck_assert_str_eq(top->frames[0].function, "inner_b");
     ck_assert_str_eq(top->frames[2].function, "site_a");

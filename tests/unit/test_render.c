@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for the JSON writer (escaping, UTF-8 repair, locale-free doubles, nesting) and
+// the human number formats. Output is compared byte for byte.
+#include <check.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fmt.h"
+#include "json_writer.h"
+
+static char *buf;
+static size_t len;
+static FILE *f;
+
+static void open_mem(void)
+{
+    f = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(f);
+}
+
+static const char *close_mem(void)
+{
+    fclose(f);
+    return buf;
+}
+
+START_TEST(json_escaping)
+{
+    open_mem();
+    mt_json_t j;
+    mt_json_init(&j, f, 0);
+    mt_json_array_begin(&j);
+    mt_json_string(&j, "a\"b\\c\n\t\r\b\f\x01\x1f/\x7f");
+    mt_json_string(&j, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"); /* valid UTF-8 kept */
+    mt_json_string(&j, "bad\xff \xc3 \xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80"); /* each replaced */
+    mt_json_string_n(&j, "nul\0in", 6);
+    mt_json_string(&j, NULL);
+    mt_json_array_end(&j);
+    ck_assert_int_eq(mt_json_finish(&j), 0);
+    ck_assert_str_eq(close_mem(), "[\"a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001\\u001f/\x7f\","
+                                  "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\","
+                                  "\"bad\\ufffd \\ufffd \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd "
+                                  "\\ufffd\\ufffd\\ufffd\\ufffd\","
+                                  "\"nul\\u0000in\",null]\n");
+    free(buf);
+}
+END_TEST
+
+START_TEST(json_numbers_and_nesting)
+{
+    /* a locale with a decimal comma must not leak into JSON */
+    setlocale(LC_NUMERIC, "de_DE.UTF-8");
+    open_mem();
+    mt_json_t j;
+    mt_json_init(&j, f, 0);
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "u");
+    mt_json_u64(&j, UINT64_MAX);
+    mt_json_key(&j, "i");
+    mt_json_i64(&j, INT64_MIN);
+    mt_json_key(&j, "d");
+    mt_json_array_begin(&j);
+    mt_json_double(&j, 1.5);
+    mt_json_double(&j, 0.0);
+    mt_json_double(&j, -2.25);
+    mt_json_double(&j, 1.0 / 3.0);
+    mt_json_double(&j, 0.0000004);
+    mt_json_double(&j, 1.0 / 0.0);
+    mt_json_array_end(&j);
+    mt_json_key(&j, "e");
+    mt_json_object_begin(&j);
+    mt_json_object_end(&j);
+    mt_json_key(&j, "b");
+    mt_json_bool(&j, 1);
+    mt_json_object_end(&j);
+    ck_assert_int_eq(mt_json_finish(&j), 0);
+    setlocale(LC_NUMERIC, "C");
+    ck_assert_str_eq(close_mem(), "{\"u\":18446744073709551615,\"i\":-9223372036854775808,"
+                                  "\"d\":[1.5,0.0,-2.25,0.333333,0.0,null],\"e\":{},\"b\":true}\n");
+    free(buf);
+}
+END_TEST
+
+START_TEST(json_pretty)
+{
+    open_mem();
+    mt_json_t j;
+    mt_json_init(&j, f, 1);
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "a");
+    mt_json_array_begin(&j);
+    mt_json_u64(&j, 1);
+    mt_json_u64(&j, 2);
+    mt_json_array_end(&j);
+    mt_json_key(&j, "b");
+    mt_json_array_begin(&j);
+    mt_json_array_end(&j);
+    mt_json_object_end(&j);
+    ck_assert_int_eq(mt_json_finish(&j), 0);
+    ck_assert_str_eq(close_mem(), "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": []\n}\n");
+    free(buf);
+}
+END_TEST
+
+START_TEST(human_formats)
+{
+    char b[64];
+    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 0), "0 B");
+    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 1023), "1023 B");
+    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 1024), "1.00 KiB");
+    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 1536), "1.50 KiB");
+    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 13002342), "12.4 MiB");
+    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 1048575), "1.00 MiB");
+    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 3ull << 30), "3.00 GiB");
+    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, UINT64_MAX), "16.0 EiB");
+    ck_assert_str_eq(mt_fmt_count(b, sizeof b, 0), "0");
+    ck_assert_str_eq(mt_fmt_count(b, sizeof b, 999), "999");
+    ck_assert_str_eq(mt_fmt_count(b, sizeof b, 1000), "1,000");
+    ck_assert_str_eq(mt_fmt_count(b, sizeof b, 1234567), "1,234,567");
+    ck_assert_str_eq(mt_fmt_count(b, 4, 1234567), "1,2");
+    ck_assert_str_eq(mt_fmt_clock(b, sizeof b, 12400000), "00:12.4");
+    ck_assert_str_eq(mt_fmt_clock(b, sizeof b, 3723456789ull), "1:02:03.4");
+    ck_assert_str_eq(mt_fmt_seconds(b, sizeof b, 512000), "0.512 s");
+    ck_assert_str_eq(mt_fmt_seconds(b, sizeof b, 12345678), "12.3 s");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("render");
+    TCase *tc = tcase_create("render");
+    tcase_add_test(tc, json_escaping);
+    tcase_add_test(tc, json_numbers_and_nesting);
+    tcase_add_test(tc, json_pretty);
+    tcase_add_test(tc, human_formats);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
