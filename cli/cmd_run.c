@@ -493,7 +493,11 @@ static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, 
      * SIGTERM and SIGHUP sent to memtrace alone are passed on to the program. Those are
      * blocked across fork so that the handler never sees a pid of 0 or a stale one. */
     struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = mt_run_forward};
-    struct sigaction old_int, old_quit, old_term, old_hup;
+    struct sigaction old_int, old_quit, old_term, old_hup, old_chld;
+    /* An inherited SIGCHLD=SIG_IGN would make the kernel reap the child and waitpid fail; the
+     * program still inherits whatever memtrace was given. */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigemptyset(&dfl.sa_mask);
     sigemptyset(&ign.sa_mask);
     sigemptyset(&fwd.sa_mask);
     fwd.sa_flags = SA_RESTART;
@@ -506,6 +510,7 @@ static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, 
     sigaction(SIGQUIT, &ign, &old_quit);
     sigaction(SIGTERM, &fwd, &old_term);
     sigaction(SIGHUP, &fwd, &old_hup);
+    sigaction(SIGCHLD, &dfl, &old_chld);
 
     fflush(NULL);
     pid_t pid = fork();
@@ -514,6 +519,7 @@ static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, 
         sigaction(SIGQUIT, &old_quit, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         sigaction(SIGHUP, &old_hup, NULL);
+        sigaction(SIGCHLD, &old_chld, NULL);
         sigprocmask(SIG_SETMASK, &oldmask, NULL);
         close(pfd[0]);
         int err = 0;
@@ -559,6 +565,7 @@ static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, 
     sigaction(SIGQUIT, &old_quit, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGHUP, &old_hup, NULL);
+    sigaction(SIGCHLD, &old_chld, NULL);
     return ret;
 }
 
