@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -173,6 +174,11 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
         return rc;
     }
     w->fd = fd;
+    struct stat st;
+    if (fstat(fd, &st) == 0) {
+        w->fd_dev = st.st_dev;
+        w->fd_ino = st.st_ino;
+    }
     w->failed = w->stopped = false;
     mt_writer_manifest(pid);
     return 0;
@@ -195,6 +201,41 @@ static void mt_writer_fail(int err)
     mt_str_add(&s, mt_errno_text(err));
     mt_str_add(&s, "; recording stopped");
     mt_msg(msg);
+}
+
+static bool mt_writer_fd_is_log(int fd)
+{
+    struct stat st;
+    int saved = errno;
+    bool ok = fstat(fd, &st) == 0 && st.st_dev == mt_writer.fd_dev && st.st_ino == mt_writer.fd_ino;
+    errno = saved;
+    return ok;
+}
+
+/* Targets that close every descriptor at start (daemons) or dup2() over ours would make us
+ * fail or, worse, write into their file. One fstat per chunk notices; the log is then reopened
+ * by path (absolute, resolved at start) and appended to. 0 or -EBADF. */
+static int mt_writer_check_fd(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (w->fd >= 0 && mt_writer_fd_is_log(w->fd))
+        return 0;
+    long fd = mt_sys_open(w->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -EBADF;
+    int saved = errno;
+    int hi = fcntl((int)fd, F_DUPFD_CLOEXEC, 100);
+    errno = saved;
+    if (hi >= 0) {
+        mt_sys_close((int)fd);
+        fd = hi;
+    }
+    if (!mt_writer_fd_is_log((int)fd)) { /* replaced by another file of that name */
+        mt_sys_close((int)fd);
+        return -EBADF;
+    }
+    w->fd = (int)fd; /* the old number belongs to the target now: never close it */
+    return 0;
 }
 
 /* Compresses and writes one buffer; uses zs/out, so only one caller at a time (the thread,
@@ -224,6 +265,9 @@ static int mt_writer_write_chunk(const uint8_t *raw, size_t len)
         w->zs_huffman = MT_HUFFMAN_CHUNKS;
     uint32_t crc = (uint32_t)crc32(0, raw, (uInt)len);
     mt_chunk_header_put(w->out, (uint32_t)clen, (uint32_t)len, crc);
+    int rc = mt_writer_check_fd();
+    if (rc < 0)
+        return rc;
     return mt_write_all(w->fd, w->out, MT_CHUNK_HEADER_SIZE + clen);
 }
 

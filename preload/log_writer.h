@@ -40,6 +40,7 @@ typedef struct mt_writer {
     bool thread_running; /* the background thread exists */
     bool quit;
     int fd;
+    unsigned long long fd_dev, fd_ino; /* identity of the log, to notice a closed/reused fd */
     pthread_t thread;
     void (*tick)(void); /* run by the thread every tick_us, outside the lock */
     uint64_t tick_us;

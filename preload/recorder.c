@@ -26,7 +26,6 @@ int mt_rec_dl_pending;
 static struct {
     uint64_t start_us;
     int pid;
-    int status; /* exit status from exit() or main's return */
     bool inited;
 } mt_rec;
 
@@ -246,22 +245,14 @@ static void mt_rec_fork_child(void)
     mt_guard--;
 }
 
+/* Registered from our constructor, which the dynamic loader runs before __libc_start_main
+ * registers _dl_fini: exit handlers run in reverse order, so this runs after every library
+ * destructor (whose frees are recorded) and is the last thing before the process ends. Unlike
+ * atexit, on_exit also receives main's return value. */
 static void mt_rec_on_exit(int status, void *arg)
 {
     (void)arg;
-    mt_rec.status = status; /* on_exit, unlike atexit, sees main's return value too */
-    /* Library destructors still run after this and may free; the final EXIT is written by the
-     * destructor below. Flushing here keeps the log complete if one of them crashes. */
-    if (mt_rec_active()) {
-        mt_guard++;
-        mt_writer_flush(false);
-        mt_guard--;
-    }
-}
-
-void mt_rec_set_status(int status)
-{
-    mt_rec.status = status;
+    mt_rec_finish(MT_EXIT_NORMAL, status);
 }
 
 void mt_rec_finish(enum mt_exit_reason reason, int status)
@@ -282,9 +273,15 @@ void mt_rec_finish(enum mt_exit_reason reason, int status)
     mt_guard--;
 }
 
+/* Normally runs before mt_rec_on_exit (see there); flushing keeps the log complete if a later
+ * destructor crashes. When the library was loaded late (dlopen), it may be the last chance. */
 __attribute__((destructor(101))) static void mt_rec_fini(void)
 {
-    mt_rec_finish(MT_EXIT_NORMAL, mt_rec.status);
+    if (mt_rec_active()) {
+        mt_guard++;
+        mt_writer_flush(false);
+        mt_guard--;
+    }
 }
 
 /* ---- fatal signals ---- */

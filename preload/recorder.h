@@ -29,8 +29,6 @@ void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind);
 void mt_rec_munmap(const void *p, size_t len);
 /* Before and after a real dlclose. */
 void mt_rec_modules_changed(void);
-/* Exit status seen by exit() or main's return, used by the final EXIT record. */
-void mt_rec_set_status(int status);
 /* Writes EXIT and everything pending, synchronously; recording stops. */
 void mt_rec_finish(enum mt_exit_reason reason, int status);
 
