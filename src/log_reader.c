@@ -108,6 +108,8 @@ void mt_reader_fail(mt_reader_t *r, const char *why)
 static ssize_t mt_reader_fetch(mt_reader_t *r, uint8_t *dst, size_t n, const uint8_t **out)
 {
     if (r->fd < 0) {
+        if (!r->mem)
+            return 0; /* no buffer at all: an empty file */
         size_t avail = r->mem_len - r->mem_off;
         size_t take = avail < n ? avail : n;
         *out = r->mem + r->mem_off;

@@ -72,12 +72,14 @@ int mt_modules_load(mt_modules_t *m, const mt_record_t *rec)
         free(mod.segs);
         return -ENOMEM;
     }
-    memcpy(mod.path, rec->str.ptr, rec->str.len);
+    if (rec->str.len) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(mod.path, rec->str.ptr, rec->str.len);
     mod.path[rec->str.len] = '\0';
     /* A path with an embedded NUL simply ends there: C strings from here on. */
     const char *slash = strrchr(mod.path, '/');
     mod.basename = slash ? slash + 1 : mod.path;
-    memcpy(mod.build_id, rec->build_id.ptr, rec->build_id.len);
+    if (rec->build_id.len)
+        memcpy(mod.build_id, rec->build_id.ptr, rec->build_id.len);
     mod.build_id_len = rec->build_id.len;
     if (rec->nsegs)
         memcpy(mod.segs, rec->segs, rec->nsegs * sizeof *mod.segs);
