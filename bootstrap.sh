@@ -99,7 +99,8 @@ run_demo() {
         exit 1
     fi
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/memtrace-demo.XXXXXX")
-    trap 'rm -rf "$tmp"' EXIT
+    DEMO_TMP=$tmp # global: the EXIT trap runs after this function's locals are gone
+    trap 'rm -rf "${DEMO_TMP:-}"' EXIT
     say "recording samples/demo: memtrace run -o $tmp/demo.mtr -- $demo"
     "$BUILD/cli/memtrace" run -o "$tmp/demo.mtr" -- "$demo"
     echo
