@@ -317,24 +317,26 @@ void mt_writer_submit(void)
 int mt_writer_acquire(void)
 {
     mt_writer_t *w = &mt_writer;
-    while (w->nfree == 0) {
-        if (w->failed)
+    /* Loop on cur, not on nfree: while this thread slept in cond_wait another producer may
+     * have taken a buffer already, and taking a second one would orphan the first. */
+    while (!w->cur) {
+        if (w->stopped || w->failed)
             return -EIO;
-        if (w->thread_running)
+        if (w->nfree > 0) {
+            int idx = w->free_list[--w->nfree];
+            w->cur_idx = idx;
+            w->cur = w->bufs[idx];
+            w->cur_tid = 0;
+            w->cur_since_us = mt_now_us();
+            mt_enc_reset(&w->enc, w->cur);
+        } else if (w->thread_running) {
             pthread_cond_wait(&w->freed, &w->lock);
-        else if (w->qlen)
-            mt_writer_write_one(); /* no thread (failed to start): write inline */
-        else
+        } else if (w->qlen) {
+            mt_writer_write_one(); /* no thread (it failed to start): write inline */
+        } else {
             return -EIO;
+        }
     }
-    if (w->stopped)
-        return -EIO;
-    int idx = w->free_list[--w->nfree];
-    w->cur_idx = idx;
-    w->cur = w->bufs[idx];
-    w->cur_tid = 0;
-    w->cur_since_us = mt_now_us();
-    mt_enc_reset(&w->enc, w->cur);
     return 0;
 }
 
