@@ -89,7 +89,7 @@ def sample_programs():
 
 
 def case_samples():
-    progs = sample_programs()
+    progs = [ARGS.sample] if ARGS.sample else sample_programs()
     if not progs:
         raise Skip(f"no sample programs built in {ARGS.build_root}/samples")
     checked = 0
@@ -384,9 +384,12 @@ def main():
     ap.add_argument("--source-root", required=True)
     ap.add_argument("--build-root", required=True)
     ap.add_argument("--cc", default=None)
+    ap.add_argument("--sample", default=None, help="check only this sample program")
     ap.add_argument("case", choices=sorted(CASES))
     ARGS = ap.parse_args()
     ARGS.memtrace = os.path.abspath(ARGS.memtrace)
+    if ARGS.sample:
+        ARGS.sample = os.path.abspath(ARGS.sample)
     TMP = tempfile.mkdtemp(prefix=f"memtrace-it-{ARGS.case}.")
     try:
         CASES[ARGS.case]()
