@@ -260,6 +260,33 @@ def case_setuid_refused():
     check(p.returncode == 1 and "setuid" in p.stderr, f"setuid should be refused\n{show(p)}")
 
 
+def case_install_layout():
+    """memtrace finds the recorder relative to itself after `meson install`, wherever the
+    prefix is, and says clearly when it cannot."""
+    if os.path.isabs(ARGS.libdir):
+        raise Skip(f"libdir {ARGS.libdir} is absolute, not relative to the prefix")
+    preload = os.path.join(ARGS.build_root, "preload", "libmemtrace_preload.so")
+    check(os.path.isfile(preload), f"{preload} was not built")
+    prefix = os.path.join(TMP, "prefix")
+    os.makedirs(os.path.join(prefix, "bin"))
+    exe = os.path.join(prefix, "bin", "memtrace")
+    shutil.copy(ARGS.memtrace, exe)
+    env = {k: v for k, v in os.environ.items() if k != "MEMTRACE_PRELOAD"}
+    p = run([exe, "run", "/bin/true"], env=env)
+    check(p.returncode == 1 and "cannot find the recorder library" in p.stderr
+          and p.stderr.count("\n") == 1, f"missing recorder should be one clear line\n{show(p)}")
+    p = run([exe, "run", "-q", "-o", "o.mtr", "/bin/echo", "x"],
+            env=dict(env, MEMTRACE_PRELOAD=preload))
+    check(p.returncode == 0 and os.path.isfile(os.path.join(TMP, "o.mtr")),
+          f"MEMTRACE_PRELOAD should override the search\n{show(p)}")
+    libdir = os.path.join(prefix, ARGS.libdir, "memtrace")
+    os.makedirs(libdir)
+    shutil.copy(preload, libdir)
+    p = run([exe, "run", "-q", "-o", "i.mtr", "/bin/echo", "x"], env=env)
+    check(p.returncode == 0 and p.stdout == "x\n" and os.path.isfile(os.path.join(TMP, "i.mtr")),
+          f"installed layout bin/ + {ARGS.libdir}/memtrace/ should work\n{show(p)}")
+
+
 # ---- report: bad input ----
 
 def case_report_not_a_log():
@@ -384,6 +411,7 @@ def main():
     ap.add_argument("--source-root", required=True)
     ap.add_argument("--build-root", required=True)
     ap.add_argument("--cc", default=None)
+    ap.add_argument("--libdir", default="lib", help="meson's libdir option, relative")
     ap.add_argument("--sample", default=None, help="check only this sample program")
     ap.add_argument("case", choices=sorted(CASES))
     ARGS = ap.parse_args()
