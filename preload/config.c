@@ -51,6 +51,7 @@ void mt_config_load(void)
         mt_config_absolute(c->manifest, sizeof c->manifest, man);
     c->sample_ms = (unsigned)mt_config_ulong("MEMTRACE_SAMPLE_MS", 10);
     c->follow_fork = mt_config_ulong("MEMTRACE_FOLLOW_FORK", 1) != 0;
+    c->leak_check = mt_config_ulong("MEMTRACE_LEAK_CHECK", 0) != 0;
     c->root_pid = (int)mt_config_ulong("MEMTRACE_ROOT_PID", 0);
 }
 

@@ -16,6 +16,7 @@ typedef struct mt_config {
     unsigned sample_ms;             /* MEMTRACE_SAMPLE_MS, 0 disables sampling */
     bool follow_fork;               /* MEMTRACE_FOLLOW_FORK, default on */
     int root_pid;                   /* MEMTRACE_ROOT_PID, 0 when unset */
+    bool leak_check;                /* MEMTRACE_LEAK_CHECK: classify live blocks at exit */
 } mt_config_t;
 
 extern mt_config_t mt_config;

@@ -40,6 +40,7 @@ typedef struct thread_slot {
 } thread_slot_t;
 
 static thread_slot_t *slots; /* mmap'd once, excluded from the roots */
+static int skipped_tid;      /* memtrace's writer thread */
 static size_t slot_count;
 static int release_word; /* futex word: 1 once the scan is over */
 
@@ -53,7 +54,23 @@ static pid_t current_tid(void)
     return (pid_t)syscall(SYS_gettid);
 }
 
-void mt_leakscan_exclude(uintptr_t begin, uintptr_t end)
+/* The exclusion list is changed from any thread that maps memory for memtrace: a spin lock,
+ * as a pthread mutex could be held by a thread that a fork left behind. */
+static int excluded_lock;
+
+static void excluded_acquire(void)
+{
+    while (__atomic_exchange_n(&excluded_lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&excluded_lock, __ATOMIC_RELAXED))
+            __builtin_ia32_pause();
+}
+
+static void excluded_release(void)
+{
+    __atomic_store_n(&excluded_lock, 0, __ATOMIC_RELEASE);
+}
+
+static void exclude_locked(uintptr_t begin, uintptr_t end)
 {
     for (size_t i = 0; i < excluded_count; i++) {
         if (excluded[i].end == begin) {
@@ -67,6 +84,41 @@ void mt_leakscan_exclude(uintptr_t begin, uintptr_t end)
     }
     if (excluded_count < MAX_EXCLUDED)
         excluded[excluded_count++] = (range_t){begin, end};
+}
+
+void mt_leakscan_exclude(uintptr_t begin, uintptr_t end)
+{
+    excluded_acquire();
+    exclude_locked(begin, end);
+    excluded_release();
+}
+
+void mt_leakscan_skip_thread(int tid)
+{
+    __atomic_store_n(&skipped_tid, tid, __ATOMIC_RELEASE);
+}
+
+void mt_leakscan_unexclude(uintptr_t begin, uintptr_t end)
+{
+    excluded_acquire();
+    for (size_t i = 0; i < excluded_count; i++) {
+        range_t *x = &excluded[i];
+        if (x->end <= begin || x->begin >= end)
+            continue;
+        if (x->begin < begin && x->end > end) { /* a hole in the middle: split */
+            if (excluded_count < MAX_EXCLUDED)
+                excluded[excluded_count++] = (range_t){end, x->end};
+            x->end = begin;
+        } else if (x->begin < begin) {
+            x->end = begin;
+        } else if (x->end > end) {
+            x->begin = end;
+        } else {
+            *x = excluded[--excluded_count];
+            i--;
+        }
+    }
+    excluded_release();
 }
 
 static int note_own_segments(struct dl_phdr_info *info, size_t size, void *data)
@@ -158,7 +210,8 @@ static size_t enumerate_threads(pid_t self)
             pid_t tid = 0;
             for (const char *c = d->name; *c >= '0' && *c <= '9'; c++)
                 tid = tid * 10 + (*c - '0');
-            if (tid <= 0 || tid == self || slot_of(tid) || slot_count >= MAX_THREADS)
+            if (tid <= 0 || tid == self || tid == __atomic_load_n(&skipped_tid, __ATOMIC_ACQUIRE) ||
+                slot_of(tid) || slot_count >= MAX_THREADS)
                 continue;
             thread_slot_t *s = &slots[slot_count];
             *s = (thread_slot_t){.tid = tid, .state = SLOT_SIGNALLED};

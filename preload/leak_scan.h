@@ -25,6 +25,12 @@ void mt_leakscan_init(void);
  * keeps up to a fixed number of ranges and merges neighbours. */
 void mt_leakscan_exclude(uintptr_t begin, uintptr_t end);
 
+/* Memory memtrace gave back: no longer excluded. */
+void mt_leakscan_unexclude(uintptr_t begin, uintptr_t end);
+
+/* A memtrace thread that blocks all signals and holds no heap pointers: never stopped. */
+void mt_leakscan_skip_thread(int tid);
+
 /* Classifies blocks[0..count) (any order on entry; sorted by address on return). stack needs
  * 2 * count entries. Call from the exiting thread with the recorder lock held. */
 __attribute__((warn_unused_result)) int

@@ -4,6 +4,8 @@
 // these run inside hooks, in the writer thread and in fatal-signal handlers.
 #include "mt_libc.h"
 
+#include "leak_scan.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -84,14 +86,20 @@ void *mt_map(size_t size)
     long r =
         syscall(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     errno = saved;
-    return r == -1 ? NULL : (void *)r;
+    if (r == -1)
+        return NULL;
+    /* memtrace's own memory (tables, log buffers) is never a root for the leak check. */
+    mt_leakscan_exclude((uintptr_t)r, (uintptr_t)r + size);
+    return (void *)r;
 }
 
 void mt_unmap(void *p, size_t size)
 {
     int saved = errno;
-    if (p)
+    if (p) {
         syscall(SYS_munmap, p, size);
+        mt_leakscan_unexclude((uintptr_t)p, (uintptr_t)p + size);
+    }
     errno = saved;
 }
 
@@ -100,7 +108,11 @@ void *mt_remap(void *p, size_t old_size, size_t new_size)
     int saved = errno;
     long r = syscall(SYS_mremap, p, old_size, new_size, MREMAP_MAYMOVE);
     errno = saved;
-    return r == -1 ? NULL : (void *)r;
+    if (r == -1)
+        return NULL;
+    mt_leakscan_unexclude((uintptr_t)p, (uintptr_t)p + old_size);
+    mt_leakscan_exclude((uintptr_t)r, (uintptr_t)r + new_size);
+    return (void *)r;
 }
 
 void mt_str_init(mt_str_t *s, char *buf, size_t cap)

@@ -16,6 +16,8 @@
 
 #include "clock.h"
 #include "config.h"
+#include "leak_scan.h"
+#include "live_table.h"
 #include "modules.h"
 #include "sampler.h"
 #include "trace_tree.h"
@@ -36,6 +38,24 @@ static inline uint32_t mt_rec_tid(void)
     if (MT_UNLIKELY(!mt_rec_tid_cache))
         mt_rec_tid_cache = (uint32_t)mt_sys_gettid();
     return mt_rec_tid_cache;
+}
+
+/* Size of the block a realloc released, in case the realloc fails and the block comes back. */
+static __thread uint64_t mt_rec_released_size __attribute__((tls_model("initial-exec")));
+
+/* Keeps the leak check's block table in step with the log (writer lock held). */
+static inline void mt_rec_track(enum mt_tag tag, uintptr_t addr, uint64_t size)
+{
+    if (MT_LIKELY(!mt_config.leak_check))
+        return;
+    if (tag == MT_TAG_ALLOC)
+        mt_live_add(addr, size);
+    else if (tag == MT_TAG_REALLOC_RELEASE)
+        mt_rec_released_size = mt_live_remove(addr);
+    else if (tag == MT_TAG_REALLOC_FAILED)
+        mt_live_add(addr, mt_rec_released_size);
+    else
+        (void)mt_live_remove(addr);
 }
 
 static inline uint64_t mt_rec_now(void)
@@ -61,6 +81,7 @@ void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
         uint32_t node = mt_tree_intern(&st, e);
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
         mt_writer_end();
+        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size);
     }
     pthread_mutex_unlock(&mt_writer.lock);
 }
@@ -74,6 +95,7 @@ void mt_rec_free(enum mt_tag tag, const void *p)
     if (MT_LIKELY(e != NULL)) {
         mt_enc_free(e, tag, now, (uintptr_t)p);
         mt_writer_end();
+        mt_rec_track(tag, (uintptr_t)p, 0);
     }
     pthread_mutex_unlock(&mt_writer.lock);
 }
@@ -255,17 +277,72 @@ static void mt_rec_on_exit(int status, void *arg)
     mt_rec_finish(MT_EXIT_NORMAL, status);
 }
 
+/* Writes one LEAK_BLOCK per block that is not reachable (writer lock held). */
+static size_t mt_rec_emit_leaks(const mt_leak_block_t *blocks, size_t n)
+{
+    size_t listed = 0;
+    for (size_t i = 0; i < n; i++) {
+        const mt_leak_block_t *b = &blocks[i];
+        if (b->state == MT_LEAK_REACHABLE)
+            continue;
+        mt_enc_t *e = mt_writer_begin(0);
+        if (!e)
+            break;
+        uint64_t extra = b->state == MT_LEAK_DEFINITE   ? b->indirect_bytes
+                         : b->state == MT_LEAK_INDIRECT ? blocks[b->leader].addr
+                                                        : 0;
+        mt_enc_leak_block(e, b->addr, b->state, extra);
+        mt_writer_end();
+        listed++;
+    }
+    return listed;
+}
+
+/* The leak check at exit (writer lock held, so the block table cannot change): classifies
+ * every live block and writes the result into the log before EXIT. */
+static void mt_rec_leak_check(void)
+{
+    if (!mt_config.leak_check || !mt_live_ok())
+        return;
+    size_t n = mt_live_count();
+    size_t blocks_size = (n ? n : 1) * sizeof(mt_leak_block_t);
+    size_t stack_size = (n ? 2 * n : 1) * sizeof(uint32_t);
+    mt_leak_block_t *blocks = mt_map(blocks_size);
+    uint32_t *stack = mt_map(stack_size);
+    mt_leakscan_stats_t st;
+    if (!blocks || !stack) {
+        mt_msg("out of memory for the leak check; no leak check at exit");
+    } else if (n = mt_live_export(blocks), mt_leakscan_run(blocks, n, stack, &st) < 0) {
+        mt_msg("the leak check could not hold the threads still; no leak check at exit");
+    } else {
+        mt_enc_t *e = mt_writer_begin(0);
+        if (e) {
+            mt_enc_leak_scan(e, mt_rec_now(), n, st.threads_stopped, st.threads_missed,
+                             st.root_bytes);
+            mt_writer_end();
+        }
+        size_t listed = mt_rec_emit_leaks(blocks, n);
+        if ((e = mt_writer_begin(0))) {
+            mt_enc_leak_scan_end(e, listed);
+            mt_writer_end();
+        }
+    }
+    mt_unmap(blocks, blocks_size);
+    mt_unmap(stack, stack_size);
+}
+
 void mt_rec_finish(enum mt_exit_reason reason, int status)
 {
     /* A vfork child shares our memory: it must not touch the parent's log. */
     if (!mt_rec_active() || mt_sys_getpid() != mt_rec.pid)
         return;
     mt_guard++;
-    uint64_t now = mt_rec_now();
     pthread_mutex_lock(&mt_writer.lock);
+    if (reason == MT_EXIT_NORMAL)
+        mt_rec_leak_check();
     mt_enc_t *e = mt_writer_begin(0);
     if (e) {
-        mt_enc_exit(e, now, reason, (uint64_t)(unsigned)status);
+        mt_enc_exit(e, mt_rec_now(), reason, (uint64_t)(unsigned)status);
         mt_writer_end();
     }
     pthread_mutex_unlock(&mt_writer.lock);
@@ -353,6 +430,11 @@ void mt_rec_init(void)
     }
     mt_unwind_init();
     mt_clock_init();
+    if (mt_config.leak_check) {
+        mt_leakscan_init();
+        if (mt_live_init() < 0)
+            mt_msg("out of memory for the leak check's block table; no leak check at exit");
+    }
     if (mt_tree_init() < 0 || mt_writer_init() < 0 || mt_modules_init() < 0) {
         mt_msg("out of memory at start; not recording");
         mt_guard--;
