@@ -10,6 +10,8 @@
 //   indirect   the 2 list nodes, malloc(48) each                           96 bytes, 2 blocks
 //   possible   possible_block: malloc(64), only a pointer 16 bytes in is kept  64 bytes
 //   reachable  reachable_block: malloc(200) held by a global              200 bytes, 1 block
+//   and the usual sample line: memtrace-sample: allocations=6 frees=0 leaked_bytes=556
+//   leaked_blocks=6
 // No stdio: the line is formatted into a stack buffer and written with write(2), so the C
 // library allocates nothing that would show up as reachable.
 #include <stdio.h>
@@ -72,8 +74,9 @@ int main(void)
     char line[160];
     int n = snprintf(line, sizeof line,
                      "memtrace-leaks: definite=%d/%d indirect=%d/%d possible=%d/%d "
-                     "reachable=%d/%d\n",
-                     100 + 96, 2, 2 * 48, 2, 64, 1, 200, 1);
+                     "reachable=%d/%d\n"
+                     "memtrace-sample: allocations=6 frees=0 leaked_bytes=%d leaked_blocks=6\n",
+                     100 + 96, 2, 2 * 48, 2, 64, 1, 200, 1, 100 + 96 + 2 * 48 + 64 + 200);
     if (write(1, line, (size_t)n) != n)
         return 1;
     return 0;
