@@ -7,5 +7,6 @@
 
 int mt_cmd_run(int argc, char **argv);    /* cli/cmd_run.c */
 int mt_cmd_report(int argc, char **argv); /* cli/cmd_report.c */
+int mt_cmd_peak(int argc, char **argv);   /* cli/cmd_peak.c */
 
 #endif

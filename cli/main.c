@@ -19,6 +19,7 @@ typedef struct mt_command {
 static const mt_command_t mt_commands[] = {
     {"run", mt_cmd_run, "record PROG (a binary, or `python3 script.py`) into a log"},
     {"report", mt_cmd_report, "summary: totals, peak, leaks, top allocation sites"},
+    {"peak", mt_cmd_peak, "who holds the memory at the heap's high-water mark"},
 };
 
 #define MT_NCOMMANDS (sizeof mt_commands / sizeof mt_commands[0])
@@ -28,6 +29,7 @@ static void mt_main_usage(FILE *out)
     fprintf(out, "usage: memtrace <command> [options] [args]\n"
                  "       memtrace run [options] [--] PROG [ARGS...]\n"
                  "       memtrace report [options] FILE\n"
+                 "       memtrace peak [options] FILE\n"
                  "\n"
                  "A memory profiler and leak detector for native programs.\n"
                  "\n"

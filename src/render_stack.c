@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+// Stack rendering shared by the site-listing reports (see render_stack.h). Kept apart from
+// render_text.c/render_json.c so that new reports do not grow those files; the output matches
+// theirs frame for frame, so scripts can read stacks the same way in every report.
+#include "render_stack.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static const char *mt_stack_basename(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+void mt_render_stack_json(mt_json_t *j, const mt_modules_t *mods, const mt_site_t *s)
+{
+    mt_json_array_begin(j);
+    for (size_t i = 0; i < s->nframes; i++) {
+        const mt_frame_t *f = &s->frames[i];
+        const mt_module_t *m = mt_modules_get(mods, f->module);
+        char addr[24];
+        snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
+        mt_json_object_begin(j);
+        mt_json_key(j, "function");
+        mt_json_string(j, f->function);
+        mt_json_key(j, "file");
+        mt_json_string(j, f->file);
+        mt_json_key(j, "line");
+        if (f->line)
+            mt_json_u64(j, f->line);
+        else
+            mt_json_null(j);
+        mt_json_key(j, "module");
+        mt_json_string(j, m ? m->path : NULL);
+        mt_json_key(j, "address");
+        mt_json_string(j, addr);
+        mt_json_key(j, "inlined");
+        mt_json_bool(j, f->inlined);
+        mt_json_object_end(j);
+    }
+    mt_json_array_end(j);
+}
+
+void mt_render_stack_text(FILE *o, int colour, const mt_modules_t *mods, const mt_site_t *s,
+                          size_t max)
+{
+    const char *fn = colour ? "\033[1;32m" : "", *dim = colour ? "\033[2m" : "",
+               *reset = colour ? "\033[0m" : "";
+    size_t n = s->nframes, shown = max && n > max ? max : n;
+    if (n == 0)
+        fprintf(o, "        %s(no stack recorded)%s\n", dim, reset);
+    for (size_t i = 0; i < shown; i++) {
+        const mt_frame_t *f = &s->frames[i];
+        const mt_module_t *m = mt_modules_get(mods, f->module);
+        fprintf(o, "        ");
+        if (f->function)
+            fprintf(o, "%s%s%s", fn, f->function, reset);
+        else
+            fprintf(o, "%s0x%" PRIx64 "%s", fn, f->address, reset);
+        if (f->inlined)
+            fprintf(o, " %s(inlined)%s", dim, reset);
+        if (f->file && f->line)
+            fprintf(o, "  %s%s:%u%s", dim, f->file, f->line, reset);
+        else if (m)
+            fprintf(o, "  %s%s+0x%" PRIx64 "%s", dim, mt_stack_basename(m->path), f->address,
+                    reset);
+        fputc('\n', o);
+    }
+    if (shown < n)
+        fprintf(o, "        %s... %zu more frames%s\n", dim, n - shown, reset);
+}
+
+const char *mt_render_stack_top(const mt_site_t *s)
+{
+    return s->nframes && s->frames[0].function ? s->frames[0].function : "?";
+}

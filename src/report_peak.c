@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+// Builds and renders the peak report (see report_peak.h). The figures come from the replay's
+// lazy snapshot (replay.c): exact at the moment of the last new heap maximum, not estimated
+// from samples. Prints only to the stream it is given.
+#include "report_peak.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt.h"
+#include "json_writer.h"
+#include "render_stack.h"
+
+int mt_report_peak_build(mt_report_peak_t *rep, const mt_analysis_t *a, mt_symbolizer_t *sym,
+                         size_t top)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->a = a;
+    int rc = mt_sites_build(&rep->sites, a, sym);
+    if (rc < 0)
+        return rc;
+    rep->idx = malloc((rep->sites.n ? rep->sites.n : 1) * sizeof *rep->idx);
+    if (!rep->idx) {
+        mt_report_peak_destroy(rep);
+        return -ENOMEM;
+    }
+    /* Rank them all so that what the top leaves out can be summed exactly. */
+    size_t all = mt_sites_top(&rep->sites, MT_SITE_BY_PEAK, rep->sites.n, rep->idx);
+    rep->n = top < all ? top : all;
+    for (size_t i = rep->n; i < all; i++) {
+        rep->other_bytes += rep->sites.v[rep->idx[i]].peak_bytes;
+        rep->other_blocks += rep->sites.v[rep->idx[i]].peak_blocks;
+        rep->other_sites++;
+    }
+    return 0;
+}
+
+void mt_report_peak_destroy(mt_report_peak_t *rep)
+{
+    mt_sites_destroy(&rep->sites);
+    free(rep->idx);
+    memset(rep, 0, sizeof *rep);
+}
+
+static double mt_peak_secs(uint64_t us)
+{
+    return (double)us / 1e6;
+}
+
+int mt_render_peak_json(const mt_report_peak_t *rep, FILE *out, int pretty)
+{
+    const mt_replay_t *r = &rep->a->replay;
+    mt_json_t j;
+    mt_json_init(&j, out, pretty);
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "format");
+    mt_json_string(&j, "memtrace-peak");
+    mt_json_key(&j, "schema_version");
+    mt_json_u64(&j, 1);
+    mt_json_key(&j, "file");
+    mt_json_string(&j, rep->a->path);
+    mt_json_key(&j, "peak_heap_bytes");
+    mt_json_u64(&j, r->peak_heap_bytes);
+    mt_json_key(&j, "peak_heap_blocks");
+    mt_json_u64(&j, r->peak_heap_blocks);
+    mt_json_key(&j, "peak_time_s");
+    mt_json_double(&j, mt_peak_secs(r->peak_time_us));
+    mt_json_key(&j, "peak_rss_bytes");
+    if (r->nsamples_total)
+        mt_json_u64(&j, r->peak_rss_bytes);
+    else
+        mt_json_null(&j);
+    mt_json_key(&j, "peak_rss_time_s");
+    if (r->nsamples_total)
+        mt_json_double(&j, mt_peak_secs(r->peak_rss_time_us));
+    else
+        mt_json_null(&j);
+    mt_json_key(&j, "sites");
+    mt_json_array_begin(&j);
+    for (size_t i = 0; i < rep->n; i++) {
+        const mt_site_t *s = &rep->sites.v[rep->idx[i]];
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "bytes");
+        mt_json_u64(&j, s->peak_bytes);
+        mt_json_key(&j, "blocks");
+        mt_json_u64(&j, s->peak_blocks);
+        mt_json_key(&j, "stack");
+        mt_render_stack_json(&j, rep->a->modules, s);
+        mt_json_object_end(&j);
+    }
+    mt_json_array_end(&j);
+    mt_json_key(&j, "other_sites");
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "sites");
+    mt_json_u64(&j, rep->other_sites);
+    mt_json_key(&j, "bytes");
+    mt_json_u64(&j, rep->other_bytes);
+    mt_json_key(&j, "blocks");
+    mt_json_u64(&j, rep->other_blocks);
+    mt_json_object_end(&j);
+    mt_json_key(&j, "truncated");
+    mt_json_bool(&j, rep->a->truncated);
+    mt_json_object_end(&j);
+    return mt_json_finish(&j);
+}
+
+/* "12.4 MiB (13,002,342 B)" */
+static const char *mt_peak_bytes(char *buf, size_t len, uint64_t v)
+{
+    char h[32], c[32];
+    mt_fmt_bytes(h, sizeof h, v);
+    if (v < 1024)
+        snprintf(buf, len, "%s", h);
+    else
+        snprintf(buf, len, "%s (%s B)", h, mt_fmt_count(c, sizeof c, v));
+    return buf;
+}
+
+int mt_render_peak_text(const mt_report_peak_t *rep, FILE *o, int colour, size_t max_frames)
+{
+    const mt_replay_t *r = &rep->a->replay;
+    const char *head = colour ? "\033[1;4m" : "", *bold = colour ? "\033[1m" : "",
+               *reset = colour ? "\033[0m" : "";
+    char b[64], c[32], t[32];
+    fprintf(o, "%smemtrace peak%s %s\n", head, reset, rep->a->path);
+    fprintf(o, "  %-18s %s in %s blocks at %s\n", "peak heap",
+            mt_peak_bytes(b, sizeof b, r->peak_heap_bytes),
+            mt_fmt_count(c, sizeof c, r->peak_heap_blocks),
+            mt_fmt_clock(t, sizeof t, r->peak_time_us));
+    if (r->nsamples_total)
+        fprintf(o, "  %-18s %s at %s\n", "peak RSS", mt_peak_bytes(b, sizeof b, r->peak_rss_bytes),
+                mt_fmt_clock(t, sizeof t, r->peak_rss_time_us));
+    else
+        fprintf(o, "  %-18s not sampled\n", "peak RSS");
+    fprintf(o, "\n%ssites holding the peak%s\n", head, reset);
+    if (rep->n == 0)
+        fprintf(o, "  (none)\n");
+    for (size_t i = 0; i < rep->n; i++) {
+        const mt_site_t *s = &rep->sites.v[rep->idx[i]];
+        double pct =
+            r->peak_heap_bytes ? 100.0 * (double)s->peak_bytes / (double)r->peak_heap_bytes : 0.0;
+        fprintf(o, "  %s#%zu%s %s in %s blocks (%.1f%%)\n", bold, i + 1, reset,
+                mt_peak_bytes(b, sizeof b, s->peak_bytes),
+                mt_fmt_count(c, sizeof c, s->peak_blocks), pct);
+        mt_render_stack_text(o, colour, rep->a->modules, s, max_frames);
+    }
+    if (rep->other_sites)
+        fprintf(o, "  ... %zu more sites hold %s in %s blocks\n", rep->other_sites,
+                mt_peak_bytes(b, sizeof b, rep->other_bytes),
+                mt_fmt_count(c, sizeof c, rep->other_blocks));
+    if (rep->a->truncated)
+        fprintf(o, "\nwarning: %s (%s)\n", rep->a->truncation, rep->a->cut_reason);
+    return ferror(o) ? -EIO : 0;
+}
