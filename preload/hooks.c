@@ -18,6 +18,7 @@
 
 #include "early_alloc.h"
 #include "mt_libc.h"
+#include "leak_scan.h"
 #include "recorder.h"
 
 typedef void (*mt_noreturn_fn)(int) __attribute__((noreturn));
@@ -44,7 +45,10 @@ static struct {
     int (*execvp)(const char *, char *const[]);
     int (*execvpe)(const char *, char *const[], char *const[]);
     int (*fexecve)(int, char *const[], char *const[]);
-    mt_noreturn_fn exit_, Exit_;
+    mt_noreturn_fn exit_, Exit_, exit;
+    int (*libc_start_main)(int (*)(int, char **, char **), int, char **, void (*)(void),
+                           void (*)(void), void (*)(void), void *);
+    int (*main)(int, char **, char **);
 } mt_real;
 
 /* Set while dlsym() runs: allocations it makes are served from the static early buffer. */
@@ -409,6 +413,37 @@ MT_EXPORT void _exit(int status)
         mt_real.exit_(status);
     for (;;)
         syscall(SYS_exit_group, status);
+}
+
+/* The leak check scans the exiting thread's stack from the frame that called exit(): the
+ * frames of exit's own machinery below it (our handler included) sit where the program's
+ * dead frames were, and stale pointers there would make lost blocks look reachable. */
+MT_EXPORT void exit(int status)
+{
+    if (!mt_real.exit)
+        MT_SYM(exit, "exit");
+    mt_leakscan_set_stack_start((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *));
+    mt_real.exit(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+/* main's return reaches exit() inside libc, not through the hook above: wrap main to learn
+ * where its caller's frame begins. */
+static int mt_main_wrapper(int argc, char **argv, char **envp)
+{
+    int rc = mt_real.main(argc, argv, envp);
+    mt_leakscan_set_stack_start((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *));
+    return rc;
+}
+
+MT_EXPORT int __libc_start_main(int (*main_fn)(int, char **, char **), int argc, char **argv,
+                                void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
+                                void *stack_end)
+{
+    MT_SYM(libc_start_main, "__libc_start_main");
+    mt_real.main = main_fn;
+    return mt_real.libc_start_main(mt_main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
 }
 
 MT_EXPORT void _Exit(int status)

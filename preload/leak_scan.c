@@ -41,6 +41,8 @@ typedef struct thread_slot {
 
 static thread_slot_t *slots; /* mmap'd once, excluded from the roots */
 static int skipped_tid;      /* memtrace's writer thread */
+static uintptr_t exit_sp;    /* where the exiting thread's live stack begins */
+static pid_t exit_tid;
 static size_t slot_count;
 static int release_word; /* futex word: 1 once the scan is over */
 
@@ -91,6 +93,14 @@ void mt_leakscan_exclude(uintptr_t begin, uintptr_t end)
     excluded_acquire();
     exclude_locked(begin, end);
     excluded_release();
+}
+
+void mt_leakscan_set_stack_start(uintptr_t sp)
+{
+    if (exit_sp)
+        return;
+    exit_tid = current_tid();
+    exit_sp = sp;
 }
 
 void mt_leakscan_skip_thread(int tid)
@@ -478,6 +488,10 @@ __attribute__((noinline)) static int classify(mt_leak_block_t *blocks, size_t co
                                               uintptr_t own_sp)
 {
     pid_t self = current_tid();
+    /* Frames between the exit() call and this one are exit's machinery, standing where the
+     * program's dead frames were: start at the caller of exit() when we know it. */
+    if (exit_sp && exit_tid == self && exit_sp > own_sp)
+        own_sp = exit_sp;
     int rc = stop_world(self);
     if (rc != 0)
         return rc;

@@ -31,6 +31,10 @@ void mt_leakscan_unexclude(uintptr_t begin, uintptr_t end);
 /* A memtrace thread that blocks all signals and holds no heap pointers: never stopped. */
 void mt_leakscan_skip_thread(int tid);
 
+/* The calling thread is leaving through exit(): its stack is a root from sp up (the first
+ * call wins, so a nested exit from an atexit handler keeps the outer frame). */
+void mt_leakscan_set_stack_start(uintptr_t sp);
+
 /* Classifies blocks[0..count) (any order on entry; sorted by address on return). stack needs
  * 2 * count entries. Call from the exiting thread with the recorder lock held. */
 __attribute__((warn_unused_result)) int
