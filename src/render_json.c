@@ -5,6 +5,7 @@
 
 #include "json_writer.h"
 #include "render.h"
+#include "render_histograms.h"
 
 const char *mt_render_exit_reason(int reason)
 {
@@ -180,6 +181,7 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     mt_json_sites(&j, rep, rep->by_bytes, rep->nby_bytes);
     mt_json_key(&j, "top_sites_by_count");
     mt_json_sites(&j, rep, rep->by_count, rep->nby_count);
+    mt_render_histograms_json(&j, rep);
     mt_json_key(&j, "warnings");
     mt_json_array_begin(&j);
     for (size_t i = 0; i < mt_symbolizer_warning_count(rep->sym); i++)

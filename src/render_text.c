@@ -8,6 +8,7 @@
 
 #include "fmt.h"
 #include "render.h"
+#include "render_histograms.h"
 
 typedef struct mt_style {
     const char *bold, *dim, *head, *num, *fn, *warn, *reset;
@@ -143,6 +144,7 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
     snprintf(title, sizeof title, "top %zu allocation sites by number of allocations",
              rep->nby_count);
     mt_text_sites(o, st, rep, title, rep->by_count, rep->nby_count, opts->max_frames);
+    mt_render_histograms_text(o, rep, opts->colour, opts->max_frames);
 
     size_t nw = mt_symbolizer_warning_count(rep->sym);
     if (nw) {

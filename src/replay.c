@@ -23,6 +23,7 @@ int mt_replay_init(mt_replay_t *r)
     r->mask = MT_REPLAY_INITIAL_BLOCKS - 1;
     r->shift = 64 - 12;
     r->sample_stride = 1;
+    r->series_width_us = 1000; /* 1 ms; doubles as the run gets longer */
     r->exit_reason = -1;
     return 0;
 }
@@ -34,6 +35,7 @@ void mt_replay_destroy(mt_replay_t *r)
     free(r->pending);
     free(r->maps);
     free(r->samples);
+    free(r->threads);
     memset(r, 0, sizeof *r);
 }
 
@@ -157,6 +159,85 @@ mt_node_stats_t mt_replay_node(const mt_replay_t *r, uint32_t node)
     return s;
 }
 
+/* ---- per-thread last allocation (temporary allocations) ---- */
+
+static int mt_threads_grow(mt_replay_t *r)
+{
+    size_t ocap = r->threads ? r->threads_mask + 1 : 0, ncap = ocap ? ocap * 2 : 64;
+    mt_thread_last_t *nt = calloc(ncap, sizeof *nt), *old = r->threads;
+    if (!nt)
+        return -ENOMEM;
+    for (size_t i = 0; i < ocap; i++) {
+        if (!old[i].used)
+            continue;
+        size_t j = (size_t)((old[i].tid * 0x9E3779B97F4A7C15ull) >> 32) & (ncap - 1);
+        while (nt[j].used)
+            j = (j + 1) & (ncap - 1);
+        nt[j] = old[i];
+    }
+    free(old);
+    r->threads = nt;
+    r->threads_mask = ncap - 1;
+    return 0;
+}
+
+/* The thread's entry, created on first use; NULL only on ENOMEM. */
+static mt_thread_last_t *mt_thread(mt_replay_t *r, uint64_t tid)
+{
+    if ((!r->threads || (r->nthreads + 1) * 2 > r->threads_mask + 1) && mt_threads_grow(r) < 0)
+        return NULL;
+    size_t i = (size_t)((tid * 0x9E3779B97F4A7C15ull) >> 32) & r->threads_mask;
+    while (r->threads[i].used && r->threads[i].tid != tid)
+        i = (i + 1) & r->threads_mask;
+    if (!r->threads[i].used) {
+        r->threads[i] = (mt_thread_last_t){.tid = tid, .used = 1};
+        r->nthreads++;
+    }
+    return &r->threads[i];
+}
+
+/* ---- heap over time ---- */
+
+static void mt_series_note(mt_replay_t *r)
+{
+    uint64_t t = r->last_time_us, v = r->heap_bytes;
+    uint64_t idx = t / r->series_width_us;
+    while (idx >= MT_REPLAY_SERIES_MAX) {
+        /* Merge neighbours: min of mins, max of maxes, the later one's last value. */
+        for (size_t i = 0; i < MT_REPLAY_SERIES_MAX / 2; i++) {
+            mt_heap_bucket_t x = r->series[2 * i], y = r->series[2 * i + 1], m = x;
+            if (y.used) {
+                m = y;
+                if (x.used) {
+                    m.min = x.min < y.min ? x.min : y.min;
+                    m.max = x.max > y.max ? x.max : y.max;
+                }
+            }
+            r->series[i] = m;
+        }
+        memset(&r->series[MT_REPLAY_SERIES_MAX / 2], 0,
+               MT_REPLAY_SERIES_MAX / 2 * sizeof r->series[0]);
+        r->series_width_us *= 2;
+        idx = t / r->series_width_us;
+    }
+    mt_heap_bucket_t *bk = &r->series[idx];
+    if (!bk->used) {
+        *bk = (mt_heap_bucket_t){v, v, v, 1};
+    } else {
+        bk->min = v < bk->min ? v : bk->min;
+        bk->max = v > bk->max ? v : bk->max;
+        bk->last = v;
+    }
+    r->nseries = idx + 1 > r->nseries ? idx + 1 : r->nseries;
+}
+
+static void mt_lifetime_note(mt_replay_t *r, const mt_block_t *b, uint64_t t)
+{
+    uint64_t d = t > b->time_us ? t - b->time_us : 0;
+    unsigned i = d < 1000 ? 0 : d < 10000 ? 1 : d < 100000 ? 2 : d < 1000000 ? 3 : 4;
+    r->lifetimes[i]++;
+}
+
 /* ---- heap events ---- */
 
 /* A block leaves the heap (free, realloc release). */
@@ -168,6 +249,7 @@ static void mt_heap_release(mt_replay_t *r, const mt_block_t *b)
     ns->live_blocks--;
     r->heap_bytes -= b->size;
     r->heap_blocks--;
+    mt_series_note(r);
 }
 
 static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
@@ -184,6 +266,7 @@ static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
         r->peak_time_us = nb->time_us;
         r->gen++;
     }
+    mt_series_note(r);
 }
 
 /* Places a block known not to be in the table. */
@@ -240,9 +323,14 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
     r->allocations++;
     r->allocs_by_kind[kind & 15]++;
     r->bytes_allocated += size;
+    r->sizes[mt_replay_size_bucket(size)]++;
     mt_node_stats_t *ns = &r->nodes[node];
     ns->allocations++;
     ns->bytes_allocated += size;
+    mt_thread_last_t *th = mt_thread(r, tid);
+    if (!th)
+        return -ENOMEM;
+    th->addr = addr;
     if (__builtin_expect(addr == 0, 0))
         return 0; /* nothing to track; counted as a call */
     mt_block_t *old = mt_blocks_lookup(r, addr);
@@ -261,11 +349,21 @@ int mt_replay_free(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr)
     mt_pending_settle(r, tid);
     r->last_time_us = t;
     r->free_calls++;
+    mt_thread_last_t *th = mt_thread(r, tid);
+    if (!th)
+        return -ENOMEM;
+    uint64_t last = th->addr;
+    th->addr = 0;
     mt_block_t *b = addr ? mt_blocks_lookup(r, addr) : NULL;
     if (!b) {
         r->unknown_frees++;
         return 0;
     }
+    if (last == addr) {
+        r->temporary_allocations++;
+        r->nodes[b->node].temporary++;
+    }
+    mt_lifetime_note(r, b, t);
     r->frees++;
     r->bytes_freed += b->size;
     mt_heap_release(r, b);
@@ -277,11 +375,16 @@ int mt_replay_realloc_release(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t
 {
     mt_pending_settle(r, tid);
     r->last_time_us = t;
+    mt_thread_last_t *th = mt_thread(r, tid);
+    if (!th)
+        return -ENOMEM;
+    th->addr = 0; /* a realloc is neither the free of a temporary nor a new allocation yet */
     mt_block_t *b = addr ? mt_blocks_lookup(r, addr) : NULL;
     if (!b) {
         r->unknown_frees++;
         return 0;
     }
+    mt_lifetime_note(r, b, t);
     if (r->npending == r->pending_cap) {
         size_t nc = r->pending_cap ? r->pending_cap * 2 : 8;
         mt_pending_realloc_t *np = realloc(r->pending, nc * sizeof *np);

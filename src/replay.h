@@ -19,7 +19,8 @@ typedef struct mt_node_stats {
     uint64_t live_blocks;
     uint64_t peak_bytes; /* held at the global heap peak: read via mt_replay_node_peak */
     uint64_t peak_blocks;
-    uint64_t gen; /* peak generation peak_* were saved in */
+    uint64_t gen;       /* peak generation peak_* were saved in */
+    uint64_t temporary; /* freed before the same thread allocated again */
 } mt_node_stats_t;
 
 typedef struct mt_block {
@@ -46,6 +47,27 @@ typedef struct mt_pending_realloc {
     mt_block_t block;
 } mt_pending_realloc_t;
 
+/* Per thread: the block it allocated last, while no other event of that thread followed. */
+typedef struct mt_thread_last {
+    uint64_t tid;
+    uint64_t addr; /* 0: the thread's last event was not an allocation */
+    int used;
+} mt_thread_last_t;
+
+/* Heap in use over time: min/max/last per bucket of width series_width_us; when the series
+ * would pass MT_REPLAY_SERIES_MAX buckets, neighbours merge and the width doubles, so memory
+ * is fixed and the peak (a max) survives any downsampling. */
+#define MT_REPLAY_SERIES_MAX 2048u
+typedef struct mt_heap_bucket {
+    uint64_t min, max, last;
+    int used; /* an event fell in this bucket */
+} mt_heap_bucket_t;
+
+/* Lifetime buckets of freed blocks: <1 ms, <10 ms, <100 ms, <1 s, longer. */
+#define MT_LIFETIME_BUCKETS 5
+/* Size buckets of allocation calls: 0 holds size 0, i > 0 holds [2^(i-1), 2^i). */
+#define MT_SIZE_BUCKETS 65
+
 typedef struct mt_replay {
     /* live heap blocks: open addressing, linear probing, backward-shift deletion */
     mt_block_t *blocks;
@@ -66,16 +88,26 @@ typedef struct mt_replay {
     size_t nsamples, samples_cap;
     uint64_t sample_stride, sample_skip;
 
+    mt_thread_last_t *threads; /* open addressing by tid, never shrinks */
+    size_t threads_mask, nthreads;
+
+    mt_heap_bucket_t series[MT_REPLAY_SERIES_MAX];
+    uint64_t series_width_us; /* bucket width, doubles when the series is full */
+    size_t nseries;           /* buckets up to the last one used */
+
     /* ---- results, exact ---- */
     uint64_t allocations, frees, bytes_allocated, bytes_freed;
     uint64_t allocs_by_kind[16];
     uint64_t heap_bytes, heap_blocks; /* now */
     uint64_t peak_heap_bytes, peak_heap_blocks, peak_time_us;
-    uint64_t free_calls;       /* FREE records, known or not */
-    uint64_t unknown_frees;    /* FREE/REALLOC_RELEASE of an address not live */
-    uint64_t realloc_failures; /* REALLOC_FAILED that restored a block */
-    uint64_t protocol_errors;  /* REALLOC_FAILED without a release, etc. */
-    uint64_t replaced_blocks;  /* ALLOC of an address already live (a free we never saw) */
+    uint64_t free_calls;            /* FREE records, known or not */
+    uint64_t unknown_frees;         /* FREE/REALLOC_RELEASE of an address not live */
+    uint64_t realloc_failures;      /* REALLOC_FAILED that restored a block */
+    uint64_t protocol_errors;       /* REALLOC_FAILED without a release, etc. */
+    uint64_t replaced_blocks;       /* ALLOC of an address already live (a free we never saw) */
+    uint64_t temporary_allocations; /* freed before the same thread allocated again */
+    uint64_t lifetimes[MT_LIFETIME_BUCKETS]; /* freed blocks (free or realloc) by lifetime */
+    uint64_t sizes[MT_SIZE_BUCKETS];         /* allocation calls by requested size */
 
     uint64_t mmap_calls, munmap_calls, mmap_bytes_total;
     uint64_t mmap_bytes, mmap_peak_bytes, mmap_peak_time_us;
@@ -117,6 +149,12 @@ mt_node_stats_t mt_replay_node(const mt_replay_t *r, uint32_t node);
 static inline uint32_t mt_replay_node_count(const mt_replay_t *r)
 {
     return r->nodes_cap;
+}
+
+/* The size bucket of a request (see MT_SIZE_BUCKETS). */
+static inline unsigned mt_replay_size_bucket(uint64_t size)
+{
+    return size ? 64u - (unsigned)__builtin_clzll(size) : 0u;
 }
 
 /* Live block lookup (NULL when not live). */

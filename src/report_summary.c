@@ -24,12 +24,14 @@ int mt_report_summary_build(mt_report_summary_t *rep, const mt_analysis_t *a, mt
     size_t n = top < rep->sites.n ? top : rep->sites.n;
     rep->by_bytes = malloc((n ? n : 1) * sizeof *rep->by_bytes);
     rep->by_count = malloc((n ? n : 1) * sizeof *rep->by_count);
-    if (!rep->by_bytes || !rep->by_count) {
+    rep->by_temporary = malloc((n ? n : 1) * sizeof *rep->by_temporary);
+    if (!rep->by_bytes || !rep->by_count || !rep->by_temporary) {
         mt_report_summary_destroy(rep);
         return -ENOMEM;
     }
     rep->nby_bytes = mt_sites_top(&rep->sites, MT_SITE_BY_BYTES, n, rep->by_bytes);
     rep->nby_count = mt_sites_top(&rep->sites, MT_SITE_BY_COUNT, n, rep->by_count);
+    rep->nby_temporary = mt_sites_top(&rep->sites, MT_SITE_BY_TEMPORARY, n, rep->by_temporary);
     return 0;
 }
 
@@ -39,5 +41,6 @@ void mt_report_summary_destroy(mt_report_summary_t *rep)
     mt_sites_destroy(&rep->sites);
     free(rep->by_bytes);
     free(rep->by_count);
+    free(rep->by_temporary);
     memset(rep, 0, sizeof *rep);
 }

@@ -149,6 +149,7 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
         site->leaked_blocks += st.live_blocks;
         site->peak_bytes += st.peak_bytes;
         site->peak_blocks += st.peak_blocks;
+        site->temporary += st.temporary;
         site->nodes++;
     }
     free(table);
@@ -176,6 +177,8 @@ static uint64_t mt_site_key(const mt_site_t *s, enum mt_site_key key)
         return s->leaked_bytes;
     case MT_SITE_BY_PEAK:
         return s->peak_bytes;
+    case MT_SITE_BY_TEMPORARY:
+        return s->temporary;
     }
     return 0;
 }

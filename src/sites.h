@@ -20,7 +20,8 @@ typedef struct mt_site {
     uint64_t leaked_blocks;
     uint64_t peak_bytes; /* held at the global heap peak */
     uint64_t peak_blocks;
-    uint32_t nodes; /* trace nodes merged into this site */
+    uint64_t temporary; /* freed before the same thread allocated again */
+    uint32_t nodes;     /* trace nodes merged into this site */
 } mt_site_t;
 
 typedef struct mt_sites {
@@ -29,10 +30,11 @@ typedef struct mt_sites {
 } mt_sites_t;
 
 enum mt_site_key {
-    MT_SITE_BY_BYTES,  /* bytes_allocated */
-    MT_SITE_BY_COUNT,  /* allocations */
-    MT_SITE_BY_LEAKED, /* leaked_bytes */
-    MT_SITE_BY_PEAK,   /* peak_bytes */
+    MT_SITE_BY_BYTES,     /* bytes_allocated */
+    MT_SITE_BY_COUNT,     /* allocations */
+    MT_SITE_BY_LEAKED,    /* leaked_bytes */
+    MT_SITE_BY_PEAK,      /* peak_bytes */
+    MT_SITE_BY_TEMPORARY, /* temporary */
 };
 
 /* Builds the sites of every node that allocated on the heap. 0 or -ENOMEM. */

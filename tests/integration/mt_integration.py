@@ -461,6 +461,31 @@ def case_peak():
     check(all(s.get("peak_bytes") == 0 for f, s in inner if f == "churn"),
           "churn holds nothing at the peak")
 
+def case_churny():
+    log = os.path.join(TMP, "churny.mtr")
+    p = record(log, sample_exe("churny"))
+    m = re.search(r"^memtrace-churny: temporary=(\d+) allocations=(\d+) site=(\w+)$", p.stdout,
+                  re.M)
+    check(m, f"churny prints no memtrace-churny line\n{show(p)}")
+    temp, allocs, site = int(m.group(1)), int(m.group(2)), m.group(3)
+    rep = report_json(log)
+    check(rep.get("allocations") == allocs,
+          f"allocations {rep.get('allocations')}, the sample says {allocs}")
+    check(rep.get("temporary_allocations") == temp,
+          f"temporary_allocations {rep.get('temporary_allocations')}, the sample says {temp}")
+    sites = rep.get("top_temporary_sites") or []
+    check(len(sites) == 1, f"only {site} makes temporaries: {sites}")
+    fn = (sites[0].get("stack") or [{}])[0].get("function")
+    check(fn == site and sites[0].get("temporary") == temp,
+          f"top temporary site should be {site} with {temp}: {fn}, {sites[0].get('temporary')}")
+    sizes = {(b["min"], b["max"]): b["count"] for b in rep.get("sizes") or []}
+    want = {(32, 63): 1000, (16, 31): 500, (128, 255): 500}
+    check(sizes == want, f"size histogram {sizes}, expected {want}")
+    life = rep.get("lifetimes") or {}
+    check(sum(life.values()) == allocs and life.get("never_freed") == 0,
+          f"every block is freed once: {life}")
+
+
 # ---- real programs ----
 
 def real_program(name, *argv):
