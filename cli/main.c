@@ -20,6 +20,7 @@ static const mt_command_t mt_commands[] = {
     {"run", mt_cmd_run, "record PROG (a binary, or `python3 script.py`) into a log"},
     {"report", mt_cmd_report, "summary: totals, peak, leaks, top allocation sites"},
     {"peak", mt_cmd_peak, "who holds the memory at the heap's high-water mark"},
+    {"timeline", mt_cmd_timeline, "heap, RSS and allocator footprint over time (-o out.svg)"},
 };
 
 #define MT_NCOMMANDS (sizeof mt_commands / sizeof mt_commands[0])
@@ -30,6 +31,7 @@ static void mt_main_usage(FILE *out)
                  "       memtrace run [options] [--] PROG [ARGS...]\n"
                  "       memtrace report [options] FILE\n"
                  "       memtrace peak [options] FILE\n"
+                 "       memtrace timeline [-o out.svg] FILE\n"
                  "\n"
                  "A memory profiler and leak detector for native programs.\n"
                  "\n"

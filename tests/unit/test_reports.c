@@ -9,6 +9,7 @@
 
 #include "analysis.h"
 #include "log_builder.h"
+#include "render_svg_timeline.h"
 #include "report_peak.h"
 #include "symbolizer.h"
 
@@ -146,6 +147,55 @@ START_TEST(temporary_per_thread)
 }
 END_TEST
 
+START_TEST(timeline_bounded)
+{
+    lb_start();
+    /* 200,000 events over 1000 s with one spike: the series stays bounded and keeps it */
+    uint64_t t = 0;
+    for (int i = 0; i < 100000; i++) {
+        uint64_t size = i == 77777 ? 5000000 : 100;
+        mt_lb_alloc(&b, MT_ALLOC_MALLOC, t += 5000, size, 0x1000, 1);
+        mt_lb_free_(&b, MT_TAG_FREE, t += 5000, 0x1000);
+    }
+    mt_lb_exit(&b, t + 1, MT_EXIT_NORMAL, 0);
+    lb_load();
+    const mt_replay_t *r = &a->replay;
+    ck_assert_uint_le(r->nseries, MT_REPLAY_SERIES_MAX);
+    ck_assert_uint_eq(r->peak_heap_bytes, 5000000);
+    static mt_timeline_point_t pts[MT_TIMELINE_MAX_POINTS];
+    size_t n = mt_timeline_series(r, MT_TL_HEAP, pts, MT_TIMELINE_MAX_POINTS);
+    ck_assert_uint_le(n, MT_TIMELINE_MAX_POINTS);
+    ck_assert_uint_gt(n, MT_TIMELINE_MAX_POINTS / 4);
+    uint64_t max = 0, spike_t = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            ck_assert_uint_gt(pts[i].time_us, pts[i - 1].time_us);
+        if (pts[i].value > max) {
+            max = pts[i].value;
+            spike_t = pts[i].time_us;
+        }
+    }
+    ck_assert_uint_eq(max, 5000000);
+    ck_assert_uint_le(spike_t, r->peak_time_us);
+    /* a tiny bound still keeps the maximum */
+    n = mt_timeline_series(r, MT_TL_HEAP, pts, 7);
+    ck_assert_uint_le(n, 7);
+    max = 0;
+    for (size_t i = 0; i < n; i++)
+        max = pts[i].value > max ? pts[i].value : max;
+    ck_assert_uint_eq(max, 5000000);
+
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    ck_assert_int_eq(mt_timeline_svg(a, f), 0);
+    fclose(f);
+    ck_assert_uint_lt(len, 200000); /* bounded whatever the log */
+    ck_assert_ptr_nonnull(strstr(out, "peak 4.77 MiB"));
+    free(out);
+}
+END_TEST
+
 static Suite *reports_suite(void)
 {
     Suite *s = suite_create("reports");
@@ -153,6 +203,7 @@ static Suite *reports_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, peak_sites_exact);
     tcase_add_test(tc, temporary_per_thread);
+    tcase_add_test(tc, timeline_bounded);
     suite_add_tcase(s, tc);
     return s;
 }

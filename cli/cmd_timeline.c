@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+// `memtrace timeline FILE [-o out.svg]`: heap, RSS and allocator footprint over time, as an
+// SVG file or, without -o, a compact chart on stdout. Argument handling only; the rendering
+// is src/render_svg_timeline.c.
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "render_svg_timeline.h"
+
+static void mt_timeline_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: memtrace timeline [options] FILE\n"
+            "\n"
+            "Heap in use, RSS and allocator footprint (mallinfo2 arena + mmapped) over time,\n"
+            "with the heap peak marked. With -o, a self-contained SVG; without, a chart of\n"
+            "the heap on stdout.\n"
+            "\n"
+            "options:\n"
+            "  -o, --output FILE   write an SVG to FILE\n"
+            "  --width N           chart width in columns (text, default 60)\n"
+            "  --height N          chart height in rows (text, default 12)\n"
+            "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty)\n"
+            "  -h, --help          show this help\n"
+            "\n"
+            "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
+            "output could not be written; 2 usage error.\n");
+}
+
+int mt_cmd_timeline(int argc, char **argv)
+{
+    enum { OPT_WIDTH = 1, OPT_HEIGHT, OPT_NO_COLOR };
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"width", required_argument, NULL, OPT_WIDTH},
+        {"height", required_argument, NULL, OPT_HEIGHT},
+        {"no-color", no_argument, NULL, OPT_NO_COLOR},
+        {"no-colour", no_argument, NULL, OPT_NO_COLOR},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *svg = NULL;
+    size_t width = 60, height = 12;
+    int no_color = 0, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            svg = optarg;
+            break;
+        case OPT_WIDTH:
+            if (mt_cli_number("timeline", "--width", optarg, 1000, &width) < 0 || width < 8)
+                return 2;
+            break;
+        case OPT_HEIGHT:
+            if (mt_cli_number("timeline", "--height", optarg, 200, &height) < 0 || height < 2)
+                return 2;
+            break;
+        case OPT_NO_COLOR:
+            no_color = 1;
+            break;
+        case 'h':
+            mt_timeline_usage(stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "memtrace: timeline: option '%s' needs a value\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "memtrace: timeline: unknown option '%s'\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, "memtrace: timeline: %s (see 'memtrace timeline --help')\n",
+                optind >= argc ? "no log file given" : "one log file at a time");
+        return 2;
+    }
+    const char *path = argv[optind];
+    mt_analysis_t *a;
+    if (mt_cli_load(path, &a, NULL))
+        return 1;
+    int rc;
+    if (svg) {
+        FILE *f = fopen(svg, "w");
+        if (!f) {
+            fprintf(stderr, "memtrace: %s: %s\n", svg, strerror(errno));
+            mt_analysis_free(a);
+            return 1;
+        }
+        int r = mt_timeline_svg(a, f);
+        if (fclose(f) != 0 || r < 0) {
+            fprintf(stderr, "memtrace: %s: %s\n", svg, strerror(r == -ENOMEM ? ENOMEM : EIO));
+            mt_analysis_free(a);
+            return 1;
+        }
+        rc = mt_cli_finish(path, a, 0);
+    } else {
+        int r =
+            mt_timeline_text(a, stdout, mt_cli_colour(no_color), (unsigned)width, (unsigned)height);
+        rc = mt_cli_finish(path, a, r);
+    }
+    mt_analysis_free(a);
+    return rc;
+}

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+// The timeline renderers (see render_svg_timeline.h). The heap series comes from the replay's
+// bounded min/max buckets, RSS and footprint from its bounded sample series; both are reduced
+// again here by maximum, never by averaging, so a spike is never drawn lower than it was.
+// The SVG has no scripts and no external references: it opens anywhere.
+#include "render_svg_timeline.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt.h"
+
+/* Appends (t, v) to out, merging into the last point when the series is already at max:
+ * callers feed points in time order, so grouping consecutive points keeps maxima. */
+static size_t mt_tl_reduce(mt_timeline_point_t *out, size_t n, size_t group, uint64_t t, uint64_t v,
+                           size_t *in_group)
+{
+    if (n > 0 && *in_group < group) {
+        if (v > out[n - 1].value)
+            out[n - 1].value = v;
+        (*in_group)++;
+        return n;
+    }
+    out[n] = (mt_timeline_point_t){t, v};
+    *in_group = 1;
+    return n + 1;
+}
+
+size_t mt_timeline_series(const mt_replay_t *r, enum mt_timeline_series which,
+                          mt_timeline_point_t *out, size_t max)
+{
+    size_t n = 0, in_group = 0;
+    if (max == 0)
+        return 0;
+    if (which == MT_TL_HEAP) {
+        size_t total = r->nseries, group = (total + max - 1) / max;
+        uint64_t last = 0;
+        for (size_t i = 0; i < total; i++) {
+            const mt_heap_bucket_t *b = &r->series[i];
+            /* A bucket without events holds the value the last event left. */
+            uint64_t v = b->used ? b->max : last;
+            if (b->used)
+                last = b->last;
+            n = mt_tl_reduce(out, n, group ? group : 1, (uint64_t)i * r->series_width_us, v,
+                             &in_group);
+        }
+        return n;
+    }
+    size_t total = r->nsamples, group = (total + max - 1) / max;
+    for (size_t i = 0; i < total; i++) {
+        const mt_sample_t *s = &r->samples[i].s;
+        uint64_t v = which == MT_TL_RSS ? s->rss : s->arena + s->hblkhd;
+        n = mt_tl_reduce(out, n, group ? group : 1, r->samples[i].time_us, v, &in_group);
+    }
+    return n;
+}
+
+typedef struct mt_tl_all {
+    mt_timeline_point_t *p[3];
+    size_t n[3];
+    uint64_t tmax, vmax;
+} mt_tl_all_t;
+
+static void mt_tl_free(mt_tl_all_t *t)
+{
+    for (int i = 0; i < 3; i++)
+        free(t->p[i]);
+}
+
+static int mt_tl_load(const mt_analysis_t *a, mt_tl_all_t *t, size_t max)
+{
+    const mt_replay_t *r = &a->replay;
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < 3; i++) {
+        t->p[i] = malloc(max * sizeof *t->p[i]);
+        if (!t->p[i]) {
+            mt_tl_free(t);
+            return -ENOMEM;
+        }
+        t->n[i] = mt_timeline_series(r, (enum mt_timeline_series)i, t->p[i], max);
+        for (size_t k = 0; k < t->n[i]; k++)
+            if (t->p[i][k].value > t->vmax)
+                t->vmax = t->p[i][k].value;
+    }
+    t->tmax = r->last_time_us ? r->last_time_us : 1;
+    if (r->peak_heap_bytes > t->vmax)
+        t->vmax = r->peak_heap_bytes;
+    if (t->vmax == 0)
+        t->vmax = 1;
+    return 0;
+}
+
+#define W 960.0
+#define H 420.0
+#define ML 90.0 /* margins: room for the byte labels on the left */
+#define MR 20.0
+#define MT 40.0
+#define MB 50.0
+
+static double mt_tl_x(const mt_tl_all_t *t, uint64_t us)
+{
+    return ML + (W - ML - MR) * (double)us / (double)t->tmax;
+}
+
+static double mt_tl_y(const mt_tl_all_t *t, uint64_t v)
+{
+    return H - MB - (H - MT - MB) * (double)v / (double)t->vmax;
+}
+
+static void mt_tl_escape(FILE *o, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '<')
+            fputs("&lt;", o);
+        else if (*s == '>')
+            fputs("&gt;", o);
+        else if (*s == '&')
+            fputs("&amp;", o);
+        else
+            fputc(*s, o);
+    }
+}
+
+int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
+{
+    static const char *const names[3] = {"heap in use", "RSS", "allocator footprint"};
+    static const char *const colours[3] = {"#d62728", "#1f77b4", "#2ca02c"};
+    const mt_replay_t *r = &a->replay;
+    mt_tl_all_t t;
+    if (mt_tl_load(a, &t, MT_TIMELINE_MAX_POINTS) < 0)
+        return -ENOMEM;
+    char b[32];
+    fprintf(o,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+            "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
+            "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+            "<text x=\"%.0f\" y=\"24\" font-size=\"15\">memtrace timeline: ",
+            W, H, W, H, ML);
+    mt_tl_escape(o, a->path);
+    fputs("</text>\n", o);
+    /* axes, grid and labels with units */
+    for (int i = 0; i <= 5; i++) {
+        uint64_t v = t.vmax / 5 * (uint64_t)i;
+        double y = mt_tl_y(&t, v);
+        fprintf(o,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+                ML, y, W - MR, y, ML - 6, y + 4, mt_fmt_bytes(b, sizeof b, v));
+    }
+    for (int i = 0; i <= 6; i++) {
+        uint64_t us = t.tmax / 6 * (uint64_t)i;
+        double x = mt_tl_x(&t, us);
+        fprintf(o,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/>\n"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+                x, H - MB, x, H - MB + 5, x, H - MB + 18, mt_fmt_seconds(b, sizeof b, us));
+    }
+    fprintf(o,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n"
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n"
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time (s)</text>\n"
+            "<text x=\"16\" y=\"%.1f\" transform=\"rotate(-90 16 %.1f)\" "
+            "text-anchor=\"middle\">bytes</text>\n",
+            ML, H - MB, W - MR, H - MB, ML, MT, ML, H - MB, (ML + W - MR) / 2, H - 12,
+            (H - MB + MT) / 2, (H - MB + MT) / 2);
+    /* series: steps, so a value holds until the next point */
+    for (int s = 0; s < 3; s++) {
+        if (!t.n[s])
+            continue;
+        fprintf(o, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"",
+                colours[s]);
+        double py = mt_tl_y(&t, 0);
+        for (size_t k = 0; k < t.n[s]; k++) {
+            double x = mt_tl_x(&t, t.p[s][k].time_us), y = mt_tl_y(&t, t.p[s][k].value);
+            fprintf(o, "%.1f,%.1f %.1f,%.1f ", x, py, x, y);
+            py = y;
+        }
+        fputs("\"/>\n", o);
+        fprintf(o,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"3\" fill=\"%s\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+                W - MR - 170, MT + 4 + 16.0 * s, colours[s], W - MR - 152, MT + 9 + 16.0 * s,
+                names[s]);
+    }
+    /* the peak */
+    double px = mt_tl_x(&t, r->peak_time_us), py = mt_tl_y(&t, r->peak_heap_bytes);
+    fprintf(o,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" "
+            "stroke-dasharray=\"4 3\"/>\n"
+            "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"/>\n"
+            "<text x=\"%.1f\" y=\"%.1f\">peak %s</text>\n",
+            px, MT, px, H - MB, px, py, px + 6, py - 6 < MT + 10 ? MT + 10 : py - 6,
+            mt_fmt_bytes(b, sizeof b, r->peak_heap_bytes));
+    fputs("</svg>\n", o);
+    mt_tl_free(&t);
+    return ferror(o) ? -EIO : 0;
+}
+
+int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width, unsigned height)
+{
+    static const char *const eighths[9] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+    const mt_replay_t *r = &a->replay;
+    mt_tl_all_t t;
+    if (width == 0 || height == 0 || mt_tl_load(a, &t, MT_TIMELINE_MAX_POINTS) < 0)
+        return -ENOMEM;
+    uint64_t *col = calloc(width, sizeof *col);
+    if (!col) {
+        mt_tl_free(&t);
+        return -ENOMEM;
+    }
+    /* Heap only: the column's maximum, each value held until the next point. */
+    uint64_t vmax = r->peak_heap_bytes ? r->peak_heap_bytes : 1;
+    for (size_t k = 0; k < t.n[MT_TL_HEAP]; k++) {
+        uint64_t end = k + 1 < t.n[MT_TL_HEAP] ? t.p[MT_TL_HEAP][k + 1].time_us : t.tmax;
+        unsigned c0 = (unsigned)((double)t.p[MT_TL_HEAP][k].time_us * width / (double)t.tmax);
+        unsigned c1 = (unsigned)((double)end * width / (double)t.tmax);
+        for (unsigned c = c0; c <= c1 && c < width; c++)
+            if (t.p[MT_TL_HEAP][k].value > col[c])
+                col[c] = t.p[MT_TL_HEAP][k].value;
+    }
+    const char *hi = colour ? "\033[31m" : "", *reset = colour ? "\033[0m" : "";
+    char b[32], b2[32];
+    fprintf(o, "heap in use, %s (peak %s at %s)\n", a->path,
+            mt_fmt_bytes(b, sizeof b, r->peak_heap_bytes),
+            mt_fmt_seconds(b2, sizeof b2, r->peak_time_us));
+    for (unsigned row = height; row-- > 0;) {
+        if (row == height - 1)
+            fprintf(o, "%10s |", mt_fmt_bytes(b, sizeof b, vmax));
+        else if (row == 0)
+            fprintf(o, "%10s |", "0 B");
+        else
+            fprintf(o, "%10s |", "");
+        fputs(hi, o);
+        for (unsigned c = 0; c < width; c++) {
+            uint64_t e = col[c] * height * 8 / vmax; /* height in eighths of a row */
+            uint64_t lo = (uint64_t)row * 8;
+            fputs(eighths[e <= lo ? 0 : e - lo >= 8 ? 8 : e - lo], o);
+        }
+        fprintf(o, "%s\n", reset);
+    }
+    fprintf(o, "%10s +", "");
+    unsigned pc = (unsigned)((double)r->peak_time_us * width / (double)t.tmax);
+    for (unsigned c = 0; c < width; c++)
+        fputs(c == pc || (pc >= width && c == width - 1) ? "^" : "-", o);
+    fprintf(o, "\n%10s  0 s%*s\n", "", (int)width - 3, mt_fmt_seconds(b, sizeof b, t.tmax));
+    if (r->nsamples_total)
+        fprintf(o, "peak RSS %s at %s; footprint (arena + mmapped) sampled %" PRIu64 " times\n",
+                mt_fmt_bytes(b, sizeof b, r->peak_rss_bytes),
+                mt_fmt_seconds(b2, sizeof b2, r->peak_rss_time_us), r->nsamples_total);
+    free(col);
+    mt_tl_free(&t);
+    return ferror(o) ? -EIO : 0;
+}
