@@ -106,6 +106,15 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, char *err, size_t 
             a->notices[rec.a < 7 ? rec.a : 7]++;
             rc = mt_replay_record(&a->replay, &rec);
             break;
+        case MT_TAG_LEAK_SCAN:
+            rc = mt_leakclass_scan(&a->leaks, &a->replay, &rec);
+            break;
+        case MT_TAG_LEAK_BLOCK:
+            rc = mt_leakclass_block(&a->leaks, &a->replay, &rec);
+            break;
+        case MT_TAG_LEAK_SCAN_END:
+            rc = mt_leakclass_end(&a->leaks, &a->replay, &rec);
+            break;
         case MT_TAG_THREAD_NAME:
             a->threads_named++;
             rc = 0;
@@ -200,6 +209,7 @@ void mt_analysis_free(mt_analysis_t *a)
     mt_modules_free(a->modules);
     mt_nodes_destroy(&a->nodes);
     mt_replay_destroy(&a->replay);
+    mt_leakclass_destroy(&a->leaks);
     free(a->path);
     free(a);
 }

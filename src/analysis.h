@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "leak_class.h"
 #include "log_reader.h"
 #include "modules.h"
 #include "nodes.h"
@@ -29,8 +30,9 @@ typedef struct mt_analysis {
     mt_modules_t *modules;
     mt_nodes_t nodes;
     mt_replay_t replay;
-    uint64_t events;     /* event records applied */
-    uint64_t notices[8]; /* by mt_notice_code (7 = other) */
+    mt_leakclass_t leaks; /* the leak check's verdict, when the log has one */
+    uint64_t events;      /* event records applied */
+    uint64_t notices[8];  /* by mt_notice_code (7 = other) */
     uint64_t threads_named;
     int truncated;        /* the log ends early: no EXIT record, or a cut/corrupt chunk */
     int cut;              /* the stream itself was cut or corrupt (not just no EXIT) */

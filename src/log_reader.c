@@ -652,6 +652,32 @@ int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
         MT_GETV(rec->a);
         MT_GETSTR(rec->str);
         break;
+    case MT_TAG_LEAK_SCAN:
+        rec->tag = tag;
+        MT_GETTIME();
+        MT_GETV(rec->a);
+        MT_GETV(rec->b);
+        MT_GETV(rec->c);
+        MT_GETV(rec->size);
+        break;
+    case MT_TAG_LEAK_BLOCK:
+        rec->tag = tag;
+        MT_GETADDR();
+        MT_GETV(rec->a);
+        rec->b = 0;
+        if (rec->a == 0) {
+            MT_GETV(rec->b);
+        } else if (rec->a == 1) {
+            MT_GETV(v);
+            rec->b = rec->addr + (uint64_t)mt_unzigzag(v);
+        } else if (rec->a != 2) {
+            goto corrupt; /* the fields that follow depend on the kind: cannot go on */
+        }
+        break;
+    case MT_TAG_LEAK_SCAN_END:
+        rec->tag = tag;
+        MT_GETV(rec->a);
+        break;
     default:
         /* Records carry no length, so an unknown tag cannot be skipped. */
         goto corrupt;

@@ -29,6 +29,9 @@ typedef struct mt_segment {
  * One decoded record. Only the fields of its tag are meaningful; the rest keep stale values
  * (the reader does not clear them, to keep the hot loop short).
  * tag is an enum mt_tag with every ALLOC variant folded into MT_TAG_ALLOC (kind in alloc_kind).
+ * Leak records: LEAK_SCAN a, b, c = blocks, threads stopped, threads missed, size = root bytes;
+ * LEAK_BLOCK addr, a = kind (0..2), b = indirect bytes (definite) or the leader's absolute
+ * address (indirect); LEAK_SCAN_END a = count.
  */
 typedef struct mt_record {
     uint8_t tag;

@@ -187,6 +187,22 @@ void mt_lb_exit(mt_lb_t *b, uint64_t t, enum mt_exit_reason reason, uint64_t sta
     mt_enc_exit(mt_lb_room(b, 0, 0), t, reason, status);
 }
 
+void mt_lb_leak_scan(mt_lb_t *b, uint64_t t, uint64_t blocks, uint64_t stopped, uint64_t missed,
+                     uint64_t root_bytes)
+{
+    mt_enc_leak_scan(mt_lb_room(b, 0, 0), t, blocks, stopped, missed, root_bytes);
+}
+
+void mt_lb_leak_block(mt_lb_t *b, uint64_t addr, unsigned kind, uint64_t extra)
+{
+    mt_enc_leak_block(mt_lb_room(b, 0, 0), addr, kind, extra);
+}
+
+void mt_lb_leak_scan_end(mt_lb_t *b, uint64_t count)
+{
+    mt_enc_leak_scan_end(mt_lb_room(b, 0, 0), count);
+}
+
 void mt_lb_notice(mt_lb_t *b, uint64_t t, uint64_t code, const char *text)
 {
     mt_enc_t *e = mt_lb_room(b, mt_enc_string_size(strlen(text)), 0);

@@ -44,6 +44,12 @@ void mt_lb_munmap(mt_lb_t *b, uint64_t t, uint64_t size, uint64_t addr);
 void mt_lb_sample(mt_lb_t *b, uint64_t t, const mt_sample_t *s);
 void mt_lb_exit(mt_lb_t *b, uint64_t t, enum mt_exit_reason reason, uint64_t status);
 void mt_lb_notice(mt_lb_t *b, uint64_t t, uint64_t code, const char *text);
+/* The leak check's records (kind: 0 definite, extra = indirect bytes; 1 indirect, extra = the
+ * leader's address; 2 possible). */
+void mt_lb_leak_scan(mt_lb_t *b, uint64_t t, uint64_t blocks, uint64_t stopped, uint64_t missed,
+                     uint64_t root_bytes);
+void mt_lb_leak_block(mt_lb_t *b, uint64_t addr, unsigned kind, uint64_t extra);
+void mt_lb_leak_scan_end(mt_lb_t *b, uint64_t count);
 /* Appends raw bytes to the current chunk (for corrupt records). */
 void mt_lb_raw(mt_lb_t *b, const void *bytes, size_t n);
 

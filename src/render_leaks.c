@@ -1,0 +1,669 @@
+// SPDX-License-Identifier: MIT
+// Leak report renderers (see render_leaks.h). Text follows valgrind's wording so people and
+// scripts used to memcheck read it at once; JSON keys are a public schema; SARIF and JUnit
+// follow their specifications closely enough for GitHub code scanning and CI test tabs.
+#include "render_leaks.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "fmt.h"
+#include "json_writer.h"
+#include "mt_config.h"
+
+#define MT_SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
+#define MT_INFO_URI "https://github.com/memtrace/memtrace"
+#define MT_SUPP_MAX_FRAMES 24 /* valgrind's VG_MAX_SUPP_CALLERS */
+
+static const char *const mt_lost_phrase[MT_LEAKS_NKINDS] = {
+    "definitely lost", "indirectly lost", "possibly lost", "still reachable", "not freed at exit"};
+
+static const char *mt_basename(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+static const mt_module_t *mt_frame_module(const mt_leaks_t *l, const mt_frame_t *f)
+{
+    return mt_modules_get(l->a->modules, f->module);
+}
+
+static size_t mt_listed_count(const mt_leaks_t *l)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += (size_t)mt_leaks_listed(l, &l->v[i]);
+    return n;
+}
+
+/* "192 (96 direct, 96 indirect) bytes in 1 blocks are definitely lost" */
+static void mt_leak_headline(char *buf, size_t len, const mt_leak_t *k)
+{
+    char t[32], d[32], in[32], b[32];
+    mt_fmt_count(b, sizeof b, k->blocks);
+    if (k->kind == MT_LEAKS_DEFINITE && k->indirect_bytes)
+        snprintf(buf, len, "%s (%s direct, %s indirect) bytes in %s blocks are %s",
+                 mt_fmt_count(t, sizeof t, mt_leak_total_bytes(k)),
+                 mt_fmt_count(d, sizeof d, k->bytes),
+                 mt_fmt_count(in, sizeof in, k->indirect_bytes), b, mt_lost_phrase[k->kind]);
+    else if (k->kind == MT_LEAKS_UNCLASSIFIED)
+        snprintf(buf, len, "%s bytes in %s blocks are not freed at exit",
+                 mt_fmt_count(t, sizeof t, k->bytes), b);
+    else
+        snprintf(buf, len, "%s bytes in %s blocks are %s", mt_fmt_count(t, sizeof t, k->bytes), b,
+                 mt_lost_phrase[k->kind]);
+}
+
+/* ---- text ---- */
+
+static void mt_text_frame(FILE *o, const mt_leaks_t *l, const mt_frame_t *f, int colour)
+{
+    const char *fn = colour ? "\033[1;32m" : "", *dim = colour ? "\033[2m" : "",
+               *rst = colour ? "\033[0m" : "";
+    const mt_module_t *m = mt_frame_module(l, f);
+    if (f->function)
+        fprintf(o, "    %s%s%s", fn, f->function, rst);
+    else
+        fprintf(o, "    %s0x%" PRIx64 "%s", fn, f->address, rst);
+    if (f->inlined)
+        fprintf(o, " %s(inlined)%s", dim, rst);
+    if (f->file && f->line)
+        fprintf(o, "  %s%s:%u%s", dim, f->file, f->line, rst);
+    else if (m)
+        fprintf(o, "  %s%s+0x%" PRIx64 "%s", dim, mt_basename(m->path), f->address, rst);
+    fputc('\n', o);
+}
+
+static void mt_text_total(FILE *o, const char *label, uint64_t bytes, uint64_t blocks)
+{
+    char b[32], c[32];
+    fprintf(o, "  %18s: %s bytes in %s blocks\n", label, mt_fmt_count(b, sizeof b, bytes),
+            mt_fmt_count(c, sizeof c, blocks));
+}
+
+int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opts_t *opt)
+{
+    const mt_analysis_t *a = l->a;
+    const mt_leakclass_t *c = &a->leaks;
+    const char *head = opt->colour ? "\033[1;4m" : "", *warn = opt->colour ? "\033[1;33m" : "",
+               *bold = opt->colour ? "\033[1m" : "", *rst = opt->colour ? "\033[0m" : "";
+    char line[256], t1[32];
+
+    fprintf(o, "%smemtrace leaks%s %s\n", head, rst, a->path);
+    fprintf(o, "  %-18s %s\n", "command", l->command[0] ? l->command : "(unknown)");
+    if (l->classified) {
+        fprintf(o, "  %-18s at %s, %" PRIu64 " thread%s stopped", "leak check",
+                mt_fmt_clock(t1, sizeof t1, c->scan_time_us), c->threads_stopped,
+                c->threads_stopped == 1 ? "" : "s");
+        if (c->threads_missed)
+            fprintf(o, ", %s%" PRIu64 " could not be stopped (their stacks were not scanned)%s",
+                    warn, c->threads_missed, rst);
+        fputc('\n', o);
+    } else {
+        fprintf(o,
+                "  %-18s %snot run%s: the log has no leak scan (record with 'memtrace run "
+                "--leak-check'),\n"
+                "  %-18s so blocks are not classified: every block not freed at exit is listed,\n"
+                "  %-18s including memory still reachable from globals and caches\n",
+                "leak check", warn, rst, "", "");
+    }
+
+    size_t total = mt_listed_count(l), no = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const mt_leak_t *k = &l->v[i];
+        if (!mt_leaks_listed(l, k))
+            continue;
+        mt_leak_headline(line, sizeof line, k);
+        fprintf(o, "\n%s%s%s in loss record %zu of %zu\n", bold, line, rst, ++no, total);
+        size_t n = k->nframes, shown = opt->max_frames && n > opt->max_frames ? opt->max_frames : n;
+        if (n == 0)
+            fprintf(o, "    (no stack recorded)\n");
+        for (size_t f = 0; f < shown; f++)
+            mt_text_frame(o, l, &k->frames[f], opt->colour);
+        if (shown < n)
+            fprintf(o, "    ... %zu more frames\n", n - shown);
+    }
+    if (total == 0)
+        fprintf(o, "\n  no leaks of the kinds shown\n");
+
+    fprintf(o, "\n%sLEAK SUMMARY%s\n", head, rst);
+    if (l->classified) {
+        for (unsigned k = 0; k < MT_LEAKS_UNCLASSIFIED; k++)
+            mt_text_total(o, mt_lost_phrase[k], l->bytes[k], l->blocks[k]);
+    } else {
+        mt_text_total(o, mt_lost_phrase[MT_LEAKS_UNCLASSIFIED], l->bytes[MT_LEAKS_UNCLASSIFIED],
+                      l->blocks[MT_LEAKS_UNCLASSIFIED]);
+    }
+    mt_text_total(o, "suppressed", l->suppressed_bytes, l->suppressed_blocks);
+
+    if (l->supps && l->supps->n) {
+        fprintf(o, "\n%ssuppressions used%s\n", head, rst);
+        size_t used = 0;
+        for (size_t i = 0; i < l->supps->n; i++) {
+            const mt_supp_t *s = &l->supps->v[i];
+            if (!s->matched_leaks)
+                continue;
+            used++;
+            char b[32];
+            fprintf(o, "  %6" PRIu64 " leak%s %10s bytes  %s  (%s:%u)\n", s->matched_leaks,
+                    s->matched_leaks == 1 ? " " : "s", mt_fmt_count(b, sizeof b, s->matched_bytes),
+                    s->name, s->file, s->line);
+        }
+        if (!used)
+            fprintf(o, "  (none matched)\n");
+    }
+    if (c->inconsistencies)
+        fprintf(o,
+                "\n%swarning:%s %" PRIu64 " leak-scan records disagree with the log (a block "
+                "not live, listed twice, or a wrong count); those blocks count as reachable\n",
+                warn, rst, c->inconsistencies);
+    size_t nw = mt_symbolizer_warning_count(l->sym);
+    for (size_t i = 0; i < nw; i++)
+        fprintf(o, "%snote:%s %s\n", warn, rst, mt_symbolizer_warning(l->sym, i));
+    if (a->truncated)
+        fprintf(o, "\n%swarning:%s %s (%s)\n", warn, rst, a->truncation, a->cut_reason);
+    return ferror(o) ? -EIO : 0;
+}
+
+/* ---- JSON ---- */
+
+static void mt_json_frames(mt_json_t *j, const mt_leaks_t *l, const mt_leak_t *k)
+{
+    mt_json_array_begin(j);
+    for (size_t i = 0; i < k->nframes; i++) {
+        const mt_frame_t *f = &k->frames[i];
+        const mt_module_t *m = mt_frame_module(l, f);
+        char addr[24];
+        snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
+        mt_json_object_begin(j);
+        mt_json_key(j, "function");
+        mt_json_string(j, f->function);
+        mt_json_key(j, "file");
+        mt_json_string(j, f->file);
+        mt_json_key(j, "line");
+        if (f->line)
+            mt_json_u64(j, f->line);
+        else
+            mt_json_null(j);
+        mt_json_key(j, "module");
+        mt_json_string(j, m ? m->path : NULL);
+        mt_json_key(j, "address");
+        mt_json_string(j, addr);
+        mt_json_key(j, "inlined");
+        mt_json_bool(j, f->inlined);
+        mt_json_object_end(j);
+    }
+    mt_json_array_end(j);
+}
+
+static void mt_json_bb(mt_json_t *j, const char *key, uint64_t bytes, uint64_t blocks)
+{
+    mt_json_key(j, key);
+    mt_json_object_begin(j);
+    mt_json_key(j, "bytes");
+    mt_json_u64(j, bytes);
+    mt_json_key(j, "blocks");
+    mt_json_u64(j, blocks);
+    mt_json_object_end(j);
+}
+
+int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
+{
+    const mt_analysis_t *a = l->a;
+    const mt_leakclass_t *c = &a->leaks;
+    mt_json_t j;
+    mt_json_init(&j, out, pretty);
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "format");
+    mt_json_string(&j, "memtrace-leaks");
+    mt_json_key(&j, "schema_version");
+    mt_json_u64(&j, 1);
+    mt_json_key(&j, "file");
+    mt_json_string(&j, a->path);
+    mt_json_key(&j, "command");
+    mt_json_string(&j, l->command);
+    mt_json_key(&j, "classified");
+    mt_json_bool(&j, l->classified);
+    mt_json_key(&j, "scan");
+    if (l->classified) {
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "time_s");
+        mt_json_double(&j, (double)c->scan_time_us / 1e6);
+        mt_json_key(&j, "threads_stopped");
+        mt_json_u64(&j, c->threads_stopped);
+        mt_json_key(&j, "threads_missed");
+        mt_json_u64(&j, c->threads_missed);
+        mt_json_key(&j, "inconsistencies");
+        mt_json_u64(&j, c->inconsistencies);
+        mt_json_object_end(&j);
+    } else {
+        mt_json_null(&j);
+    }
+    mt_json_key(&j, "totals");
+    mt_json_object_begin(&j);
+    for (unsigned k = 0; k < MT_LEAKS_UNCLASSIFIED; k++) {
+        if (l->classified) {
+            mt_json_bb(&j, mt_leakclass_kind_name(k), l->bytes[k], l->blocks[k]);
+        } else {
+            mt_json_key(&j, mt_leakclass_kind_name(k));
+            mt_json_null(&j); /* unknown, not zero */
+        }
+    }
+    if (!l->classified)
+        mt_json_bb(&j, "unclassified", l->bytes[MT_LEAKS_UNCLASSIFIED],
+                   l->blocks[MT_LEAKS_UNCLASSIFIED]);
+    mt_json_object_end(&j);
+    mt_json_key(&j, "leaks");
+    mt_json_array_begin(&j);
+    for (size_t i = 0; i < l->n; i++) {
+        const mt_leak_t *k = &l->v[i];
+        if (!mt_leaks_listed(l, k))
+            continue;
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "kind");
+        mt_json_string(&j, mt_leakclass_kind_name(k->kind));
+        mt_json_key(&j, "bytes");
+        mt_json_u64(&j, k->bytes);
+        mt_json_key(&j, "blocks");
+        mt_json_u64(&j, k->blocks);
+        mt_json_key(&j, "indirect_bytes");
+        mt_json_u64(&j, k->indirect_bytes);
+        mt_json_key(&j, "stack");
+        mt_json_frames(&j, l, k);
+        mt_json_object_end(&j);
+    }
+    mt_json_array_end(&j);
+    mt_json_bb(&j, "suppressed", l->suppressed_bytes, l->suppressed_blocks);
+    mt_json_key(&j, "suppressions");
+    mt_json_array_begin(&j);
+    for (size_t i = 0; l->supps && i < l->supps->n; i++) {
+        const mt_supp_t *s = &l->supps->v[i];
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "name");
+        mt_json_string(&j, s->name);
+        mt_json_key(&j, "file");
+        mt_json_string(&j, s->file);
+        mt_json_key(&j, "line");
+        mt_json_u64(&j, s->line);
+        mt_json_key(&j, "matched_leaks");
+        mt_json_u64(&j, s->matched_leaks);
+        mt_json_key(&j, "matched_bytes");
+        mt_json_u64(&j, s->matched_bytes);
+        mt_json_key(&j, "matched_blocks");
+        mt_json_u64(&j, s->matched_blocks);
+        mt_json_object_end(&j);
+    }
+    mt_json_array_end(&j);
+    mt_json_key(&j, "truncated");
+    mt_json_bool(&j, a->truncated);
+    mt_json_key(&j, "truncation");
+    mt_json_string(&j, a->truncated ? a->truncation : NULL);
+    mt_json_key(&j, "warnings");
+    mt_json_array_begin(&j);
+    for (size_t i = 0; i < mt_symbolizer_warning_count(l->sym); i++)
+        mt_json_string(&j, mt_symbolizer_warning(l->sym, i));
+    mt_json_array_end(&j);
+    mt_json_object_end(&j);
+    return mt_json_finish(&j);
+}
+
+/* ---- SARIF ---- */
+
+static int mt_prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+long mt_render_leaks_user_frame(const mt_leaks_t *l, const mt_leak_t *k)
+{
+    for (size_t i = 0; i < k->nframes; i++) {
+        const mt_frame_t *f = &k->frames[i];
+        if (!f->file || !f->line || mt_prefix(f->file, "/usr/include/") ||
+            strstr(f->file, "/libstdc++") || strstr(f->file, "/c++/"))
+            continue;
+        const mt_module_t *m = mt_frame_module(l, f);
+        const char *b = m ? m->basename : "";
+        if (mt_prefix(b, "libc.so") || mt_prefix(b, "libc-") || mt_prefix(b, "libstdc++") ||
+            mt_prefix(b, "libmemtrace") || mt_prefix(b, "ld-linux"))
+            continue;
+        return (long)i;
+    }
+    return -1;
+}
+
+static const char *const mt_rule_ids[MT_LEAKS_NKINDS] = {
+    "memtrace/definite-leak", "memtrace/indirect-leak", "memtrace/possible-leak",
+    "memtrace/reachable-at-exit", "memtrace/not-freed-at-exit"};
+
+static const char *const mt_rule_text[MT_LEAKS_NKINDS] = {
+    "Memory definitely lost: no pointer to the block remains",
+    "Memory indirectly lost: reachable only from lost blocks",
+    "Memory possibly lost: only a pointer into the middle of the block remains",
+    "Memory still reachable at exit",
+    "Memory not freed at exit (recorded without --leak-check: not classified)"};
+
+static void mt_sarif_location(mt_json_t *j, const mt_leaks_render_opts_t *o, const mt_frame_t *f)
+{
+    char uri[4200];
+    size_t rl = o->source_root ? strlen(o->source_root) : 0;
+    while (rl > 1 && o->source_root[rl - 1] == '/')
+        rl--;
+    int rel =
+        rl && f->file[0] == '/' && strncmp(f->file, o->source_root, rl) == 0 && f->file[rl] == '/';
+    if (rel)
+        snprintf(uri, sizeof uri, "%s", f->file + rl + 1);
+    else if (f->file[0] == '/')
+        snprintf(uri, sizeof uri, "file://%s", f->file);
+    else
+        snprintf(uri, sizeof uri, "%s", f->file);
+    mt_json_key(j, "physicalLocation");
+    mt_json_object_begin(j);
+    mt_json_key(j, "artifactLocation");
+    mt_json_object_begin(j);
+    mt_json_key(j, "uri");
+    mt_json_string(j, uri);
+    if (rel || f->file[0] != '/') {
+        mt_json_key(j, "uriBaseId");
+        mt_json_string(j, "%SRCROOT%");
+    }
+    mt_json_object_end(j);
+    mt_json_key(j, "region");
+    mt_json_object_begin(j);
+    mt_json_key(j, "startLine");
+    mt_json_u64(j, f->line);
+    mt_json_object_end(j);
+    mt_json_object_end(j);
+}
+
+static void mt_frame_label(char *buf, size_t len, const mt_leaks_t *l, const mt_frame_t *f)
+{
+    const mt_module_t *m = mt_frame_module(l, f);
+    if (f->function)
+        snprintf(buf, len, "%s", f->function);
+    else
+        snprintf(buf, len, "%s+0x%" PRIx64, m ? m->basename : "?", f->address);
+}
+
+int mt_render_leaks_sarif(const mt_leaks_t *l, FILE *out, const mt_leaks_render_opts_t *o)
+{
+    mt_json_t j;
+    char line[512];
+    mt_json_init(&j, out, 1);
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "$schema");
+    mt_json_string(&j, MT_SARIF_SCHEMA);
+    mt_json_key(&j, "version");
+    mt_json_string(&j, "2.1.0");
+    mt_json_key(&j, "runs");
+    mt_json_array_begin(&j);
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "tool");
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "driver");
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "name");
+    mt_json_string(&j, "memtrace");
+    mt_json_key(&j, "version");
+    mt_json_string(&j, MT_VERSION);
+    mt_json_key(&j, "informationUri");
+    mt_json_string(&j, MT_INFO_URI);
+    mt_json_key(&j, "rules");
+    mt_json_array_begin(&j);
+    for (unsigned k = 0; k < MT_LEAKS_NKINDS; k++) {
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "id");
+        mt_json_string(&j, mt_rule_ids[k]);
+        mt_json_key(&j, "name");
+        mt_json_string(&j, mt_leakclass_kind_name(k));
+        mt_json_key(&j, "shortDescription");
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "text");
+        mt_json_string(&j, mt_rule_text[k]);
+        mt_json_object_end(&j);
+        mt_json_key(&j, "defaultConfiguration");
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "level");
+        mt_json_string(&j, o->fail & (1u << k) ? "error" : "warning");
+        mt_json_object_end(&j);
+        mt_json_object_end(&j);
+    }
+    mt_json_array_end(&j);
+    mt_json_object_end(&j); /* driver */
+    mt_json_object_end(&j); /* tool */
+    mt_json_key(&j, "results");
+    mt_json_array_begin(&j);
+    for (size_t i = 0; i < l->n; i++) {
+        const mt_leak_t *k = &l->v[i];
+        if (!mt_leaks_listed(l, k))
+            continue;
+        long uf = mt_render_leaks_user_frame(l, k);
+        mt_leak_headline(line, sizeof line, k);
+        if (k->nframes) {
+            size_t len = strlen(line);
+            char fr[256];
+            mt_frame_label(fr, sizeof fr, l, &k->frames[uf >= 0 ? uf : 0]);
+            snprintf(line + len, sizeof line - len, ", allocated in %s", fr);
+        }
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "ruleId");
+        mt_json_string(&j, mt_rule_ids[k->kind]);
+        mt_json_key(&j, "ruleIndex");
+        mt_json_u64(&j, k->kind);
+        mt_json_key(&j, "level");
+        mt_json_string(&j, o->fail & (1u << k->kind) ? "error" : "warning");
+        mt_json_key(&j, "message");
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "text");
+        mt_json_string(&j, line);
+        mt_json_object_end(&j);
+        mt_json_key(&j, "locations");
+        mt_json_array_begin(&j);
+        if (uf >= 0) {
+            mt_json_object_begin(&j);
+            mt_sarif_location(&j, o, &k->frames[uf]);
+            mt_json_object_end(&j);
+        }
+        mt_json_array_end(&j);
+        /* the whole allocation stack, outermost call last, as one thread flow */
+        mt_json_key(&j, "codeFlows");
+        mt_json_array_begin(&j);
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "threadFlows");
+        mt_json_array_begin(&j);
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "locations");
+        mt_json_array_begin(&j);
+        for (size_t f = 0; f < k->nframes; f++) {
+            char fr[256];
+            mt_frame_label(fr, sizeof fr, l, &k->frames[f]);
+            mt_json_object_begin(&j);
+            mt_json_key(&j, "location");
+            mt_json_object_begin(&j);
+            if (k->frames[f].file && k->frames[f].line)
+                mt_sarif_location(&j, o, &k->frames[f]);
+            mt_json_key(&j, "message");
+            mt_json_object_begin(&j);
+            mt_json_key(&j, "text");
+            mt_json_string(&j, fr);
+            mt_json_object_end(&j);
+            mt_json_object_end(&j);
+            mt_json_key(&j, "nestingLevel");
+            mt_json_u64(&j, k->nframes - 1 - f);
+            mt_json_object_end(&j);
+        }
+        mt_json_array_end(&j);
+        mt_json_object_end(&j);
+        mt_json_array_end(&j);
+        mt_json_object_end(&j);
+        mt_json_array_end(&j);
+        mt_json_key(&j, "properties");
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "bytes");
+        mt_json_u64(&j, k->bytes);
+        mt_json_key(&j, "blocks");
+        mt_json_u64(&j, k->blocks);
+        mt_json_key(&j, "indirect_bytes");
+        mt_json_u64(&j, k->indirect_bytes);
+        mt_json_object_end(&j);
+        mt_json_object_end(&j);
+    }
+    mt_json_array_end(&j);
+    mt_json_object_end(&j); /* run */
+    mt_json_array_end(&j);
+    mt_json_object_end(&j);
+    return mt_json_finish(&j);
+}
+
+/* ---- JUnit ---- */
+
+/* XML 1.0 text: the five entities escaped, invalid UTF-8 and forbidden control characters
+ * replaced by '?' (a log carries arbitrary bytes; a parser would reject the whole file). */
+static void mt_xml(FILE *o, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            switch (c) {
+            case '&':
+                fputs("&amp;", o);
+                break;
+            case '<':
+                fputs("&lt;", o);
+                break;
+            case '>':
+                fputs("&gt;", o);
+                break;
+            case '"':
+                fputs("&quot;", o);
+                break;
+            case '\'':
+                fputs("&apos;", o);
+                break;
+            default:
+                fputc(c < 0x20 && c != '\t' && c != '\n' && c != '\r' ? '?' : (int)c, o);
+            }
+            p++;
+            continue;
+        }
+        size_t n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+        size_t k = 1;
+        while (n && k < n && (p[k] & 0xc0) == 0x80)
+            k++;
+        if (n && k == n) {
+            fwrite(p, 1, n, o);
+            p += n;
+        } else {
+            fputc('?', o);
+            p++;
+        }
+    }
+}
+
+static void mt_junit_stack(FILE *o, const mt_leaks_t *l, const mt_leak_t *k)
+{
+    for (size_t f = 0; f < k->nframes; f++) {
+        const mt_frame_t *fr = &k->frames[f];
+        char lab[256], loc[64];
+        mt_frame_label(lab, sizeof lab, l, fr);
+        fputs("    at ", o);
+        mt_xml(o, lab);
+        if (fr->file && fr->line) {
+            fputs(" (", o);
+            mt_xml(o, fr->file);
+            snprintf(loc, sizeof loc, ":%u)", fr->line);
+            fputs(loc, o);
+        }
+        fputc('\n', o);
+    }
+}
+
+int mt_render_leaks_junit(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opts_t *opt)
+{
+    (void)opt;
+    size_t n = mt_listed_count(l);
+    size_t tests = n ? n : 1;
+    char line[512];
+    fprintf(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    fprintf(o, "<testsuites name=\"memtrace\" tests=\"%zu\" failures=\"%zu\">\n", tests, n);
+    fprintf(o,
+            "  <testsuite name=\"memtrace.leaks\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+            "skipped=\"0\">\n",
+            tests, n);
+    if (!n)
+        fprintf(o, "    <testcase classname=\"memtrace.leaks\" name=\"no leaks\"/>\n");
+    size_t no = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const mt_leak_t *k = &l->v[i];
+        if (!mt_leaks_listed(l, k))
+            continue;
+        no++;
+        long uf = mt_render_leaks_user_frame(l, k);
+        char where[300] = "";
+        if (k->nframes) {
+            const mt_frame_t *f = &k->frames[uf >= 0 ? uf : 0];
+            char lab[256];
+            mt_frame_label(lab, sizeof lab, l, f);
+            if (f->file && f->line)
+                snprintf(where, sizeof where, " in %s (%s:%u)", lab, mt_basename(f->file), f->line);
+            else
+                snprintf(where, sizeof where, " in %s", lab);
+        }
+        mt_leak_headline(line, sizeof line, k);
+        fprintf(o, "    <testcase classname=\"memtrace.leaks.%s\" name=\"",
+                mt_leakclass_kind_name(k->kind));
+        char name[64];
+        snprintf(name, sizeof name, "leak %zu: ", no);
+        mt_xml(o, name);
+        mt_xml(o, line);
+        mt_xml(o, where);
+        fprintf(o, "\">\n      <failure type=\"%s\" message=\"", mt_leakclass_kind_name(k->kind));
+        mt_xml(o, line);
+        fprintf(o, "\">");
+        mt_xml(o, line);
+        fputc('\n', o);
+        mt_junit_stack(o, l, k);
+        fprintf(o, "      </failure>\n    </testcase>\n");
+    }
+    fprintf(o, "  </testsuite>\n</testsuites>\n");
+    return ferror(o) ? -EIO : 0;
+}
+
+/* ---- suppressions ---- */
+
+int mt_render_leaks_suppressions(const mt_leaks_t *l, FILE *o)
+{
+    size_t no = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const mt_leak_t *k = &l->v[i];
+        if (!mt_leaks_listed(l, k))
+            continue;
+        no++;
+        long uf = mt_render_leaks_user_frame(l, k);
+        const mt_frame_t *named = NULL;
+        for (size_t f = uf >= 0 ? (size_t)uf : 0; f < k->nframes && !named; f++)
+            if (k->frames[f].function)
+                named = &k->frames[f];
+        fprintf(o, "{\n   memtrace-leak-%zu-%s%s%s\n   Memcheck:Leak\n", no,
+                mt_leakclass_kind_name(k->kind), named ? "-" : "", named ? named->function : "");
+        if (k->kind != MT_LEAKS_UNCLASSIFIED)
+            fprintf(o, "   match-leak-kinds: %s\n", mt_leakclass_kind_name(k->kind));
+        size_t n = k->nframes < MT_SUPP_MAX_FRAMES ? k->nframes : MT_SUPP_MAX_FRAMES;
+        for (size_t f = 0; f < n; f++) {
+            const mt_frame_t *fr = &k->frames[f];
+            const mt_module_t *m = mt_frame_module(l, fr);
+            if (fr->function)
+                fprintf(o, "   fun:%s\n", fr->function);
+            else if (m)
+                fprintf(o, "   obj:%s\n", m->path);
+            else
+                fprintf(o, "   fun:*\n");
+        }
+        fprintf(o, "}\n");
+        if (named)
+            fprintf(o, "# LeakSanitizer: leak:%s\n", named->function);
+    }
+    return ferror(o) ? -EIO : 0;
+}
