@@ -5,9 +5,10 @@
 #ifndef MT_CLI_COMMANDS_H
 #define MT_CLI_COMMANDS_H
 
-int mt_cmd_run(int argc, char **argv);    /* cli/cmd_run.c */
-int mt_cmd_report(int argc, char **argv); /* cli/cmd_report.c */
-int mt_cmd_peak(int argc, char **argv);     /* cli/cmd_peak.c */
-int mt_cmd_timeline(int argc, char **argv); /* cli/cmd_timeline.c */
+int mt_cmd_run(int argc, char **argv);           /* cli/cmd_run.c */
+int mt_cmd_report(int argc, char **argv);        /* cli/cmd_report.c */
+int mt_cmd_peak(int argc, char **argv);          /* cli/cmd_peak.c */
+int mt_cmd_timeline(int argc, char **argv);      /* cli/cmd_timeline.c */
+int mt_cmd_fragmentation(int argc, char **argv); /* cli/cmd_fragmentation.c */
 
 #endif

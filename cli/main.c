@@ -21,6 +21,7 @@ static const mt_command_t mt_commands[] = {
     {"report", mt_cmd_report, "summary: totals, peak, leaks, top allocation sites"},
     {"peak", mt_cmd_peak, "who holds the memory at the heap's high-water mark"},
     {"timeline", mt_cmd_timeline, "heap, RSS and allocator footprint over time (-o out.svg)"},
+    {"fragmentation", mt_cmd_fragmentation, "allocator footprint vs live bytes, holes, pinning"},
 };
 
 #define MT_NCOMMANDS (sizeof mt_commands / sizeof mt_commands[0])
@@ -32,12 +33,13 @@ static void mt_main_usage(FILE *out)
                  "       memtrace report [options] FILE\n"
                  "       memtrace peak [options] FILE\n"
                  "       memtrace timeline [-o out.svg] FILE\n"
+                 "       memtrace fragmentation [options] FILE\n"
                  "\n"
                  "A memory profiler and leak detector for native programs.\n"
                  "\n"
                  "commands:\n");
     for (size_t i = 0; i < MT_NCOMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", mt_commands[i].name, mt_commands[i].summary);
+        fprintf(out, "  %-14s %s\n", mt_commands[i].name, mt_commands[i].summary);
     fprintf(out, "\n"
                  "options:\n"
                  "  -h, --help     show this help\n"

@@ -486,6 +486,21 @@ def case_churny():
           f"every block is freed once: {life}")
 
 
+def case_fragment():
+    log = os.path.join(TMP, "fragment.mtr")
+    p = record(log, sample_exe("fragment"))
+    m = re.search(r"^memtrace-frag: free_held=(\d+)$", p.stdout, re.M)
+    check(m, f"fragment prints no memtrace-frag line\n{show(p)}")
+    want = int(m.group(1))
+    rep = json_of("fragmentation", "--format", "json", log)
+    got = (rep.get("at_exit") or {}).get("free_held_bytes")
+    check(isinstance(got, int) and abs(got - want) <= want / 10,
+          f"at_exit free_held_bytes {got}, the program's mallinfo2 says {want} (10% allowed)")
+    holes = rep.get("holes") or []
+    check(sum(h.get("count", 0) for h in holes) >= 1900,
+          f"about 2000 holes of ~1 KiB between live blocks expected: {holes}")
+
+
 # ---- real programs ----
 
 def real_program(name, *argv):

@@ -10,6 +10,7 @@
 #include "analysis.h"
 #include "log_builder.h"
 #include "render_svg_timeline.h"
+#include "report_fragmentation.h"
 #include "report_peak.h"
 #include "symbolizer.h"
 
@@ -196,6 +197,34 @@ START_TEST(timeline_bounded)
 }
 END_TEST
 
+START_TEST(fragmentation_holes)
+{
+    ck_assert_uint_eq(mt_frag_chunk_size(0), 32);
+    ck_assert_uint_eq(mt_frag_chunk_size(24), 32);
+    ck_assert_uint_eq(mt_frag_chunk_size(25), 48);
+    ck_assert_uint_eq(mt_frag_chunk_size(1000), 1008);
+    lb_start();
+    /* three 1000-byte blocks 1008 bytes apart (adjacent chunks), then one 3024 bytes further:
+     * exactly one hole of 2016 bytes */
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1, 1000, 0x10010, 1);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 2, 1000, 0x10010 + 1008, 1);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 3, 1000, 0x10010 + 2016, 2);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 4, 1000, 0x10010 + 5040, 2);
+    mt_lb_exit(&b, 5, MT_EXIT_NORMAL, 0);
+    lb_load();
+    mt_report_fragmentation_t rep;
+    ck_assert_int_eq(mt_report_fragmentation_build(&rep, a, sym, 10), 0);
+    ck_assert_uint_eq(rep.nholes, 1);
+    ck_assert_uint_eq(rep.largest_hole, 2016);
+    ck_assert_uint_eq(rep.holes[mt_replay_size_bucket(2016)], 1);
+    ck_assert_uint_eq(rep.requested_bytes, 4000);
+    ck_assert_uint_eq(rep.usable_bytes, 4000);
+    ck_assert_uint_eq(rep.at_exit.live_bytes, 4000);
+    ck_assert_int_eq(rep.at_exit.sampled, 0);
+    mt_report_fragmentation_destroy(&rep);
+}
+END_TEST
+
 static Suite *reports_suite(void)
 {
     Suite *s = suite_create("reports");
@@ -204,6 +233,7 @@ static Suite *reports_suite(void)
     tcase_add_test(tc, peak_sites_exact);
     tcase_add_test(tc, temporary_per_thread);
     tcase_add_test(tc, timeline_bounded);
+    tcase_add_test(tc, fragmentation_holes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: MIT
+// Builds and renders the fragmentation report (see report_fragmentation.h). The allocator's
+// own figures come from the SAMPLE nearest each moment; holes, overhead and pinning are
+// rebuilt from live-block addresses at exit with glibc's chunk layout (16-byte header before
+// the user pointer, 16-byte granularity): estimates for glibc, named as such in the docs.
+#include "report_fragmentation.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt.h"
+#include "json_writer.h"
+#include "render_stack.h"
+
+/* Blocks at least this big come from mmap in glibc by default: not part of the main heap. */
+#define MT_FRAG_MMAP_THRESHOLD (128u * 1024u)
+/* Churn: sites whose temporaries average at most this many bytes per allocation. */
+#define MT_FRAG_SMALL 1024u
+/* A stack pins when the live bytes from the top of the heap down to it are under a quarter
+ * of the freed bytes in the same range: freeing those few blocks would let the heap shrink. */
+#define MT_FRAG_PIN_RATIO 4u
+
+uint64_t mt_frag_chunk_size(uint64_t n)
+{
+    uint64_t c = (n + 8 + 15) & ~(uint64_t)15;
+    return c < 32 ? 32 : c;
+}
+
+static void mt_frag_moment(mt_frag_moment_t *m, const mt_replay_t *r, uint64_t t, uint64_t live,
+                           const mt_sample_t *s, uint64_t st)
+{
+    memset(m, 0, sizeof *m);
+    m->time_us = t;
+    m->live_bytes = live;
+    if (!s)
+        return;
+    m->sampled = 1;
+    m->sample_time_us = st;
+    m->footprint_bytes = s->arena + s->hblkhd;
+    m->free_held_bytes = s->fordblks;
+    m->free_chunks = s->ordblks;
+    m->keepcost = s->keepcost;
+    m->fragmentation_ratio =
+        m->footprint_bytes ? (double)m->free_held_bytes / (double)m->footprint_bytes : 0.0;
+    (void)r;
+}
+
+typedef struct mt_frag_blocks {
+    const mt_block_t **v;
+    size_t n;
+} mt_frag_blocks_t;
+
+static void mt_frag_collect(const mt_block_t *b, void *arg)
+{
+    mt_frag_blocks_t *bl = arg;
+    if (b->size < MT_FRAG_MMAP_THRESHOLD)
+        bl->v[bl->n++] = b;
+}
+
+static int mt_frag_by_addr(const void *pa, const void *pb)
+{
+    uint64_t a = (*(const mt_block_t *const *)pa)->addr, b = (*(const mt_block_t *const *)pb)->addr;
+    return a < b ? -1 : a > b;
+}
+
+static int mt_frag_holes(mt_report_fragmentation_t *rep, mt_symbolizer_t *sym)
+{
+    const mt_replay_t *r = &rep->a->replay;
+    mt_frag_blocks_t bl = {malloc((r->heap_blocks ? r->heap_blocks : 1) * sizeof *bl.v), 0};
+    if (!bl.v)
+        return -ENOMEM;
+    mt_replay_each_live(r, mt_frag_collect, &bl);
+    qsort(bl.v, bl.n, sizeof *bl.v, mt_frag_by_addr);
+    for (size_t i = 0; i < bl.n; i++) {
+        rep->requested_bytes += bl.v[i]->size;
+        rep->usable_bytes += mt_frag_chunk_size(bl.v[i]->size) - 8;
+    }
+    int rc = 0;
+    if (bl.n == 0)
+        goto out;
+    /* The main heap starts at the lowest small block and spans the sampled arena (all arenas
+     * together, so an over-estimate with threads); without samples, up to the highest. */
+    uint64_t arena = r->nsamples_total ? r->last_sample.arena : 0;
+    rep->heap_start = bl.v[0]->addr - 16;
+    rep->heap_end = arena ? rep->heap_start + arena : bl.v[bl.n - 1]->addr + bl.v[bl.n - 1]->size;
+    size_t n = 0;
+    while (n < bl.n && bl.v[n]->addr < rep->heap_end)
+        n++;
+    uint64_t *below = calloc(n ? n : 1, sizeof *below); /* the hole under block i */
+    if (!below) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint64_t end = bl.v[i - 1]->addr - 16 + mt_frag_chunk_size(bl.v[i - 1]->size);
+        uint64_t start = bl.v[i]->addr - 16;
+        if (start <= end)
+            continue;
+        uint64_t h = start - end;
+        below[i] = h;
+        unsigned k = mt_replay_size_bucket(h);
+        rep->holes[k < MT_FRAG_HOLE_BUCKETS ? k : MT_FRAG_HOLE_BUCKETS - 1]++;
+        rep->hole_bytes[k < MT_FRAG_HOLE_BUCKETS ? k : MT_FRAG_HOLE_BUCKETS - 1] += h;
+        rep->nholes++;
+        rep->holes_total += h;
+        if (h > rep->largest_hole)
+            rep->largest_hole = h;
+    }
+    /* Pinning: walk down from the top while the few live blocks above hold back much more
+     * freed space; credit each block's stack with the hole beneath it. */
+    uint64_t live_above = 0, free_above = 0;
+    rep->pinning = calloc(n ? n : 1, sizeof *rep->pinning);
+    rep->pinned = calloc(n ? n : 1, sizeof *rep->pinned);
+    uint32_t *pin_node = calloc(n ? n : 1, sizeof *pin_node);
+    if (!rep->pinning || !rep->pinned || !pin_node) {
+        free(pin_node);
+        free(below);
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = n; i-- > 1;) {
+        live_above += bl.v[i]->size;
+        free_above += below[i];
+        if (live_above * MT_FRAG_PIN_RATIO > free_above)
+            break;
+        if (!below[i])
+            continue;
+        size_t j = 0;
+        while (j < rep->npinning && pin_node[j] != bl.v[i]->node)
+            j++;
+        if (j == rep->npinning) {
+            pin_node[j] = bl.v[i]->node;
+            rep->npinning++;
+        }
+        rep->pinned[j] += below[i];
+        rep->pinning[j].leaked_bytes += bl.v[i]->size;
+        rep->pinning[j].leaked_blocks++;
+    }
+    for (size_t j = 0; j < rep->npinning && rc == 0; j++) {
+        mt_frame_t *fr;
+        int k = mt_sites_node_stack(rep->a, sym, pin_node[j], &fr);
+        if (k < 0) {
+            rc = k;
+            break;
+        }
+        rep->pinning[j].frames = fr;
+        rep->pinning[j].nframes = (size_t)k;
+    }
+    free(pin_node);
+    free(below);
+out:
+    free(bl.v);
+    return rc;
+}
+
+int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analysis_t *a,
+                                  mt_symbolizer_t *sym, size_t top)
+{
+    const mt_replay_t *r = &a->replay;
+    memset(rep, 0, sizeof *rep);
+    rep->a = a;
+    /* the sample nearest the peak, from the bounded series */
+    const mt_sample_point_t *near = NULL;
+    for (size_t i = 0; i < r->nsamples; i++) {
+        const mt_sample_point_t *p = &r->samples[i];
+        uint64_t d = p->time_us > r->peak_time_us ? p->time_us - r->peak_time_us
+                                                  : r->peak_time_us - p->time_us;
+        uint64_t dn = !near                             ? UINT64_MAX
+                      : near->time_us > r->peak_time_us ? near->time_us - r->peak_time_us
+                                                        : r->peak_time_us - near->time_us;
+        if (d < dn)
+            near = p;
+    }
+    mt_frag_moment(&rep->at_peak, r, r->peak_time_us, r->peak_heap_bytes, near ? &near->s : NULL,
+                   near ? near->time_us : 0);
+    /* exit: the last SAMPLE of the run, the replay's exact live bytes */
+    uint64_t last_t = r->nsamples ? r->samples[r->nsamples - 1].time_us : 0;
+    mt_frag_moment(&rep->at_exit, r, r->last_time_us, r->heap_bytes,
+                   r->nsamples_total ? &r->last_sample : NULL, last_t);
+    int rc = mt_sites_build(&rep->sites, a, sym);
+    if (rc < 0 || (rc = mt_frag_holes(rep, sym)) < 0)
+        goto fail;
+    rep->churn = malloc((rep->sites.n ? rep->sites.n : 1) * sizeof *rep->churn);
+    if (!rep->churn) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    size_t m = mt_sites_top(&rep->sites, MT_SITE_BY_TEMPORARY, rep->sites.n, rep->churn);
+    for (size_t i = 0; i < m && rep->nchurn < top; i++) {
+        const mt_site_t *s = &rep->sites.v[rep->churn[i]];
+        if (s->bytes_allocated <= (uint64_t)MT_FRAG_SMALL * s->allocations)
+            rep->churn[rep->nchurn++] = rep->churn[i];
+    }
+    if (rep->npinning > top)
+        rep->npinning = top; /* kept in walk order: topmost first */
+    return 0;
+fail:
+    mt_report_fragmentation_destroy(rep);
+    return rc;
+}
+
+void mt_report_fragmentation_destroy(mt_report_fragmentation_t *rep)
+{
+    mt_sites_destroy(&rep->sites);
+    if (rep->pinning)
+        for (size_t i = 0; i < rep->npinning; i++)
+            free(rep->pinning[i].frames);
+    free(rep->pinning);
+    free(rep->pinned);
+    free(rep->churn);
+    memset(rep, 0, sizeof *rep);
+}
+
+static const char mt_pin_advice[] = "allocate these long-lived blocks early or from their own "
+                                    "pool/arena, so the freed space below them can be returned";
+static const char mt_churn_advice[] = "reuse a buffer or use a pool/arena for these small "
+                                      "short-lived objects (Python: __slots__, generators)";
+
+static void mt_json_moment(mt_json_t *j, const char *key, const mt_frag_moment_t *m,
+                           const mt_report_fragmentation_t *rep, int at_exit)
+{
+    mt_json_key(j, key);
+    mt_json_object_begin(j);
+    mt_json_key(j, "time_s");
+    mt_json_double(j, (double)m->time_us / 1e6);
+    mt_json_key(j, "live_bytes");
+    mt_json_u64(j, m->live_bytes);
+#define MT_OPT_U64(k, v)                                                                           \
+    do {                                                                                           \
+        mt_json_key(j, k);                                                                         \
+        if (m->sampled)                                                                            \
+            mt_json_u64(j, v);                                                                     \
+        else                                                                                       \
+            mt_json_null(j);                                                                       \
+    } while (0)
+    MT_OPT_U64("footprint_bytes", m->footprint_bytes);
+    MT_OPT_U64("free_held_bytes", m->free_held_bytes);
+    MT_OPT_U64("free_chunks", m->free_chunks);
+    MT_OPT_U64("top_free_bytes", m->keepcost);
+#undef MT_OPT_U64
+    mt_json_key(j, "largest_free_bytes");
+    if (at_exit)
+        mt_json_u64(j, rep->largest_hole > m->keepcost ? rep->largest_hole : m->keepcost);
+    else
+        mt_json_null(j);
+    mt_json_key(j, "fragmentation_ratio");
+    if (m->sampled)
+        mt_json_double(j, m->fragmentation_ratio);
+    else
+        mt_json_null(j);
+    mt_json_key(j, "external_fragmentation");
+    if (at_exit && m->sampled && m->free_held_bytes) {
+        uint64_t lf = rep->largest_hole > m->keepcost ? rep->largest_hole : m->keepcost;
+        mt_json_double(j, lf >= m->free_held_bytes ? 0.0
+                                                   : 1.0 - (double)lf / (double)m->free_held_bytes);
+    } else {
+        mt_json_null(j);
+    }
+    mt_json_key(j, "sample_time_s");
+    if (m->sampled)
+        mt_json_double(j, (double)m->sample_time_us / 1e6);
+    else
+        mt_json_null(j);
+    mt_json_object_end(j);
+}
+
+int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out, int pretty)
+{
+    mt_json_t j;
+    mt_json_init(&j, out, pretty);
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "format");
+    mt_json_string(&j, "memtrace-fragmentation");
+    mt_json_key(&j, "schema_version");
+    mt_json_u64(&j, 1);
+    mt_json_key(&j, "file");
+    mt_json_string(&j, rep->a->path);
+    mt_json_moment(&j, "at_peak", &rep->at_peak, rep, 0);
+    mt_json_moment(&j, "at_exit", &rep->at_exit, rep, 1);
+    mt_json_key(&j, "overhead");
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "requested_bytes");
+    mt_json_u64(&j, rep->requested_bytes);
+    mt_json_key(&j, "usable_bytes");
+    mt_json_u64(&j, rep->usable_bytes);
+    mt_json_key(&j, "overhead_bytes");
+    mt_json_u64(&j, rep->usable_bytes - rep->requested_bytes);
+    mt_json_object_end(&j);
+    mt_json_key(&j, "holes");
+    mt_json_array_begin(&j);
+    for (unsigned k = 0; k < MT_FRAG_HOLE_BUCKETS; k++) {
+        if (!rep->holes[k])
+            continue;
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "min");
+        mt_json_u64(&j, k ? 1ull << (k - 1) : 0);
+        mt_json_key(&j, "max");
+        mt_json_u64(&j, k ? (1ull << k) - 1 : 0);
+        mt_json_key(&j, "count");
+        mt_json_u64(&j, rep->holes[k]);
+        mt_json_key(&j, "bytes");
+        mt_json_u64(&j, rep->hole_bytes[k]);
+        mt_json_object_end(&j);
+    }
+    mt_json_array_end(&j);
+    mt_json_key(&j, "pinning_sites");
+    mt_json_array_begin(&j);
+    for (size_t i = 0; i < rep->npinning; i++) {
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "pinned_free_bytes");
+        mt_json_u64(&j, rep->pinned[i]);
+        mt_json_key(&j, "live_bytes");
+        mt_json_u64(&j, rep->pinning[i].leaked_bytes);
+        mt_json_key(&j, "blocks");
+        mt_json_u64(&j, rep->pinning[i].leaked_blocks);
+        mt_json_key(&j, "suggestion");
+        mt_json_string(&j, mt_pin_advice);
+        mt_json_key(&j, "stack");
+        mt_render_stack_json(&j, rep->a->modules, &rep->pinning[i]);
+        mt_json_object_end(&j);
+    }
+    mt_json_array_end(&j);
+    mt_json_key(&j, "churn_sites");
+    mt_json_array_begin(&j);
+    for (size_t i = 0; i < rep->nchurn; i++) {
+        const mt_site_t *s = &rep->sites.v[rep->churn[i]];
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "temporary");
+        mt_json_u64(&j, s->temporary);
+        mt_json_key(&j, "allocations");
+        mt_json_u64(&j, s->allocations);
+        mt_json_key(&j, "bytes");
+        mt_json_u64(&j, s->bytes_allocated);
+        mt_json_key(&j, "suggestion");
+        mt_json_string(&j, mt_churn_advice);
+        mt_json_key(&j, "stack");
+        mt_render_stack_json(&j, rep->a->modules, s);
+        mt_json_object_end(&j);
+    }
+    mt_json_array_end(&j);
+    mt_json_object_end(&j);
+    return mt_json_finish(&j);
+}
+
+static void mt_text_moment(FILE *o, const char *title, const mt_frag_moment_t *m)
+{
+    char b1[32], b2[32], b3[32], c[32];
+    fprintf(o, "  %-8s live %s", title, mt_fmt_bytes(b1, sizeof b1, m->live_bytes));
+    if (m->sampled)
+        fprintf(o, ", footprint %s, free held %s in %s chunks, ratio %.2f\n",
+                mt_fmt_bytes(b2, sizeof b2, m->footprint_bytes),
+                mt_fmt_bytes(b3, sizeof b3, m->free_held_bytes),
+                mt_fmt_count(c, sizeof c, m->free_chunks), m->fragmentation_ratio);
+    else
+        fprintf(o, " (allocator not sampled)\n");
+}
+
+int mt_render_fragmentation_text(const mt_report_fragmentation_t *rep, FILE *o, int colour,
+                                 size_t max_frames)
+{
+    const char *head = colour ? "\033[1;4m" : "", *reset = colour ? "\033[0m" : "";
+    char b1[32], b2[32], c[32];
+    fprintf(o, "%smemtrace fragmentation%s %s\n", head, reset, rep->a->path);
+    mt_text_moment(o, "at peak", &rep->at_peak);
+    mt_text_moment(o, "at exit", &rep->at_exit);
+    fprintf(o, "  overhead (estimated for glibc): %s usable for %s requested\n",
+            mt_fmt_bytes(b1, sizeof b1, rep->usable_bytes),
+            mt_fmt_bytes(b2, sizeof b2, rep->requested_bytes));
+    fprintf(o, "\n%sholes between live blocks at exit%s: %s, %s in total, largest %s\n", head,
+            reset, mt_fmt_count(c, sizeof c, rep->nholes),
+            mt_fmt_bytes(b1, sizeof b1, rep->holes_total),
+            mt_fmt_bytes(b2, sizeof b2, rep->largest_hole));
+    for (unsigned k = 0; k < MT_FRAG_HOLE_BUCKETS; k++)
+        if (rep->holes[k])
+            fprintf(o, "  %10s - <%-10s %10s holes\n", mt_fmt_bytes(b1, sizeof b1, 1ull << (k - 1)),
+                    mt_fmt_bytes(b2, sizeof b2, 1ull << k),
+                    mt_fmt_count(c, sizeof c, rep->holes[k]));
+    fprintf(o, "\n%spinning sites%s\n", head, reset);
+    if (!rep->npinning)
+        fprintf(o, "  (none)\n");
+    for (size_t i = 0; i < rep->npinning; i++) {
+        fprintf(o, "  #%zu %s freed below %s live in %s blocks: %s\n", i + 1,
+                mt_fmt_bytes(b1, sizeof b1, rep->pinned[i]),
+                mt_fmt_bytes(b2, sizeof b2, rep->pinning[i].leaked_bytes),
+                mt_fmt_count(c, sizeof c, rep->pinning[i].leaked_blocks), mt_pin_advice);
+        mt_render_stack_text(o, colour, rep->a->modules, &rep->pinning[i], max_frames);
+    }
+    fprintf(o, "\n%schurn sites%s\n", head, reset);
+    if (!rep->nchurn)
+        fprintf(o, "  (none)\n");
+    for (size_t i = 0; i < rep->nchurn; i++) {
+        const mt_site_t *s = &rep->sites.v[rep->churn[i]];
+        fprintf(o, "  #%zu %s temporary of %s allocations: %s\n", i + 1,
+                mt_fmt_count(c, sizeof c, s->temporary),
+                mt_fmt_count(b1, sizeof b1, s->allocations), mt_churn_advice);
+        mt_render_stack_text(o, colour, rep->a->modules, s, max_frames);
+    }
+    return ferror(o) ? -EIO : 0;
+}

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// The `memtrace fragmentation` report: allocator footprint vs live bytes at the peak and at
+// exit (glibc's own view from the nearest SAMPLE, live bytes exact from the replay), the holes
+// between live blocks at exit rebuilt from their addresses, chunk overhead, and the sites that
+// pin freed space or churn the allocator. Estimates say so in their names and in the docs.
+#ifndef MT_REPORT_FRAGMENTATION_H
+#define MT_REPORT_FRAGMENTATION_H
+
+#include <stdio.h>
+
+#include "analysis.h"
+#include "sites.h"
+#include "symbolizer.h"
+
+typedef struct mt_frag_moment {
+    int sampled; /* a SAMPLE was found: the allocator's figures below are meaningful */
+    uint64_t time_us, sample_time_us;
+    uint64_t live_bytes, footprint_bytes, free_held_bytes, free_chunks, keepcost;
+    double fragmentation_ratio; /* free held / footprint */
+} mt_frag_moment_t;
+
+#define MT_FRAG_HOLE_BUCKETS 64
+typedef struct mt_report_fragmentation {
+    const mt_analysis_t *a;
+    mt_sites_t sites;
+    mt_frag_moment_t at_peak, at_exit;
+    uint64_t heap_start, heap_end; /* main heap range the holes were measured in */
+    uint64_t holes[MT_FRAG_HOLE_BUCKETS], hole_bytes[MT_FRAG_HOLE_BUCKETS];
+    uint64_t nholes, holes_total, largest_hole;
+    uint64_t requested_bytes, usable_bytes; /* live at exit; usable estimated for glibc */
+    mt_site_t *pinning; /* one per stack (node); frames owned here; leaked_* = its blocks */
+    uint64_t *pinned;   /* freed bytes below that stack's blocks at the top of the heap */
+    size_t npinning;
+    size_t *churn, nchurn; /* indices into sites.v */
+} mt_report_fragmentation_t;
+
+int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analysis_t *a,
+                                  mt_symbolizer_t *sym, size_t top) MT_WUR;
+void mt_report_fragmentation_destroy(mt_report_fragmentation_t *rep);
+/* glibc's chunk size for a request of n bytes (64-bit): max(32, (n + 8 + 15) & ~15). */
+uint64_t mt_frag_chunk_size(uint64_t n);
+
+int mt_render_fragmentation_text(const mt_report_fragmentation_t *rep, FILE *out, int colour,
+                                 size_t max_frames) MT_WUR;
+int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out,
+                                 int pretty) MT_WUR;
+
+#endif
