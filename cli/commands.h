@@ -7,6 +7,7 @@
 
 int mt_cmd_run(int argc, char **argv);           /* cli/cmd_run.c */
 int mt_cmd_report(int argc, char **argv);        /* cli/cmd_report.c */
+int mt_cmd_leaks(int argc, char **argv);         /* cli/cmd_leaks.c */
 int mt_cmd_peak(int argc, char **argv);          /* cli/cmd_peak.c */
 int mt_cmd_timeline(int argc, char **argv);      /* cli/cmd_timeline.c */
 int mt_cmd_fragmentation(int argc, char **argv); /* cli/cmd_fragmentation.c */

@@ -19,6 +19,7 @@ typedef struct mt_command {
 static const mt_command_t mt_commands[] = {
     {"run", mt_cmd_run, "record PROG (a binary, or `python3 script.py`) into a log"},
     {"report", mt_cmd_report, "summary: totals, peak, leaks, top allocation sites"},
+    {"leaks", mt_cmd_leaks, "leak report: definite/indirect/possible/reachable, CI formats"},
     {"peak", mt_cmd_peak, "who holds the memory at the heap's high-water mark"},
     {"timeline", mt_cmd_timeline, "heap, RSS and allocator footprint over time (-o out.svg)"},
     {"fragmentation", mt_cmd_fragmentation, "allocator footprint vs live bytes, holes, pinning"},
@@ -31,6 +32,7 @@ static void mt_main_usage(FILE *out)
     fprintf(out, "usage: memtrace <command> [options] [args]\n"
                  "       memtrace run [options] [--] PROG [ARGS...]\n"
                  "       memtrace report [options] FILE\n"
+                 "       memtrace leaks [options] FILE\n"
                  "       memtrace peak [options] FILE\n"
                  "       memtrace timeline [-o out.svg] FILE\n"
                  "       memtrace fragmentation [options] FILE\n"

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+// `memtrace leaks FILE`: the leak report of a log as text, JSON, SARIF or JUnit, with kinds,
+// suppressions and an exit code for CI; also the shared leak-check options of `memtrace run`
+// (leak_check.h). This file owns the terminal decisions and exit status; analysis is in src/.
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis.h"
+#include "commands.h"
+#include "leak_check.h"
+#include "leaks.h"
+#include "render_leaks.h"
+#include "suppressions.h"
+#include "symbolizer.h"
+
+#define MT_LEAKS_DEFAULT_FRAMES 16
+
+void mt_leak_cli_init(mt_leak_cli_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->show = MT_LEAKS_DEFAULT_SHOW;
+    o->fail = MT_LEAKS_DEFAULT_FAIL;
+    o->error_exitcode = -1;
+    o->frames = MT_LEAKS_DEFAULT_FRAMES;
+}
+
+void mt_leak_cli_destroy(mt_leak_cli_t *o)
+{
+    free(o->supp_files);
+    memset(o, 0, sizeof *o);
+}
+
+int mt_leak_cli_kinds(const char *cmd, const char *opt, const char *arg, unsigned *mask)
+{
+    char bad[64];
+    if (mt_leakclass_parse_kinds(arg, mask, bad, sizeof bad) < 0) {
+        fprintf(stderr,
+                "memtrace: %s: %s: unknown leak kind '%s' (definite, indirect, possible, "
+                "reachable, unclassified, all or none, separated by commas)\n",
+                cmd, opt, bad);
+        return -1;
+    }
+    /* Asking for the lost kinds also covers a log without a scan: its blocks are unclassified. */
+    if (*mask & ((1u << MT_LEAKS_DEFINITE) | (1u << MT_LEAKS_INDIRECT) | (1u << MT_LEAKS_POSSIBLE)))
+        *mask |= 1u << MT_LEAKS_UNCLASSIFIED;
+    return 0;
+}
+
+int mt_leak_cli_exitcode(const char *cmd, const char *arg, int *code)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < 0 || v > 255) {
+        fprintf(stderr, "memtrace: %s: --error-exitcode needs a number from 0 to 255, got '%s'\n",
+                cmd, arg);
+        return -1;
+    }
+    *code = (int)v;
+    return 0;
+}
+
+int mt_leak_cli_add_supp(mt_leak_cli_t *o, const char *path)
+{
+    /* Parse now so that a bad file is reported before anything runs. */
+    mt_supps_t s;
+    char err[512];
+    mt_supps_init(&s);
+    int rc = mt_supps_load(&s, path, err, sizeof err);
+    mt_supps_destroy(&s);
+    if (rc < 0) {
+        fprintf(stderr, "memtrace: suppressions: %s\n", err);
+        return -1;
+    }
+    const char **nv = realloc(o->supp_files, (o->nsupp + 1) * sizeof *nv);
+    if (!nv) {
+        fprintf(stderr, "memtrace: %s\n", strerror(ENOMEM));
+        return -1;
+    }
+    o->supp_files = nv;
+    o->supp_files[o->nsupp++] = path;
+    return 0;
+}
+
+int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o, FILE *out,
+                       FILE *supp_out, int *failing, int *classified, int *truncated)
+{
+    char err[512];
+    int ret = 1;
+    mt_analysis_t *a = NULL;
+    mt_symbolizer_t *sym = NULL;
+    mt_supps_t supps;
+    mt_leaks_t l;
+    int built = 0;
+    *failing = 0;
+    *classified = 0;
+    *truncated = 0;
+    mt_supps_init(&supps);
+    for (size_t i = 0; i < o->nsupp; i++) {
+        if (mt_supps_load(&supps, o->supp_files[i], err, sizeof err) < 0) {
+            fprintf(stderr, "memtrace: suppressions: %s\n", err);
+            goto out;
+        }
+    }
+    if (mt_analysis_load(&a, path, err, sizeof err) < 0) {
+        fprintf(stderr, "memtrace: %s\n", err);
+        goto out;
+    }
+    if (mt_symbolizer_new(&sym, a->modules) < 0 ||
+        mt_leaks_build(&l, a, sym, &supps, o->show) < 0) {
+        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
+        goto out;
+    }
+    built = 1;
+    char cwd[4096];
+    mt_leaks_render_opts_t ro = {
+        .colour = o->colour,
+        .max_frames = o->frames,
+        .fail = o->fail,
+        .source_root = getcwd(cwd, sizeof cwd),
+    };
+    int rc = 0;
+    switch (o->format) {
+    case MT_LEAK_JSON:
+        rc = mt_render_leaks_json(&l, out, 1);
+        break;
+    case MT_LEAK_SARIF:
+        rc = mt_render_leaks_sarif(&l, out, &ro);
+        break;
+    case MT_LEAK_JUNIT:
+        rc = mt_render_leaks_junit(&l, out, &ro);
+        break;
+    default:
+        rc = mt_render_leaks_text(&l, out, &ro);
+        break;
+    }
+    if (rc == 0 && o->gen_supps)
+        rc = mt_render_leaks_suppressions(&l, supp_out);
+    if (rc < 0 || fflush(out) != 0 || fflush(supp_out) != 0) {
+        fprintf(stderr, "memtrace: %s: write error: %s\n", cmd, strerror(errno ? errno : EIO));
+        goto out;
+    }
+    *failing = mt_leaks_failing_bytes(&l, o->fail) > 0;
+    *classified = l.classified;
+    *truncated = a->truncated;
+    if (a->truncated)
+        fprintf(stderr, "memtrace: %s: %s (%s)\n", path, a->truncation, a->cut_reason);
+    if (a->leaks.inconsistencies)
+        fprintf(stderr, "memtrace: %s: %llu leak-scan records disagree with the log\n", path,
+                (unsigned long long)a->leaks.inconsistencies);
+    ret = 0;
+out:
+    if (built)
+        mt_leaks_destroy(&l);
+    mt_supps_destroy(&supps);
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    return ret;
+}
+
+static void mt_leaks_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: memtrace leaks [options] FILE\n"
+            "\n"
+            "The leak report of a log recorded with 'memtrace run --leak-check': blocks still\n"
+            "allocated at exit, classified as valgrind memcheck does (definitely, indirectly and\n"
+            "possibly lost, still reachable), grouped by allocation stack, biggest first. A log\n"
+            "recorded without --leak-check lists every block not freed at exit as unclassified.\n"
+            "\n"
+            "options:\n"
+            "  --kinds KINDS           kinds listed (default definite,indirect,possible; 'all');\n"
+            "                          the summary always counts every kind\n"
+            "  --fail-on KINDS         kinds that fail (default definite,possible)\n"
+            "  --error-exitcode N      exit N when a failing kind has unsuppressed bytes\n"
+            "                          (default: exit 0 whatever the leaks)\n"
+            "  --suppressions FILE     LeakSanitizer (leak:PATTERN) or valgrind ({...}) file;\n"
+            "                          may be given several times\n"
+            "  --gen-suppressions      print a suppression for each leak listed (valgrind block\n"
+            "                          plus the LeakSanitizer line as a comment)\n"
+            "  --format FMT            text, json, sarif (2.1.0) or junit (default text)\n"
+            "  -o, --output FILE       write the report to FILE instead of stdout\n"
+            "  --frames N              frames per stack in text, 0 for all (default %d)\n"
+            "  --no-color              no colours (also when NO_COLOR is set or no tty)\n"
+            "  -h, --help              show this help\n"
+            "\n"
+            "KINDS: definite, indirect, possible, reachable, unclassified, separated by commas,\n"
+            "or all, or none.\n"
+            "\n"
+            "exit status: 0 report written; N (--error-exitcode) leaks of a failing kind;\n"
+            "1 the log or a suppression file could not be read, or the log is truncated;\n"
+            "2 usage error.\n",
+            MT_LEAKS_DEFAULT_FRAMES);
+}
+
+int mt_cmd_leaks(int argc, char **argv)
+{
+    enum {
+        OPT_KINDS = 1,
+        OPT_FAIL_ON,
+        OPT_EXITCODE,
+        OPT_SUPP,
+        OPT_GEN,
+        OPT_FORMAT,
+        OPT_FRAMES,
+        OPT_NO_COLOR
+    };
+    static const struct option longopts[] = {
+        {"kinds", required_argument, NULL, OPT_KINDS},
+        {"show-leak-kinds", required_argument, NULL, OPT_KINDS},
+        {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+        {"error-exitcode", required_argument, NULL, OPT_EXITCODE},
+        {"suppressions", required_argument, NULL, OPT_SUPP},
+        {"gen-suppressions", no_argument, NULL, OPT_GEN},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"output", required_argument, NULL, 'o'},
+        {"frames", required_argument, NULL, OPT_FRAMES},
+        {"no-color", no_argument, NULL, OPT_NO_COLOR},
+        {"no-colour", no_argument, NULL, OPT_NO_COLOR},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    mt_leak_cli_t o;
+    mt_leak_cli_init(&o);
+    const char *out_path = NULL;
+    int no_color = 0, ret = 2;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_KINDS:
+            if (mt_leak_cli_kinds("leaks", "--kinds", optarg, &o.show) < 0)
+                goto done;
+            break;
+        case OPT_FAIL_ON:
+            if (mt_leak_cli_kinds("leaks", "--fail-on", optarg, &o.fail) < 0)
+                goto done;
+            break;
+        case OPT_EXITCODE:
+            if (mt_leak_cli_exitcode("leaks", optarg, &o.error_exitcode) < 0)
+                goto done;
+            break;
+        case OPT_SUPP:
+            if (mt_leak_cli_add_supp(&o, optarg) < 0)
+                goto done;
+            break;
+        case OPT_GEN:
+            o.gen_supps = 1;
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "text") == 0) {
+                o.format = MT_LEAK_TEXT;
+            } else if (strcmp(optarg, "json") == 0) {
+                o.format = MT_LEAK_JSON;
+            } else if (strcmp(optarg, "sarif") == 0) {
+                o.format = MT_LEAK_SARIF;
+            } else if (strcmp(optarg, "junit") == 0) {
+                o.format = MT_LEAK_JUNIT;
+            } else {
+                fprintf(stderr,
+                        "memtrace: leaks: unknown format '%s' (text, json, sarif or junit)\n",
+                        optarg);
+                goto done;
+            }
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
+        case OPT_FRAMES: {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || v > 100000) {
+                fprintf(stderr,
+                        "memtrace: leaks: --frames needs a number from 0 to 100000, got '%s'\n",
+                        optarg);
+                goto done;
+            }
+            o.frames = (size_t)v;
+            break;
+        }
+        case OPT_NO_COLOR:
+            no_color = 1;
+            break;
+        case 'h':
+            mt_leaks_usage(stdout);
+            ret = 0;
+            goto done;
+        case ':':
+            fprintf(stderr, "memtrace: leaks: option '%s' needs a value\n", argv[optind - 1]);
+            goto done;
+        default:
+            if (optopt)
+                fprintf(stderr, "memtrace: leaks: unknown option '-%c'\n", optopt);
+            else
+                fprintf(stderr, "memtrace: leaks: unknown option '%s'\n", argv[optind - 1]);
+            goto done;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "memtrace: leaks: no log file given (see 'memtrace leaks --help')\n");
+        goto done;
+    }
+    if (optind + 1 < argc) {
+        fprintf(stderr, "memtrace: leaks: one log file at a time, got '%s' too\n",
+                argv[optind + 1]);
+        goto done;
+    }
+    FILE *out = stdout;
+    if (out_path && !(out = fopen(out_path, "w"))) {
+        fprintf(stderr, "memtrace: leaks: cannot write '%s': %s\n", out_path, strerror(errno));
+        ret = 1;
+        goto done;
+    }
+    const char *nc = getenv("NO_COLOR");
+    o.colour = o.format == MT_LEAK_TEXT && !out_path && !no_color && !(nc && nc[0]) &&
+               isatty(STDOUT_FILENO);
+    int failing, classified, truncated;
+    /* Generated suppressions go with a text report; next to a machine format they would
+     * corrupt it, so they go to stderr then. */
+    FILE *supp_out = o.format == MT_LEAK_TEXT && !out_path ? stdout : stderr;
+    ret = mt_leak_cli_report("leaks", argv[optind], &o, out, supp_out, &failing, &classified,
+                             &truncated);
+    if (out != stdout && fclose(out) != 0 && ret == 0) {
+        fprintf(stderr, "memtrace: leaks: write error on '%s': %s\n", out_path, strerror(errno));
+        ret = 1;
+    }
+    if (ret == 0) {
+        if (failing && o.error_exitcode > 0)
+            ret = o.error_exitcode;
+        else if (truncated)
+            ret = 1;
+    }
+done:
+    mt_leak_cli_destroy(&o);
+    return ret;
+}
