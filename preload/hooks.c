@@ -437,6 +437,11 @@ static int mt_main_wrapper(int argc, char **argv, char **envp)
     return rc;
 }
 
+/* glibc declares no prototype for it: it is the ABI between crt1.o and libc. */
+MT_EXPORT int __libc_start_main(int (*main_fn)(int, char **, char **), int argc, char **argv,
+                                void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
+                                void *stack_end);
+
 MT_EXPORT int __libc_start_main(int (*main_fn)(int, char **, char **), int argc, char **argv,
                                 void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
                                 void *stack_end)
