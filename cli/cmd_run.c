@@ -21,7 +21,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "analysis.h"
 #include "commands.h"
+#include "leak_check.h"
 #include "log_format.h"
 #include "memtrace.h"
 #include "mt_config.h"
@@ -36,7 +38,9 @@ typedef struct mt_run_opts {
     unsigned long sample_ms;
     bool follow_fork;
     bool quiet;
-    int prog_index; /* index in argv of PROG */
+    bool leak_check;    /* MEMTRACE_LEAK_CHECK=1, and the leak report on stderr at the end */
+    mt_leak_cli_t leak; /* --show-leak-kinds, --fail-on, --error-exitcode, --suppressions */
+    int prog_index;     /* index in argv of PROG */
 } mt_run_opts_t;
 
 typedef struct mt_run_log {
@@ -63,6 +67,18 @@ static void mt_run_usage(FILE *out)
         "      --follow-fork        record forked children into their own logs (default)\n"
         "      --no-follow-fork     record only the process PROG starts as, and its exec'd images\n"
         "  -q, --quiet              print no summary when PROG ends\n"
+        "\n"
+        "leak checking (see 'memtrace leaks --help'):\n"
+        "      --leak-check         classify the blocks left at exit (definitely, indirectly,\n"
+        "                           possibly lost, still reachable) and print the leak report\n"
+        "                           on stderr when PROG ends\n"
+        "      --error-exitcode N   exit N when a failing kind is found, else PROG's status\n"
+        "                           (implies --leak-check)\n"
+        "      --fail-on KINDS      kinds that fail (default definite,possible)\n"
+        "      --show-leak-kinds KINDS  kinds listed (default definite,indirect,possible)\n"
+        "      --suppressions FILE  LeakSanitizer or valgrind suppressions (repeatable)\n"
+        "      --gen-suppressions   print a suppression for each leak listed\n"
+        "  KINDS: definite, indirect, possible, reachable, separated by commas; all; none.\n"
         "  -h, --help               show this help\n"
         "\n"
         "Options end at the first argument that is not an option, or at '--'.\n"
@@ -108,6 +124,7 @@ static bool mt_run_opt_is(const char *arg, const char *name)
 static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
 {
     *o = (mt_run_opts_t){.sample_ms = 10, .follow_fork = true, .prog_index = -1};
+    mt_leak_cli_init(&o->leak);
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -126,6 +143,34 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
             o->follow_fork = true;
         } else if (strcmp(a, "--no-follow-fork") == 0) {
             o->follow_fork = false;
+        } else if (strcmp(a, "--leak-check") == 0 || strcmp(a, "--leak-check=yes") == 0 ||
+                   strcmp(a, "--leak-check=full") == 0) {
+            o->leak_check = true;
+        } else if (strcmp(a, "--leak-check=no") == 0) {
+            o->leak_check = false;
+        } else if (strcmp(a, "--gen-suppressions") == 0 ||
+                   strcmp(a, "--gen-suppressions=all") == 0 ||
+                   strcmp(a, "--gen-suppressions=yes") == 0) {
+            o->leak.gen_supps = 1;
+        } else if (mt_run_opt_is(a, "--error-exitcode") || mt_run_opt_is(a, "--fail-on") ||
+                   mt_run_opt_is(a, "--show-leak-kinds") || mt_run_opt_is(a, "--suppressions")) {
+            size_t n = strcspn(a, "=");
+            const char *v = mt_run_opt_value(argc, argv, &i, a, n);
+            if (v == NULL)
+                return mt_run_bad_usage("option '%.*s' needs a value", (int)n, a);
+            int bad;
+            if (strncmp(a, "--error-exitcode", n) == 0) {
+                bad = mt_leak_cli_exitcode("run", v, &o->leak.error_exitcode);
+                o->leak_check = true;
+            } else if (strncmp(a, "--fail-on", n) == 0) {
+                bad = mt_leak_cli_kinds("run", "--fail-on", v, &o->leak.fail);
+            } else if (strncmp(a, "--show-leak-kinds", n) == 0) {
+                bad = mt_leak_cli_kinds("run", "--show-leak-kinds", v, &o->leak.show);
+            } else {
+                bad = mt_leak_cli_add_supp(&o->leak, v);
+            }
+            if (bad)
+                return 2;
         } else if (mt_run_opt_is(a, "-o") || mt_run_opt_is(a, "--output")) {
             size_t n = a[1] == '-' ? strlen("--output") : 2;
             o->output = mt_run_opt_value(argc, argv, &i, a, n);
@@ -445,6 +490,7 @@ typedef struct mt_run_env {
     const char *manifest;
     unsigned long sample_ms;
     bool follow_fork;
+    bool leak_check;
 } mt_run_env_t;
 
 /* In the child, between fork and exec. The parent is single-threaded, so setenv's malloc
@@ -473,7 +519,8 @@ static int mt_run_child_env(const mt_run_env_t *env)
     if (setenv("MEMTRACE_SAMPLE_MS", buf, 1) != 0 ||
         setenv("MEMTRACE_OUTPUT", env->output, 1) != 0 ||
         setenv("MEMTRACE_MANIFEST", env->manifest, 1) != 0 ||
-        setenv("MEMTRACE_FOLLOW_FORK", env->follow_fork ? "1" : "0", 1) != 0)
+        setenv("MEMTRACE_FOLLOW_FORK", env->follow_fork ? "1" : "0", 1) != 0 ||
+        (env->leak_check && setenv("MEMTRACE_LEAK_CHECK", "1", 1) != 0))
         return -1;
     return 0;
 }
@@ -687,7 +734,8 @@ static void mt_run_print_summary(const mt_summary_t *s, const char *path)
  * image exec'd another program (`memtrace run env X=1 ./app`), the same pid registered a new
  * log and the last image is the one the user meant, so the summary follows the exec chain.
  * Returns false when the root wrote no log. */
-static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, bool quiet)
+static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, bool quiet,
+                               size_t *root_log)
 {
     bool *mine = calloc(n ? n : 1, sizeof *mine);
     if (mine == NULL)
@@ -709,6 +757,7 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
             break;
     }
     bool found = last < n;
+    *root_log = last;
     if (found && !quiet) {
         if (have_sum)
             mt_run_print_summary(&sum, logs[last].path);
@@ -731,6 +780,38 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
     }
     free(mine);
     return found;
+}
+
+/* The leak report of the root's log on stderr; returns the status memtrace exits with. Only a
+ * leak of a failing kind changes the program's status, as valgrind's --error-exitcode does. */
+static int mt_run_leak_check(mt_run_opts_t *o, const char *log, const char *prog, int exit_status)
+{
+    int failing, classified, truncated;
+    mt_analysis_t *probe;
+    char err[512];
+    /* Without a scan (killed by a signal, _exit before the recorder's exit hook) the report
+     * would list every live block as "not freed at exit": say why instead. */
+    if (mt_analysis_load(&probe, log, err, sizeof err) < 0) {
+        fprintf(stderr, "memtrace: leak check: %s\n", err);
+        return exit_status;
+    }
+    classified = probe->leaks.complete;
+    mt_analysis_free(probe);
+    if (!classified) {
+        fprintf(stderr,
+                "memtrace: leak check: %s ended without a leak scan (killed by a signal, or the "
+                "recorder could not run it); no leak verdict\n",
+                prog);
+        return exit_status;
+    }
+    o->leak.format = MT_LEAK_TEXT;
+    o->leak.colour = 0;
+    if (mt_leak_cli_report("run", log, &o->leak, stderr, stderr, &failing, &classified,
+                           &truncated) != 0)
+        return exit_status;
+    if (failing && o->leak.error_exitcode > 0)
+        return o->leak.error_exitcode;
+    return exit_status;
 }
 
 int mt_cmd_run(int argc, char **argv)
@@ -777,7 +858,7 @@ int mt_cmd_run(int argc, char **argv)
     }
     close(mfd);
 
-    mt_run_env_t env = {preload, output, manifest, o.sample_ms, o.follow_fork};
+    mt_run_env_t env = {preload, output, manifest, o.sample_ms, o.follow_fork, o.leak_check};
     pid_t pid = 0;
     int status = 0;
     rc = mt_run_spawn(path, prog_argv, &env, &pid, &status);
@@ -798,7 +879,11 @@ int mt_cmd_run(int argc, char **argv)
     size_t nlogs = 0;
     mt_run_log_t *logs = mt_run_read_manifest(manifest, &nlogs);
     unlink(manifest);
-    bool found = mt_run_report_logs(logs, nlogs, pid, o.quiet);
+    size_t root_log = nlogs;
+    bool found = mt_run_report_logs(logs, nlogs, pid, o.quiet, &root_log);
+    if (found && o.leak_check)
+        exit_status = mt_run_leak_check(&o, logs[root_log].path, prog, exit_status);
+    mt_leak_cli_destroy(&o.leak);
     for (size_t i = 0; i < nlogs; i++)
         free(logs[i].path);
     free(logs);

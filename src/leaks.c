@@ -141,6 +141,14 @@ static int mt_leaks_node(mt_leaks_builder_t *b, uint32_t node, unsigned kind, ui
         size_t skip = mt_filter_top(*frames, (size_t)n, a->modules);
         memmove(*frames, *frames + skip, ((size_t)n - skip) * sizeof **frames);
         *nframes = n - (int)skip;
+        /* Below main is the C runtime and memtrace's own entry wrapper: noise that would only
+         * keep equal stacks apart (valgrind stops there too, --show-below-main=no). */
+        for (int i = 0; i < *nframes; i++) {
+            if ((*frames)[i].function && strcmp((*frames)[i].function, "main") == 0) {
+                *nframes = i + 1;
+                break;
+            }
+        }
         *cached = node;
     }
     return mt_leaks_add(b, kind, *frames, (size_t)*nframes, bytes, blocks, indirect);

@@ -650,7 +650,11 @@ int mt_render_leaks_suppressions(const mt_leaks_t *l, FILE *o)
                 mt_leakclass_kind_name(k->kind), named ? "-" : "", named ? named->function : "");
         if (k->kind != MT_LEAKS_UNCLASSIFIED)
             fprintf(o, "   match-leak-kinds: %s\n", mt_leakclass_kind_name(k->kind));
-        size_t n = k->nframes < MT_SUPP_MAX_FRAMES ? k->nframes : MT_SUPP_MAX_FRAMES;
+        /* memcheck's stacks start inside the allocator (malloc, _Znwm, realloc...), ours at its
+         * caller: one wildcard frame makes the block work for both (memtrace treats a leading
+         * allocator frame as optional). */
+        fprintf(o, "   fun:*\n");
+        size_t n = k->nframes < MT_SUPP_MAX_FRAMES - 1 ? k->nframes : MT_SUPP_MAX_FRAMES - 1;
         for (size_t f = 0; f < n; f++) {
             const mt_frame_t *fr = &k->frames[f];
             const mt_module_t *m = mt_frame_module(l, fr);
