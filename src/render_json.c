@@ -156,6 +156,25 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     mt_json_u64(&j, r->heap_bytes);
     mt_json_key(&j, "leaked_blocks");
     mt_json_u64(&j, r->heap_blocks);
+    /* the leak check's totals by kind (memtrace leaks has the stacks); null when not run */
+    mt_json_key(&j, "leaks");
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "classified");
+    mt_json_bool(&j, a->leaks.complete);
+    for (unsigned k = 0; k < MT_LEAKS_UNCLASSIFIED; k++) {
+        mt_json_key(&j, mt_leakclass_kind_name(k));
+        if (!a->leaks.complete) {
+            mt_json_null(&j);
+            continue;
+        }
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "bytes");
+        mt_json_u64(&j, a->leaks.bytes[k]);
+        mt_json_key(&j, "blocks");
+        mt_json_u64(&j, a->leaks.blocks[k]);
+        mt_json_object_end(&j);
+    }
+    mt_json_object_end(&j);
     mt_json_key(&j, "unknown_frees");
     mt_json_u64(&j, r->unknown_frees);
     mt_json_key(&j, "mmap");

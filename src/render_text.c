@@ -128,6 +128,20 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
     snprintf(v, sizeof v, "%s in %s blocks", mt_bytes_exact(b1, sizeof b1, r->heap_bytes),
              mt_fmt_count(c1, sizeof c1, r->heap_blocks));
     mt_row(o, st, a->truncated ? "live at end of log" : "not freed at exit", v);
+    if (a->leaks.complete) {
+        const mt_leakclass_t *lc = &a->leaks;
+        snprintf(v, sizeof v,
+                 "definite %s B in %" PRIu64 ", indirect %" PRIu64 " B in %" PRIu64
+                 ", possible %" PRIu64 " B in %" PRIu64 ", reachable %" PRIu64 " B in %" PRIu64,
+                 mt_fmt_count(c1, sizeof c1, lc->bytes[MT_LEAKS_DEFINITE]),
+                 lc->blocks[MT_LEAKS_DEFINITE], lc->bytes[MT_LEAKS_INDIRECT],
+                 lc->blocks[MT_LEAKS_INDIRECT], lc->bytes[MT_LEAKS_POSSIBLE],
+                 lc->blocks[MT_LEAKS_POSSIBLE], lc->bytes[MT_LEAKS_REACHABLE],
+                 lc->blocks[MT_LEAKS_REACHABLE]);
+        mt_row(o, st, "leaks", v);
+    } else {
+        mt_row(o, st, "leaks", "not classified (record with 'memtrace run --leak-check')");
+    }
     if (r->mmap_calls || r->munmap_calls) {
         snprintf(v, sizeof v, "peak %s, %s still mapped at the end",
                  mt_bytes_exact(b1, sizeof b1, r->mmap_peak_bytes),

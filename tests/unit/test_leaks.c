@@ -10,7 +10,9 @@
 #include "analysis.h"
 #include "leaks.h"
 #include "log_builder.h"
+#include "render.h"
 #include "render_leaks.h"
+#include "report_summary.h"
 #include "suppressions.h"
 
 __attribute__((noinline)) static uint64_t here(void)
@@ -499,6 +501,60 @@ START_TEST(junit_escapes_and_passes_when_clean)
 }
 END_TEST
 
+START_TEST(summary_report_carries_leak_totals)
+{
+    mt_analysis_t *a = self_analysis();
+    mt_symbolizer_t *sym;
+    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_report_summary_t rep;
+    ck_assert_int_eq(mt_report_summary_build(&rep, a, sym, 3), 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_int_eq(mt_render_summary_json(&rep, f, 0), 0);
+    mt_render_opts_t ro = {0, 0};
+    ck_assert_int_eq(mt_render_summary_text(&rep, f, &ro), 0);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(buf, "\"leaks\":{\"classified\":true,"
+                                      "\"definite\":{\"bytes\":196,\"blocks\":2},"
+                                      "\"indirect\":{\"bytes\":96,\"blocks\":2},"
+                                      "\"possible\":{\"bytes\":64,\"blocks\":1},"
+                                      "\"reachable\":{\"bytes\":200,\"blocks\":1}}"));
+    ck_assert_ptr_nonnull(strstr(buf, "  leaks              definite 196 B in 2, indirect 96 B in "
+                                      "2, possible 64 B in 1, reachable 200 B in 1\n"));
+    free(buf);
+    mt_report_summary_destroy(&rep);
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+}
+END_TEST
+
+START_TEST(generated_suppressions_suppress_what_they_were_made_from)
+{
+    mt_analysis_t *a = self_analysis();
+    mt_symbolizer_t *sym;
+    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_leaks_t l;
+    ck_assert_int_eq(mt_leaks_build(&l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW), 0);
+    char *g = render(&l, 4, 0);
+    mt_leaks_destroy(&l);
+    mt_supps_t s;
+    char err[256];
+    mt_supps_init(&s);
+    ck_assert_int_eq(mt_supps_parse(&s, g, strlen(g), "gen", err, sizeof err), 0);
+    ck_assert_uint_eq(s.n, 4);
+    ck_assert_int_eq(mt_leaks_build(&l, a, sym, &s, MT_LEAKS_DEFAULT_SHOW), 0);
+    ck_assert_uint_eq(l.suppressed_bytes, 196 + 96 + 64);
+    ck_assert_uint_eq(l.bytes[MT_LEAKS_REACHABLE], 200); /* it was not listed */
+    ck_assert_uint_eq(mt_leaks_failing_bytes(&l, MT_LEAKS_DEFAULT_FAIL), 0);
+    mt_leaks_destroy(&l);
+    mt_supps_destroy(&s);
+    free(g);
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+}
+END_TEST
+
 static Suite *leaks_suite(void)
 {
     Suite *s = suite_create("leaks");
@@ -512,6 +568,8 @@ static Suite *leaks_suite(void)
     tcase_add_test(tc, report_applies_suppressions);
     tcase_add_test(tc, unclassified_report_says_so);
     tcase_add_test(tc, junit_escapes_and_passes_when_clean);
+    tcase_add_test(tc, summary_report_carries_leak_totals);
+    tcase_add_test(tc, generated_suppressions_suppress_what_they_were_made_from);
     suite_add_tcase(s, tc);
     return s;
 }
