@@ -528,6 +528,208 @@ def case_real_git():
     real_program("git", "git", "--version")
 
 
+# ---- the leak check: samples/leak_kinds holds one leak of each kind with exact sizes ----
+
+LEAKS_LINE = re.compile(r"^memtrace-leaks: definite=(\d+)/(\d+) indirect=(\d+)/(\d+) "
+                        r"possible=(\d+)/(\d+) reachable=(\d+)/(\d+)\s*$", re.M)
+LEAK_KINDS = ("definite", "indirect", "possible", "reachable")
+
+
+def leak_sample():
+    prog = os.path.join(ARGS.build_root, "samples", "leak_kinds")
+    if not os.path.isfile(prog):
+        raise Skip(f"{prog} is not built yet (samples/leak_kinds.c)")
+    return prog
+
+
+def leak_truth(stdout):
+    m = LEAKS_LINE.findall(stdout)
+    check(m, f"leak_kinds printed no memtrace-leaks line:\n{stdout[-2000:]}")
+    v = [int(x) for x in m[-1]]
+    return {k: (v[2 * i], v[2 * i + 1]) for i, k in enumerate(LEAK_KINDS)}
+
+
+def leaks_json(log, *extra, expect_status=0):
+    p = memtrace("leaks", "--format", "json", *extra, log)
+    check(p.returncode == expect_status,
+          f"memtrace leaks --format json {log}: expected exit {expect_status}\n{show(p)}")
+    try:
+        return json.loads(p.stdout)
+    except json.JSONDecodeError as e:
+        raise Fail(f"memtrace leaks --format json {log}: not JSON ({e})\n{show(p)}")
+
+
+def recorded_leak_sample():
+    """Runs leak_kinds under `memtrace run --leak-check`; returns (log, ground truth)."""
+    prog = leak_sample()
+    log = os.path.join(TMP, "leak_kinds.mtr")
+    p = memtrace("run", "-q", "--leak-check", "-o", log, "--", prog)
+    check(p.returncode == 0, f"memtrace run --leak-check leak_kinds\n{show(p)}")
+    return log, leak_truth(p.stdout)
+
+
+def leak_totals(rep):
+    check(rep.get("classified") is True,
+          f"the log has no leak scan (classified={rep.get('classified')}):\n{rep}")
+    return {k: (rep["totals"][k]["bytes"], rep["totals"][k]["blocks"]) for k in LEAK_KINDS}
+
+
+def case_leaks_kinds():
+    log, truth = recorded_leak_sample()
+    rep = leaks_json(log)
+    got = leak_totals(rep)
+    check(got == truth, f"leak totals {got}, the sample says {truth}")
+    check(rep["suppressed"] == {"bytes": 0, "blocks": 0}, f"suppressed: {rep['suppressed']}")
+    # default kinds: no reachable record; the lost list's head owns its nodes' bytes
+    kinds = sorted(r["kind"] for r in rep["leaks"])
+    check(kinds == ["definite", "definite", "indirect", "possible"], f"leak records: {kinds}")
+    head = [r for r in rep["leaks"] if r["kind"] == "definite" and r["indirect_bytes"]]
+    check(len(head) == 1 and head[0]["bytes"] + head[0]["indirect_bytes"] ==
+          truth["definite"][0] - 100 + truth["indirect"][0],
+          f"no definite record owning the indirect bytes: {rep['leaks']}")
+    check(head[0]["stack"] and head[0]["stack"][0]["function"] == "lost_list",
+          f"the lost list's stack does not start in lost_list: {head[0]['stack'][:3]}")
+    check(rep["leaks"][0]["bytes"] + rep["leaks"][0]["indirect_bytes"] >=
+          rep["leaks"][-1]["bytes"] + rep["leaks"][-1]["indirect_bytes"], "not biggest first")
+    everything = leaks_json(log, "--kinds", "all")
+    check(sum(1 for r in everything["leaks"] if r["kind"] == "reachable") >= 1,
+          "--kinds all lists no reachable record")
+    # `memtrace report` carries the same totals
+    summary = report_json(log)
+    check({k: (summary["leaks"][k]["bytes"], summary["leaks"][k]["blocks"])
+           for k in LEAK_KINDS} == truth, f"report's leaks: {summary.get('leaks')}")
+    text = memtrace("leaks", "--no-color", log)
+    check(text.returncode == 0 and "are definitely lost in loss record 1 of 4" in text.stdout and
+          "LEAK SUMMARY" in text.stdout, f"text report\n{show(text)}")
+    # a log recorded without --leak-check says so
+    plain = os.path.join(TMP, "plain.mtr")
+    record(plain, leak_sample())
+    rep = leaks_json(plain)
+    check(rep["classified"] is False and rep["totals"]["definite"] is None and
+          rep["totals"]["unclassified"]["bytes"] >= sum(b for b, _ in truth.values()),
+          f"unclassified log: {rep['totals']}")
+
+
+def case_leaks_exitcode():
+    prog = leak_sample()
+    p = memtrace("run", "-q", "--error-exitcode=3", "-o", os.path.join(TMP, "a.mtr"), "--", prog)
+    check(p.returncode == 3, f"run --error-exitcode=3 on leak_kinds\n{show(p)}")
+    check("definitely lost" in p.stderr, f"no leak report on stderr\n{show(p)}")
+    p = memtrace("run", "-q", "--error-exitcode", "3", "--fail-on", "reachable", "-o",
+                 os.path.join(TMP, "b.mtr"), "--", prog)
+    check(p.returncode == 3, f"--fail-on reachable: the sample keeps 200 bytes\n{show(p)}")
+    # suppress every lost block: LSan format for two, valgrind format for the list
+    lsan = os.path.join(TMP, "lsan.supp")
+    with open(lsan, "w") as f:
+        f.write("# LeakSanitizer\nleak:lost_block\nleak:possible_block\n")
+    vg = os.path.join(TMP, "vg.supp")
+    with open(vg, "w") as f:
+        f.write("{\n   the lost list\n   Memcheck:Leak\n   match-leak-kinds: definite,indirect\n"
+                "   fun:malloc\n   fun:lost_list\n   ...\n}\n")
+    log = os.path.join(TMP, "c.mtr")
+    p = memtrace("run", "-q", "--error-exitcode=3", "--suppressions", lsan,
+                 "--suppressions=" + vg, "-o", log, "--", prog)
+    check(p.returncode == 0, f"every lost block suppressed, yet\n{show(p)}")
+    rep = leaks_json(log, "--suppressions", lsan, "--suppressions", vg, "--error-exitcode", "4")
+    for k in ("definite", "indirect", "possible"):
+        check(rep["totals"][k] == {"bytes": 0, "blocks": 0}, f"{k} left: {rep['totals']}")
+    check(rep["suppressed"]["bytes"] > 0, f"suppressed: {rep['suppressed']}")
+    used = {s["name"]: s["matched_leaks"] for s in rep["suppressions"]}
+    check(used == {"leak:lost_block": 1, "leak:possible_block": 1, "the lost list": 2},
+          f"suppressions matched {used}")
+    # `leaks` exits 0 unless asked; then with the code asked for
+    check(memtrace("leaks", log).returncode == 0, "memtrace leaks without --error-exitcode")
+    p = memtrace("leaks", "--error-exitcode", "4", os.path.join(TMP, "a.mtr"))
+    check(p.returncode == 4, f"memtrace leaks --error-exitcode 4\n{show(p)}")
+    # generated suppressions, fed back, suppress what they were made from
+    gen = memtrace("leaks", "--gen-suppressions", "--kinds", "all", os.path.join(TMP, "a.mtr"))
+    check(gen.returncode == 0 and "Memcheck:Leak" in gen.stdout, f"--gen-suppressions\n{show(gen)}")
+    blocks = gen.stdout[gen.stdout.index("{"):]
+    gfile = os.path.join(TMP, "gen.supp")
+    with open(gfile, "w") as f:
+        f.write(blocks)
+    rep = leaks_json(os.path.join(TMP, "a.mtr"), "--suppressions", gfile, "--fail-on", "all",
+                     "--error-exitcode", "5")
+    check(all(rep["totals"][k]["bytes"] == 0 for k in LEAK_KINDS),
+          f"generated suppressions left {rep['totals']}")
+    # usage errors are one line and exit 2
+    for argv in (["leaks", "--kinds", "lost", log], ["leaks", "--format", "xml", log],
+                 ["leaks", "--suppressions", os.path.join(TMP, "nope.supp"), log],
+                 ["run", "--fail-on", "bogus", "--", prog],
+                 ["run", "--error-exitcode=300", "--", prog]):
+        p = memtrace(*argv)
+        check(p.returncode == 2 and p.stderr.count("\n") == 1 and
+              p.stderr.startswith("memtrace: "), f"memtrace {' '.join(argv)}\n{show(p)}")
+    bad = os.path.join(TMP, "bad.supp")
+    with open(bad, "w") as f:
+        f.write("{\n  x\n  Memcheck:Leak\n  fun:a\n  bogus line\n}\n")
+    p = memtrace("leaks", "--suppressions", bad, log)
+    check(p.returncode == 2 and f"{bad}:5:" in p.stderr, f"parse error with file:line\n{show(p)}")
+
+
+def case_leaks_formats():
+    import xml.etree.ElementTree as ET
+    log, truth = recorded_leak_sample()
+    p = memtrace("leaks", "--format", "sarif", "-o", os.path.join(TMP, "out.sarif"), log,
+                 cwd=ARGS.source_root)
+    check(p.returncode == 0, f"--format sarif\n{show(p)}")
+    with open(os.path.join(TMP, "out.sarif")) as f:
+        sarif = json.load(f)
+    check(sarif["version"] == "2.1.0" and "sarif" in sarif["$schema"], "SARIF version/$schema")
+    run0 = sarif["runs"][0]
+    drv = run0["tool"]["driver"]
+    check(drv["name"] == "memtrace" and drv["version"] and drv["informationUri"], f"driver {drv}")
+    rule_ids = {r["id"] for r in drv["rules"]}
+    res = run0["results"]
+    check(len(res) == 4, f"{len(res)} SARIF results, expected 4 (2 definite, indirect, possible)")
+    for r in res:
+        check(r["ruleId"] in rule_ids and r["level"] in ("error", "warning") and
+              r["message"]["text"], f"result {r}")
+        loc = r["locations"][0]["physicalLocation"]
+        check(loc["artifactLocation"]["uri"].endswith("leak_kinds.c") and
+              isinstance(loc["region"]["startLine"], int) and loc["region"]["startLine"] > 0,
+              f"location {loc}")
+        check(r["codeFlows"][0]["threadFlows"][0]["locations"], "no stack in codeFlows")
+    levels = sorted((r["ruleId"], r["level"]) for r in res)
+    check(("memtrace/definite-leak", "error") in levels and
+          ("memtrace/indirect-leak", "warning") in levels, f"levels {levels}")
+    p = memtrace("leaks", "--format", "junit", log)
+    check(p.returncode == 0, f"--format junit\n{show(p)}")
+    root = ET.fromstring(p.stdout)
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    check(suite is not None and suite.get("name") == "memtrace.leaks", "no memtrace.leaks suite")
+    cases = suite.findall("testcase")
+    check(len(cases) == 4 and all(c.find("failure") is not None for c in cases) and
+          suite.get("failures") == "4", f"JUnit: {p.stdout[:2000]}")
+    p = memtrace("leaks", "--format", "junit", "--kinds", "none", log)
+    suite = ET.fromstring(p.stdout).find("testsuite")
+    cases = suite.findall("testcase")
+    check(len(cases) == 1 and cases[0].find("failure") is None, "JUnit without leaks: one pass")
+
+
+VALGRIND_LINE = re.compile(r"(definitely lost|indirectly lost|possibly lost|still reachable): "
+                           r"([\d,]+) bytes in ([\d,]+) blocks")
+
+
+def case_leaks_valgrind():
+    prog = leak_sample()
+    if not shutil.which("valgrind"):
+        raise Skip("valgrind is not installed")
+    log, truth = recorded_leak_sample()
+    got = leak_totals(leaks_json(log))
+    p = run(["valgrind", "--leak-check=full", "--show-leak-kinds=all", prog], timeout=300)
+    summary = p.stderr[p.stderr.find("LEAK SUMMARY"):]
+    vg = {k: (0, 0) for k in LEAK_KINDS}
+    names = dict(zip(("definitely lost", "indirectly lost", "possibly lost", "still reachable"),
+                     LEAK_KINDS))
+    for what, b, n in VALGRIND_LINE.findall(summary):
+        vg[names[what]] = (int(b.replace(",", "")), int(n.replace(",", "")))
+    check("LEAK SUMMARY" in p.stderr or "All heap blocks were freed" in p.stderr,
+          f"no LEAK SUMMARY from valgrind\n{show(p)}")
+    check(got == vg, f"memtrace {got} vs valgrind {vg}")
+    check(got == truth, f"memtrace {got} vs the sample's {truth}")
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 
