@@ -94,7 +94,7 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
     fprintf(o, "%smemtrace leaks%s %s\n", head, rst, a->path);
     fprintf(o, "  %-18s %s\n", "command", l->command[0] ? l->command : "(unknown)");
     if (l->classified) {
-        fprintf(o, "  %-18s at %s, %" PRIu64 " thread%s stopped", "leak check",
+        fprintf(o, "  %-18s at %s, %" PRIu64 " other thread%s held still", "leak check",
                 mt_fmt_clock(t1, sizeof t1, c->scan_time_us), c->threads_stopped,
                 c->threads_stopped == 1 ? "" : "s");
         if (c->threads_missed)
