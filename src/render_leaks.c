@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fmt.h"
 #include "json_writer.h"
@@ -344,6 +345,26 @@ static const char *const mt_rule_text[MT_LEAKS_NKINDS] = {
     "Memory still reachable at exit",
     "Memory not freed at exit (recorded without --leak-check: not classified)"};
 
+/* DWARF names a file relative to the directory it was compiled in ("../src/app.c" from a meson
+ * build dir), which code-scanning UIs cannot place. Find a tail of the path that exists under
+ * the source root ("src/app.c"); NULL when none does. The only file-system access
+ * of the renderers, and only for SARIF, whose whole point is an exact source location. */
+static const char *mt_sarif_find_under(const mt_leaks_render_opts_t *o, const char *file)
+{
+    if (!o->source_root || !o->source_root[0])
+        return NULL;
+    /* The longest tail wins: "main/src/app.c" before "src/app.c", the first that exists. */
+    for (const char *p = file; p && *p; p = strchr(p, '/'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, "../", 3) == 0 || strncmp(p, "./", 2) == 0)
+            continue;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", o->source_root, p);
+        if (access(path, F_OK) == 0)
+            return p;
+    }
+    return NULL;
+}
+
 static void mt_sarif_location(mt_json_t *j, const mt_leaks_render_opts_t *o, const mt_frame_t *f)
 {
     char uri[4200];
@@ -352,8 +373,11 @@ static void mt_sarif_location(mt_json_t *j, const mt_leaks_render_opts_t *o, con
         rl--;
     int rel =
         rl && f->file[0] == '/' && strncmp(f->file, o->source_root, rl) == 0 && f->file[rl] == '/';
+    const char *found = rel || f->file[0] == '/' ? NULL : mt_sarif_find_under(o, f->file);
     if (rel)
         snprintf(uri, sizeof uri, "%s", f->file + rl + 1);
+    else if (found)
+        snprintf(uri, sizeof uri, "%s", found);
     else if (f->file[0] == '/')
         snprintf(uri, sizeof uri, "file://%s", f->file);
     else

@@ -689,7 +689,9 @@ def case_leaks_formats():
         check(r["ruleId"] in rule_ids and r["level"] in ("error", "warning") and
               r["message"]["text"], f"result {r}")
         loc = r["locations"][0]["physicalLocation"]
-        check(loc["artifactLocation"]["uri"].endswith("leak_kinds.c") and
+        # relative to the source root (memtrace ran there), so code-scanning UIs can place it
+        check(loc["artifactLocation"]["uri"] == "samples/leak_kinds.c" and
+              loc["artifactLocation"].get("uriBaseId") == "%SRCROOT%" and
               isinstance(loc["region"]["startLine"], int) and loc["region"]["startLine"] > 0,
               f"location {loc}")
         check(r["codeFlows"][0]["threadFlows"][0]["locations"], "no stack in codeFlows")
