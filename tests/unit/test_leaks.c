@@ -555,6 +555,65 @@ START_TEST(generated_suppressions_suppress_what_they_were_made_from)
 }
 END_TEST
 
+/* Random scans, consistent or not: never a crash, and whatever the records say, every block
+ * live at the end of the scan is counted exactly once in exactly one kind. */
+START_TEST(random_scans_keep_the_books_balanced)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int iter = 0; iter < 300; iter++) {
+        mt_lb_t b;
+        mt_lb_init(&b, 1, (size_t)(64 + iter % 200)); /* small chunks: deltas across chunks */
+        mt_lb_node(&b, 1, 0, 0x400000);
+        mt_lb_thread(&b, 1);
+        uint64_t live_bytes = 0, live_blocks = 0, t = 1;
+        int live[64] = {0};
+        for (int i = 0; i < 64; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            if ((x >> 60) < 12) {
+                mt_lb_alloc(&b, MT_ALLOC_MALLOC, t++, (uint64_t)i + 1,
+                            0x10000 + 0x100 * (uint64_t)i, 1);
+                live[i] = 1;
+            }
+        }
+        int scans = 1 + (int)((x >> 20) % 3);
+        for (int sc = 0; sc < scans; sc++) {
+            mt_lb_leak_scan(&b, t++, 64, 0, 0, 0);
+            int n = (int)((x >> 8) % 40), listed = 0;
+            for (int k = 0; k < n; k++) {
+                x = x * 6364136223846793005ull + 1442695040888963407ull;
+                uint64_t addr = 0x10000 + 0x100 * ((x >> 33) % 70);
+                unsigned kind = (unsigned)((x >> 13) % 3);
+                uint64_t extra = kind == 1 ? 0x10000 + 0x100 * ((x >> 40) % 64) : (x >> 50);
+                mt_lb_leak_block(&b, addr, kind, extra);
+                listed++;
+            }
+            mt_lb_leak_scan_end(&b, (x >> 5) % 2 ? (uint64_t)listed : (uint64_t)listed + 1);
+        }
+        for (int i = 0; i < 64; i++) {
+            if (live[i]) {
+                live_bytes += (uint64_t)i + 1;
+                live_blocks++;
+            }
+        }
+        mt_lb_exit(&b, t, MT_EXIT_NORMAL, 0);
+        mt_analysis_t *a = load(&b);
+        ck_assert_int_eq(a->leaks.complete, 1);
+        uint64_t bytes = 0, blocks = 0, gbytes = 0;
+        for (unsigned k = 0; k < MT_LEAKS_NKINDS; k++) {
+            bytes += a->leaks.bytes[k];
+            blocks += a->leaks.blocks[k];
+        }
+        for (size_t i = 0; i < a->leaks.ngroups; i++)
+            gbytes += a->leaks.groups[i].bytes;
+        ck_assert_uint_eq(bytes, live_bytes);
+        ck_assert_uint_eq(gbytes, live_bytes);
+        ck_assert_uint_eq(blocks, live_blocks);
+        ck_assert_uint_eq(a->leaks.bytes[MT_LEAKS_UNCLASSIFIED], 0);
+        mt_analysis_free(a);
+    }
+}
+END_TEST
+
 static Suite *leaks_suite(void)
 {
     Suite *s = suite_create("leaks");
@@ -569,6 +628,7 @@ static Suite *leaks_suite(void)
     tcase_add_test(tc, unclassified_report_says_so);
     tcase_add_test(tc, junit_escapes_and_passes_when_clean);
     tcase_add_test(tc, summary_report_carries_leak_totals);
+    tcase_add_test(tc, random_scans_keep_the_books_balanced);
     tcase_add_test(tc, generated_suppressions_suppress_what_they_were_made_from);
     suite_add_tcase(s, tc);
     return s;
