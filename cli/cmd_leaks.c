@@ -116,6 +116,10 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         goto out;
     }
     built = 1;
+    if (o->require_scan && !l.classified) {
+        ret = 0; /* *classified stays 0: the caller says why there is no verdict */
+        goto out;
+    }
     char cwd[4096];
     mt_leaks_render_opts_t ro = {
         .colour = o->colour,

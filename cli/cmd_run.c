@@ -21,7 +21,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "analysis.h"
 #include "commands.h"
 #include "leak_check.h"
 #include "log_format.h"
@@ -788,16 +787,14 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
 static int mt_run_leak_check(mt_run_opts_t *o, const char *log, const char *prog, int exit_status)
 {
     int failing, classified, truncated;
-    mt_analysis_t *probe;
-    char err[512];
-    /* Without a scan (killed by a signal, _exit before the recorder's exit hook) the report
-     * would list every live block as "not freed at exit": say why instead. */
-    if (mt_analysis_load(&probe, log, err, sizeof err) < 0) {
-        fprintf(stderr, "memtrace: leak check: %s\n", err);
+    o->leak.format = MT_LEAK_TEXT;
+    o->leak.colour = 0;
+    o->leak.require_scan = 1;
+    if (mt_leak_cli_report("run", log, &o->leak, stderr, stderr, &failing, &classified,
+                           &truncated) != 0)
         return exit_status;
-    }
-    classified = probe->leaks.complete;
-    mt_analysis_free(probe);
+    /* Without a scan (killed by a signal, _exit before the recorder's exit hook) the report
+     * would list every live block as "not freed at exit": say why there is no verdict. */
     if (!classified) {
         fprintf(stderr,
                 "memtrace: leak check: %s ended without a leak scan (killed by a signal, or the "
@@ -805,11 +802,6 @@ static int mt_run_leak_check(mt_run_opts_t *o, const char *log, const char *prog
                 prog);
         return exit_status;
     }
-    o->leak.format = MT_LEAK_TEXT;
-    o->leak.colour = 0;
-    if (mt_leak_cli_report("run", log, &o->leak, stderr, stderr, &failing, &classified,
-                           &truncated) != 0)
-        return exit_status;
     if (failing && o->leak.error_exitcode > 0)
         return o->leak.error_exitcode;
     return exit_status;

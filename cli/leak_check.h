@@ -19,6 +19,7 @@ typedef struct mt_leak_cli {
     int error_exitcode; /* -1: not given */
     size_t frames;
     int colour;
+    int require_scan; /* a log without a leak scan: no report, *classified = 0 (run) */
 } mt_leak_cli_t;
 
 void mt_leak_cli_init(mt_leak_cli_t *o);
