@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Shared option and output handling of the report subcommands (see cli_common.h). This is the
-// only place besides cmd_report.c that looks at the terminal and the environment.
+// only place of the report commands that looks at the terminal and the environment.
 #include "cli_common.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,78 @@ int mt_cli_number(const char *cmd, const char *opt, const char *s, size_t max, s
     }
     *out = (size_t)v;
     return 0;
+}
+
+int mt_cli_bad_option(const char *cmd, int c, char **argv)
+{
+    if (c == ':')
+        fprintf(stderr, "memtrace: %s: option '%s' needs a value\n", cmd, argv[optind - 1]);
+    else if (optopt)
+        fprintf(stderr, "memtrace: %s: unknown option '-%c'\n", cmd, optopt);
+    else
+        fprintf(stderr, "memtrace: %s: unknown option '%s'\n", cmd, argv[optind - 1]);
+    return 2;
+}
+
+int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path)
+{
+    if (optind >= argc) {
+        fprintf(stderr, "memtrace: %s: no log file given (see 'memtrace %s --help')\n", cmd, cmd);
+        return 2;
+    }
+    if (optind + 1 < argc) {
+        fprintf(stderr, "memtrace: %s: one log file at a time, got '%s' too\n", cmd,
+                argv[optind + 1]);
+        return 2;
+    }
+    *path = argv[optind];
+    return 0;
+}
+
+int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
+                        mt_cli_site_opts_t *o)
+{
+    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR };
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"top", required_argument, NULL, OPT_TOP},
+        {"frames", required_argument, NULL, OPT_FRAMES},
+        {"no-color", no_argument, NULL, OPT_NO_COLOR},
+        {"no-colour", no_argument, NULL, OPT_NO_COLOR},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0; /* our own messages, in the house format */
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_FORMAT:
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
+                fprintf(stderr, "memtrace: %s: unknown format '%s' (text or json)\n", cmd, optarg);
+                return 2;
+            }
+            o->json = strcmp(optarg, "json") == 0;
+            break;
+        case OPT_TOP:
+            if (mt_cli_number(cmd, "--top", optarg, 1000000, &o->top) < 0)
+                return 2;
+            break;
+        case OPT_FRAMES:
+            if (mt_cli_number(cmd, "--frames", optarg, 100000, &o->frames) < 0)
+                return 2;
+            break;
+        case OPT_NO_COLOR:
+            o->no_color = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            return mt_cli_bad_option(cmd, c, argv);
+        }
+    }
+    return mt_cli_one_path(cmd, argc, argv, &o->path) ? 2 : -1;
 }
 
 int mt_cli_colour(int no_color)

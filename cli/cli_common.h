@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// Helpers shared by the report subcommands (peak, timeline, fragmentation): number options,
+// Helpers shared by the report subcommands (report, peak, timeline, fragmentation): options,
 // the colour decision (tty, NO_COLOR, --no-color) and loading a log with a symbolizer, each
 // printing its own one-line "memtrace: ..." error so the commands stay short.
 #ifndef MT_CLI_COMMON_H
 #define MT_CLI_COMMON_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "analysis.h"
 #include "symbolizer.h"
@@ -17,6 +18,25 @@ int mt_cli_colour(int no_color);
 /* Loads path and makes a symbolizer (sym may be NULL when not needed). Returns 0, or 1 after
  * printing the error (the command's exit status). */
 int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym);
+/* Prints the one-line error for what getopt_long returned as ':' (missing value) or '?'
+ * (unknown option) and returns 2, the usage-error status. */
+int mt_cli_bad_option(const char *cmd, int c, char **argv);
+/* Takes the single log file left after the options; prints the error and returns 2 when
+ * there is none or more than one, else 0. */
+int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
+
+/* The options of the reports that list sites (report, peak, fragmentation). */
+typedef struct mt_cli_site_opts {
+    int json, no_color;
+    size_t top, frames; /* hold the command's defaults on entry */
+    const char *path;
+} mt_cli_site_opts_t;
+
+/* Parses --format text|json, --top N, --frames N, --no-color, --help and the one log file.
+ * Returns -1 to go on, or the exit status: 0 after --help, 2 after a usage error. */
+int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
+                        mt_cli_site_opts_t *o);
+
 /* Flushes stdout, reports a write error or a truncated log; returns the exit status. */
 int mt_cli_finish(const char *path, const mt_analysis_t *a, int render_rc);
 

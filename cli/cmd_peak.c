@@ -2,7 +2,6 @@
 // `memtrace peak FILE`: who holds the memory at the heap's high-water mark, as text or JSON on
 // stdout. Argument parsing and exit status only; the report is src/report_peak.c.
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,70 +35,23 @@ static void mt_peak_usage(FILE *out)
 
 int mt_cmd_peak(int argc, char **argv)
 {
-    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR };
-    static const struct option longopts[] = {
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"top", required_argument, NULL, OPT_TOP},
-        {"frames", required_argument, NULL, OPT_FRAMES},
-        {"no-color", no_argument, NULL, OPT_NO_COLOR},
-        {"no-colour", no_argument, NULL, OPT_NO_COLOR},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int json = 0, no_color = 0, c;
-    size_t top = MT_PEAK_DEFAULT_TOP, frames = MT_PEAK_DEFAULT_FRAMES;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_FORMAT:
-            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
-                fprintf(stderr, "memtrace: peak: unknown format '%s' (text or json)\n", optarg);
-                return 2;
-            }
-            json = strcmp(optarg, "json") == 0;
-            break;
-        case OPT_TOP:
-            if (mt_cli_number("peak", "--top", optarg, 1000000, &top) < 0)
-                return 2;
-            break;
-        case OPT_FRAMES:
-            if (mt_cli_number("peak", "--frames", optarg, 100000, &frames) < 0)
-                return 2;
-            break;
-        case OPT_NO_COLOR:
-            no_color = 1;
-            break;
-        case 'h':
-            mt_peak_usage(stdout);
-            return 0;
-        case ':':
-            fprintf(stderr, "memtrace: peak: option '%s' needs a value\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "memtrace: peak: unknown option '%s'\n", argv[optind - 1]);
-            return 2;
-        }
-    }
-    if (optind + 1 != argc) {
-        fprintf(stderr, "memtrace: peak: %s (see 'memtrace peak --help')\n",
-                optind >= argc ? "no log file given" : "one log file at a time");
-        return 2;
-    }
-    const char *path = argv[optind];
+    mt_cli_site_opts_t o = {.top = MT_PEAK_DEFAULT_TOP, .frames = MT_PEAK_DEFAULT_FRAMES};
+    int status = mt_cli_site_options("peak", argc, argv, mt_peak_usage, &o);
+    if (status >= 0)
+        return status;
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
-    if (mt_cli_load(path, &a, &sym))
+    if (mt_cli_load(o.path, &a, &sym))
         return 1;
     mt_report_peak_t rep;
     int rc;
-    if (mt_report_peak_build(&rep, a, sym, top) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
+    if (mt_report_peak_build(&rep, a, sym, o.top) < 0) {
+        fprintf(stderr, "memtrace: %s: %s\n", o.path, strerror(ENOMEM));
         rc = 1;
     } else {
-        int r = json ? mt_render_peak_json(&rep, stdout, 1)
-                     : mt_render_peak_text(&rep, stdout, mt_cli_colour(no_color), frames);
-        rc = mt_cli_finish(path, a, r);
+        int r = o.json ? mt_render_peak_json(&rep, stdout, 1)
+                       : mt_render_peak_text(&rep, stdout, mt_cli_colour(o.no_color), o.frames);
+        rc = mt_cli_finish(o.path, a, r);
         mt_report_peak_destroy(&rep);
     }
     mt_symbolizer_free(sym);

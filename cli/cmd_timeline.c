@@ -67,20 +67,13 @@ int mt_cmd_timeline(int argc, char **argv)
         case 'h':
             mt_timeline_usage(stdout);
             return 0;
-        case ':':
-            fprintf(stderr, "memtrace: timeline: option '%s' needs a value\n", argv[optind - 1]);
-            return 2;
         default:
-            fprintf(stderr, "memtrace: timeline: unknown option '%s'\n", argv[optind - 1]);
-            return 2;
+            return mt_cli_bad_option("timeline", c, argv);
         }
     }
-    if (optind + 1 != argc) {
-        fprintf(stderr, "memtrace: timeline: %s (see 'memtrace timeline --help')\n",
-                optind >= argc ? "no log file given" : "one log file at a time");
+    const char *path;
+    if (mt_cli_one_path("timeline", argc, argv, &path))
         return 2;
-    }
-    const char *path = argv[optind];
     mt_analysis_t *a;
     if (mt_cli_load(path, &a, NULL))
         return 1;
