@@ -6,6 +6,7 @@
 #include "json_writer.h"
 #include "render.h"
 #include "render_histograms.h"
+#include "render_stack.h"
 
 const char *mt_render_exit_reason(int reason)
 {
@@ -34,35 +35,6 @@ static double mt_secs(uint64_t us)
     return (double)us / 1e6;
 }
 
-static void mt_json_stack(mt_json_t *j, const mt_report_summary_t *rep, const mt_site_t *s)
-{
-    mt_json_array_begin(j);
-    for (size_t i = 0; i < s->nframes; i++) {
-        const mt_frame_t *f = &s->frames[i];
-        const mt_module_t *m = mt_modules_get(rep->a->modules, f->module);
-        char addr[24];
-        snprintf(addr, sizeof addr, "0x%llx", (unsigned long long)f->address);
-        mt_json_object_begin(j);
-        mt_json_key(j, "function");
-        mt_json_string(j, f->function);
-        mt_json_key(j, "file");
-        mt_json_string(j, f->file);
-        mt_json_key(j, "line");
-        if (f->line)
-            mt_json_u64(j, f->line);
-        else
-            mt_json_null(j);
-        mt_json_key(j, "module");
-        mt_json_string(j, m ? m->path : NULL);
-        mt_json_key(j, "address");
-        mt_json_string(j, addr);
-        mt_json_key(j, "inlined");
-        mt_json_bool(j, f->inlined);
-        mt_json_object_end(j);
-    }
-    mt_json_array_end(j);
-}
-
 static void mt_json_sites(mt_json_t *j, const mt_report_summary_t *rep, const size_t *idx, size_t n)
 {
     mt_json_array_begin(j);
@@ -84,7 +56,7 @@ static void mt_json_sites(mt_json_t *j, const mt_report_summary_t *rep, const si
         mt_json_key(j, "peak_blocks");
         mt_json_u64(j, s->peak_blocks);
         mt_json_key(j, "stack");
-        mt_json_stack(j, rep, s);
+        mt_render_stack_json(j, rep->a->modules, s);
         mt_json_object_end(j);
     }
     mt_json_array_end(j);

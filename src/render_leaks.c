@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "json_writer.h"
 #include "mt_config.h"
+#include "render_stack.h"
 
 #define MT_SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 #define MT_INFO_URI "https://github.com/memtrace/memtrace"
@@ -59,24 +60,6 @@ static void mt_leak_headline(char *buf, size_t len, const mt_leak_t *k)
 
 /* ---- text ---- */
 
-static void mt_text_frame(FILE *o, const mt_leaks_t *l, const mt_frame_t *f, int colour)
-{
-    const char *fn = colour ? "\033[1;32m" : "", *dim = colour ? "\033[2m" : "",
-               *rst = colour ? "\033[0m" : "";
-    const mt_module_t *m = mt_frame_module(l, f);
-    if (f->function)
-        fprintf(o, "    %s%s%s", fn, f->function, rst);
-    else
-        fprintf(o, "    %s0x%" PRIx64 "%s", fn, f->address, rst);
-    if (f->inlined)
-        fprintf(o, " %s(inlined)%s", dim, rst);
-    if (f->file && f->line)
-        fprintf(o, "  %s%s:%u%s", dim, f->file, f->line, rst);
-    else if (m)
-        fprintf(o, "  %s%s+0x%" PRIx64 "%s", dim, mt_basename(m->path), f->address, rst);
-    fputc('\n', o);
-}
-
 static void mt_text_total(FILE *o, const char *label, uint64_t bytes, uint64_t blocks)
 {
     char b[32], c[32];
@@ -122,7 +105,7 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
         if (n == 0)
             fprintf(o, "    (no stack recorded)\n");
         for (size_t f = 0; f < shown; f++)
-            mt_text_frame(o, l, &k->frames[f], opt->colour);
+            mt_render_frame_text(o, opt->colour, l->a->modules, &k->frames[f], "    ");
         if (shown < n)
             fprintf(o, "    ... %zu more frames\n", n - shown);
     }
@@ -169,35 +152,6 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
 }
 
 /* ---- JSON ---- */
-
-static void mt_json_frames(mt_json_t *j, const mt_leaks_t *l, const mt_leak_t *k)
-{
-    mt_json_array_begin(j);
-    for (size_t i = 0; i < k->nframes; i++) {
-        const mt_frame_t *f = &k->frames[i];
-        const mt_module_t *m = mt_frame_module(l, f);
-        char addr[24];
-        snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
-        mt_json_object_begin(j);
-        mt_json_key(j, "function");
-        mt_json_string(j, f->function);
-        mt_json_key(j, "file");
-        mt_json_string(j, f->file);
-        mt_json_key(j, "line");
-        if (f->line)
-            mt_json_u64(j, f->line);
-        else
-            mt_json_null(j);
-        mt_json_key(j, "module");
-        mt_json_string(j, m ? m->path : NULL);
-        mt_json_key(j, "address");
-        mt_json_string(j, addr);
-        mt_json_key(j, "inlined");
-        mt_json_bool(j, f->inlined);
-        mt_json_object_end(j);
-    }
-    mt_json_array_end(j);
-}
 
 static void mt_json_bb(mt_json_t *j, const char *key, uint64_t bytes, uint64_t blocks)
 {
@@ -272,7 +226,7 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
         mt_json_key(&j, "indirect_bytes");
         mt_json_u64(&j, k->indirect_bytes);
         mt_json_key(&j, "stack");
-        mt_json_frames(&j, l, k);
+        mt_render_frames_json(&j, l->a->modules, k->frames, k->nframes);
         mt_json_object_end(&j);
     }
     mt_json_array_end(&j);

@@ -13,11 +13,12 @@ static const char *mt_stack_basename(const char *p)
     return s ? s + 1 : p;
 }
 
-void mt_render_stack_json(mt_json_t *j, const mt_modules_t *mods, const mt_site_t *s)
+void mt_render_frames_json(mt_json_t *j, const mt_modules_t *mods, const mt_frame_t *frames,
+                           size_t n)
 {
     mt_json_array_begin(j);
-    for (size_t i = 0; i < s->nframes; i++) {
-        const mt_frame_t *f = &s->frames[i];
+    for (size_t i = 0; i < n; i++) {
+        const mt_frame_t *f = &frames[i];
         const mt_module_t *m = mt_modules_get(mods, f->module);
         char addr[24];
         snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
@@ -42,31 +43,40 @@ void mt_render_stack_json(mt_json_t *j, const mt_modules_t *mods, const mt_site_
     mt_json_array_end(j);
 }
 
-void mt_render_stack_text(FILE *o, int colour, const mt_modules_t *mods, const mt_site_t *s,
-                          size_t max)
+void mt_render_stack_json(mt_json_t *j, const mt_modules_t *mods, const mt_site_t *s)
+{
+    mt_render_frames_json(j, mods, s->frames, s->nframes);
+}
+
+void mt_render_frame_text(FILE *o, int colour, const mt_modules_t *mods, const mt_frame_t *f,
+                          const char *indent)
 {
     const char *fn = colour ? "\033[1;32m" : "", *dim = colour ? "\033[2m" : "",
                *reset = colour ? "\033[0m" : "";
+    const mt_module_t *m = mt_modules_get(mods, f->module);
+    fputs(indent, o);
+    if (f->function)
+        fprintf(o, "%s%s%s", fn, f->function, reset);
+    else
+        fprintf(o, "%s0x%" PRIx64 "%s", fn, f->address, reset);
+    if (f->inlined)
+        fprintf(o, " %s(inlined)%s", dim, reset);
+    if (f->file && f->line)
+        fprintf(o, "  %s%s:%u%s", dim, f->file, f->line, reset);
+    else if (m)
+        fprintf(o, "  %s%s+0x%" PRIx64 "%s", dim, mt_stack_basename(m->path), f->address, reset);
+    fputc('\n', o);
+}
+
+void mt_render_stack_text(FILE *o, int colour, const mt_modules_t *mods, const mt_site_t *s,
+                          size_t max)
+{
+    const char *dim = colour ? "\033[2m" : "", *reset = colour ? "\033[0m" : "";
     size_t n = s->nframes, shown = max && n > max ? max : n;
     if (n == 0)
         fprintf(o, "        %s(no stack recorded)%s\n", dim, reset);
-    for (size_t i = 0; i < shown; i++) {
-        const mt_frame_t *f = &s->frames[i];
-        const mt_module_t *m = mt_modules_get(mods, f->module);
-        fprintf(o, "        ");
-        if (f->function)
-            fprintf(o, "%s%s%s", fn, f->function, reset);
-        else
-            fprintf(o, "%s0x%" PRIx64 "%s", fn, f->address, reset);
-        if (f->inlined)
-            fprintf(o, " %s(inlined)%s", dim, reset);
-        if (f->file && f->line)
-            fprintf(o, "  %s%s:%u%s", dim, f->file, f->line, reset);
-        else if (m)
-            fprintf(o, "  %s%s+0x%" PRIx64 "%s", dim, mt_stack_basename(m->path), f->address,
-                    reset);
-        fputc('\n', o);
-    }
+    for (size_t i = 0; i < shown; i++)
+        mt_render_frame_text(o, colour, mods, &s->frames[i], "        ");
     if (shown < n)
         fprintf(o, "        %s... %zu more frames%s\n", dim, n - shown, reset);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Stack rendering shared by the reports that list sites (peak, fragmentation, timeline notes):
-// one JSON array of frames, or indented text lines innermost first. Writes only to the stream
-// or JSON writer it is given; never decides about colour or terminals itself.
+// Stack rendering shared by every report that shows stacks (report, peak, fragmentation,
+// leaks): one JSON array of frames, or indented text lines innermost first. Writes only to the
+// stream or JSON writer it is given; never decides about colour or terminals itself.
 #ifndef MT_RENDER_STACK_H
 #define MT_RENDER_STACK_H
 
@@ -12,7 +12,14 @@
 #include "sites.h"
 
 /* [{"function","file","line","module","address","inlined"}, ...] */
+void mt_render_frames_json(mt_json_t *j, const mt_modules_t *mods, const mt_frame_t *frames,
+                           size_t n);
+/* The same for a site's stack. */
 void mt_render_stack_json(mt_json_t *j, const mt_modules_t *mods, const mt_site_t *s);
+/* One frame on one line after indent: function (or address), "(inlined)", file:line (or
+ * module+offset), dimmed with colour. */
+void mt_render_frame_text(FILE *o, int colour, const mt_modules_t *mods, const mt_frame_t *f,
+                          const char *indent);
 /* One line per frame, indented by 8; at most max frames (0: all). */
 void mt_render_stack_text(FILE *o, int colour, const mt_modules_t *mods, const mt_site_t *s,
                           size_t max);

@@ -9,6 +9,7 @@
 #include "fmt.h"
 #include "render.h"
 #include "render_histograms.h"
+#include "render_stack.h"
 
 typedef struct mt_style {
     const char *bold, *dim, *head, *num, *fn, *warn, *reset;
@@ -35,39 +36,6 @@ static void mt_row(FILE *o, const mt_style_t *st, const char *label, const char 
     fprintf(o, "  %-18s %s%s%s\n", label, st->num, value, st->reset);
 }
 
-static const char *mt_basename(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
-static void mt_text_stack(FILE *o, const mt_style_t *st, const mt_report_summary_t *rep,
-                          const mt_site_t *s, size_t max)
-{
-    size_t n = s->nframes, shown = max && n > max ? max : n;
-    if (n == 0)
-        fprintf(o, "        %s(no stack recorded)%s\n", st->dim, st->reset);
-    for (size_t i = 0; i < shown; i++) {
-        const mt_frame_t *f = &s->frames[i];
-        const mt_module_t *m = mt_modules_get(rep->a->modules, f->module);
-        fprintf(o, "        ");
-        if (f->function)
-            fprintf(o, "%s%s%s", st->fn, f->function, st->reset);
-        else
-            fprintf(o, "%s0x%" PRIx64 "%s", st->fn, f->address, st->reset);
-        if (f->inlined)
-            fprintf(o, " %s(inlined)%s", st->dim, st->reset);
-        if (f->file && f->line)
-            fprintf(o, "  %s%s:%u%s", st->dim, f->file, f->line, st->reset);
-        else if (m)
-            fprintf(o, "  %s%s+0x%" PRIx64 "%s", st->dim, mt_basename(m->path), f->address,
-                    st->reset);
-        fputc('\n', o);
-    }
-    if (shown < n)
-        fprintf(o, "        %s... %zu more frames%s\n", st->dim, n - shown, st->reset);
-}
-
 static void mt_text_sites(FILE *o, const mt_style_t *st, const mt_report_summary_t *rep,
                           const char *title, const size_t *idx, size_t n, size_t max_frames)
 {
@@ -84,7 +52,7 @@ static void mt_text_sites(FILE *o, const mt_style_t *st, const mt_report_summary
             fprintf(o, ", %s leaked in %s blocks", mt_bytes_exact(lb, sizeof lb, s->leaked_bytes),
                     mt_fmt_count(lc, sizeof lc, s->leaked_blocks));
         fputc('\n', o);
-        mt_text_stack(o, st, rep, s, max_frames);
+        mt_render_stack_text(o, st == &mt_ansi, rep->a->modules, s, max_frames);
     }
 }
 
