@@ -59,9 +59,14 @@ static const char *const mt_libc_names[] = {
     NULL,
 };
 
+int mt_filter_is_memtrace_module(const mt_module_t *m)
+{
+    return m && mt_starts(m->basename, "libmemtrace_preload");
+}
+
 int mt_filter_is_allocator_frame(const mt_frame_t *f, const mt_module_t *m)
 {
-    if (m && mt_starts(m->basename, "libmemtrace_preload"))
+    if (mt_filter_is_memtrace_module(m))
         return 1;
     if (!f->function)
         return 0;

@@ -8,6 +8,9 @@
 #include "modules.h"
 #include "symbolizer.h"
 
+/* True when m (may be NULL) is memtrace's own recorder library. */
+int mt_filter_is_memtrace_module(const mt_module_t *m);
+
 /* True when f (with its module m, may be NULL) is memtrace's own or an allocator frame. */
 int mt_filter_is_allocator_frame(const mt_frame_t *f, const mt_module_t *m);
 

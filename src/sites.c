@@ -17,8 +17,15 @@ int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t n
     if (!v)
         return -ENOMEM;
     /* Parents are always defined before children, so this walk ends at the root. */
+    int below_top = 0;
     for (uint32_t id = node; id != 0; id = a->nodes.v[id].parent) {
         const mt_node_t *nd = &a->nodes.v[id];
+        int ours = mt_filter_is_memtrace_module(mt_modules_get(a->modules, nd->module));
+        /* Under the program's own frames, memtrace's are the main() wrapper of the recorder:
+         * never shown. Those on top go with the allocator's frames (mt_filter_top). */
+        if (ours && below_top)
+            continue;
+        below_top |= !ours;
         const mt_frame_t *fr;
         /* The recorder drops its own frames, so every recorded ip is a return address. */
         int k = mt_symbolizer_lookup(sym, nd->module, nd->rel, 1, &fr);

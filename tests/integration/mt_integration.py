@@ -415,6 +415,10 @@ def case_churn():
     check(os.path.basename(top.get("file") or "") == "churn.c" and top.get("line") == want_line,
           f"top site should be churn.c:{want_line} (live[slot] = malloc), got "
           f"{top.get('file')}:{top.get('line')}")
+    # memtrace's own frames never show, neither the hooks on top nor its main() wrapper below.
+    own = [f for s in every for f in s.get("stack") or []
+           if "libmemtrace_preload" in os.path.basename(f.get("module") or "")]
+    check(not own, f"memtrace's own frames in report stacks: {own[:3]}")
 
 
 # ---- peak, temporaries, fragmentation: samples that print their own ground truth ----
