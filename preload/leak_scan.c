@@ -300,41 +300,34 @@ static void resume_world(void)
 
 /* ---- roots ---- */
 
+/* Moves b[root] down the max-heap b[0..n) until both children are smaller. */
+static void sift_down(mt_leak_block_t *b, size_t root, size_t n)
+{
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n)
+            return;
+        if (child + 1 < n && b[child + 1].addr > b[child].addr)
+            child++;
+        if (b[root].addr >= b[child].addr)
+            return;
+        mt_leak_block_t t = b[root];
+        b[root] = b[child];
+        b[child] = t;
+        root = child;
+    }
+}
+
 static void sort_blocks(mt_leak_block_t *b, size_t n)
 {
     /* Heap sort: in place, no allocation, O(n log n) even for millions of blocks. */
-    for (size_t start = n / 2; start-- > 0;) {
-        for (size_t root = start;;) {
-            size_t child = 2 * root + 1;
-            if (child >= n)
-                break;
-            if (child + 1 < n && b[child + 1].addr > b[child].addr)
-                child++;
-            if (b[root].addr >= b[child].addr)
-                break;
-            mt_leak_block_t t = b[root];
-            b[root] = b[child];
-            b[child] = t;
-            root = child;
-        }
-    }
+    for (size_t start = n / 2; start-- > 0;)
+        sift_down(b, start, n);
     for (size_t end = n; end-- > 1;) {
         mt_leak_block_t t = b[0];
         b[0] = b[end];
         b[end] = t;
-        for (size_t root = 0;;) {
-            size_t child = 2 * root + 1;
-            if (child >= end)
-                break;
-            if (child + 1 < end && b[child + 1].addr > b[child].addr)
-                child++;
-            if (b[root].addr >= b[child].addr)
-                break;
-            t = b[root];
-            b[root] = b[child];
-            b[child] = t;
-            root = child;
-        }
+        sift_down(b, 0, end);
     }
 }
 
