@@ -76,3 +76,14 @@ const char *mt_fmt_seconds(char *buf, size_t len, uint64_t us)
         snprintf(buf, len, "%" PRIu64 " s", us / 1000000);
     return buf;
 }
+
+const char *mt_fmt_bytes_exact(char *buf, size_t len, uint64_t v)
+{
+    char h[32], c[32];
+    mt_fmt_bytes(h, sizeof h, v);
+    if (v < 1024)
+        snprintf(buf, len, "%s", h);
+    else
+        snprintf(buf, len, "%s (%s B)", h, mt_fmt_count(c, sizeof c, v));
+    return buf;
+}

@@ -12,6 +12,8 @@
 const char *mt_fmt_bytes(char *buf, size_t len, uint64_t bytes);
 /* "1,234,567" */
 const char *mt_fmt_count(char *buf, size_t len, uint64_t n);
+/* "12.4 MiB (13,002,342 B)"; below 1 KiB just "812 B". Returns buf. */
+const char *mt_fmt_bytes_exact(char *buf, size_t len, uint64_t v);
 /* "mm:ss.t" (tenths), or "h:mm:ss.t" from one hour on. */
 const char *mt_fmt_clock(char *buf, size_t len, uint64_t us);
 /* "0.512 s", "12.3 s", "1234 s" */

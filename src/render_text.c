@@ -19,18 +19,6 @@ static const mt_style_t mt_plain = {"", "", "", "", "", "", ""};
 static const mt_style_t mt_ansi = {"\033[1m",    "\033[2m",    "\033[1;4m", "\033[36m",
                                    "\033[1;32m", "\033[1;33m", "\033[0m"};
 
-/* "12.4 MiB (13,002,342 B)" */
-static const char *mt_bytes_exact(char *buf, size_t len, uint64_t v)
-{
-    char h[32], c[32];
-    mt_fmt_bytes(h, sizeof h, v);
-    if (v < 1024)
-        snprintf(buf, len, "%s", h);
-    else
-        snprintf(buf, len, "%s (%s B)", h, mt_fmt_count(c, sizeof c, v));
-    return buf;
-}
-
 static void mt_row(FILE *o, const mt_style_t *st, const char *label, const char *value)
 {
     fprintf(o, "  %-18s %s%s%s\n", label, st->num, value, st->reset);
@@ -46,10 +34,11 @@ static void mt_text_sites(FILE *o, const mt_style_t *st, const mt_report_summary
         const mt_site_t *s = &rep->sites.v[idx[i]];
         char b[64], c[32], lb[64], lc[32];
         fprintf(o, "  %s#%zu%s %s%s%s in %s%s%s allocations", st->bold, i + 1, st->reset, st->num,
-                mt_bytes_exact(b, sizeof b, s->bytes_allocated), st->reset, st->num,
+                mt_fmt_bytes_exact(b, sizeof b, s->bytes_allocated), st->reset, st->num,
                 mt_fmt_count(c, sizeof c, s->allocations), st->reset);
         if (s->leaked_blocks)
-            fprintf(o, ", %s leaked in %s blocks", mt_bytes_exact(lb, sizeof lb, s->leaked_bytes),
+            fprintf(o, ", %s leaked in %s blocks",
+                    mt_fmt_bytes_exact(lb, sizeof lb, s->leaked_bytes),
                     mt_fmt_count(lc, sizeof lc, s->leaked_blocks));
         fputc('\n', o);
         mt_render_stack_text(o, st == &mt_ansi, rep->a->modules, s, max_frames);
@@ -82,18 +71,18 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
     mt_row(o, st, "duration", mt_fmt_seconds(v, sizeof v, r->last_time_us));
     mt_row(o, st, "allocations", mt_fmt_count(v, sizeof v, r->allocations));
     mt_row(o, st, "frees", mt_fmt_count(v, sizeof v, r->frees));
-    mt_row(o, st, "bytes allocated", mt_bytes_exact(v, sizeof v, r->bytes_allocated));
-    snprintf(v, sizeof v, "%s at %s", mt_bytes_exact(b1, sizeof b1, r->peak_heap_bytes),
+    mt_row(o, st, "bytes allocated", mt_fmt_bytes_exact(v, sizeof v, r->bytes_allocated));
+    snprintf(v, sizeof v, "%s at %s", mt_fmt_bytes_exact(b1, sizeof b1, r->peak_heap_bytes),
              mt_fmt_clock(t1, sizeof t1, r->peak_time_us));
     mt_row(o, st, "peak heap", v);
     if (r->nsamples_total) {
-        snprintf(v, sizeof v, "%s at %s", mt_bytes_exact(b1, sizeof b1, r->peak_rss_bytes),
+        snprintf(v, sizeof v, "%s at %s", mt_fmt_bytes_exact(b1, sizeof b1, r->peak_rss_bytes),
                  mt_fmt_clock(t1, sizeof t1, r->peak_rss_time_us));
         mt_row(o, st, "peak RSS", v);
     } else {
         mt_row(o, st, "peak RSS", "not sampled");
     }
-    snprintf(v, sizeof v, "%s in %s blocks", mt_bytes_exact(b1, sizeof b1, r->heap_bytes),
+    snprintf(v, sizeof v, "%s in %s blocks", mt_fmt_bytes_exact(b1, sizeof b1, r->heap_bytes),
              mt_fmt_count(c1, sizeof c1, r->heap_blocks));
     mt_row(o, st, a->truncated ? "live at end of log" : "not freed at exit", v);
     if (a->leaks.complete) {
@@ -112,8 +101,8 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
     }
     if (r->mmap_calls || r->munmap_calls) {
         snprintf(v, sizeof v, "peak %s, %s still mapped at the end",
-                 mt_bytes_exact(b1, sizeof b1, r->mmap_peak_bytes),
-                 mt_bytes_exact(b2, sizeof b2, r->mmap_bytes));
+                 mt_fmt_bytes_exact(b1, sizeof b1, r->mmap_peak_bytes),
+                 mt_fmt_bytes_exact(b2, sizeof b2, r->mmap_bytes));
         mt_row(o, st, "anonymous mmap", v);
     }
     if (r->unknown_frees) {

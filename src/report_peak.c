@@ -106,18 +106,6 @@ int mt_render_peak_json(const mt_report_peak_t *rep, FILE *out, int pretty)
     return mt_json_finish(&j);
 }
 
-/* "12.4 MiB (13,002,342 B)" */
-static const char *mt_peak_bytes(char *buf, size_t len, uint64_t v)
-{
-    char h[32], c[32];
-    mt_fmt_bytes(h, sizeof h, v);
-    if (v < 1024)
-        snprintf(buf, len, "%s", h);
-    else
-        snprintf(buf, len, "%s (%s B)", h, mt_fmt_count(c, sizeof c, v));
-    return buf;
-}
-
 int mt_render_peak_text(const mt_report_peak_t *rep, FILE *o, int colour, size_t max_frames)
 {
     const mt_replay_t *r = &rep->a->replay;
@@ -126,11 +114,12 @@ int mt_render_peak_text(const mt_report_peak_t *rep, FILE *o, int colour, size_t
     char b[64], c[32], t[32];
     fprintf(o, "%smemtrace peak%s %s\n", head, reset, rep->a->path);
     fprintf(o, "  %-18s %s in %s blocks at %s\n", "peak heap",
-            mt_peak_bytes(b, sizeof b, r->peak_heap_bytes),
+            mt_fmt_bytes_exact(b, sizeof b, r->peak_heap_bytes),
             mt_fmt_count(c, sizeof c, r->peak_heap_blocks),
             mt_fmt_clock(t, sizeof t, r->peak_time_us));
     if (r->nsamples_total)
-        fprintf(o, "  %-18s %s at %s\n", "peak RSS", mt_peak_bytes(b, sizeof b, r->peak_rss_bytes),
+        fprintf(o, "  %-18s %s at %s\n", "peak RSS",
+                mt_fmt_bytes_exact(b, sizeof b, r->peak_rss_bytes),
                 mt_fmt_clock(t, sizeof t, r->peak_rss_time_us));
     else
         fprintf(o, "  %-18s not sampled\n", "peak RSS");
@@ -142,13 +131,13 @@ int mt_render_peak_text(const mt_report_peak_t *rep, FILE *o, int colour, size_t
         double pct =
             r->peak_heap_bytes ? 100.0 * (double)s->peak_bytes / (double)r->peak_heap_bytes : 0.0;
         fprintf(o, "  %s#%zu%s %s in %s blocks (%.1f%%)\n", bold, i + 1, reset,
-                mt_peak_bytes(b, sizeof b, s->peak_bytes),
+                mt_fmt_bytes_exact(b, sizeof b, s->peak_bytes),
                 mt_fmt_count(c, sizeof c, s->peak_blocks), pct);
         mt_render_stack_text(o, colour, rep->a->modules, s, max_frames);
     }
     if (rep->other_sites)
         fprintf(o, "  ... %zu more sites hold %s in %s blocks\n", rep->other_sites,
-                mt_peak_bytes(b, sizeof b, rep->other_bytes),
+                mt_fmt_bytes_exact(b, sizeof b, rep->other_bytes),
                 mt_fmt_count(c, sizeof c, rep->other_blocks));
     if (rep->a->truncated)
         fprintf(o, "\nwarning: %s (%s)\n", rep->a->truncation, rep->a->cut_reason);
