@@ -11,34 +11,15 @@
 #include "frame_filter.h"
 #include "sites.h"
 
+/* A group is one kind at one stack. */
 static uint64_t mt_leaks_hash(unsigned kind, const mt_frame_t *f, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n ^ ((uint64_t)kind << 56);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t x = (uintptr_t)f[i].function ^ ((uintptr_t)f[i].file << 1) ^
-                     ((uint64_t)f[i].line << 32) ^ f[i].module;
-        if (!f[i].function)
-            x ^= f[i].address * 31;
-        h = (h ^ x) * 0x100000001b3ull;
-        h ^= h >> 29;
-    }
-    return h;
+    return mt_sites_stack_hash(f, n) ^ ((uint64_t)kind << 56);
 }
 
-/* Same stack as a person reads it (symbolizer strings are interned: pointers compare). */
 static int mt_leaks_same(const mt_leak_t *k, unsigned kind, const mt_frame_t *f, size_t n)
 {
-    if (k->kind != kind || k->nframes != n)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        const mt_frame_t *a = &k->frames[i], *b = &f[i];
-        if (a->function != b->function || a->file != b->file || a->line != b->line ||
-            a->module != b->module || a->inlined != b->inlined)
-            return 0;
-        if (!a->function && a->address != b->address)
-            return 0;
-    }
-    return 1;
+    return k->kind == kind && mt_sites_stack_equal(k->frames, k->nframes, f, n);
 }
 
 typedef struct mt_leaks_builder {

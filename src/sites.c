@@ -50,7 +50,7 @@ int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t n
     return (int)n;
 }
 
-static uint64_t mt_stack_hash(const mt_frame_t *f, size_t n)
+uint64_t mt_sites_stack_hash(const mt_frame_t *f, size_t n)
 {
     uint64_t h = 0x12345678abcdefull ^ n;
     for (size_t i = 0; i < n; i++) {
@@ -64,9 +64,7 @@ static uint64_t mt_stack_hash(const mt_frame_t *f, size_t n)
     return h;
 }
 
-/* Same stack as a person reads it: names, files, lines, modules; raw addresses only when
- * there is no name. Strings are interned, so pointers compare. */
-static int mt_stack_equal(const mt_frame_t *a, size_t na, const mt_frame_t *b, size_t nb)
+int mt_sites_stack_equal(const mt_frame_t *a, size_t na, const mt_frame_t *b, size_t nb)
 {
     if (na != nb)
         return 0;
@@ -112,7 +110,7 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
                 break;
             }
             for (size_t i = 0; i < out->n; i++) {
-                size_t j = mt_stack_hash(out->v[i].frames, out->v[i].nframes) & (nh - 1);
+                size_t j = mt_sites_stack_hash(out->v[i].frames, out->v[i].nframes) & (nh - 1);
                 while (nt[j])
                     j = (j + 1) & (nh - 1);
                 nt[j] = i + 1;
@@ -121,11 +119,11 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
             table = nt;
             hcap = nh;
         }
-        size_t j = mt_stack_hash(frames, keep) & (hcap - 1);
+        size_t j = mt_sites_stack_hash(frames, keep) & (hcap - 1);
         mt_site_t *site = NULL;
         for (; table[j]; j = (j + 1) & (hcap - 1)) {
             mt_site_t *c = &out->v[table[j] - 1];
-            if (mt_stack_equal(c->frames, c->nframes, frames, keep)) {
+            if (mt_sites_stack_equal(c->frames, c->nframes, frames, keep)) {
                 site = c;
                 break;
             }

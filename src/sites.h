@@ -51,4 +51,10 @@ size_t mt_sites_top(const mt_sites_t *s, enum mt_site_key key, size_t n, size_t 
 int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t node,
                         mt_frame_t **out) MT_WUR;
 
+/* Hash and equality of a stack as a person reads it: names, files, lines, modules, and raw
+ * addresses only where there is no name. Symbolizer strings are interned, so pointers
+ * compare. */
+uint64_t mt_sites_stack_hash(const mt_frame_t *f, size_t n);
+int mt_sites_stack_equal(const mt_frame_t *a, size_t na, const mt_frame_t *b, size_t nb);
+
 #endif
