@@ -38,6 +38,8 @@ void mt_render_frames_json(mt_json_t *j, const mt_modules_t *mods, const mt_fram
         mt_json_string(j, addr);
         mt_json_key(j, "inlined");
         mt_json_bool(j, f->inlined);
+        mt_json_key(j, "python");
+        mt_json_bool(j, f->python);
         mt_json_object_end(j);
     }
     mt_json_array_end(j);

@@ -18,6 +18,7 @@ typedef struct mt_frame {
     uint32_t module;      /* module index (mt_modules_get) or MT_NO_MODULE */
     uint64_t address;     /* module-relative address as recorded (what addr2line takes) */
     int inlined;          /* 1: inlined into the next frame (same recorded address) */
+    int python;           /* 1: a Python frame (function, file and line of a script) */
 } mt_frame_t;
 
 typedef struct mt_symbolizer mt_symbolizer_t;
