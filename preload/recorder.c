@@ -337,11 +337,20 @@ void mt_rec_finish(enum mt_exit_reason reason, int status)
     if (!mt_rec_active() || mt_sys_getpid() != mt_rec.pid)
         return;
     mt_guard++;
+    /* A last sample, so that a run shorter than one tick still has RSS and the allocator's
+     * view at exit. Read before taking the writer lock: mallinfo2 takes the arena locks,
+     * which another thread may hold while it waits for ours. */
+    mt_sample_t last;
+    if (mt_config.sample_ms)
+        mt_sampler_read(&last);
+    uint64_t last_time = mt_rec_now();
     pthread_mutex_lock(&mt_writer.lock);
     if (reason == MT_EXIT_NORMAL)
         mt_rec_leak_check();
     mt_enc_t *e = mt_writer_begin(0);
     if (e) {
+        if (mt_config.sample_ms)
+            mt_enc_sample(e, last_time, &last);
         mt_enc_exit(e, mt_rec_now(), reason, (uint64_t)(unsigned)status);
         mt_writer_end();
     }
