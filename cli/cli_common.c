@@ -53,7 +53,7 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path)
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o)
 {
-    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR };
+    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR, OPT_REQUEST };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"top", required_argument, NULL, OPT_TOP},
@@ -61,6 +61,7 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         {"help", no_argument, NULL, 'h'},
+        {"request", required_argument, NULL, OPT_REQUEST},
         {NULL, 0, NULL, 0},
     };
     opterr = 0; /* our own messages, in the house format */
@@ -85,6 +86,14 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
             break;
         case OPT_NO_COLOR:
             o->no_color = 1;
+            break;
+        case OPT_REQUEST:
+            if (!o->allow_request) {
+                fprintf(stderr, "memtrace: %s: unknown option '--request'\n", cmd);
+                return 2;
+            }
+            if (mt_cli_number(cmd, "--request", optarg, (size_t)1 << 40, &o->request) < 0)
+                return 2;
             break;
         case 'h':
             usage(stdout);

@@ -29,6 +29,8 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
 typedef struct mt_cli_site_opts {
     int json, no_color;
     size_t top, frames; /* hold the command's defaults on entry */
+    int allow_request;  /* the command takes --request SIZE (fragmentation) */
+    size_t request;     /* 0: not given */
     const char *path;
 } mt_cli_site_opts_t;
 

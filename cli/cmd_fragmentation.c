@@ -26,6 +26,7 @@ static void mt_frag_usage(FILE *out)
             "  --format text|json  output format (default text; JSON schema: docs/json-schema.md)\n"
             "  --top N             sites per list (default %d)\n"
             "  --frames N          frames shown per stack in text, 0 for all (default %d)\n"
+            "  --request SIZE      say how many holes at exit could serve a request of SIZE bytes\n"
             "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty)\n"
             "  -h, --help          show this help\n"
             "\n"
@@ -36,7 +37,8 @@ static void mt_frag_usage(FILE *out)
 
 int mt_cmd_fragmentation(int argc, char **argv)
 {
-    mt_cli_site_opts_t o = {.top = MT_FRAG_DEFAULT_TOP, .frames = MT_FRAG_DEFAULT_FRAMES};
+    mt_cli_site_opts_t o = {
+        .top = MT_FRAG_DEFAULT_TOP, .frames = MT_FRAG_DEFAULT_FRAMES, .allow_request = 1};
     int status = mt_cli_site_options("fragmentation", argc, argv, mt_frag_usage, &o);
     if (status >= 0)
         return status;
@@ -50,6 +52,7 @@ int mt_cmd_fragmentation(int argc, char **argv)
         fprintf(stderr, "memtrace: %s: %s\n", o.path, strerror(ENOMEM));
         rc = 1;
     } else {
+        rep.request = o.request;
         int colour = mt_cli_colour(o.no_color);
         int r = o.json ? mt_render_fragmentation_json(&rep, stdout, 1)
                        : mt_render_fragmentation_text(&rep, stdout, colour, o.frames);

@@ -340,6 +340,8 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
         mt_heap_release(r, old);
         mt_blocks_remove(r, old);
     }
+    if (size < MT_REPLAY_SMALL_BLOCK && (!r->heap_low_addr || addr < r->heap_low_addr))
+        r->heap_low_addr = addr;
     mt_block_t nb = {.addr = addr, .size = size, .time_us = t, .node = node, .kind = kind};
     return mt_blocks_put(r, &nb);
 }

@@ -63,6 +63,9 @@ typedef struct mt_heap_bucket {
     int used; /* an event fell in this bucket */
 } mt_heap_bucket_t;
 
+/* Blocks at least this big come from mmap in glibc by default: not part of the main heap. */
+#define MT_REPLAY_SMALL_BLOCK (128u * 1024u)
+
 /* Lifetime buckets of freed blocks: <1 ms, <10 ms, <100 ms, <1 s, longer. */
 #define MT_LIFETIME_BUCKETS 5
 /* Size buckets of allocation calls: 0 holds size 0, i > 0 holds [2^(i-1), 2^i). */
@@ -106,6 +109,7 @@ typedef struct mt_replay {
     uint64_t protocol_errors;       /* REALLOC_FAILED without a release, etc. */
     uint64_t replaced_blocks;       /* ALLOC of an address already live (a free we never saw) */
     uint64_t temporary_allocations; /* freed before the same thread allocated again */
+    uint64_t heap_low_addr; /* lowest address of a small block ever: where the heap starts */
     uint64_t lifetimes[MT_LIFETIME_BUCKETS]; /* freed blocks (free or realloc) by lifetime */
     uint64_t sizes[MT_SIZE_BUCKETS];         /* allocation calls by requested size */
 

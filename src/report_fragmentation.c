@@ -14,8 +14,6 @@
 #include "json_writer.h"
 #include "render_stack.h"
 
-/* Blocks at least this big come from mmap in glibc by default: not part of the main heap. */
-#define MT_FRAG_MMAP_THRESHOLD (128u * 1024u)
 /* Churn: sites whose temporaries average at most this many bytes per allocation. */
 #define MT_FRAG_SMALL 1024u
 /* A stack pins when the live bytes from the top of the heap down to it are under a quarter
@@ -26,6 +24,21 @@ uint64_t mt_frag_chunk_size(uint64_t n)
 {
     uint64_t c = (n + 8 + 15) & ~(uint64_t)15;
     return c < 32 ? 32 : c;
+}
+
+/* More than 10% apart. */
+static int mt_frag_differs(uint64_t a, uint64_t b)
+{
+    uint64_t d = a > b ? a - b : b - a;
+    return d * 10 > (a > b ? a : b);
+}
+
+uint64_t mt_frag_holes_fitting(const mt_report_fragmentation_t *rep, uint64_t request)
+{
+    uint64_t need = mt_frag_chunk_size(request), n = 0;
+    for (uint64_t i = 0; i < rep->nholes; i++)
+        n += rep->hole_sizes[i] >= need;
+    return n;
 }
 
 static void mt_frag_moment(mt_frag_moment_t *m, const mt_replay_t *r, uint64_t t, uint64_t live,
@@ -55,7 +68,7 @@ typedef struct mt_frag_blocks {
 static void mt_frag_collect(const mt_block_t *b, void *arg)
 {
     mt_frag_blocks_t *bl = arg;
-    if (b->size < MT_FRAG_MMAP_THRESHOLD)
+    if (b->size < MT_REPLAY_SMALL_BLOCK)
         bl->v[bl->n++] = b;
 }
 
@@ -80,26 +93,33 @@ static int mt_frag_holes(mt_report_fragmentation_t *rep, mt_symbolizer_t *sym)
     int rc = 0;
     if (bl.n == 0)
         goto out;
-    /* The main heap starts at the lowest small block and spans the sampled arena (all arenas
-     * together, so an over-estimate with threads); without samples, up to the highest. */
+    /* The main heap starts at the lowest small block ever allocated (space below the lowest
+     * live block was freed) and spans the sampled arena (all arenas together, so an
+     * over-estimate with threads); without samples, up to the highest live block. */
     uint64_t arena = r->nsamples_total ? r->last_sample.arena : 0;
-    rep->heap_start = bl.v[0]->addr - 16;
+    uint64_t low = r->heap_low_addr && r->heap_low_addr < bl.v[0]->addr ? r->heap_low_addr
+                                                                        : bl.v[0]->addr;
+    rep->heap_start = low - 16;
     rep->heap_end = arena ? rep->heap_start + arena : bl.v[bl.n - 1]->addr + bl.v[bl.n - 1]->size;
     size_t n = 0;
     while (n < bl.n && bl.v[n]->addr < rep->heap_end)
         n++;
     uint64_t *below = calloc(n ? n : 1, sizeof *below); /* the hole under block i */
-    if (!below) {
+    rep->hole_sizes = malloc((n ? n : 1) * sizeof *rep->hole_sizes);
+    if (!below || !rep->hole_sizes) {
+        free(below);
         rc = -ENOMEM;
         goto out;
     }
-    for (size_t i = 1; i < n; i++) {
-        uint64_t end = bl.v[i - 1]->addr - 16 + mt_frag_chunk_size(bl.v[i - 1]->size);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t end = i ? bl.v[i - 1]->addr - 16 + mt_frag_chunk_size(bl.v[i - 1]->size)
+                         : rep->heap_start;
         uint64_t start = bl.v[i]->addr - 16;
         if (start <= end)
             continue;
         uint64_t h = start - end;
         below[i] = h;
+        rep->hole_sizes[rep->nholes] = h;
         unsigned k = mt_replay_size_bucket(h);
         rep->holes[k < MT_FRAG_HOLE_BUCKETS ? k : MT_FRAG_HOLE_BUCKETS - 1]++;
         rep->hole_bytes[k < MT_FRAG_HOLE_BUCKETS ? k : MT_FRAG_HOLE_BUCKETS - 1] += h;
@@ -120,7 +140,7 @@ static int mt_frag_holes(mt_report_fragmentation_t *rep, mt_symbolizer_t *sym)
         rc = -ENOMEM;
         goto out;
     }
-    for (size_t i = n; i-- > 1;) {
+    for (size_t i = n; i-- > 0;) {
         live_above += bl.v[i]->size;
         free_above += below[i];
         if (live_above * MT_FRAG_PIN_RATIO > free_above)
@@ -173,6 +193,9 @@ int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analy
         if (d < dn)
             near = p;
     }
+    /* A sample taken when the heap was far from its peak says nothing about the peak. */
+    if (near && mt_frag_differs(near->heap_bytes, r->peak_heap_bytes))
+        near = NULL;
     mt_frag_moment(&rep->at_peak, r, r->peak_time_us, r->peak_heap_bytes, near ? &near->s : NULL,
                    near ? near->time_us : 0);
     /* exit: the last SAMPLE of the run, the replay's exact live bytes */
@@ -209,6 +232,7 @@ void mt_report_fragmentation_destroy(mt_report_fragmentation_t *rep)
             free(rep->pinning[i].frames);
     free(rep->pinning);
     free(rep->pinned);
+    free(rep->hole_sizes);
     free(rep->churn);
     memset(rep, 0, sizeof *rep);
 }
@@ -266,6 +290,34 @@ static void mt_json_moment(mt_json_t *j, const char *key, const mt_frag_moment_t
     mt_json_object_end(j);
 }
 
+/* The sampled series: one entry per SAMPLE kept by the replay (bounded, decimated). */
+static void mt_json_over_time(mt_json_t *j, const mt_replay_t *r)
+{
+    mt_json_key(j, "over_time");
+    mt_json_array_begin(j);
+    for (size_t i = 0; i < r->nsamples; i++) {
+        const mt_sample_point_t *p = &r->samples[i];
+        uint64_t footprint = p->s.arena + p->s.hblkhd;
+        mt_json_object_begin(j);
+        mt_json_key(j, "time_s");
+        mt_json_double(j, (double)p->time_us / 1e6);
+        mt_json_key(j, "live_bytes");
+        mt_json_u64(j, p->heap_bytes);
+        mt_json_key(j, "footprint_bytes");
+        mt_json_u64(j, footprint);
+        mt_json_key(j, "free_held_bytes");
+        mt_json_u64(j, p->s.fordblks);
+        mt_json_key(j, "free_chunks");
+        mt_json_u64(j, p->s.ordblks);
+        mt_json_key(j, "rss_bytes");
+        mt_json_u64(j, p->s.rss);
+        mt_json_key(j, "fragmentation_ratio");
+        mt_json_double(j, footprint ? (double)p->s.fordblks / (double)footprint : 0.0);
+        mt_json_object_end(j);
+    }
+    mt_json_array_end(j);
+}
+
 int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out, int pretty)
 {
     mt_json_t j;
@@ -305,6 +357,18 @@ int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out
         mt_json_object_end(&j);
     }
     mt_json_array_end(&j);
+    mt_json_key(&j, "request");
+    if (rep->request) {
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "bytes");
+        mt_json_u64(&j, rep->request);
+        mt_json_key(&j, "fitting_holes");
+        mt_json_u64(&j, mt_frag_holes_fitting(rep, rep->request));
+        mt_json_object_end(&j);
+    } else {
+        mt_json_null(&j);
+    }
+    mt_json_over_time(&j, &rep->a->replay);
     mt_json_key(&j, "pinning_sites");
     mt_json_array_begin(&j);
     for (size_t i = 0; i < rep->npinning; i++) {
@@ -354,7 +418,29 @@ static void mt_text_moment(FILE *o, const char *title, const mt_frag_moment_t *m
                 mt_fmt_bytes(b3, sizeof b3, m->free_held_bytes),
                 mt_fmt_count(c, sizeof c, m->free_chunks), m->fragmentation_ratio);
     else
-        fprintf(o, " (allocator not sampled)\n");
+        fprintf(o, " (allocator not sampled at this moment)\n");
+}
+
+/* At most this many rows of the sampled series in text; JSON has them all. */
+#define MT_FRAG_TEXT_ROWS 10
+
+static void mt_text_over_time(FILE *o, const char *head, const char *reset, const mt_replay_t *r)
+{
+    if (r->nsamples < 2)
+        return;
+    char t[32], b1[32], b2[32], b3[32];
+    fprintf(o, "\n%sover time%s (%zu samples)\n", head, reset, r->nsamples);
+    fprintf(o, "  %10s %12s %12s %12s %6s\n", "time", "live", "footprint", "free held", "ratio");
+    size_t rows = r->nsamples < MT_FRAG_TEXT_ROWS ? r->nsamples : MT_FRAG_TEXT_ROWS;
+    for (size_t k = 0; k < rows; k++) {
+        /* evenly spread, always showing the first and the last sample */
+        const mt_sample_point_t *p = &r->samples[k * (r->nsamples - 1) / (rows - 1)];
+        uint64_t footprint = p->s.arena + p->s.hblkhd;
+        snprintf(t, sizeof t, "%.3f s", (double)p->time_us / 1e6);
+        fprintf(o, "  %10s %12s %12s %12s %6.2f\n", t, mt_fmt_bytes(b1, sizeof b1, p->heap_bytes),
+                mt_fmt_bytes(b2, sizeof b2, footprint), mt_fmt_bytes(b3, sizeof b3, p->s.fordblks),
+                footprint ? (double)p->s.fordblks / (double)footprint : 0.0);
+    }
 }
 
 int mt_render_fragmentation_text(const mt_report_fragmentation_t *rep, FILE *o, int colour,
@@ -377,6 +463,11 @@ int mt_render_fragmentation_text(const mt_report_fragmentation_t *rep, FILE *o, 
             fprintf(o, "  %10s - <%-10s %10s holes\n", mt_fmt_bytes(b1, sizeof b1, 1ull << (k - 1)),
                     mt_fmt_bytes(b2, sizeof b2, 1ull << k),
                     mt_fmt_count(c, sizeof c, rep->holes[k]));
+    if (rep->request)
+        fprintf(o, "  a request of %s fits in %s of these holes\n",
+                mt_fmt_bytes(b1, sizeof b1, rep->request),
+                mt_fmt_count(c, sizeof c, mt_frag_holes_fitting(rep, rep->request)));
+    mt_text_over_time(o, head, reset, &rep->a->replay);
     fprintf(o, "\n%spinning sites%s\n", head, reset);
     if (!rep->npinning)
         fprintf(o, "  (none)\n");
