@@ -35,7 +35,9 @@ size_t mt_timeline_series(const mt_replay_t *r, enum mt_timeline_series which,
     if (max == 0)
         return 0;
     if (which == MT_TL_HEAP) {
-        size_t total = r->nseries, group = (total + max - 1) / max;
+        /* one point is kept for the end of the run: the value the last event left */
+        size_t room = max > 1 ? max - 1 : 1;
+        size_t total = r->nseries, group = (total + room - 1) / room;
         uint64_t last = 0;
         for (size_t i = 0; i < total; i++) {
             const mt_heap_bucket_t *b = &r->series[i];
@@ -46,6 +48,9 @@ size_t mt_timeline_series(const mt_replay_t *r, enum mt_timeline_series which,
             n = mt_tl_reduce(out, n, group ? group : 1, (uint64_t)i * r->series_width_us, v,
                              &in_group);
         }
+        /* A bucket shows its maximum, so frees after the last bucket's peak would not show. */
+        if (n > 0 && n < max && r->last_time_us > out[n - 1].time_us)
+            out[n++] = (mt_timeline_point_t){r->last_time_us, r->heap_bytes};
         return n;
     }
     size_t total = r->nsamples, group = (total + max - 1) / max;
@@ -185,14 +190,18 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
                 W - MR - 170, MT + 4 + 16.0 * s, colours[s], W - MR - 152, MT + 9 + 16.0 * s,
                 names[s]);
     }
-    /* the peak */
+    /* the peak, exact on hover */
+    char exact[64], b2[32];
     double px = mt_tl_x(&t, r->peak_time_us), py = mt_tl_y(&t, r->peak_heap_bytes);
     fprintf(o,
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" "
             "stroke-dasharray=\"4 3\"/>\n"
-            "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"/>\n"
+            "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"><title>heap peak %s at "
+            "%s</title></circle>\n"
             "<text x=\"%.1f\" y=\"%.1f\">peak %s</text>\n",
-            px, MT, px, H - MB, px, py, px + 6, py - 6 < MT + 10 ? MT + 10 : py - 6,
+            px, MT, px, H - MB, px, py, mt_fmt_bytes_exact(exact, sizeof exact, r->peak_heap_bytes),
+            mt_fmt_seconds(b2, sizeof b2, r->peak_time_us), px + 6,
+            py - 6 < MT + 10 ? MT + 10 : py - 6,
             mt_fmt_bytes(b, sizeof b, r->peak_heap_bytes));
     fputs("</svg>\n", o);
     mt_tl_free(&t);
