@@ -506,6 +506,72 @@ def case_fragment():
     holes = rep.get("holes") or []
     check(sum(h.get("count", 0) for h in holes) >= 1900,
           f"about 2000 holes of ~1 KiB between live blocks expected: {holes}")
+    # The 2000 freed 1000-byte blocks are the holes: a request of their size fits in each of
+    # them, one byte more needs a bigger chunk than any of them.
+    for request, fits in ((1000, 2000), (1001, 0)):
+        r = json_of("fragmentation", "--format", "json", "--request", str(request), log)
+        got = (r.get("request") or {}).get("fitting_holes")
+        check(got == fits, f"a {request}-byte request fits in {got} holes, expected {fits}")
+    series = rep.get("over_time") or []
+    check(series and series[-1].get("free_held_bytes") == got_exit_free(rep),
+          f"over_time should end with the exit sample: {series[-1:]}")
+    check(all(a["time_s"] <= b["time_s"] for a, b in zip(series, series[1:])),
+          "over_time is in time order")
+
+
+def got_exit_free(rep):
+    return (rep.get("at_exit") or {}).get("free_held_bytes")
+
+
+def case_pinning():
+    log = os.path.join(TMP, "pinning.mtr")
+    p = record(log, sample_exe("pinning"))
+    m = re.search(r"^memtrace-pin: free_held=(\d+) site=(\w+)$", p.stdout, re.M)
+    check(m, f"pinning prints no memtrace-pin line\n{show(p)}")
+    want, site = int(m.group(1)), m.group(2)
+    rep = json_of("fragmentation", "--format", "json", log)
+    pins = rep.get("pinning_sites") or []
+    check(len(pins) == 1, f"exactly one site pins the heap ({site}): {pins}")
+    fn = (pins[0].get("stack") or [{}])[0].get("function")
+    check(fn == site, f"the pinning site should be {site}, got {fn}")
+    check(pins[0].get("live_bytes") == 64 and pins[0].get("blocks") == 1,
+          f"{site} holds one 64-byte block: {pins[0]}")
+    got = pins[0].get("pinned_free_bytes")
+    check(isinstance(got, int) and abs(got - want) <= want / 10,
+          f"pinned_free_bytes {got}, the program's mallinfo2 says {want} free (10% allowed)")
+    check(got_exit_free(rep) is not None,
+          "a run shorter than one sampling tick still has the allocator's view at exit")
+
+
+def case_timeline():
+    log = os.path.join(TMP, "timeline.mtr")
+    p = record(log, sample_exe("peak"))
+    m = re.search(r"^memtrace-peak: peak_bytes=(\d+)", p.stdout, re.M)
+    check(m, f"peak prints no memtrace-peak line\n{show(p)}")
+    want = int(m.group(1))
+    svg = os.path.join(TMP, "timeline.svg")
+    t = memtrace("timeline", "-o", svg, log)
+    check(t.returncode == 0, f"timeline -o failed\n{show(t)}")
+    import xml.etree.ElementTree as ET
+    try:
+        root = ET.parse(svg).getroot()
+    except ET.ParseError as e:
+        raise Fail(f"timeline SVG is not well-formed XML: {e}")
+    ns = "{http://www.w3.org/2000/svg}"
+    titles = [e.text or "" for e in root.iter(ns + "title")]
+    check(any(f"({want:,} B)" in x for x in titles),
+          f"the peak marker should say {want:,} B: {titles}")
+    lines = [e.get("points", "") for e in root.iter(ns + "polyline")]
+    check(len(lines) == 3, f"heap, RSS and footprint lines expected, got {len(lines)}")
+    heap = [tuple(map(float, pt.split(","))) for pt in lines[0].split()]
+    bottom = max(y for _, y in heap)
+    check(heap[-1][1] == bottom, f"every block is freed: the heap line must end at 0: {heap[-3:]}")
+    txt = memtrace("timeline", log)
+    check(txt.returncode == 0 and "heap in use" in txt.stdout and "peak" in txt.stdout,
+          f"text timeline\n{show(txt)}")
+    bad = memtrace("timeline", "-o", os.path.join(TMP, "no-such-dir", "x.svg"), log)
+    check(bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1,
+          f"an unwritable -o gives one line and exit 1\n{show(bad)}")
 
 
 # ---- real programs ----
