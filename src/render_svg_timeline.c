@@ -201,8 +201,7 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
             "<text x=\"%.1f\" y=\"%.1f\">peak %s</text>\n",
             px, MT, px, H - MB, px, py, mt_fmt_bytes_exact(exact, sizeof exact, r->peak_heap_bytes),
             mt_fmt_seconds(b2, sizeof b2, r->peak_time_us), px + 6,
-            py - 6 < MT + 10 ? MT + 10 : py - 6,
-            mt_fmt_bytes(b, sizeof b, r->peak_heap_bytes));
+            py - 6 < MT + 10 ? MT + 10 : py - 6, mt_fmt_bytes(b, sizeof b, r->peak_heap_bytes));
     fputs("</svg>\n", o);
     mt_tl_free(&t);
     return ferror(o) ? -EIO : 0;

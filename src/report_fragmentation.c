@@ -97,8 +97,8 @@ static int mt_frag_holes(mt_report_fragmentation_t *rep, mt_symbolizer_t *sym)
      * live block was freed) and spans the sampled arena (all arenas together, so an
      * over-estimate with threads); without samples, up to the highest live block. */
     uint64_t arena = r->nsamples_total ? r->last_sample.arena : 0;
-    uint64_t low = r->heap_low_addr && r->heap_low_addr < bl.v[0]->addr ? r->heap_low_addr
-                                                                        : bl.v[0]->addr;
+    uint64_t low =
+        r->heap_low_addr && r->heap_low_addr < bl.v[0]->addr ? r->heap_low_addr : bl.v[0]->addr;
     rep->heap_start = low - 16;
     rep->heap_end = arena ? rep->heap_start + arena : bl.v[bl.n - 1]->addr + bl.v[bl.n - 1]->size;
     size_t n = 0;
@@ -112,8 +112,8 @@ static int mt_frag_holes(mt_report_fragmentation_t *rep, mt_symbolizer_t *sym)
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        uint64_t end = i ? bl.v[i - 1]->addr - 16 + mt_frag_chunk_size(bl.v[i - 1]->size)
-                         : rep->heap_start;
+        uint64_t end =
+            i ? bl.v[i - 1]->addr - 16 + mt_frag_chunk_size(bl.v[i - 1]->size) : rep->heap_start;
         uint64_t start = bl.v[i]->addr - 16;
         if (start <= end)
             continue;
