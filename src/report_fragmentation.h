@@ -27,8 +27,8 @@ typedef struct mt_report_fragmentation {
     uint64_t heap_start, heap_end; /* main heap range the holes were measured in */
     uint64_t holes[MT_FRAG_HOLE_BUCKETS], hole_bytes[MT_FRAG_HOLE_BUCKETS];
     uint64_t nholes, holes_total, largest_hole;
-    uint64_t *hole_sizes; /* nholes entries, in address order */
-    uint64_t request;     /* a request size to test against the holes, 0: none */
+    uint64_t *hole_sizes;                   /* nholes entries, in address order */
+    uint64_t request;                       /* a request size to test against the holes, 0: none */
     uint64_t requested_bytes, usable_bytes; /* live at exit; usable estimated for glibc */
     mt_site_t *pinning; /* one per stack (node); frames owned here; leaked_* = its blocks */
     uint64_t *pinned;   /* freed bytes below that stack's blocks at the top of the heap */
