@@ -1,0 +1,25 @@
+#!/bin/sh
+# Regenerates the example reports in docs/examples from a build directory:
+#   docs/examples/make-examples.sh [BUILD_DIR]   (default: build)
+# sqlite3 runs a 50,000-row workload in memory; python runs shared/bench/pyalloc.py.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-$root/build}
+mt="$build/cli/memtrace"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$mt" run -o "$tmp/sqlite3.mtr" sqlite3 :memory: <"$here/sqlite3-workload.sql" >/dev/null
+for cmd in report peak fragmentation; do
+    "$mt" $cmd --no-color --top 5 --frames 6 "$tmp/sqlite3.mtr" |
+        sed "s|$tmp/||" >"$here/sqlite3-$cmd.txt"
+done
+"$mt" timeline --no-color "$tmp/sqlite3.mtr" | sed "s|$tmp/||" >"$here/sqlite3-timeline.txt"
+if [ -f "$root/../shared/bench/pyalloc.py" ]; then
+    "$mt" run -o "$tmp/pyalloc.mtr" /usr/bin/python3 "$root/../shared/bench/pyalloc.py" 50000 >/dev/null
+    for cmd in report peak fragmentation; do
+        "$mt" $cmd --no-color --top 5 --frames 6 "$tmp/pyalloc.mtr" |
+            sed "s|$tmp/||" >"$here/pyalloc-$cmd.txt"
+    done
+fi
+echo "examples written to $here"
