@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "progress.h"
+
 int mt_cli_number(const char *cmd, const char *opt, const char *s, size_t max, size_t *out)
 {
     char *end;
@@ -106,7 +108,11 @@ int mt_cli_colour(int no_color)
 int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
 {
     char err[512];
-    if (mt_analysis_load(a, path, err, sizeof err) < 0) {
+    mt_cli_progress_t pr;
+    mt_cli_progress_start(&pr, path);
+    int rc = mt_analysis_load_progress(a, path, mt_cli_progress_update, &pr, err, sizeof err);
+    mt_cli_progress_stop(&pr);
+    if (rc < 0) {
         fprintf(stderr, "memtrace: %s\n", err);
         return 1;
     }

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "leak_check.h"
 #include "leaks.h"
+#include "progress.h"
 #include "render_leaks.h"
 #include "suppressions.h"
 #include "symbolizer.h"
@@ -106,7 +107,11 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
             goto out;
         }
     }
-    if (mt_analysis_load(&a, path, err, sizeof err) < 0) {
+    mt_cli_progress_t pr;
+    mt_cli_progress_start(&pr, path);
+    int lrc = mt_analysis_load_progress(&a, path, mt_cli_progress_update, &pr, err, sizeof err);
+    mt_cli_progress_stop(&pr);
+    if (lrc < 0) {
         fprintf(stderr, "memtrace: %s\n", err);
         goto out;
     }
