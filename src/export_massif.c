@@ -96,12 +96,11 @@ static int mt_mtree_build(mt_mtree_t *t, const mt_sites_t *sites, enum mt_export
     return 0;
 }
 
-static const mt_mtree_t *mt_sort_tree; /* qsort has no context argument */
-
-static int mt_kid_cmp(const void *pa, const void *pb)
+static int mt_kid_cmp(const void *pa, const void *pb, void *arg)
 {
-    uint64_t a = mt_sort_tree->v[*(const size_t *)pa].bytes;
-    uint64_t b = mt_sort_tree->v[*(const size_t *)pb].bytes;
+    const mt_mtree_t *t = arg;
+    uint64_t a = t->v[*(const size_t *)pa].bytes;
+    uint64_t b = t->v[*(const size_t *)pb].bytes;
     if (a != b)
         return a > b ? -1 : 1;
     return *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
@@ -134,8 +133,7 @@ static void mt_massif_node(FILE *o, const mt_modules_t *mods, mt_mtree_t *t, siz
                            unsigned depth, uint64_t total)
 {
     mt_mtree_node_t *n = &t->v[id];
-    mt_sort_tree = t;
-    qsort(n->kids, n->nkids, sizeof *n->kids, mt_kid_cmp);
+    qsort_r(n->kids, n->nkids, sizeof *n->kids, mt_kid_cmp, t); /* glibc's, as in sites.c */
     size_t big = 0;
     uint64_t small_bytes = 0;
     for (size_t k = 0; k < n->nkids; k++) {
