@@ -49,7 +49,7 @@ static void mt_main_usage(FILE *out)
     fprintf(out, "\n"
                  "options:\n"
                  "  -h, --help     show this help\n"
-                 "  --version      show the version\n"
+                 "  -V, --version  show the version\n"
                  "\n"
                  "'memtrace <command> --help' describes a command; see also memtrace(1).\n");
 }
