@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "progress.h"
+
 int mt_cli_number(const char *cmd, const char *opt, const char *s, size_t max, size_t *out)
 {
     char *end;
@@ -53,17 +55,23 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path)
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o)
 {
-    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR, OPT_REQUEST };
-    static const struct option longopts[] = {
+    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR };
+    static const struct option common[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"top", required_argument, NULL, OPT_TOP},
         {"frames", required_argument, NULL, OPT_FRAMES},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         {"help", no_argument, NULL, 'h'},
-        {"request", required_argument, NULL, OPT_REQUEST},
-        {NULL, 0, NULL, 0},
     };
+    /* the shared table, then the command's own options (their values are >= MT_CLI_OPT_OWN) */
+    struct option longopts[sizeof common / sizeof common[0] + MT_CLI_MAX_OWN + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+        longopts[n++] = common[i];
+    for (size_t i = 0; o->own && o->own[i].name && i < MT_CLI_MAX_OWN; i++)
+        longopts[n++] = o->own[i];
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
     opterr = 0; /* our own messages, in the house format */
     optind = 1;
     int c;
@@ -87,18 +95,15 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         case OPT_NO_COLOR:
             o->no_color = 1;
             break;
-        case OPT_REQUEST:
-            if (!o->allow_request) {
-                fprintf(stderr, "memtrace: %s: unknown option '--request'\n", cmd);
-                return 2;
-            }
-            if (mt_cli_number(cmd, "--request", optarg, (size_t)1 << 40, &o->request) < 0)
-                return 2;
-            break;
         case 'h':
             usage(stdout);
             return 0;
         default:
+            if (c >= MT_CLI_OPT_OWN && o->on_own) {
+                if (o->on_own(cmd, c, optarg, o->own_ctx) < 0)
+                    return 2;
+                break;
+            }
             return mt_cli_bad_option(cmd, c, argv);
         }
     }
@@ -115,7 +120,11 @@ int mt_cli_colour(int no_color)
 int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
 {
     char err[512];
-    if (mt_analysis_load(a, path, err, sizeof err) < 0) {
+    mt_cli_progress_t pr;
+    mt_cli_progress_start(&pr, path);
+    int rc = mt_analysis_load_progress(a, path, mt_cli_progress_update, &pr, err, sizeof err);
+    mt_cli_progress_stop(&pr);
+    if (rc < 0) {
         fprintf(stderr, "memtrace: %s\n", err);
         return 1;
     }

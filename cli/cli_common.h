@@ -6,6 +6,7 @@
 #define MT_CLI_COMMON_H
 
 #include <stddef.h>
+#include <getopt.h>
 #include <stdio.h>
 
 #include "analysis.h"
@@ -25,12 +26,19 @@ int mt_cli_bad_option(const char *cmd, int c, char **argv);
  * there is none or more than one, else 0. */
 int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
 
+#define MT_CLI_OPT_OWN 256
+#define MT_CLI_MAX_OWN 8
+
 /* The options of the reports that list sites (report, peak, fragmentation). */
 typedef struct mt_cli_site_opts {
     int json, no_color;
     size_t top, frames; /* hold the command's defaults on entry */
-    int allow_request;  /* the command takes --request SIZE (fragmentation) */
-    size_t request;     /* 0: not given */
+    /* A command's own options: a getopt_long table ended by a NULL name, with values from
+     * MT_CLI_OPT_OWN up, handed to on_own (which prints its error and returns -1 on a bad
+     * value). */
+    const struct option *own;
+    int (*on_own)(const char *cmd, int opt, const char *value, void *ctx);
+    void *own_ctx;
     const char *path;
 } mt_cli_site_opts_t;
 

@@ -27,7 +27,8 @@ static void mt_frag_usage(FILE *out)
             "  --top N             sites per list (default %d)\n"
             "  --frames N          frames shown per stack in text, 0 for all (default %d)\n"
             "  --request SIZE      say how many holes at exit could serve a request of SIZE bytes\n"
-            "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty)\n"
+            "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
+            "                      --no-colour is the same\n"
             "  -h, --help          show this help\n"
             "\n"
             "exit status: 0 report written; 1 the log could not be read or is truncated;\n"
@@ -35,10 +36,27 @@ static void mt_frag_usage(FILE *out)
             MT_FRAG_DEFAULT_TOP, MT_FRAG_DEFAULT_FRAMES);
 }
 
+enum { OPT_REQUEST = MT_CLI_OPT_OWN };
+
+static int mt_frag_option(const char *cmd, int opt, const char *value, void *ctx)
+{
+    size_t *request = ctx;
+    (void)opt; /* the only one: --request */
+    return mt_cli_number(cmd, "--request", value, (size_t)1 << 40, request);
+}
+
 int mt_cmd_fragmentation(int argc, char **argv)
 {
-    mt_cli_site_opts_t o = {
-        .top = MT_FRAG_DEFAULT_TOP, .frames = MT_FRAG_DEFAULT_FRAMES, .allow_request = 1};
+    static const struct option own[] = {
+        {"request", required_argument, NULL, OPT_REQUEST},
+        {NULL, 0, NULL, 0},
+    };
+    size_t request = 0;
+    mt_cli_site_opts_t o = {.top = MT_FRAG_DEFAULT_TOP,
+                            .frames = MT_FRAG_DEFAULT_FRAMES,
+                            .own = own,
+                            .on_own = mt_frag_option,
+                            .own_ctx = &request};
     int status = mt_cli_site_options("fragmentation", argc, argv, mt_frag_usage, &o);
     if (status >= 0)
         return status;
@@ -52,7 +70,7 @@ int mt_cmd_fragmentation(int argc, char **argv)
         fprintf(stderr, "memtrace: %s: %s\n", o.path, strerror(ENOMEM));
         rc = 1;
     } else {
-        rep.request = o.request;
+        rep.request = request;
         int colour = mt_cli_colour(o.no_color);
         int r = o.json ? mt_render_fragmentation_json(&rep, stdout, 1)
                        : mt_render_fragmentation_text(&rep, stdout, colour, o.frames);

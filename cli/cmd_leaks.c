@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "leak_check.h"
 #include "leaks.h"
+#include "progress.h"
 #include "render_leaks.h"
 #include "suppressions.h"
 #include "symbolizer.h"
@@ -106,7 +107,11 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
             goto out;
         }
     }
-    if (mt_analysis_load(&a, path, err, sizeof err) < 0) {
+    mt_cli_progress_t pr;
+    mt_cli_progress_start(&pr, path);
+    int lrc = mt_analysis_load_progress(&a, path, mt_cli_progress_update, &pr, err, sizeof err);
+    mt_cli_progress_stop(&pr);
+    if (lrc < 0) {
         fprintf(stderr, "memtrace: %s\n", err);
         goto out;
     }
@@ -178,6 +183,7 @@ static void mt_leaks_usage(FILE *out)
             "\n"
             "options:\n"
             "  --kinds KINDS           kinds listed (default definite,indirect,possible; 'all');\n"
+            "                          also spelled --show-leak-kinds, as in valgrind;\n"
             "                          the summary always counts every kind\n"
             "  --fail-on KINDS         kinds that fail (default definite,possible)\n"
             "  --error-exitcode N      exit N when a failing kind has unsuppressed bytes\n"
@@ -189,7 +195,8 @@ static void mt_leaks_usage(FILE *out)
             "  --format FMT            text, json, sarif (2.1.0) or junit (default text)\n"
             "  -o, --output FILE       write the report to FILE instead of stdout\n"
             "  --frames N              frames per stack in text, 0 for all (default %d)\n"
-            "  --no-color              no colours (also when NO_COLOR is set or no tty)\n"
+            "  --no-color              no colours (also when NO_COLOR is set or no tty);\n"
+            "                          --no-colour is the same\n"
             "  -h, --help              show this help\n"
             "\n"
             "KINDS: definite, indirect, possible, reachable, unclassified, separated by commas,\n"

@@ -23,6 +23,8 @@ static const mt_command_t mt_commands[] = {
     {"peak", mt_cmd_peak, "who holds the memory at the heap's high-water mark"},
     {"timeline", mt_cmd_timeline, "heap, RSS and allocator footprint over time (-o out.svg)"},
     {"fragmentation", mt_cmd_fragmentation, "allocator footprint vs live bytes, holes, pinning"},
+    {"diff", mt_cmd_diff, "what grew between two runs, by site (--fail-above for CI)"},
+    {"export", mt_cmd_export, "write folded stacks, pprof or massif files for other tools"},
 };
 
 #define MT_NCOMMANDS (sizeof mt_commands / sizeof mt_commands[0])
@@ -36,6 +38,8 @@ static void mt_main_usage(FILE *out)
                  "       memtrace peak [options] FILE\n"
                  "       memtrace timeline [-o out.svg] FILE\n"
                  "       memtrace fragmentation [options] FILE\n"
+                 "       memtrace diff [options] OLD NEW\n"
+                 "       memtrace export --to folded|pprof|massif [-o OUT] FILE\n"
                  "\n"
                  "A memory profiler and leak detector for native programs.\n"
                  "\n"
@@ -45,7 +49,7 @@ static void mt_main_usage(FILE *out)
     fprintf(out, "\n"
                  "options:\n"
                  "  -h, --help     show this help\n"
-                 "  --version      show the version\n"
+                 "  -V, --version  show the version\n"
                  "\n"
                  "'memtrace <command> --help' describes a command; see also memtrace(1).\n");
 }

@@ -50,13 +50,20 @@ static int mt_process_set(mt_process_info_t *p, const mt_record_t *rec)
     return 0;
 }
 
-static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, char *err, size_t errlen)
+static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn progress,
+                           void *progress_arg, char *err, size_t errlen)
 {
     mt_record_t rec;
     int rc;
     char why[96];
+    uint32_t tick = 0;
     memset(&rec, 0, sizeof rec);
     while ((rc = mt_reader_next(rd, &rec)) > 0) {
+        /* one predictable branch per record; the callback every 64 Ki records */
+        if (__builtin_expect(progress && ++tick == 0x10000, 0)) {
+            tick = 0;
+            progress(progress_arg, mt_reader_bytes_done(rd), mt_reader_size(rd));
+        }
         switch (rec.tag) {
         case MT_TAG_ALLOC:
             if (__builtin_expect(!mt_nodes_valid(&a->nodes, rec.node), 0)) {
@@ -153,7 +160,8 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, char *err, size_t 
     return 0;
 }
 
-static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, char *err, size_t errlen)
+static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, mt_progress_fn progress,
+                             void *progress_arg, char *err, size_t errlen)
 {
     mt_analysis_t *a = calloc(1, sizeof *a);
     int rc = -ENOMEM;
@@ -165,7 +173,7 @@ static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, char *err, si
         goto fail;
     a->start_realtime_ns = mt_reader_start_realtime_ns(rd);
     a->header_pid = mt_reader_pid(rd);
-    rc = mt_analysis_run(a, rd, err, errlen);
+    rc = mt_analysis_run(a, rd, progress, progress_arg, err, errlen);
     mt_reader_close(rd);
     if (rc < 0) {
         mt_analysis_free(a);
@@ -182,12 +190,18 @@ fail:
 
 int mt_analysis_load(mt_analysis_t **out, const char *path, char *err, size_t errlen)
 {
+    return mt_analysis_load_progress(out, path, NULL, NULL, err, errlen);
+}
+
+int mt_analysis_load_progress(mt_analysis_t **out, const char *path, mt_progress_fn progress,
+                              void *progress_arg, char *err, size_t errlen)
+{
     mt_reader_t *rd;
     *out = NULL;
     int rc = mt_reader_open(&rd, path, err, errlen);
     if (rc < 0)
         return rc;
-    return mt_analysis_start(out, rd, err, errlen);
+    return mt_analysis_start(out, rd, progress, progress_arg, err, errlen);
 }
 
 int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const char *name,
@@ -198,7 +212,7 @@ int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const
     int rc = mt_reader_open_mem(&rd, buf, len, name, err, errlen);
     if (rc < 0)
         return rc;
-    return mt_analysis_start(out, rd, err, errlen);
+    return mt_analysis_start(out, rd, NULL, NULL, err, errlen);
 }
 
 void mt_analysis_free(mt_analysis_t *a)

@@ -43,6 +43,12 @@ typedef struct mt_analysis {
 /* Reads the whole log at path. Returns 0 (also for a truncated log: check ->truncated) or a
  * negative errno with one line in err, no "memtrace: " prefix ("app.mtr: not a memtrace log"). */
 int mt_analysis_load(mt_analysis_t **out, const char *path, char *err, size_t errlen) MT_WUR;
+/* Progress of a load: bytes of the file read so far and its size (0 when unknown). Called
+ * every 65,536 records from the loading thread; it must not touch the analysis. */
+typedef void (*mt_progress_fn)(void *arg, uint64_t done, uint64_t total);
+/* mt_analysis_load with a progress callback (may be NULL). */
+int mt_analysis_load_progress(mt_analysis_t **out, const char *path, mt_progress_fn progress,
+                              void *progress_arg, char *err, size_t errlen) MT_WUR;
 /* The same from a byte buffer (tests, fuzzing). */
 int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const char *name,
                          char *err, size_t errlen) MT_WUR;

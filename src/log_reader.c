@@ -33,6 +33,7 @@ typedef struct mt_slot {
     uint8_t *raw;
     size_t cap, len;
     int status;
+    uint64_t end_off; /* file offset just past this chunk (progress) */
     char reason[160];
 } mt_slot_t;
 
@@ -42,6 +43,8 @@ struct mt_reader {
     const uint8_t *mem; /* memory mode: the whole file */
     size_t mem_len, mem_off;
     uint64_t file_off; /* offset of the next chunk header */
+    uint64_t size;     /* file size when opened, 0 when unknown (progress only) */
+    uint64_t done_off; /* consumer side: end of the chunk being decoded */
     uint64_t chunk_index;
 
     /* producer side: only mt_reader_produce touches these (on the prefetch thread if any) */
@@ -234,6 +237,7 @@ static void mt_reader_produce(mt_reader_t *r, mt_slot_t *slot)
         return;
     }
     r->file_off = off + MT_CHUNK_HEADER_SIZE + clen;
+    slot->end_off = r->file_off;
     slot->len = rlen;
     slot->status = MT_SLOT_CHUNK;
 }
@@ -294,6 +298,7 @@ static int mt_reader_load_chunk(mt_reader_t *r)
         return 0;
     }
     r->chunk_index++;
+    r->done_off = slot->end_off;
     r->pos = slot->raw;
     r->end = slot->raw + slot->len;
     r->time_us = 0;
@@ -362,7 +367,8 @@ int mt_reader_open(mt_reader_t **out, const char *path, char *err, size_t errlen
         return -e;
     }
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    int have_st = fstat(fd, &st) == 0;
+    if (have_st && S_ISDIR(st.st_mode)) {
         close(fd);
         snprintf(err, errlen, "%s: %s", path, strerror(EISDIR));
         return -EISDIR;
@@ -375,6 +381,7 @@ int mt_reader_open(mt_reader_t **out, const char *path, char *err, size_t errlen
         return -ENOMEM;
     }
     r->fd = fd;
+    r->size = have_st && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
     int rc = mt_reader_init(r, err, errlen);
     if (rc < 0) {
         mt_reader_close(r);
@@ -409,6 +416,7 @@ int mt_reader_open_mem(mt_reader_t **out, const void *buf, size_t len, const cha
     }
     r->mem = buf;
     r->mem_len = buf ? len : 0;
+    r->size = r->mem_len;
     int rc = mt_reader_init(r, err, errlen);
     if (rc < 0) {
         mt_reader_close(r);
@@ -706,6 +714,16 @@ const char *mt_reader_reason(const mt_reader_t *r)
 uint64_t mt_reader_events(const mt_reader_t *r)
 {
     return r->events;
+}
+
+uint64_t mt_reader_bytes_done(const mt_reader_t *r)
+{
+    return r->done_off;
+}
+
+uint64_t mt_reader_size(const mt_reader_t *r)
+{
+    return r->size;
 }
 
 uint64_t mt_reader_last_time_us(const mt_reader_t *r)

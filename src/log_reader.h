@@ -82,6 +82,10 @@ enum mt_reader_state mt_reader_state(const mt_reader_t *r);
 const char *mt_reader_reason(const mt_reader_t *r);
 /* Event records (allocation, free, realloc, mmap, munmap) delivered so far. */
 uint64_t mt_reader_events(const mt_reader_t *r);
+/* Progress: the file offset just past the chunk being decoded, and the file's size when it
+ * was opened (0 when unknown, e.g. a pipe). */
+uint64_t mt_reader_bytes_done(const mt_reader_t *r);
+uint64_t mt_reader_size(const mt_reader_t *r);
 /* Time of the last timed record delivered, microseconds. */
 uint64_t mt_reader_last_time_us(const mt_reader_t *r);
 const char *mt_reader_name(const mt_reader_t *r);

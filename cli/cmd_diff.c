@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+// `memtrace diff OLD NEW`: what grew between two runs, by allocation site, as text or JSON, with
+// --fail-above for CI. Argument parsing and exit status only; the diff is src/diff.c.
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "diff.h"
+#include "fmt.h"
+
+#define MT_DIFF_DEFAULT_TOP 10
+#define MT_DIFF_DEFAULT_FRAMES 8
+
+static void mt_diff_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: memtrace diff [options] OLD NEW\n"
+            "\n"
+            "What grew between two runs: the totals of both logs (peak heap, not freed at exit,\n"
+            "allocations) and the allocation sites whose bytes at the peak or at exit changed,\n"
+            "largest growth first; sites only in NEW are marked [new], only in OLD [vanished].\n"
+            "Sites match by symbolized stack (function, file, line), so two builds match.\n"
+            "\n"
+            "options:\n"
+            "  --format text|json    output format (default text; schema: docs/json-schema.md)\n"
+            "  --by peak|leaked      figure that sorts the sites and that --fail-above checks:\n"
+            "                        the peak heap (default) or the bytes not freed at exit\n"
+            "  --fail-above LIMIT    exit 1 when that total grew by more than LIMIT: bytes\n"
+            "                        (4096, 64K, 10MiB, 1.5G; K = KB = KiB = 1024) or a\n"
+            "                        percentage of OLD's total (5%%)\n"
+            "  --top N               number of sites listed, 0 for all (default %d)\n"
+            "  --frames N            frames shown per stack in text, 0 for all (default %d)\n"
+            "  --no-color            no colours (also when NO_COLOR is set or stdout is no tty);\n"
+            "                        --no-colour is the same\n"
+            "  -h, --help            show this help\n"
+            "\n"
+            "exit status: 0 diff written (and growth within --fail-above); 1 growth above\n"
+            "--fail-above, or a log could not be read or is truncated; 2 usage error.\n",
+            MT_DIFF_DEFAULT_TOP, MT_DIFF_DEFAULT_FRAMES);
+}
+
+int mt_cmd_diff(int argc, char **argv)
+{
+    enum { OPT_FORMAT = 1, OPT_BY, OPT_FAIL_ABOVE, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR };
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"by", required_argument, NULL, OPT_BY},
+        {"fail-above", required_argument, NULL, OPT_FAIL_ABOVE},
+        {"top", required_argument, NULL, OPT_TOP},
+        {"frames", required_argument, NULL, OPT_FRAMES},
+        {"no-color", no_argument, NULL, OPT_NO_COLOR},
+        {"no-colour", no_argument, NULL, OPT_NO_COLOR},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int json = 0, no_color = 0, c;
+    enum mt_diff_by by = MT_DIFF_BY_PEAK;
+    size_t top = MT_DIFF_DEFAULT_TOP, frames = MT_DIFF_DEFAULT_FRAMES;
+    mt_diff_threshold_t thr;
+    const char *fail_above = NULL;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_FORMAT:
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
+                fprintf(stderr, "memtrace: diff: unknown format '%s' (text or json)\n", optarg);
+                return 2;
+            }
+            json = strcmp(optarg, "json") == 0;
+            break;
+        case OPT_BY:
+            if (strcmp(optarg, "peak") == 0) {
+                by = MT_DIFF_BY_PEAK;
+            } else if (strcmp(optarg, "leaked") == 0) {
+                by = MT_DIFF_BY_LEAKED;
+            } else {
+                fprintf(stderr, "memtrace: diff: --by takes peak or leaked, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_FAIL_ABOVE:
+            if (mt_diff_threshold_parse(optarg, &thr) < 0) {
+                fprintf(stderr,
+                        "memtrace: diff: --fail-above needs bytes (4096, 10MiB) or a "
+                        "percentage (5%%), got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            fail_above = optarg;
+            break;
+        case OPT_TOP:
+            if (mt_cli_number("diff", "--top", optarg, 1000000, &top) < 0)
+                return 2;
+            break;
+        case OPT_FRAMES:
+            if (mt_cli_number("diff", "--frames", optarg, 100000, &frames) < 0)
+                return 2;
+            break;
+        case OPT_NO_COLOR:
+            no_color = 1;
+            break;
+        case 'h':
+            mt_diff_usage(stdout);
+            return 0;
+        default:
+            return mt_cli_bad_option("diff", c, argv);
+        }
+    }
+    if (argc - optind != 2) {
+        fprintf(stderr, "memtrace: diff: needs two log files, OLD and NEW (see 'memtrace diff "
+                        "--help')\n");
+        return 2;
+    }
+    const char *old_path = argv[optind], *new_path = argv[optind + 1];
+    mt_analysis_t *a_old = NULL, *a_new = NULL;
+    mt_symbolizer_t *s_old = NULL, *s_new = NULL;
+    int rc = 1;
+    if (mt_cli_load(old_path, &a_old, &s_old))
+        return 1;
+    if (mt_cli_load(new_path, &a_new, &s_new))
+        goto out;
+    mt_diff_t d;
+    if (mt_diff_build(&d, a_old, s_old, a_new, s_new, by) < 0) {
+        fprintf(stderr, "memtrace: diff: %s\n", strerror(ENOMEM));
+        goto out;
+    }
+    mt_diff_render_opts_t ro = {
+        .colour = !json && mt_cli_colour(no_color),
+        .top = top,
+        .max_frames = frames,
+        .fail_above = fail_above ? &thr : NULL,
+        .fail_above_text = fail_above,
+    };
+    int r = json ? mt_render_diff_json(&d, stdout, &ro) : mt_render_diff_text(&d, stdout, &ro);
+    rc = mt_cli_finish(old_path, a_old, r);
+    if (a_new->truncated) {
+        fprintf(stderr, "memtrace: %s: %s (%s)\n", new_path, a_new->truncation, a_new->cut_reason);
+        rc = 1;
+    }
+    if (fail_above && mt_diff_exceeds(&d, &thr)) {
+        int64_t delta = mt_diff_total_delta(&d, by);
+        uint64_t base = by == MT_DIFF_BY_LEAKED ? d.old.leaked_bytes : d.old.peak_bytes;
+        char b[64], pct[48] = "";
+        if (base)
+            snprintf(pct, sizeof pct, " (+%.1f%%)", (double)delta * 100.0 / (double)base);
+        fprintf(stderr, "memtrace: diff: %s grew by %s%s, above --fail-above %s\n",
+                by == MT_DIFF_BY_LEAKED ? "memory not freed at exit" : "peak heap",
+                mt_fmt_bytes_exact(b, sizeof b, (uint64_t)delta), pct, fail_above);
+        rc = 1;
+    }
+    mt_diff_destroy(&d);
+out:
+    mt_symbolizer_free(s_new);
+    mt_analysis_free(a_new);
+    mt_symbolizer_free(s_old);
+    mt_analysis_free(a_old);
+    return rc;
+}

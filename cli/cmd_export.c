@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+// `memtrace export FILE --to folded|pprof|massif`: hands a log's allocation sites to other
+// tools (flamegraph.pl/inferno/speedscope, go tool pprof/Pyroscope, ms_print/massif-visualizer).
+// Argument parsing, the output file and exit status only; the formats are src/export_*.c.
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "export.h"
+
+static void mt_export_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: memtrace export [options] --to FORMAT FILE\n"
+            "\n"
+            "Write the allocation sites of a log in another tool's format:\n"
+            "  folded  'outer;...;inner BYTES' lines for flamegraph.pl, inferno, speedscope\n"
+            "  pprof   gzip-compressed profile.proto for go tool pprof, Pyroscope, speedscope\n"
+            "          (sample types alloc_objects, alloc_space, inuse_objects, inuse_space)\n"
+            "  massif  valgrind massif's out file for ms_print and massif-visualizer\n"
+            "          (heap over time, detailed snapshots at the peak and at the end)\n"
+            "\n"
+            "options:\n"
+            "  --to FORMAT           folded, pprof or massif (required)\n"
+            "  -o, --output FILE     write to FILE instead of stdout\n"
+            "  --cost COST           what a stack weighs: peak (bytes held at the heap peak,\n"
+            "                        default), leaked (not freed at exit) or allocations (bytes\n"
+            "                        allocated in total); pprof: what inuse_* and the default\n"
+            "                        sample type mean; massif shows both and ignores it\n"
+            "  -h, --help            show this help\n"
+            "\n"
+            "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
+            "output could not be written; 2 usage error.\n");
+}
+
+int mt_cmd_export(int argc, char **argv)
+{
+    enum { OPT_TO = 1, OPT_COST };
+    static const struct option longopts[] = {
+        {"to", required_argument, NULL, OPT_TO},
+        {"output", required_argument, NULL, 'o'},
+        {"cost", required_argument, NULL, OPT_COST},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    enum { TO_NONE, TO_FOLDED, TO_PPROF, TO_MASSIF } to = TO_NONE;
+    enum mt_export_cost cost = MT_EXPORT_PEAK;
+    const char *out_path = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_TO:
+            if (strcmp(optarg, "folded") == 0) {
+                to = TO_FOLDED;
+            } else if (strcmp(optarg, "pprof") == 0) {
+                to = TO_PPROF;
+            } else if (strcmp(optarg, "massif") == 0) {
+                to = TO_MASSIF;
+            } else {
+                fprintf(stderr, "memtrace: export: unknown format '%s' (folded, pprof or massif)\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case OPT_COST:
+            if (strcmp(optarg, "peak") == 0) {
+                cost = MT_EXPORT_PEAK;
+            } else if (strcmp(optarg, "leaked") == 0) {
+                cost = MT_EXPORT_LEAKED;
+            } else if (strcmp(optarg, "allocations") == 0) {
+                cost = MT_EXPORT_ALLOCATIONS;
+            } else {
+                fprintf(stderr,
+                        "memtrace: export: --cost takes peak, leaked or allocations, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
+        case 'h':
+            mt_export_usage(stdout);
+            return 0;
+        default:
+            return mt_cli_bad_option("export", c, argv);
+        }
+    }
+    if (to == TO_NONE) {
+        fprintf(stderr, "memtrace: export: --to folded|pprof|massif is required\n");
+        return 2;
+    }
+    const char *path;
+    if (mt_cli_one_path("export", argc, argv, &path))
+        return 2;
+    if (to == TO_PPROF && !out_path && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "memtrace: export: pprof output is binary; use -o FILE or a pipe\n");
+        return 2;
+    }
+    mt_analysis_t *a;
+    mt_symbolizer_t *sym;
+    if (mt_cli_load(path, &a, &sym))
+        return 1;
+    int rc = 1;
+    mt_sites_t sites;
+    if (mt_sites_build(&sites, a, sym) < 0) {
+        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
+        goto out;
+    }
+    FILE *out = stdout;
+    if (out_path && !(out = fopen(out_path, "wb"))) {
+        fprintf(stderr, "memtrace: export: cannot write '%s': %s\n", out_path, strerror(errno));
+        mt_sites_destroy(&sites);
+        goto out;
+    }
+    int r = to == TO_FOLDED  ? mt_export_folded(a, &sites, cost, out)
+            : to == TO_PPROF ? mt_export_pprof(a, &sites, cost, out)
+                             : mt_export_massif(a, &sites, out);
+    if (out != stdout) {
+        if (fclose(out) != 0 && r == 0)
+            r = -EIO;
+        if (r < 0) {
+            fprintf(stderr, "memtrace: export: %s: %s\n", out_path, strerror(-r));
+            mt_sites_destroy(&sites);
+            goto out;
+        }
+        r = 0;
+    }
+    rc = mt_cli_finish(path, a, r);
+    mt_sites_destroy(&sites);
+out:
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    return rc;
+}

@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: MIT
+# bash completion for memtrace: commands, each command's options and their values, and log
+# files (*.mtr, also the .mtr.2 ... a second process writes) where a log is expected.
+# Installed by meson as share/bash-completion/completions/memtrace; to try it from a source
+# tree: source completion/memtrace.bash
+
+_memtrace_logs() {
+    local IFS=$'\n'
+    COMPREPLY+=($(compgen -d -- "$1"))
+    COMPREPLY+=($(compgen -f -X '!*.mtr*' -- "$1"))
+    type compopt >/dev/null 2>&1 && compopt -o filenames 2>/dev/null
+}
+
+_memtrace() {
+    local cur=${COMP_WORDS[COMP_CWORD]}
+    local prev=${COMP_WORDS[COMP_CWORD - 1]}
+    local commands="run report leaks peak timeline fragmentation diff export flamegraph html help"
+    COMPREPLY=()
+    if ((COMP_CWORD == 1)); then
+        COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
+        return 0
+    fi
+    local cmd=${COMP_WORDS[1]} opts=""
+    case $cmd in
+    run) opts="--output -o --sample-interval --follow-fork --no-follow-fork --quiet -q
+               --leak-check --error-exitcode --fail-on --show-leak-kinds --suppressions
+               --gen-suppressions --help -h" ;;
+    report | peak) opts="--format --top --frames --no-color --help -h" ;;
+    fragmentation) opts="--format --top --frames --request --no-color --help -h" ;;
+    leaks) opts="--kinds --show-leak-kinds --fail-on --error-exitcode --suppressions
+                 --gen-suppressions --format --output -o --frames --no-color --help -h" ;;
+    timeline) opts="--output -o --width --height --no-color --help -h" ;;
+    diff) opts="--format --by --fail-above --top --frames --no-color --help -h" ;;
+    export) opts="--to --output -o --cost --help -h" ;;
+    flamegraph) opts="--output -o --cost --help -h" ;;
+    html) opts="--output -o --help -h" ;;
+    help)
+        ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        return 0
+        ;;
+    esac
+
+    case $prev in
+    --format)
+        if [[ $cmd == leaks ]]; then
+            COMPREPLY=($(compgen -W "text json sarif junit" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "text json" -- "$cur"))
+        fi
+        return 0
+        ;;
+    --to) COMPREPLY=($(compgen -W "folded pprof massif" -- "$cur")); return 0 ;;
+    --cost)
+        if [[ $cmd == flamegraph ]]; then
+            COMPREPLY=($(compgen -W "peak leaked allocations temporary" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "peak leaked allocations" -- "$cur"))
+        fi
+        return 0
+        ;;
+    --by) COMPREPLY=($(compgen -W "peak leaked" -- "$cur")); return 0 ;;
+    --kinds | --show-leak-kinds | --fail-on)
+        COMPREPLY=($(compgen -W "definite indirect possible reachable unclassified all none" \
+            -- "${cur##*,}"))
+        return 0
+        ;;
+    -o | --output | --suppressions)
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -f -- "$cur"))
+        type compopt >/dev/null 2>&1 && compopt -o filenames 2>/dev/null
+        return 0
+        ;;
+    --top | --frames | --request | --width | --height | --fail-above | --error-exitcode | --sample-interval)
+        return 0 # a number: nothing to offer
+        ;;
+    esac
+
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+        return 0
+    fi
+    if [[ $cmd == run ]]; then
+        # the program, then its own arguments (files)
+        local i
+        for ((i = 2; i < COMP_CWORD; i++)); do
+            case ${COMP_WORDS[i]} in
+            -o | --output | --sample-interval | --error-exitcode | --fail-on | --show-leak-kinds | --suppressions) ((i++)) ;;
+            --) ;;
+            -*) ;;
+            *)
+                local IFS=$'\n'
+                COMPREPLY=($(compgen -f -- "$cur"))
+                return 0
+                ;;
+            esac
+        done
+        COMPREPLY=($(compgen -c -- "$cur"))
+        return 0
+    fi
+    _memtrace_logs "$cur"
+    return 0
+}
+
+complete -F _memtrace memtrace

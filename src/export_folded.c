@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+// Folded stacks (see export.h): the input format of flamegraph.pl, inferno and speedscope.
+// Stacks go outermost first; equal lines are merged so the file is canonical (tools would sum
+// them anyway). Memory: one string per site, freed before returning.
+#include "export.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t mt_export_site_cost(const mt_site_t *s, enum mt_export_cost cost)
+{
+    switch (cost) {
+    case MT_EXPORT_PEAK:
+        return s->peak_bytes;
+    case MT_EXPORT_LEAKED:
+        return s->leaked_bytes;
+    case MT_EXPORT_ALLOCATIONS:
+        return s->bytes_allocated;
+    }
+    return 0;
+}
+
+size_t mt_export_folded_name(char *dst, size_t cap, const mt_modules_t *mods, const mt_frame_t *f)
+{
+    char tmp[64];
+    const char *name = f->function;
+    const mt_module_t *m = mt_modules_get(mods, f->module);
+    if (!name) {
+        if (m)
+            snprintf(tmp, sizeof tmp, "%.40s+0x%" PRIx64, m->basename, f->address);
+        else
+            snprintf(tmp, sizeof tmp, "0x%" PRIx64, f->address);
+        name = tmp;
+    }
+    size_t n = 0;
+    if (!cap)
+        return 0;
+    for (; name[n] && n + 1 < cap; n++) {
+        unsigned char c = (unsigned char)name[n];
+        dst[n] = c == ';' ? ':' : c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    dst[n] = '\0';
+    return n;
+}
+
+typedef struct mt_folded_line {
+    char *stack;
+    uint64_t value;
+} mt_folded_line_t;
+
+static int mt_folded_cmp(const void *pa, const void *pb)
+{
+    return strcmp(((const mt_folded_line_t *)pa)->stack, ((const mt_folded_line_t *)pb)->stack);
+}
+
+/* The folded stack of one site, outermost first, malloc'ed. */
+static char *mt_folded_stack(const mt_modules_t *mods, const mt_site_t *s)
+{
+    size_t cap = 256, len = 0;
+    char *out = malloc(cap), name[1024];
+    if (!out)
+        return NULL;
+    out[0] = '\0';
+    for (size_t i = s->nframes; i-- > 0;) {
+        size_t n = mt_export_folded_name(name, sizeof name, mods, &s->frames[i]);
+        if (len + n + 2 > cap) {
+            while (len + n + 2 > cap)
+                cap *= 2;
+            char *nb = realloc(out, cap);
+            if (!nb) {
+                free(out);
+                return NULL;
+            }
+            out = nb;
+        }
+        if (len)
+            out[len++] = ';';
+        memcpy(out + len, name, n + 1);
+        len += n;
+    }
+    if (!len) /* allocations with no stack at all (rare): still counted */
+        strcpy(out, "[unknown]");
+    return out;
+}
+
+int mt_export_folded(const mt_analysis_t *a, const mt_sites_t *sites, enum mt_export_cost cost,
+                     FILE *out)
+{
+    mt_folded_line_t *lines = calloc(sites->n ? sites->n : 1, sizeof *lines);
+    size_t n = 0;
+    int rc = 0;
+    if (!lines)
+        return -ENOMEM;
+    for (size_t i = 0; i < sites->n; i++) {
+        uint64_t v = mt_export_site_cost(&sites->v[i], cost);
+        if (!v)
+            continue;
+        if (!(lines[n].stack = mt_folded_stack(a->modules, &sites->v[i]))) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        lines[n++].value = v;
+    }
+    qsort(lines, n, sizeof *lines, mt_folded_cmp);
+    for (size_t i = 0; i < n;) {
+        uint64_t v = 0;
+        size_t j = i;
+        for (; j < n && strcmp(lines[j].stack, lines[i].stack) == 0; j++)
+            v += lines[j].value;
+        fprintf(out, "%s %" PRIu64 "\n", lines[i].stack, v);
+        i = j;
+    }
+    if (ferror(out))
+        rc = -EIO;
+out:
+    for (size_t i = 0; i < n; i++)
+        free(lines[i].stack);
+    free(lines);
+    return rc;
+}

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+// massif export (see export.h): the text format valgrind's massif writes (massif.out.PID), so
+// ms_print and massif-visualizer show a memtrace log. Snapshots come from the replay's heap
+// series (max per interval, so the graph keeps its peaks) plus two detailed ones: the exact
+// heap peak and the end of the log. Trees are massif's: allocation functions at the root,
+// callers below; children under 1% of the snapshot are folded into one "below threshold" line
+// as massif does. Times are milliseconds (time_unit: ms).
+#include "export.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MT_MASSIF_MAX_SNAPSHOTS 60
+#define MT_MASSIF_THRESHOLD_PERMILLE 10 /* 1.00%, massif's default --threshold */
+
+typedef struct mt_mtree_node {
+    const mt_frame_t *frame; /* NULL for the root */
+    uint64_t bytes;
+    size_t *kids;
+    size_t nkids, kids_cap;
+} mt_mtree_node_t;
+
+typedef struct mt_mtree {
+    mt_mtree_node_t *v;
+    size_t n, cap;
+} mt_mtree_t;
+
+static int mt_mtree_add(mt_mtree_t *t, const mt_frame_t *f, size_t *out)
+{
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 256;
+        mt_mtree_node_t *nv = realloc(t->v, nc * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        t->v = nv;
+        t->cap = nc;
+    }
+    memset(&t->v[t->n], 0, sizeof t->v[t->n]);
+    t->v[t->n].frame = f;
+    *out = t->n++;
+    return 0;
+}
+
+static void mt_mtree_destroy(mt_mtree_t *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->v[i].kids);
+    free(t->v);
+    memset(t, 0, sizeof *t);
+}
+
+/* The tree of cost over every site: root, then each site's frames innermost first. */
+static int mt_mtree_build(mt_mtree_t *t, const mt_sites_t *sites, enum mt_export_cost cost)
+{
+    size_t root;
+    memset(t, 0, sizeof *t);
+    if (mt_mtree_add(t, NULL, &root) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < sites->n; i++) {
+        const mt_site_t *s = &sites->v[i];
+        uint64_t c = mt_export_site_cost(s, cost);
+        if (!c)
+            continue;
+        size_t cur = root;
+        t->v[cur].bytes += c;
+        for (size_t d = 0; d < s->nframes; d++) {
+            const mt_frame_t *f = &s->frames[d];
+            size_t next = SIZE_MAX;
+            mt_mtree_node_t *n = &t->v[cur];
+            for (size_t k = 0; k < n->nkids; k++) {
+                if (mt_sites_stack_equal(t->v[n->kids[k]].frame, 1, f, 1)) {
+                    next = n->kids[k];
+                    break;
+                }
+            }
+            if (next == SIZE_MAX) {
+                if (mt_mtree_add(t, f, &next) < 0)
+                    return -ENOMEM;
+                n = &t->v[cur]; /* the array may have moved */
+                if (n->nkids == n->kids_cap) {
+                    size_t nc = n->kids_cap ? n->kids_cap * 2 : 4;
+                    size_t *nk = realloc(n->kids, nc * sizeof *nk);
+                    if (!nk)
+                        return -ENOMEM;
+                    n->kids = nk;
+                    n->kids_cap = nc;
+                }
+                n->kids[n->nkids++] = next;
+            }
+            cur = next;
+            t->v[cur].bytes += c;
+        }
+    }
+    return 0;
+}
+
+static int mt_kid_cmp(const void *pa, const void *pb, void *arg)
+{
+    const mt_mtree_t *t = arg;
+    uint64_t a = t->v[*(const size_t *)pa].bytes;
+    uint64_t b = t->v[*(const size_t *)pb].bytes;
+    if (a != b)
+        return a > b ? -1 : 1;
+    return *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
+}
+
+/* ms_print drops everything after '#' on a line, and a newline would end the entry. */
+static void mt_massif_text(FILE *o, const char *s)
+{
+    for (; *s; s++)
+        fputc(*s == '#' || *s == '\n' || *s == '\r' ? '?' : *s, o);
+}
+
+static void mt_massif_frame(FILE *o, const mt_modules_t *mods, const mt_frame_t *f)
+{
+    const mt_module_t *m = mt_modules_get(mods, f->module);
+    fprintf(o, " 0x%" PRIX64 ": ", (m ? m->bias : 0) + f->address);
+    mt_massif_text(o, f->function ? f->function : "???");
+    if (f->file) {
+        fputs(" (", o);
+        mt_massif_text(o, f->file);
+        fprintf(o, ":%" PRIu32 ")", f->line);
+    } else if (m) {
+        fputs(" (in ", o);
+        mt_massif_text(o, m->path);
+        fputc(')', o);
+    }
+}
+
+static void mt_massif_node(FILE *o, const mt_modules_t *mods, mt_mtree_t *t, size_t id,
+                           unsigned depth, uint64_t total)
+{
+    mt_mtree_node_t *n = &t->v[id];
+    qsort_r(n->kids, n->nkids, sizeof *n->kids, mt_kid_cmp, t); /* glibc's, as in sites.c */
+    size_t big = 0;
+    uint64_t small_bytes = 0;
+    for (size_t k = 0; k < n->nkids; k++) {
+        uint64_t b = t->v[n->kids[k]].bytes;
+        if (total && b * 1000 >= total * MT_MASSIF_THRESHOLD_PERMILLE)
+            big++;
+        else
+            small_bytes += b;
+    }
+    size_t small = n->nkids - big;
+    fprintf(o, "%*sn%zu: %" PRIu64, (int)depth, "", big + (small ? 1 : 0), n->bytes);
+    if (n->frame)
+        mt_massif_frame(o, mods, n->frame);
+    else
+        fputs(" (heap allocation functions) malloc/new/new[], --alloc-fns, etc.", o);
+    fputc('\n', o);
+    for (size_t k = 0; k < big; k++)
+        mt_massif_node(o, mods, t, n->kids[k], depth + 1, total);
+    if (small)
+        fprintf(o, "%*sn0: %" PRIu64 " in %zu place%s, below massif's threshold (%d.%02d%%)\n",
+                (int)depth + 1, "", small_bytes, small, small == 1 ? "" : "s",
+                MT_MASSIF_THRESHOLD_PERMILLE / 10, (MT_MASSIF_THRESHOLD_PERMILLE % 10) * 10);
+}
+
+typedef struct mt_msnap {
+    uint64_t time_us, heap;
+    int detail; /* 0 empty, 1 peak, 2 detailed (end) */
+} mt_msnap_t;
+
+static void mt_massif_snapshot(FILE *o, size_t num, const mt_msnap_t *s, const char *tree)
+{
+    fprintf(o,
+            "#-----------\nsnapshot=%zu\n#-----------\ntime=%" PRIu64 "\nmem_heap_B=%" PRIu64
+            "\nmem_heap_extra_B=0\nmem_stacks_B=0\nheap_tree=%s\n",
+            num, s->time_us / 1000, s->heap, tree);
+}
+
+int mt_export_massif(const mt_analysis_t *a, const mt_sites_t *sites, FILE *out)
+{
+    const mt_replay_t *r = &a->replay;
+    mt_msnap_t snaps[MT_MASSIF_MAX_SNAPSHOTS + 4];
+    size_t ns = 0;
+    snaps[ns++] = (mt_msnap_t){0, 0, 0};
+    /* The heap series, grouped into at most MT_MASSIF_MAX_SNAPSHOTS intervals. */
+    size_t per = (r->nseries + MT_MASSIF_MAX_SNAPSHOTS - 1) / MT_MASSIF_MAX_SNAPSHOTS;
+    int peak_done = 0;
+    if (!per)
+        per = 1;
+    for (size_t i = 0; i < r->nseries; i += per) {
+        uint64_t mx = 0;
+        int used = 0;
+        for (size_t j = i; j < i + per && j < r->nseries; j++) {
+            if (r->series[j].used) {
+                used = 1;
+                if (r->series[j].max > mx)
+                    mx = r->series[j].max;
+            }
+        }
+        uint64_t end = (i + per) * r->series_width_us;
+        if (!peak_done && r->peak_heap_bytes && r->peak_time_us < end) {
+            snaps[ns++] = (mt_msnap_t){r->peak_time_us, r->peak_heap_bytes, 1};
+            peak_done = 1;
+            if (mx == r->peak_heap_bytes)
+                continue; /* that interval's maximum is the peak itself */
+        }
+        if (used && end < r->last_time_us)
+            snaps[ns++] = (mt_msnap_t){end, mx, 0};
+    }
+    if (!peak_done && r->peak_heap_bytes)
+        snaps[ns++] = (mt_msnap_t){r->peak_time_us, r->peak_heap_bytes, 1};
+    snaps[ns++] = (mt_msnap_t){r->last_time_us, r->heap_bytes, 2};
+
+    mt_mtree_t peak, end;
+    int rc = -ENOMEM;
+    memset(&end, 0, sizeof end);
+    if (mt_mtree_build(&peak, sites, MT_EXPORT_PEAK) < 0 ||
+        mt_mtree_build(&end, sites, MT_EXPORT_LEAKED) < 0)
+        goto fail;
+    char *cmd = mt_analysis_command(a);
+    if (!cmd)
+        goto fail;
+    fprintf(out, "desc: (memtrace export of ");
+    mt_massif_text(out, a->path);
+    fprintf(out, ")\ncmd: ");
+    mt_massif_text(out, cmd[0] ? cmd : "(unknown)");
+    fprintf(out, "\ntime_unit: ms\n");
+    free(cmd);
+    for (size_t i = 0; i < ns; i++) {
+        const mt_msnap_t *s = &snaps[i];
+        if (s->detail == 1) {
+            mt_massif_snapshot(out, i, s, "peak");
+            mt_massif_node(out, a->modules, &peak, 0, 0, s->heap);
+        } else if (s->detail == 2) {
+            mt_massif_snapshot(out, i, s, "detailed");
+            mt_massif_node(out, a->modules, &end, 0, 0, s->heap);
+        } else {
+            mt_massif_snapshot(out, i, s, "empty");
+        }
+    }
+    rc = fflush(out) != 0 || ferror(out) ? -EIO : 0;
+fail:
+    mt_mtree_destroy(&peak);
+    mt_mtree_destroy(&end);
+    return rc;
+}

@@ -1,0 +1,521 @@
+# SPDX-License-Identifier: MIT
+# Integration tests of the commands that hand data on: `memtrace diff` (exact growth between two
+# runs of samples/peak, --fail-above exit codes), `memtrace export` (folded, pprof decoded here
+# by a small protobuf reader, massif read by ms_print), and the CLI polish shared by every
+# command (--help naming every option the source parses, unknown options, NO_COLOR on a tty,
+# bash completion, --version, progress). Uses mt_integration.py's helpers; exit 77 = skip.
+import gzip
+import json
+import os
+import pty
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mt_integration as it  # noqa: E402
+from mt_integration import Fail, Skip, check, show, memtrace, record, json_of  # noqa: E402
+
+PEAK_LINE = re.compile(r"^memtrace-peak: peak_bytes=(\d+) site=(\w+) churn_bytes=(\d+)$", re.M)
+
+
+def peak_run(name, *args, prog=None):
+    """Records samples/peak (or prog) with args; returns (log, peak_bytes it printed)."""
+    log = os.path.join(it.TMP, name)
+    p = record(log, prog or it.sample_exe("peak"), *args)
+    m = PEAK_LINE.search(p.stdout)
+    check(m, f"peak prints no memtrace-peak line\n{show(p)}")
+    return log, int(m.group(1))
+
+
+def inner_function(site):
+    return (site.get("stack") or [{}])[0].get("function")
+
+
+# ---- diff ----
+
+def case_diff_growth():
+    old, old_peak = peak_run("old.mtr")
+    new, new_peak = peak_run("new.mtr", "96")
+    check(old_peak == 96256 and new_peak == 168960, f"sample peaks {old_peak} {new_peak}")
+    growth = new_peak - old_peak
+    d = json_of("diff", "--format", "json", old, new)
+    check(d["old"]["totals"]["peak_bytes"] == old_peak and
+          d["new"]["totals"]["peak_bytes"] == new_peak, f"totals {d['old']} {d['new']}")
+    check(d["delta"]["peak_bytes"] == growth, f"delta {d['delta']}, want {growth}")
+    check(d["delta"]["allocations"] == 32 and d["delta"]["leaked_bytes"] == 0,
+          f"delta {d['delta']}")
+    # Only hold_buffers changed (churn allocates the same, and holds nothing at the peak).
+    check(d["sites_changed"] == 1 and len(d["sites"]) == 1, f"sites {d['sites']}")
+    s = d["sites"][0]
+    check(s["status"] == "changed" and inner_function(s) == "hold_buffers" and
+          s["delta"]["peak_bytes"] == growth and s["old"]["peak_blocks"] == 64 and
+          s["new"]["peak_blocks"] == 96, f"site {s}")
+    check(d["fail_above"] is None, "fail_above without the option")
+    p = memtrace("diff", "--no-color", old, new)
+    check(p.returncode == 0 and "+72,704 B" in p.stdout and "hold_buffers" in p.stdout,
+          f"text diff\n{show(p)}")
+    # --fail-above: bytes, units and percentages on both sides of the exact growth (75.5%)
+    for limit, want in [(str(growth - 1), 1), (str(growth), 0), ("70KiB", 1), ("71K", 0),
+                        ("70.9k", 1), ("71.1 KB", 0), ("1MiB", 0), ("75%", 1), ("75.6%", 0),
+                        ("0", 1)]:
+        p = memtrace("diff", "--fail-above", limit, old, new)
+        check(p.returncode == want, f"--fail-above {limit}: exit {p.returncode}, want {want}\n"
+              f"{show(p)}")
+        if want:
+            lines = p.stderr.strip().splitlines()
+            check(len(lines) == 1 and "peak heap grew by" in lines[0] and
+                  "(72,704 B)" in lines[0] and limit in lines[0],
+                  f"--fail-above {limit} should say why in one line\n{show(p)}")
+        else:
+            check(p.stderr == "", f"--fail-above {limit} passed but wrote to stderr\n{show(p)}")
+    p = memtrace("diff", "--format", "json", "--fail-above", "5%", old, new)
+    d = json.loads(p.stdout)
+    check(p.returncode == 1 and d["fail_above"]["exceeded"] is True and
+          d["fail_above"]["percent"] is True, f"JSON fail_above {d['fail_above']}")
+    # Shrinking never fails, and a log against itself has no changed site.
+    p = memtrace("diff", "--fail-above", "0", new, old)
+    check(p.returncode == 0, f"shrinking should pass --fail-above 0\n{show(p)}")
+    d = json_of("diff", "--format", "json", old, old)
+    check(d["sites_changed"] == 0 and d["delta"]["peak_bytes"] == 0, f"self diff {d}")
+    # usage errors: exit 2, one line
+    for args in (["diff", old], ["diff", "--fail-above", "ten", old, new],
+                 ["diff", "--by", "size", old, new], ["diff", "--format", "xml", old, new]):
+        p = memtrace(*args)
+        check(p.returncode == 2 and p.stderr.count("\n") == 1, f"{args}\n{show(p)}")
+    p = memtrace("diff", old, os.path.join(it.TMP, "missing.mtr"))
+    check(p.returncode == 1 and p.stderr.count("\n") == 1, f"missing log\n{show(p)}")
+
+
+def case_diff_builds():
+    """Two different binaries built in different places still match by function/file/line."""
+    exe = os.path.join(it.TMP, "peak-other-build")
+    p = it.compile_c(os.path.join(it.ARGS.source_root, "samples", "peak.c"), exe, "-O0", "-g")
+    check(p.returncode == 0, f"cannot compile samples/peak.c\n{show(p)}")
+    old, old_peak = peak_run("old.mtr")
+    new, new_peak = peak_run("new.mtr", "80", prog=exe)
+    d = json_of("diff", "--format", "json", old, new)
+    check(d["sites_changed"] == 1, f"expected one changed site, got {d['sites']}")
+    s = d["sites"][0]
+    check(s["status"] == "changed" and inner_function(s) == "hold_buffers" and
+          s["delta"]["peak_bytes"] == new_peak - old_peak, f"site {s}")
+    check(s["stack"][0]["module"] == exe, f"the new run's stack is shown: {s['stack'][0]}")
+
+
+def case_diff_new_vanished():
+    old, _ = peak_run("peak.mtr")
+    log = os.path.join(it.TMP, "demo.mtr")
+    p = record(log, it.sample_exe("demo"))
+    truth = it.SAMPLE_LINE.search(p.stdout)
+    leaked = int(truth.group(3))
+    d = json_of("diff", "--format", "json", "--by", "leaked", "--top", "0", old, log)
+    check(d["by"] == "leaked" and d["delta"]["leaked_bytes"] == leaked, f"delta {d['delta']}")
+    top = d["sites"][0]
+    check(top["status"] == "new" and inner_function(top) == "remember_error" and
+          top["delta"]["leaked_bytes"] == leaked and top["old"]["allocations"] == 0,
+          f"top site {top}")
+    gone = [s for s in d["sites"] if inner_function(s) == "hold_buffers"]
+    check(len(gone) == 1 and gone[0]["status"] == "vanished" and
+          gone[0]["new"]["allocations"] == 0 and gone[0]["old"]["peak_bytes"] == 96256,
+          f"hold_buffers should be vanished: {gone}")
+    p = memtrace("diff", "--by", "leaked", "--fail-above", "1%", old, log)
+    check(p.returncode == 1 and "not freed at exit grew by" in p.stderr,
+          f"growth from 0 is above any percentage\n{show(p)}")
+    p = memtrace("diff", "--no-color", "--by", "leaked", old, log)
+    check("[new]" in p.stdout and "[vanished]" in p.stdout, f"text marks\n{show(p)}")
+
+
+# ---- export ----
+
+def demo_log():
+    log = os.path.join(it.TMP, "demo.mtr")
+    p = record(log, it.sample_exe("demo"))
+    m = it.SAMPLE_LINE.search(p.stdout)
+    check(m, f"demo prints no sample line\n{show(p)}")
+    return log, tuple(int(x) for x in m.groups())
+
+
+FOLDED_LINE = re.compile(r"^([^;\n]+(?:;[^;\n]+)*) (\d+)$")
+
+
+def case_export_folded():
+    log, peak = peak_run("peak.mtr")
+    p = memtrace("export", "--to", "folded", log)
+    check(p.returncode == 0, f"export folded\n{show(p)}")
+    lines = p.stdout.splitlines()
+    parsed = [FOLDED_LINE.match(line) for line in lines]
+    check(lines and all(parsed), f"not folded lines:\n{p.stdout}")
+    check(len(lines) == 1 and lines[0].endswith(";main;hold_buffers 96256"),
+          f"the peak is hold_buffers alone: {lines}")
+    dlog, (allocs, frees, leaked, leaked_blocks) = demo_log()
+    summ = json_of("report", "--format", "json", dlog)
+    for cost, want in [("leaked", leaked), ("allocations", summ["bytes_allocated"]),
+                       ("peak", summ["peak_heap_bytes"])]:
+        p = memtrace("export", "--to", "folded", "--cost", cost, dlog)
+        check(p.returncode == 0, f"--cost {cost}\n{show(p)}")
+        total = sum(int(FOLDED_LINE.match(x).group(2)) for x in p.stdout.splitlines())
+        check(total == want, f"--cost {cost}: folded total {total}, want {want}\n{p.stdout}")
+    p = memtrace("export", "--to", "folded", "--cost", "leaked", "-o",
+                 os.path.join(it.TMP, "d.folded"), dlog)
+    with open(os.path.join(it.TMP, "d.folded")) as f:
+        text = f.read()
+    check(p.returncode == 0 and p.stdout == "" and
+          re.search(r";main;remember_error 1600$", text, re.M), f"-o file:\n{text}")
+    for args in (["export", dlog], ["export", "--to", "svg", dlog],
+                 ["export", "--to", "folded", "--cost", "time", dlog]):
+        p = memtrace(*args)
+        check(p.returncode == 2 and p.stderr.count("\n") == 1, f"{args}\n{show(p)}")
+
+
+# A protobuf reader just big enough for profile.proto: wire types 0 (varint), 1, 2, 5.
+def pb_varint(b, i):
+    v = shift = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7f) << shift
+        shift += 7
+        if c < 0x80:
+            return v, i
+
+
+def pb_fields(b):
+    """[(field, wire, value)]; value is an int or bytes."""
+    out, i = [], 0
+    while i < len(b):
+        key, i = pb_varint(b, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            v, i = pb_varint(b, i)
+        elif wire == 2:
+            n, i = pb_varint(b, i)
+            v = b[i:i + n]
+            check(len(v) == n, "length-delimited field runs past the end")
+            i += n
+        elif wire == 1:
+            v, i = int.from_bytes(b[i:i + 8], "little"), i + 8
+        elif wire == 5:
+            v, i = int.from_bytes(b[i:i + 4], "little"), i + 4
+        else:
+            raise Fail(f"bad wire type {wire} at {i}")
+        out.append((field, wire, v))
+    return out
+
+
+def pb_packed(v):
+    if isinstance(v, int):
+        return [v]
+    out, i = [], 0
+    while i < len(v):
+        x, i = pb_varint(v, i)
+        out.append(x)
+    return out
+
+
+def decode_profile(data):
+    f = pb_fields(gzip.decompress(data))
+    strings = [v.decode() for n, w, v in f if n == 6]
+    check(strings and strings[0] == "", f"string_table[0] must be '': {strings[:3]}")
+    S = lambda i: strings[i]  # noqa: E731
+    prof = {"strings": strings, "sample_type": [], "samples": [], "locations": {},
+            "functions": {}, "mappings": {}}
+    for n, w, v in f:
+        if n == 1:
+            vt = dict((a, c) for a, _, c in pb_fields(v))
+            prof["sample_type"].append((S(vt.get(1, 0)), S(vt.get(2, 0))))
+        elif n == 2:
+            locs, vals = [], []
+            for a, _, c in pb_fields(v):
+                if a == 1:
+                    locs += pb_packed(c)
+                elif a == 2:
+                    vals += pb_packed(c)
+            prof["samples"].append((locs, vals))
+        elif n == 3:
+            m = dict((a, c) for a, _, c in pb_fields(v))
+            prof["mappings"][m[1]] = S(m.get(5, 0))
+        elif n == 4:
+            loc = {"lines": []}
+            for a, _, c in pb_fields(v):
+                if a == 4:
+                    ln = dict((x, y) for x, _, y in pb_fields(c))
+                    loc["lines"].append((ln.get(1, 0), ln.get(2, 0)))
+                else:
+                    loc[a] = c
+            prof["locations"][loc[1]] = loc
+        elif n == 5:
+            fn = dict((a, c) for a, _, c in pb_fields(v))
+            prof["functions"][fn[1]] = (S(fn.get(2, 0)), S(fn.get(4, 0)))
+        elif n == 14:
+            prof["default"] = S(v)
+    return prof
+
+
+def sample_stack(prof, locs):
+    """Function names of a sample, innermost first (inlined lines first within a location)."""
+    names = []
+    for lid in locs:
+        check(lid in prof["locations"], f"sample refers to unknown location {lid}")
+        for fid, line in prof["locations"][lid]["lines"]:
+            check(fid in prof["functions"], f"location refers to unknown function {fid}")
+            names.append(prof["functions"][fid][0])
+    return names
+
+
+def case_export_pprof():
+    dlog, (allocs, frees, leaked, leaked_blocks) = demo_log()
+    summ = json_of("report", "--format", "json", dlog)
+    out = os.path.join(it.TMP, "demo.pb.gz")
+    p = memtrace("export", "--to", "pprof", "--cost", "leaked", "-o", out, dlog)
+    check(p.returncode == 0 and p.stdout == "", f"export pprof\n{show(p)}")
+    with open(out, "rb") as f:
+        data = f.read()
+    check(data[:2] == b"\x1f\x8b", "not gzip")
+    prof = decode_profile(data)
+    check(prof["sample_type"] == [("alloc_objects", "count"), ("alloc_space", "bytes"),
+                                  ("inuse_objects", "count"), ("inuse_space", "bytes")],
+          f"sample types {prof['sample_type']}")
+    check(prof.get("default") == "inuse_space", f"default sample type {prof.get('default')}")
+    sums = [sum(v[i] for _, v in prof["samples"]) for i in range(4)]
+    # exactly what the sample printed about itself, and what the report says
+    check(sums == [allocs, summ["bytes_allocated"], leaked_blocks, leaked],
+          f"sample sums {sums}, want allocations={allocs} bytes={summ['bytes_allocated']} "
+          f"leaked_blocks={leaked_blocks} leaked_bytes={leaked}")
+    leaking = [s for s in prof["samples"] if s[1][3]]
+    check(len(leaking) == 1, f"one leaking stack expected: {leaking}")
+    names = sample_stack(prof, leaking[0][0])
+    check(names[:2] == ["remember_error", "main"], f"leaking stack {names}")
+    fn_files = {n: f for n, f in prof["functions"].values()}
+    check(fn_files.get("remember_error", "").endswith("samples/demo.c"), f"files {fn_files}")
+    check(any(m.endswith("/demo") for m in prof["mappings"].values()),
+          f"mappings {prof['mappings']}")
+    # default cost: inuse = at the peak, which is the peak the report gives
+    p = memtrace("export", "--to", "pprof", "-o", out, dlog)
+    with open(out, "rb") as f:
+        prof = decode_profile(f.read())
+    check(sum(v[3] for _, v in prof["samples"]) == summ["peak_heap_bytes"],
+          "inuse_space at the peak")
+    p = memtrace("export", "--to", "pprof", "--cost", "allocations", "-o", out, dlog)
+    with open(out, "rb") as f:
+        check(decode_profile(f.read()).get("default") == "alloc_space", "default alloc_space")
+    # go tool pprof, when installed (never a CI requirement)
+    go = shutil.which("go")
+    if go:
+        p = memtrace("export", "--to", "pprof", "--cost", "leaked", "-o", out, dlog)
+        g = it.run([go, "tool", "pprof", "-top", "-sample_index=inuse_space", out], timeout=300)
+        check(g.returncode == 0 and "remember_error" in g.stdout and
+              "Total samples = 1.56kB" in g.stdout, f"go tool pprof\n{show(g)}")
+        print("  go tool pprof read it: " + g.stdout.splitlines()[4].strip())
+    else:
+        print("  go not installed: checked with the decoder only")
+
+
+def case_export_massif():
+    ms = shutil.which("ms_print")
+    if not ms:
+        raise Skip("ms_print (valgrind) not installed")
+    log, peak = peak_run("peak.mtr")
+    out = os.path.join(it.TMP, "massif.out")
+    p = memtrace("export", "--to", "massif", "-o", out, log)
+    check(p.returncode == 0, f"export massif\n{show(p)}")
+    r = it.run([ms, out])
+    check(r.returncode == 0, f"ms_print failed\n{show(r)}")
+    m = re.search(r"Detailed snapshots: \[([^\]]*)\]", r.stdout)
+    check(m and "(peak)" in m.group(1), f"no peak snapshot\n{r.stdout[:3000]}")
+    peak_num = re.search(r"(\d+) \(peak\)", m.group(1)).group(1)
+    row = re.search(r"^\s+%s\s+[\d,]+\s+([\d,]+)\s+([\d,]+)\s" % peak_num, r.stdout, re.M)
+    check(row and int(row.group(1).replace(",", "")) == peak and
+          int(row.group(2).replace(",", "")) == peak,
+          f"ms_print's peak row should show {peak}\n{r.stdout[:4000]}")
+    check(re.search(r"^->100\.00% \(96,256B\) 0x[0-9A-F]+: hold_buffers \(.*peak\.c:\d+\)$",
+                    r.stdout, re.M), f"peak tree should be hold_buffers\n{r.stdout[:4000]}")
+    # a log with many sites: ms_print's threshold line and several snapshots still parse
+    dlog, _ = demo_log()
+    p = memtrace("export", "--to", "massif", dlog)
+    with open(out, "w") as f:
+        f.write(p.stdout)
+    r = it.run([ms, "--threshold=50", out])
+    check(r.returncode == 0 and "remember_error" in r.stdout, f"ms_print demo\n{show(r)}")
+
+
+# ---- CLI polish ----
+
+COMMANDS = ["run", "report", "peak", "fragmentation", "timeline", "leaks", "diff", "export"]
+
+
+def parsed_options(cmd):
+    """The options the source of a command parses: getopt_long tables and the strcmp'd
+    literals of `run`'s own parser; the site reports share cli_common.c's table."""
+    cli = os.path.join(it.ARGS.source_root, "cli")
+    with open(os.path.join(cli, f"cmd_{cmd}.c")) as f:
+        src = f.read()
+    if "mt_cli_site_options(" in src:
+        with open(os.path.join(cli, "cli_common.c")) as f:
+            src += f.read()
+    opts = {"--" + m for m in re.findall(r'\{"([a-z][a-z-]*)", (?:no|required|optional)_argument',
+                                          src)}
+    opts |= {m.split("=")[0] for m in re.findall(r'(?:strcmp|mt_run_opt_is)\(a, "(-[^"]+)"\)',
+                                                  src)}
+    opts |= {"-" + c for c in re.findall(r'getopt_long\([^"]*"[:]?([a-zA-Z:]+)"', src)
+             for c in c.replace(":", "")}
+    opts.discard("--")
+    return opts
+
+
+def case_cli_help():
+    for cmd in COMMANDS:
+        opts = parsed_options(cmd)
+        check(len(opts) >= 3, f"{cmd}: found only {opts} in its source")
+        p = memtrace(cmd, "--help")
+        check(p.returncode == 0 and p.stdout.startswith(f"usage: memtrace {cmd}") and
+              p.stderr == "", f"{cmd} --help\n{show(p)}")
+        missing = [o for o in sorted(opts)
+                   if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(o), p.stdout)]
+        check(not missing, f"{cmd} --help does not mention {missing}\n{p.stdout}")
+        h = memtrace(cmd, "-h")
+        check(h.returncode == 0 and h.stdout == p.stdout, f"{cmd} -h\n{show(h)}")
+        h = memtrace("help", cmd)
+        check(h.returncode == 0 and h.stdout == p.stdout, f"help {cmd}\n{show(h)}")
+        print(f"  {cmd}: {len(opts)} options, all in --help")
+    p = memtrace("--help")
+    for cmd in COMMANDS:
+        check(re.search(r"^  %s\s" % cmd, p.stdout, re.M), f"--help lists no {cmd}\n{p.stdout}")
+    # the man page documents every command and option too
+    with open(os.path.join(it.ARGS.source_root, "man", "memtrace.1")) as f:
+        man = f.read().replace("\\-", "-")
+    for cmd in COMMANDS:
+        check(re.search(r"\b%s\b" % cmd, man), f"man page lacks {cmd}")
+        for o in parsed_options(cmd):
+            if o.startswith("--") and o not in ("--no-colour",):
+                check(o in man, f"man page lacks {cmd} {o}")
+
+
+def case_cli_usage_errors():
+    log = os.path.join(it.TMP, "x.mtr")
+    open(log, "wb").close()
+    for cmd in COMMANDS:
+        args = [cmd, "--no-such-option"] + ([] if cmd == "run" else [log])
+        if cmd == "diff":
+            args.append(log)
+        p = memtrace(*args)
+        check(p.returncode == 2, f"{cmd}: unknown option should exit 2\n{show(p)}")
+        check(p.stderr.count("\n") == 1 and p.stderr.startswith(f"memtrace: {cmd}: ") and
+              "--no-such-option" in p.stderr, f"{cmd}: one line naming the option\n{show(p)}")
+        check(p.stdout == "", f"{cmd}: nothing on stdout\n{show(p)}")
+    p = memtrace("--no-such-option")
+    check(p.returncode == 2 and p.stderr.count("\n") == 1, f"global unknown option\n{show(p)}")
+
+
+def run_on_tty(argv, env):
+    """Runs argv with stdout and stderr on a pseudo-terminal; returns (status, output)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env,
+                         cwd=it.TMP)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return p.wait(timeout=120), out.decode(errors="replace")
+
+
+def case_cli_no_color():
+    log, _ = peak_run("peak.mtr")
+    dlog, _ = demo_log()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env["TERM"] = "xterm"
+    cases = [["report", log], ["peak", log], ["fragmentation", log], ["timeline", log],
+             ["leaks", dlog], ["diff", log, dlog]]
+    for args in cases:
+        rc, out = run_on_tty([it.ARGS.memtrace, *args], env)
+        check(rc == 0 and "\x1b[" in out, f"{args[0]} on a tty should be coloured:\n{out[:500]}")
+        rc, out = run_on_tty([it.ARGS.memtrace, *args], dict(env, NO_COLOR="1"))
+        check(rc == 0 and "\x1b" not in out, f"{args[0]} with NO_COLOR has escapes:\n{out[:500]}")
+        rc, out = run_on_tty([it.ARGS.memtrace, args[0], "--no-color", *args[1:]], env)
+        check(rc == 0 and "\x1b" not in out, f"{args[0]} --no-color has escapes:\n{out[:500]}")
+        p = memtrace(*args, env=env)  # a pipe
+        check("\x1b" not in p.stdout + p.stderr, f"{args[0]} on a pipe has escapes")
+    # NO_COLOR set but empty does not count (no-color.org)
+    rc, out = run_on_tty([it.ARGS.memtrace, "report", log], dict(env, NO_COLOR=""))
+    check("\x1b[" in out, "an empty NO_COLOR should not turn colour off")
+
+
+def case_cli_completion():
+    script = os.path.join(it.ARGS.source_root, "completion", "memtrace.bash")
+    bash = shutil.which("bash")
+    if not bash:
+        raise Skip("no bash")
+    for name in ("a.mtr", "b.mtr.2", "notes.txt"):
+        open(os.path.join(it.TMP, name), "w").close()
+
+    def complete(*words):
+        words = list(words)
+        prog = ('source "$0" || exit 9; COMP_WORDS=(%s); COMP_CWORD=%d; _memtrace; '
+                'printf "%%s\\n" "${COMPREPLY[@]}"' %
+                (" ".join("'%s'" % w for w in words), len(words) - 1))
+        p = it.run([bash, "--norc", "--noprofile", "-c", prog, script])
+        check(p.returncode == 0 and p.stderr == "", f"completion of {words}\n{show(p)}")
+        return sorted(x for x in p.stdout.splitlines() if x)
+
+    check(complete("memtrace", "ex") == ["export"], f"ex -> {complete('memtrace', 'ex')}")
+    check(complete("memtrace", "d") == ["diff"], "d -> diff")
+    check(complete("memtrace", "export", "--to", "") == ["folded", "massif", "pprof"], "--to")
+    check(complete("memtrace", "diff", "--by", "") == ["leaked", "peak"], "--by")
+    check(complete("memtrace", "report", "") == ["a.mtr", "b.mtr.2"],
+          f"logs: {complete('memtrace', 'report', '')}")
+    got = complete("memtrace", "diff", "--f")
+    check(got == ["--fail-above", "--format", "--frames"], f"diff --f -> {got}")
+    got = complete("memtrace", "leaks", "--format", "")
+    check(got == ["json", "junit", "sarif", "text"], f"leaks --format -> {got}")
+    # every option a command parses is offered
+    for cmd in COMMANDS:
+        offered = set(complete("memtrace", cmd, "-"))
+        missing = parsed_options(cmd) - offered - {"--no-colour"}
+        check(not missing, f"completion of {cmd} lacks {sorted(missing)}")
+    # and meson installs it where bash-completion looks
+    with open(os.path.join(it.ARGS.source_root, "meson.build")) as f:
+        check("bash-completion" in f.read(), "meson.build does not install the completion")
+
+
+def case_cli_version():
+    with open(os.path.join(it.ARGS.source_root, "meson.build")) as f:
+        version = re.search(r"version\s*:\s*'([^']+)'", f.read()).group(1)
+    for flag in ("--version", "-V"):
+        p = memtrace(flag)
+        check(p.returncode == 0 and p.stdout == f"memtrace {version}\n", f"{flag}\n{show(p)}")
+
+
+def case_cli_progress():
+    # a log big enough for the analysis to report progress (every 65,536 records)
+    src = os.path.join(it.TMP, "churn.c")
+    with open(src, "w") as f:
+        f.write("#include <stdlib.h>\nint main(void){for(int i=0;i<200000;i++)"
+                "{void*volatile p=malloc(16+i%64);free(p);}return 0;}\n")
+    exe = os.path.join(it.TMP, "churn")
+    p = it.compile_c(src, exe, "-O0")
+    check(p.returncode == 0, f"cc\n{show(p)}")
+    log = os.path.join(it.TMP, "churn.mtr")
+    record(log, exe)
+    env = dict(os.environ, MEMTRACE_PROGRESS_DELAY_MS="0", TERM="xterm", NO_COLOR="1")
+    rc, out = run_on_tty([it.ARGS.memtrace, "report", log], env)
+    check(rc == 0 and re.search(r"\rmemtrace: reading \S+churn\.mtr: \d+%", out) and
+          "\r\x1b[K" in out, f"no progress on a tty:\n{out[:400]!r}")
+    check(out.index("\r\x1b[K") < out.index("memtrace report"),
+          "the progress line is erased before the report")
+    p = memtrace("report", log, env=env)  # stderr is a pipe: never any progress
+    check(p.returncode == 0 and p.stderr == "", f"progress on a pipe\n{show(p)}")
+
+
+CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
+         if name.startswith("case_")}
+
+if __name__ == "__main__":
+    it.CASES = CASES
+    sys.exit(it.main())
