@@ -11,5 +11,7 @@ int mt_cmd_leaks(int argc, char **argv);         /* cli/cmd_leaks.c */
 int mt_cmd_peak(int argc, char **argv);          /* cli/cmd_peak.c */
 int mt_cmd_timeline(int argc, char **argv);      /* cli/cmd_timeline.c */
 int mt_cmd_fragmentation(int argc, char **argv); /* cli/cmd_fragmentation.c */
+int mt_cmd_flamegraph(int argc, char **argv);    /* cli/cmd_flamegraph.c */
+int mt_cmd_html(int argc, char **argv);          /* cli/cmd_html.c */
 
 #endif

@@ -23,6 +23,8 @@ static const mt_command_t mt_commands[] = {
     {"peak", mt_cmd_peak, "who holds the memory at the heap's high-water mark"},
     {"timeline", mt_cmd_timeline, "heap, RSS and allocator footprint over time (-o out.svg)"},
     {"fragmentation", mt_cmd_fragmentation, "allocator footprint vs live bytes, holes, pinning"},
+    {"flamegraph", mt_cmd_flamegraph, "interactive SVG flame graph of the stacks (-o out.svg)"},
+    {"html", mt_cmd_html, "one self-contained HTML report page (-o report.html)"},
 };
 
 #define MT_NCOMMANDS (sizeof mt_commands / sizeof mt_commands[0])
@@ -36,6 +38,8 @@ static void mt_main_usage(FILE *out)
                  "       memtrace peak [options] FILE\n"
                  "       memtrace timeline [-o out.svg] FILE\n"
                  "       memtrace fragmentation [options] FILE\n"
+                 "       memtrace flamegraph [options] -o out.svg FILE\n"
+                 "       memtrace html [options] -o report.html FILE\n"
                  "\n"
                  "A memory profiler and leak detector for native programs.\n"
                  "\n"
