@@ -310,13 +310,22 @@ static const char *mt_kind_name(unsigned kind)
     }
 }
 
+/* The class of a frame's group: k-program, k-library, k-python, k-unknown, k-root, k-other. */
+static const char *mt_kind_class(unsigned kind)
+{
+    static const char *const names[] = {"root", "program", "library", "python", "unknown", "other"};
+    return kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
+}
+
 /* The tooltip: name, where, the cost with its share, the other figures. */
 static void mt_node_title(FILE *o, const mt_flame_tree_t *t, const mt_flame_node_t *n,
-                          const char *name, const mt_analysis_t *a)
+                          const char *name, const mt_analysis_t *a, int embedded)
 {
+    /* a page holds several graphs and tables: shorter names there */
+    size_t cap = embedded ? 500 : 2000;
     char b[96], c[64], d[64];
     const mt_flame_figures_t *f = &n->fig;
-    mt_xml_escape(o, name, 2000);
+    mt_xml_escape(o, name, cap);
     if (n->frame.inlined)
         fputs(" (inlined)", o);
     fputc('\n', o);
@@ -330,7 +339,7 @@ static void mt_node_title(FILE *o, const mt_flame_tree_t *t, const mt_flame_node
         fputs("frames each below the cut, merged", o);
     } else {
         if (n->frame.file) {
-            mt_xml_escape(o, n->frame.file, 500);
+            mt_xml_escape(o, n->frame.file, cap / 2);
             if (n->frame.line)
                 fprintf(o, ":%" PRIu32, n->frame.line);
             else
@@ -438,11 +447,8 @@ int mt_render_flamegraph_svg(const mt_flame_tree_t *t, const mt_analysis_t *a, F
         fprintf(o,
                 "<g class=\"f k-%s\" data-x=\"%" PRIu64 "\" data-v=\"%" PRIu64 "\" "
                 "data-d=\"%" PRIu32 "\"><title>",
-                n->kind == MT_FLAME_ROOT    ? "root"
-                : n->kind == MT_FLAME_OTHER ? "other"
-                                            : mt_kind_name(n->kind),
-                n->offset, n->value, n->depth);
-        mt_node_title(o, t, n, name, a);
+                mt_kind_class(n->kind), n->offset, n->value, n->depth);
+        mt_node_title(o, t, n, name, a, opt->embedded);
         fprintf(o,
                 "</title><rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
                 "fill=\"%s\" rx=\"2\"/><text x=\"%.2f\" y=\"%.1f\">",

@@ -22,6 +22,9 @@
 #include "report_summary.h"
 #include "xml_escape.h"
 
+/* Most bytes one flame graph may take in the page (see mt_flame_html). */
+#define MT_HTML_FLAME_MAX_BYTES (4u << 20)
+
 static const char *const mt_html_css[] = {
     "body { font-family: system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif;",
     "       margin: 1.5em auto; max-width: 1240px; color: #222; padding: 0 1em; }",
@@ -216,22 +219,46 @@ static int mt_flame_html(FILE *o, const mt_analysis_t *a, const mt_sites_t *site
                          enum mt_flame_cost cost, const char *id, const char *heading,
                          const mt_html_opts_t *opt)
 {
-    mt_flame_tree_t t;
-    mt_flame_opts_t fo = {.cost = cost, .min_share = opt->min_share, .max_nodes = opt->max_nodes};
-    int rc = mt_flame_tree_build(&t, a, sites, &fo);
-    if (rc < 0)
-        return rc;
+    /* The node cap bounds the graph for ordinary names; the byte budget for any names (a C++
+     * program's escaped templates): over it, the graph is drawn again with half the frames. */
+    size_t max_nodes = opt->max_nodes;
+    char *buf = NULL;
+    size_t len = 0;
+    int rc;
+    for (;;) {
+        mt_flame_tree_t t;
+        mt_flame_opts_t fo = {.cost = cost, .min_share = opt->min_share, .max_nodes = max_nodes};
+        rc = mt_flame_tree_build(&t, a, sites, &fo);
+        if (rc < 0)
+            return rc;
+        FILE *m = open_memstream(&buf, &len);
+        if (!m) {
+            mt_flame_tree_destroy(&t);
+            return -ENOMEM;
+        }
+        mt_flame_svg_opts_t so = {.title = heading, .embedded = 1};
+        rc = mt_render_flamegraph_svg(&t, a, m, &so);
+        if (fclose(m) != 0 && rc == 0)
+            rc = -ENOMEM;
+        mt_flame_tree_destroy(&t);
+        if (rc < 0) {
+            free(buf);
+            return rc == -EIO ? -ENOMEM : rc;
+        }
+        if (len <= MT_HTML_FLAME_MAX_BYTES || max_nodes <= 100)
+            break;
+        free(buf);
+        buf = NULL;
+        max_nodes /= 2;
+    }
     fprintf(o,
             "<h2 id=\"%s\">%s</h2>\n<div class=\"flame-box\"><input class=\"flame-search\" "
             "type=\"search\" placeholder=\"search frames\" aria-label=\"search frames\">\n",
             id, heading);
-    char title[128];
-    snprintf(title, sizeof title, "%s", heading);
-    mt_flame_svg_opts_t so = {.title = title, .embedded = 1};
-    rc = mt_render_flamegraph_svg(&t, a, o, &so);
+    fwrite(buf, 1, len, o);
     fputs("</div>\n", o);
-    mt_flame_tree_destroy(&t);
-    return rc;
+    free(buf);
+    return 0;
 }
 
 static void mt_leaks_html(FILE *o, const mt_leaks_t *l, size_t top, size_t frames)

@@ -302,6 +302,27 @@ START_TEST(html_page)
 }
 END_TEST
 
+START_TEST(python_frames_apart)
+{
+    crafted();
+    /* a Python frame (the recorder marks them) gets its own kind, class and colour */
+    for (size_t i = 0; i < sites.n; i++)
+        if (sites.v[i].nframes == 3 && sites.v[i].frames[1].address == G)
+            sites.v[i].frames[0].python = 1; /* main > g > f: f is a Python function */
+    mt_flame_tree_t t;
+    build(&t, MT_FLAME_LEAKED, 0, 0);
+    ck_assert_uint_eq(t.n, 5);
+    ck_assert_uint_eq(t.v[4].frame.address, F);
+    ck_assert_uint_eq(t.v[4].kind, MT_FLAME_PYTHON);
+    ck_assert_uint_eq(t.v[2].kind, MT_FLAME_UNKNOWN);
+    char *s = render_svg(&t, NULL);
+    ck_assert_ptr_nonnull(strstr(s, "<g class=\"f k-python\" data-x=\"100\" data-v=\"40\""));
+    ck_assert_ptr_nonnull(strstr(s, "[Python]"));
+    free(s);
+    mt_flame_tree_destroy(&t);
+}
+END_TEST
+
 START_TEST(cost_names)
 {
     ck_assert_int_eq(mt_flame_cost_parse("peak"), MT_FLAME_PEAK);
@@ -326,6 +347,7 @@ static Suite *flame_suite(void)
     tcase_add_test(tc, svg_figures_and_escaping);
     tcase_add_test(tc, svg_empty_cost);
     tcase_add_test(tc, html_page);
+    tcase_add_test(tc, python_frames_apart);
     tcase_add_test(tc, cost_names);
     suite_add_tcase(s, tc);
     return s;
