@@ -24,6 +24,44 @@
 
 /* Most bytes one flame graph may take in the page (see mt_flame_html). */
 #define MT_HTML_FLAME_MAX_BYTES (4u << 20)
+/* Most bytes of one table: rows stop there even with the longest names. */
+#define MT_HTML_TABLE_MAX_BYTES (1u << 20)
+
+/* The page is written through a counting stream, so tables can stop at their byte budget
+ * whatever the output is (a pipe cannot say its position). */
+typedef struct mt_counter {
+    FILE *out;
+    uint64_t bytes;
+} mt_counter_t;
+
+static ssize_t mt_counter_write(void *cookie, const char *buf, size_t n)
+{
+    mt_counter_t *c = cookie;
+    size_t w = fwrite(buf, 1, n, c->out);
+    c->bytes += w;
+    return w == n ? (ssize_t)n : -1;
+}
+
+static uint64_t mt_written(FILE *o, const mt_counter_t *c)
+{
+    fflush(o);
+    return c->bytes;
+}
+
+/* True when the table begun at start is full; then says so under it. */
+static int mt_table_full(FILE *o, const mt_counter_t *c, uint64_t start)
+{
+    return mt_written(o, c) - start > MT_HTML_TABLE_MAX_BYTES;
+}
+
+static void mt_table_cut(FILE *o, size_t shown, size_t total)
+{
+    if (shown < total)
+        fprintf(o,
+                "<p class=\"muted\">%zu more rows not shown (the page keeps each table under "
+                "%u MB): the reports with <code>--format json</code> have them all.</p>\n",
+                total - shown, MT_HTML_TABLE_MAX_BYTES >> 20);
+}
 
 static const char *const mt_html_css[] = {
     "body { font-family: system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif;",
@@ -192,7 +230,8 @@ static void mt_summary_html(FILE *o, const mt_report_summary_t *rep)
     fputs("</tr>\n</table>\n", o);
 }
 
-static void mt_sites_html(FILE *o, const mt_report_summary_t *rep, size_t frames)
+static void mt_sites_html(FILE *o, const mt_counter_t *cnt, const mt_report_summary_t *rep,
+                          size_t frames)
 {
     fputs("<h2 id=\"sites\">Top allocation sites by bytes allocated</h2>\n", o);
     if (!rep->nby_bytes) {
@@ -202,7 +241,9 @@ static void mt_sites_html(FILE *o, const mt_report_summary_t *rep, size_t frames
     fputs("<table class=\"sites\">\n<tr><th>bytes allocated</th><th>allocations</th>"
           "<th>at the peak</th><th>not freed</th><th>where</th></tr>\n",
           o);
-    for (size_t i = 0; i < rep->nby_bytes; i++) {
+    uint64_t start = mt_written(o, cnt);
+    size_t i = 0;
+    for (; i < rep->nby_bytes && !mt_table_full(o, cnt, start); i++) {
         const mt_site_t *s = &rep->sites.v[rep->by_bytes[i]];
         fputs("<tr>", o);
         mt_cell_bytes(o, NULL, s->bytes_allocated);
@@ -213,6 +254,7 @@ static void mt_sites_html(FILE *o, const mt_report_summary_t *rep, size_t frames
         fputs("</tr>\n", o);
     }
     fputs("</table>\n", o);
+    mt_table_cut(o, i, rep->nby_bytes);
 }
 
 static int mt_flame_html(FILE *o, const mt_analysis_t *a, const mt_sites_t *sites,
@@ -261,7 +303,8 @@ static int mt_flame_html(FILE *o, const mt_analysis_t *a, const mt_sites_t *site
     return 0;
 }
 
-static void mt_leaks_html(FILE *o, const mt_leaks_t *l, size_t top, size_t frames)
+static void mt_leaks_html(FILE *o, const mt_counter_t *cnt, const mt_leaks_t *l, size_t top,
+                          size_t frames)
 {
     fputs("<h2 id=\"leaks\">Leaks</h2>\n", o);
     if (!l->classified)
@@ -291,7 +334,8 @@ static void mt_leaks_html(FILE *o, const mt_leaks_t *l, size_t top, size_t frame
     fputs("<table class=\"leaks\">\n<tr><th>kind</th><th>bytes</th><th>blocks</th>"
           "<th>allocated in</th></tr>\n",
           o);
-    for (size_t i = 0; i < l->n && shown < top; i++) {
+    uint64_t start = mt_written(o, cnt);
+    for (size_t i = 0; i < l->n && shown < top && !mt_table_full(o, cnt, start); i++) {
         const mt_leak_t *k = &l->v[i];
         if (!mt_leaks_listed(l, k))
             continue;
@@ -324,9 +368,10 @@ static void mt_moment_row(FILE *o, const char *name, const mt_frag_moment_t *m)
     fputs("</tr>\n", o);
 }
 
-static void mt_frag_html(FILE *o, const mt_report_fragmentation_t *f, size_t top, size_t frames)
+static void mt_frag_html(FILE *o, const mt_counter_t *cnt, const mt_report_fragmentation_t *f,
+                         size_t top, size_t frames)
 {
-    char b[64], c[64];
+    char b[64], c[64], d[64];
     fputs("<h2 id=\"fragmentation\">Fragmentation</h2>\n<table class=\"frag\">\n"
           "<tr><th></th><th>live bytes</th><th>allocator footprint</th><th>free but held</th>"
           "<th>fragmentation</th></tr>\n",
@@ -338,12 +383,14 @@ static void mt_frag_html(FILE *o, const mt_report_fragmentation_t *f, size_t top
             "<p>holes between live blocks at exit: %s, %s in total, the largest %s "
             "<span class=\"muted\">(estimated for glibc's chunk layout)</span></p>\n",
             mt_fmt_count(b, sizeof b, f->nholes), mt_fmt_bytes_exact(c, sizeof c, f->holes_total),
-            mt_fmt_bytes(b, sizeof b, f->largest_hole));
+            mt_fmt_bytes(d, sizeof d, f->largest_hole));
     if (f->npinning) {
         fputs("<h3>Sites pinning freed memory</h3>\n<table class=\"pinning\">\n<tr>"
               "<th>freed bytes pinned</th><th>live bytes</th><th>blocks</th><th>where</th></tr>\n",
               o);
-        for (size_t i = 0; i < f->npinning && i < top; i++) {
+        uint64_t start = mt_written(o, cnt);
+        size_t i = 0;
+        for (; i < f->npinning && i < top && !mt_table_full(o, cnt, start); i++) {
             const mt_site_t *s = &f->pinning[i];
             fputs("<tr>", o);
             mt_cell_bytes(o, NULL, f->pinned[i]);
@@ -353,13 +400,16 @@ static void mt_frag_html(FILE *o, const mt_report_fragmentation_t *f, size_t top
             fputs("</tr>\n", o);
         }
         fputs("</table>\n", o);
+        mt_table_cut(o, i, f->npinning < top ? f->npinning : top);
     }
     if (f->nchurn) {
         fputs("<h3>Sites churning the allocator</h3>\n<table class=\"churn\">\n<tr>"
               "<th>temporary allocations</th><th>allocations</th><th>bytes allocated</th>"
               "<th>where</th></tr>\n",
               o);
-        for (size_t i = 0; i < f->nchurn && i < top; i++) {
+        uint64_t start = mt_written(o, cnt);
+        size_t i = 0;
+        for (; i < f->nchurn && i < top && !mt_table_full(o, cnt, start); i++) {
             const mt_site_t *s = &f->sites.v[f->churn[i]];
             fputs("<tr>", o);
             mt_cell_count(o, NULL, s->temporary);
@@ -369,11 +419,12 @@ static void mt_frag_html(FILE *o, const mt_report_fragmentation_t *f, size_t top
             fputs("</tr>\n", o);
         }
         fputs("</table>\n", o);
+        mt_table_cut(o, i, f->nchurn < top ? f->nchurn : top);
     }
 }
 
-int mt_render_html(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
-                   const mt_html_opts_t *opt_in)
+static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
+                          const mt_counter_t *cnt, const mt_html_opts_t *opt_in)
 {
     mt_html_opts_t opt = *opt_in;
     if (!opt.top)
@@ -447,9 +498,9 @@ int mt_render_html(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
         rc = mt_flame_html(o, a, &rep.sites, MT_FLAME_LEAKED, "flame-leaked",
                            "Flame graph: bytes not freed at exit", &opt);
     if (rc == 0) {
-        mt_sites_html(o, &rep, opt.frames);
-        mt_leaks_html(o, &leaks, opt.top, opt.frames);
-        mt_frag_html(o, &frag, opt.top, opt.frames);
+        mt_sites_html(o, cnt, &rep, opt.frames);
+        mt_leaks_html(o, cnt, &leaks, opt.top, opt.frames);
+        mt_frag_html(o, cnt, &frag, opt.top, opt.frames);
         fprintf(o,
                 "<hr><p class=\"muted\">memtrace %s \xc2\xb7 tables show the top %zu rows; "
                 "flame graphs merge frames below %.2g%% of their total into \"other\" and draw "
@@ -465,4 +516,19 @@ int mt_render_html(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
     if (rc < 0)
         return rc;
     return ferror(o) ? -EIO : 0;
+}
+
+int mt_render_html(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *out,
+                   const mt_html_opts_t *opt)
+{
+    mt_counter_t cnt = {.out = out};
+    FILE *o = fopencookie(&cnt, "w", (cookie_io_functions_t){.write = mt_counter_write});
+    if (!o)
+        return -ENOMEM;
+    int rc = mt_render_page(a, sym, o, &cnt, opt);
+    if (fclose(o) != 0 && rc == 0)
+        rc = -EIO;
+    if (rc == 0 && ferror(out))
+        rc = -EIO;
+    return rc;
 }

@@ -213,6 +213,20 @@ START_TEST(many_sites_bounded)
     build(&t, MT_FLAME_LEAKED, 0, 0);
     ck_assert_uint_eq(t.n, 3002);
     mt_flame_tree_destroy(&t);
+
+    /* a page asked for 3000 rows per table stops each table at its byte budget */
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    mt_html_opts_t o = {.top = 3000};
+    ck_assert_int_eq(mt_render_html(a, sym, f, &o), 0);
+    fclose(f);
+    ck_assert_ptr_nonnull(
+        strstr(out, "more rows not shown (the page keeps each table under 1 MB)"));
+    ck_assert_uint_gt(len, 2u << 20);
+    ck_assert_uint_lt(len, 5u << 20);
+    ck_assert_ptr_nonnull(strstr(out, "</html>\n"));
+    free(out);
 }
 END_TEST
 
