@@ -241,8 +241,8 @@ def svg_tags(dom):
 
 
 def case_browser_flamegraph():
+    chromium()  # skip before recording anything
     log, _ = recorded("leak")
-    chromium()
     svg, root = flamegraph(log, "--cost", "leaked")
     fr = frames(root)
     aligned = [i for i, f in enumerate(fr) if f[0] == "leak_aligned"]
@@ -270,8 +270,8 @@ def case_browser_flamegraph():
 
 
 def case_browser_html():
-    log, out = recorded("peak")
     chromium()
+    log, out = recorded("peak")
     m = re.search(r"peak_bytes=(\d+)", out)
     peak = int(m.group(1))
     rep = it.report_json(log)
