@@ -13,5 +13,7 @@ int mt_cmd_timeline(int argc, char **argv);      /* cli/cmd_timeline.c */
 int mt_cmd_fragmentation(int argc, char **argv); /* cli/cmd_fragmentation.c */
 int mt_cmd_diff(int argc, char **argv);          /* cli/cmd_diff.c */
 int mt_cmd_export(int argc, char **argv);        /* cli/cmd_export.c */
+int mt_cmd_flamegraph(int argc, char **argv);    /* cli/cmd_flamegraph.c */
+int mt_cmd_html(int argc, char **argv);          /* cli/cmd_html.c */
 
 #endif

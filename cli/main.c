@@ -25,6 +25,8 @@ static const mt_command_t mt_commands[] = {
     {"fragmentation", mt_cmd_fragmentation, "allocator footprint vs live bytes, holes, pinning"},
     {"diff", mt_cmd_diff, "what grew between two runs, by site (--fail-above for CI)"},
     {"export", mt_cmd_export, "write folded stacks, pprof or massif files for other tools"},
+    {"flamegraph", mt_cmd_flamegraph, "interactive SVG flame graph of the stacks (-o out.svg)"},
+    {"html", mt_cmd_html, "one self-contained HTML report page (-o report.html)"},
 };
 
 #define MT_NCOMMANDS (sizeof mt_commands / sizeof mt_commands[0])
@@ -40,6 +42,8 @@ static void mt_main_usage(FILE *out)
                  "       memtrace fragmentation [options] FILE\n"
                  "       memtrace diff [options] OLD NEW\n"
                  "       memtrace export --to folded|pprof|massif [-o OUT] FILE\n"
+                 "       memtrace flamegraph [options] -o out.svg FILE\n"
+                 "       memtrace html [options] -o report.html FILE\n"
                  "\n"
                  "A memory profiler and leak detector for native programs.\n"
                  "\n"

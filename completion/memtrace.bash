@@ -32,8 +32,8 @@ _memtrace() {
     timeline) opts="--output -o --width --height --no-color --help -h" ;;
     diff) opts="--format --by --fail-above --top --frames --no-color --help -h" ;;
     export) opts="--to --output -o --cost --help -h" ;;
-    flamegraph) opts="--output -o --cost --help -h" ;;
-    html) opts="--output -o --help -h" ;;
+    flamegraph) opts="--output -o --cost --title --min-percent --width --help -h" ;;
+    html) opts="--output -o --title --top --help -h" ;;
     help)
         ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         return 0
@@ -70,7 +70,8 @@ _memtrace() {
         type compopt >/dev/null 2>&1 && compopt -o filenames 2>/dev/null
         return 0
         ;;
-    --top | --frames | --request | --width | --height | --fail-above | --error-exitcode | --sample-interval)
+    --top | --frames | --request | --width | --height | --min-percent | --title | --fail-above | \
+        --error-exitcode | --sample-interval)
         return 0 # a number: nothing to offer
         ;;
     esac

@@ -82,7 +82,7 @@ void mt_json_array_end(mt_json_t *j)
 
 /* Length of a valid UTF-8 sequence at s (1..4), or 0 if invalid (overlong, surrogate, > U+10FFFF,
  * cut). */
-static size_t mt_utf8_len(const unsigned char *s, size_t n)
+size_t mt_json_utf8_len(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     size_t len;
@@ -152,7 +152,7 @@ void mt_json_string_n(mt_json_t *j, const char *str, size_t n)
             fputc(c, o);
             i++;
         } else {
-            size_t l = mt_utf8_len(s + i, n - i);
+            size_t l = mt_json_utf8_len(s + i, n - i);
             if (l == 0) {
                 fputs("\\ufffd", o);
                 i++;

@@ -36,4 +36,8 @@ void mt_json_null(mt_json_t *j);
 /* Ends the document with a newline. Returns 0 or -EIO if the stream had an error. */
 int mt_json_finish(mt_json_t *j) __attribute__((warn_unused_result));
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is invalid or cut at n. Also
+ * used by the XML/HTML escaper. */
+size_t mt_json_utf8_len(const unsigned char *s, size_t n);
+
 #endif

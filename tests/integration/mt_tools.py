@@ -341,7 +341,8 @@ def case_export_massif():
 
 # ---- CLI polish ----
 
-COMMANDS = ["run", "report", "peak", "fragmentation", "timeline", "leaks", "diff", "export"]
+COMMANDS = ["run", "report", "peak", "fragmentation", "timeline", "leaks", "diff", "export",
+            "flamegraph", "html"]
 
 
 def parsed_options(cmd):

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+// `memtrace flamegraph FILE -o out.svg`: the allocation sites as an interactive flame graph.
+// Argument handling only; the tree is src/flame_tree.c, the SVG src/render_flamegraph.c.
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "flame_tree.h"
+#include "render_flamegraph.h"
+
+/* Frames narrower than this share are merged into "other": 0.01% is a tenth of a pixel at the
+ * default width, and keeps the SVG of a large program to a size browsers open at once. */
+#define MT_FG_DEFAULT_MIN_PERCENT "0.01"
+#define MT_FG_MAX_NODES 50000
+
+static void mt_flamegraph_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: memtrace flamegraph [options] -o OUT.svg FILE\n"
+            "\n"
+            "The allocation stacks of a log as a self-contained interactive SVG flame graph,\n"
+            "root at the top: hover a frame for its function, file:line, bytes and counts,\n"
+            "click to zoom, Search (or Ctrl-F) highlights matching frames and their share.\n"
+            "OUT.svg#search=NAME opens with a search. Native frames of the program are red-\n"
+            "orange, of libraries yellow, Python frames blue-green.\n"
+            "\n"
+            "options:\n"
+            "  -o, --output FILE    write the SVG to FILE ('-' for stdout); required\n"
+            "  --cost KIND          what widths measure (default peak):\n"
+            "                         peak         bytes held at the heap peak\n"
+            "                         leaked       bytes not freed at exit\n"
+            "                         allocations  number of allocation calls\n"
+            "                         temporary    allocations freed before the thread's\n"
+            "                                      next allocation\n"
+            "  --title TEXT         title line (default: the cost)\n"
+            "  --min-percent P      merge frames below P%% of the total into \"other\"\n"
+            "                       (default %s, 0 keeps all; at most %d frames are drawn)\n"
+            "  --width N            width in pixels (default 1200)\n"
+            "  -h, --help           show this help\n"
+            "\n"
+            "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
+            "output could not be written; 2 usage error.\n",
+            MT_FG_DEFAULT_MIN_PERCENT, MT_FG_MAX_NODES);
+}
+
+static int mt_parse_percent(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= 0 && v <= 100)) {
+        fprintf(stderr,
+                "memtrace: flamegraph: --min-percent needs a number from 0 to 100, "
+                "got '%s'\n",
+                s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int mt_cmd_flamegraph(int argc, char **argv)
+{
+    enum { OPT_COST = 1, OPT_TITLE, OPT_MIN, OPT_WIDTH };
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"cost", required_argument, NULL, OPT_COST},
+        {"title", required_argument, NULL, OPT_TITLE},
+        {"min-percent", required_argument, NULL, OPT_MIN},
+        {"width", required_argument, NULL, OPT_WIDTH},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out_path = NULL, *title = NULL;
+    int cost = MT_FLAME_PEAK, c;
+    double min_percent = strtod(MT_FG_DEFAULT_MIN_PERCENT, NULL);
+    size_t width = 1200;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            out_path = optarg;
+            break;
+        case OPT_COST:
+            cost = mt_flame_cost_parse(optarg);
+            if (cost < 0) {
+                fprintf(stderr,
+                        "memtrace: flamegraph: unknown cost '%s' (peak, leaked, allocations "
+                        "or temporary)\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case OPT_TITLE:
+            title = optarg;
+            break;
+        case OPT_MIN:
+            if (mt_parse_percent(optarg, &min_percent) < 0)
+                return 2;
+            break;
+        case OPT_WIDTH:
+            if (mt_cli_number("flamegraph", "--width", optarg, 100000, &width) < 0)
+                return 2;
+            if (width < 200) {
+                fprintf(stderr, "memtrace: flamegraph: --width must be at least 200\n");
+                return 2;
+            }
+            break;
+        case 'h':
+            mt_flamegraph_usage(stdout);
+            return 0;
+        default:
+            return mt_cli_bad_option("flamegraph", c, argv);
+        }
+    }
+    const char *path;
+    if (mt_cli_one_path("flamegraph", argc, argv, &path))
+        return 2;
+    if (!out_path) {
+        fprintf(stderr, "memtrace: flamegraph: no output file: give -o OUT.svg ('-' for "
+                        "stdout)\n");
+        return 2;
+    }
+    mt_analysis_t *a;
+    mt_symbolizer_t *sym;
+    if (mt_cli_load(path, &a, &sym))
+        return 1;
+    int rc = 1;
+    mt_sites_t sites;
+    mt_flame_tree_t tree;
+    mt_flame_opts_t fo = {.cost = (enum mt_flame_cost)cost,
+                          .min_share = min_percent / 100,
+                          .max_nodes = MT_FG_MAX_NODES};
+    if (mt_sites_build(&sites, a, sym) < 0) {
+        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
+        goto out_sym;
+    }
+    if (mt_flame_tree_build(&tree, a, &sites, &fo) < 0) {
+        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
+        goto out_sites;
+    }
+    int to_stdout = strcmp(out_path, "-") == 0;
+    FILE *f = to_stdout ? stdout : fopen(out_path, "w");
+    if (!f) {
+        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(errno));
+        goto out_tree;
+    }
+    mt_flame_svg_opts_t so = {.title = title, .width = (unsigned)width};
+    int r = mt_render_flamegraph_svg(&tree, a, f, &so);
+    if (to_stdout) {
+        rc = mt_cli_finish(path, a, r);
+    } else if (fclose(f) != 0 || r < 0) {
+        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(EIO));
+    } else {
+        rc = mt_cli_finish(path, a, 0);
+    }
+out_tree:
+    mt_flame_tree_destroy(&tree);
+out_sites:
+    mt_sites_destroy(&sites);
+out_sym:
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    return rc;
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+// `memtrace html FILE -o report.html`: the whole analysis of a log as one self-contained page.
+// Argument handling only; the page is src/render_html.c.
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "mt_config.h"
+#include "render_html.h"
+
+#define MT_HTML_DEFAULT_TOP 20
+
+static void mt_html_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: memtrace html [options] -o REPORT.html FILE\n"
+            "\n"
+            "One self-contained HTML page (no network access) with the summary, the\n"
+            "timeline, flame graphs of the heap at its peak and of what was not freed at\n"
+            "exit, the top allocation sites, the leaks and the fragmentation report. The\n"
+            "page summarizes: its size does not grow with the number of events (tables keep\n"
+            "the top rows, flame graphs merge frames below 0.1%% and draw at most 3000).\n"
+            "\n"
+            "options:\n"
+            "  -o, --output FILE   write the page to FILE ('-' for stdout); required\n"
+            "  --title TEXT        page title (default: memtrace report: FILE)\n"
+            "  --top N             rows per table, 1 to 1000 (default %d)\n"
+            "  -h, --help          show this help\n"
+            "\n"
+            "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
+            "output could not be written; 2 usage error.\n",
+            MT_HTML_DEFAULT_TOP);
+}
+
+int mt_cmd_html(int argc, char **argv)
+{
+    enum { OPT_TITLE = 1, OPT_TOP };
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"title", required_argument, NULL, OPT_TITLE},
+        {"top", required_argument, NULL, OPT_TOP},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out_path = NULL;
+    mt_html_opts_t ho = {.top = MT_HTML_DEFAULT_TOP, .version = MT_VERSION};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            out_path = optarg;
+            break;
+        case OPT_TITLE:
+            ho.title = optarg;
+            break;
+        case OPT_TOP:
+            if (mt_cli_number("html", "--top", optarg, 1000, &ho.top) < 0)
+                return 2;
+            if (ho.top == 0) {
+                fprintf(stderr, "memtrace: html: --top must be at least 1\n");
+                return 2;
+            }
+            break;
+        case 'h':
+            mt_html_usage(stdout);
+            return 0;
+        default:
+            return mt_cli_bad_option("html", c, argv);
+        }
+    }
+    const char *path;
+    if (mt_cli_one_path("html", argc, argv, &path))
+        return 2;
+    if (!out_path) {
+        fprintf(stderr, "memtrace: html: no output file: give -o REPORT.html ('-' for stdout)\n");
+        return 2;
+    }
+    mt_analysis_t *a;
+    mt_symbolizer_t *sym;
+    if (mt_cli_load(path, &a, &sym))
+        return 1;
+    int rc = 1, to_stdout = strcmp(out_path, "-") == 0;
+    FILE *f = to_stdout ? stdout : fopen(out_path, "w");
+    if (!f) {
+        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(errno));
+    } else {
+        int r = mt_render_html(a, sym, f, &ho);
+        if (r == -ENOMEM) {
+            fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
+            if (!to_stdout)
+                fclose(f);
+        } else if (to_stdout) {
+            rc = mt_cli_finish(path, a, r);
+        } else if (fclose(f) != 0 || r < 0) {
+            fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(EIO));
+        } else {
+            rc = mt_cli_finish(path, a, 0);
+        }
+    }
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    return rc;
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// The allocation sites merged into one call tree, root -> leaf, for flame graphs (SVG, HTML) and
+// exports: a node per distinct path of functions, each carrying the sum of the sites below it.
+// Built from mt_sites (stacks already symbolized, allocator frames dropped); prints nothing.
+// Size is bounded by the caller's pruning, never by the number of events in the log.
+#ifndef MT_FLAME_TREE_H
+#define MT_FLAME_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis.h"
+#include "sites.h"
+#include "symbolizer.h"
+
+/* What a rectangle's width stands for. */
+enum mt_flame_cost {
+    MT_FLAME_PEAK,        /* bytes held at the global heap peak (memray's default) */
+    MT_FLAME_LEAKED,      /* bytes still allocated at the end of the log */
+    MT_FLAME_ALLOCATIONS, /* number of allocation calls (heaptrack_print's default) */
+    MT_FLAME_TEMPORARY,   /* allocations freed before the same thread allocated again */
+};
+
+/* Parses "peak", "leaked", "allocations", "temporary"; -1 when unknown. */
+int mt_flame_cost_parse(const char *s);
+const char *mt_flame_cost_name(enum mt_flame_cost cost);
+
+enum mt_flame_kind {
+    MT_FLAME_ROOT,    /* the whole program */
+    MT_FLAME_PROGRAM, /* native code of the traced executable */
+    MT_FLAME_LIBRARY, /* native code of a shared library */
+    MT_FLAME_PYTHON,  /* a Python frame */
+    MT_FLAME_UNKNOWN, /* no module: an address nothing was loaded at */
+    MT_FLAME_OTHER,   /* the children that were pruned, merged into one */
+};
+
+/* Sums over the sites whose stacks pass through the node (for the root: every site counted). */
+typedef struct mt_flame_figures {
+    uint64_t allocations, bytes_allocated;
+    uint64_t peak_bytes, peak_blocks;
+    uint64_t leaked_bytes, leaked_blocks;
+    uint64_t temporary;
+} mt_flame_figures_t;
+
+typedef struct mt_flame_node {
+    mt_frame_t frame; /* strings borrowed from the symbolizer; line 0 when several lines */
+    uint32_t parent;  /* index of the parent; the root (index 0) is its own parent */
+    uint32_t depth;   /* 0 for the root */
+    uint32_t end;     /* one past the last node of this subtree (nodes are in preorder) */
+    uint32_t merged;  /* MT_FLAME_OTHER: how many frames were merged into it */
+    unsigned kind;    /* enum mt_flame_kind */
+    uint64_t value;   /* the cost of this subtree */
+    uint64_t self;    /* the cost of stacks that end here */
+    uint64_t offset;  /* cost of the siblings-and-cousins left of it: x = offset / total */
+    mt_flame_figures_t fig;
+} mt_flame_node_t;
+
+/*
+ * Nodes in preorder: the root first, children biggest first (ties by name, then by the order
+ * the sites were found, so the output is stable). The children of i are i + 1, then the end of
+ * each child, up to v[i].end. Frames are merged by function (and module); a frame without a
+ * function by address. Only sites with a non-zero cost are counted.
+ */
+typedef struct mt_flame_tree {
+    mt_flame_node_t *v;
+    size_t n;
+    enum mt_flame_cost cost;
+    uint32_t max_depth;
+    uint64_t pruned_value; /* cost in the MT_FLAME_OTHER nodes */
+    size_t pruned_frames;  /* frames merged into them */
+} mt_flame_tree_t;
+
+typedef struct mt_flame_opts {
+    enum mt_flame_cost cost;
+    /* Children whose subtree costs less than this share of the total (0.001 = 0.1%) are merged
+     * into one "other" node under their parent; 0 keeps every frame. */
+    double min_share;
+    /* When the tree would still have more nodes, min_share doubles until it fits (0: no cap). */
+    size_t max_nodes;
+} mt_flame_opts_t;
+
+/* Builds the tree of a log from its sites. 0 or -ENOMEM. */
+int mt_flame_tree_build(mt_flame_tree_t *t, const mt_analysis_t *a, const mt_sites_t *sites,
+                        const mt_flame_opts_t *o) MT_WUR;
+void mt_flame_tree_destroy(mt_flame_tree_t *t);
+
+/* The figure a cost stands for, from a node's sums. */
+uint64_t mt_flame_figures_cost(const mt_flame_figures_t *f, enum mt_flame_cost cost);
+
+#endif

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+// `memtrace flamegraph`: a flame tree (flame_tree.h) as an SVG, root at the top, a rectangle
+// per frame with its width proportional to the cost. The rectangles, labels and tooltips are
+// static SVG (the picture shows anywhere, also as an <img>); the inline script adds zoom on
+// click, search with the matched share and a details line. Never refers to anything outside.
+#ifndef MT_RENDER_FLAMEGRAPH_H
+#define MT_RENDER_FLAMEGRAPH_H
+
+#include <stdio.h>
+
+#include "analysis.h"
+#include "flame_tree.h"
+
+typedef struct mt_flame_svg_opts {
+    const char *title; /* NULL: "memtrace flame graph: <cost>" */
+    const char *note;  /* an extra line under the title (may be NULL) */
+    unsigned width;    /* pixels; 0: 1200 */
+    /* 0: a standalone SVG document with its style and script; 1: an <svg> element for an HTML
+     * page that writes mt_flame_write_css/js once for all its graphs. */
+    int embedded;
+} mt_flame_svg_opts_t;
+
+/* 0 or -EIO. */
+int mt_render_flamegraph_svg(const mt_flame_tree_t *t, const mt_analysis_t *a, FILE *out,
+                             const mt_flame_svg_opts_t *o) MT_WUR;
+
+/* The style and the script the graphs need (no <style>/<script> tags around them). */
+void mt_flame_write_css(FILE *out);
+void mt_flame_write_js(FILE *out);
+
+/* What a cost measures, for titles: "bytes held at the heap peak". */
+const char *mt_flame_cost_caption(enum mt_flame_cost cost);
+
+#endif

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: MIT
+// The HTML report (see render_html.h). It builds the existing reports (summary, leaks,
+// fragmentation) and two flame trees from the same sites, and writes them as tables and
+// inline SVG; the timeline SVG is embedded as a data: URI. All text from the log is escaped;
+// the only script is the flame graph's, which reads the DOM. Every figure a test or a script
+// may want carries its exact integer in a data-value attribute next to the text for people.
+#include "render_html.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flame_tree.h"
+#include "fmt.h"
+#include "leaks.h"
+#include "render.h"
+#include "render_flamegraph.h"
+#include "render_leaks.h"
+#include "render_svg_timeline.h"
+#include "report_fragmentation.h"
+#include "report_summary.h"
+#include "xml_escape.h"
+
+/* Most bytes one flame graph may take in the page (see mt_flame_html). */
+#define MT_HTML_FLAME_MAX_BYTES (4u << 20)
+/* Most bytes of one table: rows stop there even with the longest names. */
+#define MT_HTML_TABLE_MAX_BYTES (1u << 20)
+
+/* The page is written through a counting stream, so tables can stop at their byte budget
+ * whatever the output is (a pipe cannot say its position). */
+typedef struct mt_counter {
+    FILE *out;
+    uint64_t bytes;
+} mt_counter_t;
+
+static ssize_t mt_counter_write(void *cookie, const char *buf, size_t n)
+{
+    mt_counter_t *c = cookie;
+    size_t w = fwrite(buf, 1, n, c->out);
+    c->bytes += w;
+    return w == n ? (ssize_t)n : -1;
+}
+
+static uint64_t mt_written(FILE *o, const mt_counter_t *c)
+{
+    fflush(o);
+    return c->bytes;
+}
+
+/* True when the table begun at start is full; then says so under it. */
+static int mt_table_full(FILE *o, const mt_counter_t *c, uint64_t start)
+{
+    return mt_written(o, c) - start > MT_HTML_TABLE_MAX_BYTES;
+}
+
+static void mt_table_cut(FILE *o, size_t shown, size_t total)
+{
+    if (shown < total)
+        fprintf(o,
+                "<p class=\"muted\">%zu more rows not shown (the page keeps each table under "
+                "%u MB): the reports with <code>--format json</code> have them all.</p>\n",
+                total - shown, MT_HTML_TABLE_MAX_BYTES >> 20);
+}
+
+static const char *const mt_html_css[] = {
+    "body { font-family: system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif;",
+    "       margin: 1.5em auto; max-width: 1240px; color: #222; padding: 0 1em; }",
+    "h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 2em; }",
+    "table { border-collapse: collapse; margin: 0.5em 0; }",
+    "th, td { padding: 3px 10px; border-bottom: 1px solid #e4e4e4; text-align: left;",
+    "         vertical-align: top; }",
+    "td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }",
+    "table.summary th { font-weight: normal; color: #555; }",
+    ".muted { color: #777; } .warn { background: #fff4d6; padding: 0.5em 1em; }",
+    "code, .frame { font-family: ui-monospace, 'DejaVu Sans Mono', monospace; font-size: 12px; }",
+    "details summary { cursor: pointer; color: #0645ad; }",
+    "ol.stack { margin: 0.3em 0; padding-left: 2em; }",
+    ".flame-box { overflow-x: auto; } input.flame-search { margin: 0.3em 0; width: 20em; }",
+    "img.timeline { max-width: 100%; border: 1px solid #eee; }",
+    NULL,
+};
+
+static void mt_h(FILE *o, const char *s)
+{
+    mt_xml_escape(o, s, 0);
+}
+
+/* A figure: text for people, the exact integer for machines. */
+static void mt_cell_bytes(FILE *o, const char *key, uint64_t v)
+{
+    char b[64];
+    fprintf(o, "<td class=\"n\"%s%s%s data-value=\"%" PRIu64 "\">%s</td>",
+            key ? " data-key=\"" : "", key ? key : "", key ? "\"" : "", v,
+            mt_fmt_bytes_exact(b, sizeof b, v));
+}
+
+static void mt_cell_count(FILE *o, const char *key, uint64_t v)
+{
+    char b[32];
+    fprintf(o, "<td class=\"n\"%s%s%s data-value=\"%" PRIu64 "\">%s</td>",
+            key ? " data-key=\"" : "", key ? key : "", key ? "\"" : "", v,
+            mt_fmt_count(b, sizeof b, v));
+}
+
+static void mt_frame_html(FILE *o, const mt_analysis_t *a, const mt_frame_t *f)
+{
+    const mt_module_t *m = mt_modules_get(a->modules, f->module);
+    fputs("<span class=\"frame\">", o);
+    if (f->function)
+        mt_xml_escape(o, f->function, 300);
+    else
+        fprintf(o, "0x%" PRIx64, f->address);
+    if (f->inlined)
+        fputs(" (inlined)", o);
+    fputs("</span> <span class=\"muted\">", o);
+    if (f->file) {
+        mt_xml_escape(o, f->file, 200);
+        if (f->line)
+            fprintf(o, ":%" PRIu32, f->line);
+    } else if (m) {
+        mt_xml_escape(o, m->basename, 200);
+        fprintf(o, "+0x%" PRIx64, f->address);
+    }
+    if (f->python)
+        fputs(" [Python]", o);
+    fputs("</span>", o);
+}
+
+/* The frame a person looks at first (the first in their own code, else the innermost), then
+ * the whole stack folded away. */
+static void mt_stack_cell(FILE *o, const mt_analysis_t *a, const mt_frame_t *fr, size_t n,
+                          long first, size_t max)
+{
+    fputs("<td>", o);
+    if (!n) {
+        fputs("<span class=\"muted\">no stack</span></td>", o);
+        return;
+    }
+    mt_frame_html(o, a, &fr[first >= 0 ? (size_t)first : 0]);
+    fputs("<details><summary>stack</summary><ol class=\"stack\">", o);
+    for (size_t i = 0; i < n && i < max; i++) {
+        fputs("<li>", o);
+        mt_frame_html(o, a, &fr[i]);
+        fputs("</li>", o);
+    }
+    fputs("</ol>", o);
+    if (n > max)
+        fprintf(o, "<span class=\"muted\">... %zu more frames</span>", n - max);
+    fputs("</details></td>", o);
+}
+
+static int mt_b64_timeline(FILE *o, const mt_analysis_t *a)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return -ENOMEM;
+    int rc = mt_timeline_svg(a, m);
+    if (fclose(m) != 0 && rc == 0)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *s = (const unsigned char *)buf;
+    fputs("<img class=\"timeline\" alt=\"heap, RSS and allocator footprint over time\" "
+          "src=\"data:image/svg+xml;base64,",
+          o);
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)s[i + 1] << 8;
+        if (i + 2 < len)
+            v |= s[i + 2];
+        fputc(tab[v >> 18 & 63], o);
+        fputc(tab[v >> 12 & 63], o);
+        fputc(i + 1 < len ? tab[v >> 6 & 63] : '=', o);
+        fputc(i + 2 < len ? tab[v & 63] : '=', o);
+    }
+    fputs("\">\n", o);
+    free(buf);
+    return 0;
+}
+
+static void mt_summary_html(FILE *o, const mt_report_summary_t *rep)
+{
+    const mt_analysis_t *a = rep->a;
+    const mt_replay_t *r = &a->replay;
+    char b[64], c[64];
+    fputs("<h2 id=\"summary\">Summary</h2>\n<table class=\"summary\">\n", o);
+    fputs("<tr><th>command</th><td data-key=\"command\"><code>", o);
+    mt_h(o, rep->command);
+    fputs("</code></td></tr>\n", o);
+    fputs("<tr><th>pid</th>", o);
+    mt_cell_count(o, "pid", a->process.present ? a->process.pid : a->header_pid);
+    fputs("</tr>\n<tr><th>exit</th><td data-key=\"exit\">", o);
+    if (r->has_exit)
+        fprintf(o, "%s %" PRIu64, mt_render_exit_reason(r->exit_reason), r->exit_status);
+    else
+        fputs("none (the log ends early)", o);
+    fprintf(o,
+            "</td></tr>\n<tr><th>duration</th><td class=\"n\" data-key=\"duration_us\" "
+            "data-value=\"%" PRIu64 "\">%s</td></tr>\n",
+            r->last_time_us, mt_fmt_seconds(b, sizeof b, r->last_time_us));
+    fputs("<tr><th>allocations</th>", o);
+    mt_cell_count(o, "allocations", r->allocations);
+    fputs("</tr>\n<tr><th>frees</th>", o);
+    mt_cell_count(o, "frees", r->frees);
+    fputs("</tr>\n<tr><th>bytes allocated</th>", o);
+    mt_cell_bytes(o, "bytes_allocated", r->bytes_allocated);
+    fputs("</tr>\n<tr><th>peak heap</th>", o);
+    mt_cell_bytes(o, "peak_heap_bytes", r->peak_heap_bytes);
+    fprintf(o, "<td class=\"muted\">in %s blocks at %s</td></tr>\n",
+            mt_fmt_count(b, sizeof b, r->peak_heap_blocks),
+            mt_fmt_seconds(c, sizeof c, r->peak_time_us));
+    fputs("<tr><th>peak RSS</th>", o);
+    if (r->nsamples_total)
+        mt_cell_bytes(o, "peak_rss_bytes", r->peak_rss_bytes);
+    else
+        fputs("<td class=\"n\" data-key=\"peak_rss_bytes\" data-value=\"0\">not sampled</td>", o);
+    fputs("</tr>\n<tr><th>not freed at exit</th>", o);
+    mt_cell_bytes(o, "leaked_bytes", r->heap_bytes);
+    fputs("</tr>\n<tr><th>blocks not freed at exit</th>", o);
+    mt_cell_count(o, "leaked_blocks", r->heap_blocks);
+    fputs("</tr>\n<tr><th>anonymous mmap calls</th>", o);
+    mt_cell_count(o, "mmap_calls", r->mmap_calls);
+    fputs("</tr>\n</table>\n", o);
+}
+
+static void mt_sites_html(FILE *o, const mt_counter_t *cnt, const mt_report_summary_t *rep,
+                          size_t frames)
+{
+    fputs("<h2 id=\"sites\">Top allocation sites by bytes allocated</h2>\n", o);
+    if (!rep->nby_bytes) {
+        fputs("<p class=\"muted\">no allocations</p>\n", o);
+        return;
+    }
+    fputs("<table class=\"sites\">\n<tr><th>bytes allocated</th><th>allocations</th>"
+          "<th>at the peak</th><th>not freed</th><th>where</th></tr>\n",
+          o);
+    uint64_t start = mt_written(o, cnt);
+    size_t i = 0;
+    for (; i < rep->nby_bytes && !mt_table_full(o, cnt, start); i++) {
+        const mt_site_t *s = &rep->sites.v[rep->by_bytes[i]];
+        fputs("<tr>", o);
+        mt_cell_bytes(o, NULL, s->bytes_allocated);
+        mt_cell_count(o, NULL, s->allocations);
+        mt_cell_bytes(o, NULL, s->peak_bytes);
+        mt_cell_bytes(o, NULL, s->leaked_bytes);
+        mt_stack_cell(o, rep->a, s->frames, s->nframes, 0, frames);
+        fputs("</tr>\n", o);
+    }
+    fputs("</table>\n", o);
+    mt_table_cut(o, i, rep->nby_bytes);
+}
+
+static int mt_flame_html(FILE *o, const mt_analysis_t *a, const mt_sites_t *sites,
+                         enum mt_flame_cost cost, const char *id, const char *heading,
+                         const mt_html_opts_t *opt)
+{
+    /* The node cap bounds the graph for ordinary names; the byte budget for any names (a C++
+     * program's escaped templates): over it, the graph is drawn again with half the frames. */
+    size_t max_nodes = opt->max_nodes;
+    char *buf = NULL;
+    size_t len = 0;
+    int rc;
+    for (;;) {
+        mt_flame_tree_t t;
+        mt_flame_opts_t fo = {.cost = cost, .min_share = opt->min_share, .max_nodes = max_nodes};
+        rc = mt_flame_tree_build(&t, a, sites, &fo);
+        if (rc < 0)
+            return rc;
+        FILE *m = open_memstream(&buf, &len);
+        if (!m) {
+            mt_flame_tree_destroy(&t);
+            return -ENOMEM;
+        }
+        mt_flame_svg_opts_t so = {.title = heading, .embedded = 1};
+        rc = mt_render_flamegraph_svg(&t, a, m, &so);
+        if (fclose(m) != 0 && rc == 0)
+            rc = -ENOMEM;
+        mt_flame_tree_destroy(&t);
+        if (rc < 0) {
+            free(buf);
+            return rc == -EIO ? -ENOMEM : rc;
+        }
+        if (len <= MT_HTML_FLAME_MAX_BYTES || max_nodes <= 100)
+            break;
+        free(buf);
+        buf = NULL;
+        max_nodes /= 2;
+    }
+    fprintf(o,
+            "<h2 id=\"%s\">%s</h2>\n<div class=\"flame-box\"><input class=\"flame-search\" "
+            "type=\"search\" placeholder=\"search frames\" aria-label=\"search frames\">\n",
+            id, heading);
+    fwrite(buf, 1, len, o);
+    fputs("</div>\n", o);
+    free(buf);
+    return 0;
+}
+
+static void mt_leaks_html(FILE *o, const mt_counter_t *cnt, const mt_leaks_t *l, size_t top,
+                          size_t frames)
+{
+    fputs("<h2 id=\"leaks\">Leaks</h2>\n", o);
+    if (!l->classified)
+        fputs("<p class=\"muted\">recorded without <code>--leak-check</code>: the blocks not "
+              "freed at exit are listed, not classified.</p>\n",
+              o);
+    fputs("<table class=\"leak-totals\">\n<tr><th>kind</th><th>bytes</th><th>blocks</th></tr>\n",
+          o);
+    for (unsigned k = 0; k < MT_LEAKS_NKINDS; k++) {
+        /* a classified log has the four kinds (0 too), an unclassified one only its own */
+        if (l->classified ? k == MT_LEAKS_UNCLASSIFIED : k != MT_LEAKS_UNCLASSIFIED)
+            continue;
+        fprintf(o, "<tr data-kind=\"%s\"><td>%s</td>", mt_leakclass_kind_name(k),
+                mt_leakclass_kind_name(k));
+        mt_cell_bytes(o, NULL, l->bytes[k]);
+        mt_cell_count(o, NULL, l->blocks[k]);
+        fputs("</tr>\n", o);
+    }
+    fputs("</table>\n", o);
+    size_t shown = 0, listed = 0;
+    for (size_t i = 0; i < l->n; i++)
+        listed += mt_leaks_listed(l, &l->v[i]) != 0;
+    if (!listed) {
+        fputs("<p class=\"muted\">no leaks listed</p>\n", o);
+        return;
+    }
+    fputs("<table class=\"leaks\">\n<tr><th>kind</th><th>bytes</th><th>blocks</th>"
+          "<th>allocated in</th></tr>\n",
+          o);
+    uint64_t start = mt_written(o, cnt);
+    for (size_t i = 0; i < l->n && shown < top && !mt_table_full(o, cnt, start); i++) {
+        const mt_leak_t *k = &l->v[i];
+        if (!mt_leaks_listed(l, k))
+            continue;
+        shown++;
+        fprintf(o, "<tr><td>%s</td>", mt_leakclass_kind_name(k->kind));
+        mt_cell_bytes(o, NULL, mt_leak_total_bytes(k));
+        mt_cell_count(o, NULL, k->blocks);
+        mt_stack_cell(o, l->a, k->frames, k->nframes, mt_render_leaks_user_frame(l, k), frames);
+        fputs("</tr>\n", o);
+    }
+    fputs("</table>\n", o);
+    if (listed > shown)
+        fprintf(o,
+                "<p class=\"muted\">%zu more leak records: <code>memtrace leaks</code> "
+                "lists them all.</p>\n",
+                listed - shown);
+}
+
+static void mt_moment_row(FILE *o, const char *name, const mt_frag_moment_t *m)
+{
+    fprintf(o, "<tr><th>%s</th>", name);
+    mt_cell_bytes(o, NULL, m->live_bytes);
+    if (m->sampled) {
+        mt_cell_bytes(o, NULL, m->footprint_bytes);
+        mt_cell_bytes(o, NULL, m->free_held_bytes);
+        fprintf(o, "<td class=\"n\">%.1f%%</td>", 100 * m->fragmentation_ratio);
+    } else {
+        fputs("<td colspan=\"3\" class=\"muted\">not sampled</td>", o);
+    }
+    fputs("</tr>\n", o);
+}
+
+static void mt_frag_html(FILE *o, const mt_counter_t *cnt, const mt_report_fragmentation_t *f,
+                         size_t top, size_t frames)
+{
+    char b[64], c[64], d[64];
+    fputs("<h2 id=\"fragmentation\">Fragmentation</h2>\n<table class=\"frag\">\n"
+          "<tr><th></th><th>live bytes</th><th>allocator footprint</th><th>free but held</th>"
+          "<th>fragmentation</th></tr>\n",
+          o);
+    mt_moment_row(o, "at the peak", &f->at_peak);
+    mt_moment_row(o, "at exit", &f->at_exit);
+    fputs("</table>\n", o);
+    fprintf(o,
+            "<p>holes between live blocks at exit: %s, %s in total, the largest %s "
+            "<span class=\"muted\">(estimated for glibc's chunk layout)</span></p>\n",
+            mt_fmt_count(b, sizeof b, f->nholes), mt_fmt_bytes_exact(c, sizeof c, f->holes_total),
+            mt_fmt_bytes(d, sizeof d, f->largest_hole));
+    if (f->npinning) {
+        fputs("<h3>Sites pinning freed memory</h3>\n<table class=\"pinning\">\n<tr>"
+              "<th>freed bytes pinned</th><th>live bytes</th><th>blocks</th><th>where</th></tr>\n",
+              o);
+        uint64_t start = mt_written(o, cnt);
+        size_t i = 0;
+        for (; i < f->npinning && i < top && !mt_table_full(o, cnt, start); i++) {
+            const mt_site_t *s = &f->pinning[i];
+            fputs("<tr>", o);
+            mt_cell_bytes(o, NULL, f->pinned[i]);
+            mt_cell_bytes(o, NULL, s->leaked_bytes);
+            mt_cell_count(o, NULL, s->leaked_blocks);
+            mt_stack_cell(o, f->a, s->frames, s->nframes, 0, frames);
+            fputs("</tr>\n", o);
+        }
+        fputs("</table>\n", o);
+        mt_table_cut(o, i, f->npinning < top ? f->npinning : top);
+    }
+    if (f->nchurn) {
+        fputs("<h3>Sites churning the allocator</h3>\n<table class=\"churn\">\n<tr>"
+              "<th>temporary allocations</th><th>allocations</th><th>bytes allocated</th>"
+              "<th>where</th></tr>\n",
+              o);
+        uint64_t start = mt_written(o, cnt);
+        size_t i = 0;
+        for (; i < f->nchurn && i < top && !mt_table_full(o, cnt, start); i++) {
+            const mt_site_t *s = &f->sites.v[f->churn[i]];
+            fputs("<tr>", o);
+            mt_cell_count(o, NULL, s->temporary);
+            mt_cell_count(o, NULL, s->allocations);
+            mt_cell_bytes(o, NULL, s->bytes_allocated);
+            mt_stack_cell(o, f->a, s->frames, s->nframes, 0, frames);
+            fputs("</tr>\n", o);
+        }
+        fputs("</table>\n", o);
+        mt_table_cut(o, i, f->nchurn < top ? f->nchurn : top);
+    }
+}
+
+static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
+                          const mt_counter_t *cnt, const mt_html_opts_t *opt_in)
+{
+    mt_html_opts_t opt = *opt_in;
+    if (!opt.top)
+        opt.top = 20;
+    if (!opt.frames)
+        opt.frames = 30;
+    if (opt.min_share <= 0)
+        opt.min_share = 0.001;
+    if (!opt.max_nodes)
+        opt.max_nodes = 3000;
+    mt_report_summary_t rep;
+    mt_leaks_t leaks;
+    mt_report_fragmentation_t frag;
+    int rc = mt_report_summary_build(&rep, a, sym, opt.top);
+    if (rc < 0)
+        return rc;
+    rc = mt_leaks_build(&leaks, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW);
+    if (rc < 0) {
+        mt_report_summary_destroy(&rep);
+        return rc;
+    }
+    rc = mt_report_fragmentation_build(&frag, a, sym, opt.top);
+    if (rc < 0) {
+        mt_leaks_destroy(&leaks);
+        mt_report_summary_destroy(&rep);
+        return rc;
+    }
+    fputs(
+        "<!DOCTYPE html>\n<html lang=\"en\" data-errors=\"0\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<meta name=\"generator\" content=\"memtrace\">\n<title>",
+        o);
+    if (opt.title) {
+        mt_h(o, opt.title);
+    } else {
+        fputs("memtrace report: ", o);
+        mt_h(o, a->path);
+    }
+    fputs("</title>\n<style>\n", o);
+    for (const char *const *l = mt_html_css; *l; l++)
+        fprintf(o, "%s\n", *l);
+    mt_flame_write_css(o);
+    fputs("</style>\n</head>\n<body>\n<h1>", o);
+    if (opt.title) {
+        mt_h(o, opt.title);
+    } else {
+        fputs("memtrace report: <code>", o);
+        mt_h(o, a->path);
+        fputs("</code>", o);
+    }
+    fputs("</h1>\n<p class=\"muted\"><a href=\"#summary\">summary</a> \xc2\xb7 "
+          "<a href=\"#timeline\">timeline</a> \xc2\xb7 <a href=\"#flame-peak\">peak</a> \xc2\xb7 "
+          "<a href=\"#flame-leaked\">leaks flame graph</a> \xc2\xb7 <a href=\"#sites\">sites</a>"
+          " \xc2\xb7 <a href=\"#leaks\">leaks</a> \xc2\xb7 <a href=\"#fragmentation\">"
+          "fragmentation</a></p>\n",
+          o);
+    if (a->truncated) {
+        fputs("<p class=\"warn\" data-key=\"truncated\">The log ends early: ", o);
+        mt_h(o, a->truncation);
+        fputs(" (", o);
+        mt_h(o, a->cut_reason);
+        fputs(")</p>\n", o);
+    }
+    mt_summary_html(o, &rep);
+    fputs("<h2 id=\"timeline\">Timeline</h2>\n", o);
+    rc = mt_b64_timeline(o, a);
+    if (rc == 0)
+        rc = mt_flame_html(o, a, &rep.sites, MT_FLAME_PEAK, "flame-peak",
+                           "Flame graph: bytes held at the heap peak", &opt);
+    if (rc == 0)
+        rc = mt_flame_html(o, a, &rep.sites, MT_FLAME_LEAKED, "flame-leaked",
+                           "Flame graph: bytes not freed at exit", &opt);
+    if (rc == 0) {
+        mt_sites_html(o, cnt, &rep, opt.frames);
+        mt_leaks_html(o, cnt, &leaks, opt.top, opt.frames);
+        mt_frag_html(o, cnt, &frag, opt.top, opt.frames);
+        fprintf(o,
+                "<hr><p class=\"muted\">memtrace %s \xc2\xb7 tables show the top %zu rows; "
+                "flame graphs merge frames below %.2g%% of their total into \"other\" and draw "
+                "at most %zu frames; the complete data: <code>memtrace report|leaks|peak|"
+                "fragmentation --format json</code>.</p>\n<script>\n",
+                opt.version ? opt.version : "", opt.top, opt.min_share * 100, opt.max_nodes);
+        mt_flame_write_js(o);
+        fputs("</script>\n</body>\n</html>\n", o);
+    }
+    mt_report_fragmentation_destroy(&frag);
+    mt_leaks_destroy(&leaks);
+    mt_report_summary_destroy(&rep);
+    if (rc < 0)
+        return rc;
+    return ferror(o) ? -EIO : 0;
+}
+
+int mt_render_html(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *out,
+                   const mt_html_opts_t *opt)
+{
+    mt_counter_t cnt = {.out = out};
+    FILE *o = fopencookie(&cnt, "w", (cookie_io_functions_t){.write = mt_counter_write});
+    if (!o)
+        return -ENOMEM;
+    int rc = mt_render_page(a, sym, o, &cnt, opt);
+    if (fclose(o) != 0 && rc == 0)
+        rc = -EIO;
+    if (rc == 0 && ferror(out))
+        rc = -EIO;
+    return rc;
+}

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: MIT
+// Unit tests of the flame tree (exact cost of every node for each cost kind, order, layout,
+// pruning into "other", the node cap) and of the SVG and HTML renderers (escaping, figures,
+// no outside references), on logs crafted with log_builder. Stacks are bare addresses (no
+// modules), so frames are told apart by address.
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "flame_tree.h"
+#include "log_builder.h"
+#include "render_flamegraph.h"
+#include "render_html.h"
+#include "sites.h"
+#include "symbolizer.h"
+
+static mt_lb_t b;
+static mt_analysis_t *a;
+static mt_symbolizer_t *sym;
+static mt_sites_t sites;
+
+enum { MAIN = 0xA0, F = 0xB0, G = 0xC0, H = 0xD0 };
+
+static void load(void)
+{
+    char err[256];
+    mt_lb_flush(&b);
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "test.mtr", err, sizeof err), 0);
+    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    ck_assert_int_eq(mt_sites_build(&sites, a, sym), 0);
+}
+
+/*
+ * Trace nodes: 1 main, 2 main>f, 3 main>g, 4 main>f>h, 5 main>g>f (f under g is another node
+ * of the tree than f under main). Events of one thread:
+ *   g allocates 50 and frees it, twice           (2 temporary allocations)
+ *   f allocates 100, kept to the end             (leaked)
+ *   h allocates 300 then 200: heap 600, the peak
+ *   both freed; g>f allocates 40, kept           (leaked)
+ */
+static void crafted(void)
+{
+    mt_lb_init(&b, 100, 0);
+    mt_lb_thread(&b, 1);
+    mt_lb_node(&b, 1, 0, MAIN);
+    mt_lb_node(&b, 2, 1, F);
+    mt_lb_node(&b, 3, 1, G);
+    mt_lb_node(&b, 4, 2, H);
+    mt_lb_node(&b, 5, 3, F);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1, 50, 0x30, 3);
+    mt_lb_free_(&b, MT_TAG_FREE, 2, 0x30);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 3, 50, 0x31, 3);
+    mt_lb_free_(&b, MT_TAG_FREE, 4, 0x31);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 5, 100, 0x10, 2);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 6, 300, 0x20, 4);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 7, 200, 0x21, 4);
+    mt_lb_free_(&b, MT_TAG_FREE, 8, 0x20);
+    mt_lb_free_(&b, MT_TAG_FREE, 9, 0x21);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 10, 40, 0x40, 5);
+    mt_lb_exit(&b, 11, MT_EXIT_NORMAL, 0);
+    load();
+}
+
+static void teardown(void)
+{
+    mt_sites_destroy(&sites);
+    if (sym)
+        mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+    sym = NULL;
+    a = NULL;
+}
+
+static void build(mt_flame_tree_t *t, enum mt_flame_cost cost, double min_share, size_t max)
+{
+    mt_flame_opts_t o = {.cost = cost, .min_share = min_share, .max_nodes = max};
+    ck_assert_int_eq(mt_flame_tree_build(t, a, &sites, &o), 0);
+}
+
+/* One expected node: address (0 for the root, 1 for "other"), depth, value, self, offset. */
+typedef struct want {
+    uint64_t addr;
+    uint32_t depth;
+    uint64_t value, self, offset;
+} want_t;
+
+static void expect(const mt_flame_tree_t *t, const want_t *w, size_t n)
+{
+    ck_assert_uint_eq(t->n, n);
+    for (size_t i = 0; i < n; i++) {
+        const mt_flame_node_t *x = &t->v[i];
+        if (w[i].addr == 0)
+            ck_assert_uint_eq(x->kind, MT_FLAME_ROOT);
+        else if (w[i].addr == 1)
+            ck_assert_uint_eq(x->kind, MT_FLAME_OTHER);
+        else
+            ck_assert_uint_eq(x->frame.address, w[i].addr);
+        ck_assert_msg(x->depth == w[i].depth && x->value == w[i].value && x->self == w[i].self &&
+                          x->offset == w[i].offset,
+                      "node %zu: depth %u value %lu self %lu offset %lu", i, x->depth,
+                      (unsigned long)x->value, (unsigned long)x->self, (unsigned long)x->offset);
+        if (i)
+            ck_assert_uint_eq(t->v[x->parent].depth + 1, x->depth);
+    }
+}
+
+START_TEST(peak_tree)
+{
+    crafted();
+    mt_flame_tree_t t;
+    build(&t, MT_FLAME_PEAK, 0, 0);
+    const want_t w[] = {
+        {0, 0, 600, 0, 0}, {MAIN, 1, 600, 0, 0}, {F, 2, 600, 100, 0}, {H, 3, 500, 500, 0}};
+    expect(&t, w, 4);
+    ck_assert_uint_eq(t.max_depth, 3);
+    ck_assert_uint_eq(t.v[0].end, 4);
+    ck_assert_uint_eq(t.v[2].end, 4);
+    /* the other figures come along: h held 2 blocks at the peak, made 2 calls of 500 bytes */
+    ck_assert_uint_eq(t.v[3].fig.peak_blocks, 2);
+    ck_assert_uint_eq(t.v[3].fig.allocations, 2);
+    ck_assert_uint_eq(t.v[3].fig.bytes_allocated, 500);
+    ck_assert_uint_eq(t.v[2].fig.leaked_bytes, 100);
+    ck_assert_uint_eq(t.v[3].kind, MT_FLAME_UNKNOWN);
+    mt_flame_tree_destroy(&t);
+}
+END_TEST
+
+START_TEST(leaked_tree)
+{
+    crafted();
+    mt_flame_tree_t t;
+    build(&t, MT_FLAME_LEAKED, 0, 0);
+    /* main's children biggest first: f (100) then g (40), g's f after g */
+    const want_t w[] = {{0, 0, 140, 0, 0},
+                        {MAIN, 1, 140, 0, 0},
+                        {F, 2, 100, 100, 0},
+                        {G, 2, 40, 0, 100},
+                        {F, 3, 40, 40, 100}};
+    expect(&t, w, 5);
+    ck_assert_uint_eq(t.v[1].end, 5);
+    ck_assert_uint_eq(t.v[2].end, 3);
+    ck_assert_uint_eq(t.v[3].end, 5);
+    ck_assert_uint_eq(t.v[4].parent, 3);
+    ck_assert_uint_eq(t.v[0].fig.leaked_blocks, 2);
+    mt_flame_tree_destroy(&t);
+}
+END_TEST
+
+START_TEST(allocations_and_temporary_trees)
+{
+    crafted();
+    mt_flame_tree_t t;
+    build(&t, MT_FLAME_ALLOCATIONS, 0, 0);
+    /* f and g tie at 3 calls: the lower address first, so the order is stable */
+    const want_t w[] = {{0, 0, 6, 0, 0}, {MAIN, 1, 6, 0, 0}, {F, 2, 3, 1, 0},
+                        {H, 3, 2, 2, 0}, {G, 2, 3, 2, 3},    {F, 3, 1, 1, 3}};
+    expect(&t, w, 6);
+    mt_flame_tree_destroy(&t);
+
+    build(&t, MT_FLAME_TEMPORARY, 0, 0);
+    const want_t wt[] = {{0, 0, 2, 0, 0}, {MAIN, 1, 2, 0, 0}, {G, 2, 2, 2, 0}};
+    expect(&t, wt, 3);
+    mt_flame_tree_destroy(&t);
+}
+END_TEST
+
+START_TEST(pruned_into_other)
+{
+    crafted();
+    mt_flame_tree_t t;
+    /* 40% of 6 calls: frames under 2.4 calls go; h (2) and g>f (1) become "other" */
+    build(&t, MT_FLAME_ALLOCATIONS, 0.4, 0);
+    const want_t w[] = {{0, 0, 6, 0, 0}, {MAIN, 1, 6, 0, 0}, {F, 2, 3, 1, 0},
+                        {1, 3, 2, 2, 0}, {G, 2, 3, 2, 3},    {1, 3, 1, 1, 3}};
+    expect(&t, w, 6);
+    ck_assert_uint_eq(t.v[3].merged, 1);
+    ck_assert_uint_eq(t.v[3].fig.bytes_allocated, 500);
+    ck_assert_uint_eq(t.pruned_value, 3);
+    ck_assert_uint_eq(t.pruned_frames, 2);
+    mt_flame_tree_destroy(&t);
+
+    /* at most 4 nodes: the cut rises until f and g merge too (root, main, other) */
+    build(&t, MT_FLAME_ALLOCATIONS, 0, 4);
+    const want_t w2[] = {{0, 0, 6, 0, 0}, {MAIN, 1, 6, 0, 0}, {1, 2, 6, 6, 0}};
+    expect(&t, w2, 3);
+    ck_assert_uint_eq(t.v[2].merged, 2);
+    mt_flame_tree_destroy(&t);
+}
+END_TEST
+
+START_TEST(many_sites_bounded)
+{
+    /* 3000 sites of one allocation each under one caller: at 0.1% none is kept alone */
+    mt_lb_init(&b, 100, 0);
+    mt_lb_thread(&b, 1);
+    mt_lb_node(&b, 1, 0, MAIN);
+    for (uint32_t i = 0; i < 3000; i++) {
+        mt_lb_node(&b, 2 + i, 1, 0x10000 + 16 * (uint64_t)i);
+        mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1 + i, 8, 0x100000 + 16 * (uint64_t)i, 2 + i);
+    }
+    mt_lb_exit(&b, 5000, MT_EXIT_NORMAL, 0);
+    load();
+    mt_flame_tree_t t;
+    build(&t, MT_FLAME_LEAKED, 0.001, 0);
+    const want_t w[] = {{0, 0, 24000, 0, 0}, {MAIN, 1, 24000, 0, 0}, {1, 2, 24000, 24000, 0}};
+    expect(&t, w, 3);
+    ck_assert_uint_eq(t.v[2].merged, 3000);
+    ck_assert_uint_eq(t.v[2].fig.leaked_blocks, 3000);
+    mt_flame_tree_destroy(&t);
+    build(&t, MT_FLAME_LEAKED, 0, 0);
+    ck_assert_uint_eq(t.n, 3002);
+    mt_flame_tree_destroy(&t);
+
+    /* a page asked for 3000 rows per table stops each table at its byte budget */
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    mt_html_opts_t o = {.top = 3000};
+    ck_assert_int_eq(mt_render_html(a, sym, f, &o), 0);
+    fclose(f);
+    ck_assert_ptr_nonnull(
+        strstr(out, "more rows not shown (the page keeps each table under 1 MB)"));
+    ck_assert_uint_gt(len, 2u << 20);
+    ck_assert_uint_lt(len, 5u << 20);
+    ck_assert_ptr_nonnull(strstr(out, "</html>\n"));
+    free(out);
+}
+END_TEST
+
+static char *render_svg(const mt_flame_tree_t *t, const char *title)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    mt_flame_svg_opts_t o = {.title = title};
+    ck_assert_int_eq(mt_render_flamegraph_svg(t, a, f, &o), 0);
+    fclose(f);
+    return out;
+}
+
+START_TEST(svg_figures_and_escaping)
+{
+    crafted();
+    mt_flame_tree_t t;
+    build(&t, MT_FLAME_PEAK, 0, 0);
+    /* names from a log are arbitrary bytes: C++ templates, quotes, invalid UTF-8 */
+    t.v[3].frame.function = "std::vector<int, A&B> \"q\" 'x' \xff";
+    char *s = render_svg(&t, "a <title> & more");
+    ck_assert_ptr_nonnull(strstr(s, "data-total=\"600\""));
+    ck_assert_ptr_nonnull(strstr(s, "data-x=\"0\" data-v=\"500\" data-d=\"3\""));
+    ck_assert_ptr_nonnull(strstr(s, "std::vector&lt;int, A&amp;B&gt; &quot;q&quot; &#39;x&#39; "
+                                    "\xef\xbf\xbd\n"));
+    ck_assert_ptr_nonnull(strstr(s, "500 B in 2 blocks held at the peak (83.33%)"));
+    ck_assert_ptr_nonnull(strstr(s, "a &lt;title&gt; &amp; more"));
+    ck_assert_ptr_null(strstr(s, "<int"));
+    ck_assert_ptr_null(strstr(s, "\xff"));
+    ck_assert_ptr_nonnull(strstr(s, "<script type=\"text/ecmascript\"><![CDATA["));
+    /* nothing outside the file: the only URL is the SVG namespace */
+    ck_assert_ptr_null(strstr(s, "href"));
+    ck_assert_ptr_null(strstr(s, "https:"));
+    free(s);
+    mt_flame_tree_destroy(&t);
+}
+END_TEST
+
+START_TEST(svg_empty_cost)
+{
+    /* nothing leaked: a valid picture that says so, not a division by zero */
+    mt_lb_init(&b, 100, 0);
+    mt_lb_thread(&b, 1);
+    mt_lb_node(&b, 1, 0, MAIN);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1, 8, 0x10, 1);
+    mt_lb_free_(&b, MT_TAG_FREE, 2, 0x10);
+    mt_lb_exit(&b, 3, MT_EXIT_NORMAL, 0);
+    load();
+    mt_flame_tree_t t;
+    build(&t, MT_FLAME_LEAKED, 0.001, 100);
+    ck_assert_uint_eq(t.n, 1);
+    ck_assert_uint_eq(t.v[0].value, 0);
+    char *s = render_svg(&t, NULL);
+    ck_assert_ptr_nonnull(strstr(s, "nothing to show: no bytes not freed at exit"));
+    ck_assert_ptr_null(strstr(s, "=\"nan"));
+    ck_assert_ptr_null(strstr(s, "=\"-nan"));
+    ck_assert_ptr_null(strstr(s, "=\"inf"));
+    free(s);
+    mt_flame_tree_destroy(&t);
+}
+END_TEST
+
+START_TEST(html_page)
+{
+    crafted();
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    mt_html_opts_t o = {.version = "test"};
+    ck_assert_int_eq(mt_render_html(a, sym, f, &o), 0);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(out, "<!DOCTYPE html>"));
+    ck_assert_ptr_nonnull(strstr(out, "data-key=\"peak_heap_bytes\" data-value=\"600\""));
+    ck_assert_ptr_nonnull(strstr(out, "data-key=\"allocations\" data-value=\"6\""));
+    ck_assert_ptr_nonnull(strstr(out, "data-key=\"leaked_bytes\" data-value=\"140\""));
+    ck_assert_ptr_nonnull(strstr(out, "data-cost=\"peak\""));
+    ck_assert_ptr_nonnull(strstr(out, "data-cost=\"leaked\""));
+    ck_assert_ptr_nonnull(strstr(out, "src=\"data:image/svg+xml;base64,"));
+    ck_assert_ptr_nonnull(strstr(out, "</script>\n</body>\n</html>\n"));
+    /* embedded graphs: no second XML prolog, one script for the page */
+    ck_assert_ptr_null(strstr(out, "<?xml"));
+    ck_assert_ptr_null(strstr(out, "<![CDATA["));
+    ck_assert_ptr_null(strstr(out, "src=\"http"));
+    ck_assert_ptr_null(strstr(out, "href=\"http"));
+    free(out);
+}
+END_TEST
+
+START_TEST(python_frames_apart)
+{
+    crafted();
+    /* a Python frame (the recorder marks them) gets its own kind, class and colour */
+    for (size_t i = 0; i < sites.n; i++)
+        if (sites.v[i].nframes == 3 && sites.v[i].frames[1].address == G)
+            sites.v[i].frames[0].python = 1; /* main > g > f: f is a Python function */
+    mt_flame_tree_t t;
+    build(&t, MT_FLAME_LEAKED, 0, 0);
+    ck_assert_uint_eq(t.n, 5);
+    ck_assert_uint_eq(t.v[4].frame.address, F);
+    ck_assert_uint_eq(t.v[4].kind, MT_FLAME_PYTHON);
+    ck_assert_uint_eq(t.v[2].kind, MT_FLAME_UNKNOWN);
+    char *s = render_svg(&t, NULL);
+    ck_assert_ptr_nonnull(strstr(s, "<g class=\"f k-python\" data-x=\"100\" data-v=\"40\""));
+    ck_assert_ptr_nonnull(strstr(s, "[Python]"));
+    free(s);
+    mt_flame_tree_destroy(&t);
+}
+END_TEST
+
+START_TEST(cost_names)
+{
+    ck_assert_int_eq(mt_flame_cost_parse("peak"), MT_FLAME_PEAK);
+    ck_assert_int_eq(mt_flame_cost_parse("leaked"), MT_FLAME_LEAKED);
+    ck_assert_int_eq(mt_flame_cost_parse("allocations"), MT_FLAME_ALLOCATIONS);
+    ck_assert_int_eq(mt_flame_cost_parse("temporary"), MT_FLAME_TEMPORARY);
+    ck_assert_int_eq(mt_flame_cost_parse("bytes"), -1);
+    ck_assert_str_eq(mt_flame_cost_name(MT_FLAME_TEMPORARY), "temporary");
+}
+END_TEST
+
+static Suite *flame_suite(void)
+{
+    Suite *s = suite_create("flame");
+    TCase *tc = tcase_create("tree");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, peak_tree);
+    tcase_add_test(tc, leaked_tree);
+    tcase_add_test(tc, allocations_and_temporary_trees);
+    tcase_add_test(tc, pruned_into_other);
+    tcase_add_test(tc, many_sites_bounded);
+    tcase_add_test(tc, svg_figures_and_escaping);
+    tcase_add_test(tc, svg_empty_cost);
+    tcase_add_test(tc, html_page);
+    tcase_add_test(tc, python_frames_apart);
+    tcase_add_test(tc, cost_names);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(flame_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
