@@ -19,6 +19,7 @@
 #include "leak_scan.h"
 #include "live_table.h"
 #include "modules.h"
+#include "python.h"
 #include "sampler.h"
 #include "trace_tree.h"
 #include "unwinder.h"
@@ -70,14 +71,18 @@ void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
 {
     if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
         mt_rec_modules_changed();
-    uintptr_t buf[MT_UNWIND_MAX];
+    uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX];
+    mt_pyframe_t py[MT_PY_MAX_FRAMES];
     mt_stack_t st;
     mt_unwind_capture(&st, buf);
+    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
     mt_enc_t *e = mt_writer_begin(tid);
     if (MT_LIKELY(e != NULL)) {
+        if (npy)
+            mt_py_merge(&st, merged, py, npy, e);
         uint32_t node = mt_tree_intern(&st, e);
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
         mt_writer_end();
@@ -102,14 +107,18 @@ void mt_rec_free(enum mt_tag tag, const void *p)
 
 void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
 {
-    uintptr_t buf[MT_UNWIND_MAX];
+    uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX];
+    mt_pyframe_t py[MT_PY_MAX_FRAMES];
     mt_stack_t st;
     mt_unwind_capture(&st, buf);
+    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
     mt_enc_t *e = mt_writer_begin(tid);
     if (e) {
+        if (npy)
+            mt_py_merge(&st, merged, py, npy, e);
         uint32_t node = mt_tree_intern(&st, e);
         mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
         mt_writer_end();
@@ -125,6 +134,22 @@ void mt_rec_munmap(const void *p, size_t len)
     mt_enc_t *e = mt_writer_begin(tid);
     if (e) {
         mt_enc_munmap(e, now, len, (uintptr_t)p);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size)
+{
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(tid);
+    if (e) {
+        if (tag == MT_TAG_PY_SCRIPT_END)
+            mt_enc_py_script_end(e, now);
+        else
+            mt_enc_py_arena(e, tag, now, size, (uintptr_t)p);
         mt_writer_end();
     }
     pthread_mutex_unlock(&mt_writer.lock);
@@ -235,6 +260,7 @@ static int mt_rec_start_log(bool child)
         mt_modules_child_reemit();
     else
         (void)mt_modules_rescan();
+    mt_py_log_started();
     unsigned tick = mt_config.sample_ms ? mt_config.sample_ms : 10;
     if (mt_writer_start(mt_rec_tick, tick) < 0)
         mt_msg("cannot start the writer thread; writing synchronously");
@@ -440,7 +466,9 @@ void mt_rec_init(void)
         mt_guard--;
         return;
     }
+    mt_py_detect();
     if (mt_rec_start_log(false) == 0) {
+        mt_py_install();
         on_exit(mt_rec_on_exit, NULL);
         pthread_atfork(mt_rec_fork_prepare, mt_rec_fork_parent, mt_rec_fork_child);
         mt_rec_install_signals();

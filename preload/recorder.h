@@ -27,6 +27,8 @@ void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size);
 void mt_rec_free(enum mt_tag tag, const void *p);
 void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind);
 void mt_rec_munmap(const void *p, size_t len);
+/* Python records with a time: MT_TAG_PY_ARENA_ALLOC/FREE (p, size), MT_TAG_PY_SCRIPT_END. */
+void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size);
 /* Before and after a real dlclose. */
 void mt_rec_modules_changed(void);
 /* Writes EXIT and everything pending, synchronously; recording stops. */

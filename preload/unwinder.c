@@ -54,7 +54,7 @@ static int mt_unwind_is_own(uintptr_t ip)
 }
 
 /* A cheap mix; collisions only cost a slow-path lookup because the tree verifies hits. */
-static uint64_t mt_unwind_hash(const uintptr_t *ip, uint32_t n)
+uint64_t mt_unwind_hash(const uintptr_t *ip, uint32_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
     for (uint32_t i = 0; i < n; i++) {

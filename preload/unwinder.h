@@ -22,6 +22,9 @@ void mt_unwind_init(void);
 /* Captures the caller's stack into buf (MT_UNWIND_MAX entries) and fills st. */
 void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf);
 
+/* The hash mt_unwind_capture stores in st->hash (for stacks rewritten after capture). */
+uint64_t mt_unwind_hash(const uintptr_t *ip, uint32_t n);
+
 /* After dlclose: drop libunwind's cached unwind info so reused addresses unwind correctly. */
 void mt_unwind_flush(void);
 
