@@ -67,6 +67,19 @@ static inline uint64_t mt_rec_now(void)
 
 /* ---- events (hot path: keep these short) ---- */
 
+/* The native stack, and the Python one when this thread runs Python code. With Python frames
+ * the native unwind stops at the interpreter loop: everything beyond it is the interpreter
+ * (hidden in reports) and outer Python frames, which the frame chain gives far cheaper. */
+static inline uint32_t mt_rec_capture(mt_stack_t *st, uintptr_t *buf, mt_pyframe_t *py)
+{
+    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES);
+    if (npy && mt_py.eval_lo)
+        (void)mt_unwind_capture_until(st, buf, mt_py.eval_lo, mt_py.eval_hi);
+    else
+        mt_unwind_capture(st, buf);
+    return npy;
+}
+
 void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
 {
     if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
@@ -74,8 +87,7 @@ void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
     uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX];
     mt_pyframe_t py[MT_PY_MAX_FRAMES];
     mt_stack_t st;
-    mt_unwind_capture(&st, buf);
-    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES);
+    uint32_t npy = mt_rec_capture(&st, buf, py);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
@@ -110,8 +122,7 @@ void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
     uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX];
     mt_pyframe_t py[MT_PY_MAX_FRAMES];
     mt_stack_t st;
-    mt_unwind_capture(&st, buf);
-    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES);
+    uint32_t npy = mt_rec_capture(&st, buf, py);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);

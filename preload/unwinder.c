@@ -76,6 +76,30 @@ void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf)
     st->hash = mt_unwind_hash(st->ip, st->n);
 }
 
+int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintptr_t hi)
+{
+    int n = unw_backtrace((void **)buf, MT_UNWIND_SHORT);
+    int skip = 0;
+    while (skip < n && mt_unwind_is_own(buf[skip]))
+        skip++;
+    for (int i = skip; i < n; i++) {
+        if (buf[i] - 1 >= lo && buf[i] - 1 < hi) {
+            st->ip = buf + skip;
+            st->n = (uint32_t)(i + 1 - skip);
+            st->hash = 0; /* set by the caller once the stack is final */
+            return 1;
+        }
+    }
+    if (n == MT_UNWIND_SHORT)
+        mt_unwind_capture(st, buf);
+    else {
+        st->ip = buf + skip;
+        st->n = n > skip ? (uint32_t)(n - skip) : 0;
+        st->hash = mt_unwind_hash(st->ip, st->n);
+    }
+    return 0;
+}
+
 void mt_unwind_flush(void)
 {
     unw_flush_cache(unw_local_addr_space, 0, 0);
