@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "log_format.h"
+#include "python_merge.h"
 #include "unwinder.h"
 
 /* One Python frame as read from the interpreter's frame chain, before the recorder lock. The
@@ -54,13 +55,6 @@ uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max);
  * rewritten to point at it.
  */
 void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_t npy, mt_enc_t *e);
-
-/* The pure merge step, without tables: native[] with the Python frames' pseudo ips ids[]
- * (innermost first, entry[i] marks an eval's first frame) into out; returns the count. In
- * eval is [lo, hi). Exposed for unit tests. */
-uint32_t mt_py_merge_ips(const uintptr_t *native, uint32_t nn, const uint64_t *ids,
-                         const uint32_t *entry, uint32_t npy, uintptr_t lo, uintptr_t hi,
-                         uintptr_t *out, uint32_t max);
 
 /* Resets the tables (forked child, before mt_py_log_started). */
 void mt_py_reset(void);

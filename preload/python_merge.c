@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The merge of Python frames into a native stack (see python.h), kept free of Python headers
 // and of any table so that unit tests can drive it directly. No allocation, no locks.
-#include "python.h"
+#include "python_merge.h"
 
 uint32_t mt_py_merge_ips(const uintptr_t *native, uint32_t nn, const uint64_t *ids,
                          const uint32_t *entry, uint32_t npy, uintptr_t lo, uintptr_t hi,
