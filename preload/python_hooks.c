@@ -56,6 +56,17 @@ static inline bool mt_py_wanted(void)
     return !mt_guard && mt_rec_active();
 }
 
+/* Set while a domain wrapper runs the original allocator: pymalloc maps a new arena from
+ * inside PyObject_Malloc, under our guard, and that arena is still an event of its own. */
+static __thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
+
+#define MT_PY_CALL_ORIG(expr)                                                                      \
+    do {                                                                                           \
+        mt_py_in_domain = 1;                                                                       \
+        expr;                                                                                      \
+        mt_py_in_domain = 0;                                                                       \
+    } while (0)
+
 /* ---- allocator domains: ctx is the original allocator of the domain ---- */
 
 static void *mt_py_malloc(void *ctx, size_t n)
@@ -64,7 +75,8 @@ static void *mt_py_malloc(void *ctx, size_t n)
     if (!mt_py_wanted())
         return o->malloc(o->ctx, n);
     mt_guard = 1; /* pymalloc's fallback to malloc for big blocks is not a second event */
-    void *p = o->malloc(o->ctx, n);
+    void *p;
+    MT_PY_CALL_ORIG(p = o->malloc(o->ctx, n));
     if (MT_LIKELY(p != NULL)) {
         int saved = errno;
         mt_rec_alloc(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, p, n);
@@ -80,7 +92,8 @@ static void *mt_py_calloc(void *ctx, size_t nelem, size_t elsize)
     if (!mt_py_wanted())
         return o->calloc(o->ctx, nelem, elsize);
     mt_guard = 1;
-    void *p = o->calloc(o->ctx, nelem, elsize);
+    void *p;
+    MT_PY_CALL_ORIG(p = o->calloc(o->ctx, nelem, elsize));
     if (MT_LIKELY(p != NULL)) {
         int saved = errno;
         mt_rec_alloc(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, p, nelem * elsize);
@@ -101,7 +114,8 @@ static void *mt_py_realloc(void *ctx, void *p, size_t n)
     if (p)
         mt_rec_free(MT_TAG_REALLOC_RELEASE, p);
     errno = saved;
-    void *q = o->realloc(o->ctx, p, n);
+    void *q;
+    MT_PY_CALL_ORIG(q = o->realloc(o->ctx, p, n));
     saved = errno;
     if (q)
         mt_rec_alloc(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, q, n);
@@ -123,41 +137,55 @@ static void mt_py_free(void *ctx, void *p)
     int saved = errno;
     mt_rec_free(MT_TAG_FREE, p);
     errno = saved;
-    o->free(o->ctx, p);
+    MT_PY_CALL_ORIG(o->free(o->ctx, p));
     mt_guard = 0;
 }
 
 /* ---- pymalloc arenas (256 KiB mappings that hold the small objects) ---- */
 
+/* pymalloc maps and unmaps its arenas from inside PyObject_Malloc/Free (guard set by our
+ * domain wrapper, mt_py_in_domain says so). The interpreter also takes its frame-stack chunks
+ * from this allocator, directly: those are not arenas, and their mmap is recorded as such. */
+static inline int mt_py_arena_wanted(void)
+{
+    return mt_guard == 1 && mt_py_in_domain && mt_rec_active();
+}
+
 static void *mt_py_arena_alloc(void *ctx, size_t size)
 {
     const PyObjectArenaAllocator *o = ctx;
-    if (!mt_py_wanted())
+    if (!mt_py_arena_wanted())
         return o->alloc(o->ctx, size);
+    int guard = mt_guard, in_domain = mt_py_in_domain;
     mt_guard = 1; /* the arena's mmap is this event, not an anonymous mapping of its own */
+    mt_py_in_domain = 0;
     void *p = o->alloc(o->ctx, size);
     if (p) {
         int saved = errno;
         mt_rec_py_event(MT_TAG_PY_ARENA_ALLOC, p, size);
         errno = saved;
     }
-    mt_guard = 0;
+    mt_py_in_domain = in_domain;
+    mt_guard = guard;
     return p;
 }
 
 static void mt_py_arena_free(void *ctx, void *p, size_t size)
 {
     const PyObjectArenaAllocator *o = ctx;
-    if (!p || !mt_py_wanted()) {
+    if (!p || !mt_py_arena_wanted()) {
         o->free(o->ctx, p, size);
         return;
     }
+    int guard = mt_guard, in_domain = mt_py_in_domain;
     mt_guard = 1;
+    mt_py_in_domain = 0;
     int saved = errno;
     mt_rec_py_event(MT_TAG_PY_ARENA_FREE, p, size);
     errno = saved;
     o->free(o->ctx, p, size);
-    mt_guard = 0;
+    mt_py_in_domain = in_domain;
+    mt_guard = guard;
 }
 
 /* ---- end of the script: an atexit callback registered when the script starts ---- */

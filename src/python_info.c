@@ -150,7 +150,9 @@ int mt_pyinfo_record(mt_pyinfo_t *p, const mt_record_t *rec, mt_modules_t *mods,
     case MT_TAG_PY_SCRIPT_END:
         p->script_end = 1;
         p->script_end_us = rec->time_us;
-        return mt_py_snapshot(p, r);
+        if ((rc = mt_py_snapshot(p, r)) < 0)
+            return rc;
+        return mt_pyinfo_arena_usage(p, r, rec->time_us, &p->end_arenas);
     case MT_TAG_PY_ARENA_ALLOC:
         return mt_py_arena_add(p, rec->addr, rec->size);
     case MT_TAG_PY_ARENA_FREE:
@@ -182,7 +184,58 @@ static int mt_py_arena_cmp(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-void mt_pyinfo_sort_arenas(mt_pyinfo_t *p)
+typedef struct mt_py_usage_ctx {
+    const mt_pyarena_t *v;
+    size_t n;
+    uint64_t *used;
+    mt_pyarena_usage_t *out;
+} mt_py_usage_ctx_t;
+
+static void mt_py_usage_block(const mt_block_t *b, void *arg)
 {
-    qsort(p->arenas, p->narenas, sizeof *p->arenas, mt_py_arena_cmp);
+    mt_py_usage_ctx_t *c = arg;
+    if (!mt_pyinfo_in_arena(b))
+        return;
+    size_t lo = 0, hi = c->n; /* the last arena starting at or below the block */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->v[mid].addr <= b->addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0 || b->addr >= c->v[lo - 1].addr + c->v[lo - 1].size)
+        return;
+    c->used[lo - 1] += b->size;
+    c->out->used_bytes += b->size;
+    c->out->blocks++;
+}
+
+int mt_pyinfo_arena_usage(const mt_pyinfo_t *p, const mt_replay_t *r, uint64_t time_us,
+                          mt_pyarena_usage_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->time_us = time_us;
+    size_t n = p->narenas;
+    mt_pyarena_t *v = malloc((n ? n : 1) * sizeof *v);
+    uint64_t *used = calloc(n ? n : 1, sizeof *used);
+    if (!v || !used) {
+        free(v);
+        free(used);
+        return -ENOMEM;
+    }
+    memcpy(v, p->arenas, n * sizeof *v);
+    qsort(v, n, sizeof *v, mt_py_arena_cmp);
+    mt_py_usage_ctx_t c = {v, n, used, out};
+    mt_replay_each_live(r, mt_py_usage_block, &c);
+    for (size_t i = 0; i < n; i++) {
+        out->arenas++;
+        out->arena_bytes += v[i].size;
+        unsigned q = v[i].size ? (unsigned)(used[i] * 4 / v[i].size) : 0;
+        out->fullness[q > 3 ? 3 : q]++;
+    }
+    out->valid = 1;
+    free(v);
+    free(used);
+    return 0;
 }

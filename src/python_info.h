@@ -27,6 +27,17 @@ typedef struct mt_pyarena {
     uint64_t addr, size;
 } mt_pyarena_t;
 
+/* How full the pymalloc arenas are: live requested bytes of small PyMem/PyObject blocks
+ * (those pymalloc serves, <= 512 bytes) inside each arena, over the arena's size. */
+#define MT_PY_SMALL_REQUEST 512u
+typedef struct mt_pyarena_usage {
+    int valid;
+    uint64_t time_us;
+    uint64_t arenas, arena_bytes;
+    uint64_t used_bytes, blocks; /* live small blocks inside the arenas */
+    uint64_t fullness[4];        /* arenas by used share: <25%, <50%, <75%, >=75% */
+} mt_pyarena_usage_t;
+
 typedef struct mt_pyinfo {
     int present; /* a PY_INTERP record was seen */
     unsigned major, minor, flags;
@@ -47,6 +58,7 @@ typedef struct mt_pyinfo {
     size_t narenas, arenas_cap;
     uint64_t arena_allocs, arena_frees;
     uint64_t arena_bytes, arena_peak_bytes, arena_peak_count;
+    mt_pyarena_usage_t end_arenas; /* at the end of the script, when the log has it */
 } mt_pyinfo_t;
 
 void mt_pyinfo_init(mt_pyinfo_t *p);
@@ -61,7 +73,15 @@ int mt_pyinfo_record(mt_pyinfo_t *p, const mt_record_t *rec, mt_modules_t *mods,
 int mt_pyinfo_frame(const mt_pyinfo_t *p, uint64_t ip, const char **qualname, const char **file,
                     uint32_t *line);
 
-/* Sorts the live arenas by address (for lookups by block address). */
-void mt_pyinfo_sort_arenas(mt_pyinfo_t *p);
+/* Arena usage now (the replay's live blocks against the live arenas). 0 or -ENOMEM. */
+int mt_pyinfo_arena_usage(const mt_pyinfo_t *p, const mt_replay_t *r, uint64_t time_us,
+                          mt_pyarena_usage_t *out) MT_WUR;
+
+/* True for a block pymalloc serves from an arena (not a glibc chunk). */
+static inline int mt_pyinfo_in_arena(const mt_block_t *b)
+{
+    return (b->kind == MT_ALLOC_PYOBJECT || b->kind == MT_ALLOC_PYMEM) &&
+           b->size <= MT_PY_SMALL_REQUEST;
+}
 
 #endif

@@ -956,6 +956,29 @@ def case_py_generator():
           f"the script says {kv['bytes']} in {kv['blocks']}")
 
 
+
+def case_py_arenas():
+    plain = run([PYTHON, py_sample("py_arenas.py")])
+    check(plain.returncode == 0, f"python3 py_arenas.py\n{show(plain)}")
+    kv = sample_kv(plain.stdout, "pyarenas")
+    if kv["highwater"] == "unknown":
+        raise Skip("this python3 has no pymalloc statistics")
+    hw, cur = int(kv["highwater"]), int(kv["current"])
+    log, _ = py_record("py_arenas.py")
+    rep = json_of("fragmentation", "--format", "json", log)
+    pa = rep.get("python_arenas") or {}
+    # The same script under memtrace: the interpreter's own objects may differ by a few (the
+    # end-of-script hook), hence one arena either way.
+    check(abs(pa.get("peak_arenas", -99) - hw) <= 1,
+          f"peak arenas {pa.get('peak_arenas')}, pymalloc's high-water mark is {hw}: {pa}")
+    check(pa.get("moment") == "script_end" and abs(pa.get("arenas", -99) - cur) <= 1,
+          f"arenas at the end of the script {pa.get('arenas')}, pymalloc says {cur}: {pa}")
+    check(pa.get("arena_bytes") == pa.get("arenas") * (1 << 20),
+          f"3.11's arenas are 1 MiB each: {pa}")
+    full = pa.get("fullness") or {}
+    check(full.get("under_25", 0) * 10 >= pa.get("arenas", 0) * 8,
+          f"most arenas hold only the 1 in 200 survivors (under 25% full): {pa}")
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 
