@@ -212,8 +212,9 @@ int mt_leaks_build(mt_leaks_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym, 
             if (!a->python.end_blocks[id])
                 continue;
             /* Held by the interpreter since before any Python code ran (start-up, imports'
-             * C state): counted apart, not listed as the script's. */
-            if (!mt_leaks_has_python(a, id)) {
+             * C state): counted apart, not listed as the script's. Without Python frames
+             * (unsupported version) nothing can be told apart: all is listed. */
+            if ((a->python.flags & MT_PY_FRAMES) && !mt_leaks_has_python(a, id)) {
                 l->interp_bytes += a->python.end_bytes[id];
                 l->interp_blocks += a->python.end_blocks[id];
                 continue;

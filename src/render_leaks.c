@@ -91,10 +91,14 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
                 "  %-18s Python script: blocks still allocated when the script ended (before\n"
                 "  %-18s interpreter finalization) are listed, including caches kept on purpose\n",
                 "leaks", "");
-        fprintf(o,
-                "  %-18s %s bytes in %" PRIu64 " blocks held by the interpreter itself (no "
-                "Python frame), not listed\n",
-                "", mt_fmt_count(t1, sizeof t1, l->interp_bytes), l->interp_blocks);
+        if (a->python.flags & MT_PY_FRAMES)
+            fprintf(o,
+                    "  %-18s %s bytes in %" PRIu64 " blocks held by the interpreter itself (no "
+                    "Python frame), not listed\n",
+                    "", mt_fmt_count(t1, sizeof t1, l->interp_bytes), l->interp_blocks);
+        else
+            fprintf(o, "  %-18s native stacks only: Python %u.%u frames are not supported\n", "",
+                    a->python.major, a->python.minor);
     } else {
         if (a->python.present)
             fprintf(o,
