@@ -27,8 +27,9 @@ typedef struct mt_pyframe {
 #define MT_PY_MAX_FRAMES 128
 
 typedef struct mt_python {
-    bool present;   /* the host has a Python interpreter (PyMem_SetAllocator found) */
-    bool frames_on; /* Python frames are recorded (supported version, not disabled) */
+    bool present;      /* the host has a Python interpreter (PyMem_SetAllocator found) */
+    bool frames_on;    /* Python frames are recorded (supported version, not disabled) */
+    bool native_cache; /* reuse native stacks (python.h); MEMTRACE_PYTHON_CACHE=0 disables */
     unsigned major, minor;
     uintptr_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault text range, 0 when unknown */
 } mt_python_t;
@@ -44,8 +45,28 @@ void mt_py_log_started(void);
  * after the log is open, before Py_Initialize). */
 void mt_py_install(void);
 
-/* Reads this thread's Python frames, innermost first; 0 when none (no lock held). */
-uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max);
+/* Reads this thread's Python frames, innermost first; 0 when none (no lock held). *anchor
+ * is the address of the innermost running _PyEval_EvalFrameDefault's _PyCFrame: a stack
+ * address inside that C frame. */
+uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor);
+
+/*
+ * The native part of a Python allocation's stack (from the allocator's caller down to the
+ * interpreter loop) depends on the C call path only. Keyed by the innermost Python
+ * instruction, the allocator's return address and the stack distance from the allocator down
+ * to the loop's frame, it is cached so that libunwind runs once per call path instead of once
+ * per object. Writer lock held for both. get fills buf (MT_UNWIND_SHORT entries) and st and
+ * returns 1 on a hit; put stores a stack captured by mt_unwind_capture_until that stopped at
+ * the loop.
+ */
+typedef struct mt_pynative_key {
+    uintptr_t code, ret, dist;
+    uint32_t offset;
+} mt_pynative_key_t;
+int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st);
+void mt_py_native_put(const mt_pynative_key_t *k, const mt_stack_t *st);
+/* Drops the cache (modules changed: cached addresses may now belong to another one). */
+void mt_py_native_forget(void);
 
 /*
  * Writer lock held. Merges py (from mt_py_capture) into the native stack st: before each

@@ -45,13 +45,14 @@ static struct {
     bool failed; /* out of memory: Python frames are dropped from then on */
 } mt_pyt;
 
-uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max)
+uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor)
 {
     if (!mt_py.frames_on)
         return 0;
     PyThreadState *ts = mt_py_this_tstate();
     if (!ts || !ts->cframe)
         return 0;
+    *anchor = (uintptr_t)ts->cframe;
     uint32_t n = 0;
     for (_PyInterpreterFrame *f = ts->cframe->current_frame; f && n < max; f = f->previous) {
         PyCodeObject *co = f->f_code;
@@ -271,8 +272,63 @@ void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_
     st->hash = mt_unwind_hash(out, n);
 }
 
+/* ---- the native-stack cache (see python.h) ---- */
+
+#define MT_PYNAT_SIZE 4096u /* direct-mapped; a collision only costs an unwind */
+
+typedef struct mt_pynat {
+    mt_pynative_key_t key;
+    uint32_t n; /* 0: empty */
+    uintptr_t ip[MT_UNWIND_SHORT];
+} mt_pynat_t;
+
+static mt_pynat_t *mt_pynat;
+
+static inline mt_pynat_t *mt_pynat_slot(const mt_pynative_key_t *k)
+{
+    uint64_t h = mt_py_mix(k->code ^ k->offset, k->ret ^ (k->dist << 32));
+    return &mt_pynat[h & (MT_PYNAT_SIZE - 1)];
+}
+
+int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st)
+{
+    if (MT_UNLIKELY(!mt_pynat))
+        return 0;
+    const mt_pynat_t *e = mt_pynat_slot(k);
+    if (!e->n || e->key.code != k->code || e->key.offset != k->offset || e->key.ret != k->ret ||
+        e->key.dist != k->dist)
+        return 0;
+    memcpy(buf, e->ip, e->n * sizeof *buf);
+    st->ip = buf;
+    st->n = e->n;
+    st->hash = 0;
+    return 1;
+}
+
+void mt_py_native_put(const mt_pynative_key_t *k, const mt_stack_t *st)
+{
+    if (MT_UNLIKELY(!mt_pynat)) {
+        mt_pynat = mt_map(MT_PYNAT_SIZE * sizeof(mt_pynat_t));
+        if (!mt_pynat)
+            return;
+    }
+    if (st->n == 0 || st->n > MT_UNWIND_SHORT)
+        return;
+    mt_pynat_t *e = mt_pynat_slot(k);
+    e->key = *k;
+    e->n = st->n;
+    memcpy(e->ip, st->ip, st->n * sizeof *e->ip);
+}
+
+void mt_py_native_forget(void)
+{
+    if (mt_pynat)
+        memset(mt_pynat, 0, MT_PYNAT_SIZE * sizeof(mt_pynat_t));
+}
+
 void mt_py_reset(void)
 {
+    mt_py_native_forget();
     if (mt_pyt.locs)
         memset(mt_pyt.locs, 0, mt_pyt.locs_cap * sizeof(mt_pyloc_t));
     if (mt_pyt.codes)
@@ -283,11 +339,30 @@ void mt_py_reset(void)
 
 #else /* no Python headers at build time: native stacks only */
 
-uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max)
+uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor)
 {
     (void)out;
     (void)max;
+    (void)anchor;
     return 0;
+}
+
+int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st)
+{
+    (void)k;
+    (void)buf;
+    (void)st;
+    return 0;
+}
+
+void mt_py_native_put(const mt_pynative_key_t *k, const mt_stack_t *st)
+{
+    (void)k;
+    (void)st;
+}
+
+void mt_py_native_forget(void)
+{
 }
 
 void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_t npy, mt_enc_t *e)
@@ -299,8 +374,63 @@ void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_
     (void)e;
 }
 
+/* ---- the native-stack cache (see python.h) ---- */
+
+#define MT_PYNAT_SIZE 4096u /* direct-mapped; a collision only costs an unwind */
+
+typedef struct mt_pynat {
+    mt_pynative_key_t key;
+    uint32_t n; /* 0: empty */
+    uintptr_t ip[MT_UNWIND_SHORT];
+} mt_pynat_t;
+
+static mt_pynat_t *mt_pynat;
+
+static inline mt_pynat_t *mt_pynat_slot(const mt_pynative_key_t *k)
+{
+    uint64_t h = mt_py_mix(k->code ^ k->offset, k->ret ^ (k->dist << 32));
+    return &mt_pynat[h & (MT_PYNAT_SIZE - 1)];
+}
+
+int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st)
+{
+    if (MT_UNLIKELY(!mt_pynat))
+        return 0;
+    const mt_pynat_t *e = mt_pynat_slot(k);
+    if (!e->n || e->key.code != k->code || e->key.offset != k->offset || e->key.ret != k->ret ||
+        e->key.dist != k->dist)
+        return 0;
+    memcpy(buf, e->ip, e->n * sizeof *buf);
+    st->ip = buf;
+    st->n = e->n;
+    st->hash = 0;
+    return 1;
+}
+
+void mt_py_native_put(const mt_pynative_key_t *k, const mt_stack_t *st)
+{
+    if (MT_UNLIKELY(!mt_pynat)) {
+        mt_pynat = mt_map(MT_PYNAT_SIZE * sizeof(mt_pynat_t));
+        if (!mt_pynat)
+            return;
+    }
+    if (st->n == 0 || st->n > MT_UNWIND_SHORT)
+        return;
+    mt_pynat_t *e = mt_pynat_slot(k);
+    e->key = *k;
+    e->n = st->n;
+    memcpy(e->ip, st->ip, st->n * sizeof *e->ip);
+}
+
+void mt_py_native_forget(void)
+{
+    if (mt_pynat)
+        memset(mt_pynat, 0, MT_PYNAT_SIZE * sizeof(mt_pynat_t));
+}
+
 void mt_py_reset(void)
 {
+    mt_py_native_forget();
 }
 
 #endif

@@ -79,7 +79,8 @@ static void *mt_py_malloc(void *ctx, size_t n)
     MT_PY_CALL_ORIG(p = o->malloc(o->ctx, n));
     if (MT_LIKELY(p != NULL)) {
         int saved = errno;
-        mt_rec_alloc(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, p, n);
+        mt_rec_alloc_py(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, p, n,
+                        __builtin_return_address(0), __builtin_frame_address(0));
         errno = saved;
     }
     mt_guard = 0;
@@ -96,7 +97,8 @@ static void *mt_py_calloc(void *ctx, size_t nelem, size_t elsize)
     MT_PY_CALL_ORIG(p = o->calloc(o->ctx, nelem, elsize));
     if (MT_LIKELY(p != NULL)) {
         int saved = errno;
-        mt_rec_alloc(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, p, nelem * elsize);
+        mt_rec_alloc_py(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, p,
+                        nelem * elsize, __builtin_return_address(0), __builtin_frame_address(0));
         errno = saved;
     }
     mt_guard = 0;
@@ -118,7 +120,8 @@ static void *mt_py_realloc(void *ctx, void *p, size_t n)
     MT_PY_CALL_ORIG(q = o->realloc(o->ctx, p, n));
     saved = errno;
     if (q)
-        mt_rec_alloc(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, q, n);
+        mt_rec_alloc_py(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, q, n,
+                        __builtin_return_address(0), __builtin_frame_address(0));
     else if (p)
         mt_rec_free(MT_TAG_REALLOC_FAILED, p);
     errno = saved;
@@ -280,6 +283,8 @@ void mt_py_detect(void)
     /* The frame structures are read with the layout of the headers we were built with. */
     if (major == PY_MAJOR_VERSION && minor == PY_MINOR_VERSION && tstate && a2l && eval)
         mt_py.frames_on = true;
+    const char *cache = getenv("MEMTRACE_PYTHON_CACHE");
+    mt_py.native_cache = !(cache && strcmp(cache, "0") == 0);
 }
 
 void mt_py_install(void)

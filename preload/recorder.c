@@ -72,7 +72,8 @@ static inline uint64_t mt_rec_now(void)
  * (hidden in reports) and outer Python frames, which the frame chain gives far cheaper. */
 static inline uint32_t mt_rec_capture(mt_stack_t *st, uintptr_t *buf, mt_pyframe_t *py)
 {
-    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES);
+    uintptr_t anchor;
+    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
     if (npy && mt_py.eval_lo)
         (void)mt_unwind_capture_until(st, buf, mt_py.eval_lo, mt_py.eval_hi);
     else
@@ -91,6 +92,44 @@ void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(tid);
+    if (MT_LIKELY(e != NULL)) {
+        if (npy)
+            mt_py_merge(&st, merged, py, npy, e);
+        uint32_t node = mt_tree_intern(&st, e);
+        mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
+        mt_writer_end();
+        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size);
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const void *ret,
+                     const void *sp)
+{
+    if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
+        mt_rec_modules_changed();
+    uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX], anchor = 0;
+    mt_pyframe_t py[MT_PY_MAX_FRAMES];
+    mt_stack_t st;
+    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
+    /* Only when the loop's frame is below us on this stack (the anchor is a stack address). */
+    bool cached = npy && mt_py.eval_lo && mt_py.native_cache && anchor > (uintptr_t)sp;
+    mt_pynative_key_t key = {(uintptr_t)py[0].code, (uintptr_t)ret, anchor - (uintptr_t)sp,
+                             npy ? py[0].offset : 0};
+    if (!cached)
+        mt_unwind_capture(&st, buf);
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    pthread_mutex_lock(&mt_writer.lock);
+    if (cached && !mt_py_native_get(&key, buf, &st)) {
+        /* libunwind may take the loader's lock: never under ours */
+        pthread_mutex_unlock(&mt_writer.lock);
+        int at_loop = mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi);
+        pthread_mutex_lock(&mt_writer.lock);
+        if (at_loop)
+            mt_py_native_put(&key, &st);
+    }
     mt_enc_t *e = mt_writer_begin(tid);
     if (MT_LIKELY(e != NULL)) {
         if (npy)
@@ -174,6 +213,7 @@ void mt_rec_modules_changed(void)
      * (parent, ip) mapping or unwind info may survive. */
     pthread_mutex_lock(&mt_writer.lock);
     mt_tree_forget();
+    mt_py_native_forget();
     pthread_mutex_unlock(&mt_writer.lock);
     mt_unwind_flush();
 }

@@ -23,6 +23,11 @@ extern int mt_rec_dl_pending;
 
 void mt_rec_init(void);
 void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size);
+/* An allocation through a Python allocator domain: ret is the return address into the
+ * domain function's caller (PyObject_Malloc tail-calls the domain), sp the calling wrapper's
+ * frame address. Lets the recorder reuse the native part of the stack (python.h). */
+void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const void *ret,
+                     const void *sp);
 /* tag: MT_TAG_FREE, MT_TAG_REALLOC_RELEASE or MT_TAG_REALLOC_FAILED */
 void mt_rec_free(enum mt_tag tag, const void *p);
 void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind);

@@ -979,6 +979,48 @@ def case_py_arenas():
     check(full.get("under_25", 0) * 10 >= pa.get("arenas", 0) * 8,
           f"most arenas hold only the 1 in 200 survivors (under 25% full): {pa}")
 
+
+def case_py_native_cache():
+    """The native part of Python allocations' stacks is reused per call path (the recorder's
+    cache): every site, its stack and its figures must be what a full unwind gives."""
+    code = ("def work(fns):\n"
+            "    keep = []\n"
+            "    for i in range(300):\n"
+            "        for f in fns:\n"
+            "            keep.append(f(i % 7 + 1))  # one line, many C call paths\n"
+            "    return keep\n"
+            "fns = (lambda n: [0] * n, str, bytearray, lambda n: {i: i for i in range(n)})\n"
+            "try:\n"
+            "    import numpy as np\n"
+            "    fns += (np.ones, np.zeros, np.arange)\n"
+            "except ImportError:\n"
+            "    pass\n"
+            "k = work(fns)\n"
+            "print(len(k))\n")
+    script = os.path.join(TMP, "cache.py")
+    with open(script, "w") as fh:
+        fh.write(code)
+    runs = {}
+    for cache in ("1", "0"):
+        log = os.path.join(TMP, f"cache{cache}.mtr")
+        env = dict(os.environ, MEMTRACE_PYTHON_CACHE=cache)
+        p = memtrace("run", "-q", "-o", log, "--", PYTHON, script, env=env)
+        check(p.returncode == 0, f"memtrace run (cache {cache})\n{show(p)}")
+        rep = report_json(log, "--top", "400")
+        sites = {}
+        for s in rep.get("top_sites") or []:
+            st = s.get("stack") or []
+            inner = first_py(st)
+            if inner.get("function") != "work" or not (inner.get("file") or "").endswith("cache.py"):
+                continue
+            key = tuple((f.get("function"), f.get("file"), f.get("line"), f.get("module"))
+                        for f in st)
+            sites[key] = (s.get("allocations"), s.get("bytes"))
+        runs[cache] = sites
+    check(runs["1"], "no site in cache.py was recorded")
+    diff = set(runs["1"].items()) ^ set(runs["0"].items())
+    check(not diff, f"sites differ with and without the native-stack cache: {sorted(diff)[:6]}")
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 
