@@ -34,7 +34,7 @@ void mt_pyinfo_destroy(mt_pyinfo_t *p)
 /* Makes v (n entries of sz bytes) hold index id; new entries are zero. */
 static int mt_py_reserve(void **v, uint32_t *n, size_t sz, uint64_t id)
 {
-    if (id == 0 || id > (uint64_t)*n + MT_PY_ID_SLACK)
+    if (id == 0 || id > (uint64_t)*n + MT_PY_ID_SLACK || id >= (UINT32_MAX >> 1))
         return -EINVAL;
     if (id < *n)
         return 0;
