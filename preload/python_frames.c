@@ -347,6 +347,15 @@ uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor)
     return 0;
 }
 
+void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_t npy, mt_enc_t *e)
+{
+    (void)st;
+    (void)out;
+    (void)py;
+    (void)npy;
+    (void)e;
+}
+
 int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st)
 {
     (void)k;
@@ -365,72 +374,8 @@ void mt_py_native_forget(void)
 {
 }
 
-void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_t npy, mt_enc_t *e)
-{
-    (void)st;
-    (void)out;
-    (void)py;
-    (void)npy;
-    (void)e;
-}
-
-/* ---- the native-stack cache (see python.h) ---- */
-
-#define MT_PYNAT_SIZE 4096u /* direct-mapped; a collision only costs an unwind */
-
-typedef struct mt_pynat {
-    mt_pynative_key_t key;
-    uint32_t n; /* 0: empty */
-    uintptr_t ip[MT_UNWIND_SHORT];
-} mt_pynat_t;
-
-static mt_pynat_t *mt_pynat;
-
-static inline mt_pynat_t *mt_pynat_slot(const mt_pynative_key_t *k)
-{
-    uint64_t h = mt_py_mix(k->code ^ k->offset, k->ret ^ (k->dist << 32));
-    return &mt_pynat[h & (MT_PYNAT_SIZE - 1)];
-}
-
-int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st)
-{
-    if (MT_UNLIKELY(!mt_pynat))
-        return 0;
-    const mt_pynat_t *e = mt_pynat_slot(k);
-    if (!e->n || e->key.code != k->code || e->key.offset != k->offset || e->key.ret != k->ret ||
-        e->key.dist != k->dist)
-        return 0;
-    memcpy(buf, e->ip, e->n * sizeof *buf);
-    st->ip = buf;
-    st->n = e->n;
-    st->hash = 0;
-    return 1;
-}
-
-void mt_py_native_put(const mt_pynative_key_t *k, const mt_stack_t *st)
-{
-    if (MT_UNLIKELY(!mt_pynat)) {
-        mt_pynat = mt_map(MT_PYNAT_SIZE * sizeof(mt_pynat_t));
-        if (!mt_pynat)
-            return;
-    }
-    if (st->n == 0 || st->n > MT_UNWIND_SHORT)
-        return;
-    mt_pynat_t *e = mt_pynat_slot(k);
-    e->key = *k;
-    e->n = st->n;
-    memcpy(e->ip, st->ip, st->n * sizeof *e->ip);
-}
-
-void mt_py_native_forget(void)
-{
-    if (mt_pynat)
-        memset(mt_pynat, 0, MT_PYNAT_SIZE * sizeof(mt_pynat_t));
-}
-
 void mt_py_reset(void)
 {
-    mt_py_native_forget();
 }
 
 #endif
