@@ -67,45 +67,17 @@ static inline uint64_t mt_rec_now(void)
 
 /* ---- events (hot path: keep these short) ---- */
 
-/* The native stack, and the Python one when this thread runs Python code. With Python frames
- * the native unwind stops at the interpreter loop: everything beyond it is the interpreter
- * (hidden in reports) and outer Python frames, which the frame chain gives far cheaper. */
-static inline uint32_t mt_rec_capture(mt_stack_t *st, uintptr_t *buf, mt_pyframe_t *py)
-{
-    uintptr_t anchor;
-    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
-    if (npy && mt_py.eval_lo)
-        (void)mt_unwind_capture_until(st, buf, mt_py.eval_lo, mt_py.eval_hi);
-    else
-        mt_unwind_capture(st, buf);
-    return npy;
-}
-
-void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
-{
-    if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
-        mt_rec_modules_changed();
-    uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX];
-    mt_pyframe_t py[MT_PY_MAX_FRAMES];
-    mt_stack_t st;
-    uint32_t npy = mt_rec_capture(&st, buf, py);
-    uint64_t now = mt_rec_now();
-    uint32_t tid = mt_rec_tid();
-    pthread_mutex_lock(&mt_writer.lock);
-    mt_enc_t *e = mt_writer_begin(tid);
-    if (MT_LIKELY(e != NULL)) {
-        if (npy)
-            mt_py_merge(&st, merged, py, npy, e);
-        uint32_t node = mt_tree_intern(&st, e);
-        mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        mt_writer_end();
-        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size);
-    }
-    pthread_mutex_unlock(&mt_writer.lock);
-}
-
-void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const void *ret,
-                     const void *sp)
+/*
+ * With Python frames (python.h). Kept out of line so that programs without Python keep the
+ * lean path and its small stack footprint (these buffers take about 9 KiB).
+ * The native unwind stops at the interpreter loop: everything beyond it is the interpreter
+ * (hidden in reports) and outer Python frames, which the frame chain gives far cheaper. For
+ * the allocator domains (ret != NULL: the domain function's caller, sp: the wrapper's frame)
+ * the native part is reused per C call path.
+ */
+static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kind, const void *p,
+                                                          size_t size, const void *ret,
+                                                          const void *sp)
 {
     if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
         mt_rec_modules_changed();
@@ -114,10 +86,12 @@ void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const 
     mt_stack_t st;
     uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
     /* Only when the loop's frame is below us on this stack (the anchor is a stack address). */
-    bool cached = npy && mt_py.eval_lo && mt_py.native_cache && anchor > (uintptr_t)sp;
-    mt_pynative_key_t key = {(uintptr_t)py[0].code, (uintptr_t)ret, anchor - (uintptr_t)sp,
-                             npy ? py[0].offset : 0};
-    if (!cached)
+    bool cached = npy && ret && mt_py.eval_lo && mt_py.native_cache && anchor > (uintptr_t)sp;
+    mt_pynative_key_t key = {npy ? (uintptr_t)py[0].code : 0, (uintptr_t)ret,
+                             anchor - (uintptr_t)sp, npy ? py[0].offset : 0};
+    if (npy && !cached && mt_py.eval_lo)
+        (void)mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi);
+    else if (!cached)
         mt_unwind_capture(&st, buf);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
@@ -142,6 +116,36 @@ void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const 
     pthread_mutex_unlock(&mt_writer.lock);
 }
 
+void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
+{
+    if (MT_UNLIKELY(mt_py.frames_on)) {
+        mt_rec_alloc_python(kind, p, size, NULL, NULL);
+        return;
+    }
+    if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
+        mt_rec_modules_changed();
+    uintptr_t buf[MT_UNWIND_MAX];
+    mt_stack_t st;
+    mt_unwind_capture(&st, buf);
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(tid);
+    if (MT_LIKELY(e != NULL)) {
+        uint32_t node = mt_tree_intern(&st, e);
+        mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
+        mt_writer_end();
+        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size);
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const void *ret,
+                     const void *sp)
+{
+    mt_rec_alloc_python(kind, p, size, mt_py.frames_on ? ret : NULL, sp);
+}
+
 void mt_rec_free(enum mt_tag tag, const void *p)
 {
     uint64_t now = mt_rec_now();
@@ -156,12 +160,14 @@ void mt_rec_free(enum mt_tag tag, const void *p)
     pthread_mutex_unlock(&mt_writer.lock);
 }
 
-void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
+static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t len,
+                                                         enum mt_map_kind kind)
 {
-    uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX];
+    uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX], anchor;
     mt_pyframe_t py[MT_PY_MAX_FRAMES];
     mt_stack_t st;
-    uint32_t npy = mt_rec_capture(&st, buf, py);
+    mt_unwind_capture(&st, buf);
+    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
@@ -169,6 +175,27 @@ void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
     if (e) {
         if (npy)
             mt_py_merge(&st, merged, py, npy, e);
+        uint32_t node = mt_tree_intern(&st, e);
+        mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
+{
+    if (MT_UNLIKELY(mt_py.frames_on)) {
+        mt_rec_mmap_python(p, len, kind);
+        return;
+    }
+    uintptr_t buf[MT_UNWIND_MAX];
+    mt_stack_t st;
+    mt_unwind_capture(&st, buf);
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(tid);
+    if (e) {
         uint32_t node = mt_tree_intern(&st, e);
         mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
         mt_writer_end();
