@@ -27,8 +27,8 @@ static void build_python_log(mt_lb_t *b, int with_end)
 {
     mt_lb_init(b, 42, 0);
     mt_lb_process(b, 42, 1, "/usr/bin/python3.11", 0, NULL);
-    mt_lb_module(b, 1, INTERP_BIAS, "/nonexistent/python3.11", NULL, 0, 1, interp_segs);
-    mt_lb_module(b, 2, EXT_BIAS, "/nonexistent/_ext.so", NULL, 0, 1, interp_segs);
+    mt_lb_module(b, 1, INTERP_BIAS, "/nonexistent/python3.11", "", 0, 1, interp_segs);
+    mt_lb_module(b, 2, EXT_BIAS, "/nonexistent/_ext.so", "", 0, 1, interp_segs);
     mt_lb_py_interp(b, 3, 11, MT_PY_FRAMES, INTERP_BIAS + 0x1000, INTERP_BIAS + 0x9000);
     mt_lb_py_code(b, 1, 7, "make_record", "pyalloc.py");
     mt_lb_py_code(b, 2, 18, "main", "pyalloc.py");
