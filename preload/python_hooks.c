@@ -67,6 +67,21 @@ static __thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
         mt_py_in_domain = 0;                                                                       \
     } while (0)
 
+/* The audit hook that finds the start of the script (below). Its entry is allocated with
+ * PyMem_RawMalloc and freed at finalization with PyMem_RawFree: it must be added once the RAW
+ * allocator is final, or PYTHONMALLOC=debug / -X dev (debug hooks installed during start-up)
+ * abort on freeing a block they did not allocate. Those settings also replace our domain
+ * wrappers, so adding it from the first call of one of them is exactly right: after the
+ * allocators are set up, and never when they were replaced. 0: not wanted, 1: to add, 2: done. */
+static int mt_py_audit_state;
+static void mt_py_add_audit(void);
+
+static inline void mt_py_maybe_add_audit(void)
+{
+    if (MT_UNLIKELY(__atomic_load_n(&mt_py_audit_state, __ATOMIC_RELAXED) == 1))
+        mt_py_add_audit();
+}
+
 /* ---- allocator domains: ctx is the original allocator of the domain ---- */
 
 static void *mt_py_malloc(void *ctx, size_t n)
@@ -77,6 +92,7 @@ static void *mt_py_malloc(void *ctx, size_t n)
     mt_guard = 1; /* pymalloc's fallback to malloc for big blocks is not a second event */
     void *p;
     MT_PY_CALL_ORIG(p = o->malloc(o->ctx, n));
+    mt_py_maybe_add_audit();
     if (MT_LIKELY(p != NULL)) {
         int saved = errno;
         mt_rec_alloc_py(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, p, n,
@@ -95,6 +111,7 @@ static void *mt_py_calloc(void *ctx, size_t nelem, size_t elsize)
     mt_guard = 1;
     void *p;
     MT_PY_CALL_ORIG(p = o->calloc(o->ctx, nelem, elsize));
+    mt_py_maybe_add_audit();
     if (MT_LIKELY(p != NULL)) {
         int saved = errno;
         mt_rec_alloc_py(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, p,
@@ -236,6 +253,16 @@ static int mt_py_audit(const char *event, PyObject *args, void *data)
     return 0;
 }
 
+static void mt_py_add_audit(void)
+{
+    int want = 1;
+    if (!__atomic_compare_exchange_n(&mt_py_audit_state, &want, 2, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED))
+        return;
+    /* Guard set by the caller: the entry's malloc is ours, not the program's. */
+    (void)mt_pyapi.add_audit_hook(mt_py_audit, NULL);
+}
+
 /* ---- detection and installation ---- */
 
 void mt_py_detect(void)
@@ -318,7 +345,7 @@ void mt_py_install(void)
     }
     if (mt_pyapi.add_audit_hook && mt_pyapi.import && mt_pyapi.getattr && mt_pyapi.cfunction_new &&
         mt_pyapi.call && mt_pyapi.decref && mt_pyapi.err_clear && mt_pyapi.none)
-        (void)mt_pyapi.add_audit_hook(mt_py_audit, NULL);
+        mt_py_audit_state = 1; /* added by the first domain allocation, see mt_py_add_audit */
 }
 
 #else /* built without Python headers */

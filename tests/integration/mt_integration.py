@@ -1021,6 +1021,22 @@ def case_py_native_cache():
     diff = set(runs["1"].items()) ^ set(runs["0"].items())
     check(not diff, f"sites differ with and without the native-stack cache: {sorted(diff)[:6]}")
 
+
+def case_py_debug_allocators():
+    """PYTHONMALLOC and -X dev replace the allocators memtrace wrapped during start-up: the
+    program must behave exactly as without memtrace (this once aborted at finalization)."""
+    for env_add, opts in (({"PYTHONMALLOC": "debug"}, ()), ({"PYTHONMALLOC": "malloc"}, ()),
+                          ({}, ("-X", "dev"))):
+        log = os.path.join(TMP, f"dbg{len(os.listdir(TMP))}.mtr")
+        env = dict(os.environ, **env_add)
+        p = memtrace("run", "-q", "-o", log, "--", PYTHON, *opts, py_sample("py_leak.py"),
+                     env=env)
+        check(p.returncode == 0 and "memtrace-pyleak:" in p.stdout and not p.stderr.strip(),
+              f"python3 {' '.join(opts)} with {env_add} under memtrace\n{show(p)}")
+        rep = report_json(log, "--top", "50")
+        check(any(f.get("python") for s in rep.get("top_sites") or [] for f in s.get("stack") or []),
+              f"still Python frames with {env_add} {opts} (through malloc)")
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 
