@@ -65,6 +65,8 @@ static void mt_run_usage(FILE *out)
         "      --sample-interval MS sample RSS and allocator statistics every MS ms (default 10)\n"
         "      --follow-fork        record forked children into their own logs (default)\n"
         "      --no-follow-fork     record only the process PROG starts as, and its exec'd images\n"
+        "      --python=off         no Python frames and no Python allocator hooks in a\n"
+        "                           Python PROG (default on: detected automatically)\n"
         "  -q, --quiet              print no summary when PROG ends\n"
         "  -h, --help               show this help\n"
         "\n"
@@ -148,6 +150,10 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
             o->leak_check = true;
         } else if (strcmp(a, "--leak-check=no") == 0) {
             o->leak_check = false;
+        } else if (strcmp(a, "--python=off") == 0 || strcmp(a, "--python=on") == 0) {
+            /* Read by the recorder in PROG (and inherited by what PROG starts). */
+            if (setenv("MEMTRACE_PYTHON", a[10] == 'n' ? "1" : "0", 1) != 0)
+                return mt_run_bad_usage("%s", "cannot set MEMTRACE_PYTHON");
         } else if (strcmp(a, "--gen-suppressions") == 0 ||
                    strcmp(a, "--gen-suppressions=all") == 0 ||
                    strcmp(a, "--gen-suppressions=yes") == 0) {

@@ -24,7 +24,7 @@ _memtrace() {
     case $cmd in
     run) opts="--output -o --sample-interval --follow-fork --no-follow-fork --quiet -q
                --leak-check --error-exitcode --fail-on --show-leak-kinds --suppressions
-               --gen-suppressions --help -h" ;;
+               --gen-suppressions --python=on --python=off --help -h" ;;
     report | peak) opts="--format --top --frames --no-color --help -h" ;;
     fragmentation) opts="--format --top --frames --request --no-color --help -h" ;;
     leaks) opts="--kinds --show-leak-kinds --fail-on --error-exitcode --suppressions

@@ -19,6 +19,7 @@
 #include "leak_scan.h"
 #include "live_table.h"
 #include "modules.h"
+#include "python.h"
 #include "sampler.h"
 #include "trace_tree.h"
 #include "unwinder.h"
@@ -66,8 +67,61 @@ static inline uint64_t mt_rec_now(void)
 
 /* ---- events (hot path: keep these short) ---- */
 
+/*
+ * With Python frames (python.h). Kept out of line so that programs without Python keep the
+ * lean path and its small stack footprint (these buffers take about 9 KiB).
+ * The native unwind stops at the interpreter loop: everything beyond it is the interpreter
+ * (hidden in reports) and outer Python frames, which the frame chain gives far cheaper. For
+ * the allocator domains (ret != NULL: the domain function's caller, sp: the wrapper's frame)
+ * the native part is reused per C call path.
+ */
+static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kind, const void *p,
+                                                          size_t size, const void *ret,
+                                                          const void *sp)
+{
+    if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
+        mt_rec_modules_changed();
+    uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX], anchor = 0;
+    mt_pyframe_t py[MT_PY_MAX_FRAMES];
+    mt_stack_t st;
+    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
+    /* Only when the loop's frame is below us on this stack (the anchor is a stack address). */
+    bool cached = npy && ret && mt_py.eval_lo && mt_py.native_cache && anchor > (uintptr_t)sp;
+    mt_pynative_key_t key = {npy ? (uintptr_t)py[0].code : 0, (uintptr_t)ret,
+                             anchor - (uintptr_t)sp, npy ? py[0].offset : 0};
+    if (npy && !cached && mt_py.eval_lo)
+        (void)mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi);
+    else if (!cached)
+        mt_unwind_capture(&st, buf);
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    pthread_mutex_lock(&mt_writer.lock);
+    if (cached && !mt_py_native_get(&key, buf, &st)) {
+        /* libunwind may take the loader's lock: never under ours */
+        pthread_mutex_unlock(&mt_writer.lock);
+        int at_loop = mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi);
+        pthread_mutex_lock(&mt_writer.lock);
+        if (at_loop)
+            mt_py_native_put(&key, &st);
+    }
+    mt_enc_t *e = mt_writer_begin(tid);
+    if (MT_LIKELY(e != NULL)) {
+        if (npy)
+            mt_py_merge(&st, merged, py, npy, e);
+        uint32_t node = mt_tree_intern(&st, e);
+        mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
+        mt_writer_end();
+        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size);
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
 void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
 {
+    if (MT_UNLIKELY(mt_py.frames_on)) {
+        mt_rec_alloc_python(kind, p, size, NULL, NULL);
+        return;
+    }
     if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
         mt_rec_modules_changed();
     uintptr_t buf[MT_UNWIND_MAX];
@@ -86,6 +140,12 @@ void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
     pthread_mutex_unlock(&mt_writer.lock);
 }
 
+void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const void *ret,
+                     const void *sp)
+{
+    mt_rec_alloc_python(kind, p, size, mt_py.frames_on ? ret : NULL, sp);
+}
+
 void mt_rec_free(enum mt_tag tag, const void *p)
 {
     uint64_t now = mt_rec_now();
@@ -100,8 +160,34 @@ void mt_rec_free(enum mt_tag tag, const void *p)
     pthread_mutex_unlock(&mt_writer.lock);
 }
 
+static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t len,
+                                                         enum mt_map_kind kind)
+{
+    uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX], anchor;
+    mt_pyframe_t py[MT_PY_MAX_FRAMES];
+    mt_stack_t st;
+    mt_unwind_capture(&st, buf);
+    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(tid);
+    if (e) {
+        if (npy)
+            mt_py_merge(&st, merged, py, npy, e);
+        uint32_t node = mt_tree_intern(&st, e);
+        mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
 void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
 {
+    if (MT_UNLIKELY(mt_py.frames_on)) {
+        mt_rec_mmap_python(p, len, kind);
+        return;
+    }
     uintptr_t buf[MT_UNWIND_MAX];
     mt_stack_t st;
     mt_unwind_capture(&st, buf);
@@ -130,6 +216,22 @@ void mt_rec_munmap(const void *p, size_t len)
     pthread_mutex_unlock(&mt_writer.lock);
 }
 
+void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size)
+{
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(tid);
+    if (e) {
+        if (tag == MT_TAG_PY_SCRIPT_END)
+            mt_enc_py_script_end(e, now);
+        else
+            mt_enc_py_arena(e, tag, now, size, (uintptr_t)p);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
 void mt_rec_modules_changed(void)
 {
     if (!mt_modules_poll())
@@ -138,6 +240,7 @@ void mt_rec_modules_changed(void)
      * (parent, ip) mapping or unwind info may survive. */
     pthread_mutex_lock(&mt_writer.lock);
     mt_tree_forget();
+    mt_py_native_forget();
     pthread_mutex_unlock(&mt_writer.lock);
     mt_unwind_flush();
 }
@@ -235,6 +338,7 @@ static int mt_rec_start_log(bool child)
         mt_modules_child_reemit();
     else
         (void)mt_modules_rescan();
+    mt_py_log_started();
     unsigned tick = mt_config.sample_ms ? mt_config.sample_ms : 10;
     if (mt_writer_start(mt_rec_tick, tick) < 0)
         mt_msg("cannot start the writer thread; writing synchronously");
@@ -449,7 +553,9 @@ void mt_rec_init(void)
         mt_guard--;
         return;
     }
+    mt_py_detect();
     if (mt_rec_start_log(false) == 0) {
+        mt_py_install();
         on_exit(mt_rec_on_exit, NULL);
         pthread_atfork(mt_rec_fork_prepare, mt_rec_fork_parent, mt_rec_fork_child);
         mt_rec_install_signals();

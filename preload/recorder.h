@@ -23,10 +23,17 @@ extern int mt_rec_dl_pending;
 
 void mt_rec_init(void);
 void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size);
+/* An allocation through a Python allocator domain: ret is the return address into the
+ * domain function's caller (PyObject_Malloc tail-calls the domain), sp the calling wrapper's
+ * frame address. Lets the recorder reuse the native part of the stack (python.h). */
+void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const void *ret,
+                     const void *sp);
 /* tag: MT_TAG_FREE, MT_TAG_REALLOC_RELEASE or MT_TAG_REALLOC_FAILED */
 void mt_rec_free(enum mt_tag tag, const void *p);
 void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind);
 void mt_rec_munmap(const void *p, size_t len);
+/* Python records with a time: MT_TAG_PY_ARENA_ALLOC/FREE (p, size), MT_TAG_PY_SCRIPT_END. */
+void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size);
 /* Before and after a real dlclose. */
 void mt_rec_modules_changed(void);
 /* Writes EXIT and everything pending, synchronously; recording stops. */

@@ -54,7 +54,7 @@ static int mt_unwind_is_own(uintptr_t ip)
 }
 
 /* A cheap mix; collisions only cost a slow-path lookup because the tree verifies hits. */
-static uint64_t mt_unwind_hash(const uintptr_t *ip, uint32_t n)
+uint64_t mt_unwind_hash(const uintptr_t *ip, uint32_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
     for (uint32_t i = 0; i < n; i++) {
@@ -74,6 +74,30 @@ void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf)
     st->ip = buf + skip;
     st->n = n > skip ? (uint32_t)(n - skip) : 0;
     st->hash = mt_unwind_hash(st->ip, st->n);
+}
+
+int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintptr_t hi)
+{
+    int n = unw_backtrace((void **)buf, MT_UNWIND_SHORT);
+    int skip = 0;
+    while (skip < n && mt_unwind_is_own(buf[skip]))
+        skip++;
+    for (int i = skip; i < n; i++) {
+        if (buf[i] - 1 >= lo && buf[i] - 1 < hi) {
+            st->ip = buf + skip;
+            st->n = (uint32_t)(i + 1 - skip);
+            st->hash = 0; /* set by the caller once the stack is final */
+            return 1;
+        }
+    }
+    if (n == MT_UNWIND_SHORT)
+        mt_unwind_capture(st, buf);
+    else {
+        st->ip = buf + skip;
+        st->n = n > skip ? (uint32_t)(n - skip) : 0;
+        st->hash = mt_unwind_hash(st->ip, st->n);
+    }
+    return 0;
 }
 
 void mt_unwind_flush(void)

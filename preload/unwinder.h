@@ -22,6 +22,18 @@ void mt_unwind_init(void);
 /* Captures the caller's stack into buf (MT_UNWIND_MAX entries) and fills st. */
 void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf);
 
+/* Frames looked at before giving up on finding the interpreter loop (see below). */
+#define MT_UNWIND_SHORT 8
+
+/* For Python: captures the stack up to and including the innermost frame inside [lo, hi)
+ * (the interpreter loop), when one is among the first MT_UNWIND_SHORT frames, and returns 1;
+ * the frames beyond it are the interpreter's and are replaced by the Python stack. Otherwise
+ * captures the whole stack like mt_unwind_capture and returns 0. */
+int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintptr_t hi);
+
+/* The hash mt_unwind_capture stores in st->hash (for stacks rewritten after capture). */
+uint64_t mt_unwind_hash(const uintptr_t *ip, uint32_t n);
+
 /* After dlclose: drop libunwind's cached unwind info so reused addresses unwind correctly. */
 void mt_unwind_flush(void);
 

@@ -126,6 +126,18 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             a->threads_named++;
             rc = 0;
             break;
+        case MT_TAG_PY_INTERP:
+        case MT_TAG_PY_CODE:
+        case MT_TAG_PY_LOCATION:
+        case MT_TAG_PY_SCRIPT_END:
+        case MT_TAG_PY_ARENA_ALLOC:
+        case MT_TAG_PY_ARENA_FREE:
+            rc = mt_pyinfo_record(&a->python, &rec, a->modules, &a->replay);
+            if (rc == -EINVAL) {
+                snprintf(why, sizeof why, "bad Python record (tag 0x%02x)", rec.tag);
+                goto corrupt;
+            }
+            break;
         default:
             rc = mt_replay_record(&a->replay, &rec);
             break;
@@ -167,6 +179,7 @@ static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, mt_progress_f
     int rc = -ENOMEM;
     if (!a)
         goto fail;
+    mt_pyinfo_init(&a->python);
     a->path = strdup(mt_reader_name(rd));
     if (!a->path || (rc = mt_modules_new(&a->modules)) < 0 || (rc = mt_nodes_init(&a->nodes)) < 0 ||
         (rc = mt_replay_init(&a->replay)) < 0)
@@ -224,6 +237,7 @@ void mt_analysis_free(mt_analysis_t *a)
     mt_nodes_destroy(&a->nodes);
     mt_replay_destroy(&a->replay);
     mt_leakclass_destroy(&a->leaks);
+    mt_pyinfo_destroy(&a->python);
     free(a->path);
     free(a);
 }

@@ -12,6 +12,7 @@
 #include "log_reader.h"
 #include "modules.h"
 #include "nodes.h"
+#include "python_info.h"
 #include "replay.h"
 
 typedef struct mt_process_info {
@@ -31,6 +32,7 @@ typedef struct mt_analysis {
     mt_nodes_t nodes;
     mt_replay_t replay;
     mt_leakclass_t leaks; /* the leak check's verdict, when the log has one */
+    mt_pyinfo_t python;   /* Python interpreter, frames, script end, arenas */
     uint64_t events;      /* event records applied */
     uint64_t notices[8];  /* by mt_notice_code (7 = other) */
     uint64_t threads_named;

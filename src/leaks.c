@@ -173,6 +173,15 @@ static void mt_leaks_suppress(mt_leaks_t *l)
     free(sf);
 }
 
+/* True when the stack of node has a Python frame. */
+static int mt_leaks_has_python(const mt_analysis_t *a, uint32_t node)
+{
+    for (uint32_t id = node; id != 0 && id < a->nodes.n; id = a->nodes.v[id].parent)
+        if (a->nodes.v[id].ip & MT_PY_IP_BIT)
+            return 1;
+    return 0;
+}
+
 int mt_leaks_build(mt_leaks_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym, mt_supps_t *supps,
                    unsigned show)
 {
@@ -194,6 +203,24 @@ int mt_leaks_build(mt_leaks_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym, 
             const mt_leak_group_t *g = &a->leaks.groups[i];
             rc = mt_leaks_node(&b, g->node, g->kind, g->bytes, g->blocks, g->indirect_bytes,
                                &frames, &nframes, &cached);
+        }
+    } else if (a->python.script_end) {
+        /* A Python script: what it still held when it ended, before finalization frees
+         * (or, for module globals, deliberately does not free) the rest. */
+        l->python_end = 1;
+        for (uint32_t id = 0; id < a->python.nend && rc == 0; id++) {
+            if (!a->python.end_blocks[id])
+                continue;
+            /* Held by the interpreter since before any Python code ran (start-up, imports'
+             * C state): counted apart, not listed as the script's. Without Python frames
+             * (unsupported version) nothing can be told apart: all is listed. */
+            if ((a->python.flags & MT_PY_FRAMES) && !mt_leaks_has_python(a, id)) {
+                l->interp_bytes += a->python.end_bytes[id];
+                l->interp_blocks += a->python.end_blocks[id];
+                continue;
+            }
+            rc = mt_leaks_node(&b, id, MT_LEAKS_UNCLASSIFIED, a->python.end_bytes[id],
+                               a->python.end_blocks[id], 0, &frames, &nframes, &cached);
         }
     } else {
         uint32_t nn = mt_replay_node_count(&a->replay);

@@ -34,8 +34,10 @@ typedef struct mt_leaks {
     mt_supps_t *supps;    /* borrowed, may be NULL; its matched_* counts are filled */
     char *command;
     int classified; /* the log has a complete leak scan */
-    unsigned show;  /* kinds listed (1u << kind) */
-    mt_leak_t *v;   /* every group, suppressed ones too, biggest first */
+    int python_end; /* unclassified blocks are those live at the end of a Python script */
+    uint64_t interp_bytes, interp_blocks; /* python_end: live then, with no Python frame */
+    unsigned show;                        /* kinds listed (1u << kind) */
+    mt_leak_t *v;                         /* every group, suppressed ones too, biggest first */
     size_t n;
     uint64_t bytes[MT_LEAKS_NKINDS], blocks[MT_LEAKS_NKINDS]; /* not suppressed */
     uint64_t suppressed_bytes, suppressed_blocks;

@@ -77,7 +77,24 @@
  *   0x62 LEAK_SCAN_END   v count (number of LEAK_BLOCK records, a consistency check)
  *                        every block live at LEAK_SCAN and not listed is reachable
  *
- * Tags 0x70-0x7f are reserved for Python frames.
+ * Tags 0x70-0x7f are Python records (docs/log-format.md, "Python"):
+ *   0x70 PY_INTERP       v major, v minor, v flags (bit 0: Python frames recorded),
+ *                        v eval_lo, v eval_hi   [absolute text range of the interpreter's
+ *                        _PyEval_EvalFrameDefault; 0, 0 when unknown]
+ *   0x71 PY_CODE         v code_id, v firstlineno, s qualname, s filename
+ *   0x72 PY_LOCATION     v location_id, v code_id, v line
+ *                        A TRACE_NODE ip with bit 63 set is a Python frame: the low bits are a
+ *                        location id (defined before the node that uses it; ids start at 1).
+ *   0x73 PY_SCRIPT_END   v dt    the script finished (first atexit callback to run is ours,
+ *                                registered first, so it runs last), before finalization
+ *   0x74 PY_ARENA_ALLOC  v dt, v size, z da      a pymalloc arena was mapped
+ *   0x75 PY_ARENA_FREE   v dt, v size, z da      and released
+ *
+ *   PY_INTERP  0x70 | major | minor | flags | eval_lo | eval_hi
+ *   PY_CODE    0x71 | code_id | firstlineno | len qualname | bytes | len filename | bytes
+ *   PY_LOCATION 0x72 | location_id | code_id | line
+ *   PY_SCRIPT_END 0x73 | dt
+ *   PY_ARENA_* 0x74/0x75 | dt | size | zigzag(addr - previous event addr)
  */
 
 #define MT_LOG_MAGIC "MEMTRACE"
@@ -107,7 +124,19 @@ enum mt_tag {
     MT_TAG_LEAK_SCAN = 0x60,
     MT_TAG_LEAK_BLOCK = 0x61,
     MT_TAG_LEAK_SCAN_END = 0x62,
+    MT_TAG_PY_INTERP = 0x70,
+    MT_TAG_PY_CODE = 0x71,
+    MT_TAG_PY_LOCATION = 0x72,
+    MT_TAG_PY_SCRIPT_END = 0x73,
+    MT_TAG_PY_ARENA_ALLOC = 0x74,
+    MT_TAG_PY_ARENA_FREE = 0x75,
 };
+
+/* A trace-node ip with this bit set is a Python frame; the rest is a PY_LOCATION id. */
+#define MT_PY_IP_BIT (1ull << 63)
+
+/* PY_INTERP flags */
+#define MT_PY_FRAMES 1u
 
 enum mt_alloc_kind {
     MT_ALLOC_MALLOC = 0,
@@ -119,7 +148,9 @@ enum mt_alloc_kind {
     MT_ALLOC_MEMALIGN = 6,
     MT_ALLOC_VALLOC = 7,
     MT_ALLOC_PVALLOC = 8,
-    MT_ALLOC_KIND_COUNT = 9,
+    MT_ALLOC_PYMEM = 9,     /* PyMem_Malloc/Calloc/Realloc (Python's MEM domain) */
+    MT_ALLOC_PYOBJECT = 10, /* PyObject_Malloc/Calloc/Realloc (OBJ domain, pymalloc) */
+    MT_ALLOC_KIND_COUNT = 11,
 };
 
 enum mt_map_kind {
@@ -403,6 +434,54 @@ static inline void mt_enc_leak_scan_end(mt_enc_t *e, uint64_t count)
 {
     mt_enc_u8(e, MT_TAG_LEAK_SCAN_END);
     mt_enc_v(e, count);
+}
+
+/* ---- Python records (see the table at the top) ---- */
+
+static inline void mt_enc_py_interp(mt_enc_t *e, unsigned major, unsigned minor, unsigned flags,
+                                    uint64_t eval_lo, uint64_t eval_hi)
+{
+    mt_enc_u8(e, MT_TAG_PY_INTERP);
+    mt_enc_v(e, major);
+    mt_enc_v(e, minor);
+    mt_enc_v(e, flags);
+    mt_enc_v(e, eval_lo);
+    mt_enc_v(e, eval_hi);
+}
+
+/* Room: 2 * MT_VARINT_MAX + 1 + both mt_enc_string_size(). */
+static inline void mt_enc_py_code(mt_enc_t *e, uint32_t id, uint32_t firstlineno,
+                                  const char *qualname, size_t qlen, const char *file, size_t flen)
+{
+    mt_enc_u8(e, MT_TAG_PY_CODE);
+    mt_enc_v(e, id);
+    mt_enc_v(e, firstlineno);
+    mt_enc_string(e, qualname, qlen);
+    mt_enc_string(e, file, flen);
+}
+
+static inline void mt_enc_py_location(mt_enc_t *e, uint32_t id, uint32_t code_id, uint32_t line)
+{
+    mt_enc_u8(e, MT_TAG_PY_LOCATION);
+    mt_enc_v(e, id);
+    mt_enc_v(e, code_id);
+    mt_enc_v(e, line);
+}
+
+static inline void mt_enc_py_script_end(mt_enc_t *e, uint64_t now_us)
+{
+    mt_enc_u8(e, MT_TAG_PY_SCRIPT_END);
+    mt_enc_time(e, now_us);
+}
+
+/* tag is MT_TAG_PY_ARENA_ALLOC or MT_TAG_PY_ARENA_FREE */
+static inline void mt_enc_py_arena(mt_enc_t *e, enum mt_tag tag, uint64_t now_us, uint64_t size,
+                                   uint64_t addr)
+{
+    mt_enc_u8(e, (uint8_t)tag);
+    mt_enc_time(e, now_us);
+    mt_enc_v(e, size);
+    mt_enc_addr(e, addr);
 }
 
 /* Writes the 32-byte file header. */

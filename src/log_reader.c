@@ -686,6 +686,38 @@ int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
         rec->tag = tag;
         MT_GETV(rec->a);
         break;
+    case MT_TAG_PY_INTERP:
+        rec->tag = tag;
+        MT_GETV(rec->a);
+        MT_GETV(rec->b);
+        MT_GETV(rec->c);
+        MT_GETV(rec->addr);
+        MT_GETV(rec->size);
+        break;
+    case MT_TAG_PY_CODE:
+        rec->tag = tag;
+        MT_GETV(rec->id);
+        MT_GETV(rec->a);
+        MT_GETSTR(rec->str);
+        MT_GETSTR(rec->str2);
+        break;
+    case MT_TAG_PY_LOCATION:
+        rec->tag = tag;
+        MT_GETV(rec->id);
+        MT_GETV(rec->parent);
+        MT_GETV(rec->a);
+        break;
+    case MT_TAG_PY_SCRIPT_END:
+        rec->tag = tag;
+        MT_GETTIME();
+        break;
+    case MT_TAG_PY_ARENA_ALLOC:
+    case MT_TAG_PY_ARENA_FREE:
+        rec->tag = tag;
+        MT_GETTIME();
+        MT_GETV(rec->size);
+        MT_GETADDR();
+        break;
     default:
         /* Records carry no length, so an unknown tag cannot be skipped. */
         goto corrupt;

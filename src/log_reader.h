@@ -32,6 +32,9 @@ typedef struct mt_segment {
  * Leak records: LEAK_SCAN a, b, c = blocks, threads stopped, threads missed, size = root bytes;
  * LEAK_BLOCK addr, a = kind (0..2), b = indirect bytes (definite) or the leader's absolute
  * address (indirect); LEAK_SCAN_END a = count.
+ * Python: PY_INTERP a, b, c = major, minor, flags, addr = eval_lo, size = eval_hi; PY_CODE
+ * id, a = firstlineno, str = qualname, str2 = filename; PY_LOCATION id, parent = code id,
+ * a = line; PY_SCRIPT_END time only; PY_ARENA_ALLOC/FREE addr, size.
  */
 typedef struct mt_record {
     uint8_t tag;
@@ -45,6 +48,7 @@ typedef struct mt_record {
     uint64_t a, b, c;    /* PROCESS: pid, ppid, page size; EXIT: reason, status; NOTICE: code */
     mt_str_t str;        /* PROCESS: exe; MODULE_LOAD: path; THREAD_NAME: name; NOTICE: text */
     mt_str_t build_id;   /* MODULE_LOAD: raw bytes */
+    mt_str_t str2;       /* PY_CODE: filename */
     const mt_segment_t *segs; /* MODULE_LOAD */
     size_t nsegs;
     const mt_str_t *argv; /* PROCESS */

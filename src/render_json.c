@@ -25,8 +25,8 @@ const char *mt_render_exit_reason(int reason)
 const char *mt_render_alloc_kind(unsigned kind)
 {
     static const char *const names[MT_ALLOC_KIND_COUNT] = {
-        "malloc",        "calloc",   "realloc", "reallocarray", "posix_memalign",
-        "aligned_alloc", "memalign", "valloc",  "pvalloc"};
+        "malloc",   "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc",
+        "memalign", "valloc", "pvalloc", "PyMem_Malloc", "PyObject_Malloc"};
     return kind < MT_ALLOC_KIND_COUNT ? names[kind] : NULL;
 }
 

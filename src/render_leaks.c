@@ -41,7 +41,7 @@ static size_t mt_listed_count(const mt_leaks_t *l)
 }
 
 /* "192 (96 direct, 96 indirect) bytes in 1 blocks are definitely lost" */
-static void mt_leak_headline(char *buf, size_t len, const mt_leak_t *k)
+static void mt_leak_headline(char *buf, size_t len, const mt_leak_t *k, int python_end)
 {
     char t[32], d[32], in[32], b[32];
     mt_fmt_count(b, sizeof b, k->blocks);
@@ -51,8 +51,9 @@ static void mt_leak_headline(char *buf, size_t len, const mt_leak_t *k)
                  mt_fmt_count(d, sizeof d, k->bytes),
                  mt_fmt_count(in, sizeof in, k->indirect_bytes), b, mt_lost_phrase[k->kind]);
     else if (k->kind == MT_LEAKS_UNCLASSIFIED)
-        snprintf(buf, len, "%s bytes in %s blocks are not freed at exit",
-                 mt_fmt_count(t, sizeof t, k->bytes), b);
+        snprintf(buf, len, "%s bytes in %s blocks are not freed %s",
+                 mt_fmt_count(t, sizeof t, k->bytes), b,
+                 python_end ? "at the end of the script" : "at exit");
     else
         snprintf(buf, len, "%s bytes in %s blocks are %s", mt_fmt_count(t, sizeof t, k->bytes), b,
                  mt_lost_phrase[k->kind]);
@@ -85,7 +86,25 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
             fprintf(o, ", %s%" PRIu64 " could not be stopped (their stacks were not scanned)%s",
                     warn, c->threads_missed, rst);
         fputc('\n', o);
+    } else if (l->python_end) {
+        fprintf(o,
+                "  %-18s Python script: blocks still allocated when the script ended (before\n"
+                "  %-18s interpreter finalization) are listed, including caches kept on purpose\n",
+                "leaks", "");
+        if (a->python.flags & MT_PY_FRAMES)
+            fprintf(o,
+                    "  %-18s %s bytes in %" PRIu64 " blocks held by the interpreter itself (no "
+                    "Python frame), not listed\n",
+                    "", mt_fmt_count(t1, sizeof t1, l->interp_bytes), l->interp_blocks);
+        else
+            fprintf(o, "  %-18s native stacks only: Python %u.%u frames are not supported\n", "",
+                    a->python.major, a->python.minor);
     } else {
+        if (a->python.present)
+            fprintf(o,
+                    "  %-18s %sno end-of-script marker%s (the script did not finish normally):\n"
+                    "  %-18s blocks not freed when the log ends are listed\n",
+                    "python", warn, rst, "");
         fprintf(o,
                 "  %-18s %snot run%s: the log has no leak scan (record with 'memtrace run "
                 "--leak-check'),\n"
@@ -99,7 +118,7 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
         const mt_leak_t *k = &l->v[i];
         if (!mt_leaks_listed(l, k))
             continue;
-        mt_leak_headline(line, sizeof line, k);
+        mt_leak_headline(line, sizeof line, k, l->python_end);
         fprintf(o, "\n%s%s%s in loss record %zu of %zu\n", bold, line, rst, ++no, total);
         size_t n = k->nframes, shown = opt->max_frames && n > opt->max_frames ? opt->max_frames : n;
         if (n == 0)
@@ -181,6 +200,16 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
     mt_json_string(&j, l->command);
     mt_json_key(&j, "classified");
     mt_json_bool(&j, l->classified);
+    mt_json_key(&j, "python_script_end");
+    if (l->python_end) {
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "time_s");
+        mt_json_double(&j, (double)a->python.script_end_us / 1e6);
+        mt_json_bb(&j, "interpreter", l->interp_bytes, l->interp_blocks);
+        mt_json_object_end(&j);
+    } else {
+        mt_json_null(&j);
+    }
     mt_json_key(&j, "scan");
     if (l->classified) {
         mt_json_object_begin(&j);
@@ -417,7 +446,7 @@ int mt_render_leaks_sarif(const mt_leaks_t *l, FILE *out, const mt_leaks_render_
         if (!mt_leaks_listed(l, k))
             continue;
         long uf = mt_render_leaks_user_frame(l, k);
-        mt_leak_headline(line, sizeof line, k);
+        mt_leak_headline(line, sizeof line, k, l->python_end);
         if (k->nframes) {
             size_t len = strlen(line);
             char fr[256];
@@ -589,7 +618,7 @@ int mt_render_leaks_junit(const mt_leaks_t *l, FILE *o, const mt_leaks_render_op
             else
                 snprintf(where, sizeof where, " in %s", lab);
         }
-        mt_leak_headline(line, sizeof line, k);
+        mt_leak_headline(line, sizeof line, k, l->python_end);
         fprintf(o, "    <testcase classname=\"memtrace.leaks.%s\" name=\"",
                 mt_leakclass_kind_name(k->kind));
         char name[64];

@@ -67,6 +67,8 @@ void mt_render_frame_text(FILE *o, int colour, const mt_modules_t *mods, const m
         fprintf(o, "  %s%s:%u%s", dim, f->file, f->line, reset);
     else if (m)
         fprintf(o, "  %s%s+0x%" PRIx64 "%s", dim, mt_stack_basename(m->path), f->address, reset);
+    if (f->python)
+        fprintf(o, "  %s[python]%s", dim, reset);
     fputc('\n', o);
 }
 

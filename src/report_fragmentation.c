@@ -68,7 +68,8 @@ typedef struct mt_frag_blocks {
 static void mt_frag_collect(const mt_block_t *b, void *arg)
 {
     mt_frag_blocks_t *bl = arg;
-    if (b->size < MT_REPLAY_SMALL_BLOCK)
+    /* pymalloc's small blocks live in its arenas, not in glibc's heap (see python_arenas). */
+    if (b->size < MT_REPLAY_SMALL_BLOCK && !mt_pyinfo_in_arena(b))
         bl->v[bl->n++] = b;
 }
 
@@ -205,6 +206,13 @@ int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analy
     int rc = mt_sites_build(&rep->sites, a, sym);
     if (rc < 0 || (rc = mt_frag_holes(rep, sym)) < 0)
         goto fail;
+    if (a->python.present) {
+        rep->py_arenas_at_script_end = a->python.end_arenas.valid;
+        if (rep->py_arenas_at_script_end)
+            rep->py_arenas = a->python.end_arenas;
+        else if ((rc = mt_pyinfo_arena_usage(&a->python, r, r->last_time_us, &rep->py_arenas)) < 0)
+            goto fail;
+    }
     rep->churn = malloc((rep->sites.n ? rep->sites.n : 1) * sizeof *rep->churn);
     if (!rep->churn) {
         rc = -ENOMEM;
@@ -318,6 +326,50 @@ static void mt_json_over_time(mt_json_t *j, const mt_replay_t *r)
     mt_json_array_end(j);
 }
 
+static const char *const mt_py_fullness_keys[4] = {"under_25", "under_50", "under_75",
+                                                   "at_least_75"};
+
+static void mt_json_python_arenas(mt_json_t *j, const mt_report_fragmentation_t *rep)
+{
+    const mt_pyarena_usage_t *u = &rep->py_arenas;
+    const mt_pyinfo_t *p = &rep->a->python;
+    if (!u->valid) {
+        mt_json_null(j);
+        return;
+    }
+    mt_json_object_begin(j);
+    mt_json_key(j, "moment");
+    mt_json_string(j, rep->py_arenas_at_script_end ? "script_end" : "exit");
+    mt_json_key(j, "time_s");
+    mt_json_double(j, (double)u->time_us / 1e6);
+    mt_json_key(j, "arenas");
+    mt_json_u64(j, u->arenas);
+    mt_json_key(j, "arena_bytes");
+    mt_json_u64(j, u->arena_bytes);
+    mt_json_key(j, "used_bytes");
+    mt_json_u64(j, u->used_bytes);
+    mt_json_key(j, "blocks");
+    mt_json_u64(j, u->blocks);
+    mt_json_key(j, "used_ratio");
+    mt_json_double(j, u->arena_bytes ? (double)u->used_bytes / (double)u->arena_bytes : 0.0);
+    mt_json_key(j, "fullness");
+    mt_json_object_begin(j);
+    for (unsigned k = 0; k < 4; k++) {
+        mt_json_key(j, mt_py_fullness_keys[k]);
+        mt_json_u64(j, u->fullness[k]);
+    }
+    mt_json_object_end(j);
+    mt_json_key(j, "peak_arenas");
+    mt_json_u64(j, p->arena_peak_count);
+    mt_json_key(j, "peak_arena_bytes");
+    mt_json_u64(j, p->arena_peak_bytes);
+    mt_json_key(j, "arenas_allocated");
+    mt_json_u64(j, p->arena_allocs);
+    mt_json_key(j, "arenas_freed");
+    mt_json_u64(j, p->arena_frees);
+    mt_json_object_end(j);
+}
+
 int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out, int pretty)
 {
     mt_json_t j;
@@ -404,6 +456,8 @@ int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out
         mt_json_object_end(&j);
     }
     mt_json_array_end(&j);
+    mt_json_key(&j, "python_arenas");
+    mt_json_python_arenas(&j, rep);
     mt_json_object_end(&j);
     return mt_json_finish(&j);
 }
@@ -447,7 +501,7 @@ int mt_render_fragmentation_text(const mt_report_fragmentation_t *rep, FILE *o, 
                                  size_t max_frames)
 {
     const char *head = colour ? "\033[1;4m" : "", *reset = colour ? "\033[0m" : "";
-    char b1[32], b2[32], c[32];
+    char b1[32], b2[32], b3[32], b4[32], b5[32], c[32];
     fprintf(o, "%smemtrace fragmentation%s %s\n", head, reset, rep->a->path);
     mt_text_moment(o, "at peak", &rep->at_peak);
     mt_text_moment(o, "at exit", &rep->at_exit);
@@ -477,6 +531,25 @@ int mt_render_fragmentation_text(const mt_report_fragmentation_t *rep, FILE *o, 
                 mt_fmt_bytes(b2, sizeof b2, rep->pinning[i].leaked_bytes),
                 mt_fmt_count(c, sizeof c, rep->pinning[i].leaked_blocks), mt_pin_advice);
         mt_render_stack_text(o, colour, rep->a->modules, &rep->pinning[i], max_frames);
+    }
+    const mt_pyarena_usage_t *u = &rep->py_arenas;
+    if (u->valid) {
+        fprintf(o,
+                "\n%spymalloc arenas%s (at %s): %s held (%s), %s used by %s live small "
+                "objects (%.0f%%); peak %s arenas (%s)\n",
+                head, reset, rep->py_arenas_at_script_end ? "the end of the script" : "exit",
+                mt_fmt_count(c, sizeof c, u->arenas), mt_fmt_bytes(b1, sizeof b1, u->arena_bytes),
+                mt_fmt_bytes(b2, sizeof b2, u->used_bytes), mt_fmt_count(b3, sizeof b3, u->blocks),
+                u->arena_bytes ? 100.0 * (double)u->used_bytes / (double)u->arena_bytes : 0.0,
+                mt_fmt_count(b4, sizeof b4, rep->a->python.arena_peak_count),
+                mt_fmt_bytes(b5, sizeof b5, rep->a->python.arena_peak_bytes));
+        fprintf(o,
+                "  arenas by fullness: %" PRIu64 " under 25%%, %" PRIu64 " under 50%%, %" PRIu64
+                " under 75%%, %" PRIu64 " at least 75%%\n",
+                u->fullness[0], u->fullness[1], u->fullness[2], u->fullness[3]);
+        if (u->arenas && u->fullness[0] * 2 > u->arenas)
+            fprintf(o, "  most arenas are nearly empty: a few long-lived objects keep each "
+                       "arena alive (create them together, or use __slots__)\n");
     }
     fprintf(o, "\n%schurn sites%s\n", head, reset);
     if (!rep->nchurn)

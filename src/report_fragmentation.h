@@ -34,6 +34,10 @@ typedef struct mt_report_fragmentation {
     uint64_t *pinned;   /* freed bytes below that stack's blocks at the top of the heap */
     size_t npinning;
     size_t *churn, nchurn; /* indices into sites.v */
+    /* Python: pymalloc arenas at the end of the script (or at exit without the marker);
+     * valid == 0 for other programs. */
+    mt_pyarena_usage_t py_arenas;
+    int py_arenas_at_script_end;
 } mt_report_fragmentation_t;
 
 int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analysis_t *a,

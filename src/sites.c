@@ -9,6 +9,42 @@
 
 #include "frame_filter.h"
 
+/* One Python frame (ip with MT_PY_IP_BIT): 1, or -ENOMEM. A location the log never defined
+ * (cut between the node and its records) reads as "<python>". */
+static int mt_sites_python_frame(const mt_analysis_t *a, mt_symbolizer_t *sym, uint64_t ip,
+                                 mt_frame_t *f)
+{
+    const char *name = "<python>", *file = NULL;
+    uint32_t line = 0;
+    (void)mt_pyinfo_frame(&a->python, ip, &name, &file, &line);
+    memset(f, 0, sizeof *f);
+    f->function = mt_symbolizer_intern(sym, name);
+    f->file = file ? mt_symbolizer_intern(sym, file) : NULL;
+    if (!f->function || (file && !f->file))
+        return -ENOMEM;
+    f->line = line;
+    f->module = MT_NO_MODULE;
+    f->address = ip & ~MT_PY_IP_BIT;
+    f->python = 1;
+    return 1;
+}
+
+size_t mt_sites_hide_interpreter(mt_frame_t *v, size_t n, uint32_t interp_module)
+{
+    /* Below the outermost Python frame is only the interpreter's start-up (main, libc's
+     * start, a thread's start routine): nothing of the program's. */
+    size_t last = n;
+    while (last > 0 && !v[last - 1].python)
+        last--;
+    if (last == 0)
+        return n;
+    size_t k = 0;
+    for (size_t i = 0; i < last; i++)
+        if (v[i].python || interp_module == MT_NO_MODULE || v[i].module != interp_module)
+            v[k++] = v[i];
+    return k;
+}
+
 int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t node,
                         mt_frame_t **out)
 {
@@ -17,7 +53,7 @@ int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t n
     if (!v)
         return -ENOMEM;
     /* Parents are always defined before children, so this walk ends at the root. */
-    int below_top = 0;
+    int below_top = 0, has_python = 0;
     for (uint32_t id = node; id != 0; id = a->nodes.v[id].parent) {
         const mt_node_t *nd = &a->nodes.v[id];
         int ours = mt_filter_is_memtrace_module(mt_modules_get(a->modules, nd->module));
@@ -27,8 +63,16 @@ int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t n
             continue;
         below_top |= !ours;
         const mt_frame_t *fr;
-        /* The recorder drops its own frames, so every recorded ip is a return address. */
-        int k = mt_symbolizer_lookup(sym, nd->module, nd->rel, 1, &fr);
+        mt_frame_t pyf;
+        int k;
+        if (nd->ip & MT_PY_IP_BIT) {
+            k = mt_sites_python_frame(a, sym, nd->ip, &pyf);
+            fr = &pyf;
+            has_python = 1;
+        } else {
+            /* The recorder drops its own frames, so every recorded ip is a return address. */
+            k = mt_symbolizer_lookup(sym, nd->module, nd->rel, 1, &fr);
+        }
         if (k < 0) {
             free(v);
             return k;
@@ -46,6 +90,8 @@ int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t n
         memcpy(v + n, fr, (size_t)k * sizeof *fr);
         n += (size_t)k;
     }
+    if (has_python)
+        n = mt_sites_hide_interpreter(v, n, a->python.interp_module);
     *out = v;
     return (int)n;
 }

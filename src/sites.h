@@ -46,10 +46,16 @@ void mt_sites_destroy(mt_sites_t *s);
  * left out. Returns how many were written. */
 size_t mt_sites_top(const mt_sites_t *s, enum mt_site_key key, size_t n, size_t *idx);
 
-/* The frames of the stack of one node, innermost first, unfiltered. Used by sites and by
+/* The frames of the stack of one node, innermost first, unfiltered (except the interpreter's
+ * frames around Python ones, see mt_sites_hide_interpreter). Used by sites and by
  * reports that show single nodes. Returns the count or -ENOMEM; *out is malloc'ed. */
 int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t node,
                         mt_frame_t **out) MT_WUR;
+
+/* In a stack with Python frames, the interpreter's own C frames say nothing a Python user
+ * can act on: drops every native frame of interp_module (in place), returns the new count.
+ * Extension modules' frames (numpy's C code) stay where they are. */
+size_t mt_sites_hide_interpreter(mt_frame_t *v, size_t n, uint32_t interp_module);
 
 /* Hash and equality of a stack as a person reads it: names, files, lines, modules, and raw
  * addresses only where there is no name. Symbolizer strings are interned, so pointers

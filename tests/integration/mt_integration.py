@@ -845,6 +845,264 @@ def case_leaks_threads_running():
           f"reachable {got['reachable']} does not hold the workers' {worker}")
 
 
+
+# ---- Python: frames, allocator domains, leaks at the end of the script ----
+
+PYTHON = "/usr/bin/python3"
+
+
+def py_sample(name):
+    path = os.path.join(ARGS.source_root, "samples", name)
+    if not os.access(PYTHON, os.X_OK):
+        raise Skip(f"{PYTHON} is not installed")
+    return path
+
+
+def py_record(name, *args, opts=()):
+    log = os.path.join(TMP, name.replace(".py", ".mtr"))
+    p = memtrace("run", "-o", log, *opts, "--", PYTHON, py_sample(name), *args)
+    check(p.returncode == 0 and os.path.isfile(log), f"memtrace run python3 {name}\n{show(p)}")
+    return log, p
+
+
+def sample_kv(stdout, tag):
+    m = re.search(rf"^memtrace-{tag}: (.*)$", stdout, re.M)
+    check(m, f"no memtrace-{tag} line in the output:\n{stdout[-2000:]}")
+    return dict(kv.split("=", 1) for kv in m.group(1).split())
+
+
+def py_frames(stack):
+    return [f for f in stack if f.get("python")]
+
+
+def first_py(stack):
+    fr = py_frames(stack)
+    return fr[0] if fr else {}
+
+
+def case_py_leak():
+    log, p = py_record("py_leak.py")
+    kv = sample_kv(p.stdout, "pyleak")
+    line, nbytes, blocks = int(kv["line"]), int(kv["bytes"]), int(kv["blocks"])
+    rep = leaks_json(log)
+    check(rep.get("python_script_end"), f"no end-of-script marker in the leak report: {rep}")
+    leaks = rep.get("leaks") or []
+    check(leaks, "no leaks listed")
+    top = leaks[0]
+    f = (top.get("stack") or [{}])[0]
+    check(f.get("python") is True and f.get("function") == "handle" and f.get("line") == line
+          and (f.get("file") or "").endswith("py_leak.py"),
+          f"top leak should be handle at py_leak.py:{line}: {f}")
+    check(top.get("bytes") == nbytes and top.get("blocks") == blocks,
+          f"top leak holds {top.get('bytes')} B in {top.get('blocks')} blocks, "
+          f"the script says {nbytes} in {blocks}")
+    check(f.get("module") is None, f"Python frames have no module: {f}")
+    # No double counting: pymalloc hands big requests to malloc, which must not be a second
+    # event. Exactly `blocks` blocks of 100,033 bytes are live at the end of the script.
+    same = sum(k.get("blocks", 0) for k in leaks
+               if k.get("blocks") and k.get("bytes") == k["blocks"] * (nbytes // blocks))
+    check(same == blocks, f"{same} blocks of {nbytes // blocks} B live, expected {blocks}")
+    # The text report marks Python frames.
+    t = memtrace("leaks", log)
+    check(re.search(rf"handle\s+\S*py_leak.py:{line}\s+\[python\]", t.stdout),
+          f"text leak report has no 'handle  py_leak.py:{line}  [python]'\n{show(t)}")
+
+
+def case_py_peak():
+    log, p = py_record("py_peak.py")
+    kv = sample_kv(p.stdout, "pypeak")
+    peak_line, churn_line = int(kv["peak_line"]), int(kv["churn_line"])
+    held = int(kv["peak_bytes"])
+    rep = json_of("peak", "--format", "json", "--top", "1000", log)
+    sites = rep.get("sites") or []
+    check(sites, f"no sites at the peak: {rep}")
+    f = first_py(sites[0].get("stack") or [])
+    check(f.get("line") == peak_line and (f.get("file") or "").endswith("py_peak.py"),
+          f"top site at the peak should be py_peak.py:{peak_line}: {sites[0]}")
+    # + the list object itself, unless CPython took it from its free list
+    check(sites[0].get("bytes") in (held, held + 56),
+          f"the peak line holds {sites[0].get('bytes')} B, the script says {held} (+56)")
+    for s in sites:
+        for fr in py_frames(s.get("stack") or []):
+            check(fr.get("line") != churn_line or fr.get("function") != "churn",
+                  f"the churn line {churn_line} holds nothing at the peak: {s}")
+    # tracemalloc's own figure for the same script (its peak of traced memory).
+    t = run([PYTHON, "-X", "tracemalloc", py_sample("py_peak.py")])
+    check(t.returncode == 0, f"python3 -X tracemalloc py_peak.py\n{show(t)}")
+    tm = int(sample_kv(t.stdout, "pypeak")["tracemalloc_peak"])
+    ours = rep.get("peak_heap_bytes", 0)
+    check(abs(ours - tm) <= tm / 10, f"peak {ours} B, tracemalloc says {tm} B (10% allowed)")
+
+
+def case_py_pyalloc():
+    script = py_sample("pyalloc.py")
+    with open(script) as fh:
+        line = 1 + next(i for i, l in enumerate(fh, 1) if l.startswith("def make_record"))
+    log, _ = py_record("pyalloc.py", "30000")
+    rep = json_of("peak", "--format", "json", log)
+    top = (rep.get("sites") or [{}])[0]
+    f = (top.get("stack") or [{}])[0]
+    check(f.get("python") and f.get("function") == "make_record" and f.get("line") == line,
+          f"top site at the peak should be make_record pyalloc.py:{line}: {f}")
+    code = ("import runpy, sys, tracemalloc; tracemalloc.start(); "
+            f"sys.argv = [{script!r}, '30000']; runpy.run_path({script!r}, run_name='__main__'); "
+            "print('tracemalloc_peak', tracemalloc.get_traced_memory()[1])")
+    t = run([PYTHON, "-c", code], timeout=300)
+    m = re.search(r"^tracemalloc_peak (\d+)$", t.stdout, re.M)
+    check(t.returncode == 0 and m, f"tracemalloc run failed\n{show(t)}")
+    tm, ours = int(m.group(1)), rep.get("peak_heap_bytes", 0)
+    check(abs(ours - tm) <= tm / 10, f"peak {ours} B, tracemalloc says {tm} B (10% allowed)")
+
+
+def case_py_off():
+    log, p = py_record("py_leak.py", opts=("--python=off",))
+    kv = sample_kv(p.stdout, "pyleak")
+    rep = report_json(log, "--top", "1000")
+    sites = rep.get("top_sites") or []
+    check(sites, f"no sites: {rep}")
+    for s in sites:
+        check(not py_frames(s.get("stack") or []), f"--python=off recorded a Python frame: {s}")
+    # Native-only stacks still count each big block once (through malloc/calloc).
+    big = int(kv["bytes"]) // int(kv["blocks"])
+    sizes = rep.get("allocations_by_kind") or {}
+    check(sizes.get("PyObject_Malloc") == 0 and sizes.get("PyMem_Malloc") == 0,
+          f"--python=off must not hook the allocator domains: {sizes}")
+    check(any(s.get("bytes") == big * int(kv["blocks"]) for s in sites) or
+          any(s.get("bytes", 0) >= big * int(kv["blocks"]) for s in sites),
+          f"no native site allocated the {kv['blocks']} blocks of {big} B: {sites[:3]}")
+
+
+def case_py_numpy():
+    log, p = py_record("py_numpy.py")
+    if "memtrace-pynumpy: skip" in p.stdout:
+        raise Skip("numpy is not installed (apt-get install python3-numpy)")
+    kv = sample_kv(p.stdout, "pynumpy")
+    line, nbytes = int(kv["line"]), int(kv["bytes"])
+    rep = report_json(log, "--top", "1000")
+    hits = [s for s in rep.get("top_sites") or [] if s.get("bytes") == nbytes]
+    check(hits, f"no site allocated the {nbytes} B array: {rep.get('top_sites', [])[:3]}")
+    stack = hits[0].get("stack") or []
+    pi = next((i for i, f in enumerate(stack) if f.get("python")), None)
+    mi = next((i for i, f in enumerate(stack) if f.get("python") and f.get("function") == "make"
+               and f.get("line") == line), None)
+    check(pi is not None and mi is not None,
+          f"the array's stack should hold make at py_numpy.py:{line}: {stack}")
+    check(any("numpy" in (f.get("module") or "") and not f.get("python") for f in stack[:pi]),
+          f"numpy's C frames should be above the Python frames: {stack}")
+
+
+def case_py_threads():
+    log, p = py_record("py_threads.py")
+    kv = sample_kv(p.stdout, "pythreads")
+    line, blocks, nbytes = int(kv["line"]), int(kv["blocks"]), int(kv["bytes"])
+    rep = leaks_json(log)
+    at = [k for k in rep.get("leaks") or []
+          if first_py(k.get("stack") or []).get("line") == line
+          and "work" in first_py(k.get("stack") or []).get("function", "")]
+    got_blocks = sum(k.get("blocks", 0) for k in at)
+    got_bytes = sum(k.get("bytes", 0) for k in at)
+    # Each thread's list (object and array) is allocated on the same line: 4 x 2 blocks more.
+    check(blocks <= got_blocks <= blocks + 8 and nbytes <= got_bytes <= nbytes + 4 * 1024,
+          f"threads' line {line}: {got_bytes} B in {got_blocks} blocks, the script holds "
+          f"{nbytes} B in {blocks} blocks (+ 4 lists)")
+
+
+def case_py_generator():
+    log, p = py_record("py_gen.py")
+    kv = sample_kv(p.stdout, "pygen")
+    gen_line, cons_line = int(kv["gen_line"]), int(kv["consumer_line"])
+    rep = json_of("peak", "--format", "json", log)
+    top = (rep.get("sites") or [{}])[0]
+    fr = py_frames(top.get("stack") or [])
+    check(len(fr) >= 2 and fr[0].get("function") == "produce" and fr[0].get("line") == gen_line
+          and fr[1].get("function") == "consume" and fr[1].get("line") == cons_line,
+          f"top site should be produce:{gen_line} called from consume:{cons_line}: {fr}")
+    check(top.get("bytes") == int(kv["bytes"]) and top.get("blocks") == int(kv["blocks"]),
+          f"the generator's line holds {top.get('bytes')} B in {top.get('blocks')} blocks, "
+          f"the script says {kv['bytes']} in {kv['blocks']}")
+
+
+
+def case_py_arenas():
+    plain = run([PYTHON, py_sample("py_arenas.py")])
+    check(plain.returncode == 0, f"python3 py_arenas.py\n{show(plain)}")
+    kv = sample_kv(plain.stdout, "pyarenas")
+    if kv["highwater"] == "unknown":
+        raise Skip("this python3 has no pymalloc statistics")
+    hw, cur = int(kv["highwater"]), int(kv["current"])
+    log, _ = py_record("py_arenas.py")
+    rep = json_of("fragmentation", "--format", "json", log)
+    pa = rep.get("python_arenas") or {}
+    # The same script under memtrace: the interpreter's own objects may differ by a few (the
+    # end-of-script hook), hence one arena either way.
+    check(abs(pa.get("peak_arenas", -99) - hw) <= 1,
+          f"peak arenas {pa.get('peak_arenas')}, pymalloc's high-water mark is {hw}: {pa}")
+    check(pa.get("moment") == "script_end" and abs(pa.get("arenas", -99) - cur) <= 1,
+          f"arenas at the end of the script {pa.get('arenas')}, pymalloc says {cur}: {pa}")
+    check(pa.get("arena_bytes") == pa.get("arenas") * (1 << 20),
+          f"3.11's arenas are 1 MiB each: {pa}")
+    full = pa.get("fullness") or {}
+    check(full.get("under_25", 0) * 10 >= pa.get("arenas", 0) * 8,
+          f"most arenas hold only the 1 in 200 survivors (under 25% full): {pa}")
+
+
+def case_py_native_cache():
+    """The native part of Python allocations' stacks is reused per call path (the recorder's
+    cache): every site, its stack and its figures must be what a full unwind gives."""
+    code = ("def work(fns):\n"
+            "    keep = []\n"
+            "    for i in range(300):\n"
+            "        for f in fns:\n"
+            "            keep.append(f(i % 7 + 1))  # one line, many C call paths\n"
+            "    return keep\n"
+            "fns = (lambda n: [0] * n, str, bytearray, lambda n: {i: i for i in range(n)})\n"
+            "try:\n"
+            "    import numpy as np\n"
+            "    fns += (np.ones, np.zeros, np.arange)\n"
+            "except ImportError:\n"
+            "    pass\n"
+            "k = work(fns)\n"
+            "print(len(k))\n")
+    script = os.path.join(TMP, "cache.py")
+    with open(script, "w") as fh:
+        fh.write(code)
+    runs = {}
+    for cache in ("1", "0"):
+        log = os.path.join(TMP, f"cache{cache}.mtr")
+        env = dict(os.environ, MEMTRACE_PYTHON_CACHE=cache)
+        p = memtrace("run", "-q", "-o", log, "--", PYTHON, script, env=env)
+        check(p.returncode == 0, f"memtrace run (cache {cache})\n{show(p)}")
+        rep = report_json(log, "--top", "400")
+        sites = {}
+        for s in rep.get("top_sites") or []:
+            st = s.get("stack") or []
+            inner = first_py(st)
+            if inner.get("function") != "work" or not (inner.get("file") or "").endswith("cache.py"):
+                continue
+            key = tuple((f.get("function"), f.get("file"), f.get("line"), f.get("module"))
+                        for f in st)
+            sites[key] = (s.get("allocations"), s.get("bytes"))
+        runs[cache] = sites
+    check(runs["1"], "no site in cache.py was recorded")
+    diff = set(runs["1"].items()) ^ set(runs["0"].items())
+    check(not diff, f"sites differ with and without the native-stack cache: {sorted(diff)[:6]}")
+
+
+def case_py_debug_allocators():
+    """PYTHONMALLOC and -X dev replace the allocators memtrace wrapped during start-up: the
+    program must behave exactly as without memtrace (this once aborted at finalization)."""
+    for env_add, opts in (({"PYTHONMALLOC": "debug"}, ()), ({"PYTHONMALLOC": "malloc"}, ()),
+                          ({}, ("-X", "dev"))):
+        log = os.path.join(TMP, f"dbg{len(os.listdir(TMP))}.mtr")
+        env = dict(os.environ, **env_add)
+        p = memtrace("run", "-q", "-o", log, "--", PYTHON, *opts, py_sample("py_leak.py"),
+                     env=env)
+        check(p.returncode == 0 and "memtrace-pyleak:" in p.stdout and not p.stderr.strip(),
+              f"python3 {' '.join(opts)} with {env_add} under memtrace\n{show(p)}")
+        rep = report_json(log, "--top", "50")
+        check(any(f.get("python") for s in rep.get("top_sites") or [] for f in s.get("stack") or []),
+              f"still Python frames with {env_add} {opts} (through malloc)")
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 

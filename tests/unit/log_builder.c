@@ -271,3 +271,34 @@ int mt_lb_self_modules(mt_lb_t *b, uint64_t first_id)
     dl_iterate_phdr(mt_lb_phdr_cb, &it);
     return (int)(it.id - first_id);
 }
+
+/* ---- Python records ---- */
+
+void mt_lb_py_interp(mt_lb_t *b, unsigned major, unsigned minor, unsigned flags, uint64_t lo,
+                     uint64_t hi)
+{
+    mt_enc_py_interp(mt_lb_room(b, 0, 0), major, minor, flags, lo, hi);
+}
+
+void mt_lb_py_code(mt_lb_t *b, uint32_t id, uint32_t firstlineno, const char *qualname,
+                   const char *file)
+{
+    size_t q = strlen(qualname), f = strlen(file);
+    mt_enc_py_code(mt_lb_room(b, mt_enc_string_size(q) + mt_enc_string_size(f), 0), id, firstlineno,
+                   qualname, q, file, f);
+}
+
+void mt_lb_py_location(mt_lb_t *b, uint32_t id, uint32_t code, uint32_t line)
+{
+    mt_enc_py_location(mt_lb_room(b, 0, 0), id, code, line);
+}
+
+void mt_lb_py_script_end(mt_lb_t *b, uint64_t t)
+{
+    mt_enc_py_script_end(mt_lb_room(b, 0, 1), t);
+}
+
+void mt_lb_py_arena(mt_lb_t *b, enum mt_tag tag, uint64_t t, uint64_t size, uint64_t addr)
+{
+    mt_enc_py_arena(mt_lb_room(b, 0, 1), tag, t, size, addr);
+}

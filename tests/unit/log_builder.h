@@ -50,6 +50,14 @@ void mt_lb_leak_scan(mt_lb_t *b, uint64_t t, uint64_t blocks, uint64_t stopped, 
                      uint64_t root_bytes);
 void mt_lb_leak_block(mt_lb_t *b, uint64_t addr, unsigned kind, uint64_t extra);
 void mt_lb_leak_scan_end(mt_lb_t *b, uint64_t count);
+/* Python records (log_format.h, tags 0x70-0x75). */
+void mt_lb_py_interp(mt_lb_t *b, unsigned major, unsigned minor, unsigned flags, uint64_t lo,
+                     uint64_t hi);
+void mt_lb_py_code(mt_lb_t *b, uint32_t id, uint32_t firstlineno, const char *qualname,
+                   const char *file);
+void mt_lb_py_location(mt_lb_t *b, uint32_t id, uint32_t code, uint32_t line);
+void mt_lb_py_script_end(mt_lb_t *b, uint64_t t);
+void mt_lb_py_arena(mt_lb_t *b, enum mt_tag tag, uint64_t t, uint64_t size, uint64_t addr);
 /* Appends raw bytes to the current chunk (for corrupt records). */
 void mt_lb_raw(mt_lb_t *b, const void *bytes, size_t n);
 

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+// Python support: the PY_* records through reader and analysis, Python frames in sites with the
+// interpreter's C frames hidden, leaks at the end of the script, arenas, corrupt records, and
+// the recorder's merge of Python frames into a native stack (preload/python_merge.c).
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "leaks.h"
+#include "log_builder.h"
+#include "log_reader.h"
+#include "python_merge.h"
+#include "sites.h"
+#include "symbolizer.h"
+
+#define INTERP_BIAS 0x400000u
+#define EXT_BIAS 0x7f0000000000ull
+static const uint64_t interp_segs[1][3] = {{0, 0x100000, 5}};
+
+/* A Python process: the interpreter module (id 1), an extension (id 2), two code objects, and
+ * three stacks:
+ *   node 3: make_record pyalloc.py:8 <- main pyalloc.py:20, interpreter C frames around them
+ *   node 5: an extension's C frame above the Python line main pyalloc.py:21
+ *   node 6: interpreter only (start-up), no Python frame */
+static void build_python_log(mt_lb_t *b, int with_end)
+{
+    mt_lb_init(b, 42, 0);
+    mt_lb_process(b, 42, 1, "/usr/bin/python3.11", 0, NULL);
+    mt_lb_module(b, 1, INTERP_BIAS, "/nonexistent/python3.11", "", 0, 1, interp_segs);
+    mt_lb_module(b, 2, EXT_BIAS, "/nonexistent/_ext.so", "", 0, 1, interp_segs);
+    mt_lb_py_interp(b, 3, 11, MT_PY_FRAMES, INTERP_BIAS + 0x1000, INTERP_BIAS + 0x9000);
+    mt_lb_py_code(b, 1, 7, "make_record", "pyalloc.py");
+    mt_lb_py_code(b, 2, 18, "main", "pyalloc.py");
+    mt_lb_py_location(b, 1, 1, 8);
+    mt_lb_py_location(b, 2, 2, 20);
+    mt_lb_py_location(b, 3, 2, 21);
+    mt_lb_thread(b, 7);
+    /* outermost first: interpreter main, eval, main:20, eval, make_record:8, PyObject_Malloc */
+    mt_lb_node(b, 1, 0, INTERP_BIAS + 0x500);
+    mt_lb_node(b, 2, 1, MT_PY_IP_BIT | 2);
+    mt_lb_node(b, 3, 2, MT_PY_IP_BIT | 1);
+    mt_lb_node(b, 7, 3, INTERP_BIAS + 0x2000);
+    mt_lb_node(b, 4, 1, MT_PY_IP_BIT | 3);
+    mt_lb_node(b, 5, 4, EXT_BIAS + 0x800);
+    mt_lb_node(b, 6, 0, INTERP_BIAS + 0x600);
+    mt_lb_alloc(b, MT_ALLOC_PYOBJECT, 10, 100, 0x10000, 7);
+    mt_lb_alloc(b, MT_ALLOC_PYOBJECT, 11, 100, 0x10100, 7);
+    mt_lb_alloc(b, MT_ALLOC_MALLOC, 12, 5000, 0x20000, 5);
+    mt_lb_alloc(b, MT_ALLOC_MALLOC, 13, 64, 0x30000, 6);
+    mt_lb_py_arena(b, MT_TAG_PY_ARENA_ALLOC, 14, 262144, 0x40000000);
+    mt_lb_py_arena(b, MT_TAG_PY_ARENA_ALLOC, 15, 262144, 0x50000000);
+    mt_lb_py_arena(b, MT_TAG_PY_ARENA_FREE, 16, 262144, 0x40000000);
+    mt_lb_free_(b, MT_TAG_FREE, 17, 0x10100);
+    if (with_end)
+        mt_lb_py_script_end(b, 20);
+    /* finalization frees the rest */
+    mt_lb_free_(b, MT_TAG_FREE, 30, 0x10000);
+    mt_lb_free_(b, MT_TAG_FREE, 31, 0x20000);
+    mt_lb_exit(b, 40, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(b);
+}
+
+START_TEST(reader_round_trip)
+{
+    mt_lb_t b;
+    build_python_log(&b, 1);
+    mt_reader_t *r;
+    char err[128];
+    ck_assert_int_eq(mt_reader_open_mem(&r, b.file, b.len, "x", err, sizeof err), 0);
+    mt_record_t rec;
+    int seen_interp = 0, seen_code = 0, seen_loc = 0, seen_end = 0, seen_arena = 0;
+    while (mt_reader_next(r, &rec) > 0) {
+        switch (rec.tag) {
+        case MT_TAG_PY_INTERP:
+            seen_interp++;
+            ck_assert_uint_eq(rec.a, 3);
+            ck_assert_uint_eq(rec.b, 11);
+            ck_assert_uint_eq(rec.c, MT_PY_FRAMES);
+            ck_assert_uint_eq(rec.addr, INTERP_BIAS + 0x1000);
+            ck_assert_uint_eq(rec.size, INTERP_BIAS + 0x9000);
+            break;
+        case MT_TAG_PY_CODE:
+            if (seen_code++ == 0) {
+                ck_assert_uint_eq(rec.id, 1);
+                ck_assert_uint_eq(rec.a, 7);
+                ck_assert_int_eq((int)rec.str.len, 11);
+                ck_assert(memcmp(rec.str.ptr, "make_record", 11) == 0);
+                ck_assert_int_eq((int)rec.str2.len, 10);
+                ck_assert(memcmp(rec.str2.ptr, "pyalloc.py", 10) == 0);
+            }
+            break;
+        case MT_TAG_PY_LOCATION:
+            if (seen_loc++ == 0) {
+                ck_assert_uint_eq(rec.id, 1);
+                ck_assert_uint_eq(rec.parent, 1);
+                ck_assert_uint_eq(rec.a, 8);
+            }
+            break;
+        case MT_TAG_PY_SCRIPT_END:
+            seen_end++;
+            ck_assert_uint_eq(rec.time_us, 20);
+            break;
+        case MT_TAG_PY_ARENA_ALLOC:
+            if (seen_arena++ == 0) {
+                ck_assert_uint_eq(rec.addr, 0x40000000);
+                ck_assert_uint_eq(rec.size, 262144);
+                ck_assert_uint_eq(rec.time_us, 14);
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    ck_assert_int_eq(mt_reader_state(r), MT_READER_END);
+    ck_assert_int_eq(seen_interp, 1);
+    ck_assert_int_eq(seen_code, 2);
+    ck_assert_int_eq(seen_loc, 3);
+    ck_assert_int_eq(seen_end, 1);
+    ck_assert_int_eq(seen_arena, 2);
+    mt_reader_close(r);
+    mt_lb_free(&b);
+}
+END_TEST
+
+static const mt_site_t *site_with_bytes(const mt_sites_t *s, uint64_t bytes)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].bytes_allocated == bytes)
+            return &s->v[i];
+    return NULL;
+}
+
+START_TEST(sites_show_python_frames)
+{
+    mt_lb_t b;
+    build_python_log(&b, 1);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    ck_assert_int_eq(a->python.present, 1);
+    ck_assert_uint_eq(a->python.interp_module, 0);
+    mt_symbolizer_t *sym;
+    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_sites_t s;
+    ck_assert_int_eq(mt_sites_build(&s, a, sym), 0);
+
+    /* Pure Python: the interpreter's frames are gone, make_record:8 is the innermost. */
+    const mt_site_t *py = site_with_bytes(&s, 200);
+    ck_assert_ptr_nonnull(py);
+    ck_assert_uint_eq(py->nframes, 2);
+    ck_assert_int_eq(py->frames[0].python, 1);
+    ck_assert_str_eq(py->frames[0].function, "make_record");
+    ck_assert_str_eq(py->frames[0].file, "pyalloc.py");
+    ck_assert_uint_eq(py->frames[0].line, 8);
+    ck_assert_uint_eq(py->frames[0].module, MT_NO_MODULE);
+    ck_assert_str_eq(py->frames[1].function, "main");
+    ck_assert_uint_eq(py->frames[1].line, 20);
+
+    /* An extension's C frame stays above the Python line that called it. */
+    const mt_site_t *ext = site_with_bytes(&s, 5000);
+    ck_assert_ptr_nonnull(ext);
+    ck_assert_uint_eq(ext->nframes, 2);
+    ck_assert_int_eq(ext->frames[0].python, 0);
+    ck_assert_uint_eq(ext->frames[0].module, 1);
+    ck_assert_int_eq(ext->frames[1].python, 1);
+    ck_assert_uint_eq(ext->frames[1].line, 21);
+
+    /* No Python frame: the interpreter's frames are all there is, and they stay. */
+    const mt_site_t *start = site_with_bytes(&s, 64);
+    ck_assert_ptr_nonnull(start);
+    ck_assert_uint_eq(start->nframes, 1);
+    ck_assert_int_eq(start->frames[0].python, 0);
+
+    mt_sites_destroy(&s);
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+START_TEST(leaks_at_script_end)
+{
+    mt_lb_t b;
+    build_python_log(&b, 1);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    ck_assert_int_eq(a->python.script_end, 1);
+    ck_assert_uint_eq(a->python.end_heap_bytes, 100 + 5000 + 64);
+    mt_symbolizer_t *sym;
+    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_leaks_t l;
+    ck_assert_int_eq(mt_leaks_build(&l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW), 0);
+    ck_assert_int_eq(l.python_end, 1);
+    /* Live at the end of the script, though finalization freed them later; the start-up
+     * block without a Python frame is the interpreter's. */
+    ck_assert_uint_eq(l.n, 2);
+    ck_assert_uint_eq(l.v[0].bytes, 5000);
+    ck_assert_uint_eq(l.v[1].bytes, 100);
+    ck_assert_str_eq(l.v[1].frames[0].function, "make_record");
+    ck_assert_uint_eq(l.interp_bytes, 64);
+    ck_assert_uint_eq(l.interp_blocks, 1);
+    mt_leaks_destroy(&l);
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+
+    /* Without the marker: blocks live when the log ends, as for any program. */
+    build_python_log(&b, 0);
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    ck_assert_int_eq(mt_leaks_build(&l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW), 0);
+    ck_assert_int_eq(l.python_end, 0);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_uint_eq(l.v[0].bytes, 64);
+    mt_leaks_destroy(&l);
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+START_TEST(arenas_tracked)
+{
+    mt_lb_t b;
+    build_python_log(&b, 1);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    ck_assert_uint_eq(a->python.narenas, 1);
+    ck_assert_uint_eq(a->python.arenas[0].addr, 0x50000000);
+    ck_assert_uint_eq(a->python.arena_peak_count, 2);
+    ck_assert_uint_eq(a->python.arena_peak_bytes, 2 * 262144);
+    ck_assert_uint_eq(a->python.arena_bytes, 262144);
+    ck_assert_uint_eq(a->replay.allocs_by_kind[MT_ALLOC_PYOBJECT], 2);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+START_TEST(corrupt_python_records)
+{
+    /* A location id far beyond the ones seen ends the log there, like any corrupt record. */
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 0);
+    mt_lb_py_location(&b, 1u << 30, 1, 3);
+    mt_lb_flush(&b);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    ck_assert_int_eq(a->cut, 1);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+
+    /* A Python frame whose location never came reads as "<python>", not a crash. */
+    mt_lb_init(&b, 1, 0);
+    mt_lb_thread(&b, 1);
+    mt_lb_node(&b, 1, 0, MT_PY_IP_BIT | 99);
+    mt_lb_alloc(&b, MT_ALLOC_PYOBJECT, 1, 10, 0x1000, 1);
+    mt_lb_flush(&b);
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    mt_symbolizer_t *sym;
+    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_sites_t s;
+    ck_assert_int_eq(mt_sites_build(&s, a, sym), 0);
+    ck_assert_uint_eq(s.n, 1);
+    ck_assert_str_eq(s.v[0].frames[0].function, "<python>");
+    ck_assert_int_eq(s.v[0].frames[0].python, 1);
+    mt_sites_destroy(&s);
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+#define PY(id) (MT_PY_IP_BIT | (id))
+
+START_TEST(merge_places_python_frames_at_their_eval)
+{
+    /* native, innermost first: malloc, ext_fn, EVAL(inner), ext_call, EVAL(outer), main */
+    const uintptr_t lo = 0x1000, hi = 0x2000;
+    const uintptr_t native[] = {0x9000, 0x5000, 0x1100, 0x5100, 0x1200, 0x8000};
+    /* Python, innermost first: f (entry of the inner eval), g, h (entry of the outer) */
+    const uint64_t ids[] = {PY(1), PY(2), PY(3)};
+    const uint32_t entry[] = {1, 0, 1};
+    uintptr_t out[16];
+    uint32_t n = mt_py_merge_ips(native, 6, ids, entry, 3, lo, hi, out, 16);
+    const uintptr_t want[] = {0x9000, 0x5000, PY(1), 0x1100, 0x5100, PY(2), PY(3), 0x1200, 0x8000};
+    ck_assert_uint_eq(n, 9);
+    for (uint32_t i = 0; i < n; i++)
+        ck_assert_uint_eq(out[i], want[i]);
+
+    /* The short unwind stops at the first eval: every Python frame goes before it, the ones
+     * of outer evals after it (that eval frame is hidden in reports). */
+    n = mt_py_merge_ips(native, 3, ids, entry, 3, lo, hi, out, 16);
+    const uintptr_t want2[] = {0x9000, 0x5000, PY(1), 0x1100, PY(2), PY(3)};
+    ck_assert_uint_eq(n, 6);
+    for (uint32_t i = 0; i < n; i++)
+        ck_assert_uint_eq(out[i], want2[i]);
+
+    /* A return address one past the end of the eval function still belongs to it. */
+    const uintptr_t edge[] = {0x9000, hi};
+    n = mt_py_merge_ips(edge, 2, ids, entry, 1, lo, hi, out, 16);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(out[1], PY(1));
+
+    /* Never more than max frames. */
+    n = mt_py_merge_ips(native, 6, ids, entry, 3, lo, hi, out, 4);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_uint_eq(out[3], 0x1100);
+
+    /* No eval range known: native frames, then the Python ones. */
+    n = mt_py_merge_ips(native, 2, ids, entry, 3, 0, 0, out, 16);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_uint_eq(out[2], PY(1));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("python");
+    TCase *tc = tcase_create("python");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, reader_round_trip);
+    tcase_add_test(tc, sites_show_python_frames);
+    tcase_add_test(tc, leaks_at_script_end);
+    tcase_add_test(tc, arenas_tracked);
+    tcase_add_test(tc, corrupt_python_records);
+    tcase_add_test(tc, merge_places_python_frames_at_their_eval);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
