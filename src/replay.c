@@ -43,8 +43,12 @@ void mt_replay_destroy(mt_replay_t *r)
 
 static inline uint64_t mt_slot(const mt_replay_t *r, uint64_t addr)
 {
-    /* Fibonacci hashing: the high bits of the product mix the aligned low bits well. */
-    return (addr * 0x9E3779B97F4A7C15ull) >> r->shift;
+    /* Blocks of one 4 KiB page share a run of 256 slots, in address order (allocators hand
+     * out neighbouring addresses one after the other, so neighbouring events touch the same
+     * cache lines of a table far bigger than the cache); pages are spread by Fibonacci
+     * hashing of the page number, so runs do not pile up. The table has at least 2^12 slots. */
+    uint64_t page = ((addr >> 12) * 0x9E3779B97F4A7C15ull) >> (r->shift + 8);
+    return page << 8 | ((addr >> 4) & 0xff);
 }
 
 static int mt_blocks_grow(mt_replay_t *r)
