@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Stack capture with libunwind (local unwinding only). Called from hooks with the reentrancy
-// guard set, before any memtrace lock: unw_backtrace may take the loader lock and mmap.
+// Stack capture: the cached-CFI walker of fast_unwind.c, or libunwind (local unwinding only)
+// for the stacks it cannot do and when MEMTRACE_FAST_UNWIND=0. Called from hooks with the
+// reentrancy guard set, before any memtrace lock: both may take the loader lock and mmap.
 // No allocation; all state is the stack buffer the caller provides.
 #define UNW_LOCAL_ONLY
 #include "unwinder.h"
@@ -8,6 +9,9 @@
 #include <link.h>
 #include <libunwind.h>
 #include <string.h>
+
+#include "config.h"
+#include "fast_unwind.h"
 
 /* Text ranges whose frames are never shown: the preload library and libunwind itself. */
 static uintptr_t mt_self_lo, mt_self_hi, mt_unw_lo, mt_unw_hi;
@@ -67,7 +71,9 @@ static uint64_t mt_unwind_hash(const uintptr_t *ip, uint32_t n)
 
 void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf)
 {
-    int n = unw_backtrace((void **)buf, MT_UNWIND_MAX);
+    int n = mt_config.fast_unwind ? mt_fastunw_capture(buf, MT_UNWIND_MAX) : -1;
+    if (n < 0)
+        n = unw_backtrace((void **)buf, MT_UNWIND_MAX);
     int skip = 0;
     while (skip < n && mt_unwind_is_own(buf[skip]))
         skip++;
@@ -79,4 +85,5 @@ void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf)
 void mt_unwind_flush(void)
 {
     unw_flush_cache(unw_local_addr_space, 0, 0);
+    mt_fastunw_flush();
 }
