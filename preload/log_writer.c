@@ -24,8 +24,15 @@ mt_writer_t mt_writer = {
     .stopped = true, /* until a log is open */
 };
 
-#define MT_HUFFMAN_CHUNKS 32
-#define MT_HUFFMAN_RATIO 8 /* LZ77 must reach 80% of the raw size to stay on */
+/* Per stream (log_format.h): LZ77 pays only on the tags and the node ids, which repeat; sizes,
+ * addresses, back references and times look random to it. Huffman-only there takes a third of
+ * the time of level 1 for 1% more bytes; on churn.c the writer thread's CPU time drops from
+ * 0.62 s to 0.26 s while the log stays at 19.7 MB. */
+static const int mt_writer_strategy[MT_STREAMS] = {
+    [MT_STREAM_MAIN] = Z_DEFAULT_STRATEGY, [MT_STREAM_SIZE] = Z_HUFFMAN_ONLY,
+    [MT_STREAM_ADDR] = Z_HUFFMAN_ONLY,     [MT_STREAM_NODE] = Z_DEFAULT_STRATEGY,
+    [MT_STREAM_BACK] = Z_HUFFMAN_ONLY,     [MT_STREAM_TIME] = Z_HUFFMAN_ONLY,
+};
 
 /* zlib's state must not come from the heap: the target's malloc is what we are recording. */
 static voidpf mt_writer_zalloc(voidpf opaque, uInt items, uInt size)
@@ -56,9 +63,9 @@ static int mt_writer_zinit(void)
     w->zs.zfree = mt_writer_zfree;
     /* Level 1: the writer thread must keep up with the producers on a 2-core machine. Raw
      * deflate (negative window bits): the chunk CRC already checks the bytes, an Adler-32
-     * would only cost time. */
-    w->zs_huffman = 0;
-    return deflateInit2(&w->zs, 1, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -ENOMEM;
+     * would only cost time. memLevel 8's 16K-symbol blocks fit the streams' changing
+     * statistics better than 9's 32K (2% smaller). */
+    return deflateInit2(&w->zs, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -ENOMEM;
 }
 
 static void mt_writer_conds_init(void)
@@ -256,12 +263,6 @@ static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
     z_stream *zs = &w->zs;
     if (deflateReset(zs) != Z_OK)
         return -EIO;
-    /* Streams whose bytes LZ77 cannot shorten (random-looking data) would cost deflate's match
-     * search for nothing; Huffman-only takes half the time for a few percent more bytes. Probe
-     * LZ77 again every MT_HUFFMAN_CHUNKS chunks. */
-    bool huffman = w->zs_huffman > 0;
-    if (deflateParams(zs, 1, huffman ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY) != Z_OK)
-        return -EIO;
     uint8_t hdr[MT_STREAMS * MT_VARINT_MAX];
     size_t hlen = 0, len = 0;
     for (int k = 0; k < MT_STREAMS; k++) {
@@ -277,6 +278,10 @@ static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
         size_t n = k < 0 ? hlen : lens[k];
         if (k >= 0)
             crc = crc32(crc, p, (uInt)n);
+        /* Before the new input is in place: deflateParams compresses what is pending with the
+         * old strategy. The header (k < 0) goes with the main stream's. */
+        if (deflateParams(zs, 1, mt_writer_strategy[k < 0 ? 0 : k]) != Z_OK)
+            return -EIO;
         zs->next_in = (Bytef *)p;
         zs->avail_in = (uInt)n;
         int flush = k == MT_STREAMS - 1 ? Z_FINISH : Z_NO_FLUSH;
@@ -285,10 +290,6 @@ static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
             return -EIO;
     }
     size_t clen = (size_t)(zs->next_out - (w->out + MT_CHUNK_HEADER_SIZE));
-    if (huffman)
-        w->zs_huffman--;
-    else if (clen * 10 > len * MT_HUFFMAN_RATIO)
-        w->zs_huffman = MT_HUFFMAN_CHUNKS;
     mt_chunk_header_put(w->out, (uint32_t)clen, (uint32_t)len, (uint32_t)crc);
     int rc = mt_writer_check_fd();
     if (rc < 0)

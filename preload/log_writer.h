@@ -53,7 +53,6 @@ typedef struct mt_writer {
     void (*tick)(void); /* run by the thread every tick_us, outside the lock */
     uint64_t tick_us;
     z_stream zs;
-    int zs_huffman;     /* chunks left to compress Huffman-only (LZ77 did not pay off) */
     mt_enc_slot_t *map; /* the encoder's allocation table (log_format.h) */
     uint8_t *out;
     size_t out_cap;
