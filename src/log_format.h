@@ -336,7 +336,13 @@ static inline int mt_reuse_pop(mt_reuse_t *r, uint32_t cls, uint64_t *addr)
  */
 
 #define MT_ENC_EVENT_MAX 64
-#define MT_ENC_MAP_SLOTS (2 * MT_CHUNK_ALLOCS_MAX) /* at most half full: short probes */
+/* The table holds the chunk's allocations that are still live, at most half full (short
+ * probes). 512 KiB stays in the CPU caches, where a table sized for MT_CHUNK_ALLOCS_MAX would
+ * miss on every event; a program with more live blocks from one chunk gets FREE by address for
+ * the excess, which is only larger. */
+#define MT_ENC_MAP_BITS 15
+#define MT_ENC_MAP_SLOTS (1u << MT_ENC_MAP_BITS)
+#define MT_ENC_MAP_MAX_USED (MT_ENC_MAP_SLOTS / 2)
 
 typedef struct mt_enc_slot {
     uint64_t addr;
@@ -353,6 +359,7 @@ typedef struct mt_enc {
     uint64_t time_step_us; /* TIME only once the clock moved this much (0 or 1: exact times) */
     uint64_t last_addr;
     uint32_t nallocs;   /* allocations numbered in this chunk */
+    uint32_t map_used;  /* live slots in map */
     uint16_t gen;       /* generation of the map's live slots (bumped per chunk) */
     mt_enc_slot_t *map; /* NULL: no FREE_BACK / ALLOC_REUSE */
     mt_reuse_t reuse;
@@ -369,6 +376,7 @@ static inline void mt_enc_reset(mt_enc_t *e, uint8_t *buf, size_t stride)
     e->last_time_us = 0;
     e->last_addr = 0;
     e->nallocs = 0;
+    e->map_used = 0;
     mt_reuse_reset(&e->reuse);
     if (e->map && ++e->gen == 0) { /* wrapped: old generations could match again */
         memset(e->map, 0, MT_ENC_MAP_SLOTS * sizeof(mt_enc_slot_t));
@@ -488,11 +496,11 @@ static inline void mt_enc_trace_node(mt_enc_t *e, uint32_t id, uint32_t parent, 
 
 static inline size_t mt_enc_map_home(uint64_t addr)
 {
-    return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 47) & (MT_ENC_MAP_SLOTS - 1);
+    return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> (64 - MT_ENC_MAP_BITS));
 }
 
-/* Numbers the allocation at addr (an older entry for addr, whose free was never seen, is
- * replaced). */
+/* Numbers the allocation at addr and remembers it when the table has room (an older entry for
+ * addr, whose free was never seen, is replaced). */
 static inline void mt_enc_map_put(mt_enc_t *e, uint64_t addr, uint32_t cls)
 {
     if (e->nallocs >= MT_CHUNK_ALLOCS_MAX)
@@ -503,6 +511,11 @@ static inline void mt_enc_map_put(mt_enc_t *e, uint64_t addr, uint32_t cls)
     size_t i = mt_enc_map_home(addr);
     while (e->map[i].gen == e->gen && e->map[i].addr != addr)
         i = (i + 1) & (MT_ENC_MAP_SLOTS - 1);
+    if (e->map[i].gen != e->gen) {
+        if (e->map_used >= MT_ENC_MAP_MAX_USED)
+            return;
+        e->map_used++;
+    }
     e->map[i] = (mt_enc_slot_t){addr, num, (uint16_t)cls, e->gen};
 }
 
@@ -531,6 +544,7 @@ static inline int mt_enc_map_take(mt_enc_t *e, uint64_t addr, mt_enc_slot_t *out
         }
     }
     e->map[i].gen = (uint16_t)(e->gen - 1);
+    e->map_used--;
     return 1;
 }
 
