@@ -451,6 +451,8 @@ static inline void mt_enc_sv(mt_enc_t *e, int k, uint64_t v)
     e->s[k] += mt_varint_put(e->s[k], v);
 }
 
+/* Sets the time of the record about to be written: call it BEFORE the record's tag, since it
+ * may write a TIME record of its own into the main stream. */
 static inline void mt_enc_time(mt_enc_t *e, uint64_t now_us)
 {
     /* Clocks are per-thread reads taken before the lock, so a later record can carry an
