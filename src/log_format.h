@@ -581,6 +581,10 @@ static inline void mt_enc_free(mt_enc_t *e, enum mt_tag tag, uint64_t now_us, ui
         mt_reuse_push(&e->reuse, s.cls, addr);
         return;
     }
+    /* A released block leaves the table: its address comes back only through a new ALLOC
+     * (which numbers it again), and a stale entry would only take a slot. */
+    if (tag == MT_TAG_REALLOC_RELEASE)
+        (void)mt_enc_map_take(e, addr, &s);
     mt_enc_u8(e, (uint8_t)tag);
     mt_enc_addr(e, addr);
 }

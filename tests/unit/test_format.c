@@ -177,18 +177,54 @@ START_TEST(encoder_back_references)
     mt_enc_free(&f.e, MT_TAG_FREE, 0, a);               /* back 2; b and c shift down */
     mt_enc_free(&f.e, MT_TAG_FREE, 0, c);               /* back 0 */
     mt_enc_free(&f.e, MT_TAG_FREE, 0, 0x9999);          /* unknown: by address */
-    mt_enc_free(&f.e, MT_TAG_REALLOC_RELEASE, 0, b);    /* releases keep their address */
-    mt_enc_free(&f.e, MT_TAG_FREE, 0, b);               /* still numbered: back 1 */
+    mt_enc_free(&f.e, MT_TAG_REALLOC_RELEASE, 0, b);    /* by address; b leaves the table */
+    mt_enc_free(&f.e, MT_TAG_FREE, 0, b);               /* so this is by address too */
+    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 5000, b, 1); /* 3 */
+    mt_enc_free(&f.e, MT_TAG_FREE, 0, b);               /* back 0 */
     mt_enc_free(&f.e, MT_TAG_FREE, 0, b);               /* taken already: by address */
-    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x10, 0x10, 0x10, 0x23, 0x23, 0x20, 0x21, 0x23, 0x20);
-    ASSERT_STREAM(&f, MT_STREAM_BACK, 0x02, 0x00, 0x01);
-    ck_assert_uint_eq(f.e.nallocs, 3);
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x10, 0x10, 0x10, 0x23, 0x23, 0x20, 0x21, 0x20, 0x10, 0x23,
+                  0x20);
+    ASSERT_STREAM(&f, MT_STREAM_BACK, 0x02, 0x00, 0x00);
+    ck_assert_uint_eq(f.e.nallocs, 4);
+    ck_assert_uint_eq(f.e.map_used, 0);
     mt_enc_reset(&f.e, f.buf, 256);
     mt_enc_free(&f.e, MT_TAG_FREE, 0, a);
     mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 16, a, 1);
     ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x20, 0x10);
     ck_assert(!mt_enc_full(&f.e));
     free(f.map);
+}
+END_TEST
+
+/* The table holds at most MT_ENC_MAP_MAX_USED blocks: later ones are numbered but freed by
+ * address; freeing makes room again. */
+START_TEST(encoder_table_capacity)
+{
+    enum { STRIDE = 256 * 1024 };
+    uint8_t *buf = malloc((size_t)STRIDE * MT_STREAMS);
+    mt_enc_slot_t *map = calloc(MT_ENC_MAP_SLOTS, sizeof *map);
+    ck_assert(buf && map);
+    mt_enc_t e;
+    memset(&e, 0, sizeof e);
+    mt_enc_set_map(&e, map);
+    mt_enc_reset(&e, buf, STRIDE);
+    const uint32_t n = MT_ENC_MAP_MAX_USED + 10;
+    for (uint32_t i = 0; i < n; i++)
+        mt_enc_alloc(&e, MT_ALLOC_MALLOC, 0, 5000, 0x100000 + 16 * (uint64_t)i, 1);
+    ck_assert_uint_eq(e.nallocs, n);
+    ck_assert_uint_eq(e.map_used, MT_ENC_MAP_MAX_USED);
+    uint8_t *tags = e.pos;
+    mt_enc_free(&e, MT_TAG_FREE, 0, 0x100000 + 16 * (uint64_t)(n - 1)); /* not in the table */
+    mt_enc_free(&e, MT_TAG_FREE, 0, 0x100000);                          /* number 0 */
+    mt_enc_alloc(&e, MT_ALLOC_MALLOC, 0, 5000, 0x900000, 1);            /* fits again */
+    mt_enc_free(&e, MT_TAG_FREE, 0, 0x900000);
+    ck_assert_uint_eq(e.pos - tags, 4);
+    ck_assert_uint_eq(tags[0], MT_TAG_FREE);
+    ck_assert_uint_eq(tags[1], MT_TAG_FREE_BACK);
+    ck_assert_uint_eq(tags[2], MT_TAG_ALLOC);
+    ck_assert_uint_eq(tags[3], MT_TAG_FREE_BACK);
+    free(map);
+    free(buf);
 }
 END_TEST
 
@@ -223,6 +259,7 @@ int main(void)
     tcase_add_test(tc, encoder_doc_example);
     tcase_add_test(tc, encoder_back_references);
     tcase_add_test(tc, encoder_time_steps);
+    tcase_add_test(tc, encoder_table_capacity);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
