@@ -42,8 +42,12 @@ static pthread_key_t mt_fu_key;
 static pthread_once_t mt_fu_once = PTHREAD_ONCE_INIT;
 static bool mt_fu_key_ok;
 
+/* Runs in the exiting thread itself, whose later destructors may still allocate: they find no
+ * cache and map a new one (left to the kernel if the thread is past its last destructor). */
 static void mt_fu_cache_free(void *p)
 {
+    if (mt_fu_tls == p)
+        mt_fu_tls = NULL;
     mt_unmap(p, sizeof(mt_fu_cache_t));
 }
 

@@ -193,6 +193,40 @@ START_TEST(flush_keeps_results)
 }
 END_TEST
 
+/* A thread-specific destructor that runs after the walker's own (which unmaps the thread's rule
+ * cache) may still allocate, and so unwind: it must get a working cache, not the unmapped one. */
+static pthread_key_t late_key;
+static result_t late_result;
+
+static void late_destructor(void *arg)
+{
+    (void)arg;
+    recurse(3, &late_result);
+}
+
+static void *late_thread(void *arg)
+{
+    (void)arg;
+    result_t r;
+    recurse(2, &r); /* creates the walker's key and this thread's cache */
+    pthread_setspecific(late_key, (void *)1);
+    return NULL;
+}
+
+START_TEST(capture_after_thread_cache_freed)
+{
+    result_t r;
+    recurse(1, &r); /* the walker's key exists before late_key: its destructor runs first */
+    ck_assert_int_eq(pthread_key_create(&late_key, late_destructor), 0);
+    late_result.fast_n = -2;
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, late_thread, NULL), 0);
+    pthread_join(t, NULL);
+    ck_assert_int_ge(late_result.fast_n, 0);
+    ck_assert(late_result.equal);
+}
+END_TEST
+
 int main(void)
 {
     dl_iterate_phdr(range_cb, (void *)(uintptr_t)&unw_backtrace);
@@ -204,6 +238,7 @@ int main(void)
     tcase_add_test(tc, thread_matches);
     tcase_add_test(tc, signal_frame_falls_back_or_matches);
     tcase_add_test(tc, flush_keeps_results);
+    tcase_add_test(tc, capture_after_thread_cache_freed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
