@@ -60,13 +60,18 @@ static int mt_unwind_is_own(uintptr_t ip)
 /* A cheap mix; collisions only cost a slow-path lookup because the tree verifies hits. */
 static uint64_t mt_unwind_hash(const uintptr_t *ip, uint32_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-    for (uint32_t i = 0; i < n; i++) {
-        h ^= ip[i];
-        h *= 0xff51afd7ed558ccdull;
-        h ^= h >> 29;
+    /* Two independent lanes (even and odd frames) so the multiplies overlap: the chain of one
+     * multiply per frame was 5% of recording churn.c. Mixed once at the end. */
+    uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0xc2b2ae3d27d4eb4full;
+    uint32_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        a = (a ^ ip[i]) * 0xff51afd7ed558ccdull;
+        b = (b ^ ip[i + 1]) * 0xc4ceb9fe1a85ec53ull;
     }
-    return h;
+    if (i < n)
+        a = (a ^ ip[i]) * 0xff51afd7ed558ccdull;
+    uint64_t h = (a ^ (b >> 31) ^ (a >> 29)) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 32);
 }
 
 void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf)
