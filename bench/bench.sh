@@ -1,11 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Side-by-side benchmark of memtrace against the plain program and heaptrack (and, with
-# --massif, valgrind massif) on the reference workloads in shared/bench. Runs are interleaved
-# (plain, memtrace, heaptrack, plain, ...) so machine noise hits every tool alike; the
-# figures printed are medians. Not part of CI: a full run takes several minutes.
+# Side-by-side benchmark of memtrace against the plain program, heaptrack and valgrind massif
+# (each when installed) on the reference workloads: shared/bench/churn.c, its 2-thread variant
+# bench/churn_mt.c (per-thread overhead with 2 threads against 1) and shared/bench/pyalloc.py.
+# Runs are interleaved (plain, memtrace, heaptrack, massif, plain, ...) so machine noise hits
+# every tool alike; figures are medians. Not part of CI: a full run takes several minutes.
 #
-#   bench/bench.sh [--runs N] [--iterations N] [--py-n N] [--massif] [--build DIR]
+#   bench/bench.sh [--runs N] [--iterations N] [--py-n N] [--no-massif] [--build DIR]
+#
+# The analysis at scale is separate (minutes, GBs of disk): bench/bench.sh --scale EVENTS
+# generates a synthetic log with bench/gen_log.c and times `memtrace report` on it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,7 +18,8 @@ BUILD="$ROOT/build"
 RUNS=5
 ITER=2000000
 PY_N=200000
-MASSIF=0
+MASSIF=1
+SCALE=0
 PYTHON=/usr/bin/python3
 
 while [ $# -gt 0 ]; do
@@ -23,8 +28,10 @@ while [ $# -gt 0 ]; do
     --iterations) ITER="$2"; shift 2 ;;
     --py-n) PY_N="$2"; shift 2 ;;
     --massif) MASSIF=1; shift ;;
+    --no-massif) MASSIF=0; shift ;;
+    --scale) SCALE="$2"; shift 2 ;;
     --build) BUILD="$(cd "$2" && pwd)"; shift 2 ;;
-    -h | --help) sed -n '3,9p' "$0"; exit 0 ;;
+    -h | --help) sed -n '3,13p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
@@ -35,10 +42,34 @@ MEMTRACE="$BUILD/cli/memtrace"
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
+
+machine() {
+    echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores," \
+        "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
+    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+if [ "$SCALE" != 0 ]; then
+    cc -O2 -I"$ROOT/src" "$ROOT/bench/gen_log.c" -o "$WORK/gen_log" -lz
+    machine
+    /usr/bin/time -f "%e %M" -o "$WORK/t" "$WORK/gen_log" "$SCALE" "$WORK/big.mtr"
+    echo "generated $SCALE events in $(cut -d' ' -f1 "$WORK/t") s: $(du -m "$WORK/big.mtr" | cut -f1) MiB"
+    /usr/bin/time -f "%e %U %S %M" -o "$WORK/t" "$MEMTRACE" report "$WORK/big.mtr" >"$WORK/report.txt"
+    read -r wall user sys rss <"$WORK/t"
+    awk -v n="$SCALE" -v w="$wall" -v u="$user" -v s="$sys" -v m="$rss" 'BEGIN {
+        printf "memtrace report: %.1f s wall, %.1f s CPU, %.1f M events/s, peak RSS %.1f MiB\n",
+            w, u + s, n / w / 1e6, m / 1024 }'
+    echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    exit 0
+fi
+
 cc -O2 -g "$BENCH_SRC/churn.c" -o "$WORK/churn"
+cc -O2 -g -pthread "$ROOT/bench/churn_mt.c" -o "$WORK/churn_mt"
 cp "$BENCH_SRC/pyalloc.py" "$WORK/"
 HAVE_HEAPTRACK=0
 command -v heaptrack >/dev/null && HAVE_HEAPTRACK=1
+command -v valgrind >/dev/null || MASSIF=0
+MT_ITER=$((ITER / 2)) # per thread: churn_mt 1 and 2 threads make as many events per thread
 
 # measure NAME CMD...: appends "wall user+sys maxrss_kib" to $WORK/NAME.times
 measure() {
@@ -53,13 +84,13 @@ median() { # column file
     sort -n -k"$1" "$2" | awk -v c="$1" '{v[NR]=$c} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
 }
 
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
-    "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-echo "runs: $RUNS interleaved; churn.c $ITER iterations; pyalloc.py $PY_N"
+machine
+echo "runs: $RUNS interleaved; churn.c $ITER iterations; churn_mt 1 and 2 threads x $MT_ITER;" \
+    "pyalloc.py $PY_N"
 echo
 
 for i in $(seq "$RUNS"); do
-    rm -f "$WORK"/*.mtr "$WORK"/heaptrack.*
+    rm -f "$WORK"/*.mtr "$WORK"/heaptrack.* "$WORK"/massif.*
     measure churn_plain "$WORK/churn" "$ITER"
     measure churn_memtrace "$MEMTRACE" run -q -o "$WORK/churn.mtr" -- "$WORK/churn" "$ITER"
     if [ $HAVE_HEAPTRACK = 1 ]; then
@@ -69,13 +100,21 @@ for i in $(seq "$RUNS"); do
         measure churn_massif valgrind --tool=massif --massif-out-file="$WORK/massif.out" \
             "$WORK/churn" "$ITER"
     fi
+    for t in 1 2; do
+        measure mt${t}_plain "$WORK/churn_mt" $t "$MT_ITER"
+        measure mt${t}_memtrace "$MEMTRACE" run -q -o "$WORK/mt$t.mtr" -- "$WORK/churn_mt" $t "$MT_ITER"
+        if [ $HAVE_HEAPTRACK = 1 ]; then
+            (cd "$WORK" && measure mt${t}_heaptrack heaptrack -o "$WORK/heaptrack.mt$t" \
+                "$WORK/churn_mt" $t "$MT_ITER")
+        fi
+    done
     measure py_plain "$PYTHON" "$WORK/pyalloc.py" "$PY_N"
     measure py_memtrace "$MEMTRACE" run -q -o "$WORK/py.mtr" -- "$PYTHON" "$WORK/pyalloc.py" "$PY_N"
     if [ $HAVE_HEAPTRACK = 1 ]; then
         (cd "$WORK" && measure py_heaptrack heaptrack -o "$WORK/heaptrack.py" "$PYTHON" \
             "$WORK/pyalloc.py" "$PY_N")
     fi
-    # Analysis of the last run's logs.
+    # Analysis of this run's churn.c logs.
     measure report_memtrace "$MEMTRACE" report "$WORK/churn.mtr"
     if [ $HAVE_HEAPTRACK = 1 ]; then
         measure report_heaptrack heaptrack_print "$(ls "$WORK"/heaptrack.churn*.zst "$WORK"/heaptrack.churn*.gz 2>/dev/null | head -1)"
@@ -89,20 +128,44 @@ row() { # label name base
     w=$(median 1 "$f"); c=$(median 2 "$f"); m=$(median 3 "$f")
     bw=$(median 1 "$b"); bc=$(median 2 "$b"); bm=$(median 3 "$b")
     awk -v l="$1" -v w="$w" -v c="$c" -v m="$m" -v bw="$bw" -v bc="$bc" -v bm="$bm" 'BEGIN {
-        printf "%-26s %7.2f s %6.2fx   %7.2f s %6.2fx   %8.1f MiB %+8.1f MiB\n",
+        printf "%-28s %7.2f s %6.2fx   %7.2f s %6.2fx   %8.1f MiB %+8.1f MiB\n",
             l, w, w / bw, c, c / bc, m / 1024, (m - bm) / 1024 }'
 }
 
-printf "%-26s %17s   %17s   %23s\n" "" "wall (ratio)" "cpu (ratio)" "peak RSS (vs plain)"
+# per_thread TOOL: the overhead ratio with 2 threads over the one with 1 (wall and CPU)
+per_thread() {
+    local d="$WORK"
+    [ -f "$d/mt2_$1.times" ] || return 0
+    awk -v l="$1" -v w1="$(median 1 "$d/mt1_$1.times")" -v p1="$(median 1 "$d/mt1_plain.times")" \
+        -v w2="$(median 1 "$d/mt2_$1.times")" -v p2="$(median 1 "$d/mt2_plain.times")" \
+        -v c1="$(median 2 "$d/mt1_$1.times")" -v q1="$(median 2 "$d/mt1_plain.times")" \
+        -v c2="$(median 2 "$d/mt2_$1.times")" -v q2="$(median 2 "$d/mt2_plain.times")" 'BEGIN {
+        printf "%-10s 1 thread %5.2fx wall %5.2fx CPU; 2 threads %5.2fx wall %5.2fx CPU;" \
+               " 2 vs 1: %+4.0f%% wall %+4.0f%% CPU\n", l, w1 / p1, c1 / q1, w2 / p2, c2 / q2,
+               100 * ((w2 / p2) / (w1 / p1) - 1), 100 * ((c2 / q2) / (c1 / q1) - 1) }'
+}
+
+printf "%-28s %17s   %17s   %23s\n" "" "wall (ratio)" "cpu (ratio)" "peak RSS (vs plain)"
 row "churn.c plain" churn_plain churn_plain
 row "churn.c memtrace" churn_memtrace churn_plain
 row "churn.c heaptrack" churn_heaptrack churn_plain
 row "churn.c massif" churn_massif churn_plain
+row "churn_mt 1 thread plain" mt1_plain mt1_plain
+row "churn_mt 1 thread memtrace" mt1_memtrace mt1_plain
+row "churn_mt 1 thread heaptrack" mt1_heaptrack mt1_plain
+row "churn_mt 2 threads plain" mt2_plain mt2_plain
+row "churn_mt 2 threads memtrace" mt2_memtrace mt2_plain
+row "churn_mt 2 threads heaptrack" mt2_heaptrack mt2_plain
 row "pyalloc.py plain" py_plain py_plain
 row "pyalloc.py memtrace" py_memtrace py_plain
 row "pyalloc.py heaptrack" py_heaptrack py_plain
-row "memtrace report" report_memtrace report_memtrace
-row "heaptrack_print" report_heaptrack report_memtrace
+row "memtrace report (churn)" report_memtrace report_memtrace
+row "heaptrack_print (churn)" report_heaptrack report_memtrace
+echo
+echo "per-thread overhead (churn_mt, ratio to plain with the same threads):"
+per_thread memtrace
+per_thread heaptrack
 echo
 echo "log size, churn.c: memtrace $(du -k "$WORK/churn.mtr" | cut -f1) KiB" \
     "$([ $HAVE_HEAPTRACK = 1 ] && echo ", heaptrack $(du -kc "$WORK"/heaptrack.churn* | tail -1 | cut -f1) KiB")"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -17,6 +17,7 @@ typedef struct mt_config {
     bool follow_fork;               /* MEMTRACE_FOLLOW_FORK, default on */
     int root_pid;                   /* MEMTRACE_ROOT_PID, 0 when unset */
     bool leak_check;                /* MEMTRACE_LEAK_CHECK: classify live blocks at exit */
+    bool fast_unwind;               /* MEMTRACE_FAST_UNWIND: cached-CFI walker, default on */
 } mt_config_t;
 
 extern mt_config_t mt_config;

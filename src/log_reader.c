@@ -61,10 +61,16 @@ struct mt_reader {
     pthread_mutex_t mu;
     pthread_cond_t cv;
 
-    const uint8_t *pos, *end;
+    const uint8_t *pos, *end;      /* main stream */
+    const uint8_t *sp[MT_STREAMS]; /* other streams' cursors (index 0 unused) */
+    const uint8_t *se[MT_STREAMS];
 
     /* per-chunk decoder state (log_format.h: every chunk starts fresh) */
     uint64_t time_us, last_addr, tid;
+    uint32_t nallocs;
+    uint64_t *alloc_addr; /* MT_CHUNK_ALLOCS_MAX numbered allocations of the chunk */
+    uint16_t *alloc_cls;
+    mt_reuse_t reuse;
 
     mt_segment_t *segs;
     size_t segs_cap;
@@ -150,14 +156,11 @@ static int mt_reader_grow(uint8_t **buf, size_t *cap, size_t need)
     return 0;
 }
 
-/* Inflates a zlib stream without computing its Adler-32: the chunk CRC-32 checks the same
- * bytes, and skipping the second checksum is a few percent of the whole analysis. */
+/* Inflates one chunk's raw deflate stream (version 2 has no zlib wrapper: the chunk CRC-32
+ * checks the bytes). */
 static int mt_inflate(z_stream *z, int *ready, uint8_t *dst, uint32_t dlen, const uint8_t *src,
                       uint32_t slen)
 {
-    /* zlib header: CM=8 and no preset dictionary, then raw deflate data */
-    if (slen < 2 || (src[0] & 0x0f) != 8 || ((src[0] << 8) | src[1]) % 31 != 0 || (src[1] & 0x20))
-        return -1;
     if (!*ready) {
         memset(z, 0, sizeof *z);
         if (inflateInit2(z, -15) != Z_OK)
@@ -166,8 +169,8 @@ static int mt_inflate(z_stream *z, int *ready, uint8_t *dst, uint32_t dlen, cons
     } else if (inflateReset(z) != Z_OK) {
         return -1;
     }
-    z->next_in = (Bytef *)(uintptr_t)(src + 2);
-    z->avail_in = slen - 2;
+    z->next_in = (Bytef *)(uintptr_t)src;
+    z->avail_in = slen;
     z->next_out = dst;
     z->avail_out = dlen;
     int zrc = inflate(z, Z_FINISH);
@@ -299,10 +302,30 @@ static int mt_reader_load_chunk(mt_reader_t *r)
     }
     r->chunk_index++;
     r->done_off = slot->end_off;
-    r->pos = slot->raw;
-    r->end = slot->raw + slot->len;
+    const uint8_t *p = slot->raw, *end = slot->raw + slot->len;
+    uint64_t lens[MT_STREAMS], total = 0;
+    for (int k = 0; k < MT_STREAMS; k++) {
+        if (mt_varint_get(&p, end, &lens[k]) < 0 || lens[k] > (uint64_t)(end - p)) {
+            mt_reader_set_truncated(r, "corrupt stream lengths in chunk %" PRIu64, r->chunk_index);
+            return 0;
+        }
+        total += lens[k];
+    }
+    if (total != (uint64_t)(end - p)) {
+        mt_reader_set_truncated(r, "corrupt stream lengths in chunk %" PRIu64, r->chunk_index);
+        return 0;
+    }
+    for (int k = 0; k < MT_STREAMS; k++) {
+        r->sp[k] = p;
+        p += lens[k];
+        r->se[k] = p;
+    }
+    r->pos = r->sp[0];
+    r->end = r->se[0];
     r->time_us = 0;
     r->last_addr = 0;
+    r->nallocs = 0;
+    mt_reuse_reset(&r->reuse);
     r->tid = 0;
     return 1;
 }
@@ -330,8 +353,9 @@ static int mt_reader_init(mt_reader_t *r, char *err, size_t errlen)
     }
     unsigned version = mt_get_u16le(h + 8);
     if (version != MT_LOG_VERSION) {
-        snprintf(err, errlen, "%s: log format version %u, this memtrace reads %d", r->name, version,
-                 MT_LOG_VERSION);
+        snprintf(err, errlen, "%s: log format version %u, this memtrace reads version %d%s",
+                 r->name, version, MT_LOG_VERSION,
+                 version < MT_LOG_VERSION ? " (record it again with this memtrace)" : "");
         return -EPROTONOSUPPORT;
     }
     unsigned hlen = mt_get_u16le(h + 10);
@@ -351,6 +375,14 @@ static mt_reader_t *mt_reader_alloc(const char *name)
     mt_reader_t *r = calloc(1, sizeof *r + nl + 1);
     if (!r)
         return NULL;
+    r->alloc_addr = malloc(MT_CHUNK_ALLOCS_MAX * sizeof *r->alloc_addr);
+    r->alloc_cls = malloc(MT_CHUNK_ALLOCS_MAX * sizeof *r->alloc_cls);
+    if (!r->alloc_addr || !r->alloc_cls) {
+        free(r->alloc_addr);
+        free(r->alloc_cls);
+        free(r);
+        return NULL;
+    }
     memcpy(r->namebuf, name, nl + 1);
     r->name = r->namebuf;
     r->fd = -1;
@@ -448,6 +480,8 @@ void mt_reader_close(mt_reader_t *r)
         free(r->slots[i].raw);
     free(r->segs);
     free(r->args);
+    free(r->alloc_addr);
+    free(r->alloc_cls);
     free(r);
 }
 
@@ -473,24 +507,41 @@ void mt_reader_close(mt_reader_t *r)
         p += len_;                                                                                 \
     } while (0)
 
-#define MT_GETTIME()                                                                               \
+/* A field of stream k (log_format.h: sizes, addresses, node ids, back references, times). */
+#define MT_GETS(k, x)                                                                              \
     do {                                                                                           \
-        uint64_t dt_;                                                                              \
-        MT_GETV(dt_);                                                                              \
-        r->time_us += dt_;                                                                         \
-        rec->time_us = r->time_us;                                                                 \
+        const uint8_t *q_ = r->sp[k];                                                              \
+        if (q_ < r->se[k] && *q_ < 0x80) {                                                         \
+            (x) = *q_;                                                                             \
+            r->sp[k] = q_ + 1;                                                                     \
+        } else if (mt_varint_get(&r->sp[k], r->se[k], &(x)) < 0) {                                 \
+            goto corrupt;                                                                          \
+        }                                                                                          \
     } while (0)
+
+#define MT_GETTIME() (rec->time_us = r->time_us)
 
 #define MT_GETADDR()                                                                               \
     do {                                                                                           \
         uint64_t z_;                                                                               \
-        MT_GETV(z_);                                                                               \
+        MT_GETS(MT_STREAM_ADDR, z_);                                                               \
         r->last_addr += (uint64_t)mt_unzigzag(z_);                                                 \
         rec->addr = r->last_addr;                                                                  \
     } while (0)
 
+/* Numbers an allocation of the chunk, as the encoder does (log_format.h). */
+static inline void mt_reader_number(mt_reader_t *r, uint64_t addr, uint64_t size)
+{
+    if (r->nallocs < MT_CHUNK_ALLOCS_MAX) {
+        r->alloc_addr[r->nallocs] = addr;
+        r->alloc_cls[r->nallocs] = (uint16_t)mt_size_class(size);
+        r->nallocs++;
+    }
+}
+
 int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
 {
+again:
     for (;;) {
         if (r->state != MT_READER_OK)
             return 0;
@@ -523,15 +574,48 @@ int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
     case MT_TAG_ALLOC + 0xd:
     case MT_TAG_ALLOC + 0xe:
     case MT_TAG_ALLOC + 0xf:
+    case MT_TAG_ALLOC_REUSE + 0x0:
+    case MT_TAG_ALLOC_REUSE + 0x1:
+    case MT_TAG_ALLOC_REUSE + 0x2:
+    case MT_TAG_ALLOC_REUSE + 0x3:
+    case MT_TAG_ALLOC_REUSE + 0x4:
+    case MT_TAG_ALLOC_REUSE + 0x5:
+    case MT_TAG_ALLOC_REUSE + 0x6:
+    case MT_TAG_ALLOC_REUSE + 0x7:
+    case MT_TAG_ALLOC_REUSE + 0x8:
+    case MT_TAG_ALLOC_REUSE + 0x9:
+    case MT_TAG_ALLOC_REUSE + 0xa:
+    case MT_TAG_ALLOC_REUSE + 0xb:
+    case MT_TAG_ALLOC_REUSE + 0xc:
+    case MT_TAG_ALLOC_REUSE + 0xd:
+    case MT_TAG_ALLOC_REUSE + 0xe:
+    case MT_TAG_ALLOC_REUSE + 0xf:
         rec->tag = MT_TAG_ALLOC;
         rec->alloc_kind = tag & 0x0f;
         MT_GETTIME();
-        MT_GETV(rec->size);
-        MT_GETADDR();
-        MT_GETV(v);
+        MT_GETS(MT_STREAM_SIZE, rec->size);
+        if (tag >= MT_TAG_ALLOC_REUSE) {
+            if (!mt_reuse_pop(&r->reuse, mt_size_class(rec->size), &rec->addr))
+                goto corrupt;
+        } else {
+            MT_GETADDR();
+        }
+        MT_GETS(MT_STREAM_NODE, v);
         if (v > UINT32_MAX)
             goto corrupt;
         rec->node = (uint32_t)v;
+        mt_reader_number(r, rec->addr, rec->size);
+        r->events++;
+        break;
+    case MT_TAG_FREE_BACK:
+        rec->tag = MT_TAG_FREE;
+        MT_GETTIME();
+        MT_GETS(MT_STREAM_BACK, v);
+        if (v >= r->nallocs)
+            goto corrupt;
+        v = r->nallocs - 1 - v;
+        rec->addr = r->alloc_addr[v];
+        mt_reuse_push(&r->reuse, r->alloc_cls[v], rec->addr);
         r->events++;
         break;
     case MT_TAG_FREE:
@@ -545,9 +629,9 @@ int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
     case MT_TAG_MMAP:
         rec->tag = tag;
         MT_GETTIME();
-        MT_GETV(rec->size);
+        MT_GETS(MT_STREAM_SIZE, rec->size);
         MT_GETADDR();
-        MT_GETV(v);
+        MT_GETS(MT_STREAM_NODE, v);
         if (v > UINT32_MAX)
             goto corrupt;
         rec->node = (uint32_t)v;
@@ -558,10 +642,16 @@ int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
     case MT_TAG_MUNMAP:
         rec->tag = tag;
         MT_GETTIME();
-        MT_GETV(rec->size);
+        MT_GETS(MT_STREAM_SIZE, rec->size);
         MT_GETADDR();
         r->events++;
         break;
+    case MT_TAG_TIME:
+        MT_GETS(MT_STREAM_TIME, v);
+        r->time_us += v;
+        r->last_time_us = r->time_us;
+        r->pos = p;
+        goto again;
     case MT_TAG_THREAD:
         rec->tag = tag;
         MT_GETV(r->tid);
@@ -715,7 +805,7 @@ int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
     case MT_TAG_PY_ARENA_FREE:
         rec->tag = tag;
         MT_GETTIME();
-        MT_GETV(rec->size);
+        MT_GETS(MT_STREAM_SIZE, rec->size);
         MT_GETADDR();
         break;
     default:
@@ -723,8 +813,6 @@ int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
         goto corrupt;
     }
     r->pos = p;
-    if (tag >= MT_TAG_ALLOC) /* every tag from 0x10 on carries a time */
-        r->last_time_us = r->time_us;
     return 1;
 
 corrupt:

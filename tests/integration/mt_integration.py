@@ -421,6 +421,45 @@ def case_churn():
     check(not own, f"memtrace's own frames in report stacks: {own[:3]}")
 
 
+def case_fast_unwind_same_stacks():
+    """The cached-CFI unwinder (default) and libunwind (MEMTRACE_FAST_UNWIND=0) record the same
+    stacks: C (churn.c -O2 without frame pointers), C++ (cpp_containers) and CPython."""
+    progs = []
+    src = os.path.normpath(os.path.join(ARGS.source_root, "..", "shared", "bench", "churn.c"))
+    if os.path.isfile(src):
+        exe = os.path.join(TMP, "churn_nofp")
+        c = compile_c(src, exe, "-O2", "-g", "-fomit-frame-pointer")
+        check(c.returncode == 0, f"cannot build churn.c\n{show(c)}")
+        progs.append(("churn", [exe, "3000"]))
+    cpp = os.path.join(ARGS.build_root, "samples", "cpp_containers")
+    if os.path.isfile(cpp):
+        progs.append(("cpp", [cpp]))
+    # No import of an extension module: whether a dlopen() is seen before the first allocation
+    # from the new module is a matter of timing, and would change the symbolized frames.
+    progs.append(("python", ["/usr/bin/python3", "-c", "x = [str(i) * 3 for i in range(999)]"]))
+    for name, argv in progs:
+        reps = []
+        for fast in ("1", "0"):
+            env = dict(os.environ, MEMTRACE_FAST_UNWIND=fast, PYTHONHASHSEED="0")
+            log = os.path.join(TMP, f"fu-{name}-{fast}.mtr")
+            record(log, *argv, env=env)
+            p = memtrace("report", "--format", "json", "--top", "1000000", "--frames", "64", log)
+            check(p.returncode == 0, f"report {log}\n{show(p)}")
+            rep = json.loads(p.stdout)
+            sites = sorted((s["allocations"], s["bytes"],
+                            [(f.get("module") or "", f.get("address") or "")
+                             for f in s.get("stack") or []])
+                           for s in rep.get("top_sites") or [])
+            reps.append((rep.get("allocations"), sites))
+        check(reps[0][0] == reps[1][0], f"{name}: {reps[0][0]} allocations with the fast "
+              f"unwinder, {reps[1][0]} with libunwind")
+        fast_only = [x for x in reps[0][1] if x not in reps[1][1]]
+        slow_only = [x for x in reps[1][1] if x not in reps[0][1]]
+        check(not fast_only and not slow_only, f"{name}: stacks differ between the fast "
+              f"unwinder and libunwind: {len(fast_only)} sites only with the fast one, e.g. "
+              f"{fast_only[:1]}, {len(slow_only)} only with libunwind, e.g. {slow_only[:1]}")
+
+
 # ---- peak, temporaries, fragmentation: samples that print their own ground truth ----
 
 def sample_exe(name):

@@ -35,35 +35,52 @@ void mt_lb_init(mt_lb_t *b, uint32_t pid, size_t chunk_limit)
     b->chunk_limit = chunk_limit ? chunk_limit : 64 * 1024;
     if (b->chunk_limit > MT_LB_RAW_CAP - MT_LB_ROOM)
         b->chunk_limit = MT_LB_RAW_CAP - MT_LB_ROOM;
-    b->raw = mt_lb_xrealloc(NULL, MT_LB_RAW_CAP);
+    b->raw = mt_lb_xrealloc(NULL, (size_t)MT_LB_RAW_CAP * MT_STREAMS);
+    b->flat = mt_lb_xrealloc(NULL, MT_LB_RAW_CAP + sizeof b->enc.hdr);
+    b->map = calloc(MT_ENC_MAP_SLOTS, sizeof *b->map);
+    if (!b->map)
+        abort();
     uint8_t hdr[MT_LOG_HEADER_SIZE];
     mt_log_header_put(hdr, 1700000000000000000ull, pid);
     mt_lb_append(b, hdr, sizeof hdr);
-    mt_enc_reset(&b->enc, b->raw);
+    mt_enc_set_map(&b->enc, b->map);
+    mt_enc_reset(&b->enc, b->raw, MT_LB_RAW_CAP);
 }
 
 void mt_lb_free(mt_lb_t *b)
 {
     free(b->file);
     free(b->raw);
+    free(b->flat);
+    free(b->map);
     memset(b, 0, sizeof *b);
 }
 
 void mt_lb_flush(mt_lb_t *b)
 {
-    size_t rlen = (size_t)(b->enc.pos - b->raw);
-    if (rlen == 0)
+    if (mt_enc_len(&b->enc) == 0)
         return;
+    size_t rlen = mt_enc_copy_raw(&b->enc, b->flat);
     uLongf clen = compressBound(rlen);
     uint8_t *comp = mt_lb_xrealloc(NULL, clen);
-    if (compress2(comp, &clen, b->raw, rlen, 1) != Z_OK)
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (deflateInit2(&zs, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         abort();
+    zs.next_in = b->flat;
+    zs.avail_in = (uInt)rlen;
+    zs.next_out = comp;
+    zs.avail_out = (uInt)clen;
+    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
+        abort();
+    clen = zs.total_out;
+    deflateEnd(&zs);
     uint8_t hdr[MT_CHUNK_HEADER_SIZE];
-    mt_chunk_header_put(hdr, (uint32_t)clen, (uint32_t)rlen, (uint32_t)crc32(0L, b->raw, rlen));
+    mt_chunk_header_put(hdr, (uint32_t)clen, (uint32_t)rlen, (uint32_t)crc32(0L, b->flat, rlen));
     mt_lb_append(b, hdr, sizeof hdr);
     mt_lb_append(b, comp, clen);
     free(comp);
-    mt_enc_reset(&b->enc, b->raw);
+    mt_enc_reset(&b->enc, b->raw, MT_LB_RAW_CAP);
     b->tid_sent = 0;
 }
 
@@ -79,7 +96,7 @@ size_t mt_lb_write(mt_lb_t *b, const char *path)
 /* Makes room for a record of n bytes beyond MT_LB_ROOM; flushes when the chunk is full. */
 static mt_enc_t *mt_lb_room(mt_lb_t *b, size_t n, int is_event)
 {
-    if ((size_t)(b->enc.pos - b->raw) + n + MT_LB_ROOM > b->chunk_limit)
+    if (mt_enc_len(&b->enc) + n + MT_LB_ROOM > b->chunk_limit || mt_enc_full(&b->enc))
         mt_lb_flush(b);
     if (is_event && !b->tid_sent) {
         mt_enc_thread(&b->enc, b->tid);
@@ -93,6 +110,18 @@ void mt_lb_raw(mt_lb_t *b, const void *bytes, size_t n)
     mt_enc_t *e = mt_lb_room(b, n, 0);
     memcpy(e->pos, bytes, n);
     e->pos += n;
+}
+
+void mt_lb_raw_stream(mt_lb_t *b, int k, const void *bytes, size_t n)
+{
+    mt_enc_t *e = mt_lb_room(b, n, 0);
+    if (k == MT_STREAM_MAIN) {
+        memcpy(e->pos, bytes, n);
+        e->pos += n;
+    } else {
+        memcpy(e->s[k], bytes, n);
+        e->s[k] += n;
+    }
 }
 
 void mt_lb_process(mt_lb_t *b, uint64_t pid, uint64_t ppid, const char *exe, int argc,
@@ -206,8 +235,7 @@ void mt_lb_leak_scan_end(mt_lb_t *b, uint64_t count)
 void mt_lb_notice(mt_lb_t *b, uint64_t t, uint64_t code, const char *text)
 {
     mt_enc_t *e = mt_lb_room(b, mt_enc_string_size(strlen(text)), 0);
-    mt_enc_u8(e, MT_TAG_NOTICE);
-    mt_enc_time(e, t);
+    mt_enc_notice_begin(e, t);
     mt_enc_v(e, code);
     mt_enc_string(e, text, strlen(text));
 }

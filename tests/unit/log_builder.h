@@ -12,7 +12,9 @@
 typedef struct mt_lb {
     uint8_t *file; /* header + chunks written so far */
     size_t len, cap;
-    uint8_t *raw; /* the chunk being built */
+    uint8_t *raw;       /* the chunk being built: MT_STREAMS streams, MT_LB_RAW_CAP apart */
+    uint8_t *flat;      /* the chunk as written (length prefix and streams) */
+    mt_enc_slot_t *map; /* the encoder's allocation table: FREE_BACK, ALLOC_REUSE */
     size_t chunk_limit;
     mt_enc_t enc;
     uint64_t tid; /* current thread, re-announced at the start of every chunk */
@@ -60,6 +62,8 @@ void mt_lb_py_script_end(mt_lb_t *b, uint64_t t);
 void mt_lb_py_arena(mt_lb_t *b, enum mt_tag tag, uint64_t t, uint64_t size, uint64_t addr);
 /* Appends raw bytes to the current chunk (for corrupt records). */
 void mt_lb_raw(mt_lb_t *b, const void *bytes, size_t n);
+/* Appends raw bytes to stream k (enum mt_stream) of the current chunk. */
+void mt_lb_raw_stream(mt_lb_t *b, int k, const void *bytes, size_t n);
 
 #endif
 

@@ -342,7 +342,12 @@ START_TEST(header_errors)
     mt_log_header_put(h, 0, 1);
     mt_put_u16le(h + 8, 7);
     ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
-    ck_assert_str_eq(err, "app.mtr: log format version 7, this memtrace reads 1");
+    ck_assert_str_eq(err, "app.mtr: log format version 7, this memtrace reads version 2");
+
+    mt_put_u16le(h + 8, 1); /* version 1 logs: refused with a hint */
+    ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
+    ck_assert_str_eq(err, "app.mtr: log format version 1, this memtrace reads version 2 (record it "
+                          "again with this memtrace)");
 
     mt_log_header_put(h, 0, 1);
     ck_assert_int_eq(open_err(h, 20, err, sizeof err), -EINVAL);
@@ -391,14 +396,18 @@ START_TEST(absurd_lengths_refused)
 }
 END_TEST
 
-/* A chunk with valid zlib and CRC whose records are corrupt: the good records before stay. */
-static mt_analysis_t *load_with_raw_tail(const void *tail, size_t n)
+/* A chunk with valid deflate and CRC whose records are corrupt: the good records before stay.
+ * side: bytes for the size, address and node streams (NULL: none). */
+static mt_analysis_t *load_with_raw_tail(const void *tail, size_t n, const char *const side[3])
 {
     mt_lb_t b;
     mt_lb_init(&b, 1, 0);
     mt_lb_node(&b, 1, 0, 0x1000);
     mt_lb_alloc(&b, MT_ALLOC_MALLOC, 5, 10, 0x1000, 1);
     mt_lb_raw(&b, tail, n);
+    for (int k = 0; k < 3; k++)
+        if (side[k])
+            mt_lb_raw_stream(&b, MT_STREAM_SIZE + k, side[k], strlen(side[k]));
     mt_lb_alloc(&b, MT_ALLOC_MALLOC, 6, 10, 0x2000, 1);
     mt_lb_flush(&b);
     mt_analysis_t *a;
@@ -415,20 +424,40 @@ START_TEST(corrupt_records)
         const char *bytes;
         size_t n;
         const char *reason;
+        const char *side[3]; /* size, address, node streams */
     } cases[] = {
-        {"\x7f", 1, "corrupt record (tag 0x7f)"},         /* unknown tag */
-        {"\x06\x01\x7f", 3, "corrupt record (tag 0x06)"}, /* string past the end */
-        {"\x10\x01\x01\x02\x09", 5, "allocation refers to unknown trace node 9"},
-        {"\x05\x05\x03\x10", 4, "bad trace node 5 (parent 3)"}, /* unknown parent */
-        {"\x05\x00\x00\x10", 4, "bad trace node 0 (parent 0)"}, /* id 0 is the root */
-        {"\x05\x01\x00\x11", 4, "bad trace node 1 (parent 0)"}, /* conflicting redefinition */
-        {"\x05\xff\xff\xff\x0f\x00\x01", 7, "bad trace node"},  /* absurd id */
-        {"\x03\x09", 2, "unload of unknown module 9"},
-        {"\x02\x01\x00\x00\x00\xff\x7f", 7, "corrupt record (tag 0x02)"}, /* absurd nseg */
-        {"\x20\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 12, "corrupt record (tag 0x20)"},
+        {"\x7f", 1, "corrupt record (tag 0x7f)", {"", "", ""}},         /* unknown tag */
+        {"\x06\x01\x7f", 3, "corrupt record (tag 0x06)", {"", "", ""}}, /* string past the end */
+        {"\x10", 1, "allocation refers to unknown trace node 9", {"\x01", "\x02", "\x09"}},
+        /* ALLOC_REUSE with an empty reuse stack */
+        {"\x80", 1, "corrupt record (tag 0x80)", {"\x01", "", "\x01"}},
+        /* FREE_BACK past the chunk's first allocation */
+        {"\x23", 1, "corrupt record (tag 0x23)", {"", "", ""}},
+        {"\x05\x05\x03\x10",
+         4,
+         "bad trace node 5 (parent 3)",
+         {NULL, NULL, NULL}}, /* unknown parent */
+        {"\x05\x00\x00\x10",
+         4,
+         "bad trace node 0 (parent 0)",
+         {NULL, NULL, NULL}}, /* id 0 is the root */
+        {"\x05\x01\x00\x11",
+         4,
+         "bad trace node 1 (parent 0)",
+         {NULL, NULL, NULL}}, /* conflicting redefinition */
+        {"\x05\xff\xff\xff\x0f\x00\x01", 7, "bad trace node", {NULL, NULL, NULL}}, /* absurd id */
+        {"\x03\x09", 2, "unload of unknown module 9", {NULL, NULL, NULL}},
+        {"\x02\x01\x00\x00\x00\xff\x7f",
+         7,
+         "corrupt record (tag 0x02)",
+         {NULL, NULL, NULL}}, /* absurd nseg */
+        {"\x20",
+         1,
+         "corrupt record (tag 0x20)",
+         {"", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", ""}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        mt_analysis_t *a = load_with_raw_tail(cases[i].bytes, cases[i].n);
+        mt_analysis_t *a = load_with_raw_tail(cases[i].bytes, cases[i].n, cases[i].side);
         ck_assert_int_eq(a->truncated, 1);
         ck_assert_int_eq(a->cut, 1);
         ck_assert_uint_eq(a->replay.allocations, 1);
@@ -463,6 +492,89 @@ START_TEST(analysis_collects_process_and_exit)
 }
 END_TEST
 
+/* The version 2 allocation model (FREE_BACK, ALLOC_REUSE) round-trips over many chunks: a
+ * simulated allocator with per-class LIFO free lists (so reuse hits), frees across chunk
+ * boundaries, realloc releases, and a few thousand blocks live at a time. */
+typedef struct model_event {
+    uint8_t tag;
+    uint64_t addr, size;
+} model_event_t;
+
+START_TEST(model_round_trip)
+{
+    enum { LIVE = 3000, STEPS = 150000, CLASSES = 300 };
+    static uint64_t live_addr[LIVE], live_size[LIVE];
+    static uint64_t freelist[CLASSES][64];
+    static unsigned nfree[CLASSES];
+    static model_event_t ev[3 * STEPS];
+    size_t nev = 0;
+    uint64_t rng = 12345, bump = 0x10000000;
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 0);
+    mt_lb_node(&b, 1, 0, 0x1000);
+    for (int i = 0; i < STEPS; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned slot = (unsigned)(rng >> 33) % LIVE;
+        uint64_t size = (rng >> 20) % 8 == 0 ? 5000 + (rng >> 40) % 100 : 1 + (rng >> 40) % 400;
+        unsigned cls = (unsigned)((size + 23) / 16) % CLASSES;
+        if (live_addr[slot]) {
+            uint64_t old = live_addr[slot];
+            unsigned ocls = (unsigned)((live_size[slot] + 23) / 16) % CLASSES;
+            uint8_t tag = (rng >> 50) % 16 == 0 ? MT_TAG_REALLOC_RELEASE : MT_TAG_FREE;
+            mt_lb_free_(&b, tag, (uint64_t)i, old);
+            ev[nev++] = (model_event_t){tag, old, 0};
+            if (nfree[ocls] < 64)
+                freelist[ocls][nfree[ocls]++] = old;
+        }
+        uint64_t addr;
+        if (nfree[cls] && (rng >> 45) % 4 != 0) {
+            addr = freelist[cls][--nfree[cls]];
+        } else {
+            addr = bump;
+            bump += (size + 31) & ~15ull;
+        }
+        mt_lb_alloc(&b, MT_ALLOC_MALLOC, (uint64_t)i, size, addr, 1);
+        ev[nev++] = (model_event_t){MT_TAG_ALLOC, addr, size};
+        live_addr[slot] = addr;
+        live_size[slot] = size;
+    }
+    mt_lb_flush(&b);
+    mt_reader_t *r;
+    char err[256];
+    ck_assert_int_eq(mt_reader_open_mem(&r, b.file, b.len, "model", err, sizeof err), 0);
+    mt_record_t rec;
+    size_t k = 0;
+    while (mt_reader_next(r, &rec) == 1) {
+        if (rec.tag != MT_TAG_ALLOC && rec.tag != MT_TAG_FREE && rec.tag != MT_TAG_REALLOC_RELEASE)
+            continue;
+        ck_assert_uint_lt(k, nev);
+        ck_assert_msg(rec.tag == ev[k].tag && rec.addr == ev[k].addr, "event %zu: %x %llx", k,
+                      rec.tag, (unsigned long long)rec.addr);
+        if (rec.tag == MT_TAG_ALLOC)
+            ck_assert_uint_eq(rec.size, ev[k].size);
+        k++;
+    }
+    ck_assert_int_eq(mt_reader_state(r), MT_READER_END);
+    ck_assert_uint_eq(k, nev);
+    mt_reader_close(r);
+    /* The model must pay off: the same events with every free by address take more room. */
+    mt_lb_t plain;
+    mt_lb_init(&plain, 1, 0);
+    mt_enc_set_map(&plain.enc, NULL);
+    mt_lb_node(&plain, 1, 0, 0x1000);
+    for (size_t i = 0; i < nev; i++) {
+        if (ev[i].tag == MT_TAG_ALLOC)
+            mt_lb_alloc(&plain, MT_ALLOC_MALLOC, i, ev[i].size, ev[i].addr, 1);
+        else
+            mt_lb_free_(&plain, ev[i].tag, i, ev[i].addr);
+    }
+    mt_lb_flush(&plain);
+    ck_assert_msg(b.len * 20 < plain.len * 19, "%zu vs %zu", b.len, plain.len);
+    mt_lb_free(&plain);
+    mt_lb_free(&b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("reader");
@@ -478,6 +590,7 @@ int main(void)
     tcase_add_test(tc, absurd_lengths_refused);
     tcase_add_test(tc, corrupt_records);
     tcase_add_test(tc, analysis_collects_process_and_exit);
+    tcase_add_test(tc, model_round_trip);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
