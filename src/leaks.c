@@ -210,7 +210,8 @@ int mt_leaks_build(mt_leaks_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym, 
         mt_leaks_destroy(l);
         return rc;
     }
-    qsort(l->v, l->n, sizeof *l->v, mt_leaks_cmp);
+    if (l->n) /* v is NULL when nothing is live: qsort's pointer must not be */
+        qsort(l->v, l->n, sizeof *l->v, mt_leaks_cmp);
     mt_leaks_suppress(l);
     return 0;
 }
