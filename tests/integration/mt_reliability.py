@@ -45,7 +45,7 @@ def case_stress():
     counts equal the program's own, exactly. MT_STRESS_OPS sets the calls per thread (CI
     default 100000; the full run is 1000000, see README)."""
     prog = sample("stress")
-    ops = os.environ.get("MT_STRESS_OPS", "100000")
+    ops = os.environ.get("MT_STRESS_OPS", "1000000")
     log = os.path.join(it.TMP, "stress.mtr")
     p = memtrace("run", "-q", "-o", log, "--", prog, ops, timeout=1800)
     check(p.returncode == 0, f"memtrace run stress {ops}\n{show(p)}")
