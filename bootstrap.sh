@@ -55,7 +55,7 @@ quietly() {
 # libunwind-dev (the nongnu libunwind that memtrace uses) replaces LLVM's libunwind-14-dev,
 # which conflicts with it; apt-get removes that one when it installs ours.
 PACKAGES=(build-essential g++ meson ninja-build pkg-config libunwind-dev libdw-dev libelf-dev
-          zlib1g-dev check python3 sqlite3 git)
+          zlib1g-dev check python3 sqlite3 git libjemalloc-dev libgoogle-perftools-dev)
 
 install_missing() {
     local missing=() p

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "allocator_check.h"
 #include "clock.h"
 #include "config.h"
 #include "leak_scan.h"
@@ -140,6 +141,22 @@ void mt_rec_modules_changed(void)
     mt_tree_forget();
     pthread_mutex_unlock(&mt_writer.lock);
     mt_unwind_flush();
+}
+
+void mt_rec_notice(unsigned code, const char *text)
+{
+    size_t len = strlen(text);
+    uint64_t now = mt_rec_now();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin_big(32 + mt_enc_string_size(len));
+    if (e) {
+        mt_enc_u8(e, MT_TAG_NOTICE);
+        mt_enc_time(e, now);
+        mt_enc_v(e, code);
+        mt_enc_string(e, text, len);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
 }
 
 /* ---- process record ---- */
@@ -441,6 +458,7 @@ void mt_rec_init(void)
         return;
     }
     if (mt_rec_start_log(false) == 0) {
+        mt_acheck_run();
         on_exit(mt_rec_on_exit, NULL);
         pthread_atfork(mt_rec_fork_prepare, mt_rec_fork_parent, mt_rec_fork_child);
         mt_rec_install_signals();

@@ -61,6 +61,88 @@ def case_stress():
           f"leaked_bytes={got[2]} leaked_blocks={got[3]}: exact")
 
 
+# ---- programs with their own allocator ----
+
+OWN_ALLOC_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+int main(void)
+{
+    for (int i = 0; i < 100; i++)
+        free(malloc(100));
+    void *volatile keep = malloc(64);
+    (void)keep;
+    printf("memtrace-sample: allocations=101 frees=100 leaked_bytes=64 leaked_blocks=1\n");
+    return 0;
+}
+"""
+
+OWN_ALLOC_CXX = r"""
+#include <cstdio>
+int main()
+{
+    for (int i = 0; i < 100; i++)
+        delete[] new int[25];
+    std::printf("done\n");
+}
+"""
+
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+
+
+def build_prog(name, src_text, *link, cxx=False):
+    src = os.path.join(it.TMP, name + (".cpp" if cxx else ".c"))
+    with open(src, "w") as f:
+        f.write(src_text)
+    exe = os.path.join(it.TMP, name)
+    cc = ["c++"] if cxx else [it.ARGS.cc or "cc"]
+    p = it.run([*cc, "-O0", "-o", exe, src, *link])
+    check(p.returncode == 0, f"cannot build {name}\n{show(p)}")
+    return exe
+
+
+def case_own_allocator():
+    """jemalloc linked statically: nothing reaches the hooks, so memtrace says so on stderr and
+    in the report (a warning, not a refusal: mmap and the rest are still recorded). Linked
+    dynamically, malloc is still seen (exact counts) and only the log notes the allocator.
+    tcmalloc's operator new in a C++ program: one stderr line."""
+    je_static = os.path.join(LIBDIR, "libjemalloc_pic.a")
+    if not os.path.exists(je_static) or not os.path.exists(os.path.join(LIBDIR, "libjemalloc.so")):
+        raise Skip("libjemalloc-dev is not installed")
+    prog = build_prog("je_static", OWN_ALLOC_C, je_static, "-lpthread", "-lm", "-ldl")
+    log = os.path.join(it.TMP, "je_static.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", prog)
+    check(p.returncode == 0, f"memtrace run je_static\n{show(p)}")
+    want = "memtrace: je_static uses its own malloc (a statically linked allocator such as " \
+           "jemalloc); its allocations are not seen"
+    check(want in p.stderr, f"no allocator warning on stderr\n{show(p)}")
+    check(p.stderr.count("memtrace:") == 1, f"more than one line\n{show(p)}")
+    rep = report_json(log)
+    check(rep["allocator_notice"] and "are not seen" in rep["allocator_notice"],
+          f"the report has no allocator notice: {rep.get('allocator_notice')}")
+    t = memtrace("report", log)
+    check("warning: je_static uses its own malloc" in t.stdout, f"text report\n{show(t)}")
+
+    prog = build_prog("je_dynamic", OWN_ALLOC_C, "-ljemalloc")
+    log = os.path.join(it.TMP, "je_dynamic.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", prog)
+    check(p.returncode == 0 and "memtrace:" not in p.stderr,
+          f"dynamic jemalloc: no warning expected (malloc is interposed)\n{show(p)}")
+    rep = report_json(log, "--top", "1000")
+    got = it.own_calls(rep, prog)
+    check(got == truth_of(p, "je_dynamic"), f"dynamic jemalloc: report {got}\n{show(p)}")
+    check("je_dynamic's malloc is jemalloc (libjemalloc.so.2)" in (rep["allocator_notice"] or ""),
+          f"dynamic jemalloc: notice {rep['allocator_notice']}")
+
+    if not os.path.exists(os.path.join(LIBDIR, "libtcmalloc.so")) or not shutil.which("c++"):
+        raise Skip("libgoogle-perftools-dev or c++ missing (jemalloc part passed)")
+    prog = build_prog("tc_cxx", OWN_ALLOC_CXX, "-ltcmalloc", cxx=True)
+    p = memtrace("run", "-q", "-o", os.path.join(it.TMP, "tc.mtr"), "--", prog)
+    check(p.returncode == 0 and "memtrace: tc_cxx's operator new/delete come from tcmalloc "
+          "(libtcmalloc.so.4); C++ new and delete are not seen" in p.stderr,
+          f"tcmalloc C++: no warning\n{show(p)}")
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_") and callable(fn)}
 
