@@ -6,6 +6,7 @@
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -141,6 +142,43 @@ def case_own_allocator():
     check(p.returncode == 0 and "memtrace: tc_cxx's operator new/delete come from tcmalloc "
           "(libtcmalloc.so.4); C++ new and delete are not seen" in p.stderr,
           f"tcmalloc C++: no warning\n{show(p)}")
+
+
+# ---- crashes and the program's own signal handlers ----
+
+def case_stack_overflow():
+    """Endless recursion: SIGSEGV on a full stack. The handler runs on its alternate stack,
+    the log ends with EXIT(signal 11), the status stays 128 + 11, and what was live is there."""
+    prog = sample("stack_overflow")
+    log = os.path.join(it.TMP, "so.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", prog)
+    check(p.returncode == 128 + signal.SIGSEGV, f"expected exit {128 + signal.SIGSEGV}\n{show(p)}")
+    want = truth_of(p, "stack_overflow")
+    rep = report_json(log, "--top", "1000")
+    check(rep["exit"] == {"reason": "signal", "status": signal.SIGSEGV},
+          f"the log does not end with the signal: exit={rep['exit']} "
+          f"truncation={rep['truncation']}")
+    check(not rep["truncated"], f"the log lost its end: {rep['truncation']}")
+    got = it.own_calls(rep, prog)
+    check(got == want, f"report {got}, the program counted {want}")
+    t = memtrace("report", log)
+    check("killed by signal 11" in t.stdout, f"text report does not say so\n{show(t)}")
+
+
+def case_own_signal_handler():
+    """The program's own SIGSEGV handler (installed after checking the old action is SIG_DFL)
+    catches a real fault and the program exits normally, with exact counts."""
+    prog = sample("own_handler")
+    log = os.path.join(it.TMP, "oh.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", prog)
+    check(p.returncode == 0, f"own_handler under memtrace\n{show(p)}")
+    check("old SIGSEGV action: default" in p.stdout and "old SIGBUS action: default" in p.stdout,
+          f"the program saw memtrace's handler\n{show(p)}")
+    check("handler ran 1 time(s), page[10]=42" in p.stdout, f"its handler did not run\n{show(p)}")
+    rep = report_json(log, "--top", "1000")
+    check(rep["exit"] == {"reason": "normal", "status": 0}, f"exit {rep['exit']}")
+    got = it.own_calls(rep, prog)
+    check(got == truth_of(p, "own_handler"), f"report {got}\n{show(p)}")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
