@@ -181,6 +181,42 @@ def case_own_signal_handler():
     check(got == truth_of(p, "own_handler"), f"report {got}\n{show(p)}")
 
 
+# ---- threads and allocations at odd moments ----
+
+def calls_in(rep, modules):
+    """Like it.own_calls, for the sites whose innermost frame is in any of modules."""
+    mods = {os.path.realpath(m) for m in modules}
+    alloc = leaked = blocks = 0
+    for site in rep.get("top_sites", []):
+        stack = site.get("stack") or [{}]
+        if os.path.realpath(stack[0].get("module") or "") in mods:
+            alloc += site["allocations"]
+            leaked += site["leaked_bytes"]
+            blocks += site["leaked_blocks"]
+    return (alloc, alloc - blocks, leaked, blocks)
+
+
+def case_lifecycle():
+    """400 threads that start and end, TLS destructors, a signal handler, an atexit handler and
+    a shared library's destructor, all allocating: exact counts, and the report's frees agree
+    once the C library's own blocks (per-thread bookkeeping) are set apart."""
+    prog = sample("lifecycle")
+    dso = os.path.join(it.ARGS.build_root, "samples", "liblifecycle_dso.so")
+    log = os.path.join(it.TMP, "lifecycle.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", prog)
+    check(p.returncode == 0, f"lifecycle under memtrace\n{show(p)}")
+    want = truth_of(p, "lifecycle")
+    rep = report_json(log, "--top", "1000000")
+    check(rep["exit"] == {"reason": "normal", "status": 0} and not rep["truncated"],
+          f"exit {rep['exit']}, truncation {rep['truncation']}")
+    got = calls_in(rep, [prog, dso])
+    check(got == want, f"report {got}, the program counted {want}")
+    lib_alloc = rep["allocations"] - got[0]
+    lib_live = rep["leaked_blocks"] - got[3]
+    check(rep["frees"] - (lib_alloc - lib_live) == want[1],
+          f"frees: report {rep['frees']}, library blocks {lib_alloc} ({lib_live} live)")
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_") and callable(fn)}
 
