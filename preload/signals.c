@@ -2,7 +2,7 @@
 // Alternate signal stacks and the interposed sigaction/signal. A stack overflow raises SIGSEGV
 // on a stack with no room left: without a stack of its own the handler cannot run, the kernel
 // kills the process and the log loses its last chunk and its EXIT. Each thread gets one on its
-// first recorded event (mmap, never malloc; freed by a thread-specific destructor).
+// first recorded event (mmap, never malloc; unmapped by a thread-specific destructor).
 // The program must not see memtrace's handlers: sigaction reports SIG_DFL where ours stands in
 // for it, and a handler the program installs replaces ours, as it would have replaced SIG_DFL.
 #include "signals.h"
@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mt_libc.h"
@@ -39,6 +41,21 @@ static int mt_sig_real(int sig, const struct sigaction *sa, struct sigaction *ol
     return mt_sig.sigaction(sig, sa, old);
 }
 
+/* Straight from the kernel, not mt_map: a program's handler frames on this stack are roots
+ * for the leak check like any stack, and a thousand threads must not fill the scan's table of
+ * excluded ranges (mt_map's). */
+static void *mt_sig_stack_map(void)
+{
+    long r = syscall(SYS_mmap, NULL, MT_SIG_STACK, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    return r == -1 ? NULL : (void *)r;
+}
+
+static void mt_sig_stack_unmap(void *p)
+{
+    syscall(SYS_munmap, p, MT_SIG_STACK);
+}
+
 static void mt_sig_stack_free(void *p)
 {
     stack_t cur;
@@ -48,7 +65,7 @@ static void mt_sig_stack_free(void *p)
     }
     /* Still in use if the program replaced it by its own; then it is the program's. */
     if (sigaltstack(NULL, &cur) != 0 || cur.ss_sp != p)
-        mt_unmap(p, MT_SIG_STACK);
+        mt_sig_stack_unmap(p);
 }
 
 void mt_sig_thread(void)
@@ -56,14 +73,16 @@ void mt_sig_thread(void)
     stack_t cur;
     if (sigaltstack(NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE))
         return; /* the program has one: handlers run there */
-    void *p = mt_map(MT_SIG_STACK);
+    int saved = errno;
+    void *p = mt_sig_stack_map();
+    stack_t st = {.ss_sp = p, .ss_size = MT_SIG_STACK, .ss_flags = 0};
+    if (p && sigaltstack(&st, NULL) != 0) {
+        mt_sig_stack_unmap(p);
+        p = NULL;
+    }
+    errno = saved;
     if (!p)
         return;
-    stack_t st = {.ss_sp = p, .ss_size = MT_SIG_STACK, .ss_flags = 0};
-    if (sigaltstack(&st, NULL) != 0) {
-        mt_unmap(p, MT_SIG_STACK);
-        return;
-    }
     if (mt_sig.key_ok)
         (void)pthread_setspecific(mt_sig.key, p);
 }
