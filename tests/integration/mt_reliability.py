@@ -248,7 +248,7 @@ int main(void)
     char *volatile lost = malloc(1000);
     memset(lost, 1, 1000);
     lost = NULL;
-    printf("300 threads running\n");
+    printf("%d threads running\n", THREADS);
     exit(0);
 }
 """
