@@ -48,7 +48,7 @@ static void mt_fu_cache_free(void *p)
 {
     if (mt_fu_tls == p)
         mt_fu_tls = NULL;
-    mt_unmap(p, sizeof(mt_fu_cache_t));
+    mt_unmap_unlisted(p, sizeof(mt_fu_cache_t));
 }
 
 static void mt_fu_key_init(void)
@@ -66,7 +66,7 @@ static mt_fu_cache_t *mt_fu_cache(void)
         pthread_once(&mt_fu_once, mt_fu_key_init);
         if (!mt_fu_key_ok)
             return NULL;
-        c = mt_map(sizeof *c);
+        c = mt_map_unlisted(sizeof *c);
         if (!c)
             return NULL;
         /* Unmapped at thread exit; a thread that never exits keeps its 64 KiB. */

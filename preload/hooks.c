@@ -133,7 +133,7 @@ MT_EXPORT void *malloc(size_t size)
     if (MT_UNLIKELY(!mt_real.malloc))
         return mt_early_alloc(size, 16);
     if (!mt_hooks_wanted())
-        return mt_real.malloc(size);
+        return MT_UNLIKELY(mt_private_heap) ? mt_early_alloc(size, 16) : mt_real.malloc(size);
     mt_guard = 1;
     void *p = mt_real.malloc(size);
     if (MT_LIKELY(p != NULL))
@@ -169,8 +169,12 @@ MT_EXPORT void *calloc(size_t n, size_t size)
             return NULL;
         return mt_early_alloc(total, 16); /* static storage: already zero */
     }
-    if (!mt_hooks_wanted())
+    if (!mt_hooks_wanted()) {
+        size_t total;
+        if (MT_UNLIKELY(mt_private_heap) && !__builtin_mul_overflow(n, size, &total))
+            return mt_early_alloc(total, 16); /* never handed out before: still zero */
         return mt_real.calloc(n, size);
+    }
     mt_guard = 1;
     void *p = mt_real.calloc(n, size);
     if (MT_LIKELY(p != NULL))
@@ -199,7 +203,8 @@ MT_EXPORT void *realloc(void *p, size_t size)
     if (MT_UNLIKELY(!mt_real.realloc))
         return p ? NULL : mt_early_alloc(size, 16);
     if (!mt_hooks_wanted())
-        return mt_real.realloc(p, size);
+        return MT_UNLIKELY(mt_private_heap && !p) ? mt_early_alloc(size, 16)
+                                                  : mt_real.realloc(p, size);
     mt_guard = 1;
     if (p)
         mt_hooks_free(MT_TAG_REALLOC_RELEASE, p);

@@ -93,6 +93,23 @@ void *mt_map(size_t size)
     return (void *)r;
 }
 
+void *mt_map_unlisted(size_t size)
+{
+    int saved = errno;
+    long r =
+        syscall(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    errno = saved;
+    return r == -1 ? NULL : (void *)r;
+}
+
+void mt_unmap_unlisted(void *p, size_t size)
+{
+    int saved = errno;
+    if (p)
+        syscall(SYS_munmap, p, size);
+    errno = saved;
+}
+
 void mt_unmap(void *p, size_t size)
 {
     int saved = errno;
@@ -212,3 +229,4 @@ uint64_t mt_now_us(void)
 }
 
 __thread int mt_guard __attribute__((tls_model("initial-exec")));
+__thread int mt_private_heap __attribute__((tls_model("initial-exec")));

@@ -30,6 +30,11 @@ MT_WUR int mt_write_all(int fd, const void *buf, size_t len);
 /* Page-granular memory straight from the kernel; NULL on failure. */
 void *mt_map(size_t size);
 void mt_unmap(void *p, size_t size);
+/* The same for per-thread memory that never holds a heap address (unwind rule caches): not
+ * listed as excluded from the leak scan, whose table of ranges is small and would overflow
+ * with hundreds of threads (then memtrace's own tables would become roots). */
+void *mt_map_unlisted(size_t size);
+void mt_unmap_unlisted(void *p, size_t size);
 void *mt_remap(void *p, size_t old_size, size_t new_size);
 
 /* A bounded string builder over a caller buffer; it truncates, never overflows, and keeps
@@ -56,4 +61,9 @@ uint64_t mt_now_us(void);
 /* Reentrancy guard: non-zero while this thread is inside memtrace (hooks, writer thread).
  * initial-exec TLS so reading it never calls into the TLS allocator (__tls_get_addr). */
 extern __thread int mt_guard __attribute__((tls_model("initial-exec")));
+/* Set around memtrace's own start-up lookups (dlsym, dladdr): glibc allocates and frees small
+ * blocks there (a failed dlsym's error string), which would leave holes in the program's heap
+ * and change where its blocks land. While set, this thread's allocations made with the guard
+ * held come from the static early buffer instead. Start-up only: the buffer is small. */
+extern __thread int mt_private_heap __attribute__((tls_model("initial-exec")));
 #endif

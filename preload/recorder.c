@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "allocator_check.h"
 #include "clock.h"
 #include "config.h"
 #include "leak_scan.h"
@@ -21,6 +22,7 @@
 #include "modules.h"
 #include "python.h"
 #include "sampler.h"
+#include "signals.h"
 #include "trace_tree.h"
 #include "unwinder.h"
 
@@ -36,8 +38,10 @@ static __thread uint32_t mt_rec_tid_cache __attribute__((tls_model("initial-exec
 
 static inline uint32_t mt_rec_tid(void)
 {
-    if (MT_UNLIKELY(!mt_rec_tid_cache))
+    if (MT_UNLIKELY(!mt_rec_tid_cache)) {
         mt_rec_tid_cache = (uint32_t)mt_sys_gettid();
+        mt_sig_thread(); /* this thread's first event: room for the crash handler */
+    }
     return mt_rec_tid_cache;
 }
 
@@ -243,6 +247,21 @@ void mt_rec_modules_changed(void)
     mt_py_native_forget();
     pthread_mutex_unlock(&mt_writer.lock);
     mt_unwind_flush();
+}
+
+void mt_rec_notice(unsigned code, const char *text)
+{
+    size_t len = strlen(text);
+    uint64_t now = mt_rec_now();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin_big(32 + mt_enc_string_size(len));
+    if (e) {
+        mt_enc_notice_begin(e, now);
+        mt_enc_v(e, code);
+        mt_enc_string(e, text, len);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
 }
 
 /* ---- process record ---- */
@@ -497,27 +516,10 @@ static void mt_rec_on_signal(int sig)
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
+    mt_sig_forget(sig);
     sigaction(sig, &dfl, NULL);
     syscall(SYS_tgkill, mt_sys_getpid(), mt_sys_gettid(), sig);
     errno = saved;
-}
-
-static void mt_rec_install_signals(void)
-{
-    for (size_t i = 0; i < sizeof mt_rec_fatal / sizeof mt_rec_fatal[0]; i++) {
-        struct sigaction old;
-        if (sigaction(mt_rec_fatal[i], NULL, &old) != 0)
-            continue;
-        /* Only where the program has no handler (and does not ignore the signal). */
-        if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) {
-            struct sigaction sa;
-            memset(&sa, 0, sizeof sa);
-            sa.sa_handler = mt_rec_on_signal;
-            sigemptyset(&sa.sa_mask);
-            sa.sa_flags = SA_RESTART;
-            sigaction(mt_rec_fatal[i], &sa, NULL);
-        }
-    }
 }
 
 void mt_rec_init(void)
@@ -553,12 +555,18 @@ void mt_rec_init(void)
         mt_guard--;
         return;
     }
+    mt_private_heap = 1;
     mt_py_detect();
+    mt_private_heap = 0;
     if (mt_rec_start_log(false) == 0) {
         mt_py_install();
+        mt_private_heap = 1;
+        mt_acheck_run();
+        mt_private_heap = 0;
         on_exit(mt_rec_on_exit, NULL);
         pthread_atfork(mt_rec_fork_prepare, mt_rec_fork_parent, mt_rec_fork_child);
-        mt_rec_install_signals();
+        mt_sig_init(mt_rec_fatal, (int)(sizeof mt_rec_fatal / sizeof mt_rec_fatal[0]),
+                    mt_rec_on_signal);
     }
     mt_guard--;
 }

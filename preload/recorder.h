@@ -36,6 +36,8 @@ void mt_rec_munmap(const void *p, size_t len);
 void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size);
 /* Before and after a real dlclose. */
 void mt_rec_modules_changed(void);
+/* A NOTICE record (enum mt_notice_code) with a short text. */
+void mt_rec_notice(unsigned code, const char *text);
 /* Writes EXIT and everything pending, synchronously; recording stops. */
 void mt_rec_finish(enum mt_exit_reason reason, int status);
 

@@ -111,6 +111,9 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             break;
         case MT_TAG_NOTICE:
             a->notices[rec.a < 7 ? rec.a : 7]++;
+            if (rec.a == MT_NOTICE_ALLOCATOR && !a->allocator_notice[0])
+                snprintf(a->allocator_notice, sizeof a->allocator_notice, "%.*s",
+                         (int)(rec.str.len < 255 ? rec.str.len : 255), rec.str.ptr);
             rc = mt_replay_record(&a->replay, &rec);
             break;
         case MT_TAG_LEAK_SCAN:

@@ -36,10 +36,11 @@ typedef struct mt_analysis {
     uint64_t events;      /* event records applied */
     uint64_t notices[8];  /* by mt_notice_code (7 = other) */
     uint64_t threads_named;
-    int truncated;        /* the log ends early: no EXIT record, or a cut/corrupt chunk */
-    int cut;              /* the stream itself was cut or corrupt (not just no EXIT) */
-    char cut_reason[160]; /* why, e.g. "bad CRC in chunk at offset 4096" */
-    char truncation[160]; /* "truncated after N events; report covers up to 00:12.4" */
+    char allocator_notice[256]; /* NOTICE(ALLOCATOR): some allocations bypassed the hooks */
+    int truncated;              /* the log ends early: no EXIT record, or a cut/corrupt chunk */
+    int cut;                    /* the stream itself was cut or corrupt (not just no EXIT) */
+    char cut_reason[160];       /* why, e.g. "bad CRC in chunk at offset 4096" */
+    char truncation[160];       /* "truncated after N events; report covers up to 00:12.4" */
 } mt_analysis_t;
 
 /* Reads the whole log at path. Returns 0 (also for a truncated log: check ->truncated) or a

@@ -207,6 +207,16 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
     return ferror(o) ? -EIO : 0;
 }
 
+/* The column of time_us in a chart width columns wide over [0, tmax]; width for any time at
+ * or past the end (a corrupt log's times need not be ordered), so the conversion never leaves
+ * the range of unsigned. */
+static unsigned mt_tl_column(uint64_t time_us, unsigned width, uint64_t tmax)
+{
+    if (tmax == 0 || time_us >= tmax)
+        return width;
+    return (unsigned)((double)time_us * width / (double)tmax);
+}
+
 int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width, unsigned height)
 {
     static const char *const eighths[9] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
@@ -223,8 +233,8 @@ int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width
     uint64_t vmax = r->peak_heap_bytes ? r->peak_heap_bytes : 1;
     for (size_t k = 0; k < t.n[MT_TL_HEAP]; k++) {
         uint64_t end = k + 1 < t.n[MT_TL_HEAP] ? t.p[MT_TL_HEAP][k + 1].time_us : t.tmax;
-        unsigned c0 = (unsigned)((double)t.p[MT_TL_HEAP][k].time_us * width / (double)t.tmax);
-        unsigned c1 = (unsigned)((double)end * width / (double)t.tmax);
+        unsigned c0 = mt_tl_column(t.p[MT_TL_HEAP][k].time_us, width, t.tmax);
+        unsigned c1 = mt_tl_column(end, width, t.tmax);
         for (unsigned c = c0; c <= c1 && c < width; c++)
             if (t.p[MT_TL_HEAP][k].value > col[c])
                 col[c] = t.p[MT_TL_HEAP][k].value;
@@ -250,7 +260,7 @@ int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width
         fprintf(o, "%s\n", reset);
     }
     fprintf(o, "%10s +", "");
-    unsigned pc = (unsigned)((double)r->peak_time_us * width / (double)t.tmax);
+    unsigned pc = mt_tl_column(r->peak_time_us, width, t.tmax);
     for (unsigned c = 0; c < width; c++)
         fputs(c == pc || (pc >= width && c == width - 1) ? "^" : "-", o);
     fprintf(o, "\n%10s  0 s%*s\n", "", (int)width - 3, mt_fmt_seconds(b, sizeof b, t.tmax));

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* libstdc++'s demangler, the one every C++ toolchain on Linux agrees with. */
@@ -137,6 +138,7 @@ struct mt_symbolizer {
     size_t nframes, frames_cap;
     const char **warnings;
     size_t nwarnings;
+    int offline; /* never open a file: every frame is module+offset */
 };
 
 static char *mt_debuginfo_path = NULL; /* libdwfl's default: ":.debug:/usr/lib/debug" */
@@ -171,6 +173,11 @@ void mt_symbolizer_free(mt_symbolizer_t *s)
     free(s->frames);
     free(s->warnings);
     free(s);
+}
+
+void mt_symbolizer_set_offline(mt_symbolizer_t *s)
+{
+    s->offline = 1;
 }
 
 const char *mt_symbolizer_intern(mt_symbolizer_t *s, const char *str)
@@ -267,6 +274,8 @@ static mt_symmod_t *mt_symmod_get(mt_symbolizer_t *s, uint32_t index)
     if (sm->state)
         return sm->state > 0 ? sm : NULL;
     sm->state = -1;
+    if (s->offline)
+        return NULL;
     /* Pseudo-modules have no file; not worth a warning. */
     if (m->path[0] != '/') {
         if (m->path[0] && strncmp(m->path, "linux-vdso", 10) != 0 && m->path[0] != '[')
@@ -276,8 +285,12 @@ static mt_symmod_t *mt_symmod_get(mt_symbolizer_t *s, uint32_t index)
     Dwfl *dwfl = NULL;
     Dwfl_Module *mod = NULL;
     const char *problem = NULL;
+    struct stat st;
     if (access(m->path, R_OK) != 0) {
         problem = "file not found";
+    } else if (stat(m->path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        /* The path comes from the log: a FIFO or a device would block or never end. */
+        problem = "not a regular file";
     } else {
         mod = mt_report_file(&dwfl, m->basename, m->path);
         if (!mod) {

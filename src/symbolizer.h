@@ -25,6 +25,8 @@ typedef struct mt_symbolizer mt_symbolizer_t;
 
 int mt_symbolizer_new(mt_symbolizer_t **out, const mt_modules_t *mods) MT_WUR;
 void mt_symbolizer_free(mt_symbolizer_t *s);
+/* From now on, open no file: every frame is module+offset (fuzzing, untrusted logs). */
+void mt_symbolizer_set_offline(mt_symbolizer_t *s);
 
 /*
  * Frames for one recorded address, innermost first (more than one when calls were inlined).

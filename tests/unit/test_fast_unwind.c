@@ -19,13 +19,13 @@
 #include "fast_unwind.h"
 
 /* fast_unwind.c's only outside needs (mt_libc.c would pull in the whole recorder). */
-void *mt_map(size_t size)
+void *mt_map_unlisted(size_t size)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
-void mt_unmap(void *p, size_t size)
+void mt_unmap_unlisted(void *p, size_t size)
 {
     munmap(p, size);
 }

@@ -197,6 +197,27 @@ START_TEST(timeline_bounded)
 }
 END_TEST
 
+/* Each chunk counts time from the start again, so a corrupt log can put the peak far after
+ * its last event: the text chart must place it without an out-of-range conversion (UBSan in
+ * the sanitizer build; found by the fuzzer). */
+START_TEST(timeline_text_peak_after_last_event)
+{
+    lb_start();
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 4000000000000000ull, 100, 0x1000, 1);
+    mt_lb_flush(&b);
+    mt_lb_free_(&b, MT_TAG_FREE, 10, 0x1000);
+    lb_load();
+    ck_assert_uint_gt(a->replay.peak_time_us, a->replay.last_time_us);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    ck_assert_int_eq(mt_timeline_text(a, f, 0, 40, 4), 0);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(out, "---^\n")); /* past the end: the last column */
+    free(out);
+}
+END_TEST
+
 START_TEST(fragmentation_holes)
 {
     ck_assert_uint_eq(mt_frag_chunk_size(0), 32);
@@ -233,6 +254,7 @@ static Suite *reports_suite(void)
     tcase_add_test(tc, peak_sites_exact);
     tcase_add_test(tc, temporary_per_thread);
     tcase_add_test(tc, timeline_bounded);
+    tcase_add_test(tc, timeline_text_peak_after_last_event);
     tcase_add_test(tc, fragmentation_holes);
     suite_add_tcase(s, tc);
     return s;

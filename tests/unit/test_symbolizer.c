@@ -3,8 +3,10 @@
 // binary (built with -g) must symbolize to this file's functions and lines, inlined calls
 // expand innermost first, allocator frames are trimmed, equal stacks merge into one site.
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analysis.h"
@@ -174,6 +176,66 @@ START_TEST(missing_module_falls_back_once)
 }
 END_TEST
 
+/* A log names any path it likes: a FIFO there would block the report forever in open(). */
+START_TEST(module_path_of_a_fifo_is_not_opened)
+{
+    static const uint64_t segs[1][3] = {{0, 0x10000, 5}};
+    char dir[] = "/tmp/mt_sym_fifo.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/lib.so", dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 0);
+    mt_lb_module(&b, 1, 0x400000, path, "", 0, 1, segs);
+    mt_lb_node(&b, 1, 0, 0x400123);
+    mt_lb_flush(&b);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    mt_symbolizer_t *s;
+    ck_assert_int_eq(mt_symbolizer_new(&s, a->modules), 0);
+    const mt_frame_t *f;
+    ck_assert_int_eq(mt_symbolizer_lookup(s, a->nodes.v[1].module, a->nodes.v[1].rel, 0, &f), 1);
+    ck_assert_ptr_null(f[0].function);
+    ck_assert_uint_eq(mt_symbolizer_warning_count(s), 1);
+    char want[128];
+    snprintf(want, sizeof want, "%s: not a regular file, shown as module+offset", path);
+    ck_assert_str_eq(mt_symbolizer_warning(s, 0), want);
+    mt_symbolizer_free(s);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* Offline: no file is opened, not even a readable one (this test binary). */
+START_TEST(offline_symbolizer_opens_nothing)
+{
+    static const uint64_t segs[1][3] = {{0, 0x10000, 5}};
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 0);
+    mt_lb_module(&b, 1, 0x400000, "/proc/self/exe", "", 0, 1, segs);
+    mt_lb_node(&b, 1, 0, 0x400123);
+    mt_lb_flush(&b);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    mt_symbolizer_t *s;
+    ck_assert_int_eq(mt_symbolizer_new(&s, a->modules), 0);
+    mt_symbolizer_set_offline(s);
+    const mt_frame_t *f;
+    ck_assert_int_eq(mt_symbolizer_lookup(s, a->nodes.v[1].module, a->nodes.v[1].rel, 0, &f), 1);
+    ck_assert_ptr_null(f[0].function);
+    ck_assert_uint_eq(f[0].address, 0x123);
+    ck_assert_uint_eq(mt_symbolizer_warning_count(s), 0);
+    mt_symbolizer_free(s);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
 START_TEST(demangle)
 {
     char *d = mt_demangle("_ZN3foo3barEi");
@@ -230,6 +292,8 @@ int main(void)
     tcase_add_test(tc, symbolizes_own_functions_and_inlines);
     tcase_add_test(tc, sites_merge_identical_stacks);
     tcase_add_test(tc, missing_module_falls_back_once);
+    tcase_add_test(tc, module_path_of_a_fifo_is_not_opened);
+    tcase_add_test(tc, offline_symbolizer_opens_nothing);
     tcase_add_test(tc, demangle);
     tcase_add_test(tc, filter_trims_allocator_frames_from_the_top);
     suite_add_tcase(s, tc);
