@@ -44,6 +44,40 @@ static size_t mt_fuzz_chunks(const uint8_t *d, size_t size, size_t *off, size_t 
     return n;
 }
 
+/* Chunks are raw deflate (no zlib header), as the writer makes them. */
+/* Chunks are raw deflate (no zlib header), as the writer makes them. */
+static int mt_fuzz_inflate(uint8_t *out, uLongf *outlen, const uint8_t *in, size_t inlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, -15) != Z_OK)
+        return -1;
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)inlen;
+    z.next_out = out;
+    z.avail_out = (uInt)*outlen;
+    int rc = inflate(&z, Z_FINISH);
+    *outlen = z.total_out;
+    inflateEnd(&z);
+    return rc == Z_STREAM_END ? 0 : -1;
+}
+
+static int mt_fuzz_deflate(uint8_t *out, uLongf *outlen, const uint8_t *in, size_t inlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)inlen;
+    z.next_out = out;
+    z.avail_out = (uInt)*outlen;
+    int rc = deflate(&z, Z_FINISH);
+    *outlen = z.total_out;
+    deflateEnd(&z);
+    return rc == Z_STREAM_END ? 0 : -1;
+}
+
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
 {
     static uint8_t raw[MT_FUZZ_RAW_MAX], comp[MT_FUZZ_RAW_MAX + 4096], out[4 * MT_FUZZ_RAW_MAX];
@@ -54,11 +88,11 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     size_t at = off[(seed >> 3) % n];
     uint32_t clen = mt_get_u32le(data + at + 4);
     uLongf rlen = MT_FUZZ_RAW_MAX;
-    if (uncompress(raw, &rlen, data + at + MT_CHUNK_HEADER_SIZE, clen) != Z_OK)
+    if (mt_fuzz_inflate(raw, &rlen, data + at + MT_CHUNK_HEADER_SIZE, clen) < 0)
         return LLVMFuzzerMutate(data, size, max_size);
     size_t nraw = LLVMFuzzerMutate(raw, rlen, MT_FUZZ_RAW_MAX);
     uLongf ncomp = sizeof comp;
-    if (compress2(comp, &ncomp, raw, nraw, 1) != Z_OK)
+    if (mt_fuzz_deflate(comp, &ncomp, raw, nraw) < 0)
         return LLVMFuzzerMutate(data, size, max_size);
     /* Replace the chunk, or (one time in 16) insert the mutated copy after the original. */
     int insert = (seed >> 12) % 16 == 0;
