@@ -224,8 +224,10 @@ int mt_pyinfo_arena_usage(const mt_pyinfo_t *p, const mt_replay_t *r, uint64_t t
         free(used);
         return -ENOMEM;
     }
-    memcpy(v, p->arenas, n * sizeof *v);
-    qsort(v, n, sizeof *v, mt_py_arena_cmp);
+    if (n) { /* arenas is NULL when there are none: memcpy and qsort must not see it */
+        memcpy(v, p->arenas, n * sizeof *v);
+        qsort(v, n, sizeof *v, mt_py_arena_cmp);
+    }
     mt_py_usage_ctx_t c = {v, n, used, out};
     mt_replay_each_live(r, mt_py_usage_block, &c);
     for (size_t i = 0; i < n; i++) {
