@@ -18,7 +18,7 @@
 #include "config.h"
 
 mt_writer_t mt_writer = {
-    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
     .cur_idx = -1,
     .fd = -1,
     .stopped = true, /* until a log is open */
@@ -526,7 +526,7 @@ void mt_writer_flush_from_signal(void)
 void mt_writer_child_reset(void)
 {
     mt_writer_t *w = &mt_writer;
-    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_t fresh = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
     w->lock = fresh;
     mt_writer_conds_init();
     mt_writer_pool_reset();
