@@ -3,16 +3,13 @@
 # own allocator, crashes on a broken stack, the program's own signal handlers, threads and
 # allocations at odd moments. Same conventions and helpers as mt_integration.py (exit 0 pass,
 # 77 skip); one meson test per case.
-import argparse
 import os
 import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 
 import mt_integration as it
-from mt_integration import Fail, Skip, check, memtrace, report_json, show, SAMPLE_LINE
+from mt_integration import Skip, check, memtrace, report_json, show, SAMPLE_LINE
 
 
 def sample(name):
@@ -274,34 +271,6 @@ CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_") and callable(fn)}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--memtrace", required=True)
-    ap.add_argument("--source-root", required=True)
-    ap.add_argument("--build-root", required=True)
-    ap.add_argument("--cc", default=None)
-    ap.add_argument("case", choices=sorted(CASES))
-    args = ap.parse_args()
-    args.memtrace = os.path.abspath(args.memtrace)
-    args.sample = None
-    it.ARGS = args
-    it.TMP = tempfile.mkdtemp(prefix=f"memtrace-rel-{args.case}.")
-    try:
-        CASES[args.case]()
-    except Skip as e:
-        print(f"SKIP {args.case}: {e}")
-        return it.SKIP
-    except Fail as e:
-        print(f"FAIL {args.case}: {e}", file=sys.stderr)
-        print(f"(files kept in {it.TMP})", file=sys.stderr)
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL {args.case}: timed out: {e}", file=sys.stderr)
-        return 1
-    shutil.rmtree(it.TMP, ignore_errors=True)
-    print(f"PASS {args.case}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    it.CASES = CASES
+    sys.exit(it.main())

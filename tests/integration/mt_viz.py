@@ -3,8 +3,6 @@
 # figures the programs print themselves, and the same files opened in headless Chromium (the
 # page's own script must run without errors and show those figures). Reuses the helpers of
 # mt_integration.py; one case per meson test, exit 0 pass, 77 skip (no Chromium), else fail.
-import argparse
-import json
 import os
 import re
 import shutil
@@ -300,34 +298,6 @@ CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--memtrace", required=True)
-    ap.add_argument("--source-root", required=True)
-    ap.add_argument("--build-root", required=True)
-    ap.add_argument("--cc", default=None)
-    ap.add_argument("case", choices=sorted(CASES))
-    args = ap.parse_args()
-    args.memtrace = os.path.abspath(args.memtrace)
-    args.sample = None
-    it.ARGS = args
-    it.TMP = tempfile.mkdtemp(prefix=f"memtrace-viz-{args.case}.")
-    try:
-        CASES[args.case]()
-    except Skip as e:
-        print(f"SKIP {args.case}: {e}")
-        return it.SKIP
-    except Fail as e:
-        print(f"FAIL {args.case}: {e}", file=sys.stderr)
-        print(f"(files kept in {it.TMP})", file=sys.stderr)
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL {args.case}: timed out: {e}", file=sys.stderr)
-        return 1
-    shutil.rmtree(it.TMP, ignore_errors=True)
-    print(f"PASS {args.case}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    it.CASES = CASES
+    sys.exit(it.main())
