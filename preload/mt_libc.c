@@ -80,19 +80,6 @@ int mt_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-void *mt_map(size_t size)
-{
-    int saved = errno;
-    long r =
-        syscall(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    errno = saved;
-    if (r == -1)
-        return NULL;
-    /* memtrace's own memory (tables, log buffers) is never a root for the leak check. */
-    mt_leakscan_exclude((uintptr_t)r, (uintptr_t)r + size);
-    return (void *)r;
-}
-
 void *mt_map_unlisted(size_t size)
 {
     int saved = errno;
@@ -110,14 +97,21 @@ void mt_unmap_unlisted(void *p, size_t size)
     errno = saved;
 }
 
+void *mt_map(size_t size)
+{
+    void *p = mt_map_unlisted(size);
+    /* memtrace's own memory (tables, log buffers) is never a root for the leak check. */
+    if (p)
+        mt_leakscan_exclude((uintptr_t)p, (uintptr_t)p + size);
+    return p;
+}
+
 void mt_unmap(void *p, size_t size)
 {
-    int saved = errno;
     if (p) {
-        syscall(SYS_munmap, p, size);
+        mt_unmap_unlisted(p, size);
         mt_leakscan_unexclude((uintptr_t)p, (uintptr_t)p + size);
     }
-    errno = saved;
 }
 
 void *mt_remap(void *p, size_t old_size, size_t new_size)
