@@ -56,7 +56,7 @@ size_t mt_timeline_series(const mt_replay_t *r, enum mt_timeline_series which,
     size_t total = r->nsamples, group = (total + max - 1) / max;
     for (size_t i = 0; i < total; i++) {
         const mt_sample_t *s = &r->samples[i].s;
-        uint64_t v = which == MT_TL_RSS ? s->rss : s->arena + s->hblkhd;
+        uint64_t v = which == MT_TL_RSS ? s->rss : mt_sample_footprint(s);
         n = mt_tl_reduce(out, n, group ? group : 1, r->samples[i].time_us, v, &in_group);
     }
     return n;

@@ -36,6 +36,12 @@ typedef struct mt_mapping {
     uint32_t node;
 } mt_mapping_t;
 
+/* The allocator's footprint in a sample: mallinfo2's main arena plus mmapped chunks. */
+static inline uint64_t mt_sample_footprint(const mt_sample_t *s)
+{
+    return s->arena + s->hblkhd;
+}
+
 typedef struct mt_sample_point {
     uint64_t time_us;
     uint64_t heap_bytes; /* exact heap total at that moment */

@@ -41,8 +41,8 @@ uint64_t mt_frag_holes_fitting(const mt_report_fragmentation_t *rep, uint64_t re
     return n;
 }
 
-static void mt_frag_moment(mt_frag_moment_t *m, const mt_replay_t *r, uint64_t t, uint64_t live,
-                           const mt_sample_t *s, uint64_t st)
+static void mt_frag_moment(mt_frag_moment_t *m, uint64_t t, uint64_t live, const mt_sample_t *s,
+                           uint64_t st)
 {
     memset(m, 0, sizeof *m);
     m->time_us = t;
@@ -51,13 +51,12 @@ static void mt_frag_moment(mt_frag_moment_t *m, const mt_replay_t *r, uint64_t t
         return;
     m->sampled = 1;
     m->sample_time_us = st;
-    m->footprint_bytes = s->arena + s->hblkhd;
+    m->footprint_bytes = mt_sample_footprint(s);
     m->free_held_bytes = s->fordblks;
     m->free_chunks = s->ordblks;
     m->keepcost = s->keepcost;
     m->fragmentation_ratio =
         m->footprint_bytes ? (double)m->free_held_bytes / (double)m->footprint_bytes : 0.0;
-    (void)r;
 }
 
 typedef struct mt_frag_blocks {
@@ -197,11 +196,11 @@ int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analy
     /* A sample taken when the heap was far from its peak says nothing about the peak. */
     if (near && mt_frag_differs(near->heap_bytes, r->peak_heap_bytes))
         near = NULL;
-    mt_frag_moment(&rep->at_peak, r, r->peak_time_us, r->peak_heap_bytes, near ? &near->s : NULL,
+    mt_frag_moment(&rep->at_peak, r->peak_time_us, r->peak_heap_bytes, near ? &near->s : NULL,
                    near ? near->time_us : 0);
     /* exit: the last SAMPLE of the run, the replay's exact live bytes */
     uint64_t last_t = r->nsamples ? r->samples[r->nsamples - 1].time_us : 0;
-    mt_frag_moment(&rep->at_exit, r, r->last_time_us, r->heap_bytes,
+    mt_frag_moment(&rep->at_exit, r->last_time_us, r->heap_bytes,
                    r->nsamples_total ? &r->last_sample : NULL, last_t);
     int rc = mt_sites_build(&rep->sites, a, sym);
     if (rc < 0 || (rc = mt_frag_holes(rep, sym)) < 0)
@@ -305,22 +304,23 @@ static void mt_json_over_time(mt_json_t *j, const mt_replay_t *r)
     mt_json_array_begin(j);
     for (size_t i = 0; i < r->nsamples; i++) {
         const mt_sample_point_t *p = &r->samples[i];
-        uint64_t footprint = p->s.arena + p->s.hblkhd;
+        mt_frag_moment_t m;
+        mt_frag_moment(&m, p->time_us, p->heap_bytes, &p->s, p->time_us);
         mt_json_object_begin(j);
         mt_json_key(j, "time_s");
         mt_json_double(j, (double)p->time_us / 1e6);
         mt_json_key(j, "live_bytes");
         mt_json_u64(j, p->heap_bytes);
         mt_json_key(j, "footprint_bytes");
-        mt_json_u64(j, footprint);
+        mt_json_u64(j, m.footprint_bytes);
         mt_json_key(j, "free_held_bytes");
-        mt_json_u64(j, p->s.fordblks);
+        mt_json_u64(j, m.free_held_bytes);
         mt_json_key(j, "free_chunks");
-        mt_json_u64(j, p->s.ordblks);
+        mt_json_u64(j, m.free_chunks);
         mt_json_key(j, "rss_bytes");
         mt_json_u64(j, p->s.rss);
         mt_json_key(j, "fragmentation_ratio");
-        mt_json_double(j, footprint ? (double)p->s.fordblks / (double)footprint : 0.0);
+        mt_json_double(j, m.fragmentation_ratio);
         mt_json_object_end(j);
     }
     mt_json_array_end(j);
@@ -489,11 +489,12 @@ static void mt_text_over_time(FILE *o, const char *head, const char *reset, cons
     for (size_t k = 0; k < rows; k++) {
         /* evenly spread, always showing the first and the last sample */
         const mt_sample_point_t *p = &r->samples[k * (r->nsamples - 1) / (rows - 1)];
-        uint64_t footprint = p->s.arena + p->s.hblkhd;
+        mt_frag_moment_t m;
+        mt_frag_moment(&m, p->time_us, p->heap_bytes, &p->s, p->time_us);
         snprintf(t, sizeof t, "%.3f s", (double)p->time_us / 1e6);
-        fprintf(o, "  %10s %12s %12s %12s %6.2f\n", t, mt_fmt_bytes(b1, sizeof b1, p->heap_bytes),
-                mt_fmt_bytes(b2, sizeof b2, footprint), mt_fmt_bytes(b3, sizeof b3, p->s.fordblks),
-                footprint ? (double)p->s.fordblks / (double)footprint : 0.0);
+        fprintf(o, "  %10s %12s %12s %12s %6.2f\n", t, mt_fmt_bytes(b1, sizeof b1, m.live_bytes),
+                mt_fmt_bytes(b2, sizeof b2, m.footprint_bytes),
+                mt_fmt_bytes(b3, sizeof b3, m.free_held_bytes), m.fragmentation_ratio);
     }
 }
 
