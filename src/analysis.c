@@ -141,6 +141,13 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
                 goto corrupt;
             }
             break;
+        case MT_TAG_EXIT:
+            rc = mt_replay_record(&a->replay, &rec);
+            /* A followed log gets nothing after EXIT (an exec'd image writes a new log): do
+             * not wait for the program to end. */
+            if (rc >= 0 && a->followed)
+                goto end;
+            break;
         default:
             rc = mt_replay_record(&a->replay, &rec);
             break;
@@ -159,6 +166,7 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
         snprintf(err, errlen, "%s: %s", a->path, strerror(-rc));
         return rc;
     }
+end:
     mt_replay_finish(&a->replay);
     a->events = mt_reader_events(rd);
     if (mt_reader_state(rd) == MT_READER_TRUNCATED) {
@@ -175,8 +183,8 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
     return 0;
 }
 
-static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, mt_progress_fn progress,
-                             void *progress_arg, char *err, size_t errlen)
+static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
+                             mt_progress_fn progress, void *progress_arg, char *err, size_t errlen)
 {
     mt_analysis_t *a = calloc(1, sizeof *a);
     int rc = -ENOMEM;
@@ -187,6 +195,7 @@ static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, mt_progress_f
     if (!a->path || (rc = mt_modules_new(&a->modules)) < 0 || (rc = mt_nodes_init(&a->nodes)) < 0 ||
         (rc = mt_replay_init(&a->replay)) < 0)
         goto fail;
+    a->followed = followed;
     a->start_realtime_ns = mt_reader_start_realtime_ns(rd);
     a->header_pid = mt_reader_pid(rd);
     rc = mt_analysis_run(a, rd, progress, progress_arg, err, errlen);
@@ -217,7 +226,18 @@ int mt_analysis_load_progress(mt_analysis_t **out, const char *path, mt_progress
     int rc = mt_reader_open(&rd, path, err, errlen);
     if (rc < 0)
         return rc;
-    return mt_analysis_start(out, rd, progress, progress_arg, err, errlen);
+    return mt_analysis_start(out, rd, 0, progress, progress_arg, err, errlen);
+}
+
+int mt_analysis_load_follow(mt_analysis_t **out, const char *path, mt_follow_fn follow,
+                            void *follow_arg, char *err, size_t errlen)
+{
+    mt_reader_t *rd;
+    *out = NULL;
+    int rc = mt_reader_open_follow(&rd, path, follow, follow_arg, err, errlen);
+    if (rc < 0)
+        return rc;
+    return mt_analysis_start(out, rd, 1, NULL, NULL, err, errlen);
 }
 
 int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const char *name,
@@ -228,7 +248,7 @@ int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const
     int rc = mt_reader_open_mem(&rd, buf, len, name, err, errlen);
     if (rc < 0)
         return rc;
-    return mt_analysis_start(out, rd, NULL, NULL, err, errlen);
+    return mt_analysis_start(out, rd, 0, NULL, NULL, err, errlen);
 }
 
 void mt_analysis_free(mt_analysis_t *a)

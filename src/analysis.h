@@ -37,6 +37,7 @@ typedef struct mt_analysis {
     uint64_t notices[8];  /* by mt_notice_code (7 = other) */
     uint64_t threads_named;
     char allocator_notice[256]; /* NOTICE(ALLOCATOR): some allocations bypassed the hooks */
+    int followed;               /* read while being written: stops at the EXIT record */
     int truncated;              /* the log ends early: no EXIT record, or a cut/corrupt chunk */
     int cut;                    /* the stream itself was cut or corrupt (not just no EXIT) */
     char cut_reason[160];       /* why, e.g. "bad CRC in chunk at offset 4096" */
@@ -52,6 +53,11 @@ typedef void (*mt_progress_fn)(void *arg, uint64_t done, uint64_t total);
 /* mt_analysis_load with a progress callback (may be NULL). */
 int mt_analysis_load_progress(mt_analysis_t **out, const char *path, mt_progress_fn progress,
                               void *progress_arg, char *err, size_t errlen) MT_WUR;
+/* The same for a log still being written: follow (log_reader.h) decides at each short read
+ * whether to wait for more. The pass ends at the EXIT record or when follow says the writer
+ * is done. */
+int mt_analysis_load_follow(mt_analysis_t **out, const char *path, mt_follow_fn follow,
+                            void *follow_arg, char *err, size_t errlen) MT_WUR;
 /* The same from a byte buffer (tests, fuzzing). */
 int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const char *name,
                          char *err, size_t errlen) MT_WUR;

@@ -46,6 +46,8 @@ struct mt_reader {
     uint64_t size;     /* file size when opened, 0 when unknown (progress only) */
     uint64_t done_off; /* consumer side: end of the chunk being decoded */
     uint64_t chunk_index;
+    mt_follow_fn follow; /* NULL unless the file is still being written */
+    void *follow_arg;
 
     /* producer side: only mt_reader_produce touches these (on the prefetch thread if any) */
     uint8_t *comp; /* file mode: compressed bytes of the current chunk */
@@ -111,6 +113,13 @@ void mt_reader_fail(mt_reader_t *r, const char *why)
     mt_reader_set_truncated(r, "%s", why);
 }
 
+/* True once mt_reader_close asked the prefetch thread to stop: a followed file is then not
+ * waited for any more. */
+static int mt_reader_stopping(mt_reader_t *r)
+{
+    return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE);
+}
+
 /* Reads exactly n bytes at the current file position into dst (file mode) or returns a pointer
  * into the memory image. Returns the number of bytes available (< n at end of file), or a
  * negative errno. */
@@ -133,8 +142,11 @@ static ssize_t mt_reader_fetch(mt_reader_t *r, uint8_t *dst, size_t n, const uin
                 continue;
             return -errno;
         }
-        if (k == 0)
+        if (k == 0) {
+            if (r->follow && !mt_reader_stopping(r) && r->follow(r->follow_arg))
+                continue;
             break;
+        }
         got += (size_t)k;
     }
     *out = dst;
@@ -391,6 +403,12 @@ static mt_reader_t *mt_reader_alloc(const char *name)
 
 int mt_reader_open(mt_reader_t **out, const char *path, char *err, size_t errlen)
 {
+    return mt_reader_open_follow(out, path, NULL, NULL, err, errlen);
+}
+
+int mt_reader_open_follow(mt_reader_t **out, const char *path, mt_follow_fn follow,
+                          void *follow_arg, char *err, size_t errlen)
+{
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -413,6 +431,8 @@ int mt_reader_open(mt_reader_t **out, const char *path, char *err, size_t errlen
         return -ENOMEM;
     }
     r->fd = fd;
+    r->follow = follow;
+    r->follow_arg = follow_arg;
     r->size = have_st && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
     int rc = mt_reader_init(r, err, errlen);
     if (rc < 0) {
@@ -462,17 +482,18 @@ void mt_reader_close(mt_reader_t *r)
 {
     if (!r)
         return;
-    if (r->fd >= 0)
-        close(r->fd);
     if (r->threaded) {
         pthread_mutex_lock(&r->mu);
-        r->stop = 1;
+        __atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&r->cv);
         pthread_mutex_unlock(&r->mu);
         pthread_join(r->thread, NULL);
         pthread_mutex_destroy(&r->mu);
         pthread_cond_destroy(&r->cv);
     }
+    /* Only now: the prefetch thread may have been reading it. */
+    if (r->fd >= 0)
+        close(r->fd);
     if (r->z_ready)
         inflateEnd(&r->z);
     free(r->comp);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "follow.h"
 #include "log_format.h"
 
 #define MT_WUR __attribute__((warn_unused_result))
@@ -70,6 +71,11 @@ int mt_reader_open(mt_reader_t **out, const char *path, char *err, size_t errlen
  * used in messages. Never reads outside [buf, buf+len). */
 int mt_reader_open_mem(mt_reader_t **out, const void *buf, size_t len, const char *name, char *err,
                        size_t errlen) MT_WUR;
+
+/* mt_reader_open for a file that grows while it is read: wherever a read comes up short
+ * (header, chunk), follow(arg) decides whether to wait for more. */
+int mt_reader_open_follow(mt_reader_t **out, const char *path, mt_follow_fn follow,
+                          void *follow_arg, char *err, size_t errlen) MT_WUR;
 
 void mt_reader_close(mt_reader_t *r);
 

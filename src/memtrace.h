@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "follow.h"
 #include "log_format.h"
 
 typedef struct mt_summary {
@@ -28,5 +29,10 @@ typedef struct mt_summary {
  * without the "memtrace: " prefix, e.g. "app.mtr: not a memtrace log". */
 int mt_summary_load(const char *path, mt_summary_t *out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+
+/* The same for a log that is still being written: at each short read follow(follow_arg) waits
+ * and returns nonzero to read again, or returns 0 when the writer is done (log_reader.h). */
+int mt_summary_follow(const char *path, mt_follow_fn follow, void *follow_arg, mt_summary_t *out,
+                      char *err, size_t errlen) __attribute__((warn_unused_result));
 
 #endif

@@ -575,6 +575,130 @@ START_TEST(model_round_trip)
 }
 END_TEST
 
+/* ---- following a log that is still being written (memtrace run's summary) ---- */
+
+/* A writer that appends `step` more bytes of a complete log at each short read. */
+typedef struct grow {
+    const uint8_t *bytes;
+    size_t len, written, step;
+    unsigned calls;
+    int after_end; /* what to answer once everything is written: 0 done, 1 keep waiting */
+} grow_t;
+
+static int grow_more(void *arg)
+{
+    grow_t *g = arg;
+    g->calls++;
+    if (g->written == g->len) {
+        if (g->after_end)
+            usleep(1000);
+        return g->after_end;
+    }
+    size_t n = g->len - g->written < g->step ? g->len - g->written : g->step;
+    FILE *f = fopen(tmpfile_path(), "ab");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(g->bytes + g->written, 1, n, f), n);
+    fclose(f);
+    g->written += n;
+    return 1;
+}
+
+/* 300 allocations of 1..300 bytes over many small chunks; every third one freed. */
+static void build_growing(mt_lb_t *b, int with_exit, enum mt_exit_reason reason)
+{
+    mt_lb_init(b, 99, 256);
+    mt_lb_thread(b, 1);
+    mt_lb_node(b, 1, 0, 0x400100);
+    for (uint64_t i = 1; i <= 300; i++) {
+        mt_lb_alloc(b, MT_ALLOC_MALLOC, i * 10, i, 0x10000 + i * 0x1000, 1);
+        if (i % 3 == 0)
+            mt_lb_free_(b, MT_TAG_FREE, i * 10 + 5, 0x10000 + i * 0x1000);
+    }
+    if (with_exit)
+        mt_lb_exit(b, 5000, reason, 0);
+    mt_lb_flush(b);
+}
+
+/* Starts the file with the first `start` bytes (part of the header) and follows it. */
+static mt_analysis_t *follow_growing(grow_t *g, size_t start)
+{
+    FILE *f = fopen(tmpfile_path(), "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(g->bytes, 1, start, f), start);
+    fclose(f);
+    g->written = start;
+    mt_analysis_t *a;
+    char err[256];
+    int rc = mt_analysis_load_follow(&a, tmpfile_path(), grow_more, g, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s", err);
+    unlink(tmpfile_path());
+    return a;
+}
+
+static void assert_same_replay(const mt_analysis_t *a, const mt_lb_t *b)
+{
+    mt_analysis_t *whole;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&whole, b->file, b->len, "x", err, sizeof err), 0);
+    ck_assert_uint_eq(a->replay.allocations, 300);
+    ck_assert_uint_eq(a->replay.allocations, whole->replay.allocations);
+    ck_assert_uint_eq(a->replay.frees, 100);
+    ck_assert_uint_eq(a->replay.frees, whole->replay.frees);
+    ck_assert_uint_eq(a->replay.peak_heap_bytes, whole->replay.peak_heap_bytes);
+    /* 1 + ... + 300 minus the multiples of 3: 45150 - 3 * (1 + ... + 100) */
+    ck_assert_uint_eq(a->replay.heap_bytes, 45150 - 3 * 5050);
+    ck_assert_uint_eq(a->replay.heap_blocks, 200);
+    mt_analysis_free(whole);
+}
+
+START_TEST(follow_reads_a_growing_file)
+{
+    mt_lb_t b;
+    build_growing(&b, 1, MT_EXIT_NORMAL);
+    /* 97 bytes at a time: chunk headers and chunks arrive in pieces */
+    grow_t g = {.bytes = b.file, .len = b.len, .step = 97};
+    mt_analysis_t *a = follow_growing(&g, 10);
+    ck_assert_uint_ge(g.calls, (b.len - 10) / 97);
+    ck_assert_int_eq(a->truncated, 0);
+    ck_assert_int_eq(a->replay.exit_reason, MT_EXIT_NORMAL);
+    assert_same_replay(a, &b);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+/* A program killed before its EXIT record: the log ends when the follower says so. */
+START_TEST(follow_ends_when_the_writer_is_done)
+{
+    mt_lb_t b;
+    build_growing(&b, 0, MT_EXIT_NORMAL);
+    grow_t g = {.bytes = b.file, .len = b.len, .step = 1000};
+    mt_analysis_t *a = follow_growing(&g, MT_LOG_HEADER_SIZE);
+    ck_assert_uint_eq(g.written, b.len);
+    ck_assert_int_eq(a->truncated, 1);
+    ck_assert_int_eq(a->cut, 0);
+    assert_same_replay(a, &b);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+/* After EXIT (here an exec: the new image writes another log) nothing is waited for, even
+ * though the follower would wait forever. */
+START_TEST(follow_stops_at_the_exit_record)
+{
+    mt_lb_t b;
+    build_growing(&b, 1, MT_EXIT_EXEC);
+    grow_t g = {.bytes = b.file, .len = b.len, .step = b.len, .after_end = 1};
+    mt_analysis_t *a = follow_growing(&g, b.len);
+    ck_assert_int_eq(a->truncated, 0);
+    ck_assert_int_eq(a->replay.exit_reason, MT_EXIT_EXEC);
+    assert_same_replay(a, &b);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("reader");
@@ -591,6 +715,9 @@ int main(void)
     tcase_add_test(tc, corrupt_records);
     tcase_add_test(tc, analysis_collects_process_and_exit);
     tcase_add_test(tc, model_round_trip);
+    tcase_add_test(tc, follow_reads_a_growing_file);
+    tcase_add_test(tc, follow_ends_when_the_writer_is_done);
+    tcase_add_test(tc, follow_stops_at_the_exit_record);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
