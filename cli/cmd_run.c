@@ -26,6 +26,8 @@
 #include "log_format.h"
 #include "memtrace.h"
 #include "mt_config.h"
+#include "run_follow.h"
+#include "run_manifest.h"
 
 #define MT_RUN_PRELOAD_NAME "libmemtrace_preload.so"
 #define MT_RUN_DEFAULT_TEMPLATE "memtrace.%e.%p.mtr"
@@ -41,11 +43,6 @@ typedef struct mt_run_opts {
     mt_leak_cli_t leak; /* --show-leak-kinds, --fail-on, --error-exitcode, --suppressions */
     int prog_index;     /* index in argv of PROG */
 } mt_run_opts_t;
-
-typedef struct mt_run_log {
-    long pid;
-    char *path;
-} mt_run_log_t;
 
 static void mt_run_usage(FILE *out)
 {
@@ -534,7 +531,7 @@ static int mt_run_child_env(const mt_run_env_t *env)
 /* Starts the program and waits for it. Returns its wait status in *status and 0, or the exit
  * status memtrace should return when the program could not be started (after printing why). */
 static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, pid_t *pid_out,
-                        int *status)
+                        int *status, mt_run_follower_t **follower)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -592,6 +589,8 @@ static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, 
     } else {
         mt_run_child_pid = pid;
         *pid_out = pid;
+        if (follower)
+            *follower = mt_run_follow_start(env->manifest, pid);
     }
     sigprocmask(SIG_SETMASK, &oldmask, NULL);
     close(pfd[1]);
@@ -623,47 +622,6 @@ static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, 
 }
 
 /* ---- after the run: manifest and summary ---- */
-
-/* Reads "PID\tPATH\n" lines. Lines are short single O_APPEND writes, so they do not interleave;
- * a malformed line (a process killed mid-write) is skipped. */
-static mt_run_log_t *mt_run_read_manifest(const char *path, size_t *count)
-{
-    *count = 0;
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return NULL;
-    mt_run_log_t *logs = NULL;
-    size_t cap = 0;
-    char *line = NULL;
-    size_t linecap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &linecap, f)) > 0) {
-        if (line[len - 1] != '\n')
-            continue;
-        line[len - 1] = '\0';
-        char *tab = strchr(line, '\t');
-        if (tab == NULL || tab[1] == '\0')
-            continue;
-        char *end;
-        long pid = strtol(line, &end, 10);
-        if (end != tab || pid <= 0)
-            continue;
-        if (*count == cap) {
-            cap = cap ? cap * 2 : 8;
-            mt_run_log_t *n = realloc(logs, cap * sizeof *logs);
-            if (n == NULL)
-                break;
-            logs = n;
-        }
-        char *p = strdup(tab + 1);
-        if (p == NULL)
-            break;
-        logs[(*count)++] = (mt_run_log_t){pid, p};
-    }
-    free(line);
-    fclose(f);
-    return logs;
-}
 
 static const char *mt_run_fmt_count(uint64_t v, char *buf, size_t len)
 {
@@ -741,7 +699,7 @@ static void mt_run_print_summary(const mt_summary_t *s, const char *path)
  * log and the last image is the one the user meant, so the summary follows the exec chain.
  * Returns false when the root wrote no log. */
 static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, bool quiet,
-                               size_t *root_log)
+                               const mt_run_follower_t *follower, size_t *root_log)
 {
     bool *mine = calloc(n ? n : 1, sizeof *mine);
     if (mine == NULL)
@@ -758,7 +716,8 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
         if (quiet)
             continue;
         err[0] = '\0';
-        have_sum = mt_summary_load(logs[i].path, &sum, err, sizeof err) == 0;
+        have_sum = mt_run_follow_result(follower, logs[i].path, &sum) ||
+                   mt_summary_load(logs[i].path, &sum, err, sizeof err) == 0;
         if (!have_sum || sum.exit_reason != MT_EXIT_EXEC)
             break;
     }
@@ -860,8 +819,11 @@ int mt_cmd_run(int argc, char **argv)
     mt_run_env_t env = {preload, output, manifest, o.sample_ms, o.follow_fork, o.leak_check};
     pid_t pid = 0;
     int status = 0;
-    rc = mt_run_spawn(path, prog_argv, &env, &pid, &status);
+    mt_run_follower_t *follower = NULL;
+    rc = mt_run_spawn(path, prog_argv, &env, &pid, &status, o.quiet ? NULL : &follower);
+    mt_run_follow_finish(follower);
     if (rc != 0) {
+        mt_run_follow_free(follower);
         unlink(manifest);
         return rc;
     }
@@ -876,16 +838,15 @@ int mt_cmd_run(int argc, char **argv)
     }
 
     size_t nlogs = 0;
-    mt_run_log_t *logs = mt_run_read_manifest(manifest, &nlogs);
+    mt_run_log_t *logs = mt_run_manifest_read(manifest, &nlogs);
     unlink(manifest);
     size_t root_log = nlogs;
-    bool found = mt_run_report_logs(logs, nlogs, pid, o.quiet, &root_log);
+    bool found = mt_run_report_logs(logs, nlogs, pid, o.quiet, follower, &root_log);
+    mt_run_follow_free(follower);
     if (found && o.leak_check)
         exit_status = mt_run_leak_check(&o, logs[root_log].path, prog, exit_status);
     mt_leak_cli_destroy(&o.leak);
-    for (size_t i = 0; i < nlogs; i++)
-        free(logs[i].path);
-    free(logs);
+    mt_run_manifest_free(logs, nlogs);
     if (!found) {
         fprintf(stderr, "memtrace: %s wrote no log (it may clear LD_PRELOAD or be setuid)\n", prog);
         return exit_status != 0 ? exit_status : 1;

@@ -192,6 +192,61 @@ def case_passthrough():
           f"summary line missing\n{show(p)}")
 
 
+SLOW_ALLOCATOR_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+/* 40 rounds 5 ms apart of 2000 malloc/free pairs, 3 blocks kept per round: a run long enough
+ * that memtrace reads the log while it is written. */
+int main(void)
+{
+    static void *kept[120];
+    for (int r = 0; r < 40; r++) {
+        for (int i = 0; i < 2000; i++)
+            free(malloc(16 + i % 512));
+        for (int k = 0; k < 3; k++)
+            kept[r * 3 + k] = malloc(100);
+        usleep(5000);
+    }
+    printf("kept %p\n", kept[0]);
+    return 0;
+}
+"""
+
+
+def summary_counts(stderr):
+    m = re.search(r"memtrace: ([\d,]+) allocations, ([\d,]+) frees, peak heap .*?, "
+                  r"(?:no heap blocks left|.* in ([\d,]+) blocks? not freed)", stderr)
+    check(m, f"no summary line in\n{stderr}")
+    return tuple(int((g or "0").replace(",", "")) for g in m.groups())
+
+
+def case_summary_while_running():
+    """The summary `memtrace run` prints is read while the program runs (also across an
+    exec): it must equal the report of the finished log exactly."""
+    src = os.path.join(TMP, "slow_alloc.c")
+    prog = os.path.join(TMP, "slow_alloc")
+    with open(src, "w") as f:
+        f.write(SLOW_ALLOCATOR_C)
+    p = compile_c(src, prog, "-O0")
+    check(p.returncode == 0, f"cannot compile the slow allocator\n{show(p)}")
+    for argv in ([prog], ["/bin/sh", "-c", f"exec {prog}"]):
+        p = memtrace("run", "-o", os.path.join(TMP, "follow.mtr"), "--", *argv)
+        check(p.returncode == 0, f"memtrace run {argv}\n{show(p)}")
+        m = re.search(r"log written to (\S+) ", p.stderr)
+        check(m, f"the summary names no log\n{show(p)}")
+        rep = report_json(m.group(1))
+        want = (rep["allocations"], rep["frees"], rep["leaked_blocks"])
+        got = summary_counts(p.stderr)
+        check(got == want, f"{argv}: summary says allocations, frees, leaked blocks = {got}, "
+              f"the report of {m.group(1)} {want}\n{show(p)}")
+        check(rep["allocations"] >= 80120 and rep["leaked_blocks"] >= 120,
+              f"{argv}: the program's own 80,120 allocations and 120 kept blocks are missing: "
+              f"{want}")
+        for log in glob.glob(os.path.join(TMP, "follow.mtr*")):
+            os.unlink(log)
+
+
 def case_fork_exec_logs():
     p = memtrace("run", "-o", os.path.join(TMP, "f.%p.mtr"), "--", "/bin/sh", "-c",
                  "/bin/true; /bin/echo child")

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+// Following the root's logs during `memtrace run` (see run_follow.h).
+#include "run_follow.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log_format.h"
+#include "run_manifest.h"
+
+/* How long the follower sleeps when it has caught up with the writer. The recorder flushes
+ * at least every 200 ms, so shorter gains little; at the end the program's exit wakes it. */
+#define MT_FOLLOW_POLL_NS (10 * 1000 * 1000L)
+/* Below the program's priority: on a busy machine the program gets the CPU first. */
+#define MT_FOLLOW_NICE 10
+
+typedef struct mt_followed {
+    char *path;
+    mt_summary_t sum;
+} mt_followed_t;
+
+struct mt_run_follower {
+    pthread_t thread;
+    char *manifest;
+    long root;
+    int ended;      /* atomic: the program has ended, its logs are complete */
+    int final_pass; /* this log has been read once more since `ended` was seen */
+    bool joined;
+    mt_followed_t *logs; /* logs read to their end, in the order of the exec chain */
+    size_t nlogs;
+    /* Wakes the thread at once when the program ends instead of at the next poll. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+static bool mt_follow_ended(mt_run_follower_t *f)
+{
+    return __atomic_load_n(&f->ended, __ATOMIC_ACQUIRE);
+}
+
+/* Sleeps one poll interval or until the program ends. */
+static void mt_follow_nap(mt_run_follower_t *f)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += MT_FOLLOW_POLL_NS;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&f->mu);
+    while (!mt_follow_ended(f) && pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* mt_follow_fn: a read came up short. Once the program has ended the file is complete, but
+ * the short read may have come before its last write: read once more, then it is the end. */
+static int mt_follow_wait(void *arg)
+{
+    mt_run_follower_t *f = arg;
+    if (mt_follow_ended(f)) {
+        if (f->final_pass)
+            return 0;
+        f->final_pass = 1;
+        return 1;
+    }
+    mt_follow_nap(f);
+    return 1;
+}
+
+/* The path of the root's n-th log (0-based) in the manifest, or NULL when it is not listed
+ * (yet). The caller frees it. */
+static char *mt_follow_nth_log(const mt_run_follower_t *f, size_t n)
+{
+    size_t count;
+    mt_run_log_t *logs = mt_run_manifest_read(f->manifest, &count);
+    char *path = NULL;
+    for (size_t i = 0; i < count && !path; i++) {
+        if (logs[i].pid == f->root && n-- == 0) {
+            path = logs[i].path;
+            logs[i].path = NULL;
+        }
+    }
+    mt_run_manifest_free(logs, count);
+    return path;
+}
+
+/* Waits until the root lists its n-th log; NULL when the program ended without one. */
+static char *mt_follow_wait_for_log(mt_run_follower_t *f, size_t n)
+{
+    for (;;) {
+        bool ended = mt_follow_ended(f); /* before reading: the last look must be complete */
+        char *path = mt_follow_nth_log(f, n);
+        if (path || ended)
+            return path;
+        mt_follow_nap(f);
+    }
+}
+
+static bool mt_follow_keep(mt_run_follower_t *f, char *path, const mt_summary_t *sum)
+{
+    mt_followed_t *n = realloc(f->logs, (f->nlogs + 1) * sizeof *n);
+    if (!n)
+        return false;
+    f->logs = n;
+    f->logs[f->nlogs++] = (mt_followed_t){path, *sum};
+    return true;
+}
+
+static void *mt_follow_main(void *arg)
+{
+    mt_run_follower_t *f = arg;
+    /* Linux: the nice value is per thread, and the reader's own thread inherits it. */
+    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), MT_FOLLOW_NICE);
+    for (size_t n = 0;; n++) {
+        char *path = mt_follow_wait_for_log(f, n);
+        if (!path)
+            break;
+        mt_summary_t sum;
+        char err[512];
+        f->final_pass = 0;
+        /* A log it cannot read is left to the serial path, which reports the error. */
+        if (mt_summary_follow(path, mt_follow_wait, f, &sum, err, sizeof err) < 0 ||
+            !mt_follow_keep(f, path, &sum)) {
+            free(path);
+            break;
+        }
+        if (sum.exit_reason != MT_EXIT_EXEC)
+            break;
+    }
+    return NULL;
+}
+
+mt_run_follower_t *mt_run_follow_start(const char *manifest, pid_t root)
+{
+    mt_run_follower_t *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->root = (long)root;
+    f->manifest = strdup(manifest);
+    if (!f->manifest || pthread_mutex_init(&f->mu, NULL) != 0) {
+        free(f->manifest);
+        free(f);
+        return NULL;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&f->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0)
+        goto fail_mutex;
+    /* Signals are for the main thread, which forwards them to the program. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&f->thread, NULL, mt_follow_main, f);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        return f;
+    pthread_cond_destroy(&f->cv);
+fail_mutex:
+    pthread_mutex_destroy(&f->mu);
+    free(f->manifest);
+    free(f);
+    return NULL;
+}
+
+void mt_run_follow_finish(mt_run_follower_t *f)
+{
+    if (!f || f->joined)
+        return;
+    pthread_mutex_lock(&f->mu);
+    __atomic_store_n(&f->ended, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(f->thread, NULL);
+    f->joined = true;
+}
+
+bool mt_run_follow_result(const mt_run_follower_t *f, const char *path, mt_summary_t *out)
+{
+    for (size_t i = 0; f && i < f->nlogs; i++) {
+        if (strcmp(f->logs[i].path, path) == 0) {
+            *out = f->logs[i].sum;
+            return true;
+        }
+    }
+    return false;
+}
+
+void mt_run_follow_free(mt_run_follower_t *f)
+{
+    if (!f)
+        return;
+    mt_run_follow_finish(f);
+    for (size_t i = 0; i < f->nlogs; i++)
+        free(f->logs[i].path);
+    free(f->logs);
+    pthread_cond_destroy(&f->cv);
+    pthread_mutex_destroy(&f->mu);
+    free(f->manifest);
+    free(f);
+}
