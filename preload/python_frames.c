@@ -11,6 +11,7 @@
 
 #include "log_writer.h"
 #include "mt_libc.h"
+#include "python_node_cache.h"
 
 #if MT_HAVE_PYTHON
 
@@ -329,6 +330,7 @@ void mt_py_native_forget(void)
 void mt_py_reset(void)
 {
     mt_py_native_forget();
+    mt_pync_forget();
     if (mt_pyt.locs)
         memset(mt_pyt.locs, 0, mt_pyt.locs_cap * sizeof(mt_pyloc_t));
     if (mt_pyt.codes)

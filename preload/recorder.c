@@ -21,6 +21,7 @@
 #include "live_table.h"
 #include "modules.h"
 #include "python.h"
+#include "python_node_cache.h"
 #include "sampler.h"
 #include "signals.h"
 #include "trace_tree.h"
@@ -97,22 +98,34 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
         (void)mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi);
     else if (!cached)
         mt_unwind_capture(&st, buf);
+    mt_pync_key_t nkey;
+    if (cached)
+        mt_pync_key(&nkey, py, npy, &key);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
-    if (cached && !mt_py_native_get(&key, buf, &st)) {
+    uint32_t node = cached ? mt_pync_get(&nkey, mt_tree_epoch()) : 0;
+    /* Only a native part that reaches the loop is the same for every object of this key. */
+    bool reusable = cached;
+    if (!node && cached && !mt_py_native_get(&key, buf, &st)) {
         /* libunwind may take the loader's lock: never under ours */
         pthread_mutex_unlock(&mt_writer.lock);
         int at_loop = mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi);
         pthread_mutex_lock(&mt_writer.lock);
         if (at_loop)
             mt_py_native_put(&key, &st);
+        else
+            reusable = false;
     }
     mt_enc_t *e = mt_writer_begin(tid);
     if (MT_LIKELY(e != NULL)) {
-        if (npy)
-            mt_py_merge(&st, merged, py, npy, e);
-        uint32_t node = mt_tree_intern(&st, e);
+        if (!node) {
+            if (npy)
+                mt_py_merge(&st, merged, py, npy, e);
+            node = mt_tree_intern(&st, e);
+            if (reusable)
+                mt_pync_put(&nkey, mt_tree_epoch(), node);
+        }
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
         mt_writer_end();
         mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size);

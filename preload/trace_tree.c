@@ -36,7 +36,8 @@ static struct {
     size_t edges_cap; /* power of two */
     size_t edges_used;
     mt_cache_entry_t *cache;
-} mt_tree;
+    uint32_t epoch; /* bumped whenever ids may stop meaning what callers cached */
+} mt_tree = {.epoch = 1};
 
 int mt_tree_init(void)
 {
@@ -155,6 +156,12 @@ void mt_tree_forget(void)
     memset(mt_tree.edges, 0, mt_tree.edges_cap * sizeof(mt_edge_t));
     memset(mt_tree.cache, 0, MT_CACHE_SIZE * sizeof(mt_cache_entry_t));
     mt_tree.edges_used = 0;
+    mt_tree.epoch++;
+}
+
+uint32_t mt_tree_epoch(void)
+{
+    return mt_tree.epoch;
 }
 
 void mt_tree_reset(void)

@@ -26,4 +26,8 @@ void mt_tree_forget(void);
 /* Forgets everything including ids (a forked child starts a new log). */
 void mt_tree_reset(void);
 
+/* Changes at every forget or reset: a node id cached outside the tree is valid only within
+ * the epoch it was interned in. Never 0. */
+uint32_t mt_tree_epoch(void);
+
 #endif

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// The last step of the Python fast path: the whole stack of an object allocation, as a trace
+// node id, keyed by its Python frames and the native key of python.h (the C call path from
+// the interpreter loop to the allocator). Most objects come from a few lines through a few C
+// paths, so a hit skips the location lookups, the merge, the stack hash and the trace-tree
+// walk. Free of Python headers and tables, so that unit tests can drive it directly.
+#ifndef MT_PYTHON_NODE_CACHE_H
+#define MT_PYTHON_NODE_CACHE_H
+
+#include <stdint.h>
+
+#include "python.h"
+
+/* Two independent hashes of every frame's identity (code, offset, name, file, first line) and
+ * of the native key; both must match for a hit, so a false hit needs a 128-bit collision. */
+typedef struct mt_pync_key {
+    uint64_t h1, h2;
+    uint32_t npy;
+} mt_pync_key_t;
+
+/* No lock needed: reads the frames only. */
+void mt_pync_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy,
+                 const mt_pynative_key_t *native);
+
+/* Writer lock held for both. get returns the node id stored for key in this trace-tree epoch
+ * (trace_tree.h), or 0; put stores one. */
+uint32_t mt_pync_get(const mt_pync_key_t *key, uint32_t epoch);
+void mt_pync_put(const mt_pync_key_t *key, uint32_t epoch, uint32_t node);
+/* Drops everything (the Python tables were reset). Writer lock held. */
+void mt_pync_forget(void);
+
+#endif
