@@ -110,6 +110,8 @@ for i in $(seq "$RUNS"); do
     done
     measure py_plain "$PYTHON" "$WORK/pyalloc.py" "$PY_N"
     measure py_memtrace "$MEMTRACE" run -q -o "$WORK/py.mtr" -- "$PYTHON" "$WORK/pyalloc.py" "$PY_N"
+    # The default run also prints the summary, read while the script runs.
+    measure py_summary "$MEMTRACE" run -o "$WORK/pys.mtr" -- "$PYTHON" "$WORK/pyalloc.py" "$PY_N"
     if [ $HAVE_HEAPTRACK = 1 ]; then
         (cd "$WORK" && measure py_heaptrack heaptrack -o "$WORK/heaptrack.py" "$PYTHON" \
             "$WORK/pyalloc.py" "$PY_N")
@@ -157,7 +159,8 @@ row "churn_mt 2 threads plain" mt2_plain mt2_plain
 row "churn_mt 2 threads memtrace" mt2_memtrace mt2_plain
 row "churn_mt 2 threads heaptrack" mt2_heaptrack mt2_plain
 row "pyalloc.py plain" py_plain py_plain
-row "pyalloc.py memtrace" py_memtrace py_plain
+row "pyalloc.py memtrace -q" py_memtrace py_plain
+row "pyalloc.py memtrace" py_summary py_plain
 row "pyalloc.py heaptrack" py_heaptrack py_plain
 row "memtrace report (churn)" report_memtrace report_memtrace
 row "heaptrack_print (churn)" report_heaptrack report_memtrace
