@@ -28,6 +28,10 @@
 
 int mt_rec_dl_pending;
 
+/* Off (no peak is ever pending) until mt_rec_init has checked the allocator. */
+mt_heap_total_t mt_rec_heap = {.threshold = UINT64_MAX};
+mt_usable_fn mt_rec_usable_fn;
+
 static struct {
     uint64_t start_us;
     int pid;
@@ -97,6 +101,8 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
         (void)mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi);
     else if (!cached)
         mt_unwind_capture(&st, buf);
+    /* pymalloc's blocks are not glibc chunks: only the malloc family counts */
+    uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
@@ -116,6 +122,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
         mt_writer_end();
         mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size);
+        mt_heap_total_add(&mt_rec_heap, usable);
     }
     pthread_mutex_unlock(&mt_writer.lock);
 }
@@ -131,6 +138,7 @@ void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
     uintptr_t buf[MT_UNWIND_MAX];
     mt_stack_t st;
     mt_unwind_capture(&st, buf);
+    uint64_t usable = mt_rec_usable(p);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
@@ -140,6 +148,7 @@ void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
         mt_writer_end();
         mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size);
+        mt_heap_total_add(&mt_rec_heap, usable);
     }
     pthread_mutex_unlock(&mt_writer.lock);
 }
@@ -150,17 +159,67 @@ void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const 
     mt_rec_alloc_python(kind, p, size, mt_py.frames_on ? ret : NULL, sp);
 }
 
-void mt_rec_free(enum mt_tag tag, const void *p)
+/*
+ * A peak sample (heap_total.h), read by the thread whose free ends the peak, before the block
+ * goes back to glibc. Outside the recorder lock, like the timer's: mallinfo2 walks every free
+ * chunk of every arena and the RSS costs three syscalls, which other threads' events must not
+ * wait for. Safe in a free hook: glibc's malloc calls only its internal functions while it
+ * holds an arena lock, never an interposed one, so this thread holds none here, and mallinfo2
+ * allocates nothing (with the guard set, nothing it did would be recorded anyway).
+ * Asynchronous signals are blocked meanwhile: a handler that (wrongly) allocates must not
+ * find its arena locked by its own thread, in a window far longer than free's own.
+ * Synchronous ones stay deliverable, so that a crash is still a crash.
+ */
+static __attribute__((noinline, cold)) void mt_rec_peak_read(mt_sample_t *s)
 {
+    static const int sync_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+    sigset_t block, old;
+    sigfillset(&block);
+    for (size_t i = 0; i < sizeof sync_sigs / sizeof sync_sigs[0]; i++)
+        sigdelset(&block, sync_sigs[i]);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    mt_sampler_read(s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void mt_rec_free(enum mt_tag tag, const void *p, bool glibc)
+{
+    /* p is still allocated: its size must be read before the real free or realloc. */
+    uint64_t usable = glibc ? mt_rec_usable(p) : 0;
+    /* Any block leaving ends a pending peak, glibc's or not: nothing lowered the total since
+     * the high (pymalloc blocks never change it), so the sample is of the high itself. */
+    mt_sample_t peak;
+    bool have_peak = false;
+    if (MT_UNLIKELY(mt_heap_total_pending(&mt_rec_heap)) && tag != MT_TAG_REALLOC_FAILED) {
+        mt_rec_peak_read(&peak);
+        have_peak = true;
+    }
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
     mt_enc_t *e = mt_writer_begin(tid);
     if (MT_LIKELY(e != NULL)) {
+        /* Before the FREE: the analyzer sees the sample with this block still live. */
+        if (MT_UNLIKELY(have_peak) && mt_heap_total_claim(&mt_rec_heap))
+            mt_enc_sample(e, now, &peak);
         mt_enc_free(e, tag, now, (uintptr_t)p);
         mt_writer_end();
         mt_rec_track(tag, (uintptr_t)p, 0);
+        if (tag == MT_TAG_REALLOC_FAILED) /* p is valid again */
+            mt_heap_total_add(&mt_rec_heap, usable);
+        else
+            mt_heap_total_sub(&mt_rec_heap, usable);
     }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+void mt_rec_heap_inner(uint64_t released, uint64_t added)
+{
+    if (!mt_rec_heap.on)
+        return;
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_heap_total_sub(&mt_rec_heap, released);
+    mt_heap_total_add(&mt_rec_heap, added);
     pthread_mutex_unlock(&mt_writer.lock);
 }
 
@@ -385,6 +444,7 @@ static void mt_rec_fork_child(void)
     mt_writer_child_reset(); /* fresh locks; stopped until the new log is open */
     mt_modules_unlock();     /* taken by this same thread in prepare */
     mt_tree_reset();
+    mt_heap_total_child(&mt_rec_heap);
     if (was_active && mt_config.follow_fork && !mt_config_excluded(mt_sys_getpid()))
         (void)mt_rec_start_log(true);
     mt_guard--;
@@ -562,7 +622,14 @@ void mt_rec_init(void)
         mt_py_install();
         mt_private_heap = 1;
         mt_acheck_run();
+        mt_usable_fn usable = mt_acheck_glibc_usable();
         mt_private_heap = 0;
+        /* Peak samples need the timer's samples on, and glibc: malloc_usable_size and
+         * mallinfo2 must describe the blocks we forward to the real malloc. */
+        pthread_mutex_lock(&mt_writer.lock);
+        mt_rec_usable_fn = usable;
+        mt_heap_total_init(&mt_rec_heap, mt_config.sample_ms && usable);
+        pthread_mutex_unlock(&mt_writer.lock);
         on_exit(mt_rec_on_exit, NULL);
         pthread_atfork(mt_rec_fork_prepare, mt_rec_fork_parent, mt_rec_fork_child);
         mt_sig_init(mt_rec_fatal, (int)(sizeof mt_rec_fatal / sizeof mt_rec_fatal[0]),
