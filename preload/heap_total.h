@@ -45,7 +45,9 @@ static inline void mt_heap_total_add(mt_heap_total_t *h, uint64_t n)
  * (or while the total was off) is freed without ever having been added. */
 static inline void mt_heap_total_sub(mt_heap_total_t *h, uint64_t n)
 {
-    h->cur = h->cur > n ? h->cur - n : 0;
+    h->cur -= n; /* no total reaches 2^63: a wrap shows as the top bit */
+    if (__builtin_expect((int64_t)h->cur < 0, 0))
+        h->cur = 0;
 }
 
 /* The unlocked hint for the hooks: true when the next lowering event should read a sample

@@ -113,10 +113,11 @@ static inline void mt_hooks_alloc(enum mt_alloc_kind kind, void *p, size_t size)
     errno = saved;
 }
 
+/* p is still allocated: its usable size is read before the real free or realloc. */
 static inline void mt_hooks_free(enum mt_tag tag, void *p)
 {
     int saved = errno;
-    mt_rec_free(tag, p, true);
+    mt_rec_free(tag, p, mt_rec_usable(p));
     errno = saved;
 }
 

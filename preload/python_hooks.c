@@ -128,7 +128,7 @@ static void *mt_py_realloc(void *ctx, void *p, size_t n)
     mt_guard = 1;
     int saved = errno;
     if (p)
-        mt_rec_free(MT_TAG_REALLOC_RELEASE, p, false);
+        mt_rec_free(MT_TAG_REALLOC_RELEASE, p, 0);
     errno = saved;
     void *q;
     MT_PY_CALL_ORIG(q = o->realloc(o->ctx, p, n));
@@ -137,7 +137,7 @@ static void *mt_py_realloc(void *ctx, void *p, size_t n)
         mt_rec_alloc_py(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, q, n,
                         __builtin_return_address(0), __builtin_frame_address(0));
     else if (p)
-        mt_rec_free(MT_TAG_REALLOC_FAILED, p, false);
+        mt_rec_free(MT_TAG_REALLOC_FAILED, p, 0);
     errno = saved;
     mt_guard = 0;
     return q;
@@ -152,7 +152,7 @@ static void mt_py_free(void *ctx, void *p)
     }
     mt_guard = 1;
     int saved = errno;
-    mt_rec_free(MT_TAG_FREE, p, false);
+    mt_rec_free(MT_TAG_FREE, p, 0);
     errno = saved;
     MT_PY_CALL_ORIG(o->free(o->ctx, p));
     mt_guard = 0;

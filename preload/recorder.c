@@ -30,7 +30,15 @@ int mt_rec_dl_pending;
 
 /* Off (no peak is ever pending) until mt_rec_init has checked the allocator. */
 mt_heap_total_t mt_rec_heap = {.threshold = UINT64_MAX};
-mt_usable_fn mt_rec_usable_fn;
+
+static size_t mt_rec_usable_none(void *p)
+{
+    (void)p;
+    return 0;
+}
+
+/* A function pointer rather than a test of mt_rec_heap.on: one branch less per event. */
+mt_usable_fn mt_rec_usable_fn = mt_rec_usable_none;
 
 static struct {
     uint64_t start_us;
@@ -182,30 +190,40 @@ static __attribute__((noinline, cold)) void mt_rec_peak_read(mt_sample_t *s)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-void mt_rec_free(enum mt_tag tag, const void *p, bool glibc)
+/* Writes the pending peak's sample, unless another thread's free took it meanwhile. Cold and
+ * out of line: mt_rec_free stays as short as it was, at the cost of a second lock round trip
+ * per peak (another thread's event may then come between the SAMPLE and this FREE). */
+static __attribute__((noinline, cold)) void mt_rec_peak_sample(void)
 {
-    /* p is still allocated: its size must be read before the real free or realloc. */
-    uint64_t usable = glibc ? mt_rec_usable(p) : 0;
-    /* Any block leaving ends a pending peak, glibc's or not: nothing lowered the total since
-     * the high (pymalloc blocks never change it), so the sample is of the high itself. */
-    mt_sample_t peak;
-    bool have_peak = false;
-    if (MT_UNLIKELY(mt_heap_total_pending(&mt_rec_heap)) && tag != MT_TAG_REALLOC_FAILED) {
-        mt_rec_peak_read(&peak);
-        have_peak = true;
+    mt_sample_t s;
+    mt_rec_peak_read(&s);
+    uint64_t now = mt_rec_now();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(0);
+    if (e && mt_heap_total_claim(&mt_rec_heap)) {
+        mt_enc_sample(e, now, &s);
+        mt_writer_end();
     }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
+{
+    /* Any block leaving ends a pending peak, glibc's or not: nothing lowered the total since
+     * the high (pymalloc blocks never change it), so the sample is of the high itself, and
+     * it comes before this FREE in the log, with the block still live for the analyzer. (A
+     * REALLOC_FAILED finds none pending: its RELEASE took it.) */
+    if (MT_UNLIKELY(mt_heap_total_pending(&mt_rec_heap)))
+        mt_rec_peak_sample();
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
     mt_enc_t *e = mt_writer_begin(tid);
     if (MT_LIKELY(e != NULL)) {
-        /* Before the FREE: the analyzer sees the sample with this block still live. */
-        if (MT_UNLIKELY(have_peak) && mt_heap_total_claim(&mt_rec_heap))
-            mt_enc_sample(e, now, &peak);
         mt_enc_free(e, tag, now, (uintptr_t)p);
         mt_writer_end();
         mt_rec_track(tag, (uintptr_t)p, 0);
-        if (tag == MT_TAG_REALLOC_FAILED) /* p is valid again */
+        if (MT_UNLIKELY(tag == MT_TAG_REALLOC_FAILED)) /* p is valid again */
             mt_heap_total_add(&mt_rec_heap, usable);
         else
             mt_heap_total_sub(&mt_rec_heap, usable);
@@ -627,8 +645,9 @@ void mt_rec_init(void)
         /* Peak samples need the timer's samples on, and glibc: malloc_usable_size and
          * mallinfo2 must describe the blocks we forward to the real malloc. */
         pthread_mutex_lock(&mt_writer.lock);
-        mt_rec_usable_fn = usable;
-        mt_heap_total_init(&mt_rec_heap, mt_config.sample_ms && usable);
+        bool on = mt_config.sample_ms && usable;
+        mt_rec_usable_fn = on ? usable : mt_rec_usable_none;
+        mt_heap_total_init(&mt_rec_heap, on);
         pthread_mutex_unlock(&mt_writer.lock);
         on_exit(mt_rec_on_exit, NULL);
         pthread_atfork(mt_rec_fork_prepare, mt_rec_fork_parent, mt_rec_fork_child);
