@@ -200,7 +200,7 @@ static __attribute__((noinline, cold)) void mt_rec_peak_sample(void)
     uint64_t now = mt_rec_now();
     pthread_mutex_lock(&mt_writer.lock);
     mt_enc_t *e = mt_writer_begin(0);
-    if (e && mt_heap_total_claim(&mt_rec_heap)) {
+    if (mt_heap_total_claim(&mt_rec_heap) && e) { /* claimed even when stopped: read once */
         mt_enc_sample(e, now, &s);
         mt_writer_end();
     }
