@@ -178,3 +178,17 @@ void mt_acheck_run(void)
                       mt_acheck_family() ? mt_acheck_family() : "another allocator", ni.dli_fname,
                       "recorded through malloc, but the malloc statistics are glibc's", 0);
 }
+
+mt_usable_fn mt_acheck_glibc_usable(void)
+{
+    /* RTLD_NEXT, as the hooks resolve the real functions: the pair we forward to. */
+    void *m = dlsym(RTLD_NEXT, "malloc");
+    void *u = dlsym(RTLD_NEXT, "malloc_usable_size");
+    Dl_info mi, ui;
+    if (!m || !u || !dladdr(m, &mi) || !dladdr(u, &ui) || !mi.dli_fname ||
+        mi.dli_fbase != ui.dli_fbase || !strstr(mt_acheck_base(mi.dli_fname), "libc.so"))
+        return NULL;
+    mt_usable_fn fn;
+    memcpy(&fn, &u, sizeof u); /* an object pointer from dlsym, as MT_SYM does */
+    return fn;
+}

@@ -3,7 +3,14 @@
 #ifndef MT_ALLOCATOR_CHECK_H
 #define MT_ALLOCATOR_CHECK_H
 
+#include <stddef.h>
+
 /* Writes a NOTICE (and, when allocations are lost, one stderr line). Guard set, log open. */
 void mt_acheck_run(void);
+
+typedef size_t (*mt_usable_fn)(void *);
+/* glibc's malloc_usable_size when the malloc the hooks forward to is glibc's (then it and
+ * mallinfo2 describe the blocks we record); NULL for any other allocator. Guard set. */
+mt_usable_fn mt_acheck_glibc_usable(void);
 
 #endif

@@ -19,6 +19,7 @@
 #include "early_alloc.h"
 #include "mt_libc.h"
 #include "leak_scan.h"
+#include "python.h"
 #include "recorder.h"
 
 typedef void (*mt_noreturn_fn)(int) __attribute__((noreturn));
@@ -112,10 +113,24 @@ static inline void mt_hooks_alloc(enum mt_alloc_kind kind, void *p, size_t size)
     errno = saved;
 }
 
+/* p is still allocated: its usable size is read before the real free or realloc. */
 static inline void mt_hooks_free(enum mt_tag tag, void *p)
 {
     int saved = errno;
-    mt_rec_free(tag, p);
+    mt_rec_free(tag, p, mt_rec_usable(p));
+    errno = saved;
+}
+
+/*
+ * Not recorded, but counted in the glibc heap total: malloc called by pymalloc from inside a
+ * Python allocator domain (our wrapper in python_hooks.c holds the guard and records the
+ * domain's event). Objects over 512 bytes are glibc blocks that way; the small ones live in
+ * pymalloc's arenas and never come here. Errno as the real call left it.
+ */
+static __attribute__((noinline)) void mt_hooks_inner(void *released, void *added)
+{
+    int saved = errno;
+    mt_rec_heap_inner(released ? mt_rec_usable(released) : 0, added ? mt_rec_usable(added) : 0);
     errno = saved;
 }
 
@@ -132,8 +147,14 @@ MT_EXPORT void *malloc(size_t size)
     MT_ENSURE(malloc);
     if (MT_UNLIKELY(!mt_real.malloc))
         return mt_early_alloc(size, 16);
-    if (!mt_hooks_wanted())
-        return MT_UNLIKELY(mt_private_heap) ? mt_early_alloc(size, 16) : mt_real.malloc(size);
+    if (!mt_hooks_wanted()) {
+        if (MT_UNLIKELY(mt_private_heap))
+            return mt_early_alloc(size, 16);
+        void *p = mt_real.malloc(size);
+        if (MT_UNLIKELY(mt_py_in_domain) && p)
+            mt_hooks_inner(NULL, p);
+        return p;
+    }
     mt_guard = 1;
     void *p = mt_real.malloc(size);
     if (MT_LIKELY(p != NULL))
@@ -149,6 +170,8 @@ MT_EXPORT void free(void *p)
         return;
     MT_ENSURE(free);
     if (!mt_hooks_wanted()) {
+        if (MT_UNLIKELY(mt_py_in_domain))
+            mt_hooks_inner(p, NULL);
         mt_real.free(p);
         return;
     }
@@ -173,7 +196,10 @@ MT_EXPORT void *calloc(size_t n, size_t size)
         size_t total;
         if (MT_UNLIKELY(mt_private_heap) && !__builtin_mul_overflow(n, size, &total))
             return mt_early_alloc(total, 16); /* never handed out before: still zero */
-        return mt_real.calloc(n, size);
+        void *p = mt_real.calloc(n, size);
+        if (MT_UNLIKELY(mt_py_in_domain) && p)
+            mt_hooks_inner(NULL, p);
+        return p;
     }
     mt_guard = 1;
     void *p = mt_real.calloc(n, size);
@@ -194,6 +220,19 @@ static void *mt_hooks_realloc_early(void *p, size_t size)
     return q;
 }
 
+/* realloc inside a Python allocator domain (see mt_hooks_inner): the old block's size is read
+ * while it is still allocated. */
+static void *mt_hooks_realloc_inner(void *p, size_t size)
+{
+    uint64_t old = p ? mt_rec_usable(p) : 0;
+    void *q = mt_real.realloc(p, size);
+    int saved = errno;
+    if (q || (p && size == 0)) /* moved, resized, or freed by realloc(p, 0) */
+        mt_rec_heap_inner(old, q ? mt_rec_usable(q) : 0);
+    errno = saved;
+    return q;
+}
+
 /* realloc follows the protocol of log_format.h: RELEASE before, then ALLOC / FAILED / nothing. */
 MT_EXPORT void *realloc(void *p, size_t size)
 {
@@ -202,9 +241,13 @@ MT_EXPORT void *realloc(void *p, size_t size)
     MT_ENSURE(realloc);
     if (MT_UNLIKELY(!mt_real.realloc))
         return p ? NULL : mt_early_alloc(size, 16);
-    if (!mt_hooks_wanted())
-        return MT_UNLIKELY(mt_private_heap && !p) ? mt_early_alloc(size, 16)
-                                                  : mt_real.realloc(p, size);
+    if (!mt_hooks_wanted()) {
+        if (MT_UNLIKELY(mt_private_heap && !p))
+            return mt_early_alloc(size, 16);
+        if (MT_UNLIKELY(mt_py_in_domain))
+            return mt_hooks_realloc_inner(p, size);
+        return mt_real.realloc(p, size);
+    }
     mt_guard = 1;
     if (p)
         mt_hooks_free(MT_TAG_REALLOC_RELEASE, p);

@@ -36,6 +36,12 @@ typedef struct mt_python {
 
 extern mt_python_t mt_py;
 
+/* Set while a domain wrapper runs the original allocator (guard held): pymalloc maps a new
+ * arena from inside PyObject_Malloc, and that arena is still an event of its own; a malloc
+ * made there is a glibc block of the domain's event (hooks.c counts it in the heap total).
+ * Always 0 without Python support. */
+extern __thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
+
 /* Finds the interpreter (constructor, before the log is open; MEMTRACE_PYTHON=0 disables). */
 void mt_py_detect(void);
 /* The log has just been opened (also in a forked child): writes PY_INTERP, forgets the code

@@ -16,6 +16,7 @@
 #include "recorder.h"
 
 mt_python_t mt_py;
+__thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
 
 #if MT_HAVE_PYTHON
 
@@ -55,10 +56,6 @@ static inline bool mt_py_wanted(void)
 {
     return !mt_guard && mt_rec_active();
 }
-
-/* Set while a domain wrapper runs the original allocator: pymalloc maps a new arena from
- * inside PyObject_Malloc, under our guard, and that arena is still an event of its own. */
-static __thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
 
 #define MT_PY_CALL_ORIG(expr)                                                                      \
     do {                                                                                           \
@@ -131,7 +128,7 @@ static void *mt_py_realloc(void *ctx, void *p, size_t n)
     mt_guard = 1;
     int saved = errno;
     if (p)
-        mt_rec_free(MT_TAG_REALLOC_RELEASE, p);
+        mt_rec_free(MT_TAG_REALLOC_RELEASE, p, 0);
     errno = saved;
     void *q;
     MT_PY_CALL_ORIG(q = o->realloc(o->ctx, p, n));
@@ -140,7 +137,7 @@ static void *mt_py_realloc(void *ctx, void *p, size_t n)
         mt_rec_alloc_py(o == &mt_py_orig_obj ? MT_ALLOC_PYOBJECT : MT_ALLOC_PYMEM, q, n,
                         __builtin_return_address(0), __builtin_frame_address(0));
     else if (p)
-        mt_rec_free(MT_TAG_REALLOC_FAILED, p);
+        mt_rec_free(MT_TAG_REALLOC_FAILED, p, 0);
     errno = saved;
     mt_guard = 0;
     return q;
@@ -155,7 +152,7 @@ static void mt_py_free(void *ctx, void *p)
     }
     mt_guard = 1;
     int saved = errno;
-    mt_rec_free(MT_TAG_FREE, p);
+    mt_rec_free(MT_TAG_FREE, p, 0);
     errno = saved;
     MT_PY_CALL_ORIG(o->free(o->ctx, p));
     mt_guard = 0;

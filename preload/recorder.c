@@ -29,6 +29,18 @@
 
 int mt_rec_dl_pending;
 
+/* Off (no peak is ever pending) until mt_rec_init has checked the allocator. */
+mt_heap_total_t mt_rec_heap = {.threshold = UINT64_MAX};
+
+static size_t mt_rec_usable_none(void *p)
+{
+    (void)p;
+    return 0;
+}
+
+/* A function pointer rather than a test of mt_rec_heap.on: one branch less per event. */
+mt_usable_fn mt_rec_usable_fn = mt_rec_usable_none;
+
 static struct {
     uint64_t start_us;
     int pid;
@@ -101,6 +113,8 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     mt_pync_key_t nkey;
     if (cached)
         mt_pync_key(&nkey, py, npy, &key);
+    /* pymalloc's blocks are not glibc chunks: only the malloc family counts */
+    uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
@@ -129,6 +143,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
         mt_writer_end();
         mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size);
+        mt_heap_total_add(&mt_rec_heap, usable);
     }
     pthread_mutex_unlock(&mt_writer.lock);
 }
@@ -144,6 +159,7 @@ void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
     uintptr_t buf[MT_UNWIND_MAX];
     mt_stack_t st;
     mt_unwind_capture(&st, buf);
+    uint64_t usable = mt_rec_usable(p);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
@@ -153,6 +169,7 @@ void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
         mt_writer_end();
         mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size);
+        mt_heap_total_add(&mt_rec_heap, usable);
     }
     pthread_mutex_unlock(&mt_writer.lock);
 }
@@ -163,8 +180,54 @@ void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const 
     mt_rec_alloc_python(kind, p, size, mt_py.frames_on ? ret : NULL, sp);
 }
 
-void mt_rec_free(enum mt_tag tag, const void *p)
+/*
+ * A peak sample (heap_total.h), read by the thread whose free ends the peak, before the block
+ * goes back to glibc. Outside the recorder lock, like the timer's: mallinfo2 walks every free
+ * chunk of every arena and the RSS costs three syscalls, which other threads' events must not
+ * wait for. Safe in a free hook: glibc's malloc calls only its internal functions while it
+ * holds an arena lock, never an interposed one, so this thread holds none here, and mallinfo2
+ * allocates nothing (with the guard set, nothing it did would be recorded anyway).
+ * Asynchronous signals are blocked meanwhile: a handler that (wrongly) allocates must not
+ * find its arena locked by its own thread, in a window far longer than free's own.
+ * Synchronous ones stay deliverable, so that a crash is still a crash.
+ */
+static __attribute__((noinline, cold)) void mt_rec_peak_read(mt_sample_t *s)
 {
+    static const int sync_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+    sigset_t block, old;
+    sigfillset(&block);
+    for (size_t i = 0; i < sizeof sync_sigs / sizeof sync_sigs[0]; i++)
+        sigdelset(&block, sync_sigs[i]);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    mt_sampler_read(s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Writes the pending peak's sample, unless another thread's free took it meanwhile. Cold and
+ * out of line: mt_rec_free stays as short as it was, at the cost of a second lock round trip
+ * per peak (another thread's event may then come between the SAMPLE and this FREE). */
+static __attribute__((noinline, cold)) void mt_rec_peak_sample(void)
+{
+    mt_sample_t s;
+    mt_rec_peak_read(&s);
+    uint64_t now = mt_rec_now();
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e = mt_writer_begin(0);
+    if (mt_heap_total_claim(&mt_rec_heap) && e) { /* claimed even when stopped: read once */
+        mt_enc_sample(e, now, &s);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
+{
+    /* Any block leaving ends a pending peak, glibc's or not: nothing lowered the total since
+     * the high (pymalloc blocks never change it), so the sample is of the high itself, and
+     * it comes before this FREE in the log, with the block still live for the analyzer. (A
+     * REALLOC_FAILED finds none pending: its RELEASE took it.) */
+    if (MT_UNLIKELY(mt_heap_total_pending(&mt_rec_heap)))
+        mt_rec_peak_sample();
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
@@ -173,7 +236,21 @@ void mt_rec_free(enum mt_tag tag, const void *p)
         mt_enc_free(e, tag, now, (uintptr_t)p);
         mt_writer_end();
         mt_rec_track(tag, (uintptr_t)p, 0);
+        if (MT_UNLIKELY(tag == MT_TAG_REALLOC_FAILED)) /* p is valid again */
+            mt_heap_total_add(&mt_rec_heap, usable);
+        else
+            mt_heap_total_sub(&mt_rec_heap, usable);
     }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+void mt_rec_heap_inner(uint64_t released, uint64_t added)
+{
+    if (!mt_rec_heap.on)
+        return;
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_heap_total_sub(&mt_rec_heap, released);
+    mt_heap_total_add(&mt_rec_heap, added);
     pthread_mutex_unlock(&mt_writer.lock);
 }
 
@@ -398,6 +475,7 @@ static void mt_rec_fork_child(void)
     mt_writer_child_reset(); /* fresh locks; stopped until the new log is open */
     mt_modules_unlock();     /* taken by this same thread in prepare */
     mt_tree_reset();
+    mt_heap_total_child(&mt_rec_heap);
     if (was_active && mt_config.follow_fork && !mt_config_excluded(mt_sys_getpid()))
         (void)mt_rec_start_log(true);
     mt_guard--;
@@ -575,7 +653,15 @@ void mt_rec_init(void)
         mt_py_install();
         mt_private_heap = 1;
         mt_acheck_run();
+        mt_usable_fn usable = mt_acheck_glibc_usable();
         mt_private_heap = 0;
+        /* Peak samples need the timer's samples on, and glibc: malloc_usable_size and
+         * mallinfo2 must describe the blocks we forward to the real malloc. */
+        pthread_mutex_lock(&mt_writer.lock);
+        bool on = mt_config.sample_ms && usable;
+        mt_rec_usable_fn = on ? usable : mt_rec_usable_none;
+        mt_heap_total_init(&mt_rec_heap, on);
+        pthread_mutex_unlock(&mt_writer.lock);
         on_exit(mt_rec_on_exit, NULL);
         pthread_atfork(mt_rec_fork_prepare, mt_rec_fork_parent, mt_rec_fork_child);
         mt_sig_init(mt_rec_fatal, (int)(sizeof mt_rec_fatal / sizeof mt_rec_fatal[0]),

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "allocator_check.h"
+#include "heap_total.h"
 #include "log_format.h"
 #include "log_writer.h"
 #include "mt_libc.h"
@@ -21,6 +23,18 @@ static inline bool mt_rec_active(void)
 /* Set by the dlopen hook: module list may have changed, rescan soon (see hooks.c). */
 extern int mt_rec_dl_pending;
 
+/* The glibc heap in use and its peak samples (heap_total.h); writer lock held to change it. */
+extern mt_heap_total_t mt_rec_heap;
+/* glibc's malloc_usable_size when mt_rec_heap is on, else a function that returns 0. */
+extern mt_usable_fn mt_rec_usable_fn;
+
+/* Usable size of a live malloc-family block, 0 when the total is off. Before the lock: glibc
+ * reads the chunk's header (and the next chunk's), it takes no lock. */
+static inline uint64_t mt_rec_usable(const void *p)
+{
+    return mt_rec_usable_fn((void *)p);
+}
+
 void mt_rec_init(void);
 void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size);
 /* An allocation through a Python allocator domain: ret is the return address into the
@@ -28,8 +42,14 @@ void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size);
  * frame address. Lets the recorder reuse the native part of the stack (python.h). */
 void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const void *ret,
                      const void *sp);
-/* tag: MT_TAG_FREE, MT_TAG_REALLOC_RELEASE or MT_TAG_REALLOC_FAILED */
-void mt_rec_free(enum mt_tag tag, const void *p);
+/* tag: MT_TAG_FREE, MT_TAG_REALLOC_RELEASE or MT_TAG_REALLOC_FAILED. usable: mt_rec_usable(p)
+ * for a block of the malloc family, read while p is still allocated; 0 for pymalloc's, which
+ * are not in the heap total. A FREE or RELEASE first takes the pending peak sample, if any
+ * (heap_total.h). */
+void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable);
+/* glibc blocks that come and go inside a Python allocator domain call (pymalloc's fallback to
+ * malloc for big objects): no event of their own (the domain's is), but part of the total. */
+void mt_rec_heap_inner(uint64_t released, uint64_t added);
 void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind);
 void mt_rec_munmap(const void *p, size_t len);
 /* Python records with a time: MT_TAG_PY_ARENA_ALLOC/FREE (p, size), MT_TAG_PY_SCRIPT_END. */

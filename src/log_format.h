@@ -97,7 +97,8 @@
  *   0x30 MMAP            S:v size, A:z da, N:v node, v kind (mt_map_kind)
  *   0x31 MUNMAP          S:v size, A:z da      (may cover part of a mapping, or several)
  *   0x40 SAMPLE          v rss, v arena, v ordblks, v hblks, v hblkhd, v uordblks,
- *                        v fordblks, v keepcost          (RSS and mallinfo2, bytes)
+ *                        v fordblks, v keepcost          (RSS and mallinfo2, bytes; on the
+ *                        timer, before the first free after a new heap high, at exit)
  *   0x50 EXIT            v reason (mt_exit_reason), v status (exit code or signal)
  *   0x51 NOTICE          v code (mt_notice_code), s text   (recording problems)
  *   0x60 LEAK_SCAN       v blocks, v threads_stopped, v threads_missed, v root_bytes

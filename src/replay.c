@@ -539,6 +539,10 @@ int mt_replay_sample(mt_replay_t *r, uint64_t t, const mt_sample_t *s)
         r->peak_rss_bytes = s->rss;
         r->peak_rss_time_us = t;
     }
+    mt_sample_point_t pt = {t, r->heap_bytes, *s};
+    if (r->nsamples_total == 1 ||
+        mt_sample_nearer_peak(&pt, &r->peak_sample, r->peak_heap_bytes, r->peak_time_us))
+        r->peak_sample = pt;
     if (r->sample_skip > 0) {
         r->sample_skip--;
         return 0;
@@ -559,7 +563,7 @@ int mt_replay_sample(mt_replay_t *r, uint64_t t, const mt_sample_t *s)
         r->samples = ns;
         r->samples_cap = nc;
     }
-    r->samples[r->nsamples++] = (mt_sample_point_t){t, r->heap_bytes, *s};
+    r->samples[r->nsamples++] = pt;
     r->sample_skip = r->sample_stride - 1;
     return 0;
 }

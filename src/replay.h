@@ -48,6 +48,29 @@ typedef struct mt_sample_point {
     mt_sample_t s;
 } mt_sample_point_t;
 
+/*
+ * Whether sample a describes the heap peak (peak_bytes at peak_us) better than b: the one
+ * taken with the heap closer to its peak, and of two equally close the one nearer in time. A
+ * peak sample (written by the recorder before the first free after a new high) has the peak's
+ * own heap total and wins over a timer sample that is nearer in time but was taken while the
+ * heap was still growing or already shrinking. Since no sample ever sees more than the peak
+ * reached so far, "closer" is simply "more heap", so the order of two samples does not change
+ * when a later, higher peak comes: the best one can be kept as the replay goes.
+ */
+static inline int mt_sample_nearer_peak(const mt_sample_point_t *a, const mt_sample_point_t *b,
+                                        uint64_t peak_bytes, uint64_t peak_us)
+{
+    uint64_t da =
+        a->heap_bytes > peak_bytes ? a->heap_bytes - peak_bytes : peak_bytes - a->heap_bytes;
+    uint64_t db =
+        b->heap_bytes > peak_bytes ? b->heap_bytes - peak_bytes : peak_bytes - b->heap_bytes;
+    if (da != db)
+        return da < db;
+    uint64_t ta = a->time_us > peak_us ? a->time_us - peak_us : peak_us - a->time_us;
+    uint64_t tb = b->time_us > peak_us ? b->time_us - peak_us : peak_us - b->time_us;
+    return ta < tb;
+}
+
 typedef struct mt_pending_realloc {
     uint64_t tid;
     mt_block_t block;
@@ -124,6 +147,9 @@ typedef struct mt_replay {
 
     uint64_t nsamples_total, peak_rss_bytes, peak_rss_time_us;
     mt_sample_t last_sample;
+    /* The sample that best describes the heap peak (mt_sample_nearer_peak), whichever the
+     * decimated series kept; valid when nsamples_total > 0. */
+    mt_sample_point_t peak_sample;
 
     uint64_t last_time_us;
     int has_exit;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Builds and renders the fragmentation report (see report_fragmentation.h). The allocator's
-// own figures come from the SAMPLE nearest each moment; holes, overhead and pinning are
+// own figures come from the SAMPLE that stands for each moment; holes, overhead and pinning are
 // rebuilt from live-block addresses at exit with glibc's chunk layout (16-byte header before
 // the user pointer, 16-byte granularity): estimates for glibc, named as such in the docs.
 #include "report_fragmentation.h"
@@ -181,19 +181,10 @@ int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analy
     const mt_replay_t *r = &a->replay;
     memset(rep, 0, sizeof *rep);
     rep->a = a;
-    /* the sample nearest the peak, from the bounded series */
-    const mt_sample_point_t *near = NULL;
-    for (size_t i = 0; i < r->nsamples; i++) {
-        const mt_sample_point_t *p = &r->samples[i];
-        uint64_t d = p->time_us > r->peak_time_us ? p->time_us - r->peak_time_us
-                                                  : r->peak_time_us - p->time_us;
-        uint64_t dn = !near                             ? UINT64_MAX
-                      : near->time_us > r->peak_time_us ? near->time_us - r->peak_time_us
-                                                        : r->peak_time_us - near->time_us;
-        if (d < dn)
-            near = p;
-    }
-    /* A sample taken when the heap was far from its peak says nothing about the peak. */
+    /* The sample taken nearest the peak in heap terms (mt_sample_nearer_peak): normally the
+     * recorder's own sample at the high-water mark. One taken when the heap was far from its
+     * peak says nothing about the peak. */
+    const mt_sample_point_t *near = r->nsamples_total ? &r->peak_sample : NULL;
     if (near && mt_frag_differs(near->heap_bytes, r->peak_heap_bytes))
         near = NULL;
     mt_frag_moment(&rep->at_peak, r->peak_time_us, r->peak_heap_bytes, near ? &near->s : NULL,

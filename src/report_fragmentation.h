@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The `memtrace fragmentation` report: allocator footprint vs live bytes at the peak and at
-// exit (glibc's own view from the nearest SAMPLE, live bytes exact from the replay), the holes
-// between live blocks at exit rebuilt from their addresses, chunk overhead, and the sites that
-// pin freed space or churn the allocator. Estimates say so in their names and in the docs.
+// exit (glibc's own view from the SAMPLE taken with the heap nearest its peak, and from the
+// last one; live bytes exact from the replay), the holes between live blocks at exit rebuilt
+// from their addresses, chunk overhead, and the sites that pin freed space or churn the
+// allocator. Estimates say so in their names and in the docs.
 #ifndef MT_REPORT_FRAGMENTATION_H
 #define MT_REPORT_FRAGMENTATION_H
 

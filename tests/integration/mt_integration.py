@@ -613,6 +613,36 @@ def case_fragment():
           "over_time is in time order")
 
 
+def case_fragment_peak():
+    """A heap peak that comes and goes between two timer samples: with one tick a second,
+    only the recorder's own sample at the new high can give the allocator's view at it."""
+    log = os.path.join(TMP, "burst.mtr")
+    p = memtrace("run", "-o", log, "--sample-interval", "1000", "--", sample_exe("burst"))
+    check(p.returncode == 0 and os.path.isfile(log), f"memtrace run burst\n{show(p)}")
+    m = re.search(r"^memtrace-burst: peak_free_held=(\d+) peak_footprint=(\d+) "
+                  r"peak_bytes=(\d+)$", p.stdout, re.M)
+    check(m, f"burst prints no memtrace-burst line\n{show(p)}")
+    free_held, footprint, peak = (int(x) for x in m.groups())
+    rep = json_of("fragmentation", "--format", "json", log)
+    at = rep.get("at_peak") or {}
+    check(at.get("live_bytes") == peak, f"at_peak live_bytes {at.get('live_bytes')}, the "
+          f"program held {peak}")
+    for key, want in (("free_held_bytes", free_held), ("footprint_bytes", footprint)):
+        got = at.get(key)
+        check(isinstance(got, int) and abs(got - want) <= want / 10,
+              f"at_peak {key} {got}, the program's mallinfo2 at its peak says {want} "
+              f"(10% allowed): {at}")
+    # Taken at the first free after the peak, before the exit sample (which sees 0 bytes live).
+    t, st = at.get("time_s"), at.get("sample_time_s")
+    exit_t = (rep.get("at_exit") or {}).get("sample_time_s")
+    check(st is not None and exit_t is not None and t <= st < exit_t,
+          f"the at-peak sample should follow the peak ({t} s) and precede exit ({exit_t} s): "
+          f"{st}")
+    text = memtrace("fragmentation", log)
+    check(text.returncode == 0 and "not sampled" not in text.stdout,
+          f"the text report says the peak was not sampled\n{show(text)}")
+
+
 def got_exit_free(rep):
     return (rep.get("at_exit") or {}).get("free_held_bytes")
 

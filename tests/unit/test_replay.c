@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Unit tests for replay: exact totals, the realloc protocol (success, failure, realloc(p, 0)),
 // unknown frees, partial munmap, the peak and what each stack held at the peak (lazy
-// snapshot), and a randomized comparison against a brute-force model.
+// snapshot), the sample that stands for the peak, and a randomized comparison against a
+// brute-force model.
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,51 @@ START_TEST(samples_bounded)
 }
 END_TEST
 
+START_TEST(peak_sample_by_heap_then_time)
+{
+    mt_sample_point_t before = {95, 2000, {0}}, at = {180, 4000, {0}}, later = {400, 4000, {0}};
+    /* closer in heap wins over closer in time; of two equally close, the nearer in time */
+    ck_assert(mt_sample_nearer_peak(&at, &before, 4000, 100));
+    ck_assert(!mt_sample_nearer_peak(&before, &at, 4000, 100));
+    ck_assert(mt_sample_nearer_peak(&at, &later, 4000, 100));
+    ck_assert(!mt_sample_nearer_peak(&later, &at, 4000, 100));
+    ck_assert(!mt_sample_nearer_peak(&at, &at, 4000, 100));
+}
+END_TEST
+
+#define S(t, free_held)                                                                            \
+    do {                                                                                           \
+        mt_sample_t s_ = {.fordblks = free_held};                                                  \
+        ck_assert_int_eq(mt_replay_sample(&r, t, &s_), 0);                                         \
+    } while (0)
+
+START_TEST(peak_sample_kept)
+{
+    A(10, 0x1000, 1000, 1);
+    A(20, 0x2000, 1000, 1);
+    S(95, 1);                /* timer: nearest the peak in time, but the heap was half of it */
+    A(100, 0x3000, 2000, 1); /* peak: 4000 */
+    S(180, 2);               /* the recorder's peak sample, before the first free after the high */
+    F(180, 0x3000);
+    A(300, 0x4000, 2000, 1); /* the same total again, later: not a new peak */
+    S(310, 3);
+    ck_assert_uint_eq(r.peak_time_us, 100);
+    ck_assert_uint_eq(r.peak_sample.time_us, 180);
+    ck_assert_uint_eq(r.peak_sample.heap_bytes, 4000);
+    ck_assert_uint_eq(r.peak_sample.s.fordblks, 2);
+    /* a higher peak later takes over, and survives the series being thinned out */
+    A(500, 0x5000, 10, 1);
+    S(510, 4);
+    F(520, 0x5000);
+    for (uint64_t t = 1000; t < 101000; t++)
+        S(t, 5);
+    ck_assert_uint_lt(r.nsamples, 4096);
+    ck_assert_uint_eq(r.peak_heap_bytes, 4010);
+    ck_assert_uint_eq(r.peak_sample.time_us, 510);
+    ck_assert_uint_eq(r.peak_sample.s.fordblks, 4);
+}
+END_TEST
+
 /* Random alloc/free/realloc against a brute-force model (array of live blocks). */
 START_TEST(random_against_model)
 {
@@ -276,6 +322,8 @@ int main(void)
     tcase_add_test(tc, address_reused_without_free);
     tcase_add_test(tc, mmap_partial_munmap);
     tcase_add_test(tc, samples_bounded);
+    tcase_add_test(tc, peak_sample_by_heap_then_time);
+    tcase_add_test(tc, peak_sample_kept);
     tcase_add_test(tc, random_against_model);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -246,6 +246,45 @@ START_TEST(fragmentation_holes)
 }
 END_TEST
 
+/* At the peak: the sample taken with the heap at its peak (the recorder's, at the first free
+ * after the high), not the timer sample nearer in time; none when all are more than 10% off. */
+START_TEST(fragmentation_at_peak_sample)
+{
+    lb_start();
+    mt_sample_t timer = {.arena = 8192, .fordblks = 100}, peak = {.arena = 16384, .fordblks = 777};
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 10, 4000, 0x10010, 1);
+    mt_lb_sample(&b, 1990, &timer); /* 4000 live: far from the peak */
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 2000, 6000, 0x20010, 2);
+    mt_lb_sample(&b, 2400, &peak); /* 10000 live: the peak */
+    mt_lb_free_(&b, MT_TAG_FREE, 2400, 0x20010);
+    mt_lb_sample(&b, 2500, &timer);
+    mt_lb_exit(&b, 3000, MT_EXIT_NORMAL, 0);
+    lb_load();
+    mt_report_fragmentation_t rep;
+    ck_assert_int_eq(mt_report_fragmentation_build(&rep, a, sym, 10), 0);
+    ck_assert_uint_eq(rep.at_peak.live_bytes, 10000);
+    ck_assert_int_eq(rep.at_peak.sampled, 1);
+    ck_assert_uint_eq(rep.at_peak.sample_time_us, 2400);
+    ck_assert_uint_eq(rep.at_peak.free_held_bytes, 777);
+    ck_assert_uint_eq(rep.at_peak.footprint_bytes, 16384);
+    mt_report_fragmentation_destroy(&rep);
+    teardown();
+
+    lb_start(); /* the same without the peak sample: nothing within 10% */
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 10, 4000, 0x10010, 1);
+    mt_lb_sample(&b, 1990, &timer);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 2000, 6000, 0x20010, 2);
+    mt_lb_free_(&b, MT_TAG_FREE, 2400, 0x20010);
+    mt_lb_sample(&b, 2500, &timer);
+    mt_lb_exit(&b, 3000, MT_EXIT_NORMAL, 0);
+    lb_load();
+    ck_assert_int_eq(mt_report_fragmentation_build(&rep, a, sym, 10), 0);
+    ck_assert_int_eq(rep.at_peak.sampled, 0);
+    ck_assert_int_eq(rep.at_exit.sampled, 1);
+    mt_report_fragmentation_destroy(&rep);
+}
+END_TEST
+
 static Suite *reports_suite(void)
 {
     Suite *s = suite_create("reports");
@@ -256,6 +295,7 @@ static Suite *reports_suite(void)
     tcase_add_test(tc, timeline_bounded);
     tcase_add_test(tc, timeline_text_peak_after_last_event);
     tcase_add_test(tc, fragmentation_holes);
+    tcase_add_test(tc, fragmentation_at_peak_sample);
     suite_add_tcase(s, tc);
     return s;
 }
