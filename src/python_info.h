@@ -28,8 +28,7 @@ typedef struct mt_pyarena {
 } mt_pyarena_t;
 
 /* How full the pymalloc arenas are: live requested bytes of small PyMem/PyObject blocks
- * (those pymalloc serves, <= 512 bytes) inside each arena, over the arena's size. */
-#define MT_PY_SMALL_REQUEST 512u
+ * (mt_pyinfo_in_arena, replay.h) inside each arena, over the arena's size. */
 typedef struct mt_pyarena_usage {
     int valid;
     uint64_t time_us;
@@ -76,12 +75,5 @@ int mt_pyinfo_frame(const mt_pyinfo_t *p, uint64_t ip, const char **qualname, co
 /* Arena usage now (the replay's live blocks against the live arenas). 0 or -ENOMEM. */
 int mt_pyinfo_arena_usage(const mt_pyinfo_t *p, const mt_replay_t *r, uint64_t time_us,
                           mt_pyarena_usage_t *out) MT_WUR;
-
-/* True for a block pymalloc serves from an arena (not a glibc chunk). */
-static inline int mt_pyinfo_in_arena(const mt_block_t *b)
-{
-    return (b->kind == MT_ALLOC_PYOBJECT || b->kind == MT_ALLOC_PYMEM) &&
-           b->size <= MT_PY_SMALL_REQUEST;
-}
 
 #endif

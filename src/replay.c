@@ -253,6 +253,8 @@ static void mt_heap_release(mt_replay_t *r, const mt_block_t *b)
     ns->live_blocks--;
     r->heap_bytes -= b->size;
     r->heap_blocks--;
+    if (__builtin_expect(b->kind >= MT_ALLOC_PYMEM, 0) && mt_pyinfo_in_arena(b))
+        r->arena_obj_bytes -= b->size;
     mt_series_note(r);
 }
 
@@ -264,9 +266,12 @@ static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
     ns->live_blocks++;
     r->heap_bytes += nb->size;
     r->heap_blocks++;
+    if (__builtin_expect(nb->kind >= MT_ALLOC_PYMEM, 0) && mt_pyinfo_in_arena(nb))
+        r->arena_obj_bytes += nb->size;
     if (r->heap_bytes > r->peak_heap_bytes) {
         r->peak_heap_bytes = r->heap_bytes;
         r->peak_heap_blocks = r->heap_blocks;
+        r->peak_arena_obj_bytes = r->arena_obj_bytes;
         r->peak_time_us = nb->time_us;
         r->gen++;
     }
@@ -539,7 +544,7 @@ int mt_replay_sample(mt_replay_t *r, uint64_t t, const mt_sample_t *s)
         r->peak_rss_bytes = s->rss;
         r->peak_rss_time_us = t;
     }
-    mt_sample_point_t pt = {t, r->heap_bytes, *s};
+    mt_sample_point_t pt = {t, r->heap_bytes, r->arena_obj_bytes, *s};
     if (r->nsamples_total == 1 ||
         mt_sample_nearer_peak(&pt, &r->peak_sample, r->peak_heap_bytes, r->peak_time_us))
         r->peak_sample = pt;

@@ -31,6 +31,17 @@ typedef struct mt_block {
     uint32_t kind; /* mt_alloc_kind */
 } mt_block_t;
 
+/* pymalloc (CPython 3.11) serves requests of 1 to 512 bytes from its arenas; others, and
+ * every block when pymalloc is off, come from malloc. */
+#define MT_PY_SMALL_REQUEST 512u
+
+/* True for a block pymalloc serves from an arena (not a glibc chunk). */
+static inline int mt_pyinfo_in_arena(const mt_block_t *b)
+{
+    return (b->kind == MT_ALLOC_PYOBJECT || b->kind == MT_ALLOC_PYMEM) &&
+           b->size - 1 < MT_PY_SMALL_REQUEST;
+}
+
 typedef struct mt_mapping {
     uint64_t start, len;
     uint32_t node;
@@ -44,7 +55,8 @@ static inline uint64_t mt_sample_footprint(const mt_sample_t *s)
 
 typedef struct mt_sample_point {
     uint64_t time_us;
-    uint64_t heap_bytes; /* exact heap total at that moment */
+    uint64_t heap_bytes;      /* exact heap total at that moment */
+    uint64_t arena_obj_bytes; /* the part of it in pymalloc's arenas (mt_pyinfo_in_arena) */
     mt_sample_t s;
 } mt_sample_point_t;
 
@@ -132,6 +144,9 @@ typedef struct mt_replay {
     uint64_t allocs_by_kind[16];
     uint64_t heap_bytes, heap_blocks; /* now */
     uint64_t peak_heap_bytes, peak_heap_blocks, peak_time_us;
+    /* The part of heap_bytes (now, at the peak) that is small Python objects inside pymalloc's
+     * arenas: not in glibc's heap, so not in mallinfo2's figures. */
+    uint64_t arena_obj_bytes, peak_arena_obj_bytes;
     uint64_t free_calls;            /* FREE records, known or not */
     uint64_t unknown_frees;         /* FREE/REALLOC_RELEASE of an address not live */
     uint64_t realloc_failures;      /* REALLOC_FAILED that restored a block */

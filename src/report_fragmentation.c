@@ -41,12 +41,13 @@ uint64_t mt_frag_holes_fitting(const mt_report_fragmentation_t *rep, uint64_t re
     return n;
 }
 
-static void mt_frag_moment(mt_frag_moment_t *m, uint64_t t, uint64_t live, const mt_sample_t *s,
-                           uint64_t st)
+static void mt_frag_moment(mt_frag_moment_t *m, uint64_t t, uint64_t live, uint64_t in_arenas,
+                           const mt_sample_t *s, uint64_t st)
 {
     memset(m, 0, sizeof *m);
     m->time_us = t;
     m->live_bytes = live;
+    m->arena_obj_bytes = in_arenas;
     if (!s)
         return;
     m->sampled = 1;
@@ -187,11 +188,11 @@ int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analy
     const mt_sample_point_t *near = r->nsamples_total ? &r->peak_sample : NULL;
     if (near && mt_frag_differs(near->heap_bytes, r->peak_heap_bytes))
         near = NULL;
-    mt_frag_moment(&rep->at_peak, r->peak_time_us, r->peak_heap_bytes, near ? &near->s : NULL,
-                   near ? near->time_us : 0);
+    mt_frag_moment(&rep->at_peak, r->peak_time_us, r->peak_heap_bytes, r->peak_arena_obj_bytes,
+                   near ? &near->s : NULL, near ? near->time_us : 0);
     /* exit: the last SAMPLE of the run, the replay's exact live bytes */
     uint64_t last_t = r->nsamples ? r->samples[r->nsamples - 1].time_us : 0;
-    mt_frag_moment(&rep->at_exit, r->last_time_us, r->heap_bytes,
+    mt_frag_moment(&rep->at_exit, r->last_time_us, r->heap_bytes, r->arena_obj_bytes,
                    r->nsamples_total ? &r->last_sample : NULL, last_t);
     int rc = mt_sites_build(&rep->sites, a, sym);
     if (rc < 0 || (rc = mt_frag_holes(rep, sym)) < 0)
@@ -249,6 +250,8 @@ static void mt_json_moment(mt_json_t *j, const char *key, const mt_frag_moment_t
     mt_json_double(j, (double)m->time_us / 1e6);
     mt_json_key(j, "live_bytes");
     mt_json_u64(j, m->live_bytes);
+    mt_json_key(j, "pymalloc_object_bytes");
+    mt_json_u64(j, m->arena_obj_bytes);
 #define MT_OPT_U64(k, v)                                                                           \
     do {                                                                                           \
         mt_json_key(j, k);                                                                         \
@@ -296,12 +299,14 @@ static void mt_json_over_time(mt_json_t *j, const mt_replay_t *r)
     for (size_t i = 0; i < r->nsamples; i++) {
         const mt_sample_point_t *p = &r->samples[i];
         mt_frag_moment_t m;
-        mt_frag_moment(&m, p->time_us, p->heap_bytes, &p->s, p->time_us);
+        mt_frag_moment(&m, p->time_us, p->heap_bytes, p->arena_obj_bytes, &p->s, p->time_us);
         mt_json_object_begin(j);
         mt_json_key(j, "time_s");
         mt_json_double(j, (double)p->time_us / 1e6);
         mt_json_key(j, "live_bytes");
         mt_json_u64(j, p->heap_bytes);
+        mt_json_key(j, "pymalloc_object_bytes");
+        mt_json_u64(j, p->arena_obj_bytes);
         mt_json_key(j, "footprint_bytes");
         mt_json_u64(j, m.footprint_bytes);
         mt_json_key(j, "free_held_bytes");
@@ -464,6 +469,12 @@ static void mt_text_moment(FILE *o, const char *title, const mt_frag_moment_t *m
                 mt_fmt_count(c, sizeof c, m->free_chunks), m->fragmentation_ratio);
     else
         fprintf(o, " (allocator not sampled at this moment)\n");
+    /* Without this, a Python heap reads as more live bytes than glibc's footprint. */
+    if (m->arena_obj_bytes)
+        fprintf(o,
+                "  %-8s (%s of the live bytes are small Python objects in pymalloc's arenas, "
+                "outside glibc's heap)\n",
+                "", mt_fmt_bytes(b1, sizeof b1, m->arena_obj_bytes));
 }
 
 /* At most this many rows of the sampled series in text; JSON has them all. */
@@ -473,18 +484,24 @@ static void mt_text_over_time(FILE *o, const char *head, const char *reset, cons
 {
     if (r->nsamples < 2)
         return;
-    char t[32], b1[32], b2[32], b3[32];
+    char t[32], b1[32], b2[32], b3[32], b4[32];
+    int python = r->peak_arena_obj_bytes > 0;
     fprintf(o, "\n%sover time%s (%zu samples)\n", head, reset, r->nsamples);
-    fprintf(o, "  %10s %12s %12s %12s %6s\n", "time", "live", "footprint", "free held", "ratio");
+    fprintf(o, "  %10s %12s", "time", "live");
+    if (python)
+        fprintf(o, " %12s", "in arenas");
+    fprintf(o, " %12s %12s %6s\n", "footprint", "free held", "ratio");
     size_t rows = r->nsamples < MT_FRAG_TEXT_ROWS ? r->nsamples : MT_FRAG_TEXT_ROWS;
     for (size_t k = 0; k < rows; k++) {
         /* evenly spread, always showing the first and the last sample */
         const mt_sample_point_t *p = &r->samples[k * (r->nsamples - 1) / (rows - 1)];
         mt_frag_moment_t m;
-        mt_frag_moment(&m, p->time_us, p->heap_bytes, &p->s, p->time_us);
+        mt_frag_moment(&m, p->time_us, p->heap_bytes, p->arena_obj_bytes, &p->s, p->time_us);
         snprintf(t, sizeof t, "%.3f s", (double)p->time_us / 1e6);
-        fprintf(o, "  %10s %12s %12s %12s %6.2f\n", t, mt_fmt_bytes(b1, sizeof b1, m.live_bytes),
-                mt_fmt_bytes(b2, sizeof b2, m.footprint_bytes),
+        fprintf(o, "  %10s %12s", t, mt_fmt_bytes(b1, sizeof b1, m.live_bytes));
+        if (python)
+            fprintf(o, " %12s", mt_fmt_bytes(b4, sizeof b4, m.arena_obj_bytes));
+        fprintf(o, " %12s %12s %6.2f\n", mt_fmt_bytes(b2, sizeof b2, m.footprint_bytes),
                 mt_fmt_bytes(b3, sizeof b3, m.free_held_bytes), m.fragmentation_ratio);
     }
 }

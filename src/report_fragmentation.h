@@ -17,6 +17,9 @@ typedef struct mt_frag_moment {
     int sampled; /* a SAMPLE was found: the allocator's figures below are meaningful */
     uint64_t time_us, sample_time_us;
     uint64_t live_bytes, footprint_bytes, free_held_bytes, free_chunks, keepcost;
+    /* The part of live_bytes that is small Python objects in pymalloc's arenas, outside the
+     * glibc heap that footprint and free held describe (0 for other programs). */
+    uint64_t arena_obj_bytes;
     double fragmentation_ratio; /* free held / footprint */
 } mt_frag_moment_t;
 

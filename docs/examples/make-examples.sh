@@ -16,12 +16,12 @@ for cmd in report peak fragmentation; do
 done
 "$mt" timeline --no-color "$tmp/sqlite3.mtr" | sed "s|$tmp/||" >"$here/sqlite3-timeline.txt"
 if [ -x /usr/bin/python3 ]; then
-    # samples/pyalloc.py is shared/bench/pyalloc.py; run from its directory so frames read
-    # "pyalloc.py:8"
+    # samples/pyalloc.py is shared/bench/pyalloc.py; Python 3.11 gives the script's frames its
+    # absolute path, shown here relative to samples/ so that the examples read "pyalloc.py:8"
     (cd "$root/samples" && "$mt" run -q -o "$tmp/pyalloc.mtr" /usr/bin/python3 pyalloc.py 50000 >/dev/null)
     for cmd in report peak fragmentation; do
         "$mt" $cmd --no-color --top 5 --frames 6 "$tmp/pyalloc.mtr" |
-            sed "s|$tmp/||" >"$here/pyalloc-$cmd.txt"
+            sed -e "s|$tmp/||" -e "s|$root/samples/||" >"$here/pyalloc-$cmd.txt"
     done
 fi
 echo "examples written to $here"

@@ -285,6 +285,44 @@ START_TEST(fragmentation_at_peak_sample)
 }
 END_TEST
 
+/* A Python heap: small PyObject/PyMem blocks (1..512 bytes) live in pymalloc's arenas, not in
+ * glibc's heap, and the fragmentation report says how much of the live bytes they are. */
+START_TEST(fragmentation_counts_arena_objects_apart)
+{
+    lb_start();
+    mt_lb_alloc(&b, MT_ALLOC_PYOBJECT, 1, 100, 0x10000, 1); /* arena */
+    mt_lb_alloc(&b, MT_ALLOC_PYMEM, 2, 512, 0x10100, 1);    /* arena: the largest small size */
+    mt_lb_alloc(&b, MT_ALLOC_PYOBJECT, 3, 513, 0x20000, 2); /* malloc */
+    mt_lb_alloc(&b, MT_ALLOC_PYOBJECT, 4, 0, 0x30000, 2);   /* malloc: pymalloc refuses 0 */
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 5, 100, 0x40000, 3);
+    mt_lb_free_(&b, MT_TAG_FREE, 6, 0x10000);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 7, 50, 0x50000, 3);
+    mt_lb_exit(&b, 8, MT_EXIT_NORMAL, 0);
+    lb_load();
+    ck_assert_uint_eq(a->replay.peak_heap_bytes, 100 + 512 + 513 + 100);
+    ck_assert_uint_eq(a->replay.peak_arena_obj_bytes, 612);
+    ck_assert_uint_eq(a->replay.arena_obj_bytes, 512);
+    mt_report_fragmentation_t rep;
+    ck_assert_int_eq(mt_report_fragmentation_build(&rep, a, sym, 10), 0);
+    ck_assert_uint_eq(rep.at_peak.arena_obj_bytes, 612);
+    ck_assert_uint_eq(rep.at_exit.arena_obj_bytes, 512);
+    ck_assert_uint_eq(rep.at_exit.live_bytes, 512 + 513 + 100 + 50);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    ck_assert_int_eq(mt_render_fragmentation_json(&rep, f, 0), 0);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(out, "\"pymalloc_object_bytes\":612"));
+    free(out);
+    f = open_memstream(&out, &len);
+    ck_assert_int_eq(mt_render_fragmentation_text(&rep, f, 0, 4), 0);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(out, "(612 B of the live bytes are small Python objects"));
+    free(out);
+    mt_report_fragmentation_destroy(&rep);
+}
+END_TEST
+
 static Suite *reports_suite(void)
 {
     Suite *s = suite_create("reports");
@@ -296,6 +334,7 @@ static Suite *reports_suite(void)
     tcase_add_test(tc, timeline_text_peak_after_last_event);
     tcase_add_test(tc, fragmentation_holes);
     tcase_add_test(tc, fragmentation_at_peak_sample);
+    tcase_add_test(tc, fragmentation_counts_arena_objects_apart);
     suite_add_tcase(s, tc);
     return s;
 }
