@@ -13,9 +13,11 @@
 #include "log_format.h"
 #include "run_manifest.h"
 
-/* How long the follower sleeps when it has caught up with the writer. The recorder flushes
- * at least every 200 ms, so shorter gains little; at the end the program's exit wakes it. */
-#define MT_FOLLOW_POLL_NS (10 * 1000 * 1000L)
+/* How long the follower sleeps when it has caught up with the writer: 10 ms while events come
+ * in, doubling up to 320 ms while nothing does (an idle server, a program that wrote no log).
+ * The program's exit wakes it at once. */
+#define MT_FOLLOW_POLL_MIN_NS (10 * 1000 * 1000LL)
+#define MT_FOLLOW_POLL_MAX_NS (320 * 1000 * 1000LL)
 /* Below the program's priority: on a busy machine the program gets the CPU first. */
 #define MT_FOLLOW_NICE 10
 
@@ -28,8 +30,10 @@ struct mt_run_follower {
     pthread_t thread;
     char *manifest;
     long root;
-    int ended;      /* atomic: the program has ended, its logs are complete */
-    int final_pass; /* this log has been read once more since `ended` was seen */
+    int ended;           /* atomic: the program has ended, its logs are complete */
+    int final_pass;      /* this log has been read once more since `ended` was seen */
+    long long poll_ns;   /* the current nap length */
+    uint64_t last_bytes; /* of the log, at the last nap */
     bool joined;
     mt_followed_t *logs; /* logs read to their end, in the order of the exec chain */
     size_t nlogs;
@@ -43,16 +47,24 @@ static bool mt_follow_ended(mt_run_follower_t *f)
     return __atomic_load_n(&f->ended, __ATOMIC_ACQUIRE);
 }
 
-/* Sleeps one poll interval or until the program ends. */
-static void mt_follow_nap(mt_run_follower_t *f)
+static long long mt_follow_now_ns(void)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += MT_FOLLOW_POLL_NS;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Sleeps one poll interval or until the program ends; idle: nothing came in since the last
+ * nap, which makes this one twice as long. */
+static void mt_follow_nap(mt_run_follower_t *f, bool idle)
+{
+    if (idle && f->poll_ns)
+        f->poll_ns =
+            f->poll_ns * 2 < MT_FOLLOW_POLL_MAX_NS ? f->poll_ns * 2 : MT_FOLLOW_POLL_MAX_NS;
+    else
+        f->poll_ns = MT_FOLLOW_POLL_MIN_NS;
+    long long end = mt_follow_now_ns() + f->poll_ns;
+    struct timespec until = {(time_t)(end / 1000000000LL), (long)(end % 1000000000LL)};
     pthread_mutex_lock(&f->mu);
     while (!mt_follow_ended(f) && pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0)
         ;
@@ -61,7 +73,7 @@ static void mt_follow_nap(mt_run_follower_t *f)
 
 /* mt_follow_fn: a read came up short. Once the program has ended the file is complete, but
  * the short read may have come before its last write: read once more, then it is the end. */
-static int mt_follow_wait(void *arg)
+static int mt_follow_wait(void *arg, uint64_t bytes_read)
 {
     mt_run_follower_t *f = arg;
     if (mt_follow_ended(f)) {
@@ -70,7 +82,8 @@ static int mt_follow_wait(void *arg)
         f->final_pass = 1;
         return 1;
     }
-    mt_follow_nap(f);
+    mt_follow_nap(f, bytes_read == f->last_bytes);
+    f->last_bytes = bytes_read;
     return 1;
 }
 
@@ -99,7 +112,7 @@ static char *mt_follow_wait_for_log(mt_run_follower_t *f, size_t n)
         char *path = mt_follow_nth_log(f, n);
         if (path || ended)
             return path;
-        mt_follow_nap(f);
+        mt_follow_nap(f, true);
     }
 }
 
@@ -125,6 +138,7 @@ static void *mt_follow_main(void *arg)
         mt_summary_t sum;
         char err[512];
         f->final_pass = 0;
+        f->last_bytes = 0;
         /* A log it cannot read is left to the serial path, which reports the error. */
         if (mt_summary_follow(path, mt_follow_wait, f, &sum, err, sizeof err) < 0 ||
             !mt_follow_keep(f, path, &sum)) {

@@ -48,6 +48,7 @@ struct mt_reader {
     uint64_t chunk_index;
     mt_follow_fn follow; /* NULL unless the file is still being written */
     void *follow_arg;
+    uint64_t bytes_read; /* from the file so far (producer side) */
 
     /* producer side: only mt_reader_produce touches these (on the prefetch thread if any) */
     uint8_t *comp; /* file mode: compressed bytes of the current chunk */
@@ -143,11 +144,12 @@ static ssize_t mt_reader_fetch(mt_reader_t *r, uint8_t *dst, size_t n, const uin
             return -errno;
         }
         if (k == 0) {
-            if (r->follow && !mt_reader_stopping(r) && r->follow(r->follow_arg))
+            if (r->follow && !mt_reader_stopping(r) && r->follow(r->follow_arg, r->bytes_read))
                 continue;
             break;
         }
         got += (size_t)k;
+        r->bytes_read += (uint64_t)k;
     }
     *out = dst;
     return (ssize_t)got;

@@ -585,9 +585,10 @@ typedef struct grow {
     int after_end; /* what to answer once everything is written: 0 done, 1 keep waiting */
 } grow_t;
 
-static int grow_more(void *arg)
+static int grow_more(void *arg, uint64_t bytes_read)
 {
     grow_t *g = arg;
+    ck_assert_uint_eq(bytes_read, g->written); /* everything written so far was read */
     g->calls++;
     if (g->written == g->len) {
         if (g->after_end)
