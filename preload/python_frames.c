@@ -12,6 +12,7 @@
 #include "log_writer.h"
 #include "mt_libc.h"
 #include "python_node_cache.h"
+#include "stack_hash.h"
 
 #if MT_HAVE_PYTHON
 
@@ -253,8 +254,10 @@ static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
 
 void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_t npy, mt_enc_t *e)
 {
-    if (mt_pyt.failed)
+    if (mt_pyt.failed) {
+        mt_stack_hash(st); /* the native part alone: the tree trusts the hash */
         return;
+    }
     uint64_t ids[MT_PY_MAX_FRAMES];
     uint32_t entry[MT_PY_MAX_FRAMES];
     for (uint32_t i = 0; i < npy; i++) {
@@ -262,6 +265,7 @@ void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_
         if (!ids[i]) {
             mt_pyt.failed = true;
             mt_msg("out of memory for Python locations; native stacks only from here on");
+            mt_stack_hash(st);
             return;
         }
         entry[i] = py[i].is_entry;
@@ -270,7 +274,7 @@ void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_
                                  MT_UNWIND_MAX);
     st->ip = out;
     st->n = n;
-    st->hash = mt_unwind_hash(out, n);
+    mt_stack_hash(st);
 }
 
 /* ---- the native-stack cache (see python.h) ---- */
@@ -302,7 +306,7 @@ int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st)
     memcpy(buf, e->ip, e->n * sizeof *buf);
     st->ip = buf;
     st->n = e->n;
-    st->hash = 0;
+    st->hash = st->hash2 = 0;
     return 1;
 }
 

@@ -1,18 +1,12 @@
 // SPDX-License-Identifier: MIT
-// The trace tree: node ids for stacks, emitted once as TRACE_NODE records. The fast path hashes
-// the whole stack to a cached leaf id and verifies it by walking parents; the slow path inserts
-// frame by frame into an open-addressing (parent, ip) table. Runs under the recorder lock;
-// memory comes from mmap only (never malloc, which would recurse into the hooks).
+// The trace tree: node ids for stacks, emitted once as TRACE_NODE records. The fast path looks
+// the whole stack's two hashes (stack_hash.h) up in a direct-mapped cache of leaf ids; the slow
+// path inserts frame by frame into an open-addressing (parent, ip) table. Runs under the recorder
+// lock; memory comes from mmap only (never malloc, which would recurse into the hooks).
 #include "trace_tree.h"
 
 #include <errno.h>
 #include <string.h>
-
-typedef struct mt_node {
-    uint64_t ip;
-    uint32_t parent;
-    uint32_t depth; /* frames from the root to this node inclusive */
-} mt_node_t;
 
 typedef struct mt_edge {
     uint64_t ip;
@@ -21,16 +15,14 @@ typedef struct mt_edge {
 } mt_edge_t;
 
 typedef struct mt_cache_entry {
-    uint64_t hash;
-    uint32_t leaf;
-    uint32_t unused;
+    uint64_t hash, hash2;
+    uint32_t leaf; /* 0: empty */
+    uint32_t n;
 } mt_cache_entry_t;
 
 #define MT_CACHE_SIZE (1u << 16)
 
 static struct {
-    mt_node_t *nodes; /* indexed by id; nodes[0] is the root */
-    size_t nodes_cap;
     uint32_t next_id;
     mt_edge_t *edges;
     size_t edges_cap; /* power of two */
@@ -41,12 +33,10 @@ static struct {
 
 int mt_tree_init(void)
 {
-    mt_tree.nodes_cap = 1u << 16;
-    mt_tree.nodes = mt_map(mt_tree.nodes_cap * sizeof(mt_node_t));
     mt_tree.edges_cap = 1u << 16;
     mt_tree.edges = mt_map(mt_tree.edges_cap * sizeof(mt_edge_t));
     mt_tree.cache = mt_map(MT_CACHE_SIZE * sizeof(mt_cache_entry_t));
-    if (!mt_tree.nodes || !mt_tree.edges || !mt_tree.cache)
+    if (!mt_tree.edges || !mt_tree.cache)
         return -ENOMEM;
     mt_tree.next_id = 1;
     mt_tree.edges_used = 0;
@@ -80,18 +70,6 @@ static int mt_tree_grow_edges(void)
     return 0;
 }
 
-static int mt_tree_grow_nodes(void)
-{
-    size_t cap = mt_tree.nodes_cap * 2;
-    mt_node_t *n =
-        mt_remap(mt_tree.nodes, mt_tree.nodes_cap * sizeof(mt_node_t), cap * sizeof(mt_node_t));
-    if (!n)
-        return -ENOMEM;
-    mt_tree.nodes = n;
-    mt_tree.nodes_cap = cap;
-    return 0;
-}
-
 /* Child of parent for ip, created (and emitted) when missing; 0 when out of memory. */
 static uint32_t mt_tree_child(uint32_t parent, uint64_t ip, mt_enc_t *enc)
 {
@@ -104,41 +82,28 @@ static uint32_t mt_tree_child(uint32_t parent, uint64_t ip, mt_enc_t *enc)
         if (e->ip == ip && e->parent == parent)
             return e->id;
     }
-    if (mt_tree.edges_used * 2 >= mt_tree.edges_cap || mt_tree.next_id >= mt_tree.nodes_cap) {
-        if ((mt_tree.edges_used * 2 >= mt_tree.edges_cap && mt_tree_grow_edges() < 0) ||
-            (mt_tree.next_id >= mt_tree.nodes_cap && mt_tree_grow_nodes() < 0))
+    if (mt_tree.edges_used * 2 >= mt_tree.edges_cap) {
+        if (mt_tree_grow_edges() < 0)
             return 0;
-        return mt_tree_child(parent, ip, enc); /* tables moved: probe again */
+        return mt_tree_child(parent, ip, enc); /* the table moved: probe again */
     }
+    if (MT_UNLIKELY(mt_tree.next_id == UINT32_MAX))
+        return 0; /* ids exhausted: treated like out of memory */
     uint32_t id = mt_tree.next_id++;
     mt_tree.edges[s] = (mt_edge_t){ip, parent, id};
     mt_tree.edges_used++;
-    mt_tree.nodes[id] = (mt_node_t){ip, parent, mt_tree.nodes[parent].depth + 1};
     mt_enc_trace_node(enc, id, parent, ip);
     return id;
-}
-
-/* A cached leaf is only trusted if walking its parents reproduces the stack exactly. */
-static int mt_tree_verify(uint32_t leaf, const mt_stack_t *st)
-{
-    const mt_node_t *nodes = mt_tree.nodes;
-    if (nodes[leaf].depth != st->n)
-        return 0;
-    uint32_t id = leaf;
-    for (uint32_t i = 0; i < st->n; i++) {
-        if (nodes[id].ip != st->ip[i])
-            return 0;
-        id = nodes[id].parent;
-    }
-    return id == 0;
 }
 
 uint32_t mt_tree_intern(const mt_stack_t *st, mt_enc_t *enc)
 {
     if (st->n == 0)
         return 0;
-    mt_cache_entry_t *c = &mt_tree.cache[st->hash & (MT_CACHE_SIZE - 1)];
-    if (c->hash == st->hash && c->leaf && mt_tree_verify(c->leaf, st))
+    /* Both hashes and the depth equal: the same stack (stack_hash.c). Walking the leaf's
+     * parents to confirm it took 9% of recording churn.c, under the lock. */
+    mt_cache_entry_t *c = &mt_tree.cache[(st->hash ^ st->hash2) & (MT_CACHE_SIZE - 1)];
+    if (c->hash == st->hash && c->hash2 == st->hash2 && c->n == st->n && c->leaf)
         return c->leaf;
     uint32_t id = 0;
     for (uint32_t i = st->n; i-- > 0;) {
@@ -146,8 +111,7 @@ uint32_t mt_tree_intern(const mt_stack_t *st, mt_enc_t *enc)
         if (!id)
             return 0;
     }
-    c->hash = st->hash;
-    c->leaf = id;
+    *c = (mt_cache_entry_t){st->hash, st->hash2, id, st->n};
     return id;
 }
 

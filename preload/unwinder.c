@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "fast_unwind.h"
+#include "stack_hash.h"
 
 /* Text ranges whose frames are never shown: the preload library and libunwind itself. */
 static uintptr_t mt_self_lo, mt_self_hi, mt_unw_lo, mt_unw_hi;
@@ -57,23 +58,6 @@ static int mt_unwind_is_own(uintptr_t ip)
     return (ip >= mt_self_lo && ip < mt_self_hi) || (ip >= mt_unw_lo && ip < mt_unw_hi);
 }
 
-/* A cheap mix; collisions only cost a slow-path lookup because the tree verifies hits. */
-uint64_t mt_unwind_hash(const uintptr_t *ip, uint32_t n)
-{
-    /* Two independent lanes (even and odd frames) so the multiplies overlap: the chain of one
-     * multiply per frame was 5% of recording churn.c. Mixed once at the end. */
-    uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0xc2b2ae3d27d4eb4full;
-    uint32_t i = 0;
-    for (; i + 1 < n; i += 2) {
-        a = (a ^ ip[i]) * 0xff51afd7ed558ccdull;
-        b = (b ^ ip[i + 1]) * 0xc4ceb9fe1a85ec53ull;
-    }
-    if (i < n)
-        a = (a ^ ip[i]) * 0xff51afd7ed558ccdull;
-    uint64_t h = (a ^ (b >> 31) ^ (a >> 29)) * 0x9e3779b97f4a7c15ull;
-    return h ^ (h >> 32);
-}
-
 void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf)
 {
     int n = mt_config.fast_unwind ? mt_fastunw_capture(buf, MT_UNWIND_MAX) : -1;
@@ -84,7 +68,7 @@ void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf)
         skip++;
     st->ip = buf + skip;
     st->n = n > skip ? (uint32_t)(n - skip) : 0;
-    st->hash = mt_unwind_hash(st->ip, st->n);
+    mt_stack_hash(st);
 }
 
 int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintptr_t hi)
@@ -97,7 +81,7 @@ int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintpt
         if (buf[i] - 1 >= lo && buf[i] - 1 < hi) {
             st->ip = buf + skip;
             st->n = (uint32_t)(i + 1 - skip);
-            st->hash = 0; /* set by the caller once the stack is final */
+            st->hash = st->hash2 = 0; /* set by the caller once the stack is final */
             return 1;
         }
     }
@@ -106,7 +90,7 @@ int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintpt
     else {
         st->ip = buf + skip;
         st->n = n > skip ? (uint32_t)(n - skip) : 0;
-        st->hash = mt_unwind_hash(st->ip, st->n);
+        mt_stack_hash(st);
     }
     return 0;
 }

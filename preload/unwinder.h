@@ -11,8 +11,8 @@
 #define MT_UNWIND_MAX 256
 
 typedef struct mt_stack {
-    uint32_t n;    /* frames in ip[], innermost first */
-    uint64_t hash; /* of ip[0..n), for the trace tree's whole-stack cache */
+    uint32_t n;           /* frames in ip[], innermost first */
+    uint64_t hash, hash2; /* of ip[0..n), for the trace tree's whole-stack cache (stack_hash.h) */
     uintptr_t *ip;
 } mt_stack_t;
 
@@ -30,9 +30,6 @@ void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf);
  * the frames beyond it are the interpreter's and are replaced by the Python stack. Otherwise
  * captures the whole stack like mt_unwind_capture and returns 0. */
 int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintptr_t hi);
-
-/* The hash mt_unwind_capture stores in st->hash (for stacks rewritten after capture). */
-uint64_t mt_unwind_hash(const uintptr_t *ip, uint32_t n);
 
 /* After dlclose: drop libunwind's cached unwind info so reused addresses unwind correctly. */
 void mt_unwind_flush(void);

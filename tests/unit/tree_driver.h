@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+// A narrow door into the recorder's trace tree and stack hash for test_trace_tree.c, whose
+// analyzer headers cannot share a translation unit with the recorder's (both name a mt_str_t).
+#ifndef MT_TREE_DRIVER_H
+#define MT_TREE_DRIVER_H
+
+#include <stdint.h>
+
+#include "log_format.h"
+
+int td_init(void);
+/* Interns ip[0..n) (innermost first); the leaf id, 0 when out of memory. */
+uint32_t td_intern(const uintptr_t *ip, uint32_t n, mt_enc_t *enc);
+/* The two hashes the tree's cache trusts. */
+void td_hash(const uintptr_t *ip, uint32_t n, uint64_t *h1, uint64_t *h2);
+void td_forget(void);
+uint32_t td_epoch(void);
+
+#endif
