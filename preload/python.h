@@ -56,6 +56,16 @@ void mt_py_install(void);
  * address inside that C frame. */
 uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor);
 
+/* True when C code runs between two of py's frames: a frame before the outermost one was
+ * entered from C (is_entry), e.g. a callback called by an extension or a C library. */
+static inline bool mt_py_nested(const mt_pyframe_t *py, uint32_t npy)
+{
+    for (uint32_t i = 0; i + 1 < npy; i++)
+        if (py[i].is_entry)
+            return true;
+    return false;
+}
+
 /*
  * The native part of a Python allocation's stack (from the allocator's caller down to the
  * interpreter loop) depends on the C call path only. Keyed by the innermost Python

@@ -102,11 +102,16 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     mt_pyframe_t py[MT_PY_MAX_FRAMES];
     mt_stack_t st;
     uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
+    /* C code between two Python frames (a callback from an extension or a library): the whole
+     * native stack, so that every interpreter loop on it takes its Python frames and the C
+     * frames between them stay; nothing of it is cached. */
+    bool nested = mt_py_nested(py, npy);
     /* Only when the loop's frame is below us on this stack (the anchor is a stack address). */
-    bool cached = npy && ret && mt_py.eval_lo && mt_py.native_cache && anchor > (uintptr_t)sp;
+    bool cached =
+        npy && !nested && ret && mt_py.eval_lo && mt_py.native_cache && anchor > (uintptr_t)sp;
     mt_pynative_key_t key = {npy ? (uintptr_t)py[0].code : 0, (uintptr_t)ret,
                              anchor - (uintptr_t)sp, npy ? py[0].offset : 0};
-    if (npy && !cached && mt_py.eval_lo)
+    if (npy && !nested && !cached && mt_py.eval_lo)
         (void)mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi);
     else if (!cached)
         mt_unwind_capture(&st, buf);

@@ -1135,6 +1135,35 @@ def case_py_threads():
           f"{nbytes} B in {blocks} blocks (+ 4 lists)")
 
 
+def case_py_callback():
+    """C code between two Python frames stays in the stack: a callback that libc's qsort calls
+    (through ctypes) shows compare, then qsort, then the line that called qsort."""
+    log, p = py_record("py_callback.py")
+    kv = sample_kv(p.stdout, "pycallback")
+    cb_line, caller_line = int(kv["callback_line"]), int(kv["caller_line"])
+    calls, nbytes = int(kv["calls"]), int(kv["bytes"])
+    rep = leaks_json(log)
+    at = [k for k in rep.get("leaks") or []
+          if first_py(k.get("stack") or []).get("function") == "compare"
+          and first_py(k.get("stack") or []).get("line") == cb_line]
+    got_blocks = sum(k.get("blocks", 0) for k in at)
+    got_bytes = sum(k.get("bytes", 0) for k in at)
+    # the kept bytes objects, and the list's item array grown on the same line
+    check(calls <= got_blocks <= calls + 1 and nbytes <= got_bytes <= nbytes + 16 * calls + 64,
+          f"compare:{cb_line} holds {got_bytes} B in {got_blocks} blocks, the script kept "
+          f"{nbytes} B in {calls} objects")
+    for k in at:
+        names = [f.get("function") or "" for f in k.get("stack") or []]
+        i = names.index("compare")
+        j = names.index("sort_them") if "sort_them" in names else -1
+        between = names[i + 1:j] if j > i else []
+        check(any("qsort" in n for n in between),
+              f"no qsort between compare and sort_them: {names}")
+        line = (k.get("stack") or [])[j].get("line")
+        check(line == caller_line, f"sort_them is at line {line}, the call to qsort at "
+              f"{caller_line}")
+
+
 def case_py_generator():
     log, p = py_record("py_gen.py")
     kv = sample_kv(p.stdout, "pygen")
