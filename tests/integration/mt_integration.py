@@ -1206,9 +1206,12 @@ def case_py_arenas():
 def case_py_native_cache():
     """The native part of Python allocations' stacks is reused per call path (the recorder's
     cache): every site, its stack and its figures must be what a full unwind gives."""
-    code = ("def work(fns):\n"
+    code = ("import json\n"
+            "DOC = json.dumps([{'a': [1, {'b': 'x' * (i % 9), 'c': [i, None]}]} for i in range(50)])\n"
+            "def work(fns):\n"
             "    keep = []\n"
             "    for i in range(300):\n"
+            "        keep.append(json.loads(DOC))  # C recursion: the scanner at many depths\n"
             "        for f in fns:\n"
             "            keep.append(f(i % 7 + 1))  # one line, many C call paths\n"
             "        # a callback from C (sorted calls the key): C frames between Python frames\n"
@@ -1235,14 +1238,13 @@ def case_py_native_cache():
         p = memtrace("run", "-q", "-o", log, "--", PYTHON, script, env=env)
         check(p.returncode == 0, f"memtrace run (cache {cache})\n{show(p)}")
         rep = report_json(log, "--top", "1000000")
-        # The script's own sites: the rest of the run (imports, library start-up that seeds
+        # The sites under work(): the rest of the run (imports, library start-up that seeds
         # from the system) is not the same from one run to the next.
         sites = {}
         for s in rep.get("top_sites") or []:
             st = s.get("stack") or []
-            inner = first_py(st)
-            if (inner.get("function") not in ("work", "work.<locals>.<lambda>")
-                    or not (inner.get("file") or "").endswith("cache.py")):
+            if not any(f.get("function") == "work" and (f.get("file") or "").endswith("cache.py")
+                       for f in st):
                 continue
             key = tuple((f.get("function"), f.get("file"), f.get("line"), f.get("module"),
                          None if f.get("python") else f.get("address"))
@@ -1253,6 +1255,8 @@ def case_py_native_cache():
           "no site in cache.py was recorded")
     check(any(any(f[0] == "work.<locals>.<lambda>" for f in k) for k in runs["1"]),
           "the key function's allocations (a callback from sorted) were not recorded")
+    check(any(any(f[0] == "JSONDecoder.raw_decode" for f in k) for k in runs["1"]),
+          "json.loads's allocations were not recorded")
     diff = set(runs["1"].items()) ^ set(runs["0"].items())
     check(not diff, f"{len(diff)} sites differ with and without the native-stack cache: "
           f"{sorted(diff, key=str)[:4]}")
