@@ -237,7 +237,7 @@ int mt_analysis_load_follow(mt_analysis_t **out, const char *path, mt_follow_fn 
     int rc = mt_reader_open_follow(&rd, path, follow, follow_arg, err, errlen);
     if (rc < 0)
         return rc;
-    return mt_analysis_start(out, rd, 1, NULL, NULL, err, errlen);
+    return mt_analysis_start(out, rd, follow != NULL, NULL, NULL, err, errlen);
 }
 
 int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const char *name,

@@ -55,7 +55,7 @@ int mt_analysis_load_progress(mt_analysis_t **out, const char *path, mt_progress
                               void *progress_arg, char *err, size_t errlen) MT_WUR;
 /* The same for a log still being written: follow (log_reader.h) decides at each short read
  * whether to wait for more. The pass ends at the EXIT record or when follow says the writer
- * is done. */
+ * is done. With follow NULL, exactly mt_analysis_load. */
 int mt_analysis_load_follow(mt_analysis_t **out, const char *path, mt_follow_fn follow,
                             void *follow_arg, char *err, size_t errlen) MT_WUR;
 /* The same from a byte buffer (tests, fuzzing). */

@@ -31,7 +31,8 @@ int mt_summary_load(const char *path, mt_summary_t *out, char *err, size_t errle
     __attribute__((warn_unused_result));
 
 /* The same for a log that is still being written: at each short read follow(follow_arg) waits
- * and returns nonzero to read again, or returns 0 when the writer is done (log_reader.h). */
+ * and returns nonzero to read again, or returns 0 when the writer is done (follow.h). With
+ * follow NULL, exactly mt_summary_load. */
 int mt_summary_follow(const char *path, mt_follow_fn follow, void *follow_arg, mt_summary_t *out,
                       char *err, size_t errlen) __attribute__((warn_unused_result));
 

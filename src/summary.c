@@ -8,8 +8,14 @@
 
 #include "analysis.h"
 
-static void mt_summary_fill(mt_summary_t *out, const mt_analysis_t *a)
+int mt_summary_follow(const char *path, mt_follow_fn follow, void *follow_arg, mt_summary_t *out,
+                      char *err, size_t errlen)
 {
+    mt_analysis_t *a;
+    memset(out, 0, sizeof *out);
+    int rc = mt_analysis_load_follow(&a, path, follow, follow_arg, err, errlen);
+    if (rc < 0)
+        return rc;
     const mt_replay_t *r = &a->replay;
     out->allocations = r->allocations;
     out->frees = r->frees;
@@ -26,29 +32,11 @@ static void mt_summary_fill(mt_summary_t *out, const mt_analysis_t *a)
     out->truncated = a->truncated;
     out->exit_reason = r->has_exit ? r->exit_reason : -1;
     out->exit_status = (int)r->exit_status;
+    mt_analysis_free(a);
+    return 0;
 }
 
 int mt_summary_load(const char *path, mt_summary_t *out, char *err, size_t errlen)
 {
-    mt_analysis_t *a;
-    memset(out, 0, sizeof *out);
-    int rc = mt_analysis_load(&a, path, err, errlen);
-    if (rc < 0)
-        return rc;
-    mt_summary_fill(out, a);
-    mt_analysis_free(a);
-    return 0;
-}
-
-int mt_summary_follow(const char *path, mt_follow_fn follow, void *follow_arg, mt_summary_t *out,
-                      char *err, size_t errlen)
-{
-    mt_analysis_t *a;
-    memset(out, 0, sizeof *out);
-    int rc = mt_analysis_load_follow(&a, path, follow, follow_arg, err, errlen);
-    if (rc < 0)
-        return rc;
-    mt_summary_fill(out, a);
-    mt_analysis_free(a);
-    return 0;
+    return mt_summary_follow(path, NULL, NULL, out, err, errlen);
 }
