@@ -253,7 +253,7 @@ static void mt_heap_release(mt_replay_t *r, const mt_block_t *b)
     ns->live_blocks--;
     r->heap_bytes -= b->size;
     r->heap_blocks--;
-    if (__builtin_expect(b->kind >= MT_ALLOC_PYMEM, 0) && mt_pyinfo_in_arena(b))
+    if (mt_pyinfo_in_arena(b))
         r->arena_obj_bytes -= b->size;
     mt_series_note(r);
 }
@@ -266,7 +266,7 @@ static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
     ns->live_blocks++;
     r->heap_bytes += nb->size;
     r->heap_blocks++;
-    if (__builtin_expect(nb->kind >= MT_ALLOC_PYMEM, 0) && mt_pyinfo_in_arena(nb))
+    if (mt_pyinfo_in_arena(nb))
         r->arena_obj_bytes += nb->size;
     if (r->heap_bytes > r->peak_heap_bytes) {
         r->peak_heap_bytes = r->heap_bytes;

@@ -35,10 +35,11 @@ typedef struct mt_block {
  * every block when pymalloc is off, come from malloc. */
 #define MT_PY_SMALL_REQUEST 512u
 
-/* True for a block pymalloc serves from an arena (not a glibc chunk). */
+/* True for a block pymalloc serves from an arena (not a glibc chunk). Runs for every block the
+ * replay adds or removes: the rare case is the one that is expected not to happen. */
 static inline int mt_pyinfo_in_arena(const mt_block_t *b)
 {
-    return (b->kind == MT_ALLOC_PYOBJECT || b->kind == MT_ALLOC_PYMEM) &&
+    return __builtin_expect(b->kind == MT_ALLOC_PYOBJECT || b->kind == MT_ALLOC_PYMEM, 0) &&
            b->size - 1 < MT_PY_SMALL_REQUEST;
 }
 
