@@ -60,6 +60,12 @@ static void mt_frag_moment(mt_frag_moment_t *m, uint64_t t, uint64_t live, uint6
         m->footprint_bytes ? (double)m->free_held_bytes / (double)m->footprint_bytes : 0.0;
 }
 
+/* One point of the sampled series, as a moment. */
+static void mt_frag_moment_of(mt_frag_moment_t *m, const mt_sample_point_t *p)
+{
+    mt_frag_moment(m, p->time_us, p->heap_bytes, p->arena_obj_bytes, &p->s, p->time_us);
+}
+
 typedef struct mt_frag_blocks {
     const mt_block_t **v;
     size_t n;
@@ -299,7 +305,7 @@ static void mt_json_over_time(mt_json_t *j, const mt_replay_t *r)
     for (size_t i = 0; i < r->nsamples; i++) {
         const mt_sample_point_t *p = &r->samples[i];
         mt_frag_moment_t m;
-        mt_frag_moment(&m, p->time_us, p->heap_bytes, p->arena_obj_bytes, &p->s, p->time_us);
+        mt_frag_moment_of(&m, p);
         mt_json_object_begin(j);
         mt_json_key(j, "time_s");
         mt_json_double(j, (double)p->time_us / 1e6);
@@ -496,7 +502,7 @@ static void mt_text_over_time(FILE *o, const char *head, const char *reset, cons
         /* evenly spread, always showing the first and the last sample */
         const mt_sample_point_t *p = &r->samples[k * (r->nsamples - 1) / (rows - 1)];
         mt_frag_moment_t m;
-        mt_frag_moment(&m, p->time_us, p->heap_bytes, p->arena_obj_bytes, &p->s, p->time_us);
+        mt_frag_moment_of(&m, p);
         snprintf(t, sizeof t, "%.3f s", (double)p->time_us / 1e6);
         fprintf(o, "  %10s %12s", t, mt_fmt_bytes(b1, sizeof b1, m.live_bytes));
         if (python)
