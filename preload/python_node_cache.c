@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mt_libc.h"
+#include "stack_hash.h"
 
 #define MT_PYNC_SIZE 8192u /* direct-mapped: a collision only costs the slow path */
 
@@ -16,28 +17,23 @@ typedef struct mt_pync_entry {
 static mt_pync_entry_t *mt_pync;
 static int mt_pync_failed;
 
-static inline uint64_t mt_pync_rotl(uint64_t v, unsigned r)
-{
-    return v << r | v >> (64 - r);
-}
-
 /* One multiply per frame on the h1 chain and none on h2, which combines the same fields
  * differently: this runs for every Python object allocation. */
 void mt_pync_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy,
                  const mt_pynative_key_t *native)
 {
     const uint64_t m1 = 0x9e3779b97f4a7c15ull;
-    uint64_t h1 = native->ret * m1 ^ native->dist, h2 = native->dist + mt_pync_rotl(native->ret, 7);
+    uint64_t h1 = native->ret * m1 ^ native->dist, h2 = native->dist + mt_rotl64(native->ret, 7);
     for (uint32_t i = 0; i < npy; i++) {
         const mt_pyframe_t *f = &py[i];
         uint64_t code = (uintptr_t)f->code, name = (uintptr_t)f->name;
         uint64_t file = (uintptr_t)f->file;
         uint64_t where = (uint64_t)f->offset << 32 | (uint64_t)f->is_entry << 31 |
                          ((uint32_t)f->firstlineno & 0x7fffffffu);
-        uint64_t v = code ^ mt_pync_rotl(name, 21) ^ mt_pync_rotl(file, 42) ^ where;
+        uint64_t v = code ^ mt_rotl64(name, 21) ^ mt_rotl64(file, 42) ^ where;
         h1 = (h1 ^ v) * m1;
         h1 ^= h1 >> 29;
-        h2 = mt_pync_rotl(h2, 13) + (code ^ mt_pync_rotl(where, 17)) + (name ^ file);
+        h2 = mt_rotl64(h2, 13) + (code ^ mt_rotl64(where, 17)) + (name ^ file);
     }
     out->h1 = h1;
     out->h2 = h2 ^ npy;

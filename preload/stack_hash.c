@@ -7,11 +7,6 @@
 // states of both lanes, about a 2^-128 chance for two different stacks.
 #include "stack_hash.h"
 
-static inline uint64_t mt_sh_rotl(uint64_t v, unsigned r)
-{
-    return v << r | v >> (64 - r);
-}
-
 /* MurmurHash3's 64-bit finalizer: a bijection that makes every output bit depend on every
  * input bit. */
 static inline uint64_t mt_sh_fmix(uint64_t h)
@@ -29,11 +24,11 @@ void mt_stack_hash(mt_stack_t *st)
     uint32_t n = st->n, i = 0;
     uint64_t a = 0x9e3779b97f4a7c15ull, b = 0x6a09e667f3bcc909ull;
     for (; i + 1 < n; i += 2) {
-        a = mt_sh_rotl(a ^ ip[i], 23) * 0xd6e8feb86659fd93ull;
-        b = mt_sh_rotl(b ^ ip[i + 1], 29) * 0xa0761d6478bd642full;
+        a = mt_rotl64(a ^ ip[i], 23) * 0xd6e8feb86659fd93ull;
+        b = mt_rotl64(b ^ ip[i + 1], 29) * 0xa0761d6478bd642full;
     }
     if (i < n)
-        a = mt_sh_rotl(a ^ ip[i], 23) * 0xd6e8feb86659fd93ull;
+        a = mt_rotl64(a ^ ip[i], 23) * 0xd6e8feb86659fd93ull;
     st->hash = mt_sh_fmix(a ^ ((uint64_t)n << 32));
     st->hash2 = mt_sh_fmix(b ^ n);
 }

@@ -7,6 +7,11 @@
 
 #include "unwinder.h"
 
+static inline uint64_t mt_rotl64(uint64_t v, unsigned r)
+{
+    return v << r | v >> (64 - r);
+}
+
 /* Sets st->hash and st->hash2 from st->ip[0..st->n). Runs before the recorder lock. */
 void mt_stack_hash(mt_stack_t *st);
 
