@@ -12,11 +12,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "early_alloc.h"
+#include "last_thread.h"
 #include "mt_libc.h"
 #include "leak_scan.h"
 #include "python.h"
@@ -47,6 +49,8 @@ static struct {
     int (*execvpe)(const char *, char *const[], char *const[]);
     int (*fexecve)(int, char *const[], char *const[]);
     mt_noreturn_fn exit_, Exit_, exit;
+    void (*pthread_exit)(void *) __attribute__((noreturn));
+    void (*quick_exit)(int) __attribute__((noreturn));
     int (*libc_start_main)(int (*)(int, char **, char **), int, char **, void (*)(void),
                            void (*)(void), void (*)(void), void *);
     int (*main)(int, char **, char **);
@@ -89,6 +93,8 @@ static void mt_hooks_resolve(void)
     MT_SYM(fexecve, "fexecve");
     MT_SYM(exit_, "_exit");
     MT_SYM(Exit_, "_Exit");
+    MT_SYM(pthread_exit, "pthread_exit");
+    MT_SYM(quick_exit, "quick_exit");
     MT_SYM(free, "free"); /* last: a non-NULL free means everything is resolved */
     mt_resolving = 0;
 }
@@ -335,7 +341,7 @@ static void *mt_hooks_mmap_common(void *(*real)(void *, size_t, int, int, int, o
                                   size_t len, int prot, int flags, int fd, off_t off)
 {
     if (MT_UNLIKELY(!real)) /* before dlsym finished: straight to the kernel */
-        return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+        return (void *)mt_syscall(SYS_mmap, addr, len, prot, flags, fd, off);
     if (!(flags & MAP_ANONYMOUS) || !mt_hooks_wanted())
         return real(addr, len, prot, flags, fd, off);
     mt_guard = 1;
@@ -368,7 +374,7 @@ MT_EXPORT int munmap(void *addr, size_t len)
 {
     MT_ENSURE(munmap);
     if (MT_UNLIKELY(!mt_real.munmap))
-        return (int)syscall(SYS_munmap, addr, len);
+        return (int)mt_syscall(SYS_munmap, addr, len);
     if (!mt_hooks_wanted())
         return mt_real.munmap(addr, len);
     mt_guard = 1;
@@ -393,7 +399,7 @@ MT_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, .
     }
     MT_ENSURE(mremap);
     if (MT_UNLIKELY(!mt_real.mremap))
-        return (void *)syscall(SYS_mremap, old, old_size, new_size, flags, new_addr);
+        return (void *)mt_syscall(SYS_mremap, old, old_size, new_size, flags, new_addr);
     if (!mt_hooks_wanted())
         return mt_real.mremap(old, old_size, new_size, flags, new_addr);
     mt_guard = 1;
@@ -460,7 +466,7 @@ MT_EXPORT void _exit(int status)
     if (mt_real.exit_)
         mt_real.exit_(status);
     for (;;)
-        syscall(SYS_exit_group, status);
+        mt_syscall(SYS_exit_group, status);
 }
 
 /* The leak check scans the exiting thread's stack from the frame that called exit(): the
@@ -473,7 +479,7 @@ MT_EXPORT void exit(int status)
     mt_leakscan_set_stack_start((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *));
     mt_real.exit(status);
     for (;;)
-        syscall(SYS_exit_group, status);
+        mt_syscall(SYS_exit_group, status);
 }
 
 /* main's return reaches exit() inside libc, not through the hook above: wrap main to learn
@@ -506,76 +512,146 @@ MT_EXPORT void _Exit(int status)
     if (mt_real.Exit_)
         mt_real.Exit_(status);
     for (;;)
-        syscall(SYS_exit_group, status);
+        mt_syscall(SYS_exit_group, status);
 }
 
-/* exec: the old image's log ends with EXIT(EXEC); the new image loads the library again and
- * writes its own log. If exec fails, this process records nothing more (its log stays
- * complete and consistent). */
+/* main leaving by pthread_exit leaves the writer thread behind: last_thread.h. */
+MT_EXPORT void pthread_exit(void *ret)
+{
+    MT_ENSURE(pthread_exit);
+    mt_last_thread_main_left();
+    mt_real.pthread_exit(ret);
+}
+
+/* quick_exit runs the at_quick_exit handlers, then glibc's internal _exit: the status is kept
+ * here for the recorder's own at_quick_exit handler, the first registered and so the last run. */
+MT_EXPORT void quick_exit(int status)
+{
+    MT_ENSURE(quick_exit);
+    mt_rec_quick_exit_status = status;
+    mt_real.quick_exit(status);
+}
+
+/*
+ * syscall(): a process made by a raw clone (or fork) syscall gets no fork handlers, so its
+ * copy of the recorder would wait for a writer thread that is not there; and exit_group ends
+ * the process without exit's handlers. Everything else passes straight through. A clone with
+ * CLONE_VM shares our memory (a thread, or vfork) and a clone with a new stack cannot return
+ * through this function: both are left alone.
+ */
+static bool mt_hooks_is_fork(long nr, const long *a)
+{
+    if (nr == SYS_fork)
+        return true;
+    if (nr == SYS_clone)
+        return !(a[0] & (CLONE_VM | CLONE_THREAD)) && a[1] == 0;
+    if (nr == SYS_clone3 && a[0]) {
+        const struct clone_args *ca = (const struct clone_args *)a[0];
+        return !(ca->flags & (CLONE_VM | CLONE_THREAD)) && ca->stack == 0;
+    }
+    return false;
+}
+
+MT_EXPORT long syscall(long nr, ...)
+{
+    long a[6];
+    va_list ap;
+    va_start(ap, nr);
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+    if (nr == SYS_exit_group)
+        mt_hooks_finish(MT_EXIT_NORMAL, (int)a[0]);
+    if (!mt_hooks_is_fork(nr, a) || !mt_hooks_wanted())
+        return mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    mt_rec_fork_prepare();
+    long r = mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    int saved = errno;
+    if (r == 0)
+        mt_rec_fork_child();
+    else
+        mt_rec_fork_parent();
+    errno = saved;
+    return r;
+}
+
+/* exec: the old image's log ends with EXIT(EXEC), and the new image loads the library again
+ * and writes its own log. The recorder stays held across the call, so that no other thread's
+ * event lands after the EXIT; if exec fails, the EXIT is taken back and recording goes on. */
+#define MT_EXEC_CALL(call)                                                                         \
+    do {                                                                                           \
+        off_t size_;                                                                               \
+        if (!mt_hooks_wanted())                                                                    \
+            return call;                                                                           \
+        int saved_ = errno;                                                                        \
+        mt_guard = 1;                                                                              \
+        bool held_ = mt_rec_exec_begin(&size_);                                                    \
+        errno = saved_;                                                                            \
+        int rc_ = call;                                                                            \
+        saved_ = errno;                                                                            \
+        if (held_)                                                                                 \
+            mt_rec_exec_failed(size_);                                                             \
+        mt_guard = 0;                                                                              \
+        errno = saved_;                                                                            \
+        return rc_;                                                                                \
+    } while (0)
+
 MT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     MT_ENSURE(execve);
-    mt_hooks_finish(MT_EXIT_EXEC, 0);
-    return mt_real.execve(path, argv, envp);
+    MT_EXEC_CALL(mt_real.execve(path, argv, envp));
 }
 
 MT_EXPORT int execv(const char *path, char *const argv[])
 {
     MT_ENSURE(execv);
-    mt_hooks_finish(MT_EXIT_EXEC, 0);
-    return mt_real.execv(path, argv);
+    MT_EXEC_CALL(mt_real.execv(path, argv));
 }
 
 MT_EXPORT int execvp(const char *file, char *const argv[])
 {
     MT_ENSURE(execvp);
-    mt_hooks_finish(MT_EXIT_EXEC, 0);
-    return mt_real.execvp(file, argv);
+    MT_EXEC_CALL(mt_real.execvp(file, argv));
 }
 
 MT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     MT_ENSURE(execvpe);
-    mt_hooks_finish(MT_EXIT_EXEC, 0);
-    return mt_real.execvpe(file, argv, envp);
+    MT_EXEC_CALL(mt_real.execvpe(file, argv, envp));
 }
 
 MT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     MT_ENSURE(fexecve);
-    mt_hooks_finish(MT_EXIT_EXEC, 0);
-    return mt_real.fexecve(fd, argv, envp);
+    MT_EXEC_CALL(mt_real.fexecve(fd, argv, envp));
 }
 
 /* The execl family is variadic; glibc implements it with internal calls that bypass the
- * hooks above, so collect the arguments and go through execve/execvp. */
-#define MT_EXECL_MAX 4096
-
+ * hooks above, so collect the arguments and go through execve/execvp. The array is on the
+ * stack, as glibc's own execl puts it: a mapping could fail under a tight RLIMIT_AS where the
+ * plain exec succeeds. */
 static int mt_hooks_execl(int which, const char *path, const char *arg0, va_list ap)
 {
-    char **argv = mt_map(MT_EXECL_MAX * sizeof(char *));
-    if (!argv) {
-        errno = ENOMEM;
-        return -1;
-    }
-    size_t n = 0;
-    argv[n++] = (char *)arg0;
-    while (arg0 && n < MT_EXECL_MAX - 1 && (argv[n] = va_arg(ap, char *)) != NULL)
-        n++;
-    argv[n] = NULL;
-    int rc;
+    va_list count;
+    va_copy(count, ap);
+    size_t argc = 1;
+    while (arg0 && va_arg(count, char *) != NULL)
+        argc++;
+    va_end(count);
+    char **argv = __builtin_alloca((argc + 1) * sizeof(char *));
+    argv[0] = (char *)arg0;
+    for (size_t i = 1; i < argc; i++)
+        argv[i] = va_arg(ap, char *);
+    argv[argc] = NULL;
+    if (arg0)
+        (void)va_arg(ap, char *); /* the terminating NULL */
     if (which == 'e') {
         char *const *envp = va_arg(ap, char *const *);
-        rc = execve(path, argv, envp);
-    } else if (which == 'p') {
-        rc = execvp(path, argv);
-    } else {
-        rc = execv(path, argv);
+        return execve(path, argv, envp);
     }
-    int saved = errno;
-    mt_unmap(argv, MT_EXECL_MAX * sizeof(char *));
-    errno = saved;
-    return rc;
+    if (which == 'p')
+        return execvp(path, argv);
+    return execv(path, argv);
 }
 
 MT_EXPORT int execl(const char *path, const char *arg, ...)

@@ -191,6 +191,7 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
         return rc;
     }
     w->fd = fd;
+    w->pid = pid;
     struct stat st;
     if (fstat(fd, &st) == 0) {
         w->fd_dev = st.st_dev;
@@ -342,12 +343,35 @@ void mt_writer_submit(void)
     pthread_cond_signal(&w->wake);
 }
 
+/*
+ * Lock held: waits for the writer thread to free a buffer. pthread_cond_wait is a cancellation
+ * point, and a program thread cancelled in it would die holding the recorder lock (glibc
+ * re-takes the mutex before unwinding), blocking every other thread for good. Nothing memtrace
+ * does on the program's behalf may act on a cancellation: it stays pending for the program's
+ * next cancellation point.
+ */
+static void mt_writer_wait_freed(void)
+{
+    mt_writer_t *w = &mt_writer;
+    int old;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+    pthread_cond_wait(&w->freed, &w->lock);
+    pthread_setcancelstate(old, NULL);
+}
+
 int mt_writer_acquire(void)
 {
     mt_writer_t *w = &mt_writer;
     /* Loop on cur, not on nfree: while this thread slept in cond_wait another producer may
      * have taken a buffer already, and taking a second one would orphan the first. */
     while (!w->cur) {
+        /* Once per buffer, so cheap enough: a raw clone's child finds no writer thread. */
+        if (MT_UNLIKELY(w->orphaned && w->pid != mt_sys_getpid())) {
+            pthread_mutex_unlock(&w->lock);
+            w->orphaned();
+            pthread_mutex_lock(&w->lock);
+            continue;
+        }
         if (w->stopped || w->failed)
             return -EIO;
         if (w->nfree > 0) {
@@ -358,7 +382,7 @@ int mt_writer_acquire(void)
             w->cur_since_us = mt_now_us();
             mt_enc_reset(&w->enc, w->cur, MT_BUF_CAP);
         } else if (w->thread_running) {
-            pthread_cond_wait(&w->freed, &w->lock);
+            mt_writer_wait_freed();
         } else if (w->qlen) {
             mt_writer_write_one(); /* no thread (it failed to start): write inline */
         } else {
@@ -454,6 +478,16 @@ int mt_writer_start(void (*tick)(void), unsigned tick_ms)
     return -rc;
 }
 
+void mt_writer_leave_thread(void)
+{
+    mt_writer_t *w = &mt_writer;
+    pthread_mutex_lock(&w->lock);
+    w->thread_running = false;
+    w->quit = true;
+    pthread_cond_broadcast(&w->freed);
+    pthread_mutex_unlock(&w->lock);
+}
+
 /* ---- flushing ---- */
 
 /* Lock held: writes what is queued, by the thread or inline, and waits until done. */
@@ -464,7 +498,7 @@ static void mt_writer_drain_locked(void)
     while (w->qlen || w->busy) {
         if (w->thread_running) {
             pthread_cond_signal(&w->wake);
-            pthread_cond_wait(&w->freed, &w->lock);
+            mt_writer_wait_freed();
         } else if (w->qlen) {
             mt_writer_write_one();
         } else {
@@ -487,6 +521,65 @@ void mt_writer_flush(bool final)
             mt_sys_close(w->fd);
         w->fd = -1;
     }
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- exec ---- */
+
+bool mt_writer_exec_hold(off_t *size)
+{
+    mt_writer_t *w = &mt_writer;
+    pthread_mutex_lock(&w->lock);
+    /* Events of other threads may arrive while we wait for the drain: loop until a drain
+     * finds nothing new, then keep the lock (see log_writer.h). */
+    for (;;) {
+        if (w->stopped || w->failed || w->fd < 0) {
+            pthread_mutex_unlock(&w->lock);
+            return false;
+        }
+        mt_writer_drain_locked();
+        if (!w->cur && !w->qlen && !w->busy)
+            break;
+    }
+    struct stat st;
+    int saved = errno;
+    bool ok = fstat(w->fd, &st) == 0;
+    errno = saved;
+    if (!ok) {
+        pthread_mutex_unlock(&w->lock);
+        return false;
+    }
+    *size = st.st_size;
+    return true;
+}
+
+void mt_writer_exec_write(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (!w->cur)
+        return;
+    int idx = w->cur_idx;
+    size_t lens[MT_STREAMS];
+    for (int k = 0; k < MT_STREAMS; k++)
+        lens[k] = mt_enc_stream_len(&w->enc, k);
+    w->cur = NULL;
+    w->cur_idx = -1;
+    /* The thread is idle and cannot pop anything without the lock: zs and out are ours. */
+    int rc = mt_writer_write_chunk(w->bufs[idx], lens);
+    if (rc < 0)
+        mt_writer_fail(-rc);
+    w->free_list[w->nfree++] = idx;
+}
+
+void mt_writer_exec_failed(off_t size)
+{
+    mt_writer_t *w = &mt_writer;
+    int saved = errno;
+    /* The EXIT chunk is the file's last: cut it off, and write on from where it began. */
+    if (w->fd >= 0 && (ftruncate(w->fd, size) != 0 || lseek(w->fd, size, SEEK_SET) != size))
+        mt_writer_fail(errno);
+    errno = saved;
+    pthread_cond_broadcast(&w->freed);
     pthread_mutex_unlock(&w->lock);
 }
 

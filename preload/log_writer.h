@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <zlib.h>
 
 #include "log_format.h"
@@ -51,6 +52,10 @@ typedef struct mt_writer {
     unsigned long long fd_dev, fd_ino; /* identity of the log, to notice a closed/reused fd */
     pthread_t thread;
     void (*tick)(void); /* run by the thread every tick_us, outside the lock */
+    /* Run without the lock when a buffer is wanted in another process than the log's: a child
+     * that no fork handler prepared (a raw clone). It must give the child a log of its own. */
+    void (*orphaned)(void);
+    int pid; /* the process whose log fd is */
     uint64_t tick_us;
     z_stream zs;
     mt_enc_slot_t *map; /* the encoder's allocation table (log_format.h) */
@@ -68,6 +73,10 @@ MT_WUR int mt_writer_init(void);
 MT_WUR int mt_writer_open(int pid, uint64_t start_realtime_ns);
 /* Starts the background thread; tick (may be NULL) runs every tick_ms. 0 or -errno. */
 MT_WUR int mt_writer_start(void (*tick)(void), unsigned tick_ms);
+
+/* Called by the writer thread itself, from its tick, when it is about to run the program's
+ * exit (last_thread.h): it stops being the writer, and buffers are written inline. */
+void mt_writer_leave_thread(void);
 
 /* Slow paths of the inline helpers below (lock held). */
 MT_WUR int mt_writer_acquire(void);
@@ -101,6 +110,18 @@ static inline void mt_writer_end(void)
 /* Writes everything encoded so far and waits until it is on disk (takes the lock). With
  * final, nothing is accepted afterwards and the file is closed. */
 void mt_writer_flush(bool final);
+
+/*
+ * exec: the old image's log must end with EXIT(EXEC) before the exec, and go on if the exec
+ * fails. mt_writer_exec_hold writes everything so far and returns true with the lock held and
+ * the file's size in *size (false, unlocked, when not recording): no other thread can record
+ * anything after the EXIT that the caller encodes next, and mt_writer_exec_write writes it as
+ * a chunk of its own. If exec returns, mt_writer_exec_failed cuts that chunk off and unlocks;
+ * if it succeeds, the lock and the close-on-exec fd go with the old image.
+ */
+MT_WUR bool mt_writer_exec_hold(off_t *size);
+void mt_writer_exec_write(void);
+void mt_writer_exec_failed(off_t size);
 
 /* Fatal-signal variant: never blocks for long, never waits on a condition variable. The
  * caller encoded its last record already (see mt_writer_trylock). */

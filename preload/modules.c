@@ -256,3 +256,9 @@ void mt_modules_unlock(void)
 {
     pthread_mutex_unlock(&mt_mods.lock);
 }
+
+void mt_modules_lock_reset(void)
+{
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    mt_mods.lock = fresh;
+}

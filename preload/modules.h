@@ -20,5 +20,7 @@ void mt_modules_child_reemit(void);
 /* fork prepare/parent handlers: the module lock is taken before the recorder lock. */
 void mt_modules_lock(void);
 void mt_modules_unlock(void);
+/* In a child that no fork handler prepared (a raw clone): whoever held the lock is gone. */
+void mt_modules_lock_reset(void);
 
 #endif

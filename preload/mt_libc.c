@@ -7,6 +7,8 @@
 #include "leak_scan.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,7 +16,34 @@
 #include <time.h>
 #include <unistd.h>
 
-/* syscall() sets errno; callers of these helpers are hooks that must leave the target's errno
+#if !defined(__x86_64__)
+#error "the preload library supports x86-64 only (this file and fast_unwind.c)"
+#endif
+
+long mt_syscall(long nr, ...)
+{
+    long a[6];
+    va_list ap;
+    va_start(ap, nr);
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long); /* as glibc's syscall(): unused ones are whatever is there */
+    va_end(ap);
+    register long r10 __asm__("r10") = a[3];
+    register long r8 __asm__("r8") = a[4];
+    register long r9 __asm__("r9") = a[5];
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "0"(nr), "D"(a[0]), "S"(a[1]), "d"(a[2]), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    if ((unsigned long)ret > -4096ul) {
+        errno = (int)-ret;
+        return -1;
+    }
+    return ret;
+}
+
+/* mt_syscall() sets errno; callers of these helpers are hooks that must leave the target's errno
  * untouched, so every helper restores it. */
 static long mt_syscall_ret(long r, int saved)
 {
@@ -26,31 +55,31 @@ static long mt_syscall_ret(long r, int saved)
 long mt_sys_write(int fd, const void *buf, size_t len)
 {
     int saved = errno;
-    return mt_syscall_ret(syscall(SYS_write, fd, buf, len), saved);
+    return mt_syscall_ret(mt_syscall(SYS_write, fd, buf, len), saved);
 }
 
 long mt_sys_read(int fd, void *buf, size_t len)
 {
     int saved = errno;
-    return mt_syscall_ret(syscall(SYS_read, fd, buf, len), saved);
+    return mt_syscall_ret(mt_syscall(SYS_read, fd, buf, len), saved);
 }
 
 long mt_sys_open(const char *path, int flags, int mode)
 {
     int saved = errno;
-    return mt_syscall_ret(syscall(SYS_openat, AT_FDCWD, path, flags, mode), saved);
+    return mt_syscall_ret(mt_syscall(SYS_openat, AT_FDCWD, path, flags, mode), saved);
 }
 
 long mt_sys_close(int fd)
 {
     int saved = errno;
-    return mt_syscall_ret(syscall(SYS_close, fd), saved);
+    return mt_syscall_ret(mt_syscall(SYS_close, fd), saved);
 }
 
 int mt_sys_gettid(void)
 {
     int saved = errno;
-    int tid = (int)syscall(SYS_gettid);
+    int tid = (int)mt_syscall(SYS_gettid);
     errno = saved;
     return tid;
 }
@@ -58,7 +87,7 @@ int mt_sys_gettid(void)
 int mt_sys_getpid(void)
 {
     int saved = errno;
-    int pid = (int)syscall(SYS_getpid);
+    int pid = (int)mt_syscall(SYS_getpid);
     errno = saved;
     return pid;
 }
@@ -83,8 +112,8 @@ int mt_write_all(int fd, const void *buf, size_t len)
 void *mt_map_unlisted(size_t size)
 {
     int saved = errno;
-    long r =
-        syscall(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long r = mt_syscall(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
     errno = saved;
     return r == -1 ? NULL : (void *)r;
 }
@@ -93,7 +122,7 @@ void mt_unmap_unlisted(void *p, size_t size)
 {
     int saved = errno;
     if (p)
-        syscall(SYS_munmap, p, size);
+        mt_syscall(SYS_munmap, p, size);
     errno = saved;
 }
 
@@ -117,7 +146,7 @@ void mt_unmap(void *p, size_t size)
 void *mt_remap(void *p, size_t old_size, size_t new_size)
 {
     int saved = errno;
-    long r = syscall(SYS_mremap, p, old_size, new_size, MREMAP_MAYMOVE);
+    long r = mt_syscall(SYS_mremap, p, old_size, new_size, MREMAP_MAYMOVE);
     errno = saved;
     if (r == -1)
         return NULL;

@@ -15,6 +15,10 @@
 #define MT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* syscall(2) for memtrace's own use: the program's calls to syscall() come to the hook in
+ * hooks.c, memtrace's never do. -1 and errno on failure, like syscall(). */
+long mt_syscall(long nr, ...);
+
 /* Raw syscalls: they bypass our own mmap/munmap hooks and never touch errno-based state that
  * the target could observe (the caller saves errno where it matters). Return -errno on failure. */
 long mt_sys_write(int fd, const void *buf, size_t len);

@@ -17,6 +17,7 @@
 #include "allocator_check.h"
 #include "clock.h"
 #include "config.h"
+#include "last_thread.h"
 #include "leak_scan.h"
 #include "live_table.h"
 #include "modules.h"
@@ -409,6 +410,19 @@ static void mt_rec_emit_process(void)
 
 /* ---- writer tick: samples and module changes ---- */
 
+/*
+ * Every thread of the program is gone (main left with pthread_exit, then the others): glibc
+ * would have ended the process with exit(0) in the last of them, but that is now the writer.
+ * It does what glibc would, as a thread of the program: its exit handlers and destructors
+ * run here and their events are recorded, and the log is written inline from now on.
+ */
+static __attribute__((noreturn, cold)) void mt_rec_end_as_last_thread(void)
+{
+    mt_writer_leave_thread();
+    mt_guard = 0;
+    exit(0);
+}
+
 static void mt_rec_tick(void)
 {
     mt_clock_recalibrate();
@@ -428,6 +442,8 @@ static void mt_rec_tick(void)
      * here, because the first of them may run inside dlopen, before the module is listed). */
     __atomic_store_n(&mt_rec_dl_pending, 0, __ATOMIC_RELAXED);
     mt_rec_modules_changed();
+    if (MT_UNLIKELY(mt_last_thread_only_writer_left()))
+        mt_rec_end_as_last_thread();
 }
 
 /* ---- start, fork, exit ---- */
@@ -459,30 +475,53 @@ static int mt_rec_start_log(bool child)
     return 0;
 }
 
-static void mt_rec_fork_prepare(void)
+void mt_rec_fork_prepare(void)
 {
     mt_guard++;
     mt_modules_lock();
     pthread_mutex_lock(&mt_writer.lock);
 }
 
-static void mt_rec_fork_parent(void)
+void mt_rec_fork_parent(void)
 {
     pthread_mutex_unlock(&mt_writer.lock);
     mt_modules_unlock();
     mt_guard--;
 }
 
-static void mt_rec_fork_child(void)
+/* The child's side of fork, after the parent's locks were taken (prepare) or lost. */
+static void mt_rec_child_start(void)
 {
     mt_rec_tid_cache = 0;
+    mt_last_thread_child();
     bool was_active = mt_rec_active();
     mt_writer_child_reset(); /* fresh locks; stopped until the new log is open */
-    mt_modules_unlock();     /* taken by this same thread in prepare */
     mt_tree_reset();
     mt_heap_total_child(&mt_rec_heap);
     if (was_active && mt_config.follow_fork && !mt_config_excluded(mt_sys_getpid()))
         (void)mt_rec_start_log(true);
+}
+
+void mt_rec_fork_child(void)
+{
+    mt_modules_unlock(); /* taken by this same thread in prepare */
+    mt_rec_child_start();
+    mt_guard--;
+}
+
+/* A child that no fork handler prepared, noticed by the writer (log_writer.h): parent threads
+ * may have held any memtrace lock at the clone, and are gone. What the child recorded into the
+ * inherited buffers before this is lost with them (at most a buffer's worth; the mt_syscall()
+ * hook prepares raw clone calls like a fork, so only inline clone instructions get here). */
+static void mt_rec_orphaned(void)
+{
+    mt_guard++;
+    mt_modules_lock_reset();
+    mt_rec_child_start();
+    if (mt_rec_active())
+        mt_rec_notice(MT_NOTICE_EVENTS_LOST,
+                      "a child made by a raw clone without fork's handlers: events between the "
+                      "clone and this point were lost");
     mt_guard--;
 }
 
@@ -494,6 +533,15 @@ static void mt_rec_on_exit(int status, void *arg)
 {
     (void)arg;
     mt_rec_finish(MT_EXIT_NORMAL, status);
+}
+
+int mt_rec_quick_exit_status;
+
+/* quick_exit skips the on_exit handlers and ends in glibc's internal _exit; registered at
+ * start, before any of the program's, this at_quick_exit handler runs after all of them. */
+static void mt_rec_on_quick_exit(void)
+{
+    mt_rec_finish(MT_EXIT_NORMAL, mt_rec_quick_exit_status);
 }
 
 /* Writes one LEAK_BLOCK per block that is not reachable (writer lock held). */
@@ -578,6 +626,31 @@ void mt_rec_finish(enum mt_exit_reason reason, int status)
     mt_guard--;
 }
 
+bool mt_rec_exec_begin(off_t *size)
+{
+    if (!mt_rec_active() || mt_sys_getpid() != mt_rec.pid)
+        return false;
+    mt_sample_t last; /* before the lock, as in mt_rec_finish */
+    if (mt_config.sample_ms)
+        mt_sampler_read(&last);
+    uint64_t last_time = mt_rec_now();
+    if (!mt_writer_exec_hold(size))
+        return false;
+    mt_enc_t *e = mt_writer_begin(0);
+    if (e) {
+        if (mt_config.sample_ms)
+            mt_enc_sample(e, last_time, &last);
+        mt_enc_exit(e, mt_rec_now(), MT_EXIT_EXEC, 0);
+        mt_writer_exec_write();
+    }
+    return true;
+}
+
+void mt_rec_exec_failed(off_t size)
+{
+    mt_writer_exec_failed(size);
+}
+
 /* Normally runs before mt_rec_on_exit (see there); flushing keeps the log complete if a later
  * destructor crashes. When the library was loaded late (dlopen), it may be the last chance. */
 __attribute__((destructor(101))) static void mt_rec_fini(void)
@@ -614,7 +687,7 @@ static void mt_rec_on_signal(int sig)
     dfl.sa_handler = SIG_DFL;
     mt_sig_forget(sig);
     sigaction(sig, &dfl, NULL);
-    syscall(SYS_tgkill, mt_sys_getpid(), mt_sys_gettid(), sig);
+    mt_syscall(SYS_tgkill, mt_sys_getpid(), mt_sys_gettid(), sig);
     errno = saved;
 }
 
@@ -668,7 +741,9 @@ void mt_rec_init(void)
         mt_heap_total_init(&mt_rec_heap, on);
         pthread_mutex_unlock(&mt_writer.lock);
         on_exit(mt_rec_on_exit, NULL);
+        at_quick_exit(mt_rec_on_quick_exit);
         pthread_atfork(mt_rec_fork_prepare, mt_rec_fork_parent, mt_rec_fork_child);
+        mt_writer.orphaned = mt_rec_orphaned;
         mt_sig_init(mt_rec_fatal, (int)(sizeof mt_rec_fatal / sizeof mt_rec_fatal[0]),
                     mt_rec_on_signal);
     }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "allocator_check.h"
 #include "heap_total.h"
@@ -58,6 +59,16 @@ void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size);
 void mt_rec_modules_changed(void);
 /* A NOTICE record (enum mt_notice_code) with a short text. */
 void mt_rec_notice(unsigned code, const char *text);
+/* fork's handlers, also run by the syscall() hook around a raw clone without CLONE_VM. */
+void mt_rec_fork_prepare(void);
+void mt_rec_fork_parent(void);
+void mt_rec_fork_child(void);
+/* Around an exec (log_writer.h): writes EXIT(EXEC) and returns true with the recorder held;
+ * if the exec returns, mt_rec_exec_failed takes the EXIT back and recording goes on. */
+MT_WUR bool mt_rec_exec_begin(off_t *size);
+void mt_rec_exec_failed(off_t size);
+/* The status passed to quick_exit, for the recorder's at_quick_exit handler. */
+extern int mt_rec_quick_exit_status;
 /* Writes EXIT and everything pending, synchronously; recording stops. */
 void mt_rec_finish(enum mt_exit_reason reason, int status);
 

@@ -46,14 +46,14 @@ static int mt_sig_real(int sig, const struct sigaction *sa, struct sigaction *ol
  * excluded ranges (mt_map's). */
 static void *mt_sig_stack_map(void)
 {
-    long r = syscall(SYS_mmap, NULL, MT_SIG_STACK, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    long r = mt_syscall(SYS_mmap, NULL, MT_SIG_STACK, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     return r == -1 ? NULL : (void *)r;
 }
 
 static void mt_sig_stack_unmap(void *p)
 {
-    syscall(SYS_munmap, p, MT_SIG_STACK);
+    mt_syscall(SYS_munmap, p, MT_SIG_STACK);
 }
 
 static void mt_sig_stack_free(void *p)

@@ -208,6 +208,7 @@ enum mt_notice_code {
     MT_NOTICE_UNWIND_FAILED = 2,
     MT_NOTICE_OUT_OF_MEMORY = 3, /* recorder could not grow its tables; events were dropped */
     MT_NOTICE_ALLOCATOR = 4,     /* malloc or operator new is another allocator's (text says) */
+    MT_NOTICE_EVENTS_LOST = 5,   /* events could not be recorded (text says which and why) */
 };
 
 /* ---- little-endian fixed-width helpers (file and chunk headers) ---- */

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// exec failing for every reason the program can cause (a missing file, a directory, a file
+// without execute permission, a bad format, E2BIG), each followed by allocations that must
+// still be recorded (issue 19, item 9). Prints its own counts.
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static unsigned long mallocs, frees, leaked;
+
+static void churn(int n)
+{
+    for (int i = 0; i < n; i++) {
+        void *p = malloc(64 + (size_t)i);
+        mallocs++;
+        if (i % 4 == 0) {
+            leaked += 64 + (size_t)i;
+            continue; /* kept on purpose */
+        }
+        free(p);
+        frees++;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *tmp = argc > 1 ? argv[1] : "/tmp";
+    char noexec[4096], badfmt[4096];
+    snprintf(noexec, sizeof noexec, "%s/noexec", tmp);
+    snprintf(badfmt, sizeof badfmt, "%s/badfmt", tmp);
+    FILE *f = fopen(noexec, "w");
+    fputs("#!/bin/sh\n", f);
+    fclose(f);
+    f = fopen(badfmt, "w");
+    fputs("\x7f"
+          "ELFgarbage",
+          f);
+    fclose(f);
+    chmod(badfmt, 0755);
+    char *const args[] = {"x", NULL};
+    churn(10);
+    int failed = 0;
+    failed += execv("/nonexistent/program", args) == -1 && errno == ENOENT;
+    churn(10);
+    failed += execv(tmp, args) == -1 && errno == EACCES;
+    churn(10);
+    failed += execvp(noexec, args) == -1 && errno == EACCES;
+    churn(10);
+    failed += execl(badfmt, "x", (char *)NULL) == -1 && errno == ENOEXEC;
+    churn(10);
+    failed += execle("/nonexistent", "x", (char *)NULL, (char *[]){NULL}) == -1;
+    churn(10);
+    failed += execlp("no-such-program-anywhere", "x", (char *)NULL) == -1 && errno == ENOENT;
+    churn(10);
+    unlink(noexec);
+    unlink(badfmt);
+    /* The C library's own blocks (stdio) are not counted: the test compares the program's. */
+    printf("hostile: failed=%d mallocs=%lu frees=%lu leaked=%lu\n", failed, mallocs, frees, leaked);
+    return failed == 6 ? 0 : 1;
+}

@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: MIT
+# Hostile but legal programs (issue 19): each runs plain and under `memtrace run`; the exit
+# status and stdout must be the plain run's, the run must end within its time limit, and where
+# the program prints its own counts ("hostile: mallocs=N frees=N leaked=N") the log's own-site
+# totals must equal them. One meson test per case; exit 0 pass, 77 skip, anything else fail.
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import mt_integration as it  # noqa: E402
+from mt_integration import Fail, Skip, check, memtrace, run, show  # noqa: E402
+
+COUNTS = re.compile(r"hostile:.*?mallocs=(\d+) frees=(\d+) leaked=(\d+)")
+
+
+def prog(name):
+    path = os.path.join(it.ARGS.build_root, "tests", "hostile", name)
+    if not os.access(path, os.X_OK):
+        raise Skip(f"{path} was not built")
+    return path
+
+
+def logs_of(base):
+    d = os.path.dirname(base)
+    names = sorted(n for n in os.listdir(d) if n == os.path.basename(base) or
+                   n.startswith(os.path.basename(base) + "."))
+    return [os.path.join(d, n) for n in names]
+
+
+def own_totals(log, exe):
+    p = memtrace("report", "--format", "json", "--top", "1000000", log)
+    check(p.returncode == 0, f"memtrace report {log}\n{show(p)}")
+    rep = json.loads(p.stdout)
+    check(not rep["truncated"], f"{log} is truncated: {rep.get('truncation')}")
+    alloc, frees, leaked, _ = it.own_calls(rep, exe)
+    return (alloc, frees, leaked), rep
+
+
+def same_as_plain(name, *args, timeout=120, env=None, counts=True):
+    """Runs the program plain and under memtrace: same status, same stdout; then, when it
+    prints its counts, one of its logs holds exactly those for the program's own sites."""
+    exe = prog(name)
+    plain = run([exe, *args], timeout=timeout, env=env)
+    tag = re.sub(r"[^A-Za-z0-9_]+", "_", "-".join(args))[:40]
+    log = os.path.join(it.TMP, f"{name}-{tag}.mtr")
+    try:
+        traced = memtrace("run", "-q", "-o", log, "--", exe, *args, timeout=timeout, env=env)
+    except it.subprocess.TimeoutExpired:
+        raise Fail(f"{name} {' '.join(args)}: still running after {timeout} s under memtrace "
+                   f"(plain: exit {plain.returncode})")
+    # memtrace run exits 128+N for a program killed by signal N, as a shell reports it.
+    want_status = 128 - plain.returncode if plain.returncode < 0 else plain.returncode
+    check(traced.returncode == want_status,
+          f"{name} {' '.join(args)}: exit {traced.returncode} under memtrace, "
+          f"{plain.returncode} plain\n{show(traced)}")
+    check(traced.stdout == plain.stdout,
+          f"{name} {' '.join(args)}: stdout differs\n--- plain ---\n{plain.stdout[-2000:]}"
+          f"\n--- memtrace ---\n{traced.stdout[-2000:]}")
+    if not counts:
+        return traced, None
+    want = COUNTS.findall(plain.stdout)
+    check(want, f"{name} printed no counts\n{show(plain)}")
+    want = tuple(int(x) for x in want[-1])
+    got = [own_totals(l, exe) for l in logs_of(log)]
+    check(any(g[0] == want for g in got),
+          f"{name} {' '.join(args)}: the program counted mallocs, frees, leaked = {want}; "
+          f"its logs say {[g[0] for g in got]}")
+    print(f"  {name} {' '.join(args)}: exit {plain.returncode}, counts {want}: exact")
+    return traced, [g[1] for g in got if g[0] == want][0]
+
+
+def case_pthread_exit_main():
+    """Item 1: main ends with pthread_exit; the process ends when the worker does."""
+    same_as_plain("pthread_exit_main", timeout=30, counts=False)
+
+
+def case_cancel_storm():
+    """Item 2: threads cancelled while the starved writer makes them wait in the hooks."""
+    same_as_plain("cancel_storm", "100", timeout=120, counts=False)
+
+
+def case_raw_clone():
+    """Item 4: a raw clone's child allocates 2M blocks: no hang, every event in its log."""
+    same_as_plain("raw_clone", "2000000", timeout=180)
+
+
+def case_execl_rlimit():
+    """Item 5: execl under an RLIMIT_AS just above what is mapped."""
+    same_as_plain("execl_rlimit", timeout=60, counts=False)
+
+
+def case_exec_fail():
+    """Item 9: six failing execs; recording goes on after each."""
+    same_as_plain("exec_fail", it.TMP, timeout=60)
+
+
+def case_ends():
+    """Item 10 and every way a process can end: status, stdout, counts and the exit record."""
+    want_exit = {"return": ("normal", 2), "exit": ("normal", 3), "_exit": ("normal", 4),
+                 "_Exit": ("normal", 5), "quick_exit": ("normal", 6),
+                 "abort": ("signal", 6), "exit_group": ("normal", 7),
+                 "signal": ("signal", 15), "pthread_exit": ("normal", 0),
+                 "thread_exit": ("normal", 8)}
+    for how, (reason, status) in want_exit.items():
+        _, rep = same_as_plain("ends", how, timeout=30)
+        got = (rep["exit"]["reason"], rep["exit"]["status"])
+        check(got == (reason, status), f"ends {how}: the log says exit {got}, "
+              f"expected {(reason, status)}")
+
+
+CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
+         if name.startswith("case_") and callable(fn)}
+
+
+if __name__ == "__main__":
+    it.CASES = CASES
+    sys.exit(it.main())
