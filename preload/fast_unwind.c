@@ -559,18 +559,11 @@ static inline const mt_fu_rule_t *mt_fu_rule(mt_fu_cache_t *cache, uint64_t key)
     return r;
 }
 
-__attribute__((noinline)) int mt_fastunw_capture(uintptr_t *buf, int max)
+/* Walks outward from the frame whose rule is found under key, with its rsp and rbp. */
+static int mt_fu_walk(mt_fu_cache_t *cache, uint64_t key, uint64_t sp, uint64_t bp, uintptr_t *buf,
+                      int max)
 {
-    mt_fu_cache_t *cache = mt_fu_cache();
-    if (!cache)
-        return -1;
-    uint64_t pc, sp, bp;
-    /* One asm statement: pc, rsp and rbp are read at the same instruction boundary, whose CFI
-     * row describes this very frame. */
-    __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
-                     : "=r"(pc), "=r"(sp), "=r"(bp));
     const uint64_t stack_lo = sp;
-    uint64_t key = pc;
     int n = 0;
     while (n < max) {
         const mt_fu_rule_t *r = mt_fu_rule(cache, key);
@@ -593,4 +586,26 @@ __attribute__((noinline)) int mt_fastunw_capture(uintptr_t *buf, int max)
         key = ra - 1;
     }
     return n;
+}
+
+__attribute__((noinline)) int mt_fastunw_capture(uintptr_t *buf, int max)
+{
+    mt_fu_cache_t *cache = mt_fu_cache();
+    if (!cache)
+        return -1;
+    uint64_t pc, sp, bp;
+    /* One asm statement: pc, rsp and rbp are read at the same instruction boundary, whose CFI
+     * row describes this very frame. */
+    __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+                     : "=r"(pc), "=r"(sp), "=r"(bp));
+    return mt_fu_walk(cache, pc, sp, bp, buf, max);
+}
+
+int mt_fastunw_capture_from(uintptr_t ra, uintptr_t sp, uintptr_t bp, uintptr_t *buf, int max)
+{
+    mt_fu_cache_t *cache = mt_fu_cache();
+    if (!cache)
+        return -1;
+    /* ra is a return address: its call instruction is in the frame it describes. */
+    return mt_fu_walk(cache, (uint64_t)ra - 1, sp, bp, buf, max);
 }

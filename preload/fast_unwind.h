@@ -16,6 +16,10 @@
  * Returns the number of entries (at most max), or -1 when some frame needs libunwind. */
 int mt_fastunw_capture(uintptr_t *buf, int max);
 
+/* The same, starting from a frame described by a return address into it (ra) and its rsp and
+ * rbp at that point, as unw_getcontext saves them; buf[0] is that frame's own return address. */
+int mt_fastunw_capture_from(uintptr_t ra, uintptr_t sp, uintptr_t bp, uintptr_t *buf, int max);
+
 /* Forgets every cached rule (all threads, lazily): call when a module was unloaded. */
 void mt_fastunw_flush(void);
 

@@ -587,10 +587,13 @@ MT_EXPORT long syscall(long nr, ...)
         mt_guard = 1;                                                                              \
         bool held_ = mt_rec_exec_begin(&size_);                                                    \
         errno = saved_;                                                                            \
+        if (!held_) { /* a vfork child shares this TLS: leave the guard as it was */               \
+            mt_guard = 0;                                                                          \
+            return call;                                                                           \
+        }                                                                                          \
         int rc_ = call;                                                                            \
         saved_ = errno;                                                                            \
-        if (held_)                                                                                 \
-            mt_rec_exec_failed(size_);                                                             \
+        mt_rec_exec_failed(size_);                                                                 \
         mt_guard = 0;                                                                              \
         errno = saved_;                                                                            \
         return rc_;                                                                                \

@@ -25,6 +25,7 @@
 #include "python_node_cache.h"
 #include "sampler.h"
 #include "signals.h"
+#include "thread_slots.h"
 #include "trace_tree.h"
 #include "unwinder.h"
 
@@ -54,7 +55,7 @@ static inline uint32_t mt_rec_tid(void)
 {
     if (MT_UNLIKELY(!mt_rec_tid_cache)) {
         mt_rec_tid_cache = (uint32_t)mt_sys_gettid();
-        mt_sig_thread(); /* this thread's first event: room for the crash handler */
+        (void)mt_slot_self(); /* this thread's first event: room for the crash handler */
     }
     return mt_rec_tid_cache;
 }
@@ -95,7 +96,7 @@ static inline uint64_t mt_rec_now(void)
  */
 static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kind, const void *p,
                                                           size_t size, const void *ret,
-                                                          const void *sp)
+                                                          const void *sp, unw_context_t *from)
 {
     if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
         mt_rec_modules_changed();
@@ -113,9 +114,9 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     mt_pynative_key_t key = {npy ? (uintptr_t)py[0].code : 0, (uintptr_t)ret,
                              anchor - (uintptr_t)sp, npy ? py[0].offset : 0};
     if (npy && !nested && !cached && mt_py.eval_lo)
-        (void)mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi);
+        (void)mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi, from);
     else if (!cached)
-        mt_unwind_capture(&st, buf);
+        mt_unwind_capture(&st, buf, from);
     mt_pync_key_t nkey;
     if (cached)
         mt_pync_key(&nkey, py, npy, &key);
@@ -130,7 +131,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     if (!node && cached && !mt_py_native_get(&key, buf, &st)) {
         /* libunwind may take the loader's lock: never under ours */
         pthread_mutex_unlock(&mt_writer.lock);
-        int at_loop = mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi);
+        int at_loop = mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi, from);
         pthread_mutex_lock(&mt_writer.lock);
         if (at_loop)
             mt_py_native_put(&key, &st);
@@ -154,17 +155,14 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     pthread_mutex_unlock(&mt_writer.lock);
 }
 
-void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
+static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t size,
+                              unw_context_t *from)
 {
-    if (MT_UNLIKELY(mt_py.frames_on)) {
-        mt_rec_alloc_python(kind, p, size, NULL, NULL);
-        return;
-    }
     if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
         mt_rec_modules_changed();
     uintptr_t buf[MT_UNWIND_MAX];
     mt_stack_t st;
-    mt_unwind_capture(&st, buf);
+    mt_unwind_capture(&st, buf, from);
     uint64_t usable = mt_rec_usable(p);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
@@ -180,10 +178,80 @@ void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
     pthread_mutex_unlock(&mt_writer.lock);
 }
 
+/* ---- the recorder's own stack (thread_slots.h) ---- */
+
+/* One event's arguments, in the thread's slot (its scratch), not on the program's stack. */
+typedef struct mt_rec_job {
+    unw_context_t from; /* the registers of mt_rec_switch's frame: the walk starts there */
+    enum mt_alloc_kind kind;
+    enum mt_map_kind map_kind;
+    const void *p, *ret, *sp;
+    size_t size;
+} mt_rec_job_t;
+_Static_assert(sizeof(mt_rec_job_t) <= MT_SLOT_SCRATCH, "the job must fit the slot's scratch");
+
+/* This thread's job, or NULL when it has no slot (then events run on the program's stack). */
+static inline mt_rec_job_t *mt_rec_job(void)
+{
+    mt_slot_t *slot = mt_slot_self();
+    return MT_LIKELY(slot != NULL) ? (mt_rec_job_t *)slot->scratch : NULL;
+}
+
+/*
+ * Runs fn(job) on the recorder stack. The registers saved here describe this frame, which
+ * stays live until fn returns, so the unwinder can walk the program's stack from it while
+ * running on the other. The program's stack pointer is kept for the leak scan meanwhile.
+ */
+static __attribute__((noinline)) void mt_rec_switch(mt_rec_job_t *job, void (*fn)(void *))
+{
+    mt_slot_t *slot = mt_slot_self();
+    (void)unw_getcontext(&job->from);
+    slot->program_sp = (uintptr_t)job->from.uc_mcontext.gregs[REG_RSP];
+    mt_stack_call(slot->rec_stack + MT_SLOT_REC_STACK, fn, job);
+    slot->program_sp = 0;
+}
+
+static void mt_rec_alloc_job(void *arg)
+{
+    mt_rec_job_t *job = arg;
+    if (MT_UNLIKELY(mt_py.frames_on))
+        mt_rec_alloc_python(job->kind, job->p, job->size, job->ret, job->sp, &job->from);
+    else
+        mt_rec_alloc_from(job->kind, job->p, job->size, &job->from);
+}
+
+void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size)
+{
+    mt_rec_job_t *job = mt_rec_job();
+    if (MT_UNLIKELY(!job)) {
+        if (mt_py.frames_on)
+            mt_rec_alloc_python(kind, p, size, NULL, NULL, NULL);
+        else
+            mt_rec_alloc_from(kind, p, size, NULL);
+        return;
+    }
+    job->kind = kind;
+    job->p = p;
+    job->size = size;
+    job->ret = job->sp = NULL;
+    mt_rec_switch(job, mt_rec_alloc_job);
+}
+
 void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const void *ret,
                      const void *sp)
 {
-    mt_rec_alloc_python(kind, p, size, mt_py.frames_on ? ret : NULL, sp);
+    ret = mt_py.frames_on ? ret : NULL;
+    mt_rec_job_t *job = mt_rec_job();
+    if (MT_UNLIKELY(!job)) {
+        mt_rec_alloc_python(kind, p, size, ret, sp, NULL);
+        return;
+    }
+    job->kind = kind;
+    job->p = p;
+    job->size = size;
+    job->ret = ret;
+    job->sp = sp;
+    mt_rec_switch(job, mt_rec_alloc_job);
 }
 
 /*
@@ -261,12 +329,12 @@ void mt_rec_heap_inner(uint64_t released, uint64_t added)
 }
 
 static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t len,
-                                                         enum mt_map_kind kind)
+                                                         enum mt_map_kind kind, unw_context_t *from)
 {
     uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX], anchor;
     mt_pyframe_t py[MT_PY_MAX_FRAMES];
     mt_stack_t st;
-    mt_unwind_capture(&st, buf);
+    mt_unwind_capture(&st, buf, from);
     uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
@@ -282,15 +350,15 @@ static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t l
     pthread_mutex_unlock(&mt_writer.lock);
 }
 
-void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
+static void mt_rec_mmap_from(const void *p, size_t len, enum mt_map_kind kind, unw_context_t *from)
 {
     if (MT_UNLIKELY(mt_py.frames_on)) {
-        mt_rec_mmap_python(p, len, kind);
+        mt_rec_mmap_python(p, len, kind, from);
         return;
     }
     uintptr_t buf[MT_UNWIND_MAX];
     mt_stack_t st;
-    mt_unwind_capture(&st, buf);
+    mt_unwind_capture(&st, buf, from);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
@@ -301,6 +369,25 @@ void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
         mt_writer_end();
     }
     pthread_mutex_unlock(&mt_writer.lock);
+}
+
+static void mt_rec_mmap_job(void *arg)
+{
+    mt_rec_job_t *job = arg;
+    mt_rec_mmap_from(job->p, job->size, job->map_kind, &job->from);
+}
+
+void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
+{
+    mt_rec_job_t *job = mt_rec_job();
+    if (MT_UNLIKELY(!job)) {
+        mt_rec_mmap_from(p, len, kind, NULL);
+        return;
+    }
+    job->p = p;
+    job->size = len;
+    job->map_kind = kind;
+    mt_rec_switch(job, mt_rec_mmap_job);
 }
 
 void mt_rec_munmap(const void *p, size_t len)
@@ -493,6 +580,7 @@ void mt_rec_fork_parent(void)
 static void mt_rec_child_start(void)
 {
     mt_rec_tid_cache = 0;
+    mt_slot_child();
     mt_last_thread_child();
     bool was_active = mt_rec_active();
     mt_writer_child_reset(); /* fresh locks; stopped until the new log is open */
@@ -744,6 +832,7 @@ void mt_rec_init(void)
         at_quick_exit(mt_rec_on_quick_exit);
         pthread_atfork(mt_rec_fork_prepare, mt_rec_fork_parent, mt_rec_fork_child);
         mt_writer.orphaned = mt_rec_orphaned;
+        (void)mt_slot_self();
         mt_sig_init(mt_rec_fatal, (int)(sizeof mt_rec_fatal / sizeof mt_rec_fatal[0]),
                     mt_rec_on_signal);
     }

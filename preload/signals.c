@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Alternate signal stacks and the interposed sigaction/signal. A stack overflow raises SIGSEGV
-// on a stack with no room left: without a stack of its own the handler cannot run, the kernel
-// kills the process and the log loses its last chunk and its EXIT. Each thread gets one on its
-// first recorded event (mmap, never malloc; unmapped by a thread-specific destructor).
+// The interposed sigaction/signal and memtrace's fatal-signal handlers. A stack overflow raises
+// SIGSEGV on a stack with no room left: the handler runs on the alternate stack that each
+// thread gets with its slot (thread_slots.h) on its first recorded event, so that the log
+// keeps its last chunk and its EXIT.
 // The program must not see memtrace's handlers: sigaction reports SIG_DFL where ours stands in
 // for it, and a handler the program installs replaces ours, as it would have replaced SIG_DFL.
 #include "signals.h"
@@ -18,9 +18,6 @@
 
 #include "mt_libc.h"
 
-/* Room for the handler: encode EXIT, hand the chunk to the writer (or deflate it here when
- * there is no writer thread: zlib's deflate keeps its state off the stack). */
-#define MT_SIG_STACK (64u << 10)
 #define MT_SIG_MAX 65
 
 static struct {
@@ -28,8 +25,6 @@ static struct {
     void (*handler)(int);
     /* 1 while memtrace's handler is installed for that signal on the program's behalf */
     int ours[MT_SIG_MAX];
-    pthread_key_t key;
-    int key_ok;
 } mt_sig;
 
 static int mt_sig_real(int sig, const struct sigaction *sa, struct sigaction *old)
@@ -41,58 +36,9 @@ static int mt_sig_real(int sig, const struct sigaction *sa, struct sigaction *ol
     return mt_sig.sigaction(sig, sa, old);
 }
 
-/* Straight from the kernel, not mt_map: a program's handler frames on this stack are roots
- * for the leak check like any stack, and a thousand threads must not fill the scan's table of
- * excluded ranges (mt_map's). */
-static void *mt_sig_stack_map(void)
-{
-    long r = mt_syscall(SYS_mmap, NULL, MT_SIG_STACK, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    return r == -1 ? NULL : (void *)r;
-}
-
-static void mt_sig_stack_unmap(void *p)
-{
-    mt_syscall(SYS_munmap, p, MT_SIG_STACK);
-}
-
-static void mt_sig_stack_free(void *p)
-{
-    stack_t cur;
-    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == p && !(cur.ss_flags & SS_ONSTACK)) {
-        stack_t off = {.ss_flags = SS_DISABLE};
-        sigaltstack(&off, NULL);
-    }
-    /* Still in use if the program replaced it by its own; then it is the program's. */
-    if (sigaltstack(NULL, &cur) != 0 || cur.ss_sp != p)
-        mt_sig_stack_unmap(p);
-}
-
-void mt_sig_thread(void)
-{
-    stack_t cur;
-    if (sigaltstack(NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE))
-        return; /* the program has one: handlers run there */
-    int saved = errno;
-    void *p = mt_sig_stack_map();
-    stack_t st = {.ss_sp = p, .ss_size = MT_SIG_STACK, .ss_flags = 0};
-    if (p && sigaltstack(&st, NULL) != 0) {
-        mt_sig_stack_unmap(p);
-        p = NULL;
-    }
-    errno = saved;
-    if (!p)
-        return;
-    if (mt_sig.key_ok)
-        (void)pthread_setspecific(mt_sig.key, p);
-}
-
 void mt_sig_init(const int *sigs, int n, void (*handler)(int))
 {
     mt_sig.handler = handler;
-    /* A low key index: glibc keeps the first 32 in the thread descriptor (no malloc). */
-    mt_sig.key_ok = pthread_key_create(&mt_sig.key, mt_sig_stack_free) == 0;
-    mt_sig_thread();
     for (int i = 0; i < n; i++) {
         struct sigaction old;
         if (sigs[i] >= MT_SIG_MAX || mt_sig_real(sigs[i], NULL, &old) != 0)

@@ -3,11 +3,9 @@
 // for the stacks it cannot do and when MEMTRACE_FAST_UNWIND=0. Called from hooks with the
 // reentrancy guard set, before any memtrace lock: both may take the loader lock and mmap.
 // No allocation; all state is the stack buffer the caller provides.
-#define UNW_LOCAL_ONLY
 #include "unwinder.h"
 
 #include <link.h>
-#include <libunwind.h>
 #include <string.h>
 
 #include "config.h"
@@ -58,11 +56,39 @@ static int mt_unwind_is_own(uintptr_t ip)
     return (ip >= mt_self_lo && ip < mt_self_hi) || (ip >= mt_unw_lo && ip < mt_unw_hi);
 }
 
-void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf)
+/* libunwind from a saved context: like unw_backtrace, one return address per frame. */
+static int mt_unwind_libunwind_from(unw_context_t *from, uintptr_t *buf, int max)
 {
-    int n = mt_config.fast_unwind ? mt_fastunw_capture(buf, MT_UNWIND_MAX) : -1;
-    if (n < 0)
-        n = unw_backtrace((void **)buf, MT_UNWIND_MAX);
+    unw_cursor_t c;
+    if (unw_init_local(&c, from) < 0)
+        return 0;
+    int n = 0;
+    while (n < max && unw_step(&c) > 0) {
+        unw_word_t ip;
+        if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
+            break;
+        buf[n++] = (uintptr_t)ip;
+    }
+    return n;
+}
+
+static int mt_unwind_raw(uintptr_t *buf, int max, unw_context_t *from)
+{
+    if (from) {
+        const greg_t *g = from->uc_mcontext.gregs;
+        int n = mt_config.fast_unwind
+                    ? mt_fastunw_capture_from((uintptr_t)g[REG_RIP], (uintptr_t)g[REG_RSP],
+                                              (uintptr_t)g[REG_RBP], buf, max)
+                    : -1;
+        return n >= 0 ? n : mt_unwind_libunwind_from(from, buf, max);
+    }
+    int n = mt_config.fast_unwind ? mt_fastunw_capture(buf, max) : -1;
+    return n >= 0 ? n : unw_backtrace((void **)buf, max);
+}
+
+void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf, unw_context_t *from)
+{
+    int n = mt_unwind_raw(buf, MT_UNWIND_MAX, from);
     int skip = 0;
     while (skip < n && mt_unwind_is_own(buf[skip]))
         skip++;
@@ -71,9 +97,11 @@ void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf)
     mt_stack_hash(st);
 }
 
-int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintptr_t hi)
+int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintptr_t hi,
+                            unw_context_t *from)
 {
-    int n = unw_backtrace((void **)buf, MT_UNWIND_SHORT);
+    int n = from ? mt_unwind_libunwind_from(from, buf, MT_UNWIND_SHORT)
+                 : unw_backtrace((void **)buf, MT_UNWIND_SHORT);
     int skip = 0;
     while (skip < n && mt_unwind_is_own(buf[skip]))
         skip++;
@@ -86,7 +114,7 @@ int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintpt
         }
     }
     if (n == MT_UNWIND_SHORT)
-        mt_unwind_capture(st, buf);
+        mt_unwind_capture(st, buf, from);
     else {
         st->ip = buf + skip;
         st->n = n > skip ? (uint32_t)(n - skip) : 0;

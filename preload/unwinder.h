@@ -6,6 +6,9 @@
 
 #include <stdint.h>
 
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
 #include "mt_libc.h"
 
 #define MT_UNWIND_MAX 256
@@ -19,8 +22,10 @@ typedef struct mt_stack {
 /* Finds the text ranges of the preload library and libunwind; call once at init. */
 void mt_unwind_init(void);
 
-/* Captures the caller's stack into buf (MT_UNWIND_MAX entries) and fills st. */
-void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf);
+/* Captures a stack into buf (MT_UNWIND_MAX entries) and fills st: from the frame whose
+ * registers unw_getcontext saved in from, or from the caller's when from is NULL. A context
+ * lets the walk run on another stack than the one it walks (thread_slots.h). */
+void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf, unw_context_t *from);
 
 /* Frames looked at before giving up on finding the interpreter loop (see below). */
 #define MT_UNWIND_SHORT 8
@@ -29,7 +34,8 @@ void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf);
  * (the interpreter loop), when one is among the first MT_UNWIND_SHORT frames, and returns 1;
  * the frames beyond it are the interpreter's and are replaced by the Python stack. Otherwise
  * captures the whole stack like mt_unwind_capture and returns 0. */
-int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintptr_t hi);
+int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintptr_t hi,
+                            unw_context_t *from);
 
 /* After dlclose: drop libunwind's cached unwind info so reused addresses unwind correctly. */
 void mt_unwind_flush(void);

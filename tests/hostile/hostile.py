@@ -96,6 +96,18 @@ def case_exec_fail():
     same_as_plain("exec_fail", it.TMP, timeout=60)
 
 
+def case_small_stacks():
+    """Item 3: hooked calls on a 4 KiB coroutine stack and on a minimal alternate signal stack
+    (the kernel's minimum plus what the handler uses plain): nothing written below either."""
+    same_as_plain("small_stacks", timeout=60)
+
+
+def case_vfork_exec():
+    """A vfork child's exec leaves nothing behind in the parent it shares memory with: the
+    parent's later allocations are all recorded."""
+    same_as_plain("vfork_exec", timeout=60)
+
+
 def case_ends():
     """Item 10 and every way a process can end: status, stdout, counts and the exit record."""
     want_exit = {"return": ("normal", 2), "exit": ("normal", 3), "_exit": ("normal", 4),

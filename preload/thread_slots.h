@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+// Per-thread memory of memtrace's own: an alternate signal stack (for the crash handler) and a
+// stack on which the recorder runs, so that a hook uses a few hundred bytes of the program's
+// stack whatever it records. Slots come from a few large mappings, not one per thread, so
+// that a program with tens of thousands of threads does not run out of mappings; a dead
+// thread's slot is reused (found by its tid). No malloc, no pthread keys, no locks but a spin.
+#ifndef MT_THREAD_SLOTS_H
+#define MT_THREAD_SLOTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mt_libc.h"
+
+#define MT_SLOT_ALT_STACK (64u << 10)
+#define MT_SLOT_REC_STACK (64u << 10)
+/* The lowest bytes of rec_stack are the recorder's per-thread scratch, not stack. */
+#define MT_SLOT_SCRATCH 2048u
+
+typedef struct mt_slot {
+    uint8_t *alt_stack;   /* MT_SLOT_ALT_STACK bytes: a root for the leak scan (handler frames) */
+    uint8_t *rec_stack;   /* MT_SLOT_REC_STACK bytes: excluded from the leak scan */
+    void *scratch;        /* MT_SLOT_SCRATCH bytes at the bottom of rec_stack */
+    uintptr_t program_sp; /* while on rec_stack: where the program's stack was left */
+} mt_slot_t;
+
+/* This thread's slot, taken on first use; NULL when none can be had (then hooks run on the
+ * program's stack, as before). Sets the alternate signal stack unless the thread has one. */
+mt_slot_t *mt_slot_self(void);
+
+/* For the leak scan's stop handler, run in the stopped thread: sp, or the program's stack
+ * pointer when sp lies on this thread's recorder stack. */
+uintptr_t mt_slot_program_sp(uintptr_t sp);
+
+/* In a child after fork or a raw clone: the other threads' slots are free, the lock too. */
+void mt_slot_child(void);
+
+/* Calls fn(arg) with the stack pointer at top (16-byte aligned), then returns here. */
+void mt_stack_call(uint8_t *top, void (*fn)(void *), void *arg);
+
+#endif
