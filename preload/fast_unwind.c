@@ -4,11 +4,12 @@
 // once per return address and thread. Only the simple forms are accepted: CFA = rsp + N or
 // rbp + N, return address and rbp saved at fixed offsets from the CFA. Everything else is
 // cached as "slow" and the caller falls back to libunwind for the whole stack. No malloc, no
-// stdio; the per-thread cache is mmap'ed on first use.
+// stdio; the per-thread cache is in the thread's slot (thread_slots.h).
 #include "fast_unwind.h"
 
+#include "thread_slots.h"
+
 #include <link.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -36,46 +37,22 @@ typedef struct mt_fu_cache {
     mt_fu_rule_t rule[MT_FU_CACHE];
 } mt_fu_cache_t;
 
-static __thread mt_fu_cache_t *mt_fu_tls __attribute__((tls_model("initial-exec")));
+_Static_assert(sizeof(mt_fu_cache_t) <= MT_SLOT_FU_CACHE, "the rule cache must fit its slot");
+
 static uint32_t mt_fu_gen = 1;
-static pthread_key_t mt_fu_key;
-static pthread_once_t mt_fu_once = PTHREAD_ONCE_INIT;
-static bool mt_fu_key_ok;
 
-/* Runs in the exiting thread itself, whose later destructors may still allocate: they find no
- * cache and map a new one (left to the kernel if the thread is past its last destructor). */
-static void mt_fu_cache_free(void *p)
-{
-    if (mt_fu_tls == p)
-        mt_fu_tls = NULL;
-    mt_unmap_unlisted(p, sizeof(mt_fu_cache_t));
-}
-
-static void mt_fu_key_init(void)
-{
-    mt_fu_key_ok = pthread_key_create(&mt_fu_key, mt_fu_cache_free) == 0;
-}
-
+/* The thread's cache lives in its slot (thread_slots.h): no mapping and no key per thread. */
 static mt_fu_cache_t *mt_fu_cache(void)
 {
-    mt_fu_cache_t *c = mt_fu_tls;
+    mt_slot_t *slot = mt_slot_self();
+    if (MT_UNLIKELY(!slot))
+        return NULL;
+    mt_fu_cache_t *c = slot->fu_cache;
     uint32_t gen = __atomic_load_n(&mt_fu_gen, __ATOMIC_ACQUIRE);
-    if (MT_LIKELY(c && c->gen == gen))
-        return c;
-    if (!c) {
-        pthread_once(&mt_fu_once, mt_fu_key_init);
-        if (!mt_fu_key_ok)
-            return NULL;
-        c = mt_map_unlisted(sizeof *c);
-        if (!c)
-            return NULL;
-        /* Unmapped at thread exit; a thread that never exits keeps its 64 KiB. */
-        pthread_setspecific(mt_fu_key, c);
-        mt_fu_tls = c;
-    } else {
+    if (MT_UNLIKELY(c->gen != gen)) {
         memset(c->rule, 0, sizeof c->rule);
+        c->gen = gen;
     }
-    c->gen = gen;
     return c;
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The pool of per-thread slots (thread_slots.h). Two mappings per MT_SLOTS_PER_CHUNK threads:
-// alternate stacks (left to the leak scan as roots, like any stack) and recorder stacks
-// (excluded: memtrace's frames hold pointers the program may have lost). Raw syscalls only.
+// The pool of per-thread slots (thread_slots.h). Three mappings per MT_SLOTS_PER_CHUNK threads:
+// alternate stacks (left to the leak scan as roots, like any stack), recorder stacks (excluded:
+// memtrace's frames hold pointers the program may have lost) and rule caches (no heap
+// addresses, so left out of the scan's small table of excluded ranges). Raw syscalls only.
 #include "thread_slots.h"
 
 #include <errno.h>
@@ -14,7 +15,7 @@
 #define MT_SLOT_CHUNKS 1024u /* 131,072 threads at once */
 
 typedef struct mt_slot_chunk {
-    uint8_t *alt, *rec;
+    uint8_t *alt, *rec, *fu;
     int tid[MT_SLOTS_PER_CHUNK]; /* 0: free */
     mt_slot_t slot[MT_SLOTS_PER_CHUNK];
 } mt_slot_chunk_t;
@@ -23,17 +24,24 @@ static struct {
     int lock; /* spin: a pthread mutex could be held by a thread that a fork left behind */
     unsigned nchunks;
     unsigned taken_since_sweep;
+    unsigned hint; /* every slot below this index is taken (only a sweep frees slots) */
     mt_slot_chunk_t *chunk[MT_SLOT_CHUNKS];
 } mt_slots;
 
 static __thread mt_slot_t *mt_slot_tls __attribute__((tls_model("initial-exec")));
 static __thread int mt_slot_failed __attribute__((tls_model("initial-exec")));
 
+/* Thousands of threads may start at once: after a short spin, give the holder the CPU. */
 static void mt_slots_acquire_lock(void)
 {
+    unsigned spins = 0;
     while (__atomic_exchange_n(&mt_slots.lock, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&mt_slots.lock, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
+        while (__atomic_load_n(&mt_slots.lock, __ATOMIC_RELAXED)) {
+            if (++spins < 64)
+                __builtin_ia32_pause();
+            else
+                (void)mt_syscall(SYS_sched_yield);
+        }
 }
 
 static void mt_slots_release_lock(void)
@@ -50,11 +58,14 @@ static mt_slot_chunk_t *mt_slots_new_chunk(void)
         return NULL;
     c->alt = mt_map_unlisted((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_ALT_STACK);
     c->rec = mt_map((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_REC_STACK);
-    if (!c->alt || !c->rec) {
+    c->fu = mt_map_unlisted((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_CACHE);
+    if (!c->alt || !c->rec || !c->fu) {
         if (c->alt)
             mt_unmap_unlisted(c->alt, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_ALT_STACK);
         if (c->rec)
             mt_unmap(c->rec, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_REC_STACK);
+        if (c->fu)
+            mt_unmap_unlisted(c->fu, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_CACHE);
         mt_unmap_unlisted(c, sizeof *c);
         return NULL;
     }
@@ -62,6 +73,7 @@ static mt_slot_chunk_t *mt_slots_new_chunk(void)
         c->slot[i].alt_stack = c->alt + (size_t)i * MT_SLOT_ALT_STACK;
         c->slot[i].rec_stack = c->rec + (size_t)i * MT_SLOT_REC_STACK;
         c->slot[i].scratch = c->slot[i].rec_stack;
+        c->slot[i].fu_cache = c->fu + (size_t)i * MT_SLOT_FU_CACHE;
     }
     mt_slots.chunk[mt_slots.nchunks++] = c;
     return c;
@@ -75,6 +87,7 @@ static void mt_slots_sweep(int pid)
     if (mt_slots.taken_since_sweep < total / 2)
         return;
     mt_slots.taken_since_sweep = 0;
+    mt_slots.hint = 0;
     for (unsigned k = 0; k < mt_slots.nchunks; k++) {
         mt_slot_chunk_t *c = mt_slots.chunk[k];
         for (unsigned i = 0; i < MT_SLOTS_PER_CHUNK; i++) {
@@ -88,16 +101,18 @@ static void mt_slots_sweep(int pid)
 
 static mt_slot_t *mt_slots_find_free(int tid)
 {
-    for (unsigned k = 0; k < mt_slots.nchunks; k++) {
-        mt_slot_chunk_t *c = mt_slots.chunk[k];
-        for (unsigned i = 0; i < MT_SLOTS_PER_CHUNK; i++) {
-            if (!c->tid[i]) {
-                c->tid[i] = tid;
-                mt_slots.taken_since_sweep++;
-                return &c->slot[i];
-            }
+    unsigned total = mt_slots.nchunks * MT_SLOTS_PER_CHUNK;
+    for (unsigned n = mt_slots.hint; n < total; n++) {
+        mt_slot_chunk_t *c = mt_slots.chunk[n / MT_SLOTS_PER_CHUNK];
+        unsigned i = n % MT_SLOTS_PER_CHUNK;
+        if (!c->tid[i]) {
+            c->tid[i] = tid;
+            mt_slots.taken_since_sweep++;
+            mt_slots.hint = n + 1;
+            return &c->slot[i];
         }
     }
+    mt_slots.hint = total;
     return NULL;
 }
 
@@ -153,6 +168,7 @@ void mt_slot_child(void)
 {
     int self = mt_sys_gettid();
     mt_slots.lock = 0;
+    mt_slots.hint = 0;
     for (unsigned k = 0; k < mt_slots.nchunks; k++) {
         mt_slot_chunk_t *c = mt_slots.chunk[k];
         for (unsigned i = 0; i < MT_SLOTS_PER_CHUNK; i++)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Per-thread memory of memtrace's own: an alternate signal stack (for the crash handler) and a
-// stack on which the recorder runs, so that a hook uses a few hundred bytes of the program's
-// stack whatever it records. Slots come from a few large mappings, not one per thread, so
-// that a program with tens of thousands of threads does not run out of mappings; a dead
-// thread's slot is reused (found by its tid). No malloc, no pthread keys, no locks but a spin.
+// Per-thread memory of memtrace's own: an alternate signal stack (for the crash handler), the
+// unwinder's rule cache and a stack on which the recorder runs, so that a hook uses a few hundred
+// bytes of the program's stack whatever it records. Slots come from a few large mappings, not one
+// per thread, so that a program with tens of thousands of threads does not run out of mappings; a
+// dead thread's slot is reused (found by its tid). No malloc, no pthread keys, no locks but a spin.
 #ifndef MT_THREAD_SLOTS_H
 #define MT_THREAD_SLOTS_H
 
@@ -16,11 +16,14 @@
 #define MT_SLOT_REC_STACK (64u << 10)
 /* The lowest bytes of rec_stack are the recorder's per-thread scratch, not stack. */
 #define MT_SLOT_SCRATCH 2048u
+#define MT_SLOT_FU_CACHE (65u << 10) /* fast_unwind.c's rule cache */
 
 typedef struct mt_slot {
     uint8_t *alt_stack;   /* MT_SLOT_ALT_STACK bytes: a root for the leak scan (handler frames) */
     uint8_t *rec_stack;   /* MT_SLOT_REC_STACK bytes: excluded from the leak scan */
     void *scratch;        /* MT_SLOT_SCRATCH bytes at the bottom of rec_stack */
+    void *fu_cache;       /* MT_SLOT_FU_CACHE bytes; rules are per address, so those of a reused
+                           * slot stay valid (the cache checks its generation) */
     uintptr_t program_sp; /* while on rec_stack: where the program's stack was left */
 } mt_slot_t;
 

@@ -108,6 +108,12 @@ def case_vfork_exec():
     same_as_plain("vfork_exec", timeout=60)
 
 
+def case_many_threads():
+    """Item 7 and 10,000 threads alive at once: every thread's events, no mapping per thread
+    (the thread-count benchmark itself, `many_threads max`, is in the README)."""
+    same_as_plain("many_threads", "10000", timeout=180)
+
+
 def case_ends():
     """Item 10 and every way a process can end: status, stdout, counts and the exit record."""
     want_exit = {"return": ("normal", 2), "exit": ("normal", 3), "_exit": ("normal", 4),

@@ -89,8 +89,8 @@ int main(void)
     makecontext(&coro_ctx, coroutine, 0);
     swapcontext(&main_ctx, &coro_ctx);
     size_t coro_over = overflow(region, BELOW);
-    fprintf(stderr, "coroutine stack: %zu of %d bytes used\n",
-            deepest(region + BELOW, CORO_STACK), CORO_STACK);
+    fprintf(stderr, "coroutine stack: %zu of %d bytes used\n", deepest(region + BELOW, CORO_STACK),
+            CORO_STACK);
 
     /* The kernel's minimum for the signal frame on this CPU (AT_MINSIGSTKSZ: larger than the
      * old constant MINSIGSTKSZ where AVX-512 state is saved), plus what the handler's calls
@@ -116,7 +116,7 @@ int main(void)
         printf("overflow: coroutine %zu bytes, alternate stack %zu bytes\n", coro_over, alt_over);
         return 1;
     }
-    printf("hostile: mallocs=%lu frees=%lu leaked=%d\n", mallocs, frees, nkept * 7000 + 2 * BELOW +
-           CORO_STACK + (int)ALT_STACK);
+    printf("hostile: mallocs=%lu frees=%lu leaked=%d\n", mallocs, frees,
+           nkept * 7000 + 2 * BELOW + CORO_STACK + (int)ALT_STACK);
     return 0;
 }

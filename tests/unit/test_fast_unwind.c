@@ -17,17 +17,22 @@
 #include <sys/mman.h>
 
 #include "fast_unwind.h"
+#include "thread_slots.h"
 
-/* fast_unwind.c's only outside needs (mt_libc.c would pull in the whole recorder). */
-void *mt_map_unlisted(size_t size)
-{
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
+/* fast_unwind.c's only outside need (thread_slots.c would pull in the whole recorder): a slot
+ * per thread holding the rule cache, never freed here. */
+static __thread mt_slot_t test_slot;
 
-void mt_unmap_unlisted(void *p, size_t size)
+mt_slot_t *mt_slot_self(void)
 {
-    munmap(p, size);
+    if (!test_slot.fu_cache) {
+        void *p = mmap(NULL, MT_SLOT_FU_CACHE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        test_slot.fu_cache = p;
+    }
+    return &test_slot;
 }
 
 #define MAXF 256
@@ -193,8 +198,9 @@ START_TEST(flush_keeps_results)
 }
 END_TEST
 
-/* A thread-specific destructor that runs after the walker's own (which unmaps the thread's rule
- * cache) may still allocate, and so unwind: it must get a working cache, not the unmapped one. */
+/* A thread-specific destructor, the last code a thread runs, may still allocate, and so unwind:
+ * it must get a working cache. (The walker once kept its cache under a key of its own, whose
+ * destructor unmapped it before later ones ran.) */
 static pthread_key_t late_key;
 static result_t late_result;
 
@@ -208,7 +214,7 @@ static void *late_thread(void *arg)
 {
     (void)arg;
     result_t r;
-    recurse(2, &r); /* creates the walker's key and this thread's cache */
+    recurse(2, &r); /* this thread's cache */
     pthread_setspecific(late_key, (void *)1);
     return NULL;
 }
@@ -216,7 +222,7 @@ static void *late_thread(void *arg)
 START_TEST(capture_after_thread_cache_freed)
 {
     result_t r;
-    recurse(1, &r); /* the walker's key exists before late_key: its destructor runs first */
+    recurse(1, &r);
     ck_assert_int_eq(pthread_key_create(&late_key, late_destructor), 0);
     late_result.fast_n = -2;
     pthread_t t;
