@@ -23,6 +23,7 @@
 #include "leak_scan.h"
 #include "python.h"
 #include "recorder.h"
+#include "signal_defer.h"
 
 typedef void (*mt_noreturn_fn)(int) __attribute__((noreturn));
 
@@ -108,7 +109,12 @@ __attribute__((constructor(101))) static void mt_hooks_ctor(void)
 /* True when this call should be recorded; the caller then sets the guard. */
 static inline int mt_hooks_wanted(void)
 {
-    return !mt_guard && mt_rec_active();
+    if (MT_LIKELY(!mt_guard))
+        return mt_rec_active();
+    /* A handler that interrupted memtrace and could not be held (signal_defer.h). */
+    if (MT_UNLIKELY(mt_sigdefer_unrecorded) && mt_rec_active())
+        mt_sigdefer_count_unrecorded();
+    return 0;
 }
 
 /* Records an allocation result with the guard set and errno preserved. */
@@ -165,7 +171,7 @@ MT_EXPORT void *malloc(size_t size)
     void *p = mt_real.malloc(size);
     if (MT_LIKELY(p != NULL))
         mt_hooks_alloc(MT_ALLOC_MALLOC, p, size);
-    mt_guard = 0;
+    mt_guard_leave();
     return p;
 }
 
@@ -186,7 +192,7 @@ MT_EXPORT void free(void *p)
      * allocation, which must come after this event in the log. */
     mt_hooks_free(MT_TAG_FREE, p);
     mt_real.free(p);
-    mt_guard = 0;
+    mt_guard_leave();
 }
 
 MT_EXPORT void *calloc(size_t n, size_t size)
@@ -211,7 +217,7 @@ MT_EXPORT void *calloc(size_t n, size_t size)
     void *p = mt_real.calloc(n, size);
     if (MT_LIKELY(p != NULL))
         mt_hooks_alloc(MT_ALLOC_CALLOC, p, n * size);
-    mt_guard = 0;
+    mt_guard_leave();
     return p;
 }
 
@@ -263,7 +269,7 @@ MT_EXPORT void *realloc(void *p, size_t size)
     else if (p && size != 0)
         mt_hooks_free(MT_TAG_REALLOC_FAILED, p);
     /* q == NULL with size 0: glibc freed p; RELEASE already said so. */
-    mt_guard = 0;
+    mt_guard_leave();
     return q;
 }
 
@@ -290,7 +296,7 @@ MT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
         mt_hooks_alloc(MT_ALLOC_REALLOCARRAY, q, total);
     else if (p && (overflow || total != 0))
         mt_hooks_free(MT_TAG_REALLOC_FAILED, p);
-    mt_guard = 0;
+    mt_guard_leave();
     return q;
 }
 
@@ -307,7 +313,7 @@ MT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     int rc = mt_real.posix_memalign(out, align, size);
     if (rc == 0)
         mt_hooks_alloc(MT_ALLOC_POSIX_MEMALIGN, *out, size);
-    mt_guard = 0;
+    mt_guard_leave();
     return rc;
 }
 
@@ -324,7 +330,7 @@ MT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
         void *p = mt_real.name args;                                                               \
         if (p)                                                                                     \
             mt_hooks_alloc(kind, p, size);                                                         \
-        mt_guard = 0;                                                                              \
+        mt_guard_leave();                                                                          \
         return p;                                                                                  \
     }
 
@@ -354,7 +360,7 @@ static void *mt_hooks_mmap_common(void *(*real)(void *, size_t, int, int, int, o
     if (p != MAP_FAILED)
         mt_rec_mmap(p, len, MT_MAP_MMAP);
     errno = saved;
-    mt_guard = 0;
+    mt_guard_leave();
     return p;
 }
 
@@ -384,7 +390,7 @@ MT_EXPORT int munmap(void *addr, size_t len)
     mt_rec_munmap(addr, len);
     errno = saved;
     int rc = mt_real.munmap(addr, len);
-    mt_guard = 0;
+    mt_guard_leave();
     return rc;
 }
 
@@ -413,7 +419,7 @@ MT_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, .
     else
         mt_rec_mmap(old, old_size, MT_MAP_MMAP); /* failed: the old range is still mapped */
     errno = saved;
-    mt_guard = 0;
+    mt_guard_leave();
     return p;
 }
 
@@ -436,12 +442,12 @@ MT_EXPORT int dlclose(void *handle)
         return mt_real.dlclose(handle);
     mt_guard = 1;
     mt_rec_modules_changed(); /* modules loaded since the last scan, before they vanish */
-    mt_guard = 0;
+    mt_guard_leave();
     int rc = mt_real.dlclose(handle); /* its destructors' frees are recorded */
     int saved = errno;
     mt_guard = 1;
     mt_rec_modules_changed();
-    mt_guard = 0;
+    mt_guard_leave();
     errno = saved;
     return rc;
 }
@@ -455,7 +461,7 @@ static void mt_hooks_finish(enum mt_exit_reason reason, int status)
     int saved = errno;
     mt_guard = 1;
     mt_rec_finish(reason, status);
-    mt_guard = 0;
+    mt_guard_leave();
     errno = saved;
 }
 
@@ -588,13 +594,13 @@ MT_EXPORT long syscall(long nr, ...)
         bool held_ = mt_rec_exec_begin(&size_);                                                    \
         errno = saved_;                                                                            \
         if (!held_) { /* a vfork child shares this TLS: leave the guard as it was */               \
-            mt_guard = 0;                                                                          \
+            mt_guard_leave();                                                                      \
             return call;                                                                           \
         }                                                                                          \
         int rc_ = call;                                                                            \
         saved_ = errno;                                                                            \
         mt_rec_exec_failed(size_);                                                                 \
-        mt_guard = 0;                                                                              \
+        mt_guard_leave();                                                                          \
         errno = saved_;                                                                            \
         return rc_;                                                                                \
     } while (0)

@@ -14,6 +14,7 @@
 #include "log_writer.h"
 #include "mt_libc.h"
 #include "recorder.h"
+#include "signal_defer.h"
 
 mt_python_t mt_py;
 __thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
@@ -96,7 +97,7 @@ static void *mt_py_malloc(void *ctx, size_t n)
                         __builtin_return_address(0), __builtin_frame_address(0));
         errno = saved;
     }
-    mt_guard = 0;
+    mt_guard_leave();
     return p;
 }
 
@@ -115,7 +116,7 @@ static void *mt_py_calloc(void *ctx, size_t nelem, size_t elsize)
                         nelem * elsize, __builtin_return_address(0), __builtin_frame_address(0));
         errno = saved;
     }
-    mt_guard = 0;
+    mt_guard_leave();
     return p;
 }
 
@@ -139,7 +140,7 @@ static void *mt_py_realloc(void *ctx, void *p, size_t n)
     else if (p)
         mt_rec_free(MT_TAG_REALLOC_FAILED, p, 0);
     errno = saved;
-    mt_guard = 0;
+    mt_guard_leave();
     return q;
 }
 
@@ -155,7 +156,7 @@ static void mt_py_free(void *ctx, void *p)
     mt_rec_free(MT_TAG_FREE, p, 0);
     errno = saved;
     MT_PY_CALL_ORIG(o->free(o->ctx, p));
-    mt_guard = 0;
+    mt_guard_leave();
 }
 
 /* ---- pymalloc arenas (256 KiB mappings that hold the small objects) ---- */

@@ -24,6 +24,7 @@
 #include "python.h"
 #include "python_node_cache.h"
 #include "sampler.h"
+#include "signal_defer.h"
 #include "signals.h"
 #include "thread_slots.h"
 #include "trace_tree.h"
@@ -686,6 +687,21 @@ static void mt_rec_leak_check(void)
     mt_unmap(stack, stack_size);
 }
 
+/* Before the log's end: what handlers that memtrace could not hold did (signal_defer.h). */
+static void mt_rec_report_unrecorded(void)
+{
+    unsigned long n = mt_sigdefer_unrecorded_total();
+    if (!n)
+        return;
+    char text[160];
+    mt_str_t s;
+    mt_str_init(&s, text, sizeof text);
+    mt_str_u64(&s, n);
+    mt_str_add(&s, " calls to hooked functions from signal handlers that interrupted memtrace "
+                   "were not recorded");
+    mt_rec_notice(MT_NOTICE_EVENTS_LOST, text);
+}
+
 void mt_rec_finish(enum mt_exit_reason reason, int status)
 {
     /* A vfork child shares our memory: it must not touch the parent's log. */
@@ -699,6 +715,7 @@ void mt_rec_finish(enum mt_exit_reason reason, int status)
     if (mt_config.sample_ms)
         mt_sampler_read(&last);
     uint64_t last_time = mt_rec_now();
+    mt_rec_report_unrecorded();
     pthread_mutex_lock(&mt_writer.lock);
     if (reason == MT_EXIT_NORMAL)
         mt_rec_leak_check();

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "mt_libc.h"
+#include "signal_defer.h"
 
 #define MT_SIG_MAX 65
 
@@ -70,16 +71,43 @@ static void mt_sig_fake_default(struct sigaction *old)
     sigemptyset(&old->sa_mask);
 }
 
+static bool mt_sig_is_handler(const struct sigaction *sa)
+{
+    /* sa_handler and sa_sigaction share their storage: SIG_DFL and SIG_IGN read the same */
+    return sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
+}
+
+/* The program's handlers are installed behind memtrace's trampoline (signal_defer.h) and
+ * reported back as the program set them; where memtrace's fatal handler stands in for
+ * SIG_DFL, the program sees SIG_DFL. */
 MT_EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 {
-    int was_ours =
-        sig > 0 && sig < MT_SIG_MAX && __atomic_load_n(&mt_sig.ours[sig], __ATOMIC_ACQUIRE);
-    int rc = mt_sig_real(sig, sa, old);
-    if (rc != 0 || !was_ours)
+    bool valid = sig > 0 && sig < MT_SIG_MAX;
+    int was_ours = valid && __atomic_load_n(&mt_sig.ours[sig], __ATOMIC_ACQUIRE);
+    struct sigaction before, install;
+    bool was_wrapped = valid && mt_sigdefer_program_action(sig, &before);
+    const struct sigaction *use = sa;
+    if (sa && valid && mt_sig_is_handler(sa)) {
+        mt_sigdefer_wrap(sig, sa, &install);
+        use = &install;
+    }
+    int rc = mt_sig_real(sig, use, old);
+    if (rc != 0) { /* nothing changed: neither may our table */
+        int saved = errno;
+        if (use != sa && was_wrapped)
+            mt_sigdefer_wrap(sig, &before, &install);
+        else if (use != sa)
+            mt_sigdefer_unwrap(sig);
+        errno = saved;
         return rc;
-    if (old)
+    }
+    if (sa && use == sa && valid)
+        mt_sigdefer_unwrap(sig);
+    if (old && was_wrapped)
+        *old = before;
+    else if (old && was_ours)
         mt_sig_fake_default(old);
-    if (sa) /* the program's choice replaces ours, SIG_DFL included */
+    if (sa && was_ours) /* the program's choice replaces ours, SIG_DFL included */
         mt_sig_forget(sig);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -73,6 +74,7 @@ static mt_slot_chunk_t *mt_slots_new_chunk(void)
         c->slot[i].alt_stack = c->alt + (size_t)i * MT_SLOT_ALT_STACK;
         c->slot[i].rec_stack = c->rec + (size_t)i * MT_SLOT_REC_STACK;
         c->slot[i].scratch = c->slot[i].rec_stack;
+        c->slot[i].signals = c->slot[i].rec_stack + MT_SLOT_SCRATCH;
         c->slot[i].fu_cache = c->fu + (size_t)i * MT_SLOT_FU_CACHE;
     }
     mt_slots.chunk[mt_slots.nchunks++] = c;
@@ -150,9 +152,15 @@ mt_slot_t *mt_slot_self(void)
         return NULL;
     }
     s->program_sp = 0;
+    memset(s->signals, 0, MT_SLOT_SIGNALS); /* a dead thread's held signals are not ours */
     mt_slot_set_alt_stack(s);
     mt_slot_tls = s;
     return s;
+}
+
+mt_slot_t *mt_slot_peek(void)
+{
+    return mt_slot_tls;
 }
 
 uintptr_t mt_slot_program_sp(uintptr_t sp)

@@ -16,12 +16,15 @@
 #define MT_SLOT_REC_STACK (64u << 10)
 /* The lowest bytes of rec_stack are the recorder's per-thread scratch, not stack. */
 #define MT_SLOT_SCRATCH 2048u
+/* Above the scratch: the signals held for the end of a hook (signal_defer.c). */
+#define MT_SLOT_SIGNALS 4096u
 #define MT_SLOT_FU_CACHE (65u << 10) /* fast_unwind.c's rule cache */
 
 typedef struct mt_slot {
     uint8_t *alt_stack;   /* MT_SLOT_ALT_STACK bytes: a root for the leak scan (handler frames) */
     uint8_t *rec_stack;   /* MT_SLOT_REC_STACK bytes: excluded from the leak scan */
     void *scratch;        /* MT_SLOT_SCRATCH bytes at the bottom of rec_stack */
+    void *signals;        /* MT_SLOT_SIGNALS bytes above the scratch */
     void *fu_cache;       /* MT_SLOT_FU_CACHE bytes; rules are per address, so those of a reused
                            * slot stay valid (the cache checks its generation) */
     uintptr_t program_sp; /* while on rec_stack: where the program's stack was left */
@@ -30,6 +33,9 @@ typedef struct mt_slot {
 /* This thread's slot, taken on first use; NULL when none can be had (then hooks run on the
  * program's stack, as before). Sets the alternate signal stack unless the thread has one. */
 mt_slot_t *mt_slot_self(void);
+
+/* This thread's slot if it has one already; never takes one (for signal handlers). */
+mt_slot_t *mt_slot_peek(void);
 
 /* For the leak scan's stop handler, run in the stopped thread: sp, or the program's stack
  * pointer when sp lies on this thread's recorder stack. */

@@ -114,6 +114,9 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             if (rec.a == MT_NOTICE_ALLOCATOR && !a->allocator_notice[0])
                 snprintf(a->allocator_notice, sizeof a->allocator_notice, "%.*s",
                          (int)(rec.str.len < 255 ? rec.str.len : 255), rec.str.ptr);
+            if (rec.a == MT_NOTICE_EVENTS_LOST && !a->lost_notice[0])
+                snprintf(a->lost_notice, sizeof a->lost_notice, "%.*s",
+                         (int)(rec.str.len < 255 ? rec.str.len : 255), rec.str.ptr);
             rc = mt_replay_record(&a->replay, &rec);
             break;
         case MT_TAG_LEAK_SCAN:

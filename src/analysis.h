@@ -37,6 +37,7 @@ typedef struct mt_analysis {
     uint64_t notices[8];  /* by mt_notice_code (7 = other) */
     uint64_t threads_named;
     char allocator_notice[256]; /* NOTICE(ALLOCATOR): some allocations bypassed the hooks */
+    char lost_notice[256];      /* NOTICE(EVENTS_LOST): the first one's text, "" when none */
     int followed;               /* read while being written: stops at the EXIT record */
     int truncated;              /* the log ends early: no EXIT record, or a cut/corrupt chunk */
     int cut;                    /* the stream itself was cut or corrupt (not just no EXIT) */

@@ -170,6 +170,8 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     mt_json_string(&j, a->truncated ? a->truncation : NULL);
     mt_json_key(&j, "allocator_notice");
     mt_json_string(&j, a->allocator_notice[0] ? a->allocator_notice : NULL);
+    mt_json_key(&j, "events_lost_notice");
+    mt_json_string(&j, a->lost_notice[0] ? a->lost_notice : NULL);
     mt_json_key(&j, "top_sites");
     mt_json_sites(&j, rep, rep->by_bytes, rep->nby_bytes);
     mt_json_key(&j, "top_sites_by_count");

@@ -127,5 +127,7 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
         fprintf(o, "\n%swarning:%s %s (%s)\n", st->warn, st->reset, a->truncation, a->cut_reason);
     if (a->allocator_notice[0])
         fprintf(o, "\n%swarning:%s %s\n", st->warn, st->reset, a->allocator_notice);
+    if (a->lost_notice[0])
+        fprintf(o, "\n%swarning:%s %s\n", st->warn, st->reset, a->lost_notice);
     return ferror(o) ? -EIO : 0;
 }
