@@ -29,7 +29,7 @@ static struct {
     mt_slot_chunk_t *chunk[MT_SLOT_CHUNKS];
 } mt_slots;
 
-static __thread mt_slot_t *mt_slot_tls __attribute__((tls_model("initial-exec")));
+__thread mt_slot_t *mt_slot_tls __attribute__((tls_model("initial-exec")));
 static __thread int mt_slot_failed __attribute__((tls_model("initial-exec")));
 
 /* Thousands of threads may start at once: after a short spin, give the holder the CPU. */
@@ -141,12 +141,11 @@ static void mt_slot_set_alt_stack(mt_slot_t *s)
     errno = saved;
 }
 
-mt_slot_t *mt_slot_self(void)
+mt_slot_t *mt_slot_take_self(void)
 {
-    mt_slot_t *s = mt_slot_tls;
-    if (MT_LIKELY(s != NULL) || mt_slot_failed)
-        return s;
-    s = mt_slots_take(mt_sys_gettid());
+    if (mt_slot_failed)
+        return NULL;
+    mt_slot_t *s = mt_slots_take(mt_sys_gettid());
     if (!s) {
         mt_slot_failed = 1;
         return NULL;
@@ -156,11 +155,6 @@ mt_slot_t *mt_slot_self(void)
     mt_slot_set_alt_stack(s);
     mt_slot_tls = s;
     return s;
-}
-
-mt_slot_t *mt_slot_peek(void)
-{
-    return mt_slot_tls;
 }
 
 uintptr_t mt_slot_program_sp(uintptr_t sp)

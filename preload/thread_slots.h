@@ -30,12 +30,25 @@ typedef struct mt_slot {
     uintptr_t program_sp; /* while on rec_stack: where the program's stack was left */
 } mt_slot_t;
 
+/* This thread's slot, NULL until it took one. */
+extern __thread mt_slot_t *mt_slot_tls __attribute__((tls_model("initial-exec")));
+
+/* Slow path of mt_slot_self: takes a slot for this thread. */
+mt_slot_t *mt_slot_take_self(void);
+
 /* This thread's slot, taken on first use; NULL when none can be had (then hooks run on the
  * program's stack, as before). Sets the alternate signal stack unless the thread has one. */
-mt_slot_t *mt_slot_self(void);
+static inline mt_slot_t *mt_slot_self(void)
+{
+    mt_slot_t *s = mt_slot_tls;
+    return MT_LIKELY(s != NULL) ? s : mt_slot_take_self();
+}
 
 /* This thread's slot if it has one already; never takes one (for signal handlers). */
-mt_slot_t *mt_slot_peek(void);
+static inline mt_slot_t *mt_slot_peek(void)
+{
+    return mt_slot_tls;
+}
 
 /* For the leak scan's stop handler, run in the stopped thread: sp, or the program's stack
  * pointer when sp lies on this thread's recorder stack. */

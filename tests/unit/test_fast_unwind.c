@@ -22,17 +22,17 @@
 /* fast_unwind.c's only outside need (thread_slots.c would pull in the whole recorder): a slot
  * per thread holding the rule cache, never freed here. */
 static __thread mt_slot_t test_slot;
+__thread mt_slot_t *mt_slot_tls;
 
-mt_slot_t *mt_slot_self(void)
+mt_slot_t *mt_slot_take_self(void)
 {
-    if (!test_slot.fu_cache) {
-        void *p = mmap(NULL, MT_SLOT_FU_CACHE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
-        if (p == MAP_FAILED)
-            return NULL;
-        test_slot.fu_cache = p;
-    }
-    return &test_slot;
+    void *p =
+        mmap(NULL, MT_SLOT_FU_CACHE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    test_slot.fu_cache = p;
+    mt_slot_tls = &test_slot;
+    return mt_slot_tls;
 }
 
 #define MAXF 256
