@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: MIT
+# The analyzer is bounded by its input (issue 19, items 12-15): every command runs on logs
+# crafted to blow it up (tests/bounds/mt_craft.c) under an address-space cap (RLIMIT_AS, as
+# `ulimit -v`) and a time limit, and must still give the exact answer the crafted log holds.
+# The limits are generous (a slow CI machine passes); what they catch is a blowup: before
+# these fixes the deep log needed 13 GB and the module churn quadratic time. Plus the small
+# CLI cases of item 15 and the escaping of the program's names (item 14). Exit 77 = skip.
+import json
+import os
+import resource
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import mt_integration as it  # noqa: E402
+from mt_integration import Fail, check, show  # noqa: E402
+
+GiB = 1 << 30
+ASAN = None
+
+
+def sanitized():
+    """ASan reserves terabytes of address space: no RLIMIT_AS cap under it."""
+    global ASAN
+    if ASAN is None:
+        with open(it.ARGS.memtrace, "rb") as f:
+            ASAN = b"__asan_init" in f.read()
+    return ASAN
+
+
+def craft(kind, n=None):
+    log = os.path.join(it.TMP, f"{kind}.mtr")
+    exe = os.path.abspath(os.path.join(it.ARGS.build_root, "tests", "bounds", "mt_craft"))
+    p = it.run([exe, kind, log] + ([str(n)] if n else []), timeout=120)
+    check(p.returncode == 0 and os.path.isfile(log), f"mt_craft {kind}\n{show(p)}")
+    return log
+
+
+def capped(args, limit, seconds):
+    """memtrace ARGS with at most `limit` bytes of address space and `seconds` of time."""
+    def cap():
+        if not sanitized():
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        p = subprocess.run([it.ARGS.memtrace, *args], cwd=it.TMP, capture_output=True,
+                           text=True, timeout=seconds, preexec_fn=cap)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"memtrace {' '.join(args)}: over {seconds} s")
+    check(p.returncode == 0,
+          f"memtrace {' '.join(args)} under a {limit / GiB:.1f} GiB cap: exit {p.returncode}\n"
+          f"{show(p)}")
+    return p
+
+
+def every_command(log, limit, seconds):
+    """Every command that reads a log, each under the cap; returns report's JSON."""
+    t = it.TMP
+    for args in (["leaks", log], ["peak", log], ["fragmentation", log], ["report", log],
+                 ["flamegraph", "-o", f"{t}/f.svg", log],
+                 ["flamegraph", "--cost", "allocations", "-o", f"{t}/a.svg", log],
+                 ["html", "-o", f"{t}/r.html", log],
+                 ["export", "--to", "folded", "-o", f"{t}/x.folded", log],
+                 ["export", "--to", "pprof", "-o", f"{t}/x.pb.gz", log],
+                 ["export", "--to", "massif", "-o", f"{t}/x.massif", log],
+                 ["diff", log, log], ["timeline", "-o", f"{t}/t.svg", log]):
+        capped(args, limit, seconds)
+    return json.loads(capped(["report", "--format", "json", log], limit, seconds).stdout)
+
+
+def case_deep_stacks():
+    # 20,000 leaves under a 20,000-frame chain: 20,000 distinct stacks 20,001 deep.
+    log = craft("deep", 20000)
+    rep = every_command(log, 1 * GiB, 30)
+    check(rep["allocations"] == 20000 and rep["leaked_blocks"] == 20000 and
+          rep["leaked_bytes"] == 320000, f"totals {rep['allocations']} {rep['leaked_blocks']}")
+    # Each leaf is its own site; its stack keeps the innermost 256 trace nodes and says where
+    # it was cut (no log the recorder writes is deeper: MT_UNWIND_MAX).
+    site = rep["top_sites"][0]
+    stack = site["stack"]
+    check(site["allocations"] == 1 and len(stack) == 257, f"site of {len(stack)} frames")
+    check(stack[-1]["function"] == "[deeper frames not shown]" and
+          stack[0]["address"].startswith("0x2000") and stack[1]["address"] == hex(0x10000000 + 19999 * 16),
+          f"stack ends {stack[:2]} ... {stack[-1]}")
+    # (Its JSON lists all 20,000 stacks of 257 frames, 1 GB: the text shows 16 frames each.)
+    out = capped(["leaks", log], 1 * GiB, 30).stdout
+    check(out.count(" are not freed at exit in loss record ") == 20000 and
+          "in loss record 20000 of 20000" in out and
+          out.count("... 241 more frames") == 20000, "leaks text")
+
+
+def case_module_churn():
+    # 80,000 dlopen/dlclose cycles of one library at 80,000 addresses, one leak from each.
+    log = craft("modules", 80000)
+    rep = every_command(log, 1 * GiB, 30)
+    check(rep["allocations"] == 80000 and len(rep["top_sites"]) == 1 and
+          rep["top_sites"][0]["allocations"] == 80000,
+          f"{len(rep['top_sites'])} sites: a reloaded library's sites are not merged")
+    lk = json.loads(capped(["leaks", "--format", "json", log], 1 * GiB, 30).stdout)
+    check(len(lk["leaks"]) == 1 and lk["leaks"][0]["blocks"] == 80000 and
+          lk["leaks"][0]["bytes"] == 1920000, f"{len(lk['leaks'])} leak records")
+    # One file, one warning, however often it was loaded.
+    missing = [w for w in lk["warnings"] if "libreloaded.so" in w]
+    check(len(missing) == 1, f"warnings {missing[:3]}")
+
+
+def case_many_stacks():
+    # A million distinct stacks (a 7 MB log): every command, flamegraph, html and pprof
+    # included, within 3 GiB of address space.
+    log = craft("wide", 1000000)
+    rep = every_command(log, 3 * GiB, 120)
+    check(rep["allocations"] == 1000000 and rep["leaked_blocks"] == 500000,
+          f"totals {rep['allocations']} {rep['leaked_blocks']}")
+
+
+CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
+         if name.startswith("case_")}
+
+if __name__ == "__main__":
+    it.CASES = CASES
+    sys.exit(it.main())
