@@ -27,7 +27,9 @@
 #include "memtrace.h"
 #include "mt_config.h"
 #include "run_follow.h"
+#include "render_stack.h"
 #include "run_manifest.h"
+#include "text_escape.h"
 
 #define MT_RUN_PRELOAD_NAME "libmemtrace_preload.so"
 #define MT_RUN_DEFAULT_TEMPLATE "memtrace.%e.%p.mtr"
@@ -663,6 +665,22 @@ static void mt_run_print_quoted(FILE *out, const char *s)
         fputs(s, out);
         return;
     }
+    if (!mt_text_is_clean(s)) {
+        /* A control character (%e is the program's file name) cannot be quoted with '...'
+         * and must not reach the terminal: bash's $'...' with every byte outside printable
+         * ASCII as \xNN. */
+        fputs("$'", out);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+            if (*p == '\'' || *p == '\\')
+                fprintf(out, "\\%c", *p);
+            else if (*p < 0x20 || *p >= 0x7f)
+                fprintf(out, "\\x%02x", *p);
+            else
+                fputc(*p, out);
+        }
+        fputc('\'', out);
+        return;
+    }
     fputc('\'', out);
     for (; *s; s++) {
         if (*s == '\'')
@@ -690,7 +708,9 @@ static void mt_run_print_summary(const mt_summary_t *s, const char *path)
     if (s->truncated)
         fprintf(stderr, "memtrace: the log is truncated: the report covers the first %.2f s\n",
                 s->duration_s);
-    fprintf(stderr, "memtrace: log written to %s (report: memtrace report ", path);
+    fputs("memtrace: log written to ", stderr);
+    mt_text_put(stderr, path);
+    fputs(" (report: memtrace report ", stderr);
     mt_run_print_quoted(stderr, path);
     fprintf(stderr, ")\n");
 }
@@ -729,8 +749,8 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
             mt_run_print_summary(&sum, logs[last].path);
         else
             /* err already names the file ("PATH: not a memtrace log"). */
-            fprintf(stderr, "memtrace: warning: cannot summarize the log: %s\n",
-                    err[0] ? err : logs[last].path);
+            mt_render_text_line(stderr, "memtrace: warning: cannot summarize the log: ", "",
+                                err[0] ? err : logs[last].path, "");
         size_t others = n - 1, shown = 0;
         if (others > 0) {
             fprintf(stderr, "memtrace: %zu more log%s from forked or exec'd processes: ", others,
@@ -738,7 +758,8 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
             for (size_t i = 0; i < n && shown < MT_RUN_OTHER_LOGS_SHOWN; i++) {
                 if (mine[i] && i == last)
                     continue;
-                fprintf(stderr, "%s%s", shown ? ", " : "", logs[i].path);
+                fputs(shown ? ", " : "", stderr);
+                mt_text_put(stderr, logs[i].path); /* %e: another program's file name */
                 shown++;
             }
             fprintf(stderr, "%s\n", others > shown ? ", ..." : "");

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text_escape.h"
+
 #define MT_MASSIF_MAX_SNAPSHOTS 60
 #define MT_MASSIF_THRESHOLD_PERMILLE 10 /* 1.00%, massif's default --threshold */
 
@@ -132,11 +134,19 @@ static int mt_kid_cmp(const void *pa, const void *pb, void *arg)
     return *(const uint32_t *)pa < *(const uint32_t *)pb ? -1 : 1;
 }
 
-/* ms_print drops everything after '#' on a line, and a newline would end the entry. */
+/* ms_print drops everything after '#' on a line, a newline would end the entry, and ms_print
+ * copies the rest to a terminal: '#' and whatever text_escape.h escapes become '?'. */
 static void mt_massif_text(FILE *o, const char *s)
 {
-    for (; *s; s++)
-        fputc(*s == '#' || *s == '\n' || *s == '\r' ? '?' : *s, o);
+    char buf[512];
+    while (*s) {
+        size_t n = 0;
+        /* cut between characters: past sizeof buf - 8, only continuation bytes go on */
+        for (; *s && (n + 8 < sizeof buf || ((*s & 0xc0) == 0x80 && n + 1 < sizeof buf)); s++)
+            buf[n++] = *s == '#' ? '?' : *s;
+        buf[n] = '\0';
+        mt_text_put_masked(o, buf, '?');
+    }
 }
 
 static void mt_massif_frame(FILE *o, const mt_modules_t *mods, const mt_frame_t *f)

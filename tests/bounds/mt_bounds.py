@@ -112,6 +112,83 @@ def case_many_stacks():
           f"totals {rep['allocations']} {rep['leaked_blocks']}")
 
 
+EVIL = "\x1b]0;PWNED\x07\x1b[2J\nmemtrace: 0 leaks"
+EVIL_SHOWN = "\\x1b]0;PWNED\\x07\\x1b[2J\\nmemtrace: 0 leaks"
+
+
+def raw_controls(text):
+    """The characters a terminal would act on: C0 but newline, DEL, C1 (decoded from UTF-8, or
+    raw bytes 0x80-0x9f, which surrogateescape turns into U+DC80-U+DC9F)."""
+    return [hex(ord(c)) for c in text
+            if (ord(c) < 0x20 and c != "\n") or c == "\x7f" or 0x80 <= ord(c) <= 0x9f or
+            0xdc80 <= ord(c) <= 0xdc9f]
+
+
+def text_outputs(log):
+    """Every text a command prints for log (stdout and stderr), without colour."""
+    t = it.TMP
+    outs = []
+    for args in (["report", log], ["leaks", log], ["leaks", "--gen-suppressions", log],
+                 ["leaks", "--kinds", "all", log], ["peak", log], ["fragmentation", log],
+                 ["diff", log, log]):
+        p = it.memtrace(*args)
+        check(p.returncode == 0, f"memtrace {' '.join(args)}\n{show(p)}")
+        outs.append((args, p.stdout + p.stderr))
+    for args, out in (["export", "--to", "massif", "-o", f"{t}/x.massif", log], f"{t}/x.massif"), \
+                     (["export", "--to", "folded", "-o", f"{t}/x.folded", log], f"{t}/x.folded"):
+        p = it.memtrace(*args)
+        check(p.returncode == 0, f"memtrace {' '.join(args)}\n{show(p)}")
+        with open(out, encoding="utf-8", errors="surrogateescape") as f:
+            outs.append((args, f.read()))
+    for args, out in outs:
+        bad = raw_controls(out)
+        check(not bad, f"memtrace {' '.join(args)} prints raw control characters {bad[:8]}:\n"
+              f"{out[:2000]!r}")
+        check(not any(line.startswith("memtrace: 0 leaks") or "memtrace: forged" in line[:17]
+                      for line in out.splitlines()), f"a forged line in {args}:\n{out[:2000]}")
+    return dict((" ".join(a[:2]), o) for a, o in outs)
+
+
+def case_names_escaped():
+    # A real program run with a hostile argv: its text reports show the argument escaped,
+    # its JSON keeps it exact.
+    log = os.path.join(it.TMP, "evil.mtr")
+    p = it.record(log, "/bin/true", EVIL)
+    check(not raw_controls(p.stderr), f"memtrace run prints raw control characters\n{show(p)}")
+    outs = text_outputs(log)
+    for cmd in ("report " + log, "leaks " + log):
+        check(f"/bin/true {EVIL_SHOWN}\n" in outs[cmd], f"{cmd}: argv not shown escaped\n"
+              f"{outs[cmd][:600]}")
+    rep = it.report_json(log)
+    check(rep["argv"] == ["/bin/true", EVIL], f"JSON argv {rep['argv']!r}")
+    # A crafted log: the executable, a module path, a Python function and file name.
+    log = craft("names")
+    outs = text_outputs(log)
+    rep = outs["report " + log]
+    check("\\x1b[31mevil\\x07.so+0x1000" in rep and
+          "fn\\x1b]0;PWNED\\x07\\nmemtrace: forged  /tmp/\\x1b[2Jscript.py:8  [python]" in rep and
+          "\\x9b31m\\x7f\\r\\xc2\\x9b" in rep, f"report\n{rep}")
+    gen = outs["leaks --gen-suppressions"]
+    check("   fun:fn?]0;PWNED??memtrace: forged\n" in gen and
+          "# LeakSanitizer: leak:fn*]0;PWNED**memtrace: forged\n" in gen, f"suppressions\n{gen}")
+    # The generated suppression still matches the leak it was made from.
+    supp = os.path.join(it.TMP, "gen.supp")
+    with open(supp, "w", encoding="utf-8", errors="surrogateescape") as f:
+        f.write(gen[gen.index("{"):])
+    lk = json.loads(capped(["leaks", "--format", "json", "--suppressions", supp, log],
+                           1 * GiB, 30).stdout)
+    check(lk["suppressed"] == {"bytes": 300, "blocks": 2}, f"suppressed {lk['suppressed']}")
+    rep = it.report_json(log)
+    check(rep["argv"][1] == EVIL and rep["argv"][2] == "\ufffd31m\x7f\r\x9b",
+          f"JSON argv {rep['argv']!r}")
+    # JSON escapes what it carries: DEL and C1 too (valid raw in JSON, but not on a terminal).
+    for args in (["report", "--format", "json", log], ["leaks", "--format", "json", log],
+                 ["peak", "--format", "json", log]):
+        p = it.memtrace(*args)
+        check(p.returncode == 0 and not raw_controls(p.stdout),
+              f"memtrace {' '.join(args)}: raw control characters {raw_controls(p.stdout)[:8]}")
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 

@@ -80,9 +80,28 @@ static void mt_craft_wide(mt_lb_t *b, uint32_t n)
 }
 
 /* The program's names carry terminal escapes: argv, the executable, a module path, a thread
- * name and a Python function and file. Everything leaks once from each. */
-static void mt_craft_names(void)
+ * name, and a Python function and file. One 100-byte leak from a native frame in the module,
+ * one 200-byte leak from the Python frame. */
+static void mt_craft_names(mt_lb_t *b)
 {
+    const char *evil = "\x1b]0;PWNED\a\x1b[2J\nmemtrace: 0 leaks";
+    mt_lb_init(b, 4242, 0);
+    const char *av[] = {"/usr/bin/crafted", evil,
+                        "\x9b"
+                        "31m\x7f\r\xc2\x9b"};
+    mt_lb_process(b, 4242, 1, "/usr/bin/crafted\x1b[2J", 3, av);
+    const uint64_t seg[1][3] = {{0, 0x10000, 5}};
+    mt_lb_module(b, 1, 0x400000, "/tmp/\x1b[31mevil\a.so", NULL, 0, 1, seg);
+    mt_lb_thread(b, MT_CRAFT_TID);
+    mt_lb_thread_name(b, MT_CRAFT_TID, "thr\x1b[2J");
+    mt_lb_py_interp(b, 3, 11, MT_PY_FRAMES, 0x900000, 0x901000);
+    mt_lb_py_code(b, 1, 7, "fn\x1b]0;PWNED\a\nmemtrace: forged", "/tmp/\x1b[2Jscript.py");
+    mt_lb_py_location(b, 1, 1, 8);
+    mt_lb_node(b, 1, 0, 0x401000);
+    mt_lb_node(b, 2, 1, MT_PY_IP_BIT | 1);
+    mt_lb_alloc(b, MT_ALLOC_MALLOC, 10, 100, 0x7f0000000000ull, 1);
+    mt_lb_alloc(b, MT_ALLOC_MALLOC, 11, 200, 0x7f0000001000ull, 2);
+    mt_lb_exit(b, 20, MT_EXIT_NORMAL, 0);
 }
 
 int main(int argc, char **argv)
@@ -94,20 +113,7 @@ int main(int argc, char **argv)
     uint32_t n = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 0;
     mt_lb_t b;
     if (strcmp(argv[1], "names") == 0) {
-        const char *evil = "\x1b]0;PWNED\a\x1b[2J\nmemtrace: 0 leaks";
-        mt_lb_init(&b, 4242, 0);
-        const char *av[] = {"/usr/bin/crafted", evil,
-                            "\x9b"
-                            "31m\x7f\r"};
-        mt_lb_process(&b, 4242, 1, "/usr/bin/crafted\x1b[2J", 3, av);
-        const uint64_t seg[1][3] = {{0, 0x10000, 5}};
-        mt_lb_module(&b, 1, 0x400000, "/tmp/\x1b[31mevil\a.so", NULL, 0, 1, seg);
-        mt_lb_thread(&b, MT_CRAFT_TID);
-        mt_lb_thread_name(&b, MT_CRAFT_TID, "thr\x1b[2J");
-        mt_lb_node(&b, 1, 0, 0x401000);
-        mt_lb_alloc(&b, MT_ALLOC_MALLOC, 10, 100, 0x7f0000000000ull, 1);
-        mt_lb_exit(&b, 20, MT_EXIT_NORMAL, 0);
-        (void)mt_craft_names;
+        mt_craft_names(&b);
     } else {
         mt_craft_start(&b, argv[1]);
         if (strcmp(argv[1], "deep") == 0)
