@@ -444,6 +444,25 @@ static int mt_run_vet(const char *prog, const char *path)
 
 /* ---- the log template ---- */
 
+/* Which expansions (log_writer's %p, %e, %%) the directory part of a made-absolute template
+ * holds; writes it with %% turned into % into dir. */
+static void mt_run_template_dir(const char *path, char *dir, size_t len, int *has_pid, int *has_exe)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash == path ? 1 : (size_t)(slash - path), k = 0;
+    *has_pid = *has_exe = 0;
+    for (size_t i = 0; i < dlen && k + 1 < len; i++) {
+        if (path[i] == '%' && i + 1 < dlen && strchr("pe%", path[i + 1])) {
+            *has_pid |= path[i + 1] == 'p';
+            *has_exe |= path[i + 1] == 'e';
+            if (path[++i] != '%')
+                continue;
+        }
+        dir[k++] = path[i];
+    }
+    dir[k] = '\0';
+}
+
 /* Makes the template absolute, so that a target that changes directory still writes where the
  * user asked, and checks the directory early rather than ending with "wrote no log". */
 static int mt_run_output_path(const char *tmpl, char *out, size_t outlen)
@@ -463,13 +482,20 @@ static int mt_run_output_path(const char *tmpl, char *out, size_t outlen)
             goto too_long;
     }
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", out);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    if (strchr(dir, '%') == NULL && access(dir, W_OK | X_OK) != 0) {
+    int has_pid, has_exe;
+    mt_run_template_dir(out, dir, sizeof dir, &has_pid, &has_exe);
+    if (has_pid) {
+        /* No directory can exist for a pid before the program starts: every process would
+         * fail to create its log, and the run would end with "wrote no log". */
+        fprintf(stderr,
+                "memtrace: run: -o %s: %%p (the pid) may only be in the file name, not in a "
+                "directory (for example -o DIR/NAME.%%p.mtr)\n",
+                tmpl);
+        return -1;
+    }
+    /* %e is the program's name: a directory made for it beforehand is fine, so it is checked
+     * at the end (mt_run_explain_no_log), when no log appeared. */
+    if (!has_exe && access(dir, W_OK | X_OK) != 0) {
         fprintf(stderr, "memtrace: cannot write the log into %s: %s\n", dir, strerror(errno));
         return -1;
     }
@@ -477,6 +503,22 @@ static int mt_run_output_path(const char *tmpl, char *out, size_t outlen)
 too_long:
     fprintf(stderr, "memtrace: output path too long: %s\n", tmpl);
     return -1;
+}
+
+/* Why the root process wrote no log, as far as we can tell. */
+static void mt_run_explain_no_log(const char *prog, const char *output)
+{
+    char dir[PATH_MAX];
+    int has_pid, has_exe;
+    mt_run_template_dir(output, dir, sizeof dir, &has_pid, &has_exe);
+    if (has_exe) {
+        const char *slash = strrchr(output, '/');
+        fprintf(stderr, "memtrace: %s wrote no log: the directory of -o, ", prog);
+        fwrite(output, 1, (size_t)(slash - output), stderr);
+        fprintf(stderr, ", must exist (%%e there is the program's file name; it is not created)\n");
+    } else {
+        fprintf(stderr, "memtrace: %s wrote no log (it may clear LD_PRELOAD or be setuid)\n", prog);
+    }
 }
 
 /* ---- starting and waiting ---- */
@@ -870,7 +912,7 @@ int mt_cmd_run(int argc, char **argv)
     mt_leak_cli_destroy(&o.leak);
     mt_run_manifest_free(logs, nlogs);
     if (!found) {
-        fprintf(stderr, "memtrace: %s wrote no log (it may clear LD_PRELOAD or be setuid)\n", prog);
+        mt_run_explain_no_log(prog, output);
         return exit_status != 0 ? exit_status : 1;
     }
     return exit_status;

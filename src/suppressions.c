@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "leak_class.h"
 
@@ -501,10 +502,21 @@ int mt_supps_load(mt_supps_t *s, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
         return -e;
     }
+    /* A directory opens fine and fails at the first read with EISDIR, which stdio keeps to
+     * itself. (Pipes stay welcome: --suppressions <(generate) is a FIFO.) */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        snprintf(err, errlen, "%s: is a directory", path);
+        return -EISDIR;
+    }
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
+    int rd_errno = 0;
     while (buf) {
+        errno = 0;
         size_t k = fread(buf + n, 1, cap - n, f);
+        rd_errno = errno;
         n += k;
         if (n < cap)
             break;
@@ -527,8 +539,9 @@ int mt_supps_load(mt_supps_t *s, const char *path, char *err, size_t errlen)
     fclose(f);
     if (!buf || rd_err) {
         free(buf);
-        snprintf(err, errlen, "%s: %s", path, strerror(buf ? EIO : ENOMEM));
-        return buf ? -EIO : -ENOMEM;
+        int e = !buf ? ENOMEM : rd_errno ? rd_errno : EIO;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
     }
     int rc = mt_supps_parse(s, buf, n, path, err, errlen);
     free(buf);

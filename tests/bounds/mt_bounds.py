@@ -189,6 +189,50 @@ def case_names_escaped():
               f"memtrace {' '.join(args)}: raw control characters {raw_controls(p.stdout)[:8]}")
 
 
+def case_cli_small():
+    t = it.TMP
+    log = craft("modules", 10)
+    # leaks -o F: F is opened only once the log has been read.
+    out = os.path.join(t, "F")
+    for bad in (os.path.join(t, "missing.mtr"), out + ".notalog"):
+        with open(out + ".notalog", "w") as f:
+            f.write("not a log\n")
+        with open(out, "w") as f:
+            f.write("the previous report\n")
+        p = it.memtrace("leaks", "-o", out, bad)
+        with open(out) as f:
+            kept = f.read()
+        check(p.returncode == 1 and kept == "the previous report\n",
+              f"leaks -o F {bad}: F holds {kept!r}\n{show(p)}")
+    p = it.memtrace("leaks", "-o", out, log)
+    with open(out) as f:
+        check(p.returncode == 0 and "in loss record 1 of 1" in f.read(), f"leaks -o\n{show(p)}")
+    # A directory as a suppression file.
+    for args in (["leaks", "--suppressions", t, log],
+                 ["run", "--leak-check", "--suppressions", t, "--", "/bin/true"]):
+        p = it.memtrace(*args)
+        check(p.returncode == 2 and p.stderr == f"memtrace: suppressions: {t}: is a directory\n",
+              f"memtrace {' '.join(args)}\n{show(p)}")
+    # %p in a directory of -o can never work: said before the program runs.
+    p = it.memtrace("run", "-o", f"{t}/d%p/x.mtr", "--", "/bin/sh", "-c", "echo ran")
+    check(p.returncode == 1 and "ran" not in p.stdout and
+          p.stderr == f"memtrace: run: -o {t}/d%p/x.mtr: %p (the pid) may only be in the file "
+          "name, not in a directory (for example -o DIR/NAME.%p.mtr)\n", f"-o d%p\n{show(p)}")
+    # %e in a directory is fine when it exists, and said clearly when it does not.
+    os.mkdir(os.path.join(t, "dtrue"))
+    p = it.memtrace("run", "-o", f"{t}/d%e/x.%p.mtr", "--", "/bin/true")
+    check(p.returncode == 0 and "log written to " + t + "/dtrue/x." in p.stderr,
+          f"-o d%e\n{show(p)}")
+    p = it.memtrace("run", "-o", f"{t}/e%e/x.%p.mtr", "--", "/bin/true")
+    check(p.returncode == 1 and
+          f"/bin/true wrote no log: the directory of -o, {t}/e%e, must exist" in p.stderr and
+          "setuid" not in p.stderr, f"-o e%e\n{show(p)}")
+    # %% is a literal %, in a directory too.
+    os.mkdir(os.path.join(t, "p%q"))
+    p = it.memtrace("run", "-o", f"{t}/p%%q/x.mtr", "--", "/bin/true")
+    check(p.returncode == 0 and os.path.isfile(f"{t}/p%q/x.mtr"), f"-o p%%q\n{show(p)}")
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 
