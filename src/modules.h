@@ -27,7 +27,7 @@ typedef struct mt_module {
      * library loaded again after dlclose, maybe at another address, is the same code, so its
      * frames symbolize and merge as the first load's. Its own index when it is the first. */
     uint32_t canonical;
-    uint32_t loaded_pos; /* internal: position in the list of loaded modules */
+    size_t nranges; /* internal: address ranges it added (segments that are not empty) */
 } mt_module_t;
 
 typedef struct mt_modules mt_modules_t;

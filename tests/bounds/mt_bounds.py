@@ -101,6 +101,12 @@ def case_module_churn():
     # One file, one warning, however often it was loaded.
     missing = [w for w in lk["warnings"] if "libreloaded.so" in w]
     check(len(missing) == 1, f"warnings {missing[:3]}")
+    # 40,000 libraries loaded at once, a lookup after each load (each range rebuild or sorted
+    # insert cost the whole table: 33 s for 20,000).
+    log = craft("modules-loaded", 40000)
+    rep = json.loads(capped(["report", "--format", "json", log], 1 * GiB, 30).stdout)
+    check(rep["allocations"] == 40000 and len(rep["top_sites"]) == 1,
+          f"{len(rep['top_sites'])} sites")
 
 
 def case_many_stacks():

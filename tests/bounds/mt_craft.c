@@ -3,7 +3,7 @@
 // chain of frames with many leaves, thousands of dlopen/dlclose cycles, a million distinct
 // stacks, and names full of terminal control characters. Test-only: aborts on failure.
 //
-// usage: mt_craft deep|modules|wide|names OUT.mtr [N]
+// usage: mt_craft deep|modules|modules-loaded|wide|names OUT.mtr [N]
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +40,7 @@ static void mt_craft_deep(mt_lb_t *b, uint32_t n)
  * (so each gets a new trace node, as the recorder's tree is keyed by address), allocating
  * once from the same place in it and leaking: all n leaks are one site. The library file does
  * not exist, so frames stay module+offset. */
-static void mt_craft_modules(mt_lb_t *b, uint32_t n)
+static void mt_craft_modules(mt_lb_t *b, uint32_t n, int keep_loaded)
 {
     static const uint8_t bid[20] = {0xde, 0xad, 0xbe, 0xef, 1,  2,  3,  4,  5,  6,
                                     7,    8,    9,    10,   11, 12, 13, 14, 15, 16};
@@ -53,7 +53,8 @@ static void mt_craft_modules(mt_lb_t *b, uint32_t n)
         mt_lb_module(b, 2 + i, bias, "/nonexistent/libreloaded.so", bid, sizeof bid, 1, seg);
         mt_lb_node(b, 2 + i, 1, bias + 0x1234);
         mt_lb_alloc(b, MT_ALLOC_MALLOC, 10 + i, 24, 0x7e0000000000ull + (uint64_t)i * 32, 2 + i);
-        mt_lb_unload(b, 2 + i);
+        if (!keep_loaded)
+            mt_lb_unload(b, 2 + i);
     }
     mt_lb_exit(b, 10 + n, MT_EXIT_NORMAL, 0);
 }
@@ -107,7 +108,7 @@ static void mt_craft_names(mt_lb_t *b)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: mt_craft deep|modules|wide|names OUT.mtr [N]\n");
+        fprintf(stderr, "usage: mt_craft deep|modules|modules-loaded|wide|names OUT.mtr [N]\n");
         return 2;
     }
     uint32_t n = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 0;
@@ -119,7 +120,9 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], "deep") == 0)
             mt_craft_deep(&b, n ? n : 20000);
         else if (strcmp(argv[1], "modules") == 0)
-            mt_craft_modules(&b, n ? n : 80000);
+            mt_craft_modules(&b, n ? n : 80000, 0);
+        else if (strcmp(argv[1], "modules-loaded") == 0) /* n libraries loaded at once */
+            mt_craft_modules(&b, n ? n : 80000, 1);
         else if (strcmp(argv[1], "wide") == 0)
             mt_craft_wide(&b, n ? n : 1000000);
         else {
