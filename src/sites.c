@@ -132,6 +132,13 @@ uint64_t mt_sites_stack_hash(const mt_frame_t *f, size_t n)
         h = (h ^ x) * 0x100000001b3ull;
         h ^= h >> 29;
     }
+    /* Tables index by the low bits, which a multiply fills only from below: a final mix
+     * (murmur3's) keeps a million stacks that differ in one address from clustering. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
     return h;
 }
 
