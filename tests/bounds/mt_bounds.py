@@ -86,6 +86,11 @@ def case_deep_stacks():
     check(out.count(" are not freed at exit in loss record ") == 20000 and
           "in loss record 20000 of 20000" in out and
           out.count("... 241 more frames") == 20000, "leaks text")
+    # The same as a Python script's log: the leaks of a script look for a Python frame in
+    # each stack (no deeper than the frames shown).
+    log = craft("deep-python", 20000)
+    out = capped(["leaks", log], 1 * GiB, 30).stdout
+    check("320,000 bytes in 20000 blocks held by the interpreter itself" in out, out[:1500])
 
 
 def case_module_churn():

@@ -3,7 +3,7 @@
 // chain of frames with many leaves, thousands of dlopen/dlclose cycles, a million distinct
 // stacks, and names full of terminal control characters. Test-only: aborts on failure.
 //
-// usage: mt_craft deep|modules|modules-loaded|wide|names OUT.mtr [N]
+// usage: mt_craft deep|deep-python|modules|modules-loaded|wide|names OUT.mtr [N]
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +23,11 @@ static void mt_craft_start(mt_lb_t *b, const char *what)
 
 /* A chain of n frames (no module: every frame is a distinct raw address) and n leaves hanging
  * off its innermost frame, each leaking one 16-byte block: n distinct stacks n + 1 deep. */
-static void mt_craft_deep(mt_lb_t *b, uint32_t n)
+static void mt_craft_deep(mt_lb_t *b, uint32_t n, int python)
 {
     uint32_t id = 1;
+    if (python) /* a Python script with no Python frame: leaks walk each stack for one */
+        mt_lb_py_interp(b, 3, 11, MT_PY_FRAMES, 0x900000, 0x901000);
     for (uint32_t i = 0; i < n; i++, id++)
         mt_lb_node(b, id, id - 1, 0x10000000ull + (uint64_t)i * 16);
     uint32_t bottom = n;
@@ -33,6 +35,8 @@ static void mt_craft_deep(mt_lb_t *b, uint32_t n)
         mt_lb_node(b, id, bottom, 0x20000000ull + (uint64_t)i * 16);
         mt_lb_alloc(b, MT_ALLOC_MALLOC, 10 + i, 16, 0x7f0000000000ull + (uint64_t)i * 32, id);
     }
+    if (python)
+        mt_lb_py_script_end(b, 10 + n);
     mt_lb_exit(b, 10 + n, MT_EXIT_NORMAL, 0);
 }
 
@@ -108,7 +112,7 @@ static void mt_craft_names(mt_lb_t *b)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: mt_craft deep|modules|modules-loaded|wide|names OUT.mtr [N]\n");
+        fprintf(stderr, "usage: mt_craft deep|deep-python|modules|modules-loaded|wide|names OUT.mtr [N]\n");
         return 2;
     }
     uint32_t n = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 0;
@@ -118,7 +122,9 @@ int main(int argc, char **argv)
     } else {
         mt_craft_start(&b, argv[1]);
         if (strcmp(argv[1], "deep") == 0)
-            mt_craft_deep(&b, n ? n : 20000);
+            mt_craft_deep(&b, n ? n : 20000, 0);
+        else if (strcmp(argv[1], "deep-python") == 0)
+            mt_craft_deep(&b, n ? n : 20000, 1);
         else if (strcmp(argv[1], "modules") == 0)
             mt_craft_modules(&b, n ? n : 80000, 0);
         else if (strcmp(argv[1], "modules-loaded") == 0) /* n libraries loaded at once */
