@@ -112,7 +112,8 @@ static void mt_craft_names(mt_lb_t *b)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: mt_craft deep|deep-python|modules|modules-loaded|wide|names OUT.mtr [N]\n");
+        fprintf(stderr,
+                "usage: mt_craft deep|deep-python|modules|modules-loaded|wide|names OUT.mtr [N]\n");
         return 2;
     }
     uint32_t n = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 0;

@@ -55,7 +55,7 @@ START_TEST(safe_buffers)
 {
     char b[8];
     ck_assert_str_eq(mt_text_safe(b, sizeof b, "abc\x1b"), "abc\\x1b");
-    ck_assert_str_eq(mt_text_safe(b, sizeof b, "abcd\x1b"), "abcd");       /* no half escape */
+    ck_assert_str_eq(mt_text_safe(b, sizeof b, "abcd\x1b"), "abcd");         /* no half escape */
     ck_assert_str_eq(mt_text_safe(b, sizeof b, "abcdef\xc3\xa9"), "abcdef"); /* no half char */
     ck_assert_str_eq(mt_text_safe(b, sizeof b, "abcdefghij"), "abcdefg");
     ck_assert_str_eq(mt_text_safe(b, 1, "abc"), "");
