@@ -95,7 +95,7 @@ int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t n
     }
     if (has_python)
         n = mt_sites_hide_interpreter(v, n, a->python.interp_module);
-    if (id != 0) { /* cut: one frame says so (there is always room: k >= 1 above) */
+    if (id != 0) { /* cut: one frame says so */
         const char *more = mt_symbolizer_intern(sym, MT_STACK_CUT_FUNCTION);
         if (!more) {
             free(v);
