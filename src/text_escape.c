@@ -112,6 +112,36 @@ void mt_text_put_masked(FILE *o, const char *s, char mask)
     }
 }
 
+size_t mt_text_mask(char *dst, size_t cap, const char *s, char mask)
+{
+    size_t k = 0;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        char esc[16];
+        size_t el, n = mt_text_next(p, esc, &el);
+        if (el) {
+            if (k + n >= cap)
+                break;
+            memset(dst + k, mask, n);
+            k += n;
+            p += n;
+            continue;
+        }
+        for (size_t i = 0; i < n;) { /* a run of whole characters: as many as fit */
+            size_t c = mt_utf8_len(p + i);
+            if (k + c >= cap)
+                goto out;
+            memcpy(dst + k, p + i, c);
+            k += c;
+            i += c;
+        }
+        p += n;
+    }
+out:
+    dst[k] = '\0';
+    return k;
+}
+
 const char *mt_text_safe(char *buf, size_t len, const char *s)
 {
     size_t k = 0;

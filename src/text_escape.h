@@ -29,6 +29,10 @@ const char *mt_text_safe(char *buf, size_t len, const char *s);
  * valgrind wildcard for one character). NULL writes nothing. */
 void mt_text_put_masked(FILE *o, const char *s, char mask);
 
+/* The same into dst (cap > 0), cut between characters, always NUL-terminated; returns the
+ * length written. For formats built in a buffer (folded stacks). */
+size_t mt_text_mask(char *dst, size_t cap, const char *s, char mask);
+
 /* 1 when s (not NULL) needs no escaping. */
 int mt_text_is_clean(const char *s);
 

@@ -100,7 +100,7 @@ static void mt_craft_names(mt_lb_t *b)
     mt_lb_thread(b, MT_CRAFT_TID);
     mt_lb_thread_name(b, MT_CRAFT_TID, "thr\x1b[2J");
     mt_lb_py_interp(b, 3, 11, MT_PY_FRAMES, 0x900000, 0x901000);
-    mt_lb_py_code(b, 1, 7, "fn\x1b]0;PWNED\a\nmemtrace: forged", "/tmp/\x1b[2Jscript.py");
+    mt_lb_py_code(b, 1, 7, "fn\x1b]0;PWNED\a\nmemtrace: forged\xc2\x9b", "/tmp/\x1b[2Jscript.py");
     mt_lb_py_location(b, 1, 1, 8);
     mt_lb_node(b, 1, 0, 0x401000);
     mt_lb_node(b, 2, 1, MT_PY_IP_BIT | 1);

@@ -60,6 +60,11 @@ START_TEST(safe_buffers)
     ck_assert_str_eq(mt_text_safe(b, sizeof b, "abcdefghij"), "abcdefg");
     ck_assert_str_eq(mt_text_safe(b, 1, "abc"), "");
     ck_assert_str_eq(mt_text_safe(b, sizeof b, NULL), "");
+    char m[8];
+    ck_assert_uint_eq(mt_text_mask(m, sizeof m, "a;\nb\xc2\x9b", ' '), 6);
+    ck_assert_str_eq(m, "a; b  ");
+    ck_assert_uint_eq(mt_text_mask(m, sizeof m, "abcdef\xc3\xa9", ' '), 6); /* no half char */
+    ck_assert_str_eq(m, "abcdef");
 }
 END_TEST
 
