@@ -125,6 +125,11 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         ret = 0; /* *classified stays 0: the caller says why there is no verdict */
         goto out;
     }
+    FILE *opened = NULL;
+    if (!out && !(out = opened = fopen(o->out_path, "w"))) {
+        fprintf(stderr, "memtrace: %s: cannot write '%s': %s\n", cmd, o->out_path, strerror(errno));
+        goto out;
+    }
     char cwd[4096];
     mt_leaks_render_opts_t ro = {
         .colour = o->colour,
@@ -151,6 +156,13 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         rc = mt_render_leaks_suppressions(&l, supp_out);
     if (rc < 0 || fflush(out) != 0 || fflush(supp_out) != 0) {
         fprintf(stderr, "memtrace: %s: write error: %s\n", cmd, strerror(errno ? errno : EIO));
+        if (opened)
+            fclose(opened);
+        goto out;
+    }
+    if (opened && fclose(opened) != 0) {
+        fprintf(stderr, "memtrace: %s: write error on '%s': %s\n", cmd, o->out_path,
+                strerror(errno));
         goto out;
     }
     *failing = mt_leaks_failing_bytes(&l, o->fail) > 0;
@@ -193,7 +205,8 @@ static void mt_leaks_usage(FILE *out)
             "  --gen-suppressions      print a suppression for each leak listed (valgrind block\n"
             "                          plus the LeakSanitizer line as a comment)\n"
             "  --format FMT            text, json, sarif (2.1.0) or junit (default text)\n"
-            "  -o, --output FILE       write the report to FILE instead of stdout\n"
+            "  -o, --output FILE       write the report to FILE instead of stdout (FILE is\n"
+            "                          created once the log has been read)\n"
             "  --frames N              frames per stack in text, 0 for all (default %d)\n"
             "  --no-color              no colours (also when NO_COLOR is set or no tty);\n"
             "                          --no-colour is the same\n"
@@ -322,12 +335,10 @@ int mt_cmd_leaks(int argc, char **argv)
                 argv[optind + 1]);
         goto done;
     }
-    FILE *out = stdout;
-    if (out_path && !(out = fopen(out_path, "w"))) {
-        fprintf(stderr, "memtrace: leaks: cannot write '%s': %s\n", out_path, strerror(errno));
-        ret = 1;
-        goto done;
-    }
+    /* -o FILE is opened by the report once the log has been read: never truncated for a
+     * log that turns out to be missing or broken. */
+    FILE *out = out_path ? NULL : stdout;
+    o.out_path = out_path;
     const char *nc = getenv("NO_COLOR");
     o.colour = o.format == MT_LEAK_TEXT && !out_path && !no_color && !(nc && nc[0]) &&
                isatty(STDOUT_FILENO);
@@ -337,10 +348,6 @@ int mt_cmd_leaks(int argc, char **argv)
     FILE *supp_out = o.format == MT_LEAK_TEXT && !out_path ? stdout : stderr;
     ret = mt_leak_cli_report("leaks", argv[optind], &o, out, supp_out, &failing, &classified,
                              &truncated);
-    if (out != stdout && fclose(out) != 0 && ret == 0) {
-        fprintf(stderr, "memtrace: leaks: write error on '%s': %s\n", out_path, strerror(errno));
-        ret = 1;
-    }
     if (ret == 0) {
         if (failing && o.error_exitcode > 0)
             ret = o.error_exitcode;

@@ -27,7 +27,9 @@
 #include "memtrace.h"
 #include "mt_config.h"
 #include "run_follow.h"
+#include "render_stack.h"
 #include "run_manifest.h"
+#include "text_escape.h"
 
 #define MT_RUN_PRELOAD_NAME "libmemtrace_preload.so"
 #define MT_RUN_DEFAULT_TEMPLATE "memtrace.%e.%p.mtr"
@@ -58,7 +60,8 @@ static void mt_run_usage(FILE *out)
         "  -o, --output PATH        log file; %%p is replaced by the pid, %%e by the program\n"
         "                           name (default: %s in the current\n"
         "                           directory). A process that finds the name taken writes\n"
-        "                           PATH.2, PATH.3, ...\n"
+        "                           PATH.2, PATH.3, ... %%p may only be in the file name; a\n"
+        "                           directory with %%e in it must exist\n"
         "      --sample-interval MS sample RSS and allocator statistics every MS ms (default 10);\n"
         "                           also at each new heap high and at exit\n"
         "      --follow-fork        record forked children into their own logs (default)\n"
@@ -442,6 +445,25 @@ static int mt_run_vet(const char *prog, const char *path)
 
 /* ---- the log template ---- */
 
+/* Which expansions (log_writer's %p, %e, %%) the directory part of a made-absolute template
+ * holds; writes it with %% turned into % into dir. */
+static void mt_run_template_dir(const char *path, char *dir, size_t len, int *has_pid, int *has_exe)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash == path ? 1 : (size_t)(slash - path), k = 0;
+    *has_pid = *has_exe = 0;
+    for (size_t i = 0; i < dlen && k + 1 < len; i++) {
+        if (path[i] == '%' && i + 1 < dlen && strchr("pe%", path[i + 1])) {
+            *has_pid |= path[i + 1] == 'p';
+            *has_exe |= path[i + 1] == 'e';
+            if (path[++i] != '%')
+                continue;
+        }
+        dir[k++] = path[i];
+    }
+    dir[k] = '\0';
+}
+
 /* Makes the template absolute, so that a target that changes directory still writes where the
  * user asked, and checks the directory early rather than ending with "wrote no log". */
 static int mt_run_output_path(const char *tmpl, char *out, size_t outlen)
@@ -461,13 +483,20 @@ static int mt_run_output_path(const char *tmpl, char *out, size_t outlen)
             goto too_long;
     }
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", out);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    if (strchr(dir, '%') == NULL && access(dir, W_OK | X_OK) != 0) {
+    int has_pid, has_exe;
+    mt_run_template_dir(out, dir, sizeof dir, &has_pid, &has_exe);
+    if (has_pid) {
+        /* No directory can exist for a pid before the program starts: every process would
+         * fail to create its log, and the run would end with "wrote no log". */
+        fprintf(stderr,
+                "memtrace: run: -o %s: %%p (the pid) may only be in the file name, not in a "
+                "directory (for example -o DIR/NAME.%%p.mtr)\n",
+                tmpl);
+        return -1;
+    }
+    /* %e is the program's name: a directory made for it beforehand is fine, so it is checked
+     * at the end (mt_run_explain_no_log), when no log appeared. */
+    if (!has_exe && access(dir, W_OK | X_OK) != 0) {
         fprintf(stderr, "memtrace: cannot write the log into %s: %s\n", dir, strerror(errno));
         return -1;
     }
@@ -475,6 +504,22 @@ static int mt_run_output_path(const char *tmpl, char *out, size_t outlen)
 too_long:
     fprintf(stderr, "memtrace: output path too long: %s\n", tmpl);
     return -1;
+}
+
+/* Why the root process wrote no log, as far as we can tell. */
+static void mt_run_explain_no_log(const char *prog, const char *output)
+{
+    char dir[PATH_MAX];
+    int has_pid, has_exe;
+    mt_run_template_dir(output, dir, sizeof dir, &has_pid, &has_exe);
+    if (has_exe) {
+        const char *slash = strrchr(output, '/');
+        fprintf(stderr, "memtrace: %s wrote no log: the directory of -o, ", prog);
+        fwrite(output, 1, (size_t)(slash - output), stderr);
+        fprintf(stderr, ", must exist (%%e there is the program's file name; it is not created)\n");
+    } else {
+        fprintf(stderr, "memtrace: %s wrote no log (it may clear LD_PRELOAD or be setuid)\n", prog);
+    }
 }
 
 /* ---- starting and waiting ---- */
@@ -663,6 +708,22 @@ static void mt_run_print_quoted(FILE *out, const char *s)
         fputs(s, out);
         return;
     }
+    if (!mt_text_is_clean(s)) {
+        /* A control character (%e is the program's file name) cannot be quoted with '...'
+         * and must not reach the terminal: bash's $'...' with every byte outside printable
+         * ASCII as \xNN. */
+        fputs("$'", out);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+            if (*p == '\'' || *p == '\\')
+                fprintf(out, "\\%c", *p);
+            else if (*p < 0x20 || *p >= 0x7f)
+                fprintf(out, "\\x%02x", *p);
+            else
+                fputc(*p, out);
+        }
+        fputc('\'', out);
+        return;
+    }
     fputc('\'', out);
     for (; *s; s++) {
         if (*s == '\'')
@@ -690,7 +751,9 @@ static void mt_run_print_summary(const mt_summary_t *s, const char *path)
     if (s->truncated)
         fprintf(stderr, "memtrace: the log is truncated: the report covers the first %.2f s\n",
                 s->duration_s);
-    fprintf(stderr, "memtrace: log written to %s (report: memtrace report ", path);
+    fputs("memtrace: log written to ", stderr);
+    mt_text_put(stderr, path);
+    fputs(" (report: memtrace report ", stderr);
     mt_run_print_quoted(stderr, path);
     fprintf(stderr, ")\n");
 }
@@ -729,8 +792,8 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
             mt_run_print_summary(&sum, logs[last].path);
         else
             /* err already names the file ("PATH: not a memtrace log"). */
-            fprintf(stderr, "memtrace: warning: cannot summarize the log: %s\n",
-                    err[0] ? err : logs[last].path);
+            mt_render_text_line(stderr, "memtrace: warning: cannot summarize the log: ", "",
+                                err[0] ? err : logs[last].path, "");
         size_t others = n - 1, shown = 0;
         if (others > 0) {
             fprintf(stderr, "memtrace: %zu more log%s from forked or exec'd processes: ", others,
@@ -738,7 +801,8 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
             for (size_t i = 0; i < n && shown < MT_RUN_OTHER_LOGS_SHOWN; i++) {
                 if (mine[i] && i == last)
                     continue;
-                fprintf(stderr, "%s%s", shown ? ", " : "", logs[i].path);
+                fputs(shown ? ", " : "", stderr);
+                mt_text_put(stderr, logs[i].path); /* %e: another program's file name */
                 shown++;
             }
             fprintf(stderr, "%s\n", others > shown ? ", ..." : "");
@@ -849,7 +913,7 @@ int mt_cmd_run(int argc, char **argv)
     mt_leak_cli_destroy(&o.leak);
     mt_run_manifest_free(logs, nlogs);
     if (!found) {
-        fprintf(stderr, "memtrace: %s wrote no log (it may clear LD_PRELOAD or be setuid)\n", prog);
+        mt_run_explain_no_log(prog, output);
         return exit_status != 0 ? exit_status : 1;
     }
     return exit_status;

@@ -20,6 +20,9 @@ typedef struct mt_leak_cli {
     size_t frames;
     int colour;
     int require_scan; /* a log without a leak scan: no report, *classified = 0 (run) */
+    /* With out NULL: the report's file, opened (truncated) only once the log has been read,
+     * so that a missing or broken log never destroys the previous report. */
+    const char *out_path;
 } mt_leak_cli_t;
 
 void mt_leak_cli_init(mt_leak_cli_t *o);
@@ -30,7 +33,8 @@ int mt_leak_cli_exitcode(const char *cmd, const char *arg, int *code);
 int mt_leak_cli_add_supp(mt_leak_cli_t *o, const char *path);
 
 /*
- * Loads the log, checks the suppression files, writes the report (format o->format) to out and
+ * Loads the log, checks the suppression files, writes the report (format o->format) to out (or
+ * to o->out_path when out is NULL) and
  * the generated suppressions (if asked) to supp_out. *failing is set when a failing kind has
  * unsuppressed bytes; *classified when the log has a leak scan. Returns 0, or 1 after printing
  * the error (unreadable log or suppression file, write error).

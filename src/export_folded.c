@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text_escape.h"
+
 uint64_t mt_export_site_cost(const mt_site_t *s, enum mt_export_cost cost)
 {
     switch (cost) {
@@ -34,14 +36,14 @@ size_t mt_export_folded_name(char *dst, size_t cap, const mt_modules_t *mods, co
             snprintf(tmp, sizeof tmp, "0x%" PRIx64, f->address);
         name = tmp;
     }
-    size_t n = 0;
     if (!cap)
         return 0;
-    for (; name[n] && n + 1 < cap; n++) {
-        unsigned char c = (unsigned char)name[n];
-        dst[n] = c == ';' ? ':' : c < 0x20 || c == 0x7f ? ' ' : (char)c;
-    }
-    dst[n] = '\0';
+    /* ';' separates frames; control characters (text_escape.h) would break lines or reach
+     * the terminal of whoever cats the file. */
+    size_t n = mt_text_mask(dst, cap, name, ' ');
+    for (size_t i = 0; i < n; i++)
+        if (dst[i] == ';')
+            dst[i] = ':';
     return n;
 }
 

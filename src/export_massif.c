@@ -12,84 +12,112 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text_escape.h"
+
 #define MT_MASSIF_MAX_SNAPSHOTS 60
 #define MT_MASSIF_THRESHOLD_PERMILLE 10 /* 1.00%, massif's default --threshold */
 
+/* The tree is as big as the sites' frames together (at most 256 per stack, sites.h), and a
+ * node may have a million children (a million distinct innermost frames): children are found
+ * through one hash table on (parent, frame), and listed through sibling links, so building
+ * costs one lookup per frame. */
 typedef struct mt_mtree_node {
     const mt_frame_t *frame; /* NULL for the root */
     uint64_t bytes;
-    size_t *kids;
-    size_t nkids, kids_cap;
+    uint32_t parent, first_kid, next_sibling; /* UINT32_MAX: none */
+    uint32_t nkids;
 } mt_mtree_node_t;
 
 typedef struct mt_mtree {
     mt_mtree_node_t *v;
     size_t n, cap;
+    uint32_t *table; /* node index + 1, 0 = empty */
+    size_t tcap;
 } mt_mtree_t;
 
-static int mt_mtree_add(mt_mtree_t *t, const mt_frame_t *f, size_t *out)
+#define MT_MTREE_NONE UINT32_MAX
+
+static uint64_t mt_mtree_hash(uint32_t parent, const mt_frame_t *f)
 {
+    return (mt_sites_stack_hash(f, 1) ^ parent) * 0x9E3779B97F4A7C15ull;
+}
+
+static int mt_mtree_grow_table(mt_mtree_t *t)
+{
+    size_t nc = t->tcap ? t->tcap * 2 : 1024;
+    uint32_t *nt = calloc(nc, sizeof *nt);
+    if (!nt)
+        return -ENOMEM;
+    for (size_t i = 1; i < t->n; i++) { /* the root is never looked up */
+        size_t j = mt_mtree_hash(t->v[i].parent, t->v[i].frame) >> 20 & (nc - 1);
+        while (nt[j])
+            j = (j + 1) & (nc - 1);
+        nt[j] = (uint32_t)i + 1;
+    }
+    free(t->table);
+    t->table = nt;
+    t->tcap = nc;
+    return 0;
+}
+
+/* The child of parent for frame f, created when missing; MT_MTREE_NONE on ENOMEM. */
+static uint32_t mt_mtree_child(mt_mtree_t *t, uint32_t parent, const mt_frame_t *f)
+{
+    if ((t->n + 1) * 2 > t->tcap && mt_mtree_grow_table(t) < 0)
+        return MT_MTREE_NONE;
+    size_t j = mt_mtree_hash(parent, f) >> 20 & (t->tcap - 1);
+    for (; t->table[j]; j = (j + 1) & (t->tcap - 1)) {
+        const mt_mtree_node_t *c = &t->v[t->table[j] - 1];
+        if (c->parent == parent && mt_sites_stack_equal(c->frame, 1, f, 1))
+            return t->table[j] - 1;
+    }
+    if (t->n >= MT_MTREE_NONE - 1)
+        return MT_MTREE_NONE;
     if (t->n == t->cap) {
         size_t nc = t->cap ? t->cap * 2 : 256;
         mt_mtree_node_t *nv = realloc(t->v, nc * sizeof *nv);
         if (!nv)
-            return -ENOMEM;
+            return MT_MTREE_NONE;
         t->v = nv;
         t->cap = nc;
     }
-    memset(&t->v[t->n], 0, sizeof t->v[t->n]);
-    t->v[t->n].frame = f;
-    *out = t->n++;
-    return 0;
+    uint32_t id = (uint32_t)t->n++;
+    mt_mtree_node_t *p = &t->v[parent];
+    t->v[id] = (mt_mtree_node_t){f, 0, parent, MT_MTREE_NONE, p->first_kid, 0};
+    p->first_kid = id;
+    p->nkids++;
+    t->table[j] = id + 1;
+    return id;
 }
 
 static void mt_mtree_destroy(mt_mtree_t *t)
 {
-    for (size_t i = 0; i < t->n; i++)
-        free(t->v[i].kids);
     free(t->v);
+    free(t->table);
     memset(t, 0, sizeof *t);
 }
 
 /* The tree of cost over every site: root, then each site's frames innermost first. */
 static int mt_mtree_build(mt_mtree_t *t, const mt_sites_t *sites, enum mt_export_cost cost)
 {
-    size_t root;
     memset(t, 0, sizeof *t);
-    if (mt_mtree_add(t, NULL, &root) < 0)
+    t->v = malloc(256 * sizeof *t->v);
+    if (!t->v)
         return -ENOMEM;
+    t->cap = 256;
+    t->n = 1;
+    t->v[0] = (mt_mtree_node_t){NULL, 0, MT_MTREE_NONE, MT_MTREE_NONE, MT_MTREE_NONE, 0};
     for (size_t i = 0; i < sites->n; i++) {
         const mt_site_t *s = &sites->v[i];
         uint64_t c = mt_export_site_cost(s, cost);
         if (!c)
             continue;
-        size_t cur = root;
+        uint32_t cur = 0;
         t->v[cur].bytes += c;
         for (size_t d = 0; d < s->nframes; d++) {
-            const mt_frame_t *f = &s->frames[d];
-            size_t next = SIZE_MAX;
-            mt_mtree_node_t *n = &t->v[cur];
-            for (size_t k = 0; k < n->nkids; k++) {
-                if (mt_sites_stack_equal(t->v[n->kids[k]].frame, 1, f, 1)) {
-                    next = n->kids[k];
-                    break;
-                }
-            }
-            if (next == SIZE_MAX) {
-                if (mt_mtree_add(t, f, &next) < 0)
-                    return -ENOMEM;
-                n = &t->v[cur]; /* the array may have moved */
-                if (n->nkids == n->kids_cap) {
-                    size_t nc = n->kids_cap ? n->kids_cap * 2 : 4;
-                    size_t *nk = realloc(n->kids, nc * sizeof *nk);
-                    if (!nk)
-                        return -ENOMEM;
-                    n->kids = nk;
-                    n->kids_cap = nc;
-                }
-                n->kids[n->nkids++] = next;
-            }
-            cur = next;
+            cur = mt_mtree_child(t, cur, &s->frames[d]);
+            if (cur == MT_MTREE_NONE)
+                return -ENOMEM;
             t->v[cur].bytes += c;
         }
     }
@@ -99,18 +127,26 @@ static int mt_mtree_build(mt_mtree_t *t, const mt_sites_t *sites, enum mt_export
 static int mt_kid_cmp(const void *pa, const void *pb, void *arg)
 {
     const mt_mtree_t *t = arg;
-    uint64_t a = t->v[*(const size_t *)pa].bytes;
-    uint64_t b = t->v[*(const size_t *)pb].bytes;
+    uint64_t a = t->v[*(const uint32_t *)pa].bytes;
+    uint64_t b = t->v[*(const uint32_t *)pb].bytes;
     if (a != b)
         return a > b ? -1 : 1;
-    return *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
+    return *(const uint32_t *)pa < *(const uint32_t *)pb ? -1 : 1;
 }
 
-/* ms_print drops everything after '#' on a line, and a newline would end the entry. */
+/* ms_print drops everything after '#' on a line, a newline would end the entry, and ms_print
+ * copies the rest to a terminal: '#' and whatever text_escape.h escapes become '?'. */
 static void mt_massif_text(FILE *o, const char *s)
 {
-    for (; *s; s++)
-        fputc(*s == '#' || *s == '\n' || *s == '\r' ? '?' : *s, o);
+    char buf[512];
+    while (*s) {
+        size_t n = 0;
+        /* cut between characters: past sizeof buf - 8, only continuation bytes go on */
+        for (; *s && (n + 8 < sizeof buf || ((*s & 0xc0) == 0x80 && n + 1 < sizeof buf)); s++)
+            buf[n++] = *s == '#' ? '?' : *s;
+        buf[n] = '\0';
+        mt_text_put_masked(o, buf, '?');
+    }
 }
 
 static void mt_massif_frame(FILE *o, const mt_modules_t *mods, const mt_frame_t *f)
@@ -129,33 +165,49 @@ static void mt_massif_frame(FILE *o, const mt_modules_t *mods, const mt_frame_t 
     }
 }
 
-static void mt_massif_node(FILE *o, const mt_modules_t *mods, mt_mtree_t *t, size_t id,
-                           unsigned depth, uint64_t total)
+static int mt_massif_node(FILE *o, const mt_modules_t *mods, mt_mtree_t *t, uint32_t id,
+                          unsigned depth, uint64_t total)
 {
     mt_mtree_node_t *n = &t->v[id];
-    qsort_r(n->kids, n->nkids, sizeof *n->kids, mt_kid_cmp, t); /* glibc's, as in sites.c */
+    /* Only the children above the threshold are printed, and a tree is at most 256 deep
+     * (sites.h): the arrays on this path stay small even when one node has a million kids. */
+    uint32_t *kids = malloc((n->nkids ? n->nkids : 1) * sizeof *kids);
+    if (!kids)
+        return -ENOMEM;
+    size_t nk = 0;
+    for (uint32_t k = n->first_kid; k != MT_MTREE_NONE; k = t->v[k].next_sibling)
+        kids[nk++] = k;
+    qsort_r(kids, nk, sizeof *kids, mt_kid_cmp, t); /* glibc's, as in sites.c */
     size_t big = 0;
     uint64_t small_bytes = 0;
-    for (size_t k = 0; k < n->nkids; k++) {
-        uint64_t b = t->v[n->kids[k]].bytes;
+    for (size_t k = 0; k < nk; k++) {
+        uint64_t b = t->v[kids[k]].bytes;
         if (total && b * 1000 >= total * MT_MASSIF_THRESHOLD_PERMILLE)
             big++;
         else
             small_bytes += b;
     }
-    size_t small = n->nkids - big;
+    size_t small = nk - big;
     fprintf(o, "%*sn%zu: %" PRIu64, (int)depth, "", big + (small ? 1 : 0), n->bytes);
     if (n->frame)
         mt_massif_frame(o, mods, n->frame);
     else
         fputs(" (heap allocation functions) malloc/new/new[], --alloc-fns, etc.", o);
     fputc('\n', o);
-    for (size_t k = 0; k < big; k++)
-        mt_massif_node(o, mods, t, n->kids[k], depth + 1, total);
+    int rc = 0;
+    if (big < nk) { /* keep only what the recursion needs */
+        uint32_t *nv = realloc(kids, (big ? big : 1) * sizeof *nv);
+        if (nv)
+            kids = nv;
+    }
+    for (size_t k = 0; k < big && rc == 0; k++)
+        rc = mt_massif_node(o, mods, t, kids[k], depth + 1, total);
+    free(kids);
     if (small)
         fprintf(o, "%*sn0: %" PRIu64 " in %zu place%s, below massif's threshold (%d.%02d%%)\n",
                 (int)depth + 1, "", small_bytes, small, small == 1 ? "" : "s",
                 MT_MASSIF_THRESHOLD_PERMILLE / 10, (MT_MASSIF_THRESHOLD_PERMILLE % 10) * 10);
+    return rc;
 }
 
 typedef struct mt_msnap {
@@ -208,6 +260,7 @@ int mt_export_massif(const mt_analysis_t *a, const mt_sites_t *sites, FILE *out)
 
     mt_mtree_t peak, end;
     int rc = -ENOMEM;
+    memset(&peak, 0, sizeof peak);
     memset(&end, 0, sizeof end);
     if (mt_mtree_build(&peak, sites, MT_EXPORT_PEAK) < 0 ||
         mt_mtree_build(&end, sites, MT_EXPORT_LEAKED) < 0)
@@ -225,10 +278,12 @@ int mt_export_massif(const mt_analysis_t *a, const mt_sites_t *sites, FILE *out)
         const mt_msnap_t *s = &snaps[i];
         if (s->detail == 1) {
             mt_massif_snapshot(out, i, s, "peak");
-            mt_massif_node(out, a->modules, &peak, 0, 0, s->heap);
+            if (mt_massif_node(out, a->modules, &peak, 0, 0, s->heap) < 0)
+                goto fail;
         } else if (s->detail == 2) {
             mt_massif_snapshot(out, i, s, "detailed");
-            mt_massif_node(out, a->modules, &end, 0, 0, s->heap);
+            if (mt_massif_node(out, a->modules, &end, 0, 0, s->heap) < 0)
+                goto fail;
         } else {
             mt_massif_snapshot(out, i, s, "empty");
         }

@@ -148,6 +148,9 @@ void mt_json_string_n(mt_json_t *j, const char *str, size_t n)
                 break;
             }
             i++;
+        } else if (c == 0x7f) {  /* DEL and C1 are valid raw in JSON; escaped they stay the */
+            fputs("\\u007f", o); /* same string and cannot drive a terminal showing it */
+            i++;
         } else if (c < 0x80) {
             fputc(c, o);
             i++;
@@ -156,6 +159,9 @@ void mt_json_string_n(mt_json_t *j, const char *str, size_t n)
             if (l == 0) {
                 fputs("\\ufffd", o);
                 i++;
+            } else if (c == 0xc2 && s[i + 1] < 0xa0) { /* U+0080-U+009F */
+                fprintf(o, "\\u%04x", s[i + 1]);
+                i += 2;
             } else {
                 fwrite(s + i, 1, l, o);
                 i += l;

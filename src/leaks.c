@@ -173,10 +173,13 @@ static void mt_leaks_suppress(mt_leaks_t *l)
     free(sf);
 }
 
-/* True when the stack of node has a Python frame. */
+/* True when the stack of node has a Python frame among the frames a report shows (the
+ * innermost MT_STACK_MAX_NODES: a crafted chain must not cost its depth per node). */
 static int mt_leaks_has_python(const mt_analysis_t *a, uint32_t node)
 {
-    for (uint32_t id = node; id != 0 && id < a->nodes.n; id = a->nodes.v[id].parent)
+    uint32_t steps = 0;
+    for (uint32_t id = node; id != 0 && id < a->nodes.n && steps < MT_STACK_MAX_NODES;
+         id = a->nodes.v[id].parent, steps++)
         if (a->nodes.v[id].ip & MT_PY_IP_BIT)
             return 1;
     return 0;

@@ -23,6 +23,11 @@ typedef struct mt_module {
     mt_segment_t *segs;
     size_t nsegs;
     int loaded;
+    /* Index of the first module of the same file (same path, build-id and segments): a
+     * library loaded again after dlclose, maybe at another address, is the same code, so its
+     * frames symbolize and merge as the first load's. Its own index when it is the first. */
+    uint32_t canonical;
+    size_t nranges; /* internal: address ranges it added (segments that are not empty) */
 } mt_module_t;
 
 typedef struct mt_modules mt_modules_t;
@@ -35,7 +40,9 @@ int mt_modules_load(mt_modules_t *m, const mt_record_t *rec) MT_WUR;
 /* MODULE_UNLOAD. -ENOENT for an unknown id. */
 int mt_modules_unload(mt_modules_t *m, uint64_t id) MT_WUR;
 
-/* Index (0..count-1) of the loaded module whose PT_LOAD segment holds addr, or MT_NO_MODULE. */
+/* Index (0..count-1) of the loaded module whose PT_LOAD segment holds addr, or MT_NO_MODULE.
+ * This is the instance loaded now (its bias turns addr into a file offset); reports use its
+ * ->canonical index. */
 uint32_t mt_modules_find(mt_modules_t *m, uint64_t addr);
 
 size_t mt_modules_count(const mt_modules_t *m);

@@ -54,9 +54,11 @@ int mt_nodes_define(mt_nodes_t *t, mt_modules_t *mods, uint64_t id, uint64_t par
     nd->ip = ip;
     nd->parent = (uint32_t)parent;
     nd->depth = t->v[parent].depth + 1;
-    nd->module = mt_modules_find(mods, ip);
-    const mt_module_t *m = mt_modules_get(mods, nd->module);
+    /* The offset comes from the instance loaded now; the node names the first load of the same
+     * file, so a library reloaded at another address symbolizes and merges as one. */
+    const mt_module_t *m = mt_modules_get(mods, mt_modules_find(mods, ip));
     nd->rel = m ? ip - m->bias : ip;
+    nd->module = m ? m->canonical : MT_NO_MODULE;
     nd->defined = 1;
     t->defined++;
     if (id >= t->n)

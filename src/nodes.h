@@ -14,7 +14,7 @@ typedef struct mt_node {
     uint64_t ip;      /* as recorded (absolute) */
     uint64_t rel;     /* ip - module bias, or ip when module == MT_NO_MODULE */
     uint32_t parent;  /* 0 = the root */
-    uint32_t module;  /* module index (mt_modules_get) or MT_NO_MODULE */
+    uint32_t module;  /* canonical module index (mt_module_t.canonical) or MT_NO_MODULE */
     uint32_t depth;   /* frames from the root: 1 for a child of the root */
     uint32_t defined; /* 0 for gaps in the id space */
 } mt_node_t;

@@ -127,7 +127,12 @@ int mt_pyinfo_record(mt_pyinfo_t *p, const mt_record_t *rec, mt_modules_t *mods,
         p->flags = (unsigned)rec->c;
         p->eval_lo = rec->addr;
         p->eval_hi = rec->size;
-        p->interp_module = rec->addr ? mt_modules_find(mods, rec->addr) : MT_NO_MODULE;
+        if (rec->addr) { /* compared with frames' modules: the canonical index */
+            const mt_module_t *m = mt_modules_get(mods, mt_modules_find(mods, rec->addr));
+            p->interp_module = m ? m->canonical : MT_NO_MODULE;
+        } else {
+            p->interp_module = MT_NO_MODULE;
+        }
         return 0;
     case MT_TAG_PY_CODE: {
         if ((rc = mt_py_reserve((void **)&p->codes, &p->ncodes, sizeof *p->codes, rec->id)) < 0)

@@ -11,6 +11,7 @@
 #include "fmt.h"
 #include "json_writer.h"
 #include "render_stack.h"
+#include "text_escape.h"
 
 /* "+96,256 B", "-1,024 B", "0 B" (exact, signed) */
 static const char *mt_signed_bytes(char *buf, size_t len, int64_t v, const char *unit)
@@ -55,7 +56,11 @@ int mt_render_diff_text(const mt_diff_t *d, FILE *o, const mt_diff_render_opts_t
     const char *head = opt->colour ? "\033[1;4m" : "", *bold = opt->colour ? "\033[1m" : "";
     const char *num = opt->colour ? "\033[36m" : "", *reset = opt->colour ? "\033[0m" : "";
     const char *grow = opt->colour ? "\033[1;31m" : "", *shrink = opt->colour ? "\033[1;32m" : "";
-    fprintf(o, "%smemtrace diff%s %s -> %s\n", head, reset, d->a_old->path, d->a_new->path);
+    fprintf(o, "%smemtrace diff%s ", head, reset);
+    mt_text_put(o, d->a_old->path);
+    fputs(" -> ", o);
+    mt_text_put(o, d->a_new->path);
+    fputc('\n', o);
     fprintf(o, "  %-18s %18s %18s   %s\n", "", "old", "new", "change");
     mt_diff_row(o, "peak heap", d->old.peak_bytes, d->new_.peak_bytes, "B", num, reset);
     mt_diff_row(o, "not freed at exit", d->old.leaked_bytes, d->new_.leaked_bytes, "B", num, reset);

@@ -13,6 +13,7 @@
 #include "json_writer.h"
 #include "mt_config.h"
 #include "render_stack.h"
+#include "text_escape.h"
 
 #define MT_SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 #define MT_INFO_URI "https://github.com/memtrace/memtrace"
@@ -76,8 +77,11 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
                *bold = opt->colour ? "\033[1m" : "", *rst = opt->colour ? "\033[0m" : "";
     char line[256], t1[32];
 
-    fprintf(o, "%smemtrace leaks%s %s\n", head, rst, a->path);
-    fprintf(o, "  %-18s %s\n", "command", l->command[0] ? l->command : "(unknown)");
+    fprintf(o, "%smemtrace leaks%s ", head, rst);
+    mt_text_put(o, a->path);
+    fprintf(o, "\n  %-18s ", "command");
+    mt_text_put(o, l->command[0] ? l->command : "(unknown)"); /* the program's argv */
+    fputc('\n', o);
     if (l->classified) {
         fprintf(o, "  %-18s at %s, %" PRIu64 " other thread%s held still", "leak check",
                 mt_fmt_clock(t1, sizeof t1, c->scan_time_us), c->threads_stopped,
@@ -150,9 +154,12 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
                 continue;
             used++;
             char b[32];
-            fprintf(o, "  %6" PRIu64 " leak%s %10s bytes  %s  (%s:%u)\n", s->matched_leaks,
-                    s->matched_leaks == 1 ? " " : "s", mt_fmt_count(b, sizeof b, s->matched_bytes),
-                    s->name, s->file, s->line);
+            fprintf(o, "  %6" PRIu64 " leak%s %10s bytes  ", s->matched_leaks,
+                    s->matched_leaks == 1 ? " " : "s", mt_fmt_count(b, sizeof b, s->matched_bytes));
+            mt_text_put(o, s->name);
+            fputs("  (", o);
+            mt_text_put(o, s->file);
+            fprintf(o, ":%u)\n", s->line);
         }
         if (!used)
             fprintf(o, "  (none matched)\n");
@@ -163,10 +170,13 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
                 "not live, listed twice, or a wrong count); those blocks count as reachable\n",
                 warn, rst, c->inconsistencies);
     size_t nw = mt_symbolizer_warning_count(l->sym);
-    for (size_t i = 0; i < nw; i++)
-        fprintf(o, "%snote:%s %s\n", warn, rst, mt_symbolizer_warning(l->sym, i));
+    for (size_t i = 0; i < nw; i++) {
+        fprintf(o, "%snote:%s ", warn, rst);
+        mt_text_put(o, mt_symbolizer_warning(l->sym, i));
+        fputc('\n', o);
+    }
     if (a->truncated)
-        fprintf(o, "\n%swarning:%s %s (%s)\n", warn, rst, a->truncation, a->cut_reason);
+        mt_render_text_warning(o, warn, rst, a->truncation, a->cut_reason);
     return ferror(o) ? -EIO : 0;
 }
 
@@ -653,8 +663,13 @@ int mt_render_leaks_suppressions(const mt_leaks_t *l, FILE *o)
         for (size_t f = uf >= 0 ? (size_t)uf : 0; f < k->nframes && !named; f++)
             if (k->frames[f].function)
                 named = &k->frames[f];
-        fprintf(o, "{\n   memtrace-leak-%zu-%s%s%s\n   Memcheck:Leak\n", no,
-                mt_leakclass_kind_name(k->kind), named ? "-" : "", named ? named->function : "");
+        /* Names go in masked: a control character becomes valgrind's one-character wildcard,
+         * so the block still matches and cannot break the file or the terminal. */
+        fprintf(o, "{\n   memtrace-leak-%zu-%s%s", no, mt_leakclass_kind_name(k->kind),
+                named ? "-" : "");
+        if (named)
+            mt_text_put_masked(o, named->function, '?');
+        fputs("\n   Memcheck:Leak\n", o);
         if (k->kind != MT_LEAKS_UNCLASSIFIED)
             fprintf(o, "   match-leak-kinds: %s\n", mt_leakclass_kind_name(k->kind));
         /* memcheck's stacks start inside the allocator (malloc, _Znwm, realloc...), ours at its
@@ -665,16 +680,21 @@ int mt_render_leaks_suppressions(const mt_leaks_t *l, FILE *o)
         for (size_t f = 0; f < n; f++) {
             const mt_frame_t *fr = &k->frames[f];
             const mt_module_t *m = mt_frame_module(l, fr);
-            if (fr->function)
-                fprintf(o, "   fun:%s\n", fr->function);
-            else if (m)
-                fprintf(o, "   obj:%s\n", m->path);
-            else
-                fprintf(o, "   fun:*\n");
+            if (fr->function || !m) {
+                fputs("   fun:", o);
+                mt_text_put_masked(o, fr->function ? fr->function : "*", '?');
+            } else {
+                fputs("   obj:", o);
+                mt_text_put_masked(o, m->path, '?');
+            }
+            fputc('\n', o);
         }
         fprintf(o, "}\n");
-        if (named)
-            fprintf(o, "# LeakSanitizer: leak:%s\n", named->function);
+        if (named) { /* LSan's templates have '*' but no '?' */
+            fputs("# LeakSanitizer: leak:", o);
+            mt_text_put_masked(o, named->function, '*');
+            fputc('\n', o);
+        }
     }
     return ferror(o) ? -EIO : 0;
 }

@@ -7,6 +7,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "text_escape.h"
+
 static const char *mt_stack_basename(const char *p)
 {
     const char *s = strrchr(p, '/');
@@ -57,16 +59,24 @@ void mt_render_frame_text(FILE *o, int colour, const mt_modules_t *mods, const m
                *reset = colour ? "\033[0m" : "";
     const mt_module_t *m = mt_modules_get(mods, f->module);
     fputs(indent, o);
+    /* Names, files and paths are the program's: escaped, they cannot drive the terminal. */
+    fputs(fn, o);
     if (f->function)
-        fprintf(o, "%s%s%s", fn, f->function, reset);
+        mt_text_put(o, f->function);
     else
-        fprintf(o, "%s0x%" PRIx64 "%s", fn, f->address, reset);
+        fprintf(o, "0x%" PRIx64, f->address);
+    fputs(reset, o);
     if (f->inlined)
         fprintf(o, " %s(inlined)%s", dim, reset);
-    if (f->file && f->line)
-        fprintf(o, "  %s%s:%u%s", dim, f->file, f->line, reset);
-    else if (m)
-        fprintf(o, "  %s%s+0x%" PRIx64 "%s", dim, mt_stack_basename(m->path), f->address, reset);
+    if (f->file && f->line) {
+        fprintf(o, "  %s", dim);
+        mt_text_put(o, f->file);
+        fprintf(o, ":%u%s", f->line, reset);
+    } else if (m) {
+        fprintf(o, "  %s", dim);
+        mt_text_put(o, mt_stack_basename(m->path));
+        fprintf(o, "+0x%" PRIx64 "%s", f->address, reset);
+    }
     if (f->python)
         fprintf(o, "  %s[python]%s", dim, reset);
     fputc('\n', o);
@@ -88,4 +98,25 @@ void mt_render_stack_text(FILE *o, int colour, const mt_modules_t *mods, const m
 const char *mt_render_stack_top(const mt_site_t *s)
 {
     return s->nframes && s->frames[0].function ? s->frames[0].function : "?";
+}
+
+void mt_render_text_line(FILE *o, const char *indent, const char *on, const char *text,
+                         const char *off)
+{
+    fprintf(o, "%s%s", indent, on);
+    mt_text_put(o, text);
+    fprintf(o, "%s\n", off);
+}
+
+void mt_render_text_warning(FILE *o, const char *warn, const char *reset, const char *text,
+                            const char *why)
+{
+    fprintf(o, "\n%swarning:%s ", warn, reset);
+    mt_text_put(o, text);
+    if (why) {
+        fputs(" (", o);
+        mt_text_put(o, why);
+        fputc(')', o);
+    }
+    fputc('\n', o);
 }

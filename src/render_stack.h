@@ -23,7 +23,15 @@ void mt_render_frame_text(FILE *o, int colour, const mt_modules_t *mods, const m
 /* One line per frame, indented by 8; at most max frames (0: all). */
 void mt_render_stack_text(FILE *o, int colour, const mt_modules_t *mods, const mt_site_t *s,
                           size_t max);
-/* The innermost frame's function, or "?" (for one-line summaries). */
+/* The innermost frame's function, or "?" (for one-line summaries). Raw: escape it for text. */
 const char *mt_render_stack_top(const mt_site_t *s);
+
+/* Text lines with a string from the log in them, escaped (text_escape.h): indent, on, text,
+ * off, newline. */
+void mt_render_text_line(FILE *o, const char *indent, const char *on, const char *text,
+                         const char *off);
+/* "\nwarning: TEXT (WHY)\n" (why may be NULL), with warn/reset around "warning:". */
+void mt_render_text_warning(FILE *o, const char *warn, const char *reset, const char *text,
+                            const char *why);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "text_escape.h"
 
 /* Appends (t, v) to out, merging into the last point when the series is already at max:
  * callers feed points in time order, so grouping consecutive points keeps maxima. */
@@ -241,8 +242,9 @@ int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width
     }
     const char *hi = colour ? "\033[31m" : "", *reset = colour ? "\033[0m" : "";
     char b[32], b2[32];
-    fprintf(o, "heap in use, %s (peak %s at %s)\n", a->path,
-            mt_fmt_bytes(b, sizeof b, r->peak_heap_bytes),
+    fputs("heap in use, ", o);
+    mt_text_put(o, a->path);
+    fprintf(o, " (peak %s at %s)\n", mt_fmt_bytes(b, sizeof b, r->peak_heap_bytes),
             mt_fmt_seconds(b2, sizeof b2, r->peak_time_us));
     for (unsigned row = height; row-- > 0;) {
         if (row == height - 1)

@@ -10,6 +10,7 @@
 #include "render.h"
 #include "render_histograms.h"
 #include "render_stack.h"
+#include "text_escape.h"
 
 typedef struct mt_style {
     const char *bold, *dim, *head, *num, *fn, *warn, *reset;
@@ -21,7 +22,9 @@ static const mt_style_t mt_ansi = {"\033[1m",    "\033[2m",    "\033[1;4m", "\03
 
 static void mt_row(FILE *o, const mt_style_t *st, const char *label, const char *value)
 {
-    fprintf(o, "  %-18s %s%s%s\n", label, st->num, value, st->reset);
+    fprintf(o, "  %-18s %s", label, st->num);
+    mt_text_put(o, value); /* the command line is the program's */
+    fprintf(o, "%s\n", st->reset);
 }
 
 static void mt_text_sites(FILE *o, const mt_style_t *st, const mt_report_summary_t *rep,
@@ -52,7 +55,9 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
     const mt_replay_t *r = &a->replay;
     char v[256], b1[64], b2[64], c1[32], t1[32];
 
-    fprintf(o, "%smemtrace report%s %s\n", st->head, st->reset, a->path);
+    fprintf(o, "%smemtrace report%s ", st->head, st->reset);
+    mt_text_put(o, a->path);
+    fputc('\n', o);
     mt_row(o, st, "command", rep->command[0] ? rep->command : "(unknown)");
     if (r->has_exit) {
         const char *why = mt_render_exit_reason(r->exit_reason);
@@ -121,13 +126,13 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
     if (nw) {
         fprintf(o, "\n%snotes%s\n", st->head, st->reset);
         for (size_t i = 0; i < nw; i++)
-            fprintf(o, "  %s%s%s\n", st->warn, mt_symbolizer_warning(rep->sym, i), st->reset);
+            mt_render_text_line(o, "  ", st->warn, mt_symbolizer_warning(rep->sym, i), st->reset);
     }
     if (a->truncated)
-        fprintf(o, "\n%swarning:%s %s (%s)\n", st->warn, st->reset, a->truncation, a->cut_reason);
+        mt_render_text_warning(o, st->warn, st->reset, a->truncation, a->cut_reason);
     if (a->allocator_notice[0])
-        fprintf(o, "\n%swarning:%s %s\n", st->warn, st->reset, a->allocator_notice);
+        mt_render_text_warning(o, st->warn, st->reset, a->allocator_notice, NULL);
     if (a->lost_notice[0])
-        fprintf(o, "\n%swarning:%s %s\n", st->warn, st->reset, a->lost_notice);
+        mt_render_text_warning(o, st->warn, st->reset, a->lost_notice, NULL);
     return ferror(o) ? -EIO : 0;
 }

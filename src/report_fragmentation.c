@@ -13,6 +13,7 @@
 #include "fmt.h"
 #include "json_writer.h"
 #include "render_stack.h"
+#include "text_escape.h"
 
 /* Churn: sites whose temporaries average at most this many bytes per allocation. */
 #define MT_FRAG_SMALL 1024u
@@ -517,7 +518,9 @@ int mt_render_fragmentation_text(const mt_report_fragmentation_t *rep, FILE *o, 
 {
     const char *head = colour ? "\033[1;4m" : "", *reset = colour ? "\033[0m" : "";
     char b1[32], b2[32], b3[32], b4[32], b5[32], c[32];
-    fprintf(o, "%smemtrace fragmentation%s %s\n", head, reset, rep->a->path);
+    fprintf(o, "%smemtrace fragmentation%s ", head, reset);
+    mt_text_put(o, rep->a->path);
+    fputc('\n', o);
     mt_text_moment(o, "at peak", &rep->at_peak);
     mt_text_moment(o, "at exit", &rep->at_exit);
     fprintf(o, "  overhead (estimated for glibc): %s usable for %s requested\n",

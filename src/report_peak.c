@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "json_writer.h"
 #include "render_stack.h"
+#include "text_escape.h"
 
 int mt_report_peak_build(mt_report_peak_t *rep, const mt_analysis_t *a, mt_symbolizer_t *sym,
                          size_t top)
@@ -112,7 +113,9 @@ int mt_render_peak_text(const mt_report_peak_t *rep, FILE *o, int colour, size_t
     const char *head = colour ? "\033[1;4m" : "", *bold = colour ? "\033[1m" : "",
                *reset = colour ? "\033[0m" : "";
     char b[64], c[32], t[32];
-    fprintf(o, "%smemtrace peak%s %s\n", head, reset, rep->a->path);
+    fprintf(o, "%smemtrace peak%s ", head, reset);
+    mt_text_put(o, rep->a->path);
+    fputc('\n', o);
     fprintf(o, "  %-18s %s in %s blocks at %s\n", "peak heap",
             mt_fmt_bytes_exact(b, sizeof b, r->peak_heap_bytes),
             mt_fmt_count(c, sizeof c, r->peak_heap_blocks),
@@ -140,6 +143,6 @@ int mt_render_peak_text(const mt_report_peak_t *rep, FILE *o, int colour, size_t
                 mt_fmt_bytes_exact(b, sizeof b, rep->other_bytes),
                 mt_fmt_count(c, sizeof c, rep->other_blocks));
     if (rep->a->truncated)
-        fprintf(o, "\nwarning: %s (%s)\n", rep->a->truncation, rep->a->cut_reason);
+        mt_render_text_warning(o, "", "", rep->a->truncation, rep->a->cut_reason);
     return ferror(o) ? -EIO : 0;
 }

@@ -48,13 +48,16 @@ size_t mt_sites_hide_interpreter(mt_frame_t *v, size_t n, uint32_t interp_module
 int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t node,
                         mt_frame_t **out)
 {
-    size_t cap = 64, n = 0;
+    size_t cap = 16, n = 0;
     mt_frame_t *v = malloc(cap * sizeof *v);
     if (!v)
         return -ENOMEM;
-    /* Parents are always defined before children, so this walk ends at the root. */
+    /* Parents are always defined before children, so this walk ends at the root; it takes at
+     * most MT_STACK_MAX_NODES steps, so a crafted chain of 20,000 frames under 20,000 leaves
+     * costs 20,000 short stacks, not 400 million frames. */
     int below_top = 0, has_python = 0;
-    for (uint32_t id = node; id != 0; id = a->nodes.v[id].parent) {
+    uint32_t id = node, steps = 0;
+    for (; id != 0 && steps < MT_STACK_MAX_NODES; id = a->nodes.v[id].parent, steps++) {
         const mt_node_t *nd = &a->nodes.v[id];
         int ours = mt_filter_is_memtrace_module(mt_modules_get(a->modules, nd->module));
         /* Under the program's own frames, memtrace's are the main() wrapper of the recorder:
@@ -92,6 +95,28 @@ int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t n
     }
     if (has_python)
         n = mt_sites_hide_interpreter(v, n, a->python.interp_module);
+    if (id != 0) { /* cut: one frame says so */
+        const char *more = mt_symbolizer_intern(sym, MT_STACK_CUT_FUNCTION);
+        if (!more) {
+            free(v);
+            return -ENOMEM;
+        }
+        if (n == cap) {
+            mt_frame_t *nv = realloc(v, (cap + 1) * sizeof *nv);
+            if (!nv) {
+                free(v);
+                return -ENOMEM;
+            }
+            v = nv;
+        }
+        v[n++] = (mt_frame_t){.function = more, .module = MT_NO_MODULE};
+    }
+    /* Sites and leaks keep this array: no slack in it (a million stacks of 4 frames). */
+    if (n < cap) {
+        mt_frame_t *nv = realloc(v, (n ? n : 1) * sizeof *nv);
+        if (nv)
+            v = nv;
+    }
     *out = v;
     return (int)n;
 }
@@ -107,6 +132,13 @@ uint64_t mt_sites_stack_hash(const mt_frame_t *f, size_t n)
         h = (h ^ x) * 0x100000001b3ull;
         h ^= h >> 29;
     }
+    /* Tables index by the low bits, which a multiply fills only from below: a final mix
+     * (murmur3's) keeps a million stacks that differ in one address from clustering. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
     return h;
 }
 

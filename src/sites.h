@@ -46,6 +46,14 @@ void mt_sites_destroy(mt_sites_t *s);
  * left out. Returns how many were written. */
 size_t mt_sites_top(const mt_sites_t *s, enum mt_site_key key, size_t n, size_t *idx);
 
+/* The recorder unwinds at most 256 frames (preload/unwinder.h, MT_UNWIND_MAX), so no log it
+ * writes has a deeper stack. A crafted log may: the analyzer keeps the innermost
+ * MT_STACK_MAX_NODES trace nodes of a stack and ends it with one frame whose function is
+ * MT_STACK_CUT_FUNCTION (no module, no address), which bounds every report's memory by the
+ * number of stacks, whatever their depth. */
+#define MT_STACK_MAX_NODES 256u
+#define MT_STACK_CUT_FUNCTION "[deeper frames not shown]"
+
 /* The frames of the stack of one node, innermost first, unfiltered (except the interpreter's
  * frames around Python ones, see mt_sites_hide_interpreter). Used by sites and by
  * reports that show single nodes. Returns the count or -ENOMEM; *out is malloc'ed. */

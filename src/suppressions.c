@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "leak_class.h"
 
@@ -163,31 +164,43 @@ static int mt_supp_frame_match(const mt_supp_pattern_t *p, const mt_supp_frame_t
     }
 }
 
-/* Pattern frames [pi, np) against stack frames [fi, nf): the pattern must be used up; the
- * stack may go on (a suppression names the innermost frames). */
-static int mt_supp_match_from(const mt_supp_pattern_t *pat, size_t pi, size_t np,
-                              const mt_supp_frame_t *fr, size_t fi, size_t nf)
+/*
+ * Which leading pattern frames may be skipped and still match, as a dynamic programme over
+ * (pattern index, frame index), as valgrind's own matcher does: trying each way to place the
+ * `...`s recursively is exponential in their number (four `...`/`fun:*` pairs and a frame that
+ * never matches took minutes on 40-frame stacks). M[pi][fi] = "pattern frames [pi, np) match
+ * stack frames from fi on" (the stack may go on: a suppression names the innermost frames):
+ *   M[np][fi] = 1
+ *   M[pi][fi] = M[pi + 1][fi] || M[pi][fi + 1]            for `...` (any number of frames)
+ *   M[pi][fi] = fi < nf && frame fi matches pi && M[pi + 1][fi + 1]   otherwise
+ * computed row by row from the last pattern frame up, two rows of nf + 1 bytes; first[pi]
+ * receives M[pi][0]. np * nf frame comparisons, whatever the pattern.
+ */
+static void mt_supp_match_table(const mt_supp_pattern_t *pat, size_t np, const mt_supp_frame_t *fr,
+                                size_t nf, uint8_t *next, uint8_t *row, uint8_t *first)
 {
-    while (pi < np) {
+    memset(next, 1, nf + 1); /* row np */
+    first[np] = 1;
+    for (size_t pi = np; pi-- > 0;) {
         if (pat[pi].kind == MT_SUPP_ELLIPSIS) {
-            while (pi < np && pat[pi].kind == MT_SUPP_ELLIPSIS)
-                pi++;
-            if (pi == np)
-                return 1;
-            for (size_t k = fi; k < nf; k++)
-                if (mt_supp_match_from(pat, pi, np, fr, k, nf))
-                    return 1;
-            return 0;
+            row[nf] = next[nf];
+            for (size_t fi = nf; fi-- > 0;)
+                row[fi] = next[fi] || row[fi + 1];
+        } else {
+            row[nf] = 0;
+            for (size_t fi = 0; fi < nf; fi++)
+                row[fi] = next[fi + 1] && mt_supp_frame_match(&pat[pi], &fr[fi]);
         }
-        if (fi >= nf || !mt_supp_frame_match(&pat[pi], &fr[fi]))
-            return 0;
-        pi++;
-        fi++;
+        first[pi] = row[0];
+        uint8_t *t = next;
+        next = row;
+        row = t;
     }
-    return 1;
 }
 
-static int mt_supp_match_one(const mt_supp_t *s, unsigned kind, const mt_supp_frame_t *fr, size_t n)
+/* scratch: at least 2 * (n + 1) + s->nframes + 1 bytes. */
+static int mt_supp_match_one(const mt_supp_t *s, unsigned kind, const mt_supp_frame_t *fr, size_t n,
+                             uint8_t *scratch)
 {
     if (kind != MT_LEAKS_UNCLASSIFIED && !(s->kinds & (1u << kind)))
         return 0;
@@ -201,8 +214,10 @@ static int mt_supp_match_one(const mt_supp_t *s, unsigned kind, const mt_supp_fr
         }
         return 0;
     }
+    uint8_t *first = scratch + 2 * (n + 1);
+    mt_supp_match_table(s->frames, s->nframes, fr, n, scratch, scratch + n + 1, first);
     for (size_t skip = 0; skip <= s->nframes; skip++) {
-        if (mt_supp_match_from(s->frames, skip, s->nframes, fr, 0, n))
+        if (first[skip])
             return 1;
         if (skip < s->nframes && !mt_supp_is_allocator_pattern(&s->frames[skip]))
             break;
@@ -212,10 +227,22 @@ static int mt_supp_match_one(const mt_supp_t *s, unsigned kind, const mt_supp_fr
 
 long mt_supps_match(const mt_supps_t *s, unsigned kind, const mt_supp_frame_t *frames, size_t n)
 {
+    size_t need = 0;
     for (size_t i = 0; i < s->n; i++)
-        if (mt_supp_match_one(&s->v[i], kind, frames, n))
-            return (long)i;
-    return -1;
+        if (s->v[i].nframes > need)
+            need = s->v[i].nframes;
+    need += 2 * (n + 1) + 1;
+    uint8_t small[1024];
+    uint8_t *scratch = need <= sizeof small ? small : malloc(need);
+    if (!scratch)
+        return -1; /* out of memory: the leak stays listed, which is the safe side */
+    long found = -1;
+    for (size_t i = 0; i < s->n && found < 0; i++)
+        if (mt_supp_match_one(&s->v[i], kind, frames, n, scratch))
+            found = (long)i;
+    if (scratch != small)
+        free(scratch);
+    return found;
 }
 
 /* ---- parsing ---- */
@@ -475,10 +502,21 @@ int mt_supps_load(mt_supps_t *s, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
         return -e;
     }
+    /* A directory opens fine and fails at the first read with EISDIR, which stdio keeps to
+     * itself. (Pipes stay welcome: --suppressions <(generate) is a FIFO.) */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        snprintf(err, errlen, "%s: is a directory", path);
+        return -EISDIR;
+    }
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
+    int rd_errno = 0;
     while (buf) {
+        errno = 0;
         size_t k = fread(buf + n, 1, cap - n, f);
+        rd_errno = errno;
         n += k;
         if (n < cap)
             break;
@@ -501,8 +539,9 @@ int mt_supps_load(mt_supps_t *s, const char *path, char *err, size_t errlen)
     fclose(f);
     if (!buf || rd_err) {
         free(buf);
-        snprintf(err, errlen, "%s: %s", path, strerror(buf ? EIO : ENOMEM));
-        return buf ? -EIO : -ENOMEM;
+        int e = !buf ? ENOMEM : rd_errno ? rd_errno : EIO;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
     }
     int rc = mt_supps_parse(s, buf, n, path, err, errlen);
     free(buf);

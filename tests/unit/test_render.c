@@ -31,18 +31,19 @@ START_TEST(json_escaping)
     mt_json_t j;
     mt_json_init(&j, f, 0);
     mt_json_array_begin(&j);
-    mt_json_string(&j, "a\"b\\c\n\t\r\b\f\x01\x1f/\x7f");
-    mt_json_string(&j, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"); /* valid UTF-8 kept */
+    mt_json_string(&j, "a\"b\\c\n\t\r\b\f\x01\x1f/\x7f\xc2\x9b\xc2\xa0"); /* DEL, C1 too */
+    mt_json_string(&j, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");      /* valid UTF-8 kept */
     mt_json_string(&j, "bad\xff \xc3 \xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80"); /* each replaced */
     mt_json_string_n(&j, "nul\0in", 6);
     mt_json_string(&j, NULL);
     mt_json_array_end(&j);
     ck_assert_int_eq(mt_json_finish(&j), 0);
-    ck_assert_str_eq(close_mem(), "[\"a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001\\u001f/\x7f\","
-                                  "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\","
-                                  "\"bad\\ufffd \\ufffd \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd "
-                                  "\\ufffd\\ufffd\\ufffd\\ufffd\","
-                                  "\"nul\\u0000in\",null]\n");
+    ck_assert_str_eq(close_mem(),
+                     "[\"a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001\\u001f/\\u007f\\u009b\xc2\xa0\","
+                     "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\","
+                     "\"bad\\ufffd \\ufffd \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd "
+                     "\\ufffd\\ufffd\\ufffd\\ufffd\","
+                     "\"nul\\u0000in\",null]\n");
     free(buf);
 }
 END_TEST

@@ -264,6 +264,47 @@ START_TEST(kind_lists)
 }
 END_TEST
 
+/* Wildcards that could be placed in exponentially many ways (issue 19: four `...`/`fun:*`
+ * pairs and a frame that never matches took over 100 s on a log of 40-frame stacks). The
+ * matcher is a dynamic programme over (pattern frame, stack frame): these finish at once; the
+ * old backtracking would run for years on the 200-frame ones (Check's per-test timeout fails
+ * it). */
+static long m_deep(size_t pairs, const char *last, size_t nframes)
+{
+    char text[1024] = "{\n   deep\n   Memcheck:Leak\n";
+    for (size_t i = 0; i < pairs; i++)
+        strcat(text, "   ...\n   fun:*\n");
+    strcat(text, "   fun:");
+    strcat(text, last);
+    strcat(text, "\n}\n");
+    static char names[256][8];
+    mt_supp_frame_t fr[256];
+    ck_assert_uint_le(nframes, 256);
+    for (size_t i = 0; i < nframes; i++) {
+        snprintf(names[i], sizeof names[i], "f%zu", i);
+        fr[i] = (mt_supp_frame_t){names[i], "/usr/lib/libdeep.so", "deep.c", (uint32_t)i + 1};
+    }
+    mt_supps_t s = parse_ok(text);
+    long r = mt_supps_match(&s, MT_LEAKS_DEFINITE, fr, nframes);
+    mt_supps_destroy(&s);
+    return r;
+}
+
+START_TEST(valgrind_wildcards_polynomial)
+{
+    ck_assert_int_eq(m_deep(4, "never", 40), -1); /* the issue's file: 12 lines */
+    ck_assert_int_eq(m_deep(8, "never", 200), -1);
+    ck_assert_int_eq(m_deep(12, "never", 256), -1);
+    /* each fun:* takes one frame: f199 has 199 frames before it, f5 only 5 for 8 of them */
+    ck_assert_int_eq(m_deep(8, "f199", 200), 0);
+    ck_assert_int_eq(m_deep(8, "f8", 200), 0);
+    ck_assert_int_eq(m_deep(8, "f7", 200), -1);
+    ck_assert_int_eq(m_deep(4, "f39", 40), 0);
+    ck_assert_int_eq(m_deep(0, "f0", 40), 0);
+    ck_assert_int_eq(m_deep(0, "f1", 40), -1);
+}
+END_TEST
+
 static Suite *supp_suite(void)
 {
     Suite *s = suite_create("suppressions");
@@ -278,6 +319,7 @@ static Suite *supp_suite(void)
     tcase_add_test(tc, parse_errors_name_the_line);
     tcase_add_test(tc, load_from_file);
     tcase_add_test(tc, kind_lists);
+    tcase_add_test(tc, valgrind_wildcards_polynomial);
     suite_add_tcase(s, tc);
     return s;
 }
