@@ -5,14 +5,16 @@
 
 static double **kept;
 
-static double **matrix(size_t rows, size_t cols) {
+static double **matrix(size_t rows, size_t cols)
+{
     double **m = calloc(rows, sizeof *m);
     for (size_t i = 0; i < rows; i++)
         m[i] = calloc(cols, sizeof **m);
     return m;
 }
 
-int main(void) {
+int main(void)
+{
     double **volatile lost = matrix(8, 3);
     lost = NULL;
     kept = matrix(4, 5);

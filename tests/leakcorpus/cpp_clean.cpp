@@ -5,7 +5,8 @@
 #include <string>
 #include <vector>
 
-int main() {
+int main()
+{
     std::vector<std::string> v;
     for (int i = 0; i < 100; i++)
         v.push_back("a string longer than the small buffer " + std::to_string(i));

@@ -7,7 +7,8 @@
 
 static std::map<std::string, std::vector<int>> *kept;
 
-static std::map<std::string, std::vector<int>> *fill(int n) {
+static std::map<std::string, std::vector<int>> *fill(int n)
+{
     auto *m = new std::map<std::string, std::vector<int>>;
     for (int i = 0; i < n; i++)
         (*m)["a key long enough to be on the heap " + std::to_string(i)] =
@@ -15,7 +16,8 @@ static std::map<std::string, std::vector<int>> *fill(int n) {
     return m;
 }
 
-int main() {
+int main()
+{
     kept = fill(3);
     auto *volatile lost = fill(2);
     lost = nullptr;

@@ -7,14 +7,16 @@ struct Node {
     long payload[4] = {};
 };
 
-static void make_cycle() {
+static void make_cycle()
+{
     auto a = std::make_shared<Node>();
     auto b = std::make_shared<Node>();
     a->other = b;
     b->other = a;
 }
 
-int main() {
+int main()
+{
     make_cycle();
     return 0;
 }

@@ -4,7 +4,8 @@
 // memtrace-vs-valgrind: expected-fail: issue 13 item 5
 #include <dlfcn.h>
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 2)
         return 2;
     return dlopen(argv[1], RTLD_NOW) == 0;

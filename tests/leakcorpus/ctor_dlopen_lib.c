@@ -4,7 +4,8 @@
 
 void *dl_ctor_keep;
 
-__attribute__((constructor)) static void dl_init(void) {
+__attribute__((constructor)) static void dl_init(void)
+{
     void *volatile lost = malloc(333);
     lost = NULL;
     dl_ctor_keep = malloc(444);

@@ -4,4 +4,7 @@
 // memtrace-vs-valgrind: expected-fail: issue 13 item 3
 extern void *ctor_keep;
 
-int main(void) { return ctor_keep == 0; }
+int main(void)
+{
+    return ctor_keep == 0;
+}

@@ -5,7 +5,8 @@
 
 void *ctor_keep;
 
-__attribute__((constructor)) static void lib_init(void) {
+__attribute__((constructor)) static void lib_init(void)
+{
     void *volatile lost = malloc(111);
     lost = NULL;
     ctor_keep = malloc(222);

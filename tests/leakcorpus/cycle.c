@@ -10,7 +10,8 @@ struct node {
 
 static struct node *kept;
 
-static struct node *ring(int n) {
+static struct node *ring(int n)
+{
     struct node *first = calloc(1, sizeof *first), *p = first;
     for (int i = 1; i < n; i++) {
         p->next = calloc(1, sizeof *p);
@@ -20,12 +21,14 @@ static struct node *ring(int n) {
     return first;
 }
 
-static void self_loop(void) {
+static void self_loop(void)
+{
     struct node *s = calloc(1, sizeof *s);
     s->next = s;
 }
 
-int main(void) {
+int main(void)
+{
     struct node *volatile lost = ring(3);
     lost = NULL;
     kept = ring(4);

@@ -9,9 +9,13 @@
 
 static void *kept;
 
-static void *program_alloc(size_t n) { return malloc(n); }
+static void *program_alloc(size_t n)
+{
+    return malloc(n);
+}
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 2)
         return 2;
     void *h = dlopen(argv[1], RTLD_NOW);

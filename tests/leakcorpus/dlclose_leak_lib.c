@@ -6,7 +6,8 @@
 static void *lib_cache;
 
 void lib_fill(void *(*allocate)(size_t), void **keep);
-void lib_fill(void *(*allocate)(size_t), void **keep) {
+void lib_fill(void *(*allocate)(size_t), void **keep)
+{
     lib_cache = allocate(640);
     *keep = allocate(650);
 }

@@ -6,4 +6,7 @@
 static void *lib_cache;
 
 void lib_fill(void);
-void lib_fill(void) { lib_cache = malloc(640); }
+void lib_fill(void)
+{
+    lib_cache = malloc(640);
+}

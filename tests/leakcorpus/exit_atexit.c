@@ -5,17 +5,22 @@
 
 static void *kept;
 
-static void second(void) {
+static void second(void)
+{
     void *volatile lost = malloc(12);
     lost = NULL;
     kept = malloc(13);
 }
 
-static void first(void) { exit(0); }
+static void first(void)
+{
+    exit(0);
+}
 
-int main(void) {
+int main(void)
+{
     atexit(second);
-    atexit(first);                  /* runs first, calls exit again */
+    atexit(first); /* runs first, calls exit again */
     void *volatile lost = malloc(14);
     lost = NULL;
     return 3;

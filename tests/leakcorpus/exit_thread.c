@@ -5,7 +5,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-static void *worker(void *arg) {
+static void *worker(void *arg)
+{
     (void)arg;
     void *volatile held = malloc(1200);
     void *volatile lost = malloc(1300);
@@ -15,7 +16,8 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-int main(void) {
+int main(void)
+{
     void *volatile in_main = malloc(1100);
     pthread_t t;
     if (pthread_create(&t, NULL, worker, NULL) != 0)

@@ -6,7 +6,8 @@
 
 static void *kept;
 
-int main(void) {
+int main(void)
+{
     void *volatile lost = malloc(19);
     lost = NULL;
     kept = malloc(23);

@@ -7,7 +7,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-int main(void) {
+int main(void)
+{
     void *volatile lost = malloc(58);
     lost = NULL;
     int fd = open("empty.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);

@@ -4,18 +4,20 @@
 #include <stdlib.h>
 
 void *table[8];
-static void *remember(size_t n) {
-    static void *last;                /* static local: also .bss */
+static void *remember(size_t n)
+{
+    static void *last; /* static local: also .bss */
     last = malloc(n);
     return last;
 }
 
-int main(void) {
+int main(void)
+{
     for (int i = 0; i < 8; i++)
         table[i] = malloc(16 + (size_t)i);
-    table[3] = NULL;                  /* 19 bytes lost */
-    table[5] = NULL;                  /* 21 bytes lost */
+    table[3] = NULL; /* 19 bytes lost */
+    table[5] = NULL; /* 21 bytes lost */
     remember(100);
-    remember(200);                    /* the 100-byte block is lost */
+    remember(200); /* the 100-byte block is lost */
     return 0;
 }

@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-int main(void) {
+int main(void)
+{
     char *big = malloc(1 << 20);
     char *page = (char *)(((uintptr_t)big + 4095) & ~(uintptr_t)4095);
-    *(void **)(page + 8192) = malloc(31);          /* after the guard page: reachable */
-    *(void **)(big + 0) = malloc(29);              /* before it: reachable */
+    *(void **)(page + 8192) = malloc(31); /* after the guard page: reachable */
+    *(void **)(big + 0) = malloc(29);     /* before it: reachable */
     if (mprotect(page + 4096, 4096, PROT_NONE) != 0)
         return 1;
     return 0;

@@ -6,7 +6,8 @@
 
 static char *payload;
 
-int main(void) {
+int main(void)
+{
     uint64_t *b = malloc(8 + 120);
     b[0] = 120;
     payload = (char *)(b + 1);

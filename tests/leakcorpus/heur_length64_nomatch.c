@@ -6,7 +6,8 @@
 
 static char *p8, *p16;
 
-int main(void) {
+int main(void)
+{
     uint64_t *a = malloc(8 + 120);
     a[0] = 0;
     p8 = (char *)(a + 1);

@@ -4,11 +4,15 @@
 // reachable.
 // memtrace-vs-valgrind: expected-fail: issue 13 item 4
 struct A {
-    virtual ~A() {}
+    virtual ~A()
+    {
+    }
     long a = 1;
 };
 struct B {
-    virtual ~B() {}
+    virtual ~B()
+    {
+    }
     long b = 2;
 };
 struct C : A, B {
@@ -17,7 +21,8 @@ struct C : A, B {
 
 static B *mi;
 
-int main() {
+int main()
+{
     mi = new C;
     return 0;
 }

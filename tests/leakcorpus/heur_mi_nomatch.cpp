@@ -13,7 +13,8 @@ struct C : A, B {
 
 static B *mi;
 
-int main() {
+int main()
+{
     mi = new C;
     return 0;
 }

@@ -5,12 +5,16 @@
 
 struct Widget {
     long a, b;
-    ~Widget() { a = 0; }
+    ~Widget()
+    {
+        a = 0;
+    }
 };
 
 static Widget *widgets;
 
-int main() {
-    widgets = new Widget[5];      // 8 + 5 * 16 bytes, the pointer 8 bytes in
+int main()
+{
+    widgets = new Widget[5]; // 8 + 5 * 16 bytes, the pointer 8 bytes in
     return 0;
 }

@@ -6,9 +6,10 @@
 
 static char *elems;
 
-int main(void) {
+int main(void)
+{
     size_t *b = malloc(8 + 100);
-    b[0] = 7;                     /* 100 % 7 != 0, 100 != 7 */
+    b[0] = 7; /* 100 % 7 != 0, 100 != 7 */
     elems = (char *)(b + 1);
     return 0;
 }

@@ -7,7 +7,8 @@
 
 static char *str;
 
-int main(void) {
+int main(void)
+{
     size_t cap = 20, *rep = malloc(3 * sizeof(size_t) + cap + 1);
     rep[0] = 11;
     rep[1] = cap;

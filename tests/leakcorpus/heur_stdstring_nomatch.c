@@ -7,7 +7,8 @@
 static char *str;
 static char *str_long;
 
-int main(void) {
+int main(void)
+{
     size_t *rep = malloc(64);
     rep[0] = 1;
     rep[1] = 2;

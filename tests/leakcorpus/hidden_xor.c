@@ -5,7 +5,8 @@
 
 static uintptr_t disguised;
 
-int main(void) {
+int main(void)
+{
     disguised = (uintptr_t)malloc(81) ^ (uintptr_t)0xdeadbeefcafef00dULL;
     return 0;
 }

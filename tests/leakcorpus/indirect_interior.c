@@ -8,7 +8,8 @@ struct owner {
     long pad;
 };
 
-int main(void) {
+int main(void)
+{
     struct owner *volatile o = malloc(sizeof *o);
     o->inner = (char *)malloc(200) + 50;
     o = NULL;

@@ -5,10 +5,11 @@
 
 static char *mid, *both_start, *both_mid, *past_end;
 
-int main(void) {
+int main(void)
+{
     mid = (char *)malloc(100) + 37;
     both_start = malloc(90);
     both_mid = both_start + 45;
-    past_end = (char *)malloc(80) + 80;   /* points at the byte after the block: lost */
+    past_end = (char *)malloc(80) + 80; /* points at the byte after the block: lost */
     return 0;
 }

@@ -44,8 +44,20 @@ class Case:
         self.src = src
         self.name = os.path.splitext(os.path.basename(src))[0]
         self.cxx = src.endswith(".cpp")
+        # The header: the leading // comment, a marker's reason going on over the comment lines
+        # that follow it (clang-format wraps them at 100 columns).
+        head = []
         with open(src, encoding="utf-8") as f:
-            head = f.read(4000)
+            for line in f:
+                if not line.startswith("//"):
+                    break
+                text = line[2:].strip()
+                if head and head[-1].startswith("memtrace-vs-valgrind:") and text and \
+                        not text.startswith(("memtrace-vs-valgrind:", "corpus-lib:")):
+                    head[-1] += " " + text
+                else:
+                    head.append(text)
+        head = "\n".join(head)
         self.libs = LIB.findall(head)
         self.markers = MARKER.findall(head)   # (what, compiler or "", reason)
 

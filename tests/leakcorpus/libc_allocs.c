@@ -8,7 +8,8 @@
 
 static char *kept;
 
-int main(void) {
+int main(void)
+{
     char *volatile lost = strdup("a duplicated string");
     lost = NULL;
     kept = strndup("a longer duplicated string", 12);

@@ -10,7 +10,8 @@ struct item {
 
 static struct item *kept, *tail_only;
 
-static struct item *make(int n) {
+static struct item *make(int n)
+{
     struct item *head = NULL;
     for (int i = 0; i < n; i++) {
         struct item *it = calloc(1, sizeof *it);
@@ -22,7 +23,8 @@ static struct item *make(int n) {
     return head;
 }
 
-int main(void) {
+int main(void)
+{
     struct item *volatile lost = make(10);
     lost = NULL;
     kept = make(5);

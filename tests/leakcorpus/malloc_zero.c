@@ -4,7 +4,8 @@
 
 static void *kept;
 
-int main(void) {
+int main(void)
+{
     void *volatile lost = malloc(0);
     lost = NULL;
     kept = malloc(0);

@@ -4,7 +4,8 @@
 
 static void *kept[500];
 
-int main(void) {
+int main(void)
+{
     for (int i = 0; i < 1500; i++) {
         void *p = malloc(8 + (size_t)(i % 5));
         if (i % 3 == 0)

@@ -6,7 +6,8 @@
 
 static void *kept[4];
 
-int main(void) {
+int main(void)
+{
     void *p;
     if (posix_memalign(&p, 64, 100) != 0)
         return 1;

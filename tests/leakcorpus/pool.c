@@ -13,7 +13,8 @@ struct pool {
 static struct pool *kept;
 static void *objects[4];
 
-static struct pool *pool_new(size_t size) {
+static struct pool *pool_new(size_t size)
+{
     struct pool *p = malloc(sizeof *p);
     p->arena = malloc(size);
     p->used = 0;
@@ -21,20 +22,22 @@ static struct pool *pool_new(size_t size) {
     return p;
 }
 
-static void *pool_get(struct pool *p, size_t n) {
+static void *pool_get(struct pool *p, size_t n)
+{
     void *r = p->arena + p->used;
     p->used += (n + 15) & ~(size_t)15;
     return r;
 }
 
-int main(void) {
+int main(void)
+{
     kept = pool_new(4096);
     for (int i = 0; i < 10; i++)
         *(void **)pool_get(kept, 32) = NULL;
     struct pool *volatile dropped = pool_new(2048);
-    pool_get(dropped, 64);                       /* never handed out: offset 0 */
+    pool_get(dropped, 64); /* never handed out: offset 0 */
     for (int i = 0; i < 4; i++)
-        objects[i] = pool_get(dropped, 48);      /* interior pointers only */
+        objects[i] = pool_get(dropped, 48); /* interior pointers only */
     dropped = NULL;
     struct pool *volatile lost = pool_new(1024);
     lost = NULL;

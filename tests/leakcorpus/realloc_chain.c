@@ -4,9 +4,13 @@
 
 static char *kept;
 
-static char *grow(char *p, size_t n) { return realloc(p, n); }
+static char *grow(char *p, size_t n)
+{
+    return realloc(p, n);
+}
 
-int main(void) {
+int main(void)
+{
     char *p = NULL;
     for (size_t n = 16; n <= 4096; n *= 2)
         p = grow(p, n);

@@ -5,7 +5,8 @@
 
 static void *kept;
 
-int main(void) {
+int main(void)
+{
     void *p = malloc(90);
     kept = realloc(p, 0);
     void *q = malloc(91);

@@ -3,14 +3,16 @@
 // frame decides; every level leaks one block.
 #include <stdlib.h>
 
-static void descend(int n) {
+static void descend(int n)
+{
     void *volatile lost = malloc(16);
     lost = NULL;
     if (n > 0)
         descend(n - 1);
 }
 
-int main(void) {
+int main(void)
+{
     descend(29);
     return 0;
 }

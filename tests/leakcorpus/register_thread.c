@@ -11,9 +11,13 @@
 #define KEY 0x5a5a5a5a5a5a5a5aULL
 volatile int ready; /* named in the assembly */
 
-static uintptr_t hidden_alloc(size_t n) { return (uintptr_t)malloc(n) ^ KEY; }
+static uintptr_t hidden_alloc(size_t n)
+{
+    return (uintptr_t)malloc(n) ^ KEY;
+}
 
-static void *blocker(void *arg) {
+static void *blocker(void *arg)
+{
     (void)arg;
     volatile uintptr_t h = hidden_alloc(480);
 #if defined(__x86_64__)
@@ -31,9 +35,10 @@ static void *blocker(void *arg) {
     return NULL;
 }
 
-int main(void) {
+int main(void)
+{
     pthread_t t;
-    volatile uintptr_t lost = hidden_alloc(96);   /* hidden, in no register: lost */
+    volatile uintptr_t lost = hidden_alloc(96); /* hidden, in no register: lost */
     (void)lost;
     if (pthread_create(&t, NULL, blocker, NULL) != 0)
         return 1;

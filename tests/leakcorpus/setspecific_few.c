@@ -8,13 +8,15 @@
 
 static pthread_key_t key;
 
-static void *worker(void *arg) {
+static void *worker(void *arg)
+{
     (void)arg;
     pthread_setspecific(key, malloc(64));
     return NULL;
 }
 
-int main(void) {
+int main(void)
+{
     pthread_t t;
     if (pthread_key_create(&key, NULL) != 0)
         return 1;

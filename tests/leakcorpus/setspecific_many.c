@@ -5,7 +5,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-int main(void) {
+int main(void)
+{
     pthread_key_t k = 0;
     for (int i = 0; i < 40; i++)
         if (pthread_key_create(&k, NULL) != 0)

@@ -3,7 +3,8 @@
 // the stack from the stack pointer up, and so must memtrace.
 #include <stdlib.h>
 
-static void deep(int n) {
+static void deep(int n)
+{
     void *volatile on_stack = malloc(300);
     if (n > 0)
         deep(n - 1);
@@ -12,11 +13,12 @@ static void deep(int n) {
     (void)on_stack;
 }
 
-int main(void) {
+int main(void)
+{
     void *volatile in_main = malloc(77);
     void *volatile gone = malloc(33);
     gone = NULL;
-    deep(3);                          /* 4 frames, each holding a 300-byte block */
+    deep(3); /* 4 frames, each holding a 300-byte block */
     (void)in_main;
     return 0;
 }

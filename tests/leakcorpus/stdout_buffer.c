@@ -4,7 +4,8 @@
 // memtrace-vs-valgrind: expected-fail: issue 13 item 5
 #include <stdio.h>
 
-int main(void) {
+int main(void)
+{
     printf("hello from the corpus\n");
     return 0;
 }

@@ -8,7 +8,8 @@
 static ucontext_t main_ctx, co_ctx;
 static char *co_stack;
 
-static void coroutine(void) {
+static void coroutine(void)
+{
     void *volatile held = malloc(777);
     void *volatile dropped = malloc(66);
     dropped = NULL;
@@ -16,7 +17,8 @@ static void coroutine(void) {
     (void)held;
 }
 
-int main(void) {
+int main(void)
+{
     void *volatile in_main = malloc(888);
     co_stack = malloc(STACK_SIZE);
     getcontext(&co_ctx);

@@ -10,13 +10,15 @@
 static ucontext_t main_ctx, co_ctx[2];
 static char *stacks[2];
 
-static void coroutine(int i) {
+static void coroutine(int i)
+{
     void *volatile held = malloc(i == 0 ? 1111 : 2222);
     swapcontext(&co_ctx[i], &main_ctx);
     (void)held;
 }
 
-int main(void) {
+int main(void)
+{
     for (int i = 0; i < 2; i++) {
         stacks[i] = malloc(STACK_SIZE);
         getcontext(&co_ctx[i]);

@@ -6,7 +6,8 @@
 
 static ucontext_t main_ctx, co_ctx;
 
-static void coroutine(void) {
+static void coroutine(void)
+{
     void *volatile held = malloc(4444);
     void *volatile dropped = malloc(55);
     dropped = NULL;
@@ -14,7 +15,8 @@ static void coroutine(void) {
     (void)held;
 }
 
-static void run(void) {
+static void run(void)
+{
     char stack[32 * 1024];
     getcontext(&co_ctx);
     co_ctx.uc_stack.ss_sp = stack;
@@ -25,7 +27,8 @@ static void run(void) {
     exit(0);
 }
 
-int main(void) {
+int main(void)
+{
     run();
     return 0;
 }

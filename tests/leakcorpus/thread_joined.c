@@ -7,14 +7,16 @@
 
 static void *result;
 
-static void *worker(void *arg) {
+static void *worker(void *arg)
+{
     (void)arg;
     void *volatile mine = malloc(222);
     (void)mine;
     return malloc(333);
 }
 
-int main(void) {
+int main(void)
+{
     pthread_t t;
     if (pthread_create(&t, NULL, worker, NULL) != 0)
         return 1;

@@ -6,7 +6,8 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 2)
         return 2;
     void *h = dlopen(argv[1], RTLD_NOW);
@@ -16,6 +17,6 @@ int main(int argc, char **argv) {
     if (!set)
         return 4;
     set(123);
-    set(321);                         /* the 123-byte block is lost */
+    set(321); /* the 123-byte block is lost */
     return 0;
 }

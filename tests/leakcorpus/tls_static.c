@@ -10,7 +10,8 @@
 static __thread void *tls_ptr;
 static volatile int ready;
 
-static void *runner(void *arg) {
+static void *runner(void *arg)
+{
     tls_ptr = malloc((size_t)(uintptr_t)arg);
     if ((uintptr_t)arg == 170) {
         ready = 1;
@@ -20,12 +21,13 @@ static void *runner(void *arg) {
     return NULL;
 }
 
-int main(void) {
+int main(void)
+{
     pthread_t a, b;
     tls_ptr = malloc(150);
     if (pthread_create(&a, NULL, runner, (void *)(uintptr_t)160) != 0)
         return 1;
-    pthread_join(a, NULL);            /* its 160-byte block is lost with its TLS */
+    pthread_join(a, NULL); /* its 160-byte block is lost with its TLS */
     if (pthread_create(&b, NULL, runner, (void *)(uintptr_t)170) != 0)
         return 1;
     while (!ready)

@@ -10,7 +10,8 @@ struct tree {
 
 static struct tree *kept;
 
-static struct tree *build(int depth) {
+static struct tree *build(int depth)
+{
     struct tree *t = malloc(sizeof *t);
     t->value = depth;
     t->left = depth > 0 ? build(depth - 1) : NULL;
@@ -18,10 +19,11 @@ static struct tree *build(int depth) {
     return t;
 }
 
-int main(void) {
-    struct tree *volatile lost = build(4);     /* 31 nodes */
+int main(void)
+{
+    struct tree *volatile lost = build(4); /* 31 nodes */
     lost = NULL;
-    kept = build(3);                           /* 15 nodes */
-    kept->left = NULL;                         /* 7 of them cut off */
+    kept = build(3);   /* 15 nodes */
+    kept->left = NULL; /* 7 of them cut off */
     return 0;
 }

@@ -6,7 +6,8 @@
 
 static char buffer[32];
 
-int main(void) {
+int main(void)
+{
     void *p = malloc(70);
     memcpy(buffer + 3, &p, sizeof p);
     p = NULL;
