@@ -7,6 +7,7 @@
 # Header markers (in the leading // comment of a program; a reason may wrap over lines):
 #   corpus-lib: FILE.c link|dlopen        build FILE.c as a shared library; link the program to
 #                                         it, or pass its path as argv[1] for dlopen
+#   corpus-cflags: FLAGS...               more compiler flags for the program
 #   memtrace-vs-valgrind: expected-fail: REASON     a memtrace bug (issue 13 item N, or one this
 #                                                   corpus found, described)
 #   memtrace-vs-valgrind: known-difference: REASON  valgrind is the one that is wrong
@@ -35,6 +36,7 @@ KINDS = {"Leak_DefinitelyLost": "definite", "Leak_IndirectlyLost": "indirect",
 MARKER = re.compile(r"memtrace-vs-valgrind:\s*(expected-fail|known-difference)"
                     r"(?:\[(gcc|clang)\])?:\s*(.+?)\s*$", re.M)
 LIB = re.compile(r"corpus-lib:\s*(\S+)\s+(link|dlopen)", re.M)
+CFLAGS = re.compile(r"corpus-cflags:\s*(.+)$", re.M)
 DIRECT = re.compile(r"^([\d,]+) \(([\d,]+) direct, ([\d,]+) indirect\) bytes in ([\d,]+) blocks")
 # Frames of clang-built code have no file:line in memtrace yet (no .debug_aranges): such a run
 # is compared without file and line, and counted as this item when only they differ.
@@ -62,6 +64,7 @@ class Case:
                     head.append(text)
         head = "\n".join(head)
         self.libs = LIB.findall(head)
+        self.cflags = " ".join(CFLAGS.findall(head)).split()
         self.markers = MARKER.findall(head)   # (what, compiler or "", reason)
 
     def marker(self, compiler):
@@ -101,8 +104,8 @@ def build(case, tools, out):
         else:
             args.append(so)
     exe = os.path.join(out, case.name)
-    p = run([cxx if case.cxx else cc, *flags, "-pthread", "-o", exe, case.src, *link, "-ldl"],
-            out)
+    p = run([cxx if case.cxx else cc, *flags, *case.cflags, "-pthread", "-o", exe, case.src,
+             *link, "-ldl"], out)
     if p.returncode != 0:
         raise RuntimeError(f"building {case.name}: {tail(p)}")
     own.append(exe)
