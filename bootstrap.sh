@@ -61,8 +61,9 @@ PACKAGES=(build-essential g++ meson ninja-build pkg-config libunwind-dev libdw-d
           libjemalloc-dev libgoogle-perftools-dev)
 # Only `test` needs a browser: the flame graph and HTML report tests open the files in headless
 # Chromium (with its libraries about 120 MB to download, 410 MB installed on a Debian 12 with
-# the build packages), which `demo` and `build` never use.
-TEST_PACKAGES=(chromium)
+# the build packages), which `demo` and `build` never use. clang: the leak corpus
+# (tests/leakcorpus) builds each program with clang as well as gcc.
+TEST_PACKAGES=(chromium clang)
 
 install_missing() {
     local missing=() p
