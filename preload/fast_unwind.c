@@ -477,29 +477,54 @@ static const uint8_t *mt_fu_find_fde(uint64_t pc)
 }
 
 /* Computes the rule for pc (a return address - 1, or the capture point itself). */
+/* Parses fde up to its instructions: its CIE, and the code range it covers; false if bad. */
+static bool mt_fu_fde_open(const uint8_t *fde, mt_fu_cur_t *c, mt_fu_cie_t *cie, uint64_t *begin,
+                           uint64_t *range)
+{
+    *c = (mt_fu_cur_t){fde, fde + 8, false};
+    uint64_t len = mt_fu_fixed(c, 4);
+    if (len == 0 || len >= 0xfffffff0u)
+        return false;
+    const uint8_t *cie_ptr_at = c->p;
+    uint32_t cie_off = (uint32_t)mt_fu_fixed(c, 4);
+    if (cie_off == 0) /* a CIE, not an FDE */
+        return false;
+    c->end = fde + 4 + len;
+    if (!mt_fu_parse_cie(cie_ptr_at - cie_off, cie) || cie->signal)
+        return false;
+    *begin = mt_fu_ptr(c, cie->fde_enc);
+    *range = mt_fu_ptr(c, cie->fde_enc & 0x0f);
+    return !c->bad;
+}
+
+/* True when a function begins exactly at addr. A return address that is the first byte of a
+ * function was not pushed by a call: makecontext's trampoline (__start_context) is entered
+ * that way, at the outermost end of a coroutine's stack. */
+static bool mt_fu_function_starts_at(uint64_t addr)
+{
+    const uint8_t *fde = mt_fu_find_fde(addr);
+    mt_fu_cur_t c;
+    mt_fu_cie_t cie;
+    uint64_t begin, range;
+    return fde && mt_fu_fde_open(fde, &c, &cie, &begin, &range) && begin == addr;
+}
+
 static void mt_fu_compute(uint64_t pc, mt_fu_rule_t *r)
 {
     r->key = pc;
     r->kind = MT_FU_SLOW;
     const uint8_t *fde = mt_fu_find_fde(pc);
-    if (!fde)
-        return;
-    mt_fu_cur_t c = {fde, fde + 8, false};
-    uint64_t len = mt_fu_fixed(&c, 4);
-    if (len == 0 || len >= 0xfffffff0u)
-        return;
-    const uint8_t *cie_ptr_at = c.p;
-    uint32_t cie_off = (uint32_t)mt_fu_fixed(&c, 4);
-    if (cie_off == 0) /* a CIE, not an FDE */
-        return;
-    c.end = fde + 4 + len;
+    mt_fu_cur_t c;
     mt_fu_cie_t cie;
-    if (!mt_fu_parse_cie(cie_ptr_at - cie_off, &cie) || cie.signal)
+    uint64_t begin = 0, range = 0;
+    bool open = fde && mt_fu_fde_open(fde, &c, &cie, &begin, &range);
+    if (!open || pc < begin || pc - begin >= range) {
+        /* libunwind ends such a stack there too (it tries a frame-pointer walk first, whose
+         * memory checks would leave the coroutine's stack address in its thread cache) */
+        if (mt_fu_function_starts_at(pc + 1))
+            r->kind = MT_FU_END;
         return;
-    uint64_t begin = mt_fu_ptr(&c, cie.fde_enc);
-    uint64_t range = mt_fu_ptr(&c, cie.fde_enc & 0x0f);
-    if (c.bad || pc < begin || pc - begin >= range)
-        return;
+    }
     if (cie.has_z) {
         uint64_t alen = mt_fu_uleb(&c);
         if (c.bad || alen > (uint64_t)(c.end - c.p))

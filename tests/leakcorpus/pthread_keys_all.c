@@ -2,7 +2,6 @@
 // A program that takes every pthread key there is (PTHREAD_KEYS_MAX, 1024 in glibc) and stores a
 // block under the last: being recorded must not take one of its keys. Exit status 0 when it got
 // them all.
-// memtrace-vs-valgrind: expected-fail: issue 13 item 2
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // pthread_setspecific above 32 keys: glibc callocs a second-level array for keys 32 and up,
 // and the value stored through it must be reachable.
-// memtrace-vs-valgrind: expected-fail: issue 13 item 2
 #include <pthread.h>
 #include <stdlib.h>
 
