@@ -114,10 +114,23 @@ static void mt_strpool_destroy(mt_strpool_t *p)
 
 /* ---- per-module state and the result cache ---- */
 
+/* One address range of one compile unit, in the DWARF's own addresses (module-relative minus
+ * the debug file's bias). */
+typedef struct mt_cu_range {
+    Dwarf_Addr begin, end;
+    Dwarf_Addr max_end; /* the largest end of this and every earlier range (sorted by begin) */
+    Dwarf_Die cudie;    /* the unit's DIE; a skeleton's for split DWARF */
+} mt_cu_range_t;
+
 typedef struct mt_symmod {
     int state; /* 0 not tried, 1 usable, -1 unusable */
     Dwfl *dwfl;
     Dwfl_Module *mod;
+    int cus_built; /* the table below was built (it may still be empty) */
+    Dwarf_Addr cus_bias;
+    mt_cu_range_t *cus; /* for files without .debug_aranges (clang's default) */
+    size_t ncus;
+    int split_missing; /* warned once: a skeleton unit without its .dwo */
 } mt_symmod_t;
 
 typedef struct mt_cache_entry {
@@ -164,9 +177,11 @@ void mt_symbolizer_free(mt_symbolizer_t *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->nsymmods; i++)
+    for (size_t i = 0; i < s->nsymmods; i++) {
         if (s->symmods[i].dwfl)
             dwfl_end(s->symmods[i].dwfl);
+        free(s->symmods[i].cus);
+    }
     free(s->symmods);
     mt_strpool_destroy(&s->strings);
     free(s->cache);
@@ -195,16 +210,23 @@ const char *mt_symbolizer_warning(const mt_symbolizer_t *s, size_t i)
     return i < s->nwarnings ? s->warnings[i] : NULL;
 }
 
-static void mt_symbolizer_warn(mt_symbolizer_t *s, const char *path, const char *what)
+/* One warning line: "PATH: WHAT, TAIL". */
+static void mt_symbolizer_warn_as(mt_symbolizer_t *s, const char *path, const char *what,
+                                  const char *tail)
 {
     char buf[4200];
-    snprintf(buf, sizeof buf, "%s: %s, shown as module+offset", path, what);
+    snprintf(buf, sizeof buf, "%s: %s, %s", path, what, tail);
     const char *w = mt_strpool_intern(&s->strings, buf);
     const char **nw = realloc(s->warnings, (s->nwarnings + 1) * sizeof *nw);
     if (!w || !nw)
         return; /* a lost warning is not worth failing the report */
     s->warnings = nw;
     s->warnings[s->nwarnings++] = w;
+}
+
+static void mt_symbolizer_warn(mt_symbolizer_t *s, const char *path, const char *what)
+{
+    mt_symbolizer_warn_as(s, path, what, "shown as module+offset");
 }
 
 static int mt_build_id_matches(Dwfl_Module *mod, const mt_module_t *m)
@@ -364,20 +386,130 @@ static const char *mt_symtab_name(mt_symbolizer_t *s, Dwfl_Module *mod, Dwarf_Ad
     return r;
 }
 
+/* ---- finding the compile unit of an address ---- */
+
+static int mt_cu_range_cmp(const void *a, const void *b)
+{
+    const mt_cu_range_t *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+/* libdwfl finds an address's unit through .debug_aranges only (elfutils 0.188); clang emits
+ * none by default. So, once per module, every unit's ranges (DW_AT_ranges or low/high_pc, as
+ * dwarf_ranges reads them) go into a table sorted by start, searched in O(log n) per address.
+ * Only unit DIEs are read here: a split unit's .dwo is opened when an address needs it. */
+static void mt_cu_table_build(mt_symmod_t *sm)
+{
+    sm->cus_built = 1;
+    Dwarf_Addr bias = 0;
+    Dwarf *dw = dwfl_module_getdwarf(sm->mod, &bias);
+    if (!dw)
+        return;
+    sm->cus_bias = bias;
+    size_t cap = 0;
+    Dwarf_CU *cu = NULL, *next = NULL;
+    Dwarf_Half version;
+    uint8_t type;
+    Dwarf_Die cudie;
+    while (dwarf_get_units(dw, cu, &next, &version, &type, &cudie, NULL) == 0) {
+        cu = next;
+        if (type != DW_UT_compile && type != DW_UT_skeleton)
+            continue; /* type and partial units hold no code of their own */
+        Dwarf_Addr base, begin, end;
+        for (ptrdiff_t off = 0; (off = dwarf_ranges(&cudie, off, &base, &begin, &end)) > 0;) {
+            /* Code the linker dropped keeps ranges at 0 (or a tombstone): never a real pc. */
+            if (begin == 0 || begin >= end)
+                continue;
+            if (sm->ncus == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                mt_cu_range_t *n = realloc(sm->cus, ncap * sizeof *n);
+                if (!n)
+                    return; /* what is there still works; the rest is module+offset */
+                sm->cus = n;
+                cap = ncap;
+            }
+            sm->cus[sm->ncus++] = (mt_cu_range_t){.begin = begin, .end = end, .cudie = cudie};
+        }
+    }
+    qsort(sm->cus, sm->ncus, sizeof *sm->cus, mt_cu_range_cmp);
+    Dwarf_Addr max_end = 0;
+    for (size_t i = 0; i < sm->ncus; i++) {
+        if (sm->cus[i].end > max_end)
+            max_end = sm->cus[i].end;
+        sm->cus[i].max_end = max_end;
+    }
+}
+
+/* The unit covering a (module-relative); NULL when none does. */
+static Dwarf_Die *mt_cu_lookup(mt_symmod_t *sm, Dwarf_Addr a, Dwarf_Addr *bias)
+{
+    /* .debug_aranges, when the file has them for this address: libdwfl's own index. */
+    Dwarf_Die *die = dwfl_module_addrdie(sm->mod, a, bias);
+    if (die)
+        return die;
+    if (!sm->cus_built)
+        mt_cu_table_build(sm);
+    *bias = sm->cus_bias;
+    if (a < sm->cus_bias)
+        return NULL;
+    Dwarf_Addr da = a - sm->cus_bias;
+    size_t lo = 0, hi = sm->ncus; /* first range starting after da */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sm->cus[mid].begin <= da)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Ranges may nest or overlap; max_end stops the walk back at the first range that
+     * cannot reach da, which is the previous one for well-formed files. */
+    for (size_t i = lo; i-- > 0 && sm->cus[i].max_end > da;)
+        if (da < sm->cus[i].end)
+            return &sm->cus[i].cudie;
+    return NULL;
+}
+
+/* For a skeleton unit (gcc -gsplit-dwarf, clang -gsplit-dwarf), the split unit in its .dwo
+ * holds the functions and inlined calls; the skeleton keeps the line table. Without the .dwo
+ * (or with only a .dwp, which elfutils reads from 0.191 on) lines still come from the
+ * skeleton and names from the symbol table, without inlined frames: said once per module. */
+static Dwarf_Die *mt_split_unit(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module,
+                                Dwarf_Die *cudie, Dwarf_Die *split)
+{
+    uint8_t type = 0;
+    Dwarf_Die sub;
+    memset(&sub, 0, sizeof sub);
+    if (dwarf_cu_info(cudie->cu, NULL, &type, NULL, &sub, NULL, NULL, NULL) != 0 ||
+        type != DW_UT_skeleton)
+        return cudie;
+    if (!sub.cu) {
+        const mt_module_t *m = mt_modules_get(s->mods, module);
+        if (!sm->split_missing && m)
+            mt_symbolizer_warn_as(s, m->path, "split DWARF unit (.dwo) not found",
+                                  "shown without inlined calls");
+        sm->split_missing = 1;
+        return cudie;
+    }
+    *split = sub;
+    return split;
+}
+
 /* Fills the frame store with the frames of one address (innermost first). */
 static int mt_symbolize(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module, uint64_t address,
                         Dwarf_Addr a)
 {
     mt_frame_t f = {.module = module, .address = address};
-    Dwfl_Line *line = dwfl_module_getsrc(sm->mod, a);
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *linedie = mt_cu_lookup(sm, a, &bias);
+    Dwarf_Die split;
+    Dwarf_Die *cudie = linedie ? mt_split_unit(s, sm, module, linedie, &split) : NULL;
+    Dwarf_Line *line = linedie ? dwarf_getsrc_die(linedie, a - bias) : NULL;
     if (line) {
         int lineno = 0;
-        const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+        const char *file = dwarf_linesrc(line, NULL, NULL);
         f.file = file ? mt_strpool_intern(&s->strings, file) : NULL;
-        f.line = lineno > 0 ? (uint32_t)lineno : 0;
+        f.line = dwarf_lineno(line, &lineno) == 0 && lineno > 0 ? (uint32_t)lineno : 0;
     }
-    Dwarf_Addr bias = 0;
-    Dwarf_Die *cudie = dwfl_module_addrdie(sm->mod, a, &bias);
     Dwarf_Die *scopes = NULL;
     int n = cudie ? dwarf_getscopes(cudie, a - bias, &scopes) : 0;
     int pushed = 0, rc = 0;
