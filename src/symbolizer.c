@@ -431,7 +431,8 @@ static void mt_cu_table_build(mt_symmod_t *sm)
             sm->cus[sm->ncus++] = (mt_cu_range_t){.begin = begin, .end = end, .cudie = cudie};
         }
     }
-    qsort(sm->cus, sm->ncus, sizeof *sm->cus, mt_cu_range_cmp);
+    if (sm->ncus) /* qsort's array must not be NULL, even when empty */
+        qsort(sm->cus, sm->ncus, sizeof *sm->cus, mt_cu_range_cmp);
     Dwarf_Addr max_end = 0;
     for (size_t i = 0; i < sm->ncus; i++) {
         if (sm->cus[i].end > max_end)
