@@ -15,6 +15,7 @@ import mt_integration as it
 from mt_integration import Fail, Skip, check, show
 
 SOURCES = ("symbols.c", "symbols_other.c")
+CXX_SOURCE = "symbols_ns.cpp"
 VARIANTS = {
     "gcc": ["-g"],
     "gcc-split": ["-g", "-gsplit-dwarf"],
@@ -29,7 +30,7 @@ VARIANTS = {
 def marks():
     """{NAME: (file, line)} from the "line:NAME" comments."""
     out = {}
-    for name in SOURCES:
+    for name in SOURCES + (CXX_SOURCE,):
         with open(os.path.join(it.ARGS.source_root, "tests", "symbols", name)) as f:
             for n, line in enumerate(f, 1):
                 for m in re.finditer(r"line:(\w+)", line):
@@ -73,7 +74,7 @@ def build(variant, flags):
     return prog
 
 
-def frames_of(prog, variant):
+def frames_of(prog, variant, sizes=(101, 202, 303)):
     log = prog + ".mtr"
     p = it.memtrace("run", "-q", "--leak-check", "-o", log, "--", prog)
     check(p.returncode == 0, f"{variant}: memtrace run\n{show(p)}")
@@ -81,7 +82,7 @@ def frames_of(prog, variant):
     check(not rep["warnings"], f"{variant}: warnings {rep['warnings']}")
     out = {}
     for r in rep["leaks"]:
-        if r["bytes"] in (101, 202, 303) and r["blocks"] == 1:
+        if r["bytes"] in sizes and r["blocks"] == 1:
             out[r["bytes"]] = [(f.get("function"), os.path.basename(f.get("file") or ""),
                                 f.get("line"), f.get("inlined")) for f in r["stack"]]
     return out
@@ -118,6 +119,32 @@ def case_symbols_clang():
 
 def case_symbols_split_dwarf():
     check_variants(["gcc-split", "gcc-split-dwarf4", "clang-split"])
+
+
+def case_symbols_cpp_namespace():
+    """Functions inside namespaces, inlined calls in a loop: the same frames from g++ and
+    clang++ (DWARF 4 and 5)."""
+    m = marks()
+    src = os.path.join(it.ARGS.source_root, "tests", "symbols", CXX_SOURCE)
+    ran = []
+    for cxx, flags in (("g++", ["-g"]), ("clang++", ["-g"]), ("clang++", ["-gdwarf-4"])):
+        if not shutil.which(cxx):
+            continue
+        tag = cxx.replace("+", "x") + flags[0]
+        prog = os.path.join(it.TMP, "ns-" + tag)
+        p = it.run([cxx, *flags, "-O1", "-o", prog, src])
+        check(p.returncode == 0, f"{tag}: build\n{show(p)}")
+        got = frames_of(prog, tag, sizes=(404,))
+        for size in (404,):
+            want = [("outer_ns::helper(unsigned long)", *m["ns_helper"], True),
+                    ("outer_ns::fill(int)", *m["ns_fill"], False), ("main", *m["ns_main"], False)]
+            check(size in got, f"{tag}: no record of the {size}-byte block: {sorted(got)}")
+            check(got[size][:3] == want, f"{tag}: {size}-byte block\n  expected {want}\n"
+                  f"  got      {got[size][:4]}")
+        ran.append(tag)
+    if not ran:
+        raise Skip("no C++ compiler")
+    print("checked: " + " ".join(ran))
 
 
 def case_symbols_split_dwarf_missing():
