@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // memcheck's four leak heuristics, each matched and not matched, from C: every block is made by
 // its own function, kept only through an interior pointer in a global, and the test compares
-// memtrace's kind for it with valgrind's. A comment on the allocating line says what memcheck decides.
+// memtrace's kind for it with valgrind's. A comment on each allocating line says what memcheck
+// decides.
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

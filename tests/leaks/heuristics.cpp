@@ -9,30 +9,38 @@
 
 struct A {
     char a = 'a';
-    virtual ~A() {}
+    virtual ~A()
+    {
+    }
 };
 struct B {
     char b = 'b';
-    virtual ~B() {}
+    virtual ~B()
+    {
+    }
 };
 struct C : A, B {
     char c = 'c';
-    ~C() override {}
+    ~C() override
+    {
+    }
 };
 struct Counted {
     int x[3] = {1, 2, 3};
-    ~Counted() {}
+    ~Counted()
+    {
+    }
 };
 
-B *second_base;        /* 16 bytes into a C: at B's vtable pointer */
-A *first_base;         /* the start of a C */
-char *member;          /* C::b inside the B part: not a vtable pointer */
-Counted *array;        /* new Counted[7]: 8 bytes in, after the count */
-Counted *empty_array;  /* new Counted[0]: one past the 8-byte block, so no pointer into it */
+B *second_base;       /* 16 bytes into a C: at B's vtable pointer */
+A *first_base;        /* the start of a C */
+char *member;         /* C::b inside the B part: not a vtable pointer */
+Counted *array;       /* new Counted[7]: 8 bytes in, after the count */
+Counted *empty_array; /* new Counted[0]: one past the 8-byte block, so no pointer into it */
 /* A global std::string would be destroyed at exit, before the check: this one never is. With
  * the old ABI it is one pointer, 24 bytes into its _Rep. */
 alignas(std::string) unsigned char text[sizeof(std::string)];
-std::string *boxed;    /* a std::string object on the heap, pointed at its start */
+std::string *boxed; /* a std::string object on the heap, pointed at its start */
 
 __attribute__((noinline)) static void keep_second_base()
 {

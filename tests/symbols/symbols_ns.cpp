@@ -6,7 +6,8 @@
 
 void *keep[4];
 
-namespace outer_ns {
+namespace outer_ns
+{
 inline __attribute__((always_inline)) void *helper(std::size_t n)
 {
     return std::malloc(n); /* line:ns_helper */
