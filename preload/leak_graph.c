@@ -95,11 +95,12 @@ static int accepted_by_heuristic(const mt_leak_graph_t *g, const mt_leak_block_t
     /* multipleinheritance: a pointer to a second base class sub-object points at that base's
      * vtable pointer; the block's first word is the most derived object's vtable pointer. The
      * word at ptr must lie whole inside the block. */
-    if (g->is_vtable && (ptr & 7) == 0 && size >= 8 && off <= size - 8) {
-        uint64_t inner = *(const uint64_t *)ptr, first = w[0];
-        if (vtable_candidate(inner) && vtable_candidate(first) &&
-            g->is_vtable(g->vtable_ctx, (uintptr_t)inner) &&
-            g->is_vtable(g->vtable_ctx, (uintptr_t)first))
+    if (g->is_vtable && (ptr & 7) == 0 && size >= 8 && off <= size - 8 && vtable_candidate(w[0])) {
+        /* The first word first: it is the one the other heuristics read too, so a block whose
+         * start does not look like an object never has its interior word loaded. */
+        uint64_t inner = *(const uint64_t *)ptr;
+        if (vtable_candidate(inner) && g->is_vtable(g->vtable_ctx, (uintptr_t)inner) &&
+            g->is_vtable(g->vtable_ctx, (uintptr_t)w[0]))
             return 1;
     }
     return 0;
