@@ -4,7 +4,8 @@
 //
 // The rules are memcheck's, so results agree with valgrind block for block:
 //  - from a root, a start pointer makes a block reachable; an interior pointer makes it
-//    possibly lost, unless a heuristic accepts it (new[] cookie, length prefix, std::string);
+//    possibly lost, unless one of memcheck's heuristics accepts it (std::string, length prefix,
+//    new[] cookie, multiple inheritance);
 //  - from a reachable block the same; from a possibly-lost block any pointer only makes the
 //    target possibly lost (the chain is no better than its weakest link);
 //  - each block still unreached is a definite leak that "owns" the unreached blocks it points
@@ -19,6 +20,8 @@ void mt_leakgraph_init(mt_leak_graph_t *g, mt_leak_block_t *blocks, size_t count
     g->count = count;
     g->stack = stack;
     g->depth = 0;
+    g->is_vtable = NULL;
+    g->vtable_ctx = NULL;
     g->lo = count ? blocks[0].addr : 0;
     g->hi = 0;
     for (size_t i = 0; i < count; i++) {
@@ -30,6 +33,12 @@ void mt_leakgraph_init(mt_leak_graph_t *g, mt_leak_block_t *blocks, size_t count
         if (end > g->hi)
             g->hi = end;
     }
+}
+
+void mt_leakgraph_set_vtable_check(mt_leak_graph_t *g, mt_leak_vtable_fn fn, void *ctx)
+{
+    g->is_vtable = fn;
+    g->vtable_ctx = ctx;
 }
 
 long mt_leakgraph_find(const mt_leak_graph_t *g, uintptr_t addr)
@@ -53,22 +62,45 @@ long mt_leakgraph_find(const mt_leak_graph_t *g, uintptr_t addr)
     return -1;
 }
 
-/* Interior pointers that are, by construction, the way a program refers to its block. */
-static int accepted_by_heuristic(const mt_leak_block_t *b, uintptr_t ptr)
+/* A plausible vtable pointer: word aligned and above page 0 (memcheck's cheap pre-test, which
+ * keeps small integers away from the costlier vtable check). */
+static int vtable_candidate(uint64_t w)
+{
+    return (w & 7) == 0 && w >= 4096;
+}
+
+/* Interior pointers that are, by construction, the way a program refers to its block. These
+ * are memcheck's four default heuristics (--leak-check-heuristics=all, see its manual and
+ * mc_leakcheck.c), each matched exactly: a looser rule makes blocks reachable that valgrind
+ * calls possibly lost, a stricter one the reverse. memcheck also requires the words it reads
+ * to be initialised; memtrace cannot know that, so an uninitialised word that happens to fit
+ * is accepted here. ptr is inside the block and not its start. */
+static int accepted_by_heuristic(const mt_leak_graph_t *g, const mt_leak_block_t *b, uintptr_t ptr)
 {
     const uint64_t *w = (const uint64_t *)b->addr;
-    uintptr_t off = ptr - b->addr;
-    if (off == 8 && b->size >= 8) {
-        if (w[0] == b->size - 8)
-            return 1; /* length64: a length prefix, then the data */
-        if (w[0] != 0 && (b->size - 8) % w[0] == 0)
-            return 1; /* newarray: new T[n] with the element count in front */
+    uint64_t off = ptr - b->addr, size = b->size;
+    /* stdstring: libstdc++'s pre-C++11 (COW) string rep {length, capacity, refcount} with the
+     * characters and their terminating NUL after it; the std::string points at the characters.
+     * The block is exactly that big: 3 words + capacity + 1. */
+    if (off == 24 && size - 25 == w[1] && w[0] <= w[1])
+        return 1;
+    if (off == 8 && w[0] != 0) {
+        /* length64: a 64-bit count of the bytes that follow it (sqlite's allocations). */
+        if (w[0] == size - 8)
+            return 1;
+        /* newarray: new T[n] for a T with a destructor puts n in front of the elements. */
+        if ((size - 8) % w[0] == 0)
+            return 1;
     }
-    if (off == 24 && b->size >= 25) {
-        /* stdstring: libstdc++'s reference-counted string, {length, capacity, refcount}
-         * followed by the characters the std::string points at. */
-        uint64_t length = w[0], capacity = w[1];
-        if (length <= capacity && capacity <= b->size - 25)
+    /* multipleinheritance: a pointer to a second base class sub-object points at that base's
+     * vtable pointer; the block's first word is the most derived object's vtable pointer. The
+     * word at ptr must lie whole inside the block. */
+    if (g->is_vtable && (ptr & 7) == 0 && size >= 8 && off <= size - 8 && vtable_candidate(w[0])) {
+        /* The first word first: it is the one the other heuristics read too, so a block whose
+         * start does not look like an object never has its interior word loaded. */
+        uint64_t inner = *(const uint64_t *)ptr;
+        if (vtable_candidate(inner) && g->is_vtable(g->vtable_ctx, (uintptr_t)inner) &&
+            g->is_vtable(g->vtable_ctx, (uintptr_t)w[0]))
             return 1;
     }
     return 0;
@@ -93,7 +125,7 @@ static void reach(mt_leak_graph_t *g, uintptr_t ptr, int definite)
      * this block; such a word says nothing about this block. */
     if (!start && b->meta_offset && ptr - b->addr == b->meta_offset)
         return;
-    int heuristic = !start && accepted_by_heuristic(b, ptr);
+    int heuristic = !start && accepted_by_heuristic(g, b, ptr);
     if (definite && (start || heuristic)) {
         b->state = MT_LEAK_REACHABLE;
         b->via_heuristic = (uint8_t)heuristic;

@@ -27,16 +27,25 @@ typedef struct mt_leak_block {
     uint8_t via_heuristic;   /* reached through an interior pointer accepted by a heuristic */
 } mt_leak_block_t;
 
+/* Whether addr is where a C++ object's vtable pointer points: memcheck's test for its
+ * multipleinheritance heuristic. Called with the world stopped; must not fault. */
+typedef int (*mt_leak_vtable_fn)(void *ctx, uintptr_t addr);
+
 typedef struct mt_leak_graph {
     mt_leak_block_t *blocks; /* sorted by addr, non-overlapping */
     size_t count;
     uint32_t *stack; /* mark stack, room for 2 * count entries */
     size_t depth;
-    uintptr_t lo, hi; /* [lo, hi) spans every block: a fast reject for most words */
+    uintptr_t lo, hi;            /* [lo, hi) spans every block: a fast reject for most words */
+    mt_leak_vtable_fn is_vtable; /* NULL (the default): multipleinheritance never matches */
+    void *vtable_ctx;
 } mt_leak_graph_t;
 
 /* Prepares the graph; blocks must be sorted. stack must hold 2 * count entries. */
 void mt_leakgraph_init(mt_leak_graph_t *g, mt_leak_block_t *blocks, size_t count, uint32_t *stack);
+
+/* Enables the multipleinheritance heuristic with a vtable test (before the first scan). */
+void mt_leakgraph_set_vtable_check(mt_leak_graph_t *g, mt_leak_vtable_fn fn, void *ctx);
 
 /* Scans [begin, end) as a root: every aligned word that points into a block reaches it. */
 void mt_leakgraph_scan_root(mt_leak_graph_t *g, uintptr_t begin, uintptr_t end);

@@ -3,6 +3,7 @@
 // raw system calls and static or caller-provided memory; no stdio, no malloc, no dl_* calls
 // (a stopped thread may hold the loader or malloc locks).
 #include "leak_scan.h"
+#include "leak_vtable.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -492,6 +493,7 @@ __attribute__((noinline)) static int classify(mt_leak_block_t *blocks, size_t co
     mark_allocator_metadata(blocks, count);
     mt_leak_graph_t graph;
     mt_leakgraph_init(&graph, blocks, count, stack);
+    mt_leakvtable_attach(&graph);
     scan_ctx_t ctx = {.graph = &graph, .stats = stats, .own_sp = own_sp};
     scan_registers(&ctx);
     scan_mappings(&ctx);

@@ -114,10 +114,23 @@ static void mt_strpool_destroy(mt_strpool_t *p)
 
 /* ---- per-module state and the result cache ---- */
 
+/* One address range of one compile unit, in the DWARF's own addresses (module-relative minus
+ * the debug file's bias). */
+typedef struct mt_cu_range {
+    Dwarf_Addr begin, end;
+    Dwarf_Addr max_end; /* the largest end of this and every earlier range (sorted by begin) */
+    Dwarf_Die cudie;    /* the unit's DIE; a skeleton's for split DWARF */
+} mt_cu_range_t;
+
 typedef struct mt_symmod {
     int state; /* 0 not tried, 1 usable, -1 unusable */
     Dwfl *dwfl;
     Dwfl_Module *mod;
+    int cus_built; /* the table below was built (it may still be empty) */
+    Dwarf_Addr cus_bias;
+    mt_cu_range_t *cus; /* for files without .debug_aranges (clang's default) */
+    size_t ncus;
+    int split_missing; /* warned once: a skeleton unit without its .dwo */
 } mt_symmod_t;
 
 typedef struct mt_cache_entry {
@@ -164,9 +177,11 @@ void mt_symbolizer_free(mt_symbolizer_t *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->nsymmods; i++)
+    for (size_t i = 0; i < s->nsymmods; i++) {
         if (s->symmods[i].dwfl)
             dwfl_end(s->symmods[i].dwfl);
+        free(s->symmods[i].cus);
+    }
     free(s->symmods);
     mt_strpool_destroy(&s->strings);
     free(s->cache);
@@ -195,16 +210,23 @@ const char *mt_symbolizer_warning(const mt_symbolizer_t *s, size_t i)
     return i < s->nwarnings ? s->warnings[i] : NULL;
 }
 
-static void mt_symbolizer_warn(mt_symbolizer_t *s, const char *path, const char *what)
+/* One warning line: "PATH: WHAT, TAIL". */
+static void mt_symbolizer_warn_as(mt_symbolizer_t *s, const char *path, const char *what,
+                                  const char *tail)
 {
     char buf[4200];
-    snprintf(buf, sizeof buf, "%s: %s, shown as module+offset", path, what);
+    snprintf(buf, sizeof buf, "%s: %s, %s", path, what, tail);
     const char *w = mt_strpool_intern(&s->strings, buf);
     const char **nw = realloc(s->warnings, (s->nwarnings + 1) * sizeof *nw);
     if (!w || !nw)
         return; /* a lost warning is not worth failing the report */
     s->warnings = nw;
     s->warnings[s->nwarnings++] = w;
+}
+
+static void mt_symbolizer_warn(mt_symbolizer_t *s, const char *path, const char *what)
+{
+    mt_symbolizer_warn_as(s, path, what, "shown as module+offset");
 }
 
 static int mt_build_id_matches(Dwfl_Module *mod, const mt_module_t *m)
@@ -364,41 +386,239 @@ static const char *mt_symtab_name(mt_symbolizer_t *s, Dwfl_Module *mod, Dwarf_Ad
     return r;
 }
 
+/* ---- finding the compile unit of an address ---- */
+
+static int mt_cu_range_cmp(const void *a, const void *b)
+{
+    const mt_cu_range_t *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+/* libdwfl finds an address's unit through .debug_aranges only (elfutils 0.188); clang emits
+ * none by default. So, once per module, every unit's ranges (DW_AT_ranges or low/high_pc, as
+ * dwarf_ranges reads them) go into a table sorted by start, searched in O(log n) per address.
+ * Only unit DIEs are read here: a split unit's .dwo is opened when an address needs it. */
+static void mt_cu_table_build(mt_symmod_t *sm)
+{
+    sm->cus_built = 1;
+    Dwarf_Addr bias = 0;
+    Dwarf *dw = dwfl_module_getdwarf(sm->mod, &bias);
+    if (!dw)
+        return;
+    sm->cus_bias = bias;
+    size_t cap = 0;
+    Dwarf_CU *cu = NULL, *next = NULL;
+    Dwarf_Half version;
+    uint8_t type;
+    Dwarf_Die cudie;
+    while (dwarf_get_units(dw, cu, &next, &version, &type, &cudie, NULL) == 0) {
+        cu = next;
+        if (type != DW_UT_compile && type != DW_UT_skeleton)
+            continue; /* type and partial units hold no code of their own */
+        Dwarf_Addr base, begin, end;
+        for (ptrdiff_t off = 0; (off = dwarf_ranges(&cudie, off, &base, &begin, &end)) > 0;) {
+            /* Code the linker dropped keeps ranges at 0 (or a tombstone): never a real pc. */
+            if (begin == 0 || begin >= end)
+                continue;
+            if (sm->ncus == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                mt_cu_range_t *n = realloc(sm->cus, ncap * sizeof *n);
+                if (!n)
+                    return; /* what is there still works; the rest is module+offset */
+                sm->cus = n;
+                cap = ncap;
+            }
+            sm->cus[sm->ncus++] = (mt_cu_range_t){.begin = begin, .end = end, .cudie = cudie};
+        }
+    }
+    if (sm->ncus) /* qsort's array must not be NULL, even when empty */
+        qsort(sm->cus, sm->ncus, sizeof *sm->cus, mt_cu_range_cmp);
+    Dwarf_Addr max_end = 0;
+    for (size_t i = 0; i < sm->ncus; i++) {
+        if (sm->cus[i].end > max_end)
+            max_end = sm->cus[i].end;
+        sm->cus[i].max_end = max_end;
+    }
+}
+
+/* The unit covering a (module-relative); NULL when none does. */
+static Dwarf_Die *mt_cu_lookup(mt_symmod_t *sm, Dwarf_Addr a, Dwarf_Addr *bias)
+{
+    /* .debug_aranges, when the file has them for this address: libdwfl's own index. */
+    Dwarf_Die *die = dwfl_module_addrdie(sm->mod, a, bias);
+    if (die)
+        return die;
+    if (!sm->cus_built)
+        mt_cu_table_build(sm);
+    *bias = sm->cus_bias;
+    if (a < sm->cus_bias)
+        return NULL;
+    Dwarf_Addr da = a - sm->cus_bias;
+    size_t lo = 0, hi = sm->ncus; /* first range starting after da */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sm->cus[mid].begin <= da)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Ranges may nest or overlap; max_end stops the walk back at the first range that
+     * cannot reach da, which is the previous one for well-formed files. */
+    for (size_t i = lo; i-- > 0 && sm->cus[i].max_end > da;)
+        if (da < sm->cus[i].end)
+            return &sm->cus[i].cudie;
+    return NULL;
+}
+
+/* For a skeleton unit (gcc -gsplit-dwarf, clang -gsplit-dwarf), the split unit in its .dwo
+ * holds the functions and inlined calls; the skeleton keeps the line table. Without the .dwo
+ * (or with only a .dwp, which elfutils reads from 0.191 on) lines still come from the
+ * skeleton and names from the symbol table, without inlined frames: said once per module. */
+static Dwarf_Die *mt_split_unit(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module,
+                                Dwarf_Die *cudie, Dwarf_Die *split)
+{
+    uint8_t type = 0;
+    Dwarf_Die sub;
+    memset(&sub, 0, sizeof sub);
+    if (dwarf_cu_info(cudie->cu, NULL, &type, NULL, &sub, NULL, NULL, NULL) != 0 ||
+        type != DW_UT_skeleton)
+        return cudie;
+    if (!sub.cu) {
+        const mt_module_t *m = mt_modules_get(s->mods, module);
+        if (!sm->split_missing && m)
+            mt_symbolizer_warn_as(s, m->path, "split DWARF unit (.dwo) not found",
+                                  "shown without inlined calls");
+        sm->split_missing = 1;
+        return cudie;
+    }
+    *split = sub;
+    return split;
+}
+
+/* ---- the functions (and inlined calls) containing an address ---- */
+
+/* Inlining deeper than this is cut (it also bounds the walk in a corrupt, cyclic DIE tree). */
+enum { MT_MAX_INLINE_DEPTH = 128 };
+
+static int mt_is_function(int tag)
+{
+    return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
+}
+
+/* libdw's way: dwarf_getscopes stops at the innermost inlined instance; each step out goes
+ * through dwarf_getscopes_die on the instance, whose chain holds the enclosing function.
+ * Fills chain innermost first; returns its length. */
+static int mt_chain_libdw(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die *chain)
+{
+    Dwarf_Die *scopes = NULL;
+    int n = dwarf_getscopes(cudie, pc, &scopes);
+    int count = 0;
+    for (int i = 0; i < n && count == 0; i++)
+        if (mt_is_function(dwarf_tag(&scopes[i])))
+            chain[count++] = scopes[i];
+    free(scopes);
+    while (count > 0 && count < MT_MAX_INLINE_DEPTH &&
+           dwarf_tag(&chain[count - 1]) == DW_TAG_inlined_subroutine) {
+        Dwarf_Die *outer = NULL;
+        int nc = dwarf_getscopes_die(&chain[count - 1], &outer);
+        int found = 0;
+        for (int j = 1; j < nc && !found; j++)
+            if (mt_is_function(dwarf_tag(&outer[j])))
+                chain[count++] = outer[j], found = 1;
+        free(outer);
+        if (!found)
+            break;
+    }
+    return count;
+}
+
+/* Our own descent, for what elfutils 0.188's dwarf_getscopes prunes: it skips every DIE
+ * without an address range, so clang's function definitions nested in DW_TAG_namespace (gcc
+ * puts them at unit level) and code under clang's range-less lexical blocks are never found.
+ * Appends to out (outermost first) the functions under parent containing pc; returns the new
+ * length, or -1 when nothing under parent contains pc. */
+static int mt_chain_walk(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out, int n, int depth)
+{
+    Dwarf_Die child;
+    if (depth > MT_MAX_INLINE_DEPTH || dwarf_child(parent, &child) != 0)
+        return -1;
+    do {
+        int tag = dwarf_tag(&child), r = -1;
+        switch (tag) {
+        case DW_TAG_subprogram:
+        case DW_TAG_inlined_subroutine:
+        case DW_TAG_lexical_block:
+        case DW_TAG_try_block:
+        case DW_TAG_catch_block:
+        case DW_TAG_entry_point: {
+            if (!dwarf_hasattr(&child, DW_AT_low_pc) && !dwarf_hasattr(&child, DW_AT_ranges)) {
+                if (tag == DW_TAG_lexical_block) /* a block with no range: look inside */
+                    r = mt_chain_walk(&child, pc, out, n, depth + 1);
+                break;
+            }
+            if (dwarf_haspc(&child, pc) <= 0)
+                break;
+            int m = n;
+            if (mt_is_function(tag) && m < MT_MAX_INLINE_DEPTH)
+                out[m++] = child;
+            r = mt_chain_walk(&child, pc, out, m, depth + 1);
+            return r >= 0 ? r : m;
+        }
+        case DW_TAG_namespace:
+        case DW_TAG_module:
+            r = mt_chain_walk(&child, pc, out, n, depth + 1);
+            break;
+        default:
+            break;
+        }
+        if (r >= 0)
+            return r;
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return -1;
+}
+
+/* The functions containing pc in the unit, innermost first (inlined instances, then the
+ * function they are inlined into); returns how many. libdw's answer when it reaches a
+ * function that is not inlined, else our walk's when that goes further. */
+static int mt_function_chain(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die *chain)
+{
+    int n = mt_chain_libdw(cudie, pc, chain);
+    if (n > 0 && dwarf_tag(&chain[n - 1]) == DW_TAG_subprogram)
+        return n;
+    Dwarf_Die walked[MT_MAX_INLINE_DEPTH];
+    int w = mt_chain_walk(cudie, pc, walked, 0, 0);
+    if (w <= n)
+        return n;
+    for (int i = 0; i < w; i++)
+        chain[i] = walked[w - 1 - i];
+    return w;
+}
+
 /* Fills the frame store with the frames of one address (innermost first). */
 static int mt_symbolize(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module, uint64_t address,
                         Dwarf_Addr a)
 {
     mt_frame_t f = {.module = module, .address = address};
-    Dwfl_Line *line = dwfl_module_getsrc(sm->mod, a);
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *linedie = mt_cu_lookup(sm, a, &bias);
+    Dwarf_Die split;
+    Dwarf_Die *cudie = linedie ? mt_split_unit(s, sm, module, linedie, &split) : NULL;
+    Dwarf_Line *line = linedie ? dwarf_getsrc_die(linedie, a - bias) : NULL;
     if (line) {
         int lineno = 0;
-        const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+        const char *file = dwarf_linesrc(line, NULL, NULL);
         f.file = file ? mt_strpool_intern(&s->strings, file) : NULL;
-        f.line = lineno > 0 ? (uint32_t)lineno : 0;
+        f.line = dwarf_lineno(line, &lineno) == 0 && lineno > 0 ? (uint32_t)lineno : 0;
     }
-    Dwarf_Addr bias = 0;
-    Dwarf_Die *cudie = dwfl_module_addrdie(sm->mod, a, &bias);
-    Dwarf_Die *scopes = NULL;
-    int n = cudie ? dwarf_getscopes(cudie, a - bias, &scopes) : 0;
+    Dwarf_Die chain[MT_MAX_INLINE_DEPTH];
+    int nchain = cudie ? mt_function_chain(cudie, a - bias, chain) : 0;
     int pushed = 0, rc = 0;
     Dwarf_Files *files = NULL;
     size_t nfiles = 0;
-    Dwarf_Die die;
-    int have = 0;
-    for (int i = 0; i < n && !have; i++) {
-        int tag = dwarf_tag(&scopes[i]);
-        if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
-            die = scopes[i];
-            have = 1;
-        }
-    }
-    free(scopes);
-    /* dwarf_getscopes stops at the inlined instance; each step out goes through
-     * dwarf_getscopes_die on the instance, whose chain holds the enclosing function. The
-     * depth cap guards against a cyclic DIE tree in a corrupt file. */
-    for (int depth = 0; have && depth < 256; depth++) {
-        int tag = dwarf_tag(&die);
-        f.function = mt_die_name(s, &die);
+    for (int i = 0; i < nchain; i++) {
+        Dwarf_Die *die = &chain[i];
+        int tag = dwarf_tag(die);
+        f.function = mt_die_name(s, die);
         f.inlined = tag == DW_TAG_inlined_subroutine;
         if ((rc = mt_push_frame(s, &f)) < 0)
             return rc;
@@ -410,25 +630,13 @@ static int mt_symbolize(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module, ui
         Dwarf_Word fidx = 0, cline = 0;
         f.file = NULL;
         f.line = 0;
-        if (dwarf_attr(&die, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &fidx) == 0 &&
+        if (dwarf_attr(die, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &fidx) == 0 &&
             (files || dwarf_getsrcfiles(cudie, &files, &nfiles) == 0) && fidx < nfiles) {
             const char *cf = dwarf_filesrc(files, fidx, NULL, NULL);
             f.file = cf ? mt_strpool_intern(&s->strings, cf) : NULL;
         }
-        if (dwarf_attr(&die, DW_AT_call_line, &attr) && dwarf_formudata(&attr, &cline) == 0)
+        if (dwarf_attr(die, DW_AT_call_line, &attr) && dwarf_formudata(&attr, &cline) == 0)
             f.line = (uint32_t)cline;
-        Dwarf_Die *chain = NULL;
-        int nc = dwarf_getscopes_die(&die, &chain);
-        have = 0;
-        for (int j = 1; j < nc; j++) {
-            int t = dwarf_tag(&chain[j]);
-            if (t == DW_TAG_subprogram || t == DW_TAG_inlined_subroutine) {
-                die = chain[j];
-                have = 1;
-                break;
-            }
-        }
-        free(chain);
     }
     if (pushed == 0 || !s->frames[s->nframes - 1].function) {
         /* No DWARF function for it: the ELF symbol table still names it. */

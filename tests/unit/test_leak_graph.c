@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "leak_graph.h"
+#include "leak_vtable.h"
 
 #define ARENA_WORDS 1024
 #define MAX_BLOCKS 16
@@ -17,6 +22,7 @@ static mt_leak_block_t blocks[MAX_BLOCKS];
 static uint32_t stack[2 * MAX_BLOCKS];
 static size_t nblocks;
 static mt_leak_graph_t graph;
+static mt_leak_vtable_fn vtable_check; /* NULL: multipleinheritance off */
 
 static void setup(void)
 {
@@ -24,6 +30,7 @@ static void setup(void)
     memset(roots, 0, sizeof roots);
     memset(blocks, 0, sizeof blocks);
     nblocks = 0;
+    vtable_check = NULL;
 }
 
 /* Adds a block of size bytes at word offset off; returns its index. Call in address order. */
@@ -47,6 +54,8 @@ static uint64_t *words(size_t block)
 static void classify(void)
 {
     mt_leakgraph_init(&graph, blocks, nblocks, stack);
+    if (vtable_check)
+        mt_leakgraph_set_vtable_check(&graph, vtable_check, NULL);
     mt_leakgraph_scan_root(&graph, (uintptr_t)roots, (uintptr_t)(roots + 16));
     mt_leakgraph_finish(&graph);
 }
@@ -172,6 +181,116 @@ START_TEST(allocator_metadata_offset_is_not_a_pointer)
 }
 END_TEST
 
+START_TEST(stdstring_needs_the_exact_rep_size)
+{
+    /* {length, capacity, refcount}, then capacity + 1 bytes: exactly 25 + capacity long. */
+    size_t ok = add_block(0, 24 + 40 + 1), big = add_block(16, 64), len = add_block(32, 41);
+    words(ok)[0] = 11, words(ok)[1] = 40;
+    words(big)[0] = 1, words(big)[1] = 2; /* the block: was reachable, memcheck: possible */
+    words(len)[0] = 17, words(len)[1] = 16; /* length above capacity */
+    roots[0] = addr_of(ok, 24);
+    roots[1] = addr_of(big, 24);
+    roots[2] = addr_of(len, 24);
+    classify();
+    ck_assert_int_eq(blocks[ok].state, MT_LEAK_REACHABLE);
+    ck_assert_int_eq(blocks[ok].via_heuristic, 1);
+    ck_assert_int_eq(blocks[big].state, MT_LEAK_POSSIBLE);
+    ck_assert_int_eq(blocks[len].state, MT_LEAK_POSSIBLE);
+}
+END_TEST
+
+START_TEST(zero_count_is_neither_length_nor_array)
+{
+    size_t z = add_block(0, 48);
+    roots[0] = addr_of(z, 8);
+    classify();
+    ck_assert_int_eq(blocks[z].state, MT_LEAK_POSSIBLE);
+}
+END_TEST
+
+#define VT_PRIMARY 0x10000u
+#define VT_SECONDARY 0x20000u
+
+static int fake_vtables(void *ctx, uintptr_t addr)
+{
+    (void)ctx;
+    return addr == VT_PRIMARY || addr == VT_SECONDARY;
+}
+
+START_TEST(multiple_inheritance_needs_two_vtable_pointers)
+{
+    size_t ok = add_block(0, 32), other = add_block(8, 32), first = add_block(16, 32),
+           past = add_block(24, 20), odd = add_block(32, 32);
+    for (size_t b = 0; b < nblocks; b++)
+        words(b)[0] = VT_PRIMARY, words(b)[2] = VT_SECONDARY;
+    words(other)[2] = VT_SECONDARY + 8; /* the word at ptr is no vtable pointer */
+    words(first)[0] = 4096 * 3;         /* the block's first word is none */
+    roots[0] = addr_of(ok, 16);
+    roots[1] = addr_of(other, 16);
+    roots[2] = addr_of(first, 16);
+    roots[3] = addr_of(past, 16); /* the word at ptr would end past the 20-byte block */
+    roots[4] = addr_of(odd, 17);  /* not word aligned */
+    vtable_check = fake_vtables;
+    classify();
+    ck_assert_int_eq(blocks[ok].state, MT_LEAK_REACHABLE);
+    ck_assert_int_eq(blocks[ok].via_heuristic, 1);
+    ck_assert_int_eq(blocks[other].state, MT_LEAK_POSSIBLE);
+    ck_assert_int_eq(blocks[first].state, MT_LEAK_POSSIBLE);
+    ck_assert_int_eq(blocks[past].state, MT_LEAK_POSSIBLE);
+    ck_assert_int_eq(blocks[odd].state, MT_LEAK_POSSIBLE);
+}
+END_TEST
+
+START_TEST(multiple_inheritance_is_off_without_a_vtable_check)
+{
+    size_t ok = add_block(0, 32);
+    words(ok)[0] = VT_PRIMARY, words(ok)[2] = VT_SECONDARY;
+    roots[0] = addr_of(ok, 16);
+    classify();
+    ck_assert_int_eq(blocks[ok].state, MT_LEAK_POSSIBLE);
+}
+END_TEST
+
+static void f1(void)
+{
+}
+static void f2(void)
+{
+}
+typedef void (*fn_t)(void);
+static fn_t const table_code[] = {0, f1, f2};
+static fn_t const table_one[] = {f1, (fn_t)(uintptr_t)table_code, f2};
+static const char *const table_data[] = {"a", "b"};
+
+START_TEST(vtable_check_reads_real_mappings_without_faulting)
+{
+    mt_leak_graph_t g;
+    mt_leakgraph_init(&g, NULL, 0, NULL);
+    mt_leakvtable_attach(&g);
+    ck_assert(g.is_vtable == mt_leakvtable_check);
+    ck_assert_int_eq(mt_leakvtable_check(NULL, (uintptr_t)table_code), 1);
+    ck_assert_int_eq(mt_leakvtable_check(NULL, (uintptr_t)table_code), 1); /* cached */
+    ck_assert_int_eq(mt_leakvtable_check(NULL, (uintptr_t)table_one), 0);
+    ck_assert_int_eq(mt_leakvtable_check(NULL, (uintptr_t)table_data), 0);
+    fn_t *heap = malloc(4 * sizeof *heap);
+    heap[0] = f1, heap[1] = f2;
+    ck_assert_int_eq(mt_leakvtable_check(NULL, (uintptr_t)heap), 0); /* not a file mapping */
+    free(heap);
+    ck_assert_int_eq(mt_leakvtable_check(NULL, 4096), 0);
+    /* A readable file mapping past the end of its (empty) file: a load would raise SIGBUS. */
+    char path[] = "/tmp/mt-vtable-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    unlink(path);
+    void *m = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 0);
+    ck_assert_ptr_ne(m, MAP_FAILED);
+    mt_leakvtable_attach(&g); /* a new scan reads the mappings again */
+    ck_assert_int_eq(mt_leakvtable_check(NULL, (uintptr_t)m + 8), 0);
+    munmap(m, 8192);
+    close(fd);
+}
+END_TEST
+
 static Suite *leak_graph_suite(void)
 {
     Suite *s = suite_create("leak_graph");
@@ -186,6 +305,11 @@ static Suite *leak_graph_suite(void)
     tcase_add_test(tc, length_prefix_and_new_array_cookies_count_as_start_pointers);
     tcase_add_test(tc, pointer_one_past_the_end_reaches_nothing);
     tcase_add_test(tc, allocator_metadata_offset_is_not_a_pointer);
+    tcase_add_test(tc, stdstring_needs_the_exact_rep_size);
+    tcase_add_test(tc, zero_count_is_neither_length_nor_array);
+    tcase_add_test(tc, multiple_inheritance_needs_two_vtable_pointers);
+    tcase_add_test(tc, multiple_inheritance_is_off_without_a_vtable_check);
+    tcase_add_test(tc, vtable_check_reads_real_mappings_without_faulting);
     suite_add_tcase(s, tc);
     return s;
 }
