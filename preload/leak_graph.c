@@ -21,6 +21,7 @@ void mt_leakgraph_init(mt_leak_graph_t *g, mt_leak_block_t *blocks, size_t count
     g->depth = 0;
     g->lo = count ? blocks[0].addr : 0;
     g->hi = 0;
+    g->page_ok = NULL;
     for (size_t i = 0; i < count; i++) {
         blocks[i].state = STATE_UNREACHED;
         blocks[i].indirect_bytes = 0;
@@ -53,10 +54,23 @@ long mt_leakgraph_find(const mt_leak_graph_t *g, uintptr_t addr)
     return -1;
 }
 
+#define PAGE_MASK ((uintptr_t)4095)
+
+/* True when the bytes [addr, addr + len) lie in pages that can be read (len <= 4096). */
+static int readable(const mt_leak_graph_t *g, uintptr_t addr, size_t len)
+{
+    if (!g->page_ok)
+        return 1;
+    uintptr_t first = addr & ~PAGE_MASK, last = (addr + len - 1) & ~PAGE_MASK;
+    return g->page_ok(first) && (last == first || g->page_ok(last));
+}
+
 /* Interior pointers that are, by construction, the way a program refers to its block. */
-static int accepted_by_heuristic(const mt_leak_block_t *b, uintptr_t ptr)
+static int accepted_by_heuristic(const mt_leak_graph_t *g, const mt_leak_block_t *b, uintptr_t ptr)
 {
     const uint64_t *w = (const uint64_t *)b->addr;
+    if (!readable(g, b->addr, 16)) /* the words the heuristics look at */
+        return 0;
     uintptr_t off = ptr - b->addr;
     if (off == 8 && b->size >= 8) {
         if (w[0] == b->size - 8)
@@ -93,7 +107,7 @@ static void reach(mt_leak_graph_t *g, uintptr_t ptr, int definite)
      * this block; such a word says nothing about this block. */
     if (!start && b->meta_offset && ptr - b->addr == b->meta_offset)
         return;
-    int heuristic = !start && accepted_by_heuristic(b, ptr);
+    int heuristic = !start && accepted_by_heuristic(g, b, ptr);
     if (definite && (start || heuristic)) {
         b->state = MT_LEAK_REACHABLE;
         b->via_heuristic = (uint8_t)heuristic;
@@ -118,13 +132,29 @@ static void reach(mt_leak_graph_t *g, uintptr_t ptr, int definite)
 #define MT_NO_ASAN
 #endif
 
+/* The end of the run of words from p (8-aligned) that lie in p's page and before end; sets
+ * *ok to whether that page can be read. Words never straddle pages. */
+static uintptr_t page_run(const mt_leak_graph_t *g, uintptr_t p, uintptr_t end, int *ok)
+{
+    uintptr_t page_end = (p | PAGE_MASK) + 1;
+    *ok = !g->page_ok || g->page_ok(p & ~PAGE_MASK);
+    return page_end < end ? page_end : end;
+}
+
 MT_NO_ASAN static void scan_words(mt_leak_graph_t *g, uintptr_t begin, uintptr_t end, int definite)
 {
-    begin = (begin + 7) & ~(uintptr_t)7;
-    for (uintptr_t p = begin; p + 8 <= end; p += 8) {
-        uintptr_t v = *(const uintptr_t *)p;
-        if (v >= g->lo && v < g->hi)
-            reach(g, v, definite);
+    int ok;
+    for (uintptr_t p = (begin + 7) & ~(uintptr_t)7; p + 8 <= end;) {
+        uintptr_t stop = page_run(g, p, end, &ok);
+        if (!ok) {
+            p = stop;
+            continue;
+        }
+        for (; p + 8 <= stop; p += 8) {
+            uintptr_t v = *(const uintptr_t *)p;
+            if (v >= g->lo && v < g->hi)
+                reach(g, v, definite);
+        }
     }
 }
 
@@ -148,8 +178,16 @@ static void collect_clique(mt_leak_graph_t *g, uint32_t leader)
     push(g, leader);
     while (g->depth > 0) {
         const mt_leak_block_t *b = &g->blocks[g->stack[--g->depth]];
-        uintptr_t begin = b->addr, end = b->addr + b->size;
-        for (uintptr_t p = begin; p + 8 <= end; p += 8) {
+        uintptr_t end = b->addr + b->size;
+        int ok;
+        for (uintptr_t p = b->addr, stop = p; p + 8 <= end; p += 8) {
+            if (p >= stop) {
+                stop = page_run(g, p, end, &ok);
+                if (!ok) {
+                    p = stop - 8;
+                    continue;
+                }
+            }
             long i = mt_leakgraph_find(g, *(const uintptr_t *)p);
             if (i < 0 || (uint32_t)i == leader)
                 continue;

@@ -12,7 +12,9 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -345,10 +347,237 @@ static int holds_a_block(const mt_leak_graph_t *g, uintptr_t begin, uintptr_t en
     return lo < g->count && g->blocks[lo].addr < end;
 }
 
+/* ---- what can be read: the mappings, from /proc/self/smaps ----
+ *
+ * The scan must never fault, whatever the program did to its memory, and its exit status under
+ * --leak-check must stay the plain run's. The kernel's view decides: a page is read only when
+ * it lies in a mapping with read permission that is none of
+ *  - a device mapping (VM_IO / VM_PFNMAP, or a character or block device other than
+ *    /dev/zero, as memcheck skips them): reading may have side effects or hang;
+ *  - a userfaultfd-registered range: reading a missing page waits for the program's fault
+ *    handler thread, which is held still by the scan;
+ *  - [vvar] and [vsyscall];
+ * and, for file-backed mappings, where the page is actually backed: a private mapping longer
+ * than its file raises SIGBUS past the end. Those pages are probed with process_vm_readv on
+ * ourselves, which returns EFAULT where a load would fault (no signal handler to install or
+ * race with); where the system forbids it (seccomp), the file's size from stat decides.
+ * Anonymous memory (heap, stacks) needs no probe: with read permission it is readable,
+ * MADV_DONTNEED'd pages included (they read as zeros). */
+
+enum {
+    MP_R = 1,
+    MP_W = 2,
+    MP_FILE = 4,    /* backed by a file: pages may lie past its end */
+    MP_SKIP = 8,    /* never read (device, userfaultfd, vvar) */
+    MP_NOROOT = 16, /* readable but not a root ([heap]: malloc's, scanned as blocks) */
+};
+
+typedef struct mapping {
+    uintptr_t begin, end;
+    uintptr_t file_end; /* without probes: first address past the file's last page */
+    uint32_t flags;
+} mapping_t;
+
+#define MAX_MAPPINGS 65536 /* vm.max_map_count's default is 65530 */
+
+static mapping_t *maps;
+static size_t map_count;
+static size_t map_hint;
+static int probe_state; /* 0 unknown, 1 process_vm_readv works, -1 it does not */
+
+#define PROBE_CACHE 1024
+static uintptr_t probe_page[PROBE_CACHE]; /* page | 1 when readable, page when not, 0 empty */
+
+static const mapping_t *mapping_of(uintptr_t addr)
+{
+    if (map_hint < map_count && addr >= maps[map_hint].begin && addr < maps[map_hint].end)
+        return &maps[map_hint];
+    size_t lo = 0, hi = map_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (maps[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == map_count || addr < maps[lo].begin)
+        return NULL;
+    map_hint = lo;
+    return &maps[lo];
+}
+
+/* Reads one byte of page through the kernel: 1 readable, 0 not, -1 the probe is unavailable. */
+static int probe(uintptr_t page)
+{
+    char byte;
+    struct iovec local = {&byte, 1}, remote = {(void *)page, 1};
+    long n = syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+    if (n == 1)
+        return 1;
+    return errno == EFAULT ? 0 : -1;
+}
+
+static int page_ok(uintptr_t page)
+{
+    const mapping_t *m = mapping_of(page);
+    if (!m || (m->flags & MP_SKIP) || !(m->flags & MP_R))
+        return 0;
+    if (!(m->flags & MP_FILE))
+        return 1;
+    uintptr_t *slot = &probe_page[(page >> 12) % PROBE_CACHE];
+    if ((*slot & ~(uintptr_t)1) == page)
+        return (int)(*slot & 1);
+    int ok = probe_state >= 0 ? probe(page) : -1;
+    if (ok < 0) {
+        probe_state = -1;
+        ok = page < m->file_end;
+    } else {
+        probe_state = 1;
+    }
+    *slot = page | (uintptr_t)ok;
+    return ok;
+}
+
+/* The addresses up to which a file mapping is backed, when no probe can tell: from the file's
+ * size (stat on the path; a deleted file is not looked at). */
+static uintptr_t file_backed_end(const mapping_t *m, uint64_t offset, const char *path)
+{
+    struct stat st;
+    if (path[0] != '/' || strstr(path, " (deleted)") ||
+        syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0 || (uint64_t)st.st_size <= offset)
+        return m->begin;
+    uint64_t backed = ((uint64_t)st.st_size - offset + 4095) & ~(uint64_t)4095;
+    return backed < m->end - m->begin ? m->begin + backed : m->end;
+}
+
+static int is_device(const char *path)
+{
+    struct stat st;
+    if (strncmp(path, "/dev/", 5) || !strncmp(path, "/dev/zero", 9))
+        return 0; /* device nodes live in /dev; /dev/zero is memory (memcheck scans it too) */
+    if (syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0)
+        return !!strncmp(path, "/dev/shm/", 9); /* unknown: leave it alone */
+    return S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
+}
+
+static uintptr_t parse_hex(const char **p)
+{
+    uintptr_t v = 0;
+    for (;; (*p)++) {
+        char ch = **p;
+        if (ch >= '0' && ch <= '9')
+            v = v * 16 + (uintptr_t)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f')
+            v = v * 16 + (uintptr_t)(ch - 'a' + 10);
+        else
+            return v;
+    }
+}
+
+static const char *next_field(const char *p)
+{
+    while (*p && *p != ' ')
+        p++;
+    while (*p == ' ')
+        p++;
+    return p;
+}
+
+/* A mapping's first line: "begin-end perms offset dev inode   path". */
+static void add_mapping(const char *line)
+{
+    const char *p = line;
+    uintptr_t begin = parse_hex(&p);
+    if (*p++ != '-' || map_count >= MAX_MAPPINGS)
+        return;
+    uintptr_t end = parse_hex(&p);
+    if (*p++ != ' ')
+        return;
+    mapping_t *m = &maps[map_count++];
+    *m = (mapping_t){.begin = begin, .end = end, .file_end = end};
+    m->flags = (p[0] == 'r' ? MP_R : 0) | (p[1] == 'w' ? MP_W : 0);
+    p = next_field(p);
+    uint64_t offset = parse_hex(&p);
+    p = next_field(next_field(p)); /* dev */
+    int inode = *p && *p != '0';
+    const char *path = next_field(p);
+    if (!strncmp(path, "[vvar]", 6) || !strncmp(path, "[vsyscall]", 10))
+        m->flags |= MP_SKIP;
+    if (!strncmp(path, "[heap]", 6))
+        m->flags |= MP_NOROOT;
+    if (inode && path[0] == '/' && (m->flags & MP_R)) {
+        if (is_device(path))
+            m->flags |= MP_SKIP;
+        m->flags |= MP_FILE;
+        m->file_end = file_backed_end(m, offset, path);
+    }
+}
+
+/* "VmFlags: rd wr mr mw me ac um" for the mapping just added. */
+static void add_vmflags(const char *line)
+{
+    if (!map_count)
+        return;
+    for (const char *p = next_field(line); p[0] && p[1]; p = next_field(p)) {
+        int two = p[2] == ' ' || p[2] == 0;
+        if (two && ((p[0] == 'u' && (p[1] == 'm' || p[1] == 'w' || p[1] == 'i')) ||
+                    (p[0] == 'i' && p[1] == 'o') || (p[0] == 'p' && p[1] == 'f')))
+            maps[map_count - 1].flags |= MP_SKIP;
+    }
+}
+
+static void read_line(const char *line)
+{
+    if ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'))
+        add_mapping(line);
+    else if (!strncmp(line, "VmFlags:", 8))
+        add_vmflags(line);
+}
+
+/* Fills maps[] from /proc/self/smaps (its headers are /proc/self/maps's lines); 0 or -errno. */
+static int load_mappings(void)
+{
+    static char buf[1 << 16]; /* static: the scan runs once, in one thread */
+    if (!maps) {
+        void *m = mmap(NULL, MAX_MAPPINGS * sizeof *maps, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return -ENOMEM;
+        maps = m;
+        mt_leakscan_exclude((uintptr_t)m, (uintptr_t)m + MAX_MAPPINGS * sizeof *maps);
+    }
+    map_count = map_hint = 0;
+    memset(probe_page, 0, sizeof probe_page);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t have = 0;
+    for (;;) {
+        long n = syscall(SYS_read, fd, buf + have, sizeof buf - 1 - have);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+        buf[have] = 0;
+        char *line = buf;
+        char *nl;
+        while ((nl = strchr(line, '\n'))) {
+            *nl = 0;
+            read_line(line);
+            line = nl + 1;
+        }
+        have = (size_t)(buf + have - line);
+        memmove(buf, line, have);
+        if (have == sizeof buf - 1)
+            have = 0; /* an absurdly long line: drop it */
+    }
+    syscall(SYS_close, fd);
+    return 0;
+}
+
 /* A secondary glibc arena: 64 MiB aligned, starting with heap_info {ar_ptr, prev, size, ...}. */
 static int is_glibc_arena_heap(uintptr_t begin, uintptr_t end)
 {
-    if (begin & (GLIBC_HEAP_MAX - 1) || end - begin > GLIBC_HEAP_MAX)
+    if (begin & (GLIBC_HEAP_MAX - 1) || end - begin > GLIBC_HEAP_MAX || !page_ok(begin))
         return 0;
     const uint64_t *w = (const uint64_t *)begin;
     return w[0] != 0 && w[2] <= GLIBC_HEAP_MAX && w[3] <= GLIBC_HEAP_MAX;
@@ -389,74 +618,17 @@ static uintptr_t live_part_start(const scan_ctx_t *c, uintptr_t begin, uintptr_t
     return begin;
 }
 
-static int skipped_name(const char *path)
-{
-    return !strncmp(path, "[heap]", 6) || !strncmp(path, "[vvar]", 6) ||
-           !strncmp(path, "[vsyscall]", 10) || !strncmp(path, "/dev/", 5);
-}
-
-static uintptr_t parse_hex(const char **p)
-{
-    uintptr_t v = 0;
-    for (;; (*p)++) {
-        char ch = **p;
-        if (ch >= '0' && ch <= '9')
-            v = v * 16 + (uintptr_t)(ch - '0');
-        else if (ch >= 'a' && ch <= 'f')
-            v = v * 16 + (uintptr_t)(ch - 'a' + 10);
-        else
-            return v;
-    }
-}
-
-static void scan_maps_line(scan_ctx_t *c, const char *line)
-{
-    const char *p = line;
-    uintptr_t begin = parse_hex(&p);
-    if (*p++ != '-')
-        return;
-    uintptr_t end = parse_hex(&p);
-    if (*p++ != ' ' || p[0] != 'r' || p[1] != 'w')
-        return;
-    const char *path = p;
-    for (int field = 0; field < 4 && *path; field++) { /* perms offset dev inode */
-        while (*path && *path != ' ')
-            path++;
-        while (*path == ' ')
-            path++;
-    }
-    if (skipped_name(path) || holds_a_block(c->graph, begin, end) ||
-        is_glibc_arena_heap(begin, end))
-        return;
-    scan_range(c, live_part_start(c, begin, end), end);
-}
-
+/* Roots: every readable, writable mapping that is not malloc's (blocks are scanned as
+ * reached) nor memtrace's own (excluded). */
 static void scan_mappings(scan_ctx_t *c)
 {
-    static char buf[1 << 16]; /* static: the scan runs once, in one thread */
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    size_t have = 0;
-    for (;;) {
-        long n = syscall(SYS_read, fd, buf + have, sizeof buf - 1 - have);
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-        buf[have] = 0;
-        char *line = buf;
-        char *nl;
-        while ((nl = strchr(line, '\n'))) {
-            *nl = 0;
-            scan_maps_line(c, line);
-            line = nl + 1;
-        }
-        have = (size_t)(buf + have - line);
-        memmove(buf, line, have);
-        if (have == sizeof buf - 1)
-            have = 0; /* an absurdly long line: drop it */
+    for (size_t i = 0; i < map_count; i++) {
+        const mapping_t *m = &maps[i];
+        if ((m->flags & (MP_R | MP_W | MP_SKIP | MP_NOROOT)) != (MP_R | MP_W) ||
+            holds_a_block(c->graph, m->begin, m->end) || is_glibc_arena_heap(m->begin, m->end))
+            continue;
+        scan_range(c, live_part_start(c, m->begin, m->end), m->end);
     }
-    syscall(SYS_close, fd);
 }
 
 static void scan_registers(scan_ctx_t *c)
@@ -470,6 +642,13 @@ static void scan_registers(scan_ctx_t *c)
 static void mark_allocator_metadata(mt_leak_block_t *blocks, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
+        /* malloc_usable_size reads the chunk's header, 16 bytes before the block: the
+         * program may have made that page unreadable (a guard page at a block's start). */
+        if (!page_ok((blocks[i].addr - 16) & ~(uintptr_t)4095) ||
+            !page_ok((blocks[i].addr - 8) & ~(uintptr_t)4095)) {
+            blocks[i].meta_offset = 0;
+            continue;
+        }
         /* glibc: the next chunk's header begins 8 bytes before the end of the usable area. */
         size_t usable = malloc_usable_size((void *)blocks[i].addr);
         blocks[i].meta_offset = usable >= 16 ? usable - 8 : 0;
@@ -488,10 +667,16 @@ __attribute__((noinline)) static int classify(mt_leak_block_t *blocks, size_t co
     int rc = stop_world(self);
     if (rc != 0)
         return rc;
+    rc = load_mappings();
+    if (rc != 0) {
+        resume_world();
+        return rc;
+    }
     sort_blocks(blocks, count);
     mark_allocator_metadata(blocks, count);
     mt_leak_graph_t graph;
     mt_leakgraph_init(&graph, blocks, count, stack);
+    graph.page_ok = page_ok;
     scan_ctx_t ctx = {.graph = &graph, .stats = stats, .own_sp = own_sp};
     scan_registers(&ctx);
     scan_mappings(&ctx);

@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: MIT
+# The leak check against programs that do unusual things to their memory and threads (issues
+# 13 and 19): each program in tests/leakscan/ is built here, run plain, under valgrind's
+# memcheck and under `memtrace run --leak-check`; the exit status and stdout must be the plain
+# run's and the leak totals valgrind's. One case per meson test; exit 0 pass, 77 skip.
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77
+ARGS = None
+TMP = None
+KINDS = ("definite", "indirect", "possible", "reachable")
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def run(argv, timeout=120, **kw):
+    return subprocess.run(argv, cwd=TMP, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def show(p):
+    return (f"exit {p.returncode}\n--- stdout ---\n{p.stdout[-3000:]}"
+            f"\n--- stderr ---\n{p.stderr[-3000:]}")
+
+
+def src(name):
+    return os.path.join(ARGS.source_root, "tests", "leakscan", name)
+
+
+def build(name, *flags, lang="c", out=None):
+    """Compiles tests/leakscan/NAME into TMP; returns the path of the result."""
+    cc = ARGS.cc or "cc"
+    if lang == "c++":
+        cc = shutil.which("g++") or shutil.which("c++")
+        if not cc:
+            raise Skip("no C++ compiler")
+    out = os.path.join(TMP, out or os.path.splitext(name)[0])
+    p = run([*cc.split(), "-g", "-O0", "-o", out, src(name), *flags])
+    check(p.returncode == 0, f"cannot build {name}\n{show(p)}")
+    return out
+
+
+VALGRIND_LINE = re.compile(r"(definitely lost|indirectly lost|possibly lost|still reachable): "
+                           r"([\d,]+) bytes in ([\d,]+) blocks")
+
+
+def valgrind_totals(argv):
+    if not shutil.which("valgrind"):
+        raise Skip("valgrind is not installed")
+    p = run(["valgrind", "--leak-check=full", "--show-leak-kinds=all",
+             "--errors-for-leak-kinds=definite,indirect,possible", *argv], timeout=300)
+    check("LEAK SUMMARY" in p.stderr or "All heap blocks were freed" in p.stderr,
+          f"no LEAK SUMMARY from valgrind\n{show(p)}")
+    summary = p.stderr[p.stderr.find("LEAK SUMMARY"):] if "LEAK SUMMARY" in p.stderr else ""
+    vg = {k: (0, 0) for k in KINDS}
+    names = dict(zip(("definitely lost", "indirectly lost", "possibly lost", "still reachable"),
+                     KINDS))
+    for what, b, n in VALGRIND_LINE.findall(summary):
+        vg[names[what]] = (int(b.replace(",", "")), int(n.replace(",", "")))
+    return vg, p
+
+
+def memtrace_leaks(argv, name, *opts):
+    """memtrace run --leak-check; returns (totals, the run's CompletedProcess)."""
+    log = os.path.join(TMP, name + ".mtr")
+    p = run([ARGS.memtrace, "run", "-q", "--leak-check", *opts, "-o", log, "--", *argv])
+    check(os.path.isfile(log), f"no log\n{show(p)}")
+    q = run([ARGS.memtrace, "leaks", "--format", "json", log])
+    check(q.returncode == 0, f"memtrace leaks\n{show(q)}")
+    rep = json.loads(q.stdout)
+    check(rep.get("classified") is True, f"no leak scan in the log\n{show(p)}\n{q.stdout[:2000]}")
+    return {k: (rep["totals"][k]["bytes"], rep["totals"][k]["blocks"]) for k in KINDS}, p
+
+
+def same_as_plain_and_valgrind(argv, name, expect=None):
+    """The common check: status and stdout as plain, totals as valgrind (and as expect)."""
+    plain = run(argv)
+    got, p = memtrace_leaks(argv, name)
+    check(p.returncode == plain.returncode and p.stdout == plain.stdout,
+          f"plain run: exit {plain.returncode}, stdout {plain.stdout!r}; under memtrace:\n{show(p)}")
+    vg, vp = valgrind_totals(argv)
+    check(got == vg, f"memtrace {got} vs valgrind {vg}\n{vp.stderr[-4000:]}")
+    if expect is not None:
+        check(got == {k: expect.get(k, (0, 0)) for k in KINDS},
+              f"memtrace {got}, the program says {expect}")
+    return got
+
+
+def error_exitcode_passes(argv, name):
+    """A clean program: --error-exitcode=3 must give the plain run's status and stdout."""
+    plain = run(argv)
+    log = os.path.join(TMP, name + "-ec.mtr")
+    p = run([ARGS.memtrace, "run", "-q", "--error-exitcode=3", "-o", log, "--", *argv])
+    check(p.returncode == plain.returncode and p.stdout == plain.stdout,
+          f"--error-exitcode=3 on a clean program: plain exit {plain.returncode}\n{show(p)}")
+
+
+# ---- 13.1: the scan never faults ----
+
+def case_scan_past_eof():
+    """A private file mapping longer than its (deleted) file: SIGBUS past the end."""
+    same_as_plain_and_valgrind([build("past_eof.c")], "past_eof",
+                               {"definite": (64, 1), "reachable": (32, 1)})
+
+
+def case_scan_guard_pages():
+    """PROT_NONE inside a live block, an unreadable mapping, MADV_DONTNEED."""
+    same_as_plain_and_valgrind([build("guard_page.c")], "guard_page",
+                               {"definite": (128, 3), "reachable": ((1 << 20) + 48, 2)})
+
+
+CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
+         if name.startswith("case_")}
+
+
+def main():
+    global ARGS, TMP
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--memtrace", required=True)
+    ap.add_argument("--source-root", required=True)
+    ap.add_argument("--build-root", required=True)
+    ap.add_argument("--cc", default=None)
+    ap.add_argument("case", choices=sorted(CASES))
+    ARGS = ap.parse_args()
+    ARGS.memtrace = os.path.abspath(ARGS.memtrace)
+    TMP = tempfile.mkdtemp(prefix=f"memtrace-ls-{ARGS.case}.")
+    try:
+        CASES[ARGS.case]()
+    except Skip as e:
+        print(f"SKIP {ARGS.case}: {e}")
+        return SKIP
+    except Fail as e:
+        print(f"FAIL {ARGS.case}: {e}", file=sys.stderr)
+        print(f"(files kept in {TMP})", file=sys.stderr)
+        return 1
+    except subprocess.TimeoutExpired as e:
+        print(f"FAIL {ARGS.case}: timed out: {e}", file=sys.stderr)
+        return 1
+    shutil.rmtree(TMP, ignore_errors=True)
+    print(f"PASS {ARGS.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
