@@ -93,16 +93,41 @@ static void mt_hooks_resolve(void)
     mt_resolving = 0;
 }
 
+/*
+ * Recording starts with the first intercepted call that can be recorded, whenever it comes:
+ * the constructors of the libraries the program links run before ours when they do not
+ * depend on us (libstdc++'s emergency pool, a library's own start-up allocations), and what
+ * they allocate is the program's. By then libc is initialised (it is a dependency of any
+ * library that calls malloc, so its constructors ran first). Not while dlsym resolves the real
+ * functions (its allocations come from the early buffer) nor from inside memtrace.
+ */
+static int mt_hooks_started;
+
+static __attribute__((noinline, cold)) int mt_hooks_start(void)
+{
+    if (mt_guard || mt_resolving || !mt_real.free ||
+        __atomic_exchange_n(&mt_hooks_started, 1, __ATOMIC_ACQ_REL))
+        return 0;
+    int saved = errno;
+    mt_rec_init();
+    errno = saved;
+    return mt_rec_active();
+}
+
 __attribute__((constructor(101))) static void mt_hooks_ctor(void)
 {
     mt_hooks_resolve();
-    mt_rec_init();
+    (void)mt_hooks_start();
 }
 
 /* True when this call should be recorded; the caller then sets the guard. */
 static inline int mt_hooks_wanted(void)
 {
-    return !mt_guard && mt_rec_active();
+    if (MT_LIKELY(!mt_guard && mt_rec_active()))
+        return 1;
+    if (MT_UNLIKELY(!__atomic_load_n(&mt_hooks_started, __ATOMIC_RELAXED)))
+        return mt_hooks_start();
+    return 0;
 }
 
 /* Records an allocation result with the guard set and errno preserved. */
