@@ -164,6 +164,45 @@ void mt_leakscan_init(void)
 
 /* ---- holding the other threads still ---- */
 
+/* Threads in /proc/self/task other than self and the skipped one. */
+static int count_other_threads(pid_t self)
+{
+    char buf[4096];
+    int count = 0;
+    int fd =
+        (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    for (;;) {
+        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        for (long off = 0; off < n;) {
+            const char *name = buf + off + 19; /* d_ino, d_off, d_reclen, d_type */
+            off += *(const unsigned short *)(buf + off + 16);
+            pid_t tid = 0;
+            for (const char *c = name; *c >= '0' && *c <= '9'; c++)
+                tid = tid * 10 + (*c - '0');
+            if (tid > 0 && tid != self && tid != __atomic_load_n(&skipped_tid, __ATOMIC_ACQUIRE))
+                count++;
+        }
+    }
+    syscall(SYS_close, fd);
+    return count;
+}
+
+int mt_leakscan_other_threads(void)
+{
+    pid_t self = current_tid();
+    int n = count_other_threads(self);
+    for (int tries = 0; n > 0 && tries < 10; tries++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        n = count_other_threads(self);
+    }
+    return n;
+}
+
 static thread_slot_t *slot_of(pid_t tid)
 {
     size_t n = __atomic_load_n(&slot_count, __ATOMIC_ACQUIRE);

@@ -31,6 +31,11 @@ void mt_leakscan_unexclude(uintptr_t begin, uintptr_t end);
 /* A memtrace thread that blocks all signals and holds no heap pointers: never stopped. */
 void mt_leakscan_skip_thread(int tid);
 
+/* How many threads of the program other than the caller are alive (memtrace's skipped
+ * thread not counted). Threads just joined may linger for a moment in /proc: waits up to a
+ * few milliseconds for the count to reach 0. */
+int mt_leakscan_other_threads(void);
+
 /* The calling thread is leaving through exit(): its stack is a root from sp up (the first
  * call wins, so a nested exit from an atexit handler keeps the outer frame). */
 void mt_leakscan_set_stack_start(uintptr_t sp);

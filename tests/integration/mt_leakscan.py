@@ -126,6 +126,42 @@ def case_scan_guard_pages():
                                {"definite": (128, 3), "reachable": ((1 << 20) + 48, 2)})
 
 
+# ---- 13.3: what happens before memtrace's constructor is recorded ----
+
+def case_ctor_before_preload():
+    """A linked library's constructor allocates before the preload library's constructor."""
+    lib = build("ctor_lib.c", "-shared", "-fPIC", out="libctor_lib.so")
+    prog = build("ctor_main.c", "-L" + TMP, "-lctor_lib", "-Wl,-rpath," + TMP)
+    got = same_as_plain_and_valgrind([prog], "ctor_main",
+                                     {"definite": (111, 1), "reachable": (222, 1)})
+    check(os.path.isfile(lib), "no library")
+    return got
+
+
+# ---- 13.5 and 19.11: the runtimes' own memory is not the program's ----
+
+def case_clean_cpp():
+    """libstdc++'s emergency pool (its constructor runs first) and stdout's buffer."""
+    prog = build("clean_cpp.cpp", lang="c++")
+    same_as_plain_and_valgrind([prog], "clean_cpp", {})
+    error_exitcode_passes([prog], "clean_cpp")
+
+
+def case_clean_dlclose():
+    """dlopen + dlclose: glibc's _dl_find_object segments; printf: stdout's buffer."""
+    lib = build("empty_lib.c", "-shared", "-fPIC", out="libempty.so")
+    prog = build("clean_dlclose.c", "-ldl")
+    same_as_plain_and_valgrind([prog, lib], "clean_dlclose", {})
+    error_exitcode_passes([prog, lib], "clean_dlclose")
+
+
+def case_thread_join():
+    """One thread created and joined (19.11): its DTV waits in glibc's stack cache."""
+    prog = build("thread_join.c", "-pthread")
+    same_as_plain_and_valgrind([prog], "thread_join", {})
+    error_exitcode_passes([prog], "thread_join")
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 

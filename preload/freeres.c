@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// Gives glibc's and libstdc++'s own memory back before the leak check, as valgrind does
+// (__gnu_cxx::__freeres, then __libc_freeres): stdio buffers, the loader's _dl_find_object
+// tables, the cache of joined threads' stacks and DTVs, libstdc++'s emergency pool. Those are
+// not the program's leaks. Only at a normal exit, only under --leak-check, and only when no
+// other thread of the program is left: freeing stdio buffers under a running thread is unsafe.
+#include "freeres.h"
+
+#include <dlfcn.h>
+#include <string.h>
+
+#include "leak_scan.h"
+#include "mt_libc.h"
+
+typedef void (*mt_freeres_fn)(void);
+
+static mt_freeres_fn mt_freeres_lookup(const char *name)
+{
+    mt_freeres_fn fn;
+    /* dlsym of a missing symbol allocates its error text: from the early buffer, unrecorded,
+     * so that the program's heap stays as it was (see mt_private_heap). */
+    mt_guard++;
+    mt_private_heap++;
+    void *sym = dlsym(RTLD_DEFAULT, name);
+    mt_private_heap--;
+    mt_guard--;
+    memcpy(&fn, &sym, sizeof fn);
+    return fn;
+}
+
+int mt_freeres_run(void)
+{
+    if (mt_leakscan_other_threads() != 0)
+        return 0;
+    /* Looked up now: libstdc++ may have come with a dlopen after start. */
+    mt_freeres_fn cxx = mt_freeres_lookup("_ZN9__gnu_cxx9__freeresEv");
+    mt_freeres_fn libc = mt_freeres_lookup("__libc_freeres");
+    if (cxx)
+        cxx();
+    if (libc)
+        libc();
+    return 1;
+}
