@@ -32,13 +32,17 @@ typedef struct range {
 static range_t excluded[MAX_EXCLUDED];
 static size_t excluded_count;
 
-enum { SLOT_SIGNALLED = 0, SLOT_STOPPED = 1, SLOT_GONE = 2, SLOT_MISSED = 3 };
+/* SLOT_ASLEEP: blocked in the kernel and left there, unsignalled (see choose_stop). */
+enum { SLOT_SIGNALLED = 0, SLOT_STOPPED = 1, SLOT_GONE = 2, SLOT_MISSED = 3, SLOT_ASLEEP = 4 };
+
+#define SYSCALL_LINE 160 /* "nr a0 a1 a2 a3 a4 a5 sp pc" in hex */
 
 typedef struct thread_slot {
     pid_t tid;
     int state; /* futex word */
     uintptr_t sp;
-    greg_t regs[NGREG];
+    greg_t regs[NGREG];         /* asleep: the system call's arguments */
+    char syscall[SYSCALL_LINE]; /* asleep: /proc's line, to tell whether it woke meanwhile */
 } thread_slot_t;
 
 static thread_slot_t *slots; /* mmap'd once, excluded from the roots */
@@ -162,6 +166,20 @@ void mt_leakscan_init(void)
     dl_iterate_phdr(note_own_segments, (void *)(uintptr_t)&excluded);
 }
 
+static uintptr_t parse_hex(const char **p)
+{
+    uintptr_t v = 0;
+    for (;; (*p)++) {
+        char ch = **p;
+        if (ch >= '0' && ch <= '9')
+            v = v * 16 + (uintptr_t)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f')
+            v = v * 16 + (uintptr_t)(ch - 'a' + 10);
+        else
+            return v;
+    }
+}
+
 /* ---- holding the other threads still ---- */
 
 /* Threads in /proc/self/task other than self and the skipped one. */
@@ -231,9 +249,147 @@ static void stop_handler(int sig, siginfo_t *info, void *context)
     errno = saved_errno;
 }
 
-static int stop_signal(void)
+/*
+ * Holding a thread still must be invisible to the program (issue 19.6). A signal is seen by a
+ * thread that sigwait()s for it (sigwait takes blocked signals, and while it waits the kernel
+ * takes any signal of its set, blocked or not), by signalfd, and, once a handler ran, by every
+ * system call that fails with EINTR instead of restarting (sigsuspend, pause, poll, epoll_wait,
+ * nanosleep, timed futex waits, reads with socket timeouts...). So, per thread, from what the
+ * kernel says in /proc/self/task/TID/syscall and status:
+ *  - a thread blocked in the kernel is left there, unsignalled: it runs no code while the scan
+ *    reads its stack from the stack pointer the kernel reports up, and the system call's
+ *    arguments stand for its registers. Its callee-saved registers are not seen (memcheck
+ *    sees them); a value kept only there is the one thing this can miss. Except:
+ *  - blocked in a system call that the kernel restarts transparently after a handler with
+ *    SA_RESTART (an untimed futex wait: mutexes, condition variables, joins; wait4, waitid),
+ *    and running threads: sent a real-time signal that the thread does not block and the
+ *    program leaves at its default action (so it waits for none of them, and none is its own),
+ *    chosen per thread; the handler saves the registers and waits for the scan's end. A thread
+ *    blocking every such signal is not signalled at all: scanned like a blocked one, or, when
+ *    it runs, whole (its stack pointer is unknown), and counted as missed.
+ * The signal is never one the program installed a handler for, blocked or waits for.
+ */
+static int sig_state[65]; /* per signal, this scan: 0 unknown, 1 usable, 2 ours, -1 not */
+
+static int install_stop_handler(int sig)
 {
-    return SIGRTMAX - 1;
+    if (sig_state[sig] == 0) {
+        struct sigaction old;
+        sig_state[sig] = sigaction(sig, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+                                 old.sa_handler == SIG_DFL
+                             ? 1
+                             : -1;
+        if (sig_state[sig] < 0 && sigaction(sig, NULL, &old) == 0 && (old.sa_flags & SA_SIGINFO) &&
+            old.sa_sigaction == stop_handler)
+            sig_state[sig] = 2; /* ours, from an earlier scan (a fork's parent) */
+    }
+    if (sig_state[sig] == 1) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = stop_handler;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigfillset(&sa.sa_mask);
+        /* Our handler stays installed after the scan: a late signal then finds release_word
+         * set and returns at once, where the default action would kill the process. */
+        sig_state[sig] = sigaction(sig, &sa, NULL) == 0 ? 2 : -1;
+    }
+    return sig_state[sig] == 2;
+}
+
+/* Reads /proc/self/task/TID/NAME into buf (NUL-terminated); its length, or -1. */
+static long read_task_file(pid_t tid, const char *name, char *buf, size_t size)
+{
+    char path[64] = "/proc/self/task/";
+    size_t n = strlen(path);
+    char digits[16];
+    size_t d = 0;
+    for (unsigned v = (unsigned)tid; v || !d; v /= 10)
+        digits[d++] = (char)('0' + v % 10);
+    while (d)
+        path[n++] = digits[--d];
+    path[n++] = '/';
+    for (const char *c = name; *c && n < sizeof path - 1; c++)
+        path[n++] = *c;
+    path[n] = 0;
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    long len = syscall(SYS_read, fd, buf, size - 1);
+    syscall(SYS_close, fd);
+    if (len < 0)
+        return -1;
+    buf[len] = 0;
+    return len;
+}
+
+/* The thread's blocked signals (SigBlk in its status), or all when unknown. */
+static uint64_t blocked_signals(pid_t tid)
+{
+    char buf[2048];
+    if (read_task_file(tid, "status", buf, sizeof buf) < 0)
+        return ~(uint64_t)0;
+    const char *p = strstr(buf, "\nSigBlk:");
+    if (!p)
+        return ~(uint64_t)0;
+    p += 8;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return parse_hex(&p);
+}
+
+/* System calls a handler with SA_RESTART interrupts invisibly (the kernel restarts them). */
+static int restarts_invisibly(long nr, const uintptr_t *arg)
+{
+    if (nr == SYS_futex) {
+        int op = (int)(arg[1] & 127); /* without FUTEX_PRIVATE_FLAG and the clock flag */
+        /* A timed wait ends in EINTR instead (its restart block is not restarted). */
+        return (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) && arg[3] == 0;
+    }
+    return nr == SYS_wait4 || nr == SYS_waitid;
+}
+
+/* Decides how to hold s->tid: returns the signal to send, or 0 when s->state says what to do
+ * instead (SLOT_ASLEEP: left blocked; SLOT_MISSED: running and nothing can stop it). */
+static int choose_stop(thread_slot_t *s)
+{
+    long len = read_task_file(s->tid, "syscall", s->syscall, sizeof s->syscall);
+    int running = len < 0 || !strncmp(s->syscall, "running", 7);
+    if (!running) {
+        const char *p = s->syscall;
+        long nr = 0;
+        uintptr_t arg[6] = {0};
+        if (*p == '-') { /* "-1 sp pc": blocked, not in a system call */
+            nr = -1;
+            p += 2;
+        } else {
+            for (; *p >= '0' && *p <= '9'; p++) /* the number is decimal, the rest hex */
+                nr = nr * 10 + (*p - '0');
+            for (int i = 0; i < 6; i++) {
+                while (*p == ' ')
+                    p++;
+                if (p[0] == '0' && p[1] == 'x')
+                    p += 2;
+                arg[i] = parse_hex(&p);
+            }
+        }
+        while (*p == ' ')
+            p++;
+        if (p[0] == '0' && p[1] == 'x')
+            p += 2;
+        s->sp = parse_hex(&p);
+        for (int i = 0; i < 6; i++)
+            s->regs[i] = (greg_t)arg[i];
+        if (nr < 0 || !restarts_invisibly(nr, arg)) {
+            s->state = SLOT_ASLEEP;
+            return 0;
+        }
+    }
+    uint64_t blocked = blocked_signals(s->tid);
+    for (int sig = SIGRTMAX - 1; sig >= SIGRTMIN; sig--)
+        if (!(blocked & ((uint64_t)1 << (sig - 1))) && install_stop_handler(sig))
+            return sig;
+    s->state = running ? SLOT_MISSED : SLOT_ASLEEP;
+    return 0;
 }
 
 /* Adds every thread of the process not seen yet; returns how many were added. */
@@ -266,16 +422,29 @@ static size_t enumerate_threads(pid_t self)
                 continue;
             thread_slot_t *s = &slots[slot_count];
             *s = (thread_slot_t){.tid = tid, .state = SLOT_SIGNALLED};
+            int sig = choose_stop(s);
             /* Publish the slot before the signal: the handler may run at once on another core
              * and must find it. */
             __atomic_store_n(&slot_count, slot_count + 1, __ATOMIC_RELEASE);
-            if (syscall(SYS_tgkill, getpid(), tid, stop_signal()) != 0)
+            if (sig && syscall(SYS_tgkill, getpid(), tid, sig) != 0)
                 s->state = SLOT_GONE;
             added++;
         }
     }
     syscall(SYS_close, fd);
     return added;
+}
+
+/* A thread left asleep that woke during the scan ran beside it: counted as missed. */
+static void check_sleepers(void)
+{
+    char now[SYSCALL_LINE];
+    for (size_t i = 0; i < slot_count; i++) {
+        thread_slot_t *s = &slots[i];
+        if (s->state == SLOT_ASLEEP &&
+            (read_task_file(s->tid, "syscall", now, sizeof now) < 0 || strcmp(now, s->syscall)))
+            s->state = SLOT_MISSED;
+    }
 }
 
 static uint64_t now_ms(void)
@@ -312,15 +481,7 @@ static int stop_world(pid_t self)
         slots = m;
         mt_leakscan_exclude((uintptr_t)m, (uintptr_t)m + MAX_THREADS * sizeof *slots);
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = stop_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigfillset(&sa.sa_mask);
-    /* Our handler stays installed after the scan: a late signal then finds release_word set
-     * and returns at once, where the default action would kill the process. */
-    if (sigaction(stop_signal(), &sa, NULL) != 0)
-        return -errno;
+    memset(sig_state, 0, sizeof sig_state);
     slot_count = 0;
     release_word = 0;
     /* New threads may be created by threads not stopped yet: repeat until none appears. */
@@ -499,20 +660,6 @@ static int is_device(const char *path)
     return S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
 }
 
-static uintptr_t parse_hex(const char **p)
-{
-    uintptr_t v = 0;
-    for (;; (*p)++) {
-        char ch = **p;
-        if (ch >= '0' && ch <= '9')
-            v = v * 16 + (uintptr_t)(ch - '0');
-        else if (ch >= 'a' && ch <= 'f')
-            v = v * 16 + (uintptr_t)(ch - 'a' + 10);
-        else
-            return v;
-    }
-}
-
 static const char *next_field(const char *p)
 {
     while (*p && *p != ' ')
@@ -651,7 +798,7 @@ static uintptr_t live_part_start(const scan_ctx_t *c, uintptr_t begin, uintptr_t
         return c->own_sp;
     for (size_t i = 0; i < slot_count; i++) {
         const thread_slot_t *s = &slots[i];
-        if (s->state == SLOT_STOPPED && s->sp >= begin && s->sp < end)
+        if ((s->state == SLOT_STOPPED || s->state == SLOT_ASLEEP) && s->sp >= begin && s->sp < end)
             return s->sp - STACK_RED_ZONE > begin ? s->sp - STACK_RED_ZONE : begin;
     }
     return begin;
@@ -673,7 +820,7 @@ static void scan_mappings(scan_ctx_t *c)
 static void scan_registers(scan_ctx_t *c)
 {
     for (size_t i = 0; i < slot_count; i++)
-        if (slots[i].state == SLOT_STOPPED)
+        if (slots[i].state == SLOT_STOPPED || slots[i].state == SLOT_ASLEEP)
             mt_leakgraph_scan_root(c->graph, (uintptr_t)slots[i].regs,
                                    (uintptr_t)(slots[i].regs + NGREG));
 }
@@ -720,8 +867,9 @@ __attribute__((noinline)) static int classify(mt_leak_block_t *blocks, size_t co
     scan_registers(&ctx);
     scan_mappings(&ctx);
     mt_leakgraph_finish(&graph);
+    check_sleepers();
     for (size_t i = 0; i < slot_count; i++) {
-        stats->threads_stopped += slots[i].state == SLOT_STOPPED;
+        stats->threads_stopped += slots[i].state == SLOT_STOPPED || slots[i].state == SLOT_ASLEEP;
         stats->threads_missed += slots[i].state == SLOT_MISSED;
     }
     resume_world();
