@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Fast x86-64 unwinding from cached per-address CFA rules (see fast_unwind.h). A rule is
 // computed from the module's .eh_frame_hdr search table and the FDE's call frame instructions,
-// once per return address and thread. Only the simple forms are accepted: CFA = rsp + N or
+// once per return address. Only the simple forms are accepted: CFA = rsp + N or
 // rbp + N, return address and rbp saved at fixed offsets from the CFA. Everything else is
 // cached as "slow" and the caller falls back to libunwind for the whole stack. No malloc, no
-// stdio; the per-thread cache is mmap'ed on first use.
+// stdio, no pthread key; the process-wide cache is mmap'ed on first use.
 #include "fast_unwind.h"
 
 #include <link.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -28,55 +27,84 @@ typedef struct mt_fu_rule {
     uint8_t kind;
 } mt_fu_rule_t;
 
-#define MT_FU_CACHE (1u << 12) /* entries per thread, direct-mapped: 64 KiB */
+#define MT_FU_CACHE (1u << 14) /* entries, direct-mapped, shared by all threads: 512 KiB */
 #define MT_FU_STACK_MAX (1ull << 30)
 
-typedef struct mt_fu_cache {
-    uint32_t gen;
-    mt_fu_rule_t rule[MT_FU_CACHE];
-} mt_fu_cache_t;
+/*
+ * One cache for the whole process, not one per thread: a rule depends on the address only,
+ * and a per-thread cache needed a pthread key to be unmapped at thread exit. A key is the
+ * program's resource (PTHREAD_KEYS_MAX), and glibc callocs the second-level array of keys 32
+ * and up inside whichever call first sets one: inside memtrace, unrecorded, holding what the
+ * program later stores through its own keys (issue 13.2). Each entry is a seqlock: readers never
+ * write the shared line (no contention on hits), a writer that finds the entry being written
+ * skips caching, and a reader that sees a change while reading treats it as a miss.
+ */
+typedef struct mt_fu_entry {
+    uint32_t seq; /* odd while being written */
+    uint32_t gen; /* mt_fu_gen when written: older entries are empty */
+    uint64_t key;
+    uint64_t val; /* the rule, packed (mt_fu_pack) */
+    uint64_t pad;
+} mt_fu_entry_t;
 
-static __thread mt_fu_cache_t *mt_fu_tls __attribute__((tls_model("initial-exec")));
+static mt_fu_entry_t *mt_fu_table;
 static uint32_t mt_fu_gen = 1;
-static pthread_key_t mt_fu_key;
-static pthread_once_t mt_fu_once = PTHREAD_ONCE_INIT;
-static bool mt_fu_key_ok;
 
-/* Runs in the exiting thread itself, whose later destructors may still allocate: they find no
- * cache and map a new one (left to the kernel if the thread is past its last destructor). */
-static void mt_fu_cache_free(void *p)
+static mt_fu_entry_t *mt_fu_entries(void)
 {
-    if (mt_fu_tls == p)
-        mt_fu_tls = NULL;
-    mt_unmap_unlisted(p, sizeof(mt_fu_cache_t));
-}
-
-static void mt_fu_key_init(void)
-{
-    mt_fu_key_ok = pthread_key_create(&mt_fu_key, mt_fu_cache_free) == 0;
-}
-
-static mt_fu_cache_t *mt_fu_cache(void)
-{
-    mt_fu_cache_t *c = mt_fu_tls;
-    uint32_t gen = __atomic_load_n(&mt_fu_gen, __ATOMIC_ACQUIRE);
-    if (MT_LIKELY(c && c->gen == gen))
-        return c;
-    if (!c) {
-        pthread_once(&mt_fu_once, mt_fu_key_init);
-        if (!mt_fu_key_ok)
-            return NULL;
-        c = mt_map_unlisted(sizeof *c);
-        if (!c)
-            return NULL;
-        /* Unmapped at thread exit; a thread that never exits keeps its 64 KiB. */
-        pthread_setspecific(mt_fu_key, c);
-        mt_fu_tls = c;
-    } else {
-        memset(c->rule, 0, sizeof c->rule);
+    mt_fu_entry_t *t = __atomic_load_n(&mt_fu_table, __ATOMIC_ACQUIRE);
+    if (MT_LIKELY(t != NULL))
+        return t;
+    mt_fu_entry_t *fresh = mt_map_unlisted(MT_FU_CACHE * sizeof *fresh);
+    if (!fresh)
+        return NULL;
+    if (!__atomic_compare_exchange_n(&mt_fu_table, &t, fresh, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        mt_unmap_unlisted(fresh, MT_FU_CACHE * sizeof *fresh); /* another thread was first */
+        return t;
     }
-    c->gen = gen;
-    return c;
+    return fresh;
+}
+
+static uint64_t mt_fu_pack(const mt_fu_rule_t *r)
+{
+    return (uint64_t)(uint32_t)r->cfa_off | (uint64_t)(uint16_t)r->rbp_off << 32 |
+           (uint64_t)(uint8_t)r->ra_off << 48 | (uint64_t)r->kind << 56;
+}
+
+static void mt_fu_unpack(uint64_t v, uint64_t key, mt_fu_rule_t *r)
+{
+    r->key = key;
+    r->cfa_off = (int32_t)(uint32_t)v;
+    r->rbp_off = (int16_t)(uint16_t)(v >> 32);
+    r->ra_off = (int8_t)(uint8_t)(v >> 48);
+    r->kind = (uint8_t)(v >> 56);
+}
+
+/* 1 and *r filled when the entry holds key's rule of this generation. */
+static inline int mt_fu_lookup(const mt_fu_entry_t *e, uint64_t key, uint32_t gen, mt_fu_rule_t *r)
+{
+    uint32_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+    uint64_t k = __atomic_load_n(&e->key, __ATOMIC_RELAXED);
+    uint64_t v = __atomic_load_n(&e->val, __ATOMIC_RELAXED);
+    uint32_t g = __atomic_load_n(&e->gen, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if ((s1 & 1) || __atomic_load_n(&e->seq, __ATOMIC_RELAXED) != s1 || k != key || g != gen)
+        return 0;
+    mt_fu_unpack(v, key, r);
+    return 1;
+}
+
+static void mt_fu_store(mt_fu_entry_t *e, const mt_fu_rule_t *r, uint32_t gen)
+{
+    uint32_t s = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
+    if ((s & 1) ||
+        !__atomic_compare_exchange_n(&e->seq, &s, s + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return; /* being written by another thread: leave it */
+    __atomic_store_n(&e->key, r->key, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->val, mt_fu_pack(r), __ATOMIC_RELAXED);
+    __atomic_store_n(&e->gen, gen, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->seq, s + 2, __ATOMIC_RELEASE);
 }
 
 void mt_fastunw_flush(void)
@@ -502,8 +530,7 @@ static const uint8_t *mt_fu_find_fde(uint64_t pc)
 /* Computes the rule for pc (a return address - 1, or the capture point itself). */
 static void mt_fu_compute(uint64_t pc, mt_fu_rule_t *r)
 {
-    r->key = pc;
-    r->kind = MT_FU_SLOW;
+    *r = (mt_fu_rule_t){.key = pc, .kind = MT_FU_SLOW};
     const uint8_t *fde = mt_fu_find_fde(pc);
     if (!fde)
         return;
@@ -551,19 +578,23 @@ static void mt_fu_compute(uint64_t pc, mt_fu_rule_t *r)
     r->kind = s.cfa_reg == MT_REG_RSP ? MT_FU_RSP : MT_FU_RBP;
 }
 
-static inline const mt_fu_rule_t *mt_fu_rule(mt_fu_cache_t *cache, uint64_t key)
+static inline void mt_fu_rule(mt_fu_entry_t *table, uint32_t gen, uint64_t key, mt_fu_rule_t *r)
 {
-    mt_fu_rule_t *r = &cache->rule[(key ^ (key >> 12)) & (MT_FU_CACHE - 1)];
-    if (MT_UNLIKELY(r->key != key || r->kind == MT_FU_EMPTY))
+    mt_fu_entry_t *e = &table[(key ^ (key >> 12)) & (MT_FU_CACHE - 1)];
+    if (MT_UNLIKELY(!mt_fu_lookup(e, key, gen, r))) {
         mt_fu_compute(key, r);
-    return r;
+        mt_fu_store(e, r, gen);
+    }
 }
 
 __attribute__((noinline)) int mt_fastunw_capture(uintptr_t *buf, int max)
 {
-    mt_fu_cache_t *cache = mt_fu_cache();
-    if (!cache)
+    mt_fu_entry_t *table = mt_fu_entries();
+    if (!table)
         return -1;
+    uint32_t gen = __atomic_load_n(&mt_fu_gen, __ATOMIC_ACQUIRE);
+    mt_fu_rule_t rule;
+    const mt_fu_rule_t *r = &rule;
     uint64_t pc, sp, bp;
     /* One asm statement: pc, rsp and rbp are read at the same instruction boundary, whose CFI
      * row describes this very frame. */
@@ -573,7 +604,7 @@ __attribute__((noinline)) int mt_fastunw_capture(uintptr_t *buf, int max)
     uint64_t key = pc;
     int n = 0;
     while (n < max) {
-        const mt_fu_rule_t *r = mt_fu_rule(cache, key);
+        mt_fu_rule(table, gen, key, &rule);
         if (r->kind == MT_FU_END)
             break;
         if (r->kind == MT_FU_SLOW)

@@ -2,7 +2,7 @@
 // Alternate signal stacks and the interposed sigaction/signal. A stack overflow raises SIGSEGV
 // on a stack with no room left: without a stack of its own the handler cannot run, the kernel
 // kills the process and the log loses its last chunk and its EXIT. Each thread gets one on its
-// first recorded event (mmap, never malloc; unmapped by a thread-specific destructor).
+// first recorded event (mmap, never malloc; handed on to a later thread once it is gone).
 // The program must not see memtrace's handlers: sigaction reports SIG_DFL where ours stands in
 // for it, and a handler the program installs replaces ours, as it would have replaced SIG_DFL.
 #include "signals.h"
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "mt_libc.h"
+#include "thread_res.h"
 
 /* Room for the handler: encode EXIT, hand the chunk to the writer (or deflate it here when
  * there is no writer thread: zlib's deflate keeps its state off the stack). */
@@ -28,8 +29,6 @@ static struct {
     void (*handler)(int);
     /* 1 while memtrace's handler is installed for that signal on the program's behalf */
     int ours[MT_SIG_MAX];
-    pthread_key_t key;
-    int key_ok;
 } mt_sig;
 
 static int mt_sig_real(int sig, const struct sigaction *sa, struct sigaction *old)
@@ -56,42 +55,38 @@ static void mt_sig_stack_unmap(void *p)
     syscall(SYS_munmap, p, MT_SIG_STACK);
 }
 
-static void mt_sig_stack_free(void *p)
-{
-    stack_t cur;
-    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == p && !(cur.ss_flags & SS_ONSTACK)) {
-        stack_t off = {.ss_flags = SS_DISABLE};
-        sigaltstack(&off, NULL);
-    }
-    /* Still in use if the program replaced it by its own; then it is the program's. */
-    if (sigaltstack(NULL, &cur) != 0 || cur.ss_sp != p)
-        mt_sig_stack_unmap(p);
-}
-
+/* A thread's stack outlives it and goes to a later thread (thread_res.h): no pthread key,
+ * whose destructor would unmap it at thread exit, since keys are the program's (issue 13.2). */
 void mt_sig_thread(void)
 {
     stack_t cur;
-    if (sigaltstack(NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE))
-        return; /* the program has one: handlers run there */
+    if (sigaltstack(NULL, &cur) != 0)
+        return;
     int saved = errno;
-    void *p = mt_sig_stack_map();
-    stack_t st = {.ss_sp = p, .ss_size = MT_SIG_STACK, .ss_flags = 0};
-    if (p && sigaltstack(&st, NULL) != 0) {
-        mt_sig_stack_unmap(p);
+    int tid = mt_sys_gettid();
+    if (!(cur.ss_flags & SS_DISABLE)) {
+        /* the program's (handlers run there), or ours inherited by a fork's child */
+        mt_tres_adopt(tid, cur.ss_sp);
+        errno = saved;
+        return;
+    }
+    void *p = mt_tres_take(tid);
+    int fresh = p == NULL;
+    if (fresh)
+        p = mt_sig_stack_map();
+    if (p && fresh && mt_tres_put(tid, p) != 0) {
+        mt_sig_stack_unmap(p); /* more threads at once than the table holds: none */
         p = NULL;
     }
+    stack_t st = {.ss_sp = p, .ss_size = MT_SIG_STACK, .ss_flags = 0};
+    if (p)
+        (void)sigaltstack(&st, NULL); /* on failure the stack stays listed, for the next one */
     errno = saved;
-    if (!p)
-        return;
-    if (mt_sig.key_ok)
-        (void)pthread_setspecific(mt_sig.key, p);
 }
 
 void mt_sig_init(const int *sigs, int n, void (*handler)(int))
 {
     mt_sig.handler = handler;
-    /* A low key index: glibc keeps the first 32 in the thread descriptor (no malloc). */
-    mt_sig.key_ok = pthread_key_create(&mt_sig.key, mt_sig_stack_free) == 0;
     mt_sig_thread();
     for (int i = 0; i < n; i++) {
         struct sigaction old;

@@ -126,6 +126,28 @@ def case_scan_guard_pages():
                                {"definite": (128, 3), "reachable": ((1 << 20) + 48, 2)})
 
 
+# ---- 13.2: memtrace does not change what the program allocates ----
+
+def case_many_keys():
+    """33 keys: key 32's value lives in glibc's second-level array; 32 keys: none is made."""
+    prog = build("many_keys.c", "-pthread")
+    same_as_plain_and_valgrind([prog], "many_keys33", {"reachable": (612, 2)})
+    same_as_plain_and_valgrind([prog, "32"], "many_keys32", {"reachable": (100, 1)})
+
+
+def case_keys_max():
+    """Every pthread key is the program's; 2,000 threads leave no mapping per thread behind."""
+    prog = build("keys_max.c", "-pthread")
+    plain = run([prog])
+    check(plain.returncode == 0 and plain.stdout == "keys 1024\n", f"plain\n{show(plain)}")
+    p = run([ARGS.memtrace, "run", "-q", "-o", os.path.join(TMP, "km.mtr"), "--", prog])
+    check(p.returncode == 0 and p.stdout == plain.stdout, f"under memtrace\n{show(p)}")
+    plain_maps = int(re.search(r"mappings (\d+)", plain.stderr)[1])
+    maps = int(re.search(r"mappings (\d+)", p.stderr)[1])
+    # memtrace's own: the library, its dependencies, its buffers; not one per thread
+    check(maps <= plain_maps + 64, f"{maps} mappings under memtrace, {plain_maps} plain")
+
+
 # ---- 13.3: what happens before memtrace's constructor is recorded ----
 
 def case_ctor_before_preload():
