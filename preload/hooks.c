@@ -21,6 +21,7 @@
 #include "leak_scan.h"
 #include "python.h"
 #include "recorder.h"
+#include "tls_extra.h"
 
 typedef void (*mt_noreturn_fn)(int) __attribute__((noreturn));
 
@@ -110,6 +111,9 @@ static __attribute__((noinline, cold)) int mt_hooks_start(void)
         return 0;
     int saved = errno;
     mt_rec_init();
+    mt_guard++;
+    mt_tls_init();
+    mt_guard--;
     errno = saved;
     return mt_rec_active();
 }
@@ -228,8 +232,12 @@ MT_EXPORT void *calloc(size_t n, size_t size)
     }
     mt_guard = 1;
     void *p = mt_real.calloc(n, size);
+    /* A new thread's DTV, as big as without memtrace's own TLS (tls_extra.h). */
+    size_t total = MT_UNLIKELY(size == 16 && mt_tls_extra)
+                       ? mt_tls_dtv_size(n, __builtin_return_address(0))
+                       : n * size;
     if (MT_LIKELY(p != NULL))
-        mt_hooks_alloc(MT_ALLOC_CALLOC, p, n * size);
+        mt_hooks_alloc(MT_ALLOC_CALLOC, p, total);
     mt_guard = 0;
     return p;
 }

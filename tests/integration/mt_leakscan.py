@@ -199,9 +199,10 @@ def case_sigwait_thread():
     # The thread still runs at exit, so glibc's freeres does not run under memtrace (it would
     # free stdio buffers under a live thread; valgrind runs it anyway): stdout's 4 KiB buffer
     # stays reachable. The rest is valgrind's: the waiter's DTV possibly lost (its start is
-    # referenced only at +16 from the thread descriptor), the program's 24 B reachable.
+    # referenced only at +16 from the thread descriptor), 272 B as without memtrace's own TLS
+    # (issue 13.2: recorded at 304 B before), and the program's 24 B reachable.
     check(got["definite"] == vg["definite"] and got["indirect"] == vg["indirect"] and
-          got["possible"][1] == vg["possible"][1] == 1 and
+          got["possible"] == vg["possible"] and vg["possible"][1] == 1 and
           got["reachable"] == (vg["reachable"][0] + 4096, vg["reachable"][1] + 1),
           f"memtrace {got} vs valgrind {vg}\n{vp.stderr[-3000:]}")
 
