@@ -77,10 +77,11 @@ def valgrind_totals(argv):
     return vg, p
 
 
-def memtrace_leaks(argv, name, *opts):
+def memtrace_leaks(argv, name, *opts, timeout=120):
     """memtrace run --leak-check; returns (totals, the run's CompletedProcess)."""
     log = os.path.join(TMP, name + ".mtr")
-    p = run([ARGS.memtrace, "run", "-q", "--leak-check", *opts, "-o", log, "--", *argv])
+    p = run([ARGS.memtrace, "run", "-q", "--leak-check", *opts, "-o", log, "--", *argv],
+            timeout=timeout)
     check(os.path.isfile(log), f"no log\n{show(p)}")
     q = run([ARGS.memtrace, "leaks", "--format", "json", log])
     check(q.returncode == 0, f"memtrace leaks\n{show(q)}")
@@ -124,6 +125,20 @@ def case_scan_guard_pages():
     """PROT_NONE inside a live block, an unreadable mapping, MADV_DONTNEED."""
     same_as_plain_and_valgrind([build("guard_page.c")], "guard_page",
                                {"definite": (128, 3), "reachable": ((1 << 20) + 48, 2)})
+
+
+def case_scan_uffd_devzero():
+    """A userfaultfd range nobody serves (reading it would wait forever), a /dev/zero root."""
+    prog = build("uffd_devzero.c")
+    plain = run([prog])
+    check(plain.returncode == 0 and plain.stdout.startswith("uffd "), f"plain\n{show(plain)}")
+    got, p = memtrace_leaks([prog], "uffd", timeout=30)
+    check(p.returncode == 0 and p.stdout == plain.stdout, f"under memtrace\n{show(p)}")
+    expect = {k: (0, 0) for k in KINDS}
+    expect.update(definite=(32, 1), reachable=(48, 1))
+    check(got == expect, f"memtrace {got}, the program says {expect}")
+    if plain.stdout != "uffd on\n":
+        raise Skip("userfaultfd is not permitted here: only /dev/zero was checked")
 
 
 # ---- 13.2: memtrace does not change what the program allocates ----
