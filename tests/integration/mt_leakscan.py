@@ -236,6 +236,7 @@ def main():
     ap.add_argument("case", choices=sorted(CASES))
     ARGS = ap.parse_args()
     ARGS.memtrace = os.path.abspath(ARGS.memtrace)
+    ARGS.source_root = os.path.abspath(ARGS.source_root)
     TMP = tempfile.mkdtemp(prefix=f"memtrace-ls-{ARGS.case}.")
     try:
         CASES[ARGS.case]()
