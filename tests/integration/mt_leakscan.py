@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,8 +32,18 @@ def check(cond, msg):
         raise Fail(msg)
 
 
-def run(argv, timeout=120, **kw):
-    return subprocess.run(argv, cwd=TMP, capture_output=True, text=True, timeout=timeout, **kw)
+def run(argv, timeout=120):
+    """Runs argv in its own session: a hang (the bug some cases look for) kills the program
+    memtrace started too, not only memtrace."""
+    with subprocess.Popen(argv, cwd=TMP, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, start_new_session=True) as p:
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            raise
+        return subprocess.CompletedProcess(argv, p.returncode, out, err)
 
 
 def show(p):
