@@ -560,7 +560,8 @@ static int holds_a_block(const mt_leak_graph_t *g, uintptr_t begin, uintptr_t en
  * and, for file-backed mappings, where the page is actually backed: a private mapping longer
  * than its file raises SIGBUS past the end. Those pages are probed with process_vm_readv on
  * ourselves, which returns EFAULT where a load would fault (no signal handler to install or
- * race with); where the system forbids it (seccomp), the file's size from stat decides.
+ * race with); where the system forbids it (seccomp), with write(2) into a pipe, which fails
+ * the same way; without a free descriptor for the pipe, the file's size from stat decides.
  * Anonymous memory (heap, stacks) needs no probe: with read permission it is readable,
  * MADV_DONTNEED'd pages included (they read as zeros). */
 
@@ -606,8 +607,9 @@ static const mapping_t *mapping_of(uintptr_t addr)
     return &maps[lo];
 }
 
-/* Reads one byte of page through the kernel: 1 readable, 0 not, -1 the probe is unavailable. */
-static int probe(uintptr_t page)
+/* Reads one byte of page through the kernel: 1 readable, 0 not, -1 the probe is unavailable
+ * (a seccomp policy may forbid process_vm_readv). */
+static int probe_vm_readv(uintptr_t page)
 {
     char byte;
     struct iovec local = {&byte, 1}, remote = {(void *)page, 1};
@@ -615,6 +617,45 @@ static int probe(uintptr_t page)
     if (n == 1)
         return 1;
     return errno == EFAULT ? 0 : -1;
+}
+
+/* The same through a pipe: write(2) copies from the page and fails with EFAULT where a load
+ * would fault; the byte is read back at once, so the pipe never fills. */
+static int probe_pipe[2] = {-1, -1};
+
+static int probe_write(uintptr_t page)
+{
+    if (probe_pipe[0] < 0 && syscall(SYS_pipe2, probe_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        probe_pipe[0] = probe_pipe[1] = -1;
+        return -1;
+    }
+    long n = syscall(SYS_write, probe_pipe[1], (void *)page, 1UL);
+    if (n == 1) {
+        char byte;
+        (void)syscall(SYS_read, probe_pipe[0], &byte, 1UL);
+        return 1;
+    }
+    return n < 0 && errno == EFAULT ? 0 : -1;
+}
+
+static void probe_done(void)
+{
+    if (probe_pipe[0] >= 0) {
+        syscall(SYS_close, probe_pipe[0]);
+        syscall(SYS_close, probe_pipe[1]);
+        probe_pipe[0] = probe_pipe[1] = -1;
+    }
+}
+
+static int probe(uintptr_t page)
+{
+    int ok = probe_state >= 0 ? probe_vm_readv(page) : -1;
+    if (ok >= 0) {
+        probe_state = 1;
+        return ok;
+    }
+    probe_state = -1;
+    return probe_write(page);
 }
 
 static int page_ok(uintptr_t page)
@@ -627,13 +668,9 @@ static int page_ok(uintptr_t page)
     uintptr_t *slot = &probe_page[(page >> 12) % PROBE_CACHE];
     if ((*slot & ~(uintptr_t)1) == page)
         return (int)(*slot & 1);
-    int ok = probe_state >= 0 ? probe(page) : -1;
-    if (ok < 0) {
-        probe_state = -1;
+    int ok = probe(page);
+    if (ok < 0) /* no probe at all (no fd left for the pipe): the file's size decides */
         ok = page < m->file_end;
-    } else {
-        probe_state = 1;
-    }
     *slot = page | (uintptr_t)ok;
     return ok;
 }
@@ -867,6 +904,7 @@ __attribute__((noinline)) static int classify(mt_leak_block_t *blocks, size_t co
     scan_registers(&ctx);
     scan_mappings(&ctx);
     mt_leakgraph_finish(&graph);
+    probe_done();
     check_sleepers();
     for (size_t i = 0; i < slot_count; i++) {
         stats->threads_stopped += slots[i].state == SLOT_STOPPED || slots[i].state == SLOT_ASLEEP;

@@ -128,8 +128,13 @@ def error_exitcode_passes(argv, name):
 
 def case_scan_past_eof():
     """A private file mapping longer than its (deleted) file: SIGBUS past the end."""
-    same_as_plain_and_valgrind([build("past_eof.c")], "past_eof",
-                               {"definite": (64, 1), "reachable": (32, 1)})
+    prog = build("past_eof.c")
+    same_as_plain_and_valgrind([prog], "past_eof", {"definite": (64, 1), "reachable": (32, 1)})
+    # process_vm_readv forbidden by seccomp: the same answer by another probe
+    got, p = memtrace_leaks([prog, "seccomp"], "past_eof_seccomp")
+    check(p.returncode == 0, f"under memtrace with seccomp\n{show(p)}")
+    check(got == {"definite": (64, 1), "indirect": (0, 0), "possible": (0, 0),
+                  "reachable": (32, 1)}, f"with seccomp: {got}")
 
 
 def case_scan_guard_pages():
