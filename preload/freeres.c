@@ -7,6 +7,7 @@
 #include "freeres.h"
 
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "leak_scan.h"
@@ -30,7 +31,11 @@ static mt_freeres_fn mt_freeres_lookup(const char *name)
 
 int mt_freeres_run(void)
 {
-    if (mt_leakscan_other_threads() != 0)
+    /* MEMTRACE_FREERES=0, as valgrind's --run-libc-freeres=no: a program that corrupted its
+     * heap exits cleanly when nothing is freed at exit, but glibc's checks in free may abort
+     * it here. */
+    const char *off = getenv("MEMTRACE_FREERES");
+    if ((off && off[0] == '0') || mt_leakscan_other_threads() != 0)
         return 0;
     /* Looked up now: libstdc++ may have come with a dlopen after start. */
     mt_freeres_fn cxx = mt_freeres_lookup("_ZN9__gnu_cxx9__freeresEv");

@@ -865,10 +865,11 @@ static void scan_registers(scan_ctx_t *c)
 static void mark_allocator_metadata(mt_leak_block_t *blocks, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        /* malloc_usable_size reads the chunk's header, 16 bytes before the block: the
-         * program may have made that page unreadable (a guard page at a block's start). */
-        if (!page_ok((blocks[i].addr - 16) & ~(uintptr_t)4095) ||
-            !page_ok((blocks[i].addr - 8) & ~(uintptr_t)4095)) {
+        /* malloc_usable_size reads the chunk's header, 8 bytes before the block, and the
+         * next chunk's, less than 32 bytes past the requested size: the program may have made
+         * either page unreadable (a guard page at a block's start or end). */
+        uintptr_t head = blocks[i].addr - 8, next = blocks[i].addr + blocks[i].size + 32;
+        if (!page_ok(head & ~(uintptr_t)4095) || !page_ok(next & ~(uintptr_t)4095)) {
             blocks[i].meta_offset = 0;
             continue;
         }
