@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Leak check at exit, inside the target: holds the other threads still, gathers the roots
-// (writable mappings, stacks from their stack pointers, registers) and classifies every live
-// block with leak_graph. Never allocates from the heap and never takes a lock a stopped thread
-// could hold: the caller keeps the recorder lock for the whole scan.
+// Leak check at exit, inside the target: holds the other threads still (without a signal
+// the program could notice), gathers the roots (writable mappings, stacks from their stack
+// pointers, registers) and classifies every live block with leak_graph, reading only pages the
+// kernel reports readable: it never faults. Never allocates from the heap and never takes a
+// lock a stopped thread could hold: the caller keeps the recorder lock for the whole scan.
 #ifndef MT_LEAK_SCAN_H
 #define MT_LEAK_SCAN_H
 
@@ -12,9 +13,10 @@
 #include "leak_graph.h"
 
 typedef struct mt_leakscan_stats {
-    uint32_t threads_stopped; /* other threads held still during the scan */
-    uint32_t threads_missed;  /* threads that did not answer (signal blocked): their stacks
-                                 were scanned whole, without registers */
+    uint32_t threads_stopped; /* other threads held still: stopped by a signal, or left
+                                 blocked in the kernel (stack from its reported pointer) */
+    uint32_t threads_missed;  /* threads that ran during the scan (every usable signal blocked,
+                                 or woken meanwhile): scanned as found, without registers */
     uint64_t root_bytes;      /* bytes of memory scanned as roots */
 } mt_leakscan_stats_t;
 
