@@ -109,6 +109,13 @@ void mt_leakscan_set_stack_start(uintptr_t sp)
     exit_sp = sp;
 }
 
+static uintptr_t (*sp_map)(uintptr_t sp);
+
+void mt_leakscan_set_sp_map(uintptr_t (*map)(uintptr_t sp))
+{
+    __atomic_store_n(&sp_map, map, __ATOMIC_RELEASE);
+}
+
 void mt_leakscan_skip_thread(int tid)
 {
     __atomic_store_n(&skipped_tid, tid, __ATOMIC_RELEASE);
@@ -240,7 +247,10 @@ static void stop_handler(int sig, siginfo_t *info, void *context)
     if (s) {
         const ucontext_t *uc = context;
         memcpy(s->regs, uc->uc_mcontext.gregs, sizeof s->regs);
+        uintptr_t (*map)(uintptr_t) = __atomic_load_n(&sp_map, __ATOMIC_ACQUIRE);
         s->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+        if (map)
+            s->sp = map(s->sp);
         __atomic_store_n(&s->state, SLOT_STOPPED, __ATOMIC_RELEASE);
         futex(&s->state, FUTEX_WAKE, 1, NULL);
         while (!__atomic_load_n(&release_word, __ATOMIC_ACQUIRE))

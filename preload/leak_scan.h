@@ -30,6 +30,11 @@ void mt_leakscan_exclude(uintptr_t begin, uintptr_t end);
 /* Memory memtrace gave back: no longer excluded. */
 void mt_leakscan_unexclude(uintptr_t begin, uintptr_t end);
 
+/* How to find the program's stack pointer from a stopped thread's (memtrace's hooks may run
+ * on a stack of their own): called in the stopped thread, from the stop signal's handler;
+ * NULL (the default) takes the stack pointer as it is. */
+void mt_leakscan_set_sp_map(uintptr_t (*map)(uintptr_t sp));
+
 /* A memtrace thread that blocks all signals and holds no heap pointers: never stopped. */
 void mt_leakscan_skip_thread(int tid);
 
