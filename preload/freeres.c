@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "leak_scan.h"
 #include "mt_libc.h"
+#include "recorder.h"
 
 typedef void (*mt_freeres_fn)(void);
 
@@ -45,4 +47,26 @@ int mt_freeres_run(void)
     if (libc)
         libc();
     return 1;
+}
+
+/* Not from _exit or quick_exit (no exit handlers run there): __libc_freeres flushes stdio,
+ * which they must not do. */
+static int mt_freeres_pid;
+
+/* Only in the process that installed it: a vfork child that calls exit() shares the parent's
+ * memory (its stdio buffers are the parent's), and a fork's child is left as it is. */
+static void mt_freeres_on_exit(int status, void *arg)
+{
+    (void)status;
+    (void)arg;
+    if (mt_rec_active() && !mt_guard && mt_sys_getpid() == mt_freeres_pid)
+        (void)mt_freeres_run();
+}
+
+void mt_freeres_install(void)
+{
+    if (!mt_config.leak_check)
+        return;
+    mt_freeres_pid = mt_sys_getpid();
+    on_exit(mt_freeres_on_exit, NULL);
 }

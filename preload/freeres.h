@@ -9,4 +9,9 @@
  * last; returns 1 when they ran, 0 when other threads were still there. Exit path only. */
 int mt_freeres_run(void);
 
+/* Under --leak-check, registers an on_exit handler running mt_freeres_run. Call right after
+ * the recorder's start (mt_rec_init), whose own handler (the leak check) must run after it:
+ * exit handlers run in reverse order of registration. Guard held. */
+void mt_freeres_install(void);
+
 #endif

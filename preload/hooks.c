@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "early_alloc.h"
+#include "freeres.h"
 #include "mt_libc.h"
 #include "leak_scan.h"
 #include "python.h"
@@ -104,34 +105,31 @@ static void mt_hooks_resolve(void)
  */
 static int mt_hooks_started;
 
-static __attribute__((noinline, cold)) int mt_hooks_start(void)
+static __attribute__((noinline, cold)) void mt_hooks_start(void)
 {
+    mt_hooks_resolve();
     if (mt_guard || mt_resolving || !mt_real.free ||
         __atomic_exchange_n(&mt_hooks_started, 1, __ATOMIC_ACQ_REL))
-        return 0;
+        return;
     int saved = errno;
     mt_rec_init();
     mt_guard++;
     mt_tls_init();
+    if (mt_rec_active())
+        mt_freeres_install();
     mt_guard--;
     errno = saved;
-    return mt_rec_active();
 }
 
 __attribute__((constructor(101))) static void mt_hooks_ctor(void)
 {
-    mt_hooks_resolve();
-    (void)mt_hooks_start();
+    mt_hooks_start();
 }
 
 /* True when this call should be recorded; the caller then sets the guard. */
 static inline int mt_hooks_wanted(void)
 {
-    if (MT_LIKELY(!mt_guard && mt_rec_active()))
-        return 1;
-    if (MT_UNLIKELY(!__atomic_load_n(&mt_hooks_started, __ATOMIC_RELAXED)))
-        return mt_hooks_start();
-    return 0;
+    return !mt_guard && mt_rec_active();
 }
 
 /* Records an allocation result with the guard set and errno preserved. */
@@ -164,9 +162,12 @@ static __attribute__((noinline)) void mt_hooks_inner(void *released, void *added
 }
 
 /* Before the real functions are known (only while dlsym runs, or before our constructor when
- * another library's constructor allocates first). */
+ * another library's constructor allocates first); and until recording has started (see
+ * mt_hooks_start), which the first call that can be recorded does. */
 #define MT_ENSURE(fn)                                                                              \
     do {                                                                                           \
+        if (MT_UNLIKELY(!__atomic_load_n(&mt_hooks_started, __ATOMIC_ACQUIRE)))                    \
+            mt_hooks_start();                                                                      \
         if (MT_UNLIKELY(!mt_real.fn))                                                              \
             mt_hooks_resolve();                                                                    \
     } while (0)
@@ -232,12 +233,12 @@ MT_EXPORT void *calloc(size_t n, size_t size)
     }
     mt_guard = 1;
     void *p = mt_real.calloc(n, size);
-    /* A new thread's DTV, as big as without memtrace's own TLS (tls_extra.h). */
-    size_t total = MT_UNLIKELY(size == 16 && mt_tls_extra)
-                       ? mt_tls_dtv_size(n, __builtin_return_address(0))
-                       : n * size;
+    /* A new thread's DTV is recorded as big as without memtrace's own TLS (tls_extra.h). */
+    if (MT_UNLIKELY(size == 16 && mt_tls_extra))
+        n = mt_tls_dtv_entries(n, __builtin_return_address(0));
+
     if (MT_LIKELY(p != NULL))
-        mt_hooks_alloc(MT_ALLOC_CALLOC, p, total);
+        mt_hooks_alloc(MT_ALLOC_CALLOC, p, n * size);
     mt_guard = 0;
     return p;
 }

@@ -17,7 +17,6 @@
 #include "allocator_check.h"
 #include "clock.h"
 #include "config.h"
-#include "freeres.h"
 #include "leak_scan.h"
 #include "live_table.h"
 #include "modules.h"
@@ -494,9 +493,6 @@ static void mt_rec_fork_child(void)
 static void mt_rec_on_exit(int status, void *arg)
 {
     (void)arg;
-    /* Here and not in _exit: __libc_freeres flushes stdio, which _exit must not do. */
-    if (mt_config.leak_check && mt_rec_active() && mt_sys_getpid() == mt_rec.pid)
-        (void)mt_freeres_run();
     mt_rec_finish(MT_EXIT_NORMAL, status);
 }
 

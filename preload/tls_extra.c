@@ -109,10 +109,10 @@ void mt_tls_init(void)
         mt_tls_extra = 0;
 }
 
-size_t mt_tls_dtv_size(size_t n, const void *ret)
+size_t mt_tls_dtv_entries(size_t n, const void *ret)
 {
     uintptr_t r = (uintptr_t)ret;
     if (r >= mt_tls_ld_lo && r < mt_tls_ld_hi && n > mt_tls_extra + 16)
         n -= mt_tls_extra;
-    return n * 16;
+    return n;
 }

@@ -14,8 +14,8 @@ void mt_tls_init(void);
 /* Entries memtrace added to every DTV (0 when none, or unknown). */
 extern size_t mt_tls_extra;
 
-/* For calloc(n, 16) returning to ret: the size to record. A DTV (calloc'd by the loader with
- * 16-byte entries) is recorded without memtrace's entries; anything else as n * 16. */
-size_t mt_tls_dtv_size(size_t n, const void *ret);
+/* For calloc(n, 16) returning to ret: the number of entries to record. A DTV (calloc'd by
+ * the loader with 16-byte entries) is recorded without memtrace's entries; anything else as n. */
+size_t mt_tls_dtv_entries(size_t n, const void *ret);
 
 #endif
