@@ -17,12 +17,12 @@
 #include <unistd.h>
 
 #include "early_alloc.h"
-#include "freeres.h"
 #include "mt_libc.h"
 #include "leak_scan.h"
+#include "freeres.h"
+#include "tls_extra.h"
 #include "python.h"
 #include "recorder.h"
-#include "tls_extra.h"
 
 typedef void (*mt_noreturn_fn)(int) __attribute__((noreturn));
 
