@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A fast x86-64 stack walker for the common case: every frame's CFA is rsp+N or rbp+N and its
 // return address is saved at a fixed offset from the CFA, per the DWARF CFI in .eh_frame. Rules
-// are computed once per return address and cached per thread. Anything else (expressions,
+// are computed once per return address and cached for all threads. Anything else (expressions,
 // signal frames, missing CFI) makes the whole capture fall back to libunwind, so stacks are
 // exactly libunwind's. No malloc, no locks of its own (dl_iterate_phdr on a cache miss only).
 #ifndef MT_FAST_UNWIND_H

@@ -21,6 +21,8 @@
 #include "last_thread.h"
 #include "mt_libc.h"
 #include "leak_scan.h"
+#include "freeres.h"
+#include "tls_extra.h"
 #include "python.h"
 #include "recorder.h"
 #include "signal_defer.h"
@@ -100,10 +102,35 @@ static void mt_hooks_resolve(void)
     mt_resolving = 0;
 }
 
-__attribute__((constructor(101))) static void mt_hooks_ctor(void)
+/*
+ * Recording starts with the first intercepted call that can be recorded, whenever it comes:
+ * the constructors of the libraries the program links run before ours when they do not
+ * depend on us (libstdc++'s emergency pool, a library's own start-up allocations), and what
+ * they allocate is the program's. By then libc is initialised (it is a dependency of any
+ * library that calls malloc, so its constructors ran first). Not while dlsym resolves the real
+ * functions (its allocations come from the early buffer) nor from inside memtrace.
+ */
+static int mt_hooks_started;
+
+static __attribute__((noinline, cold)) void mt_hooks_start(void)
 {
     mt_hooks_resolve();
+    if (mt_guard || mt_resolving || !mt_real.free ||
+        __atomic_exchange_n(&mt_hooks_started, 1, __ATOMIC_ACQ_REL))
+        return;
+    int saved = errno;
     mt_rec_init();
+    mt_guard++;
+    mt_tls_init();
+    if (mt_rec_active())
+        mt_freeres_install();
+    mt_guard--;
+    errno = saved;
+}
+
+__attribute__((constructor(101))) static void mt_hooks_ctor(void)
+{
+    mt_hooks_start();
 }
 
 /* True when this call should be recorded; the caller then sets the guard. */
@@ -147,9 +174,12 @@ static __attribute__((noinline)) void mt_hooks_inner(void *released, void *added
 }
 
 /* Before the real functions are known (only while dlsym runs, or before our constructor when
- * another library's constructor allocates first). */
+ * another library's constructor allocates first); and until recording has started (see
+ * mt_hooks_start), which the first call that can be recorded does. */
 #define MT_ENSURE(fn)                                                                              \
     do {                                                                                           \
+        if (MT_UNLIKELY(!__atomic_load_n(&mt_hooks_started, __ATOMIC_ACQUIRE)))                    \
+            mt_hooks_start();                                                                      \
         if (MT_UNLIKELY(!mt_real.fn))                                                              \
             mt_hooks_resolve();                                                                    \
     } while (0)
@@ -215,6 +245,10 @@ MT_EXPORT void *calloc(size_t n, size_t size)
     }
     mt_guard = 1;
     void *p = mt_real.calloc(n, size);
+    /* A new thread's DTV is recorded as big as without memtrace's own TLS (tls_extra.h). */
+    if (MT_UNLIKELY(size == 16 && mt_tls_extra))
+        n = mt_tls_dtv_entries(n, __builtin_return_address(0));
+
     if (MT_LIKELY(p != NULL))
         mt_hooks_alloc(MT_ALLOC_CALLOC, p, n * size);
     mt_guard_leave();

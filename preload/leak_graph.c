@@ -24,6 +24,7 @@ void mt_leakgraph_init(mt_leak_graph_t *g, mt_leak_block_t *blocks, size_t count
     g->vtable_ctx = NULL;
     g->lo = count ? blocks[0].addr : 0;
     g->hi = 0;
+    g->page_ok = NULL;
     for (size_t i = 0; i < count; i++) {
         blocks[i].state = STATE_UNREACHED;
         blocks[i].indirect_bytes = 0;
@@ -62,6 +63,17 @@ long mt_leakgraph_find(const mt_leak_graph_t *g, uintptr_t addr)
     return -1;
 }
 
+#define PAGE_MASK ((uintptr_t)4095)
+
+/* True when the bytes [addr, addr + len) lie in pages that can be read (len <= 4096). */
+static int readable(const mt_leak_graph_t *g, uintptr_t addr, size_t len)
+{
+    if (!g->page_ok)
+        return 1;
+    uintptr_t first = addr & ~PAGE_MASK, last = (addr + len - 1) & ~PAGE_MASK;
+    return g->page_ok(first) && (last == first || g->page_ok(last));
+}
+
 /* A plausible vtable pointer: word aligned and above page 0 (memcheck's cheap pre-test, which
  * keeps small integers away from the costlier vtable check). */
 static int vtable_candidate(uint64_t w)
@@ -74,11 +86,14 @@ static int vtable_candidate(uint64_t w)
  * mc_leakcheck.c), each matched exactly: a looser rule makes blocks reachable that valgrind
  * calls possibly lost, a stricter one the reverse. memcheck also requires the words it reads
  * to be initialised; memtrace cannot know that, so an uninitialised word that happens to fit
- * is accepted here. ptr is inside the block and not its start. */
+ * is accepted here. ptr is inside the block and not its start. Every word is read only from
+ * a page the caller's page_ok accepts. */
 static int accepted_by_heuristic(const mt_leak_graph_t *g, const mt_leak_block_t *b, uintptr_t ptr)
 {
     const uint64_t *w = (const uint64_t *)b->addr;
     uint64_t off = ptr - b->addr, size = b->size;
+    if (!readable(g, b->addr, 16)) /* the words the heuristics look at */
+        return 0;
     /* stdstring: libstdc++'s pre-C++11 (COW) string rep {length, capacity, refcount} with the
      * characters and their terminating NUL after it; the std::string points at the characters.
      * The block is exactly that big: 3 words + capacity + 1. */
@@ -98,6 +113,8 @@ static int accepted_by_heuristic(const mt_leak_graph_t *g, const mt_leak_block_t
     if (g->is_vtable && (ptr & 7) == 0 && size >= 8 && off <= size - 8 && vtable_candidate(w[0])) {
         /* The first word first: it is the one the other heuristics read too, so a block whose
          * start does not look like an object never has its interior word loaded. */
+        if (!readable(g, ptr, 8))
+            return 0;
         uint64_t inner = *(const uint64_t *)ptr;
         if (vtable_candidate(inner) && g->is_vtable(g->vtable_ctx, (uintptr_t)inner) &&
             g->is_vtable(g->vtable_ctx, (uintptr_t)w[0]))
@@ -150,13 +167,29 @@ static void reach(mt_leak_graph_t *g, uintptr_t ptr, int definite)
 #define MT_NO_ASAN
 #endif
 
+/* The end of the run of words from p (8-aligned) that lie in p's page and before end; sets
+ * *ok to whether that page can be read. Words never straddle pages. */
+static uintptr_t page_run(const mt_leak_graph_t *g, uintptr_t p, uintptr_t end, int *ok)
+{
+    uintptr_t page_end = (p | PAGE_MASK) + 1;
+    *ok = !g->page_ok || g->page_ok(p & ~PAGE_MASK);
+    return page_end < end ? page_end : end;
+}
+
 MT_NO_ASAN static void scan_words(mt_leak_graph_t *g, uintptr_t begin, uintptr_t end, int definite)
 {
-    begin = (begin + 7) & ~(uintptr_t)7;
-    for (uintptr_t p = begin; p + 8 <= end; p += 8) {
-        uintptr_t v = *(const uintptr_t *)p;
-        if (v >= g->lo && v < g->hi)
-            reach(g, v, definite);
+    int ok;
+    for (uintptr_t p = (begin + 7) & ~(uintptr_t)7; p + 8 <= end;) {
+        uintptr_t stop = page_run(g, p, end, &ok);
+        if (!ok) {
+            p = stop;
+            continue;
+        }
+        for (; p + 8 <= stop; p += 8) {
+            uintptr_t v = *(const uintptr_t *)p;
+            if (v >= g->lo && v < g->hi)
+                reach(g, v, definite);
+        }
     }
 }
 
@@ -180,8 +213,16 @@ static void collect_clique(mt_leak_graph_t *g, uint32_t leader)
     push(g, leader);
     while (g->depth > 0) {
         const mt_leak_block_t *b = &g->blocks[g->stack[--g->depth]];
-        uintptr_t begin = b->addr, end = b->addr + b->size;
-        for (uintptr_t p = begin; p + 8 <= end; p += 8) {
+        uintptr_t end = b->addr + b->size;
+        int ok;
+        for (uintptr_t p = b->addr, stop = p; p + 8 <= end; p += 8) {
+            if (p >= stop) {
+                stop = page_run(g, p, end, &ok);
+                if (!ok) {
+                    p = stop - 8;
+                    continue;
+                }
+            }
             long i = mt_leakgraph_find(g, *(const uintptr_t *)p);
             if (i < 0 || (uint32_t)i == leader)
                 continue;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Reachability classification of heap blocks, with memcheck's rules: definite, indirect,
-// possible, reachable. Pure computation over memory the caller guarantees readable; it never
-// allocates, locks or makes a system call, so it can run while the other threads are stopped.
+// possible, reachable. Pure computation: it reads only pages the caller's page_ok accepts, and
+// never allocates, locks or makes a system call, so it can run while the other threads are stopped.
 #ifndef MT_LEAK_GRAPH_H
 #define MT_LEAK_GRAPH_H
 
@@ -39,6 +39,10 @@ typedef struct mt_leak_graph {
     uintptr_t lo, hi;            /* [lo, hi) spans every block: a fast reject for most words */
     mt_leak_vtable_fn is_vtable; /* NULL (the default): multipleinheritance never matches */
     void *vtable_ctx;
+    /* Set by the caller after init when some memory may be unreadable (guard pages, file
+     * mappings past their end): nonzero when the 4 KiB page at `page` can be read. NULL: all
+     * memory given is readable. Consulted before every page of a root or a block is read. */
+    int (*page_ok)(uintptr_t page);
 } mt_leak_graph_t;
 
 /* Prepares the graph; blocks must be sorted. stack must hold 2 * count entries. */

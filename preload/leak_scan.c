@@ -13,7 +13,9 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -31,13 +33,17 @@ typedef struct range {
 static range_t excluded[MAX_EXCLUDED];
 static size_t excluded_count;
 
-enum { SLOT_SIGNALLED = 0, SLOT_STOPPED = 1, SLOT_GONE = 2, SLOT_MISSED = 3 };
+/* SLOT_ASLEEP: blocked in the kernel and left there, unsignalled (see choose_stop). */
+enum { SLOT_SIGNALLED = 0, SLOT_STOPPED = 1, SLOT_GONE = 2, SLOT_MISSED = 3, SLOT_ASLEEP = 4 };
+
+#define SYSCALL_LINE 160 /* "nr a0 a1 a2 a3 a4 a5 sp pc" in hex */
 
 typedef struct thread_slot {
     pid_t tid;
     int state; /* futex word */
     uintptr_t sp;
-    greg_t regs[NGREG];
+    greg_t regs[NGREG];         /* asleep: the system call's arguments */
+    char syscall[SYSCALL_LINE]; /* asleep: /proc's line, to tell whether it woke meanwhile */
 } thread_slot_t;
 
 static thread_slot_t *slots; /* mmap'd once, excluded from the roots */
@@ -104,6 +110,13 @@ void mt_leakscan_set_stack_start(uintptr_t sp)
     exit_sp = sp;
 }
 
+static uintptr_t (*sp_map)(uintptr_t sp);
+
+void mt_leakscan_set_sp_map(uintptr_t (*map)(uintptr_t sp))
+{
+    __atomic_store_n(&sp_map, map, __ATOMIC_RELEASE);
+}
+
 void mt_leakscan_skip_thread(int tid)
 {
     __atomic_store_n(&skipped_tid, tid, __ATOMIC_RELEASE);
@@ -161,7 +174,60 @@ void mt_leakscan_init(void)
     dl_iterate_phdr(note_own_segments, (void *)(uintptr_t)&excluded);
 }
 
+static uintptr_t parse_hex(const char **p)
+{
+    uintptr_t v = 0;
+    for (;; (*p)++) {
+        char ch = **p;
+        if (ch >= '0' && ch <= '9')
+            v = v * 16 + (uintptr_t)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f')
+            v = v * 16 + (uintptr_t)(ch - 'a' + 10);
+        else
+            return v;
+    }
+}
+
 /* ---- holding the other threads still ---- */
+
+/* Threads in /proc/self/task other than self and the skipped one. */
+static int count_other_threads(pid_t self)
+{
+    char buf[4096];
+    int count = 0;
+    int fd =
+        (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    for (;;) {
+        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        for (long off = 0; off < n;) {
+            const char *name = buf + off + 19; /* d_ino, d_off, d_reclen, d_type */
+            off += *(const unsigned short *)(buf + off + 16);
+            pid_t tid = 0;
+            for (const char *c = name; *c >= '0' && *c <= '9'; c++)
+                tid = tid * 10 + (*c - '0');
+            if (tid > 0 && tid != self && tid != __atomic_load_n(&skipped_tid, __ATOMIC_ACQUIRE))
+                count++;
+        }
+    }
+    syscall(SYS_close, fd);
+    return count;
+}
+
+int mt_leakscan_other_threads(void)
+{
+    pid_t self = current_tid();
+    int n = count_other_threads(self);
+    for (int tries = 0; n > 0 && tries < 10; tries++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        n = count_other_threads(self);
+    }
+    return n;
+}
 
 static thread_slot_t *slot_of(pid_t tid)
 {
@@ -182,7 +248,10 @@ static void stop_handler(int sig, siginfo_t *info, void *context)
     if (s) {
         const ucontext_t *uc = context;
         memcpy(s->regs, uc->uc_mcontext.gregs, sizeof s->regs);
+        uintptr_t (*map)(uintptr_t) = __atomic_load_n(&sp_map, __ATOMIC_ACQUIRE);
         s->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+        if (map)
+            s->sp = map(s->sp);
         __atomic_store_n(&s->state, SLOT_STOPPED, __ATOMIC_RELEASE);
         futex(&s->state, FUTEX_WAKE, 1, NULL);
         while (!__atomic_load_n(&release_word, __ATOMIC_ACQUIRE))
@@ -191,9 +260,147 @@ static void stop_handler(int sig, siginfo_t *info, void *context)
     errno = saved_errno;
 }
 
-static int stop_signal(void)
+/*
+ * Holding a thread still must be invisible to the program (issue 19.6). A signal is seen by a
+ * thread that sigwait()s for it (sigwait takes blocked signals, and while it waits the kernel
+ * takes any signal of its set, blocked or not), by signalfd, and, once a handler ran, by every
+ * system call that fails with EINTR instead of restarting (sigsuspend, pause, poll, epoll_wait,
+ * nanosleep, timed futex waits, reads with socket timeouts...). So, per thread, from what the
+ * kernel says in /proc/self/task/TID/syscall and status:
+ *  - a thread blocked in the kernel is left there, unsignalled: it runs no code while the scan
+ *    reads its stack from the stack pointer the kernel reports up, and the system call's
+ *    arguments stand for its registers. Its callee-saved registers are not seen (memcheck
+ *    sees them); a value kept only there is the one thing this can miss. Except:
+ *  - blocked in a system call that the kernel restarts transparently after a handler with
+ *    SA_RESTART (an untimed futex wait: mutexes, condition variables, joins; wait4, waitid),
+ *    and running threads: sent a real-time signal that the thread does not block and the
+ *    program leaves at its default action (so it waits for none of them, and none is its own),
+ *    chosen per thread; the handler saves the registers and waits for the scan's end. A thread
+ *    blocking every such signal is not signalled at all: scanned like a blocked one, or, when
+ *    it runs, whole (its stack pointer is unknown), and counted as missed.
+ * The signal is never one the program installed a handler for, blocked or waits for.
+ */
+static int sig_state[65]; /* per signal, this scan: 0 unknown, 1 usable, 2 ours, -1 not */
+
+static int install_stop_handler(int sig)
 {
-    return SIGRTMAX - 1;
+    if (sig_state[sig] == 0) {
+        struct sigaction old;
+        sig_state[sig] = sigaction(sig, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+                                 old.sa_handler == SIG_DFL
+                             ? 1
+                             : -1;
+        if (sig_state[sig] < 0 && sigaction(sig, NULL, &old) == 0 && (old.sa_flags & SA_SIGINFO) &&
+            old.sa_sigaction == stop_handler)
+            sig_state[sig] = 2; /* ours, from an earlier scan (a fork's parent) */
+    }
+    if (sig_state[sig] == 1) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = stop_handler;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigfillset(&sa.sa_mask);
+        /* Our handler stays installed after the scan: a late signal then finds release_word
+         * set and returns at once, where the default action would kill the process. */
+        sig_state[sig] = sigaction(sig, &sa, NULL) == 0 ? 2 : -1;
+    }
+    return sig_state[sig] == 2;
+}
+
+/* Reads /proc/self/task/TID/NAME into buf (NUL-terminated); its length, or -1. */
+static long read_task_file(pid_t tid, const char *name, char *buf, size_t size)
+{
+    char path[64] = "/proc/self/task/";
+    size_t n = strlen(path);
+    char digits[16];
+    size_t d = 0;
+    for (unsigned v = (unsigned)tid; v || !d; v /= 10)
+        digits[d++] = (char)('0' + v % 10);
+    while (d)
+        path[n++] = digits[--d];
+    path[n++] = '/';
+    for (const char *c = name; *c && n < sizeof path - 1; c++)
+        path[n++] = *c;
+    path[n] = 0;
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    long len = syscall(SYS_read, fd, buf, size - 1);
+    syscall(SYS_close, fd);
+    if (len < 0)
+        return -1;
+    buf[len] = 0;
+    return len;
+}
+
+/* The thread's blocked signals (SigBlk in its status), or all when unknown. */
+static uint64_t blocked_signals(pid_t tid)
+{
+    char buf[2048];
+    if (read_task_file(tid, "status", buf, sizeof buf) < 0)
+        return ~(uint64_t)0;
+    const char *p = strstr(buf, "\nSigBlk:");
+    if (!p)
+        return ~(uint64_t)0;
+    p += 8;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return parse_hex(&p);
+}
+
+/* System calls a handler with SA_RESTART interrupts invisibly (the kernel restarts them). */
+static int restarts_invisibly(long nr, const uintptr_t *arg)
+{
+    if (nr == SYS_futex) {
+        int op = (int)(arg[1] & 127); /* without FUTEX_PRIVATE_FLAG and the clock flag */
+        /* A timed wait ends in EINTR instead (its restart block is not restarted). */
+        return (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) && arg[3] == 0;
+    }
+    return nr == SYS_wait4 || nr == SYS_waitid;
+}
+
+/* Decides how to hold s->tid: returns the signal to send, or 0 when s->state says what to do
+ * instead (SLOT_ASLEEP: left blocked; SLOT_MISSED: running and nothing can stop it). */
+static int choose_stop(thread_slot_t *s)
+{
+    long len = read_task_file(s->tid, "syscall", s->syscall, sizeof s->syscall);
+    int running = len < 0 || !strncmp(s->syscall, "running", 7);
+    if (!running) {
+        const char *p = s->syscall;
+        long nr = 0;
+        uintptr_t arg[6] = {0};
+        if (*p == '-') { /* "-1 sp pc": blocked, not in a system call */
+            nr = -1;
+            p += 2;
+        } else {
+            for (; *p >= '0' && *p <= '9'; p++) /* the number is decimal, the rest hex */
+                nr = nr * 10 + (*p - '0');
+            for (int i = 0; i < 6; i++) {
+                while (*p == ' ')
+                    p++;
+                if (p[0] == '0' && p[1] == 'x')
+                    p += 2;
+                arg[i] = parse_hex(&p);
+            }
+        }
+        while (*p == ' ')
+            p++;
+        if (p[0] == '0' && p[1] == 'x')
+            p += 2;
+        s->sp = parse_hex(&p);
+        for (int i = 0; i < 6; i++)
+            s->regs[i] = (greg_t)arg[i];
+        if (nr < 0 || !restarts_invisibly(nr, arg)) {
+            s->state = SLOT_ASLEEP;
+            return 0;
+        }
+    }
+    uint64_t blocked = blocked_signals(s->tid);
+    for (int sig = SIGRTMAX - 1; sig >= SIGRTMIN; sig--)
+        if (!(blocked & ((uint64_t)1 << (sig - 1))) && install_stop_handler(sig))
+            return sig;
+    s->state = running ? SLOT_MISSED : SLOT_ASLEEP;
+    return 0;
 }
 
 /* Adds every thread of the process not seen yet; returns how many were added. */
@@ -226,16 +433,29 @@ static size_t enumerate_threads(pid_t self)
                 continue;
             thread_slot_t *s = &slots[slot_count];
             *s = (thread_slot_t){.tid = tid, .state = SLOT_SIGNALLED};
+            int sig = choose_stop(s);
             /* Publish the slot before the signal: the handler may run at once on another core
              * and must find it. */
             __atomic_store_n(&slot_count, slot_count + 1, __ATOMIC_RELEASE);
-            if (syscall(SYS_tgkill, getpid(), tid, stop_signal()) != 0)
+            if (sig && syscall(SYS_tgkill, getpid(), tid, sig) != 0)
                 s->state = SLOT_GONE;
             added++;
         }
     }
     syscall(SYS_close, fd);
     return added;
+}
+
+/* A thread left asleep that woke during the scan ran beside it: counted as missed. */
+static void check_sleepers(void)
+{
+    char now[SYSCALL_LINE];
+    for (size_t i = 0; i < slot_count; i++) {
+        thread_slot_t *s = &slots[i];
+        if (s->state == SLOT_ASLEEP &&
+            (read_task_file(s->tid, "syscall", now, sizeof now) < 0 || strcmp(now, s->syscall)))
+            s->state = SLOT_MISSED;
+    }
 }
 
 static uint64_t now_ms(void)
@@ -272,15 +492,7 @@ static int stop_world(pid_t self)
         slots = m;
         mt_leakscan_exclude((uintptr_t)m, (uintptr_t)m + MAX_THREADS * sizeof *slots);
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = stop_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigfillset(&sa.sa_mask);
-    /* Our handler stays installed after the scan: a late signal then finds release_word set
-     * and returns at once, where the default action would kill the process. */
-    if (sigaction(stop_signal(), &sa, NULL) != 0)
-        return -errno;
+    memset(sig_state, 0, sizeof sig_state);
     slot_count = 0;
     release_word = 0;
     /* New threads may be created by threads not stopped yet: repeat until none appears. */
@@ -346,10 +558,260 @@ static int holds_a_block(const mt_leak_graph_t *g, uintptr_t begin, uintptr_t en
     return lo < g->count && g->blocks[lo].addr < end;
 }
 
+/* ---- what can be read: the mappings, from /proc/self/smaps ----
+ *
+ * The scan must never fault, whatever the program did to its memory, and its exit status under
+ * --leak-check must stay the plain run's. The kernel's view decides: a page is read only when
+ * it lies in a mapping with read permission that is none of
+ *  - a device mapping (VM_IO / VM_PFNMAP, or a character or block device other than
+ *    /dev/zero, as memcheck skips them): reading may have side effects or hang;
+ *  - a userfaultfd-registered range: reading a missing page waits for the program's fault
+ *    handler thread, which is held still by the scan;
+ *  - [vvar] and [vsyscall];
+ * and, for file-backed mappings, where the page is actually backed: a private mapping longer
+ * than its file raises SIGBUS past the end. Those pages are probed with process_vm_readv on
+ * ourselves, which returns EFAULT where a load would fault (no signal handler to install or
+ * race with); where the system forbids it (seccomp), with write(2) into a pipe, which fails
+ * the same way; without a free descriptor for the pipe, the file's size from stat decides.
+ * Anonymous memory (heap, stacks) needs no probe: with read permission it is readable,
+ * MADV_DONTNEED'd pages included (they read as zeros). */
+
+enum {
+    MP_R = 1,
+    MP_W = 2,
+    MP_FILE = 4,    /* backed by a file: pages may lie past its end */
+    MP_SKIP = 8,    /* never read (device, userfaultfd, vvar) */
+    MP_NOROOT = 16, /* readable but not a root ([heap]: malloc's, scanned as blocks) */
+};
+
+typedef struct mapping {
+    uintptr_t begin, end;
+    uintptr_t file_end; /* without probes: first address past the file's last page */
+    uint32_t flags;
+} mapping_t;
+
+#define MAX_MAPPINGS 65536 /* vm.max_map_count's default is 65530 */
+
+static mapping_t *maps;
+static size_t map_count;
+static size_t map_hint;
+static int probe_state; /* 0 unknown, 1 process_vm_readv works, -1 it does not */
+
+#define PROBE_CACHE 1024
+static uintptr_t probe_page[PROBE_CACHE]; /* page | 1 when readable, page when not, 0 empty */
+
+static const mapping_t *mapping_of(uintptr_t addr)
+{
+    if (map_hint < map_count && addr >= maps[map_hint].begin && addr < maps[map_hint].end)
+        return &maps[map_hint];
+    size_t lo = 0, hi = map_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (maps[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == map_count || addr < maps[lo].begin)
+        return NULL;
+    map_hint = lo;
+    return &maps[lo];
+}
+
+/* Reads one byte of page through the kernel: 1 readable, 0 not, -1 the probe is unavailable
+ * (a seccomp policy may forbid process_vm_readv). */
+static int probe_vm_readv(uintptr_t page)
+{
+    char byte;
+    struct iovec local = {&byte, 1}, remote = {(void *)page, 1};
+    long n = syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+    if (n == 1)
+        return 1;
+    return errno == EFAULT ? 0 : -1;
+}
+
+/* The same through a pipe: write(2) copies from the page and fails with EFAULT where a load
+ * would fault; the byte is read back at once, so the pipe never fills. */
+static int probe_pipe[2] = {-1, -1};
+
+static int probe_write(uintptr_t page)
+{
+    if (probe_pipe[0] < 0 && syscall(SYS_pipe2, probe_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        probe_pipe[0] = probe_pipe[1] = -1;
+        return -1;
+    }
+    long n = syscall(SYS_write, probe_pipe[1], (void *)page, 1UL);
+    if (n == 1) {
+        char byte;
+        (void)syscall(SYS_read, probe_pipe[0], &byte, 1UL);
+        return 1;
+    }
+    return n < 0 && errno == EFAULT ? 0 : -1;
+}
+
+static void probe_done(void)
+{
+    if (probe_pipe[0] >= 0) {
+        syscall(SYS_close, probe_pipe[0]);
+        syscall(SYS_close, probe_pipe[1]);
+        probe_pipe[0] = probe_pipe[1] = -1;
+    }
+}
+
+static int probe(uintptr_t page)
+{
+    int ok = probe_state >= 0 ? probe_vm_readv(page) : -1;
+    if (ok >= 0) {
+        probe_state = 1;
+        return ok;
+    }
+    probe_state = -1;
+    return probe_write(page);
+}
+
+static int page_ok(uintptr_t page)
+{
+    const mapping_t *m = mapping_of(page);
+    if (!m || (m->flags & MP_SKIP) || !(m->flags & MP_R))
+        return 0;
+    if (!(m->flags & MP_FILE))
+        return 1;
+    uintptr_t *slot = &probe_page[(page >> 12) % PROBE_CACHE];
+    if ((*slot & ~(uintptr_t)1) == page)
+        return (int)(*slot & 1);
+    int ok = probe(page);
+    if (ok < 0) /* no probe at all (no fd left for the pipe): the file's size decides */
+        ok = page < m->file_end;
+    *slot = page | (uintptr_t)ok;
+    return ok;
+}
+
+/* The addresses up to which a file mapping is backed, when no probe can tell: from the file's
+ * size (stat on the path; a deleted file is not looked at). */
+static uintptr_t file_backed_end(const mapping_t *m, uint64_t offset, const char *path)
+{
+    struct stat st;
+    if (path[0] != '/' || strstr(path, " (deleted)") ||
+        syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0 || (uint64_t)st.st_size <= offset)
+        return m->begin;
+    uint64_t backed = ((uint64_t)st.st_size - offset + 4095) & ~(uint64_t)4095;
+    return backed < m->end - m->begin ? m->begin + backed : m->end;
+}
+
+static int is_device(const char *path)
+{
+    struct stat st;
+    if (strncmp(path, "/dev/", 5) || !strncmp(path, "/dev/zero", 9))
+        return 0; /* device nodes live in /dev; /dev/zero is memory (memcheck scans it too) */
+    if (syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0)
+        return !!strncmp(path, "/dev/shm/", 9); /* unknown: leave it alone */
+    return S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
+}
+
+static const char *next_field(const char *p)
+{
+    while (*p && *p != ' ')
+        p++;
+    while (*p == ' ')
+        p++;
+    return p;
+}
+
+/* A mapping's first line: "begin-end perms offset dev inode   path". */
+static void add_mapping(const char *line)
+{
+    const char *p = line;
+    uintptr_t begin = parse_hex(&p);
+    if (*p++ != '-' || map_count >= MAX_MAPPINGS)
+        return;
+    uintptr_t end = parse_hex(&p);
+    if (*p++ != ' ')
+        return;
+    mapping_t *m = &maps[map_count++];
+    *m = (mapping_t){.begin = begin, .end = end, .file_end = end};
+    m->flags = (p[0] == 'r' ? MP_R : 0) | (p[1] == 'w' ? MP_W : 0);
+    p = next_field(p);
+    uint64_t offset = parse_hex(&p);
+    p = next_field(next_field(p)); /* dev */
+    int inode = *p && *p != '0';
+    const char *path = next_field(p);
+    if (!strncmp(path, "[vvar]", 6) || !strncmp(path, "[vsyscall]", 10))
+        m->flags |= MP_SKIP;
+    if (!strncmp(path, "[heap]", 6))
+        m->flags |= MP_NOROOT;
+    if (inode && path[0] == '/' && (m->flags & MP_R)) {
+        if (is_device(path))
+            m->flags |= MP_SKIP;
+        m->flags |= MP_FILE;
+        m->file_end = file_backed_end(m, offset, path);
+    }
+}
+
+/* "VmFlags: rd wr mr mw me ac um" for the mapping just added. */
+static void add_vmflags(const char *line)
+{
+    if (!map_count)
+        return;
+    for (const char *p = next_field(line); p[0] && p[1]; p = next_field(p)) {
+        int two = p[2] == ' ' || p[2] == 0;
+        if (two && ((p[0] == 'u' && (p[1] == 'm' || p[1] == 'w' || p[1] == 'i')) ||
+                    (p[0] == 'i' && p[1] == 'o') || (p[0] == 'p' && p[1] == 'f')))
+            maps[map_count - 1].flags |= MP_SKIP;
+    }
+}
+
+static void read_line(const char *line)
+{
+    if ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'))
+        add_mapping(line);
+    else if (!strncmp(line, "VmFlags:", 8))
+        add_vmflags(line);
+}
+
+/* Fills maps[] from /proc/self/smaps (its headers are /proc/self/maps's lines); 0 or -errno. */
+static int load_mappings(void)
+{
+    static char buf[1 << 16]; /* static: the scan runs once, in one thread */
+    if (!maps) {
+        void *m = mmap(NULL, MAX_MAPPINGS * sizeof *maps, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return -ENOMEM;
+        maps = m;
+        mt_leakscan_exclude((uintptr_t)m, (uintptr_t)m + MAX_MAPPINGS * sizeof *maps);
+    }
+    map_count = map_hint = 0;
+    memset(probe_page, 0, sizeof probe_page);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t have = 0;
+    for (;;) {
+        long n = syscall(SYS_read, fd, buf + have, sizeof buf - 1 - have);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+        buf[have] = 0;
+        char *line = buf;
+        char *nl;
+        while ((nl = strchr(line, '\n'))) {
+            *nl = 0;
+            read_line(line);
+            line = nl + 1;
+        }
+        have = (size_t)(buf + have - line);
+        memmove(buf, line, have);
+        if (have == sizeof buf - 1)
+            have = 0; /* an absurdly long line: drop it */
+    }
+    syscall(SYS_close, fd);
+    return 0;
+}
+
 /* A secondary glibc arena: 64 MiB aligned, starting with heap_info {ar_ptr, prev, size, ...}. */
 static int is_glibc_arena_heap(uintptr_t begin, uintptr_t end)
 {
-    if (begin & (GLIBC_HEAP_MAX - 1) || end - begin > GLIBC_HEAP_MAX)
+    if (begin & (GLIBC_HEAP_MAX - 1) || end - begin > GLIBC_HEAP_MAX || !page_ok(begin))
         return 0;
     const uint64_t *w = (const uint64_t *)begin;
     return w[0] != 0 && w[2] <= GLIBC_HEAP_MAX && w[3] <= GLIBC_HEAP_MAX;
@@ -384,86 +846,29 @@ static uintptr_t live_part_start(const scan_ctx_t *c, uintptr_t begin, uintptr_t
         return c->own_sp;
     for (size_t i = 0; i < slot_count; i++) {
         const thread_slot_t *s = &slots[i];
-        if (s->state == SLOT_STOPPED && s->sp >= begin && s->sp < end)
+        if ((s->state == SLOT_STOPPED || s->state == SLOT_ASLEEP) && s->sp >= begin && s->sp < end)
             return s->sp - STACK_RED_ZONE > begin ? s->sp - STACK_RED_ZONE : begin;
     }
     return begin;
 }
 
-static int skipped_name(const char *path)
-{
-    return !strncmp(path, "[heap]", 6) || !strncmp(path, "[vvar]", 6) ||
-           !strncmp(path, "[vsyscall]", 10) || !strncmp(path, "/dev/", 5);
-}
-
-static uintptr_t parse_hex(const char **p)
-{
-    uintptr_t v = 0;
-    for (;; (*p)++) {
-        char ch = **p;
-        if (ch >= '0' && ch <= '9')
-            v = v * 16 + (uintptr_t)(ch - '0');
-        else if (ch >= 'a' && ch <= 'f')
-            v = v * 16 + (uintptr_t)(ch - 'a' + 10);
-        else
-            return v;
-    }
-}
-
-static void scan_maps_line(scan_ctx_t *c, const char *line)
-{
-    const char *p = line;
-    uintptr_t begin = parse_hex(&p);
-    if (*p++ != '-')
-        return;
-    uintptr_t end = parse_hex(&p);
-    if (*p++ != ' ' || p[0] != 'r' || p[1] != 'w')
-        return;
-    const char *path = p;
-    for (int field = 0; field < 4 && *path; field++) { /* perms offset dev inode */
-        while (*path && *path != ' ')
-            path++;
-        while (*path == ' ')
-            path++;
-    }
-    if (skipped_name(path) || holds_a_block(c->graph, begin, end) ||
-        is_glibc_arena_heap(begin, end))
-        return;
-    scan_range(c, live_part_start(c, begin, end), end);
-}
-
+/* Roots: every readable, writable mapping that is not malloc's (blocks are scanned as
+ * reached) nor memtrace's own (excluded). */
 static void scan_mappings(scan_ctx_t *c)
 {
-    static char buf[1 << 16]; /* static: the scan runs once, in one thread */
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    size_t have = 0;
-    for (;;) {
-        long n = syscall(SYS_read, fd, buf + have, sizeof buf - 1 - have);
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-        buf[have] = 0;
-        char *line = buf;
-        char *nl;
-        while ((nl = strchr(line, '\n'))) {
-            *nl = 0;
-            scan_maps_line(c, line);
-            line = nl + 1;
-        }
-        have = (size_t)(buf + have - line);
-        memmove(buf, line, have);
-        if (have == sizeof buf - 1)
-            have = 0; /* an absurdly long line: drop it */
+    for (size_t i = 0; i < map_count; i++) {
+        const mapping_t *m = &maps[i];
+        if ((m->flags & (MP_R | MP_W | MP_SKIP | MP_NOROOT)) != (MP_R | MP_W) ||
+            holds_a_block(c->graph, m->begin, m->end) || is_glibc_arena_heap(m->begin, m->end))
+            continue;
+        scan_range(c, live_part_start(c, m->begin, m->end), m->end);
     }
-    syscall(SYS_close, fd);
 }
 
 static void scan_registers(scan_ctx_t *c)
 {
     for (size_t i = 0; i < slot_count; i++)
-        if (slots[i].state == SLOT_STOPPED)
+        if (slots[i].state == SLOT_STOPPED || slots[i].state == SLOT_ASLEEP)
             mt_leakgraph_scan_root(c->graph, (uintptr_t)slots[i].regs,
                                    (uintptr_t)(slots[i].regs + NGREG));
 }
@@ -471,6 +876,14 @@ static void scan_registers(scan_ctx_t *c)
 static void mark_allocator_metadata(mt_leak_block_t *blocks, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
+        /* malloc_usable_size reads the chunk's header, 8 bytes before the block, and the
+         * next chunk's, less than 32 bytes past the requested size: the program may have made
+         * either page unreadable (a guard page at a block's start or end). */
+        uintptr_t head = blocks[i].addr - 8, next = blocks[i].addr + blocks[i].size + 32;
+        if (!page_ok(head & ~(uintptr_t)4095) || !page_ok(next & ~(uintptr_t)4095)) {
+            blocks[i].meta_offset = 0;
+            continue;
+        }
         /* glibc: the next chunk's header begins 8 bytes before the end of the usable area. */
         size_t usable = malloc_usable_size((void *)blocks[i].addr);
         blocks[i].meta_offset = usable >= 16 ? usable - 8 : 0;
@@ -489,17 +902,25 @@ __attribute__((noinline)) static int classify(mt_leak_block_t *blocks, size_t co
     int rc = stop_world(self);
     if (rc != 0)
         return rc;
+    rc = load_mappings();
+    if (rc != 0) {
+        resume_world();
+        return rc;
+    }
     sort_blocks(blocks, count);
     mark_allocator_metadata(blocks, count);
     mt_leak_graph_t graph;
     mt_leakgraph_init(&graph, blocks, count, stack);
     mt_leakvtable_attach(&graph);
+    graph.page_ok = page_ok;
     scan_ctx_t ctx = {.graph = &graph, .stats = stats, .own_sp = own_sp};
     scan_registers(&ctx);
     scan_mappings(&ctx);
     mt_leakgraph_finish(&graph);
+    probe_done();
+    check_sleepers();
     for (size_t i = 0; i < slot_count; i++) {
-        stats->threads_stopped += slots[i].state == SLOT_STOPPED;
+        stats->threads_stopped += slots[i].state == SLOT_STOPPED || slots[i].state == SLOT_ASLEEP;
         stats->threads_missed += slots[i].state == SLOT_MISSED;
     }
     resume_world();

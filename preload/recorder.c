@@ -848,6 +848,8 @@ void mt_rec_init(void)
     mt_clock_init();
     if (mt_config.leak_check) {
         mt_leakscan_init();
+        /* a thread stopped inside a hook is on its recorder stack (thread_slots.h) */
+        mt_leakscan_set_sp_map(mt_slot_program_sp);
         if (mt_live_init() < 0)
             mt_msg("out of memory for the leak check's block table; no leak check at exit");
     }

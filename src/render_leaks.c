@@ -87,8 +87,8 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
                 mt_fmt_clock(t1, sizeof t1, c->scan_time_us), c->threads_stopped,
                 c->threads_stopped == 1 ? "" : "s");
         if (c->threads_missed)
-            fprintf(o, ", %s%" PRIu64 " could not be stopped (their stacks were not scanned)%s",
-                    warn, c->threads_missed, rst);
+            fprintf(o, ", %s%" PRIu64 " ran on (scanned as found, without registers)%s", warn,
+                    c->threads_missed, rst);
         fputc('\n', o);
     } else if (l->python_end) {
         fprintf(o,

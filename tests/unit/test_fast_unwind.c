@@ -233,6 +233,29 @@ START_TEST(capture_after_thread_cache_freed)
 }
 END_TEST
 
+static void *capture_thread(void *arg)
+{
+    recurse(2, arg);
+    return NULL;
+}
+
+/* The walker takes no pthread key (issue 13.2): keys are the program's, and glibc callocs the
+ * second-level array of keys 32 and up inside whichever call sets one first. */
+START_TEST(takes_no_pthread_key)
+{
+    pthread_key_t before, after;
+    ck_assert_int_eq(pthread_key_create(&before, NULL), 0);
+    result_t r, rt;
+    recurse(1, &r);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, capture_thread, &rt), 0);
+    pthread_join(t, NULL);
+    ck_assert_int_ge(rt.fast_n, 0);
+    ck_assert_int_eq(pthread_key_create(&after, NULL), 0);
+    ck_assert_uint_eq(after, before + 1);
+}
+END_TEST
+
 int main(void)
 {
     dl_iterate_phdr(range_cb, (void *)(uintptr_t)&unw_backtrace);
@@ -242,6 +265,7 @@ int main(void)
     tcase_add_test(tc, alloca_frames_match);
     tcase_add_test(tc, libc_callback_matches);
     tcase_add_test(tc, thread_matches);
+    tcase_add_test(tc, takes_no_pthread_key);
     tcase_add_test(tc, signal_frame_falls_back_or_matches);
     tcase_add_test(tc, flush_keeps_results);
     tcase_add_test(tc, capture_after_thread_cache_freed);

@@ -291,6 +291,59 @@ START_TEST(vtable_check_reads_real_mappings_without_faulting)
 }
 END_TEST
 
+/* Pages the caller says cannot be read (guard pages, file mappings past their end) are never
+ * read: neither as part of a root nor of a block (issue 13.1). */
+static uint64_t paged[4 * 512] __attribute__((aligned(4096)));
+static uintptr_t bad_page;
+
+static int all_but_bad_page(uintptr_t page)
+{
+    return page != bad_page;
+}
+
+START_TEST(unreadable_pages_are_skipped)
+{
+    memset(paged, 0, sizeof paged);
+    nblocks = 0;
+    /* a: three pages, the middle one unreadable; b, c, d, e: small blocks in the fourth */
+    blocks[nblocks++] = (mt_leak_block_t){.addr = (uintptr_t)&paged[0], .size = 3 * 4096};
+    for (size_t i = 0; i < 4; i++)
+        blocks[nblocks++] =
+            (mt_leak_block_t){.addr = (uintptr_t)&paged[3 * 512 + 8 * i], .size = 32};
+    bad_page = (uintptr_t)&paged[512];
+    roots[0] = blocks[0].addr;
+    paged[512 + 7] = blocks[1].addr;      /* in the unreadable page: not seen */
+    paged[1024 + 3] = blocks[2].addr;     /* after it: seen */
+    paged[3 * 512 + 17] = blocks[4].addr; /* d (lost) holds e: e is indirect */
+    mt_leakgraph_init(&graph, blocks, nblocks, stack);
+    graph.page_ok = all_but_bad_page;
+    mt_leakgraph_scan_root(&graph, (uintptr_t)roots, (uintptr_t)(roots + 16));
+    mt_leakgraph_finish(&graph);
+    ck_assert_int_eq(blocks[0].state, MT_LEAK_REACHABLE);
+    ck_assert_int_eq(blocks[1].state, MT_LEAK_DEFINITE);
+    ck_assert_int_eq(blocks[2].state, MT_LEAK_REACHABLE);
+    ck_assert_int_eq(blocks[3].state, MT_LEAK_DEFINITE);
+    ck_assert_int_eq(blocks[4].state, MT_LEAK_INDIRECT);
+    /* no root: a is lost, and owns c but not b, which only its unreadable page points to */
+    mt_leakgraph_init(&graph, blocks, nblocks, stack);
+    graph.page_ok = all_but_bad_page;
+    mt_leakgraph_finish(&graph);
+    ck_assert_int_eq(blocks[0].state, MT_LEAK_DEFINITE);
+    ck_assert_int_eq(blocks[1].state, MT_LEAK_DEFINITE);
+    ck_assert_int_eq(blocks[2].state, MT_LEAK_INDIRECT);
+    ck_assert_uint_eq(blocks[0].indirect_bytes, 32);
+    /* the same root scanned when its own page is the bad one: nothing reached */
+    for (size_t i = 0; i < nblocks; i++)
+        blocks[i].state = 0;
+    bad_page = (uintptr_t)roots & ~(uintptr_t)4095;
+    mt_leakgraph_init(&graph, blocks, nblocks, stack);
+    graph.page_ok = all_but_bad_page;
+    mt_leakgraph_scan_root(&graph, (uintptr_t)roots, (uintptr_t)(roots + 16));
+    mt_leakgraph_finish(&graph);
+    ck_assert_int_eq(blocks[0].state, MT_LEAK_DEFINITE);
+}
+END_TEST
+
 static Suite *leak_graph_suite(void)
 {
     Suite *s = suite_create("leak_graph");
@@ -310,6 +363,7 @@ static Suite *leak_graph_suite(void)
     tcase_add_test(tc, multiple_inheritance_needs_two_vtable_pointers);
     tcase_add_test(tc, multiple_inheritance_is_off_without_a_vtable_check);
     tcase_add_test(tc, vtable_check_reads_real_mappings_without_faulting);
+    tcase_add_test(tc, unreadable_pages_are_skipped);
     suite_add_tcase(s, tc);
     return s;
 }
