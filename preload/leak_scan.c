@@ -544,18 +544,20 @@ static void sort_blocks(mt_leak_block_t *b, size_t n)
     }
 }
 
-/* True when a live block starts in [begin, end): the mapping is malloc's, not a root. */
-static int holds_a_block(const mt_leak_graph_t *g, uintptr_t begin, uintptr_t end)
+/* Index of the first block that ends after addr (blocks are sorted and do not overlap). */
+static size_t first_block_ending_after(const mt_leak_graph_t *g, uintptr_t addr)
 {
     size_t lo = 0, hi = g->count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (g->blocks[mid].addr < begin)
+        if (g->blocks[mid].addr < addr)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < g->count && g->blocks[lo].addr < end;
+    if (lo > 0 && g->blocks[lo - 1].addr + g->blocks[lo - 1].size > addr)
+        lo--;
+    return lo;
 }
 
 /* ---- what can be read: the mappings, from /proc/self/smaps ----
@@ -823,6 +825,30 @@ typedef struct scan_ctx {
     uintptr_t own_sp; /* the scanning thread's stack is a root from here up */
 } scan_ctx_t;
 
+/* Root memory never includes a block's own bytes: a block is scanned once it is reached. A
+ * block malloc mapped by itself may share a mapping with other memory (the kernel merges
+ * neighbouring anonymous mappings), or be split by an mprotect inside it: its pieces are cut
+ * out wherever they lie. */
+static void scan_outside_blocks(scan_ctx_t *c, uintptr_t begin, uintptr_t end)
+{
+    const mt_leak_graph_t *g = c->graph;
+    for (size_t i = first_block_ending_after(g, begin); i < g->count && begin < end; i++) {
+        const mt_leak_block_t *b = &g->blocks[i];
+        if (b->addr >= end)
+            break;
+        if (b->addr > begin) {
+            mt_leakgraph_scan_root(c->graph, begin, b->addr);
+            c->stats->root_bytes += b->addr - begin;
+        }
+        if (b->addr + b->size > begin)
+            begin = b->addr + b->size;
+    }
+    if (begin < end) {
+        mt_leakgraph_scan_root(c->graph, begin, end);
+        c->stats->root_bytes += end - begin;
+    }
+}
+
 static void scan_range(scan_ctx_t *c, uintptr_t begin, uintptr_t end)
 {
     for (size_t i = 0; i < excluded_count && begin < end; i++) {
@@ -833,10 +859,8 @@ static void scan_range(scan_ctx_t *c, uintptr_t begin, uintptr_t end)
             scan_range(c, begin, x->begin);
         begin = x->end;
     }
-    if (begin >= end)
-        return;
-    mt_leakgraph_scan_root(c->graph, begin, end);
-    c->stats->root_bytes += end - begin;
+    if (begin < end)
+        scan_outside_blocks(c, begin, end);
 }
 
 /* A stack mapping is scanned from its thread's stack pointer up, as memcheck does. */
@@ -859,7 +883,7 @@ static void scan_mappings(scan_ctx_t *c)
     for (size_t i = 0; i < map_count; i++) {
         const mapping_t *m = &maps[i];
         if ((m->flags & (MP_R | MP_W | MP_SKIP | MP_NOROOT)) != (MP_R | MP_W) ||
-            holds_a_block(c->graph, m->begin, m->end) || is_glibc_arena_heap(m->begin, m->end))
+            is_glibc_arena_heap(m->begin, m->end))
             continue;
         scan_range(c, live_part_start(c, m->begin, m->end), m->end);
     }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Constructors of a dlopen'ed library (kept open): 333 bytes lost, 444 reachable.
 // corpus-lib: ctor_dlopen_lib.c dlopen
-// memtrace-vs-valgrind: expected-fail: issue 13 item 5
 #include <dlfcn.h>
 
 int main(int argc, char **argv)

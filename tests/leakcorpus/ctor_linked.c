@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Constructors of a linked library allocate before main: 111 bytes lost, 222 reachable.
 // corpus-lib: ctor_linked_lib.c link
-// memtrace-vs-valgrind: expected-fail: issue 13 item 3
 extern void *ctor_keep;
 
 int main(void)

@@ -3,7 +3,6 @@
 // is unmapped; the block it handed to the program stays reachable. The blocks come from the
 // program's own function, so memcheck can name the frame after the library is gone.
 // corpus-lib: dlclose_leak_lib.c dlopen
-// memtrace-vs-valgrind: expected-fail: issue 13 item 5
 #include <dlfcn.h>
 #include <stdlib.h>
 

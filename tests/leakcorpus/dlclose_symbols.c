@@ -2,7 +2,6 @@
 // dlclose of a library that allocated and leaked in its own code: the block it held in its own
 // .bss is lost once the library is unmapped.
 // corpus-lib: dlclose_symbols_lib.c dlopen
-// memtrace-vs-valgrind: expected-fail: issue 13 item 5
 // memtrace-vs-valgrind: known-difference: memcheck forgets a library's name and symbols at
 // dlclose, so its stack of the block starts with a bare address and its innermost own frame is
 // main's call; memtrace still names lib_fill in the library

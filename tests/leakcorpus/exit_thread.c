@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // exit() called from a thread while the main thread waits in pthread_join: the main thread's
 // stack is still a root, the exiting thread's too.
-// memtrace-vs-valgrind: expected-fail: issue 13 item 2
 #include <pthread.h>
 #include <stdlib.h>
 

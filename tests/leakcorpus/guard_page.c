@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // A PROT_NONE guard page made with mprotect inside a live heap block: the scan must skip the
 // page, not fault on it, and still find the pointers around it.
-// memtrace-vs-valgrind: expected-fail: issue 13 item 1
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>

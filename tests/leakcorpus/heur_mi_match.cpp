@@ -2,7 +2,6 @@
 // memcheck's multipleinheritance heuristic, matched: a B* to an object of class C : A, B points
 // at the B sub-object, 16 bytes in; both that word and the block's first are vtable pointers:
 // reachable.
-// memtrace-vs-valgrind: expected-fail: issue 13 item 4
 struct A {
     virtual ~A()
     {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // memcheck's stdstring heuristic, not matched: a pointer 3 words into a 64-byte block whose
 // first words are {1, 2, 0}, so 3 words + capacity + 1 != 64: possibly lost.
-// memtrace-vs-valgrind: expected-fail: issue 13 item 4
 #include <stdlib.h>
 
 static char *str;

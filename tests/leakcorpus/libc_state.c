@@ -3,7 +3,6 @@
 // environ), an fopen'ed FILE never closed and its buffer (reachable through the list of open
 // streams). valgrind has glibc release the environment copies and stream buffers first
 // (__libc_freeres), so only the FILE remains.
-// memtrace-vs-valgrind: expected-fail: issue 13 item 5
 #include <stdio.h>
 #include <stdlib.h>
 

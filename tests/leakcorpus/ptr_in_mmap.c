@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Pointers stored in anonymous mappings (a private one and a shared one) are roots: the blocks
 // are reachable.
-// memtrace-vs-valgrind: expected-fail: memtrace bug found by the corpus: a MAP_SHARED anonymous
-// mapping shows as /dev/zero (deleted) in /proc/self/maps and the scan skips it as a device, so the
-// 62-byte block is definitely lost
 #include <stdlib.h>
 #include <sys/mman.h>
 

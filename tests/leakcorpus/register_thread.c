@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // A pointer held only in a register of a thread blocked in a system call at exit: registers are
 // roots. The pointer is moved into r12 by inline assembly and exists nowhere in memory.
-// memtrace-vs-valgrind: expected-fail: issue 13 item 2
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>

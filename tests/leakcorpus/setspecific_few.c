@@ -2,7 +2,6 @@
 // pthread_setspecific with few keys: glibc keeps the first 32 values inside the thread
 // descriptor, so the main thread's value is reachable; a joined thread's value (no destructor)
 // is lost.
-// memtrace-vs-valgrind: expected-fail: issue 13 items 2 and 5
 #include <pthread.h>
 #include <stdlib.h>
 

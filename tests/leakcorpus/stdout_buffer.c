@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // A program that only prints: stdout's buffer belongs to the C library, which releases it
 // before memcheck's check (__libc_freeres); it must not be reported.
-// memtrace-vs-valgrind: expected-fail: issue 13 item 5
 #include <stdio.h>
 
 int main(void)

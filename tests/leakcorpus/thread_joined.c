@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // A joined thread's stack is no root: the block only its stack held is lost; the block it
 // handed back through pthread_join is reachable.
-// memtrace-vs-valgrind: expected-fail: issue 13 items 2 and 5
 #include <pthread.h>
 #include <stdlib.h>
 

@@ -2,7 +2,6 @@
 // Dynamic TLS: a pointer in the __thread variable of a dlopen'ed library keeps its block
 // reachable (through glibc's dynamic TLS block, itself reachable from the thread's DTV).
 // corpus-lib: tls_dynamic_lib.c dlopen
-// memtrace-vs-valgrind: expected-fail: issue 13 item 5
 #include <dlfcn.h>
 #include <stdlib.h>
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Static TLS (__thread in the executable): the main thread's and a still-running thread's TLS are
 // roots; a joined thread's TLS is gone, so what only it pointed to is lost.
-// memtrace-vs-valgrind: expected-fail: issue 13 item 2
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
