@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // exec failing for every reason the program can cause (a missing file, a directory, a file
-// without execute permission, a bad format, E2BIG), each followed by allocations that must
-// still be recorded (issue 19, item 9). Prints its own counts.
+// without execute permission, a bad format, a path through a file, a symlink loop, an
+// argument list too long), each followed by allocations that must still be recorded (issue 19,
+// item 9). Prints its own counts.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,9 +56,30 @@ int main(int argc, char **argv)
     churn(10);
     failed += execlp("no-such-program-anywhere", "x", (char *)NULL) == -1 && errno == ENOENT;
     churn(10);
+    char notdir[4200], loop[4200];
+    snprintf(notdir, sizeof notdir, "%s/x", noexec);
+    failed += execv(notdir, args) == -1 && errno == ENOTDIR;
+    churn(10);
+    snprintf(loop, sizeof loop, "%s/loop", tmp);
+    if (symlink(loop, loop) != 0)
+        return 3;
+    failed += execv(loop, args) == -1 && errno == ELOOP;
+    churn(10);
+    /* 64 MiB of arguments: over the kernel's limit (a quarter of the stack limit, at most) */
+    size_t big = 64u << 20;
+    char *huge = malloc(big);
+    mallocs++;
+    memset(huge, 'a', big - 1);
+    huge[big - 1] = '\0';
+    char *const toolong[] = {"x", huge, NULL};
+    failed += execv("/bin/true", toolong) == -1 && errno == E2BIG;
+    free(huge);
+    frees++;
+    churn(10);
+    unlink(loop);
     unlink(noexec);
     unlink(badfmt);
     /* The C library's own blocks (stdio) are not counted: the test compares the program's. */
     printf("hostile: failed=%d mallocs=%lu frees=%lu leaked=%lu\n", failed, mallocs, frees, leaked);
-    return failed == 6 ? 0 : 1;
+    return failed == 9 ? 0 : 1;
 }
