@@ -92,6 +92,12 @@ static int accepted_by_heuristic(const mt_leak_graph_t *g, const mt_leak_block_t
 {
     const uint64_t *w = (const uint64_t *)b->addr;
     uint64_t off = ptr - b->addr, size = b->size;
+    /* CPython's objects: a PyObject * to a garbage-collected object points past its 16-byte
+     * PyGC_Head, and past two more words where 3.11 keeps the dict and weakref pointers in
+     * front of it: the canonical references to a pymalloc block, as valgrind never sees them
+     * (it sees pymalloc's arenas only). */
+    if (b->not_glibc && (off == 16 || off == 32))
+        return 1;
     if (!readable(g, b->addr, 16)) /* the words the heuristics look at */
         return 0;
     /* stdstring: libstdc++'s pre-C++11 (COW) string rep {length, capacity, refcount} with the

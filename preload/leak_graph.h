@@ -25,6 +25,7 @@ typedef struct mt_leak_block {
     uint32_t leader;         /* for an indirect block: index of the definite block owning it */
     uint8_t state;           /* internal while running; an mt_leak_kind after mt_leakgraph_finish */
     uint8_t via_heuristic;   /* reached through an interior pointer accepted by a heuristic */
+    uint8_t not_glibc;       /* not a glibc chunk (pymalloc's): no allocator metadata known */
 } mt_leak_block_t;
 
 /* Whether addr is where a C++ object's vtable pointer points: memcheck's test for its

@@ -900,6 +900,12 @@ static void scan_registers(scan_ctx_t *c)
 static void mark_allocator_metadata(mt_leak_block_t *blocks, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
+        /* pymalloc's objects have no chunk header: malloc_usable_size would read garbage as
+         * a size and follow it (a fault in every Python program's leak check). */
+        if (blocks[i].not_glibc) {
+            blocks[i].meta_offset = 0;
+            continue;
+        }
         /* malloc_usable_size reads the chunk's header, 8 bytes before the block, and the
          * next chunk's, less than 32 bytes past the requested size: the program may have made
          * either page unreadable (a guard page at a block's start or end). */

@@ -129,7 +129,10 @@ size_t mt_live_export(mt_leak_block_t *out)
     size_t n = 0;
     for (size_t i = 0; i < mt_live.cap; i++)
         if (mt_live.slots[i].addr)
-            out[n++] =
-                (mt_leak_block_t){.addr = mt_live.slots[i].addr, .size = mt_live.slots[i].size};
+            out[n++] = (mt_leak_block_t){
+                .addr = mt_live.slots[i].addr,
+                .size = mt_live.slots[i].size & ~MT_LIVE_NOT_GLIBC,
+                .not_glibc = (mt_live.slots[i].size & MT_LIVE_NOT_GLIBC) != 0,
+            };
     return n;
 }

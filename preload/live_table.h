@@ -14,8 +14,12 @@
 __attribute__((warn_unused_result)) int mt_live_init(void);
 /* False once the table failed to grow: its contents are incomplete and must not be scanned. */
 int mt_live_ok(void);
+/* Set in a size for a block that is not a glibc chunk (pymalloc's objects): its allocator
+ * metadata is unknown, and glibc's malloc_usable_size must never be asked about it. */
+#define MT_LIVE_NOT_GLIBC (1ull << 63)
+/* size may carry MT_LIVE_NOT_GLIBC. */
 void mt_live_add(uintptr_t addr, uint64_t size);
-/* Removes addr; returns its size, or 0 when it was not in the table. */
+/* Removes addr; returns its size (with its flag), or 0 when it was not in the table. */
 uint64_t mt_live_remove(uintptr_t addr);
 size_t mt_live_count(void);
 /* Copies every block into out (room for mt_live_count() entries); returns the number. */

@@ -151,7 +151,9 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
         }
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
         mt_writer_end();
-        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size);
+        /* pymalloc's objects are no glibc chunks (live_table.h) */
+        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p,
+                     kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
     pthread_mutex_unlock(&mt_writer.lock);
