@@ -30,6 +30,7 @@ void mt_leakgraph_init(mt_leak_graph_t *g, mt_leak_block_t *blocks, size_t count
         blocks[i].indirect_bytes = 0;
         blocks[i].leader = (uint32_t)i;
         blocks[i].via_heuristic = 0;
+        blocks[i].live_from = 0;
         uintptr_t end = blocks[i].addr + (blocks[i].size ? blocks[i].size : 1);
         if (end > g->hi)
             g->hi = end;
@@ -203,7 +204,7 @@ static void drain(mt_leak_graph_t *g)
 {
     while (g->depth > 0) {
         const mt_leak_block_t *b = &g->blocks[g->stack[--g->depth]];
-        scan_words(g, b->addr, b->addr + b->size, b->state == MT_LEAK_REACHABLE);
+        scan_words(g, b->addr + b->live_from, b->addr + b->size, b->state == MT_LEAK_REACHABLE);
     }
 }
 
@@ -221,7 +222,7 @@ static void collect_clique(mt_leak_graph_t *g, uint32_t leader)
         const mt_leak_block_t *b = &g->blocks[g->stack[--g->depth]];
         uintptr_t end = b->addr + b->size;
         int ok;
-        for (uintptr_t p = b->addr, stop = p; p + 8 <= end; p += 8) {
+        for (uintptr_t p = b->addr + b->live_from, stop = p; p + 8 <= end; p += 8) {
             if (p >= stop) {
                 stop = page_run(g, p, end, &ok);
                 if (!ok) {

@@ -26,6 +26,8 @@ typedef struct mt_leak_block {
     uint8_t state;           /* internal while running; an mt_leak_kind after mt_leakgraph_finish */
     uint8_t via_heuristic;   /* reached through an interior pointer accepted by a heuristic */
     uint8_t not_glibc;       /* not a glibc chunk (pymalloc's): no allocator metadata known */
+    uint64_t live_from;      /* words below this offset are not looked at: a thread's stack
+                                pointer is in the block, and below it the frames are dead */
 } mt_leak_block_t;
 
 /* Whether addr is where a C++ object's vtable pointer points: memcheck's test for its

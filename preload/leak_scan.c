@@ -920,6 +920,27 @@ static void mark_allocator_metadata(mt_leak_block_t *blocks, size_t count)
     }
 }
 
+/* A thread running on a stack that is a heap block (a coroutine's): below its stack pointer
+ * (less the red zone) lie dead frames, which memcheck knows hold nothing. Such a block is
+ * scanned from there up once reached, as a stack mapping is. */
+static void mark_stack_block(mt_leak_graph_t *g, uintptr_t sp)
+{
+    long i = mt_leakgraph_find(g, sp);
+    if (i < 0)
+        return;
+    mt_leak_block_t *b = &g->blocks[i];
+    uintptr_t from = sp - STACK_RED_ZONE > b->addr ? sp - STACK_RED_ZONE : b->addr;
+    b->live_from = (from - b->addr) & ~(uint64_t)7;
+}
+
+static void mark_dead_frames(mt_leak_graph_t *g, uintptr_t own_sp)
+{
+    mark_stack_block(g, own_sp);
+    for (size_t i = 0; i < slot_count; i++)
+        if (slots[i].state == SLOT_STOPPED || slots[i].state == SLOT_ASLEEP)
+            mark_stack_block(g, slots[i].sp);
+}
+
 __attribute__((noinline)) static int classify(mt_leak_block_t *blocks, size_t count,
                                               uint32_t *stack, mt_leakscan_stats_t *stats,
                                               uintptr_t own_sp)
@@ -943,6 +964,7 @@ __attribute__((noinline)) static int classify(mt_leak_block_t *blocks, size_t co
     mt_leakgraph_init(&graph, blocks, count, stack);
     mt_leakvtable_attach(&graph);
     graph.page_ok = page_ok;
+    mark_dead_frames(&graph, own_sp);
     scan_ctx_t ctx = {.graph = &graph, .stats = stats, .own_sp = own_sp};
     scan_registers(&ctx);
     scan_mappings(&ctx);

@@ -3,10 +3,6 @@
 // deep in its frame returned: the pointer is left in the dead part of the stack, below the stack
 // pointer. memcheck knows those words are dead (undefined since the stack shrank) and calls the
 // block lost.
-// memtrace-vs-valgrind: expected-fail: memtrace limit found by the corpus: when the exiting
-// thread's stack pointer is inside a heap block, memtrace scans the whole block, dead frames
-// below the stack pointer included, and calls the 71-byte block reachable; it could scan such a
-// block from the stack pointer (less the red zone) up, as it does a thread's stack mapping
 #include <stdlib.h>
 #include <ucontext.h>
 
