@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "early_alloc.h"
 #include "last_thread.h"
 #include "mt_libc.h"
@@ -144,6 +145,25 @@ static inline int mt_hooks_wanted(void)
     return 0;
 }
 
+/*
+ * The end of an allocation hook. With the leak check on, the scratch registers are cleared:
+ * memtrace's own code leaves the new block's address in some (r8), where the plain malloc
+ * would not, and a thread that then blocks in a system call keeps it there for the exit scan
+ * to find, so a block it dropped would look reachable.
+ */
+static inline __attribute__((always_inline)) void mt_hooks_leave_alloc(void)
+{
+    mt_guard_leave();
+    if (MT_UNLIKELY(mt_config.leak_check))
+        __asm__ volatile("xorl %%ecx, %%ecx\n\txorl %%edx, %%edx\n\t"
+                         "xorl %%esi, %%esi\n\txorl %%edi, %%edi\n\t"
+                         "xorl %%r8d, %%r8d\n\txorl %%r9d, %%r9d\n\t"
+                         "xorl %%r10d, %%r10d\n\txorl %%r11d, %%r11d"
+                         :
+                         :
+                         : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11");
+}
+
 /* Records an allocation result with the guard set and errno preserved. */
 static inline void mt_hooks_alloc(enum mt_alloc_kind kind, void *p, size_t size)
 {
@@ -201,7 +221,7 @@ MT_EXPORT void *malloc(size_t size)
     void *p = mt_real.malloc(size);
     if (MT_LIKELY(p != NULL))
         mt_hooks_alloc(MT_ALLOC_MALLOC, p, size);
-    mt_guard_leave();
+    mt_hooks_leave_alloc();
     return p;
 }
 
@@ -251,7 +271,7 @@ MT_EXPORT void *calloc(size_t n, size_t size)
 
     if (MT_LIKELY(p != NULL))
         mt_hooks_alloc(MT_ALLOC_CALLOC, p, n * size);
-    mt_guard_leave();
+    mt_hooks_leave_alloc();
     return p;
 }
 
@@ -303,7 +323,7 @@ MT_EXPORT void *realloc(void *p, size_t size)
     else if (p && size != 0)
         mt_hooks_free(MT_TAG_REALLOC_FAILED, p);
     /* q == NULL with size 0: glibc freed p; RELEASE already said so. */
-    mt_guard_leave();
+    mt_hooks_leave_alloc();
     return q;
 }
 
@@ -330,7 +350,7 @@ MT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
         mt_hooks_alloc(MT_ALLOC_REALLOCARRAY, q, total);
     else if (p && (overflow || total != 0))
         mt_hooks_free(MT_TAG_REALLOC_FAILED, p);
-    mt_guard_leave();
+    mt_hooks_leave_alloc();
     return q;
 }
 
@@ -347,7 +367,7 @@ MT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     int rc = mt_real.posix_memalign(out, align, size);
     if (rc == 0)
         mt_hooks_alloc(MT_ALLOC_POSIX_MEMALIGN, *out, size);
-    mt_guard_leave();
+    mt_hooks_leave_alloc();
     return rc;
 }
 
@@ -364,7 +384,7 @@ MT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
         void *p = mt_real.name args;                                                               \
         if (p)                                                                                     \
             mt_hooks_alloc(kind, p, size);                                                         \
-        mt_guard_leave();                                                                          \
+        mt_hooks_leave_alloc();                                                                    \
         return p;                                                                                  \
     }
 

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 // A pointer held only in a register of a thread blocked in a system call at exit: registers are
 // roots. The pointer is moved into r12 by inline assembly and exists nowhere in memory.
+// memtrace-vs-valgrind: expected-fail: memtrace limit: a thread blocked in a system call is not
+// signalled at exit (a handled signal would end pause() with EINTR, issue 19 item 6), so its
+// callee-saved registers are not seen, only the system call's arguments and stack; memcheck
+// reads its simulated CPU. (It agreed before by accident: memtrace's malloc hook left the
+// block's address in r8, one of pause's argument registers.)
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,11 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Threads still running at exit: what their stacks point to is reachable; a block a running
 // thread dropped is lost.
-// memtrace-vs-valgrind: expected-fail: issue 13 item 2
-// memtrace-vs-valgrind: expected-fail: memtrace bug found by the corpus: memtrace's malloc hook
-// returns with the new block's address left in r8, so a thread that blocks in a system call right
-// after malloc keeps the block it dropped reachable through a register (gdb under memtrace: r8 ==
-// the 11-byte block at pause's syscall; natively no register holds it)
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
