@@ -15,6 +15,7 @@
 typedef struct mt_live_slot {
     uintptr_t addr; /* 0: empty */
     uint64_t size;
+    uint32_t node;
 } mt_live_slot_t;
 
 static struct {
@@ -53,12 +54,12 @@ int mt_live_ok(void)
     return mt_live.slots && !mt_live.failed;
 }
 
-static void mt_live_insert(mt_live_slot_t *slots, size_t cap, uintptr_t addr, uint64_t size)
+static void mt_live_insert(mt_live_slot_t *slots, size_t cap, const mt_live_slot_t *b)
 {
-    size_t i = mt_live_hash(addr, cap);
-    while (slots[i].addr && slots[i].addr != addr)
+    size_t i = mt_live_hash(b->addr, cap);
+    while (slots[i].addr && slots[i].addr != b->addr)
         i = (i + 1) & (cap - 1);
-    slots[i] = (mt_live_slot_t){addr, size};
+    slots[i] = *b;
 }
 
 static int mt_live_grow(void)
@@ -69,14 +70,14 @@ static int mt_live_grow(void)
         return -ENOMEM;
     for (size_t i = 0; i < mt_live.cap; i++)
         if (mt_live.slots[i].addr)
-            mt_live_insert(n, ncap, mt_live.slots[i].addr, mt_live.slots[i].size);
+            mt_live_insert(n, ncap, &mt_live.slots[i]);
     mt_unmap(mt_live.slots, mt_live.cap * sizeof *mt_live.slots);
     mt_live.slots = n;
     mt_live.cap = ncap;
     return 0;
 }
 
-void mt_live_add(uintptr_t addr, uint64_t size)
+void mt_live_add(uintptr_t addr, uint64_t size, uint32_t node)
 {
     if (!mt_live_ok() || !addr)
         return;
@@ -89,11 +90,12 @@ void mt_live_add(uintptr_t addr, uint64_t size)
     while (mt_live.slots[i].addr && mt_live.slots[i].addr != addr)
         i = (i + 1) & (mt_live.cap - 1);
     mt_live.count += mt_live.slots[i].addr == 0;
-    mt_live.slots[i] = (mt_live_slot_t){addr, size};
+    mt_live.slots[i] = (mt_live_slot_t){addr, size, node};
 }
 
-uint64_t mt_live_remove(uintptr_t addr)
+uint64_t mt_live_remove(uintptr_t addr, uint32_t *node)
 {
+    *node = 0;
     if (!mt_live_ok() || !addr)
         return 0;
     size_t mask = mt_live.cap - 1, i = mt_live_hash(addr, mt_live.cap);
@@ -103,6 +105,7 @@ uint64_t mt_live_remove(uintptr_t addr)
         i = (i + 1) & mask;
     }
     uint64_t size = mt_live.slots[i].size;
+    *node = mt_live.slots[i].node;
     mt_live.count--;
     /* Backward shift: pull later entries of the probe run into the hole while their home
      * slot does not lie strictly between the hole and them. */
@@ -135,4 +138,12 @@ size_t mt_live_export(mt_leak_block_t *out)
                 .not_glibc = (mt_live.slots[i].size & MT_LIVE_NOT_GLIBC) != 0,
             };
     return n;
+}
+
+void mt_live_each(void (*fn)(uintptr_t addr, uint64_t size, uint32_t node, void *ctx), void *ctx)
+{
+    for (size_t i = 0; mt_live.slots && i < mt_live.cap; i++)
+        if (mt_live.slots[i].addr)
+            fn(mt_live.slots[i].addr, mt_live.slots[i].size & ~MT_LIVE_NOT_GLIBC,
+               mt_live.slots[i].node, ctx);
 }

@@ -17,10 +17,13 @@ int mt_live_ok(void);
 /* Set in a size for a block that is not a glibc chunk (pymalloc's objects): its allocator
  * metadata is unknown, and glibc's malloc_usable_size must never be asked about it. */
 #define MT_LIVE_NOT_GLIBC (1ull << 63)
-/* size may carry MT_LIVE_NOT_GLIBC. */
-void mt_live_add(uintptr_t addr, uint64_t size);
-/* Removes addr; returns its size (with its flag), or 0 when it was not in the table. */
-uint64_t mt_live_remove(uintptr_t addr);
+/* size may carry MT_LIVE_NOT_GLIBC; node is the block's trace node. */
+void mt_live_add(uintptr_t addr, uint64_t size, uint32_t node);
+/* Removes addr; returns its size (with its flag), or 0 when it was not in the table, and its
+ * node in *node. */
+uint64_t mt_live_remove(uintptr_t addr, uint32_t *node);
+/* Calls fn for every block (size without its flag). */
+void mt_live_each(void (*fn)(uintptr_t addr, uint64_t size, uint32_t node, void *ctx), void *ctx);
 size_t mt_live_count(void);
 /* Copies every block into out (room for mt_live_count() entries); returns the number. */
 size_t mt_live_export(mt_leak_block_t *out);

@@ -62,22 +62,25 @@ static inline uint32_t mt_rec_tid(void)
     return mt_rec_tid_cache;
 }
 
-/* Size of the block a realloc released, in case the realloc fails and the block comes back. */
+/* Size and node of the block a realloc released, in case the realloc fails and the block
+ * comes back. */
 static __thread uint64_t mt_rec_released_size __attribute__((tls_model("initial-exec")));
+static __thread uint32_t mt_rec_released_node __attribute__((tls_model("initial-exec")));
 
 /* Keeps the leak check's block table in step with the log (writer lock held). */
-static inline void mt_rec_track(enum mt_tag tag, uintptr_t addr, uint64_t size)
+static inline void mt_rec_track(enum mt_tag tag, uintptr_t addr, uint64_t size, uint32_t node)
 {
     if (MT_LIKELY(!mt_config.leak_check))
         return;
+    uint32_t gone;
     if (tag == MT_TAG_ALLOC)
-        mt_live_add(addr, size);
+        mt_live_add(addr, size, node);
     else if (tag == MT_TAG_REALLOC_RELEASE)
-        mt_rec_released_size = mt_live_remove(addr);
+        mt_rec_released_size = mt_live_remove(addr, &mt_rec_released_node);
     else if (tag == MT_TAG_REALLOC_FAILED)
-        mt_live_add(addr, mt_rec_released_size);
+        mt_live_add(addr, mt_rec_released_size, mt_rec_released_node);
     else
-        (void)mt_live_remove(addr);
+        (void)mt_live_remove(addr, &gone);
 }
 
 static inline uint64_t mt_rec_now(void)
@@ -153,7 +156,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
         mt_writer_end();
         /* pymalloc's objects are no glibc chunks (live_table.h) */
         mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p,
-                     kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC);
+                     kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC, node);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
     pthread_mutex_unlock(&mt_writer.lock);
@@ -176,7 +179,7 @@ static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t siz
         uint32_t node = mt_tree_intern(&st, e);
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
         mt_writer_end();
-        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size);
+        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size, node);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
     pthread_mutex_unlock(&mt_writer.lock);
@@ -339,7 +342,7 @@ void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
     if (MT_LIKELY(e != NULL)) {
         mt_enc_free(e, tag, now, (uintptr_t)p);
         mt_writer_end();
-        mt_rec_track(tag, (uintptr_t)p, 0);
+        mt_rec_track(tag, (uintptr_t)p, 0, 0);
         if (MT_UNLIKELY(tag == MT_TAG_REALLOC_FAILED)) /* p is valid again */
             mt_heap_total_add(&mt_rec_heap, usable);
         else
@@ -572,6 +575,39 @@ static uint64_t mt_rec_realtime_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void mt_rec_emit_inherited_block(uintptr_t addr, uint64_t size, uint32_t node, void *ctx)
+{
+    mt_enc_t *e = mt_writer_begin(0);
+    if (e) {
+        mt_enc_alloc(e, MT_ALLOC_INHERITED, *(const uint64_t *)ctx, size, addr, node);
+        mt_writer_end();
+    }
+}
+
+/*
+ * A forked child's heap holds its parent's live blocks, which the leak check at its exit
+ * classifies: its log begins with them (MT_ALLOC_INHERITED, not calls of its own) and with
+ * the trace nodes they name, the parent's tree, which the child keeps.
+ */
+static void mt_rec_emit_inherited(void)
+{
+    uint64_t now = mt_rec_now();
+    pthread_mutex_lock(&mt_writer.lock);
+    uint32_t count = mt_tree_count();
+    for (uint32_t id = 1; id <= count; id++) {
+        uint32_t parent;
+        uint64_t ip;
+        mt_tree_node(id, &parent, &ip);
+        mt_enc_t *e = mt_writer_begin(0);
+        if (!e)
+            break;
+        mt_enc_trace_node(e, id, parent, ip);
+        mt_writer_end();
+    }
+    mt_live_each(mt_rec_emit_inherited_block, &now);
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
 /* Opens this process's log and writes PROCESS and the modules; 0 or -errno. */
 static int mt_rec_start_log(bool child)
 {
@@ -585,6 +621,8 @@ static int mt_rec_start_log(bool child)
         mt_modules_child_reemit();
     else
         (void)mt_modules_rescan();
+    if (child && mt_config.leak_check)
+        mt_rec_emit_inherited();
     mt_py_log_started();
     unsigned tick = mt_config.sample_ms ? mt_config.sample_ms : 10;
     if (mt_writer_start(mt_rec_tick, tick) < 0)
@@ -613,8 +651,9 @@ static void mt_rec_child_start(void)
     mt_slot_child();
     mt_last_thread_child();
     bool was_active = mt_rec_active();
-    mt_writer_child_reset(); /* fresh locks; stopped until the new log is open */
-    mt_tree_reset();
+    mt_writer_child_reset();   /* fresh locks; stopped until the new log is open */
+    if (!mt_config.leak_check) /* else its nodes describe the inherited blocks */
+        mt_tree_reset();
     mt_heap_total_child(&mt_rec_heap);
     if (was_active && mt_config.follow_fork && !mt_config_excluded(mt_sys_getpid()))
         (void)mt_rec_start_log(true);

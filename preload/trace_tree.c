@@ -22,8 +22,17 @@ typedef struct mt_cache_entry {
 
 #define MT_CACHE_SIZE (1u << 16)
 
+/* A node by id, for a forked child's log, which must describe the nodes its inherited blocks
+ * name (trace_tree.h). */
+typedef struct mt_node_rec {
+    uint64_t ip;
+    uint32_t parent;
+} mt_node_rec_t;
+
 static struct {
     uint32_t next_id;
+    mt_node_rec_t *nodes; /* by id; nodes_cap entries */
+    size_t nodes_cap;
     mt_edge_t *edges;
     size_t edges_cap; /* power of two */
     size_t edges_used;
@@ -40,7 +49,37 @@ int mt_tree_init(void)
         return -ENOMEM;
     mt_tree.next_id = 1;
     mt_tree.edges_used = 0;
+    mt_tree.nodes_cap = 1u << 16;
+    mt_tree.nodes = mt_map(mt_tree.nodes_cap * sizeof(mt_node_rec_t));
+    return mt_tree.nodes ? 0 : -ENOMEM;
+}
+
+/* Records id's (parent, ip); 0 or -ENOMEM. */
+static int mt_tree_note_node(uint32_t id, uint32_t parent, uint64_t ip)
+{
+    if (id >= mt_tree.nodes_cap) {
+        size_t cap = mt_tree.nodes_cap * 2;
+        mt_node_rec_t *n = mt_map(cap * sizeof(mt_node_rec_t));
+        if (!n)
+            return -ENOMEM;
+        memcpy(n, mt_tree.nodes, mt_tree.nodes_cap * sizeof(mt_node_rec_t));
+        mt_unmap(mt_tree.nodes, mt_tree.nodes_cap * sizeof(mt_node_rec_t));
+        mt_tree.nodes = n;
+        mt_tree.nodes_cap = cap;
+    }
+    mt_tree.nodes[id] = (mt_node_rec_t){ip, parent};
     return 0;
+}
+
+uint32_t mt_tree_count(void)
+{
+    return mt_tree.next_id - 1;
+}
+
+void mt_tree_node(uint32_t id, uint32_t *parent, uint64_t *ip)
+{
+    *parent = mt_tree.nodes[id].parent;
+    *ip = mt_tree.nodes[id].ip;
 }
 
 static size_t mt_tree_slot(uint32_t parent, uint64_t ip, size_t mask)
@@ -89,7 +128,10 @@ static uint32_t mt_tree_child(uint32_t parent, uint64_t ip, mt_enc_t *enc)
     }
     if (MT_UNLIKELY(mt_tree.next_id == UINT32_MAX))
         return 0; /* ids exhausted: treated like out of memory */
-    uint32_t id = mt_tree.next_id++;
+    uint32_t id = mt_tree.next_id;
+    if (mt_tree_note_node(id, parent, ip) < 0)
+        return 0;
+    mt_tree.next_id++;
     mt_tree.edges[s] = (mt_edge_t){ip, parent, id};
     mt_tree.edges_used++;
     mt_enc_trace_node(enc, id, parent, ip);

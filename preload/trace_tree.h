@@ -23,8 +23,14 @@ uint32_t mt_tree_intern(const mt_stack_t *st, mt_enc_t *enc);
  * module's addresses may be reused by another one. */
 void mt_tree_forget(void);
 
-/* Forgets everything including ids (a forked child starts a new log). */
+/* Forgets everything including ids. */
 void mt_tree_reset(void);
+
+/* The nodes made so far are 1..mt_tree_count(); mt_tree_node gives one's parent and ip. A
+ * forked child keeps its parent's tree and writes these at the start of its own log, so that
+ * the nodes its inherited blocks name mean the same there. */
+uint32_t mt_tree_count(void);
+void mt_tree_node(uint32_t id, uint32_t *parent, uint64_t *ip);
 
 /* Changes at every forget or reset: a node id cached outside the tree is valid only within
  * the epoch it was interned in. Never 0. */

@@ -189,7 +189,10 @@ enum mt_alloc_kind {
     MT_ALLOC_PVALLOC = 8,
     MT_ALLOC_PYMEM = 9,     /* PyMem_Malloc/Calloc/Realloc (Python's MEM domain) */
     MT_ALLOC_PYOBJECT = 10, /* PyObject_Malloc/Calloc/Realloc (OBJ domain, pymalloc) */
-    MT_ALLOC_KIND_COUNT = 11,
+    /* Not a call: a block live when a forked child's log began, allocated by its parent
+     * before the fork (written at the start of the child's log under --leak-check). */
+    MT_ALLOC_INHERITED = 11,
+    MT_ALLOC_KIND_COUNT = 12,
 };
 
 enum mt_map_kind {

@@ -25,8 +25,8 @@ const char *mt_render_exit_reason(int reason)
 const char *mt_render_alloc_kind(unsigned kind)
 {
     static const char *const names[MT_ALLOC_KIND_COUNT] = {
-        "malloc",   "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc",
-        "memalign", "valloc", "pvalloc", "PyMem_Malloc", "PyObject_Malloc"};
+        "malloc",   "calloc", "realloc", "reallocarray", "posix_memalign",  "aligned_alloc",
+        "memalign", "valloc", "pvalloc", "PyMem_Malloc", "PyObject_Malloc", "inherited"};
     return kind < MT_ALLOC_KIND_COUNT ? names[kind] : NULL;
 }
 
@@ -109,7 +109,7 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     mt_json_u64(&j, r->bytes_freed);
     mt_json_key(&j, "allocations_by_kind");
     mt_json_object_begin(&j);
-    for (unsigned k = 0; k < MT_ALLOC_KIND_COUNT; k++) {
+    for (unsigned k = 0; k < MT_ALLOC_INHERITED; k++) { /* calls only: inherited is none */
         mt_json_key(&j, mt_render_alloc_kind(k));
         mt_json_u64(&j, r->allocs_by_kind[k]);
     }

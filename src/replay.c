@@ -329,13 +329,16 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
     if ((rc = mt_nodes_reserve(r, node)) < 0)
         return rc;
     r->last_time_us = t;
-    r->allocations++;
-    r->allocs_by_kind[kind & 15]++;
-    r->bytes_allocated += size;
-    r->sizes[mt_replay_size_bucket(size)]++;
-    mt_node_stats_t *ns = &r->nodes[node];
-    ns->allocations++;
-    ns->bytes_allocated += size;
+    /* A block a forked child inherited is live in its heap but was no call of the child's. */
+    if (kind != MT_ALLOC_INHERITED) {
+        r->allocations++;
+        r->allocs_by_kind[kind & 15]++;
+        r->bytes_allocated += size;
+        r->sizes[mt_replay_size_bucket(size)]++;
+        mt_node_stats_t *ns = &r->nodes[node];
+        ns->allocations++;
+        ns->bytes_allocated += size;
+    }
     mt_thread_last_t *th = mt_thread(r, tid);
     if (!th)
         return -ENOMEM;

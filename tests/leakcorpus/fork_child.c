@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: MIT
 // fork, then leak in the child: each process gets its own leak check; the parent's blocks are
 // inherited by the child (still reachable there) and the child's own leak is only in the child.
-// memtrace-vs-valgrind: expected-fail: memtrace bug found by the corpus: the child's log does not
-// carry the blocks live at fork, so the child's leak check cannot classify them (the scan counts 2
-// records that disagree with the log) and the 500 and 501-byte blocks are missing from the child's
-// report
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
