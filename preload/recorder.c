@@ -842,6 +842,12 @@ static const int mt_rec_fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIG
 static void mt_rec_on_signal(int sig)
 {
     int saved = errno;
+    /* SIGTERM or SIGINT inside a hook, perhaps with the recorder lock held by this thread:
+     * the log's end is written when the hook ends (a fault must be handled now). */
+    if ((sig == SIGTERM || sig == SIGINT) && mt_sigdefer_hold_own(sig, mt_rec_on_signal)) {
+        errno = saved;
+        return;
+    }
     mt_guard++;
     /* Not from the writer thread (it would wait for itself), and only if the lock is free
      * (it is held by this very thread when the fault is inside our locked section). */

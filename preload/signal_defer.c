@@ -93,6 +93,21 @@ static void mt_sd_trampoline(int sig, siginfo_t *info, void *uc)
     mt_sigdefer_unrecorded--;
 }
 
+bool mt_sigdefer_hold_own(int sig, void (*handler)(int))
+{
+    if (!mt_guard)
+        return false;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    info.si_signo = sig;
+    info.si_code = SI_USER;
+    return mt_sd_hold(sig, &info, &sa);
+}
+
 void mt_sigdefer_deliver(void)
 {
     mt_slot_t *slot = mt_slot_peek();

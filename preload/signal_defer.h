@@ -37,6 +37,11 @@ void mt_sigdefer_unwrap(int sig);
 /* The program's own action for sig when it is wrapped (into *old); false when it is not. */
 bool mt_sigdefer_program_action(int sig, struct sigaction *old);
 
+/* For memtrace's own handler of an asynchronous fatal signal (SIGTERM, SIGINT): when the
+ * thread is inside a hook, which may hold the recorder lock the handler needs to write the
+ * log's end, the signal is held and the handler runs when the hook ends. True when held. */
+bool mt_sigdefer_hold_own(int sig, void (*handler)(int));
+
 /* Allocator calls made by handlers that memtrace could not hold (mt_sigdefer_unrecorded):
  * counted by the hooks, reported in the log at the end. */
 void mt_sigdefer_count_unrecorded(void);

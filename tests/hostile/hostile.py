@@ -128,6 +128,27 @@ def case_signal_storm():
     check(handlers > 0, "no signal arrived while the program ran")
 
 
+def case_term_workers():
+    """Eight forked workers killed by SIGTERM while they allocate (mostly inside memtrace's
+    hooks): every worker's log is complete and ends with signal 15, three runs in a row."""
+    exe = prog("term_workers")
+    for attempt in range(3):
+        base = os.path.join(it.TMP, f"tw{attempt}")
+        os.mkdir(base)
+        p = memtrace("run", "-q", "-o", os.path.join(base, "t.%p.mtr"), "--", exe, timeout=120)
+        check(p.returncode == 0, f"term_workers under memtrace\n{show(p)}")
+        ends = []
+        for log in sorted(os.listdir(base)):
+            q = memtrace("report", "--format", "json", os.path.join(base, log))
+            check(q.returncode == 0, f"report {log}\n{show(q)}")
+            rep = json.loads(q.stdout)
+            check(not rep["truncated"], f"run {attempt}: {log} is truncated: {rep['truncation']}")
+            ends.append((rep["exit"]["reason"], rep["exit"]["status"]))
+        check(sorted(ends) == [("normal", 0)] + [("signal", 15)] * 8,
+              f"run {attempt}: the logs end with {sorted(ends)}")
+    print("  3 runs of 8 workers: every log complete, each worker's ending with signal 15")
+
+
 def case_ends():
     """Item 10 and every way a process can end: status, stdout, counts and the exit record."""
     want_exit = {"return": ("normal", 2), "exit": ("normal", 3), "_exit": ("normal", 4),
