@@ -70,11 +70,14 @@ static int mt_resolving;
         memcpy(&mt_real.field, &sym_, sizeof sym_);                                                \
     } while (0)
 
+static void mt_hooks_find_dlsym(void);
+
 static void mt_hooks_resolve(void)
 {
     if (mt_resolving || mt_real.free)
         return;
     mt_resolving = 1;
+    mt_hooks_find_dlsym();
     MT_SYM(calloc, "calloc");
     MT_SYM(malloc, "malloc");
     MT_SYM(realloc, "realloc");
@@ -475,6 +478,86 @@ MT_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, .
     errno = saved;
     mt_guard_leave();
     return p;
+}
+
+/* ---- the malloc family looked up by handle ----
+ *
+ * dlsym(libc_handle, "malloc") (ctypes.CDLL("libc.so.6").malloc, plugin loaders) finds libc's
+ * own malloc, not the interposed one, and its calls would go unseen. The lookup of any of the
+ * functions hooked here through a handle returns the hook instead. RTLD_DEFAULT and
+ * RTLD_NEXT already find the hooks where they should (and glibc resolves RTLD_NEXT from its
+ * caller's address): those go straight to libc's dlsym with a jump, so that the caller's
+ * address is the program's.
+ */
+void *(*mt_hooks_real_dlsym)(void *, const char *);
+
+/* The hook standing for real, or real itself when it is none of ours. */
+static void *mt_hooks_own(void *real)
+{
+    if (!real)
+        return NULL;
+#define MT_OWN(field, hook)                                                                        \
+    do {                                                                                           \
+        void *r_, *h_;                                                                             \
+        __typeof__(&hook) f_ = &hook;                                                              \
+        memcpy(&r_, &mt_real.field, sizeof r_);                                                    \
+        memcpy(&h_, &f_, sizeof h_);                                                               \
+        if (r_ == real)                                                                            \
+            return h_;                                                                             \
+    } while (0)
+    MT_OWN(malloc, malloc);
+    MT_OWN(free, free);
+    MT_OWN(calloc, calloc);
+    MT_OWN(realloc, realloc);
+    MT_OWN(reallocarray, reallocarray);
+    MT_OWN(posix_memalign, posix_memalign);
+    MT_OWN(aligned_alloc, aligned_alloc);
+    MT_OWN(memalign, memalign);
+    MT_OWN(valloc, valloc);
+    MT_OWN(pvalloc, pvalloc);
+    MT_OWN(mmap, mmap);
+    MT_OWN(mmap64, mmap64);
+    MT_OWN(munmap, munmap);
+    MT_OWN(mremap, mremap);
+#undef MT_OWN
+    return real;
+}
+
+/* dlsym with a real handle (the asm entry below sends RTLD_DEFAULT and RTLD_NEXT past it). */
+void *mt_hooks_dlsym_handle(void *handle, const char *name);
+void *mt_hooks_dlsym_handle(void *handle, const char *name)
+{
+    void *p = mt_hooks_real_dlsym(handle, name);
+    int saved = errno;
+    void *own = mt_hooks_own(p);
+    errno = saved;
+    return own;
+}
+
+/* RTLD_DEFAULT is 0 and RTLD_NEXT is -1 in glibc. */
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl dlsym\n"
+        ".type dlsym, @function\n"
+        "dlsym:\n"
+        "    .cfi_startproc\n"
+        "    testq %rdi, %rdi\n"
+        "    je 1f\n"
+        "    cmpq $-1, %rdi\n"
+        "    je 1f\n"
+        "    jmp mt_hooks_dlsym_handle\n"
+        "1:  jmp *mt_hooks_real_dlsym(%rip)\n"
+        "    .cfi_endproc\n"
+        ".size dlsym, .-dlsym\n");
+
+/* libc's dlsym, from libc's dlvsym (which is not interposed): before anything else looks a
+ * symbol up, since every dlsym call comes through the entry above. */
+static void mt_hooks_find_dlsym(void)
+{
+    void *p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
+    if (!p)
+        p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
+    memcpy(&mt_hooks_real_dlsym, &p, sizeof p);
 }
 
 /* ---- modules ---- */

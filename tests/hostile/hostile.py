@@ -149,6 +149,36 @@ def case_term_workers():
     print("  3 runs of 8 workers: every log complete, each worker's ending with signal 15")
 
 
+def case_dlsym_malloc():
+    """The malloc family through dlsym on libc's handle, and through RTLD_NEXT."""
+    same_as_plain("dlsym_malloc", timeout=60)
+
+
+def case_ctypes_malloc():
+    """ctypes.CDLL("libc.so.6").malloc from a Python script: its blocks are in the log, at
+    the script's line."""
+    py = "/usr/bin/python3"
+    if not os.access(py, os.X_OK):
+        raise Skip("no /usr/bin/python3")
+    script = os.path.join(it.TMP, "ct.py")
+    with open(script, "w") as f:
+        f.write("import ctypes\n"
+                "libc = ctypes.CDLL('libc.so.6')\n"
+                "libc.malloc.restype = ctypes.c_void_p\n"
+                "KEEP = [libc.malloc(777001) for _ in range(3)]\n"
+                "print('kept', len(KEEP))\n")
+    log = os.path.join(it.TMP, "ct.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", py, script, timeout=60)
+    check(p.returncode == 0 and p.stdout == "kept 3\n", f"ctypes script\n{show(p)}")
+    q = memtrace("report", "--format", "json", "--top", "1000000", "--frames", "64", log)
+    check(q.returncode == 0, f"report\n{show(q)}")
+    rep = json.loads(q.stdout)
+    sites = [s for s in rep["top_sites"] if s["bytes"] == 3 * 777001 and s["allocations"] == 3]
+    check(sites, "no site of 3 blocks of 777,001 bytes: ctypes' malloc went unseen")
+    lines = [(fr.get("file") or "", fr.get("line")) for fr in sites[0].get("stack") or []]
+    check((script, 4) in lines, f"the site's stack does not reach the script's line 4: {lines}")
+
+
 def case_ends():
     """Item 10 and every way a process can end: status, stdout, counts and the exit record."""
     want_exit = {"return": ("normal", 2), "exit": ("normal", 3), "_exit": ("normal", 4),
