@@ -70,7 +70,7 @@ static int mt_resolving;
         memcpy(&mt_real.field, &sym_, sizeof sym_);                                                \
     } while (0)
 
-static void mt_hooks_find_dlsym(void);
+void mt_hooks_find_dlsym(void);
 
 static void mt_hooks_resolve(void)
 {
@@ -534,14 +534,30 @@ void *mt_hooks_dlsym_handle(void *handle, const char *name)
     return own;
 }
 
-/* RTLD_DEFAULT is 0 and RTLD_NEXT is -1 in glibc. */
+/* RTLD_DEFAULT is 0 and RTLD_NEXT is -1 in glibc. A library's constructor may look a symbol
+ * up before ours has run: libc's dlsym is found first then, with the arguments kept. */
 __asm__(".text\n"
         ".p2align 4\n"
         ".globl dlsym\n"
         ".type dlsym, @function\n"
         "dlsym:\n"
         "    .cfi_startproc\n"
-        "    testq %rdi, %rdi\n"
+        "    cmpq $0, mt_hooks_real_dlsym(%rip)\n"
+        "    jne 2f\n"
+        "    pushq %rdi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    pushq %rsi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    subq $8, %rsp\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    call mt_hooks_find_dlsym\n"
+        "    addq $8, %rsp\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rsi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rdi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "2:  testq %rdi, %rdi\n"
         "    je 1f\n"
         "    cmpq $-1, %rdi\n"
         "    je 1f\n"
@@ -552,8 +568,11 @@ __asm__(".text\n"
 
 /* libc's dlsym, from libc's dlvsym (which is not interposed): before anything else looks a
  * symbol up, since every dlsym call comes through the entry above. */
-static void mt_hooks_find_dlsym(void)
+void mt_hooks_find_dlsym(void);
+void mt_hooks_find_dlsym(void)
 {
+    if (mt_hooks_real_dlsym)
+        return;
     void *p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
     if (!p)
         p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
