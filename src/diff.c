@@ -160,8 +160,14 @@ int64_t mt_diff_total_delta(const mt_diff_t *d, enum mt_diff_by by)
     return (int64_t)(d->new_.peak_bytes - d->old.peak_bytes);
 }
 
+/* Larger changes first, whichever their sign (a site that shrank by 40 MB matters more than
+ * one that grew by 3 KB); at equal size, growth before shrinkage. */
 static int mt_cmp_i64_desc(int64_t a, int64_t b)
 {
+    uint64_t ma = a < 0 ? (uint64_t)0 - (uint64_t)a : (uint64_t)a;
+    uint64_t mb = b < 0 ? (uint64_t)0 - (uint64_t)b : (uint64_t)b;
+    if (ma != mb)
+        return ma > mb ? -1 : 1;
     return a > b ? -1 : a < b;
 }
 

@@ -103,6 +103,49 @@ def case_diff_builds():
     check(s["stack"][0]["module"] == exe, f"the new run's stack is shown: {s['stack'][0]}")
 
 
+SHRINK_C = r"""
+#include <stdlib.h>
+void *big[200], *small[200];
+__attribute__((noinline)) static void hold_big(int n)
+{
+    for (int i = 0; i < n; i++)
+        big[i] = malloc(1000); /* the site that shrinks */
+}
+__attribute__((noinline)) static void hold_small(int n)
+{
+    for (int i = 0; i < n; i++)
+        small[i] = malloc(100); /* the site that grows a little */
+}
+int main(int argc, char **argv)
+{
+    hold_big(atoi(argv[1]));
+    hold_small(atoi(argv[2]));
+    return 0;
+}
+"""
+
+
+def case_diff_shrink_first():
+    """Sites are ranked by the size of their change, either sign: a site that shrank by
+    90,000 B comes before one that grew by 200 B, and its delta is negative."""
+    src = os.path.join(it.TMP, "shrink.c")
+    with open(src, "w") as f:
+        f.write(SHRINK_C)
+    exe = os.path.join(it.TMP, "shrink")
+    c = it.compile_c(src, exe, "-g", "-O0")
+    check(c.returncode == 0, f"cannot build shrink.c\n{show(c)}")
+    old, new = os.path.join(it.TMP, "old.mtr"), os.path.join(it.TMP, "new.mtr")
+    record(old, exe, "100", "10")
+    record(new, exe, "10", "12")
+    d = json_of("diff", "--format", "json", "--by", "leaked", old, new)
+    got = [(inner_function(s), s["delta"]["leaked_bytes"]) for s in d["sites"]]
+    check(got[:2] == [("hold_big", -90000), ("hold_small", 200)],
+          f"sites by change: {got}, want hold_big -90000 first, then hold_small +200")
+    p = memtrace("diff", "--no-color", "--by", "leaked", old, new)
+    check(p.returncode == 0 and p.stdout.find("hold_big") < p.stdout.find("hold_small") and
+          "-90,000 B" in p.stdout, f"text diff\n{show(p)}")
+
+
 def case_diff_new_vanished():
     old, _ = peak_run("peak.mtr")
     log = os.path.join(it.TMP, "demo.mtr")
