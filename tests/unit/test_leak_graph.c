@@ -344,6 +344,43 @@ START_TEST(unreadable_pages_are_skipped)
 }
 END_TEST
 
+START_TEST(python_object_references_are_start_pointers)
+{
+    /* A PyObject * points past the 16-byte PyGC_Head, or 32 bytes in where 3.11 keeps two
+     * words in front of it: for pymalloc's blocks (not_glibc) only. */
+    size_t gc = add_block(0, 64), pre = add_block(16, 64), other = add_block(32, 64),
+           glibc = add_block(48, 64);
+    blocks[gc].not_glibc = blocks[pre].not_glibc = blocks[other].not_glibc = 1;
+    roots[0] = addr_of(gc, 16);
+    roots[1] = addr_of(pre, 32);
+    roots[2] = addr_of(other, 24); /* no Python layout puts an object there */
+    roots[3] = addr_of(glibc, 16); /* a glibc block: an interior pointer like any */
+    classify();
+    ck_assert_int_eq(blocks[gc].state, MT_LEAK_REACHABLE);
+    ck_assert_int_eq(blocks[pre].state, MT_LEAK_REACHABLE);
+    ck_assert_int_eq(blocks[other].state, MT_LEAK_POSSIBLE);
+    ck_assert_int_eq(blocks[glibc].state, MT_LEAK_POSSIBLE);
+}
+END_TEST
+
+START_TEST(dead_frames_of_a_stack_block_are_not_scanned)
+{
+    /* A coroutine's stack is a heap block: below its thread's stack pointer lie dead frames
+     * (live_from), whose stale pointers reach nothing; above it, pointers count. */
+    size_t st = add_block(0, 512), dead = add_block(80, 16), live = add_block(96, 16);
+    words(st)[2] = addr_of(dead, 0);  /* byte 16: below live_from */
+    words(st)[40] = addr_of(live, 0); /* byte 320: above it */
+    roots[0] = addr_of(st, 0);
+    mt_leakgraph_init(&graph, blocks, nblocks, stack);
+    blocks[st].live_from = 256;
+    mt_leakgraph_scan_root(&graph, (uintptr_t)roots, (uintptr_t)(roots + 16));
+    mt_leakgraph_finish(&graph);
+    ck_assert_int_eq(blocks[st].state, MT_LEAK_REACHABLE);
+    ck_assert_int_eq(blocks[live].state, MT_LEAK_REACHABLE);
+    ck_assert_int_eq(blocks[dead].state, MT_LEAK_DEFINITE);
+}
+END_TEST
+
 static Suite *leak_graph_suite(void)
 {
     Suite *s = suite_create("leak_graph");
@@ -358,6 +395,8 @@ static Suite *leak_graph_suite(void)
     tcase_add_test(tc, length_prefix_and_new_array_cookies_count_as_start_pointers);
     tcase_add_test(tc, pointer_one_past_the_end_reaches_nothing);
     tcase_add_test(tc, allocator_metadata_offset_is_not_a_pointer);
+    tcase_add_test(tc, python_object_references_are_start_pointers);
+    tcase_add_test(tc, dead_frames_of_a_stack_block_are_not_scanned);
     tcase_add_test(tc, stdstring_needs_the_exact_rep_size);
     tcase_add_test(tc, zero_count_is_neither_length_nor_array);
     tcase_add_test(tc, multiple_inheritance_needs_two_vtable_pointers);
