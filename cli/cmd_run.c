@@ -741,13 +741,18 @@ static void mt_run_print_summary(const mt_summary_t *s, const char *path)
             mt_run_fmt_count(s->allocations, a, sizeof a), mt_run_fmt_count(s->frees, b, sizeof b),
             mt_run_fmt_bytes(s->peak_heap_bytes, c, sizeof c), s->peak_time_s);
     /* Blocks live when a killed program's log stops were not necessarily leaked: say which. */
-    const char *when = s->exit_reason == MT_EXIT_NORMAL ? "at exit" : "when the log ends";
+    const char *when = s->leaked_at_script_end            ? "at the end of the script"
+                       : s->exit_reason == MT_EXIT_NORMAL ? "at exit"
+                                                          : "when the log ends";
     if (s->leaked_blocks == 0)
         fprintf(stderr, "no heap blocks left %s\n", when);
     else
         fprintf(stderr, "%s in %s block%s %s %s\n", mt_run_fmt_bytes(s->leaked_bytes, d, sizeof d),
                 mt_run_fmt_count(s->leaked_blocks, e, sizeof e), s->leaked_blocks == 1 ? "" : "s",
-                s->exit_reason == MT_EXIT_NORMAL ? "not freed" : "still live", when);
+                s->leaked_at_script_end            ? "held"
+                : s->exit_reason == MT_EXIT_NORMAL ? "not freed"
+                                                   : "still live",
+                when);
     if (s->truncated)
         fprintf(stderr, "memtrace: the log is truncated: the report covers the first %.2f s\n",
                 s->duration_s);

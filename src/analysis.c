@@ -286,3 +286,23 @@ char *mt_analysis_command(const mt_analysis_t *a)
     *p = '\0';
     return s;
 }
+
+mt_held_t mt_analysis_held(const mt_analysis_t *a)
+{
+    if (a->python.script_end)
+        return (mt_held_t){a->python.end_heap_bytes, a->python.end_heap_blocks, 1};
+    return (mt_held_t){a->replay.heap_bytes, a->replay.heap_blocks, 0};
+}
+
+void mt_analysis_node_held(const mt_analysis_t *a, uint32_t node, uint64_t *bytes, uint64_t *blocks)
+{
+    if (a->python.script_end) {
+        int known = node < a->python.nend;
+        *bytes = known ? a->python.end_bytes[node] : 0;
+        *blocks = known ? a->python.end_blocks[node] : 0;
+        return;
+    }
+    mt_node_stats_t st = mt_replay_node(&a->replay, node);
+    *bytes = st.live_bytes;
+    *blocks = st.live_blocks;
+}

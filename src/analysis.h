@@ -68,4 +68,18 @@ void mt_analysis_free(mt_analysis_t *a);
  * caller frees it. */
 char *mt_analysis_command(const mt_analysis_t *a);
 
+/* What every report calls "not freed" (leaked_bytes, leaked_blocks): for a Python script whose
+ * log has the end of the script (PY_SCRIPT_END), what was held when the script ended, before
+ * the interpreter's finalization freed (or, for module globals, deliberately did not free)
+ * the rest; otherwise what was live when the log ended. */
+typedef struct mt_held {
+    uint64_t bytes, blocks;
+    int at_script_end; /* 1: the end of a Python script; 0: the end of the log */
+} mt_held_t;
+
+mt_held_t mt_analysis_held(const mt_analysis_t *a);
+/* The same for the blocks of one trace node. */
+void mt_analysis_node_held(const mt_analysis_t *a, uint32_t node, uint64_t *bytes,
+                           uint64_t *blocks);
+
 #endif

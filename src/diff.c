@@ -66,8 +66,9 @@ static void mt_diff_totals(mt_diff_figures_t *f, const mt_analysis_t *a)
     const mt_replay_t *r = &a->replay;
     f->peak_bytes = r->peak_heap_bytes;
     f->peak_blocks = r->peak_heap_blocks;
-    f->leaked_bytes = r->heap_bytes;
-    f->leaked_blocks = r->heap_blocks;
+    mt_held_t held = mt_analysis_held(a);
+    f->leaked_bytes = held.bytes;
+    f->leaked_blocks = held.blocks;
     f->allocations = r->allocations;
     f->bytes_allocated = r->bytes_allocated;
 }

@@ -16,7 +16,8 @@ typedef struct mt_summary {
     uint64_t peak_heap_bytes;
     double peak_time_s;
     uint64_t peak_rss_bytes;
-    uint64_t leaked_bytes, leaked_blocks;        /* heap blocks still allocated at the end */
+    uint64_t leaked_bytes, leaked_blocks; /* heap blocks still allocated at the end */
+    int leaked_at_script_end; /* a Python script: those held when it ended (analysis.h) */
     uint64_t mmap_peak_bytes, mmap_leaked_bytes; /* anonymous mappings, kept apart */
     double duration_s;
     uint32_t pid;

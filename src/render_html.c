@@ -221,10 +221,13 @@ static void mt_summary_html(FILE *o, const mt_report_summary_t *rep)
         mt_cell_bytes(o, "peak_rss_bytes", r->peak_rss_bytes);
     else
         fputs("<td class=\"n\" data-key=\"peak_rss_bytes\" data-value=\"0\">not sampled</td>", o);
-    fputs("</tr>\n<tr><th>not freed at exit</th>", o);
-    mt_cell_bytes(o, "leaked_bytes", r->heap_bytes);
-    fputs("</tr>\n<tr><th>blocks not freed at exit</th>", o);
-    mt_cell_count(o, "leaked_blocks", r->heap_blocks);
+    mt_held_t held = mt_analysis_held(a);
+    fprintf(o, "</tr>\n<tr><th>%s</th>",
+            held.at_script_end ? "held at script end" : "not freed at exit");
+    mt_cell_bytes(o, "leaked_bytes", held.bytes);
+    fprintf(o, "</tr>\n<tr><th>blocks %s</th>",
+            held.at_script_end ? "held at script end" : "not freed at exit");
+    mt_cell_count(o, "leaked_blocks", held.blocks);
     fputs("</tr>\n<tr><th>anonymous mmap calls</th>", o);
     mt_cell_count(o, "mmap_calls", r->mmap_calls);
     fputs("</tr>\n</table>\n", o);

@@ -124,9 +124,16 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     mt_json_u64(&j, r->peak_rss_bytes);
     mt_json_key(&j, "peak_rss_time_s");
     mt_json_double(&j, mt_secs(r->peak_rss_time_us));
+    mt_held_t held = mt_analysis_held(a);
     mt_json_key(&j, "leaked_bytes");
-    mt_json_u64(&j, r->heap_bytes);
+    mt_json_u64(&j, held.bytes);
     mt_json_key(&j, "leaked_blocks");
+    mt_json_u64(&j, held.blocks);
+    mt_json_key(&j, "leaked_at");
+    mt_json_string(&j, held.at_script_end ? "script_end" : "exit");
+    mt_json_key(&j, "leaked_bytes_after_finalization");
+    mt_json_u64(&j, r->heap_bytes);
+    mt_json_key(&j, "leaked_blocks_after_finalization");
     mt_json_u64(&j, r->heap_blocks);
     /* the leak check's totals by kind (memtrace leaks has the stacks); null when not run */
     mt_json_key(&j, "leaks");

@@ -87,9 +87,19 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
     } else {
         mt_row(o, st, "peak RSS", "not sampled");
     }
+    mt_held_t held = mt_analysis_held(a);
+    if (held.at_script_end) {
+        snprintf(v, sizeof v, "%s in %s blocks", mt_fmt_bytes_exact(b1, sizeof b1, held.bytes),
+                 mt_fmt_count(c1, sizeof c1, held.blocks));
+        mt_row(o, st, "held at script end", v);
+    }
     snprintf(v, sizeof v, "%s in %s blocks", mt_fmt_bytes_exact(b1, sizeof b1, r->heap_bytes),
              mt_fmt_count(c1, sizeof c1, r->heap_blocks));
-    mt_row(o, st, a->truncated ? "live at end of log" : "not freed at exit", v);
+    mt_row(o, st,
+           a->truncated         ? "live at end of log"
+           : held.at_script_end ? "after finalization"
+                                : "not freed at exit",
+           v);
     if (a->leaks.complete) {
         const mt_leakclass_t *lc = &a->leaks;
         snprintf(v, sizeof v,

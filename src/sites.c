@@ -168,7 +168,9 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
     int rc = 0;
     for (uint32_t id = 0; id < nn; id++) {
         mt_node_stats_t st = mt_replay_node(r, id);
-        if (st.allocations == 0 && st.live_blocks == 0)
+        uint64_t held_bytes, held_blocks; /* at the end of a Python script (analysis.h) */
+        mt_analysis_node_held(a, id, &held_bytes, &held_blocks);
+        if (st.allocations == 0 && st.live_blocks == 0 && held_blocks == 0)
             continue;
         mt_frame_t *frames;
         int n = mt_sites_node_stack(a, sym, id, &frames);
@@ -228,8 +230,8 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
         }
         site->allocations += st.allocations;
         site->bytes_allocated += st.bytes_allocated;
-        site->leaked_bytes += st.live_bytes;
-        site->leaked_blocks += st.live_blocks;
+        site->leaked_bytes += held_bytes;
+        site->leaked_blocks += held_blocks;
         site->peak_bytes += st.peak_bytes;
         site->peak_blocks += st.peak_blocks;
         site->temporary += st.temporary;

@@ -23,8 +23,10 @@ int mt_summary_follow(const char *path, mt_follow_fn follow, void *follow_arg, m
     out->peak_heap_bytes = r->peak_heap_bytes;
     out->peak_time_s = (double)r->peak_time_us / 1e6;
     out->peak_rss_bytes = r->peak_rss_bytes;
-    out->leaked_bytes = r->heap_bytes;
-    out->leaked_blocks = r->heap_blocks;
+    mt_held_t held = mt_analysis_held(a);
+    out->leaked_bytes = held.bytes;
+    out->leaked_blocks = held.blocks;
+    out->leaked_at_script_end = held.at_script_end;
     out->mmap_peak_bytes = r->mmap_peak_bytes;
     out->mmap_leaked_bytes = r->mmap_bytes;
     out->duration_s = (double)r->last_time_us / 1e6;

@@ -1273,6 +1273,37 @@ def case_py_native_cache():
           f"{sorted(diff, key=str)[:4]}")
 
 
+def case_py_held_at_end():
+    """A Python script's "not freed" is what it held when it ended, before finalization, in
+    report, the run summary and diff --by leaked; the after-finalization figure has keys of
+    its own (issue 17, item 2)."""
+    log, p = py_record("py_held.py", "10000")
+    kv = sample_kv(p.stdout, "pyheld")
+    n, obj_bytes, line = int(kv["n"]), int(kv["objects_bytes"]), int(kv["line"])
+    rep = report_json(log, "--top", "1000000")
+    check(rep["leaked_at"] == "script_end", f"leaked_at {rep['leaked_at']}")
+    # The n objects, and the list's item array (at most 8 bytes a slot, twice over-allocated).
+    check(obj_bytes <= rep["leaked_bytes"] and rep["leaked_blocks"] >= n,
+          f"report: {rep['leaked_bytes']} B in {rep['leaked_blocks']} blocks held at the end; "
+          f"the script holds {obj_bytes} B in {n} objects")
+    check(rep["leaked_bytes_after_finalization"] < obj_bytes // 10,
+          f"after finalization {rep['leaked_bytes_after_finalization']} B")
+    at = [s for s in rep["top_sites"]
+          if (first_py(s.get("stack") or []).get("line") == line)]
+    held = sum(s["leaked_bytes"] for s in at)
+    blocks = sum(s["leaked_blocks"] for s in at)
+    # besides the n objects: the list, its item array and a few of the line's own objects
+    check(obj_bytes <= held <= obj_bytes + 16 * n and n <= blocks <= n + 8,
+          f"line {line} holds {held} B in {blocks} blocks; the script: {obj_bytes} B in {n}")
+    check("held at the end of the script" in p.stderr, f"run summary\n{show(p)}")
+    # diff --by leaked sees a script that holds twice as much: CI can catch the regression.
+    log2 = os.path.join(TMP, "py_held_2.mtr")
+    q = memtrace("run", "-q", "-o", log2, "--", PYTHON, py_sample("py_held.py"), "20000")
+    check(q.returncode == 0, f"second run\n{show(q)}")
+    d = memtrace("diff", "--by", "leaked", "--fail-above", "0", log, log2)
+    check(d.returncode == 1 and "grew" in d.stderr, f"diff --by leaked --fail-above 0\n{show(d)}")
+
+
 def case_py_debug_allocators():
     """PYTHONMALLOC and -X dev replace the allocators memtrace wrapped during start-up: the
     program must behave exactly as without memtrace (this once aborted at finalization)."""
