@@ -429,7 +429,7 @@ static void *mt_writer_main(void *arg)
     uint64_t next_tick = mt_now_us() + w->tick_us;
     pthread_mutex_lock(&w->lock);
     while (!w->quit || w->qlen) {
-        if (w->qlen) {
+        if (w->qlen && !w->held) {
             mt_writer_write_one();
             continue;
         }
@@ -526,26 +526,47 @@ void mt_writer_flush(bool final)
 
 /* ---- exec ---- */
 
+/* Lock held, the thread idle and held off: compresses and writes buffer idx right here. */
+static void mt_writer_write_here(int idx, const size_t *lens)
+{
+    mt_writer_t *w = &mt_writer;
+    if (!w->failed) {
+        int rc = mt_writer_write_chunk(w->bufs[idx], lens);
+        if (rc < 0)
+            mt_writer_fail(-rc);
+    }
+    w->free_list[w->nfree++] = idx;
+}
+
 bool mt_writer_exec_hold(off_t *size)
 {
     mt_writer_t *w = &mt_writer;
     pthread_mutex_lock(&w->lock);
-    /* Events of other threads may arrive while we wait for the drain: loop until a drain
-     * finds nothing new, then keep the lock (see log_writer.h). */
-    for (;;) {
-        if (w->stopped || w->failed || w->fd < 0) {
-            pthread_mutex_unlock(&w->lock);
-            return false;
-        }
-        mt_writer_drain_locked();
-        if (!w->cur && !w->qlen && !w->busy)
-            break;
+    if (w->stopped || w->failed || w->fd < 0) {
+        pthread_mutex_unlock(&w->lock);
+        return false;
     }
+    /* The thread takes no new buffer from now on; once the one it may be compressing is
+     * written, everything left is written here, under the lock, so that no other thread's
+     * event can come between it and the EXIT (a drain by the thread could be outrun by
+     * threads that keep allocating). */
+    w->held = true;
+    while (w->busy)
+        mt_writer_wait_freed();
+    while (w->qlen) {
+        int idx = w->queue[w->qhead];
+        w->qhead = (w->qhead + 1) % MT_BUF_COUNT;
+        w->qlen--;
+        mt_writer_write_here(idx, w->queued_len[idx]);
+    }
+    mt_writer_exec_write();
     struct stat st;
     int saved = errno;
-    bool ok = fstat(w->fd, &st) == 0;
+    bool ok = !w->failed && fstat(w->fd, &st) == 0;
     errno = saved;
     if (!ok) {
+        w->held = false;
+        pthread_cond_signal(&w->wake);
         pthread_mutex_unlock(&w->lock);
         return false;
     }
@@ -564,17 +585,16 @@ void mt_writer_exec_write(void)
         lens[k] = mt_enc_stream_len(&w->enc, k);
     w->cur = NULL;
     w->cur_idx = -1;
-    /* The thread is idle and cannot pop anything without the lock: zs and out are ours. */
-    int rc = mt_writer_write_chunk(w->bufs[idx], lens);
-    if (rc < 0)
-        mt_writer_fail(-rc);
-    w->free_list[w->nfree++] = idx;
+    /* The thread is held off (or idle) and cannot pop anything without the lock. */
+    mt_writer_write_here(idx, lens);
 }
 
 void mt_writer_exec_failed(off_t size)
 {
     mt_writer_t *w = &mt_writer;
     int saved = errno;
+    w->held = false;
+    pthread_cond_signal(&w->wake);
     /* The EXIT chunk is the file's last: cut it off, and write on from where it began. */
     if (w->fd >= 0 && (ftruncate(w->fd, size) != 0 || lseek(w->fd, size, SEEK_SET) != size))
         mt_writer_fail(errno);

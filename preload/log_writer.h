@@ -44,8 +44,9 @@ typedef struct mt_writer {
     int queue[MT_BUF_COUNT], qhead, qlen;
     size_t queued_len[MT_BUF_COUNT][MT_STREAMS]; /* stream lengths of a submitted buffer */
     bool busy;                                   /* the thread is compressing a buffer it popped */
-    bool stopped;        /* no more records accepted (EXIT written, or a write failed) */
-    bool failed;         /* a write failed: discard everything */
+    bool held;    /* an exec holds the writer: the thread pops nothing (mt_writer_exec_hold) */
+    bool stopped; /* no more records accepted (EXIT written, or a write failed) */
+    bool failed;  /* a write failed: discard everything */
     bool thread_running; /* the background thread exists */
     bool quit;
     int fd;

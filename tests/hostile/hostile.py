@@ -179,6 +179,12 @@ def case_ctypes_malloc():
     check((script, 4) in lines, f"the site's stack does not reach the script's line 4: {lines}")
 
 
+def case_exec_busy():
+    """Item 9 under load: 50 failing execs while two threads allocate without pause; every
+    event of every thread in the log, exactly."""
+    same_as_plain("exec_busy", timeout=120)
+
+
 def case_ends():
     """Item 10 and every way a process can end: status, stdout, counts and the exit record."""
     want_exit = {"return": ("normal", 2), "exit": ("normal", 3), "_exit": ("normal", 4),
