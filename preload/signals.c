@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -112,18 +113,40 @@ MT_EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *o
     return rc;
 }
 
-/* glibc's signal() calls its internal sigaction, not the interposed one. BSD semantics, as
- * glibc's signal() has. */
-MT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+/* glibc's signal(), bsd_signal() and sysv_signal() call its internal sigaction, not the
+ * interposed one: each is rebuilt on the interposed sigaction with glibc's flags, so that the
+ * handler is reported and held like any (signal_defer.h). */
+static sighandler_t mt_sig_install(int sig, sighandler_t handler, int flags, bool mask_self)
 {
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
     sigemptyset(&sa.sa_mask);
-    if (sig > 0 && sig < MT_SIG_MAX)
+    if (mask_self && sig > 0 && sig < MT_SIG_MAX)
         sigaddset(&sa.sa_mask, sig);
-    sa.sa_flags = SA_RESTART;
+    sa.sa_flags = flags;
     if (sigaction(sig, &sa, &old) != 0)
         return SIG_ERR;
     return old.sa_handler;
+}
+
+/* Older names that <signal.h> declares only for some feature macros. */
+MT_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler);
+MT_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler);
+
+/* BSD semantics, as glibc's signal() and bsd_signal() have. */
+MT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+    return mt_sig_install(sig, handler, SA_RESTART, true);
+}
+
+MT_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+    return mt_sig_install(sig, handler, SA_RESTART, true);
+}
+
+/* System V semantics: the handler is reset on delivery and the signal is not blocked. */
+MT_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+    return mt_sig_install(sig, handler, SA_RESETHAND | SA_NODEFER, false);
 }

@@ -60,11 +60,17 @@ static void *sender(void *arg)
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 300000;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = handler;
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGUSR1, &sa, NULL);
+    if (argc > 2 && !strcmp(argv[2], "bsd_signal")) {
+        /* glibc's own implementation calls its internal sigaction, not the interposed one */
+        sighandler_t bsd_signal(int, sighandler_t);
+        bsd_signal(SIGUSR1, handler);
+    } else {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = handler;
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGUSR1, &sa, NULL);
+    }
     main_thread = pthread_self();
     pthread_t t;
     pthread_create(&t, NULL, sender, NULL);
