@@ -913,12 +913,26 @@ def case_leaks_formats():
     suite = root if root.tag == "testsuite" else root.find("testsuite")
     check(suite is not None and suite.get("name") == "memtrace.leaks", "no memtrace.leaks suite")
     cases = suite.findall("testcase")
-    check(len(cases) == 4 and all(c.find("failure") is not None for c in cases) and
-          suite.get("failures") == "4", f"JUnit: {p.stdout[:2000]}")
+    # One case per listed leak, failed when --fail-on (default definite,possible) names its
+    # kind: two definite and one possible fail, the indirect one passes.
+    failed = sorted(c.get("classname") for c in cases if c.find("failure") is not None)
+    check(len(cases) == 4 and suite.get("failures") == "3" and
+          failed == ["memtrace.leaks.definite"] * 2 + ["memtrace.leaks.possible"],
+          f"JUnit: {p.stdout[:2000]}")
+    # --kinds none lists nothing, but the failing leaks still fail the suite (they once gave
+    # a "no leaks" pass), in one case with their bytes.
     p = memtrace("leaks", "--format", "junit", "--kinds", "none", log)
     suite = ET.fromstring(p.stdout).find("testsuite")
     cases = suite.findall("testcase")
-    check(len(cases) == 1 and cases[0].find("failure") is None, "JUnit without leaks: one pass")
+    check(len(cases) == 1 and cases[0].find("failure") is not None and
+          suite.get("failures") == "1" and "260 bytes" in cases[0].find("failure").get("message"),
+          f"JUnit --kinds none: {p.stdout[:2000]}")
+    # --fail-on none: every leak listed, none failing
+    p = memtrace("leaks", "--format", "junit", "--fail-on", "none", log)
+    suite = ET.fromstring(p.stdout).find("testsuite")
+    cases = suite.findall("testcase")
+    check(len(cases) == 4 and suite.get("failures") == "0" and
+          all(c.find("failure") is None for c in cases), f"JUnit --fail-on none: {p.stdout[:2000]}")
 
 
 VALGRIND_LINE = re.compile(r"(definitely lost|indirectly lost|possibly lost|still reachable): "
