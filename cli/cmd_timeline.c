@@ -55,12 +55,22 @@ int mt_cmd_timeline(int argc, char **argv)
             svg = optarg;
             break;
         case OPT_WIDTH:
-            if (mt_cli_number("timeline", "--width", optarg, 1000, &width) < 0 || width < 8)
+            if (mt_cli_number("timeline", "--width", optarg, 1000, &width) < 0)
                 return 2;
+            if (width < 8) {
+                fprintf(stderr, "memtrace: timeline: --width needs at least 8 columns, got %zu\n",
+                        width);
+                return 2;
+            }
             break;
         case OPT_HEIGHT:
-            if (mt_cli_number("timeline", "--height", optarg, 200, &height) < 0 || height < 2)
+            if (mt_cli_number("timeline", "--height", optarg, 200, &height) < 0)
                 return 2;
+            if (height < 2) {
+                fprintf(stderr, "memtrace: timeline: --height needs at least 2 rows, got %zu\n",
+                        height);
+                return 2;
+            }
             break;
         case OPT_NO_COLOR:
             no_color = 1;

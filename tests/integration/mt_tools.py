@@ -449,6 +449,11 @@ def case_cli_usage_errors():
         check(p.stdout == "", f"{cmd}: nothing on stdout\n{show(p)}")
     p = memtrace("--no-such-option")
     check(p.returncode == 2 and p.stderr.count("\n") == 1, f"global unknown option\n{show(p)}")
+    # a value out of range says so in one line, never a silent exit 2 (issue 16)
+    for opt, value, word in (("--width", "5", "at least 8"), ("--height", "1", "at least 2")):
+        p = memtrace("timeline", opt, value, log)
+        check(p.returncode == 2 and p.stderr.count("\n") == 1 and word in p.stderr and
+              opt in p.stderr, f"timeline {opt} {value}\n{show(p)}")
 
 
 def run_on_tty(argv, env):
