@@ -26,7 +26,7 @@ static void mt_export_usage(FILE *out)
             "\n"
             "options:\n"
             "  --to FORMAT           folded, pprof or massif (required)\n"
-            "  -o, --output FILE     write to FILE instead of stdout\n"
+            "  -o, --output FILE     write to FILE instead of stdout ('-': stdout)\n"
             "  --cost COST           what a stack weighs: peak (bytes held at the heap peak,\n"
             "                        default), leaked (not freed at exit) or allocations (bytes\n"
             "                        allocated in total); pprof: what inuse_* and the default\n"
@@ -114,6 +114,8 @@ int mt_cmd_export(int argc, char **argv)
         goto out;
     }
     FILE *out = stdout;
+    if (out_path && strcmp(out_path, "-") == 0) /* -o - is standard output, as everywhere */
+        out_path = NULL;
     if (out_path && !(out = fopen(out_path, "wb"))) {
         fprintf(stderr, "memtrace: export: cannot write '%s': %s\n", out_path, strerror(errno));
         mt_sites_destroy(&sites);

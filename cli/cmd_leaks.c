@@ -206,7 +206,7 @@ static void mt_leaks_usage(FILE *out)
             "                          plus the LeakSanitizer line as a comment)\n"
             "  --format FMT            text, json, sarif (2.1.0) or junit (default text)\n"
             "  -o, --output FILE       write the report to FILE instead of stdout (FILE is\n"
-            "                          created once the log has been read)\n"
+            "                          created once the log has been read; '-': stdout)\n"
             "  --frames N              frames per stack in text, 0 for all (default %d)\n"
             "  --no-color              no colours (also when NO_COLOR is set or no tty);\n"
             "                          --no-colour is the same\n"
@@ -337,6 +337,8 @@ int mt_cmd_leaks(int argc, char **argv)
     }
     /* -o FILE is opened by the report once the log has been read: never truncated for a
      * log that turns out to be missing or broken. */
+    if (out_path && strcmp(out_path, "-") == 0) /* -o - is standard output, as everywhere */
+        out_path = NULL;
     FILE *out = out_path ? NULL : stdout;
     o.out_path = out_path;
     const char *nc = getenv("NO_COLOR");

@@ -21,7 +21,7 @@ static void mt_timeline_usage(FILE *out)
             "the heap on stdout.\n"
             "\n"
             "options:\n"
-            "  -o, --output FILE   write an SVG to FILE\n"
+            "  -o, --output FILE   write an SVG to FILE ('-' for stdout)\n"
             "  --width N           chart width in columns (text, default 60)\n"
             "  --height N          chart height in rows (text, default 12)\n"
             "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
@@ -90,14 +90,15 @@ int mt_cmd_timeline(int argc, char **argv)
         return 1;
     int rc;
     if (svg) {
-        FILE *f = fopen(svg, "w");
+        int to_stdout = strcmp(svg, "-") == 0; /* -o - is standard output, as everywhere */
+        FILE *f = to_stdout ? stdout : fopen(svg, "w");
         if (!f) {
             fprintf(stderr, "memtrace: %s: %s\n", svg, strerror(errno));
             mt_analysis_free(a);
             return 1;
         }
         int r = mt_timeline_svg(a, f);
-        if (fclose(f) != 0 || r < 0) {
+        if ((to_stdout ? fflush(f) : fclose(f)) != 0 || r < 0) {
             fprintf(stderr, "memtrace: %s: %s\n", svg, strerror(r == -ENOMEM ? ENOMEM : EIO));
             mt_analysis_free(a);
             return 1;

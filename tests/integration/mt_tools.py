@@ -407,6 +407,21 @@ def parsed_options(cmd):
     return opts
 
 
+def case_cli_output_dash():
+    """-o - is standard output for every command that writes a file, and never a file named
+    '-' (issue 16: timeline, export and leaks created one)."""
+    log, _ = demo_log()
+    cwd = os.path.join(it.TMP, "cwd")
+    os.mkdir(cwd)
+    for args, start in ((["flamegraph", "-o", "-"], "<?xml"), (["html", "-o", "-"], "<!DOCTYPE"),
+                        (["timeline", "-o", "-"], "<?xml"), (["leaks", "-o", "-"], "memtrace leaks"),
+                        (["export", "--to", "folded", "-o", "-"], "")):
+        p = it.run([it.ARGS.memtrace, *args, log], cwd=cwd)
+        check(p.returncode in (0, 1) and p.stdout.strip() and p.stdout.startswith(start),
+              f"{' '.join(args)}: stdout should hold the output\n{show(p)}")
+        check(not os.path.exists(os.path.join(cwd, "-")), f"{' '.join(args)} created a file '-'")
+
+
 def case_cli_help():
     for cmd in COMMANDS:
         opts = parsed_options(cmd)
