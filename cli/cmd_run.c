@@ -825,8 +825,19 @@ static int mt_run_leak_check(mt_run_opts_t *o, const char *log, const char *prog
     o->leak.format = MT_LEAK_TEXT;
     o->leak.colour = 0;
     o->leak.require_scan = 1;
-    if (mt_leak_cli_report("run", log, &o->leak, stderr, stderr, &failing, &classified,
-                           &truncated) != 0)
+    /* With -q a clean program prints nothing: the report is kept until its verdict is known. */
+    char *held = NULL;
+    size_t held_len = 0;
+    FILE *out = o->quiet ? open_memstream(&held, &held_len) : NULL;
+    int rc = mt_leak_cli_report("run", log, &o->leak, out ? out : stderr, stderr, &failing,
+                                &classified, &truncated);
+    if (out) {
+        fclose(out);
+        if (rc != 0 || failing || !classified)
+            fwrite(held, 1, held_len, stderr);
+        free(held);
+    }
+    if (rc != 0)
         return exit_status;
     /* Without a scan (killed by a signal, _exit before the recorder's exit hook) the report
      * would list every live block as "not freed at exit": say why there is no verdict. */
@@ -837,8 +848,13 @@ static int mt_run_leak_check(mt_run_opts_t *o, const char *log, const char *prog
                 prog);
         return exit_status;
     }
-    if (failing && o->leak.error_exitcode > 0)
+    if (failing && o->leak.error_exitcode > 0) {
+        fprintf(stderr,
+                "memtrace: leak check: exit status %d (--error-exitcode): leaks of a failing kind "
+                "(--fail-on); %s itself exited %d\n",
+                o->leak.error_exitcode, prog, exit_status);
         return o->leak.error_exitcode;
+    }
     return exit_status;
 }
 

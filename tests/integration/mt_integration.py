@@ -827,6 +827,9 @@ def case_leaks_exitcode():
     p = memtrace("run", "-q", "--error-exitcode=3", "-o", os.path.join(TMP, "a.mtr"), "--", prog)
     check(p.returncode == 3, f"run --error-exitcode=3 on leak_kinds\n{show(p)}")
     check("definitely lost" in p.stderr, f"no leak report on stderr\n{show(p)}")
+    last = p.stderr.strip().splitlines()[-1]
+    check(last.startswith("memtrace: leak check: exit status 3 (--error-exitcode)"),
+          f"the last line should say why the status is 3: {last!r}")
     p = memtrace("run", "-q", "--error-exitcode", "3", "--fail-on", "reachable", "-o",
                  os.path.join(TMP, "b.mtr"), "--", prog)
     check(p.returncode == 3, f"--fail-on reachable: the sample keeps 200 bytes\n{show(p)}")
@@ -842,6 +845,7 @@ def case_leaks_exitcode():
     p = memtrace("run", "-q", "--error-exitcode=3", "--suppressions", lsan,
                  "--suppressions=" + vg, "-o", log, "--", prog)
     check(p.returncode == 0, f"every lost block suppressed, yet\n{show(p)}")
+    check(p.stderr == "", f"-q and no failing leak: nothing on stderr\n{show(p)}")
     rep = leaks_json(log, "--suppressions", lsan, "--suppressions", vg, "--error-exitcode", "4")
     for k in ("definite", "indirect", "possible"):
         check(rep["totals"][k] == {"bytes": 0, "blocks": 0}, f"{k} left: {rep['totals']}")
