@@ -4,6 +4,7 @@
 // (a stopped thread may hold the loader or malloc locks).
 #include "leak_scan.h"
 #include "leak_vtable.h"
+#include "proc_text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -174,20 +175,6 @@ void mt_leakscan_init(void)
     dl_iterate_phdr(note_own_segments, (void *)(uintptr_t)&excluded);
 }
 
-static uintptr_t parse_hex(const char **p)
-{
-    uintptr_t v = 0;
-    for (;; (*p)++) {
-        char ch = **p;
-        if (ch >= '0' && ch <= '9')
-            v = v * 16 + (uintptr_t)(ch - '0');
-        else if (ch >= 'a' && ch <= 'f')
-            v = v * 16 + (uintptr_t)(ch - 'a' + 10);
-        else
-            return v;
-    }
-}
-
 /* ---- holding the other threads still ---- */
 
 /* Threads in /proc/self/task other than self and the skipped one. */
@@ -345,7 +332,7 @@ static uint64_t blocked_signals(pid_t tid)
     p += 8;
     while (*p == ' ' || *p == '\t')
         p++;
-    return parse_hex(&p);
+    return mt_proc_hex(&p);
 }
 
 /* System calls a handler with SA_RESTART interrupts invisibly (the kernel restarts them). */
@@ -380,14 +367,14 @@ static int choose_stop(thread_slot_t *s)
                     p++;
                 if (p[0] == '0' && p[1] == 'x')
                     p += 2;
-                arg[i] = parse_hex(&p);
+                arg[i] = mt_proc_hex(&p);
             }
         }
         while (*p == ' ')
             p++;
         if (p[0] == '0' && p[1] == 'x')
             p += 2;
-        s->sp = parse_hex(&p);
+        s->sp = mt_proc_hex(&p);
         for (int i = 0; i < 6; i++)
             s->regs[i] = (greg_t)arg[i];
         if (nr < 0 || !restarts_invisibly(nr, arg)) {
@@ -723,17 +710,17 @@ static const char *next_field(const char *p)
 static void add_mapping(const char *line)
 {
     const char *p = line;
-    uintptr_t begin = parse_hex(&p);
+    uintptr_t begin = mt_proc_hex(&p);
     if (*p++ != '-' || map_count >= MAX_MAPPINGS)
         return;
-    uintptr_t end = parse_hex(&p);
+    uintptr_t end = mt_proc_hex(&p);
     if (*p++ != ' ')
         return;
     mapping_t *m = &maps[map_count++];
     *m = (mapping_t){.begin = begin, .end = end, .file_end = end};
     m->flags = (p[0] == 'r' ? MP_R : 0) | (p[1] == 'w' ? MP_W : 0);
     p = next_field(p);
-    uint64_t offset = parse_hex(&p);
+    uint64_t offset = mt_proc_hex(&p);
     p = next_field(next_field(p)); /* dev */
     int inode = *p && *p != '0';
     const char *path = next_field(p);
@@ -762,8 +749,9 @@ static void add_vmflags(const char *line)
     }
 }
 
-static void read_line(const char *line)
+static void read_line(const char *line, void *ctx)
 {
+    (void)ctx;
     if ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'))
         add_mapping(line);
     else if (!strncmp(line, "VmFlags:", 8))
@@ -784,30 +772,7 @@ static int load_mappings(void)
     }
     map_count = map_hint = 0;
     memset(probe_page, 0, sizeof probe_page);
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/smaps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    size_t have = 0;
-    for (;;) {
-        long n = syscall(SYS_read, fd, buf + have, sizeof buf - 1 - have);
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-        buf[have] = 0;
-        char *line = buf;
-        char *nl;
-        while ((nl = strchr(line, '\n'))) {
-            *nl = 0;
-            read_line(line);
-            line = nl + 1;
-        }
-        have = (size_t)(buf + have - line);
-        memmove(buf, line, have);
-        if (have == sizeof buf - 1)
-            have = 0; /* an absurdly long line: drop it */
-    }
-    syscall(SYS_close, fd);
-    return 0;
+    return mt_proc_lines("/proc/self/smaps", buf, sizeof buf, read_line, NULL);
 }
 
 /* A secondary glibc arena: 64 MiB aligned, starting with heap_info {ar_ptr, prev, size, ...}. */

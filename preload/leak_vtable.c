@@ -5,6 +5,8 @@
 // process_vm_readv on ourselves answers EFAULT where a load would raise SIGSEGV or SIGBUS.
 #include "leak_vtable.h"
 
+#include "proc_text.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -39,28 +41,15 @@ typedef struct cache_slot {
 
 static cache_slot_t cache[CACHE_SLOTS];
 
-static uintptr_t parse_hex(const char **p)
-{
-    uintptr_t v = 0;
-    for (;; (*p)++) {
-        char ch = **p;
-        if (ch >= '0' && ch <= '9')
-            v = v * 16 + (uintptr_t)(ch - '0');
-        else if (ch >= 'a' && ch <= 'f')
-            v = v * 16 + (uintptr_t)(ch - 'a' + 10);
-        else
-            return v;
-    }
-}
-
 /* "begin-end perms offset dev inode path": keeps mappings of files (inode != 0), which is
  * what memcheck's file segments are. */
-static void note_maps_line(const char *p)
+static void note_maps_line(const char *p, void *ctx)
 {
-    uintptr_t begin = parse_hex(&p);
+    (void)ctx;
+    uintptr_t begin = mt_proc_hex(&p);
     if (*p++ != '-')
         return;
-    uintptr_t end = parse_hex(&p);
+    uintptr_t end = mt_proc_hex(&p);
     if (*p++ != ' ' || !p[0] || !p[1] || !p[2])
         return;
     unsigned prot = (p[0] == 'r' ? MAP_R : 0) | (p[2] == 'x' ? MAP_X : 0);
@@ -83,28 +72,7 @@ static void load_maps(void)
     static char buf[8192];
     maps_loaded = 1;
     map_count = 0;
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    size_t have = 0;
-    for (;;) {
-        long n = syscall(SYS_read, fd, buf + have, sizeof buf - 1 - have);
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-        buf[have] = 0;
-        char *line = buf;
-        for (char *nl; (nl = strchr(line, '\n'));) {
-            *nl = 0;
-            note_maps_line(line);
-            line = nl + 1;
-        }
-        have = (size_t)(buf + have - line);
-        memmove(buf, line, have);
-        if (have == sizeof buf - 1)
-            have = 0; /* an absurdly long line: drop it */
-    }
-    syscall(SYS_close, fd);
+    (void)mt_proc_lines("/proc/self/maps", buf, sizeof buf, note_maps_line, NULL);
 }
 
 /* The file mapping holding addr; the kernel lists mappings in address order. */
