@@ -68,6 +68,8 @@ static void mt_run_usage(FILE *out)
         "      --no-follow-fork     record only the process PROG starts as, and its exec'd images\n"
         "      --python=off         no Python frames and no Python allocator hooks in a\n"
         "                           Python PROG (default on: detected automatically)\n"
+        "      --keep-free-lists    let CPython reuse objects from its free lists (faster;\n"
+        "                           a reused object keeps the line that first allocated it)\n"
         "  -q, --quiet              print no summary when PROG ends, and no leak report\n"
         "                           when it has no leak of a failing kind\n"
         "  -h, --help               show this help\n"
@@ -156,6 +158,9 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
             /* Read by the recorder in PROG (and inherited by what PROG starts). */
             if (setenv("MEMTRACE_PYTHON", a[10] == 'n' ? "1" : "0", 1) != 0)
                 return mt_run_bad_usage("%s", "cannot set MEMTRACE_PYTHON");
+        } else if (strcmp(a, "--keep-free-lists") == 0) {
+            if (setenv("MEMTRACE_PYTHON_FREELISTS", "keep", 1) != 0)
+                return mt_run_bad_usage("%s", "cannot set MEMTRACE_PYTHON_FREELISTS");
         } else if (strcmp(a, "--gen-suppressions") == 0 ||
                    strcmp(a, "--gen-suppressions=all") == 0 ||
                    strcmp(a, "--gen-suppressions=yes") == 0) {

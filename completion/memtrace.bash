@@ -22,7 +22,7 @@ _memtrace() {
     fi
     local cmd=${COMP_WORDS[1]} opts=""
     case $cmd in
-    run) opts="--output -o --sample-interval --follow-fork --no-follow-fork --quiet -q
+    run) opts="--output -o --sample-interval --follow-fork --no-follow-fork --keep-free-lists --quiet -q
                --leak-check --error-exitcode --fail-on --show-leak-kinds --suppressions
                --gen-suppressions --python=on --python=off --help -h" ;;
     report | peak) opts="--format --top --frames --no-color --help -h" ;;

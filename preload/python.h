@@ -51,6 +51,14 @@ void mt_py_log_started(void);
  * after the log is open, before Py_Initialize). */
 void mt_py_install(void);
 
+/* CPython's free lists (python_freelists.c), GIL held: emptied and kept empty from the start
+ * of the script (start, from the audit hook) to its end (end, from the atexit callback), so
+ * that each object created is an allocation with its creator's stack. settle runs at every
+ * domain allocator event, before the event (it may free objects the free lists held). */
+void mt_py_freelists_start(void);
+void mt_py_freelists_end(void);
+void mt_py_freelists_settle(void);
+
 /* Reads this thread's Python frames, innermost first; 0 when none (no lock held). *anchor
  * is the address of the innermost running _PyEval_EvalFrameDefault's _PyCFrame: a stack
  * address inside that C frame. */

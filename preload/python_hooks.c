@@ -87,6 +87,7 @@ static void *mt_py_malloc(void *ctx, size_t n)
     const PyMemAllocatorEx *o = ctx;
     if (!mt_py_wanted())
         return o->malloc(o->ctx, n);
+    mt_py_freelists_settle();
     mt_guard = 1; /* pymalloc's fallback to malloc for big blocks is not a second event */
     void *p;
     MT_PY_CALL_ORIG(p = o->malloc(o->ctx, n));
@@ -106,6 +107,7 @@ static void *mt_py_calloc(void *ctx, size_t nelem, size_t elsize)
     const PyMemAllocatorEx *o = ctx;
     if (!mt_py_wanted())
         return o->calloc(o->ctx, nelem, elsize);
+    mt_py_freelists_settle();
     mt_guard = 1;
     void *p;
     MT_PY_CALL_ORIG(p = o->calloc(o->ctx, nelem, elsize));
@@ -126,6 +128,7 @@ static void *mt_py_realloc(void *ctx, void *p, size_t n)
     const PyMemAllocatorEx *o = ctx;
     if (!mt_py_wanted())
         return o->realloc(o->ctx, p, n);
+    mt_py_freelists_settle();
     mt_guard = 1;
     int saved = errno;
     if (p)
@@ -151,6 +154,7 @@ static void mt_py_free(void *ctx, void *p)
         o->free(o->ctx, p);
         return;
     }
+    mt_py_freelists_settle();
     mt_guard = 1;
     int saved = errno;
     mt_rec_free(MT_TAG_FREE, p, 0);
@@ -212,6 +216,7 @@ static PyObject *mt_py_script_end(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
+    mt_py_freelists_end();
     if (mt_rec_active()) {
         mt_guard++;
         mt_rec_py_event(MT_TAG_PY_SCRIPT_END, NULL, 0);
@@ -248,6 +253,7 @@ static int mt_py_audit(const char *event, PyObject *args, void *data)
         if (objs[i])
             mt_pyapi.decref(objs[i]);
     mt_guard--;
+    mt_py_freelists_start(); /* after our own objects: their frees are the program's events */
     return 0;
 }
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """memtrace sample: a generator allocates at a known line; its frame (owned by the generator
 object, not the thread) must show with its consumer below it.
-Prints `memtrace-pygen: gen_line=N consumer_line=M blocks=K bytes=B`."""
+Prints `memtrace-pygen: gen_line=N consumer_line=M blocks=K bytes=B argtuple=T` (T: the size
+of bytes(30_000)'s argument tuple)."""
 import sys
 
 LINES = {}
@@ -23,7 +24,7 @@ def main():
     kept = consume()
     b = sum(sys.getsizeof(x) for x in kept)
     print(f"memtrace-pygen: gen_line={LINES['gen']} consumer_line={LINES['consumer']} "
-          f"blocks={len(kept)} bytes={b}")
+          f"blocks={len(kept)} bytes={b} argtuple={sys.getsizeof((0,))}")
 
 
 if __name__ == "__main__":
