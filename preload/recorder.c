@@ -438,11 +438,18 @@ void mt_rec_munmap(const void *p, size_t len)
 
 void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size)
 {
+    /* The end of the script comes with the allocator's view at that moment, so that
+     * fragmentation can be told at the end of the script and not only after finalization. */
+    mt_sample_t s;
+    if (tag == MT_TAG_PY_SCRIPT_END && mt_config.sample_ms)
+        mt_rec_peak_read(&s);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     pthread_mutex_lock(&mt_writer.lock);
     mt_enc_t *e = mt_writer_begin(tid);
     if (e) {
+        if (tag == MT_TAG_PY_SCRIPT_END && mt_config.sample_ms)
+            mt_enc_sample(e, now, &s);
         if (tag == MT_TAG_PY_SCRIPT_END)
             mt_enc_py_script_end(e, now);
         else

@@ -139,6 +139,7 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
         case MT_TAG_PY_ARENA_ALLOC:
         case MT_TAG_PY_ARENA_FREE:
             rc = mt_pyinfo_record(&a->python, &rec, a->modules, &a->replay);
+            a->replay.py_arena_bytes = a->python.arena_bytes; /* for the sampled series */
             if (rc == -EINVAL) {
                 snprintf(why, sizeof why, "bad Python record (tag 0x%02x)", rec.tag);
                 goto corrupt;

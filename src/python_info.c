@@ -27,6 +27,7 @@ void mt_pyinfo_destroy(mt_pyinfo_t *p)
     free(p->locs);
     free(p->end_bytes);
     free(p->end_blocks);
+    free(p->end_heap_v);
     free(p->arenas);
     mt_pyinfo_init(p);
 }
@@ -61,6 +62,13 @@ static char *mt_py_strdup(mt_str_t s)
 }
 
 /* The per-node live heap, copied at the end of the script. */
+static void mt_py_copy_heap_block(const mt_block_t *b, void *arg)
+{
+    mt_pyinfo_t *p = arg;
+    if (b->size < MT_REPLAY_SMALL_BLOCK && !mt_pyinfo_in_arena(b))
+        p->end_heap_v[p->end_heap_n++] = *b;
+}
+
 static int mt_py_snapshot(mt_pyinfo_t *p, const mt_replay_t *r)
 {
     uint32_t n = mt_replay_node_count(r);
@@ -79,6 +87,15 @@ static int mt_py_snapshot(mt_pyinfo_t *p, const mt_replay_t *r)
     p->nend = n;
     p->end_heap_bytes = r->heap_bytes;
     p->end_heap_blocks = r->heap_blocks;
+    free(p->end_heap_v);
+    p->end_heap_n = 0;
+    p->end_heap_v = malloc((r->heap_blocks ? r->heap_blocks : 1) * sizeof *p->end_heap_v);
+    if (!p->end_heap_v)
+        return -ENOMEM;
+    mt_replay_each_live(r, mt_py_copy_heap_block, p);
+    p->end_sampled = r->nsamples_total > 0;
+    p->end_sample = (mt_sample_point_t){r->last_sample_time_us, r->heap_bytes, r->arena_obj_bytes,
+                                        r->last_sample, p->arena_bytes};
     return 0;
 }
 

@@ -58,6 +58,14 @@ typedef struct mt_pyinfo {
     uint64_t arena_allocs, arena_frees;
     uint64_t arena_bytes, arena_peak_bytes, arena_peak_count;
     mt_pyarena_usage_t end_arenas; /* at the end of the script, when the log has it */
+    /* The allocator's view at the end of the script: the SAMPLE the recorder writes just
+     * before the marker (or the last one before it, in older logs); valid when sampled. */
+    int end_sampled;
+    mt_sample_point_t end_sample;
+    /* The small blocks in glibc's heap (not in pymalloc's arenas) live at the end of the
+     * script, copied, so that holes and pinning can be told at that moment. */
+    mt_block_t *end_heap_v;
+    size_t end_heap_n;
 } mt_pyinfo_t;
 
 void mt_pyinfo_init(mt_pyinfo_t *p);

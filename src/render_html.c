@@ -371,6 +371,28 @@ static void mt_moment_row(FILE *o, const char *name, const mt_frag_moment_t *m)
     fputs("</tr>\n", o);
 }
 
+/* Python: the small objects live outside glibc's heap, in pymalloc's arenas. */
+static void mt_frag_arenas_html(FILE *o, const mt_report_fragmentation_t *f)
+{
+    const mt_pyarena_usage_t *u = &f->py_arenas;
+    if (!u->valid)
+        return;
+    char b[64], c[64], d[64], e[64];
+    fprintf(o,
+            "<p>pymalloc arenas at %s: %s held (%s), %s used by %s live small objects "
+            "(%.0f%%); peak %s arenas (%s). By fullness: %" PRIu64 " under 25%%, %" PRIu64
+            " under 50%%, %" PRIu64 " under 75%%, %" PRIu64 " at least 75%% "
+            "<span class=\"muted\">(small objects live there, outside glibc's heap: an arena "
+            "is returned only when all its objects are freed)</span></p>\n",
+            f->py_arenas_at_script_end ? "the end of the script" : "exit",
+            mt_fmt_count(b, sizeof b, u->arenas), mt_fmt_bytes(c, sizeof c, u->arena_bytes),
+            mt_fmt_bytes(d, sizeof d, u->used_bytes), mt_fmt_count(e, sizeof e, u->blocks),
+            u->arena_bytes ? 100.0 * (double)u->used_bytes / (double)u->arena_bytes : 0.0,
+            mt_fmt_count(b, sizeof b, f->a->python.arena_peak_count),
+            mt_fmt_bytes(c, sizeof c, f->a->python.arena_peak_bytes), u->fullness[0],
+            u->fullness[1], u->fullness[2], u->fullness[3]);
+}
+
 static void mt_frag_html(FILE *o, const mt_counter_t *cnt, const mt_report_fragmentation_t *f,
                          size_t top, size_t frames)
 {
@@ -380,13 +402,17 @@ static void mt_frag_html(FILE *o, const mt_counter_t *cnt, const mt_report_fragm
           "<th>fragmentation</th></tr>\n",
           o);
     mt_moment_row(o, "at the peak", &f->at_peak);
-    mt_moment_row(o, "at exit", &f->at_exit);
+    if (f->has_script_end)
+        mt_moment_row(o, "at the end of the script", &f->at_script_end);
+    mt_moment_row(o, f->has_script_end ? "after finalization" : "at exit", &f->at_exit);
     fputs("</table>\n", o);
     fprintf(o,
-            "<p>holes between live blocks at exit: %s, %s in total, the largest %s "
+            "<p>holes between live blocks at %s: %s, %s in total, the largest %s "
             "<span class=\"muted\">(estimated for glibc's chunk layout)</span></p>\n",
+            f->has_script_end ? "the end of the script" : "exit",
             mt_fmt_count(b, sizeof b, f->nholes), mt_fmt_bytes_exact(c, sizeof c, f->holes_total),
             mt_fmt_bytes(d, sizeof d, f->largest_hole));
+    mt_frag_arenas_html(o, f);
     if (f->npinning) {
         fputs("<h3>Sites pinning freed memory</h3>\n<table class=\"pinning\">\n<tr>"
               "<th>freed bytes pinned</th><th>live bytes</th><th>blocks</th><th>where</th></tr>\n",

@@ -55,23 +55,32 @@ size_t mt_timeline_series(const mt_replay_t *r, enum mt_timeline_series which,
         return n;
     }
     size_t total = r->nsamples, group = (total + max - 1) / max;
+    if (which == MT_TL_PY_ARENAS) {
+        size_t i = 0;
+        while (i < total && !r->samples[i].py_arena_bytes)
+            i++;
+        if (i == total)
+            return 0; /* not a Python program (or pymalloc off): no line at all */
+    }
     for (size_t i = 0; i < total; i++) {
         const mt_sample_t *s = &r->samples[i].s;
-        uint64_t v = which == MT_TL_RSS ? s->rss : mt_sample_footprint(s);
+        uint64_t v = which == MT_TL_RSS         ? s->rss
+                     : which == MT_TL_PY_ARENAS ? r->samples[i].py_arena_bytes
+                                                : mt_sample_footprint(s);
         n = mt_tl_reduce(out, n, group ? group : 1, r->samples[i].time_us, v, &in_group);
     }
     return n;
 }
 
 typedef struct mt_tl_all {
-    mt_timeline_point_t *p[3];
-    size_t n[3];
+    mt_timeline_point_t *p[MT_TL_SERIES];
+    size_t n[MT_TL_SERIES];
     uint64_t tmax, vmax;
 } mt_tl_all_t;
 
 static void mt_tl_free(mt_tl_all_t *t)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < MT_TL_SERIES; i++)
         free(t->p[i]);
 }
 
@@ -79,7 +88,7 @@ static int mt_tl_load(const mt_analysis_t *a, mt_tl_all_t *t, size_t max)
 {
     const mt_replay_t *r = &a->replay;
     memset(t, 0, sizeof *t);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < MT_TL_SERIES; i++) {
         t->p[i] = malloc(max * sizeof *t->p[i]);
         if (!t->p[i]) {
             mt_tl_free(t);
@@ -129,10 +138,26 @@ static void mt_tl_escape(FILE *o, const char *s)
     }
 }
 
+/* A Python script's end (before interpreter finalization): what "held" is measured at. */
+static void mt_tl_script_end_svg(const mt_analysis_t *a, const mt_tl_all_t *t, FILE *o)
+{
+    if (!a->python.script_end)
+        return;
+    char b[32];
+    double x = mt_tl_x(t, a->python.script_end_us);
+    fprintf(o,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" "
+            "stroke-dasharray=\"2 3\"><title>end of the script at %s</title></line>\n"
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">script end</text>\n",
+            x, MT, x, H - MB, mt_fmt_seconds(b, sizeof b, a->python.script_end_us), x - 4,
+            H - MB - 6);
+}
+
 int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
 {
-    static const char *const names[3] = {"heap in use", "RSS", "allocator footprint"};
-    static const char *const colours[3] = {"#d62728", "#1f77b4", "#2ca02c"};
+    static const char *const names[MT_TL_SERIES] = {"heap in use", "RSS", "allocator footprint",
+                                                    "pymalloc arenas"};
+    static const char *const colours[MT_TL_SERIES] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd"};
     const mt_replay_t *r = &a->replay;
     mt_tl_all_t t;
     if (mt_tl_load(a, &t, MT_TIMELINE_MAX_POINTS) < 0)
@@ -173,7 +198,7 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
             ML, H - MB, W - MR, H - MB, ML, MT, ML, H - MB, (ML + W - MR) / 2, H - 12,
             (H - MB + MT) / 2, (H - MB + MT) / 2);
     /* series: steps, so a value holds until the next point */
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0, shown = 0; s < MT_TL_SERIES; s++) {
         if (!t.n[s])
             continue;
         fprintf(o, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"",
@@ -188,9 +213,11 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
         fprintf(o,
                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"3\" fill=\"%s\"/>"
                 "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
-                W - MR - 170, MT + 4 + 16.0 * s, colours[s], W - MR - 152, MT + 9 + 16.0 * s,
-                names[s]);
+                W - MR - 170, MT + 4 + 16.0 * shown, colours[s], W - MR - 152,
+                MT + 9 + 16.0 * shown, names[s]);
+        shown++;
     }
+    mt_tl_script_end_svg(a, &t, o);
     /* the peak, exact on hover */
     char exact[64], b2[32];
     double px = mt_tl_x(&t, r->peak_time_us), py = mt_tl_y(&t, r->peak_heap_bytes);
@@ -270,6 +297,12 @@ int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width
         fprintf(o, "peak RSS %s at %s; footprint (arena + mmapped) sampled %" PRIu64 " times\n",
                 mt_fmt_bytes(b, sizeof b, r->peak_rss_bytes),
                 mt_fmt_seconds(b2, sizeof b2, r->peak_rss_time_us), r->nsamples_total);
+    if (a->python.arena_peak_bytes)
+        fprintf(o, "pymalloc arenas: peak %s held (%" PRIu64 " arenas)\n",
+                mt_fmt_bytes(b, sizeof b, a->python.arena_peak_bytes), a->python.arena_peak_count);
+    if (a->python.script_end)
+        fprintf(o, "the script ended at %s (then interpreter finalization)\n",
+                mt_fmt_seconds(b, sizeof b, a->python.script_end_us));
     free(col);
     mt_tl_free(&t);
     return ferror(o) ? -EIO : 0;

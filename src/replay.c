@@ -543,11 +543,12 @@ int mt_replay_sample(mt_replay_t *r, uint64_t t, const mt_sample_t *s)
     r->last_time_us = t;
     r->nsamples_total++;
     r->last_sample = *s;
+    r->last_sample_time_us = t;
     if (s->rss > r->peak_rss_bytes) {
         r->peak_rss_bytes = s->rss;
         r->peak_rss_time_us = t;
     }
-    mt_sample_point_t pt = {t, r->heap_bytes, r->arena_obj_bytes, *s};
+    mt_sample_point_t pt = {t, r->heap_bytes, r->arena_obj_bytes, *s, r->py_arena_bytes};
     if (r->nsamples_total == 1 ||
         mt_sample_nearer_peak(&pt, &r->peak_sample, r->peak_heap_bytes, r->peak_time_us))
         r->peak_sample = pt;

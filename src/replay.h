@@ -59,6 +59,7 @@ typedef struct mt_sample_point {
     uint64_t heap_bytes;      /* exact heap total at that moment */
     uint64_t arena_obj_bytes; /* the part of it in pymalloc's arenas (mt_pyinfo_in_arena) */
     mt_sample_t s;
+    uint64_t py_arena_bytes; /* pymalloc arenas held (mapped) at that moment */
 } mt_sample_point_t;
 
 /*
@@ -148,6 +149,7 @@ typedef struct mt_replay {
     /* The part of heap_bytes (now, at the peak) that is small Python objects inside pymalloc's
      * arenas: not in glibc's heap, so not in mallinfo2's figures. */
     uint64_t arena_obj_bytes, peak_arena_obj_bytes;
+    uint64_t py_arena_bytes;        /* pymalloc arenas held now, kept up to date by the analysis */
     uint64_t free_calls;            /* FREE records, known or not */
     uint64_t unknown_frees;         /* FREE/REALLOC_RELEASE of an address not live */
     uint64_t realloc_failures;      /* REALLOC_FAILED that restored a block */
@@ -163,6 +165,7 @@ typedef struct mt_replay {
 
     uint64_t nsamples_total, peak_rss_bytes, peak_rss_time_us;
     mt_sample_t last_sample;
+    uint64_t last_sample_time_us;
     /* The sample that best describes the heap peak (mt_sample_nearer_peak), whichever the
      * decimated series kept; valid when nsamples_total > 0. */
     mt_sample_point_t peak_sample;

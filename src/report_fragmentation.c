@@ -86,14 +86,32 @@ static int mt_frag_by_addr(const void *pa, const void *pb)
     return a < b ? -1 : a > b;
 }
 
+/* The small blocks of glibc's heap at the moment the report describes: the end of a Python
+ * script (copied by python_info.c then), else the end of the log. */
+static int mt_frag_blocks(const mt_report_fragmentation_t *rep, mt_frag_blocks_t *bl)
+{
+    const mt_replay_t *r = &rep->a->replay;
+    const mt_pyinfo_t *p = &rep->a->python;
+    size_t cap = rep->has_script_end ? p->end_heap_n : r->heap_blocks;
+    bl->n = 0;
+    bl->v = malloc((cap ? cap : 1) * sizeof *bl->v);
+    if (!bl->v)
+        return -ENOMEM;
+    if (rep->has_script_end)
+        for (size_t i = 0; i < p->end_heap_n; i++)
+            bl->v[bl->n++] = &p->end_heap_v[i];
+    else
+        mt_replay_each_live(r, mt_frag_collect, bl);
+    qsort(bl->v, bl->n, sizeof *bl->v, mt_frag_by_addr);
+    return 0;
+}
+
 static int mt_frag_holes(mt_report_fragmentation_t *rep, mt_symbolizer_t *sym)
 {
     const mt_replay_t *r = &rep->a->replay;
-    mt_frag_blocks_t bl = {malloc((r->heap_blocks ? r->heap_blocks : 1) * sizeof *bl.v), 0};
-    if (!bl.v)
+    mt_frag_blocks_t bl;
+    if (mt_frag_blocks(rep, &bl) < 0)
         return -ENOMEM;
-    mt_replay_each_live(r, mt_frag_collect, &bl);
-    qsort(bl.v, bl.n, sizeof *bl.v, mt_frag_by_addr);
     for (size_t i = 0; i < bl.n; i++) {
         rep->requested_bytes += bl.v[i]->size;
         rep->usable_bytes += mt_frag_chunk_size(bl.v[i]->size) - 8;
@@ -104,7 +122,10 @@ static int mt_frag_holes(mt_report_fragmentation_t *rep, mt_symbolizer_t *sym)
     /* The main heap starts at the lowest small block ever allocated (space below the lowest
      * live block was freed) and spans the sampled arena (all arenas together, so an
      * over-estimate with threads); without samples, up to the highest live block. */
-    uint64_t arena = r->nsamples_total ? r->last_sample.arena : 0;
+    const mt_frag_moment_t *m = rep->has_script_end ? &rep->at_script_end : &rep->at_exit;
+    uint64_t arena = !m->sampled           ? 0
+                     : rep->has_script_end ? rep->a->python.end_sample.s.arena
+                                           : r->last_sample.arena;
     uint64_t low =
         r->heap_low_addr && r->heap_low_addr < bl.v[0]->addr ? r->heap_low_addr : bl.v[0]->addr;
     rep->heap_start = low - 16;
@@ -183,6 +204,58 @@ out:
     return rc;
 }
 
+/* A Python program recorded with its frames: the sites a user can act on are the ones with a
+ * frame of Python code from a file, not only the interpreter's start-up (no Python frame), its
+ * frozen modules (import machinery, site) or code compiled from a string. */
+static int mt_frag_python_frames(const mt_analysis_t *a)
+{
+    return a->python.present && (a->python.flags & MT_PY_FRAMES);
+}
+
+static int mt_frag_site_in_script(const mt_site_t *s)
+{
+    int from_file = 0;
+    for (size_t i = 0; i < s->nframes; i++) {
+        const mt_frame_t *f = &s->frames[i];
+        if (!f->python || !f->file)
+            continue;
+        if (strncmp(f->file, "<frozen importlib", 17) == 0)
+            return 0; /* made while importing: start-up cost, not the script's steady state */
+        if (f->file[0] != '<') /* not <frozen site>, <string>, <stdin> */
+            from_file = 1;
+    }
+    return from_file;
+}
+
+static void mt_frag_pinning_in_script(mt_report_fragmentation_t *rep)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < rep->npinning; j++) {
+        if (!mt_frag_site_in_script(&rep->pinning[j])) {
+            free(rep->pinning[j].frames);
+            continue;
+        }
+        rep->pinned[k] = rep->pinned[j];
+        rep->pinning[k++] = rep->pinning[j];
+    }
+    rep->npinning = k;
+}
+
+/* A Python script's end: the recorder samples the allocator right before the marker; an older
+ * log's last sample before it counts only when the heap was about the same then. */
+static void mt_frag_script_end(mt_report_fragmentation_t *rep, const mt_analysis_t *a)
+{
+    const mt_pyinfo_t *p = &a->python;
+    if (!p->script_end)
+        return;
+    rep->has_script_end = 1;
+    const mt_sample_point_t *s = p->end_sampled ? &p->end_sample : NULL;
+    if (s && mt_frag_differs(s->heap_bytes, p->end_heap_bytes))
+        s = NULL;
+    mt_frag_moment(&rep->at_script_end, p->script_end_us, p->end_heap_bytes,
+                   p->end_sample.arena_obj_bytes, s ? &s->s : NULL, s ? s->time_us : 0);
+}
+
 int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analysis_t *a,
                                   mt_symbolizer_t *sym, size_t top)
 {
@@ -201,6 +274,7 @@ int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analy
     uint64_t last_t = r->nsamples ? r->samples[r->nsamples - 1].time_us : 0;
     mt_frag_moment(&rep->at_exit, r->last_time_us, r->heap_bytes, r->arena_obj_bytes,
                    r->nsamples_total ? &r->last_sample : NULL, last_t);
+    mt_frag_script_end(rep, a);
     int rc = mt_sites_build(&rep->sites, a, sym);
     if (rc < 0 || (rc = mt_frag_holes(rep, sym)) < 0)
         goto fail;
@@ -217,11 +291,15 @@ int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analy
         goto fail;
     }
     size_t m = mt_sites_top(&rep->sites, MT_SITE_BY_TEMPORARY, rep->sites.n, rep->churn);
+    int script_only = mt_frag_python_frames(a);
     for (size_t i = 0; i < m && rep->nchurn < top; i++) {
         const mt_site_t *s = &rep->sites.v[rep->churn[i]];
-        if (s->bytes_allocated <= (uint64_t)MT_FRAG_SMALL * s->allocations)
+        if (s->bytes_allocated <= (uint64_t)MT_FRAG_SMALL * s->allocations &&
+            (!script_only || mt_frag_site_in_script(s)))
             rep->churn[rep->nchurn++] = rep->churn[i];
     }
+    if (script_only)
+        mt_frag_pinning_in_script(rep);
     if (rep->npinning > top)
         rep->npinning = top; /* kept in walk order: topmost first */
     return 0;
@@ -249,7 +327,7 @@ static const char mt_churn_advice[] = "reuse a buffer or use a pool/arena for th
                                       "short-lived objects (Python: __slots__, generators)";
 
 static void mt_json_moment(mt_json_t *j, const char *key, const mt_frag_moment_t *m,
-                           const mt_report_fragmentation_t *rep, int at_exit)
+                           const mt_report_fragmentation_t *rep, int has_holes)
 {
     mt_json_key(j, key);
     mt_json_object_begin(j);
@@ -273,7 +351,7 @@ static void mt_json_moment(mt_json_t *j, const char *key, const mt_frag_moment_t
     MT_OPT_U64("top_free_bytes", m->keepcost);
 #undef MT_OPT_U64
     mt_json_key(j, "largest_free_bytes");
-    if (at_exit)
+    if (has_holes)
         mt_json_u64(j, rep->largest_hole > m->keepcost ? rep->largest_hole : m->keepcost);
     else
         mt_json_null(j);
@@ -283,7 +361,7 @@ static void mt_json_moment(mt_json_t *j, const char *key, const mt_frag_moment_t
     else
         mt_json_null(j);
     mt_json_key(j, "external_fragmentation");
-    if (at_exit && m->sampled && m->free_held_bytes) {
+    if (has_holes && m->sampled && m->free_held_bytes) {
         uint64_t lf = rep->largest_hole > m->keepcost ? rep->largest_hole : m->keepcost;
         mt_json_double(j, lf >= m->free_held_bytes ? 0.0
                                                    : 1.0 - (double)lf / (double)m->free_held_bytes);
@@ -385,7 +463,15 @@ int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out
     mt_json_key(&j, "file");
     mt_json_string(&j, rep->a->path);
     mt_json_moment(&j, "at_peak", &rep->at_peak, rep, 0);
-    mt_json_moment(&j, "at_exit", &rep->at_exit, rep, 1);
+    /* The holes (largest free, external fragmentation) belong to the moment they were
+     * measured at: the end of a Python script, else exit. */
+    mt_json_moment(&j, "at_exit", &rep->at_exit, rep, !rep->has_script_end);
+    if (rep->has_script_end) {
+        mt_json_moment(&j, "at_script_end", &rep->at_script_end, rep, 1);
+    } else {
+        mt_json_key(&j, "at_script_end");
+        mt_json_null(&j);
+    }
     mt_json_key(&j, "overhead");
     mt_json_object_begin(&j);
     mt_json_key(&j, "requested_bytes");
@@ -465,10 +551,10 @@ int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out
     return mt_json_finish(&j);
 }
 
-static void mt_text_moment(FILE *o, const char *title, const mt_frag_moment_t *m)
+static void mt_text_moment(FILE *o, const char *title, int width, const mt_frag_moment_t *m)
 {
     char b1[32], b2[32], b3[32], c[32];
-    fprintf(o, "  %-8s live %s", title, mt_fmt_bytes(b1, sizeof b1, m->live_bytes));
+    fprintf(o, "  %-*s live %s", width, title, mt_fmt_bytes(b1, sizeof b1, m->live_bytes));
     if (m->sampled)
         fprintf(o, ", footprint %s, free held %s in %s chunks, ratio %.2f\n",
                 mt_fmt_bytes(b2, sizeof b2, m->footprint_bytes),
@@ -479,9 +565,9 @@ static void mt_text_moment(FILE *o, const char *title, const mt_frag_moment_t *m
     /* Without this, a Python heap reads as more live bytes than glibc's footprint. */
     if (m->arena_obj_bytes)
         fprintf(o,
-                "  %-8s (%s of the live bytes are small Python objects in pymalloc's arenas, "
+                "  %-*s (%s of the live bytes are small Python objects in pymalloc's arenas, "
                 "outside glibc's heap)\n",
-                "", mt_fmt_bytes(b1, sizeof b1, m->arena_obj_bytes));
+                width, "", mt_fmt_bytes(b1, sizeof b1, m->arena_obj_bytes));
 }
 
 /* At most this many rows of the sampled series in text; JSON has them all. */
@@ -521,14 +607,21 @@ int mt_render_fragmentation_text(const mt_report_fragmentation_t *rep, FILE *o, 
     fprintf(o, "%smemtrace fragmentation%s ", head, reset);
     mt_text_put(o, rep->a->path);
     fputc('\n', o);
-    mt_text_moment(o, "at peak", &rep->at_peak);
-    mt_text_moment(o, "at exit", &rep->at_exit);
+    if (rep->has_script_end) {
+        /* A script: its end is what it held; exit comes after interpreter finalization. */
+        mt_text_moment(o, "at peak", 18, &rep->at_peak);
+        mt_text_moment(o, "at script end", 18, &rep->at_script_end);
+        mt_text_moment(o, "after finalization", 18, &rep->at_exit);
+    } else {
+        mt_text_moment(o, "at peak", 8, &rep->at_peak);
+        mt_text_moment(o, "at exit", 8, &rep->at_exit);
+    }
     fprintf(o, "  overhead (estimated for glibc): %s usable for %s requested\n",
             mt_fmt_bytes(b1, sizeof b1, rep->usable_bytes),
             mt_fmt_bytes(b2, sizeof b2, rep->requested_bytes));
-    fprintf(o, "\n%sholes between live blocks at exit%s: %s, %s in total, largest %s\n", head,
-            reset, mt_fmt_count(c, sizeof c, rep->nholes),
-            mt_fmt_bytes(b1, sizeof b1, rep->holes_total),
+    fprintf(o, "\n%sholes between live blocks at %s%s: %s, %s in total, largest %s\n", head,
+            rep->has_script_end ? "the end of the script" : "exit", reset,
+            mt_fmt_count(c, sizeof c, rep->nholes), mt_fmt_bytes(b1, sizeof b1, rep->holes_total),
             mt_fmt_bytes(b2, sizeof b2, rep->largest_hole));
     for (unsigned k = 0; k < MT_FRAG_HOLE_BUCKETS; k++)
         if (rep->holes[k])

@@ -28,6 +28,10 @@ typedef struct mt_report_fragmentation {
     const mt_analysis_t *a;
     mt_sites_t sites;
     mt_frag_moment_t at_peak, at_exit;
+    /* Python: the end of the script, before finalization (the moment "held" means for a
+     * script); has_script_end == 0 for other programs and logs without the marker. */
+    mt_frag_moment_t at_script_end;
+    int has_script_end;
     uint64_t heap_start, heap_end; /* main heap range the holes were measured in */
     uint64_t holes[MT_FRAG_HOLE_BUCKETS], hole_bytes[MT_FRAG_HOLE_BUCKETS];
     uint64_t nholes, holes_total, largest_hole;

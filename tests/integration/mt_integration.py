@@ -1411,6 +1411,57 @@ def case_py_free_lists_hostile():
           f"\n{show(p)}")
 
 
+def case_py_fragmentation_script_end():
+    """For a script, fragmentation is told at the end of the script (before finalization frees
+    everything): glibc's free space and holes there, pymalloc's arenas in text, JSON and HTML,
+    an arena line and the script's end on the timeline, and churn sites that are the script's
+    own lines rather than the interpreter's start-up or imports (issue 17, item 4)."""
+    log, p = py_record("py_frag.py")
+    kv = sample_kv(p.stdout, "pyfrag")
+    freed, freed_bytes = int(kv["freed"]), int(kv["freed_bytes"])
+    kept_bytes, churn_line, churn = int(kv["kept_bytes"]), int(kv["churn_line"]), int(kv["churn"])
+    rep = json_of("fragmentation", "--format", "json", log)
+    end = rep.get("at_script_end") or {}
+    check(end.get("live_bytes", 0) >= kept_bytes and end.get("footprint_bytes"),
+          f"at_script_end {end}; the script keeps {kept_bytes} B")
+    # Each freed object leaves a hole its own size (its neighbours are kept): glibc holds them.
+    check(end.get("free_held_bytes", 0) >= freed_bytes * 0.95,
+          f"free held at the end of the script {end.get('free_held_bytes')} B, the script "
+          f"freed {freed_bytes} B between kept objects")
+    holes = sum(h["count"] for h in rep["holes"] if h["min"] <= freed_bytes // freed <= h["max"])
+    check(holes >= freed * 0.95, f"{holes} holes of the freed objects' size, expected {freed}")
+    exit_ = rep.get("at_exit") or {}
+    check(exit_.get("live_bytes", 1) < kept_bytes // 100,
+          f"after finalization {exit_.get('live_bytes')} B are live (the script's are freed)")
+    check((rep.get("python_arenas") or {}).get("moment") == "script_end",
+          f"python_arenas {rep.get('python_arenas')}")
+    top = (rep.get("churn_sites") or [{}])[0]
+    f = first_py(top.get("stack") or [])
+    check(f.get("line") == churn_line and (f.get("file") or "").endswith("py_frag.py")
+          and top.get("temporary", 0) >= churn,
+          f"first churn site should be py_frag.py:{churn_line} with {churn} temporaries: {top}")
+    t = memtrace("fragmentation", log)
+    check(t.returncode == 0 and re.search(r"^  at script end +live", t.stdout, re.M)
+          and "holes between live blocks at the end of the script" in t.stdout
+          and re.search(r"^  after finalization live", t.stdout, re.M),
+          f"text report lacks the end of the script\n{show(t)}")
+    svg = os.path.join(TMP, "tl.svg")
+    t = memtrace("timeline", log, "-o", svg)
+    check(t.returncode == 0, f"timeline\n{show(t)}")
+    with open(svg) as fh:
+        body = fh.read()
+    check(">pymalloc arenas<" in body and ">script end<" in body and body.count("<polyline") == 4,
+          "the timeline lacks the pymalloc arenas line or the end of the script")
+    page = os.path.join(TMP, "page.html")
+    t = memtrace("html", log, "-o", page)
+    check(t.returncode == 0, f"html\n{show(t)}")
+    with open(page) as fh:
+        body = fh.read()
+    check("<th>at the end of the script</th>" in body
+          and "pymalloc arenas at the end of the script" in body,
+          "the HTML fragmentation section lacks the end of the script or pymalloc's arenas")
+
+
 def case_py_debug_allocators():
     """PYTHONMALLOC and -X dev replace the allocators memtrace wrapped during start-up: the
     program must behave exactly as without memtrace (this once aborted at finalization)."""

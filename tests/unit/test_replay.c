@@ -200,8 +200,8 @@ END_TEST
 
 START_TEST(peak_sample_by_heap_then_time)
 {
-    mt_sample_point_t before = {95, 2000, 0, {0}}, at = {180, 4000, 0, {0}},
-                      later = {400, 4000, 0, {0}};
+    mt_sample_point_t before = {95, 2000, 0, {0}, 0}, at = {180, 4000, 0, {0}, 0},
+                      later = {400, 4000, 0, {0}, 0};
     /* closer in heap wins over closer in time; of two equally close, the nearer in time */
     ck_assert(mt_sample_nearer_peak(&at, &before, 4000, 100));
     ck_assert(!mt_sample_nearer_peak(&before, &at, 4000, 100));
