@@ -138,22 +138,58 @@ static uint32_t mt_tree_child(uint32_t parent, uint64_t ip, mt_enc_t *enc)
     return id;
 }
 
+/* The last stack the slow path walked, outermost frame first, with the node of each frame. A
+ * stack that misses the whole-stack cache usually shares its outer frames with the previous
+ * one (the same callers, one level deeper or on the next line: imports nest 50 to 100 frames
+ * deep), so only the frames after the first difference are looked up in the edge table, whose
+ * probes are cache misses. Valid for one epoch; writer lock held. */
+static struct {
+    uint64_t ip[MT_UNWIND_MAX];
+    uint32_t node[MT_UNWIND_MAX];
+    uint32_t n, epoch;
+} mt_path;
+
+/* How many outer frames st shares with the last path walked. */
+static uint32_t mt_path_common(const mt_stack_t *st)
+{
+    if (mt_path.epoch != mt_tree.epoch)
+        return 0;
+    uint32_t n = st->n, lim = n < mt_path.n ? n : mt_path.n, k = 0;
+    while (k < lim && mt_path.ip[k] == st->ip[n - 1 - k])
+        k++;
+    return k;
+}
+
+static uint32_t mt_tree_walk(const mt_stack_t *st, mt_enc_t *enc)
+{
+    uint32_t n = st->n, k = mt_path_common(st);
+    uint32_t id = k ? mt_path.node[k - 1] : 0;
+    mt_path.epoch = mt_tree.epoch;
+    for (uint32_t i = k; i < n; i++) {
+        id = mt_tree_child(id, st->ip[n - 1 - i], enc);
+        if (!id) {
+            mt_path.n = i;
+            return 0;
+        }
+        mt_path.ip[i] = st->ip[n - 1 - i];
+        mt_path.node[i] = id;
+    }
+    mt_path.n = n;
+    return id;
+}
+
 uint32_t mt_tree_intern(const mt_stack_t *st, mt_enc_t *enc)
 {
-    if (st->n == 0)
+    if (st->n == 0 || st->n > MT_UNWIND_MAX)
         return 0;
     /* Both hashes and the depth equal: the same stack (stack_hash.c). Walking the leaf's
      * parents to confirm it took 9% of recording churn.c, under the lock. */
     mt_cache_entry_t *c = &mt_tree.cache[(st->hash ^ st->hash2) & (MT_CACHE_SIZE - 1)];
     if (c->hash == st->hash && c->hash2 == st->hash2 && c->n == st->n && c->leaf)
         return c->leaf;
-    uint32_t id = 0;
-    for (uint32_t i = st->n; i-- > 0;) {
-        id = mt_tree_child(id, st->ip[i], enc);
-        if (!id)
-            return 0;
-    }
-    *c = (mt_cache_entry_t){st->hash, st->hash2, id, st->n};
+    uint32_t id = mt_tree_walk(st, enc);
+    if (id)
+        *c = (mt_cache_entry_t){st->hash, st->hash2, id, st->n};
     return id;
 }
 
