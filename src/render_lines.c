@@ -151,7 +151,7 @@ static void mt_lines_text_intro(FILE *o, const mt_lines_style_t *st, const mt_re
     else
         fprintf(o, "  %-18s still allocated when the log ended (%s)\n", "at exit",
                 mt_fmt_clock(t, sizeof t, r->last_time_us));
-    fprintf(o, "  %-18s %s allocated in %s allocations, %s held at the %s\n", "this file's own",
+    fprintf(o, "  %-18s %s allocated in %s allocations, %s held at the %s\n", "whole file, own",
             mt_fmt_bytes_exact(b, sizeof b, rep->total.bytes_allocated),
             mt_fmt_count(t, sizeof t, rep->total.allocations),
             mt_fmt_bytes_exact(c, sizeof c, rep->total.end_bytes),
