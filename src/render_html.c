@@ -82,6 +82,7 @@ static const char *const mt_html_css[] = {
     "table.lines td.src { white-space: pre; font-family: ui-monospace, 'DejaVu Sans Mono', "
     "monospace; font-size: 12px; }",
     "table.lines tr.fn th { background: #f4f4f4; } table.lines tr.none td { color: #999; }",
+    ".wide { overflow-x: auto; }",
     NULL,
 };
 
@@ -330,7 +331,8 @@ static int mt_lines_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t *
         fputs("; figures by line number only</p>\n", o);
     }
     fprintf(o,
-            "<table class=\"lines\">\n<tr><th rowspan=\"2\">Line</th><th colspan=\"2\">"
+            "<div class=\"wide\"><table class=\"lines\">\n<tr><th rowspan=\"2\">Line</th><th "
+            "colspan=\"2\">"
             "Allocated</th><th colspan=\"2\">At peak</th><th colspan=\"2\">%s</th>"
             "<th colspan=\"2\">Allocations</th><th rowspan=\"2\">Line Contents</th></tr>\n"
             "<tr><th>own</th><th>incl.</th><th>own</th><th>incl.</th><th>own</th><th>incl.</th>"
@@ -347,7 +349,7 @@ static int mt_lines_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t *
         for (size_t k = 0; k < b->nrows && !mt_table_full(o, cnt, start); k++, shown++)
             mt_line_row_html(o, &rep, &rep.rows[b->row0 + k]);
     }
-    fputs("</table>\n", o);
+    fputs("</table></div>\n", o);
     mt_table_cut(o, shown, rep.nrows);
     mt_report_lines_destroy(&rep);
     return 0;

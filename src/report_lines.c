@@ -79,6 +79,12 @@ static int mt_lines_pseudo_file(const char *name)
     return name[0] == '<';
 }
 
+/* The import system and runpy (`python3 -m`): never the script itself. */
+static int mt_lines_frozen_file(const char *name)
+{
+    return strncmp(name, "<frozen ", 8) == 0;
+}
+
 /* f ends with "/" + tail (or is tail). */
 static int mt_lines_path_ends(const char *f, const char *tail)
 {
@@ -126,7 +132,8 @@ static size_t mt_lines_match(const mt_lines_files_t *f, const char *name, uint32
 
 /* The script that was run: the first argument of the recorded command line that names a
  * Python file of the log (`python3 -X dev app.py args`), else the file of the outermost
- * Python frame that is not frozen, in the stacks that allocated most (`python3 -m pkg`). */
+ * Python frame that is not frozen, in the stacks that allocated most (`python3 -m pkg`, and
+ * `python3 -c CODE`, whose "<string>" has no source but has its lines). */
 static int mt_lines_script(const mt_analysis_t *a, const mt_lines_files_t *f, uint32_t *out)
 {
     for (size_t i = 0; i < a->process.argc; i++) {
@@ -154,7 +161,7 @@ static int mt_lines_script(const mt_analysis_t *a, const mt_lines_files_t *f, ui
             if (!(a->nodes.v[n].ip & MT_PY_IP_BIT) ||
                 !(code = mt_lines_frame_code(py, a->nodes.v[n].ip, &line)))
                 continue;
-            if (!mt_lines_pseudo_file(py->codes[code].file))
+            if (!mt_lines_frozen_file(py->codes[code].file))
                 outer = f->of_code[code];
         }
         if (outer != UINT32_MAX)

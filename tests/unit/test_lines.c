@@ -323,6 +323,45 @@ START_TEST(file_and_function_choices)
 }
 END_TEST
 
+/* `python3 -m pkg`: no argument names the file; runpy's frozen frames are outermost. */
+START_TEST(script_of_python_m)
+{
+    static const char *const argv[] = {"python3", "-m", "pkg"};
+    mt_lb_t b;
+    mt_lb_init(&b, 42, 0);
+    mt_lb_process(&b, 42, 1, "/usr/bin/python3.11", 3, argv);
+    mt_lb_py_interp(&b, 3, 11, MT_PY_FRAMES, 0, 0);
+    mt_lb_py_code(&b, 1, 1, "_run_module_as_main", "<frozen runpy>");
+    mt_lb_py_code(&b, 2, 1, "<module>", "/w/pkg/__main__.py");
+    mt_lb_py_code(&b, 3, 1, "<module>", "/usr/lib/python3.11/json/__init__.py");
+    mt_lb_py_location(&b, 1, 1, 198);
+    mt_lb_py_location(&b, 2, 2, 3);
+    mt_lb_py_location(&b, 3, 3, 40);
+    mt_lb_thread(&b, 7);
+    mt_lb_node(&b, 1, 0, MT_PY_IP_BIT | 1);
+    mt_lb_node(&b, 2, 1, MT_PY_IP_BIT | 2);
+    mt_lb_node(&b, 3, 2, MT_PY_IP_BIT | 3); /* the script imports json */
+    mt_lb_alloc(&b, MT_ALLOC_PYOBJECT, 10, 64, 0x10000, 2);
+    mt_lb_alloc(&b, MT_ALLOC_PYOBJECT, 11, 64, 0x10100, 3);
+    mt_lb_alloc(&b, MT_ALLOC_PYOBJECT, 12, 64, 0x10200, 3);
+    mt_lb_exit(&b, 40, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(&b);
+    mt_analysis_t *a;
+    char err[256];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "m.mtr", err, sizeof err), 0);
+    mt_lb_free(&b);
+    mt_report_lines_t rep;
+    mt_lines_opts_t o = {0};
+    ck_assert_int_eq(mt_report_lines_build(&rep, a, &o, err, sizeof err), 0);
+    ck_assert_str_eq(rep.file, "/w/pkg/__main__.py");
+    ck_assert_int_eq(rep.held.at_script_end, 0); /* no end of the script: the log's end */
+    ck_assert_uint_eq(stats_of(&rep, 3)->own.end_bytes, 64);
+    ck_assert_uint_eq(stats_of(&rep, 3)->incl.end_bytes, 192);
+    mt_report_lines_destroy(&rep);
+    mt_analysis_free(a);
+}
+END_TEST
+
 START_TEST(text_and_json)
 {
     mt_analysis_t *a = load_lines_log("/nonexistent/w/app.py", 1);
@@ -364,6 +403,7 @@ int main(void)
     tcase_add_test(tc, own_and_including_callees);
     tcase_add_test(tc, functions_shown_whole_from_the_source);
     tcase_add_test(tc, file_and_function_choices);
+    tcase_add_test(tc, script_of_python_m);
     tcase_add_test(tc, text_and_json);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
