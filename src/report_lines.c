@@ -27,7 +27,7 @@ static int mt_lines_strcmp(const void *a, const void *b)
 
 static uint32_t mt_lines_file_index(const mt_lines_files_t *f, const char *name)
 {
-    const char **hit = bsearch(&name, f->v, f->n, sizeof *f->v, mt_lines_strcmp);
+    const char **hit = f->n ? bsearch(&name, f->v, f->n, sizeof *f->v, mt_lines_strcmp) : NULL;
     return hit ? (uint32_t)(hit - f->v) : UINT32_MAX;
 }
 
@@ -300,7 +300,9 @@ static int mt_lines_stats_cmp(const void *a, const void *b)
 static const mt_line_stats_t *mt_lines_find(const mt_report_lines_t *rep, uint32_t line)
 {
     mt_line_stats_t key = {.line = line};
-    return bsearch(&key, rep->stats, rep->nstats, sizeof key, mt_lines_stats_cmp);
+    /* qsort and bsearch must not see the NULL of an empty table */
+    return rep->nstats ? bsearch(&key, rep->stats, rep->nstats, sizeof key, mt_lines_stats_cmp)
+                       : NULL;
 }
 
 /* ---- functions and rows ---- */
@@ -496,7 +498,7 @@ static int mt_lines_layout(mt_report_lines_t *rep, const uint8_t *in_file,
     if (rc == 0 && (!rep->function || strcmp(rep->function, "<module>") == 0))
         rc = mt_lines_module_rows(&out, all, nall);
     /* the module's block in file order among the functions (rows stay where they are) */
-    if (rc == 0)
+    if (rc == 0 && rep->nblocks)
         qsort(rep->blocks, rep->nblocks, sizeof *rep->blocks, mt_lines_block_cmp);
 out:
     free(all);
@@ -603,7 +605,8 @@ int mt_report_lines_build(mt_report_lines_t *rep, const mt_analysis_t *a, const 
         in_file[c] = files.of_code[c] == file;
     if ((rc = mt_lines_accumulate(rep, in_file, code_last)) < 0)
         goto fail;
-    qsort(rep->stats, rep->nstats, sizeof *rep->stats, mt_lines_stats_cmp);
+    if (rep->nstats)
+        qsort(rep->stats, rep->nstats, sizeof *rep->stats, mt_lines_stats_cmp);
     if ((rc = mt_lines_read_source(rep, o)) < 0 ||
         (rc = mt_lines_layout(rep, in_file, code_last)) < 0)
         goto fail;
