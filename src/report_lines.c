@@ -133,7 +133,9 @@ static size_t mt_lines_match(const mt_lines_files_t *f, const char *name, uint32
 /* The script that was run: the first argument of the recorded command line that names a
  * Python file of the log (`python3 -X dev app.py args`), else the file of the outermost
  * Python frame that is not frozen, in the stacks that allocated most (`python3 -m pkg`, and
- * `python3 -c CODE`, whose "<string>" has no source but has its lines). */
+ * `python3 -c CODE`, whose "<string>" has no source but has its lines). A frame under the
+ * import machinery is a module being imported (runpy imports contextlib before it runs the
+ * script): not a candidate. */
 static int mt_lines_script(const mt_analysis_t *a, const mt_lines_files_t *f, uint32_t *out)
 {
     for (size_t i = 0; i < a->process.argc; i++) {
@@ -161,8 +163,11 @@ static int mt_lines_script(const mt_analysis_t *a, const mt_lines_files_t *f, ui
             if (!(a->nodes.v[n].ip & MT_PY_IP_BIT) ||
                 !(code = mt_lines_frame_code(py, a->nodes.v[n].ip, &line)))
                 continue;
-            if (!mt_lines_frozen_file(py->codes[code].file))
+            const char *file = py->codes[code].file;
+            if (!mt_lines_frozen_file(file))
                 outer = f->of_code[code];
+            else if (strncmp(file, "<frozen importlib", 17) == 0)
+                outer = UINT32_MAX; /* what we saw so far is being imported */
         }
         if (outer != UINT32_MAX)
             weight[outer] += st.allocations;

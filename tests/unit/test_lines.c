@@ -334,13 +334,22 @@ START_TEST(script_of_python_m)
     mt_lb_py_code(&b, 1, 1, "_run_module_as_main", "<frozen runpy>");
     mt_lb_py_code(&b, 2, 1, "<module>", "/w/pkg/__main__.py");
     mt_lb_py_code(&b, 3, 1, "<module>", "/usr/lib/python3.11/json/__init__.py");
+    mt_lb_py_code(&b, 4, 1, "_find_and_load", "<frozen importlib._bootstrap>");
+    mt_lb_py_code(&b, 5, 1, "<module>", "/usr/lib/python3.11/contextlib.py");
     mt_lb_py_location(&b, 1, 1, 198);
     mt_lb_py_location(&b, 2, 2, 3);
     mt_lb_py_location(&b, 3, 3, 40);
+    mt_lb_py_location(&b, 4, 4, 1178);
+    mt_lb_py_location(&b, 5, 5, 60);
     mt_lb_thread(&b, 7);
     mt_lb_node(&b, 1, 0, MT_PY_IP_BIT | 1);
     mt_lb_node(&b, 2, 1, MT_PY_IP_BIT | 2);
     mt_lb_node(&b, 3, 2, MT_PY_IP_BIT | 3); /* the script imports json */
+    /* runpy imports contextlib before it runs the script, allocating more than the script */
+    mt_lb_node(&b, 4, 1, MT_PY_IP_BIT | 4);
+    mt_lb_node(&b, 5, 4, MT_PY_IP_BIT | 5);
+    for (uint64_t i = 0; i < 5; i++)
+        mt_lb_alloc(&b, MT_ALLOC_PYOBJECT, 5 + i, 16, 0x20000 + 16 * i, 5);
     mt_lb_alloc(&b, MT_ALLOC_PYOBJECT, 10, 64, 0x10000, 2);
     mt_lb_alloc(&b, MT_ALLOC_PYOBJECT, 11, 64, 0x10100, 3);
     mt_lb_alloc(&b, MT_ALLOC_PYOBJECT, 12, 64, 0x10200, 3);
