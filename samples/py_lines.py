@@ -88,7 +88,6 @@ def truth():
         "list_line": LINES["list"],
         # the list object, its item array and its ints: what the line holds at the end
         "list_bytes": sys.getsizeof(KEEP) + len(KEEP) * int_allocation(KEEP[-1]),
-        "list_object_bytes": sys.getsizeof([]),
         "list_ints": len(KEEP),
         "generator_line": LINES["generator"],
         "generator_ints": gen_ints,

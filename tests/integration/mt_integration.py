@@ -1430,13 +1430,12 @@ def check_lines_figures(rep, t):
     n = t["list_ints"]
     lst = rows[t["list_line"]]
     own = lst["own"]
-    # The list object may come from CPython's free list and keep the stack of its first use
-    # (README, Python limits): its item array and its n ints are the line's in any case.
-    check(own["end_bytes"] in (t["list_bytes"], t["list_bytes"] - t["list_object_bytes"]),
+    # The list object, its item array and its n ints (free lists are kept empty, so the list
+    # object is this line's too, not that of whatever first allocated its memory).
+    check(own["end_bytes"] == t["list_bytes"],
           f"list line {t['list_line']} holds {own['end_bytes']} B at the end of the script; the "
-          f"script: {t['list_bytes']} B (the list, its array, {n} ints), maybe less the "
-          f"{t['list_object_bytes']} B list object")
-    check(own["end_blocks"] in (n + 2, n + 1), f"list line: {own['end_blocks']} blocks, {n} + 2")
+          f"script: {t['list_bytes']} B (the list, its array, {n} ints)")
+    check(own["end_blocks"] == n + 2, f"list line: {own['end_blocks']} blocks, {n} + 2")
     # The heap's peak comes after the list is whole (nothing later frees as much as it holds).
     check(own["peak_bytes"] == own["end_bytes"],
           f"list line at the peak {own['peak_bytes']} B, at the end {own['end_bytes']} B")
