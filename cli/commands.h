@@ -15,5 +15,6 @@ int mt_cmd_diff(int argc, char **argv);          /* cli/cmd_diff.c */
 int mt_cmd_export(int argc, char **argv);        /* cli/cmd_export.c */
 int mt_cmd_flamegraph(int argc, char **argv);    /* cli/cmd_flamegraph.c */
 int mt_cmd_html(int argc, char **argv);          /* cli/cmd_html.c */
+int mt_cmd_lines(int argc, char **argv);         /* cli/cmd_lines.c */
 
 #endif

@@ -21,6 +21,7 @@ static const mt_command_t mt_commands[] = {
     {"report", mt_cmd_report, "summary: totals, peak, leaks, top allocation sites"},
     {"leaks", mt_cmd_leaks, "leak report: definite/indirect/possible/reachable, CI formats"},
     {"peak", mt_cmd_peak, "who holds the memory at the heap's high-water mark"},
+    {"lines", mt_cmd_lines, "a Python script line by line: allocated, at the peak, at its end"},
     {"timeline", mt_cmd_timeline, "heap, RSS and allocator footprint over time (-o out.svg)"},
     {"fragmentation", mt_cmd_fragmentation, "allocator footprint vs live bytes, holes, pinning"},
     {"diff", mt_cmd_diff, "what grew between two runs, by site (--fail-above for CI)"},
@@ -38,6 +39,7 @@ static void mt_main_usage(FILE *out)
                  "       memtrace report [options] FILE\n"
                  "       memtrace leaks [options] FILE\n"
                  "       memtrace peak [options] FILE\n"
+                 "       memtrace lines [--file PY] [--function NAME] [options] FILE\n"
                  "       memtrace timeline [-o out.svg] FILE\n"
                  "       memtrace fragmentation [options] FILE\n"
                  "       memtrace diff [options] OLD NEW\n"
@@ -45,7 +47,7 @@ static void mt_main_usage(FILE *out)
                  "       memtrace flamegraph [options] -o out.svg FILE\n"
                  "       memtrace html [options] -o report.html FILE\n"
                  "\n"
-                 "A memory profiler and leak detector for native programs.\n"
+                 "A memory profiler and leak detector for native programs and Python.\n"
                  "\n"
                  "commands:\n");
     for (size_t i = 0; i < MT_NCOMMANDS; i++)

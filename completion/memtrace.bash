@@ -14,7 +14,7 @@ _memtrace_logs() {
 _memtrace() {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local commands="run report leaks peak timeline fragmentation diff export flamegraph html help"
+    local commands="run report leaks peak lines timeline fragmentation diff export flamegraph html help"
     COMPREPLY=()
     if ((COMP_CWORD == 1)); then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
@@ -34,6 +34,7 @@ _memtrace() {
     export) opts="--to --output -o --cost --help -h" ;;
     flamegraph) opts="--output -o --cost --title --min-percent --width --help -h" ;;
     html) opts="--output -o --title --top --help -h" ;;
+    lines) opts="--file --function --format --no-color --help -h" ;;
     help)
         ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         return 0
@@ -64,13 +65,13 @@ _memtrace() {
             -- "${cur##*,}"))
         return 0
         ;;
-    -o | --output | --suppressions)
+    -o | --output | --suppressions | --file)
         local IFS=$'\n'
         COMPREPLY=($(compgen -f -- "$cur"))
         type compopt >/dev/null 2>&1 && compopt -o filenames 2>/dev/null
         return 0
         ;;
-    --top | --frames | --request | --width | --height | --min-percent | --title | --fail-above | \
+    --top | --frames | --request | --width | --height | --min-percent | --title | --fail-above | --function | \
         --error-exitcode | --sample-interval)
         return 0 # a number: nothing to offer
         ;;

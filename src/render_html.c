@@ -19,6 +19,7 @@
 #include "render_leaks.h"
 #include "render_svg_timeline.h"
 #include "report_fragmentation.h"
+#include "report_lines.h"
 #include "report_summary.h"
 #include "xml_escape.h"
 
@@ -78,6 +79,10 @@ static const char *const mt_html_css[] = {
     "ol.stack { margin: 0.3em 0; padding-left: 2em; }",
     ".flame-box { overflow-x: auto; } input.flame-search { margin: 0.3em 0; width: 20em; }",
     "img.timeline { max-width: 100%; border: 1px solid #eee; }",
+    "table.lines td.src { white-space: pre; font-family: ui-monospace, 'DejaVu Sans Mono', "
+    "monospace; font-size: 12px; }",
+    "table.lines tr.fn th { background: #f4f4f4; } table.lines tr.none td { color: #999; }",
+    ".wide { overflow-x: auto; }",
     NULL,
 };
 
@@ -258,6 +263,96 @@ static void mt_sites_html(FILE *o, const mt_counter_t *cnt, const mt_report_summ
     }
     fputs("</table>\n", o);
     mt_table_cut(o, i, rep->nby_bytes);
+}
+
+/* A figure of the line view: blank when zero, so the lines that matter stand out. */
+static void mt_line_cell(FILE *o, const char *fig, uint64_t v, int bytes)
+{
+    char b[64];
+    fprintf(o, "<td class=\"n\" data-fig=\"%s\" data-value=\"%" PRIu64 "\">%s</td>", fig, v,
+            !v      ? ""
+            : bytes ? mt_fmt_bytes(b, sizeof b, v)
+                    : mt_fmt_count(b, sizeof b, v));
+}
+
+static void mt_line_row_html(FILE *o, const mt_report_lines_t *rep, const mt_lines_row_t *row)
+{
+    const mt_line_stats_t *s = row->stats;
+    if (row->gap_before)
+        fputs("<tr class=\"none\"><td class=\"n\">...</td><td colspan=\"9\"></td></tr>\n", o);
+    fprintf(o, "<tr%s data-line=\"%" PRIu32 "\"><td class=\"n\">%" PRIu32 "</td>",
+            s ? "" : " class=\"none\"", row->line, row->line);
+    if (s) {
+        mt_line_cell(o, "own_bytes_allocated", s->own.bytes_allocated, 1);
+        mt_line_cell(o, "incl_bytes_allocated", s->incl.bytes_allocated, 1);
+        mt_line_cell(o, "own_peak_bytes", s->own.peak_bytes, 1);
+        mt_line_cell(o, "incl_peak_bytes", s->incl.peak_bytes, 1);
+        mt_line_cell(o, "own_end_bytes", s->own.end_bytes, 1);
+        mt_line_cell(o, "incl_end_bytes", s->incl.end_bytes, 1);
+        mt_line_cell(o, "own_allocations", s->own.allocations, 0);
+        mt_line_cell(o, "incl_allocations", s->incl.allocations, 0);
+    } else {
+        fputs("<td colspan=\"8\"></td>", o);
+    }
+    fputs("<td class=\"src\">", o);
+    mt_xml_escape(o, mt_report_lines_text(rep, row->line), 2000);
+    fputs("</td></tr>\n", o);
+}
+
+/* The script line by line (memtrace lines): only for a log with Python frames. */
+static int mt_lines_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t *a)
+{
+    if (!mt_report_lines_available(a)) /* not a Python program: no section */
+        return 0;
+    mt_report_lines_t rep;
+    mt_lines_opts_t lo = {0};
+    char err[512];
+    int rc = mt_report_lines_build(&rep, a, &lo, err, sizeof err);
+    if (rc == -ENOMEM)
+        return rc;
+    fputs("<h2 id=\"lines\">The script line by line</h2>\n", o);
+    if (rc < 0) {
+        fputs("<p class=\"muted\">", o);
+        mt_h(o, err);
+        fputs("</p>\n", o);
+        return 0;
+    }
+    fputs("<p><code>", o);
+    mt_h(o, rep.file);
+    fprintf(o,
+            "</code>: what each line allocated, held at the heap peak and %s, and its "
+            "allocation calls; <em>own</em>: the line is the innermost Python frame of the "
+            "allocation, <em>incl.</em>: anywhere in its Python stack (callees included). "
+            "<code>memtrace lines</code> shows any file or function.</p>\n",
+            rep.held.at_script_end ? "when the script ended" : "at exit");
+    if (rep.source_errno) {
+        fputs("<p class=\"muted\">source not read: ", o);
+        mt_h(o, strerror(rep.source_errno));
+        fputs("; figures by line number only</p>\n", o);
+    }
+    fprintf(o,
+            "<div class=\"wide\"><table class=\"lines\">\n<tr><th rowspan=\"2\">Line</th><th "
+            "colspan=\"2\">"
+            "Allocated</th><th colspan=\"2\">At peak</th><th colspan=\"2\">%s</th>"
+            "<th colspan=\"2\">Allocations</th><th rowspan=\"2\">Line Contents</th></tr>\n"
+            "<tr><th>own</th><th>incl.</th><th>own</th><th>incl.</th><th>own</th><th>incl.</th>"
+            "<th>own</th><th>incl.</th></tr>\n",
+            rep.held.at_script_end ? "At script end" : "At exit");
+    uint64_t start = mt_written(o, cnt);
+    size_t shown = 0;
+    for (size_t i = 0; i < rep.nblocks && !mt_table_full(o, cnt, start); i++) {
+        const mt_lines_block_t *b = &rep.blocks[i];
+        fputs("<tr class=\"fn\"><th colspan=\"10\">", o);
+        mt_h(o, b->name);
+        fprintf(o, " <span class=\"muted\">lines %" PRIu32 "-%" PRIu32 "</span></th></tr>\n",
+                b->first, b->last);
+        for (size_t k = 0; k < b->nrows && !mt_table_full(o, cnt, start); k++, shown++)
+            mt_line_row_html(o, &rep, &rep.rows[b->row0 + k]);
+    }
+    fputs("</table></div>\n", o);
+    mt_table_cut(o, shown, rep.nrows);
+    mt_report_lines_destroy(&rep);
+    return 0;
 }
 
 static int mt_flame_html(FILE *o, const mt_analysis_t *a, const mt_sites_t *sites,
@@ -506,8 +601,11 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
     }
     fputs("</h1>\n<p class=\"muted\"><a href=\"#summary\">summary</a> \xc2\xb7 "
           "<a href=\"#timeline\">timeline</a> \xc2\xb7 <a href=\"#flame-peak\">peak</a> \xc2\xb7 "
-          "<a href=\"#flame-leaked\">leaks flame graph</a> \xc2\xb7 <a href=\"#sites\">sites</a>"
-          " \xc2\xb7 <a href=\"#leaks\">leaks</a> \xc2\xb7 <a href=\"#fragmentation\">"
+          "<a href=\"#flame-leaked\">leaks flame graph</a> \xc2\xb7 <a href=\"#sites\">sites</a>",
+          o);
+    if (mt_report_lines_available(a))
+        fputs(" \xc2\xb7 <a href=\"#lines\">lines</a>", o);
+    fputs(" \xc2\xb7 <a href=\"#leaks\">leaks</a> \xc2\xb7 <a href=\"#fragmentation\">"
           "fragmentation</a></p>\n",
           o);
     if (a->truncated) {
@@ -528,6 +626,9 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
                            "Flame graph: bytes not freed at exit", &opt);
     if (rc == 0) {
         mt_sites_html(o, cnt, &rep, opt.frames);
+        rc = mt_lines_html(o, cnt, a);
+    }
+    if (rc == 0) {
         mt_leaks_html(o, cnt, &leaks, opt.top, opt.frames);
         mt_frag_html(o, cnt, &frag, opt.top, opt.frames);
         fprintf(o,

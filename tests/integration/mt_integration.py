@@ -1460,6 +1460,193 @@ def case_py_fragmentation_script_end():
     check("<th>at the end of the script</th>" in body
           and "pymalloc arenas at the end of the script" in body,
           "the HTML fragmentation section lacks the end of the script or pymalloc's arenas")
+# ---- memtrace lines: the script line by line (issue 17) ----
+
+def lines_json(log, *extra):
+    return json_of("lines", "--format", "json", *extra, log)
+
+
+def lines_by_number(rep):
+    return {row["line"]: row for fn in rep.get("functions") or [] for row in fn["lines"]}
+
+
+def check_lines_figures(rep, t):
+    """The lines whose figures py_lines.py knows itself (its --truth file)."""
+    rows = lines_by_number(rep)
+    for key in ("list_line", "generator_line", "call_list_line", "call_generator_line",
+                "recursive_line"):
+        check(t[key] in rows, f"no row for {key} {t[key]}: {sorted(rows)}")
+    n = t["list_ints"]
+    lst = rows[t["list_line"]]
+    own = lst["own"]
+    # The list object, its item array and its n ints (free lists are kept empty, so the list
+    # object is this line's too, not that of whatever first allocated its memory).
+    check(own["end_bytes"] == t["list_bytes"],
+          f"list line {t['list_line']} holds {own['end_bytes']} B at the end of the script; the "
+          f"script: {t['list_bytes']} B (the list, its array, {n} ints)")
+    check(own["end_blocks"] == n + 2, f"list line: {own['end_blocks']} blocks, {n} + 2")
+    # The heap's peak comes after the list is whole (nothing later frees as much as it holds).
+    check(own["peak_bytes"] == own["end_bytes"],
+          f"list line at the peak {own['peak_bytes']} B, at the end {own['end_bytes']} B")
+    # Ints from range() above 256 and i + 1000: allocated there (the range's freed at once),
+    # plus the array's growth and the comprehension's own objects.
+    ints = 2 * n - 257
+    check(ints <= own["allocations"] <= ints + 256,
+          f"list line: {own['allocations']} allocations, {ints} ints (+ at most 256)")
+    # The comprehension's frame and make_ints' are on the same line: one count per stack.
+    check(lst["incl"] == own, f"list line, own {own} incl. {lst['incl']}")
+    check("for i in range(n)" in (lst.get("text") or ""), f"list line's text: {lst.get('text')}")
+
+    gen = rows[t["generator_line"]]["own"]
+    check(t["generator_ints"] <= gen["allocations"] <= t["generator_ints"] + 32,
+          f"generator line: {gen['allocations']} allocations, {t['generator_ints']} ints (+32)")
+    check(t["generator_int_bytes"] <= gen["bytes_allocated"] <= t["generator_int_bytes"] + 4096,
+          f"generator line: {gen['bytes_allocated']} B allocated, {t['generator_int_bytes']} B "
+          f"of ints (+4 KiB)")
+    check(gen["end_bytes"] == t["total_bytes"] and gen["end_blocks"] == 1,
+          f"generator line holds {gen['end_bytes']} B in {gen['end_blocks']} blocks at the end, "
+          f"the script keeps only its sum ({t['total_bytes']} B)")
+
+    # A call includes its callee: main's line holds what make_ints' line holds.
+    call = rows[t["call_list_line"]]
+    check(call["own"]["end_bytes"] == 0 and call["own"]["allocations"] == 0,
+          f"the call line allocates nothing itself: {call['own']}")
+    check(own["end_bytes"] <= call["incl"]["end_bytes"] <= own["end_bytes"] + 1024 and
+          call["incl"]["allocations"] >= own["allocations"],
+          f"call line {t['call_list_line']} incl. {call['incl']}, its callee's line {own}")
+    cg = rows[t["call_generator_line"]]["incl"]
+    check(cg["allocations"] >= gen["allocations"] and cg["end_bytes"] == gen["end_bytes"],
+          f"call of the generator's function incl. {cg}, the generator line {gen}")
+
+    # Recursion: the line is in the stack `depth` times, the bytes object counts once.
+    rec = rows[t["recursive_line"]]["incl"]
+    check(rec["end_bytes"] == t["nested_bytes"] and rec["end_blocks"] == 1,
+          f"recursive line incl. {rec['end_bytes']} B in {rec['end_blocks']} blocks, the script "
+          f"keeps one object of {t['nested_bytes']} B under {t['depth']} calls")
+
+
+def case_py_lines():
+    """`memtrace lines` on a script whose lines' figures it knows: a million ints kept, a
+    generator consumed by sum(), a call including its callee, recursion counted once; text,
+    JSON and the HTML section agree; tracemalloc's per-line figures are the oracle."""
+    truth = os.path.join(TMP, "truth.json")
+    log, _ = py_record("py_lines.py", "--truth", truth)
+    with open(truth) as fh:
+        t = json.load(fh)
+    rep = lines_json(log)
+    check(rep.get("script") is True and rep.get("python_file", "").endswith("/py_lines.py") and
+          rep.get("held_at") == "script_end" and rep.get("source_error") is None,
+          f"the default file is the script that was run, read from disk: "
+          f"{ {k: v for k, v in rep.items() if k != 'functions'} }")
+    check_lines_figures(rep, t)
+    # Every line of a function with figures is shown, figures or not.
+    mk = [f for f in rep["functions"] if f["name"] == "make_ints"]
+    check(len(mk) == 1 and [r["line"] for r in mk[0]["lines"]] ==
+          list(range(t["list_line"] - 2, t["list_line"] + 1)),
+          f"make_ints: its def, its two lines: {mk}")
+    # --file by the end of its path; --function by name.
+    only = lines_json(log, "--file", "samples/py_lines.py", "--function", "make_ints")
+    check([f["name"] for f in only["functions"]] == ["make_ints"] and
+          only["functions"][0]["lines"] == mk[0]["lines"], f"--function make_ints: {only}")
+
+    # The text shows the same figures, in memory_profiler's layout.
+    p = memtrace("lines", "--no-color", log)
+    check(p.returncode == 0 and p.stderr == "", f"memtrace lines\n{show(p)}")
+    check(re.search(r"^Line #\s+own\s+incl\.", p.stdout, re.M) and "Line Contents" in p.stdout,
+          f"no memory_profiler-like header\n{p.stdout[:3000]}")
+    end = lines_by_number(rep)[t["list_line"]]["own"]["allocations"]
+    row = re.search(rf"^\s*{t['list_line']}\s.*\s{end:,}\s+{end:,}\s+return \[i \+ 1000",
+                    p.stdout, re.M)
+    check(row, f"text row of line {t['list_line']} with {end:,} allocations and its source\n"
+          f"{p.stdout[:4000]}")
+
+    # The HTML page has the same rows.
+    page = os.path.join(TMP, "page.html")
+    h = memtrace("html", "-o", page, log)
+    check(h.returncode == 0, f"memtrace html\n{show(h)}")
+    with open(page, encoding="utf-8") as fh:
+        html = fh.read()
+    m = re.search(rf'<tr data-line="{t["list_line"]}">(.*?)</tr>', html)
+    check('id="lines"' in html and m, "no row for the list line in the page's line view")
+    cells = dict(re.findall(r'data-fig="(\w+)" data-value="(\d+)"', m.group(1)))
+    want = lines_by_number(rep)[t["list_line"]]
+    check(int(cells.get("own_end_bytes", -1)) == want["own"]["end_bytes"] and
+          int(cells.get("incl_allocations", -1)) == want["incl"]["allocations"],
+          f"page {cells}, memtrace lines {want}")
+
+    # tracemalloc, in a plain run, at the end of the script: within 5% on lines above 10 MB.
+    tm_path = os.path.join(TMP, "tm.json")
+    tm = run([PYTHON, "-X", "tracemalloc", py_sample("py_lines.py"), "--tracemalloc", tm_path],
+             timeout=300)
+    check(tm.returncode == 0, f"python3 -X tracemalloc py_lines.py\n{show(tm)}")
+    with open(tm_path) as fh:
+        tm_lines = {int(k): v for k, v in json.load(fh).items()}
+    big = {k: v for k, v in tm_lines.items() if v > 10 * 1000 * 1000}
+    check(t["list_line"] in big, f"tracemalloc's lines above 10 MB: {big}")
+    rows = lines_by_number(rep)
+    for line, tm_bytes in sorted(big.items()):
+        ours = rows.get(line, {}).get("own", {}).get("end_bytes", 0)
+        print(f"  line {line}: memtrace {ours} B, tracemalloc {tm_bytes} B")
+        check(abs(ours - tm_bytes) <= tm_bytes * 0.05,
+              f"line {line}: memtrace holds {ours} B at the end, tracemalloc {tm_bytes} B (5%)")
+
+
+def case_py_lines_errors():
+    """`memtrace lines`: one line and a non-zero status for what it cannot show; a source file
+    that is gone is said in one line and the figures are still there by line number."""
+    d = os.path.join(TMP, "gone")
+    os.mkdir(d)
+    script = os.path.join(d, "small.py")
+    with open(script, "w") as fh:
+        fh.write("import sys\n"
+                 "KEEP = []\n"
+                 "def fill(n):\n"
+                 "    for i in range(n):\n"
+                 "        KEEP.append(bytes(1000 + i))  # line 5: kept\n"
+                 "fill(50)\n"
+                 "print(sum(map(sys.getsizeof, KEEP)) + sys.getsizeof(KEEP) - sys.getsizeof([]))\n")
+    log = os.path.join(TMP, "small.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", PYTHON, script)
+    check(p.returncode == 0, f"memtrace run small.py\n{show(p)}")
+    want = int(p.stdout)  # the bytes objects and the list's array, both grown on line 5
+    rep = lines_json(log)
+    row = lines_by_number(rep).get(5, {})
+    check(row.get("own", {}).get("end_bytes") == want and row.get("text") ==
+          "        KEEP.append(bytes(1000 + i))  # line 5: kept",
+          f"line 5 holds {row}, the script keeps {want} B")
+    os.rename(script, os.path.join(TMP, "small.py"))
+    p = memtrace("lines", "--no-color", log)
+    check(p.returncode == 0 and p.stdout.count("not read: No such file or directory") == 1,
+          f"a missing source is said once\n{show(p)}")
+    n = row["own"]["allocations"]
+    check(re.search(rf"^\s+5\s.*\s{n}\s+{n}\s*$", p.stdout, re.M),
+          f"line 5's figures without its source\n{show(p)}")
+    gone = lines_json(log)
+    check(gone["source"] is None and gone["source_error"] == "No such file or directory" and
+          lines_by_number(gone).get(5, {}).get("own") == row["own"],
+          f"JSON without the source: {gone}")
+    # the copy the person names, by the end of the recorded path, stands in for it
+    p = memtrace("lines", "--format", "json", "--file", "small.py", log, cwd=TMP)
+    back = json.loads(p.stdout) if p.returncode == 0 else {}
+    check(back.get("source") == "small.py" and
+          lines_by_number(back).get(5, {}).get("text", "").startswith("        KEEP.append"),
+          f"--file small.py from the directory holding a copy\n{show(p)}")
+
+    def fails(args, status, needle):
+        q = memtrace("lines", *args)
+        check(q.returncode == status and q.stdout == "" and q.stderr.count("\n") == 1 and
+              q.stderr.startswith("memtrace: ") and needle in q.stderr,
+              f"memtrace lines {' '.join(args)}: exit {status}, one line with {needle!r}\n"
+              f"{show(q)}")
+
+    fails(["--file", "nosuch.py", log], 1, "no Python code from 'nosuch.py'")
+    fails(["--function", "nosuch", log], 1, "no function 'nosuch'")
+    fails(["--bogus", log], 2, "--bogus")
+    fails(["--format", "xml", log], 2, "xml")
+    native = os.path.join(TMP, "native.mtr")
+    p = memtrace("run", "-q", "-o", native, "--", "/bin/true")
+    check(p.returncode == 0, f"memtrace run /bin/true\n{show(p)}")
+    fails([native], 1, "no Python frames")
 
 
 def case_py_debug_allocators():

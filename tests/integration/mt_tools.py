@@ -385,7 +385,7 @@ def case_export_massif():
 # ---- CLI polish ----
 
 COMMANDS = ["run", "report", "peak", "fragmentation", "timeline", "leaks", "diff", "export",
-            "flamegraph", "html"]
+            "flamegraph", "html", "lines"]
 
 
 def parsed_options(cmd):
