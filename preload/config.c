@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 mt_config_t mt_config;
@@ -36,11 +37,55 @@ static void mt_config_absolute(char *out, size_t cap, const char *path)
     mt_str_add(&s, path);
 }
 
+static const char *mt_config_base(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* AT_EXECFN is the path exec was given, as given; the executable's own name when the kernel
+ * gave none (or it ends in '/', which exec would have refused anyway). */
+static void mt_config_name(mt_config_t *c)
+{
+    const char *fn = (const char *)getauxval(AT_EXECFN);
+    const char *base = fn && *fn ? mt_config_base(fn) : "";
+    if (!*base)
+        base = c->exe[0] ? mt_config_base(c->exe) : "unknown";
+    mt_str_t s;
+    mt_str_init(&s, c->name, sizeof c->name);
+    mt_str_add(&s, base);
+}
+
+/* MEMTRACE_EXEC_FROM=PID:PATH, set by the image that exec'd this one. It is removed from the
+ * environment whatever it says: the program and what it starts must not see it. */
+static void mt_config_exec_from(mt_config_t *c)
+{
+    c->exec_from[0] = '\0';
+    const char *v = getenv(MT_CONFIG_EXEC_FROM);
+    if (!v)
+        return;
+    unsigned long pid = 0;
+    for (; *v >= '0' && *v <= '9'; v++)
+        pid = pid * 10 + (unsigned long)(*v - '0');
+    if (*v == ':' && v[1] == '/' && pid == (unsigned long)mt_sys_getpid()) {
+        mt_str_t s;
+        mt_str_init(&s, c->exec_from, sizeof c->exec_from);
+        mt_str_add(&s, v + 1);
+    }
+    unsetenv(MT_CONFIG_EXEC_FROM);
+}
+
 void mt_config_load(void)
 {
     mt_config_t *c = &mt_config;
     ssize_t n = readlink("/proc/self/exe", c->exe, sizeof c->exe - 1);
     c->exe[n > 0 ? n : 0] = '\0';
+    mt_config_name(c);
+    mt_config_exec_from(c);
+    const char *run = getenv("MEMTRACE_RUN_ID");
+    mt_str_t rs;
+    mt_str_init(&rs, c->run_id, sizeof c->run_id);
+    mt_str_add(&rs, run ? run : "");
 
     const char *out = getenv("MEMTRACE_OUTPUT");
     mt_config_absolute(c->output_template, sizeof c->output_template,
@@ -58,8 +103,12 @@ void mt_config_load(void)
 
 int mt_config_expand(const char *tmpl, int pid, char *out, unsigned cap)
 {
-    const char *base = strrchr(mt_config.exe, '/');
-    base = base ? base + 1 : (mt_config.exe[0] ? mt_config.exe : "unknown");
+    return mt_config_expand_as(tmpl, pid, mt_config.name, out, cap);
+}
+
+int mt_config_expand_as(const char *tmpl, int pid, const char *name, char *out, unsigned cap)
+{
+    const char *exe = mt_config.exe[0] ? mt_config_base(mt_config.exe) : "unknown";
     mt_str_t s;
     mt_str_init(&s, out, cap);
     for (const char *p = tmpl; *p; p++) {
@@ -67,7 +116,10 @@ int mt_config_expand(const char *tmpl, int pid, char *out, unsigned cap)
             mt_str_u64(&s, (uint64_t)pid);
             p++;
         } else if (p[0] == '%' && p[1] == 'e') {
-            mt_str_add(&s, base);
+            mt_str_add(&s, name[0] ? name : "unknown");
+            p++;
+        } else if (p[0] == '%' && p[1] == 'x') {
+            mt_str_add(&s, exe);
             p++;
         } else if (p[0] == '%' && p[1] == '%') {
             mt_str_add(&s, "%");

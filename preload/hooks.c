@@ -19,7 +19,9 @@
 
 #include "config.h"
 #include "early_alloc.h"
+#include "exec_link.h"
 #include "last_thread.h"
+#include "log_writer.h"
 #include "mt_libc.h"
 #include "leak_scan.h"
 #include "freeres.h"
@@ -48,8 +50,6 @@ static struct {
     void *(*dlopen)(const char *, int);
     int (*dlclose)(void *);
     int (*execve)(const char *, char *const[], char *const[]);
-    int (*execv)(const char *, char *const[]);
-    int (*execvp)(const char *, char *const[]);
     int (*execvpe)(const char *, char *const[], char *const[]);
     int (*fexecve)(int, char *const[], char *const[]);
     mt_noreturn_fn exit_, Exit_, exit;
@@ -94,8 +94,6 @@ static void mt_hooks_resolve(void)
     MT_SYM(dlopen, "dlopen");
     MT_SYM(dlclose, "dlclose");
     MT_SYM(execve, "execve");
-    MT_SYM(execv, "execv");
-    MT_SYM(execvp, "execvp");
     MT_SYM(execvpe, "execvpe");
     MT_SYM(fexecve, "fexecve");
     MT_SYM(exit_, "_exit");
@@ -737,24 +735,36 @@ MT_EXPORT long syscall(long nr, ...)
     return r;
 }
 
-/* exec: the old image's log ends with EXIT(EXEC), and the new image loads the library again
- * and writes its own log. The recorder stays held across the call, so that no other thread's
- * event lands after the EXIT; if exec fails, the EXIT is taken back and recording goes on. */
-#define MT_EXEC_CALL(call)                                                                         \
+/*
+ * exec: the old image's log ends with NEXT_LOG and EXIT(EXEC), and the new image loads the
+ * library again and writes its own log, whose ORIGIN names the old one (the environment of the
+ * exec carries its name, exec_link.h). The recorder stays held across the call, so that no
+ * other thread's event lands after the EXIT; if exec fails, the EXIT is taken back and
+ * recording goes on. execv and execvp are execve and execvpe with environ, as in glibc.
+ * call uses env_, the environment to pass.
+ */
+#define MT_EXEC_CALL(file, envp, call)                                                             \
     do {                                                                                           \
         off_t size_;                                                                               \
+        char *const *env_ = (envp);                                                                \
         if (!mt_hooks_wanted())                                                                    \
             return call;                                                                           \
         int saved_ = errno;                                                                        \
         mt_guard = 1;                                                                              \
-        bool held_ = mt_rec_exec_begin(&size_);                                                    \
+        bool held_ = mt_rec_exec_begin(&size_, file);                                              \
         errno = saved_;                                                                            \
         if (!held_) { /* a vfork child shares this TLS: leave the guard as it was */               \
             mt_guard_leave();                                                                      \
             return call;                                                                           \
         }                                                                                          \
+        size_t mapped_ = 0;                                                                        \
+        char **linked_ = mt_exec_link_env(env_, mt_sys_getpid(), mt_writer.path, &mapped_);        \
+        if (linked_)                                                                               \
+            env_ = linked_;                                                                        \
+        errno = saved_;                                                                            \
         int rc_ = call;                                                                            \
         saved_ = errno;                                                                            \
+        mt_exec_link_env_free(linked_, mapped_);                                                   \
         mt_rec_exec_failed(size_);                                                                 \
         mt_guard_leave();                                                                          \
         errno = saved_;                                                                            \
@@ -764,31 +774,37 @@ MT_EXPORT long syscall(long nr, ...)
 MT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     MT_ENSURE(execve);
-    MT_EXEC_CALL(mt_real.execve(path, argv, envp));
+    MT_EXEC_CALL(path, envp, mt_real.execve(path, argv, env_));
 }
 
 MT_EXPORT int execv(const char *path, char *const argv[])
 {
-    MT_ENSURE(execv);
-    MT_EXEC_CALL(mt_real.execv(path, argv));
+    MT_ENSURE(execve);
+    MT_EXEC_CALL(path, environ, mt_real.execve(path, argv, env_));
 }
 
 MT_EXPORT int execvp(const char *file, char *const argv[])
 {
-    MT_ENSURE(execvp);
-    MT_EXEC_CALL(mt_real.execvp(file, argv));
+    MT_ENSURE(execvpe);
+    MT_EXEC_CALL(file, environ, mt_real.execvpe(file, argv, env_));
 }
 
 MT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     MT_ENSURE(execvpe);
-    MT_EXEC_CALL(mt_real.execvpe(file, argv, envp));
+    MT_EXEC_CALL(file, envp, mt_real.execvpe(file, argv, env_));
 }
 
 MT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     MT_ENSURE(fexecve);
-    MT_EXEC_CALL(mt_real.fexecve(fd, argv, envp));
+    /* The kernel starts the image as /dev/fd/N, which is the name it sees (AT_EXECFN). */
+    char file[32];
+    mt_str_t s;
+    mt_str_init(&s, file, sizeof file);
+    mt_str_add(&s, "/dev/fd/");
+    mt_str_u64(&s, (uint64_t)(unsigned)fd);
+    MT_EXEC_CALL(file, envp, mt_real.fexecve(fd, argv, env_));
 }
 
 /* The execl family is variadic; glibc implements it with internal calls that bypass the

@@ -18,6 +18,7 @@
 #include "allocator_check.h"
 #include "clock.h"
 #include "config.h"
+#include "exec_link.h"
 #include "last_thread.h"
 #include "leak_scan.h"
 #include "live_table.h"
@@ -49,7 +50,11 @@ static struct {
     uint64_t start_us;
     int pid;
     bool inited;
+    uint64_t forks; /* FORK records in this log: the child's ORIGIN names its parent's seq */
 } mt_rec;
+
+/* A fork child's parent log, kept from the parent's writer before the child opens its own. */
+static char mt_rec_parent_log[PATH_MAX];
 
 static __thread uint32_t mt_rec_tid_cache __attribute__((tls_model("initial-exec")));
 
@@ -615,11 +620,34 @@ static void mt_rec_emit_inherited(void)
     pthread_mutex_unlock(&mt_writer.lock);
 }
 
-/* Opens this process's log and writes PROCESS and the modules; 0 or -errno. */
-static int mt_rec_start_log(bool child)
+/* ORIGIN (log_format.h): how this log began, so that a reader can find the log before it. */
+static void mt_rec_emit_origin(enum mt_origin how, uint64_t fork_seq, unsigned flags,
+                               const char *from)
+{
+    size_t run_len = strlen(mt_config.run_id), from_len = strlen(from);
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_enc_t *e =
+        mt_writer_begin_big(64 + mt_enc_string_size(run_len) + mt_enc_string_size(from_len));
+    if (e) {
+        mt_enc_origin(e, mt_config.run_id, run_len, how, fork_seq, flags, from, from_len);
+        mt_writer_end();
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+}
+
+/* Opens this process's log and writes PROCESS, the modules and ORIGIN; 0 or -errno. A fork
+ * child names its parent's log; its heap is the parent's at FORK number fork_seq (0: a child
+ * of a raw clone, whose point in the parent's log is unknown). */
+static int mt_rec_start_log(bool child, uint64_t fork_seq)
 {
     mt_rec.pid = mt_sys_getpid();
     mt_rec.start_us = mt_clock_us();
+    mt_rec.forks = 0;
+    if (child) {
+        mt_str_t s;
+        mt_str_init(&s, mt_rec_parent_log, sizeof mt_rec_parent_log);
+        mt_str_add(&s, mt_writer.path); /* still the parent's: this open replaces it */
+    }
     int rc = mt_writer_open(mt_rec.pid, mt_rec_realtime_ns());
     if (rc < 0)
         return rc;
@@ -628,6 +656,12 @@ static int mt_rec_start_log(bool child)
         mt_modules_child_reemit();
     else
         (void)mt_modules_rescan();
+    if (child)
+        mt_rec_emit_origin(MT_ORIGIN_FORK, fork_seq,
+                           mt_config.leak_check ? MT_ORIGIN_HEAP_LISTED : 0, mt_rec_parent_log);
+    else
+        mt_rec_emit_origin(mt_config.exec_from[0] ? MT_ORIGIN_EXEC : MT_ORIGIN_START, 0, 0,
+                           mt_config.exec_from);
     if (child && mt_config.leak_check)
         mt_rec_emit_inherited();
     mt_py_log_started();
@@ -637,22 +671,45 @@ static int mt_rec_start_log(bool child)
     return 0;
 }
 
+/* True when this process's forks get logs of their own (a vfork child shares our memory). */
+static bool mt_rec_follows_forks(void)
+{
+    return mt_rec_active() && mt_config.follow_fork && mt_sys_getpid() == mt_rec.pid;
+}
+
 void mt_rec_fork_prepare(void)
 {
     mt_guard++;
     mt_modules_lock();
     pthread_mutex_lock(&mt_writer.lock);
+    /* Numbered before the fork, so that the child's copy knows its number too. */
+    if (mt_rec_follows_forks())
+        mt_rec.forks++;
 }
 
+/*
+ * The FORK record goes where the child's copy of the heap was taken: the writer lock has been
+ * held since prepare, so no event came in between. The modules lock goes first: the writer
+ * thread may need it while we wait for a free buffer. In that rare wait other threads can
+ * record an event or two before the FORK; the child's heap then differs from the replayed one
+ * by those blocks.
+ */
 void mt_rec_fork_parent(void)
 {
-    pthread_mutex_unlock(&mt_writer.lock);
     mt_modules_unlock();
+    if (mt_rec_follows_forks()) {
+        mt_enc_t *e = mt_writer_begin(0);
+        if (e) {
+            mt_enc_fork(e, mt_rec_now(), mt_rec.forks);
+            mt_writer_end();
+        }
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
     mt_guard--;
 }
 
-/* The child's side of fork, after the parent's locks were taken (prepare) or lost. */
-static void mt_rec_child_start(void)
+/* The child's side of fork, after the parent's locks were taken (prepared) or lost. */
+static void mt_rec_child_start(bool prepared)
 {
     mt_rec_tid_cache = 0;
     mt_slot_child();
@@ -663,13 +720,13 @@ static void mt_rec_child_start(void)
         mt_tree_reset();
     mt_heap_total_child(&mt_rec_heap);
     if (was_active && mt_config.follow_fork && !mt_config_excluded(mt_sys_getpid()))
-        (void)mt_rec_start_log(true);
+        (void)mt_rec_start_log(true, prepared ? mt_rec.forks : 0);
 }
 
 void mt_rec_fork_child(void)
 {
     mt_modules_unlock(); /* taken by this same thread in prepare */
-    mt_rec_child_start();
+    mt_rec_child_start(true);
     mt_guard--;
 }
 
@@ -681,7 +738,7 @@ static void mt_rec_orphaned(void)
 {
     mt_guard++;
     mt_modules_lock_reset();
-    mt_rec_child_start();
+    mt_rec_child_start(false);
     if (mt_rec_active())
         mt_rec_notice(MT_NOTICE_EVENTS_LOST,
                       "a child made by a raw clone without fork's handlers: events between the "
@@ -806,7 +863,7 @@ void mt_rec_finish(enum mt_exit_reason reason, int status)
     mt_guard--;
 }
 
-bool mt_rec_exec_begin(off_t *size)
+bool mt_rec_exec_begin(off_t *size, const char *file)
 {
     if (!mt_rec_active() || mt_sys_getpid() != mt_rec.pid)
         return false;
@@ -816,6 +873,13 @@ bool mt_rec_exec_begin(off_t *size)
     uint64_t last_time = mt_rec_now();
     if (!mt_writer_exec_hold(size))
         return false;
+    static char next[PATH_MAX]; /* the recorder is held: one exec at a time */
+    if (file && mt_exec_link_next(file, mt_rec.pid, next, sizeof next) == 0) {
+        size_t len = strlen(next);
+        mt_enc_t *e = mt_writer_begin_big(1 + mt_enc_string_size(len));
+        if (e)
+            mt_enc_next_log(e, next, len);
+    }
     mt_enc_t *e = mt_writer_begin(0);
     if (e) {
         if (mt_config.sample_ms)
@@ -885,6 +949,15 @@ void mt_rec_init(void)
     mt_guard++;
     mt_config_load();
     int pid = mt_sys_getpid();
+    if (!mt_config.run_id[0]) {
+        /* Started without `memtrace run`: the first process names the run for the others. */
+        mt_str_t s;
+        mt_str_init(&s, mt_config.run_id, sizeof mt_config.run_id);
+        mt_str_u64(&s, (uint64_t)pid);
+        mt_str_add(&s, ".");
+        mt_str_u64(&s, mt_rec_realtime_ns());
+        setenv("MEMTRACE_RUN_ID", mt_config.run_id, 0);
+    }
     if (!mt_config.follow_fork && !mt_config.root_pid) {
         /* Lets exec'd children of forks recognise they are not the root (see config.h). */
         char buf[24];
@@ -915,7 +988,7 @@ void mt_rec_init(void)
     mt_private_heap = 1;
     mt_py_detect();
     mt_private_heap = 0;
-    if (mt_rec_start_log(false) == 0) {
+    if (mt_rec_start_log(false, 0) == 0) {
         mt_py_install();
         mt_private_heap = 1;
         mt_acheck_run();

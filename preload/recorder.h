@@ -63,9 +63,10 @@ void mt_rec_notice(unsigned code, const char *text);
 void mt_rec_fork_prepare(void);
 void mt_rec_fork_parent(void);
 void mt_rec_fork_child(void);
-/* Around an exec (log_writer.h): writes EXIT(EXEC) and returns true with the recorder held;
- * if the exec returns, mt_rec_exec_failed takes the EXIT back and recording goes on. */
-MT_WUR bool mt_rec_exec_begin(off_t *size);
+/* Around an exec (log_writer.h): writes NEXT_LOG (the log the image started from file will
+ * write; file may be NULL) and EXIT(EXEC) and returns true with the recorder held; if the
+ * exec returns, mt_rec_exec_failed takes them back and recording goes on. */
+MT_WUR bool mt_rec_exec_begin(off_t *size, const char *file);
 void mt_rec_exec_failed(off_t size);
 /* The status passed to quick_exit, for the recorder's at_quick_exit handler. */
 extern int mt_rec_quick_exit_status;

@@ -4,6 +4,8 @@
 // the reader and replay calls. Ids are validated here, before replay trusts them.
 #include "analysis.h"
 
+#include "inherit.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,47 @@ static int mt_process_set(mt_process_info_t *p, const mt_record_t *rec)
     return 0;
 }
 
+static int mt_lineage_origin(mt_lineage_t *l, const mt_record_t *rec)
+{
+    if (l->has_origin)
+        return 0; /* one per log; a second one changes nothing */
+    l->has_origin = 1;
+    l->how = rec->a <= MT_ORIGIN_EXEC ? (int)rec->a : MT_ORIGIN_START;
+    l->fork_seq = rec->b;
+    l->flags = (unsigned)rec->c;
+    free(l->run_id);
+    l->run_id = mt_strndup0(rec->str.ptr, rec->str.len);
+    l->from_log = mt_strndup0(rec->str2.ptr, rec->str2.len);
+    return l->run_id && l->from_log ? 0 : -ENOMEM;
+}
+
+static int mt_lineage_next(mt_lineage_t *l, const mt_record_t *rec)
+{
+    free(l->next_log);
+    l->next_log = mt_strndup0(rec->str.ptr, rec->str.len);
+    return l->next_log ? 0 : -ENOMEM;
+}
+
+static void mt_lineage_clear(mt_lineage_t *l)
+{
+    free(l->run_id);
+    free(l->from_log);
+    free(l->next_log);
+    memset(l, 0, sizeof *l);
+}
+
+/* A fork child's own node ids follow its parent's (inherit.h): false when the shifted id no
+ * longer fits (a corrupt log). */
+static inline int mt_analysis_shift(const mt_analysis_t *a, uint32_t *id)
+{
+    if (*id == 0)
+        return 1;
+    if (*id > UINT32_MAX - 1 - a->node_base)
+        return 0;
+    *id += a->node_base;
+    return 1;
+}
+
 static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn progress,
                            void *progress_arg, char *err, size_t errlen)
 {
@@ -66,6 +109,10 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
         }
         switch (rec.tag) {
         case MT_TAG_ALLOC:
+            if (__builtin_expect(a->node_base != 0, 0) && !mt_analysis_shift(a, &rec.node)) {
+                snprintf(why, sizeof why, "allocation refers to trace node %u", rec.node);
+                goto corrupt;
+            }
             if (__builtin_expect(!mt_nodes_valid(&a->nodes, rec.node), 0)) {
                 snprintf(why, sizeof why, "allocation refers to unknown trace node %u", rec.node);
                 goto corrupt;
@@ -77,13 +124,17 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             rc = mt_replay_free(&a->replay, rec.tid, rec.time_us, rec.addr);
             break;
         case MT_TAG_MMAP:
-            if (!mt_nodes_valid(&a->nodes, rec.node)) {
+            if (!mt_analysis_shift(a, &rec.node) || !mt_nodes_valid(&a->nodes, rec.node)) {
                 snprintf(why, sizeof why, "mmap refers to unknown trace node %u", rec.node);
                 goto corrupt;
             }
             rc = mt_replay_record(&a->replay, &rec);
             break;
         case MT_TAG_TRACE_NODE:
+            if (a->node_base) {
+                rec.id = rec.id ? rec.id + a->node_base : 0;
+                rec.parent = rec.parent ? rec.parent + a->node_base : 0;
+            }
             rc = mt_nodes_define(&a->nodes, a->modules, rec.id, rec.parent, rec.ip);
             if (rc == -EINVAL || rc == -EEXIST) {
                 snprintf(why, sizeof why, "bad trace node %llu (parent %llu)",
@@ -108,6 +159,24 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             break;
         case MT_TAG_PROCESS:
             rc = mt_process_set(&a->process, &rec);
+            break;
+        case MT_TAG_ORIGIN:
+            rc = a->lineage.has_origin ? 0 : mt_lineage_origin(&a->lineage, &rec);
+            if (rc == 0 && a->lineage.how == MT_ORIGIN_FORK && !a->inherit &&
+                mt_reader_events(rd) == 0 && !a->replay.heap_blocks)
+                rc = mt_inherit_import(a);
+            break;
+        case MT_TAG_NEXT_LOG:
+            rc = mt_lineage_next(&a->lineage, &rec);
+            break;
+        case MT_TAG_FORK:
+            a->lineage.forks++;
+            a->replay.last_time_us = rec.time_us;
+            if (a->stop_at_fork && rec.a == a->stop_at_fork) {
+                a->stopped_at_fork = 1;
+                goto end;
+            }
+            rc = 0;
             break;
         case MT_TAG_NOTICE:
             a->notices[rec.a < 7 ? rec.a : 7]++;
@@ -173,6 +242,8 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
 end:
     mt_replay_finish(&a->replay);
     a->events = mt_reader_events(rd);
+    if (a->stopped_at_fork)
+        return 0; /* a parent's log read up to a fork: not cut, only not read further */
     if (mt_reader_state(rd) == MT_READER_TRUNCATED) {
         a->cut = 1;
         snprintf(a->cut_reason, sizeof a->cut_reason, "%s", mt_reader_reason(rd));
@@ -187,8 +258,16 @@ end:
     return 0;
 }
 
+/* How a log is read: its place among the logs a report reads (inherit.h). */
+typedef struct mt_load_opts {
+    uint64_t stop_at_fork;
+    int depth;
+    int no_files;
+} mt_load_opts_t;
+
 static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
-                             mt_progress_fn progress, void *progress_arg, char *err, size_t errlen)
+                             const mt_load_opts_t *lo, mt_progress_fn progress, void *progress_arg,
+                             char *err, size_t errlen)
 {
     mt_analysis_t *a = calloc(1, sizeof *a);
     int rc = -ENOMEM;
@@ -200,6 +279,11 @@ static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
         (rc = mt_replay_init(&a->replay)) < 0)
         goto fail;
     a->followed = followed;
+    if (lo) {
+        a->stop_at_fork = lo->stop_at_fork;
+        a->depth = lo->depth;
+        a->no_files = lo->no_files;
+    }
     a->start_realtime_ns = mt_reader_start_realtime_ns(rd);
     a->header_pid = mt_reader_pid(rd);
     rc = mt_analysis_run(a, rd, progress, progress_arg, err, errlen);
@@ -230,7 +314,19 @@ int mt_analysis_load_progress(mt_analysis_t **out, const char *path, mt_progress
     int rc = mt_reader_open(&rd, path, err, errlen);
     if (rc < 0)
         return rc;
-    return mt_analysis_start(out, rd, 0, progress, progress_arg, err, errlen);
+    return mt_analysis_start(out, rd, 0, NULL, progress, progress_arg, err, errlen);
+}
+
+int mt_analysis_load_upto(mt_analysis_t **out, const char *path, uint64_t fork_seq, int depth,
+                          char *err, size_t errlen)
+{
+    mt_reader_t *rd;
+    *out = NULL;
+    int rc = mt_reader_open(&rd, path, err, errlen);
+    if (rc < 0)
+        return rc;
+    mt_load_opts_t lo = {.stop_at_fork = fork_seq, .depth = depth};
+    return mt_analysis_start(out, rd, 0, &lo, NULL, NULL, err, errlen);
 }
 
 int mt_analysis_load_follow(mt_analysis_t **out, const char *path, mt_follow_fn follow,
@@ -241,7 +337,7 @@ int mt_analysis_load_follow(mt_analysis_t **out, const char *path, mt_follow_fn 
     int rc = mt_reader_open_follow(&rd, path, follow, follow_arg, err, errlen);
     if (rc < 0)
         return rc;
-    return mt_analysis_start(out, rd, follow != NULL, NULL, NULL, err, errlen);
+    return mt_analysis_start(out, rd, follow != NULL, NULL, NULL, NULL, err, errlen);
 }
 
 int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const char *name,
@@ -252,7 +348,9 @@ int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const
     int rc = mt_reader_open_mem(&rd, buf, len, name, err, errlen);
     if (rc < 0)
         return rc;
-    return mt_analysis_start(out, rd, 0, NULL, NULL, err, errlen);
+    /* A buffer (a test, the fuzzer) names no file that could be opened. */
+    mt_load_opts_t lo = {.no_files = 1};
+    return mt_analysis_start(out, rd, 0, &lo, NULL, NULL, err, errlen);
 }
 
 void mt_analysis_free(mt_analysis_t *a)
@@ -260,6 +358,8 @@ void mt_analysis_free(mt_analysis_t *a)
     if (!a)
         return;
     mt_process_clear(&a->process);
+    mt_lineage_clear(&a->lineage);
+    free(a->inherit_log);
     mt_modules_free(a->modules);
     mt_nodes_destroy(&a->nodes);
     mt_replay_destroy(&a->replay);

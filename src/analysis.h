@@ -23,11 +23,37 @@ typedef struct mt_process_info {
     size_t argc;
 } mt_process_info_t;
 
+/* How the log began and where its process went on (ORIGIN, NEXT_LOG, FORK in log_format.h):
+ * what links the logs of one run into a process tree. */
+typedef struct mt_lineage {
+    int has_origin; /* an ORIGIN record was seen (logs before it have none) */
+    int how;        /* enum mt_origin; MT_ORIGIN_START without ORIGIN */
+    uint64_t fork_seq;
+    unsigned flags;
+    char *run_id;   /* "" when unknown */
+    char *from_log; /* the parent's log (fork) or the previous image's (exec), as recorded */
+    char *next_log; /* NEXT_LOG: the log the image it exec'd writes; NULL when none */
+    uint64_t forks; /* FORK records: children forked while this log was written */
+} mt_lineage_t;
+
+/* What a fork child's analysis knows of the heap it started with. */
+enum mt_inherit_state {
+    MT_INHERIT_NONE = 0, /* not a fork child */
+    MT_INHERIT_LISTED,   /* the log lists the blocks itself (recorded with --leak-check) */
+    MT_INHERIT_IMPORTED, /* replayed from the parent's log up to its FORK record */
+    MT_INHERIT_UNKNOWN,  /* the parent's log could not be used: inherit_note says why */
+};
+
 typedef struct mt_analysis {
     char *path;
     uint64_t start_realtime_ns; /* file header */
     uint32_t header_pid;
     mt_process_info_t process;
+    mt_lineage_t lineage;
+    int inherit;            /* enum mt_inherit_state; the bytes are in replay.inherited_* */
+    char *inherit_log;      /* MT_INHERIT_IMPORTED: the parent's log that was read */
+    char inherit_note[600]; /* MT_INHERIT_UNKNOWN: "cannot read the parent's log X: ..." */
+    uint32_t node_base;     /* this log's node ids are shifted by it: the parent's come first */
     mt_modules_t *modules;
     mt_nodes_t nodes;
     mt_replay_t replay;
@@ -43,6 +69,12 @@ typedef struct mt_analysis {
     int cut;                    /* the stream itself was cut or corrupt (not just no EXIT) */
     char cut_reason[160];       /* why, e.g. "bad CRC in chunk at offset 4096" */
     char truncation[160];       /* "truncated after N events; report covers up to 00:12.4" */
+    /* Loading options of mt_analysis_load_upto (inherit.c): stop at that FORK record; how many
+     * parents' logs deep this one is read; no file is opened for a log read from memory. */
+    uint64_t stop_at_fork;
+    int stopped_at_fork;
+    int depth;
+    int no_files;
 } mt_analysis_t;
 
 /* Reads the whole log at path. Returns 0 (also for a truncated log: check ->truncated) or a
@@ -63,6 +95,12 @@ int mt_analysis_load_follow(mt_analysis_t **out, const char *path, mt_follow_fn 
 int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const char *name,
                          char *err, size_t errlen) MT_WUR;
 void mt_analysis_free(mt_analysis_t *a);
+
+/* Reads the log at path up to its FORK record number fork_seq (a fork child's heap, see
+ * inherit.h), depth parents' logs away from the one a report was asked for. 0, or a negative
+ * errno with one line in err; check ->stopped_at_fork. */
+int mt_analysis_load_upto(mt_analysis_t **out, const char *path, uint64_t fork_seq, int depth,
+                          char *err, size_t errlen) MT_WUR;
 
 /* The command line as one string, arguments separated by spaces ("" when unknown). The
  * caller frees it. */

@@ -84,6 +84,14 @@
  *   0x05 TRACE_NODE      v node_id, v parent_id, v ip     (root is node 0; ids start at 1)
  *   0x06 THREAD_NAME     v tid, s name
  *   0x07 TIME            T:v dt                    (the clock moved; see above)
+ *   0x08 ORIGIN          s run_id, v how (mt_origin), v fork_seq, v flags, s from_log
+ *                        how the log began: a program started (from_log ""), a fork of the
+ *                        process whose log is from_log, at its FORK record numbered fork_seq
+ *                        (flags bit 0: the inherited heap is listed here as ALLOC kind
+ *                        INHERITED; else it is the parent's heap at that FORK), or an exec by
+ *                        the image whose log is from_log (same pid). After PROCESS and the
+ *                        modules, before any event. run_id names the `memtrace run`.
+ *   0x09 NEXT_LOG        s path      before EXIT(EXEC): the log the new image will write
  *   0x10+k ALLOC         S:v size, A:z da, N:v node      (k: mt_alloc_kind, 0..15)
  *   0x80+k ALLOC_REUSE   S:v size, N:v node     at the top of size class(size)'s reuse stack
  *   0x20 FREE            A:z da
@@ -101,6 +109,8 @@
  *                        timer, before the first free after a new heap high, at exit)
  *   0x50 EXIT            v reason (mt_exit_reason), v status (exit code or signal)
  *   0x51 NOTICE          v code (mt_notice_code), s text   (recording problems)
+ *   0x52 FORK            v seq       the process forked here (seq 1, 2, ... in this log): the
+ *                                    child's heap is the one replayed up to this record
  *   0x60 LEAK_SCAN       v blocks, v threads_stopped, v threads_missed, v root_bytes
  *                        the leak check ran on the heap as it is at this point of the log;
  *                        LEAK_BLOCK records follow for every block that is not reachable
@@ -149,6 +159,8 @@ enum mt_tag {
     MT_TAG_TRACE_NODE = 0x05,
     MT_TAG_THREAD_NAME = 0x06,
     MT_TAG_TIME = 0x07,
+    MT_TAG_ORIGIN = 0x08,
+    MT_TAG_NEXT_LOG = 0x09,
     MT_TAG_ALLOC = 0x10, /* 0x10..0x1f, low nibble is the mt_alloc_kind */
     MT_TAG_FREE = 0x20,
     MT_TAG_REALLOC_RELEASE = 0x21,
@@ -159,6 +171,7 @@ enum mt_tag {
     MT_TAG_SAMPLE = 0x40,
     MT_TAG_EXIT = 0x50,
     MT_TAG_NOTICE = 0x51,
+    MT_TAG_FORK = 0x52,
     MT_TAG_LEAK_SCAN = 0x60,
     MT_TAG_LEAK_BLOCK = 0x61,
     MT_TAG_LEAK_SCAN_END = 0x62,
@@ -194,6 +207,15 @@ enum mt_alloc_kind {
     MT_ALLOC_INHERITED = 11,
     MT_ALLOC_KIND_COUNT = 12,
 };
+
+/* ORIGIN: how a log began. */
+enum mt_origin {
+    MT_ORIGIN_START = 0, /* a program started (by memtrace run, a shell, posix_spawn, vfork) */
+    MT_ORIGIN_FORK = 1,  /* a fork of a recorded process */
+    MT_ORIGIN_EXEC = 2,  /* a recorded process replaced its image */
+};
+/* ORIGIN flags */
+#define MT_ORIGIN_HEAP_LISTED 1u /* a fork child's inherited blocks are in this log */
 
 enum mt_map_kind {
     MT_MAP_MMAP = 0,
@@ -671,6 +693,33 @@ static inline void mt_enc_exit(mt_enc_t *e, uint64_t now_us, enum mt_exit_reason
     mt_enc_u8(e, MT_TAG_EXIT);
     mt_enc_v(e, reason);
     mt_enc_v(e, status);
+}
+
+/* Room: 4 * MT_VARINT_MAX + 1 + both mt_enc_string_size(). */
+static inline void mt_enc_origin(mt_enc_t *e, const char *run_id, size_t run_len,
+                                 enum mt_origin how, uint64_t fork_seq, unsigned flags,
+                                 const char *from, size_t from_len)
+{
+    mt_enc_u8(e, MT_TAG_ORIGIN);
+    mt_enc_string(e, run_id, run_len);
+    mt_enc_v(e, how);
+    mt_enc_v(e, fork_seq);
+    mt_enc_v(e, flags);
+    mt_enc_string(e, from, from_len);
+}
+
+/* Room: 1 + mt_enc_string_size(len). */
+static inline void mt_enc_next_log(mt_enc_t *e, const char *path, size_t len)
+{
+    mt_enc_u8(e, MT_TAG_NEXT_LOG);
+    mt_enc_string(e, path, len);
+}
+
+static inline void mt_enc_fork(mt_enc_t *e, uint64_t now_us, uint64_t seq)
+{
+    mt_enc_time(e, now_us);
+    mt_enc_u8(e, MT_TAG_FORK);
+    mt_enc_v(e, seq);
 }
 
 /* NOTICE's fields after the tag are v code, s text (compose with mt_enc_v/mt_enc_string). */

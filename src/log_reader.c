@@ -773,6 +773,23 @@ again:
         MT_GETV(rec->a);
         MT_GETSTR(rec->str);
         break;
+    case MT_TAG_FORK:
+        rec->tag = tag;
+        MT_GETTIME();
+        MT_GETV(rec->a);
+        break;
+    case MT_TAG_ORIGIN:
+        rec->tag = tag;
+        MT_GETSTR(rec->str);
+        MT_GETV(rec->a);
+        MT_GETV(rec->b);
+        MT_GETV(rec->c);
+        MT_GETSTR(rec->str2);
+        break;
+    case MT_TAG_NEXT_LOG:
+        rec->tag = tag;
+        MT_GETSTR(rec->str);
+        break;
     case MT_TAG_LEAK_SCAN:
         rec->tag = tag;
         MT_GETTIME();

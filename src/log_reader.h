@@ -33,6 +33,8 @@ typedef struct mt_segment {
  * Leak records: LEAK_SCAN a, b, c = blocks, threads stopped, threads missed, size = root bytes;
  * LEAK_BLOCK addr, a = kind (0..2), b = indirect bytes (definite) or the leader's absolute
  * address (indirect); LEAK_SCAN_END a = count.
+ * Processes: ORIGIN str = run id, a = how (mt_origin), b = fork seq, c = flags, str2 = the
+ * log it came from; NEXT_LOG str = path; FORK a = seq.
  * Python: PY_INTERP a, b, c = major, minor, flags, addr = eval_lo, size = eval_hi; PY_CODE
  * id, a = firstlineno, str = qualname, str2 = filename; PY_LOCATION id, parent = code id,
  * a = line; PY_SCRIPT_END time only; PY_ARENA_ALLOC/FREE addr, size.

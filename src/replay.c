@@ -247,6 +247,10 @@ static void mt_lifetime_note(mt_replay_t *r, const mt_block_t *b, uint64_t t)
 /* A block leaves the heap (free, realloc release). */
 static void mt_heap_release(mt_replay_t *r, const mt_block_t *b)
 {
+    if (b->kind == MT_ALLOC_INHERITED) {
+        r->inherited_freed_bytes += b->size;
+        r->inherited_freed_blocks++;
+    }
     mt_node_stats_t *ns = &r->nodes[b->node];
     mt_node_touch(r, ns);
     ns->live_bytes -= b->size;
@@ -330,7 +334,10 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
         return rc;
     r->last_time_us = t;
     /* A block a forked child inherited is live in its heap but was no call of the child's. */
-    if (kind != MT_ALLOC_INHERITED) {
+    if (kind == MT_ALLOC_INHERITED) {
+        r->inherited_bytes += size;
+        r->inherited_blocks++;
+    } else {
         r->allocations++;
         r->allocs_by_kind[kind & 15]++;
         r->bytes_allocated += size;
@@ -431,6 +438,10 @@ int mt_replay_realloc_failed(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t 
     r->realloc_failures++;
     r->frees--;
     r->bytes_freed -= b.size;
+    if (b.kind == MT_ALLOC_INHERITED) { /* back in the heap: not freed after all */
+        r->inherited_freed_bytes -= b.size;
+        r->inherited_freed_blocks--;
+    }
     if (mt_blocks_lookup(r, b.addr)) {
         r->protocol_errors++; /* someone allocated it meanwhile: keep theirs */
         return 0;

@@ -150,6 +150,10 @@ typedef struct mt_replay {
      * arenas: not in glibc's heap, so not in mallinfo2's figures. */
     uint64_t arena_obj_bytes, peak_arena_obj_bytes;
     uint64_t py_arena_bytes;        /* pymalloc arenas held now, kept up to date by the analysis */
+    /* A forked child's heap at its start (ALLOC kind INHERITED: its parent's blocks), and the
+     * part of it the child freed. Inherited blocks are live heap, never allocations. */
+    uint64_t inherited_bytes, inherited_blocks;
+    uint64_t inherited_freed_bytes, inherited_freed_blocks;
     uint64_t free_calls;            /* FREE records, known or not */
     uint64_t unknown_frees;         /* FREE/REALLOC_RELEASE of an address not live */
     uint64_t realloc_failures;      /* REALLOC_FAILED that restored a block */
