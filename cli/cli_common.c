@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "progress.h"
+#include "text_escape.h"
 
 int mt_cli_number(const char *cmd, const char *opt, const char *s, size_t max, size_t *out)
 {
@@ -146,6 +147,12 @@ int mt_cli_finish(const char *path, const mt_analysis_t *a, int render_rc)
     if (a->truncated) {
         fprintf(stderr, "memtrace: %s: %s (%s)\n", path, a->truncation, a->cut_reason);
         rc = 1;
+    }
+    /* The report is complete for what the child did; only what it started with is missing. */
+    if (a->inherit == MT_INHERIT_UNKNOWN) {
+        fprintf(stderr, "memtrace: warning: %s: ", path);
+        mt_text_put(stderr, a->inherit_note); /* names another file, from the log */
+        fputc('\n', stderr);
     }
     return rc;
 }

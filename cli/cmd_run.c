@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -569,6 +570,14 @@ static int mt_run_child_env(const mt_run_env_t *env)
     }
     snprintf(buf, sizeof buf, "%ld", (long)getpid());
     if (setenv("MEMTRACE_ROOT_PID", buf, 1) != 0)
+        return -1;
+    /* Every log of this run carries it (ORIGIN): a report over several logs tells the runs
+     * apart by it. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(buf, sizeof buf, "%ld.%lld", (long)getpid(),
+             (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+    if (setenv("MEMTRACE_RUN_ID", buf, 1) != 0)
         return -1;
     snprintf(buf, sizeof buf, "%lu", env->sample_ms);
     if (setenv("MEMTRACE_SAMPLE_MS", buf, 1) != 0 ||

@@ -956,7 +956,11 @@ void mt_rec_init(void)
         mt_str_u64(&s, (uint64_t)pid);
         mt_str_add(&s, ".");
         mt_str_u64(&s, mt_rec_realtime_ns());
+        /* glibc's copy of the environment comes from the early buffer: a block the program
+         * never allocated must not be in its heap, nor be freed there at exit. */
+        mt_private_heap = 1;
         setenv("MEMTRACE_RUN_ID", mt_config.run_id, 0);
+        mt_private_heap = 0;
     }
     if (!mt_config.follow_fork && !mt_config.root_pid) {
         /* Lets exec'd children of forks recognise they are not the root (see config.h). */
@@ -964,7 +968,9 @@ void mt_rec_init(void)
         mt_str_t s;
         mt_str_init(&s, buf, sizeof buf);
         mt_str_u64(&s, (uint64_t)pid);
+        mt_private_heap = 1; /* as for MEMTRACE_RUN_ID above */
         setenv("MEMTRACE_ROOT_PID", buf, 0);
+        mt_private_heap = 0;
         mt_config.root_pid = pid;
     }
     if (mt_config_excluded(pid)) {

@@ -29,10 +29,10 @@ static size_t mt_inherit_candidates(const mt_analysis_t *a, char cand[2][4096])
     base = base ? base + 1 : from;
     const char *slash = strrchr(a->path, '/');
     size_t n = 0;
-    if (*base) {
-        int dirlen = slash ? (int)(slash - a->path) : 1;
-        snprintf(cand[n++], 4096, "%.*s/%s", dirlen, slash ? a->path : ".", base);
-    }
+    if (*base && slash)
+        snprintf(cand[n++], 4096, "%.*s/%s", (int)(slash - a->path), a->path, base);
+    else if (*base)
+        snprintf(cand[n++], 4096, "%s", base);
     if (from[0] && (n == 0 || strcmp(cand[0], from) != 0))
         snprintf(cand[n++], 4096, "%s", from);
     return n;

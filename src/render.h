@@ -21,6 +21,8 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
 
 /* Name of an exit reason ("normal", "signal", "exec") or NULL. */
 const char *mt_render_exit_reason(int reason);
+/* Name of an ORIGIN ("start", "fork", "exec") or NULL. */
+const char *mt_render_origin(int how);
 /* Name of an allocation kind ("malloc", "calloc", ...) or NULL. */
 const char *mt_render_alloc_kind(unsigned kind);
 

@@ -35,6 +35,65 @@ static double mt_secs(uint64_t us)
     return (double)us / 1e6;
 }
 
+const char *mt_render_origin(int how)
+{
+    switch (how) {
+    case MT_ORIGIN_START:
+        return "start";
+    case MT_ORIGIN_FORK:
+        return "fork";
+    case MT_ORIGIN_EXEC:
+        return "exec";
+    default:
+        return NULL;
+    }
+}
+
+/* "origin", "next_log", "forks" and "inherited" (docs/json-schema.md). */
+static void mt_json_lineage(mt_json_t *j, const mt_analysis_t *a)
+{
+    const mt_lineage_t *l = &a->lineage;
+    const mt_replay_t *r = &a->replay;
+    mt_json_key(j, "origin");
+    mt_json_object_begin(j);
+    mt_json_key(j, "how");
+    mt_json_string(j, mt_render_origin(l->how));
+    mt_json_key(j, "from_log");
+    mt_json_string(j, l->from_log && l->from_log[0] ? l->from_log : NULL);
+    mt_json_key(j, "fork_seq");
+    mt_json_u64(j, l->fork_seq);
+    mt_json_key(j, "run_id");
+    mt_json_string(j, l->run_id && l->run_id[0] ? l->run_id : NULL);
+    mt_json_object_end(j);
+    mt_json_key(j, "next_log");
+    mt_json_string(j, l->next_log);
+    mt_json_key(j, "forks");
+    mt_json_u64(j, l->forks);
+    mt_json_key(j, "inherited");
+    if (a->inherit == MT_INHERIT_NONE) {
+        mt_json_null(j);
+        return;
+    }
+    mt_json_object_begin(j);
+    mt_json_key(j, "known");
+    mt_json_bool(j, a->inherit != MT_INHERIT_UNKNOWN);
+    mt_json_key(j, "bytes");
+    mt_json_u64(j, r->inherited_bytes);
+    mt_json_key(j, "blocks");
+    mt_json_u64(j, r->inherited_blocks);
+    mt_json_key(j, "freed_bytes");
+    mt_json_u64(j, r->inherited_freed_bytes);
+    mt_json_key(j, "freed_blocks");
+    mt_json_u64(j, r->inherited_freed_blocks);
+    mt_json_key(j, "from_log");
+    mt_json_string(j, a->inherit == MT_INHERIT_IMPORTED ? a->inherit_log
+                      : a->inherit == MT_INHERIT_LISTED ? a->path
+                                                        : NULL);
+    mt_json_key(j, "note");
+    mt_json_string(j, a->inherit == MT_INHERIT_UNKNOWN ? a->inherit_note : NULL);
+    mt_json_object_end(j);
+}
+
 static void mt_json_sites(mt_json_t *j, const mt_report_summary_t *rep, const size_t *idx, size_t n)
 {
     mt_json_array_begin(j);
@@ -86,6 +145,12 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     mt_json_string(&j, a->process.exe);
     mt_json_key(&j, "pid");
     mt_json_u64(&j, a->process.present ? a->process.pid : a->header_pid);
+    mt_json_key(&j, "ppid");
+    if (a->process.present)
+        mt_json_u64(&j, a->process.ppid);
+    else
+        mt_json_null(&j);
+    mt_json_lineage(&j, a);
     mt_json_key(&j, "duration_s");
     mt_json_double(&j, mt_secs(r->last_time_us));
     mt_json_key(&j, "exit");

@@ -48,6 +48,38 @@ static void mt_text_sites(FILE *o, const mt_style_t *st, const mt_report_summary
     }
 }
 
+/* How the log began (a fork, an exec) and where the process went on: the rows that let a
+ * person walk from one log of a process tree to the next (analysis.h, mt_lineage_t). */
+static void mt_text_lineage(FILE *o, const mt_style_t *st, const mt_analysis_t *a)
+{
+    const mt_lineage_t *l = &a->lineage;
+    const mt_replay_t *r = &a->replay;
+    char v[4400], b1[64], b2[64], c1[32], c2[32];
+    if (l->how == MT_ORIGIN_FORK) {
+        snprintf(v, sizeof v, "forked by pid %" PRIu64 ", log %s", a->process.ppid,
+                 l->from_log && l->from_log[0] ? l->from_log : "unknown");
+        mt_row(o, st, "started as", v);
+    } else if (l->how == MT_ORIGIN_EXEC) {
+        snprintf(v, sizeof v, "exec'd by the image of log %s", l->from_log);
+        mt_row(o, st, "started as", v);
+    }
+    if (a->inherit == MT_INHERIT_UNKNOWN) {
+        mt_row(o, st, "inherited heap", "not counted");
+        mt_render_text_line(o, "    ", st->warn, a->inherit_note, st->reset);
+    } else if (a->inherit != MT_INHERIT_NONE) {
+        snprintf(v, sizeof v, "%s in %s blocks at the fork; %s of them (%s) freed here",
+                 mt_fmt_bytes_exact(b1, sizeof b1, r->inherited_bytes),
+                 mt_fmt_count(c1, sizeof c1, r->inherited_blocks),
+                 mt_fmt_count(c2, sizeof c2, r->inherited_freed_blocks),
+                 mt_fmt_bytes(b2, sizeof b2, r->inherited_freed_bytes));
+        mt_row(o, st, "inherited heap", v);
+    }
+    if (r->has_exit && r->exit_reason == MT_EXIT_EXEC && l->next_log) {
+        snprintf(v, sizeof v, "the exec'd program's log is %s", l->next_log);
+        mt_row(o, st, "then", v);
+    }
+}
+
 int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_render_opts_t *opts)
 {
     const mt_style_t *st = opts->colour ? &mt_ansi : &mt_plain;
@@ -73,6 +105,7 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
                  a->process.present ? a->process.pid : a->header_pid);
     }
     mt_row(o, st, "pid", v);
+    mt_text_lineage(o, st, a);
     mt_row(o, st, "duration", mt_fmt_seconds(v, sizeof v, r->last_time_us));
     mt_row(o, st, "allocations", mt_fmt_count(v, sizeof v, r->allocations));
     mt_row(o, st, "frees", mt_fmt_count(v, sizeof v, r->frees));
@@ -93,8 +126,14 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
                  mt_fmt_count(c1, sizeof c1, held.blocks));
         mt_row(o, st, "held at script end", v);
     }
-    snprintf(v, sizeof v, "%s in %s blocks", mt_fmt_bytes_exact(b1, sizeof b1, r->heap_bytes),
-             mt_fmt_count(c1, sizeof c1, r->heap_blocks));
+    int n =
+        snprintf(v, sizeof v, "%s in %s blocks", mt_fmt_bytes_exact(b1, sizeof b1, r->heap_bytes),
+                 mt_fmt_count(c1, sizeof c1, r->heap_blocks));
+    uint64_t kept = r->inherited_blocks - r->inherited_freed_blocks;
+    if (kept && n > 0 && (size_t)n < sizeof v)
+        snprintf(v + n, sizeof v - (size_t)n, ", %s of them (%s) inherited",
+                 mt_fmt_count(c1, sizeof c1, kept),
+                 mt_fmt_bytes(b2, sizeof b2, r->inherited_bytes - r->inherited_freed_bytes));
     mt_row(o, st,
            a->truncated         ? "live at end of log"
            : held.at_script_end ? "after finalization"
