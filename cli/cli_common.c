@@ -56,7 +56,7 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path)
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o)
 {
-    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR };
+    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR, OPT_TREE };
     static const struct option common[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"top", required_argument, NULL, OPT_TOP},
@@ -66,10 +66,12 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         {"help", no_argument, NULL, 'h'},
     };
     /* the shared table, then the command's own options (their values are >= MT_CLI_OPT_OWN) */
-    struct option longopts[sizeof common / sizeof common[0] + MT_CLI_MAX_OWN + 1];
+    struct option longopts[sizeof common / sizeof common[0] + MT_CLI_MAX_OWN + 2];
     size_t n = 0;
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
         longopts[n++] = common[i];
+    if (o->multi_ok)
+        longopts[n++] = (struct option){"tree", no_argument, NULL, OPT_TREE};
     for (size_t i = 0; o->own && o->own[i].name && i < MT_CLI_MAX_OWN; i++)
         longopts[n++] = o->own[i];
     longopts[n] = (struct option){NULL, 0, NULL, 0};
@@ -96,6 +98,9 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         case OPT_NO_COLOR:
             o->no_color = 1;
             break;
+        case OPT_TREE:
+            o->as_tree = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -108,7 +113,16 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
             return mt_cli_bad_option(cmd, c, argv);
         }
     }
-    return mt_cli_one_path(cmd, argc, argv, &o->path) ? 2 : -1;
+    if (!o->multi_ok)
+        return mt_cli_one_path(cmd, argc, argv, &o->path) ? 2 : -1;
+    if (optind >= argc) {
+        fprintf(stderr, "memtrace: %s: no log file given (see 'memtrace %s --help')\n", cmd, cmd);
+        return 2;
+    }
+    o->paths = argv + optind;
+    o->npaths = (size_t)(argc - optind);
+    o->path = o->paths[0];
+    return -1;
 }
 
 int mt_cli_colour(int no_color)

@@ -40,10 +40,17 @@ typedef struct mt_cli_site_opts {
     int (*on_own)(const char *cmd, int opt, const char *value, void *ctx);
     void *own_ctx;
     const char *path;
+    /* Set by the command when it also reports on several logs or a directory (multi_log.h):
+     * then every log argument is taken (paths, npaths; path is the first) and --tree too. */
+    int multi_ok;
+    char **paths;
+    size_t npaths;
+    int as_tree;
 } mt_cli_site_opts_t;
 
-/* Parses --format text|json, --top N, --frames N, --no-color, --help and the one log file.
- * Returns -1 to go on, or the exit status: 0 after --help, 2 after a usage error. */
+/* Parses --format text|json, --top N, --frames N, --no-color, --help and the log file (or,
+ * with multi_ok, the logs and directories). Returns -1 to go on, or the exit status: 0 after
+ * --help, 2 after a usage error. */
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o);
 

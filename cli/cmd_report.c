@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // `memtrace report FILE`: the summary of a log (totals, peak, not freed at exit, top sites),
-// as text or JSON on stdout. This file owns the terminal decisions (colour, NO_COLOR) and the
-// exit status; all analysis is in src/. Errors are one line on stderr, "memtrace: ...".
+// as text or JSON on stdout; over several logs, the run's processes first (multi_log.h).
+// This file owns the terminal decisions (colour, NO_COLOR) and the exit status; all analysis
+// is in src/. Errors are one line on stderr, "memtrace: ...".
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "analysis.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "multi_log.h"
 #include "render.h"
 #include "report_summary.h"
 #include "symbolizer.h"
@@ -20,48 +22,73 @@ static void mt_report_usage(FILE *out)
 {
     fprintf(out,
             "usage: memtrace report [options] FILE\n"
+            "       memtrace report [options] FILE... | DIR\n"
             "\n"
             "Summarize a memtrace log: allocations, frees, bytes allocated, peak heap and when,\n"
             "peak RSS, memory not freed at exit, and the top allocation sites by bytes and by\n"
             "count with symbolized stacks (innermost frame first).\n"
             "\n"
+            "Given several logs, or a directory (its memtrace logs are found by their content),\n"
+            "it shows the processes of the run: pid, parent, peak heap, not freed at exit, exit\n"
+            "status, command line and log files (an exec chain as a -> b), biggest peak first,\n"
+            "with totals over them; then the report of the process with the highest peak.\n"
+            "\n"
             "options:\n"
             "  --format text|json  output format (default text; JSON schema: docs/json-schema.md)\n"
             "  --top N             number of sites per list (default %d)\n"
             "  --frames N          frames shown per stack in text, 0 for all (default %d)\n"
+            "  --tree              several logs: the processes as a tree (children under their\n"
+            "                      parent, by peak) instead of by peak\n"
             "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
             "                      --no-colour is the same\n"
             "  -h, --help          show this help\n"
             "\n"
-            "exit status: 0 report written; 1 the log could not be read, or it is truncated\n"
+            "exit status: 0 report written; 1 a log could not be read, or it is truncated\n"
             "(the report of what is there is still written, with a warning on stderr);\n"
             "2 usage error.\n",
             MT_REPORT_DEFAULT_TOP, MT_REPORT_DEFAULT_FRAMES);
 }
 
-int mt_cmd_report(int argc, char **argv)
+/* The report of one log on out (multi_log.h's mt_cli_one_fn). */
+static int mt_report_one(const char *path, FILE *out, void *ctx)
 {
-    mt_cli_site_opts_t o = {.top = MT_REPORT_DEFAULT_TOP, .frames = MT_REPORT_DEFAULT_FRAMES};
-    int status = mt_cli_site_options("report", argc, argv, mt_report_usage, &o);
-    if (status >= 0)
-        return status;
+    const mt_cli_site_opts_t *o = ctx;
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
-    if (mt_cli_load(o.path, &a, &sym))
+    if (mt_cli_load(path, &a, &sym))
         return 1;
     mt_report_summary_t rep;
     int rc;
-    if (mt_report_summary_build(&rep, a, sym, o.top) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", o.path, strerror(ENOMEM));
+    if (mt_report_summary_build(&rep, a, sym, o->top) < 0) {
+        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
         rc = 1;
     } else {
-        mt_render_opts_t ro = {.colour = mt_cli_colour(o.no_color), .max_frames = o.frames};
-        int r = o.json ? mt_render_summary_json(&rep, stdout, 1)
-                       : mt_render_summary_text(&rep, stdout, &ro);
-        rc = mt_cli_finish(o.path, a, r);
+        mt_render_opts_t ro = {.colour = mt_cli_colour(o->no_color), .max_frames = o->frames};
+        int r =
+            o->json ? mt_render_summary_json(&rep, out, 1) : mt_render_summary_text(&rep, out, &ro);
+        rc = mt_cli_finish(path, a, r);
         mt_report_summary_destroy(&rep);
     }
     mt_symbolizer_free(sym);
     mt_analysis_free(a);
     return rc;
+}
+
+int mt_cmd_report(int argc, char **argv)
+{
+    mt_cli_site_opts_t o = {
+        .top = MT_REPORT_DEFAULT_TOP, .frames = MT_REPORT_DEFAULT_FRAMES, .multi_ok = 1};
+    int status = mt_cli_site_options("report", argc, argv, mt_report_usage, &o);
+    if (status >= 0)
+        return status;
+    if (!mt_cli_logs_multi(o.paths, o.npaths))
+        return mt_report_one(o.path, stdout, &o);
+    mt_cli_multi_t m = {.cmd = "report",
+                        .json = o.json,
+                        .colour = mt_cli_colour(o.no_color),
+                        .as_tree = o.as_tree,
+                        .biggest = mt_report_one,
+                        .ctx = &o,
+                        .what = "its report"};
+    return mt_cli_multi_run(&m, o.paths, o.npaths);
 }

@@ -186,6 +186,14 @@ void mt_json_string(mt_json_t *j, const char *s)
         mt_json_string_n(j, s, strlen(s));
 }
 
+void mt_json_raw(mt_json_t *j, const char *json, size_t len)
+{
+    while (len > 0 && (json[len - 1] == '\n' || json[len - 1] == ' '))
+        len--;
+    mt_json_sep(j);
+    fwrite(json, 1, len, j->out);
+}
+
 void mt_json_u64(mt_json_t *j, uint64_t v)
 {
     mt_json_sep(j);

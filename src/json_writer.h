@@ -33,6 +33,9 @@ void mt_json_i64(mt_json_t *j, int64_t v);
 void mt_json_double(mt_json_t *j, double v);
 void mt_json_bool(mt_json_t *j, int v);
 void mt_json_null(mt_json_t *j);
+/* A value that is already JSON (another report's whole document, rendered by its own
+ * writer), written as it is; trailing whitespace is dropped. The caller vouches for it. */
+void mt_json_raw(mt_json_t *j, const char *json, size_t len);
 /* Ends the document with a newline. Returns 0 or -EIO if the stream had an error. */
 int mt_json_finish(mt_json_t *j) __attribute__((warn_unused_result));
 
