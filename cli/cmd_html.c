@@ -9,6 +9,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "mt_config.h"
+#include "multi_log.h"
 #include "render_html.h"
 
 #define MT_HTML_DEFAULT_TOP 20
@@ -17,12 +18,15 @@ static void mt_html_usage(FILE *out)
 {
     fprintf(out,
             "usage: memtrace html [options] -o REPORT.html FILE\n"
+            "       memtrace html [options] -o REPORT.html FILE... | DIR\n"
             "\n"
             "One self-contained HTML page (no network access) with the summary, the\n"
             "timeline, flame graphs of the heap at its peak and of what was not freed at\n"
             "exit, the top allocation sites, the leaks and the fragmentation report. The\n"
             "page summarizes: its size does not grow with the number of events (tables keep\n"
             "the top rows, flame graphs merge frames below 0.1%% and draw at most 3000).\n"
+            "Given several logs, or a directory, the page is that of the process with the\n"
+            "highest peak, under a table of all the run's processes.\n"
             "\n"
             "options:\n"
             "  -o, --output FILE   write the page to FILE ('-' for stdout); required\n"
@@ -34,6 +38,8 @@ static void mt_html_usage(FILE *out)
             "output could not be written; 2 usage error.\n",
             MT_HTML_DEFAULT_TOP);
 }
+
+static int mt_html_one(const char *path, const char *out_path, const mt_html_opts_t *ho);
 
 int mt_cmd_html(int argc, char **argv)
 {
@@ -73,13 +79,32 @@ int mt_cmd_html(int argc, char **argv)
             return mt_cli_bad_option("html", c, argv);
         }
     }
-    const char *path;
-    if (mt_cli_one_path("html", argc, argv, &path))
+    if (optind >= argc) {
+        fprintf(stderr, "memtrace: html: no log file given (see 'memtrace html --help')\n");
         return 2;
+    }
     if (!out_path) {
         fprintf(stderr, "memtrace: html: no output file: give -o REPORT.html ('-' for stdout)\n");
         return 2;
     }
+    if (!mt_cli_logs_multi(argv + optind, (size_t)(argc - optind)))
+        return mt_html_one(argv[optind], out_path, &ho);
+    /* Several logs: the page of the process with the highest peak, the run's processes on
+     * top of it. */
+    mt_ptree_t t;
+    int bad;
+    if (mt_cli_multi_tree("html", argv + optind, (size_t)(argc - optind), &t, &bad))
+        return 1;
+    ho.processes = &t;
+    int rc = mt_html_one(mt_ptree_biggest_log(&t), out_path, &ho);
+    int truncated = t.truncated != 0;
+    mt_ptree_destroy(&t);
+    return rc || bad || truncated ? 1 : 0;
+}
+
+/* The page of the log at path, written to out_path ('-': stdout). */
+static int mt_html_one(const char *path, const char *out_path, const mt_html_opts_t *ho)
+{
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
     if (mt_cli_load(path, &a, &sym))
@@ -89,7 +114,7 @@ int mt_cmd_html(int argc, char **argv)
     if (!f) {
         fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(errno));
     } else {
-        int r = mt_render_html(a, sym, f, &ho);
+        int r = mt_render_html(a, sym, f, ho);
         if (r == -ENOMEM) {
             fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
             if (!to_stdout)

@@ -13,10 +13,12 @@
 #include "commands.h"
 #include "leak_check.h"
 #include "leaks.h"
+#include "multi_log.h"
 #include "progress.h"
 #include "render_leaks.h"
 #include "suppressions.h"
 #include "symbolizer.h"
+#include "text_escape.h"
 
 #define MT_LEAKS_DEFAULT_FRAMES 16
 
@@ -187,11 +189,16 @@ static void mt_leaks_usage(FILE *out)
 {
     fprintf(out,
             "usage: memtrace leaks [options] FILE\n"
+            "       memtrace leaks [options] FILE... | DIR\n"
             "\n"
             "The leak report of a log recorded with 'memtrace run --leak-check': blocks still\n"
             "allocated at exit, classified as valgrind memcheck does (definitely, indirectly and\n"
             "possibly lost, still reachable), grouped by allocation stack, biggest first. A log\n"
             "recorded without --leak-check lists every block not freed at exit as unclassified.\n"
+            "\n"
+            "Given several logs, or a directory, it shows the processes of the run (as 'memtrace\n"
+            "report' does), then the leak report of the process that left the most not freed;\n"
+            "with --error-exitcode every process is checked (text and json only).\n"
             "\n"
             "options:\n"
             "  --kinds KINDS           kinds listed (default definite,indirect,possible; 'all');\n"
@@ -208,6 +215,7 @@ static void mt_leaks_usage(FILE *out)
             "  -o, --output FILE       write the report to FILE instead of stdout (FILE is\n"
             "                          created once the log has been read; '-': stdout)\n"
             "  --frames N              frames per stack in text, 0 for all (default %d)\n"
+            "  --tree                  several logs: the processes as a tree, not by peak\n"
             "  --no-color              no colours (also when NO_COLOR is set or no tty);\n"
             "                          --no-colour is the same\n"
             "  -h, --help              show this help\n"
@@ -221,6 +229,80 @@ static void mt_leaks_usage(FILE *out)
             MT_LEAKS_DEFAULT_FRAMES);
 }
 
+/* ---- several logs (multi_log.h) ---- */
+
+/* The leak report of one log on out. */
+static int mt_leaks_one(const char *path, FILE *out, void *ctx)
+{
+    const mt_leak_cli_t *o = ctx;
+    int failing, classified, truncated;
+    FILE *supp_out = o->format == MT_LEAK_TEXT ? out : stderr;
+    int rc = mt_leak_cli_report("leaks", path, o, out, supp_out, &failing, &classified, &truncated);
+    return rc ? rc : truncated;
+}
+
+/* --error-exitcode over a run: every process that left blocks is checked, and each one with a
+ * leak of a failing kind is named. */
+static int mt_leaks_check_all(const mt_ptree_t *t, void *ctx)
+{
+    const mt_leak_cli_t *o = ctx;
+    if (o->error_exitcode <= 0)
+        return 0;
+    FILE *sink = fopen("/dev/null", "w");
+    if (!sink)
+        return 1;
+    mt_leak_cli_t quiet = *o;
+    quiet.gen_supps = 0;
+    quiet.format = MT_LEAK_JSON; /* the cheapest renderer; the output is dropped */
+    int failed = 0;
+    for (size_t i = 0; i < t->nprocs; i++) {
+        size_t p = t->by_peak[i];
+        if (!t->procs[p].held_blocks)
+            continue;
+        const char *log = mt_ptree_last_log(t, p);
+        int failing, classified, truncated;
+        if (mt_leak_cli_report("leaks", log, &quiet, sink, sink, &failing, &classified,
+                               &truncated) == 0 &&
+            failing) {
+            fprintf(stderr, "memtrace: leaks: pid %llu has leaks of a failing kind: ",
+                    (unsigned long long)t->procs[p].pid);
+            mt_text_put(stderr, log);
+            fputc('\n', stderr);
+            failed = 1;
+        }
+    }
+    fclose(sink);
+    return failed ? o->error_exitcode : 0;
+}
+
+static int mt_leaks_multi(mt_leak_cli_t *o, char *const *args, size_t nargs, const char *out_path,
+                          int no_color, int as_tree)
+{
+    if (o->format == MT_LEAK_SARIF || o->format == MT_LEAK_JUNIT) {
+        fprintf(stderr,
+                "memtrace: leaks: --format %s reads one log; several logs give text or "
+                "json (or give the log of one process)\n",
+                o->format == MT_LEAK_SARIF ? "sarif" : "junit");
+        return 2;
+    }
+    if (out_path) {
+        fprintf(stderr, "memtrace: leaks: -o takes one log; with several, redirect the output\n");
+        return 2;
+    }
+    const char *nc = getenv("NO_COLOR");
+    o->colour = o->format == MT_LEAK_TEXT && !no_color && !(nc && nc[0]) && isatty(STDOUT_FILENO);
+    mt_cli_multi_t m = {.cmd = "leaks",
+                        .json = o->format == MT_LEAK_JSON,
+                        .colour = o->colour,
+                        .as_tree = as_tree,
+                        .biggest = mt_leaks_one,
+                        .ctx = o,
+                        .what = "its leaks",
+                        .by_held = 1,
+                        .after = mt_leaks_check_all};
+    return mt_cli_multi_run(&m, args, nargs);
+}
+
 int mt_cmd_leaks(int argc, char **argv)
 {
     enum {
@@ -231,7 +313,8 @@ int mt_cmd_leaks(int argc, char **argv)
         OPT_GEN,
         OPT_FORMAT,
         OPT_FRAMES,
-        OPT_NO_COLOR
+        OPT_NO_COLOR,
+        OPT_TREE
     };
     static const struct option longopts[] = {
         {"kinds", required_argument, NULL, OPT_KINDS},
@@ -245,13 +328,14 @@ int mt_cmd_leaks(int argc, char **argv)
         {"frames", required_argument, NULL, OPT_FRAMES},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
+        {"tree", no_argument, NULL, OPT_TREE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     mt_leak_cli_t o;
     mt_leak_cli_init(&o);
     const char *out_path = NULL;
-    int no_color = 0, ret = 2;
+    int no_color = 0, as_tree = 0, ret = 2;
     opterr = 0;
     optind = 1;
     int c;
@@ -311,6 +395,9 @@ int mt_cmd_leaks(int argc, char **argv)
         case OPT_NO_COLOR:
             no_color = 1;
             break;
+        case OPT_TREE:
+            as_tree = 1;
+            break;
         case 'h':
             mt_leaks_usage(stdout);
             ret = 0;
@@ -330,9 +417,9 @@ int mt_cmd_leaks(int argc, char **argv)
         fprintf(stderr, "memtrace: leaks: no log file given (see 'memtrace leaks --help')\n");
         goto done;
     }
-    if (optind + 1 < argc) {
-        fprintf(stderr, "memtrace: leaks: one log file at a time, got '%s' too\n",
-                argv[optind + 1]);
+    if (mt_cli_logs_multi(argv + optind, (size_t)(argc - optind))) {
+        ret =
+            mt_leaks_multi(&o, argv + optind, (size_t)(argc - optind), out_path, no_color, as_tree);
         goto done;
     }
     /* -o FILE is opened by the report once the log has been read: never truncated for a

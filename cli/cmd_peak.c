@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 // `memtrace peak FILE`: who holds the memory at the heap's high-water mark, as text or JSON on
-// stdout. Argument parsing and exit status only; the report is src/report_peak.c.
+// stdout (over several logs: for the process with the highest peak, multi_log.h). Argument
+// parsing and exit status only; the report is src/report_peak.c.
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli_common.h"
 #include "commands.h"
+#include "multi_log.h"
 #include "report_peak.h"
 
 #define MT_PEAK_DEFAULT_TOP 10
@@ -16,46 +18,68 @@ static void mt_peak_usage(FILE *out)
 {
     fprintf(out,
             "usage: memtrace peak [options] FILE\n"
+            "       memtrace peak [options] FILE... | DIR\n"
             "\n"
             "The moment of the heap's high-water mark, the total then, and the sites holding it\n"
             "at that moment, biggest first (bytes and blocks held then, not allocated in total);\n"
             "also the peak RSS and when it was sampled.\n"
             "\n"
+            "Given several logs, or a directory, it shows the processes of the run by peak heap\n"
+            "(as 'memtrace report' does), then this report for the process with the highest one.\n"
+            "\n"
             "options:\n"
             "  --format text|json  output format (default text; JSON schema: docs/json-schema.md)\n"
             "  --top N             number of sites (default %d)\n"
             "  --frames N          frames shown per stack in text, 0 for all (default %d)\n"
+            "  --tree              several logs: the processes as a tree instead of by peak\n"
             "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
             "                      --no-colour is the same\n"
             "  -h, --help          show this help\n"
             "\n"
-            "exit status: 0 report written; 1 the log could not be read or is truncated;\n"
+            "exit status: 0 report written; 1 a log could not be read or is truncated;\n"
             "2 usage error.\n",
             MT_PEAK_DEFAULT_TOP, MT_PEAK_DEFAULT_FRAMES);
 }
 
-int mt_cmd_peak(int argc, char **argv)
+/* The peak report of one log on out (multi_log.h's mt_cli_one_fn). */
+static int mt_peak_one(const char *path, FILE *out, void *ctx)
 {
-    mt_cli_site_opts_t o = {.top = MT_PEAK_DEFAULT_TOP, .frames = MT_PEAK_DEFAULT_FRAMES};
-    int status = mt_cli_site_options("peak", argc, argv, mt_peak_usage, &o);
-    if (status >= 0)
-        return status;
+    const mt_cli_site_opts_t *o = ctx;
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
-    if (mt_cli_load(o.path, &a, &sym))
+    if (mt_cli_load(path, &a, &sym))
         return 1;
     mt_report_peak_t rep;
     int rc;
-    if (mt_report_peak_build(&rep, a, sym, o.top) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", o.path, strerror(ENOMEM));
+    if (mt_report_peak_build(&rep, a, sym, o->top) < 0) {
+        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
         rc = 1;
     } else {
-        int r = o.json ? mt_render_peak_json(&rep, stdout, 1)
-                       : mt_render_peak_text(&rep, stdout, mt_cli_colour(o.no_color), o.frames);
-        rc = mt_cli_finish(o.path, a, r);
+        int r = o->json ? mt_render_peak_json(&rep, out, 1)
+                        : mt_render_peak_text(&rep, out, mt_cli_colour(o->no_color), o->frames);
+        rc = mt_cli_finish(path, a, r);
         mt_report_peak_destroy(&rep);
     }
     mt_symbolizer_free(sym);
     mt_analysis_free(a);
     return rc;
+}
+
+int mt_cmd_peak(int argc, char **argv)
+{
+    mt_cli_site_opts_t o = {
+        .top = MT_PEAK_DEFAULT_TOP, .frames = MT_PEAK_DEFAULT_FRAMES, .multi_ok = 1};
+    int status = mt_cli_site_options("peak", argc, argv, mt_peak_usage, &o);
+    if (status >= 0)
+        return status;
+    if (!mt_cli_logs_multi(o.paths, o.npaths))
+        return mt_peak_one(o.path, stdout, &o);
+    mt_cli_multi_t m = {.cmd = "peak",
+                        .json = o.json,
+                        .colour = mt_cli_colour(o.no_color),
+                        .as_tree = o.as_tree,
+                        .biggest = mt_peak_one,
+                        .ctx = &o,
+                        .what = "who holds its peak"};
+    return mt_cli_multi_run(&m, o.paths, o.npaths);
 }

@@ -205,6 +205,15 @@ int mt_cli_multi_tree(const char *cmd, char *const *args, size_t nargs, mt_ptree
     return 0;
 }
 
+/* The process biggest reports on, and its log (NONE: no such process). */
+static size_t mt_cli_multi_pick(const mt_cli_multi_t *m, const mt_ptree_t *t, const char **log)
+{
+    size_t p = m->by_held ? mt_ptree_most_held(t) : mt_ptree_biggest(t);
+    if (p != MT_PTREE_NONE)
+        *log = m->by_held ? mt_ptree_last_log(t, p) : mt_ptree_biggest_log(t);
+    return p;
+}
+
 /* The biggest process's report as one JSON value (its own document, rendered apart). */
 static int mt_cli_multi_biggest_json(const mt_cli_multi_t *m, const char *log, mt_json_t *j)
 {
@@ -230,8 +239,9 @@ static int mt_cli_multi_json(const mt_cli_multi_t *m, const mt_ptree_t *t)
     mt_json_init(&j, stdout, 1);
     mt_render_ptree_json(t, &j);
     int rc = 0;
-    size_t big = mt_ptree_biggest(t);
-    mt_json_key(&j, "biggest");
+    const char *log = NULL;
+    size_t big = mt_cli_multi_pick(m, t, &log);
+    mt_json_key(&j, m->by_held ? "most_not_freed" : "biggest");
     if (big == MT_PTREE_NONE || !m->biggest) {
         mt_json_null(&j);
     } else {
@@ -239,9 +249,9 @@ static int mt_cli_multi_json(const mt_cli_multi_t *m, const mt_ptree_t *t)
         mt_json_key(&j, "pid");
         mt_json_u64(&j, t->procs[big].pid);
         mt_json_key(&j, "log");
-        mt_json_string(&j, mt_ptree_biggest_log(t));
+        mt_json_string(&j, log);
         mt_json_key(&j, "report");
-        rc = mt_cli_multi_biggest_json(m, mt_ptree_biggest_log(t), &j);
+        rc = mt_cli_multi_biggest_json(m, log, &j);
         mt_json_object_end(&j);
     }
     mt_json_object_end(&j);
@@ -252,15 +262,20 @@ static int mt_cli_multi_text(const mt_cli_multi_t *m, const mt_ptree_t *t)
 {
     mt_ptree_render_opts_t ro = {.colour = m->colour, .as_tree = m->as_tree, .command = m->cmd};
     int rc = mt_render_ptree_text(t, stdout, &ro) < 0;
-    size_t big = mt_ptree_biggest(t);
-    if (big == MT_PTREE_NONE || !m->biggest)
+    const char *log = NULL;
+    size_t big = mt_cli_multi_pick(m, t, &log);
+    if (!m->biggest)
         return rc;
-    const mt_process_t *p = &t->procs[big];
-    printf("\n%sthe process with the highest peak: pid %llu, %s%s\n", m->colour ? "\033[1m" : "",
-           (unsigned long long)p->pid, m->what, m->colour ? "\033[0m" : "");
+    if (big == MT_PTREE_NONE) {
+        printf("\nno process %s\n", m->by_held ? "left anything not freed at exit" : "allocated");
+        return rc;
+    }
+    printf("\n%sthe process with %s: pid %llu, %s%s\n", m->colour ? "\033[1m" : "",
+           m->by_held ? "the most not freed at exit" : "the highest peak",
+           (unsigned long long)t->procs[big].pid, m->what, m->colour ? "\033[0m" : "");
     if (fflush(stdout) != 0)
         return 1;
-    return m->biggest(mt_ptree_biggest_log(t), stdout, m->ctx) | rc;
+    return m->biggest(log, stdout, m->ctx) | rc;
 }
 
 int mt_cli_multi_run(const mt_cli_multi_t *m, char *const *args, size_t nargs)
@@ -270,6 +285,7 @@ int mt_cli_multi_run(const mt_cli_multi_t *m, char *const *args, size_t nargs)
     if (mt_cli_multi_tree(m->cmd, args, nargs, &t, &bad))
         return 1;
     int rc = m->json ? mt_cli_multi_json(m, &t) : mt_cli_multi_text(m, &t);
+    int over = m->after ? m->after(&t, m->ctx) : 0;
     if (fflush(stdout) != 0) {
         fprintf(stderr, "memtrace: write error: %s\n", strerror(errno ? errno : EIO));
         rc = 1;
@@ -277,5 +293,5 @@ int mt_cli_multi_run(const mt_cli_multi_t *m, char *const *args, size_t nargs)
     if (t.truncated)
         rc = 1; /* as for one log: the figures stop where those logs stop */
     mt_ptree_destroy(&t);
-    return rc || bad ? 1 : 0;
+    return over ? over : rc || bad ? 1 : 0;
 }

@@ -24,10 +24,16 @@ typedef struct mt_cli_multi {
     mt_cli_one_fn biggest; /* NULL: the tree only */
     void *ctx;
     const char *what; /* what biggest shows, for the text heading: "its allocation sites" */
+    /* The process biggest reports on: the highest peak (its image that reached it), or with
+     * by_held the most not freed at exit (its last image). */
+    int by_held;
+    /* Run on the tree after the rest (NULL: none): a nonzero result is the exit status (the
+     * leak check's --error-exitcode), whatever else happened. */
+    int (*after)(const mt_ptree_t *t, void *ctx);
 } mt_cli_multi_t;
 
 /* The whole command over args: returns its exit status (0; 1 when a log could not be read or
- * ends early, or the output could not be written). */
+ * ends early, or the output could not be written; after's status when it gives one). */
 int mt_cli_multi_run(const mt_cli_multi_t *m, char *const *args, size_t nargs);
 
 /* The steps of mt_cli_multi_run, for commands that show more than the biggest process (leaks,

@@ -532,3 +532,21 @@ const char *mt_ptree_biggest_log(const mt_ptree_t *t)
     size_t p = mt_ptree_biggest(t);
     return p == MT_PTREE_NONE ? NULL : t->images[t->procs[p].peak_image].path;
 }
+
+size_t mt_ptree_most_held(const mt_ptree_t *t)
+{
+    size_t best = MT_PTREE_NONE;
+    for (size_t i = 0; i < t->nprocs; i++) { /* by_peak order: a tie goes to the bigger peak */
+        size_t p = t->by_peak[i];
+        if (t->procs[p].held_bytes &&
+            (best == MT_PTREE_NONE || t->procs[p].held_bytes > t->procs[best].held_bytes))
+            best = p;
+    }
+    return best;
+}
+
+const char *mt_ptree_last_log(const mt_ptree_t *t, size_t proc)
+{
+    const mt_process_t *p = &t->procs[proc];
+    return t->images[p->images[p->nimages - 1]].path;
+}

@@ -95,5 +95,10 @@ void mt_ptree_destroy(mt_ptree_t *t);
  * image that reached it. */
 size_t mt_ptree_biggest(const mt_ptree_t *t);
 const char *mt_ptree_biggest_log(const mt_ptree_t *t);
+/* The process that held the most at its end (MT_PTREE_NONE when none held anything): its
+ * last image's log is the one with those blocks. */
+size_t mt_ptree_most_held(const mt_ptree_t *t);
+/* The log of a process's last image. */
+const char *mt_ptree_last_log(const mt_ptree_t *t, size_t proc);
 
 #endif

@@ -5,6 +5,7 @@
 // the only script is the flame graph's, which reads the DOM. Every figure a test or a script
 // may want carries its exact integer in a data-value attribute next to the text for people.
 #include "render_html.h"
+#include "render_html_ptree.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -599,7 +600,10 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
         mt_h(o, a->path);
         fputs("</code>", o);
     }
-    fputs("</h1>\n<p class=\"muted\"><a href=\"#summary\">summary</a> \xc2\xb7 "
+    fputs("</h1>\n<p class=\"muted\">", o);
+    if (opt.processes)
+        fputs("<a href=\"#processes\">processes</a> \xc2\xb7 ", o);
+    fputs("<a href=\"#summary\">summary</a> \xc2\xb7 "
           "<a href=\"#timeline\">timeline</a> \xc2\xb7 <a href=\"#flame-peak\">peak</a> \xc2\xb7 "
           "<a href=\"#flame-leaked\">leaks flame graph</a> \xc2\xb7 <a href=\"#sites\">sites</a>",
           o);
@@ -615,6 +619,8 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
         mt_h(o, a->cut_reason);
         fputs(")</p>\n", o);
     }
+    if (opt.processes)
+        mt_render_html_ptree(o, opt.processes);
     mt_summary_html(o, &rep);
     fputs("<h2 id=\"timeline\">Timeline</h2>\n", o);
     rc = mt_b64_timeline(o, a);

@@ -18,6 +18,8 @@ typedef struct mt_html_opts {
     size_t frames;       /* frames per stack in the tables (0: 30) */
     double min_share;    /* flame graphs: frames below this share merged (0: 0.001) */
     size_t max_nodes;    /* flame graphs: frames drawn at most, per graph (0: 3000) */
+    /* The run's processes when the page is about one of several logs (NULL: one log). */
+    const struct mt_ptree *processes;
 } mt_html_opts_t;
 
 /* 0, -ENOMEM or -EIO. */
