@@ -778,6 +778,34 @@ static void mt_run_print_summary(const mt_summary_t *s, const char *path)
     fprintf(stderr, ")\n");
 }
 
+/* The one command that shows every process of the run: the logs' directory when they share
+ * one (a directory may hold an older run's logs too: report shows the newest run), else the
+ * list. */
+static void mt_run_print_tree_hint(const mt_run_log_t *logs, size_t n)
+{
+    const char *slash = strrchr(logs[0].path, '/');
+    size_t dlen = slash ? (size_t)(slash - logs[0].path) : 0;
+    bool one_dir = slash != NULL;
+    for (size_t i = 1; i < n && one_dir; i++)
+        one_dir = strncmp(logs[i].path, logs[0].path, dlen + 1) == 0 &&
+                  strchr(logs[i].path + dlen + 1, '/') == NULL;
+    fputs("memtrace: every process of the run, highest peak first: memtrace report ", stderr);
+    if (one_dir) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%.*s", (int)(dlen ? dlen : 1), logs[0].path);
+        char cwd[PATH_MAX];
+        /* the current directory is the usual place: "." reads better than its full path */
+        bool here = getcwd(cwd, sizeof cwd) != NULL && strcmp(cwd, dir) == 0;
+        mt_run_print_quoted(stderr, here ? "." : dir);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            fputs(i ? " " : "", stderr);
+            mt_run_print_quoted(stderr, logs[i].path);
+        }
+    }
+    fputc('\n', stderr);
+}
+
 /* Summarizes the root process. Its log is the first one the child's pid registered; when that
  * image exec'd another program (`memtrace run env X=1 ./app`), the same pid registered a new
  * log and the last image is the one the user meant, so the summary follows the exec chain.
@@ -826,6 +854,7 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
                 shown++;
             }
             fprintf(stderr, "%s\n", others > shown ? ", ..." : "");
+            mt_run_print_tree_hint(logs, n);
         }
     }
     free(mine);
