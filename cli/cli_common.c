@@ -56,7 +56,7 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path)
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o)
 {
-    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR, OPT_TREE };
+    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR };
     static const struct option common[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"top", required_argument, NULL, OPT_TOP},
@@ -66,12 +66,10 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         {"help", no_argument, NULL, 'h'},
     };
     /* the shared table, then the command's own options (their values are >= MT_CLI_OPT_OWN) */
-    struct option longopts[sizeof common / sizeof common[0] + MT_CLI_MAX_OWN + 2];
+    struct option longopts[sizeof common / sizeof common[0] + MT_CLI_MAX_OWN + 1];
     size_t n = 0;
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
         longopts[n++] = common[i];
-    if (o->multi_ok)
-        longopts[n++] = (struct option){"tree", no_argument, NULL, OPT_TREE};
     for (size_t i = 0; o->own && o->own[i].name && i < MT_CLI_MAX_OWN; i++)
         longopts[n++] = o->own[i];
     longopts[n] = (struct option){NULL, 0, NULL, 0};
@@ -98,9 +96,6 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         case OPT_NO_COLOR:
             o->no_color = 1;
             break;
-        case OPT_TREE:
-            o->as_tree = 1;
-            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -123,6 +118,15 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
     o->npaths = (size_t)(argc - optind);
     o->path = o->paths[0];
     return -1;
+}
+
+int mt_cli_tree_option(const char *cmd, int opt, const char *value, void *ctx)
+{
+    (void)cmd;
+    (void)opt;
+    (void)value;
+    ((mt_cli_site_opts_t *)ctx)->as_tree = 1;
+    return 0;
 }
 
 int mt_cli_colour(int no_color)

@@ -41,12 +41,16 @@ typedef struct mt_cli_site_opts {
     void *own_ctx;
     const char *path;
     /* Set by the command when it also reports on several logs or a directory (multi_log.h):
-     * then every log argument is taken (paths, npaths; path is the first) and --tree too. */
+     * then every log argument is taken (paths, npaths; path is the first). */
     int multi_ok;
     char **paths;
     size_t npaths;
-    int as_tree;
+    int as_tree; /* --tree, an own option of those commands (mt_cli_tree_option) */
 } mt_cli_site_opts_t;
+
+/* on_own for a table that holds only {"tree", no_argument, NULL, MT_CLI_OPT_OWN}: sets
+ * as_tree in the mt_cli_site_opts_t that is its ctx. */
+int mt_cli_tree_option(const char *cmd, int opt, const char *value, void *ctx);
 
 /* Parses --format text|json, --top N, --frames N, --no-color, --help and the log file (or,
  * with multi_ok, the logs and directories). Returns -1 to go on, or the exit status: 0 after

@@ -67,8 +67,16 @@ static int mt_peak_one(const char *path, FILE *out, void *ctx)
 
 int mt_cmd_peak(int argc, char **argv)
 {
-    mt_cli_site_opts_t o = {
-        .top = MT_PEAK_DEFAULT_TOP, .frames = MT_PEAK_DEFAULT_FRAMES, .multi_ok = 1};
+    static const struct option own[] = {
+        {"tree", no_argument, NULL, MT_CLI_OPT_OWN},
+        {NULL, 0, NULL, 0},
+    };
+    mt_cli_site_opts_t o = {.top = MT_PEAK_DEFAULT_TOP,
+                            .frames = MT_PEAK_DEFAULT_FRAMES,
+                            .multi_ok = 1,
+                            .own = own,
+                            .on_own = mt_cli_tree_option};
+    o.own_ctx = &o;
     int status = mt_cli_site_options("peak", argc, argv, mt_peak_usage, &o);
     if (status >= 0)
         return status;
