@@ -232,6 +232,24 @@ void mt_lb_leak_scan_end(mt_lb_t *b, uint64_t count)
     mt_enc_leak_scan_end(mt_lb_room(b, 0, 0), count);
 }
 
+void mt_lb_origin(mt_lb_t *b, const char *run_id, enum mt_origin how, uint64_t fork_seq,
+                  unsigned flags, const char *from)
+{
+    mt_enc_t *e =
+        mt_lb_room(b, mt_enc_string_size(strlen(run_id)) + mt_enc_string_size(strlen(from)), 0);
+    mt_enc_origin(e, run_id, strlen(run_id), how, fork_seq, flags, from, strlen(from));
+}
+
+void mt_lb_next_log(mt_lb_t *b, const char *path)
+{
+    mt_enc_next_log(mt_lb_room(b, mt_enc_string_size(strlen(path)), 0), path, strlen(path));
+}
+
+void mt_lb_fork(mt_lb_t *b, uint64_t t, uint64_t seq)
+{
+    mt_enc_fork(mt_lb_room(b, 0, 0), t, seq);
+}
+
 void mt_lb_notice(mt_lb_t *b, uint64_t t, uint64_t code, const char *text)
 {
     mt_enc_t *e = mt_lb_room(b, mt_enc_string_size(strlen(text)), 0);

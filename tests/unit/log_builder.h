@@ -60,6 +60,11 @@ void mt_lb_py_code(mt_lb_t *b, uint32_t id, uint32_t firstlineno, const char *qu
 void mt_lb_py_location(mt_lb_t *b, uint32_t id, uint32_t code, uint32_t line);
 void mt_lb_py_script_end(mt_lb_t *b, uint64_t t);
 void mt_lb_py_arena(mt_lb_t *b, enum mt_tag tag, uint64_t t, uint64_t size, uint64_t addr);
+/* Process records (log_format.h, ORIGIN, NEXT_LOG, FORK). */
+void mt_lb_origin(mt_lb_t *b, const char *run_id, enum mt_origin how, uint64_t fork_seq,
+                  unsigned flags, const char *from);
+void mt_lb_next_log(mt_lb_t *b, const char *path);
+void mt_lb_fork(mt_lb_t *b, uint64_t t, uint64_t seq);
 /* Appends raw bytes to the current chunk (for corrupt records). */
 void mt_lb_raw(mt_lb_t *b, const void *bytes, size_t n);
 /* Appends raw bytes to stream k (enum mt_stream) of the current chunk. */
