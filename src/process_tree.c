@@ -361,6 +361,17 @@ static int mt_ptree_parents(mt_ptree_t *t, const size_t *by_base)
 
 /* ---- figures, order ---- */
 
+/* An image's peak as its process's: a forked child that then exec'd another program only
+ * shared its parent's pages for a moment, so the heap it inherited does not count (else every
+ * command a big shell runs would show the shell's heap). A child that does not exec keeps it:
+ * it held that heap for its whole life. */
+static uint64_t mt_ptree_image_peak(const mt_pimage_t *im)
+{
+    if (im->how == MT_ORIGIN_FORK && im->has_exit && im->exit_reason == MT_EXIT_EXEC)
+        return im->peak_bytes > im->inherited_bytes ? im->peak_bytes - im->inherited_bytes : 0;
+    return im->peak_bytes;
+}
+
 static void mt_ptree_figures(mt_ptree_t *t)
 {
     t->start_ns = UINT64_MAX;
@@ -368,8 +379,8 @@ static void mt_ptree_figures(mt_ptree_t *t)
         mt_process_t *p = &t->procs[i];
         for (size_t k = 0; k < p->nimages; k++) {
             const mt_pimage_t *im = &t->images[p->images[k]];
-            if (k == 0 || im->peak_bytes > p->peak_bytes) {
-                p->peak_bytes = im->peak_bytes;
+            if (k == 0 || mt_ptree_image_peak(im) > p->peak_bytes) {
+                p->peak_bytes = mt_ptree_image_peak(im);
                 p->peak_image = p->images[k];
             }
             p->allocations += im->allocations;

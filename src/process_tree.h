@@ -45,7 +45,8 @@ typedef struct mt_process {
     size_t parent; /* index of the parent process, or MT_PTREE_NONE (a root of the tree) */
     size_t depth;  /* 0 for a root */
     /* The process's figures: the highest peak of its images (one heap at a time: an exec
-     * ends the old one) and what the last image held at its end. */
+     * ends the old one; a forked image that exec'd counts without what it inherited) and
+     * what the last image held at its end. */
     uint64_t peak_bytes;
     size_t peak_image;
     uint64_t held_bytes, held_blocks;

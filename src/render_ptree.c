@@ -52,7 +52,9 @@ static void mt_ptree_totals(const mt_ptree_t *t, FILE *o, const mt_pstyle_t *st)
                  mt_text_safe(cmd, sizeof cmd, t->images[p->peak_image].command));
         mt_ptree_row(o, st, "largest peak heap", v);
     }
-    snprintf(v, sizeof v, "%s over %zu processes (inherited heap counted in each child)",
+    snprintf(v, sizeof v,
+             "%s over %zu processes (a forked child that does not exec counts "
+             "its parent's heap again)",
              mt_fmt_bytes_exact(b1, sizeof b1, t->peak_sum), t->nprocs);
     mt_ptree_row(o, st, "peaks added up", v);
     snprintf(v, sizeof v, "%s in %s blocks, in %zu of the processes",

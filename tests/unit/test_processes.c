@@ -243,7 +243,7 @@ static void write_run(const char *run, uint32_t base)
         snprintf(name, sizeof name, "%s.%u.mtr", names[i], pids[i]);
         snprintf(path[i], sizeof path[i], "%s", in_dir(name));
     }
-    uint64_t peaks[] = {100, 200, 0, 5000, 3000};
+    uint64_t peaks[] = {100, 9000, 0, 5000, 3000};
     for (int i = 0; i < 5; i++) {
         mt_lb_t b;
         uint32_t ppid = i < 2 ? 1 : base;
@@ -300,33 +300,37 @@ START_TEST(tree_of_a_run)
     ck_assert_uint_eq(t.nprocs, 3);
     ck_assert_uint_eq(t.nskipped, 0);
     ck_assert_str_eq(t.run_id, "run-a");
-    /* by peak: 11 (tool 5000), 12 (helper 3000, freed: held 0), 10 (app 200) */
+    /* by peak: 10 (app's 9000), 11 (tool's 5000: its fork image inherited app's 9000 but
+     * exec'd at once, which does not count), 12 (helper 3000, freed: held 0) */
     const mt_process_t *p = &t.procs[t.by_peak[0]];
+    ck_assert_uint_eq(p->pid, 10);
+    ck_assert_uint_eq(p->nimages, 2);
+    ck_assert_uint_eq(p->peak_bytes, 9000);
+    ck_assert_uint_eq(p->held_bytes, 9000);
+    ck_assert_uint_eq(p->parent, MT_PTREE_NONE);
+    ck_assert_str_eq(t.images[p->images[0]].command, "sh 'arg with space'");
+    p = &t.procs[t.by_peak[1]];
     ck_assert_uint_eq(p->pid, 11);
     ck_assert_uint_eq(p->nimages, 2);
+    ck_assert_uint_eq(t.images[p->images[0]].inherited_bytes, 9000); /* app's heap at FORK 1 */
+    ck_assert_uint_eq(t.images[p->images[0]].peak_bytes, 9000);
     ck_assert_uint_eq(p->peak_bytes, 5000);
-    ck_assert_uint_eq(t.images[p->images[0]].inherited_bytes, 200); /* app's heap at FORK 1 */
-    ck_assert_uint_eq(t.procs[p->parent].pid, 10);
+    ck_assert_uint_eq(p->peak_image, p->images[1]);
+    ck_assert_uint_eq(t.procs[p->parent].pid, 10); /* the log its fork names */
     ck_assert_uint_eq(p->depth, 1);
-    p = &t.procs[t.by_peak[1]];
+    p = &t.procs[t.by_peak[2]];
     ck_assert_uint_eq(p->pid, 12);
     ck_assert_uint_eq(p->held_bytes, 0);
     ck_assert_uint_eq(t.procs[p->parent].pid, 10); /* by its ppid */
-    p = &t.procs[t.by_peak[2]];
-    ck_assert_uint_eq(p->pid, 10);
-    ck_assert_uint_eq(p->nimages, 2);
-    ck_assert_uint_eq(p->peak_bytes, 200);
-    ck_assert_uint_eq(p->held_bytes, 200);
-    ck_assert_uint_eq(p->parent, MT_PTREE_NONE);
-    ck_assert_str_eq(t.images[p->images[0]].command, "sh 'arg with space'");
-    /* tree order: the root first */
+    /* tree order: the root first, then its children by peak */
     ck_assert_uint_eq(t.procs[t.tree_order[0]].pid, 10);
-    ck_assert_uint_eq(t.peak_sum, 5000 + 3000 + 200);
-    ck_assert_uint_eq(t.held_bytes, 5000 + 0 + 200);
+    ck_assert_uint_eq(t.procs[t.tree_order[1]].pid, 11);
+    ck_assert_uint_eq(t.peak_sum, 9000 + 5000 + 3000);
+    ck_assert_uint_eq(t.held_bytes, 9000 + 5000 + 0);
     ck_assert_uint_eq(t.allocations, 4);
     ck_assert_uint_eq(t.frees, 1);
-    ck_assert_str_eq(mt_ptree_biggest_log(&t), in_dir("tool.11.mtr"));
-    ck_assert_uint_eq(t.procs[mt_ptree_most_held(&t)].pid, 11);
+    ck_assert_str_eq(mt_ptree_biggest_log(&t), in_dir("app.10.mtr"));
+    ck_assert_uint_eq(t.procs[mt_ptree_most_held(&t)].pid, 10);
     mt_ptree_destroy(&t);
 }
 END_TEST
@@ -349,7 +353,7 @@ START_TEST(tree_keeps_the_newest_run_and_skips_what_is_no_log)
     ck_assert_uint_eq(t.other_runs, 1);
     ck_assert_uint_eq(t.unreadable, 1);
     ck_assert_uint_eq(t.nskipped, 6);
-    ck_assert_uint_eq(t.procs[t.by_peak[0]].pid, 21);
+    ck_assert_uint_eq(t.procs[t.by_peak[0]].pid, 20);
     mt_ptree_destroy(&t);
     /* nothing readable at all */
     char *bad[] = {(char *)in_dir("zz.txt")};
