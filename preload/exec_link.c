@@ -12,6 +12,14 @@
 
 #define MT_EXEC_LINK_NAME MT_CONFIG_EXEC_FROM "="
 
+bool mt_exec_link_wanted(char *const *envp)
+{
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0)
+            return strstr(envp[i], "libmemtrace_preload") != NULL;
+    return false;
+}
+
 char **mt_exec_link_env(char *const *envp, int pid, const char *log, size_t *mapped)
 {
     size_t n = 0;

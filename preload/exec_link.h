@@ -5,9 +5,14 @@
 #ifndef MT_EXEC_LINK_H
 #define MT_EXEC_LINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "mt_libc.h"
+
+/* True when envp preloads the recorder: the new image will be recorded, and only then does
+ * it get a link (a program started with a cleaned environment sees no variable of ours). */
+bool mt_exec_link_wanted(char *const *envp);
 
 /* The environment the new image gets: envp (NULL is an empty one) without any
  * MEMTRACE_EXEC_FROM, then MEMTRACE_EXEC_FROM=PID:LOG. Memory comes from mt_map and its size

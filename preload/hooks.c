@@ -751,14 +751,16 @@ MT_EXPORT long syscall(long nr, ...)
             return call;                                                                           \
         int saved_ = errno;                                                                        \
         mt_guard = 1;                                                                              \
-        bool held_ = mt_rec_exec_begin(&size_, file);                                              \
+        bool link_ = mt_exec_link_wanted(env_);                                                    \
+        bool held_ = mt_rec_exec_begin(&size_, link_ ? (file) : NULL);                             \
         errno = saved_;                                                                            \
         if (!held_) { /* a vfork child shares this TLS: leave the guard as it was */               \
             mt_guard_leave();                                                                      \
             return call;                                                                           \
         }                                                                                          \
         size_t mapped_ = 0;                                                                        \
-        char **linked_ = mt_exec_link_env(env_, mt_sys_getpid(), mt_writer.path, &mapped_);        \
+        char **linked_ =                                                                           \
+            link_ ? mt_exec_link_env(env_, mt_sys_getpid(), mt_writer.path, &mapped_) : NULL;      \
         if (linked_)                                                                               \
             env_ = linked_;                                                                        \
         errno = saved_;                                                                            \

@@ -152,6 +152,10 @@ def case_procs_chain_single():
     p = memtrace("run", "-q", "-o", os.path.join(it.TMP, "env.%p.mtr"), "--", "/bin/sh", "-c",
                  "exec /usr/bin/env")
     check(p.returncode == 0 and "MEMTRACE_EXEC_FROM" not in p.stdout, f"env\n{show(p)}")
+    # and a program exec'd with a cleaned environment (not recorded) gets none at all
+    p = memtrace("run", "-q", "-o", os.path.join(it.TMP, "envi.%p.mtr"), "--", "/bin/sh", "-c",
+                 "exec /usr/bin/env -i /usr/bin/env")
+    check(p.returncode == 0 and p.stdout == "", f"env -i\n{show(p)}")
 
 
 INHERIT_CHILD = re.compile(r"^memtrace-sample-child: inherited_bytes=(\d+) inherited_blocks=(\d+) "
