@@ -58,11 +58,15 @@ static void mt_run_usage(FILE *out)
         "and working directory pass through unchanged; memtrace exits with PROG's status.\n"
         "\n"
         "options:\n"
-        "  -o, --output PATH        log file; %%p is replaced by the pid, %%e by the program\n"
-        "                           name (default: %s in the current\n"
-        "                           directory). A process that finds the name taken writes\n"
-        "                           PATH.2, PATH.3, ... %%p may only be in the file name; a\n"
-        "                           directory with %%e in it must exist\n"
+        "  -o, --output PATH        log file; %%p is replaced by the pid, %%e by the name the\n"
+        "                           program was started as (the path given to exec, before\n"
+        "                           symlinks and #! are followed: gcc, not x86_64-linux-gnu-\n"
+        "                           gcc-12), %%x by its executable's own file name (default:\n"
+        "                           %s in the current directory). A process\n"
+        "                           that finds the name taken writes PATH.2, PATH.3, ... %%p\n"
+        "                           may only be in the file name; a directory with %%e in it\n"
+        "                           must exist. Every process and exec'd program writes its\n"
+        "                           own log: 'memtrace report DIR' shows them all\n"
         "      --sample-interval MS sample RSS and allocator statistics every MS ms (default 10);\n"
         "                           also at each new heap high and at exit\n"
         "      --follow-fork        record forked children into their own logs (default)\n"
@@ -452,7 +456,7 @@ static int mt_run_vet(const char *prog, const char *path)
 
 /* ---- the log template ---- */
 
-/* Which expansions (log_writer's %p, %e, %%) the directory part of a made-absolute template
+/* Which expansions (config.c's %p, %e and %x, %%) the directory part of a made-absolute template
  * holds; writes it with %% turned into % into dir. */
 static void mt_run_template_dir(const char *path, char *dir, size_t len, int *has_pid, int *has_exe)
 {
@@ -460,9 +464,9 @@ static void mt_run_template_dir(const char *path, char *dir, size_t len, int *ha
     size_t dlen = slash == path ? 1 : (size_t)(slash - path), k = 0;
     *has_pid = *has_exe = 0;
     for (size_t i = 0; i < dlen && k + 1 < len; i++) {
-        if (path[i] == '%' && i + 1 < dlen && strchr("pe%", path[i + 1])) {
+        if (path[i] == '%' && i + 1 < dlen && strchr("pex%", path[i + 1])) {
             *has_pid |= path[i + 1] == 'p';
-            *has_exe |= path[i + 1] == 'e';
+            *has_exe |= path[i + 1] == 'e' || path[i + 1] == 'x';
             if (path[++i] != '%')
                 continue;
         }
