@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # bash completion for memtrace: commands, each command's options and their values, and log
-# files (*.mtr, also the .mtr.2 ... a second process writes) where a log is expected.
+# files (*.mtr, also the .mtr.2 ... a second process writes) and directories (a run's logs)
+# where a log is expected.
 # Installed by meson as share/bash-completion/completions/memtrace; to try it from a source
 # tree: source completion/memtrace.bash
 
@@ -25,10 +26,10 @@ _memtrace() {
     run) opts="--output -o --sample-interval --follow-fork --no-follow-fork --keep-free-lists --quiet -q
                --leak-check --error-exitcode --fail-on --show-leak-kinds --suppressions
                --gen-suppressions --python=on --python=off --help -h" ;;
-    report | peak) opts="--format --top --frames --no-color --help -h" ;;
+    report | peak) opts="--format --top --frames --tree --no-color --help -h" ;;
     fragmentation) opts="--format --top --frames --request --no-color --help -h" ;;
     leaks) opts="--kinds --show-leak-kinds --fail-on --error-exitcode --suppressions
-                 --gen-suppressions --format --output -o --frames --no-color --help -h" ;;
+                 --gen-suppressions --format --output -o --frames --tree --no-color --help -h" ;;
     timeline) opts="--output -o --width --height --no-color --help -h" ;;
     diff) opts="--format --by --fail-above --top --frames --no-color --help -h" ;;
     export) opts="--to --output -o --cost --help -h" ;;
