@@ -149,7 +149,7 @@ typedef struct mt_replay {
     /* The part of heap_bytes (now, at the peak) that is small Python objects inside pymalloc's
      * arenas: not in glibc's heap, so not in mallinfo2's figures. */
     uint64_t arena_obj_bytes, peak_arena_obj_bytes;
-    uint64_t py_arena_bytes;        /* pymalloc arenas held now, kept up to date by the analysis */
+    uint64_t py_arena_bytes; /* pymalloc arenas held now, kept up to date by the analysis */
     /* A forked child's heap at its start (ALLOC kind INHERITED: its parent's blocks), and the
      * part of it the child freed. Inherited blocks are live heap, never allocations. */
     uint64_t inherited_bytes, inherited_blocks;
