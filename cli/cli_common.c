@@ -56,13 +56,14 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path)
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o)
 {
-    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR };
+    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR, OPT_SHOW_IMPORT };
     static const struct option common[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"top", required_argument, NULL, OPT_TOP},
         {"frames", required_argument, NULL, OPT_FRAMES},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
+        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
     };
     /* the shared table, then the command's own options (their values are >= MT_CLI_OPT_OWN) */
@@ -95,6 +96,9 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
             break;
         case OPT_NO_COLOR:
             o->no_color = 1;
+            break;
+        case OPT_SHOW_IMPORT:
+            o->show_import = 1;
             break;
         case 'h':
             usage(stdout);

@@ -19,6 +19,7 @@ int mt_cli_colour(int no_color);
 /* Loads path and makes a symbolizer (sym may be NULL when not needed). Returns 0, or 1 after
  * printing the error (the command's exit status). */
 int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym);
+
 /* Prints the one-line error for what getopt_long returned as ':' (missing value) or '?'
  * (unknown option) and returns 2, the usage-error status. */
 int mt_cli_bad_option(const char *cmd, int c, char **argv);
@@ -32,6 +33,7 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
 /* The options of the reports that list sites (report, peak, fragmentation). */
 typedef struct mt_cli_site_opts {
     int json, no_color;
+    int show_import;    /* --show-import-machinery: analysis.h, show_import_machinery */
     size_t top, frames; /* hold the command's defaults on entry */
     /* A command's own options: a getopt_long table ended by a NULL name, with values from
      * MT_CLI_OPT_OWN up, handed to on_own (which prints its error and returns -1 on a bad
@@ -52,9 +54,9 @@ typedef struct mt_cli_site_opts {
  * as_tree in the mt_cli_site_opts_t that is its ctx. */
 int mt_cli_tree_option(const char *cmd, int opt, const char *value, void *ctx);
 
-/* Parses --format text|json, --top N, --frames N, --no-color, --help and the log file (or,
- * with multi_ok, the logs and directories). Returns -1 to go on, or the exit status: 0 after
- * --help, 2 after a usage error. */
+/* Parses --format text|json, --top N, --frames N, --no-color, --show-import-machinery, --help
+ * and the log file (or, with multi_ok, the logs and directories). Returns -1 to go on, or the
+ * exit status: 0 after --help, 2 after a usage error. */
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o);
 

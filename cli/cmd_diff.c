@@ -34,6 +34,10 @@ static void mt_diff_usage(FILE *out)
             "                        percentage of OLD's total (5%%)\n"
             "  --top N               number of sites listed, 0 for all (default %d)\n"
             "  --frames N            frames shown per stack in text, 0 for all (default %d)\n"
+            "  --show-import-machinery\n"
+            "                        keep Python's import machinery (<frozen importlib...>)\n"
+            "                        in stacks; by default what an import allocates is charged\n"
+            "                        to the module's lines and the line that imported it\n"
             "  --no-color            no colours (also when NO_COLOR is set or stdout is no tty);\n"
             "                        --no-colour is the same\n"
             "  -h, --help            show this help\n"
@@ -45,7 +49,15 @@ static void mt_diff_usage(FILE *out)
 
 int mt_cmd_diff(int argc, char **argv)
 {
-    enum { OPT_FORMAT = 1, OPT_BY, OPT_FAIL_ABOVE, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR };
+    enum {
+        OPT_FORMAT = 1,
+        OPT_BY,
+        OPT_FAIL_ABOVE,
+        OPT_TOP,
+        OPT_FRAMES,
+        OPT_NO_COLOR,
+        OPT_SHOW_IMPORT
+    };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"by", required_argument, NULL, OPT_BY},
@@ -54,10 +66,11 @@ int mt_cmd_diff(int argc, char **argv)
         {"frames", required_argument, NULL, OPT_FRAMES},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
+        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int json = 0, no_color = 0, c;
+    int json = 0, no_color = 0, show_import = 0, c;
     enum mt_diff_by by = MT_DIFF_BY_PEAK;
     size_t top = MT_DIFF_DEFAULT_TOP, frames = MT_DIFF_DEFAULT_FRAMES;
     mt_diff_threshold_t thr;
@@ -104,6 +117,9 @@ int mt_cmd_diff(int argc, char **argv)
         case OPT_NO_COLOR:
             no_color = 1;
             break;
+        case OPT_SHOW_IMPORT:
+            show_import = 1;
+            break;
         case 'h':
             mt_diff_usage(stdout);
             return 0;
@@ -124,6 +140,7 @@ int mt_cmd_diff(int argc, char **argv)
         return 1;
     if (mt_cli_load(new_path, &a_new, &s_new))
         goto out;
+    a_old->show_import_machinery = a_new->show_import_machinery = show_import;
     mt_diff_t d;
     if (mt_diff_build(&d, a_old, s_old, a_new, s_new, by) < 0) {
         fprintf(stderr, "memtrace: diff: %s\n", strerror(ENOMEM));

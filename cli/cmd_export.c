@@ -31,6 +31,10 @@ static void mt_export_usage(FILE *out)
             "                        default), leaked (not freed at exit) or allocations (bytes\n"
             "                        allocated in total); pprof: what inuse_* and the default\n"
             "                        sample type mean; massif shows both and ignores it\n"
+            "  --show-import-machinery\n"
+            "                        keep Python's import machinery (<frozen importlib...>)\n"
+            "                        in stacks; by default what an import allocates is charged\n"
+            "                        to the module's lines and the line that imported it\n"
             "  -h, --help            show this help\n"
             "\n"
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
@@ -39,18 +43,19 @@ static void mt_export_usage(FILE *out)
 
 int mt_cmd_export(int argc, char **argv)
 {
-    enum { OPT_TO = 1, OPT_COST };
+    enum { OPT_TO = 1, OPT_COST, OPT_SHOW_IMPORT };
     static const struct option longopts[] = {
         {"to", required_argument, NULL, OPT_TO},
         {"output", required_argument, NULL, 'o'},
         {"cost", required_argument, NULL, OPT_COST},
+        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     enum { TO_NONE, TO_FOLDED, TO_PPROF, TO_MASSIF } to = TO_NONE;
     enum mt_export_cost cost = MT_EXPORT_PEAK;
     const char *out_path = NULL;
-    int c;
+    int show_import = 0, c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
@@ -85,6 +90,9 @@ int mt_cmd_export(int argc, char **argv)
         case 'o':
             out_path = optarg;
             break;
+        case OPT_SHOW_IMPORT:
+            show_import = 1;
+            break;
         case 'h':
             mt_export_usage(stdout);
             return 0;
@@ -107,6 +115,7 @@ int mt_cmd_export(int argc, char **argv)
     mt_symbolizer_t *sym;
     if (mt_cli_load(path, &a, &sym))
         return 1;
+    a->show_import_machinery = show_import;
     int rc = 1;
     mt_sites_t sites;
     if (mt_sites_build(&sites, a, sym) < 0) {

@@ -40,6 +40,10 @@ static void mt_flamegraph_usage(FILE *out)
             "  --min-percent P      merge frames below P%% of the total into \"other\"\n"
             "                       (default %s, 0 keeps all; at most %d frames are drawn)\n"
             "  --width N            width in pixels (default 1200)\n"
+            "  --show-import-machinery\n"
+            "                       keep Python's import machinery (<frozen importlib...>) in\n"
+            "                       stacks; by default what an import allocates is charged to\n"
+            "                       the module's lines and the line that imported it\n"
             "  -h, --help           show this help\n"
             "\n"
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
@@ -65,18 +69,19 @@ static int mt_parse_percent(const char *s, double *out)
 
 int mt_cmd_flamegraph(int argc, char **argv)
 {
-    enum { OPT_COST = 1, OPT_TITLE, OPT_MIN, OPT_WIDTH };
+    enum { OPT_COST = 1, OPT_TITLE, OPT_MIN, OPT_WIDTH, OPT_SHOW_IMPORT };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"cost", required_argument, NULL, OPT_COST},
         {"title", required_argument, NULL, OPT_TITLE},
         {"min-percent", required_argument, NULL, OPT_MIN},
         {"width", required_argument, NULL, OPT_WIDTH},
+        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *out_path = NULL, *title = NULL;
-    int cost = MT_FLAME_PEAK, c;
+    int cost = MT_FLAME_PEAK, show_import = 0, c;
     double min_percent = strtod(MT_FG_DEFAULT_MIN_PERCENT, NULL);
     size_t width = 1200;
     opterr = 0;
@@ -111,6 +116,9 @@ int mt_cmd_flamegraph(int argc, char **argv)
                 return 2;
             }
             break;
+        case OPT_SHOW_IMPORT:
+            show_import = 1;
+            break;
         case 'h':
             mt_flamegraph_usage(stdout);
             return 0;
@@ -130,6 +138,7 @@ int mt_cmd_flamegraph(int argc, char **argv)
     mt_symbolizer_t *sym;
     if (mt_cli_load(path, &a, &sym))
         return 1;
+    a->show_import_machinery = show_import;
     int rc = 1;
     mt_sites_t sites;
     mt_flame_tree_t tree;

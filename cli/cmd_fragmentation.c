@@ -31,6 +31,10 @@ static void mt_frag_usage(FILE *out)
             "  --request SIZE      say how many holes at exit could serve a request of SIZE bytes\n"
             "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
             "                      --no-colour is the same\n"
+            "  --show-import-machinery\n"
+            "                      keep Python's import machinery (<frozen importlib...>) in\n"
+            "                      stacks; by default what an import allocates is charged to\n"
+            "                      the module's lines and the line that imported it\n"
             "  -h, --help          show this help\n"
             "\n"
             "exit status: 0 report written; 1 the log could not be read or is truncated;\n"
@@ -66,6 +70,7 @@ int mt_cmd_fragmentation(int argc, char **argv)
     mt_symbolizer_t *sym;
     if (mt_cli_load(o.path, &a, &sym))
         return 1;
+    a->show_import_machinery = o.show_import;
     mt_report_fragmentation_t rep;
     int rc;
     if (mt_report_fragmentation_build(&rep, a, sym, o.top) < 0) {

@@ -32,6 +32,10 @@ static void mt_html_usage(FILE *out)
             "  -o, --output FILE   write the page to FILE ('-' for stdout); required\n"
             "  --title TEXT        page title (default: memtrace report: FILE)\n"
             "  --top N             rows per table, 1 to 1000 (default %d)\n"
+            "  --show-import-machinery\n"
+            "                      keep Python's import machinery (<frozen importlib...>) in\n"
+            "                      stacks; by default what an import allocates is charged to\n"
+            "                      the module's lines and the line that imported it\n"
             "  -h, --help          show this help\n"
             "\n"
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
@@ -39,21 +43,23 @@ static void mt_html_usage(FILE *out)
             MT_HTML_DEFAULT_TOP);
 }
 
-static int mt_html_one(const char *path, const char *out_path, const mt_html_opts_t *ho);
+static int mt_html_one(const char *path, const char *out_path, const mt_html_opts_t *ho,
+                       int show_import);
 
 int mt_cmd_html(int argc, char **argv)
 {
-    enum { OPT_TITLE = 1, OPT_TOP };
+    enum { OPT_TITLE = 1, OPT_TOP, OPT_SHOW_IMPORT };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"title", required_argument, NULL, OPT_TITLE},
         {"top", required_argument, NULL, OPT_TOP},
+        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *out_path = NULL;
     mt_html_opts_t ho = {.top = MT_HTML_DEFAULT_TOP, .version = MT_VERSION};
-    int c;
+    int show_import = 0, c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
@@ -72,6 +78,9 @@ int mt_cmd_html(int argc, char **argv)
                 return 2;
             }
             break;
+        case OPT_SHOW_IMPORT:
+            show_import = 1;
+            break;
         case 'h':
             mt_html_usage(stdout);
             return 0;
@@ -88,7 +97,7 @@ int mt_cmd_html(int argc, char **argv)
         return 2;
     }
     if (!mt_cli_logs_multi(argv + optind, (size_t)(argc - optind)))
-        return mt_html_one(argv[optind], out_path, &ho);
+        return mt_html_one(argv[optind], out_path, &ho, show_import);
     /* Several logs: the page of the process with the highest peak, the run's processes on
      * top of it. */
     mt_ptree_t t;
@@ -96,19 +105,22 @@ int mt_cmd_html(int argc, char **argv)
     if (mt_cli_multi_tree("html", argv + optind, (size_t)(argc - optind), &t, &bad))
         return 1;
     ho.processes = &t;
-    int rc = mt_html_one(mt_ptree_biggest_log(&t), out_path, &ho);
+    int rc = mt_html_one(mt_ptree_biggest_log(&t), out_path, &ho, show_import);
     int truncated = t.truncated != 0;
     mt_ptree_destroy(&t);
     return rc || bad || truncated ? 1 : 0;
 }
 
-/* The page of the log at path, written to out_path ('-': stdout). */
-static int mt_html_one(const char *path, const char *out_path, const mt_html_opts_t *ho)
+/* The page of the log at path, written to out_path ('-': stdout); show_import: stacks keep
+ * Python's import machinery. */
+static int mt_html_one(const char *path, const char *out_path, const mt_html_opts_t *ho,
+                       int show_import)
 {
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
     if (mt_cli_load(path, &a, &sym))
         return 1;
+    a->show_import_machinery = show_import;
     int rc = 1, to_stdout = strcmp(out_path, "-") == 0;
     FILE *f = to_stdout ? stdout : fopen(out_path, "w");
     if (!f) {

@@ -117,6 +117,7 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         fprintf(stderr, "memtrace: %s\n", err);
         goto out;
     }
+    a->show_import_machinery = o->show_import;
     if (mt_symbolizer_new(&sym, a->modules) < 0 ||
         mt_leaks_build(&l, a, sym, &supps, o->show) < 0) {
         fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
@@ -216,6 +217,9 @@ static void mt_leaks_usage(FILE *out)
             "                          created once the log has been read; '-': stdout)\n"
             "  --frames N              frames per stack in text, 0 for all (default %d)\n"
             "  --tree                  several logs: the processes as a tree, not by peak\n"
+            "  --show-import-machinery keep Python's import machinery (<frozen importlib...>)\n"
+            "                          in stacks; by default what an import allocates is\n"
+            "                          charged to the module's lines and the importing line\n"
             "  --no-color              no colours (also when NO_COLOR is set or no tty);\n"
             "                          --no-colour is the same\n"
             "  -h, --help              show this help\n"
@@ -314,7 +318,8 @@ int mt_cmd_leaks(int argc, char **argv)
         OPT_FORMAT,
         OPT_FRAMES,
         OPT_NO_COLOR,
-        OPT_TREE
+        OPT_TREE,
+        OPT_SHOW_IMPORT
     };
     static const struct option longopts[] = {
         {"kinds", required_argument, NULL, OPT_KINDS},
@@ -329,6 +334,7 @@ int mt_cmd_leaks(int argc, char **argv)
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         {"tree", no_argument, NULL, OPT_TREE},
+        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -397,6 +403,9 @@ int mt_cmd_leaks(int argc, char **argv)
             break;
         case OPT_TREE:
             as_tree = 1;
+            break;
+        case OPT_SHOW_IMPORT:
+            o.show_import = 1;
             break;
         case 'h':
             mt_leaks_usage(stdout);

@@ -41,6 +41,10 @@ static void mt_report_usage(FILE *out)
             "                      parent, by peak) instead of by peak\n"
             "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
             "                      --no-colour is the same\n"
+            "  --show-import-machinery\n"
+            "                      keep Python's import machinery (<frozen importlib...>) in\n"
+            "                      stacks; by default what an import allocates is charged to\n"
+            "                      the module's lines and the line that imported it\n"
             "  -h, --help          show this help\n"
             "\n"
             "exit status: 0 report written; 1 a log could not be read, or it is truncated\n"
@@ -57,6 +61,7 @@ static int mt_report_one(const char *path, FILE *out, void *ctx)
     mt_symbolizer_t *sym;
     if (mt_cli_load(path, &a, &sym))
         return 1;
+    a->show_import_machinery = o->show_import;
     mt_report_summary_t rep;
     int rc;
     if (mt_report_summary_build(&rep, a, sym, o->top) < 0) {

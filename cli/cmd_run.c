@@ -90,6 +90,8 @@ static void mt_run_usage(FILE *out)
         "                           kinds listed (default definite,indirect,possible)\n"
         "      --suppressions FILE  LeakSanitizer or valgrind suppressions (repeatable)\n"
         "      --gen-suppressions   print a suppression for each leak listed\n"
+        "      --show-import-machinery\n"
+        "                           keep Python's import machinery in the report's stacks\n"
         "  KINDS: definite, indirect, possible, reachable, separated by commas; all; none.\n"
         "\n"
         "Options end at the first argument that is not an option, or at '--'.\n"
@@ -166,6 +168,8 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
         } else if (strcmp(a, "--keep-free-lists") == 0) {
             if (setenv("MEMTRACE_PYTHON_FREELISTS", "keep", 1) != 0)
                 return mt_run_bad_usage("%s", "cannot set MEMTRACE_PYTHON_FREELISTS");
+        } else if (strcmp(a, "--show-import-machinery") == 0) {
+            o->leak.show_import = 1;
         } else if (strcmp(a, "--gen-suppressions") == 0 ||
                    strcmp(a, "--gen-suppressions=all") == 0 ||
                    strcmp(a, "--gen-suppressions=yes") == 0) {

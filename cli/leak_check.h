@@ -19,6 +19,7 @@ typedef struct mt_leak_cli {
     int error_exitcode; /* -1: not given */
     size_t frames;
     int colour;
+    int show_import;  /* --show-import-machinery (analysis.h) */
     int require_scan; /* a log without a leak scan: no report, *classified = 0 (run) */
     /* With out NULL: the report's file, opened (truncated) only once the log has been read,
      * so that a missing or broken log never destroys the previous report. */

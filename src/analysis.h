@@ -75,6 +75,9 @@ typedef struct mt_analysis {
     int stopped_at_fork;
     int depth;
     int no_files;
+    /* How reports show stacks, set by the caller after loading: 0 (the default) hides the
+     * frames of Python's import machinery (mt_sites_hide_import), 1 keeps them. */
+    int show_import_machinery;
 } mt_analysis_t;
 
 /* Reads the whole log at path. Returns 0 (also for a truncated log: check ->truncated) or a

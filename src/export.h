@@ -27,10 +27,10 @@ uint64_t mt_export_site_cost(const mt_site_t *s, enum mt_export_cost cost);
  * stacks merged. 0, -ENOMEM or -EIO. */
 int mt_export_folded(const mt_analysis_t *a, const mt_sites_t *sites, enum mt_export_cost cost,
                      FILE *out) MT_WUR;
-/* The name of one frame as a folded-stack element: the function, else module+0xaddr, else
- * 0xaddr; ';' (the separator) becomes ':' and control characters become spaces, so a line
- * always splits back into the same frames. Returns the length written (truncated to cap-1,
- * always NUL-terminated). */
+/* The name of one frame as a folded-stack element: the function ("function (file:line)" for
+ * a Python frame, the file's base name), else module+0xaddr, else 0xaddr; ';' (the separator)
+ * becomes ':' and control characters become spaces, so a line always splits back into the same
+ * frames. Returns the length written (truncated to cap-1, always NUL-terminated). */
 size_t mt_export_folded_name(char *dst, size_t cap, const mt_modules_t *mods, const mt_frame_t *f);
 
 /* gzip-compressed pprof profile: sample types alloc_objects/alloc_space/inuse_objects/

@@ -26,10 +26,16 @@ uint64_t mt_export_site_cost(const mt_site_t *s, enum mt_export_cost cost)
 
 size_t mt_export_folded_name(char *dst, size_t cap, const mt_modules_t *mods, const mt_frame_t *f)
 {
-    char tmp[64];
+    char tmp[512];
     const char *name = f->function;
     const mt_module_t *m = mt_modules_get(mods, f->module);
-    if (!name) {
+    if (name && f->python && f->file) {
+        /* a line of the function, as py-spy folds Python stacks (see render_flamegraph.c) */
+        const char *slash = strrchr(f->file, '/');
+        snprintf(tmp, sizeof tmp, "%.300s (%.160s:%" PRIu32 ")", name, slash ? slash + 1 : f->file,
+                 f->line);
+        name = tmp;
+    } else if (!name) {
         if (m)
             snprintf(tmp, sizeof tmp, "%.40s+0x%" PRIx64, m->basename, f->address);
         else

@@ -71,11 +71,15 @@ typedef struct mt_raw {
 } mt_raw_t;
 
 /* Frames are one node when a person would call them the same function: by name and module,
- * or, without a name, by address. Lines differ inside a function and are not part of it. */
+ * or, without a name, by address. Lines differ inside a native function and are not part of it.
+ * A Python frame is a line (file:line function), as in memray and py-spy: a script's <module>
+ * is one function of a thousand lines, and "<module> (several lines)" would say nothing. */
 static int mt_frame_same(const mt_frame_t *a, const mt_frame_t *b)
 {
     if (a->function != b->function || a->module != b->module || a->python != b->python)
         return 0;
+    if (a->python)
+        return a->file == b->file && a->line == b->line;
     return a->function || a->address == b->address;
 }
 
@@ -86,6 +90,8 @@ static size_t mt_raw_hash(uint32_t parent, const mt_frame_t *f)
     h ^= ((uint64_t)f->module << 1 | (uint64_t)f->python) * 0xff51afd7ed558ccdull;
     if (!f->function)
         h ^= f->address * 0xc4ceb9fe1a85ec53ull;
+    if (f->python)
+        h ^= ((uintptr_t)f->file ^ f->line) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 31;
     return (size_t)h;
 }

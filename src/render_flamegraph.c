@@ -205,7 +205,9 @@ static const char *mt_value_text(char *b, size_t len, enum mt_flame_cost cost, u
     return b;
 }
 
-/* The frame's name as shown: the function, else module+offset, else the address. */
+/* The frame's name as shown: the function, else module+offset, else the address. A Python
+ * frame is a line of its function: "main (app.py:12)", as py-spy labels it (the tooltip has
+ * the whole path). */
 static void mt_node_name(char *b, size_t len, const mt_flame_node_t *n, const mt_analysis_t *a)
 {
     const mt_module_t *m = mt_modules_get(a->modules, n->frame.module);
@@ -219,12 +221,17 @@ static void mt_node_name(char *b, size_t len, const mt_flame_node_t *n, const mt
     default:
         break;
     }
-    if (n->frame.function)
+    if (n->frame.function && n->frame.python && n->frame.file) {
+        const char *slash = strrchr(n->frame.file, '/');
+        snprintf(b, len, "%s (%s:%" PRIu32 ")", n->frame.function,
+                 slash ? slash + 1 : n->frame.file, n->frame.line);
+    } else if (n->frame.function) {
         snprintf(b, len, "%s", n->frame.function);
-    else if (m)
+    } else if (m) {
         snprintf(b, len, "%s+0x%" PRIx64, m->basename, n->frame.address);
-    else
+    } else {
         snprintf(b, len, "0x%" PRIx64, n->frame.address);
+    }
 }
 
 static size_t mt_utf8_chars(const char *s)
@@ -443,7 +450,8 @@ int mt_render_flamegraph_svg(const mt_flame_tree_t *t, const mt_analysis_t *a, F
         double w = total ? FW * (double)n->value / denom : (i == 0 ? FW : 0);
         double y = MT_FG_TOP + n->depth * MT_FG_FH;
         mt_node_name(name, sizeof name, n, a);
-        mt_node_colour(fill, sizeof fill, n, name);
+        /* by function, so that the lines of one Python function share its colour */
+        mt_node_colour(fill, sizeof fill, n, n->frame.function ? n->frame.function : name);
         fprintf(o,
                 "<g class=\"f k-%s\" data-x=\"%" PRIu64 "\" data-v=\"%" PRIu64 "\" "
                 "data-d=\"%" PRIu32 "\"><title>",

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "frame_filter.h"
+#include "python_files.h"
 
 /* One Python frame (ip with MT_PY_IP_BIT): 1, or -ENOMEM. A location the log never defined
  * (cut between the node and its records) reads as "<python>". */
@@ -42,6 +43,25 @@ size_t mt_sites_hide_interpreter(mt_frame_t *v, size_t n, uint32_t interp_module
     for (size_t i = 0; i < last; i++)
         if (v[i].python || interp_module == MT_NO_MODULE || v[i].module != interp_module)
             v[k++] = v[i];
+    return k;
+}
+
+size_t mt_sites_hide_import(mt_frame_t *v, size_t n)
+{
+    size_t k = 0;
+    int kept_python = 0, dropped = 0;
+    mt_frame_t outermost;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].python && mt_pyfile_is_import_machinery(v[i].file)) {
+            outermost = v[i];
+            dropped = 1;
+            continue;
+        }
+        kept_python |= v[i].python;
+        v[k++] = v[i];
+    }
+    if (dropped && !kept_python)
+        v[k++] = outermost; /* k < n: at least one frame was dropped */
     return k;
 }
 
@@ -95,6 +115,8 @@ int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t n
     }
     if (has_python)
         n = mt_sites_hide_interpreter(v, n, a->python.interp_module);
+    if (has_python && !a->show_import_machinery)
+        n = mt_sites_hide_import(v, n);
     if (id != 0) { /* cut: one frame says so */
         const char *more = mt_symbolizer_intern(sym, MT_STACK_CUT_FUNCTION);
         if (!more) {

@@ -55,7 +55,8 @@ size_t mt_sites_top(const mt_sites_t *s, enum mt_site_key key, size_t n, size_t 
 #define MT_STACK_CUT_FUNCTION "[deeper frames not shown]"
 
 /* The frames of the stack of one node, innermost first, unfiltered (except the interpreter's
- * frames around Python ones, see mt_sites_hide_interpreter). Used by sites and by
+ * frames around Python ones, see mt_sites_hide_interpreter, and the import machinery unless
+ * a->show_import_machinery, see mt_sites_hide_import). Used by sites and by
  * reports that show single nodes. Returns the count or -ENOMEM; *out is malloc'ed. */
 int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t node,
                         mt_frame_t **out) MT_WUR;
@@ -64,6 +65,15 @@ int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t n
  * can act on: drops every native frame of interp_module (in place), returns the new count.
  * Extension modules' frames (numpy's C code) stay where they are. */
 size_t mt_sites_hide_interpreter(mt_frame_t *v, size_t n, uint32_t interp_module);
+
+/* In a stack with Python frames, the frames of Python's import machinery (importlib's
+ * bootstrap, zipimport: mt_pyfile_is_import_machinery) are not the user's code: drops them (in
+ * place) so that what a module allocates while it is imported is charged to its own lines and
+ * to the line that imported it. A stack left with no Python frame keeps its outermost
+ * import-machinery frame (an import the interpreter made itself, at start-up). The
+ * interpreter's C frames between them are already gone (mt_sites_hide_interpreter); an
+ * extension module's init function is the module's own code and stays. Returns the new count. */
+size_t mt_sites_hide_import(mt_frame_t *v, size_t n);
 
 /* Hash and equality of a stack as a person reads it: names, files, lines, modules, and raw
  * addresses only where there is no name. Symbolizer strings are interned, so pointers

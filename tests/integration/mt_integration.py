@@ -1649,6 +1649,104 @@ def case_py_lines_errors():
     fails([native], 1, "no Python frames")
 
 
+IMPORT_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>",
+                "<frozen zipimport>")
+
+
+def import_frames(stack):
+    return [f for f in stack if f.get("file") in IMPORT_FILES]
+
+
+def case_py_import_hidden():
+    """What a module allocates while it is imported is charged to its own line and to the line
+    that imported it, in every report that shows stacks; importlib's frozen frames appear only
+    with --show-import-machinery (issue 17)."""
+    log, p = py_record("py_import.py")
+    kv = sample_kv(p.stdout, "pyimport")
+    script = py_sample("py_import.py")
+    module, mline, iline = kv["module"], int(kv["module_line"]), int(kv["import_line"])
+    blob = int(kv["blob_bytes"])
+    want = [("<module>", module, mline), ("<module>", script, iline)]
+
+    def py_lines(stack):
+        return [(f.get("function"), f.get("file"), f.get("line")) for f in py_frames(stack)]
+
+    def blob_stack(stacks, what, show=False):
+        """The one stack whose innermost Python frame is the module's line."""
+        at = [st for st in stacks if py_lines(st)[:1] == want[:1]]
+        check(len(at) == 1, f"{what}: {len(at)} stacks start at {module}:{mline}")
+        st = at[0]
+        if show:
+            check(import_frames(st) and py_lines(st)[0] == want[0] and py_lines(st)[-1] == want[1],
+                  f"{what} with --show-import-machinery: no importlib frames between the "
+                  f"module's line and the import: {py_lines(st)}")
+        else:
+            check(py_lines(st) == want and not import_frames(st),
+                  f"{what}: the blob's stack should be {want}, got {py_lines(st)}")
+        return st
+
+    rep = report_json(log, "--top", "1000000")
+    sites = rep["top_sites"]
+    blob_stack([x["stack"] for x in sites], "report")
+    site = [x for x in sites if py_lines(x["stack"])[:1] == want[:1]][0]
+    # the bytearray's object and its buffer: 3,000,000 bytes and a header of under 100
+    check(blob <= site["bytes"] < blob + 100 and site["leaked_bytes"] == site["bytes"],
+          f"the module's line allocated {site['bytes']} B, held {site['leaked_bytes']} B; "
+          f"the module keeps {blob} B")
+    # Nothing else names importlib but the interpreter's own imports at start-up, which have
+    # no line of the script's to go to: a stack of that one frame.
+    for x in sites:
+        imp = import_frames(x["stack"])
+        check(not imp or py_frames(x["stack"]) == imp == x["stack"][-1:],
+              f"a site still shows importlib among other frames: {py_lines(x['stack'])}")
+    pk = json_of("peak", "--format", "json", "--top", "100", log)
+    blob_stack([x["stack"] for x in pk["sites"]], "peak")
+    lk = leaks_json(log, "--kinds", "all")
+    blob_stack([x["stack"] for x in lk["leaks"]], "leaks")
+    old = os.path.join(TMP, "small.mtr")
+    q = memtrace("run", "-q", "-o", old, "--", PYTHON, py_sample("py_held.py"), "10")
+    check(q.returncode == 0, f"py_held.py\n{show(q)}")
+    d = json_of("diff", "--format", "json", "--top", "0", old, log)
+    blob_stack([x["stack"] for x in d["sites"]], "diff")
+    # Flame graph and folded stacks: each Python frame is a line, the module's under the import.
+    svg = os.path.join(TMP, "f.svg")
+    f = memtrace("flamegraph", "--cost", "leaked", "-o", svg, log)
+    check(f.returncode == 0, f"flamegraph\n{show(f)}")
+    with open(svg) as fh:
+        text = fh.read()
+    base = os.path.basename
+    for func, file, line in want:
+        check(f"&lt;module&gt; ({base(file)}:{line})</text>" in text,
+              f"the flame graph has no frame '<module> ({base(file)}:{line})'")
+    # importlib's inner frames: only an import the interpreter makes at start-up (no line of
+    # the script's to charge) keeps one frame of the machinery, its outermost.
+    inner = "_call_with_frames_removed"
+    check(inner not in text, f"the flame graph shows importlib's {inner}")
+    fo = memtrace("export", "--to", "folded", "--cost", "leaked", log)
+    pair = f"<module> ({base(script)}:{iline});<module> ({base(module)}:{mline}) "
+    check(fo.returncode == 0 and any(l.endswith(pair + str(site["leaked_bytes"]))
+                                     for l in fo.stdout.splitlines()),
+          f"no folded line ending '{pair}{site['leaked_bytes']}'\n{fo.stdout[-1500:]}")
+    check(inner not in fo.stdout, "folded stacks show importlib")
+    h = memtrace("html", "-o", "-", log)
+    check(h.returncode == 0 and inner not in h.stdout and
+          f"{base(module)}:{mline}" in h.stdout, f"html\n{h.stdout[-500:]}{h.stderr}")
+
+    # The switch brings the machinery back, in every command.
+    rep = report_json(log, "--top", "1000000", "--show-import-machinery")
+    blob_stack([x["stack"] for x in rep["top_sites"]], "report", show=True)
+    lk = leaks_json(log, "--kinds", "all", "--show-import-machinery")
+    blob_stack([x["stack"] for x in lk["leaks"]], "leaks", show=True)
+    d = json_of("diff", "--format", "json", "--top", "0", "--show-import-machinery", old, log)
+    blob_stack([x["stack"] for x in d["sites"]], "diff", show=True)
+    for argv in (["flamegraph", "-o", "-"], ["export", "--to", "folded"], ["html", "-o", "-"],
+                 ["peak"], ["fragmentation", "--top", "1000"]):
+        q = memtrace(*argv, "--show-import-machinery", log)
+        check(q.returncode == 0, f"{argv[0]} --show-import-machinery\n{show(q)}")
+        if argv[0] != "fragmentation":  # its sites depend on the heap's layout
+            check(inner in q.stdout, f"{argv[0]} --show-import-machinery: no importlib")
+
+
 def case_py_debug_allocators():
     """PYTHONMALLOC and -X dev replace the allocators memtrace wrapped during start-up: the
     program must behave exactly as without memtrace (this once aborted at finalization)."""

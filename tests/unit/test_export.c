@@ -128,6 +128,18 @@ START_TEST(folded_names)
     ck_assert_str_eq(folded(m, NULL, MT_NO_MODULE, 0xdead, 256), "0xdead");
     /* truncation keeps a NUL-terminated string */
     ck_assert_str_eq(folded(m, "abcdef", 0, 0, 4), "abc");
+    /* a Python frame is a line of its function, as py-spy folds them; ';' in a path too */
+    char buf[256];
+    mt_frame_t py = {.function = "<module>",
+                     .file = "/work/a;b/app.py",
+                     .line = 3,
+                     .module = MT_NO_MODULE,
+                     .python = 1};
+    mt_export_folded_name(buf, sizeof buf, m, &py);
+    ck_assert_str_eq(buf, "<module> (app.py:3)");
+    py.file = "x;y.py";
+    mt_export_folded_name(buf, sizeof buf, m, &py);
+    ck_assert_str_eq(buf, "<module> (x:y.py:3)");
     mt_modules_free(m);
 }
 END_TEST

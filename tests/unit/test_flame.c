@@ -337,6 +337,38 @@ START_TEST(python_frames_apart)
 }
 END_TEST
 
+START_TEST(python_lines_apart)
+{
+    crafted();
+    /* main becomes a Python <module>: the leak of f is made from its line 10, the one under g
+     * from its line 20. A native function is one node whatever its lines; a Python frame is a
+     * line, so the two lines are two nodes, each labelled with its line. */
+    static const char *const module = "<module>", *const file = "/work/app.py";
+    for (size_t i = 0; i < sites.n; i++) {
+        mt_frame_t *outer = &sites.v[i].frames[sites.v[i].nframes - 1];
+        outer->python = 1;
+        outer->function = module;
+        outer->file = file;
+        outer->line = sites.v[i].nframes == 3 && sites.v[i].frames[1].address == G ? 20 : 10;
+    }
+    mt_flame_tree_t t;
+    build(&t, MT_FLAME_LEAKED, 0, 0);
+    ck_assert_uint_eq(t.n, 6); /* root, app.py:10 > f, app.py:20 > g > f */
+    ck_assert_uint_eq(t.v[1].frame.line, 10);
+    ck_assert_uint_eq(t.v[1].value, 100);
+    ck_assert_uint_eq(t.v[3].frame.line, 20);
+    ck_assert_uint_eq(t.v[3].value, 40);
+    ck_assert_uint_eq(t.v[3].depth, 1);
+    char *s = render_svg(&t, NULL);
+    ck_assert_ptr_nonnull(strstr(s, ">&lt;module&gt; (app.py:10)</text>"));
+    ck_assert_ptr_nonnull(strstr(s, ">&lt;module&gt; (app.py:20)</text>"));
+    ck_assert_ptr_nonnull(strstr(s, "/work/app.py:20 [Python]"));
+    ck_assert_ptr_null(strstr(s, "several lines"));
+    free(s);
+    mt_flame_tree_destroy(&t);
+}
+END_TEST
+
 START_TEST(cost_names)
 {
     ck_assert_int_eq(mt_flame_cost_parse("peak"), MT_FLAME_PEAK);
@@ -362,6 +394,7 @@ static Suite *flame_suite(void)
     tcase_add_test(tc, svg_empty_cost);
     tcase_add_test(tc, html_page);
     tcase_add_test(tc, python_frames_apart);
+    tcase_add_test(tc, python_lines_apart);
     tcase_add_test(tc, cost_names);
     suite_add_tcase(s, tc);
     return s;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Python support: the PY_* records through reader and analysis, Python frames in sites with the
-// interpreter's C frames hidden, leaks at the end of the script, arenas, corrupt records, and
-// the recorder's merge of Python frames into a native stack (preload/python_merge.c).
+// interpreter's C frames and the import machinery hidden, whose code a file is, leaks at the
+// end of the script, arenas, corrupt records, and the recorder's merge of Python frames into a
+// native stack (preload/python_merge.c).
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "leaks.h"
 #include "log_builder.h"
 #include "log_reader.h"
+#include "python_files.h"
 #include "python_merge.h"
 #include "sites.h"
 #include "symbolizer.h"
@@ -274,6 +276,164 @@ START_TEST(corrupt_python_records)
 }
 END_TEST
 
+/* An import: app.py:3 imports mod (its body allocates at mod.py:2) through importlib's
+ * frozen frames, with an interpreter C frame between two of them and an extension module's
+ * init importing in turn; and an import the interpreter makes at start-up (only importlib):
+ *   node 6: mod.py:2 <- _call_with_frames_removed <- [C] <- _find_and_load <- app.py:3
+ *   node 7: SourceLoader.get_code <- _find_and_load <- app.py:3 (compiling mod)
+ *   node 9: _find_and_load <- PyInit_ext [C, extension] <- _call_with_frames_removed <- ...
+ *   node 11: SourceLoader.get_code <- _install_external_importers (start-up) */
+static void build_import_log(mt_lb_t *b)
+{
+    mt_lb_init(b, 42, 0);
+    mt_lb_process(b, 42, 1, "/usr/bin/python3.11", 0, NULL);
+    mt_lb_module(b, 1, INTERP_BIAS, "/nonexistent/python3.11", "", 0, 1, interp_segs);
+    mt_lb_module(b, 2, EXT_BIAS, "/nonexistent/_ext.so", "", 0, 1, interp_segs);
+    mt_lb_py_interp(b, 3, 11, MT_PY_FRAMES, INTERP_BIAS + 0x1000, INTERP_BIAS + 0x9000);
+    mt_lb_py_code(b, 1, 1, "<module>", "/work/app.py");
+    mt_lb_py_code(b, 2, 1165, "_find_and_load", "<frozen importlib._bootstrap>");
+    mt_lb_py_code(b, 3, 233, "_call_with_frames_removed", "<frozen importlib._bootstrap>");
+    mt_lb_py_code(b, 4, 1, "<module>", "/work/mod.py");
+    mt_lb_py_code(b, 5, 1050, "SourceLoader.get_code", "<frozen importlib._bootstrap_external>");
+    mt_lb_py_code(b, 6, 1360, "_install_external_importers", "<frozen importlib._bootstrap>");
+    const uint32_t lines[] = {3, 1178, 241, 2, 1074, 1365};
+    for (uint32_t i = 0; i < 6; i++)
+        mt_lb_py_location(b, i + 1, i + 1, lines[i]);
+    mt_lb_thread(b, 7);
+    mt_lb_node(b, 1, 0, INTERP_BIAS + 0x500);
+    mt_lb_node(b, 2, 1, MT_PY_IP_BIT | 1);
+    mt_lb_node(b, 3, 2, MT_PY_IP_BIT | 2);
+    mt_lb_node(b, 4, 3, INTERP_BIAS + 0x2000);
+    mt_lb_node(b, 5, 4, MT_PY_IP_BIT | 3);
+    mt_lb_node(b, 6, 5, MT_PY_IP_BIT | 4);
+    mt_lb_node(b, 7, 3, MT_PY_IP_BIT | 5);
+    mt_lb_node(b, 8, 5, EXT_BIAS + 0x800);
+    mt_lb_node(b, 9, 8, MT_PY_IP_BIT | 2);
+    mt_lb_node(b, 10, 1, MT_PY_IP_BIT | 6);
+    mt_lb_node(b, 11, 10, MT_PY_IP_BIT | 5);
+    mt_lb_alloc(b, MT_ALLOC_PYOBJECT, 10, 3000, 0x10000, 6);
+    mt_lb_alloc(b, MT_ALLOC_PYOBJECT, 11, 700, 0x20000, 7);
+    mt_lb_alloc(b, MT_ALLOC_PYOBJECT, 12, 50, 0x30000, 9);
+    mt_lb_alloc(b, MT_ALLOC_PYOBJECT, 13, 80, 0x40000, 11);
+    mt_lb_py_script_end(b, 20);
+    mt_lb_exit(b, 40, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(b);
+}
+
+static void assert_frame(const mt_frame_t *f, const char *function, const char *file, uint32_t line)
+{
+    ck_assert_int_eq(f->python, 1);
+    ck_assert_str_eq(f->function, function);
+    ck_assert_str_eq(f->file, file);
+    ck_assert_uint_eq(f->line, line);
+}
+
+START_TEST(import_machinery_hidden)
+{
+    mt_lb_t b;
+    build_import_log(&b);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    ck_assert_int_eq(a->show_import_machinery, 0);
+    mt_symbolizer_t *sym;
+    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_sites_t s;
+    ck_assert_int_eq(mt_sites_build(&s, a, sym), 0);
+
+    /* The module's body: its own line, then the importing line. */
+    const mt_site_t *body = site_with_bytes(&s, 3000);
+    ck_assert_ptr_nonnull(body);
+    ck_assert_uint_eq(body->nframes, 2);
+    assert_frame(&body->frames[0], "<module>", "/work/mod.py", 2);
+    assert_frame(&body->frames[1], "<module>", "/work/app.py", 3);
+
+    /* Only importlib above the importing line: charged to it alone. */
+    const mt_site_t *compile = site_with_bytes(&s, 700);
+    ck_assert_ptr_nonnull(compile);
+    ck_assert_uint_eq(compile->nframes, 1);
+    assert_frame(&compile->frames[0], "<module>", "/work/app.py", 3);
+
+    /* An extension's init is the module's own code: it stays, between the two imports. */
+    const mt_site_t *ext = site_with_bytes(&s, 50);
+    ck_assert_ptr_nonnull(ext);
+    ck_assert_uint_eq(ext->nframes, 2);
+    ck_assert_int_eq(ext->frames[0].python, 0);
+    ck_assert_uint_eq(ext->frames[0].module, 1);
+    assert_frame(&ext->frames[1], "<module>", "/work/app.py", 3);
+
+    /* Nothing but importlib (an import at start-up): its outermost frame, not an empty stack. */
+    const mt_site_t *start = site_with_bytes(&s, 80);
+    ck_assert_ptr_nonnull(start);
+    ck_assert_uint_eq(start->nframes, 1);
+    assert_frame(&start->frames[0], "_install_external_importers", "<frozen importlib._bootstrap>",
+                 1365);
+    mt_sites_destroy(&s);
+
+    /* The leak report at the end of the script uses the same stacks. */
+    mt_leaks_t l;
+    ck_assert_int_eq(mt_leaks_build(&l, a, sym, NULL, 0xff), 0);
+    const mt_leak_t *held = NULL;
+    for (size_t i = 0; i < l.n; i++)
+        if (l.v[i].bytes == 3000)
+            held = &l.v[i];
+    ck_assert_ptr_nonnull(held);
+    ck_assert_uint_eq(held->nframes, 2);
+    assert_frame(&held->frames[0], "<module>", "/work/mod.py", 2);
+    assert_frame(&held->frames[1], "<module>", "/work/app.py", 3);
+    mt_leaks_destroy(&l);
+
+    /* --show-import-machinery: the whole stacks. */
+    a->show_import_machinery = 1;
+    ck_assert_int_eq(mt_sites_build(&s, a, sym), 0);
+    body = site_with_bytes(&s, 3000);
+    ck_assert_ptr_nonnull(body);
+    ck_assert_uint_eq(body->nframes, 4);
+    assert_frame(&body->frames[0], "<module>", "/work/mod.py", 2);
+    assert_frame(&body->frames[1], "_call_with_frames_removed", "<frozen importlib._bootstrap>",
+                 241);
+    assert_frame(&body->frames[2], "_find_and_load", "<frozen importlib._bootstrap>", 1178);
+    assert_frame(&body->frames[3], "<module>", "/work/app.py", 3);
+    ext = site_with_bytes(&s, 50);
+    ck_assert_ptr_nonnull(ext);
+    ck_assert_uint_eq(ext->nframes, 5);
+    mt_sites_destroy(&s);
+
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+START_TEST(python_file_owners)
+{
+    ck_assert(mt_pyfile_is_import_machinery("<frozen importlib._bootstrap>"));
+    ck_assert(mt_pyfile_is_import_machinery("<frozen importlib._bootstrap_external>"));
+    ck_assert(mt_pyfile_is_import_machinery("<frozen zipimport>"));
+    ck_assert(mt_pyfile_is_import_machinery("/usr/lib/python3.11/importlib/_bootstrap.py"));
+    ck_assert(mt_pyfile_is_import_machinery("/opt/py/lib/python3.12/zipimport.py"));
+    /* importlib's public API and other frozen modules are the library, not the machinery */
+    ck_assert(!mt_pyfile_is_import_machinery("/usr/lib/python3.11/importlib/__init__.py"));
+    ck_assert(!mt_pyfile_is_import_machinery("<frozen runpy>"));
+    ck_assert(!mt_pyfile_is_import_machinery("/home/me/src/importlib/_bootstrap.py"));
+    ck_assert(!mt_pyfile_is_import_machinery("/home/me/zipimport.py"));
+    ck_assert(!mt_pyfile_is_import_machinery(NULL));
+
+    ck_assert(mt_pyfile_is_library("<frozen site>"));
+    ck_assert(mt_pyfile_is_library("/usr/lib/python3.11/json/decoder.py"));
+    ck_assert(mt_pyfile_is_library("/usr/lib/python3/dist-packages/_pytest/main.py"));
+    ck_assert(mt_pyfile_is_library("/venv/lib/python3.11/site-packages/pandas/__init__.py"));
+    ck_assert(mt_pyfile_is_library("/usr/lib64/python3.13t/re/_compiler.py"));
+    ck_assert(mt_pyfile_is_library("/x/site-packages/pkg/m.py"));
+    ck_assert(!mt_pyfile_is_library("/home/me/lib/python3-tools/m.py"));
+    ck_assert(!mt_pyfile_is_library("/home/me/project/tests/test_x.py"));
+    ck_assert(!mt_pyfile_is_library("<string>"));
+    ck_assert(!mt_pyfile_is_library("<stdin>"));
+    ck_assert(!mt_pyfile_is_library("app.py"));
+    ck_assert(!mt_pyfile_is_library(NULL));
+}
+END_TEST
+
 #define PY(id) (MT_PY_IP_BIT | (id))
 
 START_TEST(merge_places_python_frames_at_their_eval)
@@ -325,6 +485,8 @@ int main(void)
     tcase_add_test(tc, reader_round_trip);
     tcase_add_test(tc, sites_show_python_frames);
     tcase_add_test(tc, leaks_at_script_end);
+    tcase_add_test(tc, import_machinery_hidden);
+    tcase_add_test(tc, python_file_owners);
     tcase_add_test(tc, arenas_tracked);
     tcase_add_test(tc, corrupt_python_records);
     tcase_add_test(tc, merge_places_python_frames_at_their_eval);
