@@ -25,16 +25,21 @@ _memtrace() {
     case $cmd in
     run) opts="--output -o --sample-interval --follow-fork --no-follow-fork --keep-free-lists --quiet -q
                --leak-check --error-exitcode --fail-on --show-leak-kinds --suppressions
-               --gen-suppressions --python=on --python=off --help -h" ;;
-    report | peak) opts="--format --top --frames --tree --no-color --help -h" ;;
-    fragmentation) opts="--format --top --frames --request --no-color --help -h" ;;
+               --gen-suppressions --show-import-machinery --python=on --python=off --help -h" ;;
+    report | peak) opts="--format --top --frames --tree --no-color --show-import-machinery
+                         --help -h" ;;
+    fragmentation) opts="--format --top --frames --request --no-color --show-import-machinery
+                         --help -h" ;;
     leaks) opts="--kinds --show-leak-kinds --fail-on --error-exitcode --suppressions
-                 --gen-suppressions --format --output -o --frames --tree --no-color --help -h" ;;
+                 --gen-suppressions --format --output -o --frames --tree --no-color
+                 --show-import-machinery --help -h" ;;
     timeline) opts="--output -o --width --height --no-color --help -h" ;;
-    diff) opts="--format --by --fail-above --top --frames --no-color --help -h" ;;
-    export) opts="--to --output -o --cost --help -h" ;;
-    flamegraph) opts="--output -o --cost --title --min-percent --width --help -h" ;;
-    html) opts="--output -o --title --top --help -h" ;;
+    diff) opts="--format --by --fail-above --top --frames --no-color --show-import-machinery
+                --help -h" ;;
+    export) opts="--to --output -o --cost --show-import-machinery --help -h" ;;
+    flamegraph) opts="--output -o --cost --title --min-percent --width --show-import-machinery
+                      --help -h" ;;
+    html) opts="--output -o --title --top --show-import-machinery --help -h" ;;
     lines) opts="--file --function --format --no-color --help -h" ;;
     help)
         ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
