@@ -187,6 +187,10 @@ static int mt_frag_holes(mt_report_fragmentation_t *rep, mt_symbolizer_t *sym)
         rep->pinning[j].leaked_bytes += bl.v[i]->size;
         rep->pinning[j].leaked_blocks++;
     }
+    /* Nodes whose stacks read the same (two lines' return addresses, an import's frames
+     * hidden) are one row, at the place of the topmost; this loop is as quadratic in the
+     * pinning nodes as the one above. */
+    size_t kept = 0;
     for (size_t j = 0; j < rep->npinning && rc == 0; j++) {
         mt_frame_t *fr;
         int k = mt_sites_node_stack(rep->a, sym, pin_node[j], &fr);
@@ -194,9 +198,24 @@ static int mt_frag_holes(mt_report_fragmentation_t *rep, mt_symbolizer_t *sym)
             rc = k;
             break;
         }
-        rep->pinning[j].frames = fr;
-        rep->pinning[j].nframes = (size_t)k;
+        size_t same = 0;
+        while (same < kept && !mt_sites_stack_equal(rep->pinning[same].frames,
+                                                    rep->pinning[same].nframes, fr, (size_t)k))
+            same++;
+        if (same < kept) {
+            free(fr);
+            rep->pinned[same] += rep->pinned[j];
+            rep->pinning[same].leaked_bytes += rep->pinning[j].leaked_bytes;
+            rep->pinning[same].leaked_blocks += rep->pinning[j].leaked_blocks;
+            continue;
+        }
+        rep->pinned[kept] = rep->pinned[j];
+        rep->pinning[kept] = rep->pinning[j];
+        rep->pinning[kept].frames = fr;
+        rep->pinning[kept].nframes = (size_t)k;
+        kept++;
     }
+    rep->npinning = kept;
     free(pin_node);
     free(below);
 out:

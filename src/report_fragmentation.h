@@ -38,7 +38,7 @@ typedef struct mt_report_fragmentation {
     uint64_t *hole_sizes;                   /* nholes entries, in address order */
     uint64_t request;                       /* a request size to test against the holes, 0: none */
     uint64_t requested_bytes, usable_bytes; /* live at exit; usable estimated for glibc */
-    mt_site_t *pinning; /* one per stack (node); frames owned here; leaked_* = its blocks */
+    mt_site_t *pinning; /* one per symbolized stack; frames owned here; leaked_* = its blocks */
     uint64_t *pinned;   /* freed bytes below that stack's blocks at the top of the heap */
     size_t npinning;
     size_t *churn, nchurn; /* indices into sites.v */

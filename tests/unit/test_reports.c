@@ -323,6 +323,42 @@ START_TEST(fragmentation_counts_arena_objects_apart)
 }
 END_TEST
 
+/* Two trace nodes whose stacks read the same once the interpreter's frames are hidden (one
+ * Python line reached through two C paths) pin the heap as one site, not two equal rows. */
+START_TEST(fragmentation_pinning_merges_equal_stacks)
+{
+    static const uint64_t segs[1][3] = {{0, 0x100000, 5}};
+    const uint64_t interp = 0x400000, p1 = 0x100010 + 60016, p2 = p1 + 80 + 2000;
+    mt_lb_init(&b, 100, 0);
+    mt_lb_module(&b, 1, interp, "/nonexistent/python3.11", "", 0, 1, segs);
+    mt_lb_py_interp(&b, 3, 11, MT_PY_FRAMES, interp + 0x1000, interp + 0x9000);
+    mt_lb_py_code(&b, 1, 7, "make_record", "app.py");
+    mt_lb_py_location(&b, 1, 1, 8);
+    mt_lb_thread(&b, 1);
+    mt_lb_node(&b, 1, 0, interp + 0x500);
+    mt_lb_node(&b, 2, 1, MT_PY_IP_BIT | 1);
+    mt_lb_node(&b, 3, 2, interp + 0x2000); /* two C paths from the same line */
+    mt_lb_node(&b, 4, 2, interp + 0x3000);
+    mt_lb_node(&b, 5, 0, interp + 0x600);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1, 60000, 0x100010, 5);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 2, 64, p1, 3);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 3, 64, p2, 4);
+    mt_lb_free_(&b, MT_TAG_FREE, 4, 0x100010);
+    mt_lb_exit(&b, 5, MT_EXIT_NORMAL, 0);
+    lb_load();
+    mt_report_fragmentation_t rep;
+    ck_assert_int_eq(mt_report_fragmentation_build(&rep, a, sym, 10), 0);
+    ck_assert_uint_eq(rep.nholes, 2);
+    ck_assert_uint_eq(rep.npinning, 1);
+    ck_assert_uint_eq(rep.pinned[0], 60016 + 2000);
+    ck_assert_uint_eq(rep.pinning[0].leaked_blocks, 2);
+    ck_assert_uint_eq(rep.pinning[0].leaked_bytes, 128);
+    ck_assert_uint_eq(rep.pinning[0].nframes, 1);
+    ck_assert_str_eq(rep.pinning[0].frames[0].function, "make_record");
+    mt_report_fragmentation_destroy(&rep);
+}
+END_TEST
+
 static Suite *reports_suite(void)
 {
     Suite *s = suite_create("reports");
@@ -335,6 +371,7 @@ static Suite *reports_suite(void)
     tcase_add_test(tc, fragmentation_holes);
     tcase_add_test(tc, fragmentation_at_peak_sample);
     tcase_add_test(tc, fragmentation_counts_arena_objects_apart);
+    tcase_add_test(tc, fragmentation_pinning_merges_equal_stacks);
     suite_add_tcase(s, tc);
     return s;
 }
