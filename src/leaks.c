@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "frame_filter.h"
+#include "python_files.h"
 #include "sites.h"
 
 /* A group is one kind at one stack. */
@@ -173,27 +174,85 @@ static void mt_leaks_suppress(mt_leaks_t *l)
     free(sf);
 }
 
-/* True when the stack of node has a Python frame among the frames a report shows (the
- * innermost MT_STACK_MAX_NODES: a crafted chain must not cost its depth per node). */
-static int mt_leaks_has_python(const mt_analysis_t *a, uint32_t node)
+/* Walks the innermost MT_STACK_MAX_NODES frames of node (what a report shows: a crafted chain
+ * must not cost its depth per node). The innermost Python frame says whose line allocated; an
+ * import-machinery frame anywhere, that a module was being imported. Code a library generates
+ * and runs with exec ("<string>": namedtuple's, dataclasses', pluggy's) is its caller's: the
+ * first frame with a file decides, and a stack of nothing but such code is the script's
+ * (python -c). */
+enum mt_leaks_owner mt_leaks_python_owner(const mt_analysis_t *a, uint32_t node)
 {
     uint32_t steps = 0;
+    int python = 0, decided = 0, library = 0;
     for (uint32_t id = node; id != 0 && id < a->nodes.n && steps < MT_STACK_MAX_NODES;
-         id = a->nodes.v[id].parent, steps++)
-        if (a->nodes.v[id].ip & MT_PY_IP_BIT)
-            return 1;
-    return 0;
+         id = a->nodes.v[id].parent, steps++) {
+        uint64_t ip = a->nodes.v[id].ip;
+        if (!(ip & MT_PY_IP_BIT))
+            continue;
+        const char *name, *file = NULL;
+        uint32_t line;
+        if (mt_pyinfo_frame(&a->python, ip, &name, &file, &line) < 0)
+            file = NULL;
+        if (mt_pyfile_is_import_machinery(file))
+            return MT_LEAKS_OWNER_LIBRARY;
+        python = 1;
+        if (!decided && file && (file[0] != '<' || mt_pyfile_is_library(file))) {
+            library = mt_pyfile_is_library(file);
+            decided = 1;
+        }
+    }
+    if (!python)
+        return MT_LEAKS_OWNER_INTERPRETER;
+    return library ? MT_LEAKS_OWNER_LIBRARY : MT_LEAKS_OWNER_SCRIPT;
+}
+
+/* What a Python script held when it ended, before finalization frees (or, for module
+ * globals, deliberately does not free) the rest. */
+static int mt_leaks_script_end(mt_leaks_builder_t *b, mt_frame_t **frames, int *nframes,
+                               uint32_t *cached)
+{
+    mt_leaks_t *l = b->l;
+    const mt_analysis_t *a = l->a;
+    int rc = 0;
+    for (uint32_t id = 0; id < a->python.nend && rc == 0; id++) {
+        if (!a->python.end_blocks[id])
+            continue;
+        /* Without Python frames (an unsupported version) nothing can be told apart: all is
+         * the script's. */
+        enum mt_leaks_owner owner =
+            a->python.flags & MT_PY_FRAMES ? mt_leaks_python_owner(a, id) : MT_LEAKS_OWNER_SCRIPT;
+        if (owner == MT_LEAKS_OWNER_INTERPRETER) { /* counted apart, never listed */
+            l->interp_bytes += a->python.end_bytes[id];
+            l->interp_blocks += a->python.end_blocks[id];
+            continue;
+        }
+        unsigned kind = owner == MT_LEAKS_OWNER_SCRIPT ? MT_LEAKS_UNCLASSIFIED : MT_LEAKS_REACHABLE;
+        rc = mt_leaks_node(b, id, kind, a->python.end_bytes[id], a->python.end_blocks[id], 0,
+                           frames, nframes, cached);
+    }
+    return rc;
 }
 
 int mt_leaks_build(mt_leaks_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym, mt_supps_t *supps,
                    unsigned show)
+{
+    return mt_leaks_build_at(l, a, sym, supps, show, MT_LEAKS_AT_SCRIPT_END);
+}
+
+int mt_leaks_build_at(mt_leaks_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym,
+                      mt_supps_t *supps, unsigned show, enum mt_leaks_moment at)
 {
     memset(l, 0, sizeof *l);
     l->a = a;
     l->sym = sym;
     l->supps = supps;
     l->show = show;
-    l->classified = a->leaks.complete;
+    /* A Python script's end wins over the scan, which ran after finalization and judges what
+     * CPython's shutdown left (its own static state), not what the script held. Without
+     * Python frames, the owners cannot be told apart: the scan then stays the verdict. */
+    l->python_end = at == MT_LEAKS_AT_SCRIPT_END && a->python.script_end &&
+                    ((a->python.flags & MT_PY_FRAMES) || !a->leaks.complete);
+    l->classified = a->leaks.complete && !l->python_end;
     l->command = mt_analysis_command(a);
     if (!l->command)
         return -ENOMEM;
@@ -201,29 +260,13 @@ int mt_leaks_build(mt_leaks_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym, 
     mt_frame_t *frames = NULL;
     int nframes = 0, rc = 0;
     uint32_t cached = UINT32_MAX;
-    if (l->classified) {
+    if (l->python_end) {
+        rc = mt_leaks_script_end(&b, &frames, &nframes, &cached);
+    } else if (l->classified) {
         for (size_t i = 0; i < a->leaks.ngroups && rc == 0; i++) {
             const mt_leak_group_t *g = &a->leaks.groups[i];
             rc = mt_leaks_node(&b, g->node, g->kind, g->bytes, g->blocks, g->indirect_bytes,
                                &frames, &nframes, &cached);
-        }
-    } else if (a->python.script_end) {
-        /* A Python script: what it still held when it ended, before finalization frees
-         * (or, for module globals, deliberately does not free) the rest. */
-        l->python_end = 1;
-        for (uint32_t id = 0; id < a->python.nend && rc == 0; id++) {
-            if (!a->python.end_blocks[id])
-                continue;
-            /* Held by the interpreter since before any Python code ran (start-up, imports'
-             * C state): counted apart, not listed as the script's. Without Python frames
-             * (unsupported version) nothing can be told apart: all is listed. */
-            if ((a->python.flags & MT_PY_FRAMES) && !mt_leaks_has_python(a, id)) {
-                l->interp_bytes += a->python.end_bytes[id];
-                l->interp_blocks += a->python.end_blocks[id];
-                continue;
-            }
-            rc = mt_leaks_node(&b, id, MT_LEAKS_UNCLASSIFIED, a->python.end_bytes[id],
-                               a->python.end_blocks[id], 0, &frames, &nframes, &cached);
         }
     } else {
         uint32_t nn = mt_replay_node_count(&a->replay);

@@ -33,8 +33,11 @@ typedef struct mt_leaks {
     mt_symbolizer_t *sym; /* borrowed: frames point at its strings */
     mt_supps_t *supps;    /* borrowed, may be NULL; its matched_* counts are filled */
     char *command;
-    int classified; /* the log has a complete leak scan */
-    int python_end; /* unclassified blocks are those live at the end of a Python script */
+    int classified; /* the report is the log's complete leak scan */
+    /* The report is what a Python script held when it ended: blocks its own code allocated
+     * are unclassified (not freed at the end of the script), those the libraries and imports
+     * hold are still reachable (mt_leaks_python_owner). */
+    int python_end;
     uint64_t interp_bytes, interp_blocks; /* python_end: live then, with no Python frame */
     unsigned show;                        /* kinds listed (1u << kind) */
     mt_leak_t *v;                         /* every group, suppressed ones too, biggest first */
@@ -43,9 +46,33 @@ typedef struct mt_leaks {
     uint64_t suppressed_bytes, suppressed_blocks;
 } mt_leaks_t;
 
-/* show: kinds to list (totals cover every kind). 0 or -ENOMEM. */
+/* Which moment a Python log's report describes. */
+enum mt_leaks_moment {
+    /* The end of the script, when the log has it with Python frames (issue 17: what the user
+     * means by a Python leak); otherwise as MT_LEAKS_AT_EXIT. */
+    MT_LEAKS_AT_SCRIPT_END,
+    /* The leak scan at exit, after interpreter finalization (valgrind's view), or without
+     * one the blocks live when the log ends. */
+    MT_LEAKS_AT_EXIT,
+};
+
+/* show: kinds to list (totals cover every kind). At the end of the script for a Python log.
+ * 0 or -ENOMEM. */
 int mt_leaks_build(mt_leaks_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym, mt_supps_t *supps,
                    unsigned show) MT_WUR;
+/* The same at the moment asked for. */
+int mt_leaks_build_at(mt_leaks_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym,
+                      mt_supps_t *supps, unsigned show, enum mt_leaks_moment at) MT_WUR;
+
+/* Whose memory a block held at the end of a Python script is, from its trace node. */
+enum mt_leaks_owner {
+    MT_LEAKS_OWNER_INTERPRETER, /* no Python frame: start-up, the interpreter's own state */
+    /* allocated while a module was imported (its definitions), or by a line of a library
+     * (python_files.h: the standard library, site-packages): held on purpose by design */
+    MT_LEAKS_OWNER_LIBRARY,
+    MT_LEAKS_OWNER_SCRIPT, /* by a line of the program's own code, outside an import */
+};
+enum mt_leaks_owner mt_leaks_python_owner(const mt_analysis_t *a, uint32_t node);
 void mt_leaks_destroy(mt_leaks_t *l);
 
 /* Listed in the report: a shown kind and not suppressed. */

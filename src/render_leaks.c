@@ -55,6 +55,9 @@ static void mt_leak_headline(char *buf, size_t len, const mt_leak_t *k, int pyth
         snprintf(buf, len, "%s bytes in %s blocks are not freed %s",
                  mt_fmt_count(t, sizeof t, k->bytes), b,
                  python_end ? "at the end of the script" : "at exit");
+    else if (k->kind == MT_LEAKS_REACHABLE && python_end)
+        snprintf(buf, len, "%s bytes in %s blocks are still reachable (a library's or an import's)",
+                 mt_fmt_count(t, sizeof t, k->bytes), b);
     else
         snprintf(buf, len, "%s bytes in %s blocks are %s", mt_fmt_count(t, sizeof t, k->bytes), b,
                  mt_lost_phrase[k->kind]);
@@ -93,8 +96,10 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
     } else if (l->python_end) {
         fprintf(o,
                 "  %-18s Python script: blocks still allocated when the script ended (before\n"
-                "  %-18s interpreter finalization) are listed, including caches kept on purpose\n",
-                "leaks", "");
+                "  %-18s interpreter finalization) by a line of its own code are not freed at\n"
+                "  %-18s the end of the script, caches kept on purpose included; those of the\n"
+                "  %-18s standard library, site-packages and imports are still reachable\n",
+                "leaks", "", "", "");
         if (a->python.flags & MT_PY_FRAMES)
             fprintf(o,
                     "  %-18s %s bytes in %" PRIu64 " blocks held by the interpreter itself (no "
@@ -103,6 +108,16 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
         else
             fprintf(o, "  %-18s native stacks only: Python %u.%u frames are not supported\n", "",
                     a->python.major, a->python.minor);
+        if (c->complete) {
+            char t2[32], t3[32];
+            fprintf(o,
+                    "  %-18s after finalization: %s bytes definitely, %s possibly lost, %s still "
+                    "reachable\n"
+                    "  %-18s (the view of valgrind: memtrace leaks --after-finalization)\n",
+                    "leak scan", mt_fmt_count(t1, sizeof t1, c->bytes[MT_LEAKS_DEFINITE]),
+                    mt_fmt_count(t2, sizeof t2, c->bytes[MT_LEAKS_POSSIBLE]),
+                    mt_fmt_count(t3, sizeof t3, c->bytes[MT_LEAKS_REACHABLE]), "");
+        }
     } else {
         if (a->python.present)
             fprintf(o,
@@ -139,6 +154,11 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
     if (l->classified) {
         for (unsigned k = 0; k < MT_LEAKS_UNCLASSIFIED; k++)
             mt_text_total(o, mt_lost_phrase[k], l->bytes[k], l->blocks[k]);
+    } else if (l->python_end) {
+        mt_text_total(o, "held at script end", l->bytes[MT_LEAKS_UNCLASSIFIED],
+                      l->blocks[MT_LEAKS_UNCLASSIFIED]);
+        mt_text_total(o, mt_lost_phrase[MT_LEAKS_REACHABLE], l->bytes[MT_LEAKS_REACHABLE],
+                      l->blocks[MT_LEAKS_REACHABLE]);
     } else {
         mt_text_total(o, mt_lost_phrase[MT_LEAKS_UNCLASSIFIED], l->bytes[MT_LEAKS_UNCLASSIFIED],
                       l->blocks[MT_LEAKS_UNCLASSIFIED]);
@@ -216,6 +236,16 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
         mt_json_key(&j, "time_s");
         mt_json_double(&j, (double)a->python.script_end_us / 1e6);
         mt_json_bb(&j, "interpreter", l->interp_bytes, l->interp_blocks);
+        /* the scan after finalization, when the log has one: not the verdict here */
+        mt_json_key(&j, "scan_after_finalization");
+        if (c->complete) {
+            mt_json_object_begin(&j);
+            for (unsigned k = 0; k < MT_LEAKS_UNCLASSIFIED; k++)
+                mt_json_bb(&j, mt_leakclass_kind_name(k), c->bytes[k], c->blocks[k]);
+            mt_json_object_end(&j);
+        } else {
+            mt_json_null(&j);
+        }
         mt_json_object_end(&j);
     } else {
         mt_json_null(&j);
@@ -238,7 +268,8 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
     mt_json_key(&j, "totals");
     mt_json_object_begin(&j);
     for (unsigned k = 0; k < MT_LEAKS_UNCLASSIFIED; k++) {
-        if (l->classified) {
+        /* at the end of a Python script, the libraries' and imports' blocks are reachable */
+        if (l->classified || (l->python_end && k == MT_LEAKS_REACHABLE)) {
             mt_json_bb(&j, mt_leakclass_kind_name(k), l->bytes[k], l->blocks[k]);
         } else {
             mt_json_key(&j, mt_leakclass_kind_name(k));
@@ -305,26 +336,9 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
 
 /* ---- SARIF ---- */
 
-static int mt_prefix(const char *s, const char *p)
-{
-    return strncmp(s, p, strlen(p)) == 0;
-}
-
 long mt_render_leaks_user_frame(const mt_leaks_t *l, const mt_leak_t *k)
 {
-    for (size_t i = 0; i < k->nframes; i++) {
-        const mt_frame_t *f = &k->frames[i];
-        if (!f->file || !f->line || mt_prefix(f->file, "/usr/include/") ||
-            strstr(f->file, "/libstdc++") || strstr(f->file, "/c++/"))
-            continue;
-        const mt_module_t *m = mt_frame_module(l, f);
-        const char *b = m ? m->basename : "";
-        if (mt_prefix(b, "libc.so") || mt_prefix(b, "libc-") || mt_prefix(b, "libstdc++") ||
-            mt_prefix(b, "libmemtrace") || mt_prefix(b, "ld-linux"))
-            continue;
-        return (long)i;
-    }
-    return -1;
+    return mt_render_user_frame(l->a->modules, k->frames, k->nframes);
 }
 
 static const char *const mt_rule_ids[MT_LEAKS_NKINDS] = {
@@ -606,6 +620,34 @@ static int mt_leak_fails(const mt_leak_t *k, unsigned fail)
     if (k->kind == MT_LEAKS_UNCLASSIFIED)
         return (fail & lost) != 0;
     return (fail & (1u << k->kind)) != 0;
+}
+
+void mt_render_leaks_reason(const mt_leaks_t *l, unsigned fail, char *buf, size_t len)
+{
+    const mt_leak_t *top = NULL; /* leaks are sorted biggest first */
+    for (size_t i = 0; i < l->n && !top; i++)
+        if (l->v[i].suppressed_by < 0 && mt_leak_fails(&l->v[i], fail))
+            top = &l->v[i];
+    if (!len)
+        return;
+    buf[0] = '\0';
+    if (!top)
+        return;
+    char b[32], what[96], where[320] = "";
+    uint64_t bytes = mt_leaks_failing_bytes(l, fail);
+    if (top->kind == MT_LEAKS_UNCLASSIFIED)
+        snprintf(what, sizeof what, "not freed %s",
+                 l->python_end ? "at the end of the script" : "at exit");
+    else
+        snprintf(what, sizeof what, "of leaks of a failing kind (--fail-on)");
+    char at[288];
+    if (mt_render_user_where(at, sizeof at, l->a->modules, top->frames, top->nframes)) {
+        char kind[48] = "";
+        if (top->kind != MT_LEAKS_UNCLASSIFIED)
+            snprintf(kind, sizeof kind, " (%s)", mt_lost_phrase[top->kind]);
+        snprintf(where, sizeof where, ", the largest%s %s", kind, at);
+    }
+    snprintf(buf, len, "%s bytes %s%s", mt_fmt_count(b, sizeof b, bytes), what, where);
 }
 
 static void mt_junit_case(FILE *o, const mt_leaks_t *l, const mt_leak_t *k, size_t no, int fails)

@@ -24,6 +24,12 @@ int mt_render_leaks_junit(const mt_leaks_t *l, FILE *out, const mt_leaks_render_
 /* A valgrind block and an LSan line for every listed leak. */
 int mt_render_leaks_suppressions(const mt_leaks_t *l, FILE *out) MT_WUR;
 
+/* Why the report fails under --fail-on fail, in one line with no newline, for the last line
+ * of `memtrace run --error-exitcode`: the failing bytes and where the largest failing leak
+ * was allocated, "5,000,089 bytes not freed at the end of the script, the largest allocated
+ * at test_cache.py:7 in test_fills_cache". "" when nothing fails. Names are not escaped. */
+void mt_render_leaks_reason(const mt_leaks_t *l, unsigned fail, char *buf, size_t len);
+
 /* Index of the first frame in the user's code (a source file, not in /usr/include, the C or
  * C++ runtime, or memtrace), or -1. */
 long mt_render_leaks_user_frame(const mt_leaks_t *l, const mt_leak_t *k);

@@ -45,6 +45,21 @@ void mt_report_peak_destroy(mt_report_peak_t *rep)
     memset(rep, 0, sizeof *rep);
 }
 
+void mt_render_peak_reason(const mt_report_peak_t *rep, const char *verdict, char *buf, size_t len)
+{
+    const mt_replay_t *r = &rep->a->replay;
+    char b[96], t[32], held[64], where[288] = "", most[400] = "";
+    if (rep->n) {
+        const mt_site_t *s = &rep->sites.v[rep->idx[0]];
+        if (mt_render_user_where(where, sizeof where, rep->a->modules, s->frames, s->nframes))
+            snprintf(most, sizeof most, "; the most held then, %s bytes, %s",
+                     mt_fmt_count(held, sizeof held, s->peak_bytes), where);
+    }
+    snprintf(buf, len, "peak heap %s at %s%s%s",
+             mt_fmt_bytes_exact(b, sizeof b, r->peak_heap_bytes),
+             mt_fmt_clock(t, sizeof t, r->peak_time_us), verdict, most);
+}
+
 static double mt_peak_secs(uint64_t us)
 {
     return (double)us / 1e6;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Python support: the PY_* records through reader and analysis, Python frames in sites with the
 // interpreter's C frames and the import machinery hidden, whose code a file is, leaks at the
-// end of the script, arenas, corrupt records, and the recorder's merge of Python frames into a
-// native stack (preload/python_merge.c).
+// end of the script (the script's own, the libraries', the interpreter's) before the scan, arenas,
+// corrupt records, and the recorder's merge of Python frames into a native stack
+// (preload/python_merge.c).
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "log_reader.h"
 #include "python_files.h"
 #include "python_merge.h"
+#include "render_leaks.h"
 #include "sites.h"
 #include "symbolizer.h"
 
@@ -434,6 +436,110 @@ START_TEST(python_file_owners)
 }
 END_TEST
 
+/* Whose blocks a Python script holds at its end, and the same log's scan after finalization:
+ *   node 3: work app.py:5 <- <module> app.py:10                  1000 B  the script's
+ *   node 4: dumps json/encoder.py <- work                          200 B  a library's line
+ *   node 5: <lambda> <string> <- work (the script's own exec)       30 B  the script's
+ *   node 7: <lambda> <string> <- namedtuple collections <- work     40 B  a library's code
+ *   node 9: <module> mod.py <- _find_and_load <- <module> app.py    60 B  an import's
+ *   node 10: the interpreter alone                                  70 B  the interpreter's
+ * The scan calls the interpreter's block definitely lost, the rest reachable. */
+static void build_owners_log(mt_lb_t *b)
+{
+    mt_lb_init(b, 42, 0);
+    mt_lb_process(b, 42, 1, "/usr/bin/python3.11", 0, NULL);
+    mt_lb_module(b, 1, INTERP_BIAS, "/nonexistent/python3.11", "", 0, 1, interp_segs);
+    mt_lb_py_interp(b, 3, 11, MT_PY_FRAMES, INTERP_BIAS + 0x1000, INTERP_BIAS + 0x9000);
+    static const char *const code[][2] = {
+        {"<module>", "/work/app.py"},
+        {"work", "/work/app.py"},
+        {"dumps", "/usr/lib/python3.11/json/encoder.py"},
+        {"<lambda>", "<string>"},
+        {"namedtuple", "/usr/lib/python3.11/collections/__init__.py"},
+        {"_find_and_load", "<frozen importlib._bootstrap>"},
+        {"<module>", "/work/mod.py"},
+    };
+    const uint32_t lines[] = {10, 5, 200, 1, 400, 1178, 2};
+    for (uint32_t i = 0; i < 7; i++) {
+        mt_lb_py_code(b, i + 1, 1, code[i][0], code[i][1]);
+        mt_lb_py_location(b, i + 1, i + 1, lines[i]);
+    }
+    mt_lb_thread(b, 7);
+    mt_lb_node(b, 1, 0, INTERP_BIAS + 0x500);
+    mt_lb_node(b, 2, 1, MT_PY_IP_BIT | 1);
+    mt_lb_node(b, 3, 2, MT_PY_IP_BIT | 2);
+    mt_lb_node(b, 4, 3, MT_PY_IP_BIT | 3);
+    mt_lb_node(b, 5, 3, MT_PY_IP_BIT | 4);
+    mt_lb_node(b, 6, 3, MT_PY_IP_BIT | 5);
+    mt_lb_node(b, 7, 6, MT_PY_IP_BIT | 4);
+    mt_lb_node(b, 8, 2, MT_PY_IP_BIT | 6);
+    mt_lb_node(b, 9, 8, MT_PY_IP_BIT | 7);
+    mt_lb_node(b, 10, 1, INTERP_BIAS + 0x600);
+    const uint32_t nodes[] = {3, 4, 5, 7, 9, 10};
+    const uint64_t sizes[] = {1000, 200, 30, 40, 60, 70};
+    for (int i = 0; i < 6; i++)
+        mt_lb_alloc(b, MT_ALLOC_PYOBJECT, 10 + i, sizes[i], 0x10000 * (i + 1), nodes[i]);
+    mt_lb_py_script_end(b, 20);
+    mt_lb_leak_scan(b, 30, 6, 0, 0, 0);
+    mt_lb_leak_block(b, 0x60000, 0, 0);
+    mt_lb_leak_scan_end(b, 1);
+    mt_lb_exit(b, 40, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(b);
+}
+
+START_TEST(leaks_owned_by_the_script)
+{
+    mt_lb_t b;
+    build_owners_log(&b);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    ck_assert_int_eq(a->leaks.complete, 1);
+    ck_assert_int_eq(mt_leaks_python_owner(a, 3), MT_LEAKS_OWNER_SCRIPT);
+    ck_assert_int_eq(mt_leaks_python_owner(a, 4), MT_LEAKS_OWNER_LIBRARY);
+    ck_assert_int_eq(mt_leaks_python_owner(a, 5), MT_LEAKS_OWNER_SCRIPT);
+    ck_assert_int_eq(mt_leaks_python_owner(a, 7), MT_LEAKS_OWNER_LIBRARY);
+    ck_assert_int_eq(mt_leaks_python_owner(a, 9), MT_LEAKS_OWNER_LIBRARY);
+    ck_assert_int_eq(mt_leaks_python_owner(a, 10), MT_LEAKS_OWNER_INTERPRETER);
+    mt_symbolizer_t *sym;
+    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+
+    /* By default the end of the script is the report, though the log has a scan. */
+    mt_leaks_t l;
+    ck_assert_int_eq(mt_leaks_build(&l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW), 0);
+    ck_assert_int_eq(l.python_end, 1);
+    ck_assert_int_eq(l.classified, 0);
+    ck_assert_uint_eq(l.bytes[MT_LEAKS_UNCLASSIFIED], 1000 + 30);
+    ck_assert_uint_eq(l.blocks[MT_LEAKS_UNCLASSIFIED], 2);
+    ck_assert_uint_eq(l.bytes[MT_LEAKS_REACHABLE], 200 + 40 + 60);
+    ck_assert_uint_eq(l.bytes[MT_LEAKS_DEFINITE], 0);
+    ck_assert_uint_eq(l.interp_bytes, 70);
+    ck_assert_uint_eq(mt_leaks_failing_bytes(&l, MT_LEAKS_DEFAULT_FAIL), 1030);
+    ck_assert_uint_eq(mt_leaks_failing_bytes(&l, 1u << MT_LEAKS_REACHABLE), 300);
+    ck_assert_str_eq(l.v[0].frames[0].function, "work");
+    char why[256];
+    mt_render_leaks_reason(&l, MT_LEAKS_DEFAULT_FAIL, why, sizeof why);
+    ck_assert_str_eq(why, "1,030 bytes not freed at the end of the script, the largest allocated "
+                          "at app.py:5 in work");
+    mt_render_leaks_reason(&l, 0, why, sizeof why);
+    ck_assert_str_eq(why, "");
+    mt_leaks_destroy(&l);
+
+    /* After finalization: the scan, valgrind's view. */
+    ck_assert_int_eq(mt_leaks_build_at(&l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW, MT_LEAKS_AT_EXIT),
+                     0);
+    ck_assert_int_eq(l.python_end, 0);
+    ck_assert_int_eq(l.classified, 1);
+    ck_assert_uint_eq(l.bytes[MT_LEAKS_DEFINITE], 70);
+    ck_assert_uint_eq(l.bytes[MT_LEAKS_REACHABLE], 1000 + 200 + 30 + 40 + 60);
+    mt_leaks_destroy(&l);
+
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
 #define PY(id) (MT_PY_IP_BIT | (id))
 
 START_TEST(merge_places_python_frames_at_their_eval)
@@ -487,6 +593,7 @@ int main(void)
     tcase_add_test(tc, leaks_at_script_end);
     tcase_add_test(tc, import_machinery_hidden);
     tcase_add_test(tc, python_file_owners);
+    tcase_add_test(tc, leaks_owned_by_the_script);
     tcase_add_test(tc, arenas_tracked);
     tcase_add_test(tc, corrupt_python_records);
     tcase_add_test(tc, merge_places_python_frames_at_their_eval);
