@@ -62,8 +62,9 @@ PACKAGES=(build-essential g++ meson ninja-build pkg-config libunwind-dev libdw-d
 # Only `test` needs a browser: the flame graph and HTML report tests open the files in headless
 # Chromium (with its libraries about 120 MB to download, 410 MB installed on a Debian 12 with
 # the build packages), which `demo` and `build` never use. clang: the leak corpus
-# (tests/leakcorpus) builds each program with clang as well as gcc.
-TEST_PACKAGES=(chromium clang)
+# (tests/leakcorpus) builds each program with clang as well as gcc. python3-pytest: the CI
+# recipe of the README run on a pytest suite (py-pytest-recipe; Debian's, PyPI is not needed).
+TEST_PACKAGES=(chromium clang python3-pytest)
 
 install_missing() {
     local missing=() p

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "diff.h"
 #include "progress.h"
 #include "text_escape.h"
 
@@ -24,6 +25,19 @@ int mt_cli_number(const char *cmd, const char *opt, const char *s, size_t max, s
         return -1;
     }
     *out = (size_t)v;
+    return 0;
+}
+
+int mt_cli_size(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+    mt_diff_threshold_t t;
+    if (mt_diff_threshold_parse(s, &t) < 0 || t.percent || t.value >= 18446744073709551615.0) {
+        fprintf(stderr,
+                "memtrace: %s: %s needs a size in bytes (4096, 64K, 10MiB, 1.5G), got '%s'\n", cmd,
+                opt, s);
+        return -1;
+    }
+    *out = (uint64_t)t.value;
     return 0;
 }
 

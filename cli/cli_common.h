@@ -6,6 +6,7 @@
 #define MT_CLI_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <getopt.h>
 #include <stdio.h>
 
@@ -14,6 +15,9 @@
 
 /* Parses a decimal 0..max; prints "memtrace: CMD: OPT needs a number ..." and returns -1. */
 int mt_cli_number(const char *cmd, const char *opt, const char *s, size_t max, size_t *out);
+/* Parses a size in bytes as --fail-above does ("4096", "64K", "10MiB", "1.5G"; K = KB = KiB =
+ * 1024, no percentage); prints "memtrace: CMD: OPT needs a size ..." and returns -1. */
+int mt_cli_size(const char *cmd, const char *opt, const char *s, uint64_t *out);
 /* 1 when stdout is a terminal, NO_COLOR is unset or empty and no_color is 0. */
 int mt_cli_colour(int no_color);
 /* Loads path and makes a symbolizer (sym may be NULL when not needed). Returns 0, or 1 after

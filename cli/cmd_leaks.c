@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "analysis.h"
+#include "cli_common.h"
 #include "commands.h"
 #include "leak_check.h"
 #include "leaks.h"
@@ -90,7 +91,8 @@ int mt_leak_cli_add_supp(mt_leak_cli_t *o, const char *path)
 }
 
 int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o, FILE *out,
-                       FILE *supp_out, int *failing, int *classified, int *truncated)
+                       FILE *supp_out, int *failing, int *classified, int *truncated, char *reason,
+                       size_t reasonlen)
 {
     char err[512];
     int ret = 1;
@@ -102,6 +104,8 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
     *failing = 0;
     *classified = 0;
     *truncated = 0;
+    if (reason && reasonlen)
+        reason[0] = '\0';
     mt_supps_init(&supps);
     for (size_t i = 0; i < o->nsupp; i++) {
         if (mt_supps_load(&supps, o->supp_files[i], err, sizeof err) < 0) {
@@ -119,12 +123,13 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
     }
     a->show_import_machinery = o->show_import;
     if (mt_symbolizer_new(&sym, a->modules) < 0 ||
-        mt_leaks_build(&l, a, sym, &supps, o->show) < 0) {
+        mt_leaks_build_at(&l, a, sym, &supps, o->show,
+                          o->after_finalization ? MT_LEAKS_AT_EXIT : MT_LEAKS_AT_SCRIPT_END) < 0) {
         fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
         goto out;
     }
     built = 1;
-    if (o->require_scan && !l.classified) {
+    if (o->require_scan && !l.classified && !l.python_end) {
         ret = 0; /* *classified stays 0: the caller says why there is no verdict */
         goto out;
     }
@@ -134,10 +139,13 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         goto out;
     }
     char cwd[4096];
+    /* Under --fail-leaked-above nothing fails, in the exit status and in SARIF and JUnit alike
+     * (the JUnit suite fails exactly when the status does). */
+    *failing = mt_leaks_failing_bytes(&l, o->fail) > o->fail_above;
     mt_leaks_render_opts_t ro = {
         .colour = o->colour,
         .max_frames = o->frames,
-        .fail = o->fail,
+        .fail = *failing ? o->fail : 0,
         .source_root = getcwd(cwd, sizeof cwd),
     };
     int rc = 0;
@@ -168,8 +176,19 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
                 strerror(errno));
         goto out;
     }
-    *failing = mt_leaks_failing_bytes(&l, o->fail) > 0;
-    *classified = l.classified;
+    *classified = l.classified || l.python_end;
+    if (*failing && reason) {
+        char why[448];
+        mt_render_leaks_reason(&l, o->fail, why, sizeof why);
+        /* "N bytes ... (above --fail-leaked-above 64K), the largest ..." */
+        const char *rest = strstr(why, ", the largest");
+        int head = rest ? (int)(rest - why) : (int)strlen(why);
+        if (o->fail_above_text)
+            snprintf(reason, reasonlen, "%.*s (above --fail-leaked-above %s)%s", head, why,
+                     o->fail_above_text, rest ? rest : "");
+        else
+            snprintf(reason, reasonlen, "%s", why);
+    }
     *truncated = a->truncated;
     if (a->truncated)
         fprintf(stderr, "memtrace: %s: %s (%s)\n", path, a->truncation, a->cut_reason);
@@ -196,6 +215,9 @@ static void mt_leaks_usage(FILE *out)
             "allocated at exit, classified as valgrind memcheck does (definitely, indirectly and\n"
             "possibly lost, still reachable), grouped by allocation stack, biggest first. A log\n"
             "recorded without --leak-check lists every block not freed at exit as unclassified.\n"
+            "For a Python script: the blocks it held when it ended, before finalization; those\n"
+            "its own lines allocated are not freed at the end of the script (and fail), those of\n"
+            "the standard library, site-packages and imports are still reachable.\n"
             "\n"
             "Given several logs, or a directory, it shows the processes of the run (as 'memtrace\n"
             "report' does), then the leak report of the process that left the most not freed;\n"
@@ -208,6 +230,9 @@ static void mt_leaks_usage(FILE *out)
             "  --fail-on KINDS         kinds that fail (default definite,possible)\n"
             "  --error-exitcode N      exit N when a failing kind has unsuppressed bytes\n"
             "                          (default: exit 0 whatever the leaks)\n"
+            "  --fail-leaked-above SIZE\n"
+            "                          fail only when those bytes are more than SIZE (4096,\n"
+            "                          64K, 10MiB; default 0)\n"
             "  --suppressions FILE     LeakSanitizer (leak:PATTERN) or valgrind ({...}) file;\n"
             "                          may be given several times\n"
             "  --gen-suppressions      print a suppression for each leak listed (valgrind block\n"
@@ -217,6 +242,9 @@ static void mt_leaks_usage(FILE *out)
             "                          created once the log has been read; '-': stdout)\n"
             "  --frames N              frames per stack in text, 0 for all (default %d)\n"
             "  --tree                  several logs: the processes as a tree, not by peak\n"
+            "  --after-finalization    a Python script: the leak scan at exit, after the\n"
+            "                          interpreter's finalization (valgrind's view), instead\n"
+            "                          of what the script held when it ended (the default)\n"
             "  --show-import-machinery keep Python's import machinery (<frozen importlib...>)\n"
             "                          in stacks; by default what an import allocates is\n"
             "                          charged to the module's lines and the importing line\n"
@@ -241,7 +269,8 @@ static int mt_leaks_one(const char *path, FILE *out, void *ctx)
     const mt_leak_cli_t *o = ctx;
     int failing, classified, truncated;
     FILE *supp_out = o->format == MT_LEAK_TEXT ? out : stderr;
-    int rc = mt_leak_cli_report("leaks", path, o, out, supp_out, &failing, &classified, &truncated);
+    int rc = mt_leak_cli_report("leaks", path, o, out, supp_out, &failing, &classified, &truncated,
+                                NULL, 0);
     return rc ? rc : truncated;
 }
 
@@ -265,13 +294,16 @@ static int mt_leaks_check_all(const mt_ptree_t *t, void *ctx)
             continue;
         const char *log = mt_ptree_last_log(t, p);
         int failing, classified, truncated;
-        if (mt_leak_cli_report("leaks", log, &quiet, sink, sink, &failing, &classified,
-                               &truncated) == 0 &&
+        char why[512];
+        if (mt_leak_cli_report("leaks", log, &quiet, sink, sink, &failing, &classified, &truncated,
+                               why, sizeof why) == 0 &&
             failing) {
             fprintf(stderr, "memtrace: leaks: pid %llu has leaks of a failing kind: ",
                     (unsigned long long)t->procs[p].pid);
             mt_text_put(stderr, log);
-            fputc('\n', stderr);
+            fputs(" (", stderr);
+            mt_text_put(stderr, why); /* names the line: a string from the log */
+            fputs(")\n", stderr);
             failed = 1;
         }
     }
@@ -319,7 +351,9 @@ int mt_cmd_leaks(int argc, char **argv)
         OPT_FRAMES,
         OPT_NO_COLOR,
         OPT_TREE,
-        OPT_SHOW_IMPORT
+        OPT_SHOW_IMPORT,
+        OPT_AFTER_FINALIZATION,
+        OPT_FAIL_ABOVE
     };
     static const struct option longopts[] = {
         {"kinds", required_argument, NULL, OPT_KINDS},
@@ -335,6 +369,8 @@ int mt_cmd_leaks(int argc, char **argv)
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         {"tree", no_argument, NULL, OPT_TREE},
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
+        {"after-finalization", no_argument, NULL, OPT_AFTER_FINALIZATION},
+        {"fail-leaked-above", required_argument, NULL, OPT_FAIL_ABOVE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -407,6 +443,14 @@ int mt_cmd_leaks(int argc, char **argv)
         case OPT_SHOW_IMPORT:
             o.show_import = 1;
             break;
+        case OPT_AFTER_FINALIZATION:
+            o.after_finalization = 1;
+            break;
+        case OPT_FAIL_ABOVE:
+            if (mt_cli_size("leaks", "--fail-leaked-above", optarg, &o.fail_above) < 0)
+                goto done;
+            o.fail_above_text = optarg;
+            break;
         case 'h':
             mt_leaks_usage(stdout);
             ret = 0;
@@ -445,7 +489,7 @@ int mt_cmd_leaks(int argc, char **argv)
      * corrupt it, so they go to stderr then. */
     FILE *supp_out = o.format == MT_LEAK_TEXT && !out_path ? stdout : stderr;
     ret = mt_leak_cli_report("leaks", argv[optind], &o, out, supp_out, &failing, &classified,
-                             &truncated);
+                             &truncated, NULL, 0);
     if (ret == 0) {
         if (failing && o.error_exitcode > 0)
             ret = o.error_exitcode;

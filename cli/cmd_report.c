@@ -11,6 +11,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "multi_log.h"
+#include "peak_check.h"
 #include "render.h"
 #include "report_summary.h"
 #include "symbolizer.h"
@@ -39,6 +40,10 @@ static void mt_report_usage(FILE *out)
             "  --frames N          frames shown per stack in text, 0 for all (default %d)\n"
             "  --tree              several logs: the processes as a tree (children under their\n"
             "                      parent, by peak) instead of by peak\n"
+            "  --fail-peak-above SIZE\n"
+            "                      exit 1 when the heap's peak (of the process with the highest\n"
+            "                      one) is above SIZE bytes (4096, 64K, 10MiB, 1.5G), with a\n"
+            "                      line on stderr saying where\n"
             "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
             "                      --no-colour is the same\n"
             "  --show-import-machinery\n"
@@ -48,15 +53,34 @@ static void mt_report_usage(FILE *out)
             "  -h, --help          show this help\n"
             "\n"
             "exit status: 0 report written; 1 a log could not be read, or it is truncated\n"
-            "(the report of what is there is still written, with a warning on stderr);\n"
-            "2 usage error.\n",
+            "(the report of what is there is still written, with a warning on stderr), or the\n"
+            "peak is above --fail-peak-above; 2 usage error.\n",
             MT_REPORT_DEFAULT_TOP, MT_REPORT_DEFAULT_FRAMES);
 }
 
-/* The report of one log on out (multi_log.h's mt_cli_one_fn). */
+typedef struct mt_report_cli {
+    mt_cli_site_opts_t o;
+    uint64_t peak_limit;         /* --fail-peak-above */
+    const char *peak_limit_text; /* as given, NULL when not given */
+} mt_report_cli_t;
+
+enum { OPT_TREE = MT_CLI_OPT_OWN, OPT_FAIL_PEAK_ABOVE };
+
+static int mt_report_option(const char *cmd, int opt, const char *value, void *ctx)
+{
+    mt_report_cli_t *cli = ctx;
+    if (opt == OPT_TREE)
+        return mt_cli_tree_option(cmd, opt, value, &cli->o);
+    cli->peak_limit_text = value;
+    return mt_cli_size(cmd, "--fail-peak-above", value, &cli->peak_limit);
+}
+
+/* The report of one log on out (multi_log.h's mt_cli_one_fn); over several logs, the one with
+ * the highest peak, which is also the one --fail-peak-above checks. */
 static int mt_report_one(const char *path, FILE *out, void *ctx)
 {
-    const mt_cli_site_opts_t *o = ctx;
+    const mt_report_cli_t *cli = ctx;
+    const mt_cli_site_opts_t *o = &cli->o;
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
     if (mt_cli_load(path, &a, &sym))
@@ -73,6 +97,10 @@ static int mt_report_one(const char *path, FILE *out, void *ctx)
             o->json ? mt_render_summary_json(&rep, out, 1) : mt_render_summary_text(&rep, out, &ro);
         rc = mt_cli_finish(path, a, r);
         mt_report_summary_destroy(&rep);
+        /* after the report, so that the reason is the last line */
+        if (cli->peak_limit_text && mt_cli_peak_check("memtrace: report: ", "", a, sym,
+                                                      cli->peak_limit, cli->peak_limit_text) != 0)
+            rc = 1;
     }
     mt_symbolizer_free(sym);
     mt_analysis_free(a);
@@ -82,26 +110,28 @@ static int mt_report_one(const char *path, FILE *out, void *ctx)
 int mt_cmd_report(int argc, char **argv)
 {
     static const struct option own[] = {
-        {"tree", no_argument, NULL, MT_CLI_OPT_OWN},
+        {"tree", no_argument, NULL, OPT_TREE},
+        {"fail-peak-above", required_argument, NULL, OPT_FAIL_PEAK_ABOVE},
         {NULL, 0, NULL, 0},
     };
-    mt_cli_site_opts_t o = {.top = MT_REPORT_DEFAULT_TOP,
-                            .frames = MT_REPORT_DEFAULT_FRAMES,
-                            .multi_ok = 1,
-                            .own = own,
-                            .on_own = mt_cli_tree_option};
-    o.own_ctx = &o;
-    int status = mt_cli_site_options("report", argc, argv, mt_report_usage, &o);
+    mt_report_cli_t cli = {.o = {.top = MT_REPORT_DEFAULT_TOP,
+                                 .frames = MT_REPORT_DEFAULT_FRAMES,
+                                 .multi_ok = 1,
+                                 .own = own,
+                                 .on_own = mt_report_option}};
+    mt_cli_site_opts_t *o = &cli.o;
+    o->own_ctx = &cli;
+    int status = mt_cli_site_options("report", argc, argv, mt_report_usage, o);
     if (status >= 0)
         return status;
-    if (!mt_cli_logs_multi(o.paths, o.npaths))
-        return mt_report_one(o.path, stdout, &o);
+    if (!mt_cli_logs_multi(o->paths, o->npaths))
+        return mt_report_one(o->path, stdout, &cli);
     mt_cli_multi_t m = {.cmd = "report",
-                        .json = o.json,
-                        .colour = mt_cli_colour(o.no_color),
-                        .as_tree = o.as_tree,
+                        .json = o->json,
+                        .colour = mt_cli_colour(o->no_color),
+                        .as_tree = o->as_tree,
                         .biggest = mt_report_one,
-                        .ctx = &o,
+                        .ctx = &cli,
                         .what = "its report"};
-    return mt_cli_multi_run(&m, o.paths, o.npaths);
+    return mt_cli_multi_run(&m, o->paths, o->npaths);
 }

@@ -22,11 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "leak_check.h"
 #include "log_format.h"
 #include "memtrace.h"
 #include "mt_config.h"
+#include "peak_check.h"
 #include "run_follow.h"
 #include "render_stack.h"
 #include "run_manifest.h"
@@ -42,9 +44,11 @@ typedef struct mt_run_opts {
     unsigned long sample_ms;
     bool follow_fork;
     bool quiet;
-    bool leak_check;    /* MEMTRACE_LEAK_CHECK=1, and the leak report on stderr at the end */
-    mt_leak_cli_t leak; /* --show-leak-kinds, --fail-on, --error-exitcode, --suppressions */
-    int prog_index;     /* index in argv of PROG */
+    bool leak_check;     /* MEMTRACE_LEAK_CHECK=1, and the leak report on stderr at the end */
+    mt_leak_cli_t leak;  /* --show-leak-kinds, --fail-on, --error-exitcode, --suppressions */
+    uint64_t peak_limit; /* --fail-peak-above */
+    const char *peak_limit_text; /* as given; NULL when not given */
+    int prog_index;              /* index in argv of PROG */
 } mt_run_opts_t;
 
 static void mt_run_usage(FILE *out)
@@ -86,13 +90,26 @@ static void mt_run_usage(FILE *out)
         "      --error-exitcode N   exit N when a failing kind is found, else PROG's status\n"
         "                           (implies --leak-check)\n"
         "      --fail-on KINDS      kinds that fail (default definite,possible)\n"
+        "      --fail-leaked-above SIZE\n"
+        "                           fail only when they hold more than SIZE bytes (4096,\n"
+        "                           64K, 10MiB; default 0)\n"
         "      --show-leak-kinds KINDS\n"
         "                           kinds listed (default definite,indirect,possible)\n"
         "      --suppressions FILE  LeakSanitizer or valgrind suppressions (repeatable)\n"
         "      --gen-suppressions   print a suppression for each leak listed\n"
         "      --show-import-machinery\n"
         "                           keep Python's import machinery in the report's stacks\n"
+        "      --after-finalization a Python script: judge the scan at exit, after the\n"
+        "                           interpreter's finalization, not what the script held\n"
+        "                           when it ended (the default)\n"
         "  KINDS: definite, indirect, possible, reachable, separated by commas; all; none.\n"
+        "  For a Python script the leaks are the blocks its own lines allocated and still\n"
+        "  held when it ended (before finalization); they fail as definite ones do.\n"
+        "\n"
+        "peak check:\n"
+        "      --fail-peak-above SIZE\n"
+        "                           when the heap's peak is above SIZE, say where and exit\n"
+        "                           with --error-exitcode's N (without it, 1)\n"
         "\n"
         "Options end at the first argument that is not an option, or at '--'.\n"
         "Statically linked and setuid programs are refused: LD_PRELOAD cannot reach them.\n",
@@ -170,12 +187,16 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
                 return mt_run_bad_usage("%s", "cannot set MEMTRACE_PYTHON_FREELISTS");
         } else if (strcmp(a, "--show-import-machinery") == 0) {
             o->leak.show_import = 1;
+        } else if (strcmp(a, "--after-finalization") == 0) {
+            o->leak.after_finalization = 1;
         } else if (strcmp(a, "--gen-suppressions") == 0 ||
                    strcmp(a, "--gen-suppressions=all") == 0 ||
                    strcmp(a, "--gen-suppressions=yes") == 0) {
             o->leak.gen_supps = 1;
         } else if (mt_run_opt_is(a, "--error-exitcode") || mt_run_opt_is(a, "--fail-on") ||
-                   mt_run_opt_is(a, "--show-leak-kinds") || mt_run_opt_is(a, "--suppressions")) {
+                   mt_run_opt_is(a, "--show-leak-kinds") || mt_run_opt_is(a, "--suppressions") ||
+                   mt_run_opt_is(a, "--fail-leaked-above") ||
+                   mt_run_opt_is(a, "--fail-peak-above")) {
             size_t n = strcspn(a, "=");
             const char *v = mt_run_opt_value(argc, argv, &i, a, n);
             if (v == NULL)
@@ -188,6 +209,12 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
                 bad = mt_leak_cli_kinds("run", "--fail-on", v, &o->leak.fail);
             } else if (strncmp(a, "--show-leak-kinds", n) == 0) {
                 bad = mt_leak_cli_kinds("run", "--show-leak-kinds", v, &o->leak.show);
+            } else if (strncmp(a, "--fail-leaked-above", n) == 0) {
+                bad = mt_cli_size("run", "--fail-leaked-above", v, &o->leak.fail_above);
+                o->leak.fail_above_text = v;
+            } else if (strncmp(a, "--fail-peak-above", n) == 0) {
+                bad = mt_cli_size("run", "--fail-peak-above", v, &o->peak_limit);
+                o->peak_limit_text = v;
             } else {
                 bad = mt_leak_cli_add_supp(&o->leak, v);
             }
@@ -881,8 +908,9 @@ static int mt_run_leak_check(mt_run_opts_t *o, const char *log, const char *prog
     char *held = NULL;
     size_t held_len = 0;
     FILE *out = o->quiet ? open_memstream(&held, &held_len) : NULL;
+    char why[512];
     int rc = mt_leak_cli_report("run", log, &o->leak, out ? out : stderr, stderr, &failing,
-                                &classified, &truncated);
+                                &classified, &truncated, why, sizeof why);
     if (out) {
         fclose(out);
         if (rc != 0 || failing || !classified)
@@ -901,13 +929,33 @@ static int mt_run_leak_check(mt_run_opts_t *o, const char *log, const char *prog
         return exit_status;
     }
     if (failing && o->leak.error_exitcode > 0) {
-        fprintf(stderr,
-                "memtrace: leak check: exit status %d (--error-exitcode): leaks of a failing kind "
-                "(--fail-on); %s itself exited %d\n",
-                o->leak.error_exitcode, prog, exit_status);
+        fprintf(stderr, "memtrace: leak check: exit status %d (--error-exitcode): ",
+                o->leak.error_exitcode);
+        mt_text_put(stderr, why[0] ? why : "leaks of a failing kind (--fail-on)");
+        fprintf(stderr, "; %s itself exited %d\n", prog, exit_status);
         return o->leak.error_exitcode;
     }
     return exit_status;
+}
+
+/* --fail-peak-above on the root's log; returns the status memtrace exits with. */
+static int mt_run_peak_check(const mt_run_opts_t *o, const char *log, const char *prog,
+                             int exit_status)
+{
+    mt_analysis_t *a;
+    mt_symbolizer_t *sym;
+    if (mt_cli_load(log, &a, &sym))
+        return exit_status;
+    a->show_import_machinery = o->leak.show_import;
+    int status = o->leak.error_exitcode > 0 ? o->leak.error_exitcode : 1;
+    char prefix[96], suffix[PATH_MAX + 64];
+    snprintf(prefix, sizeof prefix, "memtrace: peak check: exit status %d%s: ", status,
+             o->leak.error_exitcode > 0 ? " (--error-exitcode)" : "");
+    snprintf(suffix, sizeof suffix, "; %s itself exited %d", prog, exit_status);
+    int above = mt_cli_peak_check(prefix, suffix, a, sym, o->peak_limit, o->peak_limit_text);
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    return above > 0 ? status : exit_status;
 }
 
 int mt_cmd_run(int argc, char **argv)
@@ -983,6 +1031,8 @@ int mt_cmd_run(int argc, char **argv)
     mt_run_follow_free(follower);
     if (found && o.leak_check)
         exit_status = mt_run_leak_check(&o, logs[root_log].path, prog, exit_status);
+    if (found && o.peak_limit_text)
+        exit_status = mt_run_peak_check(&o, logs[root_log].path, prog, exit_status);
     mt_leak_cli_destroy(&o.leak);
     mt_run_manifest_free(logs, nlogs);
     if (!found) {

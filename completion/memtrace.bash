@@ -24,15 +24,17 @@ _memtrace() {
     local cmd=${COMP_WORDS[1]} opts=""
     case $cmd in
     run) opts="--output -o --sample-interval --follow-fork --no-follow-fork --keep-free-lists --quiet -q
-               --leak-check --error-exitcode --fail-on --show-leak-kinds --suppressions
-               --gen-suppressions --show-import-machinery --python=on --python=off --help -h" ;;
-    report | peak) opts="--format --top --frames --tree --no-color --show-import-machinery
-                         --help -h" ;;
+               --leak-check --error-exitcode --fail-on --fail-leaked-above --fail-peak-above
+               --after-finalization --show-leak-kinds --suppressions --gen-suppressions
+               --show-import-machinery --python=on --python=off --help -h" ;;
+    report) opts="--format --top --frames --tree --fail-peak-above --no-color
+                  --show-import-machinery --help -h" ;;
+    peak) opts="--format --top --frames --tree --no-color --show-import-machinery --help -h" ;;
     fragmentation) opts="--format --top --frames --request --no-color --show-import-machinery
                          --help -h" ;;
-    leaks) opts="--kinds --show-leak-kinds --fail-on --error-exitcode --suppressions
-                 --gen-suppressions --format --output -o --frames --tree --no-color
-                 --show-import-machinery --help -h" ;;
+    leaks) opts="--kinds --show-leak-kinds --fail-on --error-exitcode --fail-leaked-above
+                 --after-finalization --suppressions --gen-suppressions --format --output -o
+                 --frames --tree --no-color --show-import-machinery --help -h" ;;
     timeline) opts="--output -o --width --height --no-color --help -h" ;;
     diff) opts="--format --by --fail-above --top --frames --no-color --show-import-machinery
                 --help -h" ;;
@@ -78,7 +80,7 @@ _memtrace() {
         return 0
         ;;
     --top | --frames | --request | --width | --height | --min-percent | --title | --fail-above | --function | \
-        --error-exitcode | --sample-interval)
+        --error-exitcode | --sample-interval | --fail-leaked-above | --fail-peak-above)
         return 0 # a number: nothing to offer
         ;;
     esac
