@@ -204,6 +204,8 @@ static int mt_frag_holes(mt_report_fragmentation_t *rep, mt_symbolizer_t *sym)
             same++;
         if (same < kept) {
             free(fr);
+            rep->pinning[same].nodes++;
+            rep->pinning[same].imported += mt_sites_node_imported(rep->a, pin_node[j]);
             rep->pinned[same] += rep->pinned[j];
             rep->pinning[same].leaked_bytes += rep->pinning[j].leaked_bytes;
             rep->pinning[same].leaked_blocks += rep->pinning[j].leaked_blocks;
@@ -213,6 +215,8 @@ static int mt_frag_holes(mt_report_fragmentation_t *rep, mt_symbolizer_t *sym)
         rep->pinning[kept] = rep->pinning[j];
         rep->pinning[kept].frames = fr;
         rep->pinning[kept].nframes = (size_t)k;
+        rep->pinning[kept].nodes = 1;
+        rep->pinning[kept].imported = mt_sites_node_imported(rep->a, pin_node[j]);
         kept++;
     }
     rep->npinning = kept;
@@ -233,6 +237,10 @@ static int mt_frag_python_frames(const mt_analysis_t *a)
 
 static int mt_frag_site_in_script(const mt_site_t *s)
 {
+    /* made while importing: start-up cost, not the script's steady state (with the import
+     * machinery hidden, only the nodes say so; with it shown, the frames below do too) */
+    if (s->nodes && s->imported == s->nodes)
+        return 0;
     int from_file = 0;
     for (size_t i = 0; i < s->nframes; i++) {
         const mt_frame_t *f = &s->frames[i];

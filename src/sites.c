@@ -65,6 +65,21 @@ size_t mt_sites_hide_import(mt_frame_t *v, size_t n)
     return k;
 }
 
+int mt_sites_node_imported(const mt_analysis_t *a, uint32_t node)
+{
+    uint32_t steps = 0;
+    for (uint32_t id = node; id != 0 && id < a->nodes.n && steps < MT_STACK_MAX_NODES;
+         id = a->nodes.v[id].parent, steps++) {
+        const char *name, *file;
+        uint32_t line;
+        uint64_t ip = a->nodes.v[id].ip;
+        if ((ip & MT_PY_IP_BIT) && mt_pyinfo_frame(&a->python, ip, &name, &file, &line) == 0 &&
+            mt_pyfile_is_import_machinery(file))
+            return 1;
+    }
+    return 0;
+}
+
 int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t node,
                         mt_frame_t **out)
 {
@@ -258,6 +273,7 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
         site->peak_blocks += st.peak_blocks;
         site->temporary += st.temporary;
         site->nodes++;
+        site->imported += a->python.present && mt_sites_node_imported(a, id);
     }
     free(table);
     if (rc < 0)

@@ -22,6 +22,7 @@ typedef struct mt_site {
     uint64_t peak_blocks;
     uint64_t temporary; /* freed before the same thread allocated again */
     uint32_t nodes;     /* trace nodes merged into this site */
+    uint32_t imported;  /* of those, made while a module was imported (mt_sites_node_imported) */
 } mt_site_t;
 
 typedef struct mt_sites {
@@ -74,6 +75,10 @@ size_t mt_sites_hide_interpreter(mt_frame_t *v, size_t n, uint32_t interp_module
  * interpreter's C frames between them are already gone (mt_sites_hide_interpreter); an
  * extension module's init function is the module's own code and stays. Returns the new count. */
 size_t mt_sites_hide_import(mt_frame_t *v, size_t n);
+/* True when node's stack (its innermost MT_STACK_MAX_NODES frames) has a frame of the import
+ * machinery: an allocation made while a module was imported, which hiding the machinery no
+ * longer shows. */
+int mt_sites_node_imported(const mt_analysis_t *a, uint32_t node);
 
 /* Hash and equality of a stack as a person reads it: names, files, lines, modules, and raw
  * addresses only where there is no name. Symbolizer strings are interned, so pointers

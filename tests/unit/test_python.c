@@ -160,6 +160,7 @@ START_TEST(sites_show_python_frames)
     ck_assert_uint_eq(py->frames[0].module, MT_NO_MODULE);
     ck_assert_str_eq(py->frames[1].function, "main");
     ck_assert_uint_eq(py->frames[1].line, 20);
+    ck_assert_uint_eq(py->imported, 0);
 
     /* An extension's C frame stays above the Python line that called it. */
     const mt_site_t *ext = site_with_bytes(&s, 5000);
@@ -349,6 +350,9 @@ START_TEST(import_machinery_hidden)
     ck_assert_uint_eq(body->nframes, 2);
     assert_frame(&body->frames[0], "<module>", "/work/mod.py", 2);
     assert_frame(&body->frames[1], "<module>", "/work/app.py", 3);
+    /* the site still knows it was made while importing (fragmentation leaves those out) */
+    ck_assert_uint_eq(body->nodes, 1);
+    ck_assert_uint_eq(body->imported, 1);
 
     /* Only importlib above the importing line: charged to it alone. */
     const mt_site_t *compile = site_with_bytes(&s, 700);
