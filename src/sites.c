@@ -50,7 +50,7 @@ size_t mt_sites_hide_import(mt_frame_t *v, size_t n)
 {
     size_t k = 0;
     int kept_python = 0, dropped = 0;
-    mt_frame_t outermost;
+    mt_frame_t outermost = {.function = NULL}; /* set with dropped */
     for (size_t i = 0; i < n; i++) {
         if (v[i].python && mt_pyfile_is_import_machinery(v[i].file)) {
             outermost = v[i];
