@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -55,6 +57,8 @@ static struct {
     mt_noreturn_fn exit_, Exit_, exit;
     void (*pthread_exit)(void *) __attribute__((noreturn));
     void (*quick_exit)(int) __attribute__((noreturn));
+    int (*prctl)(int, unsigned long, unsigned long, unsigned long, unsigned long);
+    int (*pthread_setname_np)(pthread_t, const char *);
     int (*libc_start_main)(int (*)(int, char **, char **), int, char **, void (*)(void),
                            void (*)(void), void (*)(void), void *);
     int (*main)(int, char **, char **);
@@ -100,6 +104,8 @@ static void mt_hooks_resolve(void)
     MT_SYM(Exit_, "_Exit");
     MT_SYM(pthread_exit, "pthread_exit");
     MT_SYM(quick_exit, "quick_exit");
+    MT_SYM(prctl, "prctl");
+    MT_SYM(pthread_setname_np, "pthread_setname_np");
     MT_SYM(free, "free"); /* last: a non-NULL free means everything is resolved */
     mt_resolving = 0;
 }
@@ -692,6 +698,82 @@ MT_EXPORT void quick_exit(int status)
     mt_real.quick_exit(status);
 }
 
+/* ---- thread names ----
+ *
+ * A rename is recorded (THREAD_NAME) after the real call succeeded; the program gets the
+ * call's own result and errno. glibc's pthread_setname_np renames its own thread through an
+ * internal prctl and another thread through /proc/self/task/TID/comm, neither of which comes
+ * back here, so each rename is recorded once. A name written to that file directly is not
+ * seen (it is when set before the thread's first allocation: the recorder reads each thread's
+ * name then).
+ */
+
+/* Lock-free and allocation-free: the name as the kernel keeps it (cut at 15 bytes). */
+static void mt_hooks_self_named(void)
+{
+    if (!mt_hooks_wanted())
+        return;
+    int saved = errno;
+    mt_guard = 1;
+    char name[17] = {0};
+    if (mt_syscall(SYS_prctl, PR_GET_NAME, name, 0, 0, 0) == 0)
+        mt_rec_thread_name((uint32_t)mt_sys_gettid(), name, strnlen(name, 16));
+    mt_guard_leave();
+    errno = saved;
+}
+
+/*
+ * The tid of another thread: glibc keeps it in its descriptor, and pthread_getcpuclockid
+ * hands it out as the kernel's per-thread CPU clock id, ((~tid) << 3) | 6 (the encoding of
+ * the clock_gettime ABI, CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED). 0 when it cannot be had (a
+ * thread that ended meanwhile has tid 0).
+ */
+static uint32_t mt_hooks_tid_of(pthread_t th)
+{
+    if (pthread_equal(th, pthread_self()))
+        return (uint32_t)mt_sys_gettid();
+    clockid_t c;
+    if (pthread_getcpuclockid(th, &c) != 0 || (c & 7) != 6)
+        return 0;
+    long tid = ~((long)c >> 3); /* arithmetic shift: c is negative */
+    return tid > 0 && tid <= INT32_MAX ? (uint32_t)tid : 0;
+}
+
+MT_EXPORT int prctl(int option, ...)
+{
+    /* glibc's prctl reads four more arguments whatever the option: so does this one, and
+     * passes them on as they came. */
+    va_list ap;
+    va_start(ap, option);
+    unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
+    unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+    va_end(ap);
+    MT_ENSURE(prctl);
+    int rc = mt_real.prctl ? mt_real.prctl(option, a2, a3, a4, a5)
+                           : (int)mt_syscall(SYS_prctl, option, a2, a3, a4, a5);
+    if (option == PR_SET_NAME && rc == 0)
+        mt_hooks_self_named();
+    return rc;
+}
+
+MT_EXPORT int pthread_setname_np(pthread_t th, const char *name)
+{
+    MT_ENSURE(pthread_setname_np);
+    if (MT_UNLIKELY(!mt_real.pthread_setname_np))
+        return ENOSYS;
+    int rc = mt_real.pthread_setname_np(th, name);
+    if (rc != 0 || !mt_hooks_wanted())
+        return rc;
+    int saved = errno;
+    mt_guard = 1;
+    uint32_t tid = mt_hooks_tid_of(th);
+    if (tid) /* it succeeded: name is a string of at most 15 bytes */
+        mt_rec_thread_name(tid, name, strnlen(name, 16));
+    mt_guard_leave();
+    errno = saved;
+    return rc;
+}
+
 /*
  * syscall(): a process made by a raw clone (or fork) syscall gets no fork handlers, so its
  * copy of the recorder would wait for a writer thread that is not there; and exit_group ends
@@ -722,6 +804,12 @@ MT_EXPORT long syscall(long nr, ...)
     va_end(ap);
     if (nr == SYS_exit_group)
         mt_hooks_finish(MT_EXIT_NORMAL, (int)a[0]);
+    if (MT_UNLIKELY(nr == SYS_prctl && a[0] == PR_SET_NAME)) {
+        long r = mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (r == 0)
+            mt_hooks_self_named();
+        return r;
+    }
     if (!mt_hooks_is_fork(nr, a) || !mt_hooks_wanted())
         return mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
     mt_rec_fork_prepare();

@@ -41,6 +41,8 @@ static struct {
     PyObject *(*call)(PyObject *, ...);
     void (*decref)(PyObject *);
     void (*err_clear)(void);
+    const char *(*utf8)(PyObject *, Py_ssize_t *);
+    void (*set_profile)(Py_tracefunc, PyObject *);
     PyObject *none;
 } mt_pyapi;
 
@@ -230,6 +232,106 @@ static PyMethodDef mt_py_script_end_def = {"_memtrace_script_end", mt_py_script_
                                            NULL};
 static int mt_py_atexit_done;
 
+/* ---- thread names: threading.Thread(name=...) ----
+ *
+ * A thread's Python name lives in its Thread object only (3.11 does not give it to the
+ * kernel), and only Python code running in that thread can ask threading.current_thread()
+ * for it. The one hook that threading runs in every new thread before the thread's own code
+ * is the profile function of threading.setprofile(): Thread._bootstrap_inner installs it with
+ * sys.setprofile right before calling run(). So, at the start of the script, ours is
+ * registered; its first call in a new thread (the call of run) writes the thread's name and
+ * takes the function off that thread with PyEval_SetProfile(NULL, NULL): one call per thread,
+ * no profiling cost afterwards. This is the approach memray takes.
+ *
+ * What a program can see, and why this is the least of the ways that work:
+ * - threading.getprofile() returns our function instead of None. Code that saves and restores
+ *   it keeps it; nothing else in the standard library looks at it.
+ * - A profile function already set (by sitecustomize, or a profiler started before the script)
+ *   is left alone: no Python names then, and the native names stay.
+ * - A program that calls threading.setprofile() itself replaces ours: threads it starts
+ *   afterwards keep their native names (their figures stay right, only the label changes).
+ *   Chaining to the program's function instead would put memtrace in every profile event.
+ * - The first profile event of each thread runs our function, with profiling of that call
+ *   itself off as for any profile function; sys.getprofile() in the thread's own code is None,
+ *   as without memtrace.
+ * - threading is imported at the start of the script if the interpreter's start-up did not
+ *   import it already (Debian's site does, through .pth files): an import a program that
+ *   never uses threads would not have made, with no effect on its behaviour (threading's
+ *   shutdown hook waits for no thread when none was started).
+ * Monkey-patching Thread.start or _bootstrap would reach every thread too, but it changes
+ * what the program's own code finds in the threading module; wrapping pthread_create would
+ * run Python code at a point where the interpreter does not expect it. The main thread is
+ * named when the script starts ("MainThread", unless the program renamed it before).
+ * A thread renamed later (thread.name = ...) keeps the name it started with.
+ * MEMTRACE_PYTHON_THREADS=0 turns this off (native names only).
+ */
+static PyObject *mt_py_threading; /* the threading module, kept once the hook is in */
+
+/* This thread's threading name as a THREAD_NAME record. GIL held. Not under the guard: what
+ * these calls allocate and free is recorded like any of the program's events (a guard here
+ * would hide the frees of a garbage collection they may start). */
+static void mt_py_name_this_thread(void)
+{
+    PyObject *ct = mt_pyapi.getattr(mt_py_threading, "current_thread");
+    PyObject *th = ct ? mt_pyapi.call(ct, NULL) : NULL;
+    PyObject *name = th ? mt_pyapi.getattr(th, "name") : NULL;
+    Py_ssize_t len = 0;
+    const char *s = name ? mt_pyapi.utf8(name, &len) : NULL;
+    if (s && len >= 0 && mt_rec_active()) {
+        mt_guard++;
+        mt_rec_thread_name((uint32_t)mt_sys_gettid(), s, (size_t)len);
+        mt_guard--;
+    }
+    if (!s)
+        mt_pyapi.err_clear(); /* never an exception for the program's thread */
+    PyObject *objs[] = {name, th, ct};
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
+        if (objs[i])
+            mt_pyapi.decref(objs[i]);
+}
+
+/* The profile function: called as f(frame, event, arg); first off this thread, then its name. */
+static PyObject *mt_py_thread_started(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+    mt_pyapi.set_profile(NULL, NULL);
+    mt_py_name_this_thread();
+    Py_INCREF(mt_pyapi.none);
+    return mt_pyapi.none;
+}
+
+static PyMethodDef mt_py_thread_started_def = {"_memtrace_thread_name", mt_py_thread_started,
+                                               METH_VARARGS, NULL};
+
+/* At the start of the script, from the audit hook, guard held (our own objects). */
+static void mt_py_names_install(void)
+{
+    const char *env = getenv("MEMTRACE_PYTHON_THREADS");
+    if ((env && strcmp(env, "0") == 0) || !mt_pyapi.utf8 || !mt_pyapi.set_profile)
+        return;
+    PyObject *mod = mt_pyapi.import("threading");
+    PyObject *get = mod ? mt_pyapi.getattr(mod, "getprofile") : NULL; /* 3.10 and later */
+    PyObject *cur = get ? mt_pyapi.call(get, NULL) : NULL;
+    PyObject *set = cur == mt_pyapi.none ? mt_pyapi.getattr(mod, "setprofile") : NULL;
+    PyObject *fn = set ? mt_pyapi.cfunction_new(&mt_py_thread_started_def, NULL, NULL) : NULL;
+    PyObject *res = fn ? mt_pyapi.call(set, fn, NULL) : NULL;
+    if (!res) {
+        mt_pyapi.err_clear();
+    } else {
+        /* Both kept for good: a thread drops its reference to fn from inside fn's own call,
+         * which must never be the last one. */
+        mt_py_threading = mod;
+        mod = NULL;
+        fn = NULL;
+        mt_py_name_this_thread(); /* the main thread */
+    }
+    PyObject *objs[] = {res, fn, set, cur, get, mod};
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
+        if (objs[i])
+            mt_pyapi.decref(objs[i]);
+}
+
 /* Called with the GIL held for every audited event: must stay cheap and never fail. */
 static int mt_py_audit(const char *event, PyObject *args, void *data)
 {
@@ -252,6 +354,7 @@ static int mt_py_audit(const char *event, PyObject *args, void *data)
     for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
         if (objs[i])
             mt_pyapi.decref(objs[i]);
+    mt_py_names_install();
     mt_guard--;
     mt_py_freelists_start(); /* after our own objects: their frees are the program's events */
     return 0;
@@ -300,6 +403,8 @@ void mt_py_detect(void)
     MT_PYSYM(decref, "Py_DecRef");
     MT_PYSYM(err_clear, "PyErr_Clear");
     MT_PYSYM(none, "_Py_NoneStruct");
+    MT_PYSYM(utf8, "PyUnicode_AsUTF8AndSize");
+    MT_PYSYM(set_profile, "PyEval_SetProfile");
     void *tstate = dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
     void *a2l = dlsym(RTLD_DEFAULT, "PyCode_Addr2Line");
     void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");

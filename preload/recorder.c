@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,13 +59,54 @@ static char mt_rec_parent_log[PATH_MAX];
 
 static __thread uint32_t mt_rec_tid_cache __attribute__((tls_model("initial-exec")));
 
+/* Lock held: a THREAD_NAME record (names are cut at MT_THREAD_NAME_MAX bytes). */
+static void mt_rec_emit_thread_name(uint32_t tid, const char *name, size_t len)
+{
+    mt_enc_t *e = mt_writer_begin_big(mt_enc_thread_name_size(len));
+    if (e) {
+        mt_enc_thread_name(e, tid, name, len);
+        mt_writer_end();
+    }
+}
+
+/*
+ * A thread's first event (once per thread, and again in a forked child): its tid, a slot for
+ * the crash handler, and its name as the kernel has it now, which is the one it inherited from
+ * the thread that created it, or the one it was given before it first allocated, by whatever
+ * means (pthread_setname_np, prctl, a write to /proc/self/task/TID/comm). One prctl call per
+ * thread, never per event. The name is read under the recorder lock, so that it cannot
+ * overtake a rename another thread records meanwhile (mt_rec_thread_name): of the two records,
+ * the later one in the log always holds the name the kernel has.
+ */
+static __attribute__((noinline, cold)) uint32_t mt_rec_tid_first(void)
+{
+    int saved = errno;
+    uint32_t tid = (uint32_t)mt_sys_gettid();
+    mt_rec_tid_cache = tid;
+    (void)mt_slot_self();
+    char name[17] = {0}; /* PR_GET_NAME writes at most 16 bytes, NUL included */
+    pthread_mutex_lock(&mt_writer.lock);
+    if (mt_syscall(SYS_prctl, PR_GET_NAME, name, 0, 0, 0) == 0)
+        mt_rec_emit_thread_name(tid, name, strnlen(name, 16));
+    pthread_mutex_unlock(&mt_writer.lock);
+    errno = saved;
+    return tid;
+}
+
 static inline uint32_t mt_rec_tid(void)
 {
-    if (MT_UNLIKELY(!mt_rec_tid_cache)) {
-        mt_rec_tid_cache = (uint32_t)mt_sys_gettid();
-        (void)mt_slot_self(); /* this thread's first event: room for the crash handler */
-    }
+    if (MT_UNLIKELY(!mt_rec_tid_cache))
+        return mt_rec_tid_first();
     return mt_rec_tid_cache;
+}
+
+void mt_rec_thread_name(uint32_t tid, const char *name, size_t len)
+{
+    if (!tid)
+        return;
+    pthread_mutex_lock(&mt_writer.lock);
+    mt_rec_emit_thread_name(tid, name, len);
+    pthread_mutex_unlock(&mt_writer.lock);
 }
 
 /* Size and node of the block a realloc released, in case the realloc fails and the block

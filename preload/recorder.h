@@ -55,6 +55,10 @@ void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind);
 void mt_rec_munmap(const void *p, size_t len);
 /* Python records with a time: MT_TAG_PY_ARENA_ALLOC/FREE (p, size), MT_TAG_PY_SCRIPT_END. */
 void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size);
+/* A THREAD_NAME record: thread tid is called name (len bytes, no NUL needed) from now on.
+ * For a rename made by the program (prctl, pthread_setname_np, Python's threading); a
+ * thread's name at its first event is recorded by the recorder itself. */
+void mt_rec_thread_name(uint32_t tid, const char *name, size_t len);
 /* Before and after a real dlclose. */
 void mt_rec_modules_changed(void);
 /* A NOTICE record (enum mt_notice_code) with a short text. */

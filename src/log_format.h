@@ -547,6 +547,23 @@ static inline void mt_enc_thread(mt_enc_t *e, uint64_t tid)
     mt_enc_v(e, tid);
 }
 
+/* Names longer than this are cut (Python lets a thread be called anything; the kernel's own
+ * names are at most 15 bytes). Room: mt_enc_thread_name_size(). */
+#define MT_THREAD_NAME_MAX 256u
+
+static inline size_t mt_enc_thread_name_size(size_t len)
+{
+    return 1 + MT_VARINT_MAX +
+           mt_enc_string_size(len < MT_THREAD_NAME_MAX ? len : MT_THREAD_NAME_MAX);
+}
+
+static inline void mt_enc_thread_name(mt_enc_t *e, uint64_t tid, const char *name, size_t len)
+{
+    mt_enc_u8(e, MT_TAG_THREAD_NAME);
+    mt_enc_v(e, tid);
+    mt_enc_string(e, name, len < MT_THREAD_NAME_MAX ? len : MT_THREAD_NAME_MAX);
+}
+
 static inline void mt_enc_trace_node(mt_enc_t *e, uint32_t id, uint32_t parent, uint64_t ip)
 {
     mt_enc_u8(e, MT_TAG_TRACE_NODE);
