@@ -67,6 +67,48 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path)
     return 0;
 }
 
+/* --thread values: argv strings, which live as long as the command */
+static struct {
+    const char **v;
+    size_t n, cap;
+    int allow_missing;
+} mt_cli_threads;
+
+void mt_cli_add_thread(const char *value)
+{
+    if (mt_cli_threads.n == mt_cli_threads.cap) {
+        size_t nc = mt_cli_threads.cap ? mt_cli_threads.cap * 2 : 4;
+        const char **nv = realloc(mt_cli_threads.v, nc * sizeof *nv);
+        if (!nv) {
+            fprintf(stderr, "memtrace: %s\n", strerror(ENOMEM));
+            exit(1);
+        }
+        mt_cli_threads.v = nv;
+        mt_cli_threads.cap = nc;
+    }
+    mt_cli_threads.v[mt_cli_threads.n++] = value;
+}
+
+void mt_cli_threads_allow_missing(void)
+{
+    mt_cli_threads.allow_missing = 1;
+}
+
+int mt_cli_check_threads(const char *cmd, mt_analysis_t *const *a, size_t n)
+{
+    for (size_t i = 0; i < mt_cli_threads.n; i++) {
+        int known = 0;
+        for (size_t k = 0; k < n && !known; k++)
+            known = mt_analysis_thread_known(a[k], mt_cli_threads.v[i]);
+        if (!known) {
+            fprintf(stderr, "memtrace: %s: no thread '%s' in %s\n", cmd, mt_cli_threads.v[i],
+                    n > 1 ? "either log" : "the log");
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o)
 {
@@ -79,6 +121,7 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
+        MT_CLI_THREAD_OPTION,
     };
     /* the shared table, then the command's own options (their values are >= MT_CLI_OPT_OWN) */
     struct option longopts[sizeof common / sizeof common[0] + MT_CLI_MAX_OWN + 1];
@@ -113,6 +156,9 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
             break;
         case OPT_SHOW_IMPORT:
             o->show_import = 1;
+            break;
+        case MT_CLI_OPT_THREAD:
+            mt_cli_add_thread(optarg);
             break;
         case 'h':
             usage(stdout);
@@ -159,7 +205,8 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
     char err[512];
     mt_cli_progress_t pr;
     mt_cli_progress_start(&pr, path);
-    int rc = mt_analysis_load_progress(a, path, mt_cli_progress_update, &pr, err, sizeof err);
+    mt_thread_filter_t f = {mt_cli_threads.v, mt_cli_threads.n, mt_cli_threads.allow_missing};
+    int rc = mt_analysis_load_filtered(a, path, &f, mt_cli_progress_update, &pr, err, sizeof err);
     mt_cli_progress_stop(&pr);
     if (rc < 0) {
         fprintf(stderr, "memtrace: %s\n", err);

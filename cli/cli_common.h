@@ -31,6 +31,20 @@ int mt_cli_bad_option(const char *cmd, int c, char **argv);
  * there is none or more than one, else 0. */
 int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
 
+/* --thread NAME|ID, taken by every report command (repeatable: the threads of any value). The
+ * getopt_long value of the option; mt_cli_load applies what mt_cli_add_thread kept. */
+#define MT_CLI_OPT_THREAD 0x7468
+#define MT_CLI_THREAD_OPTION                                                                       \
+    {                                                                                              \
+        "thread", required_argument, NULL, MT_CLI_OPT_THREAD                                       \
+    }
+void mt_cli_add_thread(const char *value);
+/* For diff: a value may match a thread of one of the two logs only (see mt_cli_check_threads). */
+void mt_cli_threads_allow_missing(void);
+/* 0 when every --thread value matches a thread of at least one of the n analyses; else prints
+ * the error for the first that does not and returns 1. */
+int mt_cli_check_threads(const char *cmd, mt_analysis_t *const *a, size_t n);
+
 #define MT_CLI_OPT_OWN 256
 #define MT_CLI_MAX_OWN 8
 

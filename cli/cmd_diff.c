@@ -68,6 +68,7 @@ int mt_cmd_diff(int argc, char **argv)
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
+        MT_CLI_THREAD_OPTION,
         {NULL, 0, NULL, 0},
     };
     int json = 0, no_color = 0, show_import = 0, c;
@@ -120,6 +121,9 @@ int mt_cmd_diff(int argc, char **argv)
         case OPT_SHOW_IMPORT:
             show_import = 1;
             break;
+        case MT_CLI_OPT_THREAD:
+            mt_cli_add_thread(optarg);
+            break;
         case 'h':
             mt_diff_usage(stdout);
             return 0;
@@ -136,11 +140,17 @@ int mt_cmd_diff(int argc, char **argv)
     mt_analysis_t *a_old = NULL, *a_new = NULL;
     mt_symbolizer_t *s_old = NULL, *s_new = NULL;
     int rc = 1;
+    /* --thread: a thread of one run only (a new one, or one that went away) is compared with
+     * nothing; a value neither run has is an error. */
+    mt_cli_threads_allow_missing();
     if (mt_cli_load(old_path, &a_old, &s_old))
         return 1;
     if (mt_cli_load(new_path, &a_new, &s_new))
         goto out;
     a_old->show_import_machinery = a_new->show_import_machinery = show_import;
+    mt_analysis_t *both[] = {a_old, a_new};
+    if (mt_cli_check_threads("diff", both, 2))
+        goto out;
     mt_diff_t d;
     if (mt_diff_build(&d, a_old, s_old, a_new, s_new, by) < 0) {
         fprintf(stderr, "memtrace: diff: %s\n", strerror(ENOMEM));

@@ -50,6 +50,7 @@ int mt_cmd_export(int argc, char **argv)
         {"cost", required_argument, NULL, OPT_COST},
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
+        MT_CLI_THREAD_OPTION,
         {NULL, 0, NULL, 0},
     };
     enum { TO_NONE, TO_FOLDED, TO_PPROF, TO_MASSIF } to = TO_NONE;
@@ -92,6 +93,9 @@ int mt_cmd_export(int argc, char **argv)
             break;
         case OPT_SHOW_IMPORT:
             show_import = 1;
+            break;
+        case MT_CLI_OPT_THREAD:
+            mt_cli_add_thread(optarg);
             break;
         case 'h':
             mt_export_usage(stdout);

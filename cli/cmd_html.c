@@ -55,6 +55,7 @@ int mt_cmd_html(int argc, char **argv)
         {"top", required_argument, NULL, OPT_TOP},
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
+        MT_CLI_THREAD_OPTION,
         {NULL, 0, NULL, 0},
     };
     const char *out_path = NULL;
@@ -80,6 +81,9 @@ int mt_cmd_html(int argc, char **argv)
             break;
         case OPT_SHOW_IMPORT:
             show_import = 1;
+            break;
+        case MT_CLI_OPT_THREAD:
+            mt_cli_add_thread(optarg);
             break;
         case 'h':
             mt_html_usage(stdout);

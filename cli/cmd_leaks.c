@@ -113,14 +113,8 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
             goto out;
         }
     }
-    mt_cli_progress_t pr;
-    mt_cli_progress_start(&pr, path);
-    int lrc = mt_analysis_load_progress(&a, path, mt_cli_progress_update, &pr, err, sizeof err);
-    mt_cli_progress_stop(&pr);
-    if (lrc < 0) {
-        fprintf(stderr, "memtrace: %s\n", err);
+    if (mt_cli_load(path, &a, NULL)) /* --thread applies (cli_common.h) */
         goto out;
-    }
     a->show_import_machinery = o->show_import;
     if (mt_symbolizer_new(&sym, a->modules) < 0 ||
         mt_leaks_build_at(&l, a, sym, &supps, o->show,
@@ -372,6 +366,7 @@ int mt_cmd_leaks(int argc, char **argv)
         {"after-finalization", no_argument, NULL, OPT_AFTER_FINALIZATION},
         {"fail-leaked-above", required_argument, NULL, OPT_FAIL_ABOVE},
         {"help", no_argument, NULL, 'h'},
+        MT_CLI_THREAD_OPTION,
         {NULL, 0, NULL, 0},
     };
     mt_leak_cli_t o;
@@ -450,6 +445,9 @@ int mt_cmd_leaks(int argc, char **argv)
             if (mt_cli_size("leaks", "--fail-leaked-above", optarg, &o.fail_above) < 0)
                 goto done;
             o.fail_above_text = optarg;
+            break;
+        case MT_CLI_OPT_THREAD:
+            mt_cli_add_thread(optarg);
             break;
         case 'h':
             mt_leaks_usage(stdout);

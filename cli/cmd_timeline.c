@@ -42,6 +42,7 @@ int mt_cmd_timeline(int argc, char **argv)
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         {"help", no_argument, NULL, 'h'},
+        MT_CLI_THREAD_OPTION,
         {NULL, 0, NULL, 0},
     };
     const char *svg = NULL;
@@ -74,6 +75,9 @@ int mt_cmd_timeline(int argc, char **argv)
             break;
         case OPT_NO_COLOR:
             no_color = 1;
+            break;
+        case MT_CLI_OPT_THREAD:
+            mt_cli_add_thread(optarg);
             break;
         case 'h':
             mt_timeline_usage(stdout);

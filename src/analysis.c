@@ -163,7 +163,7 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
         case MT_TAG_ORIGIN:
             rc = a->lineage.has_origin ? 0 : mt_lineage_origin(&a->lineage, &rec);
             if (rc == 0 && a->lineage.how == MT_ORIGIN_FORK && !a->inherit &&
-                mt_reader_events(rd) == 0 && !a->replay.heap_blocks)
+                mt_reader_events(rd) == 0 && !a->replay.all_heap_blocks)
                 rc = mt_inherit_import(a);
             break;
         case MT_TAG_NEXT_LOG:
@@ -199,7 +199,7 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             break;
         case MT_TAG_THREAD_NAME:
             a->threads_named++;
-            rc = 0;
+            rc = mt_tnames_set(&a->thread_names, rec.a, rec.str.ptr, rec.str.len);
             break;
         case MT_TAG_PY_INTERP:
         case MT_TAG_PY_CODE:
@@ -209,6 +209,8 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
         case MT_TAG_PY_ARENA_FREE:
             rc = mt_pyinfo_record(&a->python, &rec, a->modules, &a->replay);
             a->replay.py_arena_bytes = a->python.arena_bytes; /* for the sampled series */
+            if (rec.tag == MT_TAG_PY_SCRIPT_END && rc >= 0)
+                mt_replay_threads_mark_end(&a->replay); /* what each thread held then */
             if (rc == -EINVAL) {
                 snprintf(why, sizeof why, "bad Python record (tag 0x%02x)", rec.tag);
                 goto corrupt;
@@ -258,11 +260,36 @@ end:
     return 0;
 }
 
-/* How a log is read: its place among the logs a report reads (inherit.h). */
+/* The threads a filter selected: sorted tids; NULL sel for no filter. */
+typedef struct mt_tid_set {
+    uint64_t *v;
+    size_t n, cap;
+} mt_tid_set_t;
+
+static int mt_tid_set_add(mt_tid_set_t *s, uint64_t tid)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == tid)
+            return 0;
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 8;
+        uint64_t *nv = realloc(s->v, nc * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        s->v = nv;
+        s->cap = nc;
+    }
+    s->v[s->n++] = tid;
+    return 0;
+}
+
+/* How a log is read: its place among the logs a report reads (inherit.h), and the threads
+ * whose blocks count (--thread; NULL: all). */
 typedef struct mt_load_opts {
     uint64_t stop_at_fork;
     int depth;
     int no_files;
+    const mt_tid_set_t *sel;
 } mt_load_opts_t;
 
 static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
@@ -283,6 +310,9 @@ static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
         a->stop_at_fork = lo->stop_at_fork;
         a->depth = lo->depth;
         a->no_files = lo->no_files;
+        if (lo->sel && (rc = mt_replay_select(&a->replay, lo->sel->v, lo->sel->n)) < 0)
+            goto fail;
+        a->thread_filter = lo->sel != NULL;
     }
     a->start_realtime_ns = mt_reader_start_realtime_ns(rd);
     a->header_pid = mt_reader_pid(rd);
@@ -340,6 +370,169 @@ int mt_analysis_load_follow(mt_analysis_t **out, const char *path, mt_follow_fn 
     return mt_analysis_start(out, rd, follow != NULL, NULL, NULL, NULL, err, errlen);
 }
 
+/* The first pass for a filter by name: every THREAD_NAME record, nothing replayed (the
+ * records are decoded, which is most of the cost of reading; no table grows with events). */
+static int mt_analysis_read_names(const char *path, mt_thread_names_t *names,
+                                  mt_progress_fn progress, void *progress_arg, char *err,
+                                  size_t errlen)
+{
+    mt_reader_t *rd;
+    int rc = mt_reader_open(&rd, path, err, errlen);
+    if (rc < 0)
+        return rc;
+    mt_record_t rec;
+    uint32_t tick = 0;
+    memset(&rec, 0, sizeof rec);
+    while ((rc = mt_reader_next(rd, &rec)) > 0) {
+        if (__builtin_expect(progress && ++tick == 0x10000, 0)) {
+            tick = 0;
+            progress(progress_arg, mt_reader_bytes_done(rd), mt_reader_size(rd));
+        }
+        if (rec.tag == MT_TAG_THREAD_NAME &&
+            (rc = mt_tnames_set(names, rec.a, rec.str.ptr, rec.str.len)) < 0)
+            break;
+    }
+    if (rc < 0)
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+    mt_reader_close(rd);
+    return rc < 0 ? rc : 0;
+}
+
+/* "main 4242, loader-0 4243, ..." for an error line: the first threads by tid. */
+static void mt_analysis_list_threads(const mt_thread_names_t *names, char *buf, size_t len)
+{
+    size_t used = 0, shown = 0;
+    uint64_t last = 0;
+    buf[0] = '\0';
+    /* ascending tid without sorting: the smallest tid above the last one shown, a few times */
+    for (; shown < 8 && used < len; shown++) {
+        const mt_tname_t *best = NULL;
+        for (size_t i = 0; names->v && i <= names->mask; i++) {
+            const mt_tname_t *t = &names->v[i];
+            if (t->name && (shown == 0 || t->tid > last) && (!best || t->tid < best->tid))
+                best = t;
+        }
+        if (!best)
+            break;
+        int k = snprintf(buf + used, len - used, "%s%.40s %llu", shown ? ", " : "", best->name,
+                         (unsigned long long)best->tid);
+        if (k < 0)
+            break;
+        used += (size_t)k;
+        last = best->tid;
+    }
+    if (shown == 8 && names->n > 8 && used < len)
+        snprintf(buf + used, len - used, ", ...");
+}
+
+int mt_analysis_load_filtered(mt_analysis_t **out, const char *path,
+                              const mt_thread_filter_t *filter, mt_progress_fn progress,
+                              void *progress_arg, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!filter || filter->n == 0)
+        return mt_analysis_load_progress(out, path, progress, progress_arg, err, errlen);
+    mt_thread_names_t names = {0};
+    mt_tid_set_t sel = {0};
+    size_t matched = 0;
+    int rc = 0, by_name = 0;
+    uint64_t tid;
+    for (size_t i = 0; i < filter->n; i++)
+        by_name |= !mt_tnames_is_tid(filter->specs[i], &tid);
+    if (by_name &&
+        (rc = mt_analysis_read_names(path, &names, progress, progress_arg, err, errlen)) < 0)
+        goto out;
+    for (size_t i = 0; i < filter->n && rc == 0; i++) {
+        const char *spec = filter->specs[i];
+        if (mt_tnames_is_tid(spec, &tid)) {
+            rc = mt_tid_set_add(&sel, tid); /* checked against the log after the pass */
+            continue;
+        }
+        size_t found = 0;
+        for (size_t k = 0; names.v && k <= names.mask && rc == 0; k++)
+            if (names.v[k].name && strcmp(names.v[k].name, spec) == 0) {
+                rc = mt_tid_set_add(&sel, names.v[k].tid);
+                found++;
+            }
+        if (found) {
+            matched++;
+        } else if (!filter->allow_missing && rc == 0) {
+            char list[512];
+            mt_analysis_list_threads(&names, list, sizeof list);
+            snprintf(err, errlen, "%s: no thread named '%.100s' (threads: %s)", path, spec,
+                     list[0] ? list : "none named");
+            rc = -ENOENT;
+        }
+    }
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+    if (rc < 0)
+        goto out;
+    mt_reader_t *rd;
+    if ((rc = mt_reader_open(&rd, path, err, errlen)) < 0)
+        goto out;
+    mt_load_opts_t lo = {.sel = &sel};
+    if ((rc = mt_analysis_start(out, rd, 0, &lo, progress, progress_arg, err, errlen)) < 0)
+        goto out;
+    /* A thread id counts when the log has the thread: a name, or an event of its own. */
+    mt_analysis_t *a = *out;
+    for (size_t i = 0; i < filter->n; i++) {
+        if (!mt_tnames_is_tid(filter->specs[i], &tid))
+            continue;
+        if (mt_analysis_thread_known(a, filter->specs[i])) {
+            matched++;
+        } else if (!filter->allow_missing) {
+            snprintf(err, errlen, "%s: no thread with id %llu", path, (unsigned long long)tid);
+            mt_analysis_free(a);
+            *out = NULL;
+            rc = -ENOENT;
+            goto out;
+        }
+    }
+    a->thread_specs_matched = matched;
+out:
+    mt_tnames_destroy(&names);
+    free(sel.v);
+    return rc;
+}
+
+void mt_analysis_thread_label(const mt_analysis_t *a, uint64_t tid, char *buf, size_t len)
+{
+    const char *name = mt_tnames_get(&a->thread_names, tid);
+    if (name)
+        snprintf(buf, len, "%s", name);
+    else if (tid == 0)
+        snprintf(buf, len, "(inherited)");
+    else
+        snprintf(buf, len, "tid %llu", (unsigned long long)tid);
+}
+
+int mt_analysis_thread_known(const mt_analysis_t *a, const char *spec)
+{
+    uint64_t tid;
+    if (mt_tnames_is_tid(spec, &tid)) {
+        if (mt_tnames_get(&a->thread_names, tid))
+            return 1;
+        for (uint32_t k = 0; k < a->replay.ntstats; k++)
+            if (a->replay.tstats[k].tid == tid)
+                return 1;
+        return 0;
+    }
+    const mt_thread_names_t *t = &a->thread_names;
+    for (size_t k = 0; t->v && k <= t->mask; k++)
+        if (t->v[k].name && strcmp(t->v[k].name, spec) == 0)
+            return 1;
+    return 0;
+}
+
+void mt_analysis_thread_held(const mt_analysis_t *a, const mt_thread_stats_t *ts, uint64_t *bytes,
+                             uint64_t *blocks)
+{
+    int end = a->python.script_end && a->replay.threads_end_marked;
+    *bytes = end ? ts->end_bytes : ts->live_bytes;
+    *blocks = end ? ts->end_blocks : ts->live_blocks;
+}
+
 int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const char *name,
                          char *err, size_t errlen)
 {
@@ -363,6 +556,7 @@ void mt_analysis_free(mt_analysis_t *a)
     mt_modules_free(a->modules);
     mt_nodes_destroy(&a->nodes);
     mt_replay_destroy(&a->replay);
+    mt_tnames_destroy(&a->thread_names);
     mt_leakclass_destroy(&a->leaks);
     mt_pyinfo_destroy(&a->python);
     free(a->path);

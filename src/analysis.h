@@ -14,6 +14,7 @@
 #include "nodes.h"
 #include "python_info.h"
 #include "replay.h"
+#include "thread_names.h"
 
 typedef struct mt_process_info {
     int present; /* a PROCESS record was seen */
@@ -78,6 +79,12 @@ typedef struct mt_analysis {
     /* How reports show stacks, set by the caller after loading: 0 (the default) hides the
      * frames of Python's import machinery (mt_sites_hide_import), 1 keeps them. */
     int show_import_machinery;
+
+    mt_thread_names_t thread_names; /* each thread's last name (THREAD_NAME records) */
+    /* --thread (mt_analysis_load_filtered): the figures cover the allocations of the threads
+     * in replay.sel_tids only (replay.h says what the peak is then). */
+    int thread_filter;
+    size_t thread_specs_matched; /* filter values that matched a thread of this log */
 } mt_analysis_t;
 
 /* Reads the whole log at path. Returns 0 (also for a truncated log: check ->truncated) or a
@@ -94,6 +101,22 @@ int mt_analysis_load_progress(mt_analysis_t **out, const char *path, mt_progress
  * is done. With follow NULL, exactly mt_analysis_load. */
 int mt_analysis_load_follow(mt_analysis_t **out, const char *path, mt_follow_fn follow,
                             void *follow_arg, char *err, size_t errlen) MT_WUR;
+/* --thread: the threads whose allocations a report covers. A value of decimal digits is a
+ * thread id; anything else is a thread's name (its last one: see thread_names.h), which
+ * selects every thread of that name. */
+typedef struct mt_thread_filter {
+    const char *const *specs;
+    size_t n;
+    int allow_missing; /* a value that matches no thread is no error (diff: one of two logs) */
+} mt_thread_filter_t;
+
+/* mt_analysis_load_progress restricted to the threads of filter (NULL or n == 0: all). A
+ * name needs a first, lighter pass over the log to learn which thread has it (a thread is
+ * often named after its first allocations). A value that matches no thread is an error
+ * ("app.mtr: no thread named 'x' (threads: main 4242, ...)") unless allow_missing. */
+int mt_analysis_load_filtered(mt_analysis_t **out, const char *path,
+                              const mt_thread_filter_t *filter, mt_progress_fn progress,
+                              void *progress_arg, char *err, size_t errlen) MT_WUR;
 /* The same from a byte buffer (tests, fuzzing). */
 int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const char *name,
                          char *err, size_t errlen) MT_WUR;
@@ -119,6 +142,14 @@ typedef struct mt_held {
 } mt_held_t;
 
 mt_held_t mt_analysis_held(const mt_analysis_t *a);
+/* A thread's label as reports show it: its last name, "tid N" when it was never named (a log
+ * of an older memtrace), "(inherited)" for the blocks a forked child's log starts with. */
+void mt_analysis_thread_label(const mt_analysis_t *a, uint64_t tid, char *buf, size_t len);
+/* True when spec (a --thread value) names a thread of this log, or is the tid of one. */
+int mt_analysis_thread_known(const mt_analysis_t *a, const char *spec);
+/* What a thread held at the end, as mt_analysis_held defines it. */
+void mt_analysis_thread_held(const mt_analysis_t *a, const mt_thread_stats_t *ts, uint64_t *bytes,
+                             uint64_t *blocks);
 /* The same for the blocks of one trace node. */
 void mt_analysis_node_held(const mt_analysis_t *a, uint32_t node, uint64_t *bytes,
                            uint64_t *blocks);

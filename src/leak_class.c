@@ -88,7 +88,7 @@ int mt_leakclass_scan(mt_leakclass_t *c, const mt_replay_t *r, const mt_record_t
     c->threads_stopped = rec->b;
     c->threads_missed = rec->c;
     c->root_bytes = rec->size;
-    c->replay_blocks = r->heap_blocks;
+    c->replay_blocks = r->all_heap_blocks; /* the recorder's count is of every thread's */
     return 0;
 }
 
@@ -113,6 +113,7 @@ typedef struct mt_leakclass_item {
 
 typedef struct mt_leakclass_walk {
     mt_leakclass_t *c;
+    const mt_replay_t *r;
     mt_leakclass_item_t *items;
     size_t n, cap;
 } mt_leakclass_walk_t;
@@ -120,7 +121,9 @@ typedef struct mt_leakclass_walk {
 static void mt_leakclass_visit(const mt_block_t *b, void *arg)
 {
     mt_leakclass_walk_t *w = arg;
-    if (w->n == w->cap) /* heap_blocks counts live blocks: cannot happen, never overrun */
+    if (w->n == w->cap) /* all_heap_blocks counts live blocks: cannot happen, never overrun */
+        return;
+    if (!mt_replay_block_selected(w->r, b)) /* a thread filter: another thread's block */
         return;
     const mt_leakclass_entry_t *e = mt_leakclass_tab_find(w->c, b->addr);
     mt_leakclass_item_t *it = &w->items[w->n++];
@@ -154,8 +157,9 @@ int mt_leakclass_end(mt_leakclass_t *c, const mt_replay_t *r, const mt_record_t 
                 c->inconsistencies++;
         }
     }
-    mt_leakclass_walk_t w = {c, malloc((r->heap_blocks ? r->heap_blocks : 1) * sizeof *w.items), 0,
-                             r->heap_blocks};
+    mt_leakclass_walk_t w = {
+        c, r, malloc((r->all_heap_blocks ? r->all_heap_blocks : 1) * sizeof *w.items), 0,
+        r->all_heap_blocks};
     if (!w.items)
         return -ENOMEM;
     mt_replay_each_live(r, mt_leakclass_visit, &w);

@@ -89,13 +89,14 @@ static int mt_py_snapshot(mt_pyinfo_t *p, const mt_replay_t *r)
     p->end_heap_blocks = r->heap_blocks;
     free(p->end_heap_v);
     p->end_heap_n = 0;
-    p->end_heap_v = malloc((r->heap_blocks ? r->heap_blocks : 1) * sizeof *p->end_heap_v);
+    /* every thread's blocks: the allocator's state (a thread filter leaves it whole) */
+    p->end_heap_v = malloc((r->all_heap_blocks ? r->all_heap_blocks : 1) * sizeof *p->end_heap_v);
     if (!p->end_heap_v)
         return -ENOMEM;
     mt_replay_each_live(r, mt_py_copy_heap_block, p);
     p->end_sampled = r->nsamples_total > 0;
-    p->end_sample = (mt_sample_point_t){r->last_sample_time_us, r->heap_bytes, r->arena_obj_bytes,
-                                        r->last_sample, p->arena_bytes};
+    p->end_sample = (mt_sample_point_t){r->last_sample_time_us, r->all_heap_bytes,
+                                        r->all_arena_obj_bytes, r->last_sample, p->arena_bytes};
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "render.h"
 #include "render_histograms.h"
 #include "render_stack.h"
+#include "report_threads.h"
 
 const char *mt_render_exit_reason(int reason)
 {
@@ -114,6 +115,7 @@ static void mt_json_sites(mt_json_t *j, const mt_report_summary_t *rep, const si
         mt_json_u64(j, s->peak_bytes);
         mt_json_key(j, "peak_blocks");
         mt_json_u64(j, s->peak_blocks);
+        mt_render_site_threads_json(j, rep->a, s);
         mt_json_key(j, "stack");
         mt_render_stack_json(j, rep->a->modules, s);
         mt_json_object_end(j);
@@ -244,6 +246,7 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     mt_json_string(&j, a->allocator_notice[0] ? a->allocator_notice : NULL);
     mt_json_key(&j, "events_lost_notice");
     mt_json_string(&j, a->lost_notice[0] ? a->lost_notice : NULL);
+    int trc = mt_render_threads_json(&j, a); /* "threads", "thread_filter" */
     mt_json_key(&j, "top_sites");
     mt_json_sites(&j, rep, rep->by_bytes, rep->nby_bytes);
     mt_json_key(&j, "top_sites_by_count");
@@ -255,5 +258,6 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
         mt_json_string(&j, mt_symbolizer_warning(rep->sym, i));
     mt_json_array_end(&j);
     mt_json_object_end(&j);
-    return mt_json_finish(&j);
+    int rc = mt_json_finish(&j);
+    return trc < 0 ? trc : rc;
 }

@@ -10,6 +10,7 @@
 #include "render.h"
 #include "render_histograms.h"
 #include "render_stack.h"
+#include "report_threads.h"
 #include "text_escape.h"
 
 typedef struct mt_style {
@@ -43,6 +44,7 @@ static void mt_text_sites(FILE *o, const mt_style_t *st, const mt_report_summary
             fprintf(o, ", %s leaked in %s blocks",
                     mt_fmt_bytes_exact(lb, sizeof lb, s->leaked_bytes),
                     mt_fmt_count(lc, sizeof lc, s->leaked_blocks));
+        mt_render_site_threads_text(o, rep->a, s);
         fputc('\n', o);
         mt_render_stack_text(o, st == &mt_ansi, rep->a->modules, s, max_frames);
     }
@@ -106,6 +108,7 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
     }
     mt_row(o, st, "pid", v);
     mt_text_lineage(o, st, a);
+    mt_render_thread_filter_text(o, a, 18);
     mt_row(o, st, "duration", mt_fmt_seconds(v, sizeof v, r->last_time_us));
     mt_row(o, st, "allocations", mt_fmt_count(v, sizeof v, r->allocations));
     mt_row(o, st, "frees", mt_fmt_count(v, sizeof v, r->frees));
@@ -113,6 +116,11 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
     snprintf(v, sizeof v, "%s at %s", mt_fmt_bytes_exact(b1, sizeof b1, r->peak_heap_bytes),
              mt_fmt_clock(t1, sizeof t1, r->peak_time_us));
     mt_row(o, st, "peak heap", v);
+    if (a->thread_filter) { /* what the peak above is read at (replay.h) */
+        snprintf(v, sizeof v, "%s (all threads; the figure above is these threads' part)",
+                 mt_fmt_bytes_exact(b1, sizeof b1, r->all_peak_bytes));
+        mt_row(o, st, "process peak", v);
+    }
     if (r->nsamples_total) {
         snprintf(v, sizeof v, "%s at %s", mt_fmt_bytes_exact(b1, sizeof b1, r->peak_rss_bytes),
                  mt_fmt_clock(t1, sizeof t1, r->peak_rss_time_us));
@@ -170,6 +178,8 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
              rep->nby_count);
     mt_text_sites(o, st, rep, title, rep->by_count, rep->nby_count, opts->max_frames);
     mt_render_histograms_text(o, rep, opts->colour, opts->max_frames);
+    if (mt_render_threads_text(o, a, opts->colour, 20) < 0)
+        return -ENOMEM;
 
     size_t nw = mt_symbolizer_warning_count(rep->sym);
     if (nw) {

@@ -36,6 +36,9 @@ void mt_replay_destroy(mt_replay_t *r)
     free(r->maps);
     free(r->samples);
     free(r->threads);
+    free(r->tstats);
+    free(r->sel_tids);
+    free(r->pairs);
     memset(r, 0, sizeof *r);
 }
 
@@ -185,8 +188,55 @@ static int mt_threads_grow(mt_replay_t *r)
     return 0;
 }
 
-/* The thread's entry, created on first use; NULL only on ENOMEM. */
-static mt_thread_last_t *mt_thread(mt_replay_t *r, uint64_t tid)
+static int mt_tid_cmp(const void *pa, const void *pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return a < b ? -1 : a > b;
+}
+
+int mt_replay_select(mt_replay_t *r, const uint64_t *tids, size_t n)
+{
+    uint64_t *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    memcpy(v, tids, n * sizeof *v);
+    qsort(v, n, sizeof *v, mt_tid_cmp);
+    free(r->sel_tids);
+    r->sel_tids = v;
+    r->nsel = n;
+    r->filtered = 1;
+    return 0;
+}
+
+/* A new thread's figures; NULL only on ENOMEM. */
+static int mt_tstats_new(mt_replay_t *r, uint64_t tid, uint64_t t, uint32_t *idx)
+{
+    if (r->ntstats == MT_REPLAY_THREADS_MAX) { /* see MT_REPLAY_THREADS_MAX */
+        *idx = MT_REPLAY_THREADS_MAX - 1;
+        return 0;
+    }
+    if (r->ntstats == r->tstats_cap) {
+        uint32_t nc = r->tstats_cap ? r->tstats_cap * 2 : 16;
+        mt_thread_stats_t *nv = realloc(r->tstats, (size_t)nc * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        r->tstats = nv;
+        r->tstats_cap = nc;
+    }
+    *idx = r->ntstats++;
+    r->tstats[*idx] = (mt_thread_stats_t){
+        .tid = tid,
+        .gen = r->gen,
+        .first_us = t,
+        .last_us = t,
+        .selected =
+            !r->filtered || bsearch(&tid, r->sel_tids, r->nsel, sizeof tid, mt_tid_cmp) != NULL,
+    };
+    return 0;
+}
+
+/* The thread's entry, created on first use (at time t); NULL only on ENOMEM. */
+static mt_thread_last_t *mt_thread(mt_replay_t *r, uint64_t tid, uint64_t t)
 {
     if ((!r->threads || (r->nthreads + 1) * 2 > r->threads_mask + 1) && mt_threads_grow(r) < 0)
         return NULL;
@@ -194,10 +244,112 @@ static mt_thread_last_t *mt_thread(mt_replay_t *r, uint64_t tid)
     while (r->threads[i].used && r->threads[i].tid != tid)
         i = (i + 1) & r->threads_mask;
     if (!r->threads[i].used) {
-        r->threads[i] = (mt_thread_last_t){.tid = tid, .used = 1};
+        uint32_t idx;
+        if (mt_tstats_new(r, tid, t, &idx) < 0)
+            return NULL;
+        r->threads[i] = (mt_thread_last_t){.tid = tid, .idx = idx, .used = 1};
         r->nthreads++;
     }
+    r->tstats[r->threads[i].idx].last_us = t;
     return &r->threads[i];
+}
+
+/* The peak figures of a thread are saved lazily, as a node's (mt_node_touch). */
+static inline void mt_tstats_touch(const mt_replay_t *r, mt_thread_stats_t *ts)
+{
+    if (ts->gen != r->gen) {
+        ts->peak_bytes = ts->live_bytes;
+        ts->peak_blocks = ts->live_blocks;
+        ts->gen = r->gen;
+    }
+}
+
+mt_thread_stats_t mt_replay_thread(const mt_replay_t *r, uint32_t idx)
+{
+    mt_thread_stats_t s = {0};
+    if (idx >= r->ntstats)
+        return s;
+    s = r->tstats[idx];
+    if (s.gen != r->gen) { /* unchanged since the last peak */
+        s.peak_bytes = s.live_bytes;
+        s.peak_blocks = s.live_blocks;
+    }
+    return s;
+}
+
+void mt_replay_threads_mark_end(mt_replay_t *r)
+{
+    for (uint32_t i = 0; i < r->ntstats; i++) {
+        r->tstats[i].end_bytes = r->tstats[i].live_bytes;
+        r->tstats[i].end_blocks = r->tstats[i].live_blocks;
+    }
+    r->threads_end_marked = 1;
+}
+
+/* ---- which threads allocated at a node ---- */
+
+static int mt_pairs_grow(mt_replay_t *r)
+{
+    size_t ocap = r->pairs ? r->pairs_mask + 1 : 0, ncap = ocap ? ocap * 2 : 256;
+    uint64_t *np = calloc(ncap, sizeof *np), *old = r->pairs;
+    if (!np)
+        return -ENOMEM;
+    for (size_t i = 0; i < ocap; i++) {
+        if (!old[i])
+            continue;
+        size_t j = (size_t)((old[i] * 0x9E3779B97F4A7C15ull) >> 32) & (ncap - 1);
+        while (np[j])
+            j = (j + 1) & (ncap - 1);
+        np[j] = old[i];
+    }
+    free(old);
+    r->pairs = np;
+    r->pairs_mask = ncap - 1;
+    return 0;
+}
+
+/* Notes that thread idx allocated at node. Costs a probe only at nodes of several threads. */
+static inline int mt_node_thread(mt_replay_t *r, mt_node_stats_t *ns, uint32_t node, uint32_t idx)
+{
+    if (__builtin_expect(ns->thread == idx + 1, 1))
+        return 0;
+    if (!ns->thread) {
+        ns->thread = idx + 1;
+        return 0;
+    }
+    ns->multi = 1;
+    if ((!r->pairs || (r->npairs + 1) * 2 > r->pairs_mask + 1) && mt_pairs_grow(r) < 0)
+        return -ENOMEM;
+    uint64_t key = (uint64_t)node << 32 | (idx + 1);
+    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & r->pairs_mask;
+    while (r->pairs[i] && r->pairs[i] != key)
+        i = (i + 1) & r->pairs_mask;
+    if (!r->pairs[i]) {
+        r->pairs[i] = key;
+        r->npairs++;
+    }
+    return 0;
+}
+
+const uint64_t *mt_replay_node_pairs(const mt_replay_t *r, uint32_t node, size_t *n)
+{
+    *n = 0;
+    if (!r->pairs_sorted || !r->npairs)
+        return NULL;
+    uint64_t lo_key = (uint64_t)node << 32;
+    size_t lo = 0, hi = r->npairs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->pairs[mid] < lo_key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t e = lo;
+    while (e < r->npairs && r->pairs[e] >> 32 == node)
+        e++;
+    *n = e - lo;
+    return r->pairs + lo;
 }
 
 /* ---- heap over time ---- */
@@ -247,6 +399,17 @@ static void mt_lifetime_note(mt_replay_t *r, const mt_block_t *b, uint64_t t)
 /* A block leaves the heap (free, realloc release). */
 static void mt_heap_release(mt_replay_t *r, const mt_block_t *b)
 {
+    mt_thread_stats_t *ts = &r->tstats[b->thread];
+    mt_tstats_touch(r, ts);
+    ts->live_bytes -= b->size;
+    ts->live_blocks--;
+    int arena = mt_pyinfo_in_arena(b);
+    r->all_heap_bytes -= b->size;
+    r->all_heap_blocks--;
+    if (arena)
+        r->all_arena_obj_bytes -= b->size;
+    if (__builtin_expect(!ts->selected, 0))
+        return;
     if (b->kind == MT_ALLOC_INHERITED) {
         r->inherited_freed_bytes += b->size;
         r->inherited_freed_blocks++;
@@ -257,29 +420,49 @@ static void mt_heap_release(mt_replay_t *r, const mt_block_t *b)
     ns->live_blocks--;
     r->heap_bytes -= b->size;
     r->heap_blocks--;
-    if (mt_pyinfo_in_arena(b))
+    if (arena)
         r->arena_obj_bytes -= b->size;
     mt_series_note(r);
 }
 
 static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
 {
-    mt_node_stats_t *ns = &r->nodes[nb->node];
-    mt_node_touch(r, ns);
-    ns->live_bytes += nb->size;
-    ns->live_blocks++;
-    r->heap_bytes += nb->size;
-    r->heap_blocks++;
-    if (mt_pyinfo_in_arena(nb))
-        r->arena_obj_bytes += nb->size;
-    if (r->heap_bytes > r->peak_heap_bytes) {
+    mt_thread_stats_t *ts = &r->tstats[nb->thread];
+    mt_tstats_touch(r, ts);
+    ts->live_bytes += nb->size;
+    ts->live_blocks++;
+    if (ts->live_bytes > ts->own_peak_bytes) {
+        ts->own_peak_bytes = ts->live_bytes;
+        ts->own_peak_us = nb->time_us;
+    }
+    int arena = mt_pyinfo_in_arena(nb);
+    r->all_heap_bytes += nb->size;
+    r->all_heap_blocks++;
+    if (arena)
+        r->all_arena_obj_bytes += nb->size;
+    if (__builtin_expect(ts->selected, 1)) {
+        mt_node_stats_t *ns = &r->nodes[nb->node];
+        mt_node_touch(r, ns);
+        ns->live_bytes += nb->size;
+        ns->live_blocks++;
+        r->heap_bytes += nb->size;
+        r->heap_blocks++;
+        if (arena)
+            r->arena_obj_bytes += nb->size;
+    }
+    /* The peak is the process's (replay.h); the filtered figures are read at that moment. */
+    if (r->all_heap_bytes > r->all_peak_bytes) {
+        r->all_peak_bytes = r->all_heap_bytes;
+        r->all_peak_blocks = r->all_heap_blocks;
+        r->all_peak_arena_obj_bytes = r->all_arena_obj_bytes;
         r->peak_heap_bytes = r->heap_bytes;
         r->peak_heap_blocks = r->heap_blocks;
         r->peak_arena_obj_bytes = r->arena_obj_bytes;
         r->peak_time_us = nb->time_us;
         r->gen++;
     }
-    mt_series_note(r);
+    if (ts->selected)
+        mt_series_note(r);
 }
 
 /* Places a block known not to be in the table. */
@@ -333,22 +516,31 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
     if ((rc = mt_nodes_reserve(r, node)) < 0)
         return rc;
     r->last_time_us = t;
-    /* A block a forked child inherited is live in its heap but was no call of the child's. */
-    if (kind == MT_ALLOC_INHERITED) {
-        r->inherited_bytes += size;
-        r->inherited_blocks++;
-    } else {
-        r->allocations++;
-        r->allocs_by_kind[kind & 15]++;
-        r->bytes_allocated += size;
-        r->sizes[mt_replay_size_bucket(size)]++;
-        mt_node_stats_t *ns = &r->nodes[node];
-        ns->allocations++;
-        ns->bytes_allocated += size;
-    }
-    mt_thread_last_t *th = mt_thread(r, tid);
+    mt_thread_last_t *th = mt_thread(r, tid, t);
     if (!th)
         return -ENOMEM;
+    mt_thread_stats_t *ts = &r->tstats[th->idx];
+    /* A block a forked child inherited is live in its heap but was no call of the child's. */
+    if (kind == MT_ALLOC_INHERITED) {
+        if (ts->selected) { /* the pseudo-thread "(inherited)", tid 0: inherit.h */
+            r->inherited_bytes += size;
+            r->inherited_blocks++;
+        }
+    } else {
+        ts->allocations++;
+        ts->bytes_allocated += size;
+        if (__builtin_expect(ts->selected, 1)) {
+            r->allocations++;
+            r->allocs_by_kind[kind & 15]++;
+            r->bytes_allocated += size;
+            r->sizes[mt_replay_size_bucket(size)]++;
+            mt_node_stats_t *ns = &r->nodes[node];
+            ns->allocations++;
+            ns->bytes_allocated += size;
+            if ((rc = mt_node_thread(r, ns, node, th->idx)) < 0)
+                return rc;
+        }
+    }
     th->addr = addr;
     if (__builtin_expect(addr == 0, 0))
         return 0; /* nothing to track; counted as a call */
@@ -361,7 +553,8 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
     }
     if (size < MT_REPLAY_SMALL_BLOCK && (!r->heap_low_addr || addr < r->heap_low_addr))
         r->heap_low_addr = addr;
-    mt_block_t nb = {.addr = addr, .size = size, .time_us = t, .node = node, .kind = kind};
+    mt_block_t nb = {
+        .addr = addr, .size = size, .time_us = t, .node = node, .kind = kind, .thread = th->idx};
     return mt_blocks_put(r, &nb);
 }
 
@@ -369,24 +562,31 @@ int mt_replay_free(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr)
 {
     mt_pending_settle(r, tid);
     r->last_time_us = t;
-    r->free_calls++;
-    mt_thread_last_t *th = mt_thread(r, tid);
+    mt_thread_last_t *th = mt_thread(r, tid, t);
     if (!th)
         return -ENOMEM;
     uint64_t last = th->addr;
     th->addr = 0;
     mt_block_t *b = addr ? mt_blocks_lookup(r, addr) : NULL;
+    /* With a thread filter, a free counts with its block: a block the selected threads
+     * allocated, whoever frees it; an unknown address, when they free it. */
     if (!b) {
-        r->unknown_frees++;
+        if (r->tstats[th->idx].selected) {
+            r->free_calls++;
+            r->unknown_frees++;
+        }
         return 0;
     }
-    if (last == addr) {
-        r->temporary_allocations++;
-        r->nodes[b->node].temporary++;
+    if (__builtin_expect(mt_replay_block_selected(r, b), 1)) {
+        r->free_calls++;
+        if (last == addr) {
+            r->temporary_allocations++;
+            r->nodes[b->node].temporary++;
+        }
+        mt_lifetime_note(r, b, t);
+        r->frees++;
+        r->bytes_freed += b->size;
     }
-    mt_lifetime_note(r, b, t);
-    r->frees++;
-    r->bytes_freed += b->size;
     mt_heap_release(r, b);
     mt_blocks_remove(r, b);
     return 0;
@@ -396,16 +596,19 @@ int mt_replay_realloc_release(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t
 {
     mt_pending_settle(r, tid);
     r->last_time_us = t;
-    mt_thread_last_t *th = mt_thread(r, tid);
+    mt_thread_last_t *th = mt_thread(r, tid, t);
     if (!th)
         return -ENOMEM;
     th->addr = 0; /* a realloc is neither the free of a temporary nor a new allocation yet */
     mt_block_t *b = addr ? mt_blocks_lookup(r, addr) : NULL;
     if (!b) {
-        r->unknown_frees++;
+        if (r->tstats[th->idx].selected)
+            r->unknown_frees++;
         return 0;
     }
-    mt_lifetime_note(r, b, t);
+    int selected = mt_replay_block_selected(r, b);
+    if (selected)
+        mt_lifetime_note(r, b, t);
     if (r->npending == r->pending_cap) {
         size_t nc = r->pending_cap ? r->pending_cap * 2 : 8;
         mt_pending_realloc_t *np = realloc(r->pending, nc * sizeof *np);
@@ -416,8 +619,10 @@ int mt_replay_realloc_release(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t
     }
     /* Counted as released now: should the realloc fail, REALLOC_FAILED takes it back. */
     r->pending[r->npending++] = (mt_pending_realloc_t){.tid = tid, .block = *b};
-    r->frees++;
-    r->bytes_freed += b->size;
+    if (selected) {
+        r->frees++;
+        r->bytes_freed += b->size;
+    }
     mt_heap_release(r, b);
     mt_blocks_remove(r, b);
     return 0;
@@ -435,12 +640,14 @@ int mt_replay_realloc_failed(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t 
     }
     mt_block_t b = p->block;
     mt_pending_drop(r, p);
-    r->realloc_failures++;
-    r->frees--;
-    r->bytes_freed -= b.size;
-    if (b.kind == MT_ALLOC_INHERITED) { /* back in the heap: not freed after all */
-        r->inherited_freed_bytes -= b.size;
-        r->inherited_freed_blocks--;
+    if (mt_replay_block_selected(r, &b)) {
+        r->realloc_failures++;
+        r->frees--;
+        r->bytes_freed -= b.size;
+        if (b.kind == MT_ALLOC_INHERITED) { /* back in the heap: not freed after all */
+            r->inherited_freed_bytes -= b.size;
+            r->inherited_freed_blocks--;
+        }
     }
     if (mt_blocks_lookup(r, b.addr)) {
         r->protocol_errors++; /* someone allocated it meanwhile: keep theirs */
@@ -559,9 +766,10 @@ int mt_replay_sample(mt_replay_t *r, uint64_t t, const mt_sample_t *s)
         r->peak_rss_bytes = s->rss;
         r->peak_rss_time_us = t;
     }
-    mt_sample_point_t pt = {t, r->heap_bytes, r->arena_obj_bytes, *s, r->py_arena_bytes};
+    /* The allocator's view is the process's: so is the heap it is compared with. */
+    mt_sample_point_t pt = {t, r->all_heap_bytes, r->all_arena_obj_bytes, *s, r->py_arena_bytes};
     if (r->nsamples_total == 1 ||
-        mt_sample_nearer_peak(&pt, &r->peak_sample, r->peak_heap_bytes, r->peak_time_us))
+        mt_sample_nearer_peak(&pt, &r->peak_sample, r->all_peak_bytes, r->peak_time_us))
         r->peak_sample = pt;
     if (r->sample_skip > 0) {
         r->sample_skip--;
@@ -610,6 +818,11 @@ int mt_replay_record(mt_replay_t *r, const mt_record_t *rec)
     case MT_TAG_REALLOC_FAILED:
         return mt_replay_realloc_failed(r, rec->tid, rec->time_us, rec->addr);
     case MT_TAG_MMAP:
+        /* With a thread filter, the mappings its threads made (whoever unmaps them). */
+        if (r->filtered && !bsearch(&rec->tid, r->sel_tids, r->nsel, sizeof rec->tid, mt_tid_cmp)) {
+            r->last_time_us = rec->time_us;
+            return 0;
+        }
         return mt_replay_mmap(r, rec->time_us, rec->addr, rec->size, rec->node);
     case MT_TAG_MUNMAP:
         return mt_replay_munmap(r, rec->time_us, rec->addr, rec->size);
@@ -629,4 +842,15 @@ int mt_replay_record(mt_replay_t *r, const mt_record_t *rec)
 void mt_replay_finish(mt_replay_t *r)
 {
     r->npending = 0; /* released blocks stay released: realloc(p, 0) */
+    if (r->pairs_sorted)
+        return;
+    /* The pair set is read by node from now on: its keys, compacted and sorted. */
+    size_t k = 0;
+    for (size_t i = 0; r->pairs && i <= r->pairs_mask; i++)
+        if (r->pairs[i])
+            r->pairs[k++] = r->pairs[i];
+    if (k)
+        qsort(r->pairs, k, sizeof *r->pairs, mt_tid_cmp);
+    r->npairs = k;
+    r->pairs_sorted = 1;
 }

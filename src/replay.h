@@ -21,6 +21,8 @@ typedef struct mt_node_stats {
     uint64_t peak_blocks;
     uint64_t gen;       /* peak generation peak_* were saved in */
     uint64_t temporary; /* freed before the same thread allocated again */
+    uint32_t thread;    /* index + 1 of the first thread that allocated here (0: none) */
+    uint32_t multi;     /* others did too: mt_replay_node_pairs lists them */
 } mt_node_stats_t;
 
 typedef struct mt_block {
@@ -28,8 +30,26 @@ typedef struct mt_block {
     uint64_t size;
     uint64_t time_us;
     uint32_t node;
-    uint32_t kind; /* mt_alloc_kind */
+    uint32_t kind : 8;    /* mt_alloc_kind */
+    uint32_t thread : 24; /* index of the allocating thread (mt_replay_thread) */
 } mt_block_t;
+
+/* Thread indices fit a block's 24 bits; a log with more threads than that (it would take
+ * 16 million) counts the rest under the last index. */
+#define MT_REPLAY_THREADS_MAX ((1u << 24) - 1)
+
+/* Per thread (indexed in order of first event): what the blocks it allocated did, whoever
+ * freed them. */
+typedef struct mt_thread_stats {
+    uint64_t tid;
+    uint64_t allocations, bytes_allocated;
+    uint64_t live_bytes, live_blocks;      /* now (at the end: not freed at exit) */
+    uint64_t own_peak_bytes, own_peak_us;  /* the most it held at once, and when */
+    uint64_t peak_bytes, peak_blocks, gen; /* at the process's heap peak: mt_replay_thread */
+    uint64_t end_bytes, end_blocks;        /* at the end of a Python script, when marked */
+    uint64_t first_us, last_us;            /* its first and last heap event */
+    int selected;                          /* its blocks count in the figures (--thread) */
+} mt_thread_stats_t;
 
 /* pymalloc (CPython 3.11) serves requests of 1 to 512 bytes from its arenas; others, and
  * every block when pymalloc is off, come from malloc. */
@@ -94,6 +114,7 @@ typedef struct mt_pending_realloc {
 typedef struct mt_thread_last {
     uint64_t tid;
     uint64_t addr; /* 0: the thread's last event was not an allocation */
+    uint32_t idx;  /* its mt_thread_stats_t */
     int used;
 } mt_thread_last_t;
 
@@ -136,12 +157,31 @@ typedef struct mt_replay {
 
     mt_thread_last_t *threads; /* open addressing by tid, never shrinks */
     size_t threads_mask, nthreads;
+    mt_thread_stats_t *tstats; /* by thread index */
+    uint32_t ntstats, tstats_cap;
+    uint64_t *sel_tids; /* sorted: the threads whose blocks count (mt_replay_select) */
+    size_t nsel;
+    int filtered;           /* mt_replay_select was called: not every thread counts */
+    int threads_end_marked; /* mt_replay_threads_mark_end was called */
+    /* (node << 32 | thread index + 1) for every node allocated by more than one thread,
+     * except its first (in mt_node_stats_t.thread): a hash set, sorted by mt_replay_finish */
+    uint64_t *pairs;
+    size_t pairs_mask, npairs;
+    int pairs_sorted;
 
     mt_heap_bucket_t series[MT_REPLAY_SERIES_MAX];
     uint64_t series_width_us; /* bucket width, doubles when the series is full */
     size_t nseries;           /* buckets up to the last one used */
 
-    /* ---- results, exact ---- */
+    /* ---- results, exact ----
+     * With a thread filter (mt_replay_select) every figure below counts only the blocks that
+     * the selected threads allocated (whoever freed them), and the peak is theirs at the
+     * moment of the process's own heap peak (all_peak_*): the part of the high-water mark that
+     * they hold, as memray's thread filter shows it. Their own highest point is in
+     * mt_thread_stats_t. The samples (RSS, mallinfo2) are the process's. */
+    uint64_t all_heap_bytes, all_heap_blocks; /* every thread's blocks, now */
+    uint64_t all_peak_bytes, all_peak_blocks; /* the process's heap peak (peak_time_us) */
+    uint64_t all_arena_obj_bytes, all_peak_arena_obj_bytes;
     uint64_t allocations, frees, bytes_allocated, bytes_freed;
     uint64_t allocs_by_kind[16];
     uint64_t heap_bytes, heap_blocks; /* now */
@@ -151,7 +191,9 @@ typedef struct mt_replay {
     uint64_t arena_obj_bytes, peak_arena_obj_bytes;
     uint64_t py_arena_bytes; /* pymalloc arenas held now, kept up to date by the analysis */
     /* A forked child's heap at its start (ALLOC kind INHERITED: its parent's blocks), and the
-     * part of it the child freed. Inherited blocks are live heap, never allocations. */
+     * part of it the child freed. Inherited blocks are live heap, never allocations; they
+     * belong to the pseudo-thread of tid 0, "(inherited)" (no thread of the child made them),
+     * so a thread filter counts them only when it selects tid 0. */
     uint64_t inherited_bytes, inherited_blocks;
     uint64_t inherited_freed_bytes, inherited_freed_blocks;
     uint64_t free_calls;            /* FREE records, known or not */
@@ -183,6 +225,23 @@ typedef struct mt_replay {
 
 int mt_replay_init(mt_replay_t *r) MT_WUR;
 void mt_replay_destroy(mt_replay_t *r);
+
+/* Before the first event: only the blocks allocated by these threads count (see "results").
+ * 0 or -ENOMEM. */
+int mt_replay_select(mt_replay_t *r, const uint64_t *tids, size_t n) MT_WUR;
+
+/* A thread's figures, index 0..ntstats-1 (in order of first event). */
+mt_thread_stats_t mt_replay_thread(const mt_replay_t *r, uint32_t idx);
+/* Copies each thread's live figures as its end_* (the end of a Python script). */
+void mt_replay_threads_mark_end(mt_replay_t *r);
+/* True when b's thread counts (always, without a filter). */
+static inline int mt_replay_block_selected(const mt_replay_t *r, const mt_block_t *b)
+{
+    return !r->filtered || r->tstats[b->thread].selected;
+}
+/* After mt_replay_finish: the keys (node << 32 | thread index + 1) of the threads other than
+ * the first that allocated at node, in thread index order; *n of them. */
+const uint64_t *mt_replay_node_pairs(const mt_replay_t *r, uint32_t node, size_t *n);
 
 /* Event handlers; the caller has validated node ids. All return 0 or -ENOMEM. */
 int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uint64_t size,

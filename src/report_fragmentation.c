@@ -92,7 +92,7 @@ static int mt_frag_blocks(const mt_report_fragmentation_t *rep, mt_frag_blocks_t
 {
     const mt_replay_t *r = &rep->a->replay;
     const mt_pyinfo_t *p = &rep->a->python;
-    size_t cap = rep->has_script_end ? p->end_heap_n : r->heap_blocks;
+    size_t cap = rep->has_script_end ? p->end_heap_n : r->all_heap_blocks;
     bl->n = 0;
     bl->v = malloc((cap ? cap : 1) * sizeof *bl->v);
     if (!bl->v)
@@ -174,7 +174,7 @@ static int mt_frag_holes(mt_report_fragmentation_t *rep, mt_symbolizer_t *sym)
         free_above += below[i];
         if (live_above * MT_FRAG_PIN_RATIO > free_above)
             break;
-        if (!below[i])
+        if (!below[i] || !mt_replay_block_selected(r, bl.v[i])) /* --thread: its blocks */
             continue;
         size_t j = 0;
         while (j < rep->npinning && pin_node[j] != bl.v[i]->node)
@@ -277,9 +277,11 @@ static void mt_frag_script_end(mt_report_fragmentation_t *rep, const mt_analysis
         return;
     rep->has_script_end = 1;
     const mt_sample_point_t *s = p->end_sampled ? &p->end_sample : NULL;
-    if (s && mt_frag_differs(s->heap_bytes, p->end_heap_bytes))
+    /* end_sample.heap_bytes is every thread's, as the allocator sees them (a thread filter
+     * narrows end_heap_bytes) */
+    if (s && mt_frag_differs(s->heap_bytes, p->end_sample.heap_bytes))
         s = NULL;
-    mt_frag_moment(&rep->at_script_end, p->script_end_us, p->end_heap_bytes,
+    mt_frag_moment(&rep->at_script_end, p->script_end_us, p->end_sample.heap_bytes,
                    p->end_sample.arena_obj_bytes, s ? &s->s : NULL, s ? s->time_us : 0);
 }
 
@@ -292,14 +294,16 @@ int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analy
     /* The sample taken nearest the peak in heap terms (mt_sample_nearer_peak): normally the
      * recorder's own sample at the high-water mark. One taken when the heap was far from its
      * peak says nothing about the peak. */
+    /* The allocator's figures are the process's whatever the thread filter (replay.h): the
+     * heap they are compared with is every thread's (all_*); the filter narrows the sites. */
     const mt_sample_point_t *near = r->nsamples_total ? &r->peak_sample : NULL;
-    if (near && mt_frag_differs(near->heap_bytes, r->peak_heap_bytes))
+    if (near && mt_frag_differs(near->heap_bytes, r->all_peak_bytes))
         near = NULL;
-    mt_frag_moment(&rep->at_peak, r->peak_time_us, r->peak_heap_bytes, r->peak_arena_obj_bytes,
+    mt_frag_moment(&rep->at_peak, r->peak_time_us, r->all_peak_bytes, r->all_peak_arena_obj_bytes,
                    near ? &near->s : NULL, near ? near->time_us : 0);
     /* exit: the last SAMPLE of the run, the replay's exact live bytes */
     uint64_t last_t = r->nsamples ? r->samples[r->nsamples - 1].time_us : 0;
-    mt_frag_moment(&rep->at_exit, r->last_time_us, r->heap_bytes, r->arena_obj_bytes,
+    mt_frag_moment(&rep->at_exit, r->last_time_us, r->all_heap_bytes, r->all_arena_obj_bytes,
                    r->nsamples_total ? &r->last_sample : NULL, last_t);
     mt_frag_script_end(rep, a);
     int rc = mt_sites_build(&rep->sites, a, sym);

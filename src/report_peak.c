@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "json_writer.h"
 #include "render_stack.h"
+#include "report_threads.h"
 #include "text_escape.h"
 
 int mt_report_peak_build(mt_report_peak_t *rep, const mt_analysis_t *a, mt_symbolizer_t *sym,
@@ -93,6 +94,9 @@ int mt_render_peak_json(const mt_report_peak_t *rep, FILE *out, int pretty)
         mt_json_double(&j, mt_peak_secs(r->peak_rss_time_us));
     else
         mt_json_null(&j);
+    /* each thread's part of the peak; with --thread, the peak figures are those threads' */
+    if (mt_render_threads_json(&j, rep->a) < 0)
+        return -ENOMEM;
     mt_json_key(&j, "sites");
     mt_json_array_begin(&j);
     for (size_t i = 0; i < rep->n; i++) {
@@ -102,6 +106,7 @@ int mt_render_peak_json(const mt_report_peak_t *rep, FILE *out, int pretty)
         mt_json_u64(&j, s->peak_bytes);
         mt_json_key(&j, "blocks");
         mt_json_u64(&j, s->peak_blocks);
+        mt_render_site_threads_json(&j, rep->a, s);
         mt_json_key(&j, "stack");
         mt_render_stack_json(&j, rep->a->modules, s);
         mt_json_object_end(&j);
@@ -131,10 +136,14 @@ int mt_render_peak_text(const mt_report_peak_t *rep, FILE *o, int colour, size_t
     fprintf(o, "%smemtrace peak%s ", head, reset);
     mt_text_put(o, rep->a->path);
     fputc('\n', o);
+    mt_render_thread_filter_text(o, rep->a, 18);
     fprintf(o, "  %-18s %s in %s blocks at %s\n", "peak heap",
             mt_fmt_bytes_exact(b, sizeof b, r->peak_heap_bytes),
             mt_fmt_count(c, sizeof c, r->peak_heap_blocks),
             mt_fmt_clock(t, sizeof t, r->peak_time_us));
+    if (rep->a->thread_filter) /* replay.h: the threads' part of the process's peak */
+        fprintf(o, "  %-18s %s (all threads; the figure above is these threads' part)\n",
+                "process peak", mt_fmt_bytes_exact(b, sizeof b, r->all_peak_bytes));
     if (r->nsamples_total)
         fprintf(o, "  %-18s %s at %s\n", "peak RSS",
                 mt_fmt_bytes_exact(b, sizeof b, r->peak_rss_bytes),
@@ -148,15 +157,19 @@ int mt_render_peak_text(const mt_report_peak_t *rep, FILE *o, int colour, size_t
         const mt_site_t *s = &rep->sites.v[rep->idx[i]];
         double pct =
             r->peak_heap_bytes ? 100.0 * (double)s->peak_bytes / (double)r->peak_heap_bytes : 0.0;
-        fprintf(o, "  %s#%zu%s %s in %s blocks (%.1f%%)\n", bold, i + 1, reset,
+        fprintf(o, "  %s#%zu%s %s in %s blocks (%.1f%%)", bold, i + 1, reset,
                 mt_fmt_bytes_exact(b, sizeof b, s->peak_bytes),
                 mt_fmt_count(c, sizeof c, s->peak_blocks), pct);
+        mt_render_site_threads_text(o, rep->a, s);
+        fputc('\n', o);
         mt_render_stack_text(o, colour, rep->a->modules, s, max_frames);
     }
     if (rep->other_sites)
         fprintf(o, "  ... %zu more sites hold %s in %s blocks\n", rep->other_sites,
                 mt_fmt_bytes_exact(b, sizeof b, rep->other_bytes),
                 mt_fmt_count(c, sizeof c, rep->other_blocks));
+    if (mt_render_threads_text(o, rep->a, colour, 20) < 0)
+        return -ENOMEM;
     if (rep->a->truncated)
         mt_render_text_warning(o, "", "", rep->a->truncation, rep->a->cut_reason);
     return ferror(o) ? -EIO : 0;

@@ -193,6 +193,57 @@ int mt_sites_stack_equal(const mt_frame_t *a, size_t na, const mt_frame_t *b, si
     return 1;
 }
 
+/* Adds thread index idx to the site's list (sorted and made unique at the end). */
+static int mt_sites_add_thread(mt_site_t *site, uint32_t idx)
+{
+    if (site->nthreads && site->threads[site->nthreads - 1] == idx)
+        return 0;
+    if ((site->nthreads & (site->nthreads - 1)) == 0) { /* 0, 1, 2, 4, ...: full */
+        uint32_t *nv =
+            realloc(site->threads, (site->nthreads ? site->nthreads * 2 : 1) * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        site->threads = nv;
+    }
+    site->threads[site->nthreads++] = idx;
+    return 0;
+}
+
+/* The threads that allocated at node (replay.h: the first, then the others). */
+static int mt_sites_node_threads(mt_site_t *site, const mt_replay_t *r, uint32_t node,
+                                 const mt_node_stats_t *st)
+{
+    if (!st->thread)
+        return 0;
+    int rc = mt_sites_add_thread(site, st->thread - 1);
+    size_t n = 0;
+    const uint64_t *pairs = st->multi ? mt_replay_node_pairs(r, node, &n) : NULL;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = mt_sites_add_thread(site, (uint32_t)pairs[i] - 1);
+    return rc;
+}
+
+static int mt_sites_u32_cmp(const void *pa, const void *pb)
+{
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    return (a > b) - (a < b);
+}
+
+static void mt_sites_threads_finish(mt_sites_t *out)
+{
+    for (size_t i = 0; i < out->n; i++) {
+        mt_site_t *s = &out->v[i];
+        if (s->nthreads < 2)
+            continue;
+        qsort(s->threads, s->nthreads, sizeof *s->threads, mt_sites_u32_cmp);
+        uint32_t k = 1;
+        for (uint32_t j = 1; j < s->nthreads; j++)
+            if (s->threads[j] != s->threads[k - 1])
+                s->threads[k++] = s->threads[j];
+        s->nthreads = k;
+    }
+}
+
 int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym)
 {
     memset(out, 0, sizeof *out);
@@ -274,8 +325,11 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
         site->temporary += st.temporary;
         site->nodes++;
         site->imported += a->python.present && mt_sites_node_imported(a, id);
+        if ((rc = mt_sites_node_threads(site, r, id, &st)) < 0)
+            break;
     }
     free(table);
+    mt_sites_threads_finish(out);
     if (rc < 0)
         mt_sites_destroy(out);
     return rc;
@@ -283,8 +337,10 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
 
 void mt_sites_destroy(mt_sites_t *s)
 {
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         free(s->v[i].frames);
+        free(s->v[i].threads);
+    }
     free(s->v);
     memset(s, 0, sizeof *s);
 }

@@ -23,6 +23,8 @@ typedef struct mt_site {
     uint64_t temporary; /* freed before the same thread allocated again */
     uint32_t nodes;     /* trace nodes merged into this site */
     uint32_t imported;  /* of those, made while a module was imported (mt_sites_node_imported) */
+    uint32_t nthreads;  /* threads that allocated here: */
+    uint32_t *threads;  /* their indices (mt_replay_thread), ascending; malloc'ed */
 } mt_site_t;
 
 typedef struct mt_sites {
