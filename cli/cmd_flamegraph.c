@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "flame_tree.h"
 #include "render_flamegraph.h"
+#include "report_threads.h"
 
 /* Frames narrower than this share are merged into "other": 0.01% is a tenth of a pixel at the
  * default width, and keeps the SVG of a large program to a size browsers open at once. */
@@ -163,7 +164,10 @@ int mt_cmd_flamegraph(int argc, char **argv)
         fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(errno));
         goto out_tree;
     }
-    mt_flame_svg_opts_t so = {.title = title, .width = (unsigned)width};
+    char note[256]; /* --thread: say whose allocations the graph shows */
+    mt_flame_svg_opts_t so = {.title = title,
+                              .note = mt_thread_filter_note(note, sizeof note, a),
+                              .width = (unsigned)width};
     int r = mt_render_flamegraph_svg(&tree, a, f, &so);
     if (to_stdout) {
         rc = mt_cli_finish(path, a, r);

@@ -11,6 +11,7 @@
 #include "fmt.h"
 #include "json_writer.h"
 #include "render_stack.h"
+#include "report_threads.h"
 #include "text_escape.h"
 
 /* "+96,256 B", "-1,024 B", "0 B" (exact, signed) */
@@ -61,6 +62,14 @@ int mt_render_diff_text(const mt_diff_t *d, FILE *o, const mt_diff_render_opts_t
     fputs(" -> ", o);
     mt_text_put(o, d->a_new->path);
     fputc('\n', o);
+    char note[256];
+    const mt_analysis_t *runs[] = {d->a_old, d->a_new};
+    for (int i = 0; i < 2; i++)
+        if (mt_thread_filter_note(note, sizeof note, runs[i])) {
+            fprintf(o, "  %-18s ", i ? "new run" : "old run");
+            mt_text_put(o, note);
+            fputc('\n', o);
+        }
     fprintf(o, "  %-18s %18s %18s   %s\n", "", "old", "new", "change");
     mt_diff_row(o, "peak heap", d->old.peak_bytes, d->new_.peak_bytes, "B", num, reset);
     mt_diff_row(o, "not freed at exit", d->old.leaked_bytes, d->new_.leaked_bytes, "B", num, reset);
@@ -148,6 +157,7 @@ static void mt_diff_run_json(mt_json_t *j, const mt_analysis_t *a, const mt_diff
     mt_json_string(j, cmd ? cmd : "");
     mt_json_key(j, "truncated");
     mt_json_bool(j, a->truncated);
+    mt_render_thread_filter_json(j, a); /* --thread: that run's threads of those names */
     mt_json_key(j, "totals");
     mt_diff_figures_json(j, f);
     mt_json_object_end(j);

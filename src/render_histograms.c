@@ -8,6 +8,7 @@
 
 #include "fmt.h"
 #include "render_stack.h"
+#include "report_threads.h"
 
 const char *mt_render_lifetime_label(unsigned i)
 {
@@ -41,6 +42,7 @@ void mt_render_histograms_json(mt_json_t *j, const mt_report_summary_t *rep)
         mt_json_u64(j, s->allocations);
         mt_json_key(j, "bytes");
         mt_json_u64(j, s->bytes_allocated);
+        mt_render_site_threads_json(j, rep->a, s);
         mt_json_key(j, "stack");
         mt_render_stack_json(j, rep->a->modules, s);
         mt_json_object_end(j);
@@ -96,9 +98,11 @@ void mt_render_histograms_text(FILE *o, const mt_report_summary_t *rep, int colo
             mt_fmt_count(c2, sizeof c2, r->allocations), pct);
     for (size_t i = 0; i < rep->nby_temporary; i++) {
         const mt_site_t *s = &rep->sites.v[rep->by_temporary[i]];
-        fprintf(o, "  %s#%zu%s %s temporary of %s allocations\n", bold, i + 1, reset,
+        fprintf(o, "  %s#%zu%s %s temporary of %s allocations", bold, i + 1, reset,
                 mt_fmt_count(c1, sizeof c1, s->temporary),
                 mt_fmt_count(c2, sizeof c2, s->allocations));
+        mt_render_site_threads_text(o, rep->a, s);
+        fputc('\n', o);
         mt_render_stack_text(o, colour, rep->a->modules, s, max_frames);
     }
 

@@ -22,6 +22,7 @@
 #include "report_fragmentation.h"
 #include "report_lines.h"
 #include "report_summary.h"
+#include "report_threads.h"
 #include "xml_escape.h"
 
 /* Most bytes one flame graph may take in the page (see mt_flame_html). */
@@ -84,6 +85,7 @@ static const char *const mt_html_css[] = {
     "monospace; font-size: 12px; }",
     "table.lines tr.fn th { background: #f4f4f4; } table.lines tr.none td { color: #999; }",
     ".wide { overflow-x: auto; }",
+    "svg.lane { vertical-align: middle; }",
     NULL,
 };
 
@@ -222,6 +224,22 @@ static void mt_summary_html(FILE *o, const mt_report_summary_t *rep)
     fprintf(o, "<td class=\"muted\">in %s blocks at %s</td></tr>\n",
             mt_fmt_count(b, sizeof b, r->peak_heap_blocks),
             mt_fmt_seconds(c, sizeof c, r->peak_time_us));
+    if (a->thread_filter) { /* replay.h: these threads' part of the process's peak */
+        fputs("<tr><th>process peak</th>", o);
+        mt_cell_bytes(o, "process_peak_heap_bytes", r->all_peak_bytes);
+        fputs("<td class=\"muted\">all threads; the figures on this page are those of the "
+              "threads below</td></tr>\n<tr><th>threads</th><td data-key=\"thread_filter\">",
+              o);
+        for (size_t i = 0; i < r->nsel; i++) {
+            char label[96];
+            mt_analysis_thread_label(a, r->sel_tids[i], label, sizeof label);
+            fputs(i ? ", " : "", o);
+            mt_h(o, label);
+            fprintf(o, " (%" PRIu64 ")", r->sel_tids[i]);
+        }
+        fputs(r->nsel ? " only" : "none", o);
+        fputs("</td></tr>\n", o);
+    }
     fputs("<tr><th>peak RSS</th>", o);
     if (r->nsamples_total)
         mt_cell_bytes(o, "peak_rss_bytes", r->peak_rss_bytes);
@@ -248,7 +266,7 @@ static void mt_sites_html(FILE *o, const mt_counter_t *cnt, const mt_report_summ
         return;
     }
     fputs("<table class=\"sites\">\n<tr><th>bytes allocated</th><th>allocations</th>"
-          "<th>at the peak</th><th>not freed</th><th>where</th></tr>\n",
+          "<th>at the peak</th><th>not freed</th><th>thread</th><th>where</th></tr>\n",
           o);
     uint64_t start = mt_written(o, cnt);
     size_t i = 0;
@@ -259,6 +277,10 @@ static void mt_sites_html(FILE *o, const mt_counter_t *cnt, const mt_report_summ
         mt_cell_count(o, NULL, s->allocations);
         mt_cell_bytes(o, NULL, s->peak_bytes);
         mt_cell_bytes(o, NULL, s->leaked_bytes);
+        char threads[256];
+        fprintf(o, "<td data-key=\"site_thread_count\" data-value=\"%" PRIu32 "\">", s->nthreads);
+        mt_h(o, mt_site_threads_label(threads, sizeof threads, rep->a, s));
+        fputs("</td>", o);
         mt_stack_cell(o, rep->a, s->frames, s->nframes, 0, frames);
         fputs("</tr>\n", o);
     }
@@ -353,6 +375,72 @@ static int mt_lines_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t *
     fputs("</table></div>\n", o);
     mt_table_cut(o, shown, rep.nrows);
     mt_report_lines_destroy(&rep);
+    return 0;
+}
+
+/* Threads drawn as lanes at most (the JSON reports list them all). */
+#define MT_HTML_LANES_MAX 100u
+
+/* One lane: the run's duration as a bar, the thread's first to last heap event on it, a mark
+ * at its own peak (dark) and at the process's heap peak (red). */
+static void mt_lane_svg(FILE *o, const mt_replay_t *r, const mt_thread_row_t *t)
+{
+    const double w = 240, h = 14;
+    double span = r->last_time_us ? (double)r->last_time_us : 1;
+#define MT_LANE_X(us) ((double)(us) / span * w)
+    double x0 = MT_LANE_X(t->st.first_us), x1 = MT_LANE_X(t->st.last_us);
+    fprintf(o,
+            "<td><svg class=\"lane\" width=\"%.0f\" height=\"%.0f\" role=\"img\">"
+            "<rect width=\"%.0f\" height=\"%.0f\" fill=\"#f0f0f0\"/>"
+            "<rect x=\"%.1f\" width=\"%.1f\" height=\"%.0f\" fill=\"#9ecae1\"/>"
+            "<rect x=\"%.1f\" width=\"2\" height=\"%.0f\" fill=\"#08519c\"/>"
+            "<rect x=\"%.1f\" width=\"1\" height=\"%.0f\" fill=\"#d62728\"/></svg></td>",
+            w, h, w, h, x0, x1 - x0 < 1 ? 1 : x1 - x0, h, MT_LANE_X(t->st.own_peak_us), h,
+            MT_LANE_X(r->peak_time_us), h);
+#undef MT_LANE_X
+}
+
+/* The per-thread lanes: figures by thread, in the order the threads started. Their data-key
+ * names start with thread_ (the summary's keys are the process's). */
+static int mt_threads_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t *a)
+{
+    mt_report_threads_t t;
+    if (mt_report_threads_build(&t, a) < 0)
+        return -ENOMEM;
+    fputs("<h2 id=\"threads\">Threads</h2>\n", o);
+    if (!t.n) {
+        fputs("<p class=\"muted\">no thread allocated</p>\n", o);
+        mt_report_threads_destroy(&t);
+        return 0;
+    }
+    fprintf(o,
+            "<p class=\"muted\">Each lane spans the run: light blue from the thread's first to "
+            "its last heap event, a dark mark at its own peak, a red one at the heap peak.</p>\n"
+            "<table class=\"threads\">\n<tr><th>thread</th><th>tid</th><th>allocations</th>"
+            "<th>bytes allocated</th><th>own peak</th><th>at the heap peak</th><th>%s</th>"
+            "<th>lane</th></tr>\n",
+            a->python.script_end ? "held at script end" : "not freed at exit");
+    uint64_t start = mt_written(o, cnt);
+    size_t i = 0;
+    for (; i < t.n && i < MT_HTML_LANES_MAX && !mt_table_full(o, cnt, start); i++) {
+        const mt_thread_row_t *row = &t.v[i];
+        fprintf(o, "<tr class=\"thread-lane\" data-tid=\"%" PRIu64 "\" data-name=\"", row->st.tid);
+        mt_h(o, row->label);
+        fputs("\"><td>", o);
+        mt_h(o, row->label);
+        fputs("</td>", o);
+        mt_cell_count(o, "thread_tid", row->st.tid);
+        mt_cell_count(o, "thread_allocations", row->st.allocations);
+        mt_cell_bytes(o, "thread_bytes_allocated", row->st.bytes_allocated);
+        mt_cell_bytes(o, "thread_own_peak_bytes", row->st.own_peak_bytes);
+        mt_cell_bytes(o, "thread_bytes_at_heap_peak", row->st.peak_bytes);
+        mt_cell_bytes(o, "thread_held_bytes", row->held_bytes);
+        mt_lane_svg(o, &a->replay, row);
+        fputs("</tr>\n", o);
+    }
+    fputs("</table>\n", o);
+    mt_table_cut(o, i, t.n);
+    mt_report_threads_destroy(&t);
     return 0;
 }
 
@@ -604,7 +692,8 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
     if (opt.processes)
         fputs("<a href=\"#processes\">processes</a> \xc2\xb7 ", o);
     fputs("<a href=\"#summary\">summary</a> \xc2\xb7 "
-          "<a href=\"#timeline\">timeline</a> \xc2\xb7 <a href=\"#flame-peak\">peak</a> \xc2\xb7 "
+          "<a href=\"#timeline\">timeline</a> \xc2\xb7 <a href=\"#threads\">threads</a> "
+          "\xc2\xb7 <a href=\"#flame-peak\">peak</a> \xc2\xb7 "
           "<a href=\"#flame-leaked\">leaks flame graph</a> \xc2\xb7 <a href=\"#sites\">sites</a>",
           o);
     if (mt_report_lines_available(a))
@@ -624,6 +713,8 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
     mt_summary_html(o, &rep);
     fputs("<h2 id=\"timeline\">Timeline</h2>\n", o);
     rc = mt_b64_timeline(o, a);
+    if (rc == 0)
+        rc = mt_threads_html(o, cnt, a);
     if (rc == 0)
         rc = mt_flame_html(o, a, &rep.sites, MT_FLAME_PEAK, "flame-peak",
                            "Flame graph: bytes held at the heap peak", &opt);

@@ -13,6 +13,7 @@
 #include "json_writer.h"
 #include "mt_config.h"
 #include "render_stack.h"
+#include "report_threads.h"
 #include "text_escape.h"
 
 #define MT_SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
@@ -85,6 +86,7 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
     fprintf(o, "\n  %-18s ", "command");
     mt_text_put(o, l->command[0] ? l->command : "(unknown)"); /* the program's argv */
     fputc('\n', o);
+    mt_render_thread_filter_text(o, a, 18);
     if (l->classified) {
         fprintf(o, "  %-18s at %s, %" PRIu64 " other thread%s held still", "leak check",
                 mt_fmt_clock(t1, sizeof t1, c->scan_time_us), c->threads_stopped,
@@ -228,6 +230,7 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
     mt_json_string(&j, a->path);
     mt_json_key(&j, "command");
     mt_json_string(&j, l->command);
+    mt_render_thread_filter_json(&j, a);
     mt_json_key(&j, "classified");
     mt_json_bool(&j, l->classified);
     mt_json_key(&j, "python_script_end");

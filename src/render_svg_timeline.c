@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "report_threads.h"
 #include "text_escape.h"
 
 /* Appends (t, v) to out, merging into the last point when the series is already at max:
@@ -171,6 +172,11 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
             "<text x=\"%.0f\" y=\"24\" font-size=\"15\">memtrace timeline: ",
             W, H, W, H, ML);
     mt_tl_escape(o, a->path);
+    char note[256];
+    if (mt_thread_filter_note(note, sizeof note, a)) { /* --thread: the heap line is theirs */
+        fputs(", ", o);
+        mt_tl_escape(o, note);
+    }
     fputs("</text>\n", o);
     /* axes, grid and labels with units */
     for (int i = 0; i <= 5; i++) {
@@ -259,6 +265,9 @@ int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width
     }
     /* Heap only: the column's maximum, each value held until the next point. */
     uint64_t vmax = r->peak_heap_bytes ? r->peak_heap_bytes : 1;
+    for (size_t k = 0; k < t.n[MT_TL_HEAP]; k++) /* a thread's own peak may be higher */
+        if (t.p[MT_TL_HEAP][k].value > vmax)
+            vmax = t.p[MT_TL_HEAP][k].value;
     for (size_t k = 0; k < t.n[MT_TL_HEAP]; k++) {
         uint64_t end = k + 1 < t.n[MT_TL_HEAP] ? t.p[MT_TL_HEAP][k + 1].time_us : t.tmax;
         unsigned c0 = mt_tl_column(t.p[MT_TL_HEAP][k].time_us, width, t.tmax);
@@ -273,6 +282,11 @@ int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width
     mt_text_put(o, a->path);
     fprintf(o, " (peak %s at %s)\n", mt_fmt_bytes(b, sizeof b, r->peak_heap_bytes),
             mt_fmt_seconds(b2, sizeof b2, r->peak_time_us));
+    char note[256];
+    if (mt_thread_filter_note(note, sizeof note, a)) {
+        mt_text_put(o, note);
+        fputs(" (the peak is the heap's: what they held then)\n", o);
+    }
     for (unsigned row = height; row-- > 0;) {
         if (row == height - 1)
             fprintf(o, "%10s |", mt_fmt_bytes(b, sizeof b, vmax));

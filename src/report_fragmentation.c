@@ -13,6 +13,7 @@
 #include "fmt.h"
 #include "json_writer.h"
 #include "render_stack.h"
+#include "report_threads.h"
 #include "text_escape.h"
 
 /* Churn: sites whose temporaries average at most this many bytes per allocation. */
@@ -493,6 +494,8 @@ int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out
     mt_json_u64(&j, 1);
     mt_json_key(&j, "file");
     mt_json_string(&j, rep->a->path);
+    /* --thread narrows the sites; the moments and holes stay the process's */
+    mt_render_thread_filter_json(&j, rep->a);
     mt_json_moment(&j, "at_peak", &rep->at_peak, rep, 0);
     /* The holes (largest free, external fragmentation) belong to the moment they were
      * measured at: the end of a Python script, else exit. */
@@ -569,6 +572,7 @@ int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out
         mt_json_u64(&j, s->allocations);
         mt_json_key(&j, "bytes");
         mt_json_u64(&j, s->bytes_allocated);
+        mt_render_site_threads_json(&j, rep->a, s);
         mt_json_key(&j, "suggestion");
         mt_json_string(&j, mt_churn_advice);
         mt_json_key(&j, "stack");
@@ -638,6 +642,10 @@ int mt_render_fragmentation_text(const mt_report_fragmentation_t *rep, FILE *o, 
     fprintf(o, "%smemtrace fragmentation%s ", head, reset);
     mt_text_put(o, rep->a->path);
     fputc('\n', o);
+    mt_render_thread_filter_text(o, rep->a, 18);
+    if (rep->a->thread_filter)
+        fprintf(o, "  (the allocator's figures and holes are the whole process's: the thread "
+                   "filter narrows the pinning and churn sites)\n");
     if (rep->has_script_end) {
         /* A script: its end is what it held; exit comes after interpreter finalization. */
         mt_text_moment(o, "at peak", 18, &rep->at_peak);
@@ -698,9 +706,11 @@ int mt_render_fragmentation_text(const mt_report_fragmentation_t *rep, FILE *o, 
         fprintf(o, "  (none)\n");
     for (size_t i = 0; i < rep->nchurn; i++) {
         const mt_site_t *s = &rep->sites.v[rep->churn[i]];
-        fprintf(o, "  #%zu %s temporary of %s allocations: %s\n", i + 1,
+        fprintf(o, "  #%zu %s temporary of %s allocations", i + 1,
                 mt_fmt_count(c, sizeof c, s->temporary),
-                mt_fmt_count(b1, sizeof b1, s->allocations), mt_churn_advice);
+                mt_fmt_count(b1, sizeof b1, s->allocations));
+        mt_render_site_threads_text(o, rep->a, s);
+        fprintf(o, ": %s\n", mt_churn_advice);
         mt_render_stack_text(o, colour, rep->a->modules, s, max_frames);
     }
     return ferror(o) ? -EIO : 0;

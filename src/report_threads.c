@@ -170,6 +170,25 @@ void mt_render_thread_filter_text(FILE *o, const mt_analysis_t *a, int width)
     fputs(" only\n", o);
 }
 
+const char *mt_thread_filter_note(char *buf, size_t len, const mt_analysis_t *a)
+{
+    const mt_replay_t *r = &a->replay;
+    if (!a->thread_filter)
+        return NULL;
+    int k = snprintf(buf, len, "thread%s ", r->nsel == 1 ? "" : "s");
+    size_t used = k > 0 ? (size_t)k : 0;
+    for (size_t i = 0; i < r->nsel && used < len; i++) {
+        char label[96];
+        mt_analysis_thread_label(a, r->sel_tids[i], label, sizeof label);
+        k = snprintf(buf + used, len - used, "%s%s (%" PRIu64 ")", i ? ", " : "", label,
+                     r->sel_tids[i]);
+        used += k > 0 ? (size_t)k : 0;
+    }
+    if (used < len)
+        snprintf(buf + used, len - used, r->nsel ? " only" : "none");
+    return buf;
+}
+
 void mt_render_site_threads_json(mt_json_t *j, const mt_analysis_t *a, const mt_site_t *s)
 {
     mt_json_key(j, "thread_count");

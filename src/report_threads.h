@@ -43,6 +43,10 @@ int mt_render_threads_text(FILE *o, const mt_analysis_t *a, int colour, size_t m
  * label padded to width; nothing without. */
 void mt_render_thread_filter_text(FILE *o, const mt_analysis_t *a, int width);
 
+/* "heap of thread worker-0 (4243) only" style note for titles: "threads " and the selected
+ * threads, then " only"; NULL without --thread. Raw: escape it to print. */
+const char *mt_thread_filter_note(char *buf, size_t len, const mt_analysis_t *a);
+
 /* A site's thread column: keys "thread_count" and "threads" ([{"tid", "name"}], at most
  * MT_SITE_THREADS_LISTED of them) of the site object being written. */
 #define MT_SITE_THREADS_LISTED 32u
