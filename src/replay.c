@@ -468,7 +468,7 @@ static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
 /* Places a block known not to be in the table. */
 static int mt_blocks_put(mt_replay_t *r, const mt_block_t *nb)
 {
-    if ((r->heap_blocks + 1) * 10 >= (r->mask + 1) * 7) {
+    if ((r->all_heap_blocks + 1) * 10 >= (r->mask + 1) * 7) { /* every thread's blocks */
         int rc = mt_blocks_grow(r);
         if (rc < 0)
             return rc;
