@@ -35,6 +35,8 @@ static void mt_export_usage(FILE *out)
             "                        keep Python's import machinery (<frozen importlib...>)\n"
             "                        in stacks; by default what an import allocates is charged\n"
             "                        to the module's lines and the line that imported it\n"
+            "  --thread NAME|ID      only the blocks that thread (a name, or a tid; repeatable)\n"
+            "                        allocated\n"
             "  -h, --help            show this help\n"
             "\n"
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"

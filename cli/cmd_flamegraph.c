@@ -45,6 +45,8 @@ static void mt_flamegraph_usage(FILE *out)
             "                       keep Python's import machinery (<frozen importlib...>) in\n"
             "                       stacks; by default what an import allocates is charged to\n"
             "                       the module's lines and the line that imported it\n"
+            "  --thread NAME|ID     only the blocks that thread (a name, or a tid; repeatable)\n"
+            "                       allocated; peak stays the heap's peak\n"
             "  -h, --help           show this help\n"
             "\n"
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"

@@ -36,6 +36,8 @@ static void mt_html_usage(FILE *out)
             "                      keep Python's import machinery (<frozen importlib...>) in\n"
             "                      stacks; by default what an import allocates is charged to\n"
             "                      the module's lines and the line that imported it\n"
+            "  --thread NAME|ID    the page of the blocks that thread (a name, or a tid;\n"
+            "                      repeatable) allocated; the peak stays the heap's\n"
             "  -h, --help          show this help\n"
             "\n"
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"

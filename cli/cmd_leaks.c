@@ -242,6 +242,8 @@ static void mt_leaks_usage(FILE *out)
             "  --show-import-machinery keep Python's import machinery (<frozen importlib...>)\n"
             "                          in stacks; by default what an import allocates is\n"
             "                          charged to the module's lines and the importing line\n"
+            "  --thread NAME|ID        only the blocks that thread (a name, or a tid;\n"
+            "                          repeatable) allocated\n"
             "  --no-color              no colours (also when NO_COLOR is set or no tty);\n"
             "                          --no-colour is the same\n"
             "  -h, --help              show this help\n"

@@ -24,6 +24,8 @@ static void mt_timeline_usage(FILE *out)
             "  -o, --output FILE   write an SVG to FILE ('-' for stdout)\n"
             "  --width N           chart width in columns (text, default 60)\n"
             "  --height N          chart height in rows (text, default 12)\n"
+            "  --thread NAME|ID    the heap line of the blocks that thread (a name, or a tid;\n"
+            "                      repeatable) allocated; RSS and footprint stay the process's\n"
             "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
             "                      --no-colour is the same\n"
             "  -h, --help          show this help\n"

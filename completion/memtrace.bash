@@ -27,21 +27,22 @@ _memtrace() {
                --leak-check --error-exitcode --fail-on --fail-leaked-above --fail-peak-above
                --after-finalization --show-leak-kinds --suppressions --gen-suppressions
                --show-import-machinery --python=on --python=off --help -h" ;;
-    report) opts="--format --top --frames --tree --fail-peak-above --no-color
+    report) opts="--format --top --frames --tree --fail-peak-above --thread --no-color
                   --show-import-machinery --help -h" ;;
-    peak) opts="--format --top --frames --tree --no-color --show-import-machinery --help -h" ;;
-    fragmentation) opts="--format --top --frames --request --no-color --show-import-machinery
-                         --help -h" ;;
+    peak) opts="--format --top --frames --tree --thread --no-color --show-import-machinery
+                --help -h" ;;
+    fragmentation) opts="--format --top --frames --request --thread --no-color
+                         --show-import-machinery --help -h" ;;
     leaks) opts="--kinds --show-leak-kinds --fail-on --error-exitcode --fail-leaked-above
                  --after-finalization --suppressions --gen-suppressions --format --output -o
-                 --frames --tree --no-color --show-import-machinery --help -h" ;;
-    timeline) opts="--output -o --width --height --no-color --help -h" ;;
-    diff) opts="--format --by --fail-above --top --frames --no-color --show-import-machinery
-                --help -h" ;;
-    export) opts="--to --output -o --cost --show-import-machinery --help -h" ;;
-    flamegraph) opts="--output -o --cost --title --min-percent --width --show-import-machinery
-                      --help -h" ;;
-    html) opts="--output -o --title --top --show-import-machinery --help -h" ;;
+                 --frames --tree --thread --no-color --show-import-machinery --help -h" ;;
+    timeline) opts="--output -o --width --height --thread --no-color --help -h" ;;
+    diff) opts="--format --by --fail-above --top --frames --thread --no-color
+                --show-import-machinery --help -h" ;;
+    export) opts="--to --output -o --cost --thread --show-import-machinery --help -h" ;;
+    flamegraph) opts="--output -o --cost --title --min-percent --width --thread
+                      --show-import-machinery --help -h" ;;
+    html) opts="--output -o --title --top --thread --show-import-machinery --help -h" ;;
     lines) opts="--file --function --format --no-color --help -h" ;;
     help)
         ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
@@ -80,8 +81,8 @@ _memtrace() {
         return 0
         ;;
     --top | --frames | --request | --width | --height | --min-percent | --title | --fail-above | --function | \
-        --error-exitcode | --sample-interval | --fail-leaked-above | --fail-peak-above)
-        return 0 # a number: nothing to offer
+        --error-exitcode | --sample-interval | --fail-leaked-above | --fail-peak-above | --thread)
+        return 0 # a number, a name, or a thread's name or id: nothing to offer
         ;;
     esac
 

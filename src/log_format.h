@@ -82,7 +82,9 @@
  *   0x03 MODULE_UNLOAD   v module_id
  *   0x04 THREAD          v tid                     (events after it belong to this thread)
  *   0x05 TRACE_NODE      v node_id, v parent_id, v ip     (root is node 0; ids start at 1)
- *   0x06 THREAD_NAME     v tid, s name
+ *   0x06 THREAD_NAME     v tid, s name            (thread tid is called name from here on;
+ *                                                  written at each thread's first event and
+ *                                                  after each rename: docs/log-format.md)
  *   0x07 TIME            T:v dt                    (the clock moved; see above)
  *   0x08 ORIGIN          s run_id, v how (mt_origin), v fork_seq, v flags, s from_log
  *                        how the log began: a program started (from_log ""), a fork of the
