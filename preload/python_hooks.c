@@ -43,6 +43,9 @@ static struct {
     void (*err_clear)(void);
     const char *(*utf8)(PyObject *, Py_ssize_t *);
     void (*set_profile)(Py_tracefunc, PyObject *);
+    PyObject *(*module_dict)(void);
+    PyObject *(*dict_get)(PyObject *, const char *);
+    PyObject *(*tuple_get)(PyObject *, Py_ssize_t);
     PyObject *none;
 } mt_pyapi;
 
@@ -238,34 +241,40 @@ static int mt_py_atexit_done;
  * kernel), and only Python code running in that thread can ask threading.current_thread()
  * for it. The one hook that threading runs in every new thread before the thread's own code
  * is the profile function of threading.setprofile(): Thread._bootstrap_inner installs it with
- * sys.setprofile right before calling run(). So, at the start of the script, ours is
- * registered; its first call in a new thread (the call of run) writes the thread's name and
- * takes the function off that thread with PyEval_SetProfile(NULL, NULL): one call per thread,
- * no profiling cost afterwards. This is the approach memray takes.
+ * sys.setprofile right before calling run(). So ours is registered; its first call in a new
+ * thread (the call of run) writes the thread's name and takes the function off that thread
+ * with PyEval_SetProfile(NULL, NULL): one call per thread, no profiling cost afterwards. This
+ * is the approach memray takes.
+ *
+ * When: at the start of the script if threading is imported already (Debian's site imports it
+ * through .pth files), else when the program imports it: the "import" audit event comes before
+ * the import runs, and the hook runs that import itself, unguarded, so that it happens where
+ * and as the program's own would (same objects, same stack; the program's import then finds
+ * the module loaded), and registers the function right after. memtrace never imports threading
+ * into a program that does not: importing it early would change what a program that never
+ * uses threads allocates and frees (and gevent wants to patch it before anyone imports it).
  *
  * What a program can see, and why this is the least of the ways that work:
  * - threading.getprofile() returns our function instead of None. Code that saves and restores
  *   it keeps it; nothing else in the standard library looks at it.
- * - A profile function already set (by sitecustomize, or a profiler started before the script)
- *   is left alone: no Python names then, and the native names stay.
+ * - A profile function already set (by sitecustomize, or a profiler started before) is left
+ *   alone: no Python names then, and the native names stay.
  * - A program that calls threading.setprofile() itself replaces ours: threads it starts
  *   afterwards keep their native names (their figures stay right, only the label changes).
  *   Chaining to the program's function instead would put memtrace in every profile event.
  * - The first profile event of each thread runs our function, with profiling of that call
  *   itself off as for any profile function; sys.getprofile() in the thread's own code is None,
  *   as without memtrace.
- * - threading is imported at the start of the script if the interpreter's start-up did not
- *   import it already (Debian's site does, through .pth files): an import a program that
- *   never uses threads would not have made, with no effect on its behaviour (threading's
- *   shutdown hook waits for no thread when none was started).
  * Monkey-patching Thread.start or _bootstrap would reach every thread too, but it changes
  * what the program's own code finds in the threading module; wrapping pthread_create would
- * run Python code at a point where the interpreter does not expect it. The main thread is
- * named when the script starts ("MainThread", unless the program renamed it before).
- * A thread renamed later (thread.name = ...) keeps the name it started with.
- * MEMTRACE_PYTHON_THREADS=0 turns this off (native names only).
+ * run Python code at a point where the interpreter does not expect it. The thread that
+ * registers the function (normally the main one: "MainThread") is named then. A thread
+ * renamed later (thread.name = ...) keeps the name it started with. Needs 3.10
+ * (threading.getprofile). MEMTRACE_PYTHON_THREADS=0 turns this off (native names only).
  */
 static PyObject *mt_py_threading; /* the threading module, kept once the hook is in */
+/* 0: off, or done; 1: waiting for the program to import threading; 2: importing it */
+static int mt_py_names_state;
 
 /* This thread's threading name as a THREAD_NAME record. GIL held. Not under the guard: what
  * these calls allocate and free is recorded like any of the program's events (a guard here
@@ -304,39 +313,79 @@ static PyObject *mt_py_thread_started(PyObject *self, PyObject *args)
 static PyMethodDef mt_py_thread_started_def = {"_memtrace_thread_name", mt_py_thread_started,
                                                METH_VARARGS, NULL};
 
-/* At the start of the script, from the audit hook, guard held (our own objects). */
-static void mt_py_names_install(void)
+/* Registers the profile function with the threading module mod (borrowed). GIL held. */
+static void mt_py_names_install(PyObject *mod)
 {
-    const char *env = getenv("MEMTRACE_PYTHON_THREADS");
-    if ((env && strcmp(env, "0") == 0) || !mt_pyapi.utf8 || !mt_pyapi.set_profile)
-        return;
-    PyObject *mod = mt_pyapi.import("threading");
-    PyObject *get = mod ? mt_pyapi.getattr(mod, "getprofile") : NULL; /* 3.10 and later */
+    mt_guard++;                                          /* our own function object */
+    PyObject *get = mt_pyapi.getattr(mod, "getprofile"); /* 3.10 and later */
     PyObject *cur = get ? mt_pyapi.call(get, NULL) : NULL;
     PyObject *set = cur == mt_pyapi.none ? mt_pyapi.getattr(mod, "setprofile") : NULL;
     PyObject *fn = set ? mt_pyapi.cfunction_new(&mt_py_thread_started_def, NULL, NULL) : NULL;
     PyObject *res = fn ? mt_pyapi.call(set, fn, NULL) : NULL;
-    if (!res) {
+    if (!res)
         mt_pyapi.err_clear();
-    } else {
-        /* Both kept for good: a thread drops its reference to fn from inside fn's own call,
-         * which must never be the last one. */
-        mt_py_threading = mod;
-        mod = NULL;
-        fn = NULL;
-        mt_py_name_this_thread(); /* the main thread */
-    }
-    PyObject *objs[] = {res, fn, set, cur, get, mod};
+    PyObject *objs[] = {res, set, cur, get};
     for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
         if (objs[i])
             mt_pyapi.decref(objs[i]);
+    mt_guard--;
+    if (!res) {
+        if (fn)
+            mt_pyapi.decref(fn);
+        return;
+    }
+    /* Both kept for good (fn is never decref'd): a thread drops its reference to fn from
+     * inside fn's own call, which must never be the last one. */
+    Py_INCREF(mod);
+    mt_py_threading = mod;
+    mt_py_name_this_thread();
+}
+
+/* At the start of the script (audit hook). */
+static void mt_py_names_start(void)
+{
+    const char *env = getenv("MEMTRACE_PYTHON_THREADS");
+    if ((env && strcmp(env, "0") == 0) || !mt_pyapi.utf8 || !mt_pyapi.set_profile ||
+        !mt_pyapi.module_dict || !mt_pyapi.dict_get || !mt_pyapi.tuple_get)
+        return;
+    PyObject *mod = mt_pyapi.dict_get(mt_pyapi.module_dict(), "threading"); /* borrowed */
+    if (mod)
+        mt_py_names_install(mod);
+    else
+        mt_py_names_state = 1;
+}
+
+/* An "import" audit event while threading is not imported: args[0] is the module's name. */
+static void mt_py_names_on_import(PyObject *args)
+{
+    PyObject *name = mt_pyapi.tuple_get(args, 0); /* borrowed */
+    Py_ssize_t len = 0;
+    const char *s = name ? mt_pyapi.utf8(name, &len) : NULL;
+    if (!s) {
+        mt_pyapi.err_clear();
+        return;
+    }
+    if (len != 9 || memcmp(s, "threading", 9) != 0)
+        return;
+    mt_py_names_state = 2; /* its own imports come back here */
+    PyObject *mod = mt_pyapi.import("threading");
+    if (mod) {
+        mt_py_names_install(mod);
+        mt_pyapi.decref(mod);
+    } else {
+        mt_pyapi.err_clear(); /* the program's own import fails the same way, and says so */
+    }
+    mt_py_names_state = 0;
 }
 
 /* Called with the GIL held for every audited event: must stay cheap and never fail. */
 static int mt_py_audit(const char *event, PyObject *args, void *data)
 {
-    (void)args;
     (void)data;
+    if (MT_UNLIKELY(mt_py_names_state == 1) && strcmp(event, "import") == 0) {
+        mt_py_names_on_import(args);
+        return 0;
+    }
     if (mt_py_atexit_done || strncmp(event, "cpython.run_", 12) != 0)
         return 0;
     if (strcmp(event + 12, "file") && strcmp(event + 12, "command") &&
@@ -354,8 +403,8 @@ static int mt_py_audit(const char *event, PyObject *args, void *data)
     for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
         if (objs[i])
             mt_pyapi.decref(objs[i]);
-    mt_py_names_install();
     mt_guard--;
+    mt_py_names_start();
     mt_py_freelists_start(); /* after our own objects: their frees are the program's events */
     return 0;
 }
@@ -405,6 +454,9 @@ void mt_py_detect(void)
     MT_PYSYM(none, "_Py_NoneStruct");
     MT_PYSYM(utf8, "PyUnicode_AsUTF8AndSize");
     MT_PYSYM(set_profile, "PyEval_SetProfile");
+    MT_PYSYM(module_dict, "PyImport_GetModuleDict");
+    MT_PYSYM(dict_get, "PyDict_GetItemString");
+    MT_PYSYM(tuple_get, "PyTuple_GetItem");
     void *tstate = dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
     void *a2l = dlsym(RTLD_DEFAULT, "PyCode_Addr2Line");
     void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");

@@ -126,13 +126,13 @@ int mt_render_threads_text(FILE *o, const mt_analysis_t *a, int colour, size_t m
     if (rep.n == 0)
         fprintf(o, "  (none)\n");
     else
-        fprintf(o, "  %-20s %8s %12s %11s %11s %11s %11s\n", "thread", "tid", "allocations",
+        fprintf(o, "  %-24s %8s %12s %11s %11s %11s %11s\n", "thread", "tid", "allocations",
                 "allocated", "own peak", "at peak", end ? "at end" : "not freed");
     size_t shown = max && max < rep.n ? max : rep.n;
     for (size_t i = 0; i < shown; i++) {
         const mt_thread_row_t *t = &rep.v[i];
         char name[64], c[32], b1[32], b2[32], b3[32], b4[32];
-        fprintf(o, "  %-20.20s %8" PRIu64 " %12s %11s %11s %11s %11s\n",
+        fprintf(o, "  %-24.24s %8" PRIu64 " %12s %11s %11s %11s %11s\n",
                 mt_text_safe(name, sizeof name, t->label), t->st.tid,
                 mt_fmt_count(c, sizeof c, t->st.allocations),
                 mt_fmt_bytes(b1, sizeof b1, t->st.bytes_allocated),

@@ -283,6 +283,18 @@ def case_threads_python_profile():
           f"the script sees something else under memtrace:\n{plain.stdout}\n{under.stdout}")
     names = {t.get("name") for t in it.report_json(log).get("threads") or []}
     check("plain" in names and "MainThread" in names, f"thread names: {names}")
+    # Without site (-S) nothing imports threading at start-up: memtrace does not either, and
+    # names the threads once the script imports it.
+    for code, want in (("import sys; print('threading' in sys.modules)", "False\n"),
+                       ("import sys; a = 'threading' in sys.modules; import threading\n"
+                        "t = threading.Thread(target=lambda: bytes(100), name='late')\n"
+                        "t.start(); t.join(); print(a)", "False\n")):
+        log = os.path.join(it.TMP, f"nosite{len(want)}{len(code)}.mtr")
+        p = it.memtrace("run", "-q", "-o", log, "--", it.PYTHON, "-S", "-c", code)
+        check(p.returncode == 0 and p.stdout == want, f"python3 -S -c {code!r}\n{show(p)}")
+        names = {t.get("name") for t in it.report_json(log).get("threads") or []}
+        if "late" in code:
+            check({"late", "MainThread"} <= names, f"python3 -S, threading imported late: {names}")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
