@@ -94,6 +94,17 @@ void mt_cli_threads_allow_missing(void)
     mt_cli_threads.allow_missing = 1;
 }
 
+int mt_cli_threads_one_log(const char *cmd)
+{
+    if (!mt_cli_threads.n)
+        return 0;
+    fprintf(stderr,
+            "memtrace: %s: --thread takes one log, not several or a directory: give the log "
+            "of the thread's process\n",
+            cmd);
+    return 2;
+}
+
 int mt_cli_check_threads(const char *cmd, mt_analysis_t *const *a, size_t n)
 {
     for (size_t i = 0; i < mt_cli_threads.n; i++) {

@@ -44,6 +44,12 @@ void mt_cli_threads_allow_missing(void);
 /* 0 when every --thread value matches a thread of at least one of the n analyses; else prints
  * the error for the first that does not and returns 1. */
 int mt_cli_check_threads(const char *cmd, mt_analysis_t *const *a, size_t n);
+/* For the forms over several logs or a directory (multi_log.h): 0 without --thread; else
+ * prints "memtrace: CMD: --thread takes one log ..." and returns 2, the usage-error status.
+ * A thread belongs to one process, and the view over a run is by process: a filter there
+ * would change the figures of one process of the table only, and a name such as MainThread
+ * would match a thread in every process. */
+int mt_cli_threads_one_log(const char *cmd);
 
 #define MT_CLI_OPT_OWN 256
 #define MT_CLI_MAX_OWN 8

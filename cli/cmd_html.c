@@ -37,7 +37,8 @@ static void mt_html_usage(FILE *out)
             "                      stacks; by default what an import allocates is charged to\n"
             "                      the module's lines and the line that imported it\n"
             "  --thread NAME|ID    the page of the blocks that thread (a name, or a tid;\n"
-            "                      repeatable) allocated; the peak stays the heap's\n"
+            "                      repeatable) allocated; the peak stays the heap's; one log\n"
+            "                      only\n"
             "  -h, --help          show this help\n"
             "\n"
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
@@ -104,6 +105,9 @@ int mt_cmd_html(int argc, char **argv)
     }
     if (!mt_cli_logs_multi(argv + optind, (size_t)(argc - optind)))
         return mt_html_one(argv[optind], out_path, &ho, show_import);
+    int status = mt_cli_threads_one_log("html");
+    if (status)
+        return status;
     /* Several logs: the page of the process with the highest peak, the run's processes on
      * top of it. */
     mt_ptree_t t;

@@ -243,7 +243,7 @@ static void mt_leaks_usage(FILE *out)
             "                          in stacks; by default what an import allocates is\n"
             "                          charged to the module's lines and the importing line\n"
             "  --thread NAME|ID        only the blocks that thread (a name, or a tid;\n"
-            "                          repeatable) allocated\n"
+            "                          repeatable) allocated; one log only\n"
             "  --no-color              no colours (also when NO_COLOR is set or no tty);\n"
             "                          --no-colour is the same\n"
             "  -h, --help              show this help\n"
@@ -310,6 +310,9 @@ static int mt_leaks_check_all(const mt_ptree_t *t, void *ctx)
 static int mt_leaks_multi(mt_leak_cli_t *o, char *const *args, size_t nargs, const char *out_path,
                           int no_color, int as_tree)
 {
+    int status = mt_cli_threads_one_log("leaks");
+    if (status)
+        return status;
     if (o->format == MT_LEAK_SARIF || o->format == MT_LEAK_JUNIT) {
         fprintf(stderr,
                 "memtrace: leaks: --format %s reads one log; several logs give text or "

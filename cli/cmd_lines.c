@@ -29,13 +29,16 @@ static void mt_lines_usage(FILE *out)
           "                      end of its path (default: the script that was run)\n"
           "  --function NAME     only the functions named NAME (qualified, like Cls.method,\n"
           "                      or the last part of the name; '<module>': the module's lines)\n"
+          "  --thread NAME|ID    only the allocations of that thread, whoever freed them: a\n"
+          "                      name (every thread of that name) or a tid; repeat for more.\n"
+          "                      The peak stays the heap's, of which they hold the part shown\n"
           "  --format text|json  output format (default text; JSON schema: docs/json-schema.md)\n"
           "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
           "                      --no-colour is the same\n"
           "  -h, --help          show this help\n"
           "\n"
           "exit status: 0 report written; 1 the log could not be read or is truncated, has no\n"
-          "Python frames, or no code of that file or function; 2 usage error.\n",
+          "Python frames, no code of that file or function, or no such thread; 2 usage error.\n",
           out);
 }
 
@@ -56,6 +59,7 @@ static int mt_lines_parse(int argc, char **argv, mt_lines_args_t *o)
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         {"help", no_argument, NULL, 'h'},
+        MT_CLI_THREAD_OPTION,
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -78,6 +82,9 @@ static int mt_lines_parse(int argc, char **argv, mt_lines_args_t *o)
             break;
         case OPT_NO_COLOR:
             o->no_color = 1;
+            break;
+        case MT_CLI_OPT_THREAD:
+            mt_cli_add_thread(optarg); /* mt_cli_load applies it */
             break;
         case 'h':
             mt_lines_usage(stdout);
@@ -104,7 +111,7 @@ int mt_cmd_lines(int argc, char **argv)
     if (status >= 0)
         return status;
     mt_analysis_t *a;
-    if (mt_cli_load(o.path, &a, NULL)) /* Python frames only: no symbolizer */
+    if (mt_cli_load(o.path, &a, NULL)) /* Python frames only: no symbolizer; --thread applies */
         return 1;
     mt_report_lines_t rep;
     char err[512];

@@ -46,7 +46,8 @@ static void mt_report_usage(FILE *out)
             "                      line on stderr saying where\n"
             "  --thread NAME|ID    only the blocks that thread allocated, whoever freed them: a\n"
             "                      name (every thread of that name) or a tid; repeat for more.\n"
-            "                      The peak stays the heap's, of which they hold the part shown\n"
+            "                      The peak stays the heap's, of which they hold the part shown.\n"
+            "                      One log only: a thread is one process's\n"
             "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
             "                      --no-colour is the same\n"
             "  --show-import-machinery\n"
@@ -129,6 +130,8 @@ int mt_cmd_report(int argc, char **argv)
         return status;
     if (!mt_cli_logs_multi(o->paths, o->npaths))
         return mt_report_one(o->path, stdout, &cli);
+    if ((status = mt_cli_threads_one_log("report")) != 0)
+        return status;
     mt_cli_multi_t m = {.cmd = "report",
                         .json = o->json,
                         .colour = mt_cli_colour(o->no_color),

@@ -43,7 +43,7 @@ _memtrace() {
     flamegraph) opts="--output -o --cost --title --min-percent --width --thread
                       --show-import-machinery --help -h" ;;
     html) opts="--output -o --title --top --thread --show-import-machinery --help -h" ;;
-    lines) opts="--file --function --format --no-color --help -h" ;;
+    lines) opts="--file --function --thread --format --no-color --help -h" ;;
     help)
         ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         return 0

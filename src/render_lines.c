@@ -11,6 +11,7 @@
 #include "json_writer.h"
 #include "render_stack.h"
 #include "report_lines.h"
+#include "report_threads.h"
 #include "text_escape.h"
 
 /* Widths of the text columns: "38.6 MiB" is at most 8 characters, "1,000,000,000" 13. */
@@ -142,6 +143,7 @@ static void mt_lines_text_intro(FILE *o, const mt_lines_style_t *st, const mt_re
         mt_text_put(o, rep->function);
         fputc('\n', o);
     }
+    mt_render_thread_filter_text(o, rep->a, 18); /* --thread: whose allocations these are */
     fprintf(o, "  %-18s heap peak of %s at %s\n", "at peak",
             mt_fmt_bytes_exact(b, sizeof b, r->peak_heap_bytes),
             mt_fmt_clock(t, sizeof t, r->peak_time_us));
@@ -277,6 +279,7 @@ int mt_render_lines_json(const mt_report_lines_t *rep, FILE *out, int pretty)
     mt_json_array_end(&j);
     mt_json_key(&j, "truncated");
     mt_json_bool(&j, rep->a->truncated);
+    mt_render_thread_filter_json(&j, rep->a); /* "thread_filter": null without --thread */
     mt_json_object_end(&j);
     return mt_json_finish(&j);
 }

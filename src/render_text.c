@@ -68,6 +68,11 @@ static void mt_text_lineage(FILE *o, const mt_style_t *st, const mt_analysis_t *
     if (a->inherit == MT_INHERIT_UNKNOWN) {
         mt_row(o, st, "inherited heap", "not counted");
         mt_render_text_line(o, "    ", st->warn, a->inherit_note, st->reset);
+    } else if (a->inherit != MT_INHERIT_NONE && !mt_replay_tid_selected(r, 0)) {
+        /* --thread without 0: the figures below are the child's own threads' (replay.h) */
+        mt_row(o, st, "inherited heap",
+               "not in these figures: its blocks are the thread (inherited), tid 0 "
+               "(--thread 0 selects them)");
     } else if (a->inherit != MT_INHERIT_NONE) {
         snprintf(v, sizeof v, "%s in %s blocks at the fork; %s of them (%s) freed here",
                  mt_fmt_bytes_exact(b1, sizeof b1, r->inherited_bytes),

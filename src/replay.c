@@ -208,6 +208,11 @@ int mt_replay_select(mt_replay_t *r, const uint64_t *tids, size_t n)
     return 0;
 }
 
+int mt_replay_tid_selected(const mt_replay_t *r, uint64_t tid)
+{
+    return !r->filtered || bsearch(&tid, r->sel_tids, r->nsel, sizeof tid, mt_tid_cmp) != NULL;
+}
+
 /* A new thread's figures; NULL only on ENOMEM. */
 static int mt_tstats_new(mt_replay_t *r, uint64_t tid, uint64_t t, uint32_t *idx)
 {
@@ -229,8 +234,7 @@ static int mt_tstats_new(mt_replay_t *r, uint64_t tid, uint64_t t, uint32_t *idx
         .gen = r->gen,
         .first_us = t,
         .last_us = t,
-        .selected =
-            !r->filtered || bsearch(&tid, r->sel_tids, r->nsel, sizeof tid, mt_tid_cmp) != NULL,
+        .selected = mt_replay_tid_selected(r, tid),
     };
     return 0;
 }
@@ -819,7 +823,7 @@ int mt_replay_record(mt_replay_t *r, const mt_record_t *rec)
         return mt_replay_realloc_failed(r, rec->tid, rec->time_us, rec->addr);
     case MT_TAG_MMAP:
         /* With a thread filter, the mappings its threads made (whoever unmaps them). */
-        if (r->filtered && !bsearch(&rec->tid, r->sel_tids, r->nsel, sizeof rec->tid, mt_tid_cmp)) {
+        if (!mt_replay_tid_selected(r, rec->tid)) {
             r->last_time_us = rec->time_us;
             return 0;
         }

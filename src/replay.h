@@ -234,6 +234,8 @@ int mt_replay_select(mt_replay_t *r, const uint64_t *tids, size_t n) MT_WUR;
 mt_thread_stats_t mt_replay_thread(const mt_replay_t *r, uint32_t idx);
 /* Copies each thread's live figures as its end_* (the end of a Python script). */
 void mt_replay_threads_mark_end(mt_replay_t *r);
+/* True when the blocks of thread tid count (always, without a filter). */
+int mt_replay_tid_selected(const mt_replay_t *r, uint64_t tid);
 /* True when b's thread counts (always, without a filter). */
 static inline int mt_replay_block_selected(const mt_replay_t *r, const mt_block_t *b)
 {

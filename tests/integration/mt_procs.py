@@ -209,16 +209,50 @@ def check_child(log, truth, listed):
           f"text report of the child\n{show(p)}")
 
 
+def check_child_threads(log, truth, logs):
+    """The inherited blocks are the thread "(inherited)", tid 0, of no allocation; --thread
+    selects them or the child's own thread, and over several logs --thread is refused."""
+    inh_bytes, inh_blocks, inh_freed, allocs, frees, peak, held, held_blocks = truth
+    r = it.report_json(log)
+    rows = {t["tid"]: t for t in r["threads"]}
+    kept = inh_bytes - inh_freed * 100000
+    zero = rows.get(0)
+    check(zero and zero["name"] is None and zero["allocations"] == 0 and
+          zero["bytes_at_heap_peak"] == inh_bytes and zero["held_bytes"] == kept,
+          f"the inherited pseudo-thread: {zero}")
+    own = [t for tid, t in rows.items() if tid != 0]
+    check(len(own) == 1 and own[0]["allocations"] == allocs and
+          own[0]["held_bytes"] == held - kept, f"the child's own thread: {own}")
+    p = memtrace("report", "--no-color", log)
+    check(re.search(r"^  \(inherited\) +0 +0 ", p.stdout, re.M), f"text table\n{show(p)}")
+    r0 = it.report_json(log, "--thread", "0")
+    check((r0["allocations"], r0["peak_heap_bytes"], r0["leaked_bytes"], r0["inherited"]["bytes"])
+          == (0, inh_bytes, kept, inh_bytes), f"--thread 0: {r0['inherited']}")
+    tid = own[0]["tid"]
+    r1 = it.report_json(log, "--thread", str(tid))
+    check((r1["allocations"], r1["leaked_bytes"], r1["inherited"]["bytes"]) ==
+          (allocs, held - kept, 0), f"--thread {tid}: {r1['allocations']} {r1['leaked_bytes']} "
+          f"{r1['inherited']}")
+    p = memtrace("report", "--no-color", "--thread", str(tid), log)
+    check(p.returncode == 0 and "inherited heap     not in these figures" in p.stdout,
+          f"a filter without tid 0 says the inherited heap is left out\n{show(p)}")
+    p = memtrace("report", "--thread", str(tid), logs)
+    check(p.returncode == 2 and p.stderr.count("\n") == 1 and "--thread takes one log" in p.stderr,
+          f"--thread over a run's logs\n{show(p)}")
+
+
 def case_procs_inherit():
     """A forked child starts with its parent's heap (issue 20, item 4): exact figures, with the
     heap taken from the parent's log, and listed in the child's own log under --leak-check."""
     logs, truth, child, tree = inherit_run("plain")
     check_child(child, truth, listed=False)
+    check_child_threads(child, truth, logs)
     parent = next(x for x in tree["processes"] if x["parent_pid"] is None)
     check(parent["peak_heap_bytes"] == 10000000 and parent["leaked_bytes"] == 0 and
           parent["images"][0]["unknown_frees"] == 0, f"parent {parent}")
     logs, truth, child, _ = inherit_run("leakcheck", "--leak-check")
     check_child(child, truth, listed=True)
+    check_child_threads(child, truth, logs)
     # the parent's log gone: the child says its inherited heap is unknown, on stderr too
     plain = os.path.join(it.TMP, "plain")
     child_log = next(x["log"] for x in tree["processes"] if x["parent_pid"] is not None)

@@ -161,6 +161,19 @@ def case_threads_filter():
     fails_with_one_line(["flamegraph", "--thread", "nope", "-o", os.path.join(it.TMP, "g.svg"),
                          log], "no thread named 'nope'")
     fails_with_one_line(["diff", "--thread", "nope", log, log], "no thread 'nope' in either log")
+    # a thread is one process's: the forms over several logs or a directory refuse --thread
+    # with one line and the usage-error status, before reading anything
+    run_dir = os.path.join(it.TMP, "run")
+    os.makedirs(run_dir)
+    os.link(log, os.path.join(run_dir, "named_threads.mtr"))
+    for args in (["report", run_dir], ["peak", log, log], ["leaks", run_dir],
+                 ["html", "-o", os.path.join(it.TMP, "m.html"), run_dir]):
+        p = it.memtrace(args[0], "--thread", "worker-1", *args[1:])
+        check(p.returncode == 2 and p.stdout == "" and
+              p.stderr == f"memtrace: {args[0]}: --thread takes one log, not several or a "
+              "directory: give the log of the thread's process\n",
+              f"memtrace {args[0]} --thread over several logs\n{show(p)}")
+    check(not os.path.exists(os.path.join(it.TMP, "m.html")), "html wrote a page anyway")
 
 
 def case_threads_html():
@@ -241,6 +254,27 @@ def case_threads_python():
           f"report --thread loader-1 holds {rep1['leaked_bytes']} at {rep1['leaked_at']}, its "
           f"row says {threads[t1['tid']]['held_bytes']}")
     fails_with_one_line(["report", "--thread", "loader-9", log], "no thread named 'loader-9'")
+    # memtrace lines --thread: make()'s line holds loader-1's objects alone, and says whose
+    for spec in ("loader-1", str(t1["tid"])):
+        ln = it.json_of("lines", "--format", "json", "--thread", spec, log)
+        rows = [r for f in ln["functions"] for r in f["lines"] if r["line"] == t1["line"]]
+        check(len(rows) == 1, f"lines --thread {spec}: line {t1['line']} shown {len(rows)} times")
+        own = rows[0]["own"]
+        check(own["end_blocks"] == t1["objects"] and
+              own["end_bytes"] == t1["objects"] * t1["object_bytes"],
+              f"lines --thread {spec}, line {t1['line']}: {own}, the script kept "
+              f"{t1['objects']} x {t1['object_bytes']} B")
+        check((ln.get("thread_filter") or {}).get("threads") ==
+              [{"tid": t1["tid"], "name": "loader-1"}], f"lines: {ln.get('thread_filter')}")
+    ln = it.json_of("lines", "--format", "json", log)
+    rows = [r for f in ln["functions"] for r in f["lines"] if r["line"] == t1["line"]]
+    check(ln.get("thread_filter", 0) is None and
+          rows[0]["own"]["end_blocks"] == sum(t["objects"] for t in truth),
+          f"lines without --thread: {rows[0]['own']}, every loader's objects")
+    p = it.memtrace("lines", "--no-color", "--thread", "loader-1", log)
+    check(p.returncode == 0 and re.search(r"^  threads +loader-1 \(\d+\) only$", p.stdout, re.M),
+          f"lines --thread says whose allocations it shows\n{show(p)}")
+    fails_with_one_line(["lines", "--thread", "loader-9", log], "no thread named 'loader-9'")
     # the switch turns Python names off (native names only)
     log, truth = py_threads({"MEMTRACE_PYTHON_THREADS": "0"}, "off.mtr")
     rep = it.report_json(log)

@@ -403,6 +403,8 @@ def parsed_options(cmd):
                                                   src)}
     opts |= {"-" + c for c in re.findall(r'getopt_long\([^"]*"[:]?([a-zA-Z:]+)"', src)
              for c in c.replace(":", "")}
+    if "MT_CLI_THREAD_OPTION" in src:  # cli_common.h's table entry for --thread
+        opts.add("--thread")
     opts.discard("--")
     return opts
 

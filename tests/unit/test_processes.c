@@ -144,6 +144,69 @@ START_TEST(child_starts_with_the_parents_heap)
 }
 END_TEST
 
+static mt_analysis_t *load_thread(const char *path, const char *spec)
+{
+    mt_analysis_t *a;
+    char err[512];
+    const char *specs[] = {spec};
+    mt_thread_filter_t f = {specs, 1, 0};
+    ck_assert_msg(mt_analysis_load_filtered(&a, path, &f, NULL, NULL, err, sizeof err) == 0, "%s",
+                  err);
+    return a;
+}
+
+/* The inherited blocks belong to no thread of the child: the pseudo-thread of tid 0,
+ * "(inherited)", which --thread 0 selects and any other filter leaves out. */
+START_TEST(inherited_blocks_are_thread_zero)
+{
+    write_parent("p.mtr", "r");
+    write_child("c.mtr", "r", "/elsewhere/p.mtr", 1);
+    mt_analysis_t *a = load(in_dir("c.mtr"));
+    const mt_replay_t *r = &a->replay;
+    ck_assert_uint_eq(r->ntstats, 2);
+    mt_thread_stats_t inh = mt_replay_thread(r, 0), own = mt_replay_thread(r, 1);
+    ck_assert_uint_eq(inh.tid, 0);
+    ck_assert_uint_eq(inh.allocations, 0);
+    ck_assert_uint_eq(inh.live_bytes, 5000); /* 7000 inherited, 2000 freed by the child */
+    ck_assert_uint_eq(inh.peak_bytes, 7000);
+    ck_assert_uint_eq(own.tid, 101);
+    ck_assert_uint_eq(own.allocations, 1);
+    ck_assert_uint_eq(own.live_bytes, 500);
+    char label[64];
+    mt_analysis_thread_label(a, 0, label, sizeof label);
+    ck_assert_str_eq(label, "(inherited)");
+    ck_assert_int_eq(mt_analysis_thread_known(a, "0"), 1);
+    mt_analysis_free(a);
+
+    a = load_thread(in_dir("c.mtr"), "0");
+    r = &a->replay;
+    ck_assert_int_eq(a->inherit, MT_INHERIT_IMPORTED);
+    ck_assert_int_eq(mt_replay_tid_selected(r, 0), 1);
+    ck_assert_uint_eq(r->inherited_bytes, 7000);
+    ck_assert_uint_eq(r->inherited_freed_bytes, 2000);
+    ck_assert_uint_eq(r->allocations, 0);
+    ck_assert_uint_eq(r->frees, 1); /* the child freed an inherited block: it counts with it */
+    ck_assert_uint_eq(r->heap_bytes, 5000);
+    ck_assert_uint_eq(r->peak_heap_bytes, 7000);
+    mt_analysis_free(a);
+
+    a = load_thread(in_dir("c.mtr"), "101");
+    r = &a->replay;
+    ck_assert_int_eq(a->inherit, MT_INHERIT_IMPORTED); /* imported, then left out */
+    ck_assert_int_eq(mt_replay_tid_selected(r, 0), 0);
+    ck_assert_uint_eq(r->inherited_bytes, 0);
+    ck_assert_uint_eq(r->inherited_blocks, 0);
+    ck_assert_uint_eq(r->inherited_freed_bytes, 0);
+    ck_assert_uint_eq(r->allocations, 1);
+    ck_assert_uint_eq(r->frees, 0);
+    ck_assert_uint_eq(r->heap_bytes, 500);
+    ck_assert_uint_eq(r->all_heap_bytes, 5500);
+    ck_assert_uint_eq(r->all_peak_bytes, 7000);
+    ck_assert_uint_eq(r->peak_heap_bytes, 0); /* the child's own part of its peak */
+    mt_analysis_free(a);
+}
+END_TEST
+
 START_TEST(grandchild_inherits_through_two_logs)
 {
     write_parent("p.mtr", "r");
@@ -407,6 +470,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, origin_records_round_trip);
     tcase_add_test(tc, child_starts_with_the_parents_heap);
+    tcase_add_test(tc, inherited_blocks_are_thread_zero);
     tcase_add_test(tc, grandchild_inherits_through_two_logs);
     tcase_add_test(tc, parent_unusable_says_why);
     tcase_add_test(tc, listed_heap_is_not_imported);
