@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: MIT
 # pycorpus-theme: fragmentation (half of many small objects freed)
-"""120,000 records (a 2-tuple of a str of 129 bytes and a float) made at one line, then every
-other one dropped: the survivors (about 12.7 MB: a tuple, str and float each, and the list's
+"""120,000 records (a 2-tuple of a str of 147 bytes and a float) made at one line, then every
+other one dropped: the survivors (about 13.6 MB: a tuple, str and float each, and the list's
 slot) still pin most of the pymalloc pools the whole lot filled, and glibc's heap keeps the
 holes. Held at the end: the surviving half, at the records line. The peak (marked) is all of
-them, 25 MB, before the del."""
+them, 27 MB, before the del."""
 import sys
 
 N = 120_000

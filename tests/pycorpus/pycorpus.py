@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,9 +45,9 @@ WRAPPER = os.path.join(HERE, "tracemalloc_run.py")
 FRAMES = 25
 BIG = 10_000_000  # lines and peaks above this are compared in bytes
 TOLERANCE = 0.05
-TIMEOUT = 600
 THEME = re.compile(r"^# pycorpus-theme:\s*(.+?)\s*$", re.M)
 UNTRACED = re.compile(r"#\s*pycorpus-untraced:\s*(\d+)")
+MARK = re.compile(r"^\s*sys\.audit\(\s*[\"']pycorpus\.peak[\"']\s*\)", re.M)
 NEEDS = re.compile(r"^\s*(?:import|from)\s+(numpy|pandas)\b", re.M)
 # script name -> reason: a known difference between memtrace and tracemalloc, explained (and
 # which tool is wrong). Empty: every script agrees.
@@ -62,6 +63,7 @@ class Script:
         m = THEME.search(self.source)
         self.theme = m.group(1) if m else ""
         self.needs = sorted(set(NEEDS.findall(self.source)))
+        self.marked = bool(MARK.search(self.source))
         self.untraced = {}
         for n, text in enumerate(self.source.splitlines(), 1):
             u = UNTRACED.search(text)
@@ -70,11 +72,33 @@ class Script:
         self.args = []
 
 
+class Ran:
+    """A finished process: returncode, stdout, stderr, seconds (wall) and cpu (its user and
+    system time, children included)."""
+
+
 def run(argv, cwd, env=None):
+    """Runs argv to its end (meson's timeout stops a hung one); the CPU time comes from wait4,
+    which subprocess.run does not give."""
     t = time.monotonic()
-    p = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, env=env)
-    p.seconds = time.monotonic() - t
-    return p
+    p = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    err = []
+    reader = threading.Thread(target=lambda: err.append(p.stderr.read()))
+    reader.start()
+    out = p.stdout.read()
+    reader.join()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)  # so that Popen does not wait again
+    p.stdout.close()
+    p.stderr.close()
+    r = Ran()
+    r.returncode = p.returncode
+    r.stdout = out.decode("utf-8", "replace")
+    r.stderr = err[0].decode("utf-8", "replace")
+    r.seconds = time.monotonic() - t
+    r.cpu = usage.ru_utime + usage.ru_stime
+    return r
 
 
 def tail(p):
@@ -134,8 +158,10 @@ def memtrace_side(memtrace, s, tmp):
     log = logs[0]  # the script's process: the first pid (children are forked later)
     # Every other log complete too: those of forked children (a Pool's workers are ended with
     # SIGTERM, issue 17 item 5).
+    reports = []
     for child in logs[1:]:
         rep, rp = analyze(memtrace, "report", child)
+        reports.append(rp)
         if rp.returncode != 0 or rep.get("truncated") or not rep.get("exit"):
             out["problems"].append(f"{os.path.basename(child)}: report exit {rp.returncode}, "
                                    f"{rep.get('truncation') or 'no exit record'}")
@@ -147,20 +173,24 @@ def memtrace_side(memtrace, s, tmp):
     groups = [(g["bytes"], g["stack"]) for g in leaks["leaks"]]
     out["end_lines"], _ = by_script_line(groups, s.path)
     out["end_cut"], _ = by_script_line(groups, s.path, FRAMES)
-    peak, pp = analyze(memtrace, "peak", log, "--top", "1000000")
-    if pp.returncode != 0:
-        raise RuntimeError(f"memtrace peak: {tail(pp)}")
-    out["peak"] = peak["peak_heap_bytes"]
-    groups = [(g["bytes"], g["stack"]) for g in peak["sites"]]
-    out["peak_lines"], _ = by_script_line(groups, s.path)
-    out["peak_cut"], _ = by_script_line(groups, s.path, FRAMES)
     lines, lnp = analyze(memtrace, "lines", log)
     if lnp.returncode != 0:
         raise RuntimeError(f"memtrace lines: {tail(lnp)}")
+    out["peak"] = lines["peak_heap_bytes"]
     out["lines"] = {}
     for fn in lines["functions"]:
         for ln in fn["lines"]:
             out["lines"][ln["line"]] = (ln["own"], ln["incl"])
+    out["peak_lines"] = out["peak_cut"] = {}
+    pp = None
+    if s.marked:  # what each line holds at the peak, for the lines the script's mark compares
+        peak, pp = analyze(memtrace, "peak", log, "--top", "1000000")
+        if pp.returncode != 0:
+            raise RuntimeError(f"memtrace peak: {tail(pp)}")
+        groups = [(g["bytes"], g["stack"]) for g in peak["sites"]]
+        out["peak_lines"], _ = by_script_line(groups, s.path)
+        out["peak_cut"], _ = by_script_line(groups, s.path, FRAMES)
+    out["analysis_cpu"] = sum(x.cpu for x in (lp, pp, lnp, *reports) if x)
     return p, out
 
 
@@ -233,7 +263,10 @@ def compare(s, memtrace, tmp):
     if max(mt["peak"], tm["peak"]) > BIG and not close(mt["peak"], tm["peak"]):
         notes.append(f"peak: memtrace {mt['peak']:,} B, tracemalloc {tm['peak']:,} B "
                      f"({(mt['peak'] - tm['peak']) / tm['peak'] * 100:+.1f}%)")
-    if "marked_lines" in tm:
+    if ("marked_lines" in tm) != s.marked:
+        notes.append(f"the script {'has' if s.marked else 'has no'} sys.audit('pycorpus.peak') "
+                     f"line, but tracemalloc {'never saw' if s.marked else 'saw'} the mark")
+    elif "marked_lines" in tm:
         # The mark must be where the script peaks, or the two moments are not the same.
         if tm["marked"] < (1 - TOLERANCE) * tm["peak"]:
             notes.append(f"the script's peak mark is not its peak: {tm['marked']:,} B traced "
@@ -257,7 +290,7 @@ def compare(s, memtrace, tmp):
     row = {"mt_end": (ml, mt["end_lines"].get(ml, 0), mt["end_cut"].get(ml, 0)),
            "tm_end": top(tm["end_lines"]), "hidden": hidden,
            "mt_peak": mt["peak"], "tm_peak": tm["peak"],
-           "times": (plain.seconds, pm.seconds, pt.seconds), "logs": mt["logs"]}
+           "cpu": (plain.cpu, pm.cpu, mt["analysis_cpu"], pt.cpu), "logs": mt["logs"]}
     return ("agree" if not notes else "differ"), notes, row
 
 
@@ -321,9 +354,9 @@ def main():
                     "printed)")
     ap.add_argument("--long", type=int, metavar="N",
                     help="run long_run.py with N requests (3000000: about a minute plain)")
-    ap.add_argument("--needs", choices=("any", "none", "numpy"), default="any",
-                    help="only the scripts that import numpy or pandas (numpy), or those that do "
-                    "not (none); default all")
+    ap.add_argument("--group", choices=("all", "stdlib", "numpy"), default="all",
+                    help="only the scripts that import numpy or pandas (numpy), or those that "
+                    "need only the standard library (stdlib); default all")
     ap.add_argument("scripts", nargs="*", help="script names (default all)")
     a = ap.parse_args()
     a.memtrace = os.path.abspath(a.memtrace)
@@ -343,9 +376,9 @@ def main():
             print("no such script:", " ".join(sorted(unknown)))
             return 2
         scripts = [s for s in scripts if s.name in a.scripts]
-    if a.needs == "none":
+    if a.group == "stdlib":
         scripts = [s for s in scripts if not s.needs]
-    elif a.needs == "numpy":
+    elif a.group == "numpy":
         scripts = [s for s in scripts if s.needs]
     for s in scripts:
         if s.name == "long_run" and a.long:
@@ -372,12 +405,12 @@ def main():
         except (OSError, subprocess.SubprocessError, RuntimeError, ValueError, KeyError) as e:
             state, notes, row = "error", [f"{type(e).__name__}: {e}"], None
         verdict, message = judge(s, state, notes)
-        times = " ".join(f"{t:.1f}s" for t in row["times"]) if row else ""
+        times = ", ".join(f"{t:.1f}" for t in row["cpu"]) if row else ""
         if row and row["hidden"]:
             message += ("; " if message else "") + "beyond tracemalloc's frames: " + \
                 "; ".join(row["hidden"])
         print(f"{s.name}: {verdict}{': ' + message if message else ''}"
-              f"{' (plain, memtrace, tracemalloc: ' + times + ')' if times else ''}", flush=True)
+              f"{' (CPU s: plain, memtrace run, its reports, tracemalloc: ' + times + ')' if times else ''}", flush=True)
         return s, verdict, message, row
 
     start = time.monotonic()
