@@ -2,28 +2,30 @@
 # The Python corpus (issue 17): every script in this directory is run plain, under `memtrace run`
 # and under tracemalloc with 25 frames (tracemalloc_run.py), and memtrace's answers are checked
 # against tracemalloc's, the oracle:
-#   - the exit status and stdout are the same in the three runs;
+#   - the exit status and stdout are the plain run's in the other two;
 #   - at the end of the script (before interpreter finalization: memtrace's "held at script
-#     end", tracemalloc's snapshot in an atexit callback registered before the script runs):
+#     end", tracemalloc's traces in an atexit callback registered before the script runs):
 #     the script's top line by bytes held is the same line, and every line holding more than
 #     10 MB in either tool holds the same bytes within 5%;
 #   - the peak: memtrace's heap peak and tracemalloc's peak of traced memory within 5%; and when
 #     the script marks its peak with sys.audit("pycorpus.peak"), the same per-line check
 #     between memtrace's peak and tracemalloc's traces at the mark;
 #   - every log of the run (forked children too) is complete, and `memtrace lines` agrees with
-#     the figures read from the stacks (own <= line <= incl., see line_figures).
+#     the figures read from the stacks (own <= the line's figure <= incl.).
 # A line's figure is the bytes of the blocks whose innermost frame in the script's file is that
 # line (what a Python user means by "this line of my script holds it", also when the script
 # called into a library that allocated); memtrace's come from the stacks of `memtrace leaks`
-# and `memtrace peak`, tracemalloc's from its traces.
+# and `memtrace peak`, tracemalloc's from its traces. tracemalloc keeps the innermost 25 frames
+# of a stack, so memtrace's stacks are cut the same way before comparing (an import of numpy
+# is deeper than that); memtrace's whole figures are shown beside.
 #
 # A line marked `# pycorpus-untraced: N` allocates N bytes outside Python's allocators (libc's
 # malloc through ctypes) and holds them to the end: tracemalloc cannot see them, so N is added
 # to tracemalloc's figures of that line and to its peak before comparing.
 # A script that differs for a known, explained reason is listed in EXPECTED below; a listed
 # script that agrees fails the run, so that the entry goes with the fix.
-# Prints a Markdown table, one row per script, then `pycorpus: N of M agree`; exit 0 when every
-# script agrees or differs as EXPECTED says, 77 when nothing could run (skip).
+# Prints one line per script, a Markdown table, then `pycorpus: N of M agree`; exit 0 when
+# every script agrees or differs as EXPECTED says, 77 when nothing could run (skip).
 import argparse
 import glob
 import json
@@ -139,23 +141,20 @@ def by_script_line(groups, script, limit=None):
     return lines, elsewhere
 
 
-def pid_of(path):
-    m = re.search(r"\.(\d+)\.mtr", path)
-    return int(m.group(1)) if m else 0
-
-
 def memtrace_side(memtrace, s, tmp):
     """Runs s under memtrace; returns (process, figures): end_lines and peak_lines by script
     line from every frame of the stacks, end_cut and peak_cut from their innermost FRAMES
     Python frames only (what tracemalloc keeps), peak, lines (memtrace lines' (own, incl.)
     figures by line), logs and problems."""
-    p = run([memtrace, "run", "-q", "-o", os.path.join(tmp, "mt.%p.mtr"), "--", PYTHON, s.path,
-             *s.args], tmp)
-    logs = sorted(glob.glob(os.path.join(tmp, "mt.*.mtr")), key=pid_of)
-    out = {"problems": [], "logs": len(logs)}
-    if not logs:
+    # One name for every process: the script's process opens it first, when it starts, and
+    # the children it forks later find it taken and write mt.mtr.2, .3, ... (pids would not
+    # tell: they wrap around).
+    log = os.path.join(tmp, "mt.mtr")
+    p = run([memtrace, "run", "-q", "-o", log, "--", PYTHON, s.path, *s.args], tmp)
+    if not os.path.exists(log):
         raise RuntimeError(f"memtrace run wrote no log: {tail(p)}")
-    log = logs[0]  # the script's process: the first pid (children are forked later)
+    logs = [log] + glob.glob(glob.escape(log) + ".*")
+    out = {"problems": [], "logs": len(logs)}
     # Every other log complete too: those of forked children (a Pool's workers are ended with
     # SIGTERM, issue 17 item 5).
     reports = []
