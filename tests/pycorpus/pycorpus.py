@@ -313,7 +313,7 @@ def cpu():
 
 
 def mib(n):
-    return f"{n / 1048576:.1f} MiB"
+    return f"{n / 1048576:.2f} MiB"
 
 
 def line_text(s, line):
@@ -327,21 +327,23 @@ def line_text(s, line):
 
 
 def table(results):
-    out = ["| script | theme | memtrace: top line, held at end | tracemalloc (25 frames): top "
-           "line, held at end | peak: memtrace / tracemalloc | verdict |",
+    out = ["| script | theme | memtrace: top line, bytes held at end | tracemalloc (25 frames): "
+           "top line, bytes held at end | peak: memtrace / tracemalloc | verdict |",
            "| --- | --- | --- | --- | --- | --- |"]
     for s, verdict, message, row in results:
         if row is None:
             out.append(f"| {s.name} | {s.theme} | | | | {verdict}: {message} |")
             continue
         (ml, mb, mcut), (tl, tb) = row["mt_end"], row["tm_end"]
-        cut = f" ({mib(mcut)} within {FRAMES} frames)" if not close(mb, mcut) else ""
+        cut = f" ({mcut:,} within {FRAMES} frames)" if not close(mb, mcut) else ""
+        same = f"{tl}" if tl == ml else line_text(s, tl)
+        diff = f" ({(mcut - tb) / tb * 100:+.2f}%)" if tb and tl == ml else ""
         untraced = sum(s.untraced.values())
-        plus = f" (+{mib(untraced)} untraced)" if untraced else ""
+        plus = f" incl. {mib(untraced)} untraced" if untraced else ""
         peak = f"{mib(row['mt_peak'])} / {mib(row['tm_peak'])}{plus} " \
                f"({(row['mt_peak'] - row['tm_peak']) / row['tm_peak'] * 100:+.1f}%)"
-        out.append(f"| {s.name} | {s.theme} | {line_text(s, ml)}: {mib(mb)}{cut} | "
-                   f"{line_text(s, tl)}: {mib(tb)} | {peak} | {verdict} |")
+        out.append(f"| {s.name} | {s.theme} | {line_text(s, ml)}: {mb:,}{cut} | "
+                   f"{same}: {tb:,}{diff} | {peak} | {verdict} |")
     return "\n".join(out)
 
 
