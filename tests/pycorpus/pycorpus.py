@@ -164,7 +164,9 @@ def memtrace_side(memtrace, s, tmp):
         if rp.returncode != 0 or rep.get("truncated") or not rep.get("exit"):
             out["problems"].append(f"{os.path.basename(child)}: report exit {rp.returncode}, "
                                    f"{rep.get('truncation') or 'no exit record'}")
-    leaks, lp = analyze(memtrace, "leaks", log)
+    # Every kind (a library's blocks are "reachable", the script's own "unclassified"), and the
+    # import machinery's frames kept, since tracemalloc counts them among its 25.
+    leaks, lp = analyze(memtrace, "leaks", log, "--kinds", "all", "--show-import-machinery")
     if lp.returncode != 0 or leaks.get("truncated"):
         raise RuntimeError(f"memtrace leaks: {leaks.get('truncation')}: {tail(lp)}")
     if not leaks.get("python_script_end"):
@@ -183,7 +185,8 @@ def memtrace_side(memtrace, s, tmp):
     out["peak_lines"] = out["peak_cut"] = {}
     pp = None
     if s.marked:  # what each line holds at the peak, for the lines the script's mark compares
-        peak, pp = analyze(memtrace, "peak", log, "--top", "1000000")
+        peak, pp = analyze(memtrace, "peak", log, "--top", "1000000",
+                           "--show-import-machinery")
         if pp.returncode != 0:
             raise RuntimeError(f"memtrace peak: {tail(pp)}")
         groups = [(g["bytes"], g["stack"]) for g in peak["sites"]]
