@@ -64,7 +64,8 @@ PACKAGES=(build-essential g++ meson ninja-build pkg-config libunwind-dev libdw-d
 # the build packages), which `demo` and `build` never use. clang: the leak corpus
 # (tests/leakcorpus) builds each program with clang as well as gcc. python3-pytest: the CI
 # recipe of the README run on a pytest suite (py-pytest-recipe; Debian's, PyPI is not needed).
-TEST_PACKAGES=(chromium clang python3-pytest)
+# python3-pandas: the pandas script of the Python corpus (tests/pycorpus; numpy is in PACKAGES).
+TEST_PACKAGES=(chromium clang python3-pytest python3-pandas)
 
 install_missing() {
     local missing=() p
