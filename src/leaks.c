@@ -126,7 +126,9 @@ static int mt_leaks_node(mt_leaks_builder_t *b, uint32_t node, unsigned kind, ui
         /* Below main is the C runtime and memtrace's own entry wrapper: noise that would only
          * keep equal stacks apart (valgrind stops there too, --show-below-main=no). */
         for (int i = 0; i < *nframes; i++) {
-            if ((*frames)[i].function && strcmp((*frames)[i].function, "main") == 0) {
+            /* C's main only: a Python function may be called main too */
+            if (!(*frames)[i].python && (*frames)[i].function &&
+                strcmp((*frames)[i].function, "main") == 0) {
                 *nframes = i + 1;
                 break;
             }

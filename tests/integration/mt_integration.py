@@ -1867,6 +1867,24 @@ def case_py_pytest_recipe():
     check(r.returncode == 0 and r.stderr == "", f"report --fail-peak-above 1G\n{show(r)}")
 
 
+def case_py_function_named_main():
+    """valgrind's --show-below-main=no cut is for C's main: a Python function called main
+    keeps its callers, so leaks from two call lines stay two records."""
+    script = os.path.join(TMP, "pm.py")
+    with open(script, "w") as f:
+        f.write("KEEP = []\ndef main(n):\n    KEEP.append(bytes(n))\n"
+                "main(100_000)\nmain(200_000)\n")
+    log = os.path.join(TMP, "pm.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", PYTHON, script)
+    check(p.returncode == 0, f"memtrace run\n{show(p)}")
+    rep = leaks_json(log)
+    calls = sorted(py_frames(k.get("stack") or [])[1].get("line")
+                   for k in rep.get("leaks") or []
+                   if len(py_frames(k.get("stack") or [])) > 1
+                   and py_frames(k["stack"])[0].get("function") == "main")
+    check(calls == [4, 5], f"main's leaks by calling line: {calls}, expected [4, 5]")
+
+
 def case_py_debug_allocators():
     """PYTHONMALLOC and -X dev replace the allocators memtrace wrapped during start-up: the
     program must behave exactly as without memtrace (this once aborted at finalization)."""
