@@ -614,21 +614,23 @@ MT_EXPORT int dlclose(void *handle)
 
 /* ---- process end and image replacement ---- */
 
-static void mt_hooks_finish(enum mt_exit_reason reason, int status)
+/* _exit and _Exit: the program has chosen its status, and a plain _exit is one system call, so
+ * a signal sent after it finds no process. Writing the end of the log takes longer: a signal
+ * that arrives meanwhile (a pool's terminate() racing a worker's own exit) is held by the
+ * guard and must never be delivered, or the exit would become a death by that signal. The
+ * guard stays set until the real _exit. */
+static void mt_hooks_finish_for_good(int status)
 {
     if (!mt_hooks_wanted())
         return;
-    int saved = errno;
     mt_guard = 1;
-    mt_rec_finish(reason, status);
-    mt_guard_leave();
-    errno = saved;
+    mt_rec_finish(MT_EXIT_NORMAL, status);
 }
 
 MT_EXPORT void _exit(int status)
 {
     MT_ENSURE(exit_);
-    mt_hooks_finish(MT_EXIT_NORMAL, status);
+    mt_hooks_finish_for_good(status);
     if (mt_real.exit_)
         mt_real.exit_(status);
     for (;;)
@@ -674,7 +676,7 @@ MT_EXPORT int __libc_start_main(int (*main_fn)(int, char **, char **), int argc,
 MT_EXPORT void _Exit(int status)
 {
     MT_ENSURE(Exit_);
-    mt_hooks_finish(MT_EXIT_NORMAL, status);
+    mt_hooks_finish_for_good(status);
     if (mt_real.Exit_)
         mt_real.Exit_(status);
     for (;;)
@@ -803,7 +805,7 @@ MT_EXPORT long syscall(long nr, ...)
         a[i] = va_arg(ap, long);
     va_end(ap);
     if (nr == SYS_exit_group)
-        mt_hooks_finish(MT_EXIT_NORMAL, (int)a[0]);
+        mt_hooks_finish_for_good((int)a[0]); /* guard kept: the call below ends the process */
     if (MT_UNLIKELY(nr == SYS_prctl && a[0] == PR_SET_NAME)) {
         long r = mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
         if (r == 0)

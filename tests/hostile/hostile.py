@@ -152,6 +152,13 @@ def case_term_workers():
     print("  3 runs of 8 workers: every log complete, each worker's ending with signal 15")
 
 
+def case_exit_term():
+    """Five children call _exit(7) with a SIGTERM timed 2 ms later, while memtrace writes the
+    end of their logs: each must still exit 7, as it does plain (a pool's terminate() racing a
+    worker's own exit turned the exit into a death by SIGTERM)."""
+    same_as_plain("exit_term", timeout=60, counts=False)
+
+
 def case_dlsym_malloc():
     """The malloc family through dlsym on libc's handle, and through RTLD_NEXT."""
     same_as_plain("dlsym_malloc", timeout=60)
