@@ -4,6 +4,7 @@
 // address over a run can never be confused. It must never abort on a broken or foreign file:
 // anything libdw cannot read degrades to module+offset with one warning.
 #include "symbolizer.h"
+#include "symtab.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -130,7 +131,9 @@ typedef struct mt_symmod {
     Dwarf_Addr cus_bias;
     mt_cu_range_t *cus; /* for files without .debug_aranges (clang's default) */
     size_t ncus;
-    int split_missing; /* warned once: a skeleton unit without its .dwo */
+    int split_missing;   /* warned once: a skeleton unit without its .dwo */
+    mt_symtab_t *symtab; /* built at the first address DWARF does not name */
+    const char **names;  /* by symbol slot: the demangled, interned name (NULL: not yet) */
 } mt_symmod_t;
 
 typedef struct mt_cache_entry {
@@ -181,6 +184,8 @@ void mt_symbolizer_free(mt_symbolizer_t *s)
         if (s->symmods[i].dwfl)
             dwfl_end(s->symmods[i].dwfl);
         free(s->symmods[i].cus);
+        mt_symtab_free(s->symmods[i].symtab);
+        free(s->symmods[i].names);
     }
     free(s->symmods);
     mt_strpool_destroy(&s->strings);
@@ -373,17 +378,30 @@ static const char *mt_die_name(mt_symbolizer_t *s, Dwarf_Die *die)
     return name ? mt_strpool_intern(&s->strings, name) : NULL;
 }
 
-static const char *mt_symtab_name(mt_symbolizer_t *s, Dwfl_Module *mod, Dwarf_Addr a)
+static const char *mt_demangle_intern(mt_symbolizer_t *s, const char *name)
 {
-    GElf_Off off;
-    GElf_Sym sym;
-    const char *name = dwfl_module_addrinfo(mod, a, &off, &sym, NULL, NULL, NULL);
-    if (!name)
-        return NULL;
     char *d = mt_demangle(name);
     const char *r = mt_strpool_intern(&s->strings, d ? d : name);
     free(d);
     return r;
+}
+
+/* The ELF symbol's name (what dwfl_module_addrinfo gives), demangled once per symbol. */
+static const char *mt_symtab_name(mt_symbolizer_t *s, mt_symmod_t *sm, Dwarf_Addr a)
+{
+    if (!sm->symtab && mt_symtab_new(&sm->symtab, sm->mod) < 0)
+        return NULL;
+    if (!sm->names && mt_symtab_count(sm->symtab)) /* calloc: untouched slots cost no RSS */
+        sm->names = calloc(mt_symtab_count(sm->symtab), sizeof *sm->names);
+    uint32_t id;
+    const char *name = mt_symtab_lookup(sm->symtab, a, &id);
+    if (!name)
+        return NULL;
+    if (id == MT_SYMTAB_NO_ID || !sm->names)
+        return mt_demangle_intern(s, name);
+    if (!sm->names[id])
+        sm->names[id] = mt_demangle_intern(s, name);
+    return sm->names[id];
 }
 
 /* ---- finding the compile unit of an address ---- */
@@ -640,7 +658,7 @@ static int mt_symbolize(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module, ui
     }
     if (pushed == 0 || !s->frames[s->nframes - 1].function) {
         /* No DWARF function for it: the ELF symbol table still names it. */
-        const char *name = mt_symtab_name(s, sm->mod, a);
+        const char *name = mt_symtab_name(s, sm, a);
         if (pushed == 0) {
             f.function = name;
             f.inlined = 0;
