@@ -3,9 +3,11 @@
 // table order, global ones first and local ones only when no global one answers; among the
 // sized symbols that contain the address its choice depends on that order (a farther global
 // beats a nearer weak one met before it), so the few containing symbols are found by address
-// and then replayed in table order. A size-0 symbol (an assembly label) answers only when no
-// sized one contains the address and it starts where the last symbol below the address ends;
-// libdwfl then also checks its section, so those addresses go to libdwfl itself.
+// and then replayed in table order. A size-0 symbol (an assembly label, or an alias the linker
+// folded away) answers only when no sized one contains the address, it starts where the last
+// symbol below the address ends, and it lies in the address's section, found as libdwfl finds
+// it (derelocate.c: allocated sections sorted by start, end and index; a section's end counts
+// as inside it unless the next one starts there).
 #include "symtab.h"
 
 #include <elf.h>
@@ -19,9 +21,16 @@ typedef struct mt_sym {
     uint64_t size;
     uint64_t reach; /* the largest value + size of this entry and every one sorted before */
     const char *name;
-    uint32_t ndx; /* index in libdwfl's table: the order its search meets the symbol in */
-    int bind;     /* libdwfl's preference: global 3, weak 2, local 1, other 0 */
+    uint32_t ndx;   /* index in libdwfl's table: the order its search meets the symbol in */
+    uint32_t shndx; /* its section (SHN_* or -1 for an unallocated one, as libdwfl says) */
+    uint8_t bind;   /* libdwfl's preference: global 3, weak 2, local 1, other 0 */
 } mt_sym_t;
+
+/* One allocated section of the module's main file. */
+typedef struct mt_section {
+    uint64_t start, end; /* sh_addr + bias, + sh_size */
+    uint32_t ndx;
+} mt_section_t;
 
 /* The symbols one pass of libdwfl's search reads, sorted by value then index. */
 typedef struct mt_symlist {
@@ -31,8 +40,11 @@ typedef struct mt_symlist {
 
 struct mt_symtab {
     Dwfl_Module *mod;
-    mt_symlist_t globals;     /* the first pass: from the first global symbol to the end */
-    mt_symlist_t locals;      /* the second pass, when the table has local symbols */
+    mt_symlist_t globals;   /* the first pass: from the first global symbol to the end */
+    mt_symlist_t locals;    /* the second pass, when the table has local symbols */
+    mt_section_t *sections; /* sorted as libdwfl sorts them */
+    size_t nsections;
+    int sections_ok;          /* 0: libdwfl could not list them either: labels go to it */
     int delegate;             /* every lookup goes to libdwfl (see mt_symtab_new) */
     const mt_sym_t **scratch; /* the symbols containing one address */
     size_t scratch_cap;
@@ -82,7 +94,8 @@ static int mt_symlist_read(mt_symlist_t *l, Dwfl_Module *mod, int from, int to)
                                   .size = sym.st_size,
                                   .name = name,
                                   .ndx = (uint32_t)i,
-                                  .bind = mt_bind_value(&sym)};
+                                  .shndx = shndx,
+                                  .bind = (uint8_t)mt_bind_value(&sym)};
     }
     if (l->n)
         qsort(l->v, l->n, sizeof *l->v, mt_sym_cmp);
@@ -93,6 +106,65 @@ static int mt_symlist_read(mt_symlist_t *l, Dwfl_Module *mod, int from, int to)
         l->v[i].reach = reach;
     }
     return 0;
+}
+
+static int mt_section_cmp(const void *a, const void *b)
+{
+    const mt_section_t *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
+    return x->ndx < y->ndx ? -1 : x->ndx > y->ndx;
+}
+
+/* The allocated sections of the main file, as libdwfl lists them for the same question (its
+ * cache_sections); -ENOMEM, or 0 with sections_ok telling whether it could. */
+static int mt_sections_read(mt_symtab_t *t)
+{
+    GElf_Addr bias;
+    Elf *elf = dwfl_module_getelf(t->mod, &bias);
+    size_t shstrndx, count;
+    if (!elf || elf_getshdrstrndx(elf, &shstrndx) < 0 || elf_getshdrnum(elf, &count) < 0)
+        return 0;
+    t->sections = malloc((count ? count : 1) * sizeof *t->sections);
+    if (!t->sections)
+        return -ENOMEM;
+    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn)) != NULL;) {
+        GElf_Shdr shdr;
+        if (!gelf_getshdr(scn, &shdr))
+            return 0;
+        if (!(shdr.sh_flags & SHF_ALLOC))
+            continue;
+        if (!elf_strptr(elf, shstrndx, shdr.sh_name) || t->nsections == count)
+            return 0;
+        t->sections[t->nsections++] = (mt_section_t){
+            bias + shdr.sh_addr, bias + shdr.sh_addr + shdr.sh_size, (uint32_t)elf_ndxscn(scn)};
+    }
+    if (t->nsections)
+        qsort(t->sections, t->nsections, sizeof *t->sections, mt_section_cmp);
+    t->sections_ok = 1;
+    return 0;
+}
+
+/* The index of the section holding addr, SHN_UNDEF for none: libdwfl's binary search. */
+static uint32_t mt_section_of(const mt_symtab_t *t, uint64_t addr)
+{
+    size_t lo = 0, hi = t->nsections;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const mt_section_t *sec = &t->sections[mid];
+        if (addr < sec->start) {
+            hi = mid;
+        } else if (addr > sec->end) {
+            lo = mid + 1;
+        } else {
+            if (addr == sec->end && mid + 1 < t->nsections && addr == t->sections[mid + 1].start)
+                mid++;
+            return t->sections[mid].ndx;
+        }
+    }
+    return SHN_UNDEF;
 }
 
 /* PowerPC's function descriptors make libdwfl match some symbols at two addresses. */
@@ -124,6 +196,8 @@ int mt_symtab_new(mt_symtab_t **out, Dwfl_Module *mod)
             rc = mt_symlist_read(&t->locals, mod, 1, first_global);
         if (rc > 0)
             t->delegate = 1;
+        if (rc == 0)
+            rc = mt_sections_read(t);
     }
     if (rc < 0) {
         mt_symtab_free(t);
@@ -139,6 +213,7 @@ void mt_symtab_free(mt_symtab_t *t)
         return;
     free(t->globals.v);
     free(t->locals.v);
+    free(t->sections);
     free(t->scratch);
     free(t);
 }
@@ -162,14 +237,29 @@ static size_t mt_symlist_upto(const mt_symlist_t *l, uint64_t addr)
     return lo;
 }
 
-/* True when a size-0 entry starts at value. */
-static int mt_symlist_label_at(const mt_symlist_t *l, uint64_t value)
+/* The size-0 entry libdwfl settles on among those of l starting at end (at or below addr):
+ * the last in table order that lies in addr's section; NULL for none. An absolute or
+ * unallocated symbol counts as in the section only when it is at addr itself. */
+static const mt_sym_t *mt_symlist_label(const mt_symtab_t *t, const mt_symlist_t *l, uint64_t end,
+                                        uint64_t addr)
 {
-    size_t i = mt_symlist_upto(l, value);
-    for (; i-- > 0 && l->v[i].value == value;)
-        if (l->v[i].size == 0)
-            return 1;
-    return 0;
+    uint32_t addr_section = SHN_UNDEF;
+    int addr_known = 0;
+    for (size_t i = mt_symlist_upto(l, end); i-- > 0 && l->v[i].value == end;) {
+        const mt_sym_t *s = &l->v[i];
+        if (s->size != 0)
+            continue;
+        if (s->shndx >= SHN_LORESERVE) {
+            if (s->value == addr)
+                return s;
+            continue;
+        }
+        if (!addr_known)
+            addr_section = mt_section_of(t, addr), addr_known = 1;
+        if (addr_section == mt_section_of(t, s->value))
+            return s;
+    }
+    return NULL;
 }
 
 static int mt_ndx_cmp(const void *a, const void *b)
@@ -244,19 +334,27 @@ const char *mt_symtab_lookup(mt_symtab_t *t, uint64_t addr, uint32_t *id)
     const mt_sym_t *s = mt_symlist_pick(t, &t->globals, kg, addr, &err);
     if (s)
         return mt_symtab_found(t, s, id);
-    /* No sized global contains addr, so the highest end below it is at or below addr: a
-     * label there may answer, and decides whether locals are searched at all. */
+    /* No sized global contains addr, so the highest end below it is at or below addr: only a
+     * label starting there can answer, and one at addr itself ends the search. */
     uint64_t end = kg ? t->globals.v[kg - 1].reach : 0;
-    if (err || (kg && mt_symlist_label_at(&t->globals, end)))
+    int labels = kg > 0;
+    if (err || (labels && !t->sections_ok))
         return mt_symtab_libdwfl(t, addr, id);
+    const mt_sym_t *label = labels ? mt_symlist_label(t, &t->globals, end, addr) : NULL;
+    if (!t->locals.n || (label && end == addr))
+        return label ? mt_symtab_found(t, label, id) : NULL;
     size_t kl = mt_symlist_upto(&t->locals, addr);
     s = mt_symlist_pick(t, &t->locals, kl, addr, &err);
     if (s)
         return mt_symtab_found(t, s, id);
-    if (kl && t->locals.v[kl - 1].reach > end)
-        end = t->locals.v[kl - 1].reach;
-    if (err || ((kg || kl) &&
-                (mt_symlist_label_at(&t->locals, end) || mt_symlist_label_at(&t->globals, end))))
+    if (err || (kl && !t->sections_ok))
         return mt_symtab_libdwfl(t, addr, id);
-    return NULL;
+    if (kl && t->locals.v[kl - 1].reach > end) {
+        end = t->locals.v[kl - 1].reach;
+        label = NULL; /* the globals' label is below the end now: it no longer answers */
+    }
+    const mt_sym_t *local = kl ? mt_symlist_label(t, &t->locals, end, addr) : NULL;
+    if (local)
+        return mt_symtab_found(t, local, id);
+    return label ? mt_symtab_found(t, label, id) : NULL;
 }

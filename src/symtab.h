@@ -25,8 +25,8 @@ void mt_symtab_free(mt_symtab_t *t);
 
 /* The name dwfl_module_addrinfo(mod, addr) gives (NULL for none). *id is the symbol's slot,
  * 0 <= id < mt_symtab_count(t), so callers can cache what they derive from the name; it is
- * MT_SYMTAB_NO_ID when the answer came from libdwfl itself (the rare address whose symbol
- * depends on which section a size-0 symbol lies in, or a PowerPC module). */
+ * MT_SYMTAB_NO_ID when the answer came from libdwfl itself (a PowerPC module, a broken symbol
+ * or section table, or no memory for the symbols around addr). */
 const char *mt_symtab_lookup(mt_symtab_t *t, uint64_t addr, uint32_t *id);
 size_t mt_symtab_count(const mt_symtab_t *t);
 

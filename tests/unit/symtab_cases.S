@@ -91,4 +91,8 @@ d_obj:
     .size d_obj, 24
 d_label:
     .quad 4
+
+/* 9: .bss right after .data: d_label's section ends where its addresses begin */
+    .bss
+    .skip 64
     .section .note.GNU-stack,"",@progbits
