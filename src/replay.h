@@ -141,8 +141,12 @@ typedef struct mt_replay {
     uint64_t mask; /* capacity - 1 */
     unsigned shift;
 
-    mt_node_stats_t *nodes;
-    uint32_t nodes_cap;
+    /* Stats only for the nodes that allocated (a clang compile: 370,000 of 2.6 million trace
+     * nodes): node_slot[id] is the index + 1 of id's stats, 0 for none. */
+    uint32_t *node_slot;
+    uint32_t node_slot_cap;
+    mt_node_stats_t *stats;
+    uint32_t nstats, stats_cap;
     uint64_t gen; /* bumped at each new heap peak */
 
     mt_pending_realloc_t *pending; /* realloc in flight, per thread */
@@ -268,7 +272,7 @@ mt_node_stats_t mt_replay_node(const mt_replay_t *r, uint32_t node);
 /* Number of node ids with stats (ids 0..n-1). */
 static inline uint32_t mt_replay_node_count(const mt_replay_t *r)
 {
-    return r->nodes_cap;
+    return r->node_slot_cap;
 }
 
 /* The size bucket of a request (see MT_SIZE_BUCKETS). */
