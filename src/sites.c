@@ -72,7 +72,7 @@ int mt_sites_node_imported(const mt_analysis_t *a, uint32_t node)
          id = a->nodes.v[id].parent, steps++) {
         const char *name, *file;
         uint32_t line;
-        uint64_t ip = a->nodes.v[id].ip;
+        uint64_t ip = mt_nodes_ip(&a->nodes, id);
         if ((ip & MT_PY_IP_BIT) && mt_pyinfo_frame(&a->python, ip, &name, &file, &line) == 0 &&
             mt_pyfile_is_import_machinery(file))
             return 1;
@@ -93,7 +93,7 @@ int mt_sites_node_stack(const mt_analysis_t *a, mt_symbolizer_t *sym, uint32_t n
     int below_top = 0, has_python = 0;
     uint32_t id = node, steps = 0;
     for (; id != 0 && steps < MT_STACK_MAX_NODES; id = a->nodes.v[id].parent, steps++) {
-        const mt_node_t *nd = &a->nodes.v[id];
+        const mt_node_loc_t *nd = mt_nodes_loc(&a->nodes, id);
         int ours = mt_filter_is_memtrace_module(mt_modules_get(a->modules, nd->module));
         /* Under the program's own frames, memtrace's are the main() wrapper of the recorder:
          * never shown. Those on top go with the allocator's frames (mt_filter_top). */
