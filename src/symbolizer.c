@@ -608,6 +608,21 @@ static int mt_cache_grow(mt_symbolizer_t *s)
 int mt_symbolizer_lookup(mt_symbolizer_t *s, uint32_t module, uint64_t address, int return_address,
                          const mt_frame_t **frames)
 {
+    uint32_t ref;
+    int n = mt_symbolizer_lookup_ref(s, module, address, return_address, &ref);
+    if (n > 0)
+        *frames = &s->frames[ref];
+    return n;
+}
+
+const mt_frame_t *mt_symbolizer_frames(const mt_symbolizer_t *s, uint32_t ref)
+{
+    return &s->frames[ref];
+}
+
+int mt_symbolizer_lookup_ref(mt_symbolizer_t *s, uint32_t module, uint64_t address,
+                             int return_address, uint32_t *ref)
+{
     uint64_t a = return_address && address > 0 ? address - 1 : address;
     if ((s->cache_count + 1) * 2 > s->cache_cap && mt_cache_grow(s) < 0)
         return -ENOMEM;
@@ -615,7 +630,7 @@ int mt_symbolizer_lookup(mt_symbolizer_t *s, uint32_t module, uint64_t address, 
     while (s->cache[j].used) {
         mt_cache_entry_t *e = &s->cache[j];
         if (e->module == module && e->address == a) {
-            *frames = &s->frames[e->first];
+            *ref = e->first;
             return (int)e->count;
         }
         j = (j + 1) & (s->cache_cap - 1);
@@ -636,6 +651,6 @@ int mt_symbolizer_lookup(mt_symbolizer_t *s, uint32_t module, uint64_t address, 
     s->cache[j] = (mt_cache_entry_t){
         .address = a, .module = module, .used = 1, .first = (uint32_t)first, .count = (uint32_t)n};
     s->cache_count++;
-    *frames = &s->frames[first];
+    *ref = (uint32_t)first;
     return n;
 }

@@ -39,6 +39,14 @@ void mt_symbolizer_set_offline(mt_symbolizer_t *s);
 int mt_symbolizer_lookup(mt_symbolizer_t *s, uint32_t module, uint64_t address, int return_address,
                          const mt_frame_t **frames) MT_WUR;
 
+/* The same lookup answered as a reference that stays valid while the frames it names may
+ * move: the count (>= 1) or -ENOMEM, and *ref for mt_symbolizer_frames. For callers that keep
+ * answers per address of their own (sites, per trace-node location). */
+int mt_symbolizer_lookup_ref(mt_symbolizer_t *s, uint32_t module, uint64_t address,
+                             int return_address, uint32_t *ref) MT_WUR;
+/* The frames of a reference, valid until the next lookup. */
+const mt_frame_t *mt_symbolizer_frames(const mt_symbolizer_t *s, uint32_t ref);
+
 /* Interns a string (stable pointer, equal strings give equal pointers); NULL on ENOMEM. */
 const char *mt_symbolizer_intern(mt_symbolizer_t *s, const char *str);
 

@@ -135,7 +135,12 @@ START_TEST(sites_merge_identical_stacks)
     ck_assert_uint_eq(top->leaked_blocks, 1);
     ck_assert_uint_eq(top->peak_bytes, 150);
     ck_assert_uint_eq(top->nodes, 2);
-    /* node 3's stack: site_b's return address (inner_b inlined in site_b), then site_a */
+    /* node 3's stack: site_b's return address (inner_b inlined in site_b), then site_a; its
+     * frames are built when asked for, once */
+    ck_assert_uint_eq(top->nframes, 3);
+    ck_assert_ptr_null(top->frames);
+    ck_assert_int_eq(mt_sites_load(&sites, idx[0]), 1);
+    ck_assert_int_eq(mt_sites_load(&sites, idx[0]), 0);
     ck_assert_uint_eq(top->nframes, 3);
     ck_assert_str_eq(top->frames[0].function, "inner_b");
     ck_assert_str_eq(top->frames[2].function, "site_a");
