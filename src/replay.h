@@ -275,6 +275,12 @@ static inline uint32_t mt_replay_node_count(const mt_replay_t *r)
     return r->node_slot_cap;
 }
 
+/* False when node never allocated: its mt_replay_node is all zeros. */
+static inline int mt_replay_node_allocated(const mt_replay_t *r, uint32_t node)
+{
+    return node < r->node_slot_cap && r->node_slot[node] != 0;
+}
+
 /* The size bucket of a request (see MT_SIZE_BUCKETS). */
 static inline unsigned mt_replay_size_bucket(uint64_t size)
 {

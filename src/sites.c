@@ -9,6 +9,7 @@
 
 #include "frame_filter.h"
 #include "python_files.h"
+#include "stack_ids.h"
 
 /* One Python frame (ip with MT_PY_IP_BIT): 1, or -ENOMEM. A location the log never defined
  * (cut between the node and its records) reads as "<python>". */
@@ -190,7 +191,7 @@ static int mt_stack_of(const mt_analysis_t *a, mt_symbolizer_t *sym, struct mt_s
         } else {
             k = mt_stack_native(sym, memo, a->nodes.v[id].loc, nd, &fr);
         }
-        if (k < 0 || mt_stack_reserve(b, n + (size_t)k + 1) < 0)
+        if (k < 0 || mt_stack_reserve(b, n + (size_t)k) < 0)
             return k < 0 ? k : -ENOMEM;
         memcpy(b->v + n, fr, (size_t)k * sizeof *fr);
         n += (size_t)k;
@@ -199,9 +200,9 @@ static int mt_stack_of(const mt_analysis_t *a, mt_symbolizer_t *sym, struct mt_s
         n = mt_sites_hide_interpreter(b->v, n, a->python.interp_module);
     if (has_python && !a->show_import_machinery)
         n = mt_sites_hide_import(b->v, n);
-    if (id != 0) { /* cut: one frame says so (room for it was reserved above) */
+    if (id != 0) { /* cut: one frame says so */
         const char *more = mt_symbolizer_intern(sym, MT_STACK_CUT_FUNCTION);
-        if (!more)
+        if (!more || mt_stack_reserve(b, n + 1) < 0)
             return -ENOMEM;
         b->v[n++] = (mt_frame_t){.function = more, .module = MT_NO_MODULE};
     }
@@ -301,6 +302,8 @@ static size_t mt_sites_count_nodes(const mt_analysis_t *a, uint32_t nn)
 {
     size_t count = 0;
     for (uint32_t id = 0; id < nn; id++) {
+        if (!mt_replay_node_allocated(&a->replay, id))
+            continue;
         mt_node_stats_t st = mt_replay_node(&a->replay, id);
         uint64_t held_bytes, held_blocks;
         mt_analysis_node_held(a, id, &held_bytes, &held_blocks);
@@ -309,25 +312,42 @@ static size_t mt_sites_count_nodes(const mt_analysis_t *a, uint32_t nn)
     return count;
 }
 
-/* The site with these frames (hash h), or NULL: a stored hash equal to h is checked against
- * the site's own stack, rebuilt into other. */
-static mt_site_t *mt_sites_find(mt_sites_t *out, mt_site_table_t *t, uint64_t h,
-                                const mt_frame_t *f, size_t n, mt_stack_buf_t *other, int *rc)
+/* The site with these frame ids (hash h), or NULL: a stored hash equal to h is checked
+ * against the site's own stack, its ids rebuilt into other. */
+static mt_site_t *mt_sites_find(mt_sites_t *out, mt_site_table_t *t, mt_stack_ids_t *ids,
+                                uint64_t h, const uint32_t *v, size_t n, mt_id_buf_t *other,
+                                int *rc)
 {
     for (size_t j = h & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
         size_t i = t->slots[j] - 1;
         if (t->hash[i] != h || out->v[i].nframes != n)
             continue;
         size_t first;
-        int k = mt_site_stack(out, out->v[i].node, other, &first);
+        int k = mt_stack_ids_site(ids, out->v[i].node, other, &first);
         if (k < 0) {
             *rc = k;
             return NULL;
         }
-        if (mt_sites_stack_equal(other->v + first, (size_t)k, f, n))
+        if ((size_t)k == n && memcmp(other->v + first, v, n * sizeof *v) == 0)
             return &out->v[i];
     }
     return NULL;
+}
+
+/* A new site for node, in the table under hash h. */
+static mt_site_t *mt_sites_add(mt_sites_t *out, mt_site_table_t *t, uint64_t h, uint32_t node,
+                               size_t nframes)
+{
+    mt_site_t *site = &out->v[out->n];
+    memset(site, 0, sizeof *site);
+    site->nframes = nframes;
+    site->node = node;
+    t->hash[out->n++] = h;
+    size_t j = h & (t->cap - 1);
+    while (t->slots[j])
+        j = (j + 1) & (t->cap - 1);
+    t->slots[j] = (uint32_t)out->n;
+    return site;
 }
 
 /* Adds thread index idx to the site's list (sorted and made unique at the end). */
@@ -393,39 +413,33 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
     /* Sized once: a million sites must not be copied while the array doubles. */
     size_t cap = mt_sites_count_nodes(a, nn);
     mt_site_table_t t = {0};
-    mt_stack_buf_t b = {0}, other = {0};
+    mt_id_buf_t b = {0}, other = {0};
+    mt_stack_ids_t *ids = NULL;
     out->v = malloc((cap ? cap : 1) * sizeof *out->v);
     t.hash = malloc((cap ? cap : 1) * sizeof *t.hash);
     out->memo = mt_stack_memo_new(&a->nodes);
-    int rc = out->v && t.hash && out->memo ? 0 : -ENOMEM;
+    int rc = out->v && t.hash && out->memo ? mt_stack_ids_new(&ids, a, sym) : -ENOMEM;
     for (uint32_t id = 0; id < nn && rc == 0; id++) {
+        /* a node that never allocated holds nothing, even at a Python script's end */
+        if (!mt_replay_node_allocated(r, id))
+            continue;
         mt_node_stats_t st = mt_replay_node(r, id);
         uint64_t held_bytes, held_blocks; /* at the end of a Python script (analysis.h) */
         mt_analysis_node_held(a, id, &held_bytes, &held_blocks);
         if (st.allocations == 0 && st.live_blocks == 0 && held_blocks == 0)
             continue;
         size_t first;
-        int n = mt_site_stack(out, id, &b, &first);
+        int n = mt_stack_ids_site(ids, id, &b, &first);
         if (n < 0 || ((out->n + 1) * 2 > t.cap && mt_site_table_grow(&t, out->n) < 0)) {
             rc = n < 0 ? n : -ENOMEM;
             break;
         }
-        const mt_frame_t *f = b.v + first;
-        uint64_t h = mt_sites_stack_hash(f, (size_t)n);
-        mt_site_t *site = mt_sites_find(out, &t, h, f, (size_t)n, &other, &rc);
+        uint64_t h = mt_stack_ids_hash(b.v + first, (size_t)n);
+        mt_site_t *site = mt_sites_find(out, &t, ids, h, b.v + first, (size_t)n, &other, &rc);
         if (rc < 0)
             break;
-        if (!site) {
-            site = &out->v[out->n];
-            memset(site, 0, sizeof *site);
-            site->nframes = (size_t)n;
-            site->node = id;
-            t.hash[out->n++] = h;
-            size_t j = h & (t.cap - 1);
-            while (t.slots[j])
-                j = (j + 1) & (t.cap - 1);
-            t.slots[j] = (uint32_t)out->n;
-        }
+        if (!site)
+            site = mt_sites_add(out, &t, h, id, (size_t)n);
         site->allocations += st.allocations;
         site->bytes_allocated += st.bytes_allocated;
         site->leaked_bytes += held_bytes;
@@ -438,6 +452,7 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
         if ((rc = mt_sites_node_threads(site, r, id, &st)) < 0)
             break;
     }
+    mt_stack_ids_free(ids);
     free(t.slots);
     free(t.hash);
     free(b.v);
