@@ -126,22 +126,26 @@ void mt_replay_each_live(const mt_replay_t *r, void (*fn)(const mt_block_t *b, v
 
 /* ---- per-node stats ---- */
 
+/* Slots up to node, zeroed as the ids come: the capacity beyond is never touched. */
 static int mt_node_slots_reserve(mt_replay_t *r, uint32_t node)
 {
-    if (node < r->node_slot_cap)
+    if (node < r->node_slots)
         return 0;
-    uint32_t nc = r->node_slot_cap ? r->node_slot_cap : 1024;
-    while (nc <= node) {
-        if (nc > UINT32_MAX / 2)
+    if (node >= r->node_slot_cap) {
+        uint32_t nc = r->node_slot_cap ? r->node_slot_cap : 1024;
+        while (nc <= node) {
+            if (nc > UINT32_MAX / 2)
+                return -ENOMEM;
+            nc *= 2;
+        }
+        uint32_t *ns = realloc(r->node_slot, (size_t)nc * sizeof *ns);
+        if (!ns)
             return -ENOMEM;
-        nc *= 2;
+        r->node_slot = ns;
+        r->node_slot_cap = nc;
     }
-    uint32_t *ns = realloc(r->node_slot, (size_t)nc * sizeof *ns);
-    if (!ns)
-        return -ENOMEM;
-    memset(ns + r->node_slot_cap, 0, (size_t)(nc - r->node_slot_cap) * sizeof *ns);
-    r->node_slot = ns;
-    r->node_slot_cap = nc;
+    memset(r->node_slot + r->node_slots, 0, (size_t)(node + 1 - r->node_slots) * sizeof(uint32_t));
+    r->node_slots = node + 1;
     return 0;
 }
 
@@ -185,7 +189,7 @@ static inline void mt_node_touch(mt_replay_t *r, mt_node_stats_t *ns)
 mt_node_stats_t mt_replay_node(const mt_replay_t *r, uint32_t node)
 {
     mt_node_stats_t s = {0};
-    if (node >= r->node_slot_cap || !r->node_slot[node])
+    if (!mt_replay_node_allocated(r, node))
         return s;
     s = r->stats[r->node_slot[node] - 1];
     if (s.gen != r->gen) { /* unchanged since the last peak */

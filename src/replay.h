@@ -145,6 +145,7 @@ typedef struct mt_replay {
      * nodes): node_slot[id] is the index + 1 of id's stats, 0 for none. */
     uint32_t *node_slot;
     uint32_t node_slot_cap;
+    uint32_t node_slots; /* entries set so far (0 or a slot), all below the highest node seen */
     mt_node_stats_t *stats;
     uint32_t nstats, stats_cap;
     uint64_t gen; /* bumped at each new heap peak */
@@ -272,13 +273,13 @@ mt_node_stats_t mt_replay_node(const mt_replay_t *r, uint32_t node);
 /* Number of node ids with stats (ids 0..n-1). */
 static inline uint32_t mt_replay_node_count(const mt_replay_t *r)
 {
-    return r->node_slot_cap;
+    return r->node_slots;
 }
 
 /* False when node never allocated: its mt_replay_node is all zeros. */
 static inline int mt_replay_node_allocated(const mt_replay_t *r, uint32_t node)
 {
-    return node < r->node_slot_cap && r->node_slot[node] != 0;
+    return node < r->node_slots && r->node_slot[node] != 0;
 }
 
 /* The size bucket of a request (see MT_SIZE_BUCKETS). */
