@@ -180,17 +180,21 @@ int mt_symbolizer_new(mt_symbolizer_t **out, const mt_modules_t *mods)
     return 0;
 }
 
+static void mt_symmod_close(mt_symmod_t *sm)
+{
+    if (sm->dwfl)
+        dwfl_end(sm->dwfl);
+    free(sm->cus);
+    mt_symtab_free(sm->symtab);
+    free(sm->names);
+}
+
 void mt_symbolizer_free(mt_symbolizer_t *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->nsymmods; i++) {
-        if (s->symmods[i].dwfl)
-            dwfl_end(s->symmods[i].dwfl);
-        free(s->symmods[i].cus);
-        mt_symtab_free(s->symmods[i].symtab);
-        free(s->symmods[i].names);
-    }
+    for (size_t i = 0; i < s->nsymmods; i++)
+        mt_symmod_close(&s->symmods[i]);
     free(s->symmods);
     mt_strpool_destroy(&s->strings);
     free(s->cache);
@@ -203,6 +207,24 @@ void mt_symbolizer_free(mt_symbolizer_t *s)
 void mt_symbolizer_set_offline(mt_symbolizer_t *s)
 {
     s->offline = 1;
+}
+
+void mt_symbolizer_release_files(mt_symbolizer_t *s)
+{
+    mt_scope_index_t *fresh; /* the index holds DIEs of the files closed here */
+    if (mt_scope_index_new(&fresh) < 0)
+        return; /* keeping them open costs memory, never an answer */
+    mt_scope_index_free(s->scopes);
+    s->scopes = fresh;
+    for (size_t i = 0; i < s->nsymmods; i++) {
+        mt_symmod_t *sm = &s->symmods[i];
+        if (sm->state <= 0)
+            continue; /* never opened, or warned about once: nothing to close */
+        mt_symmod_close(sm);
+        int split_missing = sm->split_missing; /* said once per module, also after reopening */
+        memset(sm, 0, sizeof *sm);
+        sm->split_missing = split_missing;
+    }
 }
 
 const char *mt_symbolizer_intern(mt_symbolizer_t *s, const char *str)

@@ -27,6 +27,10 @@ int mt_symbolizer_new(mt_symbolizer_t **out, const mt_modules_t *mods) MT_WUR;
 void mt_symbolizer_free(mt_symbolizer_t *s);
 /* From now on, open no file: every frame is module+offset (fuzzing, untrusted logs). */
 void mt_symbolizer_set_offline(mt_symbolizer_t *s);
+/* Closes every module's files (libdw's handles: DWARF, often decompressed, symbol tables),
+ * keeping every answer given so far; a later lookup of a new address opens the module again.
+ * For callers that have asked for all they will need: a debug libc alone is 15 MB. */
+void mt_symbolizer_release_files(mt_symbolizer_t *s);
 
 /*
  * Frames for one recorded address, innermost first (more than one when calls were inlined).
