@@ -4,6 +4,7 @@
 #include "sites.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,29 +273,50 @@ int mt_sites_stack_equal(const mt_frame_t *a, size_t na, const mt_frame_t *b, si
     return 1;
 }
 
-/* The open-addressing table of the build: site index + 1 (0 = empty), with the stack hashes. */
+/* The open-addressing table of the build, sized once for every node that may make a site (at
+ * most 70% full, never rehashed): per slot the site index + 1 (0 = empty) in the low half and
+ * the top of the stack hash in the high half, so most probes never rebuild a stack. */
 typedef struct mt_site_table {
-    uint32_t *slots;
-    size_t cap;
-    uint64_t *hash; /* by site index */
+    uint64_t *slots;
+    size_t mask;
 } mt_site_table_t;
 
-static int mt_site_table_grow(mt_site_table_t *t, size_t nsites)
+static int mt_site_table_init(mt_site_table_t *t, size_t sites)
 {
-    size_t nc = t->cap ? t->cap * 2 : 1024;
-    uint32_t *ns = calloc(nc, sizeof *ns);
-    if (!ns)
-        return -ENOMEM;
-    for (size_t i = 0; i < nsites; i++) {
-        size_t j = t->hash[i] & (nc - 1);
-        while (ns[j])
-            j = (j + 1) & (nc - 1);
-        ns[j] = (uint32_t)i + 1;
+    size_t cap = 1024;
+    while (cap * 7 / 10 < sites)
+        cap *= 2;
+    t->slots = calloc(cap, sizeof *t->slots);
+    t->mask = cap - 1;
+    return t->slots ? 0 : -ENOMEM;
+}
+
+/* True when node makes a site: it allocated, or holds blocks at a Python script's end. */
+static int mt_sites_counts(const mt_analysis_t *a, uint32_t id, mt_node_stats_t *st,
+                           uint64_t *held_bytes, uint64_t *held_blocks)
+{
+    /* a node that never allocated holds nothing, even at a Python script's end */
+    if (!mt_replay_node_allocated(&a->replay, id))
+        return 0;
+    *st = mt_replay_node(&a->replay, id);
+    mt_analysis_node_held(a, id, held_bytes, held_blocks);
+    return st->allocations || st->live_blocks || *held_blocks;
+}
+
+/* Symbolizes every location the build will read, in the order it will (warnings follow that
+ * order), each stack's walk ending where an earlier one covered the rest. */
+static int mt_sites_symbolize(const mt_analysis_t *a, mt_stack_ids_t *ids, uint32_t nn)
+{
+    uint8_t *seen = calloc(a->nodes.n ? a->nodes.n : 1, sizeof *seen);
+    int rc = seen ? 0 : -ENOMEM;
+    for (uint32_t id = 0; id < nn && rc == 0; id++) {
+        mt_node_stats_t st;
+        uint64_t held_bytes, held_blocks;
+        if (mt_sites_counts(a, id, &st, &held_bytes, &held_blocks))
+            rc = mt_stack_ids_warm(ids, id, seen);
     }
-    free(t->slots);
-    t->slots = ns;
-    t->cap = nc;
-    return 0;
+    free(seen);
+    return rc;
 }
 
 /* Nodes that allocated, or hold blocks: an upper bound on the number of sites. */
@@ -302,12 +324,9 @@ static size_t mt_sites_count_nodes(const mt_analysis_t *a, uint32_t nn)
 {
     size_t count = 0;
     for (uint32_t id = 0; id < nn; id++) {
-        if (!mt_replay_node_allocated(&a->replay, id))
-            continue;
-        mt_node_stats_t st = mt_replay_node(&a->replay, id);
+        mt_node_stats_t st;
         uint64_t held_bytes, held_blocks;
-        mt_analysis_node_held(a, id, &held_bytes, &held_blocks);
-        count += st.allocations || st.live_blocks || held_blocks;
+        count += (size_t)mt_sites_counts(a, id, &st, &held_bytes, &held_blocks);
     }
     return count;
 }
@@ -318,9 +337,9 @@ static mt_site_t *mt_sites_find(mt_sites_t *out, mt_site_table_t *t, mt_stack_id
                                 uint64_t h, const uint32_t *v, size_t n, mt_id_buf_t *other,
                                 int *rc)
 {
-    for (size_t j = h & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
-        size_t i = t->slots[j] - 1;
-        if (t->hash[i] != h || out->v[i].nframes != n)
+    for (size_t j = h & t->mask; t->slots[j]; j = (j + 1) & t->mask) {
+        size_t i = (uint32_t)t->slots[j] - 1;
+        if (t->slots[j] >> 32 != h >> 32 || out->v[i].nframes != n)
             continue;
         size_t first;
         int k = mt_stack_ids_site(ids, out->v[i].node, other, &first);
@@ -342,11 +361,10 @@ static mt_site_t *mt_sites_add(mt_sites_t *out, mt_site_table_t *t, uint64_t h, 
     memset(site, 0, sizeof *site);
     site->nframes = nframes;
     site->node = node;
-    t->hash[out->n++] = h;
-    size_t j = h & (t->cap - 1);
+    size_t j = h & t->mask;
     while (t->slots[j])
-        j = (j + 1) & (t->cap - 1);
-    t->slots[j] = (uint32_t)out->n;
+        j = (j + 1) & t->mask;
+    t->slots[j] = (h >> 32) << 32 | (uint32_t)++out->n;
     return site;
 }
 
@@ -410,28 +428,34 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
     uint32_t nn = mt_replay_node_count(r);
     if (nn > a->nodes.n)
         nn = a->nodes.n;
+    mt_stack_ids_t *ids = NULL;
+    int rc = mt_stack_ids_new(&ids, a, sym);
+    if (rc == 0)
+        rc = mt_sites_symbolize(a, ids, nn);
+    if (rc < 0) {
+        mt_stack_ids_free(ids);
+        return rc;
+    }
+    /* Every answer is in: the files go before the sites come (a debug libc is 15 MB). glibc
+     * keeps the pages freed inside its heap: given back, they do not add to the peak. */
+    mt_symbolizer_release_files(sym);
+    malloc_trim(0);
     /* Sized once: a million sites must not be copied while the array doubles. */
     size_t cap = mt_sites_count_nodes(a, nn);
     mt_site_table_t t = {0};
     mt_id_buf_t b = {0}, other = {0};
-    mt_stack_ids_t *ids = NULL;
     out->v = malloc((cap ? cap : 1) * sizeof *out->v);
-    t.hash = malloc((cap ? cap : 1) * sizeof *t.hash);
     out->memo = mt_stack_memo_new(&a->nodes);
-    int rc = out->v && t.hash && out->memo ? mt_stack_ids_new(&ids, a, sym) : -ENOMEM;
+    rc = out->v && out->memo ? mt_site_table_init(&t, cap) : -ENOMEM;
     for (uint32_t id = 0; id < nn && rc == 0; id++) {
-        /* a node that never allocated holds nothing, even at a Python script's end */
-        if (!mt_replay_node_allocated(r, id))
-            continue;
-        mt_node_stats_t st = mt_replay_node(r, id);
+        mt_node_stats_t st;
         uint64_t held_bytes, held_blocks; /* at the end of a Python script (analysis.h) */
-        mt_analysis_node_held(a, id, &held_bytes, &held_blocks);
-        if (st.allocations == 0 && st.live_blocks == 0 && held_blocks == 0)
+        if (!mt_sites_counts(a, id, &st, &held_bytes, &held_blocks))
             continue;
         size_t first;
         int n = mt_stack_ids_site(ids, id, &b, &first);
-        if (n < 0 || ((out->n + 1) * 2 > t.cap && mt_site_table_grow(&t, out->n) < 0)) {
-            rc = n < 0 ? n : -ENOMEM;
+        if (n < 0) {
+            rc = n;
             break;
         }
         uint64_t h = mt_stack_ids_hash(b.v + first, (size_t)n);
@@ -454,7 +478,6 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
     }
     mt_stack_ids_free(ids);
     free(t.slots);
-    free(t.hash);
     free(b.v);
     free(other.v);
     mt_sites_threads_finish(out);

@@ -226,6 +226,42 @@ int mt_stack_ids_site(mt_stack_ids_t *x, uint32_t node, mt_id_buf_t *b, size_t *
     return (int)(n - *first);
 }
 
+/* What a walk symbolizes from a node on depends only on the steps it has left and on whether
+ * it met a frame of the program yet (below_top); past the program's first frame (every node but
+ * memtrace's own few on top) a walk with at least as many steps left did it all. seen[node]
+ * keeps the steps left of the last walk through it past that frame, at most 255; 0 for none. */
+static int mt_ids_covered(uint8_t seen, unsigned left, int below_top)
+{
+    return below_top && seen >= left;
+}
+
+int mt_stack_ids_warm(mt_stack_ids_t *x, uint32_t node, uint8_t *seen)
+{
+    const mt_analysis_t *a = x->a;
+    int below_top = 0, ours = 0, ours_known = 0;
+    uint32_t id = node, steps = 0, ours_module = 0;
+    for (; id != 0 && steps < MT_STACK_MAX_NODES; id = a->nodes.v[id].parent, steps++) {
+        unsigned left = MT_STACK_MAX_NODES - steps;
+        if (mt_ids_covered(seen[id], left, below_top))
+            return 0;
+        if (below_top)
+            seen[id] = (uint8_t)(left < 255 ? left : 255);
+        const mt_node_loc_t *nd = mt_nodes_loc(&a->nodes, id);
+        if (!ours_known || nd->module != ours_module) {
+            ours_known = 1;
+            ours_module = nd->module;
+            ours = mt_filter_is_memtrace_module(mt_modules_get(a->modules, nd->module));
+        }
+        if (ours && below_top)
+            continue;
+        below_top |= !ours;
+        size_t at;
+        if (!(nd->ip & MT_PY_IP_BIT) && mt_ids_loc(x, a->nodes.v[id].loc, &at) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 uint64_t mt_stack_ids_hash(const uint32_t *v, size_t n)
 {
     uint64_t h = 0x9E3779B97F4A7C15ull ^ n;

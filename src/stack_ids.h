@@ -30,6 +30,14 @@ void mt_stack_ids_free(mt_stack_ids_t *x);
  */
 int mt_stack_ids_site(mt_stack_ids_t *x, uint32_t node, mt_id_buf_t *b, size_t *first) MT_WUR;
 
+/*
+ * Symbolizes, in the order mt_stack_ids_site would, every location it would for node, so
+ * that the symbolizer's files can be closed before sites are built. seen (one entry per
+ * trace node, zeroed) stops a walk where an earlier one covered the rest of the stack.
+ * 0 or -ENOMEM.
+ */
+int mt_stack_ids_warm(mt_stack_ids_t *x, uint32_t node, uint8_t *seen) MT_WUR;
+
 /* Hash of an id sequence (equal sequences, equal hashes). */
 uint64_t mt_stack_ids_hash(const uint32_t *v, size_t n);
 
