@@ -119,9 +119,16 @@ const mt_block_t *mt_replay_find(const mt_replay_t *r, uint64_t addr)
 void mt_replay_each_live(const mt_replay_t *r, void (*fn)(const mt_block_t *b, void *arg),
                          void *arg)
 {
-    for (uint64_t i = 0; i <= r->mask; i++)
+    for (uint64_t i = 0; r->blocks && i <= r->mask; i++)
         if (r->blocks[i].addr)
             fn(&r->blocks[i], arg);
+}
+
+void mt_replay_drop_blocks(mt_replay_t *r)
+{
+    free(r->blocks);
+    r->blocks = NULL;
+    r->mask = 0;
 }
 
 /* ---- per-node stats ---- */

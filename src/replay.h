@@ -295,4 +295,10 @@ const mt_block_t *mt_replay_find(const mt_replay_t *r, uint64_t addr);
 void mt_replay_each_live(const mt_replay_t *r, void (*fn)(const mt_block_t *b, void *arg),
                          void *arg);
 
+/* Frees the live-block table after the last event, for reports that read no single block
+ * (summary, peak, flame graph, exports): after the stacks it is the largest part of an
+ * analysis. Totals and per-node figures stay; mt_replay_each_live visits nothing after it,
+ * and no event may be replayed. */
+void mt_replay_drop_blocks(mt_replay_t *r);
+
 #endif
