@@ -123,8 +123,10 @@ real_header() {
 }
 
 real_row() { # NAME
-    local m="$WORK/real_$1_mt.times" h="$WORK/real_$1_ht.times"
-    awk -v l="$(real_label "$1")" \
+    local m="$WORK/real_$1_mt.times" h="$WORK/real_$1_ht.times" label
+    real_cmd "$1" || true
+    label="$(real_label "$1")"
+    awk -v l="$label" \
         -v mw="$(median 1 "$m")" -v mc="$(median 2 "$m")" -v mr="$(median 3 "$m")" \
         -v hw="$(median 1 "$h")" -v hc="$(median 2 "$h")" -v hr="$(median 3 "$h")" 'BEGIN {
         printf "%-26s %5.2fs %5.2fs %6.1f MiB   %5.2fs %5.2fs %6.1f MiB   %5.2fx %5.2fx %5.2fx\n",
