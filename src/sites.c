@@ -359,7 +359,7 @@ static mt_site_t *mt_sites_add(mt_sites_t *out, mt_site_table_t *t, uint64_t h, 
 {
     mt_site_t *site = &out->v[out->n];
     memset(site, 0, sizeof *site);
-    site->nframes = nframes;
+    site->nframes = (uint32_t)nframes;
     site->node = node;
     size_t j = h & t->mask;
     while (t->slots[j])
@@ -368,16 +368,24 @@ static mt_site_t *mt_sites_add(mt_sites_t *out, mt_site_table_t *t, uint64_t h, 
     return site;
 }
 
-/* Adds thread index idx to the site's list (sorted and made unique at the end). */
+/* Adds thread index idx to the site's threads (sorted and made unique at the end): inline
+ * while there is one, a list from the second on. */
 static int mt_sites_add_thread(mt_site_t *site, uint32_t idx)
 {
-    if (site->nthreads && site->threads[site->nthreads - 1] == idx)
+    uint32_t n = site->nthreads;
+    if (n && mt_site_thread(site, n - 1) == idx)
         return 0;
-    if ((site->nthreads & (site->nthreads - 1)) == 0) { /* 0, 1, 2, 4, ...: full */
-        uint32_t *nv =
-            realloc(site->threads, (site->nthreads ? site->nthreads * 2 : 1) * sizeof *nv);
+    if (n == 0) {
+        site->thread = idx;
+        site->nthreads = 1;
+        return 0;
+    }
+    if ((n & (n - 1)) == 0) { /* 1, 2, 4, ...: full */
+        uint32_t *nv = realloc(site->threads, (size_t)n * 2 * sizeof *nv);
         if (!nv)
             return -ENOMEM;
+        if (n == 1)
+            nv[0] = site->thread;
         site->threads = nv;
     }
     site->threads[site->nthreads++] = idx;
@@ -416,6 +424,11 @@ static void mt_sites_threads_finish(mt_sites_t *out)
             if (s->threads[j] != s->threads[k - 1])
                 s->threads[k++] = s->threads[j];
         s->nthreads = k;
+        if (k == 1) { /* one thread after all: inline */
+            s->thread = s->threads[0];
+            free(s->threads);
+            s->threads = NULL;
+        }
     }
 }
 
@@ -521,7 +534,7 @@ int mt_sites_load(mt_sites_t *s, size_t i)
     free(b.v);
     if (!site->frames)
         return -ENOMEM;
-    site->nframes = (size_t)n;
+    site->nframes = (uint32_t)n;
     return 1;
 }
 
