@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Sites (see sites.h). Runs once per report over the nodes that allocated, so it may allocate
-// freely; it must stay linear in the number of such nodes times the stack depth.
+// freely; it must stay linear in the number of such nodes times the stack depth. The build
+// symbolizes first (every location, in the order the merge reads them), closes the
+// symbolizer's files, then merges stacks as frame ids (stack_ids.h); frames are rebuilt only
+// for the sites a report shows (mt_sites_load).
 #include "sites.h"
 
 #include <errno.h>

@@ -64,12 +64,42 @@ static int mt_bind_value(const GElf_Sym *s)
     }
 }
 
-static int mt_sym_cmp(const void *a, const void *b)
+/* Sorts v[0..n), read in table order, by value then table order: a stable radix sort on the
+ * value's significant bits, 11 at a time, moving 4-byte positions, then one gather (node's
+ * 110,000 symbols: 3 passes instead of a merge sort moving 48-byte entries). 0 or -ENOMEM. */
+static int mt_symlist_sort(mt_sym_t *v, size_t n)
 {
-    const mt_sym_t *x = a, *y = b;
-    if (x->value != y->value)
-        return x->value < y->value ? -1 : 1;
-    return x->ndx < y->ndx ? -1 : x->ndx > y->ndx;
+    uint32_t *pos = malloc(2 * n * sizeof *pos);
+    mt_sym_t *out = malloc(n * sizeof *out);
+    if (!pos || !out) {
+        free(pos);
+        free(out);
+        return -ENOMEM;
+    }
+    uint32_t *from = pos, *to = pos + n;
+    uint64_t max = 0;
+    for (size_t i = 0; i < n; i++) {
+        from[i] = (uint32_t)i;
+        max |= v[i].value;
+    }
+    for (unsigned shift = 0; shift < 64 && (max >> shift); shift += 11) {
+        size_t count[2049] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((v[from[i]].value >> shift) & 2047) + 1]++;
+        for (size_t d = 1; d <= 2048; d++)
+            count[d] += count[d - 1];
+        for (size_t i = 0; i < n; i++)
+            to[count[(v[from[i]].value >> shift) & 2047]++] = from[i];
+        uint32_t *t = from;
+        from = to;
+        to = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = v[from[i]];
+    memcpy(v, out, n * sizeof *v);
+    free(pos);
+    free(out);
+    return 0;
 }
 
 /* Reads symbols [from, to) that libdwfl's search can pick; -ENOMEM, or 1 when a value + size
@@ -97,8 +127,8 @@ static int mt_symlist_read(mt_symlist_t *l, Dwfl_Module *mod, int from, int to)
                                   .shndx = shndx,
                                   .bind = (uint8_t)mt_bind_value(&sym)};
     }
-    if (l->n)
-        qsort(l->v, l->n, sizeof *l->v, mt_sym_cmp);
+    if (l->n && mt_symlist_sort(l->v, l->n) < 0)
+        return -ENOMEM;
     uint64_t reach = 0;
     for (size_t i = 0; i < l->n; i++) {
         if (l->v[i].value + l->v[i].size > reach)
