@@ -10,6 +10,8 @@
 #
 # The analysis at scale is separate (minutes, GBs of disk): bench/bench.sh --scale EVENTS
 # generates a synthetic log with bench/gen_log.c and times `memtrace report` on it.
+# Real programs are separate too: bench/bench.sh --real [--runs N] records node, perl, a C++
+# compile, sqlite3 and python3 under memtrace and heaptrack, and compares the analyses.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +22,7 @@ ITER=2000000
 PY_N=200000
 MASSIF=1
 SCALE=0
+REAL=0
 PYTHON=/usr/bin/python3
 
 while [ $# -gt 0 ]; do
@@ -30,8 +33,9 @@ while [ $# -gt 0 ]; do
     --massif) MASSIF=1; shift ;;
     --no-massif) MASSIF=0; shift ;;
     --scale) SCALE="$2"; shift 2 ;;
+    --real) REAL=1; shift ;;
     --build) BUILD="$(cd "$2" && pwd)"; shift 2 ;;
-    -h | --help) sed -n '3,13p' "$0"; exit 0 ;;
+    -h | --help) sed -n '3,15p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
@@ -48,6 +52,127 @@ machine() {
         "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+# measure NAME CMD...: appends "wall user+sys maxrss_kib" to $WORK/NAME.times
+measure() {
+    local name="$1"
+    shift
+    /usr/bin/time -f "%e %U %S %M" -o "$WORK/t" "$@" >/dev/null 2>"$WORK/err" ||
+        { echo "bench.sh: '$*' failed:" >&2; tail -5 "$WORK/err" >&2; exit 1; }
+    awk '{printf "%s %.3f %s\n", $1, $2 + $3, $4}' "$WORK/t" >>"$WORK/$name.times"
+}
+
+median() { # column file
+    sort -n -k"$1" "$2" | awk -v c="$1" '{v[NR]=$c} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
+}
+
+# ---- real programs (--real) ----------------------------------------------------------------
+# Each workload is recorded once under memtrace and once under heaptrack; then the analysis of
+# the two logs is timed, interleaved: `memtrace report` against `heaptrack_print`, medians of
+# wall, CPU (user + sys) and peak RSS. A workload whose program is missing is left out (apt-get
+# install nodejs perl clang sqlite3 python3). Further columns about the same workloads (log
+# size, the recorder's memory) belong in real_row and real_header.
+
+REAL_WORKLOADS=(node perl cxx sqlite python)
+
+# real_cmd NAME: the workload's command in CMD, memtrace run's own options in MT_OPTS,
+# environment for both recorders in RUN_ENV; returns 1 when its program is missing.
+real_cmd() {
+    MT_OPTS=(-q)
+    RUN_ENV=()
+    case "$1" in
+    node) CMD=(node -e 'let a=[];for(let i=0;i<100000;i++)a.push({i,s:"x"+i});') ;;
+    perl) CMD=(perl -e 'my %h; $h{"key$_"} = $_ for 1..300000; print scalar(keys %h), "\n";') ;;
+    cxx)
+        local cxx
+        cxx="$(command -v clang++-14 || command -v clang++ || command -v g++ || true)"
+        CMD=("${cxx:-clang++}" -std=c++17 -O2 -DTEMPLATE_DEPTH=20 -c "$ROOT/bench/real_templates.cpp"
+            -o /dev/null)
+        ;;
+    sqlite) CMD=(sqlite3 :memory: ".read $WORK/real.sql") ;;
+    python) # every object through malloc, so both recorders see the same calls
+        CMD=("$PYTHON" "$WORK/pyalloc.py" 50000)
+        MT_OPTS+=(--python=off)
+        RUN_ENV=(PYTHONMALLOC=malloc)
+        ;;
+    esac
+    command -v "${CMD[0]}" >/dev/null
+}
+
+real_label() {
+    case "$1" in
+    node) echo "node -e, 100k objects" ;;
+    perl) echo "perl, 300k-key hash" ;;
+    cxx) echo "$(basename "${CMD[0]}") -O2, templates" ;;
+    sqlite) echo "sqlite3, 300k rows" ;;
+    python) echo "python3 --python=off" ;;
+    esac
+}
+
+real_record() { # NAME: its logs in $WORK/real-NAME.mtr and $WORK/real-NAME.ht.*
+    env "${RUN_ENV[@]}" "$MEMTRACE" run "${MT_OPTS[@]}" -o "$WORK/real-$1.mtr" -- "${CMD[@]}" \
+        >/dev/null 2>"$WORK/err" || { echo "bench.sh: memtrace run $1 failed:" >&2; tail -5 "$WORK/err" >&2; exit 1; }
+    (cd "$WORK" && env "${RUN_ENV[@]}" heaptrack -o "$WORK/real-$1.ht" "${CMD[@]}" >/dev/null 2>&1) ||
+        { echo "bench.sh: heaptrack $1 failed" >&2; exit 1; }
+}
+
+real_header() {
+    printf "%-26s %-26s %-26s %s\n" "" "memtrace report" "heaptrack_print" "memtrace / heaptrack_print"
+    printf "%-26s %-26s %-26s %s\n" "workload" "wall   CPU    peak RSS" "wall   CPU    peak RSS" \
+        "wall   CPU    RSS"
+}
+
+real_row() { # NAME
+    local m="$WORK/real_$1_mt.times" h="$WORK/real_$1_ht.times" label
+    real_cmd "$1" || true
+    label="$(real_label "$1")"
+    awk -v l="$label" \
+        -v mw="$(median 1 "$m")" -v mc="$(median 2 "$m")" -v mr="$(median 3 "$m")" \
+        -v hw="$(median 1 "$h")" -v hc="$(median 2 "$h")" -v hr="$(median 3 "$h")" 'BEGIN {
+        printf "%-26s %5.2fs %5.2fs %6.1f MiB   %5.2fs %5.2fs %6.1f MiB   %5.2fx %5.2fx %5.2fx\n",
+            l, mw, mc, mr / 1024, hw, hc, hr / 1024, mw / hw, mc / hc, mr / hr }'
+}
+
+real_programs() {
+    command -v heaptrack >/dev/null && command -v heaptrack_print >/dev/null ||
+        { echo "bench.sh: --real compares with heaptrack: apt-get install heaptrack" >&2; exit 1; }
+    cp "$BENCH_SRC/pyalloc.py" "$WORK/"
+    cat >"$WORK/real.sql" <<'SQL'
+CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, v REAL);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000)
+INSERT INTO t SELECT x, 'name' || x, x * 0.5 FROM c;
+CREATE INDEX t_name ON t(name);
+SELECT count(*), sum(v) FROM t WHERE name LIKE 'name1%';
+SQL
+    local names=() n
+    for n in "${REAL_WORKLOADS[@]}"; do
+        if real_cmd "$n"; then
+            real_record "$n"
+            names+=("$n")
+        else
+            echo "skipped $n: ${CMD[0]} not installed"
+        fi
+    done
+    machine
+    echo "runs: $RUNS interleaved; analysis of the same workload's log (each recorded once per tool)"
+    echo
+    for _ in $(seq "$RUNS"); do
+        for n in "${names[@]}"; do
+            measure "real_${n}_mt" "$MEMTRACE" report "$WORK/real-$n.mtr"
+            measure "real_${n}_ht" heaptrack_print "$(ls "$WORK/real-$n.ht".* | head -1)"
+        done
+    done
+    real_header
+    for n in "${names[@]}"; do
+        real_row "$n"
+    done
+    echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+if [ "$REAL" = 1 ]; then
+    real_programs
+    exit 0
+fi
 
 if [ "$SCALE" != 0 ]; then
     cc -O2 -I"$ROOT/src" "$ROOT/bench/gen_log.c" -o "$WORK/gen_log" -lz
@@ -71,18 +196,6 @@ command -v heaptrack >/dev/null && HAVE_HEAPTRACK=1
 command -v valgrind >/dev/null || MASSIF=0
 MT_ITER=$((ITER / 2)) # per thread: churn_mt 1 and 2 threads make as many events per thread
 
-# measure NAME CMD...: appends "wall user+sys maxrss_kib" to $WORK/NAME.times
-measure() {
-    local name="$1"
-    shift
-    /usr/bin/time -f "%e %U %S %M" -o "$WORK/t" "$@" >/dev/null 2>"$WORK/err" ||
-        { echo "bench.sh: '$*' failed:" >&2; tail -5 "$WORK/err" >&2; exit 1; }
-    awk '{printf "%s %.3f %s\n", $1, $2 + $3, $4}' "$WORK/t" >>"$WORK/$name.times"
-}
-
-median() { # column file
-    sort -n -k"$1" "$2" | awk -v c="$1" '{v[NR]=$c} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
-}
 
 machine
 echo "runs: $RUNS interleaved; churn.c $ITER iterations; churn_mt 1 and 2 threads x $MT_ITER;" \

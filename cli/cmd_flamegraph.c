@@ -146,6 +146,7 @@ int mt_cmd_flamegraph(int argc, char **argv)
     if (mt_cli_load(path, &a, &sym))
         return 1;
     a->show_import_machinery = show_import;
+    mt_replay_drop_blocks(&a->replay); /* read from sites and totals only */
     int rc = 1;
     mt_sites_t sites;
     mt_flame_tree_t tree;

@@ -90,6 +90,7 @@ static int mt_report_one(const char *path, FILE *out, void *ctx)
     if (mt_cli_load(path, &a, &sym))
         return 1;
     a->show_import_machinery = o->show_import;
+    mt_replay_drop_blocks(&a->replay); /* read from sites and totals only */
     mt_report_summary_t rep;
     int rc;
     if (mt_report_summary_build(&rep, a, sym, o->top) < 0) {

@@ -202,8 +202,10 @@ int mt_diff_build(mt_diff_t *d, const mt_analysis_t *old, mt_symbolizer_t *sym_o
     int rc = -ENOMEM;
     if (!t.slot)
         goto fail;
+    /* The entries point at the sites they show, and their keys are as long: all frames. */
     if ((rc = mt_sites_build(&d->sites_old, old, sym_old)) < 0 ||
-        (rc = mt_sites_build(&d->sites_new, new_, sym_new)) < 0)
+        (rc = mt_sites_build(&d->sites_new, new_, sym_new)) < 0 ||
+        (rc = mt_sites_load_all(&d->sites_old)) < 0 || (rc = mt_sites_load_all(&d->sites_new)) < 0)
         goto fail;
     for (size_t i = 0; i < d->sites_old.n; i++)
         if ((rc = mt_diff_insert(d, &t, &cap, &d->sites_old.v[i], old, sym_old, 0)) < 0)

@@ -93,8 +93,7 @@ static char *mt_folded_stack(const mt_modules_t *mods, const mt_site_t *s)
     return out;
 }
 
-int mt_export_folded(const mt_analysis_t *a, const mt_sites_t *sites, enum mt_export_cost cost,
-                     FILE *out)
+int mt_export_folded(const mt_analysis_t *a, mt_sites_t *sites, enum mt_export_cost cost, FILE *out)
 {
     mt_folded_line_t *lines = calloc(sites->n ? sites->n : 1, sizeof *lines);
     size_t n = 0;
@@ -105,10 +104,13 @@ int mt_export_folded(const mt_analysis_t *a, const mt_sites_t *sites, enum mt_ex
         uint64_t v = mt_export_site_cost(&sites->v[i], cost);
         if (!v)
             continue;
-        if (!(lines[n].stack = mt_folded_stack(a->modules, &sites->v[i]))) {
+        int loaded = mt_sites_load(sites, i);
+        if (loaded < 0 || !(lines[n].stack = mt_folded_stack(a->modules, &sites->v[i]))) {
             rc = -ENOMEM;
             goto out;
         }
+        if (loaded)
+            mt_sites_drop(sites, i);
         lines[n++].value = v;
     }
     qsort(lines, n, sizeof *lines, mt_folded_cmp);

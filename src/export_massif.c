@@ -98,7 +98,7 @@ static void mt_mtree_destroy(mt_mtree_t *t)
 }
 
 /* The tree of cost over every site: root, then each site's frames innermost first. */
-static int mt_mtree_build(mt_mtree_t *t, const mt_sites_t *sites, enum mt_export_cost cost)
+static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, enum mt_export_cost cost)
 {
     memset(t, 0, sizeof *t);
     t->v = malloc(256 * sizeof *t->v);
@@ -223,8 +223,10 @@ static void mt_massif_snapshot(FILE *o, size_t num, const mt_msnap_t *s, const c
             num, s->time_us / 1000, s->heap, tree);
 }
 
-int mt_export_massif(const mt_analysis_t *a, const mt_sites_t *sites, FILE *out)
+int mt_export_massif(const mt_analysis_t *a, mt_sites_t *sites, FILE *out)
 {
+    if (mt_sites_load_all(sites) < 0) /* the trees point into the sites' frames */
+        return -ENOMEM;
     const mt_replay_t *r = &a->replay;
     mt_msnap_t snaps[MT_MASSIF_MAX_SNAPSHOTS + 4];
     size_t ns = 0;

@@ -401,8 +401,7 @@ static int mt_gzip_write(const uint8_t *data, size_t len, FILE *out)
     return rc;
 }
 
-int mt_export_pprof(const mt_analysis_t *a, const mt_sites_t *sites, enum mt_export_cost cost,
-                    FILE *out)
+int mt_export_pprof(const mt_analysis_t *a, mt_sites_t *sites, enum mt_export_cost cost, FILE *out)
 {
     mt_pprof_t p;
     memset(&p, 0, sizeof p);
@@ -419,6 +418,8 @@ int mt_export_pprof(const mt_analysis_t *a, const mt_sites_t *sites, enum mt_exp
         !(p.strs[0] = strdup("")))
         goto out;
     p.nstrs = 1;
+    if (mt_sites_load_all(sites) < 0) /* locations point into the sites' frames */
+        goto out;
 
     /* The order of Go's heap profiles, so tools that pick by index see what they expect. */
     mt_pprof_value_type(&p, PB_PROFILE_SAMPLE_TYPE, "alloc_objects", "count");

@@ -199,7 +199,7 @@ static uint32_t mt_program_module(const mt_analysis_t *a)
     return n ? 0 : MT_NO_MODULE;
 }
 
-static int mt_raw_build(mt_raw_t *r, const mt_analysis_t *a, const mt_sites_t *sites,
+static int mt_raw_build(mt_raw_t *r, const mt_analysis_t *a, mt_sites_t *sites,
                         enum mt_flame_cost cost)
 {
     memset(r, 0, sizeof *r);
@@ -226,6 +226,9 @@ static int mt_raw_build(mt_raw_t *r, const mt_analysis_t *a, const mt_sites_t *s
         uint64_t value = mt_flame_figures_cost(&fig, cost);
         if (!value)
             continue;
+        int loaded = mt_sites_load(sites, i); /* one site's frames at a time */
+        if (loaded < 0)
+            return loaded;
         uint32_t at = 0;
         mt_fig_add(&r->v[0].fig, &fig);
         r->v[0].value += value;
@@ -237,6 +240,8 @@ static int mt_raw_build(mt_raw_t *r, const mt_analysis_t *a, const mt_sites_t *s
             r->v[at].value += value;
         }
         r->v[at].self += value;
+        if (loaded)
+            mt_sites_drop(sites, i);
     }
     return 0;
 }
@@ -358,7 +363,7 @@ static void mt_finish_layout(mt_flame_tree_t *t)
     }
 }
 
-int mt_flame_tree_build(mt_flame_tree_t *t, const mt_analysis_t *a, const mt_sites_t *sites,
+int mt_flame_tree_build(mt_flame_tree_t *t, const mt_analysis_t *a, mt_sites_t *sites,
                         const mt_flame_opts_t *o)
 {
     memset(t, 0, sizeof *t);

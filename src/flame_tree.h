@@ -81,7 +81,7 @@ typedef struct mt_flame_opts {
 } mt_flame_opts_t;
 
 /* Builds the tree of a log from its sites. 0 or -ENOMEM. */
-int mt_flame_tree_build(mt_flame_tree_t *t, const mt_analysis_t *a, const mt_sites_t *sites,
+int mt_flame_tree_build(mt_flame_tree_t *t, const mt_analysis_t *a, mt_sites_t *sites,
                         const mt_flame_opts_t *o) MT_WUR;
 void mt_flame_tree_destroy(mt_flame_tree_t *t);
 

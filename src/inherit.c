@@ -73,13 +73,13 @@ static int mt_inherit_copy(mt_analysis_t *a, const mt_analysis_t *p)
     /* First: should a node not fit, this log's own ids still cannot collide with the rest. */
     a->node_base = p->nodes.n - 1;
     for (uint32_t id = 1; id < p->nodes.n; id++) {
-        const mt_node_t *nd = &p->nodes.v[id];
-        if (!nd->defined)
+        if (!mt_nodes_valid(&p->nodes, id))
             continue;
         /* A Python frame names a location of the parent's log, which this log does not
          * define: it shows as "<python>" (location 0) rather than as a wrong line. */
-        uint64_t ip = nd->ip & MT_PY_IP_BIT ? MT_PY_IP_BIT : nd->ip;
-        int rc = mt_nodes_define(&a->nodes, a->modules, id, nd->parent, ip);
+        uint64_t pip = mt_nodes_ip(&p->nodes, id);
+        uint64_t ip = pip & MT_PY_IP_BIT ? MT_PY_IP_BIT : pip;
+        int rc = mt_nodes_define(&a->nodes, a->modules, id, p->nodes.v[id].parent, ip);
         if (rc < 0)
             return rc == -ENOMEM ? rc : -EINVAL;
     }

@@ -188,7 +188,7 @@ enum mt_leaks_owner mt_leaks_python_owner(const mt_analysis_t *a, uint32_t node)
     int python = 0, decided = 0, library = 0;
     for (uint32_t id = node; id != 0 && id < a->nodes.n && steps < MT_STACK_MAX_NODES;
          id = a->nodes.v[id].parent, steps++) {
-        uint64_t ip = a->nodes.v[id].ip;
+        uint64_t ip = mt_nodes_ip(&a->nodes, id);
         if (!(ip & MT_PY_IP_BIT))
             continue;
         const char *name, *file = NULL;

@@ -444,7 +444,7 @@ static int mt_threads_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t
     return 0;
 }
 
-static int mt_flame_html(FILE *o, const mt_analysis_t *a, const mt_sites_t *sites,
+static int mt_flame_html(FILE *o, const mt_analysis_t *a, mt_sites_t *sites,
                          enum mt_flame_cost cost, const char *id, const char *heading,
                          const mt_html_opts_t *opt)
 {

@@ -141,8 +141,13 @@ typedef struct mt_replay {
     uint64_t mask; /* capacity - 1 */
     unsigned shift;
 
-    mt_node_stats_t *nodes;
-    uint32_t nodes_cap;
+    /* Stats only for the nodes that allocated (a clang compile: 370,000 of 2.6 million trace
+     * nodes): node_slot[id] is the index + 1 of id's stats, 0 for none. */
+    uint32_t *node_slot;
+    uint32_t node_slot_cap;
+    uint32_t node_slots; /* entries set so far (0 or a slot), all below the highest node seen */
+    mt_node_stats_t *stats;
+    uint32_t nstats, stats_cap;
     uint64_t gen; /* bumped at each new heap peak */
 
     mt_pending_realloc_t *pending; /* realloc in flight, per thread */
@@ -268,7 +273,13 @@ mt_node_stats_t mt_replay_node(const mt_replay_t *r, uint32_t node);
 /* Number of node ids with stats (ids 0..n-1). */
 static inline uint32_t mt_replay_node_count(const mt_replay_t *r)
 {
-    return r->nodes_cap;
+    return r->node_slots;
+}
+
+/* False when node never allocated: its mt_replay_node is all zeros. */
+static inline int mt_replay_node_allocated(const mt_replay_t *r, uint32_t node)
+{
+    return node < r->node_slots && r->node_slot[node] != 0;
 }
 
 /* The size bucket of a request (see MT_SIZE_BUCKETS). */
@@ -283,5 +294,11 @@ const mt_block_t *mt_replay_find(const mt_replay_t *r, uint64_t addr);
 /* Calls fn for every live block, in no particular order. */
 void mt_replay_each_live(const mt_replay_t *r, void (*fn)(const mt_block_t *b, void *arg),
                          void *arg);
+
+/* Frees the live-block table after the last event, for reports that read no single block
+ * (summary, peak, flame graph, exports): after the stacks it is the largest part of an
+ * analysis. Totals and per-node figures stay; mt_replay_each_live visits nothing after it,
+ * and no event may be replayed. */
+void mt_replay_drop_blocks(mt_replay_t *r);
 
 #endif

@@ -325,15 +325,27 @@ int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analy
     size_t m = mt_sites_top(&rep->sites, MT_SITE_BY_TEMPORARY, rep->sites.n, rep->churn);
     int script_only = mt_frag_python_frames(a);
     for (size_t i = 0; i < m && rep->nchurn < top; i++) {
-        const mt_site_t *s = &rep->sites.v[rep->churn[i]];
-        if (s->bytes_allocated <= (uint64_t)MT_FRAG_SMALL * s->allocations &&
-            (!script_only || mt_frag_site_in_script(s)))
-            rep->churn[rep->nchurn++] = rep->churn[i];
+        size_t k = rep->churn[i];
+        const mt_site_t *s = &rep->sites.v[k];
+        if (s->bytes_allocated > (uint64_t)MT_FRAG_SMALL * s->allocations)
+            continue;
+        /* whether a site is the script's is read from its frames */
+        int loaded = script_only ? mt_sites_load(&rep->sites, k) : 0;
+        if (loaded < 0) {
+            rc = loaded;
+            goto fail;
+        }
+        if (!script_only || mt_frag_site_in_script(s))
+            rep->churn[rep->nchurn++] = k;
+        else if (loaded)
+            mt_sites_drop(&rep->sites, k);
     }
     if (script_only)
         mt_frag_pinning_in_script(rep);
     if (rep->npinning > top)
         rep->npinning = top; /* kept in walk order: topmost first */
+    if ((rc = mt_sites_load_list(&rep->sites, rep->churn, rep->nchurn)) < 0)
+        goto fail;
     return 0;
 fail:
     mt_report_fragmentation_destroy(rep);

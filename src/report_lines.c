@@ -160,8 +160,8 @@ static int mt_lines_script(const mt_analysis_t *a, const mt_lines_files_t *f, ui
         for (uint32_t n = id; n != 0 && steps < MT_STACK_MAX_NODES;
              n = a->nodes.v[n].parent, steps++) {
             uint32_t line, code;
-            if (!(a->nodes.v[n].ip & MT_PY_IP_BIT) ||
-                !(code = mt_lines_frame_code(py, a->nodes.v[n].ip, &line)))
+            if (!(mt_nodes_ip(&a->nodes, n) & MT_PY_IP_BIT) ||
+                !(code = mt_lines_frame_code(py, mt_nodes_ip(&a->nodes, n), &line)))
                 continue;
             const char *file = py->codes[code].file;
             if (!mt_lines_frozen_file(file))
@@ -267,7 +267,7 @@ static int mt_lines_accumulate(mt_report_lines_t *rep, const uint8_t *in_file, u
         uint32_t steps = 0;
         for (uint32_t n = id; n != 0 && steps < MT_STACK_MAX_NODES;
              n = a->nodes.v[n].parent, steps++) {
-            uint64_t ip = a->nodes.v[n].ip;
+            uint64_t ip = mt_nodes_ip(&a->nodes, n);
             if (!(ip & MT_PY_IP_BIT))
                 continue;
             uint32_t line = 0, code = mt_lines_frame_code(py, ip, &line);

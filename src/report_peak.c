@@ -23,18 +23,29 @@ int mt_report_peak_build(mt_report_peak_t *rep, const mt_analysis_t *a, mt_symbo
     int rc = mt_sites_build(&rep->sites, a, sym);
     if (rc < 0)
         return rc;
-    rep->idx = malloc((rep->sites.n ? rep->sites.n : 1) * sizeof *rep->idx);
+    size_t n = top < rep->sites.n ? top : rep->sites.n;
+    rep->idx = malloc((n ? n : 1) * sizeof *rep->idx);
     if (!rep->idx) {
         mt_report_peak_destroy(rep);
         return -ENOMEM;
     }
-    /* Rank them all so that what the top leaves out can be summed exactly. */
-    size_t all = mt_sites_top(&rep->sites, MT_SITE_BY_PEAK, rep->sites.n, rep->idx);
-    rep->n = top < all ? top : all;
-    for (size_t i = rep->n; i < all; i++) {
-        rep->other_bytes += rep->sites.v[rep->idx[i]].peak_bytes;
-        rep->other_blocks += rep->sites.v[rep->idx[i]].peak_blocks;
+    rep->n = mt_sites_top(&rep->sites, MT_SITE_BY_PEAK, n, rep->idx);
+    /* What the top leaves out: every site holding bytes at the peak, less the top's. */
+    for (size_t i = 0; i < rep->sites.n; i++) {
+        if (!rep->sites.v[i].peak_bytes)
+            continue;
+        rep->other_bytes += rep->sites.v[i].peak_bytes;
+        rep->other_blocks += rep->sites.v[i].peak_blocks;
         rep->other_sites++;
+    }
+    for (size_t i = 0; i < rep->n; i++) {
+        rep->other_bytes -= rep->sites.v[rep->idx[i]].peak_bytes;
+        rep->other_blocks -= rep->sites.v[rep->idx[i]].peak_blocks;
+        rep->other_sites--;
+    }
+    if ((rc = mt_sites_load_list(&rep->sites, rep->idx, rep->n)) < 0) {
+        mt_report_peak_destroy(rep);
+        return rc;
     }
     return 0;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Builds the summary report (see report_summary.h). Symbolizes only nodes that allocated;
-// prints nothing.
+// Builds the summary report (see report_summary.h). Symbolizes only nodes that allocated, and
+// keeps the frames of the sites it shows; prints nothing.
 #include "report_summary.h"
 
 #include <errno.h>
@@ -32,6 +32,13 @@ int mt_report_summary_build(mt_report_summary_t *rep, const mt_analysis_t *a, mt
     rep->nby_bytes = mt_sites_top(&rep->sites, MT_SITE_BY_BYTES, n, rep->by_bytes);
     rep->nby_count = mt_sites_top(&rep->sites, MT_SITE_BY_COUNT, n, rep->by_count);
     rep->nby_temporary = mt_sites_top(&rep->sites, MT_SITE_BY_TEMPORARY, n, rep->by_temporary);
+    /* Frames only for the sites shown. */
+    if ((rc = mt_sites_load_list(&rep->sites, rep->by_bytes, rep->nby_bytes)) < 0 ||
+        (rc = mt_sites_load_list(&rep->sites, rep->by_count, rep->nby_count)) < 0 ||
+        (rc = mt_sites_load_list(&rep->sites, rep->by_temporary, rep->nby_temporary)) < 0) {
+        mt_report_summary_destroy(rep);
+        return rc;
+    }
     return 0;
 }
 

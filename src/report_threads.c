@@ -197,7 +197,7 @@ void mt_render_site_threads_json(mt_json_t *j, const mt_analysis_t *a, const mt_
     mt_json_array_begin(j);
     for (uint32_t i = 0; i < s->nthreads && i < MT_SITE_THREADS_LISTED; i++) {
         mt_json_object_begin(j);
-        mt_rt_name_json(j, a, mt_replay_thread(&a->replay, s->threads[i]).tid);
+        mt_rt_name_json(j, a, mt_replay_thread(&a->replay, mt_site_thread(s, i)).tid);
         mt_json_object_end(j);
     }
     mt_json_array_end(j);
@@ -209,7 +209,7 @@ const char *mt_site_threads_label(char *buf, size_t len, const mt_analysis_t *a,
     size_t used = 0;
     buf[0] = '\0';
     if (s->nthreads == 1) {
-        uint64_t tid = mt_replay_thread(&a->replay, s->threads[0]).tid;
+        uint64_t tid = mt_replay_thread(&a->replay, mt_site_thread(s, 0)).tid;
         mt_analysis_thread_label(a, tid, label, sizeof label);
         snprintf(buf, len, "%s (%" PRIu64 ")", label, tid);
         return buf;
@@ -219,7 +219,7 @@ const char *mt_site_threads_label(char *buf, size_t len, const mt_analysis_t *a,
     int k = snprintf(buf, len, "%" PRIu32 " threads: ", s->nthreads);
     used = k > 0 ? (size_t)k : 0;
     for (uint32_t i = 0; i < s->nthreads && i < 3 && used < len; i++) {
-        uint64_t tid = mt_replay_thread(&a->replay, s->threads[i]).tid;
+        uint64_t tid = mt_replay_thread(&a->replay, mt_site_thread(s, i)).tid;
         mt_analysis_thread_label(a, tid, label, sizeof label);
         k = snprintf(buf + used, len - used, "%s%s %" PRIu64, i ? ", " : "", label, tid);
         used += k > 0 ? (size_t)k : 0;

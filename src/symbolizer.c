@@ -4,6 +4,8 @@
 // address over a run can never be confused. It must never abort on a broken or foreign file:
 // anything libdw cannot read degrades to module+offset with one warning.
 #include "symbolizer.h"
+#include "scope_index.h"
+#include "symtab.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -130,7 +132,9 @@ typedef struct mt_symmod {
     Dwarf_Addr cus_bias;
     mt_cu_range_t *cus; /* for files without .debug_aranges (clang's default) */
     size_t ncus;
-    int split_missing; /* warned once: a skeleton unit without its .dwo */
+    int split_missing;   /* warned once: a skeleton unit without its .dwo */
+    mt_symtab_t *symtab; /* built at the first address DWARF does not name */
+    const char **names;  /* by symbol slot: the demangled, interned name (NULL: not yet) */
 } mt_symmod_t;
 
 typedef struct mt_cache_entry {
@@ -151,7 +155,8 @@ struct mt_symbolizer {
     size_t nframes, frames_cap;
     const char **warnings;
     size_t nwarnings;
-    int offline; /* never open a file: every frame is module+offset */
+    mt_scope_index_t *scopes; /* functions per pc range, across every module's units */
+    int offline;              /* never open a file: every frame is module+offset */
 };
 
 static char *mt_debuginfo_path = NULL; /* libdwfl's default: ":.debug:/usr/lib/debug" */
@@ -166,33 +171,60 @@ static const Dwfl_Callbacks mt_dwfl_callbacks = {
 int mt_symbolizer_new(mt_symbolizer_t **out, const mt_modules_t *mods)
 {
     mt_symbolizer_t *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s || mt_scope_index_new(&s->scopes) < 0) {
+        free(s);
         return -ENOMEM;
+    }
     s->mods = mods;
     *out = s;
     return 0;
+}
+
+static void mt_symmod_close(mt_symmod_t *sm)
+{
+    if (sm->dwfl)
+        dwfl_end(sm->dwfl);
+    free(sm->cus);
+    mt_symtab_free(sm->symtab);
+    free(sm->names);
 }
 
 void mt_symbolizer_free(mt_symbolizer_t *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->nsymmods; i++) {
-        if (s->symmods[i].dwfl)
-            dwfl_end(s->symmods[i].dwfl);
-        free(s->symmods[i].cus);
-    }
+    for (size_t i = 0; i < s->nsymmods; i++)
+        mt_symmod_close(&s->symmods[i]);
     free(s->symmods);
     mt_strpool_destroy(&s->strings);
     free(s->cache);
     free(s->frames);
     free(s->warnings);
+    mt_scope_index_free(s->scopes);
     free(s);
 }
 
 void mt_symbolizer_set_offline(mt_symbolizer_t *s)
 {
     s->offline = 1;
+}
+
+void mt_symbolizer_release_files(mt_symbolizer_t *s)
+{
+    mt_scope_index_t *fresh; /* the index holds DIEs of the files closed here */
+    if (mt_scope_index_new(&fresh) < 0)
+        return; /* keeping them open costs memory, never an answer */
+    mt_scope_index_free(s->scopes);
+    s->scopes = fresh;
+    for (size_t i = 0; i < s->nsymmods; i++) {
+        mt_symmod_t *sm = &s->symmods[i];
+        if (sm->state <= 0)
+            continue; /* never opened, or warned about once: nothing to close */
+        mt_symmod_close(sm);
+        int split_missing = sm->split_missing; /* said once per module, also after reopening */
+        memset(sm, 0, sizeof *sm);
+        sm->split_missing = split_missing;
+    }
 }
 
 const char *mt_symbolizer_intern(mt_symbolizer_t *s, const char *str)
@@ -373,17 +405,30 @@ static const char *mt_die_name(mt_symbolizer_t *s, Dwarf_Die *die)
     return name ? mt_strpool_intern(&s->strings, name) : NULL;
 }
 
-static const char *mt_symtab_name(mt_symbolizer_t *s, Dwfl_Module *mod, Dwarf_Addr a)
+static const char *mt_demangle_intern(mt_symbolizer_t *s, const char *name)
 {
-    GElf_Off off;
-    GElf_Sym sym;
-    const char *name = dwfl_module_addrinfo(mod, a, &off, &sym, NULL, NULL, NULL);
-    if (!name)
-        return NULL;
     char *d = mt_demangle(name);
     const char *r = mt_strpool_intern(&s->strings, d ? d : name);
     free(d);
     return r;
+}
+
+/* The ELF symbol's name (what dwfl_module_addrinfo gives), demangled once per symbol. */
+static const char *mt_symtab_name(mt_symbolizer_t *s, mt_symmod_t *sm, Dwarf_Addr a)
+{
+    if (!sm->symtab && mt_symtab_new(&sm->symtab, sm->mod) < 0)
+        return NULL;
+    if (!sm->names && mt_symtab_count(sm->symtab)) /* calloc: untouched slots cost no RSS */
+        sm->names = calloc(mt_symtab_count(sm->symtab), sizeof *sm->names);
+    uint32_t id;
+    const char *name = mt_symtab_lookup(sm->symtab, a, &id);
+    if (!name)
+        return NULL;
+    if (id == MT_SYMTAB_NO_ID || !sm->names)
+        return mt_demangle_intern(s, name);
+    if (!sm->names[id])
+        sm->names[id] = mt_demangle_intern(s, name);
+    return sm->names[id];
 }
 
 /* ---- finding the compile unit of an address ---- */
@@ -495,105 +540,6 @@ static Dwarf_Die *mt_split_unit(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t mo
     return split;
 }
 
-/* ---- the functions (and inlined calls) containing an address ---- */
-
-/* Inlining deeper than this is cut (it also bounds the walk in a corrupt, cyclic DIE tree). */
-enum { MT_MAX_INLINE_DEPTH = 128 };
-
-static int mt_is_function(int tag)
-{
-    return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
-}
-
-/* libdw's way: dwarf_getscopes stops at the innermost inlined instance; each step out goes
- * through dwarf_getscopes_die on the instance, whose chain holds the enclosing function.
- * Fills chain innermost first; returns its length. */
-static int mt_chain_libdw(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die *chain)
-{
-    Dwarf_Die *scopes = NULL;
-    int n = dwarf_getscopes(cudie, pc, &scopes);
-    int count = 0;
-    for (int i = 0; i < n && count == 0; i++)
-        if (mt_is_function(dwarf_tag(&scopes[i])))
-            chain[count++] = scopes[i];
-    free(scopes);
-    while (count > 0 && count < MT_MAX_INLINE_DEPTH &&
-           dwarf_tag(&chain[count - 1]) == DW_TAG_inlined_subroutine) {
-        Dwarf_Die *outer = NULL;
-        int nc = dwarf_getscopes_die(&chain[count - 1], &outer);
-        int found = 0;
-        for (int j = 1; j < nc && !found; j++)
-            if (mt_is_function(dwarf_tag(&outer[j])))
-                chain[count++] = outer[j], found = 1;
-        free(outer);
-        if (!found)
-            break;
-    }
-    return count;
-}
-
-/* Our own descent, for what elfutils 0.188's dwarf_getscopes prunes: it skips every DIE
- * without an address range, so clang's function definitions nested in DW_TAG_namespace (gcc
- * puts them at unit level) and code under clang's range-less lexical blocks are never found.
- * Appends to out (outermost first) the functions under parent containing pc; returns the new
- * length, or -1 when nothing under parent contains pc. */
-static int mt_chain_walk(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out, int n, int depth)
-{
-    Dwarf_Die child;
-    if (depth > MT_MAX_INLINE_DEPTH || dwarf_child(parent, &child) != 0)
-        return -1;
-    do {
-        int tag = dwarf_tag(&child), r = -1;
-        switch (tag) {
-        case DW_TAG_subprogram:
-        case DW_TAG_inlined_subroutine:
-        case DW_TAG_lexical_block:
-        case DW_TAG_try_block:
-        case DW_TAG_catch_block:
-        case DW_TAG_entry_point: {
-            if (!dwarf_hasattr(&child, DW_AT_low_pc) && !dwarf_hasattr(&child, DW_AT_ranges)) {
-                if (tag == DW_TAG_lexical_block) /* a block with no range: look inside */
-                    r = mt_chain_walk(&child, pc, out, n, depth + 1);
-                break;
-            }
-            if (dwarf_haspc(&child, pc) <= 0)
-                break;
-            int m = n;
-            if (mt_is_function(tag) && m < MT_MAX_INLINE_DEPTH)
-                out[m++] = child;
-            r = mt_chain_walk(&child, pc, out, m, depth + 1);
-            return r >= 0 ? r : m;
-        }
-        case DW_TAG_namespace:
-        case DW_TAG_module:
-            r = mt_chain_walk(&child, pc, out, n, depth + 1);
-            break;
-        default:
-            break;
-        }
-        if (r >= 0)
-            return r;
-    } while (dwarf_siblingof(&child, &child) == 0);
-    return -1;
-}
-
-/* The functions containing pc in the unit, innermost first (inlined instances, then the
- * function they are inlined into); returns how many. libdw's answer when it reaches a
- * function that is not inlined, else our walk's when that goes further. */
-static int mt_function_chain(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die *chain)
-{
-    int n = mt_chain_libdw(cudie, pc, chain);
-    if (n > 0 && dwarf_tag(&chain[n - 1]) == DW_TAG_subprogram)
-        return n;
-    Dwarf_Die walked[MT_MAX_INLINE_DEPTH];
-    int w = mt_chain_walk(cudie, pc, walked, 0, 0);
-    if (w <= n)
-        return n;
-    for (int i = 0; i < w; i++)
-        chain[i] = walked[w - 1 - i];
-    return w;
-}
-
 /* Fills the frame store with the frames of one address (innermost first). */
 static int mt_symbolize(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module, uint64_t address,
                         Dwarf_Addr a)
@@ -610,13 +556,15 @@ static int mt_symbolize(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module, ui
         f.file = file ? mt_strpool_intern(&s->strings, file) : NULL;
         f.line = dwarf_lineno(line, &lineno) == 0 && lineno > 0 ? (uint32_t)lineno : 0;
     }
-    Dwarf_Die chain[MT_MAX_INLINE_DEPTH];
-    int nchain = cudie ? mt_function_chain(cudie, a - bias, chain) : 0;
+    const Dwarf_Die *chain = NULL;
+    int nchain = cudie ? mt_scope_index_chain(s->scopes, cudie, a - bias, &chain) : 0;
+    if (nchain < 0)
+        return nchain;
     int pushed = 0, rc = 0;
     Dwarf_Files *files = NULL;
     size_t nfiles = 0;
     for (int i = 0; i < nchain; i++) {
-        Dwarf_Die *die = &chain[i];
+        Dwarf_Die die_copy = chain[i], *die = &die_copy;
         int tag = dwarf_tag(die);
         f.function = mt_die_name(s, die);
         f.inlined = tag == DW_TAG_inlined_subroutine;
@@ -640,7 +588,7 @@ static int mt_symbolize(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module, ui
     }
     if (pushed == 0 || !s->frames[s->nframes - 1].function) {
         /* No DWARF function for it: the ELF symbol table still names it. */
-        const char *name = mt_symtab_name(s, sm->mod, a);
+        const char *name = mt_symtab_name(s, sm, a);
         if (pushed == 0) {
             f.function = name;
             f.inlined = 0;
@@ -682,6 +630,21 @@ static int mt_cache_grow(mt_symbolizer_t *s)
 int mt_symbolizer_lookup(mt_symbolizer_t *s, uint32_t module, uint64_t address, int return_address,
                          const mt_frame_t **frames)
 {
+    uint32_t ref;
+    int n = mt_symbolizer_lookup_ref(s, module, address, return_address, &ref);
+    if (n > 0)
+        *frames = &s->frames[ref];
+    return n;
+}
+
+const mt_frame_t *mt_symbolizer_frames(const mt_symbolizer_t *s, uint32_t ref)
+{
+    return &s->frames[ref];
+}
+
+int mt_symbolizer_lookup_ref(mt_symbolizer_t *s, uint32_t module, uint64_t address,
+                             int return_address, uint32_t *ref)
+{
     uint64_t a = return_address && address > 0 ? address - 1 : address;
     if ((s->cache_count + 1) * 2 > s->cache_cap && mt_cache_grow(s) < 0)
         return -ENOMEM;
@@ -689,7 +652,7 @@ int mt_symbolizer_lookup(mt_symbolizer_t *s, uint32_t module, uint64_t address, 
     while (s->cache[j].used) {
         mt_cache_entry_t *e = &s->cache[j];
         if (e->module == module && e->address == a) {
-            *frames = &s->frames[e->first];
+            *ref = e->first;
             return (int)e->count;
         }
         j = (j + 1) & (s->cache_cap - 1);
@@ -710,6 +673,6 @@ int mt_symbolizer_lookup(mt_symbolizer_t *s, uint32_t module, uint64_t address, 
     s->cache[j] = (mt_cache_entry_t){
         .address = a, .module = module, .used = 1, .first = (uint32_t)first, .count = (uint32_t)n};
     s->cache_count++;
-    *frames = &s->frames[first];
+    *ref = (uint32_t)first;
     return n;
 }

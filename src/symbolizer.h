@@ -27,6 +27,10 @@ int mt_symbolizer_new(mt_symbolizer_t **out, const mt_modules_t *mods) MT_WUR;
 void mt_symbolizer_free(mt_symbolizer_t *s);
 /* From now on, open no file: every frame is module+offset (fuzzing, untrusted logs). */
 void mt_symbolizer_set_offline(mt_symbolizer_t *s);
+/* Closes every module's files (libdw's handles: DWARF, often decompressed, symbol tables),
+ * keeping every answer given so far; a later lookup of a new address opens the module again.
+ * For callers that have asked for all they will need: a debug libc alone is 15 MB. */
+void mt_symbolizer_release_files(mt_symbolizer_t *s);
 
 /*
  * Frames for one recorded address, innermost first (more than one when calls were inlined).
@@ -38,6 +42,14 @@ void mt_symbolizer_set_offline(mt_symbolizer_t *s);
  */
 int mt_symbolizer_lookup(mt_symbolizer_t *s, uint32_t module, uint64_t address, int return_address,
                          const mt_frame_t **frames) MT_WUR;
+
+/* The same lookup answered as a reference that stays valid while the frames it names may
+ * move: the count (>= 1) or -ENOMEM, and *ref for mt_symbolizer_frames. For callers that keep
+ * answers per address of their own (sites, per trace-node location). */
+int mt_symbolizer_lookup_ref(mt_symbolizer_t *s, uint32_t module, uint64_t address,
+                             int return_address, uint32_t *ref) MT_WUR;
+/* The frames of a reference, valid until the next lookup. */
+const mt_frame_t *mt_symbolizer_frames(const mt_symbolizer_t *s, uint32_t ref);
 
 /* Interns a string (stable pointer, equal strings give equal pointers); NULL on ENOMEM. */
 const char *mt_symbolizer_intern(mt_symbolizer_t *s, const char *str);

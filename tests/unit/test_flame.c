@@ -319,7 +319,9 @@ END_TEST
 START_TEST(python_frames_apart)
 {
     crafted();
-    /* a Python frame (the recorder marks them) gets its own kind, class and colour */
+    /* a Python frame (the recorder marks them) gets its own kind, class and colour; frames
+     * loaded here stay, with the mark, while the tree is built */
+    ck_assert_int_eq(mt_sites_load_all(&sites), 0);
     for (size_t i = 0; i < sites.n; i++)
         if (sites.v[i].nframes == 3 && sites.v[i].frames[1].address == G)
             sites.v[i].frames[0].python = 1; /* main > g > f: f is a Python function */
@@ -342,7 +344,9 @@ START_TEST(python_lines_apart)
     crafted();
     /* main becomes a Python <module>: the leak of f is made from its line 10, the one under g
      * from its line 20. A native function is one node whatever its lines; a Python frame is a
-     * line, so the two lines are two nodes, each labelled with its line. */
+     * line, so the two lines are two nodes, each labelled with its line. (Frames loaded here
+     * stay, with the changes, while the tree is built.) */
+    ck_assert_int_eq(mt_sites_load_all(&sites), 0);
     static const char *const module = "<module>", *const file = "/work/app.py";
     for (size_t i = 0; i < sites.n; i++) {
         mt_frame_t *outer = &sites.v[i].frames[sites.v[i].nframes - 1];

@@ -148,6 +148,7 @@ START_TEST(sites_show_python_frames)
     ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
     mt_sites_t s;
     ck_assert_int_eq(mt_sites_build(&s, a, sym), 0);
+    ck_assert_int_eq(mt_sites_load_all(&s), 0);
 
     /* Pure Python: the interpreter's frames are gone, make_record:8 is the innermost. */
     const mt_site_t *py = site_with_bytes(&s, 200);
@@ -269,6 +270,7 @@ START_TEST(corrupt_python_records)
     ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
     mt_sites_t s;
     ck_assert_int_eq(mt_sites_build(&s, a, sym), 0);
+    ck_assert_int_eq(mt_sites_load_all(&s), 0);
     ck_assert_uint_eq(s.n, 1);
     ck_assert_str_eq(s.v[0].frames[0].function, "<python>");
     ck_assert_int_eq(s.v[0].frames[0].python, 1);
@@ -343,6 +345,7 @@ START_TEST(import_machinery_hidden)
     ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
     mt_sites_t s;
     ck_assert_int_eq(mt_sites_build(&s, a, sym), 0);
+    ck_assert_int_eq(mt_sites_load_all(&s), 0);
 
     /* The module's body: its own line, then the importing line. */
     const mt_site_t *body = site_with_bytes(&s, 3000);
@@ -392,6 +395,7 @@ START_TEST(import_machinery_hidden)
     /* --show-import-machinery: the whole stacks. */
     a->show_import_machinery = 1;
     ck_assert_int_eq(mt_sites_build(&s, a, sym), 0);
+    ck_assert_int_eq(mt_sites_load_all(&s), 0);
     body = site_with_bytes(&s, 3000);
     ck_assert_ptr_nonnull(body);
     ck_assert_uint_eq(body->nframes, 4);

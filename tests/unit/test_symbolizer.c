@@ -87,7 +87,7 @@ START_TEST(symbolizes_own_functions_and_inlines)
     ck_assert_int_eq(mt_symbolizer_new(&s, a->modules), 0);
     const mt_frame_t *f;
 
-    const mt_node_t *n1 = &a->nodes.v[1];
+    const mt_node_loc_t *n1 = mt_nodes_loc(&a->nodes, 1);
     ck_assert_uint_ne(n1->module, MT_NO_MODULE);
     int k = mt_symbolizer_lookup(s, n1->module, n1->rel, 1, &f);
     ck_assert_int_eq(k, 1);
@@ -97,7 +97,7 @@ START_TEST(symbolizes_own_functions_and_inlines)
     ck_assert_int_eq(f[0].inlined, 0);
     ck_assert_uint_eq(f[0].address, n1->rel);
 
-    const mt_node_t *n2 = &a->nodes.v[2];
+    const mt_node_loc_t *n2 = mt_nodes_loc(&a->nodes, 2);
     k = mt_symbolizer_lookup(s, n2->module, n2->rel, 1, &f);
     ck_assert_int_eq(k, 2);
     ck_assert_str_eq(f[0].function, "inner_b");
@@ -135,7 +135,12 @@ START_TEST(sites_merge_identical_stacks)
     ck_assert_uint_eq(top->leaked_blocks, 1);
     ck_assert_uint_eq(top->peak_bytes, 150);
     ck_assert_uint_eq(top->nodes, 2);
-    /* node 3's stack: site_b's return address (inner_b inlined in site_b), then site_a */
+    /* node 3's stack: site_b's return address (inner_b inlined in site_b), then site_a; its
+     * frames are built when asked for, once */
+    ck_assert_uint_eq(top->nframes, 3);
+    ck_assert_ptr_null(top->frames);
+    ck_assert_int_eq(mt_sites_load(&sites, idx[0]), 1);
+    ck_assert_int_eq(mt_sites_load(&sites, idx[0]), 0);
     ck_assert_uint_eq(top->nframes, 3);
     ck_assert_str_eq(top->frames[0].function, "inner_b");
     ck_assert_str_eq(top->frames[2].function, "site_a");
@@ -162,10 +167,14 @@ START_TEST(missing_module_falls_back_once)
     mt_symbolizer_t *s;
     ck_assert_int_eq(mt_symbolizer_new(&s, a->modules), 0);
     const mt_frame_t *f;
-    ck_assert_int_eq(mt_symbolizer_lookup(s, a->nodes.v[1].module, a->nodes.v[1].rel, 0, &f), 1);
+    ck_assert_int_eq(mt_symbolizer_lookup(s, mt_nodes_loc(&a->nodes, 1)->module,
+                                          mt_nodes_loc(&a->nodes, 1)->rel, 0, &f),
+                     1);
     ck_assert_ptr_null(f[0].function);
     ck_assert_uint_eq(f[0].address, 0x123);
-    ck_assert_int_eq(mt_symbolizer_lookup(s, a->nodes.v[2].module, a->nodes.v[2].rel, 1, &f), 1);
+    ck_assert_int_eq(mt_symbolizer_lookup(s, mt_nodes_loc(&a->nodes, 2)->module,
+                                          mt_nodes_loc(&a->nodes, 2)->rel, 1, &f),
+                     1);
     ck_assert_uint_eq(f[0].address, 0x456);
     ck_assert_uint_eq(mt_symbolizer_warning_count(s), 1);
     ck_assert_str_eq(mt_symbolizer_warning(s, 0),
@@ -196,7 +205,9 @@ START_TEST(module_path_of_a_fifo_is_not_opened)
     mt_symbolizer_t *s;
     ck_assert_int_eq(mt_symbolizer_new(&s, a->modules), 0);
     const mt_frame_t *f;
-    ck_assert_int_eq(mt_symbolizer_lookup(s, a->nodes.v[1].module, a->nodes.v[1].rel, 0, &f), 1);
+    ck_assert_int_eq(mt_symbolizer_lookup(s, mt_nodes_loc(&a->nodes, 1)->module,
+                                          mt_nodes_loc(&a->nodes, 1)->rel, 0, &f),
+                     1);
     ck_assert_ptr_null(f[0].function);
     ck_assert_uint_eq(mt_symbolizer_warning_count(s), 1);
     char want[128];
@@ -226,7 +237,9 @@ START_TEST(offline_symbolizer_opens_nothing)
     ck_assert_int_eq(mt_symbolizer_new(&s, a->modules), 0);
     mt_symbolizer_set_offline(s);
     const mt_frame_t *f;
-    ck_assert_int_eq(mt_symbolizer_lookup(s, a->nodes.v[1].module, a->nodes.v[1].rel, 0, &f), 1);
+    ck_assert_int_eq(mt_symbolizer_lookup(s, mt_nodes_loc(&a->nodes, 1)->module,
+                                          mt_nodes_loc(&a->nodes, 1)->rel, 0, &f),
+                     1);
     ck_assert_ptr_null(f[0].function);
     ck_assert_uint_eq(f[0].address, 0x123);
     ck_assert_uint_eq(mt_symbolizer_warning_count(s), 0);

@@ -83,10 +83,10 @@ START_TEST(module_reload_is_one_module)
     ck_assert_uint_eq(mt_modules_get(m, 2)->canonical, 2);
     ck_assert_uint_eq(mt_modules_get(m, 3)->canonical, 3);
     ck_assert_uint_eq(mt_modules_find(m, 0x7f1000000123), 1); /* the instance loaded now */
-    ck_assert_uint_eq(t.v[1].module, 0);
-    ck_assert_uint_eq(t.v[2].module, 0);
-    ck_assert_uint_eq(t.v[1].rel, 0x123);
-    ck_assert_uint_eq(t.v[2].rel, 0x123);
+    ck_assert_uint_eq(mt_nodes_loc(&t, 1)->module, 0);
+    ck_assert_uint_eq(mt_nodes_loc(&t, 2)->module, 0);
+    ck_assert_uint_eq(mt_nodes_loc(&t, 1)->rel, 0x123);
+    ck_assert_uint_eq(mt_nodes_loc(&t, 2)->rel, 0x123);
     mt_nodes_destroy(&t);
     mt_modules_free(m);
 }
@@ -155,13 +155,13 @@ START_TEST(node_resolution_at_definition_time)
     ck_assert_int_eq(load(m, 11, 0x7f0000000000, "/lib/b.so"), 0);
     ck_assert_int_eq(mt_nodes_define(&t, m, 2, 1, 0x7f0000000456), 0);
     ck_assert_int_eq(mt_nodes_define(&t, m, 3, 2, 0x12345), 0);
-    ck_assert_str_eq(mt_modules_get(m, t.v[1].module)->path, "/lib/a.so");
-    ck_assert_uint_eq(t.v[1].rel, 0x123);
-    ck_assert_str_eq(mt_modules_get(m, t.v[2].module)->path, "/lib/b.so");
-    ck_assert_uint_eq(t.v[2].rel, 0x456);
-    ck_assert_uint_eq(t.v[3].module, MT_NO_MODULE);
-    ck_assert_uint_eq(t.v[3].rel, 0x12345);
-    ck_assert_uint_eq(t.v[3].depth, 3);
+    ck_assert_str_eq(mt_modules_get(m, mt_nodes_loc(&t, 1)->module)->path, "/lib/a.so");
+    ck_assert_uint_eq(mt_nodes_loc(&t, 1)->rel, 0x123);
+    ck_assert_str_eq(mt_modules_get(m, mt_nodes_loc(&t, 2)->module)->path, "/lib/b.so");
+    ck_assert_uint_eq(mt_nodes_loc(&t, 2)->rel, 0x456);
+    ck_assert_uint_eq(mt_nodes_loc(&t, 3)->module, MT_NO_MODULE);
+    ck_assert_uint_eq(mt_nodes_loc(&t, 3)->rel, 0x12345);
+    ck_assert_uint_eq(mt_nodes_depth(&t, 3), 3);
     ck_assert_uint_eq(t.v[3].parent, 2);
     mt_nodes_destroy(&t);
     mt_modules_free(m);
@@ -189,7 +189,7 @@ START_TEST(node_ids_validated)
     /* dense growth past the initial capacity */
     for (uint32_t id = 2; id < 100000; id++)
         ck_assert_int_eq(mt_nodes_define(&t, m, id, id - 1, id), 0);
-    ck_assert_uint_eq(t.v[99999].depth, 99999);
+    ck_assert_uint_eq(mt_nodes_depth(&t, 99999), 99999);
     ck_assert_uint_eq(t.n, 100000);
     mt_nodes_destroy(&t);
     mt_modules_free(m);

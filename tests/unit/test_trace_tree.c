@@ -85,7 +85,7 @@ START_TEST(interned_stacks_read_back)
         uint32_t id = leaf[i];
         for (uint32_t k = 0; k < depth[i]; k++) {
             ck_assert_msg(mt_nodes_valid(&a->nodes, id), "stack %d frame %u", i, k);
-            ck_assert_uint_eq(a->nodes.v[id].ip, ips[i][k]);
+            ck_assert_uint_eq(mt_nodes_ip(&a->nodes, id), ips[i][k]);
             id = a->nodes.v[id].parent;
         }
         ck_assert_uint_eq(id, 0); /* and no frame more */
