@@ -147,7 +147,10 @@
 
 #define MT_LOG_MAGIC "MEMTRACE"
 #define MT_LOG_MAGIC_LEN 8
-#define MT_LOG_VERSION 2
+/* 3: FORK, ORIGIN and NEXT_LOG records (process trees), THREAD_NAME written, the SAMPLE before
+ * PY_SCRIPT_END. A version 2 log has none of them and reads the same: both are accepted. */
+#define MT_LOG_VERSION 3
+#define MT_LOG_MIN_VERSION 2
 #define MT_LOG_HEADER_SIZE 32
 #define MT_CHUNK_MAGIC 0x4b43544dU /* "MTCK" read as little-endian u32 */
 #define MT_CHUNK_HEADER_SIZE 16

@@ -366,9 +366,9 @@ static int mt_reader_init(mt_reader_t *r, char *err, size_t errlen)
         return -EINVAL;
     }
     unsigned version = mt_get_u16le(h + 8);
-    if (version != MT_LOG_VERSION) {
-        snprintf(err, errlen, "%s: log format version %u, this memtrace reads version %d%s",
-                 r->name, version, MT_LOG_VERSION,
+    if (version < MT_LOG_MIN_VERSION || version > MT_LOG_VERSION) {
+        snprintf(err, errlen, "%s: log format version %u, this memtrace reads versions %d to %d%s",
+                 r->name, version, MT_LOG_MIN_VERSION, MT_LOG_VERSION,
                  version < MT_LOG_VERSION ? " (record it again with this memtrace)" : "");
         return -EPROTONOSUPPORT;
     }

@@ -342,12 +342,12 @@ START_TEST(header_errors)
     mt_log_header_put(h, 0, 1);
     mt_put_u16le(h + 8, 7);
     ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
-    ck_assert_str_eq(err, "app.mtr: log format version 7, this memtrace reads version 2");
+    ck_assert_str_eq(err, "app.mtr: log format version 7, this memtrace reads versions 2 to 3");
 
     mt_put_u16le(h + 8, 1); /* version 1 logs: refused with a hint */
     ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
-    ck_assert_str_eq(err, "app.mtr: log format version 1, this memtrace reads version 2 (record it "
-                          "again with this memtrace)");
+    ck_assert_str_eq(err, "app.mtr: log format version 1, this memtrace reads versions 2 to 3 "
+                          "(record it again with this memtrace)");
 
     mt_log_header_put(h, 0, 1);
     ck_assert_int_eq(open_err(h, 20, err, sizeof err), -EINVAL);
