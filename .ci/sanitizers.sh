@@ -35,18 +35,27 @@ run_kind() {
     fi
     local targets=()
     local sel
-    sel=$(meson introspect --tests "$dir" | /usr/bin/python3 -c '
+    # Each test's executable, and the targets it depends on (fixtures such as test_symtab's
+    # libraries), by their meson target names.
+    sel=$(meson introspect --tests --targets "$dir" | /usr/bin/python3 -c '
 import json, os, sys
 root, args = sys.argv[1], sys.argv[2:]
+info = json.load(sys.stdin)
+by_id = {t["id"]: t for t in info["targets"]}
+def spec(t):
+    return os.path.join(os.path.relpath(os.path.dirname(t["filename"][0]), root), t["name"])
 want = {a for a in args if not a.startswith("-")}
 skip = {a[1:] for a in args if a.startswith("-")}
-for t in json.load(sys.stdin):
+for t in info["tests"]:
     if any(s.split(":")[-1] == "unit" for s in t["suite"]) and (not want or t["name"] in want) and t["name"] not in skip:
-        print(t["name"], os.path.relpath(t["cmd"][0], root))' "$dir" "$@")
-    local names=() targets=() name target
-    while read -r name target; do
+        deps = [spec(by_id[d]) for d in t.get("depends", []) if d in by_id and by_id[d]["type"] != "executable"]
+        print(t["name"], os.path.relpath(t["cmd"][0], root), *deps)' "$dir" "$@")
+    local names=() targets=() name target deps
+    while read -r name target deps; do
         names+=("$name")
         targets+=("$target")
+        # shellcheck disable=SC2206 # target names have no spaces
+        targets+=($deps)
     done <<<"$sel"
     echo "sanitizers: $kind: ${names[*]}" >&2
     meson compile -C "$dir" "${targets[@]}" >/dev/null
