@@ -2,8 +2,8 @@
 // Writes a synthetic memtrace log of N heap events with the real encoder (src/log_format.h),
 // for measuring the analyzer at scale: a bounded live set (LIVE blocks, freed and replaced at
 // random), a bounded number of distinct stacks (STACKS leaves of depth 8..15), sizes like
-// churn.c's, addresses from a LIFO-per-size allocator, a clock that advances 1 us per 4 events.
-// Memory use is constant; the log grows by about 2.5 bytes per event.
+// churn.c's, addresses from a LIFO-per-size allocator, a clock that advances 1 us per 4 events
+// (the log's time unit is 1 us). Memory use is constant.
 //
 //   gen_log EVENTS OUT.mtr [LIVE] [STACKS]
 #include <errno.h>
@@ -57,8 +57,7 @@ static void flush_chunk(mt_enc_t *e)
     mt_chunk_header_put(comp, (uint32_t)clen, (uint32_t)rlen, (uint32_t)crc32(0L, flat, rlen));
     if (fwrite(comp, 1, MT_CHUNK_HEADER_SIZE + clen, out) != MT_CHUNK_HEADER_SIZE + clen)
         die("write");
-    mt_enc_reset(e, bufs, CHUNK_CAP);
-    mt_enc_thread(e, 1);
+    mt_enc_chunk(e, bufs, CHUNK_CAP);
 }
 
 int main(int argc, char **argv)
@@ -85,23 +84,22 @@ int main(int argc, char **argv)
     uint64_t *live_size = calloc(live_n, sizeof *live_size);
     uint64_t(*freel)[FREE_DEPTH] = calloc(FREE_CLASSES, sizeof *freel);
     unsigned *nfree = calloc(FREE_CLASSES, sizeof *nfree);
-    mt_enc_slot_t *map = calloc(MT_ENC_MAP_SLOTS, sizeof *map);
-    if (!bufs || !flat || !comp || !live_addr || !live_size || !freel || !nfree || !map)
+    mt_enc_tables_t *tables = calloc(1, sizeof *tables);
+    if (!bufs || !flat || !comp || !live_addr || !live_size || !freel || !nfree || !tables)
         die("out of memory");
     /* Huffman-only: the generator must outrun the analyzer it feeds; the format is the same. */
     if (deflateInit2(&zs, 1, Z_DEFLATED, -15, 8, Z_HUFFMAN_ONLY) != Z_OK)
         die("deflateInit2");
 
     uint8_t hdr[MT_LOG_HEADER_SIZE];
-    mt_log_header_put(hdr, 1700000000000000000ull, 4242);
+    mt_log_header_put(hdr, 1700000000000000000ull, 4242, 1);
     if (fwrite(hdr, 1, sizeof hdr, out) != sizeof hdr)
         die("write");
 
     mt_enc_t e;
-    memset(&e, 0, sizeof e);
-    mt_enc_set_map(&e, map);
-    mt_enc_reset(&e, bufs, CHUNK_CAP);
-    mt_enc_u8(&e, MT_TAG_PROCESS);
+    mt_enc_init(&e, tables, 1);
+    mt_enc_chunk(&e, bufs, CHUNK_CAP);
+    mt_enc_tag(&e, MT_TAG_PROCESS);
     mt_enc_v(&e, 4242);
     mt_enc_v(&e, 1);
     mt_enc_v(&e, 4096);
@@ -152,7 +150,7 @@ int main(int argc, char **argv)
             if (c < FREE_CLASSES && nfree[c])
                 a = freel[c][--nfree[c]];
             else
-                a = bump, bump += (size + 31) & ~15ull;
+                a = bump, bump += mt_chunk_span(size);
             mt_enc_alloc(&e, MT_ALLOC_MALLOC, t, size, a, leaf[(r >> 40) % stacks]);
             live_addr[slot] = a;
             live_size[slot] = size;
@@ -160,7 +158,7 @@ int main(int argc, char **argv)
         }
         if ((done & 3) == 0)
             t++;
-        if (mt_enc_len(&e) >= CHUNK_THRESHOLD || mt_enc_full(&e))
+        if (mt_enc_len(&e) >= CHUNK_THRESHOLD)
             flush_chunk(&e);
     }
     mt_enc_exit(&e, t, MT_EXIT_NORMAL, 0);

@@ -24,14 +24,21 @@ mt_writer_t mt_writer = {
     .stopped = true, /* until a log is open */
 };
 
-/* Per stream (log_format.h): LZ77 pays only on the tags and the node ids, which repeat; sizes,
- * addresses, back references and times look random to it. Huffman-only there takes a third of
- * the time of level 1 for 1% more bytes; on churn.c the writer thread's CPU time drops from
- * 0.62 s to 0.26 s while the log stays at 19.7 MB. */
-static const int mt_writer_strategy[MT_STREAMS] = {
-    [MT_STREAM_MAIN] = Z_DEFAULT_STRATEGY, [MT_STREAM_SIZE] = Z_HUFFMAN_ONLY,
-    [MT_STREAM_ADDR] = Z_HUFFMAN_ONLY,     [MT_STREAM_NODE] = Z_DEFAULT_STRATEGY,
-    [MT_STREAM_BACK] = Z_HUFFMAN_ONLY,     [MT_STREAM_TIME] = Z_HUFFMAN_ONLY,
+/*
+ * Per stream (log_format.h): real programs repeat the same sequences of tags, sizes, stacks and
+ * back references, which LZ77 finds and Huffman alone does not (on a clang++ compile the sizes
+ * take 6.9 MB Huffman-only, 1.2 MB at level 6). Level 6 searches enough to find the long
+ * repeats that level 1 misses (sqlite3's log halves). Only the explicit addresses look random:
+ * Huffman-only there costs a third of the time of LZ77 for the same bytes.
+ */
+static const struct {
+    int level, strategy;
+} mt_writer_zparams[MT_STREAMS] = {
+    [MT_STREAM_MAIN] = {6, Z_DEFAULT_STRATEGY},   [MT_STREAM_SIZE] = {6, Z_DEFAULT_STRATEGY},
+    [MT_STREAM_ADDR] = {1, Z_HUFFMAN_ONLY},       [MT_STREAM_NODE] = {6, Z_DEFAULT_STRATEGY},
+    [MT_STREAM_BACK] = {6, Z_DEFAULT_STRATEGY},   [MT_STREAM_TIME] = {6, Z_DEFAULT_STRATEGY},
+    [MT_STREAM_PARENT] = {6, Z_DEFAULT_STRATEGY}, [MT_STREAM_IP] = {6, Z_DEFAULT_STRATEGY},
+    [MT_STREAM_RUN] = {6, Z_DEFAULT_STRATEGY},
 };
 
 /* zlib's state must not come from the heap: the target's malloc is what we are recording. */
@@ -61,11 +68,10 @@ static int mt_writer_zinit(void)
     memset(&w->zs, 0, sizeof w->zs);
     w->zs.zalloc = mt_writer_zalloc;
     w->zs.zfree = mt_writer_zfree;
-    /* Level 1: the writer thread must keep up with the producers on a 2-core machine. Raw
-     * deflate (negative window bits): the chunk CRC already checks the bytes, an Adler-32
+    /* Raw deflate (negative window bits): the chunk CRC already checks the bytes, an Adler-32
      * would only cost time. memLevel 8's 16K-symbol blocks fit the streams' changing
-     * statistics better than 9's 32K (2% smaller). */
-    return deflateInit2(&w->zs, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -ENOMEM;
+     * statistics better than 9's 32K (2% smaller). Levels per stream: mt_writer_zparams. */
+    return deflateInit2(&w->zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -ENOMEM;
 }
 
 static void mt_writer_conds_init(void)
@@ -99,11 +105,9 @@ int mt_writer_init(void)
         if (!w->bufs[i])
             return -ENOMEM;
     }
-    w->map = mt_map(MT_ENC_MAP_SLOTS * sizeof(mt_enc_slot_t));
-    if (!w->map)
+    w->tables = mt_map(sizeof *w->tables);
+    if (!w->tables)
         return -ENOMEM;
-    mt_enc_set_map(&w->enc, w->map);
-    w->enc.time_step_us = MT_TIME_STEP_US;
     w->out_cap = MT_CHUNK_HEADER_SIZE + compressBound(MT_BUF_CAP + sizeof w->enc.hdr);
     w->out = mt_map(w->out_cap);
     if (!w->out)
@@ -157,6 +161,8 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
 {
     mt_writer_t *w = &mt_writer;
     char base[PATH_MAX];
+    if (!w->tables)
+        return -ENOMEM;
     int rc = mt_config_expand(mt_config.output_template, pid, base, sizeof base);
     if (rc < 0)
         return rc;
@@ -184,7 +190,7 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
         return fd;
     }
     uint8_t hdr[MT_LOG_HEADER_SIZE];
-    mt_log_header_put(hdr, start_realtime_ns, (uint32_t)pid);
+    mt_log_header_put(hdr, start_realtime_ns, (uint32_t)pid, MT_TIME_UNIT_US);
     rc = mt_write_all(fd, hdr, sizeof hdr);
     if (rc < 0) {
         mt_sys_close(fd);
@@ -198,6 +204,9 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
         w->fd_ino = st.st_ino;
     }
     w->failed = w->stopped = false;
+    /* A new log: its model starts from nothing (the tables are fresh or reset by the child). */
+    mt_enc_init(&w->enc, w->tables, MT_TIME_UNIT_US);
+    w->cur_tid = 0;
     mt_writer_manifest(pid);
     return 0;
 }
@@ -280,8 +289,9 @@ static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
         if (k >= 0)
             crc = crc32(crc, p, (uInt)n);
         /* Before the new input is in place: deflateParams compresses what is pending with the
-         * old strategy. The header (k < 0) goes with the main stream's. */
-        if (deflateParams(zs, 1, mt_writer_strategy[k < 0 ? 0 : k]) != Z_OK)
+         * old parameters. The header (k < 0) goes with the main stream's. */
+        int z = k < 0 ? 0 : k;
+        if (deflateParams(zs, mt_writer_zparams[z].level, mt_writer_zparams[z].strategy) != Z_OK)
             return -EIO;
         zs->next_in = (Bytef *)p;
         zs->avail_in = (uInt)n;
@@ -334,6 +344,7 @@ void mt_writer_submit(void)
     if (!w->cur)
         return;
     int idx = w->cur_idx;
+    mt_enc_close(&w->enc);
     for (int k = 0; k < MT_STREAMS; k++)
         w->queued_len[idx][k] = mt_enc_stream_len(&w->enc, k);
     w->queue[(w->qhead + w->qlen) % MT_BUF_COUNT] = idx;
@@ -378,9 +389,8 @@ int mt_writer_acquire(void)
             int idx = w->free_list[--w->nfree];
             w->cur_idx = idx;
             w->cur = w->bufs[idx];
-            w->cur_tid = 0;
             w->cur_since_us = mt_now_us();
-            mt_enc_reset(&w->enc, w->cur, MT_BUF_CAP);
+            mt_enc_chunk(&w->enc, w->cur, MT_BUF_CAP);
         } else if (w->thread_running) {
             mt_writer_wait_freed();
         } else if (w->qlen) {
@@ -560,6 +570,9 @@ bool mt_writer_exec_hold(off_t *size)
         mt_writer_write_here(idx, w->queued_len[idx]);
     }
     mt_writer_exec_write();
+    /* What the EXIT chunk changes in the model (the clock, the last sample) must be undone if
+     * the exec fails and the chunk is cut off. */
+    w->enc_saved = w->enc;
     struct stat st;
     int saved = errno;
     bool ok = !w->failed && fstat(w->fd, &st) == 0;
@@ -581,6 +594,7 @@ void mt_writer_exec_write(void)
         return;
     int idx = w->cur_idx;
     size_t lens[MT_STREAMS];
+    mt_enc_close(&w->enc);
     for (int k = 0; k < MT_STREAMS; k++)
         lens[k] = mt_enc_stream_len(&w->enc, k);
     w->cur = NULL;
@@ -598,6 +612,7 @@ void mt_writer_exec_failed(off_t size)
     /* The EXIT chunk is the file's last: cut it off, and write on from where it began. */
     if (w->fd >= 0 && (ftruncate(w->fd, size) != 0 || lseek(w->fd, size, SEEK_SET) != size))
         mt_writer_fail(errno);
+    w->enc = w->enc_saved;
     errno = saved;
     pthread_cond_broadcast(&w->freed);
     pthread_mutex_unlock(&w->lock);
@@ -652,4 +667,10 @@ void mt_writer_child_reset(void)
     /* The parent's thread may have been inside deflate(): start from a new stream (the old
      * one's pages are simply abandoned in the child). */
     (void)mt_writer_zinit();
+    /* The child's log starts its model from nothing: fresh zero pages instead of clearing
+     * (and so touching) the parent's. */
+    mt_unmap(w->tables, sizeof *w->tables);
+    w->tables = mt_map(sizeof *w->tables);
+    if (!w->tables)
+        w->failed = true;
 }

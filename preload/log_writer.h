@@ -23,21 +23,18 @@
 #define MT_BUF_SIZE ((size_t)MT_BUF_CAP * MT_STREAMS)
 #define MT_BUF_MAX_RECORD (256u << 10) /* variable records are truncated to fit this */
 _Static_assert(MT_BUF_CAP < MT_CHUNK_MAX_RAW, "a chunk must stay under the reader's limit");
-/* A partial buffer is written after this long: a SIGKILL loses at most that much, and chunks
- * stay long enough for FREE_BACK and ALLOC_REUSE to find their allocations (log_format.h). */
+/* A partial buffer is written after this long: a SIGKILL loses at most that much. */
 #define MT_FLUSH_US 200000
-/* Event times are kept to this resolution: a TIME record per 16 us instead of one per
- * microsecond saves about 8% of the log at high event rates. */
-#define MT_TIME_STEP_US 16
 
 typedef struct mt_writer {
     pthread_mutex_t lock; /* the recorder lock: buffers, encoder, trace tree, modules */
     pthread_cond_t wake;  /* writer thread: work queued or quit */
     pthread_cond_t freed; /* producers: a buffer became free; flushers: queue drained */
     mt_enc_t enc;
-    uint8_t *cur; /* buffer being filled, NULL when none is held */
+    mt_enc_t enc_saved; /* the encoder before an exec's EXIT chunk (mt_writer_exec_failed) */
+    uint8_t *cur;       /* buffer being filled, NULL when none is held */
     int cur_idx;
-    uint32_t cur_tid;      /* tid of the last THREAD record in this chunk, 0: none yet */
+    uint32_t cur_tid;      /* tid of the last THREAD record in the log, 0: none yet */
     uint64_t cur_since_us; /* when cur was taken */
     uint8_t *bufs[MT_BUF_COUNT];
     int free_list[MT_BUF_COUNT], nfree;
@@ -59,7 +56,7 @@ typedef struct mt_writer {
     int pid; /* the process whose log fd is */
     uint64_t tick_us;
     z_stream zs;
-    mt_enc_slot_t *map; /* the encoder's allocation table (log_format.h) */
+    mt_enc_tables_t *tables; /* the encoder's model (log_format.h) */
     uint8_t *out;
     size_t out_cap;
     char path[PATH_MAX];
@@ -104,7 +101,7 @@ mt_enc_t *mt_writer_begin_big(size_t need);
 static inline void mt_writer_end(void)
 {
     mt_writer_t *w = &mt_writer;
-    if (MT_UNLIKELY(mt_enc_len(&w->enc) >= MT_BUF_THRESHOLD || mt_enc_full(&w->enc)))
+    if (MT_UNLIKELY(mt_enc_len(&w->enc) >= MT_BUF_THRESHOLD))
         mt_writer_submit();
 }
 

@@ -131,7 +131,7 @@ static void mt_modules_emit_load(const mt_scan_entry_t *e, uint32_t id)
     mt_enc_t *enc = mt_writer_begin_big(64 + e->path_len + e->build_id_len + e->nseg * 32u);
     if (!enc)
         return;
-    mt_enc_u8(enc, MT_TAG_MODULE_LOAD);
+    mt_enc_tag(enc, MT_TAG_MODULE_LOAD);
     mt_enc_v(enc, id);
     mt_enc_v(enc, e->bias);
     mt_enc_string(enc, e->path, e->path_len);

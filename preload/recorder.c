@@ -565,7 +565,7 @@ static void mt_rec_emit_process(void)
     pthread_mutex_lock(&mt_writer.lock);
     mt_enc_t *e = mt_writer_begin_big(64 + exe_len + len + argc * MT_VARINT_MAX);
     if (e) {
-        mt_enc_u8(e, MT_TAG_PROCESS);
+        mt_enc_tag(e, MT_TAG_PROCESS);
         mt_enc_v(e, (uint64_t)mt_rec.pid);
         mt_enc_v(e, (uint64_t)getppid());
         mt_enc_v(e, (uint64_t)sysconf(_SC_PAGESIZE));
@@ -605,8 +605,9 @@ static void mt_rec_tick(void)
         mt_sampler_read(&s);
         uint64_t now = mt_rec_now();
         pthread_mutex_lock(&mt_writer.lock);
-        /* Never wait for a buffer here: this is the thread that frees them. */
-        if (mt_writer.cur && !mt_writer.stopped) {
+        /* Never wait for a buffer here: this is the thread that frees them. A tick that
+         * changed nothing writes nothing, so that an idle program's log does not grow. */
+        if (mt_writer.cur && !mt_writer.stopped && !mt_enc_sample_same(&mt_writer.enc, &s)) {
             mt_enc_sample(&mt_writer.enc, now, &s);
             mt_writer_end();
         }

@@ -68,12 +68,21 @@ struct mt_reader {
     const uint8_t *sp[MT_STREAMS]; /* other streams' cursors (index 0 unused) */
     const uint8_t *se[MT_STREAMS];
 
-    /* per-chunk decoder state (log_format.h: every chunk starts fresh) */
-    uint64_t time_us, last_addr, tid;
-    uint32_t nallocs;
-    uint64_t *alloc_addr; /* MT_CHUNK_ALLOCS_MAX numbered allocations of the chunk */
+    /* decoder state (log_format.h): it runs through the whole file */
+    uint64_t unit_us;       /* microseconds per clock tick (file header) */
+    uint64_t clock;         /* ticks */
+    uint64_t left, advance; /* the current T pair: records left at clock, then its dt */
+    uint64_t last_addr, next_addr, tid;
+    uint64_t nallocs;     /* allocations numbered so far */
+    uint64_t *alloc_addr; /* the last MT_BACK_WINDOW allocations, by number */
     uint16_t *alloc_cls;
+    uint64_t next_node; /* id of the next implicit TRACE_NODE */
     mt_reuse_t reuse;
+    mt_node_model_t *nodes;
+    uint64_t sample[MT_SAMPLE_FIELDS]; /* the last SAMPLE's fields */
+    /* A FREE_RUN being delivered one free per call */
+    uint64_t run_backs, run_addrs, run_back, run_time_us;
+    int run_first;
 
     mt_segment_t *segs;
     size_t segs_cap;
@@ -336,11 +345,9 @@ static int mt_reader_load_chunk(mt_reader_t *r)
     }
     r->pos = r->sp[0];
     r->end = r->se[0];
-    r->time_us = 0;
-    r->last_addr = 0;
-    r->nallocs = 0;
-    mt_reuse_reset(&r->reuse);
-    r->tid = 0;
+    /* Every chunk closes its clock period (log_format.h): a new one starts with a new pair. */
+    r->left = r->advance = 0;
+    r->run_backs = r->run_addrs = 0;
     return 1;
 }
 
@@ -367,8 +374,13 @@ static int mt_reader_init(mt_reader_t *r, char *err, size_t errlen)
     }
     unsigned version = mt_get_u16le(h + 8);
     if (version < MT_LOG_MIN_VERSION || version > MT_LOG_VERSION) {
-        snprintf(err, errlen, "%s: log format version %u, this memtrace reads versions %d to %d%s",
-                 r->name, version, MT_LOG_MIN_VERSION, MT_LOG_VERSION,
+        char known[48];
+        if (MT_LOG_MIN_VERSION == MT_LOG_VERSION)
+            snprintf(known, sizeof known, "version %d", MT_LOG_VERSION);
+        else
+            snprintf(known, sizeof known, "versions %d to %d", MT_LOG_MIN_VERSION, MT_LOG_VERSION);
+        snprintf(err, errlen, "%s: log format version %u, this memtrace reads %s%s", r->name,
+                 version, known,
                  version < MT_LOG_VERSION ? " (record it again with this memtrace)" : "");
         return -EPROTONOSUPPORT;
     }
@@ -379,6 +391,11 @@ static int mt_reader_init(mt_reader_t *r, char *err, size_t errlen)
     }
     r->start_ns = mt_get_u64le(h + 16);
     r->pid = mt_get_u32le(h + 24);
+    r->unit_us = mt_get_u32le(h + 28);
+    if (r->unit_us == 0) {
+        snprintf(err, errlen, "%s: bad time unit 0 in the file header", r->name);
+        return -EINVAL;
+    }
     r->file_off = MT_LOG_HEADER_SIZE;
     return 0;
 }
@@ -389,14 +406,17 @@ static mt_reader_t *mt_reader_alloc(const char *name)
     mt_reader_t *r = calloc(1, sizeof *r + nl + 1);
     if (!r)
         return NULL;
-    r->alloc_addr = malloc(MT_CHUNK_ALLOCS_MAX * sizeof *r->alloc_addr);
-    r->alloc_cls = malloc(MT_CHUNK_ALLOCS_MAX * sizeof *r->alloc_cls);
-    if (!r->alloc_addr || !r->alloc_cls) {
+    r->alloc_addr = malloc(MT_BACK_WINDOW * sizeof *r->alloc_addr);
+    r->alloc_cls = malloc(MT_BACK_WINDOW * sizeof *r->alloc_cls);
+    r->nodes = calloc(1, sizeof *r->nodes);
+    if (!r->alloc_addr || !r->alloc_cls || !r->nodes) {
         free(r->alloc_addr);
         free(r->alloc_cls);
+        free(r->nodes);
         free(r);
         return NULL;
     }
+    r->next_node = 1;
     memcpy(r->namebuf, name, nl + 1);
     r->name = r->namebuf;
     r->fd = -1;
@@ -505,6 +525,7 @@ void mt_reader_close(mt_reader_t *r)
     free(r->args);
     free(r->alloc_addr);
     free(r->alloc_cls);
+    free(r->nodes);
     free(r);
 }
 
@@ -542,7 +563,33 @@ void mt_reader_close(mt_reader_t *r)
         }                                                                                          \
     } while (0)
 
-#define MT_GETTIME() (rec->time_us = r->time_us)
+/* The clock of the timed record being decoded (log_format.h, Time): T's pairs say how many
+ * timed records happen at the clock before it advances. */
+static inline int mt_reader_tick(mt_reader_t *r)
+{
+    while (r->left == 0) {
+        uint64_t n, dt;
+        r->clock += r->advance;
+        r->advance = 0;
+        const uint64_t limit = UINT64_MAX / 2 / r->unit_us; /* times stay far from overflow */
+        if (mt_varint_get(&r->sp[MT_STREAM_TIME], r->se[MT_STREAM_TIME], &n) < 0 ||
+            mt_varint_get(&r->sp[MT_STREAM_TIME], r->se[MT_STREAM_TIME], &dt) < 0 ||
+            dt > limit - r->clock)
+            return -1;
+        r->left = n;
+        r->advance = dt;
+    }
+    r->left--;
+    r->last_time_us = r->clock * r->unit_us;
+    return 0;
+}
+
+#define MT_GETTIME()                                                                               \
+    do {                                                                                           \
+        if (mt_reader_tick(r) < 0)                                                                 \
+            goto corrupt;                                                                          \
+        rec->time_us = r->last_time_us;                                                            \
+    } while (0)
 
 #define MT_GETADDR()                                                                               \
     do {                                                                                           \
@@ -552,22 +599,87 @@ void mt_reader_close(mt_reader_t *r)
         rec->addr = r->last_addr;                                                                  \
     } while (0)
 
-/* Numbers an allocation of the chunk, as the encoder does (log_format.h). */
+/* Numbers an allocation, as the encoder does (log_format.h). */
 static inline void mt_reader_number(mt_reader_t *r, uint64_t addr, uint64_t size)
 {
-    if (r->nallocs < MT_CHUNK_ALLOCS_MAX) {
-        r->alloc_addr[r->nallocs] = addr;
-        r->alloc_cls[r->nallocs] = (uint16_t)mt_size_class(size);
-        r->nallocs++;
-    }
+    uint32_t slot = (uint32_t)(r->nallocs++ & (MT_BACK_WINDOW - 1));
+    r->alloc_addr[slot] = addr;
+    r->alloc_cls[slot] = (uint16_t)mt_size_class(size);
 }
+
+/* The block a back reference names, pushed on its reuse stack; -1 when out of range. */
+static inline int mt_reader_back(mt_reader_t *r, uint64_t back, uint64_t *addr)
+{
+    if (back >= MT_BACK_WINDOW || back >= r->nallocs)
+        return -1;
+    uint32_t slot = (uint32_t)((r->nallocs - 1 - back) & (MT_BACK_WINDOW - 1));
+    *addr = r->alloc_addr[slot];
+    mt_reuse_push(&r->reuse, r->alloc_cls[slot], *addr);
+    return 0;
+}
+
+/* The next free of the FREE_RUN being delivered: back references first, then addresses. */
+static int mt_reader_run_next(mt_reader_t *r, mt_record_t *rec)
+{
+    uint64_t v;
+    rec->tag = MT_TAG_FREE;
+    rec->tid = r->tid;
+    rec->time_us = r->run_time_us;
+    if (r->run_backs) {
+        r->run_backs--;
+        if (mt_varint_get(&r->sp[MT_STREAM_BACK], r->se[MT_STREAM_BACK], &v) < 0)
+            goto corrupt;
+        if (!r->run_first && (v >= MT_BACK_WINDOW || r->run_back + 1 + v < r->run_back))
+            goto corrupt;
+        r->run_back = r->run_first ? v : r->run_back + 1 + v;
+        r->run_first = 0;
+        if (mt_reader_back(r, r->run_back, &rec->addr) < 0)
+            goto corrupt;
+        if (!r->run_backs)
+            r->run_first = 1;
+    } else {
+        r->run_addrs--;
+        if (mt_varint_get(&r->sp[MT_STREAM_RUN], r->se[MT_STREAM_RUN], &v) < 0)
+            goto corrupt;
+        r->last_addr += r->run_first ? (uint64_t)mt_unzigzag(v) : v;
+        r->run_first = 0;
+        rec->addr = r->last_addr;
+    }
+    r->events++;
+    return 1;
+
+corrupt:
+    r->run_backs = r->run_addrs = 0;
+    mt_reader_set_truncated(r, "corrupt FREE_RUN in chunk %" PRIu64, r->chunk_index);
+    return 0;
+}
+
+/* The 16 tags of an allocation form (the low nibble is the mt_alloc_kind). */
+#define MT_CASE16(t)                                                                               \
+    case (t) + 0x0:                                                                                \
+    case (t) + 0x1:                                                                                \
+    case (t) + 0x2:                                                                                \
+    case (t) + 0x3:                                                                                \
+    case (t) + 0x4:                                                                                \
+    case (t) + 0x5:                                                                                \
+    case (t) + 0x6:                                                                                \
+    case (t) + 0x7:                                                                                \
+    case (t) + 0x8:                                                                                \
+    case (t) + 0x9:                                                                                \
+    case (t) + 0xa:                                                                                \
+    case (t) + 0xb:                                                                                \
+    case (t) + 0xc:                                                                                \
+    case (t) + 0xd:                                                                                \
+    case (t) + 0xe:                                                                                \
+    case (t) + 0xf
 
 int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
 {
-again:
     for (;;) {
         if (r->state != MT_READER_OK)
             return 0;
+        if (r->run_backs | r->run_addrs)
+            return mt_reader_run_next(r, rec);
         if (r->pos < r->end)
             break;
         int rc = mt_reader_load_chunk(r);
@@ -581,66 +693,69 @@ again:
     uint64_t v;
     rec->tid = r->tid;
     switch (tag) {
-    case MT_TAG_ALLOC + 0x0:
-    case MT_TAG_ALLOC + 0x1:
-    case MT_TAG_ALLOC + 0x2:
-    case MT_TAG_ALLOC + 0x3:
-    case MT_TAG_ALLOC + 0x4:
-    case MT_TAG_ALLOC + 0x5:
-    case MT_TAG_ALLOC + 0x6:
-    case MT_TAG_ALLOC + 0x7:
-    case MT_TAG_ALLOC + 0x8:
-    case MT_TAG_ALLOC + 0x9:
-    case MT_TAG_ALLOC + 0xa:
-    case MT_TAG_ALLOC + 0xb:
-    case MT_TAG_ALLOC + 0xc:
-    case MT_TAG_ALLOC + 0xd:
-    case MT_TAG_ALLOC + 0xe:
-    case MT_TAG_ALLOC + 0xf:
-    case MT_TAG_ALLOC_REUSE + 0x0:
-    case MT_TAG_ALLOC_REUSE + 0x1:
-    case MT_TAG_ALLOC_REUSE + 0x2:
-    case MT_TAG_ALLOC_REUSE + 0x3:
-    case MT_TAG_ALLOC_REUSE + 0x4:
-    case MT_TAG_ALLOC_REUSE + 0x5:
-    case MT_TAG_ALLOC_REUSE + 0x6:
-    case MT_TAG_ALLOC_REUSE + 0x7:
-    case MT_TAG_ALLOC_REUSE + 0x8:
-    case MT_TAG_ALLOC_REUSE + 0x9:
-    case MT_TAG_ALLOC_REUSE + 0xa:
-    case MT_TAG_ALLOC_REUSE + 0xb:
-    case MT_TAG_ALLOC_REUSE + 0xc:
-    case MT_TAG_ALLOC_REUSE + 0xd:
-    case MT_TAG_ALLOC_REUSE + 0xe:
-    case MT_TAG_ALLOC_REUSE + 0xf:
-        rec->tag = MT_TAG_ALLOC;
-        rec->alloc_kind = tag & 0x0f;
-        MT_GETTIME();
-        MT_GETS(MT_STREAM_SIZE, rec->size);
-        if (tag >= MT_TAG_ALLOC_REUSE) {
-            if (!mt_reuse_pop(&r->reuse, mt_size_class(rec->size), &rec->addr))
+        MT_CASE16(MT_TAG_ALLOC)
+            : MT_CASE16(MT_TAG_ALLOC_REUSE)
+            : MT_CASE16(MT_TAG_ALLOC_NEXT) : MT_CASE16(MT_TAG_ALLOC_REUSE_AT) :
+        {
+            rec->tag = MT_TAG_ALLOC;
+            rec->alloc_kind = tag & 0x0f;
+            MT_GETTIME();
+            MT_GETS(MT_STREAM_SIZE, rec->size);
+            uint32_t cls = mt_size_class(rec->size);
+            uint8_t form = tag & 0xf0;
+            if (form == MT_TAG_ALLOC_REUSE || form == MT_TAG_ALLOC_REUSE_AT) {
+                uint64_t depth = 0;
+                if (form == MT_TAG_ALLOC_REUSE_AT) {
+                    MT_GETS(MT_STREAM_BACK, depth);
+                    depth++;
+                }
+                if (cls >= MT_REUSE_CLASSES || depth >= r->reuse.n[cls])
+                    goto corrupt;
+                rec->addr = mt_reuse_take(&r->reuse, cls, (unsigned)depth);
+            } else {
+                if (form == MT_TAG_ALLOC_NEXT) {
+                    if (!r->next_addr)
+                        goto corrupt;
+                    rec->addr = r->next_addr;
+                } else {
+                    MT_GETADDR();
+                }
+                if (rec->size < MT_NEXT_MAX_SIZE)
+                    r->next_addr = rec->addr + mt_chunk_span(rec->size);
+            }
+            MT_GETS(MT_STREAM_NODE, v);
+            if (v > UINT32_MAX)
                 goto corrupt;
-        } else {
-            MT_GETADDR();
+            rec->node = (uint32_t)v;
+            mt_reader_number(r, rec->addr, rec->size);
+            r->events++;
+            break;
         }
-        MT_GETS(MT_STREAM_NODE, v);
-        if (v > UINT32_MAX)
-            goto corrupt;
-        rec->node = (uint32_t)v;
-        mt_reader_number(r, rec->addr, rec->size);
-        r->events++;
-        break;
     case MT_TAG_FREE_BACK:
-        rec->tag = MT_TAG_FREE;
+    case MT_TAG_REALLOC_RELEASE_BACK:
+        rec->tag = tag == MT_TAG_FREE_BACK ? MT_TAG_FREE : MT_TAG_REALLOC_RELEASE;
         MT_GETTIME();
         MT_GETS(MT_STREAM_BACK, v);
-        if (v >= r->nallocs)
+        if (mt_reader_back(r, v, &rec->addr) < 0)
             goto corrupt;
-        v = r->nallocs - 1 - v;
-        rec->addr = r->alloc_addr[v];
-        mt_reuse_push(&r->reuse, r->alloc_cls[v], rec->addr);
         r->events++;
         break;
+    case MT_TAG_FREE_RUN: {
+        uint64_t nb, na;
+        MT_GETTIME();
+        MT_GETV(nb);
+        MT_GETV(na);
+        /* each free takes at least a byte of its stream */
+        if (nb > (uint64_t)(r->se[MT_STREAM_BACK] - r->sp[MT_STREAM_BACK]) ||
+            na > (uint64_t)(r->se[MT_STREAM_RUN] - r->sp[MT_STREAM_RUN]) || nb + na == 0)
+            goto corrupt;
+        r->pos = p;
+        r->run_backs = nb;
+        r->run_addrs = na;
+        r->run_first = 1;
+        r->run_time_us = rec->time_us;
+        return mt_reader_run_next(r, rec);
+    }
     case MT_TAG_FREE:
     case MT_TAG_REALLOC_RELEASE:
     case MT_TAG_REALLOC_FAILED:
@@ -669,35 +784,46 @@ again:
         MT_GETADDR();
         r->events++;
         break;
-    case MT_TAG_TIME:
-        MT_GETS(MT_STREAM_TIME, v);
-        r->time_us += v;
-        r->last_time_us = r->time_us;
-        r->pos = p;
-        goto again;
     case MT_TAG_THREAD:
         rec->tag = tag;
         MT_GETV(r->tid);
         rec->tid = r->tid;
         break;
-    case MT_TAG_TRACE_NODE:
-        rec->tag = tag;
-        MT_GETV(rec->id);
-        MT_GETV(rec->parent);
-        MT_GETV(rec->ip);
+    case MT_TAG_TRACE_NODE_IP:
+    case MT_TAG_TRACE_NODE_AT:
+    case MT_TAG_TRACE_NODE: {
+        rec->tag = MT_TAG_TRACE_NODE;
+        if (tag != MT_TAG_TRACE_NODE)
+            MT_GETV(r->next_node);
+        if (tag == MT_TAG_TRACE_NODE_IP)
+            MT_GETV(rec->ip);
+        rec->id = r->next_node++;
+        MT_GETS(MT_STREAM_PARENT, v);
+        rec->parent = rec->id - (uint64_t)mt_unzigzag(v);
+        if (tag == MT_TAG_TRACE_NODE_IP) {
+            mt_node_whole(r->nodes, rec->id, rec->parent, rec->ip);
+        } else {
+            MT_GETS(MT_STREAM_IP, v);
+            rec->ip = mt_node_decode(r->nodes, rec->id, rec->parent, v);
+        }
         break;
-    case MT_TAG_SAMPLE:
+    }
+    case MT_TAG_SAMPLE: {
         rec->tag = tag;
         MT_GETTIME();
-        MT_GETV(rec->sample.rss);
-        MT_GETV(rec->sample.arena);
-        MT_GETV(rec->sample.ordblks);
-        MT_GETV(rec->sample.hblks);
-        MT_GETV(rec->sample.hblkhd);
-        MT_GETV(rec->sample.uordblks);
-        MT_GETV(rec->sample.fordblks);
-        MT_GETV(rec->sample.keepcost);
+        uint64_t mask;
+        MT_GETV(mask);
+        if (mask >> MT_SAMPLE_FIELDS)
+            goto corrupt;
+        for (unsigned i = 0; i < MT_SAMPLE_FIELDS; i++) {
+            if (mask >> i & 1) {
+                MT_GETV(v);
+                r->sample[i] += (uint64_t)mt_unzigzag(v);
+            }
+        }
+        mt_sample_from_fields(&rec->sample, r->sample);
         break;
+    }
     case MT_TAG_PROCESS: {
         rec->tag = tag;
         MT_GETV(rec->a);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Test helper: builds memtrace logs with the shared encoder and zlib (see log_builder.h).
-// It mirrors what the recorder does at chunk boundaries: fresh delta state, THREAD first.
+// It mirrors what the recorder does at chunk boundaries: the held frees and the clock's period
+// are closed, the model carries over.
 #include "log_builder.h"
 
 #include <stdio.h>
@@ -37,14 +38,14 @@ void mt_lb_init(mt_lb_t *b, uint32_t pid, size_t chunk_limit)
         b->chunk_limit = MT_LB_RAW_CAP - MT_LB_ROOM;
     b->raw = mt_lb_xrealloc(NULL, (size_t)MT_LB_RAW_CAP * MT_STREAMS);
     b->flat = mt_lb_xrealloc(NULL, MT_LB_RAW_CAP + sizeof b->enc.hdr);
-    b->map = calloc(MT_ENC_MAP_SLOTS, sizeof *b->map);
-    if (!b->map)
+    b->tables = calloc(1, sizeof *b->tables);
+    if (!b->tables)
         abort();
     uint8_t hdr[MT_LOG_HEADER_SIZE];
-    mt_log_header_put(hdr, 1700000000000000000ull, pid);
+    mt_log_header_put(hdr, 1700000000000000000ull, pid, 1);
     mt_lb_append(b, hdr, sizeof hdr);
-    mt_enc_set_map(&b->enc, b->map);
-    mt_enc_reset(&b->enc, b->raw, MT_LB_RAW_CAP);
+    mt_enc_init(&b->enc, b->tables, 1);
+    mt_enc_chunk(&b->enc, b->raw, MT_LB_RAW_CAP);
 }
 
 void mt_lb_free(mt_lb_t *b)
@@ -52,7 +53,7 @@ void mt_lb_free(mt_lb_t *b)
     free(b->file);
     free(b->raw);
     free(b->flat);
-    free(b->map);
+    free(b->tables);
     memset(b, 0, sizeof *b);
 }
 
@@ -80,8 +81,7 @@ void mt_lb_flush(mt_lb_t *b)
     mt_lb_append(b, hdr, sizeof hdr);
     mt_lb_append(b, comp, clen);
     free(comp);
-    mt_enc_reset(&b->enc, b->raw, MT_LB_RAW_CAP);
-    b->tid_sent = 0;
+    mt_enc_chunk(&b->enc, b->raw, MT_LB_RAW_CAP);
 }
 
 size_t mt_lb_write(mt_lb_t *b, const char *path)
@@ -96,7 +96,7 @@ size_t mt_lb_write(mt_lb_t *b, const char *path)
 /* Makes room for a record of n bytes beyond MT_LB_ROOM; flushes when the chunk is full. */
 static mt_enc_t *mt_lb_room(mt_lb_t *b, size_t n, int is_event)
 {
-    if (mt_enc_len(&b->enc) + n + MT_LB_ROOM > b->chunk_limit || mt_enc_full(&b->enc))
+    if (mt_enc_len(&b->enc) + n + MT_LB_ROOM > b->chunk_limit)
         mt_lb_flush(b);
     if (is_event && !b->tid_sent) {
         mt_enc_thread(&b->enc, b->tid);
@@ -131,7 +131,7 @@ void mt_lb_process(mt_lb_t *b, uint64_t pid, uint64_t ppid, const char *exe, int
     for (int i = 0; i < argc; i++)
         n += mt_enc_string_size(strlen(argv[i]));
     mt_enc_t *e = mt_lb_room(b, n, 0);
-    mt_enc_u8(e, MT_TAG_PROCESS);
+    mt_enc_tag(e, MT_TAG_PROCESS);
     mt_enc_v(e, pid);
     mt_enc_v(e, ppid);
     mt_enc_v(e, 4096);
@@ -146,7 +146,7 @@ void mt_lb_module(mt_lb_t *b, uint64_t id, uint64_t bias, const char *path, cons
 {
     mt_enc_t *e = mt_lb_room(
         b, mt_enc_string_size(strlen(path)) + mt_enc_string_size(build_id_len) + nseg * 30, 0);
-    mt_enc_u8(e, MT_TAG_MODULE_LOAD);
+    mt_enc_tag(e, MT_TAG_MODULE_LOAD);
     mt_enc_v(e, id);
     mt_enc_v(e, bias);
     mt_enc_string(e, path, strlen(path));
@@ -174,7 +174,7 @@ void mt_lb_thread(mt_lb_t *b, uint64_t tid)
 void mt_lb_thread_name(mt_lb_t *b, uint64_t tid, const char *name)
 {
     mt_enc_t *e = mt_lb_room(b, mt_enc_string_size(strlen(name)), 0);
-    mt_enc_u8(e, MT_TAG_THREAD_NAME);
+    mt_enc_tag(e, MT_TAG_THREAD_NAME);
     mt_enc_v(e, tid);
     mt_enc_string(e, name, strlen(name));
 }

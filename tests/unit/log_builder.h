@@ -12,16 +12,17 @@
 typedef struct mt_lb {
     uint8_t *file; /* header + chunks written so far */
     size_t len, cap;
-    uint8_t *raw;       /* the chunk being built: MT_STREAMS streams, MT_LB_RAW_CAP apart */
-    uint8_t *flat;      /* the chunk as written (length prefix and streams) */
-    mt_enc_slot_t *map; /* the encoder's allocation table: FREE_BACK, ALLOC_REUSE */
+    uint8_t *raw;            /* the chunk being built: MT_STREAMS streams, MT_LB_RAW_CAP apart */
+    uint8_t *flat;           /* the chunk as written (length prefix and streams) */
+    mt_enc_tables_t *tables; /* the encoder's model */
     size_t chunk_limit;
     mt_enc_t enc;
-    uint64_t tid; /* current thread, re-announced at the start of every chunk */
+    uint64_t tid; /* current thread, announced before the first event after mt_lb_thread */
     int tid_sent;
 } mt_lb_t;
 
-/* chunk_limit: raw bytes after which a chunk is flushed (0: 64 KiB). */
+/* chunk_limit: raw bytes after which a chunk is flushed (0: 64 KiB). Times are kept to the
+ * microsecond (the header's time unit is 1 us; the recorder's is MT_TIME_UNIT_US). */
 void mt_lb_init(mt_lb_t *b, uint32_t pid, size_t chunk_limit);
 void mt_lb_free(mt_lb_t *b);
 /* Ends the current chunk (no-op when empty). */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Unit tests for the shared codec in log_format.h: varint/zigzag round trips at the edges and
 // rejection of overlong or cut input (the decoder must never read past the end it is given),
-// and the version 2 record encoder's exact bytes (streams, TIME, FREE_BACK, ALLOC_REUSE).
+// and the version 3 record encoder's exact bytes (streams, time pairs, back references, free
+// runs, reuse and next predictions, trace nodes, samples).
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -104,21 +105,20 @@ START_TEST(fixed_width_helpers)
 }
 END_TEST
 
-/* An encoder over six 256-byte streams with an allocation table. */
+/* An encoder over nine 256-byte streams, with its tables, at the recorder's time unit. */
 typedef struct enc_fixture {
     uint8_t buf[MT_STREAMS * 256];
     uint8_t flat[MT_STREAMS * 256 + MT_STREAMS * MT_VARINT_MAX];
     mt_enc_t e;
-    mt_enc_slot_t *map;
+    mt_enc_tables_t *t;
 } enc_fixture_t;
 
 static void enc_setup(enc_fixture_t *f)
 {
-    memset(&f->e, 0, sizeof f->e);
-    f->map = calloc(MT_ENC_MAP_SLOTS, sizeof *f->map);
-    ck_assert_ptr_nonnull(f->map);
-    mt_enc_set_map(&f->e, f->map);
-    mt_enc_reset(&f->e, f->buf, 256);
+    f->t = calloc(1, sizeof *f->t);
+    ck_assert_ptr_nonnull(f->t);
+    mt_enc_init(&f->e, f->t, MT_TIME_UNIT_US);
+    mt_enc_chunk(&f->e, f->buf, 256);
 }
 
 #define ASSERT_STREAM(f, k, ...)                                                                   \
@@ -128,39 +128,49 @@ static void enc_setup(enc_fixture_t *f)
         ck_assert(memcmp((f)->e.base[k], want_, sizeof want_) == 0);                               \
     } while (0)
 
+#define ASSERT_EMPTY(f, k) ck_assert_uint_eq(mt_enc_stream_len(&(f)->e, k), 0)
+
 /* The example of docs/log-format.md, byte for byte. */
 START_TEST(encoder_doc_example)
 {
     static enc_fixture_t f;
     enc_setup(&f);
     mt_enc_thread(&f.e, 4242);
-    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 5, 24, 0x5581a2c0, 7);
-    mt_enc_free(&f.e, MT_TAG_FREE, 17, 0x5581a2c0);
-    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x04, 0x92, 0x21, 0x07, 0x10, 0x07, 0x23);
+    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 5000, 24, 0x5581a2c0, 7);
+    mt_enc_free(&f.e, MT_TAG_FREE, 17000, 0x5581a2c0);
+    ck_assert_uint_eq(mt_enc_len(&f.e), 13 + MT_RUN_ENTRY_MAX); /* the free is held */
+    size_t n = mt_enc_copy_raw(&f.e, f.flat);
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x04, 0x92, 0x21, 0x10, 0x23);
     ASSERT_STREAM(&f, MT_STREAM_SIZE, 0x18);
     ASSERT_STREAM(&f, MT_STREAM_ADDR, 0x80, 0x8b, 0x8d, 0xd8, 0x0a);
     ASSERT_STREAM(&f, MT_STREAM_NODE, 0x07);
     ASSERT_STREAM(&f, MT_STREAM_BACK, 0x00);
-    ASSERT_STREAM(&f, MT_STREAM_TIME, 0x05, 0x0c);
-    size_t n = mt_enc_copy_raw(&f.e, f.flat);
-    static const uint8_t raw[] = {0x07, 0x01, 0x05, 0x01, 0x01, 0x02, 0x04, 0x92,
-                                  0x21, 0x07, 0x10, 0x07, 0x23, 0x18, 0x80, 0x8b,
-                                  0x8d, 0xd8, 0x0a, 0x07, 0x00, 0x05, 0x0c};
+    ASSERT_STREAM(&f, MT_STREAM_TIME, 0x00, 0x05, 0x01, 0x0c, 0x01, 0x00);
+    static const uint8_t raw[] = {0x05, 0x01, 0x05, 0x01, 0x01, 0x06, 0x00, 0x00, 0x00, 0x04,
+                                  0x92, 0x21, 0x10, 0x23, 0x18, 0x80, 0x8b, 0x8d, 0xd8, 0x0a,
+                                  0x07, 0x00, 0x00, 0x05, 0x01, 0x0c, 0x01, 0x00};
     ck_assert_uint_eq(n, sizeof raw);
     ck_assert(memcmp(f.flat, raw, sizeof raw) == 0);
 
-    /* same size class, same address: ALLOC_REUSE without an address, and the stack is empty
-     * afterwards, so the next one at that address carries it again */
-    mt_enc_alloc(&f.e, MT_ALLOC_CALLOC, 17, 20, 0x5581a2c0, 9);
-    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 17, 20, 0x5581a2c0, 9);
-    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x04, 0x92, 0x21, 0x07, 0x10, 0x07, 0x23, 0x81, 0x10);
-    ASSERT_STREAM(&f, MT_STREAM_ADDR, 0x80, 0x8b, 0x8d, 0xd8, 0x0a, 0x00);
-    free(f.map);
+    /* A new chunk, the model carries over: the same size class and address is ALLOC_REUSE
+     * (no address); the block right after the first one is ALLOC_NEXT (no address either);
+     * the stack is empty now, so the next allocation at the first address carries it. */
+    mt_enc_chunk(&f.e, f.buf, 256);
+    mt_enc_alloc(&f.e, MT_ALLOC_CALLOC, 17000, 20, 0x5581a2c0, 9);
+    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 17000, 40, 0x5581a2e0, 9);
+    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 17000, 20, 0x5581a2c0, 9);
+    mt_enc_close(&f.e);
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x81, 0x90, 0x10);
+    ASSERT_STREAM(&f, MT_STREAM_SIZE, 0x14, 0x28, 0x14);
+    ASSERT_STREAM(&f, MT_STREAM_ADDR, 0x00);
+    ASSERT_STREAM(&f, MT_STREAM_NODE, 0x09, 0x09, 0x09);
+    ASSERT_STREAM(&f, MT_STREAM_TIME, 0x03, 0x00);
+    free(f.t);
 }
 END_TEST
 
-/* FREE_BACK counts back over the chunk's allocations; frees of unknown blocks, realloc releases
- * and blocks after a reset carry addresses; colliding addresses survive deletions. */
+/* Frees of recent blocks go back by number, in their order when they are few; unknown blocks
+ * and realloc failures carry addresses; colliding addresses survive deletions. */
 START_TEST(encoder_back_references)
 {
     static enc_fixture_t f;
@@ -168,82 +178,181 @@ START_TEST(encoder_back_references)
     /* Three addresses with the same home slot, found by search. */
     uint64_t same[3] = {0x1000, 0, 0};
     for (uint64_t x = 0x1010, n = 1; n < 3; x += 16)
-        if (mt_enc_map_home(x) == mt_enc_map_home(same[0]))
+        if (mt_enc_index_home(x) == mt_enc_index_home(same[0]))
             same[n++] = x;
     const uint64_t a = same[0], b = same[1], c = same[2];
+    ck_assert_uint_ne(b, a + mt_chunk_span(5000));      /* so that b is no ALLOC_NEXT */
     mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 5000, a, 1); /* number 0, no size class */
     mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 5000, b, 1); /* 1 */
     mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 5000, c, 1); /* 2 */
     mt_enc_free(&f.e, MT_TAG_FREE, 0, a);               /* back 2; b and c shift down */
     mt_enc_free(&f.e, MT_TAG_FREE, 0, c);               /* back 0 */
     mt_enc_free(&f.e, MT_TAG_FREE, 0, 0x9999);          /* unknown: by address */
-    mt_enc_free(&f.e, MT_TAG_REALLOC_RELEASE, 0, b);    /* by address; b leaves the table */
-    mt_enc_free(&f.e, MT_TAG_FREE, 0, b);               /* so this is by address too */
+    mt_enc_free(&f.e, MT_TAG_REALLOC_RELEASE, 0, b);    /* ends the run; back 1 */
+    mt_enc_free(&f.e, MT_TAG_REALLOC_FAILED, 0, b);     /* always by address */
+    mt_enc_free(&f.e, MT_TAG_FREE, 0, b);               /* left the table: by address */
     mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 5000, b, 1); /* 3 */
     mt_enc_free(&f.e, MT_TAG_FREE, 0, b);               /* back 0 */
     mt_enc_free(&f.e, MT_TAG_FREE, 0, b);               /* taken already: by address */
-    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x10, 0x10, 0x10, 0x23, 0x23, 0x20, 0x21, 0x20, 0x10, 0x23,
-                  0x20);
-    ASSERT_STREAM(&f, MT_STREAM_BACK, 0x02, 0x00, 0x00);
+    mt_enc_close(&f.e);
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x10, 0x10, 0x10, 0x23, 0x23, 0x20, 0x24, 0x22, 0x20, 0x10,
+                  0x23, 0x20);
+    ASSERT_STREAM(&f, MT_STREAM_BACK, 0x02, 0x00, 0x01, 0x00);
     ck_assert_uint_eq(f.e.nallocs, 4);
-    ck_assert_uint_eq(f.e.map_used, 0);
-    mt_enc_reset(&f.e, f.buf, 256);
-    mt_enc_free(&f.e, MT_TAG_FREE, 0, a);
-    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 16, a, 1);
-    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x20, 0x10);
-    ck_assert(!mt_enc_full(&f.e));
-    free(f.map);
+    for (size_t i = 0; i < 2 * MT_BACK_WINDOW; i++)
+        ck_assert_uint_eq(f.t->index[i], 0); /* nothing live is left in the table */
+    free(f.t);
 }
 END_TEST
 
-/* The table holds at most MT_ENC_MAP_MAX_USED blocks: later ones are numbered but freed by
- * address; freeing makes room again. */
-START_TEST(encoder_table_capacity)
+/* Back references reach MT_BACK_WINDOW allocations back; older blocks go by address. */
+START_TEST(encoder_back_window)
 {
-    enum { STRIDE = 256 * 1024 };
+    enum { STRIDE = 1024 * 1024 };
     uint8_t *buf = malloc((size_t)STRIDE * MT_STREAMS);
-    mt_enc_slot_t *map = calloc(MT_ENC_MAP_SLOTS, sizeof *map);
-    ck_assert(buf && map);
+    mt_enc_tables_t *t = calloc(1, sizeof *t);
+    ck_assert(buf && t);
     mt_enc_t e;
-    memset(&e, 0, sizeof e);
-    mt_enc_set_map(&e, map);
-    mt_enc_reset(&e, buf, STRIDE);
-    const uint32_t n = MT_ENC_MAP_MAX_USED + 10;
-    for (uint32_t i = 0; i < n; i++)
-        mt_enc_alloc(&e, MT_ALLOC_MALLOC, 0, 5000, 0x100000 + 16 * (uint64_t)i, 1);
+    mt_enc_init(&e, t, 1);
+    mt_enc_chunk(&e, buf, STRIDE);
+    const uint64_t n = MT_BACK_WINDOW + 10;
+    for (uint64_t i = 0; i < n; i++)
+        mt_enc_alloc(&e, MT_ALLOC_MALLOC, 0, 5000, 0x100000 + 0x10000 * i, 1);
     ck_assert_uint_eq(e.nallocs, n);
-    ck_assert_uint_eq(e.map_used, MT_ENC_MAP_MAX_USED);
-    uint8_t *tags = e.pos;
-    mt_enc_free(&e, MT_TAG_FREE, 0, 0x100000 + 16 * (uint64_t)(n - 1)); /* not in the table */
-    mt_enc_free(&e, MT_TAG_FREE, 0, 0x100000);                          /* number 0 */
-    mt_enc_alloc(&e, MT_ALLOC_MALLOC, 0, 5000, 0x900000, 1);            /* fits again */
-    mt_enc_free(&e, MT_TAG_FREE, 0, 0x900000);
-    ck_assert_uint_eq(e.pos - tags, 4);
+    uint8_t *tags = e.pos, *backs = e.s[MT_STREAM_BACK];
+    mt_enc_free(&e, MT_TAG_FREE, 0, 0x100000 + 0x10000 * 9);       /* left the window */
+    mt_enc_free(&e, MT_TAG_FREE, 0, 0x100000 + 0x10000 * 10);      /* the oldest still in it */
+    mt_enc_free(&e, MT_TAG_FREE, 0, 0x100000 + 0x10000 * (n - 1)); /* the newest */
+    mt_enc_close(&e);
+    ck_assert_uint_eq(e.pos - tags, 3);
     ck_assert_uint_eq(tags[0], MT_TAG_FREE);
     ck_assert_uint_eq(tags[1], MT_TAG_FREE_BACK);
-    ck_assert_uint_eq(tags[2], MT_TAG_ALLOC);
-    ck_assert_uint_eq(tags[3], MT_TAG_FREE_BACK);
-    free(map);
+    ck_assert_uint_eq(tags[2], MT_TAG_FREE_BACK);
+    const uint8_t *p = backs;
+    uint64_t v;
+    ck_assert_int_eq(mt_varint_get(&p, e.s[MT_STREAM_BACK], &v), 0);
+    ck_assert_uint_eq(v, MT_BACK_WINDOW - 1);
+    ck_assert_int_eq(mt_varint_get(&p, e.s[MT_STREAM_BACK], &v), 0);
+    ck_assert_uint_eq(v, 0);
+    free(t);
     free(buf);
 }
 END_TEST
 
-/* Times: TIME only when the clock moves (by time_step_us when set), never backwards. */
+/* Four or more frees in a row are one FREE_RUN: back references sorted, then addresses
+ * sorted; the reuse stacks take the blocks in that order. */
+START_TEST(encoder_free_run)
+{
+    static enc_fixture_t f;
+    enc_setup(&f);
+    for (uint64_t i = 0; i < 4; i++) /* numbers 0..3, 48 bytes apart, size class 3 */
+        mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 24, 0x1000 + 48 * i, 1);
+    mt_enc_close(&f.e);
+    mt_enc_chunk(&f.e, f.buf, 256);
+    mt_enc_free(&f.e, MT_TAG_FREE, 1000, 0x1000 + 48 * 2);             /* back 1 */
+    mt_enc_free(&f.e, MT_TAG_FREE, 1000, 0x9000);                      /* unknown */
+    mt_enc_free(&f.e, MT_TAG_FREE, 1500, 0x1000);                      /* back 3 */
+    mt_enc_free(&f.e, MT_TAG_FREE, 2000, 0x8000);                      /* unknown */
+    mt_enc_free(&f.e, MT_TAG_FREE, 2000, 0x1000 + 48 * 3);             /* back 0 */
+    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 3000, 20, 0x1000 + 48 * 3, 1); /* at depth 2 */
+    mt_enc_close(&f.e);
+    /* the run keeps its first free's time (1 ms), the allocation is at 3 ms */
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x25, 0x03, 0x02, 0xa0);
+    /* backs 0, 1, 3 pushed in that order: block 3 is at depth 2 then */
+    ASSERT_STREAM(&f, MT_STREAM_BACK, 0x00, 0x00, 0x01, 0x01);
+    /* zigzag(0x8000 - 0x1090), the last explicit address; then 0x9000 - 0x8000 */
+    ASSERT_STREAM(&f, MT_STREAM_RUN, 0xe0, 0xbd, 0x03, 0x80, 0x20);
+    ASSERT_STREAM(&f, MT_STREAM_TIME, 0x00, 0x01, 0x01, 0x02, 0x01, 0x00);
+    ASSERT_EMPTY(&f, MT_STREAM_ADDR);
+    free(f.t);
+}
+END_TEST
+
+/* A run ends when the clock moved MT_RUN_SPAN_US since its first free. */
+START_TEST(encoder_free_run_span)
+{
+    static enc_fixture_t f;
+    enc_setup(&f);
+    for (uint64_t i = 0; i < 6; i++)
+        mt_enc_free(&f.e, MT_TAG_FREE, i * (MT_RUN_SPAN_US / 4), 0x1000 + 16 * i);
+    mt_enc_close(&f.e);
+    /* the first four fit in the span: a run; the fifth starts another, with the sixth */
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x25, 0x00, 0x04, 0x20, 0x20);
+    free(f.t);
+}
+END_TEST
+
+/* Trace nodes: ids implicit when they follow each other, parents as differences, ips
+ * predicted from the parent's. */
+START_TEST(encoder_trace_nodes)
+{
+    static enc_fixture_t f;
+    enc_setup(&f);
+    mt_enc_trace_node(&f.e, 1, 0, 0x400100); /* root child: context 0 */
+    mt_enc_trace_node(&f.e, 2, 1, 0x400200); /* context 0x400100 */
+    mt_enc_trace_node(&f.e, 3, 2, 0x400100); /* context 0x400200 */
+    mt_enc_trace_node(&f.e, 4, 3, 0x400200); /* 0x400100 -> 0x400200 again: predicted */
+    mt_enc_trace_node(&f.e, 9, 1, 0x400200); /* explicit id; predicted too */
+    mt_enc_trace_node(&f.e, 10, 9, 0x400300);
+    mt_enc_close(&f.e);
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x05, 0x05, 0x05, 0x05, 0x0a, 0x09, 0x05);
+    ASSERT_STREAM(&f, MT_STREAM_PARENT, 0x02, 0x02, 0x02, 0x02, 0x10, 0x02);
+    /* 2 + zigzag(0x400100) = 0x800202; 2 + zigzag(0x100) = 0x202; 2 + zigzag(-0x100) = 0x201;
+     * then 0, 0, and 2 + zigzag(0x100) */
+    ASSERT_STREAM(&f, MT_STREAM_IP, 0x82, 0x84, 0x80, 0x04, 0x82, 0x04, 0x81, 0x04, 0x00, 0x00,
+                  0x82, 0x04);
+    free(f.t);
+}
+END_TEST
+
+/* Times: T pairs (records at the clock, advance), in units, never backwards. */
 START_TEST(encoder_time_steps)
 {
     static enc_fixture_t f;
     enc_setup(&f);
     mt_enc_exit(&f.e, 0, MT_EXIT_NORMAL, 0);
-    mt_enc_exit(&f.e, 3, MT_EXIT_NORMAL, 0);
-    mt_enc_exit(&f.e, 2, MT_EXIT_NORMAL, 0);
-    f.e.time_step_us = 16;
-    mt_enc_exit(&f.e, 18, MT_EXIT_NORMAL, 0);
-    mt_enc_exit(&f.e, 19, MT_EXIT_NORMAL, 0);
-    /* 0: none; 3: +3; 2: none (never back); 18: 15 < 16, none; 19: +16 */
-    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x50, 0, 0, 0x07, 0x50, 0, 0, 0x50, 0, 0, 0x50, 0, 0, 0x07,
-                  0x50, 0, 0);
-    ASSERT_STREAM(&f, MT_STREAM_TIME, 0x03, 0x10);
-    free(f.map);
+    mt_enc_exit(&f.e, 3000, MT_EXIT_NORMAL, 0);
+    mt_enc_exit(&f.e, 2000, MT_EXIT_NORMAL, 0);
+    mt_enc_exit(&f.e, 18999, MT_EXIT_NORMAL, 0);
+    mt_enc_exit(&f.e, 19000, MT_EXIT_NORMAL, 0);
+    mt_enc_close(&f.e);
+    /* 0 ms: at 0; 3: +3; 2: stays (never back); 18.999: +15; 19: +1; the chunk's end */
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x50, 0, 0, 0x50, 0, 0, 0x50, 0, 0, 0x50, 0, 0, 0x50, 0, 0);
+    ASSERT_STREAM(&f, MT_STREAM_TIME, 0x01, 0x03, 0x02, 0x0f, 0x01, 0x01, 0x01, 0x00);
+    free(f.t);
+}
+END_TEST
+
+/* Samples: only the fields that changed, as differences; a tick that changed nothing is
+ * recognised. */
+START_TEST(encoder_samples)
+{
+    static enc_fixture_t f;
+    enc_setup(&f);
+    mt_sample_t s = {.rss = 8192, .arena = 135168, .uordblks = 100};
+    ck_assert(!mt_enc_sample_same(&f.e, &s));
+    mt_enc_sample(&f.e, 0, &s);
+    ck_assert(mt_enc_sample_same(&f.e, &s));
+    s.uordblks = 40;
+    mt_enc_sample(&f.e, 0, &s);
+    mt_enc_sample(&f.e, 0, &s);
+    mt_enc_close(&f.e);
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x40, 0x23, 0x80, 0x80, 0x01, 0x80, 0xc0, 0x10, 0xc8, 0x01,
+                  0x40, 0x20, 0x77, 0x40, 0x00);
+    free(f.t);
+}
+END_TEST
+
+START_TEST(sort_u64)
+{
+    uint64_t a[300];
+    for (size_t n = 0; n < 300; n += 37) {
+        for (size_t i = 0; i < n; i++)
+            a[i] = (i * 7919) % 113; /* duplicates too */
+        mt_sort_u64(a, n);
+        for (size_t i = 1; i < n; i++)
+            ck_assert_uint_le(a[i - 1], a[i]);
+    }
 }
 END_TEST
 
@@ -258,8 +367,13 @@ int main(void)
     tcase_add_test(tc, fixed_width_helpers);
     tcase_add_test(tc, encoder_doc_example);
     tcase_add_test(tc, encoder_back_references);
+    tcase_add_test(tc, encoder_back_window);
+    tcase_add_test(tc, encoder_free_run);
+    tcase_add_test(tc, encoder_free_run_span);
+    tcase_add_test(tc, encoder_trace_nodes);
     tcase_add_test(tc, encoder_time_steps);
-    tcase_add_test(tc, encoder_table_capacity);
+    tcase_add_test(tc, encoder_samples);
+    tcase_add_test(tc, sort_u64);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
