@@ -115,10 +115,11 @@
  *   0x25  FREE_RUN             v nb, v na; B: nb back references in increasing order (the
  *                              first v back, then v (back - previous - 1)); R: na addresses in
  *                              increasing order (the first z da, then v (addr - previous)).
- *                              nb + na frees of one thread at one time, in this order; the
- *                              recorder gathers a run of frees with nothing between them and
- *                              writes it sorted, which makes it far smaller (mass frees at
- *                              exit); a run keeps the time of its first free.
+ *                              nb + na frees of one thread at one time, in this order. The
+ *                              recorder holds a run of frees with nothing between them and
+ *                              writes the first one on its own (its order matters: temporary
+ *                              allocations), the others sorted, which makes them far smaller
+ *                              (mass frees at exit); a run keeps the time of its first free.
  *   0x21  REALLOC_RELEASE      A:z da    a realloc(p, n) with p != NULL is about to run: p
  *   0x24  REALLOC_RELEASE_BACK B:v back  leaves the heap now. Followed, from the same thread,
  *                                        by ALLOC(kind REALLOC) on success, REALLOC_FAILED when
@@ -543,8 +544,27 @@ static inline void mt_enc_free_back(mt_enc_t *e, uint64_t back)
     mt_reuse_push(&e->t->reuse, b->cls, b->addr);
 }
 
-/* Writes the held frees: in their order when there are few, else as one sorted FREE_RUN. Out
- * of line: the free ahead of most allocations comes through here. */
+/* Writes one held free as its own record: a back reference (FREE_BACK) or an address. */
+static inline void mt_enc_run_one(mt_enc_t *e, int back, uint64_t v)
+{
+    mt_enc_time(e, e->run_us);
+    if (back) {
+        mt_enc_u8(e, MT_TAG_FREE_BACK);
+        mt_enc_sv(e, MT_STREAM_BACK, v);
+        mt_enc_free_back(e, v);
+    } else {
+        mt_enc_u8(e, MT_TAG_FREE);
+        mt_enc_addr(e, v);
+    }
+}
+
+/*
+ * Writes the held frees: in their order when there are few, else the first one on its own and
+ * the others as one sorted FREE_RUN. Which free comes first matters to the analysis: a block
+ * freed before its thread did anything else after allocating it is a temporary allocation;
+ * among the others the order says nothing (no allocation came between them). Out of line: the
+ * free ahead of most allocations comes through here.
+ */
 static __attribute__((unused, noinline)) void mt_enc_run_write(mt_enc_t *e)
 {
     uint32_t nb = e->run_back, na = e->run_addr, n = nb + na;
@@ -553,17 +573,20 @@ static __attribute__((unused, noinline)) void mt_enc_run_write(mt_enc_t *e)
     if (n < MT_RUN_SORT_MIN) {
         uint32_t ib = 0, ia = na;
         for (uint32_t i = 0; i < n; i++) {
-            mt_enc_time(e, e->run_us);
-            if (e->run_order >> i & 1) {
-                mt_enc_u8(e, MT_TAG_FREE_BACK);
-                mt_enc_sv(e, MT_STREAM_BACK, backs[ib]);
-                mt_enc_free_back(e, backs[ib++]);
-            } else {
-                mt_enc_u8(e, MT_TAG_FREE);
-                mt_enc_addr(e, addrs[--ia]); /* stored from the end down */
-            }
+            if (e->run_order >> i & 1)
+                mt_enc_run_one(e, 1, backs[ib++]);
+            else
+                mt_enc_run_one(e, 0, addrs[--ia]); /* stored from the end down */
         }
         return;
+    }
+    if (e->run_order & 1) {
+        mt_enc_run_one(e, 1, backs[0]);
+        backs++;
+        nb--;
+    } else {
+        mt_enc_run_one(e, 0, addrs[na - 1]);
+        na--;
     }
     mt_enc_time(e, e->run_us);
     mt_enc_u8(e, MT_TAG_FREE_RUN);

@@ -239,8 +239,8 @@ START_TEST(encoder_back_window)
 }
 END_TEST
 
-/* Four or more frees in a row are one FREE_RUN: back references sorted, then addresses
- * sorted; the reuse stacks take the blocks in that order. */
+/* Four or more frees in a row: the first on its own, the others one FREE_RUN, back references
+ * sorted, then addresses sorted; the reuse stacks take the blocks in that order. */
 START_TEST(encoder_free_run)
 {
     static enc_fixture_t f;
@@ -254,15 +254,15 @@ START_TEST(encoder_free_run)
     mt_enc_free(&f.e, MT_TAG_FREE, 1500, 0x1000);                      /* back 3 */
     mt_enc_free(&f.e, MT_TAG_FREE, 2000, 0x8000);                      /* unknown */
     mt_enc_free(&f.e, MT_TAG_FREE, 2000, 0x1000 + 48 * 3);             /* back 0 */
-    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 3000, 20, 0x1000 + 48 * 3, 1); /* at depth 2 */
+    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 3000, 20, 0x1000 + 48 * 3, 1); /* at depth 1 */
     mt_enc_close(&f.e);
     /* the run keeps its first free's time (1 ms), the allocation is at 3 ms */
-    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x25, 0x03, 0x02, 0xa0);
-    /* backs 0, 1, 3 pushed in that order: block 3 is at depth 2 then */
-    ASSERT_STREAM(&f, MT_STREAM_BACK, 0x00, 0x00, 0x01, 0x01);
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x23, 0x25, 0x02, 0x02, 0xa0);
+    /* back 1 first, then backs 0, 3 pushed in that order: block 3 is at depth 1 then */
+    ASSERT_STREAM(&f, MT_STREAM_BACK, 0x01, 0x00, 0x02, 0x00);
     /* zigzag(0x8000 - 0x1090), the last explicit address; then 0x9000 - 0x8000 */
     ASSERT_STREAM(&f, MT_STREAM_RUN, 0xe0, 0xbd, 0x03, 0x80, 0x20);
-    ASSERT_STREAM(&f, MT_STREAM_TIME, 0x00, 0x01, 0x01, 0x02, 0x01, 0x00);
+    ASSERT_STREAM(&f, MT_STREAM_TIME, 0x00, 0x01, 0x02, 0x02, 0x01, 0x00);
     ASSERT_EMPTY(&f, MT_STREAM_ADDR);
     free(f.t);
 }
@@ -277,7 +277,7 @@ START_TEST(encoder_free_run_span)
         mt_enc_free(&f.e, MT_TAG_FREE, i * (MT_RUN_SPAN_US / 4), 0x1000 + 16 * i);
     mt_enc_close(&f.e);
     /* the first four fit in the span: a run; the fifth starts another, with the sixth */
-    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x25, 0x00, 0x04, 0x20, 0x20);
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x20, 0x25, 0x00, 0x03, 0x20, 0x20);
     free(f.t);
 }
 END_TEST
