@@ -1029,7 +1029,7 @@ void mt_rec_init(void)
         if (mt_live_init() < 0)
             mt_msg("out of memory for the leak check's block table; no leak check at exit");
     }
-    if (mt_tree_init() < 0 || mt_writer_init() < 0 || mt_modules_init() < 0) {
+    if (mt_tree_init(mt_config.leak_check) < 0 || mt_writer_init() < 0 || mt_modules_init() < 0) {
         mt_msg("out of memory at start; not recording");
         mt_guard--;
         return;

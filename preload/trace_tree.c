@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The trace tree: node ids for stacks, emitted once as TRACE_NODE records. The fast path looks
-// the whole stack's two hashes (stack_hash.h) up in a direct-mapped cache of leaf ids; the slow
-// path inserts frame by frame into an open-addressing (parent, ip) table. Runs under the recorder
-// lock; memory comes from mmap only (never malloc, which would recurse into the hooks).
+// The trace tree: node ids for stacks, emitted as TRACE_NODE records. The fast path looks the
+// whole stack's two hashes (stack_hash.h) up in a direct-mapped cache of leaf ids; the slow path
+// goes frame by frame through two bounded generations of (parent, ip) edges. Runs under the
+// recorder lock; memory comes from mmap only (never malloc, which would recurse into the hooks)
+// and stays bounded whatever the number of stacks.
 #include "trace_tree.h"
 
 #include <errno.h>
@@ -14,16 +15,31 @@ typedef struct mt_edge {
     uint32_t id; /* 0: empty slot */
 } mt_edge_t;
 
+/* 16 bytes: the 96 bits of hash kept make a false hit as unlikely as the two full hashes did
+ * (the hashes cover the depth), and the cache costs 1 MiB instead of 1.5. */
 typedef struct mt_cache_entry {
-    uint64_t hash, hash2;
-    uint32_t leaf; /* 0: empty */
-    uint32_t n;
+    uint64_t hash;
+    uint32_t hash2; /* its low half */
+    uint32_t leaf;  /* 0: empty */
 } mt_cache_entry_t;
 
 #define MT_CACHE_SIZE (1u << 16)
 
-/* A node by id, for a forked child's log, which must describe the nodes its inherited blocks
- * name (trace_tree.h). */
+/*
+ * The (parent, ip) -> id edges live in two generations of fixed size: a lookup that misses the
+ * young one but finds the edge in the old one copies it over, with its id; when the young one
+ * is full it becomes the old one and the old one is cleared. Memory stays at 2 x 1 MiB however
+ * many nodes a program makes (a clang++ compile makes 2.5 million: the single table of before
+ * grew to 128 MiB, resident), and an edge that was used in the last generation keeps its id.
+ * A forgotten edge only costs its node again under a new id: 3.1 million nodes on that compile
+ * (2.7 million with generations twice as large), each about a third of a byte of the log.
+ */
+#define MT_GEN_BITS 16
+#define MT_GEN_SLOTS (1u << MT_GEN_BITS)
+#define MT_GEN_MAX_USED (MT_GEN_SLOTS / 2) /* half full: short probes */
+
+/* A node by id, for a forked child's log under --leak-check, which must describe the nodes
+ * its inherited blocks name (trace_tree.h). Kept only then: 16 bytes per node. */
 typedef struct mt_node_rec {
     uint64_t ip;
     uint32_t parent;
@@ -31,32 +47,37 @@ typedef struct mt_node_rec {
 
 static struct {
     uint32_t next_id;
-    mt_node_rec_t *nodes; /* by id; nodes_cap entries */
+    mt_node_rec_t *nodes; /* by id; nodes_cap entries; NULL unless kept */
     size_t nodes_cap;
-    mt_edge_t *edges;
-    size_t edges_cap; /* power of two */
-    size_t edges_used;
+    bool keep_nodes;
+    mt_edge_t *gen[2]; /* young, old */
+    size_t young_used;
     mt_cache_entry_t *cache;
     uint32_t epoch; /* bumped whenever ids may stop meaning what callers cached */
 } mt_tree = {.epoch = 1};
 
-int mt_tree_init(void)
+int mt_tree_init(bool keep_nodes)
 {
-    mt_tree.edges_cap = 1u << 16;
-    mt_tree.edges = mt_map(mt_tree.edges_cap * sizeof(mt_edge_t));
+    mt_tree.gen[0] = mt_map(MT_GEN_SLOTS * sizeof(mt_edge_t));
+    mt_tree.gen[1] = mt_map(MT_GEN_SLOTS * sizeof(mt_edge_t));
     mt_tree.cache = mt_map(MT_CACHE_SIZE * sizeof(mt_cache_entry_t));
-    if (!mt_tree.edges || !mt_tree.cache)
+    if (!mt_tree.gen[0] || !mt_tree.gen[1] || !mt_tree.cache)
         return -ENOMEM;
     mt_tree.next_id = 1;
-    mt_tree.edges_used = 0;
+    mt_tree.young_used = 0;
+    mt_tree.keep_nodes = keep_nodes;
+    if (!keep_nodes)
+        return 0;
     mt_tree.nodes_cap = 1u << 16;
     mt_tree.nodes = mt_map(mt_tree.nodes_cap * sizeof(mt_node_rec_t));
     return mt_tree.nodes ? 0 : -ENOMEM;
 }
 
-/* Records id's (parent, ip); 0 or -ENOMEM. */
+/* Records id's (parent, ip) when nodes are kept; 0 or -ENOMEM. */
 static int mt_tree_note_node(uint32_t id, uint32_t parent, uint64_t ip)
 {
+    if (!mt_tree.keep_nodes)
+        return 0;
     if (id >= mt_tree.nodes_cap) {
         size_t cap = mt_tree.nodes_cap * 2;
         mt_node_rec_t *n = mt_map(cap * sizeof(mt_node_rec_t));
@@ -73,7 +94,7 @@ static int mt_tree_note_node(uint32_t id, uint32_t parent, uint64_t ip)
 
 uint32_t mt_tree_count(void)
 {
-    return mt_tree.next_id - 1;
+    return mt_tree.keep_nodes ? mt_tree.next_id - 1 : 0;
 }
 
 void mt_tree_node(uint32_t id, uint32_t *parent, uint64_t *ip)
@@ -82,59 +103,55 @@ void mt_tree_node(uint32_t id, uint32_t *parent, uint64_t *ip)
     *ip = mt_tree.nodes[id].ip;
 }
 
-static size_t mt_tree_slot(uint32_t parent, uint64_t ip, size_t mask)
+static size_t mt_tree_slot(uint32_t parent, uint64_t ip)
 {
     uint64_t h = (ip ^ ((uint64_t)parent << 32 | parent)) * 0x9e3779b97f4a7c15ull;
-    return (size_t)(h >> 20) & mask;
+    return (size_t)(h >> (64 - MT_GEN_BITS));
 }
 
-static int mt_tree_grow_edges(void)
+/* The slot of (parent, ip) in a generation: its edge, or the empty slot where it would go. */
+static mt_edge_t *mt_tree_probe(mt_edge_t *gen, uint32_t parent, uint64_t ip)
 {
-    size_t cap = mt_tree.edges_cap * 2;
-    mt_edge_t *e = mt_map(cap * sizeof(mt_edge_t));
-    if (!e)
-        return -ENOMEM;
-    for (size_t i = 0; i < mt_tree.edges_cap; i++) {
-        mt_edge_t *old = &mt_tree.edges[i];
-        if (!old->id)
-            continue;
-        size_t s = mt_tree_slot(old->parent, old->ip, cap - 1);
-        while (e[s].id)
-            s = (s + 1) & (cap - 1);
-        e[s] = *old;
+    for (size_t s = mt_tree_slot(parent, ip);; s = (s + 1) & (MT_GEN_SLOTS - 1)) {
+        mt_edge_t *e = &gen[s];
+        if (!e->id || (e->ip == ip && e->parent == parent))
+            return e;
     }
-    mt_unmap(mt_tree.edges, mt_tree.edges_cap * sizeof(mt_edge_t));
-    mt_tree.edges = e;
-    mt_tree.edges_cap = cap;
-    return 0;
+}
+
+/* The young generation is full: it becomes the old one, the old one is cleared for reuse. */
+static void mt_tree_age(void)
+{
+    mt_edge_t *old = mt_tree.gen[1];
+    memset(old, 0, MT_GEN_SLOTS * sizeof(mt_edge_t));
+    mt_tree.gen[1] = mt_tree.gen[0];
+    mt_tree.gen[0] = old;
+    mt_tree.young_used = 0;
 }
 
 /* Child of parent for ip, created (and emitted) when missing; 0 when out of memory. */
 static uint32_t mt_tree_child(uint32_t parent, uint64_t ip, mt_enc_t *enc)
 {
-    size_t mask = mt_tree.edges_cap - 1;
-    size_t s = mt_tree_slot(parent, ip, mask);
-    for (;; s = (s + 1) & mask) {
-        mt_edge_t *e = &mt_tree.edges[s];
-        if (!e->id)
-            break;
-        if (e->ip == ip && e->parent == parent)
-            return e->id;
+    mt_edge_t *e = mt_tree_probe(mt_tree.gen[0], parent, ip);
+    if (e->id)
+        return e->id;
+    if (mt_tree.young_used >= MT_GEN_MAX_USED) {
+        mt_tree_age();
+        e = mt_tree_probe(mt_tree.gen[0], parent, ip);
     }
-    if (mt_tree.edges_used * 2 >= mt_tree.edges_cap) {
-        if (mt_tree_grow_edges() < 0)
+    const mt_edge_t *old = mt_tree_probe(mt_tree.gen[1], parent, ip);
+    uint32_t id = old->id;
+    if (!id) {
+        if (MT_UNLIKELY(mt_tree.next_id == UINT32_MAX))
+            return 0; /* ids exhausted: treated like out of memory */
+        id = mt_tree.next_id;
+        if (mt_tree_note_node(id, parent, ip) < 0)
             return 0;
-        return mt_tree_child(parent, ip, enc); /* the table moved: probe again */
+        mt_tree.next_id++;
+        mt_enc_trace_node(enc, id, parent, ip);
     }
-    if (MT_UNLIKELY(mt_tree.next_id == UINT32_MAX))
-        return 0; /* ids exhausted: treated like out of memory */
-    uint32_t id = mt_tree.next_id;
-    if (mt_tree_note_node(id, parent, ip) < 0)
-        return 0;
-    mt_tree.next_id++;
-    mt_tree.edges[s] = (mt_edge_t){ip, parent, id};
-    mt_tree.edges_used++;
-    mt_enc_trace_node(enc, id, parent, ip);
+    *e = (mt_edge_t){ip, parent, id};
+    mt_tree.young_used++;
     return id;
 }
 
@@ -182,22 +199,24 @@ uint32_t mt_tree_intern(const mt_stack_t *st, mt_enc_t *enc)
 {
     if (st->n == 0 || st->n > MT_UNWIND_MAX)
         return 0;
-    /* Both hashes and the depth equal: the same stack (stack_hash.c). Walking the leaf's
-     * parents to confirm it took 9% of recording churn.c, under the lock. */
+    /* The hash and the low half of the second equal (both cover the depth): the same stack,
+     * but for a 2^-96 chance (stack_hash.c). Walking the leaf's parents to confirm it took 9%
+     * of recording churn.c, under the lock. */
     mt_cache_entry_t *c = &mt_tree.cache[(st->hash ^ st->hash2) & (MT_CACHE_SIZE - 1)];
-    if (c->hash == st->hash && c->hash2 == st->hash2 && c->n == st->n && c->leaf)
+    if (c->hash == st->hash && c->hash2 == (uint32_t)st->hash2 && c->leaf)
         return c->leaf;
     uint32_t id = mt_tree_walk(st, enc);
     if (id)
-        *c = (mt_cache_entry_t){st->hash, st->hash2, id, st->n};
+        *c = (mt_cache_entry_t){st->hash, (uint32_t)st->hash2, id};
     return id;
 }
 
 void mt_tree_forget(void)
 {
-    memset(mt_tree.edges, 0, mt_tree.edges_cap * sizeof(mt_edge_t));
+    for (int g = 0; g < 2; g++)
+        memset(mt_tree.gen[g], 0, MT_GEN_SLOTS * sizeof(mt_edge_t));
     memset(mt_tree.cache, 0, MT_CACHE_SIZE * sizeof(mt_cache_entry_t));
-    mt_tree.edges_used = 0;
+    mt_tree.young_used = 0;
     mt_tree.epoch++;
 }
 

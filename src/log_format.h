@@ -340,15 +340,12 @@ enum mt_stream {
 /* Bytes a held free may take when written (tag + varint). */
 #define MT_RUN_ENTRY_MAX (1 + MT_VARINT_MAX)
 
-typedef struct mt_enc_recent {
-    uint64_t addr;
-    uint16_t cls;
-    uint8_t live; /* not freed yet */
-} mt_enc_recent_t;
-
 typedef struct mt_enc_tables {
-    mt_enc_recent_t recent[MT_BACK_WINDOW]; /* allocation number % MT_BACK_WINDOW */
-    uint32_t index[2 * MT_BACK_WINDOW];     /* address hash -> recent slot + 1, 0: empty */
+    /* The last MT_BACK_WINDOW allocations by number % MT_BACK_WINDOW: address and size class
+     * (0 for none: mt_size_class never gives 0). Those not freed yet are in the index. */
+    uint64_t recent_addr[MT_BACK_WINDOW];
+    uint8_t recent_cls[MT_BACK_WINDOW];
+    uint32_t index[2 * MT_BACK_WINDOW]; /* address hash -> recent slot + 1, 0: empty */
     mt_reuse_t reuse;
     mt_node_model_t nodes;
     /* Held frees of the current run: back references from the front, addresses from the end. */
@@ -454,7 +451,7 @@ _Static_assert(2 * MT_BACK_WINDOW == 1u << 17, "the index has 2^17 slots");
 static inline size_t mt_enc_index_find(const mt_enc_tables_t *t, uint64_t addr)
 {
     size_t i = mt_enc_index_home(addr);
-    while (t->index[i] && t->recent[t->index[i] - 1].addr != addr)
+    while (t->index[i] && t->recent_addr[t->index[i] - 1] != addr)
         i = (i + 1) & (2 * MT_BACK_WINDOW - 1);
     return i;
 }
@@ -464,7 +461,7 @@ static inline void mt_enc_index_remove(mt_enc_tables_t *t, size_t i)
 {
     const size_t mask = 2 * MT_BACK_WINDOW - 1;
     for (size_t j = (i + 1) & mask; t->index[j]; j = (j + 1) & mask) {
-        size_t h = mt_enc_index_home(t->recent[t->index[j] - 1].addr);
+        size_t h = mt_enc_index_home(t->recent_addr[t->index[j] - 1]);
         /* j's entry may move to the hole at i unless its home lies cyclically in (i, j] */
         if (((j - h) & mask) >= ((j - i) & mask)) {
             t->index[i] = t->index[j];
@@ -475,20 +472,18 @@ static inline void mt_enc_index_remove(mt_enc_tables_t *t, size_t i)
 }
 
 /* Numbers the allocation at addr. The slot it takes held the allocation MT_BACK_WINDOW ago,
- * which leaves the index if it is still live (its free will go by address). */
+ * which leaves the index if it is still live (its free will go by address). An older block at
+ * addr whose free was never seen leaves it too: the index names the new one. */
 static inline void mt_enc_recent_put(mt_enc_t *e, uint64_t addr, uint32_t cls)
 {
     mt_enc_tables_t *t = e->t;
     uint32_t slot = (uint32_t)(e->nallocs++ & (MT_BACK_WINDOW - 1));
-    if (t->recent[slot].live) {
-        t->recent[slot].live = 0;
-        mt_enc_index_remove(t, mt_enc_index_find(t, t->recent[slot].addr));
-    }
-    size_t i = mt_enc_index_find(t, addr);
-    if (t->index[i]) /* an older block at addr whose free was never seen */
-        t->recent[t->index[i] - 1].live = 0;
-    t->index[i] = slot + 1;
-    t->recent[slot] = (mt_enc_recent_t){addr, (uint16_t)cls, 1};
+    size_t i = mt_enc_index_find(t, t->recent_addr[slot]);
+    if (t->index[i] == slot + 1)
+        mt_enc_index_remove(t, i);
+    t->recent_addr[slot] = addr;
+    t->recent_cls[slot] = (uint8_t)(cls < MT_REUSE_CLASSES ? cls : 0);
+    t->index[mt_enc_index_find(t, addr)] = slot + 1;
 }
 
 /* Takes addr out of the table: its back reference, or -1 when it is not among the recent. */
@@ -499,15 +494,8 @@ static inline int64_t mt_enc_recent_take(mt_enc_t *e, uint64_t addr)
     if (!t->index[i])
         return -1;
     uint32_t slot = t->index[i] - 1;
-    t->recent[slot].live = 0;
     mt_enc_index_remove(t, i);
     return (int64_t)((e->nallocs - 1 - slot) & (MT_BACK_WINDOW - 1));
-}
-
-/* The block a back reference names (its slot is intact until the next allocation). */
-static inline const mt_enc_recent_t *mt_enc_recent_at(const mt_enc_t *e, uint64_t back)
-{
-    return &e->t->recent[(e->nallocs - 1 - back) & (MT_BACK_WINDOW - 1)];
 }
 
 /* ---- free runs ---- */
@@ -538,10 +526,13 @@ static inline void mt_sort_u64(uint64_t *a, size_t n)
     }
 }
 
+/* A back reference's block goes on its reuse stack (its slot is intact until the next
+ * allocation). */
 static inline void mt_enc_free_back(mt_enc_t *e, uint64_t back)
 {
-    const mt_enc_recent_t *b = mt_enc_recent_at(e, back);
-    mt_reuse_push(&e->t->reuse, b->cls, b->addr);
+    uint32_t slot = (uint32_t)((e->nallocs - 1 - back) & (MT_BACK_WINDOW - 1));
+    uint8_t cls = e->t->recent_cls[slot];
+    mt_reuse_push(&e->t->reuse, cls ? cls : MT_REUSE_NONE, e->t->recent_addr[slot]);
 }
 
 /* Writes one held free as its own record: a back reference (FREE_BACK) or an address. */

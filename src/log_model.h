@@ -134,8 +134,9 @@ static inline uint64_t mt_reuse_take(mt_reuse_t *r, uint32_t cls, unsigned depth
 
 /* ---- trace nodes: a new node's ip predicted from its parent's ---- */
 
-/* Ips of the last MT_NODE_RING nodes by id (the context of a child made soon after). */
-#define MT_NODE_RING (1u << 16)
+/* Ips of the last MT_NODE_RING nodes by id (the context of a child made soon after; more
+ * rarely helps: 2^16 saves 2% of the ip stream on a clang++ compile). */
+#define MT_NODE_RING (1u << 15)
 #define MT_NODE_PRED_BITS 14
 
 typedef struct mt_node_model {

@@ -125,6 +125,56 @@ START_TEST(hash_separates_structured_stacks)
 }
 END_TEST
 
+/* Checks that leaf reads back as frames ip[0..n) (innermost first). */
+static void assert_stack(const mt_analysis_t *a, uint32_t leaf, const uintptr_t *ip, uint32_t n)
+{
+    uint32_t id = leaf;
+    for (uint32_t k = 0; k < n; k++) {
+        ck_assert_msg(mt_nodes_valid(&a->nodes, id), "frame %u", k);
+        ck_assert_uint_eq(mt_nodes_ip(&a->nodes, id), ip[k]);
+        id = a->nodes.v[id].parent;
+    }
+    ck_assert_uint_eq(id, 0);
+}
+
+/* More edges than the tree keeps: its generations age, stacks interned long ago get new nodes
+ * when they come back, and every leaf ever returned still reads back as its frames. */
+START_TEST(aging_keeps_every_stack_readable)
+{
+    enum { N = 40000, DEPTH = 12 };
+    static uintptr_t ips[N][DEPTH];
+    static uint32_t leaf[N];
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 1 << 20);
+    ck_assert_int_eq(td_init(), 0);
+    for (int i = 0; i < N; i++) {
+        for (int k = 0; k < DEPTH; k++) /* distinct outer frames: about 12 new edges each */
+            ips[i][k] = 0x400000 + (uint64_t)i * 0x1000 + (uint64_t)k * 0x10;
+        leaf[i] = td_intern(ips[i], DEPTH, &b.enc);
+        ck_assert_uint_ne(leaf[i], 0);
+        if (i % 1000 == 0)
+            mt_lb_flush(&b);
+    }
+    /* a new leaf under the first stack's frames, whose edges are long forgotten: new nodes
+     * for the whole path (the first stack itself may still be in the leaf cache) */
+    uintptr_t cousin[DEPTH];
+    memcpy(cousin, ips[0], sizeof cousin);
+    cousin[0] = 0x3ff000;
+    uint32_t again = td_intern(cousin, DEPTH, &b.enc);
+    ck_assert_uint_gt(again, leaf[N - 1] + DEPTH - 1);
+    mt_lb_flush(&b);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "tree", err, sizeof err), 0);
+    ck_assert_msg(!a->cut, "%s", a->cut_reason);
+    for (int i = 0; i < N; i++)
+        assert_stack(a, leaf[i], ips[i], DEPTH);
+    assert_stack(a, again, cousin, DEPTH);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
 /* After a forget (a dlclose), ids go on from where they were and nothing cached is reused. */
 START_TEST(forget_starts_new_ids)
 {
@@ -152,6 +202,7 @@ int main(void)
     tcase_add_test(tc, interned_stacks_read_back);
     tcase_add_test(tc, hash_separates_structured_stacks);
     tcase_add_test(tc, forget_starts_new_ids);
+    tcase_add_test(tc, aging_keeps_every_stack_readable);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -7,7 +7,7 @@
 
 int td_init(void)
 {
-    return mt_tree_init();
+    return mt_tree_init(true);
 }
 
 uint32_t td_intern(const uintptr_t *ip, uint32_t n, mt_enc_t *enc)
