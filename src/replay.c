@@ -514,7 +514,8 @@ static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
         r->peak_heap_bytes = r->heap_bytes;
         r->peak_heap_blocks = r->heap_blocks;
         r->peak_arena_obj_bytes = r->arena_obj_bytes;
-        r->peak_time_us = nb->time_us;
+        /* now, not the block's birth: a failed realloc's block comes back at a later time */
+        r->peak_time_us = r->last_time_us;
         r->gen++;
     }
     if (ts->selected)
