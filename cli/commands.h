@@ -16,5 +16,6 @@ int mt_cmd_export(int argc, char **argv);        /* cli/cmd_export.c */
 int mt_cmd_flamegraph(int argc, char **argv);    /* cli/cmd_flamegraph.c */
 int mt_cmd_html(int argc, char **argv);          /* cli/cmd_html.c */
 int mt_cmd_lines(int argc, char **argv);         /* cli/cmd_lines.c */
+int mt_cmd_logstats(int argc, char **argv);      /* cli/cmd_logstats.c */
 
 #endif

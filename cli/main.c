@@ -28,6 +28,7 @@ static const mt_command_t mt_commands[] = {
     {"export", mt_cmd_export, "write folded stacks, pprof or massif files for other tools"},
     {"flamegraph", mt_cmd_flamegraph, "interactive SVG flame graph of the stacks (-o out.svg)"},
     {"html", mt_cmd_html, "one self-contained HTML report page (-o report.html)"},
+    {"logstats", mt_cmd_logstats, "where the bytes of a log go, by record type and stream"},
 };
 
 #define MT_NCOMMANDS (sizeof mt_commands / sizeof mt_commands[0])
@@ -46,6 +47,7 @@ static void mt_main_usage(FILE *out)
                  "       memtrace export --to folded|pprof|massif [-o OUT] FILE\n"
                  "       memtrace flamegraph [options] -o out.svg FILE\n"
                  "       memtrace html [options] -o report.html FILE\n"
+                 "       memtrace logstats [--format text|json] FILE\n"
                  "\n"
                  "A memory profiler and leak detector for native programs and Python.\n"
                  "\n"

@@ -15,7 +15,7 @@ _memtrace_logs() {
 _memtrace() {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local commands="run report leaks peak lines timeline fragmentation diff export flamegraph html help"
+    local commands="run report leaks peak lines timeline fragmentation diff export flamegraph html logstats help"
     COMPREPLY=()
     if ((COMP_CWORD == 1)); then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
@@ -44,6 +44,7 @@ _memtrace() {
                       --show-import-machinery --help -h" ;;
     html) opts="--output -o --title --top --thread --show-import-machinery --help -h" ;;
     lines) opts="--file --function --thread --format --no-color --help -h" ;;
+    logstats) opts="--format --help -h" ;;
     help)
         ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         return 0

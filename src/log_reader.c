@@ -89,6 +89,10 @@ struct mt_reader {
     mt_str_t *args;
     size_t args_cap;
 
+    mt_log_stats_t *stats;          /* NULL unless counting (mt_reader_count) */
+    const uint8_t *sp0[MT_STREAMS]; /* where each stream of the current chunk begins */
+    uint8_t wire_tag;               /* of the record being decoded (stats) */
+
     enum mt_reader_state state;
     uint64_t events;
     uint64_t last_time_us;
@@ -181,8 +185,8 @@ static int mt_reader_grow(uint8_t **buf, size_t *cap, size_t need)
 
 /* Inflates one chunk's raw deflate stream (version 2 has no zlib wrapper: the chunk CRC-32
  * checks the bytes). */
-static int mt_inflate(z_stream *z, int *ready, uint8_t *dst, uint32_t dlen, const uint8_t *src,
-                      uint32_t slen)
+static int mt_inflate_start(z_stream *z, int *ready, uint8_t *dst, const uint8_t *src,
+                            uint32_t slen)
 {
     if (!*ready) {
         memset(z, 0, sizeof *z);
@@ -195,9 +199,66 @@ static int mt_inflate(z_stream *z, int *ready, uint8_t *dst, uint32_t dlen, cons
     z->next_in = (Bytef *)(uintptr_t)src;
     z->avail_in = slen;
     z->next_out = dst;
+    return 0;
+}
+
+static int mt_inflate(z_stream *z, int *ready, uint8_t *dst, uint32_t dlen, const uint8_t *src,
+                      uint32_t slen)
+{
+    if (mt_inflate_start(z, ready, dst, src, slen) < 0)
+        return -1;
     z->avail_out = dlen;
     int zrc = inflate(z, Z_FINISH);
     return zrc == Z_STREAM_END && z->total_out == dlen ? 0 : -1;
+}
+
+/* Inflates up to total output stop (no further; nothing when it is there already); 0 or -1. */
+static int mt_inflate_to(z_stream *z, uint64_t stop)
+{
+    if (stop <= z->total_out)
+        return 0;
+    z->avail_out = (uInt)(stop - z->total_out);
+    int zrc = inflate(z, Z_NO_FLUSH);
+    return (zrc == Z_OK || zrc == Z_STREAM_END) && z->total_out == stop ? 0 : -1;
+}
+
+/* mt_inflate one stream at a time, to count the compressed bytes of each (mt_log_stats_t):
+ * first the stream lengths (at most MT_STREAMS varints), then each stream up to its end. */
+static int mt_inflate_counted(mt_reader_t *r, uint8_t *dst, uint32_t dlen, const uint8_t *src,
+                              uint32_t slen)
+{
+    z_stream *z = &r->z;
+    mt_log_stats_t *st = r->stats;
+    if (mt_inflate_start(z, &r->z_ready, dst, src, slen) < 0 ||
+        mt_inflate_to(z, dlen < MT_STREAMS * MT_VARINT_MAX ? dlen : MT_STREAMS * MT_VARINT_MAX) < 0)
+        return -1;
+    const uint8_t *p = dst, *end = dst + z->total_out;
+    uint64_t lens[MT_STREAMS];
+    for (int k = 0; k < MT_STREAMS; k++)
+        if (mt_varint_get(&p, end, &lens[k]) < 0)
+            return -1;
+    uint64_t at = (uint64_t)(p - dst), in_before = 0;
+    st->raw_header_bytes += at;
+    for (int k = 0; k < MT_STREAMS; k++) {
+        at += lens[k];
+        if (at > dlen || mt_inflate_to(z, at) < 0)
+            return -1;
+        st->stream_raw[k] += lens[k];
+        st->stream_compressed[k] += z->total_in - in_before;
+        in_before = z->total_in;
+    }
+    uint8_t extra; /* the end of the deflate stream, which must come with no more output */
+    z->next_out = &extra;
+    z->avail_out = 1;
+    if (at != dlen || mt_inflate_to(z, dlen) < 0 || inflate(z, Z_FINISH) != Z_STREAM_END ||
+        z->total_out != dlen)
+        return -1;
+    st->stream_compressed[MT_STREAMS - 1] += z->total_in - in_before;
+    st->chunks++;
+    st->chunk_header_bytes += MT_CHUNK_HEADER_SIZE;
+    st->compressed_bytes += slen;
+    st->raw_bytes += dlen;
+    return 0;
 }
 
 /* Produces the next chunk into slot (header, read, inflate, CRC). Touches only the producer
@@ -253,7 +314,8 @@ static void mt_reader_produce(mt_reader_t *r, mt_slot_t *slot)
         slot->status = rc;
         return;
     }
-    if (mt_inflate(&r->z, &r->z_ready, slot->raw, rlen, comp, clen) < 0) {
+    if ((r->stats ? mt_inflate_counted(r, slot->raw, rlen, comp, clen)
+                  : mt_inflate(&r->z, &r->z_ready, slot->raw, rlen, comp, clen)) < 0) {
         snprintf(slot->reason, sizeof slot->reason, "chunk at offset %" PRIu64 " does not inflate",
                  off);
         return;
@@ -339,7 +401,7 @@ static int mt_reader_load_chunk(mt_reader_t *r)
         return 0;
     }
     for (int k = 0; k < MT_STREAMS; k++) {
-        r->sp[k] = p;
+        r->sp0[k] = r->sp[k] = p;
         p += lens[k];
         r->se[k] = p;
     }
@@ -428,8 +490,23 @@ int mt_reader_open(mt_reader_t **out, const char *path, char *err, size_t errlen
     return mt_reader_open_follow(out, path, NULL, NULL, err, errlen);
 }
 
+static int mt_reader_open_file(mt_reader_t **out, const char *path, mt_follow_fn follow,
+                               void *follow_arg, mt_log_stats_t *stats, char *err, size_t errlen);
+
 int mt_reader_open_follow(mt_reader_t **out, const char *path, mt_follow_fn follow,
                           void *follow_arg, char *err, size_t errlen)
+{
+    return mt_reader_open_file(out, path, follow, follow_arg, NULL, err, errlen);
+}
+
+int mt_reader_open_stats(mt_reader_t **out, const char *path, mt_log_stats_t *stats, char *err,
+                         size_t errlen)
+{
+    return mt_reader_open_file(out, path, NULL, NULL, stats, err, errlen);
+}
+
+static int mt_reader_open_file(mt_reader_t **out, const char *path, mt_follow_fn follow,
+                               void *follow_arg, mt_log_stats_t *stats, char *err, size_t errlen)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -455,6 +532,7 @@ int mt_reader_open_follow(mt_reader_t **out, const char *path, mt_follow_fn foll
     r->fd = fd;
     r->follow = follow;
     r->follow_arg = follow_arg;
+    r->stats = stats; /* before the prefetch thread inflates anything */
     r->size = have_st && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
     int rc = mt_reader_init(r, err, errlen);
     if (rc < 0) {
@@ -673,7 +751,7 @@ corrupt:
     case (t) + 0xe:                                                                                \
     case (t) + 0xf
 
-int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
+static inline int mt_reader_decode(mt_reader_t *r, mt_record_t *rec)
 {
     for (;;) {
         if (r->state != MT_READER_OK)
@@ -691,6 +769,7 @@ int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
     const uint8_t *p = r->pos, *end = r->end;
     uint8_t tag = *p++;
     uint64_t v;
+    r->wire_tag = tag;
     rec->tid = r->tid;
     switch (tag) {
         MT_CASE16(MT_TAG_ALLOC)
@@ -985,6 +1064,44 @@ corrupt:
     mt_reader_set_truncated(r, "corrupt record (tag 0x%02x) in chunk %" PRIu64, tag,
                             r->chunk_index);
     return 0;
+}
+
+/* The cursors of all streams (the main stream's is pos). */
+static void mt_reader_cursors(const mt_reader_t *r, const uint8_t **c)
+{
+    c[0] = r->pos;
+    for (int k = 1; k < MT_STREAMS; k++)
+        c[k] = r->sp[k];
+}
+
+/* mt_reader_decode, counting the record's bytes in every stream by the tag it was written
+ * with (a FREE_RUN's frees after its first go to the run, not as records of their own). */
+static int mt_reader_next_counted(mt_reader_t *r, mt_record_t *rec)
+{
+    const uint8_t *before[MT_STREAMS], *after[MT_STREAMS];
+    uint64_t chunk = r->chunk_index;
+    int in_run = (r->run_backs | r->run_addrs) != 0;
+    mt_reader_cursors(r, before);
+    int rc = mt_reader_decode(r, rec);
+    if (rc != 1)
+        return rc;
+    if (r->chunk_index != chunk) /* the record is the first of a new chunk */
+        memcpy(before, r->sp0, sizeof before);
+    mt_reader_cursors(r, after);
+    uint64_t bytes = 0;
+    for (int k = 0; k < MT_STREAMS; k++) /* the clock's pairs belong to no record */
+        bytes += k == MT_STREAM_TIME ? 0 : (uint64_t)(after[k] - before[k]);
+    uint8_t tag = in_run ? MT_TAG_FREE_RUN : r->wire_tag;
+    r->stats->tag_records[tag] += !in_run;
+    r->stats->tag_bytes[tag] += bytes;
+    return rc;
+}
+
+int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
+{
+    if (__builtin_expect(r->stats != NULL, 0))
+        return mt_reader_next_counted(r, rec);
+    return mt_reader_decode(r, rec);
 }
 
 enum mt_reader_state mt_reader_state(const mt_reader_t *r)

@@ -108,4 +108,20 @@ uint32_t mt_reader_pid(const mt_reader_t *r);
 /* "truncated after 1234 events; report covers up to 00:12.4" (no file name, no newline). */
 void mt_reader_describe_truncation(const mt_reader_t *r, char *buf, size_t len);
 
+/* Where a log's bytes go (memtrace logstats): per stream its raw bytes and the compressed
+ * bytes that inflated to them (to within a few bytes a chunk: deflate does not mark where a
+ * stream ends), per record type (by the tag as written) its records and raw bytes in all
+ * streams. A FREE_RUN counts once as a record; the clock's pairs belong to no record (stream
+ * T). */
+typedef struct mt_log_stats {
+    uint64_t chunks, chunk_header_bytes, compressed_bytes, raw_bytes, raw_header_bytes;
+    uint64_t stream_raw[MT_STREAMS], stream_compressed[MT_STREAMS];
+    uint64_t tag_records[256], tag_bytes[256];
+} mt_log_stats_t;
+
+/* mt_reader_open that also counts into stats (zeroed by the caller; valid after
+ * mt_reader_close). Slower: every chunk is inflated stream by stream. */
+int mt_reader_open_stats(mt_reader_t **out, const char *path, mt_log_stats_t *stats, char *err,
+                         size_t errlen) MT_WUR;
+
 #endif

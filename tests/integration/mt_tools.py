@@ -385,7 +385,7 @@ def case_export_massif():
 # ---- CLI polish ----
 
 COMMANDS = ["run", "report", "peak", "fragmentation", "timeline", "leaks", "diff", "export",
-            "flamegraph", "html", "lines"]
+            "flamegraph", "html", "lines", "logstats"]
 
 
 def parsed_options(cmd):
@@ -548,6 +548,34 @@ def case_cli_completion():
     # and meson installs it where bash-completion looks
     with open(os.path.join(it.ARGS.source_root, "meson.build")) as f:
         check("bash-completion" in f.read(), "meson.build does not install the completion")
+
+
+def case_logstats():
+    """memtrace logstats: every byte of the log counted once; its allocation records are the
+    report's allocations, its free records at most the frees (a FREE_RUN counts once)."""
+    log, (allocs, frees, _, _) = demo_log()
+    p = memtrace("logstats", "--format", "json", log)
+    check(p.returncode == 0, f"logstats\n{show(p)}")
+    st = json.loads(p.stdout)
+    check(st.get("format") == "memtrace-logstats" and st.get("file_bytes") == os.path.getsize(log),
+          f"header: {p.stdout[:300]}")
+    streams = st.get("streams") or {}
+    check(sum(s["compressed_bytes"] for s in streams.values()) == st["compressed_bytes"],
+          f"streams' compressed bytes do not add up: {streams}")
+    recs = st.get("records") or {}
+    check(sum(r["raw_bytes"] for r in recs.values()) + streams["time"]["raw_bytes"]
+          == sum(s["raw_bytes"] for s in streams.values()),
+          f"records' bytes do not add up: {recs}")
+    got = sum(r["count"] for k, r in recs.items() if k.startswith("alloc"))
+    check(got == allocs, f"{got} allocation records, the sample made {allocs}")
+    fr = sum(r["count"] for k, r in recs.items() if k.startswith("free"))
+    check(0 < fr <= frees, f"{fr} free records for {frees} frees")
+    t = memtrace("logstats", log)
+    check(t.returncode == 0 and "alloc" in t.stdout and "stream" in t.stdout,
+          f"text\n{show(t)}")
+    bad = memtrace("logstats", os.path.join(it.TMP, "none.mtr"))
+    check(bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1,
+          f"a missing log: one line, exit 1\n{show(bad)}")
 
 
 def case_cli_version():
