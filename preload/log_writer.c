@@ -306,6 +306,9 @@ static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
     zs->next_out = w->out + MT_CHUNK_HEADER_SIZE;
     zs->avail_out = (uInt)(w->out_cap - MT_CHUNK_HEADER_SIZE);
     uLong crc = crc32(0L, hdr, (uInt)hlen);
+    /* A small chunk is one deflate block: a change of parameters starts a new block, whose
+     * code tables would cost more than the bytes they save. */
+    int small = len < MT_FLUSH_SMALL;
     for (int k = -1; k < MT_STREAMS; k++) {
         const uint8_t *p = k < 0 ? hdr : raw + (size_t)k * MT_BUF_CAP;
         size_t n = k < 0 ? hlen : lens[k];
@@ -313,7 +316,7 @@ static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
             crc = crc32(crc, p, (uInt)n);
         /* Before the new input is in place: deflateParams compresses what is pending with the
          * old parameters. The header (k < 0) goes with the main stream's. */
-        int z = k < 0 ? 0 : k;
+        int z = k < 0 || small ? 0 : k;
         if (deflateParams(zs, mt_writer_zparams[z].level, mt_writer_zparams[z].strategy) != Z_OK)
             return -EIO;
         zs->next_in = (Bytef *)p;
@@ -477,7 +480,9 @@ static void *mt_writer_main(void *arg)
             next_tick = now + w->tick_us;
             continue;
         }
-        if (w->cur && mt_enc_len(&w->enc) && now - w->cur_since_us >= MT_FLUSH_US) {
+        size_t held = w->cur ? mt_enc_len(&w->enc) : 0;
+        if (held &&
+            now - w->cur_since_us >= (held < MT_FLUSH_SMALL ? MT_FLUSH_IDLE_US : MT_FLUSH_US)) {
             mt_writer_submit();
             continue;
         }

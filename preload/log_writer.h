@@ -23,8 +23,12 @@
 #define MT_BUF_SIZE ((size_t)MT_BUF_CAP * MT_STREAMS)
 #define MT_BUF_MAX_RECORD (256u << 10) /* variable records are truncated to fit this */
 _Static_assert(MT_BUF_CAP < MT_CHUNK_MAX_RAW, "a chunk must stay under the reader's limit");
-/* A partial buffer is written after this long: a SIGKILL loses at most that much. */
+/* A partial buffer is written after this long: a SIGKILL loses at most that much. A buffer
+ * with little in it waits longer: a program that is mostly idle would otherwise pay a chunk's
+ * overhead (about 50 bytes) five times a second for a handful of records. */
 #define MT_FLUSH_US 200000
+#define MT_FLUSH_IDLE_US 2000000
+#define MT_FLUSH_SMALL 4096 /* bytes: below this a buffer is "little" */
 
 typedef struct mt_writer {
     pthread_mutex_t lock; /* the recorder lock: buffers, encoder, trace tree, modules */
