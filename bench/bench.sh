@@ -12,6 +12,8 @@
 # generates a synthetic log with bench/gen_log.c and times `memtrace report` on it.
 # Real programs are separate too: bench/bench.sh --real [--runs N] records node, perl, a C++
 # compile, sqlite3 and python3 under memtrace and heaptrack, and compares the analyses.
+# Log size and recorder memory on real programs are separate too: bench/bench.sh --logsize
+# (see logsize_bench below).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +25,7 @@ PY_N=200000
 MASSIF=1
 SCALE=0
 REAL=0
+LOGSIZE=0
 PYTHON=/usr/bin/python3
 
 while [ $# -gt 0 ]; do
@@ -34,14 +37,117 @@ while [ $# -gt 0 ]; do
     --no-massif) MASSIF=0; shift ;;
     --scale) SCALE="$2"; shift 2 ;;
     --real) REAL=1; shift ;;
+    --logsize) LOGSIZE=1; shift ;;
     --build) BUILD="$(cd "$2" && pwd)"; shift 2 ;;
-    -h | --help) sed -n '3,15p' "$0"; exit 0 ;;
+    -h | --help) sed -n '3,17p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
 
 MEMTRACE="$BUILD/cli/memtrace"
 [ -x "$MEMTRACE" ] || { echo "bench.sh: $MEMTRACE not built (run ninja -C $BUILD)" >&2; exit 1; }
+
+# ---- log size and recorder memory on real programs (issue 20, items 2 and 5) ----
+#
+# bench/bench.sh --logsize [--runs N]: for each program below that is installed, RUNS
+# interleaved runs of the plain program, `memtrace run -q`, heaptrack and `memtrace run` (the
+# summary read while the program runs). Medians of: the log's size against heaptrack's, the
+# program's peak RSS (GNU time's %M) under the recorder against plain, and the memtrace
+# process's own peak RSS (polled) over a trivial run's, per block live at the heap's peak (for
+# heaps of 100,000 blocks and more; it includes the reader's buffers, about 4 MiB).
+# LOGSIZE_PROGRAMS="perl lua" measures only those.
+logsize_bench() {
+    LOGSIZE_WORK="$(mktemp -d)"
+    trap 'rm -rf "$LOGSIZE_WORK"' EXIT
+    local work="$LOGSIZE_WORK"
+    cc -O2 "$ROOT/bench/idle_tick.c" -o "$work/idle_tick"
+    # the programs of issue 20; scripts in files so that every command is a plain argv
+    echo 'const a = []; for (let i = 0; i < 100000; i++) a.push({i: i, s: "x" + i, t: [i]});' \
+        >"$work/objs.js"
+    echo 'my %h; $h{"key$_"} = $_ for 1..300000;' >"$work/hash.pl"
+    echo 'local t = {} for i = 1, 300000 do t[i] = {i, tostring(i)} end' >"$work/table.lua"
+    cat >"$work/rows.sql" <<'SQL'
+drop table if exists t;
+create table t(a integer primary key, b text);
+with recursive c(x) as (select 1 union all select x + 1 from c where x < 300000)
+insert into t select x, printf('row %d', x) from c;
+SQL
+    local names=(${LOGSIZE_PROGRAMS:-node clang perl sqlite lua idle}) # the variable: a subset
+    local -A cmd=(
+        [node]="node $work/objs.js"
+        [clang]="clang++-14 -std=c++17 -O2 -c $ROOT/bench/template_heavy.cpp -o $work/t.o"
+        [perl]="perl $work/hash.pl"
+        [sqlite]="sqlite3 $work/rows.db .read\ $work/rows.sql"
+        [lua]="lua5.4 $work/table.lua"
+        [idle]="$work/idle_tick 30"
+    )
+    local have_ht=0
+    command -v heaptrack >/dev/null && have_ht=1
+    # peak RSS (KiB) of the process PID, polled until it ends: its last VmHWM
+    hwm_of() {
+        local pid=$1 hwm=0 h
+        while kill -0 "$pid" 2>/dev/null; do
+            h=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+            [ -n "$h" ] && hwm=$h
+            sleep 0.05
+        done
+        wait "$pid" || true
+        echo "$hwm"
+    }
+    lmedian() { # column file
+        sort -n -k"$1" "$2" | awk -v c="$1" '{v[NR]=$c} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
+    }
+    "$MEMTRACE" run -o "$work/true.mtr" -- sleep 0.5 >/dev/null 2>&1 &
+    local base_hwm
+    base_hwm=$(hwm_of $!)
+    echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores"
+    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "runs: $RUNS interleaved per program; memtrace process alone: $base_hwm KiB"
+    echo
+    local n argv
+    for n in "${names[@]}"; do
+        eval "argv=(${cmd[$n]})" # word splitting; the sqlite argument keeps its space
+        command -v "${argv[0]}" >/dev/null || { echo "$n: ${argv[0]} not installed, skipped"; continue; }
+        for _ in $(seq "$RUNS"); do
+            rm -f "$work"/*.mtr* "$work"/ht.*
+            /usr/bin/time -f "%M" -o "$work/t" "${argv[@]}" >/dev/null 2>&1 || true
+            cat "$work/t" >>"$work/$n.plain"
+            /usr/bin/time -f "%M" -o "$work/t" "$MEMTRACE" run -q -o "$work/q.mtr" -- \
+                "${argv[@]}" >/dev/null 2>&1 || true
+            echo "$(cat "$work/t") $(stat -c %s "$work/q.mtr")" >>"$work/$n.rec"
+            if [ $have_ht = 1 ]; then
+                (cd "$work" && heaptrack -o "$work/ht.$n" "${argv[@]}" >/dev/null 2>&1) || true
+                stat -c %s "$work"/ht."$n".* 2>/dev/null | head -1 >>"$work/$n.ht"
+            fi
+            "$MEMTRACE" run -o "$work/s.mtr" -- "${argv[@]}" >/dev/null 2>&1 &
+            local hwm blocks
+            hwm=$(hwm_of $!)
+            "$MEMTRACE" report --format json "$work/s.mtr" >"$work/s.json" 2>/dev/null || true
+            blocks=$(awk -F'[:,]' '/"peak_heap_blocks"/ {print $2 + 0; exit}' "$work/s.json")
+            echo "$hwm ${blocks:-0}" >>"$work/$n.sum"
+        done
+    done
+    printf "%-7s %11s %11s %7s   %10s %10s %8s   %12s %9s\n" "" "log" "heaptrack" "ratio" \
+        "plain RSS" "recorder" "+MiB" "summary RSS" "B/block"
+    for n in "${names[@]}"; do
+        [ -f "$work/$n.rec" ] || continue
+        local plain rss log ht shwm sblocks
+        plain=$(lmedian 1 "$work/$n.plain")
+        rss=$(lmedian 1 "$work/$n.rec")
+        log=$(lmedian 2 "$work/$n.rec")
+        ht=$([ -f "$work/$n.ht" ] && lmedian 1 "$work/$n.ht" || echo 0)
+        shwm=$(lmedian 1 "$work/$n.sum")
+        sblocks=$(lmedian 2 "$work/$n.sum")
+        awk -v n="$n" -v lg="$log" -v ht="$ht" -v p="$plain" -v r="$rss" -v s="$shwm" \
+            -v b="$sblocks" -v base="$base_hwm" 'BEGIN {
+            printf "%-7s %11d %11d %7s   %6.1f MiB %6.1f MiB %+8.1f   %8.1f MiB %9s\n",
+                n, lg, ht, ht ? sprintf("%.2f", lg / ht) : "-",
+                p / 1024, r / 1024, (r - p) / 1024, s / 1024,
+                (b >= 100000 ? sprintf("%.1f", (s - base) * 1024 / b) : "-") }'
+    done
+    echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+[ "$LOGSIZE" = 1 ] && { logsize_bench; exit 0; }
 [ -f "$BENCH_SRC/churn.c" ] || { echo "bench.sh: $BENCH_SRC/churn.c not found" >&2; exit 1; }
 
 WORK="$(mktemp -d)"
