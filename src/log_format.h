@@ -357,17 +357,18 @@ typedef struct mt_enc {
     uint8_t *s[MT_STREAMS]; /* cursors of the other streams (s[0] unused: it is pos) */
     uint8_t *base[MT_STREAMS];
     mt_enc_tables_t *t;
-    uint64_t unit_us;   /* microseconds per clock tick */
-    uint64_t clock;     /* ticks */
-    uint64_t nper;      /* timed records at the current clock not yet counted in T */
-    uint64_t last_addr; /* base of the next explicit address */
-    uint64_t next_addr; /* ALLOC_NEXT's prediction, 0: none */
-    uint64_t nallocs;   /* allocations numbered so far */
-    uint64_t next_node; /* the id an implicit TRACE_NODE gets */
-    uint32_t run_back;  /* held back references */
-    uint32_t run_addr;  /* held addresses */
-    uint32_t run_order; /* bit i: the i-th held free is a back reference (short runs) */
-    uint64_t run_us;    /* time of the run's first free */
+    uint64_t unit_us;     /* microseconds per clock tick */
+    uint64_t clock;       /* ticks */
+    uint64_t tick_end_us; /* where the clock's current tick ends */
+    uint64_t nper;        /* timed records at the current clock not yet counted in T */
+    uint64_t last_addr;   /* base of the next explicit address */
+    uint64_t next_addr;   /* ALLOC_NEXT's prediction, 0: none */
+    uint64_t nallocs;     /* allocations numbered so far */
+    uint64_t next_node;   /* the id an implicit TRACE_NODE gets */
+    uint32_t run_back;    /* held back references */
+    uint32_t run_addr;    /* held addresses */
+    uint32_t run_order;   /* bit i: the i-th held free is a back reference (short runs) */
+    uint64_t run_us;      /* time of the run's first free */
     mt_sample_t last_sample;
     uint8_t hdr[MT_STREAMS * MT_VARINT_MAX];
 } mt_enc_t;
@@ -378,6 +379,7 @@ static inline void mt_enc_init(mt_enc_t *e, mt_enc_tables_t *t, uint32_t unit_us
     memset(e, 0, sizeof *e);
     e->t = t;
     e->unit_us = unit_us ? unit_us : 1;
+    e->tick_end_us = e->unit_us;
     e->next_node = 1;
 }
 
@@ -421,13 +423,15 @@ static inline void mt_enc_sv(mt_enc_t *e, int k, uint64_t v)
 /* Sets the time of the timed record about to be written (call it before the record). */
 static inline void mt_enc_time(mt_enc_t *e, uint64_t now_us)
 {
-    uint64_t q = now_us / e->unit_us;
     /* Clocks are per-thread reads taken before the lock, so a later record can carry an
-     * earlier time by a few microseconds: it keeps the clock (times never go back). */
-    if (q > e->clock) {
+     * earlier time by a few microseconds: it keeps the clock (times never go back). Most
+     * records fall in the current tick: one compare, no division. */
+    if (now_us >= e->tick_end_us) {
+        uint64_t q = now_us / e->unit_us;
         mt_enc_sv(e, MT_STREAM_TIME, e->nper);
         mt_enc_sv(e, MT_STREAM_TIME, q - e->clock);
         e->clock = q;
+        e->tick_end_us = (q + 1) * e->unit_us;
         e->nper = 0;
     }
     e->nper++;
@@ -610,12 +614,9 @@ static inline void mt_enc_run_end(mt_enc_t *e)
 static inline void mt_enc_run_add(mt_enc_t *e, uint64_t now_us, uint64_t addr)
 {
     uint32_t n = e->run_back + e->run_addr;
-    if (n) {
-        uint64_t first = e->run_us / e->unit_us, q = now_us / e->unit_us;
-        if (n == MT_RUN_MAX || (q > first && (q - first) * e->unit_us >= MT_RUN_SPAN_US)) {
-            mt_enc_run_write(e);
-            n = 0;
-        }
+    if (n && (n == MT_RUN_MAX || (now_us > e->run_us && now_us - e->run_us >= MT_RUN_SPAN_US))) {
+        mt_enc_run_write(e);
+        n = 0;
     }
     if (!n) {
         e->run_us = now_us;
