@@ -98,6 +98,12 @@ const char *mt_logstats_tag_name(unsigned tag)
         return "exit";
     case MT_TAG_NOTICE:
         return "notice";
+    case MT_TAG_FORK:
+        return "fork";
+    case MT_TAG_ORIGIN:
+        return "origin";
+    case MT_TAG_NEXT_LOG:
+        return "next_log";
     case MT_TAG_LEAK_SCAN:
         return "leak_scan";
     case MT_TAG_LEAK_BLOCK:
@@ -161,12 +167,11 @@ int mt_logstats_render_text(const mt_logstats_report_t *rep, FILE *out)
 {
     const mt_log_stats_t *st = &rep->st;
     char b1[32], b2[32], b3[32], b4[32];
-    fprintf(out, "%s in %s chunks, %s raw, %s events%s\n",
-            mt_fmt_bytes_exact(b1, sizeof b1, rep->file_bytes),
-            mt_fmt_count(b2, sizeof b2, st->chunks),
-            mt_fmt_bytes_exact(b3, sizeof b3, st->raw_bytes),
-            mt_fmt_count(b4, sizeof b4, rep->events),
-            rep->truncated ? " (cut: the counts cover what could be read)" : "");
+    fprintf(
+        out, "%s in %s chunks, %s raw, %s events%s\n",
+        mt_fmt_bytes_exact(b1, sizeof b1, rep->file_bytes), mt_fmt_count(b2, sizeof b2, st->chunks),
+        mt_fmt_bytes_exact(b3, sizeof b3, st->raw_bytes), mt_fmt_count(b4, sizeof b4, rep->events),
+        rep->truncated ? " (cut: the counts cover what could be read)" : "");
     fprintf(out, "\nstream     compressed     %%          raw\n");
     uint64_t comp = st->compressed_bytes;
     for (int k = 0; k < MT_STREAMS; k++)

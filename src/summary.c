@@ -5,7 +5,8 @@
 // what the summary shows: block sizes by address (size_map.h, 16-32 bytes a block), a 4-byte
 // key per trace node to check the log as the analysis does, and the mappings, samples and exit
 // in a replay that never sees a heap event. Its figures equal the analysis's (analysis.c,
-// replay.c) for every log, cut or corrupt ones included: the rules below mirror theirs.
+// replay.c) for every log, cut or corrupt ones included: the rules below mirror theirs. A fork
+// child whose inherited heap is in its parent's log goes to the full analysis, which reads it.
 #include "memtrace.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "log_reader.h"
 #include "modules.h"
 #include "python_info.h"
@@ -45,7 +47,7 @@ typedef struct mt_sum_pass {
     int script_end;
     uint64_t end_bytes, end_blocks;
     uint64_t last_time_us;
-    int process_present;
+    int process_present, has_origin;
     uint64_t pid;
 } mt_sum_pass_t;
 
@@ -188,7 +190,8 @@ static int mt_sum_realloc_failed(mt_sum_pass_t *s, const mt_record_t *rec)
 
 /* ---- the pass (analysis.c's loop, with what the summary needs) ---- */
 
-/* 1: go on, 0: the log is corrupt here (the reader was told), < 0: an error. */
+/* 1: go on, 0: the log is corrupt here (the reader was told), 2: the end (EXIT of a followed
+ * log), 3: a log for the full analysis, < 0: an error. */
 static int mt_sum_record(mt_sum_pass_t *s, mt_reader_t *rd, const mt_record_t *rec)
 {
     char why[96];
@@ -252,6 +255,19 @@ static int mt_sum_record(mt_sum_pass_t *s, mt_reader_t *rd, const mt_record_t *r
         s->process_present = 1;
         s->pid = rec->a;
         return 1;
+    case MT_TAG_FORK:
+        s->last_time_us = rec->time_us;
+        return 1;
+    case MT_TAG_ORIGIN:
+        if (s->has_origin)
+            return 1; /* one per log; a second one changes nothing (analysis.c) */
+        s->has_origin = 1;
+        /* A fork child whose inherited heap is in its parent's log: the analysis reads that
+         * log up to the fork (inherit.c). That is the analysis's business: let it do it. */
+        if (rec->a == MT_ORIGIN_FORK && !(rec->c & MT_ORIGIN_HEAP_LISTED) &&
+            mt_reader_events(rd) == 0 && s->heap_blocks == 0)
+            return 3;
+        return 1;
     case MT_TAG_PY_SCRIPT_END:
         /* what "not freed" means for a script (analysis.h): held when it ended */
         s->script_end = 1;
@@ -287,6 +303,7 @@ static void mt_sum_pass_free(mt_sum_pass_t *s)
     mt_modules_free(s->mods);
 }
 
+/* 0, 3 (the full analysis must do this log), or a negative errno. */
 static int mt_sum_run(mt_sum_pass_t *s, mt_reader_t *rd, mt_summary_t *out)
 {
     mt_record_t rec;
@@ -297,7 +314,7 @@ static int mt_sum_run(mt_sum_pass_t *s, mt_reader_t *rd, mt_summary_t *out)
         if (rc != 1)
             break;
     }
-    if (rc < 0)
+    if (rc < 0 || rc == 3)
         return rc;
     mt_replay_finish(&s->side);
     const mt_replay_t *r = &s->side;
@@ -321,6 +338,38 @@ static int mt_sum_run(mt_sum_pass_t *s, mt_reader_t *rd, mt_summary_t *out)
     return 0;
 }
 
+/* The summary from a full analysis: a fork child's log, whose heap starts as its parent's. */
+static int mt_summary_analysis(const char *path, mt_follow_fn follow, void *follow_arg,
+                               mt_summary_t *out, char *err, size_t errlen)
+{
+    mt_analysis_t *a;
+    int rc = mt_analysis_load_follow(&a, path, follow, follow_arg, err, errlen);
+    if (rc < 0)
+        return rc;
+    const mt_replay_t *r = &a->replay;
+    mt_held_t held = mt_analysis_held(a);
+    *out = (mt_summary_t){
+        .allocations = r->allocations,
+        .frees = r->frees,
+        .bytes_allocated = r->bytes_allocated,
+        .peak_heap_bytes = r->peak_heap_bytes,
+        .peak_time_s = (double)r->peak_time_us / 1e6,
+        .peak_rss_bytes = r->peak_rss_bytes,
+        .leaked_bytes = held.bytes,
+        .leaked_blocks = held.blocks,
+        .leaked_at_script_end = held.at_script_end,
+        .mmap_peak_bytes = r->mmap_peak_bytes,
+        .mmap_leaked_bytes = r->mmap_bytes,
+        .duration_s = (double)r->last_time_us / 1e6,
+        .pid = a->process.present ? (uint32_t)a->process.pid : a->header_pid,
+        .truncated = a->truncated,
+        .exit_reason = r->has_exit ? r->exit_reason : -1,
+        .exit_status = (int)r->exit_status,
+    };
+    mt_analysis_free(a);
+    return 0;
+}
+
 int mt_summary_follow(const char *path, mt_follow_fn follow, void *follow_arg, mt_summary_t *out,
                       char *err, size_t errlen)
 {
@@ -340,6 +389,8 @@ int mt_summary_follow(const char *path, mt_follow_fn follow, void *follow_arg, m
         snprintf(err, errlen, "%s: %s", mt_reader_name(rd), strerror(-rc));
     mt_reader_close(rd);
     mt_sum_pass_free(&s);
+    if (rc == 3)
+        return mt_summary_analysis(path, follow, follow_arg, out, err, errlen);
     return rc < 0 ? rc : 0;
 }
 

@@ -188,6 +188,56 @@ START_TEST(summary_stops_where_analysis_stops)
 }
 END_TEST
 
+/* A fork child whose heap starts as its parent's: the summary counts the inherited blocks as
+ * the analysis does, from the parent's log (it leaves that log to the analysis). */
+START_TEST(summary_of_a_fork_child)
+{
+    char dir[] = "/tmp/mt_test_summary_XXXXXX", parent[64], child[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(parent, sizeof parent, "%s/parent.mtr", dir);
+    snprintf(child, sizeof child, "%s/child.mtr", dir);
+    const char *argv[] = {"x"};
+    mt_lb_t b;
+    mt_lb_init(&b, 100, 0);
+    mt_lb_process(&b, 100, 1, "/bin/x", 1, argv);
+    mt_lb_origin(&b, "run", MT_ORIGIN_START, 0, 0, "");
+    mt_lb_thread(&b, 100);
+    mt_lb_node(&b, 1, 0, 0x1000);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1, 1000, 0x10000, 1);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 2, 2000, 0x20000, 1);
+    mt_lb_fork(&b, 3, 1);
+    mt_lb_exit(&b, 4, MT_EXIT_NORMAL, 0);
+    mt_lb_write(&b, parent);
+    mt_lb_free(&b);
+    mt_lb_init(&b, 101, 0);
+    mt_lb_process(&b, 101, 100, "/bin/x", 1, argv);
+    mt_lb_origin(&b, "run", MT_ORIGIN_FORK, 1, 0, parent);
+    mt_lb_thread(&b, 101);
+    mt_lb_node(&b, 1, 0, 0x5000);
+    mt_lb_free_(&b, MT_TAG_FREE, 1, 0x20000); /* inherited */
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 2, 500, 0x50000, 1);
+    mt_lb_exit(&b, 3, MT_EXIT_NORMAL, 0);
+    mt_lb_write(&b, child);
+    mt_lb_free(&b);
+    mt_analysis_t *a;
+    char err[256];
+    ck_assert_int_eq(mt_analysis_load(&a, child, err, sizeof err), 0);
+    mt_summary_t s;
+    ck_assert_int_eq(mt_summary_load(child, &s, err, sizeof err), 0);
+    mt_held_t held = mt_analysis_held(a);
+    ck_assert_uint_eq(held.bytes, 1500); /* the 1000 inherited and its own 500 */
+    ck_assert_uint_eq(s.leaked_bytes, held.bytes);
+    ck_assert_uint_eq(s.leaked_blocks, held.blocks);
+    ck_assert_uint_eq(s.frees, a->replay.frees);
+    ck_assert_uint_eq(s.allocations, a->replay.allocations);
+    ck_assert_uint_eq(s.peak_heap_bytes, a->replay.peak_heap_bytes);
+    mt_analysis_free(a);
+    unlink(parent);
+    unlink(child);
+    rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("summary");
@@ -196,6 +246,7 @@ int main(void)
     tcase_add_test(tc, sizemap_round_trip);
     tcase_add_test(tc, summary_equals_analysis);
     tcase_add_test(tc, summary_stops_where_analysis_stops);
+    tcase_add_test(tc, summary_of_a_fork_child);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
