@@ -214,7 +214,12 @@ void mt_json_double(mt_json_t *j, double v)
             return;
         }
         mt_json_sep(j);
-        fprintf(j->out, "%" PRId64, (int64_t)v); /* integers print the same in every locale */
+        /* integers print the same in every locale; past int64_t (a ratio of corrupt sample
+         * values, say) the conversion would be undefined, and the double's digits do */
+        if (fabs(v) < 9.2e18)
+            fprintf(j->out, "%" PRId64, (int64_t)v);
+        else
+            fprintf(j->out, "%.0f", v);
         return;
     }
     mt_json_sep(j);

@@ -68,6 +68,7 @@ START_TEST(json_numbers_and_nesting)
     mt_json_double(&j, 1.0 / 3.0);
     mt_json_double(&j, 0.0000004);
     mt_json_double(&j, 1.0 / 0.0);
+    mt_json_double(&j, 18446744073709551616.0); /* past int64_t: found by the fuzzer */
     mt_json_array_end(&j);
     mt_json_key(&j, "e");
     mt_json_object_begin(&j);
@@ -78,7 +79,8 @@ START_TEST(json_numbers_and_nesting)
     ck_assert_int_eq(mt_json_finish(&j), 0);
     setlocale(LC_NUMERIC, "C");
     ck_assert_str_eq(close_mem(), "{\"u\":18446744073709551615,\"i\":-9223372036854775808,"
-                                  "\"d\":[1.5,0.0,-2.25,0.333333,0.0,null],\"e\":{},\"b\":true}\n");
+                                  "\"d\":[1.5,0.0,-2.25,0.333333,0.0,null,18446744073709551616],"
+                                  "\"e\":{},\"b\":true}\n");
     free(buf);
 }
 END_TEST
