@@ -50,8 +50,12 @@ size_t mt_timeline_series(const mt_replay_t *r, enum mt_timeline_series which,
             n = mt_tl_reduce(out, n, group ? group : 1, (uint64_t)i * r->series_width_us, v,
                              &in_group);
         }
-        /* A bucket shows its maximum, so frees after the last bucket's peak would not show. */
-        if (n > 0 && n < max && r->last_time_us > out[n - 1].time_us)
+        /* A bucket shows its maximum, so frees after the last bucket's peak would not show.
+         * Times come in ticks (1 ms for the recorder): the end may be the last bucket's start,
+         * then the line drops there. */
+        if (n > 0 && n < max &&
+            (r->last_time_us > out[n - 1].time_us ||
+             (r->last_time_us == out[n - 1].time_us && out[n - 1].value != r->heap_bytes)))
             out[n++] = (mt_timeline_point_t){r->last_time_us, r->heap_bytes};
         return n;
     }

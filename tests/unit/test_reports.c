@@ -197,6 +197,26 @@ START_TEST(timeline_bounded)
 }
 END_TEST
 
+/* The heap line ends at what the last event left, also when the run ends at the start of the
+ * last bucket (times in 1 ms ticks: a short run's frees and its end share the tick). */
+START_TEST(timeline_ends_at_the_last_value)
+{
+    lb_start();
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1000, 90000, 0x10000, 1);
+    mt_lb_free_(&b, MT_TAG_FREE, 1000, 0x10000);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 2000, 4096, 0x20000, 1);
+    mt_lb_free_(&b, MT_TAG_FREE, 2000, 0x20000);
+    mt_lb_exit(&b, 2000, MT_EXIT_NORMAL, 0);
+    lb_load();
+    mt_timeline_point_t pts[16];
+    size_t n = mt_timeline_series(&a->replay, MT_TL_HEAP, pts, 16);
+    ck_assert_uint_ge(n, 2);
+    ck_assert_uint_eq(pts[n - 2].value, 4096); /* the last bucket's maximum */
+    ck_assert_uint_eq(pts[n - 1].time_us, 2000);
+    ck_assert_uint_eq(pts[n - 1].value, 0);
+}
+END_TEST
+
 /* A peak after the last event: the text chart must place it without an out-of-range
  * conversion (UBSan in the sanitizer build; found by the fuzzer when version 2 logs restarted
  * the clock in every chunk; version 3's clock never goes back, so the state is made here). */
@@ -369,6 +389,7 @@ static Suite *reports_suite(void)
     tcase_add_test(tc, temporary_per_thread);
     tcase_add_test(tc, timeline_bounded);
     tcase_add_test(tc, timeline_text_peak_after_last_event);
+    tcase_add_test(tc, timeline_ends_at_the_last_value);
     tcase_add_test(tc, fragmentation_holes);
     tcase_add_test(tc, fragmentation_at_peak_sample);
     tcase_add_test(tc, fragmentation_counts_arena_objects_apart);
