@@ -93,6 +93,12 @@ static inline int mt_analysis_shift(const mt_analysis_t *a, uint32_t *id)
     return 1;
 }
 
+/* How many records ahead mt_analysis_run prefetches: about the events replayed while one
+ * miss to memory is outstanding. */
+#define MT_ANALYSIS_PREFETCH 8
+/* From this many slots of the block table on (2 MiB), lookups miss the cache. */
+#define MT_ANALYSIS_PREFETCH_SLOTS (1u << 16)
+
 static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn progress,
                            void *progress_arg, char *err, size_t errlen)
 {
@@ -106,6 +112,13 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
         if (__builtin_expect(progress && ++tick == 0x10000, 0)) {
             tick = 0;
             progress(progress_arg, mt_reader_bytes_done(rd), mt_reader_size(rd));
+        }
+        /* the table slot of an event a few records on, while this one is replayed (a table
+         * that fits the cache needs none) */
+        if (a->replay.mask >= MT_ANALYSIS_PREFETCH_SLOTS) {
+            uint64_t ahead = mt_reader_ahead(rd, MT_ANALYSIS_PREFETCH);
+            if (ahead)
+                mt_replay_prefetch(&a->replay, ahead);
         }
         switch (rec.tag) {
         case MT_TAG_ALLOC:

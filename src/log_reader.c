@@ -1,14 +1,24 @@
 // SPDX-License-Identifier: MIT
 // Streaming reader of memtrace logs (see log_format.h for the byte layout).
-// Memory is one compressed and one inflated chunk, both capped by MT_CHUNK_MAX_RAW: a length
-// field is checked against that cap before anything is allocated or read. Nothing here may
-// trust the input: every varint and string is bounds-checked against the inflated chunk.
+// Memory is one compressed chunk and MT_READER_SLOTS inflated ones, each capped by
+// MT_CHUNK_MAX_RAW (a length field is checked against that cap before anything is allocated or
+// read), plus MT_READER_BATCHES batches of decoded records. Nothing here may trust the input:
+// every varint and string is bounds-checked against the inflated chunk.
+//
+// Two cores (the default for a file): a decoder thread reads, inflates and decodes chunks into
+// batches of records, handed to the caller's thread through a bounded queue, so that decoding
+// runs beside the replay. A batch never spans two chunks (its strings point into its chunk,
+// which is not reused before the caller is done with the chunk's last batch). The records and
+// every state the caller sees (end, truncation, counts) are exactly the single-threaded
+// decoder's: MEMTRACE_ANALYSIS_THREADS=1, memory logs and statistics decode on the caller's
+// thread.
 #include "log_reader.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +33,26 @@
 #define MT_READER_MAX_SEGS 1024
 #define MT_READER_MAX_ARGS 65536
 
-/* Two inflated chunks in flight plus the one being decoded: enough to keep the prefetch thread
- * busy, and at most 3 x MT_CHUNK_MAX_RAW of memory. */
+/* Inflated chunks: the caller's (whose strings its records may still point to), the one being
+ * decoded and one ahead; at most 3 x MT_CHUNK_MAX_RAW of memory. */
 #define MT_READER_SLOTS 3
+/* Decoded records in flight: 8 batches of up to 1,024 records, about 500 KiB. A heap event
+ * travels as the head of its record (the fields it uses, 48 bytes: the caller's core reads
+ * them as a sequential stream), any other record whole beside it (240 bytes, up to 64 a
+ * batch). The decoder wakes a waiting caller only once half of the batches are ready (and the
+ * other way round), so the threads hand over work every few thousand records, not at every
+ * batch. */
+#define MT_READER_BATCHES 8
+#define MT_BATCH_RECORDS 1024
+#define MT_BATCH_FULL 64
+#define MT_REC_HEAD offsetof(mt_record_t, id)
+
+typedef struct mt_rec_head {
+    _Alignas(16) unsigned char b[MT_REC_HEAD];
+} mt_rec_head_t;
+
+_Static_assert(offsetof(mt_record_t, tag) == 0, "a head's first byte is its tag");
+_Static_assert(offsetof(mt_record_t, node) < MT_REC_HEAD, "a heap event's fields are its head");
 
 enum { MT_SLOT_END = 0, MT_SLOT_CHUNK = 1, MT_SLOT_TRUNCATED = 2 }; /* or a negative errno */
 
@@ -36,6 +63,25 @@ typedef struct mt_slot {
     uint64_t end_off; /* file offset just past this chunk (progress) */
     char reason[160];
 } mt_slot_t;
+
+/* Records decoded on the decoder thread, all from one chunk. */
+typedef struct mt_batch {
+    mt_rec_head_t *heads; /* MT_BATCH_RECORDS: every record's head */
+    mt_record_t *full;    /* MT_BATCH_FULL: the records other than ALLOC and FREE, whole */
+    uint32_t n, nfull;
+    int last;           /* the last batch of its chunk */
+    int status;         /* after its records: MT_READER_OK, _END, _TRUNCATED or -errno */
+    uint64_t chunk;     /* sequence number of the chunk it was decoded from */
+    uint64_t end_off;   /* file offset just past that chunk */
+    uint64_t events0;   /* event records decoded before its first */
+    uint64_t time0;     /* last_time_us before its first record */
+    uint64_t time_end;  /* and after its last (a corrupt record may have read a time) */
+    mt_segment_t *segs; /* a MODULE_LOAD's segments (a batch ends after one) */
+    size_t segs_cap;
+    mt_str_t *args; /* a PROCESS's arguments (a batch ends after one) */
+    size_t args_cap;
+    char reason[160]; /* TRUNCATED */
+} mt_batch_t;
 
 struct mt_reader {
     const char *name;
@@ -56,13 +102,26 @@ struct mt_reader {
     z_stream z;
     int z_ready;
 
-    /* inflated chunks: the consumer decodes one while the prefetch thread fills the next */
+    /* inflated chunks: slot i % MT_READER_SLOTS holds chunk i */
     mt_slot_t slots[MT_READER_SLOTS];
-    int threaded, holding, stop;
-    unsigned prod, cons, filled;
+    uint64_t chunks_made; /* decoder thread: chunks loaded */
+
+    /* the queue between the decoder thread and the caller, under mu */
+    int threaded, stop;
+    mt_batch_t batches[MT_READER_BATCHES];
+    unsigned bprod, bcons, bfilled;
+    uint64_t chunks_freed; /* chunks whose last batch the caller has given back */
+    int prod_waiting, cons_waiting;
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv_prod, cv_cons;
+
+    /* caller's side of a threaded reader: what the accessors report */
+    mt_batch_t *cb;  /* the batch being delivered, NULL before the first */
+    uint32_t ci, cf; /* its next record, and its next whole one */
+    enum mt_reader_state cstate;
+    uint64_t cdone_off;
+    char creason[160];
 
     const uint8_t *pos, *end;      /* main stream */
     const uint8_t *sp[MT_STREAMS]; /* other streams' cursors (index 0 unused) */
@@ -97,6 +156,7 @@ struct mt_reader {
     uint64_t events;
     uint64_t last_time_us;
     uint64_t start_ns;
+    mt_record_t scratch; /* decoder thread: the record being decoded */
     uint32_t pid;
     char reason[160];
     char namebuf[];
@@ -124,7 +184,12 @@ static void mt_reader_set_truncated(mt_reader_t *r, const char *fmt, ...)
 
 void mt_reader_fail(mt_reader_t *r, const char *why)
 {
-    mt_reader_set_truncated(r, "%s", why);
+    if (!r->threaded) {
+        mt_reader_set_truncated(r, "%s", why);
+    } else if (r->cstate != MT_READER_TRUNCATED) {
+        r->cstate = MT_READER_TRUNCATED;
+        snprintf(r->creason, sizeof r->creason, "%s", why);
+    }
 }
 
 /* True once mt_reader_close asked the prefetch thread to stop: a followed file is then not
@@ -330,51 +395,11 @@ static void mt_reader_produce(mt_reader_t *r, mt_slot_t *slot)
     slot->status = MT_SLOT_CHUNK;
 }
 
-static void *mt_reader_prefetch(void *arg)
+/* Moves the decoder to the chunk in slot, produced there now. Returns 1 when it is ready, 0 at
+ * the end (clean or truncated), or a negative errno. */
+static int mt_reader_load_chunk(mt_reader_t *r, mt_slot_t *slot)
 {
-    mt_reader_t *r = arg;
-    for (;;) {
-        pthread_mutex_lock(&r->mu);
-        while (r->filled == MT_READER_SLOTS && !r->stop)
-            pthread_cond_wait(&r->cv, &r->mu);
-        int stop = r->stop;
-        pthread_mutex_unlock(&r->mu);
-        if (stop)
-            return NULL;
-        mt_slot_t *slot = &r->slots[r->prod];
-        mt_reader_produce(r, slot);
-        pthread_mutex_lock(&r->mu);
-        r->prod = (r->prod + 1) % MT_READER_SLOTS;
-        r->filled++;
-        pthread_cond_broadcast(&r->cv);
-        pthread_mutex_unlock(&r->mu);
-        if (slot->status != MT_SLOT_CHUNK)
-            return NULL; /* end of stream: nothing more to read */
-    }
-}
-
-/* Moves to the next chunk. Returns 1 when one is ready, 0 at the end (clean or truncated), or a
- * negative errno. */
-static int mt_reader_load_chunk(mt_reader_t *r)
-{
-    mt_slot_t *slot;
-    if (r->threaded) {
-        pthread_mutex_lock(&r->mu);
-        if (r->holding) { /* give the chunk just decoded back to the producer */
-            r->cons = (r->cons + 1) % MT_READER_SLOTS;
-            r->filled--;
-            r->holding = 0;
-            pthread_cond_broadcast(&r->cv);
-        }
-        while (r->filled == 0)
-            pthread_cond_wait(&r->cv, &r->mu);
-        r->holding = 1;
-        pthread_mutex_unlock(&r->mu);
-        slot = &r->slots[r->cons];
-    } else {
-        slot = &r->slots[0];
-        mt_reader_produce(r, slot);
-    }
+    mt_reader_produce(r, slot);
     if (slot->status < 0)
         return slot->status;
     if (slot->status == MT_SLOT_END) {
@@ -505,6 +530,47 @@ int mt_reader_open_stats(mt_reader_t **out, const char *path, mt_log_stats_t *st
     return mt_reader_open_file(out, path, NULL, NULL, stats, err, errlen);
 }
 
+/* MEMTRACE_ANALYSIS_THREADS=1 decodes on the caller's thread (the same records, one core);
+ * anything else, or unset, uses two. */
+static int mt_reader_threads(void)
+{
+    const char *e = getenv("MEMTRACE_ANALYSIS_THREADS");
+    return e && e[0] == '1' && e[1] == '\0' ? 1 : 2;
+}
+
+static void *mt_reader_decoder(void *arg);
+
+/* Decoding is about half the analysis: the decoder thread does it beside the replay. Without
+ * the thread (anything failed) the reader works the same, on the caller's thread. */
+static void mt_reader_start_decoder(mt_reader_t *r)
+{
+    int i;
+    for (i = 0; i < MT_READER_BATCHES; i++) {
+        r->batches[i].heads = malloc(MT_BATCH_RECORDS * sizeof(mt_rec_head_t));
+        r->batches[i].full = malloc(MT_BATCH_FULL * sizeof(mt_record_t));
+        if (!r->batches[i].heads || !r->batches[i].full)
+            return; /* the arrays are freed at close */
+    }
+    if (pthread_mutex_init(&r->mu, NULL) != 0)
+        return;
+    if (pthread_cond_init(&r->cv_prod, NULL) == 0) {
+        if (pthread_cond_init(&r->cv_cons, NULL) == 0) {
+            free(r->segs); /* each batch has its own from now on */
+            free(r->args);
+            r->segs = NULL;
+            r->args = NULL;
+            r->segs_cap = r->args_cap = 0;
+            if (pthread_create(&r->thread, NULL, mt_reader_decoder, r) == 0) {
+                r->threaded = 1;
+                return;
+            }
+            pthread_cond_destroy(&r->cv_cons);
+        }
+        pthread_cond_destroy(&r->cv_prod);
+    }
+    pthread_mutex_destroy(&r->mu);
+}
+
 static int mt_reader_open_file(mt_reader_t **out, const char *path, mt_follow_fn follow,
                                void *follow_arg, mt_log_stats_t *stats, char *err, size_t errlen)
 {
@@ -539,20 +605,8 @@ static int mt_reader_open_file(mt_reader_t **out, const char *path, mt_follow_fn
         mt_reader_close(r);
         return rc;
     }
-    /* Inflating is half the analysis time: do it on a second core, one chunk ahead. Without a
-     * thread (creation failed) the reader works the same, synchronously. */
-    if (pthread_mutex_init(&r->mu, NULL) == 0) {
-        if (pthread_cond_init(&r->cv, NULL) == 0) {
-            if (pthread_create(&r->thread, NULL, mt_reader_prefetch, r) == 0) {
-                r->threaded = 1;
-            } else {
-                pthread_cond_destroy(&r->cv);
-                pthread_mutex_destroy(&r->mu);
-            }
-        } else {
-            pthread_mutex_destroy(&r->mu);
-        }
-    }
+    if (!stats && mt_reader_threads() > 1)
+        mt_reader_start_decoder(r);
     *out = r;
     return 0;
 }
@@ -585,13 +639,14 @@ void mt_reader_close(mt_reader_t *r)
     if (r->threaded) {
         pthread_mutex_lock(&r->mu);
         __atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
-        pthread_cond_broadcast(&r->cv);
+        pthread_cond_broadcast(&r->cv_prod);
         pthread_mutex_unlock(&r->mu);
         pthread_join(r->thread, NULL);
         pthread_mutex_destroy(&r->mu);
-        pthread_cond_destroy(&r->cv);
+        pthread_cond_destroy(&r->cv_prod);
+        pthread_cond_destroy(&r->cv_cons);
     }
-    /* Only now: the prefetch thread may have been reading it. */
+    /* Only now: the decoder thread may have been reading it. */
     if (r->fd >= 0)
         close(r->fd);
     if (r->z_ready)
@@ -599,6 +654,12 @@ void mt_reader_close(mt_reader_t *r)
     free(r->comp);
     for (int i = 0; i < MT_READER_SLOTS; i++)
         free(r->slots[i].raw);
+    for (int i = 0; i < MT_READER_BATCHES; i++) {
+        free(r->batches[i].heads);
+        free(r->batches[i].full);
+        free(r->batches[i].segs);
+        free(r->batches[i].args);
+    }
     free(r->segs);
     free(r->args);
     free(r->alloc_addr);
@@ -751,26 +812,26 @@ corrupt:
     case (t) + 0xe:                                                                                \
     case (t) + 0xf
 
-static inline int mt_reader_decode(mt_reader_t *r, mt_record_t *rec)
+/* True while the current chunk has records left (a FREE_RUN's frees included). */
+static inline int mt_reader_in_chunk(const mt_reader_t *r)
 {
-    for (;;) {
-        if (r->state != MT_READER_OK)
-            return 0;
-        if (r->run_backs | r->run_addrs)
-            return mt_reader_run_next(r, rec);
-        if (r->pos < r->end)
-            break;
-        int rc = mt_reader_load_chunk(r);
-        if (rc < 0) {
-            mt_reader_set_truncated(r, "read error: %s", strerror(-rc));
-            return rc;
-        }
-    }
+    return (r->run_backs | r->run_addrs) != 0 || r->pos < r->end;
+}
+
+/* Decodes the next record of the current chunk (mt_reader_in_chunk, state OK): 1, 0 when it
+ * is corrupt (the stream ends truncated), or a negative errno. A record without a time of its
+ * own gets the time of the last timed one, which is what mt_reader_last_time_us reports after
+ * it. */
+static inline int mt_reader_decode_one(mt_reader_t *r, mt_record_t *rec)
+{
+    if (r->run_backs | r->run_addrs)
+        return mt_reader_run_next(r, rec);
     const uint8_t *p = r->pos, *end = r->end;
     uint8_t tag = *p++;
     uint64_t v;
     r->wire_tag = tag;
     rec->tid = r->tid;
+    rec->time_us = r->last_time_us;
     switch (tag) {
         MT_CASE16(MT_TAG_ALLOC)
             : MT_CASE16(MT_TAG_ALLOC_REUSE)
@@ -1066,6 +1127,194 @@ corrupt:
     return 0;
 }
 
+/* The next record, on the caller's thread: chunks are loaded here as they are needed. */
+static inline int mt_reader_decode(mt_reader_t *r, mt_record_t *rec)
+{
+    while (r->state == MT_READER_OK && !mt_reader_in_chunk(r)) {
+        int rc = mt_reader_load_chunk(r, &r->slots[0]);
+        if (rc < 0) {
+            mt_reader_set_truncated(r, "read error: %s", strerror(-rc));
+            return rc;
+        }
+    }
+    if (r->state != MT_READER_OK)
+        return 0;
+    return mt_reader_decode_one(r, rec);
+}
+
+/* ---- the decoder thread and the queue of batches ---- */
+
+/* Waits, on the decoder thread, until the caller has given back chunk c (its slot is reused
+ * for chunk c + MT_READER_SLOTS). 0, or -1 when the reader is closing. */
+static int mt_reader_wait_freed(mt_reader_t *r, uint64_t c)
+{
+    pthread_mutex_lock(&r->mu);
+    if (r->cons_waiting) /* for a batch this thread put without waking it */
+        pthread_cond_signal(&r->cv_cons);
+    while (r->chunks_freed <= c && !r->stop) {
+        r->prod_waiting = 1;
+        pthread_cond_wait(&r->cv_prod, &r->mu);
+        r->prod_waiting = 0;
+    }
+    int stop = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    return stop ? -1 : 0;
+}
+
+/* The next empty batch, on the decoder thread; NULL when the reader is closing. */
+static mt_batch_t *mt_reader_batch_get(mt_reader_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    while (r->bfilled == MT_READER_BATCHES && !r->stop) {
+        r->prod_waiting = 1;
+        pthread_cond_wait(&r->cv_prod, &r->mu);
+        r->prod_waiting = 0;
+    }
+    int stop = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    return stop ? NULL : &r->batches[r->bprod];
+}
+
+/* Hands a filled batch to the caller. A waiting caller is woken once half the queue is ready,
+ * at the stream's end, at a chunk's end when the file is followed (the next one may be long to
+ * come), and before this thread waits for the caller (mt_reader_wait_freed). */
+static void mt_reader_batch_put(mt_reader_t *r, const mt_batch_t *b)
+{
+    pthread_mutex_lock(&r->mu);
+    r->bprod = (r->bprod + 1) % MT_READER_BATCHES;
+    r->bfilled++;
+    if (r->cons_waiting && (r->bfilled >= MT_READER_BATCHES / 2 || b->status != MT_READER_OK ||
+                            (b->last && r->follow)))
+        pthread_cond_signal(&r->cv_cons);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Decodes one chunk into batches; 0 when the stream goes on, -1 when it ended or the reader
+ * is closing. */
+static int mt_reader_decode_chunk(mt_reader_t *r)
+{
+    uint64_t c = r->chunks_made++;
+    if (c >= MT_READER_SLOTS && mt_reader_wait_freed(r, c - MT_READER_SLOTS) < 0)
+        return -1;
+    int rc = mt_reader_load_chunk(r, &r->slots[c % MT_READER_SLOTS]);
+    if (rc < 0)
+        mt_reader_set_truncated(r, "read error: %s", strerror(-rc));
+    for (;;) {
+        mt_batch_t *b = mt_reader_batch_get(r);
+        if (!b)
+            return -1;
+        b->n = b->nfull = 0;
+        b->chunk = c;
+        b->end_off = r->done_off;
+        b->events0 = r->events;
+        b->time0 = r->last_time_us;
+        r->segs = b->segs; /* a PROCESS or MODULE_LOAD points into its own batch's arrays */
+        r->segs_cap = b->segs_cap;
+        r->args = b->args;
+        r->args_cap = b->args_cap;
+        while (b->n < MT_BATCH_RECORDS && r->state == MT_READER_OK && mt_reader_in_chunk(r)) {
+            mt_record_t *rec = &r->scratch;
+            int d = mt_reader_decode_one(r, rec);
+            if (d <= 0) {
+                rc = d < 0 ? d : rc;
+                break;
+            }
+            memcpy(&b->heads[b->n++], rec, MT_REC_HEAD);
+            if (rec->tag != MT_TAG_ALLOC && rec->tag != MT_TAG_FREE) {
+                b->full[b->nfull++] = *rec;
+                if (b->nfull == MT_BATCH_FULL || rec->tag == MT_TAG_PROCESS ||
+                    rec->tag == MT_TAG_MODULE_LOAD)
+                    break;
+            }
+        }
+        b->segs = r->segs;
+        b->segs_cap = r->segs_cap;
+        b->args = r->args;
+        b->args_cap = r->args_cap;
+        r->segs = NULL;
+        r->args = NULL;
+        b->time_end = r->last_time_us;
+        b->status = rc < 0 ? rc : (int)r->state;
+        b->last = b->status != MT_READER_OK || !mt_reader_in_chunk(r);
+        snprintf(b->reason, sizeof b->reason, "%s", r->reason);
+        int last = b->last, status = b->status;
+        mt_reader_batch_put(r, b);
+        if (status != MT_READER_OK)
+            return -1;
+        if (last)
+            return 0;
+    }
+}
+
+static void *mt_reader_decoder(void *arg)
+{
+    mt_reader_t *r = arg;
+    while (mt_reader_decode_chunk(r) == 0) {
+    }
+    return NULL;
+}
+
+/* The caller is done with its batch: back to the decoder, and with it the batch's chunk when
+ * it was that chunk's last. */
+static void mt_reader_batch_release(mt_reader_t *r, const mt_batch_t *b)
+{
+    pthread_mutex_lock(&r->mu);
+    r->bcons = (r->bcons + 1) % MT_READER_BATCHES;
+    r->bfilled--;
+    if (b->last)
+        r->chunks_freed = b->chunk + 1;
+    if (r->prod_waiting && (r->bfilled <= MT_READER_BATCHES / 2 || b->last))
+        pthread_cond_signal(&r->cv_prod);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* The stream ended after batch b (its status): the caller's state says how. */
+static int mt_reader_batch_end(mt_reader_t *r, const mt_batch_t *b)
+{
+    if (b->status == MT_READER_END) {
+        r->cstate = MT_READER_END;
+        return 0;
+    }
+    r->cstate = MT_READER_TRUNCATED;
+    snprintf(r->creason, sizeof r->creason, "%s",
+             b->reason[0] ? b->reason : "out of memory while decoding");
+    return b->status < 0 ? b->status : 0;
+}
+
+/* mt_reader_next of a threaded reader: the next record of the decoded batches. */
+static inline int mt_reader_next_threaded(mt_reader_t *r, mt_record_t *rec)
+{
+    for (;;) {
+        if (__builtin_expect(r->cstate != MT_READER_OK, 0))
+            return 0;
+        mt_batch_t *b = r->cb;
+        if (__builtin_expect(b && r->ci < b->n, 1)) {
+            const mt_rec_head_t *h = &b->heads[r->ci++];
+            /* a heap event's other fields are stale (log_reader.h): only its head */
+            if (__builtin_expect(h->b[0] == MT_TAG_ALLOC || h->b[0] == MT_TAG_FREE, 1))
+                memcpy(rec, h, MT_REC_HEAD);
+            else
+                *rec = b->full[r->cf++];
+            return 1;
+        }
+        if (b) {
+            if (b->status != MT_READER_OK)
+                return mt_reader_batch_end(r, b);
+            mt_reader_batch_release(r, b);
+        }
+        pthread_mutex_lock(&r->mu);
+        while (r->bfilled == 0) {
+            r->cons_waiting = 1;
+            pthread_cond_wait(&r->cv_cons, &r->mu);
+            r->cons_waiting = 0;
+        }
+        pthread_mutex_unlock(&r->mu);
+        r->cb = &r->batches[r->bcons];
+        r->ci = r->cf = 0;
+        r->cdone_off = r->cb->end_off;
+    }
+}
+
 /* The cursors of all streams (the main stream's is pos). */
 static void mt_reader_cursors(const mt_reader_t *r, const uint8_t **c)
 {
@@ -1099,29 +1348,62 @@ static int mt_reader_next_counted(mt_reader_t *r, mt_record_t *rec)
 
 int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
 {
+    if (r->threaded)
+        return mt_reader_next_threaded(r, rec);
     if (__builtin_expect(r->stats != NULL, 0))
         return mt_reader_next_counted(r, rec);
     return mt_reader_decode(r, rec);
 }
 
+int mt_reader_threaded(const mt_reader_t *r)
+{
+    return r->threaded;
+}
+
+uint64_t mt_reader_ahead(const mt_reader_t *r, unsigned k)
+{
+    const mt_batch_t *b = r->cb;
+    if (!b || r->ci + k > b->n || k == 0)
+        return 0;
+    const mt_rec_head_t *h = &b->heads[r->ci + k - 1];
+    if (h->b[0] != MT_TAG_ALLOC && h->b[0] != MT_TAG_FREE)
+        return 0;
+    uint64_t addr;
+    memcpy(&addr, h->b + offsetof(mt_record_t, addr), sizeof addr);
+    return addr;
+}
+
 enum mt_reader_state mt_reader_state(const mt_reader_t *r)
 {
-    return r->state;
+    return r->threaded ? r->cstate : r->state;
 }
 
 const char *mt_reader_reason(const mt_reader_t *r)
 {
-    return r->reason;
+    return r->threaded ? r->creason : r->reason;
+}
+
+static int mt_tag_is_event(uint8_t tag)
+{
+    return tag == MT_TAG_ALLOC || tag == MT_TAG_FREE || tag == MT_TAG_REALLOC_RELEASE ||
+           tag == MT_TAG_REALLOC_FAILED || tag == MT_TAG_MMAP || tag == MT_TAG_MUNMAP;
 }
 
 uint64_t mt_reader_events(const mt_reader_t *r)
 {
-    return r->events;
+    if (!r->threaded)
+        return r->events;
+    if (!r->cb)
+        return 0;
+    uint64_t n = r->cb->events0; /* rarely asked: counted in the batch only then */
+    for (uint32_t i = 0; i < r->ci; i++)
+        n += (uint64_t)mt_tag_is_event(r->cb->heads[i].b[0]);
+    return n;
 }
 
 uint64_t mt_reader_bytes_done(const mt_reader_t *r)
 {
-    return r->done_off;
+    return r->threaded ? r->cdone_off : r->done_off;
 }
 
 uint64_t mt_reader_size(const mt_reader_t *r)
@@ -1131,7 +1413,16 @@ uint64_t mt_reader_size(const mt_reader_t *r)
 
 uint64_t mt_reader_last_time_us(const mt_reader_t *r)
 {
-    return r->last_time_us;
+    if (!r->threaded)
+        return r->last_time_us;
+    const mt_batch_t *b = r->cb;
+    if (!b)
+        return 0;
+    if (r->ci == 0 || r->ci == b->n)
+        return r->ci ? b->time_end : b->time0;
+    uint64_t t;
+    memcpy(&t, b->heads[r->ci - 1].b + offsetof(mt_record_t, time_us), sizeof t);
+    return t;
 }
 
 const char *mt_reader_name(const mt_reader_t *r)
@@ -1151,10 +1442,10 @@ uint32_t mt_reader_pid(const mt_reader_t *r)
 
 void mt_reader_describe_truncation(const mt_reader_t *r, char *buf, size_t len)
 {
-    uint64_t t = r->last_time_us / 100000; /* tenths of a second */
+    uint64_t t = mt_reader_last_time_us(r) / 100000; /* tenths of a second */
     uint64_t tenths = t % 10, s = (t / 10) % 60, m = t / 600;
     snprintf(buf, len,
              "truncated after %" PRIu64 " events; report covers up to %02" PRIu64 ":%02" PRIu64
              ".%" PRIu64,
-             r->events, m, s, tenths);
+             mt_reader_events(r), m, s, tenths);
 }

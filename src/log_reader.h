@@ -85,6 +85,13 @@ void mt_reader_close(mt_reader_t *r);
  * mt_reader_state), or a negative errno for an I/O error (also ends the stream). */
 int mt_reader_next(mt_reader_t *r, mt_record_t *rec) MT_WUR;
 
+/* Whether a decoder thread decodes ahead of the caller (tests). */
+int mt_reader_threaded(const mt_reader_t *r);
+
+/* A hint for prefetching: the address of the heap event (ALLOC or FREE) k records after the
+ * last one delivered, when it is already decoded (a threaded reader decodes ahead); else 0. */
+uint64_t mt_reader_ahead(const mt_reader_t *r, unsigned k);
+
 /* Ends the stream as truncated from outside (a layer above found a corrupt id): the reader
  * keeps the first reason it was given. */
 void mt_reader_fail(mt_reader_t *r, const char *why);

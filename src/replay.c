@@ -123,6 +123,11 @@ static void mt_blocks_remove(mt_replay_t *r, mt_block_t *b)
     r->blocks[i].addr = 0;
 }
 
+void mt_replay_prefetch(const mt_replay_t *r, uint64_t addr)
+{
+    __builtin_prefetch(&r->blocks[mt_slot(r, addr)], 1);
+}
+
 const mt_block_t *mt_replay_find(const mt_replay_t *r, uint64_t addr)
 {
     return addr ? mt_blocks_lookup(r, addr) : NULL;
@@ -237,6 +242,7 @@ static int mt_threads_grow(mt_replay_t *r)
     free(old);
     r->threads = nt;
     r->threads_mask = ncap - 1;
+    r->thread_hit = NULL;
     return 0;
 }
 
@@ -294,6 +300,11 @@ static int mt_tstats_new(mt_replay_t *r, uint64_t tid, uint64_t t, uint32_t *idx
 /* The thread's entry, created on first use (at time t); NULL only on ENOMEM. */
 static mt_thread_last_t *mt_thread(mt_replay_t *r, uint64_t tid, uint64_t t)
 {
+    mt_thread_last_t *hit = r->thread_hit;
+    if (__builtin_expect(hit && hit->tid == tid, 1)) {
+        r->tstats[hit->idx].last_us = t;
+        return hit;
+    }
     if ((!r->threads || (r->nthreads + 1) * 2 > r->threads_mask + 1) && mt_threads_grow(r) < 0)
         return NULL;
     size_t i = (size_t)((tid * 0x9E3779B97F4A7C15ull) >> 32) & r->threads_mask;
@@ -307,6 +318,7 @@ static mt_thread_last_t *mt_thread(mt_replay_t *r, uint64_t tid, uint64_t t)
         r->nthreads++;
     }
     r->tstats[r->threads[i].idx].last_us = t;
+    r->thread_hit = &r->threads[i];
     return &r->threads[i];
 }
 
@@ -410,9 +422,27 @@ const uint64_t *mt_replay_node_pairs(const mt_replay_t *r, uint32_t node, size_t
 
 /* ---- heap over time ---- */
 
-static void mt_series_note(mt_replay_t *r)
+static void mt_series_note_slow(mt_replay_t *r, uint64_t t, uint64_t v) __attribute__((noinline));
+
+/* Notes the heap's size after an event (at r->last_time_us). Inline, and the two values read
+ * one by one: a 16-byte load of fields just written by 8-byte stores is not forwarded and
+ * stalls, at every event. */
+static inline void mt_series_note(mt_replay_t *r)
 {
     uint64_t t = r->last_time_us, v = r->heap_bytes;
+    if (__builtin_expect(t >= r->series_lo_us && t < r->series_hi_us, 1)) {
+        /* the bucket of the event before: no division */
+        mt_heap_bucket_t *bk = &r->series[r->series_at];
+        bk->min = v < bk->min ? v : bk->min;
+        bk->max = v > bk->max ? v : bk->max;
+        bk->last = v;
+        return;
+    }
+    mt_series_note_slow(r, t, v);
+}
+
+static void mt_series_note_slow(mt_replay_t *r, uint64_t t, uint64_t v)
+{
     uint64_t idx = t / r->series_width_us;
     while (idx >= MT_REPLAY_SERIES_MAX) {
         /* Merge neighbours: min of mins, max of maxes, the later one's last value. */
@@ -441,6 +471,9 @@ static void mt_series_note(mt_replay_t *r)
         bk->last = v;
     }
     r->nseries = idx + 1 > r->nseries ? idx + 1 : r->nseries;
+    r->series_at = idx;
+    r->series_lo_us = idx * r->series_width_us;
+    r->series_hi_us = r->series_lo_us + r->series_width_us;
 }
 
 static void mt_lifetime_note(mt_replay_t *r, const mt_block_t *b, uint64_t t)
@@ -522,10 +555,16 @@ static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
         mt_series_note(r);
 }
 
+/* True when one more block needs a bigger table (load factor 0.7, every thread's blocks). */
+static inline int mt_blocks_full(const mt_replay_t *r)
+{
+    return (r->all_heap_blocks + 1) * 10 >= (r->mask + 1) * 7;
+}
+
 /* Places a block known not to be in the table. */
 static int mt_blocks_put(mt_replay_t *r, const mt_block_t *nb)
 {
-    if ((r->all_heap_blocks + 1) * 10 >= (r->mask + 1) * 7) { /* every thread's blocks */
+    if (mt_blocks_full(r)) {
         int rc = mt_blocks_grow(r);
         if (rc < 0)
             return rc;
@@ -601,7 +640,18 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
     th->addr = addr;
     if (__builtin_expect(addr == 0, 0))
         return 0; /* nothing to track; counted as a call */
-    mt_block_t *old = mt_blocks_lookup(r, addr);
+    /* One probe: it ends at the address (a block we saw no free of) or at the free slot
+     * where the new block goes, unless the table must grow first. */
+    uint64_t i = mt_slot(r, addr);
+    mt_block_t *old = NULL;
+    for (;; i = (i + 1) & r->mask) {
+        if (r->blocks[i].addr == addr) {
+            old = &r->blocks[i];
+            break;
+        }
+        if (!r->blocks[i].addr)
+            break;
+    }
     if (old) {
         /* The address came back without a free we saw: the old block must be gone. */
         r->replaced_blocks++;
@@ -612,7 +662,11 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
         r->heap_low_addr = addr;
     mt_block_t nb = {
         .addr = addr, .size = size, .time_us = t, .node = node, .kind = kind, .thread = th->idx};
-    return mt_blocks_put(r, &nb);
+    if (__builtin_expect(old != NULL || mt_blocks_full(r), 0))
+        return mt_blocks_put(r, &nb);
+    r->blocks[i] = nb;
+    mt_heap_insert(r, &nb);
+    return 0;
 }
 
 int mt_replay_free(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr)

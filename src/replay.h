@@ -162,7 +162,8 @@ typedef struct mt_replay {
 
     mt_thread_last_t *threads; /* open addressing by tid, never shrinks */
     size_t threads_mask, nthreads;
-    mt_thread_stats_t *tstats; /* by thread index */
+    mt_thread_last_t *thread_hit; /* the entry found last (events come in runs of a thread) */
+    mt_thread_stats_t *tstats;    /* by thread index */
     uint32_t ntstats, tstats_cap;
     uint64_t *sel_tids; /* sorted: the threads whose blocks count (mt_replay_select) */
     size_t nsel;
@@ -175,8 +176,10 @@ typedef struct mt_replay {
     int pairs_sorted;
 
     mt_heap_bucket_t series[MT_REPLAY_SERIES_MAX];
-    uint64_t series_width_us; /* bucket width, doubles when the series is full */
-    size_t nseries;           /* buckets up to the last one used */
+    uint64_t series_width_us;            /* bucket width, doubles when the series is full */
+    size_t nseries;                      /* buckets up to the last one used */
+    uint64_t series_lo_us, series_hi_us; /* the times of bucket series_at (empty: none) */
+    size_t series_at;
 
     /* ---- results, exact ----
      * With a thread filter (mt_replay_select) every figure below counts only the blocks that
@@ -290,6 +293,10 @@ static inline unsigned mt_replay_size_bucket(uint64_t size)
 
 /* Live block lookup (NULL when not live). */
 const mt_block_t *mt_replay_find(const mt_replay_t *r, uint64_t addr);
+/* Asks the cache for the table slot of addr, a few events before it is looked up (the table
+ * is far larger than the cache: each lookup would otherwise wait for memory). No effect on
+ * any result. */
+void mt_replay_prefetch(const mt_replay_t *r, uint64_t addr);
 
 /* Calls fn for every live block, in no particular order. */
 void mt_replay_each_live(const mt_replay_t *r, void (*fn)(const mt_block_t *b, void *arg),

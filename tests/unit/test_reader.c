@@ -740,6 +740,207 @@ START_TEST(follow_stops_at_the_exit_record)
 }
 END_TEST
 
+/* ---- the decoder thread gives what the caller's thread gives ---- */
+
+/* A log of many small chunks with every kind of record, and runs of more records that are not
+ * heap events than a batch holds whole. */
+static void build_busy(mt_lb_t *b)
+{
+    const char *argv[] = {"./busy", "-n", "3"};
+    const mt_sample_t smp = {.rss = 1 << 20, .arena = 4096, .uordblks = 100};
+    mt_lb_init(b, 99, 8192 + 12000); /* chunks of about 12 KB raw: 60 or so */
+    mt_lb_process(b, 99, 1, "/usr/bin/busy", 3, argv);
+    uint64_t t = 1, live[64] = {0};
+    uint32_t node = 0;
+    for (int round = 0; round < 40; round++) {
+        mt_lb_module(b, (uint64_t)round + 1, 0x400000 + (uint64_t)round * 0x100000, "/lib/m.so",
+                     "\x01\x02", 2, 2, segs);
+        mt_lb_thread(b, 100 + (uint64_t)(round % 3));
+        mt_lb_thread_name(b, 100 + (uint64_t)(round % 3), "worker");
+        for (int k = 0; k < (round % 5 == 0 ? 150 : 3); k++, node++)
+            mt_lb_node(b, node + 1, node, 0x400000 + (uint64_t)node * 16);
+        for (int i = 0; i < 600; i++) {
+            uint64_t slot = ((uint64_t)i * 7 + (uint64_t)round) % 64;
+            if (live[slot])
+                mt_lb_free_(b, MT_TAG_FREE, t++, live[slot]);
+            live[slot] = 0x10000 + ((uint64_t)round * 600 + (uint64_t)i) * 48;
+            mt_lb_alloc(b, (enum mt_alloc_kind)(i % 3), t++, 16 + (uint64_t)i % 40, live[slot],
+                        1 + (uint32_t)i % node);
+            if (i % 97 == 0) {
+                mt_lb_free_(b, MT_TAG_REALLOC_RELEASE, t++, live[slot]);
+                mt_lb_free_(b, MT_TAG_REALLOC_FAILED, t++, live[slot]);
+                mt_lb_mmap(b, t++, 8192, 0x7f0000000000 + (uint64_t)i * 8192, 1, MT_MAP_MMAP);
+                mt_lb_munmap(b, t++, 8192, 0x7f0000000000 + (uint64_t)i * 8192);
+                mt_lb_sample(b, t++, &smp);
+                mt_lb_notice(b, t++, MT_NOTICE_UNWIND_FAILED, "bad frame");
+            }
+        }
+    }
+    mt_lb_exit(b, t, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(b);
+}
+
+/* Appends to *out what a caller can see of rec (the fields of its tag) and of the reader. */
+static size_t described_cap;
+
+static void describe_record(char **out, size_t *len, const mt_record_t *rec, mt_reader_t *r)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line, "%02x t=%llu tid=%llu ev=%llu last=%llu done=%llu",
+                     rec->tag, (unsigned long long)rec->time_us, (unsigned long long)rec->tid,
+                     (unsigned long long)mt_reader_events(r),
+                     (unsigned long long)mt_reader_last_time_us(r),
+                     (unsigned long long)mt_reader_bytes_done(r));
+    switch (rec->tag) {
+    case MT_TAG_ALLOC:
+    case MT_TAG_MMAP:
+        n += snprintf(line + n, sizeof line - (size_t)n, " k=%u n=%u", rec->alloc_kind, rec->node);
+        /* fall through */
+    case MT_TAG_MUNMAP:
+        n += snprintf(line + n, sizeof line - (size_t)n, " s=%llu", (unsigned long long)rec->size);
+        /* fall through */
+    case MT_TAG_FREE:
+    case MT_TAG_REALLOC_RELEASE:
+    case MT_TAG_REALLOC_FAILED:
+        n += snprintf(line + n, sizeof line - (size_t)n, " a=%llx", (unsigned long long)rec->addr);
+        break;
+    case MT_TAG_TRACE_NODE:
+        n += snprintf(line + n, sizeof line - (size_t)n, " id=%llu p=%llu ip=%llx",
+                      (unsigned long long)rec->id, (unsigned long long)rec->parent,
+                      (unsigned long long)rec->ip);
+        break;
+    case MT_TAG_MODULE_LOAD:
+        n += snprintf(line + n, sizeof line - (size_t)n, " id=%llu %.*s segs=%zu last=%llx",
+                      (unsigned long long)rec->id, (int)rec->str.len, rec->str.ptr, rec->nsegs,
+                      (unsigned long long)(rec->nsegs ? rec->segs[rec->nsegs - 1].vaddr : 0));
+        break;
+    case MT_TAG_PROCESS:
+        n += snprintf(line + n, sizeof line - (size_t)n, " %.*s argc=%zu %.*s", (int)rec->str.len,
+                      rec->str.ptr, rec->argc, (int)rec->argv[rec->argc - 1].len,
+                      rec->argv[rec->argc - 1].ptr);
+        break;
+    case MT_TAG_THREAD_NAME:
+    case MT_TAG_NOTICE:
+        n += snprintf(line + n, sizeof line - (size_t)n, " a=%llu %.*s", (unsigned long long)rec->a,
+                      (int)rec->str.len, rec->str.ptr);
+        break;
+    case MT_TAG_SAMPLE:
+        n += snprintf(line + n, sizeof line - (size_t)n, " rss=%llu",
+                      (unsigned long long)rec->sample.rss);
+        break;
+    default:
+        break;
+    }
+    if (!*out || *len + (size_t)n + 2 > described_cap) {
+        described_cap = (*len + (size_t)n + 2) * 2;
+        *out = realloc(*out, described_cap);
+        ck_assert_ptr_nonnull(*out);
+    }
+    memcpy(*out + *len, line, (size_t)n);
+    *len += (size_t)n;
+    (*out)[(*len)++] = '\n';
+    (*out)[*len] = '\0';
+}
+
+/* Everything a caller sees reading path, threaded or not; stop_after > 0 ends the stream from
+ * outside (mt_reader_fail) after that many records. */
+static char *read_all(const char *path, int threads, size_t stop_after, int *was_threaded)
+{
+    if (threads == 1)
+        setenv("MEMTRACE_ANALYSIS_THREADS", "1", 1);
+    else
+        unsetenv("MEMTRACE_ANALYSIS_THREADS");
+    mt_reader_t *r;
+    char err[256];
+    ck_assert_int_eq(mt_reader_open(&r, path, err, sizeof err), 0);
+    unsetenv("MEMTRACE_ANALYSIS_THREADS");
+    *was_threaded = mt_reader_threaded(r);
+    char *out = NULL;
+    size_t len = 0, count = 0;
+    described_cap = 0;
+    mt_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    int rc;
+    while ((rc = mt_reader_next(r, &rec)) == 1) {
+        describe_record(&out, &len, &rec, r);
+        if (++count == stop_after)
+            mt_reader_fail(r, "stopped from outside");
+    }
+    char tail[512], why[160];
+    mt_reader_describe_truncation(r, why, sizeof why);
+    snprintf(tail, sizeof tail, "rc=%d state=%d reason=%s events=%llu last=%llu done=%llu %s", rc,
+             (int)mt_reader_state(r), mt_reader_reason(r), (unsigned long long)mt_reader_events(r),
+             (unsigned long long)mt_reader_last_time_us(r),
+             (unsigned long long)mt_reader_bytes_done(r), why);
+    rec.tag = 0xff;
+    describe_record(&out, &len, &rec, r);
+    out = realloc(out, len + strlen(tail) + 1);
+    strcpy(out + len, tail);
+    mt_reader_close(r);
+    return out;
+}
+
+static void assert_same_both_ways(const char *path, size_t stop_after)
+{
+    int t1, t2;
+    char *one = read_all(path, 1, stop_after, &t1);
+    char *two = read_all(path, 2, stop_after, &t2);
+    ck_assert_int_eq(t1, 0);
+    ck_assert_int_eq(t2, 1);
+    if (strcmp(one, two) != 0) {
+        size_t i = 0;
+        while (one[i] == two[i])
+            i++;
+        while (i > 0 && one[i - 1] != '\n')
+            i--;
+        ck_abort_msg("%s: the threaded reader differs at:\n%.300s\n--- single thread:\n%.300s",
+                     path, two + i, one + i);
+    }
+    free(one);
+    free(two);
+}
+
+START_TEST(threaded_reader_gives_the_same_records)
+{
+    mt_lb_t b;
+    build_busy(&b);
+    const char *path = tmpfile_path();
+    ck_assert_uint_eq(mt_lb_write(&b, path), b.len);
+    assert_same_both_ways(path, 0);
+    assert_same_both_ways(path, 5000); /* mt_reader_fail in the middle of a batch */
+    assert_same_both_ways(path, 1);
+    mt_lb_free(&b);
+    unlink(path);
+}
+END_TEST
+
+/* Cut anywhere (short header, short chunk, inside a record of the last chunk) or corrupted:
+ * the same records, then the same end, reason and counts. */
+START_TEST(threaded_reader_same_on_cut_and_corrupt_logs)
+{
+    mt_lb_t b;
+    build_busy(&b);
+    const char *path = tmpfile_path();
+    ck_assert_uint_gt(b.len, 20000);
+    /* every cut and flip costs two reads: about 60 of each */
+    for (size_t cut = MT_LOG_HEADER_SIZE; cut < b.len; cut += b.len / 40 + 1) {
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(b.file, 1, cut, f), cut);
+        fclose(f);
+        assert_same_both_ways(path, 0);
+    }
+    for (size_t at = 300; at < b.len; at += b.len / 20 + 1) {
+        b.file[at] ^= 0x5a;
+        ck_assert_uint_eq(mt_lb_write(&b, path), b.len);
+        b.file[at] ^= 0x5a;
+        assert_same_both_ways(path, 0);
+    }
+    mt_lb_free(&b);
+    unlink(path);
+}
+END_TEST
+
 /* memtrace logstats: every byte of the log is counted once, by stream and by record. */
 START_TEST(stats_add_up)
 {
@@ -800,6 +1001,8 @@ int main(void)
     tcase_add_test(tc, follow_ends_when_the_writer_is_done);
     tcase_add_test(tc, follow_stops_at_the_exit_record);
     tcase_add_test(tc, stats_add_up);
+    tcase_add_test(tc, threaded_reader_gives_the_same_records);
+    tcase_add_test(tc, threaded_reader_same_on_cut_and_corrupt_logs);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
