@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The analyzer's unit tests under the sanitizers: ASan+UBSan for all of them, TSan for those
-# that run the reader's prefetch thread (reader, replay, reports, fuzz corpus). gcc's runtimes
+# that run the reader's decoder thread (reader, replay, reports, fuzz corpus). gcc's runtimes
 # come with build-essential, so this needs no extra package. A few minutes on 2 cores.
 #
 # Only the unit tests: the preload library runs inside other programs, before and under their
@@ -68,7 +68,7 @@ for k in "${kinds[@]}"; do
     # under ASan that includes terabytes of shadow memory (and LSan does this job there).
     # gcc's "undefined" leaves out float-to-integer overflow, which clang's includes.
     asan) run_kind asan address,undefined -fsanitize=float-cast-overflow -leak_scan ;;
-    # The threaded parts: the reader's prefetch thread, used by every analysis.
+    # The threaded parts: the reader's decoder thread, used by every analysis of a file.
     tsan) run_kind tsan thread "" reader replay reports fuzz_regressions ;;
     *) echo "sanitizers: unknown kind '$k' (asan, tsan)" >&2; exit 2 ;;
     esac

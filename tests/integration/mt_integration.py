@@ -439,6 +439,45 @@ def case_report_truncated():
           f"{full['allocations']}")
 
 
+# ---- the analysis on two cores gives what it gives on one ----
+
+def case_analysis_threads_same():
+    """Every report is byte for byte the same whether the log is decoded on a second thread
+    (the default) or on the replay's own (MEMTRACE_ANALYSIS_THREADS=1): logs of several chunks,
+    threads, the leak check, mmap, and a log cut in the middle of a chunk."""
+    logs = []
+    big = os.path.join(TMP, "big.mtr")
+    record(big, "/usr/bin/python3", "-c",
+           "x = [str(i) * 3 for i in range(200000)]\nfor i in range(200000): x[i % 1000] = [i]",
+           env=dict(os.environ, PYTHONMALLOC="malloc"))
+    offs, size = chunk_offsets(big)
+    check(len(offs) >= 3, f"expected several chunks in {big} ({size} bytes), found {len(offs)}")
+    cut = os.path.join(TMP, "cut.mtr")
+    mid = offs[len(offs) // 2]
+    with open(big, "rb") as src, open(cut, "wb") as dst:
+        dst.write(src.read(mid + 16 + (offs[len(offs) // 2 + 1] - mid - 16) // 2))
+    logs += [big, cut]
+    for name, opts in (("leak_kinds", ["--leak-check"]), ("threads", []), ("fragment", []),
+                       ("mmap_user", [])):
+        exe = os.path.join(ARGS.build_root, "samples", name)
+        if not os.path.isfile(exe):
+            continue
+        log = os.path.join(TMP, name + ".mtr")
+        p = memtrace("run", *opts, "-o", log, "--", exe)
+        check(os.path.isfile(log), f"memtrace run {name} wrote no log\n{show(p)}")
+        logs.append(log)
+    one = dict(os.environ, MEMTRACE_ANALYSIS_THREADS="1")
+    for log in logs:
+        for cmd in ("report", "peak", "leaks", "fragmentation"):
+            args = [ARGS.memtrace, cmd, "--format", "json", log]
+            a, b = run(args), run(args, env=one)
+            check(a.stdout.strip() != "", f"memtrace {cmd} {log} printed nothing\n{show(a)}")
+            check((a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr),
+                  f"memtrace {cmd} --format json {os.path.basename(log)} differs with "
+                  f"MEMTRACE_ANALYSIS_THREADS=1\n--- two threads ---\n{show(a)}\n"
+                  f"--- one thread ---\n{show(b)}")
+
+
 # ---- churn (shared/bench): exact counts and the right source line ----
 
 def case_churn():
