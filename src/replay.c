@@ -135,7 +135,10 @@ static void mt_blocks_remove(mt_replay_t *r, mt_block_t *b)
 
 void mt_replay_prefetch(const mt_replay_t *r, uint64_t addr)
 {
-    __builtin_prefetch(&r->blocks[mt_slot(r, addr)], 1);
+    /* and the next slot's line: a free's removal looks at the entries after its own */
+    uint64_t i = mt_slot(r, addr);
+    __builtin_prefetch(&r->blocks[i], 1);
+    __builtin_prefetch(&r->blocks[(i + 1) & r->mask], 1);
 }
 
 const mt_block_t *mt_replay_find(const mt_replay_t *r, uint64_t addr)
