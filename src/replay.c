@@ -15,14 +15,48 @@
 #define MT_REPLAY_INITIAL_BLOCKS 4096u
 #define MT_REPLAY_MAX_SAMPLES 4096u
 
-/* A zeroed block table on a cache line boundary: a 32-byte entry then never spans two lines
- * (calloc's 16-byte alignment split every other one, a second miss per lookup). */
+/* From this size on a block table is mapped: zero pages that the kernel fills as they are
+ * first touched, huge ones where it gives them (mt_blocks_advise), as calloc did. */
+#define MT_BLOCKS_MAP_BYTES (1u << 20)
+
+/* Huge pages for a big table (when the system gives them on request): a freed block is
+ * looked up at a random place of a table of tens of MB, and each 4 KiB page costs a TLB
+ * miss and, when new, a fault (perl's 300,000-key hash: load 22% faster). Only a hint. */
+static void mt_blocks_advise(mt_block_t *v, size_t bytes)
+{
+    if (bytes >= (4u << 20))
+        (void)madvise(v, bytes, MADV_HUGEPAGE);
+}
+
+/* A zeroed block table of n entries on a cache line boundary: a 32-byte entry then never
+ * spans two lines (calloc's 16-byte alignment split every other one, a second miss per
+ * lookup). */
 static mt_block_t *mt_blocks_alloc(uint64_t n)
 {
-    void *p;
-    if (n > SIZE_MAX / sizeof(mt_block_t) || posix_memalign(&p, 64, n * sizeof(mt_block_t)) != 0)
+    if (n > SIZE_MAX / sizeof(mt_block_t))
         return NULL;
-    return memset(p, 0, n * sizeof(mt_block_t));
+    size_t bytes = (size_t)n * sizeof(mt_block_t);
+    if (bytes >= MT_BLOCKS_MAP_BYTES) {
+        void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        mt_blocks_advise(m, bytes);
+        return m;
+    }
+    void *p;
+    if (posix_memalign(&p, 64, bytes) != 0)
+        return NULL;
+    return memset(p, 0, bytes);
+}
+
+static void mt_blocks_free(mt_block_t *v, uint64_t n)
+{
+    if (!v)
+        return;
+    if (n * sizeof(mt_block_t) >= MT_BLOCKS_MAP_BYTES)
+        munmap(v, (size_t)n * sizeof(mt_block_t));
+    else
+        free(v);
 }
 
 int mt_replay_init(mt_replay_t *r)
@@ -41,7 +75,7 @@ int mt_replay_init(mt_replay_t *r)
 
 void mt_replay_destroy(mt_replay_t *r)
 {
-    free(r->blocks);
+    mt_blocks_free(r->blocks, r->mask + 1);
     free(r->node_slot);
     free(r->stats);
     free(r->pending);
@@ -66,23 +100,12 @@ static inline uint64_t mt_slot(const mt_replay_t *r, uint64_t addr)
     return page << 8 | ((addr >> 4) & 0xff);
 }
 
-/* Huge pages for a big table (when the system gives them on request): a freed block is
- * looked up at a random place of a table of tens of MB, and each 4 KiB page costs a TLB
- * miss and, when new, a fault (perl's 300,000-key hash: load 22% faster). Only a hint. */
-static void mt_blocks_advise(mt_block_t *v, size_t bytes)
-{
-    uintptr_t start = ((uintptr_t)v + 4095) & ~(uintptr_t)4095;
-    if (bytes >= (4u << 20))
-        (void)madvise((void *)start, bytes - (start - (uintptr_t)v), MADV_HUGEPAGE);
-}
-
 static int mt_blocks_grow(mt_replay_t *r)
 {
     uint64_t ncap = (r->mask + 1) * 2;
     mt_block_t *nb = mt_blocks_alloc(ncap);
     if (!nb)
         return -ENOMEM;
-    mt_blocks_advise(nb, ncap * sizeof *nb);
     mt_block_t *old = r->blocks;
     uint64_t ocap = r->mask + 1;
     r->blocks = nb;
@@ -96,7 +119,7 @@ static int mt_blocks_grow(mt_replay_t *r)
             j = (j + 1) & r->mask;
         nb[j] = old[i];
     }
-    free(old);
+    mt_blocks_free(old, ocap);
     return 0;
 }
 
@@ -156,7 +179,7 @@ void mt_replay_each_live(const mt_replay_t *r, void (*fn)(const mt_block_t *b, v
 
 void mt_replay_drop_blocks(mt_replay_t *r)
 {
-    free(r->blocks);
+    mt_blocks_free(r->blocks, r->mask + 1);
     r->blocks = NULL;
     r->mask = 0;
 }
