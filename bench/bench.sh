@@ -10,8 +10,8 @@
 #
 # The analysis at scale is separate (minutes, GBs of disk): bench/bench.sh --scale EVENTS
 # generates a synthetic log with bench/gen_log.c and times `memtrace report` on it.
-# Real programs are separate too: bench/bench.sh --real [--runs N] records node, perl, a C++
-# compile, sqlite3 and python3 under memtrace and heaptrack, and compares the analyses.
+# Real programs are separate too: bench/bench.sh --real [--runs N] records churn.c, node, perl,
+# a C++ compile, sqlite3 and python3 under memtrace and heaptrack, and compares the analyses.
 # Log size and recorder memory on real programs are separate too: bench/bench.sh --logsize
 # (see logsize_bench below).
 set -euo pipefail
@@ -179,7 +179,7 @@ median() { # column file
 # install nodejs perl clang sqlite3 python3). Further columns about the same workloads (log
 # size, the recorder's memory) belong in real_row and real_header.
 
-REAL_WORKLOADS=(node perl cxx sqlite python)
+REAL_WORKLOADS=(churn node perl cxx sqlite python)
 
 # real_cmd NAME: the workload's command in CMD, memtrace run's own options in MT_OPTS,
 # environment for both recorders in RUN_ENV; returns 1 when its program is missing.
@@ -187,6 +187,7 @@ real_cmd() {
     MT_OPTS=(-q)
     RUN_ENV=()
     case "$1" in
+    churn) CMD=("$WORK/churn" "$ITER") ;; # issue 14's target: at most 0.35x heaptrack_print
     node) CMD=(node -e 'let a=[];for(let i=0;i<100000;i++)a.push({i,s:"x"+i});') ;;
     perl) CMD=(perl -e 'my %h; $h{"key$_"} = $_ for 1..300000; print scalar(keys %h), "\n";') ;;
     cxx)
@@ -207,6 +208,7 @@ real_cmd() {
 
 real_label() {
     case "$1" in
+    churn) echo "churn.c, $ITER iterations" ;;
     node) echo "node -e, 100k objects" ;;
     perl) echo "perl, 300k-key hash" ;;
     cxx) echo "$(basename "${CMD[0]}") -O2, templates" ;;
@@ -243,6 +245,7 @@ real_programs() {
     command -v heaptrack >/dev/null && command -v heaptrack_print >/dev/null ||
         { echo "bench.sh: --real compares with heaptrack: apt-get install heaptrack" >&2; exit 1; }
     cp "$BENCH_SRC/pyalloc.py" "$WORK/"
+    cc -O2 -g "$BENCH_SRC/churn.c" -o "$WORK/churn"
     cat >"$WORK/real.sql" <<'SQL'
 CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, v REAL);
 WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000)
@@ -251,7 +254,7 @@ CREATE INDEX t_name ON t(name);
 SELECT count(*), sum(v) FROM t WHERE name LIKE 'name1%';
 SQL
     local names=() n
-    for n in "${REAL_WORKLOADS[@]}"; do
+    for n in ${REAL_PROGRAMS:-${REAL_WORKLOADS[@]}}; do # REAL_PROGRAMS="churn node": a subset
         if real_cmd "$n"; then
             real_record "$n"
             names+=("$n")
