@@ -41,13 +41,15 @@
 /* Inflated chunks: the caller's (whose strings its records may still point to), the one being
  * decoded and one ahead; at most 3 x MT_CHUNK_MAX_RAW of memory. */
 #define MT_READER_SLOTS 3
-/* Decoded records in flight: 8 batches of up to 1,024 records, about 500 KiB. A heap event
- * travels as the head of its record (the fields it uses, 48 bytes: the caller's core reads
- * them as a sequential stream), any other record whole beside it (240 bytes, up to 64 a
- * batch). The decoder wakes a waiting caller only once half of the batches are ready (and the
- * other way round), so the threads hand over work every few thousand records, not at every
- * batch. */
-#define MT_READER_BATCHES 8
+/* Decoded records in flight: 32 batches of up to 1,024 records, about 1.5 MiB of heads. A
+ * heap event travels as the head of its record (the fields it uses, 48 bytes: the caller's
+ * core reads them as a sequential stream), any other record whole beside it (240 bytes, up
+ * to 64 a batch). The queue holds about a millisecond of the caller's work: while the
+ * decoder reads and inflates a chunk (about as long), the caller goes on. With 8 batches it
+ * waited that long at every chunk (churn.c's log: 50 ms of 370). The decoder wakes a waiting
+ * caller only once half of the batches are ready (and the other way round), so the threads
+ * hand over work every several thousand records, not at every batch. */
+#define MT_READER_BATCHES 32
 #define MT_BATCH_RECORDS 1024
 #define MT_BATCH_FULL 64
 #define MT_REC_HEAD offsetof(mt_record_t, id)
