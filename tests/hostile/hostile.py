@@ -190,6 +190,23 @@ def case_fsize_limit():
     check(rep["allocations"] < 500000, f"{rep['allocations']} allocations in a 4 KiB log")
 
 
+def case_fork_threads():
+    """50 forks while four threads allocate: no child deadlocks on a lock another thread held
+    at the fork, and every child's log holds exactly its 2 allocations, 1 free and exit 7."""
+    same_as_plain("fork_threads", "50", timeout=120, counts=False)
+    logs = [l for l in logs_of(os.path.join(it.TMP, "fork_threads-50.mtr"))]
+    children = []
+    for log in logs:
+        p = memtrace("report", "--format", "json", log)
+        check(p.returncode == 0, f"report {log}\n{show(p)}")
+        rep = json.loads(p.stdout)
+        if rep["origin"]["how"] == "fork":
+            children.append(rep)
+            got = (rep["allocations"], rep["frees"], rep["unknown_frees"], rep["exit"]["status"])
+            check(got == (2, 1, 0, 7), f"{log}: allocations, frees, unknown frees, exit = {got}")
+    check(len(children) == 50, f"{len(children)} child logs, not 50")
+
+
 def case_ctypes_malloc():
     """ctypes.CDLL("libc.so.6").malloc from a Python script: its blocks are in the log, at
     the script's line."""
