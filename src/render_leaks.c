@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "json_writer.h"
 #include "mt_config.h"
+#include "names.h"
 #include "render_stack.h"
 #include "report_threads.h"
 #include "text_escape.h"
@@ -414,8 +415,9 @@ static void mt_sarif_location(mt_json_t *j, const mt_leaks_render_opts_t *o, con
 static void mt_frame_label(char *buf, size_t len, const mt_leaks_t *l, const mt_frame_t *f)
 {
     const mt_module_t *m = mt_frame_module(l, f);
+    char name[1024];
     if (f->function)
-        snprintf(buf, len, "%s", f->function);
+        snprintf(buf, len, "%s", mt_name_show(f->function, name, sizeof name));
     else
         snprintf(buf, len, "%s+0x%" PRIx64, m ? m->basename : "?", f->address);
 }
@@ -606,7 +608,7 @@ static void mt_junit_stack(FILE *o, const mt_leaks_t *l, const mt_leak_t *k)
         mt_xml(o, lab);
         if (fr->file && fr->line) {
             fputs(" (", o);
-            mt_xml(o, fr->file);
+            mt_xml(o, mt_path_show(fr->file));
             snprintf(loc, sizeof loc, ":%u)", fr->line);
             fputs(loc, o);
         }
