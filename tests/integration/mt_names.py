@@ -188,6 +188,70 @@ def case_names_pprof_python():
         print("  go not installed: pprof's naming checked with its rules reimplemented here")
 
 
+# ---- diff: sites matched by function and call path before lines ----
+
+MOVED_C = r"""#include <stdlib.h>
+%sstatic void *small[1000], *big[1000], *once;
+__attribute__((noinline)) static void hold(int n)
+{
+    for (int i = 0; i < n; i++)
+        small[i] = malloc(1000);
+    for (int i = 0; i < n; i++)
+        big[i] = malloc(2000);
+}
+__attribute__((noinline)) static void other(void)
+{
+    once = malloc(4096);
+}
+int main(void)
+{
+    other();
+    hold(N);
+    for (int i = 0; i < 1000; i++) {
+        free(small[i]);
+        free(big[i]);
+    }
+    free(once);
+    return 0;
+}
+"""
+
+
+def moved_build(name, n, comment):
+    """moved.c built in its own directory (two checkouts of one file)."""
+    os.makedirs(os.path.join(it.TMP, name), exist_ok=True)
+    src = os.path.join(it.TMP, name, "moved.c")
+    with open(src, "w") as f:
+        f.write(MOVED_C % ("/* one comment line more */\n" if comment else ""))
+    exe = os.path.join(it.TMP, name, "moved")
+    p = it.compile_c(src, exe, "-O0", "-g", f"-DN={n}")
+    check(p.returncode == 0, f"cc\n{show(p)}")
+    log = os.path.join(it.TMP, name + ".mtr")
+    record(log, exe)
+    return log
+
+
+def case_diff_moved_lines():
+    old = moved_build("moved_old", 264, False)
+    new = moved_build("moved_new", 792, True)
+    d = json_of("diff", "--format", "json", old, new)
+    check(d["delta"]["peak_bytes"] == 528 * 1000 + 528 * 2000, f"delta {d['delta']}")
+    sites = d["sites"]
+    got = sorted((s["status"], s.get("lines_moved"), s["delta"]["peak_bytes"],
+                  s["stack"][0]["function"], s["stack"][0]["line"]) for s in sites)
+    # lines 6 and 8 of the old source, one further down in the new one
+    check(got == [("changed", True, 528000, "hold", 7), ("changed", True, 1056000, "hold", 9)],
+          f"sites {got}")
+    check(d["sites_changed"] == 2, f"sites_changed {d['sites_changed']}")
+    p = memtrace("diff", "--no-color", old, new)
+    check(p.returncode == 0 and "+528,000 B" in p.stdout and "+1,056,000 B" in p.stdout and
+          "[new]" not in p.stdout and "[vanished]" not in p.stdout and
+          p.stdout.count("[lines moved]") == 2, f"text diff\n{show(p)}")
+    # a site that really is new stays new: the same build against the moved one, reversed
+    d = json_of("diff", "--format", "json", new, old)
+    check(sorted(s["delta"]["peak_bytes"] for s in d["sites"]) == [-1056000, -528000] and
+          all(s["status"] == "changed" for s in d["sites"]), f"reversed {d['sites']}")
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 
