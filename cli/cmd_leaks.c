@@ -132,7 +132,7 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         fprintf(stderr, "memtrace: %s: cannot write '%s': %s\n", cmd, o->out_path, strerror(errno));
         goto out;
     }
-    char cwd[4096];
+    char cwd[4096], root[4096];
     /* Under --fail-leaked-above nothing fails, in the exit status and in SARIF and JUnit alike
      * (the JUnit suite fails exactly when the status does). */
     *failing = mt_leaks_failing_bytes(&l, o->fail) > o->fail_above;
@@ -140,7 +140,7 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         .colour = o->colour,
         .max_frames = o->frames,
         .fail = *failing ? o->fail : 0,
-        .source_root = getcwd(cwd, sizeof cwd),
+        .source_root = getcwd(cwd, sizeof cwd) ? mt_path_source_root(root, sizeof root, cwd) : NULL,
     };
     int rc = 0;
     switch (o->format) {

@@ -77,16 +77,22 @@ size_t mt_name_shorten(char *dst, size_t cap, const char *name)
     mt_out_t o = {dst, cap, 0};
     if (cap)
         dst[0] = '\0';
+    const char *op_end = NULL; /* just after the last operator's name */
     for (const char *p = name; *p;) {
         int word_start = p == name || !mt_ident_char(p[-1]);
+        /* A template's arguments follow its name ("vector<", "operator< <"); a '<' anywhere
+         * else is part of a name: Python's "<module>", "f.<locals>.<listcomp>". */
+        int template =
+            p > name && (mt_ident_char(p[-1]) || p == op_end || (p[-1] == ' ' && p - 1 == op_end));
         if (word_start && strncmp(p, "operator", 8) == 0 && !mt_ident_char(p[8])) {
             size_t n = 8 + mt_operator_len(p + 8);
             mt_out_put(&o, p, n);
             p += n;
+            op_end = p;
         } else if (word_start && p[0] != ':' && strncmp(p, cxx11, sizeof cxx11 - 1) == 0) {
             mt_out_put(&o, "std::", 5);
             p += sizeof cxx11 - 1;
-        } else if (*p == '<') {
+        } else if (*p == '<' && template) {
             const char *end = mt_template_end(p);
             if (!end) { /* not a name this reader understands: shown as it is */
                 o.len = 0;
@@ -140,6 +146,31 @@ const char *mt_path_show(const char *path)
     if (!state)
         state = getcwd(cwd, sizeof cwd) ? 1 : -1;
     return state > 0 ? mt_path_show_in(path, cwd) : path;
+}
+
+char *mt_path_source_root(char *buf, size_t cap, const char *dir)
+{
+    size_t n = strlen(dir);
+    if (!cap || n + sizeof "/.git" > cap)
+        return NULL;
+    memcpy(buf, dir, n + 1);
+    while (n > 1 && buf[n - 1] == '/')
+        buf[--n] = '\0';
+    for (size_t at = n; at > 0;) {
+        memcpy(buf + at, "/.git", sizeof "/.git");
+        int found = access(buf, F_OK) == 0;
+        buf[at] = '\0';
+        if (found)
+            return buf;
+        while (at > 0 && buf[at - 1] != '/')
+            at--;
+        if (at > 0)
+            at--; /* the parent, without its trailing slash ("" for the root) */
+        buf[at] = '\0';
+    }
+    memcpy(buf, dir, n + 1); /* no repository above: the directory itself */
+    buf[n] = '\0';
+    return buf;
 }
 
 size_t mt_path_join(char *dst, size_t cap, const char *dir, const char *rel)

@@ -40,6 +40,12 @@ const char *mt_path_show(const char *path);
 /* The same against dir instead of the current directory (tests; NULL dir: path unchanged). */
 const char *mt_path_show_in(const char *path, const char *dir);
 
+/* The source root of SARIF locations (%SRCROOT%, the repository's top for GitHub code
+ * scanning) seen from dir: the nearest of dir and its parents holding a ".git" (a checkout or
+ * a worktree), else dir itself. Writes it to buf (cap bytes) and returns buf, or NULL when it
+ * does not fit. */
+char *mt_path_source_root(char *buf, size_t cap, const char *dir);
+
 /* Lexically joins dir and a relative path, resolving "." and ".." ("/b/build" + "../src/a.c"
  * = "/b/src/a.c"); writes at most cap bytes with a NUL and returns the full length. */
 size_t mt_path_join(char *dst, size_t cap, const char *dir, const char *rel);

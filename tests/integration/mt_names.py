@@ -252,6 +252,94 @@ def case_diff_moved_lines():
     check(sorted(s["delta"]["peak_bytes"] for s in d["sites"]) == [-1056000, -528000] and
           all(s["status"] == "changed" for s in d["sites"]), f"reversed {d['sites']}")
 
+# ---- paths as a person reads them, SARIF locations for code scanning ----
+
+FRAME_LINE = re.compile(r"^\s+(\S+)\s+(\S+):(\d+)$", re.M)
+
+
+def frame_files(text):
+    return [m.group(2) for m in FRAME_LINE.finditer(text)]
+
+
+def case_paths_build_dir():
+    src_root = os.path.realpath(it.ARGS.source_root)
+    build = os.path.realpath(it.ARGS.build_root)
+    demo_c = os.path.join(src_root, "samples", "demo.c")
+    log = os.path.join(it.TMP, "demo.mtr")
+    record(log, it.sample_exe("demo"), cwd=build)
+    # JSON: the file as an absolute path (DWARF said ../samples/demo.c, from the build dir)
+    rep = json_of("report", "--format", "json", log)
+    fns = {}
+
+    def walk(x):
+        if isinstance(x, dict):
+            if x.get("function") in ("tokenize", "main", "intern_word") and x.get("file"):
+                fns[x["function"]] = x["file"]
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(rep)
+    check(fns.get("tokenize") == demo_c and fns.get("main") == demo_c,
+          f"JSON files {fns}, want {demo_c}")
+    # text from the build directory: the source is not under it, so absolute
+    p = memtrace("report", "--no-color", "--frames", "0", log, cwd=build)
+    seen = frame_files(p.stdout)
+    check(p.returncode == 0 and f"{demo_c}:30" in p.stdout, f"from the build dir\n{show(p)}")
+    check(not any(f.startswith("../") or "/../" in f for f in seen),
+          f"a path climbs out of the current directory: {seen}")
+    # from the source root: relative to it
+    p = memtrace("report", "--no-color", log, cwd=src_root)
+    check(p.returncode == 0 and re.search(r"^\s+tokenize\s+samples/demo\.c:30$", p.stdout, re.M),
+          f"from the source root\n{show(p)}")
+    # leaks text from the build directory
+    p = memtrace("leaks", "--no-color", log, cwd=build)
+    check(f"{demo_c}:49" in p.stdout and "../samples" not in p.stdout, f"leaks text\n{show(p)}")
+
+
+def sarif_locations(path):
+    with open(path) as f:
+        sarif = json.load(f)
+    return [r["locations"][0]["physicalLocation"] for r in sarif["runs"][0]["results"]]
+
+
+def case_paths_sarif():
+    src_root = os.path.realpath(it.ARGS.source_root)
+    build = os.path.realpath(it.ARGS.build_root)
+    leak_c = os.path.join(src_root, "samples", "leak_kinds.c")
+    log = os.path.join(it.TMP, "leak_kinds.mtr")
+    p = memtrace("run", "-q", "--leak-check", "-o", log, "--",
+                 os.path.join(build, "samples", "leak_kinds"), cwd=build)
+    check(p.returncode == 0, f"record\n{show(p)}")
+    out = os.path.join(it.TMP, "out.sarif")
+    # From the build directory: the source root is the checkout's top (its .git), and the
+    # location is relative to it, never ../samples/... under %SRCROOT%.
+    p = memtrace("leaks", "--format", "sarif", "-o", out, log, cwd=build)
+    check(p.returncode == 0, f"sarif\n{show(p)}")
+    in_repo = any(os.path.exists(os.path.join(d, ".git"))
+                  for d in (build, os.path.dirname(build), src_root))
+    for loc in sarif_locations(out):
+        a = loc["artifactLocation"]
+        if in_repo:
+            check(a == {"uri": "samples/leak_kinds.c", "uriBaseId": "%SRCROOT%"},
+                  f"from the build dir of a checkout: {a}")
+        else:
+            check(a == {"uri": "file://" + leak_c}, f"from a build dir, no checkout: {a}")
+    # From a directory outside the sources (no checkout above it): absolute file URIs
+    outside = os.path.join(it.TMP, "elsewhere")
+    os.makedirs(outside, exist_ok=True)
+    if not any(os.path.exists(os.path.join(d, ".git")) for d in ("/tmp", "/", it.TMP)):
+        p = memtrace("leaks", "--format", "sarif", "-o", out, log, cwd=outside)
+        for loc in sarif_locations(out):
+            check(loc["artifactLocation"] == {"uri": "file://" + leak_c},
+                  f"from outside the sources: {loc}")
+    # From the source root: relative, as before
+    p = memtrace("leaks", "--format", "sarif", "-o", out, log, cwd=src_root)
+    for loc in sarif_locations(out):
+        check(loc["artifactLocation"] == {"uri": "samples/leak_kinds.c",
+                                          "uriBaseId": "%SRCROOT%"}, f"from the root: {loc}")
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 

@@ -89,6 +89,10 @@ START_TEST(operators_and_lambdas)
                              "int>)#2}::operator()(std::pair<int, int>) const"),
                      "run(std::vector<>)::{lambda(std::pair<>)#2}::operator()(std::pair<>) "
                      "const");
+    /* Python's names are no templates */
+    ck_assert_str_eq(shorten("<module>"), "<module>");
+    ck_assert_str_eq(shorten("work.<locals>.<listcomp>"), "work.<locals>.<listcomp>");
+    ck_assert_str_eq(shorten("<lambda>"), "<lambda>");
     /* "->" inside template arguments is no bracket */
     ck_assert_str_eq(shorten("f<decltype(p->x)>(int)"), "f<>(int)");
     /* not balanced: shown as it is */
