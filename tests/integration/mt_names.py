@@ -340,6 +340,58 @@ def case_paths_sarif():
         check(loc["artifactLocation"] == {"uri": "samples/leak_kinds.c",
                                           "uriBaseId": "%SRCROOT%"}, f"from the root: {loc}")
 
+# ---- a frame is its function and file ----
+
+STATIC_A = r"""#include <stdlib.h>
+void *keep_a;
+static void make(void) { keep_a = malloc(100000); }
+void (*get_a(void))(void) { return make; }
+"""
+STATIC_B = r"""#include <stdlib.h>
+void *keep_b;
+static void make(void) { keep_b = malloc(300000); }
+void (*get_b(void))(void) { return make; }
+"""
+STATIC_MAIN = r"""#include <stdlib.h>
+extern void *keep_a, *keep_b;
+void (*get_a(void))(void);
+void (*get_b(void))(void);
+int main(void)
+{
+    void (*volatile fa)(void) = get_a(), (*volatile fb)(void) = get_b();
+    fa();
+    fb();
+    free(keep_a);
+    free(keep_b);
+    return 0;
+}
+"""
+
+TITLE = re.compile(r"<title>([^<]*)</title>")
+
+
+def case_flame_static_same_name():
+    srcs = []
+    for name, text in (("a.c", STATIC_A), ("b.c", STATIC_B), ("main.c", STATIC_MAIN)):
+        srcs.append(os.path.join(it.TMP, name))
+        with open(srcs[-1], "w") as f:
+            f.write(text)
+    exe = os.path.join(it.TMP, "statics")
+    cc = os.environ.get("CC") or it.ARGS.cc or "cc"
+    p = it.run([*cc.split(), "-O0", "-g", "-o", exe, *srcs])
+    check(p.returncode == 0, f"cc\n{show(p)}")
+    log = os.path.join(it.TMP, "statics.mtr")
+    record(log, exe)
+    svg = os.path.join(it.TMP, "statics.svg")
+    p = memtrace("flamegraph", "--min-percent", "0", "-o", svg, log)
+    check(p.returncode == 0, f"flamegraph\n{show(p)}")
+    with open(svg) as f:
+        titles = [t.split("\n") for t in TITLE.findall(f.read())]
+    makes = sorted((t[1].split(" in ")[0], t[2].split(" in ")[0]) for t in titles
+                   if t[0] == "make")
+    check(makes == [("a.c:3", "97.7 KiB (100,000 B)"), ("b.c:3", "293 KiB (300,000 B)")],
+          f"make of a.c and make of b.c: {makes}")
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 
