@@ -449,36 +449,33 @@ static int mt_flame_html(FILE *o, const mt_analysis_t *a, mt_sites_t *sites,
                          const mt_html_opts_t *opt)
 {
     /* The node cap bounds the graph for ordinary names; the byte budget for any names (a C++
-     * program's escaped templates): over it, the graph is drawn again with half the frames. */
-    size_t max_nodes = opt->max_nodes;
+     * program's escaped templates): over it, the cap shrinks until the graph fits. */
     char *buf = NULL;
     size_t len = 0;
-    int rc;
-    for (;;) {
-        mt_flame_tree_t t;
-        mt_flame_opts_t fo = {.cost = cost, .min_share = opt->min_share, .max_nodes = max_nodes};
-        rc = mt_flame_tree_build(&t, a, sites, &fo);
-        if (rc < 0)
-            return rc;
-        FILE *m = open_memstream(&buf, &len);
-        if (!m) {
-            mt_flame_tree_destroy(&t);
-            return -ENOMEM;
-        }
-        mt_flame_svg_opts_t so = {.title = heading, .embedded = 1};
-        rc = mt_render_flamegraph_svg(&t, a, m, &so);
-        if (fclose(m) != 0 && rc == 0)
-            rc = -ENOMEM;
+    mt_flame_svg_opts_t so = {.title = heading, .embedded = 1};
+    mt_flame_budget_t budget = {.a = a, .svg = &so};
+    mt_flame_opts_t fo = {.cost = cost,
+                          .min_share = opt->min_share,
+                          .max_nodes = opt->max_nodes,
+                          .size = mt_flame_svg_size,
+                          .size_arg = &budget,
+                          .max_size = MT_HTML_FLAME_MAX_BYTES};
+    mt_flame_tree_t t;
+    int rc = mt_flame_tree_build(&t, a, sites, &fo);
+    if (rc < 0)
+        return rc;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) {
         mt_flame_tree_destroy(&t);
-        if (rc < 0) {
-            free(buf);
-            return rc == -EIO ? -ENOMEM : rc;
-        }
-        if (len <= MT_HTML_FLAME_MAX_BYTES || max_nodes <= 100)
-            break;
+        return -ENOMEM;
+    }
+    rc = mt_render_flamegraph_svg(&t, a, m, &so);
+    if (fclose(m) != 0 && rc == 0)
+        rc = -ENOMEM;
+    mt_flame_tree_destroy(&t);
+    if (rc < 0) {
         free(buf);
-        buf = NULL;
-        max_nodes /= 2;
+        return rc == -EIO ? -ENOMEM : rc;
     }
     fprintf(o,
             "<h2 id=\"%s\">%s</h2>\n<div class=\"flame-box\"><input class=\"flame-search\" "
