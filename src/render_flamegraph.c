@@ -230,6 +230,14 @@ const char *mt_flame_cost_caption(enum mt_flame_cost cost)
     return "?";
 }
 
+const char *mt_flame_cost_caption_of(enum mt_flame_cost cost, const mt_analysis_t *a)
+{
+    /* a Python script's leaked figure is what it held when it ended (mt_analysis_held) */
+    if (cost == MT_FLAME_LEAKED && a && mt_analysis_held(a).at_script_end)
+        return "bytes held at the end of the script";
+    return mt_flame_cost_caption(cost);
+}
+
 static int mt_cost_is_bytes(enum mt_flame_cost cost)
 {
     return cost == MT_FLAME_PEAK || cost == MT_FLAME_LEAKED;
@@ -409,9 +417,11 @@ static void mt_node_title(FILE *o, const mt_flame_tree_t *t, const mt_flame_node
                 mt_fmt_count(c, sizeof c, f->peak_blocks), pct);
         break;
     case MT_FLAME_LEAKED:
-        fprintf(o, "%s in %s blocks not freed at exit (%.2f%%)",
-                mt_fmt_bytes_exact(b, sizeof b, n->value),
-                mt_fmt_count(c, sizeof c, f->leaked_blocks), pct);
+        fprintf(o, "%s in %s blocks %s (%.2f%%)", mt_fmt_bytes_exact(b, sizeof b, n->value),
+                mt_fmt_count(c, sizeof c, f->leaked_blocks),
+                mt_analysis_held(a).at_script_end ? "held at the end of the script"
+                                                  : "not freed at exit",
+                pct);
         break;
     case MT_FLAME_ALLOCATIONS:
     case MT_FLAME_TEMPORARY:
@@ -460,12 +470,12 @@ int mt_render_flamegraph_svg(const mt_flame_tree_t *t, const mt_analysis_t *a, F
     if (opt->title) {
         mt_xml_escape(o, opt->title, 300);
     } else {
-        fprintf(o, "memtrace flame graph: %s", mt_flame_cost_caption(t->cost));
+        fprintf(o, "memtrace flame graph: %s", mt_flame_cost_caption_of(t->cost, a));
     }
     fprintf(o, "</text>\n<text class=\"sub\" x=\"%.0f\" y=\"44\">total %s", MT_FG_X0,
             mt_value_text(b, sizeof b, t->cost, total));
     if (opt->title) /* the default title says what the widths measure; a custom one may not */
-        fprintf(o, " of %s", mt_flame_cost_caption(t->cost));
+        fprintf(o, " of %s", mt_flame_cost_caption_of(t->cost, a));
     fputs(" \xc2\xb7 ", o);
     mt_xml_escape(o, a->path, 200);
     if (t->pruned_frames)
@@ -510,7 +520,7 @@ int mt_render_flamegraph_svg(const mt_flame_tree_t *t, const mt_analysis_t *a, F
     fputs("</g>\n", o);
     if (!total)
         fprintf(o, "<text class=\"sub\" x=\"%.0f\" y=\"%.0f\">nothing to show: no %s</text>\n",
-                MT_FG_X0, MT_FG_TOP + MT_FG_FH * 2, mt_flame_cost_caption(t->cost));
+                MT_FG_X0, MT_FG_TOP + MT_FG_FH * 2, mt_flame_cost_caption_of(t->cost, a));
     /* The details line may be as wide as the graph (the script cuts it there): the legend
      * goes under it, never beside it. */
     double yb = H - MT_FG_BOTTOM + 20;

@@ -487,26 +487,60 @@ static int mt_flame_html(FILE *o, const mt_analysis_t *a, mt_sites_t *sites,
     return 0;
 }
 
+/* One row of the leak totals; data-kind names it for scripts. */
+static void mt_leak_total_row(FILE *o, const char *key, const char *label, uint64_t bytes,
+                              uint64_t blocks)
+{
+    fprintf(o, "<tr data-kind=\"%s\"><td>%s</td>", key, label);
+    mt_cell_bytes(o, NULL, bytes);
+    mt_cell_count(o, NULL, blocks);
+    fputs("</tr>\n", o);
+}
+
+/* The totals add up to the summary's figure (not freed at exit, or for a Python script held
+ * at its end): every block counted there is in exactly one row. */
 static void mt_leaks_html(FILE *o, const mt_counter_t *cnt, const mt_leaks_t *l, size_t top,
                           size_t frames)
 {
     fputs("<h2 id=\"leaks\">Leaks</h2>\n", o);
-    if (!l->classified)
+    if (l->python_end)
+        fputs("<p class=\"muted\">Python script: the blocks still allocated when the script "
+              "ended (before interpreter finalization) by a line of its own code are listed as "
+              "held at script end; those of the standard library, site-packages and imports are "
+              "counted as still reachable, the interpreter's own (no Python frame) apart.</p>\n",
+              o);
+    else if (!l->classified)
         fputs("<p class=\"muted\">recorded without <code>--leak-check</code>: the blocks not "
               "freed at exit are listed, not classified.</p>\n",
               o);
     fputs("<table class=\"leak-totals\">\n<tr><th>kind</th><th>bytes</th><th>blocks</th></tr>\n",
           o);
-    for (unsigned k = 0; k < MT_LEAKS_NKINDS; k++) {
-        /* a classified log has the four kinds (0 too), an unclassified one only its own */
-        if (l->classified ? k == MT_LEAKS_UNCLASSIFIED : k != MT_LEAKS_UNCLASSIFIED)
-            continue;
-        fprintf(o, "<tr data-kind=\"%s\"><td>%s</td>", mt_leakclass_kind_name(k),
-                mt_leakclass_kind_name(k));
-        mt_cell_bytes(o, NULL, l->bytes[k]);
-        mt_cell_count(o, NULL, l->blocks[k]);
-        fputs("</tr>\n", o);
+    uint64_t all_bytes = l->suppressed_bytes, all_blocks = l->suppressed_blocks;
+    if (l->python_end) {
+        mt_leak_total_row(o, "script", "held at script end (the script's own lines)",
+                          l->bytes[MT_LEAKS_UNCLASSIFIED], l->blocks[MT_LEAKS_UNCLASSIFIED]);
+        mt_leak_total_row(o, "reachable", "still reachable (libraries, imports)",
+                          l->bytes[MT_LEAKS_REACHABLE], l->blocks[MT_LEAKS_REACHABLE]);
+        mt_leak_total_row(o, "interpreter", "the interpreter's own (no Python frame)",
+                          l->interp_bytes, l->interp_blocks);
+        all_bytes += l->interp_bytes;
+        all_blocks += l->interp_blocks;
     }
+    for (unsigned k = 0; k < MT_LEAKS_NKINDS; k++) {
+        all_bytes += l->bytes[k];
+        all_blocks += l->blocks[k];
+        /* a classified log has the four kinds (0 too), an unclassified one only its own */
+        if (l->python_end ||
+            (l->classified ? k == MT_LEAKS_UNCLASSIFIED : k != MT_LEAKS_UNCLASSIFIED))
+            continue;
+        mt_leak_total_row(o, mt_leakclass_kind_name(k), mt_leakclass_kind_name(k), l->bytes[k],
+                          l->blocks[k]);
+    }
+    if (l->suppressed_blocks)
+        mt_leak_total_row(o, "suppressed", "suppressed", l->suppressed_bytes, l->suppressed_blocks);
+    mt_leak_total_row(o, "total",
+                      l->python_end ? "total held at script end" : "total not freed at exit",
+                      all_bytes, all_blocks);
     fputs("</table>\n", o);
     size_t shown = 0, listed = 0;
     for (size_t i = 0; i < l->n; i++)
@@ -524,7 +558,10 @@ static void mt_leaks_html(FILE *o, const mt_counter_t *cnt, const mt_leaks_t *l,
         if (!mt_leaks_listed(l, k))
             continue;
         shown++;
-        fprintf(o, "<tr><td>%s</td>", mt_leakclass_kind_name(k->kind));
+        fprintf(o, "<tr><td>%s</td>",
+                l->python_end && k->kind == MT_LEAKS_UNCLASSIFIED
+                    ? "held at script end"
+                    : mt_leakclass_kind_name(k->kind));
         mt_cell_bytes(o, NULL, mt_leak_total_bytes(k));
         mt_cell_count(o, NULL, k->blocks);
         mt_stack_cell(o, l->a, k->frames, k->nframes, mt_render_leaks_user_frame(l, k), frames);
@@ -717,7 +754,10 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
                            "Flame graph: bytes held at the heap peak", &opt);
     if (rc == 0)
         rc = mt_flame_html(o, a, &rep.sites, MT_FLAME_LEAKED, "flame-leaked",
-                           "Flame graph: bytes not freed at exit", &opt);
+                           mt_analysis_held(a).at_script_end
+                               ? "Flame graph: bytes held at the end of the script"
+                               : "Flame graph: bytes not freed at exit",
+                           &opt);
     if (rc == 0) {
         mt_sites_html(o, cnt, &rep, opt.frames);
         rc = mt_lines_html(o, cnt, a);

@@ -284,6 +284,68 @@ def case_html_report():
         check(needle in html, f"the page has no {needle}")
 
 
+# ---- a Python script's leaks: one figure in every view of the page (issue 16, item 1) ----
+
+def html_flame_frames(html, cost):
+    """[(name, value)] of the page's flame graph of `cost`."""
+    m = re.search(r'<svg[^>]*class="mt-flame"[^>]*data-cost="%s".*?</svg>' % cost, html, re.S)
+    check(m, f"the page has no {cost} flame graph")
+    return [(t.split("\n")[0], int(v)) for v, t in
+            re.findall(r'<g class="f [^"]*" data-x="\d+" data-v="(\d+)" data-d="\d+"><title>'
+                       r'([^<]*)</title>', m.group(0))]
+
+
+def leak_rows(html):
+    """[(kind, bytes, first frame)] of the page's leaks table."""
+    m = re.search(r'<table class="leaks">(.*?)</table>', html, re.S)
+    check(m, "the page has no leaks table")
+    return [(k, int(b), f) for k, b, f in
+            re.findall(r'<tr><td>([^<]*)</td><td class="n" data-value="(\d+)">.*?'
+                       r'<span class="frame">([^<]*)</span>', m.group(1))]
+
+
+def case_html_python_leaks():
+    log, p = it.py_record("py_leak.py")
+    kv = it.sample_kv(p.stdout, "pyleak")
+    leaked, line = int(kv["bytes"]), int(kv["line"])
+    rep = it.report_json(log)
+    path, html = html_report(log, "pyleak.html")
+    # the total: summary, leak totals and the leaks flame graph say the same
+    got = dom_figures(html)
+    totals = dict(re.findall(r'<tr data-kind="(\w+)"><td>[^<]*</td><td class="n" '
+                             r'data-value="(\d+)"', html))
+    flame = html_flame_frames(html, "leaked")
+    check(got["leaked_bytes"] == rep["leaked_bytes"] == int(totals.get("total", -1)) ==
+          flame[0][1],
+          f"held at script end: summary {got['leaked_bytes']}, report {rep['leaked_bytes']}, "
+          f"leak totals {totals}, flame graph {flame[0][1]}")
+    check(sum(int(v) for k, v in totals.items() if k != "total") == int(totals["total"]),
+          f"the leak totals do not add up: {totals}")
+    check("Flame graph: bytes held at the end of the script" in html,
+          "the leaks flame graph is not titled with the end of the script")
+    # the leaking function: the table's rows and the flame graph's frames, the same bytes
+    rows = [r for r in leak_rows(html) if r[2] == "handle"]
+    frames_ = [f for f in flame if f[0] == f"handle (py_leak.py:{line})"]
+    check(rows and rows[0][0] == "held at script end", f"leaks table rows of handle: {rows}")
+    check(len(frames_) == 1, f"handle's line {line} in the leaks flame graph: {frames_}, "
+          f"frames {[f[0] for f in flame][:30]}")
+    check(rows[0][1] == frames_[0][1] and leaked <= rows[0][1] <= leaked + 4096,
+          f"handle leaks {leaked} B (the script): table {rows[0][1]}, flame graph "
+          f"{frames_[0][1]}")
+    check(rows[0] == max(leak_rows(html), key=lambda r: r[1]), "handle is not the first leak")
+    # and in the browser: a search for the function finds those bytes in the leaks graph
+    try:
+        chromium()
+    except Skip:
+        return
+    dom, err = browse(path, "#search=handle")
+    check(not console_errors(err), f"console errors: {console_errors(err)}")
+    t = {attr(x, "data-cost"): x for x in svg_tags(dom)}
+    check(attr(t["leaked"], "data-matched-value") == str(rows[0][1]),
+          f"search handle in the leaks graph: {attr(t['leaked'], 'data-matched-value')}, "
+          f"the table says {rows[0][1]}")
+
+
 # ---- headless Chromium: what the browser shows ----
 
 def chromium():
