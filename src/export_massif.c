@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 // massif export (see export.h): the text format valgrind's massif writes (massif.out.PID), so
 // ms_print and massif-visualizer show a memtrace log. Snapshots come from the replay's heap
-// series (max per interval, so the graph keeps its peaks) plus two detailed ones: the exact
-// heap peak and the end of the log. Trees are massif's: allocation functions at the root,
+// series (max per interval, so the graph keeps its peaks), the exact heap peak and the end of
+// the log. As massif does by default (--detailed-freq=10), every 10th snapshot is detailed,
+// and so are the peak and the end: the heap at those moments comes from a second read of the
+// log (mt_analysis_snapshots), so each site's line follows what it really held, not a ramp
+// between two points. Trees are massif's: allocation functions at the root,
 // callers below; children under 1% of the snapshot are folded into one "below threshold" line
 // as massif does. Times are milliseconds (time_unit: ms).
 #include "export.h"
@@ -16,6 +19,7 @@
 
 #define MT_MASSIF_MAX_SNAPSHOTS 60
 #define MT_MASSIF_THRESHOLD_PERMILLE 10 /* 1.00%, massif's default --threshold */
+#define MT_MASSIF_DETAILED_FREQ 10      /* massif's default --detailed-freq */
 
 /* The tree is as big as the sites' frames together (at most 256 per stack, sites.h), and a
  * node may have a million children (a million distinct innermost frames): children are found
@@ -97,8 +101,10 @@ static void mt_mtree_destroy(mt_mtree_t *t)
     memset(t, 0, sizeof *t);
 }
 
-/* The tree of cost over every site: root, then each site's frames innermost first. */
-static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, enum mt_export_cost cost)
+/* The tree of cost over every site: root, then each site's frames innermost first. The cost
+ * of site i is by_site[i] when given, else the site's figure for cost. */
+static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, enum mt_export_cost cost,
+                          const uint64_t *by_site)
 {
     memset(t, 0, sizeof *t);
     t->v = malloc(256 * sizeof *t->v);
@@ -109,7 +115,7 @@ static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, enum mt_export_cost 
     t->v[0] = (mt_mtree_node_t){NULL, 0, MT_MTREE_NONE, MT_MTREE_NONE, MT_MTREE_NONE, 0};
     for (size_t i = 0; i < sites->n; i++) {
         const mt_site_t *s = &sites->v[i];
-        uint64_t c = mt_export_site_cost(s, cost);
+        uint64_t c = by_site ? by_site[i] : mt_export_site_cost(s, cost);
         if (!c)
             continue;
         uint32_t cur = 0;
@@ -212,8 +218,30 @@ static int mt_massif_node(FILE *o, const mt_modules_t *mods, mt_mtree_t *t, uint
 
 typedef struct mt_msnap {
     uint64_t time_us, heap;
-    int detail; /* 0 empty, 1 peak, 2 detailed (end) */
+    int detail;  /* 0 empty, 1 peak, 2 detailed (end), 3 detailed (a regular one) */
+    size_t held; /* detail 3: its row of mt_massif_held_t.bytes */
 } mt_msnap_t;
+
+/* What each site held at the regular detailed snapshots: bytes[k * nsites + site]. */
+typedef struct mt_massif_held {
+    const mt_sites_t *sites;
+    uint64_t *bytes;
+} mt_massif_held_t;
+
+static void mt_massif_take(void *arg, const mt_analysis_t *a, size_t k)
+{
+    mt_massif_held_t *h = arg;
+    const mt_sites_t *s = h->sites;
+    uint64_t *row = h->bytes + k * s->n;
+    uint32_t nn = mt_replay_node_count(&a->replay);
+    if (nn > s->nnode_site)
+        nn = s->nnode_site; /* a node the first read had not seen allocates later */
+    for (uint32_t id = 0; id < nn; id++) {
+        if (!s->node_site[id] || !mt_replay_node_allocated(&a->replay, id))
+            continue;
+        row[s->node_site[id] - 1] += mt_replay_node(&a->replay, id).live_bytes;
+    }
+}
 
 static void mt_massif_snapshot(FILE *o, size_t num, const mt_msnap_t *s, const char *tree)
 {
@@ -230,7 +258,7 @@ int mt_export_massif(const mt_analysis_t *a, mt_sites_t *sites, FILE *out)
     const mt_replay_t *r = &a->replay;
     mt_msnap_t snaps[MT_MASSIF_MAX_SNAPSHOTS + 4];
     size_t ns = 0;
-    snaps[ns++] = (mt_msnap_t){0, 0, 0};
+    snaps[ns++] = (mt_msnap_t){0, 0, 0, 0};
     /* The heap series, grouped into at most MT_MASSIF_MAX_SNAPSHOTS intervals. */
     size_t per = (r->nseries + MT_MASSIF_MAX_SNAPSHOTS - 1) / MT_MASSIF_MAX_SNAPSHOTS;
     int peak_done = 0;
@@ -248,24 +276,45 @@ int mt_export_massif(const mt_analysis_t *a, mt_sites_t *sites, FILE *out)
         }
         uint64_t end = (i + per) * r->series_width_us;
         if (!peak_done && r->peak_heap_bytes && r->peak_time_us < end) {
-            snaps[ns++] = (mt_msnap_t){r->peak_time_us, r->peak_heap_bytes, 1};
+            snaps[ns++] = (mt_msnap_t){r->peak_time_us, r->peak_heap_bytes, 1, 0};
             peak_done = 1;
             if (mx == r->peak_heap_bytes)
                 continue; /* that interval's maximum is the peak itself */
         }
         if (used && end < r->last_time_us)
-            snaps[ns++] = (mt_msnap_t){end, mx, 0};
+            snaps[ns++] = (mt_msnap_t){end, mx, 0, 0};
     }
     if (!peak_done && r->peak_heap_bytes)
-        snaps[ns++] = (mt_msnap_t){r->peak_time_us, r->peak_heap_bytes, 1};
-    snaps[ns++] = (mt_msnap_t){r->last_time_us, r->heap_bytes, 2};
+        snaps[ns++] = (mt_msnap_t){r->peak_time_us, r->peak_heap_bytes, 1, 0};
+    snaps[ns++] = (mt_msnap_t){r->last_time_us, r->heap_bytes, 2, 0};
 
+    /* every 10th snapshot detailed, as massif: the heap at its time, read again */
+    uint64_t times[MT_MASSIF_MAX_SNAPSHOTS / MT_MASSIF_DETAILED_FREQ + 2];
+    size_t nt = 0;
+    for (size_t i = MT_MASSIF_DETAILED_FREQ - 1; i < ns; i += MT_MASSIF_DETAILED_FREQ) {
+        if (snaps[i].detail || nt == sizeof times / sizeof times[0])
+            continue;
+        snaps[i].detail = 3;
+        snaps[i].held = nt;
+        times[nt++] = snaps[i].time_us;
+    }
+    mt_massif_held_t held = {sites, NULL};
     mt_mtree_t peak, end;
     int rc = -ENOMEM;
     memset(&peak, 0, sizeof peak);
     memset(&end, 0, sizeof end);
-    if (mt_mtree_build(&peak, sites, MT_EXPORT_PEAK) < 0 ||
-        mt_mtree_build(&end, sites, MT_EXPORT_LEAKED) < 0)
+    if (nt) {
+        held.bytes = calloc(nt * (sites->n ? sites->n : 1), sizeof *held.bytes);
+        if (!held.bytes)
+            goto fail;
+        char err[256];
+        rc = mt_analysis_snapshots(a, times, nt, mt_massif_take, &held, err, sizeof err);
+        if (rc < 0)
+            goto fail;
+        rc = -ENOMEM;
+    }
+    if (mt_mtree_build(&peak, sites, MT_EXPORT_PEAK, NULL) < 0 ||
+        mt_mtree_build(&end, sites, MT_EXPORT_LEAKED, NULL) < 0)
         goto fail;
     char *cmd = mt_analysis_command(a);
     if (!cmd)
@@ -286,12 +335,27 @@ int mt_export_massif(const mt_analysis_t *a, mt_sites_t *sites, FILE *out)
             mt_massif_snapshot(out, i, s, "detailed");
             if (mt_massif_node(out, a->modules, &end, 0, 0, s->heap) < 0)
                 goto fail;
+        } else if (s->detail == 3) {
+            mt_mtree_t at;
+            if (mt_mtree_build(&at, sites, MT_EXPORT_PEAK, held.bytes + s->held * sites->n) < 0) {
+                mt_mtree_destroy(&at);
+                goto fail;
+            }
+            /* the heap at that moment (the tree's total), not the interval's maximum */
+            mt_msnap_t d = *s;
+            d.heap = at.v[0].bytes;
+            mt_massif_snapshot(out, i, &d, "detailed");
+            int k = mt_massif_node(out, a->modules, &at, 0, 0, d.heap);
+            mt_mtree_destroy(&at);
+            if (k < 0)
+                goto fail;
         } else {
             mt_massif_snapshot(out, i, s, "empty");
         }
     }
     rc = fflush(out) != 0 || ferror(out) ? -EIO : 0;
 fail:
+    free(held.bytes);
     mt_mtree_destroy(&peak);
     mt_mtree_destroy(&end);
     return rc;
