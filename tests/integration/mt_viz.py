@@ -3,6 +3,9 @@
 # figures the programs print themselves, and the same files opened in headless Chromium (the
 # page's own script must run without errors and show those figures). Reuses the helpers of
 # mt_integration.py; one case per meson test, exit 0 pass, 77 skip (no Chromium), else fail.
+import html as html_lib
+import json
+import math
 import os
 import re
 import shutil
@@ -438,6 +441,105 @@ def case_browser_html():
     check(attr(bycost["leaked"], "data-matched-value") == "0", "peak leaks nothing")
     # the search box shows the search of the URL
     check(re.search(r'<input class="flame-search"', dom), "no search box")
+
+
+# ---- layout: labels inside the picture, nothing drawn over anything (issue 16) ----
+
+# Run after the picture's own script: hovers the frame with the longest tooltip (a flame
+# graph's details line at its longest), then writes the box of every label as the browser
+# laid it out into data-boxes on the root element.
+MEASURE_JS = """
+(function () {
+  var root = document.documentElement;
+  var gs = root.querySelectorAll('g.f'), best = null, len = -1;
+  for (var i = 0; i < gs.length; i++) {
+    var t = gs[i].querySelector('title').textContent.length;
+    if (t > len) { len = t; best = gs[i]; }
+  }
+  if (best) best.querySelector('rect').dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+  var out = [], els = root.querySelectorAll('text, rect.legend, rect.plot');
+  for (var k = 0; k < els.length; k++) {
+    var e = els[k], b = e.getBoundingClientRect();
+    if (e.closest('g.f') || (e.tagName === 'text' && !e.textContent.trim())) continue;
+    out.push([e.getAttribute('class') || '', e.textContent, b.left, b.top, b.width, b.height]);
+  }
+  root.setAttribute('data-boxes', JSON.stringify(out));
+})();
+"""
+
+
+def measured_boxes(svg, fragment=""):
+    """[(class, text, x, y, w, h)] of the picture's labels as Chromium lays them out."""
+    with open(svg, encoding="utf-8") as f:
+        text = f.read()
+    probe = svg.replace(".svg", ".measured.svg")
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write(text.replace("</svg>\n", "<script type=\"text/ecmascript\"><![CDATA[" +
+                             MEASURE_JS + "]]></script>\n</svg>\n"))
+    dom, err = browse(probe, fragment)
+    check(not console_errors(err), f"console errors: {console_errors(err)}")
+    m = re.search(r'data-boxes="([^"]*)"', dom)
+    check(m, f"the measuring script did not run:\n{dom[:1500]}")
+    return json.loads(html_lib.unescape(m.group(1)))
+
+
+def overlap(a, b):
+    return (a[2] < b[2] + b[4] - 0.5 and b[2] < a[2] + a[4] - 0.5 and
+            a[3] < b[3] + b[5] - 0.5 and b[3] < a[3] + a[5] - 0.5)
+
+
+def check_layout(boxes, width, height, what):
+    for b in boxes:
+        check(b[2] >= -0.5 and b[3] >= -0.5 and b[2] + b[4] <= width + 0.5 and
+              b[3] + b[5] <= height + 0.5,
+              f"{what}: {b[0]} {b[1]!r} at {b[2:]} leaves the {width}x{height} picture")
+    labels = [b for b in boxes if "plot" not in b[0].split()]
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            check(not overlap(a, b), f"{what}: {a[0]} {a[1]!r} {a[2:]} overlaps "
+                  f"{b[0]} {b[1]!r} {b[2:]}")
+
+
+def round_steps(labels, what):
+    """The tick labels count in 1, 2 or 5 x 10^n of one unit, from 0."""
+    vals = [re.fullmatch(r"([\d.]+) (\S+)", t) for t in labels]
+    check(all(vals) and len({v.group(2) for v in vals}) == 1, f"{what} ticks: {labels}")
+    nums = [float(v.group(1)) for v in vals]
+    step = nums[1] - nums[0] if len(nums) > 1 else 1
+    mant = step / 10 ** math.floor(math.log10(step) + 1e-9)
+    check(nums[0] == 0 and any(abs(mant - m) < 1e-6 for m in (1, 2, 5)) and
+          all(abs(b - a - step) < step * 1e-6 for a, b in zip(nums, nums[1:])),
+          f"{what} ticks are not round steps: {labels}")
+
+
+def case_browser_layout():
+    chromium()
+    # the timeline: round ticks, every label inside, the legend outside the plot
+    log, _ = recorded("peak")
+    svg = os.path.join(it.TMP, "timeline.svg")
+    p = mt("timeline", "-o", svg, log)
+    check(p.returncode == 0, f"timeline\n{show(p)}")
+    root = ET.parse(svg).getroot()
+    width, height = float(root.get("width")), float(root.get("height"))
+    boxes = measured_boxes(svg)
+    check_layout(boxes, width, height, "timeline")
+    plot = [b for b in boxes if b[0] == "plot"]
+    legend = [b for b in boxes if b[0] == "legend"]
+    check(plot and len(legend) >= 6, f"timeline: plot {plot}, legend {legend}")
+    for b in legend:
+        check(not overlap(b, plot[0]), f"timeline: legend {b[1]!r} {b[2:]} is on the plot")
+    check(any(b[0] == "label peak" for b in boxes), "timeline: no peak label")
+    round_steps([b[1] for b in boxes if b[0] == "tick-y"], "timeline bytes")
+    round_steps([b[1] for b in boxes if b[0] == "tick-x"], "timeline time")
+    # the flame graph: the details line at its longest, a search's matched line, the legend
+    log, _ = recorded("cpp_containers")
+    svg, root = flamegraph(log, "--cost", "allocations", name="layout.svg")
+    width, height = float(root.get("width")), float(root.get("height"))
+    boxes = measured_boxes(svg, "#search=std")
+    details = [b for b in boxes if b[0] == "details"]
+    check(details and len(details[0][1]) > 100, f"no long details line: {details}")
+    check([b for b in boxes if b[0] == "matched"], "no matched line after a search")
+    check_layout(boxes, width, height, "flame graph")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
