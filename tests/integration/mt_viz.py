@@ -336,6 +336,14 @@ def case_html_python_leaks():
           f"handle leaks {leaked} B (the script): table {rows[0][1]}, flame graph "
           f"{frames_[0][1]}")
     check(rows[0] == max(leak_rows(html), key=lambda r: r[1]), "handle is not the first leak")
+    # the fragmentation table says which live bytes are pymalloc's, as the CLI does
+    fj = json.loads(mt("fragmentation", "--format", "json", log).stdout)
+    got_py = [int(v) for v in re.findall(r'data-fig="pymalloc_object_bytes" data-value="(\d+)"',
+                                         html)]
+    want_py = [fj[k]["pymalloc_object_bytes"] for k in ("at_peak", "at_script_end", "at_exit")]
+    check(got_py == want_py and "of which in pymalloc's arenas" in html and
+          'class="note pymalloc"' in html,
+          f"fragmentation table: pymalloc bytes {got_py}, fragmentation --format json {want_py}")
     # and in the browser: a search for the function finds those bytes in the leaks graph
     try:
         chromium()
@@ -540,6 +548,70 @@ def case_browser_layout():
     check(details and len(details[0][1]) > 100, f"no long details line: {details}")
     check([b for b in boxes if b[0] == "matched"], "no matched line after a search")
     check_layout(boxes, width, height, "flame graph")
+
+
+# ---- the page's tables: sorted by a click on a header, filtered by a text box ----
+
+TABLES_JS = """
+(function () {
+  var res = {}, t = document.querySelector('table.sites');
+  function vals(col) {
+    var out = [];
+    for (var i = 1; i < t.rows.length; i++)
+      out.push(+t.rows[i].cells[col].getAttribute('data-value'));
+    return out;
+  }
+  var th = t.rows[0].cells[1];
+  th.click();
+  res.desc = vals(1);
+  res.dir1 = th.getAttribute('aria-sort');
+  th.click();
+  res.asc = vals(1);
+  res.dir2 = th.getAttribute('aria-sort');
+  var box = t.previousElementSibling;
+  box.value = 'REMEMBER_error';
+  box.dispatchEvent(new Event('input'));
+  res.shown = +t.getAttribute('data-rows-shown');
+  res.visible = [];
+  for (var i = 1; i < t.rows.length; i++)
+    if (t.rows[i].style.display !== 'none') res.visible.push(t.rows[i].textContent);
+  res.rows = t.rows.length - 1;
+  res.filters = document.querySelectorAll('input.table-filter').length;
+  res.tables = document.querySelectorAll('body table').length;
+  document.documentElement.setAttribute('data-probe', JSON.stringify(res));
+})();
+"""
+
+
+def case_browser_tables():
+    chromium()
+    log, _ = recorded("demo")
+    path, html = html_report(log, "tables.html")
+    check(not re.search(r'(src|href)="(https?:)?//', html), "the page refers outside itself")
+    probe = path.replace(".html", ".probe.html")
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write(html.replace("</body>", "<script>" + TABLES_JS + "</script>\n</body>"))
+    dom, err = browse(probe)
+    check(not console_errors(err), f"console errors: {console_errors(err)}")
+    check(re.search(r'<html[^>]*data-errors="0"', dom) or 'data-errors' not in dom,
+          "script errors on the page")
+    m = re.search(r'data-probe="([^"]*)"', dom)
+    check(m, f"the probe did not run:\n{dom[-2000:]}")
+    r = json.loads(html_lib.unescape(m.group(1)))
+    check(r["tables"] >= 4 and r["filters"] == r["tables"],
+          f"{r['tables']} tables, {r['filters']} filter boxes: every table gets one")
+    want = sorted(r["desc"], reverse=True)
+    check(r["rows"] >= 3 and r["desc"] == want and r["dir1"] == "descending",
+          f"a click on 'allocations' sorts biggest first: {r['desc']} ({r['dir1']})")
+    check(r["asc"] == sorted(want) and r["dir2"] == "ascending",
+          f"a second click sorts smallest first: {r['asc']} ({r['dir2']})")
+    expect = len(re.findall(r"remember_error",
+                            re.search(r'<table class="sites">(.*?)</table>', html, re.S).group(1)
+                            .replace("</tr>", "\n"), re.I))
+    check(r["visible"] and r["shown"] == len(r["visible"]) and
+          all("remember_error" in v for v in r["visible"]) and len(r["visible"]) < r["rows"],
+          f"filter 'REMEMBER_error': {r['shown']} rows shown of {r['rows']}, "
+          f"{[v[:60] for v in r['visible']]} ({expect} mentions in the table)")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
