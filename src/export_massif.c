@@ -101,10 +101,12 @@ static void mt_mtree_destroy(mt_mtree_t *t)
     memset(t, 0, sizeof *t);
 }
 
-/* The tree of cost over every site: root, then each site's frames innermost first. The cost
- * of site i is by_site[i] when given, else the site's figure for cost. */
-static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, enum mt_export_cost cost,
-                          const uint64_t *by_site)
+/* The tree of every site that holds something at one of the snapshots (held: a site's bytes
+ * at the regular detailed ones, nheld rows): root, then each site's frames innermost first.
+ * leaf[i] is site i's last node (MT_MTREE_NONE when left out); costs come with mt_mtree_fill,
+ * so the frames are hashed once whatever the number of detailed snapshots. */
+static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, const uint64_t *held, size_t nheld,
+                          uint32_t *leaf)
 {
     memset(t, 0, sizeof *t);
     t->v = malloc(256 * sizeof *t->v);
@@ -115,19 +117,38 @@ static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, enum mt_export_cost 
     t->v[0] = (mt_mtree_node_t){NULL, 0, MT_MTREE_NONE, MT_MTREE_NONE, MT_MTREE_NONE, 0};
     for (size_t i = 0; i < sites->n; i++) {
         const mt_site_t *s = &sites->v[i];
-        uint64_t c = by_site ? by_site[i] : mt_export_site_cost(s, cost);
-        if (!c)
+        int any =
+            mt_export_site_cost(s, MT_EXPORT_PEAK) || mt_export_site_cost(s, MT_EXPORT_LEAKED);
+        for (size_t k = 0; k < nheld && !any; k++)
+            any = held[k * sites->n + i] != 0;
+        leaf[i] = MT_MTREE_NONE;
+        if (!any)
             continue;
         uint32_t cur = 0;
-        t->v[cur].bytes += c;
         for (size_t d = 0; d < s->nframes; d++) {
             cur = mt_mtree_child(t, cur, &s->frames[d]);
             if (cur == MT_MTREE_NONE)
                 return -ENOMEM;
-            t->v[cur].bytes += c;
         }
+        leaf[i] = cur;
     }
     return 0;
+}
+
+/* Each node's bytes for one snapshot: site i costs by_site[i] when given, else its figure for
+ * cost, added from its leaf up to the root. Nodes at 0 are left out of the snapshot. */
+static void mt_mtree_fill(mt_mtree_t *t, const mt_sites_t *sites, const uint32_t *leaf,
+                          enum mt_export_cost cost, const uint64_t *by_site)
+{
+    for (size_t j = 0; j < t->n; j++)
+        t->v[j].bytes = 0;
+    for (size_t i = 0; i < sites->n; i++) {
+        uint64_t c = by_site ? by_site[i] : mt_export_site_cost(&sites->v[i], cost);
+        if (!c || leaf[i] == MT_MTREE_NONE)
+            continue;
+        for (uint32_t j = leaf[i]; j != MT_MTREE_NONE; j = t->v[j].parent)
+            t->v[j].bytes += c;
+    }
 }
 
 static int mt_kid_cmp(const void *pa, const void *pb, void *arg)
@@ -182,7 +203,8 @@ static int mt_massif_node(FILE *o, const mt_modules_t *mods, mt_mtree_t *t, uint
         return -ENOMEM;
     size_t nk = 0;
     for (uint32_t k = n->first_kid; k != MT_MTREE_NONE; k = t->v[k].next_sibling)
-        kids[nk++] = k;
+        if (t->v[k].bytes) /* a site that holds nothing at this snapshot */
+            kids[nk++] = k;
     qsort_r(kids, nk, sizeof *kids, mt_kid_cmp, t); /* glibc's, as in sites.c */
     size_t big = 0;
     uint64_t small_bytes = 0;
@@ -299,10 +321,12 @@ int mt_export_massif(const mt_analysis_t *a, mt_sites_t *sites, FILE *out)
         times[nt++] = snaps[i].time_us;
     }
     mt_massif_held_t held = {sites, NULL};
-    mt_mtree_t peak, end;
     int rc = -ENOMEM;
-    memset(&peak, 0, sizeof peak);
-    memset(&end, 0, sizeof end);
+    mt_mtree_t tree;
+    memset(&tree, 0, sizeof tree);
+    uint32_t *leaf = malloc((sites->n ? sites->n : 1) * sizeof *leaf);
+    if (!leaf)
+        goto fail;
     if (nt) {
         held.bytes = calloc(nt * (sites->n ? sites->n : 1), sizeof *held.bytes);
         if (!held.bytes)
@@ -313,8 +337,7 @@ int mt_export_massif(const mt_analysis_t *a, mt_sites_t *sites, FILE *out)
             goto fail;
         rc = -ENOMEM;
     }
-    if (mt_mtree_build(&peak, sites, MT_EXPORT_PEAK, NULL) < 0 ||
-        mt_mtree_build(&end, sites, MT_EXPORT_LEAKED, NULL) < 0)
+    if (mt_mtree_build(&tree, sites, held.bytes, nt, leaf) < 0)
         goto fail;
     char *cmd = mt_analysis_command(a);
     if (!cmd)
@@ -327,36 +350,24 @@ int mt_export_massif(const mt_analysis_t *a, mt_sites_t *sites, FILE *out)
     free(cmd);
     for (size_t i = 0; i < ns; i++) {
         const mt_msnap_t *s = &snaps[i];
-        if (s->detail == 1) {
-            mt_massif_snapshot(out, i, s, "peak");
-            if (mt_massif_node(out, a->modules, &peak, 0, 0, s->heap) < 0)
-                goto fail;
-        } else if (s->detail == 2) {
-            mt_massif_snapshot(out, i, s, "detailed");
-            if (mt_massif_node(out, a->modules, &end, 0, 0, s->heap) < 0)
-                goto fail;
-        } else if (s->detail == 3) {
-            mt_mtree_t at;
-            if (mt_mtree_build(&at, sites, MT_EXPORT_PEAK, held.bytes + s->held * sites->n) < 0) {
-                mt_mtree_destroy(&at);
-                goto fail;
-            }
-            /* the heap at that moment (the tree's total), not the interval's maximum */
-            mt_msnap_t d = *s;
-            d.heap = at.v[0].bytes;
-            mt_massif_snapshot(out, i, &d, "detailed");
-            int k = mt_massif_node(out, a->modules, &at, 0, 0, d.heap);
-            mt_mtree_destroy(&at);
-            if (k < 0)
-                goto fail;
-        } else {
+        if (!s->detail) {
             mt_massif_snapshot(out, i, s, "empty");
+            continue;
         }
+        const uint64_t *by_site = s->detail == 3 ? held.bytes + s->held * sites->n : NULL;
+        mt_mtree_fill(&tree, sites, leaf, s->detail == 2 ? MT_EXPORT_LEAKED : MT_EXPORT_PEAK,
+                      by_site);
+        mt_msnap_t d = *s;
+        if (s->detail == 3) /* the heap at that moment (the tree's total), not the maximum */
+            d.heap = tree.v[0].bytes;
+        mt_massif_snapshot(out, i, &d, s->detail == 1 ? "peak" : "detailed");
+        if (mt_massif_node(out, a->modules, &tree, 0, 0, d.heap) < 0)
+            goto fail;
     }
     rc = fflush(out) != 0 || ferror(out) ? -EIO : 0;
 fail:
     free(held.bytes);
-    mt_mtree_destroy(&peak);
-    mt_mtree_destroy(&end);
+    free(leaf);
+    mt_mtree_destroy(&tree);
     return rc;
 }
