@@ -39,7 +39,8 @@ static void mt_flamegraph_usage(FILE *out)
             "                                      next allocation\n"
             "  --title TEXT         title line (default: the cost)\n"
             "  --min-percent P      merge frames below P%% of the total into \"other\"\n"
-            "                       (default %s, 0 keeps all; at most %d frames are drawn)\n"
+            "                       (default %s, 0 keeps all; at most %d frames and 2 MB\n"
+            "                       are drawn: past that the cut rises, never the cost)\n"
             "  --width N            width in pixels (default 1200)\n"
             "  --show-import-machinery\n"
             "                       keep Python's import machinery (<frozen importlib...>) in\n"
@@ -156,9 +157,17 @@ int mt_cmd_flamegraph(int argc, char **argv)
     int rc = 1;
     mt_sites_t sites;
     mt_flame_tree_t tree;
+    char note[256]; /* --thread: say whose allocations the graph shows */
+    mt_flame_svg_opts_t so = {.title = title,
+                              .note = mt_thread_filter_note(note, sizeof note, a),
+                              .width = (unsigned)width};
+    mt_flame_budget_t budget = {.a = a, .svg = &so};
     mt_flame_opts_t fo = {.cost = (enum mt_flame_cost)cost,
                           .min_share = min_percent / 100,
-                          .max_nodes = MT_FG_MAX_NODES};
+                          .max_nodes = MT_FG_MAX_NODES,
+                          .size = mt_flame_svg_size,
+                          .size_arg = &budget,
+                          .max_size = MT_FLAME_SVG_MAX_BYTES};
     if (mt_sites_build(&sites, a, sym) < 0) {
         fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
         goto out_sym;
@@ -173,10 +182,6 @@ int mt_cmd_flamegraph(int argc, char **argv)
         fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(errno));
         goto out_tree;
     }
-    char note[256]; /* --thread: say whose allocations the graph shows */
-    mt_flame_svg_opts_t so = {.title = title,
-                              .note = mt_thread_filter_note(note, sizeof note, a),
-                              .width = (unsigned)width};
     int r = mt_render_flamegraph_svg(&tree, a, f, &so);
     if (to_stdout) {
         rc = mt_cli_finish(path, a, r);

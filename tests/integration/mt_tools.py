@@ -382,6 +382,92 @@ def case_export_massif():
     check(r.returncode == 0 and "remember_error" in r.stdout, f"ms_print demo\n{show(r)}")
 
 
+GROW_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+static void *keep[200];
+__attribute__((noinline)) static void *grow(size_t n) { return malloc(n); }
+__attribute__((noinline)) static void *scratch(size_t n) { return malloc(n); }
+int main(void)
+{
+    struct timespec ts = {0, 2000000};
+    void *tmp = scratch(300000);
+    for (int i = 0; i < 200; i++) {
+        keep[i] = grow(1024);
+        if (i == 100) { free(tmp); tmp = NULL; }
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < 200; i++) free(keep[i]);
+    return 0;
+}
+"""
+
+
+def ms_snapshots(text):
+    """{number: (total bytes, {function: bytes at the tree's first level})} from ms_print."""
+    snaps, cur = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^\s+(\d+)\s+[\d,]+\s+([\d,]+)\s+[\d,]+\s+[\d,]+\s+[\d,]+$", line)
+        if m:
+            cur = int(m.group(1))
+            snaps[cur] = (int(m.group(2).replace(",", "")), {})
+            continue
+        m = re.match(r"^->[\d.]+% \(([\d,]+)B\) 0x[0-9A-F]+: (\w+) ", line)
+        if m and cur is not None:
+            snaps[cur][1][m.group(2)] = int(m.group(1).replace(",", ""))
+    return snaps
+
+
+def case_export_massif_detailed():
+    """Every 10th snapshot is detailed, as valgrind massif's default, plus the peak and the end,
+    each with what the sites held then (issue 16): a site that grows shows its steps."""
+    ms = shutil.which("ms_print")
+    if not ms:
+        raise Skip("ms_print (valgrind) not installed")
+    src, exe = os.path.join(it.TMP, "grow.c"), os.path.join(it.TMP, "grow")
+    with open(src, "w") as f:
+        f.write(GROW_C)
+    p = it.compile_c(src, exe, "-g", "-O0")
+    check(p.returncode == 0, f"grow.c does not build\n{show(p)}")
+    log = os.path.join(it.TMP, "grow.mtr")
+    record(log, exe)
+    out = os.path.join(it.TMP, "grow.massif")
+    p = memtrace("export", "--to", "massif", "-o", out, log)
+    check(p.returncode == 0, f"export massif\n{show(p)}")
+    r = it.run([ms, out])
+    check(r.returncode == 0, f"ms_print failed\n{show(r)}")
+    m = re.search(r"Detailed snapshots: \[([^\]]*)\]", r.stdout)
+    check(m, f"no detailed snapshots\n{r.stdout[:3000]}")
+    listed = m.group(1).split(", ")
+    peak = int(next(x for x in listed if x.endswith("(peak)")).split()[0])
+    detailed = sorted(int(x.split()[0]) for x in listed)
+    snaps = ms_snapshots(r.stdout)
+    last = max(snaps)
+    want = sorted({i for i in range(9, last, 10)} | {peak, last})
+    check(last >= 40 and detailed == want,
+          f"detailed snapshots {detailed}, want every 10th of {last + 1}, the peak and the end")
+    # the peak: scratch's 300,000 B and grow's 101 blocks of 1 KiB, exactly
+    check(snaps[peak] == (300000 + 101 * 1024, {"scratch": 300000, "grow": 101 * 1024}),
+          f"peak snapshot {peak}: {snaps[peak]}")
+    seen, prev = set(), 0
+    for i in detailed:
+        if i in (peak, last):
+            continue
+        total, sites = snaps[i]
+        check(sum(sites.values()) == total, f"snapshot {i}: sites {sites}, total {total}")
+        g = sites.get("grow", 0)
+        check(g % 1024 == 0 and g >= prev and set(sites) <= {"grow", "scratch"} and
+              sites.get("scratch", 300000) == 300000,
+              f"snapshot {i}: {sites} (grow in 1 KiB steps, never less than {prev})")
+        prev = g
+        seen.add(tuple(sorted(sites)))
+    # scratch is held before i == 100 and freed after: both states are drawn
+    check(("grow", "scratch") in seen and ("grow",) in seen,
+          f"the detailed snapshots never show scratch freed and held: {seen}")
+    print(f"  detailed snapshots {detailed}; peak {snaps[peak]}")
+
+
 # ---- CLI polish ----
 
 COMMANDS = ["run", "report", "peak", "fragmentation", "timeline", "leaks", "diff", "export",
