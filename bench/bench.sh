@@ -281,7 +281,7 @@ if [ "$REAL" = 1 ]; then
 fi
 
 if [ "$SCALE" != 0 ]; then
-    cc -O2 -I"$ROOT/src" "$ROOT/bench/gen_log.c" -o "$WORK/gen_log" -lz
+    cc -O2 -I"$ROOT/format" "$ROOT/bench/gen_log.c" -o "$WORK/gen_log" -lz
     machine
     /usr/bin/time -f "%e %M" -o "$WORK/t" "$WORK/gen_log" "$SCALE" "$WORK/big.mtr"
     echo "generated $SCALE events in $(cut -d' ' -f1 "$WORK/t") s: $(du -m "$WORK/big.mtr" | cut -f1) MiB"

@@ -181,7 +181,7 @@ def synthetic_log(stacks, events):
     exe = os.path.join(it.TMP, "gen_log")
     if not os.path.exists(exe):
         cc = os.environ.get("CC") or it.ARGS.cc or "cc"
-        p = it.run([*cc.split(), "-O2", "-I" + os.path.join(it.ARGS.source_root, "src"), "-o",
+        p = it.run([*cc.split(), "-O2", "-I" + os.path.join(it.ARGS.source_root, "format"), "-o",
                     exe, os.path.join(it.ARGS.source_root, "bench", "gen_log.c"), "-lz"])
         check(p.returncode == 0, f"bench/gen_log.c does not build\n{show(p)}")
     log = os.path.join(it.TMP, f"synthetic-{stacks}.mtr")
