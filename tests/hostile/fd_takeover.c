@@ -4,7 +4,6 @@
 // changed, with allocations before, between and after. memtrace's log descriptor is among
 // those closed, and its number is reused: the log must go on in the log file, never into the
 // program's file, and the program's file must hold exactly what the program wrote.
-#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
