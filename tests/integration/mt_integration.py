@@ -970,6 +970,23 @@ def case_leaks_formats():
     cases = suite.findall("testcase")
     check(len(cases) == 4 and suite.get("failures") == "0" and
           all(c.find("failure") is None for c in cases), f"JUnit --fail-on none: {p.stdout[:2000]}")
+    # --kinds none --fail-on none: one passing case, which says there were leaks (it was a
+    # "no leaks" pass for a log with 5 loss records)
+    p = memtrace("leaks", "--format", "junit", "--kinds", "none", "--fail-on", "none", log)
+    suite = ET.fromstring(p.stdout).find("testsuite")
+    cases = suite.findall("testcase")
+    check(len(cases) == 1 and suite.get("failures") == "0" and cases[0].get("name") ==
+          "5 leaks (556 bytes) not listed (--kinds), none of a failing kind (--fail-on)",
+          f"JUnit --kinds none --fail-on none: {p.stdout[:2000]}")
+    # --kinds definite with --fail-on definite,possible: the possible leak is not listed but
+    # still fails the suite, with its 64 bytes
+    p = memtrace("leaks", "--format", "junit", "--kinds", "definite", log)
+    suite = ET.fromstring(p.stdout).find("testsuite")
+    cases = suite.findall("testcase")
+    check(len(cases) == 3 and suite.get("failures") == "3" and
+          cases[2].find("failure").get("message") ==
+          "64 bytes of failing kinds (--fail-on), not listed here (--kinds)",
+          f"JUnit --kinds definite: {p.stdout[:2000]}")
 
 
 VALGRIND_LINE = re.compile(r"(definitely lost|indirectly lost|possibly lost|still reachable): "
