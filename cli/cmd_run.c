@@ -79,8 +79,9 @@ static void mt_run_usage(FILE *out)
         "                           Python PROG (default on: detected automatically)\n"
         "      --keep-free-lists    let CPython reuse objects from its free lists (faster;\n"
         "                           a reused object keeps the line that first allocated it)\n"
-        "  -q, --quiet              print no summary when PROG ends, and no leak report\n"
-        "                           when it has no leak of a failing kind\n"
+        "  -q, --quiet              print no summary when PROG ends and no leak report:\n"
+        "                           nothing for a clean program, one line when it has\n"
+        "                           leaks of a failing kind\n"
         "  -h, --help               show this help\n"
         "\n"
         "leak checking (see 'memtrace leaks --help'):\n"
@@ -897,26 +898,23 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
 }
 
 /* The leak report of the root's log on stderr; returns the status memtrace exits with. Only a
- * leak of a failing kind changes the program's status, as valgrind's --error-exitcode does. */
+ * leak of a failing kind changes the program's status, as valgrind's --error-exitcode does.
+ * With -q there is no report: nothing for a clean program, one line for leaks of a failing
+ * kind (what fails, the exit status it gives, and the command that shows the report). */
 static int mt_run_leak_check(mt_run_opts_t *o, const char *log, const char *prog, int exit_status)
 {
     int failing, classified, truncated;
     o->leak.format = MT_LEAK_TEXT;
     o->leak.colour = 0;
     o->leak.require_scan = 1;
-    /* With -q a clean program prints nothing: the report is kept until its verdict is known. */
-    char *held = NULL;
-    size_t held_len = 0;
-    FILE *out = o->quiet ? open_memstream(&held, &held_len) : NULL;
+    FILE *out = stderr, *sink = NULL;
+    if (o->quiet && !(out = sink = fopen("/dev/null", "w")))
+        out = stderr;
     char why[512];
-    int rc = mt_leak_cli_report("run", log, &o->leak, out ? out : stderr, stderr, &failing,
-                                &classified, &truncated, why, sizeof why);
-    if (out) {
-        fclose(out);
-        if (rc != 0 || failing || !classified)
-            fwrite(held, 1, held_len, stderr);
-        free(held);
-    }
+    int rc = mt_leak_cli_report("run", log, &o->leak, out, stderr, &failing, &classified,
+                                &truncated, why, sizeof why);
+    if (sink)
+        fclose(sink);
     if (rc != 0)
         return exit_status;
     /* Without a scan (killed by a signal, _exit before the recorder's exit hook) the report
@@ -928,14 +926,23 @@ static int mt_run_leak_check(mt_run_opts_t *o, const char *log, const char *prog
                 prog);
         return exit_status;
     }
-    if (failing && o->leak.error_exitcode > 0) {
-        fprintf(stderr, "memtrace: leak check: exit status %d (--error-exitcode): ",
-                o->leak.error_exitcode);
-        mt_text_put(stderr, why[0] ? why : "leaks of a failing kind (--fail-on)");
-        fprintf(stderr, "; %s itself exited %d\n", prog, exit_status);
-        return o->leak.error_exitcode;
+    if (!failing)
+        return exit_status;
+    int status = o->leak.error_exitcode > 0 ? o->leak.error_exitcode : exit_status;
+    if (o->leak.error_exitcode > 0)
+        fprintf(stderr, "memtrace: leak check: exit status %d (--error-exitcode): ", status);
+    else if (o->quiet)
+        fputs("memtrace: leak check: ", stderr);
+    else
+        return exit_status; /* the report says it all */
+    mt_text_put(stderr, why[0] ? why : "leaks of a failing kind (--fail-on)");
+    fprintf(stderr, "; %s itself exited %d", prog, exit_status);
+    if (o->quiet) {
+        fputs("; see memtrace leaks ", stderr);
+        mt_run_print_quoted(stderr, log);
     }
-    return exit_status;
+    fputc('\n', stderr);
+    return status;
 }
 
 /* --fail-peak-above on the root's log; returns the status memtrace exits with. */

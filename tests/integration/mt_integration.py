@@ -845,7 +845,7 @@ def case_leaks_kinds():
 
 def case_leaks_exitcode():
     prog = leak_sample()
-    p = memtrace("run", "-q", "--error-exitcode=3", "-o", os.path.join(TMP, "a.mtr"), "--", prog)
+    p = memtrace("run", "--error-exitcode=3", "-o", os.path.join(TMP, "a.mtr"), "--", prog)
     check(p.returncode == 3, f"run --error-exitcode=3 on leak_kinds\n{show(p)}")
     check("definitely lost" in p.stderr, f"no leak report on stderr\n{show(p)}")
     last = p.stderr.strip().splitlines()[-1]
@@ -857,6 +857,16 @@ def case_leaks_exitcode():
             "failing kind (--fail-on), the largest (definitely lost) allocated at "
             f"leak_kinds.c:{head} in lost_list; {prog} itself exited 0")
     check(last == want, f"the last line should say why the status is 3:\n{last!r}\n{want!r}")
+    # -q: no report, exactly that line and where to see the report (it was the whole report)
+    log = os.path.join(TMP, "q.mtr")
+    p = memtrace("run", "-q", "--error-exitcode=3", "-o", log, "--", prog)
+    check(p.returncode == 3 and p.stderr == f"{want}; see memtrace leaks {log}\n",
+          f"-q: one line expected\n{show(p)}")
+    # -q without --error-exitcode: the status stays the program's, the line says what fails
+    log = os.path.join(TMP, "q2.mtr")
+    p = memtrace("run", "-q", "--leak-check", "-o", log, "--", prog)
+    check(p.returncode == 0 and p.stderr == want.replace(" exit status 3 (--error-exitcode):", "")
+          + f"; see memtrace leaks {log}\n", f"-q --leak-check: one line expected\n{show(p)}")
     # --fail-leaked-above: 260 failing bytes pass a limit of 260, not one of 259
     for limit, status in (("260", 0), ("259", 3)):
         p = memtrace("run", "-q", "--error-exitcode=3", "--fail-leaked-above", limit, "-o",
