@@ -128,6 +128,37 @@ __attribute__((format(printf, 1, 2))) static int mt_run_bad_usage(const char *fm
     return 2;
 }
 
+/* The options above, for a did-you-mean (cli_common.h's mt_cli_suggest). */
+static int mt_run_unknown_option(const char *a)
+{
+    static const char *const names[] = {"output",
+                                        "sample-interval",
+                                        "follow-fork",
+                                        "no-follow-fork",
+                                        "python",
+                                        "keep-free-lists",
+                                        "quiet",
+                                        "help",
+                                        "leak-check",
+                                        "error-exitcode",
+                                        "fail-on",
+                                        "fail-leaked-above",
+                                        "show-leak-kinds",
+                                        "suppressions",
+                                        "gen-suppressions",
+                                        "show-import-machinery",
+                                        "after-finalization",
+                                        "fail-peak-above"};
+    if (strncmp(a, "--", 2) == 0) {
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(a + 2, "="), a + 2);
+        const char *near = mt_cli_suggest(name, names, sizeof names / sizeof names[0]);
+        if (near)
+            return mt_run_bad_usage("unknown option '--%s'; did you mean '--%s'?", name, near);
+    }
+    return mt_run_bad_usage("unknown option '%s'", a);
+}
+
 /* Accepts "--name VALUE", "--name=VALUE" and, for short options, "-oVALUE". Returns the value
  * and advances *i past it, or NULL when the option is missing its value. */
 static const char *mt_run_opt_value(int argc, char **argv, int *i, const char *arg, size_t namelen)
@@ -241,7 +272,7 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
                                         v);
             o->sample_ms = ms;
         } else {
-            return mt_run_bad_usage("unknown option '%s'", a);
+            return mt_run_unknown_option(a);
         }
     }
     if (i >= argc) {

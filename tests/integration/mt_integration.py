@@ -301,7 +301,7 @@ def case_usage_errors():
     check(p.returncode == 2, f"no program should exit 2\n{show(p)}")
     p = memtrace("frobnicate")
     check(p.returncode == 2 and
-          p.stderr.strip() == "memtrace: unknown command 'frobnicate' (see 'memtrace --help')",
+          p.stderr.strip() == "memtrace: unknown command 'frobnicate' (try 'memtrace --help')",
           f"unknown command\n{show(p)}")
     p = memtrace()
     check(p.returncode == 2 and "usage" in p.stderr, f"no arguments\n{show(p)}")

@@ -193,8 +193,9 @@ def case_export_folded():
           f"the peak is hold_buffers alone: {lines}")
     dlog, (allocs, frees, leaked, leaked_blocks) = demo_log()
     summ = json_of("report", "--format", "json", dlog)
-    for cost, want in [("leaked", leaked), ("allocations", summ["bytes_allocated"]),
-                       ("peak", summ["peak_heap_bytes"])]:
+    # allocations is the number of calls, as in flamegraph; allocated the bytes (issue 16)
+    for cost, want in [("leaked", leaked), ("allocations", summ["allocations"]),
+                       ("allocated", summ["bytes_allocated"]), ("peak", summ["peak_heap_bytes"])]:
         p = memtrace("export", "--to", "folded", "--cost", cost, dlog)
         check(p.returncode == 0, f"--cost {cost}\n{show(p)}")
         total = sum(int(FOLDED_LINE.match(x).group(2)) for x in p.stdout.splitlines())
@@ -339,9 +340,11 @@ def case_export_pprof():
         prof = decode_profile(f.read())
     check(sum(v[3] for _, v in prof["samples"]) == summ["peak_heap_bytes"],
           "inuse_space at the peak")
-    p = memtrace("export", "--to", "pprof", "--cost", "allocations", "-o", out, dlog)
-    with open(out, "rb") as f:
-        check(decode_profile(f.read()).get("default") == "alloc_space", "default alloc_space")
+    for cost, want in (("allocations", "alloc_objects"), ("allocated", "alloc_space")):
+        p = memtrace("export", "--to", "pprof", "--cost", cost, "-o", out, dlog)
+        with open(out, "rb") as f:
+            got = decode_profile(f.read()).get("default")
+        check(got == want, f"--cost {cost}: default sample type {got}, want {want}")
     # go tool pprof, when installed (never a CI requirement)
     go = shutil.which("go")
     if go:
@@ -471,6 +474,121 @@ def case_cli_usage_errors():
         p = memtrace("timeline", opt, value, log)
         check(p.returncode == 2 and p.stderr.count("\n") == 1 and word in p.stderr and
               opt in p.stderr, f"timeline {opt} {value}\n{show(p)}")
+
+
+DEEP_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+void *volatile keep;
+__attribute__((noinline)) static void *down(int n, size_t size)
+{
+    if (n == 0)
+        return malloc(size);
+    void *p = down(n - 1, size);
+    __asm__ volatile("" ::: "memory");
+    return p;
+}
+int main(int argc, char **argv)
+{
+    (void)argv;
+    keep = down(20, argc > 1 ? 8192 : 4096); /* 21 frames of down, then main: leaked */
+    printf("done\n");
+    return 0;
+}
+"""
+
+# A mistyped option of each command, and the one meant.
+MISTYPED = {"run": ("--leak-chek", "--leak-check"), "report": ("--tpo", "--top"),
+            "peak": ("--frmaes", "--frames"), "fragmentation": ("--reqest", "--request"),
+            "timeline": ("--widht", "--width"), "leaks": ("--kidns", "--kinds"),
+            "diff": ("--fail-abvoe", "--fail-above"), "export": ("--cots", "--cost"),
+            "flamegraph": ("--min-precent", "--min-percent"), "html": ("--tittle", "--title"),
+            "lines": ("--functoin", "--function"), "logstats": ("--fromat", "--format")}
+
+
+def case_cli_vocabulary():
+    """Issue 16, 'one option parser and one vocabulary for all': every usage error is one line
+    'memtrace: CMD: ... (try 'memtrace CMD --help')', a mistyped command or option gets a
+    did-you-mean, --top 0 means no limit and --frames has one default (12) in every command,
+    and --cost allocations is the number of calls wherever it exists."""
+    log = os.path.join(it.TMP, "empty.mtr")
+    open(log, "wb").close()
+    check(set(MISTYPED) == set(COMMANDS), "MISTYPED should name every command")
+    for cmd, (bad, good) in MISTYPED.items():
+        p = memtrace(cmd, bad, "true") if cmd == "run" else memtrace(cmd, bad, log)
+        want = (f"memtrace: {cmd}: unknown option '{bad}'; did you mean '{good}'? "
+                f"(try 'memtrace {cmd} --help')\n")
+        check(p.returncode == 2 and p.stderr == want, f"{cmd} {bad}: want {want!r}\n{show(p)}")
+    p = memtrace("reprot", log)
+    check(p.returncode == 2 and p.stderr == "memtrace: unknown command 'reprot'; did you mean "
+          "'report'? (try 'memtrace --help')\n", f"reprot\n{show(p)}")
+    p = memtrace("report", "--f", log)
+    check(p.returncode == 2 and "option '--f' is ambiguous: --format, --frames" in p.stderr,
+          f"report --f\n{show(p)}")
+    for args in (["report", "--top", "x", log], ["peak"], ["fragmentation", "--request", "x", log],
+                 ["diff", log], ["timeline", "--width", "5", log], ["export", log],
+                 ["export", "--to", "folded", "--cost", "bytes", log], ["flamegraph", log],
+                 ["flamegraph", "--cost", "allocated", "-o", "-", log], ["html", log],
+                 ["leaks", "--kinds", "bogus", log], ["leaks", "--format", "xml", log],
+                 ["leaks", "--frames", "-1", log], ["lines", "--format", "xml", log],
+                 ["logstats", "--format", "xml", log], ["run", "--sample-interval", "0", "true"],
+                 ["run"], ["diff", "--top", "x", log, log], ["html", "--top", "x", "-o", "-", log]):
+        p = memtrace(*args)
+        cmd = args[0]
+        check(p.returncode == 2 and p.stderr.count("\n") == 1 and
+              p.stderr.startswith(f"memtrace: {cmd}: ") and
+              p.stderr.endswith(f" (try 'memtrace {cmd} --help')\n"),
+              f"{' '.join(args)}: one line in the house style\n{show(p)}")
+
+    # --top 0: no limit, in every command that has --top
+    dlog, _ = demo_log()
+    for cmd, key in (("report", "top_sites"), ("peak", "sites")):
+        every = json_of(cmd, "--format", "json", "--top", "1000000", dlog)[key]
+        got = json_of(cmd, "--format", "json", "--top", "0", dlog)[key]
+        check(every and len(got) == len(every), f"{cmd} --top 0: {len(got)} of {len(every)}")
+    every = json_of("fragmentation", "--format", "json", "--top", "1000000", dlog)["churn_sites"]
+    got = json_of("fragmentation", "--format", "json", "--top", "0", dlog)["churn_sites"]
+    check(every and len(got) == len(every), f"fragmentation --top 0: {len(got)} of {len(every)}")
+    p = memtrace("html", "--top", "0", "-o", "-", dlog)
+    check(p.returncode == 0 and "tables show every row;" in p.stdout, f"html --top 0\n{show(p)}")
+
+    # one default frame count: a 22-frame stack shows 12 frames and how many are left out
+    src = os.path.join(it.TMP, "deep.c")
+    with open(src, "w") as f:
+        f.write(DEEP_C)
+    exe = os.path.join(it.TMP, "deep")
+    c = it.compile_c(src, exe, "-O0", "-g", "-fno-omit-frame-pointer")
+    check(c.returncode == 0, f"cannot build deep.c\n{show(c)}")
+    old, new = os.path.join(it.TMP, "deep-old.mtr"), os.path.join(it.TMP, "deep-new.mtr")
+    for log_, extra in ((old, []), (new, ["big"])):
+        p = memtrace("run", "-q", "--leak-check", "-o", log_, "--", exe, *extra)
+        check(p.returncode == 0 and os.path.isfile(log_), f"memtrace run deep\n{show(p)}")
+    for args in (["report", "--top", "1", old], ["peak", "--top", "1", old], ["leaks", "--kinds", "all", old],
+                 ["diff", "--top", "1", old, new]):
+        p = memtrace(*args)
+        lines = p.stdout.splitlines()
+        first = next((i for i, l in enumerate(lines) if re.match(r"^\s+down\s", l)), None)
+        check(first is not None, f"{args[0]}: no stack of down()\n{show(p)}")
+        n = 0
+        while first + n < len(lines) and re.match(r"^\s+(down|main)\s", lines[first + n]):
+            n += 1
+        more = lines[first + n] if first + n < len(lines) else ""
+        check(n == 12 and re.match(r"^\s+\.\.\. \d+ more frames?$", more),
+              f"{args[0]}: {n} frames shown, then {more!r}; the default is 12\n{p.stdout}")
+    for cmd in ("report", "peak", "fragmentation", "leaks", "diff"):
+        h = memtrace(cmd, "--help").stdout
+        check(re.search(r"--frames N .*\(default 12\)", h), f"{cmd} --help: frames default")
+
+    # --cost allocations: calls in export and in flamegraph, bytes are --cost allocated
+    summ = json_of("report", "--format", "json", dlog)
+    p = memtrace("export", "--to", "folded", "--cost", "allocations", dlog)
+    total = sum(int(FOLDED_LINE.match(x).group(2)) for x in p.stdout.splitlines())
+    check(total == summ["allocations"], f"export --cost allocations: {total} calls, "
+          f"the report says {summ['allocations']}")
+    p = memtrace("flamegraph", "--cost", "allocations", "-o", "-", dlog)
+    check(p.returncode == 0 and re.search(r"\b%s allocations\b" %
+                                          format(summ["allocations"], ","), p.stdout),
+          f"flamegraph --cost allocations: no total of {summ['allocations']} calls")
 
 
 def run_on_tty(argv, env):
