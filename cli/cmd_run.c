@@ -94,8 +94,8 @@ static void mt_run_usage(FILE *out)
         "      --fail-leaked-above SIZE\n"
         "                           fail only when they hold more than SIZE bytes (4096,\n"
         "                           64K, 10MiB; default 0)\n"
-        "      --show-leak-kinds KINDS\n"
-        "                           kinds listed (default definite,indirect,possible)\n"
+        "      --kinds KINDS        kinds listed (default definite,indirect,possible); also\n"
+        "                           spelled --show-leak-kinds, as in valgrind\n"
         "      --suppressions FILE  LeakSanitizer or valgrind suppressions (repeatable)\n"
         "      --gen-suppressions   print a suppression for each leak listed\n"
         "      --show-import-machinery\n"
@@ -144,6 +144,7 @@ static int mt_run_unknown_option(const char *a)
                                         "fail-on",
                                         "fail-leaked-above",
                                         "show-leak-kinds",
+                                        "kinds",
                                         "suppressions",
                                         "gen-suppressions",
                                         "show-import-machinery",
@@ -226,8 +227,8 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
                    strcmp(a, "--gen-suppressions=yes") == 0) {
             o->leak.gen_supps = 1;
         } else if (mt_run_opt_is(a, "--error-exitcode") || mt_run_opt_is(a, "--fail-on") ||
-                   mt_run_opt_is(a, "--show-leak-kinds") || mt_run_opt_is(a, "--suppressions") ||
-                   mt_run_opt_is(a, "--fail-leaked-above") ||
+                   mt_run_opt_is(a, "--show-leak-kinds") || mt_run_opt_is(a, "--kinds") ||
+                   mt_run_opt_is(a, "--suppressions") || mt_run_opt_is(a, "--fail-leaked-above") ||
                    mt_run_opt_is(a, "--fail-peak-above")) {
             size_t n = strcspn(a, "=");
             const char *v = mt_run_opt_value(argc, argv, &i, a, n);
@@ -239,8 +240,9 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
                 o->leak_check = true;
             } else if (strncmp(a, "--fail-on", n) == 0) {
                 bad = mt_leak_cli_kinds("run", "--fail-on", v, &o->leak.fail);
-            } else if (strncmp(a, "--show-leak-kinds", n) == 0) {
-                bad = mt_leak_cli_kinds("run", "--show-leak-kinds", v, &o->leak.show);
+            } else if (strncmp(a, "--show-leak-kinds", n) == 0 || strncmp(a, "--kinds", n) == 0) {
+                /* --kinds as in memtrace leaks, --show-leak-kinds as in valgrind */
+                bad = mt_leak_cli_kinds("run", "--kinds", v, &o->leak.show);
             } else if (strncmp(a, "--fail-leaked-above", n) == 0) {
                 bad = mt_cli_size("run", "--fail-leaked-above", v, &o->leak.fail_above);
                 o->leak.fail_above_text = v;

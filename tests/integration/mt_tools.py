@@ -658,6 +658,26 @@ def case_cli_completion():
     check(got == ["--fail-above", "--format", "--frames"], f"diff --f -> {got}")
     got = complete("memtrace", "leaks", "--format", "")
     check(got == ["json", "junit", "sarif", "text"], f"leaks --format -> {got}")
+    # a list of kinds keeps what was typed before the last comma (issue 16: it lost definite,),
+    # also after '=', which bash splits into its own word
+    for words in (["leaks", "--kinds", "definite,in"], ["leaks", "--kinds", "=", "definite,in"],
+                  ["run", "--fail-on", "definite,in"]):
+        got = complete("memtrace", *words)
+        check(got == ["definite,indirect"], f"{' '.join(words)} -> {got}")
+    check(complete("memtrace", "export", "--cost", "al") == ["allocated", "allocations"],
+          "export --cost al")
+    # run: after its options (and their values, also as --opt=value) comes the program, then
+    # the program's own arguments (issue 16: no program after an option with a value)
+    for words in (["--leak-check"], ["--fail-peak-above", "1M"], ["--fail-leaked-above", "64K"],
+                  ["--fail-on", "=", "all"], ["--python", "=", "off"], ["-q", "--"],
+                  ["--kinds", "all", "--error-exitcode", "3"]):
+        got = complete("memtrace", "run", *words, "tru")
+        check("true" in got and all(g.startswith("tru") for g in got),
+              f"run {' '.join(words)} tru -> {got}")
+        got = complete("memtrace", "run", *words, "true", "a.m")
+        check(got == ["a.mtr"], f"run {' '.join(words)} true a.m -> {got}")
+    check(complete("memtrace", "run", "--python", "=", "") == ["off", "on"], "--python=")
+    check(complete("memtrace", "run", "true", "--le") == [], "run true --le: PROG's own option")
     # every option a command parses is offered
     for cmd in COMMANDS:
         offered = {o.split("=")[0] for o in complete("memtrace", cmd, "-")}
