@@ -591,6 +591,66 @@ def case_cli_vocabulary():
           f"flamegraph --cost allocations: no total of {summ['allocations']} calls")
 
 
+def options_of_table(rows):
+    """{command: options} from (options cell, commands cell) pairs of the option table."""
+    got = {cmd: set() for cmd in COMMANDS}
+    for opts, cmds in rows:
+        names = {m.split("=")[0] for m in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*(?:=\w+)?)", opts)}
+        for cmd in (COMMANDS if cmds.strip() == "all" else cmds.split()):
+            check(cmd in got, f"option table: unknown command {cmd!r} in {cmds!r}")
+            got[cmd] |= names
+    return got
+
+
+def case_cli_options_table():
+    """Issue 16: one table in the README and the man page with every option of every command
+    (the same name meaning the same thing everywhere), checked against the options each
+    command's source parses, both ways."""
+    with open(os.path.join(it.ARGS.source_root, "README.md")) as f:
+        readme = f.read()
+    sec = readme.split("### Every option of every command", 1)
+    check(len(sec) == 2, "README has no 'Every option of every command' section")
+    rows = [line.split(" | ") for line in sec[1].split("\n\n### ", 1)[0].splitlines()
+            if line.startswith("| `")]
+    from_readme = options_of_table((r[0].replace("\\|", "|"), r[-1].rstrip(" |")) for r in rows)
+    with open(os.path.join(it.ARGS.source_root, "man", "memtrace.1")) as f:
+        man = f.read()
+    sec = man.split(".SS Every option of every command", 1)
+    check(len(sec) == 2, "man page has no 'Every option of every command' section")
+    tbl = sec[1].split(".TE", 1)[0].replace("\\-", "-")
+    cells = re.findall(r"T\{\n(.*?)\nT\}", tbl, re.S)
+    check(len(cells) % 3 == 0 and cells, f"man table: {len(cells)} cells")
+    from_man = options_of_table((cells[i], cells[i + 2]) for i in range(0, len(cells), 3))
+    for cmd in COMMANDS:
+        want = parsed_options(cmd)
+        for name, got in (("README", from_readme[cmd]), ("man page", from_man[cmd])):
+            check(got == want, f"{name} table, {cmd}: lacks {sorted(want - got)}, "
+                  f"has {sorted(got - want)} that it does not parse")
+    check(len(rows) == len(cells) // 3, f"README has {len(rows)} rows, the man page "
+          f"{len(cells) // 3}")
+
+
+def case_man_sections():
+    """Issue 16: the man page has every command in SYNOPSIS (with its options: flamegraph and
+    html only said [options]), an OPTIONS subsection per command and its EXIT STATUS."""
+    with open(os.path.join(it.ARGS.source_root, "man", "memtrace.1")) as f:
+        man = f.read().replace("\\-", "-")
+    sections = dict(re.findall(r"^\.SH ([A-Z ]+)\n(.*?)(?=^\.SH |\Z)", man, re.M | re.S))
+    synopsis = re.findall(r"^\.SY memtrace\n(.*?)^\.YS", sections["SYNOPSIS"], re.M | re.S)
+    for cmd in COMMANDS:
+        blocks = [b for b in synopsis if re.match(r"\.BR? %s\b|\.BR [\w| \"]*\b%s\b" % (cmd, cmd), b)]
+        check(blocks, f"SYNOPSIS has no {cmd}")
+        if cmd != "run":  # run: [options], each in its own OPTIONS subsection
+            words = set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", blocks[0]))
+            want = {o for o in parsed_options(cmd) if o not in ("-h", "--help", "--no-colour")}
+            missing = {o for o in want - words if not (o == "--output" and "-o" in words)}
+            check(not missing, f"SYNOPSIS of {cmd} lacks {sorted(missing)}")
+        check(re.search(r"^\.SS Options of memtrace [^\n]*\b%s\b" % cmd, sections["OPTIONS"],
+                        re.M), f"OPTIONS has no subsection for {cmd}")
+        check(re.search(r"^\.B[R]? [^\n]*\b%s\b" % cmd, sections["EXIT STATUS"], re.M),
+              f"EXIT STATUS does not name {cmd}")
+
+
 def run_on_tty(argv, env):
     """Runs argv with stdout and stderr on a pseudo-terminal; returns (status, output)."""
     master, slave = pty.openpty()
