@@ -70,7 +70,8 @@ static void mt_run_usage(FILE *out)
         "                           that finds the name taken writes PATH.2, PATH.3, ... %%p\n"
         "                           may only be in the file name; a directory with %%e in it\n"
         "                           must exist. Every process and exec'd program writes its\n"
-        "                           own log: 'memtrace report DIR' shows them all\n"
+        "                           own log: 'memtrace report DIR' shows them all. Not\n"
+        "                           '-': standard output is PROG's\n"
         "      --sample-interval MS sample RSS and allocator statistics every MS ms (default 10);\n"
         "                           also at each new heap high and at exit\n"
         "      --follow-fork        record forked children into their own logs (default)\n"
@@ -261,6 +262,11 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
                 return mt_run_bad_usage("option '%s' needs a file name", a);
             if (o->output[0] == '\0')
                 return mt_run_bad_usage("%s", "empty output file name");
+            /* '-' is standard output in every other command; here the log would be mixed
+             * with PROG's own output (and a file named '-' surprises everyone) */
+            if (strcmp(o->output, "-") == 0)
+                return mt_run_bad_usage("%s", "the log cannot go to standard output, which is "
+                                              "PROG's: give -o a file name");
         } else if (mt_run_opt_is(a, "--sample-interval")) {
             const char *v = mt_run_opt_value(argc, argv, &i, a, strlen("--sample-interval"));
             if (v == NULL)

@@ -532,7 +532,8 @@ def case_cli_vocabulary():
                  ["leaks", "--kinds", "bogus", log], ["leaks", "--format", "xml", log],
                  ["leaks", "--frames", "-1", log], ["lines", "--format", "xml", log],
                  ["logstats", "--format", "xml", log], ["run", "--sample-interval", "0", "true"],
-                 ["run"], ["diff", "--top", "x", log, log], ["html", "--top", "x", "-o", "-", log]):
+                 ["run"], ["diff", "--top", "x", log, log], ["html", "--top", "x", "-o", "-", log],
+                 ["run", "-o", "-", "true"]):
         p = memtrace(*args)
         cmd = args[0]
         check(p.returncode == 2 and p.stderr.count("\n") == 1 and
