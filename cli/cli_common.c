@@ -249,6 +249,7 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        MT_CLI_FULL_NAMES_OPTION,
     };
     /* the shared table, then the command's own options (their values are >= MT_CLI_OPT_OWN) */
     struct option longopts[sizeof common / sizeof common[0] + MT_CLI_MAX_OWN + 1];
@@ -284,6 +285,9 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
             break;
         case MT_CLI_OPT_THREAD:
             mt_cli_add_thread(optarg);
+            break;
+        case MT_CLI_OPT_FULL_NAMES:
+            mt_names_set_full(1);
             break;
         case 'h':
             usage(stdout);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "analysis.h"
+#include "names.h"
 #include "symbolizer.h"
 
 /*
@@ -72,6 +73,14 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
 #define MT_CLI_THREAD_OPTION                                                                       \
     {                                                                                              \
         "thread", required_argument, NULL, MT_CLI_OPT_THREAD                                       \
+    }
+
+/* --full-names: C++ names with their template arguments (mt_names_set_full), taken by every
+ * command that shows function names. */
+#define MT_CLI_OPT_FULL_NAMES 0x666e
+#define MT_CLI_FULL_NAMES_OPTION                                                                   \
+    {                                                                                              \
+        "full-names", no_argument, NULL, MT_CLI_OPT_FULL_NAMES                                     \
     }
 void mt_cli_add_thread(const char *value);
 /* For diff: a value may match a thread of one of the two logs only (see mt_cli_check_threads). */

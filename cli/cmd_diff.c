@@ -38,6 +38,8 @@ static void mt_diff_usage(FILE *out)
             "                        keep Python's import machinery (<frozen importlib...>)\n"
             "                        in stacks; by default what an import allocates is charged\n"
             "                        to the module's lines and the line that imported it\n"
+            "  --full-names          C++ names in full (by default template arguments\n"
+            "                        are shortened: std::vector<>::push_back)\n"
             "  --thread NAME|ID      compare only the blocks the threads of that name (thread\n"
             "                        ids differ between runs) allocated; repeatable; a thread\n"
             "                        of one run only is compared with nothing\n"
@@ -72,6 +74,7 @@ int mt_cmd_diff(int argc, char **argv)
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
     int json = 0, no_color = 0, show_import = 0, c;
@@ -118,6 +121,9 @@ int mt_cmd_diff(int argc, char **argv)
             break;
         case OPT_SHOW_IMPORT:
             show_import = 1;
+            break;
+        case MT_CLI_OPT_FULL_NAMES:
+            mt_names_set_full(1);
             break;
         case MT_CLI_OPT_THREAD:
             mt_cli_add_thread(optarg);

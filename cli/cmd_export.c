@@ -40,6 +40,8 @@ static void mt_export_usage(FILE *out)
             "                        keep Python's import machinery (<frozen importlib...>)\n"
             "                        in stacks; by default what an import allocates is charged\n"
             "                        to the module's lines and the line that imported it\n"
+            "  --full-names          C++ names in full (by default template arguments\n"
+            "                        are shortened: std::vector<>::push_back)\n"
             "  --thread NAME|ID      only the blocks that thread (a name, or a tid; repeatable)\n"
             "                        allocated\n"
             "  -h, --help            show this help\n"
@@ -58,6 +60,7 @@ int mt_cmd_export(int argc, char **argv)
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
     enum { TO_NONE, TO_FOLDED, TO_PPROF, TO_MASSIF } to = TO_NONE;
@@ -95,6 +98,9 @@ int mt_cmd_export(int argc, char **argv)
             break;
         case OPT_SHOW_IMPORT:
             show_import = 1;
+            break;
+        case MT_CLI_OPT_FULL_NAMES:
+            mt_names_set_full(1);
             break;
         case MT_CLI_OPT_THREAD:
             mt_cli_add_thread(optarg);

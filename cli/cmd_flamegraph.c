@@ -49,6 +49,8 @@ static void mt_flamegraph_usage(FILE *out)
             "                       keep Python's import machinery (<frozen importlib...>) in\n"
             "                       stacks; by default what an import allocates is charged to\n"
             "                       the module's lines and the line that imported it\n"
+            "  --full-names         C++ names in full (by default template arguments\n"
+            "                       are shortened: std::vector<>::push_back)\n"
             "  --thread NAME|ID     only the blocks that thread (a name, or a tid; repeatable)\n"
             "                       allocated; peak stays the heap's peak\n"
             "  -h, --help           show this help\n"
@@ -83,6 +85,7 @@ int mt_cmd_flamegraph(int argc, char **argv)
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
     const char *out_path = NULL, *title = NULL;
@@ -122,6 +125,9 @@ int mt_cmd_flamegraph(int argc, char **argv)
             break;
         case OPT_SHOW_IMPORT:
             show_import = 1;
+            break;
+        case MT_CLI_OPT_FULL_NAMES:
+            mt_names_set_full(1);
             break;
         case MT_CLI_OPT_THREAD:
             mt_cli_add_thread(optarg);

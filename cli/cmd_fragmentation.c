@@ -38,6 +38,8 @@ static void mt_frag_usage(FILE *out)
             "                      keep Python's import machinery (<frozen importlib...>) in\n"
             "                      stacks; by default what an import allocates is charged to\n"
             "                      the module's lines and the line that imported it\n"
+            "  --full-names        C++ names in full (by default template arguments\n"
+            "                      are shortened: std::vector<>::push_back)\n"
             "  -h, --help          show this help\n"
             "\n"
             "exit status: 0 report written; 1 the log could not be read or is truncated;\n"

@@ -131,7 +131,7 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         fprintf(stderr, "memtrace: %s: cannot write '%s': %s\n", cmd, o->out_path, strerror(errno));
         goto out;
     }
-    char cwd[4096];
+    char cwd[4096], root[4096];
     /* Under --fail-leaked-above nothing fails, in the exit status and in SARIF and JUnit alike
      * (the JUnit suite fails exactly when the status does). */
     *failing = mt_leaks_failing_bytes(&l, o->fail) > o->fail_above;
@@ -139,7 +139,7 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         .colour = o->colour,
         .max_frames = o->frames,
         .fail = *failing ? o->fail : 0,
-        .source_root = getcwd(cwd, sizeof cwd),
+        .source_root = getcwd(cwd, sizeof cwd) ? mt_path_source_root(root, sizeof root, cwd) : NULL,
     };
     int rc = 0;
     switch (o->format) {
@@ -241,6 +241,8 @@ static void mt_leaks_usage(FILE *out)
             "  --show-import-machinery keep Python's import machinery (<frozen importlib...>)\n"
             "                          in stacks; by default what an import allocates is\n"
             "                          charged to the module's lines and the importing line\n"
+            "  --full-names            C++ names in full (by default template arguments are\n"
+            "                          shortened: std::vector<>::push_back)\n"
             "  --thread NAME|ID        only the blocks that thread (a name, or a tid;\n"
             "                          repeatable) allocated; one log only\n"
             "  --no-color              no colours (also when NO_COLOR is set or no tty);\n"
@@ -367,6 +369,7 @@ int mt_cmd_leaks(int argc, char **argv)
         {"fail-leaked-above", required_argument, NULL, OPT_FAIL_ABOVE},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
     mt_leak_cli_t o;
@@ -434,6 +437,9 @@ int mt_cmd_leaks(int argc, char **argv)
             if (mt_cli_size("leaks", "--fail-leaked-above", optarg, &o.fail_above) < 0)
                 goto done;
             o.fail_above_text = optarg;
+            break;
+        case MT_CLI_OPT_FULL_NAMES:
+            mt_names_set_full(1);
             break;
         case MT_CLI_OPT_THREAD:
             mt_cli_add_thread(optarg);

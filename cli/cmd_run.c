@@ -101,6 +101,7 @@ static void mt_run_usage(FILE *out)
         "      --gen-suppressions   print a suppression for each leak listed\n"
         "      --show-import-machinery\n"
         "                           keep Python's import machinery in the report's stacks\n"
+        "      --full-names         C++ names in full in the report (template arguments)\n"
         "      --after-finalization a Python script: judge the scan at exit, after the\n"
         "                           interpreter's finalization, not what the script held\n"
         "                           when it ended (the default)\n"
@@ -221,6 +222,8 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
                 return mt_run_bad_usage("%s", "cannot set MEMTRACE_PYTHON_FREELISTS");
         } else if (strcmp(a, "--show-import-machinery") == 0) {
             o->leak.show_import = 1;
+        } else if (strcmp(a, "--full-names") == 0) {
+            mt_names_set_full(1);
         } else if (strcmp(a, "--after-finalization") == 0) {
             o->leak.after_finalization = 1;
         } else if (strcmp(a, "--gen-suppressions") == 0 ||

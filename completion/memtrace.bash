@@ -38,23 +38,23 @@ _memtrace() {
     run) opts="--output -o --sample-interval --follow-fork --no-follow-fork --keep-free-lists --quiet -q
                --leak-check --error-exitcode --fail-on --fail-leaked-above --fail-peak-above
                --after-finalization --kinds --show-leak-kinds --suppressions --gen-suppressions
-               --show-import-machinery --python=on --python=off --help -h" ;;
+               --show-import-machinery --full-names --python=on --python=off --help -h" ;;
     report) opts="--format --top --frames --tree --fail-peak-above --thread --no-color
-                  --show-import-machinery --help -h" ;;
-    peak) opts="--format --top --frames --tree --thread --no-color --show-import-machinery
+                  --show-import-machinery --full-names --help -h" ;;
+    peak) opts="--format --top --frames --tree --thread --no-color --show-import-machinery --full-names
                 --help -h" ;;
     fragmentation) opts="--format --top --frames --request --thread --no-color
-                         --show-import-machinery --help -h" ;;
+                         --show-import-machinery --full-names --help -h" ;;
     leaks) opts="--kinds --show-leak-kinds --fail-on --error-exitcode --fail-leaked-above
                  --after-finalization --suppressions --gen-suppressions --format --output -o
-                 --frames --tree --thread --no-color --show-import-machinery --help -h" ;;
+                 --frames --tree --thread --no-color --show-import-machinery --full-names --help -h" ;;
     timeline) opts="--output -o --width --height --thread --no-color --help -h" ;;
     diff) opts="--format --by --fail-above --top --frames --thread --no-color
-                --show-import-machinery --help -h" ;;
-    export) opts="--to --output -o --cost --thread --show-import-machinery --help -h" ;;
+                --show-import-machinery --full-names --help -h" ;;
+    export) opts="--to --output -o --cost --thread --show-import-machinery --full-names --help -h" ;;
     flamegraph) opts="--output -o --cost --title --min-percent --width --thread
-                      --show-import-machinery --help -h" ;;
-    html) opts="--output -o --title --top --thread --show-import-machinery --help -h" ;;
+                      --show-import-machinery --full-names --help -h" ;;
+    html) opts="--output -o --title --top --thread --show-import-machinery --full-names --help -h" ;;
     lines) opts="--file --function --thread --format --no-color --help -h" ;;
     logstats) opts="--format --help -h" ;;
     help)

@@ -70,16 +70,19 @@ typedef struct mt_raw {
     uint32_t program; /* module index of the traced executable, or MT_NO_MODULE */
 } mt_raw_t;
 
-/* Frames are one node when a person would call them the same function: by name and module,
- * or, without a name, by address. Lines differ inside a native function and are not part of it.
- * A Python frame is a line (file:line function), as in memray and py-spy: a script's <module>
- * is one function of a thousand lines, and "<module> (several lines)" would say nothing. */
+/* Frames are one node when a person would call them the same function: by name, file and
+ * module (two static functions of one name in two files of a program are two functions),
+ * or, without a name, by address. Lines differ inside a native function and are not part of
+ * it. A Python frame is a line (file:line function), as in memray and py-spy: a script's
+ * <module> is one function of a thousand lines, and "<module> (several lines)" would say
+ * nothing. */
 static int mt_frame_same(const mt_frame_t *a, const mt_frame_t *b)
 {
-    if (a->function != b->function || a->module != b->module || a->python != b->python)
+    if (a->function != b->function || a->module != b->module || a->python != b->python ||
+        a->file != b->file)
         return 0;
     if (a->python)
-        return a->file == b->file && a->line == b->line;
+        return a->line == b->line;
     return a->function || a->address == b->address;
 }
 
@@ -90,8 +93,9 @@ static size_t mt_raw_hash(uint32_t parent, const mt_frame_t *f)
     h ^= ((uint64_t)f->module << 1 | (uint64_t)f->python) * 0xff51afd7ed558ccdull;
     if (!f->function)
         h ^= f->address * 0xc4ceb9fe1a85ec53ull;
+    h ^= (uintptr_t)f->file * 0x9e3779b97f4a7c15ull;
     if (f->python)
-        h ^= ((uintptr_t)f->file ^ f->line) * 0xc4ceb9fe1a85ec53ull;
+        h ^= (uint64_t)f->line * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 31;
     return (size_t)h;
 }
@@ -153,7 +157,7 @@ static uint32_t mt_raw_child(mt_raw_t *r, uint32_t parent, const mt_frame_t *f)
         mt_flame_node_t *c = &r->v[r->table[j] - 1];
         if (c->parent == parent && mt_frame_same(&c->frame, f)) {
             /* The same function reached from several lines: no single line to show. */
-            if (c->frame.line != f->line || c->frame.file != f->file)
+            if (c->frame.line != f->line)
                 c->frame.line = 0;
             if (!f->inlined)
                 c->frame.inlined = 0;

@@ -58,8 +58,8 @@ typedef struct mt_flame_node {
 /*
  * Nodes in preorder: the root first, children biggest first (ties by name, then by the order
  * the sites were found, so the output is stable). The children of i are i + 1, then the end of
- * each child, up to v[i].end. Frames are merged by function (and module), Python frames by
- * function, file and line (each line a node of its own); a native frame without a
+ * each child, up to v[i].end. Frames are merged by function and file (and module), Python
+ * frames by function, file and line (each line a node of its own); a native frame without a
  * function by address. Only sites with a non-zero cost are counted.
  */
 typedef struct mt_flame_tree {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "names.h"
 #include "xml_escape.h"
 
 /* The page's script and style, kept as lines so no string passes the compilers' limits. The
@@ -226,7 +227,8 @@ static void mt_node_name(char *b, size_t len, const mt_flame_node_t *n, const mt
         snprintf(b, len, "%s (%s:%" PRIu32 ")", n->frame.function,
                  slash ? slash + 1 : n->frame.file, n->frame.line);
     } else if (n->frame.function) {
-        snprintf(b, len, "%s", n->frame.function);
+        char full[2048];
+        snprintf(b, len, "%s", mt_name_show(n->frame.function, full, sizeof full));
     } else if (m) {
         snprintf(b, len, "%s+0x%" PRIx64, m->basename, n->frame.address);
     } else {
@@ -346,7 +348,7 @@ static void mt_node_title(FILE *o, const mt_flame_tree_t *t, const mt_flame_node
         fputs("frames each below the cut, merged", o);
     } else {
         if (n->frame.file) {
-            mt_xml_escape(o, n->frame.file, cap / 2);
+            mt_xml_escape(o, mt_path_show(n->frame.file), cap / 2);
             if (n->frame.line)
                 fprintf(o, ":%" PRIu32, n->frame.line);
             else

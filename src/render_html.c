@@ -20,6 +20,7 @@
 #include "render_leaks.h"
 #include "render_svg_timeline.h"
 #include "report_fragmentation.h"
+#include "names.h"
 #include "report_lines.h"
 #include "report_summary.h"
 #include "report_threads.h"
@@ -115,15 +116,16 @@ static void mt_frame_html(FILE *o, const mt_analysis_t *a, const mt_frame_t *f)
 {
     const mt_module_t *m = mt_modules_get(a->modules, f->module);
     fputs("<span class=\"frame\">", o);
+    char name[1024];
     if (f->function)
-        mt_xml_escape(o, f->function, 300);
+        mt_xml_escape(o, mt_name_show(f->function, name, sizeof name), 300);
     else
         fprintf(o, "0x%" PRIx64, f->address);
     if (f->inlined)
         fputs(" (inlined)", o);
     fputs("</span> <span class=\"muted\">", o);
     if (f->file) {
-        mt_xml_escape(o, f->file, 200);
+        mt_xml_escape(o, mt_path_show(f->file), 200);
         if (f->line)
             fprintf(o, ":%" PRIu32, f->line);
     } else if (m) {

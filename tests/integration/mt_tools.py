@@ -408,6 +408,8 @@ def parsed_options(cmd):
              for c in c.replace(":", "")}
     if "MT_CLI_THREAD_OPTION" in src:  # cli_common.h's table entry for --thread
         opts.add("--thread")
+    if "MT_CLI_FULL_NAMES_OPTION" in src:  # and for --full-names
+        opts.add("--full-names")
     opts.discard("--")
     return opts
 
@@ -716,7 +718,7 @@ def case_cli_completion():
     check(complete("memtrace", "report", "") == ["a.mtr", "b.mtr.2"],
           f"logs: {complete('memtrace', 'report', '')}")
     got = complete("memtrace", "diff", "--f")
-    check(got == ["--fail-above", "--format", "--frames"], f"diff --f -> {got}")
+    check(got == ["--fail-above", "--format", "--frames", "--full-names"], f"diff --f -> {got}")
     got = complete("memtrace", "leaks", "--format", "")
     check(got == ["json", "junit", "sarif", "text"], f"leaks --format -> {got}")
     # a list of kinds keeps what was typed before the last comma (issue 16: it lost definite,),

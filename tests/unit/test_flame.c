@@ -10,6 +10,7 @@
 
 #include "analysis.h"
 #include "flame_tree.h"
+#include "names.h"
 #include "log_builder.h"
 #include "render_flamegraph.h"
 #include "render_html.h"
@@ -248,7 +249,9 @@ START_TEST(svg_figures_and_escaping)
     build(&t, MT_FLAME_PEAK, 0, 0);
     /* names from a log are arbitrary bytes: C++ templates, quotes, invalid UTF-8 */
     t.v[3].frame.function = "std::vector<int, A&B> \"q\" 'x' \xff";
+    mt_names_set_full(1); /* the name as it is (shortened, it would be std::vector<> ...) */
     char *s = render_svg(&t, "a <title> & more");
+    mt_names_set_full(0);
     ck_assert_ptr_nonnull(strstr(s, "data-total=\"600\""));
     ck_assert_ptr_nonnull(strstr(s, "data-x=\"0\" data-v=\"500\" data-d=\"3\""));
     ck_assert_ptr_nonnull(strstr(s, "std::vector&lt;int, A&amp;B&gt; &quot;q&quot; &#39;x&#39; "
