@@ -146,6 +146,7 @@ static int mt_run_unknown_option(const char *a)
                                         "fail-on",
                                         "fail-leaked-above",
                                         "show-leak-kinds",
+                                        "full-names",
                                         "kinds",
                                         "suppressions",
                                         "gen-suppressions",
