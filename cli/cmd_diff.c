@@ -12,7 +12,7 @@
 #include "fmt.h"
 
 #define MT_DIFF_DEFAULT_TOP 10
-#define MT_DIFF_DEFAULT_FRAMES 8
+#define MT_DIFF_DEFAULT_FRAMES MT_CLI_DEFAULT_FRAMES
 
 static void mt_diff_usage(FILE *out)
 {
@@ -87,10 +87,8 @@ int mt_cmd_diff(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT:
-            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
-                fprintf(stderr, "memtrace: diff: unknown format '%s' (text or json)\n", optarg);
-                return 2;
-            }
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
+                return mt_cli_usage("diff", "unknown format '%s' (text or json)", optarg);
             json = strcmp(optarg, "json") == 0;
             break;
         case OPT_BY:
@@ -99,22 +97,19 @@ int mt_cmd_diff(int argc, char **argv)
             } else if (strcmp(optarg, "leaked") == 0) {
                 by = MT_DIFF_BY_LEAKED;
             } else {
-                fprintf(stderr, "memtrace: diff: --by takes peak or leaked, got '%s'\n", optarg);
-                return 2;
+                return mt_cli_usage("diff", "--by takes peak or leaked, got '%s'", optarg);
             }
             break;
         case OPT_FAIL_ABOVE:
-            if (mt_diff_threshold_parse(optarg, &thr) < 0) {
-                fprintf(stderr,
-                        "memtrace: diff: --fail-above needs bytes (4096, 10MiB) or a "
-                        "percentage (5%%), got '%s'\n",
-                        optarg);
-                return 2;
-            }
+            if (mt_diff_threshold_parse(optarg, &thr) < 0)
+                return mt_cli_usage("diff",
+                                    "--fail-above needs bytes (4096, 10MiB) or a "
+                                    "percentage (5%%), got '%s'",
+                                    optarg);
             fail_above = optarg;
             break;
         case OPT_TOP:
-            if (mt_cli_number("diff", "--top", optarg, 1000000, &top) < 0)
+            if (mt_cli_top("diff", optarg, &top))
                 return 2;
             break;
         case OPT_FRAMES:
@@ -137,14 +132,11 @@ int mt_cmd_diff(int argc, char **argv)
             mt_diff_usage(stdout);
             return 0;
         default:
-            return mt_cli_bad_option("diff", c, argv);
+            return mt_cli_bad_option("diff", c, argv, longopts);
         }
     }
-    if (argc - optind != 2) {
-        fprintf(stderr, "memtrace: diff: needs two log files, OLD and NEW (see 'memtrace diff "
-                        "--help')\n");
-        return 2;
-    }
+    if (argc - optind != 2)
+        return mt_cli_usage("diff", "needs two log files, OLD and NEW");
     const char *old_path = argv[optind], *new_path = argv[optind + 1];
     mt_analysis_t *a_old = NULL, *a_new = NULL;
     mt_symbolizer_t *s_old = NULL, *s_new = NULL;

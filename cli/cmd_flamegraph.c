@@ -17,6 +17,10 @@
  * default width, and keeps the SVG of a large program to a size browsers open at once. */
 #define MT_FG_DEFAULT_MIN_PERCENT "0.01"
 #define MT_FG_MAX_NODES 50000
+/* The costs of cli_common.h a flame graph draws (not allocated: bytes allocated in total). */
+#define MT_FG_COSTS                                                                                \
+    ((1u << MT_CLI_COST_PEAK) | (1u << MT_CLI_COST_LEAKED) | (1u << MT_CLI_COST_ALLOCATIONS) |     \
+     (1u << MT_CLI_COST_TEMPORARY))
 
 static void mt_flamegraph_usage(FILE *out)
 {
@@ -63,10 +67,7 @@ static int mt_parse_percent(const char *s, double *out)
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end || !(v >= 0 && v <= 100)) {
-        fprintf(stderr,
-                "memtrace: flamegraph: --min-percent needs a number from 0 to 100, "
-                "got '%s'\n",
-                s);
+        mt_cli_usage("flamegraph", "--min-percent needs a number from 0 to 100, got '%s'", s);
         return -1;
     }
     *out = v;
@@ -99,16 +100,16 @@ int mt_cmd_flamegraph(int argc, char **argv)
         case 'o':
             out_path = optarg;
             break;
-        case OPT_COST:
-            cost = mt_flame_cost_parse(optarg);
-            if (cost < 0) {
-                fprintf(stderr,
-                        "memtrace: flamegraph: unknown cost '%s' (peak, leaked, allocations "
-                        "or temporary)\n",
-                        optarg);
+        case OPT_COST: {
+            enum mt_cli_cost cc;
+            if (mt_cli_cost("flamegraph", optarg, MT_FG_COSTS, &cc))
                 return 2;
-            }
+            cost = cc == MT_CLI_COST_LEAKED        ? MT_FLAME_LEAKED
+                   : cc == MT_CLI_COST_ALLOCATIONS ? MT_FLAME_ALLOCATIONS
+                   : cc == MT_CLI_COST_TEMPORARY   ? MT_FLAME_TEMPORARY
+                                                   : MT_FLAME_PEAK;
             break;
+        }
         case OPT_TITLE:
             title = optarg;
             break;
@@ -119,10 +120,9 @@ int mt_cmd_flamegraph(int argc, char **argv)
         case OPT_WIDTH:
             if (mt_cli_number("flamegraph", "--width", optarg, 100000, &width) < 0)
                 return 2;
-            if (width < 200) {
-                fprintf(stderr, "memtrace: flamegraph: --width must be at least 200\n");
-                return 2;
-            }
+            if (width < 200)
+                return mt_cli_usage("flamegraph", "--width needs at least 200 pixels, got %zu",
+                                    width);
             break;
         case OPT_SHOW_IMPORT:
             show_import = 1;
@@ -137,17 +137,14 @@ int mt_cmd_flamegraph(int argc, char **argv)
             mt_flamegraph_usage(stdout);
             return 0;
         default:
-            return mt_cli_bad_option("flamegraph", c, argv);
+            return mt_cli_bad_option("flamegraph", c, argv, longopts);
         }
     }
     const char *path;
     if (mt_cli_one_path("flamegraph", argc, argv, &path))
         return 2;
-    if (!out_path) {
-        fprintf(stderr, "memtrace: flamegraph: no output file: give -o OUT.svg ('-' for "
-                        "stdout)\n");
-        return 2;
-    }
+    if (!out_path)
+        return mt_cli_usage("flamegraph", "no output file: give -o OUT.svg ('-' for stdout)");
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
     if (mt_cli_load(path, &a, &sym))

@@ -21,7 +21,7 @@
 #include "symbolizer.h"
 #include "text_escape.h"
 
-#define MT_LEAKS_DEFAULT_FRAMES 16
+#define MT_LEAKS_DEFAULT_FRAMES MT_CLI_DEFAULT_FRAMES
 
 void mt_leak_cli_init(mt_leak_cli_t *o)
 {
@@ -42,10 +42,10 @@ int mt_leak_cli_kinds(const char *cmd, const char *opt, const char *arg, unsigne
 {
     char bad[64];
     if (mt_leakclass_parse_kinds(arg, mask, bad, sizeof bad) < 0) {
-        fprintf(stderr,
-                "memtrace: %s: %s: unknown leak kind '%s' (definite, indirect, possible, "
-                "reachable, unclassified, all or none, separated by commas)\n",
-                cmd, opt, bad);
+        mt_cli_usage(cmd,
+                     "%s: unknown leak kind '%s' (definite, indirect, possible, reachable, "
+                     "unclassified, all or none, separated by commas)",
+                     opt, bad);
         return -1;
     }
     /* Asking for the lost kinds also covers a log without a scan: its blocks are unclassified. */
@@ -60,8 +60,7 @@ int mt_leak_cli_exitcode(const char *cmd, const char *arg, int *code)
     errno = 0;
     long v = strtol(arg, &end, 10);
     if (errno || end == arg || *end || v < 0 || v > 255) {
-        fprintf(stderr, "memtrace: %s: --error-exitcode needs a number from 0 to 255, got '%s'\n",
-                cmd, arg);
+        mt_cli_usage(cmd, "--error-exitcode needs a number from 0 to 255, got '%s'", arg);
         return -1;
     }
     *code = (int)v;
@@ -315,17 +314,13 @@ static int mt_leaks_multi(mt_leak_cli_t *o, char *const *args, size_t nargs, con
     int status = mt_cli_threads_one_log("leaks");
     if (status)
         return status;
-    if (o->format == MT_LEAK_SARIF || o->format == MT_LEAK_JUNIT) {
-        fprintf(stderr,
-                "memtrace: leaks: --format %s reads one log; several logs give text or "
-                "json (or give the log of one process)\n",
-                o->format == MT_LEAK_SARIF ? "sarif" : "junit");
-        return 2;
-    }
-    if (out_path) {
-        fprintf(stderr, "memtrace: leaks: -o takes one log; with several, redirect the output\n");
-        return 2;
-    }
+    if (o->format == MT_LEAK_SARIF || o->format == MT_LEAK_JUNIT)
+        return mt_cli_usage("leaks",
+                            "--format %s reads one log; several logs give text or json (or give "
+                            "the log of one process)",
+                            o->format == MT_LEAK_SARIF ? "sarif" : "junit");
+    if (out_path)
+        return mt_cli_usage("leaks", "-o takes one log; with several, redirect the output");
     const char *nc = getenv("NO_COLOR");
     o->colour = o->format == MT_LEAK_TEXT && !no_color && !(nc && nc[0]) && isatty(STDOUT_FILENO);
     mt_cli_multi_t m = {.cmd = "leaks",
@@ -415,28 +410,17 @@ int mt_cmd_leaks(int argc, char **argv)
             } else if (strcmp(optarg, "junit") == 0) {
                 o.format = MT_LEAK_JUNIT;
             } else {
-                fprintf(stderr,
-                        "memtrace: leaks: unknown format '%s' (text, json, sarif or junit)\n",
-                        optarg);
+                mt_cli_usage("leaks", "unknown format '%s' (text, json, sarif or junit)", optarg);
                 goto done;
             }
             break;
         case 'o':
             out_path = optarg;
             break;
-        case OPT_FRAMES: {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-' || v > 100000) {
-                fprintf(stderr,
-                        "memtrace: leaks: --frames needs a number from 0 to 100000, got '%s'\n",
-                        optarg);
+        case OPT_FRAMES:
+            if (mt_cli_number("leaks", "--frames", optarg, 100000, &o.frames) < 0)
                 goto done;
-            }
-            o.frames = (size_t)v;
             break;
-        }
         case OPT_NO_COLOR:
             no_color = 1;
             break;
@@ -464,19 +448,13 @@ int mt_cmd_leaks(int argc, char **argv)
             mt_leaks_usage(stdout);
             ret = 0;
             goto done;
-        case ':':
-            fprintf(stderr, "memtrace: leaks: option '%s' needs a value\n", argv[optind - 1]);
-            goto done;
         default:
-            if (optopt)
-                fprintf(stderr, "memtrace: leaks: unknown option '-%c'\n", optopt);
-            else
-                fprintf(stderr, "memtrace: leaks: unknown option '%s'\n", argv[optind - 1]);
+            mt_cli_bad_option("leaks", c, argv, longopts);
             goto done;
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "memtrace: leaks: no log file given (see 'memtrace leaks --help')\n");
+        mt_cli_usage("leaks", "no log file given");
         goto done;
     }
     if (mt_cli_logs_multi(argv + optind, (size_t)(argc - optind))) {

@@ -17,7 +17,7 @@
 #include "symbolizer.h"
 
 #define MT_REPORT_DEFAULT_TOP 10
-#define MT_REPORT_DEFAULT_FRAMES 12
+#define MT_REPORT_DEFAULT_FRAMES MT_CLI_DEFAULT_FRAMES
 
 static void mt_report_usage(FILE *out)
 {
@@ -36,7 +36,7 @@ static void mt_report_usage(FILE *out)
             "\n"
             "options:\n"
             "  --format text|json  output format (default text; JSON schema: docs/json-schema.md)\n"
-            "  --top N             number of sites per list (default %d)\n"
+            "  --top N             number of sites per list, 0 for all (default %d)\n"
             "  --frames N          frames shown per stack in text, 0 for all (default %d)\n"
             "  --tree              several logs: the processes as a tree (children under their\n"
             "                      parent, by peak) instead of by peak\n"

@@ -20,6 +20,8 @@ uint64_t mt_export_site_cost(const mt_site_t *s, enum mt_export_cost cost)
     case MT_EXPORT_LEAKED:
         return s->leaked_bytes;
     case MT_EXPORT_ALLOCATIONS:
+        return s->allocations;
+    case MT_EXPORT_ALLOCATED:
         return s->bytes_allocated;
     }
     return 0;

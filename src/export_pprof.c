@@ -474,7 +474,9 @@ int mt_export_pprof(const mt_analysis_t *a, mt_sites_t *sites, enum mt_export_co
     free(cmd);
     mt_pb_varint(&p.out, PB_PROFILE_COMMENT, mt_pprof_str(&p, comment));
     mt_pb_varint(&p.out, PB_PROFILE_DEFAULT_SAMPLE_TYPE,
-                 mt_pprof_str(&p, cost == MT_EXPORT_ALLOCATIONS ? "alloc_space" : "inuse_space"));
+                 mt_pprof_str(&p, cost == MT_EXPORT_ALLOCATIONS ? "alloc_objects"
+                                  : cost == MT_EXPORT_ALLOCATED ? "alloc_space"
+                                                                : "inuse_space"));
     for (size_t i = 0; i < p.nstrs; i++)
         mt_pb_string(&p.out, PB_PROFILE_STRING_TABLE, p.strs[i]);
     if (p.err || mt_pb_error(&p.out))

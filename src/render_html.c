@@ -898,12 +898,15 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
     if (rc == 0) {
         mt_leaks_html(o, cnt, &leaks, opt.top, opt.frames);
         mt_frag_html(o, cnt, &frag, opt.top, opt.frames);
+        char rows[48] = "every row"; /* --top 0: no limit but the tables' byte budget */
+        if (opt.top != SIZE_MAX)
+            snprintf(rows, sizeof rows, "the top %zu rows", opt.top);
         fprintf(o,
-                "<hr><p class=\"muted\">memtrace %s \xc2\xb7 tables show the top %zu rows; "
+                "<hr><p class=\"muted\">memtrace %s \xc2\xb7 tables show %s; "
                 "flame graphs merge frames below %.2g%% of their total into \"other\" and draw "
                 "at most %zu frames; the complete data: <code>memtrace report|leaks|peak|"
                 "fragmentation --format json</code>.</p>\n<script>\n",
-                opt.version ? opt.version : "", opt.top, opt.min_share * 100, opt.max_nodes);
+                opt.version ? opt.version : "", rows, opt.min_share * 100, opt.max_nodes);
         mt_flame_write_js(o);
         for (const char *const *l = mt_html_table_js; *l; l++) {
             fputs(*l, o);

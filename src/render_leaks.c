@@ -710,19 +710,34 @@ static void mt_junit_case(FILE *o, const mt_leaks_t *l, const mt_leak_t *k, size
 /*
  * One test case per listed leak, failed when its kind is one --fail-on names, so that the
  * suite fails exactly when the exit status does. Failing leaks that --kinds does not list
- * still fail the suite, in one case that says how much and why it is not itemized.
+ * still fail the suite, in one case that says how much and why it is not itemized; when
+ * nothing is listed and nothing fails, the one passing case says whether there were leaks
+ * (a "no leaks" pass for a log with leaks would be a lie in CI's test tab).
  */
 int mt_render_leaks_junit(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opts_t *opt)
 {
-    size_t listed = 0, failing = 0;
+    size_t listed = 0, failing = 0, hidden = 0;
+    uint64_t listed_failing_bytes = 0, hidden_bytes = 0;
     for (size_t i = 0; i < l->n; i++) {
-        if (!mt_leaks_listed(l, &l->v[i]))
+        const mt_leak_t *k = &l->v[i];
+        if (!mt_leaks_listed(l, k)) {
+            /* still reachable is not a leak: a clean program's suite says "no leaks" */
+            if (k->suppressed_by < 0 && k->kind != MT_LEAKS_REACHABLE) {
+                hidden++;
+                hidden_bytes += k->bytes;
+            }
             continue;
+        }
         listed++;
-        failing += (size_t)mt_leak_fails(&l->v[i], opt->fail);
+        if (mt_leak_fails(k, opt->fail)) {
+            failing++;
+            listed_failing_bytes += k->bytes;
+        }
     }
     uint64_t failing_bytes = mt_leaks_failing_bytes(l, opt->fail);
-    int unlisted = failing_bytes && !failing;
+    uint64_t unlisted_bytes =
+        failing_bytes > listed_failing_bytes ? failing_bytes - listed_failing_bytes : 0;
+    int unlisted = unlisted_bytes != 0;
     size_t failures = failing + (size_t)unlisted, tests = listed + (size_t)unlisted;
     if (!tests)
         tests = 1;
@@ -732,8 +747,17 @@ int mt_render_leaks_junit(const mt_leaks_t *l, FILE *o, const mt_leaks_render_op
             "  <testsuite name=\"memtrace.leaks\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
             "skipped=\"0\">\n",
             tests, failures);
-    if (!listed && !unlisted)
-        fprintf(o, "    <testcase classname=\"memtrace.leaks\" name=\"no leaks\"/>\n");
+    if (!listed && !unlisted) {
+        char name[200] = "no leaks";
+        if (hidden)
+            snprintf(name, sizeof name,
+                     "%zu leak%s (%llu bytes) not listed (--kinds), none of a failing kind "
+                     "(--fail-on)",
+                     hidden, hidden == 1 ? "" : "s", (unsigned long long)hidden_bytes);
+        fprintf(o, "    <testcase classname=\"memtrace.leaks\" name=\"");
+        mt_xml(o, name);
+        fprintf(o, "\"/>\n");
+    }
     size_t no = 0;
     for (size_t i = 0; i < l->n; i++) {
         const mt_leak_t *k = &l->v[i];
@@ -744,8 +768,8 @@ int mt_render_leaks_junit(const mt_leaks_t *l, FILE *o, const mt_leaks_render_op
         char msg[200];
         snprintf(msg, sizeof msg,
                  "%llu bytes of failing kinds (--fail-on), not listed here (--kinds)",
-                 (unsigned long long)failing_bytes);
-        fprintf(o, "    <testcase classname=\"memtrace.leaks\" name=\"leaks\">\n"
+                 (unsigned long long)unlisted_bytes);
+        fprintf(o, "    <testcase classname=\"memtrace.leaks\" name=\"leaks not listed\">\n"
                    "      <failure type=\"leaks\" message=\"");
         mt_xml(o, msg);
         fprintf(o, "\">");

@@ -301,7 +301,7 @@ def case_usage_errors():
     check(p.returncode == 2, f"no program should exit 2\n{show(p)}")
     p = memtrace("frobnicate")
     check(p.returncode == 2 and
-          p.stderr.strip() == "memtrace: unknown command 'frobnicate' (see 'memtrace --help')",
+          p.stderr.strip() == "memtrace: unknown command 'frobnicate' (try 'memtrace --help')",
           f"unknown command\n{show(p)}")
     p = memtrace()
     check(p.returncode == 2 and "usage" in p.stderr, f"no arguments\n{show(p)}")
@@ -845,7 +845,7 @@ def case_leaks_kinds():
 
 def case_leaks_exitcode():
     prog = leak_sample()
-    p = memtrace("run", "-q", "--error-exitcode=3", "-o", os.path.join(TMP, "a.mtr"), "--", prog)
+    p = memtrace("run", "--error-exitcode=3", "-o", os.path.join(TMP, "a.mtr"), "--", prog)
     check(p.returncode == 3, f"run --error-exitcode=3 on leak_kinds\n{show(p)}")
     check("definitely lost" in p.stderr, f"no leak report on stderr\n{show(p)}")
     last = p.stderr.strip().splitlines()[-1]
@@ -857,6 +857,16 @@ def case_leaks_exitcode():
             "failing kind (--fail-on), the largest (definitely lost) allocated at "
             f"leak_kinds.c:{head} in lost_list; {prog} itself exited 0")
     check(last == want, f"the last line should say why the status is 3:\n{last!r}\n{want!r}")
+    # -q: no report, exactly that line and where to see the report (it was the whole report)
+    log = os.path.join(TMP, "q.mtr")
+    p = memtrace("run", "-q", "--error-exitcode=3", "-o", log, "--", prog)
+    check(p.returncode == 3 and p.stderr == f"{want}; see memtrace leaks {log}\n",
+          f"-q: one line expected\n{show(p)}")
+    # -q without --error-exitcode: the status stays the program's, the line says what fails
+    log = os.path.join(TMP, "q2.mtr")
+    p = memtrace("run", "-q", "--leak-check", "-o", log, "--", prog)
+    check(p.returncode == 0 and p.stderr == want.replace(" exit status 3 (--error-exitcode):", "")
+          + f"; see memtrace leaks {log}\n", f"-q --leak-check: one line expected\n{show(p)}")
     # --fail-leaked-above: 260 failing bytes pass a limit of 260, not one of 259
     for limit, status in (("260", 0), ("259", 3)):
         p = memtrace("run", "-q", "--error-exitcode=3", "--fail-leaked-above", limit, "-o",
@@ -970,6 +980,23 @@ def case_leaks_formats():
     cases = suite.findall("testcase")
     check(len(cases) == 4 and suite.get("failures") == "0" and
           all(c.find("failure") is None for c in cases), f"JUnit --fail-on none: {p.stdout[:2000]}")
+    # --kinds none --fail-on none: one passing case, which says there were leaks (it was a
+    # "no leaks" pass for a log with 4 loss records of lost blocks)
+    p = memtrace("leaks", "--format", "junit", "--kinds", "none", "--fail-on", "none", log)
+    suite = ET.fromstring(p.stdout).find("testsuite")
+    cases = suite.findall("testcase")
+    check(len(cases) == 1 and suite.get("failures") == "0" and cases[0].get("name") ==
+          "4 leaks (356 bytes) not listed (--kinds), none of a failing kind (--fail-on)",
+          f"JUnit --kinds none --fail-on none: {p.stdout[:2000]}")
+    # --kinds definite with --fail-on definite,possible: the possible leak is not listed but
+    # still fails the suite, with its 64 bytes
+    p = memtrace("leaks", "--format", "junit", "--kinds", "definite", log)
+    suite = ET.fromstring(p.stdout).find("testsuite")
+    cases = suite.findall("testcase")
+    check(len(cases) == 3 and suite.get("failures") == "3" and
+          cases[2].find("failure").get("message") ==
+          "64 bytes of failing kinds (--fail-on), not listed here (--kinds)",
+          f"JUnit --kinds definite: {p.stdout[:2000]}")
 
 
 VALGRIND_LINE = re.compile(r"(definitely lost|indirectly lost|possibly lost|still reachable): "
@@ -1858,7 +1885,8 @@ def case_py_pytest_recipe():
     m = re.fullmatch(r"memtrace: leak check: exit status 3 \(--error-exitcode\): ([\d,]+) bytes "
                      r"not freed at the end of the script \(above --fail-leaked-above 64K\), the "
                      rf"largest allocated at test_leak\.py:{line} in test_fills_cache; "
-                     rf"{re.escape(PYTHON)} itself exited 0", last)
+                     rf"{re.escape(PYTHON)} itself exited 0; see memtrace leaks "
+                     rf"{re.escape(log)}", last)
     check(p.returncode == 3 and m, f"the leaking suite: exit 3 and the reason\n{show(p)}")
     held = int(m.group(1).replace(",", ""))
     check(1_000_000 <= held < 1_000_000 + 65536, f"{held} bytes held by the tests' code")
