@@ -17,10 +17,10 @@
  * default width, and keeps the SVG of a large program to a size browsers open at once. */
 #define MT_FG_DEFAULT_MIN_PERCENT "0.01"
 #define MT_FG_MAX_NODES 50000
-/* The costs of cli_common.h a flame graph draws (not allocated: bytes allocated in total). */
+/* The costs of cli_common.h a flame graph draws: all of them. */
 #define MT_FG_COSTS                                                                                \
     ((1u << MT_CLI_COST_PEAK) | (1u << MT_CLI_COST_LEAKED) | (1u << MT_CLI_COST_ALLOCATIONS) |     \
-     (1u << MT_CLI_COST_TEMPORARY))
+     (1u << MT_CLI_COST_TEMPORARY) | (1u << MT_CLI_COST_ALLOCATED))
 
 static void mt_flamegraph_usage(FILE *out)
 {
@@ -41,6 +41,7 @@ static void mt_flamegraph_usage(FILE *out)
             "                         allocations  number of allocation calls\n"
             "                         temporary    allocations freed before the thread's\n"
             "                                      next allocation\n"
+            "                         allocated    bytes allocated in total\n"
             "  --title TEXT         title line (default: the cost)\n"
             "  --min-percent P      merge frames below P%% of the total into \"other\"\n"
             "                       (default %s, 0 keeps all; at most %d frames and 2 MB\n"
@@ -107,6 +108,7 @@ int mt_cmd_flamegraph(int argc, char **argv)
             cost = cc == MT_CLI_COST_LEAKED        ? MT_FLAME_LEAKED
                    : cc == MT_CLI_COST_ALLOCATIONS ? MT_FLAME_ALLOCATIONS
                    : cc == MT_CLI_COST_TEMPORARY   ? MT_FLAME_TEMPORARY
+                   : cc == MT_CLI_COST_ALLOCATED   ? MT_FLAME_ALLOCATED
                                                    : MT_FLAME_PEAK;
             break;
         }

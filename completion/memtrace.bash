@@ -107,7 +107,7 @@ _memtrace() {
     --to) COMPREPLY=($(compgen -W "folded pprof massif" -- "$cur")); return 0 ;;
     --cost)
         if [[ $cmd == flamegraph ]]; then
-            COMPREPLY=($(compgen -W "peak leaked allocations temporary" -- "$cur"))
+            COMPREPLY=($(compgen -W "peak leaked allocations temporary allocated" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "peak leaked allocations allocated" -- "$cur"))
         fi

@@ -11,8 +11,8 @@
 
 int mt_flame_cost_parse(const char *s)
 {
-    static const char *const names[] = {"peak", "leaked", "allocations", "temporary"};
-    for (int i = 0; i < 4; i++)
+    static const char *const names[] = {"peak", "leaked", "allocations", "temporary", "allocated"};
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
@@ -29,6 +29,8 @@ const char *mt_flame_cost_name(enum mt_flame_cost cost)
         return "allocations";
     case MT_FLAME_TEMPORARY:
         return "temporary";
+    case MT_FLAME_ALLOCATED:
+        return "allocated";
     }
     return "?";
 }
@@ -44,6 +46,8 @@ uint64_t mt_flame_figures_cost(const mt_flame_figures_t *f, enum mt_flame_cost c
         return f->allocations;
     case MT_FLAME_TEMPORARY:
         return f->temporary;
+    case MT_FLAME_ALLOCATED:
+        return f->bytes_allocated;
     }
     return 0;
 }

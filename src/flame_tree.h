@@ -19,9 +19,10 @@ enum mt_flame_cost {
     MT_FLAME_LEAKED,      /* bytes still allocated at the end of the log */
     MT_FLAME_ALLOCATIONS, /* number of allocation calls (heaptrack_print's default) */
     MT_FLAME_TEMPORARY,   /* allocations freed before the same thread allocated again */
+    MT_FLAME_ALLOCATED,   /* bytes allocated in total (heaptrack's "allocated") */
 };
 
-/* Parses "peak", "leaked", "allocations", "temporary"; -1 when unknown. */
+/* Parses "peak", "leaked", "allocations", "temporary", "allocated"; -1 when unknown. */
 int mt_flame_cost_parse(const char *s);
 const char *mt_flame_cost_name(enum mt_flame_cost cost);
 

@@ -227,6 +227,8 @@ const char *mt_flame_cost_caption(enum mt_flame_cost cost)
         return "allocation calls";
     case MT_FLAME_TEMPORARY:
         return "temporary allocations (freed before the thread's next allocation)";
+    case MT_FLAME_ALLOCATED:
+        return "bytes allocated in total";
     }
     return "?";
 }
@@ -241,7 +243,7 @@ const char *mt_flame_cost_caption_of(enum mt_flame_cost cost, const mt_analysis_
 
 static int mt_cost_is_bytes(enum mt_flame_cost cost)
 {
-    return cost == MT_FLAME_PEAK || cost == MT_FLAME_LEAKED;
+    return cost == MT_FLAME_PEAK || cost == MT_FLAME_LEAKED || cost == MT_FLAME_ALLOCATED;
 }
 
 /* "94.0 KiB (96,256 B)" or "4,000 allocations" */
@@ -428,6 +430,9 @@ static void mt_node_title(FILE *o, const mt_flame_tree_t *t, const mt_flame_node
     case MT_FLAME_ALLOCATIONS:
     case MT_FLAME_TEMPORARY:
         fprintf(o, "%s (%.2f%%)", mt_value_text(b, sizeof b, t->cost, n->value), pct);
+        break;
+    case MT_FLAME_ALLOCATED:
+        fprintf(o, "%s allocated (%.2f%%)", mt_fmt_bytes_exact(b, sizeof b, n->value), pct);
         break;
     }
     fprintf(o, "\n%s allocations, %s allocated in total", mt_fmt_count(c, sizeof c, f->allocations),

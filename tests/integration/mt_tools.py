@@ -616,7 +616,7 @@ def case_cli_vocabulary():
     for args in (["report", "--top", "x", log], ["peak"], ["fragmentation", "--request", "x", log],
                  ["diff", log], ["timeline", "--width", "5", log], ["export", log],
                  ["export", "--to", "folded", "--cost", "bytes", log], ["flamegraph", log],
-                 ["flamegraph", "--cost", "allocated", "-o", "-", log], ["html", log],
+                 ["html", log],
                  ["leaks", "--kinds", "bogus", log], ["leaks", "--format", "xml", log],
                  ["leaks", "--frames", "-1", log], ["lines", "--format", "xml", log],
                  ["logstats", "--format", "xml", log], ["run", "--sample-interval", "0", "true"],
@@ -678,6 +678,11 @@ def case_cli_vocabulary():
     check(p.returncode == 0 and re.search(r"\b%s allocations\b" %
                                           format(summ["allocations"], ","), p.stdout),
           f"flamegraph --cost allocations: no total of {summ['allocations']} calls")
+    p = memtrace("flamegraph", "--cost", "allocated", "-o", "-", dlog)
+    m = re.search(r'data-cost="allocated" data-unit="bytes" data-total="(\d+)"', p.stdout)
+    check(p.returncode == 0 and m and int(m.group(1)) == summ["bytes_allocated"],
+          f"flamegraph --cost allocated: total {m and m.group(1)}, the report says "
+          f"{summ['bytes_allocated']} bytes allocated\n{show(p) if not m else ''}")
 
 
 def options_of_table(rows):
