@@ -109,6 +109,39 @@ int mt_cli_cost(const char *cmd, const char *s, unsigned allowed, enum mt_cli_co
     return mt_cli_usage(cmd, "unknown cost '%s' (%s)", s, list);
 }
 
+int mt_cli_choice(const char *cmd, const char *opt, const char *s, const char *const *names,
+                  size_t n)
+{
+    char list[256];
+    size_t len = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(s, names[i]) == 0)
+            return (int)i;
+        if (len < sizeof list)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", names[i]);
+    }
+    /* a value cut short ("leak") means the one it begins, before the nearest by spelling */
+    const char *near = NULL;
+    size_t len_s = strlen(s), begins = 0;
+    for (size_t i = 0; i < n && len_s; i++)
+        if (strncmp(names[i], s, len_s) == 0 && ++begins == 1)
+            near = names[i];
+    if (begins != 1)
+        near = mt_cli_suggest(s, names, n);
+    if (near)
+        mt_cli_usage(cmd, "unknown %s '%s'; did you mean '%s'? (%s)", opt, s, near, list);
+    else
+        mt_cli_usage(cmd, "unknown %s '%s' (%s)", opt, s, list);
+    return -1;
+}
+
+int mt_cli_format_json(const char *cmd, const char *s)
+{
+    static const char *const formats[] = {"text", "json"};
+    return mt_cli_choice(cmd, "--format", s, formats, 2);
+}
+
 int mt_cli_top(const char *cmd, const char *s, size_t *out)
 {
     if (mt_cli_number(cmd, "--top", s, 1000000, out) < 0)
@@ -265,9 +298,8 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT:
-            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
-                return mt_cli_usage(cmd, "unknown format '%s' (text or json)", optarg);
-            o->json = strcmp(optarg, "json") == 0;
+            if ((o->json = mt_cli_format_json(cmd, optarg)) < 0)
+                return 2;
             break;
         case OPT_TOP:
             if (mt_cli_top(cmd, optarg, &o->top))

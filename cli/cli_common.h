@@ -48,6 +48,15 @@ int mt_cli_cost(const char *cmd, const char *s, unsigned allowed, enum mt_cli_co
  * usage error. */
 int mt_cli_top(const char *cmd, const char *s, size_t *out);
 
+/* The value of option opt (e.g. "--format") among names[0..n): its index, or -1 after the
+ * usage error, which names the one meant when s is near it ("unknown --format 'jsno'; did
+ * you mean 'json'? (text, json)"). */
+int mt_cli_choice(const char *cmd, const char *opt, const char *s, const char *const *names,
+                  size_t n);
+/* The --format of commands that write text or JSON: 1 for json, 0 for text, -1 after the
+ * usage error. */
+int mt_cli_format_json(const char *cmd, const char *s);
+
 /* Parses a decimal 0..max; prints "memtrace: CMD: OPT needs a number ..." and returns -1. */
 int mt_cli_number(const char *cmd, const char *opt, const char *s, size_t max, size_t *out);
 /* Parses a size in bytes as --fail-above does ("4096", "64K", "10MiB", "1.5G"; K = KB = KiB =

@@ -87,19 +87,17 @@ int mt_cmd_diff(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT:
-            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
-                return mt_cli_usage("diff", "unknown format '%s' (text or json)", optarg);
-            json = strcmp(optarg, "json") == 0;
+            if ((json = mt_cli_format_json("diff", optarg)) < 0)
+                return 2;
             break;
-        case OPT_BY:
-            if (strcmp(optarg, "peak") == 0) {
-                by = MT_DIFF_BY_PEAK;
-            } else if (strcmp(optarg, "leaked") == 0) {
-                by = MT_DIFF_BY_LEAKED;
-            } else {
-                return mt_cli_usage("diff", "--by takes peak or leaked, got '%s'", optarg);
-            }
+        case OPT_BY: {
+            static const char *const bys[] = {"peak", "leaked"};
+            int i = mt_cli_choice("diff", "--by", optarg, bys, 2);
+            if (i < 0)
+                return 2;
+            by = i == 0 ? MT_DIFF_BY_PEAK : MT_DIFF_BY_LEAKED;
             break;
+        }
         case OPT_FAIL_ABOVE:
             if (mt_diff_threshold_parse(optarg, &thr) < 0)
                 return mt_cli_usage("diff",

@@ -71,18 +71,14 @@ int mt_cmd_export(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
-        case OPT_TO:
-            if (strcmp(optarg, "folded") == 0) {
-                to = TO_FOLDED;
-            } else if (strcmp(optarg, "pprof") == 0) {
-                to = TO_PPROF;
-            } else if (strcmp(optarg, "massif") == 0) {
-                to = TO_MASSIF;
-            } else {
-                return mt_cli_usage("export", "unknown format '%s' (folded, pprof or massif)",
-                                    optarg);
-            }
+        case OPT_TO: {
+            static const char *const tos[] = {"folded", "pprof", "massif"};
+            int i = mt_cli_choice("export", "--to", optarg, tos, 3);
+            if (i < 0)
+                return 2;
+            to = i == 0 ? TO_FOLDED : i == 1 ? TO_PPROF : TO_MASSIF;
             break;
+        }
         case OPT_COST: {
             enum mt_cli_cost cc;
             if (mt_cli_cost("export", optarg, MT_EXPORT_COSTS, &cc))

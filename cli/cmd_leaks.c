@@ -400,20 +400,15 @@ int mt_cmd_leaks(int argc, char **argv)
         case OPT_GEN:
             o.gen_supps = 1;
             break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "text") == 0) {
-                o.format = MT_LEAK_TEXT;
-            } else if (strcmp(optarg, "json") == 0) {
-                o.format = MT_LEAK_JSON;
-            } else if (strcmp(optarg, "sarif") == 0) {
-                o.format = MT_LEAK_SARIF;
-            } else if (strcmp(optarg, "junit") == 0) {
-                o.format = MT_LEAK_JUNIT;
-            } else {
-                mt_cli_usage("leaks", "unknown format '%s' (text, json, sarif or junit)", optarg);
+        case OPT_FORMAT: {
+            static const char *const formats[] = {"text", "json", "sarif", "junit"};
+            static const int as[] = {MT_LEAK_TEXT, MT_LEAK_JSON, MT_LEAK_SARIF, MT_LEAK_JUNIT};
+            int i = mt_cli_choice("leaks", "--format", optarg, formats, 4);
+            if (i < 0)
                 goto done;
-            }
+            o.format = as[i];
             break;
+        }
         case 'o':
             out_path = optarg;
             break;

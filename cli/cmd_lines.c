@@ -74,9 +74,8 @@ static int mt_lines_parse(int argc, char **argv, mt_lines_args_t *o)
             o->lo.function = optarg;
             break;
         case OPT_FORMAT:
-            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
-                return mt_cli_usage("lines", "unknown format '%s' (text or json)", optarg);
-            o->json = strcmp(optarg, "json") == 0;
+            if ((o->json = mt_cli_format_json("lines", optarg)) < 0)
+                return 2;
             break;
         case OPT_NO_COLOR:
             o->no_color = 1;

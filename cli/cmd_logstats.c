@@ -40,9 +40,8 @@ int mt_cmd_logstats(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT:
-            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
-                return mt_cli_usage("logstats", "unknown format '%s' (text or json)", optarg);
-            json = strcmp(optarg, "json") == 0;
+            if ((json = mt_cli_format_json("logstats", optarg)) < 0)
+                return 2;
             break;
         case 'h':
             mt_logstats_usage(stdout);

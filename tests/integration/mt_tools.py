@@ -607,6 +607,20 @@ def case_cli_vocabulary():
         want = (f"memtrace: {cmd}: unknown option '{bad}'; did you mean '{good}'? "
                 f"(try 'memtrace {cmd} --help')\n")
         check(p.returncode == 2 and p.stderr == want, f"{cmd} {bad}: want {want!r}\n{show(p)}")
+    # a mistyped or cut-short value names the one meant, with the list of them
+    for args, want in ((["report", "--format", "jsno"], "unknown --format 'jsno'; did you mean "
+                        "'json'? (text, json)"),
+                       (["diff", "--by", "leak", log], "unknown --by 'leak'; did you mean "
+                        "'leaked'? (peak, leaked)"),
+                       (["export", "--to", "pprf"], "unknown --to 'pprf'; did you mean 'pprof'? "
+                        "(folded, pprof, massif)"),
+                       (["leaks", "--format", "sarf"], "unknown --format 'sarf'; did you mean "
+                        "'sarif'? (text, json, sarif, junit)"),
+                       (["logstats", "--format", "xml"], "unknown --format 'xml' (text, json)")):
+        cmd = args[0]
+        p = memtrace(*args, log)
+        line = f"memtrace: {cmd}: {want} (try 'memtrace {cmd} --help')\n"
+        check(p.returncode == 2 and p.stderr == line, f"{' '.join(args)}: want {line!r}\n{show(p)}")
     p = memtrace("reprot", log)
     check(p.returncode == 2 and p.stderr == "memtrace: unknown command 'reprot'; did you mean "
           "'report'? (try 'memtrace --help')\n", f"reprot\n{show(p)}")
