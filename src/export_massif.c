@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "text_escape.h"
 
 #define MT_MASSIF_MAX_SNAPSHOTS 60
@@ -180,10 +181,12 @@ static void mt_massif_frame(FILE *o, const mt_modules_t *mods, const mt_frame_t 
 {
     const mt_module_t *m = mt_modules_get(mods, f->module);
     fprintf(o, " 0x%" PRIX64 ": ", (m ? m->bias : 0) + f->address);
-    mt_massif_text(o, f->function ? f->function : "???");
+    char shown[1024]; /* C++ names shortened unless --full-names (names.h) */
+    const char *name = mt_name_show(f->function, shown, sizeof shown);
+    mt_massif_text(o, name ? name : "???");
     if (f->file) {
         fputs(" (", o);
-        mt_massif_text(o, f->file);
+        mt_massif_text(o, mt_path_show(f->file));
         fprintf(o, ":%" PRIu32 ")", f->line);
     } else if (m) {
         fputs(" (in ", o);

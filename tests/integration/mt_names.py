@@ -75,6 +75,11 @@ def case_names_cpp_short():
     p = memtrace("export", "--to", "folded", "--cost", "allocations", "-o", "-", log)
     check(p.returncode == 0 and "std::_Rb_tree<>::_M_get_node()" in p.stdout and
           "char_traits" not in p.stdout, f"folded\n{show(p)}")
+    p = memtrace("export", "--to", "massif", "-o", "-", log)
+    check(p.returncode == 0 and "std::_Rb_tree<>::_M_get_node()" in p.stdout and
+          "char_traits" not in p.stdout, f"massif\n{show(p)}")
+    p = memtrace("export", "--to", "massif", "--full-names", "-o", "-", log)
+    check(p.returncode == 0 and "char_traits" in p.stdout, f"massif --full-names\n{show(p)}")
     html = os.path.join(it.TMP, "cpp.html")
     p = memtrace("html", "-o", html, log)
     with open(html) as f:
