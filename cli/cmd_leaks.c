@@ -4,9 +4,11 @@
 // (leak_check.h). This file owns the terminal decisions and exit status; analysis is in src/.
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analysis.h"
@@ -139,7 +141,9 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         .colour = o->colour,
         .max_frames = o->frames,
         .fail = *failing ? o->fail : 0,
-        .source_root = getcwd(cwd, sizeof cwd) ? mt_path_source_root(root, sizeof root, cwd) : NULL,
+        .source_root = o->source_root            ? o->source_root
+                       : getcwd(cwd, sizeof cwd) ? mt_path_source_root(root, sizeof root, cwd)
+                                                 : NULL,
     };
     int rc = 0;
     switch (o->format) {
@@ -231,6 +235,8 @@ static void mt_leaks_usage(FILE *out)
             "  --gen-suppressions      print a suppression for each leak listed (valgrind block\n"
             "                          plus the LeakSanitizer line as a comment)\n"
             "  --format FMT            text, json, sarif (2.1.0) or junit (default text)\n"
+            "  --source-root DIR       SARIF: locations relative to DIR (default: the checkout\n"
+            "                          holding the current directory, else the directory)\n"
             "  -o, --output FILE       write the report to FILE instead of stdout (FILE is\n"
             "                          created once the log has been read; '-': stdout)\n"
             "  --frames N              frames per stack in text, 0 for all (default %d)\n"
@@ -349,7 +355,8 @@ int mt_cmd_leaks(int argc, char **argv)
         OPT_TREE,
         OPT_SHOW_IMPORT,
         OPT_AFTER_FINALIZATION,
-        OPT_FAIL_ABOVE
+        OPT_FAIL_ABOVE,
+        OPT_SOURCE_ROOT
     };
     static const struct option longopts[] = {
         {"kinds", required_argument, NULL, OPT_KINDS},
@@ -367,6 +374,7 @@ int mt_cmd_leaks(int argc, char **argv)
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"after-finalization", no_argument, NULL, OPT_AFTER_FINALIZATION},
         {"fail-leaked-above", required_argument, NULL, OPT_FAIL_ABOVE},
+        {"source-root", required_argument, NULL, OPT_SOURCE_ROOT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
@@ -375,6 +383,7 @@ int mt_cmd_leaks(int argc, char **argv)
     mt_leak_cli_t o;
     mt_leak_cli_init(&o);
     const char *out_path = NULL;
+    char src_root[PATH_MAX];
     int no_color = 0, as_tree = 0, ret = 2;
     opterr = 0;
     optind = 1;
@@ -433,6 +442,19 @@ int mt_cmd_leaks(int argc, char **argv)
                 goto done;
             o.fail_above_text = optarg;
             break;
+        case OPT_SOURCE_ROOT: {
+            struct stat st;
+            const char *why = !realpath(optarg, src_root) || stat(src_root, &st) != 0
+                                  ? strerror(errno)
+                              : !S_ISDIR(st.st_mode) ? "not a directory"
+                                                     : NULL;
+            if (why) {
+                fprintf(stderr, "memtrace: leaks: --source-root '%s': %s\n", optarg, why);
+                goto done;
+            }
+            o.source_root = src_root;
+            break;
+        }
         case MT_CLI_OPT_FULL_NAMES:
             mt_names_set_full(1);
             break;

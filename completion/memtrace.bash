@@ -47,7 +47,7 @@ _memtrace() {
                          --show-import-machinery --full-names --help -h" ;;
     leaks) opts="--kinds --show-leak-kinds --fail-on --error-exitcode --fail-leaked-above
                  --after-finalization --suppressions --gen-suppressions --format --output -o
-                 --frames --tree --thread --no-color --show-import-machinery --full-names --help -h" ;;
+                 --source-root --frames --tree --thread --no-color --show-import-machinery --full-names --help -h" ;;
     timeline) opts="--output -o --width --height --thread --no-color --help -h" ;;
     diff) opts="--format --by --fail-above --top --frames --thread --no-color
                 --show-import-machinery --full-names --help -h" ;;
@@ -121,6 +121,12 @@ _memtrace() {
         [[ $cur == *,* ]] && done=${cur%,*},
         COMPREPLY=($(compgen -P "$done" -W "definite indirect possible reachable unclassified all none" \
             -- "${cur##*,}"))
+        return 0
+        ;;
+    --source-root)
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -d -- "$cur"))
+        type compopt >/dev/null 2>&1 && compopt -o filenames 2>/dev/null
         return 0
         ;;
     -o | --output | --suppressions | --file)

@@ -344,6 +344,16 @@ def case_paths_sarif():
     for loc in sarif_locations(out):
         check(loc["artifactLocation"] == {"uri": "samples/leak_kinds.c",
                                           "uriBaseId": "%SRCROOT%"}, f"from the root: {loc}")
+    # --source-root names the root wherever memtrace runs: samples/ itself, from outside
+    p = memtrace("leaks", "--format", "sarif", "--source-root",
+                 os.path.join(src_root, "samples"), "-o", out, log, cwd=outside)
+    check(p.returncode == 0, f"--source-root\n{show(p)}")
+    locs = sarif_locations(out)
+    check(locs and all(loc["artifactLocation"] == {"uri": "leak_kinds.c", "uriBaseId": "%SRCROOT%"}
+                       for loc in locs), f"--source-root samples: {locs[:2]}")
+    p = memtrace("leaks", "--format", "sarif", "--source-root", leak_c, "-o", out, log)
+    check(p.returncode == 2 and p.stderr == f"memtrace: leaks: --source-root '{leak_c}': "
+          "not a directory\n", f"--source-root FILE\n{show(p)}")
 
 # ---- a frame is its function and file ----
 
