@@ -175,9 +175,9 @@ static uint32_t mt_rec_join(uintptr_t *nat, const uintptr_t *in, uint32_t n, uin
  * in the innermost loop, in[n - 1] its caller) then t's, Python frames py (npy >= 2, pk their
  * prefix key). Writer lock held. The node mt_py_merge and mt_tree_intern give the whole stack.
  */
-static uint32_t mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip,
-                                      const mt_tail_t *t, const mt_pyframe_t *py, uint32_t npy,
-                                      const mt_pync_key_t *pk, mt_enc_t *e)
+static __attribute__((noinline)) uint32_t
+mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_tail_t *t,
+                      const mt_pyframe_t *py, uint32_t npy, const mt_pync_key_t *pk, mt_enc_t *e)
 {
     uintptr_t a[MT_UNWIND_MAX], b[MT_UNWIND_MAX];
     mt_stack_t st;
@@ -238,10 +238,12 @@ full:
 /*
  * Records an allocation whose stack is nested (python.h: mt_py_nested) by the path above.
  * Returns false, having recorded nothing, when that path does not apply (no frame of the loop
- * near enough, a frame libunwind must do): the caller takes the full path.
+ * near enough, a frame libunwind must do): the caller takes the full path. Out of line, as is
+ * the node's part: their 16 KiB of buffers are only ever on the recorder's stack (from).
  */
-static bool mt_rec_py_nested(enum mt_alloc_kind kind, const void *p, size_t size,
-                             const mt_pyframe_t *py, uint32_t npy, unw_context_t *from)
+static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, const void *p,
+                                                       size_t size, const mt_pyframe_t *py,
+                                                       uint32_t npy, unw_context_t *from)
 {
     const greg_t *g = from->uc_mcontext.gregs;
     uintptr_t in[MT_REC_INNER_MAX], stack_lo = (uintptr_t)g[REG_RSP];
