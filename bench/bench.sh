@@ -288,7 +288,9 @@ fi
 # pandas'` makes about a million allocations, nearly every one at a stack not seen before.
 # RUNS interleaved runs of the plain import, tracemalloc with one frame (-X tracemalloc=1, the
 # cheapest Python-level tracer) and `memtrace run -q`, and memtrace with its Python caches off
-# (MEMTRACE_PYTHON_CACHE=0: every stack walked whole); medians of wall and CPU (user + sys).
+# (MEMTRACE_PYTHON_CACHE=0: every stack walked whole) and with --keep-free-lists (the free
+# lists that memtrace otherwise keeps empty so that each object has its creator's stack, which
+# adds a fifth of the events); medians of wall and CPU (user + sys).
 # PYIMPORT_MODULE=numpy measures another import.
 pyimport_bench() {
     local mod="${PYIMPORT_MODULE:-pandas}"
@@ -302,23 +304,26 @@ pyimport_bench() {
         measure pyimp_plain "$PYTHON" -c "import $mod"
         measure pyimp_tracemalloc "$PYTHON" -X tracemalloc=1 -c "import $mod"
         measure pyimp_memtrace "$MEMTRACE" run -q -o "$WORK/imp.mtr" -- "$PYTHON" -c "import $mod"
+        measure pyimp_keep "$MEMTRACE" run -q --keep-free-lists -o "$WORK/keep.mtr" -- \
+            "$PYTHON" -c "import $mod"
         measure pyimp_nocache env MEMTRACE_PYTHON_CACHE=0 "$MEMTRACE" run -q -o "$WORK/nc.mtr" \
             -- "$PYTHON" -c "import $mod"
     done
-    printf "%-34s %17s   %17s\n" "" "wall (ratio)" "cpu (ratio)"
+    printf "%-38s %17s   %17s\n" "" "wall (ratio)" "cpu (ratio)"
     local n label
-    for n in plain tracemalloc memtrace nocache; do
+    for n in plain tracemalloc memtrace keep nocache; do
         case $n in
         plain) label="import $mod plain" ;;
         tracemalloc) label="import $mod -X tracemalloc=1" ;;
         memtrace) label="import $mod memtrace -q" ;;
+        keep) label="import $mod memtrace -q, free lists" ;;
         nocache) label="import $mod memtrace, caches off" ;;
         esac
         awk -v l="$label" -v w="$(median 1 "$WORK/pyimp_$n.times")" \
             -v c="$(median 2 "$WORK/pyimp_$n.times")" \
             -v bw="$(median 1 "$WORK/pyimp_plain.times")" \
             -v bc="$(median 2 "$WORK/pyimp_plain.times")" 'BEGIN {
-            printf "%-34s %7.2f s %6.2fx   %7.2f s %6.2fx\n", l, w, w / bw, c, c / bc }'
+            printf "%-38s %7.2f s %6.2fx   %7.2f s %6.2fx\n", l, w, w / bw, c, c / bc }'
     done
     echo "log: $(du -k "$WORK/imp.mtr" | cut -f1) KiB"
     echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
