@@ -4,6 +4,7 @@
 # plain python3 (no pytest), exit 0 pass, 77 skip (meson's convention), anything else fail.
 # Must never depend on the machine beyond what bootstrap.sh installs; optional tools skip.
 import argparse
+import collections
 import glob
 import json
 import os
@@ -1352,6 +1353,90 @@ def case_py_native_cache():
     diff = set(runs["1"].items()) ^ set(runs["0"].items())
     check(not diff, f"{len(diff)} sites differ with and without the native-stack cache: "
           f"{sorted(diff, key=str)[:4]}")
+
+
+def case_py_nested_cache():
+    """Stacks nested through C (an import runs a module body; class bodies, exec and sorted's
+    key inside it) are found from cached prefixes and native tails (recorder.c): every site,
+    its whole stack with native frames, and its figures must be what the full walk gives
+    (MEMTRACE_PYTHON_CACHE=0), and the module's known allocations must all be there."""
+    pkg = os.path.join(TMP, "nested", "nestpkg")
+    os.makedirs(pkg)
+    files = {
+        "__init__.py": "from . import outer\n",
+        # the import below runs inner's body from inside outer's: two module bodies deep
+        "outer.py": ("from .inner import make\n"
+                     "OUTER = [make(600 + i) for i in range(20)]\n"
+                     "import importlib\n"
+                     "MODS = [importlib.import_module(f'nestpkg.leaf{i}') for i in range(4)]\n"),
+        "inner.py": ("def make(n):\n"
+                     "    return bytes(n)  # MAKE: the only allocation of this line\n"
+                     "BLOCKS = [make(5000 + i) for i in range(40)]\n"
+                     "class K:  # a class body: called from C by __build_class__\n"
+                     "    ITEMS = [make(7000) for _ in range(25)]\n"
+                     "ROWS = sorted(range(30), key=lambda v: make(300 + v))  # a callback from C\n"
+                     "exec('E = [make(900) for _ in range(35)]', {'make': make})\n"),
+    }
+    for i in range(4):
+        files[f"leaf{i}.py"] = ("from .inner import make\n"
+                                f"LEAF = [make({1000 * (i + 1)}) for _ in range({10 + i})]\n")
+    for name, text in files.items():
+        with open(os.path.join(pkg, name), "w") as fh:
+            fh.write(text)
+    # inner.make's line per call: the bytes object (a 33-byte header and n bytes) and the
+    # call's 1-tuple of arguments (48 B: the free lists are kept empty, python_freelists.c)
+    sizes = ([5000 + i for i in range(40)] + [7000] * 25 + [300 + v for v in range(30)] +
+             [900] * 35 + [600 + i for i in range(20)] +
+             [1000 * (i + 1) for i in range(4) for _ in range(10 + i)])
+    want = (2 * len(sizes), sum(33 + n + 48 for n in sizes))
+    make_file = os.path.join(pkg, "inner.py")
+    dump = os.path.join(ARGS.build_root, "tests", "integration", "mt_stackdump")
+    runs, stacks = {}, {}
+    for cache in ("1", "0"):
+        log = os.path.join(TMP, f"nested{cache}.mtr")
+        env = dict(os.environ, MEMTRACE_PYTHON_CACHE=cache, PYTHONDONTWRITEBYTECODE="1")
+        p = memtrace("run", "-q", "-o", log, "--", PYTHON, "-c", "import nestpkg",
+                     cwd=os.path.dirname(pkg), env=env)
+        check(p.returncode == 0, f"memtrace run (cache {cache})\n{show(p)}")
+        # every allocation's whole stack as recorded, the interpreter's frames included
+        d = run([dump, log])
+        check(d.returncode == 0, f"mt_stackdump {log}\n{show(d)}")
+        stacks[cache] = collections.Counter(ln for ln in d.stdout.splitlines() if pkg in ln)
+        rep = report_json(log, "--top", "1000000", "--show-import-machinery")
+        sites, made = {}, [0, 0]
+        for s in rep.get("top_sites") or []:
+            st = s.get("stack") or []
+            if not any((f.get("file") or "").startswith(pkg) for f in st):
+                continue
+            key = tuple((f.get("function"), f.get("file"), f.get("line"), f.get("module"),
+                         None if f.get("python") else f.get("address"))
+                        for f in st)
+            sites[key] = (s.get("allocations"), s.get("bytes"))
+            first_py = next((f for f in st if f.get("python")), {})
+            if first_py.get("file") == make_file and first_py.get("line") == 2:
+                made[0] += s.get("allocations") or 0
+                made[1] += s.get("bytes") or 0
+        check(tuple(made) == want,
+              f"cache {cache}: make()'s line: {made[0]} allocations, {made[1]} B; the modules "
+              f"made {want[0]} blocks, {want[1]} B")
+        runs[cache] = sites
+    check(any(any(f[0] == "K" for f in k) for k in runs["1"]), "no site in the class body")
+    check(any(any(f[0] == "<lambda>" for f in k) for k in runs["1"]),
+          "no site in sorted's key function")
+    check(any(any(f[1] is not None and not f[1].endswith(".py") and f[4] is not None
+                  for f in k[1:]) for k in runs["1"]),
+          "no native frame between the Python frames of a nested stack")
+    diff = set(runs["1"].items()) ^ set(runs["0"].items())
+    check(not diff, f"{len(diff)} sites differ with and without the caches: "
+          f"{sorted(diff, key=str)[:4]}")
+    check(sum(stacks["1"].values()) >= want[0], "mt_stackdump: too few stacks in the package")
+    check(any("python3" in ln.split(";")[1] for ln in stacks["1"]),
+          "mt_stackdump: no interpreter frame in the recorded stacks")
+    extra, missing = stacks["1"] - stacks["0"], stacks["0"] - stacks["1"]
+    check(not extra and not missing,
+          f"recorded stacks differ with and without the caches: {sum(extra.values())} only "
+          f"with, {sum(missing.values())} only without, e.g. "
+          f"{(list(extra) + list(missing))[0][:1500]}" if extra or missing else "")
 
 
 def case_py_held_at_end():
