@@ -14,6 +14,7 @@
 # a C++ compile, sqlite3 and python3 under memtrace and heaptrack, and compares the analyses.
 # Log size and recorder memory on real programs are separate too: bench/bench.sh --logsize
 # (see logsize_bench below).
+# Import-heavy Python is separate too: bench/bench.sh --pyimport [--runs N] (pyimport_bench).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +27,7 @@ MASSIF=1
 SCALE=0
 REAL=0
 LOGSIZE=0
+PYIMPORT=0
 PYTHON=/usr/bin/python3
 
 while [ $# -gt 0 ]; do
@@ -38,8 +40,9 @@ while [ $# -gt 0 ]; do
     --scale) SCALE="$2"; shift 2 ;;
     --real) REAL=1; shift ;;
     --logsize) LOGSIZE=1; shift ;;
+    --pyimport) PYIMPORT=1; shift ;;
     --build) BUILD="$(cd "$2" && pwd)"; shift 2 ;;
-    -h | --help) sed -n '3,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '3,18p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
@@ -148,7 +151,7 @@ SQL
     echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 [ "$LOGSIZE" = 1 ] && { logsize_bench; exit 0; }
-[ -f "$BENCH_SRC/churn.c" ] || { echo "bench.sh: $BENCH_SRC/churn.c not found" >&2; exit 1; }
+[ "$PYIMPORT" = 1 ] || [ -f "$BENCH_SRC/churn.c" ] || { echo "bench.sh: $BENCH_SRC/churn.c not found" >&2; exit 1; }
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -283,8 +286,59 @@ if [ "$REAL" = 1 ]; then
     exit 0
 fi
 
+# ---- import-heavy Python (--pyimport, issue 17) ----------------------------------------------
+# An import runs module bodies through C (nested stacks, recorder.c): `python3 -c 'import
+# pandas'` makes about a million allocations, nearly every one at a stack not seen before.
+# RUNS interleaved runs of the plain import, tracemalloc with one frame (-X tracemalloc=1, the
+# cheapest Python-level tracer) and `memtrace run -q`, and memtrace with its Python caches off
+# (MEMTRACE_PYTHON_CACHE=0: every stack walked whole) and with --keep-free-lists (the free
+# lists that memtrace otherwise keeps empty so that each object has its creator's stack, which
+# adds a fifth of the events); medians of wall and CPU (user + sys).
+# PYIMPORT_MODULE=numpy measures another import.
+pyimport_bench() {
+    local mod="${PYIMPORT_MODULE:-pandas}"
+    "$PYTHON" -c "import $mod" 2>/dev/null ||
+        { echo "bench.sh: --pyimport needs $mod for $PYTHON (apt-get install python3-$mod)" >&2; exit 1; }
+    machine
+    echo "runs: $RUNS interleaved; $PYTHON -c 'import $mod'"
+    echo
+    for _ in $(seq "$RUNS"); do
+        rm -f "$WORK"/*.mtr*
+        measure pyimp_plain "$PYTHON" -c "import $mod"
+        measure pyimp_tracemalloc "$PYTHON" -X tracemalloc=1 -c "import $mod"
+        measure pyimp_memtrace "$MEMTRACE" run -q -o "$WORK/imp.mtr" -- "$PYTHON" -c "import $mod"
+        measure pyimp_keep "$MEMTRACE" run -q --keep-free-lists -o "$WORK/keep.mtr" -- \
+            "$PYTHON" -c "import $mod"
+        measure pyimp_nocache env MEMTRACE_PYTHON_CACHE=0 "$MEMTRACE" run -q -o "$WORK/nc.mtr" \
+            -- "$PYTHON" -c "import $mod"
+    done
+    printf "%-38s %17s   %17s\n" "" "wall (ratio)" "cpu (ratio)"
+    local n label
+    for n in plain tracemalloc memtrace keep nocache; do
+        case $n in
+        plain) label="import $mod plain" ;;
+        tracemalloc) label="import $mod -X tracemalloc=1" ;;
+        memtrace) label="import $mod memtrace -q" ;;
+        keep) label="import $mod memtrace -q, free lists" ;;
+        nocache) label="import $mod memtrace, caches off" ;;
+        esac
+        awk -v l="$label" -v w="$(median 1 "$WORK/pyimp_$n.times")" \
+            -v c="$(median 2 "$WORK/pyimp_$n.times")" \
+            -v bw="$(median 1 "$WORK/pyimp_plain.times")" \
+            -v bc="$(median 2 "$WORK/pyimp_plain.times")" 'BEGIN {
+            printf "%-38s %7.2f s %6.2fx   %7.2f s %6.2fx\n", l, w, w / bw, c, c / bc }'
+    done
+    echo "log: $(du -k "$WORK/imp.mtr" | cut -f1) KiB"
+    echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+if [ "$PYIMPORT" = 1 ]; then
+    pyimport_bench
+    exit 0
+fi
+
 if [ "$SCALE" != 0 ]; then
-    cc -O2 -I"$ROOT/src" "$ROOT/bench/gen_log.c" -o "$WORK/gen_log" -lz
+    cc -O2 -I"$ROOT/format" "$ROOT/bench/gen_log.c" -o "$WORK/gen_log" -lz
     machine
     /usr/bin/time -f "%e %M" -o "$WORK/t" "$WORK/gen_log" "$SCALE" "$WORK/big.mtr"
     echo "generated $SCALE events in $(cut -d' ' -f1 "$WORK/t") s: $(du -m "$WORK/big.mtr" | cut -f1) MiB"

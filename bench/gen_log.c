@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Writes a synthetic memtrace log of N heap events with the real encoder (src/log_format.h),
+// Writes a synthetic memtrace log of N heap events with the real encoder (format/log_format.h),
 // for measuring the analyzer at scale: a bounded live set (LIVE blocks, freed and replaced at
 // random), a bounded number of distinct stacks (STACKS leaves of depth 8..15), sizes like
 // churn.c's, addresses from a LIFO-per-size allocator, a clock that advances 1 us per 4 events

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +16,148 @@
 #include "progress.h"
 #include "text_escape.h"
 
+int mt_cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "memtrace: %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (try 'memtrace %s --help')\n", cmd);
+    va_end(ap);
+    return 2;
+}
+
+/* Damerau-Levenshtein distance (optimal string alignment) of two short strings; SIZE_MAX
+ * when either is too long to matter. */
+static size_t mt_cli_distance(const char *a, const char *b)
+{
+    enum { MAX = 48 };
+    size_t la = strlen(a), lb = strlen(b);
+    if (la >= MAX || lb >= MAX)
+        return SIZE_MAX;
+    size_t d[MAX][MAX];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = a[i - 1] != b[j - 1];
+            size_t v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < v)
+                v = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    }
+    return d[la][lb];
+}
+
+const char *mt_cli_suggest(const char *word, const char *const *cands, size_t n)
+{
+    /* Near enough: a third of the word's letters, at least one and at most three (git's
+     * "did you mean" is about as forgiving). */
+    size_t len = strlen(word), limit = len / 3;
+    if (limit < 1)
+        limit = 1;
+    if (limit > 3)
+        limit = 3;
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        size_t dist = mt_cli_distance(word, cands[i]);
+        if (dist < best_d) {
+            best_d = dist;
+            best = cands[i];
+        }
+    }
+    return best_d <= limit ? best : NULL;
+}
+
+static const char *const mt_cli_cost_names[MT_CLI_NCOSTS] = {"peak", "leaked", "allocations",
+                                                             "allocated", "temporary"};
+
+int mt_cli_cost(const char *cmd, const char *s, unsigned allowed, enum mt_cli_cost *out)
+{
+    for (int i = 0; i < MT_CLI_NCOSTS; i++) {
+        if (strcmp(s, mt_cli_cost_names[i]) == 0 && (allowed & (1u << i))) {
+            *out = (enum mt_cli_cost)i;
+            return 0;
+        }
+    }
+    char list[96] = "";
+    const char *names[MT_CLI_NCOSTS];
+    size_t len = 0, n = 0;
+    int known = 0;
+    for (int i = 0; i < MT_CLI_NCOSTS; i++) {
+        known |= strcmp(s, mt_cli_cost_names[i]) == 0;
+        if (!(allowed & (1u << i)))
+            continue;
+        names[n++] = mt_cli_cost_names[i];
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "",
+                                mt_cli_cost_names[i]);
+    }
+    if (known)
+        return mt_cli_usage(cmd, "--cost %s is not one %s measures (%s)", s, cmd, list);
+    const char *near = mt_cli_suggest(s, names, n);
+    if (near)
+        return mt_cli_usage(cmd, "unknown cost '%s'; did you mean '%s'? (%s)", s, near, list);
+    return mt_cli_usage(cmd, "unknown cost '%s' (%s)", s, list);
+}
+
+int mt_cli_choice(const char *cmd, const char *opt, const char *s, const char *const *names,
+                  size_t n)
+{
+    char list[256];
+    size_t len = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(s, names[i]) == 0)
+            return (int)i;
+        if (len < sizeof list)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", names[i]);
+    }
+    /* a value cut short ("leak") means the one it begins, before the nearest by spelling */
+    const char *near = NULL;
+    size_t len_s = strlen(s), begins = 0;
+    for (size_t i = 0; i < n && len_s; i++)
+        if (strncmp(names[i], s, len_s) == 0 && ++begins == 1)
+            near = names[i];
+    if (begins != 1)
+        near = mt_cli_suggest(s, names, n);
+    if (near)
+        mt_cli_usage(cmd, "unknown %s '%s'; did you mean '%s'? (%s)", opt, s, near, list);
+    else
+        mt_cli_usage(cmd, "unknown %s '%s' (%s)", opt, s, list);
+    return -1;
+}
+
+int mt_cli_format_json(const char *cmd, const char *s)
+{
+    static const char *const formats[] = {"text", "json"};
+    return mt_cli_choice(cmd, "--format", s, formats, 2);
+}
+
+int mt_cli_top(const char *cmd, const char *s, size_t *out)
+{
+    if (mt_cli_number(cmd, "--top", s, 1000000, out) < 0)
+        return 2;
+    if (*out == 0)
+        *out = SIZE_MAX; /* 0: no limit, in every command */
+    return 0;
+}
+
 int mt_cli_number(const char *cmd, const char *opt, const char *s, size_t max, size_t *out)
 {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || end == s || *end || s[0] == '-' || v > max) {
-        fprintf(stderr, "memtrace: %s: %s needs a number from 0 to %zu, got '%s'\n", cmd, opt, max,
-                s);
+        mt_cli_usage(cmd, "%s needs a number from 0 to %zu, got '%s'", opt, max, s);
         return -1;
     }
     *out = (size_t)v;
@@ -32,37 +168,53 @@ int mt_cli_size(const char *cmd, const char *opt, const char *s, uint64_t *out)
 {
     mt_diff_threshold_t t;
     if (mt_diff_threshold_parse(s, &t) < 0 || t.percent || t.value >= 18446744073709551615.0) {
-        fprintf(stderr,
-                "memtrace: %s: %s needs a size in bytes (4096, 64K, 10MiB, 1.5G), got '%s'\n", cmd,
-                opt, s);
+        mt_cli_usage(cmd, "%s needs a size in bytes (4096, 64K, 10MiB, 1.5G), got '%s'", opt, s);
         return -1;
     }
     *out = (uint64_t)t.value;
     return 0;
 }
 
-int mt_cli_bad_option(const char *cmd, int c, char **argv)
+int mt_cli_bad_option(const char *cmd, int c, char **argv, const struct option *longopts)
 {
     if (c == ':')
-        fprintf(stderr, "memtrace: %s: option '%s' needs a value\n", cmd, argv[optind - 1]);
-    else if (optopt)
-        fprintf(stderr, "memtrace: %s: unknown option '-%c'\n", cmd, optopt);
-    else
-        fprintf(stderr, "memtrace: %s: unknown option '%s'\n", cmd, argv[optind - 1]);
-    return 2;
+        return mt_cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+    if (optopt)
+        return mt_cli_usage(cmd, "unknown option '-%c'", optopt);
+    const char *arg = argv[optind - 1];
+    if (strncmp(arg, "--", 2) != 0 || !longopts)
+        return mt_cli_usage(cmd, "unknown option '%s'", arg);
+    /* the name as given, without "--" and "=VALUE" */
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+    const char *names[64];
+    size_t n = 0, prefixed = 0;
+    char amb[256] = "";
+    size_t alen = 0;
+    for (size_t i = 0; longopts[i].name && n < 64; i++) {
+        names[n++] = longopts[i].name;
+        /* getopt_long takes a unique prefix: one of several is ambiguous, not unknown */
+        if (name[0] && strncmp(longopts[i].name, name, strlen(name)) == 0 &&
+            !(longopts[i].flag == NULL && i > 0 && longopts[i - 1].val == longopts[i].val)) {
+            prefixed++;
+            alen += (size_t)snprintf(amb + alen, alen < sizeof amb ? sizeof amb - alen : 0,
+                                     "%s--%s", alen ? ", " : "", longopts[i].name);
+        }
+    }
+    if (prefixed > 1 && alen < sizeof amb)
+        return mt_cli_usage(cmd, "option '--%s' is ambiguous: %s", name, amb);
+    const char *near = mt_cli_suggest(name, names, n);
+    if (near)
+        return mt_cli_usage(cmd, "unknown option '--%s'; did you mean '--%s'?", name, near);
+    return mt_cli_usage(cmd, "unknown option '--%s'", name);
 }
 
 int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path)
 {
-    if (optind >= argc) {
-        fprintf(stderr, "memtrace: %s: no log file given (see 'memtrace %s --help')\n", cmd, cmd);
-        return 2;
-    }
-    if (optind + 1 < argc) {
-        fprintf(stderr, "memtrace: %s: one log file at a time, got '%s' too\n", cmd,
-                argv[optind + 1]);
-        return 2;
-    }
+    if (optind >= argc)
+        return mt_cli_usage(cmd, "no log file given");
+    if (optind + 1 < argc)
+        return mt_cli_usage(cmd, "one log file at a time, got '%s' too", argv[optind + 1]);
     *path = argv[optind];
     return 0;
 }
@@ -98,11 +250,8 @@ int mt_cli_threads_one_log(const char *cmd)
 {
     if (!mt_cli_threads.n)
         return 0;
-    fprintf(stderr,
-            "memtrace: %s: --thread takes one log, not several or a directory: give the log "
-            "of the thread's process\n",
-            cmd);
-    return 2;
+    return mt_cli_usage(cmd, "--thread takes one log, not several or a directory: give the log "
+                             "of the thread's process");
 }
 
 int mt_cli_check_threads(const char *cmd, mt_analysis_t *const *a, size_t n)
@@ -133,6 +282,7 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        MT_CLI_FULL_NAMES_OPTION,
     };
     /* the shared table, then the command's own options (their values are >= MT_CLI_OPT_OWN) */
     struct option longopts[sizeof common / sizeof common[0] + MT_CLI_MAX_OWN + 1];
@@ -148,14 +298,11 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT:
-            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
-                fprintf(stderr, "memtrace: %s: unknown format '%s' (text or json)\n", cmd, optarg);
+            if ((o->json = mt_cli_format_json(cmd, optarg)) < 0)
                 return 2;
-            }
-            o->json = strcmp(optarg, "json") == 0;
             break;
         case OPT_TOP:
-            if (mt_cli_number(cmd, "--top", optarg, 1000000, &o->top) < 0)
+            if (mt_cli_top(cmd, optarg, &o->top))
                 return 2;
             break;
         case OPT_FRAMES:
@@ -171,6 +318,9 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         case MT_CLI_OPT_THREAD:
             mt_cli_add_thread(optarg);
             break;
+        case MT_CLI_OPT_FULL_NAMES:
+            mt_names_set_full(1);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -180,15 +330,13 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
                     return 2;
                 break;
             }
-            return mt_cli_bad_option(cmd, c, argv);
+            return mt_cli_bad_option(cmd, c, argv, longopts);
         }
     }
     if (!o->multi_ok)
         return mt_cli_one_path(cmd, argc, argv, &o->path) ? 2 : -1;
-    if (optind >= argc) {
-        fprintf(stderr, "memtrace: %s: no log file given (see 'memtrace %s --help')\n", cmd, cmd);
-        return 2;
-    }
+    if (optind >= argc)
+        return mt_cli_usage(cmd, "no log file given");
     o->paths = argv + optind;
     o->npaths = (size_t)(argc - optind);
     o->path = o->paths[0];

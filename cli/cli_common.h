@@ -11,7 +11,51 @@
 #include <stdio.h>
 
 #include "analysis.h"
+#include "names.h"
 #include "symbolizer.h"
+
+/*
+ * One vocabulary for every command (issue 16): these helpers print every usage error, so that
+ * each is one line in one style, "memtrace: CMD: WHAT (try 'memtrace CMD --help')", and the
+ * options that several commands take mean the same thing and have the same defaults in all.
+ */
+
+/* Prints "memtrace: CMD: MESSAGE (try 'memtrace CMD --help')" and returns 2, the usage-error
+ * status. */
+__attribute__((format(printf, 2, 3))) int mt_cli_usage(const char *cmd, const char *fmt, ...);
+
+/* The candidate nearest to word by edit distance (Damerau-Levenshtein: a swap of two letters
+ * is one edit), when it is near enough to be the one meant; else NULL. */
+const char *mt_cli_suggest(const char *word, const char *const *cands, size_t n);
+
+/* --frames N: frames shown per stack in text, 0 for all; the same default everywhere. */
+#define MT_CLI_DEFAULT_FRAMES 12
+
+/* What a stack weighs, for --cost (export, flamegraph): one name, one meaning everywhere. */
+enum mt_cli_cost {
+    MT_CLI_COST_PEAK,        /* bytes held at the heap's peak */
+    MT_CLI_COST_LEAKED,      /* bytes not freed at exit */
+    MT_CLI_COST_ALLOCATIONS, /* number of allocation calls */
+    MT_CLI_COST_ALLOCATED,   /* bytes allocated in total */
+    MT_CLI_COST_TEMPORARY,   /* allocations freed before the thread's next allocation */
+    MT_CLI_NCOSTS
+};
+/* Parses a --cost value among the costs in allowed (1u << enum mt_cli_cost); returns 0, or
+ * the usage error's status 2 after saying which ones the command takes. */
+int mt_cli_cost(const char *cmd, const char *s, unsigned allowed, enum mt_cli_cost *out);
+
+/* --top N: a number of rows, 0 for no limit (stored as SIZE_MAX); returns 0 or 2 after the
+ * usage error. */
+int mt_cli_top(const char *cmd, const char *s, size_t *out);
+
+/* The value of option opt (e.g. "--format") among names[0..n): its index, or -1 after the
+ * usage error, which names the one meant when s is near it ("unknown --format 'jsno'; did
+ * you mean 'json'? (text, json)"). */
+int mt_cli_choice(const char *cmd, const char *opt, const char *s, const char *const *names,
+                  size_t n);
+/* The --format of commands that write text or JSON: 1 for json, 0 for text, -1 after the
+ * usage error. */
+int mt_cli_format_json(const char *cmd, const char *s);
 
 /* Parses a decimal 0..max; prints "memtrace: CMD: OPT needs a number ..." and returns -1. */
 int mt_cli_number(const char *cmd, const char *opt, const char *s, size_t max, size_t *out);
@@ -25,8 +69,9 @@ int mt_cli_colour(int no_color);
 int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym);
 
 /* Prints the one-line error for what getopt_long returned as ':' (missing value) or '?'
- * (unknown option) and returns 2, the usage-error status. */
-int mt_cli_bad_option(const char *cmd, int c, char **argv);
+ * (unknown or ambiguous option), with the option of longopts meant when it is near, and
+ * returns 2, the usage-error status. */
+int mt_cli_bad_option(const char *cmd, int c, char **argv, const struct option *longopts);
 /* Takes the single log file left after the options; prints the error and returns 2 when
  * there is none or more than one, else 0. */
 int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
@@ -37,6 +82,14 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
 #define MT_CLI_THREAD_OPTION                                                                       \
     {                                                                                              \
         "thread", required_argument, NULL, MT_CLI_OPT_THREAD                                       \
+    }
+
+/* --full-names: C++ names with their template arguments (mt_names_set_full), taken by every
+ * command that shows function names. */
+#define MT_CLI_OPT_FULL_NAMES 0x666e
+#define MT_CLI_FULL_NAMES_OPTION                                                                   \
+    {                                                                                              \
+        "full-names", no_argument, NULL, MT_CLI_OPT_FULL_NAMES                                     \
     }
 void mt_cli_add_thread(const char *value);
 /* For diff: a value may match a thread of one of the two logs only (see mt_cli_check_threads). */
@@ -78,9 +131,9 @@ typedef struct mt_cli_site_opts {
  * as_tree in the mt_cli_site_opts_t that is its ctx. */
 int mt_cli_tree_option(const char *cmd, int opt, const char *value, void *ctx);
 
-/* Parses --format text|json, --top N, --frames N, --no-color, --show-import-machinery, --help
- * and the log file (or, with multi_ok, the logs and directories). Returns -1 to go on, or the
- * exit status: 0 after --help, 2 after a usage error. */
+/* Parses --format text|json, --top N (0: all), --frames N, --no-color, --show-import-machinery,
+ * --help and the log file (or, with multi_ok, the logs and directories). Returns -1 to go on, or
+ * the exit status: 0 after --help, 2 after a usage error. */
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o);
 

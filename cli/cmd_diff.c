@@ -12,7 +12,7 @@
 #include "fmt.h"
 
 #define MT_DIFF_DEFAULT_TOP 10
-#define MT_DIFF_DEFAULT_FRAMES 8
+#define MT_DIFF_DEFAULT_FRAMES MT_CLI_DEFAULT_FRAMES
 
 static void mt_diff_usage(FILE *out)
 {
@@ -38,6 +38,8 @@ static void mt_diff_usage(FILE *out)
             "                        keep Python's import machinery (<frozen importlib...>)\n"
             "                        in stacks; by default what an import allocates is charged\n"
             "                        to the module's lines and the line that imported it\n"
+            "  --full-names          C++ names in full (by default template arguments\n"
+            "                        are shortened: std::vector<>::push_back)\n"
             "  --thread NAME|ID      compare only the blocks the threads of that name (thread\n"
             "                        ids differ between runs) allocated; repeatable; a thread\n"
             "                        of one run only is compared with nothing\n"
@@ -72,6 +74,7 @@ int mt_cmd_diff(int argc, char **argv)
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
     int json = 0, no_color = 0, show_import = 0, c;
@@ -84,34 +87,27 @@ int mt_cmd_diff(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT:
-            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
-                fprintf(stderr, "memtrace: diff: unknown format '%s' (text or json)\n", optarg);
+            if ((json = mt_cli_format_json("diff", optarg)) < 0)
                 return 2;
-            }
-            json = strcmp(optarg, "json") == 0;
             break;
-        case OPT_BY:
-            if (strcmp(optarg, "peak") == 0) {
-                by = MT_DIFF_BY_PEAK;
-            } else if (strcmp(optarg, "leaked") == 0) {
-                by = MT_DIFF_BY_LEAKED;
-            } else {
-                fprintf(stderr, "memtrace: diff: --by takes peak or leaked, got '%s'\n", optarg);
+        case OPT_BY: {
+            static const char *const bys[] = {"peak", "leaked"};
+            int i = mt_cli_choice("diff", "--by", optarg, bys, 2);
+            if (i < 0)
                 return 2;
-            }
+            by = i == 0 ? MT_DIFF_BY_PEAK : MT_DIFF_BY_LEAKED;
             break;
+        }
         case OPT_FAIL_ABOVE:
-            if (mt_diff_threshold_parse(optarg, &thr) < 0) {
-                fprintf(stderr,
-                        "memtrace: diff: --fail-above needs bytes (4096, 10MiB) or a "
-                        "percentage (5%%), got '%s'\n",
-                        optarg);
-                return 2;
-            }
+            if (mt_diff_threshold_parse(optarg, &thr) < 0)
+                return mt_cli_usage("diff",
+                                    "--fail-above needs bytes (4096, 10MiB) or a "
+                                    "percentage (5%%), got '%s'",
+                                    optarg);
             fail_above = optarg;
             break;
         case OPT_TOP:
-            if (mt_cli_number("diff", "--top", optarg, 1000000, &top) < 0)
+            if (mt_cli_top("diff", optarg, &top))
                 return 2;
             break;
         case OPT_FRAMES:
@@ -124,6 +120,9 @@ int mt_cmd_diff(int argc, char **argv)
         case OPT_SHOW_IMPORT:
             show_import = 1;
             break;
+        case MT_CLI_OPT_FULL_NAMES:
+            mt_names_set_full(1);
+            break;
         case MT_CLI_OPT_THREAD:
             mt_cli_add_thread(optarg);
             break;
@@ -131,14 +130,11 @@ int mt_cmd_diff(int argc, char **argv)
             mt_diff_usage(stdout);
             return 0;
         default:
-            return mt_cli_bad_option("diff", c, argv);
+            return mt_cli_bad_option("diff", c, argv, longopts);
         }
     }
-    if (argc - optind != 2) {
-        fprintf(stderr, "memtrace: diff: needs two log files, OLD and NEW (see 'memtrace diff "
-                        "--help')\n");
-        return 2;
-    }
+    if (argc - optind != 2)
+        return mt_cli_usage("diff", "needs two log files, OLD and NEW");
     const char *old_path = argv[optind], *new_path = argv[optind + 1];
     mt_analysis_t *a_old = NULL, *a_new = NULL;
     mt_symbolizer_t *s_old = NULL, *s_new = NULL;

@@ -12,6 +12,10 @@
 #include "commands.h"
 #include "export.h"
 
+#define MT_EXPORT_COSTS                                                                            \
+    ((1u << MT_CLI_COST_PEAK) | (1u << MT_CLI_COST_LEAKED) | (1u << MT_CLI_COST_ALLOCATIONS) |     \
+     (1u << MT_CLI_COST_ALLOCATED))
+
 static void mt_export_usage(FILE *out)
 {
     fprintf(out,
@@ -28,13 +32,16 @@ static void mt_export_usage(FILE *out)
             "  --to FORMAT           folded, pprof or massif (required)\n"
             "  -o, --output FILE     write to FILE instead of stdout ('-': stdout)\n"
             "  --cost COST           what a stack weighs: peak (bytes held at the heap peak,\n"
-            "                        default), leaked (not freed at exit) or allocations (bytes\n"
+            "                        default), leaked (bytes not freed at exit), allocations\n"
+            "                        (number of allocation calls) or allocated (bytes\n"
             "                        allocated in total); pprof: what inuse_* and the default\n"
             "                        sample type mean; massif shows both and ignores it\n"
             "  --show-import-machinery\n"
             "                        keep Python's import machinery (<frozen importlib...>)\n"
             "                        in stacks; by default what an import allocates is charged\n"
             "                        to the module's lines and the line that imported it\n"
+            "  --full-names          C++ names in full (by default template arguments\n"
+            "                        are shortened: std::vector<>::push_back)\n"
             "  --thread NAME|ID      only the blocks that thread (a name, or a tid; repeatable)\n"
             "                        allocated\n"
             "  -h, --help            show this help\n"
@@ -53,6 +60,7 @@ int mt_cmd_export(int argc, char **argv)
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
     enum { TO_NONE, TO_FOLDED, TO_PPROF, TO_MASSIF } to = TO_NONE;
@@ -63,38 +71,32 @@ int mt_cmd_export(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
-        case OPT_TO:
-            if (strcmp(optarg, "folded") == 0) {
-                to = TO_FOLDED;
-            } else if (strcmp(optarg, "pprof") == 0) {
-                to = TO_PPROF;
-            } else if (strcmp(optarg, "massif") == 0) {
-                to = TO_MASSIF;
-            } else {
-                fprintf(stderr, "memtrace: export: unknown format '%s' (folded, pprof or massif)\n",
-                        optarg);
+        case OPT_TO: {
+            static const char *const tos[] = {"folded", "pprof", "massif"};
+            int i = mt_cli_choice("export", "--to", optarg, tos, 3);
+            if (i < 0)
                 return 2;
-            }
+            to = i == 0 ? TO_FOLDED : i == 1 ? TO_PPROF : TO_MASSIF;
             break;
-        case OPT_COST:
-            if (strcmp(optarg, "peak") == 0) {
-                cost = MT_EXPORT_PEAK;
-            } else if (strcmp(optarg, "leaked") == 0) {
-                cost = MT_EXPORT_LEAKED;
-            } else if (strcmp(optarg, "allocations") == 0) {
-                cost = MT_EXPORT_ALLOCATIONS;
-            } else {
-                fprintf(stderr,
-                        "memtrace: export: --cost takes peak, leaked or allocations, got '%s'\n",
-                        optarg);
+        }
+        case OPT_COST: {
+            enum mt_cli_cost cc;
+            if (mt_cli_cost("export", optarg, MT_EXPORT_COSTS, &cc))
                 return 2;
-            }
+            cost = cc == MT_CLI_COST_LEAKED        ? MT_EXPORT_LEAKED
+                   : cc == MT_CLI_COST_ALLOCATIONS ? MT_EXPORT_ALLOCATIONS
+                   : cc == MT_CLI_COST_ALLOCATED   ? MT_EXPORT_ALLOCATED
+                                                   : MT_EXPORT_PEAK;
             break;
+        }
         case 'o':
             out_path = optarg;
             break;
         case OPT_SHOW_IMPORT:
             show_import = 1;
+            break;
+        case MT_CLI_OPT_FULL_NAMES:
+            mt_names_set_full(1);
             break;
         case MT_CLI_OPT_THREAD:
             mt_cli_add_thread(optarg);
@@ -103,20 +105,16 @@ int mt_cmd_export(int argc, char **argv)
             mt_export_usage(stdout);
             return 0;
         default:
-            return mt_cli_bad_option("export", c, argv);
+            return mt_cli_bad_option("export", c, argv, longopts);
         }
     }
-    if (to == TO_NONE) {
-        fprintf(stderr, "memtrace: export: --to folded|pprof|massif is required\n");
-        return 2;
-    }
+    if (to == TO_NONE)
+        return mt_cli_usage("export", "--to folded|pprof|massif is required");
     const char *path;
     if (mt_cli_one_path("export", argc, argv, &path))
         return 2;
-    if (to == TO_PPROF && !out_path && isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "memtrace: export: pprof output is binary; use -o FILE or a pipe\n");
-        return 2;
-    }
+    if (to == TO_PPROF && !out_path && isatty(STDOUT_FILENO))
+        return mt_cli_usage("export", "pprof output is binary; use -o FILE or a pipe");
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
     if (mt_cli_load(path, &a, &sym))

@@ -17,6 +17,10 @@
  * default width, and keeps the SVG of a large program to a size browsers open at once. */
 #define MT_FG_DEFAULT_MIN_PERCENT "0.01"
 #define MT_FG_MAX_NODES 50000
+/* The costs of cli_common.h a flame graph draws: all of them. */
+#define MT_FG_COSTS                                                                                \
+    ((1u << MT_CLI_COST_PEAK) | (1u << MT_CLI_COST_LEAKED) | (1u << MT_CLI_COST_ALLOCATIONS) |     \
+     (1u << MT_CLI_COST_TEMPORARY) | (1u << MT_CLI_COST_ALLOCATED))
 
 static void mt_flamegraph_usage(FILE *out)
 {
@@ -37,14 +41,18 @@ static void mt_flamegraph_usage(FILE *out)
             "                         allocations  number of allocation calls\n"
             "                         temporary    allocations freed before the thread's\n"
             "                                      next allocation\n"
+            "                         allocated    bytes allocated in total\n"
             "  --title TEXT         title line (default: the cost)\n"
             "  --min-percent P      merge frames below P%% of the total into \"other\"\n"
-            "                       (default %s, 0 keeps all; at most %d frames are drawn)\n"
+            "                       (default %s, 0 keeps all; at most %d frames and 2 MB\n"
+            "                       are drawn: past that the cut rises, never the cost)\n"
             "  --width N            width in pixels (default 1200)\n"
             "  --show-import-machinery\n"
             "                       keep Python's import machinery (<frozen importlib...>) in\n"
             "                       stacks; by default what an import allocates is charged to\n"
             "                       the module's lines and the line that imported it\n"
+            "  --full-names         C++ names in full (by default template arguments\n"
+            "                       are shortened: std::vector<>::push_back)\n"
             "  --thread NAME|ID     only the blocks that thread (a name, or a tid; repeatable)\n"
             "                       allocated; peak stays the heap's peak\n"
             "  -h, --help           show this help\n"
@@ -60,10 +68,7 @@ static int mt_parse_percent(const char *s, double *out)
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end || !(v >= 0 && v <= 100)) {
-        fprintf(stderr,
-                "memtrace: flamegraph: --min-percent needs a number from 0 to 100, "
-                "got '%s'\n",
-                s);
+        mt_cli_usage("flamegraph", "--min-percent needs a number from 0 to 100, got '%s'", s);
         return -1;
     }
     *out = v;
@@ -82,6 +87,7 @@ int mt_cmd_flamegraph(int argc, char **argv)
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
     const char *out_path = NULL, *title = NULL;
@@ -95,16 +101,17 @@ int mt_cmd_flamegraph(int argc, char **argv)
         case 'o':
             out_path = optarg;
             break;
-        case OPT_COST:
-            cost = mt_flame_cost_parse(optarg);
-            if (cost < 0) {
-                fprintf(stderr,
-                        "memtrace: flamegraph: unknown cost '%s' (peak, leaked, allocations "
-                        "or temporary)\n",
-                        optarg);
+        case OPT_COST: {
+            enum mt_cli_cost cc;
+            if (mt_cli_cost("flamegraph", optarg, MT_FG_COSTS, &cc))
                 return 2;
-            }
+            cost = cc == MT_CLI_COST_LEAKED        ? MT_FLAME_LEAKED
+                   : cc == MT_CLI_COST_ALLOCATIONS ? MT_FLAME_ALLOCATIONS
+                   : cc == MT_CLI_COST_TEMPORARY   ? MT_FLAME_TEMPORARY
+                   : cc == MT_CLI_COST_ALLOCATED   ? MT_FLAME_ALLOCATED
+                                                   : MT_FLAME_PEAK;
             break;
+        }
         case OPT_TITLE:
             title = optarg;
             break;
@@ -115,13 +122,15 @@ int mt_cmd_flamegraph(int argc, char **argv)
         case OPT_WIDTH:
             if (mt_cli_number("flamegraph", "--width", optarg, 100000, &width) < 0)
                 return 2;
-            if (width < 200) {
-                fprintf(stderr, "memtrace: flamegraph: --width must be at least 200\n");
-                return 2;
-            }
+            if (width < 200)
+                return mt_cli_usage("flamegraph", "--width needs at least 200 pixels, got %zu",
+                                    width);
             break;
         case OPT_SHOW_IMPORT:
             show_import = 1;
+            break;
+        case MT_CLI_OPT_FULL_NAMES:
+            mt_names_set_full(1);
             break;
         case MT_CLI_OPT_THREAD:
             mt_cli_add_thread(optarg);
@@ -130,17 +139,14 @@ int mt_cmd_flamegraph(int argc, char **argv)
             mt_flamegraph_usage(stdout);
             return 0;
         default:
-            return mt_cli_bad_option("flamegraph", c, argv);
+            return mt_cli_bad_option("flamegraph", c, argv, longopts);
         }
     }
     const char *path;
     if (mt_cli_one_path("flamegraph", argc, argv, &path))
         return 2;
-    if (!out_path) {
-        fprintf(stderr, "memtrace: flamegraph: no output file: give -o OUT.svg ('-' for "
-                        "stdout)\n");
-        return 2;
-    }
+    if (!out_path)
+        return mt_cli_usage("flamegraph", "no output file: give -o OUT.svg ('-' for stdout)");
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
     if (mt_cli_load(path, &a, &sym))
@@ -150,9 +156,17 @@ int mt_cmd_flamegraph(int argc, char **argv)
     int rc = 1;
     mt_sites_t sites;
     mt_flame_tree_t tree;
+    char note[256]; /* --thread: say whose allocations the graph shows */
+    mt_flame_svg_opts_t so = {.title = title,
+                              .note = mt_thread_filter_note(note, sizeof note, a),
+                              .width = (unsigned)width};
+    mt_flame_budget_t budget = {.a = a, .svg = &so};
     mt_flame_opts_t fo = {.cost = (enum mt_flame_cost)cost,
                           .min_share = min_percent / 100,
-                          .max_nodes = MT_FG_MAX_NODES};
+                          .max_nodes = MT_FG_MAX_NODES,
+                          .size = mt_flame_svg_size,
+                          .size_arg = &budget,
+                          .max_size = MT_FLAME_SVG_MAX_BYTES};
     if (mt_sites_build(&sites, a, sym) < 0) {
         fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
         goto out_sym;
@@ -167,10 +181,6 @@ int mt_cmd_flamegraph(int argc, char **argv)
         fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(errno));
         goto out_tree;
     }
-    char note[256]; /* --thread: say whose allocations the graph shows */
-    mt_flame_svg_opts_t so = {.title = title,
-                              .note = mt_thread_filter_note(note, sizeof note, a),
-                              .width = (unsigned)width};
     int r = mt_render_flamegraph_svg(&tree, a, f, &so);
     if (to_stdout) {
         rc = mt_cli_finish(path, a, r);

@@ -11,7 +11,7 @@
 #include "report_fragmentation.h"
 
 #define MT_FRAG_DEFAULT_TOP 10
-#define MT_FRAG_DEFAULT_FRAMES 12
+#define MT_FRAG_DEFAULT_FRAMES MT_CLI_DEFAULT_FRAMES
 
 static void mt_frag_usage(FILE *out)
 {
@@ -26,7 +26,7 @@ static void mt_frag_usage(FILE *out)
             "\n"
             "options:\n"
             "  --format text|json  output format (default text; JSON schema: docs/json-schema.md)\n"
-            "  --top N             sites per list (default %d)\n"
+            "  --top N             sites per list, 0 for all (default %d)\n"
             "  --frames N          frames shown per stack in text, 0 for all (default %d)\n"
             "  --request SIZE      say how many holes at exit could serve a request of SIZE bytes\n"
             "  --thread NAME|ID    the pinning and churn sites of the blocks that thread (a name,\n"
@@ -38,6 +38,8 @@ static void mt_frag_usage(FILE *out)
             "                      keep Python's import machinery (<frozen importlib...>) in\n"
             "                      stacks; by default what an import allocates is charged to\n"
             "                      the module's lines and the line that imported it\n"
+            "  --full-names        C++ names in full (by default template arguments\n"
+            "                      are shortened: std::vector<>::push_back)\n"
             "  -h, --help          show this help\n"
             "\n"
             "exit status: 0 report written; 1 the log could not be read or is truncated;\n"

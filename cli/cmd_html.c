@@ -31,11 +31,13 @@ static void mt_html_usage(FILE *out)
             "options:\n"
             "  -o, --output FILE   write the page to FILE ('-' for stdout); required\n"
             "  --title TEXT        page title (default: memtrace report: FILE)\n"
-            "  --top N             rows per table, 1 to 1000 (default %d)\n"
+            "  --top N             rows per table, 0 for all that fit the page (default %d)\n"
             "  --show-import-machinery\n"
             "                      keep Python's import machinery (<frozen importlib...>) in\n"
             "                      stacks; by default what an import allocates is charged to\n"
             "                      the module's lines and the line that imported it\n"
+            "  --full-names        C++ names in full (by default template arguments\n"
+            "                      are shortened: std::vector<>::push_back)\n"
             "  --thread NAME|ID    the page of the blocks that thread (a name, or a tid;\n"
             "                      repeatable) allocated; the peak stays the heap's; one log\n"
             "                      only\n"
@@ -59,10 +61,12 @@ int mt_cmd_html(int argc, char **argv)
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
     const char *out_path = NULL;
-    mt_html_opts_t ho = {.top = MT_HTML_DEFAULT_TOP, .version = MT_VERSION};
+    mt_html_opts_t ho = {
+        .top = MT_HTML_DEFAULT_TOP, .frames = MT_CLI_DEFAULT_FRAMES, .version = MT_VERSION};
     int show_import = 0, c;
     opterr = 0;
     optind = 1;
@@ -75,15 +79,14 @@ int mt_cmd_html(int argc, char **argv)
             ho.title = optarg;
             break;
         case OPT_TOP:
-            if (mt_cli_number("html", "--top", optarg, 1000, &ho.top) < 0)
+            if (mt_cli_top("html", optarg, &ho.top))
                 return 2;
-            if (ho.top == 0) {
-                fprintf(stderr, "memtrace: html: --top must be at least 1\n");
-                return 2;
-            }
             break;
         case OPT_SHOW_IMPORT:
             show_import = 1;
+            break;
+        case MT_CLI_OPT_FULL_NAMES:
+            mt_names_set_full(1);
             break;
         case MT_CLI_OPT_THREAD:
             mt_cli_add_thread(optarg);
@@ -92,17 +95,13 @@ int mt_cmd_html(int argc, char **argv)
             mt_html_usage(stdout);
             return 0;
         default:
-            return mt_cli_bad_option("html", c, argv);
+            return mt_cli_bad_option("html", c, argv, longopts);
         }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "memtrace: html: no log file given (see 'memtrace html --help')\n");
-        return 2;
-    }
-    if (!out_path) {
-        fprintf(stderr, "memtrace: html: no output file: give -o REPORT.html ('-' for stdout)\n");
-        return 2;
-    }
+    if (optind >= argc)
+        return mt_cli_usage("html", "no log file given");
+    if (!out_path)
+        return mt_cli_usage("html", "no output file: give -o REPORT.html ('-' for stdout)");
     if (!mt_cli_logs_multi(argv + optind, (size_t)(argc - optind)))
         return mt_html_one(argv[optind], out_path, &ho, show_import);
     int status = mt_cli_threads_one_log("html");

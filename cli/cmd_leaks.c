@@ -4,9 +4,11 @@
 // (leak_check.h). This file owns the terminal decisions and exit status; analysis is in src/.
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analysis.h"
@@ -21,7 +23,7 @@
 #include "symbolizer.h"
 #include "text_escape.h"
 
-#define MT_LEAKS_DEFAULT_FRAMES 16
+#define MT_LEAKS_DEFAULT_FRAMES MT_CLI_DEFAULT_FRAMES
 
 void mt_leak_cli_init(mt_leak_cli_t *o)
 {
@@ -42,10 +44,10 @@ int mt_leak_cli_kinds(const char *cmd, const char *opt, const char *arg, unsigne
 {
     char bad[64];
     if (mt_leakclass_parse_kinds(arg, mask, bad, sizeof bad) < 0) {
-        fprintf(stderr,
-                "memtrace: %s: %s: unknown leak kind '%s' (definite, indirect, possible, "
-                "reachable, unclassified, all or none, separated by commas)\n",
-                cmd, opt, bad);
+        mt_cli_usage(cmd,
+                     "%s: unknown leak kind '%s' (definite, indirect, possible, reachable, "
+                     "unclassified, all or none, separated by commas)",
+                     opt, bad);
         return -1;
     }
     /* Asking for the lost kinds also covers a log without a scan: its blocks are unclassified. */
@@ -60,8 +62,7 @@ int mt_leak_cli_exitcode(const char *cmd, const char *arg, int *code)
     errno = 0;
     long v = strtol(arg, &end, 10);
     if (errno || end == arg || *end || v < 0 || v > 255) {
-        fprintf(stderr, "memtrace: %s: --error-exitcode needs a number from 0 to 255, got '%s'\n",
-                cmd, arg);
+        mt_cli_usage(cmd, "--error-exitcode needs a number from 0 to 255, got '%s'", arg);
         return -1;
     }
     *code = (int)v;
@@ -132,7 +133,7 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         fprintf(stderr, "memtrace: %s: cannot write '%s': %s\n", cmd, o->out_path, strerror(errno));
         goto out;
     }
-    char cwd[4096];
+    char cwd[4096], root[4096];
     /* Under --fail-leaked-above nothing fails, in the exit status and in SARIF and JUnit alike
      * (the JUnit suite fails exactly when the status does). */
     *failing = mt_leaks_failing_bytes(&l, o->fail) > o->fail_above;
@@ -140,7 +141,9 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         .colour = o->colour,
         .max_frames = o->frames,
         .fail = *failing ? o->fail : 0,
-        .source_root = getcwd(cwd, sizeof cwd),
+        .source_root = o->source_root            ? o->source_root
+                       : getcwd(cwd, sizeof cwd) ? mt_path_source_root(root, sizeof root, cwd)
+                                                 : NULL,
     };
     int rc = 0;
     switch (o->format) {
@@ -232,6 +235,8 @@ static void mt_leaks_usage(FILE *out)
             "  --gen-suppressions      print a suppression for each leak listed (valgrind block\n"
             "                          plus the LeakSanitizer line as a comment)\n"
             "  --format FMT            text, json, sarif (2.1.0) or junit (default text)\n"
+            "  --source-root DIR       SARIF: locations relative to DIR (default: the checkout\n"
+            "                          holding the current directory, else the directory)\n"
             "  -o, --output FILE       write the report to FILE instead of stdout (FILE is\n"
             "                          created once the log has been read; '-': stdout)\n"
             "  --frames N              frames per stack in text, 0 for all (default %d)\n"
@@ -242,6 +247,8 @@ static void mt_leaks_usage(FILE *out)
             "  --show-import-machinery keep Python's import machinery (<frozen importlib...>)\n"
             "                          in stacks; by default what an import allocates is\n"
             "                          charged to the module's lines and the importing line\n"
+            "  --full-names            C++ names in full (by default template arguments are\n"
+            "                          shortened: std::vector<>::push_back)\n"
             "  --thread NAME|ID        only the blocks that thread (a name, or a tid;\n"
             "                          repeatable) allocated; one log only\n"
             "  --no-color              no colours (also when NO_COLOR is set or no tty);\n"
@@ -313,17 +320,13 @@ static int mt_leaks_multi(mt_leak_cli_t *o, char *const *args, size_t nargs, con
     int status = mt_cli_threads_one_log("leaks");
     if (status)
         return status;
-    if (o->format == MT_LEAK_SARIF || o->format == MT_LEAK_JUNIT) {
-        fprintf(stderr,
-                "memtrace: leaks: --format %s reads one log; several logs give text or "
-                "json (or give the log of one process)\n",
-                o->format == MT_LEAK_SARIF ? "sarif" : "junit");
-        return 2;
-    }
-    if (out_path) {
-        fprintf(stderr, "memtrace: leaks: -o takes one log; with several, redirect the output\n");
-        return 2;
-    }
+    if (o->format == MT_LEAK_SARIF || o->format == MT_LEAK_JUNIT)
+        return mt_cli_usage("leaks",
+                            "--format %s reads one log; several logs give text or json (or give "
+                            "the log of one process)",
+                            o->format == MT_LEAK_SARIF ? "sarif" : "junit");
+    if (out_path)
+        return mt_cli_usage("leaks", "-o takes one log; with several, redirect the output");
     const char *nc = getenv("NO_COLOR");
     o->colour = o->format == MT_LEAK_TEXT && !no_color && !(nc && nc[0]) && isatty(STDOUT_FILENO);
     mt_cli_multi_t m = {.cmd = "leaks",
@@ -352,7 +355,8 @@ int mt_cmd_leaks(int argc, char **argv)
         OPT_TREE,
         OPT_SHOW_IMPORT,
         OPT_AFTER_FINALIZATION,
-        OPT_FAIL_ABOVE
+        OPT_FAIL_ABOVE,
+        OPT_SOURCE_ROOT
     };
     static const struct option longopts[] = {
         {"kinds", required_argument, NULL, OPT_KINDS},
@@ -370,13 +374,16 @@ int mt_cmd_leaks(int argc, char **argv)
         {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
         {"after-finalization", no_argument, NULL, OPT_AFTER_FINALIZATION},
         {"fail-leaked-above", required_argument, NULL, OPT_FAIL_ABOVE},
+        {"source-root", required_argument, NULL, OPT_SOURCE_ROOT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
     mt_leak_cli_t o;
     mt_leak_cli_init(&o);
     const char *out_path = NULL;
+    char src_root[PATH_MAX];
     int no_color = 0, as_tree = 0, ret = 2;
     opterr = 0;
     optind = 1;
@@ -402,38 +409,22 @@ int mt_cmd_leaks(int argc, char **argv)
         case OPT_GEN:
             o.gen_supps = 1;
             break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "text") == 0) {
-                o.format = MT_LEAK_TEXT;
-            } else if (strcmp(optarg, "json") == 0) {
-                o.format = MT_LEAK_JSON;
-            } else if (strcmp(optarg, "sarif") == 0) {
-                o.format = MT_LEAK_SARIF;
-            } else if (strcmp(optarg, "junit") == 0) {
-                o.format = MT_LEAK_JUNIT;
-            } else {
-                fprintf(stderr,
-                        "memtrace: leaks: unknown format '%s' (text, json, sarif or junit)\n",
-                        optarg);
+        case OPT_FORMAT: {
+            static const char *const formats[] = {"text", "json", "sarif", "junit"};
+            static const int as[] = {MT_LEAK_TEXT, MT_LEAK_JSON, MT_LEAK_SARIF, MT_LEAK_JUNIT};
+            int i = mt_cli_choice("leaks", "--format", optarg, formats, 4);
+            if (i < 0)
                 goto done;
-            }
+            o.format = as[i];
             break;
+        }
         case 'o':
             out_path = optarg;
             break;
-        case OPT_FRAMES: {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-' || v > 100000) {
-                fprintf(stderr,
-                        "memtrace: leaks: --frames needs a number from 0 to 100000, got '%s'\n",
-                        optarg);
+        case OPT_FRAMES:
+            if (mt_cli_number("leaks", "--frames", optarg, 100000, &o.frames) < 0)
                 goto done;
-            }
-            o.frames = (size_t)v;
             break;
-        }
         case OPT_NO_COLOR:
             no_color = 1;
             break;
@@ -451,6 +442,22 @@ int mt_cmd_leaks(int argc, char **argv)
                 goto done;
             o.fail_above_text = optarg;
             break;
+        case OPT_SOURCE_ROOT: {
+            struct stat st;
+            const char *why = !realpath(optarg, src_root) || stat(src_root, &st) != 0
+                                  ? strerror(errno)
+                              : !S_ISDIR(st.st_mode) ? "not a directory"
+                                                     : NULL;
+            if (why) {
+                fprintf(stderr, "memtrace: leaks: --source-root '%s': %s\n", optarg, why);
+                goto done;
+            }
+            o.source_root = src_root;
+            break;
+        }
+        case MT_CLI_OPT_FULL_NAMES:
+            mt_names_set_full(1);
+            break;
         case MT_CLI_OPT_THREAD:
             mt_cli_add_thread(optarg);
             break;
@@ -458,19 +465,13 @@ int mt_cmd_leaks(int argc, char **argv)
             mt_leaks_usage(stdout);
             ret = 0;
             goto done;
-        case ':':
-            fprintf(stderr, "memtrace: leaks: option '%s' needs a value\n", argv[optind - 1]);
-            goto done;
         default:
-            if (optopt)
-                fprintf(stderr, "memtrace: leaks: unknown option '-%c'\n", optopt);
-            else
-                fprintf(stderr, "memtrace: leaks: unknown option '%s'\n", argv[optind - 1]);
+            mt_cli_bad_option("leaks", c, argv, longopts);
             goto done;
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "memtrace: leaks: no log file given (see 'memtrace leaks --help')\n");
+        mt_cli_usage("leaks", "no log file given");
         goto done;
     }
     if (mt_cli_logs_multi(argv + optind, (size_t)(argc - optind))) {

@@ -74,11 +74,8 @@ static int mt_lines_parse(int argc, char **argv, mt_lines_args_t *o)
             o->lo.function = optarg;
             break;
         case OPT_FORMAT:
-            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
-                fprintf(stderr, "memtrace: lines: unknown format '%s' (text or json)\n", optarg);
+            if ((o->json = mt_cli_format_json("lines", optarg)) < 0)
                 return 2;
-            }
-            o->json = strcmp(optarg, "json") == 0;
             break;
         case OPT_NO_COLOR:
             o->no_color = 1;
@@ -90,17 +87,13 @@ static int mt_lines_parse(int argc, char **argv, mt_lines_args_t *o)
             mt_lines_usage(stdout);
             return 0;
         default:
-            return mt_cli_bad_option("lines", c, argv);
+            return mt_cli_bad_option("lines", c, argv, longopts);
         }
     }
-    if (o->lo.file && !o->lo.file[0]) {
-        fprintf(stderr, "memtrace: lines: --file needs a file name\n");
-        return 2;
-    }
-    if (o->lo.function && !o->lo.function[0]) {
-        fprintf(stderr, "memtrace: lines: --function needs a name\n");
-        return 2;
-    }
+    if (o->lo.file && !o->lo.file[0])
+        return mt_cli_usage("lines", "--file needs a file name");
+    if (o->lo.function && !o->lo.function[0])
+        return mt_cli_usage("lines", "--function needs a name");
     return mt_cli_one_path("lines", argc, argv, &o->path) ? 2 : -1;
 }
 

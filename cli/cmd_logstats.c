@@ -40,17 +40,14 @@ int mt_cmd_logstats(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT:
-            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
-                fprintf(stderr, "memtrace: logstats: --format is text or json, not '%s'\n", optarg);
+            if ((json = mt_cli_format_json("logstats", optarg)) < 0)
                 return 2;
-            }
-            json = strcmp(optarg, "json") == 0;
             break;
         case 'h':
             mt_logstats_usage(stdout);
             return 0;
         default:
-            return mt_cli_bad_option("logstats", c, argv);
+            return mt_cli_bad_option("logstats", c, argv, longopts);
         }
     }
     const char *path;

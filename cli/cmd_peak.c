@@ -12,7 +12,7 @@
 #include "report_peak.h"
 
 #define MT_PEAK_DEFAULT_TOP 10
-#define MT_PEAK_DEFAULT_FRAMES 12
+#define MT_PEAK_DEFAULT_FRAMES MT_CLI_DEFAULT_FRAMES
 
 static void mt_peak_usage(FILE *out)
 {
@@ -29,7 +29,7 @@ static void mt_peak_usage(FILE *out)
             "\n"
             "options:\n"
             "  --format text|json  output format (default text; JSON schema: docs/json-schema.md)\n"
-            "  --top N             number of sites (default %d)\n"
+            "  --top N             number of sites, 0 for all (default %d)\n"
             "  --frames N          frames shown per stack in text, 0 for all (default %d)\n"
             "  --tree              several logs: the processes as a tree instead of by peak\n"
             "  --thread NAME|ID    only the blocks that thread allocated, whoever freed them: a\n"
@@ -42,6 +42,8 @@ static void mt_peak_usage(FILE *out)
             "                      keep Python's import machinery (<frozen importlib...>) in\n"
             "                      stacks; by default what an import allocates is charged to\n"
             "                      the module's lines and the line that imported it\n"
+            "  --full-names        C++ names in full (by default template arguments\n"
+            "                      are shortened: std::vector<>::push_back)\n"
             "  -h, --help          show this help\n"
             "\n"
             "exit status: 0 report written; 1 a log could not be read or is truncated;\n"

@@ -70,7 +70,8 @@ static void mt_run_usage(FILE *out)
         "                           that finds the name taken writes PATH.2, PATH.3, ... %%p\n"
         "                           may only be in the file name; a directory with %%e in it\n"
         "                           must exist. Every process and exec'd program writes its\n"
-        "                           own log: 'memtrace report DIR' shows them all\n"
+        "                           own log: 'memtrace report DIR' shows them all. Not\n"
+        "                           '-': standard output is PROG's\n"
         "      --sample-interval MS sample RSS and allocator statistics every MS ms (default 10);\n"
         "                           also at each new heap high and at exit\n"
         "      --follow-fork        record forked children into their own logs (default)\n"
@@ -79,8 +80,9 @@ static void mt_run_usage(FILE *out)
         "                           Python PROG (default on: detected automatically)\n"
         "      --keep-free-lists    let CPython reuse objects from its free lists (faster;\n"
         "                           a reused object keeps the line that first allocated it)\n"
-        "  -q, --quiet              print no summary when PROG ends, and no leak report\n"
-        "                           when it has no leak of a failing kind\n"
+        "  -q, --quiet              print no summary when PROG ends and no leak report:\n"
+        "                           nothing for a clean program, one line when it has\n"
+        "                           leaks of a failing kind\n"
         "  -h, --help               show this help\n"
         "\n"
         "leak checking (see 'memtrace leaks --help'):\n"
@@ -93,12 +95,13 @@ static void mt_run_usage(FILE *out)
         "      --fail-leaked-above SIZE\n"
         "                           fail only when they hold more than SIZE bytes (4096,\n"
         "                           64K, 10MiB; default 0)\n"
-        "      --show-leak-kinds KINDS\n"
-        "                           kinds listed (default definite,indirect,possible)\n"
+        "      --kinds KINDS        kinds listed (default definite,indirect,possible); also\n"
+        "                           spelled --show-leak-kinds, as in valgrind\n"
         "      --suppressions FILE  LeakSanitizer or valgrind suppressions (repeatable)\n"
         "      --gen-suppressions   print a suppression for each leak listed\n"
         "      --show-import-machinery\n"
         "                           keep Python's import machinery in the report's stacks\n"
+        "      --full-names         C++ names in full in the report (template arguments)\n"
         "      --after-finalization a Python script: judge the scan at exit, after the\n"
         "                           interpreter's finalization, not what the script held\n"
         "                           when it ended (the default)\n"
@@ -125,6 +128,39 @@ __attribute__((format(printf, 1, 2))) static int mt_run_bad_usage(const char *fm
     fputs(" (try 'memtrace run --help')\n", stderr);
     va_end(ap);
     return 2;
+}
+
+/* The options above, for a did-you-mean (cli_common.h's mt_cli_suggest). */
+static int mt_run_unknown_option(const char *a)
+{
+    static const char *const names[] = {"output",
+                                        "sample-interval",
+                                        "follow-fork",
+                                        "no-follow-fork",
+                                        "python",
+                                        "keep-free-lists",
+                                        "quiet",
+                                        "help",
+                                        "leak-check",
+                                        "error-exitcode",
+                                        "fail-on",
+                                        "fail-leaked-above",
+                                        "show-leak-kinds",
+                                        "full-names",
+                                        "kinds",
+                                        "suppressions",
+                                        "gen-suppressions",
+                                        "show-import-machinery",
+                                        "after-finalization",
+                                        "fail-peak-above"};
+    if (strncmp(a, "--", 2) == 0) {
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(a + 2, "="), a + 2);
+        const char *near = mt_cli_suggest(name, names, sizeof names / sizeof names[0]);
+        if (near)
+            return mt_run_bad_usage("unknown option '--%s'; did you mean '--%s'?", name, near);
+    }
+    return mt_run_bad_usage("unknown option '%s'", a);
 }
 
 /* Accepts "--name VALUE", "--name=VALUE" and, for short options, "-oVALUE". Returns the value
@@ -187,6 +223,8 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
                 return mt_run_bad_usage("%s", "cannot set MEMTRACE_PYTHON_FREELISTS");
         } else if (strcmp(a, "--show-import-machinery") == 0) {
             o->leak.show_import = 1;
+        } else if (strcmp(a, "--full-names") == 0) {
+            mt_names_set_full(1);
         } else if (strcmp(a, "--after-finalization") == 0) {
             o->leak.after_finalization = 1;
         } else if (strcmp(a, "--gen-suppressions") == 0 ||
@@ -194,8 +232,8 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
                    strcmp(a, "--gen-suppressions=yes") == 0) {
             o->leak.gen_supps = 1;
         } else if (mt_run_opt_is(a, "--error-exitcode") || mt_run_opt_is(a, "--fail-on") ||
-                   mt_run_opt_is(a, "--show-leak-kinds") || mt_run_opt_is(a, "--suppressions") ||
-                   mt_run_opt_is(a, "--fail-leaked-above") ||
+                   mt_run_opt_is(a, "--show-leak-kinds") || mt_run_opt_is(a, "--kinds") ||
+                   mt_run_opt_is(a, "--suppressions") || mt_run_opt_is(a, "--fail-leaked-above") ||
                    mt_run_opt_is(a, "--fail-peak-above")) {
             size_t n = strcspn(a, "=");
             const char *v = mt_run_opt_value(argc, argv, &i, a, n);
@@ -207,8 +245,9 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
                 o->leak_check = true;
             } else if (strncmp(a, "--fail-on", n) == 0) {
                 bad = mt_leak_cli_kinds("run", "--fail-on", v, &o->leak.fail);
-            } else if (strncmp(a, "--show-leak-kinds", n) == 0) {
-                bad = mt_leak_cli_kinds("run", "--show-leak-kinds", v, &o->leak.show);
+            } else if (strncmp(a, "--show-leak-kinds", n) == 0 || strncmp(a, "--kinds", n) == 0) {
+                /* --kinds as in memtrace leaks, --show-leak-kinds as in valgrind */
+                bad = mt_leak_cli_kinds("run", "--kinds", v, &o->leak.show);
             } else if (strncmp(a, "--fail-leaked-above", n) == 0) {
                 bad = mt_cli_size("run", "--fail-leaked-above", v, &o->leak.fail_above);
                 o->leak.fail_above_text = v;
@@ -227,6 +266,11 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
                 return mt_run_bad_usage("option '%s' needs a file name", a);
             if (o->output[0] == '\0')
                 return mt_run_bad_usage("%s", "empty output file name");
+            /* '-' is standard output in every other command; here the log would be mixed
+             * with PROG's own output (and a file named '-' surprises everyone) */
+            if (strcmp(o->output, "-") == 0)
+                return mt_run_bad_usage("%s", "the log cannot go to standard output, which is "
+                                              "PROG's: give -o a file name");
         } else if (mt_run_opt_is(a, "--sample-interval")) {
             const char *v = mt_run_opt_value(argc, argv, &i, a, strlen("--sample-interval"));
             if (v == NULL)
@@ -240,7 +284,7 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
                                         v);
             o->sample_ms = ms;
         } else {
-            return mt_run_bad_usage("unknown option '%s'", a);
+            return mt_run_unknown_option(a);
         }
     }
     if (i >= argc) {
@@ -897,26 +941,23 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
 }
 
 /* The leak report of the root's log on stderr; returns the status memtrace exits with. Only a
- * leak of a failing kind changes the program's status, as valgrind's --error-exitcode does. */
+ * leak of a failing kind changes the program's status, as valgrind's --error-exitcode does.
+ * With -q there is no report: nothing for a clean program, one line for leaks of a failing
+ * kind (what fails, the exit status it gives, and the command that shows the report). */
 static int mt_run_leak_check(mt_run_opts_t *o, const char *log, const char *prog, int exit_status)
 {
     int failing, classified, truncated;
     o->leak.format = MT_LEAK_TEXT;
     o->leak.colour = 0;
     o->leak.require_scan = 1;
-    /* With -q a clean program prints nothing: the report is kept until its verdict is known. */
-    char *held = NULL;
-    size_t held_len = 0;
-    FILE *out = o->quiet ? open_memstream(&held, &held_len) : NULL;
+    FILE *out = stderr, *sink = NULL;
+    if (o->quiet && !(out = sink = fopen("/dev/null", "w")))
+        out = stderr;
     char why[512];
-    int rc = mt_leak_cli_report("run", log, &o->leak, out ? out : stderr, stderr, &failing,
-                                &classified, &truncated, why, sizeof why);
-    if (out) {
-        fclose(out);
-        if (rc != 0 || failing || !classified)
-            fwrite(held, 1, held_len, stderr);
-        free(held);
-    }
+    int rc = mt_leak_cli_report("run", log, &o->leak, out, stderr, &failing, &classified,
+                                &truncated, why, sizeof why);
+    if (sink)
+        fclose(sink);
     if (rc != 0)
         return exit_status;
     /* Without a scan (killed by a signal, _exit before the recorder's exit hook) the report
@@ -928,14 +969,23 @@ static int mt_run_leak_check(mt_run_opts_t *o, const char *log, const char *prog
                 prog);
         return exit_status;
     }
-    if (failing && o->leak.error_exitcode > 0) {
-        fprintf(stderr, "memtrace: leak check: exit status %d (--error-exitcode): ",
-                o->leak.error_exitcode);
-        mt_text_put(stderr, why[0] ? why : "leaks of a failing kind (--fail-on)");
-        fprintf(stderr, "; %s itself exited %d\n", prog, exit_status);
-        return o->leak.error_exitcode;
+    if (!failing)
+        return exit_status;
+    int status = o->leak.error_exitcode > 0 ? o->leak.error_exitcode : exit_status;
+    if (o->leak.error_exitcode > 0)
+        fprintf(stderr, "memtrace: leak check: exit status %d (--error-exitcode): ", status);
+    else if (o->quiet)
+        fputs("memtrace: leak check: ", stderr);
+    else
+        return exit_status; /* the report says it all */
+    mt_text_put(stderr, why[0] ? why : "leaks of a failing kind (--fail-on)");
+    fprintf(stderr, "; %s itself exited %d", prog, exit_status);
+    if (o->quiet) {
+        fputs("; see memtrace leaks ", stderr);
+        mt_run_print_quoted(stderr, log);
     }
-    return exit_status;
+    fputc('\n', stderr);
+    return status;
 }
 
 /* --fail-peak-above on the root's log; returns the status memtrace exits with. */

@@ -60,20 +60,14 @@ int mt_cmd_timeline(int argc, char **argv)
         case OPT_WIDTH:
             if (mt_cli_number("timeline", "--width", optarg, 1000, &width) < 0)
                 return 2;
-            if (width < 8) {
-                fprintf(stderr, "memtrace: timeline: --width needs at least 8 columns, got %zu\n",
-                        width);
-                return 2;
-            }
+            if (width < 8)
+                return mt_cli_usage("timeline", "--width needs at least 8 columns, got %zu", width);
             break;
         case OPT_HEIGHT:
             if (mt_cli_number("timeline", "--height", optarg, 200, &height) < 0)
                 return 2;
-            if (height < 2) {
-                fprintf(stderr, "memtrace: timeline: --height needs at least 2 rows, got %zu\n",
-                        height);
-                return 2;
-            }
+            if (height < 2)
+                return mt_cli_usage("timeline", "--height needs at least 2 rows, got %zu", height);
             break;
         case OPT_NO_COLOR:
             no_color = 1;
@@ -85,7 +79,7 @@ int mt_cmd_timeline(int argc, char **argv)
             mt_timeline_usage(stdout);
             return 0;
         default:
-            return mt_cli_bad_option("timeline", c, argv);
+            return mt_cli_bad_option("timeline", c, argv, longopts);
         }
     }
     const char *path;

@@ -28,6 +28,7 @@ typedef struct mt_leak_cli {
     /* With out NULL: the report's file, opened (truncated) only once the log has been read,
      * so that a missing or broken log never destroys the previous report. */
     const char *out_path;
+    const char *source_root; /* --source-root: SARIF's %SRCROOT% (absolute); NULL: found */
 } mt_leak_cli_t;
 
 void mt_leak_cli_init(mt_leak_cli_t *o);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "mt_config.h"
 
@@ -32,6 +33,23 @@ static const mt_command_t mt_commands[] = {
 };
 
 #define MT_NCOMMANDS (sizeof mt_commands / sizeof mt_commands[0])
+
+/* "memtrace: unknown command 'reprot'; did you mean 'report'? (try 'memtrace --help')" */
+static int mt_main_unknown_command(const char *cmd)
+{
+    const char *names[MT_NCOMMANDS + 1];
+    for (size_t i = 0; i < MT_NCOMMANDS; i++)
+        names[i] = mt_commands[i].name;
+    names[MT_NCOMMANDS] = "help";
+    const char *near = mt_cli_suggest(cmd, names, MT_NCOMMANDS + 1);
+    if (near)
+        fprintf(stderr,
+                "memtrace: unknown command '%s'; did you mean '%s'? (try 'memtrace --help')\n", cmd,
+                near);
+    else
+        fprintf(stderr, "memtrace: unknown command '%s' (try 'memtrace --help')\n", cmd);
+    return 2;
+}
 
 static void mt_main_usage(FILE *out)
 {
@@ -79,8 +97,7 @@ int main(int argc, char **argv)
                     return mt_commands[i].fn(2, sub);
                 }
             }
-            fprintf(stderr, "memtrace: unknown command '%s' (see 'memtrace --help')\n", argv[2]);
-            return 2;
+            return mt_main_unknown_command(argv[2]);
         }
         mt_main_usage(stdout);
         return 0;
@@ -93,9 +110,9 @@ int main(int argc, char **argv)
         if (strcmp(cmd, mt_commands[i].name) == 0)
             return mt_commands[i].fn(argc - 1, argv + 1);
     }
-    if (cmd[0] == '-')
-        fprintf(stderr, "memtrace: unknown option '%s' (see 'memtrace --help')\n", cmd);
-    else
-        fprintf(stderr, "memtrace: unknown command '%s' (see 'memtrace --help')\n", cmd);
-    return 2;
+    if (cmd[0] == '-') {
+        fprintf(stderr, "memtrace: unknown option '%s' (try 'memtrace --help')\n", cmd);
+        return 2;
+    }
+    return mt_main_unknown_command(cmd);
 }

@@ -12,9 +12,21 @@ _memtrace_logs() {
     type compopt >/dev/null 2>&1 && compopt -o filenames 2>/dev/null
 }
 
+# The options of run that take a value as the next word (for finding where PROG starts).
+_memtrace_run_valued="-o --output --sample-interval --error-exitcode --fail-on --kinds
+    --show-leak-kinds --suppressions --fail-leaked-above --fail-peak-above"
+
 _memtrace() {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
+    local raw_cur=$cur raw_prev=$prev
+    # --opt=VALUE: bash splits the word at '=' (COMP_WORDBREAKS), so the value being completed
+    # is the word after a lone '=' and its option the word before it
+    if [[ $cur == = ]]; then
+        cur=""
+    elif [[ $prev == = ]] && ((COMP_CWORD >= 3)); then
+        prev=${COMP_WORDS[COMP_CWORD - 2]}
+    fi
     local commands="run report leaks peak lines timeline fragmentation diff export flamegraph html logstats help"
     COMPREPLY=()
     if ((COMP_CWORD == 1)); then
@@ -25,24 +37,24 @@ _memtrace() {
     case $cmd in
     run) opts="--output -o --sample-interval --follow-fork --no-follow-fork --keep-free-lists --quiet -q
                --leak-check --error-exitcode --fail-on --fail-leaked-above --fail-peak-above
-               --after-finalization --show-leak-kinds --suppressions --gen-suppressions
-               --show-import-machinery --python=on --python=off --help -h" ;;
+               --after-finalization --kinds --show-leak-kinds --suppressions --gen-suppressions
+               --show-import-machinery --full-names --python=on --python=off --help -h" ;;
     report) opts="--format --top --frames --tree --fail-peak-above --thread --no-color
-                  --show-import-machinery --help -h" ;;
-    peak) opts="--format --top --frames --tree --thread --no-color --show-import-machinery
+                  --show-import-machinery --full-names --help -h" ;;
+    peak) opts="--format --top --frames --tree --thread --no-color --show-import-machinery --full-names
                 --help -h" ;;
     fragmentation) opts="--format --top --frames --request --thread --no-color
-                         --show-import-machinery --help -h" ;;
+                         --show-import-machinery --full-names --help -h" ;;
     leaks) opts="--kinds --show-leak-kinds --fail-on --error-exitcode --fail-leaked-above
                  --after-finalization --suppressions --gen-suppressions --format --output -o
-                 --frames --tree --thread --no-color --show-import-machinery --help -h" ;;
+                 --source-root --frames --tree --thread --no-color --show-import-machinery --full-names --help -h" ;;
     timeline) opts="--output -o --width --height --thread --no-color --help -h" ;;
     diff) opts="--format --by --fail-above --top --frames --thread --no-color
-                --show-import-machinery --help -h" ;;
-    export) opts="--to --output -o --cost --thread --show-import-machinery --help -h" ;;
+                --show-import-machinery --full-names --help -h" ;;
+    export) opts="--to --output -o --cost --thread --show-import-machinery --full-names --help -h" ;;
     flamegraph) opts="--output -o --cost --title --min-percent --width --thread
-                      --show-import-machinery --help -h" ;;
-    html) opts="--output -o --title --top --thread --show-import-machinery --help -h" ;;
+                      --show-import-machinery --full-names --help -h" ;;
+    html) opts="--output -o --title --top --thread --show-import-machinery --full-names --help -h" ;;
     lines) opts="--file --function --thread --format --no-color --help -h" ;;
     logstats) opts="--format --help -h" ;;
     help)
@@ -50,6 +62,38 @@ _memtrace() {
         return 0
         ;;
     esac
+
+    if [[ $cmd == run ]]; then
+        # the program, then its own arguments (files, and its own options: none of ours);
+        # an option's value is not the program, whether it is the next word or after '='
+        # (--fail-on=all: '--fail-on' '=' 'all')
+        local i w found=0
+        for ((i = 2; i < COMP_CWORD; i++)); do
+            w=${COMP_WORDS[i]}
+            if [[ $w == = ]]; then
+                ((i++))
+            elif [[ " "$_memtrace_run_valued" " == *[[:space:]]"$w"[[:space:]]* ]]; then
+                [[ ${COMP_WORDS[i + 1]} == = ]] || ((i++))
+            elif [[ $w == -- ]]; then
+                ((i + 1 < COMP_CWORD)) && found=1
+                break
+            elif [[ $w != -* ]]; then
+                found=1
+                break
+            fi
+        done
+        if ((found)); then
+            local IFS=$'\n'
+            COMPREPLY=($(compgen -f -- "$cur"))
+            type compopt >/dev/null 2>&1 && compopt -o filenames 2>/dev/null
+            return 0
+        fi
+        if [[ $raw_prev == -- ]] || [[ $cur != -* && $raw_prev != = && $raw_cur != = &&
+            " "$_memtrace_run_valued" " != *[[:space:]]"$prev"[[:space:]]* ]]; then
+            COMPREPLY=($(compgen -c -- "$cur")) # PROG: a command or a path to one
+            return 0
+        fi
+    fi
 
     case $prev in
     --format)
@@ -63,16 +107,26 @@ _memtrace() {
     --to) COMPREPLY=($(compgen -W "folded pprof massif" -- "$cur")); return 0 ;;
     --cost)
         if [[ $cmd == flamegraph ]]; then
-            COMPREPLY=($(compgen -W "peak leaked allocations temporary" -- "$cur"))
+            COMPREPLY=($(compgen -W "peak leaked allocations temporary allocated" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "peak leaked allocations" -- "$cur"))
+            COMPREPLY=($(compgen -W "peak leaked allocations allocated" -- "$cur"))
         fi
         return 0
         ;;
     --by) COMPREPLY=($(compgen -W "peak leaked" -- "$cur")); return 0 ;;
+    --python) COMPREPLY=($(compgen -W "on off" -- "$cur")); return 0 ;;
     --kinds | --show-leak-kinds | --fail-on)
-        COMPREPLY=($(compgen -W "definite indirect possible reachable unclassified all none" \
+        # a list: complete its last element and keep the ones before it (definite,in -> definite,indirect)
+        local done=""
+        [[ $cur == *,* ]] && done=${cur%,*},
+        COMPREPLY=($(compgen -P "$done" -W "definite indirect possible reachable unclassified all none" \
             -- "${cur##*,}"))
+        return 0
+        ;;
+    --source-root)
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -d -- "$cur"))
+        type compopt >/dev/null 2>&1 && compopt -o filenames 2>/dev/null
         return 0
         ;;
     -o | --output | --suppressions | --file)
@@ -89,24 +143,6 @@ _memtrace() {
 
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-        return 0
-    fi
-    if [[ $cmd == run ]]; then
-        # the program, then its own arguments (files)
-        local i
-        for ((i = 2; i < COMP_CWORD; i++)); do
-            case ${COMP_WORDS[i]} in
-            -o | --output | --sample-interval | --error-exitcode | --fail-on | --show-leak-kinds | --suppressions) ((i++)) ;;
-            --) ;;
-            -*) ;;
-            *)
-                local IFS=$'\n'
-                COMPREPLY=($(compgen -f -- "$cur"))
-                return 0
-                ;;
-            esac
-        done
-        COMPREPLY=($(compgen -c -- "$cur"))
         return 0
     fi
     _memtrace_logs "$cur"

@@ -34,30 +34,68 @@ static uintptr_t mt_acheck_ptr(const struct dl_phdr_info *info, uintptr_t p)
     return p < info->dlpi_addr ? p + info->dlpi_addr : p;
 }
 
-/* 1 when one of the relocations in [rela, rela + size) binds operator new (_Znwm, _Znam and
- * their aligned and nothrow forms). */
-static int mt_acheck_rela_new(const ElfW(Rela) * rela, size_t size, const ElfW(Sym) * symtab,
-                              const char *strtab)
+/* What the relocations of one object bind, for the two questions asked of an object. */
+typedef struct mt_acheck_relocs {
+    int calls_new;    /* binds operator new (_Znwm, _Znam and their aligned and nothrow forms) */
+    int imports_heap; /* binds malloc, calloc, realloc or aligned allocation as a symbol the
+                         object does not define: it calls them from whoever does */
+} mt_acheck_relocs_t;
+
+static int mt_acheck_is_heap_fn(const char *name)
 {
-    for (size_t i = 0; i < size / sizeof *rela; i++) {
-        const char *name = strtab + symtab[ELF64_R_SYM(rela[i].r_info)].st_name;
-        if (ELF64_R_SYM(rela[i].r_info) &&
-            (strncmp(name, "_Znw", 4) == 0 || strncmp(name, "_Zna", 4) == 0))
+    static const char *const fns[] = {"malloc",        "calloc",         "realloc",
+                                      "aligned_alloc", "posix_memalign", "memalign"};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+        if (strcmp(name, fns[i]) == 0)
             return 1;
-    }
     return 0;
 }
 
-/* dl_iterate_phdr callback for the first object (the executable): sets *arg when the program
- * itself calls operator new. A C program linked with jemalloc or tcmalloc does not, even
- * though the allocator defines it (and pulls in libstdc++). */
-static int mt_acheck_exe_calls_new(struct dl_phdr_info *info, size_t size, void *arg)
+static void mt_acheck_rela(const ElfW(Rela) * rela, size_t size, const ElfW(Sym) * symtab,
+                           const char *strtab, mt_acheck_relocs_t *r)
+{
+    for (size_t i = 0; i < size / sizeof *rela; i++) {
+        size_t si = ELF64_R_SYM(rela[i].r_info);
+        if (!si)
+            continue;
+        const char *name = strtab + symtab[si].st_name;
+        if (strncmp(name, "_Znw", 4) == 0 || strncmp(name, "_Zna", 4) == 0)
+            r->calls_new = 1;
+        /* An executable that takes malloc's address has a "canonical PLT entry": undefined,
+         * with a value. Still a call to whoever defines malloc. */
+        else if (symtab[si].st_shndx == SHN_UNDEF && mt_acheck_is_heap_fn(name))
+            r->imports_heap = 1;
+    }
+}
+
+/* Which object dl_iterate_phdr looks at: the first (the executable) when addr is 0, else the
+ * one whose segments hold addr. */
+typedef struct mt_acheck_find {
+    uintptr_t addr;
+    int found, seen; /* seen: objects looked at before; 0 when it is the executable */
+    mt_acheck_relocs_t r;
+} mt_acheck_find_t;
+
+/* dl_iterate_phdr callback: reads the relocations of the object mt_acheck_find_t names. */
+static int mt_acheck_object_relocs(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
+    mt_acheck_find_t *f = arg;
     const ElfW(Dyn) *dyn = NULL;
-    for (int i = 0; i < info->dlpi_phnum; i++)
-        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
-            dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    int holds = f->addr == 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_DYNAMIC)
+            dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
+        else if (ph->p_type == PT_LOAD && f->addr >= info->dlpi_addr + ph->p_vaddr &&
+                 f->addr < info->dlpi_addr + ph->p_vaddr + ph->p_memsz)
+            holds = 1;
+    }
+    if (!holds) {
+        f->seen++;
+        return 0; /* the next object */
+    }
+    f->found = 1;
     if (!dyn)
         return 1;
     uintptr_t strtab = 0, symtab = 0, rela = 0, jmprel = 0;
@@ -90,14 +128,11 @@ static int mt_acheck_exe_calls_new(struct dl_phdr_info *info, size_t size, void 
         return 1;
     const ElfW(Sym) *sym = (const ElfW(Sym) *)mt_acheck_ptr(info, symtab);
     const char *str = (const char *)mt_acheck_ptr(info, strtab);
-    int *calls_new = arg;
     if (rela)
-        *calls_new |=
-            mt_acheck_rela_new((const ElfW(Rela) *)mt_acheck_ptr(info, rela), relasz, sym, str);
+        mt_acheck_rela((const ElfW(Rela) *)mt_acheck_ptr(info, rela), relasz, sym, str, &f->r);
     if (jmprel)
-        *calls_new |=
-            mt_acheck_rela_new((const ElfW(Rela) *)mt_acheck_ptr(info, jmprel), pltrelsz, sym, str);
-    return 1; /* only the first object */
+        mt_acheck_rela((const ElfW(Rela) *)mt_acheck_ptr(info, jmprel), pltrelsz, sym, str, &f->r);
+    return 1;
 }
 
 static const char *mt_acheck_base(const char *path)
@@ -160,14 +195,27 @@ void mt_acheck_run(void)
                       "its allocations are not seen (its malloc comes before memtrace's)", 1);
         return;
     }
-    /* Only a program that calls operator new (C++) loses anything here. */
+    /* Only a program that calls operator new (C++) loses anything here: a C program linked
+     * with jemalloc or tcmalloc does not, even though the allocator defines it. */
+    void *new_fn = dlsym(RTLD_DEFAULT, "_Znwm");
     const char *n = mt_acheck_owner("_Znwm");
-    int calls_new = 0;
+    mt_acheck_find_t exe = {0}, owner = {.addr = (uintptr_t)new_fn};
     if (n && !strstr(mt_acheck_base(n), "libstdc++") && strcmp(n, self.dli_fname) != 0 &&
-        (dl_iterate_phdr(mt_acheck_exe_calls_new, &calls_new), calls_new)) {
+        (dl_iterate_phdr(mt_acheck_object_relocs, &exe), exe.r.calls_new)) {
+        /* An operator new that calls malloc (a program that counts its own calls, or a
+         * statically linked libstdc++) is seen through malloc: only one whose object does
+         * not call the malloc family at all (a pool of its own, or an allocator that defines
+         * malloc too, as tcmalloc does) is not. */
+        dl_iterate_phdr(mt_acheck_object_relocs, &owner);
+        if (owner.found && owner.r.imports_heap)
+            return;
         const char *fam = mt_acheck_family();
-        mt_acheck_say("'s operator new/delete come from ", fam ? fam : "another allocator", n,
-                      "C++ new and delete are not seen, only malloc and free", 1);
+        if (owner.found && owner.seen == 0 && !fam)
+            mt_acheck_say("'s operator new/delete come from ", "its own allocator", "",
+                          "C++ new and delete are not seen, only malloc and free", 1);
+        else
+            mt_acheck_say("'s operator new/delete come from ", fam ? fam : "another allocator", n,
+                          "C++ new and delete are not seen, only malloc and free", 1);
         return;
     }
     void *next = dlsym(RTLD_NEXT, "malloc");

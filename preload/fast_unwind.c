@@ -30,7 +30,6 @@ typedef struct mt_fu_rule {
 } mt_fu_rule_t;
 
 #define MT_FU_CACHE (1u << 12) /* entries per thread, direct-mapped: 64 KiB */
-#define MT_FU_STACK_MAX (1ull << 30)
 
 typedef struct mt_fu_cache {
     uint32_t gen;
@@ -561,32 +560,111 @@ static inline const mt_fu_rule_t *mt_fu_rule(mt_fu_cache_t *cache, uint64_t key)
     return r;
 }
 
-/* Walks outward from the frame whose rule is found under key, with its rsp and rbp. */
-static int mt_fu_walk(mt_fu_cache_t *cache, uint64_t key, uint64_t sp, uint64_t bp, uintptr_t *buf,
-                      int max)
+/* What a walk does besides filling buf (mt_fastunw_until and mt_fastunw_record). */
+typedef struct mt_fu_extra {
+    uintptr_t lo, hi;    /* stop one frame beyond the first return address - 1 in [lo, hi) */
+    mt_fu_word_t *words; /* every stack word read, in order (NULL: not recorded) */
+    int max_words, nwords;
+    bool found, overflow; /* a frame in [lo, hi) was seen; words ran out */
+    bool bp_used;         /* a CFA was computed from the rbp the walk started with */
+    mt_fu_pos_t next;     /* where the walk stopped: the frame it would have done next */
+    uint64_t cfa_max;     /* the last (outermost) CFA computed */
+} mt_fu_extra_t;
+
+/*
+ * Walks outward from the frame whose rule is found under key, with its rsp and rbp. stack_lo
+ * bounds the CFAs (the rsp the whole walk started from). Always inlined: the plain capture
+ * passes x == NULL and keeps its lean loop.
+ */
+static inline __attribute__((always_inline)) int mt_fu_walk_x(mt_fu_cache_t *cache, uint64_t key,
+                                                              uint64_t sp, uint64_t bp,
+                                                              uint64_t stack_lo, uintptr_t *buf,
+                                                              int max, mt_fu_extra_t *x)
 {
-    const uint64_t stack_lo = sp;
     int n = 0;
+    bool bp_first = true; /* bp is still the one the walk started with */
     while (n < max) {
         const mt_fu_rule_t *r = mt_fu_rule(cache, key);
         if (r->kind == MT_FU_END)
             break;
         if (r->kind == MT_FU_SLOW)
             return -1;
+        if (x && bp_first && r->kind == MT_FU_RBP)
+            x->bp_used = true;
         uint64_t cfa = (r->kind == MT_FU_RSP ? sp : bp) + (uint64_t)(int64_t)r->cfa_off;
         /* The stack only grows towards the outer frames; a CFA elsewhere means the rules do
          * not describe this stack (e.g. a frame switched stacks): let libunwind decide. */
         if (cfa <= sp || cfa - stack_lo > MT_FU_STACK_MAX)
             return -1;
-        uint64_t ra = *(const uint64_t *)(uintptr_t)(cfa + (uint64_t)(int64_t)r->ra_off);
-        if (r->rbp_off)
-            bp = *(const uint64_t *)(uintptr_t)(cfa + (uint64_t)(int64_t)r->rbp_off);
+        const uint64_t *ra_at = (const uint64_t *)(uintptr_t)(cfa + (uint64_t)(int64_t)r->ra_off);
+        uint64_t ra = *ra_at;
+        if (x && x->words) {
+            if (x->nwords + 2 > x->max_words) {
+                x->overflow = true;
+                return -1;
+            }
+            x->words[x->nwords++] = (mt_fu_word_t){(uintptr_t)ra_at, (uintptr_t)ra};
+        }
+        if (r->rbp_off) {
+            const uint64_t *bp_at =
+                (const uint64_t *)(uintptr_t)(cfa + (uint64_t)(int64_t)r->rbp_off);
+            bp = *bp_at;
+            bp_first = false;
+            if (x && x->words)
+                x->words[x->nwords++] = (mt_fu_word_t){(uintptr_t)bp_at, (uintptr_t)bp};
+        }
         sp = cfa;
+        if (x)
+            x->cfa_max = cfa;
         if (ra == 0)
             break;
         buf[n++] = (uintptr_t)ra;
         key = ra - 1;
+        if (x && x->hi) {
+            if (x->found) { /* the loop's frame is done: its caller is where the rest starts */
+                x->next = (mt_fu_pos_t){key, sp, bp};
+                return n;
+            }
+            x->found = key >= x->lo && key < x->hi;
+        }
     }
+    return n;
+}
+
+static int mt_fu_walk(mt_fu_cache_t *cache, uint64_t key, uint64_t sp, uint64_t bp, uintptr_t *buf,
+                      int max)
+{
+    return mt_fu_walk_x(cache, key, sp, bp, sp, buf, max, NULL);
+}
+
+int mt_fastunw_until(uintptr_t ra, uintptr_t sp, uintptr_t bp, uintptr_t lo, uintptr_t hi,
+                     uintptr_t *buf, int max, mt_fu_pos_t *next)
+{
+    mt_fu_cache_t *cache = mt_fu_cache();
+    if (!cache || lo >= hi)
+        return -1;
+    mt_fu_extra_t x = {.lo = lo, .hi = hi};
+    int n = mt_fu_walk_x(cache, (uint64_t)ra - 1, sp, bp, sp, buf, max, &x);
+    if (n < 0)
+        return -1;
+    if (!x.found || !x.next.key)
+        return 0;
+    *next = x.next;
+    return n;
+}
+
+int mt_fastunw_record(const mt_fu_pos_t *from, uintptr_t stack_lo, uintptr_t *buf, int max,
+                      mt_fu_word_t *words, int max_words, int *nwords, uintptr_t *cfa_max,
+                      bool *bp_used)
+{
+    mt_fu_cache_t *cache = mt_fu_cache();
+    if (!cache)
+        return -1;
+    mt_fu_extra_t x = {.words = words, .max_words = max_words, .cfa_max = from->sp};
+    int n = mt_fu_walk_x(cache, from->key, from->sp, from->bp, stack_lo, buf, max, &x);
+    *nwords = x.nwords;
+    *cfa_max = (uintptr_t)x.cfa_max;
+    *bp_used = x.bp_used;
     return n;
 }
 

@@ -68,6 +68,7 @@ extern __thread int mt_guard __attribute__((tls_model("initial-exec")));
 /* Set around memtrace's own start-up lookups (dlsym, dladdr): glibc allocates and frees small
  * blocks there (a failed dlsym's error string), which would leave holes in the program's heap
  * and change where its blocks land. While set, this thread's allocations made with the guard
- * held come from the static early buffer instead. Start-up only: the buffer is small. */
+ * held come from the static early buffer instead; python_hooks.c also makes memtrace's own
+ * Python objects there, unguarded. Start-up only: the buffer is small. */
 extern __thread int mt_private_heap __attribute__((tls_model("initial-exec")));
 #endif

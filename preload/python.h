@@ -89,7 +89,8 @@ typedef struct mt_pynative_key {
 } mt_pynative_key_t;
 int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st);
 void mt_py_native_put(const mt_pynative_key_t *k, const mt_stack_t *st);
-/* Drops the cache (modules changed: cached addresses may now belong to another one). */
+/* Drops the cache and the native tails of stack_tail.h (modules changed: cached addresses may
+ * now belong to another one). */
 void mt_py_native_forget(void);
 
 /*
@@ -100,6 +101,12 @@ void mt_py_native_forget(void);
  * rewritten to point at it.
  */
 void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_t npy, mt_enc_t *e);
+
+/* Writer lock held. The pseudo ip of one Python frame, as mt_py_merge writes it (emitting
+ * PY_CODE / PY_LOCATION on first sight); 0 once out of memory for the tables, from when on
+ * mt_py_merge keeps native frames only (mt_py_frames_lost says so). */
+uint64_t mt_py_frame_ip(const mt_pyframe_t *f, mt_enc_t *e);
+bool mt_py_frames_lost(void);
 
 /* Resets the tables (forked child, before mt_py_log_started). */
 void mt_py_reset(void);

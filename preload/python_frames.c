@@ -13,6 +13,7 @@
 #include "mt_libc.h"
 #include "python_node_cache.h"
 #include "stack_hash.h"
+#include "stack_tail.h"
 
 #if MT_HAVE_PYTHON
 
@@ -252,6 +253,27 @@ static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
     return MT_PY_IP_BIT | id;
 }
 
+static void mt_py_tables_failed(void)
+{
+    mt_pyt.failed = true;
+    mt_msg("out of memory for Python locations; native stacks only from here on");
+}
+
+uint64_t mt_py_frame_ip(const mt_pyframe_t *f, mt_enc_t *e)
+{
+    if (mt_pyt.failed)
+        return 0;
+    uint64_t id = mt_py_location(f, e);
+    if (!id)
+        mt_py_tables_failed();
+    return id;
+}
+
+bool mt_py_frames_lost(void)
+{
+    return mt_pyt.failed;
+}
+
 void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_t npy, mt_enc_t *e)
 {
     if (mt_pyt.failed) {
@@ -263,8 +285,7 @@ void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_
     for (uint32_t i = 0; i < npy; i++) {
         ids[i] = mt_py_location(&py[i], e);
         if (!ids[i]) {
-            mt_pyt.failed = true;
-            mt_msg("out of memory for Python locations; native stacks only from here on");
+            mt_py_tables_failed();
             mt_stack_hash(st);
             return;
         }
@@ -329,6 +350,7 @@ void mt_py_native_forget(void)
 {
     if (mt_pynat)
         memset(mt_pynat, 0, MT_PYNAT_SIZE * sizeof(mt_pynat_t));
+    mt_tail_forget();
 }
 
 void mt_py_reset(void)
@@ -378,6 +400,19 @@ void mt_py_native_put(const mt_pynative_key_t *k, const mt_stack_t *st)
 
 void mt_py_native_forget(void)
 {
+    mt_tail_forget();
+}
+
+uint64_t mt_py_frame_ip(const mt_pyframe_t *f, mt_enc_t *e)
+{
+    (void)f;
+    (void)e;
+    return 0;
+}
+
+bool mt_py_frames_lost(void)
+{
+    return true;
 }
 
 void mt_py_reset(void)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "early_alloc.h"
 #include "log_writer.h"
 #include "mt_libc.h"
 #include "recorder.h"
@@ -85,11 +86,43 @@ static inline void mt_py_maybe_add_audit(void)
         mt_py_add_audit();
 }
 
-/* ---- allocator domains: ctx is the original allocator of the domain ---- */
+/* ---- allocator domains: ctx is the original allocator of the domain ----
+ *
+ * memtrace's own objects: the few objects memtrace creates in the program's interpreter (the
+ * atexit callback, the profile function that names threads, the audit hook's entry, and what
+ * creating them allocates) are not the program's. They are made with mt_private_heap set, so
+ * they come from the early buffer (early_alloc.h), and the program's frees of them (at
+ * finalization, mostly) are dropped, as free() drops early blocks: otherwise each was an
+ * unknown free in the log (about 20 in every Python run). Not under the guard: the program's
+ * blocks that a garbage collection started there frees are still recorded. */
+static inline void *mt_py_own_alloc(size_t n)
+{
+    return mt_early_alloc(n ? n : 1, 16); /* never reused, so already zero for calloc */
+}
+
+/* realloc of one of memtrace's own blocks: a new block (the program's, unless memtrace is
+ * still making its own), the bytes copied; the old one stays in the early buffer. */
+static void *mt_py_malloc(void *ctx, size_t n);
+static void *mt_py_realloc_own(void *ctx, void *p, size_t n)
+{
+    void *q = mt_private_heap ? mt_py_own_alloc(n) : NULL;
+    if (!q)
+        q = mt_py_malloc(ctx, n);
+    if (q) {
+        size_t old = mt_early_size(p);
+        memcpy(q, p, old < n ? old : n);
+    }
+    return q;
+}
 
 static void *mt_py_malloc(void *ctx, size_t n)
 {
     const PyMemAllocatorEx *o = ctx;
+    if (MT_UNLIKELY(mt_private_heap)) {
+        void *own = mt_py_own_alloc(n);
+        if (own)
+            return own;
+    }
     if (!mt_py_wanted())
         return o->malloc(o->ctx, n);
     mt_py_freelists_settle();
@@ -110,6 +143,12 @@ static void *mt_py_malloc(void *ctx, size_t n)
 static void *mt_py_calloc(void *ctx, size_t nelem, size_t elsize)
 {
     const PyMemAllocatorEx *o = ctx;
+    size_t total;
+    if (MT_UNLIKELY(mt_private_heap) && !__builtin_mul_overflow(nelem, elsize, &total)) {
+        void *own = mt_py_own_alloc(total);
+        if (own)
+            return own;
+    }
     if (!mt_py_wanted())
         return o->calloc(o->ctx, nelem, elsize);
     mt_py_freelists_settle();
@@ -131,6 +170,8 @@ static void *mt_py_calloc(void *ctx, size_t nelem, size_t elsize)
 static void *mt_py_realloc(void *ctx, void *p, size_t n)
 {
     const PyMemAllocatorEx *o = ctx;
+    if (MT_UNLIKELY(mt_early_owns(p)))
+        return mt_py_realloc_own(ctx, p, n);
     if (!mt_py_wanted())
         return o->realloc(o->ctx, p, n);
     mt_py_freelists_settle();
@@ -155,6 +196,8 @@ static void *mt_py_realloc(void *ctx, void *p, size_t n)
 static void mt_py_free(void *ctx, void *p)
 {
     const PyMemAllocatorEx *o = ctx;
+    if (MT_UNLIKELY(mt_early_owns(p)))
+        return; /* one of memtrace's own objects, see above */
     if (!p || !mt_py_wanted()) {
         o->free(o->ctx, p);
         return;
@@ -316,7 +359,7 @@ static PyMethodDef mt_py_thread_started_def = {"_memtrace_thread_name", mt_py_th
 /* Registers the profile function with the threading module mod (borrowed). GIL held. */
 static void mt_py_names_install(PyObject *mod)
 {
-    mt_guard++;                                          /* our own function object */
+    mt_private_heap++; /* our own function object, see "memtrace's own objects" */
     PyObject *get = mt_pyapi.getattr(mod, "getprofile"); /* 3.10 and later */
     PyObject *cur = get ? mt_pyapi.call(get, NULL) : NULL;
     PyObject *set = cur == mt_pyapi.none ? mt_pyapi.getattr(mod, "setprofile") : NULL;
@@ -328,7 +371,7 @@ static void mt_py_names_install(PyObject *mod)
     for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
         if (objs[i])
             mt_pyapi.decref(objs[i]);
-    mt_guard--;
+    mt_private_heap--;
     if (!res) {
         if (fn)
             mt_pyapi.decref(fn);
@@ -392,7 +435,7 @@ static int mt_py_audit(const char *event, PyObject *args, void *data)
         strcmp(event + 12, "module") && strcmp(event + 12, "stdin"))
         return 0;
     mt_py_atexit_done = 1;
-    mt_guard++; /* our own objects are not the program's allocations */
+    mt_private_heap++; /* our own objects, see "memtrace's own objects" */
     PyObject *mod = mt_pyapi.import("atexit");
     PyObject *reg = mod ? mt_pyapi.getattr(mod, "register") : NULL;
     PyObject *fn = reg ? mt_pyapi.cfunction_new(&mt_py_script_end_def, NULL, NULL) : NULL;
@@ -403,7 +446,7 @@ static int mt_py_audit(const char *event, PyObject *args, void *data)
     for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
         if (objs[i])
             mt_pyapi.decref(objs[i]);
-    mt_guard--;
+    mt_private_heap--;
     mt_py_names_start();
     mt_py_freelists_start(); /* after our own objects: their frees are the program's events */
     return 0;
@@ -415,8 +458,11 @@ static void mt_py_add_audit(void)
     if (!__atomic_compare_exchange_n(&mt_py_audit_state, &want, 2, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_RELAXED))
         return;
-    /* Guard set by the caller: the entry's malloc is ours, not the program's. */
+    /* Guard set by the caller; the entry is ours, not the program's: from the early buffer,
+     * so that PyMem_RawFree at finalization is no unknown free either. */
+    mt_private_heap++;
     (void)mt_pyapi.add_audit_hook(mt_py_audit, NULL);
+    mt_private_heap--;
 }
 
 /* ---- detection and installation ---- */

@@ -14,7 +14,16 @@ typedef struct mt_pync_entry {
     uint32_t npy, epoch, node, unused;
 } mt_pync_entry_t;
 
+/* A nested stack's prefix node, for one native tail. */
+typedef struct mt_pync_prefix {
+    uint64_t h1, h2, stamp, stamp2;
+    uint32_t npy, epoch, node, unused;
+} mt_pync_prefix_t;
+
+#define MT_PYNC_PREFIX_SIZE 4096u
+
 static mt_pync_entry_t *mt_pync;
+static mt_pync_prefix_t *mt_pync_prefix;
 static int mt_pync_failed;
 
 /* One multiply per frame on the h1 chain and none on h2, which combines the same fields
@@ -71,8 +80,59 @@ void mt_pync_put(const mt_pync_key_t *key, uint32_t epoch, uint32_t node)
     *mt_pync_slot(key) = (mt_pync_entry_t){key->h1, key->h2, key->npy, epoch, node, 0};
 }
 
+void mt_pync_prefix_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy, uintptr_t eval_ip)
+{
+    /* The innermost frame's is_entry says whether the next frames are its loop's too. */
+    mt_pynative_key_t native = {0, eval_ip, py[0].is_entry ? 1u : 2u, 0};
+    mt_pync_key(out, py + 1, npy - 1, &native);
+}
+
+void mt_pync_beyond_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy)
+{
+    mt_pynative_key_t native = {0, 0, 3, 0}; /* not a prefix key's: its ret is a loop's */
+    mt_pync_key(out, py, npy, &native);
+}
+
+static inline mt_pync_prefix_t *mt_pync_prefix_slot(const mt_pync_key_t *key, uint64_t stamp)
+{
+    uint64_t h = (key->h1 ^ stamp * 0xff51afd7ed558ccdull) >> 17;
+    return &mt_pync_prefix[h & (MT_PYNC_PREFIX_SIZE - 1)];
+}
+
+uint32_t mt_pync_prefix_get(const mt_pync_key_t *key, uint64_t stamp, uint64_t stamp2,
+                            uint32_t epoch)
+{
+    if (MT_UNLIKELY(!mt_pync_prefix))
+        return 0;
+    const mt_pync_prefix_t *e = mt_pync_prefix_slot(key, stamp);
+    if (e->h1 != key->h1 || e->h2 != key->h2 || e->stamp != stamp || e->stamp2 != stamp2 ||
+        e->npy != key->npy || e->epoch != epoch)
+        return 0;
+    return e->node;
+}
+
+void mt_pync_prefix_put(const mt_pync_key_t *key, uint64_t stamp, uint64_t stamp2, uint32_t epoch,
+                        uint32_t node)
+{
+    if (MT_UNLIKELY(!mt_pync_prefix)) {
+        if (mt_pync_failed)
+            return;
+        mt_pync_prefix = mt_map(MT_PYNC_PREFIX_SIZE * sizeof(mt_pync_prefix_t));
+        if (!mt_pync_prefix) {
+            mt_pync_failed = 1;
+            return;
+        }
+    }
+    if (node == 0)
+        return;
+    *mt_pync_prefix_slot(key, stamp) =
+        (mt_pync_prefix_t){key->h1, key->h2, stamp, stamp2, key->npy, epoch, node, 0};
+}
+
 void mt_pync_forget(void)
 {
     if (mt_pync)
         memset(mt_pync, 0, MT_PYNC_SIZE * sizeof(mt_pync_entry_t));
+    if (mt_pync_prefix)
+        memset(mt_pync_prefix, 0, MT_PYNC_PREFIX_SIZE * sizeof(mt_pync_prefix_t));
 }

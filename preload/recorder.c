@@ -29,6 +29,8 @@
 #include "sampler.h"
 #include "signal_defer.h"
 #include "signals.h"
+#include "stack_hash.h"
+#include "stack_tail.h"
 #include "thread_slots.h"
 #include "trace_tree.h"
 #include "unwinder.h"
@@ -138,6 +140,150 @@ static inline uint64_t mt_rec_now(void)
 
 /* ---- events (hot path: keep these short) ---- */
 
+/* ---- nested Python stacks: C code between Python frames (an import runs a module's body) ----
+ *
+ * Such a stack is deep (an import of pandas: 80 native and 40 Python frames on average) and a
+ * module body runs once, so nearly every event is a stack not seen before, one line further:
+ * the whole-stack caches cannot help. What stays is everything outward of the innermost Python
+ * frame. So the native walk stops one frame beyond the innermost interpreter loop (inner part);
+ * the rest is a tail of stack_tail.h, reused while the stack words its walk read are unchanged
+ * (they are the frames of callers, which cannot change while the loop runs); the node of the
+ * prefix (tail, loop, outer Python frames) comes from python_node_cache.h; the event's node is
+ * that prefix extended by the innermost Python frame and the inner native frames. The same
+ * stack, frame for frame, as the full walk and mt_py_merge: the integration test
+ * py_nested_cache compares the two (MEMTRACE_PYTHON_CACHE=0 takes the full path).
+ */
+
+/* The most frames walked to find the innermost loop's frame: beyond, the full path. */
+#define MT_REC_INNER_MAX 48
+
+/* The frames of the stack, as mt_unwind_capture gives them, into nat (MT_UNWIND_MAX): in's
+ * from skip, then t's, cut where the capture stops. */
+static uint32_t mt_rec_join(uintptr_t *nat, const uintptr_t *in, uint32_t n, uint32_t skip,
+                            const mt_tail_t *t)
+{
+    uint32_t o = 0;
+    for (uint32_t i = skip; i < n; i++)
+        nat[o++] = in[i];
+    for (uint32_t i = 0; i < t->n && n + i < MT_UNWIND_MAX; i++)
+        nat[o++] = t->ip[i];
+    return o;
+}
+
+/*
+ * The node of a nested stack: native frames in[0..n) (own frames first, skip of them; in[n - 2]
+ * in the innermost loop, in[n - 1] its caller) then t's, Python frames py (npy >= 2, pk their
+ * prefix key). Writer lock held. The node mt_py_merge and mt_tree_intern give the whole stack.
+ */
+static __attribute__((noinline)) uint32_t
+mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_tail_t *t,
+                      const mt_pyframe_t *py, uint32_t npy, const mt_pync_key_t *pk, mt_enc_t *e)
+{
+    uintptr_t a[MT_UNWIND_MAX], b[MT_UNWIND_MAX];
+    mt_stack_t st;
+    uint32_t j = n - 2; /* the loop's frame */
+    /* Python frames get their ids in mt_py_merge's order (innermost first), so that the log
+     * says the same as the full path's, ids included: py[0] first, and the others only when
+     * the prefix is missing (when present they all have theirs). */
+    uint64_t id0 = mt_py_frame_ip(&py[0], e);
+    if (MT_UNLIKELY(!id0 || n - skip + t->n + npy > MT_UNWIND_MAX || n + t->n > MT_UNWIND_MAX))
+        goto full; /* cut somewhere, or out of memory: as the full path does it */
+    uint32_t epoch = mt_tree_epoch();
+    uint32_t node = mt_pync_prefix_get(pk, t->stamp, t->stamp2, epoch);
+    if (!node) {
+        /* The prefix, innermost first: the innermost loop's other Python frames, the loop's
+         * frame, then what mt_py_merge makes of the rest (mt_py_merge_ips' grouping), which
+         * is keyed by the tail and the outer loops' Python frames alone. */
+        uint64_t ids[MT_PY_MAX_FRAMES];
+        uint32_t entry[MT_PY_MAX_FRAMES], e0 = 0;
+        for (uint32_t i = 1; i < npy; i++) {
+            ids[i] = mt_py_frame_ip(&py[i], e);
+            entry[i] = py[i].is_entry;
+            if (!ids[i])
+                goto full;
+        }
+        while (e0 + 1 < npy && !py[e0].is_entry)
+            e0++;
+        mt_pync_key_t wk;
+        mt_pync_beyond_key(&wk, py + e0 + 1, npy - e0 - 1);
+        uint32_t w = mt_pync_prefix_get(&wk, t->stamp, t->stamp2, epoch);
+        if (!w) {
+            uint32_t nrest = mt_rec_join(b, in + j + 1, n - j - 1, 0, t);
+            st.n = mt_py_merge_ips(b, nrest, ids + e0 + 1, entry + e0 + 1, npy - e0 - 1,
+                                   mt_py.eval_lo, mt_py.eval_hi, a, MT_UNWIND_MAX);
+            st.ip = a;
+            mt_stack_hash(&st);
+            w = mt_tree_intern(&st, e);
+            mt_pync_prefix_put(&wk, t->stamp, t->stamp2, epoch, w);
+        }
+        uint32_t o = 0;
+        for (uint32_t i = 1; i <= e0; i++)
+            a[o++] = (uintptr_t)ids[i];
+        a[o++] = in[j];
+        node = w ? mt_tree_extend(w, a, o, e) : 0;
+        mt_pync_prefix_put(pk, t->stamp, t->stamp2, epoch, node);
+        if (!node)
+            return 0;
+    }
+    /* The innermost Python frame, then the frames from the loop's callee to the allocator. */
+    node = mt_tree_extend(node, (const uintptr_t[]){(uintptr_t)id0}, 1, e);
+    return mt_tree_extend(node, in + skip, j - skip, e);
+full:
+    st.n = mt_rec_join(a, in, n, skip, t);
+    st.ip = a;
+    mt_py_merge(&st, b, py, npy, e);
+    return mt_tree_intern(&st, e);
+}
+
+/*
+ * Records an allocation whose stack is nested (python.h: mt_py_nested) by the path above.
+ * Returns false, having recorded nothing, when that path does not apply (no frame of the loop
+ * near enough, a frame libunwind must do): the caller takes the full path. Out of line, as is
+ * the node's part: their 16 KiB of buffers are only ever on the recorder's stack (from).
+ */
+static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, const void *p,
+                                                       size_t size, const mt_pyframe_t *py,
+                                                       uint32_t npy, unw_context_t *from)
+{
+    const greg_t *g = from->uc_mcontext.gregs;
+    uintptr_t in[MT_REC_INNER_MAX], stack_lo = (uintptr_t)g[REG_RSP];
+    mt_fu_pos_t next;
+    int got = mt_fastunw_until((uintptr_t)g[REG_RIP], stack_lo, (uintptr_t)g[REG_RBP],
+                               mt_py.eval_lo, mt_py.eval_hi, in, MT_REC_INNER_MAX, &next);
+    if (got < 2)
+        return false;
+    uint32_t n = (uint32_t)got, skip = mt_unwind_own_prefix(in, n);
+    if (skip > n - 2)
+        return false;
+    mt_pync_key_t pk;
+    mt_pync_prefix_key(&pk, py, npy, in[n - 2]);
+    uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    mt_tail_t walked; /* 10 KiB: on the recorder's stack (the caller checked there is one) */
+    pthread_mutex_lock(&mt_writer.lock);
+    const mt_tail_t *t = mt_tail_find(&next, stack_lo);
+    if (!t) {
+        /* the walk may take the loader's lock (a rule not cached yet): never under ours */
+        pthread_mutex_unlock(&mt_writer.lock);
+        if (mt_tail_walk(&walked, &next, stack_lo) < 0)
+            return false;
+        pthread_mutex_lock(&mt_writer.lock);
+        t = mt_tail_put(&walked);
+    }
+    mt_enc_t *e = mt_writer_begin(tid);
+    if (MT_LIKELY(e != NULL)) {
+        uint32_t node = mt_rec_py_nested_node(in, n, skip, t, py, npy, &pk, e);
+        mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
+        mt_writer_end();
+        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p,
+                     kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC, node);
+        mt_heap_total_add(&mt_rec_heap, usable);
+    }
+    pthread_mutex_unlock(&mt_writer.lock);
+    return true;
+}
+
 /*
  * With Python frames (python.h). Kept out of line so that programs without Python keep the
  * lean path and its small stack footprint (these buffers take about 9 KiB).
@@ -156,10 +302,14 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     mt_pyframe_t py[MT_PY_MAX_FRAMES];
     mt_stack_t st;
     uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
-    /* C code between two Python frames (a callback from an extension or a library): the whole
-     * native stack, so that every interpreter loop on it takes its Python frames and the C
-     * frames between them stay; nothing of it is cached. */
+    /* C code between two Python frames (an import, a callback from an extension or a
+     * library): the whole native stack, so that every interpreter loop on it takes its Python
+     * frames and the C frames between them stay; found from cached parts when it can be
+     * (mt_rec_py_nested), walked whole otherwise. */
     bool nested = mt_py_nested(py, npy);
+    if (nested && from && mt_py.native_cache && mt_config.fast_unwind && mt_py.eval_lo &&
+        mt_rec_py_nested(kind, p, size, py, npy, from))
+        return;
     /* Only when the loop's frame is below us on this stack (the anchor is a stack address). */
     bool cached =
         npy && !nested && ret && mt_py.eval_lo && mt_py.native_cache && anchor > (uintptr_t)sp;

@@ -211,6 +211,13 @@ uint32_t mt_tree_intern(const mt_stack_t *st, mt_enc_t *enc)
     return id;
 }
 
+uint32_t mt_tree_extend(uint32_t node, const uintptr_t *ip, uint32_t n, mt_enc_t *enc)
+{
+    for (uint32_t i = n; i-- > 0 && node;)
+        node = mt_tree_child(node, ip[i], enc);
+    return node;
+}
+
 void mt_tree_forget(void)
 {
     for (int g = 0; g < 2; g++)

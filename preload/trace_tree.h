@@ -23,6 +23,11 @@ MT_WUR int mt_tree_init(bool keep_nodes);
 /* Returns the leaf node id for st (0 for an empty stack, or when out of memory). */
 uint32_t mt_tree_intern(const mt_stack_t *st, mt_enc_t *enc);
 
+/* The node of the stack made of node's stack and, beyond it (innermost), ip[n-1] down to ip[0]
+ * (innermost first, like a stack): the node mt_tree_intern gives that whole stack, when node
+ * is the one it gives the outer part. 0 when out of memory. */
+uint32_t mt_tree_extend(uint32_t node, const uintptr_t *ip, uint32_t n, mt_enc_t *enc);
+
 /* Forgets all (parent, ip) -> id mappings; ids stay monotonic. For dlclose, where a
  * module's addresses may be reused by another one. */
 void mt_tree_forget(void);

@@ -123,6 +123,14 @@ int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintpt
     return 0;
 }
 
+uint32_t mt_unwind_own_prefix(const uintptr_t *buf, uint32_t n)
+{
+    uint32_t skip = 0;
+    while (skip < n && mt_unwind_is_own(buf[skip]))
+        skip++;
+    return skip;
+}
+
 void mt_unwind_flush(void)
 {
     unw_flush_cache(unw_local_addr_space, 0, 0);

@@ -37,6 +37,9 @@ void mt_unwind_capture(mt_stack_t *st, uintptr_t *buf, unw_context_t *from);
 int mt_unwind_capture_until(mt_stack_t *st, uintptr_t *buf, uintptr_t lo, uintptr_t hi,
                             unw_context_t *from);
 
+/* How many of buf's first n entries are memtrace's own frames, before the program's. */
+uint32_t mt_unwind_own_prefix(const uintptr_t *buf, uint32_t n);
+
 /* After dlclose: drop libunwind's cached unwind info so reused addresses unwind correctly. */
 void mt_unwind_flush(void);
 

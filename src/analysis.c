@@ -99,6 +99,15 @@ static inline int mt_analysis_shift(const mt_analysis_t *a, uint32_t *id)
 /* From this many slots of the block table on (2 MiB), lookups miss the cache. */
 #define MT_ANALYSIS_PREFETCH_SLOTS (1u << 16)
 
+/* mt_analysis_snapshots: reports every time asked for that the clock has passed. */
+static void mt_analysis_snap(mt_analysis_t *a, uint64_t now)
+{
+    while (a->snap_i < a->snap_n && now > a->snap_us[a->snap_i]) {
+        a->snap_fn(a->snap_arg, a, a->snap_i);
+        a->snap_i++;
+    }
+}
+
 static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn progress,
                            void *progress_arg, char *err, size_t errlen)
 {
@@ -113,6 +122,10 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             tick = 0;
             progress(progress_arg, mt_reader_bytes_done(rd), mt_reader_size(rd));
         }
+        /* one predictable branch when no snapshot is asked for */
+        if (__builtin_expect(a->snap_i < a->snap_n, 0) &&
+            (rec.tag == MT_TAG_ALLOC || rec.tag == MT_TAG_FREE))
+            mt_analysis_snap(a, rec.time_us);
         /* the table slot of an event a few records on, while this one is replayed (a table
          * that fits the cache needs none) */
         if (a->replay.mask >= MT_ANALYSIS_PREFETCH_SLOTS) {
@@ -255,6 +268,7 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
         return rc;
     }
 end:
+    mt_analysis_snap(a, UINT64_MAX);
     mt_replay_finish(&a->replay);
     a->events = mt_reader_events(rd);
     if (a->stopped_at_fork)
@@ -303,6 +317,7 @@ typedef struct mt_load_opts {
     int depth;
     int no_files;
     const mt_tid_set_t *sel;
+    const mt_analysis_t *snap_like; /* mt_analysis_snapshots: its snapshot request */
 } mt_load_opts_t;
 
 static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
@@ -326,6 +341,16 @@ static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
         if (lo->sel && (rc = mt_replay_select(&a->replay, lo->sel->v, lo->sel->n)) < 0)
             goto fail;
         a->thread_filter = lo->sel != NULL;
+        if (lo->snap_like) {
+            const mt_analysis_t *l = lo->snap_like;
+            a->snap_us = l->snap_us;
+            a->snap_n = l->snap_n;
+            a->snap_fn = l->snap_fn;
+            a->snap_arg = l->snap_arg;
+            a->stop_at_fork = l->stop_at_fork;
+            a->depth = l->depth;
+            a->show_import_machinery = l->show_import_machinery;
+        }
     }
     a->start_realtime_ns = mt_reader_start_realtime_ns(rd);
     a->header_pid = mt_reader_pid(rd);
@@ -370,6 +395,29 @@ int mt_analysis_load_upto(mt_analysis_t **out, const char *path, uint64_t fork_s
         return rc;
     mt_load_opts_t lo = {.stop_at_fork = fork_seq, .depth = depth};
     return mt_analysis_start(out, rd, 0, &lo, NULL, NULL, err, errlen);
+}
+
+int mt_analysis_snapshots(const mt_analysis_t *like, const uint64_t *times, size_t n,
+                          mt_snapshot_fn fn, void *arg, char *err, size_t errlen)
+{
+    mt_reader_t *rd;
+    int rc = mt_reader_open(&rd, like->path, err, errlen);
+    if (rc < 0)
+        return rc;
+    mt_analysis_t req = {.snap_us = times,
+                         .snap_n = n,
+                         .snap_fn = fn,
+                         .snap_arg = arg,
+                         .stop_at_fork = like->stop_at_fork,
+                         .depth = like->depth,
+                         .show_import_machinery = like->show_import_machinery};
+    mt_tid_set_t sel = {.v = like->replay.sel_tids, .n = like->replay.nsel};
+    mt_load_opts_t lo = {.sel = like->thread_filter ? &sel : NULL, .snap_like = &req};
+    mt_analysis_t *a;
+    rc = mt_analysis_start(&a, rd, 0, &lo, NULL, NULL, err, errlen);
+    if (rc == 0)
+        mt_analysis_free(a);
+    return rc;
 }
 
 int mt_analysis_load_follow(mt_analysis_t **out, const char *path, mt_follow_fn follow,

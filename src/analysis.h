@@ -45,6 +45,10 @@ enum mt_inherit_state {
     MT_INHERIT_UNKNOWN,  /* the parent's log could not be used: inherit_note says why */
 };
 
+struct mt_analysis;
+/* See mt_analysis_snapshots. */
+typedef void (*mt_snapshot_fn)(void *arg, const struct mt_analysis *a, size_t i);
+
 typedef struct mt_analysis {
     char *path;
     uint64_t start_realtime_ns; /* file header */
@@ -85,6 +89,11 @@ typedef struct mt_analysis {
      * in replay.sel_tids only (replay.h says what the peak is then). */
     int thread_filter;
     size_t thread_specs_matched; /* filter values that matched a thread of this log */
+    /* mt_analysis_snapshots: the times still to report, and to whom */
+    const uint64_t *snap_us;
+    size_t snap_n, snap_i;
+    mt_snapshot_fn snap_fn;
+    void *snap_arg;
 } mt_analysis_t;
 
 /* Reads the whole log at path. Returns 0 (also for a truncated log: check ->truncated) or a
@@ -127,6 +136,15 @@ void mt_analysis_free(mt_analysis_t *a);
  * errno with one line in err; check ->stopped_at_fork. */
 int mt_analysis_load_upto(mt_analysis_t **out, const char *path, uint64_t fork_seq, int depth,
                           char *err, size_t errlen) MT_WUR;
+
+/* Called while a log is read again, each time its clock passes one of the times asked for
+ * (ascending, microseconds), before the first event after it: a's replay then holds the heap
+ * as it was at that time (mt_replay_node: live_bytes). i is the time's index. Times at or past
+ * the log's last event come at its end. */
+/* Reads like's log again, with like's thread selection, calling fn at each of times[0..n).
+ * 0, or a negative errno with one line in err. */
+int mt_analysis_snapshots(const mt_analysis_t *like, const uint64_t *times, size_t n,
+                          mt_snapshot_fn fn, void *arg, char *err, size_t errlen) MT_WUR;
 
 /* The command line as one string, arguments separated by spaces ("" when unknown). The
  * caller frees it. */

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -188,6 +189,147 @@ static int mt_diff_cmp(const void *pa, const void *pb, void *arg)
     return c;
 }
 
+/* ---- second pass: the sites left over, matched by function and call path ---- */
+
+/* A stack's hash without its lines: function and file per frame (or module and address for
+ * an unnamed one). */
+static uint64_t mt_diff_path_hash(const mt_diff_site_t *e)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ e->nkey;
+    for (size_t i = 0; i < e->nkey; i++) {
+        const mt_frame_t *f = &e->key[i];
+        uint64_t x = (uintptr_t)f->function ^ ((uintptr_t)f->file << 1) ^ (uint64_t)f->inlined;
+        if (!f->function)
+            x ^= f->address * 31;
+        h = (h ^ x) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+static int mt_diff_path_equal(const mt_diff_site_t *a, const mt_diff_site_t *b)
+{
+    if (a->nkey != b->nkey)
+        return 0;
+    for (size_t i = 0; i < a->nkey; i++) {
+        const mt_frame_t *x = &a->key[i], *y = &b->key[i];
+        if (x->function != y->function || x->file != y->file || x->inlined != y->inlined ||
+            (!x->function && x->address != y->address))
+            return 0;
+    }
+    return 1;
+}
+
+/* Lines, innermost frame first: the order of sites in a file, which a moved block keeps. */
+static int mt_diff_lines_cmp(const mt_diff_site_t *a, const mt_diff_site_t *b)
+{
+    for (size_t i = 0; i < a->nkey && i < b->nkey; i++)
+        if (a->key[i].line != b->key[i].line)
+            return a->key[i].line < b->key[i].line ? -1 : 1;
+    return 0;
+}
+
+static uint64_t mt_diff_line_distance(const mt_diff_site_t *a, const mt_diff_site_t *b)
+{
+    uint64_t d = 0;
+    for (size_t i = 0; i < a->nkey; i++)
+        d += a->key[i].line > b->key[i].line ? a->key[i].line - b->key[i].line
+                                             : b->key[i].line - a->key[i].line;
+    return d;
+}
+
+typedef struct mt_diff_cand {
+    uint64_t hash;
+    size_t i; /* entry index */
+} mt_diff_cand_t;
+
+static int mt_diff_cand_cmp(const void *pa, const void *pb, void *arg)
+{
+    const mt_diff_t *d = arg;
+    const mt_diff_cand_t *a = pa, *b = pb;
+    if (a->hash != b->hash)
+        return a->hash < b->hash ? -1 : 1;
+    int c = mt_diff_lines_cmp(&d->v[a->i], &d->v[b->i]);
+    return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+/* The new site n takes over the vanished site o: one site whose lines moved. */
+static void mt_diff_pair(mt_diff_t *d, size_t o, size_t n)
+{
+    d->v[n].old = d->v[o].old;
+    d->v[n].in_old = 1;
+    d->v[n].moved = 1;
+    d->v[o].merged = 1;
+}
+
+/* Sites only in the old run and sites only in the new one whose stacks differ in lines alone
+ * are one site that moved (a comment or a function added above it). Within one function and
+ * call path, as many old as new sites pair in the order of their lines (which moving code
+ * keeps); otherwise each old site takes the nearest new one. 0 or -ENOMEM. */
+static int mt_diff_match_moved(mt_diff_t *d)
+{
+    size_t nc = 0;
+    for (size_t i = 0; i < d->n; i++)
+        nc += d->v[i].in_old != d->v[i].in_new;
+    if (!nc)
+        return 0;
+    mt_diff_cand_t *c = malloc(nc * sizeof *c);
+    size_t *olds = malloc(nc * sizeof *olds), *news = malloc(nc * sizeof *news);
+    uint8_t *done = calloc(nc, 1);
+    if (!c || !olds || !news || !done) {
+        free(c);
+        free(olds);
+        free(news);
+        free(done);
+        return -ENOMEM;
+    }
+    nc = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (d->v[i].in_old != d->v[i].in_new)
+            c[nc++] = (mt_diff_cand_t){mt_diff_path_hash(&d->v[i]), i};
+    qsort_r(c, nc, sizeof *c, mt_diff_cand_cmp, d);
+    for (size_t a = 0; a < nc; a++) {
+        if (done[a])
+            continue;
+        /* the class of c[a]: same hash (adjacent) and same path; in the order of lines */
+        size_t no = 0, nn = 0;
+        for (size_t b = a; b < nc && c[b].hash == c[a].hash; b++) {
+            if (done[b] || !mt_diff_path_equal(&d->v[c[a].i], &d->v[c[b].i]))
+                continue;
+            done[b] = 1;
+            if (d->v[c[b].i].in_old)
+                olds[no++] = c[b].i;
+            else
+                news[nn++] = c[b].i;
+        }
+        if (no == nn) {
+            for (size_t k = 0; k < no; k++)
+                mt_diff_pair(d, olds[k], news[k]);
+            continue;
+        }
+        for (size_t k = 0; k < no; k++) {
+            size_t best = SIZE_MAX;
+            uint64_t best_d = UINT64_MAX;
+            for (size_t m = 0; m < nn; m++) {
+                if (d->v[news[m]].in_old)
+                    continue; /* taken */
+                uint64_t dist = mt_diff_line_distance(&d->v[olds[k]], &d->v[news[m]]);
+                if (dist < best_d) {
+                    best_d = dist;
+                    best = m;
+                }
+            }
+            if (best != SIZE_MAX)
+                mt_diff_pair(d, olds[k], news[best]);
+        }
+    }
+    free(c);
+    free(olds);
+    free(news);
+    free(done);
+    return 0;
+}
+
 int mt_diff_build(mt_diff_t *d, const mt_analysis_t *old, mt_symbolizer_t *sym_old,
                   const mt_analysis_t *new_, mt_symbolizer_t *sym_new, enum mt_diff_by by)
 {
@@ -213,12 +355,16 @@ int mt_diff_build(mt_diff_t *d, const mt_analysis_t *old, mt_symbolizer_t *sym_o
     for (size_t i = 0; i < d->sites_new.n; i++)
         if ((rc = mt_diff_insert(d, &t, &cap, &d->sites_new.v[i], new_, sym_old, 1)) < 0)
             goto fail;
+    if ((rc = mt_diff_match_moved(d)) < 0)
+        goto fail;
     rc = -ENOMEM;
     if (!(d->order = malloc((d->n ? d->n : 1) * sizeof *d->order)))
         goto fail;
     size_t m = 0;
     for (size_t i = 0; i < d->n; i++) {
         const mt_diff_site_t *s = &d->v[i];
+        if (s->merged)
+            continue;
         if (mt_diff_site_delta(s, MT_DIFF_BY_PEAK) || mt_diff_site_delta(s, MT_DIFF_BY_LEAKED) ||
             mt_diff_status(s) != MT_DIFF_CHANGED)
             d->order[m++] = i;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Diff of two logs: totals (peak heap, not freed at exit, allocations) and the allocation
-// sites matched across the runs by their symbolized stack (function, file, line), so two
-// builds or two different binaries of the same code still match. No terminal I/O; rendering
-// is in render_diff.c.
+// sites matched across the runs by their symbolized stack (function, file, line), then the
+// sites left over by function and call path alone (a line added above an allocation moves it,
+// it is still the same site), so two builds or two different binaries of the same code match. No
+// terminal I/O; rendering is in render_diff.c.
 #ifndef MT_DIFF_H
 #define MT_DIFF_H
 
@@ -29,6 +30,8 @@ typedef struct mt_diff_site {
     size_t nkey;
     mt_diff_figures_t old, new_;
     int in_old, in_new;
+    int moved;  /* matched by function and call path, its lines differ between the runs */
+    int merged; /* (private) an old site matched to a moved one: listed there */
 } mt_diff_site_t;
 
 enum mt_diff_by { MT_DIFF_BY_PEAK, MT_DIFF_BY_LEAKED };

@@ -17,7 +17,8 @@
 enum mt_export_cost {
     MT_EXPORT_PEAK,        /* bytes held at the heap's peak */
     MT_EXPORT_LEAKED,      /* bytes still allocated at the end of the log */
-    MT_EXPORT_ALLOCATIONS, /* bytes requested by every allocation call */
+    MT_EXPORT_ALLOCATIONS, /* number of allocation calls */
+    MT_EXPORT_ALLOCATED,   /* bytes requested by every allocation call */
 };
 
 /* The figure of a site for a cost. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "text_escape.h"
 
 uint64_t mt_export_site_cost(const mt_site_t *s, enum mt_export_cost cost)
@@ -19,6 +20,8 @@ uint64_t mt_export_site_cost(const mt_site_t *s, enum mt_export_cost cost)
     case MT_EXPORT_LEAKED:
         return s->leaked_bytes;
     case MT_EXPORT_ALLOCATIONS:
+        return s->allocations;
+    case MT_EXPORT_ALLOCATED:
         return s->bytes_allocated;
     }
     return 0;
@@ -26,8 +29,8 @@ uint64_t mt_export_site_cost(const mt_site_t *s, enum mt_export_cost cost)
 
 size_t mt_export_folded_name(char *dst, size_t cap, const mt_modules_t *mods, const mt_frame_t *f)
 {
-    char tmp[512];
-    const char *name = f->function;
+    char tmp[512], shown[512];
+    const char *name = mt_name_show(f->function, shown, sizeof shown);
     const mt_module_t *m = mt_modules_get(mods, f->module);
     if (name && f->python && f->file) {
         /* a line of the function, as py-spy folds Python stacks (see render_flamegraph.c) */

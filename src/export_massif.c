@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 // massif export (see export.h): the text format valgrind's massif writes (massif.out.PID), so
 // ms_print and massif-visualizer show a memtrace log. Snapshots come from the replay's heap
-// series (max per interval, so the graph keeps its peaks) plus two detailed ones: the exact
-// heap peak and the end of the log. Trees are massif's: allocation functions at the root,
+// series (max per interval, so the graph keeps its peaks), the exact heap peak and the end of
+// the log. As massif does by default (--detailed-freq=10), every 10th snapshot is detailed,
+// and so are the peak and the end: the heap at those moments comes from a second read of the
+// log (mt_analysis_snapshots), so each site's line follows what it really held, not a ramp
+// between two points. Trees are massif's: allocation functions at the root,
 // callers below; children under 1% of the snapshot are folded into one "below threshold" line
 // as massif does. Times are milliseconds (time_unit: ms).
 #include "export.h"
@@ -12,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "text_escape.h"
 
 #define MT_MASSIF_MAX_SNAPSHOTS 60
 #define MT_MASSIF_THRESHOLD_PERMILLE 10 /* 1.00%, massif's default --threshold */
+#define MT_MASSIF_DETAILED_FREQ 10      /* massif's default --detailed-freq */
 
 /* The tree is as big as the sites' frames together (at most 256 per stack, sites.h), and a
  * node may have a million children (a million distinct innermost frames): children are found
@@ -97,8 +102,12 @@ static void mt_mtree_destroy(mt_mtree_t *t)
     memset(t, 0, sizeof *t);
 }
 
-/* The tree of cost over every site: root, then each site's frames innermost first. */
-static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, enum mt_export_cost cost)
+/* The tree of every site that holds something at one of the snapshots (held: a site's bytes
+ * at the regular detailed ones, nheld rows): root, then each site's frames innermost first.
+ * leaf[i] is site i's last node (MT_MTREE_NONE when left out); costs come with mt_mtree_fill,
+ * so the frames are hashed once whatever the number of detailed snapshots. */
+static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, const uint64_t *held, size_t nheld,
+                          uint32_t *leaf)
 {
     memset(t, 0, sizeof *t);
     t->v = malloc(256 * sizeof *t->v);
@@ -109,19 +118,38 @@ static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, enum mt_export_cost 
     t->v[0] = (mt_mtree_node_t){NULL, 0, MT_MTREE_NONE, MT_MTREE_NONE, MT_MTREE_NONE, 0};
     for (size_t i = 0; i < sites->n; i++) {
         const mt_site_t *s = &sites->v[i];
-        uint64_t c = mt_export_site_cost(s, cost);
-        if (!c)
+        int any =
+            mt_export_site_cost(s, MT_EXPORT_PEAK) || mt_export_site_cost(s, MT_EXPORT_LEAKED);
+        for (size_t k = 0; k < nheld && !any; k++)
+            any = held[k * sites->n + i] != 0;
+        leaf[i] = MT_MTREE_NONE;
+        if (!any)
             continue;
         uint32_t cur = 0;
-        t->v[cur].bytes += c;
         for (size_t d = 0; d < s->nframes; d++) {
             cur = mt_mtree_child(t, cur, &s->frames[d]);
             if (cur == MT_MTREE_NONE)
                 return -ENOMEM;
-            t->v[cur].bytes += c;
         }
+        leaf[i] = cur;
     }
     return 0;
+}
+
+/* Each node's bytes for one snapshot: site i costs by_site[i] when given, else its figure for
+ * cost, added from its leaf up to the root. Nodes at 0 are left out of the snapshot. */
+static void mt_mtree_fill(mt_mtree_t *t, const mt_sites_t *sites, const uint32_t *leaf,
+                          enum mt_export_cost cost, const uint64_t *by_site)
+{
+    for (size_t j = 0; j < t->n; j++)
+        t->v[j].bytes = 0;
+    for (size_t i = 0; i < sites->n; i++) {
+        uint64_t c = by_site ? by_site[i] : mt_export_site_cost(&sites->v[i], cost);
+        if (!c || leaf[i] == MT_MTREE_NONE)
+            continue;
+        for (uint32_t j = leaf[i]; j != MT_MTREE_NONE; j = t->v[j].parent)
+            t->v[j].bytes += c;
+    }
 }
 
 static int mt_kid_cmp(const void *pa, const void *pb, void *arg)
@@ -153,10 +181,12 @@ static void mt_massif_frame(FILE *o, const mt_modules_t *mods, const mt_frame_t 
 {
     const mt_module_t *m = mt_modules_get(mods, f->module);
     fprintf(o, " 0x%" PRIX64 ": ", (m ? m->bias : 0) + f->address);
-    mt_massif_text(o, f->function ? f->function : "???");
+    char shown[1024]; /* C++ names shortened unless --full-names (names.h) */
+    const char *name = mt_name_show(f->function, shown, sizeof shown);
+    mt_massif_text(o, name ? name : "???");
     if (f->file) {
         fputs(" (", o);
-        mt_massif_text(o, f->file);
+        mt_massif_text(o, mt_path_show(f->file));
         fprintf(o, ":%" PRIu32 ")", f->line);
     } else if (m) {
         fputs(" (in ", o);
@@ -176,7 +206,8 @@ static int mt_massif_node(FILE *o, const mt_modules_t *mods, mt_mtree_t *t, uint
         return -ENOMEM;
     size_t nk = 0;
     for (uint32_t k = n->first_kid; k != MT_MTREE_NONE; k = t->v[k].next_sibling)
-        kids[nk++] = k;
+        if (t->v[k].bytes) /* a site that holds nothing at this snapshot */
+            kids[nk++] = k;
     qsort_r(kids, nk, sizeof *kids, mt_kid_cmp, t); /* glibc's, as in sites.c */
     size_t big = 0;
     uint64_t small_bytes = 0;
@@ -212,8 +243,30 @@ static int mt_massif_node(FILE *o, const mt_modules_t *mods, mt_mtree_t *t, uint
 
 typedef struct mt_msnap {
     uint64_t time_us, heap;
-    int detail; /* 0 empty, 1 peak, 2 detailed (end) */
+    int detail;  /* 0 empty, 1 peak, 2 detailed (end), 3 detailed (a regular one) */
+    size_t held; /* detail 3: its row of mt_massif_held_t.bytes */
 } mt_msnap_t;
+
+/* What each site held at the regular detailed snapshots: bytes[k * nsites + site]. */
+typedef struct mt_massif_held {
+    const mt_sites_t *sites;
+    uint64_t *bytes;
+} mt_massif_held_t;
+
+static void mt_massif_take(void *arg, const mt_analysis_t *a, size_t k)
+{
+    mt_massif_held_t *h = arg;
+    const mt_sites_t *s = h->sites;
+    uint64_t *row = h->bytes + k * s->n;
+    uint32_t nn = mt_replay_node_count(&a->replay);
+    if (nn > s->nnode_site)
+        nn = s->nnode_site; /* a node the first read had not seen allocates later */
+    for (uint32_t id = 0; id < nn; id++) {
+        if (!s->node_site[id] || !mt_replay_node_allocated(&a->replay, id))
+            continue;
+        row[s->node_site[id] - 1] += mt_replay_node(&a->replay, id).live_bytes;
+    }
+}
 
 static void mt_massif_snapshot(FILE *o, size_t num, const mt_msnap_t *s, const char *tree)
 {
@@ -230,7 +283,7 @@ int mt_export_massif(const mt_analysis_t *a, mt_sites_t *sites, FILE *out)
     const mt_replay_t *r = &a->replay;
     mt_msnap_t snaps[MT_MASSIF_MAX_SNAPSHOTS + 4];
     size_t ns = 0;
-    snaps[ns++] = (mt_msnap_t){0, 0, 0};
+    snaps[ns++] = (mt_msnap_t){0, 0, 0, 0};
     /* The heap series, grouped into at most MT_MASSIF_MAX_SNAPSHOTS intervals. */
     size_t per = (r->nseries + MT_MASSIF_MAX_SNAPSHOTS - 1) / MT_MASSIF_MAX_SNAPSHOTS;
     int peak_done = 0;
@@ -248,24 +301,46 @@ int mt_export_massif(const mt_analysis_t *a, mt_sites_t *sites, FILE *out)
         }
         uint64_t end = (i + per) * r->series_width_us;
         if (!peak_done && r->peak_heap_bytes && r->peak_time_us < end) {
-            snaps[ns++] = (mt_msnap_t){r->peak_time_us, r->peak_heap_bytes, 1};
+            snaps[ns++] = (mt_msnap_t){r->peak_time_us, r->peak_heap_bytes, 1, 0};
             peak_done = 1;
             if (mx == r->peak_heap_bytes)
                 continue; /* that interval's maximum is the peak itself */
         }
         if (used && end < r->last_time_us)
-            snaps[ns++] = (mt_msnap_t){end, mx, 0};
+            snaps[ns++] = (mt_msnap_t){end, mx, 0, 0};
     }
     if (!peak_done && r->peak_heap_bytes)
-        snaps[ns++] = (mt_msnap_t){r->peak_time_us, r->peak_heap_bytes, 1};
-    snaps[ns++] = (mt_msnap_t){r->last_time_us, r->heap_bytes, 2};
+        snaps[ns++] = (mt_msnap_t){r->peak_time_us, r->peak_heap_bytes, 1, 0};
+    snaps[ns++] = (mt_msnap_t){r->last_time_us, r->heap_bytes, 2, 0};
 
-    mt_mtree_t peak, end;
+    /* every 10th snapshot detailed, as massif: the heap at its time, read again */
+    uint64_t times[MT_MASSIF_MAX_SNAPSHOTS / MT_MASSIF_DETAILED_FREQ + 2];
+    size_t nt = 0;
+    for (size_t i = MT_MASSIF_DETAILED_FREQ - 1; i < ns; i += MT_MASSIF_DETAILED_FREQ) {
+        if (snaps[i].detail || nt == sizeof times / sizeof times[0])
+            continue;
+        snaps[i].detail = 3;
+        snaps[i].held = nt;
+        times[nt++] = snaps[i].time_us;
+    }
+    mt_massif_held_t held = {sites, NULL};
     int rc = -ENOMEM;
-    memset(&peak, 0, sizeof peak);
-    memset(&end, 0, sizeof end);
-    if (mt_mtree_build(&peak, sites, MT_EXPORT_PEAK) < 0 ||
-        mt_mtree_build(&end, sites, MT_EXPORT_LEAKED) < 0)
+    mt_mtree_t tree;
+    memset(&tree, 0, sizeof tree);
+    uint32_t *leaf = malloc((sites->n ? sites->n : 1) * sizeof *leaf);
+    if (!leaf)
+        goto fail;
+    if (nt) {
+        held.bytes = calloc(nt * (sites->n ? sites->n : 1), sizeof *held.bytes);
+        if (!held.bytes)
+            goto fail;
+        char err[256];
+        rc = mt_analysis_snapshots(a, times, nt, mt_massif_take, &held, err, sizeof err);
+        if (rc < 0)
+            goto fail;
+        rc = -ENOMEM;
+    }
+    if (mt_mtree_build(&tree, sites, held.bytes, nt, leaf) < 0)
         goto fail;
     char *cmd = mt_analysis_command(a);
     if (!cmd)
@@ -278,21 +353,24 @@ int mt_export_massif(const mt_analysis_t *a, mt_sites_t *sites, FILE *out)
     free(cmd);
     for (size_t i = 0; i < ns; i++) {
         const mt_msnap_t *s = &snaps[i];
-        if (s->detail == 1) {
-            mt_massif_snapshot(out, i, s, "peak");
-            if (mt_massif_node(out, a->modules, &peak, 0, 0, s->heap) < 0)
-                goto fail;
-        } else if (s->detail == 2) {
-            mt_massif_snapshot(out, i, s, "detailed");
-            if (mt_massif_node(out, a->modules, &end, 0, 0, s->heap) < 0)
-                goto fail;
-        } else {
+        if (!s->detail) {
             mt_massif_snapshot(out, i, s, "empty");
+            continue;
         }
+        const uint64_t *by_site = s->detail == 3 ? held.bytes + s->held * sites->n : NULL;
+        mt_mtree_fill(&tree, sites, leaf, s->detail == 2 ? MT_EXPORT_LEAKED : MT_EXPORT_PEAK,
+                      by_site);
+        mt_msnap_t d = *s;
+        if (s->detail == 3) /* the heap at that moment (the tree's total), not the maximum */
+            d.heap = tree.v[0].bytes;
+        mt_massif_snapshot(out, i, &d, s->detail == 1 ? "peak" : "detailed");
+        if (mt_massif_node(out, a->modules, &tree, 0, 0, d.heap) < 0)
+            goto fail;
     }
     rc = fflush(out) != 0 || ferror(out) ? -EIO : 0;
 fail:
-    mt_mtree_destroy(&peak);
-    mt_mtree_destroy(&end);
+    free(held.bytes);
+    free(leaf);
+    mt_mtree_destroy(&tree);
     return rc;
 }

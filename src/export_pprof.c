@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "mt_config.h"
+#include "names.h"
 #include "protobuf_writer.h"
 
 /* profile.proto field numbers */
@@ -184,6 +185,31 @@ static int mt_fn_eq(mt_pprof_t *p, uint64_t id, const void *key)
     return p->fn_name[id - 1] == k->name && p->fn_file[id - 1] == k->file;
 }
 
+/*
+ * The name pprof shows. pprof takes a name equal to its system name for one it may simplify:
+ * it cuts what is between '<' and '>' and between '(' and ')' when the name looks like C++
+ * (google/pprof internal/symbolizer Demangle), so "<module>" became "" and read "<unknown>".
+ * A Python frame is named "function (file)", which also keeps one file's <module> apart from
+ * another's in `pprof -top` (it merges functions by name), its system name being the bare
+ * function; a C++ name is shown shortened (names.h) with the full name as system name.
+ */
+static const char *mt_pprof_name(const mt_frame_t *f, char *buf, size_t len)
+{
+    if (!f->python || !f->file)
+        return mt_name_show(f->function, buf, len);
+    const char *base = strrchr(f->file, '/');
+    base = base ? base + 1 : f->file;
+    /* a package's __init__.py (or __main__.py) is named with its package's directory */
+    if (base != f->file && (strcmp(base, "__init__.py") == 0 || strcmp(base, "__main__.py") == 0)) {
+        const char *dir = base - 1;
+        while (dir > f->file && dir[-1] != '/')
+            dir--;
+        base = dir;
+    }
+    snprintf(buf, len, "%s (%s)", f->function, base);
+    return buf;
+}
+
 /* Function id (from 1) of a named frame; writes the Function message the first time. */
 static uint64_t mt_pprof_function(mt_pprof_t *p, const mt_frame_t *f)
 {
@@ -212,11 +238,13 @@ static uint64_t mt_pprof_function(mt_pprof_t *p, const mt_frame_t *f)
     p->fn_map.hash[slot] = h;
     p->fn_map.id[slot] = id;
     p->fn_map.n++;
-    uint64_t name = mt_pprof_str(p, f->function), file = mt_pprof_str(p, f->file);
+    char shown[2048];
+    uint64_t name = mt_pprof_str(p, mt_pprof_name(f, shown, sizeof shown));
+    uint64_t system = mt_pprof_str(p, f->function), file = mt_pprof_str(p, f->file);
     mt_pb_reset(&p->msg);
     mt_pb_varint(&p->msg, PB_FUNCTION_ID, id);
     mt_pb_varint(&p->msg, PB_FUNCTION_NAME, name);
-    mt_pb_varint(&p->msg, PB_FUNCTION_SYSTEM_NAME, name);
+    mt_pb_varint(&p->msg, PB_FUNCTION_SYSTEM_NAME, system);
     if (file)
         mt_pb_varint(&p->msg, PB_FUNCTION_FILENAME, file);
     mt_pb_message(&p->out, PB_PROFILE_FUNCTION, &p->msg);
@@ -446,7 +474,9 @@ int mt_export_pprof(const mt_analysis_t *a, mt_sites_t *sites, enum mt_export_co
     free(cmd);
     mt_pb_varint(&p.out, PB_PROFILE_COMMENT, mt_pprof_str(&p, comment));
     mt_pb_varint(&p.out, PB_PROFILE_DEFAULT_SAMPLE_TYPE,
-                 mt_pprof_str(&p, cost == MT_EXPORT_ALLOCATIONS ? "alloc_space" : "inuse_space"));
+                 mt_pprof_str(&p, cost == MT_EXPORT_ALLOCATIONS ? "alloc_objects"
+                                  : cost == MT_EXPORT_ALLOCATED ? "alloc_space"
+                                                                : "inuse_space"));
     for (size_t i = 0; i < p.nstrs; i++)
         mt_pb_string(&p.out, PB_PROFILE_STRING_TABLE, p.strs[i]);
     if (p.err || mt_pb_error(&p.out))

@@ -11,8 +11,8 @@
 
 int mt_flame_cost_parse(const char *s)
 {
-    static const char *const names[] = {"peak", "leaked", "allocations", "temporary"};
-    for (int i = 0; i < 4; i++)
+    static const char *const names[] = {"peak", "leaked", "allocations", "temporary", "allocated"};
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
@@ -29,6 +29,8 @@ const char *mt_flame_cost_name(enum mt_flame_cost cost)
         return "allocations";
     case MT_FLAME_TEMPORARY:
         return "temporary";
+    case MT_FLAME_ALLOCATED:
+        return "allocated";
     }
     return "?";
 }
@@ -44,6 +46,8 @@ uint64_t mt_flame_figures_cost(const mt_flame_figures_t *f, enum mt_flame_cost c
         return f->allocations;
     case MT_FLAME_TEMPORARY:
         return f->temporary;
+    case MT_FLAME_ALLOCATED:
+        return f->bytes_allocated;
     }
     return 0;
 }
@@ -70,16 +74,19 @@ typedef struct mt_raw {
     uint32_t program; /* module index of the traced executable, or MT_NO_MODULE */
 } mt_raw_t;
 
-/* Frames are one node when a person would call them the same function: by name and module,
- * or, without a name, by address. Lines differ inside a native function and are not part of it.
- * A Python frame is a line (file:line function), as in memray and py-spy: a script's <module>
- * is one function of a thousand lines, and "<module> (several lines)" would say nothing. */
+/* Frames are one node when a person would call them the same function: by name, file and
+ * module (two static functions of one name in two files of a program are two functions),
+ * or, without a name, by address. Lines differ inside a native function and are not part of
+ * it. A Python frame is a line (file:line function), as in memray and py-spy: a script's
+ * <module> is one function of a thousand lines, and "<module> (several lines)" would say
+ * nothing. */
 static int mt_frame_same(const mt_frame_t *a, const mt_frame_t *b)
 {
-    if (a->function != b->function || a->module != b->module || a->python != b->python)
+    if (a->function != b->function || a->module != b->module || a->python != b->python ||
+        a->file != b->file)
         return 0;
     if (a->python)
-        return a->file == b->file && a->line == b->line;
+        return a->line == b->line;
     return a->function || a->address == b->address;
 }
 
@@ -90,8 +97,9 @@ static size_t mt_raw_hash(uint32_t parent, const mt_frame_t *f)
     h ^= ((uint64_t)f->module << 1 | (uint64_t)f->python) * 0xff51afd7ed558ccdull;
     if (!f->function)
         h ^= f->address * 0xc4ceb9fe1a85ec53ull;
+    h ^= (uintptr_t)f->file * 0x9e3779b97f4a7c15ull;
     if (f->python)
-        h ^= ((uintptr_t)f->file ^ f->line) * 0xc4ceb9fe1a85ec53ull;
+        h ^= (uint64_t)f->line * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 31;
     return (size_t)h;
 }
@@ -153,7 +161,7 @@ static uint32_t mt_raw_child(mt_raw_t *r, uint32_t parent, const mt_frame_t *f)
         mt_flame_node_t *c = &r->v[r->table[j] - 1];
         if (c->parent == parent && mt_frame_same(&c->frame, f)) {
             /* The same function reached from several lines: no single line to show. */
-            if (c->frame.line != f->line || c->frame.file != f->file)
+            if (c->frame.line != f->line)
                 c->frame.line = 0;
             if (!f->inlined)
                 c->frame.inlined = 0;
@@ -279,9 +287,9 @@ typedef struct mt_pending {
 } mt_pending_t;
 
 /* Copies the raw tree into t with threshold min (children below it merged). Returns the node
- * count, or -ENOMEM; stops early (returning limit + 1) when the copy passes limit nodes. */
+ * count, or -ENOMEM. */
 static long mt_copy(const mt_raw_t *r, const uint32_t *kids, const uint32_t *kid_start,
-                    uint64_t min, size_t limit, mt_flame_tree_t *t)
+                    uint64_t min, mt_flame_tree_t *t)
 {
     size_t cap = r->n * 2 + 1; /* each node, plus at most one "other" per parent */
     mt_pending_t *stack = malloc(cap * sizeof *stack);
@@ -294,10 +302,6 @@ static long mt_copy(const mt_raw_t *r, const uint32_t *kids, const uint32_t *kid
     stack[sp++] = (mt_pending_t){.raw = 0, .parent = 0};
     while (sp) {
         mt_pending_t e = stack[--sp];
-        if (limit && n >= limit) {
-            n = limit + 1;
-            break;
-        }
         mt_flame_node_t *o = &t->v[n];
         uint32_t self = (uint32_t)n++;
         if (e.raw == UINT32_MAX) {
@@ -363,6 +367,59 @@ static void mt_finish_layout(mt_flame_tree_t *t)
     }
 }
 
+/* The nodes a copy at threshold min would make, counting stops past limit: the kept nodes
+ * (every ancestor and itself at least min) and one "other" per kept node with a child below it.
+ * The count never rises with min: a parent that gains an "other" loses at least the child it
+ * merged. stack holds r->n entries. */
+static size_t mt_count(const mt_raw_t *r, const uint32_t *kids, const uint32_t *kid_start,
+                       uint64_t min, size_t limit, uint32_t *stack)
+{
+    size_t n = 0, sp = 0;
+    stack[sp++] = 0;
+    while (sp && n <= limit) {
+        uint32_t i = stack[--sp];
+        const uint32_t *k = kids + kid_start[i];
+        uint32_t nk = r->nchildren[i], kept = 0;
+        while (kept < nk && r->v[k[kept]].value >= min)
+            stack[sp++] = k[kept++];
+        n += 1 + (kept < nk);
+    }
+    return n;
+}
+
+/* The smallest threshold at which the tree has at most max_nodes nodes (max_nodes >= 2: above
+ * the biggest child of the root only the root and its "other" are left). Because the count
+ * never rises with the threshold, the search is a bisection, and the answer depends on the
+ * tree alone: a user's threshold above it is kept as it is, one below it is raised to it, so
+ * a bigger --min-percent never draws more frames. Each count stops past max_nodes. */
+static uint64_t mt_threshold_for(const mt_raw_t *r, const uint32_t *kids, const uint32_t *kid_start,
+                                 size_t max_nodes, uint32_t *stack)
+{
+    if (mt_count(r, kids, kid_start, 0, max_nodes, stack) <= max_nodes)
+        return 0;
+    uint64_t lo = 0, hi = r->v[0].value + 1; /* count(lo) > max_nodes >= count(hi) */
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (mt_count(r, kids, kid_start, mid, max_nodes, stack) <= max_nodes)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+static int mt_copy_at(const mt_raw_t *r, const uint32_t *kids, const uint32_t *kid_start,
+                      uint64_t min, mt_flame_tree_t *t)
+{
+    long n = mt_copy(r, kids, kid_start, min, t);
+    if (n < 0)
+        return (int)n;
+    t->n = (size_t)n;
+    t->min_value = min;
+    mt_finish_layout(t);
+    return 0;
+}
+
 int mt_flame_tree_build(mt_flame_tree_t *t, const mt_analysis_t *a, mt_sites_t *sites,
                         const mt_flame_opts_t *o)
 {
@@ -370,14 +427,15 @@ int mt_flame_tree_build(mt_flame_tree_t *t, const mt_analysis_t *a, mt_sites_t *
     t->cost = o->cost;
     mt_raw_t r;
     int rc = mt_raw_build(&r, a, sites, o->cost);
-    uint32_t *kids = NULL, *kid_start = NULL;
+    uint32_t *kids = NULL, *kid_start = NULL, *stack = NULL;
     if (rc < 0)
         goto out;
     rc = -ENOMEM;
     kids = malloc(r.n * sizeof *kids);
     kid_start = malloc(r.n * sizeof *kid_start);
+    stack = malloc(r.n * sizeof *stack);
     t->v = malloc((r.n * 2 + 1) * sizeof *t->v);
-    if (!kids || !kid_start || !t->v)
+    if (!kids || !kid_start || !stack || !t->v)
         goto out;
     uint32_t at = 0;
     for (size_t i = 0; i < r.n; i++) {
@@ -388,27 +446,36 @@ int mt_flame_tree_build(mt_flame_tree_t *t, const mt_analysis_t *a, mt_sites_t *
     }
     uint64_t total = r.v[0].value;
     double share = o->min_share > 0 ? o->min_share : 0;
-    for (;;) {
-        uint64_t min = (uint64_t)(share * (double)total);
-        if (share > 0 && (double)min < share * (double)total)
-            min++; /* at least the share: a frame of exactly 0.1% stays at 0.1% */
-        /* at a share of 1 only one path is left: take it whatever its length */
-        long n = mt_copy(&r, kids, kid_start, min, share >= 1 ? 0 : o->max_nodes, t);
-        if (n < 0)
-            goto out;
-        if (!o->max_nodes || (size_t)n <= o->max_nodes || share >= 1) {
-            t->n = (size_t)n;
-            break;
+    uint64_t min = (uint64_t)(share * (double)total);
+    if (share > 0 && (double)min < share * (double)total)
+        min++; /* at least the share: a frame of exactly 0.1% stays at 0.1% */
+    /* The cap's threshold, from the tree alone (never from min), so that the frames drawn are
+     * the same function of the user's threshold whatever the cap and the budget did. */
+    size_t cap = o->max_nodes ? (o->max_nodes < 2 ? 2 : o->max_nodes) : 0;
+    uint64_t cut = cap ? mt_threshold_for(&r, kids, kid_start, cap, stack) : 0;
+    if (o->size) {
+        for (;;) {
+            rc = mt_copy_at(&r, kids, kid_start, cut, t);
+            if (rc < 0)
+                goto out;
+            size_t size = o->size(t, o->size_arg);
+            if (size <= o->max_size || t->n <= 2)
+                break;
+            /* nodes in proportion to the budget, a little under, and fewer each time */
+            double want = (double)t->n * (double)o->max_size / (double)size * 0.95;
+            cap = want < 2 ? 2 : want >= (double)t->n ? t->n - 1 : (size_t)want;
+            cut = mt_threshold_for(&r, kids, kid_start, cap, stack);
         }
-        share = share > 0 ? share * 2 : 1e-6;
-        if (share > 1)
-            share = 1;
+        if (min <= cut) {
+            rc = 0;
+            goto out;
+        }
     }
-    mt_finish_layout(t);
-    rc = 0;
+    rc = mt_copy_at(&r, kids, kid_start, min > cut ? min : cut, t);
 out:
     free(kids);
     free(kid_start);
+    free(stack);
     mt_raw_free(&r);
     if (rc < 0)
         mt_flame_tree_destroy(t);

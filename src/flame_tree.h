@@ -19,9 +19,10 @@ enum mt_flame_cost {
     MT_FLAME_LEAKED,      /* bytes still allocated at the end of the log */
     MT_FLAME_ALLOCATIONS, /* number of allocation calls (heaptrack_print's default) */
     MT_FLAME_TEMPORARY,   /* allocations freed before the same thread allocated again */
+    MT_FLAME_ALLOCATED,   /* bytes allocated in total (heaptrack's "allocated") */
 };
 
-/* Parses "peak", "leaked", "allocations", "temporary"; -1 when unknown. */
+/* Parses "peak", "leaked", "allocations", "temporary", "allocated"; -1 when unknown. */
 int mt_flame_cost_parse(const char *s);
 const char *mt_flame_cost_name(enum mt_flame_cost cost);
 
@@ -58,8 +59,8 @@ typedef struct mt_flame_node {
 /*
  * Nodes in preorder: the root first, children biggest first (ties by name, then by the order
  * the sites were found, so the output is stable). The children of i are i + 1, then the end of
- * each child, up to v[i].end. Frames are merged by function (and module), Python frames by
- * function, file and line (each line a node of its own); a native frame without a
+ * each child, up to v[i].end. Frames are merged by function and file (and module), Python
+ * frames by function, file and line (each line a node of its own); a native frame without a
  * function by address. Only sites with a non-zero cost are counted.
  */
 typedef struct mt_flame_tree {
@@ -67,6 +68,7 @@ typedef struct mt_flame_tree {
     size_t n;
     enum mt_flame_cost cost;
     uint32_t max_depth;
+    uint64_t min_value;    /* the threshold used: children below it were merged */
     uint64_t pruned_value; /* cost in the MT_FLAME_OTHER nodes */
     size_t pruned_frames;  /* frames merged into them */
 } mt_flame_tree_t;
@@ -76,8 +78,16 @@ typedef struct mt_flame_opts {
     /* Children whose subtree costs less than this share of the total (0.001 = 0.1%) are merged
      * into one "other" node under their parent; 0 keeps every frame. */
     double min_share;
-    /* When the tree would still have more nodes, min_share doubles until it fits (0: no cap). */
+    /* When the tree would still have more nodes, the threshold rises to the smallest one at which
+     * it has at most max_nodes (0: no cap). That threshold depends on the tree alone, so a
+     * bigger min_share never gives more nodes. */
     size_t max_nodes;
+    /* Optional: the size of what the tree becomes (a renderer's bytes), at most max_size. It is
+     * measured on the tree at the cap's threshold; while over, the cap shrinks in proportion.
+     * Then min_share applies. */
+    size_t (*size)(const mt_flame_tree_t *t, void *arg);
+    void *size_arg;
+    size_t max_size;
 } mt_flame_opts_t;
 
 /* Builds the tree of a log from its sites. 0 or -ENOMEM. */

@@ -104,6 +104,8 @@ int mt_render_diff_text(const mt_diff_t *d, FILE *o, const mt_diff_render_opts_t
                 mt_fmt_count(g, sizeof g, s->new_.leaked_bytes));
         if (st != MT_DIFF_CHANGED)
             fprintf(o, "  %s[%s]%s", bold, mt_status_names[st], reset);
+        else if (s->moved)
+            fputs("  [lines moved]", o);
         fputc('\n', o);
         mt_render_stack_text(o, opt->colour, s->mods, s->shown, opt->max_frames);
     }
@@ -191,6 +193,8 @@ int mt_render_diff_json(const mt_diff_t *d, FILE *out, const mt_diff_render_opts
         mt_json_object_begin(&j);
         mt_json_key(&j, "status");
         mt_json_string(&j, mt_status_names[mt_diff_status(s)]);
+        mt_json_key(&j, "lines_moved");
+        mt_json_bool(&j, s->moved);
         mt_json_key(&j, "old");
         mt_diff_figures_json(&j, &s->old);
         mt_json_key(&j, "new");

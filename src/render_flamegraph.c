@@ -9,8 +9,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "fmt.h"
+#include "names.h"
 #include "xml_escape.h"
 
 /* The page's script and style, kept as lines so no string passes the compilers' limits. The
@@ -55,10 +57,22 @@ static const char *const mt_flame_js[] = {
     "  var box = svg.parentNode && svg.parentNode.querySelector ?",
     "    svg.parentNode.querySelector('input.flame-search') : null;",
     "  function say(el, s) { if (el) el.textContent = s; }",
-    "  function fit(n, w) {",
+    "  function cut(s, w) {",
     "    var max = Math.floor((w - 6) / CW);",
     "    if (max < 3) return '';",
-    "    return n.name.length <= max ? n.name : n.name.slice(0, max - 3) + '...';",
+    "    return s.length <= max ? s : s.slice(0, max - 3) + '...';",
+    "  }",
+    "  function fit(n, w) { return cut(n.name, w); }",
+    "  /* the details line, cut to the graph's width as the browser measures it */",
+    "  function tell(s) {",
+    "    if (!details) return;",
+    "    details.textContent = s;",
+    "    for (var k = 0; k < 8 && s.length > 3; k++) {",
+    "      var w = details.getComputedTextLength ? details.getComputedTextLength() : 0;",
+    "      if (w <= FW) break;",
+    "      s = s.slice(0, Math.max(Math.floor(s.length * FW / w) - 4, 0)) + '...';",
+    "      details.textContent = s;",
+    "    }",
     "  }",
     "  function place(n, x, w, faded) {",
     "    n.g.style.display = '';",
@@ -109,21 +123,29 @@ static const char *const mt_flame_js[] = {
     "    if (t !== null) search(t);",
     "  }",
     "  for (i = 0; i < gs.length; i++) {",
-    "    var g = gs[i], title = g.querySelector('title');",
+    "    var g = gs[i], title = g.firstElementChild;",
     "    var n = { g: g, i: i, x: +g.getAttribute('data-x'), v: +g.getAttribute('data-v'),",
     "              d: +g.getAttribute('data-d'), info: title ? title.textContent : '',",
-    "              rect: g.querySelector('rect'), text: g.querySelector('text') };",
+    "              rect: title.nextElementSibling, text: g.lastElementChild };",
     "    n.name = n.info.split('\\n')[0];",
     "    n.fill = n.rect.getAttribute('fill');",
+    "    g.mtIndex = i;",
     "    nodes.push(n);",
-    "    g.addEventListener('click', (function (n) {",
-    "      return function (e) { zoom(n); e.stopPropagation(); };",
-    "    })(n));",
-    "    g.addEventListener('mouseover', (function (n) {",
-    "      return function () { say(details, n.info.replace(/\\n/g, ' | ')); };",
-    "    })(n));",
-    "    g.addEventListener('mouseout', function () { say(details, ' '); });",
     "  }",
+    "  /* one listener for all the frames: a large graph opens without thousands of closures */",
+    "  function hit(e) {",
+    "    for (var el = e.target; el && el !== svg; el = el.parentNode)",
+    "      if (el.mtIndex !== undefined) return nodes[el.mtIndex];",
+    "    return null;",
+    "  }",
+    "  svg.addEventListener('click', function (e) {",
+    "    var n = hit(e);",
+    "    if (n) { zoom(n); e.stopPropagation(); }",
+    "  });",
+    "  svg.addEventListener('mouseover', function (e) {",
+    "    var n = hit(e);",
+    "    tell(n ? n.info.replace(/\\n/g, ' | ') : ' ');",
+    "  });",
     "  var acts = svg.querySelectorAll('.btn');",
     "  for (i = 0; i < acts.length; i++) {",
     "    acts[i].addEventListener('click', function (e) {",
@@ -147,6 +169,7 @@ static const char *const mt_flame_js[] = {
     "    if (k === 'zoom' && nodes[+v]) zoom(nodes[+v]);",
     "  });",
     "  svg.setAttribute('data-ready', '1');",
+    "  svg.setAttribute('data-ready-ms', String(Math.round(performance.now())));",
     "  return { search: search, zoom: function (k) { if (nodes[k]) zoom(nodes[k]); } };",
     "}",
     "var all = document.querySelectorAll('svg.mt-flame');",
@@ -174,6 +197,25 @@ void mt_flame_write_js(FILE *o)
     mt_write_lines(o, mt_flame_js);
 }
 
+static ssize_t mt_count_write(void *cookie, const char *buf, size_t size)
+{
+    (void)buf;
+    *(size_t *)cookie += size;
+    return (ssize_t)size;
+}
+
+size_t mt_flame_svg_size(const mt_flame_tree_t *t, void *arg)
+{
+    const mt_flame_budget_t *b = arg;
+    size_t n = 0;
+    FILE *f = fopencookie(&n, "w", (cookie_io_functions_t){.write = mt_count_write});
+    if (!f)
+        return 0; /* no way to measure: draw what the cap allows */
+    int rc = mt_render_flamegraph_svg(t, b->a, f, b->svg);
+    fclose(f);
+    return rc < 0 ? 0 : n;
+}
+
 const char *mt_flame_cost_caption(enum mt_flame_cost cost)
 {
     switch (cost) {
@@ -185,13 +227,23 @@ const char *mt_flame_cost_caption(enum mt_flame_cost cost)
         return "allocation calls";
     case MT_FLAME_TEMPORARY:
         return "temporary allocations (freed before the thread's next allocation)";
+    case MT_FLAME_ALLOCATED:
+        return "bytes allocated in total";
     }
     return "?";
 }
 
+const char *mt_flame_cost_caption_of(enum mt_flame_cost cost, const mt_analysis_t *a)
+{
+    /* a Python script's leaked figure is what it held when it ended (mt_analysis_held) */
+    if (cost == MT_FLAME_LEAKED && a && mt_analysis_held(a).at_script_end)
+        return "bytes held at the end of the script";
+    return mt_flame_cost_caption(cost);
+}
+
 static int mt_cost_is_bytes(enum mt_flame_cost cost)
 {
-    return cost == MT_FLAME_PEAK || cost == MT_FLAME_LEAKED;
+    return cost == MT_FLAME_PEAK || cost == MT_FLAME_LEAKED || cost == MT_FLAME_ALLOCATED;
 }
 
 /* "94.0 KiB (96,256 B)" or "4,000 allocations" */
@@ -226,7 +278,8 @@ static void mt_node_name(char *b, size_t len, const mt_flame_node_t *n, const mt
         snprintf(b, len, "%s (%s:%" PRIu32 ")", n->frame.function,
                  slash ? slash + 1 : n->frame.file, n->frame.line);
     } else if (n->frame.function) {
-        snprintf(b, len, "%s", n->frame.function);
+        char full[2048];
+        snprintf(b, len, "%s", mt_name_show(n->frame.function, full, sizeof full));
     } else if (m) {
         snprintf(b, len, "%s+0x%" PRIx64, m->basename, n->frame.address);
     } else {
@@ -346,7 +399,7 @@ static void mt_node_title(FILE *o, const mt_flame_tree_t *t, const mt_flame_node
         fputs("frames each below the cut, merged", o);
     } else {
         if (n->frame.file) {
-            mt_xml_escape(o, n->frame.file, cap / 2);
+            mt_xml_escape(o, mt_path_show(n->frame.file), cap / 2);
             if (n->frame.line)
                 fprintf(o, ":%" PRIu32, n->frame.line);
             else
@@ -368,13 +421,18 @@ static void mt_node_title(FILE *o, const mt_flame_tree_t *t, const mt_flame_node
                 mt_fmt_count(c, sizeof c, f->peak_blocks), pct);
         break;
     case MT_FLAME_LEAKED:
-        fprintf(o, "%s in %s blocks not freed at exit (%.2f%%)",
-                mt_fmt_bytes_exact(b, sizeof b, n->value),
-                mt_fmt_count(c, sizeof c, f->leaked_blocks), pct);
+        fprintf(o, "%s in %s blocks %s (%.2f%%)", mt_fmt_bytes_exact(b, sizeof b, n->value),
+                mt_fmt_count(c, sizeof c, f->leaked_blocks),
+                mt_analysis_held(a).at_script_end ? "held at the end of the script"
+                                                  : "not freed at exit",
+                pct);
         break;
     case MT_FLAME_ALLOCATIONS:
     case MT_FLAME_TEMPORARY:
         fprintf(o, "%s (%.2f%%)", mt_value_text(b, sizeof b, t->cost, n->value), pct);
+        break;
+    case MT_FLAME_ALLOCATED:
+        fprintf(o, "%s allocated (%.2f%%)", mt_fmt_bytes_exact(b, sizeof b, n->value), pct);
         break;
     }
     fprintf(o, "\n%s allocations, %s allocated in total", mt_fmt_count(c, sizeof c, f->allocations),
@@ -385,7 +443,7 @@ static void mt_node_title(FILE *o, const mt_flame_tree_t *t, const mt_flame_node
 
 #define MT_FG_FH 17.0   /* frame height */
 #define MT_FG_TOP 60.0  /* title, subtitle, buttons */
-#define MT_FG_BOTTOM 40 /* details line, legend */
+#define MT_FG_BOTTOM 56 /* details line, then the legend on a line of its own */
 #define MT_FG_X0 10.0
 #define MT_FG_CW 7.0 /* average character width at 12px, as the script assumes */
 
@@ -419,12 +477,12 @@ int mt_render_flamegraph_svg(const mt_flame_tree_t *t, const mt_analysis_t *a, F
     if (opt->title) {
         mt_xml_escape(o, opt->title, 300);
     } else {
-        fprintf(o, "memtrace flame graph: %s", mt_flame_cost_caption(t->cost));
+        fprintf(o, "memtrace flame graph: %s", mt_flame_cost_caption_of(t->cost, a));
     }
     fprintf(o, "</text>\n<text class=\"sub\" x=\"%.0f\" y=\"44\">total %s", MT_FG_X0,
             mt_value_text(b, sizeof b, t->cost, total));
     if (opt->title) /* the default title says what the widths measure; a custom one may not */
-        fprintf(o, " of %s", mt_flame_cost_caption(t->cost));
+        fprintf(o, " of %s", mt_flame_cost_caption_of(t->cost, a));
     fputs(" \xc2\xb7 ", o);
     mt_xml_escape(o, a->path, 200);
     if (t->pruned_frames)
@@ -469,9 +527,12 @@ int mt_render_flamegraph_svg(const mt_flame_tree_t *t, const mt_analysis_t *a, F
     fputs("</g>\n", o);
     if (!total)
         fprintf(o, "<text class=\"sub\" x=\"%.0f\" y=\"%.0f\">nothing to show: no %s</text>\n",
-                MT_FG_X0, MT_FG_TOP + MT_FG_FH * 2, mt_flame_cost_caption(t->cost));
-    double yb = H - MT_FG_BOTTOM + 24;
+                MT_FG_X0, MT_FG_TOP + MT_FG_FH * 2, mt_flame_cost_caption_of(t->cost, a));
+    /* The details line may be as wide as the graph (the script cuts it there): the legend
+     * goes under it, never beside it. */
+    double yb = H - MT_FG_BOTTOM + 20;
     fprintf(o, "<text class=\"details\" x=\"%.0f\" y=\"%.0f\"> </text>\n", MT_FG_X0, yb);
+    yb += 22;
     static const struct {
         const char *label, *fill;
     } legend[] = {{"program", "#eb6e47"},
@@ -481,8 +542,8 @@ int mt_render_flamegraph_svg(const mt_flame_tree_t *t, const mt_analysis_t *a, F
     double lx = W - MT_FG_X0 - 380;
     for (size_t i = 0; i < sizeof legend / sizeof legend[0]; i++) {
         fprintf(o,
-                "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"%s\"/>"
-                "<text class=\"sub\" x=\"%.0f\" y=\"%.0f\">%s</text>\n",
+                "<rect class=\"legend\" x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" "
+                "fill=\"%s\"/><text class=\"sub legend\" x=\"%.0f\" y=\"%.0f\">%s</text>\n",
                 lx, yb - 9, legend[i].fill, lx + 14, yb, legend[i].label);
         lx += 14 + 7.0 * (double)strlen(legend[i].label) + 16;
     }

@@ -24,11 +24,26 @@ typedef struct mt_flame_svg_opts {
 int mt_render_flamegraph_svg(const mt_flame_tree_t *t, const mt_analysis_t *a, FILE *out,
                              const mt_flame_svg_opts_t *o) MT_WUR;
 
+/* A size callback for mt_flame_opts_t: the bytes of the tree's SVG with opts svg (counted,
+ * not kept). Large profiles stay quick to open: the cap keeps what can be seen and merges the
+ * rest into "other" boxes with their exact cost. */
+typedef struct mt_flame_budget {
+    const mt_analysis_t *a;
+    const mt_flame_svg_opts_t *svg;
+} mt_flame_budget_t;
+size_t mt_flame_svg_size(const mt_flame_tree_t *t, void *budget);
+
+/* The default budget of a standalone flame graph: under 2 MB, which Chromium opens in well
+ * under a second (tests/integration/mt_viz.py, large-flamegraph). */
+#define MT_FLAME_SVG_MAX_BYTES 2000000u
+
 /* The style and the script the graphs need (no <style>/<script> tags around them). */
 void mt_flame_write_css(FILE *out);
 void mt_flame_write_js(FILE *out);
 
 /* What a cost measures, for titles: "bytes held at the heap peak". */
 const char *mt_flame_cost_caption(enum mt_flame_cost cost);
+/* The same for a log: a Python script's leaked bytes are those held when it ended. */
+const char *mt_flame_cost_caption_of(enum mt_flame_cost cost, const mt_analysis_t *a);
 
 #endif

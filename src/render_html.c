@@ -20,6 +20,7 @@
 #include "render_leaks.h"
 #include "render_svg_timeline.h"
 #include "report_fragmentation.h"
+#include "names.h"
 #include "report_lines.h"
 #include "report_summary.h"
 #include "report_threads.h"
@@ -85,7 +86,121 @@ static const char *const mt_html_css[] = {
     "monospace; font-size: 12px; }",
     "table.lines tr.fn th { background: #f4f4f4; } table.lines tr.none td { color: #999; }",
     ".wide { overflow-x: auto; }",
+    "input.table-filter { display: block; margin: 0.5em 0 0; width: 16em; }",
+    "th.sortable { cursor: pointer; } th.sortable:hover { text-decoration: underline; }",
+    "th[aria-sort=descending]::after { content: ' \\25BC'; }",
+    "th[aria-sort=ascending]::after { content: ' \\25B2'; }",
     "svg.lane { vertical-align: middle; }",
+    NULL,
+};
+
+/* Every table sorts by a click on a column's header and filters with a text box above it. The
+ * script is fixed text that reads only the DOM: a cell sorts by its data-value when it has
+ * one (the exact integer), else by its text. Header rows are the leading rows of <th> only
+ * (the lines table has two, with spans); a row of one cell across the table (a function of
+ * the lines table) starts a group, and rows sort within their group. */
+static const char *const mt_html_table_js[] = {
+    "(function () {",
+    "'use strict';",
+    "function grid(rows) {",
+    "  var taken = [], out = [];",
+    "  rows.forEach(function (tr, r) {",
+    "    var c = 0, cells = [];",
+    "    Array.prototype.forEach.call(tr.cells, function (td) {",
+    "      while (taken[r] && taken[r][c]) c++;",
+    "      for (var dr = 0; dr < td.rowSpan; dr++)",
+    "        for (var dc = 0; dc < td.colSpan; dc++)",
+    "          (taken[r + dr] = taken[r + dr] || [])[c + dc] = true;",
+    "      cells.push({ td: td, col: c, span: td.colSpan });",
+    "      c += td.colSpan;",
+    "    });",
+    "    out.push(cells);",
+    "  });",
+    "  return out;",
+    "}",
+    "function key(cell) {",
+    "  if (!cell) return null;",
+    "  var v = cell.td.getAttribute('data-value');",
+    "  return v !== null && v !== '' ? +v : cell.td.textContent.trim().toLowerCase();",
+    "}",
+    "function cmp(a, b) {",
+    "  if (a === b) return 0;",
+    "  if (a === null) return 1;",
+    "  if (b === null) return -1;",
+    "  if (typeof a === typeof b) return a < b ? -1 : 1;",
+    "  return typeof a === 'number' ? -1 : 1;",
+    "}",
+    "function setup(table, n) {",
+    "  var rows = Array.prototype.slice.call(table.rows), nh = 0;",
+    "  while (nh < rows.length && Array.prototype.every.call(rows[nh].cells,",
+    "         function (c) { return c.tagName === 'TH'; }) && rows[nh].cells.length > 1) nh++;",
+    "  var head = grid(rows.slice(0, nh)), body = rows.slice(nh), width = 0;",
+    "  head.forEach(function (r) { r.forEach(function (c) { width = Math.max(width, c.col + "
+    "c.span); }); });",
+    "  var input = document.createElement('input');",
+    "  input.type = 'search';",
+    "  input.className = 'table-filter';",
+    "  input.placeholder = 'filter rows';",
+    "  input.setAttribute('aria-label', 'filter the rows of the table below');",
+    "  table.parentNode.insertBefore(input, table);",
+    "  table.setAttribute('data-rows-shown', String(body.length));",
+    "  function groupRow(tr) { return tr.cells.length === 1 && width > 1 && tr.cells[0].colSpan >= "
+    "width; }",
+    "  input.addEventListener('input', function () {",
+    "    var t = input.value.toLowerCase(), shown = 0, group = null, any = false;",
+    "    function close() { if (group) group.style.display = any || t === '' ? '' : 'none'; }",
+    "    body.forEach(function (tr) {",
+    "      if (groupRow(tr)) { close(); group = tr; any = false; return; }",
+    "      var hit = t === '' || tr.textContent.toLowerCase().indexOf(t) >= 0;",
+    "      tr.style.display = hit ? '' : 'none';",
+    "      if (hit) { shown++; any = true; }",
+    "    });",
+    "    close();",
+    "    table.setAttribute('data-filter', input.value);",
+    "    table.setAttribute('data-rows-shown', String(shown));",
+    "  });",
+    "  head.forEach(function (r) {",
+    "    r.forEach(function (h) {",
+    "      if (h.span !== 1 || !body.length) return;",
+    "      h.td.classList.add('sortable');",
+    "      h.td.title = 'sort by this column';",
+    "      h.td.addEventListener('click', function () {",
+    "        var cells = grid(body), groups = [[]], numeric = false;",
+    "        body.forEach(function (tr, i) {",
+    "          if (groupRow(tr)) { groups.push([tr]); groups.push([]); return; }",
+    "          var c = cells[i].filter(function (x) {",
+    "            return x.col <= h.col && h.col < x.col + x.span; })[0], k = key(c);",
+    "          if (typeof k === 'number') numeric = true;",
+    "          groups[groups.length - 1].push({ tr: tr, k: k, i: i });",
+    "        });",
+    "        /* first click: figures biggest first, text from a; then each click turns it */",
+    "        var was = h.td.getAttribute('aria-sort');",
+    "        var desc = was ? was === 'ascending' : numeric;",
+    "        Array.prototype.forEach.call(table.querySelectorAll('th[aria-sort]'),",
+    "          function (x) { x.removeAttribute('aria-sort'); });",
+    "        h.td.setAttribute('aria-sort', desc ? 'descending' : 'ascending');",
+    "        var parent = body.length ? body[0].parentNode : table, order = [];",
+    "        groups.forEach(function (g) {",
+    "          if (g.length === 1 && g[0].nodeType) { order.push(g[0]); return; }",
+    "          g.sort(function (a, b) {",
+    "            var r = cmp(a.k, b.k);",
+    "            if (a.k !== null && b.k !== null && desc) r = -r;",
+    "            return r || a.i - b.i;",
+    "          });",
+    "          g.forEach(function (x) { order.push(x.tr); });",
+    "        });",
+    "        order.forEach(function (tr) { parent.appendChild(tr); });",
+    "        body = order;",
+    "        table.setAttribute('data-sort-col', String(h.col));",
+    "        table.setAttribute('data-sort-dir', desc ? 'descending' : 'ascending');",
+    "      });",
+    "    });",
+    "  });",
+    "}",
+    "var tables = document.querySelectorAll('body table');",
+    "for (var i = 0; i < tables.length; i++) setup(tables[i], i);",
+    "document.documentElement.setAttribute('data-tables-ready', String(tables.length));",
+    "})();",
     NULL,
 };
 
@@ -115,15 +230,16 @@ static void mt_frame_html(FILE *o, const mt_analysis_t *a, const mt_frame_t *f)
 {
     const mt_module_t *m = mt_modules_get(a->modules, f->module);
     fputs("<span class=\"frame\">", o);
+    char name[1024];
     if (f->function)
-        mt_xml_escape(o, f->function, 300);
+        mt_xml_escape(o, mt_name_show(f->function, name, sizeof name), 300);
     else
         fprintf(o, "0x%" PRIx64, f->address);
     if (f->inlined)
         fputs(" (inlined)", o);
     fputs("</span> <span class=\"muted\">", o);
     if (f->file) {
-        mt_xml_escape(o, f->file, 200);
+        mt_xml_escape(o, mt_path_show(f->file), 200);
         if (f->line)
             fprintf(o, ":%" PRIu32, f->line);
     } else if (m) {
@@ -449,36 +565,33 @@ static int mt_flame_html(FILE *o, const mt_analysis_t *a, mt_sites_t *sites,
                          const mt_html_opts_t *opt)
 {
     /* The node cap bounds the graph for ordinary names; the byte budget for any names (a C++
-     * program's escaped templates): over it, the graph is drawn again with half the frames. */
-    size_t max_nodes = opt->max_nodes;
+     * program's escaped templates): over it, the cap shrinks until the graph fits. */
     char *buf = NULL;
     size_t len = 0;
-    int rc;
-    for (;;) {
-        mt_flame_tree_t t;
-        mt_flame_opts_t fo = {.cost = cost, .min_share = opt->min_share, .max_nodes = max_nodes};
-        rc = mt_flame_tree_build(&t, a, sites, &fo);
-        if (rc < 0)
-            return rc;
-        FILE *m = open_memstream(&buf, &len);
-        if (!m) {
-            mt_flame_tree_destroy(&t);
-            return -ENOMEM;
-        }
-        mt_flame_svg_opts_t so = {.title = heading, .embedded = 1};
-        rc = mt_render_flamegraph_svg(&t, a, m, &so);
-        if (fclose(m) != 0 && rc == 0)
-            rc = -ENOMEM;
+    mt_flame_svg_opts_t so = {.title = heading, .embedded = 1};
+    mt_flame_budget_t budget = {.a = a, .svg = &so};
+    mt_flame_opts_t fo = {.cost = cost,
+                          .min_share = opt->min_share,
+                          .max_nodes = opt->max_nodes,
+                          .size = mt_flame_svg_size,
+                          .size_arg = &budget,
+                          .max_size = MT_HTML_FLAME_MAX_BYTES};
+    mt_flame_tree_t t;
+    int rc = mt_flame_tree_build(&t, a, sites, &fo);
+    if (rc < 0)
+        return rc;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) {
         mt_flame_tree_destroy(&t);
-        if (rc < 0) {
-            free(buf);
-            return rc == -EIO ? -ENOMEM : rc;
-        }
-        if (len <= MT_HTML_FLAME_MAX_BYTES || max_nodes <= 100)
-            break;
+        return -ENOMEM;
+    }
+    rc = mt_render_flamegraph_svg(&t, a, m, &so);
+    if (fclose(m) != 0 && rc == 0)
+        rc = -ENOMEM;
+    mt_flame_tree_destroy(&t);
+    if (rc < 0) {
         free(buf);
-        buf = NULL;
-        max_nodes /= 2;
+        return rc == -EIO ? -ENOMEM : rc;
     }
     fprintf(o,
             "<h2 id=\"%s\">%s</h2>\n<div class=\"flame-box\"><input class=\"flame-search\" "
@@ -490,26 +603,60 @@ static int mt_flame_html(FILE *o, const mt_analysis_t *a, mt_sites_t *sites,
     return 0;
 }
 
+/* One row of the leak totals; data-kind names it for scripts. */
+static void mt_leak_total_row(FILE *o, const char *key, const char *label, uint64_t bytes,
+                              uint64_t blocks)
+{
+    fprintf(o, "<tr data-kind=\"%s\"><td>%s</td>", key, label);
+    mt_cell_bytes(o, NULL, bytes);
+    mt_cell_count(o, NULL, blocks);
+    fputs("</tr>\n", o);
+}
+
+/* The totals add up to the summary's figure (not freed at exit, or for a Python script held
+ * at its end): every block counted there is in exactly one row. */
 static void mt_leaks_html(FILE *o, const mt_counter_t *cnt, const mt_leaks_t *l, size_t top,
                           size_t frames)
 {
     fputs("<h2 id=\"leaks\">Leaks</h2>\n", o);
-    if (!l->classified)
+    if (l->python_end)
+        fputs("<p class=\"muted\">Python script: the blocks still allocated when the script "
+              "ended (before interpreter finalization) by a line of its own code are listed as "
+              "held at script end; those of the standard library, site-packages and imports are "
+              "counted as still reachable, the interpreter's own (no Python frame) apart.</p>\n",
+              o);
+    else if (!l->classified)
         fputs("<p class=\"muted\">recorded without <code>--leak-check</code>: the blocks not "
               "freed at exit are listed, not classified.</p>\n",
               o);
     fputs("<table class=\"leak-totals\">\n<tr><th>kind</th><th>bytes</th><th>blocks</th></tr>\n",
           o);
-    for (unsigned k = 0; k < MT_LEAKS_NKINDS; k++) {
-        /* a classified log has the four kinds (0 too), an unclassified one only its own */
-        if (l->classified ? k == MT_LEAKS_UNCLASSIFIED : k != MT_LEAKS_UNCLASSIFIED)
-            continue;
-        fprintf(o, "<tr data-kind=\"%s\"><td>%s</td>", mt_leakclass_kind_name(k),
-                mt_leakclass_kind_name(k));
-        mt_cell_bytes(o, NULL, l->bytes[k]);
-        mt_cell_count(o, NULL, l->blocks[k]);
-        fputs("</tr>\n", o);
+    uint64_t all_bytes = l->suppressed_bytes, all_blocks = l->suppressed_blocks;
+    if (l->python_end) {
+        mt_leak_total_row(o, "script", "held at script end (the script's own lines)",
+                          l->bytes[MT_LEAKS_UNCLASSIFIED], l->blocks[MT_LEAKS_UNCLASSIFIED]);
+        mt_leak_total_row(o, "reachable", "still reachable (libraries, imports)",
+                          l->bytes[MT_LEAKS_REACHABLE], l->blocks[MT_LEAKS_REACHABLE]);
+        mt_leak_total_row(o, "interpreter", "the interpreter's own (no Python frame)",
+                          l->interp_bytes, l->interp_blocks);
+        all_bytes += l->interp_bytes;
+        all_blocks += l->interp_blocks;
     }
+    for (unsigned k = 0; k < MT_LEAKS_NKINDS; k++) {
+        all_bytes += l->bytes[k];
+        all_blocks += l->blocks[k];
+        /* a classified log has the four kinds (0 too), an unclassified one only its own */
+        if (l->python_end ||
+            (l->classified ? k == MT_LEAKS_UNCLASSIFIED : k != MT_LEAKS_UNCLASSIFIED))
+            continue;
+        mt_leak_total_row(o, mt_leakclass_kind_name(k), mt_leakclass_kind_name(k), l->bytes[k],
+                          l->blocks[k]);
+    }
+    if (l->suppressed_blocks)
+        mt_leak_total_row(o, "suppressed", "suppressed", l->suppressed_bytes, l->suppressed_blocks);
+    mt_leak_total_row(o, "total",
+                      l->python_end ? "total held at script end" : "total not freed at exit",
+                      all_bytes, all_blocks);
     fputs("</table>\n", o);
     size_t shown = 0, listed = 0;
     for (size_t i = 0; i < l->n; i++)
@@ -527,7 +674,10 @@ static void mt_leaks_html(FILE *o, const mt_counter_t *cnt, const mt_leaks_t *l,
         if (!mt_leaks_listed(l, k))
             continue;
         shown++;
-        fprintf(o, "<tr><td>%s</td>", mt_leakclass_kind_name(k->kind));
+        fprintf(o, "<tr><td>%s</td>",
+                l->python_end && k->kind == MT_LEAKS_UNCLASSIFIED
+                    ? "held at script end"
+                    : mt_leakclass_kind_name(k->kind));
         mt_cell_bytes(o, NULL, mt_leak_total_bytes(k));
         mt_cell_count(o, NULL, k->blocks);
         mt_stack_cell(o, l->a, k->frames, k->nframes, mt_render_leaks_user_frame(l, k), frames);
@@ -541,10 +691,18 @@ static void mt_leaks_html(FILE *o, const mt_counter_t *cnt, const mt_leaks_t *l,
                 listed - shown);
 }
 
-static void mt_moment_row(FILE *o, const char *name, const mt_frag_moment_t *m)
+/* arenas: the column of the live bytes that are pymalloc's (a Python program) */
+static void mt_moment_row(FILE *o, const char *name, const mt_frag_moment_t *m, int arenas)
 {
     fprintf(o, "<tr><th>%s</th>", name);
     mt_cell_bytes(o, NULL, m->live_bytes);
+    if (arenas) {
+        char b[64];
+        fprintf(o,
+                "<td class=\"n\" data-fig=\"pymalloc_object_bytes\" data-value=\"%" PRIu64
+                "\">%s</td>",
+                m->arena_obj_bytes, mt_fmt_bytes_exact(b, sizeof b, m->arena_obj_bytes));
+    }
     if (m->sampled) {
         mt_cell_bytes(o, NULL, m->footprint_bytes);
         mt_cell_bytes(o, NULL, m->free_held_bytes);
@@ -581,15 +739,24 @@ static void mt_frag_html(FILE *o, const mt_counter_t *cnt, const mt_report_fragm
                          size_t top, size_t frames)
 {
     char b[64], c[64], d[64];
-    fputs("<h2 id=\"fragmentation\">Fragmentation</h2>\n<table class=\"frag\">\n"
-          "<tr><th></th><th>live bytes</th><th>allocator footprint</th><th>free but held</th>"
-          "<th>fragmentation</th></tr>\n",
-          o);
-    mt_moment_row(o, "at the peak", &f->at_peak);
+    /* As the CLI says: without it, a Python heap reads as more live bytes than glibc holds. */
+    int arenas = f->at_peak.arena_obj_bytes || f->at_exit.arena_obj_bytes ||
+                 (f->has_script_end && f->at_script_end.arena_obj_bytes);
+    fprintf(o,
+            "<h2 id=\"fragmentation\">Fragmentation</h2>\n<table class=\"frag\">\n"
+            "<tr><th></th><th>live bytes</th>%s<th>allocator footprint</th><th>free but held</th>"
+            "<th>fragmentation</th></tr>\n",
+            arenas ? "<th>of which in pymalloc's arenas</th>" : "");
+    mt_moment_row(o, "at the peak", &f->at_peak, arenas);
     if (f->has_script_end)
-        mt_moment_row(o, "at the end of the script", &f->at_script_end);
-    mt_moment_row(o, f->has_script_end ? "after finalization" : "at exit", &f->at_exit);
+        mt_moment_row(o, "at the end of the script", &f->at_script_end, arenas);
+    mt_moment_row(o, f->has_script_end ? "after finalization" : "at exit", &f->at_exit, arenas);
     fputs("</table>\n", o);
+    if (arenas)
+        fputs("<p class=\"note pymalloc\">Live bytes include small Python objects in "
+              "pymalloc's arenas, outside glibc's heap: the allocator footprint does not "
+              "count them, so live bytes may exceed it.</p>\n",
+              o);
     fprintf(o,
             "<p>holes between live blocks at %s: %s, %s in total, the largest %s "
             "<span class=\"muted\">(estimated for glibc's chunk layout)</span></p>\n",
@@ -720,7 +887,10 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
                            "Flame graph: bytes held at the heap peak", &opt);
     if (rc == 0)
         rc = mt_flame_html(o, a, &rep.sites, MT_FLAME_LEAKED, "flame-leaked",
-                           "Flame graph: bytes not freed at exit", &opt);
+                           mt_analysis_held(a).at_script_end
+                               ? "Flame graph: bytes held at the end of the script"
+                               : "Flame graph: bytes not freed at exit",
+                           &opt);
     if (rc == 0) {
         mt_sites_html(o, cnt, &rep, opt.frames);
         rc = mt_lines_html(o, cnt, a);
@@ -728,13 +898,20 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
     if (rc == 0) {
         mt_leaks_html(o, cnt, &leaks, opt.top, opt.frames);
         mt_frag_html(o, cnt, &frag, opt.top, opt.frames);
+        char rows[48] = "every row"; /* --top 0: no limit but the tables' byte budget */
+        if (opt.top != SIZE_MAX)
+            snprintf(rows, sizeof rows, "the top %zu rows", opt.top);
         fprintf(o,
-                "<hr><p class=\"muted\">memtrace %s \xc2\xb7 tables show the top %zu rows; "
+                "<hr><p class=\"muted\">memtrace %s \xc2\xb7 tables show %s; "
                 "flame graphs merge frames below %.2g%% of their total into \"other\" and draw "
                 "at most %zu frames; the complete data: <code>memtrace report|leaks|peak|"
                 "fragmentation --format json</code>.</p>\n<script>\n",
-                opt.version ? opt.version : "", opt.top, opt.min_share * 100, opt.max_nodes);
+                opt.version ? opt.version : "", rows, opt.min_share * 100, opt.max_nodes);
         mt_flame_write_js(o);
+        for (const char *const *l = mt_html_table_js; *l; l++) {
+            fputs(*l, o);
+            fputc('\n', o);
+        }
         fputs("</script>\n</body>\n</html>\n", o);
     }
     mt_report_fragmentation_destroy(&frag);

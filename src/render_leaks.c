@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "json_writer.h"
 #include "mt_config.h"
+#include "names.h"
 #include "render_stack.h"
 #include "report_threads.h"
 #include "text_escape.h"
@@ -375,30 +376,48 @@ static const char *mt_sarif_find_under(const mt_leaks_render_opts_t *o, const ch
     return NULL;
 }
 
+/* s percent-encoded as a URI path (RFC 3986: unreserved characters and '/' kept). */
+static void mt_sarif_uri_path(char *dst, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (; *s && n + 4 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            strchr("/-._~", c)) {
+            dst[n++] = (char)c;
+        } else {
+            dst[n++] = '%';
+            dst[n++] = hex[c >> 4];
+            dst[n++] = hex[c & 15];
+        }
+    }
+    dst[n] = '\0';
+}
+
+/* GitHub code scanning places a location by a path relative to the repository (uriBaseId
+ * %SRCROOT%, the source root); a file outside it gets an absolute file: URI, and a relative
+ * name that is not under the root (a library's own source tree) gets no base at all rather
+ * than a wrong one. */
 static void mt_sarif_location(mt_json_t *j, const mt_leaks_render_opts_t *o, const mt_frame_t *f)
 {
-    char uri[4200];
-    size_t rl = o->source_root ? strlen(o->source_root) : 0;
-    while (rl > 1 && o->source_root[rl - 1] == '/')
-        rl--;
-    int rel =
-        rl && f->file[0] == '/' && strncmp(f->file, o->source_root, rl) == 0 && f->file[rl] == '/';
-    const char *found = rel || f->file[0] == '/' ? NULL : mt_sarif_find_under(o, f->file);
-    if (rel)
-        snprintf(uri, sizeof uri, "%s", f->file + rl + 1);
-    else if (found)
-        snprintf(uri, sizeof uri, "%s", found);
-    else if (f->file[0] == '/')
-        snprintf(uri, sizeof uri, "file://%s", f->file);
+    char path[4200], enc[3 * 4200], uri[3 * 4200 + 16];
+    const char *rest = NULL;
+    int rel = mt_path_under(f->file, o->source_root, &rest);
+    const char *found = f->file[0] == '/' ? NULL : mt_sarif_find_under(o, f->file);
+    snprintf(path, sizeof path, "%s", rel ? rest : found ? found : f->file);
+    mt_sarif_uri_path(enc, sizeof enc, path);
+    if (!rel && !found && f->file[0] == '/')
+        snprintf(uri, sizeof uri, "file://%s", enc);
     else
-        snprintf(uri, sizeof uri, "%s", f->file);
+        snprintf(uri, sizeof uri, "%s", enc);
     mt_json_key(j, "physicalLocation");
     mt_json_object_begin(j);
     mt_json_key(j, "artifactLocation");
     mt_json_object_begin(j);
     mt_json_key(j, "uri");
     mt_json_string(j, uri);
-    if (rel || f->file[0] != '/') {
+    if (rel || found) {
         mt_json_key(j, "uriBaseId");
         mt_json_string(j, "%SRCROOT%");
     }
@@ -414,8 +433,9 @@ static void mt_sarif_location(mt_json_t *j, const mt_leaks_render_opts_t *o, con
 static void mt_frame_label(char *buf, size_t len, const mt_leaks_t *l, const mt_frame_t *f)
 {
     const mt_module_t *m = mt_frame_module(l, f);
+    char name[1024];
     if (f->function)
-        snprintf(buf, len, "%s", f->function);
+        snprintf(buf, len, "%s", mt_name_show(f->function, name, sizeof name));
     else
         snprintf(buf, len, "%s+0x%" PRIx64, m ? m->basename : "?", f->address);
 }
@@ -606,7 +626,7 @@ static void mt_junit_stack(FILE *o, const mt_leaks_t *l, const mt_leak_t *k)
         mt_xml(o, lab);
         if (fr->file && fr->line) {
             fputs(" (", o);
-            mt_xml(o, fr->file);
+            mt_xml(o, mt_path_show(fr->file));
             snprintf(loc, sizeof loc, ":%u)", fr->line);
             fputs(loc, o);
         }
@@ -690,19 +710,34 @@ static void mt_junit_case(FILE *o, const mt_leaks_t *l, const mt_leak_t *k, size
 /*
  * One test case per listed leak, failed when its kind is one --fail-on names, so that the
  * suite fails exactly when the exit status does. Failing leaks that --kinds does not list
- * still fail the suite, in one case that says how much and why it is not itemized.
+ * still fail the suite, in one case that says how much and why it is not itemized; when
+ * nothing is listed and nothing fails, the one passing case says whether there were leaks
+ * (a "no leaks" pass for a log with leaks would be a lie in CI's test tab).
  */
 int mt_render_leaks_junit(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opts_t *opt)
 {
-    size_t listed = 0, failing = 0;
+    size_t listed = 0, failing = 0, hidden = 0;
+    uint64_t listed_failing_bytes = 0, hidden_bytes = 0;
     for (size_t i = 0; i < l->n; i++) {
-        if (!mt_leaks_listed(l, &l->v[i]))
+        const mt_leak_t *k = &l->v[i];
+        if (!mt_leaks_listed(l, k)) {
+            /* still reachable is not a leak: a clean program's suite says "no leaks" */
+            if (k->suppressed_by < 0 && k->kind != MT_LEAKS_REACHABLE) {
+                hidden++;
+                hidden_bytes += k->bytes;
+            }
             continue;
+        }
         listed++;
-        failing += (size_t)mt_leak_fails(&l->v[i], opt->fail);
+        if (mt_leak_fails(k, opt->fail)) {
+            failing++;
+            listed_failing_bytes += k->bytes;
+        }
     }
     uint64_t failing_bytes = mt_leaks_failing_bytes(l, opt->fail);
-    int unlisted = failing_bytes && !failing;
+    uint64_t unlisted_bytes =
+        failing_bytes > listed_failing_bytes ? failing_bytes - listed_failing_bytes : 0;
+    int unlisted = unlisted_bytes != 0;
     size_t failures = failing + (size_t)unlisted, tests = listed + (size_t)unlisted;
     if (!tests)
         tests = 1;
@@ -712,8 +747,17 @@ int mt_render_leaks_junit(const mt_leaks_t *l, FILE *o, const mt_leaks_render_op
             "  <testsuite name=\"memtrace.leaks\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
             "skipped=\"0\">\n",
             tests, failures);
-    if (!listed && !unlisted)
-        fprintf(o, "    <testcase classname=\"memtrace.leaks\" name=\"no leaks\"/>\n");
+    if (!listed && !unlisted) {
+        char name[200] = "no leaks";
+        if (hidden)
+            snprintf(name, sizeof name,
+                     "%zu leak%s (%llu bytes) not listed (--kinds), none of a failing kind "
+                     "(--fail-on)",
+                     hidden, hidden == 1 ? "" : "s", (unsigned long long)hidden_bytes);
+        fprintf(o, "    <testcase classname=\"memtrace.leaks\" name=\"");
+        mt_xml(o, name);
+        fprintf(o, "\"/>\n");
+    }
     size_t no = 0;
     for (size_t i = 0; i < l->n; i++) {
         const mt_leak_t *k = &l->v[i];
@@ -724,8 +768,8 @@ int mt_render_leaks_junit(const mt_leaks_t *l, FILE *o, const mt_leaks_render_op
         char msg[200];
         snprintf(msg, sizeof msg,
                  "%llu bytes of failing kinds (--fail-on), not listed here (--kinds)",
-                 (unsigned long long)failing_bytes);
-        fprintf(o, "    <testcase classname=\"memtrace.leaks\" name=\"leaks\">\n"
+                 (unsigned long long)unlisted_bytes);
+        fprintf(o, "    <testcase classname=\"memtrace.leaks\" name=\"leaks not listed\">\n"
                    "      <failure type=\"leaks\" message=\"");
         mt_xml(o, msg);
         fprintf(o, "\">");

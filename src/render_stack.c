@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "names.h"
 #include "text_escape.h"
 
 static const char *mt_stack_basename(const char *p)
@@ -61,8 +62,9 @@ void mt_render_frame_text(FILE *o, int colour, const mt_modules_t *mods, const m
     fputs(indent, o);
     /* Names, files and paths are the program's: escaped, they cannot drive the terminal. */
     fputs(fn, o);
+    char name[1024];
     if (f->function)
-        mt_text_put(o, f->function);
+        mt_text_put(o, mt_name_show(f->function, name, sizeof name));
     else
         fprintf(o, "0x%" PRIx64, f->address);
     fputs(reset, o);
@@ -70,7 +72,7 @@ void mt_render_frame_text(FILE *o, int colour, const mt_modules_t *mods, const m
         fprintf(o, " %s(inlined)%s", dim, reset);
     if (f->file && f->line) {
         fprintf(o, "  %s", dim);
-        mt_text_put(o, f->file);
+        mt_text_put(o, mt_path_show(f->file));
         fprintf(o, ":%u%s", f->line, reset);
     } else if (m) {
         fprintf(o, "  %s", dim);
@@ -152,10 +154,10 @@ int mt_render_user_where(char *buf, size_t len, const mt_modules_t *mods, const 
     if (i < 0 || !len)
         return 0;
     const char *slash = strrchr(f[i].file, '/');
-    char fn[64];
+    char fn[512];
     if (!f[i].function)
         snprintf(fn, sizeof fn, "0x%" PRIx64, f[i].address);
     snprintf(buf, len, "allocated at %s:%" PRIu32 " in %s", slash ? slash + 1 : f[i].file,
-             f[i].line, f[i].function ? f[i].function : fn);
+             f[i].line, f[i].function ? mt_name_show(f[i].function, fn, sizeof fn) : fn);
     return 1;
 }

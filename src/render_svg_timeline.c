@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,11 +114,80 @@ static int mt_tl_load(const mt_analysis_t *a, mt_tl_all_t *t, size_t max)
 }
 
 #define W 960.0
-#define H 420.0
+#define H 440.0
 #define ML 90.0 /* margins: room for the byte labels on the left */
 #define MR 20.0
 #define MT 40.0
-#define MB 50.0
+#define MB 80.0      /* time labels, the axis title, then the legend: under the plot, never on it */
+#define MT_TL_CW 7.0 /* average character width at 12px, for placing labels */
+
+/* The axis scale: the smallest of 1, 2 or 5 x 10^n at least raw (raw > 0). */
+static double mt_tl_nice(double raw)
+{
+    double p = pow(10, floor(log10(raw)));
+    double m = raw / p;
+    return (m <= 1.000001 ? 1 : m <= 2.000001 ? 2 : m <= 5.000001 ? 5 : 10) * p;
+}
+
+/* Decimals that show a multiple of step exactly (step = d x 10^n). */
+static int mt_tl_decimals(double step)
+{
+    int d = (int)-floor(log10(step) + 1e-9);
+    return d > 0 ? d : 0;
+}
+
+/* An axis in round steps of its unit: ticks at k * step for k = 0..n, the last at or past the
+ * data's maximum (for values) or at or before it (for time). */
+typedef struct mt_tl_axis {
+    double unit;      /* bytes or microseconds per unit shown */
+    const char *name; /* "MiB", "s" */
+    double step;      /* in units: 1, 2 or 5 x 10^n */
+    int n, decimals;
+    double top; /* what the axis spans, in bytes or microseconds */
+} mt_tl_axis_t;
+
+static mt_tl_axis_t mt_tl_bytes_axis(uint64_t vmax)
+{
+    static const char *const names[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    mt_tl_axis_t ax = {.unit = 1, .name = names[0]};
+    for (int k = 1; k < 6 && (double)vmax >= ax.unit * 1024; k++) {
+        ax.unit *= 1024;
+        ax.name = names[k];
+    }
+    double v = (double)vmax / ax.unit;
+    ax.step = mt_tl_nice(v / 5);
+    if (ax.unit == 1 && ax.step < 1)
+        ax.step = 1; /* no fractions of a byte */
+    ax.n = (int)ceil(v / ax.step - 1e-9);
+    if (ax.n < 1)
+        ax.n = 1;
+    ax.decimals = mt_tl_decimals(ax.step);
+    ax.top = ax.n * ax.step * ax.unit;
+    return ax;
+}
+
+static mt_tl_axis_t mt_tl_time_axis(uint64_t tmax)
+{
+    mt_tl_axis_t ax = {.unit = 1e6, .name = "s"};
+    if (tmax < 1000)
+        ax.unit = 1, ax.name = "\xc2\xb5s";
+    else if (tmax < 1000000)
+        ax.unit = 1e3, ax.name = "ms";
+    double v = (double)tmax / ax.unit;
+    ax.step = mt_tl_nice(v / 6);
+    if (ax.unit == 1 && ax.step < 1)
+        ax.step = 1;
+    ax.n = (int)floor(v / ax.step + 1e-9);
+    ax.decimals = mt_tl_decimals(ax.step);
+    ax.top = (double)tmax;
+    return ax;
+}
+
+static const char *mt_tl_tick(char *b, size_t len, const mt_tl_axis_t *ax, int k)
+{
+    snprintf(b, len, "%.*f %s", ax->decimals, k * ax->step, ax->name);
+    return b;
+}
 
 static double mt_tl_x(const mt_tl_all_t *t, uint64_t us)
 {
@@ -150,12 +220,15 @@ static void mt_tl_script_end_svg(const mt_analysis_t *a, const mt_tl_all_t *t, F
         return;
     char b[32];
     double x = mt_tl_x(t, a->python.script_end_us);
+    /* the label on the side of the line with room for it */
+    int left = x - ML > 90;
     fprintf(o,
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" "
             "stroke-dasharray=\"2 3\"><title>end of the script at %s</title></line>\n"
-            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">script end</text>\n",
-            x, MT, x, H - MB, mt_fmt_seconds(b, sizeof b, a->python.script_end_us), x - 4,
-            H - MB - 6);
+            "<text class=\"label script-end\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
+            "fill=\"#555\">script end</text>\n",
+            x, MT, x, H - MB, mt_fmt_seconds(b, sizeof b, a->python.script_end_us),
+            left ? x - 4 : x + 4, H - MB - 6, left ? "end" : "start");
 }
 
 int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
@@ -167,48 +240,64 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
     mt_tl_all_t t;
     if (mt_tl_load(a, &t, MT_TIMELINE_MAX_POINTS) < 0)
         return -ENOMEM;
+    /* round steps of the unit shown: the value axis ends on a tick at or above the maximum */
+    mt_tl_axis_t ya = mt_tl_bytes_axis(t.vmax), xa = mt_tl_time_axis(t.tmax);
+    t.vmax = (uint64_t)ceil(ya.top);
     char b[32];
     fprintf(o,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
             "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
             "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
-            "<text x=\"%.0f\" y=\"24\" font-size=\"15\">memtrace timeline: ",
-            W, H, W, H, ML);
-    mt_tl_escape(o, a->path);
+            "<rect class=\"plot\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+            "fill=\"none\"/>\n"
+            "<text class=\"title\" x=\"%.0f\" y=\"24\" font-size=\"15\">memtrace timeline: ",
+            W, H, W, H, ML, MT, W - ML - MR, H - MT - MB, ML);
+    /* the title stays inside the picture: a long path keeps its end */
     char note[256];
-    if (mt_thread_filter_note(note, sizeof note, a)) { /* --thread: the heap line is theirs */
+    const char *note_s = mt_thread_filter_note(note, sizeof note, a);
+    size_t room = (size_t)((W - ML - MR) / 8.5) - 20 - (note_s ? strlen(note_s) + 2 : 0);
+    size_t plen = a->path ? strlen(a->path) : 0;
+    if (plen > room && room > 3) {
+        fputs("...", o);
+        mt_tl_escape(o, a->path + plen - (room - 3));
+    } else {
+        mt_tl_escape(o, a->path);
+    }
+    if (note_s) { /* --thread: the heap line is theirs */
         fputs(", ", o);
-        mt_tl_escape(o, note);
+        mt_tl_escape(o, note_s);
     }
     fputs("</text>\n", o);
     /* axes, grid and labels with units */
-    for (int i = 0; i <= 5; i++) {
-        uint64_t v = t.vmax / 5 * (uint64_t)i;
-        double y = mt_tl_y(&t, v);
+    for (int i = 0; i <= ya.n; i++) {
+        double y = H - MB - (H - MT - MB) * (double)i / ya.n;
         fprintf(o,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
-                ML, y, W - MR, y, ML - 6, y + 4, mt_fmt_bytes(b, sizeof b, v));
+                "<text class=\"tick-y\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+                ML, y, W - MR, y, ML - 6, y + 4, mt_tl_tick(b, sizeof b, &ya, i));
     }
-    for (int i = 0; i <= 6; i++) {
-        uint64_t us = t.tmax / 6 * (uint64_t)i;
-        double x = mt_tl_x(&t, us);
+    for (int i = 0; i <= xa.n; i++) {
+        double x = ML + (W - ML - MR) * (i * xa.step * xa.unit) / (double)t.tmax;
+        /* the last label may not pass the right edge */
+        const char *anchor = x + 30 > W ? "end" : "middle";
         fprintf(o,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/>\n"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-                x, H - MB, x, H - MB + 5, x, H - MB + 18, mt_fmt_seconds(b, sizeof b, us));
+                "<text class=\"tick-x\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">%s</text>\n",
+                x, H - MB, x, H - MB + 5, x, H - MB + 18, anchor, mt_tl_tick(b, sizeof b, &xa, i));
     }
     fprintf(o,
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n"
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n"
-            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time (s)</text>\n"
-            "<text x=\"16\" y=\"%.1f\" transform=\"rotate(-90 16 %.1f)\" "
+            "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time (%s)</text>\n"
+            "<text class=\"axis\" x=\"16\" y=\"%.1f\" transform=\"rotate(-90 16 %.1f)\" "
             "text-anchor=\"middle\">bytes</text>\n",
-            ML, H - MB, W - MR, H - MB, ML, MT, ML, H - MB, (ML + W - MR) / 2, H - 12,
+            ML, H - MB, W - MR, H - MB, ML, MT, ML, H - MB, (ML + W - MR) / 2, H - MB + 36, xa.name,
             (H - MB + MT) / 2, (H - MB + MT) / 2);
-    /* series: steps, so a value holds until the next point */
-    for (int s = 0, shown = 0; s < MT_TL_SERIES; s++) {
+    /* series: steps, so a value holds until the next point; the legend in a row under the
+     * plot, so that it never hides a line */
+    double lx = ML;
+    for (int s = 0; s < MT_TL_SERIES; s++) {
         if (!t.n[s])
             continue;
         fprintf(o, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"",
@@ -221,25 +310,27 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
         }
         fputs("\"/>\n", o);
         fprintf(o,
-                "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"3\" fill=\"%s\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
-                W - MR - 170, MT + 4 + 16.0 * shown, colours[s], W - MR - 152,
-                MT + 9 + 16.0 * shown, names[s]);
-        shown++;
+                "<rect class=\"legend\" x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"3\" "
+                "fill=\"%s\"/><text class=\"legend\" x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+                lx, H - 22, colours[s], lx + 18, H - 17, names[s]);
+        lx += 18 + MT_TL_CW * (double)strlen(names[s]) + 24;
     }
     mt_tl_script_end_svg(a, &t, o);
-    /* the peak, exact on hover */
+    /* the peak, exact on hover; its label on the side of the marker where it fits */
     char exact[64], b2[32];
     double px = mt_tl_x(&t, r->peak_time_us), py = mt_tl_y(&t, r->peak_heap_bytes);
+    mt_fmt_bytes(b, sizeof b, r->peak_heap_bytes);
+    double lw = MT_TL_CW * (double)(strlen(b) + 5);
+    int right = px + 6 + lw <= W - MR;
     fprintf(o,
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" "
             "stroke-dasharray=\"4 3\"/>\n"
             "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"><title>heap peak %s at "
             "%s</title></circle>\n"
-            "<text x=\"%.1f\" y=\"%.1f\">peak %s</text>\n",
+            "<text class=\"label peak\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">peak %s</text>\n",
             px, MT, px, H - MB, px, py, mt_fmt_bytes_exact(exact, sizeof exact, r->peak_heap_bytes),
-            mt_fmt_seconds(b2, sizeof b2, r->peak_time_us), px + 6,
-            py - 6 < MT + 10 ? MT + 10 : py - 6, mt_fmt_bytes(b, sizeof b, r->peak_heap_bytes));
+            mt_fmt_seconds(b2, sizeof b2, r->peak_time_us), right ? px + 6 : px - 6,
+            py - 6 < MT + 12 ? MT + 12 : py - 6, right ? "start" : "end", b);
     fputs("</svg>\n", o);
     mt_tl_free(&t);
     return ferror(o) ? -EIO : 0;

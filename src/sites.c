@@ -462,7 +462,9 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
     mt_id_buf_t b = {0}, other = {0};
     out->v = malloc((cap ? cap : 1) * sizeof *out->v);
     out->memo = mt_stack_memo_new(&a->nodes);
-    rc = out->v && out->memo ? mt_site_table_init(&t, cap) : -ENOMEM;
+    out->node_site = calloc(nn ? nn : 1, sizeof *out->node_site);
+    out->nnode_site = nn;
+    rc = out->v && out->memo && out->node_site ? mt_site_table_init(&t, cap) : -ENOMEM;
     for (uint32_t id = 0; id < nn && rc == 0; id++) {
         mt_node_stats_t st;
         uint64_t held_bytes, held_blocks; /* at the end of a Python script (analysis.h) */
@@ -488,6 +490,7 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
         site->peak_blocks += st.peak_blocks;
         site->temporary += st.temporary;
         site->nodes++;
+        out->node_site[id] = (uint32_t)(site - out->v) + 1;
         site->imported += a->python.present && mt_sites_node_imported(a, id);
         if ((rc = mt_sites_node_threads(site, r, id, &st)) < 0)
             break;
@@ -514,6 +517,7 @@ void mt_sites_destroy(mt_sites_t *s)
         free(s->v[i].threads);
     }
     free(s->v);
+    free(s->node_site);
     mt_stack_memo_free(s->memo);
     memset(s, 0, sizeof *s);
 }

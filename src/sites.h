@@ -45,6 +45,11 @@ typedef struct mt_sites {
     const mt_analysis_t *a; /* what frames are rebuilt from */
     mt_symbolizer_t *sym;
     struct mt_stack_memo *memo; /* private: the symbolizer's answer per trace-node location */
+    /* node_site[id]: index + 1 of the site trace node id was merged into, 0 for none (ids
+     * below nnode_site); what reads the heap at other moments than the replay's (massif's
+     * detailed snapshots) adds node figures up per site with it. */
+    uint32_t *node_site;
+    uint32_t nnode_site;
 } mt_sites_t;
 
 enum mt_site_key {

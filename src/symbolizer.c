@@ -4,6 +4,7 @@
 // address over a run can never be confused. It must never abort on a broken or foreign file:
 // anything libdw cannot read degrades to module+offset with one warning.
 #include "symbolizer.h"
+#include "names.h"
 #include "scope_index.h"
 #include "symtab.h"
 
@@ -540,6 +541,27 @@ static Dwarf_Die *mt_split_unit(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t mo
     return split;
 }
 
+/* A source file as a person looks for it, "." and ".." resolved: DWARF names it relative to
+ * the unit's compile directory ("../samples/demo.c" from a meson build directory), which
+ * read from anywhere else points at the wrong place. An absolute compile directory gives an
+ * absolute path; a relative one (a distribution's -ffile-prefix-map: "./nptl") a path in
+ * that project's source tree ("sysdeps/nptl/x.h"), unless it would climb out of it. NULL on
+ * ENOMEM. */
+static const char *mt_intern_file(mt_symbolizer_t *s, Dwarf_Die *cu, const char *file)
+{
+    char buf[4096];
+    const char *dir = NULL;
+    Dwarf_Attribute attr;
+    if (file[0] != '/' && cu)
+        dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+    if (dir || (file[0] == '/' && strstr(file, "/."))) {
+        size_t n = mt_path_join(buf, sizeof buf, file[0] == '/' ? "" : dir, file);
+        if (n < sizeof buf && strncmp(buf, "..", 2) != 0)
+            return mt_strpool_intern(&s->strings, buf);
+    }
+    return mt_strpool_intern(&s->strings, file);
+}
+
 /* Fills the frame store with the frames of one address (innermost first). */
 static int mt_symbolize(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module, uint64_t address,
                         Dwarf_Addr a)
@@ -553,7 +575,7 @@ static int mt_symbolize(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module, ui
     if (line) {
         int lineno = 0;
         const char *file = dwarf_linesrc(line, NULL, NULL);
-        f.file = file ? mt_strpool_intern(&s->strings, file) : NULL;
+        f.file = file ? mt_intern_file(s, linedie, file) : NULL;
         f.line = dwarf_lineno(line, &lineno) == 0 && lineno > 0 ? (uint32_t)lineno : 0;
     }
     const Dwarf_Die *chain = NULL;
@@ -581,7 +603,7 @@ static int mt_symbolize(mt_symbolizer_t *s, mt_symmod_t *sm, uint32_t module, ui
         if (dwarf_attr(die, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &fidx) == 0 &&
             (files || dwarf_getsrcfiles(cudie, &files, &nfiles) == 0) && fidx < nfiles) {
             const char *cf = dwarf_filesrc(files, fidx, NULL, NULL);
-            f.file = cf ? mt_strpool_intern(&s->strings, cf) : NULL;
+            f.file = cf ? mt_intern_file(s, linedie, cf) : NULL;
         }
         if (dwarf_attr(die, DW_AT_call_line, &attr) && dwarf_formudata(&attr, &cline) == 0)
             f.line = (uint32_t)cline;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Makes the fuzzer's seed corpus (tests/fuzz/corpus) again from a build tree's samples, so that
-# it follows the log format: run it after any change to src/log_format.h.
+# it follows the log format: run it after any change to format/log_format.h.
 #   tests/fuzz/make-corpus.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

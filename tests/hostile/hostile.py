@@ -164,6 +164,49 @@ def case_dlsym_malloc():
     same_as_plain("dlsym_malloc", timeout=60)
 
 
+def case_fd_takeover():
+    """closefrom(3), dup2 of the program's file onto 3..19 and chdir("/") while memtrace's
+    log is open: the log goes on (every event, exact counts) and the program's file holds
+    only its own 17 bytes."""
+    out = os.path.join(it.TMP, "fd_takeover.txt")
+    same_as_plain("fd_takeover", out, timeout=60)
+    with open(out, "rb") as f:
+        data = f.read()
+    check(data == b"x" * 17, f"the program's file holds {len(data)} bytes: {data[:40]!r}")
+
+
+def case_fsize_limit():
+    """RLIMIT_FSIZE of 4 KiB: memtrace's log write fails with EFBIG. The program must not
+    die of SIGXFSZ nor change its status or output; memtrace says in one line that recording
+    stopped, and the report says the log is truncated instead of showing wrong totals."""
+    traced, _ = same_as_plain("fsize_limit", timeout=60, counts=False)
+    lines = [l for l in traced.stderr.splitlines() if "File too large" in l]
+    check(len(lines) == 1 and "recording stopped" in lines[0],
+          f"no one-line message about the failed write\n{show(traced)}")
+    p = memtrace("report", "--format", "json", os.path.join(it.TMP, "fsize_limit-.mtr"))
+    check(p.returncode == 1, f"report of a truncated log: exit {p.returncode}, not 1\n{show(p)}")
+    rep = json.loads(p.stdout)
+    check(rep["truncated"], "the report does not say the log is truncated")
+    check(rep["allocations"] < 500000, f"{rep['allocations']} allocations in a 4 KiB log")
+
+
+def case_fork_threads():
+    """50 forks while four threads allocate: no child deadlocks on a lock another thread held
+    at the fork, and every child's log holds exactly its 2 allocations, 1 free and exit 7."""
+    same_as_plain("fork_threads", "50", timeout=120, counts=False)
+    logs = [l for l in logs_of(os.path.join(it.TMP, "fork_threads-50.mtr"))]
+    children = []
+    for log in logs:
+        p = memtrace("report", "--format", "json", log)
+        check(p.returncode == 0, f"report {log}\n{show(p)}")
+        rep = json.loads(p.stdout)
+        if rep["origin"]["how"] == "fork":
+            children.append(rep)
+            got = (rep["allocations"], rep["frees"], rep["unknown_frees"], rep["exit"]["status"])
+            check(got == (2, 1, 0, 7), f"{log}: allocations, frees, unknown frees, exit = {got}")
+    check(len(children) == 50, f"{len(children)} child logs, not 50")
+
+
 def case_ctypes_malloc():
     """ctypes.CDLL("libc.so.6").malloc from a Python script: its blocks are in the log, at
     the script's line."""

@@ -4,6 +4,7 @@
 # plain python3 (no pytest), exit 0 pass, 77 skip (meson's convention), anything else fail.
 # Must never depend on the machine beyond what bootstrap.sh installs; optional tools skip.
 import argparse
+import collections
 import glob
 import json
 import os
@@ -301,7 +302,7 @@ def case_usage_errors():
     check(p.returncode == 2, f"no program should exit 2\n{show(p)}")
     p = memtrace("frobnicate")
     check(p.returncode == 2 and
-          p.stderr.strip() == "memtrace: unknown command 'frobnicate' (see 'memtrace --help')",
+          p.stderr.strip() == "memtrace: unknown command 'frobnicate' (try 'memtrace --help')",
           f"unknown command\n{show(p)}")
     p = memtrace()
     check(p.returncode == 2 and "usage" in p.stderr, f"no arguments\n{show(p)}")
@@ -884,7 +885,7 @@ def case_leaks_kinds():
 
 def case_leaks_exitcode():
     prog = leak_sample()
-    p = memtrace("run", "-q", "--error-exitcode=3", "-o", os.path.join(TMP, "a.mtr"), "--", prog)
+    p = memtrace("run", "--error-exitcode=3", "-o", os.path.join(TMP, "a.mtr"), "--", prog)
     check(p.returncode == 3, f"run --error-exitcode=3 on leak_kinds\n{show(p)}")
     check("definitely lost" in p.stderr, f"no leak report on stderr\n{show(p)}")
     last = p.stderr.strip().splitlines()[-1]
@@ -896,6 +897,16 @@ def case_leaks_exitcode():
             "failing kind (--fail-on), the largest (definitely lost) allocated at "
             f"leak_kinds.c:{head} in lost_list; {prog} itself exited 0")
     check(last == want, f"the last line should say why the status is 3:\n{last!r}\n{want!r}")
+    # -q: no report, exactly that line and where to see the report (it was the whole report)
+    log = os.path.join(TMP, "q.mtr")
+    p = memtrace("run", "-q", "--error-exitcode=3", "-o", log, "--", prog)
+    check(p.returncode == 3 and p.stderr == f"{want}; see memtrace leaks {log}\n",
+          f"-q: one line expected\n{show(p)}")
+    # -q without --error-exitcode: the status stays the program's, the line says what fails
+    log = os.path.join(TMP, "q2.mtr")
+    p = memtrace("run", "-q", "--leak-check", "-o", log, "--", prog)
+    check(p.returncode == 0 and p.stderr == want.replace(" exit status 3 (--error-exitcode):", "")
+          + f"; see memtrace leaks {log}\n", f"-q --leak-check: one line expected\n{show(p)}")
     # --fail-leaked-above: 260 failing bytes pass a limit of 260, not one of 259
     for limit, status in (("260", 0), ("259", 3)):
         p = memtrace("run", "-q", "--error-exitcode=3", "--fail-leaked-above", limit, "-o",
@@ -1009,6 +1020,23 @@ def case_leaks_formats():
     cases = suite.findall("testcase")
     check(len(cases) == 4 and suite.get("failures") == "0" and
           all(c.find("failure") is None for c in cases), f"JUnit --fail-on none: {p.stdout[:2000]}")
+    # --kinds none --fail-on none: one passing case, which says there were leaks (it was a
+    # "no leaks" pass for a log with 4 loss records of lost blocks)
+    p = memtrace("leaks", "--format", "junit", "--kinds", "none", "--fail-on", "none", log)
+    suite = ET.fromstring(p.stdout).find("testsuite")
+    cases = suite.findall("testcase")
+    check(len(cases) == 1 and suite.get("failures") == "0" and cases[0].get("name") ==
+          "4 leaks (356 bytes) not listed (--kinds), none of a failing kind (--fail-on)",
+          f"JUnit --kinds none --fail-on none: {p.stdout[:2000]}")
+    # --kinds definite with --fail-on definite,possible: the possible leak is not listed but
+    # still fails the suite, with its 64 bytes
+    p = memtrace("leaks", "--format", "junit", "--kinds", "definite", log)
+    suite = ET.fromstring(p.stdout).find("testsuite")
+    cases = suite.findall("testcase")
+    check(len(cases) == 3 and suite.get("failures") == "3" and
+          cases[2].find("failure").get("message") ==
+          "64 bytes of failing kinds (--fail-on), not listed here (--kinds)",
+          f"JUnit --kinds definite: {p.stdout[:2000]}")
 
 
 VALGRIND_LINE = re.compile(r"(definitely lost|indirectly lost|possibly lost|still reachable): "
@@ -1366,6 +1394,90 @@ def case_py_native_cache():
           f"{sorted(diff, key=str)[:4]}")
 
 
+def case_py_nested_cache():
+    """Stacks nested through C (an import runs a module body; class bodies, exec and sorted's
+    key inside it) are found from cached prefixes and native tails (recorder.c): every site,
+    its whole stack with native frames, and its figures must be what the full walk gives
+    (MEMTRACE_PYTHON_CACHE=0), and the module's known allocations must all be there."""
+    pkg = os.path.join(TMP, "nested", "nestpkg")
+    os.makedirs(pkg)
+    files = {
+        "__init__.py": "from . import outer\n",
+        # the import below runs inner's body from inside outer's: two module bodies deep
+        "outer.py": ("from .inner import make\n"
+                     "OUTER = [make(600 + i) for i in range(20)]\n"
+                     "import importlib\n"
+                     "MODS = [importlib.import_module(f'nestpkg.leaf{i}') for i in range(4)]\n"),
+        "inner.py": ("def make(n):\n"
+                     "    return bytes(n)  # MAKE: the only allocation of this line\n"
+                     "BLOCKS = [make(5000 + i) for i in range(40)]\n"
+                     "class K:  # a class body: called from C by __build_class__\n"
+                     "    ITEMS = [make(7000) for _ in range(25)]\n"
+                     "ROWS = sorted(range(30), key=lambda v: make(300 + v))  # a callback from C\n"
+                     "exec('E = [make(900) for _ in range(35)]', {'make': make})\n"),
+    }
+    for i in range(4):
+        files[f"leaf{i}.py"] = ("from .inner import make\n"
+                                f"LEAF = [make({1000 * (i + 1)}) for _ in range({10 + i})]\n")
+    for name, text in files.items():
+        with open(os.path.join(pkg, name), "w") as fh:
+            fh.write(text)
+    # inner.make's line per call: the bytes object (a 33-byte header and n bytes) and the
+    # call's 1-tuple of arguments (48 B: the free lists are kept empty, python_freelists.c)
+    sizes = ([5000 + i for i in range(40)] + [7000] * 25 + [300 + v for v in range(30)] +
+             [900] * 35 + [600 + i for i in range(20)] +
+             [1000 * (i + 1) for i in range(4) for _ in range(10 + i)])
+    want = (2 * len(sizes), sum(33 + n + 48 for n in sizes))
+    make_file = os.path.join(pkg, "inner.py")
+    dump = os.path.join(ARGS.build_root, "tests", "integration", "mt_stackdump")
+    runs, stacks = {}, {}
+    for cache in ("1", "0"):
+        log = os.path.join(TMP, f"nested{cache}.mtr")
+        env = dict(os.environ, MEMTRACE_PYTHON_CACHE=cache, PYTHONDONTWRITEBYTECODE="1")
+        p = memtrace("run", "-q", "-o", log, "--", PYTHON, "-c", "import nestpkg",
+                     cwd=os.path.dirname(pkg), env=env)
+        check(p.returncode == 0, f"memtrace run (cache {cache})\n{show(p)}")
+        # every allocation's whole stack as recorded, the interpreter's frames included
+        d = run([dump, log])
+        check(d.returncode == 0, f"mt_stackdump {log}\n{show(d)}")
+        stacks[cache] = collections.Counter(ln for ln in d.stdout.splitlines() if pkg in ln)
+        rep = report_json(log, "--top", "1000000", "--show-import-machinery")
+        sites, made = {}, [0, 0]
+        for s in rep.get("top_sites") or []:
+            st = s.get("stack") or []
+            if not any((f.get("file") or "").startswith(pkg) for f in st):
+                continue
+            key = tuple((f.get("function"), f.get("file"), f.get("line"), f.get("module"),
+                         None if f.get("python") else f.get("address"))
+                        for f in st)
+            sites[key] = (s.get("allocations"), s.get("bytes"))
+            first_py = next((f for f in st if f.get("python")), {})
+            if first_py.get("file") == make_file and first_py.get("line") == 2:
+                made[0] += s.get("allocations") or 0
+                made[1] += s.get("bytes") or 0
+        check(tuple(made) == want,
+              f"cache {cache}: make()'s line: {made[0]} allocations, {made[1]} B; the modules "
+              f"made {want[0]} blocks, {want[1]} B")
+        runs[cache] = sites
+    check(any(any(f[0] == "K" for f in k) for k in runs["1"]), "no site in the class body")
+    check(any(any(f[0] == "<lambda>" for f in k) for k in runs["1"]),
+          "no site in sorted's key function")
+    check(any(any(f[1] is not None and not f[1].endswith(".py") and f[4] is not None
+                  for f in k[1:]) for k in runs["1"]),
+          "no native frame between the Python frames of a nested stack")
+    diff = set(runs["1"].items()) ^ set(runs["0"].items())
+    check(not diff, f"{len(diff)} sites differ with and without the caches: "
+          f"{sorted(diff, key=str)[:4]}")
+    check(sum(stacks["1"].values()) >= want[0], "mt_stackdump: too few stacks in the package")
+    check(any("python3" in ln.split(";")[1] for ln in stacks["1"]),
+          "mt_stackdump: no interpreter frame in the recorded stacks")
+    extra, missing = stacks["1"] - stacks["0"], stacks["0"] - stacks["1"]
+    check(not extra and not missing,
+          f"recorded stacks differ with and without the caches: {sum(extra.values())} only "
+          f"with, {sum(missing.values())} only without, e.g. "
+          f"{(list(extra) + list(missing))[0][:1500]}" if extra or missing else "")
+
+
 def case_py_held_at_end():
     """A Python script's "not freed" is what it held when it ended, before finalization, in
     report, the run summary and diff --by leaked; the after-finalization figure has keys of
@@ -1395,6 +1507,34 @@ def case_py_held_at_end():
     check(q.returncode == 0, f"second run\n{show(q)}")
     d = memtrace("diff", "--by", "leaked", "--fail-above", "0", log, log2)
     check(d.returncode == 1 and "grew" in d.stderr, f"diff --by leaked --fail-above 0\n{show(d)}")
+
+
+def case_py_own_objects():
+    """memtrace's own objects in the interpreter (the atexit callback, the profile function
+    that names threads, the audit hook's entry) are neither the program's allocations nor,
+    when finalization frees them, unknown frees: every free in a Python run is of a block
+    the log has (before: about 20 unknown frees in every run)."""
+    script = os.path.join(TMP, "py_own_threads.py")
+    with open(script, "w") as f:
+        f.write("import threading\n"
+                "def work(n):\n"
+                "    return [str(i) for i in range(n)]\n"
+                "ts = [threading.Thread(target=work, args=(1000,)) for _ in range(3)]\n"
+                "for t in ts: t.start()\n"
+                "for t in ts: t.join()\n")
+    runs = {"pass": ["-c", "pass"], "no-site": ["-S", "-c", "pass"],
+            "isolated": ["-I", "-S", "-c", "pass"], "threads": [script]}
+    for name, args in runs.items():
+        log = os.path.join(TMP, f"py_own_{name}.mtr")
+        p = memtrace("run", "-q", "-o", log, "--", PYTHON, *args)
+        check(p.returncode == 0, f"{name}: run\n{show(p)}")
+        rep = report_json(log, "--top", "1000000")
+        check(rep["unknown_frees"] == 0, f"{name}: {rep['unknown_frees']} unknown frees")
+        check(rep["frees"] <= rep["allocations"], f"{name}: {rep['frees']} frees of "
+              f"{rep['allocations']} allocations")
+        ours = [fr.get("function") for s in rep["top_sites"] for fr in (s.get("stack") or [])
+                if (fr.get("function") or "").startswith(("mt_py_", "_memtrace"))]
+        check(not ours, f"{name}: memtrace's own functions in the program's stacks: {ours[:5]}")
 
 
 def py_held_by_line(log, script):
@@ -1869,7 +2009,8 @@ def case_py_pytest_recipe():
     m = re.fullmatch(r"memtrace: leak check: exit status 3 \(--error-exitcode\): ([\d,]+) bytes "
                      r"not freed at the end of the script \(above --fail-leaked-above 64K\), the "
                      rf"largest allocated at test_leak\.py:{line} in test_fills_cache; "
-                     rf"{re.escape(PYTHON)} itself exited 0", last)
+                     rf"{re.escape(PYTHON)} itself exited 0; see memtrace leaks "
+                     rf"{re.escape(log)}", last)
     check(p.returncode == 3 and m, f"the leaking suite: exit 3 and the reason\n{show(p)}")
     held = int(m.group(1).replace(",", ""))
     check(1_000_000 <= held < 1_000_000 + 65536, f"{held} bytes held by the tests' code")

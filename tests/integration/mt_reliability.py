@@ -141,6 +141,68 @@ def case_own_allocator():
           f"tcmalloc C++: no warning\n{show(p)}")
 
 
+POOL_NEW_CXX = r"""
+#include <cstddef>
+#include <cstdio>
+#include <new>
+static unsigned char arena[1 << 20];
+static std::size_t used;
+void *operator new(std::size_t n)
+{
+    void *p = arena + used;
+    used += (n + 15) & ~std::size_t(15);
+    return p;
+}
+void operator delete(void *) noexcept {}
+void operator delete(void *, std::size_t) noexcept {}
+int main()
+{
+    for (int i = 0; i < 100; i++)
+        delete[] new int[25];
+    std::printf("done\n");
+}
+"""
+
+
+def case_cxx_new_seen():
+    """Issue 16 item 4: an operator new that calls malloc is seen, so no warning: the sample
+    that replaces new/delete to count its own calls (counts exact), and a program linked with
+    -static-libstdc++ (its operator new is in the executable, and calls malloc: 100 calls of
+    100 bytes seen). An operator new of the program's own that never calls malloc (a pool) is
+    not seen: the warning stays."""
+    if not shutil.which("c++"):
+        raise Skip("c++ missing")
+    warn = "C++ new and delete are not seen"
+    prog = sample("cpp_containers")
+    log = os.path.join(it.TMP, "cxx_seen.mtr")
+    p = memtrace("run", "-o", log, "--", prog)
+    check(p.returncode == 0 and warn not in p.stderr,
+          f"cpp_containers: its new calls malloc, yet a warning\n{show(p)}")
+    rep = report_json(log, "--top", "1000")
+    got = it.own_calls(rep, prog, anywhere=True)
+    check(got == truth_of(p, "cpp_containers"), f"cpp_containers: report {got}\n{show(p)}")
+
+    prog = build_prog("static_cxx", OWN_ALLOC_CXX, "-static-libstdc++", cxx=True)
+    log = os.path.join(it.TMP, "static_cxx.mtr")
+    p = memtrace("run", "-o", log, "--", prog)
+    check(p.returncode == 0 and warn not in p.stderr,
+          f"-static-libstdc++: its new calls malloc, yet a warning\n{show(p)}")
+    rep = report_json(log, "--top", "1000")
+    sites = [s for s in rep["top_sites"]
+             if any("main" == (f.get("function") or "") for f in s.get("stack") or [])
+             and s["allocations"] == 100]
+    check(len(sites) == 1 and sites[0]["bytes"] == 10000,
+          f"-static-libstdc++: no site of 100 allocations of 100 bytes under main: "
+          f"{[(s['allocations'], s['bytes']) for s in rep['top_sites']]}")
+
+    prog = build_prog("pool_new", POOL_NEW_CXX, cxx=True)
+    p = memtrace("run", "-q", "-o", os.path.join(it.TMP, "pool_new.mtr"), "--", prog)
+    check(p.returncode == 0 and "memtrace: pool_new's operator new/delete come from its own "
+          "allocator (linked into the executable); C++ new and delete are not seen, only malloc "
+          "and free" in p.stderr, f"own pool: no warning\n{show(p)}")
+    check(p.stderr.count("memtrace:") == 1, f"own pool: more than one line\n{show(p)}")
+
+
 # ---- crashes and the program's own signal handlers ----
 
 def case_stack_overflow():

@@ -171,7 +171,8 @@ def case_threads_filter():
         p = it.memtrace(args[0], "--thread", "worker-1", *args[1:])
         check(p.returncode == 2 and p.stdout == "" and
               p.stderr == f"memtrace: {args[0]}: --thread takes one log, not several or a "
-              "directory: give the log of the thread's process\n",
+              f"directory: give the log of the thread's process (try 'memtrace {args[0]} "
+              "--help')\n",
               f"memtrace {args[0]} --thread over several logs\n{show(p)}")
     check(not os.path.exists(os.path.join(it.TMP, "m.html")), "html wrote a page anyway")
 

@@ -193,8 +193,9 @@ def case_export_folded():
           f"the peak is hold_buffers alone: {lines}")
     dlog, (allocs, frees, leaked, leaked_blocks) = demo_log()
     summ = json_of("report", "--format", "json", dlog)
-    for cost, want in [("leaked", leaked), ("allocations", summ["bytes_allocated"]),
-                       ("peak", summ["peak_heap_bytes"])]:
+    # allocations is the number of calls, as in flamegraph; allocated the bytes (issue 16)
+    for cost, want in [("leaked", leaked), ("allocations", summ["allocations"]),
+                       ("allocated", summ["bytes_allocated"]), ("peak", summ["peak_heap_bytes"])]:
         p = memtrace("export", "--to", "folded", "--cost", cost, dlog)
         check(p.returncode == 0, f"--cost {cost}\n{show(p)}")
         total = sum(int(FOLDED_LINE.match(x).group(2)) for x in p.stdout.splitlines())
@@ -339,9 +340,11 @@ def case_export_pprof():
         prof = decode_profile(f.read())
     check(sum(v[3] for _, v in prof["samples"]) == summ["peak_heap_bytes"],
           "inuse_space at the peak")
-    p = memtrace("export", "--to", "pprof", "--cost", "allocations", "-o", out, dlog)
-    with open(out, "rb") as f:
-        check(decode_profile(f.read()).get("default") == "alloc_space", "default alloc_space")
+    for cost, want in (("allocations", "alloc_objects"), ("allocated", "alloc_space")):
+        p = memtrace("export", "--to", "pprof", "--cost", cost, "-o", out, dlog)
+        with open(out, "rb") as f:
+            got = decode_profile(f.read()).get("default")
+        check(got == want, f"--cost {cost}: default sample type {got}, want {want}")
     # go tool pprof, when installed (never a CI requirement)
     go = shutil.which("go")
     if go:
@@ -382,6 +385,92 @@ def case_export_massif():
     check(r.returncode == 0 and "remember_error" in r.stdout, f"ms_print demo\n{show(r)}")
 
 
+GROW_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+static void *keep[200];
+__attribute__((noinline)) static void *grow(size_t n) { return malloc(n); }
+__attribute__((noinline)) static void *scratch(size_t n) { return malloc(n); }
+int main(void)
+{
+    struct timespec ts = {0, 2000000};
+    void *tmp = scratch(300000);
+    for (int i = 0; i < 200; i++) {
+        keep[i] = grow(1024);
+        if (i == 100) { free(tmp); tmp = NULL; }
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < 200; i++) free(keep[i]);
+    return 0;
+}
+"""
+
+
+def ms_snapshots(text):
+    """{number: (total bytes, {function: bytes at the tree's first level})} from ms_print."""
+    snaps, cur = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^\s+(\d+)\s+[\d,]+\s+([\d,]+)\s+[\d,]+\s+[\d,]+\s+[\d,]+$", line)
+        if m:
+            cur = int(m.group(1))
+            snaps[cur] = (int(m.group(2).replace(",", "")), {})
+            continue
+        m = re.match(r"^->[\d.]+% \(([\d,]+)B\) 0x[0-9A-F]+: (\w+) ", line)
+        if m and cur is not None:
+            snaps[cur][1][m.group(2)] = int(m.group(1).replace(",", ""))
+    return snaps
+
+
+def case_export_massif_detailed():
+    """Every 10th snapshot is detailed, as valgrind massif's default, plus the peak and the end,
+    each with what the sites held then (issue 16): a site that grows shows its steps."""
+    ms = shutil.which("ms_print")
+    if not ms:
+        raise Skip("ms_print (valgrind) not installed")
+    src, exe = os.path.join(it.TMP, "grow.c"), os.path.join(it.TMP, "grow")
+    with open(src, "w") as f:
+        f.write(GROW_C)
+    p = it.compile_c(src, exe, "-g", "-O0")
+    check(p.returncode == 0, f"grow.c does not build\n{show(p)}")
+    log = os.path.join(it.TMP, "grow.mtr")
+    record(log, exe)
+    out = os.path.join(it.TMP, "grow.massif")
+    p = memtrace("export", "--to", "massif", "-o", out, log)
+    check(p.returncode == 0, f"export massif\n{show(p)}")
+    r = it.run([ms, out])
+    check(r.returncode == 0, f"ms_print failed\n{show(r)}")
+    m = re.search(r"Detailed snapshots: \[([^\]]*)\]", r.stdout)
+    check(m, f"no detailed snapshots\n{r.stdout[:3000]}")
+    listed = m.group(1).split(", ")
+    peak = int(next(x for x in listed if x.endswith("(peak)")).split()[0])
+    detailed = sorted(int(x.split()[0]) for x in listed)
+    snaps = ms_snapshots(r.stdout)
+    last = max(snaps)
+    want = sorted({i for i in range(9, last, 10)} | {peak, last})
+    check(last >= 40 and detailed == want,
+          f"detailed snapshots {detailed}, want every 10th of {last + 1}, the peak and the end")
+    # the peak: scratch's 300,000 B and grow's 101 blocks of 1 KiB, exactly
+    check(snaps[peak] == (300000 + 101 * 1024, {"scratch": 300000, "grow": 101 * 1024}),
+          f"peak snapshot {peak}: {snaps[peak]}")
+    seen, prev = set(), 0
+    for i in detailed:
+        if i in (peak, last):
+            continue
+        total, sites = snaps[i]
+        check(sum(sites.values()) == total, f"snapshot {i}: sites {sites}, total {total}")
+        g = sites.get("grow", 0)
+        check(g % 1024 == 0 and g >= prev and set(sites) <= {"grow", "scratch"} and
+              sites.get("scratch", 300000) == 300000,
+              f"snapshot {i}: {sites} (grow in 1 KiB steps, never less than {prev})")
+        prev = g
+        seen.add(tuple(sorted(sites)))
+    # scratch is held before i == 100 and freed after: both states are drawn
+    check(("grow", "scratch") in seen and ("grow",) in seen,
+          f"the detailed snapshots never show scratch freed and held: {seen}")
+    print(f"  detailed snapshots {detailed}; peak {snaps[peak]}")
+
+
 # ---- CLI polish ----
 
 COMMANDS = ["run", "report", "peak", "fragmentation", "timeline", "leaks", "diff", "export",
@@ -405,6 +494,8 @@ def parsed_options(cmd):
              for c in c.replace(":", "")}
     if "MT_CLI_THREAD_OPTION" in src:  # cli_common.h's table entry for --thread
         opts.add("--thread")
+    if "MT_CLI_FULL_NAMES_OPTION" in src:  # and for --full-names
+        opts.add("--full-names")
     opts.discard("--")
     return opts
 
@@ -473,6 +564,201 @@ def case_cli_usage_errors():
               opt in p.stderr, f"timeline {opt} {value}\n{show(p)}")
 
 
+DEEP_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+void *volatile keep;
+__attribute__((noinline)) static void *down(int n, size_t size)
+{
+    if (n == 0)
+        return malloc(size);
+    void *p = down(n - 1, size);
+    __asm__ volatile("" ::: "memory");
+    return p;
+}
+int main(int argc, char **argv)
+{
+    (void)argv;
+    keep = down(20, argc > 1 ? 8192 : 4096); /* 21 frames of down, then main: leaked */
+    printf("done\n");
+    return 0;
+}
+"""
+
+# A mistyped option of each command, and the one meant.
+MISTYPED = {"run": ("--leak-chek", "--leak-check"), "report": ("--tpo", "--top"),
+            "peak": ("--frmaes", "--frames"), "fragmentation": ("--reqest", "--request"),
+            "timeline": ("--widht", "--width"), "leaks": ("--kidns", "--kinds"),
+            "diff": ("--fail-abvoe", "--fail-above"), "export": ("--cots", "--cost"),
+            "flamegraph": ("--min-precent", "--min-percent"), "html": ("--tittle", "--title"),
+            "lines": ("--functoin", "--function"), "logstats": ("--fromat", "--format")}
+
+
+def case_cli_vocabulary():
+    """Issue 16, 'one option parser and one vocabulary for all': every usage error is one line
+    'memtrace: CMD: ... (try 'memtrace CMD --help')', a mistyped command or option gets a
+    did-you-mean, --top 0 means no limit and --frames has one default (12) in every command,
+    and --cost allocations is the number of calls wherever it exists."""
+    log = os.path.join(it.TMP, "empty.mtr")
+    open(log, "wb").close()
+    check(set(MISTYPED) == set(COMMANDS), "MISTYPED should name every command")
+    for cmd, (bad, good) in MISTYPED.items():
+        p = memtrace(cmd, bad, "true") if cmd == "run" else memtrace(cmd, bad, log)
+        want = (f"memtrace: {cmd}: unknown option '{bad}'; did you mean '{good}'? "
+                f"(try 'memtrace {cmd} --help')\n")
+        check(p.returncode == 2 and p.stderr == want, f"{cmd} {bad}: want {want!r}\n{show(p)}")
+    # a mistyped or cut-short value names the one meant, with the list of them
+    for args, want in ((["report", "--format", "jsno"], "unknown --format 'jsno'; did you mean "
+                        "'json'? (text, json)"),
+                       (["diff", "--by", "leak", log], "unknown --by 'leak'; did you mean "
+                        "'leaked'? (peak, leaked)"),
+                       (["export", "--to", "pprf"], "unknown --to 'pprf'; did you mean 'pprof'? "
+                        "(folded, pprof, massif)"),
+                       (["leaks", "--format", "sarf"], "unknown --format 'sarf'; did you mean "
+                        "'sarif'? (text, json, sarif, junit)"),
+                       (["logstats", "--format", "xml"], "unknown --format 'xml' (text, json)")):
+        cmd = args[0]
+        p = memtrace(*args, log)
+        line = f"memtrace: {cmd}: {want} (try 'memtrace {cmd} --help')\n"
+        check(p.returncode == 2 and p.stderr == line, f"{' '.join(args)}: want {line!r}\n{show(p)}")
+    p = memtrace("reprot", log)
+    check(p.returncode == 2 and p.stderr == "memtrace: unknown command 'reprot'; did you mean "
+          "'report'? (try 'memtrace --help')\n", f"reprot\n{show(p)}")
+    p = memtrace("report", "--f", log)
+    check(p.returncode == 2 and "option '--f' is ambiguous: --format, --frames" in p.stderr,
+          f"report --f\n{show(p)}")
+    for args in (["report", "--top", "x", log], ["peak"], ["fragmentation", "--request", "x", log],
+                 ["diff", log], ["timeline", "--width", "5", log], ["export", log],
+                 ["export", "--to", "folded", "--cost", "bytes", log], ["flamegraph", log],
+                 ["html", log],
+                 ["leaks", "--kinds", "bogus", log], ["leaks", "--format", "xml", log],
+                 ["leaks", "--frames", "-1", log], ["lines", "--format", "xml", log],
+                 ["logstats", "--format", "xml", log], ["run", "--sample-interval", "0", "true"],
+                 ["run"], ["diff", "--top", "x", log, log], ["html", "--top", "x", "-o", "-", log],
+                 ["run", "-o", "-", "true"]):
+        p = memtrace(*args)
+        cmd = args[0]
+        check(p.returncode == 2 and p.stderr.count("\n") == 1 and
+              p.stderr.startswith(f"memtrace: {cmd}: ") and
+              p.stderr.endswith(f" (try 'memtrace {cmd} --help')\n"),
+              f"{' '.join(args)}: one line in the house style\n{show(p)}")
+
+    # --top 0: no limit, in every command that has --top
+    dlog, _ = demo_log()
+    for cmd, key in (("report", "top_sites"), ("peak", "sites")):
+        every = json_of(cmd, "--format", "json", "--top", "1000000", dlog)[key]
+        got = json_of(cmd, "--format", "json", "--top", "0", dlog)[key]
+        check(every and len(got) == len(every), f"{cmd} --top 0: {len(got)} of {len(every)}")
+    every = json_of("fragmentation", "--format", "json", "--top", "1000000", dlog)["churn_sites"]
+    got = json_of("fragmentation", "--format", "json", "--top", "0", dlog)["churn_sites"]
+    check(every and len(got) == len(every), f"fragmentation --top 0: {len(got)} of {len(every)}")
+    p = memtrace("html", "--top", "0", "-o", "-", dlog)
+    check(p.returncode == 0 and "tables show every row;" in p.stdout, f"html --top 0\n{show(p)}")
+
+    # one default frame count: a 22-frame stack shows 12 frames and how many are left out
+    src = os.path.join(it.TMP, "deep.c")
+    with open(src, "w") as f:
+        f.write(DEEP_C)
+    exe = os.path.join(it.TMP, "deep")
+    c = it.compile_c(src, exe, "-O0", "-g", "-fno-omit-frame-pointer")
+    check(c.returncode == 0, f"cannot build deep.c\n{show(c)}")
+    old, new = os.path.join(it.TMP, "deep-old.mtr"), os.path.join(it.TMP, "deep-new.mtr")
+    for log_, extra in ((old, []), (new, ["big"])):
+        p = memtrace("run", "-q", "--leak-check", "-o", log_, "--", exe, *extra)
+        check(p.returncode == 0 and os.path.isfile(log_), f"memtrace run deep\n{show(p)}")
+    for args in (["report", "--top", "1", old], ["peak", "--top", "1", old], ["leaks", "--kinds", "all", old],
+                 ["diff", "--top", "1", old, new]):
+        p = memtrace(*args)
+        lines = p.stdout.splitlines()
+        first = next((i for i, l in enumerate(lines) if re.match(r"^\s+down\s", l)), None)
+        check(first is not None, f"{args[0]}: no stack of down()\n{show(p)}")
+        n = 0
+        while first + n < len(lines) and re.match(r"^\s+(down|main)\s", lines[first + n]):
+            n += 1
+        more = lines[first + n] if first + n < len(lines) else ""
+        check(n == 12 and re.match(r"^\s+\.\.\. \d+ more frames?$", more),
+              f"{args[0]}: {n} frames shown, then {more!r}; the default is 12\n{p.stdout}")
+    for cmd in ("report", "peak", "fragmentation", "leaks", "diff"):
+        h = memtrace(cmd, "--help").stdout
+        check(re.search(r"--frames N .*\(default 12\)", h), f"{cmd} --help: frames default")
+
+    # --cost allocations: calls in export and in flamegraph, bytes are --cost allocated
+    summ = json_of("report", "--format", "json", dlog)
+    p = memtrace("export", "--to", "folded", "--cost", "allocations", dlog)
+    total = sum(int(FOLDED_LINE.match(x).group(2)) for x in p.stdout.splitlines())
+    check(total == summ["allocations"], f"export --cost allocations: {total} calls, "
+          f"the report says {summ['allocations']}")
+    p = memtrace("flamegraph", "--cost", "allocations", "-o", "-", dlog)
+    check(p.returncode == 0 and re.search(r"\b%s allocations\b" %
+                                          format(summ["allocations"], ","), p.stdout),
+          f"flamegraph --cost allocations: no total of {summ['allocations']} calls")
+    p = memtrace("flamegraph", "--cost", "allocated", "-o", "-", dlog)
+    m = re.search(r'data-cost="allocated" data-unit="bytes" data-total="(\d+)"', p.stdout)
+    check(p.returncode == 0 and m and int(m.group(1)) == summ["bytes_allocated"],
+          f"flamegraph --cost allocated: total {m and m.group(1)}, the report says "
+          f"{summ['bytes_allocated']} bytes allocated\n{show(p) if not m else ''}")
+
+
+def options_of_table(rows):
+    """{command: options} from (options cell, commands cell) pairs of the option table."""
+    got = {cmd: set() for cmd in COMMANDS}
+    for opts, cmds in rows:
+        names = {m.split("=")[0] for m in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*(?:=\w+)?)", opts)}
+        for cmd in (COMMANDS if cmds.strip() == "all" else cmds.split()):
+            check(cmd in got, f"option table: unknown command {cmd!r} in {cmds!r}")
+            got[cmd] |= names
+    return got
+
+
+def case_cli_options_table():
+    """Issue 16: one table in the README and the man page with every option of every command
+    (the same name meaning the same thing everywhere), checked against the options each
+    command's source parses, both ways."""
+    with open(os.path.join(it.ARGS.source_root, "README.md")) as f:
+        readme = f.read()
+    sec = readme.split("### Every option of every command", 1)
+    check(len(sec) == 2, "README has no 'Every option of every command' section")
+    rows = [line.split(" | ") for line in sec[1].split("\n\n### ", 1)[0].splitlines()
+            if line.startswith("| `")]
+    from_readme = options_of_table((r[0].replace("\\|", "|"), r[-1].rstrip(" |")) for r in rows)
+    with open(os.path.join(it.ARGS.source_root, "man", "memtrace.1")) as f:
+        man = f.read()
+    sec = man.split(".SS Every option of every command", 1)
+    check(len(sec) == 2, "man page has no 'Every option of every command' section")
+    tbl = sec[1].split(".TE", 1)[0].replace("\\-", "-")
+    cells = re.findall(r"T\{\n(.*?)\nT\}", tbl, re.S)
+    check(len(cells) % 3 == 0 and cells, f"man table: {len(cells)} cells")
+    from_man = options_of_table((cells[i], cells[i + 2]) for i in range(0, len(cells), 3))
+    for cmd in COMMANDS:
+        want = parsed_options(cmd)
+        for name, got in (("README", from_readme[cmd]), ("man page", from_man[cmd])):
+            check(got == want, f"{name} table, {cmd}: lacks {sorted(want - got)}, "
+                  f"has {sorted(got - want)} that it does not parse")
+    check(len(rows) == len(cells) // 3, f"README has {len(rows)} rows, the man page "
+          f"{len(cells) // 3}")
+
+
+def case_man_sections():
+    """Issue 16: the man page has every command in SYNOPSIS (with its options: flamegraph and
+    html only said [options]), an OPTIONS subsection per command and its EXIT STATUS."""
+    with open(os.path.join(it.ARGS.source_root, "man", "memtrace.1")) as f:
+        man = f.read().replace("\\-", "-")
+    sections = dict(re.findall(r"^\.SH ([A-Z ]+)\n(.*?)(?=^\.SH |\Z)", man, re.M | re.S))
+    synopsis = re.findall(r"^\.SY memtrace\n(.*?)^\.YS", sections["SYNOPSIS"], re.M | re.S)
+    for cmd in COMMANDS:
+        blocks = [b for b in synopsis if re.match(r"\.BR? %s\b|\.BR [\w| \"]*\b%s\b" % (cmd, cmd), b)]
+        check(blocks, f"SYNOPSIS has no {cmd}")
+        if cmd != "run":  # run: [options], each in its own OPTIONS subsection
+            words = set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", blocks[0]))
+            want = {o for o in parsed_options(cmd) if o not in ("-h", "--help", "--no-colour")}
+            missing = {o for o in want - words if not (o == "--output" and "-o" in words)}
+            check(not missing, f"SYNOPSIS of {cmd} lacks {sorted(missing)}")
+        check(re.search(r"^\.SS Options of memtrace [^\n]*\b%s\b" % cmd, sections["OPTIONS"],
+                        re.M), f"OPTIONS has no subsection for {cmd}")
+        check(re.search(r"^\.B[R]? [^\n]*\b%s\b" % cmd, sections["EXIT STATUS"], re.M),
+              f"EXIT STATUS does not name {cmd}")
+
+
 def run_on_tty(argv, env):
     """Runs argv with stdout and stderr on a pseudo-terminal; returns (status, output)."""
     master, slave = pty.openpty()
@@ -537,9 +823,29 @@ def case_cli_completion():
     check(complete("memtrace", "report", "") == ["a.mtr", "b.mtr.2"],
           f"logs: {complete('memtrace', 'report', '')}")
     got = complete("memtrace", "diff", "--f")
-    check(got == ["--fail-above", "--format", "--frames"], f"diff --f -> {got}")
+    check(got == ["--fail-above", "--format", "--frames", "--full-names"], f"diff --f -> {got}")
     got = complete("memtrace", "leaks", "--format", "")
     check(got == ["json", "junit", "sarif", "text"], f"leaks --format -> {got}")
+    # a list of kinds keeps what was typed before the last comma (issue 16: it lost definite,),
+    # also after '=', which bash splits into its own word
+    for words in (["leaks", "--kinds", "definite,in"], ["leaks", "--kinds", "=", "definite,in"],
+                  ["run", "--fail-on", "definite,in"]):
+        got = complete("memtrace", *words)
+        check(got == ["definite,indirect"], f"{' '.join(words)} -> {got}")
+    check(complete("memtrace", "export", "--cost", "al") == ["allocated", "allocations"],
+          "export --cost al")
+    # run: after its options (and their values, also as --opt=value) comes the program, then
+    # the program's own arguments (issue 16: no program after an option with a value)
+    for words in (["--leak-check"], ["--fail-peak-above", "1M"], ["--fail-leaked-above", "64K"],
+                  ["--fail-on", "=", "all"], ["--python", "=", "off"], ["-q", "--"],
+                  ["--kinds", "all", "--error-exitcode", "3"]):
+        got = complete("memtrace", "run", *words, "tru")
+        check("true" in got and all(g.startswith("tru") for g in got),
+              f"run {' '.join(words)} tru -> {got}")
+        got = complete("memtrace", "run", *words, "true", "a.m")
+        check(got == ["a.mtr"], f"run {' '.join(words)} true a.m -> {got}")
+    check(complete("memtrace", "run", "--python", "=", "") == ["off", "on"], "--python=")
+    check(complete("memtrace", "run", "true", "--le") == [], "run true --le: PROG's own option")
     # every option a command parses is offered
     for cmd in COMMANDS:
         offered = {o.split("=")[0] for o in complete("memtrace", cmd, "-")}

@@ -3,6 +3,9 @@
 # figures the programs print themselves, and the same files opened in headless Chromium (the
 # page's own script must run without errors and show those figures). Reuses the helpers of
 # mt_integration.py; one case per meson test, exit 0 pass, 77 skip (no Chromium), else fail.
+import html as html_lib
+import json
+import math
 import os
 import re
 import shutil
@@ -155,7 +158,7 @@ def case_flamegraph_usage():
             (["flamegraph", "-o", svg, os.path.join(it.TMP, "missing.mtr")], 1, "missing.mtr"),
             (["flamegraph", "-o", "/nonexistent/dir/x.svg", log], 1, "/nonexistent/dir/x.svg"),
             (["html", log], 2, "no output file"),
-            (["html", "--top", "0", "-o", svg, log], 2, "--top"),
+            (["html", "--top", "x", "-o", svg, log], 2, "--top"),
             (["html", "-o", "/nonexistent/dir/x.html", log], 1, "/nonexistent/dir/x.html")]:
         p = mt(*args)
         check(p.returncode == status and msg in p.stderr and p.stderr.count("\n") == 1,
@@ -166,6 +169,90 @@ def case_flamegraph_usage():
         check(p.returncode == 0 and "usage: memtrace " + cmd in p.stdout, f"{cmd} --help\n{show(p)}")
     p = mt("flamegraph", "-o", "-", log)
     check(p.returncode == 0 and p.stdout.startswith("<?xml"), f"-o - writes no SVG\n{show(p)}")
+
+
+# ---- a large profile: 100,000 distinct stacks (issue 16, item 5) ----
+
+SVG_MAX_BYTES = 2_000_000  # render_flamegraph.h, MT_FLAME_SVG_MAX_BYTES
+
+
+def synthetic_log(stacks, events):
+    """A log of `events` heap events over `stacks` distinct stacks from bench/gen_log.c."""
+    exe = os.path.join(it.TMP, "gen_log")
+    if not os.path.exists(exe):
+        cc = os.environ.get("CC") or it.ARGS.cc or "cc"
+        p = it.run([*cc.split(), "-O2", "-I" + os.path.join(it.ARGS.source_root, "format"), "-o",
+                    exe, os.path.join(it.ARGS.source_root, "bench", "gen_log.c"), "-lz"])
+        check(p.returncode == 0, f"bench/gen_log.c does not build\n{show(p)}")
+    log = os.path.join(it.TMP, f"synthetic-{stacks}.mtr")
+    p = it.run([exe, str(events), log, "100000", str(stacks)], timeout=300)
+    check(p.returncode == 0 and f"{stacks} stacks" in p.stderr, f"gen_log failed\n{show(p)}")
+    return log
+
+
+def self_of(tip):
+    """The self cost a tooltip states ("self: 1.00 KiB (1,024 B)" or "self: 12 B"), else 0."""
+    m = re.search(r"\nself: (?:[^\n(]*\()?([\d,]+) B", tip)
+    return int(m.group(1).replace(",", "")) if m else 0
+
+
+def check_exact_widths(fr):
+    """Every parent is exactly as wide as its children together plus its own stacks: pruning
+    merges cost into "other" boxes, it never drops any."""
+    kids, stack = {}, []
+    for idx, (name, v, d, g) in enumerate(fr):
+        del stack[d:]
+        if stack:
+            kids[stack[-1]] = kids.get(stack[-1], 0) + v
+        stack.append(idx)
+    for idx, (name, v, d, g) in enumerate(fr):
+        if idx not in kids:
+            continue
+        own = self_of(g.find(SVG_NS + "title").text)
+        check(kids[idx] + own == v,
+              f"{name} at depth {d}: {v} B, its children {kids[idx]} B + self {own} B")
+
+
+def case_large_flamegraph():
+    log = synthetic_log(100_000, 2_000_000)
+    rep = it.report_json(log)
+    counts, other = [], None
+    for pct in ("0", "0.001", "0.01", "0.1", "1"):
+        svg, root = flamegraph(log, "--min-percent", pct, name=f"large-{pct}.svg")
+        fr = frames(root)
+        size = os.path.getsize(svg)
+        check(size < SVG_MAX_BYTES, f"--min-percent {pct}: {size:,} bytes")
+        check(fr[0][1] == rep["peak_heap_bytes"],
+              f"--min-percent {pct}: root {fr[0][1]}, peak {rep['peak_heap_bytes']}")
+        check_exact_widths(fr)
+        merged = [f for f in fr if re.match(r"other \(\d+ small frames\)$", f[0])]
+        check(merged, f"--min-percent {pct}: 100,000 stacks and no frame merged")
+        counts.append((pct, len(fr)))
+        if pct == "0":
+            other = max(merged, key=lambda f: f[1])
+    check(all(a[1] >= b[1] for a, b in zip(counts, counts[1:])),
+          f"frames drawn by --min-percent (a bigger cut must never draw more): {counts}")
+    print(f"frames by --min-percent: {counts}")
+    # the default: under the byte budget, and Chromium runs its script and zooms on "other"
+    svg, root = flamegraph(log, name="large.svg")
+    fr = frames(root)
+    size = os.path.getsize(svg)
+    check(size < SVG_MAX_BYTES, f"default flame graph of 100,000 stacks: {size:,} bytes")
+    check(len(fr) > 1000, f"only {len(fr)} frames drawn in {SVG_MAX_BYTES:,} bytes")
+    try:
+        chromium()
+    except Skip:
+        return
+    zoom = next(i for i, f in enumerate(fr) if f[0] == other[0] and f[1] == other[1])
+    dom, err = browse(svg, f"#zoom={zoom}")
+    check(not console_errors(err), f"console errors: {console_errors(err)}")
+    t = svg_tags(dom)
+    check(len(t) == 1 and attr(t[0], "data-ready") == "1" and attr(t[0], "data-errors") == "0",
+          f"the script did not finish: {t}")
+    check(attr(t[0], "data-zoom") == str(zoom), f"zoom {attr(t[0], 'data-zoom')}, want {zoom}")
+    # timing is reported, not asserted (a shared machine); bench.sh measures it as well
+    print(f"default: {len(fr)} frames, {size:,} bytes, script done "
+          f"{attr(t[0], 'data-ready-ms')} ms after navigation start (zoomed)")
 
 
 SUMMARY_KEYS = ("allocations", "frees", "bytes_allocated", "peak_heap_bytes", "leaked_bytes",
@@ -198,6 +285,76 @@ def case_html_report():
     for needle in ('data-cost="peak"', 'data-cost="leaked"', "data:image/svg+xml;base64,",
                    "remember_error", 'class="leaks"'):
         check(needle in html, f"the page has no {needle}")
+
+
+# ---- a Python script's leaks: one figure in every view of the page (issue 16, item 1) ----
+
+def html_flame_frames(html, cost):
+    """[(name, value)] of the page's flame graph of `cost`."""
+    m = re.search(r'<svg[^>]*class="mt-flame"[^>]*data-cost="%s".*?</svg>' % cost, html, re.S)
+    check(m, f"the page has no {cost} flame graph")
+    return [(t.split("\n")[0], int(v)) for v, t in
+            re.findall(r'<g class="f [^"]*" data-x="\d+" data-v="(\d+)" data-d="\d+"><title>'
+                       r'([^<]*)</title>', m.group(0))]
+
+
+def leak_rows(html):
+    """[(kind, bytes, first frame)] of the page's leaks table."""
+    m = re.search(r'<table class="leaks">(.*?)</table>', html, re.S)
+    check(m, "the page has no leaks table")
+    return [(k, int(b), f) for k, b, f in
+            re.findall(r'<tr><td>([^<]*)</td><td class="n" data-value="(\d+)">.*?'
+                       r'<span class="frame">([^<]*)</span>', m.group(1))]
+
+
+def case_html_python_leaks():
+    log, p = it.py_record("py_leak.py")
+    kv = it.sample_kv(p.stdout, "pyleak")
+    leaked, line = int(kv["bytes"]), int(kv["line"])
+    rep = it.report_json(log)
+    path, html = html_report(log, "pyleak.html")
+    # the total: summary, leak totals and the leaks flame graph say the same
+    got = dom_figures(html)
+    totals = dict(re.findall(r'<tr data-kind="(\w+)"><td>[^<]*</td><td class="n" '
+                             r'data-value="(\d+)"', html))
+    flame = html_flame_frames(html, "leaked")
+    check(got["leaked_bytes"] == rep["leaked_bytes"] == int(totals.get("total", -1)) ==
+          flame[0][1],
+          f"held at script end: summary {got['leaked_bytes']}, report {rep['leaked_bytes']}, "
+          f"leak totals {totals}, flame graph {flame[0][1]}")
+    check(sum(int(v) for k, v in totals.items() if k != "total") == int(totals["total"]),
+          f"the leak totals do not add up: {totals}")
+    check("Flame graph: bytes held at the end of the script" in html,
+          "the leaks flame graph is not titled with the end of the script")
+    # the leaking function: the table's rows and the flame graph's frames, the same bytes
+    rows = [r for r in leak_rows(html) if r[2] == "handle"]
+    frames_ = [f for f in flame if f[0] == f"handle (py_leak.py:{line})"]
+    check(rows and rows[0][0] == "held at script end", f"leaks table rows of handle: {rows}")
+    check(len(frames_) == 1, f"handle's line {line} in the leaks flame graph: {frames_}, "
+          f"frames {[f[0] for f in flame][:30]}")
+    check(rows[0][1] == frames_[0][1] and leaked <= rows[0][1] <= leaked + 4096,
+          f"handle leaks {leaked} B (the script): table {rows[0][1]}, flame graph "
+          f"{frames_[0][1]}")
+    check(rows[0] == max(leak_rows(html), key=lambda r: r[1]), "handle is not the first leak")
+    # the fragmentation table says which live bytes are pymalloc's, as the CLI does
+    fj = json.loads(mt("fragmentation", "--format", "json", log).stdout)
+    got_py = [int(v) for v in re.findall(r'data-fig="pymalloc_object_bytes" data-value="(\d+)"',
+                                         html)]
+    want_py = [fj[k]["pymalloc_object_bytes"] for k in ("at_peak", "at_script_end", "at_exit")]
+    check(got_py == want_py and "of which in pymalloc's arenas" in html and
+          'class="note pymalloc"' in html,
+          f"fragmentation table: pymalloc bytes {got_py}, fragmentation --format json {want_py}")
+    # and in the browser: a search for the function finds those bytes in the leaks graph
+    try:
+        chromium()
+    except Skip:
+        return
+    dom, err = browse(path, "#search=handle")
+    check(not console_errors(err), f"console errors: {console_errors(err)}")
+    t = {attr(x, "data-cost"): x for x in svg_tags(dom)}
+    check(attr(t["leaked"], "data-matched-value") == str(rows[0][1]),
+          f"search handle in the leaks graph: {attr(t['leaked'], 'data-matched-value')}, "
+          f"the table says {rows[0][1]}")
 
 
 # ---- headless Chromium: what the browser shows ----
@@ -292,6 +449,169 @@ def case_browser_html():
     check(attr(bycost["leaked"], "data-matched-value") == "0", "peak leaks nothing")
     # the search box shows the search of the URL
     check(re.search(r'<input class="flame-search"', dom), "no search box")
+
+
+# ---- layout: labels inside the picture, nothing drawn over anything (issue 16) ----
+
+# Run after the picture's own script: hovers the frame with the longest tooltip (a flame
+# graph's details line at its longest), then writes the box of every label as the browser
+# laid it out into data-boxes on the root element.
+MEASURE_JS = """
+(function () {
+  var root = document.documentElement;
+  var gs = root.querySelectorAll('g.f'), best = null, len = -1;
+  for (var i = 0; i < gs.length; i++) {
+    var t = gs[i].querySelector('title').textContent.length;
+    if (t > len) { len = t; best = gs[i]; }
+  }
+  if (best) best.querySelector('rect').dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+  var out = [], els = root.querySelectorAll('text, rect.legend, rect.plot');
+  for (var k = 0; k < els.length; k++) {
+    var e = els[k], b = e.getBoundingClientRect();
+    if (e.closest('g.f') || (e.tagName === 'text' && !e.textContent.trim())) continue;
+    out.push([e.getAttribute('class') || '', e.textContent, b.left, b.top, b.width, b.height]);
+  }
+  root.setAttribute('data-boxes', JSON.stringify(out));
+})();
+"""
+
+
+def measured_boxes(svg, fragment=""):
+    """[(class, text, x, y, w, h)] of the picture's labels as Chromium lays them out."""
+    with open(svg, encoding="utf-8") as f:
+        text = f.read()
+    probe = svg.replace(".svg", ".measured.svg")
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write(text.replace("</svg>\n", "<script type=\"text/ecmascript\"><![CDATA[" +
+                             MEASURE_JS + "]]></script>\n</svg>\n"))
+    dom, err = browse(probe, fragment)
+    check(not console_errors(err), f"console errors: {console_errors(err)}")
+    m = re.search(r'data-boxes="([^"]*)"', dom)
+    check(m, f"the measuring script did not run:\n{dom[:1500]}")
+    return json.loads(html_lib.unescape(m.group(1)))
+
+
+def overlap(a, b):
+    return (a[2] < b[2] + b[4] - 0.5 and b[2] < a[2] + a[4] - 0.5 and
+            a[3] < b[3] + b[5] - 0.5 and b[3] < a[3] + a[5] - 0.5)
+
+
+def check_layout(boxes, width, height, what):
+    for b in boxes:
+        check(b[2] >= -0.5 and b[3] >= -0.5 and b[2] + b[4] <= width + 0.5 and
+              b[3] + b[5] <= height + 0.5,
+              f"{what}: {b[0]} {b[1]!r} at {b[2:]} leaves the {width}x{height} picture")
+    labels = [b for b in boxes if "plot" not in b[0].split()]
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            check(not overlap(a, b), f"{what}: {a[0]} {a[1]!r} {a[2:]} overlaps "
+                  f"{b[0]} {b[1]!r} {b[2:]}")
+
+
+def round_steps(labels, what):
+    """The tick labels count in 1, 2 or 5 x 10^n of one unit, from 0."""
+    vals = [re.fullmatch(r"([\d.]+) (\S+)", t) for t in labels]
+    check(all(vals) and len({v.group(2) for v in vals}) == 1, f"{what} ticks: {labels}")
+    nums = [float(v.group(1)) for v in vals]
+    step = nums[1] - nums[0] if len(nums) > 1 else 1
+    mant = step / 10 ** math.floor(math.log10(step) + 1e-9)
+    check(nums[0] == 0 and any(abs(mant - m) < 1e-6 for m in (1, 2, 5)) and
+          all(abs(b - a - step) < step * 1e-6 for a, b in zip(nums, nums[1:])),
+          f"{what} ticks are not round steps: {labels}")
+
+
+def case_browser_layout():
+    chromium()
+    # the timeline: round ticks, every label inside, the legend outside the plot
+    log, _ = recorded("peak")
+    svg = os.path.join(it.TMP, "timeline.svg")
+    p = mt("timeline", "-o", svg, log)
+    check(p.returncode == 0, f"timeline\n{show(p)}")
+    root = ET.parse(svg).getroot()
+    width, height = float(root.get("width")), float(root.get("height"))
+    boxes = measured_boxes(svg)
+    check_layout(boxes, width, height, "timeline")
+    plot = [b for b in boxes if b[0] == "plot"]
+    legend = [b for b in boxes if b[0] == "legend"]
+    check(plot and len(legend) >= 6, f"timeline: plot {plot}, legend {legend}")
+    for b in legend:
+        check(not overlap(b, plot[0]), f"timeline: legend {b[1]!r} {b[2:]} is on the plot")
+    check(any(b[0] == "label peak" for b in boxes), "timeline: no peak label")
+    round_steps([b[1] for b in boxes if b[0] == "tick-y"], "timeline bytes")
+    round_steps([b[1] for b in boxes if b[0] == "tick-x"], "timeline time")
+    # the flame graph: the details line at its longest, a search's matched line, the legend
+    log, _ = recorded("cpp_containers")
+    svg, root = flamegraph(log, "--cost", "allocations", name="layout.svg")
+    width, height = float(root.get("width")), float(root.get("height"))
+    boxes = measured_boxes(svg, "#search=std")
+    details = [b for b in boxes if b[0] == "details"]
+    check(details and len(details[0][1]) > 100, f"no long details line: {details}")
+    check([b for b in boxes if b[0] == "matched"], "no matched line after a search")
+    check_layout(boxes, width, height, "flame graph")
+
+
+# ---- the page's tables: sorted by a click on a header, filtered by a text box ----
+
+TABLES_JS = """
+(function () {
+  var res = {}, t = document.querySelector('table.sites');
+  function vals(col) {
+    var out = [];
+    for (var i = 1; i < t.rows.length; i++)
+      out.push(+t.rows[i].cells[col].getAttribute('data-value'));
+    return out;
+  }
+  var th = t.rows[0].cells[1];
+  th.click();
+  res.desc = vals(1);
+  res.dir1 = th.getAttribute('aria-sort');
+  th.click();
+  res.asc = vals(1);
+  res.dir2 = th.getAttribute('aria-sort');
+  var box = t.previousElementSibling;
+  box.value = 'REMEMBER_error';
+  box.dispatchEvent(new Event('input'));
+  res.shown = +t.getAttribute('data-rows-shown');
+  res.visible = [];
+  for (var i = 1; i < t.rows.length; i++)
+    if (t.rows[i].style.display !== 'none') res.visible.push(t.rows[i].textContent);
+  res.rows = t.rows.length - 1;
+  res.filters = document.querySelectorAll('input.table-filter').length;
+  res.tables = document.querySelectorAll('body table').length;
+  document.documentElement.setAttribute('data-probe', JSON.stringify(res));
+})();
+"""
+
+
+def case_browser_tables():
+    chromium()
+    log, _ = recorded("demo")
+    path, html = html_report(log, "tables.html")
+    check(not re.search(r'(src|href)="(https?:)?//', html), "the page refers outside itself")
+    probe = path.replace(".html", ".probe.html")
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write(html.replace("</body>", "<script>" + TABLES_JS + "</script>\n</body>"))
+    dom, err = browse(probe)
+    check(not console_errors(err), f"console errors: {console_errors(err)}")
+    check(re.search(r'<html[^>]*data-errors="0"', dom) or 'data-errors' not in dom,
+          "script errors on the page")
+    m = re.search(r'data-probe="([^"]*)"', dom)
+    check(m, f"the probe did not run:\n{dom[-2000:]}")
+    r = json.loads(html_lib.unescape(m.group(1)))
+    check(r["tables"] >= 4 and r["filters"] == r["tables"],
+          f"{r['tables']} tables, {r['filters']} filter boxes: every table gets one")
+    want = sorted(r["desc"], reverse=True)
+    check(r["rows"] >= 3 and r["desc"] == want and r["dir1"] == "descending",
+          f"a click on 'allocations' sorts biggest first: {r['desc']} ({r['dir1']})")
+    check(r["asc"] == sorted(want) and r["dir2"] == "ascending",
+          f"a second click sorts smallest first: {r['asc']} ({r['dir2']})")
+    expect = len(re.findall(r"remember_error",
+                            re.search(r'<table class="sites">(.*?)</table>', html, re.S).group(1)
+                            .replace("</tr>", "\n"), re.I))
+    check(r["visible"] and r["shown"] == len(r["visible"]) and
+          all("remember_error" in v for v in r["visible"]) and len(r["visible"]) < r["rows"],
+          f"filter 'REMEMBER_error': {r['shown']} rows shown of {r['rows']}, "
+          f"{[v[:60] for v in r['visible']]} ({expect} mentions in the table)")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()

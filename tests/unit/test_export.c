@@ -10,6 +10,7 @@
 #include "diff.h"
 #include "export.h"
 #include "modules.h"
+#include "names.h"
 #include "protobuf_writer.h"
 
 static void expect_bytes(const mt_pb_t *pb, const uint8_t *want, size_t n)
@@ -120,9 +121,14 @@ START_TEST(folded_names)
     ck_assert_str_eq(folded(m, "a;b;c", 0, 0, 256), "a:b:c");
     /* a newline would end the line, a tab is whitespace to some readers */
     ck_assert_str_eq(folded(m, "x\ny\tz\x7f", 0, 0, 256), "x y z ");
-    /* spaces and C++ stay as they are: readers split the count at the last space */
+    /* spaces and C++ stay as they are (readers split the count at the last space), with
+     * template arguments shortened unless full names were asked for (names.h) */
+    ck_assert_str_eq(folded(m, "std::vector<int, std::allocator<int> >::push_back", 0, 0, 256),
+                     "std::vector<>::push_back");
+    mt_names_set_full(1);
     ck_assert_str_eq(folded(m, "std::vector<int, std::allocator<int> >::push_back", 0, 0, 256),
                      "std::vector<int, std::allocator<int> >::push_back");
+    mt_names_set_full(0);
     /* no symbol: module base name and offset, or the bare address */
     ck_assert_str_eq(folded(m, NULL, 0, 0x1a2b, 256), "libfoo.so.1+0x1a2b");
     ck_assert_str_eq(folded(m, NULL, MT_NO_MODULE, 0xdead, 256), "0xdead");

@@ -11,6 +11,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,90 @@ static void check_fast(const result_t *r, const char *what)
                   r->slow_n);
     ck_assert_msg(r->slow_n > 3, "%s: only %d frames", what, r->slow_n);
 }
+
+/* ---- the split walk of nested Python stacks (mt_fastunw_until + mt_fastunw_record) ---- */
+
+typedef struct split_result {
+    int full_n, in_n, tail_n, nwords, words_hold, bp_used;
+    int equal;
+} split_result_t;
+
+static uintptr_t split_lo, split_hi; /* stands for the interpreter loop's text */
+
+/* Walks the same stack whole and split at the first frame in [split_lo, split_hi). */
+__attribute__((noinline)) static void split_capture(split_result_t *res)
+{
+    uintptr_t full[MAXF], in[MAXF], tail[MAXF];
+    mt_fu_word_t words[2 * MAXF];
+    uint64_t pc, sp, bp;
+    __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+                     : "=r"(pc), "=r"(sp), "=r"(bp));
+    /* a return address stands for the instruction before it: pc + 1 stands for pc */
+    res->full_n = mt_fastunw_capture_from(pc + 1, sp, bp, full, MAXF);
+    mt_fu_pos_t next;
+    res->in_n = mt_fastunw_until(pc + 1, sp, bp, split_lo, split_hi, in, MAXF, &next);
+    res->tail_n = -1;
+    if (res->in_n > 0) {
+        uintptr_t cfa_max = 0;
+        bool bp_used = false;
+        res->tail_n = mt_fastunw_record(&next, sp, tail, MAXF - res->in_n, words, 2 * MAXF,
+                                        &res->nwords, &cfa_max, &bp_used);
+        res->bp_used = bp_used;
+    }
+    res->words_hold = 1;
+    for (int i = 0; i < res->nwords; i++)
+        res->words_hold &= *(const uintptr_t *)words[i].addr == words[i].value;
+    res->equal = res->full_n > 0 && res->in_n > 0 && res->tail_n >= 0 &&
+                 res->in_n + res->tail_n == res->full_n &&
+                 memcmp(in, full, (size_t)res->in_n * sizeof *full) == 0 &&
+                 memcmp(tail, full + res->in_n, (size_t)res->tail_n * sizeof *full) == 0;
+    sink++;
+}
+
+__attribute__((noinline)) static void split_inner(int d, split_result_t *res)
+{
+    if (d == 0)
+        split_capture(res);
+    else
+        split_inner(d - 1, res);
+    sink++;
+}
+
+__attribute__((noinline)) static void split_loop(int d, split_result_t *res)
+{
+    split_inner(d, res);
+    sink++;
+}
+
+__attribute__((noinline)) static void split_outer(int d, int inner, split_result_t *res)
+{
+    if (d == 0)
+        split_loop(inner, res);
+    else
+        split_outer(d - 1, inner, res);
+    sink++;
+}
+
+START_TEST(split_walk_matches_whole)
+{
+    /* split_loop's first bytes: its call of split_inner returns inside them */
+    split_lo = (uintptr_t)split_loop;
+    split_hi = split_lo + 64;
+    for (int inner = 0; inner < 30; inner += 7)
+        for (int outer = 0; outer < 120; outer += 29) {
+            split_result_t r;
+            memset(&r, 0, sizeof r);
+            split_outer(outer, inner, &r);
+            ck_assert_msg(r.full_n > outer + inner, "whole walk: %d frames", r.full_n);
+            ck_assert_msg(r.in_n == inner + 3, "inner part: %d frames for %d", r.in_n, inner);
+            ck_assert_msg(r.equal, "split %d + %d frames, whole %d, or different", r.in_n, r.tail_n,
+                          r.full_n);
+            /* a return address per frame, saved rbps too, all still in place */
+            ck_assert_int_ge(r.nwords, r.tail_n);
+            ck_assert(r.words_hold);
+        }
+}
+END_TEST
 
 START_TEST(recursion_matches)
 {
@@ -262,6 +347,7 @@ int main(void)
     Suite *s = suite_create("fast_unwind");
     TCase *tc = tcase_create("compare");
     tcase_add_test(tc, recursion_matches);
+    tcase_add_test(tc, split_walk_matches_whole);
     tcase_add_test(tc, alloca_frames_match);
     tcase_add_test(tc, libc_callback_matches);
     tcase_add_test(tc, thread_matches);

@@ -4,12 +4,14 @@
 // no outside references), on logs crafted with log_builder. Stacks are bare addresses (no
 // modules), so frames are told apart by address.
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
 #include "flame_tree.h"
+#include "names.h"
 #include "log_builder.h"
 #include "render_flamegraph.h"
 #include "render_html.h"
@@ -230,6 +232,102 @@ START_TEST(many_sites_bounded)
 }
 END_TEST
 
+/* A fan of 64 callers under main, caller i with 8 + i leaves of i + 1 bytes each: a tree with
+ * many values, where a cap that rose by doubling its share drew more frames for a bigger
+ * --min-percent (issue 16, item 5). */
+static void fan(void)
+{
+    mt_lb_init(&b, 100, 0);
+    mt_lb_thread(&b, 1);
+    mt_lb_node(&b, 1, 0, MAIN);
+    uint32_t id = 2;
+    uint64_t t = 1, addr = 0x100000;
+    for (uint32_t i = 0; i < 64; i++) {
+        uint32_t caller = id++;
+        mt_lb_node(&b, caller, 1, 0x1000 + 16 * (uint64_t)i);
+        for (uint32_t k = 0; k < 8 + i; k++) {
+            uint32_t leaf = id++;
+            mt_lb_node(&b, leaf, caller, 0x100000 + 16 * (uint64_t)leaf);
+            mt_lb_alloc(&b, MT_ALLOC_MALLOC, t++, i + 1, addr, leaf);
+            addr += 64;
+        }
+    }
+    mt_lb_exit(&b, t, MT_EXIT_NORMAL, 0);
+    load();
+}
+
+/* Every node's value is its children's plus its self. */
+static void exact_widths(const mt_flame_tree_t *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        uint64_t kids = 0;
+        for (size_t c = i + 1; c < t->v[i].end; c = t->v[c].end)
+            kids += t->v[c].value;
+        ck_assert_msg(kids + t->v[i].self == t->v[i].value, "node %zu: %lu + %lu != %lu", i,
+                      (unsigned long)kids, (unsigned long)t->v[i].self,
+                      (unsigned long)t->v[i].value);
+    }
+}
+
+START_TEST(cap_monotonic)
+{
+    fan();
+    mt_flame_tree_t t;
+    size_t prev = SIZE_MAX;
+    for (int k = 0; k <= 400; k++) {
+        build(&t, MT_FLAME_LEAKED, k * 0.0001, 300);
+        ck_assert_uint_le(t.n, 300);
+        ck_assert_msg(t.n <= prev, "min_share %g: %zu nodes, %zu at a smaller one", k * 0.0001, t.n,
+                      prev);
+        exact_widths(&t);
+        prev = t.n;
+        mt_flame_tree_destroy(&t);
+    }
+    /* the cap's threshold is the smallest that fits: one byte less draws too many frames */
+    build(&t, MT_FLAME_LEAKED, 0, 300);
+    uint64_t cut = t.min_value, total = t.v[0].value;
+    ck_assert_uint_gt(cut, 1);
+    mt_flame_tree_destroy(&t);
+    build(&t, MT_FLAME_LEAKED, ((double)cut - 1.5) / (double)total, 0);
+    ck_assert_uint_gt(t.n, 300);
+    mt_flame_tree_destroy(&t);
+}
+END_TEST
+
+/* 100 bytes a node, at most 2000: the cap shrinks to 20 nodes at the most, whatever min_share */
+static size_t fake_size(const mt_flame_tree_t *t, void *arg)
+{
+    (*(int *)arg)++;
+    return t->n * 100;
+}
+
+START_TEST(cap_byte_budget)
+{
+    fan();
+    int calls = 0;
+    mt_flame_tree_t t;
+    mt_flame_opts_t o = {.cost = MT_FLAME_LEAKED,
+                         .max_nodes = 1000,
+                         .size = fake_size,
+                         .size_arg = &calls,
+                         .max_size = 2000};
+    ck_assert_int_eq(mt_flame_tree_build(&t, a, &sites, &o), 0);
+    ck_assert_uint_le(t.n, 20);
+    ck_assert_uint_ge(t.n, 10);
+    ck_assert_int_ge(calls, 2);
+    exact_widths(&t);
+    uint64_t cut = t.min_value;
+    mt_flame_tree_destroy(&t);
+    /* a bigger share than the budget's cut applies as it is */
+    o.min_share = 0.05;
+    ck_assert_int_eq(mt_flame_tree_build(&t, a, &sites, &o), 0);
+    ck_assert_uint_ge(t.min_value, cut);
+    ck_assert_uint_le(t.n, 20);
+    exact_widths(&t);
+    mt_flame_tree_destroy(&t);
+}
+END_TEST
+
 static char *render_svg(const mt_flame_tree_t *t, const char *title)
 {
     char *out = NULL;
@@ -248,7 +346,9 @@ START_TEST(svg_figures_and_escaping)
     build(&t, MT_FLAME_PEAK, 0, 0);
     /* names from a log are arbitrary bytes: C++ templates, quotes, invalid UTF-8 */
     t.v[3].frame.function = "std::vector<int, A&B> \"q\" 'x' \xff";
+    mt_names_set_full(1); /* the name as it is (shortened, it would be std::vector<> ...) */
     char *s = render_svg(&t, "a <title> & more");
+    mt_names_set_full(0);
     ck_assert_ptr_nonnull(strstr(s, "data-total=\"600\""));
     ck_assert_ptr_nonnull(strstr(s, "data-x=\"0\" data-v=\"500\" data-d=\"3\""));
     ck_assert_ptr_nonnull(strstr(s, "std::vector&lt;int, A&amp;B&gt; &quot;q&quot; &#39;x&#39; "
@@ -394,6 +494,8 @@ static Suite *flame_suite(void)
     tcase_add_test(tc, allocations_and_temporary_trees);
     tcase_add_test(tc, pruned_into_other);
     tcase_add_test(tc, many_sites_bounded);
+    tcase_add_test(tc, cap_monotonic);
+    tcase_add_test(tc, cap_byte_budget);
     tcase_add_test(tc, svg_figures_and_escaping);
     tcase_add_test(tc, svg_empty_cost);
     tcase_add_test(tc, html_page);

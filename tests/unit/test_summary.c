@@ -100,25 +100,20 @@ static void build_busy_log(mt_lb_t *b, int python, int with_exit)
     mt_lb_flush(b);
 }
 
-/* The log file of assert_same: one per process (test runs of other build trees may share /tmp). */
-static const char *summary_path(void)
-{
-    static char path[64];
-    snprintf(path, sizeof path, "/tmp/mt_test_summary_%d.mtr", (int)getpid());
-    return path;
-}
+/* Per process: test runs of several build trees at once must not share the file. */
+static char log_path[64];
 
 static void assert_same(const void *buf, size_t len)
 {
     mt_analysis_t *a;
     char err[256];
-    FILE *f = fopen(summary_path(), "wb");
+    FILE *f = fopen(log_path, "wb");
     ck_assert_ptr_nonnull(f);
     ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
     fclose(f);
     mt_summary_t s;
     int rc = mt_analysis_load_mem(&a, buf, len, "x.mtr", err, sizeof err);
-    ck_assert_int_eq(mt_summary_load(summary_path(), &s, err, sizeof err), rc);
+    ck_assert_int_eq(mt_summary_load(log_path, &s, err, sizeof err), rc);
     if (rc < 0) /* cut inside the file header */
         return;
     const mt_replay_t *r = &a->replay;
@@ -256,10 +251,11 @@ int main(void)
     tcase_add_test(tc, summary_stops_where_analysis_stops);
     tcase_add_test(tc, summary_of_a_fork_child);
     suite_add_tcase(s, tc);
+    snprintf(log_path, sizeof log_path, "/tmp/mt_test_summary.%ld.mtr", (long)getpid());
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    unlink(summary_path());
+    unlink(log_path);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
