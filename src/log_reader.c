@@ -644,7 +644,10 @@ static int mt_reader_open_file(mt_reader_t **out, const char *path, mt_follow_fn
         mt_reader_close(r);
         return rc;
     }
-    if (!stats && mt_reader_threads() > 1)
+    /* Not for a log being written (the run's summary): it comes at the program's pace, so a
+     * decoder thread would only add its batches' memory (2 MiB) to the process that runs
+     * beside the program, and a thread that competes with it for the idle core. */
+    if (!stats && !follow && mt_reader_threads() > 1)
         mt_reader_start_decoder(r);
     *out = r;
     return 0;
