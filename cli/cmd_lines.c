@@ -22,7 +22,7 @@ static void mt_lines_usage(FILE *out)
           "line's own (it is the innermost Python frame of the allocation) and including its\n"
           "callees (it is anywhere in the Python stack; once per stack under recursion).\n"
           "Every line of each function with figures is shown, then the module's own lines;\n"
-          "the source is read from the file on disk.\n"
+          "the source is read from the file on disk (a warning when it changed since the run).\n"
           "\n"
           "options:\n"
           "  --file PY           the Python file: its path as recorded, a path to it, or the\n"

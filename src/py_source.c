@@ -163,6 +163,8 @@ int mt_py_source_load(mt_py_source_t *s, const char *path)
         }
         if (rc == 0)
             rc = mt_py_source_load_mem(s, buf, got);
+        if (rc == 0)
+            s->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     }
     free(buf);
     close(fd);

@@ -20,6 +20,7 @@ typedef struct mt_py_source {
     int32_t *indent; /* per line: its indentation (tabs to multiples of 8) when it starts a
                       * statement; MT_PY_SOURCE_BLANK or MT_PY_SOURCE_CONTINUED otherwise */
     uint32_t n;
+    int64_t mtime_ns; /* the file's modification time (mt_py_source_load; 0 from memory) */
 } mt_py_source_t;
 
 #define MT_PY_SOURCE_BLANK (-1)     /* empty or only a comment, outside any bracket or string */

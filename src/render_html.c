@@ -469,6 +469,10 @@ static int mt_lines_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t *
         mt_h(o, strerror(rep.source_errno));
         fputs("; figures by line number only</p>\n", o);
     }
+    if (rep.source_changed)
+        fputs("<p class=\"muted\">the source file was modified after the run was recorded: "
+              "the text shown may not be the code that ran</p>\n",
+              o);
     fprintf(o,
             "<div class=\"wide\"><table class=\"lines\">\n<tr><th rowspan=\"2\">Line</th><th "
             "colspan=\"2\">"

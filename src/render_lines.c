@@ -138,6 +138,11 @@ static void mt_lines_text_intro(FILE *o, const mt_lines_style_t *st, const mt_re
         mt_text_put(o, rep->source_path);
         fputc('\n', o);
     }
+    if (rep->source_changed)
+        fprintf(o,
+                "  %-18s modified after the run was recorded: the text shown may not be the "
+                "code that ran\n",
+                "warning");
     if (rep->function) {
         fprintf(o, "  %-18s ", "function");
         mt_text_put(o, rep->function);
@@ -261,6 +266,8 @@ int mt_render_lines_json(const mt_report_lines_t *rep, FILE *out, int pretty)
     mt_json_string(&j, rep->source_path);
     mt_json_key(&j, "source_error");
     mt_json_string(&j, rep->source_errno ? strerror(rep->source_errno) : NULL);
+    mt_json_key(&j, "source_changed");
+    mt_json_bool(&j, rep->source_changed);
     mt_json_key(&j, "peak_heap_bytes");
     mt_json_u64(&j, r->peak_heap_bytes);
     mt_json_key(&j, "peak_time_s");

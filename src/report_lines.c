@@ -563,6 +563,9 @@ static int mt_lines_read_source(mt_report_lines_t *rep, const mt_lines_opts_t *o
     rep->source_errno = rc < 0 ? -rc : 0;
     if (rc == 0 && !(rep->source_path = strdup(path)))
         return -ENOMEM;
+    /* Python reads a script when it starts: a file written since is not the one that ran. */
+    rep->source_changed = rc == 0 && rep->a->start_realtime_ns &&
+                          rep->source.mtime_ns > (int64_t)rep->a->start_realtime_ns;
     return 0;
 }
 

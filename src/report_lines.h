@@ -46,11 +46,13 @@ typedef struct mt_lines_opts {
 
 typedef struct mt_report_lines {
     const mt_analysis_t *a;
-    const char *file;       /* the file as the log names it (a code object's co_filename) */
-    int file_is_script;     /* chosen as the script that was run (no --file) */
-    const char *function;   /* the filter, or NULL */
-    char *source_path;      /* the file read for the source text, or NULL when none */
-    int source_errno;       /* why the source could not be read (0: it was) */
+    const char *file;     /* the file as the log names it (a code object's co_filename) */
+    int file_is_script;   /* chosen as the script that was run (no --file) */
+    const char *function; /* the filter, or NULL */
+    char *source_path;    /* the file read for the source text, or NULL when none */
+    int source_errno;     /* why the source could not be read (0: it was) */
+    /* The source was modified after the run began: its lines may not be the ones measured. */
+    int source_changed;
     mt_py_source_t source;  /* empty when it could not be read */
     mt_held_t held;         /* what "at the end" means (and its totals) */
     mt_line_stats_t *stats; /* lines of the file with figures, by line number */

@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 SKIP = 77
 ARGS = None
@@ -1826,6 +1827,16 @@ def case_py_lines_errors():
     check(row.get("own", {}).get("end_bytes") == want and row.get("text") ==
           "        KEEP.append(bytes(1000 + i))  # line 5: kept",
           f"line 5 holds {row}, the script keeps {want} B")
+    check(rep["source_changed"] is False, f"an unchanged source is said changed: {rep}")
+    # The script edited after the run: the text may not be the code that ran, and lines says so
+    # (text, JSON), once.
+    st = os.stat(script)
+    os.utime(script, (st.st_atime, time.time() + 5))
+    check(lines_json(log)["source_changed"] is True, "an edited source is not said changed")
+    p = memtrace("lines", "--no-color", log)
+    check(p.returncode == 0 and p.stdout.count("modified after the run was recorded") == 1,
+          f"an edited source is not said changed once\n{show(p)}")
+    os.utime(script, (st.st_atime, st.st_mtime))
     os.rename(script, os.path.join(TMP, "small.py"))
     p = memtrace("lines", "--no-color", log)
     check(p.returncode == 0 and p.stdout.count("not read: No such file or directory") == 1,
