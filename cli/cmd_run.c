@@ -24,6 +24,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "fmt.h"
 #include "leak_check.h"
 #include "log_format.h"
 #include "memtrace.h"
@@ -763,37 +764,6 @@ static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, 
 
 /* ---- after the run: manifest and summary ---- */
 
-static const char *mt_run_fmt_count(uint64_t v, char *buf, size_t len)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-    size_t o = 0;
-    for (int i = 0; i < n && o + 2 < len; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = digits[i];
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
-static const char *mt_run_fmt_bytes(uint64_t v, char *buf, size_t len)
-{
-    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
-    if (v < 1024) {
-        snprintf(buf, len, "%llu B", (unsigned long long)v);
-        return buf;
-    }
-    double d = (double)v / 1024;
-    size_t u = 0;
-    while (d >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
-        d /= 1024;
-        u++;
-    }
-    snprintf(buf, len, "%.1f %s", d, units[u]);
-    return buf;
-}
-
 /* A path the user can paste into a shell. */
 static void mt_run_print_quoted(FILE *out, const char *s)
 {
@@ -832,8 +802,8 @@ static void mt_run_print_summary(const mt_summary_t *s, const char *path)
 {
     char a[32], b[32], c[32], d[32], e[32];
     fprintf(stderr, "memtrace: %s allocations, %s frees, peak heap %s at %.2f s, ",
-            mt_run_fmt_count(s->allocations, a, sizeof a), mt_run_fmt_count(s->frees, b, sizeof b),
-            mt_run_fmt_bytes(s->peak_heap_bytes, c, sizeof c), s->peak_time_s);
+            mt_fmt_count(a, sizeof a, s->allocations), mt_fmt_count(b, sizeof b, s->frees),
+            mt_fmt_bytes(c, sizeof c, s->peak_heap_bytes), s->peak_time_s);
     /* Blocks live when a killed program's log stops were not necessarily leaked: say which. */
     const char *when = s->leaked_at_script_end            ? "at the end of the script"
                        : s->exit_reason == MT_EXIT_NORMAL ? "at exit"
@@ -841,8 +811,8 @@ static void mt_run_print_summary(const mt_summary_t *s, const char *path)
     if (s->leaked_blocks == 0)
         fprintf(stderr, "no heap blocks left %s\n", when);
     else
-        fprintf(stderr, "%s in %s block%s %s %s\n", mt_run_fmt_bytes(s->leaked_bytes, d, sizeof d),
-                mt_run_fmt_count(s->leaked_blocks, e, sizeof e), s->leaked_blocks == 1 ? "" : "s",
+        fprintf(stderr, "%s in %s block%s %s %s\n", mt_fmt_bytes(d, sizeof d, s->leaked_bytes),
+                mt_fmt_count(e, sizeof e, s->leaked_blocks), s->leaked_blocks == 1 ? "" : "s",
                 s->leaked_at_script_end            ? "held"
                 : s->exit_reason == MT_EXIT_NORMAL ? "not freed"
                                                    : "still live",

@@ -201,6 +201,15 @@ def case_passthrough():
           f"summary should name the absolute log path {log}\n{show(p)}")
     check(re.search(r"memtrace: [\d,]+ allocations, [\d,]+ frees, peak heap", p.stderr),
           f"summary line missing\n{show(p)}")
+    # Its figures read as the report's do (one formatter: three significant digits).
+    demo = os.path.join(TMP, "sum_demo.mtr")
+    p = memtrace("run", "-o", demo, "--", os.path.join(ARGS.build_root, "samples", "demo"))
+    m = re.search(r"peak heap (\S+ \S+) at .*, (\S+ \S+) in [\d,]+ blocks? not freed", p.stderr)
+    check(p.returncode == 0 and m, f"summary of demo\n{show(p)}")
+    r = memtrace("report", demo).stdout
+    check(re.search(rf"peak heap\s+{re.escape(m.group(1))} \(", r) and
+          re.search(rf"not freed at exit\s+{re.escape(m.group(2))} \(", r),
+          f"the summary says {m.groups()}, the report\n{r[:600]}")
 
 
 SLOW_ALLOCATOR_C = r"""
