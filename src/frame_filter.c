@@ -81,6 +81,24 @@ int mt_filter_is_allocator_frame(const mt_frame_t *f, const mt_module_t *m)
     return 0;
 }
 
+int mt_filter_is_user_frame(const mt_frame_t *f, const mt_module_t *m)
+{
+    if (!f->file || !f->line || mt_starts(f->file, "/usr/include/") ||
+        strstr(f->file, "/libstdc++") || strstr(f->file, "/c++/"))
+        return 0;
+    const char *b = m ? m->basename : "";
+    return !(mt_starts(b, "libc.so") || mt_starts(b, "libc-") || mt_starts(b, "libstdc++") ||
+             mt_starts(b, "libmemtrace") || mt_starts(b, "ld-linux"));
+}
+
+long mt_filter_first_user(const mt_frame_t *frames, size_t n, const mt_modules_t *mods)
+{
+    for (size_t i = 0; i < n; i++)
+        if (mt_filter_is_user_frame(&frames[i], mt_modules_get(mods, frames[i].module)))
+            return (long)i;
+    return -1;
+}
+
 size_t mt_filter_top(const mt_frame_t *frames, size_t n, const mt_modules_t *mods)
 {
     size_t k = 0;

@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "json_writer.h"
 #include "mt_config.h"
+#include "frame_filter.h"
 #include "names.h"
 #include "render_stack.h"
 #include "report_threads.h"
@@ -342,7 +343,7 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
 
 long mt_render_leaks_user_frame(const mt_leaks_t *l, const mt_leak_t *k)
 {
-    return mt_render_user_frame(l->a->modules, k->frames, k->nframes);
+    return mt_filter_first_user(k->frames, k->nframes, l->a->modules);
 }
 
 static const char *const mt_rule_ids[MT_LEAKS_NKINDS] = {

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "frame_filter.h"
 #include "names.h"
 #include "text_escape.h"
 
@@ -123,32 +124,10 @@ void mt_render_text_warning(FILE *o, const char *warn, const char *reset, const 
     fputc('\n', o);
 }
 
-static int mt_prefix(const char *s, const char *p)
-{
-    return strncmp(s, p, strlen(p)) == 0;
-}
-
-long mt_render_user_frame(const mt_modules_t *mods, const mt_frame_t *frames, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        const mt_frame_t *f = &frames[i];
-        if (!f->file || !f->line || mt_prefix(f->file, "/usr/include/") ||
-            strstr(f->file, "/libstdc++") || strstr(f->file, "/c++/"))
-            continue;
-        const mt_module_t *m = mt_modules_get(mods, f->module);
-        const char *b = m ? m->basename : "";
-        if (mt_prefix(b, "libc.so") || mt_prefix(b, "libc-") || mt_prefix(b, "libstdc++") ||
-            mt_prefix(b, "libmemtrace") || mt_prefix(b, "ld-linux"))
-            continue;
-        return (long)i;
-    }
-    return -1;
-}
-
 int mt_render_user_where(char *buf, size_t len, const mt_modules_t *mods, const mt_frame_t *f,
                          size_t n)
 {
-    long i = mt_render_user_frame(mods, f, n);
+    long i = mt_filter_first_user(f, n, mods); /* one place decides (frame_filter.h) */
     if (len)
         buf[0] = '\0';
     if (i < 0 || !len)

@@ -23,10 +23,8 @@ void mt_render_frame_text(FILE *o, int colour, const mt_modules_t *mods, const m
 /* One line per frame, indented by 8; at most max frames (0: all). */
 void mt_render_stack_text(FILE *o, int colour, const mt_modules_t *mods, const mt_site_t *s,
                           size_t max);
-/* Index of the first frame in the user's code (a source file, not in /usr/include, the C or
- * C++ runtime, or memtrace; a Python line counts), or -1. */
-long mt_render_user_frame(const mt_modules_t *mods, const mt_frame_t *f, size_t n);
-/* "allocated at app.py:12 in main" for that frame (the file's base name), for one-line
+/* "allocated at app.py:12 in main" for the innermost user frame (frame_filter.h's
+ * mt_filter_first_user; the file's base name), for one-line
  * reasons; returns 0 and writes "" when there is none. Raw: escape it for text. */
 int mt_render_user_where(char *buf, size_t len, const mt_modules_t *mods, const mt_frame_t *f,
                          size_t n);

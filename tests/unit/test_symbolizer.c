@@ -297,6 +297,43 @@ START_TEST(filter_trims_allocator_frames_from_the_top)
 }
 END_TEST
 
+/* The one place that decides where a report says "allocated at" (frame_filter.h). */
+START_TEST(filter_first_user_frame)
+{
+    mt_modules_t *m;
+    ck_assert_int_eq(mt_modules_new(&m), 0);
+    const char *paths[] = {
+        "/usr/lib/memtrace/libmemtrace_preload.so", "/lib/x86_64-linux-gnu/libstdc++.so.6",
+        "/lib/x86_64-linux-gnu/libc.so.6", "/usr/bin/app", "/lib64/ld-linux-x86-64.so.2"};
+    for (int i = 0; i < 5; i++) {
+        mt_record_t rec;
+        memset(&rec, 0, sizeof rec);
+        rec.id = (uint64_t)i;
+        rec.ip = 0x100000ull * (uint64_t)(i + 1);
+        rec.str = (mt_str_t){paths[i], strlen(paths[i])};
+        ck_assert_int_eq(mt_modules_load(m, &rec), 0);
+    }
+    mt_frame_t f[] = {
+        {.function = "mt_hook", .file = "preload/hooks.c", .line = 9, .module = 0},
+        {.function = "strdup", .file = "string/strdup.c", .line = 42, .module = 2},
+        {.function = "_dl_new_object", .file = "elf/dl-object.c", .line = 3, .module = 4},
+        {.function = "std::vector<int>::push_back",
+         .file = "/usr/include/c++/12/bits/stl_vector.h",
+         .line = 1287,
+         .module = 3},
+        {.function = "inline_no_line", .file = "app.c", .line = 0, .module = 3},
+        {.function = "helper", .file = NULL, .line = 0, .module = 3},
+        {.function = "parse", .file = "/src/app/parse.c", .line = 12, .module = 3},
+        {.function = "main", .file = "/src/app/main.c", .line = 5, .module = 3},
+    };
+    ck_assert_int_eq(mt_filter_first_user(f, 8, m), 6);
+    ck_assert_int_eq(mt_filter_first_user(f, 6, m), -1);
+    ck_assert(mt_filter_is_user_frame(&f[7], mt_modules_get(m, 3)));
+    ck_assert(!mt_filter_is_user_frame(&f[1], mt_modules_get(m, 2)));
+    mt_modules_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symbolizer");
@@ -309,6 +346,7 @@ int main(void)
     tcase_add_test(tc, offline_symbolizer_opens_nothing);
     tcase_add_test(tc, demangle);
     tcase_add_test(tc, filter_trims_allocator_frames_from_the_top);
+    tcase_add_test(tc, filter_first_user_frame);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
