@@ -78,28 +78,25 @@ const char *mt_cli_suggest(const char *word, const char *const *cands, size_t n)
     return best_d <= limit ? best : NULL;
 }
 
-static const char *const mt_cli_cost_names[MT_CLI_NCOSTS] = {"peak", "leaked", "allocations",
-                                                             "allocated", "temporary"};
-
-int mt_cli_cost(const char *cmd, const char *s, unsigned allowed, enum mt_cli_cost *out)
+int mt_cli_cost(const char *cmd, const char *s, unsigned allowed, enum mt_cost *out)
 {
-    for (int i = 0; i < MT_CLI_NCOSTS; i++) {
-        if (strcmp(s, mt_cli_cost_names[i]) == 0 && (allowed & (1u << i))) {
-            *out = (enum mt_cli_cost)i;
+    for (int i = 0; i < MT_NCOSTS; i++) {
+        if (strcmp(s, mt_cost_name((enum mt_cost)i)) == 0 && (allowed & (1u << i))) {
+            *out = (enum mt_cost)i;
             return 0;
         }
     }
     char list[96] = "";
-    const char *names[MT_CLI_NCOSTS];
+    const char *names[MT_NCOSTS];
     size_t len = 0, n = 0;
     int known = 0;
-    for (int i = 0; i < MT_CLI_NCOSTS; i++) {
-        known |= strcmp(s, mt_cli_cost_names[i]) == 0;
+    for (int i = 0; i < MT_NCOSTS; i++) {
+        known |= strcmp(s, mt_cost_name((enum mt_cost)i)) == 0;
         if (!(allowed & (1u << i)))
             continue;
-        names[n++] = mt_cli_cost_names[i];
+        names[n++] = mt_cost_name((enum mt_cost)i);
         len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "",
-                                mt_cli_cost_names[i]);
+                                mt_cost_name((enum mt_cost)i));
     }
     if (known)
         return mt_cli_usage(cmd, "--cost %s is not one %s measures (%s)", s, cmd, list);

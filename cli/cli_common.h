@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "analysis.h"
+#include "cost.h"
 #include "names.h"
 #include "symbolizer.h"
 
@@ -31,18 +32,9 @@ const char *mt_cli_suggest(const char *word, const char *const *cands, size_t n)
 /* --frames N: frames shown per stack in text, 0 for all; the same default everywhere. */
 #define MT_CLI_DEFAULT_FRAMES 12
 
-/* What a stack weighs, for --cost (export, flamegraph): one name, one meaning everywhere. */
-enum mt_cli_cost {
-    MT_CLI_COST_PEAK,        /* bytes held at the heap's peak */
-    MT_CLI_COST_LEAKED,      /* bytes not freed at exit */
-    MT_CLI_COST_ALLOCATIONS, /* number of allocation calls */
-    MT_CLI_COST_ALLOCATED,   /* bytes allocated in total */
-    MT_CLI_COST_TEMPORARY,   /* allocations freed before the thread's next allocation */
-    MT_CLI_NCOSTS
-};
-/* Parses a --cost value among the costs in allowed (1u << enum mt_cli_cost); returns 0, or
+/* Parses a --cost value among the costs in allowed (1u << enum mt_cost); returns 0, or
  * the usage error's status 2 after saying which ones the command takes. */
-int mt_cli_cost(const char *cmd, const char *s, unsigned allowed, enum mt_cli_cost *out);
+int mt_cli_cost(const char *cmd, const char *s, unsigned allowed, enum mt_cost *out);
 
 /* --top N: a number of rows, 0 for no limit (stored as SIZE_MAX); returns 0 or 2 after the
  * usage error. */

@@ -13,8 +13,8 @@
 #include "export.h"
 
 #define MT_EXPORT_COSTS                                                                            \
-    ((1u << MT_CLI_COST_PEAK) | (1u << MT_CLI_COST_LEAKED) | (1u << MT_CLI_COST_ALLOCATIONS) |     \
-     (1u << MT_CLI_COST_ALLOCATED))
+    ((1u << MT_COST_PEAK) | (1u << MT_COST_LEAKED) | (1u << MT_COST_ALLOCATIONS) |                 \
+     (1u << MT_COST_ALLOCATED))
 
 static void mt_export_usage(FILE *out)
 {
@@ -64,7 +64,7 @@ int mt_cmd_export(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     enum { TO_NONE, TO_FOLDED, TO_PPROF, TO_MASSIF } to = TO_NONE;
-    enum mt_export_cost cost = MT_EXPORT_PEAK;
+    enum mt_cost cost = MT_COST_PEAK;
     const char *out_path = NULL;
     int show_import = 0, c;
     opterr = 0;
@@ -80,13 +80,10 @@ int mt_cmd_export(int argc, char **argv)
             break;
         }
         case OPT_COST: {
-            enum mt_cli_cost cc;
+            enum mt_cost cc;
             if (mt_cli_cost("export", optarg, MT_EXPORT_COSTS, &cc))
                 return 2;
-            cost = cc == MT_CLI_COST_LEAKED        ? MT_EXPORT_LEAKED
-                   : cc == MT_CLI_COST_ALLOCATIONS ? MT_EXPORT_ALLOCATIONS
-                   : cc == MT_CLI_COST_ALLOCATED   ? MT_EXPORT_ALLOCATED
-                                                   : MT_EXPORT_PEAK;
+            cost = cc;
             break;
         }
         case 'o':

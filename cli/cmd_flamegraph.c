@@ -19,8 +19,8 @@
 #define MT_FG_MAX_NODES 50000
 /* The costs of cli_common.h a flame graph draws: all of them. */
 #define MT_FG_COSTS                                                                                \
-    ((1u << MT_CLI_COST_PEAK) | (1u << MT_CLI_COST_LEAKED) | (1u << MT_CLI_COST_ALLOCATIONS) |     \
-     (1u << MT_CLI_COST_TEMPORARY) | (1u << MT_CLI_COST_ALLOCATED))
+    ((1u << MT_COST_PEAK) | (1u << MT_COST_LEAKED) | (1u << MT_COST_ALLOCATIONS) |                 \
+     (1u << MT_COST_TEMPORARY) | (1u << MT_COST_ALLOCATED))
 
 static void mt_flamegraph_usage(FILE *out)
 {
@@ -91,7 +91,8 @@ int mt_cmd_flamegraph(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *out_path = NULL, *title = NULL;
-    int cost = MT_FLAME_PEAK, show_import = 0, c;
+    enum mt_cost cost = MT_COST_PEAK;
+    int show_import = 0, c;
     double min_percent = strtod(MT_FG_DEFAULT_MIN_PERCENT, NULL);
     size_t width = 1200;
     opterr = 0;
@@ -102,14 +103,10 @@ int mt_cmd_flamegraph(int argc, char **argv)
             out_path = optarg;
             break;
         case OPT_COST: {
-            enum mt_cli_cost cc;
+            enum mt_cost cc;
             if (mt_cli_cost("flamegraph", optarg, MT_FG_COSTS, &cc))
                 return 2;
-            cost = cc == MT_CLI_COST_LEAKED        ? MT_FLAME_LEAKED
-                   : cc == MT_CLI_COST_ALLOCATIONS ? MT_FLAME_ALLOCATIONS
-                   : cc == MT_CLI_COST_TEMPORARY   ? MT_FLAME_TEMPORARY
-                   : cc == MT_CLI_COST_ALLOCATED   ? MT_FLAME_ALLOCATED
-                                                   : MT_FLAME_PEAK;
+            cost = cc;
             break;
         }
         case OPT_TITLE:
@@ -161,7 +158,7 @@ int mt_cmd_flamegraph(int argc, char **argv)
                               .note = mt_thread_filter_note(note, sizeof note, a),
                               .width = (unsigned)width};
     mt_flame_budget_t budget = {.a = a, .svg = &so};
-    mt_flame_opts_t fo = {.cost = (enum mt_flame_cost)cost,
+    mt_flame_opts_t fo = {.cost = cost,
                           .min_share = min_percent / 100,
                           .max_nodes = MT_FG_MAX_NODES,
                           .size = mt_flame_svg_size,

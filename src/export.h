@@ -14,19 +14,9 @@
 #include "sites.h"
 #include "symbolizer.h"
 
-enum mt_export_cost {
-    MT_EXPORT_PEAK,        /* bytes held at the heap's peak */
-    MT_EXPORT_LEAKED,      /* bytes still allocated at the end of the log */
-    MT_EXPORT_ALLOCATIONS, /* number of allocation calls */
-    MT_EXPORT_ALLOCATED,   /* bytes requested by every allocation call */
-};
-
-/* The figure of a site for a cost. */
-uint64_t mt_export_site_cost(const mt_site_t *s, enum mt_export_cost cost);
-
 /* One line "outer;...;inner BYTES" per distinct stack with a non-zero cost, sorted, equal
  * stacks merged. 0, -ENOMEM or -EIO. */
-int mt_export_folded(const mt_analysis_t *a, mt_sites_t *sites, enum mt_export_cost cost,
+int mt_export_folded(const mt_analysis_t *a, mt_sites_t *sites, enum mt_cost cost,
                      FILE *out) MT_WUR;
 /* The name of one frame as a folded-stack element: the function ("function (file:line)" for
  * a Python frame, the file's base name), else module+0xaddr, else 0xaddr; ';' (the separator)
@@ -35,10 +25,9 @@ int mt_export_folded(const mt_analysis_t *a, mt_sites_t *sites, enum mt_export_c
 size_t mt_export_folded_name(char *dst, size_t cap, const mt_modules_t *mods, const mt_frame_t *f);
 
 /* gzip-compressed pprof profile: sample types alloc_objects/alloc_space/inuse_objects/
- * inuse_space (count/bytes), inuse meaning at the peak for MT_EXPORT_PEAK and at the end of the
- * log for MT_EXPORT_LEAKED; the default sample type follows cost. 0, -ENOMEM or -EIO. */
-int mt_export_pprof(const mt_analysis_t *a, mt_sites_t *sites, enum mt_export_cost cost,
-                    FILE *out) MT_WUR;
+ * inuse_space (count/bytes), inuse meaning at the peak for MT_COST_PEAK and at the end of the
+ * log for MT_COST_LEAKED; the default sample type follows cost. 0, -ENOMEM or -EIO. */
+int mt_export_pprof(const mt_analysis_t *a, mt_sites_t *sites, enum mt_cost cost, FILE *out) MT_WUR;
 
 /* massif's out file (massif.out.PID format): heap snapshots over time, a detailed snapshot at
  * the peak (heap_tree=peak) and one at the end of the log. 0, -ENOMEM or -EIO. */

@@ -12,21 +12,6 @@
 #include "names.h"
 #include "text_escape.h"
 
-uint64_t mt_export_site_cost(const mt_site_t *s, enum mt_export_cost cost)
-{
-    switch (cost) {
-    case MT_EXPORT_PEAK:
-        return s->peak_bytes;
-    case MT_EXPORT_LEAKED:
-        return s->leaked_bytes;
-    case MT_EXPORT_ALLOCATIONS:
-        return s->allocations;
-    case MT_EXPORT_ALLOCATED:
-        return s->bytes_allocated;
-    }
-    return 0;
-}
-
 size_t mt_export_folded_name(char *dst, size_t cap, const mt_modules_t *mods, const mt_frame_t *f)
 {
     char tmp[512], shown[512];
@@ -96,7 +81,7 @@ static char *mt_folded_stack(const mt_modules_t *mods, const mt_site_t *s)
     return out;
 }
 
-int mt_export_folded(const mt_analysis_t *a, mt_sites_t *sites, enum mt_export_cost cost, FILE *out)
+int mt_export_folded(const mt_analysis_t *a, mt_sites_t *sites, enum mt_cost cost, FILE *out)
 {
     mt_folded_line_t *lines = calloc(sites->n ? sites->n : 1, sizeof *lines);
     size_t n = 0;
@@ -104,7 +89,7 @@ int mt_export_folded(const mt_analysis_t *a, mt_sites_t *sites, enum mt_export_c
     if (!lines)
         return -ENOMEM;
     for (size_t i = 0; i < sites->n; i++) {
-        uint64_t v = mt_export_site_cost(&sites->v[i], cost);
+        uint64_t v = mt_site_cost(&sites->v[i], cost);
         if (!v)
             continue;
         int loaded = mt_sites_load(sites, i);

@@ -118,8 +118,7 @@ static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, const uint64_t *held
     t->v[0] = (mt_mtree_node_t){NULL, 0, MT_MTREE_NONE, MT_MTREE_NONE, MT_MTREE_NONE, 0};
     for (size_t i = 0; i < sites->n; i++) {
         const mt_site_t *s = &sites->v[i];
-        int any =
-            mt_export_site_cost(s, MT_EXPORT_PEAK) || mt_export_site_cost(s, MT_EXPORT_LEAKED);
+        int any = mt_site_cost(s, MT_COST_PEAK) || mt_site_cost(s, MT_COST_LEAKED);
         for (size_t k = 0; k < nheld && !any; k++)
             any = held[k * sites->n + i] != 0;
         leaf[i] = MT_MTREE_NONE;
@@ -139,12 +138,12 @@ static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, const uint64_t *held
 /* Each node's bytes for one snapshot: site i costs by_site[i] when given, else its figure for
  * cost, added from its leaf up to the root. Nodes at 0 are left out of the snapshot. */
 static void mt_mtree_fill(mt_mtree_t *t, const mt_sites_t *sites, const uint32_t *leaf,
-                          enum mt_export_cost cost, const uint64_t *by_site)
+                          enum mt_cost cost, const uint64_t *by_site)
 {
     for (size_t j = 0; j < t->n; j++)
         t->v[j].bytes = 0;
     for (size_t i = 0; i < sites->n; i++) {
-        uint64_t c = by_site ? by_site[i] : mt_export_site_cost(&sites->v[i], cost);
+        uint64_t c = by_site ? by_site[i] : mt_site_cost(&sites->v[i], cost);
         if (!c || leaf[i] == MT_MTREE_NONE)
             continue;
         for (uint32_t j = leaf[i]; j != MT_MTREE_NONE; j = t->v[j].parent)
@@ -358,8 +357,7 @@ int mt_export_massif(const mt_analysis_t *a, mt_sites_t *sites, FILE *out)
             continue;
         }
         const uint64_t *by_site = s->detail == 3 ? held.bytes + s->held * sites->n : NULL;
-        mt_mtree_fill(&tree, sites, leaf, s->detail == 2 ? MT_EXPORT_LEAKED : MT_EXPORT_PEAK,
-                      by_site);
+        mt_mtree_fill(&tree, sites, leaf, s->detail == 2 ? MT_COST_LEAKED : MT_COST_PEAK, by_site);
         mt_msnap_t d = *s;
         if (s->detail == 3) /* the heap at that moment (the tree's total), not the maximum */
             d.heap = tree.v[0].bytes;

@@ -333,8 +333,8 @@ static void mt_pprof_value_type(mt_pprof_t *p, uint32_t field, const char *type,
     mt_pb_message(&p->out, field, &p->msg);
 }
 
-static void mt_pprof_sample(mt_pprof_t *p, const mt_site_t *s, enum mt_export_cost cost,
-                            uint64_t **ids, size_t *ids_cap)
+static void mt_pprof_sample(mt_pprof_t *p, const mt_site_t *s, enum mt_cost cost, uint64_t **ids,
+                            size_t *ids_cap)
 {
     if (*ids_cap < s->nframes + 1) {
         uint64_t *nv = realloc(*ids, (s->nframes + 1) * sizeof *nv);
@@ -354,7 +354,7 @@ static void mt_pprof_sample(mt_pprof_t *p, const mt_site_t *s, enum mt_export_co
         (*ids)[nids++] = mt_pprof_location(p, &s->frames[i], j - i + 1);
         i = j + 1;
     }
-    int peak = cost != MT_EXPORT_LEAKED;
+    int peak = cost != MT_COST_LEAKED;
     uint64_t v[4] = {s->allocations, s->bytes_allocated, peak ? s->peak_blocks : s->leaked_blocks,
                      peak ? s->peak_bytes : s->leaked_bytes};
     mt_pb_reset(&p->msg);
@@ -429,7 +429,7 @@ static int mt_gzip_write(const uint8_t *data, size_t len, FILE *out)
     return rc;
 }
 
-int mt_export_pprof(const mt_analysis_t *a, mt_sites_t *sites, enum mt_export_cost cost, FILE *out)
+int mt_export_pprof(const mt_analysis_t *a, mt_sites_t *sites, enum mt_cost cost, FILE *out)
 {
     mt_pprof_t p;
     memset(&p, 0, sizeof p);
@@ -470,13 +470,13 @@ int mt_export_pprof(const mt_analysis_t *a, mt_sites_t *sites, enum mt_export_co
         goto out;
     char comment[512];
     snprintf(comment, sizeof comment, "memtrace %s: %s (inuse = %s)", MT_VERSION, cmd,
-             cost == MT_EXPORT_LEAKED ? "not freed at exit" : "held at the heap peak");
+             cost == MT_COST_LEAKED ? "not freed at exit" : "held at the heap peak");
     free(cmd);
     mt_pb_varint(&p.out, PB_PROFILE_COMMENT, mt_pprof_str(&p, comment));
     mt_pb_varint(&p.out, PB_PROFILE_DEFAULT_SAMPLE_TYPE,
-                 mt_pprof_str(&p, cost == MT_EXPORT_ALLOCATIONS ? "alloc_objects"
-                                  : cost == MT_EXPORT_ALLOCATED ? "alloc_space"
-                                                                : "inuse_space"));
+                 mt_pprof_str(&p, cost == MT_COST_ALLOCATIONS ? "alloc_objects"
+                                  : cost == MT_COST_ALLOCATED ? "alloc_space"
+                                                              : "inuse_space"));
     for (size_t i = 0; i < p.nstrs; i++)
         mt_pb_string(&p.out, PB_PROFILE_STRING_TABLE, p.strs[i]);
     if (p.err || mt_pb_error(&p.out))

@@ -9,44 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mt_flame_cost_parse(const char *s)
-{
-    static const char *const names[] = {"peak", "leaked", "allocations", "temporary", "allocated"};
-    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
-        if (strcmp(s, names[i]) == 0)
-            return i;
-    return -1;
-}
-
-const char *mt_flame_cost_name(enum mt_flame_cost cost)
+uint64_t mt_flame_figures_cost(const mt_flame_figures_t *f, enum mt_cost cost)
 {
     switch (cost) {
-    case MT_FLAME_PEAK:
-        return "peak";
-    case MT_FLAME_LEAKED:
-        return "leaked";
-    case MT_FLAME_ALLOCATIONS:
-        return "allocations";
-    case MT_FLAME_TEMPORARY:
-        return "temporary";
-    case MT_FLAME_ALLOCATED:
-        return "allocated";
-    }
-    return "?";
-}
-
-uint64_t mt_flame_figures_cost(const mt_flame_figures_t *f, enum mt_flame_cost cost)
-{
-    switch (cost) {
-    case MT_FLAME_PEAK:
+    case MT_COST_PEAK:
         return f->peak_bytes;
-    case MT_FLAME_LEAKED:
+    case MT_COST_LEAKED:
         return f->leaked_bytes;
-    case MT_FLAME_ALLOCATIONS:
+    case MT_COST_ALLOCATIONS:
         return f->allocations;
-    case MT_FLAME_TEMPORARY:
+    case MT_COST_TEMPORARY:
         return f->temporary;
-    case MT_FLAME_ALLOCATED:
+    case MT_COST_ALLOCATED:
         return f->bytes_allocated;
     }
     return 0;
@@ -207,8 +181,7 @@ static uint32_t mt_program_module(const mt_analysis_t *a)
     return n ? 0 : MT_NO_MODULE;
 }
 
-static int mt_raw_build(mt_raw_t *r, const mt_analysis_t *a, mt_sites_t *sites,
-                        enum mt_flame_cost cost)
+static int mt_raw_build(mt_raw_t *r, const mt_analysis_t *a, mt_sites_t *sites, enum mt_cost cost)
 {
     memset(r, 0, sizeof *r);
     r->program = mt_program_module(a);

@@ -13,19 +13,6 @@
 #include "sites.h"
 #include "symbolizer.h"
 
-/* What a rectangle's width stands for. */
-enum mt_flame_cost {
-    MT_FLAME_PEAK,        /* bytes held at the global heap peak (memray's default) */
-    MT_FLAME_LEAKED,      /* bytes still allocated at the end of the log */
-    MT_FLAME_ALLOCATIONS, /* number of allocation calls (heaptrack_print's default) */
-    MT_FLAME_TEMPORARY,   /* allocations freed before the same thread allocated again */
-    MT_FLAME_ALLOCATED,   /* bytes allocated in total (heaptrack's "allocated") */
-};
-
-/* Parses "peak", "leaked", "allocations", "temporary", "allocated"; -1 when unknown. */
-int mt_flame_cost_parse(const char *s);
-const char *mt_flame_cost_name(enum mt_flame_cost cost);
-
 enum mt_flame_kind {
     MT_FLAME_ROOT,    /* the whole program */
     MT_FLAME_PROGRAM, /* native code of the traced executable */
@@ -66,7 +53,7 @@ typedef struct mt_flame_node {
 typedef struct mt_flame_tree {
     mt_flame_node_t *v;
     size_t n;
-    enum mt_flame_cost cost;
+    enum mt_cost cost;
     uint32_t max_depth;
     uint64_t min_value;    /* the threshold used: children below it were merged */
     uint64_t pruned_value; /* cost in the MT_FLAME_OTHER nodes */
@@ -74,7 +61,7 @@ typedef struct mt_flame_tree {
 } mt_flame_tree_t;
 
 typedef struct mt_flame_opts {
-    enum mt_flame_cost cost;
+    enum mt_cost cost;
     /* Children whose subtree costs less than this share of the total (0.001 = 0.1%) are merged
      * into one "other" node under their parent; 0 keeps every frame. */
     double min_share;
@@ -96,6 +83,6 @@ int mt_flame_tree_build(mt_flame_tree_t *t, const mt_analysis_t *a, mt_sites_t *
 void mt_flame_tree_destroy(mt_flame_tree_t *t);
 
 /* The figure a cost stands for, from a node's sums. */
-uint64_t mt_flame_figures_cost(const mt_flame_figures_t *f, enum mt_flame_cost cost);
+uint64_t mt_flame_figures_cost(const mt_flame_figures_t *f, enum mt_cost cost);
 
 #endif

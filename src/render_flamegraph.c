@@ -216,44 +216,44 @@ size_t mt_flame_svg_size(const mt_flame_tree_t *t, void *arg)
     return rc < 0 ? 0 : n;
 }
 
-const char *mt_flame_cost_caption(enum mt_flame_cost cost)
+const char *mt_flame_cost_caption(enum mt_cost cost)
 {
     switch (cost) {
-    case MT_FLAME_PEAK:
+    case MT_COST_PEAK:
         return "bytes held at the heap peak";
-    case MT_FLAME_LEAKED:
+    case MT_COST_LEAKED:
         return "bytes not freed at exit";
-    case MT_FLAME_ALLOCATIONS:
+    case MT_COST_ALLOCATIONS:
         return "allocation calls";
-    case MT_FLAME_TEMPORARY:
+    case MT_COST_TEMPORARY:
         return "temporary allocations (freed before the thread's next allocation)";
-    case MT_FLAME_ALLOCATED:
+    case MT_COST_ALLOCATED:
         return "bytes allocated in total";
     }
     return "?";
 }
 
-const char *mt_flame_cost_caption_of(enum mt_flame_cost cost, const mt_analysis_t *a)
+const char *mt_flame_cost_caption_of(enum mt_cost cost, const mt_analysis_t *a)
 {
     /* a Python script's leaked figure is what it held when it ended (mt_analysis_held) */
-    if (cost == MT_FLAME_LEAKED && a && mt_analysis_held(a).at_script_end)
+    if (cost == MT_COST_LEAKED && a && mt_analysis_held(a).at_script_end)
         return "bytes held at the end of the script";
     return mt_flame_cost_caption(cost);
 }
 
-static int mt_cost_is_bytes(enum mt_flame_cost cost)
+static int mt_cost_is_bytes(enum mt_cost cost)
 {
-    return cost == MT_FLAME_PEAK || cost == MT_FLAME_LEAKED || cost == MT_FLAME_ALLOCATED;
+    return cost == MT_COST_PEAK || cost == MT_COST_LEAKED || cost == MT_COST_ALLOCATED;
 }
 
 /* "94.0 KiB (96,256 B)" or "4,000 allocations" */
-static const char *mt_value_text(char *b, size_t len, enum mt_flame_cost cost, uint64_t v)
+static const char *mt_value_text(char *b, size_t len, enum mt_cost cost, uint64_t v)
 {
     if (mt_cost_is_bytes(cost))
         return mt_fmt_bytes_exact(b, len, v);
     char c[32];
     snprintf(b, len, "%s %s", mt_fmt_count(c, sizeof c, v),
-             cost == MT_FLAME_ALLOCATIONS ? "allocations" : "temporary allocations");
+             cost == MT_COST_ALLOCATIONS ? "allocations" : "temporary allocations");
     return b;
 }
 
@@ -415,23 +415,23 @@ static void mt_node_title(FILE *o, const mt_flame_tree_t *t, const mt_flame_node
     uint64_t total = t->n ? t->v[0].value : 0;
     double pct = total ? 100.0 * (double)n->value / (double)total : 0;
     switch (t->cost) {
-    case MT_FLAME_PEAK:
+    case MT_COST_PEAK:
         fprintf(o, "%s in %s blocks held at the peak (%.2f%%)",
                 mt_fmt_bytes_exact(b, sizeof b, n->value),
                 mt_fmt_count(c, sizeof c, f->peak_blocks), pct);
         break;
-    case MT_FLAME_LEAKED:
+    case MT_COST_LEAKED:
         fprintf(o, "%s in %s blocks %s (%.2f%%)", mt_fmt_bytes_exact(b, sizeof b, n->value),
                 mt_fmt_count(c, sizeof c, f->leaked_blocks),
                 mt_analysis_held(a).at_script_end ? "held at the end of the script"
                                                   : "not freed at exit",
                 pct);
         break;
-    case MT_FLAME_ALLOCATIONS:
-    case MT_FLAME_TEMPORARY:
+    case MT_COST_ALLOCATIONS:
+    case MT_COST_TEMPORARY:
         fprintf(o, "%s (%.2f%%)", mt_value_text(b, sizeof b, t->cost, n->value), pct);
         break;
-    case MT_FLAME_ALLOCATED:
+    case MT_COST_ALLOCATED:
         fprintf(o, "%s allocated (%.2f%%)", mt_fmt_bytes_exact(b, sizeof b, n->value), pct);
         break;
     }
@@ -462,10 +462,10 @@ int mt_render_flamegraph_svg(const mt_flame_tree_t *t, const mt_analysis_t *a, F
             "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" data-cost=\"%s\" "
             "data-unit=\"%s\" data-total=\"%" PRIu64 "\" data-x0=\"%.0f\" data-fw=\"%.0f\" "
             "data-ready=\"0\" data-errors=\"0\">\n",
-            W, H, W, H, mt_flame_cost_name(t->cost),
-            mt_cost_is_bytes(t->cost)         ? "bytes"
-            : t->cost == MT_FLAME_ALLOCATIONS ? "allocations"
-                                              : "temporary allocations",
+            W, H, W, H, mt_cost_name(t->cost),
+            mt_cost_is_bytes(t->cost)        ? "bytes"
+            : t->cost == MT_COST_ALLOCATIONS ? "allocations"
+                                             : "temporary allocations",
             total, MT_FG_X0, FW);
     if (!opt->embedded) {
         fputs("<style type=\"text/css\"><![CDATA[\n", o);

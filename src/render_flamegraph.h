@@ -42,8 +42,8 @@ void mt_flame_write_css(FILE *out);
 void mt_flame_write_js(FILE *out);
 
 /* What a cost measures, for titles: "bytes held at the heap peak". */
-const char *mt_flame_cost_caption(enum mt_flame_cost cost);
+const char *mt_flame_cost_caption(enum mt_cost cost);
 /* The same for a log: a Python script's leaked bytes are those held when it ended. */
-const char *mt_flame_cost_caption_of(enum mt_flame_cost cost, const mt_analysis_t *a);
+const char *mt_flame_cost_caption_of(enum mt_cost cost, const mt_analysis_t *a);
 
 #endif

@@ -564,9 +564,8 @@ static int mt_threads_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t
     return 0;
 }
 
-static int mt_flame_html(FILE *o, const mt_analysis_t *a, mt_sites_t *sites,
-                         enum mt_flame_cost cost, const char *id, const char *heading,
-                         const mt_html_opts_t *opt)
+static int mt_flame_html(FILE *o, const mt_analysis_t *a, mt_sites_t *sites, enum mt_cost cost,
+                         const char *id, const char *heading, const mt_html_opts_t *opt)
 {
     /* The node cap bounds the graph for ordinary names; the byte budget for any names (a C++
      * program's escaped templates): over it, the cap shrinks until the graph fits. */
@@ -887,10 +886,10 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
     if (rc == 0)
         rc = mt_threads_html(o, cnt, a);
     if (rc == 0)
-        rc = mt_flame_html(o, a, &rep.sites, MT_FLAME_PEAK, "flame-peak",
+        rc = mt_flame_html(o, a, &rep.sites, MT_COST_PEAK, "flame-peak",
                            "Flame graph: bytes held at the heap peak", &opt);
     if (rc == 0)
-        rc = mt_flame_html(o, a, &rep.sites, MT_FLAME_LEAKED, "flame-leaked",
+        rc = mt_flame_html(o, a, &rep.sites, MT_COST_LEAKED, "flame-leaked",
                            mt_analysis_held(a).at_script_end
                                ? "Flame graph: bytes held at the end of the script"
                                : "Flame graph: bytes not freed at exit",

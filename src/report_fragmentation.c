@@ -322,7 +322,7 @@ int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analy
         rc = -ENOMEM;
         goto fail;
     }
-    size_t m = mt_sites_top(&rep->sites, MT_SITE_BY_TEMPORARY, rep->sites.n, rep->churn);
+    size_t m = mt_sites_top(&rep->sites, MT_COST_TEMPORARY, rep->sites.n, rep->churn);
     int script_only = mt_frag_python_frames(a);
     for (size_t i = 0; i < m && rep->nchurn < top; i++) {
         size_t k = rep->churn[i];

@@ -29,7 +29,7 @@ int mt_report_peak_build(mt_report_peak_t *rep, const mt_analysis_t *a, mt_symbo
         mt_report_peak_destroy(rep);
         return -ENOMEM;
     }
-    rep->n = mt_sites_top(&rep->sites, MT_SITE_BY_PEAK, n, rep->idx);
+    rep->n = mt_sites_top(&rep->sites, MT_COST_PEAK, n, rep->idx);
     /* What the top leaves out: every site holding bytes at the peak, less the top's. */
     for (size_t i = 0; i < rep->sites.n; i++) {
         if (!rep->sites.v[i].peak_bytes)

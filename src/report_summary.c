@@ -29,9 +29,9 @@ int mt_report_summary_build(mt_report_summary_t *rep, const mt_analysis_t *a, mt
         mt_report_summary_destroy(rep);
         return -ENOMEM;
     }
-    rep->nby_bytes = mt_sites_top(&rep->sites, MT_SITE_BY_BYTES, n, rep->by_bytes);
-    rep->nby_count = mt_sites_top(&rep->sites, MT_SITE_BY_COUNT, n, rep->by_count);
-    rep->nby_temporary = mt_sites_top(&rep->sites, MT_SITE_BY_TEMPORARY, n, rep->by_temporary);
+    rep->nby_bytes = mt_sites_top(&rep->sites, MT_COST_ALLOCATED, n, rep->by_bytes);
+    rep->nby_count = mt_sites_top(&rep->sites, MT_COST_ALLOCATIONS, n, rep->by_count);
+    rep->nby_temporary = mt_sites_top(&rep->sites, MT_COST_TEMPORARY, n, rep->by_temporary);
     /* Frames only for the sites shown. */
     if ((rc = mt_sites_load_list(&rep->sites, rep->by_bytes, rep->nby_bytes)) < 0 ||
         (rc = mt_sites_load_list(&rep->sites, rep->by_count, rep->nby_count)) < 0 ||

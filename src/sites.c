@@ -571,18 +571,18 @@ int mt_sites_load_all(mt_sites_t *s)
     return 0;
 }
 
-static uint64_t mt_site_key(const mt_site_t *s, enum mt_site_key key)
+uint64_t mt_site_cost(const mt_site_t *s, enum mt_cost key)
 {
     switch (key) {
-    case MT_SITE_BY_BYTES:
+    case MT_COST_ALLOCATED:
         return s->bytes_allocated;
-    case MT_SITE_BY_COUNT:
+    case MT_COST_ALLOCATIONS:
         return s->allocations;
-    case MT_SITE_BY_LEAKED:
+    case MT_COST_LEAKED:
         return s->leaked_bytes;
-    case MT_SITE_BY_PEAK:
+    case MT_COST_PEAK:
         return s->peak_bytes;
-    case MT_SITE_BY_TEMPORARY:
+    case MT_COST_TEMPORARY:
         return s->temporary;
     }
     return 0;
@@ -590,7 +590,7 @@ static uint64_t mt_site_key(const mt_site_t *s, enum mt_site_key key)
 
 typedef struct mt_sort_ctx {
     const mt_sites_t *sites;
-    enum mt_site_key key;
+    enum mt_cost key;
 } mt_sort_ctx_t;
 
 static int mt_cmp_u64_desc(uint64_t a, uint64_t b)
@@ -603,7 +603,7 @@ static int mt_site_cmp(const void *pa, const void *pb, void *arg)
     const mt_sort_ctx_t *ctx = arg;
     const mt_site_t *a = &ctx->sites->v[*(const size_t *)pa];
     const mt_site_t *b = &ctx->sites->v[*(const size_t *)pb];
-    int c = mt_cmp_u64_desc(mt_site_key(a, ctx->key), mt_site_key(b, ctx->key));
+    int c = mt_cmp_u64_desc(mt_site_cost(a, ctx->key), mt_site_cost(b, ctx->key));
     if (!c)
         c = mt_cmp_u64_desc(a->bytes_allocated, b->bytes_allocated);
     if (!c)
@@ -633,7 +633,7 @@ static void mt_top_sift(size_t *heap, size_t n, size_t i, mt_sort_ctx_t *ctx)
     }
 }
 
-size_t mt_sites_top(const mt_sites_t *s, enum mt_site_key key, size_t n, size_t *idx)
+size_t mt_sites_top(const mt_sites_t *s, enum mt_cost key, size_t n, size_t *idx)
 {
     mt_sort_ctx_t ctx = {s, key};
     size_t m = 0;
@@ -642,7 +642,7 @@ size_t mt_sites_top(const mt_sites_t *s, enum mt_site_key key, size_t n, size_t 
     /* The first n of the full order (a total order: ties end on the index), kept in a heap of n
      * while the sites pass: 360,000 sites are not sorted to show 10. */
     for (size_t i = 0; i < s->n; i++) {
-        if (!mt_site_key(&s->v[i], key))
+        if (!mt_site_cost(&s->v[i], key))
             continue;
         if (m < n) {
             idx[m++] = i;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "analysis.h"
+#include "cost.h"
 #include "symbolizer.h"
 
 /* 96 bytes: a clang compile makes 360,000 sites. */
@@ -52,13 +53,8 @@ typedef struct mt_sites {
     uint32_t nnode_site;
 } mt_sites_t;
 
-enum mt_site_key {
-    MT_SITE_BY_BYTES,     /* bytes_allocated */
-    MT_SITE_BY_COUNT,     /* allocations */
-    MT_SITE_BY_LEAKED,    /* leaked_bytes */
-    MT_SITE_BY_PEAK,      /* peak_bytes */
-    MT_SITE_BY_TEMPORARY, /* temporary */
-};
+/* The figure of a site for a cost (cost.h). */
+uint64_t mt_site_cost(const mt_site_t *s, enum mt_cost cost);
 
 /* Builds the sites of every node that allocated on the heap, without their frames. 0 or
  * -ENOMEM. a and sym must outlive the sites. */
@@ -78,7 +74,7 @@ int mt_sites_load_all(mt_sites_t *s) MT_WUR;
 /* Writes the indices of the (at most) n biggest sites by key into idx, biggest first, ties
  * broken by the other figures then by stack so the order is stable; sites whose key is 0 are
  * left out. Returns how many were written. */
-size_t mt_sites_top(const mt_sites_t *s, enum mt_site_key key, size_t n, size_t *idx);
+size_t mt_sites_top(const mt_sites_t *s, enum mt_cost key, size_t n, size_t *idx);
 
 /* The recorder unwinds at most 256 frames (preload/unwinder.h, MT_UNWIND_MAX), so no log it
  * writes has a deeper stack. A crafted log may: the analyzer keeps the innermost

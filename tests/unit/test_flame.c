@@ -76,7 +76,7 @@ static void teardown(void)
     a = NULL;
 }
 
-static void build(mt_flame_tree_t *t, enum mt_flame_cost cost, double min_share, size_t max)
+static void build(mt_flame_tree_t *t, enum mt_cost cost, double min_share, size_t max)
 {
     mt_flame_opts_t o = {.cost = cost, .min_share = min_share, .max_nodes = max};
     ck_assert_int_eq(mt_flame_tree_build(t, a, &sites, &o), 0);
@@ -113,7 +113,7 @@ START_TEST(peak_tree)
 {
     crafted();
     mt_flame_tree_t t;
-    build(&t, MT_FLAME_PEAK, 0, 0);
+    build(&t, MT_COST_PEAK, 0, 0);
     const want_t w[] = {
         {0, 0, 600, 0, 0}, {MAIN, 1, 600, 0, 0}, {F, 2, 600, 100, 0}, {H, 3, 500, 500, 0}};
     expect(&t, w, 4);
@@ -134,7 +134,7 @@ START_TEST(leaked_tree)
 {
     crafted();
     mt_flame_tree_t t;
-    build(&t, MT_FLAME_LEAKED, 0, 0);
+    build(&t, MT_COST_LEAKED, 0, 0);
     /* main's children biggest first: f (100) then g (40), g's f after g */
     const want_t w[] = {{0, 0, 140, 0, 0},
                         {MAIN, 1, 140, 0, 0},
@@ -155,14 +155,14 @@ START_TEST(allocations_and_temporary_trees)
 {
     crafted();
     mt_flame_tree_t t;
-    build(&t, MT_FLAME_ALLOCATIONS, 0, 0);
+    build(&t, MT_COST_ALLOCATIONS, 0, 0);
     /* f and g tie at 3 calls: the lower address first, so the order is stable */
     const want_t w[] = {{0, 0, 6, 0, 0}, {MAIN, 1, 6, 0, 0}, {F, 2, 3, 1, 0},
                         {H, 3, 2, 2, 0}, {G, 2, 3, 2, 3},    {F, 3, 1, 1, 3}};
     expect(&t, w, 6);
     mt_flame_tree_destroy(&t);
 
-    build(&t, MT_FLAME_TEMPORARY, 0, 0);
+    build(&t, MT_COST_TEMPORARY, 0, 0);
     const want_t wt[] = {{0, 0, 2, 0, 0}, {MAIN, 1, 2, 0, 0}, {G, 2, 2, 2, 0}};
     expect(&t, wt, 3);
     mt_flame_tree_destroy(&t);
@@ -174,7 +174,7 @@ START_TEST(pruned_into_other)
     crafted();
     mt_flame_tree_t t;
     /* 40% of 6 calls: frames under 2.4 calls go; h (2) and g>f (1) become "other" */
-    build(&t, MT_FLAME_ALLOCATIONS, 0.4, 0);
+    build(&t, MT_COST_ALLOCATIONS, 0.4, 0);
     const want_t w[] = {{0, 0, 6, 0, 0}, {MAIN, 1, 6, 0, 0}, {F, 2, 3, 1, 0},
                         {1, 3, 2, 2, 0}, {G, 2, 3, 2, 3},    {1, 3, 1, 1, 3}};
     expect(&t, w, 6);
@@ -185,7 +185,7 @@ START_TEST(pruned_into_other)
     mt_flame_tree_destroy(&t);
 
     /* at most 4 nodes: the cut rises until f and g merge too (root, main, other) */
-    build(&t, MT_FLAME_ALLOCATIONS, 0, 4);
+    build(&t, MT_COST_ALLOCATIONS, 0, 4);
     const want_t w2[] = {{0, 0, 6, 0, 0}, {MAIN, 1, 6, 0, 0}, {1, 2, 6, 6, 0}};
     expect(&t, w2, 3);
     ck_assert_uint_eq(t.v[2].merged, 2);
@@ -206,13 +206,13 @@ START_TEST(many_sites_bounded)
     mt_lb_exit(&b, 5000, MT_EXIT_NORMAL, 0);
     load();
     mt_flame_tree_t t;
-    build(&t, MT_FLAME_LEAKED, 0.001, 0);
+    build(&t, MT_COST_LEAKED, 0.001, 0);
     const want_t w[] = {{0, 0, 24000, 0, 0}, {MAIN, 1, 24000, 0, 0}, {1, 2, 24000, 24000, 0}};
     expect(&t, w, 3);
     ck_assert_uint_eq(t.v[2].merged, 3000);
     ck_assert_uint_eq(t.v[2].fig.leaked_blocks, 3000);
     mt_flame_tree_destroy(&t);
-    build(&t, MT_FLAME_LEAKED, 0, 0);
+    build(&t, MT_COST_LEAKED, 0, 0);
     ck_assert_uint_eq(t.n, 3002);
     mt_flame_tree_destroy(&t);
 
@@ -275,7 +275,7 @@ START_TEST(cap_monotonic)
     mt_flame_tree_t t;
     size_t prev = SIZE_MAX;
     for (int k = 0; k <= 400; k++) {
-        build(&t, MT_FLAME_LEAKED, k * 0.0001, 300);
+        build(&t, MT_COST_LEAKED, k * 0.0001, 300);
         ck_assert_uint_le(t.n, 300);
         ck_assert_msg(t.n <= prev, "min_share %g: %zu nodes, %zu at a smaller one", k * 0.0001, t.n,
                       prev);
@@ -284,11 +284,11 @@ START_TEST(cap_monotonic)
         mt_flame_tree_destroy(&t);
     }
     /* the cap's threshold is the smallest that fits: one byte less draws too many frames */
-    build(&t, MT_FLAME_LEAKED, 0, 300);
+    build(&t, MT_COST_LEAKED, 0, 300);
     uint64_t cut = t.min_value, total = t.v[0].value;
     ck_assert_uint_gt(cut, 1);
     mt_flame_tree_destroy(&t);
-    build(&t, MT_FLAME_LEAKED, ((double)cut - 1.5) / (double)total, 0);
+    build(&t, MT_COST_LEAKED, ((double)cut - 1.5) / (double)total, 0);
     ck_assert_uint_gt(t.n, 300);
     mt_flame_tree_destroy(&t);
 }
@@ -306,7 +306,7 @@ START_TEST(cap_byte_budget)
     fan();
     int calls = 0;
     mt_flame_tree_t t;
-    mt_flame_opts_t o = {.cost = MT_FLAME_LEAKED,
+    mt_flame_opts_t o = {.cost = MT_COST_LEAKED,
                          .max_nodes = 1000,
                          .size = fake_size,
                          .size_arg = &calls,
@@ -343,7 +343,7 @@ START_TEST(svg_figures_and_escaping)
 {
     crafted();
     mt_flame_tree_t t;
-    build(&t, MT_FLAME_PEAK, 0, 0);
+    build(&t, MT_COST_PEAK, 0, 0);
     /* names from a log are arbitrary bytes: C++ templates, quotes, invalid UTF-8 */
     t.v[3].frame.function = "std::vector<int, A&B> \"q\" 'x' \xff";
     mt_names_set_full(1); /* the name as it is (shortened, it would be std::vector<> ...) */
@@ -377,7 +377,7 @@ START_TEST(svg_empty_cost)
     mt_lb_exit(&b, 3, MT_EXIT_NORMAL, 0);
     load();
     mt_flame_tree_t t;
-    build(&t, MT_FLAME_LEAKED, 0.001, 100);
+    build(&t, MT_COST_LEAKED, 0.001, 100);
     ck_assert_uint_eq(t.n, 1);
     ck_assert_uint_eq(t.v[0].value, 0);
     char *s = render_svg(&t, NULL);
@@ -426,7 +426,7 @@ START_TEST(python_frames_apart)
         if (sites.v[i].nframes == 3 && sites.v[i].frames[1].address == G)
             sites.v[i].frames[0].python = 1; /* main > g > f: f is a Python function */
     mt_flame_tree_t t;
-    build(&t, MT_FLAME_LEAKED, 0, 0);
+    build(&t, MT_COST_LEAKED, 0, 0);
     ck_assert_uint_eq(t.n, 5);
     ck_assert_uint_eq(t.v[4].frame.address, F);
     ck_assert_uint_eq(t.v[4].kind, MT_FLAME_PYTHON);
@@ -456,7 +456,7 @@ START_TEST(python_lines_apart)
         outer->line = sites.v[i].nframes == 3 && sites.v[i].frames[1].address == G ? 20 : 10;
     }
     mt_flame_tree_t t;
-    build(&t, MT_FLAME_LEAKED, 0, 0);
+    build(&t, MT_COST_LEAKED, 0, 0);
     ck_assert_uint_eq(t.n, 6); /* root, app.py:10 > f, app.py:20 > g > f */
     ck_assert_uint_eq(t.v[1].frame.line, 10);
     ck_assert_uint_eq(t.v[1].value, 100);
@@ -475,12 +475,12 @@ END_TEST
 
 START_TEST(cost_names)
 {
-    ck_assert_int_eq(mt_flame_cost_parse("peak"), MT_FLAME_PEAK);
-    ck_assert_int_eq(mt_flame_cost_parse("leaked"), MT_FLAME_LEAKED);
-    ck_assert_int_eq(mt_flame_cost_parse("allocations"), MT_FLAME_ALLOCATIONS);
-    ck_assert_int_eq(mt_flame_cost_parse("temporary"), MT_FLAME_TEMPORARY);
-    ck_assert_int_eq(mt_flame_cost_parse("bytes"), -1);
-    ck_assert_str_eq(mt_flame_cost_name(MT_FLAME_TEMPORARY), "temporary");
+    ck_assert_int_eq(mt_cost_parse("peak"), MT_COST_PEAK);
+    ck_assert_int_eq(mt_cost_parse("leaked"), MT_COST_LEAKED);
+    ck_assert_int_eq(mt_cost_parse("allocations"), MT_COST_ALLOCATIONS);
+    ck_assert_int_eq(mt_cost_parse("temporary"), MT_COST_TEMPORARY);
+    ck_assert_int_eq(mt_cost_parse("bytes"), -1);
+    ck_assert_str_eq(mt_cost_name(MT_COST_TEMPORARY), "temporary");
 }
 END_TEST
 

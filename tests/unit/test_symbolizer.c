@@ -127,7 +127,7 @@ START_TEST(sites_merge_identical_stacks)
     ck_assert_int_eq(mt_sites_build(&sites, a, s), 0);
     ck_assert_uint_eq(sites.n, 2);
     size_t idx[4];
-    ck_assert_uint_eq(mt_sites_top(&sites, MT_SITE_BY_BYTES, 4, idx), 2);
+    ck_assert_uint_eq(mt_sites_top(&sites, MT_COST_ALLOCATED, 4, idx), 2);
     const mt_site_t *top = &sites.v[idx[0]];
     ck_assert_uint_eq(top->bytes_allocated, 150);
     ck_assert_uint_eq(top->allocations, 2);
@@ -145,7 +145,7 @@ START_TEST(sites_merge_identical_stacks)
     ck_assert_str_eq(top->frames[0].function, "inner_b");
     ck_assert_str_eq(top->frames[2].function, "site_a");
     ck_assert_uint_eq(sites.v[idx[1]].bytes_allocated, 7);
-    ck_assert_uint_eq(mt_sites_top(&sites, MT_SITE_BY_LEAKED, 4, idx), 2);
+    ck_assert_uint_eq(mt_sites_top(&sites, MT_COST_LEAKED, 4, idx), 2);
     mt_sites_destroy(&sites);
     mt_symbolizer_free(s);
     mt_analysis_free(a);
