@@ -1,28 +1,14 @@
 // SPDX-License-Identifier: MIT
-// Unit tests for the module and trace-node tables: an ip resolves to the module loaded when
-// its node is defined (also after unload and address reuse), and bad ids are refused.
+// Unit tests of the module table (modules.h): an address resolves to the module loaded there,
+// a module loaded again is one module, and lookups agree with a brute-force search.
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "module_record.h"
 #include "modules.h"
 #include "nodes.h"
-
-static int load(mt_modules_t *m, uint64_t id, uint64_t bias, const char *path)
-{
-    static const mt_segment_t segs[2] = {{0, 0x1000, 5}, {0x3000, 0x800, 6}};
-    mt_record_t rec;
-    memset(&rec, 0, sizeof rec);
-    rec.tag = MT_TAG_MODULE_LOAD;
-    rec.id = id;
-    rec.ip = bias;
-    rec.str = (mt_str_t){path, strlen(path)};
-    rec.build_id = (mt_str_t){"\xab\xcd", 2};
-    rec.segs = segs;
-    rec.nsegs = 2;
-    return mt_modules_load(m, &rec);
-}
 
 START_TEST(module_lookup)
 {
@@ -142,69 +128,13 @@ START_TEST(module_lookup_matches_brute_force)
 }
 END_TEST
 
-START_TEST(node_resolution_at_definition_time)
-{
-    mt_modules_t *m;
-    mt_nodes_t t;
-    ck_assert_int_eq(mt_modules_new(&m), 0);
-    ck_assert_int_eq(mt_nodes_init(&t), 0);
-    ck_assert_int_eq(load(m, 10, 0x7f0000000000, "/lib/a.so"), 0);
-    ck_assert_int_eq(mt_nodes_define(&t, m, 1, 0, 0x7f0000000123), 0);
-    /* a.so is unloaded and b.so lands at the same address */
-    ck_assert_int_eq(mt_modules_unload(m, 10), 0);
-    ck_assert_int_eq(load(m, 11, 0x7f0000000000, "/lib/b.so"), 0);
-    ck_assert_int_eq(mt_nodes_define(&t, m, 2, 1, 0x7f0000000456), 0);
-    ck_assert_int_eq(mt_nodes_define(&t, m, 3, 2, 0x12345), 0);
-    ck_assert_str_eq(mt_modules_get(m, mt_nodes_loc(&t, 1)->module)->path, "/lib/a.so");
-    ck_assert_uint_eq(mt_nodes_loc(&t, 1)->rel, 0x123);
-    ck_assert_str_eq(mt_modules_get(m, mt_nodes_loc(&t, 2)->module)->path, "/lib/b.so");
-    ck_assert_uint_eq(mt_nodes_loc(&t, 2)->rel, 0x456);
-    ck_assert_uint_eq(mt_nodes_loc(&t, 3)->module, MT_NO_MODULE);
-    ck_assert_uint_eq(mt_nodes_loc(&t, 3)->rel, 0x12345);
-    ck_assert_uint_eq(mt_nodes_depth(&t, 3), 3);
-    ck_assert_uint_eq(t.v[3].parent, 2);
-    mt_nodes_destroy(&t);
-    mt_modules_free(m);
-}
-END_TEST
-
-START_TEST(node_ids_validated)
-{
-    mt_modules_t *m;
-    mt_nodes_t t;
-    ck_assert_int_eq(mt_modules_new(&m), 0);
-    ck_assert_int_eq(mt_nodes_init(&t), 0);
-    ck_assert_int_eq(mt_nodes_define(&t, m, 0, 0, 1), -EINVAL);
-    ck_assert_int_eq(mt_nodes_define(&t, m, 1, 5, 1), -EINVAL);
-    ck_assert_int_eq(mt_nodes_define(&t, m, 1, 1, 1), -EINVAL); /* its own parent */
-    ck_assert_int_eq(mt_nodes_define(&t, m, 1, 0, 1), 0);
-    ck_assert_int_eq(mt_nodes_define(&t, m, 1, 0, 1), 0); /* identical repeat is harmless */
-    ck_assert_int_eq(mt_nodes_define(&t, m, 1, 0, 2), -EEXIST);
-    ck_assert_int_eq(mt_nodes_define(&t, m, 1000000, 1, 2), -EINVAL);
-    ck_assert_int_eq(mt_nodes_define(&t, m, UINT32_MAX, 1, 2), -EINVAL);
-    ck_assert(mt_nodes_valid(&t, 0));
-    ck_assert(mt_nodes_valid(&t, 1));
-    ck_assert(!mt_nodes_valid(&t, 2));
-    ck_assert(!mt_nodes_valid(&t, 5000));
-    /* dense growth past the initial capacity */
-    for (uint32_t id = 2; id < 100000; id++)
-        ck_assert_int_eq(mt_nodes_define(&t, m, id, id - 1, id), 0);
-    ck_assert_uint_eq(mt_nodes_depth(&t, 99999), 99999);
-    ck_assert_uint_eq(t.n, 100000);
-    mt_nodes_destroy(&t);
-    mt_modules_free(m);
-}
-END_TEST
-
 int main(void)
 {
-    Suite *s = suite_create("tables");
-    TCase *tc = tcase_create("tables");
+    Suite *s = suite_create("modules");
+    TCase *tc = tcase_create("modules");
     tcase_add_test(tc, module_lookup);
     tcase_add_test(tc, module_reload_is_one_module);
     tcase_add_test(tc, module_lookup_matches_brute_force);
-    tcase_add_test(tc, node_resolution_at_definition_time);
-    tcase_add_test(tc, node_ids_validated);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
