@@ -14,6 +14,32 @@ int mt_filter_is_memtrace_module(const mt_module_t *m);
 /* True when f (with its module m, may be NULL) is memtrace's own or an allocator frame. */
 int mt_filter_is_allocator_frame(const mt_frame_t *f, const mt_module_t *m);
 
+/*
+ * A stack walked from its innermost node out: memtrace's own frames on top go with the
+ * allocator's (mt_filter_top); under the program's first frame they are the recorder's main()
+ * wrapper and never shown. The module test is made once per run of frames of one module.
+ */
+typedef struct mt_filter_walk {
+    uint32_t module;
+    int known, ours;
+    int below_top; /* a frame of the program has been met */
+} mt_filter_walk_t;
+
+/* True when the walk skips the next frame, of module; zero-initialise w before the walk. */
+static inline int mt_filter_walk_skip(mt_filter_walk_t *w, const mt_modules_t *mods,
+                                      uint32_t module)
+{
+    if (!w->known || module != w->module) {
+        w->known = 1;
+        w->module = module;
+        w->ours = mt_filter_is_memtrace_module(mt_modules_get(mods, module));
+    }
+    if (w->ours && w->below_top)
+        return 1;
+    w->below_top |= !w->ours;
+    return 0;
+}
+
 /* Number of frames to drop from the top (innermost end) of frames[0..n). */
 size_t mt_filter_top(const mt_frame_t *frames, size_t n, const mt_modules_t *mods);
 

@@ -171,20 +171,13 @@ static int mt_stack_of(const mt_analysis_t *a, mt_symbolizer_t *sym, struct mt_s
     /* Parents are always defined before children, so this walk ends at the root; it takes at
      * most MT_STACK_MAX_NODES steps, so a crafted chain of 20,000 frames under 20,000 leaves
      * costs 20,000 short stacks, not 400 million frames. */
-    int below_top = 0, has_python = 0, ours = 0, ours_known = 0;
-    uint32_t id = node, steps = 0, ours_module = 0;
+    int has_python = 0;
+    mt_filter_walk_t w = {0};
+    uint32_t id = node, steps = 0;
     for (; id != 0 && steps < MT_STACK_MAX_NODES; id = a->nodes.v[id].parent, steps++) {
         const mt_node_loc_t *nd = mt_nodes_loc(&a->nodes, id);
-        if (!ours_known || nd->module != ours_module) { /* one module's frames come in runs */
-            ours_known = 1;
-            ours_module = nd->module;
-            ours = mt_filter_is_memtrace_module(mt_modules_get(a->modules, nd->module));
-        }
-        /* Under the program's own frames, memtrace's are the main() wrapper of the recorder:
-         * never shown. Those on top go with the allocator's frames (mt_filter_top). */
-        if (ours && below_top)
+        if (mt_filter_walk_skip(&w, a->modules, nd->module))
             continue;
-        below_top |= !ours;
         const mt_frame_t *fr;
         mt_frame_t pyf;
         int k;

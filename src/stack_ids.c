@@ -190,18 +190,12 @@ int mt_stack_ids_site(mt_stack_ids_t *x, uint32_t node, mt_id_buf_t *b, size_t *
 {
     const mt_analysis_t *a = x->a;
     size_t n = 0;
-    int below_top = 0, ours = 0, ours_known = 0;
-    uint32_t id = node, steps = 0, ours_module = 0;
+    mt_filter_walk_t w = {0};
+    uint32_t id = node, steps = 0;
     for (; id != 0 && steps < MT_STACK_MAX_NODES; id = a->nodes.v[id].parent, steps++) {
         const mt_node_loc_t *nd = mt_nodes_loc(&a->nodes, id);
-        if (!ours_known || nd->module != ours_module) { /* one module's frames come in runs */
-            ours_known = 1;
-            ours_module = nd->module;
-            ours = mt_filter_is_memtrace_module(mt_modules_get(a->modules, nd->module));
-        }
-        if (ours && below_top)
+        if (mt_filter_walk_skip(&w, a->modules, nd->module))
             continue;
-        below_top |= !ours;
         if (nd->ip & MT_PY_IP_BIT)
             return mt_ids_python(x, node, b, first);
         size_t at;
@@ -238,23 +232,17 @@ static int mt_ids_covered(uint8_t seen, unsigned left, int below_top)
 int mt_stack_ids_warm(mt_stack_ids_t *x, uint32_t node, uint8_t *seen)
 {
     const mt_analysis_t *a = x->a;
-    int below_top = 0, ours = 0, ours_known = 0;
-    uint32_t id = node, steps = 0, ours_module = 0;
+    mt_filter_walk_t w = {0};
+    uint32_t id = node, steps = 0;
     for (; id != 0 && steps < MT_STACK_MAX_NODES; id = a->nodes.v[id].parent, steps++) {
         unsigned left = MT_STACK_MAX_NODES - steps;
-        if (mt_ids_covered(seen[id], left, below_top))
+        if (mt_ids_covered(seen[id], left, w.below_top))
             return 0;
-        if (below_top)
+        if (w.below_top)
             seen[id] = (uint8_t)(left < 255 ? left : 255);
         const mt_node_loc_t *nd = mt_nodes_loc(&a->nodes, id);
-        if (!ours_known || nd->module != ours_module) {
-            ours_known = 1;
-            ours_module = nd->module;
-            ours = mt_filter_is_memtrace_module(mt_modules_get(a->modules, nd->module));
-        }
-        if (ours && below_top)
+        if (mt_filter_walk_skip(&w, a->modules, nd->module))
             continue;
-        below_top |= !ours;
         size_t at;
         if (!(nd->ip & MT_PY_IP_BIT) && mt_ids_loc(x, a->nodes.v[id].loc, &at) < 0)
             return -ENOMEM;
