@@ -555,18 +555,25 @@ int mt_reader_open(mt_reader_t **out, const char *path, char *err, size_t errlen
 }
 
 static int mt_reader_open_file(mt_reader_t **out, const char *path, mt_follow_fn follow,
-                               void *follow_arg, mt_log_stats_t *stats, char *err, size_t errlen);
+                               void *follow_arg, mt_log_stats_t *stats, int light, char *err,
+                               size_t errlen);
 
 int mt_reader_open_follow(mt_reader_t **out, const char *path, mt_follow_fn follow,
                           void *follow_arg, char *err, size_t errlen)
 {
-    return mt_reader_open_file(out, path, follow, follow_arg, NULL, err, errlen);
+    return mt_reader_open_file(out, path, follow, follow_arg, NULL, 0, err, errlen);
+}
+
+int mt_reader_open_light(mt_reader_t **out, const char *path, mt_follow_fn follow, void *follow_arg,
+                         char *err, size_t errlen)
+{
+    return mt_reader_open_file(out, path, follow, follow_arg, NULL, 1, err, errlen);
 }
 
 int mt_reader_open_stats(mt_reader_t **out, const char *path, mt_log_stats_t *stats, char *err,
                          size_t errlen)
 {
-    return mt_reader_open_file(out, path, NULL, NULL, stats, err, errlen);
+    return mt_reader_open_file(out, path, NULL, NULL, stats, 0, err, errlen);
 }
 
 /* MEMTRACE_ANALYSIS_THREADS=1 decodes on the caller's thread (the same records, one core);
@@ -611,7 +618,8 @@ static void mt_reader_start_decoder(mt_reader_t *r)
 }
 
 static int mt_reader_open_file(mt_reader_t **out, const char *path, mt_follow_fn follow,
-                               void *follow_arg, mt_log_stats_t *stats, char *err, size_t errlen)
+                               void *follow_arg, mt_log_stats_t *stats, int light, char *err,
+                               size_t errlen)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -644,10 +652,10 @@ static int mt_reader_open_file(mt_reader_t **out, const char *path, mt_follow_fn
         mt_reader_close(r);
         return rc;
     }
-    /* Not for a log being written (the run's summary): it comes at the program's pace, so a
-     * decoder thread would only add its batches' memory (2 MiB) to the process that runs
-     * beside the program, and a thread that competes with it for the idle core. */
-    if (!stats && !follow && mt_reader_threads() > 1)
+    /* Not for a log being written: it comes at the program's pace, so a decoder thread would
+     * only add its batches' memory (2 MiB) beside the program and compete with it for the
+     * idle core. Not for a light pass either (mt_reader_open_light). */
+    if (!stats && !follow && !light && mt_reader_threads() > 1)
         mt_reader_start_decoder(r);
     *out = r;
     return 0;

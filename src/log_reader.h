@@ -78,6 +78,11 @@ int mt_reader_open_mem(mt_reader_t **out, const void *buf, size_t len, const cha
  * (header, chunk), follow(arg) decides whether to wait for more. */
 int mt_reader_open_follow(mt_reader_t **out, const char *path, mt_follow_fn follow,
                           void *follow_arg, char *err, size_t errlen) MT_WUR;
+/* mt_reader_open_follow (follow may be NULL) decoding on the caller's thread, for a pass whose
+ * work per record is small (the run's summary): there a decoder thread costs more in hand-overs
+ * than it saves (one sleep and wake-up per chunk when chunks are small). */
+int mt_reader_open_light(mt_reader_t **out, const char *path, mt_follow_fn follow, void *follow_arg,
+                         char *err, size_t errlen) MT_WUR;
 
 void mt_reader_close(mt_reader_t *r);
 

@@ -375,8 +375,7 @@ int mt_summary_follow(const char *path, mt_follow_fn follow, void *follow_arg, m
 {
     memset(out, 0, sizeof *out);
     mt_reader_t *rd;
-    int rc = follow ? mt_reader_open_follow(&rd, path, follow, follow_arg, err, errlen)
-                    : mt_reader_open(&rd, path, err, errlen);
+    int rc = mt_reader_open_light(&rd, path, follow, follow_arg, err, errlen);
     if (rc < 0)
         return rc;
     mt_sum_pass_t s;
