@@ -12,8 +12,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-import mt_integration as it  # noqa: E402
-from mt_integration import Fail, check, show  # noqa: E402
+import mt_harness as it  # noqa: E402
+from mt_harness import Fail, check, show  # noqa: E402
+
+# One at a time: each case measures the analyzer under an address-space cap and a time limit.
+case = it.suite("integration", "bounds", parallel=False)
 
 GiB = 1 << 30
 ASAN = None
@@ -67,7 +70,8 @@ def every_command(log, limit, seconds):
     return json.loads(capped(["report", "--format", "json", log], limit, seconds).stdout)
 
 
-def case_deep_stacks():
+@case(400)
+def case_bounds_deep_stacks():
     # 20,000 leaves under a 20,000-frame chain: 20,000 distinct stacks 20,001 deep.
     log = craft("deep", 20000)
     rep = every_command(log, 1 * GiB, 30)
@@ -93,7 +97,8 @@ def case_deep_stacks():
     check("320,000 bytes in 20000 blocks held by the interpreter itself" in out, out[:1500])
 
 
-def case_module_churn():
+@case(400)
+def case_bounds_module_churn():
     # 80,000 dlopen/dlclose cycles of one library at 80,000 addresses, one leak from each.
     log = craft("modules", 80000)
     rep = every_command(log, 1 * GiB, 30)
@@ -114,7 +119,8 @@ def case_module_churn():
           f"{len(rep['top_sites'])} sites")
 
 
-def case_many_stacks():
+@case(900)
+def case_bounds_many_stacks():
     # A million distinct stacks (a 7 MB log): every command, flamegraph, html and pprof
     # included, within 3 GiB of address space.
     log = craft("wide", 1000000)
@@ -160,7 +166,8 @@ def text_outputs(log):
     return dict((" ".join(a[:2]), o) for a, o in outs)
 
 
-def case_names_escaped():
+@case(120)
+def case_bounds_names_escaped():
     # A real program run with a hostile argv: its text reports show the argument escaped,
     # its JSON keeps it exact.
     log = os.path.join(it.TMP, "evil.mtr")
@@ -200,7 +207,8 @@ def case_names_escaped():
               f"memtrace {' '.join(args)}: raw control characters {raw_controls(p.stdout)[:8]}")
 
 
-def case_cli_small():
+@case(120)
+def case_bounds_cli_small():
     t = it.TMP
     log = craft("modules", 10)
     # leaks -o F: F is opened only once the log has been read.
@@ -244,9 +252,5 @@ def case_cli_small():
     check(p.returncode == 0 and os.path.isfile(f"{t}/p%q/x.mtr"), f"-o p%%q\n{show(p)}")
 
 
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_")}
-
 if __name__ == "__main__":
-    it.CASES = CASES
     sys.exit(it.main())

@@ -6,11 +6,14 @@
 import json
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-import mt_integration as it  # noqa: E402
-from mt_integration import Fail, Skip, check, memtrace, run, show  # noqa: E402
+import mt_harness as it  # noqa: E402
+from mt_harness import Fail, Skip, check, memtrace, run, show  # noqa: E402
+
+case = it.suite("hostile")
 
 COUNTS = re.compile(r"hostile:.*?mallocs=(\d+) frees=(\d+) leaked=(\d+)")
 
@@ -47,7 +50,7 @@ def same_as_plain(name, *args, timeout=120, env=None, counts=True, counts_from="
     log = os.path.join(it.TMP, f"{name}-{tag}.mtr")
     try:
         traced = memtrace("run", "-q", "-o", log, "--", exe, *args, timeout=timeout, env=env)
-    except it.subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired:
         raise Fail(f"{name} {' '.join(args)}: still running after {timeout} s under memtrace "
                    f"(plain: exit {plain.returncode})")
     # memtrace run exits 128+N for a program killed by signal N, as a shell reports it.
@@ -73,49 +76,58 @@ def same_as_plain(name, *args, timeout=120, env=None, counts=True, counts_from="
     return traced, [g[1] for g in got if g[0] == want][0]
 
 
+@case(60)
 def case_pthread_exit_main():
     """Item 1: main ends with pthread_exit; the process ends when the worker does."""
     same_as_plain("pthread_exit_main", timeout=30, counts=False)
 
 
+@case(180)
 def case_cancel_storm():
     """Item 2: threads cancelled while the starved writer makes them wait in the hooks."""
     same_as_plain("cancel_storm", "100", timeout=120, counts=False)
 
 
+@case(240)
 def case_raw_clone():
     """Item 4: a raw clone's child allocates 2M blocks: no hang, every event in its log."""
     same_as_plain("raw_clone", "2000000", timeout=180)
 
 
+@case(60)
 def case_execl_rlimit():
     """Item 5: execl under an RLIMIT_AS just above what is mapped."""
     same_as_plain("execl_rlimit", timeout=60, counts=False)
 
 
+@case(60)
 def case_exec_fail():
     """Item 9: six failing execs; recording goes on after each."""
     same_as_plain("exec_fail", it.TMP, timeout=60)
 
 
+@case(60)
 def case_small_stacks():
     """Item 3: hooked calls on a 4 KiB coroutine stack and on a minimal alternate signal stack
     (the kernel's minimum plus what the handler uses plain): nothing written below either."""
     same_as_plain("small_stacks", timeout=60)
 
 
+@case(60)
 def case_vfork_exec():
     """A vfork child's exec leaves nothing behind in the parent it shares memory with: the
     parent's later allocations are all recorded."""
     same_as_plain("vfork_exec", timeout=60)
 
 
+@case(180)
 def case_many_threads():
     """Item 7 and 10,000 threads alive at once: every thread's events, no mapping per thread
     (the thread-count benchmark itself, `many_threads max`, is in the README)."""
     same_as_plain("many_threads", "10000", timeout=180)
 
 
+@case(120)
 def case_signal_storm():
     """Item 8: a signal storm whose handler calls every hooked function while the main thread
     allocates: every call recorded, none reported lost; and the mmap calls too."""
@@ -131,6 +143,7 @@ def case_signal_storm():
         check(handlers > 0, f"{how}: no signal arrived while the program ran")
 
 
+@case(120)
 def case_term_workers():
     """Eight forked workers killed by SIGTERM while they allocate (mostly inside memtrace's
     hooks): every worker's log is complete and ends with signal 15, three runs in a row."""
@@ -152,6 +165,7 @@ def case_term_workers():
     print("  3 runs of 8 workers: every log complete, each worker's ending with signal 15")
 
 
+@case(60)
 def case_exit_term():
     """Five children call _exit(7) with a SIGTERM timed 2 ms later, while memtrace writes the
     end of their logs: each must still exit 7, as it does plain (a pool's terminate() racing a
@@ -159,11 +173,13 @@ def case_exit_term():
     same_as_plain("exit_term", timeout=60, counts=False)
 
 
+@case(60)
 def case_dlsym_malloc():
     """The malloc family through dlsym on libc's handle, and through RTLD_NEXT."""
     same_as_plain("dlsym_malloc", timeout=60)
 
 
+@case(60)
 def case_fd_takeover():
     """closefrom(3), dup2 of the program's file onto 3..19 and chdir("/") while memtrace's
     log is open: the log goes on (every event, exact counts) and the program's file holds
@@ -175,6 +191,7 @@ def case_fd_takeover():
     check(data == b"x" * 17, f"the program's file holds {len(data)} bytes: {data[:40]!r}")
 
 
+@case(60)
 def case_fsize_limit():
     """RLIMIT_FSIZE of 4 KiB: memtrace's log write fails with EFBIG. The program must not
     die of SIGXFSZ nor change its status or output; memtrace says in one line that recording
@@ -190,6 +207,7 @@ def case_fsize_limit():
     check(rep["allocations"] < 500000, f"{rep['allocations']} allocations in a 4 KiB log")
 
 
+@case(120)
 def case_fork_threads():
     """50 forks while four threads allocate: no child deadlocks on a lock another thread held
     at the fork, and every child's log holds exactly its 2 allocations, 1 free and exit 7."""
@@ -207,6 +225,7 @@ def case_fork_threads():
     check(len(children) == 50, f"{len(children)} child logs, not 50")
 
 
+@case(60)
 def case_ctypes_malloc():
     """ctypes.CDLL("libc.so.6").malloc from a Python script: its blocks are in the log, at
     the script's line."""
@@ -232,12 +251,14 @@ def case_ctypes_malloc():
     check((script, 4) in lines, f"the site's stack does not reach the script's line 4: {lines}")
 
 
+@case(120)
 def case_exec_busy():
     """Item 9 under load: 50 failing execs while two threads allocate without pause; every
     event of every thread in the log, exactly."""
     same_as_plain("exec_busy", timeout=120)
 
 
+@case(180)
 def case_ends():
     """Item 10 and every way a process can end: status, stdout, counts and the exit record."""
     want_exit = {"return": ("normal", 2), "exit": ("normal", 3), "_exit": ("normal", 4),
@@ -252,10 +273,5 @@ def case_ends():
               f"expected {(reason, status)}")
 
 
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_") and callable(fn)}
-
-
 if __name__ == "__main__":
-    it.CASES = CASES
     sys.exit(it.main())

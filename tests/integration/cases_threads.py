@@ -2,16 +2,16 @@
 # Integration tests of the per-thread views: thread names as the program gives them (native:
 # pthread_setname_np on itself and on another thread, prctl; Python: threading.Thread(name=)),
 # each thread's figures in JSON against what the samples know, --thread on every report, the
-# thread column of the sites and the HTML lanes. Reuses the helpers of mt_integration.py; one
+# thread column of the sites and the HTML lanes. Reuses the helpers of mt_harness.py; one
 # case per meson test, exit 0 pass, 77 skip, else fail.
 import json
 import os
 import re
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mt_integration as it  # noqa: E402
-from mt_integration import check, show  # noqa: E402
+import mt_harness as it
+from mt_harness import check, show
+
+case = it.suite("integration")
 
 THREAD_LINE = re.compile(r"^memtrace-thread: (.*)$", re.M)
 PYTHREAD_LINE = re.compile(r"^memtrace-pythread: (.*)$", re.M)
@@ -45,6 +45,7 @@ def by_tid(rows):
     return {r["tid"]: r for r in rows}
 
 
+@case(60)
 def case_threads_native():
     log, truth = named_threads()
     rep = it.report_json(log, "--top", "1000")
@@ -91,6 +92,7 @@ def filtered(log, *args):
     return it.json_of(*args[:1], "--format", "json", *args[1:], log)
 
 
+@case(120)
 def case_threads_filter():
     log, truth = named_threads()
     full = it.report_json(log)
@@ -177,6 +179,7 @@ def case_threads_filter():
     check(not os.path.exists(os.path.join(it.TMP, "m.html")), "html wrote a page anyway")
 
 
+@case(60)
 def case_threads_html():
     log, truth = named_threads()
     out = os.path.join(it.TMP, "threads.html")
@@ -224,6 +227,7 @@ def py_threads(extra_env=None, name="py_thread_names.mtr"):
     return log, kv_lines(PYTHREAD_LINE, p.stdout)
 
 
+@case(120, needs="python_frames")
 def case_threads_python():
     log, truth = py_threads()
     rep = it.report_json(log)
@@ -302,6 +306,7 @@ print("memtrace-prof: in_thread=%s mine_seen=%d getprofile_is_own=%d" % (
 """
 
 
+@case(60, needs="python_frames")
 def case_threads_python_profile():
     """The profile function memtrace registers never shows in a thread's own code, and a
     program's own threading.setprofile works as without memtrace (its threads then keep
@@ -330,12 +335,3 @@ def case_threads_python_profile():
         names = {t.get("name") for t in it.report_json(log).get("threads") or []}
         if "late" in code:
             check({"late", "MainThread"} <= names, f"python3 -S, threading imported late: {names}")
-
-
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_")}
-
-
-if __name__ == "__main__":
-    it.CASES = CASES
-    sys.exit(it.main())

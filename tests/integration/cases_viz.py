@@ -2,7 +2,7 @@
 # Integration tests of the pictures: `memtrace flamegraph` and `memtrace html` on samples whose
 # figures the programs print themselves, and the same files opened in headless Chromium (the
 # page's own script must run without errors and show those figures). Reuses the helpers of
-# mt_integration.py; one case per meson test, exit 0 pass, 77 skip (no Chromium), else fail.
+# mt_harness.py; one case per meson test, exit 0 pass, 77 skip (no Chromium), else fail.
 import html as html_lib
 import json
 import math
@@ -10,13 +10,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mt_integration as it  # noqa: E402
-from mt_integration import Fail, Skip, check, show  # noqa: E402
+import mt_harness as it
+from mt_harness import Fail, Skip, check, show
+
+case = it.suite("integration", "viz")
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 # The page must be usable for any log: tables and graphs are summarized, so it stays small.
@@ -63,6 +63,7 @@ def by_name(fr, name):
     return [f for f in fr if f[0] == name]
 
 
+@case(60)
 def case_flamegraph_peak():
     log, out = recorded("peak")
     m = re.search(r"peak_bytes=(\d+) site=(\w+) churn_bytes=(\d+)", out)
@@ -101,6 +102,7 @@ LEAK_FUNCS = {"leak_with_malloc": 300, "leak_with_calloc": 200, "leak_with_reall
               "leak_aligned": 640}
 
 
+@case(60)
 def case_flamegraph_leak():
     log, out = recorded("leak")
     m = it.SAMPLE_LINE.search(out)
@@ -120,6 +122,7 @@ def case_flamegraph_leak():
     check(titles == ['leaks <&> "of" leak.c'], f"title: {titles}")
 
 
+@case(60)
 def case_flamegraph_cpp():
     log, _ = recorded("cpp_containers")
     out, root = flamegraph(log, "--cost", "allocations", "--min-percent", "0")
@@ -146,6 +149,7 @@ def case_flamegraph_cpp():
     check(any(f[0].startswith("other (") for f in fr5), "no 'other' frame after pruning")
 
 
+@case(60)
 def case_flamegraph_usage():
     log, _ = recorded("leak")
     svg = os.path.join(it.TMP, "u.svg")
@@ -213,6 +217,7 @@ def check_exact_widths(fr):
               f"{name} at depth {d}: {v} B, its children {kids[idx]} B + self {own} B")
 
 
+@case(300)
 def case_large_flamegraph():
     log = synthetic_log(100_000, 2_000_000)
     rep = it.report_json(log)
@@ -272,6 +277,7 @@ def html_report(log, name="report.html"):
         return out, f.read()
 
 
+@case(60)
 def case_html_report():
     log, out = recorded("demo")
     rep = it.report_json(log)
@@ -307,6 +313,7 @@ def leak_rows(html):
                        r'<span class="frame">([^<]*)</span>', m.group(1))]
 
 
+@case(120, needs="python_frames")
 def case_html_python_leaks():
     log, p = it.py_record("py_leak.py")
     kv = it.sample_kv(p.stdout, "pyleak")
@@ -395,6 +402,7 @@ def svg_tags(dom):
     return re.findall(r'<svg\b[^>]*class="mt-flame"[^>]*>', dom)
 
 
+@case(180)
 def case_browser_flamegraph():
     chromium()  # skip before recording anything
     log, _ = recorded("leak")
@@ -424,6 +432,7 @@ def case_browser_flamegraph():
     check(g and "display: none" in g.group(1), f"leak_with_malloc not hidden: {g and g.group(0)}")
 
 
+@case(180)
 def case_browser_html():
     chromium()
     log, out = recorded("peak")
@@ -520,6 +529,7 @@ def round_steps(labels, what):
           f"{what} ticks are not round steps: {labels}")
 
 
+@case(180)
 def case_browser_layout():
     chromium()
     # the timeline: round ticks, every label inside, the legend outside the plot
@@ -583,6 +593,7 @@ TABLES_JS = """
 """
 
 
+@case(180)
 def case_browser_tables():
     chromium()
     log, _ = recorded("demo")
@@ -612,12 +623,3 @@ def case_browser_tables():
           all("remember_error" in v for v in r["visible"]) and len(r["visible"]) < r["rows"],
           f"filter 'REMEMBER_error': {r['shown']} rows shown of {r['rows']}, "
           f"{[v[:60] for v in r['visible']]} ({expect} mentions in the table)")
-
-
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_")}
-
-
-if __name__ == "__main__":
-    it.CASES = CASES
-    sys.exit(it.main())

@@ -3,16 +3,14 @@
 # matched and not matched, from C and C++ built with gcc and clang: the same binary runs under
 # valgrind and under `memtrace run --leak-check`, and every block the test program allocates
 # must get the same kind and bytes from both. Exit 0 pass, 77 skip, anything else fail.
-import argparse
 import os
 import re
 import shutil
-import subprocess
-import sys
-import tempfile
 
-import mt_integration as it
-from mt_integration import Fail, Skip, check, show
+import mt_harness as it
+from mt_harness import Skip, check, show
+
+case = it.suite("integration")
 
 # "41 bytes in 1 blocks are possibly lost in loss record 2 of 15"
 # "80 (48 direct, 32 indirect) bytes in 1 blocks are definitely lost in loss record 10 of 15"
@@ -120,49 +118,15 @@ def compare(src, flags=(), lang="c", variants=((),)):
     return ran
 
 
+@case(300)
 def case_leaks_heuristics_c():
     src = os.path.join(it.ARGS.source_root, "tests", "leaks", "heuristics.c")
     compare(src)
 
 
+@case(300)
 def case_leaks_heuristics_cpp():
     src = os.path.join(it.ARGS.source_root, "tests", "leaks", "heuristics.cpp")
     # The old string ABI is what the stdstring heuristic knows (a copy-on-write _Rep).
     compare(src, lang="c++",
             variants=(("-D_GLIBCXX_USE_CXX11_ABI=0",), ("-D_GLIBCXX_USE_CXX11_ABI=1",)))
-
-
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_")}
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--memtrace", required=True)
-    ap.add_argument("--source-root", required=True)
-    ap.add_argument("--build-root", required=True)
-    ap.add_argument("--cc", default=None)
-    ap.add_argument("case", choices=sorted(CASES))
-    args = ap.parse_args()
-    args.memtrace = os.path.abspath(args.memtrace)
-    it.ARGS = args
-    it.TMP = tempfile.mkdtemp(prefix=f"memtrace-it-{args.case}.")
-    try:
-        CASES[args.case]()
-    except Skip as e:
-        print(f"SKIP {args.case}: {e}")
-        return it.SKIP
-    except Fail as e:
-        print(f"FAIL {args.case}: {e}", file=sys.stderr)
-        print(f"(files kept in {it.TMP})", file=sys.stderr)
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL {args.case}: timed out: {e}", file=sys.stderr)
-        return 1
-    shutil.rmtree(it.TMP, ignore_errors=True)
-    print(f"PASS {args.case}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,16 +3,14 @@
 # program: gcc -g is the reference; clang -g (no .debug_aranges), DWARF 4 and 5, and split
 # DWARF (.dwo beside the binary) must give the same frames, inlined calls included. The
 # expected lines come from "line:NAME" marks in tests/symbols/*.c. Exit 0 pass, 77 skip.
-import argparse
 import os
 import re
 import shutil
-import subprocess
-import sys
-import tempfile
 
-import mt_integration as it
-from mt_integration import Fail, Skip, check, show
+import mt_harness as it
+from mt_harness import Skip, check, show
+
+case = it.suite("integration")
 
 SOURCES = ("symbols.c", "symbols_other.c")
 CXX_SOURCE = "symbols_ns.cpp"
@@ -107,20 +105,24 @@ def check_variants(names):
     print("checked: " + " ".join(ran))
 
 
+@case(60)
 def case_symbols_gcc():
     check_variants(["gcc"])
 
 
+@case(120)
 def case_symbols_clang():
     if not shutil.which("clang"):
         raise Skip("clang is not installed")
     check_variants(["clang", "clang-dwarf5", "clang-dwarf4"])
 
 
+@case(120)
 def case_symbols_split_dwarf():
     check_variants(["gcc-split", "gcc-split-dwarf4", "clang-split"])
 
 
+@case(120)
 def case_symbols_cpp_namespace():
     """Functions inside namespaces, inlined calls in a loop: the same frames from g++ and
     clang++ (DWARF 4 and 5)."""
@@ -147,6 +149,7 @@ def case_symbols_cpp_namespace():
     print("checked: " + " ".join(ran))
 
 
+@case(60)
 def case_symbols_split_dwarf_missing():
     """The .dwo gone: lines from the skeleton and names from the symbol table, one warning."""
     prog = build("gcc-split", VARIANTS["gcc-split"])
@@ -167,39 +170,3 @@ def case_symbols_split_dwarf_missing():
     top = rec[0]["stack"][0]
     check((top["function"], os.path.basename(top["file"] or ""), top["line"]) ==
           ("plain_alloc", *m["plain_alloc"]), f"frame {top}")
-
-
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_")}
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--memtrace", required=True)
-    ap.add_argument("--source-root", required=True)
-    ap.add_argument("--build-root", required=True)
-    ap.add_argument("--cc", default=None)
-    ap.add_argument("case", choices=sorted(CASES))
-    args = ap.parse_args()
-    args.memtrace = os.path.abspath(args.memtrace)
-    it.ARGS = args
-    it.TMP = tempfile.mkdtemp(prefix=f"memtrace-it-{args.case}.")
-    try:
-        CASES[args.case]()
-    except Skip as e:
-        print(f"SKIP {args.case}: {e}")
-        return it.SKIP
-    except Fail as e:
-        print(f"FAIL {args.case}: {e}", file=sys.stderr)
-        print(f"(files kept in {it.TMP})", file=sys.stderr)
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL {args.case}: timed out: {e}", file=sys.stderr)
-        return 1
-    shutil.rmtree(it.TMP, ignore_errors=True)
-    print(f"PASS {args.case}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,15 +1,16 @@
 # SPDX-License-Identifier: MIT
 # Integration tests of issue 7 (reliability): exact accounting under load, programs with their
 # own allocator, crashes on a broken stack, the program's own signal handlers, threads and
-# allocations at odd moments. Same conventions and helpers as mt_integration.py (exit 0 pass,
+# allocations at odd moments. Same conventions and helpers as mt_harness.py (exit 0 pass,
 # 77 skip); one meson test per case.
 import os
 import shutil
 import signal
-import sys
 
-import mt_integration as it
-from mt_integration import Skip, check, memtrace, report_json, show, SAMPLE_LINE
+import mt_harness as it
+from mt_harness import Skip, check, memtrace, report_json, show, SAMPLE_LINE
+
+case = it.suite("integration")
 
 
 def sample(name):
@@ -38,6 +39,7 @@ def own_totals(rep, prog):
 
 # ---- exact accounting under load ----
 
+@case(300)
 def case_stress():
     """16 threads of mixed malloc/calloc/realloc/free with cross-thread frees: the report's
     counts equal the program's own, exactly. MT_STRESS_OPS sets the calls per thread (CI
@@ -99,6 +101,7 @@ def build_prog(name, src_text, *link, cxx=False):
     return exe
 
 
+@case(120)
 def case_own_allocator():
     """jemalloc linked statically: nothing reaches the hooks, so memtrace says so on stderr and
     in the report (a warning, not a refusal: mmap and the rest are still recorded). Linked
@@ -164,6 +167,7 @@ int main()
 """
 
 
+@case(120)
 def case_cxx_new_seen():
     """Issue 16 item 4: an operator new that calls malloc is seen, so no warning: the sample
     that replaces new/delete to count its own calls (counts exact), and a program linked with
@@ -205,6 +209,7 @@ def case_cxx_new_seen():
 
 # ---- crashes and the program's own signal handlers ----
 
+@case(60)
 def case_stack_overflow():
     """Endless recursion: SIGSEGV on a full stack. The handler runs on its alternate stack,
     the log ends with EXIT(signal 11), the status stays 128 + 11, and what was live is there."""
@@ -224,6 +229,7 @@ def case_stack_overflow():
     check("killed by signal 11" in t.stdout, f"text report does not say so\n{show(t)}")
 
 
+@case(60)
 def case_own_signal_handler():
     """The program's own SIGSEGV handler (installed after checking the old action is SIG_DFL)
     catches a real fault and the program exits normally, with exact counts."""
@@ -255,6 +261,7 @@ def calls_in(rep, modules):
     return (alloc, alloc - blocks, leaked, blocks)
 
 
+@case(60)
 def case_lifecycle():
     """400 threads that start and end, TLS destructors, a signal handler, an atexit handler and
     a shared library's destructor, all allocating: exact counts, and the report's frees agree
@@ -313,6 +320,7 @@ int main(void)
 """
 
 
+@case(120)
 def case_leaks_many_threads():
     """600 threads alive at exit, each with its alternate signal stack between thread stacks:
     the leak check still tells the one lost block apart. (Altstacks mapped with mt_map once
@@ -327,12 +335,3 @@ def case_leaks_many_threads():
     check(leaks and leaks["classified"], f"no leak check in the log: {leaks}")
     check((leaks["definite"]["bytes"], leaks["definite"]["blocks"]) == (1000, 1),
           f"expected 1000 bytes in 1 block definitely lost: {leaks}")
-
-
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_") and callable(fn)}
-
-
-if __name__ == "__main__":
-    it.CASES = CASES
-    sys.exit(it.main())

@@ -3,7 +3,7 @@
 # runs of samples/peak, --fail-above exit codes), `memtrace export` (folded, pprof decoded here
 # by a small protobuf reader, massif read by ms_print), and the CLI polish shared by every
 # command (--help naming every option the source parses, unknown options, NO_COLOR on a tty,
-# bash completion, --version, progress). Uses mt_integration.py's helpers; exit 77 = skip.
+# bash completion, --version, progress). Uses mt_harness.py's helpers; exit 77 = skip.
 import gzip
 import json
 import os
@@ -11,11 +11,11 @@ import pty
 import re
 import shutil
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mt_integration as it  # noqa: E402
-from mt_integration import Fail, Skip, check, show, memtrace, record, json_of  # noqa: E402
+import mt_harness as it
+from mt_harness import Fail, Skip, check, show, memtrace, record, json_of
+
+case = it.suite("integration", "tools")
 
 PEAK_LINE = re.compile(r"^memtrace-peak: peak_bytes=(\d+) site=(\w+) churn_bytes=(\d+)$", re.M)
 
@@ -35,6 +35,7 @@ def inner_function(site):
 
 # ---- diff ----
 
+@case(90)
 def case_diff_growth():
     old, old_peak = peak_run("old.mtr")
     new, new_peak = peak_run("new.mtr", "96")
@@ -88,6 +89,7 @@ def case_diff_growth():
     check(p.returncode == 1 and p.stderr.count("\n") == 1, f"missing log\n{show(p)}")
 
 
+@case(90)
 def case_diff_builds():
     """Two different binaries built in different places still match by function/file/line."""
     exe = os.path.join(it.TMP, "peak-other-build")
@@ -125,6 +127,7 @@ int main(int argc, char **argv)
 """
 
 
+@case(60)
 def case_diff_shrink_first():
     """Sites are ranked by the size of their change, either sign: a site that shrank by
     90,000 B comes before one that grew by 200 B, and its delta is negative."""
@@ -146,6 +149,7 @@ def case_diff_shrink_first():
           "-90,000 B" in p.stdout, f"text diff\n{show(p)}")
 
 
+@case(60)
 def case_diff_new_vanished():
     old, _ = peak_run("peak.mtr")
     log = os.path.join(it.TMP, "demo.mtr")
@@ -182,6 +186,7 @@ def demo_log():
 FOLDED_LINE = re.compile(r"^([^;\n]+(?:;[^;\n]+)*) (\d+)$")
 
 
+@case(60)
 def case_export_folded():
     log, peak = peak_run("peak.mtr")
     p = memtrace("export", "--to", "folded", log)
@@ -307,6 +312,7 @@ def sample_stack(prof, locs):
     return names
 
 
+@case(300)
 def case_export_pprof():
     dlog, (allocs, frees, leaked, leaked_blocks) = demo_log()
     summ = json_of("report", "--format", "json", dlog)
@@ -357,6 +363,7 @@ def case_export_pprof():
         print("  go not installed: checked with the decoder only")
 
 
+@case(60)
 def case_export_massif():
     ms = shutil.which("ms_print")
     if not ms:
@@ -422,6 +429,7 @@ def ms_snapshots(text):
     return snaps
 
 
+@case(60)
 def case_export_massif_detailed():
     """Every 10th snapshot is detailed, as valgrind massif's default, plus the peak and the end,
     each with what the sites held then (issue 16): a site that grows shows its steps."""
@@ -500,6 +508,7 @@ def parsed_options(cmd):
     return opts
 
 
+@case(60)
 def case_cli_output_dash():
     """-o - is standard output for every command that writes a file, and never a file named
     '-' (issue 16: timeline, export and leaks created one)."""
@@ -515,6 +524,7 @@ def case_cli_output_dash():
         check(not os.path.exists(os.path.join(cwd, "-")), f"{' '.join(args)} created a file '-'")
 
 
+@case(60)
 def case_cli_help():
     for cmd in COMMANDS:
         opts = parsed_options(cmd)
@@ -543,6 +553,7 @@ def case_cli_help():
                 check(o in man, f"man page lacks {cmd} {o}")
 
 
+@case(30)
 def case_cli_usage_errors():
     log = os.path.join(it.TMP, "x.mtr")
     open(log, "wb").close()
@@ -594,6 +605,7 @@ MISTYPED = {"run": ("--leak-chek", "--leak-check"), "report": ("--tpo", "--top")
             "lines": ("--functoin", "--function"), "logstats": ("--fromat", "--format")}
 
 
+@case(90)
 def case_cli_vocabulary():
     """Issue 16, 'one option parser and one vocabulary for all': every usage error is one line
     'memtrace: CMD: ... (try 'memtrace CMD --help')', a mistyped command or option gets a
@@ -710,6 +722,7 @@ def options_of_table(rows):
     return got
 
 
+@case(30)
 def case_cli_options_table():
     """Issue 16: one table in the README and the man page with every option of every command
     (the same name meaning the same thing everywhere), checked against the options each
@@ -738,6 +751,7 @@ def case_cli_options_table():
           f"{len(cells) // 3}")
 
 
+@case(30)
 def case_man_sections():
     """Issue 16: the man page has every command in SYNOPSIS (with its options: flamegraph and
     html only said [options]), an OPTIONS subsection per command and its EXIT STATUS."""
@@ -778,6 +792,7 @@ def run_on_tty(argv, env):
     return p.wait(timeout=120), out.decode(errors="replace")
 
 
+@case(90)
 def case_cli_no_color():
     log, _ = peak_run("peak.mtr")
     dlog, _ = demo_log()
@@ -799,6 +814,7 @@ def case_cli_no_color():
     check("\x1b[" in out, "an empty NO_COLOR should not turn colour off")
 
 
+@case(30)
 def case_cli_completion():
     script = os.path.join(it.ARGS.source_root, "completion", "memtrace.bash")
     bash = shutil.which("bash")
@@ -856,6 +872,7 @@ def case_cli_completion():
         check("bash-completion" in f.read(), "meson.build does not install the completion")
 
 
+@case(60)
 def case_logstats():
     """memtrace logstats: every byte of the log counted once; its allocation records are the
     report's allocations, its free records at most the frees (a FREE_RUN counts once)."""
@@ -884,6 +901,7 @@ def case_logstats():
           f"a missing log: one line, exit 1\n{show(bad)}")
 
 
+@case(30)
 def case_cli_version():
     with open(os.path.join(it.ARGS.source_root, "meson.build")) as f:
         version = re.search(r"version\s*:\s*'([^']+)'", f.read()).group(1)
@@ -892,6 +910,7 @@ def case_cli_version():
         check(p.returncode == 0 and p.stdout == f"memtrace {version}\n", f"{flag}\n{show(p)}")
 
 
+@case(90)
 def case_cli_progress():
     # a log big enough for the analysis to report progress (every 65,536 records)
     src = os.path.join(it.TMP, "churn.c")
@@ -911,11 +930,3 @@ def case_cli_progress():
           "the progress line is erased before the report")
     p = memtrace("report", log, env=env)  # stderr is a pipe: never any progress
     check(p.returncode == 0 and p.stderr == "", f"progress on a pipe\n{show(p)}")
-
-
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_")}
-
-if __name__ == "__main__":
-    it.CASES = CASES
-    sys.exit(it.main())

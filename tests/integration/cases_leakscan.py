@@ -3,100 +3,53 @@
 # 13 and 19): each program in tests/leakscan/ is built here, run plain, under valgrind's
 # memcheck and under `memtrace run --leak-check`; the exit status and stdout must be the plain
 # run's and the leak totals valgrind's. One case per meson test; exit 0 pass, 77 skip.
-import argparse
 import json
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 
-SKIP = 77
-ARGS = None
-TMP = None
-KINDS = ("definite", "indirect", "possible", "reachable")
+import mt_harness as it
+from mt_harness import LEAK_KINDS as KINDS, Skip, check, show
 
-
-class Fail(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
+case = it.suite("integration", "leakscan")
 
 
 def run(argv, timeout=120):
-    """Runs argv in its own session: a hang (the bug some cases look for) kills the program
+    """In a session of its own: a hang (the bug some cases look for) kills the program
     memtrace started too, not only memtrace."""
-    with subprocess.Popen(argv, cwd=TMP, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, start_new_session=True) as p:
-        try:
-            out, err = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
-            raise
-        return subprocess.CompletedProcess(argv, p.returncode, out, err)
+    return it.run(argv, timeout=timeout, own_session=True)
 
 
-def show(p):
-    return (f"exit {p.returncode}\n--- stdout ---\n{p.stdout[-3000:]}"
-            f"\n--- stderr ---\n{p.stderr[-3000:]}")
+def valgrind_totals(argv):
+    return it.valgrind_totals(argv, own_session=True)
 
 
 def src(name):
-    return os.path.join(ARGS.source_root, "tests", "leakscan", name)
+    return os.path.join(it.ARGS.source_root, "tests", "leakscan", name)
 
 
 def build(name, *flags, lang="c", out=None):
-    """Compiles tests/leakscan/NAME into TMP; returns the path of the result."""
-    cc = ARGS.cc or "cc"
+    """Compiles tests/leakscan/NAME into it.TMP; returns the path of the result."""
+    cc = it.ARGS.cc or "cc"
     if lang == "c++":
         cc = shutil.which("g++") or shutil.which("c++")
         if not cc:
             raise Skip("no C++ compiler")
-    out = os.path.join(TMP, out or os.path.splitext(name)[0])
+    out = os.path.join(it.TMP, out or os.path.splitext(name)[0])
     p = run([*cc.split(), "-g", "-O0", "-o", out, src(name), *flags])
     check(p.returncode == 0, f"cannot build {name}\n{show(p)}")
     return out
 
 
-VALGRIND_LINE = re.compile(r"(definitely lost|indirectly lost|possibly lost|still reachable): "
-                           r"([\d,]+) bytes in ([\d,]+) blocks")
-
-
-def valgrind_totals(argv):
-    if not shutil.which("valgrind"):
-        raise Skip("valgrind is not installed")
-    p = run(["valgrind", "--leak-check=full", "--show-leak-kinds=all",
-             "--errors-for-leak-kinds=definite,indirect,possible", *argv], timeout=300)
-    check("LEAK SUMMARY" in p.stderr or "All heap blocks were freed" in p.stderr,
-          f"no LEAK SUMMARY from valgrind\n{show(p)}")
-    summary = p.stderr[p.stderr.find("LEAK SUMMARY"):] if "LEAK SUMMARY" in p.stderr else ""
-    vg = {k: (0, 0) for k in KINDS}
-    names = dict(zip(("definitely lost", "indirectly lost", "possibly lost", "still reachable"),
-                     KINDS))
-    for what, b, n in VALGRIND_LINE.findall(summary):
-        vg[names[what]] = (int(b.replace(",", "")), int(n.replace(",", "")))
-    return vg, p
-
-
 def memtrace_leaks(argv, name, *opts, timeout=120):
     """memtrace run --leak-check; returns (totals, the run's CompletedProcess)."""
-    log = os.path.join(TMP, name + ".mtr")
-    p = run([ARGS.memtrace, "run", "-q", "--leak-check", *opts, "-o", log, "--", *argv],
+    log = os.path.join(it.TMP, name + ".mtr")
+    p = run([it.ARGS.memtrace, "run", "-q", "--leak-check", *opts, "-o", log, "--", *argv],
             timeout=timeout)
     check(os.path.isfile(log), f"no log\n{show(p)}")
     # valgrind's view for every program: for python3, the scan after finalization rather than
     # what the script held when it ended (the default for a Python log)
-    q = run([ARGS.memtrace, "leaks", "--format", "json", "--after-finalization", log])
+    q = run([it.ARGS.memtrace, "leaks", "--format", "json", "--after-finalization", log])
     check(q.returncode == 0, f"memtrace leaks\n{show(q)}")
     rep = json.loads(q.stdout)
     check(rep.get("classified") is True, f"no leak scan in the log\n{show(p)}\n{q.stdout[:2000]}")
@@ -120,14 +73,15 @@ def same_as_plain_and_valgrind(argv, name, expect=None):
 def error_exitcode_passes(argv, name):
     """A clean program: --error-exitcode=3 must give the plain run's status and stdout."""
     plain = run(argv)
-    log = os.path.join(TMP, name + "-ec.mtr")
-    p = run([ARGS.memtrace, "run", "-q", "--error-exitcode=3", "-o", log, "--", *argv])
+    log = os.path.join(it.TMP, name + "-ec.mtr")
+    p = run([it.ARGS.memtrace, "run", "-q", "--error-exitcode=3", "-o", log, "--", *argv])
     check(p.returncode == plain.returncode and p.stdout == plain.stdout,
           f"--error-exitcode=3 on a clean program: plain exit {plain.returncode}\n{show(p)}")
 
 
 # ---- 13.1: the scan never faults ----
 
+@case(300)
 def case_scan_past_eof():
     """A private file mapping longer than its (deleted) file: SIGBUS past the end."""
     prog = build("past_eof.c")
@@ -139,12 +93,14 @@ def case_scan_past_eof():
                   "reachable": (32, 1)}, f"with seccomp: {got}")
 
 
+@case(300)
 def case_scan_guard_pages():
     """PROT_NONE inside a live block, an unreadable mapping, MADV_DONTNEED."""
     same_as_plain_and_valgrind([build("guard_page.c")], "guard_page",
                                {"definite": (128, 3), "reachable": ((1 << 20) + 48, 2)})
 
 
+@case(60)
 def case_scan_uffd_devzero():
     """A userfaultfd range nobody serves (reading it would wait forever), a /dev/zero root."""
     prog = build("uffd_devzero.c")
@@ -161,6 +117,7 @@ def case_scan_uffd_devzero():
 
 # ---- 13.2: memtrace does not change what the program allocates ----
 
+@case(300)
 def case_many_keys():
     """33 keys: key 32's value lives in glibc's second-level array; 32 keys: none is made."""
     prog = build("many_keys.c", "-pthread")
@@ -168,12 +125,13 @@ def case_many_keys():
     same_as_plain_and_valgrind([prog, "32"], "many_keys32", {"reachable": (100, 1)})
 
 
+@case(120)
 def case_keys_max():
     """Every pthread key is the program's; 2,000 threads leave no mapping per thread behind."""
     prog = build("keys_max.c", "-pthread")
     plain = run([prog])
     check(plain.returncode == 0 and plain.stdout == "keys 1024\n", f"plain\n{show(plain)}")
-    p = run([ARGS.memtrace, "run", "-q", "-o", os.path.join(TMP, "km.mtr"), "--", prog])
+    p = run([it.ARGS.memtrace, "run", "-q", "-o", os.path.join(it.TMP, "km.mtr"), "--", prog])
     check(p.returncode == 0 and p.stdout == plain.stdout, f"under memtrace\n{show(p)}")
     plain_maps = int(re.search(r"mappings (\d+)", plain.stderr)[1])
     maps = int(re.search(r"mappings (\d+)", p.stderr)[1])
@@ -183,10 +141,11 @@ def case_keys_max():
 
 # ---- 13.3: what happens before memtrace's constructor is recorded ----
 
+@case(300)
 def case_ctor_before_preload():
     """A linked library's constructor allocates before the preload library's constructor."""
     lib = build("ctor_lib.c", "-shared", "-fPIC", out="libctor_lib.so")
-    prog = build("ctor_main.c", "-L" + TMP, "-lctor_lib", "-Wl,-rpath," + TMP)
+    prog = build("ctor_main.c", "-L" + it.TMP, "-lctor_lib", "-Wl,-rpath," + it.TMP)
     got = same_as_plain_and_valgrind([prog], "ctor_main",
                                      {"definite": (111, 1), "reachable": (222, 1)})
     check(os.path.isfile(lib), "no library")
@@ -195,6 +154,7 @@ def case_ctor_before_preload():
 
 # ---- 13.5 and 19.11: the runtimes' own memory is not the program's ----
 
+@case(300)
 def case_clean_cpp():
     """libstdc++'s emergency pool (its constructor runs first) and stdout's buffer."""
     prog = build("clean_cpp.cpp", lang="c++")
@@ -202,6 +162,7 @@ def case_clean_cpp():
     error_exitcode_passes([prog], "clean_cpp")
 
 
+@case(300)
 def case_clean_dlclose():
     """dlopen + dlclose: glibc's _dl_find_object segments; printf: stdout's buffer."""
     lib = build("empty_lib.c", "-shared", "-fPIC", out="libempty.so")
@@ -210,6 +171,7 @@ def case_clean_dlclose():
     error_exitcode_passes([prog, lib], "clean_dlclose")
 
 
+@case(300)
 def case_thread_join():
     """One thread created and joined (19.11): its DTV waits in glibc's stack cache."""
     prog = build("thread_join.c", "-pthread")
@@ -219,6 +181,7 @@ def case_thread_join():
 
 # ---- 19.6: holding threads still is invisible ----
 
+@case(300)
 def case_sigwait_thread():
     """A thread sigwait()ing for every signal must receive none from the leak check."""
     prog = build("sigwait_thread.c", "-pthread")
@@ -240,6 +203,7 @@ def case_sigwait_thread():
           f"memtrace {got} vs valgrind {vg}\n{vp.stderr[-3000:]}")
 
 
+@case(300)
 def case_blocked_threads():
     """Threads in sleep, poll, sigsuspend, sem_timedwait, a condition wait and a busy loop:
     none may see the leak check (a handler would end the first four with EINTR)."""
@@ -251,7 +215,7 @@ def case_blocked_threads():
         check(p.returncode == plain.returncode and p.stdout == plain.stdout,
               f"a waiter saw the leak check:\n{show(p)}")
         # run -q prints no report (issue 16): the log's report says it
-        q = run([ARGS.memtrace, "leaks", os.path.join(TMP, f"blocked{attempt}.mtr")])
+        q = run([it.ARGS.memtrace, "leaks", os.path.join(it.TMP, f"blocked{attempt}.mtr")])
         check("6 other threads held still" in q.stdout, f"not all held still\n{show(q)}")
     vg, vp = valgrind_totals([prog])
     # valgrind's, plus stdout's buffer: threads still run, so no freeres (see sigwait-thread)
@@ -260,18 +224,19 @@ def case_blocked_threads():
           f"memtrace {got} vs valgrind {vg}\n{vp.stderr[-3000:]}")
 
 
+@case(600)
 def case_real_programs():
     """Programs nobody here wrote: sqlite3, git, python3, a C++ program using the standard
     library (cmake) and sort with two threads. Status and stdout as the plain
     run's; every failing kind (definite, indirect, possible) equal to valgrind's, bytes and
     blocks. Still reachable may differ: valgrind's own allocator changes what python3 keeps."""
-    numbers = os.path.join(TMP, "numbers.txt")
+    numbers = os.path.join(it.TMP, "numbers.txt")
     with open(numbers, "w") as f:
         f.write("".join(f"{(i * 7919) % 100003}\n" for i in range(200000)))
     progs = [("sqlite3", ["sqlite3", ":memory:",
                           "create table t(a, b); insert into t values (1, 'x'), (2, 'y');"
                           " select count(*), group_concat(b) from t;"]),
-             ("git", ["git", "-C", ARGS.source_root, "log", "--oneline", "-3"]),
+             ("git", ["git", "-C", it.ARGS.source_root, "log", "--oneline", "-3"]),
              ("python3", ["/usr/bin/python3", "-c", "import json; print(len(json.dumps("
                           "list(range(1000)))))"]),
              ("sort", ["sort", "--parallel=2", "-S", "1M", "-n", numbers])]
@@ -294,40 +259,3 @@ def case_real_programs():
         print(f"  {name}: exit {plain.returncode}, " +
               ", ".join(f"{k} {got[k][0]} B in {got[k][1]}" for k in KINDS) +
               f" (valgrind: still reachable {vg['reachable'][0]} B in {vg['reachable'][1]})")
-
-
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_")}
-
-
-def main():
-    global ARGS, TMP
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--memtrace", required=True)
-    ap.add_argument("--source-root", required=True)
-    ap.add_argument("--build-root", required=True)
-    ap.add_argument("--cc", default=None)
-    ap.add_argument("case", choices=sorted(CASES))
-    ARGS = ap.parse_args()
-    ARGS.memtrace = os.path.abspath(ARGS.memtrace)
-    ARGS.source_root = os.path.abspath(ARGS.source_root)
-    TMP = tempfile.mkdtemp(prefix=f"memtrace-ls-{ARGS.case}.")
-    try:
-        CASES[ARGS.case]()
-    except Skip as e:
-        print(f"SKIP {ARGS.case}: {e}")
-        return SKIP
-    except Fail as e:
-        print(f"FAIL {ARGS.case}: {e}", file=sys.stderr)
-        print(f"(files kept in {TMP})", file=sys.stderr)
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL {ARGS.case}: timed out: {e}", file=sys.stderr)
-        return 1
-    shutil.rmtree(TMP, ignore_errors=True)
-    print(f"PASS {ARGS.case}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

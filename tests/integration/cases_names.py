@@ -3,17 +3,17 @@
 # --full-names (and always full in JSON), Python functions named so that pprof keeps them,
 # diff matching sites by function and call path before lines, paths shown from the current
 # directory and SARIF locations under %SRCROOT%, native frames told apart by file.
-# Uses mt_integration.py's helpers; exit 77 = skip.
+# Uses mt_harness.py's helpers; exit 77 = skip.
 import json
 import os
 import re
 import shutil
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mt_integration as it  # noqa: E402
-from mt_integration import Fail, Skip, check, show, memtrace, record, json_of  # noqa: E402
-import mt_tools  # noqa: E402
+import mt_harness as it
+from mt_harness import Skip, check, show, memtrace, record, json_of
+import cases_tools
+
+case = it.suite("integration")
 
 
 def functions_of(rep):
@@ -46,6 +46,7 @@ RB_FULL = ("std::_Rb_tree<std::__cxx11::basic_string<char, std::char_traits<char
            "std::char_traits<char>, std::allocator<char> > const, int>")
 
 
+@case(120)
 def case_names_cpp_short():
     log = cpp_log()
     p = memtrace("report", "--no-color", "--top", "50", "--frames", "0", log)
@@ -96,12 +97,12 @@ def case_names_cpp_short():
 def pprof_functions(data):
     """id -> (name, system_name, filename) of a gzipped profile."""
     import gzip
-    f = mt_tools.pb_fields(gzip.decompress(data))
+    f = cases_tools.pb_fields(gzip.decompress(data))
     strings = [v.decode() for n, w, v in f if n == 6]
     out = {}
     for n, w, v in f:
         if n == 5:
-            fn = dict((a, c) for a, _, c in mt_tools.pb_fields(v))
+            fn = dict((a, c) for a, _, c in cases_tools.pb_fields(v))
             out[fn[1]] = (strings[fn.get(2, 0)], strings[fn.get(3, 0)], strings[fn.get(4, 0)])
     return out
 
@@ -150,6 +151,7 @@ print("memtrace-names: ok", len(names_pkg.DATA))
 '''
 
 
+@case(60)
 def case_names_pprof_python():
     if not os.access(it.PYTHON, os.X_OK):
         raise Skip(f"{it.PYTHON} is not installed")
@@ -177,7 +179,7 @@ def case_names_pprof_python():
                  "<module> (names_pkg/__init__.py)"):
         check(want in names, f"no Python function '{want}' in {sorted(names)[:30]}")
     # the peak's biggest stack starts in the script's <module>, under its own name
-    prof = mt_tools.decode_profile(data)
+    prof = cases_tools.decode_profile(data)
     top = max(prof["samples"], key=lambda s: s[1][3])
     stack = []
     for lid in top[0]:
@@ -236,6 +238,7 @@ def moved_build(name, n, comment):
     return log
 
 
+@case(60)
 def case_diff_moved_lines():
     old = moved_build("moved_old", 264, False)
     new = moved_build("moved_new", 792, True)
@@ -266,6 +269,7 @@ def frame_files(text):
     return [m.group(2) for m in FRAME_LINE.finditer(text)]
 
 
+@case(60)
 def case_paths_build_dir():
     src_root = os.path.realpath(it.ARGS.source_root)
     build = os.path.realpath(it.ARGS.build_root)
@@ -309,6 +313,7 @@ def sarif_locations(path):
     return [r["locations"][0]["physicalLocation"] for r in sarif["runs"][0]["results"]]
 
 
+@case(60)
 def case_paths_sarif():
     src_root = os.path.realpath(it.ARGS.source_root)
     build = os.path.realpath(it.ARGS.build_root)
@@ -385,6 +390,7 @@ int main(void)
 TITLE = re.compile(r"<title>([^<]*)</title>")
 
 
+@case(60)
 def case_flame_static_same_name():
     srcs = []
     for name, text in (("a.c", STATIC_A), ("b.c", STATIC_B), ("main.c", STATIC_MAIN)):
@@ -406,10 +412,3 @@ def case_flame_static_same_name():
                    if t[0] == "make")
     check(makes == [("a.c:3", "97.7 KiB (100,000 B)"), ("b.c:3", "293 KiB (300,000 B)")],
           f"make of a.c and make of b.c: {makes}")
-
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_")}
-
-if __name__ == "__main__":
-    it.CASES = CASES
-    sys.exit(it.main())

@@ -3,17 +3,17 @@
 # tree `memtrace report|peak|leaks|html` build from a run's logs, exec chains, %e, the heap a
 # forked child inherits, and every way a user can hand them the wrong logs. Ground truth comes
 # from samples/proc_tree.c and samples/fork_inherit.c, which print their own figures.
-# Uses mt_integration.py's helpers; exit 77 = skip.
+# Uses mt_harness.py's helpers; exit 77 = skip.
 import glob
 import json
 import os
 import re
 import shutil
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mt_integration as it  # noqa: E402
-from mt_integration import Fail, Skip, check, show, memtrace, json_of  # noqa: E402
+import mt_harness as it
+from mt_harness import Skip, check, show, memtrace, json_of
+
+case = it.suite("integration", "procs")
 
 PROC_LINE = re.compile(r"^memtrace-proc: role=(\w+) pid=(\d+) ppid=(\d+) peak=(\d+) held=(\d+) "
                        r"held_blocks=(\d+) allocations=(\d+) frees=(\d+)$", re.M)
@@ -55,6 +55,7 @@ def expected_processes(lines):
     return want
 
 
+@case(60)
 def case_procs_tree():
     """samples/proc_tree: 4 processes, 7 logs, exact per-process figures, parents, order,
     totals, the exec chain, %e of symlinked programs, and the biggest process's sites."""
@@ -130,6 +131,7 @@ def case_procs_tree():
           f"--tree order {order}\n{show(p)}")
 
 
+@case(60)
 def case_procs_chain_single():
     """A single log of an exec chain names the next log, and the next names the one before."""
     d, logs, lines, _ = proc_tree_run()
@@ -241,6 +243,7 @@ def check_child_threads(log, truth, logs):
           f"--thread over a run's logs\n{show(p)}")
 
 
+@case(60)
 def case_procs_inherit():
     """A forked child starts with its parent's heap (issue 20, item 4): exact figures, with the
     heap taken from the parent's log, and listed in the child's own log under --leak-check."""
@@ -273,6 +276,7 @@ def case_procs_inherit():
     check(r["inherited"]["known"] and r["peak_heap_bytes"] == 10000000, f"moved {r['inherited']}")
 
 
+@case(60)
 def case_procs_errors():
     """What a user can get wrong: one clear line and a non-zero exit, or a labelled skip."""
     empty = os.path.join(it.TMP, "empty")
@@ -321,6 +325,7 @@ def case_procs_errors():
           f"sarif over several logs\n{show(p)}")
 
 
+@case(90)
 def case_procs_commands():
     """peak, leaks and html over a run: the tree, then their report of the right process."""
     d, logs, lines, _ = proc_tree_run()
@@ -360,6 +365,7 @@ MAKE_SOURCES = {
 }
 
 
+@case(300)
 def case_procs_make():
     """The example of the issue: memtrace run -- make -j2 on a small C project, then one
     command finds the biggest compiler process (big.c, a file far bigger than the others)."""
@@ -405,11 +411,3 @@ def case_procs_make():
     rows = [x for x in p.stdout.split("\n") if "/cc1 " in x]
     check(p.returncode == 0 and rows and "big.c" in rows[0],
           f"text: the first compiler row is the one of big.c\n{show(p)}")
-
-
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_")}
-
-if __name__ == "__main__":
-    it.CASES = CASES
-    sys.exit(it.main())

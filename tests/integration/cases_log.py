@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: MIT
+# Reading the log: what is not a log, a log cut in the middle of a chunk, and the same reports
+# whether the log is decoded on a second thread or not.
+import json
+import os
+
+import mt_harness as it
+from mt_harness import check, show, run, memtrace, record, report_json
+
+case = it.suite("integration")
+
+
+@case(30)
+def case_report_not_a_log():
+    bad = os.path.join(it.TMP, "notalog.mtr")
+    with open(bad, "w") as f:
+        f.write("this is not a memtrace log\n" * 10)
+    p = memtrace("report", bad)
+    check(p.returncode != 0, f"report of a non-log should fail\n{show(p)}")
+    lines = p.stderr.strip().splitlines()
+    check(len(lines) == 1 and lines[0].startswith("memtrace: "),
+          f"expected one 'memtrace: ...' line on stderr\n{show(p)}")
+    p = memtrace("report", os.path.join(it.TMP, "does-not-exist.mtr"))
+    check(p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1,
+          f"report of a missing file\n{show(p)}")
+    empty = os.path.join(it.TMP, "empty.mtr")
+    open(empty, "w").close()
+    p = memtrace("report", empty)
+    check(p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1,
+          f"report of an empty file\n{show(p)}")
+
+
+def chunk_offsets(path):
+    """File offsets of the chunks of a log (docs/log-format.md: 32-byte header, then chunks of
+    a 16-byte header "MTCK", compressed length, raw length, crc32, and the zlib bytes)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data[:8] == b"MEMTRACE", f"{path} is not a memtrace log")
+    offs, pos = [], int.from_bytes(data[10:12], "little")
+    while pos + 16 <= len(data) and data[pos:pos + 4] == b"MTCK":
+        offs.append(pos)
+        pos += 16 + int.from_bytes(data[pos + 4:pos + 8], "little")
+    return offs, len(data)
+
+
+@case(180)
+def case_report_truncated():
+    log = os.path.join(it.TMP, "big.mtr")
+    # PYTHONMALLOC=malloc sends every object through malloc: plenty of events, several chunks.
+    env = dict(os.environ, PYTHONMALLOC="malloc")
+    record(log, "/usr/bin/python3", "-c",
+           "x = [str(i) * 3 for i in range(300000)]\nfor i in range(300000): x[i % 1000] = [i]",
+           env=env)
+    full = report_json(log)
+    offs, size = chunk_offsets(log)
+    check(len(offs) >= 3, f"expected several chunks in {log} ({size} bytes), found {len(offs)}")
+    # Cut in the middle of a chunk past the first: what precedes it must still be reported.
+    mid = offs[len(offs) // 2]
+    cut_at = mid + 16 + (offs[len(offs) // 2 + 1] - mid - 16) // 2
+    cut = os.path.join(it.TMP, "cut.mtr")
+    with open(log, "rb") as src, open(cut, "wb") as dst:
+        dst.write(src.read(cut_at))
+    p = memtrace("report", cut)
+    check(p.stdout.strip() != "", f"a truncated log should still give a report\n{show(p)}")
+    check("truncat" in p.stderr.lower() or "truncat" in p.stdout.lower(),
+          f"the report should say the log is truncated\n{show(p)}")
+    check(len(p.stderr.strip().splitlines()) <= 2, f"expected a short warning\n{show(p)}")
+    pj = memtrace("report", "--format", "json", cut)
+    check(pj.stdout.strip() != "", f"json report of a truncated log\n{show(pj)}")
+    part = json.loads(pj.stdout)
+    check(part.get("truncated") is True, f"JSON should say truncated: {part.get('truncated')}")
+    check(0 < part.get("allocations", 0) < full["allocations"],
+          f"truncated report should cover part of the run: {part.get('allocations')} of "
+          f"{full['allocations']}")
+
+
+# ---- the analysis on two cores gives what it gives on one ----
+
+@case(180)
+def case_analysis_threads_same():
+    """Every report is byte for byte the same whether the log is decoded on a second thread
+    (the default) or on the replay's own (MEMTRACE_ANALYSIS_THREADS=1): logs of several chunks,
+    threads, the leak check, mmap, and a log cut in the middle of a chunk."""
+    logs = []
+    big = os.path.join(it.TMP, "big.mtr")
+    record(big, "/usr/bin/python3", "-c",
+           "x = [str(i) * 3 for i in range(200000)]\nfor i in range(200000): x[i % 1000] = [i]",
+           env=dict(os.environ, PYTHONMALLOC="malloc"))
+    offs, size = chunk_offsets(big)
+    check(len(offs) >= 3, f"expected several chunks in {big} ({size} bytes), found {len(offs)}")
+    cut = os.path.join(it.TMP, "cut.mtr")
+    mid = offs[len(offs) // 2]
+    with open(big, "rb") as src, open(cut, "wb") as dst:
+        dst.write(src.read(mid + 16 + (offs[len(offs) // 2 + 1] - mid - 16) // 2))
+    logs += [big, cut]
+    for name, opts in (("leak_kinds", ["--leak-check"]), ("threads", []), ("fragment", []),
+                       ("mmap_user", [])):
+        exe = os.path.join(it.ARGS.build_root, "samples", name)
+        if not os.path.isfile(exe):
+            continue
+        log = os.path.join(it.TMP, name + ".mtr")
+        p = memtrace("run", *opts, "-o", log, "--", exe)
+        check(os.path.isfile(log), f"memtrace run {name} wrote no log\n{show(p)}")
+        logs.append(log)
+    one = dict(os.environ, MEMTRACE_ANALYSIS_THREADS="1")
+    for log in logs:
+        for cmd in ("report", "peak", "leaks", "fragmentation"):
+            args = [it.ARGS.memtrace, cmd, "--format", "json", log]
+            a, b = run(args), run(args, env=one)
+            check(a.stdout.strip() != "", f"memtrace {cmd} {log} printed nothing\n{show(a)}")
+            check((a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr),
+                  f"memtrace {cmd} --format json {os.path.basename(log)} differs with "
+                  f"MEMTRACE_ANALYSIS_THREADS=1\n--- two threads ---\n{show(a)}\n"
+                  f"--- one thread ---\n{show(b)}")
+
+
+# ---- churn (shared/bench): exact counts and the right source line ----
