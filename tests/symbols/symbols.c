@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Leaks at known lines, for the symbolizer test (tests/integration/mt_symbols.py): built with
+// Leaks at known lines, for the symbolizer test (tests/integration/cases_symbols.py): built with
 // gcc and clang, DWARF 4 and 5, split or not, each must give the same function, file and line.
 // A "line:NAME" comment marks the line the test expects for NAME; do not reflow the calls.
 #include <stdlib.h>
