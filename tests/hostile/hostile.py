@@ -19,10 +19,7 @@ COUNTS = re.compile(r"hostile:.*?mallocs=(\d+) frees=(\d+) leaked=(\d+)")
 
 
 def prog(name):
-    path = os.path.join(it.ARGS.build_root, "tests", "hostile", name)
-    if not os.access(path, os.X_OK):
-        raise Skip(f"{path} was not built")
-    return path
+    return it.built("tests", "hostile", name)
 
 
 def logs_of(base):
@@ -232,13 +229,11 @@ def case_ctypes_malloc():
     py = "/usr/bin/python3"
     if not os.access(py, os.X_OK):
         raise Skip("no /usr/bin/python3")
-    script = os.path.join(it.TMP, "ct.py")
-    with open(script, "w") as f:
-        f.write("import ctypes\n"
-                "libc = ctypes.CDLL('libc.so.6')\n"
-                "libc.malloc.restype = ctypes.c_void_p\n"
-                "KEEP = [libc.malloc(777001) for _ in range(3)]\n"
-                "print('kept', len(KEEP))\n")
+    script = it.write("ct.py", "import ctypes\n"
+                      "libc = ctypes.CDLL('libc.so.6')\n"
+                      "libc.malloc.restype = ctypes.c_void_p\n"
+                      "KEEP = [libc.malloc(777001) for _ in range(3)]\n"
+                      "print('kept', len(KEEP))\n")
     log = os.path.join(it.TMP, "ct.mtr")
     p = memtrace("run", "-q", "-o", log, "--", py, script, timeout=60)
     check(p.returncode == 0 and p.stdout == "kept 3\n", f"ctypes script\n{show(p)}")

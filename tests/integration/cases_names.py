@@ -18,19 +18,7 @@ case = it.suite("integration")
 
 def functions_of(rep):
     """Every "function" value in a JSON report."""
-    out = set()
-
-    def walk(x):
-        if isinstance(x, dict):
-            if isinstance(x.get("function"), str):
-                out.add(x["function"])
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-    walk(rep)
-    return out
+    return {d["function"] for d in it.json_dicts(rep) if isinstance(d.get("function"), str)}
 
 
 # ---- C++ names ----
@@ -227,12 +215,9 @@ int main(void)
 def moved_build(name, n, comment):
     """moved.c built in its own directory (two checkouts of one file)."""
     os.makedirs(os.path.join(it.TMP, name), exist_ok=True)
-    src = os.path.join(it.TMP, name, "moved.c")
-    with open(src, "w") as f:
-        f.write(MOVED_C % ("/* one comment line more */\n" if comment else ""))
-    exe = os.path.join(it.TMP, name, "moved")
-    p = it.compile_c(src, exe, "-O0", "-g", f"-DN={n}")
-    check(p.returncode == 0, f"cc\n{show(p)}")
+    exe = it.build_c(os.path.join(name, "moved"),
+                     MOVED_C % ("/* one comment line more */\n" if comment else ""),
+                     "-O0", "-g", f"-DN={n}")
     log = os.path.join(it.TMP, name + ".mtr")
     record(log, exe)
     return log
@@ -269,27 +254,21 @@ def frame_files(text):
     return [m.group(2) for m in FRAME_LINE.finditer(text)]
 
 
+def real_roots():
+    """The source and build roots with every link resolved (cwd is reported that way)."""
+    return os.path.realpath(it.ARGS.source_root), os.path.realpath(it.ARGS.build_root)
+
+
 @case(60)
 def case_paths_build_dir():
-    src_root = os.path.realpath(it.ARGS.source_root)
-    build = os.path.realpath(it.ARGS.build_root)
+    src_root, build = real_roots()
     demo_c = os.path.join(src_root, "samples", "demo.c")
     log = os.path.join(it.TMP, "demo.mtr")
     record(log, it.sample_exe("demo"), cwd=build)
     # JSON: the file as an absolute path (DWARF said ../samples/demo.c, from the build dir)
     rep = json_of("report", "--format", "json", log)
-    fns = {}
-
-    def walk(x):
-        if isinstance(x, dict):
-            if x.get("function") in ("tokenize", "main", "intern_word") and x.get("file"):
-                fns[x["function"]] = x["file"]
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-    walk(rep)
+    fns = {d["function"]: d["file"] for d in it.json_dicts(rep)
+           if d.get("function") in ("tokenize", "main", "intern_word") and d.get("file")}
     check(fns.get("tokenize") == demo_c and fns.get("main") == demo_c,
           f"JSON files {fns}, want {demo_c}")
     # text from the build directory: the source is not under it, so absolute
@@ -315,8 +294,7 @@ def sarif_locations(path):
 
 @case(60)
 def case_paths_sarif():
-    src_root = os.path.realpath(it.ARGS.source_root)
-    build = os.path.realpath(it.ARGS.build_root)
+    src_root, build = real_roots()
     leak_c = os.path.join(src_root, "samples", "leak_kinds.c")
     log = os.path.join(it.TMP, "leak_kinds.mtr")
     p = memtrace("run", "-q", "--leak-check", "-o", log, "--",
@@ -392,11 +370,8 @@ TITLE = re.compile(r"<title>([^<]*)</title>")
 
 @case(60)
 def case_flame_static_same_name():
-    srcs = []
-    for name, text in (("a.c", STATIC_A), ("b.c", STATIC_B), ("main.c", STATIC_MAIN)):
-        srcs.append(os.path.join(it.TMP, name))
-        with open(srcs[-1], "w") as f:
-            f.write(text)
+    srcs = [it.write(name, text)
+            for name, text in (("a.c", STATIC_A), ("b.c", STATIC_B), ("main.c", STATIC_MAIN))]
     exe = os.path.join(it.TMP, "statics")
     cc = os.environ.get("CC") or it.ARGS.cc or "cc"
     p = it.run([*cc.split(), "-O0", "-g", "-o", exe, *srcs])

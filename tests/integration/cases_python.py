@@ -403,14 +403,12 @@ def case_py_own_objects():
     that names threads, the audit hook's entry) are neither the program's allocations nor,
     when finalization frees them, unknown frees: every free in a Python run is of a block
     the log has (before: about 20 unknown frees in every run)."""
-    script = os.path.join(it.TMP, "py_own_threads.py")
-    with open(script, "w") as f:
-        f.write("import threading\n"
-                "def work(n):\n"
-                "    return [str(i) for i in range(n)]\n"
-                "ts = [threading.Thread(target=work, args=(1000,)) for _ in range(3)]\n"
-                "for t in ts: t.start()\n"
-                "for t in ts: t.join()\n")
+    script = it.write("py_own_threads.py", "import threading\n"
+                      "def work(n):\n"
+                      "    return [str(i) for i in range(n)]\n"
+                      "ts = [threading.Thread(target=work, args=(1000,)) for _ in range(3)]\n"
+                      "for t in ts: t.start()\n"
+                      "for t in ts: t.join()\n")
     runs = {"pass": ["-c", "pass"], "no-site": ["-S", "-c", "pass"],
             "isolated": ["-I", "-S", "-c", "pass"], "threads": [script]}
     for name, args in runs.items():
@@ -494,17 +492,15 @@ def case_py_free_lists_hostile():
     """With the free lists emptied by memtrace, what CPython's trashcan protects must stay
     protected: freeing lists, dicts and tuples nested a million deep (and a list subclass)
     must not overflow the C stack, and the program's output and status are unchanged."""
-    script = os.path.join(it.TMP, "deep.py")
-    with open(script, "w") as f:
-        f.write("import gc\n"
-                "l = []\nfor i in range(1_000_000): l = [l]\ndel l\n"
-                "d = {}\nfor i in range(1_000_000): d = {'a': d}\ndel d\n"
-                "class L(list): pass\n"
-                "x = L()\nfor i in range(300_000): x = L([x, [x]])\ndel x\n"
-                "t = ()\nfor i in range(1_000_000): t = (t, [i])\ndel t\n"
-                "gc.collect()\n"
-                "keep = [[float(i), (i, i), {'i': i}] for i in range(1000)]\n"
-                "print('done', len(keep), sum(k[0] for k in keep))\n")
+    script = it.write("deep.py", "import gc\n"
+                      "l = []\nfor i in range(1_000_000): l = [l]\ndel l\n"
+                      "d = {}\nfor i in range(1_000_000): d = {'a': d}\ndel d\n"
+                      "class L(list): pass\n"
+                      "x = L()\nfor i in range(300_000): x = L([x, [x]])\ndel x\n"
+                      "t = ()\nfor i in range(1_000_000): t = (t, [i])\ndel t\n"
+                      "gc.collect()\n"
+                      "keep = [[float(i), (i, i), {'i': i}] for i in range(1000)]\n"
+                      "print('done', len(keep), sum(k[0] for k in keep))\n")
     plain = run([PYTHON, script])
     check(plain.returncode == 0, f"plain run\n{show(plain)}")
     log = os.path.join(it.TMP, "deep.mtr")
@@ -570,10 +566,8 @@ def case_py_fragmentation_script_end():
 def case_py_function_named_main():
     """valgrind's --show-below-main=no cut is for C's main: a Python function called main
     keeps its callers, so leaks from two call lines stay two records."""
-    script = os.path.join(it.TMP, "pm.py")
-    with open(script, "w") as f:
-        f.write("KEEP = []\ndef main(n):\n    KEEP.append(bytes(n))\n"
-                "main(100_000)\nmain(200_000)\n")
+    script = it.write("pm.py", "KEEP = []\ndef main(n):\n    KEEP.append(bytes(n))\n"
+                      "main(100_000)\nmain(200_000)\n")
     log = os.path.join(it.TMP, "pm.mtr")
     p = memtrace("run", "-q", "-o", log, "--", PYTHON, script)
     check(p.returncode == 0, f"memtrace run\n{show(p)}")

@@ -13,13 +13,6 @@ from mt_harness import Skip, check, memtrace, report_json, show, SAMPLE_LINE
 case = it.suite("integration")
 
 
-def sample(name):
-    path = os.path.join(it.ARGS.build_root, "samples", name)
-    if not os.access(path, os.X_OK):
-        raise Skip(f"{path} was not built")
-    return path
-
-
 def truth_of(p, name):
     m = SAMPLE_LINE.findall(p.stdout)
     check(m, f"{name} printed no memtrace-sample line\n{show(p)}")
@@ -44,7 +37,7 @@ def case_stress():
     """16 threads of mixed malloc/calloc/realloc/free with cross-thread frees: the report's
     counts equal the program's own, exactly. MT_STRESS_OPS sets the calls per thread (CI
     default 100000; the full run is 1000000, see README)."""
-    prog = sample("stress")
+    prog = it.sample_exe("stress")
     ops = os.environ.get("MT_STRESS_OPS", "1000000")
     log = os.path.join(it.TMP, "stress.mtr")
     p = memtrace("run", "-q", "-o", log, "--", prog, ops, timeout=1800)
@@ -91,9 +84,7 @@ LIBDIR = "/usr/lib/x86_64-linux-gnu"
 
 
 def build_prog(name, src_text, *link, cxx=False):
-    src = os.path.join(it.TMP, name + (".cpp" if cxx else ".c"))
-    with open(src, "w") as f:
-        f.write(src_text)
+    src = it.write(name + (".cpp" if cxx else ".c"), src_text)
     exe = os.path.join(it.TMP, name)
     cc = ["c++"] if cxx else [it.ARGS.cc or "cc"]
     p = it.run([*cc, "-O0", "-o", exe, src, *link])
@@ -177,7 +168,7 @@ def case_cxx_new_seen():
     if not shutil.which("c++"):
         raise Skip("c++ missing")
     warn = "C++ new and delete are not seen"
-    prog = sample("cpp_containers")
+    prog = it.sample_exe("cpp_containers")
     log = os.path.join(it.TMP, "cxx_seen.mtr")
     p = memtrace("run", "-o", log, "--", prog)
     check(p.returncode == 0 and warn not in p.stderr,
@@ -213,7 +204,7 @@ def case_cxx_new_seen():
 def case_stack_overflow():
     """Endless recursion: SIGSEGV on a full stack. The handler runs on its alternate stack,
     the log ends with EXIT(signal 11), the status stays 128 + 11, and what was live is there."""
-    prog = sample("stack_overflow")
+    prog = it.sample_exe("stack_overflow")
     log = os.path.join(it.TMP, "so.mtr")
     p = memtrace("run", "-q", "-o", log, "--", prog)
     check(p.returncode == 128 + signal.SIGSEGV, f"expected exit {128 + signal.SIGSEGV}\n{show(p)}")
@@ -233,7 +224,7 @@ def case_stack_overflow():
 def case_own_signal_handler():
     """The program's own SIGSEGV handler (installed after checking the old action is SIG_DFL)
     catches a real fault and the program exits normally, with exact counts."""
-    prog = sample("own_handler")
+    prog = it.sample_exe("own_handler")
     log = os.path.join(it.TMP, "oh.mtr")
     p = memtrace("run", "-q", "-o", log, "--", prog)
     check(p.returncode == 0, f"own_handler under memtrace\n{show(p)}")
@@ -266,7 +257,7 @@ def case_lifecycle():
     """400 threads that start and end, TLS destructors, a signal handler, an atexit handler and
     a shared library's destructor, all allocating: exact counts, and the report's frees agree
     once the C library's own blocks (per-thread bookkeeping) are set apart."""
-    prog = sample("lifecycle")
+    prog = it.sample_exe("lifecycle")
     dso = os.path.join(it.ARGS.build_root, "samples", "liblifecycle_dso.so")
     log = os.path.join(it.TMP, "lifecycle.mtr")
     p = memtrace("run", "-q", "-o", log, "--", prog)

@@ -11,14 +11,20 @@ case = it.suite("integration")
 
 # ---- peak, temporaries, fragmentation: samples that print their own ground truth ----
 
+def recorded_truth(name, line, log_name=None):
+    """Records samples/NAME; returns (log, the groups of the ground-truth LINE it printed)."""
+    log = os.path.join(it.TMP, (log_name or name) + ".mtr")
+    p = record(log, sample_exe(name))
+    m = re.search(line, p.stdout, re.M)
+    check(m, f"{name} prints no {line[1:line.index(':')]} line\n{show(p)}")
+    return log, m.groups()
+
+
 @case(60)
 def case_peak():
-    log = os.path.join(it.TMP, "peak.mtr")
-    p = record(log, sample_exe("peak"))
-    m = re.search(r"^memtrace-peak: peak_bytes=(\d+) site=(\w+) churn_bytes=(\d+)$", p.stdout,
-                  re.M)
-    check(m, f"peak prints no memtrace-peak line\n{show(p)}")
-    want, site, churn = int(m.group(1)), m.group(2), int(m.group(3))
+    log, (want, site, churn) = recorded_truth(
+        "peak", r"^memtrace-peak: peak_bytes=(\d+) site=(\w+) churn_bytes=(\d+)$")
+    want, churn = int(want), int(churn)
     rep = json_of("peak", "--format", "json", log)
     check(rep.get("peak_heap_bytes") == want,
           f"peak_heap_bytes {rep.get('peak_heap_bytes')}, the sample says {want}")
@@ -65,12 +71,9 @@ def case_peak():
 
 @case(60)
 def case_churny():
-    log = os.path.join(it.TMP, "churny.mtr")
-    p = record(log, sample_exe("churny"))
-    m = re.search(r"^memtrace-churny: temporary=(\d+) allocations=(\d+) site=(\w+)$", p.stdout,
-                  re.M)
-    check(m, f"churny prints no memtrace-churny line\n{show(p)}")
-    temp, allocs, site = int(m.group(1)), int(m.group(2)), m.group(3)
+    log, (temp, allocs, site) = recorded_truth(
+        "churny", r"^memtrace-churny: temporary=(\d+) allocations=(\d+) site=(\w+)$")
+    temp, allocs = int(temp), int(allocs)
     rep = report_json(log)
     check(rep.get("allocations") == allocs,
           f"allocations {rep.get('allocations')}, the sample says {allocs}")
@@ -91,11 +94,8 @@ def case_churny():
 
 @case(60)
 def case_fragment():
-    log = os.path.join(it.TMP, "fragment.mtr")
-    p = record(log, sample_exe("fragment"))
-    m = re.search(r"^memtrace-frag: free_held=(\d+)$", p.stdout, re.M)
-    check(m, f"fragment prints no memtrace-frag line\n{show(p)}")
-    want = int(m.group(1))
+    log, (want,) = recorded_truth("fragment", r"^memtrace-frag: free_held=(\d+)$")
+    want = int(want)
     rep = json_of("fragmentation", "--format", "json", log)
     got = (rep.get("at_exit") or {}).get("free_held_bytes")
     check(isinstance(got, int) and abs(got - want) <= want / 10,
@@ -153,11 +153,8 @@ def got_exit_free(rep):
 
 @case(60)
 def case_pinning():
-    log = os.path.join(it.TMP, "pinning.mtr")
-    p = record(log, sample_exe("pinning"))
-    m = re.search(r"^memtrace-pin: free_held=(\d+) site=(\w+)$", p.stdout, re.M)
-    check(m, f"pinning prints no memtrace-pin line\n{show(p)}")
-    want, site = int(m.group(1)), m.group(2)
+    log, (want, site) = recorded_truth("pinning", r"^memtrace-pin: free_held=(\d+) site=(\w+)$")
+    want = int(want)
     # 3000 freed rows of 700 B sit below the pin unless something else took a hole first: the
     # recorder's own start-up (a failed dlsym allocates) must not change where blocks land.
     check(want >= 3000 * 700, f"under memtrace the program's heap holds only {want} B free: "
@@ -178,11 +175,8 @@ def case_pinning():
 
 @case(60)
 def case_timeline():
-    log = os.path.join(it.TMP, "timeline.mtr")
-    p = record(log, sample_exe("peak"))
-    m = re.search(r"^memtrace-peak: peak_bytes=(\d+)", p.stdout, re.M)
-    check(m, f"peak prints no memtrace-peak line\n{show(p)}")
-    want = int(m.group(1))
+    log, (want,) = recorded_truth("peak", r"^memtrace-peak: peak_bytes=(\d+)", "timeline")
+    want = int(want)
     svg = os.path.join(it.TMP, "timeline.svg")
     t = memtrace("timeline", "-o", svg, log)
     check(t.returncode == 0, f"timeline -o failed\n{show(t)}")

@@ -96,12 +96,7 @@ def summary_counts(stderr):
 def case_summary_while_running():
     """The summary `memtrace run` prints is read while the program runs (also across an
     exec): it must equal the report of the finished log exactly."""
-    src = os.path.join(it.TMP, "slow_alloc.c")
-    prog = os.path.join(it.TMP, "slow_alloc")
-    with open(src, "w") as f:
-        f.write(SLOW_ALLOCATOR_C)
-    p = compile_c(src, prog, "-O0")
-    check(p.returncode == 0, f"cannot compile the slow allocator\n{show(p)}")
+    prog = it.build_c("slow_alloc", SLOW_ALLOCATOR_C, "-O0")
     for argv in ([prog], ["/bin/sh", "-c", f"exec {prog}"]):
         p = memtrace("run", "-o", os.path.join(it.TMP, "follow.mtr"), "--", *argv)
         check(p.returncode == 0, f"memtrace run {argv}\n{show(p)}")
@@ -142,16 +137,11 @@ def case_missing_program():
           f"unexpected message\n{show(p)}")
     p = memtrace("run", "./no/such/path")
     check(p.returncode == 127, f"missing path should exit 127\n{show(p)}")
-    noexec = os.path.join(it.TMP, "noexec")
-    with open(noexec, "w") as f:
-        f.write("#!/bin/sh\n")
+    noexec = it.write("noexec", "#!/bin/sh\n")
     p = memtrace("run", noexec)
     check(p.returncode == 126 and p.stderr.count("\n") == 1,
           f"non-executable file should exit 126 with one line\n{show(p)}")
-    garbage = os.path.join(it.TMP, "garbage")
-    with open(garbage, "wb") as f:
-        f.write(b"\x00\x01not a program\n")
-    os.chmod(garbage, 0o755)
+    garbage = it.write("garbage", b"\x00\x01not a program\n", 0o755)
     p = memtrace("run", garbage)
     check(p.returncode == 126 and "Exec format error" in p.stderr,
           f"a non-ELF without #! should fail like execve\n{show(p)}")
@@ -181,22 +171,15 @@ def case_usage_errors():
 
 @case(60)
 def case_static_refused():
-    src = os.path.join(it.TMP, "st.c")
-    with open(src, "w") as f:
-        f.write("int main(void) { return 0; }\n")
     exe = os.path.join(it.TMP, "st")
-    c = compile_c(src, exe, "-static")
+    c = compile_c(it.write("st.c", "int main(void) { return 0; }\n"), exe, "-static")
     if c.returncode != 0:
         raise Skip(f"the compiler cannot link statically here: {c.stderr.strip()[:200]}")
     p = memtrace("run", exe)
     check(p.returncode == 1, f"static binary should be refused with exit 1\n{show(p)}")
     check(f"memtrace: {exe} is statically linked" in p.stderr and p.stderr.count("\n") == 1,
           f"unexpected message\n{show(p)}")
-    script = os.path.join(it.TMP, "st.sh")
-    with open(script, "w") as f:
-        f.write(f"#!{exe}\n")
-    os.chmod(script, 0o755)
-    p = memtrace("run", script)
+    p = memtrace("run", it.write("st.sh", f"#!{exe}\n", 0o755))
     check(p.returncode == 1 and "statically linked" in p.stderr,
           f"a script whose interpreter is static should be refused\n{show(p)}")
 

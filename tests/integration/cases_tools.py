@@ -131,12 +131,7 @@ int main(int argc, char **argv)
 def case_diff_shrink_first():
     """Sites are ranked by the size of their change, either sign: a site that shrank by
     90,000 B comes before one that grew by 200 B, and its delta is negative."""
-    src = os.path.join(it.TMP, "shrink.c")
-    with open(src, "w") as f:
-        f.write(SHRINK_C)
-    exe = os.path.join(it.TMP, "shrink")
-    c = it.compile_c(src, exe, "-g", "-O0")
-    check(c.returncode == 0, f"cannot build shrink.c\n{show(c)}")
+    exe = it.build_c("shrink", SHRINK_C, "-g", "-O0")
     old, new = os.path.join(it.TMP, "old.mtr"), os.path.join(it.TMP, "new.mtr")
     record(old, exe, "100", "10")
     record(new, exe, "10", "12")
@@ -363,17 +358,24 @@ def case_export_pprof():
         print("  go not installed: checked with the decoder only")
 
 
-@case(60)
-def case_export_massif():
+def ms_print_of(log, out):
+    """`memtrace export --to massif -o OUT LOG`, read by valgrind's ms_print: (ms_print, its
+    output)."""
     ms = shutil.which("ms_print")
     if not ms:
         raise Skip("ms_print (valgrind) not installed")
-    log, peak = peak_run("peak.mtr")
-    out = os.path.join(it.TMP, "massif.out")
     p = memtrace("export", "--to", "massif", "-o", out, log)
     check(p.returncode == 0, f"export massif\n{show(p)}")
     r = it.run([ms, out])
     check(r.returncode == 0, f"ms_print failed\n{show(r)}")
+    return ms, r
+
+
+@case(60)
+def case_export_massif():
+    log, peak = peak_run("peak.mtr")
+    out = os.path.join(it.TMP, "massif.out")
+    ms, r = ms_print_of(log, out)
     m = re.search(r"Detailed snapshots: \[([^\]]*)\]", r.stdout)
     check(m and "(peak)" in m.group(1), f"no peak snapshot\n{r.stdout[:3000]}")
     peak_num = re.search(r"(\d+) \(peak\)", m.group(1)).group(1)
@@ -433,21 +435,12 @@ def ms_snapshots(text):
 def case_export_massif_detailed():
     """Every 10th snapshot is detailed, as valgrind massif's default, plus the peak and the end,
     each with what the sites held then (issue 16): a site that grows shows its steps."""
-    ms = shutil.which("ms_print")
-    if not ms:
+    if not shutil.which("ms_print"):
         raise Skip("ms_print (valgrind) not installed")
-    src, exe = os.path.join(it.TMP, "grow.c"), os.path.join(it.TMP, "grow")
-    with open(src, "w") as f:
-        f.write(GROW_C)
-    p = it.compile_c(src, exe, "-g", "-O0")
-    check(p.returncode == 0, f"grow.c does not build\n{show(p)}")
+    exe = it.build_c("grow", GROW_C, "-g", "-O0")
     log = os.path.join(it.TMP, "grow.mtr")
     record(log, exe)
-    out = os.path.join(it.TMP, "grow.massif")
-    p = memtrace("export", "--to", "massif", "-o", out, log)
-    check(p.returncode == 0, f"export massif\n{show(p)}")
-    r = it.run([ms, out])
-    check(r.returncode == 0, f"ms_print failed\n{show(r)}")
+    _, r = ms_print_of(log, os.path.join(it.TMP, "grow.massif"))
     m = re.search(r"Detailed snapshots: \[([^\]]*)\]", r.stdout)
     check(m, f"no detailed snapshots\n{r.stdout[:3000]}")
     listed = m.group(1).split(", ")
@@ -668,12 +661,7 @@ def case_cli_vocabulary():
     check(p.returncode == 0 and "tables show every row;" in p.stdout, f"html --top 0\n{show(p)}")
 
     # one default frame count: a 22-frame stack shows 12 frames and how many are left out
-    src = os.path.join(it.TMP, "deep.c")
-    with open(src, "w") as f:
-        f.write(DEEP_C)
-    exe = os.path.join(it.TMP, "deep")
-    c = it.compile_c(src, exe, "-O0", "-g", "-fno-omit-frame-pointer")
-    check(c.returncode == 0, f"cannot build deep.c\n{show(c)}")
+    exe = it.build_c("deep", DEEP_C, "-O0", "-g", "-fno-omit-frame-pointer")
     old, new = os.path.join(it.TMP, "deep-old.mtr"), os.path.join(it.TMP, "deep-new.mtr")
     for log_, extra in ((old, []), (new, ["big"])):
         p = memtrace("run", "-q", "--leak-check", "-o", log_, "--", exe, *extra)
@@ -913,13 +901,8 @@ def case_cli_version():
 @case(90)
 def case_cli_progress():
     # a log big enough for the analysis to report progress (every 65,536 records)
-    src = os.path.join(it.TMP, "churn.c")
-    with open(src, "w") as f:
-        f.write("#include <stdlib.h>\nint main(void){for(int i=0;i<200000;i++)"
-                "{void*volatile p=malloc(16+i%64);free(p);}return 0;}\n")
-    exe = os.path.join(it.TMP, "churn")
-    p = it.compile_c(src, exe, "-O0")
-    check(p.returncode == 0, f"cc\n{show(p)}")
+    exe = it.build_c("churn", "#include <stdlib.h>\nint main(void){for(int i=0;i<200000;i++)"
+                     "{void*volatile p=malloc(16+i%64);free(p);}return 0;}\n", "-O0")
     log = os.path.join(it.TMP, "churn.mtr")
     record(log, exe)
     env = dict(os.environ, MEMTRACE_PROGRESS_DELAY_MS="0", TERM="xterm", NO_COLOR="1")

@@ -8,6 +8,7 @@
 # is written once, here in the decorators. Plain python3, no pytest; nothing beyond what
 # bootstrap.sh installs.
 import argparse
+import collections
 import json
 import os
 import re
@@ -44,10 +45,7 @@ def check(cond, msg):
 CASES = {}
 
 
-class Case:
-    def __init__(self, name, fn, timeout, suites, needs, parallel, listed):
-        self.name, self.fn, self.timeout, self.suites = name, fn, timeout, suites
-        self.needs, self.parallel, self.listed = needs, parallel, listed
+Case = collections.namedtuple("Case", "name fn timeout suites needs parallel listed")
 
 
 # What a case may need beyond the build, named in --list's flags: the Python frames exist only
@@ -62,7 +60,8 @@ def suite(*suites, parallel=True):
     build feature (NEEDS) without which meson does not list the case; `listed=False` keeps
     it out of --list, for a case that meson.build declares itself (one test per sample)."""
     def case(timeout, needs=None, listed=True):
-        check(needs is None or needs in NEEDS, f"unknown need {needs}")
+        if needs is not None and needs not in NEEDS:
+            raise ValueError(f"unknown need {needs}, not one of {sorted(NEEDS)}")
 
         def register(fn):
             name = fn.__name__.removeprefix("case_").replace("_", "-")
@@ -136,6 +135,24 @@ def leaks_json(log, *extra, expect_status=0):
 def compile_c(src, out, *flags):
     cc = os.environ.get("CC") or ARGS.cc or "cc"
     return run([*cc.split(), *flags, "-o", out, src])
+
+
+def write(name, text, mode=None):
+    """Writes text (str or bytes) to TMP/NAME, chmod MODE if given; returns the path."""
+    path = os.path.join(TMP, name)
+    with open(path, "wb" if isinstance(text, bytes) else "w") as f:
+        f.write(text)
+    if mode is not None:
+        os.chmod(path, mode)
+    return path
+
+
+def build_c(name, text, *flags):
+    """Compiles the C source text, written to TMP/NAME.c, into TMP/NAME; returns its path."""
+    exe = os.path.join(TMP, name)
+    p = compile_c(write(name + ".c", text), exe, *flags)
+    check(p.returncode == 0, f"cannot build {name}.c\n{show(p)}")
+    return exe
 
 
 # ---- what the build made, and the ground truth the samples print ----
@@ -218,6 +235,17 @@ def py_record(name, *args, opts=()):
     p = memtrace("run", "-o", log, *opts, "--", PYTHON, py_sample(name), *args)
     check(p.returncode == 0 and os.path.isfile(log), f"memtrace run python3 {name}\n{show(p)}")
     return log, p
+
+
+def json_dicts(x):
+    """Every object (dict) anywhere in a JSON value, the value itself first."""
+    if isinstance(x, dict):
+        yield x
+        for v in x.values():
+            yield from json_dicts(v)
+    elif isinstance(x, list):
+        for v in x:
+            yield from json_dicts(v)
 
 
 def py_frames(stack):
