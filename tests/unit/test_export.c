@@ -2,11 +2,11 @@
 // Unit tests of the export helpers: the protobuf encoder against bytes worked out from the
 // protobuf encoding spec, folded-stack frame names (the ';' separator and control characters
 // can never split a frame), and diff's --fail-above parser.
-#include <check.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "diff.h"
 #include "export.h"
 #include "modules.h"
@@ -177,18 +177,8 @@ START_TEST(thresholds)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("export");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, pb_varints);
-    tcase_add_test(tc, pb_fields);
-    tcase_add_test(tc, folded_names);
-    tcase_add_test(tc, thresholds);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+const mt_suite_t mt_suite = {
+    .name = "export",
+    .tcase = "core",
+    .tests = MT_TESTS(pb_varints, pb_fields, folded_names, thresholds),
+};

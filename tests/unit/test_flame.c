@@ -3,12 +3,12 @@
 // pruning into "other", the node cap) and of the SVG and HTML renderers (escaping, figures,
 // no outside references), on logs crafted with log_builder. Stacks are bare addresses (no
 // modules), so frames are told apart by address.
-#include <check.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "analysis.h"
 #include "flame_tree.h"
 #include "names.h"
@@ -484,33 +484,12 @@ START_TEST(cost_names)
 }
 END_TEST
 
-static Suite *flame_suite(void)
-{
-    Suite *s = suite_create("flame");
-    TCase *tc = tcase_create("tree");
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_add_test(tc, peak_tree);
-    tcase_add_test(tc, leaked_tree);
-    tcase_add_test(tc, allocations_and_temporary_trees);
-    tcase_add_test(tc, pruned_into_other);
-    tcase_add_test(tc, many_sites_bounded);
-    tcase_add_test(tc, cap_monotonic);
-    tcase_add_test(tc, cap_byte_budget);
-    tcase_add_test(tc, svg_figures_and_escaping);
-    tcase_add_test(tc, svg_empty_cost);
-    tcase_add_test(tc, html_page);
-    tcase_add_test(tc, python_frames_apart);
-    tcase_add_test(tc, python_lines_apart);
-    tcase_add_test(tc, cost_names);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(flame_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+const mt_suite_t mt_suite = {
+    .name = "flame",
+    .tcase = "tree",
+    .teardown = teardown,
+    .tests =
+        MT_TESTS(peak_tree, leaked_tree, allocations_and_temporary_trees, pruned_into_other,
+                 many_sites_bounded, cap_monotonic, cap_byte_budget, svg_figures_and_escaping,
+                 svg_empty_cost, html_page, python_frames_apart, python_lines_apart, cost_names),
+};

@@ -2,11 +2,11 @@
 // Unit tests for the leak check's analyzer half: reading LEAK_* records (and refusing corrupt
 // ones), the classification snapshot with exact kinds and bytes, inconsistent scans that are
 // counted and survived, the leak report (grouping, order, unclassified logs) and its renderers.
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "analysis.h"
 #include "leaks.h"
 #include "log_builder.h"
@@ -622,31 +622,14 @@ START_TEST(random_scans_keep_the_books_balanced)
 }
 END_TEST
 
-static Suite *leaks_suite(void)
-{
-    Suite *s = suite_create("leaks");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, reader_decodes_leak_records);
-    tcase_add_test(tc, reader_refuses_bad_leak_kind_and_cut_records);
-    tcase_add_test(tc, classification_exact);
-    tcase_add_test(tc, inconsistent_scan_is_counted_not_fatal);
-    tcase_add_test(tc, cut_scan_is_not_classified);
-    tcase_add_test(tc, report_groups_orders_and_renders);
-    tcase_add_test(tc, report_applies_suppressions);
-    tcase_add_test(tc, unclassified_report_says_so);
-    tcase_add_test(tc, junit_escapes_and_passes_when_clean);
-    tcase_add_test(tc, summary_report_carries_leak_totals);
-    tcase_add_test(tc, random_scans_keep_the_books_balanced);
-    tcase_add_test(tc, generated_suppressions_suppress_what_they_were_made_from);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(leaks_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+const mt_suite_t mt_suite = {
+    .name = "leaks",
+    .tcase = "core",
+    .tests = MT_TESTS(reader_decodes_leak_records, reader_refuses_bad_leak_kind_and_cut_records,
+                      classification_exact, inconsistent_scan_is_counted_not_fatal,
+                      cut_scan_is_not_classified, report_groups_orders_and_renders,
+                      report_applies_suppressions, unclassified_report_says_so,
+                      junit_escapes_and_passes_when_clean, summary_report_carries_leak_totals,
+                      random_scans_keep_the_books_balanced,
+                      generated_suppressions_suppress_what_they_were_made_from),
+};

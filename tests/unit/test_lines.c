@@ -3,13 +3,13 @@
 // docstrings at column 0, brackets, continuation lines, comments), and report_lines' figures on
 // a crafted log: own against including callees, a recursive line counted once per stack, the
 // end of the script rather than of the log, the file and function chosen, and its errors.
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "analysis.h"
 #include "log_builder.h"
 #include "py_source.h"
@@ -401,23 +401,10 @@ START_TEST(text_and_json)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("lines");
-    TCase *tc = tcase_create("lines");
-    tcase_add_test(tc, block_end_plain_and_one_line);
-    tcase_add_test(tc, block_end_decorators_and_signature);
-    tcase_add_test(tc, block_end_strings_comments_continuations);
-    tcase_add_test(tc, source_lines_and_files);
-    tcase_add_test(tc, own_and_including_callees);
-    tcase_add_test(tc, functions_shown_whole_from_the_source);
-    tcase_add_test(tc, file_and_function_choices);
-    tcase_add_test(tc, script_of_python_m);
-    tcase_add_test(tc, text_and_json);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+const mt_suite_t mt_suite = {
+    .name = "lines",
+    .tests = MT_TESTS(block_end_plain_and_one_line, block_end_decorators_and_signature,
+                      block_end_strings_comments_continuations, source_lines_and_files,
+                      own_and_including_callees, functions_shown_whole_from_the_source,
+                      file_and_function_choices, script_of_python_m, text_and_json),
+};

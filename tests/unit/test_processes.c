@@ -3,13 +3,13 @@
 // child inherits from its parent's log (inherit.c), the process tree built from a directory's
 // logs (process_tree.c) and the command line joiner (cmdline.c). Logs are crafted with
 // log_builder in a temporary directory, so every figure is known exactly.
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "analysis.h"
 #include "cmdline.h"
 #include "log_builder.h"
@@ -463,30 +463,14 @@ START_TEST(cmdline_quotes_what_a_shell_would_split)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("processes");
-    TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, origin_records_round_trip);
-    tcase_add_test(tc, child_starts_with_the_parents_heap);
-    tcase_add_test(tc, inherited_blocks_are_thread_zero);
-    tcase_add_test(tc, grandchild_inherits_through_two_logs);
-    tcase_add_test(tc, parent_unusable_says_why);
-    tcase_add_test(tc, listed_heap_is_not_imported);
-    tcase_add_test(tc, tree_of_a_run);
-    tcase_add_test(tc, tree_keeps_the_newest_run_and_skips_what_is_no_log);
-    tcase_add_test(tc, tree_cuts_a_cycle);
-    tcase_add_test(tc, cmdline_quotes_what_a_shell_would_split);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+const mt_suite_t mt_suite = {
+    .name = "processes",
+    .tcase = "core",
+    .setup = setup,
+    .teardown = teardown,
+    .tests = MT_TESTS(origin_records_round_trip, child_starts_with_the_parents_heap,
+                      inherited_blocks_are_thread_zero, grandchild_inherits_through_two_logs,
+                      parent_unusable_says_why, listed_heap_is_not_imported, tree_of_a_run,
+                      tree_keeps_the_newest_run_and_skips_what_is_no_log, tree_cuts_a_cycle,
+                      cmdline_quotes_what_a_shell_would_split),
+};

@@ -2,13 +2,13 @@
 // Unit tests for the log reader: encoder -> file -> reader round trip of every record type,
 // chunk boundaries, and hostile input (cut at every byte, bad CRC, bad magic/version, empty
 // file, absurd lengths, unknown tags). The reader must stop cleanly and keep what came before.
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "analysis.h"
 #include "log_builder.h"
 #include "log_reader.h"
@@ -981,32 +981,14 @@ START_TEST(stats_add_up)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("reader");
-    TCase *tc = tcase_create("reader");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, round_trip_every_record);
-    tcase_add_test(tc, chunk_boundaries_keep_absolute_values);
-    tcase_add_test(tc, cut_at_every_byte);
-    tcase_add_test(tc, truncation_message_names_time);
-    tcase_add_test(tc, bad_crc_stops_before_chunk);
-    tcase_add_test(tc, bad_compressed_bytes);
-    tcase_add_test(tc, header_errors);
-    tcase_add_test(tc, absurd_lengths_refused);
-    tcase_add_test(tc, corrupt_records);
-    tcase_add_test(tc, analysis_collects_process_and_exit);
-    tcase_add_test(tc, model_round_trip);
-    tcase_add_test(tc, follow_reads_a_growing_file);
-    tcase_add_test(tc, follow_ends_when_the_writer_is_done);
-    tcase_add_test(tc, follow_stops_at_the_exit_record);
-    tcase_add_test(tc, stats_add_up);
-    tcase_add_test(tc, threaded_reader_gives_the_same_records);
-    tcase_add_test(tc, threaded_reader_same_on_cut_and_corrupt_logs);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+const mt_suite_t mt_suite = {
+    .name = "reader",
+    .timeout = 60,
+    .tests = MT_TESTS(
+        round_trip_every_record, chunk_boundaries_keep_absolute_values, cut_at_every_byte,
+        truncation_message_names_time, bad_crc_stops_before_chunk, bad_compressed_bytes,
+        header_errors, absurd_lengths_refused, corrupt_records, analysis_collects_process_and_exit,
+        model_round_trip, follow_reads_a_growing_file, follow_ends_when_the_writer_is_done,
+        follow_stops_at_the_exit_record, stats_add_up, threaded_reader_gives_the_same_records,
+        threaded_reader_same_on_cut_and_corrupt_logs),
+};

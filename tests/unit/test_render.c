@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Unit tests for the JSON writer (escaping, UTF-8 repair, locale-free doubles, nesting) and
 // the human number formats. Output is compared byte for byte.
-#include <check.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "fmt.h"
 #include "json_writer.h"
 
@@ -129,18 +129,7 @@ START_TEST(human_formats)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("render");
-    TCase *tc = tcase_create("render");
-    tcase_add_test(tc, json_escaping);
-    tcase_add_test(tc, json_numbers_and_nesting);
-    tcase_add_test(tc, json_pretty);
-    tcase_add_test(tc, human_formats);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+const mt_suite_t mt_suite = {
+    .name = "render",
+    .tests = MT_TESTS(json_escaping, json_numbers_and_nesting, json_pretty, human_formats),
+};

@@ -3,10 +3,10 @@
 // unknown frees, partial munmap, the peak and what each stack held at the peak (lazy
 // snapshot), the sample that stands for the peak, and a randomized comparison against a
 // brute-force model.
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "replay.h"
 
 static mt_replay_t r;
@@ -309,27 +309,13 @@ START_TEST(random_against_model)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("replay");
-    TCase *tc = tcase_create("replay");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, exact_counts);
-    tcase_add_test(tc, peak_per_node_lazy_snapshot);
-    tcase_add_test(tc, realloc_success);
-    tcase_add_test(tc, realloc_failure_restores_block);
-    tcase_add_test(tc, realloc_to_zero_frees);
-    tcase_add_test(tc, address_reused_without_free);
-    tcase_add_test(tc, mmap_partial_munmap);
-    tcase_add_test(tc, samples_bounded);
-    tcase_add_test(tc, peak_sample_by_heap_then_time);
-    tcase_add_test(tc, peak_sample_kept);
-    tcase_add_test(tc, random_against_model);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+const mt_suite_t mt_suite = {
+    .name = "replay",
+    .setup = setup,
+    .teardown = teardown,
+    .timeout = 60,
+    .tests = MT_TESTS(exact_counts, peak_per_node_lazy_snapshot, realloc_success,
+                      realloc_failure_restores_block, realloc_to_zero_frees,
+                      address_reused_without_free, mmap_partial_munmap, samples_bounded,
+                      peak_sample_by_heap_then_time, peak_sample_kept, random_against_model),
+};

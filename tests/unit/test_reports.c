@@ -2,11 +2,11 @@
 // Unit tests for the peak, temporary-allocation, timeline and fragmentation figures, on logs
 // crafted with log_builder so every expected number is known exactly. Stacks are bare
 // addresses (no modules), so sites are told apart by their innermost address.
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "analysis.h"
 #include "log_builder.h"
 #include "render_svg_timeline.h"
@@ -380,29 +380,13 @@ START_TEST(fragmentation_pinning_merges_equal_stacks)
 }
 END_TEST
 
-static Suite *reports_suite(void)
-{
-    Suite *s = suite_create("reports");
-    TCase *tc = tcase_create("peak");
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_add_test(tc, peak_sites_exact);
-    tcase_add_test(tc, temporary_per_thread);
-    tcase_add_test(tc, timeline_bounded);
-    tcase_add_test(tc, timeline_text_peak_after_last_event);
-    tcase_add_test(tc, timeline_ends_at_the_last_value);
-    tcase_add_test(tc, fragmentation_holes);
-    tcase_add_test(tc, fragmentation_at_peak_sample);
-    tcase_add_test(tc, fragmentation_counts_arena_objects_apart);
-    tcase_add_test(tc, fragmentation_pinning_merges_equal_stacks);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(reports_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+const mt_suite_t mt_suite = {
+    .name = "reports",
+    .tcase = "peak",
+    .teardown = teardown,
+    .tests = MT_TESTS(peak_sites_exact, temporary_per_thread, timeline_bounded,
+                      timeline_text_peak_after_last_event, timeline_ends_at_the_last_value,
+                      fragmentation_holes, fragmentation_at_peak_sample,
+                      fragmentation_counts_arena_objects_apart,
+                      fragmentation_pinning_merges_equal_stacks),
+};

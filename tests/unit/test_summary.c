@@ -2,13 +2,13 @@
 // Unit tests for the summary `memtrace run` prints (summary.c) and its compact block map
 // (size_map.c): the summary must equal the full analysis on every log, whole, cut at any chunk
 // or corrupt, while holding far less per live block.
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "analysis.h"
+#include "check_main.h"
 #include "log_builder.h"
 #include "memtrace.h"
 #include "size_map.h"
@@ -241,21 +241,22 @@ START_TEST(summary_of_a_fork_child)
 }
 END_TEST
 
-int main(void)
+/* One log file for the whole run, named in the runner's process before the tests fork. */
+static void name_log(void)
 {
-    Suite *s = suite_create("summary");
-    TCase *tc = tcase_create("summary");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, sizemap_round_trip);
-    tcase_add_test(tc, summary_equals_analysis);
-    tcase_add_test(tc, summary_stops_where_analysis_stops);
-    tcase_add_test(tc, summary_of_a_fork_child);
-    suite_add_tcase(s, tc);
     snprintf(log_path, sizeof log_path, "/tmp/mt_test_summary.%ld.mtr", (long)getpid());
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    unlink(log_path);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+static void remove_log(void)
+{
+    unlink(log_path);
+}
+
+const mt_suite_t mt_suite = {
+    .name = "summary",
+    .setup_once = name_log,
+    .teardown_once = remove_log,
+    .timeout = 60,
+    .tests = MT_TESTS(sizemap_round_trip, summary_equals_analysis,
+                      summary_stops_where_analysis_stops, summary_of_a_fork_child),
+};

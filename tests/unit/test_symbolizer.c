@@ -2,13 +2,13 @@
 // Unit tests for the symbolizer, the frame filter and sites: a log that points into this test
 // binary (built with -g) must symbolize to this file's functions and lines, inlined calls
 // expand innermost first, allocator frames are trimmed, equal stacks merge into one site.
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "analysis.h"
 #include "frame_filter.h"
 #include "log_builder.h"
@@ -334,23 +334,11 @@ START_TEST(filter_first_user_frame)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("symbolizer");
-    TCase *tc = tcase_create("symbolizer");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, symbolizes_own_functions_and_inlines);
-    tcase_add_test(tc, sites_merge_identical_stacks);
-    tcase_add_test(tc, missing_module_falls_back_once);
-    tcase_add_test(tc, module_path_of_a_fifo_is_not_opened);
-    tcase_add_test(tc, offline_symbolizer_opens_nothing);
-    tcase_add_test(tc, demangle);
-    tcase_add_test(tc, filter_trims_allocator_frames_from_the_top);
-    tcase_add_test(tc, filter_first_user_frame);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+const mt_suite_t mt_suite = {
+    .name = "symbolizer",
+    .timeout = 60,
+    .tests = MT_TESTS(symbolizes_own_functions_and_inlines, sites_merge_identical_stacks,
+                      missing_module_falls_back_once, module_path_of_a_fifo_is_not_opened,
+                      offline_symbolizer_opens_nothing, demangle,
+                      filter_trims_allocator_frames_from_the_top, filter_first_user_frame),
+};

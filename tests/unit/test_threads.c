@@ -3,13 +3,13 @@
 // part of the heap peak, cross-thread frees), the threads of a node, the --thread filter (every
 // figure restricted, the peak read at the process's), thread names (the last one wins), and
 // the filter by name through a whole log whose thread is named after it allocated.
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "analysis.h"
 #include "log_builder.h"
 #include "replay.h"
@@ -254,26 +254,12 @@ START_TEST(filter_by_name_through_the_log)
 }
 END_TEST
 
-static Suite *threads_suite(void)
-{
-    Suite *s = suite_create("threads");
-    TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, per_thread_figures);
-    tcase_add_test(tc, filter_restricts_every_figure);
-    tcase_add_test(tc, filter_realloc_and_unknown_frees);
-    tcase_add_test(tc, filter_table_grows_with_every_thread);
-    tcase_add_test(tc, names_last_wins);
-    tcase_add_test(tc, filter_by_name_through_the_log);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(threads_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+const mt_suite_t mt_suite = {
+    .name = "threads",
+    .tcase = "core",
+    .setup = setup,
+    .teardown = teardown,
+    .tests = MT_TESTS(per_thread_figures, filter_restricts_every_figure,
+                      filter_realloc_and_unknown_frees, filter_table_grows_with_every_thread,
+                      names_last_wins, filter_by_name_through_the_log),
+};
