@@ -357,7 +357,7 @@ START_TEST(sort_u64)
 END_TEST
 
 const mt_suite_t mt_suite = {
-    .name = "format",
+    .name = "log_format",
     .tcase = "varint",
     .tests = MT_TESTS(varint_round_trip, varint_sizes, varint_overlong_rejected, zigzag_round_trip,
                       fixed_width_helpers, encoder_doc_example, encoder_back_references,

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: MIT
-// Unit tests for the JSON writer (escaping, UTF-8 repair, locale-free doubles, nesting) and
-// the human number formats. Output is compared byte for byte.
+// Unit tests for the JSON writer (json_writer.c): escaping, UTF-8 repair, locale-free
+// doubles, nesting. Output is compared byte for byte.
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "check_main.h"
-#include "fmt.h"
 #include "json_writer.h"
 
 static char *buf;
+
 static size_t len;
+
 static FILE *f;
 
 static void open_mem(void)
@@ -106,30 +107,7 @@ START_TEST(json_pretty)
 }
 END_TEST
 
-START_TEST(human_formats)
-{
-    char b[64];
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 0), "0 B");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 1023), "1023 B");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 1024), "1.00 KiB");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 1536), "1.50 KiB");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 13002342), "12.4 MiB");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 1048575), "1.00 MiB");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 3ull << 30), "3.00 GiB");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, UINT64_MAX), "16.0 EiB");
-    ck_assert_str_eq(mt_fmt_count(b, sizeof b, 0), "0");
-    ck_assert_str_eq(mt_fmt_count(b, sizeof b, 999), "999");
-    ck_assert_str_eq(mt_fmt_count(b, sizeof b, 1000), "1,000");
-    ck_assert_str_eq(mt_fmt_count(b, sizeof b, 1234567), "1,234,567");
-    ck_assert_str_eq(mt_fmt_count(b, 4, 1234567), "1,2");
-    ck_assert_str_eq(mt_fmt_clock(b, sizeof b, 12400000), "00:12.4");
-    ck_assert_str_eq(mt_fmt_clock(b, sizeof b, 3723456789ull), "1:02:03.4");
-    ck_assert_str_eq(mt_fmt_seconds(b, sizeof b, 512000), "0.512 s");
-    ck_assert_str_eq(mt_fmt_seconds(b, sizeof b, 12345678), "12.3 s");
-}
-END_TEST
-
 const mt_suite_t mt_suite = {
-    .name = "render",
-    .tests = MT_TESTS(json_escaping, json_numbers_and_nesting, json_pretty, human_formats),
+    .name = "json_writer",
+    .tests = MT_TESTS(json_escaping, json_numbers_and_nesting, json_pretty),
 };
