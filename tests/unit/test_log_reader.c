@@ -982,7 +982,7 @@ START_TEST(stats_add_up)
 END_TEST
 
 const mt_suite_t mt_suite = {
-    .name = "reader",
+    .name = "log_reader",
     .timeout = 60,
     .tests = MT_TESTS(
         round_trip_every_record, chunk_boundaries_keep_absolute_values, cut_at_every_byte,
