@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Unit tests for the log reader: encoder -> file -> reader round trip of every record type,
-// chunk boundaries, and hostile input (cut at every byte, bad CRC, bad magic/version, empty
-// file, absurd lengths, unknown tags). The reader must stop cleanly and keep what came before.
+// Unit tests for the log reader: encoder -> file -> reader round trip of every record type
+// (the leak check's too), chunk boundaries, and hostile input (cut at every byte, bad CRC, bad
+// magic/version, empty file, absurd lengths, unknown tags). The reader must stop cleanly and
+// keep what came before.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -981,6 +982,86 @@ START_TEST(stats_add_up)
 }
 END_TEST
 
+/* ---- the leak check's records ---- */
+
+START_TEST(reader_decodes_leak_records)
+{
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 0);
+    mt_lb_thread(&b, 1);
+    mt_lb_leak_scan(&b, 42, 3, 4, 1, 65536);
+    mt_lb_leak_block(&b, 0x7f0000002000, 0, 1216);
+    mt_lb_leak_block(&b, 0x7f0000001000, 1, 0x7f0000002000); /* leader above: positive delta */
+    mt_lb_leak_block(&b, 0x7f0000003000, 1, 0x7f0000002000); /* leader below: negative */
+    mt_lb_leak_block(&b, 0x10, 2, 0);
+    mt_lb_leak_scan_end(&b, 4);
+    mt_lb_flush(&b);
+    mt_reader_t *r;
+    char err[256];
+    mt_record_t rec;
+    ck_assert_int_eq(mt_reader_open_mem(&r, b.file, b.len, "t", err, sizeof err), 0);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_THREAD);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_LEAK_SCAN);
+    ck_assert_uint_eq(rec.time_us, 42);
+    ck_assert_uint_eq(rec.a, 3);
+    ck_assert_uint_eq(rec.b, 4);
+    ck_assert_uint_eq(rec.c, 1);
+    ck_assert_uint_eq(rec.size, 65536);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_LEAK_BLOCK);
+    ck_assert_uint_eq(rec.addr, 0x7f0000002000);
+    ck_assert_uint_eq(rec.a, 0);
+    ck_assert_uint_eq(rec.b, 1216);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.addr, 0x7f0000001000);
+    ck_assert_uint_eq(rec.a, 1);
+    ck_assert_uint_eq(rec.b, 0x7f0000002000);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.addr, 0x7f0000003000);
+    ck_assert_uint_eq(rec.b, 0x7f0000002000);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.addr, 0x10);
+    ck_assert_uint_eq(rec.a, 2);
+    ck_assert_uint_eq(rec.b, 0);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_LEAK_SCAN_END);
+    ck_assert_uint_eq(rec.a, 4);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 0);
+    ck_assert_int_eq(mt_reader_state(r), MT_READER_END);
+    mt_reader_close(r);
+    mt_lb_free(&b);
+}
+END_TEST
+
+START_TEST(reader_refuses_bad_leak_kind_and_cut_records)
+{
+    static const uint8_t bad_kind[] = {MT_TAG_LEAK_BLOCK, 0x02, 3, 0};
+    static const uint8_t cut_block[] = {MT_TAG_LEAK_BLOCK, 0x02, 0}; /* definite, no bytes */
+    static const uint8_t cut_scan[] = {MT_TAG_LEAK_SCAN, 1, 2, 3};
+    static const uint8_t cut_end[] = {MT_TAG_LEAK_SCAN_END, 0x80};
+    const uint8_t *cases[] = {bad_kind, cut_block, cut_scan, cut_end};
+    const size_t lens[] = {sizeof bad_kind, sizeof cut_block, sizeof cut_scan, sizeof cut_end};
+    for (size_t i = 0; i < 4; i++) {
+        mt_lb_t b;
+        mt_lb_init(&b, 1, 0);
+        mt_lb_thread(&b, 1);
+        mt_lb_raw(&b, cases[i], lens[i]);
+        mt_lb_flush(&b);
+        mt_reader_t *r;
+        char err[256];
+        mt_record_t rec;
+        ck_assert_int_eq(mt_reader_open_mem(&r, b.file, b.len, "t", err, sizeof err), 0);
+        ck_assert_int_eq(mt_reader_next(r, &rec), 1); /* THREAD */
+        ck_assert_int_eq(mt_reader_next(r, &rec), 0);
+        ck_assert_int_eq(mt_reader_state(r), MT_READER_TRUNCATED);
+        mt_reader_close(r);
+        mt_lb_free(&b);
+    }
+}
+END_TEST
+
 const mt_suite_t mt_suite = {
     .name = "log_reader",
     .timeout = 60,
@@ -990,5 +1071,6 @@ const mt_suite_t mt_suite = {
         header_errors, absurd_lengths_refused, corrupt_records, analysis_collects_process_and_exit,
         model_round_trip, follow_reads_a_growing_file, follow_ends_when_the_writer_is_done,
         follow_stops_at_the_exit_record, stats_add_up, threaded_reader_gives_the_same_records,
-        threaded_reader_same_on_cut_and_corrupt_logs),
+        threaded_reader_same_on_cut_and_corrupt_logs, reader_decodes_leak_records,
+        reader_refuses_bad_leak_kind_and_cut_records),
 };
