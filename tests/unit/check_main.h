@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The one Check main() of the analyzer's unit tests: a test file defines its suite as data
-// (`mt_suite`: name, fixtures, MT_TESTS(...) list) and links check_main.c, which builds the
-// suite and runs it. Per-test limits come from CK_DEFAULT_TIMEOUT (meson) unless .timeout says.
+// The one Check main() of the analyzer's unit tests: a test file defines its suite as data,
+//     MT_SUITE(.name = "fmt", .tests = MT_TESTS(human_formats, ...));
+// (name, fixtures, tests) and links check_main.c, which builds the suite and runs it.
+// Per-test limits come from CK_DEFAULT_TIMEOUT (meson) unless .timeout says.
 #ifndef MT_CHECK_MAIN_H
 #define MT_CHECK_MAIN_H
 
@@ -20,8 +21,9 @@ typedef struct mt_suite {
     const TTest *const *const *tests; /* MT_TESTS(...): ends with NULL */
 } mt_suite_t;
 
-/* Each test file defines this one object. */
+/* Each test file defines this one object, with MT_SUITE(.name = "module", .tests = ...). */
 extern const mt_suite_t mt_suite;
+#define MT_SUITE(...) const mt_suite_t mt_suite = {__VA_ARGS__}
 
 /* MT_TESTS(a, b, c): the NULL-terminated list of the tests START_TEST(a)... defined, in the
  * order they run. START_TEST makes each name a pointer variable, so the list holds their

@@ -93,7 +93,4 @@ START_TEST(filter_by_name_through_the_log)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "analysis",
-    .tests = MT_TESTS(filter_by_name_through_the_log),
-};
+MT_SUITE(.name = "analysis", .tests = MT_TESTS(filter_by_name_through_the_log));

@@ -17,8 +17,5 @@ START_TEST(cmdline_quotes_what_a_shell_would_split)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "cmdline",
-    .tcase = "core",
-    .tests = MT_TESTS(cmdline_quotes_what_a_shell_would_split),
-};
+MT_SUITE(.name = "cmdline", .tcase = "core",
+         .tests = MT_TESTS(cmdline_quotes_what_a_shell_would_split));

@@ -15,8 +15,4 @@ START_TEST(cost_names)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "cost",
-    .tcase = "tree",
-    .tests = MT_TESTS(cost_names),
-};
+MT_SUITE(.name = "cost", .tcase = "tree", .tests = MT_TESTS(cost_names));

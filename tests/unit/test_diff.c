@@ -32,7 +32,4 @@ START_TEST(thresholds)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "diff",
-    .tests = MT_TESTS(thresholds),
-};
+MT_SUITE(.name = "diff", .tests = MT_TESTS(thresholds));

@@ -69,7 +69,4 @@ START_TEST(folded_names)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "export_folded",
-    .tests = MT_TESTS(folded_names),
-};
+MT_SUITE(.name = "export_folded", .tests = MT_TESTS(folded_names));

@@ -257,10 +257,6 @@ START_TEST(cap_byte_budget)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "flame_tree",
-    .tcase = "tree",
-    .teardown = mt_crafted_teardown,
-    .tests = MT_TESTS(peak_tree, leaked_tree, allocations_and_temporary_trees, pruned_into_other,
-                      many_sites_bounded, cap_monotonic, cap_byte_budget),
-};
+MT_SUITE(.name = "flame_tree", .tcase = "tree", .teardown = mt_crafted_teardown,
+         .tests = MT_TESTS(peak_tree, leaked_tree, allocations_and_temporary_trees,
+                           pruned_into_other, many_sites_bounded, cap_monotonic, cap_byte_budget));

@@ -28,7 +28,4 @@ START_TEST(human_formats)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "fmt",
-    .tests = MT_TESTS(human_formats),
-};
+MT_SUITE(.name = "fmt", .tests = MT_TESTS(human_formats));

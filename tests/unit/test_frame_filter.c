@@ -7,14 +7,15 @@
 #include "frame_filter.h"
 #include "modules.h"
 
-START_TEST(filter_trims_allocator_frames_from_the_top)
+/* Modules 0..n-1 of these paths, module i loaded at 0x100000 * (i + 1). */
+static mt_modules_t *modules_of(int n)
 {
+    static const char *const paths[] = {
+        "/usr/lib/memtrace/libmemtrace_preload.so", "/lib/x86_64-linux-gnu/libstdc++.so.6",
+        "/lib/x86_64-linux-gnu/libc.so.6", "/usr/bin/app", "/lib64/ld-linux-x86-64.so.2"};
     mt_modules_t *m;
     ck_assert_int_eq(mt_modules_new(&m), 0);
-    const char *paths[] = {"/usr/lib/memtrace/libmemtrace_preload.so",
-                           "/lib/x86_64-linux-gnu/libstdc++.so.6",
-                           "/lib/x86_64-linux-gnu/libc.so.6", "/usr/bin/app"};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < n; i++) {
         mt_record_t rec;
         memset(&rec, 0, sizeof rec);
         rec.id = (uint64_t)i;
@@ -22,6 +23,12 @@ START_TEST(filter_trims_allocator_frames_from_the_top)
         rec.str = (mt_str_t){paths[i], strlen(paths[i])};
         ck_assert_int_eq(mt_modules_load(m, &rec), 0);
     }
+    return m;
+}
+
+START_TEST(filter_trims_allocator_frames_from_the_top)
+{
+    mt_modules_t *m = modules_of(4);
     mt_frame_t f[] = {
         {.function = "mt_hook_malloc", .module = 0},
         {.function = "operator new(unsigned long, std::nothrow_t const&)", .module = 1},
@@ -44,19 +51,7 @@ END_TEST
 /* The one place that decides where a report says "allocated at" (frame_filter.h). */
 START_TEST(filter_first_user_frame)
 {
-    mt_modules_t *m;
-    ck_assert_int_eq(mt_modules_new(&m), 0);
-    const char *paths[] = {
-        "/usr/lib/memtrace/libmemtrace_preload.so", "/lib/x86_64-linux-gnu/libstdc++.so.6",
-        "/lib/x86_64-linux-gnu/libc.so.6", "/usr/bin/app", "/lib64/ld-linux-x86-64.so.2"};
-    for (int i = 0; i < 5; i++) {
-        mt_record_t rec;
-        memset(&rec, 0, sizeof rec);
-        rec.id = (uint64_t)i;
-        rec.ip = 0x100000ull * (uint64_t)(i + 1);
-        rec.str = (mt_str_t){paths[i], strlen(paths[i])};
-        ck_assert_int_eq(mt_modules_load(m, &rec), 0);
-    }
+    mt_modules_t *m = modules_of(5);
     mt_frame_t f[] = {
         {.function = "mt_hook", .file = "preload/hooks.c", .line = 9, .module = 0},
         {.function = "strdup", .file = "string/strdup.c", .line = 42, .module = 2},
@@ -78,7 +73,5 @@ START_TEST(filter_first_user_frame)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "frame_filter",
-    .tests = MT_TESTS(filter_trims_allocator_frames_from_the_top, filter_first_user_frame),
-};
+MT_SUITE(.name = "frame_filter",
+         .tests = MT_TESTS(filter_trims_allocator_frames_from_the_top, filter_first_user_frame));

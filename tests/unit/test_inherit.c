@@ -257,12 +257,8 @@ START_TEST(listed_heap_is_not_imported)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "inherit",
-    .tcase = "core",
-    .setup = mt_run_dir_setup,
-    .teardown = mt_run_dir_teardown,
-    .tests = MT_TESTS(origin_records_round_trip, child_starts_with_the_parents_heap,
-                      inherited_blocks_are_thread_zero, grandchild_inherits_through_two_logs,
-                      parent_unusable_says_why, listed_heap_is_not_imported),
-};
+MT_SUITE(.name = "inherit", .tcase = "core", .setup = mt_run_dir_setup,
+         .teardown = mt_run_dir_teardown,
+         .tests = MT_TESTS(origin_records_round_trip, child_starts_with_the_parents_heap,
+                           inherited_blocks_are_thread_zero, grandchild_inherits_through_two_logs,
+                           parent_unusable_says_why, listed_heap_is_not_imported));

@@ -107,7 +107,5 @@ START_TEST(json_pretty)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "json_writer",
-    .tests = MT_TESTS(json_escaping, json_numbers_and_nesting, json_pretty),
-};
+MT_SUITE(.name = "json_writer",
+         .tests = MT_TESTS(json_escaping, json_numbers_and_nesting, json_pretty));

@@ -167,9 +167,6 @@ START_TEST(random_scans_keep_the_books_balanced)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "leak_class",
-    .tcase = "core",
-    .tests = MT_TESTS(classification_exact, inconsistent_scan_is_counted_not_fatal,
-                      cut_scan_is_not_classified, random_scans_keep_the_books_balanced),
-};
+MT_SUITE(.name = "leak_class", .tcase = "core",
+         .tests = MT_TESTS(classification_exact, inconsistent_scan_is_counted_not_fatal,
+                           cut_scan_is_not_classified, random_scans_keep_the_books_balanced));

@@ -271,11 +271,8 @@ START_TEST(generated_suppressions_suppress_what_they_were_made_from)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "leaks",
-    .tcase = "core",
-    .tests = MT_TESTS(report_groups_orders_and_renders, report_applies_suppressions,
-                      unclassified_report_says_so, junit_escapes_and_passes_when_clean,
-                      summary_report_carries_leak_totals,
-                      generated_suppressions_suppress_what_they_were_made_from),
-};
+MT_SUITE(.name = "leaks", .tcase = "core",
+         .tests = MT_TESTS(report_groups_orders_and_renders, report_applies_suppressions,
+                           unclassified_report_says_so, junit_escapes_and_passes_when_clean,
+                           summary_report_carries_leak_totals,
+                           generated_suppressions_suppress_what_they_were_made_from));

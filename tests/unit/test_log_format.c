@@ -356,11 +356,9 @@ START_TEST(sort_u64)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "log_format",
-    .tcase = "varint",
-    .tests = MT_TESTS(varint_round_trip, varint_sizes, varint_overlong_rejected, zigzag_round_trip,
-                      fixed_width_helpers, encoder_doc_example, encoder_back_references,
-                      encoder_back_window, encoder_free_run, encoder_free_run_span,
-                      encoder_trace_nodes, encoder_time_steps, encoder_samples, sort_u64),
-};
+MT_SUITE(.name = "log_format", .tcase = "varint",
+         .tests = MT_TESTS(varint_round_trip, varint_sizes, varint_overlong_rejected,
+                           zigzag_round_trip, fixed_width_helpers, encoder_doc_example,
+                           encoder_back_references, encoder_back_window, encoder_free_run,
+                           encoder_free_run_span, encoder_trace_nodes, encoder_time_steps,
+                           encoder_samples, sort_u64));

@@ -1062,15 +1062,12 @@ START_TEST(reader_refuses_bad_leak_kind_and_cut_records)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "log_reader",
-    .timeout = 60,
-    .tests = MT_TESTS(
-        round_trip_every_record, chunk_boundaries_keep_absolute_values, cut_at_every_byte,
-        truncation_message_names_time, bad_crc_stops_before_chunk, bad_compressed_bytes,
-        header_errors, absurd_lengths_refused, corrupt_records, analysis_collects_process_and_exit,
-        model_round_trip, follow_reads_a_growing_file, follow_ends_when_the_writer_is_done,
-        follow_stops_at_the_exit_record, stats_add_up, threaded_reader_gives_the_same_records,
-        threaded_reader_same_on_cut_and_corrupt_logs, reader_decodes_leak_records,
-        reader_refuses_bad_leak_kind_and_cut_records),
-};
+MT_SUITE(.name = "log_reader", .timeout = 60,
+         .tests = MT_TESTS(
+             round_trip_every_record, chunk_boundaries_keep_absolute_values, cut_at_every_byte,
+             truncation_message_names_time, bad_crc_stops_before_chunk, bad_compressed_bytes,
+             header_errors, absurd_lengths_refused, corrupt_records,
+             analysis_collects_process_and_exit, model_round_trip, follow_reads_a_growing_file,
+             follow_ends_when_the_writer_is_done, follow_stops_at_the_exit_record, stats_add_up,
+             threaded_reader_gives_the_same_records, threaded_reader_same_on_cut_and_corrupt_logs,
+             reader_decodes_leak_records, reader_refuses_bad_leak_kind_and_cut_records));

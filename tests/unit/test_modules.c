@@ -128,8 +128,5 @@ START_TEST(module_lookup_matches_brute_force)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "modules",
-    .tests =
-        MT_TESTS(module_lookup, module_reload_is_one_module, module_lookup_matches_brute_force),
-};
+MT_SUITE(.name = "modules", .tests = MT_TESTS(module_lookup, module_reload_is_one_module,
+                                              module_lookup_matches_brute_force));

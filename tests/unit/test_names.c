@@ -144,7 +144,5 @@ START_TEST(paths)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "names",
-    .tests = MT_TESTS(templates_emptied, operators_and_lambdas, show_and_full, paths),
-};
+MT_SUITE(.name = "names",
+         .tests = MT_TESTS(templates_emptied, operators_and_lambdas, show_and_full, paths));

@@ -64,7 +64,5 @@ START_TEST(node_ids_validated)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "nodes",
-    .tests = MT_TESTS(node_resolution_at_definition_time, node_ids_validated),
-};
+MT_SUITE(.name = "nodes",
+         .tests = MT_TESTS(node_resolution_at_definition_time, node_ids_validated));

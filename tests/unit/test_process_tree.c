@@ -168,11 +168,7 @@ START_TEST(tree_cuts_a_cycle)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "process_tree",
-    .tcase = "core",
-    .setup = mt_run_dir_setup,
-    .teardown = mt_run_dir_teardown,
-    .tests = MT_TESTS(tree_of_a_run, tree_keeps_the_newest_run_and_skips_what_is_no_log,
-                      tree_cuts_a_cycle),
-};
+MT_SUITE(.name = "process_tree", .tcase = "core", .setup = mt_run_dir_setup,
+         .teardown = mt_run_dir_teardown,
+         .tests = MT_TESTS(tree_of_a_run, tree_keeps_the_newest_run_and_skips_what_is_no_log,
+                           tree_cuts_a_cycle));

@@ -85,7 +85,4 @@ START_TEST(pb_fields)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "protobuf_writer",
-    .tests = MT_TESTS(pb_varints, pb_fields),
-};
+MT_SUITE(.name = "protobuf_writer", .tests = MT_TESTS(pb_varints, pb_fields));

@@ -96,9 +96,6 @@ START_TEST(source_lines_and_files)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "py_source",
-    .tcase = "lines",
-    .tests = MT_TESTS(block_end_plain_and_one_line, block_end_decorators_and_signature,
-                      block_end_strings_comments_continuations, source_lines_and_files),
-};
+MT_SUITE(.name = "py_source", .tcase = "lines",
+         .tests = MT_TESTS(block_end_plain_and_one_line, block_end_decorators_and_signature,
+                           block_end_strings_comments_continuations, source_lines_and_files));

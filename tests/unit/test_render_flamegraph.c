@@ -129,10 +129,6 @@ START_TEST(python_lines_apart)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "render_flamegraph",
-    .tcase = "tree",
-    .teardown = mt_crafted_teardown,
-    .tests =
-        MT_TESTS(svg_figures_and_escaping, svg_empty_cost, python_frames_apart, python_lines_apart),
-};
+MT_SUITE(.name = "render_flamegraph", .tcase = "tree", .teardown = mt_crafted_teardown,
+         .tests = MT_TESTS(svg_figures_and_escaping, svg_empty_cost, python_frames_apart,
+                           python_lines_apart));

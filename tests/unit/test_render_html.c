@@ -35,9 +35,5 @@ START_TEST(html_page)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "render_html",
-    .tcase = "tree",
-    .teardown = mt_crafted_teardown,
-    .tests = MT_TESTS(html_page),
-};
+MT_SUITE(.name = "render_html", .tcase = "tree", .teardown = mt_crafted_teardown,
+         .tests = MT_TESTS(html_page));

@@ -99,10 +99,6 @@ START_TEST(timeline_text_peak_after_last_event)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "render_svg_timeline",
-    .tcase = "peak",
-    .teardown = mt_crafted_teardown,
-    .tests = MT_TESTS(timeline_bounded, timeline_ends_at_the_last_value,
-                      timeline_text_peak_after_last_event),
-};
+MT_SUITE(.name = "render_svg_timeline", .tcase = "peak", .teardown = mt_crafted_teardown,
+         .tests = MT_TESTS(timeline_bounded, timeline_ends_at_the_last_value,
+                           timeline_text_peak_after_last_event));

@@ -434,15 +434,10 @@ START_TEST(filter_table_grows_with_every_thread)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "replay",
-    .setup = setup,
-    .teardown = teardown,
-    .timeout = 60,
-    .tests = MT_TESTS(exact_counts, peak_per_node_lazy_snapshot, realloc_success,
-                      realloc_failure_restores_block, realloc_to_zero_frees,
-                      address_reused_without_free, mmap_partial_munmap, samples_bounded,
-                      peak_sample_by_heap_then_time, peak_sample_kept, random_against_model,
-                      per_thread_figures, filter_restricts_every_figure,
-                      filter_realloc_and_unknown_frees, filter_table_grows_with_every_thread),
-};
+MT_SUITE(.name = "replay", .setup = setup, .teardown = teardown, .timeout = 60,
+         .tests = MT_TESTS(exact_counts, peak_per_node_lazy_snapshot, realloc_success,
+                           realloc_failure_restores_block, realloc_to_zero_frees,
+                           address_reused_without_free, mmap_partial_munmap, samples_bounded,
+                           peak_sample_by_heap_then_time, peak_sample_kept, random_against_model,
+                           per_thread_figures, filter_restricts_every_figure,
+                           filter_realloc_and_unknown_frees, filter_table_grows_with_every_thread));

@@ -150,11 +150,7 @@ START_TEST(fragmentation_pinning_merges_equal_stacks)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "report_fragmentation",
-    .tcase = "peak",
-    .teardown = mt_crafted_teardown,
-    .tests = MT_TESTS(fragmentation_holes, fragmentation_at_peak_sample,
-                      fragmentation_counts_arena_objects_apart,
-                      fragmentation_pinning_merges_equal_stacks),
-};
+MT_SUITE(.name = "report_fragmentation", .tcase = "peak", .teardown = mt_crafted_teardown,
+         .tests = MT_TESTS(fragmentation_holes, fragmentation_at_peak_sample,
+                           fragmentation_counts_arena_objects_apart,
+                           fragmentation_pinning_merges_equal_stacks));

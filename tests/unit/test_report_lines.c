@@ -307,9 +307,6 @@ START_TEST(text_and_json)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "report_lines",
-    .tcase = "lines",
-    .tests = MT_TESTS(own_and_including_callees, functions_shown_whole_from_the_source,
-                      file_and_function_choices, script_of_python_m, text_and_json),
-};
+MT_SUITE(.name = "report_lines", .tcase = "lines",
+         .tests = MT_TESTS(own_and_including_callees, functions_shown_whole_from_the_source,
+                           file_and_function_choices, script_of_python_m, text_and_json));

@@ -62,9 +62,5 @@ START_TEST(peak_sites_exact)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "report_peak",
-    .tcase = "peak",
-    .teardown = mt_crafted_teardown,
-    .tests = MT_TESTS(peak_sites_exact),
-};
+MT_SUITE(.name = "report_peak", .tcase = "peak", .teardown = mt_crafted_teardown,
+         .tests = MT_TESTS(peak_sites_exact));

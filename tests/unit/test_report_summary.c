@@ -52,9 +52,5 @@ START_TEST(temporary_per_thread)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "report_summary",
-    .tcase = "peak",
-    .teardown = mt_crafted_teardown,
-    .tests = MT_TESTS(temporary_per_thread),
-};
+MT_SUITE(.name = "report_summary", .tcase = "peak", .teardown = mt_crafted_teardown,
+         .tests = MT_TESTS(temporary_per_thread));

@@ -98,8 +98,6 @@ START_TEST(index_agrees_with_libdw_in_libc)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "scope_index",
-    .timeout = 120,
-    .tests = MT_TESTS(index_agrees_with_libdw_in_this_binary, index_agrees_with_libdw_in_libc),
-};
+MT_SUITE(.name = "scope_index", .timeout = 120,
+         .tests = MT_TESTS(index_agrees_with_libdw_in_this_binary,
+                           index_agrees_with_libdw_in_libc));

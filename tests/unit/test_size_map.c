@@ -43,8 +43,4 @@ START_TEST(sizemap_round_trip)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "size_map",
-    .timeout = 60,
-    .tests = MT_TESTS(sizemap_round_trip),
-};
+MT_SUITE(.name = "size_map", .timeout = 60, .tests = MT_TESTS(sizemap_round_trip));

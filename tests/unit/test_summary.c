@@ -213,11 +213,6 @@ static void remove_log(void)
     unlink(log_path);
 }
 
-const mt_suite_t mt_suite = {
-    .name = "summary",
-    .setup_once = name_log,
-    .teardown_once = remove_log,
-    .timeout = 60,
-    .tests = MT_TESTS(summary_equals_analysis, summary_stops_where_analysis_stops,
-                      summary_of_a_fork_child),
-};
+MT_SUITE(.name = "summary", .setup_once = name_log, .teardown_once = remove_log, .timeout = 60,
+         .tests = MT_TESTS(summary_equals_analysis, summary_stops_where_analysis_stops,
+                           summary_of_a_fork_child));

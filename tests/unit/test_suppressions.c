@@ -305,10 +305,8 @@ START_TEST(valgrind_wildcards_polynomial)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "suppressions",
-    .tcase = "core",
-    .tests = MT_TESTS(glob, template, valgrind_frames, valgrind_allocator_frames_may_match_nothing,
-                      valgrind_kinds, lsan_lines, valgrind_file_details, parse_errors_name_the_line,
-                      load_from_file, kind_lists, valgrind_wildcards_polynomial),
-};
+MT_SUITE(.name = "suppressions", .tcase = "core",
+         .tests = MT_TESTS(glob, template, valgrind_frames,
+                           valgrind_allocator_frames_may_match_nothing, valgrind_kinds, lsan_lines,
+                           valgrind_file_details, parse_errors_name_the_line, load_from_file,
+                           kind_lists, valgrind_wildcards_polynomial));

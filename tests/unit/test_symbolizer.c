@@ -263,10 +263,7 @@ START_TEST(demangle)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "symbolizer",
-    .timeout = 60,
-    .tests = MT_TESTS(symbolizes_own_functions_and_inlines, sites_merge_identical_stacks,
-                      missing_module_falls_back_once, module_path_of_a_fifo_is_not_opened,
-                      offline_symbolizer_opens_nothing, demangle),
-};
+MT_SUITE(.name = "symbolizer", .timeout = 60,
+         .tests = MT_TESTS(symbolizes_own_functions_and_inlines, sites_merge_identical_stacks,
+                           missing_module_falls_back_once, module_path_of_a_fifo_is_not_opened,
+                           offline_symbolizer_opens_nothing, demangle));

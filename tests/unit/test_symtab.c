@@ -114,8 +114,5 @@ START_TEST(loaded_libraries_around_symbols)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "symtab",
-    .timeout = 120,
-    .tests = MT_TESTS(fixture_address_by_address, loaded_libraries_around_symbols),
-};
+MT_SUITE(.name = "symtab", .timeout = 120,
+         .tests = MT_TESTS(fixture_address_by_address, loaded_libraries_around_symbols));

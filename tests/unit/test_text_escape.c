@@ -68,8 +68,4 @@ START_TEST(safe_buffers)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "text_escape",
-    .tcase = "core",
-    .tests = MT_TESTS(escapes_controls, safe_buffers),
-};
+MT_SUITE(.name = "text_escape", .tcase = "core", .tests = MT_TESTS(escapes_controls, safe_buffers));

@@ -28,7 +28,4 @@ START_TEST(names_last_wins)
 }
 END_TEST
 
-const mt_suite_t mt_suite = {
-    .name = "thread_names",
-    .tests = MT_TESTS(names_last_wins),
-};
+MT_SUITE(.name = "thread_names", .tests = MT_TESTS(names_last_wins));
