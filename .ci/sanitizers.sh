@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The analyzer's unit tests under the sanitizers: ASan+UBSan for all of them, TSan for those
-# that run the reader's decoder thread (reader, replay, reports, fuzz corpus). gcc's runtimes
-# come with build-essential, so this needs no extra package. A few minutes on 2 cores.
+# that run the reader's decoder thread (log_reader, replay, report_*, the timeline, fuzz corpus).
+# gcc's runtimes come with build-essential (no extra package). A few minutes on 2 cores.
 #
 # Only the unit tests: the preload library runs inside other programs, before and under their
 # allocator. ASan replaces malloc itself (our hooks would wrap ASan's interceptors, and its
@@ -69,7 +69,8 @@ for k in "${kinds[@]}"; do
     # gcc's "undefined" leaves out float-to-integer overflow, which clang's includes.
     asan) run_kind asan address,undefined -fsanitize=float-cast-overflow -leak_scan ;;
     # The threaded parts: the reader's decoder thread, used by every analysis of a file.
-    tsan) run_kind tsan thread "" reader replay reports fuzz_regressions ;;
+    tsan) run_kind tsan thread "" log_reader replay report_peak report_summary render_svg_timeline \
+        report_fragmentation fuzz_regressions ;;
     *) echo "sanitizers: unknown kind '$k' (asan, tsan)" >&2; exit 2 ;;
     esac
 done

@@ -131,6 +131,8 @@ enum node {
     N_PYOBJ_MALLOC,
     N_PY_MODULE_END,
     N_PYMEM_MALLOC,
+    N_CACHE,
+    N_CACHE_MALLOC,
 };
 
 static void trace_tree(mt_lb_t *b)
@@ -175,6 +177,8 @@ static void trace_tree(mt_lb_t *b)
         {N_PYOBJ_MALLOC, N_PY_ROW_INIT, AT(F_PYOBJECT_MALLOC, 0x08)},
         {N_PY_MODULE_END, N_EVAL1, MT_PY_IP_BIT | 4},
         {N_PYMEM_MALLOC, N_PY_MODULE_END, AT(F_PYOBJECT_MALLOC, 0x18)},
+        {N_CACHE, N_PY_LOAD_ROWS, AT(F_TABLE_INSERT, 0x34)},
+        {N_CACHE_MALLOC, N_CACHE, AT(F_MALLOC, 0x04)},
     };
     for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++)
         mt_lb_node(b, nodes[i].id, nodes[i].parent, nodes[i].ip);
@@ -196,6 +200,7 @@ enum {
     A_W2 = 0x90000,
     A_PYOBJ = 0xa0000,
     A_PYMEM = 0xb0000,
+    A_TOP = 0xc0000,
 };
 #define H(off) (HEAP + (off))
 
@@ -274,10 +279,15 @@ static void write_log(const fixture_t *fx, const char *fixture_path, const char 
         mt_lb_alloc(b, MT_ALLOC_MALLOC, 1200 + i, 1000, H(A_HOLES + 1008 * i), N_SCRATCH_MALLOC);
     mt_lb_alloc(b, MT_ALLOC_MALLOC, 1203, 1000, H(A_HOLES + 5040), N_SCRATCH_MALLOC);
     mt_lb_mmap(b, 1300, 1u << 20, 0x7f3b00000000ull, N_MAP, MT_MAP_MMAP);
-    sample(b, 1500, 6u << 20, 270336, 137000);
+    sample(b, 1500, 6u << 20, 1u << 20, 137000);
     mt_lb_free_(b, MT_TAG_FREE, 2000, H(A_GROWN));
+    /* an entry a Python line caches, left at the top of the heap above a big freed buffer:
+     * it pins the buffer */
+    mt_lb_alloc(b, MT_ALLOC_MALLOC, 2100, 90000, H(A_TOP), N_SCRATCH_MALLOC);
+    mt_lb_alloc(b, MT_ALLOC_MALLOC, 2101, 48, H(A_TOP + 90016), N_CACHE_MALLOC);
+    mt_lb_free_(b, MT_TAG_FREE, 2200, H(A_TOP));
     mt_lb_munmap(b, 2500, 256u << 10, 0x7f3b00000000ull);
-    sample(b, 2600, 5u << 20, 270336, 5800);
+    sample(b, 2600, 5u << 20, 1u << 20, 5800);
 
     /* Python: rows made by Row.__init__ (object domain), two buffers made by <module>; arenas */
     mt_lb_py_arena(b, MT_TAG_PY_ARENA_ALLOC, 2990, 262144, 0x7f3c00000000ull);
@@ -294,8 +304,10 @@ static void write_log(const fixture_t *fx, const char *fixture_path, const char 
     mt_lb_free_(b, MT_TAG_FREE, 4100, H(A_PYMEM + 0x400)); /* finalization */
 
     /* the leak check at exit: what no root reaches */
+    /* live: config, the leak (old), list and its two nodes, maybe, worker-1's kept entries,
+     * worker-2's last, the four fragmentation blocks, the rows left, one buffer, the cache */
     uint64_t lost = 0,
-             live = (variant ? 0 : 1) + 1 + 2 + 1 + 1 + kept + 1 + 4 + (rows - freed_rows) + 1;
+             live = 1 + (variant ? 0 : 1) + 3 + 1 + kept + 1 + 4 + (rows - freed_rows) + 1 + 1;
     mt_lb_leak_scan(b, 5000, live, 2, 0, 16384);
     if (!variant) {
         mt_lb_leak_block(b, H(A_LEAK), 0, 0);

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Unit tests of the module table (modules.h): an address resolves to the module loaded there,
 // a module loaded again is one module, and lookups agree with a brute-force search.
-#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "module_record.h"
 #include "modules.h"
 #include "nodes.h"
@@ -128,17 +128,5 @@ START_TEST(module_lookup_matches_brute_force)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("modules");
-    TCase *tc = tcase_create("modules");
-    tcase_add_test(tc, module_lookup);
-    tcase_add_test(tc, module_reload_is_one_module);
-    tcase_add_test(tc, module_lookup_matches_brute_force);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+MT_SUITE(.name = "modules", .tests = MT_TESTS(module_lookup, module_reload_is_one_module,
+                                              module_lookup_matches_brute_force));

@@ -2,10 +2,10 @@
 // Unit tests for names.c: C++ names as the symbolizer gives them (taken from memtrace's own
 // report of samples/cpp_containers and from c++filt) shortened as heaptrack_print does, with
 // operators and lambdas intact; paths shown relative to a directory only when under it.
-#include <check.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "names.h"
 
 static const char *shorten(const char *name)
@@ -144,18 +144,5 @@ START_TEST(paths)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("names");
-    TCase *tc = tcase_create("names");
-    tcase_add_test(tc, templates_emptied);
-    tcase_add_test(tc, operators_and_lambdas);
-    tcase_add_test(tc, show_and_full);
-    tcase_add_test(tc, paths);
-    suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
-}
+MT_SUITE(.name = "names",
+         .tests = MT_TESTS(templates_emptied, operators_and_lambdas, show_and_full, paths));

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Unit tests of the trace-node table (nodes.h): an ip resolves to the module loaded when its
 // node is defined (also after unload and address reuse), and bad ids are refused.
-#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "module_record.h"
 #include "modules.h"
 #include "nodes.h"
@@ -64,16 +64,5 @@ START_TEST(node_ids_validated)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("nodes");
-    TCase *tc = tcase_create("nodes");
-    tcase_add_test(tc, node_resolution_at_definition_time);
-    tcase_add_test(tc, node_ids_validated);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+MT_SUITE(.name = "nodes",
+         .tests = MT_TESTS(node_resolution_at_definition_time, node_ids_validated));

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Unit tests for replay: exact totals, the realloc protocol (success, failure, realloc(p, 0)),
 // unknown frees, partial munmap, the peak and what each stack held at the peak (lazy
-// snapshot), the sample that stands for the peak, and a randomized comparison against a
-// brute-force model.
-#include <check.h>
+// snapshot), the sample that stands for the peak, a randomized comparison against a
+// brute-force model, and each thread's figures (its own peak, its part of the heap peak,
+// cross-thread frees, the threads of a node) with the --thread filter restricting every one.
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "replay.h"
 
 static mt_replay_t r;
@@ -21,8 +22,12 @@ static void teardown(void)
     mt_replay_destroy(&r);
 }
 
-#define A(t, addr, size, node) ck_assert_int_eq(mt_replay_alloc(&r, 1, t, addr, size, node, 0), 0)
-#define F(t, addr) ck_assert_int_eq(mt_replay_free(&r, 1, t, addr), 0)
+#define TA(tid, t, addr, size, node)                                                               \
+    ck_assert_int_eq(mt_replay_alloc(&r, tid, t, addr, size, node, 0), 0)
+#define TF(tid, t, addr) ck_assert_int_eq(mt_replay_free(&r, tid, t, addr), 0)
+/* thread 1's, where the test is about something else than threads */
+#define A(t, addr, size, node) TA(1, t, addr, size, node)
+#define F(t, addr) TF(1, t, addr)
 
 START_TEST(exact_counts)
 {
@@ -309,27 +314,130 @@ START_TEST(random_against_model)
 }
 END_TEST
 
-int main(void)
+/* ---- per thread: each thread's figures and the --thread filter ---- */
+
+/* Thread 10 peaks alone at 300, then holds 100; thread 20 makes the heap peak later; 20 frees
+ * one of 10's blocks (a free counts against the block's thread). */
+static void two_threads(void)
 {
-    Suite *s = suite_create("replay");
-    TCase *tc = tcase_create("replay");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, exact_counts);
-    tcase_add_test(tc, peak_per_node_lazy_snapshot);
-    tcase_add_test(tc, realloc_success);
-    tcase_add_test(tc, realloc_failure_restores_block);
-    tcase_add_test(tc, realloc_to_zero_frees);
-    tcase_add_test(tc, address_reused_without_free);
-    tcase_add_test(tc, mmap_partial_munmap);
-    tcase_add_test(tc, samples_bounded);
-    tcase_add_test(tc, peak_sample_by_heap_then_time);
-    tcase_add_test(tc, peak_sample_kept);
-    tcase_add_test(tc, random_against_model);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TA(10, 1, 0x1000, 100, 1);
+    TA(10, 2, 0x2000, 200, 2);
+    TF(10, 3, 0x2000);         /* 10: own peak 300 at t=2 */
+    TA(20, 4, 0x3000, 150, 1); /* node 1: two threads */
+    TA(20, 5, 0x4000, 160, 3); /* heap 410: the peak, at t=5 */
+    TF(20, 6, 0x4000);
+    TA(10, 7, 0x5000, 50, 2);
+    TF(20, 8, 0x5000); /* 20 frees 10's block */
+    mt_replay_finish(&r);
 }
+
+START_TEST(per_thread_figures)
+{
+    two_threads();
+    ck_assert_uint_eq(r.ntstats, 2);
+    mt_thread_stats_t a = mt_replay_thread(&r, 0), b = mt_replay_thread(&r, 1);
+    ck_assert_uint_eq(a.tid, 10);
+    ck_assert_uint_eq(b.tid, 20);
+    ck_assert_uint_eq(a.allocations, 3);
+    ck_assert_uint_eq(a.bytes_allocated, 350);
+    ck_assert_uint_eq(a.own_peak_bytes, 300);
+    ck_assert_uint_eq(a.own_peak_us, 2);
+    ck_assert_uint_eq(a.peak_bytes, 100); /* at the heap peak (t=5) */
+    ck_assert_uint_eq(a.peak_blocks, 1);
+    ck_assert_uint_eq(a.live_bytes, 100);
+    ck_assert_uint_eq(b.allocations, 2);
+    ck_assert_uint_eq(b.own_peak_bytes, 310);
+    ck_assert_uint_eq(b.peak_bytes, 310);
+    ck_assert_uint_eq(b.live_bytes, 150);
+    ck_assert_uint_eq(a.first_us, 1);
+    ck_assert_uint_eq(a.last_us, 7);
+    ck_assert_uint_eq(b.last_us, 8);
+    ck_assert_uint_eq(r.peak_heap_bytes, 410);
+    ck_assert_uint_eq(r.all_peak_bytes, 410);
+    ck_assert_uint_eq(r.peak_time_us, 5);
+    /* the threads of a node: node 1 was 10's first, then 20's */
+    mt_node_stats_t n1 = mt_replay_node(&r, 1), n3 = mt_replay_node(&r, 3);
+    ck_assert_uint_eq(n1.thread, 1);
+    ck_assert_uint_eq(n1.multi, 1);
+    size_t n;
+    const uint64_t *pairs = mt_replay_node_pairs(&r, 1, &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(pairs[0], (1ull << 32) | 2);
+    ck_assert_uint_eq(n3.thread, 2);
+    ck_assert_uint_eq(n3.multi, 0);
+    (void)mt_replay_node_pairs(&r, 3, &n);
+    ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(filter_restricts_every_figure)
+{
+    uint64_t sel = 10;
+    ck_assert_int_eq(mt_replay_select(&r, &sel, 1), 0);
+    two_threads();
+    ck_assert_uint_eq(r.allocations, 3);
+    ck_assert_uint_eq(r.bytes_allocated, 350);
+    ck_assert_uint_eq(r.frees, 2); /* its own free and 20's free of its block */
+    ck_assert_uint_eq(r.bytes_freed, 250);
+    ck_assert_uint_eq(r.heap_bytes, 100);
+    ck_assert_uint_eq(r.heap_blocks, 1);
+    /* the peak is the process's (t=5, 410 B), the figure thread 10's part of it */
+    ck_assert_uint_eq(r.peak_time_us, 5);
+    ck_assert_uint_eq(r.peak_heap_bytes, 100);
+    ck_assert_uint_eq(r.all_peak_bytes, 410);
+    ck_assert_uint_eq(r.all_heap_bytes, 250);
+    mt_node_stats_t n1 = mt_replay_node(&r, 1), n3 = mt_replay_node(&r, 3);
+    ck_assert_uint_eq(n1.allocations, 1);
+    ck_assert_uint_eq(n1.live_bytes, 100);
+    ck_assert_uint_eq(n1.peak_bytes, 100);
+    ck_assert_uint_eq(n1.multi, 0); /* 20's allocation there does not count */
+    ck_assert_uint_eq(n3.allocations, 0);
+    /* every thread's own figures stay whole */
+    ck_assert_uint_eq(mt_replay_thread(&r, 1).own_peak_bytes, 310);
+    ck_assert_int_eq(mt_replay_thread(&r, 0).selected, 1);
+    ck_assert_int_eq(mt_replay_thread(&r, 1).selected, 0);
+}
+END_TEST
+
+START_TEST(filter_realloc_and_unknown_frees)
+{
+    uint64_t sel = 20;
+    ck_assert_int_eq(mt_replay_select(&r, &sel, 1), 0);
+    TA(10, 1, 0x1000, 100, 1);
+    ck_assert_int_eq(mt_replay_realloc_release(&r, 10, 2, 0x1000), 0);
+    ck_assert_int_eq(mt_replay_realloc_failed(&r, 10, 3, 0x1000), 0);
+    TF(20, 4, 0x9999); /* unknown, freed by the selected thread */
+    TF(10, 5, 0x8888); /* unknown, another thread's */
+    ck_assert_uint_eq(r.frees, 0);
+    ck_assert_uint_eq(r.unknown_frees, 1);
+    ck_assert_uint_eq(r.realloc_failures, 0);
+    ck_assert_uint_eq(r.heap_bytes, 0);
+    ck_assert_uint_eq(r.all_heap_bytes, 100);
+    ck_assert_uint_eq(mt_replay_thread(&r, 0).live_bytes, 100);
+}
+END_TEST
+
+/* The live-block table holds every thread's blocks: it grows with them, not with the
+ * selected threads' (a filtered replay once filled it and looked for a free slot forever). */
+START_TEST(filter_table_grows_with_every_thread)
+{
+    uint64_t sel = 1;
+    ck_assert_int_eq(mt_replay_select(&r, &sel, 1), 0);
+    for (uint64_t i = 0; i < 20000; i++)
+        TA(2, i, 0x100000 + i * 32, 16, 1);
+    TA(1, 20000, 0x10, 8, 1);
+    ck_assert_uint_eq(r.all_heap_blocks, 20001);
+    ck_assert_uint_eq(r.heap_blocks, 1);
+    ck_assert_ptr_nonnull(mt_replay_find(&r, 0x100000 + 19999 * 32));
+    TF(2, 20001, 0x100000);
+    ck_assert_uint_eq(r.all_heap_blocks, 20000);
+}
+END_TEST
+
+MT_SUITE(.name = "replay", .setup = setup, .teardown = teardown, .timeout = 60,
+         .tests = MT_TESTS(exact_counts, peak_per_node_lazy_snapshot, realloc_success,
+                           realloc_failure_restores_block, realloc_to_zero_frees,
+                           address_reused_without_free, mmap_partial_munmap, samples_bounded,
+                           peak_sample_by_heap_then_time, peak_sample_kept, random_against_model,
+                           per_thread_figures, filter_restricts_every_figure,
+                           filter_realloc_and_unknown_frees, filter_table_grows_with_every_thread));

@@ -2,7 +2,6 @@
 // The scope index answers once per range of pcs; every answer must be the one libdw gives for
 // that very pc. Compared pc by pc over the compile units of this test binary (built with -g,
 // libmemtrace's own units included) and of libc when its debug file is installed.
-#include <check.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -11,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "scope_index.h"
 
 static char *debuginfo_path = NULL;
@@ -98,17 +98,6 @@ START_TEST(index_agrees_with_libdw_in_libc)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("scope_index");
-    TCase *tc = tcase_create("scope_index");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, index_agrees_with_libdw_in_this_binary);
-    tcase_add_test(tc, index_agrees_with_libdw_in_libc);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+MT_SUITE(.name = "scope_index", .timeout = 120,
+         .tests = MT_TESTS(index_agrees_with_libdw_in_this_binary,
+                           index_agrees_with_libdw_in_libc));

@@ -1,54 +1,15 @@
 // SPDX-License-Identifier: MIT
-// Unit tests for the summary `memtrace run` prints (summary.c) and its compact block map
-// (size_map.c): the summary must equal the full analysis on every log, whole, cut at any chunk
-// or corrupt, while holding far less per live block.
-#include <check.h>
+// Unit tests for the summary `memtrace run` prints (summary.c): it must equal the full analysis
+// on every log, whole, cut at any chunk or corrupt (its block map: test_size_map.c).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "analysis.h"
+#include "check_main.h"
 #include "log_builder.h"
 #include "memtrace.h"
-#include "size_map.h"
-
-START_TEST(sizemap_round_trip)
-{
-    enum { N = 200000 };
-    mt_sizemap_t m;
-    ck_assert_int_eq(mt_sizemap_init(&m), 0);
-    for (uint64_t i = 1; i <= N; i++)
-        ck_assert_int_eq(mt_sizemap_put(&m, i * 48, i * 7), 0);
-    /* sizes past 32 bits go to the side list */
-    ck_assert_int_eq(mt_sizemap_put(&m, 0x7f0000000000, 5ull << 32), 0);
-    ck_assert_int_eq(mt_sizemap_put(&m, 0x7f0000001000, UINT32_MAX), 0);
-    ck_assert_uint_eq(m.count, N + 2);
-    /* 12-byte slots at most 3/4 full and at least 3/8: 16 to 32 bytes a block */
-    ck_assert_uint_le(mt_sizemap_bytes(&m), (size_t)(N + 2) * 32 + 4096);
-    ck_assert_uint_ge(mt_sizemap_bytes(&m), (size_t)(N + 2) * 16);
-    uint64_t size;
-    for (uint64_t i = 1; i <= N; i += 2) {
-        ck_assert(mt_sizemap_take(&m, i * 48, &size));
-        ck_assert_uint_eq(size, i * 7);
-        ck_assert(!mt_sizemap_take(&m, i * 48, &size));
-    }
-    for (uint64_t i = 2; i <= N; i += 2)
-        ck_assert(mt_sizemap_has(&m, i * 48));
-    ck_assert(!mt_sizemap_has(&m, 0));
-    ck_assert(!mt_sizemap_take(&m, 0, &size));
-    ck_assert(mt_sizemap_take(&m, 0x7f0000001000, &size));
-    ck_assert_uint_eq(size, UINT32_MAX);
-    ck_assert(mt_sizemap_take(&m, 0x7f0000000000, &size));
-    ck_assert_uint_eq(size, 5ull << 32);
-    for (uint64_t i = 2; i <= N; i += 2) {
-        ck_assert(mt_sizemap_take(&m, i * 48, &size));
-        ck_assert_uint_eq(size, i * 7);
-    }
-    ck_assert_uint_eq(m.count, 0);
-    mt_sizemap_destroy(&m);
-}
-END_TEST
 
 /* A log of every kind of heap, mapping and sample event, with realloc failures and releases
  * in flight, replaced blocks, unknown frees, an exit and (python) a script end. */
@@ -241,21 +202,17 @@ START_TEST(summary_of_a_fork_child)
 }
 END_TEST
 
-int main(void)
+/* One log file for the whole run, named in the runner's process before the tests fork. */
+static void name_log(void)
 {
-    Suite *s = suite_create("summary");
-    TCase *tc = tcase_create("summary");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, sizemap_round_trip);
-    tcase_add_test(tc, summary_equals_analysis);
-    tcase_add_test(tc, summary_stops_where_analysis_stops);
-    tcase_add_test(tc, summary_of_a_fork_child);
-    suite_add_tcase(s, tc);
     snprintf(log_path, sizeof log_path, "/tmp/mt_test_summary.%ld.mtr", (long)getpid());
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    unlink(log_path);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+static void remove_log(void)
+{
+    unlink(log_path);
+}
+
+MT_SUITE(.name = "summary", .setup_once = name_log, .teardown_once = remove_log, .timeout = 60,
+         .tests = MT_TESTS(summary_equals_analysis, summary_stops_where_analysis_stops,
+                           summary_of_a_fork_child));

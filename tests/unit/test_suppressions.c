@@ -2,12 +2,12 @@
 // Unit tests for suppressions: valgrind globs, LeakSanitizer's TemplateMatch, valgrind blocks
 // (fun:, obj:, src:, '...', match-leak-kinds, leading allocator frames), LSan lines against
 // function, module and file of any frame, format detection and parse errors with file:line.
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "leak_class.h"
 #include "suppressions.h"
 
@@ -305,30 +305,8 @@ START_TEST(valgrind_wildcards_polynomial)
 }
 END_TEST
 
-static Suite *supp_suite(void)
-{
-    Suite *s = suite_create("suppressions");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, glob);
-    tcase_add_test(tc, template);
-    tcase_add_test(tc, valgrind_frames);
-    tcase_add_test(tc, valgrind_allocator_frames_may_match_nothing);
-    tcase_add_test(tc, valgrind_kinds);
-    tcase_add_test(tc, lsan_lines);
-    tcase_add_test(tc, valgrind_file_details);
-    tcase_add_test(tc, parse_errors_name_the_line);
-    tcase_add_test(tc, load_from_file);
-    tcase_add_test(tc, kind_lists);
-    tcase_add_test(tc, valgrind_wildcards_polynomial);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(supp_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+MT_SUITE(.name = "suppressions", .tcase = "core",
+         .tests = MT_TESTS(glob, template, valgrind_frames,
+                           valgrind_allocator_frames_may_match_nothing, valgrind_kinds, lsan_lines,
+                           valgrind_file_details, parse_errors_name_the_line, load_from_file,
+                           kind_lists, valgrind_wildcards_polynomial));

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT
-// Unit tests for the symbolizer, the frame filter and sites: a log that points into this test
+// Unit tests for the symbolizer and the sites built with it: a log that points into this test
 // binary (built with -g) must symbolize to this file's functions and lines, inlined calls
-// expand innermost first, allocator frames are trimmed, equal stacks merge into one site.
-#include <check.h>
+// expand innermost first, equal stacks merge into one site (the frame filter:
+// test_frame_filter.c).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "analysis.h"
-#include "frame_filter.h"
 #include "log_builder.h"
 #include "sites.h"
 #include "symbolizer.h"
@@ -263,94 +263,7 @@ START_TEST(demangle)
 }
 END_TEST
 
-START_TEST(filter_trims_allocator_frames_from_the_top)
-{
-    mt_modules_t *m;
-    ck_assert_int_eq(mt_modules_new(&m), 0);
-    const char *paths[] = {"/usr/lib/memtrace/libmemtrace_preload.so",
-                           "/lib/x86_64-linux-gnu/libstdc++.so.6",
-                           "/lib/x86_64-linux-gnu/libc.so.6", "/usr/bin/app"};
-    for (int i = 0; i < 4; i++) {
-        mt_record_t rec;
-        memset(&rec, 0, sizeof rec);
-        rec.id = (uint64_t)i;
-        rec.ip = 0x100000ull * (uint64_t)(i + 1);
-        rec.str = (mt_str_t){paths[i], strlen(paths[i])};
-        ck_assert_int_eq(mt_modules_load(m, &rec), 0);
-    }
-    mt_frame_t f[] = {
-        {.function = "mt_hook_malloc", .module = 0},
-        {.function = "operator new(unsigned long, std::nothrow_t const&)", .module = 1},
-        {.function = "std::__new_allocator<int>::allocate(unsigned long, void const*)",
-         .module = 3},
-        {.function = "make_buffer", .module = 3},
-        {.function = "malloc", .module = 3}, /* user code named malloc: not trimmed mid-stack */
-        {.function = "main", .module = 3},
-    };
-    ck_assert_uint_eq(mt_filter_top(f, 6, m), 3);
-    mt_frame_t g[] = {{.function = "malloc", .module = 2}, {.function = "leaf", .module = 3}};
-    ck_assert_uint_eq(mt_filter_top(g, 2, m), 1);
-    mt_frame_t h[] = {{.function = "malloc", .module = 3}, {.function = "leaf", .module = 3}};
-    ck_assert_uint_eq(mt_filter_top(h, 2, m), 0); /* the app's own malloc */
-    ck_assert_uint_eq(mt_filter_top(f, 2, m), 0); /* nothing but allocator: keep */
-    mt_modules_free(m);
-}
-END_TEST
-
-/* The one place that decides where a report says "allocated at" (frame_filter.h). */
-START_TEST(filter_first_user_frame)
-{
-    mt_modules_t *m;
-    ck_assert_int_eq(mt_modules_new(&m), 0);
-    const char *paths[] = {
-        "/usr/lib/memtrace/libmemtrace_preload.so", "/lib/x86_64-linux-gnu/libstdc++.so.6",
-        "/lib/x86_64-linux-gnu/libc.so.6", "/usr/bin/app", "/lib64/ld-linux-x86-64.so.2"};
-    for (int i = 0; i < 5; i++) {
-        mt_record_t rec;
-        memset(&rec, 0, sizeof rec);
-        rec.id = (uint64_t)i;
-        rec.ip = 0x100000ull * (uint64_t)(i + 1);
-        rec.str = (mt_str_t){paths[i], strlen(paths[i])};
-        ck_assert_int_eq(mt_modules_load(m, &rec), 0);
-    }
-    mt_frame_t f[] = {
-        {.function = "mt_hook", .file = "preload/hooks.c", .line = 9, .module = 0},
-        {.function = "strdup", .file = "string/strdup.c", .line = 42, .module = 2},
-        {.function = "_dl_new_object", .file = "elf/dl-object.c", .line = 3, .module = 4},
-        {.function = "std::vector<int>::push_back",
-         .file = "/usr/include/c++/12/bits/stl_vector.h",
-         .line = 1287,
-         .module = 3},
-        {.function = "inline_no_line", .file = "app.c", .line = 0, .module = 3},
-        {.function = "helper", .file = NULL, .line = 0, .module = 3},
-        {.function = "parse", .file = "/src/app/parse.c", .line = 12, .module = 3},
-        {.function = "main", .file = "/src/app/main.c", .line = 5, .module = 3},
-    };
-    ck_assert_int_eq(mt_filter_first_user(f, 8, m), 6);
-    ck_assert_int_eq(mt_filter_first_user(f, 6, m), -1);
-    ck_assert(mt_filter_is_user_frame(&f[7], mt_modules_get(m, 3)));
-    ck_assert(!mt_filter_is_user_frame(&f[1], mt_modules_get(m, 2)));
-    mt_modules_free(m);
-}
-END_TEST
-
-int main(void)
-{
-    Suite *s = suite_create("symbolizer");
-    TCase *tc = tcase_create("symbolizer");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, symbolizes_own_functions_and_inlines);
-    tcase_add_test(tc, sites_merge_identical_stacks);
-    tcase_add_test(tc, missing_module_falls_back_once);
-    tcase_add_test(tc, module_path_of_a_fifo_is_not_opened);
-    tcase_add_test(tc, offline_symbolizer_opens_nothing);
-    tcase_add_test(tc, demangle);
-    tcase_add_test(tc, filter_trims_allocator_frames_from_the_top);
-    tcase_add_test(tc, filter_first_user_frame);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+MT_SUITE(.name = "symbolizer", .timeout = 60,
+         .tests = MT_TESTS(symbolizes_own_functions_and_inlines, sites_merge_identical_stacks,
+                           missing_module_falls_back_once, module_path_of_a_fifo_is_not_opened,
+                           offline_symbolizer_opens_nothing, demangle));

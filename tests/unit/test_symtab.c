@@ -3,13 +3,13 @@
 // library written to hold the awkward cases (aliases of every binding, nested symbols, size-0
 // labels inside and between functions, with and without .symtab) address by address, and on
 // every library this test has loaded around each symbol's start and end.
-#include <check.h>
 #include <elfutils/libdwfl.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "symtab.h"
 
 static char *debuginfo_path = NULL;
@@ -114,17 +114,5 @@ START_TEST(loaded_libraries_around_symbols)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("symtab");
-    TCase *tc = tcase_create("symtab");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, fixture_address_by_address);
-    tcase_add_test(tc, loaded_libraries_around_symbols);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+MT_SUITE(.name = "symtab", .timeout = 120,
+         .tests = MT_TESTS(fixture_address_by_address, loaded_libraries_around_symbols));

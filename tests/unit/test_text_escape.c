@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Unit tests for text_escape: what a terminal would act on is escaped (C0, DEL, C1 raw or in
 // UTF-8, invalid UTF-8), printable UTF-8 is kept, buffers are cut between whole escapes.
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "text_escape.h"
 
 static char *put(const char *s, int masked)
@@ -68,16 +68,4 @@ START_TEST(safe_buffers)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("text_escape");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, escapes_controls);
-    tcase_add_test(tc, safe_buffers);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+MT_SUITE(.name = "text_escape", .tcase = "core", .tests = MT_TESTS(escapes_controls, safe_buffers));

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
-// Unit tests for the log reader: encoder -> file -> reader round trip of every record type,
-// chunk boundaries, and hostile input (cut at every byte, bad CRC, bad magic/version, empty
-// file, absurd lengths, unknown tags). The reader must stop cleanly and keep what came before.
-#include <check.h>
+// Unit tests for the log reader: encoder -> file -> reader round trip of every record type
+// (the leak check's too), chunk boundaries, and hostile input (cut at every byte, bad CRC, bad
+// magic/version, empty file, absurd lengths, unknown tags). The reader must stop cleanly and
+// keep what came before.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "analysis.h"
 #include "log_builder.h"
 #include "log_reader.h"
@@ -981,32 +982,92 @@ START_TEST(stats_add_up)
 }
 END_TEST
 
-int main(void)
+/* ---- the leak check's records ---- */
+
+START_TEST(reader_decodes_leak_records)
 {
-    Suite *s = suite_create("reader");
-    TCase *tc = tcase_create("reader");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, round_trip_every_record);
-    tcase_add_test(tc, chunk_boundaries_keep_absolute_values);
-    tcase_add_test(tc, cut_at_every_byte);
-    tcase_add_test(tc, truncation_message_names_time);
-    tcase_add_test(tc, bad_crc_stops_before_chunk);
-    tcase_add_test(tc, bad_compressed_bytes);
-    tcase_add_test(tc, header_errors);
-    tcase_add_test(tc, absurd_lengths_refused);
-    tcase_add_test(tc, corrupt_records);
-    tcase_add_test(tc, analysis_collects_process_and_exit);
-    tcase_add_test(tc, model_round_trip);
-    tcase_add_test(tc, follow_reads_a_growing_file);
-    tcase_add_test(tc, follow_ends_when_the_writer_is_done);
-    tcase_add_test(tc, follow_stops_at_the_exit_record);
-    tcase_add_test(tc, stats_add_up);
-    tcase_add_test(tc, threaded_reader_gives_the_same_records);
-    tcase_add_test(tc, threaded_reader_same_on_cut_and_corrupt_logs);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 0);
+    mt_lb_thread(&b, 1);
+    mt_lb_leak_scan(&b, 42, 3, 4, 1, 65536);
+    mt_lb_leak_block(&b, 0x7f0000002000, 0, 1216);
+    mt_lb_leak_block(&b, 0x7f0000001000, 1, 0x7f0000002000); /* leader above: positive delta */
+    mt_lb_leak_block(&b, 0x7f0000003000, 1, 0x7f0000002000); /* leader below: negative */
+    mt_lb_leak_block(&b, 0x10, 2, 0);
+    mt_lb_leak_scan_end(&b, 4);
+    mt_lb_flush(&b);
+    mt_reader_t *r;
+    char err[256];
+    mt_record_t rec;
+    ck_assert_int_eq(mt_reader_open_mem(&r, b.file, b.len, "t", err, sizeof err), 0);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_THREAD);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_LEAK_SCAN);
+    ck_assert_uint_eq(rec.time_us, 42);
+    ck_assert_uint_eq(rec.a, 3);
+    ck_assert_uint_eq(rec.b, 4);
+    ck_assert_uint_eq(rec.c, 1);
+    ck_assert_uint_eq(rec.size, 65536);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_LEAK_BLOCK);
+    ck_assert_uint_eq(rec.addr, 0x7f0000002000);
+    ck_assert_uint_eq(rec.a, 0);
+    ck_assert_uint_eq(rec.b, 1216);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.addr, 0x7f0000001000);
+    ck_assert_uint_eq(rec.a, 1);
+    ck_assert_uint_eq(rec.b, 0x7f0000002000);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.addr, 0x7f0000003000);
+    ck_assert_uint_eq(rec.b, 0x7f0000002000);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.addr, 0x10);
+    ck_assert_uint_eq(rec.a, 2);
+    ck_assert_uint_eq(rec.b, 0);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 1);
+    ck_assert_uint_eq(rec.tag, MT_TAG_LEAK_SCAN_END);
+    ck_assert_uint_eq(rec.a, 4);
+    ck_assert_int_eq(mt_reader_next(r, &rec), 0);
+    ck_assert_int_eq(mt_reader_state(r), MT_READER_END);
+    mt_reader_close(r);
+    mt_lb_free(&b);
 }
+END_TEST
+
+START_TEST(reader_refuses_bad_leak_kind_and_cut_records)
+{
+    static const uint8_t bad_kind[] = {MT_TAG_LEAK_BLOCK, 0x02, 3, 0};
+    static const uint8_t cut_block[] = {MT_TAG_LEAK_BLOCK, 0x02, 0}; /* definite, no bytes */
+    static const uint8_t cut_scan[] = {MT_TAG_LEAK_SCAN, 1, 2, 3};
+    static const uint8_t cut_end[] = {MT_TAG_LEAK_SCAN_END, 0x80};
+    const uint8_t *cases[] = {bad_kind, cut_block, cut_scan, cut_end};
+    const size_t lens[] = {sizeof bad_kind, sizeof cut_block, sizeof cut_scan, sizeof cut_end};
+    for (size_t i = 0; i < 4; i++) {
+        mt_lb_t b;
+        mt_lb_init(&b, 1, 0);
+        mt_lb_thread(&b, 1);
+        mt_lb_raw(&b, cases[i], lens[i]);
+        mt_lb_flush(&b);
+        mt_reader_t *r;
+        char err[256];
+        mt_record_t rec;
+        ck_assert_int_eq(mt_reader_open_mem(&r, b.file, b.len, "t", err, sizeof err), 0);
+        ck_assert_int_eq(mt_reader_next(r, &rec), 1); /* THREAD */
+        ck_assert_int_eq(mt_reader_next(r, &rec), 0);
+        ck_assert_int_eq(mt_reader_state(r), MT_READER_TRUNCATED);
+        mt_reader_close(r);
+        mt_lb_free(&b);
+    }
+}
+END_TEST
+
+MT_SUITE(.name = "log_reader", .timeout = 60,
+         .tests = MT_TESTS(
+             round_trip_every_record, chunk_boundaries_keep_absolute_values, cut_at_every_byte,
+             truncation_message_names_time, bad_crc_stops_before_chunk, bad_compressed_bytes,
+             header_errors, absurd_lengths_refused, corrupt_records,
+             analysis_collects_process_and_exit, model_round_trip, follow_reads_a_growing_file,
+             follow_ends_when_the_writer_is_done, follow_stops_at_the_exit_record, stats_add_up,
+             threaded_reader_gives_the_same_records, threaded_reader_same_on_cut_and_corrupt_logs,
+             reader_decodes_leak_records, reader_refuses_bad_leak_kind_and_cut_records));

@@ -3,11 +3,11 @@
 // rejection of overlong or cut input (the decoder must never read past the end it is given),
 // and the version 3 record encoder's exact bytes (streams, time pairs, back references, free
 // runs, reuse and next predictions, trace nodes, samples).
-#include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "log_format.h"
 
 static const uint64_t edge[] = {0,
@@ -356,28 +356,9 @@ START_TEST(sort_u64)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("format");
-    TCase *tc = tcase_create("varint");
-    tcase_add_test(tc, varint_round_trip);
-    tcase_add_test(tc, varint_sizes);
-    tcase_add_test(tc, varint_overlong_rejected);
-    tcase_add_test(tc, zigzag_round_trip);
-    tcase_add_test(tc, fixed_width_helpers);
-    tcase_add_test(tc, encoder_doc_example);
-    tcase_add_test(tc, encoder_back_references);
-    tcase_add_test(tc, encoder_back_window);
-    tcase_add_test(tc, encoder_free_run);
-    tcase_add_test(tc, encoder_free_run_span);
-    tcase_add_test(tc, encoder_trace_nodes);
-    tcase_add_test(tc, encoder_time_steps);
-    tcase_add_test(tc, encoder_samples);
-    tcase_add_test(tc, sort_u64);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+MT_SUITE(.name = "log_format", .tcase = "varint",
+         .tests = MT_TESTS(varint_round_trip, varint_sizes, varint_overlong_rejected,
+                           zigzag_round_trip, fixed_width_helpers, encoder_doc_example,
+                           encoder_back_references, encoder_back_window, encoder_free_run,
+                           encoder_free_run_span, encoder_trace_nodes, encoder_time_steps,
+                           encoder_samples, sort_u64));

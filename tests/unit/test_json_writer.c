@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: MIT
-// Unit tests for the JSON writer (escaping, UTF-8 repair, locale-free doubles, nesting) and
-// the human number formats. Output is compared byte for byte.
-#include <check.h>
+// Unit tests for the JSON writer (json_writer.c): escaping, UTF-8 repair, locale-free
+// doubles, nesting. Output is compared byte for byte.
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "fmt.h"
+#include "check_main.h"
 #include "json_writer.h"
 
 static char *buf;
+
 static size_t len;
+
 static FILE *f;
 
 static void open_mem(void)
@@ -106,41 +107,5 @@ START_TEST(json_pretty)
 }
 END_TEST
 
-START_TEST(human_formats)
-{
-    char b[64];
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 0), "0 B");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 1023), "1023 B");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 1024), "1.00 KiB");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 1536), "1.50 KiB");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 13002342), "12.4 MiB");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 1048575), "1.00 MiB");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, 3ull << 30), "3.00 GiB");
-    ck_assert_str_eq(mt_fmt_bytes(b, sizeof b, UINT64_MAX), "16.0 EiB");
-    ck_assert_str_eq(mt_fmt_count(b, sizeof b, 0), "0");
-    ck_assert_str_eq(mt_fmt_count(b, sizeof b, 999), "999");
-    ck_assert_str_eq(mt_fmt_count(b, sizeof b, 1000), "1,000");
-    ck_assert_str_eq(mt_fmt_count(b, sizeof b, 1234567), "1,234,567");
-    ck_assert_str_eq(mt_fmt_count(b, 4, 1234567), "1,2");
-    ck_assert_str_eq(mt_fmt_clock(b, sizeof b, 12400000), "00:12.4");
-    ck_assert_str_eq(mt_fmt_clock(b, sizeof b, 3723456789ull), "1:02:03.4");
-    ck_assert_str_eq(mt_fmt_seconds(b, sizeof b, 512000), "0.512 s");
-    ck_assert_str_eq(mt_fmt_seconds(b, sizeof b, 12345678), "12.3 s");
-}
-END_TEST
-
-int main(void)
-{
-    Suite *s = suite_create("render");
-    TCase *tc = tcase_create("render");
-    tcase_add_test(tc, json_escaping);
-    tcase_add_test(tc, json_numbers_and_nesting);
-    tcase_add_test(tc, json_pretty);
-    tcase_add_test(tc, human_formats);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+MT_SUITE(.name = "json_writer",
+         .tests = MT_TESTS(json_escaping, json_numbers_and_nesting, json_pretty));

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+// The shared main() of the analyzer's unit tests: builds the file's `mt_suite` into one Check
+// suite with one test case and runs it; exit status 0 only when every test passed. Nothing
+// test-specific here: what a file needs (fixtures, a longer limit) is a field of mt_suite_t.
+#include <stdlib.h>
+
+#include "check_main.h"
+
+int main(void)
+{
+    const mt_suite_t *spec = &mt_suite;
+    Suite *s = suite_create(spec->name);
+    TCase *tc = tcase_create(spec->tcase ? spec->tcase : spec->name);
+    if (spec->setup_once || spec->teardown_once)
+        tcase_add_unchecked_fixture(tc, spec->setup_once, spec->teardown_once);
+    if (spec->setup || spec->teardown)
+        tcase_add_checked_fixture(tc, spec->setup, spec->teardown);
+    if (spec->timeout > 0)
+        tcase_set_timeout(tc, spec->timeout);
+    for (const TTest *const *const *t = spec->tests; *t; t++)
+        tcase_add_test(tc, **t);
+    suite_add_tcase(s, tc);
+
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
