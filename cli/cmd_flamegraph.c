@@ -11,7 +11,7 @@
 #include "commands.h"
 #include "flame_tree.h"
 #include "render_flamegraph.h"
-#include "report_threads.h"
+#include "render_threads.h"
 
 /* Frames narrower than this share are merged into "other": 0.01% is a tenth of a pixel at the
  * default width, and keeps the SVG of a large program to a size browsers open at once. */

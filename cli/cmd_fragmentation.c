@@ -8,7 +8,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "report_fragmentation.h"
+#include "render_fragmentation.h"
 
 #define MT_FRAG_DEFAULT_TOP 10
 #define MT_FRAG_DEFAULT_FRAMES MT_CLI_DEFAULT_FRAMES

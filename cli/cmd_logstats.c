@@ -9,7 +9,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "log_stats.h"
+#include "render_logstats.h"
 
 static void mt_logstats_usage(FILE *out)
 {

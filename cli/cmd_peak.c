@@ -9,7 +9,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "multi_log.h"
-#include "report_peak.h"
+#include "render_peak.h"
 
 #define MT_PEAK_DEFAULT_TOP 10
 #define MT_PEAK_DEFAULT_FRAMES MT_CLI_DEFAULT_FRAMES

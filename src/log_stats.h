@@ -5,8 +5,6 @@
 #ifndef MT_LOG_STATS_H
 #define MT_LOG_STATS_H
 
-#include <stdio.h>
-
 #include "log_reader.h"
 
 typedef struct mt_logstats_report {
@@ -25,10 +23,5 @@ int mt_logstats_load(mt_logstats_report_t *rep, const char *path, char *err, siz
  * "free_run", ...); NULL for tags the format does not have. */
 const char *mt_logstats_tag_name(unsigned tag);
 const char *mt_logstats_stream_name(int k);
-
-int mt_logstats_render_text(const mt_logstats_report_t *rep, FILE *out)
-    __attribute__((warn_unused_result));
-int mt_logstats_render_json(const mt_logstats_report_t *rep, FILE *out)
-    __attribute__((warn_unused_result));
 
 #endif

@@ -11,7 +11,7 @@
 #include "fmt.h"
 #include "json_writer.h"
 #include "render_stack.h"
-#include "report_threads.h"
+#include "render_threads.h"
 #include "text_escape.h"
 
 /* "+96,256 B", "-1,024 B", "0 B" (exact, signed) */

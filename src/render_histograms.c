@@ -8,7 +8,7 @@
 
 #include "fmt.h"
 #include "render_stack.h"
-#include "report_threads.h"
+#include "render_threads.h"
 
 const char *mt_render_lifetime_label(unsigned i)
 {

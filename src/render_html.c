@@ -23,7 +23,7 @@
 #include "names.h"
 #include "report_lines.h"
 #include "report_summary.h"
-#include "report_threads.h"
+#include "render_threads.h"
 #include "xml_escape.h"
 
 /* Most bytes one flame graph may take in the page (see mt_flame_html). */

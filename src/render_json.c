@@ -7,7 +7,7 @@
 #include "render.h"
 #include "render_histograms.h"
 #include "render_stack.h"
-#include "report_threads.h"
+#include "render_threads.h"
 
 const char *mt_render_exit_reason(int reason)
 {

@@ -15,7 +15,7 @@
 #include "frame_filter.h"
 #include "names.h"
 #include "render_stack.h"
-#include "report_threads.h"
+#include "render_threads.h"
 #include "text_escape.h"
 
 #define MT_SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"

@@ -11,7 +11,7 @@
 #include "json_writer.h"
 #include "render_stack.h"
 #include "report_lines.h"
-#include "report_threads.h"
+#include "render_threads.h"
 #include "text_escape.h"
 
 /* Widths of the text columns: "38.6 MiB" is at most 8 characters, "1,000,000,000" 13. */

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "fmt.h"
-#include "report_threads.h"
+#include "render_threads.h"
 #include "text_escape.h"
 
 /* Appends (t, v) to out, merging into the last point when the series is already at max:

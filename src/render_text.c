@@ -10,7 +10,7 @@
 #include "render.h"
 #include "render_histograms.h"
 #include "render_stack.h"
-#include "report_threads.h"
+#include "render_threads.h"
 #include "text_escape.h"
 
 typedef struct mt_style {

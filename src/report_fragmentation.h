@@ -7,8 +7,6 @@
 #ifndef MT_REPORT_FRAGMENTATION_H
 #define MT_REPORT_FRAGMENTATION_H
 
-#include <stdio.h>
-
 #include "analysis.h"
 #include "sites.h"
 #include "symbolizer.h"
@@ -53,12 +51,9 @@ int mt_report_fragmentation_build(mt_report_fragmentation_t *rep, const mt_analy
 void mt_report_fragmentation_destroy(mt_report_fragmentation_t *rep);
 /* How many holes at exit could serve a request of that many bytes (its chunk fits). */
 uint64_t mt_frag_holes_fitting(const mt_report_fragmentation_t *rep, uint64_t request);
+/* One point of the replay's sampled series, as a moment (the "over time" section). */
+void mt_frag_moment_of(mt_frag_moment_t *m, const mt_sample_point_t *p);
 /* glibc's chunk size for a request of n bytes (64-bit): max(32, (n + 8 + 15) & ~15). */
 uint64_t mt_frag_chunk_size(uint64_t n);
-
-int mt_render_fragmentation_text(const mt_report_fragmentation_t *rep, FILE *out, int colour,
-                                 size_t max_frames) MT_WUR;
-int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out,
-                                 int pretty) MT_WUR;
 
 #endif

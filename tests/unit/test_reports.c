@@ -10,8 +10,8 @@
 #include "analysis.h"
 #include "log_builder.h"
 #include "render_svg_timeline.h"
-#include "report_fragmentation.h"
-#include "report_peak.h"
+#include "render_fragmentation.h"
+#include "render_peak.h"
 #include "symbolizer.h"
 
 static mt_lb_t b;
