@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `memtrace diff OLD NEW`: what grew between two runs, by allocation site, as text or JSON, with
-// --fail-above for CI. Argument parsing and exit status only; the diff is src/diff.c.
+// --fail-above for CI. Argument parsing and exit status only; the diff is src/reports/diff.c.
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `memtrace flamegraph FILE -o out.svg`: the allocation sites as an interactive flame graph.
-// Argument handling only; the tree is src/flame_tree.c, the SVG src/render_flamegraph.c.
+// Argument handling only; the tree is src/reports/flame_tree.c, the SVG
+// src/render/render_flamegraph.c.
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `memtrace fragmentation FILE`: allocator footprint vs live bytes, holes, pinning and churn
 // sites, as text or JSON on stdout. Argument parsing only; the report is
-// src/report_fragmentation.c.
+// src/reports/report_fragmentation.c.
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

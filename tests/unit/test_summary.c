@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Unit tests for the summary `memtrace run` prints (summary.c) and its compact block map
+// Unit tests for the summary `memtrace run` prints (run_summary.c) and its compact block map
 // (size_map.c): the summary must equal the full analysis on every log, whole, cut at any chunk
 // or corrupt, while holding far less per live block.
 #include <check.h>
@@ -10,7 +10,7 @@
 
 #include "analysis.h"
 #include "log_builder.h"
-#include "memtrace.h"
+#include "run_summary.h"
 #include "size_map.h"
 
 START_TEST(sizemap_round_trip)

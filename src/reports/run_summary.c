@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The short summary `memtrace run` prints (memtrace.h). mt_summary_follow computes it while the
+// The short summary `memtrace run` prints (run_summary.h). mt_summary_follow computes it while the
 // program still writes the log, so its memory is taken from the machine the program runs on:
 // instead of a full analysis (a 32-byte block entry plus 96 bytes per trace node) it keeps only
 // what the summary shows: block sizes by address (size_map.h, 16-32 bytes a block), a 4-byte
@@ -7,7 +7,7 @@
 // in a replay that never sees a heap event. Its figures equal the analysis's (analysis.c,
 // replay.c) for every log, cut or corrupt ones included: the rules below mirror theirs. A fork
 // child whose inherited heap is in its parent's log goes to the full analysis, which reads it.
-#include "memtrace.h"
+#include "run_summary.h"
 
 #include <errno.h>
 #include <stdio.h>

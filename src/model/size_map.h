@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // A compact map from live block address to size, for the summary that `memtrace run` computes
-// while the program runs (summary.c): 12 bytes a slot, 64 shards that grow one at a time, so
+// while the program runs (run_summary.c): 12 bytes a slot, 64 shards that grow one at a time, so
 // that it takes 16 to 32 bytes per live block, growth included, where the full replay's table
 // takes 46 to 92. Sizes that need more than 32 bits go to a small side list.
 #ifndef MT_SIZE_MAP_H

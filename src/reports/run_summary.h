@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Public entry points of libmemtrace, the analyzer library used by the memtrace command.
-// The library does no terminal I/O of its own: callers pass a FILE* and a colour flag, and get
-// errors back as one line of text without the "memtrace: " prefix.
-#ifndef MT_MEMTRACE_H
-#define MT_MEMTRACE_H
+// The run summary: the short summary `memtrace run` prints, read from a log while or after it
+// is written. No terminal I/O: errors come back as one line of text without the "memtrace: "
+// prefix.
+#ifndef MT_RUN_SUMMARY_H
+#define MT_RUN_SUMMARY_H
 
 #include <stddef.h>
 #include <stdint.h>
