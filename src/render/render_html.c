@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The HTML report (see render_html.h). It builds the existing reports (summary, leaks,
-// fragmentation) and two flame trees from the same sites, and writes them as tables and
-// inline SVG; the timeline SVG is embedded as a data: URI. All text from the log is escaped;
-// the only script is the flame graph's, which reads the DOM. Every figure a test or a script
-// may want carries its exact integer in a data-value attribute next to the text for people.
+// The HTML report (see render_html.h). It draws a built page (report_page.h: the summary,
+// leaks, fragmentation, threads and lines reports and two flame trees from the same sites) as
+// tables and inline SVG; the timeline SVG is embedded as a data: URI. All text from the log is
+// escaped; the only script is the flame graph's, which reads the DOM. Every figure a test or a
+// script may want carries its exact integer in a data-value attribute next to the text for people.
 #include "render_html.h"
 #include "render_html_ptree.h"
 
@@ -12,18 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "flame_tree.h"
 #include "fmt.h"
-#include "leaks.h"
+#include "names.h"
 #include "render.h"
 #include "render_flamegraph.h"
 #include "render_leaks.h"
 #include "render_svg_timeline.h"
-#include "report_fragmentation.h"
-#include "names.h"
-#include "report_lines.h"
-#include "report_summary.h"
 #include "render_threads.h"
+#include "report_page.h"
 #include "xml_escape.h"
 
 /* Most bytes one flame graph may take in the page (see mt_flame_html). */
@@ -439,37 +435,32 @@ static void mt_line_row_html(FILE *o, const mt_report_lines_t *rep, const mt_lin
 }
 
 /* The script line by line (memtrace lines): only for a log with Python frames. */
-static int mt_lines_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t *a)
+static void mt_lines_html(FILE *o, const mt_counter_t *cnt, const mt_report_page_t *page)
 {
-    if (!mt_report_lines_available(a)) /* not a Python program: no section */
-        return 0;
-    mt_report_lines_t rep;
-    mt_lines_opts_t lo = {0};
-    char err[512];
-    int rc = mt_report_lines_build(&rep, a, &lo, err, sizeof err);
-    if (rc == -ENOMEM)
-        return rc;
+    if (!page->has_lines) /* not a Python program: no section */
+        return;
     fputs("<h2 id=\"lines\">The script line by line</h2>\n", o);
-    if (rc < 0) {
+    if (page->lines_rc < 0) {
         fputs("<p class=\"muted\">", o);
-        mt_h(o, err);
+        mt_h(o, page->lines_err);
         fputs("</p>\n", o);
-        return 0;
+        return;
     }
+    const mt_report_lines_t *rep = &page->lines;
     fputs("<p><code>", o);
-    mt_h(o, rep.file);
+    mt_h(o, rep->file);
     fprintf(o,
             "</code>: what each line allocated, held at the heap peak and %s, and its "
             "allocation calls; <em>own</em>: the line is the innermost Python frame of the "
             "allocation, <em>incl.</em>: anywhere in its Python stack (callees included). "
             "<code>memtrace lines</code> shows any file or function.</p>\n",
-            rep.held.at_script_end ? "when the script ended" : "at exit");
-    if (rep.source_errno) {
+            rep->held.at_script_end ? "when the script ended" : "at exit");
+    if (rep->source_errno) {
         fputs("<p class=\"muted\">source not read: ", o);
-        mt_h(o, strerror(rep.source_errno));
+        mt_h(o, strerror(rep->source_errno));
         fputs("; figures by line number only</p>\n", o);
     }
-    if (rep.source_changed)
+    if (rep->source_changed)
         fputs("<p class=\"muted\">the source file was modified after the run was recorded: "
               "the text shown may not be the code that ran</p>\n",
               o);
@@ -480,22 +471,20 @@ static int mt_lines_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t *
             "<th colspan=\"2\">Allocations</th><th rowspan=\"2\">Line Contents</th></tr>\n"
             "<tr><th>own</th><th>incl.</th><th>own</th><th>incl.</th><th>own</th><th>incl.</th>"
             "<th>own</th><th>incl.</th></tr>\n",
-            rep.held.at_script_end ? "At script end" : "At exit");
+            rep->held.at_script_end ? "At script end" : "At exit");
     uint64_t start = mt_written(o, cnt);
     size_t shown = 0;
-    for (size_t i = 0; i < rep.nblocks && !mt_table_full(o, cnt, start); i++) {
-        const mt_lines_block_t *b = &rep.blocks[i];
+    for (size_t i = 0; i < rep->nblocks && !mt_table_full(o, cnt, start); i++) {
+        const mt_lines_block_t *b = &rep->blocks[i];
         fputs("<tr class=\"fn\"><th colspan=\"10\">", o);
         mt_h(o, b->name);
         fprintf(o, " <span class=\"muted\">lines %" PRIu32 "-%" PRIu32 "</span></th></tr>\n",
                 b->first, b->last);
         for (size_t k = 0; k < b->nrows && !mt_table_full(o, cnt, start); k++, shown++)
-            mt_line_row_html(o, &rep, &rep.rows[b->row0 + k]);
+            mt_line_row_html(o, rep, &rep->rows[b->row0 + k]);
     }
     fputs("</table></div>\n", o);
-    mt_table_cut(o, shown, rep.nrows);
-    mt_report_lines_destroy(&rep);
-    return 0;
+    mt_table_cut(o, shown, rep->nrows);
 }
 
 /* Threads drawn as lanes at most (the JSON reports list them all). */
@@ -522,16 +511,13 @@ static void mt_lane_svg(FILE *o, const mt_replay_t *r, const mt_thread_row_t *t)
 
 /* The per-thread lanes: figures by thread, in the order the threads started. Their data-key
  * names start with thread_ (the summary's keys are the process's). */
-static int mt_threads_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t *a)
+static void mt_threads_html(FILE *o, const mt_counter_t *cnt, const mt_report_threads_t *t)
 {
-    mt_report_threads_t t;
-    if (mt_report_threads_build(&t, a) < 0)
-        return -ENOMEM;
+    const mt_analysis_t *a = t->a;
     fputs("<h2 id=\"threads\">Threads</h2>\n", o);
-    if (!t.n) {
+    if (!t->n) {
         fputs("<p class=\"muted\">no thread allocated</p>\n", o);
-        mt_report_threads_destroy(&t);
-        return 0;
+        return;
     }
     fprintf(o,
             "<p class=\"muted\">Each lane spans the run: light blue from the thread's first to "
@@ -542,8 +528,8 @@ static int mt_threads_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t
             a->python.script_end ? "held at script end" : "not freed at exit");
     uint64_t start = mt_written(o, cnt);
     size_t i = 0;
-    for (; i < t.n && i < MT_HTML_LANES_MAX && !mt_table_full(o, cnt, start); i++) {
-        const mt_thread_row_t *row = &t.v[i];
+    for (; i < t->n && i < MT_HTML_LANES_MAX && !mt_table_full(o, cnt, start); i++) {
+        const mt_thread_row_t *row = &t->v[i];
         fprintf(o, "<tr class=\"thread-lane\" data-tid=\"%" PRIu64 "\" data-name=\"", row->st.tid);
         mt_h(o, row->label);
         fputs("\"><td>", o);
@@ -559,43 +545,33 @@ static int mt_threads_html(FILE *o, const mt_counter_t *cnt, const mt_analysis_t
         fputs("</tr>\n", o);
     }
     fputs("</table>\n", o);
-    mt_table_cut(o, i, t.n);
-    mt_report_threads_destroy(&t);
-    return 0;
+    mt_table_cut(o, i, t->n);
 }
 
-static int mt_flame_html(FILE *o, const mt_analysis_t *a, mt_sites_t *sites, enum mt_cost cost,
-                         const char *id, const char *heading, const mt_html_opts_t *opt)
+/* The SVG options and the byte budget of one flame graph of the page: its tree is built to fit
+ * them (mt_flame_svg_size measures the SVG drawn with exactly these options). */
+typedef struct mt_html_flame {
+    mt_flame_svg_opts_t so;
+    mt_flame_budget_t budget;
+    const char *id;
+} mt_html_flame_t;
+
+static int mt_flame_html(FILE *o, const mt_analysis_t *a, const mt_flame_tree_t *t,
+                         const mt_html_flame_t *hf)
 {
-    /* The node cap bounds the graph for ordinary names; the byte budget for any names (a C++
-     * program's escaped templates): over it, the cap shrinks until the graph fits. */
     char *buf = NULL;
     size_t len = 0;
-    mt_flame_svg_opts_t so = {.title = heading, .embedded = 1};
-    mt_flame_budget_t budget = {.a = a, .svg = &so};
-    mt_flame_opts_t fo = {.cost = cost,
-                          .min_share = opt->min_share,
-                          .max_nodes = opt->max_nodes,
-                          .size = mt_flame_svg_size,
-                          .size_arg = &budget,
-                          .max_size = MT_HTML_FLAME_MAX_BYTES};
-    mt_flame_tree_t t;
-    int rc = mt_flame_tree_build(&t, a, sites, &fo);
-    if (rc < 0)
-        return rc;
     FILE *m = open_memstream(&buf, &len);
-    if (!m) {
-        mt_flame_tree_destroy(&t);
+    if (!m)
         return -ENOMEM;
-    }
-    rc = mt_render_flamegraph_svg(&t, a, m, &so);
+    int rc = mt_render_flamegraph_svg(t, a, m, &hf->so);
     if (fclose(m) != 0 && rc == 0)
         rc = -ENOMEM;
-    mt_flame_tree_destroy(&t);
     if (rc < 0) {
         free(buf);
         return rc == -EIO ? -ENOMEM : rc;
     }
+    const char *id = hf->id, *heading = hf->so.title;
     fprintf(o,
             "<h2 id=\"%s\">%s</h2>\n<div class=\"flame-box\"><input class=\"flame-search\" "
             "type=\"search\" placeholder=\"search frames\" aria-label=\"search frames\">\n",
@@ -806,35 +782,13 @@ static void mt_frag_html(FILE *o, const mt_counter_t *cnt, const mt_report_fragm
     }
 }
 
-static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
-                          const mt_counter_t *cnt, const mt_html_opts_t *opt_in)
+/* Draws a built page; builds nothing. */
+static int mt_render_page(const mt_report_page_t *page, FILE *o, const mt_counter_t *cnt,
+                          const mt_html_flame_t flames[MT_PAGE_FLAMES], const mt_html_opts_t opt)
 {
-    mt_html_opts_t opt = *opt_in;
-    if (!opt.top)
-        opt.top = 20;
-    if (!opt.frames)
-        opt.frames = 30;
-    if (opt.min_share <= 0)
-        opt.min_share = 0.001;
-    if (!opt.max_nodes)
-        opt.max_nodes = 3000;
-    mt_report_summary_t rep;
-    mt_leaks_t leaks;
-    mt_report_fragmentation_t frag;
-    int rc = mt_report_summary_build(&rep, a, sym, opt.top);
-    if (rc < 0)
-        return rc;
-    rc = mt_leaks_build(&leaks, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW);
-    if (rc < 0) {
-        mt_report_summary_destroy(&rep);
-        return rc;
-    }
-    rc = mt_report_fragmentation_build(&frag, a, sym, opt.top);
-    if (rc < 0) {
-        mt_leaks_destroy(&leaks);
-        mt_report_summary_destroy(&rep);
-        return rc;
-    }
+    const mt_analysis_t *a = page->a;
+    const mt_report_summary_t *rep = &page->summary;
+    int rc = 0;
     fputs(
         "<!DOCTYPE html>\n<html lang=\"en\" data-errors=\"0\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -866,7 +820,7 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
           "\xc2\xb7 <a href=\"#flame-peak\">peak</a> \xc2\xb7 "
           "<a href=\"#flame-leaked\">leaks flame graph</a> \xc2\xb7 <a href=\"#sites\">sites</a>",
           o);
-    if (mt_report_lines_available(a))
+    if (page->has_lines)
         fputs(" \xc2\xb7 <a href=\"#lines\">lines</a>", o);
     fputs(" \xc2\xb7 <a href=\"#leaks\">leaks</a> \xc2\xb7 <a href=\"#fragmentation\">"
           "fragmentation</a></p>\n",
@@ -880,27 +834,18 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
     }
     if (opt.processes)
         mt_render_html_ptree(o, opt.processes);
-    mt_summary_html(o, &rep);
+    mt_summary_html(o, rep);
     fputs("<h2 id=\"timeline\">Timeline</h2>\n", o);
     rc = mt_b64_timeline(o, a);
     if (rc == 0)
-        rc = mt_threads_html(o, cnt, a);
-    if (rc == 0)
-        rc = mt_flame_html(o, a, &rep.sites, MT_COST_PEAK, "flame-peak",
-                           "Flame graph: bytes held at the heap peak", &opt);
-    if (rc == 0)
-        rc = mt_flame_html(o, a, &rep.sites, MT_COST_LEAKED, "flame-leaked",
-                           mt_analysis_held(a).at_script_end
-                               ? "Flame graph: bytes held at the end of the script"
-                               : "Flame graph: bytes not freed at exit",
-                           &opt);
+        mt_threads_html(o, cnt, &page->threads);
+    for (size_t k = 0; k < MT_PAGE_FLAMES && rc == 0; k++)
+        rc = mt_flame_html(o, a, &page->flame[k], &flames[k]);
     if (rc == 0) {
-        mt_sites_html(o, cnt, &rep, opt.frames);
-        rc = mt_lines_html(o, cnt, a);
-    }
-    if (rc == 0) {
-        mt_leaks_html(o, cnt, &leaks, opt.top, opt.frames);
-        mt_frag_html(o, cnt, &frag, opt.top, opt.frames);
+        mt_sites_html(o, cnt, rep, opt.frames);
+        mt_lines_html(o, cnt, page);
+        mt_leaks_html(o, cnt, &page->leaks, opt.top, opt.frames);
+        mt_frag_html(o, cnt, &page->frag, opt.top, opt.frames);
         char rows[48] = "every row"; /* --top 0: no limit but the tables' byte budget */
         if (opt.top != SIZE_MAX)
             snprintf(rows, sizeof rows, "the top %zu rows", opt.top);
@@ -917,25 +862,59 @@ static int mt_render_page(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *o,
         }
         fputs("</script>\n</body>\n</html>\n", o);
     }
-    mt_report_fragmentation_destroy(&frag);
-    mt_leaks_destroy(&leaks);
-    mt_report_summary_destroy(&rep);
     if (rc < 0)
         return rc;
     return ferror(o) ? -EIO : 0;
 }
 
 int mt_render_html(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *out,
-                   const mt_html_opts_t *opt)
+                   const mt_html_opts_t *opt_in)
 {
+    mt_html_opts_t opt = *opt_in;
+    if (!opt.top)
+        opt.top = 20;
+    if (!opt.frames)
+        opt.frames = 30;
+    if (opt.min_share <= 0)
+        opt.min_share = 0.001;
+    if (!opt.max_nodes)
+        opt.max_nodes = 3000;
+    /* The node cap bounds a flame graph for ordinary names; the byte budget for any names (a
+     * C++ program's escaped templates): over it, the cap shrinks until the graph fits. */
+    mt_html_flame_t flames[MT_PAGE_FLAMES] = {
+        [MT_PAGE_FLAME_PEAK] = {.so = {.title = "Flame graph: bytes held at the heap peak"},
+                                .id = "flame-peak"},
+        [MT_PAGE_FLAME_LEAKED] = {.so = {.title = mt_analysis_held(a).at_script_end
+                                                      ? "Flame graph: bytes held at the end of "
+                                                        "the script"
+                                                      : "Flame graph: bytes not freed at exit"},
+                                  .id = "flame-leaked"},
+    };
+    mt_flame_opts_t fo[MT_PAGE_FLAMES];
+    for (size_t k = 0; k < MT_PAGE_FLAMES; k++) {
+        flames[k].so.embedded = 1;
+        flames[k].budget = (mt_flame_budget_t){.a = a, .svg = &flames[k].so};
+        fo[k] = (mt_flame_opts_t){.min_share = opt.min_share,
+                                  .max_nodes = opt.max_nodes,
+                                  .size = mt_flame_svg_size,
+                                  .size_arg = &flames[k].budget,
+                                  .max_size = MT_HTML_FLAME_MAX_BYTES};
+    }
+    mt_report_page_t page;
+    int rc = mt_report_page_build(&page, a, sym, opt.top, fo);
+    if (rc < 0)
+        return rc;
     mt_counter_t cnt = {.out = out};
     FILE *o = fopencookie(&cnt, "w", (cookie_io_functions_t){.write = mt_counter_write});
-    if (!o)
+    if (!o) {
+        mt_report_page_destroy(&page);
         return -ENOMEM;
-    int rc = mt_render_page(a, sym, o, &cnt, opt);
+    }
+    rc = mt_render_page(&page, o, &cnt, flames, opt);
     if (fclose(o) != 0 && rc == 0)
         rc = -EIO;
     if (rc == 0 && ferror(out))
         rc = -EIO;
+    mt_report_page_destroy(&page);
     return rc;
 }

@@ -22,7 +22,8 @@ typedef struct mt_html_opts {
     const struct mt_ptree *processes;
 } mt_html_opts_t;
 
-/* 0, -ENOMEM or -EIO. */
+/* Builds the page's reports once (report_page.h), each flame tree to fit its byte budget
+ * in the page, then draws them. 0, -ENOMEM or -EIO. */
 int mt_render_html(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *out,
                    const mt_html_opts_t *o) MT_WUR;
 
