@@ -8,7 +8,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "diff.h"
+#include "render_diff.h"
 #include "fmt.h"
 
 #define MT_DIFF_DEFAULT_TOP 10

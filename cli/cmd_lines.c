@@ -9,7 +9,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "report_lines.h"
+#include "render_lines.h"
 
 static void mt_lines_usage(FILE *out)
 {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Rendering of `memtrace diff` (see diff.h): a text table of the totals and the sites that
+// Rendering of `memtrace diff` (see render_diff.h): a text table of the totals and the sites that
 // changed, largest growth first, or the JSON of docs/json-schema.md. Colour only when the
 // caller says so; never looks at the terminal itself.
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
+#include "render_diff.h"
 #include "fmt.h"
 #include "json_writer.h"
 #include "render_stack.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Text and JSON of the line-by-line report (report_lines.h). The text follows the layout
+// Text and JSON of the line-by-line report (render_lines.h). The text follows the layout
 // Python users know from memory_profiler's @profile (Line #, figures, Line Contents), one
 // table per function; source text from the file is escaped like every string from outside.
 // Prints only to the stream it is given.
@@ -10,7 +10,7 @@
 #include "fmt.h"
 #include "json_writer.h"
 #include "render_stack.h"
-#include "report_lines.h"
+#include "render_lines.h"
 #include "render_threads.h"
 #include "text_escape.h"
 

@@ -9,7 +9,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "analysis.h"
 #include "sites.h"
@@ -72,17 +71,5 @@ typedef struct mt_diff_threshold {
 int mt_diff_threshold_parse(const char *s, mt_diff_threshold_t *t) MT_WUR;
 /* 1 when the total growth of the by figure is above t. */
 int mt_diff_exceeds(const mt_diff_t *d, const mt_diff_threshold_t *t);
-
-typedef struct mt_diff_render_opts {
-    int colour;
-    size_t top;                            /* sites listed, 0 for all */
-    size_t max_frames;                     /* text: frames per stack, 0 for all */
-    const mt_diff_threshold_t *fail_above; /* NULL when not given */
-    const char *fail_above_text;           /* as the user wrote it */
-} mt_diff_render_opts_t;
-
-/* render_diff.c. 0 or -EIO. */
-int mt_render_diff_text(const mt_diff_t *d, FILE *out, const mt_diff_render_opts_t *o) MT_WUR;
-int mt_render_diff_json(const mt_diff_t *d, FILE *out, const mt_diff_render_opts_t *o) MT_WUR;
 
 #endif

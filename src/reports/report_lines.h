@@ -8,8 +8,6 @@
 #ifndef MT_REPORT_LINES_H
 #define MT_REPORT_LINES_H
 
-#include <stdio.h>
-
 #include "analysis.h"
 #include "py_source.h"
 
@@ -77,9 +75,5 @@ void mt_report_lines_destroy(mt_report_lines_t *rep);
 
 /* The source text of a line ("" when the source is missing or shorter). */
 const char *mt_report_lines_text(const mt_report_lines_t *rep, uint32_t line);
-
-/* Both return 0 or -EIO. colour: ANSI escapes. */
-int mt_render_lines_text(const mt_report_lines_t *rep, FILE *out, int colour) MT_WUR;
-int mt_render_lines_json(const mt_report_lines_t *rep, FILE *out, int pretty) MT_WUR;
 
 #endif

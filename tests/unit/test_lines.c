@@ -13,7 +13,7 @@
 #include "analysis.h"
 #include "log_builder.h"
 #include "py_source.h"
-#include "report_lines.h"
+#include "render_lines.h"
 
 /* ---- py_source ---- */
 
