@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `memtrace diff OLD NEW`: what grew between two runs, by allocation site, as text or JSON, with
-// --fail-above for CI. Argument parsing and exit status only; the diff is src/diff.c.
+// --fail-above for CI. Argument parsing and exit status only; the diff is src/reports/diff.c.
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "diff.h"
+#include "render_diff.h"
 #include "fmt.h"
 
 #define MT_DIFF_DEFAULT_TOP 10

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `memtrace flamegraph FILE -o out.svg`: the allocation sites as an interactive flame graph.
-// Argument handling only; the tree is src/flame_tree.c, the SVG src/render_flamegraph.c.
+// Argument handling only; the tree is src/reports/flame_tree.c, the SVG
+// src/render/render_flamegraph.c.
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@
 #include "commands.h"
 #include "flame_tree.h"
 #include "render_flamegraph.h"
-#include "report_threads.h"
+#include "render_threads.h"
 
 /* Frames narrower than this share are merged into "other": 0.01% is a tenth of a pixel at the
  * default width, and keeps the SVG of a large program to a size browsers open at once. */

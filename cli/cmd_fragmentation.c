@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 // `memtrace fragmentation FILE`: allocator footprint vs live bytes, holes, pinning and churn
 // sites, as text or JSON on stdout. Argument parsing only; the report is
-// src/report_fragmentation.c.
+// src/reports/report_fragmentation.c.
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli_common.h"
 #include "commands.h"
-#include "report_fragmentation.h"
+#include "render_fragmentation.h"
 
 #define MT_FRAG_DEFAULT_TOP 10
 #define MT_FRAG_DEFAULT_FRAMES MT_CLI_DEFAULT_FRAMES

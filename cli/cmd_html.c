@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `memtrace html FILE -o report.html`: the whole analysis of a log as one self-contained page.
-// Argument handling only; the page is src/render_html.c.
+// Argument handling only; the page is src/render/render_html.c.
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `memtrace lines FILE`: a Python file of the recorded program line by line, with what each
 // line allocated and held, as text or JSON on stdout. Argument parsing and exit status only;
-// the report is src/report_lines.c.
+// the report is src/reports/report_lines.c.
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "report_lines.h"
+#include "render_lines.h"
 
 static void mt_lines_usage(FILE *out)
 {

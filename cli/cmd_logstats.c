@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `memtrace logstats FILE`: where the bytes of a log go, per record type and per stream, as
-// text or JSON (src/log_stats.c). For work on the log format and for the curious; it reads
+// text or JSON (src/reports/log_stats.c). For work on the log format and for the curious; it reads
 // the log once with no analysis and no symbols.
 #include <errno.h>
 #include <getopt.h>
@@ -9,7 +9,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "log_stats.h"
+#include "render_logstats.h"
 
 static void mt_logstats_usage(FILE *out)
 {

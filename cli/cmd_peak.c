@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `memtrace peak FILE`: who holds the memory at the heap's high-water mark, as text or JSON on
 // stdout (over several logs: for the process with the highest peak, multi_log.h). Argument
-// parsing and exit status only; the report is src/report_peak.c.
+// parsing and exit status only; the report is src/reports/report_peak.c.
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "multi_log.h"
-#include "report_peak.h"
+#include "render_peak.h"
 
 #define MT_PEAK_DEFAULT_TOP 10
 #define MT_PEAK_DEFAULT_FRAMES MT_CLI_DEFAULT_FRAMES

@@ -27,7 +27,7 @@
 #include "fmt.h"
 #include "leak_check.h"
 #include "log_format.h"
-#include "memtrace.h"
+#include "run_summary.h"
 #include "mt_config.h"
 #include "peak_check.h"
 #include "run_follow.h"

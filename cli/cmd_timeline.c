@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `memtrace timeline FILE [-o out.svg]`: heap, RSS and allocator footprint over time, as an
 // SVG file or, without -o, a compact chart on stdout. Argument handling only; the rendering
-// is src/render_svg_timeline.c.
+// is src/render/render_svg_timeline.c.
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Reports over several logs: `memtrace report`, `peak`, `leaks` and `html` given several logs
-// or a directory show the process tree of the run (src/process_tree.h), totals over it, and
+// or a directory show the process tree of the run (src/model/process_tree.h), totals over it, and
 // then their usual report of the process with the highest peak. This file turns arguments into
 // log files, prints the one-line messages ("memtrace: ...") and decides the exit status.
 #ifndef MT_CLI_MULTI_LOG_H

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "report_peak.h"
+#include "render_peak.h"
 #include "text_escape.h"
 
 int mt_cli_peak_check(const char *prefix, const char *suffix, const mt_analysis_t *a,

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "memtrace.h"
+#include "run_summary.h"
 
 typedef struct mt_run_follower mt_run_follower_t;
 

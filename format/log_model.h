@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The prediction model of the log format (version 3): what the encoder (preload/, tests) and
-// the reader (src/log_reader.c) both remember of the records so far, so that an event can say
+// the reader (src/log/log_reader.c) both remember of the records so far, so that an event can say
 // "the address I predicted" or "the block allocated n allocations ago" instead of writing it.
 // Both ends must update it identically; everything here is allocation-free, branch-light and
 // safe inside a malloc hook. The layout it serves is documented in log_format.h.

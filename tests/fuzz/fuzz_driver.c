@@ -12,8 +12,8 @@
 #include "render.h"
 #include "render_leaks.h"
 #include "render_svg_timeline.h"
-#include "report_fragmentation.h"
-#include "report_peak.h"
+#include "render_fragmentation.h"
+#include "render_peak.h"
 #include "report_summary.h"
 #include "symbolizer.h"
 

@@ -2,12 +2,13 @@
 // Unit tests of the fragmentation report (report_fragmentation.c) on crafted logs: holes
 // between live blocks, the allocator sample taken at the peak, pymalloc arena objects
 // counted apart, pinning sites merged by stack.
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
 #include "crafted_log.h"
-#include "report_fragmentation.h"
+#include "render_fragmentation.h"
 
 START_TEST(fragmentation_holes)
 {

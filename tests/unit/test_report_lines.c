@@ -11,7 +11,7 @@
 #include "analysis.h"
 #include "check_main.h"
 #include "log_builder.h"
-#include "report_lines.h"
+#include "render_lines.h"
 
 /*
  * A script APP (argv: python3 app.py) and a library /lib/util.py:

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Unit tests of the peak report (report_peak.c) on a crafted log: the sites that held the
 // heap at its high-water mark, exactly.
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "check_main.h"
 #include "crafted_log.h"
-#include "report_peak.h"
+#include "render_peak.h"
 
 START_TEST(peak_sites_exact)
 {

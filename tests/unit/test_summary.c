@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Unit tests for the summary `memtrace run` prints (summary.c): it must equal the full analysis
+// Unit tests for the summary `memtrace run` prints (run_summary.c): it must equal the full analysis
 // on every log, whole, cut at any chunk or corrupt (its block map: test_size_map.c).
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "analysis.h"
 #include "check_main.h"
 #include "log_builder.h"
-#include "memtrace.h"
+#include "run_summary.h"
 
 /* A log of every kind of heap, mapping and sample event, with realloc failures and releases
  * in flight, replaced blocks, unknown frees, an exit and (python) a script end. */

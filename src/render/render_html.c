@@ -1,0 +1,920 @@
+// SPDX-License-Identifier: MIT
+// The HTML report (see render_html.h). It draws a built page (report_page.h: the summary,
+// leaks, fragmentation, threads and lines reports and two flame trees from the same sites) as
+// tables and inline SVG; the timeline SVG is embedded as a data: URI. All text from the log is
+// escaped; the only script is the flame graph's, which reads the DOM. Every figure a test or a
+// script may want carries its exact integer in a data-value attribute next to the text for people.
+#include "render_html.h"
+#include "render_html_ptree.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt.h"
+#include "names.h"
+#include "render.h"
+#include "render_flamegraph.h"
+#include "render_leaks.h"
+#include "render_svg_timeline.h"
+#include "render_threads.h"
+#include "report_page.h"
+#include "xml_escape.h"
+
+/* Most bytes one flame graph may take in the page (see mt_flame_html). */
+#define MT_HTML_FLAME_MAX_BYTES (4u << 20)
+/* Most bytes of one table: rows stop there even with the longest names. */
+#define MT_HTML_TABLE_MAX_BYTES (1u << 20)
+
+/* The page is written through a counting stream, so tables can stop at their byte budget
+ * whatever the output is (a pipe cannot say its position). */
+typedef struct mt_counter {
+    FILE *out;
+    uint64_t bytes;
+} mt_counter_t;
+
+static ssize_t mt_counter_write(void *cookie, const char *buf, size_t n)
+{
+    mt_counter_t *c = cookie;
+    size_t w = fwrite(buf, 1, n, c->out);
+    c->bytes += w;
+    return w == n ? (ssize_t)n : -1;
+}
+
+static uint64_t mt_written(FILE *o, const mt_counter_t *c)
+{
+    fflush(o);
+    return c->bytes;
+}
+
+/* True when the table begun at start is full; then says so under it. */
+static int mt_table_full(FILE *o, const mt_counter_t *c, uint64_t start)
+{
+    return mt_written(o, c) - start > MT_HTML_TABLE_MAX_BYTES;
+}
+
+static void mt_table_cut(FILE *o, size_t shown, size_t total)
+{
+    if (shown < total)
+        fprintf(o,
+                "<p class=\"muted\">%zu more rows not shown (the page keeps each table under "
+                "%u MB): the reports with <code>--format json</code> have them all.</p>\n",
+                total - shown, MT_HTML_TABLE_MAX_BYTES >> 20);
+}
+
+static const char *const mt_html_css[] = {
+    "body { font-family: system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif;",
+    "       margin: 1.5em auto; max-width: 1240px; color: #222; padding: 0 1em; }",
+    "h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 2em; }",
+    "table { border-collapse: collapse; margin: 0.5em 0; }",
+    "th, td { padding: 3px 10px; border-bottom: 1px solid #e4e4e4; text-align: left;",
+    "         vertical-align: top; }",
+    "td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }",
+    "table.summary th { font-weight: normal; color: #555; }",
+    ".muted { color: #777; } .warn { background: #fff4d6; padding: 0.5em 1em; }",
+    "code, .frame { font-family: ui-monospace, 'DejaVu Sans Mono', monospace; font-size: 12px; }",
+    "details summary { cursor: pointer; color: #0645ad; }",
+    "ol.stack { margin: 0.3em 0; padding-left: 2em; }",
+    ".flame-box { overflow-x: auto; } input.flame-search { margin: 0.3em 0; width: 20em; }",
+    "img.timeline { max-width: 100%; border: 1px solid #eee; }",
+    "table.lines td.src { white-space: pre; font-family: ui-monospace, 'DejaVu Sans Mono', "
+    "monospace; font-size: 12px; }",
+    "table.lines tr.fn th { background: #f4f4f4; } table.lines tr.none td { color: #999; }",
+    ".wide { overflow-x: auto; }",
+    "input.table-filter { display: block; margin: 0.5em 0 0; width: 16em; }",
+    "th.sortable { cursor: pointer; } th.sortable:hover { text-decoration: underline; }",
+    "th[aria-sort=descending]::after { content: ' \\25BC'; }",
+    "th[aria-sort=ascending]::after { content: ' \\25B2'; }",
+    "svg.lane { vertical-align: middle; }",
+    NULL,
+};
+
+/* Every table sorts by a click on a column's header and filters with a text box above it. The
+ * script is fixed text that reads only the DOM: a cell sorts by its data-value when it has
+ * one (the exact integer), else by its text. Header rows are the leading rows of <th> only
+ * (the lines table has two, with spans); a row of one cell across the table (a function of
+ * the lines table) starts a group, and rows sort within their group. */
+static const char *const mt_html_table_js[] = {
+    "(function () {",
+    "'use strict';",
+    "function grid(rows) {",
+    "  var taken = [], out = [];",
+    "  rows.forEach(function (tr, r) {",
+    "    var c = 0, cells = [];",
+    "    Array.prototype.forEach.call(tr.cells, function (td) {",
+    "      while (taken[r] && taken[r][c]) c++;",
+    "      for (var dr = 0; dr < td.rowSpan; dr++)",
+    "        for (var dc = 0; dc < td.colSpan; dc++)",
+    "          (taken[r + dr] = taken[r + dr] || [])[c + dc] = true;",
+    "      cells.push({ td: td, col: c, span: td.colSpan });",
+    "      c += td.colSpan;",
+    "    });",
+    "    out.push(cells);",
+    "  });",
+    "  return out;",
+    "}",
+    "function key(cell) {",
+    "  if (!cell) return null;",
+    "  var v = cell.td.getAttribute('data-value');",
+    "  return v !== null && v !== '' ? +v : cell.td.textContent.trim().toLowerCase();",
+    "}",
+    "function cmp(a, b) {",
+    "  if (a === b) return 0;",
+    "  if (a === null) return 1;",
+    "  if (b === null) return -1;",
+    "  if (typeof a === typeof b) return a < b ? -1 : 1;",
+    "  return typeof a === 'number' ? -1 : 1;",
+    "}",
+    "function setup(table, n) {",
+    "  var rows = Array.prototype.slice.call(table.rows), nh = 0;",
+    "  while (nh < rows.length && Array.prototype.every.call(rows[nh].cells,",
+    "         function (c) { return c.tagName === 'TH'; }) && rows[nh].cells.length > 1) nh++;",
+    "  var head = grid(rows.slice(0, nh)), body = rows.slice(nh), width = 0;",
+    "  head.forEach(function (r) { r.forEach(function (c) { width = Math.max(width, c.col + "
+    "c.span); }); });",
+    "  var input = document.createElement('input');",
+    "  input.type = 'search';",
+    "  input.className = 'table-filter';",
+    "  input.placeholder = 'filter rows';",
+    "  input.setAttribute('aria-label', 'filter the rows of the table below');",
+    "  table.parentNode.insertBefore(input, table);",
+    "  table.setAttribute('data-rows-shown', String(body.length));",
+    "  function groupRow(tr) { return tr.cells.length === 1 && width > 1 && tr.cells[0].colSpan >= "
+    "width; }",
+    "  input.addEventListener('input', function () {",
+    "    var t = input.value.toLowerCase(), shown = 0, group = null, any = false;",
+    "    function close() { if (group) group.style.display = any || t === '' ? '' : 'none'; }",
+    "    body.forEach(function (tr) {",
+    "      if (groupRow(tr)) { close(); group = tr; any = false; return; }",
+    "      var hit = t === '' || tr.textContent.toLowerCase().indexOf(t) >= 0;",
+    "      tr.style.display = hit ? '' : 'none';",
+    "      if (hit) { shown++; any = true; }",
+    "    });",
+    "    close();",
+    "    table.setAttribute('data-filter', input.value);",
+    "    table.setAttribute('data-rows-shown', String(shown));",
+    "  });",
+    "  head.forEach(function (r) {",
+    "    r.forEach(function (h) {",
+    "      if (h.span !== 1 || !body.length) return;",
+    "      h.td.classList.add('sortable');",
+    "      h.td.title = 'sort by this column';",
+    "      h.td.addEventListener('click', function () {",
+    "        var cells = grid(body), groups = [[]], numeric = false;",
+    "        body.forEach(function (tr, i) {",
+    "          if (groupRow(tr)) { groups.push([tr]); groups.push([]); return; }",
+    "          var c = cells[i].filter(function (x) {",
+    "            return x.col <= h.col && h.col < x.col + x.span; })[0], k = key(c);",
+    "          if (typeof k === 'number') numeric = true;",
+    "          groups[groups.length - 1].push({ tr: tr, k: k, i: i });",
+    "        });",
+    "        /* first click: figures biggest first, text from a; then each click turns it */",
+    "        var was = h.td.getAttribute('aria-sort');",
+    "        var desc = was ? was === 'ascending' : numeric;",
+    "        Array.prototype.forEach.call(table.querySelectorAll('th[aria-sort]'),",
+    "          function (x) { x.removeAttribute('aria-sort'); });",
+    "        h.td.setAttribute('aria-sort', desc ? 'descending' : 'ascending');",
+    "        var parent = body.length ? body[0].parentNode : table, order = [];",
+    "        groups.forEach(function (g) {",
+    "          if (g.length === 1 && g[0].nodeType) { order.push(g[0]); return; }",
+    "          g.sort(function (a, b) {",
+    "            var r = cmp(a.k, b.k);",
+    "            if (a.k !== null && b.k !== null && desc) r = -r;",
+    "            return r || a.i - b.i;",
+    "          });",
+    "          g.forEach(function (x) { order.push(x.tr); });",
+    "        });",
+    "        order.forEach(function (tr) { parent.appendChild(tr); });",
+    "        body = order;",
+    "        table.setAttribute('data-sort-col', String(h.col));",
+    "        table.setAttribute('data-sort-dir', desc ? 'descending' : 'ascending');",
+    "      });",
+    "    });",
+    "  });",
+    "}",
+    "var tables = document.querySelectorAll('body table');",
+    "for (var i = 0; i < tables.length; i++) setup(tables[i], i);",
+    "document.documentElement.setAttribute('data-tables-ready', String(tables.length));",
+    "})();",
+    NULL,
+};
+
+static void mt_h(FILE *o, const char *s)
+{
+    mt_xml_escape(o, s, 0);
+}
+
+/* A figure: text for people, the exact integer for machines. */
+static void mt_cell_bytes(FILE *o, const char *key, uint64_t v)
+{
+    char b[64];
+    fprintf(o, "<td class=\"n\"%s%s%s data-value=\"%" PRIu64 "\">%s</td>",
+            key ? " data-key=\"" : "", key ? key : "", key ? "\"" : "", v,
+            mt_fmt_bytes_exact(b, sizeof b, v));
+}
+
+static void mt_cell_count(FILE *o, const char *key, uint64_t v)
+{
+    char b[32];
+    fprintf(o, "<td class=\"n\"%s%s%s data-value=\"%" PRIu64 "\">%s</td>",
+            key ? " data-key=\"" : "", key ? key : "", key ? "\"" : "", v,
+            mt_fmt_count(b, sizeof b, v));
+}
+
+static void mt_frame_html(FILE *o, const mt_analysis_t *a, const mt_frame_t *f)
+{
+    const mt_module_t *m = mt_modules_get(a->modules, f->module);
+    fputs("<span class=\"frame\">", o);
+    char name[1024];
+    if (f->function)
+        mt_xml_escape(o, mt_name_show(f->function, name, sizeof name), 300);
+    else
+        fprintf(o, "0x%" PRIx64, f->address);
+    if (f->inlined)
+        fputs(" (inlined)", o);
+    fputs("</span> <span class=\"muted\">", o);
+    if (f->file) {
+        mt_xml_escape(o, mt_path_show(f->file), 200);
+        if (f->line)
+            fprintf(o, ":%" PRIu32, f->line);
+    } else if (m) {
+        mt_xml_escape(o, m->basename, 200);
+        fprintf(o, "+0x%" PRIx64, f->address);
+    }
+    if (f->python)
+        fputs(" [Python]", o);
+    fputs("</span>", o);
+}
+
+/* The frame a person looks at first (the first in their own code, else the innermost), then
+ * the whole stack folded away. */
+static void mt_stack_cell(FILE *o, const mt_analysis_t *a, const mt_frame_t *fr, size_t n,
+                          long first, size_t max)
+{
+    fputs("<td>", o);
+    if (!n) {
+        fputs("<span class=\"muted\">no stack</span></td>", o);
+        return;
+    }
+    mt_frame_html(o, a, &fr[first >= 0 ? (size_t)first : 0]);
+    fputs("<details><summary>stack</summary><ol class=\"stack\">", o);
+    for (size_t i = 0; i < n && i < max; i++) {
+        fputs("<li>", o);
+        mt_frame_html(o, a, &fr[i]);
+        fputs("</li>", o);
+    }
+    fputs("</ol>", o);
+    if (n > max)
+        fprintf(o, "<span class=\"muted\">... %zu more frames</span>", n - max);
+    fputs("</details></td>", o);
+}
+
+static int mt_b64_timeline(FILE *o, const mt_analysis_t *a)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return -ENOMEM;
+    int rc = mt_timeline_svg(a, m);
+    if (fclose(m) != 0 && rc == 0)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *s = (const unsigned char *)buf;
+    fputs("<img class=\"timeline\" alt=\"heap, RSS and allocator footprint over time\" "
+          "src=\"data:image/svg+xml;base64,",
+          o);
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)s[i + 1] << 8;
+        if (i + 2 < len)
+            v |= s[i + 2];
+        fputc(tab[v >> 18 & 63], o);
+        fputc(tab[v >> 12 & 63], o);
+        fputc(i + 1 < len ? tab[v >> 6 & 63] : '=', o);
+        fputc(i + 2 < len ? tab[v & 63] : '=', o);
+    }
+    fputs("\">\n", o);
+    free(buf);
+    return 0;
+}
+
+static void mt_summary_html(FILE *o, const mt_report_summary_t *rep)
+{
+    const mt_analysis_t *a = rep->a;
+    const mt_replay_t *r = &a->replay;
+    char b[64], c[64];
+    fputs("<h2 id=\"summary\">Summary</h2>\n<table class=\"summary\">\n", o);
+    fputs("<tr><th>command</th><td data-key=\"command\"><code>", o);
+    mt_h(o, rep->command);
+    fputs("</code></td></tr>\n", o);
+    fputs("<tr><th>pid</th>", o);
+    mt_cell_count(o, "pid", a->process.present ? a->process.pid : a->header_pid);
+    fputs("</tr>\n<tr><th>exit</th><td data-key=\"exit\">", o);
+    if (r->has_exit)
+        fprintf(o, "%s %" PRIu64, mt_render_exit_reason(r->exit_reason), r->exit_status);
+    else
+        fputs("none (the log ends early)", o);
+    fprintf(o,
+            "</td></tr>\n<tr><th>duration</th><td class=\"n\" data-key=\"duration_us\" "
+            "data-value=\"%" PRIu64 "\">%s</td></tr>\n",
+            r->last_time_us, mt_fmt_seconds(b, sizeof b, r->last_time_us));
+    fputs("<tr><th>allocations</th>", o);
+    mt_cell_count(o, "allocations", r->allocations);
+    fputs("</tr>\n<tr><th>frees</th>", o);
+    mt_cell_count(o, "frees", r->frees);
+    fputs("</tr>\n<tr><th>bytes allocated</th>", o);
+    mt_cell_bytes(o, "bytes_allocated", r->bytes_allocated);
+    fputs("</tr>\n<tr><th>peak heap</th>", o);
+    mt_cell_bytes(o, "peak_heap_bytes", r->peak_heap_bytes);
+    fprintf(o, "<td class=\"muted\">in %s blocks at %s</td></tr>\n",
+            mt_fmt_count(b, sizeof b, r->peak_heap_blocks),
+            mt_fmt_seconds(c, sizeof c, r->peak_time_us));
+    if (a->thread_filter) { /* replay.h: these threads' part of the process's peak */
+        fputs("<tr><th>process peak</th>", o);
+        mt_cell_bytes(o, "process_peak_heap_bytes", r->all_peak_bytes);
+        fputs("<td class=\"muted\">all threads; the figures on this page are those of the "
+              "threads below</td></tr>\n<tr><th>threads</th><td data-key=\"thread_filter\">",
+              o);
+        for (size_t i = 0; i < r->nsel; i++) {
+            char label[96];
+            mt_analysis_thread_label(a, r->sel_tids[i], label, sizeof label);
+            fputs(i ? ", " : "", o);
+            mt_h(o, label);
+            fprintf(o, " (%" PRIu64 ")", r->sel_tids[i]);
+        }
+        fputs(r->nsel ? " only" : "none", o);
+        fputs("</td></tr>\n", o);
+    }
+    fputs("<tr><th>peak RSS</th>", o);
+    if (r->nsamples_total)
+        mt_cell_bytes(o, "peak_rss_bytes", r->peak_rss_bytes);
+    else
+        fputs("<td class=\"n\" data-key=\"peak_rss_bytes\" data-value=\"0\">not sampled</td>", o);
+    mt_held_t held = mt_analysis_held(a);
+    fprintf(o, "</tr>\n<tr><th>%s</th>",
+            held.at_script_end ? "held at script end" : "not freed at exit");
+    mt_cell_bytes(o, "leaked_bytes", held.bytes);
+    fprintf(o, "</tr>\n<tr><th>blocks %s</th>",
+            held.at_script_end ? "held at script end" : "not freed at exit");
+    mt_cell_count(o, "leaked_blocks", held.blocks);
+    fputs("</tr>\n<tr><th>anonymous mmap calls</th>", o);
+    mt_cell_count(o, "mmap_calls", r->mmap_calls);
+    fputs("</tr>\n</table>\n", o);
+}
+
+static void mt_sites_html(FILE *o, const mt_counter_t *cnt, const mt_report_summary_t *rep,
+                          size_t frames)
+{
+    fputs("<h2 id=\"sites\">Top allocation sites by bytes allocated</h2>\n", o);
+    if (!rep->nby_bytes) {
+        fputs("<p class=\"muted\">no allocations</p>\n", o);
+        return;
+    }
+    fputs("<table class=\"sites\">\n<tr><th>bytes allocated</th><th>allocations</th>"
+          "<th>at the peak</th><th>not freed</th><th>thread</th><th>where</th></tr>\n",
+          o);
+    uint64_t start = mt_written(o, cnt);
+    size_t i = 0;
+    for (; i < rep->nby_bytes && !mt_table_full(o, cnt, start); i++) {
+        const mt_site_t *s = &rep->sites.v[rep->by_bytes[i]];
+        fputs("<tr>", o);
+        mt_cell_bytes(o, NULL, s->bytes_allocated);
+        mt_cell_count(o, NULL, s->allocations);
+        mt_cell_bytes(o, NULL, s->peak_bytes);
+        mt_cell_bytes(o, NULL, s->leaked_bytes);
+        char threads[256];
+        fprintf(o, "<td data-key=\"site_thread_count\" data-value=\"%" PRIu32 "\">", s->nthreads);
+        mt_h(o, mt_site_threads_label(threads, sizeof threads, rep->a, s));
+        fputs("</td>", o);
+        mt_stack_cell(o, rep->a, s->frames, s->nframes, 0, frames);
+        fputs("</tr>\n", o);
+    }
+    fputs("</table>\n", o);
+    mt_table_cut(o, i, rep->nby_bytes);
+}
+
+/* A figure of the line view: blank when zero, so the lines that matter stand out. */
+static void mt_line_cell(FILE *o, const char *fig, uint64_t v, int bytes)
+{
+    char b[64];
+    fprintf(o, "<td class=\"n\" data-fig=\"%s\" data-value=\"%" PRIu64 "\">%s</td>", fig, v,
+            !v      ? ""
+            : bytes ? mt_fmt_bytes(b, sizeof b, v)
+                    : mt_fmt_count(b, sizeof b, v));
+}
+
+static void mt_line_row_html(FILE *o, const mt_report_lines_t *rep, const mt_lines_row_t *row)
+{
+    const mt_line_stats_t *s = row->stats;
+    if (row->gap_before)
+        fputs("<tr class=\"none\"><td class=\"n\">...</td><td colspan=\"9\"></td></tr>\n", o);
+    fprintf(o, "<tr%s data-line=\"%" PRIu32 "\"><td class=\"n\">%" PRIu32 "</td>",
+            s ? "" : " class=\"none\"", row->line, row->line);
+    if (s) {
+        mt_line_cell(o, "own_bytes_allocated", s->own.bytes_allocated, 1);
+        mt_line_cell(o, "incl_bytes_allocated", s->incl.bytes_allocated, 1);
+        mt_line_cell(o, "own_peak_bytes", s->own.peak_bytes, 1);
+        mt_line_cell(o, "incl_peak_bytes", s->incl.peak_bytes, 1);
+        mt_line_cell(o, "own_end_bytes", s->own.end_bytes, 1);
+        mt_line_cell(o, "incl_end_bytes", s->incl.end_bytes, 1);
+        mt_line_cell(o, "own_allocations", s->own.allocations, 0);
+        mt_line_cell(o, "incl_allocations", s->incl.allocations, 0);
+    } else {
+        fputs("<td colspan=\"8\"></td>", o);
+    }
+    fputs("<td class=\"src\">", o);
+    mt_xml_escape(o, mt_report_lines_text(rep, row->line), 2000);
+    fputs("</td></tr>\n", o);
+}
+
+/* The script line by line (memtrace lines): only for a log with Python frames. */
+static void mt_lines_html(FILE *o, const mt_counter_t *cnt, const mt_report_page_t *page)
+{
+    if (!page->has_lines) /* not a Python program: no section */
+        return;
+    fputs("<h2 id=\"lines\">The script line by line</h2>\n", o);
+    if (page->lines_rc < 0) {
+        fputs("<p class=\"muted\">", o);
+        mt_h(o, page->lines_err);
+        fputs("</p>\n", o);
+        return;
+    }
+    const mt_report_lines_t *rep = &page->lines;
+    fputs("<p><code>", o);
+    mt_h(o, rep->file);
+    fprintf(o,
+            "</code>: what each line allocated, held at the heap peak and %s, and its "
+            "allocation calls; <em>own</em>: the line is the innermost Python frame of the "
+            "allocation, <em>incl.</em>: anywhere in its Python stack (callees included). "
+            "<code>memtrace lines</code> shows any file or function.</p>\n",
+            rep->held.at_script_end ? "when the script ended" : "at exit");
+    if (rep->source_errno) {
+        fputs("<p class=\"muted\">source not read: ", o);
+        mt_h(o, strerror(rep->source_errno));
+        fputs("; figures by line number only</p>\n", o);
+    }
+    if (rep->source_changed)
+        fputs("<p class=\"muted\">the source file was modified after the run was recorded: "
+              "the text shown may not be the code that ran</p>\n",
+              o);
+    fprintf(o,
+            "<div class=\"wide\"><table class=\"lines\">\n<tr><th rowspan=\"2\">Line</th><th "
+            "colspan=\"2\">"
+            "Allocated</th><th colspan=\"2\">At peak</th><th colspan=\"2\">%s</th>"
+            "<th colspan=\"2\">Allocations</th><th rowspan=\"2\">Line Contents</th></tr>\n"
+            "<tr><th>own</th><th>incl.</th><th>own</th><th>incl.</th><th>own</th><th>incl.</th>"
+            "<th>own</th><th>incl.</th></tr>\n",
+            rep->held.at_script_end ? "At script end" : "At exit");
+    uint64_t start = mt_written(o, cnt);
+    size_t shown = 0;
+    for (size_t i = 0; i < rep->nblocks && !mt_table_full(o, cnt, start); i++) {
+        const mt_lines_block_t *b = &rep->blocks[i];
+        fputs("<tr class=\"fn\"><th colspan=\"10\">", o);
+        mt_h(o, b->name);
+        fprintf(o, " <span class=\"muted\">lines %" PRIu32 "-%" PRIu32 "</span></th></tr>\n",
+                b->first, b->last);
+        for (size_t k = 0; k < b->nrows && !mt_table_full(o, cnt, start); k++, shown++)
+            mt_line_row_html(o, rep, &rep->rows[b->row0 + k]);
+    }
+    fputs("</table></div>\n", o);
+    mt_table_cut(o, shown, rep->nrows);
+}
+
+/* Threads drawn as lanes at most (the JSON reports list them all). */
+#define MT_HTML_LANES_MAX 100u
+
+/* One lane: the run's duration as a bar, the thread's first to last heap event on it, a mark
+ * at its own peak (dark) and at the process's heap peak (red). */
+static void mt_lane_svg(FILE *o, const mt_replay_t *r, const mt_thread_row_t *t)
+{
+    const double w = 240, h = 14;
+    double span = r->last_time_us ? (double)r->last_time_us : 1;
+#define MT_LANE_X(us) ((double)(us) / span * w)
+    double x0 = MT_LANE_X(t->st.first_us), x1 = MT_LANE_X(t->st.last_us);
+    fprintf(o,
+            "<td><svg class=\"lane\" width=\"%.0f\" height=\"%.0f\" role=\"img\">"
+            "<rect width=\"%.0f\" height=\"%.0f\" fill=\"#f0f0f0\"/>"
+            "<rect x=\"%.1f\" width=\"%.1f\" height=\"%.0f\" fill=\"#9ecae1\"/>"
+            "<rect x=\"%.1f\" width=\"2\" height=\"%.0f\" fill=\"#08519c\"/>"
+            "<rect x=\"%.1f\" width=\"1\" height=\"%.0f\" fill=\"#d62728\"/></svg></td>",
+            w, h, w, h, x0, x1 - x0 < 1 ? 1 : x1 - x0, h, MT_LANE_X(t->st.own_peak_us), h,
+            MT_LANE_X(r->peak_time_us), h);
+#undef MT_LANE_X
+}
+
+/* The per-thread lanes: figures by thread, in the order the threads started. Their data-key
+ * names start with thread_ (the summary's keys are the process's). */
+static void mt_threads_html(FILE *o, const mt_counter_t *cnt, const mt_report_threads_t *t)
+{
+    const mt_analysis_t *a = t->a;
+    fputs("<h2 id=\"threads\">Threads</h2>\n", o);
+    if (!t->n) {
+        fputs("<p class=\"muted\">no thread allocated</p>\n", o);
+        return;
+    }
+    fprintf(o,
+            "<p class=\"muted\">Each lane spans the run: light blue from the thread's first to "
+            "its last heap event, a dark mark at its own peak, a red one at the heap peak.</p>\n"
+            "<table class=\"threads\">\n<tr><th>thread</th><th>tid</th><th>allocations</th>"
+            "<th>bytes allocated</th><th>own peak</th><th>at the heap peak</th><th>%s</th>"
+            "<th>lane</th></tr>\n",
+            a->python.script_end ? "held at script end" : "not freed at exit");
+    uint64_t start = mt_written(o, cnt);
+    size_t i = 0;
+    for (; i < t->n && i < MT_HTML_LANES_MAX && !mt_table_full(o, cnt, start); i++) {
+        const mt_thread_row_t *row = &t->v[i];
+        fprintf(o, "<tr class=\"thread-lane\" data-tid=\"%" PRIu64 "\" data-name=\"", row->st.tid);
+        mt_h(o, row->label);
+        fputs("\"><td>", o);
+        mt_h(o, row->label);
+        fputs("</td>", o);
+        mt_cell_count(o, "thread_tid", row->st.tid);
+        mt_cell_count(o, "thread_allocations", row->st.allocations);
+        mt_cell_bytes(o, "thread_bytes_allocated", row->st.bytes_allocated);
+        mt_cell_bytes(o, "thread_own_peak_bytes", row->st.own_peak_bytes);
+        mt_cell_bytes(o, "thread_bytes_at_heap_peak", row->st.peak_bytes);
+        mt_cell_bytes(o, "thread_held_bytes", row->held_bytes);
+        mt_lane_svg(o, &a->replay, row);
+        fputs("</tr>\n", o);
+    }
+    fputs("</table>\n", o);
+    mt_table_cut(o, i, t->n);
+}
+
+/* The SVG options and the byte budget of one flame graph of the page: its tree is built to fit
+ * them (mt_flame_svg_size measures the SVG drawn with exactly these options). */
+typedef struct mt_html_flame {
+    mt_flame_svg_opts_t so;
+    mt_flame_budget_t budget;
+    const char *id;
+} mt_html_flame_t;
+
+static int mt_flame_html(FILE *o, const mt_analysis_t *a, const mt_flame_tree_t *t,
+                         const mt_html_flame_t *hf)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return -ENOMEM;
+    int rc = mt_render_flamegraph_svg(t, a, m, &hf->so);
+    if (fclose(m) != 0 && rc == 0)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        free(buf);
+        return rc == -EIO ? -ENOMEM : rc;
+    }
+    const char *id = hf->id, *heading = hf->so.title;
+    fprintf(o,
+            "<h2 id=\"%s\">%s</h2>\n<div class=\"flame-box\"><input class=\"flame-search\" "
+            "type=\"search\" placeholder=\"search frames\" aria-label=\"search frames\">\n",
+            id, heading);
+    fwrite(buf, 1, len, o);
+    fputs("</div>\n", o);
+    free(buf);
+    return 0;
+}
+
+/* One row of the leak totals; data-kind names it for scripts. */
+static void mt_leak_total_row(FILE *o, const char *key, const char *label, uint64_t bytes,
+                              uint64_t blocks)
+{
+    fprintf(o, "<tr data-kind=\"%s\"><td>%s</td>", key, label);
+    mt_cell_bytes(o, NULL, bytes);
+    mt_cell_count(o, NULL, blocks);
+    fputs("</tr>\n", o);
+}
+
+/* The totals add up to the summary's figure (not freed at exit, or for a Python script held
+ * at its end): every block counted there is in exactly one row. */
+static void mt_leaks_html(FILE *o, const mt_counter_t *cnt, const mt_leaks_t *l, size_t top,
+                          size_t frames)
+{
+    fputs("<h2 id=\"leaks\">Leaks</h2>\n", o);
+    if (l->python_end)
+        fputs("<p class=\"muted\">Python script: the blocks still allocated when the script "
+              "ended (before interpreter finalization) by a line of its own code are listed as "
+              "held at script end; those of the standard library, site-packages and imports are "
+              "counted as still reachable, the interpreter's own (no Python frame) apart.</p>\n",
+              o);
+    else if (!l->classified)
+        fputs("<p class=\"muted\">recorded without <code>--leak-check</code>: the blocks not "
+              "freed at exit are listed, not classified.</p>\n",
+              o);
+    fputs("<table class=\"leak-totals\">\n<tr><th>kind</th><th>bytes</th><th>blocks</th></tr>\n",
+          o);
+    uint64_t all_bytes = l->suppressed_bytes, all_blocks = l->suppressed_blocks;
+    if (l->python_end) {
+        mt_leak_total_row(o, "script", "held at script end (the script's own lines)",
+                          l->bytes[MT_LEAKS_UNCLASSIFIED], l->blocks[MT_LEAKS_UNCLASSIFIED]);
+        mt_leak_total_row(o, "reachable", "still reachable (libraries, imports)",
+                          l->bytes[MT_LEAKS_REACHABLE], l->blocks[MT_LEAKS_REACHABLE]);
+        mt_leak_total_row(o, "interpreter", "the interpreter's own (no Python frame)",
+                          l->interp_bytes, l->interp_blocks);
+        all_bytes += l->interp_bytes;
+        all_blocks += l->interp_blocks;
+    }
+    for (unsigned k = 0; k < MT_LEAKS_NKINDS; k++) {
+        all_bytes += l->bytes[k];
+        all_blocks += l->blocks[k];
+        /* a classified log has the four kinds (0 too), an unclassified one only its own */
+        if (l->python_end ||
+            (l->classified ? k == MT_LEAKS_UNCLASSIFIED : k != MT_LEAKS_UNCLASSIFIED))
+            continue;
+        mt_leak_total_row(o, mt_leakclass_kind_name(k), mt_leakclass_kind_name(k), l->bytes[k],
+                          l->blocks[k]);
+    }
+    if (l->suppressed_blocks)
+        mt_leak_total_row(o, "suppressed", "suppressed", l->suppressed_bytes, l->suppressed_blocks);
+    mt_leak_total_row(o, "total",
+                      l->python_end ? "total held at script end" : "total not freed at exit",
+                      all_bytes, all_blocks);
+    fputs("</table>\n", o);
+    size_t shown = 0, listed = 0;
+    for (size_t i = 0; i < l->n; i++)
+        listed += mt_leaks_listed(l, &l->v[i]) != 0;
+    if (!listed) {
+        fputs("<p class=\"muted\">no leaks listed</p>\n", o);
+        return;
+    }
+    fputs("<table class=\"leaks\">\n<tr><th>kind</th><th>bytes</th><th>blocks</th>"
+          "<th>allocated in</th></tr>\n",
+          o);
+    uint64_t start = mt_written(o, cnt);
+    for (size_t i = 0; i < l->n && shown < top && !mt_table_full(o, cnt, start); i++) {
+        const mt_leak_t *k = &l->v[i];
+        if (!mt_leaks_listed(l, k))
+            continue;
+        shown++;
+        fprintf(o, "<tr><td>%s</td>",
+                l->python_end && k->kind == MT_LEAKS_UNCLASSIFIED
+                    ? "held at script end"
+                    : mt_leakclass_kind_name(k->kind));
+        mt_cell_bytes(o, NULL, mt_leak_total_bytes(k));
+        mt_cell_count(o, NULL, k->blocks);
+        mt_stack_cell(o, l->a, k->frames, k->nframes, mt_render_leaks_user_frame(l, k), frames);
+        fputs("</tr>\n", o);
+    }
+    fputs("</table>\n", o);
+    if (listed > shown)
+        fprintf(o,
+                "<p class=\"muted\">%zu more leak records: <code>memtrace leaks</code> "
+                "lists them all.</p>\n",
+                listed - shown);
+}
+
+/* arenas: the column of the live bytes that are pymalloc's (a Python program) */
+static void mt_moment_row(FILE *o, const char *name, const mt_frag_moment_t *m, int arenas)
+{
+    fprintf(o, "<tr><th>%s</th>", name);
+    mt_cell_bytes(o, NULL, m->live_bytes);
+    if (arenas) {
+        char b[64];
+        fprintf(o,
+                "<td class=\"n\" data-fig=\"pymalloc_object_bytes\" data-value=\"%" PRIu64
+                "\">%s</td>",
+                m->arena_obj_bytes, mt_fmt_bytes_exact(b, sizeof b, m->arena_obj_bytes));
+    }
+    if (m->sampled) {
+        mt_cell_bytes(o, NULL, m->footprint_bytes);
+        mt_cell_bytes(o, NULL, m->free_held_bytes);
+        fprintf(o, "<td class=\"n\">%.1f%%</td>", 100 * m->fragmentation_ratio);
+    } else {
+        fputs("<td colspan=\"3\" class=\"muted\">not sampled</td>", o);
+    }
+    fputs("</tr>\n", o);
+}
+
+/* Python: the small objects live outside glibc's heap, in pymalloc's arenas. */
+static void mt_frag_arenas_html(FILE *o, const mt_report_fragmentation_t *f)
+{
+    const mt_pyarena_usage_t *u = &f->py_arenas;
+    if (!u->valid)
+        return;
+    char b[64], c[64], d[64], e[64];
+    fprintf(o,
+            "<p>pymalloc arenas at %s: %s held (%s), %s used by %s live small objects "
+            "(%.0f%%); peak %s arenas (%s). By fullness: %" PRIu64 " under 25%%, %" PRIu64
+            " under 50%%, %" PRIu64 " under 75%%, %" PRIu64 " at least 75%% "
+            "<span class=\"muted\">(small objects live there, outside glibc's heap: an arena "
+            "is returned only when all its objects are freed)</span></p>\n",
+            f->py_arenas_at_script_end ? "the end of the script" : "exit",
+            mt_fmt_count(b, sizeof b, u->arenas), mt_fmt_bytes(c, sizeof c, u->arena_bytes),
+            mt_fmt_bytes(d, sizeof d, u->used_bytes), mt_fmt_count(e, sizeof e, u->blocks),
+            u->arena_bytes ? 100.0 * (double)u->used_bytes / (double)u->arena_bytes : 0.0,
+            mt_fmt_count(b, sizeof b, f->a->python.arena_peak_count),
+            mt_fmt_bytes(c, sizeof c, f->a->python.arena_peak_bytes), u->fullness[0],
+            u->fullness[1], u->fullness[2], u->fullness[3]);
+}
+
+static void mt_frag_html(FILE *o, const mt_counter_t *cnt, const mt_report_fragmentation_t *f,
+                         size_t top, size_t frames)
+{
+    char b[64], c[64], d[64];
+    /* As the CLI says: without it, a Python heap reads as more live bytes than glibc holds. */
+    int arenas = f->at_peak.arena_obj_bytes || f->at_exit.arena_obj_bytes ||
+                 (f->has_script_end && f->at_script_end.arena_obj_bytes);
+    fprintf(o,
+            "<h2 id=\"fragmentation\">Fragmentation</h2>\n<table class=\"frag\">\n"
+            "<tr><th></th><th>live bytes</th>%s<th>allocator footprint</th><th>free but held</th>"
+            "<th>fragmentation</th></tr>\n",
+            arenas ? "<th>of which in pymalloc's arenas</th>" : "");
+    mt_moment_row(o, "at the peak", &f->at_peak, arenas);
+    if (f->has_script_end)
+        mt_moment_row(o, "at the end of the script", &f->at_script_end, arenas);
+    mt_moment_row(o, f->has_script_end ? "after finalization" : "at exit", &f->at_exit, arenas);
+    fputs("</table>\n", o);
+    if (arenas)
+        fputs("<p class=\"note pymalloc\">Live bytes include small Python objects in "
+              "pymalloc's arenas, outside glibc's heap: the allocator footprint does not "
+              "count them, so live bytes may exceed it.</p>\n",
+              o);
+    fprintf(o,
+            "<p>holes between live blocks at %s: %s, %s in total, the largest %s "
+            "<span class=\"muted\">(estimated for glibc's chunk layout)</span></p>\n",
+            f->has_script_end ? "the end of the script" : "exit",
+            mt_fmt_count(b, sizeof b, f->nholes), mt_fmt_bytes_exact(c, sizeof c, f->holes_total),
+            mt_fmt_bytes(d, sizeof d, f->largest_hole));
+    mt_frag_arenas_html(o, f);
+    if (f->npinning) {
+        fputs("<h3>Sites pinning freed memory</h3>\n<table class=\"pinning\">\n<tr>"
+              "<th>freed bytes pinned</th><th>live bytes</th><th>blocks</th><th>where</th></tr>\n",
+              o);
+        uint64_t start = mt_written(o, cnt);
+        size_t i = 0;
+        for (; i < f->npinning && i < top && !mt_table_full(o, cnt, start); i++) {
+            const mt_site_t *s = &f->pinning[i];
+            fputs("<tr>", o);
+            mt_cell_bytes(o, NULL, f->pinned[i]);
+            mt_cell_bytes(o, NULL, s->leaked_bytes);
+            mt_cell_count(o, NULL, s->leaked_blocks);
+            mt_stack_cell(o, f->a, s->frames, s->nframes, 0, frames);
+            fputs("</tr>\n", o);
+        }
+        fputs("</table>\n", o);
+        mt_table_cut(o, i, f->npinning < top ? f->npinning : top);
+    }
+    if (f->nchurn) {
+        fputs("<h3>Sites churning the allocator</h3>\n<table class=\"churn\">\n<tr>"
+              "<th>temporary allocations</th><th>allocations</th><th>bytes allocated</th>"
+              "<th>where</th></tr>\n",
+              o);
+        uint64_t start = mt_written(o, cnt);
+        size_t i = 0;
+        for (; i < f->nchurn && i < top && !mt_table_full(o, cnt, start); i++) {
+            const mt_site_t *s = &f->sites.v[f->churn[i]];
+            fputs("<tr>", o);
+            mt_cell_count(o, NULL, s->temporary);
+            mt_cell_count(o, NULL, s->allocations);
+            mt_cell_bytes(o, NULL, s->bytes_allocated);
+            mt_stack_cell(o, f->a, s->frames, s->nframes, 0, frames);
+            fputs("</tr>\n", o);
+        }
+        fputs("</table>\n", o);
+        mt_table_cut(o, i, f->nchurn < top ? f->nchurn : top);
+    }
+}
+
+/* Draws a built page; builds nothing. */
+static int mt_render_page(const mt_report_page_t *page, FILE *o, const mt_counter_t *cnt,
+                          const mt_html_flame_t flames[MT_PAGE_FLAMES], const mt_html_opts_t opt)
+{
+    const mt_analysis_t *a = page->a;
+    const mt_report_summary_t *rep = &page->summary;
+    int rc = 0;
+    fputs(
+        "<!DOCTYPE html>\n<html lang=\"en\" data-errors=\"0\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<meta name=\"generator\" content=\"memtrace\">\n<title>",
+        o);
+    if (opt.title) {
+        mt_h(o, opt.title);
+    } else {
+        fputs("memtrace report: ", o);
+        mt_h(o, a->path);
+    }
+    fputs("</title>\n<style>\n", o);
+    for (const char *const *l = mt_html_css; *l; l++)
+        fprintf(o, "%s\n", *l);
+    mt_flame_write_css(o);
+    fputs("</style>\n</head>\n<body>\n<h1>", o);
+    if (opt.title) {
+        mt_h(o, opt.title);
+    } else {
+        fputs("memtrace report: <code>", o);
+        mt_h(o, a->path);
+        fputs("</code>", o);
+    }
+    fputs("</h1>\n<p class=\"muted\">", o);
+    if (opt.processes)
+        fputs("<a href=\"#processes\">processes</a> \xc2\xb7 ", o);
+    fputs("<a href=\"#summary\">summary</a> \xc2\xb7 "
+          "<a href=\"#timeline\">timeline</a> \xc2\xb7 <a href=\"#threads\">threads</a> "
+          "\xc2\xb7 <a href=\"#flame-peak\">peak</a> \xc2\xb7 "
+          "<a href=\"#flame-leaked\">leaks flame graph</a> \xc2\xb7 <a href=\"#sites\">sites</a>",
+          o);
+    if (page->has_lines)
+        fputs(" \xc2\xb7 <a href=\"#lines\">lines</a>", o);
+    fputs(" \xc2\xb7 <a href=\"#leaks\">leaks</a> \xc2\xb7 <a href=\"#fragmentation\">"
+          "fragmentation</a></p>\n",
+          o);
+    if (a->truncated) {
+        fputs("<p class=\"warn\" data-key=\"truncated\">The log ends early: ", o);
+        mt_h(o, a->truncation);
+        fputs(" (", o);
+        mt_h(o, a->cut_reason);
+        fputs(")</p>\n", o);
+    }
+    if (opt.processes)
+        mt_render_html_ptree(o, opt.processes);
+    mt_summary_html(o, rep);
+    fputs("<h2 id=\"timeline\">Timeline</h2>\n", o);
+    rc = mt_b64_timeline(o, a);
+    if (rc == 0)
+        mt_threads_html(o, cnt, &page->threads);
+    for (size_t k = 0; k < MT_PAGE_FLAMES && rc == 0; k++)
+        rc = mt_flame_html(o, a, &page->flame[k], &flames[k]);
+    if (rc == 0) {
+        mt_sites_html(o, cnt, rep, opt.frames);
+        mt_lines_html(o, cnt, page);
+        mt_leaks_html(o, cnt, &page->leaks, opt.top, opt.frames);
+        mt_frag_html(o, cnt, &page->frag, opt.top, opt.frames);
+        char rows[48] = "every row"; /* --top 0: no limit but the tables' byte budget */
+        if (opt.top != SIZE_MAX)
+            snprintf(rows, sizeof rows, "the top %zu rows", opt.top);
+        fprintf(o,
+                "<hr><p class=\"muted\">memtrace %s \xc2\xb7 tables show %s; "
+                "flame graphs merge frames below %.2g%% of their total into \"other\" and draw "
+                "at most %zu frames; the complete data: <code>memtrace report|leaks|peak|"
+                "fragmentation --format json</code>.</p>\n<script>\n",
+                opt.version ? opt.version : "", rows, opt.min_share * 100, opt.max_nodes);
+        mt_flame_write_js(o);
+        for (const char *const *l = mt_html_table_js; *l; l++) {
+            fputs(*l, o);
+            fputc('\n', o);
+        }
+        fputs("</script>\n</body>\n</html>\n", o);
+    }
+    if (rc < 0)
+        return rc;
+    return ferror(o) ? -EIO : 0;
+}
+
+int mt_render_html(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *out,
+                   const mt_html_opts_t *opt_in)
+{
+    mt_html_opts_t opt = *opt_in;
+    if (!opt.top)
+        opt.top = 20;
+    if (!opt.frames)
+        opt.frames = 30;
+    if (opt.min_share <= 0)
+        opt.min_share = 0.001;
+    if (!opt.max_nodes)
+        opt.max_nodes = 3000;
+    /* The node cap bounds a flame graph for ordinary names; the byte budget for any names (a
+     * C++ program's escaped templates): over it, the cap shrinks until the graph fits. */
+    mt_html_flame_t flames[MT_PAGE_FLAMES] = {
+        [MT_PAGE_FLAME_PEAK] = {.so = {.title = "Flame graph: bytes held at the heap peak"},
+                                .id = "flame-peak"},
+        [MT_PAGE_FLAME_LEAKED] = {.so = {.title = mt_analysis_held(a).at_script_end
+                                                      ? "Flame graph: bytes held at the end of "
+                                                        "the script"
+                                                      : "Flame graph: bytes not freed at exit"},
+                                  .id = "flame-leaked"},
+    };
+    mt_flame_opts_t fo[MT_PAGE_FLAMES];
+    for (size_t k = 0; k < MT_PAGE_FLAMES; k++) {
+        flames[k].so.embedded = 1;
+        flames[k].budget = (mt_flame_budget_t){.a = a, .svg = &flames[k].so};
+        fo[k] = (mt_flame_opts_t){.min_share = opt.min_share,
+                                  .max_nodes = opt.max_nodes,
+                                  .size = mt_flame_svg_size,
+                                  .size_arg = &flames[k].budget,
+                                  .max_size = MT_HTML_FLAME_MAX_BYTES};
+    }
+    mt_report_page_t page;
+    int rc = mt_report_page_build(&page, a, sym, opt.top, fo);
+    if (rc < 0)
+        return rc;
+    mt_counter_t cnt = {.out = out};
+    FILE *o = fopencookie(&cnt, "w", (cookie_io_functions_t){.write = mt_counter_write});
+    if (!o) {
+        mt_report_page_destroy(&page);
+        return -ENOMEM;
+    }
+    rc = mt_render_page(&page, o, &cnt, flames, opt);
+    if (fclose(o) != 0 && rc == 0)
+        rc = -EIO;
+    if (rc == 0 && ferror(out))
+        rc = -EIO;
+    mt_report_page_destroy(&page);
+    return rc;
+}

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+// JSON rendering of reports. The keys are a public schema (docs/json-schema.md): add keys
+// freely, never rename or change the meaning of one. Counts are exact integers.
+#include <errno.h>
+
+#include "json_writer.h"
+#include "render.h"
+#include "render_histograms.h"
+#include "render_stack.h"
+#include "render_threads.h"
+
+const char *mt_render_exit_reason(int reason)
+{
+    switch (reason) {
+    case MT_EXIT_NORMAL:
+        return "normal";
+    case MT_EXIT_SIGNAL:
+        return "signal";
+    case MT_EXIT_EXEC:
+        return "exec";
+    default:
+        return NULL;
+    }
+}
+
+const char *mt_render_alloc_kind(unsigned kind)
+{
+    static const char *const names[MT_ALLOC_KIND_COUNT] = {
+        "malloc",   "calloc", "realloc", "reallocarray", "posix_memalign",  "aligned_alloc",
+        "memalign", "valloc", "pvalloc", "PyMem_Malloc", "PyObject_Malloc", "inherited"};
+    return kind < MT_ALLOC_KIND_COUNT ? names[kind] : NULL;
+}
+
+static double mt_secs(uint64_t us)
+{
+    return (double)us / 1e6;
+}
+
+const char *mt_render_origin(int how)
+{
+    switch (how) {
+    case MT_ORIGIN_START:
+        return "start";
+    case MT_ORIGIN_FORK:
+        return "fork";
+    case MT_ORIGIN_EXEC:
+        return "exec";
+    default:
+        return NULL;
+    }
+}
+
+/* "origin", "next_log", "forks" and "inherited" (docs/json-schema.md). */
+static void mt_json_lineage(mt_json_t *j, const mt_analysis_t *a)
+{
+    const mt_lineage_t *l = &a->lineage;
+    const mt_replay_t *r = &a->replay;
+    mt_json_key(j, "origin");
+    mt_json_object_begin(j);
+    mt_json_key(j, "how");
+    mt_json_string(j, mt_render_origin(l->how));
+    mt_json_key(j, "from_log");
+    mt_json_string(j, l->from_log && l->from_log[0] ? l->from_log : NULL);
+    mt_json_key(j, "fork_seq");
+    mt_json_u64(j, l->fork_seq);
+    mt_json_key(j, "run_id");
+    mt_json_string(j, l->run_id && l->run_id[0] ? l->run_id : NULL);
+    mt_json_object_end(j);
+    mt_json_key(j, "next_log");
+    mt_json_string(j, l->next_log);
+    mt_json_key(j, "forks");
+    mt_json_u64(j, l->forks);
+    mt_json_key(j, "inherited");
+    if (a->inherit == MT_INHERIT_NONE) {
+        mt_json_null(j);
+        return;
+    }
+    mt_json_object_begin(j);
+    mt_json_key(j, "known");
+    mt_json_bool(j, a->inherit != MT_INHERIT_UNKNOWN);
+    mt_json_key(j, "bytes");
+    mt_json_u64(j, r->inherited_bytes);
+    mt_json_key(j, "blocks");
+    mt_json_u64(j, r->inherited_blocks);
+    mt_json_key(j, "freed_bytes");
+    mt_json_u64(j, r->inherited_freed_bytes);
+    mt_json_key(j, "freed_blocks");
+    mt_json_u64(j, r->inherited_freed_blocks);
+    mt_json_key(j, "from_log");
+    mt_json_string(j, a->inherit == MT_INHERIT_IMPORTED ? a->inherit_log
+                      : a->inherit == MT_INHERIT_LISTED ? a->path
+                                                        : NULL);
+    mt_json_key(j, "note");
+    mt_json_string(j, a->inherit == MT_INHERIT_UNKNOWN ? a->inherit_note : NULL);
+    mt_json_object_end(j);
+}
+
+static void mt_json_sites(mt_json_t *j, const mt_report_summary_t *rep, const size_t *idx, size_t n)
+{
+    mt_json_array_begin(j);
+    for (size_t i = 0; i < n; i++) {
+        const mt_site_t *s = &rep->sites.v[idx[i]];
+        mt_json_object_begin(j);
+        mt_json_key(j, "bytes");
+        mt_json_u64(j, s->bytes_allocated);
+        mt_json_key(j, "blocks");
+        mt_json_u64(j, s->allocations);
+        mt_json_key(j, "allocations");
+        mt_json_u64(j, s->allocations);
+        mt_json_key(j, "leaked_bytes");
+        mt_json_u64(j, s->leaked_bytes);
+        mt_json_key(j, "leaked_blocks");
+        mt_json_u64(j, s->leaked_blocks);
+        mt_json_key(j, "peak_bytes");
+        mt_json_u64(j, s->peak_bytes);
+        mt_json_key(j, "peak_blocks");
+        mt_json_u64(j, s->peak_blocks);
+        mt_json_key(j, "stack");
+        mt_render_stack_json(j, rep->a->modules, s);
+        mt_render_site_threads_json(j, rep->a, s); /* after the stack: keys are added at the end */
+        mt_json_object_end(j);
+    }
+    mt_json_array_end(j);
+}
+
+int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty)
+{
+    const mt_analysis_t *a = rep->a;
+    const mt_replay_t *r = &a->replay;
+    mt_json_t j;
+    mt_json_init(&j, out, pretty);
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "format");
+    mt_json_string(&j, "memtrace-report");
+    mt_json_key(&j, "schema_version");
+    mt_json_u64(&j, 1);
+    mt_json_key(&j, "file");
+    mt_json_string(&j, a->path);
+    mt_json_key(&j, "command");
+    mt_json_string(&j, rep->command);
+    mt_json_key(&j, "argv");
+    mt_json_array_begin(&j);
+    for (size_t i = 0; i < a->process.argc; i++)
+        mt_json_string(&j, a->process.argv[i]);
+    mt_json_array_end(&j);
+    mt_json_key(&j, "exe");
+    mt_json_string(&j, a->process.exe);
+    mt_json_key(&j, "pid");
+    mt_json_u64(&j, a->process.present ? a->process.pid : a->header_pid);
+    mt_json_key(&j, "ppid");
+    if (a->process.present)
+        mt_json_u64(&j, a->process.ppid);
+    else
+        mt_json_null(&j);
+    mt_json_lineage(&j, a);
+    mt_json_key(&j, "duration_s");
+    mt_json_double(&j, mt_secs(r->last_time_us));
+    mt_json_key(&j, "exit");
+    if (r->has_exit) {
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "reason");
+        mt_json_string(&j, mt_render_exit_reason(r->exit_reason));
+        mt_json_key(&j, "status");
+        mt_json_u64(&j, r->exit_status);
+        mt_json_object_end(&j);
+    } else {
+        mt_json_null(&j);
+    }
+    mt_json_key(&j, "allocations");
+    mt_json_u64(&j, r->allocations);
+    mt_json_key(&j, "frees");
+    mt_json_u64(&j, r->frees);
+    mt_json_key(&j, "bytes_allocated");
+    mt_json_u64(&j, r->bytes_allocated);
+    mt_json_key(&j, "bytes_freed");
+    mt_json_u64(&j, r->bytes_freed);
+    mt_json_key(&j, "allocations_by_kind");
+    mt_json_object_begin(&j);
+    for (unsigned k = 0; k < MT_ALLOC_INHERITED; k++) { /* calls only: inherited is none */
+        mt_json_key(&j, mt_render_alloc_kind(k));
+        mt_json_u64(&j, r->allocs_by_kind[k]);
+    }
+    mt_json_object_end(&j);
+    mt_json_key(&j, "peak_heap_bytes");
+    mt_json_u64(&j, r->peak_heap_bytes);
+    mt_json_key(&j, "peak_heap_blocks");
+    mt_json_u64(&j, r->peak_heap_blocks);
+    mt_json_key(&j, "peak_time_s");
+    mt_json_double(&j, mt_secs(r->peak_time_us));
+    mt_json_key(&j, "peak_rss_bytes");
+    mt_json_u64(&j, r->peak_rss_bytes);
+    mt_json_key(&j, "peak_rss_time_s");
+    mt_json_double(&j, mt_secs(r->peak_rss_time_us));
+    mt_held_t held = mt_analysis_held(a);
+    mt_json_key(&j, "leaked_bytes");
+    mt_json_u64(&j, held.bytes);
+    mt_json_key(&j, "leaked_blocks");
+    mt_json_u64(&j, held.blocks);
+    mt_json_key(&j, "leaked_at");
+    mt_json_string(&j, held.at_script_end ? "script_end" : "exit");
+    mt_json_key(&j, "leaked_bytes_after_finalization");
+    mt_json_u64(&j, r->heap_bytes);
+    mt_json_key(&j, "leaked_blocks_after_finalization");
+    mt_json_u64(&j, r->heap_blocks);
+    /* the leak check's totals by kind (memtrace leaks has the stacks); null when not run */
+    mt_json_key(&j, "leaks");
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "classified");
+    mt_json_bool(&j, a->leaks.complete);
+    for (unsigned k = 0; k < MT_LEAKS_UNCLASSIFIED; k++) {
+        mt_json_key(&j, mt_leakclass_kind_name(k));
+        if (!a->leaks.complete) {
+            mt_json_null(&j);
+            continue;
+        }
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "bytes");
+        mt_json_u64(&j, a->leaks.bytes[k]);
+        mt_json_key(&j, "blocks");
+        mt_json_u64(&j, a->leaks.blocks[k]);
+        mt_json_object_end(&j);
+    }
+    mt_json_object_end(&j);
+    mt_json_key(&j, "unknown_frees");
+    mt_json_u64(&j, r->unknown_frees);
+    mt_json_key(&j, "mmap");
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "calls");
+    mt_json_u64(&j, r->mmap_calls);
+    mt_json_key(&j, "munmap_calls");
+    mt_json_u64(&j, r->munmap_calls);
+    mt_json_key(&j, "bytes_mapped");
+    mt_json_u64(&j, r->mmap_bytes_total);
+    mt_json_key(&j, "peak_bytes");
+    mt_json_u64(&j, r->mmap_peak_bytes);
+    mt_json_key(&j, "peak_time_s");
+    mt_json_double(&j, mt_secs(r->mmap_peak_time_us));
+    mt_json_key(&j, "leaked_bytes");
+    mt_json_u64(&j, r->mmap_bytes);
+    mt_json_object_end(&j);
+    mt_json_key(&j, "truncated");
+    mt_json_bool(&j, a->truncated);
+    mt_json_key(&j, "truncation");
+    mt_json_string(&j, a->truncated ? a->truncation : NULL);
+    mt_json_key(&j, "allocator_notice");
+    mt_json_string(&j, a->allocator_notice[0] ? a->allocator_notice : NULL);
+    mt_json_key(&j, "events_lost_notice");
+    mt_json_string(&j, a->lost_notice[0] ? a->lost_notice : NULL);
+    int trc = mt_render_threads_json(&j, a); /* "threads", "thread_filter" */
+    mt_json_key(&j, "top_sites");
+    mt_json_sites(&j, rep, rep->by_bytes, rep->nby_bytes);
+    mt_json_key(&j, "top_sites_by_count");
+    mt_json_sites(&j, rep, rep->by_count, rep->nby_count);
+    mt_render_histograms_json(&j, rep);
+    mt_json_key(&j, "warnings");
+    mt_json_array_begin(&j);
+    for (size_t i = 0; i < mt_symbolizer_warning_count(rep->sym); i++)
+        mt_json_string(&j, mt_symbolizer_warning(rep->sym, i));
+    mt_json_array_end(&j);
+    mt_json_object_end(&j);
+    int rc = mt_json_finish(&j);
+    return trc < 0 ? trc : rc;
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// Per-thread views as text and JSON: the thread table, the line that says which threads a
+// --thread report covers, and the thread column of the site tables. The HTML page draws the
+// rows as lanes (render_html.c). Writes only to the stream it is given.
+#ifndef MT_RENDER_THREADS_H
+#define MT_RENDER_THREADS_H
+
+#include <stdio.h>
+
+#include "json_writer.h"
+#include "report_threads.h"
+#include "sites.h"
+
+/* "threads": [{"tid", "name", "allocations", "bytes_allocated", "peak_bytes", "peak_time_s",
+ * "bytes_at_peak", "blocks_at_peak", "held_bytes", "held_blocks", "first_s", "last_s"}, ...]
+ * and "thread_filter" (null, or the threads --thread selected): two keys of the object being
+ * written. 0 or -ENOMEM. */
+int mt_render_threads_json(mt_json_t *j, const mt_analysis_t *a) MT_WUR;
+/* "thread_filter" alone: for the reports that list no threads (null without --thread). */
+void mt_render_thread_filter_json(mt_json_t *j, const mt_analysis_t *a);
+/* A "threads" section: a header line, then one aligned row per thread, at most max (0: all).
+ * 0 or -ENOMEM. */
+int mt_render_threads_text(FILE *o, const mt_analysis_t *a, int colour, size_t max) MT_WUR;
+/* With --thread, "  threads            loader-1 (4243), ... only" as a report's header row, the
+ * label padded to width; nothing without. */
+void mt_render_thread_filter_text(FILE *o, const mt_analysis_t *a, int width);
+
+/* "heap of thread worker-0 (4243) only" style note for titles: "threads " and the selected
+ * threads, then " only"; NULL without --thread. Raw: escape it to print. */
+const char *mt_thread_filter_note(char *buf, size_t len, const mt_analysis_t *a);
+
+/* A site's thread column: keys "thread_count" and "threads" ([{"tid", "name"}], at most
+ * MT_SITE_THREADS_LISTED of them) of the site object being written. */
+#define MT_SITE_THREADS_LISTED 32u
+void mt_render_site_threads_json(mt_json_t *j, const mt_analysis_t *a, const mt_site_t *s);
+/* The same as text after a site's figures: ", thread worker-1 (4243)" or ", 3 threads:
+ * worker-1 4243, worker-2 4244, main 4242"; nothing for a site no thread allocated at. */
+void mt_render_site_threads_text(FILE *o, const mt_analysis_t *a, const mt_site_t *s);
+/* The same into buf, for a table cell (HTML): "worker-1 (4243)", "3 threads: ..." (the first
+ * three, then "..."). Raw: escape it to print. */
+const char *mt_site_threads_label(char *buf, size_t len, const mt_analysis_t *a,
+                                  const mt_site_t *s);
+
+#endif

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+// Builds every report of the HTML page (see report_page.h), in the order the page used to build
+// them while drawing; each build is the report's own, so the page shows the same figures as the
+// commands. No I/O.
+#include "report_page.h"
+
+#include <errno.h>
+#include <string.h>
+
+int mt_report_page_build(mt_report_page_t *p, const mt_analysis_t *a, mt_symbolizer_t *sym,
+                         size_t top, const mt_flame_opts_t flame[MT_PAGE_FLAMES])
+{
+    static const enum mt_cost costs[MT_PAGE_FLAMES] = {
+        [MT_PAGE_FLAME_PEAK] = MT_COST_PEAK,
+        [MT_PAGE_FLAME_LEAKED] = MT_COST_LEAKED,
+    };
+    memset(p, 0, sizeof *p);
+    p->a = a;
+    int rc = mt_report_summary_build(&p->summary, a, sym, top);
+    if (rc < 0)
+        goto fail_summary;
+    rc = mt_leaks_build(&p->leaks, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW);
+    if (rc < 0)
+        goto fail_leaks;
+    rc = mt_report_fragmentation_build(&p->frag, a, sym, top);
+    if (rc < 0)
+        goto fail_frag;
+    rc = mt_report_threads_build(&p->threads, a) < 0 ? -ENOMEM : 0;
+    if (rc < 0)
+        goto fail_threads;
+    size_t k = 0;
+    for (; k < MT_PAGE_FLAMES; k++) {
+        mt_flame_opts_t fo = flame[k];
+        fo.cost = costs[k];
+        rc = mt_flame_tree_build(&p->flame[k], a, &p->summary.sites, &fo);
+        if (rc < 0)
+            goto fail_flame;
+    }
+    p->has_lines = mt_report_lines_available(a);
+    if (p->has_lines) {
+        mt_lines_opts_t lo = {0};
+        p->lines_rc = mt_report_lines_build(&p->lines, a, &lo, p->lines_err, sizeof p->lines_err);
+        if (p->lines_rc == -ENOMEM) {
+            rc = -ENOMEM;
+            goto fail_flame;
+        }
+    }
+    return 0;
+
+fail_flame:
+    while (k-- > 0)
+        mt_flame_tree_destroy(&p->flame[k]);
+    mt_report_threads_destroy(&p->threads);
+fail_threads:
+    mt_report_fragmentation_destroy(&p->frag);
+fail_frag:
+    mt_leaks_destroy(&p->leaks);
+fail_leaks:
+    mt_report_summary_destroy(&p->summary);
+fail_summary:
+    memset(p, 0, sizeof *p);
+    return rc;
+}
+
+void mt_report_page_destroy(mt_report_page_t *p)
+{
+    if (p->has_lines && p->lines_rc == 0)
+        mt_report_lines_destroy(&p->lines);
+    for (size_t k = 0; k < MT_PAGE_FLAMES; k++)
+        mt_flame_tree_destroy(&p->flame[k]);
+    mt_report_threads_destroy(&p->threads);
+    mt_report_fragmentation_destroy(&p->frag);
+    mt_leaks_destroy(&p->leaks);
+    mt_report_summary_destroy(&p->summary);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// Every report the HTML page shows, built once before a byte is drawn: the summary, leaks,
+// fragmentation, threads, the script line by line (Python) and the flame trees of the peak and
+// of what was held at the end. No I/O: render_html.c draws a built page.
+#ifndef MT_REPORT_PAGE_H
+#define MT_REPORT_PAGE_H
+
+#include <stddef.h>
+
+#include "analysis.h"
+#include "flame_tree.h"
+#include "leaks.h"
+#include "report_fragmentation.h"
+#include "report_lines.h"
+#include "report_summary.h"
+#include "report_threads.h"
+#include "symbolizer.h"
+
+enum mt_page_flame { MT_PAGE_FLAME_PEAK, MT_PAGE_FLAME_LEAKED, MT_PAGE_FLAMES };
+
+typedef struct mt_report_page {
+    const mt_analysis_t *a;
+    mt_report_summary_t summary;
+    mt_leaks_t leaks;
+    mt_report_fragmentation_t frag;
+    mt_report_threads_t threads;
+    /* The flame trees of summary.sites: MT_PAGE_FLAME_PEAK costs MT_COST_PEAK,
+     * MT_PAGE_FLAME_LEAKED MT_COST_LEAKED. */
+    mt_flame_tree_t flame[MT_PAGE_FLAMES];
+    /* The script line by line, for a log with Python frames only (has_lines). lines_rc < 0:
+     * it could not be built (the source is missing, ...), lines_err says why in one line. */
+    int has_lines;
+    int lines_rc;
+    char lines_err[512];
+    mt_report_lines_t lines;
+} mt_report_page_t;
+
+/* top: rows per table; flame[k]: how to build flame tree k (its cost is set here). 0 or
+ * -ENOMEM; on failure nothing is left to destroy. */
+int mt_report_page_build(mt_report_page_t *p, const mt_analysis_t *a, mt_symbolizer_t *sym,
+                         size_t top, const mt_flame_opts_t flame[MT_PAGE_FLAMES]) MT_WUR;
+void mt_report_page_destroy(mt_report_page_t *p);
+
+#endif
