@@ -14,7 +14,6 @@
 #include "base/config.h"
 #include "log_format.h"
 #include "base/mt_libc.h"
-#include "record/recorder.h"
 
 /* Which allocator defines the symbols in the global scope, by its own API's names. */
 static const char *mt_acheck_family(void) /* NULL: unknown */
@@ -159,8 +158,8 @@ static const char *mt_acheck_owner(const char *sym)
 
 /* One line: "PROG" what "FAMILY (FILE); " tail; a NOTICE in the log, and on stderr when
  * allocations are lost. */
-static void mt_acheck_say(const char *what, const char *fam, const char *file, const char *tail,
-                          int to_stderr)
+static void mt_acheck_say(mt_acheck_notice_fn notice, const char *what, const char *fam,
+                          const char *file, const char *tail, int to_stderr)
 {
     char buf[512];
     mt_str_t s;
@@ -177,12 +176,12 @@ static void mt_acheck_say(const char *what, const char *fam, const char *file, c
     }
     mt_str_add(&s, "; ");
     mt_str_add(&s, tail);
-    mt_rec_notice(MT_NOTICE_ALLOCATOR, buf);
+    notice(MT_NOTICE_ALLOCATOR, buf);
     if (to_stderr)
         mt_msg(buf);
 }
 
-void mt_acheck_run(void)
+void mt_acheck_run(mt_acheck_notice_fn notice)
 {
     Dl_info self;
     if (!dladdr((void *)(uintptr_t)mt_acheck_run, &self) || !self.dli_fname)
@@ -191,7 +190,7 @@ void mt_acheck_run(void)
      * wins over every preload. Its own API is usually not exported, hence no family name. */
     const char *m = mt_acheck_owner("malloc");
     if (m && strcmp(m, self.dli_fname) != 0) {
-        mt_acheck_say(" uses ", mt_acheck_family(), m,
+        mt_acheck_say(notice, " uses ", mt_acheck_family(), m,
                       "its allocations are not seen (its malloc comes before memtrace's)", 1);
         return;
     }
@@ -211,10 +210,11 @@ void mt_acheck_run(void)
             return;
         const char *fam = mt_acheck_family();
         if (owner.found && owner.seen == 0 && !fam)
-            mt_acheck_say("'s operator new/delete come from ", "its own allocator", "",
+            mt_acheck_say(notice, "'s operator new/delete come from ", "its own allocator", "",
                           "C++ new and delete are not seen, only malloc and free", 1);
         else
-            mt_acheck_say("'s operator new/delete come from ", fam ? fam : "another allocator", n,
+            mt_acheck_say(notice, "'s operator new/delete come from ",
+                          fam ? fam : "another allocator", n,
                           "C++ new and delete are not seen, only malloc and free", 1);
         return;
     }
@@ -222,7 +222,7 @@ void mt_acheck_run(void)
     Dl_info ni;
     if (next && dladdr(next, &ni) && ni.dli_fname &&
         !strstr(mt_acheck_base(ni.dli_fname), "libc.so"))
-        mt_acheck_say("'s malloc is ",
+        mt_acheck_say(notice, "'s malloc is ",
                       mt_acheck_family() ? mt_acheck_family() : "another allocator", ni.dli_fname,
                       "recorded through malloc, but the malloc statistics are glibc's", 0);
 }

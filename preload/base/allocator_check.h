@@ -5,8 +5,13 @@
 
 #include <stddef.h>
 
-/* Writes a NOTICE (and, when allocations are lost, one stderr line). Guard set, log open. */
-void mt_acheck_run(void);
+/* How a finding is told: a NOTICE record (enum mt_notice_code, text). The recorder passes its
+ * own (mt_rec_notice), so that this check, below it, never calls up into it. */
+typedef void (*mt_acheck_notice_fn)(unsigned code, const char *text);
+
+/* Tells notice what it found (and, when allocations are lost, writes one stderr line). Guard
+ * set, log open. */
+void mt_acheck_run(mt_acheck_notice_fn notice);
 
 typedef size_t (*mt_usable_fn)(void *);
 /* glibc's malloc_usable_size when the malloc the hooks forward to is glibc's (then it and

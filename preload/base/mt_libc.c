@@ -4,7 +4,7 @@
 // these run inside hooks, in the writer thread and in fatal-signal handlers.
 #include "base/mt_libc.h"
 
-#include "leak/leak_scan.h"
+#include "base/own_ranges.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -131,7 +131,7 @@ void *mt_map(size_t size)
     void *p = mt_map_unlisted(size);
     /* memtrace's own memory (tables, log buffers) is never a root for the leak check. */
     if (p)
-        mt_leakscan_exclude((uintptr_t)p, (uintptr_t)p + size);
+        mt_own_add((uintptr_t)p, (uintptr_t)p + size);
     return p;
 }
 
@@ -139,7 +139,7 @@ void mt_unmap(void *p, size_t size)
 {
     if (p) {
         mt_unmap_unlisted(p, size);
-        mt_leakscan_unexclude((uintptr_t)p, (uintptr_t)p + size);
+        mt_own_remove((uintptr_t)p, (uintptr_t)p + size);
     }
 }
 
@@ -150,8 +150,8 @@ void *mt_remap(void *p, size_t old_size, size_t new_size)
     errno = saved;
     if (r == -1)
         return NULL;
-    mt_leakscan_unexclude((uintptr_t)p, (uintptr_t)p + old_size);
-    mt_leakscan_exclude((uintptr_t)r, (uintptr_t)r + new_size);
+    mt_own_remove((uintptr_t)p, (uintptr_t)p + old_size);
+    mt_own_add((uintptr_t)r, (uintptr_t)r + new_size);
     return (void *)r;
 }
 

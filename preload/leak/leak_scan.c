@@ -3,6 +3,8 @@
 // raw system calls and static or caller-provided memory; no stdio, no malloc, no dl_* calls
 // (a stopped thread may hold the loader or malloc locks).
 #include "leak/leak_scan.h"
+
+#include "base/own_ranges.h"
 #include "leak/leak_vtable.h"
 #include "leak/proc_text.h"
 
@@ -21,18 +23,10 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#define MAX_EXCLUDED 256
 #define MAX_THREADS 4096
 #define STACK_RED_ZONE 128         /* x86-64 ABI: leaf functions may use it below SP */
 #define GLIBC_HEAP_MAX (64u << 20) /* glibc's HEAP_MAX_SIZE for secondary arenas, 64-bit */
 #define STOP_TIMEOUT_MS 500
-
-typedef struct range {
-    uintptr_t begin, end;
-} range_t;
-
-static range_t excluded[MAX_EXCLUDED];
-static size_t excluded_count;
 
 /* SLOT_ASLEEP: blocked in the kernel and left there, unsignalled (see choose_stop). */
 enum { SLOT_SIGNALLED = 0, SLOT_STOPPED = 1, SLOT_GONE = 2, SLOT_MISSED = 3, SLOT_ASLEEP = 4 };
@@ -64,45 +58,6 @@ static pid_t current_tid(void)
     return (pid_t)syscall(SYS_gettid);
 }
 
-/* The exclusion list is changed from any thread that maps memory for memtrace: a spin lock,
- * as a pthread mutex could be held by a thread that a fork left behind. */
-static int excluded_lock;
-
-static void excluded_acquire(void)
-{
-    while (__atomic_exchange_n(&excluded_lock, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&excluded_lock, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
-}
-
-static void excluded_release(void)
-{
-    __atomic_store_n(&excluded_lock, 0, __ATOMIC_RELEASE);
-}
-
-static void exclude_locked(uintptr_t begin, uintptr_t end)
-{
-    for (size_t i = 0; i < excluded_count; i++) {
-        if (excluded[i].end == begin) {
-            excluded[i].end = end;
-            return;
-        }
-        if (excluded[i].begin == end) {
-            excluded[i].begin = begin;
-            return;
-        }
-    }
-    if (excluded_count < MAX_EXCLUDED)
-        excluded[excluded_count++] = (range_t){begin, end};
-}
-
-void mt_leakscan_exclude(uintptr_t begin, uintptr_t end)
-{
-    excluded_acquire();
-    exclude_locked(begin, end);
-    excluded_release();
-}
-
 void mt_leakscan_set_stack_start(uintptr_t sp)
 {
     if (exit_sp)
@@ -123,29 +78,6 @@ void mt_leakscan_skip_thread(int tid)
     __atomic_store_n(&skipped_tid, tid, __ATOMIC_RELEASE);
 }
 
-void mt_leakscan_unexclude(uintptr_t begin, uintptr_t end)
-{
-    excluded_acquire();
-    for (size_t i = 0; i < excluded_count; i++) {
-        range_t *x = &excluded[i];
-        if (x->end <= begin || x->begin >= end)
-            continue;
-        if (x->begin < begin && x->end > end) { /* a hole in the middle: split */
-            if (excluded_count < MAX_EXCLUDED)
-                excluded[excluded_count++] = (range_t){end, x->end};
-            x->end = begin;
-        } else if (x->begin < begin) {
-            x->end = begin;
-        } else if (x->end > end) {
-            x->begin = end;
-        } else {
-            *x = excluded[--excluded_count];
-            i--;
-        }
-    }
-    excluded_release();
-}
-
 static int note_own_segments(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
@@ -164,7 +96,7 @@ static int note_own_segments(struct dl_phdr_info *info, size_t size, void *data)
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
             uintptr_t b = (info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)4095;
             uintptr_t e = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + 4095) & ~(uintptr_t)4095;
-            mt_leakscan_exclude(b, e);
+            mt_own_add(b, e);
         }
     }
     return 1;
@@ -172,7 +104,7 @@ static int note_own_segments(struct dl_phdr_info *info, size_t size, void *data)
 
 void mt_leakscan_init(void)
 {
-    dl_iterate_phdr(note_own_segments, (void *)(uintptr_t)&excluded);
+    dl_iterate_phdr(note_own_segments, (void *)(uintptr_t)&mt_own_add);
 }
 
 /* ---- holding the other threads still ---- */
@@ -477,7 +409,7 @@ static int stop_world(pid_t self)
         if (m == MAP_FAILED)
             return -ENOMEM;
         slots = m;
-        mt_leakscan_exclude((uintptr_t)m, (uintptr_t)m + MAX_THREADS * sizeof *slots);
+        mt_own_add((uintptr_t)m, (uintptr_t)m + MAX_THREADS * sizeof *slots);
     }
     memset(sig_state, 0, sizeof sig_state);
     slot_count = 0;
@@ -768,7 +700,7 @@ static int load_mappings(void)
         if (m == MAP_FAILED)
             return -ENOMEM;
         maps = m;
-        mt_leakscan_exclude((uintptr_t)m, (uintptr_t)m + MAX_MAPPINGS * sizeof *maps);
+        mt_own_add((uintptr_t)m, (uintptr_t)m + MAX_MAPPINGS * sizeof *maps);
     }
     map_count = map_hint = 0;
     memset(probe_page, 0, sizeof probe_page);
@@ -816,8 +748,10 @@ static void scan_outside_blocks(scan_ctx_t *c, uintptr_t begin, uintptr_t end)
 
 static void scan_range(scan_ctx_t *c, uintptr_t begin, uintptr_t end)
 {
+    size_t excluded_count;
+    const mt_own_range_t *excluded = mt_own_ranges(&excluded_count);
     for (size_t i = 0; i < excluded_count && begin < end; i++) {
-        const range_t *x = &excluded[i];
+        const mt_own_range_t *x = &excluded[i];
         if (x->end <= begin || x->begin >= end)
             continue;
         if (x->begin > begin)
@@ -949,8 +883,8 @@ int mt_leakscan_run(mt_leak_block_t *blocks, size_t count, uint32_t *stack,
 {
     memset(stats, 0, sizeof *stats);
     /* The arrays list every block: scanned as roots they would make everything reachable. */
-    mt_leakscan_exclude((uintptr_t)blocks, (uintptr_t)(blocks + count));
-    mt_leakscan_exclude((uintptr_t)stack, (uintptr_t)(stack + 2 * count));
+    mt_own_add((uintptr_t)blocks, (uintptr_t)(blocks + count));
+    mt_own_add((uintptr_t)stack, (uintptr_t)(stack + 2 * count));
     /* Spill callee-saved registers into this frame so values the caller kept in registers
      * are on the stack we scan; the scan's own deeper frames (below own_sp) are not roots. */
     __builtin_unwind_init();

@@ -20,15 +20,9 @@ typedef struct mt_leakscan_stats {
     uint64_t root_bytes;      /* bytes of memory scanned as roots */
 } mt_leakscan_stats_t;
 
-/* At library start: remembers memtrace's own writable segments, which are never roots. */
+/* At library start: lists memtrace's own writable segments (base/own_ranges.h), which are
+ * never roots, like everything else on that list. */
 void mt_leakscan_init(void);
-
-/* Memory memtrace itself mapped (tables, buffers): never a root. Safe to call at any time;
- * keeps up to a fixed number of ranges and merges neighbours. */
-void mt_leakscan_exclude(uintptr_t begin, uintptr_t end);
-
-/* Memory memtrace gave back: no longer excluded. */
-void mt_leakscan_unexclude(uintptr_t begin, uintptr_t end);
 
 /* How to find the program's stack pointer from a stopped thread's (memtrace's hooks may run
  * on a stack of their own): called in the stopped thread, from the stop signal's handler;

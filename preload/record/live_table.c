@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "leak/leak_scan.h"
+#include "base/own_ranges.h"
 #include "base/mt_libc.h"
 
 #define MT_LIVE_INITIAL (1u << 16)
@@ -34,7 +34,7 @@ static mt_live_slot_t *mt_live_map(size_t cap)
     mt_live_slot_t *s = mt_map(cap * sizeof *s);
     /* The table lists every block: as a root it would make the whole heap reachable. */
     if (s)
-        mt_leakscan_exclude((uintptr_t)s, (uintptr_t)(s + cap));
+        mt_own_add((uintptr_t)s, (uintptr_t)(s + cap));
     return s;
 }
 

@@ -1190,7 +1190,7 @@ void mt_rec_init(void)
     if (mt_rec_start_log(false, 0) == 0) {
         mt_py_install();
         mt_private_heap = 1;
-        mt_acheck_run();
+        mt_acheck_run(mt_rec_notice);
         mt_usable_fn usable = mt_acheck_glibc_usable();
         mt_private_heap = 0;
         /* Peak samples need the timer's samples on, and glibc: malloc_usable_size and

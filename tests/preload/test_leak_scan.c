@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/own_ranges.h"
 #include "leak/leak_scan.h"
 
 #define MAX_TRACKED 64
@@ -94,8 +95,8 @@ START_TEST(classifies_a_live_process)
     ck_assert_ptr_ne(tracked, MAP_FAILED);
     ck_assert_ptr_ne((void *)globals, MAP_FAILED);
     mt_leakscan_init();
-    mt_leakscan_exclude((uintptr_t)&hidden_holder_addr, (uintptr_t)(&hidden_holder_addr + 1));
-    mt_leakscan_exclude((uintptr_t)expect, (uintptr_t)(expect + NEXPECT));
+    mt_own_add((uintptr_t)&hidden_holder_addr, (uintptr_t)(&hidden_holder_addr + 1));
+    mt_own_add((uintptr_t)expect, (uintptr_t)(expect + NEXPECT));
 
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, holder_thread, NULL), 0);
