@@ -3,6 +3,8 @@
 // allocation, no system call.
 #include "base/own_ranges.h"
 
+#include "base/lock_order.h"
+
 #define MT_OWN_MAX 256
 
 static mt_own_range_t mt_own[MT_OWN_MAX];
@@ -14,13 +16,16 @@ static int mt_own_lock;
 
 static void mt_own_acquire(void)
 {
+    mt_lock_order_check(MT_LOCK_OWN);
     while (__atomic_exchange_n(&mt_own_lock, 1, __ATOMIC_ACQUIRE))
         while (__atomic_load_n(&mt_own_lock, __ATOMIC_RELAXED))
             __builtin_ia32_pause();
+    mt_lock_order_got(MT_LOCK_OWN);
 }
 
 static void mt_own_release(void)
 {
+    mt_lock_order_drop(MT_LOCK_OWN);
     __atomic_store_n(&mt_own_lock, 0, __ATOMIC_RELEASE);
 }
 

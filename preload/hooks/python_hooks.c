@@ -17,16 +17,14 @@
 #include "record/recorder.h"
 #include "base/signal_defer.h"
 
-mt_python_t mt_py;
-__thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
-
 #if MT_HAVE_PYTHON
 
 #define Py_BUILD_CORE 1
 #include <Python.h>
 
-PyThreadState *(*mt_py_this_tstate)(void);
-int (*mt_py_addr2line)(PyCodeObject *, int);
+/* Function pointers python_frames.c reads, found here. */
+extern PyThreadState *(*mt_py_this_tstate)(void);
+extern int (*mt_py_addr2line)(PyCodeObject *, int);
 
 /* The public API we use, resolved in the host (the python3 executable exports it). */
 static struct {
@@ -573,12 +571,12 @@ void mt_py_log_started(void)
     mt_py_reset();
     if (!mt_py.present)
         return;
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_enc_t *e = mt_writer_begin(0);
     if (e) {
         mt_enc_py_interp(e, mt_py.major, mt_py.minor, mt_py.frames_on ? MT_PY_FRAMES : 0,
                          mt_py.eval_lo, mt_py.eval_hi);
         mt_writer_end();
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }

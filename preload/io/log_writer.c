@@ -357,10 +357,10 @@ static void mt_writer_write_one(void)
         return;
     }
     w->busy = true;
-    pthread_mutex_unlock(&w->lock);
+    mt_writer_unlock();
     int rc = mt_writer_write_chunk(w->bufs[idx], lens);
     mt_writer_give_back(w->bufs[idx], lens);
-    pthread_mutex_lock(&w->lock);
+    mt_writer_lock();
     w->busy = false;
     if (rc < 0)
         mt_writer_fail(-rc);
@@ -407,9 +407,9 @@ int mt_writer_acquire(void)
     while (!w->cur) {
         /* Once per buffer, so cheap enough: a raw clone's child finds no writer thread. */
         if (MT_UNLIKELY(w->orphaned && w->pid != mt_sys_getpid())) {
-            pthread_mutex_unlock(&w->lock);
+            mt_writer_unlock();
             w->orphaned();
-            pthread_mutex_lock(&w->lock);
+            mt_writer_lock();
             continue;
         }
         if (w->stopped || w->failed)
@@ -466,7 +466,7 @@ static void *mt_writer_main(void *arg)
      * waits for this thread to drain the queue. */
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     uint64_t next_tick = mt_now_us() + w->tick_us;
-    pthread_mutex_lock(&w->lock);
+    mt_writer_lock();
     while (!w->quit || w->qlen) {
         if (w->qlen && !w->held) {
             mt_writer_write_one();
@@ -474,9 +474,9 @@ static void *mt_writer_main(void *arg)
         }
         uint64_t now = mt_now_us();
         if (w->tick && now >= next_tick && !w->stopped) {
-            pthread_mutex_unlock(&w->lock);
+            mt_writer_unlock();
             w->tick();
-            pthread_mutex_lock(&w->lock);
+            mt_writer_lock();
             next_tick = now + w->tick_us;
             continue;
         }
@@ -493,7 +493,7 @@ static void *mt_writer_main(void *arg)
     }
     w->thread_running = false;
     pthread_cond_broadcast(&w->freed);
-    pthread_mutex_unlock(&w->lock);
+    mt_writer_unlock();
     return NULL;
 }
 
@@ -522,11 +522,11 @@ int mt_writer_start(void (*tick)(void), unsigned tick_ms)
 void mt_writer_leave_thread(void)
 {
     mt_writer_t *w = &mt_writer;
-    pthread_mutex_lock(&w->lock);
+    mt_writer_lock();
     w->thread_running = false;
     w->quit = true;
     pthread_cond_broadcast(&w->freed);
-    pthread_mutex_unlock(&w->lock);
+    mt_writer_unlock();
 }
 
 /* ---- flushing ---- */
@@ -551,7 +551,7 @@ static void mt_writer_drain_locked(void)
 void mt_writer_flush(bool final)
 {
     mt_writer_t *w = &mt_writer;
-    pthread_mutex_lock(&w->lock);
+    mt_writer_lock();
     if (final)
         w->stopped = true;
     mt_writer_drain_locked();
@@ -562,7 +562,7 @@ void mt_writer_flush(bool final)
             mt_sys_close(w->fd);
         w->fd = -1;
     }
-    pthread_mutex_unlock(&w->lock);
+    mt_writer_unlock();
 }
 
 /* ---- exec ---- */
@@ -582,9 +582,9 @@ static void mt_writer_write_here(int idx, const size_t *lens)
 bool mt_writer_exec_hold(off_t *size)
 {
     mt_writer_t *w = &mt_writer;
-    pthread_mutex_lock(&w->lock);
+    mt_writer_lock();
     if (w->stopped || w->failed || w->fd < 0) {
-        pthread_mutex_unlock(&w->lock);
+        mt_writer_unlock();
         return false;
     }
     /* The thread takes no new buffer from now on; once the one it may be compressing is
@@ -611,7 +611,7 @@ bool mt_writer_exec_hold(off_t *size)
     if (!ok) {
         w->held = false;
         pthread_cond_signal(&w->wake);
-        pthread_mutex_unlock(&w->lock);
+        mt_writer_unlock();
         return false;
     }
     *size = st.st_size;
@@ -646,14 +646,16 @@ void mt_writer_exec_failed(off_t size)
     w->enc = w->enc_saved;
     errno = saved;
     pthread_cond_broadcast(&w->freed);
-    pthread_mutex_unlock(&w->lock);
+    mt_writer_unlock();
 }
 
 bool mt_writer_trylock(void)
 {
     for (int i = 0; i < 1000; i++) {
-        if (pthread_mutex_trylock(&mt_writer.lock) == 0)
+        if (pthread_mutex_trylock(&mt_writer.lock) == 0) {
+            mt_lock_order_got(MT_LOCK_WRITER);
             return true;
+        }
         struct timespec ts = {0, 100000};
         nanosleep(&ts, NULL);
     }
@@ -669,10 +671,10 @@ void mt_writer_flush_from_signal(void)
     if (!w->thread_running) {
         while (w->qlen)
             mt_writer_write_one();
-        pthread_mutex_unlock(&w->lock);
+        mt_writer_unlock();
         return;
     }
-    pthread_mutex_unlock(&w->lock);
+    mt_writer_unlock();
     /* The thread wakes at least every tick; poll (no condition variables in a handler). */
     for (int i = 0; i < 3000; i++) {
         if (!w->qlen && !w->busy)
@@ -687,6 +689,7 @@ void mt_writer_child_reset(void)
     mt_writer_t *w = &mt_writer;
     pthread_mutex_t fresh = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
     w->lock = fresh;
+    mt_lock_order_drop(MT_LOCK_WRITER);
     mt_writer_conds_init();
     mt_writer_pool_reset();
     w->thread_running = false;

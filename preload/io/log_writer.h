@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "log_format.h"
+#include "base/lock_order.h"
 #include "base/mt_libc.h"
 
 #define MT_BUF_COUNT 6
@@ -67,6 +68,17 @@ typedef struct mt_writer {
 } mt_writer_t;
 
 extern mt_writer_t mt_writer;
+
+/* The recorder lock, in its place in the lock order (base/lock_order.h). */
+static inline void mt_writer_lock(void)
+{
+    MT_LOCK(&mt_writer.lock, MT_LOCK_WRITER);
+}
+
+static inline void mt_writer_unlock(void)
+{
+    MT_UNLOCK(&mt_writer.lock, MT_LOCK_WRITER);
+}
 
 /* Maps buffers and sets up zlib; 0 or -errno. */
 MT_WUR int mt_writer_init(void);

@@ -15,6 +15,10 @@
 #include "stack/stack_hash.h"
 #include "stack/stack_tail.h"
 
+/* What python_hooks.c found (the hooks fill it in; the recorder reads it). */
+mt_python_t mt_py;
+__thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
+
 #if MT_HAVE_PYTHON
 
 #define Py_BUILD_CORE 1
@@ -22,8 +26,8 @@
 #include <internal/pycore_frame.h>
 
 /* Function pointers found by python_hooks.c. */
-extern PyThreadState *(*mt_py_this_tstate)(void);
-extern int (*mt_py_addr2line)(PyCodeObject *, int);
+PyThreadState *(*mt_py_this_tstate)(void);
+int (*mt_py_addr2line)(PyCodeObject *, int);
 
 typedef struct mt_pyloc {
     uintptr_t code, name, file; /* 0 code: empty slot */

@@ -192,17 +192,17 @@ static bool mt_modules_rescan_locked(void)
     mt_mods.scratch_used = 0;
     mt_mods.first_seen = false;
     dl_iterate_phdr(mt_modules_scan_cb, NULL);
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     bool unloaded = mt_modules_diff();
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
     return unloaded;
 }
 
 bool mt_modules_rescan(void)
 {
-    pthread_mutex_lock(&mt_mods.lock);
+    MT_LOCK(&mt_mods.lock, MT_LOCK_MODULES);
     bool unloaded = mt_modules_rescan_locked();
-    pthread_mutex_unlock(&mt_mods.lock);
+    MT_UNLOCK(&mt_mods.lock, MT_LOCK_MODULES);
     return unloaded;
 }
 
@@ -226,13 +226,13 @@ bool mt_modules_poll(void)
 {
     /* Under the module lock so that fork's prepare handler (which holds it) never leaves the
      * child with the loader's list lock taken by this thread. */
-    pthread_mutex_lock(&mt_mods.lock);
+    MT_LOCK(&mt_mods.lock, MT_LOCK_MODULES);
     mt_counts_t c = {0, 0, false};
     dl_iterate_phdr(mt_modules_count_cb, &c);
     bool unloaded = false;
     if (c.ok && (c.adds != mt_mods.adds || c.subs != mt_mods.subs))
         unloaded = mt_modules_rescan_locked();
-    pthread_mutex_unlock(&mt_mods.lock);
+    MT_UNLOCK(&mt_mods.lock, MT_LOCK_MODULES);
     return unloaded;
 }
 
@@ -242,23 +242,24 @@ void mt_modules_child_reemit(void)
      * The last scan's copy describes this very address space. */
     mt_mods.count = 0;
     mt_mods.next_id = 1;
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     (void)mt_modules_diff();
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 void mt_modules_lock(void)
 {
-    pthread_mutex_lock(&mt_mods.lock);
+    MT_LOCK(&mt_mods.lock, MT_LOCK_MODULES);
 }
 
 void mt_modules_unlock(void)
 {
-    pthread_mutex_unlock(&mt_mods.lock);
+    MT_UNLOCK(&mt_mods.lock, MT_LOCK_MODULES);
 }
 
 void mt_modules_lock_reset(void)
 {
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     mt_mods.lock = fresh;
+    mt_lock_order_drop(MT_LOCK_MODULES);
 }

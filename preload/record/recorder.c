@@ -87,10 +87,10 @@ static __attribute__((noinline, cold)) uint32_t mt_rec_tid_first(void)
     mt_rec_tid_cache = tid;
     (void)mt_slot_self();
     char name[17] = {0}; /* PR_GET_NAME writes at most 16 bytes, NUL included */
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     if (mt_syscall(SYS_prctl, PR_GET_NAME, name, 0, 0, 0) == 0)
         mt_rec_emit_thread_name(tid, name, strnlen(name, 16));
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
     errno = saved;
     return tid;
 }
@@ -106,9 +106,9 @@ void mt_rec_thread_name(uint32_t tid, const char *name, size_t len)
 {
     if (!tid)
         return;
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_rec_emit_thread_name(tid, name, len);
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 /* Size and node of the block a realloc released, in case the realloc fails and the block
@@ -261,14 +261,14 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     mt_tail_t walked; /* 10 KiB: on the recorder's stack (the caller checked there is one) */
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     const mt_tail_t *t = mt_tail_find(&next, stack_lo);
     if (!t) {
         /* the walk may take the loader's lock (a rule not cached yet): never under ours */
-        pthread_mutex_unlock(&mt_writer.lock);
+        mt_writer_unlock();
         if (mt_tail_walk(&walked, &next, stack_lo) < 0)
             return false;
-        pthread_mutex_lock(&mt_writer.lock);
+        mt_writer_lock();
         t = mt_tail_put(&walked);
     }
     mt_enc_t *e = mt_writer_begin(tid);
@@ -280,7 +280,7 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
                      kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC, node);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
     return true;
 }
 
@@ -326,15 +326,15 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     uint32_t node = cached ? mt_pync_get(&nkey, mt_tree_epoch()) : 0;
     /* Only a native part that reaches the loop is the same for every object of this key. */
     bool reusable = cached;
     if (!node && cached && !mt_py_native_get(&key, buf, &st)) {
         /* libunwind may take the loader's lock: never under ours */
-        pthread_mutex_unlock(&mt_writer.lock);
+        mt_writer_unlock();
         int at_loop = mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi, from);
-        pthread_mutex_lock(&mt_writer.lock);
+        mt_writer_lock();
         if (at_loop)
             mt_py_native_put(&key, &st);
         else
@@ -356,7 +356,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
                      kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC, node);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t size,
@@ -370,7 +370,7 @@ static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t siz
     uint64_t usable = mt_rec_usable(p);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_enc_t *e = mt_writer_begin(tid);
     if (MT_LIKELY(e != NULL)) {
         uint32_t node = mt_tree_intern(&st, e);
@@ -379,7 +379,7 @@ static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t siz
         mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size, node);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 /* ---- the recorder's own stack (thread_slots.h) ---- */
@@ -515,13 +515,13 @@ static __attribute__((noinline, cold)) void mt_rec_peak_sample(void)
     mt_sample_t s;
     mt_rec_peak_read(&s);
     uint64_t now = mt_rec_now();
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_enc_t *e = mt_writer_begin(0);
     if (mt_heap_total_claim(&mt_rec_heap) && e) { /* claimed even when stopped: read once */
         mt_enc_sample(e, now, &s);
         mt_writer_end();
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
@@ -534,7 +534,7 @@ void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
         mt_rec_peak_sample();
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_enc_t *e = mt_writer_begin(tid);
     if (MT_LIKELY(e != NULL)) {
         mt_enc_free(e, tag, now, (uintptr_t)p);
@@ -545,17 +545,17 @@ void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
         else
             mt_heap_total_sub(&mt_rec_heap, usable);
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 void mt_rec_heap_inner(uint64_t released, uint64_t added)
 {
     if (!mt_rec_heap.on)
         return;
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_heap_total_sub(&mt_rec_heap, released);
     mt_heap_total_add(&mt_rec_heap, added);
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t len,
@@ -568,7 +568,7 @@ static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t l
     uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_enc_t *e = mt_writer_begin(tid);
     if (e) {
         if (npy)
@@ -577,7 +577,7 @@ static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t l
         mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
         mt_writer_end();
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 static void mt_rec_mmap_from(const void *p, size_t len, enum mt_map_kind kind, unw_context_t *from)
@@ -591,14 +591,14 @@ static void mt_rec_mmap_from(const void *p, size_t len, enum mt_map_kind kind, u
     mt_unwind_capture(&st, buf, from);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_enc_t *e = mt_writer_begin(tid);
     if (e) {
         uint32_t node = mt_tree_intern(&st, e);
         mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
         mt_writer_end();
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 static void mt_rec_mmap_job(void *arg)
@@ -624,13 +624,13 @@ void mt_rec_munmap(const void *p, size_t len)
 {
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_enc_t *e = mt_writer_begin(tid);
     if (e) {
         mt_enc_munmap(e, now, len, (uintptr_t)p);
         mt_writer_end();
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size)
@@ -642,7 +642,7 @@ void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size)
         mt_rec_peak_read(&s);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_enc_t *e = mt_writer_begin(tid);
     if (e) {
         if (tag == MT_TAG_PY_SCRIPT_END && mt_config.sample_ms)
@@ -653,7 +653,7 @@ void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size)
             mt_enc_py_arena(e, tag, now, size, (uintptr_t)p);
         mt_writer_end();
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 void mt_rec_modules_changed(void)
@@ -662,10 +662,10 @@ void mt_rec_modules_changed(void)
         return;
     /* A module went away: its addresses may be reused by the next dlopen, so no cached
      * (parent, ip) mapping or unwind info may survive. */
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_tree_forget();
     mt_py_native_forget();
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
     mt_unwind_flush();
 }
 
@@ -673,7 +673,7 @@ void mt_rec_notice(unsigned code, const char *text)
 {
     size_t len = strlen(text);
     uint64_t now = mt_rec_now();
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_enc_t *e = mt_writer_begin_big(32 + mt_enc_string_size(len));
     if (e) {
         mt_enc_notice_begin(e, now);
@@ -681,7 +681,7 @@ void mt_rec_notice(unsigned code, const char *text)
         mt_enc_string(e, text, len);
         mt_writer_end();
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 /* ---- process record ---- */
@@ -712,7 +712,7 @@ static void mt_rec_emit_process(void)
     for (size_t i = 0; i < len; i++)
         argc += cmd[i] == '\0';
     size_t exe_len = strlen(mt_config.exe);
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_enc_t *e = mt_writer_begin_big(64 + exe_len + len + argc * MT_VARINT_MAX);
     if (e) {
         mt_enc_tag(e, MT_TAG_PROCESS);
@@ -728,7 +728,7 @@ static void mt_rec_emit_process(void)
         }
         mt_writer_end();
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
     mt_unmap(cmd, MT_CMDLINE_MAX);
 }
 
@@ -754,14 +754,14 @@ static void mt_rec_tick(void)
         mt_sample_t s;
         mt_sampler_read(&s);
         uint64_t now = mt_rec_now();
-        pthread_mutex_lock(&mt_writer.lock);
+        mt_writer_lock();
         /* Never wait for a buffer here: this is the thread that frees them. A tick that
          * changed nothing writes nothing, so that an idle program's log does not grow. */
         if (mt_writer.cur && !mt_writer.stopped && !mt_enc_sample_same(&mt_writer.enc, &s)) {
             mt_enc_sample(&mt_writer.enc, now, &s);
             mt_writer_end();
         }
-        pthread_mutex_unlock(&mt_writer.lock);
+        mt_writer_unlock();
     }
     /* A dlopen'ed module is found by the allocations that follow it (pending stays set until
      * here, because the first of them may run inside dlopen, before the module is listed). */
@@ -797,7 +797,7 @@ static void mt_rec_emit_inherited_block(uintptr_t addr, uint64_t size, uint32_t 
 static void mt_rec_emit_inherited(void)
 {
     uint64_t now = mt_rec_now();
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     uint32_t count = mt_tree_count();
     for (uint32_t id = 1; id <= count; id++) {
         uint32_t parent;
@@ -810,7 +810,7 @@ static void mt_rec_emit_inherited(void)
         mt_writer_end();
     }
     mt_live_each(mt_rec_emit_inherited_block, &now);
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 /* ORIGIN (log_format.h): how this log began, so that a reader can find the log before it. */
@@ -818,14 +818,14 @@ static void mt_rec_emit_origin(enum mt_origin how, uint64_t fork_seq, unsigned f
                                const char *from)
 {
     size_t run_len = strlen(mt_config.run_id), from_len = strlen(from);
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     mt_enc_t *e =
         mt_writer_begin_big(64 + mt_enc_string_size(run_len) + mt_enc_string_size(from_len));
     if (e) {
         mt_enc_origin(e, mt_config.run_id, run_len, how, fork_seq, flags, from, from_len);
         mt_writer_end();
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
 }
 
 /* Opens this process's log and writes PROCESS, the modules and ORIGIN; 0 or -errno. A fork
@@ -874,7 +874,7 @@ void mt_rec_fork_prepare(void)
 {
     mt_guard++;
     mt_modules_lock();
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     /* Numbered before the fork, so that the child's copy knows its number too. */
     if (mt_rec_follows_forks())
         mt_rec.forks++;
@@ -897,7 +897,7 @@ void mt_rec_fork_parent(void)
             mt_writer_end();
         }
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
     mt_guard--;
 }
 
@@ -1041,7 +1041,7 @@ void mt_rec_finish(enum mt_exit_reason reason, int status)
         mt_sampler_read(&last);
     uint64_t last_time = mt_rec_now();
     mt_rec_report_unrecorded();
-    pthread_mutex_lock(&mt_writer.lock);
+    mt_writer_lock();
     if (reason == MT_EXIT_NORMAL)
         mt_rec_leak_check();
     mt_enc_t *e = mt_writer_begin(0);
@@ -1051,7 +1051,7 @@ void mt_rec_finish(enum mt_exit_reason reason, int status)
         mt_enc_exit(e, mt_rec_now(), reason, (uint64_t)(unsigned)status);
         mt_writer_end();
     }
-    pthread_mutex_unlock(&mt_writer.lock);
+    mt_writer_unlock();
     mt_writer_flush(true);
     mt_guard--;
 }
@@ -1195,11 +1195,11 @@ void mt_rec_init(void)
         mt_private_heap = 0;
         /* Peak samples need the timer's samples on, and glibc: malloc_usable_size and
          * mallinfo2 must describe the blocks we forward to the real malloc. */
-        pthread_mutex_lock(&mt_writer.lock);
+        mt_writer_lock();
         bool on = mt_config.sample_ms && usable;
         mt_rec_usable_fn = on ? usable : mt_rec_usable_none;
         mt_heap_total_init(&mt_rec_heap, on);
-        pthread_mutex_unlock(&mt_writer.lock);
+        mt_writer_unlock();
         on_exit(mt_rec_on_exit, NULL);
         at_quick_exit(mt_rec_on_quick_exit);
         pthread_atfork(mt_rec_fork_prepare, mt_rec_fork_parent, mt_rec_fork_child);
