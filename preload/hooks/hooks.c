@@ -29,7 +29,9 @@
 #include "freeres.h"
 #include "base/tls_extra.h"
 #include "python/python.h"
+#include "lifecycle.h"
 #include "record/recorder.h"
+#include "hooks/python_hooks.h"
 #include "base/signal_defer.h"
 
 typedef void (*mt_noreturn_fn)(int) __attribute__((noreturn));
@@ -120,6 +122,9 @@ static void mt_hooks_resolve(void)
  */
 static int mt_hooks_started;
 
+/* What the lifecycle calls of the Python hooks (it sits below them). */
+static const mt_life_python_t mt_hooks_python = {mt_py_detect, mt_py_install, mt_py_log_started};
+
 static __attribute__((noinline, cold)) void mt_hooks_start(void)
 {
     mt_hooks_resolve();
@@ -127,7 +132,7 @@ static __attribute__((noinline, cold)) void mt_hooks_start(void)
         __atomic_exchange_n(&mt_hooks_started, 1, __ATOMIC_ACQ_REL))
         return;
     int saved = errno;
-    mt_rec_init();
+    mt_life_init(&mt_hooks_python);
     mt_guard++;
     mt_tls_init();
     if (mt_rec_active())
@@ -624,7 +629,7 @@ static void mt_hooks_finish_for_good(int status)
     if (!mt_hooks_wanted())
         return;
     mt_guard = 1;
-    mt_rec_finish(MT_EXIT_NORMAL, status);
+    mt_life_finish(MT_EXIT_NORMAL, status);
 }
 
 MT_EXPORT void _exit(int status)
@@ -696,7 +701,7 @@ MT_EXPORT void pthread_exit(void *ret)
 MT_EXPORT void quick_exit(int status)
 {
     MT_ENSURE(quick_exit);
-    mt_rec_quick_exit_status = status;
+    mt_life_quick_exit_status = status;
     mt_real.quick_exit(status);
 }
 
@@ -814,13 +819,13 @@ MT_EXPORT long syscall(long nr, ...)
     }
     if (!mt_hooks_is_fork(nr, a) || !mt_hooks_wanted())
         return mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-    mt_rec_fork_prepare();
+    mt_life_fork_prepare();
     long r = mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
     int saved = errno;
     if (r == 0)
-        mt_rec_fork_child();
+        mt_life_fork_child();
     else
-        mt_rec_fork_parent();
+        mt_life_fork_parent();
     errno = saved;
     return r;
 }
@@ -842,7 +847,7 @@ MT_EXPORT long syscall(long nr, ...)
         int saved_ = errno;                                                                        \
         mt_guard = 1;                                                                              \
         bool link_ = mt_exec_link_wanted(env_);                                                    \
-        bool held_ = mt_rec_exec_begin(&size_, link_ ? (file) : NULL);                             \
+        bool held_ = mt_life_exec_begin(&size_, link_ ? (file) : NULL);                            \
         errno = saved_;                                                                            \
         if (!held_) { /* a vfork child shares this TLS: leave the guard as it was */               \
             mt_guard_leave();                                                                      \
@@ -857,7 +862,7 @@ MT_EXPORT long syscall(long nr, ...)
         int rc_ = call;                                                                            \
         saved_ = errno;                                                                            \
         mt_exec_link_env_free(linked_, mapped_);                                                   \
-        mt_rec_exec_failed(size_);                                                                 \
+        mt_life_exec_failed(size_);                                                                \
         mt_guard_leave();                                                                          \
         errno = saved_;                                                                            \
         return rc_;                                                                                \

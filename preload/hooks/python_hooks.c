@@ -3,6 +3,8 @@
 // libpython), wrappers around the PyMem/PyObject allocator domains and the pymalloc arena
 // allocator, and an audit hook that marks the end of the script. The wrappers follow the
 // malloc hooks' rules (hooks.c): reentrancy guard, errno kept, free recorded before the real one.
+#include "hooks/python_hooks.h"
+
 #include "python/python.h"
 
 #include <dlfcn.h>
@@ -571,12 +573,10 @@ void mt_py_log_started(void)
     mt_py_reset();
     if (!mt_py.present)
         return;
-    mt_writer_lock();
-    mt_enc_t *e = mt_writer_begin(0);
+    mt_enc_t *e = mt_writer_record(0);
     if (e) {
         mt_enc_py_interp(e, mt_py.major, mt_py.minor, mt_py.frames_on ? MT_PY_FRAMES : 0,
                          mt_py.eval_lo, mt_py.eval_hi);
-        mt_writer_end();
     }
-    mt_writer_unlock();
+    mt_writer_record_done(e);
 }

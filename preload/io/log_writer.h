@@ -121,6 +121,36 @@ static inline void mt_writer_end(void)
         mt_writer_submit();
 }
 
+/*
+ * One record, the sequence every event follows: mt_writer_record takes the lock and begins a
+ * record of thread tid (as mt_writer_begin; NULL, with the lock held all the same, when
+ * recording has stopped); mt_writer_record_done ends it, if it was begun, and drops the lock.
+ *
+ *     mt_enc_t *e = mt_writer_record(tid);
+ *     if (e)
+ *         mt_enc_free(e, tag, now, addr);
+ *     mt_writer_record_done(e);
+ */
+static inline mt_enc_t *mt_writer_record(uint32_t tid)
+{
+    mt_writer_lock();
+    return mt_writer_begin(tid);
+}
+
+/* Like mt_writer_record, for a record of up to need bytes (mt_writer_begin_big). */
+static inline mt_enc_t *mt_writer_record_big(size_t need)
+{
+    mt_writer_lock();
+    return mt_writer_begin_big(need);
+}
+
+static inline void mt_writer_record_done(mt_enc_t *e)
+{
+    if (MT_LIKELY(e != NULL))
+        mt_writer_end();
+    mt_writer_unlock();
+}
+
 /* Writes everything encoded so far and waits until it is on disk (takes the lock). With
  * final, nothing is accepted afterwards and the file is closed. */
 void mt_writer_flush(bool final);

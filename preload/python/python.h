@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Python support in the recorder: detection of an interpreter in the host, its allocator
-// domains and arenas (python_hooks.c), and Python frames merged into native stacks
-// (python_frames.c). Everything is found with dlsym at run time: nothing links libpython, so
-// the library still loads in programs without Python. No malloc, no Python API under our lock.
+// Python support in the recorder: Python frames merged into native stacks (python_frames.c)
+// and what the hooks found about the interpreter (mt_py); detection and the allocator domain
+// wrappers are the hooks' (hooks/python_hooks.h). Everything is found with dlsym at run time:
+// nothing links libpython, so the library still loads in programs without Python. No malloc, no
+// Python API under our lock.
 #ifndef MT_PYTHON_H
 #define MT_PYTHON_H
 
@@ -39,17 +40,8 @@ extern mt_python_t mt_py;
 /* Set while a domain wrapper runs the original allocator (guard held): pymalloc maps a new
  * arena from inside PyObject_Malloc, and that arena is still an event of its own; a malloc
  * made there is a glibc block of the domain's event (hooks.c counts it in the heap total).
- * Always 0 without Python support. */
+ * Always 0 without Python support. Set by hooks/python_hooks.c. */
 extern __thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
-
-/* Finds the interpreter (constructor, before the log is open; MEMTRACE_PYTHON=0 disables). */
-void mt_py_detect(void);
-/* The log has just been opened (also in a forked child): writes PY_INTERP, forgets the code
- * and location tables so they are emitted again in the new log. Writer lock NOT held. */
-void mt_py_log_started(void);
-/* Wraps the allocator domains and the arena allocator, adds the audit hook (constructor,
- * after the log is open, before Py_Initialize). */
-void mt_py_install(void);
 
 /* CPython's free lists (python_freelists.c), GIL held: emptied and kept empty from the start
  * of the script (start, from the audit hook) to its end (end, from the atexit callback), so

@@ -1,39 +1,32 @@
 // SPDX-License-Identifier: MIT
-// The recorder: initialisation, per-event assembly, fork/exit/signal handling. Unwinding and
+// The recorder's events: per-event assembly between the hooks and the writer. Unwinding and
 // clock reads happen before the lock; the locked section is encode-only. Must never allocate
-// with malloc, never call stdio, never crash or block the target for long.
+// with malloc, never call stdio, never crash or block the target for long. Start, fork and
+// exit are lifecycle.c's; the log's opening records process.c's; the timer timer.c's.
 #include "record/recorder.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "base/allocator_check.h"
-#include "base/clock.h"
 #include "base/config.h"
-#include "base/exec_link.h"
-#include "base/last_thread.h"
-#include "leak/leak_scan.h"
-#include "record/live_table.h"
-#include "record/modules.h"
+#include "base/thread_slots.h"
 #include "python/python.h"
 #include "python/python_node_cache.h"
+#include "record/live_table.h"
+#include "record/modules.h"
 #include "record/sampler.h"
-#include "base/signal_defer.h"
-#include "base/signals.h"
+#include "stack/fast_unwind.h"
 #include "stack/stack_hash.h"
 #include "stack/stack_tail.h"
-#include "base/thread_slots.h"
 #include "stack/trace_tree.h"
 #include "stack/unwinder.h"
+
+mt_rec_state_t mt_rec;
 
 int mt_rec_dl_pending;
 
@@ -48,16 +41,6 @@ static size_t mt_rec_usable_none(void *p)
 
 /* A function pointer rather than a test of mt_rec_heap.on: one branch less per event. */
 mt_usable_fn mt_rec_usable_fn = mt_rec_usable_none;
-
-static struct {
-    uint64_t start_us;
-    int pid;
-    bool inited;
-    uint64_t forks; /* FORK records in this log: the child's ORIGIN names its parent's seq */
-} mt_rec;
-
-/* A fork child's parent log, kept from the parent's writer before the child opens its own. */
-static char mt_rec_parent_log[PATH_MAX];
 
 static __thread uint32_t mt_rec_tid_cache __attribute__((tls_model("initial-exec")));
 
@@ -132,10 +115,18 @@ static inline void mt_rec_track(enum mt_tag tag, uintptr_t addr, uint64_t size, 
         (void)mt_live_remove(addr, &gone);
 }
 
-static inline uint64_t mt_rec_now(void)
+void mt_rec_thread_child(void)
 {
-    uint64_t now = mt_clock_us();
-    return now > mt_rec.start_us ? now - mt_rec.start_us : 0;
+    mt_rec_tid_cache = 0;
+}
+
+void mt_rec_heap_start(mt_usable_fn usable)
+{
+    mt_writer_lock();
+    bool on = mt_config.sample_ms && usable;
+    mt_rec_usable_fn = on ? usable : mt_rec_usable_none;
+    mt_heap_total_init(&mt_rec_heap, on);
+    mt_writer_unlock();
 }
 
 /* ---- events (hot path: keep these short) ---- */
@@ -275,12 +266,11 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
     if (MT_LIKELY(e != NULL)) {
         uint32_t node = mt_rec_py_nested_node(in, n, skip, t, py, npy, &pk, e);
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        mt_writer_end();
         mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p,
                      kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC, node);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
-    mt_writer_unlock();
+    mt_writer_record_done(e);
     return true;
 }
 
@@ -350,13 +340,12 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
                 mt_pync_put(&nkey, mt_tree_epoch(), node);
         }
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        mt_writer_end();
         /* pymalloc's objects are no glibc chunks (live_table.h) */
         mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p,
                      kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC, node);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
-    mt_writer_unlock();
+    mt_writer_record_done(e);
 }
 
 static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t size,
@@ -370,16 +359,14 @@ static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t siz
     uint64_t usable = mt_rec_usable(p);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    mt_writer_lock();
-    mt_enc_t *e = mt_writer_begin(tid);
+    mt_enc_t *e = mt_writer_record(tid);
     if (MT_LIKELY(e != NULL)) {
         uint32_t node = mt_tree_intern(&st, e);
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        mt_writer_end();
         mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size, node);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
-    mt_writer_unlock();
+    mt_writer_record_done(e);
 }
 
 /* ---- the recorder's own stack (thread_slots.h) ---- */
@@ -515,13 +502,10 @@ static __attribute__((noinline, cold)) void mt_rec_peak_sample(void)
     mt_sample_t s;
     mt_rec_peak_read(&s);
     uint64_t now = mt_rec_now();
-    mt_writer_lock();
-    mt_enc_t *e = mt_writer_begin(0);
-    if (mt_heap_total_claim(&mt_rec_heap) && e) { /* claimed even when stopped: read once */
+    mt_enc_t *e = mt_writer_record(0);
+    if (mt_heap_total_claim(&mt_rec_heap) && e) /* claimed even when stopped: read once */
         mt_enc_sample(e, now, &s);
-        mt_writer_end();
-    }
-    mt_writer_unlock();
+    mt_writer_record_done(e);
 }
 
 void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
@@ -534,18 +518,16 @@ void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
         mt_rec_peak_sample();
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    mt_writer_lock();
-    mt_enc_t *e = mt_writer_begin(tid);
+    mt_enc_t *e = mt_writer_record(tid);
     if (MT_LIKELY(e != NULL)) {
         mt_enc_free(e, tag, now, (uintptr_t)p);
-        mt_writer_end();
         mt_rec_track(tag, (uintptr_t)p, 0, 0);
         if (MT_UNLIKELY(tag == MT_TAG_REALLOC_FAILED)) /* p is valid again */
             mt_heap_total_add(&mt_rec_heap, usable);
         else
             mt_heap_total_sub(&mt_rec_heap, usable);
     }
-    mt_writer_unlock();
+    mt_writer_record_done(e);
 }
 
 void mt_rec_heap_inner(uint64_t released, uint64_t added)
@@ -568,16 +550,14 @@ static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t l
     uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    mt_writer_lock();
-    mt_enc_t *e = mt_writer_begin(tid);
+    mt_enc_t *e = mt_writer_record(tid);
     if (e) {
         if (npy)
             mt_py_merge(&st, merged, py, npy, e);
         uint32_t node = mt_tree_intern(&st, e);
         mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
-        mt_writer_end();
     }
-    mt_writer_unlock();
+    mt_writer_record_done(e);
 }
 
 static void mt_rec_mmap_from(const void *p, size_t len, enum mt_map_kind kind, unw_context_t *from)
@@ -591,14 +571,12 @@ static void mt_rec_mmap_from(const void *p, size_t len, enum mt_map_kind kind, u
     mt_unwind_capture(&st, buf, from);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    mt_writer_lock();
-    mt_enc_t *e = mt_writer_begin(tid);
+    mt_enc_t *e = mt_writer_record(tid);
     if (e) {
         uint32_t node = mt_tree_intern(&st, e);
         mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
-        mt_writer_end();
     }
-    mt_writer_unlock();
+    mt_writer_record_done(e);
 }
 
 static void mt_rec_mmap_job(void *arg)
@@ -624,13 +602,11 @@ void mt_rec_munmap(const void *p, size_t len)
 {
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    mt_writer_lock();
-    mt_enc_t *e = mt_writer_begin(tid);
+    mt_enc_t *e = mt_writer_record(tid);
     if (e) {
         mt_enc_munmap(e, now, len, (uintptr_t)p);
-        mt_writer_end();
     }
-    mt_writer_unlock();
+    mt_writer_record_done(e);
 }
 
 void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size)
@@ -642,8 +618,7 @@ void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size)
         mt_rec_peak_read(&s);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    mt_writer_lock();
-    mt_enc_t *e = mt_writer_begin(tid);
+    mt_enc_t *e = mt_writer_record(tid);
     if (e) {
         if (tag == MT_TAG_PY_SCRIPT_END && mt_config.sample_ms)
             mt_enc_sample(e, now, &s);
@@ -651,9 +626,8 @@ void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size)
             mt_enc_py_script_end(e, now);
         else
             mt_enc_py_arena(e, tag, now, size, (uintptr_t)p);
-        mt_writer_end();
     }
-    mt_writer_unlock();
+    mt_writer_record_done(e);
 }
 
 void mt_rec_modules_changed(void)
@@ -673,540 +647,11 @@ void mt_rec_notice(unsigned code, const char *text)
 {
     size_t len = strlen(text);
     uint64_t now = mt_rec_now();
-    mt_writer_lock();
-    mt_enc_t *e = mt_writer_begin_big(32 + mt_enc_string_size(len));
+    mt_enc_t *e = mt_writer_record_big(32 + mt_enc_string_size(len));
     if (e) {
         mt_enc_notice_begin(e, now);
         mt_enc_v(e, code);
         mt_enc_string(e, text, len);
-        mt_writer_end();
     }
-    mt_writer_unlock();
-}
-
-/* ---- process record ---- */
-
-#define MT_CMDLINE_MAX (128u << 10)
-
-/* PROCESS has no mt_enc_* helper; it is composed from the encoder primitives in the order
- * documented in log_format.h. argv comes from /proc/self/cmdline, truncated to whole
- * arguments within MT_CMDLINE_MAX. */
-static void mt_rec_emit_process(void)
-{
-    uint8_t *cmd = mt_map(MT_CMDLINE_MAX);
-    size_t len = 0;
-    if (cmd) {
-        long fd = mt_sys_open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC, 0);
-        while (fd >= 0 && len < MT_CMDLINE_MAX) {
-            long n = mt_sys_read((int)fd, cmd + len, MT_CMDLINE_MAX - len);
-            if (n <= 0)
-                break;
-            len += (size_t)n;
-        }
-        if (fd >= 0)
-            mt_sys_close((int)fd);
-        while (len > 0 && cmd[len - 1] != '\0') /* drop a cut-off last argument */
-            len--;
-    }
-    uint64_t argc = 0;
-    for (size_t i = 0; i < len; i++)
-        argc += cmd[i] == '\0';
-    size_t exe_len = strlen(mt_config.exe);
-    mt_writer_lock();
-    mt_enc_t *e = mt_writer_begin_big(64 + exe_len + len + argc * MT_VARINT_MAX);
-    if (e) {
-        mt_enc_tag(e, MT_TAG_PROCESS);
-        mt_enc_v(e, (uint64_t)mt_rec.pid);
-        mt_enc_v(e, (uint64_t)getppid());
-        mt_enc_v(e, (uint64_t)sysconf(_SC_PAGESIZE));
-        mt_enc_string(e, mt_config.exe, exe_len);
-        mt_enc_v(e, argc);
-        for (size_t i = 0; i < len;) {
-            size_t n = strlen((const char *)cmd + i);
-            mt_enc_string(e, cmd + i, n);
-            i += n + 1;
-        }
-        mt_writer_end();
-    }
-    mt_writer_unlock();
-    mt_unmap(cmd, MT_CMDLINE_MAX);
-}
-
-/* ---- writer tick: samples and module changes ---- */
-
-/*
- * Every thread of the program is gone (main left with pthread_exit, then the others): glibc
- * would have ended the process with exit(0) in the last of them, but that is now the writer.
- * It does what glibc would, as a thread of the program: its exit handlers and destructors
- * run here and their events are recorded, and the log is written inline from now on.
- */
-static __attribute__((noreturn, cold)) void mt_rec_end_as_last_thread(void)
-{
-    mt_writer_leave_thread();
-    mt_guard = 0;
-    exit(0);
-}
-
-static void mt_rec_tick(void)
-{
-    mt_clock_recalibrate();
-    if (mt_config.sample_ms) {
-        mt_sample_t s;
-        mt_sampler_read(&s);
-        uint64_t now = mt_rec_now();
-        mt_writer_lock();
-        /* Never wait for a buffer here: this is the thread that frees them. A tick that
-         * changed nothing writes nothing, so that an idle program's log does not grow. */
-        if (mt_writer.cur && !mt_writer.stopped && !mt_enc_sample_same(&mt_writer.enc, &s)) {
-            mt_enc_sample(&mt_writer.enc, now, &s);
-            mt_writer_end();
-        }
-        mt_writer_unlock();
-    }
-    /* A dlopen'ed module is found by the allocations that follow it (pending stays set until
-     * here, because the first of them may run inside dlopen, before the module is listed). */
-    __atomic_store_n(&mt_rec_dl_pending, 0, __ATOMIC_RELAXED);
-    mt_rec_modules_changed();
-    if (MT_UNLIKELY(mt_last_thread_only_writer_left()))
-        mt_rec_end_as_last_thread();
-}
-
-/* ---- start, fork, exit ---- */
-
-static uint64_t mt_rec_realtime_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void mt_rec_emit_inherited_block(uintptr_t addr, uint64_t size, uint32_t node, void *ctx)
-{
-    mt_enc_t *e = mt_writer_begin(0);
-    if (e) {
-        mt_enc_alloc(e, MT_ALLOC_INHERITED, *(const uint64_t *)ctx, size, addr, node);
-        mt_writer_end();
-    }
-}
-
-/*
- * A forked child's heap holds its parent's live blocks, which the leak check at its exit
- * classifies: its log begins with them (MT_ALLOC_INHERITED, not calls of its own) and with
- * the trace nodes they name, the parent's tree, which the child keeps.
- */
-static void mt_rec_emit_inherited(void)
-{
-    uint64_t now = mt_rec_now();
-    mt_writer_lock();
-    uint32_t count = mt_tree_count();
-    for (uint32_t id = 1; id <= count; id++) {
-        uint32_t parent;
-        uint64_t ip;
-        mt_tree_node(id, &parent, &ip);
-        mt_enc_t *e = mt_writer_begin(0);
-        if (!e)
-            break;
-        mt_enc_trace_node(e, id, parent, ip);
-        mt_writer_end();
-    }
-    mt_live_each(mt_rec_emit_inherited_block, &now);
-    mt_writer_unlock();
-}
-
-/* ORIGIN (log_format.h): how this log began, so that a reader can find the log before it. */
-static void mt_rec_emit_origin(enum mt_origin how, uint64_t fork_seq, unsigned flags,
-                               const char *from)
-{
-    size_t run_len = strlen(mt_config.run_id), from_len = strlen(from);
-    mt_writer_lock();
-    mt_enc_t *e =
-        mt_writer_begin_big(64 + mt_enc_string_size(run_len) + mt_enc_string_size(from_len));
-    if (e) {
-        mt_enc_origin(e, mt_config.run_id, run_len, how, fork_seq, flags, from, from_len);
-        mt_writer_end();
-    }
-    mt_writer_unlock();
-}
-
-/* Opens this process's log and writes PROCESS, the modules and ORIGIN; 0 or -errno. A fork
- * child names its parent's log; its heap is the parent's at FORK number fork_seq (0: a child
- * of a raw clone, whose point in the parent's log is unknown). */
-static int mt_rec_start_log(bool child, uint64_t fork_seq)
-{
-    mt_rec.pid = mt_sys_getpid();
-    mt_rec.start_us = mt_clock_us();
-    mt_rec.forks = 0;
-    if (child) {
-        mt_str_t s;
-        mt_str_init(&s, mt_rec_parent_log, sizeof mt_rec_parent_log);
-        mt_str_add(&s, mt_writer.path); /* still the parent's: this open replaces it */
-    }
-    int rc = mt_writer_open(mt_rec.pid, mt_rec_realtime_ns());
-    if (rc < 0)
-        return rc;
-    mt_rec_emit_process();
-    if (child)
-        mt_modules_child_reemit();
-    else
-        (void)mt_modules_rescan();
-    if (child)
-        mt_rec_emit_origin(MT_ORIGIN_FORK, fork_seq,
-                           mt_config.leak_check ? MT_ORIGIN_HEAP_LISTED : 0, mt_rec_parent_log);
-    else
-        mt_rec_emit_origin(mt_config.exec_from[0] ? MT_ORIGIN_EXEC : MT_ORIGIN_START, 0, 0,
-                           mt_config.exec_from);
-    if (child && mt_config.leak_check)
-        mt_rec_emit_inherited();
-    mt_py_log_started();
-    unsigned tick = mt_config.sample_ms ? mt_config.sample_ms : 10;
-    if (mt_writer_start(mt_rec_tick, tick) < 0)
-        mt_msg("cannot start the writer thread; writing synchronously");
-    return 0;
-}
-
-/* True when this process's forks get logs of their own (a vfork child shares our memory). */
-static bool mt_rec_follows_forks(void)
-{
-    return mt_rec_active() && mt_config.follow_fork && mt_sys_getpid() == mt_rec.pid;
-}
-
-void mt_rec_fork_prepare(void)
-{
-    mt_guard++;
-    mt_modules_lock();
-    mt_writer_lock();
-    /* Numbered before the fork, so that the child's copy knows its number too. */
-    if (mt_rec_follows_forks())
-        mt_rec.forks++;
-}
-
-/*
- * The FORK record goes where the child's copy of the heap was taken: the writer lock has been
- * held since prepare, so no event came in between. The modules lock goes first: the writer
- * thread may need it while we wait for a free buffer. In that rare wait other threads can
- * record an event or two before the FORK; the child's heap then differs from the replayed one
- * by those blocks.
- */
-void mt_rec_fork_parent(void)
-{
-    mt_modules_unlock();
-    if (mt_rec_follows_forks()) {
-        mt_enc_t *e = mt_writer_begin(0);
-        if (e) {
-            mt_enc_fork(e, mt_rec_now(), mt_rec.forks);
-            mt_writer_end();
-        }
-    }
-    mt_writer_unlock();
-    mt_guard--;
-}
-
-/* The child's side of fork, after the parent's locks were taken (prepared) or lost. */
-static void mt_rec_child_start(bool prepared)
-{
-    mt_rec_tid_cache = 0;
-    mt_slot_child();
-    mt_last_thread_child();
-    bool was_active = mt_rec_active();
-    mt_writer_child_reset();   /* fresh locks; stopped until the new log is open */
-    if (!mt_config.leak_check) /* else its nodes describe the inherited blocks */
-        mt_tree_reset();
-    mt_heap_total_child(&mt_rec_heap);
-    if (was_active && mt_config.follow_fork && !mt_config_excluded(mt_sys_getpid()))
-        (void)mt_rec_start_log(true, prepared ? mt_rec.forks : 0);
-}
-
-void mt_rec_fork_child(void)
-{
-    mt_modules_unlock(); /* taken by this same thread in prepare */
-    mt_rec_child_start(true);
-    mt_guard--;
-}
-
-/* A child that no fork handler prepared, noticed by the writer (log_writer.h): parent threads
- * may have held any memtrace lock at the clone, and are gone. What the child recorded into the
- * inherited buffers before this is lost with them (at most a buffer's worth; the mt_syscall()
- * hook prepares raw clone calls like a fork, so only inline clone instructions get here). */
-static void mt_rec_orphaned(void)
-{
-    mt_guard++;
-    mt_modules_lock_reset();
-    mt_rec_child_start(false);
-    if (mt_rec_active())
-        mt_rec_notice(MT_NOTICE_EVENTS_LOST,
-                      "a child made by a raw clone without fork's handlers: events between the "
-                      "clone and this point were lost");
-    mt_guard--;
-}
-
-/* Registered from our constructor, which the dynamic loader runs before __libc_start_main
- * registers _dl_fini: exit handlers run in reverse order, so this runs after every library
- * destructor (whose frees are recorded) and is the last thing before the process ends. Unlike
- * atexit, on_exit also receives main's return value. */
-static void mt_rec_on_exit(int status, void *arg)
-{
-    (void)arg;
-    mt_rec_finish(MT_EXIT_NORMAL, status);
-}
-
-int mt_rec_quick_exit_status;
-
-/* quick_exit skips the on_exit handlers and ends in glibc's internal _exit; registered at
- * start, before any of the program's, this at_quick_exit handler runs after all of them. */
-static void mt_rec_on_quick_exit(void)
-{
-    mt_rec_finish(MT_EXIT_NORMAL, mt_rec_quick_exit_status);
-}
-
-/* Writes one LEAK_BLOCK per block that is not reachable (writer lock held). */
-static size_t mt_rec_emit_leaks(const mt_leak_block_t *blocks, size_t n)
-{
-    size_t listed = 0;
-    for (size_t i = 0; i < n; i++) {
-        const mt_leak_block_t *b = &blocks[i];
-        if (b->state == MT_LEAK_REACHABLE)
-            continue;
-        mt_enc_t *e = mt_writer_begin(0);
-        if (!e)
-            break;
-        uint64_t extra = b->state == MT_LEAK_DEFINITE   ? b->indirect_bytes
-                         : b->state == MT_LEAK_INDIRECT ? blocks[b->leader].addr
-                                                        : 0;
-        mt_enc_leak_block(e, b->addr, b->state, extra);
-        mt_writer_end();
-        listed++;
-    }
-    return listed;
-}
-
-/* The leak check at exit (writer lock held, so the block table cannot change): classifies
- * every live block and writes the result into the log before EXIT. */
-static void mt_rec_leak_check(void)
-{
-    if (!mt_config.leak_check || !mt_live_ok())
-        return;
-    size_t n = mt_live_count();
-    size_t blocks_size = (n ? n : 1) * sizeof(mt_leak_block_t);
-    size_t stack_size = (n ? 2 * n : 1) * sizeof(uint32_t);
-    mt_leak_block_t *blocks = mt_map(blocks_size);
-    uint32_t *stack = mt_map(stack_size);
-    mt_leakscan_stats_t st;
-    if (!blocks || !stack) {
-        mt_msg("out of memory for the leak check; no leak check at exit");
-    } else if (n = mt_live_export(blocks), mt_leakscan_run(blocks, n, stack, &st) < 0) {
-        mt_msg("the leak check could not hold the threads still; no leak check at exit");
-    } else {
-        mt_enc_t *e = mt_writer_begin(0);
-        if (e) {
-            mt_enc_leak_scan(e, mt_rec_now(), n, st.threads_stopped, st.threads_missed,
-                             st.root_bytes);
-            mt_writer_end();
-        }
-        size_t listed = mt_rec_emit_leaks(blocks, n);
-        if ((e = mt_writer_begin(0))) {
-            mt_enc_leak_scan_end(e, listed);
-            mt_writer_end();
-        }
-    }
-    mt_unmap(blocks, blocks_size);
-    mt_unmap(stack, stack_size);
-}
-
-/* Before the log's end: what handlers that memtrace could not hold did (signal_defer.h). */
-static void mt_rec_report_unrecorded(void)
-{
-    unsigned long n = mt_sigdefer_unrecorded_total();
-    if (!n)
-        return;
-    char text[160];
-    mt_str_t s;
-    mt_str_init(&s, text, sizeof text);
-    mt_str_u64(&s, n);
-    mt_str_add(&s, " calls to hooked functions from signal handlers that interrupted memtrace "
-                   "were not recorded");
-    mt_rec_notice(MT_NOTICE_EVENTS_LOST, text);
-}
-
-void mt_rec_finish(enum mt_exit_reason reason, int status)
-{
-    /* A vfork child shares our memory: it must not touch the parent's log. */
-    if (!mt_rec_active() || mt_sys_getpid() != mt_rec.pid)
-        return;
-    mt_guard++;
-    /* A last sample, so that a run shorter than one tick still has RSS and the allocator's
-     * view at exit. Read before taking the writer lock: mallinfo2 takes the arena locks,
-     * which another thread may hold while it waits for ours. */
-    mt_sample_t last;
-    if (mt_config.sample_ms)
-        mt_sampler_read(&last);
-    uint64_t last_time = mt_rec_now();
-    mt_rec_report_unrecorded();
-    mt_writer_lock();
-    if (reason == MT_EXIT_NORMAL)
-        mt_rec_leak_check();
-    mt_enc_t *e = mt_writer_begin(0);
-    if (e) {
-        if (mt_config.sample_ms)
-            mt_enc_sample(e, last_time, &last);
-        mt_enc_exit(e, mt_rec_now(), reason, (uint64_t)(unsigned)status);
-        mt_writer_end();
-    }
-    mt_writer_unlock();
-    mt_writer_flush(true);
-    mt_guard--;
-}
-
-bool mt_rec_exec_begin(off_t *size, const char *file)
-{
-    if (!mt_rec_active() || mt_sys_getpid() != mt_rec.pid)
-        return false;
-    mt_sample_t last; /* before the lock, as in mt_rec_finish */
-    if (mt_config.sample_ms)
-        mt_sampler_read(&last);
-    uint64_t last_time = mt_rec_now();
-    if (!mt_writer_exec_hold(size))
-        return false;
-    static char next[PATH_MAX]; /* the recorder is held: one exec at a time */
-    if (file && mt_exec_link_next(file, mt_rec.pid, next, sizeof next) == 0) {
-        size_t len = strlen(next);
-        mt_enc_t *e = mt_writer_begin_big(1 + mt_enc_string_size(len));
-        if (e)
-            mt_enc_next_log(e, next, len);
-    }
-    mt_enc_t *e = mt_writer_begin(0);
-    if (e) {
-        if (mt_config.sample_ms)
-            mt_enc_sample(e, last_time, &last);
-        mt_enc_exit(e, mt_rec_now(), MT_EXIT_EXEC, 0);
-        mt_writer_exec_write();
-    }
-    return true;
-}
-
-void mt_rec_exec_failed(off_t size)
-{
-    mt_writer_exec_failed(size);
-}
-
-/* Normally runs before mt_rec_on_exit (see there); flushing keeps the log complete if a later
- * destructor crashes. When the library was loaded late (dlopen), it may be the last chance. */
-__attribute__((destructor(101))) static void mt_rec_fini(void)
-{
-    if (mt_rec_active()) {
-        mt_guard++;
-        mt_writer_flush(false);
-        mt_guard--;
-    }
-}
-
-/* ---- fatal signals ---- */
-
-static const int mt_rec_fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTERM, SIGINT};
-
-static void mt_rec_on_signal(int sig)
-{
-    int saved = errno;
-    /* SIGTERM or SIGINT inside a hook, perhaps with the recorder lock held by this thread:
-     * the log's end is written when the hook ends (a fault must be handled now). */
-    if ((sig == SIGTERM || sig == SIGINT) && mt_sigdefer_hold_own(sig, mt_rec_on_signal)) {
-        errno = saved;
-        return;
-    }
-    mt_guard++;
-    /* Not from the writer thread (it would wait for itself), and only if the lock is free
-     * (it is held by this very thread when the fault is inside our locked section). */
-    if (mt_rec_active() && mt_sys_getpid() == mt_rec.pid &&
-        !(mt_writer.thread_running && pthread_equal(pthread_self(), mt_writer.thread)) &&
-        mt_writer_trylock()) {
-        mt_enc_t *e = mt_writer_begin(0);
-        if (e)
-            mt_enc_exit(e, mt_rec_now(), MT_EXIT_SIGNAL, (uint64_t)sig);
-        mt_writer_flush_from_signal();
-    }
-    /* Default action with the signal re-raised: the exit status stays what it would have
-     * been. It is blocked until we return, so the process dies right after. */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    mt_sig_forget(sig);
-    sigaction(sig, &dfl, NULL);
-    mt_syscall(SYS_tgkill, mt_sys_getpid(), mt_sys_gettid(), sig);
-    errno = saved;
-}
-
-void mt_rec_init(void)
-{
-    if (mt_rec.inited)
-        return;
-    mt_rec.inited = true;
-    mt_guard++;
-    mt_config_load();
-    int pid = mt_sys_getpid();
-    if (!mt_config.run_id[0]) {
-        /* Started without `memtrace run`: the first process names the run for the others. */
-        mt_str_t s;
-        mt_str_init(&s, mt_config.run_id, sizeof mt_config.run_id);
-        mt_str_u64(&s, (uint64_t)pid);
-        mt_str_add(&s, ".");
-        mt_str_u64(&s, mt_rec_realtime_ns());
-        /* glibc's copy of the environment comes from the early buffer: a block the program
-         * never allocated must not be in its heap, nor be freed there at exit. */
-        mt_private_heap = 1;
-        setenv("MEMTRACE_RUN_ID", mt_config.run_id, 0);
-        mt_private_heap = 0;
-    }
-    if (!mt_config.follow_fork && !mt_config.root_pid) {
-        /* Lets exec'd children of forks recognise they are not the root (see config.h). */
-        char buf[24];
-        mt_str_t s;
-        mt_str_init(&s, buf, sizeof buf);
-        mt_str_u64(&s, (uint64_t)pid);
-        mt_private_heap = 1; /* as for MEMTRACE_RUN_ID above */
-        setenv("MEMTRACE_ROOT_PID", buf, 0);
-        mt_private_heap = 0;
-        mt_config.root_pid = pid;
-    }
-    if (mt_config_excluded(pid)) {
-        mt_guard--;
-        return;
-    }
-    mt_unwind_init();
-    mt_clock_init();
-    if (mt_config.leak_check) {
-        mt_leakscan_init();
-        /* a thread stopped inside a hook is on its recorder stack (thread_slots.h) */
-        mt_leakscan_set_sp_map(mt_slot_program_sp);
-        if (mt_live_init() < 0)
-            mt_msg("out of memory for the leak check's block table; no leak check at exit");
-    }
-    if (mt_tree_init(mt_config.leak_check) < 0 || mt_writer_init() < 0 || mt_modules_init() < 0) {
-        mt_msg("out of memory at start; not recording");
-        mt_guard--;
-        return;
-    }
-    mt_private_heap = 1;
-    mt_py_detect();
-    mt_private_heap = 0;
-    if (mt_rec_start_log(false, 0) == 0) {
-        mt_py_install();
-        mt_private_heap = 1;
-        mt_acheck_run(mt_rec_notice);
-        mt_usable_fn usable = mt_acheck_glibc_usable();
-        mt_private_heap = 0;
-        /* Peak samples need the timer's samples on, and glibc: malloc_usable_size and
-         * mallinfo2 must describe the blocks we forward to the real malloc. */
-        mt_writer_lock();
-        bool on = mt_config.sample_ms && usable;
-        mt_rec_usable_fn = on ? usable : mt_rec_usable_none;
-        mt_heap_total_init(&mt_rec_heap, on);
-        mt_writer_unlock();
-        on_exit(mt_rec_on_exit, NULL);
-        at_quick_exit(mt_rec_on_quick_exit);
-        pthread_atfork(mt_rec_fork_prepare, mt_rec_fork_parent, mt_rec_fork_child);
-        mt_writer.orphaned = mt_rec_orphaned;
-        (void)mt_slot_self();
-        mt_sig_init(mt_rec_fatal, (int)(sizeof mt_rec_fatal / sizeof mt_rec_fatal[0]),
-                    mt_rec_on_signal);
-    }
-    mt_guard--;
+    mt_writer_record_done(e);
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Event assembly between the hooks and the writer: stack capture, timestamp and thread id are
-// taken before the lock; the locked section only interns the stack and encodes. Callers (the
-// hooks) have set the reentrancy guard. Never called for memtrace's own allocations.
+// The record layer: event assembly between the hooks and the writer (recorder.c: stack
+// capture, timestamp and thread id are taken before the lock; the locked section only interns
+// the stack and encodes), the log's opening records (process.c), the writer's tick (timer.c)
+// and the leak check's trigger (leak_check.c). Callers have set the reentrancy guard. Never
+// called for memtrace's own allocations. Start, fork and exit: lifecycle.h.
 #ifndef MT_RECORDER_H
 #define MT_RECORDER_H
 
@@ -10,10 +12,28 @@
 #include <sys/types.h>
 
 #include "base/allocator_check.h"
+#include "base/clock.h"
 #include "record/heap_total.h"
 #include "log_format.h"
 #include "io/log_writer.h"
 #include "base/mt_libc.h"
+
+/* The recording process, as lifecycle.c set it up when its log was opened. */
+typedef struct mt_rec_state {
+    uint64_t start_us; /* the log's time 0 (mt_clock_us) */
+    int pid;           /* the process the log is of (a vfork child shares our memory) */
+    bool inited;       /* mt_life_init ran */
+    uint64_t forks;    /* FORK records in this log: the child's ORIGIN names its parent's seq */
+} mt_rec_state_t;
+
+extern mt_rec_state_t mt_rec;
+
+/* Microseconds since the log's start. */
+static inline uint64_t mt_rec_now(void)
+{
+    uint64_t now = mt_clock_us();
+    return now > mt_rec.start_us ? now - mt_rec.start_us : 0;
+}
 
 /* True while events are recorded (cheap, lock-free read for the hooks' fast exit). */
 static inline bool mt_rec_active(void)
@@ -63,18 +83,33 @@ void mt_rec_thread_name(uint32_t tid, const char *name, size_t len);
 void mt_rec_modules_changed(void);
 /* A NOTICE record (enum mt_notice_code) with a short text. */
 void mt_rec_notice(unsigned code, const char *text);
-/* fork's handlers, also run by the syscall() hook around a raw clone without CLONE_VM. */
-void mt_rec_fork_prepare(void);
-void mt_rec_fork_parent(void);
-void mt_rec_fork_child(void);
-/* Around an exec (log_writer.h): writes NEXT_LOG (the log the image started from file will
- * write; file may be NULL) and EXIT(EXEC) and returns true with the recorder held; if the
- * exec returns, mt_rec_exec_failed takes them back and recording goes on. */
-MT_WUR bool mt_rec_exec_begin(off_t *size, const char *file);
-void mt_rec_exec_failed(off_t size);
-/* The status passed to quick_exit, for the recorder's at_quick_exit handler. */
-extern int mt_rec_quick_exit_status;
-/* Writes EXIT and everything pending, synchronously; recording stops. */
-void mt_rec_finish(enum mt_exit_reason reason, int status);
+/* The calling thread (a forked child's only one) has not recorded yet: its tid and name are
+ * taken again at its next event. */
+void mt_rec_thread_child(void);
+/* Turns the glibc heap total on when samples are on and usable (allocator_check.h) is glibc's
+ * malloc_usable_size: malloc_usable_size and mallinfo2 must describe the blocks we forward. */
+void mt_rec_heap_start(mt_usable_fn usable);
+
+/* ---- the log's opening records (process.c); each takes the writer lock ---- */
+
+/* PROCESS: pid, parent, page size, executable and argv (/proc/self/cmdline). */
+void mt_rec_emit_process(void);
+/* ORIGIN (log_format.h): how this log began (from: the log before it, or ""). */
+void mt_rec_emit_origin(enum mt_origin how, uint64_t fork_seq, unsigned flags, const char *from);
+/* A forked child under --leak-check: the parent's trace nodes and live blocks, as
+ * MT_ALLOC_INHERITED. */
+void mt_rec_emit_inherited(void);
+
+/* ---- the writer's tick (timer.c) ---- */
+
+/* Every tick on the writer thread: a SAMPLE when something changed, module changes, and the
+ * process's end when the writer is its last thread. */
+void mt_rec_tick(void);
+
+/* ---- the leak check (leak_check.c) ---- */
+
+/* At a normal exit, writer lock held (the block table cannot change): classifies every live
+ * block and writes LEAK_SCAN, the LEAK_BLOCKs and LEAK_SCAN_END, before EXIT. */
+void mt_rec_leak_check(void);
 
 #endif
