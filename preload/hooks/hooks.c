@@ -31,40 +31,17 @@
 #include "python/python.h"
 #include "lifecycle.h"
 #include "record/recorder.h"
+#include "hooks/hook_list.h"
 #include "hooks/python_hooks.h"
 #include "base/signal_defer.h"
 
-typedef void (*mt_noreturn_fn)(int) __attribute__((noreturn));
-
+/* The real functions (hook_list.h), and the program's main (__libc_start_main's hook). */
+#define MT_REAL_FIELD(field, symbol, when, ret, params, attrs) ret(*field) params attrs;
 static struct {
-    void *(*malloc)(size_t);
-    void (*free)(void *);
-    void *(*calloc)(size_t, size_t);
-    void *(*realloc)(void *, size_t);
-    void *(*reallocarray)(void *, size_t, size_t);
-    int (*posix_memalign)(void **, size_t, size_t);
-    void *(*aligned_alloc)(size_t, size_t);
-    void *(*memalign)(size_t, size_t);
-    void *(*valloc)(size_t);
-    void *(*pvalloc)(size_t);
-    void *(*mmap)(void *, size_t, int, int, int, off_t);
-    void *(*mmap64)(void *, size_t, int, int, int, off_t);
-    int (*munmap)(void *, size_t);
-    void *(*mremap)(void *, size_t, size_t, int, ...);
-    void *(*dlopen)(const char *, int);
-    int (*dlclose)(void *);
-    int (*execve)(const char *, char *const[], char *const[]);
-    int (*execvpe)(const char *, char *const[], char *const[]);
-    int (*fexecve)(int, char *const[], char *const[]);
-    mt_noreturn_fn exit_, Exit_, exit;
-    void (*pthread_exit)(void *) __attribute__((noreturn));
-    void (*quick_exit)(int) __attribute__((noreturn));
-    int (*prctl)(int, unsigned long, unsigned long, unsigned long, unsigned long);
-    int (*pthread_setname_np)(pthread_t, const char *);
-    int (*libc_start_main)(int (*)(int, char **, char **), int, char **, void (*)(void),
-                           void (*)(void), void (*)(void), void *);
+    MT_HOOK_LIST(MT_REAL_FIELD)
     int (*main)(int, char **, char **);
 } mt_real;
+#undef MT_REAL_FIELD
 
 /* Set while dlsym() runs: allocations it makes are served from the static early buffer. */
 static int mt_resolving;
@@ -84,31 +61,14 @@ static void mt_hooks_resolve(void)
         return;
     mt_resolving = 1;
     mt_hooks_find_dlsym();
-    MT_SYM(calloc, "calloc");
-    MT_SYM(malloc, "malloc");
-    MT_SYM(realloc, "realloc");
-    MT_SYM(reallocarray, "reallocarray");
-    MT_SYM(posix_memalign, "posix_memalign");
-    MT_SYM(aligned_alloc, "aligned_alloc");
-    MT_SYM(memalign, "memalign");
-    MT_SYM(valloc, "valloc");
-    MT_SYM(pvalloc, "pvalloc");
-    MT_SYM(mmap, "mmap");
-    MT_SYM(mmap64, "mmap64");
-    MT_SYM(munmap, "munmap");
-    MT_SYM(mremap, "mremap");
-    MT_SYM(dlopen, "dlopen");
-    MT_SYM(dlclose, "dlclose");
-    MT_SYM(execve, "execve");
-    MT_SYM(execvpe, "execvpe");
-    MT_SYM(fexecve, "fexecve");
-    MT_SYM(exit_, "_exit");
-    MT_SYM(Exit_, "_Exit");
-    MT_SYM(pthread_exit, "pthread_exit");
-    MT_SYM(quick_exit, "quick_exit");
-    MT_SYM(prctl, "prctl");
-    MT_SYM(pthread_setname_np, "pthread_setname_np");
-    MT_SYM(free, "free"); /* last: a non-NULL free means everything is resolved */
+    /* in hook_list.h's order: free last, so that a non-NULL free means everything is there */
+#define MT_AT_START(field, symbol) MT_SYM(field, symbol);
+#define MT_ON_USE(field, symbol)
+#define MT_RESOLVE(field, symbol, when, ret, params, attrs) when(field, symbol)
+    MT_HOOK_LIST(MT_RESOLVE)
+#undef MT_RESOLVE
+#undef MT_ON_USE
+#undef MT_AT_START
     mt_resolving = 0;
 }
 
