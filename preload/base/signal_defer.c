@@ -116,7 +116,9 @@ void mt_sigdefer_deliver(void)
         return;
     }
     mt_sd_held_t *h = slot->signals;
-    int saved = errno;
+    /* volatile: getcontext returns twice, and an optimizing (or sanitizing) build must not
+     * keep it in a register the second return clobbers */
+    volatile int saved = errno;
     while (h->count > 0) {
         int sig = h->sig[0].sig;
         siginfo_t info = h->sig[0].info;

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// The cached-CFI walker (preload/stack/fast_unwind.c) against libunwind on real code: every stack it
-// returns must be exactly unw_backtrace's, and it must handle the common frames itself (deep
+// The cached-CFI walker (preload/stack/fast_unwind.c) against libunwind on real code: every stack
+// it returns must be exactly unw_backtrace's, and it must handle the common frames itself (deep
 // recursion, alloca frames with an rbp-based CFA, libc callbacks, other threads) instead of
 // always falling back. Signal frames may fall back but must never be wrong. Built with -O2
 // -fomit-frame-pointer so frames really need the CFI.
 #define UNW_LOCAL_ONLY
 #include <alloca.h>
 #include <check.h>
+
+#include "check_main.h"
 #include <libunwind.h>
 #include <link.h>
 #include <pthread.h>
@@ -341,7 +343,7 @@ START_TEST(takes_no_pthread_key)
 }
 END_TEST
 
-int main(void)
+Suite *preload_suite(void)
 {
     dl_iterate_phdr(range_cb, (void *)(uintptr_t)&unw_backtrace);
     Suite *s = suite_create("fast_unwind");
@@ -356,10 +358,6 @@ int main(void)
     tcase_add_test(tc, flush_keeps_results);
     tcase_add_test(tc, capture_after_thread_cache_freed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    preload_nofork = 1;
+    return s;
 }

@@ -3,6 +3,8 @@
 // worth a peak sample (the 1 MiB floor, the 1% margin), that the sample is taken at the
 // high-water mark itself, the saturating release, the disabled total and the forked child.
 #include <check.h>
+
+#include "check_main.h"
 #include <stdlib.h>
 
 #include "record/heap_total.h"
@@ -124,7 +126,7 @@ START_TEST(samples_at_highs_random)
 }
 END_TEST
 
-int main(void)
+Suite *preload_suite(void)
 {
     Suite *s = suite_create("heap_total");
     TCase *tc = tcase_create("heap_total");
@@ -135,9 +137,5 @@ int main(void)
     tcase_add_test(tc, child_counts_from_inherited);
     tcase_add_test(tc, samples_at_highs_random);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -2,6 +2,8 @@
 // Unit tests for the reachability classifier (preload/leak/leak_graph.c) on synthetic memory: one
 // arena carved into blocks at known offsets, and a root array whose words point into them.
 #include <check.h>
+
+#include "check_main.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,11 +409,7 @@ static Suite *leak_graph_suite(void)
     return s;
 }
 
-int main(void)
+Suite *preload_suite(void)
 {
-    SRunner *sr = srunner_create(leak_graph_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return leak_graph_suite();
 }

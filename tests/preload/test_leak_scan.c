@@ -3,6 +3,8 @@
 // malloc with leaks of every kind, a second thread that holds a block only on its stack, and a
 // global interior pointer. The block list lives in mmap'd memory so it is not itself a root.
 #include <check.h>
+
+#include "check_main.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -137,18 +139,14 @@ START_TEST(classifies_a_live_process)
 }
 END_TEST
 
-int main(void)
+Suite *preload_suite(void)
 {
     Suite *s = suite_create("leak_scan");
     TCase *tc = tcase_create("process");
     tcase_add_test(tc, classifies_a_live_process);
     tcase_set_timeout(tc, 20);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
     /* No fork: the scan must see this process's own threads and memory. */
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    preload_nofork = 1;
+    return s;
 }

@@ -3,6 +3,8 @@
 // locks taken in order leave nothing held behind; taken out of order, the process aborts
 // before it could deadlock. Meaningless with NDEBUG (the check is compiled out).
 #include <check.h>
+
+#include "check_main.h"
 #include <signal.h>
 #include <stdlib.h>
 
@@ -56,7 +58,7 @@ START_TEST(trylock_is_not_checked)
 END_TEST
 #endif
 
-int main(void)
+Suite *preload_suite(void)
 {
     Suite *s = suite_create("lock_order");
     TCase *tc = tcase_create("lock_order");
@@ -68,9 +70,5 @@ int main(void)
     tcase_add_test(tc, trylock_is_not_checked);
 #endif
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

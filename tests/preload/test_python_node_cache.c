@@ -3,6 +3,8 @@
 // change with every field that makes two stacks differ, and a node is only returned for the
 // key and trace-tree epoch it was stored under.
 #include <check.h>
+
+#include "check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,16 +106,12 @@ START_TEST(nodes_are_kept_per_key_and_epoch)
 }
 END_TEST
 
-int main(void)
+Suite *preload_suite(void)
 {
     Suite *s = suite_create("python_node_cache");
     TCase *tc = tcase_create("python_node_cache");
     tcase_add_test(tc, every_field_changes_the_key);
     tcase_add_test(tc, nodes_are_kept_per_key_and_epoch);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

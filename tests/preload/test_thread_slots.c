@@ -3,6 +3,8 @@
 // thread, reused after the thread is gone, the alternate signal stack set from it, the stack
 // switch, and the program's stack pointer handed to the leak scan.
 #include <check.h>
+
+#include "check_main.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -120,7 +122,7 @@ START_TEST(the_leak_scan_gets_the_program_s_stack_pointer)
 }
 END_TEST
 
-int main(void)
+Suite *preload_suite(void)
 {
     Suite *suite = suite_create("thread_slots");
     TCase *tc = tcase_create("slots");
@@ -130,10 +132,6 @@ int main(void)
     tcase_add_test(tc, stack_call_runs_on_the_given_stack_and_returns);
     tcase_add_test(tc, the_leak_scan_gets_the_program_s_stack_pointer);
     suite_add_tcase(suite, tc);
-    SRunner *sr = srunner_create(suite);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    preload_nofork = 1;
+    return suite;
 }
