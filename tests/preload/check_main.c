@@ -7,6 +7,14 @@
 
 int preload_nofork;
 
+Suite *preload_suite_new(const char *name, TCase **tc)
+{
+    Suite *s = suite_create(name);
+    *tc = tcase_create(name);
+    suite_add_tcase(s, *tc);
+    return s;
+}
+
 int main(void)
 {
     Suite *s = preload_suite();

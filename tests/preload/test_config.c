@@ -151,14 +151,12 @@ END_TEST
 
 Suite *preload_suite(void)
 {
-    Suite *s = suite_create("config");
-    TCase *tc = tcase_create("config");
-    tcase_set_timeout(tc, 60);
+    TCase *tc;
+    Suite *s = preload_suite_new("config", &tc);
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, every_variable_set);
     tcase_add_test(tc, bad_numbers_take_the_default);
     tcase_add_test(tc, exec_from);
     tcase_add_test(tc, expand);
-    suite_add_tcase(s, tc);
     return s;
 }

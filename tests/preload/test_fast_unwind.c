@@ -346,8 +346,8 @@ END_TEST
 Suite *preload_suite(void)
 {
     dl_iterate_phdr(range_cb, (void *)(uintptr_t)&unw_backtrace);
-    Suite *s = suite_create("fast_unwind");
-    TCase *tc = tcase_create("compare");
+    TCase *tc;
+    Suite *s = preload_suite_new("fast_unwind", &tc);
     tcase_add_test(tc, recursion_matches);
     tcase_add_test(tc, split_walk_matches_whole);
     tcase_add_test(tc, alloca_frames_match);
@@ -357,7 +357,6 @@ Suite *preload_suite(void)
     tcase_add_test(tc, signal_frame_falls_back_or_matches);
     tcase_add_test(tc, flush_keeps_results);
     tcase_add_test(tc, capture_after_thread_cache_freed);
-    suite_add_tcase(s, tc);
     preload_nofork = 1;
     return s;
 }

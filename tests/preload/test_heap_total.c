@@ -128,14 +128,12 @@ END_TEST
 
 Suite *preload_suite(void)
 {
-    Suite *s = suite_create("heap_total");
-    TCase *tc = tcase_create("heap_total");
-    tcase_set_timeout(tc, 60);
+    TCase *tc;
+    Suite *s = preload_suite_new("heap_total", &tc);
     tcase_add_test(tc, floor_and_margin);
     tcase_add_test(tc, release_saturates);
     tcase_add_test(tc, off_never_pending);
     tcase_add_test(tc, child_counts_from_inherited);
     tcase_add_test(tc, samples_at_highs_random);
-    suite_add_tcase(s, tc);
     return s;
 }

@@ -383,10 +383,10 @@ START_TEST(dead_frames_of_a_stack_block_are_not_scanned)
 }
 END_TEST
 
-static Suite *leak_graph_suite(void)
+Suite *preload_suite(void)
 {
-    Suite *s = suite_create("leak_graph");
-    TCase *tc = tcase_create("classify");
+    TCase *tc;
+    Suite *s = preload_suite_new("leak_graph", &tc);
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, start_pointer_chain_is_reachable);
     tcase_add_test(tc, unreferenced_block_is_definite_and_owns_what_it_reaches);
@@ -405,11 +405,5 @@ static Suite *leak_graph_suite(void)
     tcase_add_test(tc, multiple_inheritance_is_off_without_a_vtable_check);
     tcase_add_test(tc, vtable_check_reads_real_mappings_without_faulting);
     tcase_add_test(tc, unreadable_pages_are_skipped);
-    suite_add_tcase(s, tc);
     return s;
-}
-
-Suite *preload_suite(void)
-{
-    return leak_graph_suite();
 }

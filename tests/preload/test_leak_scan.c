@@ -141,11 +141,10 @@ END_TEST
 
 Suite *preload_suite(void)
 {
-    Suite *s = suite_create("leak_scan");
-    TCase *tc = tcase_create("process");
+    TCase *tc;
+    Suite *s = preload_suite_new("leak_scan", &tc);
     tcase_add_test(tc, classifies_a_live_process);
     tcase_set_timeout(tc, 20);
-    suite_add_tcase(s, tc);
     /* No fork: the scan must see this process's own threads and memory. */
     preload_nofork = 1;
     return s;

@@ -60,15 +60,13 @@ END_TEST
 
 Suite *preload_suite(void)
 {
-    Suite *s = suite_create("lock_order");
-    TCase *tc = tcase_create("lock_order");
-    tcase_set_timeout(tc, 60);
+    TCase *tc;
+    Suite *s = preload_suite_new("lock_order", &tc);
 #ifndef NDEBUG
     tcase_add_test(tc, in_order_leaves_nothing_held);
     tcase_add_test_raise_signal(tc, writer_then_modules_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, same_lock_twice_aborts, SIGABRT);
     tcase_add_test(tc, trylock_is_not_checked);
 #endif
-    suite_add_tcase(s, tc);
     return s;
 }

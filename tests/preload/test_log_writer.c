@@ -15,21 +15,35 @@
 
 static char dir[] = "/tmp/mt-test-writer.XXXXXX";
 
-/* 20,000 records of each kind: many buffers and chunks, and the writer thread is not
- * started, so each full buffer is written by the recording thread itself. */
-START_TEST(records_read_back_in_order)
+/* Sets MEMTRACE_OUTPUT to file (in a new directory), writes n rounds of records with
+ * rd_write_log into path, and reads them back, whole. */
+static mt_analysis_t *write_and_load(const char *file, unsigned n, char *path, size_t cap)
 {
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    char tmpl[4200], path[4200], want[4200];
-    snprintf(tmpl, sizeof tmpl, "%s/w.%%p.mtr", dir);
+    char tmpl[4200];
+    snprintf(tmpl, sizeof tmpl, "%s/%s", dir, file);
     setenv("MEMTRACE_OUTPUT", tmpl, 1);
-    ck_assert_int_eq(rd_write_log(20000, 77, path, sizeof path), 0);
-    snprintf(want, sizeof want, "%s/w.4242.mtr", dir);
-    ck_assert_str_eq(path, want);
+    if (strstr(file, "same")) { /* the name is taken */
+        FILE *f = fopen(tmpl, "w");
+        ck_assert_ptr_nonnull(f);
+        fclose(f);
+    }
+    ck_assert_int_eq(rd_write_log(n, 77, path, cap), 0);
     mt_analysis_t *a;
     char err[256];
     ck_assert_int_eq(mt_analysis_load(&a, path, err, sizeof err), 0);
     ck_assert_int_eq(a->truncated, 0);
+    return a;
+}
+
+/* 20,000 records of each kind: many buffers and chunks, and the writer thread is not
+ * started, so each full buffer is written by the recording thread itself. */
+START_TEST(records_read_back_in_order)
+{
+    char path[4200], want[4200];
+    mt_analysis_t *a = write_and_load("w.%p.mtr", 20000, path, sizeof path);
+    snprintf(want, sizeof want, "%s/w.4242.mtr", dir);
+    ck_assert_str_eq(path, want);
     ck_assert_uint_eq(a->header_pid, 4242);
     ck_assert_uint_eq(a->start_realtime_ns, 1000000000ull);
     ck_assert_uint_eq(a->replay.allocations, 20000);
@@ -47,33 +61,21 @@ END_TEST
 /* A second log of the same name does not overwrite the first. */
 START_TEST(taken_name_gets_a_number)
 {
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char tmpl[4200], path[4200], want[4200];
-    snprintf(tmpl, sizeof tmpl, "%s/same.mtr", dir);
-    setenv("MEMTRACE_OUTPUT", tmpl, 1);
-    FILE *f = fopen(tmpl, "w");
-    ck_assert_ptr_nonnull(f);
-    fclose(f);
-    ck_assert_int_eq(rd_write_log(3, 5, path, sizeof path), 0);
+    char path[4200], want[4200];
+    mt_analysis_t *a = write_and_load("same.mtr", 3, path, sizeof path);
     snprintf(want, sizeof want, "%s/same.mtr.2", dir);
     ck_assert_str_eq(path, want);
-    mt_analysis_t *a;
-    char err[256];
-    ck_assert_int_eq(mt_analysis_load(&a, path, err, sizeof err), 0);
     ck_assert_uint_eq(a->replay.allocations, 3);
     mt_analysis_free(a);
     unlink(path);
-    unlink(tmpl);
 }
 END_TEST
 
 Suite *preload_suite(void)
 {
-    Suite *s = suite_create("log_writer");
-    TCase *tc = tcase_create("log_writer");
-    tcase_set_timeout(tc, 60);
+    TCase *tc;
+    Suite *s = preload_suite_new("log_writer", &tc);
     tcase_add_test(tc, records_read_back_in_order);
     tcase_add_test(tc, taken_name_gets_a_number);
-    suite_add_tcase(s, tc);
     return s;
 }

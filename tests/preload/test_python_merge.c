@@ -52,9 +52,8 @@ END_TEST
 
 Suite *preload_suite(void)
 {
-    Suite *s = suite_create("python_merge");
-    TCase *tc = tcase_create("python_merge");
+    TCase *tc;
+    Suite *s = preload_suite_new("python_merge", &tc);
     tcase_add_test(tc, merge_places_python_frames_at_their_eval);
-    suite_add_tcase(s, tc);
     return s;
 }

@@ -108,10 +108,9 @@ END_TEST
 
 Suite *preload_suite(void)
 {
-    Suite *s = suite_create("python_node_cache");
-    TCase *tc = tcase_create("python_node_cache");
+    TCase *tc;
+    Suite *s = preload_suite_new("python_node_cache", &tc);
     tcase_add_test(tc, every_field_changes_the_key);
     tcase_add_test(tc, nodes_are_kept_per_key_and_epoch);
-    suite_add_tcase(s, tc);
     return s;
 }

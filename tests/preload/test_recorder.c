@@ -64,10 +64,8 @@ END_TEST
 
 Suite *preload_suite(void)
 {
-    Suite *s = suite_create("recorder");
-    TCase *tc = tcase_create("recorder");
-    tcase_set_timeout(tc, 60);
+    TCase *tc;
+    Suite *s = preload_suite_new("recorder", &tc);
     tcase_add_test(tc, events_read_back);
-    suite_add_tcase(s, tc);
     return s;
 }

@@ -124,14 +124,13 @@ END_TEST
 
 Suite *preload_suite(void)
 {
-    Suite *suite = suite_create("thread_slots");
-    TCase *tc = tcase_create("slots");
+    TCase *tc;
+    Suite *suite = preload_suite_new("thread_slots", &tc);
     tcase_add_test(tc, one_slot_per_thread_and_the_same_each_time);
     tcase_add_test(tc, slots_of_ended_threads_are_reused);
     tcase_add_test(tc, a_thread_without_one_gets_the_slot_s_alternate_stack);
     tcase_add_test(tc, stack_call_runs_on_the_given_stack_and_returns);
     tcase_add_test(tc, the_leak_scan_gets_the_program_s_stack_pointer);
-    suite_add_tcase(suite, tc);
     preload_nofork = 1;
     return suite;
 }

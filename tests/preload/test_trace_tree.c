@@ -198,13 +198,11 @@ END_TEST
 
 Suite *preload_suite(void)
 {
-    Suite *s = suite_create("trace_tree");
-    TCase *tc = tcase_create("trace_tree");
-    tcase_set_timeout(tc, 60);
+    TCase *tc;
+    Suite *s = preload_suite_new("trace_tree", &tc);
     tcase_add_test(tc, interned_stacks_read_back);
     tcase_add_test(tc, hash_separates_structured_stacks);
     tcase_add_test(tc, forget_starts_new_ids);
     tcase_add_test(tc, aging_keeps_every_stack_readable);
-    suite_add_tcase(s, tc);
     return s;
 }
