@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "base/config.h"
-#include "leak/leak_scan.h"
 #include "base/mt_libc.h"
+#include "leak/leak_scan.h"
 #include "record/recorder.h"
 
 typedef void (*mt_freeres_fn)(void);

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "base/config.h"
-#include "log_format.h"
 #include "base/mt_libc.h"
+#include "log_format.h"
 
 /* Which allocator defines the symbols in the global scope, by its own API's names. */
 static const char *mt_acheck_family(void) /* NULL: unknown */

@@ -14,10 +14,10 @@
 #include <string.h>
 
 #include "base/early_alloc.h"
-#include "io/log_writer.h"
 #include "base/mt_libc.h"
-#include "record/recorder.h"
 #include "base/signal_defer.h"
+#include "io/log_writer.h"
+#include "record/recorder.h"
 
 #if MT_HAVE_PYTHON
 

@@ -12,9 +12,9 @@
 #include <sys/types.h>
 #include <zlib.h>
 
-#include "log_format.h"
 #include "base/lock_order.h"
 #include "base/mt_libc.h"
+#include "log_format.h"
 
 #define MT_BUF_COUNT 6
 #define MT_BUF_THRESHOLD (1u << 20)           /* hand the buffer over once it holds this much */

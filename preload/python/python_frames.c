@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "io/log_writer.h"
 #include "base/mt_libc.h"
+#include "io/log_writer.h"
 #include "python/python_node_cache.h"
 #include "stack/stack_hash.h"
 #include "stack/stack_tail.h"

@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "base/own_ranges.h"
 #include "base/mt_libc.h"
+#include "base/own_ranges.h"
 
 #define MT_LIVE_INITIAL (1u << 16)
 

@@ -30,7 +30,7 @@ mt_rec_state_t mt_rec;
 
 int mt_rec_dl_pending;
 
-/* Off (no peak is ever pending) until mt_rec_init has checked the allocator. */
+/* Off (no peak is ever pending) until mt_rec_heap_start (mt_life_init). */
 mt_heap_total_t mt_rec_heap = {.threshold = UINT64_MAX};
 
 static size_t mt_rec_usable_none(void *p)

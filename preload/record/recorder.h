@@ -13,10 +13,10 @@
 
 #include "base/allocator_check.h"
 #include "base/clock.h"
-#include "record/heap_total.h"
-#include "log_format.h"
-#include "io/log_writer.h"
 #include "base/mt_libc.h"
+#include "io/log_writer.h"
+#include "log_format.h"
+#include "record/heap_total.h"
 
 /* The recording process, as lifecycle.c set it up when its log was opened. */
 typedef struct mt_rec_state {
@@ -56,7 +56,6 @@ static inline uint64_t mt_rec_usable(const void *p)
     return mt_rec_usable_fn((void *)p);
 }
 
-void mt_rec_init(void);
 void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size);
 /* An allocation through a Python allocator domain: ret is the return address into the
  * domain function's caller (PyObject_Malloc tail-calls the domain), sp the calling wrapper's
