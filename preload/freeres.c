@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "leak_scan.h"
-#include "mt_libc.h"
-#include "recorder.h"
+#include "base/config.h"
+#include "base/mt_libc.h"
+#include "leak/leak_scan.h"
+#include "record/recorder.h"
 
 typedef void (*mt_freeres_fn)(void);
 

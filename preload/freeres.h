@@ -10,7 +10,7 @@
 int mt_freeres_run(void);
 
 /* Under --leak-check, registers an on_exit handler running mt_freeres_run. Call right after
- * the recorder's start (mt_rec_init), whose own handler (the leak check) must run after it:
+ * the recorder's start (mt_life_init), whose own handler (the leak check) must run after it:
  * exit handlers run in reverse order of registration. Guard held. */
 void mt_freeres_install(void);
 

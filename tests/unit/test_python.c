@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Python support: the PY_* records through reader and analysis, Python frames in sites with the
 // interpreter's C frames and the import machinery hidden, whose code a file is, leaks at the
-// end of the script (the script's own, the libraries', the interpreter's) before the scan, arenas,
-// corrupt records, and the recorder's merge of Python frames into a native stack
-// (preload/python_merge.c).
+// end of the script (the script's own, the libraries', the interpreter's) before the scan, arenas
+// and corrupt records. (The recorder's merge of Python frames: tests/preload/test_python_merge.c.)
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,6 @@
 #include "log_builder.h"
 #include "log_reader.h"
 #include "python_files.h"
-#include "python_merge.h"
 #include "render_leaks.h"
 #include "sites.h"
 #include "symbolizer.h"
@@ -548,49 +546,6 @@ START_TEST(leaks_owned_by_the_script)
 }
 END_TEST
 
-#define PY(id) (MT_PY_IP_BIT | (id))
-
-START_TEST(merge_places_python_frames_at_their_eval)
-{
-    /* native, innermost first: malloc, ext_fn, EVAL(inner), ext_call, EVAL(outer), main */
-    const uintptr_t lo = 0x1000, hi = 0x2000;
-    const uintptr_t native[] = {0x9000, 0x5000, 0x1100, 0x5100, 0x1200, 0x8000};
-    /* Python, innermost first: f (entry of the inner eval), g, h (entry of the outer) */
-    const uint64_t ids[] = {PY(1), PY(2), PY(3)};
-    const uint32_t entry[] = {1, 0, 1};
-    uintptr_t out[16];
-    uint32_t n = mt_py_merge_ips(native, 6, ids, entry, 3, lo, hi, out, 16);
-    const uintptr_t want[] = {0x9000, 0x5000, PY(1), 0x1100, 0x5100, PY(2), PY(3), 0x1200, 0x8000};
-    ck_assert_uint_eq(n, 9);
-    for (uint32_t i = 0; i < n; i++)
-        ck_assert_uint_eq(out[i], want[i]);
-
-    /* The short unwind stops at the first eval: every Python frame goes before it, the ones
-     * of outer evals after it (that eval frame is hidden in reports). */
-    n = mt_py_merge_ips(native, 3, ids, entry, 3, lo, hi, out, 16);
-    const uintptr_t want2[] = {0x9000, 0x5000, PY(1), 0x1100, PY(2), PY(3)};
-    ck_assert_uint_eq(n, 6);
-    for (uint32_t i = 0; i < n; i++)
-        ck_assert_uint_eq(out[i], want2[i]);
-
-    /* A return address one past the end of the eval function still belongs to it. */
-    const uintptr_t edge[] = {0x9000, hi};
-    n = mt_py_merge_ips(edge, 2, ids, entry, 1, lo, hi, out, 16);
-    ck_assert_uint_eq(n, 3);
-    ck_assert_uint_eq(out[1], PY(1));
-
-    /* Never more than max frames. */
-    n = mt_py_merge_ips(native, 6, ids, entry, 3, lo, hi, out, 4);
-    ck_assert_uint_eq(n, 4);
-    ck_assert_uint_eq(out[3], 0x1100);
-
-    /* No eval range known: native frames, then the Python ones. */
-    n = mt_py_merge_ips(native, 2, ids, entry, 3, 0, 0, out, 16);
-    ck_assert_uint_eq(n, 5);
-    ck_assert_uint_eq(out[2], PY(1));
-}
-END_TEST
-
 int main(void)
 {
     Suite *s = suite_create("python");
@@ -604,7 +559,6 @@ int main(void)
     tcase_add_test(tc, leaks_owned_by_the_script);
     tcase_add_test(tc, arenas_tracked);
     tcase_add_test(tc, corrupt_python_records);
-    tcase_add_test(tc, merge_places_python_frames_at_their_eval);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

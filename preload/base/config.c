@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+// Environment configuration for the recorder. getenv() and readlink() only: no allocation,
+// no stdio. The output path is made absolute here so a later chdir() of the target is harmless.
+#include "base/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+mt_config_t mt_config;
+
+static unsigned long mt_config_ulong(const char *name, unsigned long dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    unsigned long r = 0;
+    for (; *v >= '0' && *v <= '9'; v++)
+        r = r * 10 + (unsigned long)(*v - '0');
+    return *v ? dflt : r;
+}
+
+static void mt_config_absolute(char *out, size_t cap, const char *path)
+{
+    mt_str_t s;
+    mt_str_init(&s, out, cap);
+    if (path[0] != '/') {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof cwd)) {
+            mt_str_add(&s, cwd);
+            if (s.len && out[s.len - 1] != '/')
+                mt_str_add(&s, "/");
+        }
+    }
+    mt_str_add(&s, path);
+}
+
+static const char *mt_config_base(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* AT_EXECFN is the path exec was given, as given; the executable's own name when the kernel
+ * gave none (or it ends in '/', which exec would have refused anyway). */
+static void mt_config_name(mt_config_t *c)
+{
+    const char *fn = (const char *)getauxval(AT_EXECFN);
+    const char *base = fn && *fn ? mt_config_base(fn) : "";
+    if (!*base)
+        base = c->exe[0] ? mt_config_base(c->exe) : "unknown";
+    mt_str_t s;
+    mt_str_init(&s, c->name, sizeof c->name);
+    mt_str_add(&s, base);
+}
+
+/* MEMTRACE_EXEC_FROM=PID:PATH, set by the image that exec'd this one. It is removed from the
+ * environment whatever it says: the program and what it starts must not see it. */
+static void mt_config_exec_from(mt_config_t *c)
+{
+    c->exec_from[0] = '\0';
+    const char *v = getenv(MT_CONFIG_EXEC_FROM);
+    if (!v)
+        return;
+    unsigned long pid = 0;
+    for (; *v >= '0' && *v <= '9'; v++)
+        pid = pid * 10 + (unsigned long)(*v - '0');
+    if (*v == ':' && v[1] == '/' && pid == (unsigned long)mt_sys_getpid()) {
+        mt_str_t s;
+        mt_str_init(&s, c->exec_from, sizeof c->exec_from);
+        mt_str_add(&s, v + 1);
+    }
+    unsetenv(MT_CONFIG_EXEC_FROM);
+}
+
+void mt_config_load(void)
+{
+    mt_config_t *c = &mt_config;
+    ssize_t n = readlink("/proc/self/exe", c->exe, sizeof c->exe - 1);
+    c->exe[n > 0 ? n : 0] = '\0';
+    mt_config_name(c);
+    mt_config_exec_from(c);
+    const char *run = getenv("MEMTRACE_RUN_ID");
+    mt_str_t rs;
+    mt_str_init(&rs, c->run_id, sizeof c->run_id);
+    mt_str_add(&rs, run ? run : "");
+
+    const char *out = getenv("MEMTRACE_OUTPUT");
+    mt_config_absolute(c->output_template, sizeof c->output_template,
+                       out && *out ? out : "memtrace.%e.%p.mtr");
+    const char *man = getenv("MEMTRACE_MANIFEST");
+    c->manifest[0] = '\0';
+    if (man && *man)
+        mt_config_absolute(c->manifest, sizeof c->manifest, man);
+    c->sample_ms = (unsigned)mt_config_ulong("MEMTRACE_SAMPLE_MS", 10);
+    c->follow_fork = mt_config_ulong("MEMTRACE_FOLLOW_FORK", 1) != 0;
+    c->leak_check = mt_config_ulong("MEMTRACE_LEAK_CHECK", 0) != 0;
+    c->fast_unwind = mt_config_ulong("MEMTRACE_FAST_UNWIND", 1) != 0;
+    c->root_pid = (int)mt_config_ulong("MEMTRACE_ROOT_PID", 0);
+}
+
+int mt_config_expand(const char *tmpl, int pid, char *out, unsigned cap)
+{
+    return mt_config_expand_as(tmpl, pid, mt_config.name, out, cap);
+}
+
+int mt_config_expand_as(const char *tmpl, int pid, const char *name, char *out, unsigned cap)
+{
+    const char *exe = mt_config.exe[0] ? mt_config_base(mt_config.exe) : "unknown";
+    mt_str_t s;
+    mt_str_init(&s, out, cap);
+    for (const char *p = tmpl; *p; p++) {
+        if (p[0] == '%' && p[1] == 'p') {
+            mt_str_u64(&s, (uint64_t)pid);
+            p++;
+        } else if (p[0] == '%' && p[1] == 'e') {
+            mt_str_add(&s, name[0] ? name : "unknown");
+            p++;
+        } else if (p[0] == '%' && p[1] == 'x') {
+            mt_str_add(&s, exe);
+            p++;
+        } else if (p[0] == '%' && p[1] == '%') {
+            mt_str_add(&s, "%");
+            p++;
+        } else {
+            mt_str_addn(&s, p, 1);
+        }
+    }
+    return s.len + 16 >= cap ? -ENAMETOOLONG : 0;
+}
+
+bool mt_config_excluded(int pid)
+{
+    return !mt_config.follow_fork && mt_config.root_pid != 0 && mt_config.root_pid != pid;
+}

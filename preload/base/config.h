@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// Settings read once from the environment (MEMTRACE_*), and the log path derived from them.
+// Read at init and after fork only; never from a hot path. No allocation.
+#ifndef MT_CONFIG_H
+#define MT_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "base/mt_libc.h"
+
+typedef struct mt_config {
+    char output_template[PATH_MAX]; /* MEMTRACE_OUTPUT, or the default, made absolute */
+    char manifest[PATH_MAX];        /* MEMTRACE_MANIFEST, "" when unset */
+    char exe[PATH_MAX];             /* /proc/self/exe */
+    /* %e: the file name the program was started as, the last part of the path given to exec
+     * (AT_EXECFN): what the user typed, before symlinks and `#!` are followed ("gcc", not
+     * "x86_64-linux-gnu-gcc-12"; "build.sh", not "bash"). A fork child keeps its parent's. */
+    char name[256];
+    char run_id[64];          /* MEMTRACE_RUN_ID: the same in every process of one run */
+    char exec_from[PATH_MAX]; /* the log of the image that exec'd this one (same pid), or "" */
+    unsigned sample_ms;       /* MEMTRACE_SAMPLE_MS, 0 disables sampling */
+    bool follow_fork;         /* MEMTRACE_FOLLOW_FORK, default on */
+    int root_pid;             /* MEMTRACE_ROOT_PID, 0 when unset */
+    bool leak_check;          /* MEMTRACE_LEAK_CHECK: classify live blocks at exit */
+    bool fast_unwind;         /* MEMTRACE_FAST_UNWIND: cached-CFI walker, default on */
+} mt_config_t;
+
+extern mt_config_t mt_config;
+
+/* Reads the environment and resolves the template against the current directory. */
+void mt_config_load(void);
+
+/* Expands %p, %e (mt_config.name), %x (the executable's file name, symlinks followed) and %%
+ * for pid into out; -ENAMETOOLONG if it does not fit. */
+MT_WUR int mt_config_expand(const char *tmpl, int pid, char *out, unsigned cap);
+/* The same with name for %e: the log the image an exec starts will name itself. */
+MT_WUR int mt_config_expand_as(const char *tmpl, int pid, const char *name, char *out,
+                               unsigned cap);
+
+/* The environment variable that tells an exec'd image which log its predecessor wrote:
+ * "PID:PATH" (another pid's value is stale, e.g. passed on by posix_spawn, and ignored). */
+#define MT_CONFIG_EXEC_FROM "MEMTRACE_EXEC_FROM"
+
+/* True when this process must not record (MEMTRACE_FOLLOW_FORK=0 and not the root). */
+bool mt_config_excluded(int pid);
+
+#endif

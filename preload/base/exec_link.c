@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+// Linking the logs of the images of one process (see exec_link.h). Allocation-free: the new
+// environment is one mapping, released if the exec returns.
+#include "base/exec_link.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/config.h"
+
+#define MT_EXEC_LINK_NAME MT_CONFIG_EXEC_FROM "="
+
+bool mt_exec_link_wanted(char *const *envp)
+{
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0)
+            return strstr(envp[i], "libmemtrace_preload") != NULL;
+    return false;
+}
+
+char **mt_exec_link_env(char *const *envp, int pid, const char *log, size_t *mapped)
+{
+    size_t n = 0;
+    for (; envp && envp[n]; n++)
+        ;
+    /* the pointers (ours and the terminating NULL too), then our variable's text */
+    size_t text = sizeof MT_EXEC_LINK_NAME + 24 + strlen(log) + 1;
+    size_t size = (n + 2) * sizeof(char *) + text;
+    char **env = mt_map(size);
+    *mapped = env ? size : 0;
+    if (!env)
+        return NULL;
+    char *var = (char *)(env + n + 2);
+    mt_str_t s;
+    mt_str_init(&s, var, text);
+    mt_str_add(&s, MT_EXEC_LINK_NAME);
+    mt_str_u64(&s, (uint64_t)pid);
+    mt_str_add(&s, ":");
+    mt_str_add(&s, log);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(envp[i], MT_EXEC_LINK_NAME, sizeof MT_EXEC_LINK_NAME - 1) != 0)
+            env[k++] = envp[i];
+    env[k++] = var;
+    env[k] = NULL;
+    return env;
+}
+
+void mt_exec_link_env_free(char **env, size_t mapped)
+{
+    if (env)
+        mt_unmap(env, mapped);
+}
+
+int mt_exec_link_next(const char *file, int pid, char *out, size_t cap)
+{
+    const char *slash = strrchr(file, '/');
+    const char *name = slash ? slash + 1 : file;
+    char base[PATH_MAX];
+    int rc = mt_config_expand_as(mt_config.output_template, pid, name, base, sizeof base);
+    if (rc < 0)
+        return rc;
+    /* With %p in the template only this pid's images write these names, and this is its
+     * only image now: the first free name stays free until the new image takes it. Without
+     * %p another process may take it first; the reader then finds the new image by its
+     * ORIGIN record, which names this log. */
+    for (unsigned n = 1; n < 1000; n++) {
+        mt_str_t s;
+        mt_str_init(&s, out, cap);
+        mt_str_add(&s, base);
+        if (n > 1) {
+            mt_str_add(&s, ".");
+            mt_str_u64(&s, n);
+        }
+        if (s.len + 1 >= cap)
+            return -ENAMETOOLONG;
+        if (access(out, F_OK) != 0)
+            return 0;
+    }
+    return -EEXIST;
+}

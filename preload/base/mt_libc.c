@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+// Allocation-free libc subset for the preload library (cf. mimalloc's libc.c): raw syscalls,
+// page mappings and a truncating formatter. Never call malloc, stdio or strerror from here:
+// these run inside hooks, in the writer thread and in fatal-signal handlers.
+#include "base/mt_libc.h"
+
+#include "base/own_ranges.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#if !defined(__x86_64__)
+#error "the preload library supports x86-64 only (this file and fast_unwind.c)"
+#endif
+
+long mt_syscall(long nr, ...)
+{
+    long a[6];
+    va_list ap;
+    va_start(ap, nr);
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long); /* as glibc's syscall(): unused ones are whatever is there */
+    va_end(ap);
+    register long r10 __asm__("r10") = a[3];
+    register long r8 __asm__("r8") = a[4];
+    register long r9 __asm__("r9") = a[5];
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "0"(nr), "D"(a[0]), "S"(a[1]), "d"(a[2]), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    if ((unsigned long)ret > -4096ul) {
+        errno = (int)-ret;
+        return -1;
+    }
+    return ret;
+}
+
+/* mt_syscall() sets errno; callers of these helpers are hooks that must leave the target's errno
+ * untouched, so every helper restores it. */
+static long mt_syscall_ret(long r, int saved)
+{
+    long out = r < 0 ? -(long)errno : r;
+    errno = saved;
+    return out;
+}
+
+long mt_sys_write(int fd, const void *buf, size_t len)
+{
+    int saved = errno;
+    return mt_syscall_ret(mt_syscall(SYS_write, fd, buf, len), saved);
+}
+
+long mt_sys_read(int fd, void *buf, size_t len)
+{
+    int saved = errno;
+    return mt_syscall_ret(mt_syscall(SYS_read, fd, buf, len), saved);
+}
+
+long mt_sys_open(const char *path, int flags, int mode)
+{
+    int saved = errno;
+    return mt_syscall_ret(mt_syscall(SYS_openat, AT_FDCWD, path, flags, mode), saved);
+}
+
+long mt_sys_close(int fd)
+{
+    int saved = errno;
+    return mt_syscall_ret(mt_syscall(SYS_close, fd), saved);
+}
+
+int mt_sys_gettid(void)
+{
+    int saved = errno;
+    int tid = (int)mt_syscall(SYS_gettid);
+    errno = saved;
+    return tid;
+}
+
+int mt_sys_getpid(void)
+{
+    int saved = errno;
+    int pid = (int)mt_syscall(SYS_getpid);
+    errno = saved;
+    return pid;
+}
+
+int mt_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        long n = mt_sys_write(fd, p, len);
+        if (n == -EINTR)
+            continue;
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            return -EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+void *mt_map_unlisted(size_t size)
+{
+    int saved = errno;
+    long r = mt_syscall(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+    errno = saved;
+    return r == -1 ? NULL : (void *)r;
+}
+
+void mt_unmap_unlisted(void *p, size_t size)
+{
+    int saved = errno;
+    if (p)
+        mt_syscall(SYS_munmap, p, size);
+    errno = saved;
+}
+
+void *mt_map(size_t size)
+{
+    void *p = mt_map_unlisted(size);
+    /* memtrace's own memory (tables, log buffers) is never a root for the leak check. */
+    if (p)
+        mt_own_add((uintptr_t)p, (uintptr_t)p + size);
+    return p;
+}
+
+void mt_unmap(void *p, size_t size)
+{
+    if (p) {
+        mt_unmap_unlisted(p, size);
+        mt_own_remove((uintptr_t)p, (uintptr_t)p + size);
+    }
+}
+
+void *mt_remap(void *p, size_t old_size, size_t new_size)
+{
+    int saved = errno;
+    long r = mt_syscall(SYS_mremap, p, old_size, new_size, MREMAP_MAYMOVE);
+    errno = saved;
+    if (r == -1)
+        return NULL;
+    mt_own_remove((uintptr_t)p, (uintptr_t)p + old_size);
+    mt_own_add((uintptr_t)r, (uintptr_t)r + new_size);
+    return (void *)r;
+}
+
+void mt_str_init(mt_str_t *s, char *buf, size_t cap)
+{
+    s->buf = buf;
+    s->cap = cap;
+    s->len = 0;
+    if (cap)
+        buf[0] = '\0';
+}
+
+void mt_str_addn(mt_str_t *s, const char *text, size_t n)
+{
+    if (s->cap == 0)
+        return;
+    size_t room = s->cap - 1 - s->len;
+    if (n > room)
+        n = room;
+    memcpy(s->buf + s->len, text, n);
+    s->len += n;
+    s->buf[s->len] = '\0';
+}
+
+void mt_str_add(mt_str_t *s, const char *text)
+{
+    mt_str_addn(s, text, strlen(text));
+}
+
+void mt_str_u64(mt_str_t *s, uint64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    mt_str_addn(s, tmp + i, sizeof tmp - i);
+}
+
+const char *mt_errno_text(int err)
+{
+    /* strerror() may translate (and allocate) through the locale machinery; this table covers
+     * what a log write or open can realistically return. */
+    switch (err) {
+    case ENOSPC:
+        return "No space left on device";
+    case EDQUOT:
+        return "Disk quota exceeded";
+    case EBADF:
+        return "Bad file descriptor";
+    case EIO:
+        return "Input/output error";
+    case EFBIG:
+        return "File too large";
+    case EPIPE:
+        return "Broken pipe";
+    case EROFS:
+        return "Read-only file system";
+    case EACCES:
+        return "Permission denied";
+    case ENOENT:
+        return "No such file or directory";
+    case EEXIST:
+        return "File exists";
+    case ELOOP:
+        return "Too many levels of symbolic links";
+    case EMFILE:
+        return "Too many open files";
+    case ENAMETOOLONG:
+        return "File name too long";
+    case ENOMEM:
+        return "Cannot allocate memory";
+    case EINVAL:
+        return "Invalid argument";
+    default:
+        return "Unknown error";
+    }
+}
+
+void mt_msg(const char *msg)
+{
+    char buf[512];
+    mt_str_t s;
+    mt_str_init(&s, buf, sizeof buf - 1);
+    mt_str_add(&s, "memtrace: ");
+    mt_str_add(&s, msg);
+    buf[s.len++] = '\n';
+    int rc = mt_write_all(2, buf, s.len);
+    (void)rc; /* nowhere left to report a failure to report */
+}
+
+uint64_t mt_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+__thread int mt_guard __attribute__((tls_model("initial-exec")));
+__thread int mt_private_heap __attribute__((tls_model("initial-exec")));

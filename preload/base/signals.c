@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+// The interposed sigaction/signal and memtrace's fatal-signal handlers. A stack overflow raises
+// SIGSEGV on a stack with no room left: the handler runs on the alternate stack that each
+// thread gets with its slot (thread_slots.h) on its first recorded event, so that the log
+// keeps its last chunk and its EXIT.
+// The program must not see memtrace's handlers: sigaction reports SIG_DFL where ours stands in
+// for it, and a handler the program installs replaces ours, as it would have replaced SIG_DFL.
+#include "base/signals.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/mt_libc.h"
+#include "base/signal_defer.h"
+
+#define MT_SIG_MAX 65
+
+static struct {
+    int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+    void (*handler)(int);
+    /* 1 while memtrace's handler is installed for that signal on the program's behalf */
+    int ours[MT_SIG_MAX];
+} mt_sig;
+
+static int mt_sig_real(int sig, const struct sigaction *sa, struct sigaction *old)
+{
+    if (!mt_sig.sigaction) {
+        void *p = dlsym(RTLD_NEXT, "sigaction");
+        memcpy(&mt_sig.sigaction, &p, sizeof p);
+    }
+    return mt_sig.sigaction(sig, sa, old);
+}
+
+void mt_sig_init(const int *sigs, int n, void (*handler)(int))
+{
+    mt_sig.handler = handler;
+    for (int i = 0; i < n; i++) {
+        struct sigaction old;
+        if (sigs[i] >= MT_SIG_MAX || mt_sig_real(sigs[i], NULL, &old) != 0)
+            continue;
+        /* Only where the program has no handler (and does not ignore the signal). */
+        if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
+            continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = handler;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART | SA_ONSTACK;
+        if (mt_sig_real(sigs[i], &sa, NULL) == 0)
+            __atomic_store_n(&mt_sig.ours[sigs[i]], 1, __ATOMIC_RELEASE);
+    }
+}
+
+void mt_sig_forget(int sig)
+{
+    if (sig > 0 && sig < MT_SIG_MAX)
+        __atomic_store_n(&mt_sig.ours[sig], 0, __ATOMIC_RELEASE);
+}
+
+/* Where ours stands in for SIG_DFL, the program sees SIG_DFL with an empty mask. */
+static void mt_sig_fake_default(struct sigaction *old)
+{
+    memset(old, 0, sizeof *old);
+    old->sa_handler = SIG_DFL;
+    sigemptyset(&old->sa_mask);
+}
+
+static bool mt_sig_is_handler(const struct sigaction *sa)
+{
+    /* sa_handler and sa_sigaction share their storage: SIG_DFL and SIG_IGN read the same */
+    return sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
+}
+
+/* The program's handlers are installed behind memtrace's trampoline (signal_defer.h) and
+ * reported back as the program set them; where memtrace's fatal handler stands in for
+ * SIG_DFL, the program sees SIG_DFL. */
+MT_EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
+{
+    bool valid = sig > 0 && sig < MT_SIG_MAX;
+    int was_ours = valid && __atomic_load_n(&mt_sig.ours[sig], __ATOMIC_ACQUIRE);
+    struct sigaction before, install;
+    bool was_wrapped = valid && mt_sigdefer_program_action(sig, &before);
+    const struct sigaction *use = sa;
+    if (sa && valid && mt_sig_is_handler(sa)) {
+        mt_sigdefer_wrap(sig, sa, &install);
+        use = &install;
+    }
+    int rc = mt_sig_real(sig, use, old);
+    if (rc != 0) { /* nothing changed: neither may our table */
+        int saved = errno;
+        if (use != sa && was_wrapped)
+            mt_sigdefer_wrap(sig, &before, &install);
+        else if (use != sa)
+            mt_sigdefer_unwrap(sig);
+        errno = saved;
+        return rc;
+    }
+    if (sa && use == sa && valid)
+        mt_sigdefer_unwrap(sig);
+    if (old && was_wrapped)
+        *old = before;
+    else if (old && was_ours)
+        mt_sig_fake_default(old);
+    if (sa && was_ours) /* the program's choice replaces ours, SIG_DFL included */
+        mt_sig_forget(sig);
+    return rc;
+}
+
+/* glibc's signal(), bsd_signal() and sysv_signal() call its internal sigaction, not the
+ * interposed one: each is rebuilt on the interposed sigaction with glibc's flags, so that the
+ * handler is reported and held like any (signal_defer.h). */
+static sighandler_t mt_sig_install(int sig, sighandler_t handler, int flags, bool mask_self)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    if (mask_self && sig > 0 && sig < MT_SIG_MAX)
+        sigaddset(&sa.sa_mask, sig);
+    sa.sa_flags = flags;
+    if (sigaction(sig, &sa, &old) != 0)
+        return SIG_ERR;
+    return old.sa_handler;
+}
+
+/* Older names that <signal.h> declares only for some feature macros. */
+MT_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler);
+MT_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler);
+
+/* BSD semantics, as glibc's signal() and bsd_signal() have. */
+MT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+    return mt_sig_install(sig, handler, SA_RESTART, true);
+}
+
+MT_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+    return mt_sig_install(sig, handler, SA_RESTART, true);
+}
+
+/* System V semantics: the handler is reset on delivery and the signal is not blocked. */
+MT_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+    return mt_sig_install(sig, handler, SA_RESETHAND | SA_NODEFER, false);
+}

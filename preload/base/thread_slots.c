@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+// The pool of per-thread slots (thread_slots.h). Three mappings per MT_SLOTS_PER_CHUNK threads:
+// alternate stacks (left to the leak scan as roots, like any stack), recorder stacks (excluded:
+// memtrace's frames hold pointers the program may have lost) and rule caches (no heap
+// addresses, so left out of the scan's small table of excluded ranges). Raw syscalls only.
+#include "base/thread_slots.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MT_SLOTS_PER_CHUNK 128u
+#define MT_SLOT_CHUNKS 1024u /* 131,072 threads at once */
+
+typedef struct mt_slot_chunk {
+    uint8_t *alt, *rec, *fu;
+    int tid[MT_SLOTS_PER_CHUNK]; /* 0: free */
+    mt_slot_t slot[MT_SLOTS_PER_CHUNK];
+} mt_slot_chunk_t;
+
+static struct {
+    int lock; /* spin: a pthread mutex could be held by a thread that a fork left behind */
+    unsigned nchunks;
+    unsigned taken_since_sweep;
+    unsigned hint; /* every slot below this index is taken (only a sweep frees slots) */
+    mt_slot_chunk_t *chunk[MT_SLOT_CHUNKS];
+} mt_slots;
+
+__thread mt_slot_t *mt_slot_tls __attribute__((tls_model("initial-exec")));
+static __thread int mt_slot_failed __attribute__((tls_model("initial-exec")));
+
+/* Thousands of threads may start at once: after a short spin, give the holder the CPU. */
+static void mt_slots_acquire_lock(void)
+{
+    unsigned spins = 0;
+    while (__atomic_exchange_n(&mt_slots.lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&mt_slots.lock, __ATOMIC_RELAXED)) {
+            if (++spins < 64)
+                __builtin_ia32_pause();
+            else
+                (void)mt_syscall(SYS_sched_yield);
+        }
+}
+
+static void mt_slots_release_lock(void)
+{
+    __atomic_store_n(&mt_slots.lock, 0, __ATOMIC_RELEASE);
+}
+
+static mt_slot_chunk_t *mt_slots_new_chunk(void)
+{
+    if (mt_slots.nchunks == MT_SLOT_CHUNKS)
+        return NULL;
+    mt_slot_chunk_t *c = mt_map_unlisted(sizeof *c);
+    if (!c)
+        return NULL;
+    c->alt = mt_map_unlisted((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_ALT_STACK);
+    c->rec = mt_map((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_REC_STACK);
+    c->fu = mt_map_unlisted((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_CACHE);
+    if (!c->alt || !c->rec || !c->fu) {
+        if (c->alt)
+            mt_unmap_unlisted(c->alt, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_ALT_STACK);
+        if (c->rec)
+            mt_unmap(c->rec, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_REC_STACK);
+        if (c->fu)
+            mt_unmap_unlisted(c->fu, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_CACHE);
+        mt_unmap_unlisted(c, sizeof *c);
+        return NULL;
+    }
+    for (unsigned i = 0; i < MT_SLOTS_PER_CHUNK; i++) {
+        c->slot[i].alt_stack = c->alt + (size_t)i * MT_SLOT_ALT_STACK;
+        c->slot[i].rec_stack = c->rec + (size_t)i * MT_SLOT_REC_STACK;
+        c->slot[i].scratch = c->slot[i].rec_stack;
+        c->slot[i].signals = c->slot[i].rec_stack + MT_SLOT_SCRATCH;
+        c->slot[i].fu_cache = c->fu + (size_t)i * MT_SLOT_FU_CACHE;
+    }
+    mt_slots.chunk[mt_slots.nchunks++] = c;
+    return c;
+}
+
+/* Frees the slots of threads that are gone (tgkill with signal 0 says ESRCH). Only once as
+ * many slots were taken since the last sweep as half the pool holds: amortised O(1). */
+static void mt_slots_sweep(int pid)
+{
+    unsigned total = mt_slots.nchunks * MT_SLOTS_PER_CHUNK;
+    if (mt_slots.taken_since_sweep < total / 2)
+        return;
+    mt_slots.taken_since_sweep = 0;
+    mt_slots.hint = 0;
+    for (unsigned k = 0; k < mt_slots.nchunks; k++) {
+        mt_slot_chunk_t *c = mt_slots.chunk[k];
+        for (unsigned i = 0; i < MT_SLOTS_PER_CHUNK; i++) {
+            int saved = errno;
+            if (c->tid[i] && mt_syscall(SYS_tgkill, pid, c->tid[i], 0) != 0 && errno == ESRCH)
+                c->tid[i] = 0;
+            errno = saved;
+        }
+    }
+}
+
+static mt_slot_t *mt_slots_find_free(int tid)
+{
+    unsigned total = mt_slots.nchunks * MT_SLOTS_PER_CHUNK;
+    for (unsigned n = mt_slots.hint; n < total; n++) {
+        mt_slot_chunk_t *c = mt_slots.chunk[n / MT_SLOTS_PER_CHUNK];
+        unsigned i = n % MT_SLOTS_PER_CHUNK;
+        if (!c->tid[i]) {
+            c->tid[i] = tid;
+            mt_slots.taken_since_sweep++;
+            mt_slots.hint = n + 1;
+            return &c->slot[i];
+        }
+    }
+    mt_slots.hint = total;
+    return NULL;
+}
+
+static mt_slot_t *mt_slots_take(int tid)
+{
+    mt_slots_acquire_lock();
+    mt_slots_sweep(mt_sys_getpid());
+    mt_slot_t *s = mt_slots_find_free(tid);
+    if (!s && mt_slots_new_chunk())
+        s = mt_slots_find_free(tid);
+    mt_slots_release_lock();
+    return s;
+}
+
+/* The crash handler's stack, unless the program has an alternate stack of its own. */
+static void mt_slot_set_alt_stack(mt_slot_t *s)
+{
+    int saved = errno;
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
+        stack_t st = {.ss_sp = s->alt_stack, .ss_size = MT_SLOT_ALT_STACK, .ss_flags = 0};
+        (void)sigaltstack(&st, NULL);
+    }
+    errno = saved;
+}
+
+mt_slot_t *mt_slot_take_self(void)
+{
+    if (mt_slot_failed)
+        return NULL;
+    mt_slot_t *s = mt_slots_take(mt_sys_gettid());
+    if (!s) {
+        mt_slot_failed = 1;
+        return NULL;
+    }
+    s->program_sp = 0;
+    memset(s->signals, 0, MT_SLOT_SIGNALS); /* a dead thread's held signals are not ours */
+    mt_slot_set_alt_stack(s);
+    mt_slot_tls = s;
+    return s;
+}
+
+uintptr_t mt_slot_program_sp(uintptr_t sp)
+{
+    const mt_slot_t *s = mt_slot_tls;
+    if (s && s->program_sp && sp >= (uintptr_t)s->rec_stack &&
+        sp < (uintptr_t)s->rec_stack + MT_SLOT_REC_STACK)
+        return s->program_sp;
+    return sp;
+}
+
+void mt_slot_child(void)
+{
+    int self = mt_sys_gettid();
+    mt_slots.lock = 0;
+    mt_slots.hint = 0;
+    for (unsigned k = 0; k < mt_slots.nchunks; k++) {
+        mt_slot_chunk_t *c = mt_slots.chunk[k];
+        for (unsigned i = 0; i < MT_SLOTS_PER_CHUNK; i++)
+            if (!mt_slot_tls || &c->slot[i] != mt_slot_tls)
+                c->tid[i] = 0;
+            else
+                c->tid[i] = self; /* the forking thread keeps its slot, under its new tid */
+    }
+}
+
+/* rdi: top, rsi: fn, rdx: arg. rbp keeps the old stack pointer, so the CFA stays computable
+ * (rbp + 16) for debuggers and libunwind while fn runs on the other stack. */
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl mt_stack_call\n"
+        ".hidden mt_stack_call\n"
+        ".type mt_stack_call, @function\n"
+        "mt_stack_call:\n"
+        "    .cfi_startproc\n"
+        "    pushq %rbp\n"
+        "    .cfi_def_cfa_offset 16\n"
+        "    .cfi_offset %rbp, -16\n"
+        "    movq %rsp, %rbp\n"
+        "    .cfi_def_cfa_register %rbp\n"
+        "    movq %rdi, %rsp\n"
+        "    movq %rdx, %rdi\n"
+        "    callq *%rsi\n"
+        "    movq %rbp, %rsp\n"
+        "    popq %rbp\n"
+        "    .cfi_def_cfa %rsp, 8\n"
+        "    ret\n"
+        "    .cfi_endproc\n"
+        ".size mt_stack_call, .-mt_stack_call\n");

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// Per-thread memory of memtrace's own: an alternate signal stack (for the crash handler), the
+// unwinder's rule cache and a stack on which the recorder runs, so that a hook uses a few hundred
+// bytes of the program's stack whatever it records. Slots come from a few large mappings, not one
+// per thread, so that a program with tens of thousands of threads does not run out of mappings; a
+// dead thread's slot is reused (found by its tid). No malloc, no pthread keys, no locks but a spin.
+#ifndef MT_THREAD_SLOTS_H
+#define MT_THREAD_SLOTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/mt_libc.h"
+
+#define MT_SLOT_ALT_STACK (64u << 10)
+#define MT_SLOT_REC_STACK (64u << 10)
+/* The lowest bytes of rec_stack are the recorder's per-thread scratch, not stack. */
+#define MT_SLOT_SCRATCH 2048u
+/* Above the scratch: the signals held for the end of a hook (signal_defer.c). */
+#define MT_SLOT_SIGNALS 4096u
+#define MT_SLOT_FU_CACHE (65u << 10) /* fast_unwind.c's rule cache */
+
+typedef struct mt_slot {
+    uint8_t *alt_stack;   /* MT_SLOT_ALT_STACK bytes: a root for the leak scan (handler frames) */
+    uint8_t *rec_stack;   /* MT_SLOT_REC_STACK bytes: excluded from the leak scan */
+    void *scratch;        /* MT_SLOT_SCRATCH bytes at the bottom of rec_stack */
+    void *signals;        /* MT_SLOT_SIGNALS bytes above the scratch */
+    void *fu_cache;       /* MT_SLOT_FU_CACHE bytes; rules are per address, so those of a reused
+                           * slot stay valid (the cache checks its generation) */
+    uintptr_t program_sp; /* while on rec_stack: where the program's stack was left */
+} mt_slot_t;
+
+/* This thread's slot, NULL until it took one. */
+extern __thread mt_slot_t *mt_slot_tls __attribute__((tls_model("initial-exec")));
+
+/* Slow path of mt_slot_self: takes a slot for this thread. */
+mt_slot_t *mt_slot_take_self(void);
+
+/* This thread's slot, taken on first use; NULL when none can be had (then hooks run on the
+ * program's stack, as before). Sets the alternate signal stack unless the thread has one. */
+static inline mt_slot_t *mt_slot_self(void)
+{
+    mt_slot_t *s = mt_slot_tls;
+    return MT_LIKELY(s != NULL) ? s : mt_slot_take_self();
+}
+
+/* This thread's slot if it has one already; never takes one (for signal handlers). */
+static inline mt_slot_t *mt_slot_peek(void)
+{
+    return mt_slot_tls;
+}
+
+/* For the leak scan's stop handler, run in the stopped thread: sp, or the program's stack
+ * pointer when sp lies on this thread's recorder stack. */
+uintptr_t mt_slot_program_sp(uintptr_t sp);
+
+/* In a child after fork or a raw clone: the other threads' slots are free, the lock too. */
+void mt_slot_child(void);
+
+/* Calls fn(arg) with the stack pointer at top (16-byte aligned), then returns here. */
+void mt_stack_call(uint8_t *top, void (*fn)(void *), void *arg);
+
+#endif

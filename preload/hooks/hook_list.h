@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// Every function the hooks forward to, written once: hooks.c generates from this list the
+// table of real functions (mt_real) and their dlsym(RTLD_NEXT) resolution. A hook added to
+// hooks.c adds its line here. Only included by hooks.c.
+#ifndef MT_HOOK_LIST_H
+#define MT_HOOK_LIST_H
+
+/*
+ * X(field, symbol, when, return type, parameter types, attributes)
+ *
+ * field   mt_real.field, the real function (symbol when it is a C identifier)
+ * when    MT_AT_START: resolved by mt_hooks_resolve, before the first call is recorded, in
+ *         this order; MT_ON_USE: resolved by its hook when first called (exit, whose
+ *         lookup must wait for the program's own; __libc_start_main, which runs once)
+ *
+ * free comes last of the MT_AT_START ones: a non-NULL mt_real.free means all are resolved.
+ */
+#define MT_HOOK_LIST(X)                                                                            \
+    X(calloc, "calloc", MT_AT_START, void *, (size_t, size_t), )                                   \
+    X(malloc, "malloc", MT_AT_START, void *, (size_t), )                                           \
+    X(realloc, "realloc", MT_AT_START, void *, (void *, size_t), )                                 \
+    X(reallocarray, "reallocarray", MT_AT_START, void *, (void *, size_t, size_t), )               \
+    X(posix_memalign, "posix_memalign", MT_AT_START, int, (void **, size_t, size_t), )             \
+    X(aligned_alloc, "aligned_alloc", MT_AT_START, void *, (size_t, size_t), )                     \
+    X(memalign, "memalign", MT_AT_START, void *, (size_t, size_t), )                               \
+    X(valloc, "valloc", MT_AT_START, void *, (size_t), )                                           \
+    X(pvalloc, "pvalloc", MT_AT_START, void *, (size_t), )                                         \
+    X(mmap, "mmap", MT_AT_START, void *, (void *, size_t, int, int, int, off_t), )                 \
+    X(mmap64, "mmap64", MT_AT_START, void *, (void *, size_t, int, int, int, off_t), )             \
+    X(munmap, "munmap", MT_AT_START, int, (void *, size_t), )                                      \
+    X(mremap, "mremap", MT_AT_START, void *, (void *, size_t, size_t, int, ...), )                 \
+    X(dlopen, "dlopen", MT_AT_START, void *, (const char *, int), )                                \
+    X(dlclose, "dlclose", MT_AT_START, int, (void *), )                                            \
+    X(execve, "execve", MT_AT_START, int, (const char *, char *const[], char *const[]), )          \
+    X(execvpe, "execvpe", MT_AT_START, int, (const char *, char *const[], char *const[]), )        \
+    X(fexecve, "fexecve", MT_AT_START, int, (int, char *const[], char *const[]), )                 \
+    X(exit_, "_exit", MT_AT_START, void, (int), __attribute__((noreturn)))                         \
+    X(Exit_, "_Exit", MT_AT_START, void, (int), __attribute__((noreturn)))                         \
+    X(pthread_exit, "pthread_exit", MT_AT_START, void, (void *), __attribute__((noreturn)))        \
+    X(quick_exit, "quick_exit", MT_AT_START, void, (int), __attribute__((noreturn)))               \
+    X(prctl, "prctl", MT_AT_START, int,                                                            \
+      (int, unsigned long, unsigned long, unsigned long, unsigned long), )                         \
+    X(pthread_setname_np, "pthread_setname_np", MT_AT_START, int, (pthread_t, const char *), )     \
+    X(free, "free", MT_AT_START, void, (void *), )                                                 \
+    X(exit, "exit", MT_ON_USE, void, (int), __attribute__((noreturn)))                             \
+    X(libc_start_main, "__libc_start_main", MT_ON_USE, int,                                        \
+      (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void),               \
+       void (*)(void), void *), )
+
+#endif

@@ -1,0 +1,920 @@
+// SPDX-License-Identifier: MIT
+// The interposed symbols, and nothing else: each checks the reentrancy guard, calls the real
+// function (found with dlsym(RTLD_NEXT)) and hands the event to the recorder. They must stay
+// short, keep errno as the real call left it, and never recurse into themselves.
+/* meson adds -D_FILE_OFFSET_BITS=64, which renames mmap to mmap64 in the headers; we define
+ * both symbols ourselves (off_t is 64-bit on every target we support). */
+#undef _FILE_OFFSET_BITS
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "base/early_alloc.h"
+#include "base/exec_link.h"
+#include "base/last_thread.h"
+#include "base/mt_libc.h"
+#include "base/signal_defer.h"
+#include "base/tls_extra.h"
+#include "freeres.h"
+#include "hooks/hook_list.h"
+#include "hooks/python_hooks.h"
+#include "io/log_writer.h"
+#include "leak/leak_scan.h"
+#include "lifecycle.h"
+#include "python/python.h"
+#include "record/recorder.h"
+
+/* The real functions (hook_list.h), and the program's main (__libc_start_main's hook). */
+#define MT_REAL_FIELD(field, symbol, when, ret, params, attrs) ret(*field) params attrs;
+static struct {
+    MT_HOOK_LIST(MT_REAL_FIELD)
+    int (*main)(int, char **, char **);
+} mt_real;
+#undef MT_REAL_FIELD
+
+/* Set while dlsym() runs: allocations it makes are served from the static early buffer. */
+static int mt_resolving;
+
+/* dlsym returns an object pointer; copying it avoids a pedantic function-pointer cast. */
+#define MT_SYM(field, name)                                                                        \
+    do {                                                                                           \
+        void *sym_ = dlsym(RTLD_NEXT, name);                                                       \
+        memcpy(&mt_real.field, &sym_, sizeof sym_);                                                \
+    } while (0)
+
+void mt_hooks_find_dlsym(void);
+
+static void mt_hooks_resolve(void)
+{
+    if (mt_resolving || mt_real.free)
+        return;
+    mt_resolving = 1;
+    mt_hooks_find_dlsym();
+    /* in hook_list.h's order: free last, so that a non-NULL free means everything is there */
+#define MT_AT_START(field, symbol) MT_SYM(field, symbol);
+#define MT_ON_USE(field, symbol)
+#define MT_RESOLVE(field, symbol, when, ret, params, attrs) when(field, symbol)
+    MT_HOOK_LIST(MT_RESOLVE)
+#undef MT_RESOLVE
+#undef MT_ON_USE
+#undef MT_AT_START
+    mt_resolving = 0;
+}
+
+/*
+ * Recording starts with the first intercepted call that can be recorded, whenever it comes:
+ * the constructors of the libraries the program links run before ours when they do not
+ * depend on us (libstdc++'s emergency pool, a library's own start-up allocations), and what
+ * they allocate is the program's. By then libc is initialised (it is a dependency of any
+ * library that calls malloc, so its constructors ran first). Not while dlsym resolves the real
+ * functions (its allocations come from the early buffer) nor from inside memtrace.
+ */
+static int mt_hooks_started;
+
+/* What the lifecycle calls of the Python hooks (it sits below them). */
+static const mt_life_python_t mt_hooks_python = {mt_py_detect, mt_py_install, mt_py_log_started};
+
+static __attribute__((noinline, cold)) void mt_hooks_start(void)
+{
+    mt_hooks_resolve();
+    if (mt_guard || mt_resolving || !mt_real.free ||
+        __atomic_exchange_n(&mt_hooks_started, 1, __ATOMIC_ACQ_REL))
+        return;
+    int saved = errno;
+    mt_life_init(&mt_hooks_python);
+    mt_guard++;
+    mt_tls_init();
+    if (mt_rec_active())
+        mt_freeres_install();
+    mt_guard--;
+    errno = saved;
+}
+
+__attribute__((constructor(101))) static void mt_hooks_ctor(void)
+{
+    mt_hooks_start();
+}
+
+/* True when this call should be recorded; the caller then sets the guard. */
+static inline int mt_hooks_wanted(void)
+{
+    if (MT_LIKELY(!mt_guard))
+        return mt_rec_active();
+    /* A handler that interrupted memtrace and could not be held (signal_defer.h). */
+    if (MT_UNLIKELY(mt_sigdefer_unrecorded) && mt_rec_active())
+        mt_sigdefer_count_unrecorded();
+    return 0;
+}
+
+/*
+ * The end of an allocation hook. With the leak check on, the scratch registers are cleared:
+ * memtrace's own code leaves the new block's address in some (r8), where the plain malloc
+ * would not, and a thread that then blocks in a system call keeps it there for the exit scan
+ * to find, so a block it dropped would look reachable.
+ */
+static inline __attribute__((always_inline)) void mt_hooks_leave_alloc(void)
+{
+    mt_guard_leave();
+    if (MT_UNLIKELY(mt_config.leak_check))
+        __asm__ volatile("xorl %%ecx, %%ecx\n\txorl %%edx, %%edx\n\t"
+                         "xorl %%esi, %%esi\n\txorl %%edi, %%edi\n\t"
+                         "xorl %%r8d, %%r8d\n\txorl %%r9d, %%r9d\n\t"
+                         "xorl %%r10d, %%r10d\n\txorl %%r11d, %%r11d"
+                         :
+                         :
+                         : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11");
+}
+
+/* Records an allocation result with the guard set and errno preserved. */
+static inline void mt_hooks_alloc(enum mt_alloc_kind kind, void *p, size_t size)
+{
+    int saved = errno;
+    mt_rec_alloc(kind, p, size);
+    errno = saved;
+}
+
+/* p is still allocated: its usable size is read before the real free or realloc. */
+static inline void mt_hooks_free(enum mt_tag tag, void *p)
+{
+    int saved = errno;
+    mt_rec_free(tag, p, mt_rec_usable(p));
+    errno = saved;
+}
+
+/*
+ * Not recorded, but counted in the glibc heap total: malloc called by pymalloc from inside a
+ * Python allocator domain (our wrapper in python_hooks.c holds the guard and records the
+ * domain's event). Objects over 512 bytes are glibc blocks that way; the small ones live in
+ * pymalloc's arenas and never come here. Errno as the real call left it.
+ */
+static __attribute__((noinline)) void mt_hooks_inner(void *released, void *added)
+{
+    int saved = errno;
+    mt_rec_heap_inner(released ? mt_rec_usable(released) : 0, added ? mt_rec_usable(added) : 0);
+    errno = saved;
+}
+
+/* Before the real functions are known (only while dlsym runs, or before our constructor when
+ * another library's constructor allocates first); and until recording has started (see
+ * mt_hooks_start), which the first call that can be recorded does. */
+#define MT_ENSURE(fn)                                                                              \
+    do {                                                                                           \
+        if (MT_UNLIKELY(!__atomic_load_n(&mt_hooks_started, __ATOMIC_ACQUIRE)))                    \
+            mt_hooks_start();                                                                      \
+        if (MT_UNLIKELY(!mt_real.fn))                                                              \
+            mt_hooks_resolve();                                                                    \
+    } while (0)
+
+MT_EXPORT void *malloc(size_t size)
+{
+    MT_ENSURE(malloc);
+    if (MT_UNLIKELY(!mt_real.malloc))
+        return mt_early_alloc(size, 16);
+    if (!mt_hooks_wanted()) {
+        if (MT_UNLIKELY(mt_private_heap))
+            return mt_early_alloc(size, 16);
+        void *p = mt_real.malloc(size);
+        if (MT_UNLIKELY(mt_py_in_domain) && p)
+            mt_hooks_inner(NULL, p);
+        return p;
+    }
+    mt_guard = 1;
+    void *p = mt_real.malloc(size);
+    if (MT_LIKELY(p != NULL))
+        mt_hooks_alloc(MT_ALLOC_MALLOC, p, size);
+    mt_hooks_leave_alloc();
+    return p;
+}
+
+MT_EXPORT void free(void *p)
+{
+    /* free(NULL) is not an event; early-buffer blocks never reach the real free. */
+    if (!p || MT_UNLIKELY(mt_early_owns(p)))
+        return;
+    MT_ENSURE(free);
+    if (!mt_hooks_wanted()) {
+        if (MT_UNLIKELY(mt_py_in_domain))
+            mt_hooks_inner(p, NULL);
+        mt_real.free(p);
+        return;
+    }
+    mt_guard = 1;
+    /* Recorded before the real free: once freed, another thread may get p back and record its
+     * allocation, which must come after this event in the log. */
+    mt_hooks_free(MT_TAG_FREE, p);
+    mt_real.free(p);
+    mt_guard_leave();
+}
+
+MT_EXPORT void *calloc(size_t n, size_t size)
+{
+    MT_ENSURE(calloc);
+    if (MT_UNLIKELY(!mt_real.calloc)) {
+        size_t total;
+        if (__builtin_mul_overflow(n, size, &total))
+            return NULL;
+        return mt_early_alloc(total, 16); /* static storage: already zero */
+    }
+    if (!mt_hooks_wanted()) {
+        size_t total;
+        if (MT_UNLIKELY(mt_private_heap) && !__builtin_mul_overflow(n, size, &total))
+            return mt_early_alloc(total, 16); /* never handed out before: still zero */
+        void *p = mt_real.calloc(n, size);
+        if (MT_UNLIKELY(mt_py_in_domain) && p)
+            mt_hooks_inner(NULL, p);
+        return p;
+    }
+    mt_guard = 1;
+    void *p = mt_real.calloc(n, size);
+    /* A new thread's DTV is recorded as big as without memtrace's own TLS (tls_extra.h). */
+    if (MT_UNLIKELY(size == 16 && mt_tls_extra))
+        n = mt_tls_dtv_entries(n, __builtin_return_address(0));
+
+    if (MT_LIKELY(p != NULL))
+        mt_hooks_alloc(MT_ALLOC_CALLOC, p, n * size);
+    mt_hooks_leave_alloc();
+    return p;
+}
+
+/* realloc of a block from the early buffer: move it to the real heap (untracked origin). */
+static void *mt_hooks_realloc_early(void *p, size_t size)
+{
+    void *q = malloc(size);
+    if (q) {
+        size_t old = mt_early_size(p);
+        memcpy(q, p, old < size ? old : size);
+    }
+    return q;
+}
+
+/* realloc inside a Python allocator domain (see mt_hooks_inner): the old block's size is read
+ * while it is still allocated. */
+static void *mt_hooks_realloc_inner(void *p, size_t size)
+{
+    uint64_t old = p ? mt_rec_usable(p) : 0;
+    void *q = mt_real.realloc(p, size);
+    int saved = errno;
+    if (q || (p && size == 0)) /* moved, resized, or freed by realloc(p, 0) */
+        mt_rec_heap_inner(old, q ? mt_rec_usable(q) : 0);
+    errno = saved;
+    return q;
+}
+
+/* realloc follows the protocol of log_format.h: RELEASE before, then ALLOC / FAILED / nothing. */
+MT_EXPORT void *realloc(void *p, size_t size)
+{
+    if (MT_UNLIKELY(mt_early_owns(p)))
+        return mt_hooks_realloc_early(p, size);
+    MT_ENSURE(realloc);
+    if (MT_UNLIKELY(!mt_real.realloc))
+        return p ? NULL : mt_early_alloc(size, 16);
+    if (!mt_hooks_wanted()) {
+        if (MT_UNLIKELY(mt_private_heap && !p))
+            return mt_early_alloc(size, 16);
+        if (MT_UNLIKELY(mt_py_in_domain))
+            return mt_hooks_realloc_inner(p, size);
+        return mt_real.realloc(p, size);
+    }
+    mt_guard = 1;
+    if (p)
+        mt_hooks_free(MT_TAG_REALLOC_RELEASE, p);
+    void *q = mt_real.realloc(p, size);
+    if (q)
+        mt_hooks_alloc(MT_ALLOC_REALLOC, q, size);
+    else if (p && size != 0)
+        mt_hooks_free(MT_TAG_REALLOC_FAILED, p);
+    /* q == NULL with size 0: glibc freed p; RELEASE already said so. */
+    mt_hooks_leave_alloc();
+    return q;
+}
+
+MT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+    if (MT_UNLIKELY(mt_early_owns(p))) {
+        size_t total;
+        if (__builtin_mul_overflow(n, size, &total)) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        return mt_hooks_realloc_early(p, total);
+    }
+    MT_ENSURE(reallocarray);
+    if (!mt_hooks_wanted())
+        return mt_real.reallocarray(p, n, size);
+    size_t total;
+    int overflow = __builtin_mul_overflow(n, size, &total);
+    mt_guard = 1;
+    if (p)
+        mt_hooks_free(MT_TAG_REALLOC_RELEASE, p);
+    void *q = mt_real.reallocarray(p, n, size);
+    if (q)
+        mt_hooks_alloc(MT_ALLOC_REALLOCARRAY, q, total);
+    else if (p && (overflow || total != 0))
+        mt_hooks_free(MT_TAG_REALLOC_FAILED, p);
+    mt_hooks_leave_alloc();
+    return q;
+}
+
+MT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+    MT_ENSURE(posix_memalign);
+    if (MT_UNLIKELY(!mt_real.posix_memalign)) {
+        *out = mt_early_alloc(size, align);
+        return *out ? 0 : ENOMEM;
+    }
+    if (!mt_hooks_wanted())
+        return mt_real.posix_memalign(out, align, size);
+    mt_guard = 1;
+    int rc = mt_real.posix_memalign(out, align, size);
+    if (rc == 0)
+        mt_hooks_alloc(MT_ALLOC_POSIX_MEMALIGN, *out, size);
+    mt_hooks_leave_alloc();
+    return rc;
+}
+
+/* aligned_alloc, memalign, valloc, pvalloc share one shape. */
+#define MT_ALIGNED_HOOK(name, kind, params, args, early)                                           \
+    MT_EXPORT void *name params                                                                    \
+    {                                                                                              \
+        MT_ENSURE(name);                                                                           \
+        if (MT_UNLIKELY(!mt_real.name))                                                            \
+            return early;                                                                          \
+        if (!mt_hooks_wanted())                                                                    \
+            return mt_real.name args;                                                              \
+        mt_guard = 1;                                                                              \
+        void *p = mt_real.name args;                                                               \
+        if (p)                                                                                     \
+            mt_hooks_alloc(kind, p, size);                                                         \
+        mt_hooks_leave_alloc();                                                                    \
+        return p;                                                                                  \
+    }
+
+MT_ALIGNED_HOOK(aligned_alloc, MT_ALLOC_ALIGNED_ALLOC, (size_t align, size_t size), (align, size),
+                mt_early_alloc(size, align))
+MT_ALIGNED_HOOK(memalign, MT_ALLOC_MEMALIGN, (size_t align, size_t size), (align, size),
+                mt_early_alloc(size, align))
+MT_ALIGNED_HOOK(valloc, MT_ALLOC_VALLOC, (size_t size), (size), mt_early_alloc(size, 4096))
+MT_ALIGNED_HOOK(pvalloc, MT_ALLOC_PVALLOC, (size_t size), (size), mt_early_alloc(size, 4096))
+
+/* ---- anonymous mappings ---- */
+
+static void *mt_hooks_mmap_common(void *(*real)(void *, size_t, int, int, int, off_t), void *addr,
+                                  size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (MT_UNLIKELY(!real)) /* before dlsym finished: straight to the kernel */
+        return (void *)mt_syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    if (!(flags & MAP_ANONYMOUS) || !mt_hooks_wanted())
+        return real(addr, len, prot, flags, fd, off);
+    mt_guard = 1;
+    int saved = errno;
+    if (flags & MAP_FIXED) /* silently replaces whatever was mapped there */
+        mt_rec_munmap(addr, len);
+    errno = saved;
+    void *p = real(addr, len, prot, flags, fd, off);
+    saved = errno;
+    if (p != MAP_FAILED)
+        mt_rec_mmap(p, len, MT_MAP_MMAP);
+    errno = saved;
+    mt_guard_leave();
+    return p;
+}
+
+MT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    MT_ENSURE(mmap);
+    return mt_hooks_mmap_common(mt_real.mmap, addr, len, prot, flags, fd, off);
+}
+
+MT_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    MT_ENSURE(mmap64);
+    return mt_hooks_mmap_common(mt_real.mmap64, addr, len, prot, flags, fd, off);
+}
+
+MT_EXPORT int munmap(void *addr, size_t len)
+{
+    MT_ENSURE(munmap);
+    if (MT_UNLIKELY(!mt_real.munmap))
+        return (int)mt_syscall(SYS_munmap, addr, len);
+    if (!mt_hooks_wanted())
+        return mt_real.munmap(addr, len);
+    mt_guard = 1;
+    /* Before the real call, like free: the range may be handed out again at once. File
+     * mappings are recorded too; the analyzer ignores ranges it never saw mapped. */
+    int saved = errno;
+    mt_rec_munmap(addr, len);
+    errno = saved;
+    int rc = mt_real.munmap(addr, len);
+    mt_guard_leave();
+    return rc;
+}
+
+MT_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
+{
+    void *new_addr = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        new_addr = va_arg(ap, void *);
+        va_end(ap);
+    }
+    MT_ENSURE(mremap);
+    if (MT_UNLIKELY(!mt_real.mremap))
+        return (void *)mt_syscall(SYS_mremap, old, old_size, new_size, flags, new_addr);
+    if (!mt_hooks_wanted())
+        return mt_real.mremap(old, old_size, new_size, flags, new_addr);
+    mt_guard = 1;
+    int saved = errno;
+    mt_rec_munmap(old, old_size);
+    errno = saved;
+    void *p = mt_real.mremap(old, old_size, new_size, flags, new_addr);
+    saved = errno;
+    if (p != MAP_FAILED)
+        mt_rec_mmap(p, new_size, MT_MAP_MREMAP);
+    else
+        mt_rec_mmap(old, old_size, MT_MAP_MMAP); /* failed: the old range is still mapped */
+    errno = saved;
+    mt_guard_leave();
+    return p;
+}
+
+/* ---- the malloc family looked up by handle ----
+ *
+ * dlsym(libc_handle, "malloc") (ctypes.CDLL("libc.so.6").malloc, plugin loaders) finds libc's
+ * own malloc, not the interposed one, and its calls would go unseen. The lookup of any of the
+ * functions hooked here through a handle returns the hook instead. RTLD_DEFAULT and
+ * RTLD_NEXT already find the hooks where they should (and glibc resolves RTLD_NEXT from its
+ * caller's address): those go straight to libc's dlsym with a jump, so that the caller's
+ * address is the program's.
+ */
+void *(*mt_hooks_real_dlsym)(void *, const char *);
+
+/* The hook standing for real, or real itself when it is none of ours. */
+static void *mt_hooks_own(void *real)
+{
+    if (!real)
+        return NULL;
+#define MT_OWN(field, hook)                                                                        \
+    do {                                                                                           \
+        void *r_, *h_;                                                                             \
+        __typeof__(&hook) f_ = &hook;                                                              \
+        memcpy(&r_, &mt_real.field, sizeof r_);                                                    \
+        memcpy(&h_, &f_, sizeof h_);                                                               \
+        if (r_ == real)                                                                            \
+            return h_;                                                                             \
+    } while (0)
+    MT_OWN(malloc, malloc);
+    MT_OWN(free, free);
+    MT_OWN(calloc, calloc);
+    MT_OWN(realloc, realloc);
+    MT_OWN(reallocarray, reallocarray);
+    MT_OWN(posix_memalign, posix_memalign);
+    MT_OWN(aligned_alloc, aligned_alloc);
+    MT_OWN(memalign, memalign);
+    MT_OWN(valloc, valloc);
+    MT_OWN(pvalloc, pvalloc);
+    MT_OWN(mmap, mmap);
+    MT_OWN(mmap64, mmap64);
+    MT_OWN(munmap, munmap);
+    MT_OWN(mremap, mremap);
+#undef MT_OWN
+    return real;
+}
+
+/* dlsym with a real handle (the asm entry below sends RTLD_DEFAULT and RTLD_NEXT past it). */
+void *mt_hooks_dlsym_handle(void *handle, const char *name);
+void *mt_hooks_dlsym_handle(void *handle, const char *name)
+{
+    void *p = mt_hooks_real_dlsym(handle, name);
+    int saved = errno;
+    void *own = mt_hooks_own(p);
+    errno = saved;
+    return own;
+}
+
+/* RTLD_DEFAULT is 0 and RTLD_NEXT is -1 in glibc. A library's constructor may look a symbol
+ * up before ours has run: libc's dlsym is found first then, with the arguments kept. */
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl dlsym\n"
+        ".type dlsym, @function\n"
+        "dlsym:\n"
+        "    .cfi_startproc\n"
+        "    cmpq $0, mt_hooks_real_dlsym(%rip)\n"
+        "    jne 2f\n"
+        "    pushq %rdi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    pushq %rsi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    subq $8, %rsp\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    call mt_hooks_find_dlsym\n"
+        "    addq $8, %rsp\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rsi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rdi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "2:  testq %rdi, %rdi\n"
+        "    je 1f\n"
+        "    cmpq $-1, %rdi\n"
+        "    je 1f\n"
+        "    jmp mt_hooks_dlsym_handle\n"
+        "1:  jmp *mt_hooks_real_dlsym(%rip)\n"
+        "    .cfi_endproc\n"
+        ".size dlsym, .-dlsym\n");
+
+/* libc's dlsym, from libc's dlvsym (which is not interposed): before anything else looks a
+ * symbol up, since every dlsym call comes through the entry above. */
+void mt_hooks_find_dlsym(void);
+void mt_hooks_find_dlsym(void)
+{
+    if (mt_hooks_real_dlsym)
+        return;
+    void *p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
+    if (!p)
+        p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
+    memcpy(&mt_hooks_real_dlsym, &p, sizeof p);
+}
+
+/* ---- modules ---- */
+
+MT_EXPORT void *dlopen(const char *file, int mode)
+{
+    MT_ENSURE(dlopen);
+    /* Must stay a tail call: glibc's dlopen searches the DT_RUNPATH/RPATH of the object its
+     * return address lies in, which has to be the caller's, not ours. The new module is
+     * picked up by the next allocation (mt_rec_dl_pending) or the writer's tick. */
+    __atomic_store_n(&mt_rec_dl_pending, 1, __ATOMIC_RELAXED);
+    return mt_real.dlopen(file, mode);
+}
+
+MT_EXPORT int dlclose(void *handle)
+{
+    MT_ENSURE(dlclose);
+    if (!mt_hooks_wanted())
+        return mt_real.dlclose(handle);
+    mt_guard = 1;
+    mt_rec_modules_changed(); /* modules loaded since the last scan, before they vanish */
+    mt_guard_leave();
+    int rc = mt_real.dlclose(handle); /* its destructors' frees are recorded */
+    int saved = errno;
+    mt_guard = 1;
+    mt_rec_modules_changed();
+    mt_guard_leave();
+    errno = saved;
+    return rc;
+}
+
+/* ---- process end and image replacement ---- */
+
+/* _exit and _Exit: the program has chosen its status, and a plain _exit is one system call, so
+ * a signal sent after it finds no process. Writing the end of the log takes longer: a signal
+ * that arrives meanwhile (a pool's terminate() racing a worker's own exit) is held by the
+ * guard and must never be delivered, or the exit would become a death by that signal. The
+ * guard stays set until the real _exit. */
+static void mt_hooks_finish_for_good(int status)
+{
+    if (!mt_hooks_wanted())
+        return;
+    mt_guard = 1;
+    mt_life_finish(MT_EXIT_NORMAL, status);
+}
+
+MT_EXPORT void _exit(int status)
+{
+    MT_ENSURE(exit_);
+    mt_hooks_finish_for_good(status);
+    if (mt_real.exit_)
+        mt_real.exit_(status);
+    for (;;)
+        mt_syscall(SYS_exit_group, status);
+}
+
+/* The leak check scans the exiting thread's stack from the frame that called exit(): the
+ * frames of exit's own machinery below it (our handler included) sit where the program's
+ * dead frames were, and stale pointers there would make lost blocks look reachable. */
+MT_EXPORT void exit(int status)
+{
+    if (!mt_real.exit)
+        MT_SYM(exit, "exit");
+    mt_leakscan_set_stack_start((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *));
+    mt_real.exit(status);
+    for (;;)
+        mt_syscall(SYS_exit_group, status);
+}
+
+/* main's return reaches exit() inside libc, not through the hook above: wrap main to learn
+ * where its caller's frame begins. */
+static int mt_main_wrapper(int argc, char **argv, char **envp)
+{
+    int rc = mt_real.main(argc, argv, envp);
+    mt_leakscan_set_stack_start((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *));
+    return rc;
+}
+
+/* glibc declares no prototype for it: it is the ABI between crt1.o and libc. */
+MT_EXPORT int __libc_start_main(int (*main_fn)(int, char **, char **), int argc, char **argv,
+                                void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
+                                void *stack_end);
+
+MT_EXPORT int __libc_start_main(int (*main_fn)(int, char **, char **), int argc, char **argv,
+                                void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
+                                void *stack_end)
+{
+    MT_SYM(libc_start_main, "__libc_start_main");
+    mt_real.main = main_fn;
+    return mt_real.libc_start_main(mt_main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+MT_EXPORT void _Exit(int status)
+{
+    MT_ENSURE(Exit_);
+    mt_hooks_finish_for_good(status);
+    if (mt_real.Exit_)
+        mt_real.Exit_(status);
+    for (;;)
+        mt_syscall(SYS_exit_group, status);
+}
+
+/* main leaving by pthread_exit leaves the writer thread behind: last_thread.h. */
+MT_EXPORT void pthread_exit(void *ret)
+{
+    MT_ENSURE(pthread_exit);
+    mt_last_thread_main_left();
+    mt_real.pthread_exit(ret);
+}
+
+/* quick_exit runs the at_quick_exit handlers, then glibc's internal _exit: the status is kept
+ * here for the recorder's own at_quick_exit handler, the first registered and so the last run. */
+MT_EXPORT void quick_exit(int status)
+{
+    MT_ENSURE(quick_exit);
+    mt_life_quick_exit_status = status;
+    mt_real.quick_exit(status);
+}
+
+/* ---- thread names ----
+ *
+ * A rename is recorded (THREAD_NAME) after the real call succeeded; the program gets the
+ * call's own result and errno. glibc's pthread_setname_np renames its own thread through an
+ * internal prctl and another thread through /proc/self/task/TID/comm, neither of which comes
+ * back here, so each rename is recorded once. A name written to that file directly is not
+ * seen (it is when set before the thread's first allocation: the recorder reads each thread's
+ * name then).
+ */
+
+/* Lock-free and allocation-free: the name as the kernel keeps it (cut at 15 bytes). */
+static void mt_hooks_self_named(void)
+{
+    if (!mt_hooks_wanted())
+        return;
+    int saved = errno;
+    mt_guard = 1;
+    char name[17] = {0};
+    if (mt_syscall(SYS_prctl, PR_GET_NAME, name, 0, 0, 0) == 0)
+        mt_rec_thread_name((uint32_t)mt_sys_gettid(), name, strnlen(name, 16));
+    mt_guard_leave();
+    errno = saved;
+}
+
+/*
+ * The tid of another thread: glibc keeps it in its descriptor, and pthread_getcpuclockid
+ * hands it out as the kernel's per-thread CPU clock id, ((~tid) << 3) | 6 (the encoding of
+ * the clock_gettime ABI, CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED). 0 when it cannot be had (a
+ * thread that ended meanwhile has tid 0).
+ */
+static uint32_t mt_hooks_tid_of(pthread_t th)
+{
+    if (pthread_equal(th, pthread_self()))
+        return (uint32_t)mt_sys_gettid();
+    clockid_t c;
+    if (pthread_getcpuclockid(th, &c) != 0 || (c & 7) != 6)
+        return 0;
+    long tid = ~((long)c >> 3); /* arithmetic shift: c is negative */
+    return tid > 0 && tid <= INT32_MAX ? (uint32_t)tid : 0;
+}
+
+MT_EXPORT int prctl(int option, ...)
+{
+    /* glibc's prctl reads four more arguments whatever the option: so does this one, and
+     * passes them on as they came. */
+    va_list ap;
+    va_start(ap, option);
+    unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
+    unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+    va_end(ap);
+    MT_ENSURE(prctl);
+    int rc = mt_real.prctl ? mt_real.prctl(option, a2, a3, a4, a5)
+                           : (int)mt_syscall(SYS_prctl, option, a2, a3, a4, a5);
+    if (option == PR_SET_NAME && rc == 0)
+        mt_hooks_self_named();
+    return rc;
+}
+
+MT_EXPORT int pthread_setname_np(pthread_t th, const char *name)
+{
+    MT_ENSURE(pthread_setname_np);
+    if (MT_UNLIKELY(!mt_real.pthread_setname_np))
+        return ENOSYS;
+    int rc = mt_real.pthread_setname_np(th, name);
+    if (rc != 0 || !mt_hooks_wanted())
+        return rc;
+    int saved = errno;
+    mt_guard = 1;
+    uint32_t tid = mt_hooks_tid_of(th);
+    if (tid) /* it succeeded: name is a string of at most 15 bytes */
+        mt_rec_thread_name(tid, name, strnlen(name, 16));
+    mt_guard_leave();
+    errno = saved;
+    return rc;
+}
+
+/*
+ * syscall(): a process made by a raw clone (or fork) syscall gets no fork handlers, so its
+ * copy of the recorder would wait for a writer thread that is not there; and exit_group ends
+ * the process without exit's handlers. Everything else passes straight through. A clone with
+ * CLONE_VM shares our memory (a thread, or vfork) and a clone with a new stack cannot return
+ * through this function: both are left alone.
+ */
+static bool mt_hooks_is_fork(long nr, const long *a)
+{
+    if (nr == SYS_fork)
+        return true;
+    if (nr == SYS_clone)
+        return !(a[0] & (CLONE_VM | CLONE_THREAD)) && a[1] == 0;
+    if (nr == SYS_clone3 && a[0]) {
+        const struct clone_args *ca = (const struct clone_args *)a[0];
+        return !(ca->flags & (CLONE_VM | CLONE_THREAD)) && ca->stack == 0;
+    }
+    return false;
+}
+
+MT_EXPORT long syscall(long nr, ...)
+{
+    long a[6];
+    va_list ap;
+    va_start(ap, nr);
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+    if (nr == SYS_exit_group)
+        mt_hooks_finish_for_good((int)a[0]); /* guard kept: the call below ends the process */
+    if (MT_UNLIKELY(nr == SYS_prctl && a[0] == PR_SET_NAME)) {
+        long r = mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (r == 0)
+            mt_hooks_self_named();
+        return r;
+    }
+    if (!mt_hooks_is_fork(nr, a) || !mt_hooks_wanted())
+        return mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    mt_life_fork_prepare();
+    long r = mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    int saved = errno;
+    if (r == 0)
+        mt_life_fork_child();
+    else
+        mt_life_fork_parent();
+    errno = saved;
+    return r;
+}
+
+/*
+ * exec: the old image's log ends with NEXT_LOG and EXIT(EXEC), and the new image loads the
+ * library again and writes its own log, whose ORIGIN names the old one (the environment of the
+ * exec carries its name, exec_link.h). The recorder stays held across the call, so that no
+ * other thread's event lands after the EXIT; if exec fails, the EXIT is taken back and
+ * recording goes on. execv and execvp are execve and execvpe with environ, as in glibc.
+ * call uses env_, the environment to pass.
+ */
+#define MT_EXEC_CALL(file, envp, call)                                                             \
+    do {                                                                                           \
+        off_t size_;                                                                               \
+        char *const *env_ = (envp);                                                                \
+        if (!mt_hooks_wanted())                                                                    \
+            return call;                                                                           \
+        int saved_ = errno;                                                                        \
+        mt_guard = 1;                                                                              \
+        bool link_ = mt_exec_link_wanted(env_);                                                    \
+        bool held_ = mt_life_exec_begin(&size_, link_ ? (file) : NULL);                            \
+        errno = saved_;                                                                            \
+        if (!held_) { /* a vfork child shares this TLS: leave the guard as it was */               \
+            mt_guard_leave();                                                                      \
+            return call;                                                                           \
+        }                                                                                          \
+        size_t mapped_ = 0;                                                                        \
+        char **linked_ =                                                                           \
+            link_ ? mt_exec_link_env(env_, mt_sys_getpid(), mt_writer.path, &mapped_) : NULL;      \
+        if (linked_)                                                                               \
+            env_ = linked_;                                                                        \
+        errno = saved_;                                                                            \
+        int rc_ = call;                                                                            \
+        saved_ = errno;                                                                            \
+        mt_exec_link_env_free(linked_, mapped_);                                                   \
+        mt_life_exec_failed(size_);                                                                \
+        mt_guard_leave();                                                                          \
+        errno = saved_;                                                                            \
+        return rc_;                                                                                \
+    } while (0)
+
+MT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    MT_ENSURE(execve);
+    MT_EXEC_CALL(path, envp, mt_real.execve(path, argv, env_));
+}
+
+MT_EXPORT int execv(const char *path, char *const argv[])
+{
+    MT_ENSURE(execve);
+    MT_EXEC_CALL(path, environ, mt_real.execve(path, argv, env_));
+}
+
+MT_EXPORT int execvp(const char *file, char *const argv[])
+{
+    MT_ENSURE(execvpe);
+    MT_EXEC_CALL(file, environ, mt_real.execvpe(file, argv, env_));
+}
+
+MT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    MT_ENSURE(execvpe);
+    MT_EXEC_CALL(file, envp, mt_real.execvpe(file, argv, env_));
+}
+
+MT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    MT_ENSURE(fexecve);
+    /* The kernel starts the image as /dev/fd/N, which is the name it sees (AT_EXECFN). */
+    char file[32];
+    mt_str_t s;
+    mt_str_init(&s, file, sizeof file);
+    mt_str_add(&s, "/dev/fd/");
+    mt_str_u64(&s, (uint64_t)(unsigned)fd);
+    MT_EXEC_CALL(file, envp, mt_real.fexecve(fd, argv, env_));
+}
+
+/* The execl family is variadic; glibc implements it with internal calls that bypass the
+ * hooks above, so collect the arguments and go through execve/execvp. The array is on the
+ * stack, as glibc's own execl puts it: a mapping could fail under a tight RLIMIT_AS where the
+ * plain exec succeeds. */
+static int mt_hooks_execl(int which, const char *path, const char *arg0, va_list ap)
+{
+    va_list count;
+    va_copy(count, ap);
+    size_t argc = 1;
+    while (arg0 && va_arg(count, char *) != NULL)
+        argc++;
+    va_end(count);
+    char **argv = __builtin_alloca((argc + 1) * sizeof(char *));
+    argv[0] = (char *)arg0;
+    for (size_t i = 1; i < argc; i++)
+        argv[i] = va_arg(ap, char *);
+    argv[argc] = NULL;
+    if (arg0)
+        (void)va_arg(ap, char *); /* the terminating NULL */
+    if (which == 'e') {
+        char *const *envp = va_arg(ap, char *const *);
+        return execve(path, argv, envp);
+    }
+    if (which == 'p')
+        return execvp(path, argv);
+    return execv(path, argv);
+}
+
+MT_EXPORT int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int rc = mt_hooks_execl('l', path, arg, ap);
+    va_end(ap);
+    return rc;
+}
+
+MT_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int rc = mt_hooks_execl('p', file, arg, ap);
+    va_end(ap);
+    return rc;
+}
+
+MT_EXPORT int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int rc = mt_hooks_execl('e', path, arg, ap);
+    va_end(ap);
+    return rc;
+}

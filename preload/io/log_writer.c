@@ -1,0 +1,710 @@
+// SPDX-License-Identifier: MIT
+// Buffer pool, background compression thread and the log file. Producers only encode and
+// enqueue; deflate() and write() happen on the writer thread (or inline when it cannot run).
+// Never mallocs (zlib gets mmap-backed zalloc), never writes to stdio, never kills the target:
+// a write error stops recording with one line on stderr.
+#include "io/log_writer.h"
+
+#include "leak/leak_scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/config.h"
+
+#define MT_PAGE 4096u /* madvise granularity; larger pages only make it round up */
+
+mt_writer_t mt_writer = {
+    .lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
+    .cur_idx = -1,
+    .fd = -1,
+    .stopped = true, /* until a log is open */
+};
+
+/*
+ * Per stream (log_format.h): real programs repeat the same sequences of tags, sizes, stacks and
+ * back references, which LZ77 finds and Huffman alone does not (on a clang++ compile the sizes
+ * take 6.9 MB Huffman-only, 1.2 MB at level 6). Level 6 searches enough to find the long
+ * repeats that level 1 misses (sqlite3's log halves). Only the explicit addresses look random:
+ * Huffman-only there costs a third of the time of LZ77 for the same bytes.
+ */
+static const struct {
+    int level, strategy;
+} mt_writer_zparams[MT_STREAMS] = {
+    [MT_STREAM_MAIN] = {6, Z_DEFAULT_STRATEGY},   [MT_STREAM_SIZE] = {6, Z_DEFAULT_STRATEGY},
+    [MT_STREAM_ADDR] = {1, Z_HUFFMAN_ONLY},       [MT_STREAM_NODE] = {6, Z_DEFAULT_STRATEGY},
+    [MT_STREAM_BACK] = {6, Z_DEFAULT_STRATEGY},   [MT_STREAM_TIME] = {6, Z_DEFAULT_STRATEGY},
+    [MT_STREAM_PARENT] = {6, Z_DEFAULT_STRATEGY}, [MT_STREAM_IP] = {6, Z_DEFAULT_STRATEGY},
+    [MT_STREAM_RUN] = {6, Z_DEFAULT_STRATEGY},
+};
+
+/* zlib's state must not come from the heap: the target's malloc is what we are recording. */
+static voidpf mt_writer_zalloc(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    size_t n = (size_t)items * size + 16;
+    uint8_t *p = mt_map(n);
+    if (!p)
+        return Z_NULL;
+    *(size_t *)p = n;
+    return p + 16;
+}
+
+static void mt_writer_zfree(voidpf opaque, voidpf ptr)
+{
+    (void)opaque;
+    if (ptr) {
+        uint8_t *p = (uint8_t *)ptr - 16;
+        mt_unmap(p, *(size_t *)p);
+    }
+}
+
+static int mt_writer_zinit(void)
+{
+    mt_writer_t *w = &mt_writer;
+    memset(&w->zs, 0, sizeof w->zs);
+    w->zs.zalloc = mt_writer_zalloc;
+    w->zs.zfree = mt_writer_zfree;
+    /* Raw deflate (negative window bits): the chunk CRC already checks the bytes, an Adler-32
+     * would only cost time. memLevel 8's 16K-symbol blocks fit the streams' changing
+     * statistics better than 9's 32K (2% smaller). Levels per stream: mt_writer_zparams. */
+    return deflateInit2(&w->zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -ENOMEM;
+}
+
+static void mt_writer_conds_init(void)
+{
+    mt_writer_t *w = &mt_writer;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->wake, &ca);
+    pthread_cond_init(&w->freed, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+static void mt_writer_pool_reset(void)
+{
+    mt_writer_t *w = &mt_writer;
+    for (int i = 0; i < MT_BUF_COUNT; i++)
+        w->free_list[i] = i;
+    w->nfree = MT_BUF_COUNT;
+    w->qhead = w->qlen = 0;
+    w->cur = NULL;
+    w->cur_idx = -1;
+    w->busy = false;
+}
+
+int mt_writer_init(void)
+{
+    mt_writer_t *w = &mt_writer;
+    for (int i = 0; i < MT_BUF_COUNT; i++) {
+        w->bufs[i] = mt_map(MT_BUF_SIZE);
+        if (!w->bufs[i])
+            return -ENOMEM;
+    }
+    w->tables = mt_map(sizeof *w->tables);
+    if (!w->tables)
+        return -ENOMEM;
+    w->out_cap = MT_CHUNK_HEADER_SIZE + compressBound(MT_BUF_CAP + sizeof w->enc.hdr);
+    w->out = mt_map(w->out_cap);
+    if (!w->out)
+        return -ENOMEM;
+    mt_writer_conds_init();
+    mt_writer_pool_reset();
+    return mt_writer_zinit();
+}
+
+/* ---- file ---- */
+
+static int mt_writer_create(const char *path)
+{
+    long fd = mt_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return (int)fd;
+    if (fd <= 2) {
+        /* A target that closed stdio would otherwise get our log as its stdout/stderr, and
+         * its later dup2() onto 0-2 would clobber the log. */
+        int saved = errno;
+        int hi = fcntl((int)fd, F_DUPFD_CLOEXEC, 100);
+        errno = saved;
+        if (hi >= 0) {
+            mt_sys_close((int)fd);
+            fd = hi;
+        }
+    }
+    return (int)fd;
+}
+
+static void mt_writer_manifest(int pid)
+{
+    if (!mt_config.manifest[0])
+        return;
+    char line[PATH_MAX + 32];
+    mt_str_t s;
+    mt_str_init(&s, line, sizeof line);
+    mt_str_u64(&s, (uint64_t)pid);
+    mt_str_add(&s, "\t");
+    mt_str_add(&s, mt_writer.path);
+    mt_str_add(&s, "\n");
+    long fd = mt_sys_open(mt_config.manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    /* One write with O_APPEND: lines from concurrent processes never interleave. */
+    (void)mt_sys_write((int)fd, line, s.len);
+    mt_sys_close((int)fd);
+}
+
+int mt_writer_open(int pid, uint64_t start_realtime_ns)
+{
+    mt_writer_t *w = &mt_writer;
+    char base[PATH_MAX];
+    if (!w->tables)
+        return -ENOMEM;
+    int rc = mt_config_expand(mt_config.output_template, pid, base, sizeof base);
+    if (rc < 0)
+        return rc;
+    int fd = -EEXIST;
+    for (unsigned n = 1; n < 1000 && fd == -EEXIST; n++) {
+        mt_str_t s;
+        mt_str_init(&s, w->path, sizeof w->path);
+        mt_str_add(&s, base);
+        if (n > 1) {
+            mt_str_add(&s, ".");
+            mt_str_u64(&s, n);
+        }
+        fd = mt_writer_create(w->path);
+    }
+    if (fd < 0) {
+        char msg[PATH_MAX + 128];
+        mt_str_t s;
+        mt_str_init(&s, msg, sizeof msg);
+        mt_str_add(&s, "cannot create ");
+        mt_str_add(&s, w->path);
+        mt_str_add(&s, ": ");
+        mt_str_add(&s, mt_errno_text(-fd));
+        mt_str_add(&s, "; not recording");
+        mt_msg(msg);
+        return fd;
+    }
+    uint8_t hdr[MT_LOG_HEADER_SIZE];
+    mt_log_header_put(hdr, start_realtime_ns, (uint32_t)pid, MT_TIME_UNIT_US);
+    rc = mt_write_all(fd, hdr, sizeof hdr);
+    if (rc < 0) {
+        mt_sys_close(fd);
+        return rc;
+    }
+    w->fd = fd;
+    w->pid = pid;
+    struct stat st;
+    if (fstat(fd, &st) == 0) {
+        w->fd_dev = st.st_dev;
+        w->fd_ino = st.st_ino;
+    }
+    w->failed = w->stopped = false;
+    /* A new log: its model starts from nothing (the tables are fresh or reset by the child). */
+    mt_enc_init(&w->enc, w->tables, MT_TIME_UNIT_US);
+    w->cur_tid = 0;
+    mt_writer_manifest(pid);
+    return 0;
+}
+
+/* ---- buffers (lock held) ---- */
+
+static void mt_writer_fail(int err)
+{
+    mt_writer_t *w = &mt_writer;
+    if (w->failed)
+        return;
+    w->failed = w->stopped = true;
+    char msg[PATH_MAX + 128];
+    mt_str_t s;
+    mt_str_init(&s, msg, sizeof msg);
+    mt_str_add(&s, "write to ");
+    mt_str_add(&s, w->path);
+    mt_str_add(&s, " failed: ");
+    mt_str_add(&s, mt_errno_text(err));
+    mt_str_add(&s, "; recording stopped");
+    mt_msg(msg);
+}
+
+static bool mt_writer_fd_is_log(int fd)
+{
+    struct stat st;
+    int saved = errno;
+    bool ok = fstat(fd, &st) == 0 && st.st_dev == mt_writer.fd_dev && st.st_ino == mt_writer.fd_ino;
+    errno = saved;
+    return ok;
+}
+
+/* Targets that close every descriptor at start (daemons) or dup2() over ours would make us
+ * fail or, worse, write into their file. One fstat per chunk notices; the log is then reopened
+ * by path (absolute, resolved at start) and appended to. 0 or -EBADF. */
+static int mt_writer_check_fd(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (w->fd >= 0 && mt_writer_fd_is_log(w->fd))
+        return 0;
+    long fd = mt_sys_open(w->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -EBADF;
+    int saved = errno;
+    int hi = fcntl((int)fd, F_DUPFD_CLOEXEC, 100);
+    errno = saved;
+    if (hi >= 0) {
+        mt_sys_close((int)fd);
+        fd = hi;
+    }
+    if (!mt_writer_fd_is_log((int)fd)) { /* replaced by another file of that name */
+        mt_sys_close((int)fd);
+        return -EBADF;
+    }
+    w->fd = (int)fd; /* the old number belongs to the target now: never close it */
+    return 0;
+}
+
+/* Returns the pages of a written buffer to the kernel (the caller owns it, lock not needed):
+ * the next chunk in it faults them in again as it grows, so a buffer costs what is in it, not
+ * the most each of its streams ever held (clang++: 1.9 MiB a buffer otherwise). A fault per
+ * 4 KiB of log costs far less than compressing those bytes. */
+static void mt_writer_give_back_range(uint8_t *p, size_t len)
+{
+    size_t n = (len + MT_PAGE - 1) & ~(size_t)(MT_PAGE - 1);
+    int saved = errno;
+    if (n)
+        (void)mt_syscall(SYS_madvise, p, n, MADV_DONTNEED);
+    errno = saved;
+}
+
+static void mt_writer_give_back(uint8_t *buf, const size_t *lens)
+{
+    for (int k = 0; k < MT_STREAMS; k++)
+        mt_writer_give_back_range(buf + (size_t)k * MT_BUF_CAP, lens[k]);
+}
+
+/* Compresses and writes one buffer (its streams, behind their length prefix); uses zs/out, so
+ * only one caller at a time (the thread, or the inline drain when there is no thread). */
+static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
+{
+    mt_writer_t *w = &mt_writer;
+    z_stream *zs = &w->zs;
+    if (deflateReset(zs) != Z_OK)
+        return -EIO;
+    uint8_t hdr[MT_STREAMS * MT_VARINT_MAX];
+    size_t hlen = 0, len = 0;
+    for (int k = 0; k < MT_STREAMS; k++) {
+        hlen += mt_varint_put(hdr + hlen, lens[k]);
+        len += lens[k];
+    }
+    len += hlen;
+    zs->next_out = w->out + MT_CHUNK_HEADER_SIZE;
+    zs->avail_out = (uInt)(w->out_cap - MT_CHUNK_HEADER_SIZE);
+    uLong crc = crc32(0L, hdr, (uInt)hlen);
+    /* A small chunk is one deflate block: a change of parameters starts a new block, whose
+     * code tables would cost more than the bytes they save. */
+    int small = len < MT_FLUSH_SMALL;
+    for (int k = -1; k < MT_STREAMS; k++) {
+        const uint8_t *p = k < 0 ? hdr : raw + (size_t)k * MT_BUF_CAP;
+        size_t n = k < 0 ? hlen : lens[k];
+        if (k >= 0)
+            crc = crc32(crc, p, (uInt)n);
+        /* Before the new input is in place: deflateParams compresses what is pending with the
+         * old parameters. The header (k < 0) goes with the main stream's. */
+        int z = k < 0 || small ? 0 : k;
+        if (deflateParams(zs, mt_writer_zparams[z].level, mt_writer_zparams[z].strategy) != Z_OK)
+            return -EIO;
+        zs->next_in = (Bytef *)p;
+        zs->avail_in = (uInt)n;
+        int flush = k == MT_STREAMS - 1 ? Z_FINISH : Z_NO_FLUSH;
+        int zrc = deflate(zs, flush);
+        if (flush == Z_FINISH ? zrc != Z_STREAM_END : (zrc != Z_OK && zrc != Z_BUF_ERROR))
+            return -EIO;
+    }
+    size_t clen = (size_t)(zs->next_out - (w->out + MT_CHUNK_HEADER_SIZE));
+    mt_chunk_header_put(w->out, (uint32_t)clen, (uint32_t)len, (uint32_t)crc);
+    int rc = mt_writer_check_fd();
+    if (rc < 0)
+        return rc;
+    rc = mt_write_all(w->fd, w->out, MT_CHUNK_HEADER_SIZE + clen);
+    mt_writer_give_back_range(w->out, MT_CHUNK_HEADER_SIZE + clen);
+    return rc;
+}
+
+static void mt_writer_release(int idx)
+{
+    mt_writer_t *w = &mt_writer;
+    w->free_list[w->nfree++] = idx;
+    pthread_cond_broadcast(&w->freed);
+}
+
+/* Lock held on entry and exit; drops it around the compression. */
+static void mt_writer_write_one(void)
+{
+    mt_writer_t *w = &mt_writer;
+    int idx = w->queue[w->qhead];
+    w->qhead = (w->qhead + 1) % MT_BUF_COUNT;
+    w->qlen--;
+    size_t lens[MT_STREAMS];
+    memcpy(lens, w->queued_len[idx], sizeof lens);
+    if (w->failed) {
+        mt_writer_release(idx);
+        return;
+    }
+    w->busy = true;
+    mt_writer_unlock();
+    int rc = mt_writer_write_chunk(w->bufs[idx], lens);
+    mt_writer_give_back(w->bufs[idx], lens);
+    mt_writer_lock();
+    w->busy = false;
+    if (rc < 0)
+        mt_writer_fail(-rc);
+    mt_writer_release(idx);
+}
+
+void mt_writer_submit(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (!w->cur)
+        return;
+    int idx = w->cur_idx;
+    mt_enc_close(&w->enc);
+    for (int k = 0; k < MT_STREAMS; k++)
+        w->queued_len[idx][k] = mt_enc_stream_len(&w->enc, k);
+    w->queue[(w->qhead + w->qlen) % MT_BUF_COUNT] = idx;
+    w->qlen++;
+    w->cur = NULL;
+    w->cur_idx = -1;
+    pthread_cond_signal(&w->wake);
+}
+
+/*
+ * Lock held: waits for the writer thread to free a buffer. pthread_cond_wait is a cancellation
+ * point, and a program thread cancelled in it would die holding the recorder lock (glibc
+ * re-takes the mutex before unwinding), blocking every other thread for good. Nothing memtrace
+ * does on the program's behalf may act on a cancellation: it stays pending for the program's
+ * next cancellation point.
+ */
+static void mt_writer_wait_freed(void)
+{
+    mt_writer_t *w = &mt_writer;
+    int old;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+    pthread_cond_wait(&w->freed, &w->lock);
+    pthread_setcancelstate(old, NULL);
+}
+
+int mt_writer_acquire(void)
+{
+    mt_writer_t *w = &mt_writer;
+    /* Loop on cur, not on nfree: while this thread slept in cond_wait another producer may
+     * have taken a buffer already, and taking a second one would orphan the first. */
+    while (!w->cur) {
+        /* Once per buffer, so cheap enough: a raw clone's child finds no writer thread. */
+        if (MT_UNLIKELY(w->orphaned && w->pid != mt_sys_getpid())) {
+            mt_writer_unlock();
+            w->orphaned();
+            mt_writer_lock();
+            continue;
+        }
+        if (w->stopped || w->failed)
+            return -EIO;
+        if (w->nfree > 0) {
+            int idx = w->free_list[--w->nfree];
+            w->cur_idx = idx;
+            w->cur = w->bufs[idx];
+            w->cur_since_us = mt_now_us();
+            mt_enc_chunk(&w->enc, w->cur, MT_BUF_CAP);
+        } else if (w->thread_running) {
+            mt_writer_wait_freed();
+        } else if (w->qlen) {
+            mt_writer_write_one(); /* no thread (it failed to start): write inline */
+        } else {
+            return -EIO;
+        }
+    }
+    return 0;
+}
+
+mt_enc_t *mt_writer_begin_big(size_t need)
+{
+    mt_writer_t *w = &mt_writer;
+    if (w->cur && mt_enc_len(&w->enc) + need > MT_BUF_CAP)
+        mt_writer_submit();
+    return mt_writer_begin(0);
+}
+
+/* ---- the thread ---- */
+
+static void mt_writer_deadline(struct timespec *ts, uint64_t us_from_now)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += (time_t)(us_from_now / 1000000u);
+    ts->tv_nsec += (long)(us_from_now % 1000000u) * 1000;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static void *mt_writer_main(void *arg)
+{
+    (void)arg;
+    mt_writer_t *w = &mt_writer;
+    mt_guard = 1; /* forever: nothing this thread does is recorded */
+    /* It blocks every signal, so the leak check cannot (and need not) hold it still: it
+     * holds no pointers into the program's heap. */
+    mt_leakscan_skip_thread(mt_sys_gettid());
+    sigset_t all;
+    sigfillset(&all);
+    /* Process-directed signals (SIGTERM, SIGINT) must reach a target thread, whose handler
+     * waits for this thread to drain the queue. */
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    uint64_t next_tick = mt_now_us() + w->tick_us;
+    mt_writer_lock();
+    while (!w->quit || w->qlen) {
+        if (w->qlen && !w->held) {
+            mt_writer_write_one();
+            continue;
+        }
+        uint64_t now = mt_now_us();
+        if (w->tick && now >= next_tick && !w->stopped) {
+            mt_writer_unlock();
+            w->tick();
+            mt_writer_lock();
+            next_tick = now + w->tick_us;
+            continue;
+        }
+        size_t held = w->cur ? mt_enc_len(&w->enc) : 0;
+        if (held &&
+            now - w->cur_since_us >= (held < MT_FLUSH_SMALL ? MT_FLUSH_IDLE_US : MT_FLUSH_US)) {
+            mt_writer_submit();
+            continue;
+        }
+        pthread_cond_broadcast(&w->freed); /* idle: wake flushers waiting for the drain */
+        struct timespec ts;
+        mt_writer_deadline(&ts, w->tick_us < MT_FLUSH_US ? w->tick_us : MT_FLUSH_US / 2);
+        pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+    }
+    w->thread_running = false;
+    pthread_cond_broadcast(&w->freed);
+    mt_writer_unlock();
+    return NULL;
+}
+
+int mt_writer_start(void (*tick)(void), unsigned tick_ms)
+{
+    mt_writer_t *w = &mt_writer;
+    w->tick = tick;
+    w->tick_us = tick_ms ? tick_ms * 1000ull : MT_FLUSH_US;
+    w->quit = false;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* Block signals while creating so the new thread starts with them blocked. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    w->thread_running = true;
+    int rc = pthread_create(&w->thread, &attr, mt_writer_main, NULL);
+    if (rc != 0)
+        w->thread_running = false;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return -rc;
+}
+
+void mt_writer_leave_thread(void)
+{
+    mt_writer_t *w = &mt_writer;
+    mt_writer_lock();
+    w->thread_running = false;
+    w->quit = true;
+    pthread_cond_broadcast(&w->freed);
+    mt_writer_unlock();
+}
+
+/* ---- flushing ---- */
+
+/* Lock held: writes what is queued, by the thread or inline, and waits until done. */
+static void mt_writer_drain_locked(void)
+{
+    mt_writer_t *w = &mt_writer;
+    mt_writer_submit();
+    while (w->qlen || w->busy) {
+        if (w->thread_running) {
+            pthread_cond_signal(&w->wake);
+            mt_writer_wait_freed();
+        } else if (w->qlen) {
+            mt_writer_write_one();
+        } else {
+            break; /* busy without a thread cannot happen; do not spin */
+        }
+    }
+}
+
+void mt_writer_flush(bool final)
+{
+    mt_writer_t *w = &mt_writer;
+    mt_writer_lock();
+    if (final)
+        w->stopped = true;
+    mt_writer_drain_locked();
+    if (final) {
+        w->quit = true;
+        pthread_cond_signal(&w->wake);
+        if (w->fd >= 0)
+            mt_sys_close(w->fd);
+        w->fd = -1;
+    }
+    mt_writer_unlock();
+}
+
+/* ---- exec ---- */
+
+/* Lock held, the thread idle and held off: compresses and writes buffer idx right here. */
+static void mt_writer_write_here(int idx, const size_t *lens)
+{
+    mt_writer_t *w = &mt_writer;
+    if (!w->failed) {
+        int rc = mt_writer_write_chunk(w->bufs[idx], lens);
+        if (rc < 0)
+            mt_writer_fail(-rc);
+    }
+    w->free_list[w->nfree++] = idx;
+}
+
+bool mt_writer_exec_hold(off_t *size)
+{
+    mt_writer_t *w = &mt_writer;
+    mt_writer_lock();
+    if (w->stopped || w->failed || w->fd < 0) {
+        mt_writer_unlock();
+        return false;
+    }
+    /* The thread takes no new buffer from now on; once the one it may be compressing is
+     * written, everything left is written here, under the lock, so that no other thread's
+     * event can come between it and the EXIT (a drain by the thread could be outrun by
+     * threads that keep allocating). */
+    w->held = true;
+    while (w->busy)
+        mt_writer_wait_freed();
+    while (w->qlen) {
+        int idx = w->queue[w->qhead];
+        w->qhead = (w->qhead + 1) % MT_BUF_COUNT;
+        w->qlen--;
+        mt_writer_write_here(idx, w->queued_len[idx]);
+    }
+    mt_writer_exec_write();
+    /* What the EXIT chunk changes in the model (the clock, the last sample) must be undone if
+     * the exec fails and the chunk is cut off. */
+    w->enc_saved = w->enc;
+    struct stat st;
+    int saved = errno;
+    bool ok = !w->failed && fstat(w->fd, &st) == 0;
+    errno = saved;
+    if (!ok) {
+        w->held = false;
+        pthread_cond_signal(&w->wake);
+        mt_writer_unlock();
+        return false;
+    }
+    *size = st.st_size;
+    return true;
+}
+
+void mt_writer_exec_write(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (!w->cur)
+        return;
+    int idx = w->cur_idx;
+    size_t lens[MT_STREAMS];
+    mt_enc_close(&w->enc);
+    for (int k = 0; k < MT_STREAMS; k++)
+        lens[k] = mt_enc_stream_len(&w->enc, k);
+    w->cur = NULL;
+    w->cur_idx = -1;
+    /* The thread is held off (or idle) and cannot pop anything without the lock. */
+    mt_writer_write_here(idx, lens);
+}
+
+void mt_writer_exec_failed(off_t size)
+{
+    mt_writer_t *w = &mt_writer;
+    int saved = errno;
+    w->held = false;
+    pthread_cond_signal(&w->wake);
+    /* The EXIT chunk is the file's last: cut it off, and write on from where it began. */
+    if (w->fd >= 0 && (ftruncate(w->fd, size) != 0 || lseek(w->fd, size, SEEK_SET) != size))
+        mt_writer_fail(errno);
+    w->enc = w->enc_saved;
+    errno = saved;
+    pthread_cond_broadcast(&w->freed);
+    mt_writer_unlock();
+}
+
+bool mt_writer_trylock(void)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (pthread_mutex_trylock(&mt_writer.lock) == 0) {
+            mt_lock_order_got(MT_LOCK_WRITER);
+            return true;
+        }
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+void mt_writer_flush_from_signal(void)
+{
+    mt_writer_t *w = &mt_writer;
+    /* Lock held by the caller. */
+    w->stopped = true;
+    mt_writer_submit();
+    if (!w->thread_running) {
+        while (w->qlen)
+            mt_writer_write_one();
+        mt_writer_unlock();
+        return;
+    }
+    mt_writer_unlock();
+    /* The thread wakes at least every tick; poll (no condition variables in a handler). */
+    for (int i = 0; i < 3000; i++) {
+        if (!w->qlen && !w->busy)
+            break;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void mt_writer_child_reset(void)
+{
+    mt_writer_t *w = &mt_writer;
+    pthread_mutex_t fresh = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+    w->lock = fresh;
+    mt_lock_order_drop(MT_LOCK_WRITER);
+    mt_writer_conds_init();
+    mt_writer_pool_reset();
+    w->thread_running = false;
+    w->quit = false;
+    w->stopped = true; /* until the child's own log is open */
+    if (w->fd >= 0)
+        mt_sys_close(w->fd);
+    w->fd = -1;
+    /* The parent's thread may have been inside deflate(): start from a new stream (the old
+     * one's pages are simply abandoned in the child). */
+    (void)mt_writer_zinit();
+    /* The child's log starts its model from nothing: fresh zero pages instead of clearing
+     * (and so touching) the parent's. */
+    mt_unmap(w->tables, sizeof *w->tables);
+    w->tables = mt_map(sizeof *w->tables);
+    if (!w->tables)
+        w->failed = true;
+}

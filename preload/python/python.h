@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// Python support in the recorder: Python frames merged into native stacks (python_frames.c)
+// and what the hooks found about the interpreter (mt_py); detection and the allocator domain
+// wrappers are the hooks' (hooks/python_hooks.h). Everything is found with dlsym at run time:
+// nothing links libpython, so the library still loads in programs without Python. No malloc, no
+// Python API under our lock.
+#ifndef MT_PYTHON_H
+#define MT_PYTHON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "log_format.h"
+#include "python/python_merge.h"
+#include "stack/unwinder.h"
+
+/* One Python frame as read from the interpreter's frame chain, before the recorder lock. The
+ * name/file/firstlineno fields guard the (code, offset) key against a freed code object whose
+ * address a new one reuses. */
+typedef struct mt_pyframe {
+    const void *code;
+    const void *name, *file;
+    int32_t firstlineno;
+    uint32_t offset;   /* byte offset of the current instruction in co_code */
+    uint32_t is_entry; /* the first frame of its C-level _PyEval_EvalFrameDefault call */
+} mt_pyframe_t;
+
+#define MT_PY_MAX_FRAMES 128
+
+typedef struct mt_python {
+    bool present;      /* the host has a Python interpreter (PyMem_SetAllocator found) */
+    bool frames_on;    /* Python frames are recorded (supported version, not disabled) */
+    bool native_cache; /* reuse native stacks (python.h); MEMTRACE_PYTHON_CACHE=0 disables */
+    unsigned major, minor;
+    uintptr_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault text range, 0 when unknown */
+} mt_python_t;
+
+extern mt_python_t mt_py;
+
+/* Set while a domain wrapper runs the original allocator (guard held): pymalloc maps a new
+ * arena from inside PyObject_Malloc, and that arena is still an event of its own; a malloc
+ * made there is a glibc block of the domain's event (hooks.c counts it in the heap total).
+ * Always 0 without Python support. Set by hooks/python_hooks.c. */
+extern __thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
+
+/* CPython's free lists (python_freelists.c), GIL held: emptied and kept empty from the start
+ * of the script (start, from the audit hook) to its end (end, from the atexit callback), so
+ * that each object created is an allocation with its creator's stack. settle runs at every
+ * domain allocator event, before the event (it may free objects the free lists held). */
+void mt_py_freelists_start(void);
+void mt_py_freelists_end(void);
+void mt_py_freelists_settle(void);
+
+/* Reads this thread's Python frames, innermost first; 0 when none (no lock held). *anchor
+ * is the address of the innermost running _PyEval_EvalFrameDefault's _PyCFrame: a stack
+ * address inside that C frame. */
+uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor);
+
+/* True when C code runs between two of py's frames: a frame before the outermost one was
+ * entered from C (is_entry), e.g. a callback called by an extension or a C library. */
+static inline bool mt_py_nested(const mt_pyframe_t *py, uint32_t npy)
+{
+    for (uint32_t i = 0; i + 1 < npy; i++)
+        if (py[i].is_entry)
+            return true;
+    return false;
+}
+
+/*
+ * The native part of a Python allocation's stack (from the allocator's caller down to the
+ * interpreter loop) depends on the C call path only. Keyed by the innermost Python
+ * instruction, the allocator's return address and the stack distance from the allocator down
+ * to the loop's frame, it is cached so that libunwind runs once per call path instead of once
+ * per object. Writer lock held for both. get fills buf (MT_UNWIND_SHORT entries) and st and
+ * returns 1 on a hit; put stores a stack captured by mt_unwind_capture_until that stopped at
+ * the loop.
+ */
+typedef struct mt_pynative_key {
+    uintptr_t code, ret, dist;
+    uint32_t offset;
+} mt_pynative_key_t;
+int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st);
+void mt_py_native_put(const mt_pynative_key_t *k, const mt_stack_t *st);
+/* Drops the cache and the native tails of stack_tail.h (modules changed: cached addresses may
+ * now belong to another one). */
+void mt_py_native_forget(void);
+
+/*
+ * Writer lock held. Merges py (from mt_py_capture) into the native stack st: before each
+ * native frame inside _PyEval_EvalFrameDefault come the Python frames that eval runs (up to
+ * and including the one with is_entry). Python frames are written as MT_PY_IP_BIT | location
+ * id, emitting PY_CODE / PY_LOCATION on first sight. out has MT_UNWIND_MAX entries; st is
+ * rewritten to point at it.
+ */
+void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_t npy, mt_enc_t *e);
+
+/* Writer lock held. The pseudo ip of one Python frame, as mt_py_merge writes it (emitting
+ * PY_CODE / PY_LOCATION on first sight); 0 once out of memory for the tables, from when on
+ * mt_py_merge keeps native frames only (mt_py_frames_lost says so). */
+uint64_t mt_py_frame_ip(const mt_pyframe_t *f, mt_enc_t *e);
+bool mt_py_frames_lost(void);
+
+/* Resets the tables (forked child, before mt_py_log_started). */
+void mt_py_reset(void);
+
+#endif

@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: MIT
+// Python frames for every recorded event: this thread's frame chain read straight from the
+// CPython 3.11 structures (Py_BUILD_CORE headers, layout only: no inline function that touches
+// the interpreter's globals, nothing linked from libpython), and a (code, offset) -> location
+// id table that emits PY_CODE / PY_LOCATION once per location. Never mallocs, never takes the
+// GIL, never calls the Python API except PyCode_Addr2Line (pure table lookup) for new locations.
+#include "python/python.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "base/mt_libc.h"
+#include "io/log_writer.h"
+#include "python/python_node_cache.h"
+#include "stack/stack_hash.h"
+#include "stack/stack_tail.h"
+
+/* What python_hooks.c found (the hooks fill it in; the recorder reads it). */
+mt_python_t mt_py;
+__thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
+
+#if MT_HAVE_PYTHON
+
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <internal/pycore_frame.h>
+
+/* Function pointers found by python_hooks.c. */
+PyThreadState *(*mt_py_this_tstate)(void);
+int (*mt_py_addr2line)(PyCodeObject *, int);
+
+typedef struct mt_pyloc {
+    uintptr_t code, name, file; /* 0 code: empty slot */
+    uint32_t offset;
+    int32_t firstlineno;
+    uint32_t id;
+    uint32_t unused;
+} mt_pyloc_t;
+
+typedef struct mt_pycode {
+    uintptr_t code, name, file;
+    int32_t firstlineno;
+    uint32_t id;
+} mt_pycode_t;
+
+static struct {
+    mt_pyloc_t *locs;
+    size_t locs_cap, locs_used; /* power of two */
+    mt_pycode_t *codes;
+    size_t codes_cap, codes_used;
+    uint32_t next_loc, next_code;
+    bool failed; /* out of memory: Python frames are dropped from then on */
+} mt_pyt;
+
+uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor)
+{
+    if (!mt_py.frames_on)
+        return 0;
+    PyThreadState *ts = mt_py_this_tstate();
+    if (!ts || !ts->cframe)
+        return 0;
+    *anchor = (uintptr_t)ts->cframe;
+    uint32_t n = 0;
+    for (_PyInterpreterFrame *f = ts->cframe->current_frame; f && n < max; f = f->previous) {
+        PyCodeObject *co = f->f_code;
+        if (!co)
+            break;
+        _Py_CODEUNIT *first = _PyCode_CODE(co);
+        /* Incomplete frames (being set up, _PyFrame_IsIncomplete) have no line yet. */
+        if (f->owner != FRAME_OWNED_BY_GENERATOR && f->prev_instr < first + co->_co_firsttraceable)
+            continue;
+        ptrdiff_t idx = f->prev_instr - first;
+        mt_pyframe_t *p = &out[n++];
+        p->code = co;
+        p->name = co->co_qualname;
+        p->file = co->co_filename;
+        p->firstlineno = co->co_firstlineno;
+        p->offset = idx > 0 ? (uint32_t)idx * (uint32_t)sizeof(_Py_CODEUNIT) : 0;
+        p->is_entry = f->is_entry;
+    }
+    return n;
+}
+
+/* UTF-8 of a compact str object, straight from its data (no allocation, no API call). Other
+ * objects give "?". Returns the length written (at most cap). */
+static size_t mt_py_str(const void *obj, char *out, size_t cap)
+{
+    const PyObject *o = obj;
+    if (!o || !(Py_TYPE(o)->tp_flags & Py_TPFLAGS_UNICODE_SUBCLASS))
+        goto unknown;
+    const PyASCIIObject *a = obj;
+    if (!a->state.compact)
+        goto unknown;
+    size_t len = (size_t)a->length;
+    if (a->state.ascii) {
+        if (len > cap)
+            len = cap;
+        memcpy(out, a + 1, len);
+        return len;
+    }
+    const PyCompactUnicodeObject *c = obj;
+    if (c->utf8) {
+        len = (size_t)c->utf8_length < cap ? (size_t)c->utf8_length : cap;
+        memcpy(out, c->utf8, len);
+        return len;
+    }
+    const void *data = c + 1;
+    unsigned kind = a->state.kind;
+    size_t o_ = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint32_t ch = kind == 1   ? ((const uint8_t *)data)[i]
+                      : kind == 2 ? ((const uint16_t *)data)[i]
+                                  : ((const uint32_t *)data)[i];
+        uint8_t b[4];
+        size_t k;
+        if (ch < 0x80) {
+            b[0] = (uint8_t)ch;
+            k = 1;
+        } else if (ch < 0x800) {
+            b[0] = (uint8_t)(0xc0 | ch >> 6);
+            b[1] = (uint8_t)(0x80 | (ch & 0x3f));
+            k = 2;
+        } else if (ch < 0x10000) {
+            b[0] = (uint8_t)(0xe0 | ch >> 12);
+            b[1] = (uint8_t)(0x80 | ((ch >> 6) & 0x3f));
+            b[2] = (uint8_t)(0x80 | (ch & 0x3f));
+            k = 3;
+        } else {
+            b[0] = (uint8_t)(0xf0 | ch >> 18);
+            b[1] = (uint8_t)(0x80 | ((ch >> 12) & 0x3f));
+            b[2] = (uint8_t)(0x80 | ((ch >> 6) & 0x3f));
+            b[3] = (uint8_t)(0x80 | (ch & 0x3f));
+            k = 4;
+        }
+        if (o_ + k > cap)
+            break;
+        memcpy(out + o_, b, k);
+        o_ += k;
+    }
+    return o_;
+unknown:
+    out[0] = '?';
+    return 1;
+}
+
+static inline uint64_t mt_py_mix(uint64_t a, uint64_t b)
+{
+    uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+    return h ^ (h >> 31);
+}
+
+/* Doubles an open-addressing table of entries of size sz whose first word is the key word
+ * (0: empty) hashed by hashfn. */
+static void *mt_py_grow(void *old, size_t *cap, size_t sz, uint64_t (*hashfn)(const void *))
+{
+    size_t ncap = *cap ? *cap * 2 : 4096;
+    uint8_t *nt = mt_map(ncap * sz);
+    if (!nt)
+        return NULL;
+    for (size_t i = 0; i < *cap; i++) {
+        const uint8_t *e = (const uint8_t *)old + i * sz;
+        if (!*(const uintptr_t *)e)
+            continue;
+        size_t s = hashfn(e) & (ncap - 1);
+        while (*(uintptr_t *)(nt + s * sz))
+            s = (s + 1) & (ncap - 1);
+        memcpy(nt + s * sz, e, sz);
+    }
+    if (old)
+        mt_unmap(old, *cap * sz);
+    *cap = ncap;
+    return nt;
+}
+
+static uint64_t mt_py_loc_hash(const void *p)
+{
+    const mt_pyloc_t *l = p;
+    return mt_py_mix(l->code, l->offset);
+}
+
+static uint64_t mt_py_code_hash(const void *p)
+{
+    const mt_pycode_t *c = p;
+    return mt_py_mix(c->code, c->name);
+}
+
+#define MT_PY_STR_MAX 1024
+
+/* The code id of f's code object, emitting PY_CODE when new; 0 when out of memory. */
+static uint32_t mt_py_code_id(const mt_pyframe_t *f, mt_enc_t *e)
+{
+    if (mt_pyt.codes_used * 2 >= mt_pyt.codes_cap) {
+        void *nt =
+            mt_py_grow(mt_pyt.codes, &mt_pyt.codes_cap, sizeof(mt_pycode_t), mt_py_code_hash);
+        if (!nt)
+            return 0;
+        mt_pyt.codes = nt;
+    }
+    mt_pycode_t key = {(uintptr_t)f->code, (uintptr_t)f->name, (uintptr_t)f->file, f->firstlineno,
+                       0};
+    size_t mask = mt_pyt.codes_cap - 1;
+    size_t s = mt_py_code_hash(&key) & mask;
+    for (;; s = (s + 1) & mask) {
+        mt_pycode_t *c = &mt_pyt.codes[s];
+        if (!c->code)
+            break;
+        if (c->code == key.code && c->name == key.name && c->file == key.file &&
+            c->firstlineno == key.firstlineno)
+            return c->id;
+    }
+    key.id = mt_pyt.next_code++;
+    mt_pyt.codes[s] = key;
+    mt_pyt.codes_used++;
+    char name[MT_PY_STR_MAX], file[MT_PY_STR_MAX];
+    size_t nl = mt_py_str(f->name, name, sizeof name);
+    size_t fl = mt_py_str(f->file, file, sizeof file);
+    /* Fits the slack every locked section has (MT_BUF_CAP - MT_BUF_THRESHOLD). */
+    mt_enc_py_code(e, key.id, (uint32_t)(f->firstlineno > 0 ? f->firstlineno : 0), name, nl, file,
+                   fl);
+    return key.id;
+}
+
+/* The pseudo ip of one Python frame; 0 when out of memory. */
+static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
+{
+    if (MT_UNLIKELY(mt_pyt.locs_used * 2 >= mt_pyt.locs_cap)) {
+        void *nt = mt_py_grow(mt_pyt.locs, &mt_pyt.locs_cap, sizeof(mt_pyloc_t), mt_py_loc_hash);
+        if (!nt)
+            return 0;
+        mt_pyt.locs = nt;
+    }
+    size_t mask = mt_pyt.locs_cap - 1;
+    size_t s = mt_py_mix((uintptr_t)f->code, f->offset) & mask;
+    for (;; s = (s + 1) & mask) {
+        mt_pyloc_t *l = &mt_pyt.locs[s];
+        if (!l->code)
+            break;
+        if (l->code == (uintptr_t)f->code && l->offset == f->offset &&
+            l->name == (uintptr_t)f->name && l->file == (uintptr_t)f->file &&
+            l->firstlineno == f->firstlineno)
+            return MT_PY_IP_BIT | l->id;
+    }
+    uint32_t code_id = mt_py_code_id(f, e);
+    if (!code_id)
+        return 0;
+    int line = mt_py_addr2line((PyCodeObject *)(uintptr_t)f->code, (int)f->offset);
+    uint32_t id = mt_pyt.next_loc++;
+    mt_pyt.locs[s] = (mt_pyloc_t){(uintptr_t)f->code,
+                                  (uintptr_t)f->name,
+                                  (uintptr_t)f->file,
+                                  f->offset,
+                                  f->firstlineno,
+                                  id,
+                                  0};
+    mt_pyt.locs_used++;
+    mt_enc_py_location(e, id, code_id, (uint32_t)(line > 0 ? line : 0));
+    return MT_PY_IP_BIT | id;
+}
+
+static void mt_py_tables_failed(void)
+{
+    mt_pyt.failed = true;
+    mt_msg("out of memory for Python locations; native stacks only from here on");
+}
+
+uint64_t mt_py_frame_ip(const mt_pyframe_t *f, mt_enc_t *e)
+{
+    if (mt_pyt.failed)
+        return 0;
+    uint64_t id = mt_py_location(f, e);
+    if (!id)
+        mt_py_tables_failed();
+    return id;
+}
+
+bool mt_py_frames_lost(void)
+{
+    return mt_pyt.failed;
+}
+
+void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_t npy, mt_enc_t *e)
+{
+    if (mt_pyt.failed) {
+        mt_stack_hash(st); /* the native part alone: the tree trusts the hash */
+        return;
+    }
+    uint64_t ids[MT_PY_MAX_FRAMES];
+    uint32_t entry[MT_PY_MAX_FRAMES];
+    for (uint32_t i = 0; i < npy; i++) {
+        ids[i] = mt_py_location(&py[i], e);
+        if (!ids[i]) {
+            mt_py_tables_failed();
+            mt_stack_hash(st);
+            return;
+        }
+        entry[i] = py[i].is_entry;
+    }
+    uint32_t n = mt_py_merge_ips(st->ip, st->n, ids, entry, npy, mt_py.eval_lo, mt_py.eval_hi, out,
+                                 MT_UNWIND_MAX);
+    st->ip = out;
+    st->n = n;
+    mt_stack_hash(st);
+}
+
+/* ---- the native-stack cache (see python.h) ---- */
+
+#define MT_PYNAT_SIZE 4096u /* direct-mapped; a collision only costs an unwind */
+
+typedef struct mt_pynat {
+    mt_pynative_key_t key;
+    uint32_t n; /* 0: empty */
+    uintptr_t ip[MT_UNWIND_SHORT];
+} mt_pynat_t;
+
+static mt_pynat_t *mt_pynat;
+
+static inline mt_pynat_t *mt_pynat_slot(const mt_pynative_key_t *k)
+{
+    uint64_t h = mt_py_mix(k->code ^ k->offset, k->ret ^ (k->dist << 32));
+    return &mt_pynat[h & (MT_PYNAT_SIZE - 1)];
+}
+
+int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st)
+{
+    if (MT_UNLIKELY(!mt_pynat))
+        return 0;
+    const mt_pynat_t *e = mt_pynat_slot(k);
+    if (!e->n || e->key.code != k->code || e->key.offset != k->offset || e->key.ret != k->ret ||
+        e->key.dist != k->dist)
+        return 0;
+    memcpy(buf, e->ip, e->n * sizeof *buf);
+    st->ip = buf;
+    st->n = e->n;
+    st->hash = st->hash2 = 0;
+    return 1;
+}
+
+void mt_py_native_put(const mt_pynative_key_t *k, const mt_stack_t *st)
+{
+    if (MT_UNLIKELY(!mt_pynat)) {
+        mt_pynat = mt_map(MT_PYNAT_SIZE * sizeof(mt_pynat_t));
+        if (!mt_pynat)
+            return;
+    }
+    if (st->n == 0 || st->n > MT_UNWIND_SHORT)
+        return;
+    mt_pynat_t *e = mt_pynat_slot(k);
+    e->key = *k;
+    e->n = st->n;
+    memcpy(e->ip, st->ip, st->n * sizeof *e->ip);
+}
+
+void mt_py_native_forget(void)
+{
+    if (mt_pynat)
+        memset(mt_pynat, 0, MT_PYNAT_SIZE * sizeof(mt_pynat_t));
+    mt_tail_forget();
+}
+
+void mt_py_reset(void)
+{
+    mt_py_native_forget();
+    mt_pync_forget();
+    if (mt_pyt.locs)
+        memset(mt_pyt.locs, 0, mt_pyt.locs_cap * sizeof(mt_pyloc_t));
+    if (mt_pyt.codes)
+        memset(mt_pyt.codes, 0, mt_pyt.codes_cap * sizeof(mt_pycode_t));
+    mt_pyt.locs_used = mt_pyt.codes_used = 0;
+    mt_pyt.next_loc = mt_pyt.next_code = 1;
+}
+
+#else /* no Python headers at build time: native stacks only */
+
+uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor)
+{
+    (void)out;
+    (void)max;
+    (void)anchor;
+    return 0;
+}
+
+void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_t npy, mt_enc_t *e)
+{
+    (void)st;
+    (void)out;
+    (void)py;
+    (void)npy;
+    (void)e;
+}
+
+int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st)
+{
+    (void)k;
+    (void)buf;
+    (void)st;
+    return 0;
+}
+
+void mt_py_native_put(const mt_pynative_key_t *k, const mt_stack_t *st)
+{
+    (void)k;
+    (void)st;
+}
+
+void mt_py_native_forget(void)
+{
+    mt_tail_forget();
+}
+
+uint64_t mt_py_frame_ip(const mt_pyframe_t *f, mt_enc_t *e)
+{
+    (void)f;
+    (void)e;
+    return 0;
+}
+
+bool mt_py_frames_lost(void)
+{
+    return true;
+}
+
+void mt_py_reset(void)
+{
+}
+
+#endif

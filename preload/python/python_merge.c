@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+// The merge of Python frames into a native stack (see python.h), kept free of Python headers
+// and of any table so that unit tests can drive it directly. No allocation, no locks.
+#include "python/python_merge.h"
+
+uint32_t mt_py_merge_ips(const uintptr_t *native, uint32_t nn, const uint64_t *ids,
+                         const uint32_t *entry, uint32_t npy, uintptr_t lo, uintptr_t hi,
+                         uintptr_t *out, uint32_t max)
+{
+    uint32_t o = 0, pi = 0;
+    for (uint32_t i = 0; i < nn && o < max; i++) {
+        uintptr_t ip = native[i];
+        /* Return addresses point after the call; ip - 1 is inside the caller even when the
+         * call is the last instruction of the function. */
+        if (pi < npy && ip - 1 >= lo && ip - 1 < hi) {
+            while (pi < npy && o < max) {
+                out[o++] = (uintptr_t)ids[pi];
+                if (entry[pi++])
+                    break;
+            }
+            if (o >= max)
+                break;
+        }
+        out[o++] = ip;
+    }
+    /* Python frames no eval frame claimed (the unwind stopped early, or the eval's range is
+     * unknown): they still belong to the stack, as its outermost part. */
+    while (pi < npy && o < max)
+        out[o++] = (uintptr_t)ids[pi++];
+    return o;
+}

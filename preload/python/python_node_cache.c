@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+// The stack-to-node cache of Python allocations (see python_node_cache.h).
+#include "python/python_node_cache.h"
+
+#include <string.h>
+
+#include "base/mt_libc.h"
+#include "stack/stack_hash.h"
+
+#define MT_PYNC_SIZE 8192u /* direct-mapped: a collision only costs the slow path */
+
+typedef struct mt_pync_entry {
+    uint64_t h1, h2;
+    uint32_t npy, epoch, node, unused;
+} mt_pync_entry_t;
+
+/* A nested stack's prefix node, for one native tail. */
+typedef struct mt_pync_prefix {
+    uint64_t h1, h2, stamp, stamp2;
+    uint32_t npy, epoch, node, unused;
+} mt_pync_prefix_t;
+
+#define MT_PYNC_PREFIX_SIZE 4096u
+
+static mt_pync_entry_t *mt_pync;
+static mt_pync_prefix_t *mt_pync_prefix;
+static int mt_pync_failed;
+
+/* One multiply per frame on the h1 chain and none on h2, which combines the same fields
+ * differently: this runs for every Python object allocation. */
+void mt_pync_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy,
+                 const mt_pynative_key_t *native)
+{
+    const uint64_t m1 = 0x9e3779b97f4a7c15ull;
+    uint64_t h1 = native->ret * m1 ^ native->dist, h2 = native->dist + mt_rotl64(native->ret, 7);
+    for (uint32_t i = 0; i < npy; i++) {
+        const mt_pyframe_t *f = &py[i];
+        uint64_t code = (uintptr_t)f->code, name = (uintptr_t)f->name;
+        uint64_t file = (uintptr_t)f->file;
+        uint64_t where = (uint64_t)f->offset << 32 | (uint64_t)f->is_entry << 31 |
+                         ((uint32_t)f->firstlineno & 0x7fffffffu);
+        uint64_t v = code ^ mt_rotl64(name, 21) ^ mt_rotl64(file, 42) ^ where;
+        h1 = (h1 ^ v) * m1;
+        h1 ^= h1 >> 29;
+        h2 = mt_rotl64(h2, 13) + (code ^ mt_rotl64(where, 17)) + (name ^ file);
+    }
+    out->h1 = h1;
+    out->h2 = h2 ^ npy;
+    out->npy = npy;
+}
+
+static inline mt_pync_entry_t *mt_pync_slot(const mt_pync_key_t *key)
+{
+    return &mt_pync[(key->h1 >> 17) & (MT_PYNC_SIZE - 1)];
+}
+
+uint32_t mt_pync_get(const mt_pync_key_t *key, uint32_t epoch)
+{
+    if (MT_UNLIKELY(!mt_pync))
+        return 0;
+    const mt_pync_entry_t *e = mt_pync_slot(key);
+    if (e->h1 != key->h1 || e->h2 != key->h2 || e->npy != key->npy || e->epoch != epoch)
+        return 0;
+    return e->node;
+}
+
+void mt_pync_put(const mt_pync_key_t *key, uint32_t epoch, uint32_t node)
+{
+    if (MT_UNLIKELY(!mt_pync)) {
+        if (mt_pync_failed)
+            return;
+        mt_pync = mt_map(MT_PYNC_SIZE * sizeof(mt_pync_entry_t));
+        if (!mt_pync) {
+            mt_pync_failed = 1; /* the slow path works without it */
+            return;
+        }
+    }
+    if (node == 0)
+        return;
+    *mt_pync_slot(key) = (mt_pync_entry_t){key->h1, key->h2, key->npy, epoch, node, 0};
+}
+
+void mt_pync_prefix_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy, uintptr_t eval_ip)
+{
+    /* The innermost frame's is_entry says whether the next frames are its loop's too. */
+    mt_pynative_key_t native = {0, eval_ip, py[0].is_entry ? 1u : 2u, 0};
+    mt_pync_key(out, py + 1, npy - 1, &native);
+}
+
+void mt_pync_beyond_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy)
+{
+    mt_pynative_key_t native = {0, 0, 3, 0}; /* not a prefix key's: its ret is a loop's */
+    mt_pync_key(out, py, npy, &native);
+}
+
+static inline mt_pync_prefix_t *mt_pync_prefix_slot(const mt_pync_key_t *key, uint64_t stamp)
+{
+    uint64_t h = (key->h1 ^ stamp * 0xff51afd7ed558ccdull) >> 17;
+    return &mt_pync_prefix[h & (MT_PYNC_PREFIX_SIZE - 1)];
+}
+
+uint32_t mt_pync_prefix_get(const mt_pync_key_t *key, uint64_t stamp, uint64_t stamp2,
+                            uint32_t epoch)
+{
+    if (MT_UNLIKELY(!mt_pync_prefix))
+        return 0;
+    const mt_pync_prefix_t *e = mt_pync_prefix_slot(key, stamp);
+    if (e->h1 != key->h1 || e->h2 != key->h2 || e->stamp != stamp || e->stamp2 != stamp2 ||
+        e->npy != key->npy || e->epoch != epoch)
+        return 0;
+    return e->node;
+}
+
+void mt_pync_prefix_put(const mt_pync_key_t *key, uint64_t stamp, uint64_t stamp2, uint32_t epoch,
+                        uint32_t node)
+{
+    if (MT_UNLIKELY(!mt_pync_prefix)) {
+        if (mt_pync_failed)
+            return;
+        mt_pync_prefix = mt_map(MT_PYNC_PREFIX_SIZE * sizeof(mt_pync_prefix_t));
+        if (!mt_pync_prefix) {
+            mt_pync_failed = 1;
+            return;
+        }
+    }
+    if (node == 0)
+        return;
+    *mt_pync_prefix_slot(key, stamp) =
+        (mt_pync_prefix_t){key->h1, key->h2, stamp, stamp2, key->npy, epoch, node, 0};
+}
+
+void mt_pync_forget(void)
+{
+    if (mt_pync)
+        memset(mt_pync, 0, MT_PYNC_SIZE * sizeof(mt_pync_entry_t));
+    if (mt_pync_prefix)
+        memset(mt_pync_prefix, 0, MT_PYNC_PREFIX_SIZE * sizeof(mt_pync_prefix_t));
+}

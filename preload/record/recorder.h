@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+// The record layer: event assembly between the hooks and the writer (recorder.c: stack
+// capture, timestamp and thread id are taken before the lock; the locked section only interns
+// the stack and encodes), the log's opening records (process.c), the writer's tick (timer.c)
+// and the leak check's trigger (leak_check.c). Callers have set the reentrancy guard. Never
+// called for memtrace's own allocations. Start, fork and exit: lifecycle.h.
+#ifndef MT_RECORDER_H
+#define MT_RECORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/allocator_check.h"
+#include "base/clock.h"
+#include "base/mt_libc.h"
+#include "io/log_writer.h"
+#include "log_format.h"
+#include "record/heap_total.h"
+
+/* The recording process, as lifecycle.c set it up when its log was opened. */
+typedef struct mt_rec_state {
+    uint64_t start_us; /* the log's time 0 (mt_clock_us) */
+    int pid;           /* the process the log is of (a vfork child shares our memory) */
+    bool inited;       /* mt_life_init ran */
+    uint64_t forks;    /* FORK records in this log: the child's ORIGIN names its parent's seq */
+} mt_rec_state_t;
+
+extern mt_rec_state_t mt_rec;
+
+/* Microseconds since the log's start. */
+static inline uint64_t mt_rec_now(void)
+{
+    uint64_t now = mt_clock_us();
+    return now > mt_rec.start_us ? now - mt_rec.start_us : 0;
+}
+
+/* True while events are recorded (cheap, lock-free read for the hooks' fast exit). */
+static inline bool mt_rec_active(void)
+{
+    return !__atomic_load_n(&mt_writer.stopped, __ATOMIC_RELAXED);
+}
+
+/* Set by the dlopen hook: module list may have changed, rescan soon (see hooks.c). */
+extern int mt_rec_dl_pending;
+
+/* The glibc heap in use and its peak samples (heap_total.h); writer lock held to change it. */
+extern mt_heap_total_t mt_rec_heap;
+/* glibc's malloc_usable_size when mt_rec_heap is on, else a function that returns 0. */
+extern mt_usable_fn mt_rec_usable_fn;
+
+/* Usable size of a live malloc-family block, 0 when the total is off. Before the lock: glibc
+ * reads the chunk's header (and the next chunk's), it takes no lock. */
+static inline uint64_t mt_rec_usable(const void *p)
+{
+    return mt_rec_usable_fn((void *)p);
+}
+
+void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size);
+/* An allocation through a Python allocator domain: ret is the return address into the
+ * domain function's caller (PyObject_Malloc tail-calls the domain), sp the calling wrapper's
+ * frame address. Lets the recorder reuse the native part of the stack (python.h). */
+void mt_rec_alloc_py(enum mt_alloc_kind kind, const void *p, size_t size, const void *ret,
+                     const void *sp);
+/* tag: MT_TAG_FREE, MT_TAG_REALLOC_RELEASE or MT_TAG_REALLOC_FAILED. usable: mt_rec_usable(p)
+ * for a block of the malloc family, read while p is still allocated; 0 for pymalloc's, which
+ * are not in the heap total. A FREE or RELEASE first takes the pending peak sample, if any
+ * (heap_total.h). */
+void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable);
+/* glibc blocks that come and go inside a Python allocator domain call (pymalloc's fallback to
+ * malloc for big objects): no event of their own (the domain's is), but part of the total. */
+void mt_rec_heap_inner(uint64_t released, uint64_t added);
+void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind);
+void mt_rec_munmap(const void *p, size_t len);
+/* Python records with a time: MT_TAG_PY_ARENA_ALLOC/FREE (p, size), MT_TAG_PY_SCRIPT_END. */
+void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size);
+/* A THREAD_NAME record: thread tid is called name (len bytes, no NUL needed) from now on.
+ * For a rename made by the program (prctl, pthread_setname_np, Python's threading); a
+ * thread's name at its first event is recorded by the recorder itself. */
+void mt_rec_thread_name(uint32_t tid, const char *name, size_t len);
+/* Before and after a real dlclose. */
+void mt_rec_modules_changed(void);
+/* A NOTICE record (enum mt_notice_code) with a short text. */
+void mt_rec_notice(unsigned code, const char *text);
+/* The calling thread (a forked child's only one) has not recorded yet: its tid and name are
+ * taken again at its next event. */
+void mt_rec_thread_child(void);
+/* Turns the glibc heap total on when samples are on and usable (allocator_check.h) is glibc's
+ * malloc_usable_size: malloc_usable_size and mallinfo2 must describe the blocks we forward. */
+void mt_rec_heap_start(mt_usable_fn usable);
+
+/* ---- the log's opening records (process.c); each takes the writer lock ---- */
+
+/* PROCESS: pid, parent, page size, executable and argv (/proc/self/cmdline). */
+void mt_rec_emit_process(void);
+/* ORIGIN (log_format.h): how this log began (from: the log before it, or ""). */
+void mt_rec_emit_origin(enum mt_origin how, uint64_t fork_seq, unsigned flags, const char *from);
+/* A forked child under --leak-check: the parent's trace nodes and live blocks, as
+ * MT_ALLOC_INHERITED. */
+void mt_rec_emit_inherited(void);
+
+/* ---- the writer's tick (timer.c) ---- */
+
+/* Every tick on the writer thread: a SAMPLE when something changed, module changes, and the
+ * process's end when the writer is its last thread. */
+void mt_rec_tick(void);
+
+/* ---- the leak check (leak_check.c) ---- */
+
+/* At a normal exit, writer lock held (the block table cannot change): classifies every live
+ * block and writes LEAK_SCAN, the LEAK_BLOCKs and LEAK_SCAN_END, before EXIT. */
+void mt_rec_leak_check(void);
+
+#endif

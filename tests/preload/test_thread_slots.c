@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for the recorder's per-thread slots (preload/base/thread_slots.c): one slot per live
+// thread, reused after the thread is gone, the alternate signal stack set from it, the stack
+// switch, and the program's stack pointer handed to the leak scan.
+#include <check.h>
+
+#include "check_main.h"
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "base/thread_slots.h"
+
+static void *slot_of_thread(void *arg)
+{
+    (void)arg;
+    return mt_slot_self();
+}
+
+START_TEST(one_slot_per_thread_and_the_same_each_time)
+{
+    mt_slot_t *a = mt_slot_self();
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_eq(mt_slot_self(), a);
+    ck_assert_ptr_eq(mt_slot_peek(), a);
+    pthread_t t;
+    void *b;
+    ck_assert_int_eq(pthread_create(&t, NULL, slot_of_thread, NULL), 0);
+    ck_assert_int_eq(pthread_join(t, &b), 0);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_ne(b, a);
+}
+END_TEST
+
+START_TEST(slots_of_ended_threads_are_reused)
+{
+    /* 600 threads one after another: without reuse they would need 600 slots (5 chunks of
+     * 128); a slot is taken back once its thread is gone, so far fewer distinct ones. */
+    enum { N = 600 };
+    static void *seen[N];
+    size_t distinct = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_t t;
+        void *s;
+        ck_assert_int_eq(pthread_create(&t, NULL, slot_of_thread, NULL), 0);
+        ck_assert_int_eq(pthread_join(t, &s), 0);
+        ck_assert_ptr_nonnull(s);
+        size_t j = 0;
+        while (j < distinct && seen[j] != s)
+            j++;
+        if (j == distinct)
+            seen[distinct++] = s;
+    }
+    ck_assert_uint_le(distinct, 2 * 128);
+}
+END_TEST
+
+static void *alt_stack_of_thread(void *arg)
+{
+    (void)arg;
+    /* Without one: a sanitizer's runtime may have given the thread its own. */
+    stack_t off = {.ss_flags = SS_DISABLE};
+    if (sigaltstack(&off, NULL) != 0)
+        return NULL;
+    mt_slot_t *s = mt_slot_self();
+    stack_t cur;
+    if (!s || sigaltstack(NULL, &cur) != 0 || (cur.ss_flags & SS_DISABLE))
+        return NULL;
+    return cur.ss_sp == s->alt_stack && cur.ss_size == MT_SLOT_ALT_STACK ? s : NULL;
+}
+
+START_TEST(a_thread_without_one_gets_the_slot_s_alternate_stack)
+{
+    pthread_t t;
+    void *ok;
+    ck_assert_int_eq(pthread_create(&t, NULL, alt_stack_of_thread, NULL), 0);
+    ck_assert_int_eq(pthread_join(t, &ok), 0);
+    ck_assert_ptr_nonnull(ok);
+}
+END_TEST
+
+typedef struct call_probe {
+    uintptr_t frame;
+    int called;
+} call_probe_t;
+
+static void record_frame(void *arg)
+{
+    call_probe_t *p = arg;
+    volatile char here = 0;
+    p->frame = (uintptr_t)&here;
+    p->called = 1;
+}
+
+START_TEST(stack_call_runs_on_the_given_stack_and_returns)
+{
+    mt_slot_t *s = mt_slot_self();
+    ck_assert_ptr_nonnull(s);
+    call_probe_t p = {0, 0};
+    uint8_t *top = s->rec_stack + MT_SLOT_REC_STACK;
+    mt_stack_call(top, record_frame, &p);
+    ck_assert_int_eq(p.called, 1);
+    ck_assert(p.frame < (uintptr_t)top);
+    ck_assert(p.frame >= (uintptr_t)top - 4096);
+    /* and this frame is whole after the switch back */
+    volatile int still = 42;
+    ck_assert_int_eq(still, 42);
+}
+END_TEST
+
+START_TEST(the_leak_scan_gets_the_program_s_stack_pointer)
+{
+    mt_slot_t *s = mt_slot_self();
+    ck_assert_ptr_nonnull(s);
+    uintptr_t on_rec = (uintptr_t)s->rec_stack + MT_SLOT_REC_STACK - 256;
+    s->program_sp = 0x7ffc12345678;
+    ck_assert_uint_eq(mt_slot_program_sp(on_rec), 0x7ffc12345678);
+    ck_assert_uint_eq(mt_slot_program_sp(0x1000), 0x1000); /* elsewhere: unchanged */
+    s->program_sp = 0;
+    ck_assert_uint_eq(mt_slot_program_sp(on_rec), on_rec); /* not inside a hook */
+}
+END_TEST
+
+Suite *preload_suite(void)
+{
+    TCase *tc;
+    Suite *suite = preload_suite_new("thread_slots", &tc);
+    tcase_add_test(tc, one_slot_per_thread_and_the_same_each_time);
+    tcase_add_test(tc, slots_of_ended_threads_are_reused);
+    tcase_add_test(tc, a_thread_without_one_gets_the_slot_s_alternate_stack);
+    tcase_add_test(tc, stack_call_runs_on_the_given_stack_and_returns);
+    tcase_add_test(tc, the_leak_scan_gets_the_program_s_stack_pointer);
+    preload_nofork = 1;
+    return suite;
+}

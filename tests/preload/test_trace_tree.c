@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+// The recorder's trace tree and stack hash (preload/stack/trace_tree.c, stack_hash.c): every stack
+// interned must read back, through the real encoder, log and analyzer, as exactly its frames,
+// because a cache hit is trusted on its two hashes without a walk.
+#include <check.h>
+
+#include "check_main.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "log_builder.h"
+#include "tree_driver.h"
+
+#define NSTACKS 3000
+#define MAXDEPTH 40
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static uint64_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* Frames from a small pool, as real stacks repeat the same return addresses; some with bit 63
+ * set, as Python frames are. */
+static uintptr_t pool_ip(void)
+{
+    uint64_t r = next_rand();
+    return r % 8 == 0 ? (1ull << 63) | (r >> 40) % 16 : 0x400000 + ((r >> 32) % 50) * 0x40;
+}
+
+typedef struct hashed {
+    uint64_t hash, hash2;
+} hashed_t;
+
+static hashed_t hash_of(const uintptr_t *ip, uint32_t n)
+{
+    hashed_t h;
+    td_hash(ip, n, &h.hash, &h.hash2);
+    return h;
+}
+
+static uint32_t intern(mt_lb_t *b, const uintptr_t *ip, uint32_t n)
+{
+    uint32_t id = td_intern(ip, n, &b->enc);
+    mt_lb_flush(b); /* keep each chunk small */
+    return id;
+}
+
+START_TEST(interned_stacks_read_back)
+{
+    static uintptr_t ips[NSTACKS][MAXDEPTH];
+    static uint32_t depth[NSTACKS], leaf[NSTACKS];
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 0);
+    ck_assert_int_eq(td_init(), 0);
+    for (int i = 0; i < NSTACKS; i++) {
+        depth[i] = 1 + (uint32_t)(next_rand() % MAXDEPTH);
+        if (i > 0 && i % 3 == 0) { /* a sibling of the previous stack: shared outer frames */
+            depth[i] = depth[i - 1];
+            memcpy(ips[i], ips[i - 1], sizeof ips[i]);
+            ips[i][next_rand() % depth[i]] = pool_ip();
+        } else {
+            for (uint32_t k = 0; k < depth[i]; k++)
+                ips[i][k] = pool_ip();
+        }
+        leaf[i] = intern(&b, ips[i], depth[i]);
+        ck_assert_uint_ne(leaf[i], 0);
+    }
+    /* again: the same leaves, and nothing new is written */
+    size_t len = b.len;
+    for (int i = 0; i < NSTACKS; i++) {
+        ck_assert_uint_eq(intern(&b, ips[i], depth[i]), leaf[i]);
+    }
+    ck_assert_uint_eq(b.len, len);
+
+    mt_lb_exit(&b, 1, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(&b);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "tree", err, sizeof err), 0);
+    ck_assert_int_eq(a->truncated, 0);
+    for (int i = 0; i < NSTACKS; i++) {
+        uint32_t id = leaf[i];
+        for (uint32_t k = 0; k < depth[i]; k++) {
+            ck_assert_msg(mt_nodes_valid(&a->nodes, id), "stack %d frame %u", i, k);
+            ck_assert_uint_eq(mt_nodes_ip(&a->nodes, id), ips[i][k]);
+            id = a->nodes.v[id].parent;
+        }
+        ck_assert_uint_eq(id, 0); /* and no frame more */
+    }
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+/* Two stacks whose frames differ only in bit 63 at two places of the same lane: a plain
+ * xor-multiply chain cancels such a pair out; this hash must not. */
+START_TEST(hash_separates_structured_stacks)
+{
+    uintptr_t x[6] = {0x401000, 0x402000, 0x403000, 0x404000, 0x405000, 0x406000};
+    uintptr_t y[6];
+    hashed_t sx = hash_of(x, 6);
+    for (int i = 0; i < 6; i++) {
+        for (int j = i; j < 6; j++) {
+            for (int bit = 0; bit < 64; bit += 9) {
+                memcpy(y, x, sizeof y);
+                y[i] ^= 1ull << bit;
+                y[j] ^= (i == j ? 1ull << ((bit + 1) % 64) : 1ull << bit);
+                hashed_t sy = hash_of(y, 6);
+                ck_assert_msg(sx.hash != sy.hash || sx.hash2 != sy.hash2,
+                              "frames %d and %d, bit %d", i, j, bit);
+            }
+            memcpy(y, x, sizeof y);
+            y[i] ^= 1ull << 63;
+            y[j] ^= i == j ? 1ull << 62 : 1ull << 63;
+            hashed_t sy = hash_of(y, 6);
+            ck_assert(sx.hash != sy.hash || sx.hash2 != sy.hash2);
+        }
+    }
+    /* the depth counts: a prefix is another stack */
+    hashed_t s5 = hash_of(x, 5);
+    ck_assert(sx.hash != s5.hash || sx.hash2 != s5.hash2);
+}
+END_TEST
+
+/* Checks that leaf reads back as frames ip[0..n) (innermost first). */
+static void assert_stack(const mt_analysis_t *a, uint32_t leaf, const uintptr_t *ip, uint32_t n)
+{
+    uint32_t id = leaf;
+    for (uint32_t k = 0; k < n; k++) {
+        ck_assert_msg(mt_nodes_valid(&a->nodes, id), "frame %u", k);
+        ck_assert_uint_eq(mt_nodes_ip(&a->nodes, id), ip[k]);
+        id = a->nodes.v[id].parent;
+    }
+    ck_assert_uint_eq(id, 0);
+}
+
+/* More edges than the tree keeps: its generations age, stacks interned long ago get new nodes
+ * when they come back, and every leaf ever returned still reads back as its frames. */
+START_TEST(aging_keeps_every_stack_readable)
+{
+    enum { N = 40000, DEPTH = 12 };
+    static uintptr_t ips[N][DEPTH];
+    static uint32_t leaf[N];
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 1 << 20);
+    ck_assert_int_eq(td_init(), 0);
+    for (int i = 0; i < N; i++) {
+        for (int k = 0; k < DEPTH; k++) /* distinct outer frames: about 12 new edges each */
+            ips[i][k] = 0x400000 + (uint64_t)i * 0x1000 + (uint64_t)k * 0x10;
+        leaf[i] = td_intern(ips[i], DEPTH, &b.enc);
+        ck_assert_uint_ne(leaf[i], 0);
+        if (i % 1000 == 0)
+            mt_lb_flush(&b);
+    }
+    /* a new leaf under the first stack's frames, whose edges are long forgotten: new nodes
+     * for the whole path (the first stack itself may still be in the leaf cache) */
+    uintptr_t cousin[DEPTH];
+    memcpy(cousin, ips[0], sizeof cousin);
+    cousin[0] = 0x3ff000;
+    uint32_t again = td_intern(cousin, DEPTH, &b.enc);
+    ck_assert_uint_gt(again, leaf[N - 1] + DEPTH - 1);
+    mt_lb_flush(&b);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "tree", err, sizeof err), 0);
+    ck_assert_msg(!a->cut, "%s", a->cut_reason);
+    for (int i = 0; i < N; i++)
+        assert_stack(a, leaf[i], ips[i], DEPTH);
+    assert_stack(a, again, cousin, DEPTH);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+}
+END_TEST
+
+/* After a forget (a dlclose), ids go on from where they were and nothing cached is reused. */
+START_TEST(forget_starts_new_ids)
+{
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 0);
+    ck_assert_int_eq(td_init(), 0);
+    uintptr_t ip[3] = {0x401000, 0x402000, 0x403000};
+    uint32_t first = intern(&b, ip, 3);
+    uint32_t epoch = td_epoch();
+    td_forget();
+    ck_assert_uint_ne(td_epoch(), epoch);
+    size_t len = b.len;
+    uint32_t again = intern(&b, ip, 3);
+    ck_assert_uint_gt(again, first);
+    ck_assert_uint_gt(b.len, len); /* its nodes were written again */
+    mt_lb_free(&b);
+}
+END_TEST
+
+Suite *preload_suite(void)
+{
+    TCase *tc;
+    Suite *s = preload_suite_new("trace_tree", &tc);
+    tcase_add_test(tc, interned_stacks_read_back);
+    tcase_add_test(tc, hash_separates_structured_stacks);
+    tcase_add_test(tc, forget_starts_new_ids);
+    tcase_add_test(tc, aging_keeps_every_stack_readable);
+    return s;
+}
