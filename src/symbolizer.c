@@ -4,6 +4,7 @@
 // address over a run can never be confused. It must never abort on a broken or foreign file:
 // anything libdw cannot read degrades to module+offset with one warning.
 #include "symbolizer.h"
+#include "debug_cache.h"
 #include "names.h"
 #include "scope_index.h"
 #include "symtab.h"
@@ -162,9 +163,23 @@ struct mt_symbolizer {
 
 static char *mt_debuginfo_path = NULL; /* libdwfl's default: ":.debug:/usr/lib/debug" */
 
+/* libdwfl's own search, then the uncompressed copy of what it found (debug_cache.h). A file
+ * named from a cached copy (its .gnu_debugaltlink) is looked for from the original's place. */
+static int mt_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
+                             const char *file_name, const char *debuglink_file,
+                             GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+    char origin[4096];
+    if (file_name && mt_debug_cache_origin(file_name, origin, sizeof origin) == 0)
+        file_name = origin;
+    int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                          debuglink_crc, debuginfo_file_name);
+    return fd < 0 ? fd : mt_debug_cache_swap(fd, debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks mt_dwfl_callbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = mt_find_debuginfo,
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &mt_debuginfo_path,
 };
@@ -300,9 +315,14 @@ static Dwfl_Module *mt_report_by_build_id(Dwfl **dwflp, const mt_module_t *m)
     for (size_t i = 1; i < m->build_id_len; i++)
         n += snprintf(path + n, sizeof path - (size_t)n, "%02x", m->build_id[i]);
     snprintf(path + n, sizeof path - (size_t)n, ".debug");
-    if (access(path, R_OK) != 0)
-        return NULL;
-    Dwfl_Module *mod = mt_report_file(dwflp, m->basename, path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *file = fd < 0 ? NULL : strdup(path);
+    if (file) /* the uncompressed copy, when the cache has or can make it */
+        fd = mt_debug_cache_swap(fd, &file);
+    if (fd >= 0)
+        close(fd);
+    Dwfl_Module *mod = file ? mt_report_file(dwflp, m->basename, file) : NULL;
+    free(file);
     if (mod && !mt_build_id_matches(mod, m)) {
         dwfl_end(*dwflp);
         *dwflp = NULL;

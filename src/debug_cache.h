@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+// Cache of uncompressed separate debug files (issue 20): a debug file whose DWARF sections are
+// compressed (libc6-dbg's are) is inflated once into $XDG_CACHE_HOME/memtrace/debug/ID.debug
+// and mapped from there by every later open. It must never change an answer: any failure, or
+// any entry it cannot prove current, leaves the original file in use.
+#ifndef MT_DEBUG_CACHE_H
+#define MT_DEBUG_CACHE_H
+
+#include <stddef.h>
+
+/* FD is open on the debug file *NAME (malloc'd, as libdwfl's find_debuginfo callback returns
+ * them). When that file has compressed sections and the cache has, or can now make, a valid
+ * uncompressed copy, closes FD, replaces *NAME by the copy's path and returns an fd on the
+ * copy; otherwise returns FD untouched. MEMTRACE_DEBUG_CACHE=0 turns it off. */
+int mt_debug_cache_swap(int fd, char **name);
+
+/* The file a cache entry was made from, when PATH is one (for libdwfl's relative lookups, such
+ * as a .gnu_debugaltlink, that must start from the original's directory): 0 and OUT filled,
+ * or a negative errno. */
+int mt_debug_cache_origin(const char *path, char *out, size_t size)
+    __attribute__((warn_unused_result));
+
+#endif
