@@ -345,6 +345,25 @@ int mt_debug_cache_swap(int fd, char **name)
     return cfd;
 }
 
+int mt_debug_cache_open(const char *path, char **name)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *n = fd < 0 ? NULL : strdup(path);
+    if (!n) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int cfd = mt_debug_cache_swap(fd, &n);
+    if (cfd == fd) { /* no copy: one is opened before FD is closed, so never equal */
+        close(fd);
+        free(n);
+        return -1;
+    }
+    *name = n;
+    return cfd;
+}
+
 int mt_debug_cache_origin(const char *path, char *out, size_t size)
 {
     char dir[PATH_MAX], key[PATH_MAX];

@@ -14,6 +14,10 @@
  * copy; otherwise returns FD untouched. MEMTRACE_DEBUG_CACHE=0 turns it off. */
 int mt_debug_cache_swap(int fd, char **name);
 
+/* The uncompressed copy of the debug file PATH, as mt_debug_cache_swap finds or makes it: an
+ * fd on it and its path in *NAME (malloc'd), or -1 when there is none to use. */
+int mt_debug_cache_open(const char *path, char **name);
+
 /* The file a cache entry was made from, when PATH is one (for libdwfl's relative lookups, such
  * as a .gnu_debugaltlink, that must start from the original's directory): 0 and OUT filled,
  * or a negative errno. */

@@ -97,7 +97,11 @@ def same(what, got, want):
              (what, "\n".join(list(diff)[:40])))
 
 
-def exercise(case, debug_file, bid, check_report):
+def functions(out):
+    return {f["function"] for s in json.loads(out)["top_sites"] for f in s["stack"]}
+
+
+def exercise(case, debug_file, bid, check_report, pick_name):
     """Cold, warm, disabled and broken-entry runs must all give the first report's bytes."""
     cache = os.path.join(case.work, "cache")
     entry, key = entry_paths(cache, bid)
@@ -112,6 +116,22 @@ def exercise(case, debug_file, bid, check_report):
     same("warm", warm, first)
     if os.stat(entry).st_ino != ino:
         fail("a valid entry was written again instead of being used")
+
+    # What libdw reads is the copy, not the original: a name changed in the copy (its size,
+    # build-id and key intact, so the entry stays valid) shows in the report.
+    with open(entry, "rb") as f:
+        data = f.read()
+    name = pick_name(first)
+    other = name[:-1] + name[-1].swapcase()
+    if name == other or data.count(name.encode() + b"\0") == 0:
+        fail("cannot rename %r in the cache entry" % name)
+    with open(entry, "wb") as f:
+        f.write(data.replace(name.encode() + b"\0", other.encode() + b"\0"))
+    out, _ = case.report(cache)
+    if other not in functions(out) or name in functions(out):
+        fail("%s renamed %s in the cache entry, but the report did not read it" % (name, other))
+    with open(entry, "wb") as f:
+        f.write(data)
 
     off_cache = os.path.join(case.work, "off")
     off, err_off = case.report(off_cache, {"MEMTRACE_DEBUG_CACHE": "0"})
@@ -201,7 +221,7 @@ def prog_case(args, work, gz):
         if not (top["file"] or "").endswith("dc_prog.c") or top["line"] != line:
             fail("leaky_site at %s:%s, expected dc_prog.c:%d" % (top["file"], top["line"], line))
 
-    exercise(case, debug, build_id(debug), check_report)
+    exercise(case, debug, build_id(debug), check_report, lambda out: "leaky_site")
 
 
 def libc_case(args, work):
@@ -228,7 +248,11 @@ def libc_case(args, work):
         if not frames or not all(f["file"] and f["line"] for f in frames[:1]):
             fail("no libc frame with a file and line: libc's DWARF was not read")
 
-    exercise(case, debug, bid, check_report)
+    def libc_function(out):
+        return next(f["function"] for s in json.loads(out)["top_sites"] for f in s["stack"]
+                    if os.path.realpath(f["module"] or "") == libc and f["function"])
+
+    exercise(case, debug, bid, check_report, libc_function)
 
 
 def main():
