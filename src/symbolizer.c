@@ -209,8 +209,10 @@ static int mt_find_debuginfo_aside(Dwfl_Module *mod, const char *modname, const 
     return fd;
 }
 
-/* libdwfl's own search, then the uncompressed copy of what it found (debug_cache.h). A file
- * named from a cached copy (its .gnu_debugaltlink) is looked for from the original's place. */
+/* The module's debug file: its uncompressed copy (debug_cache.h) when there is one, else what
+ * libdwfl's own search finds. A dwz file (.gnu_debugaltlink) is left to libdwfl, which keeps
+ * its own handle on the one it validates, so a copy would go unread; but one named relative
+ * to a cached copy is looked for from the original's place. */
 static int mt_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
                              const char *file_name, const char *debuglink_file,
                              GElf_Word debuglink_crc, char **debuginfo_file_name)
@@ -233,9 +235,8 @@ static int mt_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modn
     } else if (file_name && mt_debug_cache_origin(file_name, path, sizeof path) == 0) {
         file_name = path;
     }
-    int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-                                          debuglink_crc, debuginfo_file_name);
-    return fd < 0 ? fd : mt_debug_cache_swap(fd, debuginfo_file_name);
+    return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                        debuglink_crc, debuginfo_file_name);
 }
 
 static const Dwfl_Callbacks mt_dwfl_callbacks = {
