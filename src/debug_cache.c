@@ -7,6 +7,7 @@
 #include "debug_cache.h"
 
 #include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -377,4 +378,83 @@ int mt_debug_cache_origin(const char *path, char *out, size_t size)
     snprintf(key, sizeof key, "%.*s.key", (int)(len - 6), path);
     mt_dc_key_t k;
     return mt_dc_read_key(key, &k, out, size) == 0 ? 0 : -ENOENT;
+}
+
+/* /usr/lib/debug/.build-id/ab/cdef.debug for build-id abcdef; 0 or -1. */
+static int mt_dc_build_id_path(char *path, size_t size, const unsigned char *id, size_t len)
+{
+    if (len < 2 || len > 64 || size < 2 * len + 32)
+        return -1;
+    int n = snprintf(path, size, "/usr/lib/debug/.build-id/%02x/", id[0]);
+    for (size_t i = 1; i < len; i++)
+        n += snprintf(path + n, size - (size_t)n, "%02x", id[i]);
+    snprintf(path + n, size - (size_t)n, ".debug");
+    return 0;
+}
+
+/* libdwfl's search for MOD's debug file (build-id, then .gnu_debuglink), run on a copy of the
+ * module: on MOD itself, it would keep its own handle on the file it finds, and libdw would
+ * read that one (compressed) whatever this callback returns. */
+static int mt_dc_find_aside(Dwfl_Module *mod, const char *modname, const char *file_name,
+                            const char *debuglink_file, GElf_Word debuglink_crc,
+                            char **debuginfo_file_name)
+{
+    static char *default_path = NULL; /* libdwfl's default, as the symbolizer's */
+    static const Dwfl_Callbacks plain = {
+        .find_elf = dwfl_build_id_find_elf,
+        .find_debuginfo = dwfl_standard_find_debuginfo,
+        .section_address = dwfl_offline_section_address,
+        .debuginfo_path = &default_path,
+    };
+    const unsigned char *id, *aside_id;
+    GElf_Addr vaddr;
+    int n = dwfl_module_build_id(mod, &id, &vaddr);
+    Dwfl *dwfl = file_name ? dwfl_begin(&plain) : NULL;
+    if (!dwfl)
+        return -2;
+    dwfl_report_begin(dwfl);
+    Dwfl_Module *aside = dwfl_report_elf(dwfl, modname, file_name, -1, 0, false);
+    dwfl_report_end(dwfl, NULL, NULL);
+    int fd = -2; /* -2: ask libdwfl on MOD after all */
+    if (aside && dwfl_module_build_id(aside, &aside_id, &vaddr) == n &&
+        (n <= 0 || memcmp(id, aside_id, (size_t)n) == 0)) {
+        fd = dwfl_standard_find_debuginfo(aside, NULL, modname, 0, file_name, debuglink_file,
+                                          debuglink_crc, debuginfo_file_name);
+        if (fd >= 0)
+            fd = mt_debug_cache_swap(fd, debuginfo_file_name);
+    }
+    dwfl_end(dwfl);
+    return fd;
+}
+
+/* A dwz file (.gnu_debugaltlink) is left to libdwfl, which keeps its own handle on the one it
+ * validates, so a copy would go unread; but one named relative to a cached copy is looked for
+ * from the original's place. */
+int mt_debug_cache_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                                  GElf_Addr base, const char *file_name, const char *debuglink_file,
+                                  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+    const char *debugfile = NULL;
+    char path[PATH_MAX];
+    if (mt_dc_dir(path, sizeof path) != 0) /* off: exactly libdwfl's search */
+        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                            debuglink_crc, debuginfo_file_name);
+    dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
+    if (!debugfile) { /* the module's debug file, not its alt file */
+        const unsigned char *id;
+        GElf_Addr vaddr;
+        int n = dwfl_module_build_id(mod, &id, &vaddr);
+        int fd = n > 0 && mt_dc_build_id_path(path, sizeof path, id, (size_t)n) == 0
+                     ? mt_debug_cache_open(path, debuginfo_file_name)
+                     : -1;
+        if (fd < 0) /* not in the cache under its build-id: the whole search */
+            fd = mt_dc_find_aside(mod, modname, file_name, debuglink_file, debuglink_crc,
+                                  debuginfo_file_name);
+        if (fd != -2)
+            return fd;
+    } else if (file_name && mt_debug_cache_origin(file_name, path, sizeof path) == 0) {
+        file_name = path;
+    }
+    return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                        debuglink_crc, debuginfo_file_name);
 }

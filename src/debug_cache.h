@@ -6,6 +6,7 @@
 #ifndef MT_DEBUG_CACHE_H
 #define MT_DEBUG_CACHE_H
 
+#include <elfutils/libdwfl.h>
 #include <stddef.h>
 
 /* FD is open on the debug file *NAME (malloc'd, as libdwfl's find_debuginfo callback returns
@@ -23,5 +24,14 @@ int mt_debug_cache_open(const char *path, char **name);
  * or a negative errno. */
 int mt_debug_cache_origin(const char *path, char *out, size_t size)
     __attribute__((warn_unused_result));
+
+/* libdwfl's find_debuginfo callback, for Dwfl_Callbacks: the module's debug file as
+ * dwfl_standard_find_debuginfo finds it, or its uncompressed copy when the cache has or can
+ * make one. libdwfl's own search keeps a handle on the file it validates, and libdw would read
+ * that one whatever the callback returns: so the copy is looked for under the module's
+ * build-id first, and the search otherwise runs on a throw-away copy of the module. */
+int mt_debug_cache_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                                  GElf_Addr base, const char *file_name, const char *debuglink_file,
+                                  GElf_Word debuglink_crc, char **debuginfo_file_name);
 
 #endif

@@ -161,87 +161,11 @@ struct mt_symbolizer {
     int offline;              /* never open a file: every frame is module+offset */
 };
 
-/* /usr/lib/debug/.build-id/ab/cdef.debug for build-id abcdef; 0 or -1. */
-static int mt_build_id_path(char *path, size_t size, const unsigned char *id, size_t len)
-{
-    if (len < 2 || len > 64 || size < 2 * len + 32)
-        return -1;
-    int n = snprintf(path, size, "/usr/lib/debug/.build-id/%02x/", id[0]);
-    for (size_t i = 1; i < len; i++)
-        n += snprintf(path + n, size - (size_t)n, "%02x", id[i]);
-    snprintf(path + n, size - (size_t)n, ".debug");
-    return 0;
-}
-
 static char *mt_debuginfo_path = NULL; /* libdwfl's default: ":.debug:/usr/lib/debug" */
-
-/* libdwfl's search for MOD's debug file (build-id, then .gnu_debuglink), run on a copy of the
- * module: on MOD itself, it would keep its own handle on the file it finds, and libdw would
- * read that one (compressed) whatever this callback returns. */
-static int mt_find_debuginfo_aside(Dwfl_Module *mod, const char *modname, const char *file_name,
-                                   const char *debuglink_file, GElf_Word debuglink_crc,
-                                   char **debuginfo_file_name)
-{
-    static const Dwfl_Callbacks plain = {
-        .find_elf = dwfl_build_id_find_elf,
-        .find_debuginfo = dwfl_standard_find_debuginfo,
-        .section_address = dwfl_offline_section_address,
-        .debuginfo_path = &mt_debuginfo_path,
-    };
-    const unsigned char *id, *aside_id;
-    GElf_Addr vaddr;
-    int n = dwfl_module_build_id(mod, &id, &vaddr);
-    Dwfl *dwfl = file_name ? dwfl_begin(&plain) : NULL;
-    if (!dwfl)
-        return -2;
-    dwfl_report_begin(dwfl);
-    Dwfl_Module *aside = dwfl_report_elf(dwfl, modname, file_name, -1, 0, false);
-    dwfl_report_end(dwfl, NULL, NULL);
-    int fd = -2; /* -2: ask libdwfl on MOD after all */
-    if (aside && dwfl_module_build_id(aside, &aside_id, &vaddr) == n &&
-        (n <= 0 || memcmp(id, aside_id, (size_t)n) == 0)) {
-        fd = dwfl_standard_find_debuginfo(aside, NULL, modname, 0, file_name, debuglink_file,
-                                          debuglink_crc, debuginfo_file_name);
-        if (fd >= 0)
-            fd = mt_debug_cache_swap(fd, debuginfo_file_name);
-    }
-    dwfl_end(dwfl);
-    return fd;
-}
-
-/* The module's debug file: its uncompressed copy (debug_cache.h) when there is one, else what
- * libdwfl's own search finds. A dwz file (.gnu_debugaltlink) is left to libdwfl, which keeps
- * its own handle on the one it validates, so a copy would go unread; but one named relative
- * to a cached copy is looked for from the original's place. */
-static int mt_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
-                             const char *file_name, const char *debuglink_file,
-                             GElf_Word debuglink_crc, char **debuginfo_file_name)
-{
-    const char *debugfile = NULL;
-    char path[4096];
-    dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
-    if (!debugfile) { /* the module's debug file, not its alt file */
-        const unsigned char *id;
-        GElf_Addr vaddr;
-        int n = dwfl_module_build_id(mod, &id, &vaddr);
-        int fd = n > 0 && mt_build_id_path(path, sizeof path, id, (size_t)n) == 0
-                     ? mt_debug_cache_open(path, debuginfo_file_name)
-                     : -1;
-        if (fd < 0) /* not in the cache under its build-id: the whole search */
-            fd = mt_find_debuginfo_aside(mod, modname, file_name, debuglink_file, debuglink_crc,
-                                         debuginfo_file_name);
-        if (fd != -2)
-            return fd;
-    } else if (file_name && mt_debug_cache_origin(file_name, path, sizeof path) == 0) {
-        file_name = path;
-    }
-    return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-                                        debuglink_crc, debuginfo_file_name);
-}
 
 static const Dwfl_Callbacks mt_dwfl_callbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = mt_find_debuginfo,
+    .find_debuginfo = mt_debug_cache_find_debuginfo,
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &mt_debuginfo_path,
 };
@@ -370,9 +294,14 @@ static Dwfl_Module *mt_report_file(Dwfl **dwflp, const char *name, const char *f
  * symbols and DWARF even when the module itself is gone or was replaced. */
 static Dwfl_Module *mt_report_by_build_id(Dwfl **dwflp, const mt_module_t *m)
 {
+    if (m->build_id_len < 2 || m->build_id_len > 64)
+        return NULL;
     char path[64 + 2 * 64 + 16];
-    if (mt_build_id_path(path, sizeof path, m->build_id, m->build_id_len) < 0 ||
-        access(path, R_OK) != 0)
+    int n = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", m->build_id[0]);
+    for (size_t i = 1; i < m->build_id_len; i++)
+        n += snprintf(path + n, sizeof path - (size_t)n, "%02x", m->build_id[i]);
+    snprintf(path + n, sizeof path - (size_t)n, ".debug");
+    if (access(path, R_OK) != 0)
         return NULL;
     char *copy = NULL; /* the uncompressed copy, when the cache has or can make it */
     int fd = mt_debug_cache_open(path, &copy);
