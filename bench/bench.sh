@@ -181,6 +181,9 @@ median() { # column file
 # wall, CPU (user + sys) and peak RSS. A workload whose program is missing is left out (apt-get
 # install nodejs perl clang sqlite3 python3). Further columns about the same workloads (log
 # size, the recorder's memory) belong in real_row and real_header.
+# `memtrace report` keeps uncompressed copies of compressed debug files (libc6-dbg's) in
+# ~/.cache/memtrace/debug: the first run fills it, the others use it; run the benchmark under
+# MEMTRACE_DEBUG_CACHE=0 for the analysis without it.
 
 REAL_WORKLOADS=(churn node perl cxx sqlite python)
 

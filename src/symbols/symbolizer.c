@@ -4,6 +4,7 @@
 // address over a run can never be confused. It must never abort on a broken or foreign file:
 // anything libdw cannot read degrades to module+offset with one warning.
 #include "symbolizer.h"
+#include "debug_cache.h"
 #include "names.h"
 #include "scope_index.h"
 #include "symtab.h"
@@ -164,7 +165,7 @@ static char *mt_debuginfo_path = NULL; /* libdwfl's default: ":.debug:/usr/lib/d
 
 static const Dwfl_Callbacks mt_dwfl_callbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = mt_debug_cache_find_debuginfo,
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &mt_debuginfo_path,
 };
@@ -302,7 +303,12 @@ static Dwfl_Module *mt_report_by_build_id(Dwfl **dwflp, const mt_module_t *m)
     snprintf(path + n, sizeof path - (size_t)n, ".debug");
     if (access(path, R_OK) != 0)
         return NULL;
-    Dwfl_Module *mod = mt_report_file(dwflp, m->basename, path);
+    char *copy = NULL; /* the uncompressed copy, when the cache has or can make it */
+    int fd = mt_debug_cache_open(path, &copy);
+    if (fd >= 0)
+        close(fd);
+    Dwfl_Module *mod = mt_report_file(dwflp, m->basename, copy ? copy : path);
+    free(copy);
     if (mod && !mt_build_id_matches(mod, m)) {
         dwfl_end(*dwflp);
         *dwflp = NULL;
