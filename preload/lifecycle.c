@@ -52,18 +52,18 @@ static int mt_life_start_log(bool child, uint64_t fork_seq)
     mt_rec.start_us = mt_clock_us();
     mt_rec.forks = 0;
     if (child) {
-        mt_str_t s;
-        mt_str_init(&s, mt_life_parent_log, sizeof mt_life_parent_log);
-        mt_str_add(&s, mt_writer.path); /* still the parent's: this open replaces it */
+        mt_sbuf_t s;
+        mt_sbuf_init(&s, mt_life_parent_log, sizeof mt_life_parent_log);
+        mt_sbuf_add(&s, mt_writer.path); /* still the parent's: this open replaces it */
     }
     int rc = mt_writer_open(mt_rec.pid, mt_life_realtime_ns());
     if (rc < 0)
         return rc;
     mt_rec_emit_process();
     if (child)
-        mt_modules_child_reemit();
+        mt_rec_modules_child_reemit();
     else
-        (void)mt_modules_rescan();
+        (void)mt_rec_modules_rescan();
     if (child)
         mt_rec_emit_origin(MT_ORIGIN_FORK, fork_seq,
                            mt_config.leak_check ? MT_ORIGIN_HEAP_LISTED : 0, mt_life_parent_log);
@@ -88,7 +88,7 @@ static bool mt_life_follows_forks(void)
 void mt_life_fork_prepare(void)
 {
     mt_guard++;
-    mt_modules_lock();
+    mt_rec_modules_lock();
     mt_writer_lock();
     /* Numbered before the fork, so that the child's copy knows its number too. */
     if (mt_life_follows_forks())
@@ -104,7 +104,7 @@ void mt_life_fork_prepare(void)
  */
 void mt_life_fork_parent(void)
 {
-    mt_modules_unlock();
+    mt_rec_modules_unlock();
     if (mt_life_follows_forks()) {
         mt_enc_t *e = mt_writer_begin(0);
         if (e) {
@@ -133,7 +133,7 @@ static void mt_life_child_start(bool prepared)
 
 void mt_life_fork_child(void)
 {
-    mt_modules_unlock(); /* taken by this same thread in prepare */
+    mt_rec_modules_unlock(); /* taken by this same thread in prepare */
     mt_life_child_start(true);
     mt_guard--;
 }
@@ -145,7 +145,7 @@ void mt_life_fork_child(void)
 static void mt_life_orphaned(void)
 {
     mt_guard++;
-    mt_modules_lock_reset();
+    mt_rec_modules_lock_reset();
     mt_life_child_start(false);
     if (mt_rec_active())
         mt_rec_notice(MT_NOTICE_EVENTS_LOST,
@@ -181,11 +181,11 @@ static void mt_life_report_unrecorded(void)
     if (!n)
         return;
     char text[160];
-    mt_str_t s;
-    mt_str_init(&s, text, sizeof text);
-    mt_str_u64(&s, n);
-    mt_str_add(&s, " calls to hooked functions from signal handlers that interrupted memtrace "
-                   "were not recorded");
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, text, sizeof text);
+    mt_sbuf_u64(&s, n);
+    mt_sbuf_add(&s, " calls to hooked functions from signal handlers that interrupted memtrace "
+                    "were not recorded");
     mt_rec_notice(MT_NOTICE_EVENTS_LOST, text);
 }
 
@@ -307,11 +307,11 @@ void mt_life_init(const mt_life_python_t *py)
     int pid = mt_sys_getpid();
     if (!mt_config.run_id[0]) {
         /* Started without `memtrace run`: the first process names the run for the others. */
-        mt_str_t s;
-        mt_str_init(&s, mt_config.run_id, sizeof mt_config.run_id);
-        mt_str_u64(&s, (uint64_t)pid);
-        mt_str_add(&s, ".");
-        mt_str_u64(&s, mt_life_realtime_ns());
+        mt_sbuf_t s;
+        mt_sbuf_init(&s, mt_config.run_id, sizeof mt_config.run_id);
+        mt_sbuf_u64(&s, (uint64_t)pid);
+        mt_sbuf_add(&s, ".");
+        mt_sbuf_u64(&s, mt_life_realtime_ns());
         /* glibc's copy of the environment comes from the early buffer: a block the program
          * never allocated must not be in its heap, nor be freed there at exit. */
         mt_private_heap = 1;
@@ -321,9 +321,9 @@ void mt_life_init(const mt_life_python_t *py)
     if (!mt_config.follow_fork && !mt_config.root_pid) {
         /* Lets exec'd children of forks recognise they are not the root (see config.h). */
         char buf[24];
-        mt_str_t s;
-        mt_str_init(&s, buf, sizeof buf);
-        mt_str_u64(&s, (uint64_t)pid);
+        mt_sbuf_t s;
+        mt_sbuf_init(&s, buf, sizeof buf);
+        mt_sbuf_u64(&s, (uint64_t)pid);
         mt_private_heap = 1; /* as for MEMTRACE_RUN_ID above */
         setenv("MEMTRACE_ROOT_PID", buf, 0);
         mt_private_heap = 0;
@@ -342,7 +342,8 @@ void mt_life_init(const mt_life_python_t *py)
         if (mt_live_init() < 0)
             mt_msg("out of memory for the leak check's block table; no leak check at exit");
     }
-    if (mt_tree_init(mt_config.leak_check) < 0 || mt_writer_init() < 0 || mt_modules_init() < 0) {
+    if (mt_tree_init(mt_config.leak_check) < 0 || mt_writer_init() < 0 ||
+        mt_rec_modules_init() < 0) {
         mt_msg("out of memory at start; not recording");
         mt_guard--;
         return;

@@ -162,20 +162,20 @@ static void mt_acheck_say(mt_acheck_notice_fn notice, const char *what, const ch
                           const char *file, const char *tail, int to_stderr)
 {
     char buf[512];
-    mt_str_t s;
-    mt_str_init(&s, buf, sizeof buf);
-    mt_str_add(&s, mt_acheck_base(mt_config.exe));
-    mt_str_add(&s, what);
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, buf, sizeof buf);
+    mt_sbuf_add(&s, mt_acheck_base(mt_config.exe));
+    mt_sbuf_add(&s, what);
     if (fam) {
-        mt_str_add(&s, fam);
-        mt_str_add(&s, " (");
-        mt_str_add(&s, file[0] ? mt_acheck_base(file) : "linked into the executable");
-        mt_str_add(&s, ")");
+        mt_sbuf_add(&s, fam);
+        mt_sbuf_add(&s, " (");
+        mt_sbuf_add(&s, file[0] ? mt_acheck_base(file) : "linked into the executable");
+        mt_sbuf_add(&s, ")");
     } else {
-        mt_str_add(&s, "its own malloc (a statically linked allocator such as jemalloc)");
+        mt_sbuf_add(&s, "its own malloc (a statically linked allocator such as jemalloc)");
     }
-    mt_str_add(&s, "; ");
-    mt_str_add(&s, tail);
+    mt_sbuf_add(&s, "; ");
+    mt_sbuf_add(&s, tail);
     notice(MT_NOTICE_ALLOCATOR, buf);
     if (to_stderr)
         mt_msg(buf);

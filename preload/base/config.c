@@ -24,17 +24,17 @@ static unsigned long mt_config_ulong(const char *name, unsigned long dflt)
 
 static void mt_config_absolute(char *out, size_t cap, const char *path)
 {
-    mt_str_t s;
-    mt_str_init(&s, out, cap);
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, out, cap);
     if (path[0] != '/') {
         char cwd[PATH_MAX];
         if (getcwd(cwd, sizeof cwd)) {
-            mt_str_add(&s, cwd);
+            mt_sbuf_add(&s, cwd);
             if (s.len && out[s.len - 1] != '/')
-                mt_str_add(&s, "/");
+                mt_sbuf_add(&s, "/");
         }
     }
-    mt_str_add(&s, path);
+    mt_sbuf_add(&s, path);
 }
 
 static const char *mt_config_base(const char *path)
@@ -51,9 +51,9 @@ static void mt_config_name(mt_config_t *c)
     const char *base = fn && *fn ? mt_config_base(fn) : "";
     if (!*base)
         base = c->exe[0] ? mt_config_base(c->exe) : "unknown";
-    mt_str_t s;
-    mt_str_init(&s, c->name, sizeof c->name);
-    mt_str_add(&s, base);
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, c->name, sizeof c->name);
+    mt_sbuf_add(&s, base);
 }
 
 /* MEMTRACE_EXEC_FROM=PID:PATH, set by the image that exec'd this one. It is removed from the
@@ -68,9 +68,9 @@ static void mt_config_exec_from(mt_config_t *c)
     for (; *v >= '0' && *v <= '9'; v++)
         pid = pid * 10 + (unsigned long)(*v - '0');
     if (*v == ':' && v[1] == '/' && pid == (unsigned long)mt_sys_getpid()) {
-        mt_str_t s;
-        mt_str_init(&s, c->exec_from, sizeof c->exec_from);
-        mt_str_add(&s, v + 1);
+        mt_sbuf_t s;
+        mt_sbuf_init(&s, c->exec_from, sizeof c->exec_from);
+        mt_sbuf_add(&s, v + 1);
     }
     unsetenv(MT_CONFIG_EXEC_FROM);
 }
@@ -83,9 +83,9 @@ void mt_config_load(void)
     mt_config_name(c);
     mt_config_exec_from(c);
     const char *run = getenv("MEMTRACE_RUN_ID");
-    mt_str_t rs;
-    mt_str_init(&rs, c->run_id, sizeof c->run_id);
-    mt_str_add(&rs, run ? run : "");
+    mt_sbuf_t rs;
+    mt_sbuf_init(&rs, c->run_id, sizeof c->run_id);
+    mt_sbuf_add(&rs, run ? run : "");
 
     const char *out = getenv("MEMTRACE_OUTPUT");
     mt_config_absolute(c->output_template, sizeof c->output_template,
@@ -109,23 +109,23 @@ int mt_config_expand(const char *tmpl, int pid, char *out, unsigned cap)
 int mt_config_expand_as(const char *tmpl, int pid, const char *name, char *out, unsigned cap)
 {
     const char *exe = mt_config.exe[0] ? mt_config_base(mt_config.exe) : "unknown";
-    mt_str_t s;
-    mt_str_init(&s, out, cap);
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, out, cap);
     for (const char *p = tmpl; *p; p++) {
         if (p[0] == '%' && p[1] == 'p') {
-            mt_str_u64(&s, (uint64_t)pid);
+            mt_sbuf_u64(&s, (uint64_t)pid);
             p++;
         } else if (p[0] == '%' && p[1] == 'e') {
-            mt_str_add(&s, name[0] ? name : "unknown");
+            mt_sbuf_add(&s, name[0] ? name : "unknown");
             p++;
         } else if (p[0] == '%' && p[1] == 'x') {
-            mt_str_add(&s, exe);
+            mt_sbuf_add(&s, exe);
             p++;
         } else if (p[0] == '%' && p[1] == '%') {
-            mt_str_add(&s, "%");
+            mt_sbuf_add(&s, "%");
             p++;
         } else {
-            mt_str_addn(&s, p, 1);
+            mt_sbuf_addn(&s, p, 1);
         }
     }
     return s.len + 16 >= cap ? -ENAMETOOLONG : 0;

@@ -33,12 +33,12 @@ char **mt_exec_link_env(char *const *envp, int pid, const char *log, size_t *map
     if (!env)
         return NULL;
     char *var = (char *)(env + n + 2);
-    mt_str_t s;
-    mt_str_init(&s, var, text);
-    mt_str_add(&s, MT_EXEC_LINK_NAME);
-    mt_str_u64(&s, (uint64_t)pid);
-    mt_str_add(&s, ":");
-    mt_str_add(&s, log);
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, var, text);
+    mt_sbuf_add(&s, MT_EXEC_LINK_NAME);
+    mt_sbuf_u64(&s, (uint64_t)pid);
+    mt_sbuf_add(&s, ":");
+    mt_sbuf_add(&s, log);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (strncmp(envp[i], MT_EXEC_LINK_NAME, sizeof MT_EXEC_LINK_NAME - 1) != 0)
@@ -67,12 +67,12 @@ int mt_exec_link_next(const char *file, int pid, char *out, size_t cap)
      * %p another process may take it first; the reader then finds the new image by its
      * ORIGIN record, which names this log. */
     for (unsigned n = 1; n < 1000; n++) {
-        mt_str_t s;
-        mt_str_init(&s, out, cap);
-        mt_str_add(&s, base);
+        mt_sbuf_t s;
+        mt_sbuf_init(&s, out, cap);
+        mt_sbuf_add(&s, base);
         if (n > 1) {
-            mt_str_add(&s, ".");
-            mt_str_u64(&s, n);
+            mt_sbuf_add(&s, ".");
+            mt_sbuf_u64(&s, n);
         }
         if (s.len + 1 >= cap)
             return -ENAMETOOLONG;

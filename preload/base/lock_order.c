@@ -24,14 +24,14 @@ static const char *mt_lock_name(unsigned rank)
 void mt_lock_order_fail(unsigned rank, unsigned held)
 {
     char buf[160];
-    mt_str_t s;
-    mt_str_init(&s, buf, sizeof buf);
-    mt_str_add(&s, "lock order broken: taking the ");
-    mt_str_add(&s, mt_lock_name(rank));
-    mt_str_add(&s, " lock while holding the ");
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, buf, sizeof buf);
+    mt_sbuf_add(&s, "lock order broken: taking the ");
+    mt_sbuf_add(&s, mt_lock_name(rank));
+    mt_sbuf_add(&s, " lock while holding the ");
     unsigned top = 31 - (unsigned)__builtin_clz(held);
-    mt_str_add(&s, mt_lock_name(top));
-    mt_str_add(&s, " lock (base/lock_order.h)");
+    mt_sbuf_add(&s, mt_lock_name(top));
+    mt_sbuf_add(&s, " lock (base/lock_order.h)");
     mt_msg(buf);
     abort();
 }

@@ -155,7 +155,7 @@ void *mt_remap(void *p, size_t old_size, size_t new_size)
     return (void *)r;
 }
 
-void mt_str_init(mt_str_t *s, char *buf, size_t cap)
+void mt_sbuf_init(mt_sbuf_t *s, char *buf, size_t cap)
 {
     s->buf = buf;
     s->cap = cap;
@@ -164,7 +164,7 @@ void mt_str_init(mt_str_t *s, char *buf, size_t cap)
         buf[0] = '\0';
 }
 
-void mt_str_addn(mt_str_t *s, const char *text, size_t n)
+void mt_sbuf_addn(mt_sbuf_t *s, const char *text, size_t n)
 {
     if (s->cap == 0)
         return;
@@ -176,12 +176,12 @@ void mt_str_addn(mt_str_t *s, const char *text, size_t n)
     s->buf[s->len] = '\0';
 }
 
-void mt_str_add(mt_str_t *s, const char *text)
+void mt_sbuf_add(mt_sbuf_t *s, const char *text)
 {
-    mt_str_addn(s, text, strlen(text));
+    mt_sbuf_addn(s, text, strlen(text));
 }
 
-void mt_str_u64(mt_str_t *s, uint64_t v)
+void mt_sbuf_u64(mt_sbuf_t *s, uint64_t v)
 {
     char tmp[24];
     size_t i = sizeof tmp;
@@ -189,7 +189,7 @@ void mt_str_u64(mt_str_t *s, uint64_t v)
         tmp[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    mt_str_addn(s, tmp + i, sizeof tmp - i);
+    mt_sbuf_addn(s, tmp + i, sizeof tmp - i);
 }
 
 const char *mt_errno_text(int err)
@@ -235,10 +235,10 @@ const char *mt_errno_text(int err)
 void mt_msg(const char *msg)
 {
     char buf[512];
-    mt_str_t s;
-    mt_str_init(&s, buf, sizeof buf - 1);
-    mt_str_add(&s, "memtrace: ");
-    mt_str_add(&s, msg);
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, buf, sizeof buf - 1);
+    mt_sbuf_add(&s, "memtrace: ");
+    mt_sbuf_add(&s, msg);
     buf[s.len++] = '\n';
     int rc = mt_write_all(2, buf, s.len);
     (void)rc; /* nowhere left to report a failure to report */

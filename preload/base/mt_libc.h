@@ -43,15 +43,15 @@ void *mt_remap(void *p, size_t old_size, size_t new_size);
 
 /* A bounded string builder over a caller buffer; it truncates, never overflows, and keeps
  * the buffer NUL-terminated. */
-typedef struct mt_str {
+typedef struct mt_sbuf {
     char *buf;
     size_t cap, len;
-} mt_str_t;
+} mt_sbuf_t;
 
-void mt_str_init(mt_str_t *s, char *buf, size_t cap);
-void mt_str_add(mt_str_t *s, const char *text);
-void mt_str_addn(mt_str_t *s, const char *text, size_t n);
-void mt_str_u64(mt_str_t *s, uint64_t v);
+void mt_sbuf_init(mt_sbuf_t *s, char *buf, size_t cap);
+void mt_sbuf_add(mt_sbuf_t *s, const char *text);
+void mt_sbuf_addn(mt_sbuf_t *s, const char *text, size_t n);
+void mt_sbuf_u64(mt_sbuf_t *s, uint64_t v);
 
 /* English text for an errno value without locale lookups or allocation. */
 const char *mt_errno_text(int err);

@@ -857,10 +857,10 @@ MT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     MT_ENSURE(fexecve);
     /* The kernel starts the image as /dev/fd/N, which is the name it sees (AT_EXECFN). */
     char file[32];
-    mt_str_t s;
-    mt_str_init(&s, file, sizeof file);
-    mt_str_add(&s, "/dev/fd/");
-    mt_str_u64(&s, (uint64_t)(unsigned)fd);
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, file, sizeof file);
+    mt_sbuf_add(&s, "/dev/fd/");
+    mt_sbuf_u64(&s, (uint64_t)(unsigned)fd);
     MT_EXEC_CALL(file, envp, mt_real.fexecve(fd, argv, env_));
 }
 

@@ -527,13 +527,13 @@ void mt_py_install(void)
         return;
     if (!mt_py.frames_on) {
         char buf[160];
-        mt_str_t s;
-        mt_str_init(&s, buf, sizeof buf);
-        mt_str_add(&s, "Python ");
-        mt_str_u64(&s, mt_py.major);
-        mt_str_add(&s, ".");
-        mt_str_u64(&s, mt_py.minor);
-        mt_str_add(&s, " frames not supported (built for " PY_VERSION "); native stacks only");
+        mt_sbuf_t s;
+        mt_sbuf_init(&s, buf, sizeof buf);
+        mt_sbuf_add(&s, "Python ");
+        mt_sbuf_u64(&s, mt_py.major);
+        mt_sbuf_add(&s, ".");
+        mt_sbuf_u64(&s, mt_py.minor);
+        mt_sbuf_add(&s, " frames not supported (built for " PY_VERSION "); native stacks only");
         mt_msg(buf);
     }
     /* Before Py_Initialize: 3.11 keeps a domain's allocator unless PYTHONMALLOC or -X dev

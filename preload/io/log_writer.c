@@ -147,12 +147,12 @@ static void mt_writer_manifest(int pid)
     if (!mt_config.manifest[0])
         return;
     char line[PATH_MAX + 32];
-    mt_str_t s;
-    mt_str_init(&s, line, sizeof line);
-    mt_str_u64(&s, (uint64_t)pid);
-    mt_str_add(&s, "\t");
-    mt_str_add(&s, mt_writer.path);
-    mt_str_add(&s, "\n");
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, line, sizeof line);
+    mt_sbuf_u64(&s, (uint64_t)pid);
+    mt_sbuf_add(&s, "\t");
+    mt_sbuf_add(&s, mt_writer.path);
+    mt_sbuf_add(&s, "\n");
     long fd = mt_sys_open(mt_config.manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return;
@@ -172,24 +172,24 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
         return rc;
     int fd = -EEXIST;
     for (unsigned n = 1; n < 1000 && fd == -EEXIST; n++) {
-        mt_str_t s;
-        mt_str_init(&s, w->path, sizeof w->path);
-        mt_str_add(&s, base);
+        mt_sbuf_t s;
+        mt_sbuf_init(&s, w->path, sizeof w->path);
+        mt_sbuf_add(&s, base);
         if (n > 1) {
-            mt_str_add(&s, ".");
-            mt_str_u64(&s, n);
+            mt_sbuf_add(&s, ".");
+            mt_sbuf_u64(&s, n);
         }
         fd = mt_writer_create(w->path);
     }
     if (fd < 0) {
         char msg[PATH_MAX + 128];
-        mt_str_t s;
-        mt_str_init(&s, msg, sizeof msg);
-        mt_str_add(&s, "cannot create ");
-        mt_str_add(&s, w->path);
-        mt_str_add(&s, ": ");
-        mt_str_add(&s, mt_errno_text(-fd));
-        mt_str_add(&s, "; not recording");
+        mt_sbuf_t s;
+        mt_sbuf_init(&s, msg, sizeof msg);
+        mt_sbuf_add(&s, "cannot create ");
+        mt_sbuf_add(&s, w->path);
+        mt_sbuf_add(&s, ": ");
+        mt_sbuf_add(&s, mt_errno_text(-fd));
+        mt_sbuf_add(&s, "; not recording");
         mt_msg(msg);
         return fd;
     }
@@ -224,13 +224,13 @@ static void mt_writer_fail(int err)
         return;
     w->failed = w->stopped = true;
     char msg[PATH_MAX + 128];
-    mt_str_t s;
-    mt_str_init(&s, msg, sizeof msg);
-    mt_str_add(&s, "write to ");
-    mt_str_add(&s, w->path);
-    mt_str_add(&s, " failed: ");
-    mt_str_add(&s, mt_errno_text(err));
-    mt_str_add(&s, "; recording stopped");
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, msg, sizeof msg);
+    mt_sbuf_add(&s, "write to ");
+    mt_sbuf_add(&s, w->path);
+    mt_sbuf_add(&s, " failed: ");
+    mt_sbuf_add(&s, mt_errno_text(err));
+    mt_sbuf_add(&s, "; recording stopped");
     mt_msg(msg);
 }
 

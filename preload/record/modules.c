@@ -18,12 +18,12 @@
 #define MT_MOD_SCRATCH (2u << 20)
 #define MT_BUILD_ID_MAX 64
 
-typedef struct mt_module {
+typedef struct mt_rec_module {
     uintptr_t bias;
     const void *phdr; /* (bias, phdr) identifies a loaded object */
     uint32_t id;
     bool alive, seen;
-} mt_module_t;
+} mt_rec_module_t;
 
 typedef struct mt_scan_entry {
     uintptr_t bias;
@@ -38,7 +38,7 @@ typedef struct mt_scan_entry {
 
 static struct {
     pthread_mutex_t lock; /* serialises scans; taken before the recorder lock */
-    mt_module_t *mods;
+    mt_rec_module_t *mods;
     uint32_t count, next_id;
     uint8_t *scratch;
     size_t scratch_used;
@@ -46,14 +46,14 @@ static struct {
     bool first_seen;
 } mt_mods = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_id = 1};
 
-int mt_modules_init(void)
+int mt_rec_modules_init(void)
 {
-    mt_mods.mods = mt_map(MT_MOD_MAX * sizeof(mt_module_t));
+    mt_mods.mods = mt_map(MT_MOD_MAX * sizeof(mt_rec_module_t));
     mt_mods.scratch = mt_map(MT_MOD_SCRATCH);
     return mt_mods.mods && mt_mods.scratch ? 0 : -ENOMEM;
 }
 
-static size_t mt_modules_build_id(const struct dl_phdr_info *info, uint8_t *out)
+static size_t mt_rec_modules_build_id(const struct dl_phdr_info *info, uint8_t *out)
 {
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -79,7 +79,7 @@ static size_t mt_modules_build_id(const struct dl_phdr_info *info, uint8_t *out)
     return 0;
 }
 
-static int mt_modules_scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
+static int mt_rec_modules_scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)arg;
     if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
@@ -100,7 +100,7 @@ static int mt_modules_scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
     e->phdr = info->dlpi_phdr;
     e->path_len = (uint16_t)plen;
     memcpy(e->path, path, plen);
-    e->build_id_len = (uint16_t)mt_modules_build_id(info, e->build_id);
+    e->build_id_len = (uint16_t)mt_rec_modules_build_id(info, e->build_id);
     e->nseg = 0;
     for (int i = 0; i < info->dlpi_phnum && e->nseg < MT_MOD_SEG_MAX; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -114,10 +114,10 @@ static int mt_modules_scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
-static mt_module_t *mt_modules_find(uintptr_t bias, const void *phdr)
+static mt_rec_module_t *mt_rec_modules_find(uintptr_t bias, const void *phdr)
 {
     for (uint32_t i = 0; i < mt_mods.count; i++) {
-        mt_module_t *m = &mt_mods.mods[i];
+        mt_rec_module_t *m = &mt_mods.mods[i];
         if (m->alive && m->bias == bias && m->phdr == phdr)
             return m;
     }
@@ -126,7 +126,7 @@ static mt_module_t *mt_modules_find(uintptr_t bias, const void *phdr)
 
 /* Recorder lock held. MODULE_LOAD has no mt_enc_* helper, so it is composed from the
  * encoder's primitives, in the field order documented in log_format.h. */
-static void mt_modules_emit_load(const mt_scan_entry_t *e, uint32_t id)
+static void mt_rec_modules_emit_load(const mt_scan_entry_t *e, uint32_t id)
 {
     mt_enc_t *enc = mt_writer_begin_big(64 + e->path_len + e->build_id_len + e->nseg * 32u);
     if (!enc)
@@ -146,7 +146,7 @@ static void mt_modules_emit_load(const mt_scan_entry_t *e, uint32_t id)
 }
 
 /* Recorder lock held: emits loads for new entries and unloads for vanished ones. */
-static bool mt_modules_diff(void)
+static bool mt_rec_modules_diff(void)
 {
     bool unloaded = false;
     for (uint32_t i = 0; i < mt_mods.count; i++)
@@ -154,7 +154,7 @@ static bool mt_modules_diff(void)
     for (size_t off = 0; off < mt_mods.scratch_used;) {
         const mt_scan_entry_t *e = (const mt_scan_entry_t *)(mt_mods.scratch + off);
         off += (sizeof(mt_scan_entry_t) + e->path_len + 7) & ~(size_t)7;
-        mt_module_t *m = mt_modules_find(e->bias, e->phdr);
+        mt_rec_module_t *m = mt_rec_modules_find(e->bias, e->phdr);
         if (m) {
             m->seen = true;
             continue;
@@ -162,11 +162,11 @@ static bool mt_modules_diff(void)
         if (mt_mods.count >= MT_MOD_MAX)
             continue;
         m = &mt_mods.mods[mt_mods.count++];
-        *m = (mt_module_t){e->bias, e->phdr, mt_mods.next_id++, true, true};
-        mt_modules_emit_load(e, m->id);
+        *m = (mt_rec_module_t){e->bias, e->phdr, mt_mods.next_id++, true, true};
+        mt_rec_modules_emit_load(e, m->id);
     }
     for (uint32_t i = 0; i < mt_mods.count; i++) {
-        mt_module_t *m = &mt_mods.mods[i];
+        mt_rec_module_t *m = &mt_mods.mods[i];
         if (!m->alive || m->seen)
             continue;
         m->alive = false;
@@ -187,21 +187,21 @@ static bool mt_modules_diff(void)
 }
 
 /* Module lock held. */
-static bool mt_modules_rescan_locked(void)
+static bool mt_rec_modules_rescan_locked(void)
 {
     mt_mods.scratch_used = 0;
     mt_mods.first_seen = false;
-    dl_iterate_phdr(mt_modules_scan_cb, NULL);
+    dl_iterate_phdr(mt_rec_modules_scan_cb, NULL);
     mt_writer_lock();
-    bool unloaded = mt_modules_diff();
+    bool unloaded = mt_rec_modules_diff();
     mt_writer_unlock();
     return unloaded;
 }
 
-bool mt_modules_rescan(void)
+bool mt_rec_modules_rescan(void)
 {
     MT_LOCK(&mt_mods.lock, MT_LOCK_MODULES);
-    bool unloaded = mt_modules_rescan_locked();
+    bool unloaded = mt_rec_modules_rescan_locked();
     MT_UNLOCK(&mt_mods.lock, MT_LOCK_MODULES);
     return unloaded;
 }
@@ -211,7 +211,7 @@ typedef struct mt_counts {
     bool ok;
 } mt_counts_t;
 
-static int mt_modules_count_cb(struct dl_phdr_info *info, size_t size, void *arg)
+static int mt_rec_modules_count_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     mt_counts_t *c = arg;
     if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
@@ -222,42 +222,42 @@ static int mt_modules_count_cb(struct dl_phdr_info *info, size_t size, void *arg
     return 1; /* the counters are global: the first object is enough */
 }
 
-bool mt_modules_poll(void)
+bool mt_rec_modules_poll(void)
 {
     /* Under the module lock so that fork's prepare handler (which holds it) never leaves the
      * child with the loader's list lock taken by this thread. */
     MT_LOCK(&mt_mods.lock, MT_LOCK_MODULES);
     mt_counts_t c = {0, 0, false};
-    dl_iterate_phdr(mt_modules_count_cb, &c);
+    dl_iterate_phdr(mt_rec_modules_count_cb, &c);
     bool unloaded = false;
     if (c.ok && (c.adds != mt_mods.adds || c.subs != mt_mods.subs))
-        unloaded = mt_modules_rescan_locked();
+        unloaded = mt_rec_modules_rescan_locked();
     MT_UNLOCK(&mt_mods.lock, MT_LOCK_MODULES);
     return unloaded;
 }
 
-void mt_modules_child_reemit(void)
+void mt_rec_modules_child_reemit(void)
 {
     /* No dl_iterate_phdr here: a parent thread may have held the loader's list lock at fork.
      * The last scan's copy describes this very address space. */
     mt_mods.count = 0;
     mt_mods.next_id = 1;
     mt_writer_lock();
-    (void)mt_modules_diff();
+    (void)mt_rec_modules_diff();
     mt_writer_unlock();
 }
 
-void mt_modules_lock(void)
+void mt_rec_modules_lock(void)
 {
     MT_LOCK(&mt_mods.lock, MT_LOCK_MODULES);
 }
 
-void mt_modules_unlock(void)
+void mt_rec_modules_unlock(void)
 {
     MT_UNLOCK(&mt_mods.lock, MT_LOCK_MODULES);
 }
 
-void mt_modules_lock_reset(void)
+void mt_rec_modules_lock_reset(void)
 {
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     mt_mods.lock = fresh;

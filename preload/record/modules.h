@@ -9,18 +9,18 @@
 
 #include "base/mt_libc.h"
 
-MT_WUR int mt_modules_init(void);
+MT_WUR int mt_rec_modules_init(void);
 /* Scans and emits the differences; returns true when a module went away (the caller must
  * then forget trace-tree mappings and libunwind caches). */
-bool mt_modules_rescan(void);
+bool mt_rec_modules_rescan(void);
 /* Cheap: rescans only when the loader's add/remove counters moved since the last scan. */
-bool mt_modules_poll(void);
+bool mt_rec_modules_poll(void);
 /* Forked child (new log): re-emits every module with fresh ids, without dl_iterate_phdr. */
-void mt_modules_child_reemit(void);
+void mt_rec_modules_child_reemit(void);
 /* fork prepare/parent handlers: the module lock is taken before the recorder lock. */
-void mt_modules_lock(void);
-void mt_modules_unlock(void);
+void mt_rec_modules_lock(void);
+void mt_rec_modules_unlock(void);
 /* In a child that no fork handler prepared (a raw clone): whoever held the lock is gone. */
-void mt_modules_lock_reset(void);
+void mt_rec_modules_lock_reset(void);
 
 #endif

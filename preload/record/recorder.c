@@ -632,7 +632,7 @@ void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size)
 
 void mt_rec_modules_changed(void)
 {
-    if (!mt_modules_poll())
+    if (!mt_rec_modules_poll())
         return;
     /* A module went away: its addresses may be reused by the next dlopen, so no cached
      * (parent, ip) mapping or unwind info may survive. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// A narrow door into the recorder for test_recorder.c and test_log_writer.c, whose analyzer
-// headers cannot share a translation unit with the recorder's (both name a mt_str_t, both
-// have modules). Each function runs the real preload code; the tests read the log back.
+// A narrow door into the recorder for test_recorder.c and test_log_writer.c, which see the
+// analyzer's headers and only these operations of the recorder. Each function runs the real preload
+// code; the tests read the log back.
 #ifndef MT_REC_DRIVER_H
 #define MT_REC_DRIVER_H
 

@@ -17,7 +17,7 @@
 START_TEST(in_order_leaves_nothing_held)
 {
     ck_assert_uint_eq(mt_lock_held, 0);
-    mt_modules_lock();
+    mt_rec_modules_lock();
     ck_assert_uint_eq(mt_lock_held, 1u << MT_LOCK_MODULES);
     mt_writer_lock();
     ck_assert_uint_eq(mt_lock_held, (1u << MT_LOCK_MODULES) | (1u << MT_LOCK_WRITER));
@@ -25,7 +25,7 @@ START_TEST(in_order_leaves_nothing_held)
     ck_assert_ptr_nonnull(p);
     mt_unmap(p, 4096);
     mt_writer_unlock();
-    mt_modules_unlock();
+    mt_rec_modules_unlock();
     ck_assert_uint_eq(mt_lock_held, 0);
 }
 END_TEST
@@ -35,7 +35,7 @@ END_TEST
 START_TEST(writer_then_modules_aborts)
 {
     mt_writer_lock();
-    mt_modules_lock();
+    mt_rec_modules_lock();
 }
 END_TEST
 

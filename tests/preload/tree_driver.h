@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// A narrow door into the recorder's trace tree and stack hash for test_trace_tree.c, whose
-// analyzer headers cannot share a translation unit with the recorder's (both name a mt_str_t).
+// A narrow door into the recorder's trace tree and stack hash for test_trace_tree.c, which
+// sees the analyzer's headers and only these operations of the recorder.
 #ifndef MT_TREE_DRIVER_H
 #define MT_TREE_DRIVER_H
 
