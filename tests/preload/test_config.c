@@ -149,14 +149,5 @@ START_TEST(expand)
 }
 END_TEST
 
-Suite *preload_suite(void)
-{
-    TCase *tc;
-    Suite *s = preload_suite_new("config", &tc);
-    tcase_add_test(tc, defaults);
-    tcase_add_test(tc, every_variable_set);
-    tcase_add_test(tc, bad_numbers_take_the_default);
-    tcase_add_test(tc, exec_from);
-    tcase_add_test(tc, expand);
-    return s;
-}
+MT_SUITE(.name = "config", .tests = MT_TESTS(defaults, every_variable_set,
+                                             bad_numbers_take_the_default, exec_from, expand));

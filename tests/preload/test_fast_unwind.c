@@ -343,20 +343,14 @@ START_TEST(takes_no_pthread_key)
 }
 END_TEST
 
-Suite *preload_suite(void)
+/* The libunwind text range the frames are checked against, found once before the tests. */
+static void find_unw_range(void)
 {
     dl_iterate_phdr(range_cb, (void *)(uintptr_t)&unw_backtrace);
-    TCase *tc;
-    Suite *s = preload_suite_new("fast_unwind", &tc);
-    tcase_add_test(tc, recursion_matches);
-    tcase_add_test(tc, split_walk_matches_whole);
-    tcase_add_test(tc, alloca_frames_match);
-    tcase_add_test(tc, libc_callback_matches);
-    tcase_add_test(tc, thread_matches);
-    tcase_add_test(tc, takes_no_pthread_key);
-    tcase_add_test(tc, signal_frame_falls_back_or_matches);
-    tcase_add_test(tc, flush_keeps_results);
-    tcase_add_test(tc, capture_after_thread_cache_freed);
-    preload_nofork = 1;
-    return s;
 }
+
+MT_SUITE(.name = "fast_unwind", .setup_once = find_unw_range, .nofork = 1,
+         .tests = MT_TESTS(recursion_matches, split_walk_matches_whole, alloca_frames_match,
+                           libc_callback_matches, thread_matches, takes_no_pthread_key,
+                           signal_frame_falls_back_or_matches, flush_keeps_results,
+                           capture_after_thread_cache_freed));

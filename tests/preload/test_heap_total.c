@@ -126,14 +126,6 @@ START_TEST(samples_at_highs_random)
 }
 END_TEST
 
-Suite *preload_suite(void)
-{
-    TCase *tc;
-    Suite *s = preload_suite_new("heap_total", &tc);
-    tcase_add_test(tc, floor_and_margin);
-    tcase_add_test(tc, release_saturates);
-    tcase_add_test(tc, off_never_pending);
-    tcase_add_test(tc, child_counts_from_inherited);
-    tcase_add_test(tc, samples_at_highs_random);
-    return s;
-}
+MT_SUITE(.name = "heap_total",
+         .tests = MT_TESTS(floor_and_margin, release_saturates, off_never_pending,
+                           child_counts_from_inherited, samples_at_highs_random));

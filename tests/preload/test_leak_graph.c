@@ -383,27 +383,18 @@ START_TEST(dead_frames_of_a_stack_block_are_not_scanned)
 }
 END_TEST
 
-Suite *preload_suite(void)
-{
-    TCase *tc;
-    Suite *s = preload_suite_new("leak_graph", &tc);
-    tcase_add_checked_fixture(tc, setup, NULL);
-    tcase_add_test(tc, start_pointer_chain_is_reachable);
-    tcase_add_test(tc, unreferenced_block_is_definite_and_owns_what_it_reaches);
-    tcase_add_test(tc, interior_pointer_from_root_is_possible_and_so_is_its_chain);
-    tcase_add_test(tc, possible_block_upgrades_when_a_start_pointer_appears_later);
-    tcase_add_test(tc, cycle_without_root_is_one_definite_and_one_indirect);
-    tcase_add_test(tc, earlier_leader_is_absorbed_with_everything_it_owned);
-    tcase_add_test(tc, length_prefix_and_new_array_cookies_count_as_start_pointers);
-    tcase_add_test(tc, pointer_one_past_the_end_reaches_nothing);
-    tcase_add_test(tc, allocator_metadata_offset_is_not_a_pointer);
-    tcase_add_test(tc, python_object_references_are_start_pointers);
-    tcase_add_test(tc, dead_frames_of_a_stack_block_are_not_scanned);
-    tcase_add_test(tc, stdstring_needs_the_exact_rep_size);
-    tcase_add_test(tc, zero_count_is_neither_length_nor_array);
-    tcase_add_test(tc, multiple_inheritance_needs_two_vtable_pointers);
-    tcase_add_test(tc, multiple_inheritance_is_off_without_a_vtable_check);
-    tcase_add_test(tc, vtable_check_reads_real_mappings_without_faulting);
-    tcase_add_test(tc, unreadable_pages_are_skipped);
-    return s;
-}
+MT_SUITE(.name = "leak_graph", .setup = setup,
+         .tests = MT_TESTS(
+             start_pointer_chain_is_reachable,
+             unreferenced_block_is_definite_and_owns_what_it_reaches,
+             interior_pointer_from_root_is_possible_and_so_is_its_chain,
+             possible_block_upgrades_when_a_start_pointer_appears_later,
+             cycle_without_root_is_one_definite_and_one_indirect,
+             earlier_leader_is_absorbed_with_everything_it_owned,
+             length_prefix_and_new_array_cookies_count_as_start_pointers,
+             pointer_one_past_the_end_reaches_nothing, allocator_metadata_offset_is_not_a_pointer,
+             python_object_references_are_start_pointers,
+             dead_frames_of_a_stack_block_are_not_scanned, stdstring_needs_the_exact_rep_size,
+             zero_count_is_neither_length_nor_array, multiple_inheritance_needs_two_vtable_pointers,
+             multiple_inheritance_is_off_without_a_vtable_check,
+             vtable_check_reads_real_mappings_without_faulting, unreadable_pages_are_skipped));

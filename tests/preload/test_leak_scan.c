@@ -139,13 +139,6 @@ START_TEST(classifies_a_live_process)
 }
 END_TEST
 
-Suite *preload_suite(void)
-{
-    TCase *tc;
-    Suite *s = preload_suite_new("leak_scan", &tc);
-    tcase_add_test(tc, classifies_a_live_process);
-    tcase_set_timeout(tc, 20);
-    /* No fork: the scan must see this process's own threads and memory. */
-    preload_nofork = 1;
-    return s;
-}
+/* No fork: the scan must see this process's own threads and memory. */
+MT_SUITE(.name = "leak_scan", .timeout = 20, .nofork = 1,
+         .tests = MT_TESTS(classifies_a_live_process));

@@ -58,15 +58,11 @@ START_TEST(trylock_is_not_checked)
 END_TEST
 #endif
 
-Suite *preload_suite(void)
-{
-    TCase *tc;
-    Suite *s = preload_suite_new("lock_order", &tc);
 #ifndef NDEBUG
-    tcase_add_test(tc, in_order_leaves_nothing_held);
-    tcase_add_test_raise_signal(tc, writer_then_modules_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, same_lock_twice_aborts, SIGABRT);
-    tcase_add_test(tc, trylock_is_not_checked);
+MT_SUITE(.name = "lock_order",
+         .tests = MT_TESTS(in_order_leaves_nothing_held, trylock_is_not_checked),
+         .raising = MT_TESTS(writer_then_modules_aborts, same_lock_twice_aborts),
+         .raise_signal = SIGABRT);
+#else
+MT_SUITE(.name = "lock_order");
 #endif
-    return s;
-}

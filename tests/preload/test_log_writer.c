@@ -71,11 +71,5 @@ START_TEST(taken_name_gets_a_number)
 }
 END_TEST
 
-Suite *preload_suite(void)
-{
-    TCase *tc;
-    Suite *s = preload_suite_new("log_writer", &tc);
-    tcase_add_test(tc, records_read_back_in_order);
-    tcase_add_test(tc, taken_name_gets_a_number);
-    return s;
-}
+MT_SUITE(.name = "log_writer",
+         .tests = MT_TESTS(records_read_back_in_order, taken_name_gets_a_number));

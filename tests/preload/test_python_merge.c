@@ -50,10 +50,4 @@ START_TEST(merge_places_python_frames_at_their_eval)
 }
 END_TEST
 
-Suite *preload_suite(void)
-{
-    TCase *tc;
-    Suite *s = preload_suite_new("python_merge", &tc);
-    tcase_add_test(tc, merge_places_python_frames_at_their_eval);
-    return s;
-}
+MT_SUITE(.name = "python_merge", .tests = MT_TESTS(merge_places_python_frames_at_their_eval));

@@ -106,11 +106,5 @@ START_TEST(nodes_are_kept_per_key_and_epoch)
 }
 END_TEST
 
-Suite *preload_suite(void)
-{
-    TCase *tc;
-    Suite *s = preload_suite_new("python_node_cache", &tc);
-    tcase_add_test(tc, every_field_changes_the_key);
-    tcase_add_test(tc, nodes_are_kept_per_key_and_epoch);
-    return s;
-}
+MT_SUITE(.name = "python_node_cache",
+         .tests = MT_TESTS(every_field_changes_the_key, nodes_are_kept_per_key_and_epoch));

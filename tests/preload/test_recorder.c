@@ -62,10 +62,4 @@ START_TEST(events_read_back)
 }
 END_TEST
 
-Suite *preload_suite(void)
-{
-    TCase *tc;
-    Suite *s = preload_suite_new("recorder", &tc);
-    tcase_add_test(tc, events_read_back);
-    return s;
-}
+MT_SUITE(.name = "recorder", .tests = MT_TESTS(events_read_back));

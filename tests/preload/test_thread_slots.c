@@ -122,15 +122,9 @@ START_TEST(the_leak_scan_gets_the_program_s_stack_pointer)
 }
 END_TEST
 
-Suite *preload_suite(void)
-{
-    TCase *tc;
-    Suite *suite = preload_suite_new("thread_slots", &tc);
-    tcase_add_test(tc, one_slot_per_thread_and_the_same_each_time);
-    tcase_add_test(tc, slots_of_ended_threads_are_reused);
-    tcase_add_test(tc, a_thread_without_one_gets_the_slot_s_alternate_stack);
-    tcase_add_test(tc, stack_call_runs_on_the_given_stack_and_returns);
-    tcase_add_test(tc, the_leak_scan_gets_the_program_s_stack_pointer);
-    preload_nofork = 1;
-    return suite;
-}
+MT_SUITE(.name = "thread_slots", .nofork = 1,
+         .tests = MT_TESTS(one_slot_per_thread_and_the_same_each_time,
+                           slots_of_ended_threads_are_reused,
+                           a_thread_without_one_gets_the_slot_s_alternate_stack,
+                           stack_call_runs_on_the_given_stack_and_returns,
+                           the_leak_scan_gets_the_program_s_stack_pointer));

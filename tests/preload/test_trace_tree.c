@@ -196,13 +196,6 @@ START_TEST(forget_starts_new_ids)
 }
 END_TEST
 
-Suite *preload_suite(void)
-{
-    TCase *tc;
-    Suite *s = preload_suite_new("trace_tree", &tc);
-    tcase_add_test(tc, interned_stacks_read_back);
-    tcase_add_test(tc, hash_separates_structured_stacks);
-    tcase_add_test(tc, forget_starts_new_ids);
-    tcase_add_test(tc, aging_keeps_every_stack_readable);
-    return s;
-}
+MT_SUITE(.name = "trace_tree",
+         .tests = MT_TESTS(interned_stacks_read_back, hash_separates_structured_stacks,
+                           forget_starts_new_ids, aging_keeps_every_stack_readable));

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The shared main() of the analyzer's unit tests: builds the file's `mt_suite` into one Check
-// suite with one test case and runs it; exit status 0 only when every test passed. Nothing
-// test-specific here: what a file needs (fixtures, a longer limit) is a field of mt_suite_t.
+// The shared main() of the unit tests (tests/unit and tests/preload): builds the file's `mt_suite`
+// into one Check suite with one test case and runs it; exit status 0 only when every test passed.
+// Nothing test-specific here: what a file needs (fixtures, a longer limit) is a field of
+// mt_suite_t.
 #include <stdlib.h>
 
 #include "check_main.h"
@@ -17,11 +18,15 @@ int main(void)
         tcase_add_checked_fixture(tc, spec->setup, spec->teardown);
     if (spec->timeout > 0)
         tcase_set_timeout(tc, spec->timeout);
-    for (const TTest *const *const *t = spec->tests; *t; t++)
+    for (const TTest *const *const *t = spec->tests; t && *t; t++)
         tcase_add_test(tc, **t);
+    for (const TTest *const *const *t = spec->raising; t && *t; t++)
+        tcase_add_test_raise_signal(tc, **t, spec->raise_signal);
     suite_add_tcase(s, tc);
 
     SRunner *sr = srunner_create(s);
+    if (spec->nofork)
+        srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

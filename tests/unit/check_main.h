@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The one Check main() of the analyzer's unit tests: a test file defines its suite as data,
+// The one Check main() of the unit tests, the analyzer's (tests/unit) and the recorder's
+// (tests/preload): a test file defines its suite as data,
 //     MT_SUITE(.name = "fmt", .tests = MT_TESTS(human_formats, ...));
 // (name, fixtures, tests) and links check_main.c, which builds the suite and runs it.
 // Per-test limits come from CK_DEFAULT_TIMEOUT (meson) unless .timeout says.
@@ -18,7 +19,14 @@ typedef struct mt_suite {
     void (*setup_once)(void);
     void (*teardown_once)(void);
     int timeout;                      /* seconds per test; 0 keeps Check's default */
-    const TTest *const *const *tests; /* MT_TESTS(...): ends with NULL */
+    const TTest *const *const *tests; /* MT_TESTS(...): ends with NULL; NULL for none */
+    /* tests that pass only when they end on signal raise_signal (tcase_add_test_raise_signal),
+     * run after .tests */
+    const TTest *const *const *raising;
+    int raise_signal;
+    /* 1: the tests run in the runner's process (CK_NOFORK), for a test of the process's own
+     * threads, memory or unwind tables; Check forks one child per test otherwise */
+    int nofork;
 } mt_suite_t;
 
 /* Each test file defines this one object, with MT_SUITE(.name = "module", .tests = ...). */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "check_main.h"
 #include "leaks.h"
 #include "log_builder.h"
 #include "log_reader.h"
@@ -546,23 +547,7 @@ START_TEST(leaks_owned_by_the_script)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("python");
-    TCase *tc = tcase_create("python");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, reader_round_trip);
-    tcase_add_test(tc, sites_show_python_frames);
-    tcase_add_test(tc, leaks_at_script_end);
-    tcase_add_test(tc, import_machinery_hidden);
-    tcase_add_test(tc, python_file_owners);
-    tcase_add_test(tc, leaks_owned_by_the_script);
-    tcase_add_test(tc, arenas_tracked);
-    tcase_add_test(tc, corrupt_python_records);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+MT_SUITE(.name = "python", .timeout = 60,
+         .tests = MT_TESTS(reader_round_trip, sites_show_python_frames, leaks_at_script_end,
+                           import_machinery_hidden, python_file_owners, leaks_owned_by_the_script,
+                           arenas_tracked, corrupt_python_records));
