@@ -8,6 +8,12 @@
 #
 #   bench/bench.sh [--runs N] [--iterations N] [--py-n N] [--no-massif] [--build DIR]
 #
+# Thread scaling is separate (issue 14): bench/bench.sh --threads [--runs N] [--iterations N]
+# runs churn_mt with 1, 2 and 8 threads (8 on a 2-core machine too) of ITERATIONS/2 each (1M by
+# default, as the default run's churn_mt rows; a few minutes), plain, under `memtrace run -q`
+# and under heaptrack, interleaved; it prints each tool's overhead with N threads over its
+# overhead with 1 (the ratio of the two overheads, wall and CPU) and the peak RSS over plain.
+#
 # The analysis at scale is separate (minutes, GBs of disk): bench/bench.sh --scale EVENTS
 # generates a synthetic log with bench/gen_log.c and times `memtrace report` on it.
 # Real programs are separate too: bench/bench.sh --real [--runs N] records churn.c, node, perl,
@@ -28,6 +34,7 @@ SCALE=0
 REAL=0
 LOGSIZE=0
 PYIMPORT=0
+THREADS=0
 PYTHON=/usr/bin/python3
 
 while [ $# -gt 0 ]; do
@@ -42,7 +49,8 @@ while [ $# -gt 0 ]; do
     --logsize) LOGSIZE=1; shift ;;
     --pyimport) PYIMPORT=1; shift ;;
     --build) BUILD="$(cd "$2" && pwd)"; shift 2 ;;
-    -h | --help) sed -n '3,18p' "$0"; exit 0 ;;
+    --threads) THREADS=1; shift ;;
+    -h | --help) sed -n '3,23p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
@@ -340,6 +348,55 @@ if [ "$PYIMPORT" = 1 ]; then
     exit 0
 fi
 
+# ---- thread scaling (--threads, issue 14) ----------------------------------------------------
+# churn_mt with 1, 2 and 8 threads, each thread ITER/2 iterations, plain, `memtrace run -q` and
+# heaptrack, interleaved. A tool's overhead with N threads is its wall (CPU) over plain's with
+# N threads; the scaling figure is that over its overhead with 1 thread: 1.0 when threads cost
+# nothing more per event, 2 when every event costs twice as much as with one thread.
+threads_bench() {
+    local per=$((ITER / 2)) t have_ht=0
+    command -v heaptrack >/dev/null && have_ht=1
+    cc -O2 -g -pthread "$ROOT/bench/churn_mt.c" -o "$WORK/churn_mt"
+    machine
+    echo "runs: $RUNS interleaved; churn_mt 1, 2 and 8 threads x $per iterations each"
+    echo
+    for _ in $(seq "$RUNS"); do
+        for t in 1 2 8; do
+            rm -f "$WORK"/*.mtr "$WORK"/heaptrack.*
+            measure thr${t}_plain "$WORK/churn_mt" $t "$per"
+            measure thr${t}_memtrace "$MEMTRACE" run -q -o "$WORK/thr$t.mtr" -- "$WORK/churn_mt" $t "$per"
+            if [ $have_ht = 1 ]; then
+                (cd "$WORK" && measure thr${t}_heaptrack heaptrack -o "$WORK/heaptrack.thr$t" \
+                    "$WORK/churn_mt" $t "$per")
+            fi
+        done
+    done
+    printf "%-31s %11s %11s %11s   %-26s %s\n" "" "plain wall" "wall ratio" "CPU ratio" \
+        "overhead N / overhead 1" "peak RSS vs plain"
+    local tool f
+    for tool in memtrace heaptrack; do
+        [ -f "$WORK/thr1_$tool.times" ] || continue
+        for t in 1 2 8; do
+            f="$WORK/thr${t}_$tool.times"
+            awk -v l="churn_mt $t thread(s) $tool" -v t="$t" \
+                -v w="$(median 1 "$f")" -v c="$(median 2 "$f")" -v m="$(median 3 "$f")" \
+                -v pw="$(median 1 "$WORK/thr${t}_plain.times")" \
+                -v pc="$(median 2 "$WORK/thr${t}_plain.times")" \
+                -v pm="$(median 3 "$WORK/thr${t}_plain.times")" \
+                -v w1="$(median 1 "$WORK/thr1_$tool.times")" -v c1="$(median 2 "$WORK/thr1_$tool.times")" \
+                -v p1="$(median 1 "$WORK/thr1_plain.times")" -v q1="$(median 2 "$WORK/thr1_plain.times")" 'BEGIN {
+                printf "%-31s %9.2f s %10.2fx %10.2fx   %5.2f wall %5.2f CPU %6s %+8.1f MiB\n",
+                    l, pw, w / pw, c / pc, (w / pw) / (w1 / p1), (c / pc) / (c1 / q1), "", (m - pm) / 1024 }'
+        done
+    done
+    echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+if [ "$THREADS" = 1 ]; then
+    threads_bench
+    exit 0
+fi
+
 if [ "$SCALE" != 0 ]; then
     cc -O2 -I"$ROOT/format" "$ROOT/bench/gen_log.c" -o "$WORK/gen_log" -lz
     machine
@@ -372,6 +429,8 @@ for i in $(seq "$RUNS"); do
     rm -f "$WORK"/*.mtr "$WORK"/heaptrack.* "$WORK"/massif.*
     measure churn_plain "$WORK/churn" "$ITER"
     measure churn_memtrace "$MEMTRACE" run -q -o "$WORK/churn.mtr" -- "$WORK/churn" "$ITER"
+    # the default run: the summary read while the program runs (issue 14's first target row)
+    measure churn_summary "$MEMTRACE" run -o "$WORK/churns.mtr" -- "$WORK/churn" "$ITER"
     if [ $HAVE_HEAPTRACK = 1 ]; then
         (cd "$WORK" && measure churn_heaptrack heaptrack -o "$WORK/heaptrack.churn" "$WORK/churn" "$ITER")
     fi
@@ -428,7 +487,8 @@ per_thread() {
 
 printf "%-28s %17s   %17s   %23s\n" "" "wall (ratio)" "cpu (ratio)" "peak RSS (vs plain)"
 row "churn.c plain" churn_plain churn_plain
-row "churn.c memtrace" churn_memtrace churn_plain
+row "churn.c memtrace -q" churn_memtrace churn_plain
+row "churn.c memtrace" churn_summary churn_plain
 row "churn.c heaptrack" churn_heaptrack churn_plain
 row "churn.c massif" churn_massif churn_plain
 row "churn_mt 1 thread plain" mt1_plain mt1_plain

@@ -50,8 +50,94 @@ def case_stress():
     check(got == want, f"report: allocations={got[0]} frees={got[1]} leaked_bytes={got[2]} "
           f"leaked_blocks={got[3]}; the program counted allocations={want[0]} frees={want[1]} "
           f"leaked_bytes={want[2]} leaked_blocks={want[3]}")
+    cross = cross_thread_of(p, "stress")
     print(f"  stress {ops} ops/thread: allocations={got[0]} frees={got[1]} "
-          f"leaked_bytes={got[2]} leaked_blocks={got[3]}: exact")
+          f"leaked_bytes={got[2]} leaked_blocks={got[3]}: exact; {cross[0]} cross-thread frees, "
+          f"{cross[1]} addresses reused across threads")
+
+
+def cross_thread_of(p, name):
+    """(cross_frees, reused) of the sample's `memtrace-stress:` line, both checked non-zero:
+    the run must have freed blocks on other threads and handed their addresses to yet
+    another thread, or it did not test what it is for."""
+    kv = it.sample_kv(p.stdout, "stress")
+    cross, reused = int(kv["cross_frees"]), int(kv["reused"])
+    check(cross > 0 and reused > 0, f"{name}: {cross} cross-thread frees, {reused} addresses "
+          f"reused across threads; the test needs both\n{show(p)}")
+    return cross, reused
+
+
+@case(300)
+def case_stress_leak_check():
+    """The stress program under --leak-check: the same exact counts, and the leak check finds
+    exactly the blocks the program kept, all reachable (its workers' slots, a static array,
+    still point to them), nothing lost at its sites."""
+    prog = it.sample_exe("stress")
+    ops = os.environ.get("MT_STRESS_OPS", "1000000")
+    log = os.path.join(it.TMP, "stress-leak-check.mtr")
+    p = memtrace("run", "-q", "--leak-check", "-o", log, "--", prog, ops, timeout=1800)
+    check(p.returncode == 0, f"memtrace run --leak-check stress {ops}\n{show(p)}")
+    want = truth_of(p, "stress")
+    cross_thread_of(p, "stress")
+    rep = report_json(log, "--top", "1000000")
+    check(not rep["truncated"], f"the log is truncated: {rep['truncation']}")
+    check(rep["unknown_frees"] == 0, f"{rep['unknown_frees']} frees of unknown blocks")
+    got = own_totals(rep, prog)
+    check(got == want, f"report: {got}; the program counted {want}")
+    lk = it.leaks_json(log, "--kinds", "all")
+    check(lk.get("classified") is True, f"no leak scan in the log: {lk.get('classified')}")
+    kinds = {}
+    for r in lk.get("leaks") or []:
+        stack = r.get("stack") or [{}]
+        if os.path.realpath(stack[0].get("module") or "") != os.path.realpath(prog):
+            continue
+        b, n = kinds.get(r["kind"], (0, 0))
+        kinds[r["kind"]] = (b + r["bytes"], n + r["blocks"])
+    check(kinds == {"reachable": (want[2], want[3])},
+          f"leak check at the program's sites: {kinds}; it kept {want[2]} bytes in {want[3]} "
+          f"blocks, all reachable")
+    print(f"  stress --leak-check {ops} ops/thread: {want[3]} blocks of {want[2]} bytes "
+          f"reachable, exact")
+
+
+@case(300, needs="python_frames")
+def case_stress_python():
+    """samples/py_stress.py: 16 Python threads call libc's malloc, realloc and free through
+    ctypes (at once: ctypes releases the GIL), free each other's blocks through queue.Queue,
+    reuse each other's addresses, and make Python objects in between. The native calls are
+    the sites whose innermost frame is libffi's call and whose Python frame is the script's;
+    their counts and kept bytes equal the script's own, with zero unknown frees."""
+    script = it.py_sample("py_stress.py")
+    ops = os.environ.get("MT_PY_STRESS_OPS", "4000")
+    log = os.path.join(it.TMP, "py_stress.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", it.PYTHON, script, ops, timeout=600)
+    check(p.returncode == 0, f"memtrace run python3 py_stress.py {ops}\n{show(p)}")
+    want = truth_of(p, "py_stress")
+    kv = it.sample_kv(p.stdout, "pystress")
+    cross, reused = int(kv["cross_frees"]), int(kv["reused"])
+    check(cross > 0 and reused > 0, f"{cross} cross-thread frees, {reused} addresses reused "
+          f"across threads; the test needs both\n{show(p)}")
+    rep = report_json(log, "--top", "1000000")
+    check(not rep["truncated"], f"the log is truncated: {rep['truncation']}")
+    check(rep["unknown_frees"] == 0, f"{rep['unknown_frees']} frees of unknown blocks")
+    check(rep["allocations_by_kind"]["PyObject_Malloc"] > 0, "no Python object allocations")
+    alloc = leaked = blocks = 0
+    for site in rep.get("top_sites", []):
+        stack = site.get("stack") or [{}]
+        if "libffi" not in os.path.basename(stack[0].get("module") or ""):
+            continue
+        if not any(f.get("python") and (f.get("file") or "").endswith("py_stress.py")
+                   for f in stack):
+            continue
+        alloc += site["allocations"]
+        leaked += site["leaked_bytes"]
+        blocks += site["leaked_blocks"]
+    got = (alloc, alloc - blocks, leaked, blocks)
+    check(got == want, f"report: allocations={got[0]} frees={got[1]} leaked_bytes={got[2]} "
+          f"leaked_blocks={got[3]}; the script counted allocations={want[0]} frees={want[1]} "
+          f"leaked_bytes={want[2]} leaked_blocks={want[3]}")
+    print(f"  py_stress {ops} ops/thread: allocations={got[0]} leaked_bytes={got[2]} "
+          f"leaked_blocks={got[3]}: exact; {cross} cross-thread frees, {reused} reused")
 
 
 # ---- programs with their own allocator ----
