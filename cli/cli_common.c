@@ -369,11 +369,40 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
         return 1;
     }
     if (sym && mt_symbolizer_new(sym, (*a)->modules) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
         mt_analysis_free(*a);
-        return 1;
+        return mt_cli_oom(path);
     }
     return 0;
+}
+
+int mt_cli_oom(const char *path)
+{
+    fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
+    return 1;
+}
+
+int mt_cli_load_as(const char *path, int show_import, int sites_only, mt_analysis_t **a,
+                   mt_symbolizer_t **sym)
+{
+    if (mt_cli_load(path, a, sym))
+        return 1;
+    (*a)->show_import_machinery = show_import;
+    if (sites_only)
+        mt_replay_drop_blocks(&(*a)->replay);
+    return 0;
+}
+
+int mt_cli_report_log(const char *path, FILE *out, int show_import, int sites_only,
+                      mt_cli_report_fn fn, void *ctx)
+{
+    mt_analysis_t *a;
+    mt_symbolizer_t *sym;
+    if (mt_cli_load_as(path, show_import, sites_only, &a, &sym))
+        return 1;
+    int rc = fn(path, out, a, sym, ctx);
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    return rc;
 }
 
 int mt_cli_finish(const char *path, const mt_analysis_t *a, int render_rc)

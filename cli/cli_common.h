@@ -60,6 +60,24 @@ int mt_cli_colour(int no_color);
  * printing the error (the command's exit status). */
 int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym);
 
+/* Prints "memtrace: PATH: Cannot allocate memory" and returns 1, the exit status. */
+int mt_cli_oom(const char *path);
+
+/* mt_cli_load, then the choices every report makes of the analysis: show_import keeps Python's
+ * import machinery in stacks (analysis.h, show_import_machinery); sites_only drops the live
+ * blocks, for the reports that read from sites and totals only. Returns 0 or 1 as
+ * mt_cli_load. */
+int mt_cli_load_as(const char *path, int show_import, int sites_only, mt_analysis_t **a,
+                   mt_symbolizer_t **sym);
+
+/* One report of one log: builds and writes it to out, returns the exit status. */
+typedef int (*mt_cli_report_fn)(const char *path, FILE *out, mt_analysis_t *a, mt_symbolizer_t *sym,
+                                void *ctx);
+/* Loads path (mt_cli_load_as), runs fn on it and frees what it loaded; returns fn's exit
+ * status, or 1 when the log could not be loaded. */
+int mt_cli_report_log(const char *path, FILE *out, int show_import, int sites_only,
+                      mt_cli_report_fn fn, void *ctx);
+
 /* Prints the one-line error for what getopt_long returned as ':' (missing value) or '?'
  * (unknown or ambiguous option), with the option of longopts meant when it is near, and
  * returns 2, the usage-error status. */

@@ -51,30 +51,27 @@ static void mt_peak_usage(FILE *out)
             MT_PEAK_DEFAULT_TOP, MT_PEAK_DEFAULT_FRAMES);
 }
 
+/* The peak report of a loaded log (mt_cli_report_fn). */
+static int mt_peak_render(const char *path, FILE *out, mt_analysis_t *a, mt_symbolizer_t *sym,
+                          void *ctx)
+{
+    const mt_cli_site_opts_t *o = ctx;
+    mt_report_peak_t rep;
+    if (mt_report_peak_build(&rep, a, sym, o->top) < 0)
+        return mt_cli_oom(path);
+    int r = o->json ? mt_render_peak_json(&rep, out, 1)
+                    : mt_render_peak_text(&rep, out, mt_cli_colour(o->no_color), o->frames);
+    int rc = mt_cli_finish(path, a, r);
+    mt_report_peak_destroy(&rep);
+    return rc;
+}
+
 /* The peak report of one log on out (multi_log.h's mt_cli_one_fn). */
 static int mt_peak_one(const char *path, FILE *out, void *ctx)
 {
     const mt_cli_site_opts_t *o = ctx;
-    mt_analysis_t *a;
-    mt_symbolizer_t *sym;
-    if (mt_cli_load(path, &a, &sym))
-        return 1;
-    a->show_import_machinery = o->show_import;
-    mt_replay_drop_blocks(&a->replay); /* read from sites and totals only */
-    mt_report_peak_t rep;
-    int rc;
-    if (mt_report_peak_build(&rep, a, sym, o->top) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
-        rc = 1;
-    } else {
-        int r = o->json ? mt_render_peak_json(&rep, out, 1)
-                        : mt_render_peak_text(&rep, out, mt_cli_colour(o->no_color), o->frames);
-        rc = mt_cli_finish(path, a, r);
-        mt_report_peak_destroy(&rep);
-    }
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    return rc;
+    /* read from sites and totals only */
+    return mt_cli_report_log(path, out, o->show_import, 1, mt_peak_render, ctx);
 }
 
 int mt_cmd_peak(int argc, char **argv)

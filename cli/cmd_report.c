@@ -81,37 +81,33 @@ static int mt_report_option(const char *cmd, int opt, const char *value, void *c
     return mt_cli_size(cmd, "--fail-peak-above", value, &cli->peak_limit);
 }
 
+/* The summary of a loaded log (mt_cli_report_fn), then the --fail-peak-above check. */
+static int mt_report_render(const char *path, FILE *out, mt_analysis_t *a, mt_symbolizer_t *sym,
+                            void *ctx)
+{
+    const mt_report_cli_t *cli = ctx;
+    const mt_cli_site_opts_t *o = &cli->o;
+    mt_report_summary_t rep;
+    if (mt_report_summary_build(&rep, a, sym, o->top) < 0)
+        return mt_cli_oom(path);
+    mt_render_opts_t ro = {.colour = mt_cli_colour(o->no_color), .max_frames = o->frames};
+    int r = o->json ? mt_render_summary_json(&rep, out, 1) : mt_render_summary_text(&rep, out, &ro);
+    int rc = mt_cli_finish(path, a, r);
+    mt_report_summary_destroy(&rep);
+    /* after the report, so that the reason is the last line */
+    if (cli->peak_limit_text && mt_cli_peak_check("memtrace: report: ", "", a, sym, cli->peak_limit,
+                                                  cli->peak_limit_text) != 0)
+        rc = 1;
+    return rc;
+}
+
 /* The report of one log on out (multi_log.h's mt_cli_one_fn); over several logs, the one with
  * the highest peak, which is also the one --fail-peak-above checks. */
 static int mt_report_one(const char *path, FILE *out, void *ctx)
 {
     const mt_report_cli_t *cli = ctx;
-    const mt_cli_site_opts_t *o = &cli->o;
-    mt_analysis_t *a;
-    mt_symbolizer_t *sym;
-    if (mt_cli_load(path, &a, &sym))
-        return 1;
-    a->show_import_machinery = o->show_import;
-    mt_replay_drop_blocks(&a->replay); /* read from sites and totals only */
-    mt_report_summary_t rep;
-    int rc;
-    if (mt_report_summary_build(&rep, a, sym, o->top) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
-        rc = 1;
-    } else {
-        mt_render_opts_t ro = {.colour = mt_cli_colour(o->no_color), .max_frames = o->frames};
-        int r =
-            o->json ? mt_render_summary_json(&rep, out, 1) : mt_render_summary_text(&rep, out, &ro);
-        rc = mt_cli_finish(path, a, r);
-        mt_report_summary_destroy(&rep);
-        /* after the report, so that the reason is the last line */
-        if (cli->peak_limit_text && mt_cli_peak_check("memtrace: report: ", "", a, sym,
-                                                      cli->peak_limit, cli->peak_limit_text) != 0)
-            rc = 1;
-    }
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    return rc;
+    /* read from sites and totals only */
+    return mt_cli_report_log(path, out, cli->o.show_import, 1, mt_report_render, ctx);
 }
 
 int mt_cmd_report(int argc, char **argv)
