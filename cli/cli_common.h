@@ -114,6 +114,31 @@ int mt_cli_check_threads(const char *cmd, mt_analysis_t *const *a, size_t n);
  * would match a thread in every process. */
 int mt_cli_threads_one_log(const char *cmd);
 
+/* Help lines that several commands' --help share word for word, so that they cannot drift
+ * apart. The descriptions start at column 22; EXTRA is the spaces past it of a command whose
+ * descriptions start further right ("" for column 22). */
+// clang-format off
+#define MT_CLI_HELP_IMPORT_NAMES(EXTRA)                                                            \
+    "  --show-import-machinery\n"                                                                  \
+    "                      " EXTRA "keep Python's import machinery (<frozen importlib...>) in\n"   \
+    "                      " EXTRA "stacks; by default what an import allocates is charged to\n"   \
+    "                      " EXTRA "the module's lines and the line that imported it\n"            \
+    "  --full-names        " EXTRA "C++ names in full (by default template arguments\n"            \
+    "                      " EXTRA "are shortened: std::vector<>::push_back)\n"
+/* --thread in the help of the reports over one log or several (report, peak). */
+#define MT_CLI_SITE_HELP_THREAD                                                                    \
+    "  --thread NAME|ID    only the blocks that thread allocated, whoever freed them: a\n"         \
+    "                      name (every thread of that name) or a tid; repeat for more.\n"         \
+    "                      The peak stays the heap's, of which they hold the part shown.\n"       \
+    "                      One log only: a thread is one process's\n"
+/* The last options of the help of the reports that list sites (mt_cli_site_options). */
+#define MT_CLI_SITE_HELP_TAIL                                                                      \
+    "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"          \
+    "                      --no-colour is the same\n"                                              \
+    MT_CLI_HELP_IMPORT_NAMES("")                                                                   \
+    "  -h, --help          show this help\n"
+// clang-format on
+
 #define MT_CLI_OPT_OWN 256
 #define MT_CLI_MAX_OWN 8
 

@@ -25,6 +25,8 @@
 
 static void mt_flamegraph_usage(FILE *out)
 {
+    /* the shared help lines are macros (cli_common.h), one a line */
+    // clang-format off
     fprintf(out,
             "usage: memtrace flamegraph [options] -o OUT.svg FILE\n"
             "\n"
@@ -48,12 +50,7 @@ static void mt_flamegraph_usage(FILE *out)
             "                       (default %s, 0 keeps all; at most %d frames and 2 MB\n"
             "                       are drawn: past that the cut rises, never the cost)\n"
             "  --width N            width in pixels (default 1200)\n"
-            "  --show-import-machinery\n"
-            "                       keep Python's import machinery (<frozen importlib...>) in\n"
-            "                       stacks; by default what an import allocates is charged to\n"
-            "                       the module's lines and the line that imported it\n"
-            "  --full-names         C++ names in full (by default template arguments\n"
-            "                       are shortened: std::vector<>::push_back)\n"
+            MT_CLI_HELP_IMPORT_NAMES(" ")
             "  --thread NAME|ID     only the blocks that thread (a name, or a tid; repeatable)\n"
             "                       allocated; peak stays the heap's peak\n"
             "  -h, --help           show this help\n"
@@ -61,6 +58,7 @@ static void mt_flamegraph_usage(FILE *out)
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
             "output could not be written; 2 usage error.\n",
             MT_FG_DEFAULT_MIN_PERCENT, MT_FG_MAX_NODES);
+    // clang-format on
 }
 
 static int mt_parse_percent(const char *s, double *out)

@@ -15,6 +15,8 @@
 
 static void mt_frag_usage(FILE *out)
 {
+    /* the shared help lines are macros (cli_common.h), one a line */
+    // clang-format off
     fprintf(out,
             "usage: memtrace fragmentation [options] FILE\n"
             "\n"
@@ -32,19 +34,12 @@ static void mt_frag_usage(FILE *out)
             "  --thread NAME|ID    the pinning and churn sites of the blocks that thread (a name,\n"
             "                      or a tid; repeatable) allocated; the allocator's figures and\n"
             "                      holes stay the whole process's\n"
-            "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
-            "                      --no-colour is the same\n"
-            "  --show-import-machinery\n"
-            "                      keep Python's import machinery (<frozen importlib...>) in\n"
-            "                      stacks; by default what an import allocates is charged to\n"
-            "                      the module's lines and the line that imported it\n"
-            "  --full-names        C++ names in full (by default template arguments\n"
-            "                      are shortened: std::vector<>::push_back)\n"
-            "  -h, --help          show this help\n"
+            MT_CLI_SITE_HELP_TAIL
             "\n"
             "exit status: 0 report written; 1 the log could not be read or is truncated;\n"
             "2 usage error.\n",
             MT_FRAG_DEFAULT_TOP, MT_FRAG_DEFAULT_FRAMES);
+    // clang-format on
 }
 
 enum { OPT_REQUEST = MT_CLI_OPT_OWN };

@@ -16,6 +16,8 @@
 
 static void mt_html_usage(FILE *out)
 {
+    /* the shared help lines are macros (cli_common.h), one a line */
+    // clang-format off
     fprintf(out,
             "usage: memtrace html [options] -o REPORT.html FILE\n"
             "       memtrace html [options] -o REPORT.html FILE... | DIR\n"
@@ -32,12 +34,7 @@ static void mt_html_usage(FILE *out)
             "  -o, --output FILE   write the page to FILE ('-' for stdout); required\n"
             "  --title TEXT        page title (default: memtrace report: FILE)\n"
             "  --top N             rows per table, 0 for all that fit the page (default %d)\n"
-            "  --show-import-machinery\n"
-            "                      keep Python's import machinery (<frozen importlib...>) in\n"
-            "                      stacks; by default what an import allocates is charged to\n"
-            "                      the module's lines and the line that imported it\n"
-            "  --full-names        C++ names in full (by default template arguments\n"
-            "                      are shortened: std::vector<>::push_back)\n"
+            MT_CLI_HELP_IMPORT_NAMES("")
             "  --thread NAME|ID    the page of the blocks that thread (a name, or a tid;\n"
             "                      repeatable) allocated; the peak stays the heap's; one log\n"
             "                      only\n"
@@ -46,6 +43,7 @@ static void mt_html_usage(FILE *out)
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
             "output could not be written; 2 usage error.\n",
             MT_HTML_DEFAULT_TOP);
+    // clang-format on
 }
 
 static int mt_html_one(const char *path, const char *out_path, const mt_html_opts_t *ho,

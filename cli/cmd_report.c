@@ -21,6 +21,8 @@
 
 static void mt_report_usage(FILE *out)
 {
+    /* the shared help lines are macros (cli_common.h), one a line */
+    // clang-format off
     fprintf(out,
             "usage: memtrace report [options] FILE\n"
             "       memtrace report [options] FILE... | DIR\n"
@@ -44,24 +46,14 @@ static void mt_report_usage(FILE *out)
             "                      exit 1 when the heap's peak (of the process with the highest\n"
             "                      one) is above SIZE bytes (4096, 64K, 10MiB, 1.5G), with a\n"
             "                      line on stderr saying where\n"
-            "  --thread NAME|ID    only the blocks that thread allocated, whoever freed them: a\n"
-            "                      name (every thread of that name) or a tid; repeat for more.\n"
-            "                      The peak stays the heap's, of which they hold the part shown.\n"
-            "                      One log only: a thread is one process's\n"
-            "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
-            "                      --no-colour is the same\n"
-            "  --show-import-machinery\n"
-            "                      keep Python's import machinery (<frozen importlib...>) in\n"
-            "                      stacks; by default what an import allocates is charged to\n"
-            "                      the module's lines and the line that imported it\n"
-            "  --full-names        C++ names in full (by default template arguments\n"
-            "                      are shortened: std::vector<>::push_back)\n"
-            "  -h, --help          show this help\n"
+            MT_CLI_SITE_HELP_THREAD
+            MT_CLI_SITE_HELP_TAIL
             "\n"
             "exit status: 0 report written; 1 a log could not be read, or it is truncated\n"
             "(the report of what is there is still written, with a warning on stderr), or the\n"
             "peak is above --fail-peak-above; 2 usage error.\n",
             MT_REPORT_DEFAULT_TOP, MT_REPORT_DEFAULT_FRAMES);
+    // clang-format on
 }
 
 typedef struct mt_report_cli {
