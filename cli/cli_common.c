@@ -238,6 +238,23 @@ void mt_cli_add_thread(const char *value)
     mt_cli_threads.v[mt_cli_threads.n++] = value;
 }
 
+int mt_cli_shared_option(int c, const char *value, int *show_import)
+{
+    switch (c) {
+    case MT_CLI_OPT_THREAD:
+        mt_cli_add_thread(value);
+        return 1;
+    case MT_CLI_OPT_FULL_NAMES:
+        mt_names_set_full(1);
+        return 1;
+    case MT_CLI_OPT_SHOW_IMPORT:
+        *show_import = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 void mt_cli_threads_allow_missing(void)
 {
     mt_cli_threads.allow_missing = 1;
@@ -269,14 +286,14 @@ int mt_cli_check_threads(const char *cmd, mt_analysis_t *const *a, size_t n)
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o)
 {
-    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR, OPT_SHOW_IMPORT };
+    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR };
     static const struct option common[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"top", required_argument, NULL, OPT_TOP},
         {"frames", required_argument, NULL, OPT_FRAMES},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
-        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
+        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
@@ -309,19 +326,12 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         case OPT_NO_COLOR:
             o->no_color = 1;
             break;
-        case OPT_SHOW_IMPORT:
-            o->show_import = 1;
-            break;
-        case MT_CLI_OPT_THREAD:
-            mt_cli_add_thread(optarg);
-            break;
-        case MT_CLI_OPT_FULL_NAMES:
-            mt_names_set_full(1);
-            break;
         case 'h':
             usage(stdout);
             return 0;
         default:
+            if (mt_cli_shared_option(c, optarg, &o->show_import))
+                break;
             if (c >= MT_CLI_OPT_OWN && o->on_own) {
                 if (o->on_own(cmd, c, optarg, o->own_ctx) < 0)
                     return 2;

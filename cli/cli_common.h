@@ -101,6 +101,16 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
     {                                                                                              \
         "full-names", no_argument, NULL, MT_CLI_OPT_FULL_NAMES                                     \
     }
+/* --show-import-machinery: keep Python's import machinery in stacks (analysis.h,
+ * show_import_machinery), taken by every command that shows Python stacks. Its table entry is
+ * written out in each table, {"show-import-machinery", no_argument, NULL,
+ * MT_CLI_OPT_SHOW_IMPORT}, where the tests that compare the tables with the documentation
+ * read it. */
+#define MT_CLI_OPT_SHOW_IMPORT 0x7369
+/* Takes what getopt_long returned as c when it is one of the options every command takes the
+ * same way (MT_CLI_THREAD_OPTION, MT_CLI_FULL_NAMES_OPTION, MT_CLI_OPT_SHOW_IMPORT, which
+ * sets *show_import): 1 when it was, else 0 (the command's own, or a bad option). */
+int mt_cli_shared_option(int c, const char *value, int *show_import);
 void mt_cli_add_thread(const char *value);
 /* For diff: a value may match a thread of one of the two logs only (see mt_cli_check_threads). */
 void mt_cli_threads_allow_missing(void);

@@ -52,12 +52,12 @@ static void mt_export_usage(FILE *out)
 
 int mt_cmd_export(int argc, char **argv)
 {
-    enum { OPT_TO = 1, OPT_COST, OPT_SHOW_IMPORT };
+    enum { OPT_TO = 1, OPT_COST };
     static const struct option longopts[] = {
         {"to", required_argument, NULL, OPT_TO},
         {"output", required_argument, NULL, 'o'},
         {"cost", required_argument, NULL, OPT_COST},
-        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
+        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
@@ -89,19 +89,12 @@ int mt_cmd_export(int argc, char **argv)
         case 'o':
             out_path = optarg;
             break;
-        case OPT_SHOW_IMPORT:
-            show_import = 1;
-            break;
-        case MT_CLI_OPT_FULL_NAMES:
-            mt_names_set_full(1);
-            break;
-        case MT_CLI_OPT_THREAD:
-            mt_cli_add_thread(optarg);
-            break;
         case 'h':
             mt_export_usage(stdout);
             return 0;
         default:
+            if (mt_cli_shared_option(c, optarg, &show_import))
+                break;
             return mt_cli_bad_option("export", c, argv, longopts);
         }
     }

@@ -76,14 +76,14 @@ static int mt_parse_percent(const char *s, double *out)
 
 int mt_cmd_flamegraph(int argc, char **argv)
 {
-    enum { OPT_COST = 1, OPT_TITLE, OPT_MIN, OPT_WIDTH, OPT_SHOW_IMPORT };
+    enum { OPT_COST = 1, OPT_TITLE, OPT_MIN, OPT_WIDTH };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"cost", required_argument, NULL, OPT_COST},
         {"title", required_argument, NULL, OPT_TITLE},
         {"min-percent", required_argument, NULL, OPT_MIN},
         {"width", required_argument, NULL, OPT_WIDTH},
-        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
+        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
@@ -122,19 +122,12 @@ int mt_cmd_flamegraph(int argc, char **argv)
                 return mt_cli_usage("flamegraph", "--width needs at least 200 pixels, got %zu",
                                     width);
             break;
-        case OPT_SHOW_IMPORT:
-            show_import = 1;
-            break;
-        case MT_CLI_OPT_FULL_NAMES:
-            mt_names_set_full(1);
-            break;
-        case MT_CLI_OPT_THREAD:
-            mt_cli_add_thread(optarg);
-            break;
         case 'h':
             mt_flamegraph_usage(stdout);
             return 0;
         default:
+            if (mt_cli_shared_option(c, optarg, &show_import))
+                break;
             return mt_cli_bad_option("flamegraph", c, argv, longopts);
         }
     }

@@ -51,12 +51,12 @@ static int mt_html_one(const char *path, const char *out_path, const mt_html_opt
 
 int mt_cmd_html(int argc, char **argv)
 {
-    enum { OPT_TITLE = 1, OPT_TOP, OPT_SHOW_IMPORT };
+    enum { OPT_TITLE = 1, OPT_TOP };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"title", required_argument, NULL, OPT_TITLE},
         {"top", required_argument, NULL, OPT_TOP},
-        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
+        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
@@ -80,19 +80,12 @@ int mt_cmd_html(int argc, char **argv)
             if (mt_cli_top("html", optarg, &ho.top))
                 return 2;
             break;
-        case OPT_SHOW_IMPORT:
-            show_import = 1;
-            break;
-        case MT_CLI_OPT_FULL_NAMES:
-            mt_names_set_full(1);
-            break;
-        case MT_CLI_OPT_THREAD:
-            mt_cli_add_thread(optarg);
-            break;
         case 'h':
             mt_html_usage(stdout);
             return 0;
         default:
+            if (mt_cli_shared_option(c, optarg, &show_import))
+                break;
             return mt_cli_bad_option("html", c, argv, longopts);
         }
     }
