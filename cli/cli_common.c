@@ -255,6 +255,18 @@ int mt_cli_shared_option(int c, const char *value, int *show_import)
     }
 }
 
+int mt_cli_other_option(const char *cmd, int c, char **argv, const struct option *longopts,
+                        void (*usage)(FILE *), int *show_import)
+{
+    if (mt_cli_shared_option(c, optarg, show_import))
+        return -1;
+    if (c == 'h') {
+        usage(stdout);
+        return 0;
+    }
+    return mt_cli_bad_option(cmd, c, argv, longopts);
+}
+
 void mt_cli_threads_allow_missing(void)
 {
     mt_cli_threads.allow_missing = 1;

@@ -111,6 +111,11 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
  * same way (MT_CLI_THREAD_OPTION, MT_CLI_FULL_NAMES_OPTION, MT_CLI_OPT_SHOW_IMPORT, which
  * sets *show_import): 1 when it was, else 0 (the command's own, or a bad option). */
 int mt_cli_shared_option(int c, const char *value, int *show_import);
+/* The end of a command's getopt_long switch, for c none of its own options: takes the shared
+ * ones (mt_cli_shared_option) and returns -1 to go on; prints usage on stdout for -h and
+ * --help and returns 0; else prints the usage error (mt_cli_bad_option) and returns 2. */
+int mt_cli_other_option(const char *cmd, int c, char **argv, const struct option *longopts,
+                        void (*usage)(FILE *), int *show_import);
 void mt_cli_add_thread(const char *value);
 /* For diff: a value may match a thread of one of the two logs only (see mt_cli_check_threads). */
 void mt_cli_threads_allow_missing(void);

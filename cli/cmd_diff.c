@@ -69,7 +69,7 @@ int mt_cmd_diff(int argc, char **argv)
         MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
-    int json = 0, no_color = 0, show_import = 0, c;
+    int json = 0, no_color = 0, show_import = 0, c, status;
     enum mt_diff_by by = MT_DIFF_BY_PEAK;
     size_t top = MT_DIFF_DEFAULT_TOP, frames = MT_DIFF_DEFAULT_FRAMES;
     mt_diff_threshold_t thr;
@@ -109,13 +109,10 @@ int mt_cmd_diff(int argc, char **argv)
         case OPT_NO_COLOR:
             no_color = 1;
             break;
-        case 'h':
-            mt_diff_usage(stdout);
-            return 0;
         default:
-            if (mt_cli_shared_option(c, optarg, &show_import))
-                break;
-            return mt_cli_bad_option("diff", c, argv, longopts);
+            if ((status = mt_cli_other_option("diff", c, argv, longopts, mt_diff_usage,
+                                              &show_import)) >= 0)
+                return status;
         }
     }
     if (argc - optind != 2)

@@ -66,7 +66,7 @@ int mt_cmd_export(int argc, char **argv)
     enum { TO_NONE, TO_FOLDED, TO_PPROF, TO_MASSIF } to = TO_NONE;
     enum mt_cost cost = MT_COST_PEAK;
     const char *out_path = NULL;
-    int show_import = 0, c;
+    int show_import = 0, c, status;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
@@ -79,23 +79,17 @@ int mt_cmd_export(int argc, char **argv)
             to = i == 0 ? TO_FOLDED : i == 1 ? TO_PPROF : TO_MASSIF;
             break;
         }
-        case OPT_COST: {
-            enum mt_cost cc;
-            if (mt_cli_cost("export", optarg, MT_EXPORT_COSTS, &cc))
+        case OPT_COST:
+            if (mt_cli_cost("export", optarg, MT_EXPORT_COSTS, &cost))
                 return 2;
-            cost = cc;
             break;
-        }
         case 'o':
             out_path = optarg;
             break;
-        case 'h':
-            mt_export_usage(stdout);
-            return 0;
         default:
-            if (mt_cli_shared_option(c, optarg, &show_import))
-                break;
-            return mt_cli_bad_option("export", c, argv, longopts);
+            if ((status = mt_cli_other_option("export", c, argv, longopts, mt_export_usage,
+                                              &show_import)) >= 0)
+                return status;
         }
     }
     if (to == TO_NONE)
@@ -107,10 +101,9 @@ int mt_cmd_export(int argc, char **argv)
         return mt_cli_usage("export", "pprof output is binary; use -o FILE or a pipe");
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
-    if (mt_cli_load(path, &a, &sym))
+    /* read from sites and totals only */
+    if (mt_cli_load_as(path, show_import, 1, &a, &sym))
         return 1;
-    a->show_import_machinery = show_import;
-    mt_replay_drop_blocks(&a->replay); /* read from sites and totals only */
     int rc = 1;
     mt_sites_t sites;
     if (mt_sites_build(&sites, a, sym) < 0) {

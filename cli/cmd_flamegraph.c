@@ -91,7 +91,7 @@ int mt_cmd_flamegraph(int argc, char **argv)
     };
     const char *out_path = NULL, *title = NULL;
     enum mt_cost cost = MT_COST_PEAK;
-    int show_import = 0, c;
+    int show_import = 0, c, status;
     double min_percent = strtod(MT_FG_DEFAULT_MIN_PERCENT, NULL);
     size_t width = 1200;
     opterr = 0;
@@ -101,13 +101,10 @@ int mt_cmd_flamegraph(int argc, char **argv)
         case 'o':
             out_path = optarg;
             break;
-        case OPT_COST: {
-            enum mt_cost cc;
-            if (mt_cli_cost("flamegraph", optarg, MT_FG_COSTS, &cc))
+        case OPT_COST:
+            if (mt_cli_cost("flamegraph", optarg, MT_FG_COSTS, &cost))
                 return 2;
-            cost = cc;
             break;
-        }
         case OPT_TITLE:
             title = optarg;
             break;
@@ -122,13 +119,10 @@ int mt_cmd_flamegraph(int argc, char **argv)
                 return mt_cli_usage("flamegraph", "--width needs at least 200 pixels, got %zu",
                                     width);
             break;
-        case 'h':
-            mt_flamegraph_usage(stdout);
-            return 0;
         default:
-            if (mt_cli_shared_option(c, optarg, &show_import))
-                break;
-            return mt_cli_bad_option("flamegraph", c, argv, longopts);
+            if ((status = mt_cli_other_option("flamegraph", c, argv, longopts, mt_flamegraph_usage,
+                                              &show_import)) >= 0)
+                return status;
         }
     }
     const char *path;
@@ -138,10 +132,9 @@ int mt_cmd_flamegraph(int argc, char **argv)
         return mt_cli_usage("flamegraph", "no output file: give -o OUT.svg ('-' for stdout)");
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
-    if (mt_cli_load(path, &a, &sym))
+    /* read from sites and totals only */
+    if (mt_cli_load_as(path, show_import, 1, &a, &sym))
         return 1;
-    a->show_import_machinery = show_import;
-    mt_replay_drop_blocks(&a->replay); /* read from sites and totals only */
     int rc = 1;
     mt_sites_t sites;
     mt_flame_tree_t tree;

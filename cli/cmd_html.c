@@ -65,7 +65,7 @@ int mt_cmd_html(int argc, char **argv)
     const char *out_path = NULL;
     mt_html_opts_t ho = {
         .top = MT_HTML_DEFAULT_TOP, .frames = MT_CLI_DEFAULT_FRAMES, .version = MT_VERSION};
-    int show_import = 0, c;
+    int show_import = 0, c, status;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
@@ -80,13 +80,10 @@ int mt_cmd_html(int argc, char **argv)
             if (mt_cli_top("html", optarg, &ho.top))
                 return 2;
             break;
-        case 'h':
-            mt_html_usage(stdout);
-            return 0;
         default:
-            if (mt_cli_shared_option(c, optarg, &show_import))
-                break;
-            return mt_cli_bad_option("html", c, argv, longopts);
+            if ((status = mt_cli_other_option("html", c, argv, longopts, mt_html_usage,
+                                              &show_import)) >= 0)
+                return status;
         }
     }
     if (optind >= argc)
@@ -95,7 +92,7 @@ int mt_cmd_html(int argc, char **argv)
         return mt_cli_usage("html", "no output file: give -o REPORT.html ('-' for stdout)");
     if (!mt_cli_logs_multi(argv + optind, (size_t)(argc - optind)))
         return mt_html_one(argv[optind], out_path, &ho, show_import);
-    int status = mt_cli_threads_one_log("html");
+    status = mt_cli_threads_one_log("html");
     if (status)
         return status;
     /* Several logs: the page of the process with the highest peak, the run's processes on
@@ -118,9 +115,8 @@ static int mt_html_one(const char *path, const char *out_path, const mt_html_opt
 {
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
-    if (mt_cli_load(path, &a, &sym))
+    if (mt_cli_load_as(path, show_import, 0, &a, &sym))
         return 1;
-    a->show_import_machinery = show_import;
     int rc = 1, to_stdout = strcmp(out_path, "-") == 0;
     FILE *f = to_stdout ? stdout : fopen(out_path, "w");
     if (!f) {

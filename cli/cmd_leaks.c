@@ -451,15 +451,15 @@ int mt_cmd_leaks(int argc, char **argv)
             o.source_root = src_root;
             break;
         }
-        case 'h':
-            mt_leaks_usage(stdout);
-            ret = 0;
-            goto done;
-        default:
-            if (mt_cli_shared_option(c, optarg, &o.show_import))
-                break;
-            mt_cli_bad_option("leaks", c, argv, longopts);
-            goto done;
+        default: {
+            int status =
+                mt_cli_other_option("leaks", c, argv, longopts, mt_leaks_usage, &o.show_import);
+            if (status >= 0) {
+                ret = status;
+                goto done;
+            }
+            break;
+        }
         }
     }
     if (optind >= argc) {
