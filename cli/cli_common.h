@@ -187,6 +187,15 @@ int mt_cli_tree_option(const char *cmd, int opt, const char *value, void *ctx);
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o);
 
+/* The file of -o OUT_PATH ('-': stdout) of the commands that write a page or an image, opened
+ * for writing; NULL after printing "memtrace: OUT_PATH: REASON". */
+FILE *mt_cli_open_out(const char *out_path);
+/* Closes f from mt_cli_open_out (stdout stays open) once render_rc came from writing it; returns
+ * the exit status: mt_cli_finish's for the log at path, or 1 after "memtrace: OUT_PATH: ..."
+ * when the file could not be written. */
+int mt_cli_close_out(FILE *f, const char *out_path, const char *path, const mt_analysis_t *a,
+                     int render_rc);
+
 /* Flushes stdout, reports a write error or a truncated log; returns the exit status. */
 int mt_cli_finish(const char *path, const mt_analysis_t *a, int render_rc);
 

@@ -107,7 +107,7 @@ int mt_cmd_export(int argc, char **argv)
     int rc = 1;
     mt_sites_t sites;
     if (mt_sites_build(&sites, a, sym) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
+        mt_cli_oom(path);
         goto out;
     }
     FILE *out = stdout;

@@ -150,28 +150,16 @@ int mt_cmd_flamegraph(int argc, char **argv)
                           .size_arg = &budget,
                           .max_size = MT_FLAME_SVG_MAX_BYTES};
     if (mt_sites_build(&sites, a, sym) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
+        mt_cli_oom(path);
         goto out_sym;
     }
     if (mt_flame_tree_build(&tree, a, &sites, &fo) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
+        mt_cli_oom(path);
         goto out_sites;
     }
-    int to_stdout = strcmp(out_path, "-") == 0;
-    FILE *f = to_stdout ? stdout : fopen(out_path, "w");
-    if (!f) {
-        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(errno));
-        goto out_tree;
-    }
-    int r = mt_render_flamegraph_svg(&tree, a, f, &so);
-    if (to_stdout) {
-        rc = mt_cli_finish(path, a, r);
-    } else if (fclose(f) != 0 || r < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(EIO));
-    } else {
-        rc = mt_cli_finish(path, a, 0);
-    }
-out_tree:
+    FILE *f = mt_cli_open_out(out_path);
+    if (f)
+        rc = mt_cli_close_out(f, out_path, path, a, mt_render_flamegraph_svg(&tree, a, f, &so));
     mt_flame_tree_destroy(&tree);
 out_sites:
     mt_sites_destroy(&sites);

@@ -117,22 +117,16 @@ static int mt_html_one(const char *path, const char *out_path, const mt_html_opt
     mt_symbolizer_t *sym;
     if (mt_cli_load_as(path, show_import, 0, &a, &sym))
         return 1;
-    int rc = 1, to_stdout = strcmp(out_path, "-") == 0;
-    FILE *f = to_stdout ? stdout : fopen(out_path, "w");
-    if (!f) {
-        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(errno));
-    } else {
+    int rc = 1;
+    FILE *f = mt_cli_open_out(out_path);
+    if (f) {
         int r = mt_render_html(a, sym, f, ho);
         if (r == -ENOMEM) {
-            fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
-            if (!to_stdout)
+            mt_cli_oom(path);
+            if (f != stdout)
                 fclose(f);
-        } else if (to_stdout) {
-            rc = mt_cli_finish(path, a, r);
-        } else if (fclose(f) != 0 || r < 0) {
-            fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(EIO));
         } else {
-            rc = mt_cli_finish(path, a, 0);
+            rc = mt_cli_close_out(f, out_path, path, a, r);
         }
     }
     mt_symbolizer_free(sym);
