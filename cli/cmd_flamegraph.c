@@ -74,6 +74,48 @@ static int mt_parse_percent(const char *s, double *out)
     return 0;
 }
 
+typedef struct mt_fg_cli {
+    const char *out_path, *title;
+    enum mt_cost cost;
+    double min_percent;
+    size_t width;
+} mt_fg_cli_t;
+
+/* The flame graph of a loaded log (mt_cli_report_fn), written to -o OUT ('-': out). */
+static int mt_fg_write(const char *path, FILE *out, mt_analysis_t *a, mt_symbolizer_t *sym,
+                       void *ctx)
+{
+    const mt_fg_cli_t *g = ctx;
+    (void)out; /* mt_cli_open_out's stdout for '-' */
+    int rc = 1;
+    mt_sites_t sites;
+    mt_flame_tree_t tree;
+    char note[256]; /* --thread: say whose allocations the graph shows */
+    mt_flame_svg_opts_t so = {.title = g->title,
+                              .note = mt_thread_filter_note(note, sizeof note, a),
+                              .width = (unsigned)g->width};
+    mt_flame_budget_t budget = {.a = a, .svg = &so};
+    mt_flame_opts_t fo = {.cost = g->cost,
+                          .min_share = g->min_percent / 100,
+                          .max_nodes = MT_FG_MAX_NODES,
+                          .size = mt_flame_svg_size,
+                          .size_arg = &budget,
+                          .max_size = MT_FLAME_SVG_MAX_BYTES};
+    if (mt_sites_build(&sites, a, sym) < 0)
+        return mt_cli_oom(path);
+    if (mt_flame_tree_build(&tree, a, &sites, &fo) < 0) {
+        mt_cli_oom(path);
+        goto out_sites;
+    }
+    FILE *f = mt_cli_open_out(g->out_path);
+    if (f)
+        rc = mt_cli_close_out(f, g->out_path, path, a, mt_render_flamegraph_svg(&tree, a, f, &so));
+    mt_flame_tree_destroy(&tree);
+out_sites:
+    mt_sites_destroy(&sites);
+    return rc;
+}
+
 int mt_cmd_flamegraph(int argc, char **argv)
 {
     enum { OPT_COST = 1, OPT_TITLE, OPT_MIN, OPT_WIDTH };
@@ -89,35 +131,34 @@ int mt_cmd_flamegraph(int argc, char **argv)
         MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
-    const char *out_path = NULL, *title = NULL;
-    enum mt_cost cost = MT_COST_PEAK;
+    mt_fg_cli_t g = {.cost = MT_COST_PEAK,
+                     .min_percent = strtod(MT_FG_DEFAULT_MIN_PERCENT, NULL),
+                     .width = 1200};
     int show_import = 0, c, status;
-    double min_percent = strtod(MT_FG_DEFAULT_MIN_PERCENT, NULL);
-    size_t width = 1200;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
-            out_path = optarg;
+            g.out_path = optarg;
             break;
         case OPT_COST:
-            if (mt_cli_cost("flamegraph", optarg, MT_FG_COSTS, &cost))
+            if (mt_cli_cost("flamegraph", optarg, MT_FG_COSTS, &g.cost))
                 return 2;
             break;
         case OPT_TITLE:
-            title = optarg;
+            g.title = optarg;
             break;
         case OPT_MIN:
-            if (mt_parse_percent(optarg, &min_percent) < 0)
+            if (mt_parse_percent(optarg, &g.min_percent) < 0)
                 return 2;
             break;
         case OPT_WIDTH:
-            if (mt_cli_number("flamegraph", "--width", optarg, 100000, &width) < 0)
+            if (mt_cli_number("flamegraph", "--width", optarg, 100000, &g.width) < 0)
                 return 2;
-            if (width < 200)
+            if (g.width < 200)
                 return mt_cli_usage("flamegraph", "--width needs at least 200 pixels, got %zu",
-                                    width);
+                                    g.width);
             break;
         default:
             if ((status = mt_cli_other_option("flamegraph", c, argv, longopts, mt_flamegraph_usage,
@@ -128,43 +169,8 @@ int mt_cmd_flamegraph(int argc, char **argv)
     const char *path;
     if (mt_cli_one_path("flamegraph", argc, argv, &path))
         return 2;
-    if (!out_path)
+    if (!g.out_path)
         return mt_cli_usage("flamegraph", "no output file: give -o OUT.svg ('-' for stdout)");
-    mt_analysis_t *a;
-    mt_symbolizer_t *sym;
     /* read from sites and totals only */
-    if (mt_cli_load_as(path, show_import, 1, &a, &sym))
-        return 1;
-    int rc = 1;
-    mt_sites_t sites;
-    mt_flame_tree_t tree;
-    char note[256]; /* --thread: say whose allocations the graph shows */
-    mt_flame_svg_opts_t so = {.title = title,
-                              .note = mt_thread_filter_note(note, sizeof note, a),
-                              .width = (unsigned)width};
-    mt_flame_budget_t budget = {.a = a, .svg = &so};
-    mt_flame_opts_t fo = {.cost = cost,
-                          .min_share = min_percent / 100,
-                          .max_nodes = MT_FG_MAX_NODES,
-                          .size = mt_flame_svg_size,
-                          .size_arg = &budget,
-                          .max_size = MT_FLAME_SVG_MAX_BYTES};
-    if (mt_sites_build(&sites, a, sym) < 0) {
-        mt_cli_oom(path);
-        goto out_sym;
-    }
-    if (mt_flame_tree_build(&tree, a, &sites, &fo) < 0) {
-        mt_cli_oom(path);
-        goto out_sites;
-    }
-    FILE *f = mt_cli_open_out(out_path);
-    if (f)
-        rc = mt_cli_close_out(f, out_path, path, a, mt_render_flamegraph_svg(&tree, a, f, &so));
-    mt_flame_tree_destroy(&tree);
-out_sites:
-    mt_sites_destroy(&sites);
-out_sym:
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    return rc;
+    return mt_cli_report_log(path, stdout, show_import, 1, mt_fg_write, &g);
 }
