@@ -61,14 +61,13 @@ static int mt_frag_render(const char *path, FILE *out, mt_analysis_t *a, mt_symb
                           void *ctx)
 {
     const mt_frag_cli_t *cli = ctx;
-    const mt_cli_site_opts_t *o = &cli->o;
     mt_report_fragmentation_t rep;
-    if (mt_report_fragmentation_build(&rep, a, sym, o->top) < 0)
+    if (mt_report_fragmentation_build(&rep, a, sym, cli->o.top) < 0)
         return mt_cli_oom(path);
     rep.request = cli->request;
-    int colour = mt_cli_colour(o->no_color);
-    int r = o->json ? mt_render_fragmentation_json(&rep, out, 1)
-                    : mt_render_fragmentation_text(&rep, out, colour, o->frames);
+    int colour = mt_cli_colour(cli->o.no_color);
+    int r = cli->o.json ? mt_render_fragmentation_json(&rep, out, 1)
+                        : mt_render_fragmentation_text(&rep, out, colour, cli->o.frames);
     int rc = mt_cli_finish(path, a, r);
     mt_report_fragmentation_destroy(&rep);
     return rc;
