@@ -238,6 +238,35 @@ void mt_cli_add_thread(const char *value)
     mt_cli_threads.v[mt_cli_threads.n++] = value;
 }
 
+int mt_cli_shared_option(int c, const char *value, int *show_import)
+{
+    switch (c) {
+    case MT_CLI_OPT_THREAD:
+        mt_cli_add_thread(value);
+        return 1;
+    case MT_CLI_OPT_FULL_NAMES:
+        mt_names_set_full(1);
+        return 1;
+    case MT_CLI_OPT_SHOW_IMPORT:
+        *show_import = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int mt_cli_other_option(const char *cmd, int c, char **argv, const struct option *longopts,
+                        void (*usage)(FILE *), int *show_import)
+{
+    if (mt_cli_shared_option(c, optarg, show_import))
+        return -1;
+    if (c == 'h') {
+        usage(stdout);
+        return 0;
+    }
+    return mt_cli_bad_option(cmd, c, argv, longopts);
+}
+
 void mt_cli_threads_allow_missing(void)
 {
     mt_cli_threads.allow_missing = 1;
@@ -269,14 +298,14 @@ int mt_cli_check_threads(const char *cmd, mt_analysis_t *const *a, size_t n)
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o)
 {
-    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR, OPT_SHOW_IMPORT };
+    enum { OPT_FORMAT = 1, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR };
     static const struct option common[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"top", required_argument, NULL, OPT_TOP},
         {"frames", required_argument, NULL, OPT_FRAMES},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
-        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
+        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
@@ -309,19 +338,12 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         case OPT_NO_COLOR:
             o->no_color = 1;
             break;
-        case OPT_SHOW_IMPORT:
-            o->show_import = 1;
-            break;
-        case MT_CLI_OPT_THREAD:
-            mt_cli_add_thread(optarg);
-            break;
-        case MT_CLI_OPT_FULL_NAMES:
-            mt_names_set_full(1);
-            break;
         case 'h':
             usage(stdout);
             return 0;
         default:
+            if (mt_cli_shared_option(c, optarg, &o->show_import))
+                break;
             if (c >= MT_CLI_OPT_OWN && o->on_own) {
                 if (o->on_own(cmd, c, optarg, o->own_ctx) < 0)
                     return 2;
@@ -369,11 +391,40 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
         return 1;
     }
     if (sym && mt_symbolizer_new(sym, (*a)->modules) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
         mt_analysis_free(*a);
-        return 1;
+        return mt_cli_oom(path);
     }
     return 0;
+}
+
+int mt_cli_oom(const char *path)
+{
+    fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
+    return 1;
+}
+
+int mt_cli_load_as(const char *path, int show_import, int sites_only, mt_analysis_t **a,
+                   mt_symbolizer_t **sym)
+{
+    if (mt_cli_load(path, a, sym))
+        return 1;
+    (*a)->show_import_machinery = show_import;
+    if (sites_only)
+        mt_replay_drop_blocks(&(*a)->replay);
+    return 0;
+}
+
+int mt_cli_report_log(const char *path, FILE *out, int show_import, int sites_only,
+                      mt_cli_report_fn fn, void *ctx)
+{
+    mt_analysis_t *a;
+    mt_symbolizer_t *sym;
+    if (mt_cli_load_as(path, show_import, sites_only, &a, &sym))
+        return 1;
+    int rc = fn(path, out, a, sym, ctx);
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    return rc;
 }
 
 int mt_cli_finish(const char *path, const mt_analysis_t *a, int render_rc)
@@ -394,4 +445,24 @@ int mt_cli_finish(const char *path, const mt_analysis_t *a, int render_rc)
         fputc('\n', stderr);
     }
     return rc;
+}
+
+FILE *mt_cli_open_out(const char *out_path)
+{
+    FILE *f = strcmp(out_path, "-") == 0 ? stdout : fopen(out_path, "w");
+    if (!f)
+        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(errno));
+    return f;
+}
+
+int mt_cli_close_out(FILE *f, const char *out_path, const char *path, const mt_analysis_t *a,
+                     int render_rc)
+{
+    if (f == stdout)
+        return mt_cli_finish(path, a, render_rc);
+    if (fclose(f) != 0 || render_rc < 0) {
+        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(EIO));
+        return 1;
+    }
+    return mt_cli_finish(path, a, 0);
 }

@@ -60,6 +60,24 @@ int mt_cli_colour(int no_color);
  * printing the error (the command's exit status). */
 int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym);
 
+/* Prints "memtrace: PATH: Cannot allocate memory" and returns 1, the exit status. */
+int mt_cli_oom(const char *path);
+
+/* mt_cli_load, then the choices every report makes of the analysis: show_import keeps Python's
+ * import machinery in stacks (analysis.h, show_import_machinery); sites_only drops the live
+ * blocks, for the reports that read from sites and totals only. Returns 0 or 1 as
+ * mt_cli_load. */
+int mt_cli_load_as(const char *path, int show_import, int sites_only, mt_analysis_t **a,
+                   mt_symbolizer_t **sym);
+
+/* One report of one log: builds and writes it to out, returns the exit status. */
+typedef int (*mt_cli_report_fn)(const char *path, FILE *out, mt_analysis_t *a, mt_symbolizer_t *sym,
+                                void *ctx);
+/* Loads path (mt_cli_load_as), runs fn on it and frees what it loaded; returns fn's exit
+ * status, or 1 when the log could not be loaded. */
+int mt_cli_report_log(const char *path, FILE *out, int show_import, int sites_only,
+                      mt_cli_report_fn fn, void *ctx);
+
 /* Prints the one-line error for what getopt_long returned as ':' (missing value) or '?'
  * (unknown or ambiguous option), with the option of longopts meant when it is near, and
  * returns 2, the usage-error status. */
@@ -83,6 +101,21 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
     {                                                                                              \
         "full-names", no_argument, NULL, MT_CLI_OPT_FULL_NAMES                                     \
     }
+/* --show-import-machinery: keep Python's import machinery in stacks (analysis.h,
+ * show_import_machinery), taken by every command that shows Python stacks. Its table entry is
+ * written out in each table, {"show-import-machinery", no_argument, NULL,
+ * MT_CLI_OPT_SHOW_IMPORT}, where the tests that compare the tables with the documentation
+ * read it. */
+#define MT_CLI_OPT_SHOW_IMPORT 0x7369
+/* Takes what getopt_long returned as c when it is one of the options every command takes the
+ * same way (MT_CLI_THREAD_OPTION, MT_CLI_FULL_NAMES_OPTION, MT_CLI_OPT_SHOW_IMPORT, which
+ * sets *show_import): 1 when it was, else 0 (the command's own, or a bad option). */
+int mt_cli_shared_option(int c, const char *value, int *show_import);
+/* The end of a command's getopt_long switch, for c none of its own options: takes the shared
+ * ones (mt_cli_shared_option) and returns -1 to go on; prints usage on stdout for -h and
+ * --help and returns 0; else prints the usage error (mt_cli_bad_option) and returns 2. */
+int mt_cli_other_option(const char *cmd, int c, char **argv, const struct option *longopts,
+                        void (*usage)(FILE *), int *show_import);
 void mt_cli_add_thread(const char *value);
 /* For diff: a value may match a thread of one of the two logs only (see mt_cli_check_threads). */
 void mt_cli_threads_allow_missing(void);
@@ -95,6 +128,31 @@ int mt_cli_check_threads(const char *cmd, mt_analysis_t *const *a, size_t n);
  * would change the figures of one process of the table only, and a name such as MainThread
  * would match a thread in every process. */
 int mt_cli_threads_one_log(const char *cmd);
+
+/* Help lines that several commands' --help share word for word, so that they cannot drift
+ * apart. The descriptions start at column 22; EXTRA is the spaces past it of a command whose
+ * descriptions start further right ("" for column 22). */
+// clang-format off
+#define MT_CLI_HELP_IMPORT_NAMES(EXTRA)                                                            \
+    "  --show-import-machinery\n"                                                                  \
+    "                      " EXTRA "keep Python's import machinery (<frozen importlib...>) in\n"   \
+    "                      " EXTRA "stacks; by default what an import allocates is charged to\n"   \
+    "                      " EXTRA "the module's lines and the line that imported it\n"            \
+    "  --full-names        " EXTRA "C++ names in full (by default template arguments\n"            \
+    "                      " EXTRA "are shortened: std::vector<>::push_back)\n"
+/* --thread in the help of the reports over one log or several (report, peak). */
+#define MT_CLI_SITE_HELP_THREAD                                                                    \
+    "  --thread NAME|ID    only the blocks that thread allocated, whoever freed them: a\n"         \
+    "                      name (every thread of that name) or a tid; repeat for more.\n"         \
+    "                      The peak stays the heap's, of which they hold the part shown.\n"       \
+    "                      One log only: a thread is one process's\n"
+/* The last options of the help of the reports that list sites (mt_cli_site_options). */
+#define MT_CLI_SITE_HELP_TAIL                                                                      \
+    "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"          \
+    "                      --no-colour is the same\n"                                              \
+    MT_CLI_HELP_IMPORT_NAMES("")                                                                   \
+    "  -h, --help          show this help\n"
+// clang-format on
 
 #define MT_CLI_OPT_OWN 256
 #define MT_CLI_MAX_OWN 8
@@ -128,6 +186,15 @@ int mt_cli_tree_option(const char *cmd, int opt, const char *value, void *ctx);
  * the exit status: 0 after --help, 2 after a usage error. */
 int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *),
                         mt_cli_site_opts_t *o);
+
+/* The file of -o OUT_PATH ('-': stdout) of the commands that write a page or an image, opened
+ * for writing; NULL after printing "memtrace: OUT_PATH: REASON". */
+FILE *mt_cli_open_out(const char *out_path);
+/* Closes f from mt_cli_open_out (stdout stays open) once render_rc came from writing it; returns
+ * the exit status: mt_cli_finish's for the log at path, or 1 after "memtrace: OUT_PATH: ..."
+ * when the file could not be written. */
+int mt_cli_close_out(FILE *f, const char *out_path, const char *path, const mt_analysis_t *a,
+                     int render_rc);
 
 /* Flushes stdout, reports a write error or a truncated log; returns the exit status. */
 int mt_cli_finish(const char *path, const mt_analysis_t *a, int render_rc);

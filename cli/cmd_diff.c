@@ -54,15 +54,7 @@ static void mt_diff_usage(FILE *out)
 
 int mt_cmd_diff(int argc, char **argv)
 {
-    enum {
-        OPT_FORMAT = 1,
-        OPT_BY,
-        OPT_FAIL_ABOVE,
-        OPT_TOP,
-        OPT_FRAMES,
-        OPT_NO_COLOR,
-        OPT_SHOW_IMPORT
-    };
+    enum { OPT_FORMAT = 1, OPT_BY, OPT_FAIL_ABOVE, OPT_TOP, OPT_FRAMES, OPT_NO_COLOR };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"by", required_argument, NULL, OPT_BY},
@@ -71,13 +63,13 @@ int mt_cmd_diff(int argc, char **argv)
         {"frames", required_argument, NULL, OPT_FRAMES},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
-        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
+        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
-    int json = 0, no_color = 0, show_import = 0, c;
+    int json = 0, no_color = 0, show_import = 0, c, status;
     enum mt_diff_by by = MT_DIFF_BY_PEAK;
     size_t top = MT_DIFF_DEFAULT_TOP, frames = MT_DIFF_DEFAULT_FRAMES;
     mt_diff_threshold_t thr;
@@ -117,20 +109,10 @@ int mt_cmd_diff(int argc, char **argv)
         case OPT_NO_COLOR:
             no_color = 1;
             break;
-        case OPT_SHOW_IMPORT:
-            show_import = 1;
-            break;
-        case MT_CLI_OPT_FULL_NAMES:
-            mt_names_set_full(1);
-            break;
-        case MT_CLI_OPT_THREAD:
-            mt_cli_add_thread(optarg);
-            break;
-        case 'h':
-            mt_diff_usage(stdout);
-            return 0;
         default:
-            return mt_cli_bad_option("diff", c, argv, longopts);
+            if ((status = mt_cli_other_option("diff", c, argv, longopts, mt_diff_usage,
+                                              &show_import)) >= 0)
+                return status;
         }
     }
     if (argc - optind != 2)

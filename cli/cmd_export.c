@@ -50,23 +50,61 @@ static void mt_export_usage(FILE *out)
             "output could not be written; 2 usage error.\n");
 }
 
+enum mt_export_to { TO_NONE, TO_FOLDED, TO_PPROF, TO_MASSIF };
+
+typedef struct mt_export_cli {
+    enum mt_export_to to;
+    enum mt_cost cost;
+    const char *out_path; /* NULL: stdout */
+} mt_export_cli_t;
+
+/* The export of a loaded log (mt_cli_report_fn) to out, or to -o FILE once the log has been
+ * read (never truncated for a log that turns out to be missing or broken). */
+static int mt_export_write(const char *path, FILE *out, mt_analysis_t *a, mt_symbolizer_t *sym,
+                           void *ctx)
+{
+    const mt_export_cli_t *e = ctx;
+    mt_sites_t sites;
+    if (mt_sites_build(&sites, a, sym) < 0)
+        return mt_cli_oom(path);
+    int rc = 1;
+    if (e->out_path && !(out = fopen(e->out_path, "wb"))) {
+        fprintf(stderr, "memtrace: export: cannot write '%s': %s\n", e->out_path, strerror(errno));
+        goto out;
+    }
+    int r = e->to == TO_FOLDED  ? mt_export_folded(a, &sites, e->cost, out)
+            : e->to == TO_PPROF ? mt_export_pprof(a, &sites, e->cost, out)
+                                : mt_export_massif(a, &sites, out);
+    if (e->out_path) {
+        if (fclose(out) != 0 && r == 0)
+            r = -EIO;
+        if (r < 0) {
+            fprintf(stderr, "memtrace: export: %s: %s\n", e->out_path, strerror(-r));
+            goto out;
+        }
+        r = 0;
+    }
+    rc = mt_cli_finish(path, a, r);
+out:
+    mt_sites_destroy(&sites);
+    return rc;
+}
+
 int mt_cmd_export(int argc, char **argv)
 {
-    enum { OPT_TO = 1, OPT_COST, OPT_SHOW_IMPORT };
+    enum { OPT_TO = 1, OPT_COST };
     static const struct option longopts[] = {
         {"to", required_argument, NULL, OPT_TO},
         {"output", required_argument, NULL, 'o'},
         {"cost", required_argument, NULL, OPT_COST},
-        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
+        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
-    enum { TO_NONE, TO_FOLDED, TO_PPROF, TO_MASSIF } to = TO_NONE;
-    enum mt_cost cost = MT_COST_PEAK;
-    const char *out_path = NULL;
-    int show_import = 0, c;
+    mt_export_cli_t e = {.to = TO_NONE, .cost = MT_COST_PEAK};
+    int show_import = 0, c, status;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
@@ -76,79 +114,31 @@ int mt_cmd_export(int argc, char **argv)
             int i = mt_cli_choice("export", "--to", optarg, tos, 3);
             if (i < 0)
                 return 2;
-            to = i == 0 ? TO_FOLDED : i == 1 ? TO_PPROF : TO_MASSIF;
+            e.to = i == 0 ? TO_FOLDED : i == 1 ? TO_PPROF : TO_MASSIF;
             break;
         }
-        case OPT_COST: {
-            enum mt_cost cc;
-            if (mt_cli_cost("export", optarg, MT_EXPORT_COSTS, &cc))
+        case OPT_COST:
+            if (mt_cli_cost("export", optarg, MT_EXPORT_COSTS, &e.cost))
                 return 2;
-            cost = cc;
             break;
-        }
         case 'o':
-            out_path = optarg;
+            e.out_path = optarg;
             break;
-        case OPT_SHOW_IMPORT:
-            show_import = 1;
-            break;
-        case MT_CLI_OPT_FULL_NAMES:
-            mt_names_set_full(1);
-            break;
-        case MT_CLI_OPT_THREAD:
-            mt_cli_add_thread(optarg);
-            break;
-        case 'h':
-            mt_export_usage(stdout);
-            return 0;
         default:
-            return mt_cli_bad_option("export", c, argv, longopts);
+            if ((status = mt_cli_other_option("export", c, argv, longopts, mt_export_usage,
+                                              &show_import)) >= 0)
+                return status;
         }
     }
-    if (to == TO_NONE)
+    if (e.to == TO_NONE)
         return mt_cli_usage("export", "--to folded|pprof|massif is required");
     const char *path;
     if (mt_cli_one_path("export", argc, argv, &path))
         return 2;
-    if (to == TO_PPROF && !out_path && isatty(STDOUT_FILENO))
+    if (e.to == TO_PPROF && !e.out_path && isatty(STDOUT_FILENO))
         return mt_cli_usage("export", "pprof output is binary; use -o FILE or a pipe");
-    mt_analysis_t *a;
-    mt_symbolizer_t *sym;
-    if (mt_cli_load(path, &a, &sym))
-        return 1;
-    a->show_import_machinery = show_import;
-    mt_replay_drop_blocks(&a->replay); /* read from sites and totals only */
-    int rc = 1;
-    mt_sites_t sites;
-    if (mt_sites_build(&sites, a, sym) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
-        goto out;
-    }
-    FILE *out = stdout;
-    if (out_path && strcmp(out_path, "-") == 0) /* -o - is standard output, as everywhere */
-        out_path = NULL;
-    if (out_path && !(out = fopen(out_path, "wb"))) {
-        fprintf(stderr, "memtrace: export: cannot write '%s': %s\n", out_path, strerror(errno));
-        mt_sites_destroy(&sites);
-        goto out;
-    }
-    int r = to == TO_FOLDED  ? mt_export_folded(a, &sites, cost, out)
-            : to == TO_PPROF ? mt_export_pprof(a, &sites, cost, out)
-                             : mt_export_massif(a, &sites, out);
-    if (out != stdout) {
-        if (fclose(out) != 0 && r == 0)
-            r = -EIO;
-        if (r < 0) {
-            fprintf(stderr, "memtrace: export: %s: %s\n", out_path, strerror(-r));
-            mt_sites_destroy(&sites);
-            goto out;
-        }
-        r = 0;
-    }
-    rc = mt_cli_finish(path, a, r);
-    mt_sites_destroy(&sites);
-out:
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    return rc;
+    if (e.out_path && strcmp(e.out_path, "-") == 0) /* -o - is standard output, as everywhere */
+        e.out_path = NULL;
+    /* read from sites and totals only */
+    return mt_cli_report_log(path, stdout, show_import, 1, mt_export_write, &e);
 }

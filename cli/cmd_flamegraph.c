@@ -25,6 +25,8 @@
 
 static void mt_flamegraph_usage(FILE *out)
 {
+    /* the shared help lines are macros (cli_common.h), one a line */
+    // clang-format off
     fprintf(out,
             "usage: memtrace flamegraph [options] -o OUT.svg FILE\n"
             "\n"
@@ -48,12 +50,7 @@ static void mt_flamegraph_usage(FILE *out)
             "                       (default %s, 0 keeps all; at most %d frames and 2 MB\n"
             "                       are drawn: past that the cut rises, never the cost)\n"
             "  --width N            width in pixels (default 1200)\n"
-            "  --show-import-machinery\n"
-            "                       keep Python's import machinery (<frozen importlib...>) in\n"
-            "                       stacks; by default what an import allocates is charged to\n"
-            "                       the module's lines and the line that imported it\n"
-            "  --full-names         C++ names in full (by default template arguments\n"
-            "                       are shortened: std::vector<>::push_back)\n"
+            MT_CLI_HELP_IMPORT_NAMES(" ")
             "  --thread NAME|ID     only the blocks that thread (a name, or a tid; repeatable)\n"
             "                       allocated; peak stays the heap's peak\n"
             "  -h, --help           show this help\n"
@@ -61,6 +58,7 @@ static void mt_flamegraph_usage(FILE *out)
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
             "output could not be written; 2 usage error.\n",
             MT_FG_DEFAULT_MIN_PERCENT, MT_FG_MAX_NODES);
+    // clang-format on
 }
 
 static int mt_parse_percent(const char *s, double *out)
@@ -76,123 +74,103 @@ static int mt_parse_percent(const char *s, double *out)
     return 0;
 }
 
+typedef struct mt_fg_cli {
+    const char *out_path, *title;
+    enum mt_cost cost;
+    double min_percent;
+    size_t width;
+} mt_fg_cli_t;
+
+/* The flame graph of a loaded log (mt_cli_report_fn), written to -o OUT ('-': out). */
+static int mt_fg_write(const char *path, FILE *out, mt_analysis_t *a, mt_symbolizer_t *sym,
+                       void *ctx)
+{
+    const mt_fg_cli_t *g = ctx;
+    (void)out; /* mt_cli_open_out's stdout for '-' */
+    int rc = 1;
+    mt_sites_t sites;
+    mt_flame_tree_t tree;
+    char note[256]; /* --thread: say whose allocations the graph shows */
+    mt_flame_svg_opts_t so = {.title = g->title,
+                              .note = mt_thread_filter_note(note, sizeof note, a),
+                              .width = (unsigned)g->width};
+    mt_flame_budget_t budget = {.a = a, .svg = &so};
+    mt_flame_opts_t fo = {.cost = g->cost,
+                          .min_share = g->min_percent / 100,
+                          .max_nodes = MT_FG_MAX_NODES,
+                          .size = mt_flame_svg_size,
+                          .size_arg = &budget,
+                          .max_size = MT_FLAME_SVG_MAX_BYTES};
+    if (mt_sites_build(&sites, a, sym) < 0)
+        return mt_cli_oom(path);
+    if (mt_flame_tree_build(&tree, a, &sites, &fo) < 0) {
+        mt_cli_oom(path);
+        goto out_sites;
+    }
+    FILE *f = mt_cli_open_out(g->out_path);
+    if (f)
+        rc = mt_cli_close_out(f, g->out_path, path, a, mt_render_flamegraph_svg(&tree, a, f, &so));
+    mt_flame_tree_destroy(&tree);
+out_sites:
+    mt_sites_destroy(&sites);
+    return rc;
+}
+
 int mt_cmd_flamegraph(int argc, char **argv)
 {
-    enum { OPT_COST = 1, OPT_TITLE, OPT_MIN, OPT_WIDTH, OPT_SHOW_IMPORT };
+    enum { OPT_COST = 1, OPT_TITLE, OPT_MIN, OPT_WIDTH };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"cost", required_argument, NULL, OPT_COST},
         {"title", required_argument, NULL, OPT_TITLE},
         {"min-percent", required_argument, NULL, OPT_MIN},
         {"width", required_argument, NULL, OPT_WIDTH},
-        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
+        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
         {NULL, 0, NULL, 0},
     };
-    const char *out_path = NULL, *title = NULL;
-    enum mt_cost cost = MT_COST_PEAK;
-    int show_import = 0, c;
-    double min_percent = strtod(MT_FG_DEFAULT_MIN_PERCENT, NULL);
-    size_t width = 1200;
+    mt_fg_cli_t g = {.cost = MT_COST_PEAK,
+                     .min_percent = strtod(MT_FG_DEFAULT_MIN_PERCENT, NULL),
+                     .width = 1200};
+    int show_import = 0, c, status;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
-            out_path = optarg;
+            g.out_path = optarg;
             break;
-        case OPT_COST: {
-            enum mt_cost cc;
-            if (mt_cli_cost("flamegraph", optarg, MT_FG_COSTS, &cc))
+        case OPT_COST:
+            if (mt_cli_cost("flamegraph", optarg, MT_FG_COSTS, &g.cost))
                 return 2;
-            cost = cc;
             break;
-        }
         case OPT_TITLE:
-            title = optarg;
+            g.title = optarg;
             break;
         case OPT_MIN:
-            if (mt_parse_percent(optarg, &min_percent) < 0)
+            if (mt_parse_percent(optarg, &g.min_percent) < 0)
                 return 2;
             break;
         case OPT_WIDTH:
-            if (mt_cli_number("flamegraph", "--width", optarg, 100000, &width) < 0)
+            if (mt_cli_number("flamegraph", "--width", optarg, 100000, &g.width) < 0)
                 return 2;
-            if (width < 200)
+            if (g.width < 200)
                 return mt_cli_usage("flamegraph", "--width needs at least 200 pixels, got %zu",
-                                    width);
+                                    g.width);
             break;
-        case OPT_SHOW_IMPORT:
-            show_import = 1;
-            break;
-        case MT_CLI_OPT_FULL_NAMES:
-            mt_names_set_full(1);
-            break;
-        case MT_CLI_OPT_THREAD:
-            mt_cli_add_thread(optarg);
-            break;
-        case 'h':
-            mt_flamegraph_usage(stdout);
-            return 0;
         default:
-            return mt_cli_bad_option("flamegraph", c, argv, longopts);
+            if ((status = mt_cli_other_option("flamegraph", c, argv, longopts, mt_flamegraph_usage,
+                                              &show_import)) >= 0)
+                return status;
         }
     }
     const char *path;
     if (mt_cli_one_path("flamegraph", argc, argv, &path))
         return 2;
-    if (!out_path)
+    if (!g.out_path)
         return mt_cli_usage("flamegraph", "no output file: give -o OUT.svg ('-' for stdout)");
-    mt_analysis_t *a;
-    mt_symbolizer_t *sym;
-    if (mt_cli_load(path, &a, &sym))
-        return 1;
-    a->show_import_machinery = show_import;
-    mt_replay_drop_blocks(&a->replay); /* read from sites and totals only */
-    int rc = 1;
-    mt_sites_t sites;
-    mt_flame_tree_t tree;
-    char note[256]; /* --thread: say whose allocations the graph shows */
-    mt_flame_svg_opts_t so = {.title = title,
-                              .note = mt_thread_filter_note(note, sizeof note, a),
-                              .width = (unsigned)width};
-    mt_flame_budget_t budget = {.a = a, .svg = &so};
-    mt_flame_opts_t fo = {.cost = cost,
-                          .min_share = min_percent / 100,
-                          .max_nodes = MT_FG_MAX_NODES,
-                          .size = mt_flame_svg_size,
-                          .size_arg = &budget,
-                          .max_size = MT_FLAME_SVG_MAX_BYTES};
-    if (mt_sites_build(&sites, a, sym) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
-        goto out_sym;
-    }
-    if (mt_flame_tree_build(&tree, a, &sites, &fo) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
-        goto out_sites;
-    }
-    int to_stdout = strcmp(out_path, "-") == 0;
-    FILE *f = to_stdout ? stdout : fopen(out_path, "w");
-    if (!f) {
-        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(errno));
-        goto out_tree;
-    }
-    int r = mt_render_flamegraph_svg(&tree, a, f, &so);
-    if (to_stdout) {
-        rc = mt_cli_finish(path, a, r);
-    } else if (fclose(f) != 0 || r < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(EIO));
-    } else {
-        rc = mt_cli_finish(path, a, 0);
-    }
-out_tree:
-    mt_flame_tree_destroy(&tree);
-out_sites:
-    mt_sites_destroy(&sites);
-out_sym:
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    return rc;
+    /* read from sites and totals only */
+    return mt_cli_report_log(path, stdout, show_import, 1, mt_fg_write, &g);
 }

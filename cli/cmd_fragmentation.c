@@ -15,6 +15,8 @@
 
 static void mt_frag_usage(FILE *out)
 {
+    /* the shared help lines are macros (cli_common.h), one a line */
+    // clang-format off
     fprintf(out,
             "usage: memtrace fragmentation [options] FILE\n"
             "\n"
@@ -32,22 +34,20 @@ static void mt_frag_usage(FILE *out)
             "  --thread NAME|ID    the pinning and churn sites of the blocks that thread (a name,\n"
             "                      or a tid; repeatable) allocated; the allocator's figures and\n"
             "                      holes stay the whole process's\n"
-            "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
-            "                      --no-colour is the same\n"
-            "  --show-import-machinery\n"
-            "                      keep Python's import machinery (<frozen importlib...>) in\n"
-            "                      stacks; by default what an import allocates is charged to\n"
-            "                      the module's lines and the line that imported it\n"
-            "  --full-names        C++ names in full (by default template arguments\n"
-            "                      are shortened: std::vector<>::push_back)\n"
-            "  -h, --help          show this help\n"
+            MT_CLI_SITE_HELP_TAIL
             "\n"
             "exit status: 0 report written; 1 the log could not be read or is truncated;\n"
             "2 usage error.\n",
             MT_FRAG_DEFAULT_TOP, MT_FRAG_DEFAULT_FRAMES);
+    // clang-format on
 }
 
 enum { OPT_REQUEST = MT_CLI_OPT_OWN };
+
+typedef struct mt_frag_cli {
+    mt_cli_site_opts_t o;
+    size_t request; /* --request */
+} mt_frag_cli_t;
 
 static int mt_frag_option(const char *cmd, int opt, const char *value, void *ctx)
 {
@@ -56,40 +56,37 @@ static int mt_frag_option(const char *cmd, int opt, const char *value, void *ctx
     return mt_cli_number(cmd, "--request", value, (size_t)1 << 40, request);
 }
 
+/* The report of a loaded log (mt_cli_report_fn). */
+static int mt_frag_render(const char *path, FILE *out, mt_analysis_t *a, mt_symbolizer_t *sym,
+                          void *ctx)
+{
+    const mt_frag_cli_t *cli = ctx;
+    mt_report_fragmentation_t rep;
+    if (mt_report_fragmentation_build(&rep, a, sym, cli->o.top) < 0)
+        return mt_cli_oom(path);
+    rep.request = cli->request;
+    int colour = mt_cli_colour(cli->o.no_color);
+    int r = cli->o.json ? mt_render_fragmentation_json(&rep, out, 1)
+                        : mt_render_fragmentation_text(&rep, out, colour, cli->o.frames);
+    int rc = mt_cli_finish(path, a, r);
+    mt_report_fragmentation_destroy(&rep);
+    return rc;
+}
+
 int mt_cmd_fragmentation(int argc, char **argv)
 {
     static const struct option own[] = {
         {"request", required_argument, NULL, OPT_REQUEST},
         {NULL, 0, NULL, 0},
     };
-    size_t request = 0;
-    mt_cli_site_opts_t o = {.top = MT_FRAG_DEFAULT_TOP,
-                            .frames = MT_FRAG_DEFAULT_FRAMES,
-                            .own = own,
-                            .on_own = mt_frag_option,
-                            .own_ctx = &request};
-    int status = mt_cli_site_options("fragmentation", argc, argv, mt_frag_usage, &o);
+    mt_frag_cli_t cli = {.o = {.top = MT_FRAG_DEFAULT_TOP,
+                               .frames = MT_FRAG_DEFAULT_FRAMES,
+                               .own = own,
+                               .on_own = mt_frag_option}};
+    cli.o.own_ctx = &cli.request;
+    int status = mt_cli_site_options("fragmentation", argc, argv, mt_frag_usage, &cli.o);
     if (status >= 0)
         return status;
-    mt_analysis_t *a;
-    mt_symbolizer_t *sym;
-    if (mt_cli_load(o.path, &a, &sym))
-        return 1;
-    a->show_import_machinery = o.show_import;
-    mt_report_fragmentation_t rep;
-    int rc;
-    if (mt_report_fragmentation_build(&rep, a, sym, o.top) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", o.path, strerror(ENOMEM));
-        rc = 1;
-    } else {
-        rep.request = request;
-        int colour = mt_cli_colour(o.no_color);
-        int r = o.json ? mt_render_fragmentation_json(&rep, stdout, 1)
-                       : mt_render_fragmentation_text(&rep, stdout, colour, o.frames);
-        rc = mt_cli_finish(o.path, a, r);
-        mt_report_fragmentation_destroy(&rep);
-    }
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    return rc;
+    /* the holes at exit are read from the live blocks: they stay */
+    return mt_cli_report_log(cli.o.path, stdout, cli.o.show_import, 0, mt_frag_render, &cli);
 }

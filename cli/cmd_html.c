@@ -16,6 +16,8 @@
 
 static void mt_html_usage(FILE *out)
 {
+    /* the shared help lines are macros (cli_common.h), one a line */
+    // clang-format off
     fprintf(out,
             "usage: memtrace html [options] -o REPORT.html FILE\n"
             "       memtrace html [options] -o REPORT.html FILE... | DIR\n"
@@ -32,12 +34,7 @@ static void mt_html_usage(FILE *out)
             "  -o, --output FILE   write the page to FILE ('-' for stdout); required\n"
             "  --title TEXT        page title (default: memtrace report: FILE)\n"
             "  --top N             rows per table, 0 for all that fit the page (default %d)\n"
-            "  --show-import-machinery\n"
-            "                      keep Python's import machinery (<frozen importlib...>) in\n"
-            "                      stacks; by default what an import allocates is charged to\n"
-            "                      the module's lines and the line that imported it\n"
-            "  --full-names        C++ names in full (by default template arguments\n"
-            "                      are shortened: std::vector<>::push_back)\n"
+            MT_CLI_HELP_IMPORT_NAMES("")
             "  --thread NAME|ID    the page of the blocks that thread (a name, or a tid;\n"
             "                      repeatable) allocated; the peak stays the heap's; one log\n"
             "                      only\n"
@@ -46,6 +43,7 @@ static void mt_html_usage(FILE *out)
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
             "output could not be written; 2 usage error.\n",
             MT_HTML_DEFAULT_TOP);
+    // clang-format on
 }
 
 static int mt_html_one(const char *path, const char *out_path, const mt_html_opts_t *ho,
@@ -53,12 +51,12 @@ static int mt_html_one(const char *path, const char *out_path, const mt_html_opt
 
 int mt_cmd_html(int argc, char **argv)
 {
-    enum { OPT_TITLE = 1, OPT_TOP, OPT_SHOW_IMPORT };
+    enum { OPT_TITLE = 1, OPT_TOP };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"title", required_argument, NULL, OPT_TITLE},
         {"top", required_argument, NULL, OPT_TOP},
-        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
+        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
@@ -67,7 +65,7 @@ int mt_cmd_html(int argc, char **argv)
     const char *out_path = NULL;
     mt_html_opts_t ho = {
         .top = MT_HTML_DEFAULT_TOP, .frames = MT_CLI_DEFAULT_FRAMES, .version = MT_VERSION};
-    int show_import = 0, c;
+    int show_import = 0, c, status;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
@@ -82,20 +80,10 @@ int mt_cmd_html(int argc, char **argv)
             if (mt_cli_top("html", optarg, &ho.top))
                 return 2;
             break;
-        case OPT_SHOW_IMPORT:
-            show_import = 1;
-            break;
-        case MT_CLI_OPT_FULL_NAMES:
-            mt_names_set_full(1);
-            break;
-        case MT_CLI_OPT_THREAD:
-            mt_cli_add_thread(optarg);
-            break;
-        case 'h':
-            mt_html_usage(stdout);
-            return 0;
         default:
-            return mt_cli_bad_option("html", c, argv, longopts);
+            if ((status = mt_cli_other_option("html", c, argv, longopts, mt_html_usage,
+                                              &show_import)) >= 0)
+                return status;
         }
     }
     if (optind >= argc)
@@ -104,7 +92,7 @@ int mt_cmd_html(int argc, char **argv)
         return mt_cli_usage("html", "no output file: give -o REPORT.html ('-' for stdout)");
     if (!mt_cli_logs_multi(argv + optind, (size_t)(argc - optind)))
         return mt_html_one(argv[optind], out_path, &ho, show_import);
-    int status = mt_cli_threads_one_log("html");
+    status = mt_cli_threads_one_log("html");
     if (status)
         return status;
     /* Several logs: the page of the process with the highest peak, the run's processes on
@@ -127,25 +115,18 @@ static int mt_html_one(const char *path, const char *out_path, const mt_html_opt
 {
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
-    if (mt_cli_load(path, &a, &sym))
+    if (mt_cli_load_as(path, show_import, 0, &a, &sym))
         return 1;
-    a->show_import_machinery = show_import;
-    int rc = 1, to_stdout = strcmp(out_path, "-") == 0;
-    FILE *f = to_stdout ? stdout : fopen(out_path, "w");
-    if (!f) {
-        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(errno));
-    } else {
+    int rc = 1;
+    FILE *f = mt_cli_open_out(out_path);
+    if (f) {
         int r = mt_render_html(a, sym, f, ho);
         if (r == -ENOMEM) {
-            fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
-            if (!to_stdout)
+            mt_cli_oom(path);
+            if (f != stdout)
                 fclose(f);
-        } else if (to_stdout) {
-            rc = mt_cli_finish(path, a, r);
-        } else if (fclose(f) != 0 || r < 0) {
-            fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(EIO));
         } else {
-            rc = mt_cli_finish(path, a, 0);
+            rc = mt_cli_close_out(f, out_path, path, a, r);
         }
     }
     mt_symbolizer_free(sym);

@@ -353,7 +353,6 @@ int mt_cmd_leaks(int argc, char **argv)
         OPT_FRAMES,
         OPT_NO_COLOR,
         OPT_TREE,
-        OPT_SHOW_IMPORT,
         OPT_AFTER_FINALIZATION,
         OPT_FAIL_ABOVE,
         OPT_SOURCE_ROOT
@@ -371,7 +370,7 @@ int mt_cmd_leaks(int argc, char **argv)
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         {"tree", no_argument, NULL, OPT_TREE},
-        {"show-import-machinery", no_argument, NULL, OPT_SHOW_IMPORT},
+        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
         {"after-finalization", no_argument, NULL, OPT_AFTER_FINALIZATION},
         {"fail-leaked-above", required_argument, NULL, OPT_FAIL_ABOVE},
         {"source-root", required_argument, NULL, OPT_SOURCE_ROOT},
@@ -431,9 +430,6 @@ int mt_cmd_leaks(int argc, char **argv)
         case OPT_TREE:
             as_tree = 1;
             break;
-        case OPT_SHOW_IMPORT:
-            o.show_import = 1;
-            break;
         case OPT_AFTER_FINALIZATION:
             o.after_finalization = 1;
             break;
@@ -455,19 +451,15 @@ int mt_cmd_leaks(int argc, char **argv)
             o.source_root = src_root;
             break;
         }
-        case MT_CLI_OPT_FULL_NAMES:
-            mt_names_set_full(1);
+        default: {
+            int status =
+                mt_cli_other_option("leaks", c, argv, longopts, mt_leaks_usage, &o.show_import);
+            if (status >= 0) {
+                ret = status;
+                goto done;
+            }
             break;
-        case MT_CLI_OPT_THREAD:
-            mt_cli_add_thread(optarg);
-            break;
-        case 'h':
-            mt_leaks_usage(stdout);
-            ret = 0;
-            goto done;
-        default:
-            mt_cli_bad_option("leaks", c, argv, longopts);
-            goto done;
+        }
         }
     }
     if (optind >= argc) {

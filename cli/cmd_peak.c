@@ -16,6 +16,8 @@
 
 static void mt_peak_usage(FILE *out)
 {
+    /* the shared help lines are macros (cli_common.h), one a line */
+    // clang-format off
     fprintf(out,
             "usage: memtrace peak [options] FILE\n"
             "       memtrace peak [options] FILE... | DIR\n"
@@ -32,49 +34,36 @@ static void mt_peak_usage(FILE *out)
             "  --top N             number of sites, 0 for all (default %d)\n"
             "  --frames N          frames shown per stack in text, 0 for all (default %d)\n"
             "  --tree              several logs: the processes as a tree instead of by peak\n"
-            "  --thread NAME|ID    only the blocks that thread allocated, whoever freed them: a\n"
-            "                      name (every thread of that name) or a tid; repeat for more.\n"
-            "                      The peak stays the heap's, of which they hold the part shown.\n"
-            "                      One log only: a thread is one process's\n"
-            "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
-            "                      --no-colour is the same\n"
-            "  --show-import-machinery\n"
-            "                      keep Python's import machinery (<frozen importlib...>) in\n"
-            "                      stacks; by default what an import allocates is charged to\n"
-            "                      the module's lines and the line that imported it\n"
-            "  --full-names        C++ names in full (by default template arguments\n"
-            "                      are shortened: std::vector<>::push_back)\n"
-            "  -h, --help          show this help\n"
+            MT_CLI_SITE_HELP_THREAD
+            MT_CLI_SITE_HELP_TAIL
             "\n"
             "exit status: 0 report written; 1 a log could not be read or is truncated;\n"
             "2 usage error.\n",
             MT_PEAK_DEFAULT_TOP, MT_PEAK_DEFAULT_FRAMES);
+    // clang-format on
+}
+
+/* The peak report of a loaded log (mt_cli_report_fn). */
+static int mt_peak_render(const char *path, FILE *out, mt_analysis_t *a, mt_symbolizer_t *sym,
+                          void *ctx)
+{
+    const mt_cli_site_opts_t *o = ctx;
+    mt_report_peak_t rep;
+    if (mt_report_peak_build(&rep, a, sym, o->top) < 0)
+        return mt_cli_oom(path);
+    int r = o->json ? mt_render_peak_json(&rep, out, 1)
+                    : mt_render_peak_text(&rep, out, mt_cli_colour(o->no_color), o->frames);
+    int rc = mt_cli_finish(path, a, r);
+    mt_report_peak_destroy(&rep);
+    return rc;
 }
 
 /* The peak report of one log on out (multi_log.h's mt_cli_one_fn). */
 static int mt_peak_one(const char *path, FILE *out, void *ctx)
 {
     const mt_cli_site_opts_t *o = ctx;
-    mt_analysis_t *a;
-    mt_symbolizer_t *sym;
-    if (mt_cli_load(path, &a, &sym))
-        return 1;
-    a->show_import_machinery = o->show_import;
-    mt_replay_drop_blocks(&a->replay); /* read from sites and totals only */
-    mt_report_peak_t rep;
-    int rc;
-    if (mt_report_peak_build(&rep, a, sym, o->top) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
-        rc = 1;
-    } else {
-        int r = o->json ? mt_render_peak_json(&rep, out, 1)
-                        : mt_render_peak_text(&rep, out, mt_cli_colour(o->no_color), o->frames);
-        rc = mt_cli_finish(path, a, r);
-        mt_report_peak_destroy(&rep);
-    }
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    return rc;
+    /* read from sites and totals only */
+    return mt_cli_report_log(path, out, o->show_import, 1, mt_peak_render, ctx);
 }
 
 int mt_cmd_peak(int argc, char **argv)

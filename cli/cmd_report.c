@@ -21,6 +21,8 @@
 
 static void mt_report_usage(FILE *out)
 {
+    /* the shared help lines are macros (cli_common.h), one a line */
+    // clang-format off
     fprintf(out,
             "usage: memtrace report [options] FILE\n"
             "       memtrace report [options] FILE... | DIR\n"
@@ -44,24 +46,14 @@ static void mt_report_usage(FILE *out)
             "                      exit 1 when the heap's peak (of the process with the highest\n"
             "                      one) is above SIZE bytes (4096, 64K, 10MiB, 1.5G), with a\n"
             "                      line on stderr saying where\n"
-            "  --thread NAME|ID    only the blocks that thread allocated, whoever freed them: a\n"
-            "                      name (every thread of that name) or a tid; repeat for more.\n"
-            "                      The peak stays the heap's, of which they hold the part shown.\n"
-            "                      One log only: a thread is one process's\n"
-            "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
-            "                      --no-colour is the same\n"
-            "  --show-import-machinery\n"
-            "                      keep Python's import machinery (<frozen importlib...>) in\n"
-            "                      stacks; by default what an import allocates is charged to\n"
-            "                      the module's lines and the line that imported it\n"
-            "  --full-names        C++ names in full (by default template arguments\n"
-            "                      are shortened: std::vector<>::push_back)\n"
-            "  -h, --help          show this help\n"
+            MT_CLI_SITE_HELP_THREAD
+            MT_CLI_SITE_HELP_TAIL
             "\n"
             "exit status: 0 report written; 1 a log could not be read, or it is truncated\n"
             "(the report of what is there is still written, with a warning on stderr), or the\n"
             "peak is above --fail-peak-above; 2 usage error.\n",
             MT_REPORT_DEFAULT_TOP, MT_REPORT_DEFAULT_FRAMES);
+    // clang-format on
 }
 
 typedef struct mt_report_cli {
@@ -81,37 +73,33 @@ static int mt_report_option(const char *cmd, int opt, const char *value, void *c
     return mt_cli_size(cmd, "--fail-peak-above", value, &cli->peak_limit);
 }
 
+/* The summary of a loaded log (mt_cli_report_fn), then the --fail-peak-above check. */
+static int mt_report_render(const char *path, FILE *out, mt_analysis_t *a, mt_symbolizer_t *sym,
+                            void *ctx)
+{
+    const mt_report_cli_t *cli = ctx;
+    const mt_cli_site_opts_t *o = &cli->o;
+    mt_report_summary_t rep;
+    if (mt_report_summary_build(&rep, a, sym, o->top) < 0)
+        return mt_cli_oom(path);
+    mt_render_opts_t ro = {.colour = mt_cli_colour(o->no_color), .max_frames = o->frames};
+    int r = o->json ? mt_render_summary_json(&rep, out, 1) : mt_render_summary_text(&rep, out, &ro);
+    int rc = mt_cli_finish(path, a, r);
+    mt_report_summary_destroy(&rep);
+    /* after the report, so that the reason is the last line */
+    if (cli->peak_limit_text && mt_cli_peak_check("memtrace: report: ", "", a, sym, cli->peak_limit,
+                                                  cli->peak_limit_text) != 0)
+        rc = 1;
+    return rc;
+}
+
 /* The report of one log on out (multi_log.h's mt_cli_one_fn); over several logs, the one with
  * the highest peak, which is also the one --fail-peak-above checks. */
 static int mt_report_one(const char *path, FILE *out, void *ctx)
 {
     const mt_report_cli_t *cli = ctx;
-    const mt_cli_site_opts_t *o = &cli->o;
-    mt_analysis_t *a;
-    mt_symbolizer_t *sym;
-    if (mt_cli_load(path, &a, &sym))
-        return 1;
-    a->show_import_machinery = o->show_import;
-    mt_replay_drop_blocks(&a->replay); /* read from sites and totals only */
-    mt_report_summary_t rep;
-    int rc;
-    if (mt_report_summary_build(&rep, a, sym, o->top) < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", path, strerror(ENOMEM));
-        rc = 1;
-    } else {
-        mt_render_opts_t ro = {.colour = mt_cli_colour(o->no_color), .max_frames = o->frames};
-        int r =
-            o->json ? mt_render_summary_json(&rep, out, 1) : mt_render_summary_text(&rep, out, &ro);
-        rc = mt_cli_finish(path, a, r);
-        mt_report_summary_destroy(&rep);
-        /* after the report, so that the reason is the last line */
-        if (cli->peak_limit_text && mt_cli_peak_check("memtrace: report: ", "", a, sym,
-                                                      cli->peak_limit, cli->peak_limit_text) != 0)
-            rc = 1;
-    }
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    return rc;
+    /* read from sites and totals only */
+    return mt_cli_report_log(path, out, cli->o.show_import, 1, mt_report_render, ctx);
 }
 
 int mt_cmd_report(int argc, char **argv)

@@ -581,25 +581,13 @@ static void mt_xml(FILE *o, const char *s)
     while (*p) {
         unsigned c = *p;
         if (c < 0x80) {
-            switch (c) {
-            case '&':
-                fputs("&amp;", o);
-                break;
-            case '<':
-                fputs("&lt;", o);
-                break;
-            case '>':
-                fputs("&gt;", o);
-                break;
-            case '"':
-                fputs("&quot;", o);
-                break;
-            case '\'':
-                fputs("&apos;", o);
-                break;
-            default:
+            static const char special[] = "&<>\"'";
+            static const char *const entity[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"};
+            const char *sp = strchr(special, (int)c); /* c != 0: not the terminator */
+            if (sp)
+                fputs(entity[sp - special], o);
+            else
                 fputc(c < 0x20 && c != '\t' && c != '\n' && c != '\r' ? '?' : (int)c, o);
-            }
             p++;
             continue;
         }

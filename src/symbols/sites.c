@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "frame_filter.h"
+#include "grow.h"
 #include "python_files.h"
 #include "stack_ids.h"
 
@@ -91,20 +92,7 @@ typedef struct mt_stack_buf {
     size_t cap;
 } mt_stack_buf_t;
 
-static int mt_stack_reserve(mt_stack_buf_t *b, size_t need)
-{
-    if (need <= b->cap)
-        return 0;
-    size_t nc = b->cap ? b->cap : 16;
-    while (nc < need)
-        nc *= 2;
-    mt_frame_t *nv = realloc(b->v, nc * sizeof *nv);
-    if (!nv)
-        return -ENOMEM;
-    b->v = nv;
-    b->cap = nc;
-    return 0;
-}
+MT_DEFINE_RESERVE(mt_stack_reserve, mt_stack_buf_t, 16)
 
 /* Per trace-node location (a distinct return address), the symbolizer's answer: building
  * 360,000 stacks 90 deep then costs one array read per frame, not one hash lookup. */
@@ -246,13 +234,8 @@ uint64_t mt_sites_stack_hash(const mt_frame_t *f, size_t n)
         h ^= h >> 29;
     }
     /* Tables index by the low bits, which a multiply fills only from below: a final mix
-     * (murmur3's) keeps a million stacks that differ in one address from clustering. */
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+     * keeps a million stacks that differ in one address from clustering. */
+    return mt_sites_hash_mix(h);
 }
 
 int mt_sites_stack_equal(const mt_frame_t *a, size_t na, const mt_frame_t *b, size_t nb)

@@ -115,4 +115,16 @@ int mt_sites_node_imported(const mt_analysis_t *a, uint32_t node);
 uint64_t mt_sites_stack_hash(const mt_frame_t *f, size_t n);
 int mt_sites_stack_equal(const mt_frame_t *a, size_t na, const mt_frame_t *b, size_t nb);
 
+/* The final mix of the stack hashes here and in stack_ids.c (murmur3's fmix64): every input bit
+ * reaches the low bits, which tables index by. */
+static inline uint64_t mt_sites_hash_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
 #endif

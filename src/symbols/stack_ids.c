@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "frame_filter.h"
+#include "grow.h"
 #include "sites.h"
 
 struct mt_stack_ids {
@@ -105,20 +106,7 @@ static int mt_ids_of(mt_stack_ids_t *x, const mt_frame_t *f, uint32_t *id)
     return 0;
 }
 
-static int mt_ids_reserve(mt_id_buf_t *b, size_t need)
-{
-    if (need <= b->cap)
-        return 0;
-    size_t nc = b->cap ? b->cap : 64;
-    while (nc < need)
-        nc *= 2;
-    uint32_t *nv = realloc(b->v, nc * sizeof *nv);
-    if (!nv)
-        return -ENOMEM;
-    b->v = nv;
-    b->cap = nc;
-    return 0;
-}
+MT_DEFINE_RESERVE(mt_ids_reserve, mt_id_buf_t, 64)
 
 /* The ids of a native location's frames, symbolized at its first use: count >= 1 or -ENOMEM;
  * they are at pool[*at ..]. */
@@ -262,11 +250,5 @@ uint64_t mt_stack_ids_hash(const uint32_t *v, size_t n)
         h = (h ^ v[i]) * 0x100000001b3ull;
         h ^= h >> 29;
     }
-    /* murmur3's final mix: tables index by the low bits */
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    return mt_sites_hash_mix(h); /* tables index by the low bits */
 }

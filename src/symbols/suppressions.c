@@ -309,14 +309,25 @@ static const char *mt_supp_line(const char **pos, const char *end, size_t *len)
     return b;
 }
 
+/* The next line that is neither empty nor a '#' comment, counting every line it passes in
+ * ps->line; NULL at the end. */
+static const char *mt_supp_entry(mt_supp_parser_t *ps, const char **pos, const char *end,
+                                 size_t *len)
+{
+    const char *l;
+    while ((l = mt_supp_line(pos, end, len)) != NULL) {
+        ps->line++;
+        if (*len != 0 && l[0] != '#')
+            return l;
+    }
+    return NULL;
+}
+
 static int mt_supp_parse_lsan(mt_supp_parser_t *ps, const char *pos, const char *end)
 {
     const char *l;
     size_t len;
-    while ((l = mt_supp_line(&pos, end, &len)) != NULL) {
-        ps->line++;
-        if (len == 0 || l[0] == '#')
-            continue;
+    while ((l = mt_supp_entry(ps, &pos, end, &len)) != NULL) {
         const char *colon = memchr(l, ':', len);
         if (!colon) {
             char buf[128];
@@ -378,10 +389,7 @@ static int mt_supp_parse_valgrind(mt_supp_parser_t *ps, const char *pos, const c
 {
     const char *l;
     size_t len;
-    while ((l = mt_supp_line(&pos, end, &len)) != NULL) {
-        ps->line++;
-        if (len == 0 || l[0] == '#')
-            continue;
+    while ((l = mt_supp_entry(ps, &pos, end, &len)) != NULL) {
         if (len != 1 || l[0] != '{')
             return mt_supp_fail(ps, "expected '{' to start a valgrind suppression", NULL);
         unsigned start = ps->line;

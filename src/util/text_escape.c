@@ -79,7 +79,9 @@ static size_t mt_text_next(const unsigned char *s, char esc[16], size_t *esclen)
     }
 }
 
-void mt_text_put(FILE *o, const char *s)
+/* s with its unsafe characters escaped, or when masked replaced by as many mask characters
+ * as they had bytes. */
+static void mt_text_write(FILE *o, const char *s, int masked, char mask)
 {
     if (!s)
         return;
@@ -87,29 +89,25 @@ void mt_text_put(FILE *o, const char *s)
     while (*p) {
         char esc[16];
         size_t el, n = mt_text_next(p, esc, &el);
-        if (el)
+        if (!el)
+            fwrite(p, 1, n, o);
+        else if (!masked)
             fwrite(esc, 1, el, o);
         else
-            fwrite(p, 1, n, o);
+            for (size_t i = 0; i < n; i++)
+                fputc(mask, o);
         p += n;
     }
 }
 
+void mt_text_put(FILE *o, const char *s)
+{
+    mt_text_write(o, s, 0, 0);
+}
+
 void mt_text_put_masked(FILE *o, const char *s, char mask)
 {
-    if (!s)
-        return;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        char esc[16];
-        size_t el, n = mt_text_next(p, esc, &el);
-        if (el)
-            for (size_t i = 0; i < n; i++)
-                fputc(mask, o);
-        else
-            fwrite(p, 1, n, o);
-        p += n;
-    }
+    mt_text_write(o, s, 1, mask);
 }
 
 size_t mt_text_mask(char *dst, size_t cap, const char *s, char mask)
