@@ -359,7 +359,7 @@ int mt_debug_cache_open(const char *path, char **name)
     if (cfd == fd) { /* no copy: one is opened before FD is closed, so never equal */
         close(fd);
         free(n);
-        return -1;
+        return -2;
     }
     *name = n;
     return cfd;
@@ -380,8 +380,7 @@ int mt_debug_cache_origin(const char *path, char *out, size_t size)
     return mt_dc_read_key(key, &k, out, size) == 0 ? 0 : -ENOENT;
 }
 
-/* /usr/lib/debug/.build-id/ab/cdef.debug for build-id abcdef; 0 or -1. */
-static int mt_dc_build_id_path(char *path, size_t size, const unsigned char *id, size_t len)
+int mt_debug_build_id_path(char *path, size_t size, const unsigned char *id, size_t len)
 {
     if (len < 2 || len > 64 || size < 2 * len + 32)
         return -1;
@@ -444,10 +443,12 @@ int mt_debug_cache_find_debuginfo(Dwfl_Module *mod, void **userdata, const char 
         const unsigned char *id;
         GElf_Addr vaddr;
         int n = dwfl_module_build_id(mod, &id, &vaddr);
-        int fd = n > 0 && mt_dc_build_id_path(path, sizeof path, id, (size_t)n) == 0
+        int fd = n > 0 && mt_debug_build_id_path(path, sizeof path, id, (size_t)n) == 0
                      ? mt_debug_cache_open(path, debuginfo_file_name)
                      : -1;
-        if (fd < 0) /* not in the cache under its build-id: the whole search */
+        /* No file under the build-id: the whole search, on the side. A file there with no copy
+         * to use (-2) is the one libdwfl's own search below finds first: no second search. */
+        if (fd == -1)
             fd = mt_dc_find_aside(mod, modname, file_name, debuglink_file, debuglink_crc,
                                   debuginfo_file_name);
         if (fd != -2)

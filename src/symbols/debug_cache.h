@@ -16,8 +16,14 @@
 int mt_debug_cache_swap(int fd, char **name);
 
 /* The uncompressed copy of the debug file PATH, as mt_debug_cache_swap finds or makes it: an
- * fd on it and its path in *NAME (malloc'd), or -1 when there is none to use. */
+ * fd on it and its path in *NAME (malloc'd); -1 when PATH cannot be opened, -2 when PATH is
+ * there but has no copy to use (its sections are not compressed, or the cache is off or
+ * cannot make one): then PATH itself is the file to read. */
 int mt_debug_cache_open(const char *path, char **name);
+
+/* /usr/lib/debug/.build-id/ab/cdef.debug into PATH for build-id abcdef (LEN bytes, 2 to 64;
+ * SIZE at least 2 * LEN + 32): 0, or -1 when it does not fit. */
+int mt_debug_build_id_path(char *path, size_t size, const unsigned char *id, size_t len);
 
 /* The file a cache entry was made from, when PATH is one (for libdwfl's relative lookups, such
  * as a .gnu_debugaltlink, that must start from the original's directory): 0 and OUT filled,

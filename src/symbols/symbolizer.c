@@ -297,11 +297,8 @@ static Dwfl_Module *mt_report_by_build_id(Dwfl **dwflp, const mt_module_t *m)
     if (m->build_id_len < 2 || m->build_id_len > 64)
         return NULL;
     char path[64 + 2 * 64 + 16];
-    int n = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", m->build_id[0]);
-    for (size_t i = 1; i < m->build_id_len; i++)
-        n += snprintf(path + n, sizeof path - (size_t)n, "%02x", m->build_id[i]);
-    snprintf(path + n, sizeof path - (size_t)n, ".debug");
-    if (access(path, R_OK) != 0)
+    if (mt_debug_build_id_path(path, sizeof path, m->build_id, m->build_id_len) != 0 ||
+        access(path, R_OK) != 0)
         return NULL;
     char *copy = NULL; /* the uncompressed copy, when the cache has or can make it */
     int fd = mt_debug_cache_open(path, &copy);
