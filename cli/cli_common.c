@@ -176,14 +176,21 @@ int mt_cli_bad_option(const char *cmd, int c, char **argv, const struct option *
 {
     if (c == ':')
         return mt_cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+    const char *arg = argv[optind - 1];
+    int is_long = strncmp(arg, "--", 2) == 0;
+    /* the name as given, without "--" and "=VALUE" */
+    char name[64] = "";
+    if (is_long)
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+    /* getopt_long sets optopt to the val of a long option that takes no value and got one */
+    for (size_t i = 0; is_long && optopt && longopts && longopts[i].name; i++)
+        if (strchr(arg, '=') && longopts[i].val == optopt && longopts[i].has_arg == no_argument &&
+            strncmp(longopts[i].name, name, strlen(name)) == 0)
+            return mt_cli_usage(cmd, "option '--%s' takes no value", longopts[i].name);
     if (optopt)
         return mt_cli_usage(cmd, "unknown option '-%c'", optopt);
-    const char *arg = argv[optind - 1];
-    if (strncmp(arg, "--", 2) != 0 || !longopts)
+    if (!is_long || !longopts)
         return mt_cli_usage(cmd, "unknown option '%s'", arg);
-    /* the name as given, without "--" and "=VALUE" */
-    char name[64];
-    snprintf(name, sizeof name, "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
     const char *names[64];
     size_t n = 0, prefixed = 0;
     char amb[256] = "";

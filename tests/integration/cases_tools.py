@@ -629,6 +629,14 @@ def case_cli_vocabulary():
     p = memtrace("reprot", log)
     check(p.returncode == 2 and p.stderr == "memtrace: unknown command 'reprot'; did you mean "
           "'report'? (try 'memtrace --help')\n", f"reprot\n{show(p)}")
+    # a value given to an option that takes none names the option, whichever command
+    for args, opt in ((["report", "--show-import-machinery=1"], "--show-import-machinery"),
+                      (["flamegraph", "--full-names=yes"], "--full-names"),
+                      (["leaks", "--full-n=1"], "--full-names")):
+        p = memtrace(*args, log)
+        line = (f"memtrace: {args[0]}: option '{opt}' takes no value "
+                f"(try 'memtrace {args[0]} --help')\n")
+        check(p.returncode == 2 and p.stderr == line, f"{' '.join(args)}: want {line!r}\n{show(p)}")
     p = memtrace("report", "--f", log)
     check(p.returncode == 2 and "option '--f' is ambiguous: --format, --frames" in p.stderr,
           f"report --f\n{show(p)}")
