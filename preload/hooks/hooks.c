@@ -140,6 +140,8 @@ static inline __attribute__((always_inline)) void mt_hooks_leave_alloc(void)
 static inline void mt_hooks_alloc(enum mt_alloc_kind kind, void *p, size_t size)
 {
     int saved = errno;
+    if (MT_UNLIKELY(__atomic_load_n(&mt_py_domains_watch, __ATOMIC_RELAXED) == 1))
+        mt_py_domains_check(); /* python_hooks.h: PYTHONMALLOC, -X dev */
     mt_rec_alloc(kind, p, size);
     errno = saved;
 }

@@ -80,8 +80,15 @@ static inline bool mt_py_wanted(void)
 static int mt_py_audit_state;
 static void mt_py_add_audit(void);
 
+/* See python_hooks.h: 1 while watched, 2 while one thread wraps again, 0 after. */
+int mt_py_domains_watch;
+
+/* The first call of a wrapper: the domains are in use, so Python chose its allocators and
+ * kept ours; and the audit hook can be added (above). */
 static inline void mt_py_maybe_add_audit(void)
 {
+    if (MT_UNLIKELY(__atomic_load_n(&mt_py_domains_watch, __ATOMIC_RELAXED) == 1))
+        __atomic_store_n(&mt_py_domains_watch, 0, __ATOMIC_RELAXED);
     if (MT_UNLIKELY(__atomic_load_n(&mt_py_audit_state, __ATOMIC_RELAXED) == 1))
         mt_py_add_audit();
 }
@@ -465,6 +472,37 @@ static void mt_py_add_audit(void)
     mt_private_heap--;
 }
 
+/* ---- allocators Python chose itself ----
+ *
+ * PYTHONMALLOC (malloc, debug, pymalloc_debug, malloc_debug), -X dev and PYTHONDEVMODE make
+ * the pre-initialization set the MEM and OBJ domains itself (_PyPreConfig_Write), over the
+ * wrappers mt_py_install set before it. Then no object was recorded as Python's, no arena as
+ * an arena, and neither the end of the script nor the free lists' tracking started: a plain
+ * malloc stood in for every object, or (with the debug hooks over pymalloc) the objects were
+ * not seen at all. Pre-initialization allocates from RAW only (plain malloc, recorded by
+ * hooks.c), so the first allocation hook after it finds the domains replaced before any block
+ * exists in them, and wraps what Python set: the wrappers then stand above the debug hooks as
+ * they stand above pymalloc, and record the sizes the program asked for. The arena allocator
+ * is never replaced that way. Guard held by the caller. */
+void mt_py_domains_check(void)
+{
+    PyMemAllocatorEx cur;
+    mt_pyapi.get_allocator(PYMEM_DOMAIN_OBJ, &cur);
+    if (cur.malloc == mt_py_malloc)
+        return; /* still ours: nothing replaced them yet */
+    int want = 1;
+    if (!__atomic_compare_exchange_n(&mt_py_domains_watch, &want, 2, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED))
+        return;
+    mt_pyapi.get_allocator(PYMEM_DOMAIN_MEM, &mt_py_orig_mem);
+    mt_pyapi.get_allocator(PYMEM_DOMAIN_OBJ, &mt_py_orig_obj);
+    PyMemAllocatorEx mem = {&mt_py_orig_mem, mt_py_malloc, mt_py_calloc, mt_py_realloc, mt_py_free};
+    PyMemAllocatorEx obj = {&mt_py_orig_obj, mt_py_malloc, mt_py_calloc, mt_py_realloc, mt_py_free};
+    mt_pyapi.set_allocator(PYMEM_DOMAIN_MEM, &mem);
+    mt_pyapi.set_allocator(PYMEM_DOMAIN_OBJ, &obj);
+    __atomic_store_n(&mt_py_domains_watch, 0, __ATOMIC_RELEASE);
+}
+
 /* ---- detection and installation ---- */
 
 void mt_py_detect(void)
@@ -545,6 +583,7 @@ void mt_py_install(void)
     PyMemAllocatorEx obj = {&mt_py_orig_obj, mt_py_malloc, mt_py_calloc, mt_py_realloc, mt_py_free};
     mt_pyapi.set_allocator(PYMEM_DOMAIN_MEM, &mem);
     mt_pyapi.set_allocator(PYMEM_DOMAIN_OBJ, &obj);
+    __atomic_store_n(&mt_py_domains_watch, 1, __ATOMIC_RELEASE);
     if (mt_pyapi.get_arena && mt_pyapi.set_arena) {
         mt_pyapi.get_arena(&mt_py_orig_arena);
         PyObjectArenaAllocator arena = {&mt_py_orig_arena, mt_py_arena_alloc, mt_py_arena_free};
@@ -556,6 +595,12 @@ void mt_py_install(void)
 }
 
 #else /* built without Python headers */
+
+int mt_py_domains_watch;
+
+void mt_py_domains_check(void)
+{
+}
 
 void mt_py_detect(void)
 {

@@ -14,4 +14,12 @@ void mt_py_log_started(void);
  * after the log is open, before Py_Initialize). */
 void mt_py_install(void);
 
+/*
+ * Nonzero while Python may still replace the domains mt_py_install wrapped (until one of the
+ * wrappers is first called): the allocation hooks then call mt_py_domains_check, which wraps
+ * again what Python's pre-initialization set for PYTHONMALLOC or -X dev.
+ */
+extern int mt_py_domains_watch;
+void mt_py_domains_check(void);
+
 #endif

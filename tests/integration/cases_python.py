@@ -437,15 +437,16 @@ def py_held_by_line(log, script):
     return held
 
 
-def tracemalloc_by_line(script, *args):
-    """{line: [bytes, blocks]} tracemalloc holds at the end of the same script, 1 frame."""
+def tracemalloc_by_line(script, *args, env=None, opts=()):
+    """{line: [bytes, blocks]} tracemalloc holds at the end of the same script, 1 frame
+    (python3 run with opts and env)."""
     code = ("import runpy, sys, tracemalloc; tracemalloc.start(1); "
-            f"sys.argv = [{script!r}] + {list(args)!r}; runpy.run_path({script!r}); "
+            f"sys.argv = [{script!r}] + {list(args)!r}; g = runpy.run_path({script!r}); "
             "s = tracemalloc.take_snapshot()\n"
             "for st in s.statistics('lineno'):\n"
             f"    if st.traceback[0].filename == {script!r}:\n"
             "        print('tm', st.traceback[0].lineno, st.size, st.count)")
-    t = run([PYTHON, "-c", code])
+    t = run([PYTHON, *opts, "-c", code], env=env)
     check(t.returncode == 0, f"tracemalloc run failed\n{show(t)}")
     return {int(m[0]): [int(m[1]), int(m[2])]
             for m in re.findall(r"^tm (\d+) (\d+) (\d+)$", t.stdout, re.M)}
@@ -579,18 +580,35 @@ def case_py_function_named_main():
     check(calls == [4, 5], f"main's leaks by calling line: {calls}, expected [4, 5]")
 
 
-@case(60, needs="python_frames")
+@case(120, needs="python_frames")
 def case_py_debug_allocators():
-    """PYTHONMALLOC and -X dev replace the allocators memtrace wrapped during start-up: the
-    program must behave exactly as without memtrace (this once aborted at finalization)."""
-    for env_add, opts in (({"PYTHONMALLOC": "debug"}, ()), ({"PYTHONMALLOC": "malloc"}, ()),
+    """PYTHONMALLOC and -X dev make Python's pre-initialization replace the allocators memtrace
+    wrapped: the program behaves exactly as without memtrace (this once aborted at
+    finalization), and memtrace wraps what Python chose, so that the objects, the end of the
+    script and what the script's line holds there are what they are with the default
+    allocators; tracemalloc, under the same setting, is the oracle."""
+    script = py_sample("py_held.py")
+    n = 5000
+    for env_add, opts in (({}, ()), ({"PYTHONMALLOC": "debug"}, ()),
+                          ({"PYTHONMALLOC": "malloc"}, ()), ({"PYTHONMALLOC": "pymalloc_debug"}, ()),
+                          ({"PYTHONMALLOC": "malloc_debug"}, ()), ({"PYTHONDEVMODE": "1"}, ()),
                           ({}, ("-X", "dev"))):
+        what = f"python3 {' '.join(opts)} with {env_add}"
         log = os.path.join(it.TMP, f"dbg{len(os.listdir(it.TMP))}.mtr")
         env = dict(os.environ, **env_add)
-        p = memtrace("run", "-q", "-o", log, "--", PYTHON, *opts, py_sample("py_leak.py"),
-                     env=env)
-        check(p.returncode == 0 and "memtrace-pyleak:" in p.stdout and not p.stderr.strip(),
-              f"python3 {' '.join(opts)} with {env_add} under memtrace\n{show(p)}")
-        rep = report_json(log, "--top", "50")
-        check(any(f.get("python") for s in rep.get("top_sites") or [] for f in s.get("stack") or []),
-              f"still Python frames with {env_add} {opts} (through malloc)")
+        plain = run([PYTHON, *opts, script, str(n)], env=env)
+        p = memtrace("run", "-q", "-o", log, "--", PYTHON, *opts, script, str(n), env=env)
+        check(p.returncode == 0 and p.stdout == plain.stdout and not p.stderr.strip(),
+              f"{what} under memtrace (plain: {plain.stdout!r})\n{show(p)}")
+        kv = sample_kv(p.stdout, "pyheld")
+        obj_bytes, line = int(kv["objects_bytes"]), int(kv["line"])
+        rep = report_json(log, "--top", "1000000")
+        check(rep["leaked_at"] == "script_end" and rep["unknown_frees"] == 0,
+              f"{what}: leaked_at {rep['leaked_at']}, {rep['unknown_frees']} unknown frees")
+        held = py_held_by_line(log, "py_held.py").get(line, [0, 0])
+        check(obj_bytes <= held[0] <= obj_bytes + 16 * n and n <= held[1] <= n + 8,
+              f"{what}: line {line} holds {held} (bytes, blocks); the script: {obj_bytes} B "
+              f"in {n}")
+        tm = tracemalloc_by_line(script, str(n), env=env, opts=opts).get(line, [0, 0])
+        check(abs(held[0] - tm[0]) <= tm[0] / 20,
+              f"{what}: line {line} holds {held[0]} B, tracemalloc says {tm[0]} B (5% allowed)")
