@@ -43,6 +43,7 @@
     X(pthread_setname_np, "pthread_setname_np", MT_AT_START, int, (pthread_t, const char *), )     \
     X(free, "free", MT_AT_START, void, (void *), )                                                 \
     X(exit, "exit", MT_ON_USE, void, (int), __attribute__((noreturn)))                             \
+    X(daemon, "daemon", MT_ON_USE, int, (int, int), )                                              \
     X(libc_start_main, "__libc_start_main", MT_ON_USE, int,                                        \
       (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void),               \
        void (*)(void), void *), )

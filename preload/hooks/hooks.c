@@ -15,7 +15,10 @@
 #include <linux/sched.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -646,6 +649,56 @@ MT_EXPORT void _Exit(int status)
         mt_real.Exit_(status);
     for (;;)
         mt_syscall(SYS_exit_group, status);
+}
+
+/*
+ * daemon(3): glibc's forks, and its parent leaves by libc's internal _exit, which no hook
+ * sees: the parent's log lost every event since its last chunk, the FORK record and its EXIT
+ * (the daemon's own log could not tell what it inherited). Done here with the same steps as
+ * glibc's (misc/daemon.c), through the hooked fork handlers and _exit, so that the parent's
+ * log ends complete. When memtrace is not recording, glibc's own.
+ */
+static int mt_hooks_daemon_devnull(void)
+{
+    int fd = open("/dev/null", O_RDWR);
+    struct stat st;
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return -1;
+    }
+    /* glibc refuses a /dev/null that is not the null device (a file left by a broken
+     * container image): ENODEV, with the descriptors untouched. */
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+        close(fd);
+        errno = ENODEV;
+        return -1;
+    }
+    (void)dup2(fd, STDIN_FILENO);
+    (void)dup2(fd, STDOUT_FILENO);
+    (void)dup2(fd, STDERR_FILENO);
+    if (fd > 2)
+        close(fd);
+    return 0;
+}
+
+MT_EXPORT int daemon(int nochdir, int noclose)
+{
+    if (!mt_real.daemon)
+        MT_SYM(daemon, "daemon");
+    if (!mt_hooks_wanted())
+        return mt_real.daemon(nochdir, noclose);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0)
+        return -1;
+    if (!nochdir)
+        (void)chdir("/");
+    return noclose ? 0 : mt_hooks_daemon_devnull();
 }
 
 /* main leaving by pthread_exit leaves the writer thread behind: last_thread.h. */
