@@ -795,6 +795,55 @@ MT_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 }
 
 /*
+ * unshare and setns into a user namespace: the kernel refuses them (EINVAL) to a process with
+ * more than one thread, so memtrace's writer thread would make a single-threaded program fail
+ * where it works without memtrace (unshare -U, bubblewrap, rootless containers). The writer
+ * is parked for the call (log_writer.h). A program with threads of its own gets the kernel's
+ * refusal, as without memtrace.
+ */
+#define MT_NS_GET_NSTYPE 0xb703 /* _IO(0xb7, 0x3) */
+#define MT_HOOKS_ALONE_FLAGS (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
+
+static bool mt_hooks_setns_alone(int fd, int nstype)
+{
+    if (nstype & CLONE_NEWUSER)
+        return true;
+    if (nstype != 0)
+        return false;
+    /* 0: any kind; ask the namespace file which (NS_GET_NSTYPE, linux/nsfs.h) */
+    return mt_syscall(SYS_ioctl, fd, MT_NS_GET_NSTYPE, 0, 0, 0, 0) == CLONE_NEWUSER;
+}
+
+static long mt_hooks_alone(long nr, long a0, long a1)
+{
+    int saved = errno;
+    bool parked = mt_hooks_wanted() && mt_writer_park();
+    errno = saved;
+    long r = mt_syscall(nr, a0, a1, 0, 0, 0, 0);
+    saved = errno;
+    if (parked)
+        mt_writer_unpark();
+    errno = saved;
+    return r;
+}
+
+MT_EXPORT int unshare(int flags)
+{
+    MT_ENSURE(unshare);
+    if (!(flags & MT_HOOKS_ALONE_FLAGS))
+        return mt_real.unshare(flags);
+    return (int)mt_hooks_alone(SYS_unshare, flags, 0);
+}
+
+MT_EXPORT int setns(int fd, int nstype)
+{
+    MT_ENSURE(setns);
+    if (!mt_hooks_setns_alone(fd, nstype))
+        return mt_real.setns(fd, nstype);
+    return (int)mt_hooks_alone(SYS_setns, fd, nstype);
+}
+
+/*
  * syscall(): a process made by a raw clone (or fork) syscall gets no fork handlers, so its
  * copy of the recorder would wait for a writer thread that is not there; and exit_group ends
  * the process without exit's handlers. Everything else passes straight through. A clone with
@@ -830,6 +879,9 @@ MT_EXPORT long syscall(long nr, ...)
             mt_hooks_self_named();
         return r;
     }
+    if ((nr == SYS_unshare && (a[0] & MT_HOOKS_ALONE_FLAGS)) ||
+        (nr == SYS_setns && mt_hooks_setns_alone((int)a[0], (int)a[1])))
+        return mt_hooks_alone(nr, a[0], a[1]);
     if (!mt_hooks_is_fork(nr, a) || !mt_hooks_wanted())
         return mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
     mt_life_fork_prepare();

@@ -291,5 +291,17 @@ def case_daemonize():
           f"the daemon's log: inherited {inh}, {child['unknown_frees']} unknown frees")
 
 
+@case(60)
+def case_userns():
+    """unshare(CLONE_NEWUSER) and setns into a user namespace, which the kernel refuses to a
+    process with more than one thread: under memtrace (whose writer is a thread) they must
+    work as they do plain, and the events after them are recorded exactly."""
+    for how in ("unshare", "setns"):
+        plain = run([prog("userns"), how])
+        if plain.returncode != 0:
+            raise Skip(f"user namespaces are not allowed here: {plain.stdout.strip()}")
+        same_as_plain("userns", how)
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
