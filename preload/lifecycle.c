@@ -359,6 +359,7 @@ void mt_life_init(const mt_life_python_t *py)
         mt_life_py->install();
         mt_private_heap = 1;
         mt_acheck_run(mt_rec_notice);
+        mt_acheck_foreign_allocator();
         mt_usable_fn usable = mt_acheck_glibc_usable();
         mt_private_heap = 0;
         mt_rec_heap_start(usable);

@@ -27,6 +27,7 @@
 #include "base/exec_link.h"
 #include "base/last_thread.h"
 #include "base/mt_libc.h"
+#include "base/own_ranges.h"
 #include "base/signal_defer.h"
 #include "base/tls_extra.h"
 #include "freeres.h"
@@ -372,11 +373,10 @@ MT_ALIGNED_HOOK(pvalloc, MT_ALLOC_PVALLOC, (size_t size), (size), mt_early_alloc
 
 /* ---- anonymous mappings ---- */
 
-static void *mt_hooks_mmap_common(void *(*real)(void *, size_t, int, int, int, off_t), void *addr,
-                                  size_t len, int prot, int flags, int fd, off_t off)
+/* An anonymous mapping, recorded. */
+static void *mt_hooks_mmap_recorded(void *(*real)(void *, size_t, int, int, int, off_t), void *addr,
+                                    size_t len, int prot, int flags, int fd, off_t off)
 {
-    if (MT_UNLIKELY(!real)) /* before dlsym finished: straight to the kernel */
-        return (void *)mt_syscall(SYS_mmap, addr, len, prot, flags, fd, off);
     if (!(flags & MAP_ANONYMOUS) || !mt_hooks_wanted())
         return real(addr, len, prot, flags, fd, off);
     mt_guard = 1;
@@ -393,16 +393,49 @@ static void *mt_hooks_mmap_common(void *(*real)(void *, size_t, int, int, int, o
     return p;
 }
 
+/* A mapping a foreign allocator (jemalloc, tcmalloc) made for itself, mostly from inside a
+ * malloc (so not recorded): no root for the leak check (own_ranges.h). Whoever else maps over
+ * it takes it back. */
+static __attribute__((noinline)) void *mt_hooks_allocator_mmap(void *p, size_t len, int flags,
+                                                               uintptr_t caller)
+{
+    if (p == MAP_FAILED)
+        return p;
+    if (mt_own_is_allocator_code(caller))
+        mt_own_allocator_mapped((uintptr_t)p, (uintptr_t)p + len);
+    else if (flags & MAP_FIXED)
+        mt_own_allocator_unmapped((uintptr_t)p, (uintptr_t)p + len);
+    return p;
+}
+
+/* caller: the return address of the exported mmap, which tells the allocator's own calls. */
+static inline void *mt_hooks_mmap_common(void *(*real)(void *, size_t, int, int, int, off_t),
+                                         void *addr, size_t len, int prot, int flags, int fd,
+                                         off_t off, uintptr_t caller)
+{
+    if (MT_UNLIKELY(!real)) /* before dlsym finished: straight to the kernel */
+        return (void *)mt_syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    void *p = mt_hooks_mmap_recorded(real, addr, len, prot, flags, fd, off);
+    if (MT_UNLIKELY(__atomic_load_n(&mt_own_allocator_hi, __ATOMIC_RELAXED)))
+        return mt_hooks_allocator_mmap(p, len, flags, caller);
+    if (MT_UNLIKELY(!__atomic_load_n(&mt_own_allocator_known, __ATOMIC_ACQUIRE)) &&
+        p != MAP_FAILED && (flags & MAP_ANONYMOUS))
+        mt_own_early_mapped((uintptr_t)p, (uintptr_t)p + len, caller);
+    return p;
+}
+
 MT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     MT_ENSURE(mmap);
-    return mt_hooks_mmap_common(mt_real.mmap, addr, len, prot, flags, fd, off);
+    return mt_hooks_mmap_common(mt_real.mmap, addr, len, prot, flags, fd, off,
+                                (uintptr_t)__builtin_return_address(0));
 }
 
 MT_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     MT_ENSURE(mmap64);
-    return mt_hooks_mmap_common(mt_real.mmap64, addr, len, prot, flags, fd, off);
+    return mt_hooks_mmap_common(mt_real.mmap64, addr, len, prot, flags, fd, off,
+                                (uintptr_t)__builtin_return_address(0));
 }
 
 MT_EXPORT int munmap(void *addr, size_t len)
@@ -410,6 +443,7 @@ MT_EXPORT int munmap(void *addr, size_t len)
     MT_ENSURE(munmap);
     if (MT_UNLIKELY(!mt_real.munmap))
         return (int)mt_syscall(SYS_munmap, addr, len);
+    mt_own_allocator_unmapped((uintptr_t)addr, (uintptr_t)addr + len);
     if (!mt_hooks_wanted())
         return mt_real.munmap(addr, len);
     mt_guard = 1;
