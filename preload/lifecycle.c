@@ -48,6 +48,10 @@ static uint64_t mt_life_realtime_ns(void)
 
 static int mt_life_start_log(bool child, uint64_t fork_seq)
 {
+    /* A fork child's parent is the process that forked it, whose pid mt_rec still holds:
+     * getppid() says 1 (or a subreaper) once that parent has exited, as daemon(3)'s does
+     * straight after the fork, and the reader would not find the child's parent log. */
+    uint64_t ppid = child ? (uint64_t)mt_rec.pid : (uint64_t)getppid();
     mt_rec.pid = mt_sys_getpid();
     mt_rec.start_us = mt_clock_us();
     mt_rec.forks = 0;
@@ -59,7 +63,7 @@ static int mt_life_start_log(bool child, uint64_t fork_seq)
     int rc = mt_writer_open(mt_rec.pid, mt_life_realtime_ns());
     if (rc < 0)
         return rc;
-    mt_rec_emit_process();
+    mt_rec_emit_process(ppid);
     if (child)
         mt_rec_modules_child_reemit();
     else
@@ -355,6 +359,7 @@ void mt_life_init(const mt_life_python_t *py)
         mt_life_py->install();
         mt_private_heap = 1;
         mt_acheck_run(mt_rec_notice);
+        mt_acheck_foreign_allocator();
         mt_usable_fn usable = mt_acheck_glibc_usable();
         mt_private_heap = 0;
         mt_rec_heap_start(usable);

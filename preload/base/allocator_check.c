@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/own_ranges.h"
 #include "base/mt_libc.h"
 #include "log_format.h"
 
@@ -225,6 +226,38 @@ void mt_acheck_run(mt_acheck_notice_fn notice)
         mt_acheck_say(notice, "'s malloc is ",
                       mt_acheck_family() ? mt_acheck_family() : "another allocator", ni.dli_fname,
                       "recorded through malloc, but the malloc statistics are glibc's", 0);
+}
+
+/* The executable segment holding addr, found among the loaded objects. */
+typedef struct mt_acheck_text {
+    uintptr_t addr, lo, hi;
+} mt_acheck_text_t;
+
+static int mt_acheck_text_of(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    mt_acheck_text_t *t = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && t->addr - lo < ph->p_memsz) {
+            t->lo = lo;
+            t->hi = lo + ph->p_memsz;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void mt_acheck_foreign_allocator(void)
+{
+    void *next = dlsym(RTLD_NEXT, "malloc");
+    Dl_info ni;
+    mt_acheck_text_t t = {.addr = (uintptr_t)next};
+    if (next && dladdr(next, &ni) && ni.dli_fname &&
+        !strstr(mt_acheck_base(ni.dli_fname), "libc.so"))
+        (void)dl_iterate_phdr(mt_acheck_text_of, &t);
+    mt_own_allocator_text(t.lo, t.hi); /* 0, 0: glibc's, or not found */
 }
 
 mt_usable_fn mt_acheck_glibc_usable(void)

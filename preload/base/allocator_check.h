@@ -13,6 +13,10 @@ typedef void (*mt_acheck_notice_fn)(unsigned code, const char *text);
  * set, log open. */
 void mt_acheck_run(mt_acheck_notice_fn notice);
 
+/* When the malloc the hooks forward to is not glibc's, tells own_ranges.h where its code is,
+ * so that the mappings it makes for itself are no roots for the leak check. Guard set. */
+void mt_acheck_foreign_allocator(void);
+
 typedef size_t (*mt_usable_fn)(void *);
 /* glibc's malloc_usable_size when the malloc the hooks forward to is glibc's (then it and
  * mallinfo2 describe the blocks we record); NULL for any other allocator. Guard set. */

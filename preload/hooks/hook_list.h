@@ -41,8 +41,11 @@
     X(prctl, "prctl", MT_AT_START, int,                                                            \
       (int, unsigned long, unsigned long, unsigned long, unsigned long), )                         \
     X(pthread_setname_np, "pthread_setname_np", MT_AT_START, int, (pthread_t, const char *), )     \
+    X(unshare, "unshare", MT_AT_START, int, (int), )                                               \
+    X(setns, "setns", MT_AT_START, int, (int, int), )                                              \
     X(free, "free", MT_AT_START, void, (void *), )                                                 \
     X(exit, "exit", MT_ON_USE, void, (int), __attribute__((noreturn)))                             \
+    X(daemon, "daemon", MT_ON_USE, int, (int, int), )                                              \
     X(libc_start_main, "__libc_start_main", MT_ON_USE, int,                                        \
       (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void),               \
        void (*)(void), void *), )

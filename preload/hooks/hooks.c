@@ -15,7 +15,10 @@
 #include <linux/sched.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,6 +27,7 @@
 #include "base/exec_link.h"
 #include "base/last_thread.h"
 #include "base/mt_libc.h"
+#include "base/own_ranges.h"
 #include "base/signal_defer.h"
 #include "base/tls_extra.h"
 #include "freeres.h"
@@ -371,11 +375,10 @@ MT_ALIGNED_HOOK(pvalloc, MT_ALLOC_PVALLOC, (size_t size), (size), mt_early_alloc
 
 /* ---- anonymous mappings ---- */
 
-static void *mt_hooks_mmap_common(void *(*real)(void *, size_t, int, int, int, off_t), void *addr,
-                                  size_t len, int prot, int flags, int fd, off_t off)
+/* An anonymous mapping, recorded. */
+static void *mt_hooks_mmap_recorded(void *(*real)(void *, size_t, int, int, int, off_t), void *addr,
+                                    size_t len, int prot, int flags, int fd, off_t off)
 {
-    if (MT_UNLIKELY(!real)) /* before dlsym finished: straight to the kernel */
-        return (void *)mt_syscall(SYS_mmap, addr, len, prot, flags, fd, off);
     if (!(flags & MAP_ANONYMOUS) || !mt_hooks_wanted())
         return real(addr, len, prot, flags, fd, off);
     mt_guard = 1;
@@ -392,16 +395,49 @@ static void *mt_hooks_mmap_common(void *(*real)(void *, size_t, int, int, int, o
     return p;
 }
 
+/* A mapping a foreign allocator (jemalloc, tcmalloc) made for itself, mostly from inside a
+ * malloc (so not recorded): no root for the leak check (own_ranges.h). Whoever else maps over
+ * it takes it back. */
+static __attribute__((noinline)) void *mt_hooks_allocator_mmap(void *p, size_t len, int flags,
+                                                               uintptr_t caller)
+{
+    if (p == MAP_FAILED)
+        return p;
+    if (mt_own_is_allocator_code(caller))
+        mt_own_allocator_mapped((uintptr_t)p, (uintptr_t)p + len);
+    else if (flags & MAP_FIXED)
+        mt_own_allocator_unmapped((uintptr_t)p, (uintptr_t)p + len);
+    return p;
+}
+
+/* caller: the return address of the exported mmap, which tells the allocator's own calls. */
+static inline void *mt_hooks_mmap_common(void *(*real)(void *, size_t, int, int, int, off_t),
+                                         void *addr, size_t len, int prot, int flags, int fd,
+                                         off_t off, uintptr_t caller)
+{
+    if (MT_UNLIKELY(!real)) /* before dlsym finished: straight to the kernel */
+        return (void *)mt_syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    void *p = mt_hooks_mmap_recorded(real, addr, len, prot, flags, fd, off);
+    if (MT_UNLIKELY(__atomic_load_n(&mt_own_allocator_hi, __ATOMIC_RELAXED)))
+        return mt_hooks_allocator_mmap(p, len, flags, caller);
+    if (MT_UNLIKELY(!__atomic_load_n(&mt_own_allocator_known, __ATOMIC_ACQUIRE)) &&
+        p != MAP_FAILED && (flags & MAP_ANONYMOUS))
+        mt_own_early_mapped((uintptr_t)p, (uintptr_t)p + len, caller);
+    return p;
+}
+
 MT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     MT_ENSURE(mmap);
-    return mt_hooks_mmap_common(mt_real.mmap, addr, len, prot, flags, fd, off);
+    return mt_hooks_mmap_common(mt_real.mmap, addr, len, prot, flags, fd, off,
+                                (uintptr_t)__builtin_return_address(0));
 }
 
 MT_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     MT_ENSURE(mmap64);
-    return mt_hooks_mmap_common(mt_real.mmap64, addr, len, prot, flags, fd, off);
+    return mt_hooks_mmap_common(mt_real.mmap64, addr, len, prot, flags, fd, off,
+                                (uintptr_t)__builtin_return_address(0));
 }
 
 MT_EXPORT int munmap(void *addr, size_t len)
@@ -409,6 +445,7 @@ MT_EXPORT int munmap(void *addr, size_t len)
     MT_ENSURE(munmap);
     if (MT_UNLIKELY(!mt_real.munmap))
         return (int)mt_syscall(SYS_munmap, addr, len);
+    mt_own_allocator_unmapped((uintptr_t)addr, (uintptr_t)addr + len);
     if (!mt_hooks_wanted())
         return mt_real.munmap(addr, len);
     mt_guard = 1;
@@ -650,6 +687,56 @@ MT_EXPORT void _Exit(int status)
         mt_syscall(SYS_exit_group, status);
 }
 
+/*
+ * daemon(3): glibc's forks, and its parent leaves by libc's internal _exit, which no hook
+ * sees: the parent's log lost every event since its last chunk, the FORK record and its EXIT
+ * (the daemon's own log could not tell what it inherited). Done here with the same steps as
+ * glibc's (misc/daemon.c), through the hooked fork handlers and _exit, so that the parent's
+ * log ends complete. When memtrace is not recording, glibc's own.
+ */
+static int mt_hooks_daemon_devnull(void)
+{
+    int fd = open("/dev/null", O_RDWR);
+    struct stat st;
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return -1;
+    }
+    /* glibc refuses a /dev/null that is not the null device (a file left by a broken
+     * container image): ENODEV, with the descriptors untouched. */
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+        close(fd);
+        errno = ENODEV;
+        return -1;
+    }
+    (void)dup2(fd, STDIN_FILENO);
+    (void)dup2(fd, STDOUT_FILENO);
+    (void)dup2(fd, STDERR_FILENO);
+    if (fd > 2)
+        close(fd);
+    return 0;
+}
+
+MT_EXPORT int daemon(int nochdir, int noclose)
+{
+    if (!mt_real.daemon)
+        MT_SYM(daemon, "daemon");
+    if (!mt_hooks_wanted())
+        return mt_real.daemon(nochdir, noclose);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0)
+        return -1;
+    if (!nochdir)
+        (void)chdir("/");
+    return noclose ? 0 : mt_hooks_daemon_devnull();
+}
+
 /* main leaving by pthread_exit leaves the writer thread behind: last_thread.h. */
 MT_EXPORT void pthread_exit(void *ret)
 {
@@ -744,6 +831,55 @@ MT_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 }
 
 /*
+ * unshare and setns into a user namespace: the kernel refuses them (EINVAL) to a process with
+ * more than one thread, so memtrace's writer thread would make a single-threaded program fail
+ * where it works without memtrace (unshare -U, bubblewrap, rootless containers). The writer
+ * is parked for the call (log_writer.h). A program with threads of its own gets the kernel's
+ * refusal, as without memtrace.
+ */
+#define MT_NS_GET_NSTYPE 0xb703 /* _IO(0xb7, 0x3) */
+#define MT_HOOKS_ALONE_FLAGS (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
+
+static bool mt_hooks_setns_alone(int fd, int nstype)
+{
+    if (nstype & CLONE_NEWUSER)
+        return true;
+    if (nstype != 0)
+        return false;
+    /* 0: any kind; ask the namespace file which (NS_GET_NSTYPE, linux/nsfs.h) */
+    return mt_syscall(SYS_ioctl, fd, MT_NS_GET_NSTYPE, 0, 0, 0, 0) == CLONE_NEWUSER;
+}
+
+static long mt_hooks_alone(long nr, long a0, long a1)
+{
+    int saved = errno;
+    bool parked = mt_hooks_wanted() && mt_writer_park();
+    errno = saved;
+    long r = mt_syscall(nr, a0, a1, 0, 0, 0, 0);
+    saved = errno;
+    if (parked)
+        mt_writer_unpark();
+    errno = saved;
+    return r;
+}
+
+MT_EXPORT int unshare(int flags)
+{
+    MT_ENSURE(unshare);
+    if (!(flags & MT_HOOKS_ALONE_FLAGS))
+        return mt_real.unshare(flags);
+    return (int)mt_hooks_alone(SYS_unshare, flags, 0);
+}
+
+MT_EXPORT int setns(int fd, int nstype)
+{
+    MT_ENSURE(setns);
+    if (!mt_hooks_setns_alone(fd, nstype))
+        return mt_real.setns(fd, nstype);
+    return (int)mt_hooks_alone(SYS_setns, fd, nstype);
+}
+
+/*
  * syscall(): a process made by a raw clone (or fork) syscall gets no fork handlers, so its
  * copy of the recorder would wait for a writer thread that is not there; and exit_group ends
  * the process without exit's handlers. Everything else passes straight through. A clone with
@@ -779,6 +915,9 @@ MT_EXPORT long syscall(long nr, ...)
             mt_hooks_self_named();
         return r;
     }
+    if ((nr == SYS_unshare && (a[0] & MT_HOOKS_ALONE_FLAGS)) ||
+        (nr == SYS_setns && mt_hooks_setns_alone((int)a[0], (int)a[1])))
+        return mt_hooks_alone(nr, a[0], a[1]);
     if (!mt_hooks_is_fork(nr, a) || !mt_hooks_wanted())
         return mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
     mt_life_fork_prepare();

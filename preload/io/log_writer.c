@@ -467,6 +467,7 @@ static void *mt_writer_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     uint64_t next_tick = mt_now_us() + w->tick_us;
     mt_writer_lock();
+    w->thread_tid = (int)mt_sys_gettid();
     while (!w->quit || w->qlen) {
         if (w->qlen && !w->held) {
             mt_writer_write_one();
@@ -517,6 +518,40 @@ int mt_writer_start(void (*tick)(void), unsigned tick_ms)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     return -rc;
+}
+
+bool mt_writer_park(void)
+{
+    mt_writer_t *w = &mt_writer;
+    mt_writer_lock();
+    if (!w->thread_running || w->held) {
+        mt_writer_unlock();
+        return false;
+    }
+    w->quit = true;
+    pthread_cond_signal(&w->wake);
+    while (w->thread_running && w->thread_tid == 0) /* not started yet: its tid is wanted */
+        mt_writer_wait_freed();
+    int tid = w->thread_tid;
+    while (w->thread_running)
+        mt_writer_wait_freed();
+    w->thread_tid = 0;
+    mt_writer_unlock();
+    /* The thread has returned, but the kernel counts it until it is reaped, after its tid was
+     * cleared for pthread_join: wait for that (a few microseconds), at most a second. */
+    int pid = (int)mt_sys_getpid();
+    for (int i = 0; i < 10000 && mt_syscall(SYS_tgkill, pid, tid, 0) == 0; i++) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    return true;
+}
+
+void mt_writer_unpark(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (mt_writer_start(w->tick, (unsigned)(w->tick_us / 1000)) < 0)
+        mt_msg("cannot start the writer thread again; writing synchronously");
 }
 
 void mt_writer_leave_thread(void)

@@ -50,6 +50,7 @@ typedef struct mt_writer {
     bool stopped; /* no more records accepted (EXIT written, or a write failed) */
     bool failed;  /* a write failed: discard everything */
     bool thread_running; /* the background thread exists */
+    int thread_tid;      /* its kernel tid, while it runs */
     bool quit;
     int fd;
     unsigned long long fd_dev, fd_ino; /* identity of the log, to notice a closed/reused fd */
@@ -87,6 +88,15 @@ MT_WUR int mt_writer_init(void);
 MT_WUR int mt_writer_open(int pid, uint64_t start_realtime_ns);
 /* Starts the background thread; tick (may be NULL) runs every tick_ms. 0 or -errno. */
 MT_WUR int mt_writer_start(void (*tick)(void), unsigned tick_ms);
+
+/*
+ * The kernel refuses some calls to a process with more than one thread: unshare or setns into
+ * a user namespace (EINVAL). mt_writer_park stops the writer thread and returns once the kernel
+ * no longer counts it (true; false when there was none), records are written inline meanwhile;
+ * mt_writer_unpark starts it again. Lock not held.
+ */
+bool mt_writer_park(void);
+void mt_writer_unpark(void);
 
 /* Called by the writer thread itself, from its tick, when it is about to run the program's
  * exit (last_thread.h): it stops being the writer, and buffers are written inline. */

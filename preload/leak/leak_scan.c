@@ -746,20 +746,33 @@ static void scan_outside_blocks(scan_ctx_t *c, uintptr_t begin, uintptr_t end)
     }
 }
 
-static void scan_range(scan_ctx_t *c, uintptr_t begin, uintptr_t end)
+/* [begin, end) less the ranges of list (in no order), then less the ranges of the lists after
+ * it (own_ranges.h: memtrace's own, then a foreign allocator's mappings). */
+static void scan_range_less(scan_ctx_t *c, uintptr_t begin, uintptr_t end, int list)
 {
-    size_t excluded_count;
-    const mt_own_range_t *excluded = mt_own_ranges(&excluded_count);
+    size_t excluded_count = 0;
+    const mt_own_range_t *excluded = list == 0   ? mt_own_ranges(&excluded_count)
+                                     : list == 1 ? mt_own_allocator_ranges(&excluded_count)
+                                                 : NULL;
+    if (!excluded) {
+        scan_outside_blocks(c, begin, end);
+        return;
+    }
     for (size_t i = 0; i < excluded_count && begin < end; i++) {
         const mt_own_range_t *x = &excluded[i];
         if (x->end <= begin || x->begin >= end)
             continue;
         if (x->begin > begin)
-            scan_range(c, begin, x->begin);
+            scan_range_less(c, begin, x->begin, list);
         begin = x->end;
     }
     if (begin < end)
-        scan_outside_blocks(c, begin, end);
+        scan_range_less(c, begin, end, list + 1);
+}
+
+static void scan_range(scan_ctx_t *c, uintptr_t begin, uintptr_t end)
+{
+    scan_range_less(c, begin, end, 0);
 }
 
 /* A stack mapping is scanned from its thread's stack pointer up, as memcheck does. */

@@ -19,7 +19,7 @@
 /* PROCESS has no mt_enc_* helper; it is composed from the encoder primitives in the order
  * documented in log_format.h. argv comes from /proc/self/cmdline, truncated to whole
  * arguments within MT_CMDLINE_MAX. */
-void mt_rec_emit_process(void)
+void mt_rec_emit_process(uint64_t ppid)
 {
     uint8_t *cmd = mt_map(MT_CMDLINE_MAX);
     size_t len = 0;
@@ -44,7 +44,7 @@ void mt_rec_emit_process(void)
     if (e) {
         mt_enc_tag(e, MT_TAG_PROCESS);
         mt_enc_v(e, (uint64_t)mt_rec.pid);
-        mt_enc_v(e, (uint64_t)getppid());
+        mt_enc_v(e, ppid);
         mt_enc_v(e, (uint64_t)sysconf(_SC_PAGESIZE));
         mt_enc_string(e, mt_config.exe, exe_len);
         mt_enc_v(e, argc);

@@ -91,8 +91,8 @@ void mt_rec_heap_start(mt_usable_fn usable);
 
 /* ---- the log's opening records (process.c); each takes the writer lock ---- */
 
-/* PROCESS: pid, parent, page size, executable and argv (/proc/self/cmdline). */
-void mt_rec_emit_process(void);
+/* PROCESS: pid, parent (ppid), page size, executable and argv (/proc/self/cmdline). */
+void mt_rec_emit_process(uint64_t ppid);
 /* ORIGIN (log_format.h): how this log began (from: the log before it, or ""). */
 void mt_rec_emit_origin(enum mt_origin how, uint64_t fork_seq, unsigned flags, const char *from);
 /* A forked child under --leak-check: the parent's trace nodes and live blocks, as

@@ -268,5 +268,40 @@ def case_ends():
               f"expected {(reason, status)}")
 
 
+@case(60)
+def case_daemonize():
+    """daemon(3), whose parent leaves by libc's internal _exit: the parent's log ends complete
+    (its own calls exactly, the fork, exit 0) and the daemon's log, whose parent is gone when
+    it starts, knows the 10 blocks it inherited and frees, with no unknown free. Also daemon without noclose, which depends on
+    what /dev/null is here, must do what it does without memtrace."""
+    same_as_plain("daemonize")
+    _, rep = same_as_plain("daemonize", "noclose")
+    check(rep["exit"]["reason"] == "normal" and rep["exit"]["status"] == 0 and rep["forks"] == 1,
+          f"the parent's log: exit {rep['exit']}, {rep['forks']} forks")
+    base = os.path.join(it.TMP, "daemonize-noclose.mtr")
+    logs = logs_of(base)
+    check(len(logs) == 2, f"logs of the noclose run: {logs}")
+    p = memtrace("report", "--format", "json", logs[1])
+    check(p.returncode == 0, f"memtrace report {logs[1]}\n{show(p)}")
+    child = json.loads(p.stdout)
+    inh = child.get("inherited") or {}
+    # the 10 blocks and stdout's buffer; the daemon frees the 10 (1,045 bytes)
+    check(inh.get("known") and inh.get("blocks", 0) >= 10 and inh.get("freed_blocks") == 10 and
+          inh.get("freed_bytes") == 1045 and child["unknown_frees"] == 0,
+          f"the daemon's log: inherited {inh}, {child['unknown_frees']} unknown frees")
+
+
+@case(60)
+def case_userns():
+    """unshare(CLONE_NEWUSER) and setns into a user namespace, which the kernel refuses to a
+    process with more than one thread: under memtrace (whose writer is a thread) they must
+    work as they do plain, and the events after them are recorded exactly."""
+    for how in ("unshare", "setns"):
+        plain = run([prog("userns"), how])
+        if plain.returncode != 0:
+            raise Skip(f"user namespaces are not allowed here: {plain.stdout.strip()}")
+        same_as_plain("userns", how)
+
+
 if __name__ == "__main__":
     sys.exit(it.main())

@@ -13,6 +13,8 @@ from mt_harness import LEAK_KINDS as KINDS, Skip, check, show
 
 case = it.suite("integration", "leakscan")
 
+LIBDIR = "/usr/lib/x86_64-linux-gnu"  # Debian's jemalloc and tcmalloc
+
 
 def run(argv, timeout=120):
     """In a session of its own: a hang (the bug some cases look for) kills the program
@@ -41,11 +43,11 @@ def build(name, *flags, lang="c", out=None):
     return out
 
 
-def memtrace_leaks(argv, name, *opts, timeout=120):
+def memtrace_leaks(argv, name, *opts, timeout=120, env=None):
     """memtrace run --leak-check; returns (totals, the run's CompletedProcess)."""
     log = os.path.join(it.TMP, name + ".mtr")
-    p = run([it.ARGS.memtrace, "run", "-q", "--leak-check", *opts, "-o", log, "--", *argv],
-            timeout=timeout)
+    p = it.run([it.ARGS.memtrace, "run", "-q", "--leak-check", *opts, "-o", log, "--", *argv],
+               timeout=timeout, own_session=True, env=env)
     check(os.path.isfile(log), f"no log\n{show(p)}")
     # valgrind's view for every program: for python3, the scan after finalization rather than
     # what the script held when it ended (the default for a Python log)
@@ -77,6 +79,30 @@ def error_exitcode_passes(argv, name):
     p = run([it.ARGS.memtrace, "run", "-q", "--error-exitcode=3", "-o", log, "--", *argv])
     check(p.returncode == plain.returncode and p.stdout == plain.stdout,
           f"--error-exitcode=3 on a clean program: plain exit {plain.returncode}\n{show(p)}")
+
+
+# ---- another allocator than glibc's ----
+
+@case(120)
+def case_scan_foreign_allocator():
+    """jemalloc or tcmalloc preloaded: a lost block must be lost for them as for glibc's. Their
+    metadata keeps copies of block addresses (jemalloc: a slab's first block, cached blocks),
+    which made every leak of samples/leak 'still reachable' under jemalloc; the mappings the
+    allocator makes for itself are no roots now, as glibc's arenas are not."""
+    libs = [l for l in ("libjemalloc.so.2", "libtcmalloc_minimal.so.4")
+            if os.path.exists(os.path.join(LIBDIR, l))]
+    if not libs:
+        raise Skip("neither jemalloc nor tcmalloc is installed (libjemalloc-dev, "
+                   "libgoogle-perftools-dev)")
+    for sample in ("leak", "leak_kinds"):
+        exe = os.path.join(it.ARGS.build_root, "samples", sample)
+        want, _ = memtrace_leaks([exe], sample)
+        check(want["definite"][1] > 0, f"{sample}: no definite leak with glibc's malloc: {want}")
+        for lib in libs:
+            env = dict(os.environ, LD_PRELOAD=os.path.join(LIBDIR, lib))
+            got, p = memtrace_leaks([exe], f"{sample}-{lib}", env=env)
+            check(p.returncode == 0, f"{sample} with {lib}\n{show(p)}")
+            check(got == want, f"{sample} with {lib}: {got}; with glibc's malloc: {want}")
 
 
 # ---- 13.1: the scan never faults ----

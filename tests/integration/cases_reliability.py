@@ -8,7 +8,7 @@ import shutil
 import signal
 
 import mt_harness as it
-from mt_harness import Skip, check, memtrace, report_json, show, SAMPLE_LINE
+from mt_harness import Skip, check, leaks_json, memtrace, report_json, show, SAMPLE_LINE
 
 case = it.suite("integration")
 
@@ -215,10 +215,18 @@ def case_own_allocator():
     if not os.path.exists(os.path.join(LIBDIR, "libtcmalloc.so")) or not shutil.which("c++"):
         raise Skip("libgoogle-perftools-dev or c++ missing (jemalloc part passed)")
     prog = build_prog("tc_cxx", OWN_ALLOC_CXX, "-ltcmalloc", cxx=True)
-    p = memtrace("run", "-q", "-o", os.path.join(it.TMP, "tc.mtr"), "--", prog)
-    check(p.returncode == 0 and "memtrace: tc_cxx's operator new/delete come from tcmalloc "
-          "(libtcmalloc.so.4); C++ new and delete are not seen" in p.stderr,
+    log = os.path.join(it.TMP, "tc.mtr")
+    p = memtrace("run", "-q", "--leak-check", "-o", log, "--", prog)
+    notice = ("tc_cxx's operator new/delete come from tcmalloc (libtcmalloc.so.4); C++ new and "
+              "delete are not seen")
+    check(p.returncode == 0 and "memtrace: " + notice in p.stderr,
           f"tcmalloc C++: no warning\n{show(p)}")
+    # The leaks report, which CI reads, says what it cannot see too, in text and JSON.
+    t = memtrace("leaks", log)
+    check("warning: " + notice in t.stdout, f"memtrace leaks: no allocator warning\n{show(t)}")
+    j = leaks_json(log)
+    check(notice in (j.get("allocator_notice") or ""),
+          f"leaks JSON: allocator_notice {j.get('allocator_notice')!r}")
 
 
 POOL_NEW_CXX = r"""
