@@ -4,6 +4,7 @@
 // with and without memtrace (the calls are no-ops then). Known answer, last line:
 //   default   the pool is destroyed (slab freed) at the end: every leak is a pool object
 //   "keep"    the slab stays referenced by the global pool until exit (still reachable)
+//   "lose"    every pointer to the slab is dropped without freeing it (the pool leaks whole)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,8 @@ static __attribute__((noinline)) void leak_objects(void)
 
 int main(int argc, char **argv)
 {
-    int keep = argc > 1 && strcmp(argv[1], "keep") == 0;
+    int lose = argc > 1 && strcmp(argv[1], "lose") == 0;
+    int keep = lose || (argc > 1 && strcmp(argv[1], "keep") == 0); /* the slab is not freed */
     memtrace_mark("start");
     pool_create();
     for (int i = 0; i < TAKEN - LEAKED; i++) {
@@ -89,6 +91,10 @@ int main(int argc, char **argv)
     memtrace_mark("freed");
     if (!keep)
         pool_destroy();
+    if (lose) {
+        memset(&pool, 0, sizeof pool);
+        memset(kept, 0, sizeof kept);
+    }
     memtrace_mark("end");
     /* malloc calls: the slab; frees: the objects freed, and the slab unless kept */
     int slab_bytes = HEADER + SLOTS * OBJ_SIZE;
