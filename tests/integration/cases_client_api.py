@@ -89,6 +89,9 @@ def case_client_api_leak_check():
                                                                 "main"], f"leak {lk['leaks'][0]}")
     p = memtrace("leaks", "--error-exitcode", "3", log)
     check(p.returncode == 3, f"memtrace leaks --error-exitcode 3\n{show(p)}")
+    # fragmentation is glibc's: the slab is its chunk, the objects in it are none
+    fr = it.json_of("fragmentation", "--format", "json", log)
+    check(fr["overhead"]["requested_bytes"] == SLAB, f"fragmentation {fr['overhead']}")
     # "lose": nothing points to the slab any more. It is still no leak of its own (its bytes
     # are the pool's objects, checked one by one), so they are not counted twice.
     log = os.path.join(it.TMP, "lose.mtr")
