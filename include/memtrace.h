@@ -26,8 +26,9 @@
  * free()) before your allocator reuses its memory. The calls are thread-safe. Names given to
  * memtrace_mark are copied (at most 255 bytes are kept).
  *
- * Weak symbols need a dynamically linked program (the usual case, position-independent or
- * not). In a fully static program memtrace cannot be preloaded anyway and the calls stay no-ops.
+ * Weak symbols need a dynamically linked program (the usual case). Position-independent code
+ * (the default) works everywhere; code built with -fno-pie on x86-64 too (see MEMTRACE_FN_).
+ * In a fully static program memtrace cannot be preloaded anyway and the calls stay no-ops.
  * Define MEMTRACE_DISABLE before including this header to compile every call away.
  */
 #ifndef MEMTRACE_H
@@ -46,18 +47,36 @@ extern void memtrace_api_alloc(void *p, size_t size) __attribute__((weak));
 extern void memtrace_api_free(void *p) __attribute__((weak));
 extern void memtrace_api_mark(const char *name) __attribute__((weak));
 
+/*
+ * The address of a weak function, 0 when nothing defines it. Position-independent code (PIE,
+ * the default of today's compilers, and shared libraries) reads it from the GOT, which the
+ * dynamic loader fills in, memtrace's definitions included. Code built with -fno-pie reads it
+ * as a constant, which the static linker sets to 0 for good: on x86-64 the load is written
+ * through the GOT here, which makes the linker keep a GOT entry for the loader to fill in.
+ */
+#if defined(__x86_64__) && !defined(__PIC__) && !defined(__PIE__)
+__asm__(".weak memtrace_api_alloc\n\t.weak memtrace_api_free\n\t.weak memtrace_api_mark");
+#define MEMTRACE_FN_(sym, var) __asm__("movq " #sym "@GOTPCREL(%%rip), %0" : "=r"(var))
+#else
+#define MEMTRACE_FN_(sym, var) ((var) = (sym))
+#endif
+
 /* Your allocator handed out p, size bytes. p == NULL is ignored. */
 static inline void memtrace_alloc(void *p, size_t size)
 {
-    if (memtrace_api_alloc)
-        memtrace_api_alloc(p, size);
+    void (*fn)(void *, size_t);
+    MEMTRACE_FN_(memtrace_api_alloc, fn);
+    if (fn)
+        fn(p, size);
 }
 
 /* p, reported by memtrace_alloc, is free again. p == NULL is ignored. */
 static inline void memtrace_free(void *p)
 {
-    if (memtrace_api_free)
-        memtrace_api_free(p);
+    void (*fn)(void *);
+    MEMTRACE_FN_(memtrace_api_free, fn);
+    if (fn)
+        fn(p);
 }
 
 /* The block old (may be NULL) now lives at p with size bytes (p == NULL: the resize failed and
@@ -75,8 +94,10 @@ static inline void memtrace_realloc(void *old, void *p, size_t size)
  * their time since the start; the HTML page draws them on the timeline. */
 static inline void memtrace_mark(const char *name)
 {
-    if (memtrace_api_mark && name)
-        memtrace_api_mark(name);
+    void (*fn)(const char *);
+    MEMTRACE_FN_(memtrace_api_mark, fn);
+    if (fn && name)
+        fn(name);
 }
 
 #else /* no weak symbols, or disabled: the calls compile to nothing */

@@ -183,6 +183,14 @@ def case_client_api_header():
                             "leaked_blocks": 1}, f"custom {rep.get('custom')}")
     check(rep["unknown_frees"] == 0 and rep["leaked_blocks"] == 1, f"report {rep}")
     check([m["name"] for m in rep["marks"]] == ["one"], f"marks {rep.get('marks')}")
+    # code that is not position-independent (-fno-pie): the weak symbols are still bound
+    nopie = build_c("hdr_nopie", HEADER_C, inc, "-O2", "-fno-pie", "-no-pie")
+    check(run([nopie]).stdout == "done\n", "-fno-pie without memtrace")
+    log = os.path.join(it.TMP, "nopie.mtr")
+    record(log, nopie)
+    rep = report_json(log)
+    check(rep.get("custom", {}).get("allocations") == 2 and len(rep.get("marks", [])) == 1,
+          f"-fno-pie -no-pie: custom {rep.get('custom')}, marks {rep.get('marks')}")
     # compiled away: MEMTRACE_DISABLE, nothing reported even under memtrace
     d = os.path.join(it.TMP, "hdr_off")
     p = compile_c(write("hdr_off.c", HEADER_C), d, inc, "-DMEMTRACE_DISABLE", "-Wall",
