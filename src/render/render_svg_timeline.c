@@ -243,9 +243,14 @@ static void mt_tl_mark_name(FILE *o, const char *name)
 static void mt_tl_marks_svg(const mt_analysis_t *a, const mt_tl_all_t *t, FILE *o)
 {
     char b[32];
+    /* the label of a mark closer than a line of text to the one before goes on below its */
+    double last = -100, ly = MT + 4, lend = MT + 4;
     for (size_t i = 0; i < a->marks.n; i++) {
         const mt_mark_t *m = &a->marks.v[i];
-        double x = mt_tl_x(t, m->time_us);
+        double x = mt_tl_x(t, m->time_us), lx = x + 4;
+        ly = x - last < 13 ? lend + 8 : MT + 4;
+        lend = ly + MT_TL_CW * (double)strlen(m->name);
+        last = x;
         fprintf(o,
                 "<g class=\"mark\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                 "stroke=\"#ff7f0e\" stroke-dasharray=\"6 2\"/><title>mark ",
@@ -254,7 +259,7 @@ static void mt_tl_marks_svg(const mt_analysis_t *a, const mt_tl_all_t *t, FILE *
         fprintf(o,
                 " at %s</title><text class=\"label mark\" x=\"%.1f\" y=\"%.1f\" "
                 "transform=\"rotate(90 %.1f %.1f)\" fill=\"#ff7f0e\">",
-                mt_fmt_seconds(b, sizeof b, m->time_us), x + 4, MT + 4, x + 4, MT + 4);
+                mt_fmt_seconds(b, sizeof b, m->time_us), lx, ly, lx, ly);
         mt_tl_mark_name(o, m->name);
         fputs("</text></g>\n", o);
     }
