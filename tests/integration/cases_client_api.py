@@ -3,6 +3,7 @@
 # "custom") and marks its phases. samples/custom_pool.c knows its answer: 40 objects of 48
 # bytes carved from one slab of 3,136 bytes (a 64-byte header, 64 slots), 30 freed, 10 leaked.
 import os
+import re
 
 import mt_harness as it
 from mt_harness import (check, show, memtrace, record, report_json, leaks_json, sample_exe,
@@ -66,6 +67,16 @@ def case_client_api_pool():
         body = f.read()
     lines = body.count('<g class="mark">')
     check(lines == 4 and ">allocated</text>" in body, f"timeline: {lines} mark lines, not 4")
+    page = os.path.join(it.TMP, "p.html")
+    p = memtrace("html", "-o", page, log)
+    check(p.returncode == 0, show(p))
+    with open(page) as f:
+        body = f.read()
+    check('data-key="custom_allocations" data-value="40"' in body and
+          "10 not freed (480 B)" in body, "the page has no custom blocks row")
+    marks = re.search(r'data-key="marks">([^<]*)<', body)
+    check(marks and [m.split(" at ")[0] for m in marks.group(1).split(", ")] == MARKS,
+          f"the page's marks: {marks and marks.group(1)}")
 
 
 @case(120)
