@@ -61,6 +61,8 @@ static void mt_run_usage(FILE *out)
         "Run PROG with the memtrace recorder preloaded and write a log of every heap and\n"
         "anonymous-mmap event with its stack. PROG's arguments, environment, stdin/stdout/stderr\n"
         "and working directory pass through unchanged; memtrace exits with PROG's status.\n"
+        "A program's own allocator reports its blocks, and marks moments of the run, through\n"
+        "the header memtrace.h (README, \"Custom allocators and marks\").\n"
         "\n"
         "options:\n"
         "  -o, --output PATH        log file; %%p is replaced by the pid, %%e by the name the\n"

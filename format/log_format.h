@@ -125,13 +125,17 @@
  *                                        by ALLOC(kind REALLOC) on success, REALLOC_FAILED when
  *                                        p stays valid, or nothing when realloc freed p.
  *   0x22  REALLOC_FAILED       A:z da    p is valid again, with its old size and stack.
+ *   0x26  CUSTOM_FREE          A:z da    memtrace_free(p): the block of kind CUSTOM at p ends
+ *                                        (a FREE at p is of a malloc-family block there, such
+ *                                        as the pool's own slab). Touches no model state.
  *   0x30  MMAP                 S:v size, A:z da, N:v node, v kind (mt_map_kind)
  *   0x31  MUNMAP               S:v size, A:z da      (may cover part of a mapping, or several)
  *   0x40  SAMPLE               v mask, then for each set bit i (0 rss, 1 arena, 2 ordblks,
  *                              3 hblks, 4 hblkhd, 5 uordblks, 6 fordblks, 7 keepcost) z (value -
  *                              the field's value in the previous SAMPLE, 0 before the first)
  *   0x50  EXIT                 v reason (mt_exit_reason), v status (exit code or signal)
- *   0x51  NOTICE               v code (mt_notice_code), s text   (recording problems)
+ *   0x51  NOTICE               v code (mt_notice_code), s text   (recording problems; code
+ *                              MARK is no problem: memtrace_mark(text), a point in time)
  *   0x52  FORK                 v seq     the process forked here (seq 1, 2, ... in this log):
  *                                        the child's heap is the one replayed up to this record
  *   0x60  LEAK_SCAN            v blocks, v threads_stopped, v threads_missed, v root_bytes
@@ -203,6 +207,7 @@ enum mt_tag {
     MT_TAG_ALLOC_REUSE = 0x80,    /* 0x80..0x8f, low nibble is the mt_alloc_kind */
     MT_TAG_ALLOC_NEXT = 0x90,     /* 0x90..0x9f */
     MT_TAG_ALLOC_REUSE_AT = 0xa0, /* 0xa0..0xaf */
+    MT_TAG_CUSTOM_FREE = 0x26,    /* memtrace_free: the end of an ALLOC of kind CUSTOM */
 };
 
 /* A trace-node ip with this bit set is a Python frame; the rest is a PY_LOCATION id. */
@@ -226,7 +231,11 @@ enum mt_alloc_kind {
     /* Not a call: a block live when a forked child's log began, allocated by its parent
      * before the fork (written at the start of the child's log under --leak-check). */
     MT_ALLOC_INHERITED = 11,
-    MT_ALLOC_KIND_COUNT = 12,
+    /* A block the program reported itself through memtrace.h (memtrace_alloc): an object of its
+     * own pool, usually inside a glibc chunk of its own (the pool's slab), so no glibc chunk.
+     * Freed by CUSTOM_FREE only, never by FREE: the slab may start at the same address. */
+    MT_ALLOC_CUSTOM = 12,
+    MT_ALLOC_KIND_COUNT = 13,
 };
 
 /* ORIGIN: how a log began. */
@@ -255,6 +264,7 @@ enum mt_notice_code {
     MT_NOTICE_OUT_OF_MEMORY = 3, /* recorder could not grow its tables; events were dropped */
     MT_NOTICE_ALLOCATOR = 4,     /* malloc or operator new is another allocator's (text says) */
     MT_NOTICE_EVENTS_LOST = 5,   /* events could not be recorded (text says which and why) */
+    MT_NOTICE_MARK = 6,          /* not a problem: memtrace_mark(text) was called here */
 };
 
 /* ---- little-endian fixed-width helpers (file and chunk headers) ---- */

@@ -809,6 +809,45 @@ static void scan_registers(scan_ctx_t *c)
                                    (uintptr_t)(slots[i].regs + NGREG));
 }
 
+/* A state no graph block has: a pool's slab, set aside (set_aside_slabs). */
+#define SLAB_STATE 0xff
+
+/*
+ * A malloc block that holds the start of a block of another allocator's (a custom block,
+ * reported through memtrace.h) is the slab of the program's pool: the blocks in it are the
+ * ones checked, the slab itself is not (memcheck treats a mempool's superblock so). The graph
+ * needs blocks that do not overlap, so the slabs move to the end of the sorted array, the
+ * others keeping their order; returns how many blocks stay in front. Sorted blocks, O(n):
+ * a block that is no slab ends before the next one starts.
+ */
+static size_t set_aside_slabs(mt_leak_block_t *blocks, size_t count)
+{
+    size_t slabs = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (blocks[i].not_glibc)
+            continue;
+        uintptr_t end = blocks[i].addr + blocks[i].size;
+        for (size_t j = i + 1; j < count && blocks[j].addr < end; j++) {
+            if (blocks[j].not_glibc) {
+                blocks[i].state = SLAB_STATE;
+                slabs++;
+                break;
+            }
+        }
+    }
+    if (!slabs)
+        return count;
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (blocks[i].state == SLAB_STATE)
+            continue;
+        mt_leak_block_t t = blocks[k];
+        blocks[k++] = blocks[i];
+        blocks[i] = t;
+    }
+    return k;
+}
+
 static void mark_allocator_metadata(mt_leak_block_t *blocks, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
@@ -871,9 +910,10 @@ __attribute__((noinline)) static int classify(mt_leak_block_t *blocks, size_t co
         return rc;
     }
     sort_blocks(blocks, count);
-    mark_allocator_metadata(blocks, count);
+    size_t checked = set_aside_slabs(blocks, count);
+    mark_allocator_metadata(blocks, checked);
     mt_leak_graph_t graph;
-    mt_leakgraph_init(&graph, blocks, count, stack);
+    mt_leakgraph_init(&graph, blocks, checked, stack);
     mt_leakvtable_attach(&graph);
     graph.page_ok = page_ok;
     mark_dead_frames(&graph, own_sp);
@@ -881,6 +921,8 @@ __attribute__((noinline)) static int classify(mt_leak_block_t *blocks, size_t co
     scan_registers(&ctx);
     scan_mappings(&ctx);
     mt_leakgraph_finish(&graph);
+    for (size_t i = checked; i < count; i++) /* the slabs: never listed as leaks */
+        blocks[i].state = MT_LEAK_REACHABLE;
     probe_done();
     check_sleepers();
     for (size_t i = 0; i < slot_count; i++) {

@@ -356,14 +356,16 @@ static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t siz
     uintptr_t buf[MT_UNWIND_MAX];
     mt_stack_t st;
     mt_unwind_capture(&st, buf, from);
-    uint64_t usable = mt_rec_usable(p);
+    /* A custom block (memtrace.h) is no glibc chunk: glibc must never be asked about it. */
+    uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     mt_enc_t *e = mt_writer_record(tid);
     if (MT_LIKELY(e != NULL)) {
         uint32_t node = mt_tree_intern(&st, e);
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p, size, node);
+        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p,
+                     kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC, node);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
     mt_writer_record_done(e);

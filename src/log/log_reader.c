@@ -952,6 +952,7 @@ static inline int mt_reader_decode_one(mt_reader_t *r, mt_record_t *rec)
     case MT_TAG_FREE:
     case MT_TAG_REALLOC_RELEASE:
     case MT_TAG_REALLOC_FAILED:
+    case MT_TAG_CUSTOM_FREE:
         rec->tag = tag;
         MT_GETTIME();
         MT_GETADDR();
@@ -1439,7 +1440,8 @@ const char *mt_reader_reason(const mt_reader_t *r)
 static int mt_tag_is_event(uint8_t tag)
 {
     return tag == MT_TAG_ALLOC || tag == MT_TAG_FREE || tag == MT_TAG_REALLOC_RELEASE ||
-           tag == MT_TAG_REALLOC_FAILED || tag == MT_TAG_MMAP || tag == MT_TAG_MUNMAP;
+           tag == MT_TAG_REALLOC_FAILED || tag == MT_TAG_MMAP || tag == MT_TAG_MUNMAP ||
+           tag == MT_TAG_CUSTOM_FREE;
 }
 
 uint64_t mt_reader_events(const mt_reader_t *r)

@@ -205,6 +205,11 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             rc = 0;
             break;
         case MT_TAG_NOTICE:
+            if (rec.a == MT_NOTICE_MARK) { /* a point in time, no recording problem */
+                a->replay.last_time_us = rec.time_us;
+                rc = mt_marks_add(&a->marks, rec.str.ptr, rec.str.len, rec.time_us);
+                break;
+            }
             a->notices[rec.a < 7 ? rec.a : 7]++;
             if (rec.a == MT_NOTICE_ALLOCATOR && !a->allocator_notice[0])
                 snprintf(a->allocator_notice, sizeof a->allocator_notice, "%.*s",
@@ -620,6 +625,7 @@ void mt_analysis_free(mt_analysis_t *a)
     mt_tnames_destroy(&a->thread_names);
     mt_leakclass_destroy(&a->leaks);
     mt_pyinfo_destroy(&a->python);
+    mt_marks_free(&a->marks);
     free(a->path);
     free(a);
 }

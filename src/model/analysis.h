@@ -10,6 +10,7 @@
 
 #include "leak_class.h"
 #include "log_reader.h"
+#include "marks.h"
 #include "modules.h"
 #include "nodes.h"
 #include "python_info.h"
@@ -65,7 +66,8 @@ typedef struct mt_analysis {
     mt_leakclass_t leaks; /* the leak check's verdict, when the log has one */
     mt_pyinfo_t python;   /* Python interpreter, frames, script end, arenas */
     uint64_t events;      /* event records applied */
-    uint64_t notices[8];  /* by mt_notice_code (7 = other) */
+    uint64_t notices[8];  /* by mt_notice_code (7 = other); marks are not counted here */
+    mt_marks_t marks;     /* memtrace_mark calls (NOTICE code MARK), in order */
     uint64_t threads_named;
     char allocator_notice[256]; /* NOTICE(ALLOCATOR): some allocations bypassed the hooks */
     char lost_notice[256];      /* NOTICE(EVENTS_LOST): the first one's text, "" when none */

@@ -99,11 +99,19 @@ int mt_leakclass_block(mt_leakclass_t *c, const mt_replay_t *r, const mt_record_
         return 0;
     }
     c->listed++;
-    if (!mt_replay_find(r, rec->addr) || mt_leakclass_tab_find(c, rec->addr)) {
+    /* The recorder checks a custom block in place of a malloc block at the same address (the
+     * pool's slab, which it never checks: leak_scan.c), so the custom one is meant first. */
+    uint64_t key = rec->addr | MT_BLOCK_CUSTOM_BIT;
+    if (!mt_replay_find(r, key))
+        key = rec->addr;
+    if (!mt_replay_find(r, key) || mt_leakclass_tab_find(c, key)) {
         c->inconsistencies++; /* not live, or listed twice: keep the first verdict */
         return 0;
     }
-    return mt_leakclass_tab_put(c, rec->addr, (uint32_t)rec->a, rec->b);
+    uint64_t extra = rec->b;
+    if (rec->a == MT_LEAKS_INDIRECT && mt_replay_find(r, extra | MT_BLOCK_CUSTOM_BIT))
+        extra |= MT_BLOCK_CUSTOM_BIT; /* its leader is a custom block */
+    return mt_leakclass_tab_put(c, key, (uint32_t)rec->a, extra);
 }
 
 typedef struct mt_leakclass_item {

@@ -538,6 +538,9 @@ static void mt_heap_release(mt_replay_t *r, const mt_block_t *b)
     if (b->kind == MT_ALLOC_INHERITED) {
         r->inherited_freed_bytes += b->size;
         r->inherited_freed_blocks++;
+    } else if (__builtin_expect(b->kind == MT_ALLOC_CUSTOM, 0)) {
+        r->custom_bytes -= b->size;
+        r->custom_blocks--;
     }
     mt_node_stats_t *ns = mt_node_stats(r, b->node);
     mt_node_touch(r, ns);
@@ -574,6 +577,10 @@ static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
         r->heap_blocks++;
         if (arena)
             r->arena_obj_bytes += nb->size;
+        if (__builtin_expect(nb->kind == MT_ALLOC_CUSTOM, 0)) {
+            r->custom_bytes += nb->size;
+            r->custom_blocks++;
+        }
     }
     /* The peak is the process's (replay.h); the filtered figures are read at that moment. */
     if (r->all_heap_bytes > r->all_peak_bytes) {
@@ -666,6 +673,8 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
             r->allocations++;
             r->allocs_by_kind[kind & 15]++;
             r->bytes_allocated += size;
+            if (__builtin_expect(kind == MT_ALLOC_CUSTOM, 0))
+                r->custom_bytes_allocated += size;
             r->sizes[mt_replay_size_bucket(size)]++;
             ns->allocations++;
             ns->bytes_allocated += size;
@@ -673,9 +682,13 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
                 return rc;
         }
     }
-    th->addr = addr;
-    if (__builtin_expect(addr == 0, 0))
+    if (__builtin_expect(addr == 0, 0)) {
+        th->addr = 0;
         return 0; /* nothing to track; counted as a call */
+    }
+    if (__builtin_expect(kind == MT_ALLOC_CUSTOM, 0))
+        addr |= MT_BLOCK_CUSTOM_BIT; /* apart from its slab (replay.h) */
+    th->addr = addr;
     /* One probe: it ends at the address (a block we saw no free of) or at the free slot
      * where the new block goes, unless the table must grow first. */
     uint64_t i = mt_slot(r, addr);
@@ -694,7 +707,8 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
         mt_heap_release(r, old);
         mt_blocks_remove(r, old);
     }
-    if (size < MT_REPLAY_SMALL_BLOCK && (!r->heap_low_addr || addr < r->heap_low_addr))
+    if (size < MT_REPLAY_SMALL_BLOCK && kind != MT_ALLOC_CUSTOM &&
+        (!r->heap_low_addr || addr < r->heap_low_addr))
         r->heap_low_addr = addr;
     mt_block_t nb = {
         .addr = addr, .size = size, .time_us = t, .node = node, .kind = kind, .thread = th->idx};
@@ -737,6 +751,11 @@ int mt_replay_free(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr)
     mt_heap_release(r, b);
     mt_blocks_remove(r, b);
     return 0;
+}
+
+int mt_replay_free_custom(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr)
+{
+    return mt_replay_free(r, tid, t, addr ? addr | MT_BLOCK_CUSTOM_BIT : 0);
 }
 
 int mt_replay_realloc_release(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr)
@@ -960,6 +979,8 @@ int mt_replay_record(mt_replay_t *r, const mt_record_t *rec)
                                rec->alloc_kind);
     case MT_TAG_FREE:
         return mt_replay_free(r, rec->tid, rec->time_us, rec->addr);
+    case MT_TAG_CUSTOM_FREE:
+        return mt_replay_free_custom(r, rec->tid, rec->time_us, rec->addr);
     case MT_TAG_REALLOC_RELEASE:
         return mt_replay_realloc_release(r, rec->tid, rec->time_us, rec->addr);
     case MT_TAG_REALLOC_FAILED:

@@ -63,6 +63,18 @@ static inline int mt_pyinfo_in_arena(const mt_block_t *b)
            b->size - 1 < MT_PY_SMALL_REQUEST;
 }
 
+/* The key of a custom block (memtrace.h, kind CUSTOM) in the live-block map: its address with
+ * this bit set. Such a block usually lies inside a malloc block of the program's (its pool's
+ * slab), often at the slab's own address, and only CUSTOM_FREE ends it, only FREE the slab:
+ * the two must never meet in the map. User-space addresses never have bit 63 set. */
+#define MT_BLOCK_CUSTOM_BIT (1ull << 63)
+
+/* A block's address as the program saw it (a custom block's key without its bit). */
+static inline uint64_t mt_block_addr(const mt_block_t *b)
+{
+    return b->addr & ~MT_BLOCK_CUSTOM_BIT;
+}
+
 typedef struct mt_mapping {
     uint64_t start, len;
     uint32_t node;
@@ -204,6 +216,9 @@ typedef struct mt_replay {
      * so a thread filter counts them only when it selects tid 0. */
     uint64_t inherited_bytes, inherited_blocks;
     uint64_t inherited_freed_bytes, inherited_freed_blocks;
+    /* Blocks the program reported through memtrace.h (kind CUSTOM): live now (at the end:
+     * leaked), and the bytes of those allocation calls (their count: allocs_by_kind). */
+    uint64_t custom_bytes, custom_blocks, custom_bytes_allocated;
     uint64_t free_calls;            /* FREE records, known or not */
     uint64_t unknown_frees;         /* FREE/REALLOC_RELEASE of an address not live */
     uint64_t realloc_failures;      /* REALLOC_FAILED that restored a block */
@@ -257,6 +272,8 @@ const uint64_t *mt_replay_node_pairs(const mt_replay_t *r, uint32_t node, size_t
 int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uint64_t size,
                     uint32_t node, unsigned kind) MT_WUR;
 int mt_replay_free(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr) MT_WUR;
+/* CUSTOM_FREE: the custom block at addr ends (a malloc block at addr stays). */
+int mt_replay_free_custom(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr) MT_WUR;
 int mt_replay_realloc_release(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr) MT_WUR;
 int mt_replay_realloc_failed(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr) MT_WUR;
 int mt_replay_mmap(mt_replay_t *r, uint64_t t, uint64_t addr, uint64_t size, uint32_t node) MT_WUR;

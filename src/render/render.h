@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "json_writer.h"
 #include "report_summary.h"
 
 typedef struct mt_render_opts {
@@ -25,5 +26,7 @@ const char *mt_render_exit_reason(int reason);
 const char *mt_render_origin(int how);
 /* Name of an allocation kind ("malloc", "calloc", ...) or NULL. */
 const char *mt_render_alloc_kind(unsigned kind);
+/* "marks": [{"name", "t_s"}...] (memtrace_mark), written only when the log has marks. */
+void mt_render_marks_json(mt_json_t *j, const mt_analysis_t *a);
 
 #endif

@@ -366,6 +366,24 @@ static void mt_summary_html(FILE *o, const mt_report_summary_t *rep)
     mt_cell_count(o, "leaked_blocks", held.blocks);
     fputs("</tr>\n<tr><th>anonymous mmap calls</th>", o);
     mt_cell_count(o, "mmap_calls", r->mmap_calls);
+    if (r->allocs_by_kind[MT_ALLOC_CUSTOM] || r->custom_blocks) { /* memtrace.h's blocks */
+        fputs("</tr>\n<tr><th>custom blocks</th>", o);
+        mt_cell_count(o, "custom_allocations", r->allocs_by_kind[MT_ALLOC_CUSTOM]);
+        char d[64];
+        fprintf(o, "<td class=\"muted\">%s allocated; %s not freed (%s)</td>",
+                mt_fmt_bytes(b, sizeof b, r->custom_bytes_allocated),
+                mt_fmt_count(c, sizeof c, r->custom_blocks),
+                mt_fmt_bytes(d, sizeof d, r->custom_bytes));
+    }
+    if (a->marks.n) { /* memtrace_mark, in order; the timeline draws them too */
+        fputs("</tr>\n<tr><th>marks</th><td data-key=\"marks\">", o);
+        for (size_t i = 0; i < a->marks.n; i++) {
+            fputs(i ? ", " : "", o);
+            mt_h(o, a->marks.v[i].name);
+            fprintf(o, " at %s", mt_fmt_seconds(c, sizeof c, a->marks.v[i].time_us));
+        }
+        fputs("</td>", o);
+    }
     fputs("</tr>\n</table>\n", o);
 }
 

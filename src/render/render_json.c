@@ -26,14 +26,32 @@ const char *mt_render_exit_reason(int reason)
 const char *mt_render_alloc_kind(unsigned kind)
 {
     static const char *const names[MT_ALLOC_KIND_COUNT] = {
-        "malloc",   "calloc", "realloc", "reallocarray", "posix_memalign",  "aligned_alloc",
-        "memalign", "valloc", "pvalloc", "PyMem_Malloc", "PyObject_Malloc", "inherited"};
+        "malloc",          "calloc",    "realloc", "reallocarray", "posix_memalign",
+        "aligned_alloc",   "memalign",  "valloc",  "pvalloc",      "PyMem_Malloc",
+        "PyObject_Malloc", "inherited", "custom"};
     return kind < MT_ALLOC_KIND_COUNT ? names[kind] : NULL;
 }
 
 static double mt_secs(uint64_t us)
 {
     return (double)us / 1e6;
+}
+
+void mt_render_marks_json(mt_json_t *j, const mt_analysis_t *a)
+{
+    if (!a->marks.n)
+        return;
+    mt_json_key(j, "marks");
+    mt_json_array_begin(j);
+    for (size_t i = 0; i < a->marks.n; i++) {
+        mt_json_object_begin(j);
+        mt_json_key(j, "name");
+        mt_json_string(j, a->marks.v[i].name);
+        mt_json_key(j, "t_s");
+        mt_json_double(j, mt_secs(a->marks.v[i].time_us));
+        mt_json_object_end(j);
+    }
+    mt_json_array_end(j);
 }
 
 const char *mt_render_origin(int how)
@@ -181,6 +199,19 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
         mt_json_u64(&j, r->allocs_by_kind[k]);
     }
     mt_json_object_end(&j);
+    if (r->allocs_by_kind[MT_ALLOC_CUSTOM] || r->custom_blocks) { /* only with memtrace.h */
+        mt_json_key(&j, "custom");
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "allocations");
+        mt_json_u64(&j, r->allocs_by_kind[MT_ALLOC_CUSTOM]);
+        mt_json_key(&j, "bytes_allocated");
+        mt_json_u64(&j, r->custom_bytes_allocated);
+        mt_json_key(&j, "leaked_bytes");
+        mt_json_u64(&j, r->custom_bytes);
+        mt_json_key(&j, "leaked_blocks");
+        mt_json_u64(&j, r->custom_blocks);
+        mt_json_object_end(&j);
+    }
     mt_json_key(&j, "peak_heap_bytes");
     mt_json_u64(&j, r->peak_heap_bytes);
     mt_json_key(&j, "peak_heap_blocks");
@@ -246,6 +277,7 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     mt_json_string(&j, a->allocator_notice[0] ? a->allocator_notice : NULL);
     mt_json_key(&j, "events_lost_notice");
     mt_json_string(&j, a->lost_notice[0] ? a->lost_notice : NULL);
+    mt_render_marks_json(&j, a);
     int trc = mt_render_threads_json(&j, a); /* "threads", "thread_filter" */
     mt_json_key(&j, "top_sites");
     mt_json_sites(&j, rep, rep->by_bytes, rep->nby_bytes);

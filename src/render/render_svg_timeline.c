@@ -231,6 +231,40 @@ static void mt_tl_script_end_svg(const mt_analysis_t *a, const mt_tl_all_t *t, F
             left ? x - 4 : x + 4, H - MB - 6, left ? "end" : "start");
 }
 
+/* The program's marks (memtrace_mark): a vertical line each, the name written down along it
+ * (marks close together stay readable), exact time on hover. XML allows no control bytes. */
+static void mt_tl_mark_name(FILE *o, const char *name)
+{
+    for (const char *c = name; *c; c++)
+        if ((unsigned char)*c >= 0x20)
+            mt_tl_escape(o, (char[]){*c, 0});
+}
+
+static void mt_tl_marks_svg(const mt_analysis_t *a, const mt_tl_all_t *t, FILE *o)
+{
+    char b[32];
+    /* the label of a mark closer than a line of text to the one before goes on below its */
+    double last = -100, ly = MT + 4, lend = MT + 4;
+    for (size_t i = 0; i < a->marks.n; i++) {
+        const mt_mark_t *m = &a->marks.v[i];
+        double x = mt_tl_x(t, m->time_us), lx = x + 4;
+        ly = x - last < 13 ? lend + 8 : MT + 4;
+        lend = ly + MT_TL_CW * (double)strlen(m->name);
+        last = x;
+        fprintf(o,
+                "<g class=\"mark\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"#ff7f0e\" stroke-dasharray=\"6 2\"/><title>mark ",
+                x, MT, x, H - MB);
+        mt_tl_mark_name(o, m->name);
+        fprintf(o,
+                " at %s</title><text class=\"label mark\" x=\"%.1f\" y=\"%.1f\" "
+                "transform=\"rotate(90 %.1f %.1f)\" fill=\"#ff7f0e\">",
+                mt_fmt_seconds(b, sizeof b, m->time_us), lx, ly, lx, ly);
+        mt_tl_mark_name(o, m->name);
+        fputs("</text></g>\n", o);
+    }
+}
+
 int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
 {
     static const char *const names[MT_TL_SERIES] = {"heap in use", "RSS", "allocator footprint",
@@ -316,6 +350,7 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
         lx += 18 + MT_TL_CW * (double)strlen(names[s]) + 24;
     }
     mt_tl_script_end_svg(a, &t, o);
+    mt_tl_marks_svg(a, &t, o);
     /* the peak, exact on hover; its label on the side of the marker where it fits */
     char exact[64], b2[32];
     double px = mt_tl_x(&t, r->peak_time_us), py = mt_tl_y(&t, r->peak_heap_bytes);

@@ -118,6 +118,16 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
     mt_row(o, st, "allocations", mt_fmt_count(v, sizeof v, r->allocations));
     mt_row(o, st, "frees", mt_fmt_count(v, sizeof v, r->frees));
     mt_row(o, st, "bytes allocated", mt_fmt_bytes_exact(v, sizeof v, r->bytes_allocated));
+    if (r->allocs_by_kind[MT_ALLOC_CUSTOM] || r->custom_blocks) {
+        /* memtrace.h's blocks: counted above too, as their slabs are */
+        char c2[32];
+        snprintf(v, sizeof v, "%s allocations, %s; %s not freed, %s",
+                 mt_fmt_count(c1, sizeof c1, r->allocs_by_kind[MT_ALLOC_CUSTOM]),
+                 mt_fmt_bytes_exact(b1, sizeof b1, r->custom_bytes_allocated),
+                 mt_fmt_count(c2, sizeof c2, r->custom_blocks),
+                 mt_fmt_bytes_exact(b2, sizeof b2, r->custom_bytes));
+        mt_row(o, st, "custom blocks", v);
+    }
     snprintf(v, sizeof v, "%s at %s", mt_fmt_bytes_exact(b1, sizeof b1, r->peak_heap_bytes),
              mt_fmt_clock(t1, sizeof t1, r->peak_time_us));
     mt_row(o, st, "peak heap", v);
@@ -174,6 +184,11 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
     }
     if (r->unknown_frees) {
         mt_row(o, st, "unknown frees", mt_fmt_count(v, sizeof v, r->unknown_frees));
+    }
+    for (size_t i = 0; i < a->marks.n; i++) { /* memtrace_mark, in order */
+        mt_fmt_clock(t1, sizeof t1, a->marks.v[i].time_us);
+        snprintf(v, sizeof v, "%s  %s", t1, a->marks.v[i].name);
+        mt_row(o, st, "mark", v);
     }
 
     char title[96];

@@ -81,6 +81,8 @@ const char *mt_logstats_tag_name(unsigned tag)
         return "realloc_release";
     case MT_TAG_REALLOC_FAILED:
         return "realloc_failed";
+    case MT_TAG_CUSTOM_FREE:
+        return "custom_free";
     case MT_TAG_FREE_BACK:
         return "free_back";
     case MT_TAG_REALLOC_RELEASE_BACK:

@@ -69,8 +69,9 @@ typedef struct mt_frag_blocks {
 static void mt_frag_collect(const mt_block_t *b, void *arg)
 {
     mt_frag_blocks_t *bl = arg;
-    /* pymalloc's small blocks live in its arenas, not in glibc's heap (see python_arenas). */
-    if (b->size < MT_REPLAY_SMALL_BLOCK && !mt_pyinfo_in_arena(b))
+    /* pymalloc's small blocks live in its arenas, not in glibc's heap (see python_arenas);
+     * custom blocks (memtrace.h) inside the program's own slabs, which are glibc's. */
+    if (b->size < MT_REPLAY_SMALL_BLOCK && !mt_pyinfo_in_arena(b) && b->kind != MT_ALLOC_CUSTOM)
         bl->v[bl->n++] = b;
 }
 

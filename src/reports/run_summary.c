@@ -140,12 +140,15 @@ static int mt_sum_alloc(mt_sum_pass_t *s, const mt_record_t *rec)
     }
     if (rec->addr == 0)
         return 0;
+    /* a custom block is keyed apart from the slab it lies in (replay.h) */
+    uint64_t addr =
+        rec->alloc_kind == MT_ALLOC_CUSTOM ? rec->addr | MT_BLOCK_CUSTOM_BIT : rec->addr;
     uint64_t old;
-    if (mt_sizemap_take(&s->live, rec->addr, &old)) { /* a free we never saw */
+    if (mt_sizemap_take(&s->live, addr, &old)) { /* a free we never saw */
         s->heap_bytes -= old;
         s->heap_blocks--;
     }
-    return mt_sum_insert(s, rec->addr, rec->size, rec->time_us);
+    return mt_sum_insert(s, addr, rec->size, rec->time_us);
 }
 
 /* A free or a realloc release; the released block is kept for REALLOC_FAILED. */
@@ -153,7 +156,8 @@ static int mt_sum_release(mt_sum_pass_t *s, const mt_record_t *rec)
 {
     mt_sum_settle(s, rec->tid);
     uint64_t size;
-    if (!mt_sizemap_take(&s->live, rec->addr, &size))
+    uint64_t addr = rec->tag == MT_TAG_CUSTOM_FREE ? rec->addr | MT_BLOCK_CUSTOM_BIT : rec->addr;
+    if (!mt_sizemap_take(&s->live, addr, &size))
         return 0; /* an unknown free */
     s->frees++;
     s->heap_bytes -= size;
@@ -206,6 +210,7 @@ static int mt_sum_record(mt_sum_pass_t *s, mt_reader_t *rd, const mt_record_t *r
         return mt_sum_alloc(s, rec) < 0 ? -ENOMEM : 1;
     case MT_TAG_FREE:
     case MT_TAG_REALLOC_RELEASE:
+    case MT_TAG_CUSTOM_FREE:
         s->last_time_us = rec->time_us;
         return mt_sum_release(s, rec) < 0 ? -ENOMEM : 1;
     case MT_TAG_REALLOC_FAILED:

@@ -59,6 +59,14 @@ static const char *const mt_libc_names[] = {
     NULL,
 };
 
+/* Anywhere: the inline wrappers of include/memtrace.h (a frame of their own at -O0, an
+ * inlined one otherwise). A custom block's stack starts at the program's allocator. */
+static const char *const mt_api_names[] = {
+    "memtrace_alloc",
+    "memtrace_realloc",
+    NULL,
+};
+
 int mt_filter_is_memtrace_module(const mt_module_t *m)
 {
     return m && mt_starts(m->basename, "libmemtrace_preload");
@@ -72,6 +80,9 @@ int mt_filter_is_allocator_frame(const mt_frame_t *f, const mt_module_t *m)
         return 0;
     for (size_t i = 0; mt_cxx_prefixes[i]; i++)
         if (mt_starts(f->function, mt_cxx_prefixes[i]))
+            return 1;
+    for (size_t i = 0; mt_api_names[i]; i++)
+        if (strcmp(f->function, mt_api_names[i]) == 0)
             return 1;
     if (m && (mt_starts(m->basename, "libc.so") || mt_starts(m->basename, "libc-"))) {
         for (size_t i = 0; mt_libc_names[i]; i++)

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// Marks (marks.h): a growing array of (name, time) in log order.
+#include "marks.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mt_marks_add(mt_marks_t *m, const char *name, size_t len, uint64_t time_us)
+{
+    if (m->n == m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 8;
+        mt_mark_t *nv = realloc(m->v, nc * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        m->v = nv;
+        m->cap = nc;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return -ENOMEM;
+    if (len)
+        memcpy(copy, name, len);
+    copy[len] = '\0';
+    m->v[m->n++] = (mt_mark_t){copy, time_us};
+    return 0;
+}
+
+void mt_marks_free(mt_marks_t *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->v[i].name);
+    free(m->v);
+    *m = (mt_marks_t){0};
+}
+
+int mt_marks_find(const mt_marks_t *m, const char *name, uint64_t *time_us)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->v[i].name, name) == 0) {
+            *time_us = m->v[i].time_us;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
