@@ -719,7 +719,7 @@ static int mt_run_child_env(const mt_run_env_t *env)
 /* Starts the program and waits for it. Returns its wait status in *status and 0, or the exit
  * status memtrace should return when the program could not be started (after printing why). */
 static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, pid_t *pid_out,
-                        int *status, mt_run_follower_t **follower)
+                        int *status, mt_run_follower_t **follower, mt_run_live_t **live)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -790,7 +790,7 @@ static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, 
         if (env->live_dir && n != (ssize_t)sizeof err) {
             char out[PATH_MAX + 64];
             mt_run_live_out(out, sizeof out, env->live_dir, argv[0], (long)pid);
-            ret = mt_run_live_wait(env->manifest, pid, argv, out, status);
+            ret = mt_run_live_wait(env->manifest, pid, argv, out, status, live);
         } else {
             while (waitpid(pid, status, 0) < 0) {
                 if (errno != EINTR) {
@@ -913,7 +913,8 @@ static void mt_run_print_tree_hint(const mt_run_log_t *logs, size_t n)
  * log and the last image is the one the user meant, so the summary follows the exec chain.
  * Returns false when the root wrote no log. */
 static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, bool quiet,
-                               const mt_run_follower_t *follower, size_t *root_log)
+                               const mt_run_follower_t *follower, const mt_run_live_t *live,
+                               size_t *root_log)
 {
     bool *mine = calloc(n ? n : 1, sizeof *mine);
     if (mine == NULL)
@@ -931,6 +932,7 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
             continue;
         err[0] = '\0';
         have_sum = mt_run_follow_result(follower, logs[i].path, &sum) ||
+                   mt_run_live_result(live, logs[i].path, &sum) ||
                    mt_summary_load(logs[i].path, &sum, err, sizeof err) == 0;
         if (!have_sum || sum.exit_reason != MT_EXIT_EXEC)
             break;
@@ -1088,11 +1090,14 @@ int mt_cmd_run(int argc, char **argv)
     pid_t pid = 0;
     int status = 0;
     mt_run_follower_t *follower = NULL;
-    /* --live reads the log itself; the summary is then read after the run. */
-    rc = mt_run_spawn(path, prog_argv, &env, &pid, &status, o.quiet || o.live ? NULL : &follower);
+    mt_run_live_t *live = NULL;
+    /* --live reads the logs itself, into the summary too */
+    rc = mt_run_spawn(path, prog_argv, &env, &pid, &status, o.quiet || o.live ? NULL : &follower,
+                      &live);
     mt_run_follow_finish(follower);
     if (rc != 0) {
         mt_run_follow_free(follower);
+        mt_run_live_free(live);
         unlink(manifest);
         return rc;
     }
@@ -1110,8 +1115,9 @@ int mt_cmd_run(int argc, char **argv)
     mt_run_log_t *logs = mt_run_manifest_read(manifest, &nlogs);
     unlink(manifest);
     size_t root_log = nlogs;
-    bool found = mt_run_report_logs(logs, nlogs, pid, o.quiet, follower, &root_log);
+    bool found = mt_run_report_logs(logs, nlogs, pid, o.quiet, follower, live, &root_log);
     mt_run_follow_free(follower);
+    mt_run_live_free(live);
     if (found && o.leak_check)
         exit_status = mt_run_leak_check(&o, logs[root_log].path, prog, exit_status);
     if (found && o.peak_limit_text)

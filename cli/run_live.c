@@ -30,6 +30,7 @@
 #include "live.h"
 #include "log_format.h"
 #include "run_manifest.h"
+#include "run_summary.h"
 #include "symbolizer.h"
 #include "text_escape.h"
 
@@ -42,7 +43,12 @@
 
 /* ---- the reader thread ---- */
 
-typedef struct mt_live_reader {
+typedef struct mt_live_done {
+    char *path;
+    mt_summary_t sum;
+} mt_live_done_t;
+
+struct mt_run_live {
     pthread_t thread;
     char *manifest;
     long root;
@@ -62,7 +68,11 @@ typedef struct mt_live_reader {
     const void *sym_for;  /* the analysis sym was made for */
     int logs;             /* logs started */
     char err[512];        /* the last log that could not be read */
-} mt_live_reader_t;
+    bool joined;
+    mt_live_done_t *results; /* logs read to their end, for the run's summary */
+    size_t nresults;
+};
+typedef struct mt_run_live mt_live_reader_t;
 
 static bool mt_live_flag(const int *f)
 {
@@ -189,11 +199,23 @@ static void *mt_live_main(void *arg)
         mt_analysis_t *a = NULL;
         mt_live_hooks_t hooks = {.tick = mt_live_tick, .alloc = mt_live_alloc, .arg = r};
         int rc = mt_analysis_load_live(&a, path, mt_live_follow, r, &hooks, r->err, sizeof r->err);
-        free(path);
         r->a = NULL;
-        if (rc < 0)
+        if (rc < 0) {
+            free(path);
             break;
+        }
         r->done = a;
+        /* read to its end: the summary of the run needs no second reading */
+        mt_live_done_t *nr =
+            mt_live_flag(&r->stop) ? NULL : realloc(r->results, (r->nresults + 1) * sizeof *nr);
+        if (nr) {
+            r->results = nr;
+            nr[r->nresults].path = path;
+            mt_summary_of_analysis(a, &nr[r->nresults].sum);
+            r->nresults++;
+        } else {
+            free(path);
+        }
         if (!a->replay.has_exit || a->replay.exit_reason != MT_EXIT_EXEC)
             break;
     }
@@ -237,18 +259,42 @@ static mt_live_reader_t *mt_live_reader_start(const char *manifest, pid_t root)
     return NULL;
 }
 
-/* The view is gone or the program has ended: the reader stops where it is. */
-static void mt_live_reader_stop(mt_live_reader_t *r)
+/* The program has ended (its logs are complete): the reader reads them to their end. */
+static void mt_live_reader_finish(mt_live_reader_t *r)
 {
-    if (!r)
+    if (!r || r->joined)
         return;
-    __atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
     pthread_mutex_lock(&r->mu);
     __atomic_store_n(&r->ended, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
+    r->joined = true;
     mt_live_drop_analysis(r);
+}
+
+bool mt_run_live_result(const mt_run_live_t *r, const char *path, mt_summary_t *out)
+{
+    for (size_t i = 0; r && i < r->nresults; i++) {
+        if (strcmp(r->results[i].path, path) == 0) {
+            *out = r->results[i].sum;
+            return true;
+        }
+    }
+    return false;
+}
+
+void mt_run_live_free(mt_run_live_t *r)
+{
+    if (!r)
+        return;
+    if (!r->joined) { /* without the program's end: stop where it is */
+        __atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+        mt_live_reader_finish(r);
+    }
+    for (size_t i = 0; i < r->nresults; i++)
+        free(r->results[i].path);
+    free(r->results);
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     free(r->manifest);
@@ -623,8 +669,9 @@ static int mt_live_waitpid(pid_t pid, int *status, int flags)
 }
 
 int mt_run_live_wait(const char *manifest, pid_t pid, char *const *argv, const char *out,
-                     int *status)
+                     int *status, mt_run_live_t **reader)
 {
+    *reader = NULL;
     mt_live_tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
     mt_live_reader_t *r = NULL;
     if (mt_live_tty >= 0 && tcgetattr(mt_live_tty, &mt_live_saved) == 0)
@@ -686,7 +733,6 @@ int mt_run_live_wait(const char *manifest, pid_t pid, char *const *argv, const c
     if (mt_live_tty >= 0)
         close(mt_live_tty);
     mt_live_tty = -1;
-    mt_live_reader_stop(r);
     free(v.buf);
     if (quit && !exited) {
         fprintf(stderr,
@@ -696,9 +742,14 @@ int mt_run_live_wait(const char *manifest, pid_t pid, char *const *argv, const c
             fprintf(stderr, "; its output goes to %s", out);
         fputc('\n', stderr);
     }
+    /* After q the reader goes on without the view, as the run's follower does: the summary
+     * is ready when the program ends. */
     if (!exited && mt_live_waitpid(pid, status, 0) != pid) {
         fprintf(stderr, "memtrace: waitpid: %s\n", strerror(errno));
+        mt_run_live_free(r);
         return 1;
     }
+    mt_live_reader_finish(r);
+    *reader = r;
     return 0;
 }
