@@ -372,6 +372,16 @@ static void mt_live_on_tstp(int sig)
     errno = saved;
 }
 
+/* A crash of memtrace itself: the terminal first, then the signal's own action (a core). */
+static void mt_live_on_fatal(int sig)
+{
+    mt_live_restore();
+    raise(sig); /* SA_RESETHAND: the default action, once this handler returns */
+}
+
+static const int mt_live_fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+#define MT_LIVE_NFATAL (sizeof mt_live_fatal / sizeof mt_live_fatal[0])
+
 static void mt_live_on_cont(int sig)
 {
     (void)sig;
@@ -685,6 +695,11 @@ int mt_run_live_wait(const char *manifest, pid_t pid, char *const *argv, const c
     sigaction(SIGTSTP, &tstp, &old_tstp);
     sigaction(SIGCONT, &cont, &old_cont);
     sigaction(SIGWINCH, &winch, &old_winch);
+    struct sigaction fatal = {.sa_handler = mt_live_on_fatal, .sa_flags = SA_RESETHAND},
+                     old_fatal[MT_LIVE_NFATAL];
+    sigemptyset(&fatal.sa_mask);
+    for (size_t i = 0; i < MT_LIVE_NFATAL; i++)
+        sigaction(mt_live_fatal[i], &fatal, &old_fatal[i]);
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     bool exited = false, quit = false;
     mt_live_view_t v = {.r = r, .argv = argv, .pid = pid, .start_ns = mt_live_now_ns()};
@@ -728,6 +743,8 @@ int mt_run_live_wait(const char *manifest, pid_t pid, char *const *argv, const c
     sigaction(SIGTSTP, &old_tstp, NULL);
     sigaction(SIGCONT, &old_cont, NULL);
     sigaction(SIGWINCH, &old_winch, NULL);
+    for (size_t i = 0; i < MT_LIVE_NFATAL; i++)
+        sigaction(mt_live_fatal[i], &old_fatal[i], NULL);
     if (pidfd >= 0)
         close(pidfd);
     if (mt_live_tty >= 0)

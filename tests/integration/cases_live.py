@@ -6,6 +6,7 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import termios
 import time
@@ -186,3 +187,77 @@ def case_live_needs_terminal():
     check(p.stderr.count("\n") == 1 and "--live needs a terminal" in p.stderr,
           f"one line saying why\n{show(p)}")
     check(not os.path.exists(flag), "the program ran although --live refused")
+
+
+# A job-control shell in one line: it leads the session of the pty and runs memtrace as the
+# foreground job in a process group of its own, which is what lets ^Z stop it (the kernel
+# discards stop signals in an orphaned process group). It writes memtrace's pid to argv[1].
+JOB_SHELL = r'''
+import fcntl, os, signal, sys, termios
+fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    os.tcsetpgrp(0, os.getpgrp())
+    signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+    os.execv(sys.argv[2], sys.argv[2:])
+with open(sys.argv[1], "w") as f:
+    f.write(str(pid))
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+'''
+
+
+def proc_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+@case(120)
+def case_live_view_signals():
+    # ^Z gives the terminal back and SIGCONT takes it again; SIGTERM to memtrace goes to the
+    # program, whose end ends the view with the terminal restored and the status 128 + 15
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    pidfile = os.path.join(it.TMP, "memtrace.pid")
+    pid = None
+    shell = subprocess.Popen([it.PYTHON, "-c", JOB_SHELL, pidfile, it.ARGS.memtrace, "run",
+                              "--live", "-o", os.path.join(it.TMP, "sig.mtr"), "--",
+                              "/bin/sleep", "120"],
+                             stdin=slave, stdout=slave, stderr=slave, cwd=it.TMP,
+                             start_new_session=True)
+    scr = Screen(master)
+    try:
+        scr.wait_line(lambda s: s.startswith("memtrace live:"), "the view")
+        with open(pidfile) as f:
+            pid = int(f.read())
+        check(termios.tcgetattr(slave)[3] & termios.ECHO == 0, "no raw mode in the view")
+        mark = len(scr.raw)
+        os.kill(pid, signal.SIGTSTP)
+        end = time.monotonic() + 60
+        while proc_state(pid) != "T" and time.monotonic() < end:
+            scr.pump(0.1)
+        check(proc_state(pid) == "T", "memtrace did not stop on SIGTSTP")
+        check(termios.tcgetattr(slave) == before, "terminal modes not restored on ^Z")
+        scr.pump(0.5)
+        check(b"\x1b[?1049l" in scr.raw[mark:], "the view did not leave the alternate screen")
+        mark = len(scr.raw)
+        os.kill(pid, signal.SIGCONT)
+        scr.wait_line(lambda s: s.startswith("memtrace live:"), "the view again", since=mark)
+        check(termios.tcgetattr(slave)[3] & termios.ECHO == 0, "no raw mode after SIGCONT")
+        mark = len(scr.raw)
+        os.kill(pid, signal.SIGTERM)
+        status = shell.wait(timeout=60)
+        while scr.pump(0.5):
+            pass
+        check(termios.tcgetattr(slave) == before, "terminal modes not restored at the end")
+    finally:
+        if shell.poll() is None and pid:  # a check failed: memtrace passes SIGTERM to sleep
+            os.kill(pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGTERM)
+            shell.wait(timeout=60)
+        os.close(master)
+        os.close(slave)
+    check(status == 128 + signal.SIGTERM, f"memtrace should exit 143, not {status}\n"
+          f"{scr.text(mark)}")
+    check("was killed by signal 15" in scr.text(mark), f"the summary\n{scr.text(mark)}")
