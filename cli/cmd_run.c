@@ -31,6 +31,7 @@
 #include "mt_config.h"
 #include "peak_check.h"
 #include "run_follow.h"
+#include "run_live.h"
 #include "render_stack.h"
 #include "run_manifest.h"
 #include "text_escape.h"
@@ -50,6 +51,7 @@ typedef struct mt_run_opts {
     uint64_t peak_limit; /* --fail-peak-above */
     const char *peak_limit_text; /* as given; NULL when not given */
     int prog_index;              /* index in argv of PROG */
+    bool live;                   /* --live: the view while PROG runs (run_live.h) */
 } mt_run_opts_t;
 
 static void mt_run_usage(FILE *out)
@@ -83,43 +85,52 @@ static void mt_run_usage(FILE *out)
         "                           Python PROG (default on: detected automatically)\n"
         "      --keep-free-lists    let CPython reuse objects from its free lists (faster;\n"
         "                           a reused object keeps the line that first allocated it)\n"
+        "      --live               show the heap while PROG runs, full screen, refreshed\n"
+        "                           every second: heap and RSS now and at peak, the top\n"
+        "                           sites by held bytes, per thread (keys: s sort, t thread,\n"
+        "                           arrows scroll, q closes the view and PROG goes on).\n"
+        "                           Needs a terminal. PROG's output and errors, when they\n"
+        "                           are the terminal, go to memtrace.NAME.PID.out in the\n"
+        "                           current directory, and its input is /dev/null\n"
         "  -q, --quiet              print no summary when PROG ends and no leak report:\n"
         "                           nothing for a clean program, one line when it has\n"
         "                           leaks of a failing kind\n"
-        "  -h, --help               show this help\n"
-        "\n"
-        "leak checking (see 'memtrace leaks --help'):\n"
-        "      --leak-check         classify the blocks left at exit (definitely, indirectly,\n"
-        "                           possibly lost, still reachable) and print the leak report\n"
-        "                           on stderr when PROG ends\n"
-        "      --error-exitcode N   exit N when a failing kind is found, else PROG's status\n"
-        "                           (implies --leak-check)\n"
-        "      --fail-on KINDS      kinds that fail (default definite,possible)\n"
-        "      --fail-leaked-above SIZE\n"
-        "                           fail only when they hold more than SIZE bytes (4096,\n"
-        "                           64K, 10MiB; default 0)\n"
-        "      --kinds KINDS        kinds listed (default definite,indirect,possible); also\n"
-        "                           spelled --show-leak-kinds, as in valgrind\n"
-        "      --suppressions FILE  LeakSanitizer or valgrind suppressions (repeatable)\n"
-        "      --gen-suppressions   print a suppression for each leak listed\n"
-        "      --show-import-machinery\n"
-        "                           keep Python's import machinery in the report's stacks\n"
-        "      --full-names         C++ names in full in the report (template arguments)\n"
-        "      --after-finalization a Python script: judge the scan at exit, after the\n"
-        "                           interpreter's finalization, not what the script held\n"
-        "                           when it ended (the default)\n"
-        "  KINDS: definite, indirect, possible, reachable, separated by commas; all; none.\n"
-        "  For a Python script the leaks are the blocks its own lines allocated and still\n"
-        "  held when it ended (before finalization); they fail as definite ones do.\n"
-        "\n"
-        "peak check:\n"
-        "      --fail-peak-above SIZE\n"
-        "                           when the heap's peak is above SIZE, say where and exit\n"
-        "                           with --error-exitcode's N (without it, 1)\n"
-        "\n"
-        "Options end at the first argument that is not an option, or at '--'.\n"
-        "Statically linked and setuid programs are refused: LD_PRELOAD cannot reach them.\n",
+        "  -h, --help               show this help\n",
         MT_RUN_DEFAULT_TEMPLATE);
+    /* two strings: C11 promises 4095 characters in one literal */
+    fputs("\n"
+          "leak checking (see 'memtrace leaks --help'):\n"
+          "      --leak-check         classify the blocks left at exit (definitely, indirectly,\n"
+          "                           possibly lost, still reachable) and print the leak report\n"
+          "                           on stderr when PROG ends\n"
+          "      --error-exitcode N   exit N when a failing kind is found, else PROG's status\n"
+          "                           (implies --leak-check)\n"
+          "      --fail-on KINDS      kinds that fail (default definite,possible)\n"
+          "      --fail-leaked-above SIZE\n"
+          "                           fail only when they hold more than SIZE bytes (4096,\n"
+          "                           64K, 10MiB; default 0)\n"
+          "      --kinds KINDS        kinds listed (default definite,indirect,possible); also\n"
+          "                           spelled --show-leak-kinds, as in valgrind\n"
+          "      --suppressions FILE  LeakSanitizer or valgrind suppressions (repeatable)\n"
+          "      --gen-suppressions   print a suppression for each leak listed\n"
+          "      --show-import-machinery\n"
+          "                           keep Python's import machinery in the report's stacks\n"
+          "      --full-names         C++ names in full in the report (template arguments)\n"
+          "      --after-finalization a Python script: judge the scan at exit, after the\n"
+          "                           interpreter's finalization, not what the script held\n"
+          "                           when it ended (the default)\n"
+          "  KINDS: definite, indirect, possible, reachable, separated by commas; all; none.\n"
+          "  For a Python script the leaks are the blocks its own lines allocated and still\n"
+          "  held when it ended (before finalization); they fail as definite ones do.\n"
+          "\n"
+          "peak check:\n"
+          "      --fail-peak-above SIZE\n"
+          "                           when the heap's peak is above SIZE, say where and exit\n"
+          "                           with --error-exitcode's N (without it, 1)\n"
+          "\n"
+          "Options end at the first argument that is not an option, or at '--'.\n"
+          "Statically linked and setuid programs are refused: LD_PRELOAD cannot reach them.\n",
+          out);
 }
 
 __attribute__((format(printf, 1, 2))) static int mt_run_bad_usage(const char *fmt, ...)
@@ -142,6 +153,7 @@ static int mt_run_unknown_option(const char *a)
                                         "no-follow-fork",
                                         "python",
                                         "keep-free-lists",
+                                        "live",
                                         "quiet",
                                         "help",
                                         "leak-check",
@@ -208,6 +220,8 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
             return 0;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             o->quiet = true;
+        } else if (strcmp(a, "--live") == 0) {
+            o->live = true;
         } else if (strcmp(a, "--follow-fork") == 0) {
             o->follow_fork = true;
         } else if (strcmp(a, "--no-follow-fork") == 0) {
@@ -629,7 +643,40 @@ typedef struct mt_run_env {
     unsigned long sample_ms;
     bool follow_fork;
     bool leak_check;
+    const char *live_dir; /* --live: where PROG's output goes (mt_run_live_out); else NULL */
 } mt_run_env_t;
+
+/* --live: the file that takes PROG's output while the view has the terminal, named as the
+ * default log is (memtrace.NAME.PID.mtr), so the two sort together. */
+static void mt_run_live_out(char *buf, size_t len, const char *dir, const char *prog, long pid)
+{
+    const char *slash = strrchr(prog, '/');
+    snprintf(buf, len, "%s/memtrace.%s.%ld.out", strcmp(dir, "/") ? dir : "",
+             slash ? slash + 1 : prog, pid);
+}
+
+/* --live, in the child: the terminal is the view's. Output and errors that would go to it go
+ * to a file, and input that would come from it is /dev/null (the view reads the keys). */
+static int mt_run_live_stdio(const mt_run_env_t *env, const char *prog)
+{
+    char out[PATH_MAX + 64];
+    mt_run_live_out(out, sizeof out, env->live_dir, prog, (long)getpid());
+    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    if (isatty(STDERR_FILENO) && dup2(fd, STDERR_FILENO) < 0)
+        return -1;
+    if (dup2(fd, STDOUT_FILENO) < 0)
+        return -1;
+    close(fd);
+    if (isatty(STDIN_FILENO)) {
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (in < 0 || dup2(in, STDIN_FILENO) < 0)
+            return -1;
+        close(in);
+    }
+    return 0;
+}
 
 /* In the child, between fork and exec. The parent is single-threaded, so setenv's malloc
  * is safe here. Returns 0 or -1 with errno set. */
@@ -674,7 +721,7 @@ static int mt_run_child_env(const mt_run_env_t *env)
 /* Starts the program and waits for it. Returns its wait status in *status and 0, or the exit
  * status memtrace should return when the program could not be started (after printing why). */
 static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, pid_t *pid_out,
-                        int *status, mt_run_follower_t **follower)
+                        int *status, mt_run_follower_t **follower, mt_run_live_t **live)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -716,7 +763,7 @@ static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, 
         sigprocmask(SIG_SETMASK, &oldmask, NULL);
         close(pfd[0]);
         int err = 0;
-        if (mt_run_child_env(env) == 0)
+        if (mt_run_child_env(env) == 0 && (!env->live_dir || mt_run_live_stdio(env, argv[0]) == 0))
             execv(path, argv);
         err = errno;
         /* Tell the parent why, through the close-on-exec pipe, and let it print the message:
@@ -742,11 +789,17 @@ static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, 
         ssize_t n;
         while ((n = read(pfd[0], &err, sizeof err)) < 0 && errno == EINTR)
             ;
-        while (waitpid(pid, status, 0) < 0) {
-            if (errno != EINTR) {
-                fprintf(stderr, "memtrace: waitpid: %s\n", strerror(errno));
-                ret = 1;
-                break;
+        if (env->live_dir && n != (ssize_t)sizeof err) {
+            char out[PATH_MAX + 64];
+            mt_run_live_out(out, sizeof out, env->live_dir, argv[0], (long)pid);
+            ret = mt_run_live_wait(env->manifest, pid, argv, out, status, live);
+        } else {
+            while (waitpid(pid, status, 0) < 0) {
+                if (errno != EINTR) {
+                    fprintf(stderr, "memtrace: waitpid: %s\n", strerror(errno));
+                    ret = 1;
+                    break;
+                }
             }
         }
         if (n == (ssize_t)sizeof err) {
@@ -862,7 +915,8 @@ static void mt_run_print_tree_hint(const mt_run_log_t *logs, size_t n)
  * log and the last image is the one the user meant, so the summary follows the exec chain.
  * Returns false when the root wrote no log. */
 static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, bool quiet,
-                               const mt_run_follower_t *follower, size_t *root_log)
+                               const mt_run_follower_t *follower, const mt_run_live_t *live,
+                               size_t *root_log)
 {
     bool *mine = calloc(n ? n : 1, sizeof *mine);
     if (mine == NULL)
@@ -880,6 +934,7 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
             continue;
         err[0] = '\0';
         have_sum = mt_run_follow_result(follower, logs[i].path, &sum) ||
+                   mt_run_live_result(live, logs[i].path, &sum) ||
                    mt_summary_load(logs[i].path, &sum, err, sizeof err) == 0;
         if (!have_sum || sum.exit_reason != MT_EXIT_EXEC)
             break;
@@ -988,6 +1043,8 @@ int mt_cmd_run(int argc, char **argv)
         return rc;
     char **prog_argv = argv + o.prog_index;
     const char *prog = prog_argv[0];
+    if (o.live && (rc = mt_run_live_check()) != 0)
+        return rc;
 
     char path[PATH_MAX];
     rc = mt_run_resolve(prog, path, sizeof path);
@@ -1024,14 +1081,25 @@ int mt_cmd_run(int argc, char **argv)
     }
     close(mfd);
 
-    mt_run_env_t env = {preload, output, manifest, o.sample_ms, o.follow_fork, o.leak_check};
+    char cwd[PATH_MAX];
+    if (o.live && !getcwd(cwd, sizeof cwd)) {
+        fprintf(stderr, "memtrace: cannot get the current directory: %s\n", strerror(errno));
+        unlink(manifest);
+        return 1;
+    }
+    mt_run_env_t env = {preload,       output,       manifest,           o.sample_ms,
+                        o.follow_fork, o.leak_check, o.live ? cwd : NULL};
     pid_t pid = 0;
     int status = 0;
     mt_run_follower_t *follower = NULL;
-    rc = mt_run_spawn(path, prog_argv, &env, &pid, &status, o.quiet ? NULL : &follower);
+    mt_run_live_t *live = NULL;
+    /* --live reads the logs itself, into the summary too */
+    rc = mt_run_spawn(path, prog_argv, &env, &pid, &status, o.quiet || o.live ? NULL : &follower,
+                      &live);
     mt_run_follow_finish(follower);
     if (rc != 0) {
         mt_run_follow_free(follower);
+        mt_run_live_free(live);
         unlink(manifest);
         return rc;
     }
@@ -1049,8 +1117,9 @@ int mt_cmd_run(int argc, char **argv)
     mt_run_log_t *logs = mt_run_manifest_read(manifest, &nlogs);
     unlink(manifest);
     size_t root_log = nlogs;
-    bool found = mt_run_report_logs(logs, nlogs, pid, o.quiet, follower, &root_log);
+    bool found = mt_run_report_logs(logs, nlogs, pid, o.quiet, follower, live, &root_log);
     mt_run_follow_free(follower);
+    mt_run_live_free(live);
     if (found && o.leak_check)
         exit_status = mt_run_leak_check(&o, logs[root_log].path, prog, exit_status);
     if (found && o.peak_limit_text)

@@ -114,9 +114,17 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
     mt_record_t rec;
     int rc;
     char why[96];
-    uint32_t tick = 0;
+    uint32_t tick = 0, live_tick = 0;
     memset(&rec, 0, sizeof rec);
+    if (a->live && a->live->tick && a->live->tick(a->live->arg, a))
+        goto end;
     while ((rc = mt_reader_next(rd, &rec)) > 0) {
+        /* one predictable branch per record for a view that reads the analysis meanwhile */
+        if (__builtin_expect(a->live != NULL, 0) && ++live_tick == MT_ANALYSIS_TICK) {
+            live_tick = 0;
+            if (a->live->tick && a->live->tick(a->live->arg, a))
+                goto end;
+        }
         /* one predictable branch per record; the callback every 64 Ki records */
         if (__builtin_expect(progress && ++tick == 0x10000, 0)) {
             tick = 0;
@@ -145,6 +153,9 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             }
             rc = mt_replay_alloc(&a->replay, rec.tid, rec.time_us, rec.addr, rec.size, rec.node,
                                  rec.alloc_kind);
+            if (__builtin_expect(a->live != NULL, 0) && rc >= 0 && a->live->alloc &&
+                rec.alloc_kind != MT_ALLOC_INHERITED)
+                a->live->alloc(a->live->arg, rec.node, rec.tid, rec.size);
             break;
         case MT_TAG_FREE:
             rc = mt_replay_free(&a->replay, rec.tid, rec.time_us, rec.addr);
@@ -323,6 +334,7 @@ typedef struct mt_load_opts {
     int no_files;
     const mt_tid_set_t *sel;
     const mt_analysis_t *snap_like; /* mt_analysis_snapshots: its snapshot request */
+    const mt_live_hooks_t *live;    /* mt_analysis_load_live */
 } mt_load_opts_t;
 
 static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
@@ -346,6 +358,7 @@ static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
         if (lo->sel && (rc = mt_replay_select(&a->replay, lo->sel->v, lo->sel->n)) < 0)
             goto fail;
         a->thread_filter = lo->sel != NULL;
+        a->live = lo->live;
         if (lo->snap_like) {
             const mt_analysis_t *l = lo->snap_like;
             a->snap_us = l->snap_us;
@@ -423,6 +436,17 @@ int mt_analysis_snapshots(const mt_analysis_t *like, const uint64_t *times, size
     if (rc == 0)
         mt_analysis_free(a);
     return rc;
+}
+
+int mt_analysis_load_live(mt_analysis_t **out, const char *path, mt_follow_fn follow,
+                          void *follow_arg, const mt_live_hooks_t *hooks, char *err, size_t errlen)
+{
+    mt_reader_t *rd;
+    int rc = mt_reader_open_light(&rd, path, follow, follow_arg, err, errlen);
+    if (rc < 0)
+        return rc;
+    mt_load_opts_t lo = {.live = hooks};
+    return mt_analysis_start(out, rd, follow != NULL, &lo, NULL, NULL, err, errlen);
 }
 
 int mt_analysis_load_follow(mt_analysis_t **out, const char *path, mt_follow_fn follow,

@@ -47,6 +47,16 @@ enum mt_inherit_state {
 };
 
 struct mt_analysis;
+/* See mt_analysis_load_live. */
+typedef struct mt_live_hooks {
+    /* Between two records, where the analysis is whole: once before the first record, then
+     * every MT_ANALYSIS_TICK records. Nonzero ends the pass there (as a cut log). */
+    int (*tick)(void *arg, struct mt_analysis *a);
+    /* Each allocation call, after the replay counted it (not a fork child's inherited block). */
+    void (*alloc)(void *arg, uint32_t node, uint64_t tid, uint64_t size);
+    void *arg;
+} mt_live_hooks_t;
+#define MT_ANALYSIS_TICK 4096u
 /* See mt_analysis_snapshots. */
 typedef void (*mt_snapshot_fn)(void *arg, const struct mt_analysis *a, size_t i);
 
@@ -96,6 +106,7 @@ typedef struct mt_analysis {
     size_t snap_n, snap_i;
     mt_snapshot_fn snap_fn;
     void *snap_arg;
+    const mt_live_hooks_t *live; /* mt_analysis_load_live; NULL otherwise */
 } mt_analysis_t;
 
 /* Reads the whole log at path. Returns 0 (also for a truncated log: check ->truncated) or a
@@ -112,6 +123,12 @@ int mt_analysis_load_progress(mt_analysis_t **out, const char *path, mt_progress
  * is done. With follow NULL, exactly mt_analysis_load. */
 int mt_analysis_load_follow(mt_analysis_t **out, const char *path, mt_follow_fn follow,
                             void *follow_arg, char *err, size_t errlen) MT_WUR;
+/* mt_analysis_load_follow for a view of the log while it is written (`memtrace run --live`):
+ * the records are decoded on the calling thread, so follow, like the hooks, runs between two
+ * records, where another thread may read the analysis if the two agree on a lock. */
+int mt_analysis_load_live(mt_analysis_t **out, const char *path, mt_follow_fn follow,
+                          void *follow_arg, const mt_live_hooks_t *hooks, char *err,
+                          size_t errlen) MT_WUR;
 /* --thread: the threads whose allocations a report covers. A value of decimal digits is a
  * thread id; anything else is a thread's name (its last one: see thread_names.h), which
  * selects every thread of that name. */

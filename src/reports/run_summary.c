@@ -351,6 +351,13 @@ static int mt_summary_analysis(const char *path, mt_follow_fn follow, void *foll
     int rc = mt_analysis_load_follow(&a, path, follow, follow_arg, err, errlen);
     if (rc < 0)
         return rc;
+    mt_summary_of_analysis(a, out);
+    mt_analysis_free(a);
+    return 0;
+}
+
+void mt_summary_of_analysis(const mt_analysis_t *a, mt_summary_t *out)
+{
     const mt_replay_t *r = &a->replay;
     mt_held_t held = mt_analysis_held(a);
     *out = (mt_summary_t){
@@ -371,8 +378,6 @@ static int mt_summary_analysis(const char *path, mt_follow_fn follow, void *foll
         .exit_reason = r->has_exit ? r->exit_reason : -1,
         .exit_status = (int)r->exit_status,
     };
-    mt_analysis_free(a);
-    return 0;
 }
 
 int mt_summary_follow(const char *path, mt_follow_fn follow, void *follow_arg, mt_summary_t *out,

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analysis.h"
 #include "follow.h"
 #include "log_format.h"
 
@@ -36,5 +37,8 @@ int mt_summary_load(const char *path, mt_summary_t *out, char *err, size_t errle
  * follow NULL, exactly mt_summary_load. */
 int mt_summary_follow(const char *path, mt_follow_fn follow, void *follow_arg, mt_summary_t *out,
                       char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* The same figures from a full analysis of the log (`memtrace run --live` reads one). */
+void mt_summary_of_analysis(const mt_analysis_t *a, mt_summary_t *out);
 
 #endif
