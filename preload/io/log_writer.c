@@ -512,6 +512,7 @@ int mt_writer_start(void (*tick)(void), unsigned tick_ms)
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     w->thread_running = true;
+    w->thread_tid = 0; /* the thread sets it: mt_writer_park waits for it */
     int rc = pthread_create(&w->thread, &attr, mt_writer_main, NULL);
     if (rc != 0)
         w->thread_running = false;
@@ -728,6 +729,7 @@ void mt_writer_child_reset(void)
     mt_writer_conds_init();
     mt_writer_pool_reset();
     w->thread_running = false;
+    w->thread_tid = 0; /* the parent's writer is not in this process */
     w->quit = false;
     w->stopped = true; /* until the child's own log is open */
     if (w->fd >= 0)
