@@ -298,16 +298,11 @@ static int mt_sites_symbolize(const mt_analysis_t *a, mt_stack_ids_t *ids, uint3
     return rc;
 }
 
-/* Nodes that allocated, or hold blocks: an upper bound on the number of sites. */
-static size_t mt_sites_count_nodes(const mt_analysis_t *a, uint32_t nn)
+/* mt_replay_node_index of node, which allocated, for walks over the ids in ascending order
+ * (*k starts at 0): once the replay is finished that is its rank, counted here. */
+static inline uint32_t mt_sites_node_index(const mt_replay_t *r, uint32_t node, uint32_t *k)
 {
-    size_t count = 0;
-    for (uint32_t id = 0; id < nn; id++) {
-        mt_node_stats_t st;
-        uint64_t held_bytes, held_blocks;
-        count += (size_t)mt_sites_counts(a, id, &st, &held_bytes, &held_blocks);
-    }
-    return count;
+    return r->node_bits ? (*k)++ : mt_replay_node_index(r, node);
 }
 
 /* What the merge knows of a site: its first node and its stack's depth. The figures come in a
@@ -421,16 +416,21 @@ static int mt_sites_merge(mt_sites_t *out, mt_stack_ids_t *ids, uint32_t nn, mt_
                           size_t *nkeys)
 {
     const mt_analysis_t *a = out->a;
-    /* Sized once: a million sites must not be copied while the array doubles. */
-    size_t cap = mt_sites_count_nodes(a, nn);
+    const mt_replay_t *r = &a->replay;
+    /* Sized once for every node that allocated (at least one per site): a million sites must
+     * not be copied while the array doubles. */
+    size_t cap = mt_replay_nodes_allocated(r);
     mt_site_table_t t = {0};
     mt_id_buf_t b = {0}, other = {0};
     *nkeys = 0;
     *keys = malloc((cap ? cap : 1) * sizeof **keys);
     int rc = *keys ? mt_site_table_init(&t, cap) : -ENOMEM;
-    for (uint32_t id = 0; id < nn && rc == 0; id++) {
+    for (uint32_t id = 0, k = 0; id < nn && rc == 0; id++) {
         mt_node_stats_t st;
         uint64_t held_bytes, held_blocks;
+        if (!mt_replay_node_allocated(r, id))
+            continue;
+        uint32_t idx = mt_sites_node_index(r, id, &k);
         if (!mt_sites_counts(a, id, &st, &held_bytes, &held_blocks))
             continue;
         size_t first;
@@ -445,7 +445,7 @@ static int mt_sites_merge(mt_sites_t *out, mt_stack_ids_t *ids, uint32_t nn, mt_
             break;
         if (i < 0)
             i = (long)mt_sites_add(*keys, nkeys, &t, h, id, (size_t)n);
-        out->node_site[mt_replay_node_index(&a->replay, id)] = (uint32_t)i + 1;
+        out->node_site[idx] = (uint32_t)i + 1;
     }
     free(t.slots);
     free(b.v);
@@ -493,12 +493,15 @@ int mt_sites_build(mt_sites_t *out, const mt_analysis_t *a, mt_symbolizer_t *sym
     free(keys);
     out->n = rc == 0 ? nkeys : 0;
     /* The figures, node by node in id order as the merge went. */
-    for (uint32_t id = 0; id < nn && rc == 0; id++) {
+    for (uint32_t id = 0, k = 0; id < nn && rc == 0; id++) {
         mt_node_stats_t st;
         uint64_t held_bytes, held_blocks; /* at the end of a Python script (analysis.h) */
-        if (!mt_sites_counts(a, id, &st, &held_bytes, &held_blocks))
+        if (!mt_replay_node_allocated(r, id))
             continue;
-        mt_site_t *site = &out->v[out->node_site[mt_replay_node_index(r, id)] - 1];
+        uint32_t site_id = out->node_site[mt_sites_node_index(r, id, &k)];
+        if (!site_id || !mt_sites_counts(a, id, &st, &held_bytes, &held_blocks))
+            continue;
+        mt_site_t *site = &out->v[site_id - 1];
         site->allocations += st.allocations;
         site->bytes_allocated += st.bytes_allocated;
         site->leaked_bytes += held_bytes;
