@@ -18,6 +18,9 @@
 # generates a synthetic log with bench/gen_log.c and times `memtrace report` on it.
 # Real programs are separate too: bench/bench.sh --real [--runs N] records churn.c, node, perl,
 # a C++ compile, sqlite3 and python3 under memtrace and heaptrack, and compares the analyses.
+# A long idle run's log is separate too: bench/bench.sh --idle-log EVENTS [--runs N] generates
+# one of EVENTS heap events in chunks of 20 (a daemon's second, flushed every second) and
+# times `memtrace report` on it with one analysis thread and with two, interleaved.
 # Log size and recorder memory on real programs are separate too: bench/bench.sh --logsize
 # (see logsize_bench below).
 # Import-heavy Python is separate too: bench/bench.sh --pyimport [--runs N] (pyimport_bench).
@@ -31,6 +34,7 @@ ITER=2000000
 PY_N=200000
 MASSIF=1
 SCALE=0
+IDLE_LOG=0
 REAL=0
 LOGSIZE=0
 PYIMPORT=0
@@ -45,12 +49,13 @@ while [ $# -gt 0 ]; do
     --massif) MASSIF=1; shift ;;
     --no-massif) MASSIF=0; shift ;;
     --scale) SCALE="$2"; shift 2 ;;
+    --idle-log) IDLE_LOG="$2"; shift 2 ;;
     --real) REAL=1; shift ;;
     --logsize) LOGSIZE=1; shift ;;
     --pyimport) PYIMPORT=1; shift ;;
     --build) BUILD="$(cd "$2" && pwd)"; shift 2 ;;
     --threads) THREADS=1; shift ;;
-    -h | --help) sed -n '3,23p' "$0"; exit 0 ;;
+    -h | --help) sed -n '3,26p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
@@ -407,6 +412,23 @@ if [ "$SCALE" != 0 ]; then
     awk -v n="$SCALE" -v w="$wall" -v u="$user" -v s="$sys" -v m="$rss" 'BEGIN {
         printf "memtrace report: %.1f s wall, %.1f s CPU, %.1f M events/s, peak RSS %.1f MiB\n",
             w, u + s, n / w / 1e6, m / 1024 }'
+    echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    exit 0
+fi
+
+if [ "$IDLE_LOG" != 0 ]; then # a thread hand-over per chunk costs here, not on big chunks
+    cc -O2 -I"$ROOT/format" "$ROOT/bench/gen_log.c" -o "$WORK/gen_log" -lz
+    "$WORK/gen_log" "$IDLE_LOG" "$WORK/idle.mtr" 2000 100 20 2>/dev/null
+    machine
+    echo "runs: $RUNS interleaved; $IDLE_LOG events in chunks of 20: $(du -m "$WORK/idle.mtr" | cut -f1) MiB"
+    for _ in $(seq "$RUNS"); do
+        measure idle_t1 env MEMTRACE_ANALYSIS_THREADS=1 "$MEMTRACE" report "$WORK/idle.mtr"
+        measure idle_t2 "$MEMTRACE" report "$WORK/idle.mtr"
+    done
+    for t in 1 2; do
+        echo "memtrace report, $t analysis thread(s): $(median 1 "$WORK/idle_t$t.times") s wall," \
+            "$(median 2 "$WORK/idle_t$t.times") s CPU"
+    done
     echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
     exit 0
 fi

@@ -3,9 +3,11 @@
 // for measuring the analyzer at scale: a bounded live set (LIVE blocks, freed and replaced at
 // random), a bounded number of distinct stacks (STACKS leaves of depth 8..15), sizes like
 // churn.c's, addresses from a LIFO-per-size allocator, a clock that advances 1 us per 4 events
-// (the log's time unit is 1 us). Memory use is constant.
+// (the log's time unit is 1 us). Memory use is constant. CHUNK_EVENTS > 0 ends a chunk every
+// that many events instead of every MiB: the log of a long idle run, which the recorder flushes
+// every second (20 events a chunk: a daemon's 10 timer ticks a second).
 //
-//   gen_log EVENTS OUT.mtr [LIVE] [STACKS]
+//   gen_log EVENTS OUT.mtr [LIVE] [STACKS] [CHUNK_EVENTS]
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,12 +65,13 @@ static void flush_chunk(mt_enc_t *e)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: gen_log EVENTS OUT.mtr [LIVE] [STACKS]\n");
+        fprintf(stderr, "usage: gen_log EVENTS OUT.mtr [LIVE] [STACKS] [CHUNK_EVENTS]\n");
         return 2;
     }
     unsigned long long events = strtoull(argv[1], NULL, 10);
     size_t live_n = argc > 3 ? strtoul(argv[3], NULL, 10) : 100000;
     unsigned stacks = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 1000;
+    unsigned long long chunk_events = argc > 5 ? strtoull(argv[5], NULL, 10) : 0;
     if (live_n == 0 || stacks == 0) {
         fprintf(stderr, "gen_log: LIVE and STACKS must be positive\n");
         return 2;
@@ -158,7 +161,7 @@ int main(int argc, char **argv)
         }
         if ((done & 3) == 0)
             t++;
-        if (mt_enc_len(&e) >= CHUNK_THRESHOLD)
+        if (chunk_events ? done % chunk_events == 0 : mt_enc_len(&e) >= CHUNK_THRESHOLD)
             flush_chunk(&e);
     }
     mt_enc_exit(&e, t, MT_EXIT_NORMAL, 0);

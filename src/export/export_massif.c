@@ -261,9 +261,10 @@ static void mt_massif_take(void *arg, const mt_analysis_t *a, size_t k)
     if (nn > s->nnode_site)
         nn = s->nnode_site; /* a node the first read had not seen allocates later */
     for (uint32_t id = 0; id < nn; id++) {
-        if (!s->node_site[id] || !mt_replay_node_allocated(&a->replay, id))
+        uint32_t site = mt_sites_node_site(s, id);
+        if (!site || !mt_replay_node_allocated(&a->replay, id))
             continue;
-        row[s->node_site[id] - 1] += mt_replay_node(&a->replay, id).live_bytes;
+        row[site - 1] += mt_replay_node(&a->replay, id).live_bytes;
     }
 }
 

@@ -8,7 +8,9 @@
 // Two cores (the default for a file): a decoder thread reads, inflates and decodes chunks into
 // batches of records, handed to the caller's thread through a bounded queue, so that decoding
 // runs beside the replay. A batch never spans two chunks (its strings point into its chunk,
-// which is not reused before the caller is done with the chunk's last batch). The records and
+// which is not reused before the caller is done with the chunk's last batch; a chunk without
+// strings, a long idle run's one-second chunk of heap events, is reused at once: the threads
+// then hand over work every half queue of batches, not at every chunk). The records and
 // every state the caller sees (end, truncation, counts) are exactly the single-threaded
 // decoder's: MEMTRACE_ANALYSIS_THREADS=1, memory logs and statistics decode on the caller's
 // thread.
@@ -69,6 +71,7 @@ typedef struct mt_slot {
     int status;
     uint64_t end_off; /* file offset just past this chunk (progress) */
     char reason[160];
+    int held; /* under mu: the caller may still read its bytes (a record's string) */
 } mt_slot_t;
 
 /* Records decoded on the decoder thread, all from one chunk. */
@@ -77,6 +80,7 @@ typedef struct mt_batch {
     mt_record_t *full;    /* MT_BATCH_FULL: the records other than ALLOC and FREE, whole */
     uint32_t n, nfull;
     int last;           /* the last batch of its chunk */
+    int held;           /* last: the chunk's slot is held for the caller until it is done */
     int status;         /* after its records: MT_READER_OK, _END, _TRUNCATED or -errno */
     uint64_t chunk;     /* sequence number of the chunk it was decoded from */
     uint64_t end_off;   /* file offset just past that chunk */
@@ -115,13 +119,15 @@ struct mt_reader {
     /* inflated chunks: slot i % MT_READER_SLOTS holds chunk i */
     mt_slot_t slots[MT_READER_SLOTS];
     uint64_t chunks_made; /* decoder thread: chunks loaded */
+    int chunk_strings;    /* decoder: a record of the current chunk points into it (MT_GETSTR) */
 
     /* the queue between the decoder thread and the caller, under mu */
     int threaded, stop;
     mt_batch_t batches[MT_READER_BATCHES];
     unsigned bprod, bcons, bfilled;
-    uint64_t chunks_freed; /* chunks whose last batch the caller has given back */
-    int prod_waiting, cons_waiting;
+    int prod_waiting; /* MT_WAIT_BATCH or MT_WAIT_SLOT: what the decoder waits for, or 0 */
+    int cons_waiting;
+    uint64_t slot_waits; /* mt_reader_slot_waits */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv_prod, cv_cons;
@@ -741,6 +747,7 @@ void mt_reader_close(mt_reader_t *r)
         (s).ptr = (const char *)p;                                                                 \
         (s).len = (size_t)len_;                                                                    \
         p += len_;                                                                                 \
+        r->chunk_strings = 1;                                                                      \
     } while (0)
 
 /* A field of stream k (log_format.h: sizes, addresses, node ids, back references, times). */
@@ -1198,15 +1205,18 @@ static inline int mt_reader_decode(mt_reader_t *r, mt_record_t *rec)
 
 /* ---- the decoder thread and the queue of batches ---- */
 
-/* Waits, on the decoder thread, until the caller has given back chunk c (its slot is reused
- * for chunk c + MT_READER_SLOTS). 0, or -1 when the reader is closing. */
-static int mt_reader_wait_freed(mt_reader_t *r, uint64_t c)
+enum { MT_WAIT_BATCH = 1, MT_WAIT_SLOT = 2 };
+
+/* Waits, on the decoder thread, until the caller no longer reads the chunk in slot (which
+ * held only when one of its records had a string). 0, or -1 when the reader is closing. */
+static int mt_reader_wait_slot(mt_reader_t *r, const mt_slot_t *slot)
 {
     pthread_mutex_lock(&r->mu);
-    if (r->cons_waiting) /* for a batch this thread put without waking it */
+    if (slot->held && r->cons_waiting) /* for a batch this thread put without waking it */
         pthread_cond_signal(&r->cv_cons);
-    while (r->chunks_freed <= c && !r->stop) {
-        r->prod_waiting = 1;
+    r->slot_waits += slot->held && !r->stop;
+    while (slot->held && !r->stop) {
+        r->prod_waiting = MT_WAIT_SLOT;
         pthread_cond_wait(&r->cv_prod, &r->mu);
         r->prod_waiting = 0;
     }
@@ -1220,7 +1230,7 @@ static mt_batch_t *mt_reader_batch_get(mt_reader_t *r)
 {
     pthread_mutex_lock(&r->mu);
     while (r->bfilled == MT_READER_BATCHES && !r->stop) {
-        r->prod_waiting = 1;
+        r->prod_waiting = MT_WAIT_BATCH;
         pthread_cond_wait(&r->cv_prod, &r->mu);
         r->prod_waiting = 0;
     }
@@ -1235,6 +1245,8 @@ static mt_batch_t *mt_reader_batch_get(mt_reader_t *r)
 static void mt_reader_batch_put(mt_reader_t *r, const mt_batch_t *b)
 {
     pthread_mutex_lock(&r->mu);
+    if (b->held)
+        r->slots[b->chunk % MT_READER_SLOTS].held = 1;
     r->bprod = (r->bprod + 1) % MT_READER_BATCHES;
     r->bfilled++;
     if (r->cons_waiting && (r->bfilled >= MT_READER_BATCHES / 2 || b->status != MT_READER_OK ||
@@ -1248,8 +1260,9 @@ static void mt_reader_batch_put(mt_reader_t *r, const mt_batch_t *b)
 static int mt_reader_decode_chunk(mt_reader_t *r)
 {
     uint64_t c = r->chunks_made++;
-    if (c >= MT_READER_SLOTS && mt_reader_wait_freed(r, c - MT_READER_SLOTS) < 0)
+    if (mt_reader_wait_slot(r, &r->slots[c % MT_READER_SLOTS]) < 0)
         return -1;
+    r->chunk_strings = 0;
     int rc = mt_reader_load_chunk(r, &r->slots[c % MT_READER_SLOTS]);
     if (rc < 0)
         mt_reader_set_truncated(r, "read error: %s", strerror(-rc));
@@ -1290,6 +1303,7 @@ static int mt_reader_decode_chunk(mt_reader_t *r)
         b->time_end = r->last_time_us;
         b->status = rc < 0 ? rc : (int)r->state;
         b->last = b->status != MT_READER_OK || !mt_reader_in_chunk(r);
+        b->held = b->last && r->chunk_strings;
         snprintf(b->reason, sizeof b->reason, "%s", r->reason);
         int last = b->last, status = b->status;
         mt_reader_batch_put(r, b);
@@ -1315,9 +1329,10 @@ static void mt_reader_batch_release(mt_reader_t *r, const mt_batch_t *b)
     pthread_mutex_lock(&r->mu);
     r->bcons = (r->bcons + 1) % MT_READER_BATCHES;
     r->bfilled--;
-    if (b->last)
-        r->chunks_freed = b->chunk + 1;
-    if (r->prod_waiting && (r->bfilled <= MT_READER_BATCHES / 2 || b->last))
+    if (b->held)
+        r->slots[b->chunk % MT_READER_SLOTS].held = 0;
+    if ((r->prod_waiting == MT_WAIT_BATCH && r->bfilled <= MT_READER_BATCHES / 2) ||
+        (r->prod_waiting == MT_WAIT_SLOT && b->held))
         pthread_cond_signal(&r->cv_prod);
     pthread_mutex_unlock(&r->mu);
 }
@@ -1412,6 +1427,16 @@ int mt_reader_next(mt_reader_t *r, mt_record_t *rec)
 int mt_reader_threaded(const mt_reader_t *r)
 {
     return r->threaded;
+}
+
+uint64_t mt_reader_slot_waits(mt_reader_t *r)
+{
+    if (!r->threaded)
+        return 0;
+    pthread_mutex_lock(&r->mu);
+    uint64_t n = r->slot_waits;
+    pthread_mutex_unlock(&r->mu);
+    return n;
 }
 
 uint64_t mt_reader_ahead(const mt_reader_t *r, unsigned k)

@@ -92,6 +92,9 @@ int mt_reader_next(mt_reader_t *r, mt_record_t *rec) MT_WUR;
 
 /* Whether a decoder thread decodes ahead of the caller (tests). */
 int mt_reader_threaded(const mt_reader_t *r);
+/* How many times that thread waited for the caller to be done with a chunk's strings before
+ * it could reuse the chunk's memory (tests: a chunk without strings never makes it wait). */
+uint64_t mt_reader_slot_waits(mt_reader_t *r);
 
 /* A hint for prefetching: the address of the heap event (ALLOC or FREE) k records after the
  * last one delivered, when it is already decoded (a threaded reader decodes ahead); else 0. */

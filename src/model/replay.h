@@ -25,6 +25,8 @@ typedef struct mt_node_stats {
     uint32_t multi;     /* others did too: mt_replay_node_pairs lists them */
 } mt_node_stats_t;
 
+typedef struct mt_node_final mt_node_final_t; /* replay.c */
+
 typedef struct mt_block {
     uint64_t addr; /* 0 = empty slot */
     uint64_t size;
@@ -158,6 +160,13 @@ typedef struct mt_replay {
     uint32_t *node_slot;
     uint32_t node_slot_cap;
     uint32_t node_slots; /* entries set so far (0 or a slot), all below the highest node seen */
+    /* After mt_replay_finish, in node_slot's place (NULL before): a bit per node id below
+     * node_slots, set for those that allocated, whose stats are then in id order; node_rank[w]
+     * counts the bits set in the words before w. */
+    uint64_t *node_bits;
+    uint32_t *node_rank;
+    struct mt_node_final
+        *node_final; /* then stats' figures (NULL before), read by mt_replay_node */
     mt_node_stats_t *stats;
     uint32_t nstats, stats_cap;
     uint64_t gen; /* bumped at each new heap peak */
@@ -285,7 +294,8 @@ void mt_replay_exit(mt_replay_t *r, uint64_t t, int reason, uint64_t status);
 int mt_replay_record(mt_replay_t *r, const mt_record_t *rec) MT_WUR;
 
 /* Ends the replay: a realloc still in flight counts as released (realloc(p, 0)). Call once
- * after the last record, before reading results. */
+ * after the last record, before reading results; no event may come after it (the per-node
+ * table is compacted: mt_replay_node_index). */
 void mt_replay_finish(mt_replay_t *r);
 
 /* Per-node results; a node never seen in an event reads as zeros. */
@@ -299,7 +309,29 @@ static inline uint32_t mt_replay_node_count(const mt_replay_t *r)
 /* False when node never allocated: its mt_replay_node is all zeros. */
 static inline int mt_replay_node_allocated(const mt_replay_t *r, uint32_t node)
 {
-    return node < r->node_slots && r->node_slot[node] != 0;
+    if (node >= r->node_slots)
+        return 0;
+    if (r->node_bits)
+        return (int)(r->node_bits[node >> 6] >> (node & 63) & 1);
+    return r->node_slot[node] != 0;
+}
+
+/* For a node that allocated, a distinct index below the number of such nodes (the order of
+ * their first allocation during the replay, of their ids after mt_replay_finish): what
+ * tables over the nodes that allocated are indexed by. */
+static inline uint32_t mt_replay_node_index(const mt_replay_t *r, uint32_t node)
+{
+    if (r->node_bits) {
+        uint64_t below = r->node_bits[node >> 6] & ((1ull << (node & 63)) - 1);
+        return r->node_rank[node >> 6] + (uint32_t)__builtin_popcountll(below);
+    }
+    return r->node_slot[node] - 1;
+}
+
+/* How many nodes allocated (mt_replay_node_index is below it). */
+static inline uint32_t mt_replay_nodes_allocated(const mt_replay_t *r)
+{
+    return r->nstats;
 }
 
 /* The size bucket of a request (see MT_SIZE_BUCKETS). */

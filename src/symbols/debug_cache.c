@@ -6,6 +6,7 @@
 // size) and the copy's build-id match; every failure falls back silently to the original.
 #include "debug_cache.h"
 
+#include <dirent.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #define MT_DC_MAGIC "memtrace debug cache 1"
+#define MT_DC_MAX_DEFAULT (1ull << 30) /* 1 GiB: libc's copy takes 10 MB */
 
 /* $XDG_CACHE_HOME/memtrace/debug (default ~/.cache/memtrace/debug); 0 or -errno. */
 static int mt_dc_dir(char *out, size_t size)
@@ -146,7 +148,104 @@ static int mt_dc_lookup(const char *dir, const char *id, const struct stat *st)
         close(fd);
         return -1;
     }
+    /* Used now: the key's time is the entry's place in the eviction order (mt_dc_evict). */
+    snprintf(path, sizeof path, "%s/%s.key", dir, id);
+    (void)utimensat(AT_FDCWD, path, NULL, 0);
     return fd;
+}
+
+/* MEMTRACE_DEBUG_CACHE_MAX: bytes, or a number with K, M, G or T (powers of 1024, "MiB" or
+ * "MB" read the same); unset or unreadable, 1 GiB. */
+uint64_t mt_debug_cache_max(void)
+{
+    const char *e = getenv("MEMTRACE_DEBUG_CACHE_MAX");
+    if (!e || !*e || *e < '0' || *e > '9')
+        return MT_DC_MAX_DEFAULT;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(e, &end, 10);
+    if (errno)
+        return MT_DC_MAX_DEFAULT;
+    const char *units = "KMGT", *u = *end ? strchr(units, *end & ~0x20) : NULL;
+    int shift = u ? 10 * (int)(u - units + 1) : 0;
+    if (u)
+        end++;
+    if (u && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
+        end += strlen(end);
+    if (*end || (shift && v > (UINT64_MAX >> shift)))
+        return MT_DC_MAX_DEFAULT;
+    return (uint64_t)v << shift;
+}
+
+typedef struct mt_dc_entry {
+    char id[2 * 64 + 1];
+    uint64_t size;      /* the copy's bytes */
+    struct timespec at; /* its last use: the key's modification time */
+} mt_dc_entry_t;
+
+static int mt_dc_entry_older(const void *pa, const void *pb)
+{
+    const mt_dc_entry_t *a = pa, *b = pb;
+    if (a->at.tv_sec != b->at.tv_sec)
+        return a->at.tv_sec < b->at.tv_sec ? -1 : 1;
+    if (a->at.tv_nsec != b->at.tv_nsec)
+        return a->at.tv_nsec < b->at.tv_nsec ? -1 : 1;
+    return strcmp(a->id, b->id);
+}
+
+/* Keeps the copies in DIR within mt_debug_cache_max() bytes: the least recently used go first,
+ * never KEEP (the entry just made, which a cap smaller than one copy still keeps). Deleting a
+ * copy that another command has open changes nothing for it; one that a command is about to
+ * open fails its lookup, and that command reads the original. */
+static void mt_dc_evict(const char *dir, const char *keep)
+{
+    uint64_t max = mt_debug_cache_max(), total = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    mt_dc_entry_t *v = NULL;
+    size_t n = 0, cap = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        size_t len = strlen(de->d_name), idlen = len - 6;
+        if (len < 10 || len > 6 + 2 * 64 || strcmp(de->d_name + idlen, ".debug") != 0 ||
+            strspn(de->d_name, "0123456789abcdef") != idlen)
+            continue;
+        char path[PATH_MAX];
+        struct stat st, kst;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path ||
+            stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 16;
+            mt_dc_entry_t *nv = realloc(v, nc * sizeof *nv);
+            if (!nv)
+                break;
+            v = nv;
+            cap = nc;
+        }
+        mt_dc_entry_t *e = &v[n++];
+        memcpy(e->id, de->d_name, idlen);
+        e->id[idlen] = '\0';
+        e->size = (uint64_t)st.st_size;
+        snprintf(path, sizeof path, "%s/%s.key", dir, e->id);
+        e->at = stat(path, &kst) == 0 ? kst.st_mtim : st.st_mtim;
+        total += e->size;
+    }
+    closedir(d);
+    if (total > max && n > 1) {
+        qsort(v, n, sizeof *v, mt_dc_entry_older);
+        for (size_t i = 0; i < n && total > max; i++) {
+            if (strcmp(v[i].id, keep) == 0)
+                continue;
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/%s.debug", dir, v[i].id);
+            if (unlink(path) == 0 || errno == ENOENT)
+                total -= v[i].size;
+            snprintf(path, sizeof path, "%s/%s.key", dir, v[i].id);
+            (void)unlink(path);
+        }
+    }
+    free(v);
 }
 
 /* Copies SRC into DST (ELF_C_WRITE) with every compressed section inflated, GNU .zdebug_x
@@ -308,8 +407,11 @@ static void mt_dc_create(const char *dir, const char *id, Elf *src, const struct
             (intmax_t)st->st_mtim.tv_sec, (intmax_t)st->st_mtim.tv_nsec, (intmax_t)cst.st_size,
             name);
     snprintf(path, sizeof path, "%s/%s.key", dir, id);
-    if (fclose(f) != 0 || rename(tmp, path) != 0)
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
         unlink(tmp);
+        return;
+    }
+    mt_dc_evict(dir, id);
 }
 
 int mt_debug_cache_swap(int fd, char **name)
@@ -426,9 +528,91 @@ static int mt_dc_find_aside(Dwfl_Module *mod, const char *modname, const char *f
     return fd;
 }
 
-/* A dwz file (.gnu_debugaltlink) is left to libdwfl, which keeps its own handle on the one it
- * validates, so a copy would go unread; but one named relative to a cached copy is looked for
- * from the original's place. */
+/* The .gnu_debugaltlink of the debug file PATH: the dwz common file's name in NAME and its
+ * build-id in ID (*IDLEN bytes). 0, or -1 when it has none. */
+static int mt_dc_altlink(const char *path, char *name, size_t size, unsigned char *id,
+                         size_t *idlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+    if (fd < 0)
+        return -1;
+    elf_version(EV_CURRENT);
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    size_t shstrndx;
+    if (elf && elf_kind(elf) == ELF_K_ELF && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+        for (Elf_Scn *scn = NULL; rc != 0 && (scn = elf_nextscn(elf, scn));) {
+            GElf_Shdr sh;
+            const char *sn;
+            Elf_Data *d;
+            if (!gelf_getshdr(scn, &sh) || !(sn = elf_strptr(elf, shstrndx, sh.sh_name)) ||
+                strcmp(sn, ".gnu_debugaltlink") != 0 || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
+                continue;
+            const char *p = d->d_buf, *nul = memchr(p, '\0', d->d_size);
+            size_t n = nul ? (size_t)(nul - p) : 0, left = nul ? d->d_size - n - 1 : 0;
+            if (nul && n > 0 && n < size && left >= 2 && left <= 64) {
+                memcpy(name, p, n + 1);
+                memcpy(id, nul + 1, left);
+                *idlen = left;
+                rc = 0;
+            }
+        }
+    }
+    elf_end(elf);
+    close(fd);
+    return rc;
+}
+
+/* True when the ELF file PATH has the build-id ID (LEN bytes). */
+static int mt_dc_has_build_id(const char *path, const unsigned char *id, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    const void *fid = NULL;
+    ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &fid) : -1;
+    int ok = n > 0 && (size_t)n == len && memcmp(fid, id, len) == 0;
+    elf_end(elf);
+    close(fd);
+    return ok;
+}
+
+/* The dwz common file that the debug file DEBUGFILE (a cache entry or not) names, from the
+ * cache: an fd on its copy and the copy's path in *NAME, or -1. Returned to libdwfl, which
+ * then reads it: unlike its own search, which keeps a handle on the file it validates.
+ * Looked for under its build-id, then by its name (relative: from the original debug file's
+ * directory); the file found must have the build-id the link names. */
+static int mt_dc_find_alt(const char *debugfile, char **name)
+{
+    char alt[PATH_MAX], path[PATH_MAX], origin[PATH_MAX];
+    unsigned char id[64];
+    size_t idlen;
+    if (mt_dc_altlink(debugfile, alt, sizeof alt, id, &idlen) != 0)
+        return -1;
+    const char *from =
+        mt_debug_cache_origin(debugfile, origin, sizeof origin) == 0 ? origin : debugfile;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0 && mt_debug_build_id_path(path, sizeof path, id, idlen) != 0)
+            continue;
+        if (pass == 1) {
+            const char *slash = strrchr(from, '/');
+            int n = alt[0] == '/' || !slash
+                        ? snprintf(path, sizeof path, "%s", alt)
+                        : snprintf(path, sizeof path, "%.*s/%s", (int)(slash - from), from, alt);
+            if (n < 0 || (size_t)n >= sizeof path)
+                continue;
+        }
+        if (access(path, R_OK) != 0 || !mt_dc_has_build_id(path, id, idlen))
+            continue;
+        int fd = mt_debug_cache_open(path, name);
+        return fd >= 0 ? fd : -1; /* found, but no copy to use: libdwfl's search finds it */
+    }
+    return -1;
+}
+
+/* A dwz file (.gnu_debugaltlink) is read from the cache when it has a copy (mt_dc_find_alt);
+ * otherwise libdwfl looks for it, one named relative to a cached copy from the original's
+ * place. */
 int mt_debug_cache_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
                                   GElf_Addr base, const char *file_name, const char *debuglink_file,
                                   GElf_Word debuglink_crc, char **debuginfo_file_name)
@@ -453,8 +637,12 @@ int mt_debug_cache_find_debuginfo(Dwfl_Module *mod, void **userdata, const char 
                                   debuginfo_file_name);
         if (fd != -2)
             return fd;
-    } else if (file_name && mt_debug_cache_origin(file_name, path, sizeof path) == 0) {
-        file_name = path;
+    } else if (file_name) {
+        int fd = mt_dc_find_alt(file_name, debuginfo_file_name);
+        if (fd >= 0)
+            return fd;
+        if (mt_debug_cache_origin(file_name, path, sizeof path) == 0)
+            file_name = path;
     }
     return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
                                         debuglink_crc, debuginfo_file_name);

@@ -8,6 +8,7 @@
 
 #include <elfutils/libdwfl.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* FD is open on the debug file *NAME (malloc'd, as libdwfl's find_debuginfo callback returns
  * them). When that file has compressed sections and the cache has, or can now make, a valid
@@ -30,6 +31,10 @@ int mt_debug_build_id_path(char *path, size_t size, const unsigned char *id, siz
  * or a negative errno. */
 int mt_debug_cache_origin(const char *path, char *out, size_t size)
     __attribute__((warn_unused_result));
+
+/* The cache's cap in bytes (MEMTRACE_DEBUG_CACHE_MAX, default 1 GiB): each time a copy is
+ * added, the least recently used others are deleted until the copies fit it. */
+uint64_t mt_debug_cache_max(void);
 
 /* libdwfl's find_debuginfo callback, for Dwfl_Callbacks: the module's debug file as
  * dwfl_standard_find_debuginfo finds it, or its uncompressed copy when the cache has or can

@@ -46,12 +46,16 @@ typedef struct mt_sites {
     const mt_analysis_t *a; /* what frames are rebuilt from */
     mt_symbolizer_t *sym;
     struct mt_stack_memo *memo; /* private: the symbolizer's answer per trace-node location */
-    /* node_site[id]: index + 1 of the site trace node id was merged into, 0 for none (ids
-     * below nnode_site); what reads the heap at other moments than the replay's (massif's
-     * detailed snapshots) adds node figures up per site with it. */
+    /* private, read through mt_sites_node_site: by mt_replay_node_index of the nodes that
+     * allocated (ids below nnode_site) */
     uint32_t *node_site;
     uint32_t nnode_site;
 } mt_sites_t;
+
+/* The index + 1 of the site trace node id was merged into, 0 for none: what reads the heap at
+ * other moments than the replay's (massif's detailed snapshots) adds node figures up per site
+ * with it. */
+uint32_t mt_sites_node_site(const mt_sites_t *s, uint32_t id);
 
 /* The figure of a site for a cost (cost.h). */
 uint64_t mt_site_cost(const mt_site_t *s, enum mt_cost cost);

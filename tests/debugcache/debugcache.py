@@ -5,8 +5,10 @@
 # `memtrace report --format json` must give the same bytes from an empty cache (which it
 # fills with an uncompressed copy), a warm one, with MEMTRACE_DEBUG_CACHE=0, and with an entry
 # that is truncated, stale, of another build-id or unwritable. The case `libc` does the same
-# for libc's debug file from libc6-dbg (skipped when it is not installed or not compressed), and
-# `dwz` for a debug file whose .gnu_debugaltlink names a compressed common file (needs dwz).
+# for libc's debug file from libc6-dbg (skipped when it is not installed or not compressed),
+# `dwz` for a debug file whose .gnu_debugaltlink names a compressed common file (needs dwz; the
+# common file is cached too), and `cap` for MEMTRACE_DEBUG_CACHE_MAX's least-recently-used
+# eviction.
 import argparse
 import difflib
 import json
@@ -16,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 SITE_BYTES = 123
 SITE_BLOCKS = 3
@@ -274,8 +277,111 @@ def dwz_case(args, work):
 
     exercise(case, prog + ".debug", build_id(prog + ".debug"), check_report,
              lambda out: "leaky_site")
-    # libdwfl keeps its own handle on the dwz file it finds, so that one is not replaced (a copy
-    # would go unread): the debug file's copy must not hide it, which the reports above show.
+
+    # The common file has its own copy, and that copy is what libdw reads: the inlined
+    # function's name, renamed in it, shows in the report.
+    cache = os.path.join(work, "cache")
+    common = os.path.join(work, "common.debug")
+    alt_bid = build_id(common)
+    alt_entry, _ = entry_paths(cache, alt_bid)
+    ref, _ = case.report(os.path.join(work, "off"), {"MEMTRACE_DEBUG_CACHE": "0"})
+    check_entry(alt_entry, common, alt_bid, need=(".debug_info", ".debug_abbrev"))
+    with open(alt_entry, "rb") as f:
+        data = f.read()
+    name, other = "dc_shared_alloc", "dc_shared_alloC"
+    if data.count(name.encode() + b"\0") == 0:
+        fail("%s is not named in the common file's copy" % name)
+    with open(alt_entry, "wb") as f:
+        f.write(data.replace(name.encode() + b"\0", other.encode() + b"\0"))
+    out, _ = case.report(cache)
+    if other not in functions(out) or name in functions(out):
+        fail("%s renamed %s in the common file's copy, but the report did not read it" %
+             (name, other))
+    with open(alt_entry, "wb") as f:
+        f.write(data)
+    out, _ = case.report(cache)
+    same("common file's copy", out, ref)
+    # A truncated copy of the common file is never used, and is made again.
+    with open(alt_entry, "r+b") as f:
+        f.truncate(len(data) // 2)
+    out, _ = case.report(cache)
+    same("truncated common file's copy", out, ref)
+    if os.path.getsize(alt_entry) != len(data):
+        fail("a truncated copy of the common file was not replaced")
+
+
+def cap_case(args, work):
+    """MEMTRACE_DEBUG_CACHE_MAX: three programs, each with its own compressed debug file. Over
+    the cap, the copies least recently used go first, never the one just made; every report
+    is the one made without the cache."""
+    with open(args.source) as f:
+        src = f.read()
+    cases, refs, bids = {}, {}, {}
+    for name in ("a", "b", "c"):
+        d = os.path.join(work, name)
+        os.mkdir(d)
+        with open(os.path.join(d, "prog.c"), "w") as f:
+            f.write(src.replace('"debug cache"', '"debug cache %s"' % name))
+        run([args.cc, "-g", "-O0", "-gz=zlib", "-Wl,--build-id", "-o", "prog", "prog.c"], cwd=d)
+        run(["objcopy", "--only-keep-debug", "prog", "prog.debug"], cwd=d)
+        run(["objcopy", "--strip-debug", "--add-gnu-debuglink=prog.debug", "prog"], cwd=d)
+        case = Case(args, work)
+        case.log = os.path.join(d, "prog.mtr")
+        run([args.memtrace, "run", "-q", "-o", case.log, "--", os.path.join(d, "prog")], cwd=d)
+        cases[name] = case
+        bids[name] = build_id(os.path.join(d, "prog.debug"))
+        refs[name], _ = case.report(os.path.join(work, "off"), {"MEMTRACE_DEBUG_CACHE": "0"})
+    if len(set(bids.values())) != 3:
+        fail("the three programs share a build-id")
+
+    # Every copy the three reports make: the programs' and, with libc6-dbg, libc's, which
+    # each report reads too (it is used last or next to last in each run, whatever the order).
+    for name in cases:
+        out, _ = cases[name].report(os.path.join(work, "sizes"))
+        same("uncapped " + name, out, refs[name])
+    sizes_dir = os.path.dirname(entry_paths(os.path.join(work, "sizes"), "x")[0])
+    copies = [f for f in os.listdir(sizes_dir) if f.endswith(".debug")]
+    total = sum(os.path.getsize(os.path.join(sizes_dir, f)) for f in copies)
+
+    def step(cache, name, cap):
+        out, _ = cases[name].report(cache, {"MEMTRACE_DEBUG_CACHE_MAX": cap})
+        same("%s with MEMTRACE_DEBUG_CACHE_MAX=%s" % (name, cap), out, refs[name])
+        time.sleep(0.05)  # the next use gets a later time than this one, whatever the clock tick
+
+    def kept(cache, want):
+        have = {n for n in bids if os.path.exists(entry_paths(cache, bids[n])[0])}
+        keys = {n for n in bids if os.path.exists(entry_paths(cache, bids[n])[1])}
+        if have != set(want) or keys != set(want):
+            fail("copies %s, keys %s; expected %s" % (sorted(have), sorted(keys), sorted(want)))
+
+    # Room for all copies but one: a, b, a used again, then c evicts b (least recently used),
+    # not a (made first).
+    cache = os.path.join(work, "lru")
+    cap = str(total - 1)
+    for name in ("a", "b", "a"):
+        step(cache, name, cap)
+    kept(cache, "ab")
+    step(cache, "c", cap)
+    kept(cache, "ac")
+    # b again: made, and a goes now
+    step(cache, "b", cap)
+    kept(cache, "bc")
+    # A cap smaller than two copies (here, than one) keeps only the newest: a's, or libc's
+    # when the report made it again after a's.
+    step(cache, "a", "1")
+    cache_dir = os.path.dirname(entry_paths(cache, "x")[0])
+    left = sorted(os.listdir(cache_dir))
+    if len(left) != 2 or left[0][:-len(".debug")] != left[1][:-len(".key")] or \
+            left[0][:-len(".debug")] in (bids["b"], bids["c"]):
+        fail("a cap of 1 byte left %s, not a's or libc's copy and its key" % left)
+    # Units: 1G holds every copy made from now on.
+    step(cache, "c", "1G")
+    step(cache, "b", "1GiB")
+    have = {f for f in os.listdir(cache_dir) if f.endswith(".debug")}
+    a_copy = bids["a"] + ".debug"
+    want = set(copies) if left[0] == a_copy else set(copies) - {a_copy}  # a is not read again
+    if have != want:
+        fail("with a cap of 1G: copies %s, expected %s" % (sorted(have), sorted(want)))
 
 
 def libc_case(args, work):
@@ -314,7 +420,7 @@ def main():
     ap.add_argument("--memtrace", required=True)
     ap.add_argument("--source", required=True)
     ap.add_argument("--cc", default="cc")
-    ap.add_argument("case", choices=["zlib", "zlib-gnu", "libc", "dwz"])
+    ap.add_argument("case", choices=["zlib", "zlib-gnu", "libc", "dwz", "cap"])
     args = ap.parse_args()
     args.memtrace = os.path.abspath(args.memtrace)
     args.source = os.path.abspath(args.source)
@@ -328,6 +434,8 @@ def main():
             libc_case(args, work)
         elif args.case == "dwz":
             dwz_case(args, work)
+        elif args.case == "cap":
+            cap_case(args, work)
         else:
             prog_case(args, work, args.case)
     print("ok")

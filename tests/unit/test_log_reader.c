@@ -915,6 +915,60 @@ START_TEST(threaded_reader_gives_the_same_records)
 }
 END_TEST
 
+/* A long idle run's log: thousands of tiny chunks (one a second), a few of them with strings
+ * (a thread's new name, a notice) among chunks of heap events only. The decoder reuses a
+ * chunk's memory at once unless a record points into it: the same records both ways, and it
+ * never waited for the caller on a chunk of heap events alone. */
+START_TEST(threaded_reader_tiny_chunks)
+{
+    mt_lb_t b;
+    mt_lb_init(&b, 7, 1);
+    const char *argv[] = {"./idle"};
+    mt_lb_process(&b, 7, 1, "/usr/bin/idle", 1, argv);
+    mt_lb_node(&b, 1, 0, 0x401000);
+    mt_lb_thread(&b, 7);
+    mt_lb_flush(&b);
+    uint64_t t = 1;
+    for (int sec = 0; sec < 3000; sec++) {
+        if (sec % 500 == 250) {
+            char name[32];
+            snprintf(name, sizeof name, "tick-%d", sec);
+            mt_lb_thread_name(&b, 7, name);
+            mt_lb_notice(&b, t++, MT_NOTICE_UNWIND_FAILED, name);
+        }
+        for (int i = 0; i < 4; i++) {
+            mt_lb_alloc(&b, MT_ALLOC_MALLOC, t++, 64, 0x10000 + (uint64_t)i * 64, 1);
+            mt_lb_free_(&b, MT_TAG_FREE, t++, 0x10000 + (uint64_t)i * 64);
+        }
+        mt_lb_flush(&b);
+    }
+    mt_lb_exit(&b, t, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(&b);
+    const char *path = tmpfile_path();
+    ck_assert_uint_eq(mt_lb_write(&b, path), b.len);
+    assert_same_both_ways(path, 0);
+    assert_same_both_ways(path, 7777);
+
+    unsetenv("MEMTRACE_ANALYSIS_THREADS");
+    mt_reader_t *r;
+    char err[256];
+    ck_assert_int_eq(mt_reader_open(&r, path, err, sizeof err), 0);
+    ck_assert_int_eq(mt_reader_threaded(r), 1);
+    mt_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    uint64_t records = 0;
+    while (mt_reader_next(r, &rec) == 1)
+        records++;
+    /* process, node, thread, heap events, names and notices, exit */
+    ck_assert_uint_eq(records, 1 + 1 + 1 + 3000 * 8 + 6 * 2 + 1);
+    /* at most once per chunk with strings */
+    ck_assert_uint_le(mt_reader_slot_waits(r), 6);
+    mt_reader_close(r);
+    mt_lb_free(&b);
+    unlink(path);
+}
+END_TEST
+
 /* Cut anywhere (short header, short chunk, inside a record of the last chunk) or corrupted:
  * the same records, then the same end, reason and counts. */
 START_TEST(threaded_reader_same_on_cut_and_corrupt_logs)
@@ -1070,4 +1124,5 @@ MT_SUITE(.name = "log_reader", .timeout = 60,
              analysis_collects_process_and_exit, model_round_trip, follow_reads_a_growing_file,
              follow_ends_when_the_writer_is_done, follow_stops_at_the_exit_record, stats_add_up,
              threaded_reader_gives_the_same_records, threaded_reader_same_on_cut_and_corrupt_logs,
-             reader_decodes_leak_records, reader_refuses_bad_leak_kind_and_cut_records));
+             threaded_reader_tiny_chunks, reader_decodes_leak_records,
+             reader_refuses_bad_leak_kind_and_cut_records));

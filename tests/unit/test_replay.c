@@ -314,6 +314,72 @@ START_TEST(random_against_model)
 }
 END_TEST
 
+/* mt_replay_finish compacts the per-node figures (a bit per node id, the figures in id order,
+ * the peak read out of the lazy snapshot): every node reads as it did before, whatever order
+ * the nodes first allocated in, and the index of a node that allocated is its rank by id. */
+START_TEST(finish_keeps_every_node_figure)
+{
+    enum { NODES = 5000 };
+    static mt_node_stats_t before[NODES];
+    uint64_t seed = 777;
+    for (uint64_t t = 1; t < 40000; t++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t node = 3 * ((uint32_t)(seed >> 33) % (NODES / 3)); /* a third of the ids */
+        uint64_t addr = 0x100000 + (t % 7000) * 32;
+        if (mt_replay_find(&r, addr))
+            TF(1 + (seed >> 20) % 3, t, addr);
+        else
+            TA(1 + (seed >> 20) % 3, t, addr, 1 + (seed >> 40) % 300, node);
+    }
+    for (uint32_t n = 0; n < NODES; n++)
+        before[n] = mt_replay_node(&r, n);
+    mt_replay_finish(&r);
+    ck_assert_ptr_nonnull(r.node_bits);
+    uint32_t rank = 0;
+    for (uint32_t n = 0; n < NODES; n++) {
+        mt_node_stats_t s = mt_replay_node(&r, n);
+        ck_assert_uint_eq(s.allocations, before[n].allocations);
+        ck_assert_uint_eq(s.bytes_allocated, before[n].bytes_allocated);
+        ck_assert_uint_eq(s.live_bytes, before[n].live_bytes);
+        ck_assert_uint_eq(s.live_blocks, before[n].live_blocks);
+        ck_assert_uint_eq(s.peak_bytes, before[n].peak_bytes);
+        ck_assert_uint_eq(s.peak_blocks, before[n].peak_blocks);
+        ck_assert_uint_eq(s.temporary, before[n].temporary);
+        ck_assert_uint_eq(s.thread, before[n].thread);
+        ck_assert_uint_eq(s.multi, before[n].multi);
+        ck_assert_int_eq(mt_replay_node_allocated(&r, n), before[n].allocations != 0);
+        if (before[n].allocations)
+            ck_assert_uint_eq(mt_replay_node_index(&r, n), rank++);
+    }
+    ck_assert_uint_eq(rank, mt_replay_nodes_allocated(&r));
+    ck_assert_uint_gt(rank, 1000);
+    ck_assert_int_eq(mt_replay_node_allocated(&r, NODES + 100), 0);
+    /* no event after the end: the figures it would change are compacted */
+    ck_assert_int_lt(mt_replay_alloc(&r, 1, 50000, 0x900000, 8, 3, 0), 0);
+}
+END_TEST
+
+/* A table grown past several 2 MiB pieces, each given back while it is copied: every block is
+ * still found with its size. */
+START_TEST(grown_table_keeps_every_block)
+{
+    enum { N = 200000 };
+    for (uint64_t i = 0; i < N; i++)
+        A(i + 1, 0x10000000 + i * 48, 1 + i % 1000, 1 + (uint32_t)(i % 5));
+    ck_assert_uint_ge((r.mask + 1) * sizeof(mt_block_t), 8u << 20);
+    for (uint64_t i = 0; i < N; i += 2)
+        F(N + i, 0x10000000 + i * 48);
+    for (uint64_t i = 0; i < N; i++) {
+        const mt_block_t *b = mt_replay_find(&r, 0x10000000 + i * 48);
+        if (i % 2)
+            ck_assert_uint_eq(b ? b->size : 0, 1 + i % 1000);
+        else
+            ck_assert_ptr_null(b);
+    }
+    ck_assert_uint_eq(r.heap_blocks, N / 2);
+}
+END_TEST
+
 /* ---- per thread: each thread's figures and the --thread filter ---- */
 
 /* Thread 10 peaks alone at 300, then holds 100; thread 20 makes the heap peak later; 20 frees
@@ -439,5 +505,6 @@ MT_SUITE(.name = "replay", .setup = setup, .teardown = teardown, .timeout = 60,
                            realloc_failure_restores_block, realloc_to_zero_frees,
                            address_reused_without_free, mmap_partial_munmap, samples_bounded,
                            peak_sample_by_heap_then_time, peak_sample_kept, random_against_model,
+                           finish_keeps_every_node_figure, grown_table_keeps_every_block,
                            per_thread_figures, filter_restricts_every_figure,
                            filter_realloc_and_unknown_frees, filter_table_grows_with_every_thread));
