@@ -101,6 +101,7 @@ int mt_cmd_export(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
+        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
         {NULL, 0, NULL, 0},
     };
     mt_export_cli_t e = {.to = TO_NONE, .cost = MT_COST_PEAK};
@@ -110,6 +111,12 @@ int mt_cmd_export(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_TO: {
+            /* --to is the format and, given a time, the end of the window (cli_common.h) */
+            if (mt_cli_window_is_time(optarg)) {
+                if (mt_cli_window_option("export", MT_CLI_OPT_TO, optarg) < 0)
+                    return 2;
+                break;
+            }
             static const char *const tos[] = {"folded", "pprof", "massif"};
             int i = mt_cli_choice("export", "--to", optarg, tos, 3);
             if (i < 0)

@@ -129,6 +129,8 @@ int mt_cmd_flamegraph(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
+        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
+        {"to", required_argument, NULL, MT_CLI_OPT_TO},
         {NULL, 0, NULL, 0},
     };
     mt_fg_cli_t g = {.cost = MT_COST_PEAK,

@@ -114,8 +114,11 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
             goto out;
         }
     }
-    if (mt_cli_load(path, &a, NULL)) /* --thread applies (cli_common.h) */
+    int loaded = mt_cli_load(path, &a, NULL); /* --thread and --from/--to apply */
+    if (loaded) {
+        ret = loaded; /* 2: a window the log does not have */
         goto out;
+    }
     a->show_import_machinery = o->show_import;
     if (mt_symbolizer_new(&sym, a->modules) < 0 ||
         mt_leaks_build_at(&l, a, sym, &supps, o->show,
@@ -377,6 +380,8 @@ int mt_cmd_leaks(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
+        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
+        {"to", required_argument, NULL, MT_CLI_OPT_TO},
         {NULL, 0, NULL, 0},
     };
     mt_leak_cli_t o;
