@@ -825,6 +825,12 @@ static int mt_render_page(const mt_report_page_t *page, FILE *o, const mt_counte
     fputs(" \xc2\xb7 <a href=\"#leaks\">leaks</a> \xc2\xb7 <a href=\"#fragmentation\">"
           "fragmentation</a></p>\n",
           o);
+    char wnote[96];
+    if (mt_window_note(wnote, sizeof wnote, a)) { /* --from/--to: what every table describes */
+        fputs("<p class=\"note\" data-key=\"window\">", o);
+        mt_h(o, wnote);
+        fputs("</p>\n", o);
+    }
     if (a->truncated) {
         fputs("<p class=\"warn\" data-key=\"truncated\">The log ends early: ", o);
         mt_h(o, a->truncation);
