@@ -560,6 +560,7 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
     }
     if (win.on && (rc = mt_cli_window_check(*a)) != 0) {
         mt_analysis_free(*a);
+        *a = NULL; /* callers free what they were given on every path */
         return rc;
     }
     if (sym && mt_symbolizer_new(sym, (*a)->modules) < 0) {
