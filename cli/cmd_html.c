@@ -38,6 +38,7 @@ static void mt_html_usage(FILE *out)
             "  --thread NAME|ID    the page of the blocks that thread (a name, or a tid;\n"
             "                      repeatable) allocated; the peak stays the heap's; one log\n"
             "                      only\n"
+            MT_CLI_HELP_WINDOW
             "  -h, --help          show this help\n"
             "\n"
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"

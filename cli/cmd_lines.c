@@ -31,7 +31,8 @@ static void mt_lines_usage(FILE *out)
           "                      or the last part of the name; '<module>': the module's lines)\n"
           "  --thread NAME|ID    only the allocations of that thread, whoever freed them: a\n"
           "                      name (every thread of that name) or a tid; repeat for more.\n"
-          "                      The peak stays the heap's, of which they hold the part shown\n"
+          "                      The peak stays the heap's, of which they hold the part "
+          "shown\n" MT_CLI_HELP_WINDOW
           "  --format text|json  output format (default text; JSON schema: docs/json-schema.md)\n"
           "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
           "                      --no-colour is the same\n"
