@@ -156,3 +156,80 @@ def case_window_errors():
     p = memtrace("report", "--from", "0.1", log, log)
     check(p.returncode == 2 and p.stderr.count("\n") == 1 and "take one log" in p.stderr,
           f"report --from over two logs\n{show(p)}")
+
+
+# Drags across the window chart from the bucket bound nearest FROM to the one nearest TO (the
+# query of the page's address, ?drag=FROM-TO), as a user's mouse would, then leaves what the
+# table shows in data-probe on the root element.
+DRAG_JS = """
+(function () {
+  var m = /[?&]drag=([0-9.]+)-([0-9.]+)/.exec(location.search);
+  var svg = document.getElementById('mt-wchart');
+  var d = JSON.parse(document.getElementById('mt-wdata').getAttribute('data-json'));
+  var r = svg.getBoundingClientRect(), nb = d.t.length - 1;
+  function at(t) {
+    var j = 0;
+    while (j < nb && Math.abs(d.t[j + 1] - t) < Math.abs(d.t[j] - t)) j++;
+    return r.left + (60 + 930 * j / nb) * r.width / 1000 + 0.5;
+  }
+  function ev(type, x) {
+    (type === 'mouseup' ? window : svg).dispatchEvent(new MouseEvent(type,
+      {clientX: x, clientY: r.top + r.height / 2, bubbles: true}));
+  }
+  ev('mousedown', at(+m[1]));
+  ev('mousemove', at((+m[1] + +m[2]) / 2));
+  ev('mousemove', at(+m[2]));
+  ev('mouseup', at(+m[2]));
+  var t = document.getElementById('mt-wtable'), rows = [];
+  for (var i = 1; i < t.rows.length; i++)
+    rows.push([t.rows[i].cells[0].textContent.trim(), +t.rows[i].cells[1].getAttribute('data-value'),
+               +t.rows[i].cells[2].getAttribute('data-value'), +t.rows[i].cells[3].getAttribute('data-value')]);
+  document.documentElement.setAttribute('data-probe', JSON.stringify({
+    from: +t.getAttribute('data-from'), to: +t.getAttribute('data-to'), rows: rows,
+    bands: svg.querySelectorAll('polygon.band').length}));
+})();
+"""
+
+
+@case(240)
+def case_browser_windows():
+    """Issue 18: the HTML page's window chart. A window chosen in the browser, by the address
+    (#window=FROM-TO) or by dragging across the chart, shows exactly each phase's allocations,
+    bytes and what was held at the window's end, with no server; the chart stacks a band per
+    top site."""
+    import html as html_lib
+    import json
+    from cases_viz import browse, chromium, console_errors
+    chromium()  # skip before recording anything
+    log, wins = phases_log("phases-html.mtr")
+    page = os.path.join(it.TMP, "phases.html")
+    p = memtrace("html", "-o", page, log)
+    check(p.returncode == 0, f"memtrace html\n{show(p)}")
+    with open(page, encoding="utf-8") as f:
+        text = f.read()
+    probe = page.replace(".html", ".probe.html")
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write(text.replace("</body>", "<script>" + DRAG_JS + "</script>\n</body>"))
+    for (fn, allocs, nbytes, frees, held, held_blocks, peak), (t0, t1) in zip(PHASES, wins):
+        dom, err = browse(page, f"#window={t0}-{t1}")
+        check(not console_errors(err) and re.search(r'<html[^>]*data-errors="0"', dom),
+              f"console errors: {console_errors(err)}")
+        m = re.search(r'<table id="mt-wtable"[^>]*>', dom)
+        tag = m.group(0) if m else ""
+        got = [re.search(r'data-%s="([^"]*)"' % k, tag) for k in ("allocations", "bytes", "held",
+                                                                  "from", "to")]
+        check(all(got), f"window table: {tag}")
+        a, b, h, f0, f1 = (float(x.group(1)) for x in got)
+        check((a, b, h) == (allocs, nbytes, held) and f0 <= float(t0) + 0.02 and
+              f1 >= float(t1) - 0.02, f"#window={t0}-{t1} ({fn}): {a:.0f} allocations, "
+              f"{b:.0f} B, {h:.0f} B held over {f0}..{f1}; want {allocs}, {nbytes}, {held}")
+        dom, err = browse(probe, f"?drag={t0}-{t1}")
+        check(not console_errors(err), f"console errors: {console_errors(err)}")
+        m = re.search(r'data-probe="([^"]*)"', dom)
+        check(m, f"the drag probe did not run:\n{dom[-1500:]}")
+        r = json.loads(html_lib.unescape(m.group(1)))
+        mine = [row for row in r["rows"] if row[0].startswith(fn + " ")]
+        others = [row for row in r["rows"] if not row[0].startswith(fn + " ")]
+        check(len(mine) == 1 and mine[0][1:] == [allocs, nbytes, held] and
+              all(row[1:] == [0, 0, 0] for row in others) and r["bands"] == len(r["rows"]),
+              f"drag {t0}..{t1} ({fn}): {r}")
