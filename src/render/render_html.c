@@ -526,7 +526,7 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
     mt_json_array_end(&j);
     mt_json_key(&j, "series");
     mt_json_array_begin(&j);
-    char label[512];
+    char label[512], name[1024];
     for (size_t k = 0; k < w->nk; k++) {
         mt_json_object_begin(&j);
         mt_json_key(&j, "label");
@@ -534,7 +534,9 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
         if (!st)
             snprintf(label, sizeof label, "other sites");
         else if (st->nframes && st->frames && st->frames[0].function)
-            snprintf(label, sizeof label, "%.300s %.150s:%u", st->frames[0].function,
+            /* shortened as every name the page shows (--full-names: names.h) */
+            snprintf(label, sizeof label, "%.300s %.150s:%u",
+                     mt_name_show(st->frames[0].function, name, sizeof name),
                      st->frames[0].file ? mt_path_show(st->frames[0].file) : "?",
                      (unsigned)st->frames[0].line);
         else
