@@ -268,18 +268,23 @@ static int mt_cli_time_parse(const char *s, mt_cli_time_t *t)
             t->kind = MT_CLI_T_START + i;
             return 0;
         }
-    /* decimal seconds, digits and at most one point: no sign, exponent, inf or hex */
+    /* decimal seconds, digits and at most one point: no sign, exponent, inf or hex; read
+     * digit by digit into microseconds (no strtod: no locale, no rounding of 0.1) */
     size_t digits = strspn(s, "0123456789"), frac = 0;
     if (s[digits] == '.')
         frac = strspn(s + digits + 1, "0123456789");
-    if (digits + frac == 0 || s[digits + (s[digits] == '.' ? 1 + frac : 0)] != '\0')
+    if (digits + frac == 0 || s[digits + (s[digits] == '.' ? 1 + frac : 0)] != '\0' || digits > 9)
         return -1;
-    errno = 0;
-    double v = strtod(s, NULL);
-    if (errno || v > 1e9)
-        return -1;
+    uint64_t us = 0;
+    for (size_t i = 0; i < digits; i++)
+        us = us * 10 + (uint64_t)(s[i] - '0');
+    const char *f = s + digits + 1;
+    for (size_t i = 0; i < 6; i++)
+        us = us * 10 + (i < frac ? (uint64_t)(f[i] - '0') : 0);
+    if (frac > 6 && f[6] >= '5') /* to the nearest microsecond */
+        us++;
     t->kind = MT_CLI_T_SECONDS;
-    t->us = (uint64_t)(v * 1e6 + 0.5);
+    t->us = us;
     return 0;
 }
 
