@@ -245,6 +245,140 @@ void mt_cli_add_thread(const char *value)
     mt_cli_threads.v[mt_cli_threads.n++] = value;
 }
 
+/* ---- --from / --to (issue 18) ---- */
+
+enum { MT_CLI_T_SECONDS, MT_CLI_T_START, MT_CLI_T_END, MT_CLI_T_PEAK };
+typedef struct mt_cli_time {
+    int given, kind;
+    uint64_t us; /* MT_CLI_T_SECONDS */
+    const char *text;
+} mt_cli_time_t;
+static struct {
+    const char *cmd;
+    mt_cli_time_t from, to;
+} mt_cli_win;
+
+static const char *const mt_cli_time_words[] = {"start", "end", "peak"};
+
+/* Parses T: 0, or -1 when s is neither a number of seconds nor one of the words. */
+static int mt_cli_time_parse(const char *s, mt_cli_time_t *t)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, mt_cli_time_words[i]) == 0) {
+            t->kind = MT_CLI_T_START + i;
+            return 0;
+        }
+    /* decimal seconds, digits and at most one point: no sign, exponent, inf or hex; read
+     * digit by digit into microseconds (no strtod: no locale, no rounding of 0.1) */
+    size_t digits = strspn(s, "0123456789"), frac = 0;
+    if (s[digits] == '.')
+        frac = strspn(s + digits + 1, "0123456789");
+    if (digits + frac == 0 || s[digits + (s[digits] == '.' ? 1 + frac : 0)] != '\0' || digits > 9)
+        return -1;
+    uint64_t us = 0;
+    for (size_t i = 0; i < digits; i++)
+        us = us * 10 + (uint64_t)(s[i] - '0');
+    const char *f = s + digits + 1;
+    for (size_t i = 0; i < 6; i++)
+        us = us * 10 + (i < frac ? (uint64_t)(f[i] - '0') : 0);
+    if (frac > 6 && f[6] >= '5') /* to the nearest microsecond */
+        us++;
+    t->kind = MT_CLI_T_SECONDS;
+    t->us = us;
+    return 0;
+}
+
+int mt_cli_window_is_time(const char *s)
+{
+    mt_cli_time_t t;
+    return mt_cli_time_parse(s, &t) == 0;
+}
+
+int mt_cli_window_option(const char *cmd, int c, const char *value)
+{
+    if (c != MT_CLI_OPT_FROM && c != MT_CLI_OPT_TO)
+        return 0;
+    const char *opt = c == MT_CLI_OPT_FROM ? "--from" : "--to";
+    mt_cli_time_t *t = c == MT_CLI_OPT_FROM ? &mt_cli_win.from : &mt_cli_win.to;
+    mt_cli_win.cmd = cmd;
+    if (mt_cli_time_parse(value, t) < 0) {
+        const char *near = mt_cli_suggest(value, mt_cli_time_words, 3);
+        if (near)
+            mt_cli_usage(cmd, "unknown %s '%s'; did you mean '%s'? (SECONDS, start, end, peak)",
+                         opt, value, near);
+        else
+            mt_cli_usage(cmd,
+                         "%s needs seconds since the start (1.5), start, end or peak, got '%s'",
+                         opt, value);
+        return -1;
+    }
+    t->given = 1;
+    t->text = value;
+    return 1;
+}
+
+int mt_cli_window_one_log(const char *cmd)
+{
+    if (!mt_cli_win.from.given && !mt_cli_win.to.given)
+        return 0;
+    return mt_cli_usage(cmd, "--from and --to take one log, not several or a directory");
+}
+
+/* Seconds for a message: "2.403 s". */
+static void mt_cli_seconds(char *buf, size_t len, uint64_t us)
+{
+    snprintf(buf, len, "%llu.%03llu s", (unsigned long long)(us / 1000000),
+             (unsigned long long)(us % 1000000 / 1000));
+}
+
+/* The window of --from/--to in the log's microseconds: 0, or 2 after the usage error when it
+ * is empty (from after to). peak_us is the heap's peak (needs_peak said it is wanted). */
+static int mt_cli_window_resolve(mt_window_t *w, uint64_t peak_us)
+{
+    const mt_cli_time_t *f = &mt_cli_win.from, *t = &mt_cli_win.to;
+    w->on = 1;
+    w->from_us = !f->given || f->kind == MT_CLI_T_START ? 0
+                 : f->kind == MT_CLI_T_END              ? UINT64_MAX
+                 : f->kind == MT_CLI_T_PEAK             ? peak_us
+                                                        : f->us;
+    w->to_us = !t->given || t->kind == MT_CLI_T_END ? UINT64_MAX
+               : t->kind == MT_CLI_T_START          ? 0
+               : t->kind == MT_CLI_T_PEAK           ? peak_us
+                                                    : t->us;
+    if (w->from_us > w->to_us && !(f->given && f->kind == MT_CLI_T_END)) {
+        char fs[40] = "", ts[40] = "";
+        if (f->kind == MT_CLI_T_PEAK)
+            mt_cli_seconds(fs, sizeof fs, w->from_us);
+        if (t->kind == MT_CLI_T_PEAK)
+            mt_cli_seconds(ts, sizeof ts, w->to_us);
+        return mt_cli_usage(mt_cli_win.cmd, "--from %s%s%s%s is after --to %s%s%s%s", f->text,
+                            fs[0] ? " (" : "", fs, fs[0] ? ")" : "", t->text, ts[0] ? " (" : "", ts,
+                            ts[0] ? ")" : "");
+    }
+    return 0;
+}
+
+/* After loading over w: 0, or 2 after the usage error when a time given in seconds is past
+ * the end of the log. */
+static int mt_cli_window_check(const mt_analysis_t *a)
+{
+    if (!a->window_at_end)
+        return 0; /* the replay stopped at --to: the log goes on after it */
+    uint64_t end = a->replay.last_time_us;
+    const mt_cli_time_t *bad = NULL;
+    if (mt_cli_win.to.given && mt_cli_win.to.kind == MT_CLI_T_SECONDS && mt_cli_win.to.us > end)
+        bad = &mt_cli_win.to;
+    else if (mt_cli_win.from.given && mt_cli_win.from.kind == MT_CLI_T_SECONDS &&
+             mt_cli_win.from.us > end)
+        bad = &mt_cli_win.from;
+    if (!bad)
+        return 0;
+    char es[40];
+    mt_cli_seconds(es, sizeof es, end);
+    return mt_cli_usage(mt_cli_win.cmd, "%s %s is past the end of the log (%s)",
+                        bad == &mt_cli_win.to ? "--to" : "--from", bad->text, es);
+}
+
 int mt_cli_shared_option(int c, const char *value, int *show_import)
 {
     switch (c) {
@@ -267,6 +401,9 @@ int mt_cli_other_option(const char *cmd, int c, char **argv, const struct option
 {
     if (mt_cli_shared_option(c, optarg, show_import))
         return -1;
+    int w = mt_cli_window_option(cmd, c, optarg);
+    if (w)
+        return w > 0 ? -1 : 2;
     if (c == 'h') {
         usage(stdout);
         return 0;
@@ -282,7 +419,7 @@ void mt_cli_threads_allow_missing(void)
 int mt_cli_threads_one_log(const char *cmd)
 {
     if (!mt_cli_threads.n)
-        return 0;
+        return mt_cli_window_one_log(cmd); /* a window is one log's clock, too */
     return mt_cli_usage(cmd, "--thread takes one log, not several or a directory: give the log "
                              "of the thread's process");
 }
@@ -316,6 +453,8 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
+        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
+        {"to", required_argument, NULL, MT_CLI_OPT_TO},
     };
     /* the shared table, then the command's own options (their values are >= MT_CLI_OPT_OWN) */
     struct option longopts[sizeof common / sizeof common[0] + MT_CLI_MAX_OWN + 1];
@@ -350,6 +489,11 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
             return 0;
         default:
             if (mt_cli_shared_option(c, optarg, &o->show_import))
+                break;
+            int w = mt_cli_window_option(cmd, c, optarg);
+            if (w < 0)
+                return 2;
+            if (w > 0)
                 break;
             if (c >= MT_CLI_OPT_OWN && o->on_own) {
                 if (o->on_own(cmd, c, optarg, o->own_ctx) < 0)
@@ -389,13 +533,40 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
 {
     char err[512];
     mt_cli_progress_t pr;
+    mt_window_t win = {0};
+    int rc;
+    if (mt_cli_win.from.given || mt_cli_win.to.given) {
+        uint64_t peak_us = 0;
+        if ((mt_cli_win.from.given && mt_cli_win.from.kind == MT_CLI_T_PEAK) ||
+            (mt_cli_win.to.given && mt_cli_win.to.kind == MT_CLI_T_PEAK)) {
+            /* the heap's peak (the process's, whatever --thread) needs a pass of its own */
+            mt_analysis_t *whole;
+            mt_cli_progress_start(&pr, path);
+            rc = mt_analysis_load_progress(&whole, path, mt_cli_progress_update, &pr, err,
+                                           sizeof err);
+            mt_cli_progress_stop(&pr);
+            if (rc < 0) {
+                fprintf(stderr, "memtrace: %s\n", err);
+                return 1;
+            }
+            peak_us = whole->replay.peak_time_us;
+            mt_analysis_free(whole);
+        }
+        if ((rc = mt_cli_window_resolve(&win, peak_us)) != 0)
+            return rc;
+    }
     mt_cli_progress_start(&pr, path);
     mt_thread_filter_t f = {mt_cli_threads.v, mt_cli_threads.n, mt_cli_threads.allow_missing};
-    int rc = mt_analysis_load_filtered(a, path, &f, mt_cli_progress_update, &pr, err, sizeof err);
+    rc = mt_analysis_load_window(a, path, &f, &win, mt_cli_progress_update, &pr, err, sizeof err);
     mt_cli_progress_stop(&pr);
     if (rc < 0) {
         fprintf(stderr, "memtrace: %s\n", err);
         return 1;
+    }
+    if (win.on && (rc = mt_cli_window_check(*a)) != 0) {
+        mt_analysis_free(*a);
+        *a = NULL; /* callers free what they were given on every path */
+        return rc;
     }
     if (sym && mt_symbolizer_new(sym, (*a)->modules) < 0) {
         mt_analysis_free(*a);
@@ -413,8 +584,9 @@ int mt_cli_oom(const char *path)
 int mt_cli_load_as(const char *path, int show_import, int sites_only, mt_analysis_t **a,
                    mt_symbolizer_t **sym)
 {
-    if (mt_cli_load(path, a, sym))
-        return 1;
+    int rc = mt_cli_load(path, a, sym);
+    if (rc)
+        return rc;
     (*a)->show_import_machinery = show_import;
     if (sites_only)
         mt_replay_drop_blocks(&(*a)->replay);
@@ -426,9 +598,10 @@ int mt_cli_report_log(const char *path, FILE *out, int show_import, int sites_on
 {
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
-    if (mt_cli_load_as(path, show_import, sites_only, &a, &sym))
-        return 1;
-    int rc = fn(path, out, a, sym, ctx);
+    int rc = mt_cli_load_as(path, show_import, sites_only, &a, &sym);
+    if (rc)
+        return rc;
+    rc = fn(path, out, a, sym, ctx);
     mt_symbolizer_free(sym);
     mt_analysis_free(a);
     return rc;

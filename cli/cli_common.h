@@ -56,8 +56,10 @@ int mt_cli_number(const char *cmd, const char *opt, const char *s, size_t max, s
 int mt_cli_size(const char *cmd, const char *opt, const char *s, uint64_t *out);
 /* 1 when stdout is a terminal, NO_COLOR is unset or empty and no_color is 0. */
 int mt_cli_colour(int no_color);
-/* Loads path and makes a symbolizer (sym may be NULL when not needed). Returns 0, or 1 after
- * printing the error (the command's exit status). */
+/* Loads path and makes a symbolizer (sym may be NULL when not needed), over the window of
+ * --from/--to when given. Returns 0, or the command's exit status after printing the error: 1
+ * when the log could not be read, 2 for a window the log does not have (a time past its end,
+ * --from after --to). */
 int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym);
 
 /* Prints "memtrace: PATH: Cannot allocate memory" and returns 1, the exit status. */
@@ -65,7 +67,7 @@ int mt_cli_oom(const char *path);
 
 /* mt_cli_load, then the choices every report makes of the analysis: show_import keeps Python's
  * import machinery in stacks (analysis.h, show_import_machinery); sites_only drops the live
- * blocks, for the reports that read from sites and totals only. Returns 0 or 1 as
+ * blocks, for the reports that read from sites and totals only. Returns 0, 1 or 2 as
  * mt_cli_load. */
 int mt_cli_load_as(const char *path, int show_import, int sites_only, mt_analysis_t **a,
                    mt_symbolizer_t **sym);
@@ -74,7 +76,7 @@ int mt_cli_load_as(const char *path, int show_import, int sites_only, mt_analysi
 typedef int (*mt_cli_report_fn)(const char *path, FILE *out, mt_analysis_t *a, mt_symbolizer_t *sym,
                                 void *ctx);
 /* Loads path (mt_cli_load_as), runs fn on it and frees what it loaded; returns fn's exit
- * status, or 1 when the log could not be loaded. */
+ * status, or mt_cli_load's when the log could not be loaded. */
 int mt_cli_report_log(const char *path, FILE *out, int show_import, int sites_only,
                       mt_cli_report_fn fn, void *ctx);
 
@@ -107,6 +109,18 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
  * MT_CLI_OPT_SHOW_IMPORT}, where the tests that compare the tables with the documentation
  * read it. */
 #define MT_CLI_OPT_SHOW_IMPORT 0x7369
+/* --from T and --to T: the time window of a report (issue 18), taken by every report command
+ * over one log. T is seconds since the start of recording (decimal), start, end, or peak (the
+ * time of the heap's peak, which costs a first pass over the log). Their table entries are
+ * written out in each table, {"from", required_argument, NULL, MT_CLI_OPT_FROM} and {"to",
+ * ...}, where the tests that compare the tables with the documentation read them. */
+#define MT_CLI_OPT_FROM 0x6672
+#define MT_CLI_OPT_TO 0x746f
+/* Takes c when it is MT_CLI_OPT_FROM or MT_CLI_OPT_TO: 1 when it was and value is a time, -1
+ * after the usage error for a bad value, 0 for any other option. */
+int mt_cli_window_option(const char *cmd, int c, const char *value);
+/* True when s is a value of --to as a time (export's --to also names its output format). */
+int mt_cli_window_is_time(const char *s);
 /* Takes what getopt_long returned as c when it is one of the options every command takes the
  * same way (MT_CLI_THREAD_OPTION, MT_CLI_FULL_NAMES_OPTION, MT_CLI_OPT_SHOW_IMPORT, which
  * sets *show_import): 1 when it was, else 0 (the command's own, or a bad option). */
@@ -128,11 +142,20 @@ int mt_cli_check_threads(const char *cmd, mt_analysis_t *const *a, size_t n);
  * would change the figures of one process of the table only, and a name such as MainThread
  * would match a thread in every process. */
 int mt_cli_threads_one_log(const char *cmd);
+/* The same for --from and --to (mt_cli_threads_one_log checks both): 0 without them, else
+ * the usage error's 2. */
+int mt_cli_window_one_log(const char *cmd);
 
 /* Help lines that several commands' --help share word for word, so that they cannot drift
  * apart. The descriptions start at column 22; EXTRA is the spaces past it of a command whose
  * descriptions start further right ("" for column 22). */
 // clang-format off
+/* --from and --to in the help of every command that takes them. */
+#define MT_CLI_HELP_WINDOW                                                                         \
+    "  --from T, --to T    only the window from T to T: what was allocated in it and what\n"      \
+    "                      of that was still held at its end, with the peak inside it. T is\n"  \
+    "                      seconds since the start (1.5), start, end or peak (the time of\n"    \
+    "                      the heap's peak); by default the whole run\n"
 #define MT_CLI_HELP_IMPORT_NAMES(EXTRA)                                                            \
     "  --show-import-machinery\n"                                                                  \
     "                      " EXTRA "keep Python's import machinery (<frozen importlib...>) in\n"   \

@@ -44,6 +44,11 @@ static void mt_export_usage(FILE *out)
             "                        are shortened: std::vector<>::push_back)\n"
             "  --thread NAME|ID      only the blocks that thread (a name, or a tid; repeatable)\n"
             "                        allocated\n"
+            "  --from T, --to T      only the window from T to T: what was allocated in it and\n"
+            "                        what of that was still held at its end. T: seconds since\n"
+            "                        the start (1.5), start, end or peak (the heap's peak);\n"
+            "                        --to with a time is the window's end, with a format the\n"
+            "                        format: --to folded --to 2.5\n"
             "  -h, --help            show this help\n"
             "\n"
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
@@ -101,6 +106,7 @@ int mt_cmd_export(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
+        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
         {NULL, 0, NULL, 0},
     };
     mt_export_cli_t e = {.to = TO_NONE, .cost = MT_COST_PEAK};
@@ -110,6 +116,12 @@ int mt_cmd_export(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_TO: {
+            /* --to is the format and, given a time, the end of the window (cli_common.h) */
+            if (mt_cli_window_is_time(optarg)) {
+                if (mt_cli_window_option("export", MT_CLI_OPT_TO, optarg) < 0)
+                    return 2;
+                break;
+            }
             static const char *const tos[] = {"folded", "pprof", "massif"};
             int i = mt_cli_choice("export", "--to", optarg, tos, 3);
             if (i < 0)

@@ -53,6 +53,10 @@ static void mt_flamegraph_usage(FILE *out)
             MT_CLI_HELP_IMPORT_NAMES(" ")
             "  --thread NAME|ID     only the blocks that thread (a name, or a tid; repeatable)\n"
             "                       allocated; peak stays the heap's peak\n"
+            "  --from T, --to T     only the window from T to T: what was allocated in it and\n"
+            "                       what of that was still held at its end, the peak inside\n"
+            "                       it. T: seconds since the start (1.5), start, end or peak\n"
+            "                       (the time of the heap's peak)\n"
             "  -h, --help           show this help\n"
             "\n"
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
@@ -129,6 +133,8 @@ int mt_cmd_flamegraph(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
+        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
+        {"to", required_argument, NULL, MT_CLI_OPT_TO},
         {NULL, 0, NULL, 0},
     };
     mt_fg_cli_t g = {.cost = MT_COST_PEAK,

@@ -34,6 +34,7 @@ static void mt_frag_usage(FILE *out)
             "  --thread NAME|ID    the pinning and churn sites of the blocks that thread (a name,\n"
             "                      or a tid; repeatable) allocated; the allocator's figures and\n"
             "                      holes stay the whole process's\n"
+            MT_CLI_HELP_WINDOW
             MT_CLI_SITE_HELP_TAIL
             "\n"
             "exit status: 0 report written; 1 the log could not be read or is truncated;\n"

@@ -38,6 +38,7 @@ static void mt_html_usage(FILE *out)
             "  --thread NAME|ID    the page of the blocks that thread (a name, or a tid;\n"
             "                      repeatable) allocated; the peak stays the heap's; one log\n"
             "                      only\n"
+            MT_CLI_HELP_WINDOW
             "  -h, --help          show this help\n"
             "\n"
             "exit status: 0 written; 1 the log could not be read or is truncated, or the\n"
@@ -60,6 +61,8 @@ int mt_cmd_html(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
+        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
+        {"to", required_argument, NULL, MT_CLI_OPT_TO},
         {NULL, 0, NULL, 0},
     };
     const char *out_path = NULL;
@@ -115,9 +118,10 @@ static int mt_html_one(const char *path, const char *out_path, const mt_html_opt
 {
     mt_analysis_t *a;
     mt_symbolizer_t *sym;
-    if (mt_cli_load_as(path, show_import, 0, &a, &sym))
-        return 1;
-    int rc = 1;
+    int rc = mt_cli_load_as(path, show_import, 0, &a, &sym);
+    if (rc)
+        return rc;
+    rc = 1;
     FILE *f = mt_cli_open_out(out_path);
     if (f) {
         int r = mt_render_html(a, sym, f, ho);

@@ -114,8 +114,11 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
             goto out;
         }
     }
-    if (mt_cli_load(path, &a, NULL)) /* --thread applies (cli_common.h) */
+    int loaded = mt_cli_load(path, &a, NULL); /* --thread and --from/--to apply */
+    if (loaded) {
+        ret = loaded; /* 2: a window the log does not have */
         goto out;
+    }
     a->show_import_machinery = o->show_import;
     if (mt_symbolizer_new(&sym, a->modules) < 0 ||
         mt_leaks_build_at(&l, a, sym, &supps, o->show,
@@ -251,6 +254,10 @@ static void mt_leaks_usage(FILE *out)
             "                          shortened: std::vector<>::push_back)\n"
             "  --thread NAME|ID        only the blocks that thread (a name, or a tid;\n"
             "                          repeatable) allocated; one log only\n"
+            "  --from T, --to T        only the blocks allocated from T to T and still held at\n"
+            "                          its end (classified when the window reaches the leak\n"
+            "                          check). T: seconds since the start (1.5), start, end\n"
+            "                          or peak (the heap's peak); one log only\n"
             "  --no-color              no colours (also when NO_COLOR is set or no tty);\n"
             "                          --no-colour is the same\n"
             "  -h, --help              show this help\n"
@@ -377,6 +384,8 @@ int mt_cmd_leaks(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
+        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
+        {"to", required_argument, NULL, MT_CLI_OPT_TO},
         {NULL, 0, NULL, 0},
     };
     mt_leak_cli_t o;

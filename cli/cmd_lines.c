@@ -31,7 +31,8 @@ static void mt_lines_usage(FILE *out)
           "                      or the last part of the name; '<module>': the module's lines)\n"
           "  --thread NAME|ID    only the allocations of that thread, whoever freed them: a\n"
           "                      name (every thread of that name) or a tid; repeat for more.\n"
-          "                      The peak stays the heap's, of which they hold the part shown\n"
+          "                      The peak stays the heap's, of which they hold the part "
+          "shown\n" MT_CLI_HELP_WINDOW
           "  --format text|json  output format (default text; JSON schema: docs/json-schema.md)\n"
           "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
           "                      --no-colour is the same\n"
@@ -60,6 +61,8 @@ static int mt_lines_parse(int argc, char **argv, mt_lines_args_t *o)
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
+        {"to", required_argument, NULL, MT_CLI_OPT_TO},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -86,6 +89,11 @@ static int mt_lines_parse(int argc, char **argv, mt_lines_args_t *o)
         case 'h':
             mt_lines_usage(stdout);
             return 0;
+        case MT_CLI_OPT_FROM:
+        case MT_CLI_OPT_TO:
+            if (mt_cli_window_option("lines", c, optarg) < 0)
+                return 2;
+            break;
         default:
             return mt_cli_bad_option("lines", c, argv, longopts);
         }
@@ -104,8 +112,9 @@ int mt_cmd_lines(int argc, char **argv)
     if (status >= 0)
         return status;
     mt_analysis_t *a;
-    if (mt_cli_load(o.path, &a, NULL)) /* Python frames only: no symbolizer; --thread applies */
-        return 1;
+    /* Python frames only: no symbolizer; --thread and --from/--to apply */
+    if ((status = mt_cli_load(o.path, &a, NULL)) != 0)
+        return status;
     mt_report_lines_t rep;
     char err[512];
     int rc;

@@ -35,6 +35,7 @@ static void mt_peak_usage(FILE *out)
             "  --frames N          frames shown per stack in text, 0 for all (default %d)\n"
             "  --tree              several logs: the processes as a tree instead of by peak\n"
             MT_CLI_SITE_HELP_THREAD
+            MT_CLI_HELP_WINDOW
             MT_CLI_SITE_HELP_TAIL
             "\n"
             "exit status: 0 report written; 1 a log could not be read or is truncated;\n"

@@ -48,6 +48,7 @@ static void mt_report_usage(FILE *out)
             "                      one) is above SIZE bytes (4096, 64K, 10MiB, 1.5G), with a\n"
             "                      line on stderr saying where\n"
             MT_CLI_SITE_HELP_THREAD
+            MT_CLI_HELP_WINDOW
             MT_CLI_SITE_HELP_TAIL
             "\n"
             "exit status: 0 report written; 1 a log could not be read, or it is truncated\n"

@@ -39,23 +39,26 @@ _memtrace() {
                --leak-check --error-exitcode --fail-on --fail-leaked-above --fail-peak-above
                --after-finalization --kinds --show-leak-kinds --suppressions --gen-suppressions
                --show-import-machinery --full-names --python=on --python=off --help -h" ;;
-    report) opts="--format --top --frames --tree --fail-peak-above --thread --no-color
+    report) opts="--format --top --frames --tree --fail-peak-above --thread --from --to --no-color
                   --show-import-machinery --full-names --help -h" ;;
-    peak) opts="--format --top --frames --tree --thread --no-color --show-import-machinery --full-names
-                --help -h" ;;
-    fragmentation) opts="--format --top --frames --request --thread --no-color
+    peak) opts="--format --top --frames --tree --thread --from --to --no-color --show-import-machinery
+                --full-names --help -h" ;;
+    fragmentation) opts="--format --top --frames --request --thread --from --to --no-color
                          --show-import-machinery --full-names --help -h" ;;
     leaks) opts="--kinds --show-leak-kinds --fail-on --error-exitcode --fail-leaked-above
                  --after-finalization --suppressions --gen-suppressions --format --output -o
-                 --source-root --frames --tree --thread --no-color --show-import-machinery --full-names --help -h" ;;
+                 --source-root --frames --tree --thread --from --to --no-color --show-import-machinery
+                 --full-names --help -h" ;;
     timeline) opts="--output -o --width --height --thread --no-color --help -h" ;;
     diff) opts="--format --by --fail-above --top --frames --thread --no-color
                 --show-import-machinery --full-names --help -h" ;;
-    export) opts="--to --output -o --cost --thread --show-import-machinery --full-names --help -h" ;;
-    flamegraph) opts="--output -o --cost --title --min-percent --width --thread
+    export) opts="--to --from --output -o --cost --thread --show-import-machinery --full-names --help
+                  -h" ;;
+    flamegraph) opts="--output -o --cost --title --min-percent --width --thread --from --to
                       --show-import-machinery --full-names --help -h" ;;
-    html) opts="--output -o --title --top --thread --show-import-machinery --full-names --help -h" ;;
-    lines) opts="--file --function --thread --format --no-color --help -h" ;;
+    html) opts="--output -o --title --top --thread --from --to --show-import-machinery --full-names
+                --help -h" ;;
+    lines) opts="--file --function --thread --from --to --format --no-color --help -h" ;;
     logstats) opts="--format --help -h" ;;
     help)
         ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
@@ -104,7 +107,16 @@ _memtrace() {
         fi
         return 0
         ;;
-    --to) COMPREPLY=($(compgen -W "folded pprof massif" -- "$cur")); return 0 ;;
+    --to)
+        # export's --to is its format first (a time is also its window's end)
+        if [[ $cmd == export ]]; then
+            COMPREPLY=($(compgen -W "folded pprof massif" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "start end peak" -- "$cur")) # or seconds: 1.5
+        fi
+        return 0
+        ;;
+    --from) COMPREPLY=($(compgen -W "start end peak" -- "$cur")); return 0 ;;
     --cost)
         if [[ $cmd == flamegraph ]]; then
             COMPREPLY=($(compgen -W "peak leaked allocations temporary allocated" -- "$cur"))

@@ -347,6 +347,10 @@ int mt_export_massif(const mt_analysis_t *a, mt_sites_t *sites, FILE *out)
         goto fail;
     fprintf(out, "desc: (memtrace export of ");
     mt_massif_text(out, a->path);
+    if (a->window.on) /* --from/--to: the snapshots are the window's */
+        fprintf(out, ", window %" PRIu64 ".%03" PRIu64 " s to %" PRIu64 ".%03" PRIu64 " s",
+                a->window.from_us / 1000000, a->window.from_us % 1000000 / 1000,
+                a->window.to_us / 1000000, a->window.to_us % 1000000 / 1000);
     fprintf(out, ")\ncmd: ");
     mt_massif_text(out, cmd[0] ? cmd : "(unknown)");
     fprintf(out, "\ntime_unit: ms\n");

@@ -115,6 +115,12 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
     int rc;
     char why[96];
     uint32_t tick = 0, live_tick = 0;
+    /* without a window: from 0 (already open), to the end (never passed) */
+    uint64_t win_from = a->window.on ? a->window.from_us : 0;
+    uint64_t win_to = a->window.on ? a->window.to_us : UINT64_MAX;
+    int win_opened = win_from == 0;
+    if (a->window.on && win_from == 0)
+        mt_replay_window_open(&a->replay, 0);
     memset(&rec, 0, sizeof rec);
     if (a->live && a->live->tick && a->live->tick(a->live->arg, a))
         goto end;
@@ -124,6 +130,16 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             live_tick = 0;
             if (a->live->tick && a->live->tick(a->live->arg, a))
                 goto end;
+        }
+        /* two predictable branches per record for the window; its end is where the replay
+         * stops, so that what is live then is what the window left held */
+        if (__builtin_expect(rec.time_us > win_to, 0)) {
+            a->window_stopped = 1;
+            goto end;
+        }
+        if (__builtin_expect(!win_opened, 0) && rec.time_us >= win_from) {
+            win_opened = 1;
+            mt_replay_window_open(&a->replay, win_from);
         }
         /* one predictable branch per record; the callback every 64 Ki records */
         if (__builtin_expect(progress && ++tick == 0x10000, 0)) {
@@ -287,8 +303,18 @@ end:
     mt_analysis_snap(a, UINT64_MAX);
     mt_replay_finish(&a->replay);
     a->events = mt_reader_events(rd);
-    if (a->stopped_at_fork)
-        return 0; /* a parent's log read up to a fork: not cut, only not read further */
+    if (a->window.on) {
+        /* the window's end as the replay saw it: the end of the log when it came first */
+        a->window_at_end = !a->window_stopped;
+        if (a->window_at_end)
+            a->window.to_us = a->replay.last_time_us;
+        if (a->window.from_us > a->window.to_us) /* --from end, or past it */
+            a->window.from_us = a->window.to_us;
+        if (!win_opened) /* the window starts at or after the last record: empty */
+            mt_replay_window_open(&a->replay, a->window.from_us);
+    }
+    if (a->stopped_at_fork || a->window_stopped)
+        return 0; /* read up to a fork, or to the window's end: not cut, only not read further */
     if (mt_reader_state(rd) == MT_READER_TRUNCATED) {
         a->cut = 1;
         snprintf(a->cut_reason, sizeof a->cut_reason, "%s", mt_reader_reason(rd));
@@ -335,6 +361,7 @@ typedef struct mt_load_opts {
     const mt_tid_set_t *sel;
     const mt_analysis_t *snap_like; /* mt_analysis_snapshots: its snapshot request */
     const mt_live_hooks_t *live;    /* mt_analysis_load_live */
+    const mt_window_t *window;      /* NULL: the whole log */
 } mt_load_opts_t;
 
 static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
@@ -359,6 +386,11 @@ static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
             goto fail;
         a->thread_filter = lo->sel != NULL;
         a->live = lo->live;
+        if (lo->window && lo->window->on) {
+            a->window = *lo->window;
+            /* nothing before the window counts, from the first record on */
+            a->replay.win_from_us = a->window.from_us;
+        }
         if (lo->snap_like) {
             const mt_analysis_t *l = lo->snap_like;
             a->snap_us = l->snap_us;
@@ -430,7 +462,9 @@ int mt_analysis_snapshots(const mt_analysis_t *like, const uint64_t *times, size
                          .depth = like->depth,
                          .show_import_machinery = like->show_import_machinery};
     mt_tid_set_t sel = {.v = like->replay.sel_tids, .n = like->replay.nsel};
-    mt_load_opts_t lo = {.sel = like->thread_filter ? &sel : NULL, .snap_like = &req};
+    mt_load_opts_t lo = {.sel = like->thread_filter ? &sel : NULL,
+                         .snap_like = &req,
+                         .window = like->window.on ? &like->window : NULL};
     mt_analysis_t *a;
     rc = mt_analysis_start(&a, rd, 0, &lo, NULL, NULL, err, errlen);
     if (rc == 0)
@@ -519,9 +553,24 @@ int mt_analysis_load_filtered(mt_analysis_t **out, const char *path,
                               const mt_thread_filter_t *filter, mt_progress_fn progress,
                               void *progress_arg, char *err, size_t errlen)
 {
+    return mt_analysis_load_window(out, path, filter, NULL, progress, progress_arg, err, errlen);
+}
+
+int mt_analysis_load_window(mt_analysis_t **out, const char *path, const mt_thread_filter_t *filter,
+                            const mt_window_t *window, mt_progress_fn progress, void *progress_arg,
+                            char *err, size_t errlen)
+{
     *out = NULL;
-    if (!filter || filter->n == 0)
-        return mt_analysis_load_progress(out, path, progress, progress_arg, err, errlen);
+    if (!filter || filter->n == 0) {
+        if (!window || !window->on)
+            return mt_analysis_load_progress(out, path, progress, progress_arg, err, errlen);
+        mt_reader_t *rd;
+        int rc = mt_reader_open(&rd, path, err, errlen);
+        if (rc < 0)
+            return rc;
+        mt_load_opts_t lo = {.window = window};
+        return mt_analysis_start(out, rd, 0, &lo, progress, progress_arg, err, errlen);
+    }
     mt_thread_names_t names = {0};
     mt_tid_set_t sel = {0};
     size_t matched = 0;
@@ -561,7 +610,7 @@ int mt_analysis_load_filtered(mt_analysis_t **out, const char *path,
     mt_reader_t *rd;
     if ((rc = mt_reader_open(&rd, path, err, errlen)) < 0)
         goto out;
-    mt_load_opts_t lo = {.sel = &sel};
+    mt_load_opts_t lo = {.sel = &sel, .window = window};
     if ((rc = mt_analysis_start(out, rd, 0, &lo, progress, progress_arg, err, errlen)) < 0)
         goto out;
     /* A thread id counts when the log has the thread: a name, or an event of its own. */
@@ -633,6 +682,18 @@ int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const
         return rc;
     /* A buffer (a test, the fuzzer) names no file that could be opened. */
     mt_load_opts_t lo = {.no_files = 1};
+    return mt_analysis_start(out, rd, 0, &lo, NULL, NULL, err, errlen);
+}
+
+int mt_analysis_load_mem_window(mt_analysis_t **out, const void *buf, size_t len, const char *name,
+                                const mt_window_t *window, char *err, size_t errlen)
+{
+    mt_reader_t *rd;
+    *out = NULL;
+    int rc = mt_reader_open_mem(&rd, buf, len, name, err, errlen);
+    if (rc < 0)
+        return rc;
+    mt_load_opts_t lo = {.no_files = 1, .window = window};
     return mt_analysis_start(out, rd, 0, &lo, NULL, NULL, err, errlen);
 }
 

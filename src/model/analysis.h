@@ -46,6 +46,16 @@ enum mt_inherit_state {
     MT_INHERIT_UNKNOWN,  /* the parent's log could not be used: inherit_note says why */
 };
 
+/* --from/--to: the part of the log a report describes, in microseconds of the log's clock
+ * (from the start of recording). A window counts the blocks allocated in [from_us, to_us]
+ * (what was allocated in it) and what of them was still held at its end; its peak is the
+ * process's highest heap inside it (replay.h, mt_replay_window_open). */
+typedef struct mt_window {
+    int on;
+    uint64_t from_us;
+    uint64_t to_us; /* UINT64_MAX: the end of the log */
+} mt_window_t;
+
 struct mt_analysis;
 /* See mt_analysis_load_live. */
 typedef struct mt_live_hooks {
@@ -90,6 +100,7 @@ typedef struct mt_analysis {
      * parents' logs deep this one is read; no file is opened for a log read from memory. */
     uint64_t stop_at_fork;
     int stopped_at_fork;
+    int window_stopped; /* the replay stopped at the end of the window (--to) */
     int depth;
     int no_files;
     /* How reports show stacks, set by the caller after loading: 0 (the default) hides the
@@ -101,6 +112,10 @@ typedef struct mt_analysis {
      * in replay.sel_tids only (replay.h says what the peak is then). */
     int thread_filter;
     size_t thread_specs_matched; /* filter values that matched a thread of this log */
+    /* --from/--to (mt_analysis_load_window): window.to_us is the time the replay stopped at,
+     * the end of the log when it got there first (window_at_end). */
+    mt_window_t window;
+    int window_at_end;
     /* mt_analysis_snapshots: the times still to report, and to whom */
     const uint64_t *snap_us;
     size_t snap_n, snap_i;
@@ -145,9 +160,19 @@ typedef struct mt_thread_filter {
 int mt_analysis_load_filtered(mt_analysis_t **out, const char *path,
                               const mt_thread_filter_t *filter, mt_progress_fn progress,
                               void *progress_arg, char *err, size_t errlen) MT_WUR;
+/* mt_analysis_load_filtered restricted to a time window (NULL or !on: the whole log): the
+ * replay starts counting at window->from_us and stops before the first record after
+ * window->to_us, so what is live then is what the window left held. A window that ends
+ * before the log does is no truncation. */
+int mt_analysis_load_window(mt_analysis_t **out, const char *path, const mt_thread_filter_t *filter,
+                            const mt_window_t *window, mt_progress_fn progress, void *progress_arg,
+                            char *err, size_t errlen) MT_WUR;
 /* The same from a byte buffer (tests, fuzzing). */
 int mt_analysis_load_mem(mt_analysis_t **out, const void *buf, size_t len, const char *name,
                          char *err, size_t errlen) MT_WUR;
+/* mt_analysis_load_mem over a window (tests). */
+int mt_analysis_load_mem_window(mt_analysis_t **out, const void *buf, size_t len, const char *name,
+                                const mt_window_t *window, char *err, size_t errlen) MT_WUR;
 void mt_analysis_free(mt_analysis_t *a);
 
 /* Reads the log at path up to its FORK record number fork_seq (a fork child's heap, see

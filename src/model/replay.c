@@ -562,15 +562,18 @@ static void mt_lifetime_note(mt_replay_t *r, const mt_block_t *b, uint64_t t)
 static void mt_heap_release(mt_replay_t *r, const mt_block_t *b)
 {
     mt_thread_stats_t *ts = &r->tstats[b->thread];
-    mt_tstats_touch(r, ts);
-    ts->live_bytes -= b->size;
-    ts->live_blocks--;
+    /* a thread's own figures count every block of its, but in a window only the window's */
+    if (__builtin_expect(b->time_us >= r->win_from_us, 1)) {
+        mt_tstats_touch(r, ts);
+        ts->live_bytes -= b->size;
+        ts->live_blocks--;
+    }
     int arena = mt_pyinfo_in_arena(b);
     r->all_heap_bytes -= b->size;
     r->all_heap_blocks--;
     if (arena)
         r->all_arena_obj_bytes -= b->size;
-    if (__builtin_expect(!ts->selected, 0))
+    if (__builtin_expect(!mt_replay_block_selected(r, b), 0))
         return;
     if (b->kind == MT_ALLOC_INHERITED) {
         r->inherited_freed_bytes += b->size;
@@ -593,19 +596,22 @@ static void mt_heap_release(mt_replay_t *r, const mt_block_t *b)
 static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
 {
     mt_thread_stats_t *ts = &r->tstats[nb->thread];
-    mt_tstats_touch(r, ts);
-    ts->live_bytes += nb->size;
-    ts->live_blocks++;
-    if (ts->live_bytes > ts->own_peak_bytes) {
-        ts->own_peak_bytes = ts->live_bytes;
-        ts->own_peak_us = nb->time_us;
+    if (__builtin_expect(nb->time_us >= r->win_from_us, 1)) { /* see mt_heap_release */
+        mt_tstats_touch(r, ts);
+        ts->live_bytes += nb->size;
+        ts->live_blocks++;
+        if (ts->live_bytes > ts->own_peak_bytes) {
+            ts->own_peak_bytes = ts->live_bytes;
+            ts->own_peak_us = nb->time_us;
+        }
     }
     int arena = mt_pyinfo_in_arena(nb);
     r->all_heap_bytes += nb->size;
     r->all_heap_blocks++;
     if (arena)
         r->all_arena_obj_bytes += nb->size;
-    if (__builtin_expect(ts->selected, 1)) {
+    int selected = mt_replay_block_selected(r, nb);
+    if (__builtin_expect(selected, 1)) {
         mt_node_stats_t *ns = mt_node_stats(r, nb->node);
         mt_node_touch(r, ns);
         ns->live_bytes += nb->size;
@@ -631,7 +637,7 @@ static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
         r->peak_time_us = r->last_time_us;
         r->gen++;
     }
-    if (ts->selected)
+    if (selected)
         mt_series_note(r);
 }
 
@@ -697,16 +703,19 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
     if (!th)
         return -ENOMEM;
     mt_thread_stats_t *ts = &r->tstats[th->idx];
+    int selected = ts->selected && t >= r->win_from_us;
     /* A block a forked child inherited is live in its heap but was no call of the child's. */
     if (kind == MT_ALLOC_INHERITED) {
-        if (ts->selected) { /* the pseudo-thread "(inherited)", tid 0: inherit.h */
+        if (selected) { /* the pseudo-thread "(inherited)", tid 0: inherit.h */
             r->inherited_bytes += size;
             r->inherited_blocks++;
         }
     } else {
-        ts->allocations++;
-        ts->bytes_allocated += size;
-        if (__builtin_expect(ts->selected, 1)) {
+        if (__builtin_expect(t >= r->win_from_us, 1)) {
+            ts->allocations++;
+            ts->bytes_allocated += size;
+        }
+        if (__builtin_expect(selected, 1)) {
             r->allocations++;
             r->allocs_by_kind[kind & 15]++;
             r->bytes_allocated += size;
@@ -769,7 +778,7 @@ int mt_replay_free(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr)
     /* With a thread filter, a free counts with its block: a block the selected threads
      * allocated, whoever frees it; an unknown address, when they free it. */
     if (!b) {
-        if (r->tstats[th->idx].selected) {
+        if (r->tstats[th->idx].selected && t >= r->win_from_us) {
             r->free_calls++;
             r->unknown_frees++;
         }
@@ -805,7 +814,7 @@ int mt_replay_realloc_release(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t
     th->addr = 0; /* a realloc is neither the free of a temporary nor a new allocation yet */
     mt_block_t *b = addr ? mt_blocks_lookup(r, addr) : NULL;
     if (!b) {
-        if (r->tstats[th->idx].selected)
+        if (r->tstats[th->idx].selected && t >= r->win_from_us)
             r->unknown_frees++;
         return 0;
     }
@@ -1024,7 +1033,7 @@ int mt_replay_record(mt_replay_t *r, const mt_record_t *rec)
         return mt_replay_realloc_failed(r, rec->tid, rec->time_us, rec->addr);
     case MT_TAG_MMAP:
         /* With a thread filter, the mappings its threads made (whoever unmaps them). */
-        if (!mt_replay_tid_selected(r, rec->tid)) {
+        if (!mt_replay_tid_selected(r, rec->tid) || rec->time_us < r->win_from_us) {
             r->last_time_us = rec->time_us;
             return 0;
         }
@@ -1112,6 +1121,28 @@ static void mt_replay_compact(mt_replay_t *r)
     r->node_bits = bits;
     r->node_rank = rank;
     mt_replay_finalize_stats(r);
+}
+
+void mt_replay_window_open(mt_replay_t *r, uint64_t t)
+{
+    r->win_from_us = t;
+    r->win_open = 1;
+    /* The peaks are the window's: from the heap as it is now, with nothing of the window's in
+     * it yet. The lazy snapshots (mt_node_touch) start over with the new generation. */
+    r->all_peak_bytes = r->all_heap_bytes;
+    r->all_peak_blocks = r->all_heap_blocks;
+    r->all_peak_arena_obj_bytes = r->all_arena_obj_bytes;
+    r->peak_heap_bytes = r->heap_bytes;
+    r->peak_heap_blocks = r->heap_blocks;
+    r->peak_arena_obj_bytes = r->arena_obj_bytes;
+    r->peak_time_us = t;
+    r->gen++;
+    r->mmap_peak_bytes = r->mmap_bytes;
+    r->mmap_peak_time_us = t;
+    r->peak_rss_bytes = 0;
+    r->peak_rss_time_us = t;
+    /* no sample before the window describes its peak: the first one inside is nearer */
+    r->peak_sample.heap_bytes = UINT64_MAX / 2;
 }
 
 void mt_replay_finish(mt_replay_t *r)

@@ -188,7 +188,11 @@ typedef struct mt_replay {
     uint32_t ntstats, tstats_cap;
     uint64_t *sel_tids; /* sorted: the threads whose blocks count (mt_replay_select) */
     size_t nsel;
-    int filtered;           /* mt_replay_select was called: not every thread counts */
+    int filtered; /* mt_replay_select was called: not every thread counts */
+    /* A time window (mt_replay_window_open): only blocks allocated from win_from_us on count;
+     * 0 without a window, so every block does. */
+    uint64_t win_from_us;
+    int win_open;           /* mt_replay_window_open was called */
     int threads_end_marked; /* mt_replay_threads_mark_end was called */
     /* (node << 32 | thread index + 1) for every node allocated by more than one thread,
      * except its first (in mt_node_stats_t.thread): a hash set, sorted by mt_replay_finish */
@@ -268,11 +272,19 @@ mt_thread_stats_t mt_replay_thread(const mt_replay_t *r, uint32_t idx);
 void mt_replay_threads_mark_end(mt_replay_t *r);
 /* True when the blocks of thread tid count (always, without a filter). */
 int mt_replay_tid_selected(const mt_replay_t *r, uint64_t tid);
-/* True when b's thread counts (always, without a filter). */
+/* True when b counts: its thread is selected and it was allocated inside the window (always,
+ * without a filter or a window). */
 static inline int mt_replay_block_selected(const mt_replay_t *r, const mt_block_t *b)
 {
-    return !r->filtered || r->tstats[b->thread].selected;
+    return (!r->filtered || r->tstats[b->thread].selected) && b->time_us >= r->win_from_us;
 }
+
+/* Opens a time window at t (--from): from then on only the blocks allocated at or after t
+ * count, and the peak is the process's highest heap from t on (what the window's blocks held
+ * then). Call it before the first event at or after t; the events before it were replayed
+ * with nothing selected, so every figure starts at zero. The end of a window is where the
+ * caller stops replaying. */
+void mt_replay_window_open(mt_replay_t *r, uint64_t t);
 /* After mt_replay_finish: the keys (node << 32 | thread index + 1) of the threads other than
  * the first that allocated at node, in thread index order; *n of them. */
 const uint64_t *mt_replay_node_pairs(const mt_replay_t *r, uint32_t node, size_t *n);

@@ -13,6 +13,7 @@
 
 #include "fmt.h"
 #include "names.h"
+#include "render_threads.h"
 #include "xml_escape.h"
 
 /* The page's script and style, kept as lines so no string passes the compilers' limits. The
@@ -485,6 +486,11 @@ int mt_render_flamegraph_svg(const mt_flame_tree_t *t, const mt_analysis_t *a, F
         fprintf(o, " of %s", mt_flame_cost_caption_of(t->cost, a));
     fputs(" \xc2\xb7 ", o);
     mt_xml_escape(o, a->path, 200);
+    char wnote[96];
+    if (mt_window_note(wnote, sizeof wnote, a)) { /* --from/--to */
+        fputs(" \xc2\xb7 ", o);
+        mt_xml_escape(o, wnote, sizeof wnote);
+    }
     if (t->pruned_frames)
         fprintf(o, " \xc2\xb7 %zu small frames (%s) merged into \"other\"", t->pruned_frames,
                 mt_value_text(c, sizeof c, t->cost, t->pruned_value));

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "json_writer.h"
 #include "names.h"
 #include "render.h"
 #include "render_flamegraph.h"
@@ -87,6 +88,9 @@ static const char *const mt_html_css[] = {
     "th[aria-sort=descending]::after { content: ' \\25BC'; }",
     "th[aria-sort=ascending]::after { content: ' \\25B2'; }",
     "svg.lane { vertical-align: middle; }",
+    "svg.wchart { max-width: 100%; height: auto; cursor: col-resize; user-select: none; }",
+    "svg.wchart .sel { fill: rgba(0, 0, 0, 0.12); stroke: #333; stroke-width: 1; }",
+    ".swatch { display: inline-block; width: 10px; height: 10px; vertical-align: middle; }",
     NULL,
 };
 
@@ -204,6 +208,105 @@ static void mt_h(FILE *o, const char *s)
 {
     mt_xml_escape(o, s, 0);
 }
+
+/* The window chart (issue 18): the top sites' held bytes as stacked bands over the run; a drag
+ * across it (or #window=FROM-TO in the URL, seconds) picks a window of whole buckets, and the
+ * table under it shows what `memtrace report --from --to` shows at those bounds for each site:
+ * allocations in the window and what of them was still held at its end. The data is in the
+ * page (data-json of #mt-wdata): no server. */
+static const char *const mt_html_window_js[] = {
+    "(function () {",
+    "'use strict';",
+    "var el = document.getElementById('mt-wdata');",
+    "if (!el) return;",
+    "var d = JSON.parse(el.getAttribute('data-json')), nb = d.t.length - 1, ns = d.series.length;",
+    "var svg = document.getElementById('mt-wchart'), table = document.getElementById('mt-wtable');",
+    "var NS = 'http://www.w3.org/2000/svg', W = 1000, H = 200, X0 = 60, Y0 = 10, PH = 170;",
+    "var held = d.series.map(function (s) {",
+    "  var m = []; for (var j = 0; j <= nb; j++) { m.push(new Array(nb).fill(0)); }",
+    "  s.held.forEach(function (c) { m[c[0]][c[1]] = c[2]; });",
+    "  return m;",
+    "});",
+    "var tot = [], top = 1;",
+    "for (var j = 0; j <= nb; j++) {",
+    "  var sum = 0;",
+    "  for (var k = 0; k < ns; k++) sum += held[k][j].reduce(function (a, b) { return a + b; }, "
+    "0);",
+    "  tot.push(sum); if (sum > top) top = sum;",
+    "}",
+    "function x(j) { return X0 + (W - X0 - 10) * j / nb; }",
+    "function y(v) { return Y0 + PH - PH * v / top; }",
+    "var colors = ['#e6550d', '#3182bd', '#31a354', '#756bb1', '#636363', '#fd8d3c', '#6baed6',",
+    "              '#74c476', '#9e9ac8', '#969696', '#c7c7c7'];",
+    "var base = new Array(nb + 1).fill(0);",
+    "for (var k = 0; k < ns; k++) {",
+    "  var lo = base.slice(), pts = [];",
+    "  for (var j = 0; j <= nb; j++) {",
+    "    base[j] += held[k][j].reduce(function (a, b) { return a + b; }, 0);",
+    "    pts.push(x(j).toFixed(1) + ',' + y(base[j]).toFixed(1));",
+    "  }",
+    "  for (var j = nb; j >= 0; j--) pts.push(x(j).toFixed(1) + ',' + y(lo[j]).toFixed(1));",
+    "  var p = document.createElementNS(NS, 'polygon');",
+    "  p.setAttribute('points', pts.join(' '));",
+    "  p.setAttribute('fill', colors[k % colors.length]);",
+    "  p.setAttribute('class', 'band');",
+    "  var t = document.createElementNS(NS, 'title');",
+    "  t.textContent = d.series[k].label;",
+    "  p.appendChild(t);",
+    "  svg.appendChild(p);",
+    "  var sw = table.rows[k + 1].cells[0].querySelector('.swatch');",
+    "  if (sw) sw.style.background = colors[k % colors.length];",
+    "}",
+    "var sel = document.createElementNS(NS, 'rect');",
+    "sel.setAttribute('class', 'sel'); sel.setAttribute('y', Y0); sel.setAttribute('height', PH);",
+    "svg.appendChild(sel);",
+    "function fmt(v) { return v.toLocaleString('en-US'); }",
+    "function show(a, b) {",
+    "  if (b <= a) b = Math.min(nb, a + 1);",
+    "  if (b <= a) a = b - 1;",
+    "  sel.setAttribute('x', x(a)); sel.setAttribute('width', Math.max(1, x(b) - x(a)));",
+    "  var ta = 0, tb = 0, th = 0;",
+    "  for (var k = 0; k < ns; k++) {",
+    "    var s = d.series[k], n = s.allocs[b] - s.allocs[a], by = s.bytes[b] - s.bytes[a], h = 0;",
+    "    for (var i = a; i < b; i++) h += held[k][b][i];",
+    "    var row = table.rows[k + 1];",
+    "    [n, by, h].forEach(function (v, c) {",
+    "      row.cells[c + 1].textContent = fmt(v); row.cells[c + 1].setAttribute('data-value', v);",
+    "    });",
+    "    ta += n; tb += by; th += h;",
+    "  }",
+    "  table.setAttribute('data-from', d.t[a]); table.setAttribute('data-to', d.t[b]);",
+    "  table.setAttribute('data-allocations', ta); table.setAttribute('data-bytes', tb);",
+    "  table.setAttribute('data-held', th);",
+    "  document.getElementById('mt-wlabel').textContent = 'window ' + d.t[a].toFixed(3) + ' s to ' "
+    "+",
+    "    d.t[b].toFixed(3) + ' s: ' + fmt(ta) + ' allocations, ' + fmt(tb) + ' B allocated, ' +",
+    "    fmt(th) + ' B of them held at its end';",
+    "}",
+    "function bucketAt(ev) {",
+    "  var r = svg.getBoundingClientRect(), fx = (ev.clientX - r.left) * W / r.width;",
+    "  return Math.max(0, Math.min(nb, (fx - X0) * nb / (W - X0 - 10)));",
+    "}",
+    "var start = null;",
+    "svg.addEventListener('mousedown', function (ev) { start = bucketAt(ev); ev.preventDefault(); "
+    "});",
+    "svg.addEventListener('mousemove', function (ev) {",
+    "  if (start === null) return;",
+    "  var e = bucketAt(ev);",
+    "  show(Math.floor(Math.min(start, e)), Math.ceil(Math.max(start, e)));",
+    "});",
+    "window.addEventListener('mouseup', function () { start = null; });",
+    "var m = /(?:^#|&)window=([0-9.]+)-([0-9.]+)/.exec(location.hash), a = 0, b = nb;",
+    "if (m) {",
+    "  var f = +m[1], t = +m[2];",
+    "  while (a < nb && d.t[a + 1] <= f) a++;",
+    "  b = a + 1; while (b < nb && d.t[b] < t) b++;",
+    "}",
+    "show(a, b);",
+    "svg.setAttribute('data-ready', '1');",
+    "})();",
+    NULL,
+};
 
 /* A figure: text for people, the exact integer for machines. */
 static void mt_cell_bytes(FILE *o, const char *key, uint64_t v)
@@ -416,6 +519,110 @@ static void mt_sites_html(FILE *o, const mt_counter_t *cnt, const mt_report_summ
     }
     fputs("</table>\n", o);
     mt_table_cut(o, i, rep->nby_bytes);
+}
+
+/* The window chart and its table (see mt_html_window_js): the series as JSON in an attribute,
+ * the table's rows with the site labels, the figures filled in by the script. */
+static int mt_windows_html(FILE *o, const mt_report_page_t *page)
+{
+    const mt_wseries_t *w = &page->wseries;
+    const mt_report_summary_t *rep = &page->summary;
+    if (!w->nb)
+        return 0;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return -ENOMEM;
+    mt_json_t j;
+    mt_json_init(&j, m, 0);
+    mt_json_object_begin(&j);
+    mt_json_key(&j, "t");
+    mt_json_array_begin(&j);
+    for (unsigned i = 0; i <= w->nb; i++)
+        mt_json_double(&j, (double)w->t_us[i] / 1e6);
+    mt_json_array_end(&j);
+    mt_json_key(&j, "series");
+    mt_json_array_begin(&j);
+    char label[512], name[1024];
+    for (size_t k = 0; k < w->nk; k++) {
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "label");
+        const mt_site_t *st = k + 1 < w->nk ? &rep->sites.v[w->site[k]] : NULL;
+        if (!st)
+            snprintf(label, sizeof label, "other sites");
+        else if (st->nframes && st->frames && st->frames[0].function)
+            /* shortened as every name the page shows (--full-names: names.h) */
+            snprintf(label, sizeof label, "%.300s %.150s:%u",
+                     mt_name_show(st->frames[0].function, name, sizeof name),
+                     st->frames[0].file ? mt_path_show(st->frames[0].file) : "?",
+                     (unsigned)st->frames[0].line);
+        else
+            snprintf(label, sizeof label, "site %zu", k + 1);
+        mt_json_string(&j, label);
+        static const char *const keys[] = {"allocs", "bytes"};
+        for (int f = 0; f < 2; f++) {
+            const uint64_t *v = f ? w->bytes : w->allocs;
+            mt_json_key(&j, keys[f]);
+            mt_json_array_begin(&j);
+            for (unsigned i = 0; i <= w->nb; i++)
+                mt_json_u64(&j, v[i * w->nk + k]);
+            mt_json_array_end(&j);
+        }
+        mt_json_key(&j, "held"); /* [j, b, bytes], the non-zero ones */
+        mt_json_array_begin(&j);
+        for (unsigned t = 1; t <= w->nb; t++)
+            for (unsigned b = 0; b < t; b++) {
+                uint64_t v = w->held[((size_t)t * w->nk + k) * w->nb + b];
+                if (!v)
+                    continue;
+                mt_json_array_begin(&j);
+                mt_json_u64(&j, t);
+                mt_json_u64(&j, b);
+                mt_json_u64(&j, v);
+                mt_json_array_end(&j);
+            }
+        mt_json_array_end(&j);
+        mt_json_object_end(&j);
+    }
+    mt_json_array_end(&j);
+    mt_json_object_end(&j);
+    int rc = mt_json_finish(&j);
+    if (fclose(m) != 0 && rc == 0)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        free(buf);
+        return rc == -EIO ? -ENOMEM : rc;
+    }
+    fputs("<h2 id=\"windows\">Windows</h2>\n<p class=\"muted\">The top sites' held bytes over "
+          "the run, stacked. Drag across the chart to choose a window (or add "
+          "<code>#window=FROM-TO</code>, in seconds, to the address): the table shows, for "
+          "each site, what was allocated in it and what of that was still held at its end, as "
+          "<code>memtrace report --from FROM --to TO</code> does at the bounds shown, which "
+          "snap to 1/64 of the run. The flame graphs and the other tables stay the whole "
+          "run's.</p>\n<div id=\"mt-wdata\" data-json=\"",
+          o);
+    while (len && buf[len - 1] == '\n') /* mt_json_finish's: no control byte in an attribute */
+        buf[--len] = '\0';
+    mt_h(o, buf);
+    free(buf);
+    fputs("\"></div>\n<svg id=\"mt-wchart\" class=\"wchart\" viewBox=\"0 0 1000 200\" "
+          "width=\"1000\" height=\"200\"><rect x=\"60\" y=\"10\" width=\"930\" height=\"170\" "
+          "fill=\"none\" stroke=\"#ccc\"/></svg>\n<p id=\"mt-wlabel\" class=\"muted\"></p>\n"
+          "<table id=\"mt-wtable\" class=\"wtable\">\n<tr><th>site</th><th>allocations</th>"
+          "<th>allocated</th><th>held at window end</th></tr>\n",
+          o);
+    for (size_t k = 0; k < w->nk; k++) {
+        fputs("<tr><td><span class=\"swatch\"></span> ", o);
+        const mt_site_t *st = k + 1 < w->nk ? &rep->sites.v[w->site[k]] : NULL;
+        if (st && st->nframes && st->frames)
+            mt_frame_html(o, page->a, &st->frames[0]);
+        else
+            fputs("other sites", o);
+        fputs("</td><td class=\"n\"></td><td class=\"n\"></td><td class=\"n\"></td></tr>\n", o);
+    }
+    fputs("</table>\n", o);
+    return 0;
 }
 
 /* A figure of the line view: blank when zero, so the lines that matter stand out. */
@@ -843,6 +1050,12 @@ static int mt_render_page(const mt_report_page_t *page, FILE *o, const mt_counte
     fputs(" \xc2\xb7 <a href=\"#leaks\">leaks</a> \xc2\xb7 <a href=\"#fragmentation\">"
           "fragmentation</a></p>\n",
           o);
+    char wnote[96];
+    if (mt_window_note(wnote, sizeof wnote, a)) { /* --from/--to: what every table describes */
+        fputs("<p class=\"note\" data-key=\"window\">", o);
+        mt_h(o, wnote);
+        fputs("</p>\n", o);
+    }
     if (a->truncated) {
         fputs("<p class=\"warn\" data-key=\"truncated\">The log ends early: ", o);
         mt_h(o, a->truncation);
@@ -855,6 +1068,8 @@ static int mt_render_page(const mt_report_page_t *page, FILE *o, const mt_counte
     mt_summary_html(o, rep);
     fputs("<h2 id=\"timeline\">Timeline</h2>\n", o);
     rc = mt_b64_timeline(o, a);
+    if (rc == 0)
+        rc = mt_windows_html(o, page);
     if (rc == 0)
         mt_threads_html(o, cnt, &page->threads);
     for (size_t k = 0; k < MT_PAGE_FLAMES && rc == 0; k++)
@@ -875,6 +1090,10 @@ static int mt_render_page(const mt_report_page_t *page, FILE *o, const mt_counte
                 opt.version ? opt.version : "", rows, opt.min_share * 100, opt.max_nodes);
         mt_flame_write_js(o);
         for (const char *const *l = mt_html_table_js; *l; l++) {
+            fputs(*l, o);
+            fputc('\n', o);
+        }
+        for (const char *const *l = mt_html_window_js; *l; l++) {
             fputs(*l, o);
             fputc('\n', o);
         }

@@ -122,6 +122,11 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
                     mt_fmt_count(t2, sizeof t2, c->bytes[MT_LEAKS_POSSIBLE]),
                     mt_fmt_count(t3, sizeof t3, c->bytes[MT_LEAKS_REACHABLE]), "");
         }
+    } else if (a->window_stopped) {
+        fprintf(o,
+                "  %-18s not in the window: it ends before the program did, so the blocks\n"
+                "  %-18s allocated in it and still held at its end are listed, unclassified\n",
+                "leak check", "");
     } else {
         if (a->python.present)
             fprintf(o,

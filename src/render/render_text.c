@@ -108,8 +108,9 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
                      a->process.present ? a->process.pid : a->header_pid, why ? why : "?",
                      r->exit_status);
     } else {
-        snprintf(v, sizeof v, "%" PRIu64 ", no exit recorded",
-                 a->process.present ? a->process.pid : a->header_pid);
+        snprintf(v, sizeof v, "%" PRIu64 ", %s",
+                 a->process.present ? a->process.pid : a->header_pid,
+                 a->window_stopped ? "exit after the window" : "no exit recorded");
     }
     mt_row(o, st, "pid", v);
     mt_text_lineage(o, st, a);
@@ -158,7 +159,8 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
                  mt_fmt_count(c1, sizeof c1, kept),
                  mt_fmt_bytes(b2, sizeof b2, r->inherited_bytes - r->inherited_freed_bytes));
     mt_row(o, st,
-           a->truncated         ? "live at end of log"
+           a->window_stopped    ? "held at window end"
+           : a->truncated       ? "live at end of log"
            : held.at_script_end ? "after finalization"
                                 : "not freed at exit",
            v);

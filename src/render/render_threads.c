@@ -24,9 +24,49 @@ static void mt_rt_name_json(mt_json_t *j, const mt_analysis_t *a, uint64_t tid)
     mt_json_string(j, mt_tnames_get(&a->thread_names, tid)); /* null: never named */
 }
 
+void mt_render_window_json(mt_json_t *j, const mt_analysis_t *a)
+{
+    if (!a->window.on)
+        return; /* no key at all: the output without a window stays as it was */
+    mt_json_key(j, "window");
+    mt_json_object_begin(j);
+    mt_json_key(j, "from_s");
+    mt_json_double(j, (double)a->window.from_us / 1e6);
+    mt_json_key(j, "to_s");
+    mt_json_double(j, (double)a->window.to_us / 1e6);
+    mt_json_key(j, "to_end_of_log");
+    mt_json_bool(j, a->window_at_end);
+    mt_json_object_end(j);
+}
+
+const char *mt_window_note(char *buf, size_t len, const mt_analysis_t *a)
+{
+    if (!a->window.on)
+        return NULL;
+    snprintf(buf, len,
+             "window %" PRIu64 ".%03" PRIu64 " s to %" PRIu64 ".%03" PRIu64
+             " s: allocated in it, held at its end",
+             a->window.from_us / 1000000, a->window.from_us % 1000000 / 1000,
+             a->window.to_us / 1000000, a->window.to_us % 1000000 / 1000);
+    return buf;
+}
+
+void mt_render_window_text(FILE *o, const mt_analysis_t *a, int width)
+{
+    if (!a->window.on)
+        return;
+    fprintf(o,
+            "  %-*s %" PRIu64 ".%03" PRIu64 " s to %" PRIu64 ".%03" PRIu64 " s%s: allocated in it,"
+            " held at its end\n",
+            width, "window", a->window.from_us / 1000000, a->window.from_us % 1000000 / 1000,
+            a->window.to_us / 1000000, a->window.to_us % 1000000 / 1000,
+            a->window_at_end ? " (end of log)" : "");
+}
+
 void mt_render_thread_filter_json(mt_json_t *j, const mt_analysis_t *a)
 {
     const mt_replay_t *r = &a->replay;
+    mt_render_window_json(j, a); /* every report that says whose blocks says when, too */
     mt_json_key(j, "thread_filter");
     if (!a->thread_filter) {
         mt_json_null(j);
@@ -124,6 +164,7 @@ int mt_render_threads_text(FILE *o, const mt_analysis_t *a, int colour, size_t m
 void mt_render_thread_filter_text(FILE *o, const mt_analysis_t *a, int width)
 {
     const mt_replay_t *r = &a->replay;
+    mt_render_window_text(o, a, width);
     if (!a->thread_filter)
         return;
     fprintf(o, "  %-*s ", width, "threads");

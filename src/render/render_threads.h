@@ -16,6 +16,15 @@
  * and "thread_filter" (null, or the threads --thread selected): two keys of the object being
  * written. 0 or -ENOMEM. */
 int mt_render_threads_json(mt_json_t *j, const mt_analysis_t *a) MT_WUR;
+/* "window": {"from_s", "to_s", "to_end_of_log"} of --from/--to, and nothing at all without a
+ * window (the output stays byte for byte what it was). The thread filter's functions below
+ * write it first, so every report that says whose blocks it counts says when, too. */
+void mt_render_window_json(mt_json_t *j, const mt_analysis_t *a);
+/* "  window             0.400 s to 0.750 s: ..." (nothing without a window). */
+void mt_render_window_text(FILE *o, const mt_analysis_t *a, int width);
+/* "window 0.400 s to 0.750 s: allocated in it, held at its end" in buf, for a page or an
+ * image; NULL without a window. */
+const char *mt_window_note(char *buf, size_t len, const mt_analysis_t *a);
 /* "thread_filter" alone: for the reports that list no threads (null without --thread). */
 void mt_render_thread_filter_json(mt_json_t *j, const mt_analysis_t *a);
 /* A "threads" section: a header line, then one aligned row per thread, at most max (0: all).

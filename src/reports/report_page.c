@@ -36,12 +36,17 @@ int mt_report_page_build(mt_report_page_t *p, const mt_analysis_t *a, mt_symboli
         if (rc < 0)
             goto fail_flame;
     }
+    rc = mt_wseries_build(&p->wseries, a, &p->summary.sites, p->summary.by_bytes,
+                          p->summary.nby_bytes);
+    if (rc < 0)
+        goto fail_flame;
     p->has_lines = mt_report_lines_available(a);
     if (p->has_lines) {
         mt_lines_opts_t lo = {0};
         p->lines_rc = mt_report_lines_build(&p->lines, a, &lo, p->lines_err, sizeof p->lines_err);
         if (p->lines_rc == -ENOMEM) {
             rc = -ENOMEM;
+            mt_wseries_destroy(&p->wseries);
             goto fail_flame;
         }
     }
@@ -66,6 +71,7 @@ void mt_report_page_destroy(mt_report_page_t *p)
 {
     if (p->has_lines && p->lines_rc == 0)
         mt_report_lines_destroy(&p->lines);
+    mt_wseries_destroy(&p->wseries);
     for (size_t k = 0; k < MT_PAGE_FLAMES; k++)
         mt_flame_tree_destroy(&p->flame[k]);
     mt_report_threads_destroy(&p->threads);

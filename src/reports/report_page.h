@@ -15,6 +15,7 @@
 #include "report_summary.h"
 #include "report_threads.h"
 #include "symbolizer.h"
+#include "window_series.h"
 
 enum mt_page_flame { MT_PAGE_FLAME_PEAK, MT_PAGE_FLAME_LEAKED, MT_PAGE_FLAMES };
 
@@ -33,6 +34,8 @@ typedef struct mt_report_page {
     int lines_rc;
     char lines_err[512];
     mt_report_lines_t lines;
+    /* The series of the page's window chart (nb = 0: none, the log cannot be read again). */
+    mt_wseries_t wseries;
 } mt_report_page_t;
 
 /* top: rows per table; flame[k]: how to build flame tree k (its cost is set here). 0 or

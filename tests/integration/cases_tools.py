@@ -831,6 +831,9 @@ def case_cli_completion():
     check(complete("memtrace", "ex") == ["export"], f"ex -> {complete('memtrace', 'ex')}")
     check(complete("memtrace", "d") == ["diff"], "d -> diff")
     check(complete("memtrace", "export", "--to", "") == ["folded", "massif", "pprof"], "--to")
+    # --from/--to elsewhere take a time: the words among them (export's --to stays the format)
+    check(complete("memtrace", "report", "--from", "") == ["end", "peak", "start"], "--from")
+    check(complete("memtrace", "flamegraph", "--to", "p") == ["peak"], "flamegraph --to p")
     check(complete("memtrace", "diff", "--by", "") == ["leaked", "peak"], "--by")
     check(complete("memtrace", "report", "") == ["a.mtr", "b.mtr.2"],
           f"logs: {complete('memtrace', 'report', '')}")

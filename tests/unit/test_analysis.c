@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Unit tests of the analysis's --thread filter (analysis.c) through a whole log whose
-// thread is named after it allocated: by name, by id, unknown, and allowed to be missing.
+// thread is named after it allocated: by name, by id, unknown, and allowed to be missing; and
+// of its time windows (--from/--to): what a window counts, holds at its end and peaks at.
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,4 +94,79 @@ START_TEST(filter_by_name_through_the_log)
 }
 END_TEST
 
-MT_SUITE(.name = "analysis", .tests = MT_TESTS(filter_by_name_through_the_log));
+/* One thread, times in microseconds: A (1000 B) at 10 before the window, B (2000 B) at 20, A
+ * freed at 25, C (4000 B) at 30, B freed at 35, D (8000 B) at 50 after the window [20, 40]. */
+static mt_analysis_t *load_window(uint64_t from, uint64_t to)
+{
+    mt_lb_t b;
+    mt_lb_init(&b, 100, 0);
+    mt_lb_thread(&b, 1);
+    mt_lb_node(&b, 1, 0, 0x1000);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 10, 1000, 0xa000, 1);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 20, 2000, 0xb000, 1);
+    mt_lb_free_(&b, MT_TAG_FREE, 25, 0xa000);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 30, 4000, 0xc000, 1);
+    mt_lb_free_(&b, MT_TAG_FREE, 35, 0xb000);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 50, 8000, 0xd000, 1);
+    mt_lb_exit(&b, 60, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(&b);
+    char err[256];
+    mt_analysis_t *a;
+    mt_window_t w = {1, from, to};
+    ck_assert_int_eq(mt_analysis_load_mem_window(&a, b.file, b.len, "w.mtr", &w, err, sizeof err),
+                     0);
+    mt_lb_free(&b);
+    return a;
+}
+
+START_TEST(window_counts_what_it_allocated_and_holds_at_its_end)
+{
+    mt_analysis_t *a = load_window(20, 40);
+    const mt_replay_t *r = &a->replay;
+    ck_assert_uint_eq(r->allocations, 2); /* B and C: not A before it, not D after it */
+    ck_assert_uint_eq(r->bytes_allocated, 6000);
+    ck_assert_uint_eq(r->frees, 1); /* B: A's free is of a block from before the window */
+    ck_assert_uint_eq(r->bytes_freed, 2000);
+    ck_assert_uint_eq(r->heap_bytes, 4000); /* C, held at the window's end */
+    ck_assert_uint_eq(r->heap_blocks, 1);
+    ck_assert_uint_eq(r->peak_heap_bytes, 6000); /* B and C at 30 */
+    ck_assert_uint_eq(r->peak_time_us, 30);
+    ck_assert_uint_eq(mt_replay_thread(r, 0).allocations, 2);
+    ck_assert_uint_eq(mt_replay_thread(r, 0).live_bytes, 4000);
+    ck_assert_int_eq(a->window_stopped, 1);
+    ck_assert_int_eq(a->window_at_end, 0);
+    ck_assert_int_eq(a->truncated, 0); /* no EXIT in the window is no truncation */
+    ck_assert_uint_eq(a->window.to_us, 40);
+    mt_analysis_free(a);
+}
+END_TEST
+
+START_TEST(window_to_the_end_of_the_log)
+{
+    mt_analysis_t *a = load_window(45, UINT64_MAX);
+    ck_assert_uint_eq(a->replay.allocations, 1); /* D */
+    ck_assert_uint_eq(a->replay.heap_bytes, 8000);
+    ck_assert_uint_eq(a->replay.peak_heap_bytes, 8000);
+    ck_assert_int_eq(a->window_at_end, 1);
+    ck_assert_uint_eq(a->window.to_us, 60); /* the end, as the log has it */
+    ck_assert_int_eq(a->truncated, 0);
+    mt_analysis_free(a);
+    /* the whole log as a window counts what no window does */
+    a = load_window(0, UINT64_MAX);
+    ck_assert_uint_eq(a->replay.allocations, 4);
+    ck_assert_uint_eq(a->replay.heap_bytes, 12000);
+    ck_assert_uint_eq(a->replay.peak_heap_bytes, 12000);
+    mt_analysis_free(a);
+    /* a window that starts after the last record is empty */
+    a = load_window(70, UINT64_MAX);
+    ck_assert_uint_eq(a->replay.allocations, 0);
+    ck_assert_uint_eq(a->replay.heap_bytes, 0);
+    ck_assert_uint_eq(a->replay.peak_heap_bytes, 0);
+    ck_assert_uint_eq(a->window.from_us, 60);
+    mt_analysis_free(a);
+}
+END_TEST
+
+MT_SUITE(.name = "analysis", .tests = MT_TESTS(filter_by_name_through_the_log,
+                                               window_counts_what_it_allocated_and_holds_at_its_end,
+                                               window_to_the_end_of_the_log));

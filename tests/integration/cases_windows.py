@@ -1,0 +1,235 @@
+# SPDX-License-Identifier: MIT
+# Integration tests of time windows (issue 18, --from/--to): samples/phases has three phases
+# 300 ms apart whose counts it knows (keep: 100 x 1000 B kept; churn: 200 x 2000 B allocated
+# then freed; leak: 50 x 3000 B lost). It prints each phase's start and end on the clock of the
+# log header's start time, so each window is placed from the log's own clock, 100 ms either
+# side of its phase: no guess about how fast the machine is. Every report over a window must
+# give exactly that phase. Uses mt_harness.py's helpers; exit 77 = skip.
+import os
+import re
+import struct
+
+import mt_harness as it
+from mt_harness import check, show, memtrace, json_of
+
+case = it.suite("integration", "windows")
+
+PHASE_LINE = re.compile(r"^memtrace-phase: (\d) start_ns=(\d+) end_ns=(\d+)$", re.M)
+FOLDED_LINE = re.compile(r"^([^;\n]+(?:;[^;\n]+)*) (\d+)$")
+
+# name, allocations, bytes allocated, frees, held at the window's end (bytes, blocks), peak
+PHASES = [("phase_keep", 100, 100000, 0, 100000, 100, 100000),
+          ("phase_churn", 200, 400000, 200, 0, 0, 400000),
+          ("phase_leak", 50, 150000, 0, 150000, 50, 150000)]
+
+
+def phases_log(name, *run_opts):
+    """Records samples/phases; returns (log, [(from, to) seconds around each phase])."""
+    log = os.path.join(it.TMP, name)
+    p = memtrace("run", "-q", *run_opts, "-o", log, "--", it.sample_exe("phases"))
+    check(os.path.isfile(log), f"memtrace run phases wrote no log\n{show(p)}")
+    found = {int(n): (int(s), int(e)) for n, s, e in PHASE_LINE.findall(p.stdout)}
+    check(sorted(found) == [1, 2, 3], f"phases printed {sorted(found)}\n{show(p)}")
+    with open(log, "rb") as f:
+        start_ns = struct.unpack("<Q", f.read(32)[16:24])[0]  # header: start, CLOCK_REALTIME
+    wins = []
+    for n in (1, 2, 3):
+        s, e = found[n]
+        wins.append(("%.3f" % max((s - start_ns) / 1e9 - 0.1, 0), "%.3f" % ((e - start_ns) / 1e9 + 0.1)))
+    return log, wins
+
+
+def inner(stack):
+    return (stack or [{}])[0].get("function")
+
+
+@case(120)
+def case_window_phases():
+    """Issue 18: a window around each phase gives exactly that phase, in report, peak, leaks,
+    export folded, the flame graph and the HTML page, and each says which window it is."""
+    log, wins = phases_log("phases.mtr")
+    for (fn, allocs, nbytes, frees, held, held_blocks, peak), (t0, t1) in zip(PHASES, wins):
+        w = ["--from", t0, "--to", t1]
+        rep = json_of("report", "--format", "json", *w, log)
+        got = tuple(rep[k] for k in ("allocations", "bytes_allocated", "frees", "leaked_bytes",
+                                     "leaked_blocks", "peak_heap_bytes"))
+        check(got == (allocs, nbytes, frees, held, held_blocks, peak),
+              f"report {t0}..{t1} ({fn}): {got}, want "
+              f"{(allocs, nbytes, frees, held, held_blocks, peak)}")
+        check(rep.get("window") == {"from_s": float(t0), "to_s": float(t1),
+                                    "to_end_of_log": False},
+              f"report {t0}..{t1}: window {rep.get('window')}")
+        sites = {inner(s["stack"]) for s in rep["top_sites"]}
+        check(sites == {fn}, f"report {t0}..{t1}: sites {sites}, want {fn} only")
+        thr = rep["threads"]
+        check(len(thr) == 1 and thr[0]["allocations"] == allocs and
+              thr[0]["bytes_allocated"] == nbytes,
+              f"report {t0}..{t1}: the thread's figures are the window's: {thr}")
+
+        pk = json_of("peak", "--format", "json", *w, log)
+        check(pk["peak_heap_bytes"] == peak and pk["window"]["to_s"] == float(t1),
+              f"peak {t0}..{t1}: {pk['peak_heap_bytes']}, want {peak}")
+
+        lk = json_of("leaks", "--format", "json", *w, log)
+        un = lk["totals"].get("unclassified") or {}
+        check(un.get("bytes", 0) == held and un.get("blocks", 0) == held_blocks and
+              {inner(x.get("stack")) for x in lk["leaks"]} == ({fn} if held else set()),
+              f"leaks {t0}..{t1}: {lk['totals']}, want {held} B in {held_blocks} of {fn}")
+
+        p = memtrace("export", "--to", "folded", "--cost", "allocated", *w, log)
+        lines = [FOLDED_LINE.match(x) for x in p.stdout.splitlines()]
+        check(p.returncode == 0 and all(lines) and len(lines) == 1 and
+              lines[0].group(1).endswith(";" + fn) and int(lines[0].group(2)) == nbytes,
+              f"export folded {t0}..{t1}: want one stack ending in {fn} with {nbytes}\n{show(p)}")
+        p = memtrace("export", "--to", "folded", "--cost", "allocations", *w, log)
+        check(p.returncode == 0 and p.stdout.strip().endswith(f";{fn} {allocs}"),
+              f"export folded --cost allocations {t0}..{t1}\n{show(p)}")
+
+        p = memtrace("flamegraph", "--cost", "allocated", *w, "-o", "-", log)
+        m = re.search(r'data-cost="allocated" data-unit="bytes" data-total="(\d+)"', p.stdout)
+        check(p.returncode == 0 and m and int(m.group(1)) == nbytes and
+              f"window {float(t0):.3f} s to {float(t1):.3f} s" in p.stdout,
+              f"flamegraph {t0}..{t1}: total {m and m.group(1)}, want {nbytes} and the window")
+    # the HTML page names its window
+    t0, t1 = wins[2]
+    p = memtrace("html", "--from", t0, "--to", t1, "-o", "-", log)
+    check(p.returncode == 0 and 'data-key="window"' in p.stdout and
+          f"window {float(t0):.3f} s to {float(t1):.3f} s" in p.stdout, f"html window\n{show(p)[:2000]}")
+    # text reports name it too, and say what the held figure is
+    p = memtrace("report", "--from", t0, "--to", t1, log)
+    check(p.returncode == 0 and re.search(r"^  window +%s s to %s s" % (re.escape("%.3f" % float(t0)),
+                                          re.escape("%.3f" % float(t1))), p.stdout, re.M) and
+          re.search(r"^  held at window end +146 KiB \(150,000 B\) in 50 blocks$", p.stdout, re.M),
+          f"report text over a window\n{show(p)}")
+    # start, end and peak: the heap peaks when phase 2 holds all its 200 blocks (500,000 B)
+    rep = json_of("report", "--format", "json", "--from", "start", "--to", "peak", log)
+    check((rep["allocations"], rep["bytes_allocated"], rep["peak_heap_bytes"]) ==
+          (300, 500000, 500000), f"--to peak: {rep['allocations']} allocations, "
+          f"{rep['bytes_allocated']} B, peak {rep['peak_heap_bytes']}")
+    rep = json_of("report", "--format", "json", "--from", wins[1][1], "--to", "end", log)
+    check((rep["allocations"], rep["leaked_bytes"], rep["window"]["to_end_of_log"]) ==
+          (50, 150000, True), f"--to end: {rep['allocations']}, {rep['leaked_bytes']}, "
+          f"{rep['window']}")
+    # the whole run is what it was: no window key
+    rep = json_of("report", "--format", "json", log)
+    check("window" not in rep and (rep["allocations"], rep["leaked_bytes"]) == (350, 250000),
+          f"no window: {rep.get('window')}, {rep['allocations']}, {rep['leaked_bytes']}")
+
+
+@case(120)
+def case_window_leak_check():
+    """A window that reaches the leak check: its blocks are classified, the blocks allocated
+    before it are not listed (phase 1's, still reachable, are outside the window)."""
+    log, wins = phases_log("phases-lc.mtr", "--leak-check")
+    lk = json_of("leaks", "--format", "json", "--from", wins[2][0], log)
+    t = lk["totals"]
+    check(lk["classified"] and t["definite"] == {"bytes": 150000, "blocks": 50} and
+          t["reachable"] == {"bytes": 0, "blocks": 0} and lk["window"]["to_end_of_log"],
+          f"leaks from phase 3 on: {t}")
+    lk = json_of("leaks", "--format", "json", log)
+    check(lk["totals"]["reachable"] == {"bytes": 100000, "blocks": 100} and "window" not in lk,
+          f"leaks of the whole run: {lk['totals']}")
+
+
+@case(60)
+def case_window_errors():
+    """--from after --to, a time past the end, an unknown word: one line, exit 2, in the house
+    style; a directory or several logs refuse a window."""
+    log, wins = phases_log("phases-err.mtr")
+    for args, want in ((["report", "--from", "1", "--to", "0.5"], "--from 1 is after --to 0.5"),
+                       (["peak", "--to", "99"], "--to 99 is past the end of the log ("),
+                       (["leaks", "--from", "99"], "--from 99 is past the end of the log ("),
+                       (["flamegraph", "-o", "-", "--from", "pek"],
+                        "unknown --from 'pek'; did you mean 'peak'? (SECONDS, start, end, peak)"),
+                       (["export", "--to", "folded", "--to", "-1"], "unknown --to '-1'"),
+                       (["html", "-o", "-", "--to", "1,5"],
+                        "--to needs seconds since the start (1.5), start, end or peak, got '1,5'"),
+                       (["fragmentation", "--from", "peak", "--to", "0.1"],
+                        "--from peak (0."),
+                       (["lines", "--from", "x"], "--from needs seconds")):
+        p = memtrace(*args, log)
+        cmd = args[0]
+        check(p.returncode == 2 and p.stderr.count("\n") == 1 and
+              p.stderr.startswith(f"memtrace: {cmd}: {want}") and
+              p.stderr.endswith(f" (try 'memtrace {cmd} --help')\n") and p.stdout == "",
+              f"{' '.join(args)}: want one line with {want!r}\n{show(p)}")
+    p = memtrace("report", "--from", "0.1", log, log)
+    check(p.returncode == 2 and p.stderr.count("\n") == 1 and "take one log" in p.stderr,
+          f"report --from over two logs\n{show(p)}")
+
+
+# Drags across the window chart from the bucket bound nearest FROM to the one nearest TO (the
+# query of the page's address, ?drag=FROM-TO), as a user's mouse would, then leaves what the
+# table shows in data-probe on the root element.
+DRAG_JS = """
+(function () {
+  var m = /[?&]drag=([0-9.]+)-([0-9.]+)/.exec(location.search);
+  var svg = document.getElementById('mt-wchart');
+  var d = JSON.parse(document.getElementById('mt-wdata').getAttribute('data-json'));
+  var r = svg.getBoundingClientRect(), nb = d.t.length - 1;
+  function at(t) {
+    var j = 0;
+    while (j < nb && Math.abs(d.t[j + 1] - t) < Math.abs(d.t[j] - t)) j++;
+    return r.left + (60 + 930 * j / nb) * r.width / 1000 + 0.5;
+  }
+  function ev(type, x) {
+    (type === 'mouseup' ? window : svg).dispatchEvent(new MouseEvent(type,
+      {clientX: x, clientY: r.top + r.height / 2, bubbles: true}));
+  }
+  ev('mousedown', at(+m[1]));
+  ev('mousemove', at((+m[1] + +m[2]) / 2));
+  ev('mousemove', at(+m[2]));
+  ev('mouseup', at(+m[2]));
+  var t = document.getElementById('mt-wtable'), rows = [];
+  for (var i = 1; i < t.rows.length; i++)
+    rows.push([t.rows[i].cells[0].textContent.trim(), +t.rows[i].cells[1].getAttribute('data-value'),
+               +t.rows[i].cells[2].getAttribute('data-value'), +t.rows[i].cells[3].getAttribute('data-value')]);
+  document.documentElement.setAttribute('data-probe', JSON.stringify({
+    from: +t.getAttribute('data-from'), to: +t.getAttribute('data-to'), rows: rows,
+    bands: svg.querySelectorAll('polygon.band').length}));
+})();
+"""
+
+
+@case(240)
+def case_browser_windows():
+    """Issue 18: the HTML page's window chart. A window chosen in the browser, by the address
+    (#window=FROM-TO) or by dragging across the chart, shows exactly each phase's allocations,
+    bytes and what was held at the window's end, with no server; the chart stacks a band per
+    top site."""
+    import html as html_lib
+    import json
+    from cases_viz import browse, chromium, console_errors
+    chromium()  # skip before recording anything
+    log, wins = phases_log("phases-html.mtr")
+    page = os.path.join(it.TMP, "phases.html")
+    p = memtrace("html", "-o", page, log)
+    check(p.returncode == 0, f"memtrace html\n{show(p)}")
+    with open(page, encoding="utf-8") as f:
+        text = f.read()
+    probe = page.replace(".html", ".probe.html")
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write(text.replace("</body>", "<script>" + DRAG_JS + "</script>\n</body>"))
+    for (fn, allocs, nbytes, frees, held, held_blocks, peak), (t0, t1) in zip(PHASES, wins):
+        dom, err = browse(page, f"#window={t0}-{t1}")
+        check(not console_errors(err) and re.search(r'<html[^>]*data-errors="0"', dom),
+              f"console errors: {console_errors(err)}")
+        m = re.search(r'<table id="mt-wtable"[^>]*>', dom)
+        tag = m.group(0) if m else ""
+        got = [re.search(r'data-%s="([^"]*)"' % k, tag) for k in ("allocations", "bytes", "held",
+                                                                  "from", "to")]
+        check(all(got), f"window table: {tag}")
+        a, b, h, f0, f1 = (float(x.group(1)) for x in got)
+        check((a, b, h) == (allocs, nbytes, held) and f0 <= float(t0) + 0.02 and
+              f1 >= float(t1) - 0.02, f"#window={t0}-{t1} ({fn}): {a:.0f} allocations, "
+              f"{b:.0f} B, {h:.0f} B held over {f0}..{f1}; want {allocs}, {nbytes}, {held}")
+        dom, err = browse(probe, f"?drag={t0}-{t1}")
+        check(not console_errors(err), f"console errors: {console_errors(err)}")
+        m = re.search(r'data-probe="([^"]*)"', dom)
+        check(m, f"the drag probe did not run:\n{dom[-1500:]}")
+        r = json.loads(html_lib.unescape(m.group(1)))
+        mine = [row for row in r["rows"] if row[0].startswith(fn + " ")]
+        others = [row for row in r["rows"] if not row[0].startswith(fn + " ")]
+        check(len(mine) == 1 and mine[0][1:] == [allocs, nbytes, held] and
+              all(row[1:] == [0, 0, 0] for row in others) and r["bands"] == len(r["rows"]),
+              f"drag {t0}..{t1} ({fn}): {r}")

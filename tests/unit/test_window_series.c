@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// Unit tests of the HTML page's window series (window_series.c) on a log written to a file (the
+// series reads it again): what each site had allocated at each bucket's end, and what it held
+// then by the bucket each block was allocated in, from which a window's figures follow.
+#include <stdio.h>
+#include <unistd.h>
+
+#include "analysis.h"
+#include "check_main.h"
+#include "log_builder.h"
+#include "sites.h"
+#include "symbolizer.h"
+#include "window_series.h"
+
+/* Site A (node 1) and site B (node 2) of one thread, times in microseconds; the log ends at
+ * 640, so the 64 buckets are 10 us wide: A 100 B at 5 (bucket 0), B 200 B at 15 (bucket 1),
+ * A's block freed at 25, A 300 B at 35 (bucket 3). */
+START_TEST(series_by_bucket_of_allocation)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/mt-wseries-%d.mtr", (int)getpid());
+    mt_lb_t b;
+    mt_lb_init(&b, 100, 0);
+    mt_lb_thread(&b, 1);
+    mt_lb_node(&b, 1, 0, 0x1000);
+    mt_lb_node(&b, 2, 0, 0x2000);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 5, 100, 0xa000, 1);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 15, 200, 0xb000, 2);
+    mt_lb_free_(&b, MT_TAG_FREE, 25, 0xa000);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 35, 300, 0xc000, 1);
+    mt_lb_exit(&b, 640, MT_EXIT_NORMAL, 0);
+    mt_lb_write(&b, path);
+    mt_lb_free(&b);
+
+    char err[256];
+    mt_analysis_t *a;
+    mt_symbolizer_t *sym;
+    mt_sites_t sites;
+    ck_assert_int_eq(mt_analysis_load(&a, path, err, sizeof err), 0);
+    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    ck_assert_int_eq(mt_sites_build(&sites, a, sym), 0);
+    size_t top[4];
+    size_t ntop = mt_sites_top(&sites, MT_COST_ALLOCATED, 4, top);
+    ck_assert_uint_eq(ntop, 2);
+    mt_wseries_t w;
+    ck_assert_int_eq(mt_wseries_build(&w, a, &sites, top, ntop), 0);
+    ck_assert_uint_eq(w.nb, 64);
+    ck_assert_uint_eq(w.nk, 3); /* A (400 B allocated) first, B, then the other sites */
+    ck_assert_uint_eq(sites.v[w.site[0]].node, 1);
+    ck_assert_uint_eq(w.t_us[1], 10);
+    ck_assert_uint_eq(w.t_us[64], 640);
+    const size_t A = 0, B = 1, nk = w.nk, nb = w.nb;
+#define HELD(j, k, bk) w.held[((size_t)(j)*nk + (k)) * nb + (bk)]
+    ck_assert_uint_eq(w.allocs[0 * nk + A], 0);
+    ck_assert_uint_eq(w.allocs[1 * nk + A], 1);
+    ck_assert_uint_eq(w.bytes[4 * nk + A], 400);
+    ck_assert_uint_eq(w.bytes[64 * nk + B], 200);
+    ck_assert_uint_eq(HELD(2, A, 0), 100);
+    ck_assert_uint_eq(HELD(3, A, 0), 0); /* freed at 25 */
+    ck_assert_uint_eq(HELD(4, A, 3), 300);
+    ck_assert_uint_eq(HELD(64, B, 1), 200);
+    /* the window (10, 40]: A allocated 300 B in it and held all of it at its end */
+    uint64_t held = 0;
+    for (size_t bk = 1; bk < 4; bk++)
+        held += HELD(4, A, bk);
+    ck_assert_uint_eq(w.bytes[4 * nk + A] - w.bytes[1 * nk + A], 300);
+    ck_assert_uint_eq(held, 300);
+    for (size_t j = 0; j <= nb; j++)
+        ck_assert_uint_eq(w.allocs[j * nk + 2], 0); /* no other site */
+#undef HELD
+    mt_wseries_destroy(&w);
+    mt_sites_destroy(&sites);
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    unlink(path);
+}
+END_TEST
+
+/* A log read from memory cannot be read again: no series, and no error. */
+START_TEST(no_series_without_a_file)
+{
+    mt_lb_t b;
+    mt_lb_init(&b, 100, 0);
+    mt_lb_thread(&b, 1);
+    mt_lb_node(&b, 1, 0, 0x1000);
+    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 5, 100, 0xa000, 1);
+    mt_lb_exit(&b, 640, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(&b);
+    char err[256];
+    mt_analysis_t *a;
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "mem.mtr", err, sizeof err), 0);
+    mt_lb_free(&b);
+    mt_sites_t sites = {0};
+    mt_wseries_t w;
+    ck_assert_int_eq(mt_wseries_build(&w, a, &sites, NULL, 0), 0);
+    ck_assert_uint_eq(w.nb, 0);
+    mt_wseries_destroy(&w);
+    mt_analysis_free(a);
+}
+END_TEST
+
+MT_SUITE(.name = "window_series",
+         .tests = MT_TESTS(series_by_bucket_of_allocation, no_series_without_a_file));
