@@ -32,10 +32,10 @@ static unsigned mt_wseries_bucket(const mt_wseries_t *w, uint64_t t)
 
 static size_t mt_wseries_of(const mt_wseries_pass_t *p, uint32_t node)
 {
-    const mt_sites_t *s = p->sites;
-    if (node >= s->nnode_site || !s->node_site[node])
+    uint32_t site = mt_sites_node_site(p->sites, node);
+    if (!site)
         return p->w->nk - 1;
-    return p->series_of[s->node_site[node] - 1];
+    return p->series_of[site - 1];
 }
 
 static void mt_wseries_block(const mt_block_t *b, void *arg)
