@@ -247,10 +247,12 @@ void mt_cli_add_thread(const char *value)
 
 /* ---- --from / --to (issue 18) ---- */
 
-enum { MT_CLI_T_SECONDS, MT_CLI_T_START, MT_CLI_T_END, MT_CLI_T_PEAK };
+enum { MT_CLI_T_SECONDS, MT_CLI_T_START, MT_CLI_T_END, MT_CLI_T_PEAK, MT_CLI_T_MARK };
 typedef struct mt_cli_time {
     int given, kind;
-    uint64_t us; /* MT_CLI_T_SECONDS */
+    uint64_t us;      /* MT_CLI_T_SECONDS, and MT_CLI_T_MARK once resolved */
+    const char *mark; /* MT_CLI_T_MARK: the name memtrace_mark was given (memtrace.h) */
+    uint32_t mark_k;  /* MT_CLI_T_MARK, resolved: the mark's place among the log's, from 1 */
     const char *text;
 } mt_cli_time_t;
 static struct {
@@ -260,7 +262,24 @@ static struct {
 
 static const char *const mt_cli_time_words[] = {"start", "end", "peak"};
 
-/* Parses T: 0, or -1 when s is neither a number of seconds nor one of the words. */
+/* A mark's name as T: "mark:NAME", or a bare name that is no number and no near miss of one
+ * of the words (a typo of "peak" stays an error, told at once). */
+static const char *mt_cli_time_mark(const char *s)
+{
+    if (strncmp(s, "mark:", 5) == 0)
+        return s[5] ? s + 5 : NULL;
+    /* a bare name begins with a letter or '_': "-1" is no mark but a bad number */
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_') ||
+        mt_cli_suggest(s, mt_cli_time_words, 3))
+        return NULL;
+    for (const char *c = s; *c; c++)
+        if (!(*c == '_' || *c == '-' || *c == '.' || (*c >= '0' && *c <= '9') ||
+              (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
+            return NULL;
+    return s;
+}
+
+/* Parses T: 0, or -1 when s is neither a number of seconds, one of the words nor a mark. */
 static int mt_cli_time_parse(const char *s, mt_cli_time_t *t)
 {
     for (int i = 0; i < 3; i++)
@@ -268,6 +287,10 @@ static int mt_cli_time_parse(const char *s, mt_cli_time_t *t)
             t->kind = MT_CLI_T_START + i;
             return 0;
         }
+    if ((t->mark = mt_cli_time_mark(s)) != NULL) {
+        t->kind = MT_CLI_T_MARK;
+        return 0;
+    }
     /* decimal seconds, digits and at most one point: no sign, exponent, inf or hex; read
      * digit by digit into microseconds (no strtod: no locale, no rounding of 0.1) */
     size_t digits = strspn(s, "0123456789"), frac = 0;
@@ -291,7 +314,9 @@ static int mt_cli_time_parse(const char *s, mt_cli_time_t *t)
 int mt_cli_window_is_time(const char *s)
 {
     mt_cli_time_t t;
-    return mt_cli_time_parse(s, &t) == 0;
+    /* a bare name is export's format before it is a mark: there a mark is mark:NAME */
+    return mt_cli_time_parse(s, &t) == 0 &&
+           (t.kind != MT_CLI_T_MARK || strncmp(s, "mark:", 5) == 0);
 }
 
 int mt_cli_window_option(const char *cmd, int c, const char *value)
@@ -304,11 +329,13 @@ int mt_cli_window_option(const char *cmd, int c, const char *value)
     if (mt_cli_time_parse(value, t) < 0) {
         const char *near = mt_cli_suggest(value, mt_cli_time_words, 3);
         if (near)
-            mt_cli_usage(cmd, "unknown %s '%s'; did you mean '%s'? (SECONDS, start, end, peak)",
+            mt_cli_usage(cmd,
+                         "unknown %s '%s'; did you mean '%s'? (SECONDS, start, end, peak, MARK)",
                          opt, value, near);
         else
             mt_cli_usage(cmd,
-                         "%s needs seconds since the start (1.5), start, end or peak, got '%s'",
+                         "%s needs seconds since the start (1.5), start, end, peak or a mark's "
+                         "name, got '%s'",
                          opt, value);
         return -1;
     }
@@ -331,11 +358,49 @@ static void mt_cli_seconds(char *buf, size_t len, uint64_t us)
              (unsigned long long)(us % 1000000 / 1000));
 }
 
-/* The window of --from/--to in the log's microseconds: 0, or 2 after the usage error when it
- * is empty (from after to). peak_us is the heap's peak (needs_peak said it is wanted). */
-static int mt_cli_window_resolve(mt_window_t *w, uint64_t peak_us)
+/* A bound that names a mark, as the time of the mark's first call: 0, or 2 after the usage
+ * error naming the log's marks when it has none of that name. */
+static int mt_cli_window_mark(mt_cli_time_t *t, const char *opt, const mt_marks_t *marks)
 {
-    const mt_cli_time_t *f = &mt_cli_win.from, *t = &mt_cli_win.to;
+    if (!t->given || t->kind != MT_CLI_T_MARK)
+        return 0;
+    long k = mt_marks_find(marks, t->mark);
+    if (k >= 0) {
+        t->us = marks->v[k].time_us;
+        t->mark_k = (uint32_t)k + 1;
+        return 0;
+    }
+    char names[160] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < marks->n && len + 4 < sizeof names; i++) {
+        int dup = 0;
+        for (size_t j = 0; j < i; j++)
+            dup |= strcmp(marks->v[j].name, marks->v[i].name) == 0;
+        if (!dup)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "",
+                                    marks->v[i].name);
+    }
+    if (len >= sizeof names)
+        strcpy(names + sizeof names - 4, "...");
+    if (!marks->n)
+        return mt_cli_usage(mt_cli_win.cmd,
+                            "%s '%s': the log has no marks (memtrace_mark, memtrace.h); give "
+                            "seconds since the start (1.5), start, end or peak",
+                            opt, t->text);
+    return mt_cli_usage(mt_cli_win.cmd, "%s '%s': no mark of that name in the log (marks: %s)", opt,
+                        t->text, names);
+}
+
+/* The window of --from/--to in the log's microseconds: 0, or 2 after the usage error when it
+ * is empty (from after to) or names a mark the log lacks. peak_us is the heap's peak and marks
+ * the log's marks (read when a bound wants them, else 0 and NULL). */
+static int mt_cli_window_resolve(mt_window_t *w, uint64_t peak_us, const mt_marks_t *marks)
+{
+    mt_cli_time_t *f = &mt_cli_win.from, *t = &mt_cli_win.to;
+    int rc;
+    if (marks && ((rc = mt_cli_window_mark(f, "--from", marks)) != 0 ||
+                  (rc = mt_cli_window_mark(t, "--to", marks)) != 0))
+        return rc;
     w->on = 1;
     w->from_us = !f->given || f->kind == MT_CLI_T_START ? 0
                  : f->kind == MT_CLI_T_END              ? UINT64_MAX
@@ -345,11 +410,12 @@ static int mt_cli_window_resolve(mt_window_t *w, uint64_t peak_us)
                : t->kind == MT_CLI_T_START          ? 0
                : t->kind == MT_CLI_T_PEAK           ? peak_us
                                                     : t->us;
+    w->to_mark = t->given && t->kind == MT_CLI_T_MARK ? t->mark_k : 0;
     if (w->from_us > w->to_us && !(f->given && f->kind == MT_CLI_T_END)) {
         char fs[40] = "", ts[40] = "";
-        if (f->kind == MT_CLI_T_PEAK)
+        if (f->kind >= MT_CLI_T_PEAK) /* peak or a mark: say when it was */
             mt_cli_seconds(fs, sizeof fs, w->from_us);
-        if (t->kind == MT_CLI_T_PEAK)
+        if (t->kind >= MT_CLI_T_PEAK)
             mt_cli_seconds(ts, sizeof ts, w->to_us);
         return mt_cli_usage(mt_cli_win.cmd, "--from %s%s%s%s is after --to %s%s%s%s", f->text,
                             fs[0] ? " (" : "", fs, fs[0] ? ")" : "", t->text, ts[0] ? " (" : "", ts,
@@ -537,10 +603,11 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
     int rc;
     if (mt_cli_win.from.given || mt_cli_win.to.given) {
         uint64_t peak_us = 0;
-        if ((mt_cli_win.from.given && mt_cli_win.from.kind == MT_CLI_T_PEAK) ||
-            (mt_cli_win.to.given && mt_cli_win.to.kind == MT_CLI_T_PEAK)) {
-            /* the heap's peak (the process's, whatever --thread) needs a pass of its own */
-            mt_analysis_t *whole;
+        mt_analysis_t *whole = NULL;
+        if ((mt_cli_win.from.given && mt_cli_win.from.kind >= MT_CLI_T_PEAK) ||
+            (mt_cli_win.to.given && mt_cli_win.to.kind >= MT_CLI_T_PEAK)) {
+            /* the heap's peak (the process's, whatever --thread) and the marks need a pass of
+             * their own */
             mt_cli_progress_start(&pr, path);
             rc = mt_analysis_load_progress(&whole, path, mt_cli_progress_update, &pr, err,
                                            sizeof err);
@@ -550,9 +617,10 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
                 return 1;
             }
             peak_us = whole->replay.peak_time_us;
-            mt_analysis_free(whole);
         }
-        if ((rc = mt_cli_window_resolve(&win, peak_us)) != 0)
+        rc = mt_cli_window_resolve(&win, peak_us, whole ? &whole->marks : NULL);
+        mt_analysis_free(whole);
+        if (rc != 0)
             return rc;
     }
     mt_cli_progress_start(&pr, path);

@@ -119,7 +119,8 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
 /* Takes c when it is MT_CLI_OPT_FROM or MT_CLI_OPT_TO: 1 when it was and value is a time, -1
  * after the usage error for a bad value, 0 for any other option. */
 int mt_cli_window_option(const char *cmd, int c, const char *value);
-/* True when s is a value of --to as a time (export's --to also names its output format). */
+/* True when s is a value of --to as a time (export's --to also names its output format, so
+ * there a mark must be written mark:NAME). */
 int mt_cli_window_is_time(const char *s);
 /* Takes what getopt_long returned as c when it is one of the options every command takes the
  * same way (MT_CLI_THREAD_OPTION, MT_CLI_FULL_NAMES_OPTION, MT_CLI_OPT_SHOW_IMPORT, which
@@ -154,8 +155,9 @@ int mt_cli_window_one_log(const char *cmd);
 #define MT_CLI_HELP_WINDOW                                                                         \
     "  --from T, --to T    only the window from T to T: what was allocated in it and what\n"      \
     "                      of that was still held at its end, with the peak inside it. T is\n"  \
-    "                      seconds since the start (1.5), start, end or peak (the time of\n"    \
-    "                      the heap's peak); by default the whole run\n"
+    "                      seconds since the start (1.5), start, end, peak (the time of\n"    \
+    "                      the heap's peak) or a mark (memtrace_mark, or mark:NAME); by\n"      \
+    "                      default the whole run\n"
 #define MT_CLI_HELP_IMPORT_NAMES(EXTRA)                                                            \
     "  --show-import-machinery\n"                                                                  \
     "                      " EXTRA "keep Python's import machinery (<frozen importlib...>) in\n"   \

@@ -235,6 +235,10 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             if (rec.a == MT_NOTICE_MARK) { /* a point in time, no recording problem */
                 a->replay.last_time_us = rec.time_us;
                 rc = mt_marks_add(&a->marks, rec.str.ptr, rec.str.len, rec.time_us);
+                if (rc == 0 && a->window.to_mark && a->marks.n == a->window.to_mark) {
+                    a->window_stopped = 1;
+                    goto end;
+                }
                 break;
             }
             a->notices[rec.a < 7 ? rec.a : 7]++;

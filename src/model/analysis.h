@@ -53,7 +53,9 @@ enum mt_inherit_state {
 typedef struct mt_window {
     int on;
     uint64_t from_us;
-    uint64_t to_us; /* UINT64_MAX: the end of the log */
+    uint64_t to_us;   /* UINT64_MAX: the end of the log */
+    uint32_t to_mark; /* k > 0: the window ends right after the log's k-th mark (marks.h), not
+                         after the last record of its millisecond (to_us is that mark's time) */
 } mt_window_t;
 
 struct mt_analysis;

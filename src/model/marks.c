@@ -34,13 +34,10 @@ void mt_marks_free(mt_marks_t *m)
     *m = (mt_marks_t){0};
 }
 
-int mt_marks_find(const mt_marks_t *m, const char *name, uint64_t *time_us)
+long mt_marks_find(const mt_marks_t *m, const char *name)
 {
-    for (size_t i = 0; i < m->n; i++) {
-        if (strcmp(m->v[i].name, name) == 0) {
-            *time_us = m->v[i].time_us;
-            return 0;
-        }
-    }
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->v[i].name, name) == 0)
+            return (long)i;
     return -ENOENT;
 }

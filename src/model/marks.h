@@ -25,8 +25,8 @@ typedef struct mt_marks {
 int mt_marks_add(mt_marks_t *m, const char *name, size_t len, uint64_t time_us) MT_WUR;
 void mt_marks_free(mt_marks_t *m);
 
-/* The time of the first mark called name: 0 and *time_us, or -ENOENT. For --from/--to
- * windows that name a mark. */
-int mt_marks_find(const mt_marks_t *m, const char *name, uint64_t *time_us) MT_WUR;
+/* The place in m->v of the first mark called name, or -ENOENT. For --from/--to windows that
+ * name a mark (the window can end right after that mark's record). */
+long mt_marks_find(const mt_marks_t *m, const char *name) MT_WUR;
 
 #endif

@@ -79,6 +79,37 @@ def case_client_api_pool():
           f"the page's marks: {marks and marks.group(1)}")
 
 
+@case(60)
+def case_window_marks():
+    """--from/--to name the program's marks (memtrace_mark), bare or as mark:NAME: between
+    "start" and "allocated" the pool's slab and its 40 objects are allocated and all held at
+    the window's end; between "allocated" and "freed" nothing is allocated. A mark the log
+    lacks, and a log without marks, are one-line errors that name what there is."""
+    log = os.path.join(it.TMP, "pool_marks.mtr")
+    p = record(log, sample_exe("custom_pool"))
+    for frm, to in (("start", "allocated"), ("mark:start", "mark:allocated")):
+        rep = report_json(log, "--from", frm, "--to", to)
+        got = (rep["allocations"], rep["bytes_allocated"], rep["leaked_blocks"])
+        check(got == (41, SLAB + 40 * OBJ, 41) and not rep["window"]["to_end_of_log"],
+              f"--from {frm} --to {to}: (allocations, bytes, held blocks) {got}, window "
+              f"{rep['window']}; want (41, {SLAB + 40 * OBJ}, 41)\n{show(p)}")
+    rep = report_json(log, "--from", "allocated", "--to", "freed")
+    check(rep["allocations"] == 0 and rep["leaked_blocks"] == 0,
+          f"--from allocated --to freed: {rep['allocations']} allocations")
+    for args, want in ((["--from", "nosuch"], "--from 'nosuch': no mark of that name in the log "
+                        "(marks: start, allocated, freed, end)"),
+                       (["--from", "freed", "--to", "allocated"], "--from freed (0.")):
+        q = memtrace("report", *args, log)
+        check(q.returncode == 2 and q.stderr.count("\n") == 1 and
+              q.stderr.startswith("memtrace: report: " + want),
+              f"report {' '.join(args)}: want one line with {want!r}\n{show(q)}")
+    plain = os.path.join(it.TMP, "no_marks.mtr")
+    record(plain, sample_exe("leak"))
+    q = memtrace("report", "--to", "mark:x", plain)
+    check(q.returncode == 2 and "--to 'mark:x': the log has no marks" in q.stderr,
+          f"a log without marks\n{show(q)}")
+
+
 @case(120)
 def case_client_api_leak_check():
     prog = sample_exe("custom_pool")

@@ -140,13 +140,15 @@ def case_window_errors():
                        (["peak", "--to", "99"], "--to 99 is past the end of the log ("),
                        (["leaks", "--from", "99"], "--from 99 is past the end of the log ("),
                        (["flamegraph", "-o", "-", "--from", "pek"],
-                        "unknown --from 'pek'; did you mean 'peak'? (SECONDS, start, end, peak)"),
+                        "unknown --from 'pek'; did you mean 'peak'? (SECONDS, start, end, peak, "
+                        "MARK)"),
                        (["export", "--to", "folded", "--to", "-1"], "unknown --to '-1'"),
                        (["html", "-o", "-", "--to", "1,5"],
-                        "--to needs seconds since the start (1.5), start, end or peak, got '1,5'"),
+                        "--to needs seconds since the start (1.5), start, end, peak or a mark's "
+                        "name, got '1,5'"),
                        (["fragmentation", "--from", "peak", "--to", "0.1"],
                         "--from peak (0."),
-                       (["lines", "--from", "x"], "--from needs seconds")):
+                       (["lines", "--from", "x"], "--from 'x': the log has no marks")):
         p = memtrace(*args, log)
         cmd = args[0]
         check(p.returncode == 2 and p.stderr.count("\n") == 1 and

@@ -112,7 +112,7 @@ static mt_analysis_t *load_window(uint64_t from, uint64_t to)
     mt_lb_flush(&b);
     char err[256];
     mt_analysis_t *a;
-    mt_window_t w = {1, from, to};
+    mt_window_t w = {.on = 1, .from_us = from, .to_us = to};
     ck_assert_int_eq(mt_analysis_load_mem_window(&a, b.file, b.len, "w.mtr", &w, err, sizeof err),
                      0);
     mt_lb_free(&b);
