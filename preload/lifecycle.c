@@ -94,6 +94,11 @@ void mt_life_fork_prepare(void)
     mt_guard++;
     mt_rec_modules_lock();
     mt_writer_lock();
+    /* No thread may be inside the tree or a shard of the block table at the fork: the child
+     * would find them locked or half changed. Events logged have their table change in. */
+    mt_tree_fork_prepare();
+    mt_slot_wait_idle();
+    mt_live_lock_all();
     /* Numbered before the fork, so that the child's copy knows its number too. */
     if (mt_life_follows_forks())
         mt_rec.forks++;
@@ -108,6 +113,8 @@ void mt_life_fork_prepare(void)
  */
 void mt_life_fork_parent(void)
 {
+    mt_live_unlock_all();
+    mt_tree_fork_parent();
     mt_rec_modules_unlock();
     if (mt_life_follows_forks()) {
         mt_enc_t *e = mt_writer_begin(0);
@@ -127,7 +134,9 @@ static void mt_life_child_start(bool prepared)
     mt_slot_child();
     mt_last_thread_child();
     bool was_active = mt_rec_active();
-    mt_writer_child_reset();   /* fresh locks; stopped until the new log is open */
+    mt_writer_child_reset(); /* fresh locks; stopped until the new log is open */
+    mt_tree_fork_child();
+    mt_live_child();
     if (!mt_config.leak_check) /* else its nodes describe the inherited blocks */
         mt_tree_reset();
     mt_heap_total_child(&mt_rec_heap);

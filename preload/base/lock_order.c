@@ -15,6 +15,10 @@ static const char *mt_lock_name(unsigned rank)
         return "modules";
     case MT_LOCK_WRITER:
         return "writer";
+    case MT_LOCK_TREE:
+        return "trace tree";
+    case MT_LOCK_LIVE:
+        return "block table";
     case MT_LOCK_OWN:
         return "own ranges";
     }

@@ -21,11 +21,19 @@
  *                       finish a tick, can still free the buffer the handler waits for.
  *                       The loader's own list lock (dl_iterate_phdr) is taken under it.
  *   2  MT_LOCK_WRITER   mt_writer.lock (io/log_writer.h): the recorder lock. Every event is
- *                       encoded under it; the trace tree, the block table, the heap total and
- *                       the Python caches are only touched under it. Never held across an
- *                       unwind (libunwind may take the loader's lock) nor mallinfo2 (arena
- *                       locks): those run before it is taken, or with it dropped.
- *   3  MT_LOCK_OWN      mt_own_lock (base/own_ranges.c): a spin lock, a leaf; mt_map takes it
+ *                       encoded under it; the Python caches are only touched under it (the
+ *                       trace tree, the block table and the heap total have their own). Never held
+ * across an unwind (libunwind may take the loader's lock) nor mallinfo2 (arena locks): those run
+ * before it is taken, or with it dropped. 3  MT_LOCK_TREE     mt_tree.lock (stack/trace_tree.c): a
+ * trace-tree miss (new ids, the definition queue). Lookups that hit take no lock. Taken under the
+ *                       writer lock by the Python paths and by the queue's drain, alone by
+ *                       the native paths, which intern before they take the writer lock.
+ *   4  MT_LOCK_LIVE     the shards of the leak check's block table (record/live_table.c):
+ *                       spin locks, one held for an insert or remove, all of them (in index
+ *                       order) by the leak check's export and by fork, under the writer and
+ *                       tree locks. Not in the bit set (several are held at once); only
+ *                       MT_LOCK_OWN (mt_map, when a shard grows) is taken under one.
+ *   5  MT_LOCK_OWN      mt_own_lock (base/own_ranges.c): a spin lock, a leaf; mt_map takes it
  *                       under any of the above.
  *
  * Not locks of ours, and never taken under MT_LOCK_WRITER: the loader's lock, glibc's arena
@@ -34,7 +42,9 @@
 enum mt_lock_rank {
     MT_LOCK_MODULES = 1,
     MT_LOCK_WRITER = 2,
-    MT_LOCK_OWN = 3,
+    MT_LOCK_TREE = 3,
+    MT_LOCK_LIVE = 4,
+    MT_LOCK_OWN = 5,
 };
 
 #ifndef NDEBUG

@@ -77,7 +77,8 @@ static mt_slot_chunk_t *mt_slots_new_chunk(void)
         c->slot[i].signals = c->slot[i].rec_stack + MT_SLOT_SCRATCH;
         c->slot[i].fu_cache = c->fu + (size_t)i * MT_SLOT_FU_CACHE;
     }
-    mt_slots.chunk[mt_slots.nchunks++] = c;
+    mt_slots.chunk[mt_slots.nchunks] = c;
+    __atomic_store_n(&mt_slots.nchunks, mt_slots.nchunks + 1, __ATOMIC_RELEASE);
     return c;
 }
 
@@ -151,6 +152,7 @@ mt_slot_t *mt_slot_take_self(void)
         return NULL;
     }
     s->program_sp = 0;
+    s->live_busy = 0;                       /* a dead thread's, if it died in a hook */
     memset(s->signals, 0, MT_SLOT_SIGNALS); /* a dead thread's held signals are not ours */
     mt_slot_set_alt_stack(s);
     mt_slot_tls = s;
@@ -166,6 +168,20 @@ uintptr_t mt_slot_program_sp(uintptr_t sp)
     return sp;
 }
 
+void mt_slot_wait_idle(void)
+{
+    /* Chunks are only ever added, and their slots never move: no lock needed to look. */
+    unsigned n = __atomic_load_n(&mt_slots.nchunks, __ATOMIC_ACQUIRE);
+    for (unsigned k = 0; k < n; k++) {
+        mt_slot_chunk_t *c = __atomic_load_n(&mt_slots.chunk[k], __ATOMIC_ACQUIRE);
+        for (unsigned i = 0; c && i < MT_SLOTS_PER_CHUNK; i++)
+            for (unsigned spins = 0;
+                 __atomic_load_n(&c->slot[i].live_busy, __ATOMIC_ACQUIRE) && spins < 100000;
+                 spins++)
+                (void)mt_syscall(SYS_sched_yield);
+    }
+}
+
 void mt_slot_child(void)
 {
     int self = mt_sys_gettid();
@@ -174,9 +190,10 @@ void mt_slot_child(void)
     for (unsigned k = 0; k < mt_slots.nchunks; k++) {
         mt_slot_chunk_t *c = mt_slots.chunk[k];
         for (unsigned i = 0; i < MT_SLOTS_PER_CHUNK; i++)
-            if (!mt_slot_tls || &c->slot[i] != mt_slot_tls)
+            if (!mt_slot_tls || &c->slot[i] != mt_slot_tls) {
                 c->tid[i] = 0;
-            else
+                c->slot[i].live_busy = 0; /* a thread that is gone */
+            } else
                 c->tid[i] = self; /* the forking thread keeps its slot, under its new tid */
     }
 }

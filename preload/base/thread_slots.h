@@ -28,6 +28,10 @@ typedef struct mt_slot {
     void *fu_cache;       /* MT_SLOT_FU_CACHE bytes; rules are per address, so those of a reused
                            * slot stay valid (the cache checks its generation) */
     uintptr_t program_sp; /* while on rec_stack: where the program's stack was left */
+    /* Set (under the writer lock) once the thread's event is in the log and until the leak
+     * check's block table has it too (record/recorder.c): whoever needs the two to agree
+     * waits for it to clear (mt_slot_wait_idle). On a line of its own: others read it. */
+    uint32_t live_busy __attribute__((aligned(64)));
 } mt_slot_t;
 
 /* This thread's slot, NULL until it took one. */
@@ -53,6 +57,10 @@ static inline mt_slot_t *mt_slot_peek(void)
 /* For the leak scan's stop handler, run in the stopped thread: sp, or the program's stack
  * pointer when sp lies on this thread's recorder stack. */
 uintptr_t mt_slot_program_sp(uintptr_t sp);
+
+/* Waits, polling, until no thread's live_busy is set, or about a second has passed: the
+ * caller holds the writer lock, so no thread can set it again meanwhile. */
+void mt_slot_wait_idle(void);
 
 /* In a child after fork or a raw clone: the other threads' slots are free, the lock too. */
 void mt_slot_child(void);

@@ -66,16 +66,20 @@ static void mt_writer_zfree(voidpf opaque, voidpf ptr)
     }
 }
 
-static int mt_writer_zinit(void)
+static int mt_writer_zinit_one(z_stream *zs)
 {
-    mt_writer_t *w = &mt_writer;
-    memset(&w->zs, 0, sizeof w->zs);
-    w->zs.zalloc = mt_writer_zalloc;
-    w->zs.zfree = mt_writer_zfree;
+    memset(zs, 0, sizeof *zs);
+    zs->zalloc = mt_writer_zalloc;
+    zs->zfree = mt_writer_zfree;
     /* Raw deflate (negative window bits): the chunk CRC already checks the bytes, an Adler-32
      * would only cost time. memLevel 8's 16K-symbol blocks fit the streams' changing
      * statistics better than 9's 32K (2% smaller). Levels per stream: mt_writer_zparams. */
-    return deflateInit2(&w->zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -ENOMEM;
+    return deflateInit2(zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -ENOMEM;
+}
+
+static int mt_writer_zinit(void)
+{
+    return mt_writer_zinit_one(&mt_writer.zs);
 }
 
 static void mt_writer_conds_init(void)
@@ -98,7 +102,8 @@ static void mt_writer_pool_reset(void)
     w->qhead = w->qlen = 0;
     w->cur = NULL;
     w->cur_idx = -1;
-    w->busy = false;
+    w->busy = w->writing = w->helping = w->zs_busy = false;
+    w->busy_idx = -1;
 }
 
 int mt_writer_init(void)
@@ -288,12 +293,12 @@ static void mt_writer_give_back(uint8_t *buf, const size_t *lens)
         mt_writer_give_back_range(buf + (size_t)k * MT_BUF_CAP, lens[k]);
 }
 
-/* Compresses and writes one buffer (its streams, behind their length prefix); uses zs/out, so
- * only one caller at a time (the thread, or the inline drain when there is no thread). */
-static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
+/* Compresses one buffer (its streams, behind their length prefix) into out, chunk header
+ * included; the chunk's size in *total. One caller at a time per stream (zs: the thread or an
+ * inline drain; zs_help: the one helping producer). */
+static int mt_writer_compress(z_stream *zs, uint8_t *out, size_t out_cap, const uint8_t *raw,
+                              const size_t *lens, size_t *total)
 {
-    mt_writer_t *w = &mt_writer;
-    z_stream *zs = &w->zs;
     if (deflateReset(zs) != Z_OK)
         return -EIO;
     uint8_t hdr[MT_STREAMS * MT_VARINT_MAX];
@@ -303,8 +308,8 @@ static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
         len += lens[k];
     }
     len += hlen;
-    zs->next_out = w->out + MT_CHUNK_HEADER_SIZE;
-    zs->avail_out = (uInt)(w->out_cap - MT_CHUNK_HEADER_SIZE);
+    zs->next_out = out + MT_CHUNK_HEADER_SIZE;
+    zs->avail_out = (uInt)(out_cap - MT_CHUNK_HEADER_SIZE);
     uLong crc = crc32(0L, hdr, (uInt)hlen);
     /* A small chunk is one deflate block: a change of parameters starts a new block, whose
      * code tables would cost more than the bytes they save. */
@@ -326,61 +331,29 @@ static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
         if (flush == Z_FINISH ? zrc != Z_STREAM_END : (zrc != Z_OK && zrc != Z_BUF_ERROR))
             return -EIO;
     }
-    size_t clen = (size_t)(zs->next_out - (w->out + MT_CHUNK_HEADER_SIZE));
-    mt_chunk_header_put(w->out, (uint32_t)clen, (uint32_t)len, (uint32_t)crc);
+    size_t clen = (size_t)(zs->next_out - (out + MT_CHUNK_HEADER_SIZE));
+    mt_chunk_header_put(out, (uint32_t)clen, (uint32_t)len, (uint32_t)crc);
+    *total = MT_CHUNK_HEADER_SIZE + clen;
+    return 0;
+}
+
+/* Writes a compressed chunk to the log, then gives its pages back. */
+static int mt_writer_put_chunk(uint8_t *out, size_t total)
+{
     int rc = mt_writer_check_fd();
-    if (rc < 0)
-        return rc;
-    rc = mt_write_all(w->fd, w->out, MT_CHUNK_HEADER_SIZE + clen);
-    mt_writer_give_back_range(w->out, MT_CHUNK_HEADER_SIZE + clen);
+    if (rc == 0)
+        rc = mt_write_all(mt_writer.fd, out, total);
+    mt_writer_give_back_range(out, total);
     return rc;
 }
 
-static void mt_writer_release(int idx)
+/* Compresses and writes one buffer with zs/out (the inline paths: exec, no thread). */
+static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
 {
     mt_writer_t *w = &mt_writer;
-    w->free_list[w->nfree++] = idx;
-    pthread_cond_broadcast(&w->freed);
-}
-
-/* Lock held on entry and exit; drops it around the compression. */
-static void mt_writer_write_one(void)
-{
-    mt_writer_t *w = &mt_writer;
-    int idx = w->queue[w->qhead];
-    w->qhead = (w->qhead + 1) % MT_BUF_COUNT;
-    w->qlen--;
-    size_t lens[MT_STREAMS];
-    memcpy(lens, w->queued_len[idx], sizeof lens);
-    if (w->failed) {
-        mt_writer_release(idx);
-        return;
-    }
-    w->busy = true;
-    mt_writer_unlock();
-    int rc = mt_writer_write_chunk(w->bufs[idx], lens);
-    mt_writer_give_back(w->bufs[idx], lens);
-    mt_writer_lock();
-    w->busy = false;
-    if (rc < 0)
-        mt_writer_fail(-rc);
-    mt_writer_release(idx);
-}
-
-void mt_writer_submit(void)
-{
-    mt_writer_t *w = &mt_writer;
-    if (!w->cur)
-        return;
-    int idx = w->cur_idx;
-    mt_enc_close(&w->enc);
-    for (int k = 0; k < MT_STREAMS; k++)
-        w->queued_len[idx][k] = mt_enc_stream_len(&w->enc, k);
-    w->queue[(w->qhead + w->qlen) % MT_BUF_COUNT] = idx;
-    w->qlen++;
-    w->cur = NULL;
-    w->cur_idx = -1;
-    pthread_cond_signal(&w->wake);
+    size_t total;
+    int rc = mt_writer_compress(&w->zs, w->out, w->out_cap, raw, lens, &total);
+    return rc < 0 ? rc : mt_writer_put_chunk(w->out, total);
 }
 
 /*
@@ -397,6 +370,139 @@ static void mt_writer_wait_freed(void)
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
     pthread_cond_wait(&w->freed, &w->lock);
     pthread_setcancelstate(old, NULL);
+}
+
+static void mt_writer_deadline(struct timespec *ts, uint64_t us_from_now);
+
+/* Like mt_writer_wait_freed, for at most us; false when the time ran out. */
+static bool mt_writer_wait_freed_for(uint64_t us)
+{
+    mt_writer_t *w = &mt_writer;
+    struct timespec ts;
+    mt_writer_deadline(&ts, us);
+    int old;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+    int rc = pthread_cond_timedwait(&w->freed, &w->lock, &ts);
+    pthread_setcancelstate(old, NULL);
+    return rc != ETIMEDOUT;
+}
+
+static void mt_writer_release(int idx)
+{
+    mt_writer_t *w = &mt_writer;
+    w->free_list[w->nfree++] = idx;
+    pthread_cond_broadcast(&w->freed);
+}
+
+/*
+ * Lock held on entry and exit; drops it around the compression and the write. Compresses the
+ * buffer in flight (busy_idx, popping gen) with zs into out, then writes it, unless the other
+ * of the two that may be at it (the thread and one helping producer, each with a stream of its
+ * own) wrote it or is writing it meanwhile: then this copy is dropped. Whichever writes it
+ * frees the buffer; the other may have compressed garbage from a buffer reused meanwhile,
+ * which it drops all the same.
+ */
+static void mt_writer_finish(uint64_t gen, z_stream *zs, uint8_t *out)
+{
+    mt_writer_t *w = &mt_writer;
+    int idx = w->busy_idx;
+    size_t lens[MT_STREAMS], total = 0;
+    memcpy(lens, w->queued_len[idx], sizeof lens);
+    bool main_stream = zs == &w->zs;
+    if (main_stream)
+        w->zs_busy = true;
+    mt_writer_unlock();
+    int rc = mt_writer_compress(zs, out, w->out_cap, w->bufs[idx], lens, &total);
+    mt_writer_lock();
+    if (main_stream)
+        w->zs_busy = false;
+    if (!w->busy || w->busy_gen != gen || w->writing) {
+        mt_writer_give_back_range(out, total);
+        pthread_cond_broadcast(&w->freed); /* an exec may wait for zs */
+        return;
+    }
+    w->writing = true;
+    mt_writer_unlock();
+    if (rc == 0)
+        rc = mt_writer_put_chunk(out, total);
+    mt_writer_give_back(w->bufs[idx], lens);
+    mt_writer_lock();
+    w->writing = false;
+    w->busy = false;
+    w->busy_idx = -1;
+    if (rc < 0)
+        mt_writer_fail(-rc);
+    mt_writer_release(idx);
+}
+
+/* Lock held, nothing in flight, something queued: pops the oldest buffer; its gen. */
+static uint64_t mt_writer_pop(void)
+{
+    mt_writer_t *w = &mt_writer;
+    int idx = w->queue[w->qhead];
+    w->qhead = (w->qhead + 1) % MT_BUF_COUNT;
+    w->qlen--;
+    w->busy = true;
+    w->busy_idx = idx;
+    return ++w->busy_gen;
+}
+
+/* Lock held on entry and exit: writes the oldest queued buffer with zs (the thread, or an
+ * inline drain), once nothing else is in flight. */
+static void mt_writer_write_one(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (w->busy) {
+        mt_writer_wait_freed(); /* a helper's buffer goes first */
+        return;
+    }
+    if (w->failed) {
+        int idx = w->queue[w->qhead];
+        w->qhead = (w->qhead + 1) % MT_BUF_COUNT;
+        w->qlen--;
+        mt_writer_release(idx);
+        return;
+    }
+    mt_writer_finish(mt_writer_pop(), &w->zs, w->out);
+}
+
+/*
+ * Lock held, no buffer free for MT_HELP_AFTER_US: the thread is starved (SCHED_IDLE behind
+ * busy threads, a loaded machine). This producer compresses the buffer in flight itself, or
+ * the oldest queued one when none is, with a stream of its own, and writes it if it is done
+ * first; so no producer ever waits for the thread without end.
+ */
+static void mt_writer_help(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (w->held || w->helping || w->writing || w->failed || (!w->busy && !w->qlen))
+        return;
+    if (!w->help_ready) {
+        w->out_help = mt_map(w->out_cap);
+        if (!w->out_help || mt_writer_zinit_one(&w->zs_help) < 0)
+            return;
+        w->help_ready = true;
+    }
+    uint64_t gen = w->busy ? w->busy_gen : mt_writer_pop();
+    w->helping = true;
+    mt_writer_finish(gen, &w->zs_help, w->out_help);
+    w->helping = false;
+}
+
+void mt_writer_submit(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (!w->cur)
+        return;
+    int idx = w->cur_idx;
+    mt_enc_close(&w->enc);
+    for (int k = 0; k < MT_STREAMS; k++)
+        w->queued_len[idx][k] = mt_enc_stream_len(&w->enc, k);
+    w->queue[(w->qhead + w->qlen) % MT_BUF_COUNT] = idx;
+    w->qlen++;
+    w->cur = NULL;
+    w->cur_idx = -1;
+    pthread_cond_signal(&w->wake);
 }
 
 int mt_writer_acquire(void)
@@ -421,8 +527,9 @@ int mt_writer_acquire(void)
             w->cur_since_us = mt_now_us();
             mt_enc_chunk(&w->enc, w->cur, MT_BUF_CAP);
         } else if (w->thread_running) {
-            mt_writer_wait_freed();
-        } else if (w->qlen) {
+            if (!mt_writer_wait_freed_for(MT_HELP_AFTER_US) && !w->cur && !w->nfree)
+                mt_writer_help();
+        } else if (w->qlen || w->busy) {
             mt_writer_write_one(); /* no thread (it failed to start): write inline */
         } else {
             return -EIO;
@@ -468,8 +575,8 @@ static void *mt_writer_main(void *arg)
     uint64_t next_tick = mt_now_us() + w->tick_us;
     mt_writer_lock();
     w->thread_tid = (int)mt_sys_gettid();
-    while (!w->quit || w->qlen) {
-        if (w->qlen && !w->held) {
+    while (!w->quit || w->qlen || w->busy) {
+        if (w->qlen && !w->held && !w->busy) {
             mt_writer_write_one();
             continue;
         }
@@ -575,11 +682,12 @@ static void mt_writer_drain_locked(void)
     while (w->qlen || w->busy) {
         if (w->thread_running) {
             pthread_cond_signal(&w->wake);
-            mt_writer_wait_freed();
-        } else if (w->qlen) {
-            mt_writer_write_one();
+            if (!mt_writer_wait_freed_for(MT_HELP_AFTER_US))
+                mt_writer_help(); /* the thread is starved: write it here */
+        } else if (w->qlen || w->busy) {
+            mt_writer_write_one(); /* waits for a helper's buffer, if one is in flight */
         } else {
-            break; /* busy without a thread cannot happen; do not spin */
+            break;
         }
     }
 }
@@ -628,7 +736,7 @@ bool mt_writer_exec_hold(off_t *size)
      * event can come between it and the EXIT (a drain by the thread could be outrun by
      * threads that keep allocating). */
     w->held = true;
-    while (w->busy)
+    while (w->busy || w->zs_busy) /* zs_busy: the thread's copy of a buffer a helper wrote */
         mt_writer_wait_freed();
     while (w->qlen) {
         int idx = w->queue[w->qhead];
@@ -704,7 +812,7 @@ void mt_writer_flush_from_signal(void)
     /* Lock held by the caller. */
     w->stopped = true;
     mt_writer_submit();
-    if (!w->thread_running) {
+    if (!w->thread_running && !w->busy) {
         while (w->qlen)
             mt_writer_write_one();
         mt_writer_unlock();
@@ -738,6 +846,7 @@ void mt_writer_child_reset(void)
     /* The parent's thread may have been inside deflate(): start from a new stream (the old
      * one's pages are simply abandoned in the child). */
     (void)mt_writer_zinit();
+    w->help_ready = false; /* a helper may have been inside deflate too: made anew if needed */
     /* The child's log starts its model from nothing: fresh zero pages instead of clearing
      * (and so touching) the parent's. */
     mt_unmap(w->tables, sizeof *w->tables);

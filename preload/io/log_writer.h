@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The log writer: producers encode records into the current buffer under one short lock; full
 // buffers go to a background thread that deflates each into an independent chunk and write()s
-// it. No event is ever dropped (producers wait for a free buffer). Never mallocs.
+// it. No event is ever dropped (producers wait for a free buffer, and after MT_HELP_AFTER_US
+// without one write the oldest buffer themselves: the thread may be starved). Never mallocs.
 #ifndef MT_LOG_WRITER_H
 #define MT_LOG_WRITER_H
 
@@ -30,6 +31,8 @@ _Static_assert(MT_BUF_CAP < MT_CHUNK_MAX_RAW, "a chunk must stay under the reade
 #define MT_FLUSH_US 200000
 #define MT_FLUSH_IDLE_US 2000000
 #define MT_FLUSH_SMALL 4096 /* bytes: below this a buffer is "little" */
+/* A producer that found no free buffer for this long compresses and writes one itself. */
+#define MT_HELP_AFTER_US 50000
 
 typedef struct mt_writer {
     pthread_mutex_t lock; /* the recorder lock: buffers, encoder, trace tree, modules */
@@ -45,10 +48,17 @@ typedef struct mt_writer {
     int free_list[MT_BUF_COUNT], nfree;
     int queue[MT_BUF_COUNT], qhead, qlen;
     size_t queued_len[MT_BUF_COUNT][MT_STREAMS]; /* stream lengths of a submitted buffer */
-    bool busy;                                   /* the thread is compressing a buffer it popped */
-    bool held;    /* an exec holds the writer: the thread pops nothing (mt_writer_exec_hold) */
-    bool stopped; /* no more records accepted (EXIT written, or a write failed) */
-    bool failed;  /* a write failed: discard everything */
+    /* A buffer was popped and is not written yet (by the thread, or a producer helping). At
+     * most one at a time: chunks go to the file in queue order. */
+    bool busy;
+    int busy_idx;
+    uint64_t busy_gen; /* bumped at every pop: which popping busy_idx stands for */
+    bool writing;      /* someone is writing busy_idx's chunk: the other drops its copy */
+    bool helping;      /* a producer is compressing with zs_help */
+    bool zs_busy;      /* zs is in use (by the thread, perhaps on a copy it will drop) */
+    bool held;         /* an exec holds the writer: the thread pops nothing (mt_writer_exec_hold) */
+    bool stopped;      /* no more records accepted (EXIT written, or a write failed) */
+    bool failed;       /* a write failed: discard everything */
     bool thread_running; /* the background thread exists */
     int thread_tid;      /* its kernel tid, while it runs */
     bool quit;
@@ -65,6 +75,10 @@ typedef struct mt_writer {
     mt_enc_tables_t *tables; /* the encoder's model (log_format.h) */
     uint8_t *out;
     size_t out_cap;
+    /* The helping producer's own stream and output (made on first need). */
+    z_stream zs_help;
+    uint8_t *out_help;
+    bool help_ready;
     char path[PATH_MAX];
 } mt_writer_t;
 

@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: MIT
-// Live-block table for the leak check (see live_table.h): open addressing with linear probing
-// and backward-shift deletion, so there are no tombstones to clean up. Writer lock held for
-// every call; no malloc, no stdio.
+// Live-block table for the leak check (see live_table.h): MT_LIVE_SHARDS tables by address,
+// each with a spin lock of its own, so that threads freeing and allocating do not wait for one
+// another nor for the writer; open addressing with linear probing and backward-shift deletion
+// (no tombstones). No malloc, no stdio; a shard's lock is held for one insert or remove.
 #include "record/live_table.h"
 
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "base/mt_libc.h"
 #include "base/own_ranges.h"
 
-#define MT_LIVE_INITIAL (1u << 16)
+#define MT_LIVE_SHARD_BITS 4
+#define MT_LIVE_SHARDS (1u << MT_LIVE_SHARD_BITS)
+#define MT_LIVE_INITIAL (1u << 12) /* slots per shard */
 
 typedef struct mt_live_slot {
     uintptr_t addr; /* 0: empty */
@@ -18,15 +22,50 @@ typedef struct mt_live_slot {
     uint32_t node;
 } mt_live_slot_t;
 
-static struct {
+/* One per cache line: threads on different shards never share one. */
+typedef struct mt_live_shard {
+    int lock; /* spin: held for a few probes; a fork's prepare takes them all (live_table.h) */
     mt_live_slot_t *slots;
     size_t cap, count;
+} __attribute__((aligned(64))) mt_live_shard_t;
+
+static struct {
+    mt_live_shard_t shard[MT_LIVE_SHARDS];
     int failed;
+    int inited;
 } mt_live;
+
+static uint64_t mt_live_mix(uintptr_t addr)
+{
+    return ((uint64_t)addr >> 4) * 0x9e3779b97f4a7c15ull;
+}
+
+/* The top bits pick the shard, bits from 20 up the slot: independent while cap < 2^40. */
+static mt_live_shard_t *mt_live_shard_of(uintptr_t addr)
+{
+    return &mt_live.shard[mt_live_mix(addr) >> (64 - MT_LIVE_SHARD_BITS)];
+}
 
 static size_t mt_live_hash(uintptr_t addr, size_t cap)
 {
-    return (size_t)(((uint64_t)addr >> 4) * 0x9e3779b97f4a7c15ull >> 20) & (cap - 1);
+    return (size_t)(mt_live_mix(addr) >> 20) & (cap - 1);
+}
+
+static void mt_live_lock(mt_live_shard_t *s)
+{
+    unsigned spins = 0;
+    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED)) {
+            if (++spins < 64)
+                __builtin_ia32_pause();
+            else
+                (void)mt_syscall(SYS_sched_yield);
+        }
+}
+
+static void mt_live_unlock(mt_live_shard_t *s)
+{
+    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 }
 
 static mt_live_slot_t *mt_live_map(size_t cap)
@@ -40,18 +79,22 @@ static mt_live_slot_t *mt_live_map(size_t cap)
 
 int mt_live_init(void)
 {
-    mt_live.cap = MT_LIVE_INITIAL;
-    mt_live.slots = mt_live_map(mt_live.cap);
-    if (!mt_live.slots) {
-        mt_live.failed = 1;
-        return -ENOMEM;
+    for (unsigned k = 0; k < MT_LIVE_SHARDS; k++) {
+        mt_live_shard_t *s = &mt_live.shard[k];
+        s->cap = MT_LIVE_INITIAL;
+        s->slots = mt_live_map(s->cap);
+        if (!s->slots) {
+            mt_live.failed = 1;
+            return -ENOMEM;
+        }
     }
+    mt_live.inited = 1;
     return 0;
 }
 
 int mt_live_ok(void)
 {
-    return mt_live.slots && !mt_live.failed;
+    return mt_live.inited && !__atomic_load_n(&mt_live.failed, __ATOMIC_RELAXED);
 }
 
 static void mt_live_insert(mt_live_slot_t *slots, size_t cap, const mt_live_slot_t *b)
@@ -62,18 +105,19 @@ static void mt_live_insert(mt_live_slot_t *slots, size_t cap, const mt_live_slot
     slots[i] = *b;
 }
 
-static int mt_live_grow(void)
+/* Shard lock held. */
+static int mt_live_grow(mt_live_shard_t *s)
 {
-    size_t ncap = mt_live.cap * 2;
+    size_t ncap = s->cap * 2;
     mt_live_slot_t *n = mt_live_map(ncap);
     if (!n)
         return -ENOMEM;
-    for (size_t i = 0; i < mt_live.cap; i++)
-        if (mt_live.slots[i].addr)
-            mt_live_insert(n, ncap, &mt_live.slots[i]);
-    mt_unmap(mt_live.slots, mt_live.cap * sizeof *mt_live.slots);
-    mt_live.slots = n;
-    mt_live.cap = ncap;
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i].addr)
+            mt_live_insert(n, ncap, &s->slots[i]);
+    mt_unmap(s->slots, s->cap * sizeof *s->slots);
+    s->slots = n;
+    s->cap = ncap;
     return 0;
 }
 
@@ -81,16 +125,20 @@ void mt_live_add(uintptr_t addr, uint64_t size, uint32_t node)
 {
     if (!mt_live_ok() || !addr)
         return;
-    if ((mt_live.count + 1) * 4 > mt_live.cap * 3 && mt_live_grow() < 0) {
-        mt_live.failed = 1;
+    mt_live_shard_t *s = mt_live_shard_of(addr);
+    mt_live_lock(s);
+    if ((s->count + 1) * 4 > s->cap * 3 && mt_live_grow(s) < 0) {
+        mt_live_unlock(s);
+        __atomic_store_n(&mt_live.failed, 1, __ATOMIC_RELAXED);
         mt_msg("out of memory for the leak check's block table; no leak check at exit");
         return;
     }
-    size_t i = mt_live_hash(addr, mt_live.cap);
-    while (mt_live.slots[i].addr && mt_live.slots[i].addr != addr)
-        i = (i + 1) & (mt_live.cap - 1);
-    mt_live.count += mt_live.slots[i].addr == 0;
-    mt_live.slots[i] = (mt_live_slot_t){addr, size, node};
+    size_t i = mt_live_hash(addr, s->cap);
+    while (s->slots[i].addr && s->slots[i].addr != addr)
+        i = (i + 1) & (s->cap - 1);
+    s->count += s->slots[i].addr == 0;
+    s->slots[i] = (mt_live_slot_t){addr, size, node};
+    mt_live_unlock(s);
 }
 
 uint64_t mt_live_remove(uintptr_t addr, uint32_t *node)
@@ -98,52 +146,83 @@ uint64_t mt_live_remove(uintptr_t addr, uint32_t *node)
     *node = 0;
     if (!mt_live_ok() || !addr)
         return 0;
-    size_t mask = mt_live.cap - 1, i = mt_live_hash(addr, mt_live.cap);
-    while (mt_live.slots[i].addr != addr) {
-        if (!mt_live.slots[i].addr)
+    mt_live_shard_t *s = mt_live_shard_of(addr);
+    mt_live_lock(s);
+    size_t mask = s->cap - 1, i = mt_live_hash(addr, s->cap);
+    while (s->slots[i].addr != addr) {
+        if (!s->slots[i].addr) {
+            mt_live_unlock(s);
             return 0;
+        }
         i = (i + 1) & mask;
     }
-    uint64_t size = mt_live.slots[i].size;
-    *node = mt_live.slots[i].node;
-    mt_live.count--;
+    uint64_t size = s->slots[i].size;
+    *node = s->slots[i].node;
+    s->count--;
     /* Backward shift: pull later entries of the probe run into the hole while their home
      * slot does not lie strictly between the hole and them. */
     for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
-        if (!mt_live.slots[j].addr)
+        if (!s->slots[j].addr)
             break;
-        size_t home = mt_live_hash(mt_live.slots[j].addr, mt_live.cap);
+        size_t home = mt_live_hash(s->slots[j].addr, s->cap);
         if (((j - home) & mask) >= ((j - i) & mask)) {
-            mt_live.slots[i] = mt_live.slots[j];
+            s->slots[i] = s->slots[j];
             i = j;
         }
     }
-    mt_live.slots[i].addr = 0;
+    s->slots[i].addr = 0;
+    mt_live_unlock(s);
     return size;
+}
+
+void mt_live_lock_all(void)
+{
+    for (unsigned k = 0; k < MT_LIVE_SHARDS; k++)
+        mt_live_lock(&mt_live.shard[k]);
+}
+
+void mt_live_unlock_all(void)
+{
+    for (unsigned k = MT_LIVE_SHARDS; k-- > 0;)
+        mt_live_unlock(&mt_live.shard[k]);
+}
+
+void mt_live_child(void)
+{
+    for (unsigned k = 0; k < MT_LIVE_SHARDS; k++)
+        mt_live.shard[k].lock = 0;
 }
 
 size_t mt_live_count(void)
 {
-    return mt_live.count;
+    size_t n = 0;
+    for (unsigned k = 0; k < MT_LIVE_SHARDS; k++)
+        n += mt_live.shard[k].count;
+    return n;
 }
 
 size_t mt_live_export(mt_leak_block_t *out)
 {
     size_t n = 0;
-    for (size_t i = 0; i < mt_live.cap; i++)
-        if (mt_live.slots[i].addr)
-            out[n++] = (mt_leak_block_t){
-                .addr = mt_live.slots[i].addr,
-                .size = mt_live.slots[i].size & ~MT_LIVE_NOT_GLIBC,
-                .not_glibc = (mt_live.slots[i].size & MT_LIVE_NOT_GLIBC) != 0,
-            };
+    for (unsigned k = 0; k < MT_LIVE_SHARDS; k++) {
+        const mt_live_shard_t *s = &mt_live.shard[k];
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i].addr)
+                out[n++] = (mt_leak_block_t){
+                    .addr = s->slots[i].addr,
+                    .size = s->slots[i].size & ~MT_LIVE_NOT_GLIBC,
+                    .not_glibc = (s->slots[i].size & MT_LIVE_NOT_GLIBC) != 0,
+                };
+    }
     return n;
 }
 
 void mt_live_each(void (*fn)(uintptr_t addr, uint64_t size, uint32_t node, void *ctx), void *ctx)
 {
-    for (size_t i = 0; mt_live.slots && i < mt_live.cap; i++)
-        if (mt_live.slots[i].addr)
-            fn(mt_live.slots[i].addr, mt_live.slots[i].size & ~MT_LIVE_NOT_GLIBC,
-               mt_live.slots[i].node, ctx);
+    for (unsigned k = 0; mt_live.inited && k < MT_LIVE_SHARDS; k++) {
+        const mt_live_shard_t *s = &mt_live.shard[k];
+        for (size_t i = 0; s->slots && i < s->cap; i++)
+            if (s->slots[i].addr)
+                fn(s->slots[i].addr, s->slots[i].size & ~MT_LIVE_NOT_GLIBC, s->slots[i].node, ctx);
+    }
 }

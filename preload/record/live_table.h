@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The set of live heap blocks (address -> requested size), kept only when the leak check is
-// on, so that the exit scan knows what to classify. Called with the writer lock held; memory
-// comes from mt_map, never from malloc.
+// on, so that the exit scan knows what to classify. Sharded, with a lock per shard: add and
+// remove need no other lock; count, export and each want every shard held (mt_live_lock_all)
+// or a single thread (a forked child). Memory comes from mt_map, never from malloc.
 #ifndef MT_LIVE_TABLE_H
 #define MT_LIVE_TABLE_H
 
@@ -22,6 +23,11 @@ void mt_live_add(uintptr_t addr, uint64_t size, uint32_t node);
 /* Removes addr; returns its size (with its flag), or 0 when it was not in the table, and its
  * node in *node. */
 uint64_t mt_live_remove(uintptr_t addr, uint32_t *node);
+/* Every shard's lock, in index order, and back (the leak check's export, fork's prepare). */
+void mt_live_lock_all(void);
+void mt_live_unlock_all(void);
+/* In a forked child, whose only thread held them all since prepare: fresh locks. */
+void mt_live_child(void);
 /* Calls fn for every block (size without its flag). */
 void mt_live_each(void (*fn)(uintptr_t addr, uint64_t size, uint32_t node, void *ctx), void *ctx);
 size_t mt_live_count(void);

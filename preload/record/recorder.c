@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
-// The recorder's events: per-event assembly between the hooks and the writer. Unwinding and
-// clock reads happen before the lock; the locked section is encode-only. Must never allocate
-// with malloc, never call stdio, never crash or block the target for long. Start, fork and
-// exit are lifecycle.c's; the log's opening records process.c's; the timer timer.c's.
+// The recorder's events: per-event assembly between the hooks and the writer. Unwinding, the
+// trace-tree lookup (lock-free when it hits), the clock, the heap total (atomics) and the leak
+// check's block table (sharded locks) all happen outside the writer lock; the locked section
+// drains the tree's queued definitions and encodes (the Python paths still intern under it).
+// Must never allocate with malloc, never call stdio, never crash or block the target for long.
+// Start, fork and exit are lifecycle.c's; the log's opening records process.c's; the timer
+// timer.c's.
 #include "record/recorder.h"
 
 #include <errno.h>
@@ -99,11 +102,9 @@ void mt_rec_thread_name(uint32_t tid, const char *name, size_t len)
 static __thread uint64_t mt_rec_released_size __attribute__((tls_model("initial-exec")));
 static __thread uint32_t mt_rec_released_node __attribute__((tls_model("initial-exec")));
 
-/* Keeps the leak check's block table in step with the log (writer lock held). */
-static inline void mt_rec_track(enum mt_tag tag, uintptr_t addr, uint64_t size, uint32_t node)
+/* Keeps the leak check's block table in step with the log (shard locks only). */
+static void mt_rec_track(enum mt_tag tag, uintptr_t addr, uint64_t size, uint32_t node)
 {
-    if (MT_LIKELY(!mt_config.leak_check))
-        return;
     uint32_t gone;
     if (tag == MT_TAG_ALLOC)
         mt_live_add(addr, size, node);
@@ -113,6 +114,60 @@ static inline void mt_rec_track(enum mt_tag tag, uintptr_t addr, uint64_t size, 
         mt_live_add(addr, mt_rec_released_size, mt_rec_released_node);
     else
         (void)mt_live_remove(addr, &gone);
+}
+
+/*
+ * The block table's change for an event just encoded, writer lock held. It is made once the
+ * lock is dropped (mt_rec_track_after), with the slot's live_busy set from here until then, so
+ * that the leak check and fork, which hold the writer lock and wait for every live_busy to
+ * clear (mt_slot_wait_idle), find the table and the log in step. A thread without a slot
+ * makes the change right here. True when it is left for later.
+ */
+static inline bool mt_rec_track_defer(enum mt_tag tag, uintptr_t addr, uint64_t size, uint32_t node)
+{
+    if (MT_LIKELY(!mt_config.leak_check))
+        return false;
+    mt_slot_t *slot = mt_slot_tls;
+    if (!slot) {
+        mt_rec_track(tag, addr, size, node);
+        return false;
+    }
+    __atomic_store_n(&slot->live_busy, 1, __ATOMIC_RELAXED); /* published by the unlock */
+    return true;
+}
+
+/* After the writer lock is dropped: the change mt_rec_track_defer left for later. */
+static inline void mt_rec_track_after(bool deferred, enum mt_tag tag, uintptr_t addr, uint64_t size,
+                                      uint32_t node)
+{
+    if (MT_LIKELY(!deferred))
+        return;
+    mt_rec_track(tag, addr, size, node);
+    __atomic_store_n(&mt_slot_tls->live_busy, 0, __ATOMIC_RELEASE);
+}
+
+/* Writer lock held, e begun for thread tid: encodes the tree's queued TRACE_NODE definitions
+ * (trace_tree.h), in batches that each leave a buffer room (mt_writer_end). NULL when
+ * recording stopped meanwhile (the lock is held all the same). */
+static __attribute__((noinline)) mt_enc_t *mt_rec_defs_slow(mt_enc_t *e, uint32_t tid)
+{
+    mt_tree_def_t d[64];
+    uint32_t n;
+    while (e && (n = mt_tree_defs_take(d, 64)) > 0) {
+        for (uint32_t i = 0; i < n; i++)
+            mt_enc_trace_node(e, d[i].id, d[i].parent, d[i].ip);
+        mt_writer_end();
+        e = mt_writer_begin(tid);
+    }
+    return e;
+}
+
+/* Before an event that names a node: every node any thread was given is defined first. */
+static inline mt_enc_t *mt_rec_defs(mt_enc_t *e, uint32_t tid)
+{
+    if (MT_UNLIKELY(e && mt_tree_defs_pending()))
+        return mt_rec_defs_slow(e, tid);
+    return e;
 }
 
 void mt_rec_thread_child(void)
@@ -165,6 +220,7 @@ static uint32_t mt_rec_join(uintptr_t *nat, const uintptr_t *in, uint32_t n, uin
  * The node of a nested stack: native frames in[0..n) (own frames first, skip of them; in[n - 2]
  * in the innermost loop, in[n - 1] its caller) then t's, Python frames py (npy >= 2, pk their
  * prefix key). Writer lock held. The node mt_py_merge and mt_tree_intern give the whole stack.
+ * e takes the Python definitions; the nodes' are queued (mt_rec_defs).
  */
 static __attribute__((noinline)) uint32_t
 mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_tail_t *t,
@@ -204,26 +260,26 @@ mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_t
                                    mt_py.eval_lo, mt_py.eval_hi, a, MT_UNWIND_MAX);
             st.ip = a;
             mt_stack_hash(&st);
-            w = mt_tree_intern(&st, e);
+            w = mt_tree_intern(&st);
             mt_pync_prefix_put(&wk, t->stamp, t->stamp2, epoch, w);
         }
         uint32_t o = 0;
         for (uint32_t i = 1; i <= e0; i++)
             a[o++] = (uintptr_t)ids[i];
         a[o++] = in[j];
-        node = w ? mt_tree_extend(w, a, o, e) : 0;
+        node = w ? mt_tree_extend(w, a, o) : 0;
         mt_pync_prefix_put(pk, t->stamp, t->stamp2, epoch, node);
         if (!node)
             return 0;
     }
     /* The innermost Python frame, then the frames from the loop's callee to the allocator. */
-    node = mt_tree_extend(node, (const uintptr_t[]){(uintptr_t)id0}, 1, e);
-    return mt_tree_extend(node, in + skip, j - skip, e);
+    node = mt_tree_extend(node, (const uintptr_t[]){(uintptr_t)id0}, 1);
+    return mt_tree_extend(node, in + skip, j - skip);
 full:
     st.n = mt_rec_join(a, in, n, skip, t);
     st.ip = a;
     mt_py_merge(&st, b, py, npy, e);
-    return mt_tree_intern(&st, e);
+    return mt_tree_intern(&st);
 }
 
 /*
@@ -263,14 +319,20 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
         t = mt_tail_put(&walked);
     }
     mt_enc_t *e = mt_writer_begin(tid);
+    uint32_t node = 0;
+    bool later = false;
+    uint64_t tsize = kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC;
     if (MT_LIKELY(e != NULL)) {
-        uint32_t node = mt_rec_py_nested_node(in, n, skip, t, py, npy, &pk, e);
+        node = mt_rec_py_nested_node(in, n, skip, t, py, npy, &pk, e);
+        e = mt_rec_defs(e, tid);
+    }
+    if (MT_LIKELY(e != NULL)) {
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p,
-                     kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC, node);
+        later = mt_rec_track_defer(MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
     mt_writer_record_done(e);
+    mt_rec_track_after(later, MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
     return true;
 }
 
@@ -331,21 +393,25 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
             reusable = false;
     }
     mt_enc_t *e = mt_writer_begin(tid);
+    bool later = false;
+    /* pymalloc's objects are no glibc chunks (live_table.h) */
+    uint64_t tsize = kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC;
+    if (MT_LIKELY(e != NULL) && !node) {
+        if (npy)
+            mt_py_merge(&st, merged, py, npy, e);
+        node = mt_tree_intern(&st);
+        if (reusable)
+            mt_pync_put(&nkey, mt_tree_epoch(), node);
+    }
+    e = mt_rec_defs(e, tid);
     if (MT_LIKELY(e != NULL)) {
-        if (!node) {
-            if (npy)
-                mt_py_merge(&st, merged, py, npy, e);
-            node = mt_tree_intern(&st, e);
-            if (reusable)
-                mt_pync_put(&nkey, mt_tree_epoch(), node);
-        }
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        /* pymalloc's objects are no glibc chunks (live_table.h) */
-        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p,
-                     kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC, node);
-        mt_heap_total_add(&mt_rec_heap, usable);
+        later = mt_rec_track_defer(MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
     }
     mt_writer_record_done(e);
+    if (MT_LIKELY(e != NULL))
+        mt_heap_total_add(&mt_rec_heap, usable);
+    mt_rec_track_after(later, MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
 }
 
 static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t size,
@@ -356,19 +422,23 @@ static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t siz
     uintptr_t buf[MT_UNWIND_MAX];
     mt_stack_t st;
     mt_unwind_capture(&st, buf, from);
+    uint32_t node = mt_tree_intern(&st);
     /* A custom block (memtrace.h) is no glibc chunk: glibc must never be asked about it. */
     uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
+    uint64_t tsize = kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC;
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    mt_enc_t *e = mt_writer_record(tid);
+    mt_enc_t *e = mt_rec_defs(mt_writer_record(tid), tid);
+    bool later = false;
     if (MT_LIKELY(e != NULL)) {
-        uint32_t node = mt_tree_intern(&st, e);
         mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        mt_rec_track(MT_TAG_ALLOC, (uintptr_t)p,
-                     kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC, node);
-        mt_heap_total_add(&mt_rec_heap, usable);
+        later = mt_rec_track_defer(MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
     }
     mt_writer_record_done(e);
+    /* After the ALLOC is in the log: a peak this sets is sampled after it (heap_total.h). */
+    if (MT_LIKELY(e != NULL))
+        mt_heap_total_add(&mt_rec_heap, usable);
+    mt_rec_track_after(later, MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
 }
 
 /* ---- the recorder's own stack (thread_slots.h) ---- */
@@ -521,25 +591,28 @@ void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     mt_enc_t *e = mt_writer_record(tid);
+    bool later = false;
     if (MT_LIKELY(e != NULL)) {
         mt_enc_free(e, tag, now, (uintptr_t)p);
-        mt_rec_track(tag, (uintptr_t)p, 0, 0);
+        later = mt_rec_track_defer(tag, (uintptr_t)p, 0, 0);
+    }
+    mt_writer_record_done(e);
+    if (MT_LIKELY(e != NULL)) {
         if (MT_UNLIKELY(tag == MT_TAG_REALLOC_FAILED)) /* p is valid again */
             mt_heap_total_add(&mt_rec_heap, usable);
         else
             mt_heap_total_sub(&mt_rec_heap, usable);
     }
-    mt_writer_record_done(e);
+    /* Before the caller hands p back to glibc: the next owner's ALLOC finds it gone. */
+    mt_rec_track_after(later, tag, (uintptr_t)p, 0, 0);
 }
 
 void mt_rec_heap_inner(uint64_t released, uint64_t added)
 {
     if (!mt_rec_heap.on)
         return;
-    mt_writer_lock();
     mt_heap_total_sub(&mt_rec_heap, released);
     mt_heap_total_add(&mt_rec_heap, added);
-    mt_writer_unlock();
 }
 
 static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t len,
@@ -553,12 +626,15 @@ static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t l
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     mt_enc_t *e = mt_writer_record(tid);
+    uint32_t node = 0;
     if (e) {
         if (npy)
             mt_py_merge(&st, merged, py, npy, e);
-        uint32_t node = mt_tree_intern(&st, e);
-        mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
+        node = mt_tree_intern(&st);
     }
+    e = mt_rec_defs(e, tid);
+    if (e)
+        mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
     mt_writer_record_done(e);
 }
 
@@ -571,13 +647,12 @@ static void mt_rec_mmap_from(const void *p, size_t len, enum mt_map_kind kind, u
     uintptr_t buf[MT_UNWIND_MAX];
     mt_stack_t st;
     mt_unwind_capture(&st, buf, from);
+    uint32_t node = mt_tree_intern(&st);
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
-    mt_enc_t *e = mt_writer_record(tid);
-    if (e) {
-        uint32_t node = mt_tree_intern(&st, e);
+    mt_enc_t *e = mt_rec_defs(mt_writer_record(tid), tid);
+    if (e)
         mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
-    }
     mt_writer_record_done(e);
 }
 

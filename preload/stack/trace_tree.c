@@ -1,27 +1,43 @@
 // SPDX-License-Identifier: MIT
-// The trace tree: node ids for stacks, emitted as TRACE_NODE records. The fast path looks the
-// whole stack's two hashes (stack_hash.h) up in a direct-mapped cache of leaf ids; the slow path
-// goes frame by frame through two bounded generations of (parent, ip) edges. Runs under the
-// recorder lock; memory comes from mmap only (never malloc, which would recurse into the hooks)
-// and stays bounded whatever the number of stacks.
+// The trace tree: node ids for stacks, shared by every thread without a lock on the hit path.
+// A lookup tries the whole stack's two hashes (stack_hash.h) in a direct-mapped cache of leaf
+// ids, then the (parent, ip) edges of the young generation, both read lock-free; only a miss
+// takes the tree lock, which makes new ids and queues their TRACE_NODE definitions for the
+// writer (mt_tree_defs_take) before publishing them. Memory comes from mmap only (never malloc,
+// which would recurse into the hooks) and stays bounded whatever the number of stacks.
 #include "stack/trace_tree.h"
 
 #include <errno.h>
 #include <string.h>
 
+#include "base/lock_order.h"
+
+/* Written under the tree lock into an empty slot, id last (release); read without it: an id
+ * seen (acquire) comes with its ip and parent. Slots are only emptied by aging or forgetting,
+ * inside the tree's sequence window (mt_tree.seq), which lock-free readers check. */
 typedef struct mt_edge {
     uint64_t ip;
     uint32_t parent;
     uint32_t id; /* 0: empty slot */
 } mt_edge_t;
 
-/* 16 bytes: the 96 bits of hash kept make a false hit as unlikely as the two full hashes did
- * (the hashes cover the depth), and the cache costs 1 MiB instead of 1.5. */
+/*
+ * 16 bytes, written and read without a lock, as two words that check each other: check is
+ * the hash mixed with the leaf, tail the second hash's low half and the leaf. A reader that
+ * sees the two words of different writes (two threads filling the same entry, or a forget
+ * clearing it) finds check != hash ^ mix(leaf of tail) and misses: a torn entry never gives a
+ * wrong leaf (but for a 2^-96 chance, as a hash collision). The 96 bits of hash kept make a
+ * false hit as unlikely as the two full hashes did (the hashes cover the depth).
+ */
 typedef struct mt_cache_entry {
-    uint64_t hash;
-    uint32_t hash2; /* its low half */
-    uint32_t leaf;  /* 0: empty */
+    uint64_t check; /* hash ^ mt_tree_mix(leaf) */
+    uint64_t tail;  /* (uint32_t)hash2 << 32 | leaf; leaf 0: empty */
 } mt_cache_entry_t;
+
+static inline uint64_t mt_tree_mix(uint32_t leaf)
+{
+    return ((uint64_t)leaf + 1) * 0xff51afd7ed558ccdull;
+}
 
 #define MT_CACHE_SIZE (1u << 16)
 
@@ -45,7 +61,15 @@ typedef struct mt_node_rec {
     uint32_t parent;
 } mt_node_rec_t;
 
+/* The definition queue: TRACE_NODE records not written yet, oldest first, grown by mmap under
+ * the tree lock (a burst of new stacks from many threads between two drains). */
+#define MT_DEFQ_INITIAL 4096u
+
 static struct {
+    pthread_mutex_t lock; /* misses: new ids, edges, aging, the queue (MT_LOCK_TREE) */
+    /* Odd while a generation is being emptied (aging, forget): a lock-free reader that saw it
+     * odd, or changed across its lookup, takes the lock instead of trusting what it read. */
+    uint32_t seq;
     uint32_t next_id;
     mt_node_rec_t *nodes; /* by id; nodes_cap entries; NULL unless kept */
     size_t nodes_cap;
@@ -54,7 +78,22 @@ static struct {
     size_t young_used;
     mt_cache_entry_t *cache;
     uint32_t epoch; /* bumped whenever ids may stop meaning what callers cached */
-} mt_tree = {.epoch = 1};
+    mt_tree_def_t *defq;
+    size_t defq_head, defq_len, defq_cap; /* [head, len) are queued */
+} mt_tree = {.lock = PTHREAD_MUTEX_INITIALIZER, .epoch = 1};
+
+/* Read without the lock by whoever may drain (mt_tree_defs_pending): non-zero when queued. */
+size_t mt_tree_defs_queued;
+
+static void mt_tree_lock(void)
+{
+    MT_LOCK(&mt_tree.lock, MT_LOCK_TREE);
+}
+
+static void mt_tree_unlock(void)
+{
+    MT_UNLOCK(&mt_tree.lock, MT_LOCK_TREE);
+}
 
 int mt_tree_init(bool keep_nodes)
 {
@@ -66,6 +105,10 @@ int mt_tree_init(bool keep_nodes)
     mt_tree.next_id = 1;
     mt_tree.young_used = 0;
     mt_tree.keep_nodes = keep_nodes;
+    mt_tree.defq_cap = MT_DEFQ_INITIAL;
+    mt_tree.defq = mt_map(mt_tree.defq_cap * sizeof(mt_tree_def_t));
+    if (!mt_tree.defq)
+        return -ENOMEM;
     if (!keep_nodes)
         return 0;
     mt_tree.nodes_cap = 1u << 16;
@@ -109,28 +152,87 @@ static size_t mt_tree_slot(uint32_t parent, uint64_t ip)
     return (size_t)(h >> (64 - MT_GEN_BITS));
 }
 
-/* The slot of (parent, ip) in a generation: its edge, or the empty slot where it would go. */
+/* The slot of (parent, ip) in a generation: its edge, or the empty slot where it would go.
+ * Lock-free readers call it too (inside a sequence window): the table is never more than half
+ * full, so the probe ends. */
 static mt_edge_t *mt_tree_probe(mt_edge_t *gen, uint32_t parent, uint64_t ip)
 {
     for (size_t s = mt_tree_slot(parent, ip);; s = (s + 1) & (MT_GEN_SLOTS - 1)) {
         mt_edge_t *e = &gen[s];
-        if (!e->id || (e->ip == ip && e->parent == parent))
+        if (!__atomic_load_n(&e->id, __ATOMIC_ACQUIRE) ||
+            (__atomic_load_n(&e->ip, __ATOMIC_RELAXED) == ip &&
+             __atomic_load_n(&e->parent, __ATOMIC_RELAXED) == parent))
             return e;
     }
+}
+
+/* Tree lock held: brackets a change that empties slots (seqlock writer side). */
+static void mt_tree_seq_begin(void)
+{
+    __atomic_store_n(&mt_tree.seq, mt_tree.seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void mt_tree_seq_end(void)
+{
+    __atomic_store_n(&mt_tree.seq, mt_tree.seq + 1, __ATOMIC_RELEASE);
 }
 
 /* The young generation is full: it becomes the old one, the old one is cleared for reuse. */
 static void mt_tree_age(void)
 {
+    mt_tree_seq_begin();
     mt_edge_t *old = mt_tree.gen[1];
     memset(old, 0, MT_GEN_SLOTS * sizeof(mt_edge_t));
-    mt_tree.gen[1] = mt_tree.gen[0];
-    mt_tree.gen[0] = old;
+    __atomic_store_n(&mt_tree.gen[1], mt_tree.gen[0], __ATOMIC_RELAXED);
+    __atomic_store_n(&mt_tree.gen[0], old, __ATOMIC_RELAXED);
     mt_tree.young_used = 0;
+    mt_tree_seq_end();
 }
 
-/* Child of parent for ip, created (and emitted) when missing; 0 when out of memory. */
-static uint32_t mt_tree_child(uint32_t parent, uint64_t ip, mt_enc_t *enc)
+/* Tree lock held: queues id's definition; false when the queue cannot grow (out of memory). */
+static bool mt_tree_def_put(uint32_t id, uint32_t parent, uint64_t ip)
+{
+    if (mt_tree.defq_len == mt_tree.defq_cap) {
+        size_t live = mt_tree.defq_len - mt_tree.defq_head;
+        size_t cap = live * 2 > mt_tree.defq_cap ? mt_tree.defq_cap * 2 : mt_tree.defq_cap;
+        mt_tree_def_t *q = cap == mt_tree.defq_cap ? mt_tree.defq : mt_map(cap * sizeof *q);
+        if (!q)
+            return false;
+        memmove(q, mt_tree.defq + mt_tree.defq_head, live * sizeof *q);
+        if (q != mt_tree.defq)
+            mt_unmap(mt_tree.defq, mt_tree.defq_cap * sizeof *q);
+        mt_tree.defq = q;
+        mt_tree.defq_cap = cap;
+        mt_tree.defq_head = 0;
+        mt_tree.defq_len = live;
+    }
+    mt_tree.defq[mt_tree.defq_len++] = (mt_tree_def_t){ip, parent, id};
+    /* Before the id is published (an edge or a cache entry, release): whoever finds the id
+     * finds the queue non-empty, or already drained by a writer that encoded it. */
+    __atomic_store_n(&mt_tree_defs_queued, mt_tree.defq_len - mt_tree.defq_head, __ATOMIC_RELEASE);
+    return true;
+}
+
+uint32_t mt_tree_defs_take(mt_tree_def_t *out, uint32_t max)
+{
+    mt_tree_lock();
+    size_t n = mt_tree.defq_len - mt_tree.defq_head;
+    if (n > max)
+        n = max;
+    if (n)
+        memcpy(out, mt_tree.defq + mt_tree.defq_head, n * sizeof *out);
+    mt_tree.defq_head += n;
+    if (mt_tree.defq_head == mt_tree.defq_len)
+        mt_tree.defq_head = mt_tree.defq_len = 0;
+    __atomic_store_n(&mt_tree_defs_queued, mt_tree.defq_len - mt_tree.defq_head, __ATOMIC_RELAXED);
+    mt_tree_unlock();
+    return (uint32_t)n;
+}
+
+/* Tree lock held. Child of parent for ip, created (and queued) when missing; 0 when out of
+ * memory. */
+static uint32_t mt_tree_child(uint32_t parent, uint64_t ip)
 {
     mt_edge_t *e = mt_tree_probe(mt_tree.gen[0], parent, ip);
     if (e->id)
@@ -145,12 +247,13 @@ static uint32_t mt_tree_child(uint32_t parent, uint64_t ip, mt_enc_t *enc)
         if (MT_UNLIKELY(mt_tree.next_id == UINT32_MAX))
             return 0; /* ids exhausted: treated like out of memory */
         id = mt_tree.next_id;
-        if (mt_tree_note_node(id, parent, ip) < 0)
+        if (mt_tree_note_node(id, parent, ip) < 0 || !mt_tree_def_put(id, parent, ip))
             return 0;
         mt_tree.next_id++;
-        mt_enc_trace_node(enc, id, parent, ip);
     }
-    *e = (mt_edge_t){ip, parent, id};
+    __atomic_store_n(&e->ip, ip, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->parent, parent, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->id, id, __ATOMIC_RELEASE);
     mt_tree.young_used++;
     return id;
 }
@@ -159,7 +262,7 @@ static uint32_t mt_tree_child(uint32_t parent, uint64_t ip, mt_enc_t *enc)
  * stack that misses the whole-stack cache usually shares its outer frames with the previous
  * one (the same callers, one level deeper or on the next line: imports nest 50 to 100 frames
  * deep), so only the frames after the first difference are looked up in the edge table, whose
- * probes are cache misses. Valid for one epoch; writer lock held. */
+ * probes are cache misses. Valid for one epoch; tree lock held. */
 static struct {
     uint64_t ip[MT_UNWIND_MAX];
     uint32_t node[MT_UNWIND_MAX];
@@ -177,13 +280,13 @@ static uint32_t mt_path_common(const mt_stack_t *st)
     return k;
 }
 
-static uint32_t mt_tree_walk(const mt_stack_t *st, mt_enc_t *enc)
+static uint32_t mt_tree_walk(const mt_stack_t *st)
 {
     uint32_t n = st->n, k = mt_path_common(st);
     uint32_t id = k ? mt_path.node[k - 1] : 0;
     mt_path.epoch = mt_tree.epoch;
     for (uint32_t i = k; i < n; i++) {
-        id = mt_tree_child(id, st->ip[n - 1 - i], enc);
+        id = mt_tree_child(id, st->ip[n - 1 - i]);
         if (!id) {
             mt_path.n = i;
             return 0;
@@ -195,45 +298,134 @@ static uint32_t mt_tree_walk(const mt_stack_t *st, mt_enc_t *enc)
     return id;
 }
 
-uint32_t mt_tree_intern(const mt_stack_t *st, mt_enc_t *enc)
+static mt_cache_entry_t *mt_tree_cache_at(const mt_stack_t *st)
+{
+    return &mt_tree.cache[(st->hash ^ st->hash2) & (MT_CACHE_SIZE - 1)];
+}
+
+static void mt_tree_cache_put(mt_cache_entry_t *c, const mt_stack_t *st, uint32_t leaf)
+{
+    __atomic_store_n(&c->check, st->hash ^ mt_tree_mix(leaf), __ATOMIC_RELAXED);
+    __atomic_store_n(&c->tail, (uint64_t)(uint32_t)st->hash2 << 32 | leaf, __ATOMIC_RELEASE);
+}
+
+/*
+ * Lock-free: the leaf of st if every edge of it is in the young generation, else 0. Within a
+ * sequence window: an edge read while a generation was emptied (and perhaps refilled) is not
+ * trusted. Ids only ever map to one (parent, ip), so an edge read whole is right.
+ */
+static uint32_t mt_tree_walk_shared(const mt_stack_t *st)
+{
+    uint32_t seq = __atomic_load_n(&mt_tree.seq, __ATOMIC_ACQUIRE);
+    if (seq & 1)
+        return 0;
+    mt_edge_t *young = __atomic_load_n(&mt_tree.gen[0], __ATOMIC_RELAXED);
+    uint32_t id = 0;
+    for (uint32_t i = st->n; i-- > 0;) {
+        mt_edge_t *e = mt_tree_probe(young, id, st->ip[i]);
+        id = __atomic_load_n(&e->id, __ATOMIC_ACQUIRE);
+        if (!id)
+            return 0;
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(&mt_tree.seq, __ATOMIC_RELAXED) == seq ? id : 0;
+}
+
+uint32_t mt_tree_intern(const mt_stack_t *st)
 {
     if (st->n == 0 || st->n > MT_UNWIND_MAX)
         return 0;
     /* The hash and the low half of the second equal (both cover the depth): the same stack,
      * but for a 2^-96 chance (stack_hash.c). Walking the leaf's parents to confirm it took 9%
-     * of recording churn.c, under the lock. */
-    mt_cache_entry_t *c = &mt_tree.cache[(st->hash ^ st->hash2) & (MT_CACHE_SIZE - 1)];
-    if (c->hash == st->hash && c->hash2 == (uint32_t)st->hash2 && c->leaf)
-        return c->leaf;
-    uint32_t id = mt_tree_walk(st, enc);
-    if (id)
-        *c = (mt_cache_entry_t){st->hash, (uint32_t)st->hash2, id};
+     * of recording churn.c. */
+    mt_cache_entry_t *c = mt_tree_cache_at(st);
+    uint64_t tail = __atomic_load_n(&c->tail, __ATOMIC_ACQUIRE);
+    uint32_t leaf = (uint32_t)tail;
+    if (MT_LIKELY(leaf && tail >> 32 == (uint32_t)st->hash2 &&
+                  __atomic_load_n(&c->check, __ATOMIC_RELAXED) == (st->hash ^ mt_tree_mix(leaf))))
+        return leaf;
+    uint32_t epoch = mt_tree_epoch();
+    uint32_t id = mt_tree_walk_shared(st);
+    if (!id) {
+        mt_tree_lock();
+        id = mt_tree_walk(st);
+        mt_tree_unlock();
+    }
+    if (id) {
+        mt_tree_cache_put(c, st, id);
+        /* A forget (dlclose) meanwhile must not find an id of before in the cache after it. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (MT_UNLIKELY(mt_tree_epoch() != epoch))
+            __atomic_store_n(&c->tail, 0, __ATOMIC_RELAXED);
+    }
     return id;
 }
 
-uint32_t mt_tree_extend(uint32_t node, const uintptr_t *ip, uint32_t n, mt_enc_t *enc)
+uint32_t mt_tree_extend(uint32_t node, const uintptr_t *ip, uint32_t n)
 {
+    mt_tree_lock();
     for (uint32_t i = n; i-- > 0 && node;)
-        node = mt_tree_child(node, ip[i], enc);
+        node = mt_tree_child(node, ip[i]);
+    mt_tree_unlock();
     return node;
 }
 
-void mt_tree_forget(void)
+/* Tree lock held. A lookup racing with this may still find an edge of before (it was
+ * valid when the lookup began): an event recorded at the moment of a dlclose. */
+static void mt_tree_forget_locked(void)
 {
+    mt_tree_seq_begin();
     for (int g = 0; g < 2; g++)
         memset(mt_tree.gen[g], 0, MT_GEN_SLOTS * sizeof(mt_edge_t));
     memset(mt_tree.cache, 0, MT_CACHE_SIZE * sizeof(mt_cache_entry_t));
     mt_tree.young_used = 0;
-    mt_tree.epoch++;
+    __atomic_store_n(&mt_tree.epoch, mt_tree.epoch + 1, __ATOMIC_RELAXED);
+    mt_tree_seq_end();
+}
+
+void mt_tree_forget(void)
+{
+    mt_tree_lock();
+    mt_tree_forget_locked();
+    mt_tree_unlock();
 }
 
 uint32_t mt_tree_epoch(void)
 {
-    return mt_tree.epoch;
+    return __atomic_load_n(&mt_tree.epoch, __ATOMIC_RELAXED);
+}
+
+static void mt_tree_defs_clear(void)
+{
+    mt_tree.defq_head = mt_tree.defq_len = 0;
+    __atomic_store_n(&mt_tree_defs_queued, 0, __ATOMIC_RELAXED);
 }
 
 void mt_tree_reset(void)
 {
-    mt_tree_forget();
+    mt_tree_lock();
+    mt_tree_forget_locked();
+    mt_tree_defs_clear();
     mt_tree.next_id = 1;
+    mt_tree_unlock();
+}
+
+void mt_tree_fork_prepare(void)
+{
+    mt_tree_lock();
+}
+
+void mt_tree_fork_parent(void)
+{
+    mt_tree_unlock();
+}
+
+void mt_tree_fork_child(void)
+{
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    mt_tree.lock = fresh;
+    mt_lock_order_drop(MT_LOCK_TREE);
+    /* The child's log starts afresh: it lists the nodes it keeps itself (process.c), and what
+     * the parent had queued is the parent's to write. */
+    mt_tree_defs_clear();
 }

@@ -85,6 +85,13 @@ def case_cancel_storm():
     same_as_plain("cancel_storm", "100", timeout=120, counts=False)
 
 
+@case(180)
+def case_starved_writer():
+    """Issue 14: the writer thread starved for good (SCHED_IDLE behind a spinning thread on its
+    CPU): producers write the buffers themselves after a short wait; every event is logged."""
+    same_as_plain("starved_writer", "2000000", timeout=120)
+
+
 @case(240)
 def case_raw_clone():
     """Item 4: a raw clone's child allocates 2M blocks: no hang, every event in its log."""

@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "check_main.h"
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "record/heap_total.h"
@@ -126,6 +127,48 @@ START_TEST(samples_at_highs_random)
 }
 END_TEST
 
-MT_SUITE(.name = "heap_total",
-         .tests = MT_TESTS(floor_and_margin, release_saturates, off_never_pending,
-                           child_counts_from_inherited, samples_at_highs_random));
+/* Threads change the total at once, without a lock: not one byte is lost, and a peak that
+ * was reached is claimed once, by one of the lowering threads. */
+#define TT_THREADS 4
+#define TT_OPS 200000
+
+static mt_heap_total_t tt_h;
+static int tt_claims;
+
+static void *tt_run(void *arg)
+{
+    uint64_t r = (uintptr_t)arg * 0x9e3779b97f4a7c15ull | 1;
+    for (int i = 0; i < TT_OPS; i++) {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        uint64_t n = 16 + r % 4096;
+        mt_heap_total_add(&tt_h, n);
+        if (mt_heap_total_pending(&tt_h) && mt_heap_total_claim(&tt_h))
+            __atomic_add_fetch(&tt_claims, 1, __ATOMIC_RELAXED);
+        mt_heap_total_sub(&tt_h, n);
+    }
+    return NULL;
+}
+
+START_TEST(threads_lose_nothing)
+{
+    mt_heap_total_init(&tt_h, true);
+    mt_heap_total_add(&tt_h, MIB - 1); /* the threads' blocks cross the floor, again and again */
+    tt_claims = 0;
+    pthread_t t[TT_THREADS];
+    for (uintptr_t k = 0; k < TT_THREADS; k++)
+        ck_assert_int_eq(pthread_create(&t[k], NULL, tt_run, (void *)(k + 1)), 0);
+    for (int k = 0; k < TT_THREADS; k++)
+        pthread_join(t[k], NULL);
+    ck_assert_uint_eq(tt_h.cur, MIB - 1);
+    ck_assert_int_ge(tt_claims, 1);
+    ck_assert_int_eq(tt_h.pending, 0);
+    /* every claim moved the threshold to 1% above a total of at least the floor */
+    ck_assert_uint_ge(tt_h.threshold, MIB + MIB / 100 + 1);
+}
+END_TEST
+
+MT_SUITE(.name = "heap_total", .tests = MT_TESTS(floor_and_margin, release_saturates,
+                                                 off_never_pending, child_counts_from_inherited,
+                                                 samples_at_highs_random, threads_lose_nothing));

@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "check_main.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +197,134 @@ START_TEST(forget_starts_new_ids)
 }
 END_TEST
 
+/* ---- threads sharing the tree: lock-free hits, the definition queue ----
+ *
+ * Each thread interns without any lock of its own, then, under ct_lock (the writer lock of the
+ * recorder), takes the queued definitions only when the queue says some are pending, as the
+ * recorder does, and checks that its leaf and every ancestor are defined already, with the
+ * frames of its stack: a definition never comes after an event that names it. */
+
+#define CT_THREADS 4
+#define CT_MAX_ID (1u << 21)
+
+typedef struct ct_def {
+    uint64_t ip;
+    uint32_t parent;
+    int set;
+} ct_def_t;
+
+static ct_def_t ct_defs[CT_MAX_ID];
+static pthread_mutex_t ct_lock = PTHREAD_MUTEX_INITIALIZER;
+static int ct_twice, ct_missing; /* under ct_lock */
+
+typedef struct ct_work {
+    const uintptr_t (*ips)[MAXDEPTH];
+    const uint32_t *depth;
+    uint32_t n, rounds, seed;
+    uint32_t *leaf; /* per stack, as this thread got it the last time */
+} ct_work_t;
+
+static void ct_take_all(void)
+{
+    uint32_t id[64], parent[64], n;
+    uint64_t ip[64];
+    while ((n = td_take(id, parent, ip, 64)) > 0)
+        for (uint32_t i = 0; i < n; i++) {
+            if (id[i] >= CT_MAX_ID || ct_defs[id[i]].set) {
+                ct_twice++;
+                continue;
+            }
+            ct_defs[id[i]] = (ct_def_t){ip[i], parent[i], 1};
+        }
+}
+
+static int ct_chain_ok(uint32_t leaf, const uintptr_t *ip, uint32_t n)
+{
+    uint32_t id = leaf;
+    for (uint32_t k = 0; k < n; k++) {
+        if (!id || id >= CT_MAX_ID || !ct_defs[id].set || ct_defs[id].ip != ip[k])
+            return 0;
+        id = ct_defs[id].parent;
+    }
+    return id == 0;
+}
+
+static void *ct_run(void *arg)
+{
+    ct_work_t *w = arg;
+    /* every stack once a round, in an order of the thread's own (7 is prime to NSTACKS) */
+    for (uint32_t round = 0; round < w->rounds; round++)
+        for (uint32_t k = 0; k < w->n; k++) {
+            uint32_t i = (uint32_t)((w->seed + (uint64_t)k * 7) % w->n);
+            uint32_t leaf = td_intern_only(w->ips[i], w->depth[i]);
+            pthread_mutex_lock(&ct_lock);
+            if (td_pending())
+                ct_take_all();
+            if (!ct_chain_ok(leaf, w->ips[i], w->depth[i]))
+                ct_missing++;
+            pthread_mutex_unlock(&ct_lock);
+            w->leaf[i] = leaf;
+        }
+    return NULL;
+}
+
+/* Runs CT_THREADS threads over the same n stacks; returns the leaves each got. */
+static void ct_threads(const uintptr_t (*ips)[MAXDEPTH], const uint32_t *depth, uint32_t n,
+                       uint32_t rounds, uint32_t (*leaf)[NSTACKS])
+{
+    pthread_t t[CT_THREADS];
+    ct_work_t w[CT_THREADS];
+    memset(ct_defs, 0, sizeof ct_defs);
+    ct_twice = ct_missing = 0;
+    for (int k = 0; k < CT_THREADS; k++) {
+        w[k] = (ct_work_t){ips, depth, n, rounds, 0x9e3779b9u * (uint32_t)(k + 1), leaf[k]};
+        ck_assert_int_eq(pthread_create(&t[k], NULL, ct_run, &w[k]), 0);
+    }
+    for (int k = 0; k < CT_THREADS; k++)
+        pthread_join(t[k], NULL);
+    ck_assert_int_eq(ct_twice, 0);
+    ck_assert_int_eq(ct_missing, 0);
+}
+
+/* Few enough edges that nothing ages: every thread gets the same leaf for the same stack. */
+START_TEST(threads_share_leaves_and_definitions_come_first)
+{
+    static uintptr_t ips[NSTACKS][MAXDEPTH];
+    static uint32_t depth[NSTACKS], leaf[CT_THREADS][NSTACKS];
+    ck_assert_int_eq(td_init(), 0);
+    for (int i = 0; i < NSTACKS; i++) {
+        depth[i] = 1 + (uint32_t)(next_rand() % 20);
+        for (uint32_t k = 0; k < depth[i]; k++)
+            ips[i][k] = pool_ip();
+    }
+    ct_threads((const uintptr_t(*)[MAXDEPTH])ips, depth, NSTACKS, 3, leaf);
+    for (int i = 0; i < NSTACKS; i++)
+        for (int k = 1; k < CT_THREADS; k++)
+            ck_assert_uint_eq(leaf[k][i], leaf[0][i]);
+    ck_assert(!td_pending());
+}
+END_TEST
+
+/* Distinct stacks enough for the generations to age while threads read them lock-free: every
+ * leaf still names its own frames, through definitions that came before it. */
+START_TEST(threads_across_aging)
+{
+    static uintptr_t ips[NSTACKS][MAXDEPTH];
+    static uint32_t depth[NSTACKS], leaf[CT_THREADS][NSTACKS];
+    ck_assert_int_eq(td_init(), 0);
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < NSTACKS; i++) {
+            depth[i] = MAXDEPTH;
+            for (uint32_t k = 0; k < depth[i]; k++) /* about 40 new edges per stack */
+                ips[i][k] = 0x400000 + ((uint64_t)round * NSTACKS + (uint64_t)i) * 0x1000 +
+                            (k < 4 ? 0 : (uint64_t)k * 0x10) + (k < 4 ? k : 0);
+        }
+        ct_threads((const uintptr_t(*)[MAXDEPTH])ips, depth, NSTACKS, 1, leaf);
+    }
+}
+END_TEST
+
 MT_SUITE(.name = "trace_tree",
          .tests = MT_TESTS(interned_stacks_read_back, hash_separates_structured_stacks,
-                           forget_starts_new_ids, aging_keeps_every_stack_readable));
+                           forget_starts_new_ids, aging_keeps_every_stack_readable,
+                           threads_share_leaves_and_definitions_come_first, threads_across_aging));
