@@ -961,8 +961,9 @@ START_TEST(threaded_reader_tiny_chunks)
         records++;
     /* process, node, thread, heap events, names and notices, exit */
     ck_assert_uint_eq(records, 1 + 1 + 1 + 3000 * 8 + 6 * 2 + 1);
-    /* at most once per chunk with strings */
-    ck_assert_uint_le(mt_reader_slot_waits(r), 6);
+    /* at most once per chunk with strings: the first (the process's path and argv) and the
+     * six with a thread name and a notice; how many of them it is depends on scheduling */
+    ck_assert_uint_le(mt_reader_slot_waits(r), 7);
     mt_reader_close(r);
     mt_lb_free(&b);
     unlink(path);
