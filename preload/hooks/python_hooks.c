@@ -472,6 +472,18 @@ static void mt_py_add_audit(void)
     mt_private_heap--;
 }
 
+/* Wraps the MEM and OBJ domains as they are now: what they did goes on through the wrappers,
+ * which stand above it (ctx: the original, kept in mt_py_orig_mem/obj). */
+static void mt_py_wrap_domains(void)
+{
+    mt_pyapi.get_allocator(PYMEM_DOMAIN_MEM, &mt_py_orig_mem);
+    mt_pyapi.get_allocator(PYMEM_DOMAIN_OBJ, &mt_py_orig_obj);
+    PyMemAllocatorEx mem = {&mt_py_orig_mem, mt_py_malloc, mt_py_calloc, mt_py_realloc, mt_py_free};
+    PyMemAllocatorEx obj = {&mt_py_orig_obj, mt_py_malloc, mt_py_calloc, mt_py_realloc, mt_py_free};
+    mt_pyapi.set_allocator(PYMEM_DOMAIN_MEM, &mem);
+    mt_pyapi.set_allocator(PYMEM_DOMAIN_OBJ, &obj);
+}
+
 /* ---- allocators Python chose itself ----
  *
  * PYTHONMALLOC (malloc, debug, pymalloc_debug, malloc_debug), -X dev and PYTHONDEVMODE make
@@ -494,12 +506,7 @@ void mt_py_domains_check(void)
     if (!__atomic_compare_exchange_n(&mt_py_domains_watch, &want, 2, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_RELAXED))
         return;
-    mt_pyapi.get_allocator(PYMEM_DOMAIN_MEM, &mt_py_orig_mem);
-    mt_pyapi.get_allocator(PYMEM_DOMAIN_OBJ, &mt_py_orig_obj);
-    PyMemAllocatorEx mem = {&mt_py_orig_mem, mt_py_malloc, mt_py_calloc, mt_py_realloc, mt_py_free};
-    PyMemAllocatorEx obj = {&mt_py_orig_obj, mt_py_malloc, mt_py_calloc, mt_py_realloc, mt_py_free};
-    mt_pyapi.set_allocator(PYMEM_DOMAIN_MEM, &mem);
-    mt_pyapi.set_allocator(PYMEM_DOMAIN_OBJ, &obj);
+    mt_py_wrap_domains();
     __atomic_store_n(&mt_py_domains_watch, 0, __ATOMIC_RELEASE);
 }
 
@@ -577,12 +584,7 @@ void mt_py_install(void)
     /* Before Py_Initialize: 3.11 keeps a domain's allocator unless PYTHONMALLOC or -X dev
      * asks for another one (_PyPreConfig_Write), and _PyRuntimeState_Init restores RAW after
      * its temporary switch. RAW is plain malloc, which the malloc hooks already record. */
-    mt_pyapi.get_allocator(PYMEM_DOMAIN_MEM, &mt_py_orig_mem);
-    mt_pyapi.get_allocator(PYMEM_DOMAIN_OBJ, &mt_py_orig_obj);
-    PyMemAllocatorEx mem = {&mt_py_orig_mem, mt_py_malloc, mt_py_calloc, mt_py_realloc, mt_py_free};
-    PyMemAllocatorEx obj = {&mt_py_orig_obj, mt_py_malloc, mt_py_calloc, mt_py_realloc, mt_py_free};
-    mt_pyapi.set_allocator(PYMEM_DOMAIN_MEM, &mem);
-    mt_pyapi.set_allocator(PYMEM_DOMAIN_OBJ, &obj);
+    mt_py_wrap_domains();
     __atomic_store_n(&mt_py_domains_watch, 1, __ATOMIC_RELEASE);
     if (mt_pyapi.get_arena && mt_pyapi.set_arena) {
         mt_pyapi.get_arena(&mt_py_orig_arena);
