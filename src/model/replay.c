@@ -593,6 +593,20 @@ static void mt_heap_release(mt_replay_t *r, const mt_block_t *b)
     mt_series_note(r);
 }
 
+/* The heap is at a new peak at time t (or a window begins there): the process's figures and
+ * the filtered ones read now; the nodes' lazy snapshots (mt_node_touch) start a generation. */
+static void mt_replay_peak_now(mt_replay_t *r, uint64_t t)
+{
+    r->all_peak_bytes = r->all_heap_bytes;
+    r->all_peak_blocks = r->all_heap_blocks;
+    r->all_peak_arena_obj_bytes = r->all_arena_obj_bytes;
+    r->peak_heap_bytes = r->heap_bytes;
+    r->peak_heap_blocks = r->heap_blocks;
+    r->peak_arena_obj_bytes = r->arena_obj_bytes;
+    r->peak_time_us = t;
+    r->gen++;
+}
+
 static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
 {
     mt_thread_stats_t *ts = &r->tstats[nb->thread];
@@ -626,17 +640,9 @@ static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
         }
     }
     /* The peak is the process's (replay.h); the filtered figures are read at that moment. */
-    if (r->all_heap_bytes > r->all_peak_bytes) {
-        r->all_peak_bytes = r->all_heap_bytes;
-        r->all_peak_blocks = r->all_heap_blocks;
-        r->all_peak_arena_obj_bytes = r->all_arena_obj_bytes;
-        r->peak_heap_bytes = r->heap_bytes;
-        r->peak_heap_blocks = r->heap_blocks;
-        r->peak_arena_obj_bytes = r->arena_obj_bytes;
+    if (r->all_heap_bytes > r->all_peak_bytes)
         /* now, not the block's birth: a failed realloc's block comes back at a later time */
-        r->peak_time_us = r->last_time_us;
-        r->gen++;
-    }
+        mt_replay_peak_now(r, r->last_time_us);
     if (selected)
         mt_series_note(r);
 }
@@ -1129,14 +1135,7 @@ void mt_replay_window_open(mt_replay_t *r, uint64_t t)
     r->win_open = 1;
     /* The peaks are the window's: from the heap as it is now, with nothing of the window's in
      * it yet. The lazy snapshots (mt_node_touch) start over with the new generation. */
-    r->all_peak_bytes = r->all_heap_bytes;
-    r->all_peak_blocks = r->all_heap_blocks;
-    r->all_peak_arena_obj_bytes = r->all_arena_obj_bytes;
-    r->peak_heap_bytes = r->heap_bytes;
-    r->peak_heap_blocks = r->heap_blocks;
-    r->peak_arena_obj_bytes = r->arena_obj_bytes;
-    r->peak_time_us = t;
-    r->gen++;
+    mt_replay_peak_now(r, t);
     r->mmap_peak_bytes = r->mmap_bytes;
     r->mmap_peak_time_us = t;
     r->peak_rss_bytes = 0;
