@@ -2,34 +2,14 @@
 // Threads cancelled while memtrace's writer is starved (SCHED_IDLE, one CPU), so that producers
 // wait for buffers inside the hooks: a cancellation there must never act, and never leave a
 // memtrace lock held (issue 19, item 2). Plain, there is no other thread to starve.
-#include <dirent.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static void starve_other_threads(void)
-{
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(0, &one);
-    sched_setaffinity(0, sizeof one, &one);
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        int tid = atoi(de->d_name);
-        if (tid <= 0 || tid == gettid())
-            continue;
-        struct sched_param sp = {0};
-        sched_setaffinity(tid, sizeof one, &one);
-        sched_setscheduler(tid, SCHED_IDLE, &sp);
-    }
-    if (d)
-        closedir(d);
-}
+#include "starve.h"
 
 static void *allocator(void *arg)
 {

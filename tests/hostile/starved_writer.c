@@ -4,12 +4,12 @@
 // second. Producers must not wait for it without end: after a short wait they compress and
 // write the buffers themselves (log_writer.c). Every event is still in the log. Plain, there is
 // no writer to starve.
-#include <dirent.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "starve.h"
 
 static volatile int stop;
 
@@ -19,26 +19,6 @@ static void *spin(void *arg)
     while (!stop)
         ;
     return NULL;
-}
-
-static void starve_other_threads(void)
-{
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(0, &one);
-    sched_setaffinity(0, sizeof one, &one);
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        int tid = atoi(de->d_name);
-        if (tid <= 0 || tid == gettid())
-            continue;
-        struct sched_param sp = {0};
-        sched_setaffinity(tid, sizeof one, &one);
-        sched_setscheduler(tid, SCHED_IDLE, &sp);
-    }
-    if (d)
-        closedir(d);
 }
 
 int main(int argc, char **argv)
