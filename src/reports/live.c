@@ -171,20 +171,29 @@ static mt_live_row_t *mt_live_row_add(mt_live_t *l, size_t *n, uint32_t node)
     return r;
 }
 
+/* Grows a map indexed by node or site (uint32, 0 for none) to hold index i, the new part zero;
+ * 0 or -ENOMEM with the map unchanged. */
+static int mt_live_map_cover(uint32_t **map, size_t *cap, size_t i)
+{
+    if (i < *cap)
+        return 0;
+    size_t nc = *cap ? *cap : 1024;
+    while (nc <= i)
+        nc *= 2;
+    uint32_t *nm = realloc(*map, nc * sizeof *nm);
+    if (!nm)
+        return -ENOMEM;
+    memset(nm + *cap, 0, (nc - *cap) * sizeof *nm);
+    *map = nm;
+    *cap = nc;
+    return 0;
+}
+
 /* The row of node in the thread view, made at its first block or call. */
 static mt_live_row_t *mt_live_thread_row(mt_live_t *l, size_t *n, uint32_t node)
 {
-    if (node >= l->slot_cap) {
-        size_t cap = l->slot_cap ? l->slot_cap : 1024;
-        while (cap <= node)
-            cap *= 2;
-        uint32_t *ns = realloc(l->slot, cap * sizeof *ns);
-        if (!ns)
-            return NULL;
-        memset(ns + l->slot_cap, 0, (cap - l->slot_cap) * sizeof *ns);
-        l->slot = ns;
-        l->slot_cap = cap;
-    }
+    if (mt_live_map_cover(&l->slot, &l->slot_cap, node) < 0)
+        return NULL;
     if (l->slot[node])
         return &l->rows[l->slot[node] - 1];
     mt_live_row_t *r = mt_live_row_add(l, n, node);
@@ -275,19 +284,8 @@ int mt_live_rows(mt_live_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym, int
         uint32_t site;
         if ((rc = mt_live_site_of(l, a, sym, l->rows[i].site, &site)) < 0)
             break;
-        if (site >= l->slot_cap) {
-            size_t cap = l->slot_cap ? l->slot_cap : 1024;
-            while (cap <= site)
-                cap *= 2;
-            uint32_t *ns = realloc(l->slot, cap * sizeof *ns);
-            if (!ns) {
-                rc = -ENOMEM;
-                break;
-            }
-            memset(ns + l->slot_cap, 0, (cap - l->slot_cap) * sizeof *ns);
-            l->slot = ns;
-            l->slot_cap = cap;
-        }
+        if ((rc = mt_live_map_cover(&l->slot, &l->slot_cap, site)) < 0)
+            break;
         if (!l->slot[site]) {
             l->out[m] = (mt_live_row_t){.site = site};
             l->slot[site] = (uint32_t)++m;
@@ -403,17 +401,9 @@ static int mt_live_site_of(mt_live_t *l, const mt_analysis_t *a, mt_symbolizer_t
         *site = l->node_site[node] - 1;
         return 0;
     }
-    if (node >= l->node_site_cap) {
-        size_t cap = l->node_site_cap ? l->node_site_cap : 1024;
-        while (cap <= node)
-            cap *= 2;
-        uint32_t *ns = realloc(l->node_site, cap * sizeof *ns);
-        if (!ns)
-            return -ENOMEM;
-        memset(ns + l->node_site_cap, 0, (cap - l->node_site_cap) * sizeof *ns);
-        l->node_site = ns;
-        l->node_site_cap = cap;
-    }
+    int rc = mt_live_map_cover(&l->node_site, &l->node_site_cap, node);
+    if (rc < 0)
+        return rc;
     mt_frame_t *f = NULL;
     int n = node ? mt_sites_node_stack(a, sym, node, &f) : 0;
     if (n < 0)
@@ -424,7 +414,6 @@ static int mt_live_site_of(mt_live_t *l, const mt_analysis_t *a, mt_symbolizer_t
         i = top < (size_t)n ? (long)top : -1;
     }
     char *function = NULL, *where = NULL;
-    int rc = 0;
     if (i >= 0) {
         rc = mt_live_describe(a, &f[i], &function, &where);
     } else {
