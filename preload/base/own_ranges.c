@@ -20,19 +20,29 @@ static mt_own_range_t mt_own_table[MT_OWN_MAX], mt_own_allocator_table[MT_OWN_AL
 static mt_range_set_t mt_own = {mt_own_table, 0, MT_OWN_MAX, 0};
 static mt_range_set_t mt_own_allocator = {mt_own_allocator_table, 0, MT_OWN_ALLOCATOR_MAX, 0};
 
+static void mt_spin_lock(int *lock)
+{
+    while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(lock, __ATOMIC_RELAXED))
+            __builtin_ia32_pause();
+}
+
+static void mt_spin_unlock(int *lock)
+{
+    __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+}
+
 static void mt_own_acquire(mt_range_set_t *s)
 {
     mt_lock_order_check(MT_LOCK_OWN);
-    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
+    mt_spin_lock(&s->lock);
     mt_lock_order_got(MT_LOCK_OWN);
 }
 
 static void mt_own_release(mt_range_set_t *s)
 {
     mt_lock_order_drop(MT_LOCK_OWN);
-    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+    mt_spin_unlock(&s->lock);
 }
 
 static void mt_range_add(mt_range_set_t *s, uintptr_t begin, uintptr_t end)
@@ -107,29 +117,28 @@ typedef struct mt_own_early_map {
 } mt_own_early_map_t;
 static mt_own_early_map_t mt_own_early[MT_OWN_EARLY_MAX];
 static size_t mt_own_early_count;
+/* Outside the lock order: mt_own_allocator_text takes a set's lock under it. */
 static int mt_own_early_lock;
 
 void mt_own_early_mapped(uintptr_t begin, uintptr_t end, uintptr_t caller)
 {
-    while (__atomic_exchange_n(&mt_own_early_lock, 1, __ATOMIC_ACQUIRE))
-        __builtin_ia32_pause();
+    mt_spin_lock(&mt_own_early_lock);
     if (mt_own_early_count < MT_OWN_EARLY_MAX)
         mt_own_early[mt_own_early_count++] = (mt_own_early_map_t){begin, end, caller};
-    __atomic_store_n(&mt_own_early_lock, 0, __ATOMIC_RELEASE);
+    mt_spin_unlock(&mt_own_early_lock);
 }
 
 void mt_own_allocator_text(uintptr_t lo, uintptr_t hi)
 {
     mt_own_allocator_lo = lo;
     __atomic_store_n(&mt_own_allocator_hi, hi, __ATOMIC_RELEASE);
-    while (__atomic_exchange_n(&mt_own_early_lock, 1, __ATOMIC_ACQUIRE))
-        __builtin_ia32_pause();
+    mt_spin_lock(&mt_own_early_lock);
     for (size_t i = 0; i < mt_own_early_count; i++)
         if (mt_own_is_allocator_code(mt_own_early[i].caller))
             mt_own_allocator_mapped(mt_own_early[i].begin, mt_own_early[i].end);
     mt_own_early_count = 0;
     __atomic_store_n(&mt_own_allocator_known, 1, __ATOMIC_RELEASE);
-    __atomic_store_n(&mt_own_early_lock, 0, __ATOMIC_RELEASE);
+    mt_spin_unlock(&mt_own_early_lock);
 }
 
 void mt_own_allocator_mapped(uintptr_t begin, uintptr_t end)
