@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "frame_filter.h"
+#include "grow.h"
 #include "names.h"
 #include "sites.h"
 
@@ -27,18 +28,29 @@ typedef struct mt_live_site {
     char *function, *where;
 } mt_live_site_t;
 
+/* Growable arrays (grow.h) of the rows and of the sites. */
+typedef struct mt_live_rows {
+    mt_live_row_t *v;
+    size_t cap;
+} mt_live_rows_t;
+typedef struct mt_live_sites {
+    mt_live_site_t *v;
+    size_t cap;
+} mt_live_sites_t;
+MT_DEFINE_RESERVE(mt_live_rows_reserve, mt_live_rows_t, 256)
+MT_DEFINE_RESERVE(mt_live_sites_reserve, mt_live_sites_t, 64)
+
 struct mt_live {
     mt_live_calls_t *calls;
     size_t calls_mask, ncalls;
     int incomplete;
-    mt_live_site_t *sites;
-    size_t nsites, sites_cap;
+    mt_live_sites_t sites; /* nsites of them */
+    size_t nsites;
     uint32_t *site_table; /* open addressing on the label: site index + 1, 0 = empty */
     size_t site_mask;
     uint32_t *node_site; /* node -> site index + 1, 0 = not labelled yet */
     size_t node_site_cap;
-    mt_live_row_t *rows; /* per node, then per site (out) */
-    size_t rows_cap;
+    mt_live_rows_t rows; /* per node, then per site (out) */
     mt_live_row_t *out;
     size_t out_cap;
     /* thread view: node -> row index + 1 while rows are gathered */
@@ -66,15 +78,15 @@ void mt_live_free(mt_live_t *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->nsites; i++) {
-        free(l->sites[i].function);
-        free(l->sites[i].where);
+        free(l->sites.v[i].function);
+        free(l->sites.v[i].where);
     }
-    free(l->sites);
+    free(l->sites.v);
     free(l->site_table);
     free(l->node_site);
     free(l->out);
     free(l->calls);
-    free(l->rows);
+    free(l->rows.v);
     free(l->slot);
     free(l);
 }
@@ -158,15 +170,9 @@ static int mt_live_cmp(const void *pa, const void *pb)
 
 static mt_live_row_t *mt_live_row_add(mt_live_t *l, size_t *n, uint32_t node)
 {
-    if (*n == l->rows_cap) {
-        size_t cap = l->rows_cap ? l->rows_cap * 2 : 256;
-        mt_live_row_t *nv = realloc(l->rows, cap * sizeof *nv);
-        if (!nv)
-            return NULL;
-        l->rows = nv;
-        l->rows_cap = cap;
-    }
-    mt_live_row_t *r = &l->rows[(*n)++];
+    if (mt_live_rows_reserve(&l->rows, *n + 1) < 0)
+        return NULL;
+    mt_live_row_t *r = &l->rows.v[(*n)++];
     *r = (mt_live_row_t){.site = node};
     return r;
 }
@@ -195,7 +201,7 @@ static mt_live_row_t *mt_live_thread_row(mt_live_t *l, size_t *n, uint32_t node)
     if (mt_live_map_cover(&l->slot, &l->slot_cap, node) < 0)
         return NULL;
     if (l->slot[node])
-        return &l->rows[l->slot[node] - 1];
+        return &l->rows.v[l->slot[node] - 1];
     mt_live_row_t *r = mt_live_row_add(l, n, node);
     if (r)
         l->slot[node] = (uint32_t)*n;
@@ -266,7 +272,7 @@ int mt_live_rows(mt_live_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym, int
             }
         }
         for (size_t i = 0; i < n; i++)
-            l->slot[l->rows[i].site] = 0;
+            l->slot[l->rows.v[i].site] = 0;
         if (w.failed)
             return -ENOMEM;
     }
@@ -282,7 +288,7 @@ int mt_live_rows(mt_live_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym, int
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         uint32_t site;
-        if ((rc = mt_live_site_of(l, a, sym, l->rows[i].site, &site)) < 0)
+        if ((rc = mt_live_site_of(l, a, sym, l->rows.v[i].site, &site)) < 0)
             break;
         if ((rc = mt_live_map_cover(&l->slot, &l->slot_cap, site)) < 0)
             break;
@@ -291,10 +297,10 @@ int mt_live_rows(mt_live_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym, int
             l->slot[site] = (uint32_t)++m;
         }
         mt_live_row_t *o = &l->out[l->slot[site] - 1];
-        o->held += l->rows[i].held;
-        o->blocks += l->rows[i].blocks;
-        o->allocated += l->rows[i].allocated;
-        o->count += l->rows[i].count;
+        o->held += l->rows.v[i].held;
+        o->blocks += l->rows.v[i].blocks;
+        o->allocated += l->rows.v[i].allocated;
+        o->count += l->rows.v[i].count;
     }
     for (size_t i = 0; i < m; i++)
         l->slot[l->out[i].site] = 0;
@@ -356,7 +362,7 @@ static int mt_live_site_find(mt_live_t *l, char *function, char *where, uint32_t
         if (!nt)
             goto fail;
         for (size_t i = 0; i < l->nsites; i++) {
-            size_t j = mt_live_str_hash(l->sites[i].function, l->sites[i].where) & (cap - 1);
+            size_t j = mt_live_str_hash(l->sites.v[i].function, l->sites.v[i].where) & (cap - 1);
             while (nt[j])
                 j = (j + 1) & (cap - 1);
             nt[j] = (uint32_t)i + 1;
@@ -367,7 +373,7 @@ static int mt_live_site_find(mt_live_t *l, char *function, char *where, uint32_t
     }
     size_t j = mt_live_str_hash(function, where) & l->site_mask;
     for (; l->site_table[j]; j = (j + 1) & l->site_mask) {
-        const mt_live_site_t *x = &l->sites[l->site_table[j] - 1];
+        const mt_live_site_t *x = &l->sites.v[l->site_table[j] - 1];
         if (strcmp(x->function, function) == 0 && strcmp(x->where, where) == 0) {
             *site = l->site_table[j] - 1;
             free(function);
@@ -375,15 +381,9 @@ static int mt_live_site_find(mt_live_t *l, char *function, char *where, uint32_t
             return 0;
         }
     }
-    if (l->nsites == l->sites_cap) {
-        size_t cap = l->sites_cap ? l->sites_cap * 2 : 64;
-        mt_live_site_t *ns = realloc(l->sites, cap * sizeof *ns);
-        if (!ns)
-            goto fail;
-        l->sites = ns;
-        l->sites_cap = cap;
-    }
-    l->sites[l->nsites] = (mt_live_site_t){function, where};
+    if (mt_live_sites_reserve(&l->sites, l->nsites + 1) < 0)
+        goto fail;
+    l->sites.v[l->nsites] = (mt_live_site_t){function, where};
     *site = (uint32_t)l->nsites++;
     l->site_table[j] = *site + 1;
     return 0;
@@ -434,6 +434,6 @@ static int mt_live_site_of(mt_live_t *l, const mt_analysis_t *a, mt_symbolizer_t
 
 void mt_live_site(const mt_live_t *l, uint32_t site, const char **function, const char **where)
 {
-    *function = l->sites[site].function;
-    *where = l->sites[site].where;
+    *function = l->sites.v[site].function;
+    *where = l->sites.v[site].where;
 }
