@@ -104,10 +104,8 @@ int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *
         mt_wseries_destroy(w);
         return rc;
     }
-    if (rc < 0) { /* the log went away or changed: the page goes without windows */
+    if (rc < 0) /* the log went away or changed: the page goes without windows (all zero) */
         mt_wseries_destroy(w);
-        memset(w, 0, sizeof *w);
-    }
     return 0;
 }
 
