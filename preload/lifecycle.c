@@ -276,14 +276,29 @@ __attribute__((destructor(101))) static void mt_life_fini(void)
 
 /* ---- fatal signals ---- */
 
-static const int mt_life_fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTERM, SIGINT};
+/* Every signal whose default action ends the process, but SIGKILL: the faults and abort, and
+ * the others (`find | head`'s SIGPIPE, a closed terminal's SIGHUP, the program's own SIGALRM, a
+ * CPU limit's SIGXCPU...). The real-time signals are added at start (SIGRTMIN is a call). */
+static const int mt_life_fatal[] = {
+    SIGSEGV, SIGBUS,    SIGABRT, SIGFPE,  SIGILL,  SIGTRAP,   SIGSYS,  SIGTERM,
+    SIGINT,  SIGHUP,    SIGQUIT, SIGPIPE, SIGALRM, SIGUSR1,   SIGUSR2, SIGXCPU,
+    SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO,   SIGPWR,  SIGSTKFLT,
+};
+
+/* A fault (and abort) is raised by the instruction or call that failed and must be handled
+ * now; every other signal can wait for the end of a hook. */
+static bool mt_life_signal_is_fault(int sig)
+{
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP ||
+           sig == SIGSYS || sig == SIGABRT;
+}
 
 static void mt_life_on_signal(int sig)
 {
     int saved = errno;
-    /* SIGTERM or SIGINT inside a hook, perhaps with the recorder lock held by this thread:
-     * the log's end is written when the hook ends (a fault must be handled now). */
-    if ((sig == SIGTERM || sig == SIGINT) && mt_sigdefer_hold_own(sig, mt_life_on_signal)) {
+    /* A signal from outside inside a hook, perhaps with the recorder lock held by this thread:
+     * the log's end is written when the hook ends. */
+    if (!mt_life_signal_is_fault(sig) && mt_sigdefer_hold_own(sig, mt_life_on_signal)) {
         errno = saved;
         return;
     }
@@ -307,6 +322,18 @@ static void mt_life_on_signal(int sig)
     sigaction(sig, &dfl, NULL);
     mt_syscall(SYS_tgkill, mt_sys_getpid(), mt_sys_gettid(), sig);
     errno = saved;
+}
+
+static void mt_life_catch_fatal(void)
+{
+    enum { FIXED = sizeof mt_life_fatal / sizeof mt_life_fatal[0] };
+    int sigs[FIXED + 64];
+    int n = 0;
+    for (; n < (int)FIXED; n++)
+        sigs[n] = mt_life_fatal[n];
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX && n < (int)(sizeof sigs / sizeof sigs[0]); sig++)
+        sigs[n++] = sig;
+    mt_sig_init(sigs, n, mt_life_on_signal);
 }
 
 void mt_life_init(const mt_life_python_t *py)
@@ -377,8 +404,7 @@ void mt_life_init(const mt_life_python_t *py)
         pthread_atfork(mt_life_fork_prepare, mt_life_fork_parent, mt_life_fork_child);
         mt_writer.orphaned = mt_life_orphaned;
         (void)mt_slot_self();
-        mt_sig_init(mt_life_fatal, (int)(sizeof mt_life_fatal / sizeof mt_life_fatal[0]),
-                    mt_life_on_signal);
+        mt_life_catch_fatal();
     }
     mt_guard--;
 }

@@ -169,6 +169,22 @@ def case_term_workers():
     print("  3 runs of 8 workers: every log complete, each worker's ending with signal 15")
 
 
+@case(120)
+def case_signal_ends():
+    """A program ended by a signal it does not handle, for every signal whose default action
+    ends the process (SIGPIPE as in `find | head`, its own SIGALRM, SIGHUP, SIGXCPU, a
+    real-time signal...): the same status as plain, and a complete log that ends with that
+    signal and holds exactly the program's own calls (SIGPIPE's log held only its header)."""
+    names = ["PIPE", "ALRM", "HUP", "QUIT", "USR1", "USR2", "XCPU", "VTALRM", "PROF", "IO",
+             "PWR", "STKFLT", "TRAP", "SYS", "XFSZ", "RTMIN+0", "RTMIN+5"]
+    for name in names:
+        traced, rep = same_as_plain("signal_ends", name, timeout=30)
+        check(traced.returncode > 128, f"SIG{name}: the run exited {traced.returncode}")
+        check(rep["exit"]["reason"] == "signal" and rep["exit"]["status"] == traced.returncode - 128,
+              f"SIG{name}: the log ends with {rep['exit']}, the run exited {traced.returncode}")
+    print(f"  {len(names)} signals: each log complete, its calls exact, ending with its signal")
+
+
 @case(60)
 def case_exit_term():
     """Five children call _exit(7) with a SIGTERM timed 2 ms later, while memtrace writes the
