@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "analysis.h"
+#include "histograms.h"
 #include "sites.h"
 #include "symbolizer.h"
 
@@ -20,6 +21,7 @@ typedef struct mt_report_summary {
     size_t *by_bytes, nby_bytes; /* indices into sites.v */
     size_t *by_count, nby_count;
     size_t *by_temporary, nby_temporary;
+    mt_histograms_t hist;
 } mt_report_summary_t;
 
 int mt_report_summary_build(mt_report_summary_t *rep, const mt_analysis_t *a, mt_symbolizer_t *sym,
