@@ -146,14 +146,7 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     const mt_analysis_t *a = rep->a;
     const mt_replay_t *r = &a->replay;
     mt_json_t j;
-    mt_json_init(&j, out, pretty);
-    mt_json_object_begin(&j);
-    mt_json_key(&j, "format");
-    mt_json_string(&j, "memtrace-report");
-    mt_json_key(&j, "schema_version");
-    mt_json_u64(&j, 1);
-    mt_json_key(&j, "file");
-    mt_json_string(&j, a->path);
+    mt_json_document_begin(&j, out, pretty, "memtrace-report", a->path);
     mt_json_key(&j, "command");
     mt_json_string(&j, rep->command);
     mt_json_key(&j, "argv");

@@ -17,11 +17,11 @@ typedef struct mt_report_summary {
     const mt_analysis_t *a;
     mt_symbolizer_t *sym; /* borrowed: frames point at its strings */
     char *command;
+    mt_histograms_t hist; /* block lifetimes, allocation sizes */
     mt_sites_t sites;
     size_t *by_bytes, nby_bytes; /* indices into sites.v */
     size_t *by_count, nby_count;
     size_t *by_temporary, nby_temporary;
-    mt_histograms_t hist;
 } mt_report_summary_t;
 
 int mt_report_summary_build(mt_report_summary_t *rep, const mt_analysis_t *a, mt_symbolizer_t *sym,
