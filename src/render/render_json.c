@@ -262,12 +262,7 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     mt_json_key(&j, "leaked_bytes");
     mt_json_u64(&j, r->mmap_bytes);
     mt_json_object_end(&j);
-    mt_json_key(&j, "truncated");
-    mt_json_bool(&j, a->truncated);
-    mt_json_key(&j, "truncation");
-    mt_json_string(&j, a->truncated ? a->truncation : NULL);
-    mt_json_key(&j, "allocator_notice");
-    mt_json_string(&j, a->allocator_notice[0] ? a->allocator_notice : NULL);
+    mt_render_log_notes_json(&j, a);
     mt_json_key(&j, "events_lost_notice");
     mt_json_string(&j, a->lost_notice[0] ? a->lost_notice : NULL);
     mt_render_marks_json(&j, a);

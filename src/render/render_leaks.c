@@ -328,12 +328,7 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
         mt_json_object_end(&j);
     }
     mt_json_array_end(&j);
-    mt_json_key(&j, "truncated");
-    mt_json_bool(&j, a->truncated);
-    mt_json_key(&j, "truncation");
-    mt_json_string(&j, a->truncated ? a->truncation : NULL);
-    mt_json_key(&j, "allocator_notice");
-    mt_json_string(&j, a->allocator_notice[0] ? a->allocator_notice : NULL);
+    mt_render_log_notes_json(&j, a);
     mt_json_key(&j, "warnings");
     mt_json_array_begin(&j);
     for (size_t i = 0; i < mt_symbolizer_warning_count(l->sym); i++)
