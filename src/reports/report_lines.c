@@ -187,18 +187,9 @@ static int mt_lines_script(const mt_analysis_t *a, const mt_lines_files_t *f, ui
 
 /* Growable arrays (grow.h) behind rep->stats, rep->rows and rep->blocks: v is the report's
  * array, set again after each reserve. */
-typedef struct mt_lines_stats_buf {
-    mt_line_stats_t *v;
-    size_t cap;
-} mt_lines_stats_buf_t;
-typedef struct mt_lines_rows_buf {
-    mt_lines_row_t *v;
-    size_t cap;
-} mt_lines_rows_buf_t;
-typedef struct mt_lines_blocks_buf {
-    mt_lines_block_t *v;
-    size_t cap;
-} mt_lines_blocks_buf_t;
+MT_DEFINE_BUF(mt_lines_stats_buf_t, mt_line_stats_t)
+MT_DEFINE_BUF(mt_lines_rows_buf_t, mt_lines_row_t)
+MT_DEFINE_BUF(mt_lines_blocks_buf_t, mt_lines_block_t)
 MT_DEFINE_RESERVE(mt_lines_stats_reserve, mt_lines_stats_buf_t, 256)
 MT_DEFINE_RESERVE(mt_lines_rows_reserve, mt_lines_rows_buf_t, 256)
 MT_DEFINE_RESERVE(mt_lines_blocks_reserve, mt_lines_blocks_buf_t, 16)
