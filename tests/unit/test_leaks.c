@@ -33,10 +33,9 @@ static char *render(const mt_leaks_t *l, int fmt, unsigned fail)
 START_TEST(report_groups_orders_and_renders)
 {
     mt_analysis_t *a = mt_leak_program_self();
-    mt_symbolizer_t *sym;
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_symbolizer_t *sym = mt_leak_program_symbolizer(a);
     mt_leaks_t l;
-    ck_assert_int_eq(mt_leaks_build(&l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW), 0);
+    mt_leak_program_report(&l, a, sym);
     ck_assert_int_eq(l.classified, 1);
     ck_assert_uint_eq(l.n, 5);
     /* biggest first, indirect bytes counting for their definite owner */
@@ -99,17 +98,14 @@ START_TEST(report_groups_orders_and_renders)
                   "   fun:*\n   fun:lost_list_site\n   fun:caller_site\n",
                   "# LeakSanitizer: leak:lost_list_site\n");
     free(g);
-    mt_leaks_destroy(&l);
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
+    mt_leak_program_free(&l, sym, a);
 }
 END_TEST
 
 START_TEST(report_applies_suppressions)
 {
     mt_analysis_t *a = mt_leak_program_self();
-    mt_symbolizer_t *sym;
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_symbolizer_t *sym = mt_leak_program_symbolizer(a);
     mt_supps_t s;
     mt_supps_init(&s);
     char err[256];
@@ -139,8 +135,7 @@ START_TEST(report_applies_suppressions)
     free(j);
     mt_leaks_destroy(&l);
     mt_supps_destroy(&s);
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
+    mt_leak_program_free(NULL, sym, a);
 }
 END_TEST
 
@@ -150,10 +145,9 @@ START_TEST(unclassified_report_says_so)
     mt_leak_program(&b, 1);
     mt_lb_exit(&b, 300, MT_EXIT_NORMAL, 0);
     mt_analysis_t *a = mt_leak_program_load(&b);
-    mt_symbolizer_t *sym;
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_symbolizer_t *sym = mt_leak_program_symbolizer(a);
     mt_leaks_t l;
-    ck_assert_int_eq(mt_leaks_build(&l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW), 0);
+    mt_leak_program_report(&l, a, sym);
     ck_assert_int_eq(l.classified, 0);
     ck_assert_uint_eq(l.bytes[MT_LEAKS_UNCLASSIFIED], 556);
     ck_assert_uint_eq(l.n, 5);
@@ -174,9 +168,7 @@ START_TEST(unclassified_report_says_so)
     x = render(&l, 3, 0);
     ck_assert_ptr_nonnull(strstr(x, "tests=\"5\" failures=\"0\""));
     free(x);
-    mt_leaks_destroy(&l);
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
+    mt_leak_program_free(&l, sym, a);
 }
 END_TEST
 
@@ -192,10 +184,9 @@ START_TEST(junit_escapes_and_passes_when_clean)
     mt_lb_leak_scan_end(&b, 0);
     mt_lb_exit(&b, 3, MT_EXIT_NORMAL, 0);
     mt_analysis_t *a = mt_leak_program_load(&b);
-    mt_symbolizer_t *sym;
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_symbolizer_t *sym = mt_leak_program_symbolizer(a);
     mt_leaks_t l;
-    ck_assert_int_eq(mt_leaks_build(&l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW), 0);
+    mt_leak_program_report(&l, a, sym);
     ck_assert_uint_eq(l.bytes[MT_LEAKS_REACHABLE], 10);
     char *x = render(&l, 3, MT_LEAKS_DEFAULT_FAIL);
     MT_ASSERT_HAS(x, "tests=\"1\" failures=\"0\"",
@@ -209,17 +200,14 @@ START_TEST(junit_escapes_and_passes_when_clean)
     ck_assert_ptr_nonnull(strstr(x, "failures=\"1\""));
     ck_assert_ptr_null(strchr(x, '\x01'));
     free(x);
-    mt_leaks_destroy(&l);
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
+    mt_leak_program_free(&l, sym, a);
 }
 END_TEST
 
 START_TEST(summary_report_carries_leak_totals)
 {
     mt_analysis_t *a = mt_leak_program_self();
-    mt_symbolizer_t *sym;
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_symbolizer_t *sym = mt_leak_program_symbolizer(a);
     mt_report_summary_t rep;
     ck_assert_int_eq(mt_report_summary_build(&rep, a, sym, 3), 0);
     char *buf = NULL;
@@ -239,18 +227,16 @@ START_TEST(summary_report_carries_leak_totals)
                   "2, possible 64 B in 1, reachable 200 B in 1\n");
     free(buf);
     mt_report_summary_destroy(&rep);
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
+    mt_leak_program_free(NULL, sym, a);
 }
 END_TEST
 
 START_TEST(generated_suppressions_suppress_what_they_were_made_from)
 {
     mt_analysis_t *a = mt_leak_program_self();
-    mt_symbolizer_t *sym;
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_symbolizer_t *sym = mt_leak_program_symbolizer(a);
     mt_leaks_t l;
-    ck_assert_int_eq(mt_leaks_build(&l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW), 0);
+    mt_leak_program_report(&l, a, sym);
     char *g = render(&l, 4, 0);
     mt_leaks_destroy(&l);
     mt_supps_t s;
@@ -265,8 +251,7 @@ START_TEST(generated_suppressions_suppress_what_they_were_made_from)
     mt_leaks_destroy(&l);
     mt_supps_destroy(&s);
     free(g);
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
+    mt_leak_program_free(NULL, sym, a);
 }
 END_TEST
 
