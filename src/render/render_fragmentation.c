@@ -227,10 +227,7 @@ int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out
         mt_json_u64(&j, s->bytes_allocated);
         mt_json_key(&j, "suggestion");
         mt_json_string(&j, mt_churn_advice);
-        mt_json_key(&j, "stack");
-        mt_render_stack_json(&j, rep->a->modules, s);
-        mt_render_site_threads_json(&j, rep->a, s); /* after the stack: keys are added at the end */
-        mt_json_object_end(&j);
+        mt_render_site_end_json(&j, rep->a, s);
     }
     mt_json_array_end(&j);
     mt_json_key(&j, "python_arenas");

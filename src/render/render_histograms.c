@@ -27,10 +27,7 @@ void mt_render_histograms_json(mt_json_t *j, const mt_report_summary_t *rep)
         mt_json_u64(j, s->allocations);
         mt_json_key(j, "bytes");
         mt_json_u64(j, s->bytes_allocated);
-        mt_json_key(j, "stack");
-        mt_render_stack_json(j, rep->a->modules, s);
-        mt_render_site_threads_json(j, rep->a, s); /* after the stack: keys are added at the end */
-        mt_json_object_end(j);
+        mt_render_site_end_json(j, rep->a, s);
     }
     mt_json_array_end(j);
     mt_json_key(j, "lifetimes");

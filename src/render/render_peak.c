@@ -66,10 +66,7 @@ int mt_render_peak_json(const mt_report_peak_t *rep, FILE *out, int pretty)
         mt_json_u64(&j, s->peak_bytes);
         mt_json_key(&j, "blocks");
         mt_json_u64(&j, s->peak_blocks);
-        mt_json_key(&j, "stack");
-        mt_render_stack_json(&j, rep->a->modules, s);
-        mt_render_site_threads_json(&j, rep->a, s); /* after the stack: keys are added at the end */
-        mt_json_object_end(&j);
+        mt_render_site_end_json(&j, rep->a, s);
     }
     mt_json_array_end(&j);
     mt_json_key(&j, "other_sites");
