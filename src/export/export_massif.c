@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "names.h"
 #include "text_escape.h"
 
@@ -41,6 +42,7 @@ typedef struct mt_mtree {
 } mt_mtree_t;
 
 #define MT_MTREE_NONE UINT32_MAX
+MT_DEFINE_RESERVE(mt_mtree_reserve, mt_mtree_t, 256)
 
 static uint64_t mt_mtree_hash(uint32_t parent, const mt_frame_t *f)
 {
@@ -78,14 +80,8 @@ static uint32_t mt_mtree_child(mt_mtree_t *t, uint32_t parent, const mt_frame_t 
     }
     if (t->n >= MT_MTREE_NONE - 1)
         return MT_MTREE_NONE;
-    if (t->n == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 256;
-        mt_mtree_node_t *nv = realloc(t->v, nc * sizeof *nv);
-        if (!nv)
-            return MT_MTREE_NONE;
-        t->v = nv;
-        t->cap = nc;
-    }
+    if (mt_mtree_reserve(t, t->n + 1) < 0)
+        return MT_MTREE_NONE;
     uint32_t id = (uint32_t)t->n++;
     mt_mtree_node_t *p = &t->v[parent];
     t->v[id] = (mt_mtree_node_t){f, 0, parent, MT_MTREE_NONE, p->first_kid, 0};
@@ -110,10 +106,8 @@ static int mt_mtree_build(mt_mtree_t *t, mt_sites_t *sites, const uint64_t *held
                           uint32_t *leaf)
 {
     memset(t, 0, sizeof *t);
-    t->v = malloc(256 * sizeof *t->v);
-    if (!t->v)
+    if (mt_mtree_reserve(t, 1) < 0)
         return -ENOMEM;
-    t->cap = 256;
     t->n = 1;
     t->v[0] = (mt_mtree_node_t){NULL, 0, MT_MTREE_NONE, MT_MTREE_NONE, MT_MTREE_NONE, 0};
     for (size_t i = 0; i < sites->n; i++) {

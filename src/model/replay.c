@@ -552,8 +552,10 @@ static void mt_series_note_slow(mt_replay_t *r, uint64_t t, uint64_t v)
 static void mt_lifetime_note(mt_replay_t *r, const mt_block_t *b, uint64_t t)
 {
     uint64_t d = t > b->time_us ? t - b->time_us : 0;
-    unsigned i = d < 1000 ? 0 : d < 10000 ? 1 : d < 100000 ? 2 : d < 1000000 ? 3 : 4;
-    r->lifetimes[i]++;
+    unsigned i = 0; /* decimal digits of d: most blocks live a few microseconds */
+    for (uint64_t p = 1; d >= p && i < MT_REPLAY_LIFETIME_DIGITS - 1; p *= 10)
+        i++;
+    r->frees_by_lifetime_digits[i]++;
 }
 
 /* ---- heap events ---- */
@@ -727,7 +729,7 @@ int mt_replay_alloc(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uin
             r->bytes_allocated += size;
             if (__builtin_expect(kind == MT_ALLOC_CUSTOM, 0))
                 r->custom_bytes_allocated += size;
-            r->sizes[mt_replay_size_bucket(size)]++;
+            r->allocs_by_size_bits[mt_replay_size_bucket(size)]++;
             ns->allocations++;
             ns->bytes_allocated += size;
             if ((rc = mt_node_thread(r, ns, node, th->idx)) < 0)

@@ -144,10 +144,12 @@ typedef struct mt_heap_bucket {
 /* Blocks at least this big come from mmap in glibc by default: not part of the main heap. */
 #define MT_REPLAY_SMALL_BLOCK (128u * 1024u)
 
-/* Lifetime buckets of freed blocks: <1 ms, <10 ms, <100 ms, <1 s, longer. */
-#define MT_LIFETIME_BUCKETS 5
-/* Size buckets of allocation calls: 0 holds size 0, i > 0 holds [2^(i-1), 2^i). */
-#define MT_SIZE_BUCKETS 65
+/* The figures the report's histograms (reports/histograms.h) are drawn from, counted as the
+ * log goes by: freed blocks by the number of decimal digits of their lifetime in microseconds
+ * (0 for 0 us, i for [10^(i-1), 10^i)), allocation calls by the bit length of their size
+ * (mt_replay_size_bucket: 0 for size 0, i for [2^(i-1), 2^i)). */
+#define MT_REPLAY_LIFETIME_DIGITS 21
+#define MT_REPLAY_SIZE_BITS 65
 
 typedef struct mt_replay {
     /* live heap blocks: open addressing, linear probing, backward-shift deletion */
@@ -239,8 +241,8 @@ typedef struct mt_replay {
     uint64_t replaced_blocks;       /* ALLOC of an address already live (a free we never saw) */
     uint64_t temporary_allocations; /* freed before the same thread allocated again */
     uint64_t heap_low_addr; /* lowest address of a small block ever: where the heap starts */
-    uint64_t lifetimes[MT_LIFETIME_BUCKETS]; /* freed blocks (free or realloc) by lifetime */
-    uint64_t sizes[MT_SIZE_BUCKETS];         /* allocation calls by requested size */
+    uint64_t frees_by_lifetime_digits[MT_REPLAY_LIFETIME_DIGITS]; /* free or realloc */
+    uint64_t allocs_by_size_bits[MT_REPLAY_SIZE_BITS];            /* by requested size */
 
     uint64_t mmap_calls, munmap_calls, mmap_bytes_total;
     uint64_t mmap_bytes, mmap_peak_bytes, mmap_peak_time_us;
@@ -346,7 +348,7 @@ static inline uint32_t mt_replay_nodes_allocated(const mt_replay_t *r)
     return r->nstats;
 }
 
-/* The size bucket of a request (see MT_SIZE_BUCKETS). */
+/* The bit length of a size: its index in allocs_by_size_bits. */
 static inline unsigned mt_replay_size_bucket(uint64_t size)
 {
     return size ? 64u - (unsigned)__builtin_clzll(size) : 0u;

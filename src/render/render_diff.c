@@ -169,12 +169,7 @@ static void mt_diff_run_json(mt_json_t *j, const mt_analysis_t *a, const mt_diff
 int mt_render_diff_json(const mt_diff_t *d, FILE *out, const mt_diff_render_opts_t *opt)
 {
     mt_json_t j;
-    mt_json_init(&j, out, 1);
-    mt_json_object_begin(&j);
-    mt_json_key(&j, "format");
-    mt_json_string(&j, "memtrace-diff");
-    mt_json_key(&j, "schema_version");
-    mt_json_u64(&j, 1);
+    mt_json_document_begin(&j, out, 1, "memtrace-diff", NULL);
     mt_json_key(&j, "old");
     mt_diff_run_json(&j, d->a_old, &d->old);
     mt_json_key(&j, "new");

@@ -146,14 +146,7 @@ static void mt_json_python_arenas(mt_json_t *j, const mt_report_fragmentation_t 
 int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out, int pretty)
 {
     mt_json_t j;
-    mt_json_init(&j, out, pretty);
-    mt_json_object_begin(&j);
-    mt_json_key(&j, "format");
-    mt_json_string(&j, "memtrace-fragmentation");
-    mt_json_key(&j, "schema_version");
-    mt_json_u64(&j, 1);
-    mt_json_key(&j, "file");
-    mt_json_string(&j, rep->a->path);
+    mt_json_document_begin(&j, out, pretty, "memtrace-fragmentation", rep->a->path);
     /* --thread narrows the sites; the moments and holes stay the process's */
     mt_render_thread_filter_json(&j, rep->a);
     mt_json_moment(&j, "at_peak", &rep->at_peak, rep, 0);
@@ -234,10 +227,7 @@ int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out
         mt_json_u64(&j, s->bytes_allocated);
         mt_json_key(&j, "suggestion");
         mt_json_string(&j, mt_churn_advice);
-        mt_json_key(&j, "stack");
-        mt_render_stack_json(&j, rep->a->modules, s);
-        mt_render_site_threads_json(&j, rep->a, s); /* after the stack: keys are added at the end */
-        mt_json_object_end(&j);
+        mt_render_site_end_json(&j, rep->a, s);
     }
     mt_json_array_end(&j);
     mt_json_key(&j, "python_arenas");

@@ -10,25 +10,10 @@
 #include "render_stack.h"
 #include "render_threads.h"
 
-const char *mt_render_lifetime_label(unsigned i)
-{
-    static const char *const l[MT_LIFETIME_BUCKETS] = {"<1ms", "<10ms", "<100ms", "<1s", ">=1s"};
-    return i < MT_LIFETIME_BUCKETS ? l[i] : "?";
-}
-
-static uint64_t mt_size_lo(unsigned i)
-{
-    return i ? 1ull << (i - 1) : 0;
-}
-
-static uint64_t mt_size_hi(unsigned i) /* inclusive */
-{
-    return i == 0 ? 0 : i == 64 ? UINT64_MAX : (1ull << i) - 1;
-}
-
 void mt_render_histograms_json(mt_json_t *j, const mt_report_summary_t *rep)
 {
     const mt_replay_t *r = &rep->a->replay;
+    const mt_histograms_t *h = &rep->hist;
     mt_json_key(j, "temporary_allocations");
     mt_json_u64(j, r->temporary_allocations);
     mt_json_key(j, "top_temporary_sites");
@@ -42,33 +27,30 @@ void mt_render_histograms_json(mt_json_t *j, const mt_report_summary_t *rep)
         mt_json_u64(j, s->allocations);
         mt_json_key(j, "bytes");
         mt_json_u64(j, s->bytes_allocated);
-        mt_json_key(j, "stack");
-        mt_render_stack_json(j, rep->a->modules, s);
-        mt_render_site_threads_json(j, rep->a, s); /* after the stack: keys are added at the end */
-        mt_json_object_end(j);
+        mt_render_site_end_json(j, rep->a, s);
     }
     mt_json_array_end(j);
     mt_json_key(j, "lifetimes");
     mt_json_object_begin(j);
     for (unsigned i = 0; i < MT_LIFETIME_BUCKETS; i++) {
-        mt_json_key(j, mt_render_lifetime_label(i));
-        mt_json_u64(j, r->lifetimes[i]);
+        mt_json_key(j, mt_histograms_lifetime_label(i));
+        mt_json_u64(j, h->lifetimes[i]);
     }
     mt_json_key(j, "never_freed");
-    mt_json_u64(j, r->heap_blocks);
+    mt_json_u64(j, h->never_freed);
     mt_json_object_end(j);
     mt_json_key(j, "sizes");
     mt_json_array_begin(j);
     for (unsigned i = 0; i < MT_SIZE_BUCKETS; i++) {
-        if (!r->sizes[i])
+        if (!h->sizes[i])
             continue;
         mt_json_object_begin(j);
         mt_json_key(j, "min");
-        mt_json_u64(j, mt_size_lo(i));
+        mt_json_u64(j, mt_histograms_size_lo(i));
         mt_json_key(j, "max");
-        mt_json_u64(j, mt_size_hi(i));
+        mt_json_u64(j, mt_histograms_size_hi(i));
         mt_json_key(j, "count");
-        mt_json_u64(j, r->sizes[i]);
+        mt_json_u64(j, h->sizes[i]);
         mt_json_object_end(j);
     }
     mt_json_array_end(j);
@@ -86,6 +68,7 @@ void mt_render_histograms_text(FILE *o, const mt_report_summary_t *rep, int colo
                                size_t max_frames)
 {
     const mt_replay_t *r = &rep->a->replay;
+    const mt_histograms_t *h = &rep->hist;
     const char *head = colour ? "\033[1;4m" : "", *bold = colour ? "\033[1m" : "",
                *reset = colour ? "\033[0m" : "";
     char c1[32], c2[32], b1[32], b2[32];
@@ -106,37 +89,39 @@ void mt_render_histograms_text(FILE *o, const mt_report_summary_t *rep, int colo
         mt_render_stack_text(o, colour, rep->a->modules, s, max_frames);
     }
 
-    uint64_t max = r->heap_blocks;
+    uint64_t max = h->never_freed;
     for (unsigned i = 0; i < MT_LIFETIME_BUCKETS; i++)
-        max = r->lifetimes[i] > max ? r->lifetimes[i] : max;
+        max = h->lifetimes[i] > max ? h->lifetimes[i] : max;
     fprintf(o, "\n%sblock lifetimes%s\n", head, reset);
     for (unsigned i = 0; i < MT_LIFETIME_BUCKETS; i++) {
-        fprintf(o, "  %-12s %14s  ", mt_render_lifetime_label(i),
-                mt_fmt_count(c1, sizeof c1, r->lifetimes[i]));
-        mt_bar(o, r->lifetimes[i], max);
+        fprintf(o, "  %-12s %14s  ", mt_histograms_lifetime_label(i),
+                mt_fmt_count(c1, sizeof c1, h->lifetimes[i]));
+        mt_bar(o, h->lifetimes[i], max);
         fputc('\n', o);
     }
-    fprintf(o, "  %-12s %14s  ", "never freed", mt_fmt_count(c1, sizeof c1, r->heap_blocks));
-    mt_bar(o, r->heap_blocks, max);
+    fprintf(o, "  %-12s %14s  ", "never freed", mt_fmt_count(c1, sizeof c1, h->never_freed));
+    mt_bar(o, h->never_freed, max);
     fputc('\n', o);
 
     max = 0;
     for (unsigned i = 0; i < MT_SIZE_BUCKETS; i++)
-        max = r->sizes[i] > max ? r->sizes[i] : max;
+        max = h->sizes[i] > max ? h->sizes[i] : max;
     fprintf(o, "\n%sallocation sizes%s\n", head, reset);
     for (unsigned i = 0; i < MT_SIZE_BUCKETS; i++) {
-        if (!r->sizes[i])
+        if (!h->sizes[i])
             continue;
         char range[80];
         if (i == 0)
             snprintf(range, sizeof range, "0 B");
         else if (i == 64)
-            snprintf(range, sizeof range, ">= %s", mt_fmt_bytes(b1, sizeof b1, mt_size_lo(i)));
+            snprintf(range, sizeof range, ">= %s",
+                     mt_fmt_bytes(b1, sizeof b1, mt_histograms_size_lo(i)));
         else /* half-open, so rounding never shows "1.00 KiB - 2.00 KiB" twice */
-            snprintf(range, sizeof range, "%s - <%s", mt_fmt_bytes(b1, sizeof b1, mt_size_lo(i)),
-                     mt_fmt_bytes(b2, sizeof b2, mt_size_hi(i) + 1));
-        fprintf(o, "  %-22s %12s  ", range, mt_fmt_count(c1, sizeof c1, r->sizes[i]));
-        mt_bar(o, r->sizes[i], max);
+            snprintf(range, sizeof range, "%s - <%s",
+                     mt_fmt_bytes(b1, sizeof b1, mt_histograms_size_lo(i)),
+                     mt_fmt_bytes(b2, sizeof b2, mt_histograms_size_hi(i) + 1));
+        fprintf(o, "  %-22s %12s  ", range, mt_fmt_count(c1, sizeof c1, h->sizes[i]));
+        mt_bar(o, h->sizes[i], max);
         fputc('\n', o);
     }
 }

@@ -16,7 +16,4 @@ void mt_render_histograms_json(mt_json_t *j, const mt_report_summary_t *rep);
 void mt_render_histograms_text(FILE *o, const mt_report_summary_t *rep, int colour,
                                size_t max_frames);
 
-/* Labels of the lifetime buckets ("<1ms", ..., ">=1s"). */
-const char *mt_render_lifetime_label(unsigned i);
-
 #endif

@@ -133,10 +133,7 @@ static void mt_json_sites(mt_json_t *j, const mt_report_summary_t *rep, const si
         mt_json_u64(j, s->peak_bytes);
         mt_json_key(j, "peak_blocks");
         mt_json_u64(j, s->peak_blocks);
-        mt_json_key(j, "stack");
-        mt_render_stack_json(j, rep->a->modules, s);
-        mt_render_site_threads_json(j, rep->a, s); /* after the stack: keys are added at the end */
-        mt_json_object_end(j);
+        mt_render_site_end_json(j, rep->a, s);
     }
     mt_json_array_end(j);
 }
@@ -146,14 +143,7 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     const mt_analysis_t *a = rep->a;
     const mt_replay_t *r = &a->replay;
     mt_json_t j;
-    mt_json_init(&j, out, pretty);
-    mt_json_object_begin(&j);
-    mt_json_key(&j, "format");
-    mt_json_string(&j, "memtrace-report");
-    mt_json_key(&j, "schema_version");
-    mt_json_u64(&j, 1);
-    mt_json_key(&j, "file");
-    mt_json_string(&j, a->path);
+    mt_json_document_begin(&j, out, pretty, "memtrace-report", a->path);
     mt_json_key(&j, "command");
     mt_json_string(&j, rep->command);
     mt_json_key(&j, "argv");
@@ -269,12 +259,7 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     mt_json_key(&j, "leaked_bytes");
     mt_json_u64(&j, r->mmap_bytes);
     mt_json_object_end(&j);
-    mt_json_key(&j, "truncated");
-    mt_json_bool(&j, a->truncated);
-    mt_json_key(&j, "truncation");
-    mt_json_string(&j, a->truncated ? a->truncation : NULL);
-    mt_json_key(&j, "allocator_notice");
-    mt_json_string(&j, a->allocator_notice[0] ? a->allocator_notice : NULL);
+    mt_render_log_notes_json(&j, a);
     mt_json_key(&j, "events_lost_notice");
     mt_json_string(&j, a->lost_notice[0] ? a->lost_notice : NULL);
     mt_render_marks_json(&j, a);

@@ -231,14 +231,7 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
     const mt_analysis_t *a = l->a;
     const mt_leakclass_t *c = &a->leaks;
     mt_json_t j;
-    mt_json_init(&j, out, pretty);
-    mt_json_object_begin(&j);
-    mt_json_key(&j, "format");
-    mt_json_string(&j, "memtrace-leaks");
-    mt_json_key(&j, "schema_version");
-    mt_json_u64(&j, 1);
-    mt_json_key(&j, "file");
-    mt_json_string(&j, a->path);
+    mt_json_document_begin(&j, out, pretty, "memtrace-leaks", a->path);
     mt_json_key(&j, "command");
     mt_json_string(&j, l->command);
     mt_render_thread_filter_json(&j, a);
@@ -335,12 +328,7 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
         mt_json_object_end(&j);
     }
     mt_json_array_end(&j);
-    mt_json_key(&j, "truncated");
-    mt_json_bool(&j, a->truncated);
-    mt_json_key(&j, "truncation");
-    mt_json_string(&j, a->truncated ? a->truncation : NULL);
-    mt_json_key(&j, "allocator_notice");
-    mt_json_string(&j, a->allocator_notice[0] ? a->allocator_notice : NULL);
+    mt_render_log_notes_json(&j, a);
     mt_json_key(&j, "warnings");
     mt_json_array_begin(&j);
     for (size_t i = 0; i < mt_symbolizer_warning_count(l->sym); i++)

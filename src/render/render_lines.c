@@ -248,14 +248,7 @@ int mt_render_lines_json(const mt_report_lines_t *rep, FILE *out, int pretty)
 {
     const mt_replay_t *r = &rep->a->replay;
     mt_json_t j;
-    mt_json_init(&j, out, pretty);
-    mt_json_object_begin(&j);
-    mt_json_key(&j, "format");
-    mt_json_string(&j, "memtrace-lines");
-    mt_json_key(&j, "schema_version");
-    mt_json_u64(&j, 1);
-    mt_json_key(&j, "file");
-    mt_json_string(&j, rep->a->path);
+    mt_json_document_begin(&j, out, pretty, "memtrace-lines", rep->a->path);
     mt_json_key(&j, "python_file");
     mt_json_string(&j, rep->file);
     mt_json_key(&j, "script");

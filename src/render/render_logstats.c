@@ -82,12 +82,7 @@ int mt_logstats_render_json(const mt_logstats_report_t *rep, FILE *out)
 {
     const mt_log_stats_t *st = &rep->st;
     mt_json_t j;
-    mt_json_init(&j, out, 1);
-    mt_json_object_begin(&j);
-    mt_json_key(&j, "format");
-    mt_json_string(&j, "memtrace-logstats");
-    mt_json_key(&j, "schema_version");
-    mt_json_u64(&j, 1);
+    mt_json_document_begin(&j, out, 1, "memtrace-logstats", NULL);
     mt_json_key(&j, "log_version");
     mt_json_u64(&j, MT_LOG_VERSION);
     mt_json_key(&j, "file_bytes");

@@ -37,14 +37,7 @@ int mt_render_peak_json(const mt_report_peak_t *rep, FILE *out, int pretty)
 {
     const mt_replay_t *r = &rep->a->replay;
     mt_json_t j;
-    mt_json_init(&j, out, pretty);
-    mt_json_object_begin(&j);
-    mt_json_key(&j, "format");
-    mt_json_string(&j, "memtrace-peak");
-    mt_json_key(&j, "schema_version");
-    mt_json_u64(&j, 1);
-    mt_json_key(&j, "file");
-    mt_json_string(&j, rep->a->path);
+    mt_json_document_begin(&j, out, pretty, "memtrace-peak", rep->a->path);
     mt_json_key(&j, "peak_heap_bytes");
     mt_json_u64(&j, r->peak_heap_bytes);
     mt_json_key(&j, "peak_heap_blocks");
@@ -73,10 +66,7 @@ int mt_render_peak_json(const mt_report_peak_t *rep, FILE *out, int pretty)
         mt_json_u64(&j, s->peak_bytes);
         mt_json_key(&j, "blocks");
         mt_json_u64(&j, s->peak_blocks);
-        mt_json_key(&j, "stack");
-        mt_render_stack_json(&j, rep->a->modules, s);
-        mt_render_site_threads_json(&j, rep->a, s); /* after the stack: keys are added at the end */
-        mt_json_object_end(&j);
+        mt_render_site_end_json(&j, rep->a, s);
     }
     mt_json_array_end(&j);
     mt_json_key(&j, "other_sites");

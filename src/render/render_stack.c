@@ -111,6 +111,16 @@ void mt_render_text_line(FILE *o, const char *indent, const char *on, const char
     fprintf(o, "%s\n", off);
 }
 
+void mt_render_log_notes_json(mt_json_t *j, const mt_analysis_t *a)
+{
+    mt_json_key(j, "truncated");
+    mt_json_bool(j, a->truncated);
+    mt_json_key(j, "truncation");
+    mt_json_string(j, a->truncated ? a->truncation : NULL);
+    mt_json_key(j, "allocator_notice");
+    mt_json_string(j, a->allocator_notice[0] ? a->allocator_notice : NULL);
+}
+
 void mt_render_text_warning(FILE *o, const char *warn, const char *reset, const char *text,
                             const char *why)
 {

@@ -35,6 +35,9 @@ const char *mt_render_stack_top(const mt_site_t *s);
  * off, newline. */
 void mt_render_text_line(FILE *o, const char *indent, const char *on, const char *text,
                          const char *off);
+/* The keys "truncated", "truncation" and "allocator_notice" of a document about one log (null
+ * for a notice there is none of). */
+void mt_render_log_notes_json(mt_json_t *j, const mt_analysis_t *a);
 /* "\nwarning: TEXT (WHY)\n" (why may be NULL), with warn/reset around "warning:". */
 void mt_render_text_warning(FILE *o, const char *warn, const char *reset, const char *text,
                             const char *why);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "render_stack.h"
 #include "text_escape.h"
 
 static double mt_rt_secs(uint64_t us)
@@ -215,6 +216,14 @@ void mt_render_site_threads_json(mt_json_t *j, const mt_analysis_t *a, const mt_
         mt_json_object_end(j);
     }
     mt_json_array_end(j);
+}
+
+void mt_render_site_end_json(mt_json_t *j, const mt_analysis_t *a, const mt_site_t *s)
+{
+    mt_json_key(j, "stack");
+    mt_render_stack_json(j, a->modules, s);
+    mt_render_site_threads_json(j, a, s);
+    mt_json_object_end(j);
 }
 
 const char *mt_site_threads_label(char *buf, size_t len, const mt_analysis_t *a, const mt_site_t *s)

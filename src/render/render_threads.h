@@ -42,6 +42,9 @@ const char *mt_thread_filter_note(char *buf, size_t len, const mt_analysis_t *a)
  * MT_SITE_THREADS_LISTED of them) of the site object being written. */
 #define MT_SITE_THREADS_LISTED 32u
 void mt_render_site_threads_json(mt_json_t *j, const mt_analysis_t *a, const mt_site_t *s);
+/* The end of a site object: its "stack", then its thread column (keys are added at the end, so
+ * they come after the stack), then the object's close. */
+void mt_render_site_end_json(mt_json_t *j, const mt_analysis_t *a, const mt_site_t *s);
 /* The same as text after a site's figures: ", thread worker-1 (4243)" or ", 3 threads:
  * worker-1 4243, worker-2 4244, main 4242"; nothing for a site no thread allocated at. */
 void mt_render_site_threads_text(FILE *o, const mt_analysis_t *a, const mt_site_t *s);

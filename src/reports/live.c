@@ -29,14 +29,8 @@ typedef struct mt_live_site {
 } mt_live_site_t;
 
 /* Growable arrays (grow.h) of the rows and of the sites. */
-typedef struct mt_live_rows {
-    mt_live_row_t *v;
-    size_t cap;
-} mt_live_rows_t;
-typedef struct mt_live_sites {
-    mt_live_site_t *v;
-    size_t cap;
-} mt_live_sites_t;
+MT_DEFINE_BUF(mt_live_rows_t, mt_live_row_t)
+MT_DEFINE_BUF(mt_live_sites_t, mt_live_site_t)
 MT_DEFINE_RESERVE(mt_live_rows_reserve, mt_live_rows_t, 256)
 MT_DEFINE_RESERVE(mt_live_sites_reserve, mt_live_sites_t, 64)
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "sites.h" /* MT_STACK_MAX_NODES */
 
 /* ---- the Python files of the log ---- */
@@ -184,9 +185,18 @@ static int mt_lines_script(const mt_analysis_t *a, const mt_lines_files_t *f, ui
 
 /* ---- figures per line ---- */
 
+/* Growable arrays (grow.h) behind rep->stats, rep->rows and rep->blocks: v is the report's
+ * array, set again after each reserve. */
+MT_DEFINE_BUF(mt_lines_stats_buf_t, mt_line_stats_t)
+MT_DEFINE_BUF(mt_lines_rows_buf_t, mt_lines_row_t)
+MT_DEFINE_BUF(mt_lines_blocks_buf_t, mt_lines_block_t)
+MT_DEFINE_RESERVE(mt_lines_stats_reserve, mt_lines_stats_buf_t, 256)
+MT_DEFINE_RESERVE(mt_lines_rows_reserve, mt_lines_rows_buf_t, 256)
+MT_DEFINE_RESERVE(mt_lines_blocks_reserve, mt_lines_blocks_buf_t, 16)
+
 typedef struct mt_lines_acc {
     mt_report_lines_t *rep;
-    size_t cap;
+    mt_lines_stats_buf_t stats;
     uint32_t *table; /* line -> index into rep->stats + 1; 0 = empty */
     size_t tmask;
 } mt_lines_acc_t;
@@ -196,21 +206,19 @@ static size_t mt_lines_hash(uint32_t line, size_t mask)
     return (size_t)((line * 0x9e3779b97f4a7c15ull) >> 20) & mask;
 }
 
+/* Room for one more line, the table twice the stats' capacity. On -ENOMEM the report is
+ * abandoned (its stats are freed with it). */
 static int mt_lines_grow(mt_lines_acc_t *acc)
 {
-    size_t ncap = acc->cap ? acc->cap * 2 : 256;
-    mt_line_stats_t *nv = realloc(acc->rep->stats, ncap * sizeof *nv);
-    uint32_t *nt = calloc(ncap * 2, sizeof *nt);
-    if (nv)
-        acc->rep->stats = nv;
-    if (!nv || !nt) {
-        free(nt);
+    if (mt_lines_stats_reserve(&acc->stats, acc->rep->nstats + 1) < 0)
         return -ENOMEM;
-    }
-    acc->cap = ncap;
-    acc->tmask = ncap * 2 - 1;
+    acc->rep->stats = acc->stats.v;
+    uint32_t *nt = calloc(acc->stats.cap * 2, sizeof *nt);
+    if (!nt)
+        return -ENOMEM;
+    acc->tmask = acc->stats.cap * 2 - 1;
     for (size_t i = 0; i < acc->rep->nstats; i++) {
-        size_t j = mt_lines_hash(nv[i].line, acc->tmask);
+        size_t j = mt_lines_hash(acc->stats.v[i].line, acc->tmask);
         while (nt[j])
             j = (j + 1) & acc->tmask;
         nt[j] = (uint32_t)i + 1;
@@ -223,7 +231,8 @@ static int mt_lines_grow(mt_lines_acc_t *acc)
 /* The stats of a line, added when new; NULL on -ENOMEM. */
 static mt_line_stats_t *mt_lines_at(mt_lines_acc_t *acc, uint32_t line)
 {
-    if (acc->rep->nstats == acc->cap && mt_lines_grow(acc) < 0) /* the table stays half empty */
+    if (acc->rep->nstats == acc->stats.cap &&
+        mt_lines_grow(acc) < 0) /* the table stays half empty */
         return NULL;
     size_t j = mt_lines_hash(line, acc->tmask);
     for (; acc->table[j]; j = (j + 1) & acc->tmask)
@@ -378,20 +387,16 @@ static int mt_lines_in_ranges(const mt_lines_range_t *v, size_t n, uint32_t line
 
 typedef struct mt_lines_out {
     mt_report_lines_t *rep;
-    size_t rows_cap, blocks_cap;
+    mt_lines_rows_buf_t rows;
+    mt_lines_blocks_buf_t blocks;
 } mt_lines_out_t;
 
 static int mt_lines_row(mt_lines_out_t *out, uint32_t line, const mt_line_stats_t *s, int gap)
 {
     mt_report_lines_t *rep = out->rep;
-    if (rep->nrows == out->rows_cap) {
-        size_t nc = out->rows_cap ? out->rows_cap * 2 : 256;
-        mt_lines_row_t *nv = realloc(rep->rows, nc * sizeof *nv);
-        if (!nv)
-            return -ENOMEM;
-        rep->rows = nv;
-        out->rows_cap = nc;
-    }
+    if (mt_lines_rows_reserve(&out->rows, rep->nrows + 1) < 0)
+        return -ENOMEM;
+    rep->rows = out->rows.v;
     rep->rows[rep->nrows++] = (mt_lines_row_t){line, s, gap};
     return 0;
 }
@@ -399,14 +404,9 @@ static int mt_lines_row(mt_lines_out_t *out, uint32_t line, const mt_line_stats_
 static mt_lines_block_t *mt_lines_block(mt_lines_out_t *out, const char *name)
 {
     mt_report_lines_t *rep = out->rep;
-    if (rep->nblocks == out->blocks_cap) {
-        size_t nc = out->blocks_cap ? out->blocks_cap * 2 : 16;
-        mt_lines_block_t *nv = realloc(rep->blocks, nc * sizeof *nv);
-        if (!nv)
-            return NULL;
-        rep->blocks = nv;
-        out->blocks_cap = nc;
-    }
+    if (mt_lines_blocks_reserve(&out->blocks, rep->nblocks + 1) < 0)
+        return NULL;
+    rep->blocks = out->blocks.v;
     mt_lines_block_t *b = &rep->blocks[rep->nblocks++];
     *b = (mt_lines_block_t){.name = name, .row0 = rep->nrows};
     return b;

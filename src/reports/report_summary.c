@@ -16,6 +16,7 @@ int mt_report_summary_build(mt_report_summary_t *rep, const mt_analysis_t *a, mt
     rep->command = mt_analysis_command(a);
     if (!rep->command)
         return -ENOMEM;
+    mt_histograms_build(&rep->hist, &a->replay);
     int rc = mt_sites_build(&rep->sites, a, sym);
     if (rc < 0) {
         mt_report_summary_destroy(rep);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "analysis.h"
+#include "histograms.h"
 #include "sites.h"
 #include "symbolizer.h"
 
@@ -16,6 +17,7 @@ typedef struct mt_report_summary {
     const mt_analysis_t *a;
     mt_symbolizer_t *sym; /* borrowed: frames point at its strings */
     char *command;
+    mt_histograms_t hist; /* block lifetimes, allocation sizes */
     mt_sites_t sites;
     size_t *by_bytes, nby_bytes; /* indices into sites.v */
     size_t *by_count, nby_count;

@@ -87,10 +87,7 @@ int mt_sites_node_imported(const mt_analysis_t *a, uint32_t node)
 }
 
 /* A growable frame array, reused from stack to stack. */
-typedef struct mt_stack_buf {
-    mt_frame_t *v;
-    size_t cap;
-} mt_stack_buf_t;
+MT_DEFINE_BUF(mt_stack_buf_t, mt_frame_t)
 
 MT_DEFINE_RESERVE(mt_stack_reserve, mt_stack_buf_t, 16)
 

@@ -9,6 +9,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+/* Defines BUF_T, a growable array of ELEM_T for MT_DEFINE_RESERVE: v, and cap elements. */
+#define MT_DEFINE_BUF(BUF_T, ELEM_T)                                                               \
+    typedef struct {                                                                               \
+        ELEM_T *v;                                                                                 \
+        size_t cap;                                                                                \
+    } BUF_T;
+
 /* Defines static int NAME(BUF_T *b, size_t need) for a BUF_T with members v (the array) and
  * cap (its elements, size_t): room for need elements, the capacity doubling from FIRST;
  * returns 0, or -ENOMEM with b unchanged. */

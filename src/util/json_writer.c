@@ -17,6 +17,21 @@ void mt_json_init(mt_json_t *j, FILE *out, int pretty)
     j->after_key = 0;
 }
 
+void mt_json_document_begin(mt_json_t *j, FILE *out, int pretty, const char *format,
+                            const char *file)
+{
+    mt_json_init(j, out, pretty);
+    mt_json_object_begin(j);
+    mt_json_key(j, "format");
+    mt_json_string(j, format);
+    mt_json_key(j, "schema_version");
+    mt_json_u64(j, 1);
+    if (file) {
+        mt_json_key(j, "file");
+        mt_json_string(j, file);
+    }
+}
+
 static void mt_json_indent(mt_json_t *j)
 {
     if (!j->pretty)

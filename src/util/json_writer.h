@@ -20,6 +20,10 @@ typedef struct mt_json {
 } mt_json_t;
 
 void mt_json_init(mt_json_t *j, FILE *out, int pretty);
+/* mt_json_init, then the opening of a memtrace document (docs/json-schema.md): the top object
+ * with its "format" and "schema_version" keys, then "file" unless file is NULL. */
+void mt_json_document_begin(mt_json_t *j, FILE *out, int pretty, const char *format,
+                            const char *file);
 void mt_json_object_begin(mt_json_t *j);
 void mt_json_object_end(mt_json_t *j);
 void mt_json_array_begin(mt_json_t *j);

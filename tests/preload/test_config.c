@@ -26,6 +26,14 @@ static void clear_env(void)
         unsetenv(vars[i]);
 }
 
+/* A clean environment, then each {name, value} of kv set. */
+static void set_env(const char *const (*kv)[2], size_t n)
+{
+    clear_env();
+    for (size_t i = 0; i < n; i++)
+        setenv(kv[i][0], kv[i][1], 1);
+}
+
 static const char *cwd_plus(const char *rel)
 {
     static char buf[PATH_MAX + 64];
@@ -55,15 +63,17 @@ END_TEST
 
 START_TEST(every_variable_set)
 {
-    clear_env();
-    setenv("MEMTRACE_OUTPUT", "/var/tmp/x.%p.mtr", 1);
-    setenv("MEMTRACE_MANIFEST", "runs/manifest", 1);
-    setenv("MEMTRACE_RUN_ID", "run-42", 1);
-    setenv("MEMTRACE_SAMPLE_MS", "250", 1);
-    setenv("MEMTRACE_FOLLOW_FORK", "0", 1);
-    setenv("MEMTRACE_LEAK_CHECK", "1", 1);
-    setenv("MEMTRACE_ROOT_PID", "1234", 1);
-    setenv("MEMTRACE_FAST_UNWIND", "0", 1);
+    static const char *const env[][2] = {
+        {"MEMTRACE_OUTPUT", "/var/tmp/x.%p.mtr"},
+        {"MEMTRACE_MANIFEST", "runs/manifest"},
+        {"MEMTRACE_RUN_ID", "run-42"},
+        {"MEMTRACE_SAMPLE_MS", "250"},
+        {"MEMTRACE_FOLLOW_FORK", "0"},
+        {"MEMTRACE_LEAK_CHECK", "1"},
+        {"MEMTRACE_ROOT_PID", "1234"},
+        {"MEMTRACE_FAST_UNWIND", "0"},
+    };
+    set_env(env, sizeof env / sizeof env[0]);
     mt_config_load();
     ck_assert_str_eq(mt_config.output_template, "/var/tmp/x.%p.mtr"); /* absolute: as given */
     ck_assert_str_eq(mt_config.manifest, cwd_plus("runs/manifest"));  /* relative: made absolute */
@@ -82,13 +92,12 @@ END_TEST
 /* A number with anything else in it, or empty, is the default, not a prefix of it. */
 START_TEST(bad_numbers_take_the_default)
 {
-    clear_env();
-    setenv("MEMTRACE_SAMPLE_MS", "10ms", 1);
-    setenv("MEMTRACE_FOLLOW_FORK", "no", 1);
-    setenv("MEMTRACE_LEAK_CHECK", "yes", 1);
-    setenv("MEMTRACE_ROOT_PID", "-5", 1);
-    setenv("MEMTRACE_FAST_UNWIND", " 0", 1);
-    setenv("MEMTRACE_OUTPUT", "", 1);
+    static const char *const env[][2] = {
+        {"MEMTRACE_SAMPLE_MS", "10ms"}, {"MEMTRACE_FOLLOW_FORK", "no"},
+        {"MEMTRACE_LEAK_CHECK", "yes"}, {"MEMTRACE_ROOT_PID", "-5"},
+        {"MEMTRACE_FAST_UNWIND", " 0"}, {"MEMTRACE_OUTPUT", ""},
+    };
+    set_env(env, sizeof env / sizeof env[0]);
     mt_config_load();
     ck_assert_uint_eq(mt_config.sample_ms, 10);
     ck_assert(mt_config.follow_fork);

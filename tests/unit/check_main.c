@@ -2,10 +2,20 @@
 // The shared main() of the unit tests (tests/unit and tests/preload): builds the file's `mt_suite`
 // into one Check suite with one test case and runs it; exit status 0 only when every test passed.
 // Nothing test-specific here: what a file needs (fixtures, a longer limit) is a field of
-// mt_suite_t.
+// mt_suite_t. Also the assertions check_main.h adds to Check's (MT_ASSERT_HAS).
 #include <stdlib.h>
+#include <string.h>
 
 #include "check_main.h"
+
+void mt_assert_has_(const char *s, const char *const *strings, int present, const char *file,
+                    int line)
+{
+    ck_assert_msg(s != NULL, "%s:%d: no text to search", file, line);
+    for (size_t i = 0; strings[i]; i++)
+        ck_assert_msg((strstr(s, strings[i]) != NULL) == present, "%s:%d: %s \"%s\"", file, line,
+                      present ? "missing" : "unexpected", strings[i]);
+}
 
 int main(void)
 {

@@ -81,4 +81,14 @@ extern const mt_suite_t mt_suite;
 #define MT_ADDR_31(t, ...) &t, MT_ADDR_30(__VA_ARGS__)
 #define MT_ADDR_32(t, ...) &t, MT_ADDR_31(__VA_ARGS__)
 
+/* MT_ASSERT_HAS(s, "a", "b", ...): s (not NULL) holds each of the strings; MT_ASSERT_HAS_NONE:
+ * it holds none of them. One check per string, as many ck_assert_ptr_(non)null(strstr(s, x))
+ * in a row; a failure names the string and the caller's line. */
+#define MT_ASSERT_HAS(s, ...)                                                                      \
+    mt_assert_has_((s), (const char *const[]){__VA_ARGS__, NULL}, 1, __FILE__, __LINE__)
+#define MT_ASSERT_HAS_NONE(s, ...)                                                                 \
+    mt_assert_has_((s), (const char *const[]){__VA_ARGS__, NULL}, 0, __FILE__, __LINE__)
+void mt_assert_has_(const char *s, const char *const *strings, int present, const char *file,
+                    int line);
+
 #endif

@@ -114,3 +114,23 @@ mt_analysis_t *mt_leak_program_self(void)
     mt_lb_exit(&b, 300, MT_EXIT_NORMAL, 0);
     return mt_leak_program_load(&b);
 }
+
+mt_symbolizer_t *mt_leak_program_symbolizer(const mt_analysis_t *a)
+{
+    mt_symbolizer_t *sym;
+    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    return sym;
+}
+
+void mt_leak_program_report(mt_leaks_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym)
+{
+    ck_assert_int_eq(mt_leaks_build(l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW), 0);
+}
+
+void mt_leak_program_free(mt_leaks_t *l, mt_symbolizer_t *sym, mt_analysis_t *a)
+{
+    if (l)
+        mt_leaks_destroy(l);
+    mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+}

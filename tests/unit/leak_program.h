@@ -6,7 +6,9 @@
 #define MT_TEST_LEAK_PROGRAM_H
 
 #include "analysis.h"
+#include "leaks.h"
 #include "log_builder.h"
+#include "symbolizer.h"
 
 /* The blocks' addresses. */
 enum { A = 0x10000, B = 0x20000, C = 0x30000, D = 0x40000, E = 0x50000, F = 0x60000 };
@@ -23,5 +25,11 @@ void mt_leak_program_scan(mt_lb_t *b);
 mt_analysis_t *mt_leak_program_load(mt_lb_t *b);
 /* The whole program with its scan and a normal exit, symbolizable, loaded. */
 mt_analysis_t *mt_leak_program_self(void);
+/* a's symbolizer. */
+mt_symbolizer_t *mt_leak_program_symbolizer(const mt_analysis_t *a);
+/* a's leak report: the default kinds shown, no suppressions. */
+void mt_leak_program_report(mt_leaks_t *l, const mt_analysis_t *a, mt_symbolizer_t *sym);
+/* Frees the report (l may be NULL: none), the symbolizer and the analysis. */
+void mt_leak_program_free(mt_leaks_t *l, mt_symbolizer_t *sym, mt_analysis_t *a);
 
 #endif

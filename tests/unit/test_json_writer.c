@@ -107,5 +107,29 @@ START_TEST(json_pretty)
 }
 END_TEST
 
-MT_SUITE(.name = "json_writer",
-         .tests = MT_TESTS(json_escaping, json_numbers_and_nesting, json_pretty));
+/* A memtrace document's opening, with and without the file it is about. */
+START_TEST(json_document_begin)
+{
+    static const struct {
+        const char *file, *want;
+    } cases[] = {
+        {"a.mtr", "{\"format\":\"memtrace-x\",\"schema_version\":1,\"file\":\"a.mtr\",\"n\":2}\n"},
+        {NULL, "{\"format\":\"memtrace-x\",\"schema_version\":1,\"n\":2}\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        open_mem();
+        mt_json_t j;
+        mt_json_document_begin(&j, f, 0, "memtrace-x", cases[i].file);
+        mt_json_key(&j, "n");
+        mt_json_u64(&j, 2);
+        mt_json_object_end(&j);
+        ck_assert_int_eq(mt_json_finish(&j), 0);
+        ck_assert_str_eq(close_mem(), cases[i].want);
+        free(buf);
+        buf = NULL;
+    }
+}
+END_TEST
+
+MT_SUITE(.name = "json_writer", .tests = MT_TESTS(json_escaping, json_numbers_and_nesting,
+                                                  json_pretty, json_document_begin));

@@ -93,18 +93,15 @@ START_TEST(cut_scan_is_not_classified)
     mt_analysis_t *a = mt_leak_program_load(&b);
     ck_assert_int_eq(a->leaks.complete, 0);
     ck_assert_int_eq(a->truncated, 1);
-    mt_symbolizer_t *sym;
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_symbolizer_t *sym = mt_leak_program_symbolizer(a);
     mt_leaks_t l;
-    ck_assert_int_eq(mt_leaks_build(&l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW), 0);
+    mt_leak_program_report(&l, a, sym);
     ck_assert_int_eq(l.classified, 0);
     ck_assert_uint_eq(l.bytes[MT_LEAKS_UNCLASSIFIED], 556);
     ck_assert_uint_eq(l.blocks[MT_LEAKS_UNCLASSIFIED], 6);
     ck_assert_uint_gt(mt_leaks_failing_bytes(&l, MT_LEAKS_DEFAULT_FAIL), 0);
     ck_assert_uint_eq(mt_leaks_failing_bytes(&l, 1u << MT_LEAKS_REACHABLE), 0);
-    mt_leaks_destroy(&l);
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
+    mt_leak_program_free(&l, sym, a);
 }
 END_TEST
 

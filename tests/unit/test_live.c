@@ -78,70 +78,87 @@ static void fixture_free(fixture_t *f)
     mt_lb_free(&f->b);
 }
 
-static void check_site(const fixture_t *f, const mt_live_row_t *r, const char *fn,
-                       const char *where, uint64_t held, uint64_t blocks, uint64_t allocated,
-                       uint64_t count)
-{
-    const char *gf, *gw;
-    mt_live_site(f->live, r->site, &gf, &gw);
-    ck_assert_str_eq(gf, fn);
-    ck_assert_str_eq(gw, where);
-    ck_assert_uint_eq(r->held, held);
-    ck_assert_uint_eq(r->blocks, blocks);
-    ck_assert_uint_eq(r->allocated, allocated);
-    ck_assert_uint_eq(r->count, count);
-}
+/* One site of a query's rows: its label and figures. */
+typedef struct site_want {
+    const char *function, *where;
+    uint64_t held, blocks, allocated, count;
+} site_want_t;
 
-START_TEST(one_site_per_user_line)
+/* A query of the view (mt_live_rows) and what it must give: n rows (-1: not checked), the
+ * first nwant of them as want says. */
+typedef struct query {
+    int one_thread;
+    uint64_t tid;
+    enum mt_live_sort key;
+    long n;
+    size_t nwant;
+    site_want_t want[2];
+} query_t;
+
+static void check_queries(const query_t *q, size_t nq)
 {
     fixture_t f = {0};
     fixture_load(&f);
-    const mt_live_row_t *rows;
-    size_t n;
-    ck_assert_int_eq(mt_live_rows(f.live, f.a, f.sym, 0, 0, MT_LIVE_HELD, &rows, &n), 0);
-    ck_assert_uint_eq(n, 2);
-    /* nodes 2 and 4: two stacks, one line */
-    check_site(&f, &rows[0], "grow", "app.py:5", 400, 2, 700, 3);
-    check_site(&f, &rows[1], "main", "app.py:10", 50, 1, 120, 2);
+    for (size_t i = 0; i < nq; i++) {
+        const mt_live_row_t *rows;
+        size_t n;
+        ck_assert_int_eq(
+            mt_live_rows(f.live, f.a, f.sym, q[i].one_thread, q[i].tid, q[i].key, &rows, &n), 0);
+        if (q[i].n >= 0)
+            ck_assert_uint_eq(n, (size_t)q[i].n);
+        for (size_t k = 0; k < q[i].nwant; k++) {
+            const site_want_t *w = &q[i].want[k];
+            const char *gf, *gw;
+            mt_live_site(f.live, rows[k].site, &gf, &gw);
+            ck_assert_str_eq(gf, w->function);
+            ck_assert_str_eq(gw, w->where);
+            ck_assert_uint_eq(rows[k].held, w->held);
+            ck_assert_uint_eq(rows[k].blocks, w->blocks);
+            ck_assert_uint_eq(rows[k].allocated, w->allocated);
+            ck_assert_uint_eq(rows[k].count, w->count);
+        }
+    }
     fixture_free(&f);
+}
+
+#define GROW_ALL                                                                                   \
+    {                                                                                              \
+        "grow", "app.py:5", 400, 2, 700, 3                                                         \
+    }
+#define MAIN_ALL                                                                                   \
+    {                                                                                              \
+        "main", "app.py:10", 50, 1, 120, 2                                                         \
+    }
+
+START_TEST(one_site_per_user_line)
+{
+    /* nodes 2 and 4: two stacks, one line */
+    static const query_t q[] = {{0, 0, MT_LIVE_HELD, 2, 2, {GROW_ALL, MAIN_ALL}}};
+    check_queries(q, 1);
 }
 END_TEST
 
 START_TEST(sort_keys)
 {
-    fixture_t f = {0};
-    fixture_load(&f);
-    const mt_live_row_t *rows;
-    size_t n;
-    ck_assert_int_eq(mt_live_rows(f.live, f.a, f.sym, 0, 0, MT_LIVE_COUNT, &rows, &n), 0);
-    ck_assert_uint_eq(n, 2);
-    check_site(&f, &rows[0], "grow", "app.py:5", 400, 2, 700, 3);
-    /* thread 7 alone: main's 2 calls before grow's 1 by count, after it by held bytes */
-    ck_assert_int_eq(mt_live_rows(f.live, f.a, f.sym, 1, 7, MT_LIVE_COUNT, &rows, &n), 0);
-    ck_assert_uint_eq(n, 2);
-    check_site(&f, &rows[0], "main", "app.py:10", 50, 1, 120, 2);
-    check_site(&f, &rows[1], "grow", "app.py:5", 100, 1, 100, 1);
-    ck_assert_int_eq(mt_live_rows(f.live, f.a, f.sym, 1, 7, MT_LIVE_ALLOCATED, &rows, &n), 0);
-    check_site(&f, &rows[0], "main", "app.py:10", 50, 1, 120, 2);
-    ck_assert_int_eq(mt_live_rows(f.live, f.a, f.sym, 1, 7, MT_LIVE_HELD, &rows, &n), 0);
-    check_site(&f, &rows[0], "grow", "app.py:5", 100, 1, 100, 1);
-    fixture_free(&f);
+    static const query_t q[] = {
+        {0, 0, MT_LIVE_COUNT, 2, 1, {GROW_ALL}},
+        /* thread 7 alone: main's 2 calls before grow's 1 by count, after it by held bytes */
+        {1, 7, MT_LIVE_COUNT, 2, 2, {MAIN_ALL, {"grow", "app.py:5", 100, 1, 100, 1}}},
+        {1, 7, MT_LIVE_ALLOCATED, -1, 1, {MAIN_ALL}},
+        {1, 7, MT_LIVE_HELD, -1, 1, {{"grow", "app.py:5", 100, 1, 100, 1}}},
+    };
+    check_queries(q, sizeof q / sizeof q[0]);
 }
 END_TEST
 
 START_TEST(one_thread)
 {
-    fixture_t f = {0};
-    fixture_load(&f);
-    const mt_live_row_t *rows;
-    size_t n;
-    ck_assert_int_eq(mt_live_rows(f.live, f.a, f.sym, 1, 8, MT_LIVE_HELD, &rows, &n), 0);
-    ck_assert_uint_eq(n, 1);
-    check_site(&f, &rows[0], "grow", "app.py:5", 300, 1, 600, 2);
-    /* a thread with no event: no rows */
-    ck_assert_int_eq(mt_live_rows(f.live, f.a, f.sym, 1, 99, MT_LIVE_HELD, &rows, &n), 0);
-    ck_assert_uint_eq(n, 0);
-    fixture_free(&f);
+    static const query_t q[] = {
+        {1, 8, MT_LIVE_HELD, 1, 1, {{"grow", "app.py:5", 300, 1, 600, 2}}},
+        /* a thread with no event: no rows */
+        {1, 99, MT_LIVE_HELD, 0, 0, {{0}}},
+    };
+    check_queries(q, sizeof q / sizeof q[0]);
 }
 END_TEST
 

@@ -21,6 +21,50 @@
 #define EXT_BIAS 0x7f0000000000ull
 static const uint64_t interp_segs[1][3] = {{0, 0x100000, 5}};
 
+/* The test's log loaded ("x"); fails the test when it does not load. */
+static mt_analysis_t *load(const mt_lb_t *b)
+{
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b->file, b->len, "x", err, sizeof err), 0);
+    return a;
+}
+
+static mt_symbolizer_t *new_symbolizer(const mt_analysis_t *a)
+{
+    mt_symbolizer_t *sym;
+    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    return sym;
+}
+
+/* Every site of a, with its frames. */
+static void build_sites(mt_sites_t *s, const mt_analysis_t *a, mt_symbolizer_t *sym)
+{
+    ck_assert_int_eq(mt_sites_build(s, a, sym), 0);
+    ck_assert_int_eq(mt_sites_load_all(s), 0);
+}
+
+/* The site that allocated bytes, which must exist and have nframes frames. */
+static const mt_site_t *site_of(const mt_sites_t *s, uint64_t bytes, size_t nframes)
+{
+    const mt_site_t *site = NULL;
+    for (size_t i = 0; i < s->n && !site; i++)
+        if (s->v[i].bytes_allocated == bytes)
+            site = &s->v[i];
+    ck_assert_ptr_nonnull(site);
+    ck_assert_uint_eq(site->nframes, nframes);
+    return site;
+}
+
+/* Frees what a test loaded (sym may be NULL) and its log. */
+static void unload(mt_analysis_t *a, mt_symbolizer_t *sym, mt_lb_t *b)
+{
+    if (sym)
+        mt_symbolizer_free(sym);
+    mt_analysis_free(a);
+    mt_lb_free(b);
+}
+
 /* A Python process: the interpreter module (id 1), an extension (id 2), two code objects, and
  * three stacks:
  *   node 3: make_record pyalloc.py:8 <- main pyalloc.py:20, interpreter C frames around them
@@ -126,33 +170,19 @@ START_TEST(reader_round_trip)
 }
 END_TEST
 
-static const mt_site_t *site_with_bytes(const mt_sites_t *s, uint64_t bytes)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i].bytes_allocated == bytes)
-            return &s->v[i];
-    return NULL;
-}
-
 START_TEST(sites_show_python_frames)
 {
     mt_lb_t b;
     build_python_log(&b, 1);
-    mt_analysis_t *a;
-    char err[128];
-    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    mt_analysis_t *a = load(&b);
     ck_assert_int_eq(a->python.present, 1);
     ck_assert_uint_eq(a->python.interp_module, 0);
-    mt_symbolizer_t *sym;
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_symbolizer_t *sym = new_symbolizer(a);
     mt_sites_t s;
-    ck_assert_int_eq(mt_sites_build(&s, a, sym), 0);
-    ck_assert_int_eq(mt_sites_load_all(&s), 0);
+    build_sites(&s, a, sym);
 
     /* Pure Python: the interpreter's frames are gone, make_record:8 is the innermost. */
-    const mt_site_t *py = site_with_bytes(&s, 200);
-    ck_assert_ptr_nonnull(py);
-    ck_assert_uint_eq(py->nframes, 2);
+    const mt_site_t *py = site_of(&s, 200, 2);
     ck_assert_int_eq(py->frames[0].python, 1);
     ck_assert_str_eq(py->frames[0].function, "make_record");
     ck_assert_str_eq(py->frames[0].file, "pyalloc.py");
@@ -163,24 +193,18 @@ START_TEST(sites_show_python_frames)
     ck_assert_uint_eq(py->imported, 0);
 
     /* An extension's C frame stays above the Python line that called it. */
-    const mt_site_t *ext = site_with_bytes(&s, 5000);
-    ck_assert_ptr_nonnull(ext);
-    ck_assert_uint_eq(ext->nframes, 2);
+    const mt_site_t *ext = site_of(&s, 5000, 2);
     ck_assert_int_eq(ext->frames[0].python, 0);
     ck_assert_uint_eq(ext->frames[0].module, 1);
     ck_assert_int_eq(ext->frames[1].python, 1);
     ck_assert_uint_eq(ext->frames[1].line, 21);
 
     /* No Python frame: the interpreter's frames are all there is, and they stay. */
-    const mt_site_t *start = site_with_bytes(&s, 64);
-    ck_assert_ptr_nonnull(start);
-    ck_assert_uint_eq(start->nframes, 1);
+    const mt_site_t *start = site_of(&s, 64, 1);
     ck_assert_int_eq(start->frames[0].python, 0);
 
     mt_sites_destroy(&s);
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    mt_lb_free(&b);
+    unload(a, sym, &b);
 }
 END_TEST
 
@@ -188,13 +212,10 @@ START_TEST(leaks_at_script_end)
 {
     mt_lb_t b;
     build_python_log(&b, 1);
-    mt_analysis_t *a;
-    char err[128];
-    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    mt_analysis_t *a = load(&b);
     ck_assert_int_eq(a->python.script_end, 1);
     ck_assert_uint_eq(a->python.end_heap_bytes, 100 + 5000 + 64);
-    mt_symbolizer_t *sym;
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_symbolizer_t *sym = new_symbolizer(a);
     mt_leaks_t l;
     ck_assert_int_eq(mt_leaks_build(&l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW), 0);
     ck_assert_int_eq(l.python_end, 1);
@@ -207,22 +228,18 @@ START_TEST(leaks_at_script_end)
     ck_assert_uint_eq(l.interp_bytes, 64);
     ck_assert_uint_eq(l.interp_blocks, 1);
     mt_leaks_destroy(&l);
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    mt_lb_free(&b);
+    unload(a, sym, &b);
 
     /* Without the marker: blocks live when the log ends, as for any program. */
     build_python_log(&b, 0);
-    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    a = load(&b);
+    sym = new_symbolizer(a);
     ck_assert_int_eq(mt_leaks_build(&l, a, sym, NULL, MT_LEAKS_DEFAULT_SHOW), 0);
     ck_assert_int_eq(l.python_end, 0);
     ck_assert_uint_eq(l.n, 1);
     ck_assert_uint_eq(l.v[0].bytes, 64);
     mt_leaks_destroy(&l);
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    mt_lb_free(&b);
+    unload(a, sym, &b);
 }
 END_TEST
 
@@ -230,17 +247,14 @@ START_TEST(arenas_tracked)
 {
     mt_lb_t b;
     build_python_log(&b, 1);
-    mt_analysis_t *a;
-    char err[128];
-    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    mt_analysis_t *a = load(&b);
     ck_assert_uint_eq(a->python.narenas, 1);
     ck_assert_uint_eq(a->python.arenas[0].addr, 0x50000000);
     ck_assert_uint_eq(a->python.arena_peak_count, 2);
     ck_assert_uint_eq(a->python.arena_peak_bytes, 2 * 262144);
     ck_assert_uint_eq(a->python.arena_bytes, 262144);
     ck_assert_uint_eq(a->replay.allocs_by_kind[MT_ALLOC_PYOBJECT], 2);
-    mt_analysis_free(a);
-    mt_lb_free(&b);
+    unload(a, NULL, &b);
 }
 END_TEST
 
@@ -251,12 +265,9 @@ START_TEST(corrupt_python_records)
     mt_lb_init(&b, 1, 0);
     mt_lb_py_location(&b, 1u << 30, 1, 3);
     mt_lb_flush(&b);
-    mt_analysis_t *a;
-    char err[128];
-    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    mt_analysis_t *a = load(&b);
     ck_assert_int_eq(a->cut, 1);
-    mt_analysis_free(a);
-    mt_lb_free(&b);
+    unload(a, NULL, &b);
 
     /* A Python frame whose location never came reads as "<python>", not a crash. */
     mt_lb_init(&b, 1, 0);
@@ -264,19 +275,15 @@ START_TEST(corrupt_python_records)
     mt_lb_node(&b, 1, 0, MT_PY_IP_BIT | 99);
     mt_lb_alloc(&b, MT_ALLOC_PYOBJECT, 1, 10, 0x1000, 1);
     mt_lb_flush(&b);
-    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
-    mt_symbolizer_t *sym;
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    a = load(&b);
+    mt_symbolizer_t *sym = new_symbolizer(a);
     mt_sites_t s;
-    ck_assert_int_eq(mt_sites_build(&s, a, sym), 0);
-    ck_assert_int_eq(mt_sites_load_all(&s), 0);
+    build_sites(&s, a, sym);
     ck_assert_uint_eq(s.n, 1);
     ck_assert_str_eq(s.v[0].frames[0].function, "<python>");
     ck_assert_int_eq(s.v[0].frames[0].python, 1);
     mt_sites_destroy(&s);
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    mt_lb_free(&b);
+    unload(a, sym, &b);
 }
 END_TEST
 
@@ -336,20 +343,14 @@ START_TEST(import_machinery_hidden)
 {
     mt_lb_t b;
     build_import_log(&b);
-    mt_analysis_t *a;
-    char err[128];
-    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    mt_analysis_t *a = load(&b);
     ck_assert_int_eq(a->show_import_machinery, 0);
-    mt_symbolizer_t *sym;
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_symbolizer_t *sym = new_symbolizer(a);
     mt_sites_t s;
-    ck_assert_int_eq(mt_sites_build(&s, a, sym), 0);
-    ck_assert_int_eq(mt_sites_load_all(&s), 0);
+    build_sites(&s, a, sym);
 
     /* The module's body: its own line, then the importing line. */
-    const mt_site_t *body = site_with_bytes(&s, 3000);
-    ck_assert_ptr_nonnull(body);
-    ck_assert_uint_eq(body->nframes, 2);
+    const mt_site_t *body = site_of(&s, 3000, 2);
     assert_frame(&body->frames[0], "<module>", "/work/mod.py", 2);
     assert_frame(&body->frames[1], "<module>", "/work/app.py", 3);
     /* the site still knows it was made while importing (fragmentation leaves those out) */
@@ -357,23 +358,17 @@ START_TEST(import_machinery_hidden)
     ck_assert_uint_eq(body->imported, 1);
 
     /* Only importlib above the importing line: charged to it alone. */
-    const mt_site_t *compile = site_with_bytes(&s, 700);
-    ck_assert_ptr_nonnull(compile);
-    ck_assert_uint_eq(compile->nframes, 1);
+    const mt_site_t *compile = site_of(&s, 700, 1);
     assert_frame(&compile->frames[0], "<module>", "/work/app.py", 3);
 
     /* An extension's init is the module's own code: it stays, between the two imports. */
-    const mt_site_t *ext = site_with_bytes(&s, 50);
-    ck_assert_ptr_nonnull(ext);
-    ck_assert_uint_eq(ext->nframes, 2);
+    const mt_site_t *ext = site_of(&s, 50, 2);
     ck_assert_int_eq(ext->frames[0].python, 0);
     ck_assert_uint_eq(ext->frames[0].module, 1);
     assert_frame(&ext->frames[1], "<module>", "/work/app.py", 3);
 
     /* Nothing but importlib (an import at start-up): its outermost frame, not an empty stack. */
-    const mt_site_t *start = site_with_bytes(&s, 80);
-    ck_assert_ptr_nonnull(start);
-    ck_assert_uint_eq(start->nframes, 1);
+    const mt_site_t *start = site_of(&s, 80, 1);
     assert_frame(&start->frames[0], "_install_external_importers", "<frozen importlib._bootstrap>",
                  1365);
     mt_sites_destroy(&s);
@@ -393,24 +388,17 @@ START_TEST(import_machinery_hidden)
 
     /* --show-import-machinery: the whole stacks. */
     a->show_import_machinery = 1;
-    ck_assert_int_eq(mt_sites_build(&s, a, sym), 0);
-    ck_assert_int_eq(mt_sites_load_all(&s), 0);
-    body = site_with_bytes(&s, 3000);
-    ck_assert_ptr_nonnull(body);
-    ck_assert_uint_eq(body->nframes, 4);
+    build_sites(&s, a, sym);
+    body = site_of(&s, 3000, 4);
     assert_frame(&body->frames[0], "<module>", "/work/mod.py", 2);
     assert_frame(&body->frames[1], "_call_with_frames_removed", "<frozen importlib._bootstrap>",
                  241);
     assert_frame(&body->frames[2], "_find_and_load", "<frozen importlib._bootstrap>", 1178);
     assert_frame(&body->frames[3], "<module>", "/work/app.py", 3);
-    ext = site_with_bytes(&s, 50);
-    ck_assert_ptr_nonnull(ext);
-    ck_assert_uint_eq(ext->nframes, 5);
+    ext = site_of(&s, 50, 5);
     mt_sites_destroy(&s);
 
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    mt_lb_free(&b);
+    unload(a, sym, &b);
 }
 END_TEST
 
@@ -498,9 +486,7 @@ START_TEST(leaks_owned_by_the_script)
 {
     mt_lb_t b;
     build_owners_log(&b);
-    mt_analysis_t *a;
-    char err[128];
-    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
+    mt_analysis_t *a = load(&b);
     ck_assert_int_eq(a->leaks.complete, 1);
     ck_assert_int_eq(mt_leaks_python_owner(a, 3), MT_LEAKS_OWNER_SCRIPT);
     ck_assert_int_eq(mt_leaks_python_owner(a, 4), MT_LEAKS_OWNER_LIBRARY);
@@ -508,8 +494,7 @@ START_TEST(leaks_owned_by_the_script)
     ck_assert_int_eq(mt_leaks_python_owner(a, 7), MT_LEAKS_OWNER_LIBRARY);
     ck_assert_int_eq(mt_leaks_python_owner(a, 9), MT_LEAKS_OWNER_LIBRARY);
     ck_assert_int_eq(mt_leaks_python_owner(a, 10), MT_LEAKS_OWNER_INTERPRETER);
-    mt_symbolizer_t *sym;
-    ck_assert_int_eq(mt_symbolizer_new(&sym, a->modules), 0);
+    mt_symbolizer_t *sym = new_symbolizer(a);
 
     /* By default the end of the script is the report, though the log has a scan. */
     mt_leaks_t l;
@@ -541,9 +526,7 @@ START_TEST(leaks_owned_by_the_script)
     ck_assert_uint_eq(l.bytes[MT_LEAKS_REACHABLE], 1000 + 200 + 30 + 40 + 60);
     mt_leaks_destroy(&l);
 
-    mt_symbolizer_free(sym);
-    mt_analysis_free(a);
-    mt_lb_free(&b);
+    unload(a, sym, &b);
 }
 END_TEST
 

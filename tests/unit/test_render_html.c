@@ -18,19 +18,13 @@ START_TEST(html_page)
     mt_html_opts_t o = {.version = "test"};
     ck_assert_int_eq(mt_render_html(a, sym, f, &o), 0);
     fclose(f);
-    ck_assert_ptr_nonnull(strstr(out, "<!DOCTYPE html>"));
-    ck_assert_ptr_nonnull(strstr(out, "data-key=\"peak_heap_bytes\" data-value=\"600\""));
-    ck_assert_ptr_nonnull(strstr(out, "data-key=\"allocations\" data-value=\"6\""));
-    ck_assert_ptr_nonnull(strstr(out, "data-key=\"leaked_bytes\" data-value=\"140\""));
-    ck_assert_ptr_nonnull(strstr(out, "data-cost=\"peak\""));
-    ck_assert_ptr_nonnull(strstr(out, "data-cost=\"leaked\""));
-    ck_assert_ptr_nonnull(strstr(out, "src=\"data:image/svg+xml;base64,"));
-    ck_assert_ptr_nonnull(strstr(out, "</script>\n</body>\n</html>\n"));
+    MT_ASSERT_HAS(out, "<!DOCTYPE html>", "data-key=\"peak_heap_bytes\" data-value=\"600\"",
+                  "data-key=\"allocations\" data-value=\"6\"",
+                  "data-key=\"leaked_bytes\" data-value=\"140\"", "data-cost=\"peak\"",
+                  "data-cost=\"leaked\"", "src=\"data:image/svg+xml;base64,",
+                  "</script>\n</body>\n</html>\n");
     /* embedded graphs: no second XML prolog, one script for the page */
-    ck_assert_ptr_null(strstr(out, "<?xml"));
-    ck_assert_ptr_null(strstr(out, "<![CDATA["));
-    ck_assert_ptr_null(strstr(out, "src=\"http"));
-    ck_assert_ptr_null(strstr(out, "href=\"http"));
+    MT_ASSERT_HAS_NONE(out, "<?xml", "<![CDATA[", "src=\"http", "href=\"http");
     free(out);
 }
 END_TEST

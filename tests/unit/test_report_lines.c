@@ -289,18 +289,15 @@ START_TEST(text_and_json)
     FILE *m = open_memstream(&buf, &len);
     ck_assert_int_eq(mt_render_lines_text(&rep, m, 0), 0);
     fclose(m);
-    ck_assert_ptr_nonnull(strstr(buf, "Line #"));
-    ck_assert_ptr_nonnull(strstr(buf, "Line Contents"));
-    ck_assert_ptr_nonnull(strstr(buf, "not read: No such file or directory"));
+    MT_ASSERT_HAS(buf, "Line #", "Line Contents", "not read: No such file or directory");
     /* line 9: nothing of its own, 500 B held including its callees, one allocation */
     ck_assert_ptr_nonnull(strstr(buf, "     9          -     500 B          -     500 B"));
     free(buf);
     m = open_memstream(&buf, &len);
     ck_assert_int_eq(mt_render_lines_json(&rep, m, 0), 0);
     fclose(m);
-    ck_assert_ptr_nonnull(strstr(buf, "\"format\":\"memtrace-lines\""));
-    ck_assert_ptr_nonnull(strstr(buf, "\"held_at\":\"script_end\""));
-    ck_assert_ptr_nonnull(strstr(buf, "{\"line\":9,\"text\":null,\"own\":{\"allocations\":0,"));
+    MT_ASSERT_HAS(buf, "\"format\":\"memtrace-lines\"", "\"held_at\":\"script_end\"",
+                  "{\"line\":9,\"text\":null,\"own\":{\"allocations\":0,");
     free(buf);
     mt_report_lines_destroy(&rep);
     mt_analysis_free(a);

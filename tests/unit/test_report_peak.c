@@ -55,9 +55,8 @@ START_TEST(peak_sites_exact)
     FILE *f = open_memstream(&out, &len);
     ck_assert_int_eq(mt_render_peak_json(&rep, f, 0), 0);
     fclose(f);
-    ck_assert_ptr_nonnull(strstr(out, "\"peak_heap_bytes\":4000,"));
-    ck_assert_ptr_nonnull(strstr(out, "\"sites\":[{\"bytes\":3000,\"blocks\":3,\"stack\":["));
-    ck_assert_ptr_nonnull(strstr(out, "\"peak_rss_bytes\":null"));
+    MT_ASSERT_HAS(out, "\"peak_heap_bytes\":4000,",
+                  "\"sites\":[{\"bytes\":3000,\"blocks\":3,\"stack\":[", "\"peak_rss_bytes\":null");
     free(out);
     mt_report_peak_destroy(&rep);
 }

@@ -4,6 +4,7 @@
 
 #include "check_main.h"
 #include "crafted_log.h"
+#include "histograms.h"
 
 START_TEST(temporary_per_thread)
 {
@@ -32,25 +33,57 @@ START_TEST(temporary_per_thread)
     ck_assert_uint_eq(mt_replay_node(r, 2).temporary, 0);
     ck_assert_uint_eq(mt_replay_node(r, 3).temporary, 1);
     /* lifetimes: B, C, D (realloc'ed after 1 us) <1ms; A <100ms; E >=1s; F never freed */
-    ck_assert_uint_eq(r->lifetimes[0], 3);
-    ck_assert_uint_eq(r->lifetimes[1], 0);
-    ck_assert_uint_eq(r->lifetimes[2], 1);
-    ck_assert_uint_eq(r->lifetimes[3], 0);
-    ck_assert_uint_eq(r->lifetimes[4], 1);
-    ck_assert_uint_eq(r->heap_blocks, 1);
+    mt_histograms_t h;
+    mt_histograms_build(&h, r);
+    ck_assert_uint_eq(h.lifetimes[0], 3);
+    ck_assert_uint_eq(h.lifetimes[1], 0);
+    ck_assert_uint_eq(h.lifetimes[2], 1);
+    ck_assert_uint_eq(h.lifetimes[3], 0);
+    ck_assert_uint_eq(h.lifetimes[4], 1);
+    ck_assert_uint_eq(h.never_freed, 1);
     /* sizes: 0 -> [0]; 1 -> [1]; 8 -> [4] (8..15); 16 -> [5]; 100 -> [7] (64..127);
      * 3000 -> [12] (2048..4095) */
-    ck_assert_uint_eq(r->sizes[0], 1);
-    ck_assert_uint_eq(r->sizes[1], 1);
-    ck_assert_uint_eq(r->sizes[4], 1);
-    ck_assert_uint_eq(r->sizes[5], 1);
-    ck_assert_uint_eq(r->sizes[7], 1);
-    ck_assert_uint_eq(r->sizes[12], 1);
+    ck_assert_uint_eq(h.sizes[0], 1);
+    ck_assert_uint_eq(h.sizes[1], 1);
+    ck_assert_uint_eq(h.sizes[4], 1);
+    ck_assert_uint_eq(h.sizes[5], 1);
+    ck_assert_uint_eq(h.sizes[7], 1);
+    ck_assert_uint_eq(h.sizes[12], 1);
     ck_assert_uint_eq(mt_replay_size_bucket(4095), 12);
     ck_assert_uint_eq(mt_replay_size_bucket(4096), 13);
     ck_assert_uint_eq(mt_replay_size_bucket(UINT64_MAX), 64);
 }
 END_TEST
 
+/* Each bucket's bounds: a block freed 999 us after its allocation is under 1 ms, one freed
+ * after 1,000 us is not (the replay counts digits, the report folds them). */
+START_TEST(lifetime_bounds)
+{
+    static const struct {
+        uint64_t lived_us;
+        unsigned bucket;
+    } cases[] = {{0, 0},     {999, 0},    {1000, 1},   {9999, 1},    {10000, 2},
+                 {99999, 2}, {100000, 3}, {999999, 3}, {1000000, 4}, {UINT64_C(86400000000), 4}};
+    const size_t n = sizeof cases / sizeof cases[0];
+    uint64_t expect[MT_LIFETIME_BUCKETS] = {0};
+    mt_crafted_begin();
+    uint64_t t = 10;
+    for (size_t i = 0; i < n; i++) {
+        mt_lb_alloc(&b, MT_ALLOC_MALLOC, t, 16, 0xA000, 1);
+        t += cases[i].lived_us;
+        mt_lb_free_(&b, MT_TAG_FREE, t, 0xA000);
+        expect[cases[i].bucket]++;
+    }
+    mt_lb_exit(&b, t + 1, MT_EXIT_NORMAL, 0);
+    mt_crafted_load();
+    mt_histograms_t h;
+    mt_histograms_build(&h, &a->replay);
+    for (unsigned i = 0; i < MT_LIFETIME_BUCKETS; i++)
+        ck_assert_uint_eq(h.lifetimes[i], expect[i]);
+    ck_assert_uint_eq(h.never_freed, 0);
+    ck_assert_uint_eq(h.sizes[5], n);
+}
+END_TEST
+
 MT_SUITE(.name = "report_summary", .tcase = "peak", .teardown = mt_crafted_teardown,
-         .tests = MT_TESTS(temporary_per_thread));
+         .tests = MT_TESTS(temporary_per_thread, lifetime_bounds));

@@ -11,15 +11,8 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "offline_dwfl.h"
 #include "scope_index.h"
-
-static char *debuginfo_path = NULL;
-static const Dwfl_Callbacks callbacks = {
-    .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .section_address = dwfl_offline_section_address,
-    .debuginfo_path = &debuginfo_path,
-};
 
 static void compare_pc(mt_scope_index_t *x, Dwarf_Die *cudie, Dwarf_Addr pc, const char *path)
 {
@@ -40,10 +33,8 @@ static void compare_pc(mt_scope_index_t *x, Dwarf_Die *cudie, Dwarf_Addr pc, con
  * step-th byte and each range's last; returns how many pcs were compared. */
 static size_t compare_units(const char *path, unsigned step, size_t max_units)
 {
-    Dwfl *dwfl = dwfl_begin(&callbacks);
-    dwfl_report_begin(dwfl);
-    Dwfl_Module *mod = dwfl_report_elf(dwfl, path, path, -1, 0, false);
-    dwfl_report_end(dwfl, NULL, NULL);
+    Dwfl *dwfl;
+    Dwfl_Module *mod = mt_test_dwfl_report(&dwfl, path);
     Dwarf_Addr bias;
     Dwarf *dw = mod ? dwfl_module_getdwarf(mod, &bias) : NULL;
     size_t compared = 0, units = 0;

@@ -152,70 +152,71 @@ START_TEST(sites_merge_identical_stacks)
 }
 END_TEST
 
-START_TEST(missing_module_falls_back_once)
+/* The module tests' log: one module at path (0x400000, one segment), node 1 at 0x400123 and
+ * node 2 under it at 0x400456; loaded into a, with its symbolizer s. */
+static mt_lb_t mb;
+static mt_analysis_t *ma;
+static mt_symbolizer_t *ms;
+
+static void load_one_module(const char *path, const char *build_id, size_t build_id_len)
 {
     static const uint64_t segs[1][3] = {{0, 0x10000, 5}};
-    mt_lb_t b;
-    mt_lb_init(&b, 1, 0);
-    mt_lb_module(&b, 1, 0x400000, "/nonexistent/libgone.so", "\1\2\3\4", 4, 1, segs);
-    mt_lb_node(&b, 1, 0, 0x400123);
-    mt_lb_node(&b, 2, 1, 0x400456);
-    mt_lb_flush(&b);
-    mt_analysis_t *a;
+    mt_lb_init(&mb, 1, 0);
+    mt_lb_module(&mb, 1, 0x400000, path, build_id, build_id_len, 1, segs);
+    mt_lb_node(&mb, 1, 0, 0x400123);
+    mt_lb_node(&mb, 2, 1, 0x400456);
+    mt_lb_flush(&mb);
     char err[128];
-    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
-    mt_symbolizer_t *s;
-    ck_assert_int_eq(mt_symbolizer_new(&s, a->modules), 0);
+    ck_assert_int_eq(mt_analysis_load_mem(&ma, mb.file, mb.len, "x", err, sizeof err), 0);
+    ck_assert_int_eq(mt_symbolizer_new(&ms, ma->modules), 0);
+}
+
+/* The one frame node's address gives (a module without symbols: module+offset). */
+static const mt_frame_t *lookup_node(uint32_t node, int inlines)
+{
     const mt_frame_t *f;
-    ck_assert_int_eq(mt_symbolizer_lookup(s, mt_nodes_loc(&a->nodes, 1)->module,
-                                          mt_nodes_loc(&a->nodes, 1)->rel, 0, &f),
+    ck_assert_int_eq(mt_symbolizer_lookup(ms, mt_nodes_loc(&ma->nodes, node)->module,
+                                          mt_nodes_loc(&ma->nodes, node)->rel, inlines, &f),
                      1);
+    return f;
+}
+
+static void unload_one_module(void)
+{
+    mt_symbolizer_free(ms);
+    mt_analysis_free(ma);
+    mt_lb_free(&mb);
+}
+
+START_TEST(missing_module_falls_back_once)
+{
+    load_one_module("/nonexistent/libgone.so", "\1\2\3\4", 4);
+    const mt_frame_t *f = lookup_node(1, 0);
     ck_assert_ptr_null(f[0].function);
     ck_assert_uint_eq(f[0].address, 0x123);
-    ck_assert_int_eq(mt_symbolizer_lookup(s, mt_nodes_loc(&a->nodes, 2)->module,
-                                          mt_nodes_loc(&a->nodes, 2)->rel, 1, &f),
-                     1);
-    ck_assert_uint_eq(f[0].address, 0x456);
-    ck_assert_uint_eq(mt_symbolizer_warning_count(s), 1);
-    ck_assert_str_eq(mt_symbolizer_warning(s, 0),
+    ck_assert_uint_eq(lookup_node(2, 1)[0].address, 0x456);
+    ck_assert_uint_eq(mt_symbolizer_warning_count(ms), 1);
+    ck_assert_str_eq(mt_symbolizer_warning(ms, 0),
                      "/nonexistent/libgone.so: file not found, shown as module+offset");
-    mt_symbolizer_free(s);
-    mt_analysis_free(a);
-    mt_lb_free(&b);
+    unload_one_module();
 }
 END_TEST
 
 /* A log names any path it likes: a FIFO there would block the report forever in open(). */
 START_TEST(module_path_of_a_fifo_is_not_opened)
 {
-    static const uint64_t segs[1][3] = {{0, 0x10000, 5}};
     char dir[] = "/tmp/mt_sym_fifo.XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char path[64];
     snprintf(path, sizeof path, "%s/lib.so", dir);
     ck_assert_int_eq(mkfifo(path, 0600), 0);
-    mt_lb_t b;
-    mt_lb_init(&b, 1, 0);
-    mt_lb_module(&b, 1, 0x400000, path, "", 0, 1, segs);
-    mt_lb_node(&b, 1, 0, 0x400123);
-    mt_lb_flush(&b);
-    mt_analysis_t *a;
-    char err[128];
-    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
-    mt_symbolizer_t *s;
-    ck_assert_int_eq(mt_symbolizer_new(&s, a->modules), 0);
-    const mt_frame_t *f;
-    ck_assert_int_eq(mt_symbolizer_lookup(s, mt_nodes_loc(&a->nodes, 1)->module,
-                                          mt_nodes_loc(&a->nodes, 1)->rel, 0, &f),
-                     1);
-    ck_assert_ptr_null(f[0].function);
-    ck_assert_uint_eq(mt_symbolizer_warning_count(s), 1);
+    load_one_module(path, "", 0);
+    ck_assert_ptr_null(lookup_node(1, 0)[0].function);
+    ck_assert_uint_eq(mt_symbolizer_warning_count(ms), 1);
     char want[128];
     snprintf(want, sizeof want, "%s: not a regular file, shown as module+offset", path);
-    ck_assert_str_eq(mt_symbolizer_warning(s, 0), want);
-    mt_symbolizer_free(s);
-    mt_analysis_free(a);
-    mt_lb_free(&b);
+    ck_assert_str_eq(mt_symbolizer_warning(ms, 0), want);
+    unload_one_module();
     unlink(path);
     rmdir(dir);
 }
@@ -224,28 +225,13 @@ END_TEST
 /* Offline: no file is opened, not even a readable one (this test binary). */
 START_TEST(offline_symbolizer_opens_nothing)
 {
-    static const uint64_t segs[1][3] = {{0, 0x10000, 5}};
-    mt_lb_t b;
-    mt_lb_init(&b, 1, 0);
-    mt_lb_module(&b, 1, 0x400000, "/proc/self/exe", "", 0, 1, segs);
-    mt_lb_node(&b, 1, 0, 0x400123);
-    mt_lb_flush(&b);
-    mt_analysis_t *a;
-    char err[128];
-    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "x", err, sizeof err), 0);
-    mt_symbolizer_t *s;
-    ck_assert_int_eq(mt_symbolizer_new(&s, a->modules), 0);
-    mt_symbolizer_set_offline(s);
-    const mt_frame_t *f;
-    ck_assert_int_eq(mt_symbolizer_lookup(s, mt_nodes_loc(&a->nodes, 1)->module,
-                                          mt_nodes_loc(&a->nodes, 1)->rel, 0, &f),
-                     1);
+    load_one_module("/proc/self/exe", "", 0);
+    mt_symbolizer_set_offline(ms);
+    const mt_frame_t *f = lookup_node(1, 0);
     ck_assert_ptr_null(f[0].function);
     ck_assert_uint_eq(f[0].address, 0x123);
-    ck_assert_uint_eq(mt_symbolizer_warning_count(s), 0);
-    mt_symbolizer_free(s);
-    mt_analysis_free(a);
-    mt_lb_free(&b);
+    ck_assert_uint_eq(mt_symbolizer_warning_count(ms), 0);
+    unload_one_module();
 }
 END_TEST
 

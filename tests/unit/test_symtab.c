@@ -10,26 +10,8 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "offline_dwfl.h"
 #include "symtab.h"
-
-static char *debuginfo_path = NULL;
-static const Dwfl_Callbacks callbacks = {
-    .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .section_address = dwfl_offline_section_address,
-    .debuginfo_path = &debuginfo_path,
-};
-
-/* The module as the symbolizer reports it: alone in its Dwfl, at base 0. */
-static Dwfl_Module *report(Dwfl **dwfl, const char *path)
-{
-    *dwfl = dwfl_begin(&callbacks);
-    ck_assert_ptr_nonnull(*dwfl);
-    dwfl_report_begin(*dwfl);
-    Dwfl_Module *mod = dwfl_report_elf(*dwfl, path, path, -1, 0, false);
-    dwfl_report_end(*dwfl, NULL, NULL);
-    return mod;
-}
 
 /* Both answers for one address; every name must come from one of the table's slots (on x86-64
  * nothing is left to libdwfl). */
@@ -50,7 +32,7 @@ static void same_answer(mt_symtab_t *t, Dwfl_Module *mod, uint64_t addr, const c
 static void every_address(const char *path, uint64_t from, uint64_t to)
 {
     Dwfl *dwfl;
-    Dwfl_Module *mod = report(&dwfl, path);
+    Dwfl_Module *mod = mt_test_dwfl_report(&dwfl, path);
     ck_assert_msg(mod != NULL, "%s: %s", path, dwfl_errmsg(-1));
     mt_symtab_t *t;
     ck_assert_int_eq(mt_symtab_new(&t, mod), 0);
@@ -74,7 +56,7 @@ END_TEST
 static void around_symbols(const char *path)
 {
     Dwfl *dwfl;
-    Dwfl_Module *mod = report(&dwfl, path);
+    Dwfl_Module *mod = mt_test_dwfl_report(&dwfl, path);
     if (!mod) {
         dwfl_end(dwfl);
         return;
