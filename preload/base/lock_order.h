@@ -26,7 +26,8 @@
  * across an unwind (libunwind may take the loader's lock) nor mallinfo2 (arena locks): those run
  * before it is taken, or with it dropped. 3  MT_LOCK_TREE     mt_tree.lock (stack/trace_tree.c): a
  * trace-tree miss (new ids, the definition queue). Lookups that hit take no lock. Taken under the
- *                       writer lock by the Python paths and by the queue's drain, alone by
+ *                       writer lock by the Python paths (once per event, kept to the end of
+ *                       their direct section: trace_tree.h) and by the queue's drain, alone by
  *                       the native paths, which intern before they take the writer lock.
  *   4  MT_LOCK_LIVE     the shards of the leak check's block table (record/live_table.c):
  *                       spin locks, one held for an insert or remove, all of them (in index

@@ -2,7 +2,9 @@
 // The recorder's events: per-event assembly between the hooks and the writer. Unwinding, the
 // trace-tree lookup (lock-free when it hits), the clock, the heap total (atomics) and the leak
 // check's block table (sharded locks) all happen outside the writer lock; the locked section
-// drains the tree's queued definitions and encodes (the Python paths still intern under it).
+// drains the tree's queued definitions and encodes. The Python paths intern under it (their
+// caches are the writer lock's): they encode their new nodes' definitions at once
+// (mt_tree_direct_begin), with no round trip through the queue and one tree lock per event.
 // Must never allocate with malloc, never call stdio, never crash or block the target for long.
 // Start, fork and exit are lifecycle.c's; the log's opening records process.c's; the timer
 // timer.c's.
@@ -220,7 +222,7 @@ static uint32_t mt_rec_join(uintptr_t *nat, const uintptr_t *in, uint32_t n, uin
  * The node of a nested stack: native frames in[0..n) (own frames first, skip of them; in[n - 2]
  * in the innermost loop, in[n - 1] its caller) then t's, Python frames py (npy >= 2, pk their
  * prefix key). Writer lock held. The node mt_py_merge and mt_tree_intern give the whole stack.
- * e takes the Python definitions; the nodes' are queued (mt_rec_defs).
+ * e takes the Python definitions, and the nodes' in a direct section (mt_tree_direct_begin).
  */
 static __attribute__((noinline)) uint32_t
 mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_tail_t *t,
@@ -323,7 +325,9 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
     bool later = false;
     uint64_t tsize = kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC;
     if (MT_LIKELY(e != NULL)) {
+        mt_tree_direct_begin(e);
         node = mt_rec_py_nested_node(in, n, skip, t, py, npy, &pk, e);
+        mt_tree_direct_end();
         e = mt_rec_defs(e, tid);
     }
     if (MT_LIKELY(e != NULL)) {
@@ -397,9 +401,11 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     /* pymalloc's objects are no glibc chunks (live_table.h) */
     uint64_t tsize = kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC;
     if (MT_LIKELY(e != NULL) && !node) {
+        mt_tree_direct_begin(e);
         if (npy)
             mt_py_merge(&st, merged, py, npy, e);
         node = mt_tree_intern(&st);
+        mt_tree_direct_end();
         if (reusable)
             mt_pync_put(&nkey, mt_tree_epoch(), node);
     }
@@ -628,9 +634,11 @@ static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t l
     mt_enc_t *e = mt_writer_record(tid);
     uint32_t node = 0;
     if (e) {
+        mt_tree_direct_begin(e);
         if (npy)
             mt_py_merge(&st, merged, py, npy, e);
         node = mt_tree_intern(&st);
+        mt_tree_direct_end();
     }
     e = mt_rec_defs(e, tid);
     if (e)

@@ -3,7 +3,8 @@
 // A lookup tries the whole stack's two hashes (stack_hash.h) in a direct-mapped cache of leaf
 // ids, then the (parent, ip) edges of the young generation, both read lock-free; only a miss
 // takes the tree lock, which makes new ids and queues their TRACE_NODE definitions for the
-// writer (mt_tree_defs_take) before publishing them. Memory comes from mmap only (never malloc,
+// writer (mt_tree_defs_take) before publishing them; the writer lock's holder instead encodes
+// them itself (mt_tree_direct_begin). Memory comes from mmap only (never malloc,
 // which would recurse into the hooks) and stays bounded whatever the number of stacks.
 #include "stack/trace_tree.h"
 
@@ -93,6 +94,71 @@ static void mt_tree_lock(void)
 static void mt_tree_unlock(void)
 {
     MT_UNLOCK(&mt_tree.lock, MT_LOCK_TREE);
+}
+
+/*
+ * The direct mode of the writer lock's holder (mt_tree_direct_begin): its misses encode their
+ * definitions into its encoder instead of queueing them, and the tree lock, once its first
+ * miss took it, stays held until mt_tree_direct_end. Thread-local: another thread's miss
+ * (which waits for the lock meanwhile) queues as ever.
+ */
+enum mt_tree_direct_state {
+    MT_DIRECT_OFF,    /* not in a direct section: misses take the lock and queue */
+    MT_DIRECT_ARMED,  /* in one, no miss yet: the lock is not held */
+    MT_DIRECT_LOCKED, /* the lock is held, the queue was drained into mt_tree_direct_enc */
+    MT_DIRECT_QUEUED, /* the queue was too long to drain here: misses queue as when off */
+};
+static __thread unsigned char mt_tree_direct_state __attribute__((tls_model("initial-exec")));
+static __thread mt_enc_t *mt_tree_direct_enc __attribute__((tls_model("initial-exec")));
+
+/* The most queued definitions a direct section drains into its encoder (about 64 KiB, well
+ * inside the buffer's slack for one locked section, log_writer.h); beyond, it queues. */
+#define MT_DIRECT_DRAIN_MAX 2048u
+
+/* Before a miss changes the tree. In a direct section the first miss takes the lock and
+ * drains what other threads queued into the encoder, so that a node made here, whose parent
+ * may be one of theirs, is written after its parent and ids stay in order. */
+static void mt_tree_miss_lock(void)
+{
+    unsigned char st = mt_tree_direct_state;
+    if (MT_LIKELY(st == MT_DIRECT_OFF || st == MT_DIRECT_QUEUED)) {
+        mt_tree_lock();
+        return;
+    }
+    if (st == MT_DIRECT_LOCKED)
+        return;
+    mt_tree_lock();
+    size_t n = mt_tree.defq_len - mt_tree.defq_head;
+    if (n > MT_DIRECT_DRAIN_MAX) {
+        mt_tree_direct_state = MT_DIRECT_QUEUED;
+        return;
+    }
+    for (size_t i = mt_tree.defq_head; i < mt_tree.defq_len; i++)
+        mt_enc_trace_node(mt_tree_direct_enc, mt_tree.defq[i].id, mt_tree.defq[i].parent,
+                          mt_tree.defq[i].ip);
+    mt_tree.defq_head = mt_tree.defq_len = 0;
+    __atomic_store_n(&mt_tree_defs_queued, 0, __ATOMIC_RELAXED);
+    mt_tree_direct_state = MT_DIRECT_LOCKED;
+}
+
+static void mt_tree_miss_unlock(void)
+{
+    if (MT_LIKELY(mt_tree_direct_state != MT_DIRECT_LOCKED))
+        mt_tree_unlock();
+}
+
+void mt_tree_direct_begin(mt_enc_t *e)
+{
+    mt_tree_direct_enc = e;
+    mt_tree_direct_state = MT_DIRECT_ARMED;
+}
+
+void mt_tree_direct_end(void)
+{
+    if (mt_tree_direct_state == MT_DIRECT_LOCKED)
+        mt_tree_unlock();
+    mt_tree_direct_state = MT_DIRECT_OFF;
+    mt_tree_direct_enc = NULL;
 }
 
 int mt_tree_init(bool keep_nodes)
@@ -190,9 +256,17 @@ static void mt_tree_age(void)
     mt_tree_seq_end();
 }
 
-/* Tree lock held: queues id's definition; false when the queue cannot grow (out of memory). */
+/* Tree lock held: queues id's definition, or in a direct section that took the lock encodes
+ * it; false when the queue cannot grow (out of memory). */
 static bool mt_tree_def_put(uint32_t id, uint32_t parent, uint64_t ip)
 {
+    if (mt_tree_direct_state == MT_DIRECT_LOCKED) {
+        /* The encoder is the writer lock's holder's, and the id is published below, under
+         * the tree lock this thread keeps until its event is encoded: whoever finds the id
+         * encodes its own event after this section, so after the definition. */
+        mt_enc_trace_node(mt_tree_direct_enc, id, parent, ip);
+        return true;
+    }
     if (mt_tree.defq_len == mt_tree.defq_cap) {
         size_t live = mt_tree.defq_len - mt_tree.defq_head;
         size_t cap = live * 2 > mt_tree.defq_cap ? mt_tree.defq_cap * 2 : mt_tree.defq_cap;
@@ -345,11 +419,15 @@ uint32_t mt_tree_intern(const mt_stack_t *st)
                   __atomic_load_n(&c->check, __ATOMIC_RELAXED) == (st->hash ^ mt_tree_mix(leaf))))
         return leaf;
     uint32_t epoch = mt_tree_epoch();
-    uint32_t id = mt_tree_walk_shared(st);
+    /* In a direct section the walk under the lock is the cheaper one: it starts where this
+     * stack leaves the last one walked (mt_path), where the lock-free walk probes every frame
+     * from the outermost (an import's new stacks: 80 probes, nearly all cache misses), and
+     * there the lock is the section's anyway. */
+    uint32_t id = mt_tree_direct_state == MT_DIRECT_OFF ? mt_tree_walk_shared(st) : 0;
     if (!id) {
-        mt_tree_lock();
+        mt_tree_miss_lock();
         id = mt_tree_walk(st);
-        mt_tree_unlock();
+        mt_tree_miss_unlock();
     }
     if (id) {
         mt_tree_cache_put(c, st, id);
@@ -363,10 +441,10 @@ uint32_t mt_tree_intern(const mt_stack_t *st)
 
 uint32_t mt_tree_extend(uint32_t node, const uintptr_t *ip, uint32_t n)
 {
-    mt_tree_lock();
+    mt_tree_miss_lock();
     for (uint32_t i = n; i-- > 0 && node;)
         node = mt_tree_child(node, ip[i]);
-    mt_tree_unlock();
+    mt_tree_miss_unlock();
     return node;
 }
 

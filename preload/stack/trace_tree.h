@@ -4,8 +4,9 @@
 // (MT_LOCK_TREE), never the writer's. A new node's TRACE_NODE definition is queued before its
 // id can be seen by any thread; whoever encodes an event drains the queue first
 // (mt_tree_defs_pending, mt_tree_defs_take), so a definition always precedes its uses in the
-// log. Memory comes from mmap, never malloc, and is bounded: the trie keeps the edges used
-// lately, a stack whose edges were forgotten gets new nodes (ids are never reused).
+// log; a caller that holds the writer lock encodes its own at once (mt_tree_direct_begin). Memory
+// comes from mmap, never malloc, and is bounded: the trie keeps the edges used lately, a stack
+// whose edges were forgotten gets new nodes (ids are never reused).
 #ifndef MT_TRACE_TREE_H
 #define MT_TRACE_TREE_H
 
@@ -48,6 +49,18 @@ static inline bool mt_tree_defs_pending(void)
  * encodes them, in that order, before any event it encodes next (one taker at a time: the
  * writer lock's holder). */
 uint32_t mt_tree_defs_take(mt_tree_def_t *out, uint32_t max);
+
+/*
+ * For a caller that holds the writer lock and has begun e (the Python paths, which intern
+ * under it): from mt_tree_direct_begin to mt_tree_direct_end, the definitions of the nodes its
+ * intern and extend calls make are encoded into e at once, with no queue round trip, and the
+ * tree lock its first miss takes (draining into e what other threads queued, so that parents
+ * come first) is kept to the end, not taken again per call. Call mt_tree_defs_take only after
+ * mt_tree_direct_end; encode the event after the section's interns. Nothing between the two
+ * may wait (mt_writer_end may, for a free buffer): the tree lock is held.
+ */
+void mt_tree_direct_begin(mt_enc_t *e);
+void mt_tree_direct_end(void);
 
 /* Forgets all (parent, ip) -> id mappings; ids stay monotonic. For dlclose, where a
  * module's addresses may be reused by another one. */

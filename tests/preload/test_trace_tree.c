@@ -324,7 +324,172 @@ START_TEST(threads_across_aging)
 }
 END_TEST
 
+/* ---- the writer lock's holder defines its nodes at once (mt_tree_direct_begin) ---- */
+
+/* Ends b and reads it back; the load must not stop at a node used before its definition,
+ * defined twice, or whose parent is unknown. */
+static mt_analysis_t *load_back(mt_lb_t *b, uint64_t events)
+{
+    mt_lb_exit(b, 1, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(b);
+    mt_analysis_t *a;
+    char err[128];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b->file, b->len, "tree", err, sizeof err), 0);
+    ck_assert_int_eq(a->truncated, 0);
+    ck_assert_uint_eq(a->events, events);
+    return a;
+}
+
+/* Every stack i's leaf names its frames, and no frame more. */
+static void check_leaves(const mt_analysis_t *a, const uintptr_t (*ips)[MAXDEPTH],
+                         const uint32_t *depth, const uint32_t *leaf, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t id = leaf[i];
+        for (uint32_t k = 0; k < depth[i]; k++) {
+            ck_assert_msg(mt_nodes_valid(&a->nodes, id), "stack %d frame %u", i, k);
+            ck_assert_uint_eq(mt_nodes_ip(&a->nodes, id), ips[i][k]);
+            id = a->nodes.v[id].parent;
+        }
+        ck_assert_uint_eq(id, 0);
+    }
+}
+
+/* A direct intern queues nothing; one whose stack extends nodes another thread queued writes
+ * those first (its first miss drains them), so the parents come before the children and the
+ * ids stay in order: implicit TRACE_NODEs, as many bytes as the queued path writes. */
+START_TEST(direct_intern_queues_nothing_and_parents_come_first)
+{
+    static uintptr_t ips[4][MAXDEPTH] = {
+        {0x401010, 0x401020, 0x401030, 0x401040, 0x401050},
+        {0x402010, 0x402020, 0x402030, 0x401010, 0x401020, 0x401030, 0x401040, 0x401050},
+        {0x403010, 0x403020, 0x403030},
+        {0x401010, 0x401020, 0x401030, 0x401040, 0x401050},
+    };
+    static const uint32_t depth[4] = {5, 8, 3, 5};
+    uint32_t leaf[4];
+    mt_lb_t b, q;
+    mt_lb_init(&b, 1, 0);
+    mt_lb_init(&q, 1, 0);
+    ck_assert_int_eq(td_init(), 0);
+    /* stack 0 interned by a native path: queued, not taken */
+    leaf[0] = td_intern_only(ips[0], depth[0]);
+    ck_assert(td_pending());
+    /* stack 1 extends it under the writer lock: the queue is drained into b's encoder first */
+    size_t before = mt_enc_len(&b.enc);
+    leaf[1] = td_intern_direct(ips[1], depth[1], &b.enc);
+    ck_assert(!td_pending());
+    ck_assert_uint_eq(leaf[1], leaf[0] + 3);
+    /* a new stack of its own: defined in place, nothing queued */
+    leaf[2] = td_intern_direct(ips[2], depth[2], &b.enc);
+    ck_assert(!td_pending());
+    ck_assert_uint_eq(leaf[2], leaf[1] + 3);
+    size_t direct_bytes = mt_enc_len(&b.enc) - before;
+    /* a hit: no byte more */
+    leaf[3] = td_intern_direct(ips[3], depth[3], &b.enc);
+    ck_assert_uint_eq(leaf[3], leaf[0]);
+    ck_assert_uint_eq(mt_enc_len(&b.enc) - before, direct_bytes);
+    /* the same 11 definitions through the queue take the same bytes (all implicit ids) */
+    size_t qbefore = mt_enc_len(&q.enc);
+    for (uint32_t id = 1; id <= leaf[2]; id++) {
+        uint32_t i = id <= 5   ? 0
+                     : id <= 8 ? 1
+                               : 2,
+                 k = id <= 5   ? 5 - id
+                     : id <= 8 ? 8 - id
+                               : 11 - id;
+        uint32_t parent = id == 1 || id == 9 ? 0 : id == 6 ? 5 : id - 1;
+        mt_enc_trace_node(&q.enc, id, parent, ips[i][k]);
+    }
+    ck_assert_uint_eq(mt_enc_len(&q.enc) - qbefore, direct_bytes);
+    for (int i = 0; i < 4; i++)
+        mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1, 16, 0x10000 + (uint64_t)i * 32, leaf[i]);
+    mt_analysis_t *a = load_back(&b, 4);
+    check_leaves(a, (const uintptr_t(*)[MAXDEPTH])ips, depth, leaf, 4);
+    mt_analysis_free(a);
+    mt_lb_free(&b);
+    mt_lb_free(&q);
+}
+END_TEST
+
+/*
+ * Threads of both kinds on one log: native ones intern lock-free and drain the queue under
+ * the writer lock (dt_lock) before their event, Python-like ones intern under it in a direct
+ * section; every event is an ALLOC naming its leaf, encoded under dt_lock, and the log must
+ * read back whole (a node named or used as a parent before its definition, or defined twice,
+ * stops the load), over enough distinct stacks for the generations to age.
+ */
+#define DT_THREADS 4
+static pthread_mutex_t dt_lock = PTHREAD_MUTEX_INITIALIZER;
+static mt_lb_t dt_b;
+static uint64_t dt_events;
+
+typedef struct dt_work {
+    const uintptr_t (*ips)[MAXDEPTH];
+    const uint32_t *depth;
+    uint32_t n, seed;
+    int direct;
+    uint32_t *leaf;
+} dt_work_t;
+
+static void *dt_run(void *arg)
+{
+    dt_work_t *w = arg;
+    for (uint32_t k = 0; k < w->n; k++) {
+        uint32_t i = (uint32_t)((w->seed + (uint64_t)k * 7) % w->n);
+        uint32_t leaf = w->direct ? 0 : td_intern_only(w->ips[i], w->depth[i]);
+        pthread_mutex_lock(&dt_lock);
+        if (w->direct)
+            leaf = td_intern_direct(w->ips[i], w->depth[i], &dt_b.enc);
+        else if (td_pending())
+            td_drain(&dt_b.enc);
+        mt_lb_alloc(&dt_b, MT_ALLOC_MALLOC, 1, 16, 0x10000000 + dt_events * 32, leaf);
+        dt_events++;
+        pthread_mutex_unlock(&dt_lock);
+        w->leaf[i] = leaf;
+    }
+    return NULL;
+}
+
+START_TEST(direct_and_queued_threads_share_one_log)
+{
+    static uintptr_t ips[NSTACKS][MAXDEPTH];
+    static uint32_t depth[NSTACKS], leaf[DT_THREADS][NSTACKS];
+    ck_assert_int_eq(td_init(), 0);
+    mt_lb_init(&dt_b, 1, 0);
+    dt_events = 0;
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < NSTACKS; i++) {
+            depth[i] = MAXDEPTH;
+            for (uint32_t k = 0; k < depth[i]; k++) /* shared outer frames, new inner ones */
+                ips[i][k] = 0x400000 +
+                            (k < 20 ? ((uint64_t)round * NSTACKS + (uint64_t)i) * 0x1000 + k * 0x10
+                                    : (uint64_t)(i % 7) * 0x100 + k);
+        }
+        pthread_t t[DT_THREADS];
+        dt_work_t w[DT_THREADS];
+        for (int k = 0; k < DT_THREADS; k++) {
+            w[k] = (dt_work_t){(const uintptr_t(*)[MAXDEPTH])ips, depth, NSTACKS,
+                               0x9e3779b9u * (uint32_t)(k + 1),   k % 2, leaf[k]};
+            ck_assert_int_eq(pthread_create(&t[k], NULL, dt_run, &w[k]), 0);
+        }
+        for (int k = 0; k < DT_THREADS; k++)
+            pthread_join(t[k], NULL);
+    }
+    ck_assert_uint_eq(dt_events, 3u * DT_THREADS * NSTACKS);
+    ck_assert(!td_pending());
+    /* the last round's stacks, as each thread got them, read back */
+    mt_analysis_t *a = load_back(&dt_b, dt_events);
+    for (int k = 0; k < DT_THREADS; k++)
+        check_leaves(a, (const uintptr_t(*)[MAXDEPTH])ips, depth, leaf[k], NSTACKS);
+    mt_analysis_free(a);
+    mt_lb_free(&dt_b);
+}
+END_TEST
+
 MT_SUITE(.name = "trace_tree",
          .tests = MT_TESTS(interned_stacks_read_back, hash_separates_structured_stacks,
                            forget_starts_new_ids, aging_keeps_every_stack_readable,
-                           threads_share_leaves_and_definitions_come_first, threads_across_aging));
+                           threads_share_leaves_and_definitions_come_first, threads_across_aging,
+                           direct_intern_queues_nothing_and_parents_come_first,
+                           direct_and_queued_threads_share_one_log));

@@ -19,6 +19,18 @@ uint32_t td_intern(const uintptr_t *ip, uint32_t n, mt_enc_t *enc)
     return id;
 }
 
+uint32_t td_intern_direct(const uintptr_t *ip, uint32_t n, mt_enc_t *enc)
+{
+    mt_stack_t st = {.n = n, .ip = (uintptr_t *)ip};
+    mt_stack_hash(&st);
+    mt_tree_direct_begin(enc);
+    uint32_t id = mt_tree_intern(&st);
+    mt_tree_direct_end();
+    if (mt_tree_defs_pending())
+        td_drain(enc);
+    return id;
+}
+
 uint32_t td_intern_only(const uintptr_t *ip, uint32_t n)
 {
     mt_stack_t st = {.n = n, .ip = (uintptr_t *)ip};

@@ -12,6 +12,9 @@ int td_init(void);
 /* Interns ip[0..n) (innermost first) and encodes the definitions it queued into enc; the leaf
  * id, 0 when out of memory. */
 uint32_t td_intern(const uintptr_t *ip, uint32_t n, mt_enc_t *enc);
+/* Interns as the recorder's Python paths do, holding the caller's writer lock: in a direct
+ * section (mt_tree_direct_begin) into enc, then takes what is still queued, as mt_rec_defs. */
+uint32_t td_intern_direct(const uintptr_t *ip, uint32_t n, mt_enc_t *enc);
 /* Interns without taking the queued definitions (any thread). */
 uint32_t td_intern_only(const uintptr_t *ip, uint32_t n);
 /* Non-zero while definitions are queued. */
