@@ -15,41 +15,15 @@
 #include "stack/unwinder.h"
 
 /* One Python frame as read from the interpreter's frame chain, before the recorder lock. The
- * gen field (and name/file/firstlineno) guard the (code, offset) key against a freed code
- * object whose address a new one reuses. */
+ * name/file/firstlineno fields guard the (code, offset) key against a freed code object whose
+ * address a new one reuses. */
 typedef struct mt_pyframe {
     const void *code;
     const void *name, *file;
     int32_t firstlineno;
     uint32_t offset;   /* byte offset of the current instruction in co_code */
     uint32_t is_entry; /* the first frame of its C-level _PyEval_EvalFrameDefault call */
-    uint32_t gen;      /* mt_py_code_gen of code's address when read */
 } mt_pyframe_t;
-
-/*
- * Deaths of code objects by address: the code type's tp_dealloc (wrapped by python_hooks.c)
- * counts each one in the slot of its address before the memory is freed. A code object made
- * at an address where another one died has another count there, so that nothing keyed by a
- * code object's address (the location and code tables, the stack caches) answers for the dead
- * one. Its name, file and first line do not tell them apart: generated functions (exec,
- * dataclasses, namedtuple) share them, and even their strings' addresses are reused. A slot
- * shared by two addresses only costs a lookup. Read without a lock (a frame's code object is
- * alive while the frame runs).
- */
-#define MT_PY_CODE_GEN_SIZE 4096u
-extern uint32_t mt_py_code_gen[MT_PY_CODE_GEN_SIZE];
-
-static inline uint32_t *mt_py_code_gen_slot(const void *code)
-{
-    uintptr_t a = (uintptr_t)code;
-    return &mt_py_code_gen[(a >> 4 ^ a >> 16) & (MT_PY_CODE_GEN_SIZE - 1)];
-}
-
-/* The code type's deallocation (python_hooks.c): counts the death, then frees. */
-static inline void mt_py_code_died(const void *code)
-{
-    __atomic_fetch_add(mt_py_code_gen_slot(code), 1, __ATOMIC_RELAXED);
-}
 
 #define MT_PY_MAX_FRAMES 128
 

@@ -17,7 +17,6 @@
 
 /* What python_hooks.c found (the hooks fill it in; the recorder reads it). */
 mt_python_t mt_py;
-uint32_t mt_py_code_gen[MT_PY_CODE_GEN_SIZE];
 __thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
 
 #if MT_HAVE_PYTHON
@@ -35,14 +34,13 @@ typedef struct mt_pyloc {
     uint32_t offset;
     int32_t firstlineno;
     uint32_t id;
-    uint32_t gen;
+    uint32_t unused;
 } mt_pyloc_t;
 
 typedef struct mt_pycode {
     uintptr_t code, name, file;
     int32_t firstlineno;
     uint32_t id;
-    uint32_t gen;
 } mt_pycode_t;
 
 /* One (code id, line) pair: the location id every instruction of that line shares. */
@@ -95,7 +93,6 @@ uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor)
         p->firstlineno = co->co_firstlineno;
         p->offset = idx > 0 ? (uint32_t)idx * (uint32_t)sizeof(_Py_CODEUNIT) : 0;
         p->is_entry = f->is_entry;
-        p->gen = __atomic_load_n(mt_py_code_gen_slot(co), __ATOMIC_RELAXED);
     }
     return n;
 }
@@ -221,8 +218,8 @@ static uint32_t mt_py_code_id(const mt_pyframe_t *f, mt_enc_t *e)
             return 0;
         mt_pyt.codes = nt;
     }
-    mt_pycode_t key = {
-        (uintptr_t)f->code, (uintptr_t)f->name, (uintptr_t)f->file, f->firstlineno, 0, f->gen};
+    mt_pycode_t key = {(uintptr_t)f->code, (uintptr_t)f->name, (uintptr_t)f->file, f->firstlineno,
+                       0};
     size_t mask = mt_pyt.codes_cap - 1;
     size_t s = mt_py_code_hash(&key) & mask;
     for (;; s = (s + 1) & mask) {
@@ -230,7 +227,7 @@ static uint32_t mt_py_code_id(const mt_pyframe_t *f, mt_enc_t *e)
         if (!c->code)
             break;
         if (c->code == key.code && c->name == key.name && c->file == key.file &&
-            c->firstlineno == key.firstlineno && c->gen == key.gen)
+            c->firstlineno == key.firstlineno)
             return c->id;
     }
     key.id = mt_pyt.next_code++;
@@ -295,7 +292,7 @@ static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
     mt_pyloc_t *hot = &mt_pyt.hot[(h >> 20) & (MT_PY_HOT_SIZE - 1)];
     if (hot->code == (uintptr_t)f->code && hot->offset == f->offset &&
         hot->name == (uintptr_t)f->name && hot->file == (uintptr_t)f->file &&
-        hot->firstlineno == f->firstlineno && hot->gen == f->gen && hot->code)
+        hot->firstlineno == f->firstlineno && hot->code)
         return MT_PY_IP_BIT | hot->id;
     size_t mask = mt_pyt.locs_cap - 1;
     size_t s = h & mask;
@@ -305,7 +302,7 @@ static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
             break;
         if (l->code == (uintptr_t)f->code && l->offset == f->offset &&
             l->name == (uintptr_t)f->name && l->file == (uintptr_t)f->file &&
-            l->firstlineno == f->firstlineno && l->gen == f->gen) {
+            l->firstlineno == f->firstlineno) {
             *hot = *l;
             return MT_PY_IP_BIT | l->id;
         }
@@ -323,7 +320,7 @@ static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
                                   f->offset,
                                   f->firstlineno,
                                   id,
-                                  f->gen};
+                                  0};
     mt_pyt.locs_used++;
     *hot = mt_pyt.locs[s];
     return MT_PY_IP_BIT | id;

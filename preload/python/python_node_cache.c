@@ -54,9 +54,9 @@ void mt_pync_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy,
         uint64_t where = (uint64_t)f->offset << 32 | (uint64_t)f->is_entry << 31 |
                          ((uint32_t)f->firstlineno & 0x7fffffffu);
         uint64_t v = code ^ mt_rotl64(name, 21) ^ mt_rotl64(file, 42) ^ where;
-        h1 = (h1 ^ v ^ (uint64_t)f->gen << 48) * m1;
+        h1 = (h1 ^ v) * m1;
         h1 ^= h1 >> 29;
-        h2 = mt_rotl64(h2, 13) + (code ^ mt_rotl64(where, 17)) + (name ^ file) + f->gen;
+        h2 = mt_rotl64(h2, 13) + (code ^ mt_rotl64(where, 17)) + (name ^ file);
     }
     out->h1 = h1;
     out->h2 = h2 ^ npy;

@@ -12,9 +12,8 @@
 
 #include "python/python.h"
 
-/* Two independent hashes of every frame's identity (code, offset, name, file, first line, code
- * generation) and of the native key; both must match for a hit, so a false hit needs a 128-bit
- * collision. */
+/* Two independent hashes of every frame's identity (code, offset, name, file, first line) and
+ * of the native key; both must match for a hit, so a false hit needs a 128-bit collision. */
 typedef struct mt_pync_key {
     uint64_t h1, h2;
     uint32_t npy;

@@ -47,7 +47,7 @@ START_TEST(every_field_changes_the_key)
     mt_pync_key_t again = key_of(py, 3, &nat);
     ck_assert(same_key(&base, &again));
 
-    for (int field = 0; field < 7; field++) {
+    for (int field = 0; field < 6; field++) {
         for (int i = 0; i < 3; i++) {
             memcpy(alt, py, sizeof alt);
             switch (field) {
@@ -65,9 +65,6 @@ START_TEST(every_field_changes_the_key)
                 break;
             case 4:
                 alt[i].offset += 2;
-                break;
-            case 5: /* a code object made where one died (python.h: mt_py_code_gen) */
-                alt[i].gen++;
                 break;
             default:
                 alt[i].is_entry = !alt[i].is_entry;
