@@ -43,11 +43,27 @@ typedef struct mt_pycode {
     uint32_t id;
 } mt_pycode_t;
 
+/* One (code id, line) pair: the location id every instruction of that line shares. */
+typedef struct mt_pyline {
+    uint64_t key; /* code id << 32 | line; code ids start at 1, so 0 is an empty slot */
+    uint32_t id;
+    uint32_t unused;
+} mt_pyline_t;
+
+/* The locations looked up last, direct-mapped by (code, offset), in front of the table: a
+ * stack's outer frames (an import's dozens) are the same from one event to the next, and the
+ * table (a few MiB on an import of pandas) is a cache miss per frame. Checked like the
+ * table's entries, so that it never says more than the table would. */
+#define MT_PY_HOT_SIZE 1024u
+
 static struct {
+    mt_pyloc_t hot[MT_PY_HOT_SIZE];
     mt_pyloc_t *locs;
     size_t locs_cap, locs_used; /* power of two */
     mt_pycode_t *codes;
     size_t codes_cap, codes_used;
+    mt_pyline_t *lines;
+    size_t lines_cap, lines_used;
     uint32_t next_loc, next_code;
     bool failed; /* out of memory: Python frames are dropped from then on */
 } mt_pyt;
@@ -184,6 +200,12 @@ static uint64_t mt_py_code_hash(const void *p)
     return mt_py_mix(c->code, c->name);
 }
 
+static uint64_t mt_py_line_hash(const void *p)
+{
+    const mt_pyline_t *l = p;
+    return mt_py_mix(l->key, 0);
+}
+
 #define MT_PY_STR_MAX 1024
 
 /* The code id of f's code object, emitting PY_CODE when new; 0 when out of memory. */
@@ -220,7 +242,44 @@ static uint32_t mt_py_code_id(const mt_pyframe_t *f, mt_enc_t *e)
     return key.id;
 }
 
-/* The pseudo ip of one Python frame; 0 when out of memory. */
+/*
+ * The location id of (code_id, line), emitting PY_LOCATION when new; 0 when out of memory.
+ * One id per line, not per instruction: a line's instructions (a call, the tuple of its
+ * arguments, the function it makes) are one frame of the stack for every report, and one id
+ * makes them one trace-tree node with one set of callees. With an id per instruction, an
+ * import made a node chain per allocating instruction of every module body line, each with
+ * its interpreter frames below it (issue 17: nearly every event of `import pandas` was a new
+ * stack).
+ */
+static uint32_t mt_py_line_id(uint32_t code_id, uint32_t line, mt_enc_t *e)
+{
+    if (MT_UNLIKELY(mt_pyt.lines_used * 2 >= mt_pyt.lines_cap)) {
+        void *nt =
+            mt_py_grow(mt_pyt.lines, &mt_pyt.lines_cap, sizeof(mt_pyline_t), mt_py_line_hash);
+        if (!nt)
+            return 0;
+        mt_pyt.lines = nt;
+    }
+    mt_pyline_t key = {(uint64_t)code_id << 32 | line, 0, 0};
+    size_t mask = mt_pyt.lines_cap - 1;
+    size_t s = mt_py_line_hash(&key) & mask;
+    for (;; s = (s + 1) & mask) {
+        mt_pyline_t *l = &mt_pyt.lines[s];
+        if (!l->key)
+            break;
+        if (l->key == key.key)
+            return l->id;
+    }
+    key.id = mt_pyt.next_loc++;
+    mt_pyt.lines[s] = key;
+    mt_pyt.lines_used++;
+    mt_enc_py_location(e, key.id, code_id, line);
+    return key.id;
+}
+
+/* The pseudo ip of one Python frame; 0 when out of memory. The (code, offset) table in front
+ * of the line table spares the line lookup (PyCode_Addr2Line) to every instruction seen
+ * before. */
 static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
 {
     if (MT_UNLIKELY(mt_pyt.locs_used * 2 >= mt_pyt.locs_cap)) {
@@ -229,22 +288,32 @@ static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
             return 0;
         mt_pyt.locs = nt;
     }
+    uint64_t h = mt_py_mix((uintptr_t)f->code, f->offset);
+    mt_pyloc_t *hot = &mt_pyt.hot[(h >> 20) & (MT_PY_HOT_SIZE - 1)];
+    if (hot->code == (uintptr_t)f->code && hot->offset == f->offset &&
+        hot->name == (uintptr_t)f->name && hot->file == (uintptr_t)f->file &&
+        hot->firstlineno == f->firstlineno && hot->code)
+        return MT_PY_IP_BIT | hot->id;
     size_t mask = mt_pyt.locs_cap - 1;
-    size_t s = mt_py_mix((uintptr_t)f->code, f->offset) & mask;
+    size_t s = h & mask;
     for (;; s = (s + 1) & mask) {
         mt_pyloc_t *l = &mt_pyt.locs[s];
         if (!l->code)
             break;
         if (l->code == (uintptr_t)f->code && l->offset == f->offset &&
             l->name == (uintptr_t)f->name && l->file == (uintptr_t)f->file &&
-            l->firstlineno == f->firstlineno)
+            l->firstlineno == f->firstlineno) {
+            *hot = *l;
             return MT_PY_IP_BIT | l->id;
+        }
     }
     uint32_t code_id = mt_py_code_id(f, e);
     if (!code_id)
         return 0;
     int line = mt_py_addr2line((PyCodeObject *)(uintptr_t)f->code, (int)f->offset);
-    uint32_t id = mt_pyt.next_loc++;
+    uint32_t id = mt_py_line_id(code_id, (uint32_t)(line > 0 ? line : 0), e);
+    if (!id)
+        return 0;
     mt_pyt.locs[s] = (mt_pyloc_t){(uintptr_t)f->code,
                                   (uintptr_t)f->name,
                                   (uintptr_t)f->file,
@@ -253,7 +322,7 @@ static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
                                   id,
                                   0};
     mt_pyt.locs_used++;
-    mt_enc_py_location(e, id, code_id, (uint32_t)(line > 0 ? line : 0));
+    *hot = mt_pyt.locs[s];
     return MT_PY_IP_BIT | id;
 }
 
@@ -361,11 +430,14 @@ void mt_py_reset(void)
 {
     mt_py_native_forget();
     mt_pync_forget();
+    memset(mt_pyt.hot, 0, sizeof mt_pyt.hot);
     if (mt_pyt.locs)
         memset(mt_pyt.locs, 0, mt_pyt.locs_cap * sizeof(mt_pyloc_t));
     if (mt_pyt.codes)
         memset(mt_pyt.codes, 0, mt_pyt.codes_cap * sizeof(mt_pycode_t));
-    mt_pyt.locs_used = mt_pyt.codes_used = 0;
+    if (mt_pyt.lines)
+        memset(mt_pyt.lines, 0, mt_pyt.lines_cap * sizeof(mt_pyline_t));
+    mt_pyt.locs_used = mt_pyt.codes_used = mt_pyt.lines_used = 0;
     mt_pyt.next_loc = mt_pyt.next_code = 1;
 }
 

@@ -275,8 +275,7 @@ mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_t
             return 0;
     }
     /* The innermost Python frame, then the frames from the loop's callee to the allocator. */
-    node = mt_tree_extend(node, (const uintptr_t[]){(uintptr_t)id0}, 1);
-    return mt_tree_extend(node, in + skip, j - skip);
+    return mt_pync_leaf(node, id0, in + skip, j - skip, epoch);
 full:
     st.n = mt_rec_join(a, in, n, skip, t);
     st.ip = a;

@@ -368,6 +368,39 @@ def case_py_nested_cache():
           f"{(list(extra) + list(missing))[0][:1500]}" if extra or missing else "")
 
 
+@case(60, needs="python_frames")
+def case_py_location_ids():
+    """Python locations are one per line (python_frames.c): a line's several allocating
+    instructions (a list, a float, a dict, a tuple, a string) share one PY_LOCATION, and
+    every allocation of that line is charged to it."""
+    script = os.path.join(it.TMP, "locids.py")
+    with open(script, "w") as fh:
+        fh.write("def build(i):\n"
+                 "    return ([float(i)] * 3, {'k': (i, i + 1)}, str(i) * 40)  # one line\n"
+                 "KEEP = [build(i) for i in range(2000)]\n")
+    log = os.path.join(it.TMP, "locids.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", PYTHON, script)
+    check(p.returncode == 0, f"memtrace run\n{show(p)}")
+    dump = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_stackdump")
+    d = run([dump, "--locations", log])
+    check(d.returncode == 0, f"mt_stackdump {log}\n{show(d)}")
+    lines = d.stdout.splitlines()
+    locs = collections.Counter(ln[4:] for ln in lines if ln.startswith("LOC|"))
+    build2 = f"{script}:build:2"
+    check(locs[build2] == 1, f"{build2}: {locs[build2]} PY_LOCATION records, want one per line")
+    mine = {k: n for k, n in locs.items() if k.startswith(script + ":")}
+    check(all(n == 1 for n in mine.values()),
+          f"a line of the script with several locations: {sorted(mine.items())}")
+    # build's allocations: all at line 2, at least one per call (the 3-float list and the
+    # string of 40 copies are new objects in every call)
+    inner = [ln for ln in lines if "|" in ln and not ln.startswith("LOC|")
+             and next((f for f in ln.split("|", 1)[1].split(";")
+                       if f.startswith(script + ":")), "").startswith(script + ":build:")]
+    wrong = [ln for ln in inner if f"{script}:build:2" not in ln]
+    check(len(inner) >= 2 * 2000 and not wrong,
+          f"{len(inner)} allocations in build, {len(wrong)} not at line 2: {wrong[:2]}")
+
+
 @case(120, needs="python_frames")
 def case_py_held_at_end():
     """A Python script's "not freed" is what it held when it ended, before finalization, in

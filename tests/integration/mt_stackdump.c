@@ -2,7 +2,8 @@
 // Test helper: every allocation of a log with its whole recorded stack, one line each, as the
 // recorder wrote it (no frame hidden, unlike the reports): "SIZE|frame;frame;..." innermost
 // first, a native frame as module:offset (ASLR-free), a Python frame as file:line:function.
-// The integration tests compare two runs' lines as multisets (py-nested-cache).
+// The integration tests compare two runs' lines as multisets (py-nested-cache). With
+// --locations, each PY_LOCATION record too, as it comes: "LOC|file:function:line".
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,13 +75,14 @@ static void frame(uint64_t ip)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fputs("usage: mt_stackdump LOG\n", stderr);
+    int show_locs = argc == 3 && strcmp(argv[1], "--locations") == 0;
+    if (argc != 2 && !show_locs) {
+        fputs("usage: mt_stackdump [--locations] LOG\n", stderr);
         return 2;
     }
     mt_reader_t *r;
     char err[256];
-    if (mt_reader_open(&r, argv[1], err, sizeof err) < 0) {
+    if (mt_reader_open(&r, argv[argc - 1], err, sizeof err) < 0) {
         fprintf(stderr, "mt_stackdump: %s\n", err);
         return 1;
     }
@@ -110,6 +112,9 @@ int main(int argc, char **argv)
             GROW(locs, locs_cap, rec.id);
             locs[rec.id].code = rec.parent;
             locs[rec.id].line = rec.a;
+            if (show_locs)
+                printf("LOC|%s:%llu\n", rec.parent < codes_cap ? codes[rec.parent].text : "?",
+                       (unsigned long long)rec.a);
             break;
         case MT_TAG_ALLOC:
             printf("%llu|", (unsigned long long)rec.size);

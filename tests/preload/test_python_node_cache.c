@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "python/python_node_cache.h"
+#include "stack/stack_hash.h"
+#include "stack/trace_tree.h"
 
 static const char names[4], files[4], codes[4];
 
@@ -106,5 +108,86 @@ START_TEST(nodes_are_kept_per_key_and_epoch)
 }
 END_TEST
 
+/* The node the tree gives node extended by id0 and then inner[n - 1] .. inner[0]. */
+static uint32_t extended(uint32_t node, uint64_t id0, const uintptr_t *inner, uint32_t n)
+{
+    node = mt_tree_extend(node, (const uintptr_t[]){(uintptr_t)id0}, 1);
+    return mt_tree_extend(node, inner, n);
+}
+
+static uint32_t prefix_node(uintptr_t outer)
+{
+    uintptr_t ip[2] = {outer + 1, outer};
+    mt_stack_t st = {.ip = ip, .n = 2};
+    mt_stack_hash(&st);
+    return mt_tree_intern(&st);
+}
+
+/* A nested stack's leaf: whatever was cached, the node is the one the tree gives the same
+ * prefix, Python frame and native frames; a change of any of them, or of the tree's epoch, is
+ * never answered from an entry of before. */
+START_TEST(leaves_are_the_trees_nodes)
+{
+    ck_assert_int_eq(mt_tree_init(false), 0);
+    mt_pync_forget();
+    const uint64_t line5 = MT_PY_IP_BIT | 5, line6 = MT_PY_IP_BIT | 6;
+    const uintptr_t inner[3] = {0x401100, 0x401200, 0x401300};
+    const uintptr_t other[3] = {0x401100, 0x401250, 0x401300};
+    uint32_t p = prefix_node(0x400100), q = prefix_node(0x400200);
+    ck_assert_uint_ne(p, 0);
+    ck_assert_uint_ne(p, q);
+
+    uint32_t epoch = mt_tree_epoch();
+    uint32_t leaf = mt_pync_leaf(p, line5, inner, 3, epoch);
+    ck_assert_uint_ne(leaf, 0);
+    ck_assert_uint_eq(leaf, extended(p, line5, inner, 3));
+    ck_assert_uint_eq(mt_pync_leaf(p, line5, inner, 3, epoch), leaf); /* from the cache */
+
+    /* the same code object at another line, another prefix, other native frames, fewer */
+    uint32_t l6 = mt_pync_leaf(p, line6, inner, 3, epoch);
+    ck_assert_uint_ne(l6, leaf);
+    ck_assert_uint_eq(l6, extended(p, line6, inner, 3));
+    uint32_t lq = mt_pync_leaf(q, line5, inner, 3, epoch);
+    ck_assert_uint_ne(lq, leaf);
+    ck_assert_uint_eq(lq, extended(q, line5, inner, 3));
+    uint32_t lo = mt_pync_leaf(p, line5, other, 3, epoch);
+    ck_assert_uint_ne(lo, leaf);
+    ck_assert_uint_eq(lo, extended(p, line5, other, 3));
+    uint32_t l2 = mt_pync_leaf(p, line5, inner + 1, 2, epoch);
+    ck_assert_uint_ne(l2, leaf);
+    ck_assert_uint_eq(l2, extended(p, line5, inner + 1, 2));
+    /* and each is still its own after the others */
+    ck_assert_uint_eq(mt_pync_leaf(p, line5, inner, 3, epoch), leaf);
+    ck_assert_uint_eq(mt_pync_leaf(p, line6, inner, 3, epoch), l6);
+
+    /* the tree forgot its edges (a module unloaded): new ids, none of before */
+    mt_tree_forget();
+    uint32_t epoch2 = mt_tree_epoch();
+    ck_assert_uint_ne(epoch2, epoch);
+    uint32_t p2 = prefix_node(0x400100);
+    uint32_t again = mt_pync_leaf(p2, line5, inner, 3, epoch2);
+    ck_assert_uint_ne(again, leaf);
+    ck_assert_uint_eq(again, extended(p2, line5, inner, 3));
+
+    /* the Python tables were reset: nothing cached survives, the tree answers */
+    mt_pync_forget();
+    ck_assert_uint_eq(mt_pync_leaf(p2, line6, inner, 3, epoch2), extended(p2, line6, inner, 3));
+
+    /* a forked child's tree starts its ids again: the same prefix id then names a stack of
+     * its own, and a leaf cached under an epoch of before must not be given for it */
+    mt_tree_reset();
+    ck_assert_uint_eq(prefix_node(0x400100), p);
+    uint32_t stale = mt_pync_leaf(p, line5, inner, 3, epoch); /* stored under the old epoch */
+    mt_tree_reset();
+    uint32_t epoch3 = mt_tree_epoch();
+    ck_assert_uint_eq(prefix_node(0x400100), p);
+    ck_assert_uint_eq(extended(p, line6, inner, 3), stale); /* that id is line 6's now */
+    uint32_t fresh = mt_pync_leaf(p, line5, inner, 3, epoch3);
+    ck_assert_uint_ne(fresh, stale);
+    ck_assert_uint_eq(fresh, extended(p, line5, inner, 3));
+}
+END_TEST
+
 MT_SUITE(.name = "python_node_cache",
-         .tests = MT_TESTS(every_field_changes_the_key, nodes_are_kept_per_key_and_epoch));
+         .tests = MT_TESTS(every_field_changes_the_key, nodes_are_kept_per_key_and_epoch,
+                           leaves_are_the_trees_nodes));
