@@ -106,9 +106,15 @@ bool mt_attach_prepare(void)
     void *global = dlsym(RTLD_DEFAULT, "malloc");
     if (!ours || ours == global || mt_attach_read_conf() < 0)
         return false;
-    /* Only glibc's malloc family is hooked: a program with its own malloc is left alone. */
+    /* Only glibc's malloc family is hooked: a program with its own malloc is left alone. The
+     * global scope may name the executable's canonical PLT entry (an undefined symbol with a
+     * value: a non-PIE program that takes malloc's address, as CPython does), which calls
+     * glibc's through the executable's GOT: that is glibc's too. */
     void *next = dlsym(RTLD_NEXT, "malloc");
-    if (global != next) {
+    Dl_info gi;
+    const ElfW(Sym) *gs = NULL;
+    if (global != next &&
+        !(dladdr1(global, &gi, (void **)&gs, RTLD_DL_SYMENT) && gs && gs->st_shndx == SHN_UNDEF)) {
         mt_msg("the process has its own malloc; memtrace attach records glibc's only: not "
                "attaching");
         return false;
@@ -116,8 +122,8 @@ bool mt_attach_prepare(void)
     for (size_t i = 0; i < MT_ATTACH_NSYMS; i++) {
         mt_attach_syms[i].name = mt_attach_names[i];
         mt_attach_syms[i].hook = dlsym(self, mt_attach_names[i]);
-        mt_attach_syms[i].global = dlsym(RTLD_DEFAULT, mt_attach_names[i]);
-        if (!mt_attach_syms[i].hook || !mt_attach_syms[i].global)
+        mt_attach_syms[i].real = dlsym(RTLD_NEXT, mt_attach_names[i]);
+        if (!mt_attach_syms[i].hook || !mt_attach_syms[i].real)
             mt_attach_syms[i].name = ""; /* matches no symbol */
     }
     const char *cli = mt_attach_get("MEMTRACE_ATTACH_CLI");

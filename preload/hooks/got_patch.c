@@ -78,10 +78,10 @@ static void mt_got_relocs(mt_got_pass_t *p, const struct dl_phdr_info *info, con
             void *cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
             void *want;
             if (p->restore)
-                want = cur == p->syms[i].hook ? p->syms[i].global : NULL;
+                want = cur == p->syms[i].hook ? p->syms[i].real : NULL;
             else
-                want = cur == p->syms[i].global || (type == R_X86_64_JUMP_SLOT &&
-                                                    mt_got_in_object(info, (uintptr_t)cur))
+                want = cur == p->syms[i].real || (type == R_X86_64_JUMP_SLOT &&
+                                                  mt_got_in_object(info, (uintptr_t)cur))
                            ? p->syms[i].hook
                            : NULL;
             if (want) {
