@@ -13,6 +13,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -97,20 +98,27 @@ static int mt_attach_read_conf(void)
 
 bool mt_attach_prepare(void)
 {
-    /* Preloaded, our malloc is the one every object binds to: not a late start. */
-    Dl_info di;
+    /* No settings file for this pid: not `memtrace attach` (almost always: preloaded). */
+    if (mt_attach_read_conf() < 0)
+        return false;
+    /* Preloaded, the malloc every object binds to (ours too) is ours: not a late start.
+     * dladdr only: dlsym is one of our hooks, unusable before mt_hooks_start resolves it. */
+    Dl_info di, mi;
     struct link_map *self = NULL;
     if (!dladdr1(mt_attach_conf_path, &di, (void **)&self, RTLD_DL_LINKMAP) || !self)
         return false;
-    void *ours = dlsym(self, "malloc");
-    void *global = dlsym(RTLD_DEFAULT, "malloc");
-    if (!ours || ours == global || mt_attach_read_conf() < 0)
+    void *(*bound)(size_t) = malloc;
+    void *global;
+    memcpy(&global, &bound, sizeof global);
+    if (!dladdr(global, &mi) || mi.dli_fbase == di.dli_fbase)
         return false;
     /* Only glibc's malloc family is hooked: a program with its own malloc is left alone. The
      * global scope may name the executable's canonical PLT entry (an undefined symbol with a
      * value: a non-PIE program that takes malloc's address, as CPython does), which calls
      * glibc's through the executable's GOT: that is glibc's too. */
     void *next = dlsym(RTLD_NEXT, "malloc");
+    if (!dlsym(self, "malloc"))
+        return false;
     Dl_info gi;
     const ElfW(Sym) *gs = NULL;
     if (global != next &&
