@@ -545,7 +545,7 @@ static int mt_attach_parse(int argc, char **argv, mt_attach_opts_t *o)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+o:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
             if (!optarg[0] || strcmp(optarg, "-") == 0) {

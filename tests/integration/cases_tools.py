@@ -475,7 +475,7 @@ def case_export_massif_detailed():
 # ---- CLI polish ----
 
 COMMANDS = ["run", "report", "peak", "fragmentation", "timeline", "leaks", "diff", "export",
-            "flamegraph", "html", "lines", "logstats"]
+            "flamegraph", "html", "lines", "logstats", "attach"]
 
 
 def parsed_options(cmd):
