@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // `memtrace attach PID`: records a process that was started without memtrace, until Ctrl-C,
 // --duration or its exit. With ptrace (no debugger needed) it makes one thread of the target,
-// one that waits in a system call, call dlopen(recorder, RTLD_NOW) and then resumes it exactly
-// where it was; the recorder reads its settings from /tmp/memtrace-attach.PID.conf, patches
-// the GOT (preload/hooks/attach.c) and stops when that file is removed. x86_64 only. It must
-// never leave the target stopped, traced, or with registers other than its own.
+// one that waits in a system call or runs its own code, call dlopen(recorder, RTLD_NOW), then
+// resumes it exactly where it was; the recorder reads its settings from
+// /tmp/memtrace-attach.PID.conf, patches the GOT (preload/hooks/attach.c) and stops when that
+// file is removed (docs/attach.md). x86_64 only. It must never leave the target stopped,
+// traced, or with registers other than its own.
 #include <dirent.h>
 #include <dlfcn.h>
 #include <elf.h>
@@ -285,6 +286,59 @@ static bool mt_attach_safe_syscall(long nr)
     default:
         return false;
     }
+}
+
+/* The address ranges of the C library and the dynamic loader (and libpthread, libdl), where a
+ * thread may hold a lock that dlopen or malloc takes: malloc's arena lock, the loader's lock. */
+typedef struct mt_attach_ranges {
+    uint64_t lo[64], hi[64];
+    size_t n;
+} mt_attach_ranges_t;
+
+static void mt_attach_lock_ranges(int pid, mt_attach_ranges_t *r)
+{
+    static const char *const libs[] = {"libc.so.", "libc-",      "ld-linux",
+                                       "ld-",      "libpthread", "libdl"};
+    char file[32];
+    snprintf(file, sizeof file, "/proc/%d/maps", pid);
+    r->n = 0;
+    FILE *f = fopen(file, "re");
+    if (!f)
+        return;
+    char line[PATH_MAX + 128];
+    while (r->n < 64 && fgets(line, sizeof line, f)) {
+        unsigned long long lo, hi;
+        char perms[8];
+        int name_at = 0;
+        if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &lo, &hi, perms, &name_at) < 3 ||
+            !name_at || perms[2] != 'x')
+            continue;
+        char *name = line + name_at;
+        name[strcspn(name, "\n")] = '\0';
+        const char *slash = strrchr(name, '/');
+        for (size_t i = 0; slash && i < sizeof libs / sizeof libs[0]; i++) {
+            if (strncmp(slash + 1, libs[i], strlen(libs[i])) == 0) {
+                r->lo[r->n] = lo;
+                r->hi[r->n++] = hi;
+                break;
+            }
+        }
+    }
+    fclose(f);
+}
+
+/* A stopped thread we may borrow: waiting in a safe system call, or running code of its own
+ * (outside the C library and the loader, where it holds none of their locks). */
+static bool mt_attach_borrowable(const struct user_regs_struct *g, const mt_attach_ranges_t *r)
+{
+    if (mt_attach_safe_syscall((long)g->orig_rax))
+        return true;
+    if ((long)g->orig_rax != -1)
+        return false; /* another system call: it may hold a lock (mmap inside malloc) */
+    for (size_t i = 0; i < r->n; i++)
+        if (g->rip >= r->lo[i] && g->rip < r->hi[i])
+            return false;
+    return true;
 }
 
 /* The thread of pid to borrow: the main thread if it waits in a safe system call, else the
@@ -651,12 +705,15 @@ static int mt_attach_inject(int pid, int tid, const char *name, const char *lib,
         return mt_attach_fail("cannot trace pid %d (%s): %s", pid, name, strerror(errno));
     }
     static mt_attach_regs_t saved;
+    static mt_attach_ranges_t ranges;
+    mt_attach_lock_ranges(pid, &ranges);
     int rc = mt_attach_interrupt(tid);
-    /* Borrow it only while it waits in a safe system call: a thread stopped inside malloc
-     * holds the arena lock that dlopen would wait for. Else let it run and look again. */
+    /* Borrow it only while it waits in a safe system call or runs its own code: a thread
+     * stopped inside malloc holds the arena lock that dlopen would wait for. Else let it run
+     * and look again. */
     for (int tries = 0; rc == 0; tries++) {
         rc = mt_attach_get_regs(tid, &saved);
-        if (rc < 0 || mt_attach_safe_syscall((long)saved.gp.orig_rax))
+        if (rc < 0 || mt_attach_borrowable(&saved.gp, &ranges))
             break;
         if (tries == MT_ATTACH_PICK_TRIES) {
             rc = -EBUSY;
@@ -674,9 +731,10 @@ static int mt_attach_inject(int pid, int tid, const char *name, const char *lib,
         if (rc != -ESRCH)
             (void)ptrace(PTRACE_DETACH, tid, NULL, NULL);
         if (rc == -EBUSY)
-            return mt_attach_fail("pid %d (%s) never waited in a system call for 3 s (it "
-                                  "computes, or allocates, all the time); try again when it "
-                                  "waits for input, a timer or a lock",
+            return mt_attach_fail("pid %d (%s) was inside the C library for 3 s (it "
+                                  "allocates all the time, or waits where memtrace cannot "
+                                  "interrupt it safely); try again when it waits for input, "
+                                  "a timer or a lock",
                                   pid, name);
         return mt_attach_fail("pid %d (%s): %s", pid, name,
                               rc == -ESRCH ? "exited while memtrace attached" : strerror(-rc));

@@ -259,3 +259,58 @@ def case_attach_python():
     check(len(sites) == 1, "no site of the 10 bytearrays: " +
           str([(s["allocations"], s["bytes"]) for s in rep["top_sites"]]))
     check(sites[0]["leaked_blocks"] == 10, f"the bytearrays are held at the detach: {sites[0]}")
+
+
+SPINNER = r"""
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+static volatile sig_atomic_t phase;
+static void on_usr1(int sig) { (void)sig; phase++; }
+int main(void)
+{
+    signal(SIGUSR1, on_usr1);
+    void *pre = malloc(1000);
+    printf("ready\n");
+    fflush(stdout);
+    volatile unsigned long spins = 0;
+    while (phase == 0) /* computes in its own code: never in a system call nor in libc */
+        spins++;
+    void *b[5];
+    for (int i = 0; i < 5; i++)
+        b[i] = malloc(77);
+    free(b[0]);
+    free(pre);
+    printf("allocated\n");
+    fflush(stdout);
+    while (phase == 1)
+        spins++;
+    printf("bye\n");
+    return 5;
+}
+"""
+
+
+@case(120)
+def case_attach_busy_thread():
+    """A process that never waits: its thread is borrowed in its own code (outside libc and
+    the loader, so it holds none of their locks), and resumes its computation."""
+    prog = build_c("attach_spinner", SPINNER, "-O0", "-g")
+    log = os.path.join(it.TMP, "attach_spin.mtr")
+    p = start([prog])
+    check(p.stdout.readline().strip() == "ready", "no ready line")
+    a, _ = attach(p.pid, log)
+    os.kill(p.pid, signal.SIGUSR1)
+    check(p.stdout.readline().strip() == "allocated", "no 'allocated' line")
+    a.send_signal(signal.SIGINT)
+    rest = a.stderr.read()
+    check(a.wait(timeout=30) == 0, f"memtrace attach: exit {a.returncode}\n{rest}")
+    os.kill(p.pid, signal.SIGUSR1)
+    out, err = p.communicate(timeout=60)
+    check(out == "bye\n" and err == "" and p.returncode == 5, f"{out!r} {err!r} {p.returncode}")
+    rep = report_json(log)
+    got = {k: rep[k] for k in ["allocations", "frees", "freed_before_attach", "unknown_frees",
+                               "leaked_blocks", "leaked_bytes"]}
+    want = {"allocations": 5, "frees": 1, "freed_before_attach": 1, "unknown_frees": 0,
+            "leaked_blocks": 4, "leaked_bytes": 4 * 77}
+    check(got == want, f"report: {got}, expected {want}")
