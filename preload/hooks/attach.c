@@ -22,6 +22,7 @@
 #include "base/config.h"
 #include "base/mt_libc.h"
 #include "hooks/got_patch.h"
+#include "hooks/python_hooks.h"
 #include "lifecycle.h"
 #include "record/recorder.h"
 
@@ -65,9 +66,10 @@ static void mt_attach_py_none(void)
 }
 
 /* Python's allocator domains cannot be swapped under a running interpreter (other threads are
- * inside them): a Python process is recorded through its native allocations only. */
-static const mt_life_python_t mt_attach_no_python = {mt_attach_py_none, mt_attach_py_none,
-                                                     mt_attach_py_none};
+ * inside them): no install. The interpreter is still found, so that the stacks of its native
+ * allocations carry the Python frames (read from the thread state, as when preloaded). */
+static const mt_life_python_t mt_attach_python = {mt_py_detect, mt_attach_py_none,
+                                                  mt_py_log_started};
 
 static int mt_attach_read_conf(void)
 {
@@ -139,7 +141,7 @@ bool mt_attach_prepare(void)
         mt_attach_cli_pid = mt_attach_cli_pid * 10 + (*cli - '0');
     mt_config_set_source(mt_attach_get);
     mt_life_attach = true;
-    mt_life_init(&mt_attach_no_python);
+    mt_life_init(&mt_attach_python);
     mt_attach_on = mt_rec_active();
     return mt_attach_on;
 }

@@ -232,12 +232,11 @@ sys.exit(4)
 """
 
 
-@case(120)
-def case_attach_python():
-    """A running /usr/bin/python3 (non-PIE, its malloc a canonical PLT entry): its native
-    allocations while attached, with exact sizes; no Python frames."""
-    script = write("attach_py.py", PY_WAITER)
-    log = os.path.join(it.TMP, "attach_py.mtr")
+def python_attached(name):
+    """Runs PY_WAITER under /usr/bin/python3, attaches for one "go"; returns the report and
+    the site of the 10 bytearrays."""
+    script = write(name + ".py", PY_WAITER)
+    log = os.path.join(it.TMP, name + ".mtr")
     p = start([it.PYTHON, script])
     lines = [p.stdout.readline().strip()]
     a, _ = attach(p.pid, log)
@@ -259,6 +258,25 @@ def case_attach_python():
     check(len(sites) == 1, "no site of the 10 bytearrays: " +
           str([(s["allocations"], s["bytes"]) for s in rep["top_sites"]]))
     check(sites[0]["leaked_blocks"] == 10, f"the bytearrays are held at the detach: {sites[0]}")
+    return rep, sites[0]
+
+
+@case(120)
+def case_attach_python():
+    """A running /usr/bin/python3 (non-PIE, its malloc a canonical PLT entry): its native
+    allocations while attached, with exact sizes."""
+    python_attached("attach_py")
+
+
+@case(120, needs="python_frames")
+def case_attach_python_frames():
+    """The stacks of a running interpreter's allocations carry its Python frames: read from
+    the thread state, which needs no hook installed before Py_Initialize."""
+    _, site = python_attached("attach_pyf")
+    top = [(f["function"], os.path.basename(f["file"] or ""), f["line"])
+           for f in site["stack"] if f.get("python")][:2]
+    check(top == [("<listcomp>", "attach_pyf.py", 7), ("<module>", "attach_pyf.py", 7)],
+          f"Python frames of the bytearrays' site: {top}\n{site['stack']}")
 
 
 SPINNER = r"""
