@@ -164,8 +164,9 @@ static int mt_attach_denied(int pid, const char *name)
 }
 
 /* The mapped file whose name ends in /BASE (BASE a prefix: "libc.so." or "libc-"); its
- * load address (the mapping at file offset 0) and path. */
-static bool mt_attach_find_map(int pid, const char *base, uint64_t *load, char *path, size_t cap)
+ * load address and end (the mapping at file offset 0) and path. */
+static bool mt_attach_find_map(int pid, const char *base, uint64_t *load, uint64_t *end, char *path,
+                               size_t cap)
 {
     char file[32];
     snprintf(file, sizeof file, "/proc/%d/maps", pid);
@@ -185,6 +186,7 @@ static bool mt_attach_find_map(int pid, const char *base, uint64_t *load, char *
         if (!slash || strncmp(slash + 1, base, strlen(base)) != 0 || off != 0)
             continue;
         *load = lo;
+        *end = hi;
         snprintf(path, cap, "%s", name);
         found = true;
     }
@@ -242,15 +244,18 @@ static uint64_t mt_attach_target_sym(int pid, const char *sym)
 {
     static const char *const libs[] = {"libc.so.", "libc-", "libdl.so.", "libdl-"};
     for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
-        uint64_t load;
+        uint64_t load, end;
         char path[PATH_MAX], rooted[PATH_MAX + 32];
-        if (!mt_attach_find_map(pid, libs[i], &load, path, sizeof path))
+        if (!mt_attach_find_map(pid, libs[i], &load, &end, path, sizeof path))
             continue;
-        /* through the target's root: it may be in a container or a chroot */
-        snprintf(rooted, sizeof rooted, "/proc/%d/root%s", pid, path);
+        /* The very file mapped (map_files: also when an upgrade replaced it on disk since),
+         * else by its path through the target's root (a container's, a chroot's). */
+        snprintf(rooted, sizeof rooted, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, load, end);
         uint64_t v = mt_attach_elf_sym(rooted, sym);
-        if (!v)
-            v = mt_attach_elf_sym(path, sym);
+        if (!v && !strstr(path, " (deleted)")) {
+            snprintf(rooted, sizeof rooted, "/proc/%d/root%s", pid, path);
+            v = mt_attach_elf_sym(rooted, sym);
+        }
         if (v)
             return load + v; /* a shared library's first PT_LOAD is at vaddr 0 */
     }
@@ -786,9 +791,9 @@ int mt_cmd_attach(int argc, char **argv)
     if (!mt_attach_alive(pid))
         return mt_attach_fail("no process with pid %d", pid);
     mt_attach_name(pid, name, sizeof name);
-    uint64_t load;
+    uint64_t load, end;
     char path[PATH_MAX];
-    if (mt_attach_find_map(pid, "libmemtrace_preload.so", &load, path, sizeof path))
+    if (mt_attach_find_map(pid, "libmemtrace_preload.so", &load, &end, path, sizeof path))
         return mt_attach_fail("pid %d (%s) is already recorded by memtrace (memtrace run, "
                               "LD_PRELOAD, or an earlier attach: the recorder stays loaded "
                               "after a detach, and attaching twice is not supported)",
@@ -796,8 +801,8 @@ int mt_cmd_attach(int argc, char **argv)
     int tid = mt_attach_pick_thread(pid);
     if (tid == -EACCES || tid == -EPERM)
         return mt_attach_denied(pid, name);
-    if (!mt_attach_find_map(pid, "ld-linux", &load, path, sizeof path) &&
-        !mt_attach_find_map(pid, "ld-", &load, path, sizeof path))
+    if (!mt_attach_find_map(pid, "ld-linux", &load, &end, path, sizeof path) &&
+        !mt_attach_find_map(pid, "ld-", &load, &end, path, sizeof path))
         return mt_attach_fail("pid %d (%s) is statically linked: it has no dynamic loader to "
                               "load the recorder with (only dynamically linked programs can "
                               "be attached to; 'memtrace run' cannot record it either)",
