@@ -595,7 +595,8 @@ MISTYPED = {"run": ("--leak-chek", "--leak-check"), "report": ("--tpo", "--top")
             "timeline": ("--widht", "--width"), "leaks": ("--kidns", "--kinds"),
             "diff": ("--fail-abvoe", "--fail-above"), "export": ("--cots", "--cost"),
             "flamegraph": ("--min-precent", "--min-percent"), "html": ("--tittle", "--title"),
-            "lines": ("--functoin", "--function"), "logstats": ("--fromat", "--format")}
+            "lines": ("--functoin", "--function"), "logstats": ("--fromat", "--format"),
+            "attach": ("--duraton", "--duration")}
 
 
 @case(90)
