@@ -5,6 +5,7 @@
 # freed ("freed, allocated before attach", never unknown frees or leaks); after the detach the
 # same again, which must not be in the log. The process must run on unharmed: same output,
 # same exit status as without memtrace.
+import atexit
 import os
 import shutil
 import signal
@@ -67,9 +68,24 @@ def waiter():
     return build_c("attach_waiter", WAITER, "-O0", "-g")
 
 
+# Every process a case starts: killed when the case ends, so that a failure leaves no program
+# waiting on its pipe or spinning forever.
+STARTED = []
+
+
+@atexit.register
+def kill_started():
+    for p in STARTED:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def start(argv):
-    return subprocess.Popen(argv, cwd=it.TMP, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(argv, cwd=it.TMP, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    STARTED.append(p)
+    return p
 
 
 def say(p, text):
@@ -83,16 +99,12 @@ def attach(pid, log, *opts):
     """Starts memtrace attach and waits for its 'recording' line (the hooks are in place)."""
     a = subprocess.Popen([it.ARGS.memtrace, "attach", "-o", log, *opts, str(pid)], cwd=it.TMP,
                          stderr=subprocess.PIPE, text=True)
+    STARTED.insert(0, a)  # memtrace first: it detaches before its target goes
     first = a.stderr.readline()
     if not first.startswith("memtrace: recording pid "):
         a.wait(timeout=30)
         raise it.Fail(f"memtrace attach did not start recording: {first}{a.stderr.read()}")
     return a, first
-
-
-def finish(p, a_err=""):
-    out, err = p.communicate(timeout=60)
-    return out, err
 
 
 @case(120)
