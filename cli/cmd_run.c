@@ -315,7 +315,7 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
 /* ---- finding the preload library ---- */
 
 /* out has room for PATH_MAX bytes (realpath's contract). */
-static int mt_run_find_preload(char *out)
+int mt_run_find_preload(char *out)
 {
     const char *env = getenv("MEMTRACE_PRELOAD");
     if (env != NULL && env[0] != '\0') {

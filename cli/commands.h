@@ -17,5 +17,10 @@ int mt_cmd_flamegraph(int argc, char **argv);    /* cli/cmd_flamegraph.c */
 int mt_cmd_html(int argc, char **argv);          /* cli/cmd_html.c */
 int mt_cmd_lines(int argc, char **argv);         /* cli/cmd_lines.c */
 int mt_cmd_logstats(int argc, char **argv);      /* cli/cmd_logstats.c */
+int mt_cmd_attach(int argc, char **argv);        /* cli/cmd_attach.c */
+
+/* The recorder library's absolute path into out (PATH_MAX): MEMTRACE_PRELOAD, else next to
+ * the memtrace binary; 0, or -1 after printing why (cmd_run.c). */
+int mt_run_find_preload(char *out);
 
 #endif

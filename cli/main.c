@@ -19,6 +19,7 @@ typedef struct mt_command {
  * with "unknown command" is worse than a short list. Add a row when a cmd_*.c lands. */
 static const mt_command_t mt_commands[] = {
     {"run", mt_cmd_run, "record PROG (a binary, or `python3 script.py`) into a log"},
+    {"attach", mt_cmd_attach, "record a running process (PID) until Ctrl-C or --duration"},
     {"report", mt_cmd_report, "summary: totals, peak, leaks, top allocation sites"},
     {"leaks", mt_cmd_leaks, "leak report: definite/indirect/possible/reachable, CI formats"},
     {"peak", mt_cmd_peak, "who holds the memory at the heap's high-water mark"},
@@ -55,6 +56,7 @@ static void mt_main_usage(FILE *out)
 {
     fprintf(out, "usage: memtrace <command> [options] [args]\n"
                  "       memtrace run [options] [--] PROG [ARGS...]\n"
+                 "       memtrace attach [options] PID\n"
                  "       memtrace report [options] FILE\n"
                  "       memtrace leaks [options] FILE\n"
                  "       memtrace peak [options] FILE\n"

@@ -27,7 +27,7 @@ _memtrace() {
     elif [[ $prev == = ]] && ((COMP_CWORD >= 3)); then
         prev=${COMP_WORDS[COMP_CWORD - 2]}
     fi
-    local commands="run report leaks peak lines timeline fragmentation diff export flamegraph html logstats help"
+    local commands="run attach report leaks peak lines timeline fragmentation diff export flamegraph html logstats help"
     COMPREPLY=()
     if ((COMP_CWORD == 1)); then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
@@ -60,6 +60,7 @@ _memtrace() {
                 --help -h" ;;
     lines) opts="--file --function --thread --from --to --format --no-color --help -h" ;;
     logstats) opts="--format --help -h" ;;
+    attach) opts="--output -o --duration --sample-interval --quiet -q --help -h" ;;
     help)
         ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         return 0
@@ -148,13 +149,18 @@ _memtrace() {
         return 0
         ;;
     --top | --frames | --request | --width | --height | --min-percent | --title | --fail-above | --function | \
-        --error-exitcode | --sample-interval | --fail-leaked-above | --fail-peak-above | --thread)
+        --error-exitcode | --sample-interval | --fail-leaked-above | --fail-peak-above | --thread | \
+        --duration)
         return 0 # a number, a name, or a thread's name or id: nothing to offer
         ;;
     esac
 
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+        return 0
+    fi
+    if [[ $cmd == attach ]]; then # a running process's pid
+        COMPREPLY=($(compgen -W "$(command ls /proc 2>/dev/null | grep -E '^[0-9]+$')" -- "$cur"))
         return 0
     fi
     _memtrace_logs "$cur"

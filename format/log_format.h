@@ -243,6 +243,9 @@ enum mt_origin {
     MT_ORIGIN_START = 0, /* a program started (by memtrace run, a shell, posix_spawn, vfork) */
     MT_ORIGIN_FORK = 1,  /* a fork of a recorded process */
     MT_ORIGIN_EXEC = 2,  /* a recorded process replaced its image */
+    /* `memtrace attach`: recording began in a running process; blocks it allocated before
+     * are unknown, and their frees are expected (the reader counts them apart) */
+    MT_ORIGIN_ATTACH = 3,
 };
 /* ORIGIN flags */
 #define MT_ORIGIN_HEAP_LISTED 1u /* a fork child's inherited blocks are in this log */
@@ -256,6 +259,7 @@ enum mt_exit_reason {
     MT_EXIT_NORMAL = 0, /* exit(), return from main, _exit() seen by the library */
     MT_EXIT_SIGNAL = 1, /* fatal signal caught; status is the signal number */
     MT_EXIT_EXEC = 2,   /* the image was replaced by execve; the new image has its own log */
+    MT_EXIT_DETACH = 3, /* `memtrace attach` stopped recording; the process runs on */
 };
 
 enum mt_notice_code {

@@ -36,6 +36,8 @@
 /* A fork child's parent log, kept from the parent's writer before the child opens its own. */
 static char mt_life_parent_log[PATH_MAX];
 
+bool mt_life_attach;
+
 /* The Python hooks' entry points (hooks/python_hooks.h), as mt_life_init was given them. */
 static const mt_life_python_t *mt_life_py;
 
@@ -71,6 +73,8 @@ static int mt_life_start_log(bool child, uint64_t fork_seq)
     if (child)
         mt_rec_emit_origin(MT_ORIGIN_FORK, fork_seq,
                            mt_config.leak_check ? MT_ORIGIN_HEAP_LISTED : 0, mt_life_parent_log);
+    else if (mt_life_attach)
+        mt_rec_emit_origin(MT_ORIGIN_ATTACH, 0, 0, "");
     else
         mt_rec_emit_origin(mt_config.exec_from[0] ? MT_ORIGIN_EXEC : MT_ORIGIN_START, 0, 0,
                            mt_config.exec_from);
@@ -394,8 +398,12 @@ void mt_life_init(const mt_life_python_t *py)
     if (mt_life_start_log(false, 0) == 0) {
         mt_life_py->install();
         mt_private_heap = 1;
-        mt_acheck_run(mt_rec_notice);
-        mt_acheck_foreign_allocator();
+        /* A late start's malloc is libc's, reached through the patched GOT (attach.c checked
+         * that it is glibc's): these checks would call it a foreign allocator. */
+        if (!mt_life_attach) {
+            mt_acheck_run(mt_rec_notice);
+            mt_acheck_foreign_allocator();
+        }
         mt_usable_fn usable = mt_acheck_glibc_usable();
         mt_private_heap = 0;
         mt_rec_heap_start(usable);
@@ -404,7 +412,8 @@ void mt_life_init(const mt_life_python_t *py)
         pthread_atfork(mt_life_fork_prepare, mt_life_fork_parent, mt_life_fork_child);
         mt_writer.orphaned = mt_life_orphaned;
         (void)mt_slot_self();
-        mt_life_catch_fatal();
+        if (!mt_life_attach)
+            mt_life_catch_fatal();
     }
     mt_guard--;
 }

@@ -36,6 +36,11 @@ void mt_life_exec_failed(off_t size);
 /* The status passed to quick_exit, for the at_quick_exit handler. */
 extern int mt_life_quick_exit_status;
 
+/* Set before mt_life_init by a late start (hooks/attach.c, `memtrace attach`): the log's
+ * ORIGIN says ATTACH, and no fatal-signal handlers are installed (they would outlive the
+ * detach in a process that runs on). */
+extern bool mt_life_attach;
+
 /* Writes EXIT and everything pending, synchronously; recording stops. */
 void mt_life_finish(enum mt_exit_reason reason, int status);
 

@@ -11,9 +11,23 @@
 
 mt_config_t mt_config;
 
+/* Where the settings come from: the environment, or what mt_config_set_source was given (the
+ * settings file of `memtrace attach`, whose target's environment says nothing of memtrace). */
+static const char *mt_config_getenv(const char *name)
+{
+    return getenv(name);
+}
+
+static const char *(*mt_config_source)(const char *name) = mt_config_getenv;
+
+void mt_config_set_source(const char *(*get)(const char *name))
+{
+    mt_config_source = get ? get : mt_config_getenv;
+}
+
 static unsigned long mt_config_ulong(const char *name, unsigned long dflt)
 {
-    const char *v = getenv(name);
+    const char *v = mt_config_source(name);
     if (!v || !*v)
         return dflt;
     unsigned long r = 0;
@@ -61,7 +75,7 @@ static void mt_config_name(mt_config_t *c)
 static void mt_config_exec_from(mt_config_t *c)
 {
     c->exec_from[0] = '\0';
-    const char *v = getenv(MT_CONFIG_EXEC_FROM);
+    const char *v = mt_config_source(MT_CONFIG_EXEC_FROM);
     if (!v)
         return;
     unsigned long pid = 0;
@@ -82,15 +96,15 @@ void mt_config_load(void)
     c->exe[n > 0 ? n : 0] = '\0';
     mt_config_name(c);
     mt_config_exec_from(c);
-    const char *run = getenv("MEMTRACE_RUN_ID");
+    const char *run = mt_config_source("MEMTRACE_RUN_ID");
     mt_sbuf_t rs;
     mt_sbuf_init(&rs, c->run_id, sizeof c->run_id);
     mt_sbuf_add(&rs, run ? run : "");
 
-    const char *out = getenv("MEMTRACE_OUTPUT");
+    const char *out = mt_config_source("MEMTRACE_OUTPUT");
     mt_config_absolute(c->output_template, sizeof c->output_template,
                        out && *out ? out : "memtrace.%e.%p.mtr");
-    const char *man = getenv("MEMTRACE_MANIFEST");
+    const char *man = mt_config_source("MEMTRACE_MANIFEST");
     c->manifest[0] = '\0';
     if (man && *man)
         mt_config_absolute(c->manifest, sizeof c->manifest, man);

@@ -28,6 +28,10 @@ typedef struct mt_config {
 
 extern mt_config_t mt_config;
 
+/* mt_config_load reads its MEMTRACE_* settings through get instead of getenv (NULL: getenv
+ * again): `memtrace attach` hands them over in a file (hooks/attach.c). */
+void mt_config_set_source(const char *(*get)(const char *name));
+
 /* Reads the environment and resolves the template against the current directory. */
 void mt_config_load(void);
 

@@ -31,6 +31,7 @@
 #include "base/signal_defer.h"
 #include "base/tls_extra.h"
 #include "freeres.h"
+#include "hooks/attach.h"
 #include "hooks/hook_list.h"
 #include "hooks/python_hooks.h"
 #include "io/log_writer.h"
@@ -107,7 +108,12 @@ static __attribute__((noinline, cold)) void mt_hooks_start(void)
 
 __attribute__((constructor(101))) static void mt_hooks_ctor(void)
 {
+    /* dlopen'd by `memtrace attach` (hooks/attach.c): recording starts with its settings, and
+     * the calls reach the hooks once the GOT is patched, after the real functions are known */
+    bool attached = mt_attach_prepare();
     mt_hooks_start();
+    if (attached)
+        mt_attach_start();
 }
 
 /* True when this call should be recorded; the caller then sets the guard. */

@@ -57,7 +57,7 @@ static int mt_lineage_origin(mt_lineage_t *l, const mt_record_t *rec)
     if (l->has_origin)
         return 0; /* one per log; a second one changes nothing */
     l->has_origin = 1;
-    l->how = rec->a <= MT_ORIGIN_EXEC ? (int)rec->a : MT_ORIGIN_START;
+    l->how = rec->a <= MT_ORIGIN_ATTACH ? (int)rec->a : MT_ORIGIN_START;
     l->fork_seq = rec->b;
     l->flags = (unsigned)rec->c;
     free(l->run_id);
@@ -215,6 +215,8 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             break;
         case MT_TAG_ORIGIN:
             rc = a->lineage.has_origin ? 0 : mt_lineage_origin(&a->lineage, &rec);
+            if (rc == 0 && a->lineage.how == MT_ORIGIN_ATTACH)
+                a->replay.attached = 1;
             if (rc == 0 && a->lineage.how == MT_ORIGIN_FORK && !a->inherit &&
                 mt_reader_events(rd) == 0 && !a->replay.all_heap_blocks)
                 rc = mt_inherit_import(a);

@@ -788,7 +788,10 @@ int mt_replay_free(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr)
     if (!b) {
         if (r->tstats[th->idx].selected && t >= r->win_from_us) {
             r->free_calls++;
-            r->unknown_frees++;
+            if (r->attached)
+                r->freed_before_attach++;
+            else
+                r->unknown_frees++;
         }
         return 0;
     }
@@ -822,8 +825,12 @@ int mt_replay_realloc_release(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t
     th->addr = 0; /* a realloc is neither the free of a temporary nor a new allocation yet */
     mt_block_t *b = addr ? mt_blocks_lookup(r, addr) : NULL;
     if (!b) {
-        if (r->tstats[th->idx].selected && t >= r->win_from_us)
-            r->unknown_frees++;
+        if (r->tstats[th->idx].selected && t >= r->win_from_us) {
+            if (r->attached)
+                r->freed_before_attach++;
+            else
+                r->unknown_frees++;
+        }
         return 0;
     }
     int selected = mt_replay_block_selected(r, b);

@@ -243,6 +243,11 @@ typedef struct mt_replay {
     uint64_t heap_low_addr; /* lowest address of a small block ever: where the heap starts */
     uint64_t frees_by_lifetime_digits[MT_REPLAY_LIFETIME_DIGITS]; /* free or realloc */
     uint64_t allocs_by_size_bits[MT_REPLAY_SIZE_BITS];            /* by requested size */
+    /* A log of `memtrace attach` (ORIGIN how ATTACH, set by the analysis before any event):
+     * an address not live is a block allocated before the attach, counted here instead of in
+     * unknown_frees (no error: memtrace never saw it allocated). */
+    int attached;
+    uint64_t freed_before_attach;
 
     uint64_t mmap_calls, munmap_calls, mmap_bytes_total;
     uint64_t mmap_bytes, mmap_peak_bytes, mmap_peak_time_us;

@@ -18,6 +18,8 @@ const char *mt_render_exit_reason(int reason)
         return "signal";
     case MT_EXIT_EXEC:
         return "exec";
+    case MT_EXIT_DETACH:
+        return "detach";
     default:
         return NULL;
     }
@@ -63,6 +65,8 @@ const char *mt_render_origin(int how)
         return "fork";
     case MT_ORIGIN_EXEC:
         return "exec";
+    case MT_ORIGIN_ATTACH:
+        return "attach";
     default:
         return NULL;
     }
@@ -244,6 +248,8 @@ int mt_render_summary_json(const mt_report_summary_t *rep, FILE *out, int pretty
     mt_json_object_end(&j);
     mt_json_key(&j, "unknown_frees");
     mt_json_u64(&j, r->unknown_frees);
+    mt_json_key(&j, "freed_before_attach");
+    mt_json_u64(&j, r->freed_before_attach);
     mt_json_key(&j, "mmap");
     mt_json_object_begin(&j);
     mt_json_key(&j, "calls");

@@ -127,6 +127,12 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
                 "  %-18s not in the window: it ends before the program did, so the blocks\n"
                 "  %-18s allocated in it and still held at its end are listed, unclassified\n",
                 "leak check", "");
+    } else if (a->lineage.how == MT_ORIGIN_ATTACH) {
+        fprintf(o,
+                "  %-18s not possible: memtrace attach recorded part of the process's life, so\n"
+                "  %-18s the blocks listed are those allocated while attached and still held\n"
+                "  %-18s when it stopped (not freed at exit means: not freed by then)\n",
+                "leak check", "", "");
     } else {
         if (a->python.present)
             fprintf(o,

@@ -64,6 +64,12 @@ static void mt_text_lineage(FILE *o, const mt_style_t *st, const mt_analysis_t *
     } else if (l->how == MT_ORIGIN_EXEC) {
         snprintf(v, sizeof v, "exec'd by the image of log %s", l->from_log);
         mt_row(o, st, "started as", v);
+    } else if (l->how == MT_ORIGIN_ATTACH) {
+        mt_row(o, st, "recorded",
+               r->has_exit && r->exit_reason == MT_EXIT_DETACH
+                   ? "from an attach to the detach (memtrace attach): blocks allocated before "
+                     "are not counted, blocks not freed were held at the detach"
+                   : "from an attach (memtrace attach): blocks allocated before are not counted");
     }
     if (a->inherit == MT_INHERIT_UNKNOWN) {
         mt_row(o, st, "inherited heap", "not counted");
@@ -159,10 +165,11 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
                  mt_fmt_count(c1, sizeof c1, kept),
                  mt_fmt_bytes(b2, sizeof b2, r->inherited_bytes - r->inherited_freed_bytes));
     mt_row(o, st,
-           a->window_stopped    ? "held at window end"
-           : a->truncated       ? "live at end of log"
-           : held.at_script_end ? "after finalization"
-                                : "not freed at exit",
+           a->window_stopped                                 ? "held at window end"
+           : a->truncated                                    ? "live at end of log"
+           : held.at_script_end                              ? "after finalization"
+           : r->has_exit && r->exit_reason == MT_EXIT_DETACH ? "held at detach"
+                                                             : "not freed at exit",
            v);
     if (a->leaks.complete) {
         const mt_leakclass_t *lc = &a->leaks;
@@ -186,6 +193,11 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
     }
     if (r->unknown_frees) {
         mt_row(o, st, "unknown frees", mt_fmt_count(v, sizeof v, r->unknown_frees));
+    }
+    if (r->freed_before_attach) { /* memtrace attach: not errors, blocks it never saw made */
+        snprintf(v, sizeof v, "%s blocks freed, allocated before attach",
+                 mt_fmt_count(c1, sizeof c1, r->freed_before_attach));
+        mt_row(o, st, "before attach", v);
     }
     for (size_t i = 0; i < a->marks.n; i++) { /* memtrace_mark, in order */
         mt_fmt_clock(t1, sizeof t1, a->marks.v[i].time_us);

@@ -475,7 +475,7 @@ def case_export_massif_detailed():
 # ---- CLI polish ----
 
 COMMANDS = ["run", "report", "peak", "fragmentation", "timeline", "leaks", "diff", "export",
-            "flamegraph", "html", "lines", "logstats"]
+            "flamegraph", "html", "lines", "logstats", "attach"]
 
 
 def parsed_options(cmd):
@@ -595,7 +595,8 @@ MISTYPED = {"run": ("--leak-chek", "--leak-check"), "report": ("--tpo", "--top")
             "timeline": ("--widht", "--width"), "leaks": ("--kidns", "--kinds"),
             "diff": ("--fail-abvoe", "--fail-above"), "export": ("--cots", "--cost"),
             "flamegraph": ("--min-precent", "--min-percent"), "html": ("--tittle", "--title"),
-            "lines": ("--functoin", "--function"), "logstats": ("--fromat", "--format")}
+            "lines": ("--functoin", "--function"), "logstats": ("--fromat", "--format"),
+            "attach": ("--duraton", "--duration")}
 
 
 @case(90)

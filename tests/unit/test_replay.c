@@ -500,6 +500,25 @@ START_TEST(filter_table_grows_with_every_thread)
 }
 END_TEST
 
+/* A log of memtrace attach: a free or realloc of a block from before the attach is counted
+ * apart, never as an unknown free. */
+START_TEST(attached_frees_before_attach)
+{
+    r.attached = 1;
+    A(1, 0x1000, 10, 1);
+    F(2, 0x8000);
+    ck_assert_int_eq(mt_replay_realloc_release(&r, 1, 3, 0x9000), 0);
+    ck_assert_int_eq(mt_replay_alloc(&r, 1, 4, 0x9100, 30, 1, MT_ALLOC_REALLOC), 0);
+    F(5, 0x1000);
+    ck_assert_uint_eq(r.freed_before_attach, 2);
+    ck_assert_uint_eq(r.unknown_frees, 0);
+    ck_assert_uint_eq(r.frees, 1);
+    ck_assert_uint_eq(r.free_calls, 2);
+    ck_assert_uint_eq(r.allocations, 2);
+    ck_assert_uint_eq(r.heap_bytes, 30);
+}
+END_TEST
+
 MT_SUITE(.name = "replay", .setup = setup, .teardown = teardown, .timeout = 60,
          .tests = MT_TESTS(exact_counts, peak_per_node_lazy_snapshot, realloc_success,
                            realloc_failure_restores_block, realloc_to_zero_frees,
@@ -507,4 +526,5 @@ MT_SUITE(.name = "replay", .setup = setup, .teardown = teardown, .timeout = 60,
                            peak_sample_by_heap_then_time, peak_sample_kept, random_against_model,
                            finish_keeps_every_node_figure, grown_table_keeps_every_block,
                            per_thread_figures, filter_restricts_every_figure,
-                           filter_realloc_and_unknown_frees, filter_table_grows_with_every_thread));
+                           filter_realloc_and_unknown_frees, filter_table_grows_with_every_thread,
+                           attached_frees_before_attach));
