@@ -24,7 +24,8 @@
 /* The log's fingerprint reads this much of its start and of its end. */
 #define MT_INDEX_PROBE (64u * 1024u)
 
-/* magic, version, layout hash, log size, mtime (s, ns), log CRC, payload length, payload CRC */
+/* The file: this header, then the payload (mt_put_analysis) deflated by zlib: capacities of
+ * hash tables and arrays are mostly zeros, and a Python log's index shrinks 7 times. */
 typedef struct mt_index_header {
     char magic[MT_INDEX_MAGIC_LEN];
     uint32_t version;
@@ -33,8 +34,9 @@ typedef struct mt_index_header {
     uint64_t log_size;
     uint64_t log_mtime_s, log_mtime_ns;
     uint32_t log_crc;
-    uint32_t payload_crc;
-    uint64_t payload_len;
+    uint32_t payload_crc; /* of the payload as stored (deflated) */
+    uint64_t payload_len; /* stored bytes after the header */
+    uint64_t raw_len;     /* the payload inflated */
 } mt_index_header_t;
 
 int mt_index_enabled(void)
@@ -147,9 +149,10 @@ static int mt_index_beside(const char *path, char *buf, size_t len)
 
 int mt_index_find(const char *path, char *buf, size_t len)
 {
-    if (mt_index_beside(path, buf, len) == 0 && access(buf, R_OK) == 0)
+    struct stat st;
+    if (mt_index_beside(path, buf, len) == 0 && stat(buf, &st) == 0 && S_ISREG(st.st_mode))
         return 0;
-    if (mt_index_cache_path(path, buf, len) == 0 && access(buf, R_OK) == 0)
+    if (mt_index_cache_path(path, buf, len) == 0 && stat(buf, &st) == 0 && S_ISREG(st.st_mode))
         return 0;
     return -ENOENT;
 }
@@ -367,7 +370,8 @@ int mt_index_save(const mt_analysis_t *a, const char *path)
         return 0;
     /* A log that may still grow, or whose end is lost, is read again each time. */
     if (a->truncated || a->cut || !a->replay.has_exit || a->window.on || a->thread_filter ||
-        a->followed || a->live || a->stopped_at_fork || a->no_files)
+        a->followed || a->live || a->stopped_at_fork || a->no_files ||
+        a->inherit == MT_INHERIT_IMPORTED) /* a parent's log is part of it: not ours to stamp */
         return -EINVAL;
     mt_index_stamp_t st;
     int rc = mt_index_stamp(path, &st);
@@ -389,8 +393,18 @@ int mt_index_save(const mt_analysis_t *a, const char *path)
     h.log_mtime_s = st.mtime_s;
     h.log_mtime_ns = st.mtime_ns;
     h.log_crc = st.crc;
+    uLongf zlen = compressBound((uLong)o.n);
+    unsigned char *z = malloc(zlen);
+    if (!z || compress2(z, &zlen, o.p, (uLong)o.n, 1) != Z_OK) {
+        free(z);
+        free(o.p);
+        return -ENOMEM;
+    }
+    h.raw_len = o.n;
+    free(o.p);
+    o.p = z;
+    o.n = zlen;
     h.payload_len = o.n;
-    h.payload_crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), o.p, (uInt)0);
     /* crc32 takes at most 4 GiB at a time */
     uLong crc = crc32(0L, Z_NULL, 0);
     for (size_t off = 0; off < o.n;) {
@@ -540,8 +554,6 @@ static void mt_get_replay(mt_iin_t *in, mt_replay_t *r)
         }
         mt_get(in, &r->blocks[slot], sizeof r->blocks[slot]);
     }
-    size_t words = ((size_t)r->node_slots + 63) / 64;
-    words = words ? words : 1;
     r->node_slot = mt_get_arr(in, sizeof *r->node_slot, r->node_slot_cap, UINT64_MAX);
     r->node_bits = mt_get_arr(in, sizeof *r->node_bits, UINT64_MAX, UINT64_MAX);
     r->node_rank = mt_get_arr(in, sizeof *r->node_rank, UINT64_MAX, UINT64_MAX);
@@ -550,9 +562,8 @@ static void mt_get_replay(mt_iin_t *in, mt_replay_t *r)
         in->bad = 1;
         return;
     }
-    uint64_t nf = r->nstats ? r->nstats : 1;
-    r->node_final = mt_get_arr(in, mt_replay_node_final_size(), UINT64_MAX, UINT64_MAX);
-    (void)nf;
+    r->node_final =
+        mt_get_arr(in, mt_replay_node_final_size(), r->nstats ? r->nstats : 1, UINT64_MAX);
     r->stats = mt_get_arr(in, sizeof *r->stats, UINT64_MAX, UINT64_MAX);
     r->pending = mt_get_arr(in, sizeof *r->pending, r->pending_cap, r->npending);
     r->maps = mt_get_arr(in, sizeof *r->maps, r->maps_cap, r->nmaps);
@@ -779,25 +790,43 @@ static mt_analysis_t *mt_get_analysis(mt_iin_t *in, const char *path)
     return a;
 }
 
+static int mt_index_try(mt_analysis_t **out, const char *path, const char *ipath,
+                        const mt_index_stamp_t *st);
+
 int mt_index_load(mt_analysis_t **out, const char *path)
 {
     *out = NULL;
     if (!mt_index_enabled())
         return 0;
-    char ipath[4096];
-    if (mt_index_find(path, ipath, sizeof ipath) < 0)
-        return 0;
     mt_index_stamp_t st;
     if (mt_index_stamp(path, &st) < 0)
         return 0;
+    /* beside the log first; a miss there (a stale one, or a directory of that name) may be
+     * the cache directory's hit, where the log's directory could not be written */
+    char ipath[4096];
+    if (mt_index_beside(path, ipath, sizeof ipath) == 0 && mt_index_try(out, path, ipath, &st))
+        return 1;
+    if (mt_index_cache_path(path, ipath, sizeof ipath) == 0 && mt_index_try(out, path, ipath, &st))
+        return 1;
+    return 0;
+}
+
+/* 1 with *out set when ipath is a good index of path, whose fingerprint is st. Only a file
+ * of this user's is read: the index is trusted further than a log is (its structures are
+ * taken as they are once its checksum holds). */
+static int mt_index_try(mt_analysis_t **out, const char *path, const char *ipath,
+                        const mt_index_stamp_t *stp)
+{
+    const mt_index_stamp_t st = *stp;
     int fd = open(ipath, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
     mt_index_header_t h;
     struct stat ist;
-    unsigned char *buf = NULL;
+    unsigned char *buf = NULL, *raw = NULL;
     int hit = 0;
-    if (fstat(fd, &ist) != 0 || pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+    if (fstat(fd, &ist) != 0 || !S_ISREG(ist.st_mode) || ist.st_uid != geteuid() ||
+        pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
         memcmp(h.magic, MT_INDEX_MAGIC, MT_INDEX_MAGIC_LEN) != 0 || h.version != MT_INDEX_VERSION ||
         h.header_size != sizeof h || h.layout != mt_index_layout() || h.log_size != st.size ||
         h.log_mtime_s != st.mtime_s || h.log_mtime_ns != st.mtime_ns || h.log_crc != st.crc ||
@@ -820,13 +849,18 @@ int mt_index_load(mt_analysis_t **out, const char *path)
         crc = crc32(crc, buf + off, (uInt)step);
         off += step;
     }
-    if ((uint32_t)crc != h.payload_crc)
+    if ((uint32_t)crc != h.payload_crc || h.raw_len > SIZE_MAX / 2)
         goto out;
-    mt_iin_t in = {.p = buf, .n = (size_t)h.payload_len};
+    raw = malloc(h.raw_len ? (size_t)h.raw_len : 1);
+    uLongf rlen = (uLongf)h.raw_len;
+    if (!raw || uncompress(raw, &rlen, buf, (uLong)h.payload_len) != Z_OK || rlen != h.raw_len)
+        goto out;
+    mt_iin_t in = {.p = raw, .n = (size_t)h.raw_len};
     *out = mt_get_analysis(&in, path);
     hit = *out != NULL;
 out:
     free(buf);
+    free(raw);
     close(fd);
     return hit;
 }
