@@ -78,7 +78,7 @@ static void mt_main_usage(FILE *out)
                  "  -h, --help     show this help\n"
                  "  -V, --version  show the version\n"
                  "  --no-index     (with any command that reads a log) neither read nor write\n"
-                 "                 the log's index, LOG.idx (also MEMTRACE_INDEX=0)\n"
+                 "                 the log's index, .LOG.idx (also MEMTRACE_INDEX=0)\n"
                  "\n"
                  "'memtrace <command> --help' describes a command; see also memtrace(1).\n");
 }

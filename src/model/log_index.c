@@ -141,9 +141,14 @@ static int mt_index_cache_path(const char *path, char *buf, size_t len)
     return k > 0 && (size_t)k < len ? 0 : -ENAMETOOLONG;
 }
 
+/* DIR/.NAME.idx for DIR/NAME: hidden, so that the globs that pick a run's logs (LOG*, the
+ * logs of its exec'd images being LOG.2, LOG.3 ...; memtrace.*.mtr) never pick it up. */
 static int mt_index_beside(const char *path, char *buf, size_t len)
 {
-    int k = snprintf(buf, len, "%s.idx", path);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    int dirlen = slash ? (int)(base - path) : 0;
+    int k = snprintf(buf, len, "%.*s.%s.idx", dirlen, path, base);
     return k > 0 && (size_t)k < len ? 0 : -ENAMETOOLONG;
 }
 
@@ -371,7 +376,8 @@ int mt_index_save(const mt_analysis_t *a, const char *path)
     /* A log that may still grow, or whose end is lost, is read again each time. */
     if (a->truncated || a->cut || !a->replay.has_exit || a->window.on || a->thread_filter ||
         a->followed || a->live || a->stopped_at_fork || a->no_files ||
-        a->inherit == MT_INHERIT_IMPORTED) /* a parent's log is part of it: not ours to stamp */
+        /* a parent's log is part of it (or was missing): not ours to stamp */
+        a->inherit == MT_INHERIT_IMPORTED || a->inherit == MT_INHERIT_UNKNOWN)
         return -EINVAL;
     mt_index_stamp_t st;
     int rc = mt_index_stamp(path, &st);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The index of a log (docs/index.md): the whole analysis of a finished log, saved by the
-// first command that reads it, beside the log (LOG.idx) or in the cache directory, so that
+// first command that reads it, beside the log (.LOG.idx, hidden) or in the cache directory, so that
 // later commands load it instead of replaying every event. Only a cache: any doubt about it
 // (other log size, time or bytes, other build, bad checksum) is a miss, never an error.
 #ifndef MT_LOG_INDEX_H
@@ -20,7 +20,8 @@ int mt_index_enabled(void);
 int mt_index_load(mt_analysis_t **out, const char *path) MT_WUR;
 
 /* Saves a, the whole-log analysis of path (no window, no thread filter, not followed), as
- * path's index: beside the log when its directory is writable, else in the cache directory
+ * path's index: beside the log (DIR/.NAME.idx) when its directory is writable, else in the cache
+ * directory
  * ($MEMTRACE_INDEX_DIR, else $XDG_CACHE_HOME/memtrace/index, else ~/.cache/memtrace/index).
  * A log without its end (EXIT record) or cut is not indexed: it may still grow. Written to a
  * temporary file and renamed, so a reader never sees half an index. 0 or a negative errno,

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Integration tests of the index (issue 18, docs/index.md): the first command that reads a
-# finished log leaves LOG.idx beside it, and every later command on that log answers from it,
+# finished log leaves .LOG.idx beside it, and every later command on that log answers from it,
 # byte for byte as from the log; a stale or damaged index is silently rebuilt; a log without
 # its end gets none; --no-index and MEMTRACE_INDEX=0 turn it off. A command that misses the
 # index writes it again, so an index file that keeps its mtime proves that it was used.
@@ -51,7 +51,9 @@ MARK_WINDOWS = [
 
 
 def idx_of(log):
-    return log + ".idx"
+    """DIR/.NAME.idx: hidden, out of the globs that pick a run's logs (LOG*)."""
+    d, name = os.path.split(log)
+    return os.path.join(d, "." + name + ".idx")
 
 
 def same_with_index(log, commands):
@@ -91,7 +93,7 @@ def case_index_same_output():
     same_with_index(log, COMMANDS)
 
 
-@case(240, needs="python_frames")
+@case(400, needs="python_frames")
 def case_index_same_output_python():
     """The same for a Python script: Python frames, lines, arenas, the end of the script."""
     log, _ = it.py_record("py_lines.py")
@@ -164,7 +166,7 @@ def case_index_unfinished_and_off():
 
 @case(120)
 def case_index_cache_dir():
-    """Where the log's directory takes no index (here LOG.idx is a directory), it goes to the
+    """Where the log's directory takes no index (here .LOG.idx is a directory), it goes to the
     cache directory (MEMTRACE_INDEX_DIR), and the next command reads it from there."""
     log = os.path.join(it.TMP, "demo.mtr")
     it.record(log, it.sample_exe("demo"))
