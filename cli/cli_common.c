@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "diff.h"
+#include "log_index.h"
 #include "progress.h"
 #include "text_escape.h"
 
@@ -595,6 +596,21 @@ int mt_cli_colour(int no_color)
     return !no_color && !(nc && nc[0]) && isatty(STDOUT_FILENO);
 }
 
+/* The whole log: from its index when it has a good one, else read, leaving an index for the
+ * next command (log_index.h; a log that may still grow gets none). */
+static int mt_cli_load_whole(const char *path, mt_analysis_t **a, char *err, size_t errlen)
+{
+    if (mt_index_load(a, path))
+        return 0;
+    mt_cli_progress_t pr;
+    mt_cli_progress_start(&pr, path);
+    int rc = mt_analysis_load_progress(a, path, mt_cli_progress_update, &pr, err, errlen);
+    mt_cli_progress_stop(&pr);
+    if (rc == 0)
+        (void)!mt_index_save(*a, path); /* only a cache: a log in a read-only place has none */
+    return rc;
+}
+
 int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
 {
     char err[512];
@@ -608,10 +624,7 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
             (mt_cli_win.to.given && mt_cli_win.to.kind >= MT_CLI_T_PEAK)) {
             /* the heap's peak (the process's, whatever --thread) and the marks need a pass of
              * their own */
-            mt_cli_progress_start(&pr, path);
-            rc = mt_analysis_load_progress(&whole, path, mt_cli_progress_update, &pr, err,
-                                           sizeof err);
-            mt_cli_progress_stop(&pr);
+            rc = mt_cli_load_whole(path, &whole, err, sizeof err);
             if (rc < 0) {
                 fprintf(stderr, "memtrace: %s\n", err);
                 return 1;
@@ -625,8 +638,14 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
     }
     mt_cli_progress_start(&pr, path);
     mt_thread_filter_t f = {mt_cli_threads.v, mt_cli_threads.n, mt_cli_threads.allow_missing};
-    rc = mt_analysis_load_window(a, path, &f, &win, mt_cli_progress_update, &pr, err, sizeof err);
-    mt_cli_progress_stop(&pr);
+    if (!win.on && f.n == 0) {
+        mt_cli_progress_stop(&pr);
+        rc = mt_cli_load_whole(path, a, err, sizeof err);
+    } else {
+        rc = mt_analysis_load_window(a, path, &f, &win, mt_cli_progress_update, &pr, err,
+                                     sizeof err);
+        mt_cli_progress_stop(&pr);
+    }
     if (rc < 0) {
         fprintf(stderr, "memtrace: %s\n", err);
         return 1;

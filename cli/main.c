@@ -3,6 +3,7 @@
 // subcommand per cli/cmd_*.c. It does no work of its own and must never print to stdout except
 // for --help and --version, so that subcommands own stdout (reports, JSON) completely.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli_common.h"
@@ -78,8 +79,32 @@ static void mt_main_usage(FILE *out)
                  "options:\n"
                  "  -h, --help     show this help\n"
                  "  -V, --version  show the version\n"
+                 "  --no-index     (with any command that reads a log) neither read nor write\n"
+                 "                 the log's index, .LOG.idx (also MEMTRACE_INDEX=0)\n"
                  "\n"
                  "'memtrace <command> --help' describes a command; see also memtrace(1).\n");
+}
+
+/* --no-index, which every command that reads a log takes anywhere before "--": no index is
+ * read or written (docs/index.md), as with MEMTRACE_INDEX=0. Taken out of argv here, so that
+ * no command's own parser needs to know it. Returns the new argc. */
+static int mt_main_no_index(int argc, char **argv)
+{
+    int k = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < argc)
+                argv[k++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], "--no-index") == 0) {
+            setenv("MEMTRACE_INDEX", "0", 1);
+            continue;
+        }
+        argv[k++] = argv[i];
+    }
+    argv[k] = NULL;
+    return k;
 }
 
 int main(int argc, char **argv)
@@ -109,8 +134,11 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < MT_NCOMMANDS; i++) {
-        if (strcmp(cmd, mt_commands[i].name) == 0)
+        if (strcmp(cmd, mt_commands[i].name) == 0) {
+            if (strcmp(cmd, "run") != 0)
+                argc = mt_main_no_index(argc, argv);
             return mt_commands[i].fn(argc - 1, argv + 1);
+        }
     }
     if (cmd[0] == '-') {
         fprintf(stderr, "memtrace: unknown option '%s' (try 'memtrace --help')\n", cmd);

@@ -40,25 +40,25 @@ _memtrace() {
                --after-finalization --kinds --show-leak-kinds --suppressions --gen-suppressions
                --show-import-machinery --full-names --python=on --python=off --help -h" ;;
     report) opts="--format --top --frames --tree --fail-peak-above --thread --from --to --no-color
-                  --show-import-machinery --full-names --help -h" ;;
+                  --show-import-machinery --full-names --no-index --help -h" ;;
     peak) opts="--format --top --frames --tree --thread --from --to --no-color --show-import-machinery
-                --full-names --help -h" ;;
+                --full-names --no-index --help -h" ;;
     fragmentation) opts="--format --top --frames --request --thread --from --to --no-color
-                         --show-import-machinery --full-names --help -h" ;;
+                         --show-import-machinery --full-names --no-index --help -h" ;;
     leaks) opts="--kinds --show-leak-kinds --fail-on --error-exitcode --fail-leaked-above
                  --after-finalization --suppressions --gen-suppressions --format --output -o
                  --source-root --frames --tree --thread --from --to --no-color --show-import-machinery
-                 --full-names --help -h" ;;
-    timeline) opts="--output -o --width --height --thread --no-color --help -h" ;;
+                 --full-names --no-index --help -h" ;;
+    timeline) opts="--output -o --width --height --thread --no-color --no-index --help -h" ;;
     diff) opts="--format --by --fail-above --top --frames --thread --no-color
                 --show-import-machinery --full-names --help -h" ;;
-    export) opts="--to --from --output -o --cost --thread --show-import-machinery --full-names --help
+    export) opts="--to --from --output -o --cost --thread --show-import-machinery --full-names --no-index --help
                   -h" ;;
     flamegraph) opts="--output -o --cost --title --min-percent --width --thread --from --to
-                      --show-import-machinery --full-names --help -h" ;;
+                      --show-import-machinery --full-names --no-index --help -h" ;;
     html) opts="--output -o --title --top --thread --from --to --show-import-machinery --full-names
-                --help -h" ;;
-    lines) opts="--file --function --thread --from --to --format --no-color --help -h" ;;
+                --no-index --help -h" ;;
+    lines) opts="--file --function --thread --from --to --format --no-color --no-index --help -h" ;;
     logstats) opts="--format --help -h" ;;
     attach) opts="--output -o --duration --sample-interval --quiet -q --help -h" ;;
     help)

@@ -1169,3 +1169,15 @@ void mt_replay_finish(mt_replay_t *r)
     r->npairs = k;
     r->pairs_sorted = 1;
 }
+
+/* For the index (log_index.c), which writes a replay out and reads it back: a block table
+ * made as the replay makes its own, and the size of a node's final figures. */
+mt_block_t *mt_replay_blocks_new(uint64_t n)
+{
+    return mt_blocks_alloc(n);
+}
+
+size_t mt_replay_node_final_size(void)
+{
+    return sizeof(mt_node_final_t);
+}

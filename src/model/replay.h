@@ -376,4 +376,9 @@ void mt_replay_each_live(const mt_replay_t *r, void (*fn)(const mt_block_t *b, v
  * and no event may be replayed. */
 void mt_replay_drop_blocks(mt_replay_t *r);
 
+/* For the index (log_index.h): a zeroed block table of n entries, as mt_replay_destroy frees
+ * it, and the size of the per-node figures behind node_final. */
+mt_block_t *mt_replay_blocks_new(uint64_t n);
+size_t mt_replay_node_final_size(void);
+
 #endif

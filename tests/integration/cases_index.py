@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: MIT
+# Integration tests of the index (issue 18, docs/index.md): the first command that reads a
+# finished log leaves .LOG.idx beside it, and every later command on that log answers from it,
+# byte for byte as from the log; a stale or damaged index is silently rebuilt; a log without
+# its end gets none; --no-index and MEMTRACE_INDEX=0 turn it off. A command that misses the
+# index writes it again, so an index file that keeps its mtime proves that it was used.
+# Uses mt_harness.py's helpers; exit 77 = skip.
+import os
+import resource
+import subprocess
+
+import mt_harness as it
+from mt_harness import check, show, memtrace
+
+case = it.suite("integration", "index")
+
+
+def mt_bytes(*args, env_extra=None):
+    """memtrace ARGS with stdout and stderr as bytes (pprof is binary): (rc, out, err)."""
+    env = dict(os.environ)
+    env.pop("MEMTRACE_INDEX", None)
+    env.update(env_extra or {})
+    p = subprocess.run([it.ARGS.memtrace, *args], cwd=it.TMP, env=env, capture_output=True,
+                       timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def no_index(*args):
+    return mt_bytes(*args, env_extra={"MEMTRACE_INDEX": "0"})
+
+
+# Every command that reads one log, whole and over windows (marks and the peak need a first
+# pass over the log, which the index answers too).
+COMMANDS = [
+    ["report"], ["report", "--format", "json"], ["peak"], ["peak", "--format", "json"],
+    ["leaks"], ["leaks", "--format", "json"], ["fragmentation"],
+    ["fragmentation", "--format", "json"], ["flamegraph", "-o", "-"],
+    ["flamegraph", "--cost", "leaked", "-o", "-"], ["export", "--to", "folded"],
+    ["export", "--to", "pprof", "-o", "-"], ["export", "--to", "massif", "-o", "-"],
+    ["html", "-o", "-"], ["timeline", "-o", "-"], ["lines"], ["lines", "--format", "json"],
+    ["report", "--format", "json", "--from", "start", "--to", "peak"],
+    ["peak", "--from", "peak", "--to", "end"],
+    ["leaks", "--format", "json", "--to", "peak"],
+]
+MARK_WINDOWS = [
+    ["report", "--format", "json", "--from", "mark:start", "--to", "mark:allocated"],
+    ["flamegraph", "--from", "mark:allocated", "--to", "mark:freed", "-o", "-"],
+    ["html", "--from", "mark:start", "--to", "mark:freed", "-o", "-"],
+    ["export", "--to", "folded", "--from", "mark:allocated"],
+]
+
+
+def idx_of(log):
+    """DIR/.NAME.idx: hidden, out of the globs that pick a run's logs (LOG*)."""
+    d, name = os.path.split(log)
+    return os.path.join(d, "." + name + ".idx")
+
+
+def same_with_index(log, commands):
+    """Runs commands on log without an index, then makes the index and runs them again from
+    it: the same bytes, the same status, and the index never rewritten."""
+    idx = idx_of(log)
+    if os.path.exists(idx):
+        os.unlink(idx)
+    want = [no_index(*c, log) for c in commands]
+    check(not os.path.exists(idx), f"MEMTRACE_INDEX=0 wrote {idx}")
+    rc, _, err = mt_bytes("report", log)
+    check(rc == 0 and os.path.isfile(idx), f"the first report left no index\n{err.decode()}")
+    st = os.stat(idx)
+    for c, w in zip(commands, want):
+        got = mt_bytes(*c, log)
+        check(got == w, f"memtrace {' '.join(c)}: output differs with the index "
+              f"(exit {got[0]} vs {w[0]}, {len(got[1])} vs {len(w[1])} bytes)\n"
+              f"{got[2].decode()[-1000:]}")
+    st2 = os.stat(idx)
+    check((st2.st_mtime_ns, st2.st_ino) == (st.st_mtime_ns, st.st_ino),
+          "a command wrote the index again: it did not use it")
+    print(f"  {os.path.basename(log)}: {len(commands)} commands the same from a "
+          f"{st.st_size:,} B index of a {os.path.getsize(log):,} B log")
+
+
+@case(240)
+def case_index_same_output():
+    """Issue 18: every command gives the same bytes from the index as from the log, on a log
+    with marks, a custom pool and a leak check, and on one with threads; windows too."""
+    log = os.path.join(it.TMP, "pool.mtr")
+    p = memtrace("run", "-q", "--leak-check", "-o", log, "--", it.sample_exe("custom_pool"))
+    check(p.returncode == 0 and os.path.isfile(log), f"custom_pool\n{show(p)}")
+    same_with_index(log, COMMANDS + MARK_WINDOWS)
+    log = os.path.join(it.TMP, "threads.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", it.sample_exe("leak_threads"))
+    check(os.path.isfile(log), f"leak_threads\n{show(p)}")
+    same_with_index(log, COMMANDS)
+
+
+@case(400, needs="python_frames")
+def case_index_same_output_python():
+    """The same for a Python script: Python frames, lines, arenas, the end of the script."""
+    log, _ = it.py_record("py_lines.py")
+    same_with_index(log, COMMANDS)
+
+
+@case(120)
+def case_index_stale():
+    """A damaged index (its bytes, its header, half of it) or a changed log (touched, cut,
+    grown) is never used: the output is the log's own, and the index is made again."""
+    log = os.path.join(it.TMP, "demo.mtr")
+    it.record(log, it.sample_exe("demo"))
+    idx = idx_of(log)
+    want = no_index("report", "--format", "json", log)
+    check(want[0] == 0, f"report\n{want[2].decode()}")
+
+    def fresh():
+        got = mt_bytes("report", "--format", "json", log)
+        check(got == want, f"report differs with a damaged index\n{got[2].decode()}")
+        st = os.stat(idx)
+        again = mt_bytes("report", "--format", "json", log)
+        check(again == want and os.stat(idx).st_mtime_ns == st.st_mtime_ns,
+              "the index was not made again, or not used the time after")
+
+    fresh()
+    good = open(idx, "rb").read()
+    for name, bad in (("a payload byte", good[:-9] + bytes([good[-9] ^ 1]) + good[-8:]),
+                      ("the magic", b"X" + good[1:]),
+                      ("the log size", good[:24] + bytes([good[24] ^ 4]) + good[25:]),
+                      ("half", good[:len(good) // 2]), ("nothing", b"")):
+        with open(idx, "wb") as f:
+            f.write(bad)
+        fresh()
+        print(f"  index with {name} changed: rebuilt")
+    # the log changes: touched (same bytes, other time), then cut, then grown
+    os.utime(log, ns=(os.stat(log).st_atime_ns, os.stat(log).st_mtime_ns + 1000))
+    fresh()
+    data = open(log, "rb").read()
+    with open(log, "wb") as f:
+        f.write(data[:len(data) * 2 // 3])
+    cut = no_index("report", "--format", "json", log)
+    got = mt_bytes("report", "--format", "json", log)
+    check(got == cut and cut[0] == 1, f"a cut log reads as cut, index or not\n{got[2].decode()}")
+    with open(log, "wb") as f:
+        f.write(data + b"\0" * 64)
+    grown = no_index("report", "--format", "json", log)
+    got = mt_bytes("report", "--format", "json", log)
+    check(got == grown, f"a grown log reads as itself\n{got[2].decode()}")
+
+
+@case(60)
+def case_index_unfinished_and_off():
+    """A log without its EXIT record (the program was killed, or still runs) gets no index;
+    neither does any log with --no-index or MEMTRACE_INDEX=0."""
+    log = os.path.join(it.TMP, "demo.mtr")
+    it.record(log, it.sample_exe("demo"))
+    idx = idx_of(log)
+    for args, env in ((["report", "--no-index", log], None),
+                      (["leaks", log, "--no-index"], None),
+                      (["report", log], {"MEMTRACE_INDEX": "0"})):
+        rc, _, err = mt_bytes(*args, env_extra=env)
+        check(rc == 0 and not os.path.exists(idx), f"{args} {env}: wrote an index\n{err}")
+    data = open(log, "rb").read()
+    cut = os.path.join(it.TMP, "cut.mtr")
+    with open(cut, "wb") as f:
+        f.write(data[:len(data) // 2])
+    rc, _, err = mt_bytes("report", cut)
+    check(rc == 1 and not os.path.exists(idx_of(cut)), f"a cut log was indexed\n{err.decode()}")
+
+
+@case(120)
+def case_index_cache_dir():
+    """Where the log's directory takes no index (here .LOG.idx is a directory), it goes to the
+    cache directory (MEMTRACE_INDEX_DIR), and the next command reads it from there."""
+    log = os.path.join(it.TMP, "demo.mtr")
+    it.record(log, it.sample_exe("demo"))
+    os.mkdir(idx_of(log))
+    cache = os.path.join(it.TMP, "cache", "index")
+    env = {"MEMTRACE_INDEX_DIR": cache}
+    want = no_index("report", "--format", "json", log)
+    got = mt_bytes("report", "--format", "json", log, env_extra=env)
+    files = os.listdir(cache) if os.path.isdir(cache) else []
+    check(got == want and len(files) == 1 and files[0].startswith("demo.mtr-") and
+          files[0].endswith(".idx"), f"cache directory holds {files}\n{got[2].decode()}")
+    st = os.stat(os.path.join(cache, files[0]))
+    got = mt_bytes("report", "--format", "json", log, env_extra=env)
+    check(got == want and os.stat(os.path.join(cache, files[0])).st_mtime_ns == st.st_mtime_ns,
+          "the cache directory's index was not used")
+
+
+def cpu_of(*args):
+    """memtrace ARGS: (its user + system CPU seconds, its stdout). CPU time, not wall time:
+    the machine's other load does not change it much."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run([it.ARGS.memtrace, *args], cwd=it.TMP, capture_output=True, timeout=600)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    check(p.returncode == 0, f"memtrace {' '.join(args)}: exit {p.returncode}\n{p.stderr[-2000:]}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), p.stdout
+
+
+@case(600)
+def case_index_10m_events():
+    """Issue 18: on a log of 10 million events (bench/gen_log.c), the second `memtrace report`
+    (from the index) takes at most a twentieth of the first's CPU time, with the same output."""
+    gen = os.path.join(it.TMP, "gen_log")
+    src = it.ARGS.source_root
+    p = it.run([it.ARGS.cc, "-O2", "-I" + os.path.join(src, "format"),
+                os.path.join(src, "bench", "gen_log.c"), "-o", gen, "-lz"])
+    check(p.returncode == 0, f"cannot build gen_log\n{show(p)}")
+    log = os.path.join(it.TMP, "big.mtr")
+    p = it.run([gen, "10000000", log], timeout=300)
+    check(p.returncode == 0 and "10000000 events" in p.stderr, f"gen_log\n{show(p)}")
+    first, out1 = cpu_of("report", log)
+    check(os.path.isfile(idx_of(log)), "the first report left no index")
+    second, out2 = cpu_of("report", log)
+    check(out1 == out2, "the second report differs from the first")
+    check(second * 20 <= first, f"first report {first:.2f} s CPU, second {second:.3f} s: "
+          f"not 20 times faster")
+    print(f"  first report {first:.2f} s CPU, second {second:.3f} s ({first / second:.0f}x); "
+          f"index {os.path.getsize(idx_of(log)):,} B, log {os.path.getsize(log):,} B")
+    os.unlink(log)
+    os.unlink(idx_of(log))
+    os.unlink(gen)
