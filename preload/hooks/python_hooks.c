@@ -566,6 +566,29 @@ void mt_py_detect(void)
     mt_py.native_cache = !(cache && strcmp(cache, "0") == 0);
 }
 
+/* ---- code objects' deaths (python.h: mt_py_code_gen) ----
+ *
+ * The code type's tp_dealloc, wrapped for as long as the process lives (a code object may die
+ * at any time, finalization included): the death is counted, then the original frees it.
+ * CPython never compares a type's tp_dealloc with code_dealloc, and PyType_Ready keeps a slot
+ * that is set. */
+static destructor mt_py_code_dealloc_orig;
+
+static void mt_py_code_dealloc(PyObject *co)
+{
+    mt_py_code_died(co);
+    mt_py_code_dealloc_orig(co);
+}
+
+static void mt_py_watch_code(void)
+{
+    PyTypeObject *code_type = dlsym(RTLD_DEFAULT, "PyCode_Type");
+    if (!code_type || !code_type->tp_dealloc || code_type->tp_dealloc == mt_py_code_dealloc)
+        return;
+    mt_py_code_dealloc_orig = code_type->tp_dealloc;
+    __atomic_store_n(&code_type->tp_dealloc, mt_py_code_dealloc, __ATOMIC_RELEASE);
+}
+
 void mt_py_install(void)
 {
     if (!mt_py.present || !mt_rec_active())
@@ -586,6 +609,8 @@ void mt_py_install(void)
      * its temporary switch. RAW is plain malloc, which the malloc hooks already record. */
     mt_py_wrap_domains();
     __atomic_store_n(&mt_py_domains_watch, 1, __ATOMIC_RELEASE);
+    if (mt_py.frames_on)
+        mt_py_watch_code();
     if (mt_pyapi.get_arena && mt_pyapi.set_arena) {
         mt_pyapi.get_arena(&mt_py_orig_arena);
         PyObjectArenaAllocator arena = {&mt_py_orig_arena, mt_py_arena_alloc, mt_py_arena_free};

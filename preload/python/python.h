@@ -15,15 +15,43 @@
 #include "stack/unwinder.h"
 
 /* One Python frame as read from the interpreter's frame chain, before the recorder lock. The
- * name/file/firstlineno fields guard the (code, offset) key against a freed code object whose
- * address a new one reuses. */
+ * gen field (and name/file/firstlineno) guard the (code, offset) key against a freed code
+ * object whose address a new one reuses (mt_py_code_gen below). */
 typedef struct mt_pyframe {
     const void *code;
     const void *name, *file;
     int32_t firstlineno;
     uint32_t offset;   /* byte offset of the current instruction in co_code */
     uint32_t is_entry; /* the first frame of its C-level _PyEval_EvalFrameDefault call */
+    uint32_t gen;      /* mt_py_code_gen of code's address when read */
 } mt_pyframe_t;
+
+/*
+ * Deaths of code objects by address. The code type's tp_dealloc (wrapped by python_hooks.c)
+ * counts each death in the slot of its address before the memory is freed. Everything keyed
+ * by a code object's address (the location and code tables, the stack caches) stores the
+ * slot's count it was made under; an entry whose count differs is not trusted but checked
+ * again: the code table compares the name and file by content, so that a code object still
+ * alive keeps its ids (a slot is shared by many addresses) while one made where another one
+ * died gets ids of its own. Pointers alone cannot tell them apart: functions made by exec
+ * (dataclasses, namedtuple, templates) share file and first line, and even their name
+ * strings are allocated where the dead one's were. Read without a lock: a frame's code object
+ * cannot die while the frame runs, and a slot-mate's death only costs a check.
+ */
+#define MT_PY_CODE_GEN_SIZE 4096u
+extern uint32_t mt_py_code_gen[MT_PY_CODE_GEN_SIZE];
+
+static inline uint32_t *mt_py_code_gen_slot(const void *code)
+{
+    uintptr_t a = (uintptr_t)code;
+    return &mt_py_code_gen[(a >> 4 ^ a >> 16) & (MT_PY_CODE_GEN_SIZE - 1)];
+}
+
+/* The code type's deallocation (python_hooks.c), GIL held: counts the death, then frees. */
+static inline void mt_py_code_died(const void *code)
+{
+    __atomic_fetch_add(mt_py_code_gen_slot(code), 1, __ATOMIC_RELAXED);
+}
 
 #define MT_PY_MAX_FRAMES 128
 
@@ -78,6 +106,7 @@ static inline bool mt_py_nested(const mt_pyframe_t *py, uint32_t npy)
 typedef struct mt_pynative_key {
     uintptr_t code, ret, dist;
     uint32_t offset;
+    uint32_t gen; /* the innermost frame's (mt_py_code_gen) */
 } mt_pynative_key_t;
 int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st);
 void mt_py_native_put(const mt_pynative_key_t *k, const mt_stack_t *st);

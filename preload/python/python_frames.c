@@ -17,6 +17,7 @@
 
 /* What python_hooks.c found (the hooks fill it in; the recorder reads it). */
 mt_python_t mt_py;
+uint32_t mt_py_code_gen[MT_PY_CODE_GEN_SIZE];
 __thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
 
 #if MT_HAVE_PYTHON
@@ -34,13 +35,16 @@ typedef struct mt_pyloc {
     uint32_t offset;
     int32_t firstlineno;
     uint32_t id;
-    uint32_t unused;
+    uint32_t gen; /* mt_py_code_gen of code's address when the entry was made or checked */
 } mt_pyloc_t;
 
 typedef struct mt_pycode {
     uintptr_t code, name, file;
     int32_t firstlineno;
     uint32_t id;
+    uint32_t gen;
+    uint32_t unused;
+    uint64_t text; /* a hash of the name's and the file's text (mt_py_code_text) */
 } mt_pycode_t;
 
 /* One (code id, line) pair: the location id every instruction of that line shares. */
@@ -93,6 +97,7 @@ uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor)
         p->firstlineno = co->co_firstlineno;
         p->offset = idx > 0 ? (uint32_t)idx * (uint32_t)sizeof(_Py_CODEUNIT) : 0;
         p->is_entry = f->is_entry;
+        p->gen = __atomic_load_n(mt_py_code_gen_slot(co), __ATOMIC_RELAXED);
     }
     return n;
 }
@@ -208,7 +213,29 @@ static uint64_t mt_py_line_hash(const void *p)
 
 #define MT_PY_STR_MAX 1024
 
-/* The code id of f's code object, emitting PY_CODE when new; 0 when out of memory. */
+static uint64_t mt_py_text_hash(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* The name and the file of f's code object as text, and a hash of both. */
+static uint64_t mt_py_code_text(const mt_pyframe_t *f, char *name, size_t *nl, char *file,
+                                size_t *fl)
+{
+    *nl = mt_py_str(f->name, name, MT_PY_STR_MAX);
+    *fl = mt_py_str(f->file, file, MT_PY_STR_MAX);
+    uint64_t h = mt_py_text_hash(0xcbf29ce484222325ull, name, *nl);
+    return mt_py_text_hash(h ^ 0xff, file, *fl);
+}
+
+/*
+ * The code id of f's code object, emitting PY_CODE when new; 0 when out of memory. An entry
+ * made under another death count of the address (python.h) is the same code object only if
+ * its name and file still read the same: then it keeps its id, else the address now holds
+ * another code object, which takes the entry over with an id of its own.
+ */
 static uint32_t mt_py_code_id(const mt_pyframe_t *f, mt_enc_t *e)
 {
     if (mt_pyt.codes_used * 2 >= mt_pyt.codes_cap) {
@@ -218,24 +245,32 @@ static uint32_t mt_py_code_id(const mt_pyframe_t *f, mt_enc_t *e)
             return 0;
         mt_pyt.codes = nt;
     }
-    mt_pycode_t key = {(uintptr_t)f->code, (uintptr_t)f->name, (uintptr_t)f->file, f->firstlineno,
-                       0};
+    mt_pycode_t key = {(uintptr_t)f->code, (uintptr_t)f->name, (uintptr_t)f->file,
+                       f->firstlineno, 0, f->gen, 0, 0};
     size_t mask = mt_pyt.codes_cap - 1;
     size_t s = mt_py_code_hash(&key) & mask;
+    mt_pycode_t *c = NULL;
     for (;; s = (s + 1) & mask) {
-        mt_pycode_t *c = &mt_pyt.codes[s];
+        c = &mt_pyt.codes[s];
         if (!c->code)
             break;
         if (c->code == key.code && c->name == key.name && c->file == key.file &&
             c->firstlineno == key.firstlineno)
-            return c->id;
+            break;
     }
-    key.id = mt_pyt.next_code++;
-    mt_pyt.codes[s] = key;
-    mt_pyt.codes_used++;
+    if (c->code && c->gen == key.gen)
+        return c->id;
     char name[MT_PY_STR_MAX], file[MT_PY_STR_MAX];
-    size_t nl = mt_py_str(f->name, name, sizeof name);
-    size_t fl = mt_py_str(f->file, file, sizeof file);
+    size_t nl, fl;
+    key.text = mt_py_code_text(f, name, &nl, file, &fl);
+    if (c->code && c->text == key.text) {
+        c->gen = key.gen; /* still the same code object: a slot-mate died */
+        return c->id;
+    }
+    if (!c->code)
+        mt_pyt.codes_used++;
+    key.id = mt_pyt.next_code++;
+    *c = key;
     /* Fits the slack every locked section has (MT_BUF_CAP - MT_BUF_THRESHOLD). */
     mt_enc_py_code(e, key.id, (uint32_t)(f->firstlineno > 0 ? f->firstlineno : 0), name, nl, file,
                    fl);
@@ -292,21 +327,26 @@ static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
     mt_pyloc_t *hot = &mt_pyt.hot[(h >> 20) & (MT_PY_HOT_SIZE - 1)];
     if (hot->code == (uintptr_t)f->code && hot->offset == f->offset &&
         hot->name == (uintptr_t)f->name && hot->file == (uintptr_t)f->file &&
-        hot->firstlineno == f->firstlineno && hot->code)
+        hot->firstlineno == f->firstlineno && hot->gen == f->gen && hot->code)
         return MT_PY_IP_BIT | hot->id;
     size_t mask = mt_pyt.locs_cap - 1;
     size_t s = h & mask;
+    mt_pyloc_t *l;
     for (;; s = (s + 1) & mask) {
-        mt_pyloc_t *l = &mt_pyt.locs[s];
+        l = &mt_pyt.locs[s];
         if (!l->code)
             break;
         if (l->code == (uintptr_t)f->code && l->offset == f->offset &&
             l->name == (uintptr_t)f->name && l->file == (uintptr_t)f->file &&
             l->firstlineno == f->firstlineno) {
-            *hot = *l;
-            return MT_PY_IP_BIT | l->id;
+            if (l->gen == f->gen) {
+                *hot = *l;
+                return MT_PY_IP_BIT | l->id;
+            }
+            break; /* made under another death count: found again below, in place */
         }
     }
+    bool fresh = !l->code;
     uint32_t code_id = mt_py_code_id(f, e);
     if (!code_id)
         return 0;
@@ -314,14 +354,14 @@ static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
     uint32_t id = mt_py_line_id(code_id, (uint32_t)(line > 0 ? line : 0), e);
     if (!id)
         return 0;
-    mt_pyt.locs[s] = (mt_pyloc_t){(uintptr_t)f->code,
-                                  (uintptr_t)f->name,
-                                  (uintptr_t)f->file,
-                                  f->offset,
-                                  f->firstlineno,
-                                  id,
-                                  0};
-    mt_pyt.locs_used++;
+    *l = (mt_pyloc_t){(uintptr_t)f->code,
+                      (uintptr_t)f->name,
+                      (uintptr_t)f->file,
+                      f->offset,
+                      f->firstlineno,
+                      id,
+                      f->gen};
+    mt_pyt.locs_used += fresh;
     *hot = mt_pyt.locs[s];
     return MT_PY_IP_BIT | id;
 }
@@ -395,7 +435,7 @@ int mt_py_native_get(const mt_pynative_key_t *k, uintptr_t *buf, mt_stack_t *st)
         return 0;
     const mt_pynat_t *e = mt_pynat_slot(k);
     if (!e->n || e->key.code != k->code || e->key.offset != k->offset || e->key.ret != k->ret ||
-        e->key.dist != k->dist)
+        e->key.dist != k->dist || e->key.gen != k->gen)
         return 0;
     memcpy(buf, e->ip, e->n * sizeof *buf);
     st->ip = buf;

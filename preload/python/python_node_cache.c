@@ -53,10 +53,12 @@ void mt_pync_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy,
         uint64_t file = (uintptr_t)f->file;
         uint64_t where = (uint64_t)f->offset << 32 | (uint64_t)f->is_entry << 31 |
                          ((uint32_t)f->firstlineno & 0x7fffffffu);
-        uint64_t v = code ^ mt_rotl64(name, 21) ^ mt_rotl64(file, 42) ^ where;
+        /* gen: a code object made where another one died is another key (python.h) */
+        uint64_t v =
+            code ^ mt_rotl64(name, 21) ^ mt_rotl64(file, 42) ^ where ^ mt_rotl64(f->gen, 48);
         h1 = (h1 ^ v) * m1;
         h1 ^= h1 >> 29;
-        h2 = mt_rotl64(h2, 13) + (code ^ mt_rotl64(where, 17)) + (name ^ file);
+        h2 = mt_rotl64(h2, 13) + (code ^ mt_rotl64(where, 17)) + (name ^ file) + f->gen;
     }
     out->h1 = h1;
     out->h2 = h2 ^ npy;
@@ -97,13 +99,13 @@ void mt_pync_put(const mt_pync_key_t *key, uint32_t epoch, uint32_t node)
 void mt_pync_prefix_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy, uintptr_t eval_ip)
 {
     /* The innermost frame's is_entry says whether the next frames are its loop's too. */
-    mt_pynative_key_t native = {0, eval_ip, py[0].is_entry ? 1u : 2u, 0};
+    mt_pynative_key_t native = {0, eval_ip, py[0].is_entry ? 1u : 2u, 0, 0};
     mt_pync_key(out, py + 1, npy - 1, &native);
 }
 
 void mt_pync_beyond_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy)
 {
-    mt_pynative_key_t native = {0, 0, 3, 0}; /* not a prefix key's: its ret is a loop's */
+    mt_pynative_key_t native = {0, 0, 3, 0, 0}; /* not a prefix key's: its ret is a loop's */
     mt_pync_key(out, py, npy, &native);
 }
 

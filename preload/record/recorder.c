@@ -369,7 +369,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     bool cached =
         npy && !nested && ret && mt_py.eval_lo && mt_py.native_cache && anchor > (uintptr_t)sp;
     mt_pynative_key_t key = {npy ? (uintptr_t)py[0].code : 0, (uintptr_t)ret,
-                             anchor - (uintptr_t)sp, npy ? py[0].offset : 0};
+                             anchor - (uintptr_t)sp, npy ? py[0].offset : 0, npy ? py[0].gen : 0};
     if (npy && !nested && !cached && mt_py.eval_lo)
         (void)mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi, from);
     else if (!cached)

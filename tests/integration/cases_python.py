@@ -374,17 +374,37 @@ def case_py_nested_cache():
 
 @case(60, needs="python_frames")
 def case_py_location_ids():
-    """Python locations are one per line (python_frames.c): a line's several allocating
-    instructions (a list, a float, a dict, a tuple, a string) share one PY_LOCATION, and
-    every allocation of that line is charged to it."""
+    """Python locations are one per line, and never a dead code object's: a line's several
+    allocating instructions share one PY_LOCATION (python_frames.c); a function made where
+    another one's code object died (same file, same first line, its name string at the dead
+    name's address) is named as itself, not from the tables' and caches' entries for the dead
+    one; and a live function keeps its one location while code objects die all around it
+    (python.h: mt_py_code_gen)."""
     script = os.path.join(it.TMP, "locids.py")
     with open(script, "w") as fh:
         fh.write("def build(i):\n"
                  "    return ([float(i)] * 3, {'k': (i, i + 1)}, str(i) * 40)  # one line\n"
-                 "KEEP = [build(i) for i in range(2000)]\n")
+                 "KEEP = [build(i) for i in range(2000)]\n"
+                 "SEEN = []\n"
+                 "for i in range(40):\n"
+                 "    ns = {}\n"
+                 "    exec(compile(f'def fn{i}(n):\\n    return bytearray(n)\\n', 'gen.py',"
+                 " 'exec'), ns)\n"
+                 "    fn = ns.pop(f'fn{i}')\n"
+                 "    ns.clear()\n"
+                 "    KEEP.append(fn(1000 + i))\n"
+                 "    SEEN.append(id(fn.__code__))\n"
+                 "    del fn  # the code object dies here; the next one is made where it was\n"
+                 "for i in range(8000):  # deaths in nearly every slot of the count table\n"
+                 "    exec(compile(f'v = {i}', 'churn.py', 'exec'), {})\n"
+                 "    if i % 4 == 0:\n"
+                 "        KEEP.append(build(i))\n"
+                 "print(len(SEEN) - len(set(SEEN)))\n")
     log = os.path.join(it.TMP, "locids.mtr")
     p = memtrace("run", "-q", "-o", log, "--", PYTHON, script)
     check(p.returncode == 0, f"memtrace run\n{show(p)}")
+    reused = int(p.stdout.strip() or 0)
+    check(reused > 0, "no code object was made at a dead one's address: the case tests nothing")
     dump = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_stackdump")
     d = run([dump, "--locations", log])
     check(d.returncode == 0, f"mt_stackdump {log}\n{show(d)}")
@@ -401,8 +421,21 @@ def case_py_location_ids():
              and next((f for f in ln.split("|", 1)[1].split(";")
                        if f.startswith(script + ":")), "").startswith(script + ":build:")]
     wrong = [ln for ln in inner if f"{script}:build:2" not in ln]
-    check(len(inner) >= 2 * 2000 and not wrong,
+    check(len(inner) >= 2 * (2000 + 2000) and not wrong,
           f"{len(inner)} allocations in build, {len(wrong)} not at line 2: {wrong[:2]}")
+    # bytearray(1000 + i) allocates 1001 + i bytes: its innermost Python frame is fn{i}'s line
+    got = {}
+    for ln in lines:
+        size, _, stack = ln.partition("|")
+        if not size.isdigit() or not 1001 <= int(size) <= 1040:
+            continue
+        py = next((f for f in stack.split(";") if f.startswith("gen.py:")), None)
+        if py:
+            got[int(size) - 1001] = py
+    want = {i: f"gen.py:fn{i}:2" for i in range(40)}
+    wrong = {i: got.get(i) for i in want if got.get(i) != want[i]}
+    check(not wrong, f"{len(wrong)} of 40 generated functions named wrong ({reused} code objects "
+          f"made at a dead one's address), e.g. {sorted(wrong.items())[:4]}")
 
 
 @case(120, needs="python_frames")

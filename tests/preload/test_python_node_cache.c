@@ -42,12 +42,12 @@ START_TEST(every_field_changes_the_key)
 {
     mt_pyframe_t py[3], alt[3];
     frames(py);
-    const mt_pynative_key_t nat = {(uintptr_t)&codes[0], 0x401234, 96, 12};
+    const mt_pynative_key_t nat = {(uintptr_t)&codes[0], 0x401234, 96, 12, 0};
     mt_pync_key_t base = key_of(py, 3, &nat);
     mt_pync_key_t again = key_of(py, 3, &nat);
     ck_assert(same_key(&base, &again));
 
-    for (int field = 0; field < 6; field++) {
+    for (int field = 0; field < 7; field++) {
         for (int i = 0; i < 3; i++) {
             memcpy(alt, py, sizeof alt);
             switch (field) {
@@ -65,6 +65,9 @@ START_TEST(every_field_changes_the_key)
                 break;
             case 4:
                 alt[i].offset += 2;
+                break;
+            case 5: /* a code object made where another one died (python.h) */
+                alt[i].gen++;
                 break;
             default:
                 alt[i].is_entry = !alt[i].is_entry;
@@ -91,7 +94,7 @@ START_TEST(nodes_are_kept_per_key_and_epoch)
 {
     mt_pyframe_t py[3];
     frames(py);
-    const mt_pynative_key_t a = {0, 0x401234, 96, 12}, b = {0, 0x405678, 96, 12};
+    const mt_pynative_key_t a = {0, 0x401234, 96, 12, 0}, b = {0, 0x405678, 96, 12, 0};
     mt_pync_key_t ka = key_of(py, 3, &a), kb = key_of(py, 3, &b);
     ck_assert_uint_eq(mt_pync_get(&ka, 1), 0);
     mt_pync_put(&ka, 1, 41);
