@@ -245,8 +245,14 @@ static uint32_t mt_py_code_id(const mt_pyframe_t *f, mt_enc_t *e)
             return 0;
         mt_pyt.codes = nt;
     }
-    mt_pycode_t key = {(uintptr_t)f->code, (uintptr_t)f->name, (uintptr_t)f->file,
-                       f->firstlineno, 0, f->gen, 0, 0};
+    mt_pycode_t key = {(uintptr_t)f->code,
+                       (uintptr_t)f->name,
+                       (uintptr_t)f->file,
+                       f->firstlineno,
+                       0,
+                       f->gen,
+                       0,
+                       0};
     size_t mask = mt_pyt.codes_cap - 1;
     size_t s = mt_py_code_hash(&key) & mask;
     mt_pycode_t *c = NULL;
