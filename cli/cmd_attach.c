@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -34,6 +35,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "run_live.h"
 
 #define MT_ATTACH_DEFAULT_TEMPLATE "memtrace.%e.%p.mtr"
 #define MT_ATTACH_CONF_FMT "/tmp/memtrace-attach.%d.conf"
@@ -58,6 +60,8 @@ static void mt_attach_usage(FILE *out)
           "      --sample-interval MS sample RSS and allocator statistics every MS ms (default\n"
           "                           10; 0 turns sampling off)\n"
           "  -q, --quiet              no message when recording starts and stops\n"
+          "      --live               show the heap full screen while recording, as 'run\n"
+          "                           --live' does; q stops the recording (and detaches)\n"
           "  -h, --help               show this help\n"
           "\n"
           "It needs the right to trace PID: the same user (or root), and where the Yama LSM is\n"
@@ -586,6 +590,7 @@ typedef struct mt_attach_opts {
     double duration; /* seconds, 0: until Ctrl-C */
     unsigned long sample_ms;
     bool quiet;
+    bool live; /* the full-screen view while recording (run_live.h) */
     int pid;
 } mt_attach_opts_t;
 
@@ -596,6 +601,7 @@ static int mt_attach_parse(int argc, char **argv, mt_attach_opts_t *o)
         {"duration", required_argument, NULL, 'd'},
         {"sample-interval", required_argument, NULL, 's'},
         {"quiet", no_argument, NULL, 'q'},
+        {"live", no_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -637,6 +643,9 @@ static int mt_attach_parse(int argc, char **argv, mt_attach_opts_t *o)
         case 'q':
             o->quiet = true;
             break;
+        case 'l':
+            o->live = true;
+            break;
         case 'h':
             mt_attach_usage(stdout);
             return 0;
@@ -660,6 +669,8 @@ static int mt_attach_parse(int argc, char **argv, mt_attach_opts_t *o)
         return 2;
     }
     o->pid = (int)pid;
+    if (o->live && mt_run_live_check("attach") != 0)
+        return 2;
     return -1;
 }
 
@@ -870,10 +881,23 @@ int mt_cmd_attach(int argc, char **argv)
         fprintf(stderr, "memtrace: recording pid %d (%s) into %s; Ctrl-C stops%s\n", pid, name,
                 found, o.duration > 0 ? " (or --duration)" : "");
 
-    /* Until Ctrl-C, --duration, or the target's exit. */
+    /* Until Ctrl-C, --duration, or the target's exit; with --live, or q in the view. */
     uint64_t start = mt_attach_now_ms();
-    bool exited = false;
-    for (;;) {
+    bool exited = false, viewed = false;
+    if (o.live) {
+        int sigfd = signalfd(-1, &stop, SFD_CLOEXEC);
+        if (sigfd >= 0) {
+            char *view_argv[] = {name, NULL};
+            long long deadline =
+                o.duration > 0 ? (long long)(start + (uint64_t)(o.duration * 1000.0)) * 1000000LL
+                               : 0;
+            int why = mt_run_live_attach(found, pid, view_argv, sigfd, deadline);
+            close(sigfd);
+            viewed = why >= 0;
+            exited = why == 1;
+        }
+    }
+    while (!viewed) {
         struct timespec ts = {0, 50000000};
         int sig = sigtimedwait(&stop, NULL, &ts);
         if (sig > 0)

@@ -1043,7 +1043,7 @@ int mt_cmd_run(int argc, char **argv)
         return rc;
     char **prog_argv = argv + o.prog_index;
     const char *prog = prog_argv[0];
-    if (o.live && (rc = mt_run_live_check()) != 0)
+    if (o.live && (rc = mt_run_live_check("run")) != 0)
         return rc;
 
     char path[PATH_MAX];

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -50,7 +51,8 @@ typedef struct mt_live_done {
 
 struct mt_run_live {
     pthread_t thread;
-    char *manifest;
+    char *manifest; /* the run's logs (run_manifest.h); NULL for attach */
+    char *path;     /* attach: the one log */
     long root;
     pthread_mutex_t mu; /* the analysis and everything below; held by the reader while it reads */
     pthread_cond_t cv;  /* with mu: wakes the reader when the program ends or the view stops */
@@ -145,6 +147,8 @@ static void mt_live_alloc(void *arg, uint32_t node, uint64_t tid, uint64_t size)
 /* The path of the root's n-th log, or NULL when it is not listed (yet). */
 static char *mt_live_nth_log(const mt_live_reader_t *r, size_t n)
 {
+    if (r->path) /* attach: one log, and no exec follows it there */
+        return n == 0 ? strdup(r->path) : NULL;
     size_t count;
     mt_run_log_t *logs = mt_run_manifest_read(r->manifest, &count);
     char *path = NULL;
@@ -223,17 +227,19 @@ static void *mt_live_main(void *arg)
     return NULL;
 }
 
-static mt_live_reader_t *mt_live_reader_start(const char *manifest, pid_t root)
+/* Reads the root's logs listed in manifest, or (manifest NULL) the one log at path. */
+static mt_live_reader_t *mt_live_reader_start(const char *manifest, const char *path, pid_t root)
 {
     mt_live_reader_t *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
     r->root = (long)root;
-    r->manifest = strdup(manifest);
+    r->manifest = manifest ? strdup(manifest) : NULL;
+    r->path = manifest ? NULL : strdup(path);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int ok = r->manifest && pthread_mutex_init(&r->mu, NULL) == 0;
+    int ok = (r->manifest || r->path) && pthread_mutex_init(&r->mu, NULL) == 0;
     if (ok && pthread_cond_init(&r->cv, &ca) != 0) {
         pthread_mutex_destroy(&r->mu);
         ok = 0;
@@ -241,6 +247,7 @@ static mt_live_reader_t *mt_live_reader_start(const char *manifest, pid_t root)
     pthread_condattr_destroy(&ca);
     if (!ok) {
         free(r->manifest);
+        free(r->path);
         free(r);
         return NULL;
     }
@@ -255,6 +262,7 @@ static mt_live_reader_t *mt_live_reader_start(const char *manifest, pid_t root)
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     free(r->manifest);
+    free(r->path);
     free(r);
     return NULL;
 }
@@ -298,6 +306,7 @@ void mt_run_live_free(mt_run_live_t *r)
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     free(r->manifest);
+    free(r->path);
     free(r);
 }
 
@@ -394,15 +403,16 @@ static void mt_live_on_winch(int sig)
     mt_live_resized = 1;
 }
 
-int mt_run_live_check(void)
+int mt_run_live_check(const char *command)
 {
     int fd = -1;
     if (isatty(STDOUT_FILENO))
         fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        fputs("memtrace: run: --live needs a terminal: standard output is not one (record "
-              "without --live and read the log with 'memtrace report')\n",
-              stderr);
+        fprintf(stderr,
+                "memtrace: %s: --live needs a terminal: standard output is not one (record "
+                "without --live and read the log with 'memtrace report')\n",
+                command);
         return 2;
     }
     close(fd);
@@ -415,6 +425,7 @@ typedef struct mt_live_view {
     mt_live_reader_t *r;
     char *const *argv;
     pid_t pid;
+    bool attached; /* memtrace attach: q ends the recording, not only the view */
     enum mt_live_sort sort;
     int one_thread;
     uint64_t tid; /* the thread shown when one_thread */
@@ -588,9 +599,9 @@ static void mt_live_draw(mt_live_view_t *v)
     for (size_t i = n > v->scroll ? n - v->scroll : 0; i < room; i++)
         mt_live_line(v, "%s", "");
     mt_live_put(v, "\x1b[J", 3);
-    mt_live_line(v, "%s",
-                 "q quit the view (the program goes on)   s sort   t thread   "
-                 "arrows, PgUp/PgDn scroll");
+    mt_live_line(v, "%s   s sort   t thread   arrows, PgUp/PgDn scroll",
+                 v->attached ? "q stop recording (the process goes on)"
+                             : "q quit the view (the program goes on)");
     /* no newline after the last line: the screen must not scroll */
     if (v->len >= 5)
         v->len -= 2;
@@ -678,14 +689,29 @@ static int mt_live_waitpid(pid_t pid, int *status, int flags)
     return (int)w;
 }
 
-int mt_run_live_wait(const char *manifest, pid_t pid, char *const *argv, const char *out,
-                     int *status, mt_run_live_t **reader)
+/* What the view watches besides the keys: the program, and for attach how the recording
+ * stops. */
+typedef struct mt_live_target {
+    pid_t pid;
+    bool child;            /* run: ours, reaped with waitpid into *status */
+    int sigfd;             /* attach: a signalfd of the signals that stop the recording, or -1 */
+    long long deadline_ns; /* attach --duration: CLOCK_MONOTONIC; 0: none */
+} mt_live_target_t;
+
+enum mt_live_end { MT_LIVE_QUIT, MT_LIVE_EXITED, MT_LIVE_STOPPED };
+
+/* Has the program ended? A child is reaped; another process is only looked at. */
+static bool mt_live_ended(const mt_live_target_t *t, int *status)
 {
-    *reader = NULL;
-    mt_live_tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-    mt_live_reader_t *r = NULL;
-    if (mt_live_tty >= 0 && tcgetattr(mt_live_tty, &mt_live_saved) == 0)
-        r = mt_live_reader_start(manifest, pid);
+    if (t->child)
+        return mt_live_waitpid(t->pid, status, WNOHANG) == t->pid;
+    return kill(t->pid, 0) != 0 && errno == ESRCH;
+}
+
+/* The view, full screen, until q, the program's end, or (attach) a stop. The terminal's
+ * modes and the signal actions are as before when it returns. */
+static enum mt_live_end mt_live_show(mt_live_view_t *v, const mt_live_target_t *t, int *status)
+{
     struct sigaction tstp = {.sa_handler = mt_live_on_tstp}, cont = {.sa_handler = mt_live_on_cont},
                      winch = {.sa_handler = mt_live_on_winch};
     struct sigaction old_tstp, old_cont, old_winch;
@@ -700,12 +726,11 @@ int mt_run_live_wait(const char *manifest, pid_t pid, char *const *argv, const c
     sigemptyset(&fatal.sa_mask);
     for (size_t i = 0; i < MT_LIVE_NFATAL; i++)
         sigaction(mt_live_fatal[i], &fatal, &old_fatal[i]);
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    bool exited = false, quit = false;
-    mt_live_view_t v = {.r = r, .argv = argv, .pid = pid, .start_ns = mt_live_now_ns()};
-    if (r && mt_live_enter() == 0) {
+    int pidfd = (int)syscall(SYS_pidfd_open, t->pid, 0);
+    enum mt_live_end end = MT_LIVE_QUIT;
+    if (v->r && mt_live_enter() == 0) {
         long long next = 0;
-        while (!exited && !quit) {
+        for (;;) {
             if (mt_live_resumed) {
                 mt_live_resumed = 0;
                 sigaction(SIGTSTP, &tstp, NULL);
@@ -714,29 +739,43 @@ int mt_run_live_wait(const char *manifest, pid_t pid, char *const *argv, const c
                 next = 0;
             }
             long long now = mt_live_now_ns();
+            if (t->deadline_ns && now >= t->deadline_ns) {
+                end = MT_LIVE_STOPPED;
+                break;
+            }
             if (now >= next || mt_live_resized) {
                 mt_live_resized = 0;
-                mt_live_refresh(&v);
+                mt_live_refresh(v);
                 next = now + MT_LIVE_REFRESH_MS * 1000000LL;
                 now = mt_live_now_ns();
             }
-            struct pollfd p[2] = {{mt_live_tty, POLLIN, 0}, {pidfd, POLLIN, 0}};
-            long long wait_ms = (next - now) / 1000000 + 1;
+            struct pollfd p[3] = {
+                {mt_live_tty, POLLIN, 0}, {pidfd, POLLIN, 0}, {t->sigfd, POLLIN, 0}};
+            long long until = t->deadline_ns && t->deadline_ns < next ? t->deadline_ns : next;
+            long long wait_ms = (until - now) / 1000000 + 1;
             if (pidfd < 0 && wait_ms > 100)
                 wait_ms = 100; /* no pidfd (Linux < 5.3): look for the exit 10 times a second */
-            int rc = poll(p, pidfd >= 0 ? 2 : 1, (int)wait_ms);
+            int rc = poll(p, 3, (int)wait_ms);
+            if (rc > 0 && (p[2].revents & POLLIN)) {
+                struct signalfd_siginfo si; /* taken, or it stays pending for later */
+                (void)!read(t->sigfd, &si, sizeof si);
+                end = MT_LIVE_STOPPED;
+                break;
+            }
             if (rc > 0 && (p[0].revents & POLLIN)) {
                 unsigned char keys[64];
                 ssize_t k = read(mt_live_tty, keys, sizeof keys);
-                if (k > 0 && mt_live_keys(&v, keys, (size_t)k) == 1)
-                    quit = true;
-                else if (k > 0)
+                if (k > 0 && mt_live_keys(v, keys, (size_t)k) == 1)
+                    break;
+                if (k > 0)
                     next = 0; /* show the key's effect at once */
             }
             if (rc > 0 && (p[0].revents & (POLLHUP | POLLERR)))
-                quit = true; /* the terminal went away */
-            if (pidfd < 0 || (rc > 0 && (p[1].revents & POLLIN)))
-                exited = mt_live_waitpid(pid, status, WNOHANG) == pid;
+                break; /* the terminal went away */
+            if ((pidfd < 0 || (rc > 0 && (p[1].revents & POLLIN))) && mt_live_ended(t, status)) {
+                end = MT_LIVE_EXITED;
+                break;
+            }
         }
     }
     mt_live_restore();
@@ -747,11 +786,36 @@ int mt_run_live_wait(const char *manifest, pid_t pid, char *const *argv, const c
         sigaction(mt_live_fatal[i], &old_fatal[i], NULL);
     if (pidfd >= 0)
         close(pidfd);
+    return end;
+}
+
+/* The terminal and the reader; NULL reader when there is no terminal or no thread. */
+static mt_live_reader_t *mt_live_open(const char *manifest, const char *path, pid_t pid)
+{
+    mt_live_tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (mt_live_tty >= 0 && tcgetattr(mt_live_tty, &mt_live_saved) == 0)
+        return mt_live_reader_start(manifest, path, pid);
+    return NULL;
+}
+
+static void mt_live_close(mt_live_view_t *v)
+{
     if (mt_live_tty >= 0)
         close(mt_live_tty);
     mt_live_tty = -1;
-    free(v.buf);
-    if (quit && !exited) {
+    free(v->buf);
+}
+
+int mt_run_live_wait(const char *manifest, pid_t pid, char *const *argv, const char *out,
+                     int *status, mt_run_live_t **reader)
+{
+    *reader = NULL;
+    mt_live_reader_t *r = mt_live_open(manifest, NULL, pid);
+    mt_live_view_t v = {.r = r, .argv = argv, .pid = pid, .start_ns = mt_live_now_ns()};
+    mt_live_target_t t = {.pid = pid, .child = true, .sigfd = -1};
+    bool exited = mt_live_show(&v, &t, status) == MT_LIVE_EXITED;
+    mt_live_close(&v);
+    if (!exited) {
         fprintf(stderr,
                 "memtrace: live view closed; %s (pid %ld) goes on and is recorded to its end",
                 argv[0], (long)pid);
@@ -769,4 +833,26 @@ int mt_run_live_wait(const char *manifest, pid_t pid, char *const *argv, const c
     mt_live_reader_finish(r);
     *reader = r;
     return 0;
+}
+
+int mt_run_live_attach(const char *path, pid_t pid, char *const *argv, int sigfd,
+                       long long deadline_ns)
+{
+    mt_live_reader_t *r = mt_live_open(NULL, path, pid);
+    if (!r) {
+        fputs("memtrace: attach: the live view could not start (no terminal); recording goes "
+              "on without it\n",
+              stderr);
+        if (mt_live_tty >= 0)
+            close(mt_live_tty);
+        mt_live_tty = -1;
+        return -1;
+    }
+    mt_live_view_t v = {
+        .r = r, .argv = argv, .pid = pid, .attached = true, .start_ns = mt_live_now_ns()};
+    mt_live_target_t t = {.pid = pid, .sigfd = sigfd, .deadline_ns = deadline_ns};
+    enum mt_live_end end = mt_live_show(&v, &t, NULL);
+    mt_live_close(&v);
+    mt_run_live_free(r); /* stops the reader where it is: attach prints no summary */
+    return end == MT_LIVE_EXITED ? 1 : end == MT_LIVE_QUIT ? 2 : 0;
 }

@@ -13,9 +13,9 @@
 
 typedef struct mt_run_live mt_run_live_t;
 
-/* Before the program starts: 0 when there is a terminal to draw on (standard output and
- * /dev/tty), else 2 after one line on stderr. */
-int mt_run_live_check(void);
+/* Before the program starts (or the attach): 0 when there is a terminal to draw on (standard
+ * output and /dev/tty), else 2 after one line on stderr naming command ("run", "attach"). */
+int mt_run_live_check(const char *command);
 
 /* Shows the view until the program ends or q is pressed; then waits for the program as
  * `memtrace run` does and gives its wait status. manifest: the run's (run_manifest.h), pid:
@@ -24,6 +24,12 @@ int mt_run_live_check(void);
  * saying why). */
 int mt_run_live_wait(const char *manifest, pid_t pid, char *const *argv, const char *out,
                      int *status, mt_run_live_t **reader);
+/* `memtrace attach --live`: the view of the log at path, which pid (not a child of ours)
+ * writes, until q, a signal read from sigfd (a signalfd: Ctrl-C, kill), deadline_ns
+ * (CLOCK_MONOTONIC; 0: none) or pid's exit. Returns 1 when pid exited, 2 at q, 0 at a signal
+ * or the deadline, -1 when there is no terminal to draw on (after one line). */
+int mt_run_live_attach(const char *path, pid_t pid, char *const *argv, int sigfd,
+                       long long deadline_ns);
 /* The summary of the log at path, when the view's reader read it to its end. */
 bool mt_run_live_result(const mt_run_live_t *r, const char *path, mt_summary_t *out);
 void mt_run_live_free(mt_run_live_t *r);

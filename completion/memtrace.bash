@@ -60,7 +60,7 @@ _memtrace() {
                 --no-index --help -h" ;;
     lines) opts="--file --function --thread --from --to --format --no-color --no-index --help -h" ;;
     logstats) opts="--format --help -h" ;;
-    attach) opts="--output -o --duration --sample-interval --quiet -q --help -h" ;;
+    attach) opts="--output -o --duration --sample-interval --quiet -q --live --help -h" ;;
     help)
         ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         return 0

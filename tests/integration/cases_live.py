@@ -187,6 +187,21 @@ def case_live_needs_terminal():
     check(p.stderr.count("\n") == 1 and "--live needs a terminal" in p.stderr,
           f"one line saying why\n{show(p)}")
     check(not os.path.exists(flag), "the program ran although --live refused")
+    # the same for attach: refused before the process is touched
+    sleeper = subprocess.Popen(["/bin/sleep", "60"])
+    try:
+        log = os.path.join(it.TMP, "attach-no-tty.mtr")
+        p = memtrace("attach", "--live", "-o", log, str(sleeper.pid))
+        check(p.returncode == 2, f"attach --live without a terminal should exit 2\n{show(p)}")
+        check(p.stderr == "memtrace: attach: --live needs a terminal: standard output is not "
+              "one (record without --live and read the log with 'memtrace report')\n",
+              f"one line saying why\n{show(p)}")
+        with open(f"/proc/{sleeper.pid}/maps") as f:
+            check("libmemtrace_preload" not in f.read(), "the recorder was loaded all the same")
+        check(not os.path.exists(log), "a log was written although --live refused")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 
 # A job-control shell in one line: it leads the session of the pty and runs memtrace as the
@@ -261,3 +276,69 @@ def case_live_view_signals():
     check(status == 128 + signal.SIGTERM, f"memtrace should exit 143, not {status}\n"
           f"{scr.text(mark)}")
     check("was killed by signal 15" in scr.text(mark), f"the summary\n{scr.text(mark)}")
+
+
+def attach_live(pid, log, master, slave, *opts):
+    import fcntl
+    import struct
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    return subprocess.Popen([it.ARGS.memtrace, "attach", "--live", "-o", log, *opts, str(pid)],
+                            stdin=slave, stdout=slave, stderr=slave, cwd=it.TMP,
+                            start_new_session=True,
+                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+
+
+@case(180)
+def case_attach_live():
+    """memtrace attach --live: the view of a process started without memtrace shows what it
+    allocates after the attach (live_steps: 10 MiB before, 10 MiB more at step2); q ends the
+    recording and detaches, and Ctrl-C does for a second process; both programs run on to
+    their own end with their output and status unchanged."""
+    exe = it.build_c("live_steps", LIVE_SAMPLE, "-g", "-O0", "-pthread")
+    for stop in (b"q", b"\x03"):
+        tag = "q" if stop == b"q" else "ctrl-c"
+        work = os.path.join(it.TMP, f"attach-{tag}")
+        os.mkdir(work)
+        prog = subprocess.Popen([exe], cwd=work, stdout=subprocess.PIPE, text=True)
+        check(prog.stdout.readline() == "step 1\n", "live_steps did not start")
+        master, slave = pty.openpty()
+        before = termios.tcgetattr(slave)
+        log = os.path.join(work, "attach-live.mtr")
+        proc = attach_live(prog.pid, log, master, slave)
+        scr = Screen(master)
+        try:
+            scr.wait_line(lambda s: s.startswith("memtrace live: live_steps (pid "), "the view")
+            mark = len(scr.raw)
+            open(os.path.join(work, "step2"), "w").close()
+            # only what was allocated after the attach: the second 10 MiB
+            row = scr.wait_line(lambda s: "live_hold" in s and s.split()[0:2] == ["10.0", "MiB"],
+                                "live_hold holding 10.0 MiB", since=mark)
+            check(re.match(r"\s*10\.0 MiB\s+10\s+10\.0 MiB\s+10\s+live_hold\s+live_steps\.c:\d+",
+                           row), f"{tag}: the row of live_hold: {row!r}")
+            check(prog.stdout.readline() == "step 2\n", "live_steps did not reach step 2")
+            mark = len(scr.raw)
+            os.write(master, stop)
+            status = proc.wait(timeout=60)
+            while scr.pump(0.5):
+                pass
+            check(termios.tcgetattr(slave) == before, f"{tag}: terminal modes not restored")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            os.close(master)
+            os.close(slave)
+        tail = scr.text(mark)
+        check(status == 0, f"{tag}: memtrace attach exits 0, not {status}\n{tail}")
+        check(f"recorded pid {prog.pid} (live_steps)" in tail and "it runs on" in tail,
+              f"{tag}: the closing line\n{tail}")
+        check(prog.poll() is None, f"{tag}: the program ended with the detach")
+        open(os.path.join(work, "finish"), "w").close()
+        check(prog.stdout.read() == "done\n" and prog.wait(timeout=60) == 7,
+              f"{tag}: the program's end after the detach")
+        rep = it.report_json(log, "--top", "100")
+        hold = [s for s in rep["top_sites"]
+                if s["stack"] and s["stack"][0].get("function") == "live_hold"]
+        check(len(hold) == 1 and hold[0]["allocations"] == 10
+              and hold[0]["bytes"] == 10 << 20 and hold[0]["leaked_bytes"] == 10 << 20,
+              f"{tag}: live_hold in the log: {hold}")
