@@ -347,6 +347,7 @@ void mt_life_init(const mt_life_python_t *py)
     mt_rec.inited = true;
     mt_life_py = py;
     mt_guard++;
+    mt_msg_init();
     mt_config_load();
     int pid = mt_sys_getpid();
     if (!mt_config.run_id[0]) {

@@ -8,10 +8,11 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <stdarg.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -232,15 +233,64 @@ const char *mt_errno_text(int err)
     }
 }
 
+/*
+ * Where mt_msg writes. A program may close its standard error and open a file of its own,
+ * which then takes descriptor 2 (the lowest free one): a message written to 2 would go into
+ * the program's file (a disk-full message into its database). So the standard error of the
+ * recorder's start is kept as a copy above the program's usual descriptors, and every message
+ * checks, by device and inode, that the copy (or else 2) is still that file; when neither is,
+ * the message is dropped: `memtrace run` reports a log cut short on its own.
+ */
+static int mt_msg_fd = 2;
+static bool mt_msg_known; /* mt_msg_init found a standard error; dev and ino are its */
+static dev_t mt_msg_dev;
+static ino_t mt_msg_ino;
+
+void mt_msg_init(void)
+{
+    int saved = errno;
+    struct stat st;
+    mt_msg_known = fstat(2, &st) == 0;
+    if (mt_msg_known) {
+        mt_msg_dev = st.st_dev;
+        mt_msg_ino = st.st_ino;
+        int fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
+        mt_msg_fd = fd >= 0 ? fd : 2;
+    } else {
+        mt_msg_fd = -1; /* started without one: nothing to write to */
+    }
+    errno = saved;
+}
+
+static bool mt_msg_is_stderr(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == mt_msg_dev && st.st_ino == mt_msg_ino;
+}
+
+/* The descriptor of the start's standard error, or -1. Before mt_msg_init: 2. */
+static int mt_msg_target(void)
+{
+    if (!mt_msg_known)
+        return mt_msg_fd;
+    int saved = errno;
+    int fd = mt_msg_is_stderr(mt_msg_fd) ? mt_msg_fd : mt_msg_is_stderr(2) ? 2 : -1;
+    errno = saved;
+    return fd;
+}
+
 void mt_msg(const char *msg)
 {
+    int fd = mt_msg_target();
+    if (fd < 0)
+        return;
     char buf[512];
     mt_sbuf_t s;
     mt_sbuf_init(&s, buf, sizeof buf - 1);
     mt_sbuf_add(&s, "memtrace: ");
     mt_sbuf_add(&s, msg);
     buf[s.len++] = '\n';
-    int rc = mt_write_all(2, buf, s.len);
+    int rc = mt_write_all(fd, buf, s.len);
     (void)rc; /* nowhere left to report a failure to report */
 }
 

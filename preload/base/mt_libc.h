@@ -56,8 +56,11 @@ void mt_sbuf_u64(mt_sbuf_t *s, uint64_t v);
 /* English text for an errno value without locale lookups or allocation. */
 const char *mt_errno_text(int err);
 
-/* "memtrace: " + msg + "\n" on stderr, in one write(2). */
+/* "memtrace: " + msg + "\n" on the standard error the process had when mt_msg_init ran, in
+ * one write(2); dropped when that file is gone (see mt_libc.c). */
 void mt_msg(const char *msg);
+/* At the recorder's start: remembers the standard error of the moment for mt_msg. */
+void mt_msg_init(void);
 
 /* Monotonic microseconds from the vDSO clock (no lock, no allocation). */
 uint64_t mt_now_us(void);

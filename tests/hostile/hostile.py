@@ -227,6 +227,22 @@ def case_fsize_limit():
     check(rep["allocations"] < 500000, f"{rep['allocations']} allocations in a 4 KiB log")
 
 
+@case(60)
+def case_stderr_takeover():
+    """The program closes its standard error and a data file of its own takes descriptor 2;
+    memtrace's message (its log write fails under RLIMIT_FSIZE) must reach the standard error
+    memtrace run was given, not the program's file, which holds the program's lines only."""
+    data = os.path.join(it.TMP, "stderr_takeover.data")
+    traced, _ = same_as_plain("stderr_takeover", data, timeout=60, counts=False)
+    with open(data) as f:
+        got = f.read()
+    check(got == "program data 1\nprogram data 2\n",
+          f"the program's data file holds other writes than its own:\n{got}")
+    lines = [l for l in traced.stderr.splitlines() if "File too large" in l]
+    check(len(lines) == 1 and "recording stopped" in lines[0],
+          f"memtrace's message did not reach its standard error\n{show(traced)}")
+
+
 @case(120)
 def case_fork_threads():
     """50 forks while four threads allocate: no child deadlocks on a lock another thread held
