@@ -277,7 +277,7 @@ static void mt_put_analysis(mt_iout_t *o, const mt_analysis_t *a)
     mt_put_str(o, a->inherit_log);
     mt_put_modules(o, a->modules);
     const mt_nodes_t *t = &a->nodes;
-    mt_put_arr(o, t->v, t->cap, t->cap, sizeof *t->v);
+    mt_put_arr(o, t->v, t->cap, t->n, sizeof *t->v); /* ids from n up are not defined */
     mt_put_arr(o, t->locs, t->locs_cap, t->nlocs, sizeof *t->locs);
     mt_put_arr(o, t->loc_table, t->loc_table_cap, t->loc_table_cap, sizeof *t->loc_table);
     mt_put_replay(o, &a->replay);
@@ -318,7 +318,12 @@ static int mt_index_write(const char *dest, const mt_index_header_t *h, const mt
     if (!tmp)
         return -ENOMEM;
     snprintf(tmp, len, "%s.%ld.tmp", dest, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* As the log itself: mode 0600 (it holds the log's addresses and paths), created anew,
+     * never through a symlink someone left at that name (a stale one of ours is removed). */
+    int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = open(tmp, flags, 0600);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+        fd = open(tmp, flags, 0600);
     if (fd < 0) {
         int e = errno;
         free(tmp);
@@ -694,7 +699,7 @@ static mt_analysis_t *mt_get_analysis(mt_iin_t *in, const char *path)
     mt_nodes_t *t = &a->nodes;
     if (!in->bad) {
         *t = f.nodes;
-        t->v = mt_get_arr(in, sizeof *t->v, f.nodes.cap, f.nodes.cap);
+        t->v = mt_get_arr(in, sizeof *t->v, f.nodes.cap, f.nodes.n);
         t->locs = mt_get_arr(in, sizeof *t->locs, f.nodes.locs_cap, f.nodes.nlocs);
         t->loc_table =
             mt_get_arr(in, sizeof *t->loc_table, f.nodes.loc_table_cap, f.nodes.loc_table_cap);

@@ -126,8 +126,10 @@ int mt_nodes_define(mt_nodes_t *t, mt_modules_t *mods, uint64_t id, uint64_t par
     uint32_t loc = mt_loc_intern(t, mods, ip);
     if (loc == MT_NODE_UNDEFINED)
         return -ENOMEM;
-    for (uint32_t gap = t->n; gap < id; gap++) /* ids skipped so far, maybe defined later */
+    for (uint32_t gap = t->n; gap < id; gap++) { /* ids skipped so far, maybe defined later */
+        memset(&t->v[gap], 0, sizeof t->v[gap]); /* whole: the index copies it byte for byte */
         t->v[gap].loc = MT_NODE_UNDEFINED;
+    }
     t->v[id] = (mt_node_t){.parent = (uint32_t)parent, .loc = loc};
     t->defined++;
     if (id >= t->n)

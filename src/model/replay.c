@@ -22,6 +22,7 @@ struct mt_node_final {
     uint64_t allocations, bytes_allocated, live_bytes, live_blocks, peak_bytes, peak_blocks;
     uint64_t temporary;
     uint32_t thread;
+    uint32_t unused; /* no padding: the index (log_index.c) copies entries byte for byte */
 };
 #define MT_NODE_FINAL_MULTI (1u << 31)
 
@@ -844,8 +845,12 @@ int mt_replay_realloc_release(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t
         r->pending = np;
         r->pending_cap = nc;
     }
-    /* Counted as released now: should the realloc fail, REALLOC_FAILED takes it back. */
-    r->pending[r->npending++] = (mt_pending_realloc_t){.tid = tid, .block = *b};
+    /* Counted as released now: should the realloc fail, REALLOC_FAILED takes it back. Whole,
+     * padding too: the index (log_index.c) copies it byte for byte. */
+    mt_pending_realloc_t *pr = &r->pending[r->npending++];
+    memset(pr, 0, sizeof *pr);
+    pr->tid = tid;
+    pr->block = *b;
     if (selected) {
         r->frees++;
         r->bytes_freed += b->size;
@@ -1080,14 +1085,21 @@ static void mt_replay_finalize_stats(mt_replay_t *r)
             s.peak_bytes = s.live_bytes;
             s.peak_blocks = s.live_blocks;
         }
-        mt_node_final_t f = {s.allocations, s.bytes_allocated,
-                             s.live_bytes,  s.live_blocks,
-                             s.peak_bytes,  s.peak_blocks,
-                             s.temporary,   s.thread | (s.multi ? MT_NODE_FINAL_MULTI : 0)};
+        mt_node_final_t f = {s.allocations,
+                             s.bytes_allocated,
+                             s.live_bytes,
+                             s.live_blocks,
+                             s.peak_bytes,
+                             s.peak_blocks,
+                             s.temporary,
+                             s.thread | (s.multi ? MT_NODE_FINAL_MULTI : 0),
+                             0};
         memcpy(p + (size_t)i * sizeof f, &f, sizeof f);
     }
     void *fit = realloc(p, (r->nstats ? r->nstats : 1) * sizeof(mt_node_final_t));
     r->node_final = fit ? fit : (void *)p;
+    if (!r->nstats) /* the one entry kept for an empty run */
+        memset(r->node_final, 0, sizeof(mt_node_final_t));
     r->stats = NULL;
     r->stats_cap = 0;
 }

@@ -6,6 +6,7 @@
 # index writes it again, so an index file that keeps its mtime proves that it was used.
 # Uses mt_harness.py's helpers; exit 77 = skip.
 import os
+import stat
 import resource
 import subprocess
 
@@ -67,6 +68,10 @@ def same_with_index(log, commands):
     rc, _, err = mt_bytes("report", log)
     check(rc == 0 and os.path.isfile(idx), f"the first report left no index\n{err.decode()}")
     st = os.stat(idx)
+    # the log's mode: the index holds the same addresses and paths
+    check(stat.S_IMODE(st.st_mode) == 0o600, f"index mode {stat.S_IMODE(st.st_mode):o}, not 600")
+    check(not [f for f in os.listdir(os.path.dirname(idx)) if f.endswith(".tmp")],
+          "a temporary index file was left behind")
     for c, w in zip(commands, want):
         got = mt_bytes(*c, log)
         check(got == w, f"memtrace {' '.join(c)}: output differs with the index "
