@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "dirs.h"
+
 #ifndef MT_INDEX_LAYOUT
 #define MT_INDEX_LAYOUT 0u
 #endif
@@ -355,25 +357,6 @@ static int mt_index_write(const char *dest, const mt_index_header_t *h, const mt
     return rc;
 }
 
-static int mt_mkdirs(const char *dir)
-{
-    char buf[4096];
-    int k = snprintf(buf, sizeof buf, "%s", dir);
-    if (k <= 0 || (size_t)k >= sizeof buf)
-        return -ENAMETOOLONG;
-    for (char *c = buf + 1; *c; c++) {
-        if (*c != '/')
-            continue;
-        *c = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -errno;
-        *c = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 int mt_index_save(const mt_analysis_t *a, const char *path)
 {
     if (!mt_index_enabled())
@@ -431,7 +414,7 @@ int mt_index_save(const mt_analysis_t *a, const char *path)
         if (rc < 0 && mt_index_cache_path(path, dest, sizeof dest) == 0) {
             char *slash = strrchr(dest, '/');
             *slash = '\0';
-            rc = mt_mkdirs(dest);
+            rc = mt_mkdirs_private(dest);
             *slash = '/';
             if (rc == 0)
                 rc = mt_index_write(dest, &h, &o);

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirs.h"
+
 #define MT_DC_MAGIC "memtrace debug cache 1"
 #define MT_DC_MAX_DEFAULT (1ull << 30) /* 1 GiB: libc's copy takes 10 MB */
 
@@ -39,27 +41,6 @@ static int mt_dc_dir(char *out, size_t size)
     else
         return -ENOENT;
     return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
-}
-
-/* mkdir -p of the cache directory, each new level private to the user as XDG asks. */
-static int mt_dc_mkdirs(const char *dir)
-{
-    char buf[PATH_MAX];
-    size_t n = strlen(dir);
-    if (n >= sizeof buf)
-        return -ENAMETOOLONG;
-    memcpy(buf, dir, n + 1);
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return -errno;
-        if (c == '\0')
-            return 0;
-        *p = c;
-    }
 }
 
 /* The file's GNU build-id in hex; 0 or -1 when it has none. */
@@ -197,9 +178,18 @@ static int mt_dc_entry_older(const void *pa, const void *pb)
  * never KEEP (the entry just made, which a cap smaller than one copy still keeps). Deleting a
  * copy that another command has open changes nothing for it; one that a command is about to
  * open fails its lookup, and that command reads the original. */
+/* A cache directory short enough for every name made in it: DIR/ID.key.XXXXXX with the
+ * longest build-id in hex (128). */
+static bool mt_dc_dir_fits(const char *dir)
+{
+    return strlen(dir) < PATH_MAX - 160;
+}
+
 static void mt_dc_evict(const char *dir, const char *keep)
 {
     uint64_t max = mt_debug_cache_max(), total = 0;
+    if (!mt_dc_dir_fits(dir))
+        return;
     DIR *d = opendir(dir);
     if (!d)
         return;
@@ -374,7 +364,7 @@ static void mt_dc_create(const char *dir, const char *id, Elf *src, const struct
                          const char *name)
 {
     char tmp[PATH_MAX], path[PATH_MAX];
-    if (mt_dc_mkdirs(dir) != 0 ||
+    if (!mt_dc_dir_fits(dir) || mt_mkdirs_private(dir) != 0 ||
         (size_t)snprintf(tmp, sizeof tmp, "%s/%s.debug.XXXXXX", dir, id) >= sizeof tmp)
         return;
     int fd = mkostemp(tmp, O_CLOEXEC);

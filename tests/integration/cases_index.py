@@ -184,6 +184,11 @@ def case_index_cache_dir():
     check(got == want and len(files) == 1 and files[0].startswith("demo.mtr-") and
           files[0].endswith(".idx"), f"cache directory holds {files}\n{got[2].decode()}")
     st = os.stat(os.path.join(cache, files[0]))
+    # the levels memtrace made are the user's alone, as XDG asks of caches; the index 0600
+    modes = [stat.S_IMODE(os.stat(d).st_mode) for d in (os.path.dirname(cache), cache)]
+    check(modes == [0o700, 0o700] and stat.S_IMODE(st.st_mode) == 0o600,
+          f"modes of cache/, cache/index/ and the index: {[f'{m:o}' for m in modes]}, "
+          f"{stat.S_IMODE(st.st_mode):o}")
     got = mt_bytes("report", "--format", "json", log, env_extra=env)
     check(got == want and os.stat(os.path.join(cache, files[0])).st_mtime_ns == st.st_mtime_ns,
           "the cache directory's index was not used")
