@@ -485,6 +485,50 @@ static bool mt_run_is_loader(const char *path)
            strncmp(base, "ld64.so", 7) == 0;
 }
 
+/* A file bash would call binary: a NUL byte in its first line (of 80 bytes at most). */
+static bool mt_run_looks_binary(const char *path)
+{
+    unsigned char buf[80];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
+    if (fd >= 0)
+        close(fd);
+    for (ssize_t i = 0; i < n && buf[i] != '\n'; i++)
+        if (buf[i] == '\0')
+            return true;
+    return n < 0;
+}
+
+/* execv, and for a text file the kernel cannot run (no #! line: ENOEXEC) what a shell does:
+ * /bin/sh runs it, given its path and arguments (POSIX execvp), so that a script without #!
+ * runs under memtrace as it runs without. A binary file keeps its ENOEXEC, as in bash.
+ * Returns only when nothing could start. */
+static void mt_run_exec(const char *path, char *const *argv)
+{
+    execv(path, argv);
+    if (errno != ENOEXEC)
+        return;
+    if (mt_run_looks_binary(path)) {
+        errno = ENOEXEC; /* read and close may have set it */
+        return;
+    }
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    char **sh = calloc(n + 2, sizeof *sh);
+    if (!sh) {
+        errno = ENOEXEC;
+        return;
+    }
+    sh[0] = (char *)"/bin/sh";
+    sh[1] = (char *)path;
+    for (size_t i = 1; i < n; i++)
+        sh[i + 1] = argv[i];
+    execv("/bin/sh", sh);
+    free(sh);
+    errno = ENOEXEC; /* the file's own error, not the shell's */
+}
+
 /* Refuses programs that LD_PRELOAD cannot reach, so that the user gets a reason instead of an
  * empty log. Follows `#!` lines to the interpreter, as the kernel does. Returns 0, or an exit
  * status after printing why. Anything unexpected (unreadable file, unknown format) is left
@@ -764,7 +808,7 @@ static int mt_run_spawn(const char *path, char **argv, const mt_run_env_t *env, 
         close(pfd[0]);
         int err = 0;
         if (mt_run_child_env(env) == 0 && (!env->live_dir || mt_run_live_stdio(env, argv[0]) == 0))
-            execv(path, argv);
+            mt_run_exec(path, argv);
         err = errno;
         /* Tell the parent why, through the close-on-exec pipe, and let it print the message:
          * one place formats errors. */

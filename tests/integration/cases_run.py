@@ -144,7 +144,16 @@ def case_missing_program():
     garbage = it.write("garbage", b"\x00\x01not a program\n", 0o755)
     p = memtrace("run", garbage)
     check(p.returncode == 126 and "Exec format error" in p.stderr,
-          f"a non-ELF without #! should fail like execve\n{show(p)}")
+          f"a binary non-ELF without #! should fail as in bash\n{show(p)}")
+    # a text script without #!: a shell (and execvp, env, valgrind) runs it with /bin/sh
+    script = it.write("noshebang", 'echo "args: $1 $2"; exit 3\n', 0o755)
+    plain = run(["/bin/sh", "-c", '"$0" x "y z"', script])
+    p = memtrace("run", "-q", "-o", os.path.join(it.TMP, "noshebang.mtr"), "--", script, "x",
+                 "y z")
+    check(plain.returncode == 3 and plain.stdout == "args: x y z\n",
+          f"the script without memtrace\n{show(plain)}")
+    check(p.returncode == 3 and p.stdout == plain.stdout and not p.stderr,
+          f"a script without #! should run as from a shell\n{show(p)}")
 
 
 @case(30)
