@@ -516,12 +516,8 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         {"frames", required_argument, NULL, OPT_FRAMES},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
-        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
-        {"help", no_argument, NULL, 'h'},
-        MT_CLI_THREAD_OPTION,
-        MT_CLI_FULL_NAMES_OPTION,
-        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
-        {"to", required_argument, NULL, MT_CLI_OPT_TO},
+        MT_CLI_SHARED_OPTIONS,
+        MT_CLI_WINDOW_OPTIONS,
     };
     /* the shared table, then the command's own options (their values are >= MT_CLI_OPT_OWN) */
     struct option longopts[sizeof common / sizeof common[0] + MT_CLI_MAX_OWN + 1];
