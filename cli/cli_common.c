@@ -16,6 +16,7 @@
 #include "log_index.h"
 #include "progress.h"
 #include "text_escape.h"
+#include "grow.h"
 
 int mt_cli_usage(const char *cmd, const char *fmt, ...)
 {
@@ -233,15 +234,9 @@ static struct {
 
 void mt_cli_add_thread(const char *value)
 {
-    if (mt_cli_threads.n == mt_cli_threads.cap) {
-        size_t nc = mt_cli_threads.cap ? mt_cli_threads.cap * 2 : 4;
-        const char **nv = realloc(mt_cli_threads.v, nc * sizeof *nv);
-        if (!nv) {
-            fprintf(stderr, "memtrace: %s\n", strerror(ENOMEM));
-            exit(1);
-        }
-        mt_cli_threads.v = nv;
-        mt_cli_threads.cap = nc;
+    if (MT_GROW(mt_cli_threads.v, mt_cli_threads.cap, mt_cli_threads.n + 1, 4) < 0) {
+        fprintf(stderr, "memtrace: %s\n", strerror(ENOMEM));
+        exit(1);
     }
     mt_cli_threads.v[mt_cli_threads.n++] = value;
 }

@@ -124,16 +124,8 @@ static int mt_ids_loc(mt_stack_ids_t *x, uint32_t loc, size_t *at)
         return k;
     if (x->npool + (size_t)k >= UINT32_MAX)
         return -ENOMEM;
-    if (x->npool + (size_t)k > x->pool_cap) {
-        size_t nc = x->pool_cap ? x->pool_cap * 2 : 1024;
-        while (nc < x->npool + (size_t)k)
-            nc *= 2;
-        uint32_t *np = realloc(x->pool, nc * sizeof *np);
-        if (!np)
-            return -ENOMEM;
-        x->pool = np;
-        x->pool_cap = nc;
-    }
+    if (MT_GROW(x->pool, x->pool_cap, x->npool + (size_t)k, 1024) < 0)
+        return -ENOMEM;
     /* fr stays valid: interning frames does not call the symbolizer */
     for (int i = 0; i < k; i++)
         if (mt_ids_of(x, &fr[i], &x->pool[x->npool + (size_t)i]) < 0)

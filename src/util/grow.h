@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Defines BUF_T, a growable array of ELEM_T for MT_DEFINE_RESERVE: v, and cap elements. */
 #define MT_DEFINE_BUF(BUF_T, ELEM_T)                                                               \
@@ -34,5 +35,29 @@
         b->cap = nc;                                                                               \
         return 0;                                                                                  \
     }
+
+/* Room for need elements of elem bytes in the array at *parray (any T **), whose capacity is
+ * *cap elements, the capacity doubling from first: 0, or -ENOMEM with the array unchanged. For
+ * arrays whose members are not MT_DEFINE_RESERVE's v and cap; call it through MT_GROW. The
+ * pointer is read and written with memcpy, so that no T ** is cast to void **. */
+static inline int mt_grow(void *parray, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : first;
+    while (nc < need)
+        nc *= 2;
+    void *v;
+    memcpy(&v, parray, sizeof v);
+    void *nv = realloc(v, nc * elem);
+    if (!nv)
+        return -ENOMEM;
+    memcpy(parray, &nv, sizeof nv);
+    *cap = nc;
+    return 0;
+}
+
+/* mt_grow for the array ARRAY (an lvalue of type T *) and its capacity CAP (a size_t lvalue). */
+#define MT_GROW(ARRAY, CAP, NEED, FIRST) mt_grow(&(ARRAY), &(CAP), (NEED), sizeof *(ARRAY), (FIRST))
 
 #endif
