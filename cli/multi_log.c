@@ -241,10 +241,8 @@ static int mt_cli_multi_json(const mt_cli_multi_t *m, const mt_ptree_t *t)
         mt_json_null(&j);
     } else {
         mt_json_object_begin(&j);
-        mt_json_key(&j, "pid");
-        mt_json_u64(&j, t->procs[big].pid);
-        mt_json_key(&j, "log");
-        mt_json_string(&j, log);
+        mt_json_key_u64(&j, "pid", t->procs[big].pid);
+        mt_json_key_string(&j, "log", log);
         mt_json_key(&j, "report");
         rc = mt_cli_multi_biggest_json(m, log, &j);
         mt_json_object_end(&j);
