@@ -170,12 +170,10 @@ int mt_stack_ids_site(mt_stack_ids_t *x, uint32_t node, mt_id_buf_t *b, size_t *
 {
     const mt_analysis_t *a = x->a;
     size_t n = 0;
-    mt_filter_walk_t w = {0};
-    uint32_t id = node, steps = 0;
-    for (; id != 0 && steps < MT_STACK_MAX_NODES; id = a->nodes.v[id].parent, steps++) {
-        const mt_node_loc_t *nd = mt_nodes_loc(&a->nodes, id);
-        if (mt_filter_walk_skip(&w, a->modules, nd->module))
-            continue;
+    mt_stack_walk_t walk = mt_stack_walk_begin(a, node);
+    const mt_node_loc_t *nd;
+    uint32_t id;
+    while ((id = mt_stack_walk_next(&walk, &nd)) != 0) {
         if (nd->ip & MT_PY_IP_BIT)
             return mt_ids_python(x, node, b, first);
         size_t at;
@@ -185,7 +183,7 @@ int mt_stack_ids_site(mt_stack_ids_t *x, uint32_t node, mt_id_buf_t *b, size_t *
         memcpy(b->v + n, x->pool + at, (size_t)k * sizeof *b->v);
         n += (size_t)k;
     }
-    if (id != 0) { /* cut: the frame that says so */
+    if (mt_stack_walk_cut(&walk)) { /* the frame that says so */
         if (x->cut == UINT32_MAX) {
             const char *more = mt_symbolizer_intern(x->sym, MT_STACK_CUT_FUNCTION);
             mt_frame_t f = {.function = more, .module = MT_NO_MODULE};
