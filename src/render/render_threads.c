@@ -155,18 +155,25 @@ void mt_render_thread_filter_text(FILE *o, const mt_analysis_t *a, int width)
     fprintf(o, "  %-*s ", width, "threads");
     if (r->nsel == 0)
         fputs("none of this log's", o);
+    mt_render_thread_list(o, a, mt_text_put, 8);
+    fputs(" only\n", o);
+}
+
+void mt_render_thread_list(FILE *o, const mt_analysis_t *a, void (*put)(FILE *, const char *),
+                           size_t max)
+{
+    const mt_replay_t *r = &a->replay;
     for (size_t i = 0; i < r->nsel; i++) {
         char label[96];
         mt_analysis_thread_label(a, r->sel_tids[i], label, sizeof label);
         fputs(i ? ", " : "", o);
-        mt_text_put(o, label);
+        put(o, label);
         fprintf(o, " (%" PRIu64 ")", r->sel_tids[i]);
-        if (i == 7 && r->nsel > 8) {
-            fprintf(o, ", ... %zu more", r->nsel - 8);
+        if (i + 1 == max && r->nsel > max) {
+            fprintf(o, ", ... %zu more", r->nsel - max);
             break;
         }
     }
-    fputs(" only\n", o);
 }
 
 const char *mt_thread_filter_note(char *buf, size_t len, const mt_analysis_t *a)
