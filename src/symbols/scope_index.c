@@ -294,22 +294,15 @@ static uint64_t mt_key_hash(const void *key)
     return h ^ (h >> 29);
 }
 
+static uint64_t mt_unit_key_hash(const void *arg, size_t i)
+{
+    const mt_scope_index_t *x = arg;
+    return mt_key_hash(x->units[i].key);
+}
+
 static int mt_keys_grow(mt_scope_index_t *x)
 {
-    size_t nc = x->key_cap ? x->key_cap * 2 : 64;
-    uint32_t *nk = calloc(nc, sizeof *nk);
-    if (!nk)
-        return -ENOMEM;
-    for (size_t i = 0; i < x->nunits; i++) {
-        size_t j = mt_key_hash(x->units[i].key) & (nc - 1);
-        while (nk[j])
-            j = (j + 1) & (nc - 1);
-        nk[j] = (uint32_t)i + 1;
-    }
-    free(x->by_key);
-    x->by_key = nk;
-    x->key_cap = nc;
-    return 0;
+    return mt_grow_slots(&x->by_key, &x->key_cap, 64, 0, x->nunits, mt_unit_key_hash, x);
 }
 
 /* The unit of cudie, indexed at its first use; NULL on ENOMEM. */

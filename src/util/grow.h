@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,5 +60,28 @@ static inline int mt_grow(void *parray, size_t *cap, size_t need, size_t elem, s
 
 /* mt_grow for the array ARRAY (an lvalue of type T *) and its capacity CAP (a size_t lvalue). */
 #define MT_GROW(ARRAY, CAP, NEED, FIRST) mt_grow(&(ARRAY), &(CAP), (NEED), sizeof *(ARRAY), (FIRST))
+
+/* Doubles a slot table, from first slots when it has none: open addressing over a power of two
+ * of slots, each 0 (empty) or an element's index + 1, probed linearly. Enters elements from
+ * to n - 1 again, hash(arg, i) giving the hash of element i. 0, or -ENOMEM with the table
+ * unchanged. */
+static inline int mt_grow_slots(uint32_t **slots, size_t *cap, size_t first, size_t from, size_t n,
+                                uint64_t (*hash)(const void *arg, size_t i), const void *arg)
+{
+    size_t nc = *cap ? *cap * 2 : first;
+    uint32_t *ns = calloc(nc, sizeof *ns);
+    if (!ns)
+        return -ENOMEM;
+    for (size_t i = from; i < n; i++) {
+        size_t j = hash(arg, i) & (nc - 1);
+        while (ns[j])
+            j = (j + 1) & (nc - 1);
+        ns[j] = (uint32_t)i + 1;
+    }
+    free(*slots);
+    *slots = ns;
+    *cap = nc;
+    return 0;
+}
 
 #endif
