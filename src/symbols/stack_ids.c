@@ -22,7 +22,7 @@ struct mt_stack_ids {
     mt_frame_t *frames; /* by id: the first frame met with that identity */
     uint32_t nframes, frames_cap;
     uint32_t *slots; /* open addressing on the frame hash: id + 1, 0 = empty */
-    uint32_t slots_cap;
+    size_t slots_cap;
     uint32_t *loc_first; /* by trace-node location: its ids at pool[first - 1 ..], 0 = not yet */
     uint32_t *loc_count;
     uint32_t nlocs;
@@ -62,22 +62,15 @@ void mt_stack_ids_free(mt_stack_ids_t *x)
     free(x);
 }
 
+static uint64_t mt_ids_frame_hash(const void *arg, size_t i)
+{
+    const mt_stack_ids_t *x = arg;
+    return mt_sites_stack_hash(&x->frames[i], 1);
+}
+
 static int mt_ids_grow_slots(mt_stack_ids_t *x)
 {
-    uint32_t nc = x->slots_cap ? x->slots_cap * 2 : 1024;
-    uint32_t *ns = calloc(nc, sizeof *ns);
-    if (!ns)
-        return -ENOMEM;
-    for (uint32_t i = 0; i < x->nframes; i++) {
-        size_t j = mt_sites_stack_hash(&x->frames[i], 1) & (nc - 1);
-        while (ns[j])
-            j = (j + 1) & (nc - 1);
-        ns[j] = i + 1;
-    }
-    free(x->slots);
-    x->slots = ns;
-    x->slots_cap = nc;
-    return 0;
+    return mt_grow_slots(&x->slots, &x->slots_cap, 1024, 0, x->nframes, mt_ids_frame_hash, x);
 }
 
 /* The id of f's identity, made at its first sight. 0 or -ENOMEM. */
