@@ -142,22 +142,6 @@ static void mt_live_alloc(void *arg, uint32_t node, uint64_t tid, uint64_t size)
     mt_live_on_alloc(((mt_live_reader_t *)arg)->live, node, tid, size);
 }
 
-/* The path of the root's n-th log, or NULL when it is not listed (yet). */
-static char *mt_live_nth_log(const mt_live_reader_t *r, size_t n)
-{
-    size_t count;
-    mt_run_log_t *logs = mt_run_manifest_read(r->manifest, &count);
-    char *path = NULL;
-    for (size_t i = 0; i < count && !path; i++) {
-        if (logs[i].pid == r->root && n-- == 0) {
-            path = logs[i].path;
-            logs[i].path = NULL;
-        }
-    }
-    mt_run_manifest_free(logs, count);
-    return path;
-}
-
 static void mt_live_drop_analysis(mt_live_reader_t *r)
 {
     mt_symbolizer_free(r->sym);
@@ -179,7 +163,7 @@ static void *mt_live_main(void *arg)
         char *path;
         for (;;) {
             bool ended = mt_live_flag(&r->ended); /* before reading: the last look is whole */
-            path = mt_live_nth_log(r, n);
+            path = mt_run_manifest_nth_log(r->manifest, r->root, n);
             if (path || ended || mt_live_flag(&r->stop))
                 break;
             mt_live_nap(r, true);
