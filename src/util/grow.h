@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Growable arrays: one definition of the doubling reserve that buffers reused from stack to
-// stack need, typed per buffer so that no pointer is cast. Header only; allocates only when
-// asked to grow, and never shrinks.
+// Growable arrays: one definition of the doubling reserve (MT_DEFINE_RESERVE, typed per buffer;
+// MT_GROW, for any array and capacity pair) and of the doubling of an open-addressing slot
+// table (mt_grow_slots). No pointer is cast. Header only; allocates only when asked to grow,
+// and never shrinks.
 #ifndef MT_GROW_H
 #define MT_GROW_H
 
