@@ -16,6 +16,7 @@
 #include "log_index.h"
 #include "progress.h"
 #include "text_escape.h"
+#include "grow.h"
 
 int mt_cli_usage(const char *cmd, const char *fmt, ...)
 {
@@ -233,15 +234,9 @@ static struct {
 
 void mt_cli_add_thread(const char *value)
 {
-    if (mt_cli_threads.n == mt_cli_threads.cap) {
-        size_t nc = mt_cli_threads.cap ? mt_cli_threads.cap * 2 : 4;
-        const char **nv = realloc(mt_cli_threads.v, nc * sizeof *nv);
-        if (!nv) {
-            fprintf(stderr, "memtrace: %s\n", strerror(ENOMEM));
-            exit(1);
-        }
-        mt_cli_threads.v = nv;
-        mt_cli_threads.cap = nc;
+    if (MT_GROW(mt_cli_threads.v, mt_cli_threads.cap, mt_cli_threads.n + 1, 4) < 0) {
+        fprintf(stderr, "memtrace: %s\n", strerror(ENOMEM));
+        exit(1);
     }
     mt_cli_threads.v[mt_cli_threads.n++] = value;
 }
@@ -516,12 +511,8 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
         {"frames", required_argument, NULL, OPT_FRAMES},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
-        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
-        {"help", no_argument, NULL, 'h'},
-        MT_CLI_THREAD_OPTION,
-        MT_CLI_FULL_NAMES_OPTION,
-        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
-        {"to", required_argument, NULL, MT_CLI_OPT_TO},
+        MT_CLI_SHARED_OPTIONS,
+        MT_CLI_WINDOW_OPTIONS,
     };
     /* the shared table, then the command's own options (their values are >= MT_CLI_OPT_OWN) */
     struct option longopts[sizeof common / sizeof common[0] + MT_CLI_MAX_OWN + 1];

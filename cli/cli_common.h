@@ -105,17 +105,30 @@ int mt_cli_one_path(const char *cmd, int argc, char **argv, const char **path);
     }
 /* --show-import-machinery: keep Python's import machinery in stacks (analysis.h,
  * show_import_machinery), taken by every command that shows Python stacks. Its table entry is
- * written out in each table, {"show-import-machinery", no_argument, NULL,
- * MT_CLI_OPT_SHOW_IMPORT}, where the tests that compare the tables with the documentation
- * read it. */
+ * in MT_CLI_SHARED_OPTIONS. */
 #define MT_CLI_OPT_SHOW_IMPORT 0x7369
+/* The table entries of the options mt_cli_shared_option takes, with --help among them, in the
+ * order every command lists them (getopt_long tables are searched in order, and the names of an
+ * "ambiguous" message follow it). The tests that compare the tables with the documentation read
+ * the entries here. */
+/* clang-format off */
+#define MT_CLI_SHARED_OPTIONS                                                                      \
+    {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},                          \
+    {"help", no_argument, NULL, 'h'},                                                              \
+    MT_CLI_THREAD_OPTION,                                                                          \
+    MT_CLI_FULL_NAMES_OPTION
+/* clang-format on */
 /* --from T and --to T: the time window of a report (issue 18), taken by every report command
  * over one log. T is seconds since the start of recording (decimal), start, end, or peak (the
  * time of the heap's peak, which costs a first pass over the log). Their table entries are
- * written out in each table, {"from", required_argument, NULL, MT_CLI_OPT_FROM} and {"to",
- * ...}, where the tests that compare the tables with the documentation read them. */
+ * MT_CLI_WINDOW_OPTIONS (export writes out --from alone: its --to names a format). */
 #define MT_CLI_OPT_FROM 0x6672
 #define MT_CLI_OPT_TO 0x746f
+/* clang-format off */
+#define MT_CLI_WINDOW_OPTIONS                                                                      \
+    {"from", required_argument, NULL, MT_CLI_OPT_FROM},                                            \
+    {"to", required_argument, NULL, MT_CLI_OPT_TO}
+/* clang-format on */
 /* Takes c when it is MT_CLI_OPT_FROM or MT_CLI_OPT_TO: 1 when it was and value is a time, -1
  * after the usage error for a bad value, 0 for any other option. */
 int mt_cli_window_option(const char *cmd, int c, const char *value);

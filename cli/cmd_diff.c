@@ -63,10 +63,7 @@ int mt_cmd_diff(int argc, char **argv)
         {"frames", required_argument, NULL, OPT_FRAMES},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
-        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
-        {"help", no_argument, NULL, 'h'},
-        MT_CLI_THREAD_OPTION,
-        MT_CLI_FULL_NAMES_OPTION,
+        MT_CLI_SHARED_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     int json = 0, no_color = 0, show_import = 0, c, status;

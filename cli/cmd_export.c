@@ -102,10 +102,7 @@ int mt_cmd_export(int argc, char **argv)
         {"to", required_argument, NULL, OPT_TO},
         {"output", required_argument, NULL, 'o'},
         {"cost", required_argument, NULL, OPT_COST},
-        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
-        {"help", no_argument, NULL, 'h'},
-        MT_CLI_THREAD_OPTION,
-        MT_CLI_FULL_NAMES_OPTION,
+        MT_CLI_SHARED_OPTIONS,
         {"from", required_argument, NULL, MT_CLI_OPT_FROM},
         {NULL, 0, NULL, 0},
     };

@@ -57,12 +57,8 @@ int mt_cmd_html(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"title", required_argument, NULL, OPT_TITLE},
         {"top", required_argument, NULL, OPT_TOP},
-        {"show-import-machinery", no_argument, NULL, MT_CLI_OPT_SHOW_IMPORT},
-        {"help", no_argument, NULL, 'h'},
-        MT_CLI_THREAD_OPTION,
-        MT_CLI_FULL_NAMES_OPTION,
-        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
-        {"to", required_argument, NULL, MT_CLI_OPT_TO},
+        MT_CLI_SHARED_OPTIONS,
+        MT_CLI_WINDOW_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     const char *out_path = NULL;

@@ -384,8 +384,7 @@ int mt_cmd_leaks(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
         MT_CLI_FULL_NAMES_OPTION,
-        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
-        {"to", required_argument, NULL, MT_CLI_OPT_TO},
+        MT_CLI_WINDOW_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     mt_leak_cli_t o;

@@ -61,8 +61,7 @@ static int mt_lines_parse(int argc, char **argv, mt_lines_args_t *o)
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
-        {"from", required_argument, NULL, MT_CLI_OPT_FROM},
-        {"to", required_argument, NULL, MT_CLI_OPT_TO},
+        MT_CLI_WINDOW_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     int c;

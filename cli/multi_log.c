@@ -16,6 +16,7 @@
 #include "progress.h"
 #include "render_ptree.h"
 #include "text_escape.h"
+#include "grow.h"
 
 typedef struct mt_cli_list {
     char **v;
@@ -24,14 +25,8 @@ typedef struct mt_cli_list {
 
 static int mt_cli_list_add(mt_cli_list_t *l, const char *s)
 {
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        char **nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv)
-            return -ENOMEM;
-        l->v = nv;
-        l->cap = nc;
-    }
+    if (MT_GROW(l->v, l->cap, l->n + 1, 16) < 0)
+        return -ENOMEM;
     if (!(l->v[l->n] = strdup(s)))
         return -ENOMEM;
     l->n++;
@@ -246,10 +241,8 @@ static int mt_cli_multi_json(const mt_cli_multi_t *m, const mt_ptree_t *t)
         mt_json_null(&j);
     } else {
         mt_json_object_begin(&j);
-        mt_json_key(&j, "pid");
-        mt_json_u64(&j, t->procs[big].pid);
-        mt_json_key(&j, "log");
-        mt_json_string(&j, log);
+        mt_json_key_u64(&j, "pid", t->procs[big].pid);
+        mt_json_key_string(&j, "log", log);
         mt_json_key(&j, "report");
         rc = mt_cli_multi_biggest_json(m, log, &j);
         mt_json_object_end(&j);

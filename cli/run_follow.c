@@ -87,29 +87,12 @@ static int mt_follow_wait(void *arg, uint64_t bytes_read)
     return 1;
 }
 
-/* The path of the root's n-th log (0-based) in the manifest, or NULL when it is not listed
- * (yet). The caller frees it. */
-static char *mt_follow_nth_log(const mt_run_follower_t *f, size_t n)
-{
-    size_t count;
-    mt_run_log_t *logs = mt_run_manifest_read(f->manifest, &count);
-    char *path = NULL;
-    for (size_t i = 0; i < count && !path; i++) {
-        if (logs[i].pid == f->root && n-- == 0) {
-            path = logs[i].path;
-            logs[i].path = NULL;
-        }
-    }
-    mt_run_manifest_free(logs, count);
-    return path;
-}
-
 /* Waits until the root lists its n-th log; NULL when the program ended without one. */
 static char *mt_follow_wait_for_log(mt_run_follower_t *f, size_t n)
 {
     for (;;) {
         bool ended = mt_follow_ended(f); /* before reading: the last look must be complete */
-        char *path = mt_follow_nth_log(f, n);
+        char *path = mt_run_manifest_nth_log(f->manifest, f->root, n);
         if (path || ended)
             return path;
         mt_follow_nap(f, true);

@@ -149,17 +149,7 @@ static char *mt_live_nth_log(const mt_live_reader_t *r, size_t n)
 {
     if (r->path) /* attach: one log, and no exec follows it there */
         return n == 0 ? strdup(r->path) : NULL;
-    size_t count;
-    mt_run_log_t *logs = mt_run_manifest_read(r->manifest, &count);
-    char *path = NULL;
-    for (size_t i = 0; i < count && !path; i++) {
-        if (logs[i].pid == r->root && n-- == 0) {
-            path = logs[i].path;
-            logs[i].path = NULL;
-        }
-    }
-    mt_run_manifest_free(logs, count);
-    return path;
+    return mt_run_manifest_nth_log(r->manifest, r->root, n);
 }
 
 static void mt_live_drop_analysis(mt_live_reader_t *r)

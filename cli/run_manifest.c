@@ -54,3 +54,18 @@ void mt_run_manifest_free(mt_run_log_t *logs, size_t count)
         free(logs[i].path);
     free(logs);
 }
+
+char *mt_run_manifest_nth_log(const char *path, long pid, size_t n)
+{
+    size_t count;
+    mt_run_log_t *logs = mt_run_manifest_read(path, &count);
+    char *log = NULL;
+    for (size_t i = 0; i < count && !log; i++) {
+        if (logs[i].pid == pid && n-- == 0) {
+            log = logs[i].path;
+            logs[i].path = NULL;
+        }
+    }
+    mt_run_manifest_free(logs, count);
+    return log;
+}

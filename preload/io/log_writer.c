@@ -128,23 +128,42 @@ int mt_writer_init(void)
 
 /* ---- file ---- */
 
+/* fd moved to 100 or above (close-on-exec), out of reach of a target's dup2() onto the low
+ * numbers; fd itself when that fails. errno is kept. */
+static int mt_writer_fd_high(int fd)
+{
+    int saved = errno;
+    int hi = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+    errno = saved;
+    if (hi < 0)
+        return fd;
+    mt_sys_close(fd);
+    return hi;
+}
+
+/* Says on stderr (mt_msg) what happened to the log: before, its path, after, the error's
+ * text, then (what follows for the recording). */
+static void mt_writer_path_msg(const char *before, int err, const char *after, const char *then)
+{
+    char msg[PATH_MAX + 128];
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, msg, sizeof msg);
+    mt_sbuf_add(&s, before);
+    mt_sbuf_add(&s, mt_writer.path);
+    mt_sbuf_add(&s, after);
+    mt_sbuf_add(&s, mt_errno_text(err));
+    mt_sbuf_add(&s, then);
+    mt_msg(msg);
+}
+
 static int mt_writer_create(const char *path)
 {
     long fd = mt_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return (int)fd;
-    if (fd <= 2) {
-        /* A target that closed stdio would otherwise get our log as its stdout/stderr, and
-         * its later dup2() onto 0-2 would clobber the log. */
-        int saved = errno;
-        int hi = fcntl((int)fd, F_DUPFD_CLOEXEC, 100);
-        errno = saved;
-        if (hi >= 0) {
-            mt_sys_close((int)fd);
-            fd = hi;
-        }
-    }
-    return (int)fd;
+    /* A target that closed stdio would otherwise get our log as its stdout/stderr, and its
+     * later dup2() onto 0-2 would clobber the log. */
+    return fd <= 2 ? mt_writer_fd_high((int)fd) : (int)fd;
 }
 
 static void mt_writer_manifest(int pid)
@@ -187,15 +206,7 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
         fd = mt_writer_create(w->path);
     }
     if (fd < 0) {
-        char msg[PATH_MAX + 128];
-        mt_sbuf_t s;
-        mt_sbuf_init(&s, msg, sizeof msg);
-        mt_sbuf_add(&s, "cannot create ");
-        mt_sbuf_add(&s, w->path);
-        mt_sbuf_add(&s, ": ");
-        mt_sbuf_add(&s, mt_errno_text(-fd));
-        mt_sbuf_add(&s, "; not recording");
-        mt_msg(msg);
+        mt_writer_path_msg("cannot create ", -fd, ": ", "; not recording");
         return fd;
     }
     uint8_t hdr[MT_LOG_HEADER_SIZE];
@@ -228,15 +239,7 @@ static void mt_writer_fail(int err)
     if (w->failed)
         return;
     w->failed = w->stopped = true;
-    char msg[PATH_MAX + 128];
-    mt_sbuf_t s;
-    mt_sbuf_init(&s, msg, sizeof msg);
-    mt_sbuf_add(&s, "write to ");
-    mt_sbuf_add(&s, w->path);
-    mt_sbuf_add(&s, " failed: ");
-    mt_sbuf_add(&s, mt_errno_text(err));
-    mt_sbuf_add(&s, "; recording stopped");
-    mt_msg(msg);
+    mt_writer_path_msg("write to ", err, " failed: ", "; recording stopped");
 }
 
 static bool mt_writer_fd_is_log(int fd)
@@ -256,21 +259,15 @@ static int mt_writer_check_fd(void)
     mt_writer_t *w = &mt_writer;
     if (w->fd >= 0 && mt_writer_fd_is_log(w->fd))
         return 0;
-    long fd = mt_sys_open(w->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
-    if (fd < 0)
+    long opened = mt_sys_open(w->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (opened < 0)
         return -EBADF;
-    int saved = errno;
-    int hi = fcntl((int)fd, F_DUPFD_CLOEXEC, 100);
-    errno = saved;
-    if (hi >= 0) {
-        mt_sys_close((int)fd);
-        fd = hi;
-    }
-    if (!mt_writer_fd_is_log((int)fd)) { /* replaced by another file of that name */
-        mt_sys_close((int)fd);
+    int fd = mt_writer_fd_high((int)opened);
+    if (!mt_writer_fd_is_log(fd)) { /* replaced by another file of that name */
+        mt_sys_close(fd);
         return -EBADF;
     }
-    w->fd = (int)fd; /* the old number belongs to the target now: never close it */
+    w->fd = fd; /* the old number belongs to the target now: never close it */
     return 0;
 }
 

@@ -107,13 +107,25 @@ void mt_leakscan_init(void)
     dl_iterate_phdr(note_own_segments, (void *)(uintptr_t)&mt_own_add);
 }
 
+/* size bytes of fresh zeroed memory for the scan, memtrace's own (mt_own_add: never a root);
+ * NULL when mmap fails. */
+static void *own_map(size_t size)
+{
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    mt_own_add((uintptr_t)m, (uintptr_t)m + size);
+    return m;
+}
+
 /* ---- holding the other threads still ---- */
 
-/* Threads in /proc/self/task other than self and the skipped one. */
-static int count_other_threads(pid_t self)
+/* Calls fn(tid, arg) for each thread in /proc/self/task but self and the skipped one: the sum
+ * of what fn returned, or -1 when the directory cannot be read. Raw syscalls only. */
+static int for_other_threads(pid_t self, int (*fn)(pid_t tid, void *arg), void *arg)
 {
     char buf[4096];
-    int count = 0;
+    int sum = 0;
     int fd =
         (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -129,11 +141,24 @@ static int count_other_threads(pid_t self)
             for (const char *c = name; *c >= '0' && *c <= '9'; c++)
                 tid = tid * 10 + (*c - '0');
             if (tid > 0 && tid != self && tid != __atomic_load_n(&skipped_tid, __ATOMIC_ACQUIRE))
-                count++;
+                sum += fn(tid, arg);
         }
     }
     syscall(SYS_close, fd);
-    return count;
+    return sum;
+}
+
+static int count_thread(pid_t tid, void *arg)
+{
+    (void)tid;
+    (void)arg;
+    return 1;
+}
+
+/* Threads in /proc/self/task other than self and the skipped one. */
+static int count_other_threads(pid_t self)
+{
+    return for_other_threads(self, count_thread, NULL);
 }
 
 int mt_leakscan_other_threads(void)
@@ -322,47 +347,29 @@ static int choose_stop(thread_slot_t *s)
     return 0;
 }
 
+/* Takes tid into a new slot and stops it, unless it has one or the slots are full: 1 when it
+ * was added, else 0. */
+static int add_thread(pid_t tid, void *arg)
+{
+    (void)arg;
+    if (slot_of(tid) || slot_count >= MAX_THREADS)
+        return 0;
+    thread_slot_t *s = &slots[slot_count];
+    *s = (thread_slot_t){.tid = tid, .state = SLOT_SIGNALLED};
+    int sig = choose_stop(s);
+    /* Publish the slot before the signal: the handler may run at once on another core and
+     * must find it. */
+    __atomic_store_n(&slot_count, slot_count + 1, __ATOMIC_RELEASE);
+    if (sig && syscall(SYS_tgkill, getpid(), tid, sig) != 0)
+        s->state = SLOT_GONE;
+    return 1;
+}
+
 /* Adds every thread of the process not seen yet; returns how many were added. */
 static size_t enumerate_threads(pid_t self)
 {
-    char buf[4096];
-    size_t added = 0;
-    int fd =
-        (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    for (;;) {
-        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
-        if (n <= 0)
-            break;
-        for (long off = 0; off < n;) {
-            struct dirent64_raw {
-                uint64_t ino;
-                int64_t off;
-                unsigned short reclen;
-                unsigned char type;
-                char name[];
-            } *d = (struct dirent64_raw *)(buf + off);
-            off += d->reclen;
-            pid_t tid = 0;
-            for (const char *c = d->name; *c >= '0' && *c <= '9'; c++)
-                tid = tid * 10 + (*c - '0');
-            if (tid <= 0 || tid == self || tid == __atomic_load_n(&skipped_tid, __ATOMIC_ACQUIRE) ||
-                slot_of(tid) || slot_count >= MAX_THREADS)
-                continue;
-            thread_slot_t *s = &slots[slot_count];
-            *s = (thread_slot_t){.tid = tid, .state = SLOT_SIGNALLED};
-            int sig = choose_stop(s);
-            /* Publish the slot before the signal: the handler may run at once on another core
-             * and must find it. */
-            __atomic_store_n(&slot_count, slot_count + 1, __ATOMIC_RELEASE);
-            if (sig && syscall(SYS_tgkill, getpid(), tid, sig) != 0)
-                s->state = SLOT_GONE;
-            added++;
-        }
-    }
-    syscall(SYS_close, fd);
-    return added;
+    int added = for_other_threads(self, add_thread, NULL);
+    return added < 0 ? 0 : (size_t)added;
 }
 
 /* A thread left asleep that woke during the scan ran beside it: counted as missed. */
@@ -403,14 +410,8 @@ static void wait_for_stops(void)
 
 static int stop_world(pid_t self)
 {
-    if (!slots) {
-        void *m = mmap(NULL, MAX_THREADS * sizeof *slots, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED)
-            return -ENOMEM;
-        slots = m;
-        mt_own_add((uintptr_t)m, (uintptr_t)m + MAX_THREADS * sizeof *slots);
-    }
+    if (!slots && !(slots = own_map(MAX_THREADS * sizeof *slots)))
+        return -ENOMEM;
     memset(sig_state, 0, sizeof sig_state);
     slot_count = 0;
     release_word = 0;
@@ -694,14 +695,8 @@ static void read_line(const char *line, void *ctx)
 static int load_mappings(void)
 {
     static char buf[1 << 16]; /* static: the scan runs once, in one thread */
-    if (!maps) {
-        void *m = mmap(NULL, MAX_MAPPINGS * sizeof *maps, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED)
-            return -ENOMEM;
-        maps = m;
-        mt_own_add((uintptr_t)m, (uintptr_t)m + MAX_MAPPINGS * sizeof *maps);
-    }
+    if (!maps && !(maps = own_map(MAX_MAPPINGS * sizeof *maps)))
+        return -ENOMEM;
     map_count = map_hint = 0;
     memset(probe_page, 0, sizeof probe_page);
     return mt_proc_lines("/proc/self/smaps", buf, sizeof buf, read_line, NULL);

@@ -49,22 +49,16 @@ static uint64_t mt_mtree_hash(uint32_t parent, const mt_frame_t *f)
     return (mt_sites_stack_hash(f, 1) ^ parent) * 0x9E3779B97F4A7C15ull;
 }
 
+static uint64_t mt_mtree_node_hash(const void *arg, size_t i)
+{
+    const mt_mtree_t *t = arg;
+    return mt_mtree_hash(t->v[i].parent, t->v[i].frame) >> 20;
+}
+
 static int mt_mtree_grow_table(mt_mtree_t *t)
 {
-    size_t nc = t->tcap ? t->tcap * 2 : 1024;
-    uint32_t *nt = calloc(nc, sizeof *nt);
-    if (!nt)
-        return -ENOMEM;
-    for (size_t i = 1; i < t->n; i++) { /* the root is never looked up */
-        size_t j = mt_mtree_hash(t->v[i].parent, t->v[i].frame) >> 20 & (nc - 1);
-        while (nt[j])
-            j = (j + 1) & (nc - 1);
-        nt[j] = (uint32_t)i + 1;
-    }
-    free(t->table);
-    t->table = nt;
-    t->tcap = nc;
-    return 0;
+    /* from 1: the root is never looked up */
+    return mt_grow_slots(&t->table, &t->tcap, 1024, 1, t->n, mt_mtree_node_hash, t);
 }
 
 /* The child of parent for frame f, created when missing; MT_MTREE_NONE on ENOMEM. */

@@ -5,6 +5,7 @@
 #include "analysis.h"
 
 #include "inherit.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -346,14 +347,8 @@ static int mt_tid_set_add(mt_tid_set_t *s, uint64_t tid)
     for (size_t i = 0; i < s->n; i++)
         if (s->v[i] == tid)
             return 0;
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 8;
-        uint64_t *nv = realloc(s->v, nc * sizeof *nv);
-        if (!nv)
-            return -ENOMEM;
-        s->v = nv;
-        s->cap = nc;
-    }
+    if (MT_GROW(s->v, s->cap, s->n + 1, 8) < 0)
+        return -ENOMEM;
     s->v[s->n++] = tid;
     return 0;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Marks (marks.h): a growing array of (name, time) in log order.
 #include "marks.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -8,14 +9,8 @@
 
 int mt_marks_add(mt_marks_t *m, const char *name, size_t len, uint64_t time_us)
 {
-    if (m->n == m->cap) {
-        size_t nc = m->cap ? m->cap * 2 : 8;
-        mt_mark_t *nv = realloc(m->v, nc * sizeof *nv);
-        if (!nv)
-            return -ENOMEM;
-        m->v = nv;
-        m->cap = nc;
-    }
+    if (MT_GROW(m->v, m->cap, m->n + 1, 8) < 0)
+        return -ENOMEM;
     char *copy = malloc(len + 1);
     if (!copy)
         return -ENOMEM;

@@ -10,6 +10,7 @@
 // An unload only marks its module: lookups step over dead ranges (a few at most, see
 // MT_DEAD_SCAN), and the arrays are compacted when the dead ones would slow them down.
 #include "modules.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -237,14 +238,8 @@ int mt_modules_load(mt_modules_t *m, const mt_record_t *rec)
         return -EEXIST;
     if (m->count >= UINT32_MAX - 1 || mt_hash_reserve(m) < 0)
         return -ENOMEM;
-    if (m->count == m->cap) {
-        size_t nc = m->cap ? m->cap * 2 : 32;
-        mt_module_t *nm = realloc(m->mods, nc * sizeof *nm);
-        if (!nm)
-            return -ENOMEM;
-        m->mods = nm;
-        m->cap = nc;
-    }
+    if (MT_GROW(m->mods, m->cap, m->count + 1, 32) < 0)
+        return -ENOMEM;
     mt_module_t mod = {.id = rec->id, .bias = rec->ip, .loaded = 1};
     mod.path = malloc(rec->str.len + 1);
     mod.build_id = malloc(rec->build_id.len + 1);

@@ -3,6 +3,7 @@
 // recorder hands out from 1; a record whose id is far beyond them is corrupt and refused, so a
 // bad log cannot make us allocate without bound.
 #include "python_info.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -102,14 +103,8 @@ static int mt_py_snapshot(mt_pyinfo_t *p, const mt_replay_t *r)
 
 static int mt_py_arena_add(mt_pyinfo_t *p, uint64_t addr, uint64_t size)
 {
-    if (p->narenas == p->arenas_cap) {
-        size_t nc = p->arenas_cap ? p->arenas_cap * 2 : 64;
-        mt_pyarena_t *nv = realloc(p->arenas, nc * sizeof *nv);
-        if (!nv)
-            return -ENOMEM;
-        p->arenas = nv;
-        p->arenas_cap = nc;
-    }
+    if (MT_GROW(p->arenas, p->arenas_cap, p->narenas + 1, 64) < 0)
+        return -ENOMEM;
     p->arenas[p->narenas++] = (mt_pyarena_t){addr, size};
     p->arena_allocs++;
     p->arena_bytes += size;

@@ -6,6 +6,7 @@
 // node's value at the last peak is either the saved one or (if it never changed since) its
 // current one. One pass, O(1) per event, no copy of the heap at the peak.
 #include "replay.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -837,14 +838,8 @@ int mt_replay_realloc_release(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t
     int selected = mt_replay_block_selected(r, b);
     if (selected)
         mt_lifetime_note(r, b, t);
-    if (r->npending == r->pending_cap) {
-        size_t nc = r->pending_cap ? r->pending_cap * 2 : 8;
-        mt_pending_realloc_t *np = realloc(r->pending, nc * sizeof *np);
-        if (!np)
-            return -ENOMEM;
-        r->pending = np;
-        r->pending_cap = nc;
-    }
+    if (MT_GROW(r->pending, r->pending_cap, r->npending + 1, 8) < 0)
+        return -ENOMEM;
     /* Counted as released now: should the realloc fail, REALLOC_FAILED takes it back. Whole,
      * padding too: the index (log_index.c) copies it byte for byte. */
     mt_pending_realloc_t *pr = &r->pending[r->npending++];
@@ -906,17 +901,7 @@ static size_t mt_maps_lower(const mt_replay_t *r, uint64_t addr)
 
 static int mt_maps_reserve(mt_replay_t *r, size_t extra)
 {
-    if (r->nmaps + extra <= r->maps_cap)
-        return 0;
-    size_t nc = r->maps_cap ? r->maps_cap * 2 : 64;
-    while (nc < r->nmaps + extra)
-        nc *= 2;
-    mt_mapping_t *nm = realloc(r->maps, nc * sizeof *nm);
-    if (!nm)
-        return -ENOMEM;
-    r->maps = nm;
-    r->maps_cap = nc;
-    return 0;
+    return MT_GROW(r->maps, r->maps_cap, r->nmaps + extra, 64);
 }
 
 /* Removes [start, end) from the live mappings, splitting where needed. */
@@ -1015,14 +1000,8 @@ int mt_replay_sample(mt_replay_t *r, uint64_t t, const mt_sample_t *s)
         r->nsamples /= 2;
         r->sample_stride *= 2;
     }
-    if (r->nsamples == r->samples_cap) {
-        size_t nc = r->samples_cap ? r->samples_cap * 2 : 256;
-        mt_sample_point_t *ns = realloc(r->samples, nc * sizeof *ns);
-        if (!ns)
-            return -ENOMEM;
-        r->samples = ns;
-        r->samples_cap = nc;
-    }
+    if (MT_GROW(r->samples, r->samples_cap, r->nsamples + 1, 256) < 0)
+        return -ENOMEM;
     r->samples[r->nsamples++] = pt;
     r->sample_skip = r->sample_stride - 1;
     return 0;

@@ -3,6 +3,7 @@
 // (no tombstones) in each shard; a shard doubles at 3/4 full, so right after it grew it is 3/8
 // full: 32 bytes per block at worst, and while it grows only that shard exists twice.
 #include "size_map.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -79,14 +80,8 @@ static int mt_sizemap_grow(mt_sizemap_shard_t *s)
 
 static int mt_sizemap_big_put(mt_sizemap_t *m, uint64_t addr, uint64_t size)
 {
-    if (m->nbig == m->big_cap) {
-        size_t nc = m->big_cap ? m->big_cap * 2 : 8;
-        mt_sizemap_big_t *nb = realloc(m->big, nc * sizeof *nb);
-        if (!nb)
-            return -ENOMEM;
-        m->big = nb;
-        m->big_cap = nc;
-    }
+    if (MT_GROW(m->big, m->big_cap, m->nbig + 1, 8) < 0)
+        return -ENOMEM;
     m->big[m->nbig++] = (mt_sizemap_big_t){addr, size};
     return 0;
 }

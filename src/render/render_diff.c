@@ -120,18 +120,12 @@ int mt_render_diff_text(const mt_diff_t *d, FILE *o, const mt_diff_render_opts_t
 static void mt_diff_figures_json(mt_json_t *j, const mt_diff_figures_t *f)
 {
     mt_json_object_begin(j);
-    mt_json_key(j, "peak_bytes");
-    mt_json_u64(j, f->peak_bytes);
-    mt_json_key(j, "peak_blocks");
-    mt_json_u64(j, f->peak_blocks);
-    mt_json_key(j, "leaked_bytes");
-    mt_json_u64(j, f->leaked_bytes);
-    mt_json_key(j, "leaked_blocks");
-    mt_json_u64(j, f->leaked_blocks);
-    mt_json_key(j, "allocations");
-    mt_json_u64(j, f->allocations);
-    mt_json_key(j, "bytes_allocated");
-    mt_json_u64(j, f->bytes_allocated);
+    mt_json_key_u64(j, "peak_bytes", f->peak_bytes);
+    mt_json_key_u64(j, "peak_blocks", f->peak_blocks);
+    mt_json_key_u64(j, "leaked_bytes", f->leaked_bytes);
+    mt_json_key_u64(j, "leaked_blocks", f->leaked_blocks);
+    mt_json_key_u64(j, "allocations", f->allocations);
+    mt_json_key_u64(j, "bytes_allocated", f->bytes_allocated);
     mt_json_object_end(j);
 }
 
@@ -153,12 +147,9 @@ static void mt_diff_run_json(mt_json_t *j, const mt_analysis_t *a, const mt_diff
 {
     char *cmd = mt_analysis_command(a);
     mt_json_object_begin(j);
-    mt_json_key(j, "path");
-    mt_json_string(j, a->path);
-    mt_json_key(j, "command");
-    mt_json_string(j, cmd ? cmd : "");
-    mt_json_key(j, "truncated");
-    mt_json_bool(j, a->truncated);
+    mt_json_key_string(j, "path", a->path);
+    mt_json_key_string(j, "command", cmd ? cmd : "");
+    mt_json_key_bool(j, "truncated", a->truncated);
     mt_render_thread_filter_json(j, a); /* --thread: that run's threads of those names */
     mt_json_key(j, "totals");
     mt_diff_figures_json(j, f);
@@ -176,20 +167,16 @@ int mt_render_diff_json(const mt_diff_t *d, FILE *out, const mt_diff_render_opts
     mt_diff_run_json(&j, d->a_new, &d->new_);
     mt_json_key(&j, "delta");
     mt_diff_delta_json(&j, &d->old, &d->new_);
-    mt_json_key(&j, "by");
-    mt_json_string(&j, d->by == MT_DIFF_BY_LEAKED ? "leaked" : "peak");
-    mt_json_key(&j, "sites_changed");
-    mt_json_u64(&j, d->norder);
+    mt_json_key_string(&j, "by", d->by == MT_DIFF_BY_LEAKED ? "leaked" : "peak");
+    mt_json_key_u64(&j, "sites_changed", d->norder);
     mt_json_key(&j, "sites");
     mt_json_array_begin(&j);
     size_t n = opt->top && opt->top < d->norder ? opt->top : d->norder;
     for (size_t i = 0; i < n; i++) {
         const mt_diff_site_t *s = &d->v[d->order[i]];
         mt_json_object_begin(&j);
-        mt_json_key(&j, "status");
-        mt_json_string(&j, mt_status_names[mt_diff_status(s)]);
-        mt_json_key(&j, "lines_moved");
-        mt_json_bool(&j, s->moved);
+        mt_json_key_string(&j, "status", mt_status_names[mt_diff_status(s)]);
+        mt_json_key_bool(&j, "lines_moved", s->moved);
         mt_json_key(&j, "old");
         mt_diff_figures_json(&j, &s->old);
         mt_json_key(&j, "new");
@@ -204,14 +191,10 @@ int mt_render_diff_json(const mt_diff_t *d, FILE *out, const mt_diff_render_opts
     mt_json_key(&j, "fail_above");
     if (opt->fail_above) {
         mt_json_object_begin(&j);
-        mt_json_key(&j, "threshold");
-        mt_json_string(&j, opt->fail_above_text);
-        mt_json_key(&j, "percent");
-        mt_json_bool(&j, opt->fail_above->percent);
-        mt_json_key(&j, "value");
-        mt_json_double(&j, opt->fail_above->value);
-        mt_json_key(&j, "exceeded");
-        mt_json_bool(&j, mt_diff_exceeds(d, opt->fail_above));
+        mt_json_key_string(&j, "threshold", opt->fail_above_text);
+        mt_json_key_bool(&j, "percent", opt->fail_above->percent);
+        mt_json_key_double(&j, "value", opt->fail_above->value);
+        mt_json_key_bool(&j, "exceeded", mt_diff_exceeds(d, opt->fail_above));
         mt_json_object_end(&j);
     } else {
         mt_json_null(&j);

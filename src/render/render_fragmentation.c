@@ -23,12 +23,9 @@ static void mt_json_moment(mt_json_t *j, const char *key, const mt_frag_moment_t
 {
     mt_json_key(j, key);
     mt_json_object_begin(j);
-    mt_json_key(j, "time_s");
-    mt_json_double(j, (double)m->time_us / 1e6);
-    mt_json_key(j, "live_bytes");
-    mt_json_u64(j, m->live_bytes);
-    mt_json_key(j, "pymalloc_object_bytes");
-    mt_json_u64(j, m->arena_obj_bytes);
+    mt_json_key_double(j, "time_s", (double)m->time_us / 1e6);
+    mt_json_key_u64(j, "live_bytes", m->live_bytes);
+    mt_json_key_u64(j, "pymalloc_object_bytes", m->arena_obj_bytes);
 #define MT_OPT_U64(k, v)                                                                           \
     do {                                                                                           \
         mt_json_key(j, k);                                                                         \
@@ -78,22 +75,14 @@ static void mt_json_over_time(mt_json_t *j, const mt_replay_t *r)
         mt_frag_moment_t m;
         mt_frag_moment_of(&m, p);
         mt_json_object_begin(j);
-        mt_json_key(j, "time_s");
-        mt_json_double(j, (double)p->time_us / 1e6);
-        mt_json_key(j, "live_bytes");
-        mt_json_u64(j, p->heap_bytes);
-        mt_json_key(j, "pymalloc_object_bytes");
-        mt_json_u64(j, p->arena_obj_bytes);
-        mt_json_key(j, "footprint_bytes");
-        mt_json_u64(j, m.footprint_bytes);
-        mt_json_key(j, "free_held_bytes");
-        mt_json_u64(j, m.free_held_bytes);
-        mt_json_key(j, "free_chunks");
-        mt_json_u64(j, m.free_chunks);
-        mt_json_key(j, "rss_bytes");
-        mt_json_u64(j, p->s.rss);
-        mt_json_key(j, "fragmentation_ratio");
-        mt_json_double(j, m.fragmentation_ratio);
+        mt_json_key_double(j, "time_s", (double)p->time_us / 1e6);
+        mt_json_key_u64(j, "live_bytes", p->heap_bytes);
+        mt_json_key_u64(j, "pymalloc_object_bytes", p->arena_obj_bytes);
+        mt_json_key_u64(j, "footprint_bytes", m.footprint_bytes);
+        mt_json_key_u64(j, "free_held_bytes", m.free_held_bytes);
+        mt_json_key_u64(j, "free_chunks", m.free_chunks);
+        mt_json_key_u64(j, "rss_bytes", p->s.rss);
+        mt_json_key_double(j, "fragmentation_ratio", m.fragmentation_ratio);
         mt_json_object_end(j);
     }
     mt_json_array_end(j);
@@ -111,35 +100,24 @@ static void mt_json_python_arenas(mt_json_t *j, const mt_report_fragmentation_t 
         return;
     }
     mt_json_object_begin(j);
-    mt_json_key(j, "moment");
-    mt_json_string(j, rep->py_arenas_at_script_end ? "script_end" : "exit");
-    mt_json_key(j, "time_s");
-    mt_json_double(j, (double)u->time_us / 1e6);
-    mt_json_key(j, "arenas");
-    mt_json_u64(j, u->arenas);
-    mt_json_key(j, "arena_bytes");
-    mt_json_u64(j, u->arena_bytes);
-    mt_json_key(j, "used_bytes");
-    mt_json_u64(j, u->used_bytes);
-    mt_json_key(j, "blocks");
-    mt_json_u64(j, u->blocks);
-    mt_json_key(j, "used_ratio");
-    mt_json_double(j, u->arena_bytes ? (double)u->used_bytes / (double)u->arena_bytes : 0.0);
+    mt_json_key_string(j, "moment", rep->py_arenas_at_script_end ? "script_end" : "exit");
+    mt_json_key_double(j, "time_s", (double)u->time_us / 1e6);
+    mt_json_key_u64(j, "arenas", u->arenas);
+    mt_json_key_u64(j, "arena_bytes", u->arena_bytes);
+    mt_json_key_u64(j, "used_bytes", u->used_bytes);
+    mt_json_key_u64(j, "blocks", u->blocks);
+    mt_json_key_double(j, "used_ratio",
+                       u->arena_bytes ? (double)u->used_bytes / (double)u->arena_bytes : 0.0);
     mt_json_key(j, "fullness");
     mt_json_object_begin(j);
     for (unsigned k = 0; k < 4; k++) {
-        mt_json_key(j, mt_py_fullness_keys[k]);
-        mt_json_u64(j, u->fullness[k]);
+        mt_json_key_u64(j, mt_py_fullness_keys[k], u->fullness[k]);
     }
     mt_json_object_end(j);
-    mt_json_key(j, "peak_arenas");
-    mt_json_u64(j, p->arena_peak_count);
-    mt_json_key(j, "peak_arena_bytes");
-    mt_json_u64(j, p->arena_peak_bytes);
-    mt_json_key(j, "arenas_allocated");
-    mt_json_u64(j, p->arena_allocs);
-    mt_json_key(j, "arenas_freed");
-    mt_json_u64(j, p->arena_frees);
+    mt_json_key_u64(j, "peak_arenas", p->arena_peak_count);
+    mt_json_key_u64(j, "peak_arena_bytes", p->arena_peak_bytes);
+    mt_json_key_u64(j, "arenas_allocated", p->arena_allocs);
+    mt_json_key_u64(j, "arenas_freed", p->arena_frees);
     mt_json_object_end(j);
 }
 
@@ -161,12 +139,9 @@ int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out
     }
     mt_json_key(&j, "overhead");
     mt_json_object_begin(&j);
-    mt_json_key(&j, "requested_bytes");
-    mt_json_u64(&j, rep->requested_bytes);
-    mt_json_key(&j, "usable_bytes");
-    mt_json_u64(&j, rep->usable_bytes);
-    mt_json_key(&j, "overhead_bytes");
-    mt_json_u64(&j, rep->usable_bytes - rep->requested_bytes);
+    mt_json_key_u64(&j, "requested_bytes", rep->requested_bytes);
+    mt_json_key_u64(&j, "usable_bytes", rep->usable_bytes);
+    mt_json_key_u64(&j, "overhead_bytes", rep->usable_bytes - rep->requested_bytes);
     mt_json_object_end(&j);
     mt_json_key(&j, "holes");
     mt_json_array_begin(&j);
@@ -174,24 +149,18 @@ int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out
         if (!rep->holes[k])
             continue;
         mt_json_object_begin(&j);
-        mt_json_key(&j, "min");
-        mt_json_u64(&j, k ? 1ull << (k - 1) : 0);
-        mt_json_key(&j, "max");
-        mt_json_u64(&j, k ? (1ull << k) - 1 : 0);
-        mt_json_key(&j, "count");
-        mt_json_u64(&j, rep->holes[k]);
-        mt_json_key(&j, "bytes");
-        mt_json_u64(&j, rep->hole_bytes[k]);
+        mt_json_key_u64(&j, "min", k ? 1ull << (k - 1) : 0);
+        mt_json_key_u64(&j, "max", k ? (1ull << k) - 1 : 0);
+        mt_json_key_u64(&j, "count", rep->holes[k]);
+        mt_json_key_u64(&j, "bytes", rep->hole_bytes[k]);
         mt_json_object_end(&j);
     }
     mt_json_array_end(&j);
     mt_json_key(&j, "request");
     if (rep->request) {
         mt_json_object_begin(&j);
-        mt_json_key(&j, "bytes");
-        mt_json_u64(&j, rep->request);
-        mt_json_key(&j, "fitting_holes");
-        mt_json_u64(&j, mt_frag_holes_fitting(rep, rep->request));
+        mt_json_key_u64(&j, "bytes", rep->request);
+        mt_json_key_u64(&j, "fitting_holes", mt_frag_holes_fitting(rep, rep->request));
         mt_json_object_end(&j);
     } else {
         mt_json_null(&j);
@@ -201,14 +170,10 @@ int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out
     mt_json_array_begin(&j);
     for (size_t i = 0; i < rep->npinning; i++) {
         mt_json_object_begin(&j);
-        mt_json_key(&j, "pinned_free_bytes");
-        mt_json_u64(&j, rep->pinned[i]);
-        mt_json_key(&j, "live_bytes");
-        mt_json_u64(&j, rep->pinning[i].leaked_bytes);
-        mt_json_key(&j, "blocks");
-        mt_json_u64(&j, rep->pinning[i].leaked_blocks);
-        mt_json_key(&j, "suggestion");
-        mt_json_string(&j, mt_pin_advice);
+        mt_json_key_u64(&j, "pinned_free_bytes", rep->pinned[i]);
+        mt_json_key_u64(&j, "live_bytes", rep->pinning[i].leaked_bytes);
+        mt_json_key_u64(&j, "blocks", rep->pinning[i].leaked_blocks);
+        mt_json_key_string(&j, "suggestion", mt_pin_advice);
         mt_json_key(&j, "stack");
         mt_render_stack_json(&j, rep->a->modules, &rep->pinning[i]);
         mt_json_object_end(&j);
@@ -219,14 +184,10 @@ int mt_render_fragmentation_json(const mt_report_fragmentation_t *rep, FILE *out
     for (size_t i = 0; i < rep->nchurn; i++) {
         const mt_site_t *s = &rep->sites.v[rep->churn[i]];
         mt_json_object_begin(&j);
-        mt_json_key(&j, "temporary");
-        mt_json_u64(&j, s->temporary);
-        mt_json_key(&j, "allocations");
-        mt_json_u64(&j, s->allocations);
-        mt_json_key(&j, "bytes");
-        mt_json_u64(&j, s->bytes_allocated);
-        mt_json_key(&j, "suggestion");
-        mt_json_string(&j, mt_churn_advice);
+        mt_json_key_u64(&j, "temporary", s->temporary);
+        mt_json_key_u64(&j, "allocations", s->allocations);
+        mt_json_key_u64(&j, "bytes", s->bytes_allocated);
+        mt_json_key_string(&j, "suggestion", mt_churn_advice);
         mt_render_site_end_json(&j, rep->a, s);
     }
     mt_json_array_end(&j);

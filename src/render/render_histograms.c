@@ -14,19 +14,15 @@ void mt_render_histograms_json(mt_json_t *j, const mt_report_summary_t *rep)
 {
     const mt_replay_t *r = &rep->a->replay;
     const mt_histograms_t *h = &rep->hist;
-    mt_json_key(j, "temporary_allocations");
-    mt_json_u64(j, r->temporary_allocations);
+    mt_json_key_u64(j, "temporary_allocations", r->temporary_allocations);
     mt_json_key(j, "top_temporary_sites");
     mt_json_array_begin(j);
     for (size_t i = 0; i < rep->nby_temporary; i++) {
         const mt_site_t *s = &rep->sites.v[rep->by_temporary[i]];
         mt_json_object_begin(j);
-        mt_json_key(j, "temporary");
-        mt_json_u64(j, s->temporary);
-        mt_json_key(j, "allocations");
-        mt_json_u64(j, s->allocations);
-        mt_json_key(j, "bytes");
-        mt_json_u64(j, s->bytes_allocated);
+        mt_json_key_u64(j, "temporary", s->temporary);
+        mt_json_key_u64(j, "allocations", s->allocations);
+        mt_json_key_u64(j, "bytes", s->bytes_allocated);
         mt_render_site_end_json(j, rep->a, s);
     }
     mt_json_array_end(j);
@@ -36,8 +32,7 @@ void mt_render_histograms_json(mt_json_t *j, const mt_report_summary_t *rep)
         mt_json_key(j, mt_histograms_lifetime_label(i));
         mt_json_u64(j, h->lifetimes[i]);
     }
-    mt_json_key(j, "never_freed");
-    mt_json_u64(j, h->never_freed);
+    mt_json_key_u64(j, "never_freed", h->never_freed);
     mt_json_object_end(j);
     mt_json_key(j, "sizes");
     mt_json_array_begin(j);
@@ -45,12 +40,9 @@ void mt_render_histograms_json(mt_json_t *j, const mt_report_summary_t *rep)
         if (!h->sizes[i])
             continue;
         mt_json_object_begin(j);
-        mt_json_key(j, "min");
-        mt_json_u64(j, mt_histograms_size_lo(i));
-        mt_json_key(j, "max");
-        mt_json_u64(j, mt_histograms_size_hi(i));
-        mt_json_key(j, "count");
-        mt_json_u64(j, h->sizes[i]);
+        mt_json_key_u64(j, "min", mt_histograms_size_lo(i));
+        mt_json_key_u64(j, "max", mt_histograms_size_hi(i));
+        mt_json_key_u64(j, "count", h->sizes[i]);
         mt_json_object_end(j);
     }
     mt_json_array_end(j);

@@ -445,13 +445,7 @@ static void mt_summary_html(FILE *o, const mt_report_summary_t *rep)
         fputs("<td class=\"muted\">all threads; the figures on this page are those of the "
               "threads below</td></tr>\n<tr><th>threads</th><td data-key=\"thread_filter\">",
               o);
-        for (size_t i = 0; i < r->nsel; i++) {
-            char label[96];
-            mt_analysis_thread_label(a, r->sel_tids[i], label, sizeof label);
-            fputs(i ? ", " : "", o);
-            mt_h(o, label);
-            fprintf(o, " (%" PRIu64 ")", r->sel_tids[i]);
-        }
+        mt_render_thread_list(o, a, mt_h, SIZE_MAX);
         fputs(r->nsel ? " only" : "none", o);
         fputs("</td></tr>\n", o);
     }

@@ -225,10 +225,8 @@ static void mt_json_bb(mt_json_t *j, const char *key, uint64_t bytes, uint64_t b
 {
     mt_json_key(j, key);
     mt_json_object_begin(j);
-    mt_json_key(j, "bytes");
-    mt_json_u64(j, bytes);
-    mt_json_key(j, "blocks");
-    mt_json_u64(j, blocks);
+    mt_json_key_u64(j, "bytes", bytes);
+    mt_json_key_u64(j, "blocks", blocks);
     mt_json_object_end(j);
 }
 
@@ -238,16 +236,13 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
     const mt_leakclass_t *c = &a->leaks;
     mt_json_t j;
     mt_json_document_begin(&j, out, pretty, "memtrace-leaks", a->path);
-    mt_json_key(&j, "command");
-    mt_json_string(&j, l->command);
+    mt_json_key_string(&j, "command", l->command);
     mt_render_thread_filter_json(&j, a);
-    mt_json_key(&j, "classified");
-    mt_json_bool(&j, l->classified);
+    mt_json_key_bool(&j, "classified", l->classified);
     mt_json_key(&j, "python_script_end");
     if (l->python_end) {
         mt_json_object_begin(&j);
-        mt_json_key(&j, "time_s");
-        mt_json_double(&j, (double)a->python.script_end_us / 1e6);
+        mt_json_key_double(&j, "time_s", (double)a->python.script_end_us / 1e6);
         mt_json_bb(&j, "interpreter", l->interp_bytes, l->interp_blocks);
         /* the scan after finalization, when the log has one: not the verdict here */
         mt_json_key(&j, "scan_after_finalization");
@@ -266,14 +261,10 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
     mt_json_key(&j, "scan");
     if (l->classified) {
         mt_json_object_begin(&j);
-        mt_json_key(&j, "time_s");
-        mt_json_double(&j, (double)c->scan_time_us / 1e6);
-        mt_json_key(&j, "threads_stopped");
-        mt_json_u64(&j, c->threads_stopped);
-        mt_json_key(&j, "threads_missed");
-        mt_json_u64(&j, c->threads_missed);
-        mt_json_key(&j, "inconsistencies");
-        mt_json_u64(&j, c->inconsistencies);
+        mt_json_key_double(&j, "time_s", (double)c->scan_time_us / 1e6);
+        mt_json_key_u64(&j, "threads_stopped", c->threads_stopped);
+        mt_json_key_u64(&j, "threads_missed", c->threads_missed);
+        mt_json_key_u64(&j, "inconsistencies", c->inconsistencies);
         mt_json_object_end(&j);
     } else {
         mt_json_null(&j);
@@ -300,14 +291,10 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
         if (!mt_leaks_listed(l, k))
             continue;
         mt_json_object_begin(&j);
-        mt_json_key(&j, "kind");
-        mt_json_string(&j, mt_leakclass_kind_name(k->kind));
-        mt_json_key(&j, "bytes");
-        mt_json_u64(&j, k->bytes);
-        mt_json_key(&j, "blocks");
-        mt_json_u64(&j, k->blocks);
-        mt_json_key(&j, "indirect_bytes");
-        mt_json_u64(&j, k->indirect_bytes);
+        mt_json_key_string(&j, "kind", mt_leakclass_kind_name(k->kind));
+        mt_json_key_u64(&j, "bytes", k->bytes);
+        mt_json_key_u64(&j, "blocks", k->blocks);
+        mt_json_key_u64(&j, "indirect_bytes", k->indirect_bytes);
         mt_json_key(&j, "stack");
         mt_render_frames_json(&j, l->a->modules, k->frames, k->nframes);
         mt_json_object_end(&j);
@@ -319,18 +306,12 @@ int mt_render_leaks_json(const mt_leaks_t *l, FILE *out, int pretty)
     for (size_t i = 0; l->supps && i < l->supps->n; i++) {
         const mt_supp_t *s = &l->supps->v[i];
         mt_json_object_begin(&j);
-        mt_json_key(&j, "name");
-        mt_json_string(&j, s->name);
-        mt_json_key(&j, "file");
-        mt_json_string(&j, s->file);
-        mt_json_key(&j, "line");
-        mt_json_u64(&j, s->line);
-        mt_json_key(&j, "matched_leaks");
-        mt_json_u64(&j, s->matched_leaks);
-        mt_json_key(&j, "matched_bytes");
-        mt_json_u64(&j, s->matched_bytes);
-        mt_json_key(&j, "matched_blocks");
-        mt_json_u64(&j, s->matched_blocks);
+        mt_json_key_string(&j, "name", s->name);
+        mt_json_key_string(&j, "file", s->file);
+        mt_json_key_u64(&j, "line", s->line);
+        mt_json_key_u64(&j, "matched_leaks", s->matched_leaks);
+        mt_json_key_u64(&j, "matched_bytes", s->matched_bytes);
+        mt_json_key_u64(&j, "matched_blocks", s->matched_blocks);
         mt_json_object_end(&j);
     }
     mt_json_array_end(&j);
@@ -421,17 +402,14 @@ static void mt_sarif_location(mt_json_t *j, const mt_leaks_render_opts_t *o, con
     mt_json_object_begin(j);
     mt_json_key(j, "artifactLocation");
     mt_json_object_begin(j);
-    mt_json_key(j, "uri");
-    mt_json_string(j, uri);
+    mt_json_key_string(j, "uri", uri);
     if (rel || found) {
-        mt_json_key(j, "uriBaseId");
-        mt_json_string(j, "%SRCROOT%");
+        mt_json_key_string(j, "uriBaseId", "%SRCROOT%");
     }
     mt_json_object_end(j);
     mt_json_key(j, "region");
     mt_json_object_begin(j);
-    mt_json_key(j, "startLine");
-    mt_json_u64(j, f->line);
+    mt_json_key_u64(j, "startLine", f->line);
     mt_json_object_end(j);
     mt_json_object_end(j);
 }
@@ -452,10 +430,8 @@ int mt_render_leaks_sarif(const mt_leaks_t *l, FILE *out, const mt_leaks_render_
     char line[512];
     mt_json_init(&j, out, 1);
     mt_json_object_begin(&j);
-    mt_json_key(&j, "$schema");
-    mt_json_string(&j, MT_SARIF_SCHEMA);
-    mt_json_key(&j, "version");
-    mt_json_string(&j, "2.1.0");
+    mt_json_key_string(&j, "$schema", MT_SARIF_SCHEMA);
+    mt_json_key_string(&j, "version", "2.1.0");
     mt_json_key(&j, "runs");
     mt_json_array_begin(&j);
     mt_json_object_begin(&j);
@@ -463,29 +439,22 @@ int mt_render_leaks_sarif(const mt_leaks_t *l, FILE *out, const mt_leaks_render_
     mt_json_object_begin(&j);
     mt_json_key(&j, "driver");
     mt_json_object_begin(&j);
-    mt_json_key(&j, "name");
-    mt_json_string(&j, "memtrace");
-    mt_json_key(&j, "version");
-    mt_json_string(&j, MT_VERSION);
-    mt_json_key(&j, "informationUri");
-    mt_json_string(&j, MT_INFO_URI);
+    mt_json_key_string(&j, "name", "memtrace");
+    mt_json_key_string(&j, "version", MT_VERSION);
+    mt_json_key_string(&j, "informationUri", MT_INFO_URI);
     mt_json_key(&j, "rules");
     mt_json_array_begin(&j);
     for (unsigned k = 0; k < MT_LEAKS_NKINDS; k++) {
         mt_json_object_begin(&j);
-        mt_json_key(&j, "id");
-        mt_json_string(&j, mt_rule_ids[k]);
-        mt_json_key(&j, "name");
-        mt_json_string(&j, mt_leakclass_kind_name(k));
+        mt_json_key_string(&j, "id", mt_rule_ids[k]);
+        mt_json_key_string(&j, "name", mt_leakclass_kind_name(k));
         mt_json_key(&j, "shortDescription");
         mt_json_object_begin(&j);
-        mt_json_key(&j, "text");
-        mt_json_string(&j, mt_rule_text[k]);
+        mt_json_key_string(&j, "text", mt_rule_text[k]);
         mt_json_object_end(&j);
         mt_json_key(&j, "defaultConfiguration");
         mt_json_object_begin(&j);
-        mt_json_key(&j, "level");
-        mt_json_string(&j, o->fail & (1u << k) ? "error" : "warning");
+        mt_json_key_string(&j, "level", o->fail & (1u << k) ? "error" : "warning");
         mt_json_object_end(&j);
         mt_json_object_end(&j);
     }
@@ -507,16 +476,12 @@ int mt_render_leaks_sarif(const mt_leaks_t *l, FILE *out, const mt_leaks_render_
             snprintf(line + len, sizeof line - len, ", allocated in %s", fr);
         }
         mt_json_object_begin(&j);
-        mt_json_key(&j, "ruleId");
-        mt_json_string(&j, mt_rule_ids[k->kind]);
-        mt_json_key(&j, "ruleIndex");
-        mt_json_u64(&j, k->kind);
-        mt_json_key(&j, "level");
-        mt_json_string(&j, o->fail & (1u << k->kind) ? "error" : "warning");
+        mt_json_key_string(&j, "ruleId", mt_rule_ids[k->kind]);
+        mt_json_key_u64(&j, "ruleIndex", k->kind);
+        mt_json_key_string(&j, "level", o->fail & (1u << k->kind) ? "error" : "warning");
         mt_json_key(&j, "message");
         mt_json_object_begin(&j);
-        mt_json_key(&j, "text");
-        mt_json_string(&j, line);
+        mt_json_key_string(&j, "text", line);
         mt_json_object_end(&j);
         mt_json_key(&j, "locations");
         mt_json_array_begin(&j);
@@ -545,12 +510,10 @@ int mt_render_leaks_sarif(const mt_leaks_t *l, FILE *out, const mt_leaks_render_
                 mt_sarif_location(&j, o, &k->frames[f]);
             mt_json_key(&j, "message");
             mt_json_object_begin(&j);
-            mt_json_key(&j, "text");
-            mt_json_string(&j, fr);
+            mt_json_key_string(&j, "text", fr);
             mt_json_object_end(&j);
             mt_json_object_end(&j);
-            mt_json_key(&j, "nestingLevel");
-            mt_json_u64(&j, k->nframes - 1 - f);
+            mt_json_key_u64(&j, "nestingLevel", k->nframes - 1 - f);
             mt_json_object_end(&j);
         }
         mt_json_array_end(&j);
@@ -560,12 +523,9 @@ int mt_render_leaks_sarif(const mt_leaks_t *l, FILE *out, const mt_leaks_render_
         mt_json_array_end(&j);
         mt_json_key(&j, "properties");
         mt_json_object_begin(&j);
-        mt_json_key(&j, "bytes");
-        mt_json_u64(&j, k->bytes);
-        mt_json_key(&j, "blocks");
-        mt_json_u64(&j, k->blocks);
-        mt_json_key(&j, "indirect_bytes");
-        mt_json_u64(&j, k->indirect_bytes);
+        mt_json_key_u64(&j, "bytes", k->bytes);
+        mt_json_key_u64(&j, "blocks", k->blocks);
+        mt_json_key_u64(&j, "indirect_bytes", k->indirect_bytes);
         mt_json_object_end(&j);
         mt_json_object_end(&j);
     }

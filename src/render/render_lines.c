@@ -198,18 +198,12 @@ int mt_render_lines_text(const mt_report_lines_t *rep, FILE *o, int colour)
 static void mt_lines_json_figures(mt_json_t *j, const mt_line_figures_t *f)
 {
     mt_json_object_begin(j);
-    mt_json_key(j, "allocations");
-    mt_json_u64(j, f->allocations);
-    mt_json_key(j, "bytes_allocated");
-    mt_json_u64(j, f->bytes_allocated);
-    mt_json_key(j, "peak_bytes");
-    mt_json_u64(j, f->peak_bytes);
-    mt_json_key(j, "peak_blocks");
-    mt_json_u64(j, f->peak_blocks);
-    mt_json_key(j, "end_bytes");
-    mt_json_u64(j, f->end_bytes);
-    mt_json_key(j, "end_blocks");
-    mt_json_u64(j, f->end_blocks);
+    mt_json_key_u64(j, "allocations", f->allocations);
+    mt_json_key_u64(j, "bytes_allocated", f->bytes_allocated);
+    mt_json_key_u64(j, "peak_bytes", f->peak_bytes);
+    mt_json_key_u64(j, "peak_blocks", f->peak_blocks);
+    mt_json_key_u64(j, "end_bytes", f->end_bytes);
+    mt_json_key_u64(j, "end_blocks", f->end_blocks);
     mt_json_object_end(j);
 }
 
@@ -218,22 +212,17 @@ static void mt_lines_json_block(mt_json_t *j, const mt_report_lines_t *rep,
 {
     static const mt_line_figures_t none;
     mt_json_object_begin(j);
-    mt_json_key(j, "name");
-    mt_json_string(j, b->name);
-    mt_json_key(j, "first_line");
-    mt_json_u64(j, b->first);
-    mt_json_key(j, "last_line");
-    mt_json_u64(j, b->last);
+    mt_json_key_string(j, "name", b->name);
+    mt_json_key_u64(j, "first_line", b->first);
+    mt_json_key_u64(j, "last_line", b->last);
     mt_json_key(j, "lines");
     mt_json_array_begin(j);
     for (size_t k = 0; k < b->nrows; k++) {
         const mt_lines_row_t *row = &rep->rows[b->row0 + k];
         const char *text = mt_py_source_line(&rep->source, row->line);
         mt_json_object_begin(j);
-        mt_json_key(j, "line");
-        mt_json_u64(j, row->line);
-        mt_json_key(j, "text");
-        mt_json_string(j, text);
+        mt_json_key_u64(j, "line", row->line);
+        mt_json_key_string(j, "text", text);
         mt_json_key(j, "own");
         mt_lines_json_figures(j, row->stats ? &row->stats->own : &none);
         mt_json_key(j, "incl");
@@ -249,24 +238,15 @@ int mt_render_lines_json(const mt_report_lines_t *rep, FILE *out, int pretty)
     const mt_replay_t *r = &rep->a->replay;
     mt_json_t j;
     mt_json_document_begin(&j, out, pretty, "memtrace-lines", rep->a->path);
-    mt_json_key(&j, "python_file");
-    mt_json_string(&j, rep->file);
-    mt_json_key(&j, "script");
-    mt_json_bool(&j, rep->file_is_script);
-    mt_json_key(&j, "function");
-    mt_json_string(&j, rep->function);
-    mt_json_key(&j, "source");
-    mt_json_string(&j, rep->source_path);
-    mt_json_key(&j, "source_error");
-    mt_json_string(&j, rep->source_errno ? strerror(rep->source_errno) : NULL);
-    mt_json_key(&j, "source_changed");
-    mt_json_bool(&j, rep->source_changed);
-    mt_json_key(&j, "peak_heap_bytes");
-    mt_json_u64(&j, r->peak_heap_bytes);
-    mt_json_key(&j, "peak_time_s");
-    mt_json_double(&j, mt_lines_secs(r->peak_time_us));
-    mt_json_key(&j, "held_at");
-    mt_json_string(&j, rep->held.at_script_end ? "script_end" : "exit");
+    mt_json_key_string(&j, "python_file", rep->file);
+    mt_json_key_bool(&j, "script", rep->file_is_script);
+    mt_json_key_string(&j, "function", rep->function);
+    mt_json_key_string(&j, "source", rep->source_path);
+    mt_json_key_string(&j, "source_error", rep->source_errno ? strerror(rep->source_errno) : NULL);
+    mt_json_key_bool(&j, "source_changed", rep->source_changed);
+    mt_json_key_u64(&j, "peak_heap_bytes", r->peak_heap_bytes);
+    mt_json_key_double(&j, "peak_time_s", mt_lines_secs(r->peak_time_us));
+    mt_json_key_string(&j, "held_at", rep->held.at_script_end ? "script_end" : "exit");
     mt_json_key(&j, "held_time_s");
     mt_json_double(&j, mt_lines_secs(rep->held.at_script_end ? rep->a->python.script_end_us
                                                              : r->last_time_us));
@@ -277,8 +257,7 @@ int mt_render_lines_json(const mt_report_lines_t *rep, FILE *out, int pretty)
     for (size_t i = 0; i < rep->nblocks; i++)
         mt_lines_json_block(&j, rep, &rep->blocks[i]);
     mt_json_array_end(&j);
-    mt_json_key(&j, "truncated");
-    mt_json_bool(&j, rep->a->truncated);
+    mt_json_key_bool(&j, "truncated", rep->a->truncated);
     mt_render_thread_filter_json(&j, rep->a); /* "thread_filter": null without --thread */
     mt_json_object_end(&j);
     return mt_json_finish(&j);

@@ -83,29 +83,20 @@ int mt_logstats_render_json(const mt_logstats_report_t *rep, FILE *out)
     const mt_log_stats_t *st = &rep->st;
     mt_json_t j;
     mt_json_document_begin(&j, out, 1, "memtrace-logstats", NULL);
-    mt_json_key(&j, "log_version");
-    mt_json_u64(&j, MT_LOG_VERSION);
-    mt_json_key(&j, "file_bytes");
-    mt_json_u64(&j, rep->file_bytes);
-    mt_json_key(&j, "chunks");
-    mt_json_u64(&j, st->chunks);
-    mt_json_key(&j, "compressed_bytes");
-    mt_json_u64(&j, st->compressed_bytes);
-    mt_json_key(&j, "raw_bytes");
-    mt_json_u64(&j, st->raw_bytes);
-    mt_json_key(&j, "events");
-    mt_json_u64(&j, rep->events);
-    mt_json_key(&j, "truncated");
-    mt_json_bool(&j, rep->truncated);
+    mt_json_key_u64(&j, "log_version", MT_LOG_VERSION);
+    mt_json_key_u64(&j, "file_bytes", rep->file_bytes);
+    mt_json_key_u64(&j, "chunks", st->chunks);
+    mt_json_key_u64(&j, "compressed_bytes", st->compressed_bytes);
+    mt_json_key_u64(&j, "raw_bytes", st->raw_bytes);
+    mt_json_key_u64(&j, "events", rep->events);
+    mt_json_key_bool(&j, "truncated", rep->truncated);
     mt_json_key(&j, "streams");
     mt_json_object_begin(&j);
     for (int k = 0; k < MT_STREAMS; k++) {
         mt_json_key(&j, mt_logstats_stream_name(k));
         mt_json_object_begin(&j);
-        mt_json_key(&j, "compressed_bytes");
-        mt_json_u64(&j, st->stream_compressed[k]);
-        mt_json_key(&j, "raw_bytes");
-        mt_json_u64(&j, st->stream_raw[k]);
+        mt_json_key_u64(&j, "compressed_bytes", st->stream_compressed[k]);
+        mt_json_key_u64(&j, "raw_bytes", st->stream_raw[k]);
         mt_json_object_end(&j);
     }
     mt_json_object_end(&j);
@@ -116,10 +107,8 @@ int mt_logstats_render_json(const mt_logstats_report_t *rep, FILE *out)
     for (size_t i = 0; i < n; i++) {
         mt_json_key(&j, rows[i].name);
         mt_json_object_begin(&j);
-        mt_json_key(&j, "count");
-        mt_json_u64(&j, rows[i].records);
-        mt_json_key(&j, "raw_bytes");
-        mt_json_u64(&j, rows[i].bytes);
+        mt_json_key_u64(&j, "count", rows[i].records);
+        mt_json_key_u64(&j, "raw_bytes", rows[i].bytes);
         mt_json_object_end(&j);
     }
     mt_json_object_end(&j);

@@ -38,12 +38,9 @@ int mt_render_peak_json(const mt_report_peak_t *rep, FILE *out, int pretty)
     const mt_replay_t *r = &rep->a->replay;
     mt_json_t j;
     mt_json_document_begin(&j, out, pretty, "memtrace-peak", rep->a->path);
-    mt_json_key(&j, "peak_heap_bytes");
-    mt_json_u64(&j, r->peak_heap_bytes);
-    mt_json_key(&j, "peak_heap_blocks");
-    mt_json_u64(&j, r->peak_heap_blocks);
-    mt_json_key(&j, "peak_time_s");
-    mt_json_double(&j, mt_peak_secs(r->peak_time_us));
+    mt_json_key_u64(&j, "peak_heap_bytes", r->peak_heap_bytes);
+    mt_json_key_u64(&j, "peak_heap_blocks", r->peak_heap_blocks);
+    mt_json_key_double(&j, "peak_time_s", mt_peak_secs(r->peak_time_us));
     mt_json_key(&j, "peak_rss_bytes");
     if (r->nsamples_total)
         mt_json_u64(&j, r->peak_rss_bytes);
@@ -62,24 +59,18 @@ int mt_render_peak_json(const mt_report_peak_t *rep, FILE *out, int pretty)
     for (size_t i = 0; i < rep->n; i++) {
         const mt_site_t *s = &rep->sites.v[rep->idx[i]];
         mt_json_object_begin(&j);
-        mt_json_key(&j, "bytes");
-        mt_json_u64(&j, s->peak_bytes);
-        mt_json_key(&j, "blocks");
-        mt_json_u64(&j, s->peak_blocks);
+        mt_json_key_u64(&j, "bytes", s->peak_bytes);
+        mt_json_key_u64(&j, "blocks", s->peak_blocks);
         mt_render_site_end_json(&j, rep->a, s);
     }
     mt_json_array_end(&j);
     mt_json_key(&j, "other_sites");
     mt_json_object_begin(&j);
-    mt_json_key(&j, "sites");
-    mt_json_u64(&j, rep->other_sites);
-    mt_json_key(&j, "bytes");
-    mt_json_u64(&j, rep->other_bytes);
-    mt_json_key(&j, "blocks");
-    mt_json_u64(&j, rep->other_blocks);
+    mt_json_key_u64(&j, "sites", rep->other_sites);
+    mt_json_key_u64(&j, "bytes", rep->other_bytes);
+    mt_json_key_u64(&j, "blocks", rep->other_blocks);
     mt_json_object_end(&j);
-    mt_json_key(&j, "truncated");
-    mt_json_bool(&j, rep->a->truncated);
+    mt_json_key_bool(&j, "truncated", rep->a->truncated);
     mt_json_object_end(&j);
     return mt_json_finish(&j);
 }

@@ -160,50 +160,32 @@ static void mt_ptree_json_exit(mt_json_t *j, const mt_pimage_t *im)
         return;
     }
     mt_json_object_begin(j);
-    mt_json_key(j, "reason");
-    mt_json_string(j, mt_render_exit_reason(im->exit_reason));
-    mt_json_key(j, "status");
-    mt_json_u64(j, im->exit_status);
+    mt_json_key_string(j, "reason", mt_render_exit_reason(im->exit_reason));
+    mt_json_key_u64(j, "status", im->exit_status);
     mt_json_object_end(j);
 }
 
 static void mt_ptree_json_image(mt_json_t *j, const mt_pimage_t *im)
 {
     mt_json_object_begin(j);
-    mt_json_key(j, "log");
-    mt_json_string(j, im->path);
-    mt_json_key(j, "command");
-    mt_json_string(j, im->command);
-    mt_json_key(j, "exe");
-    mt_json_string(j, im->exe);
-    mt_json_key(j, "origin");
-    mt_json_string(j, mt_render_origin(im->how));
+    mt_json_key_string(j, "log", im->path);
+    mt_json_key_string(j, "command", im->command);
+    mt_json_key_string(j, "exe", im->exe);
+    mt_json_key_string(j, "origin", mt_render_origin(im->how));
     mt_json_key(j, "exit");
     mt_ptree_json_exit(j, im);
-    mt_json_key(j, "truncated");
-    mt_json_bool(j, im->truncated);
-    mt_json_key(j, "allocations");
-    mt_json_u64(j, im->allocations);
-    mt_json_key(j, "frees");
-    mt_json_u64(j, im->frees);
-    mt_json_key(j, "bytes_allocated");
-    mt_json_u64(j, im->bytes_allocated);
-    mt_json_key(j, "peak_heap_bytes");
-    mt_json_u64(j, im->peak_bytes);
-    mt_json_key(j, "peak_heap_blocks");
-    mt_json_u64(j, im->peak_blocks);
-    mt_json_key(j, "leaked_bytes");
-    mt_json_u64(j, im->held_bytes);
-    mt_json_key(j, "leaked_blocks");
-    mt_json_u64(j, im->held_blocks);
-    mt_json_key(j, "inherited_bytes");
-    mt_json_u64(j, im->inherited_bytes);
-    mt_json_key(j, "inherited_blocks");
-    mt_json_u64(j, im->inherited_blocks);
-    mt_json_key(j, "inherited_note");
-    mt_json_string(j, im->inherit_note[0] ? im->inherit_note : NULL);
-    mt_json_key(j, "unknown_frees");
-    mt_json_u64(j, im->unknown_frees);
+    mt_json_key_bool(j, "truncated", im->truncated);
+    mt_json_key_u64(j, "allocations", im->allocations);
+    mt_json_key_u64(j, "frees", im->frees);
+    mt_json_key_u64(j, "bytes_allocated", im->bytes_allocated);
+    mt_json_key_u64(j, "peak_heap_bytes", im->peak_bytes);
+    mt_json_key_u64(j, "peak_heap_blocks", im->peak_blocks);
+    mt_json_key_u64(j, "leaked_bytes", im->held_bytes);
+    mt_json_key_u64(j, "leaked_blocks", im->held_blocks);
+    mt_json_key_u64(j, "inherited_bytes", im->inherited_bytes);
+    mt_json_key_u64(j, "inherited_blocks", im->inherited_blocks);
+    mt_json_key_string(j, "inherited_note", im->inherit_note[0] ? im->inherit_note : NULL);
+    mt_json_key_u64(j, "unknown_frees", im->unknown_frees);
     mt_json_object_end(j);
 }
 
@@ -211,37 +193,25 @@ static void mt_ptree_json_process(mt_json_t *j, const mt_ptree_t *t, const mt_pr
 {
     const mt_pimage_t *last = &t->images[p->images[p->nimages - 1]];
     mt_json_object_begin(j);
-    mt_json_key(j, "pid");
-    mt_json_u64(j, p->pid);
-    mt_json_key(j, "ppid");
-    mt_json_u64(j, p->ppid);
+    mt_json_key_u64(j, "pid", p->pid);
+    mt_json_key_u64(j, "ppid", p->ppid);
     mt_json_key(j, "parent_pid"); /* null: the parent wrote no log (a root of the tree) */
     if (p->parent == MT_PTREE_NONE)
         mt_json_null(j);
     else
         mt_json_u64(j, t->procs[p->parent].pid);
-    mt_json_key(j, "depth");
-    mt_json_u64(j, p->depth);
-    mt_json_key(j, "command");
-    mt_json_string(j, last->command);
-    mt_json_key(j, "log");
-    mt_json_string(j, t->images[p->images[0]].path);
-    mt_json_key(j, "peak_log");
-    mt_json_string(j, t->images[p->peak_image].path);
+    mt_json_key_u64(j, "depth", p->depth);
+    mt_json_key_string(j, "command", last->command);
+    mt_json_key_string(j, "log", t->images[p->images[0]].path);
+    mt_json_key_string(j, "peak_log", t->images[p->peak_image].path);
     mt_json_key(j, "exit");
     mt_ptree_json_exit(j, last);
-    mt_json_key(j, "peak_heap_bytes");
-    mt_json_u64(j, p->peak_bytes);
-    mt_json_key(j, "leaked_bytes");
-    mt_json_u64(j, p->held_bytes);
-    mt_json_key(j, "leaked_blocks");
-    mt_json_u64(j, p->held_blocks);
-    mt_json_key(j, "allocations");
-    mt_json_u64(j, p->allocations);
-    mt_json_key(j, "frees");
-    mt_json_u64(j, p->frees);
-    mt_json_key(j, "bytes_allocated");
-    mt_json_u64(j, p->bytes_allocated);
+    mt_json_key_u64(j, "peak_heap_bytes", p->peak_bytes);
+    mt_json_key_u64(j, "leaked_bytes", p->held_bytes);
+    mt_json_key_u64(j, "leaked_blocks", p->held_blocks);
+    mt_json_key_u64(j, "allocations", p->allocations);
+    mt_json_key_u64(j, "frees", p->frees);
+    mt_json_key_u64(j, "bytes_allocated", p->bytes_allocated);
     mt_json_key(j, "images");
     mt_json_array_begin(j);
     for (size_t k = 0; k < p->nimages; k++)
@@ -254,61 +224,44 @@ static void mt_ptree_json_totals(mt_json_t *j, const mt_ptree_t *t)
 {
     mt_json_key(j, "totals");
     mt_json_object_begin(j);
-    mt_json_key(j, "processes");
-    mt_json_u64(j, t->nprocs);
-    mt_json_key(j, "logs");
-    mt_json_u64(j, t->nimages);
-    mt_json_key(j, "truncated_logs");
-    mt_json_u64(j, t->truncated);
-    mt_json_key(j, "allocations");
-    mt_json_u64(j, t->allocations);
-    mt_json_key(j, "frees");
-    mt_json_u64(j, t->frees);
-    mt_json_key(j, "bytes_allocated");
-    mt_json_u64(j, t->bytes_allocated);
+    mt_json_key_u64(j, "processes", t->nprocs);
+    mt_json_key_u64(j, "logs", t->nimages);
+    mt_json_key_u64(j, "truncated_logs", t->truncated);
+    mt_json_key_u64(j, "allocations", t->allocations);
+    mt_json_key_u64(j, "frees", t->frees);
+    mt_json_key_u64(j, "bytes_allocated", t->bytes_allocated);
     mt_json_key(j, "peak_heap_bytes_max");
     size_t big = mt_ptree_biggest(t);
     mt_json_u64(j, big == MT_PTREE_NONE ? 0 : t->procs[big].peak_bytes);
-    mt_json_key(j, "peak_heap_bytes_sum");
-    mt_json_u64(j, t->peak_sum);
-    mt_json_key(j, "leaked_bytes");
-    mt_json_u64(j, t->held_bytes);
-    mt_json_key(j, "leaked_blocks");
-    mt_json_u64(j, t->held_blocks);
-    mt_json_key(j, "processes_leaking");
-    mt_json_u64(j, t->held_procs);
-    mt_json_key(j, "unknown_frees");
-    mt_json_u64(j, t->unknown_frees);
-    mt_json_key(j, "duration_s");
-    mt_json_double(j, t->end_ns > t->start_ns ? (double)(t->end_ns - t->start_ns) / 1e9 : 0);
+    mt_json_key_u64(j, "peak_heap_bytes_sum", t->peak_sum);
+    mt_json_key_u64(j, "leaked_bytes", t->held_bytes);
+    mt_json_key_u64(j, "leaked_blocks", t->held_blocks);
+    mt_json_key_u64(j, "processes_leaking", t->held_procs);
+    mt_json_key_u64(j, "unknown_frees", t->unknown_frees);
+    mt_json_key_double(j, "duration_s",
+                       t->end_ns > t->start_ns ? (double)(t->end_ns - t->start_ns) / 1e9 : 0);
     mt_json_object_end(j);
 }
 
 void mt_render_ptree_json(const mt_ptree_t *t, mt_json_t *j)
 {
     mt_json_object_begin(j);
-    mt_json_key(j, "format");
-    mt_json_string(j, "memtrace-processes");
-    mt_json_key(j, "schema_version");
-    mt_json_u64(j, 1);
-    mt_json_key(j, "run_id");
-    mt_json_string(j, t->run_id && t->run_id[0] ? t->run_id : NULL);
+    mt_json_key_string(j, "format", "memtrace-processes");
+    mt_json_key_u64(j, "schema_version", 1);
+    mt_json_key_string(j, "run_id", t->run_id && t->run_id[0] ? t->run_id : NULL);
     mt_ptree_json_totals(j, t);
     mt_json_key(j, "processes");
     mt_json_array_begin(j);
     for (size_t i = 0; i < t->nprocs; i++)
         mt_ptree_json_process(j, t, &t->procs[t->by_peak[i]]);
     mt_json_array_end(j);
-    mt_json_key(j, "other_runs");
-    mt_json_u64(j, t->other_runs);
+    mt_json_key_u64(j, "other_runs", t->other_runs);
     mt_json_key(j, "skipped");
     mt_json_array_begin(j);
     for (size_t i = 0; i < t->nskipped; i++) {
         mt_json_object_begin(j);
-        mt_json_key(j, "log");
-        mt_json_string(j, t->skipped[i].path);
-        mt_json_key(j, "reason");
-        mt_json_string(j, t->skipped[i].reason);
+        mt_json_key_string(j, "log", t->skipped[i].path);
+        mt_json_key_string(j, "reason", t->skipped[i].reason);
         mt_json_object_end(j);
     }
     mt_json_array_end(j);

@@ -27,23 +27,17 @@ void mt_render_frames_json(mt_json_t *j, const mt_modules_t *mods, const mt_fram
         char addr[24];
         snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
         mt_json_object_begin(j);
-        mt_json_key(j, "function");
-        mt_json_string(j, f->function);
-        mt_json_key(j, "file");
-        mt_json_string(j, f->file);
+        mt_json_key_string(j, "function", f->function);
+        mt_json_key_string(j, "file", f->file);
         mt_json_key(j, "line");
         if (f->line)
             mt_json_u64(j, f->line);
         else
             mt_json_null(j);
-        mt_json_key(j, "module");
-        mt_json_string(j, m ? m->path : NULL);
-        mt_json_key(j, "address");
-        mt_json_string(j, addr);
-        mt_json_key(j, "inlined");
-        mt_json_bool(j, f->inlined);
-        mt_json_key(j, "python");
-        mt_json_bool(j, f->python);
+        mt_json_key_string(j, "module", m ? m->path : NULL);
+        mt_json_key_string(j, "address", addr);
+        mt_json_key_bool(j, "inlined", f->inlined);
+        mt_json_key_bool(j, "python", f->python);
         mt_json_object_end(j);
     }
     mt_json_array_end(j);
@@ -113,12 +107,9 @@ void mt_render_text_line(FILE *o, const char *indent, const char *on, const char
 
 void mt_render_log_notes_json(mt_json_t *j, const mt_analysis_t *a)
 {
-    mt_json_key(j, "truncated");
-    mt_json_bool(j, a->truncated);
-    mt_json_key(j, "truncation");
-    mt_json_string(j, a->truncated ? a->truncation : NULL);
-    mt_json_key(j, "allocator_notice");
-    mt_json_string(j, a->allocator_notice[0] ? a->allocator_notice : NULL);
+    mt_json_key_bool(j, "truncated", a->truncated);
+    mt_json_key_string(j, "truncation", a->truncated ? a->truncation : NULL);
+    mt_json_key_string(j, "allocator_notice", a->allocator_notice[0] ? a->allocator_notice : NULL);
 }
 
 void mt_render_text_warning(FILE *o, const char *warn, const char *reset, const char *text,

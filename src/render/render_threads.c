@@ -19,8 +19,7 @@ static double mt_rt_secs(uint64_t us)
 
 static void mt_rt_name_json(mt_json_t *j, const mt_analysis_t *a, uint64_t tid)
 {
-    mt_json_key(j, "tid");
-    mt_json_u64(j, tid);
+    mt_json_key_u64(j, "tid", tid);
     mt_json_key(j, "name");
     mt_json_string(j, mt_tnames_get(&a->thread_names, tid)); /* null: never named */
 }
@@ -31,12 +30,9 @@ void mt_render_window_json(mt_json_t *j, const mt_analysis_t *a)
         return; /* no key at all: the output without a window stays as it was */
     mt_json_key(j, "window");
     mt_json_object_begin(j);
-    mt_json_key(j, "from_s");
-    mt_json_double(j, (double)a->window.from_us / 1e6);
-    mt_json_key(j, "to_s");
-    mt_json_double(j, (double)a->window.to_us / 1e6);
-    mt_json_key(j, "to_end_of_log");
-    mt_json_bool(j, a->window_at_end);
+    mt_json_key_double(j, "from_s", (double)a->window.from_us / 1e6);
+    mt_json_key_double(j, "to_s", (double)a->window.to_us / 1e6);
+    mt_json_key_bool(j, "to_end_of_log", a->window_at_end);
     mt_json_object_end(j);
 }
 
@@ -83,10 +79,8 @@ void mt_render_thread_filter_json(mt_json_t *j, const mt_analysis_t *a)
     }
     mt_json_array_end(j);
     /* The moment the filtered peak figures are read at (replay.h). */
-    mt_json_key(j, "process_peak_heap_bytes");
-    mt_json_u64(j, r->all_peak_bytes);
-    mt_json_key(j, "process_peak_heap_blocks");
-    mt_json_u64(j, r->all_peak_blocks);
+    mt_json_key_u64(j, "process_peak_heap_bytes", r->all_peak_bytes);
+    mt_json_key_u64(j, "process_peak_heap_blocks", r->all_peak_blocks);
     mt_json_object_end(j);
 }
 
@@ -101,26 +95,16 @@ int mt_render_threads_json(mt_json_t *j, const mt_analysis_t *a)
         const mt_thread_row_t *t = &rep.v[i];
         mt_json_object_begin(j);
         mt_rt_name_json(j, a, t->st.tid);
-        mt_json_key(j, "allocations");
-        mt_json_u64(j, t->st.allocations);
-        mt_json_key(j, "bytes_allocated");
-        mt_json_u64(j, t->st.bytes_allocated);
-        mt_json_key(j, "own_peak_bytes");
-        mt_json_u64(j, t->st.own_peak_bytes);
-        mt_json_key(j, "own_peak_time_s");
-        mt_json_double(j, mt_rt_secs(t->st.own_peak_us));
-        mt_json_key(j, "bytes_at_heap_peak");
-        mt_json_u64(j, t->st.peak_bytes);
-        mt_json_key(j, "blocks_at_heap_peak");
-        mt_json_u64(j, t->st.peak_blocks);
-        mt_json_key(j, "held_bytes");
-        mt_json_u64(j, t->held_bytes);
-        mt_json_key(j, "held_blocks");
-        mt_json_u64(j, t->held_blocks);
-        mt_json_key(j, "first_s");
-        mt_json_double(j, mt_rt_secs(t->st.first_us));
-        mt_json_key(j, "last_s");
-        mt_json_double(j, mt_rt_secs(t->st.last_us));
+        mt_json_key_u64(j, "allocations", t->st.allocations);
+        mt_json_key_u64(j, "bytes_allocated", t->st.bytes_allocated);
+        mt_json_key_u64(j, "own_peak_bytes", t->st.own_peak_bytes);
+        mt_json_key_double(j, "own_peak_time_s", mt_rt_secs(t->st.own_peak_us));
+        mt_json_key_u64(j, "bytes_at_heap_peak", t->st.peak_bytes);
+        mt_json_key_u64(j, "blocks_at_heap_peak", t->st.peak_blocks);
+        mt_json_key_u64(j, "held_bytes", t->held_bytes);
+        mt_json_key_u64(j, "held_blocks", t->held_blocks);
+        mt_json_key_double(j, "first_s", mt_rt_secs(t->st.first_us));
+        mt_json_key_double(j, "last_s", mt_rt_secs(t->st.last_us));
         mt_json_object_end(j);
     }
     mt_json_array_end(j);
@@ -171,18 +155,25 @@ void mt_render_thread_filter_text(FILE *o, const mt_analysis_t *a, int width)
     fprintf(o, "  %-*s ", width, "threads");
     if (r->nsel == 0)
         fputs("none of this log's", o);
+    mt_render_thread_list(o, a, mt_text_put, 8);
+    fputs(" only\n", o);
+}
+
+void mt_render_thread_list(FILE *o, const mt_analysis_t *a, void (*put)(FILE *, const char *),
+                           size_t max)
+{
+    const mt_replay_t *r = &a->replay;
     for (size_t i = 0; i < r->nsel; i++) {
         char label[96];
         mt_analysis_thread_label(a, r->sel_tids[i], label, sizeof label);
         fputs(i ? ", " : "", o);
-        mt_text_put(o, label);
+        put(o, label);
         fprintf(o, " (%" PRIu64 ")", r->sel_tids[i]);
-        if (i == 7 && r->nsel > 8) {
-            fprintf(o, ", ... %zu more", r->nsel - 8);
+        if (i + 1 == max && r->nsel > max) {
+            fprintf(o, ", ... %zu more", r->nsel - max);
             break;
         }
     }
-    fputs(" only\n", o);
 }
 
 const char *mt_thread_filter_note(char *buf, size_t len, const mt_analysis_t *a)
@@ -206,8 +197,7 @@ const char *mt_thread_filter_note(char *buf, size_t len, const mt_analysis_t *a)
 
 void mt_render_site_threads_json(mt_json_t *j, const mt_analysis_t *a, const mt_site_t *s)
 {
-    mt_json_key(j, "thread_count");
-    mt_json_u64(j, s->nthreads);
+    mt_json_key_u64(j, "thread_count", s->nthreads);
     mt_json_key(j, "threads");
     mt_json_array_begin(j);
     for (uint32_t i = 0; i < s->nthreads && i < MT_SITE_THREADS_LISTED; i++) {

@@ -33,6 +33,10 @@ int mt_render_threads_text(FILE *o, const mt_analysis_t *a, int colour, size_t m
 /* With --thread, "  threads            loader-1 (4243), ... only" as a report's header row, the
  * label padded to width; nothing without. */
 void mt_render_thread_filter_text(FILE *o, const mt_analysis_t *a, int width);
+/* The threads --thread selected, "label (tid), label (tid)", each label written by put (the
+ * page's escaper or the terminal's); after max of them, ", ... N more" ends the list. */
+void mt_render_thread_list(FILE *o, const mt_analysis_t *a, void (*put)(FILE *, const char *),
+                           size_t max);
 
 /* "heap of thread worker-0 (4243) only" style note for titles: "threads " and the selected
  * threads, then " only"; NULL without --thread. Raw: escape it to print. */

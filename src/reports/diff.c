@@ -5,6 +5,7 @@
 // between builds), modules ignored for named frames (a renamed or rebuilt
 // binary is the same code) and kept by name for unnamed ones. Linear in the sites of both runs.
 #include "diff.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <math.h>
@@ -114,15 +115,9 @@ static int mt_diff_insert(mt_diff_t *d, mt_diff_table_t *t, size_t *cap, const m
     if (e) {
         free(key);
     } else {
-        if (d->n == *cap) {
-            size_t nc = *cap ? *cap * 2 : 256;
-            mt_diff_site_t *nv = realloc(d->v, nc * sizeof *nv);
-            if (!nv) {
-                free(key);
-                return -ENOMEM;
-            }
-            d->v = nv;
-            *cap = nc;
+        if (MT_GROW(d->v, *cap, d->n + 1, 256) < 0) {
+            free(key);
+            return -ENOMEM;
         }
         e = &d->v[d->n++];
         memset(e, 0, sizeof *e);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 uint64_t mt_flame_figures_cost(const mt_flame_figures_t *f, enum mt_cost cost)
 {
     switch (cost) {
@@ -78,22 +80,16 @@ static size_t mt_raw_hash(uint32_t parent, const mt_frame_t *f)
     return (size_t)h;
 }
 
+static uint64_t mt_raw_node_hash(const void *arg, size_t i)
+{
+    const mt_raw_t *r = arg;
+    return mt_raw_hash(r->v[i].parent, &r->v[i].frame);
+}
+
 static int mt_raw_grow_table(mt_raw_t *r)
 {
-    size_t nc = r->tcap ? r->tcap * 2 : 1024;
-    uint32_t *nt = calloc(nc, sizeof *nt);
-    if (!nt)
-        return -ENOMEM;
-    for (size_t i = 1; i < r->n; i++) {
-        size_t j = mt_raw_hash(r->v[i].parent, &r->v[i].frame) & (nc - 1);
-        while (nt[j])
-            j = (j + 1) & (nc - 1);
-        nt[j] = (uint32_t)i + 1;
-    }
-    free(r->table);
-    r->table = nt;
-    r->tcap = nc;
-    return 0;
+    /* from 1: the root is never looked up */
+    return mt_grow_slots(&r->table, &r->tcap, 1024, 1, r->n, mt_raw_node_hash, r);
 }
 
 static int mt_raw_grow_nodes(mt_raw_t *r)

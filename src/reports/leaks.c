@@ -11,6 +11,7 @@
 #include "frame_filter.h"
 #include "python_files.h"
 #include "sites.h"
+#include "grow.h"
 
 /* A group is one kind at one stack. */
 static uint64_t mt_leaks_hash(unsigned kind, const mt_frame_t *f, size_t n)
@@ -65,14 +66,8 @@ static int mt_leaks_add(mt_leaks_builder_t *b, unsigned kind, const mt_frame_t *
             return 0;
         }
     }
-    if (l->n == b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 64;
-        mt_leak_t *nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv)
-            return -ENOMEM;
-        l->v = nv;
-        b->cap = nc;
-    }
+    if (MT_GROW(l->v, b->cap, l->n + 1, 64) < 0)
+        return -ENOMEM;
     mt_frame_t *copy = malloc((n ? n : 1) * sizeof *copy);
     if (!copy)
         return -ENOMEM;

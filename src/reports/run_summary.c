@@ -20,6 +20,7 @@
 #include "python_info.h"
 #include "replay.h"
 #include "size_map.h"
+#include "grow.h"
 
 /* The analysis's limit on node ids (nodes.c): ids are handed out densely from 1. */
 #define MT_SUM_NODE_SLACK 4096u
@@ -164,14 +165,8 @@ static int mt_sum_release(mt_sum_pass_t *s, const mt_record_t *rec)
     s->heap_blocks--;
     if (rec->tag != MT_TAG_REALLOC_RELEASE)
         return 0;
-    if (s->npending == s->pending_cap) {
-        size_t nc = s->pending_cap ? s->pending_cap * 2 : 8;
-        mt_sum_pending_t *np = realloc(s->pending, nc * sizeof *np);
-        if (!np)
-            return -ENOMEM;
-        s->pending = np;
-        s->pending_cap = nc;
-    }
+    if (MT_GROW(s->pending, s->pending_cap, s->npending + 1, 8) < 0)
+        return -ENOMEM;
     s->pending[s->npending++] = (mt_sum_pending_t){rec->tid, rec->addr, size};
     return 0;
 }

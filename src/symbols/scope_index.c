@@ -5,6 +5,7 @@
 // that every DIE range of the unit contains or excludes alike get the same functions. Units
 // whose ranges cannot all be read are never cached: each pc asks libdw.
 #include "scope_index.h"
+#include "grow.h"
 
 #include <dwarf.h>
 #include <errno.h>
@@ -168,15 +169,9 @@ typedef struct mt_range_set {
 
 static void mt_range_push(mt_range_set_t *r, uint64_t begin, uint64_t end)
 {
-    if (r->n + 2 > r->cap) {
-        size_t nc = r->cap ? r->cap * 2 : 256;
-        uint64_t *nv = realloc(r->v, nc * sizeof *nv);
-        if (!nv) {
-            r->failed = 1;
-            return;
-        }
-        r->v = nv;
-        r->cap = nc;
+    if (MT_GROW(r->v, r->cap, r->n + 2, 256) < 0) {
+        r->failed = 1;
+        return;
     }
     r->v[r->n++] = begin;
     r->v[r->n++] = end;
@@ -299,22 +294,15 @@ static uint64_t mt_key_hash(const void *key)
     return h ^ (h >> 29);
 }
 
+static uint64_t mt_unit_key_hash(const void *arg, size_t i)
+{
+    const mt_scope_index_t *x = arg;
+    return mt_key_hash(x->units[i].key);
+}
+
 static int mt_keys_grow(mt_scope_index_t *x)
 {
-    size_t nc = x->key_cap ? x->key_cap * 2 : 64;
-    uint32_t *nk = calloc(nc, sizeof *nk);
-    if (!nk)
-        return -ENOMEM;
-    for (size_t i = 0; i < x->nunits; i++) {
-        size_t j = mt_key_hash(x->units[i].key) & (nc - 1);
-        while (nk[j])
-            j = (j + 1) & (nc - 1);
-        nk[j] = (uint32_t)i + 1;
-    }
-    free(x->by_key);
-    x->by_key = nk;
-    x->key_cap = nc;
-    return 0;
+    return mt_grow_slots(&x->by_key, &x->key_cap, 64, 0, x->nunits, mt_unit_key_hash, x);
 }
 
 /* The unit of cudie, indexed at its first use; NULL on ENOMEM. */
@@ -327,14 +315,8 @@ static mt_scope_unit_t *mt_unit_get(mt_scope_index_t *x, Dwarf_Die *cudie)
     for (; x->by_key[j]; j = (j + 1) & (x->key_cap - 1))
         if (x->units[x->by_key[j] - 1].key == key)
             return &x->units[x->by_key[j] - 1];
-    if (x->nunits == x->units_cap) {
-        size_t nc = x->units_cap ? x->units_cap * 2 : 16;
-        mt_scope_unit_t *nu = realloc(x->units, nc * sizeof *nu);
-        if (!nu)
-            return NULL;
-        x->units = nu;
-        x->units_cap = nc;
-    }
+    if (MT_GROW(x->units, x->units_cap, x->nunits + 1, 16) < 0)
+        return NULL;
     mt_scope_unit_t *u = &x->units[x->nunits];
     memset(u, 0, sizeof *u);
     u->key = key;
@@ -358,24 +340,10 @@ static mt_scope_unit_t *mt_unit_get(mt_scope_index_t *x, Dwarf_Die *cudie)
 /* Keeps the chain in scratch as the answer of interval i of u. */
 static int mt_answer_keep(mt_scope_index_t *x, mt_scope_unit_t *u, size_t i, int n)
 {
-    if (x->nrefs == x->refs_cap) {
-        size_t nc = x->refs_cap ? x->refs_cap * 2 : 64;
-        mt_chain_ref_t *nr = realloc(x->refs, nc * sizeof *nr);
-        if (!nr)
-            return -ENOMEM;
-        x->refs = nr;
-        x->refs_cap = nc;
-    }
-    if (x->ndies + (size_t)n > x->dies_cap) {
-        size_t nc = x->dies_cap ? x->dies_cap * 2 : 256;
-        while (nc < x->ndies + (size_t)n)
-            nc *= 2;
-        Dwarf_Die *nd = realloc(x->dies, nc * sizeof *nd);
-        if (!nd)
-            return -ENOMEM;
-        x->dies = nd;
-        x->dies_cap = nc;
-    }
+    if (MT_GROW(x->refs, x->refs_cap, x->nrefs + 1, 64) < 0)
+        return -ENOMEM;
+    if (MT_GROW(x->dies, x->dies_cap, x->ndies + (size_t)n, 256) < 0)
+        return -ENOMEM;
     memcpy(x->dies + x->ndies, x->scratch, (size_t)n * sizeof *x->dies);
     x->refs[x->nrefs] = (mt_chain_ref_t){(uint32_t)x->ndies, (uint32_t)n};
     x->ndies += (size_t)n;

@@ -153,16 +153,11 @@ static int mt_stack_of(const mt_analysis_t *a, mt_symbolizer_t *sym, struct mt_s
                        uint32_t node, mt_stack_buf_t *b)
 {
     size_t n = 0;
-    /* Parents are always defined before children, so this walk ends at the root; it takes at
-     * most MT_STACK_MAX_NODES steps, so a crafted chain of 20,000 frames under 20,000 leaves
-     * costs 20,000 short stacks, not 400 million frames. */
     int has_python = 0;
-    mt_filter_walk_t w = {0};
-    uint32_t id = node, steps = 0;
-    for (; id != 0 && steps < MT_STACK_MAX_NODES; id = a->nodes.v[id].parent, steps++) {
-        const mt_node_loc_t *nd = mt_nodes_loc(&a->nodes, id);
-        if (mt_filter_walk_skip(&w, a->modules, nd->module))
-            continue;
+    mt_stack_walk_t walk = mt_stack_walk_begin(a, node);
+    const mt_node_loc_t *nd;
+    uint32_t id;
+    while ((id = mt_stack_walk_next(&walk, &nd)) != 0) {
         const mt_frame_t *fr;
         mt_frame_t pyf;
         int k;
@@ -182,7 +177,7 @@ static int mt_stack_of(const mt_analysis_t *a, mt_symbolizer_t *sym, struct mt_s
         n = mt_sites_hide_interpreter(b->v, n, a->python.interp_module);
     if (has_python && !a->show_import_machinery)
         n = mt_sites_hide_import(b->v, n);
-    if (id != 0) { /* cut: one frame says so */
+    if (mt_stack_walk_cut(&walk)) { /* one frame says so */
         const char *more = mt_symbolizer_intern(sym, MT_STACK_CUT_FUNCTION);
         if (!more || mt_stack_reserve(b, n + 1) < 0)
             return -ENOMEM;

@@ -13,6 +13,7 @@
 
 #include "analysis.h"
 #include "cost.h"
+#include "frame_filter.h"
 #include "symbolizer.h"
 
 /* 96 bytes: a clang compile makes 360,000 sites. */
@@ -87,6 +88,41 @@ size_t mt_sites_top(const mt_sites_t *s, enum mt_cost key, size_t n, size_t *idx
  * number of stacks, whatever their depth. */
 #define MT_STACK_MAX_NODES 256u
 #define MT_STACK_CUT_FUNCTION "[deeper frames not shown]"
+
+/* A walk up the stack of a node, innermost node first, that skips memtrace's own frames
+ * under the program's (mt_filter_walk_skip). Parents are always defined before children, so
+ * it ends at the root; it takes at most MT_STACK_MAX_NODES steps, so a crafted chain of
+ * 20,000 frames under 20,000 leaves costs 20,000 short stacks, not 400 million frames. */
+typedef struct mt_stack_walk {
+    const mt_analysis_t *a;
+    uint32_t next, steps;
+    mt_filter_walk_t filter;
+} mt_stack_walk_t;
+
+static inline mt_stack_walk_t mt_stack_walk_begin(const mt_analysis_t *a, uint32_t node)
+{
+    return (mt_stack_walk_t){.a = a, .next = node};
+}
+
+/* The next node the walk does not skip, with its location in *nd; 0 at the end. */
+static inline uint32_t mt_stack_walk_next(mt_stack_walk_t *s, const mt_node_loc_t **nd)
+{
+    while (s->next != 0 && s->steps < MT_STACK_MAX_NODES) {
+        uint32_t id = s->next;
+        s->next = s->a->nodes.v[id].parent;
+        s->steps++;
+        *nd = mt_nodes_loc(&s->a->nodes, id);
+        if (!mt_filter_walk_skip(&s->filter, s->a->modules, (*nd)->module))
+            return id;
+    }
+    return 0;
+}
+
+/* True when the walk stopped before the root: the stack is cut (MT_STACK_CUT_FUNCTION). */
+static inline int mt_stack_walk_cut(const mt_stack_walk_t *s)
+{
+    return s->next != 0;
+}
 
 /* The frames of the stack of one node, innermost first, unfiltered (except the interpreter's
  * frames around Python ones, see mt_sites_hide_interpreter, and the import machinery unless

@@ -22,7 +22,7 @@ struct mt_stack_ids {
     mt_frame_t *frames; /* by id: the first frame met with that identity */
     uint32_t nframes, frames_cap;
     uint32_t *slots; /* open addressing on the frame hash: id + 1, 0 = empty */
-    uint32_t slots_cap;
+    size_t slots_cap;
     uint32_t *loc_first; /* by trace-node location: its ids at pool[first - 1 ..], 0 = not yet */
     uint32_t *loc_count;
     uint32_t nlocs;
@@ -62,22 +62,15 @@ void mt_stack_ids_free(mt_stack_ids_t *x)
     free(x);
 }
 
+static uint64_t mt_ids_frame_hash(const void *arg, size_t i)
+{
+    const mt_stack_ids_t *x = arg;
+    return mt_sites_stack_hash(&x->frames[i], 1);
+}
+
 static int mt_ids_grow_slots(mt_stack_ids_t *x)
 {
-    uint32_t nc = x->slots_cap ? x->slots_cap * 2 : 1024;
-    uint32_t *ns = calloc(nc, sizeof *ns);
-    if (!ns)
-        return -ENOMEM;
-    for (uint32_t i = 0; i < x->nframes; i++) {
-        size_t j = mt_sites_stack_hash(&x->frames[i], 1) & (nc - 1);
-        while (ns[j])
-            j = (j + 1) & (nc - 1);
-        ns[j] = i + 1;
-    }
-    free(x->slots);
-    x->slots = ns;
-    x->slots_cap = nc;
-    return 0;
+    return mt_grow_slots(&x->slots, &x->slots_cap, 1024, 0, x->nframes, mt_ids_frame_hash, x);
 }
 
 /* The id of f's identity, made at its first sight. 0 or -ENOMEM. */
@@ -124,16 +117,8 @@ static int mt_ids_loc(mt_stack_ids_t *x, uint32_t loc, size_t *at)
         return k;
     if (x->npool + (size_t)k >= UINT32_MAX)
         return -ENOMEM;
-    if (x->npool + (size_t)k > x->pool_cap) {
-        size_t nc = x->pool_cap ? x->pool_cap * 2 : 1024;
-        while (nc < x->npool + (size_t)k)
-            nc *= 2;
-        uint32_t *np = realloc(x->pool, nc * sizeof *np);
-        if (!np)
-            return -ENOMEM;
-        x->pool = np;
-        x->pool_cap = nc;
-    }
+    if (MT_GROW(x->pool, x->pool_cap, x->npool + (size_t)k, 1024) < 0)
+        return -ENOMEM;
     /* fr stays valid: interning frames does not call the symbolizer */
     for (int i = 0; i < k; i++)
         if (mt_ids_of(x, &fr[i], &x->pool[x->npool + (size_t)i]) < 0)
@@ -178,12 +163,10 @@ int mt_stack_ids_site(mt_stack_ids_t *x, uint32_t node, mt_id_buf_t *b, size_t *
 {
     const mt_analysis_t *a = x->a;
     size_t n = 0;
-    mt_filter_walk_t w = {0};
-    uint32_t id = node, steps = 0;
-    for (; id != 0 && steps < MT_STACK_MAX_NODES; id = a->nodes.v[id].parent, steps++) {
-        const mt_node_loc_t *nd = mt_nodes_loc(&a->nodes, id);
-        if (mt_filter_walk_skip(&w, a->modules, nd->module))
-            continue;
+    mt_stack_walk_t walk = mt_stack_walk_begin(a, node);
+    const mt_node_loc_t *nd;
+    uint32_t id;
+    while ((id = mt_stack_walk_next(&walk, &nd)) != 0) {
         if (nd->ip & MT_PY_IP_BIT)
             return mt_ids_python(x, node, b, first);
         size_t at;
@@ -193,7 +176,7 @@ int mt_stack_ids_site(mt_stack_ids_t *x, uint32_t node, mt_id_buf_t *b, size_t *
         memcpy(b->v + n, x->pool + at, (size_t)k * sizeof *b->v);
         n += (size_t)k;
     }
-    if (id != 0) { /* cut: the frame that says so */
+    if (mt_stack_walk_cut(&walk)) { /* the frame that says so */
         if (x->cut == UINT32_MAX) {
             const char *more = mt_symbolizer_intern(x->sym, MT_STACK_CUT_FUNCTION);
             mt_frame_t f = {.function = more, .module = MT_NO_MODULE};

@@ -8,6 +8,7 @@
 #include "names.h"
 #include "scope_index.h"
 #include "symtab.h"
+#include "grow.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -375,14 +376,8 @@ static mt_symmod_t *mt_symmod_get(mt_symbolizer_t *s, uint32_t index)
 /* Appends a frame to the frame store; returns its index or -ENOMEM. */
 static int mt_push_frame(mt_symbolizer_t *s, const mt_frame_t *f)
 {
-    if (s->nframes == s->frames_cap) {
-        size_t nc = s->frames_cap ? s->frames_cap * 2 : 1024;
-        mt_frame_t *nf = realloc(s->frames, nc * sizeof *nf);
-        if (!nf)
-            return -ENOMEM;
-        s->frames = nf;
-        s->frames_cap = nc;
-    }
+    if (MT_GROW(s->frames, s->frames_cap, s->nframes + 1, 1024) < 0)
+        return -ENOMEM;
     s->frames[s->nframes++] = *f;
     return 0;
 }

@@ -9,6 +9,7 @@
 // it (derelocate.c: allocated sections sorted by start, end and index; a section's end counts
 // as inside it unless the next one starts there).
 #include "symtab.h"
+#include "grow.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -313,15 +314,9 @@ static const mt_sym_t *mt_symlist_pick(mt_symtab_t *t, const mt_symlist_t *l, si
         const mt_sym_t *s = &l->v[j];
         if (s->size == 0 || addr - s->value >= s->size)
             continue;
-        if (n == t->scratch_cap) {
-            size_t nc = t->scratch_cap ? t->scratch_cap * 2 : 16;
-            const mt_sym_t **ns = realloc(t->scratch, nc * sizeof *ns);
-            if (!ns) {
-                *err = -1;
-                return NULL;
-            }
-            t->scratch = ns;
-            t->scratch_cap = nc;
+        if (MT_GROW(t->scratch, t->scratch_cap, n + 1, 16) < 0) {
+            *err = -1;
+            return NULL;
         }
         t->scratch[n++] = s;
     }

@@ -193,6 +193,30 @@ void mt_json_key(mt_json_t *j, const char *key)
     j->after_key = 1;
 }
 
+void mt_json_key_u64(mt_json_t *j, const char *key, uint64_t v)
+{
+    mt_json_key(j, key);
+    mt_json_u64(j, v);
+}
+
+void mt_json_key_string(mt_json_t *j, const char *key, const char *s)
+{
+    mt_json_key(j, key);
+    mt_json_string(j, s);
+}
+
+void mt_json_key_double(mt_json_t *j, const char *key, double v)
+{
+    mt_json_key(j, key);
+    mt_json_double(j, v);
+}
+
+void mt_json_key_bool(mt_json_t *j, const char *key, int v)
+{
+    mt_json_key(j, key);
+    mt_json_bool(j, v);
+}
+
 void mt_json_string(mt_json_t *j, const char *s)
 {
     if (!s)

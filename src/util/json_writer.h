@@ -37,6 +37,11 @@ void mt_json_i64(mt_json_t *j, int64_t v);
 void mt_json_double(mt_json_t *j, double v);
 void mt_json_bool(mt_json_t *j, int v);
 void mt_json_null(mt_json_t *j);
+/* A key and its value: mt_json_key, then the value's writer. */
+void mt_json_key_u64(mt_json_t *j, const char *key, uint64_t v);
+void mt_json_key_string(mt_json_t *j, const char *key, const char *s); /* NULL writes null */
+void mt_json_key_double(mt_json_t *j, const char *key, double v);
+void mt_json_key_bool(mt_json_t *j, const char *key, int v);
 /* A value that is already JSON (another report's whole document, rendered by its own
  * writer), written as it is; trailing whitespace is dropped. The caller vouches for it. */
 void mt_json_raw(mt_json_t *j, const char *json, size_t len);

@@ -3,39 +3,16 @@
 // allocation, so it can sit on every name a report prints.
 #include "text_escape.h"
 
-#include <stdint.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when s[0] does not start one. Overlong
- * forms and surrogates are invalid, as RFC 3629 says. */
+#include "json_writer.h"
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when s[0] does not start one: the JSON
+ * writer's test (overlong forms and surrogates are invalid, as RFC 3629 says). s ends with a
+ * NUL, which ends any sequence, so no more than 4 bytes are looked at. */
 static size_t mt_utf8_len(const unsigned char *s)
 {
-    unsigned c = s[0];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
+    return mt_json_utf8_len(s, 4);
 }
 
 /* The next piece of output for s: either a run to copy (returns its length, *esc empty) or one

@@ -8,7 +8,7 @@ import re
 
 import mt_harness as it
 from mt_harness import (Skip, check, show, run, memtrace, json_of, report_json, leaks_json,
-                        sample_kv, py_sample, py_record, py_frames, first_py, PYTHON)
+                        sample_kv, py_sample, py_record, py_run, py_frames, first_py, PYTHON)
 
 case = it.suite("integration")
 
@@ -252,10 +252,8 @@ def case_py_native_cache():
         fh.write(code)
     runs = {}
     for cache in ("1", "0"):
-        log = os.path.join(it.TMP, f"cache{cache}.mtr")
         env = dict(os.environ, MEMTRACE_PYTHON_CACHE=cache)
-        p = memtrace("run", "-q", "-o", log, "--", PYTHON, script, env=env)
-        check(p.returncode == 0, f"memtrace run (cache {cache})\n{show(p)}")
+        log, p = py_run(f"cache{cache}.mtr", script, env=env)
         rep = report_json(log, "--top", "1000000")
         # The sites under work(): the rest of the run (imports, library start-up that seeds
         # from the system) is not the same from one run to the next.
@@ -400,9 +398,7 @@ def case_py_location_ids():
                  "    if i % 4 == 0:\n"
                  "        KEEP.append(build(i))\n"
                  "print(len(SEEN) - len(set(SEEN)))\n")
-    log = os.path.join(it.TMP, "locids.mtr")
-    p = memtrace("run", "-q", "-o", log, "--", PYTHON, script)
-    check(p.returncode == 0, f"memtrace run\n{show(p)}")
+    log, p = py_run("locids.mtr", script)
     reused = int(p.stdout.strip() or 0)
     check(reused > 0, "no code object was made at a dead one's address: the case tests nothing")
     dump = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_stackdump")
@@ -485,9 +481,7 @@ def case_py_own_objects():
     runs = {"pass": ["-c", "pass"], "no-site": ["-S", "-c", "pass"],
             "isolated": ["-I", "-S", "-c", "pass"], "threads": [script]}
     for name, args in runs.items():
-        log = os.path.join(it.TMP, f"py_own_{name}.mtr")
-        p = memtrace("run", "-q", "-o", log, "--", PYTHON, *args)
-        check(p.returncode == 0, f"{name}: run\n{show(p)}")
+        log, _ = py_run(f"py_own_{name}.mtr", *args)
         rep = report_json(log, "--top", "1000000")
         check(rep["unknown_frees"] == 0, f"{name}: {rep['unknown_frees']} unknown frees")
         check(rep["frees"] <= rep["allocations"], f"{name}: {rep['frees']} frees of "
@@ -642,9 +636,7 @@ def case_py_function_named_main():
     keeps its callers, so leaks from two call lines stay two records."""
     script = it.write("pm.py", "KEEP = []\ndef main(n):\n    KEEP.append(bytes(n))\n"
                       "main(100_000)\nmain(200_000)\n")
-    log = os.path.join(it.TMP, "pm.mtr")
-    p = memtrace("run", "-q", "-o", log, "--", PYTHON, script)
-    check(p.returncode == 0, f"memtrace run\n{show(p)}")
+    log, _ = py_run("pm.mtr", script)
     rep = leaks_json(log)
     calls = sorted(py_frames(k.get("stack") or [])[1].get("line")
                    for k in rep.get("leaks") or []

@@ -9,7 +9,7 @@ import time
 
 import mt_harness as it
 from mt_harness import (Skip, check, show, run, memtrace, json_of, report_json, leaks_json,
-                        sample_kv, py_sample, py_record, py_frames, first_py, PYTHON)
+                        sample_kv, py_sample, py_record, py_run, py_frames, first_py, PYTHON)
 
 case = it.suite("integration")
 
@@ -159,9 +159,7 @@ def case_py_lines_errors():
                  "        KEEP.append(bytes(1000 + i))  # line 5: kept\n"
                  "fill(50)\n"
                  "print(sum(map(sys.getsizeof, KEEP)) + sys.getsizeof(KEEP) - sys.getsizeof([]))\n")
-    log = os.path.join(it.TMP, "small.mtr")
-    p = memtrace("run", "-q", "-o", log, "--", PYTHON, script)
-    check(p.returncode == 0, f"memtrace run small.py\n{show(p)}")
+    log, p = py_run("small.mtr", script)
     want = int(p.stdout)  # the bytes objects and the list's array, both grown on line 5
     rep = lines_json(log)
     row = lines_by_number(rep).get(5, {})

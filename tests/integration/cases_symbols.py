@@ -86,6 +86,21 @@ def frames_of(prog, variant, sizes=(101, 202, 303)):
     return out
 
 
+def check_frames(variant, got, size, frames):
+    """The innermost frames of the stack of the size-byte block (frames_of) are frames."""
+    check(size in got, f"{variant}: no record of the {size}-byte block: {sorted(got)}")
+    check(got[size][:len(frames)] == frames,
+          f"{variant}: {size}-byte block\n  expected {frames}\n  got      "
+          f"{got[size][:len(frames) + 1]}")
+
+
+def checked(ran, none):
+    """Says which variants ran; a skip, saying none, when none could be built."""
+    if not ran:
+        raise Skip(none)
+    print("checked: " + " ".join(ran))
+
+
 def check_variants(names):
     want = expected()
     ran = []
@@ -95,14 +110,9 @@ def check_variants(names):
             continue
         got = frames_of(prog, variant)
         for size, frames in want.items():
-            check(size in got, f"{variant}: no record of the {size}-byte block: {sorted(got)}")
-            check(got[size][:len(frames)] == frames,
-                  f"{variant}: {size}-byte block\n  expected {frames}\n  got      "
-                  f"{got[size][:len(frames) + 1]}")
+            check_frames(variant, got, size, frames)
         ran.append(variant)
-    if not ran:
-        raise Skip("neither gcc nor clang found")
-    print("checked: " + " ".join(ran))
+    checked(ran, "neither gcc nor clang found")
 
 
 @case(60)
@@ -140,13 +150,9 @@ def case_symbols_cpp_namespace():
         for size in (404,):
             want = [("outer_ns::helper(unsigned long)", *m["ns_helper"], True),
                     ("outer_ns::fill(int)", *m["ns_fill"], False), ("main", *m["ns_main"], False)]
-            check(size in got, f"{tag}: no record of the {size}-byte block: {sorted(got)}")
-            check(got[size][:3] == want, f"{tag}: {size}-byte block\n  expected {want}\n"
-                  f"  got      {got[size][:4]}")
+            check_frames(tag, got, size, want)
         ran.append(tag)
-    if not ran:
-        raise Skip("no C++ compiler")
-    print("checked: " + " ".join(ran))
+    checked(ran, "no C++ compiler")
 
 
 @case(60)

@@ -487,6 +487,10 @@ def parsed_options(cmd):
     if "mt_cli_site_options(" in src:
         with open(os.path.join(cli, "cli_common.c")) as f:
             src += f.read()
+    with open(os.path.join(cli, "cli_common.h")) as f:  # the entries of its option groups
+        for name, body in re.findall(r"#define (MT_CLI_\w+_OPTIONS)((?:.*\\\n)*.*)", f.read()):
+            if name in src:
+                src += body
     opts = {"--" + m for m in re.findall(r'\{"([a-z][a-z-]*)", (?:no|required|optional)_argument',
                                           src)}
     opts |= {m.split("=")[0] for m in re.findall(r'(?:strcmp|mt_run_opt_is)\(a, "(-[^"]+)"\)',

@@ -237,6 +237,15 @@ def py_record(name, *args, opts=()):
     return log, p
 
 
+def py_run(log_name, *argv, **kw):
+    """memtrace run -q -o TMP/LOG_NAME -- python3 ARGV, which must exit 0; returns (log, the
+    CompletedProcess), whose stdout is the script's alone (-q)."""
+    log = os.path.join(TMP, log_name)
+    p = memtrace("run", "-q", "-o", log, "--", PYTHON, *argv, **kw)
+    check(p.returncode == 0, f"memtrace run {log_name}: python3 {' '.join(argv)}\n{show(p)}")
+    return log, p
+
+
 def json_dicts(x):
     """Every object (dict) anywhere in a JSON value, the value itself first."""
     if isinstance(x, dict):

@@ -3,6 +3,7 @@
 // the file whole and in order, across many chunks, with the header's pid; the template is
 // expanded for the pid, and a name already taken gets .2, .3... Read back by the analyzer.
 #include <check.h>
+#include <errno.h>
 
 #include "check_main.h"
 #include <stdio.h>
@@ -71,5 +72,29 @@ START_TEST(taken_name_gets_a_number)
 }
 END_TEST
 
+/* A log that cannot be created: the error, in one line on stderr that names the path. */
+START_TEST(uncreatable_log_says_why)
+{
+    setenv("MEMTRACE_OUTPUT", "/nonexistent-mt-dir/u.mtr", 1);
+    char errpath[] = "/tmp/mt-test-writer-err.XXXXXX";
+    int efd = mkstemp(errpath);
+    ck_assert_int_ge(efd, 0);
+    int saved = dup(2);
+    dup2(efd, 2);
+    char path[4200];
+    int rc = rd_write_log(1, 77, path, sizeof path);
+    dup2(saved, 2);
+    close(saved);
+    ck_assert_int_eq(rc, -ENOENT);
+    char got[512] = "";
+    ck_assert_int_ge(pread(efd, got, sizeof got - 1, 0), 0);
+    close(efd);
+    unlink(errpath);
+    ck_assert_str_eq(got, "memtrace: cannot create /nonexistent-mt-dir/u.mtr: No such file or "
+                          "directory; not recording\n");
+}
+END_TEST
+
 MT_SUITE(.name = "log_writer",
-         .tests = MT_TESTS(records_read_back_in_order, taken_name_gets_a_number));
+         .tests = MT_TESTS(records_read_back_in_order, taken_name_gets_a_number,
+                           uncreatable_log_says_why));

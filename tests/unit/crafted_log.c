@@ -43,11 +43,16 @@ void mt_crafted_teardown(void)
     a = NULL;
 }
 
-void mt_crafted_flame(void)
+void mt_crafted_begin_main(void)
 {
     mt_lb_init(&b, 100, 0);
     mt_lb_thread(&b, 1);
     mt_lb_node(&b, 1, 0, MAIN);
+}
+
+void mt_crafted_flame(void)
+{
+    mt_crafted_begin_main();
     mt_lb_node(&b, 2, 1, F);
     mt_lb_node(&b, 3, 1, G);
     mt_lb_node(&b, 4, 2, H);

@@ -35,6 +35,8 @@ void mt_crafted_teardown(void);
  *   h allocates 300 then 200: heap 600, the peak
  *   both freed; g>f allocates 40, kept           (leaked) */
 enum { MAIN = 0xA0, F = 0xB0, G = 0xC0, H = 0xD0 };
+/* Starts b for a flame graph: pid 100, thread 1, trace node 1 main (MAIN). */
+void mt_crafted_begin_main(void);
 void mt_crafted_flame(void);
 /* The flame tree of a and sites for cost (asserts it builds). */
 void mt_crafted_flame_tree(mt_flame_tree_t *t, enum mt_cost cost, double min_share, size_t max);

@@ -125,9 +125,7 @@ END_TEST
 START_TEST(many_sites_bounded)
 {
     /* 3000 sites of one allocation each under one caller: at 0.1% none is kept alone */
-    mt_lb_init(&b, 100, 0);
-    mt_lb_thread(&b, 1);
-    mt_lb_node(&b, 1, 0, MAIN);
+    mt_crafted_begin_main();
     for (uint32_t i = 0; i < 3000; i++) {
         mt_lb_node(&b, 2 + i, 1, 0x10000 + 16 * (uint64_t)i);
         mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1 + i, 8, 0x100000 + 16 * (uint64_t)i, 2 + i);
@@ -166,9 +164,7 @@ END_TEST
  * --min-percent (issue 16, item 5). */
 static void fan(void)
 {
-    mt_lb_init(&b, 100, 0);
-    mt_lb_thread(&b, 1);
-    mt_lb_node(&b, 1, 0, MAIN);
+    mt_crafted_begin_main();
     uint32_t id = 2;
     uint64_t t = 1, addr = 0x100000;
     for (uint32_t i = 0; i < 64; i++) {

@@ -213,25 +213,26 @@ START_TEST(parent_unusable_says_why)
     ck_assert_uint_eq(a->replay.unknown_frees, 1);
     ck_assert_uint_eq(a->replay.heap_bytes, 500); /* its own block, on its own node 1 */
     mt_analysis_free(a);
-    /* a parent's log of another run */
-    write_parent("p.mtr", "other");
-    write_child("c.mtr", "r", mt_run_dir_path("p.mtr"), 1);
-    a = load(mt_run_dir_path("c.mtr"));
-    ck_assert_int_eq(a->inherit, MT_INHERIT_UNKNOWN);
-    ck_assert_ptr_nonnull(strstr(a->inherit_note, "another run"));
-    mt_analysis_free(a);
-    /* a fork the parent's log does not have */
-    write_parent("p.mtr", "r");
-    write_child("c.mtr", "r", mt_run_dir_path("p.mtr"), 3);
-    a = load(mt_run_dir_path("c.mtr"));
-    ck_assert_int_eq(a->inherit, MT_INHERIT_UNKNOWN);
-    ck_assert_ptr_nonnull(strstr(a->inherit_note, "no fork number 3"));
-    mt_analysis_free(a);
-    /* a log that names itself as its parent ends, at the depth limit */
-    write_child("c.mtr", "r", mt_run_dir_path("c.mtr"), 1);
-    a = load(mt_run_dir_path("c.mtr"));
-    ck_assert_int_eq(a->inherit, MT_INHERIT_UNKNOWN);
-    mt_analysis_free(a);
+    static const struct {
+        const char *parent_run; /* p.mtr's run, NULL for no p.mtr written */
+        const char *parent;     /* the child's parent log, in the run directory */
+        uint64_t fork;          /* the child's fork number */
+        const char *note;       /* in a->inherit_note; NULL: not checked */
+    } cases[] = {
+        {"other", "p.mtr", 1, "another run"},  /* a parent's log of another run */
+        {"r", "p.mtr", 3, "no fork number 3"}, /* a fork the parent's log does not have */
+        {NULL, "c.mtr", 1, NULL}, /* its own parent: the chain ends, at the depth limit */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].parent_run)
+            write_parent("p.mtr", cases[i].parent_run);
+        write_child("c.mtr", "r", mt_run_dir_path(cases[i].parent), cases[i].fork);
+        a = load(mt_run_dir_path("c.mtr"));
+        ck_assert_int_eq(a->inherit, MT_INHERIT_UNKNOWN);
+        if (cases[i].note)
+            ck_assert_ptr_nonnull(strstr(a->inherit_note, cases[i].note));
+        mt_analysis_free(a);
+    }
 }
 END_TEST
 

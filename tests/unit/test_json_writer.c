@@ -131,5 +131,32 @@ START_TEST(json_document_begin)
 }
 END_TEST
 
-MT_SUITE(.name = "json_writer", .tests = MT_TESTS(json_escaping, json_numbers_and_nesting,
-                                                  json_pretty, json_document_begin));
+/* The key-and-value writers write what the key, then the value, would, pretty or not. */
+START_TEST(json_key_value)
+{
+    static const char *const want[] = {
+        "{\"u\":42,\"s\":\"x\\\"y\",\"n\":null,\"d\":1.5,\"b\":false}\n",
+        "{\n  \"u\": 42,\n  \"s\": \"x\\\"y\",\n  \"n\": null,\n  \"d\": 1.5,\n  \"b\": false\n}\n",
+    };
+    for (int pretty = 0; pretty < 2; pretty++) {
+        open_mem();
+        mt_json_t j;
+        mt_json_init(&j, f, pretty);
+        mt_json_object_begin(&j);
+        mt_json_key_u64(&j, "u", 42);
+        mt_json_key_string(&j, "s", "x\"y");
+        mt_json_key_string(&j, "n", NULL);
+        mt_json_key_double(&j, "d", 1.5);
+        mt_json_key_bool(&j, "b", 0);
+        mt_json_object_end(&j);
+        ck_assert_int_eq(mt_json_finish(&j), 0);
+        ck_assert_str_eq(close_mem(), want[pretty]);
+        free(buf);
+        buf = NULL;
+    }
+}
+END_TEST
+
+MT_SUITE(.name = "json_writer",
+         .tests = MT_TESTS(json_escaping, json_numbers_and_nesting, json_pretty,
+                           json_document_begin, json_key_value));

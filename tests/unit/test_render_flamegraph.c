@@ -47,9 +47,7 @@ END_TEST
 START_TEST(svg_empty_cost)
 {
     /* nothing leaked: a valid picture that says so, not a division by zero */
-    mt_lb_init(&b, 100, 0);
-    mt_lb_thread(&b, 1);
-    mt_lb_node(&b, 1, 0, MAIN);
+    mt_crafted_begin_main();
     mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1, 8, 0x10, 1);
     mt_lb_free_(&b, MT_TAG_FREE, 2, 0x10);
     mt_lb_exit(&b, 3, MT_EXIT_NORMAL, 0);

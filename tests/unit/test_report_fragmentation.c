@@ -38,20 +38,28 @@ START_TEST(fragmentation_holes)
 }
 END_TEST
 
-/* At the peak: the sample taken with the heap at its peak (the recorder's, at the first free
- * after the high), not the timer sample nearer in time; none when all are more than 10% off. */
-START_TEST(fragmentation_at_peak_sample)
+/* 4000 bytes live, 6000 more from 2000 to 2400 us (the peak): timer samples at 1990 and 2500,
+ * and with with_peak the recorder's at 2400, the heap at its peak. Loaded. */
+static void peak_sample_log(int with_peak)
 {
-    mt_crafted_begin();
     mt_sample_t timer = {.arena = 8192, .fordblks = 100}, peak = {.arena = 16384, .fordblks = 777};
+    mt_crafted_begin();
     mt_lb_alloc(&b, MT_ALLOC_MALLOC, 10, 4000, 0x10010, 1);
     mt_lb_sample(&b, 1990, &timer); /* 4000 live: far from the peak */
     mt_lb_alloc(&b, MT_ALLOC_MALLOC, 2000, 6000, 0x20010, 2);
-    mt_lb_sample(&b, 2400, &peak); /* 10000 live: the peak */
+    if (with_peak)
+        mt_lb_sample(&b, 2400, &peak); /* 10000 live: the peak */
     mt_lb_free_(&b, MT_TAG_FREE, 2400, 0x20010);
     mt_lb_sample(&b, 2500, &timer);
     mt_lb_exit(&b, 3000, MT_EXIT_NORMAL, 0);
     mt_crafted_load();
+}
+
+/* At the peak: the sample taken with the heap at its peak (the recorder's, at the first free
+ * after the high), not the timer sample nearer in time; none when all are more than 10% off. */
+START_TEST(fragmentation_at_peak_sample)
+{
+    peak_sample_log(1);
     mt_report_fragmentation_t rep;
     ck_assert_int_eq(mt_report_fragmentation_build(&rep, a, sym, 10), 0);
     ck_assert_uint_eq(rep.at_peak.live_bytes, 10000);
@@ -62,14 +70,7 @@ START_TEST(fragmentation_at_peak_sample)
     mt_report_fragmentation_destroy(&rep);
     mt_crafted_teardown();
 
-    mt_crafted_begin(); /* the same without the peak sample: nothing within 10% */
-    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 10, 4000, 0x10010, 1);
-    mt_lb_sample(&b, 1990, &timer);
-    mt_lb_alloc(&b, MT_ALLOC_MALLOC, 2000, 6000, 0x20010, 2);
-    mt_lb_free_(&b, MT_TAG_FREE, 2400, 0x20010);
-    mt_lb_sample(&b, 2500, &timer);
-    mt_lb_exit(&b, 3000, MT_EXIT_NORMAL, 0);
-    mt_crafted_load();
+    peak_sample_log(0); /* the same without the peak sample: nothing within 10% */
     ck_assert_int_eq(mt_report_fragmentation_build(&rep, a, sym, 10), 0);
     ck_assert_int_eq(rep.at_peak.sampled, 0);
     ck_assert_int_eq(rep.at_exit.sampled, 1);

@@ -77,6 +77,14 @@ static mt_analysis_t *load_lines_log(const char *app, int with_python)
     return a;
 }
 
+/* The report of a for o, which must build. */
+static void build_ok(mt_report_lines_t *rep, const mt_analysis_t *a, mt_lines_opts_t o)
+{
+    char err[256];
+    int rc = mt_report_lines_build(rep, a, &o, err, sizeof err);
+    ck_assert_msg(rc == 0, "mt_report_lines_build: %d, %s", rc, err);
+}
+
 static const mt_line_stats_t *stats_of(const mt_report_lines_t *rep, uint32_t line)
 {
     for (size_t i = 0; i < rep->nstats; i++)
@@ -85,13 +93,37 @@ static const mt_line_stats_t *stats_of(const mt_report_lines_t *rep, uint32_t li
     return NULL;
 }
 
+/* A line's figures that a test checks: its own allocations and bytes held at the end, and
+ * with its callees' the allocations, bytes allocated and bytes held at the end; NOT_CHECKED
+ * where a row says nothing of a figure. */
+#define NOT_CHECKED UINT64_MAX
+typedef struct {
+    uint32_t line;
+    uint64_t own_allocations, own_end_bytes, allocations, bytes_allocated, end_bytes;
+} line_want_t;
+
+static void assert_lines(const mt_report_lines_t *rep, const line_want_t *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const mt_line_stats_t *st = stats_of(rep, want[i].line);
+        ck_assert_ptr_nonnull(st);
+        const uint64_t got[] = {st->own.allocations, st->own.end_bytes, st->incl.allocations,
+                                st->incl.bytes_allocated, st->incl.end_bytes};
+        const uint64_t exp[] = {want[i].own_allocations, want[i].own_end_bytes, want[i].allocations,
+                                want[i].bytes_allocated, want[i].end_bytes};
+        for (size_t k = 0; k < sizeof got / sizeof got[0]; k++)
+            if (exp[k] != NOT_CHECKED)
+                ck_assert_msg(got[k] == exp[k], "line %u, figure %zu: %llu, not %llu",
+                              (unsigned)want[i].line, k, (unsigned long long)got[k],
+                              (unsigned long long)exp[k]);
+    }
+}
+
 START_TEST(own_and_including_callees)
 {
     mt_analysis_t *a = load_lines_log("/nonexistent/w/app.py", 1);
     mt_report_lines_t rep;
-    mt_lines_opts_t o = {0};
-    char err[256];
-    ck_assert_int_eq(mt_report_lines_build(&rep, a, &o, err, sizeof err), 0);
+    build_ok(&rep, a, (mt_lines_opts_t){0});
     /* argv's app.py names two files; the outermost unfrozen frame decides */
     ck_assert_str_eq(rep.file, "/nonexistent/w/app.py");
     ck_assert_int_eq(rep.file_is_script, 1);
@@ -108,24 +140,16 @@ START_TEST(own_and_including_callees)
     ck_assert_uint_eq(mod->incl.end_bytes, 1600);
     ck_assert_uint_eq(mod->incl.end_blocks, 3);
 
-    /* line 5 calls into another file: nothing of its own, its callee's figures included */
-    const mt_line_stats_t *call = stats_of(&rep, 5);
-    ck_assert_uint_eq(call->own.allocations, 0);
-    ck_assert_uint_eq(call->incl.allocations, 2);
-    ck_assert_uint_eq(call->incl.bytes_allocated, 200);
-    ck_assert_uint_eq(call->incl.end_bytes, 100);
-    const mt_line_stats_t *self = stats_of(&rep, 4);
-    ck_assert_uint_eq(self->own.allocations, 1);
-    ck_assert_uint_eq(self->own.end_bytes, 1000);
-    ck_assert_uint_eq(self->incl.end_bytes, 1000);
-
-    /* line 9 is three times in one stack: its allocation counts once */
-    const mt_line_stats_t *rec = stats_of(&rep, 9);
-    ck_assert_uint_eq(rec->own.allocations, 0);
-    ck_assert_uint_eq(rec->incl.allocations, 1);
-    ck_assert_uint_eq(rec->incl.bytes_allocated, 500);
-    ck_assert_uint_eq(rec->incl.end_bytes, 500);
-    ck_assert_uint_eq(stats_of(&rep, 10)->own.end_bytes, 500);
+    /* line, own allocations and end bytes, with callees allocations, bytes and end bytes */
+    static const line_want_t want[] = {
+        /* line 5 calls into another file: nothing of its own, its callee's figures included */
+        {5, 0, NOT_CHECKED, 2, 200, 100},
+        {4, 1, 1000, NOT_CHECKED, NOT_CHECKED, 1000},
+        /* line 9 is three times in one stack: its allocation counts once */
+        {9, 0, NOT_CHECKED, 1, 500, 500},
+        {10, NOT_CHECKED, 500, NOT_CHECKED, NOT_CHECKED, NOT_CHECKED},
+    };
+    assert_lines(&rep, want, sizeof want / sizeof want[0]);
     ck_assert_ptr_null(stats_of(&rep, 11)); /* util.py's line is not app.py's */
     ck_assert_uint_eq(rep.total.allocations, 2);
     ck_assert_uint_eq(rep.total.end_bytes, 1500);
@@ -160,9 +184,7 @@ START_TEST(functions_shown_whole_from_the_source)
     fclose(f);
     mt_analysis_t *a = load_lines_log(app, 1);
     mt_report_lines_t rep;
-    mt_lines_opts_t o = {.function = "work"};
-    char err[256];
-    ck_assert_int_eq(mt_report_lines_build(&rep, a, &o, err, sizeof err), 0);
+    build_ok(&rep, a, (mt_lines_opts_t){.function = "work"});
     ck_assert_int_eq(rep.source_errno, 0);
     ck_assert_uint_eq(rep.nblocks, 1);
     ck_assert_str_eq(rep.blocks[0].name, "work");
@@ -174,8 +196,7 @@ START_TEST(functions_shown_whole_from_the_source)
     ck_assert_uint_eq(rep.rows[2].stats->incl.end_bytes, 100);
     mt_report_lines_destroy(&rep);
 
-    o.function = NULL;
-    ck_assert_int_eq(mt_report_lines_build(&rep, a, &o, err, sizeof err), 0);
+    build_ok(&rep, a, (mt_lines_opts_t){0});
     ck_assert_uint_eq(rep.nblocks, 3);
     ck_assert_str_eq(rep.blocks[1].name, "rec");
     ck_assert_uint_eq(rep.blocks[1].first, 8);
@@ -266,8 +287,7 @@ START_TEST(script_of_python_m)
     ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "m.mtr", err, sizeof err), 0);
     mt_lb_free(&b);
     mt_report_lines_t rep;
-    mt_lines_opts_t o = {0};
-    ck_assert_int_eq(mt_report_lines_build(&rep, a, &o, err, sizeof err), 0);
+    build_ok(&rep, a, (mt_lines_opts_t){0});
     ck_assert_str_eq(rep.file, "/w/pkg/__main__.py");
     ck_assert_int_eq(rep.held.at_script_end, 0); /* no end of the script: the log's end */
     ck_assert_uint_eq(stats_of(&rep, 3)->own.end_bytes, 64);
@@ -281,9 +301,7 @@ START_TEST(text_and_json)
 {
     mt_analysis_t *a = load_lines_log("/nonexistent/w/app.py", 1);
     mt_report_lines_t rep;
-    mt_lines_opts_t o = {0};
-    char err[256];
-    ck_assert_int_eq(mt_report_lines_build(&rep, a, &o, err, sizeof err), 0);
+    build_ok(&rep, a, (mt_lines_opts_t){0});
     char *buf = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
