@@ -32,6 +32,7 @@
 #include "peak_check.h"
 #include "run_follow.h"
 #include "run_live.h"
+#include "run_sanitizer.h"
 #include "render_stack.h"
 #include "run_manifest.h"
 #include "text_escape.h"
@@ -573,6 +574,15 @@ static int mt_run_vet(const char *prog, const char *path)
                     "memtrace: %s is statically linked: LD_PRELOAD cannot reach it, nothing "
                     "would be recorded\n",
                     who);
+            return 1;
+        }
+        const mt_sanitizer_t *san = kind == MT_RUN_ELF_DYNAMIC ? mt_run_sanitizer(cur) : NULL;
+        if (san) {
+            fprintf(stderr,
+                    "memtrace: %s is built with %s (%s), whose runtime serves malloc itself "
+                    "and must come before LD_PRELOAD: nothing would be recorded (build it "
+                    "without the sanitizer to profile it)\n",
+                    who, san->name, san->flag);
             return 1;
         }
         if (kind != MT_RUN_ELF_UNKNOWN) {

@@ -193,6 +193,39 @@ def case_static_refused():
           f"a script whose interpreter is static should be refused\n{show(p)}")
 
 
+@case(120)
+def case_sanitizer_refused():
+    """A program built with a sanitizer that serves malloc itself cannot be recorded: gcc's
+    shared runtimes stop it at its start under LD_PRELOAD (ASan exits 1, TSan crashes, LSan
+    fails a check), clang's linked-in ones leave memtrace nothing to see. memtrace refuses
+    each with one line naming the sanitizer, before the program runs; UBSan is fine."""
+    src = it.write("san.c", '#include <stdio.h>\n#include <stdlib.h>\n'
+                   'int main(int argc, char **argv) {\n'
+                   '    FILE *f = fopen(argv[1], "w"); char *p = malloc(10);\n'
+                   '    fputs("ran", f); fclose(f); free(p); return 0;\n}\n')
+    builds = [("gcc", "address", "AddressSanitizer"), ("gcc", "thread", "ThreadSanitizer"),
+              ("gcc", "leak", "LeakSanitizer"), ("clang", "address", "AddressSanitizer"),
+              ("clang", "thread", "ThreadSanitizer"), ("clang", "memory", "MemorySanitizer")]
+    tried = 0
+    for cc, kind, name in builds:
+        exe = os.path.join(it.TMP, f"san-{cc}-{kind}")
+        c = run([cc, f"-fsanitize={kind}", "-o", exe, src])
+        if c.returncode != 0 or run([exe, exe + ".plain"]).returncode != 0:
+            continue  # that compiler or its runtime is not installed here
+        tried += 1
+        ran = exe + ".ran"
+        p = memtrace("run", "-q", "-o", exe + ".mtr", "--", exe, ran)
+        check(p.returncode == 1 and p.stderr.count("\n") == 1 and
+              p.stderr.startswith(f"memtrace: {exe} is built with {name} (-fsanitize={kind})"),
+              f"{cc} -fsanitize={kind}: expected one line naming {name}, exit 1\n{show(p)}")
+        check(not os.path.exists(ran), f"{cc} -fsanitize={kind}: the program ran")
+    check(tried >= 3, f"only {tried} sanitizer builds could be made: gcc's runtimes missing?")
+    exe = os.path.join(it.TMP, "san-ubsan")
+    check(run(["gcc", "-fsanitize=undefined", "-o", exe, src]).returncode == 0, "gcc ubsan")
+    p = memtrace("run", "-q", "-o", exe + ".mtr", "--", exe, exe + ".ran")
+    check(p.returncode == 0 and os.path.exists(exe + ".ran"), f"UBSan refused\n{show(p)}")
+
+
 @case(30)
 def case_setuid_refused():
     if os.geteuid() != 0:
