@@ -36,6 +36,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "run_live.h"
+#include "run_sanitizer.h"
 
 #define MT_ATTACH_DEFAULT_TEMPLATE "memtrace.%e.%p.mtr"
 #define MT_ATTACH_CONF_FMT "/tmp/memtrace-attach.%d.conf"
@@ -818,6 +819,13 @@ int mt_cmd_attach(int argc, char **argv)
                               "load the recorder with (only dynamically linked programs can "
                               "be attached to; 'memtrace run' cannot record it either)",
                               pid, name);
+    char exe[64];
+    snprintf(exe, sizeof exe, "/proc/%d/exe", pid);
+    const mt_sanitizer_t *san = mt_run_sanitizer(exe);
+    if (san)
+        return mt_attach_fail("pid %d (%s) is built with %s (%s), whose runtime serves malloc "
+                              "itself: there is nothing memtrace could record",
+                              pid, name, san->name, san->flag);
     uint64_t dlopen_at = mt_attach_target_sym(pid, "dlopen");
     if (!dlopen_at)
         return mt_attach_fail("pid %d (%s): no dlopen found in its C library (memtrace attach "

@@ -200,6 +200,21 @@ def case_attach_refusals():
         finally:
             s.kill()
             s.wait()
+    # a sanitizer build (ASan's runtime serves malloc): refused before the recorder is loaded
+    exe = os.path.join(it.TMP, "attach_asan")
+    if run(["gcc", "-fsanitize=address", "-o", exe, src]).returncode == 0:
+        s = subprocess.Popen([exe], stderr=subprocess.PIPE, text=True)
+        try:
+            refused([mt, "attach", str(s.pid)],
+                    f"memtrace: attach: pid {s.pid} (attach_asan) is built with "
+                    "AddressSanitizer (-fsanitize=address), whose runtime serves malloc itself: "
+                    "there is nothing memtrace could record")
+            with open(f"/proc/{s.pid}/maps") as f:
+                check("libmemtrace_preload" not in f.read(), "the recorder was loaded all the same")
+        finally:
+            s.kill()
+            _, err = s.communicate()
+        check("memtrace" not in err, f"memtrace wrote to the process's stderr: {err}")
     # a process memtrace already records
     prog = waiter()
     r = start([mt, "run", "-q", "-o", os.path.join(it.TMP, "attach_run.mtr"), "--", prog])
