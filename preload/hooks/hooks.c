@@ -905,6 +905,9 @@ static bool mt_hooks_is_fork(long nr, const long *a)
     return false;
 }
 
+static int mt_hooks_sys_execve(const long *a);
+static int mt_hooks_sys_execveat(const long *a);
+
 MT_EXPORT long syscall(long nr, ...)
 {
     long a[6];
@@ -921,6 +924,10 @@ MT_EXPORT long syscall(long nr, ...)
             mt_hooks_self_named();
         return r;
     }
+    if (nr == SYS_execve)
+        return mt_hooks_sys_execve(a);
+    if (nr == SYS_execveat)
+        return mt_hooks_sys_execveat(a);
     if ((nr == SYS_unshare && (a[0] & MT_HOOKS_ALONE_FLAGS)) ||
         (nr == SYS_setns && mt_hooks_setns_alone((int)a[0], (int)a[1])))
         return mt_hooks_alone(nr, a[0], a[1]);
@@ -1009,6 +1016,45 @@ MT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     mt_sbuf_add(&s, "/dev/fd/");
     mt_sbuf_u64(&s, (uint64_t)(unsigned)fd);
     MT_EXEC_CALL(file, envp, mt_real.fexecve(fd, argv, env_));
+}
+
+/* exec without execve's symbol: syscall(SYS_execve or SYS_execveat, ...), as runtimes and
+ * hand-written wrappers make it, and glibc's execveat, which is that system call. The image
+ * is replaced all the same, so the log ends as for execve (before, every event of the old
+ * image was lost with its log left without an end). */
+static int mt_hooks_sys_execve(const long *a)
+{
+    MT_EXEC_CALL((const char *)a[0], (char *const *)a[2],
+                 (int)mt_syscall(SYS_execve, a[0], a[1], (long)env_, 0L, 0L, 0L));
+}
+
+/* The name the kernel starts an execveat image as: its path, or /dev/fd/N for the file of
+ * descriptor N itself (an empty path with AT_EMPTY_PATH). */
+static void mt_hooks_execveat_name(int fd, const char *path, char *out, size_t cap)
+{
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, out, cap);
+    if (path && path[0]) {
+        mt_sbuf_add(&s, path);
+        return;
+    }
+    mt_sbuf_add(&s, "/dev/fd/");
+    mt_sbuf_u64(&s, (uint64_t)(unsigned)fd);
+}
+
+static int mt_hooks_sys_execveat(const long *a)
+{
+    char file[PATH_MAX];
+    mt_hooks_execveat_name((int)a[0], (const char *)a[1], file, sizeof file);
+    MT_EXEC_CALL(file, (char *const *)a[3],
+                 (int)mt_syscall(SYS_execveat, a[0], a[1], a[2], (long)env_, a[4], 0L));
+}
+
+MT_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+                       int flags)
+{
+    const long a[6] = {dirfd, (long)path, (long)argv, (long)envp, flags, 0};
+    return mt_hooks_sys_execveat(a);
 }
 
 /* The execl family is variadic; glibc implements it with internal calls that bypass the

@@ -11,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import mt_harness as it  # noqa: E402
-from mt_harness import Fail, Skip, check, memtrace, run, show  # noqa: E402
+from mt_harness import Fail, Skip, check, json_of, memtrace, run, show  # noqa: E402
 
 case = it.suite("hostile")
 
@@ -241,6 +241,21 @@ def case_stderr_takeover():
     lines = [l for l in traced.stderr.splitlines() if "File too large" in l]
     check(len(lines) == 1 and "recording stopped" in lines[0],
           f"memtrace's message did not reach its standard error\n{show(traced)}")
+
+
+@case(60)
+def case_raw_exec():
+    """exec by the system call (syscall(SYS_execve), syscall(SYS_execveat), glibc's execveat):
+    a failed one first, then the image is replaced. The first image's log must end with its
+    exec and hold exactly what it allocated (all of it was lost before, its log left without
+    an end); the next image is recorded to its own log."""
+    for how in ("syscall-execve", "syscall-execveat", "execveat"):
+        traced, rep = same_as_plain("raw_exec", how, timeout=60)
+        check(rep["exit"]["reason"] == "exec" and rep.get("next_log"),
+              f"{how}: the first image's log ends with {rep['exit']}, next {rep.get('next_log')}")
+        nxt = json_of("report", "--format", "json", rep["next_log"])
+        check(nxt["exit"] == {"reason": "normal", "status": 4} and not nxt["truncated"],
+              f"{how}: the new image's log: exit {nxt['exit']}")
 
 
 @case(120)
