@@ -11,7 +11,8 @@
  * field   mt_real.field, the real function (symbol when it is a C identifier)
  * when    MT_AT_START: resolved by mt_hooks_resolve, before the first call is recorded, in
  *         this order; MT_ON_USE: resolved by its hook when first called (exit, whose
- *         lookup must wait for the program's own; __libc_start_main, which runs once)
+ *         lookup must wait for the program's own; __libc_start_main, which runs once; _Fork,
+ *         which glibc has from 2.34 on)
  *
  * free comes last of the MT_AT_START ones: a non-NULL mt_real.free means all are resolved.
  */
@@ -46,6 +47,7 @@
     X(free, "free", MT_AT_START, void, (void *), )                                                 \
     X(exit, "exit", MT_ON_USE, void, (int), __attribute__((noreturn)))                             \
     X(daemon, "daemon", MT_ON_USE, int, (int, int), )                                              \
+    X(Fork_, "_Fork", MT_ON_USE, pid_t, (void), )                                                  \
     X(libc_start_main, "__libc_start_main", MT_ON_USE, int,                                        \
       (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void),               \
        void (*)(void), void *), )

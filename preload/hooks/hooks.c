@@ -908,6 +908,18 @@ static bool mt_hooks_is_fork(long nr, const long *a)
 static int mt_hooks_sys_execve(const long *a);
 static int mt_hooks_sys_execveat(const long *a);
 
+/* After a fork made without the atfork handlers (mt_life_fork_prepare before it), what the
+ * handlers do in the child (r 0) and in the parent; errno is the fork's. */
+static void mt_hooks_forked(long r)
+{
+    int saved = errno;
+    if (r == 0)
+        mt_life_fork_child();
+    else
+        mt_life_fork_parent();
+    errno = saved;
+}
+
 MT_EXPORT long syscall(long nr, ...)
 {
     long a[6];
@@ -935,12 +947,26 @@ MT_EXPORT long syscall(long nr, ...)
         return mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
     mt_life_fork_prepare();
     long r = mt_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-    int saved = errno;
-    if (r == 0)
-        mt_life_fork_child();
-    else
-        mt_life_fork_parent();
-    errno = saved;
+    mt_hooks_forked(r);
+    return r;
+}
+
+/* glibc's _Fork (2.34 on): fork without the atfork handlers, which are where memtrace readies
+ * a forked child (its own log and writer; without them the child wrote into its parent's log
+ * and broke it). fork itself calls glibc's internal _Fork, never this. */
+MT_EXPORT pid_t _Fork(void)
+{
+    if (!mt_real.Fork_)
+        MT_SYM(Fork_, "_Fork");
+    if (!mt_real.Fork_) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (!mt_hooks_wanted())
+        return mt_real.Fork_();
+    mt_life_fork_prepare();
+    pid_t r = mt_real.Fork_();
+    mt_hooks_forked(r);
     return r;
 }
 

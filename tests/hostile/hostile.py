@@ -258,6 +258,24 @@ def case_raw_exec():
               f"{how}: the new image's log: exit {nxt['exit']}")
 
 
+@case(60)
+def case_underscore_fork():
+    """glibc's _Fork runs no atfork handlers: the child must still get a log of its own (it
+    wrote into its parent's before, which then ended truncated), each log whole and exact."""
+    traced, rep = same_as_plain("underscore_fork", timeout=60)
+    check(rep["exit"] == {"reason": "normal", "status": 0},
+          f"the parent's log ends with {rep['exit']}")
+    want = tuple(int(x) for x in re.search(r"child: mallocs=(\d+) frees=(\d+) leaked=(\d+)",
+                                           traced.stdout).groups())
+    kids = []
+    for log in logs_of(os.path.join(it.TMP, "underscore_fork-.mtr")):
+        got, r = own_totals(log, prog("underscore_fork"))
+        if r["origin"]["how"] == "fork":
+            kids.append((got, r["exit"], r["unknown_frees"]))
+    check(kids == [(want, {"reason": "normal", "status": 3}, 0)],
+          f"the child's log: {kids}; it counted {want}")
+
+
 @case(120)
 def case_fork_threads():
     """50 forks while four threads allocate: no child deadlocks on a lock another thread held

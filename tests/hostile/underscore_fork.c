@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// glibc's _Fork (2.34 on): a fork that runs no atfork handlers, as an async-signal-safe fork
+// in a signal handler or a spawn helper makes it. The child allocates, frees and exits 3;
+// each process prints its own counts (the parent's last). Each must have a log of its own,
+// whole, with exactly its counts: the child must not write into its parent's log.
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+pid_t _Fork(void);
+
+static unsigned long mallocs, frees, leaked;
+
+static void churn(int n, size_t size)
+{
+    for (int i = 0; i < n; i++) {
+        void *p = malloc(size + (size_t)i);
+        mallocs++;
+        if (i % 4 == 0) {
+            leaked += size + (size_t)i;
+            continue; /* kept on purpose */
+        }
+        free(p);
+        frees++;
+    }
+}
+
+int main(void)
+{
+    churn(12, 100);
+    fflush(stdout);
+    pid_t pid = _Fork();
+    if (pid < 0)
+        return 2;
+    if (pid == 0) {
+        mallocs = frees = leaked = 0; /* the child counts its own */
+        churn(9, 200);
+        printf("child: mallocs=%lu frees=%lu leaked=%lu\n", mallocs, frees, leaked);
+        exit(3);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 3)
+        return 4;
+    churn(5, 300);
+    printf("hostile: parent mallocs=%lu frees=%lu leaked=%lu\n", mallocs, frees, leaked);
+    return 0;
+}
