@@ -595,9 +595,32 @@ void mt_hooks_find_dlsym(void)
 
 /* ---- modules ---- */
 
+/* RTLD_DEEPBIND puts a library's own scope, and its C library's, before the preloads: its
+ * calls to malloc and free go to glibc's directly. Said once per library, in the log (the
+ * reports' allocator notice) and on stderr, since its blocks' counts cannot be right. Patching
+ * its GOT as `memtrace attach` does would need the library's constructors to wait, and the
+ * dlopen below must stay a tail call. */
+static void mt_hooks_deepbind_notice(const char *file)
+{
+    if (!mt_hooks_wanted())
+        return;
+    mt_guard = 1;
+    char buf[PATH_MAX + 256];
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, buf, sizeof buf);
+    mt_sbuf_add(&s, file ? file : "the program");
+    mt_sbuf_add(&s, " is loaded with RTLD_DEEPBIND: its malloc and free calls bypass memtrace "
+                    "(blocks it allocates are not seen; blocks it frees look not freed)");
+    mt_rec_notice(MT_NOTICE_ALLOCATOR, buf);
+    mt_msg(buf);
+    mt_guard_leave();
+}
+
 MT_EXPORT void *dlopen(const char *file, int mode)
 {
     MT_ENSURE(dlopen);
+    if (MT_UNLIKELY(mode & RTLD_DEEPBIND))
+        mt_hooks_deepbind_notice(file);
     /* Must stay a tail call: glibc's dlopen searches the DT_RUNPATH/RPATH of the object its
      * return address lies in, which has to be the caller's, not ours. The new module is
      * picked up by the next allocation (mt_rec_dl_pending) or the writer's tick. */

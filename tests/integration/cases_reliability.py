@@ -178,6 +178,59 @@ def build_prog(name, src_text, *link, cxx=False):
     return exe
 
 
+DEEPBIND_LIB = r"""
+#include <stdlib.h>
+#include <string.h>
+char *make(int n) { char *p = malloc((size_t)n); memset(p, 1, (size_t)n); return p; }
+void drop(char *p) { free(p); }
+"""
+
+DEEPBIND_MAIN = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv)
+{
+    void *h = dlopen(argv[1], RTLD_NOW | RTLD_DEEPBIND);
+    if (!h)
+        return 2;
+    char *(*make)(int) = (char *(*)(int))dlsym(h, "make");
+    void (*drop)(char *) = (void (*)(char *))dlsym(h, "drop");
+    for (int i = 0; i < 10; i++)
+        free(make(100 + i));
+    for (int i = 0; i < 10; i++)
+        drop(malloc(200 + (size_t)i));
+    printf("done\n");
+    return 0;
+}
+"""
+
+
+@case(60)
+def case_deepbind_notice():
+    """A library dlopen'ed with RTLD_DEEPBIND calls glibc's malloc and free directly, past the
+    preload: its blocks' counts cannot be right (frees of blocks never seen, blocks it frees
+    left as not freed). memtrace must say so, once, on stderr and in the report and leaks,
+    instead of giving those numbers silently."""
+    lib = os.path.join(it.TMP, "libdeep.so")
+    c = it.run([it.ARGS.cc or "cc", "-shared", "-fPIC", "-o", lib,
+                it.write("deep.c", DEEPBIND_LIB)])
+    check(c.returncode == 0, f"cannot build libdeep.so\n{show(c)}")
+    prog = build_prog("deep_main", DEEPBIND_MAIN, "-ldl")
+    log = os.path.join(it.TMP, "deep.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", prog, lib)
+    want = (f"{lib} is loaded with RTLD_DEEPBIND: its malloc and free calls bypass memtrace "
+            "(blocks it allocates are not seen; blocks it frees look not freed)")
+    check(p.returncode == 0 and p.stdout == "done\n", f"the program under memtrace\n{show(p)}")
+    check(p.stderr == f"memtrace: {want}\n", f"one line on stderr expected\n{show(p)}")
+    rep = report_json(log)
+    check(rep["allocator_notice"] == want, f"report: notice {rep.get('allocator_notice')!r}")
+    check(rep["unknown_frees"] == 10, f"{rep['unknown_frees']} unknown frees, the library made 10")
+    t = memtrace("leaks", log)
+    check(f"warning: {want}" in t.stdout, f"memtrace leaks says nothing\n{show(t)}")
+
+
 @case(120)
 def case_own_allocator():
     """jemalloc linked statically: nothing reaches the hooks, so memtrace says so on stderr and
