@@ -18,7 +18,7 @@
 #define MT_SLOT_SCRATCH 2048u
 /* Above the scratch: the signals held for the end of a hook (signal_defer.c). */
 #define MT_SLOT_SIGNALS 4096u
-#define MT_SLOT_FU_CACHE (65u << 10) /* fast_unwind.c's rule cache */
+#define MT_SLOT_FU_CACHE (108u << 10) /* fast_unwind.c's rule and whole-stack caches */
 
 typedef struct mt_slot {
     uint8_t *alt_stack;   /* MT_SLOT_ALT_STACK bytes: a root for the leak scan (handler frames) */
