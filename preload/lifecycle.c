@@ -405,10 +405,8 @@ void mt_life_init(const mt_life_python_t *py)
             mt_acheck_foreign_allocator();
         }
         mt_usable_fn usable = mt_acheck_glibc_usable();
-        /* only when the total is kept: the check maps and unmaps three 34 MiB blocks */
-        bool header = mt_config.sample_ms && mt_acheck_chunk_header_ok(usable);
         mt_private_heap = 0;
-        mt_rec_heap_start(usable, header);
+        mt_rec_heap_start(usable);
         on_exit(mt_life_on_exit, NULL);
         at_quick_exit(mt_life_on_quick_exit);
         pthread_atfork(mt_life_fork_prepare, mt_life_fork_parent, mt_life_fork_child);

@@ -274,91 +274,25 @@ mt_usable_fn mt_acheck_glibc_usable(void)
     return fn;
 }
 
-/*
- * The blocks of mt_acheck_chunk_verify. Sizes around tcache's and the fastbins' limits and
- * a page; 34 MiB for the mmapped ones: any request over 32 MiB (glibc's largest dynamic mmap
- * threshold on 64-bit) is mmapped unless the program turned mmap off, and freeing it leaves
- * the threshold alone (glibc raises it to the size of a freed mmapped chunk only up to 32 MiB).
- */
-#define MT_ACHECK_BIG ((size_t)34 << 20)
-enum { MT_ACHECK_BLOCKS = 24 };
-
-/* A block of size from, reallocated to size to; NULL when either failed. */
-static void *mt_acheck_resized(const mt_acheck_heap_fns_t *f, size_t from, size_t to)
+size_t mt_acheck_usable_learn(mt_acheck_trust_t *t, const void *p, mt_usable_fn usable)
 {
-    void *p = f->malloc(from), *q = p ? f->realloc(p, to) : NULL;
-    if (p && !q)
-        f->free(p);
-    return q;
-}
-
-int mt_acheck_chunk_verify(const mt_acheck_heap_fns_t *f)
-{
-    static const size_t small[] = {0, 1, 24, 25, 40, 100, 1032, 1033, 4000, 70000};
-    void *b[MT_ACHECK_BLOCKS] = {0};
-    int n = 0, ok = 1, mmapped = 0, heap = 0;
-    for (size_t i = 0; i < sizeof small / sizeof small[0]; i++)
-        b[n++] = f->malloc(small[i]);
-    b[n++] = f->malloc(MT_ACHECK_BIG);
-    b[n++] = f->calloc(3, 40);
-    b[n++] = f->calloc(1, MT_ACHECK_BIG + 100);
-    /* realloc: grown (in place or moved), shrunk, and an mmapped chunk grown (mremap) */
-    b[n++] = mt_acheck_resized(f, 50, 3000);
-    b[n++] = mt_acheck_resized(f, 5000, 200);
-    b[n++] = mt_acheck_resized(f, MT_ACHECK_BIG, MT_ACHECK_BIG + 5000);
-    b[n++] = f->memalign(64, 100);
-    b[n++] = f->memalign(4096, 5000);
-    b[n++] = f->memalign(4096, MT_ACHECK_BIG); /* mmapped, the block inside the mapping */
-    void *pm = NULL;
-    b[n++] = f->posix_memalign(&pm, 256, 3000) == 0 ? pm : NULL;
-    b[n++] = f->aligned_alloc(32, 64);
-    if (f->valloc) /* obsolete: a libc may not have them */
-        b[n++] = f->valloc(100);
-    if (f->pvalloc)
-        b[n++] = f->pvalloc(100);
-    for (int i = 0; i < n; i++) {
-        if (!b[i]) {
-            ok = 0;
-            continue;
-        }
-        size_t head;
-        memcpy(&head, (const char *)b[i] - sizeof head, sizeof head);
-        if (head & 2)
-            mmapped = 1;
-        else
-            heap = 1;
-        if (mt_acheck_chunk_usable(b[i]) != f->usable(b[i]))
-            ok = 0;
+    size_t real = usable((void *)p);
+    unsigned old = __atomic_load_n(&t->trusted, __ATOMIC_RELAXED);
+    if (old & MT_ACHECK_REFUSED)
+        return real;
+    size_t head;
+    unsigned kind = mt_acheck_chunk_kind(p, &head);
+    if (mt_acheck_chunk_usable(p) != real) {
+        __atomic_store_n(&t->trusted, MT_ACHECK_REFUSED, __ATOMIC_RELAXED);
+        return real;
     }
-    for (int i = n - 1; i >= 0; i--)
-        if (b[i])
-            f->free(b[i]);
-    return ok && mmapped && heap;
-}
-
-/* dlsym returns an object pointer; copying it avoids a pedantic function-pointer cast. */
-#define MT_ACHECK_SYM(field, name)                                                                 \
-    do {                                                                                           \
-        void *sym_ = dlsym(RTLD_NEXT, name);                                                       \
-        if (!sym_)                                                                                 \
-            return 0;                                                                              \
-        memcpy(&f.field, &sym_, sizeof sym_);                                                      \
-    } while (0)
-
-int mt_acheck_chunk_header_ok(mt_usable_fn usable)
-{
-    if (!usable)
-        return 0;
-    mt_acheck_heap_fns_t f = {.usable = usable};
-    MT_ACHECK_SYM(malloc, "malloc");
-    MT_ACHECK_SYM(calloc, "calloc");
-    MT_ACHECK_SYM(realloc, "realloc");
-    MT_ACHECK_SYM(free, "free");
-    MT_ACHECK_SYM(memalign, "memalign");
-    MT_ACHECK_SYM(posix_memalign, "posix_memalign");
-    MT_ACHECK_SYM(aligned_alloc, "aligned_alloc");
-    void *v = dlsym(RTLD_NEXT, "valloc"), *pv = dlsym(RTLD_NEXT, "pvalloc");
-    memcpy(&f.valloc, &v, sizeof v);
-    memcpy(&f.pvalloc, &pv, sizeof pv);
-    return mt_acheck_chunk_verify(&f);
+    uint32_t need = kind == MT_ACHECK_HEAP ? MT_ACHECK_TRUST_HEAP : MT_ACHECK_TRUST_MMAPPED;
+    if (__atomic_add_fetch(&t->agreed[kind], 1, __ATOMIC_RELAXED) < need)
+        return real;
+    /* never over a refusal another thread made meanwhile */
+    while (!(old & MT_ACHECK_REFUSED) &&
+           !__atomic_compare_exchange_n(&t->trusted, &old, old | kind, true, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED))
+        ;
+    return real;
 }

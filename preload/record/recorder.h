@@ -48,17 +48,18 @@ extern int mt_rec_dl_pending;
 extern mt_heap_total_t mt_rec_heap;
 /* glibc's malloc_usable_size when mt_rec_heap is on, else a function that returns 0. */
 extern mt_usable_fn mt_rec_usable_fn;
-/* True when mt_rec_heap is on and the chunk header read was checked against it at start
- * (allocator_check.h): then the header is read inline instead. */
+/* True when mt_rec_heap is on: the blocks are glibc chunks, whose header may give the usable
+ * size once it agreed with malloc_usable_size often enough (mt_rec_usable_trust). */
 extern bool mt_rec_usable_header;
+extern mt_acheck_trust_t mt_rec_usable_trust;
 
 /* Usable size of a live malloc-family block, 0 when the total is off. Before the lock: it
  * reads the chunk's header (glibc's function the next chunk's too), it takes no lock. Read on
- * every allocation, free and realloc, so inline where glibc's layout allows it. */
+ * every allocation, free and realloc, so from the header where glibc's layout allows it. */
 static inline uint64_t mt_rec_usable(const void *p)
 {
     if (MT_LIKELY(mt_rec_usable_header))
-        return mt_acheck_chunk_usable(p);
+        return mt_acheck_usable(&mt_rec_usable_trust, p, mt_rec_usable_fn);
     return mt_rec_usable_fn((void *)p);
 }
 
@@ -92,9 +93,8 @@ void mt_rec_notice(unsigned code, const char *text);
  * taken again at its next event. */
 void mt_rec_thread_child(void);
 /* Turns the glibc heap total on when samples are on and usable (allocator_check.h) is glibc's
- * malloc_usable_size: malloc_usable_size and mallinfo2 must describe the blocks we forward.
- * header: mt_acheck_chunk_header_ok(usable) said the chunk header may be read instead. */
-void mt_rec_heap_start(mt_usable_fn usable, bool header);
+ * malloc_usable_size: malloc_usable_size and mallinfo2 must describe the blocks we forward. */
+void mt_rec_heap_start(mt_usable_fn usable);
 
 /* ---- the log's opening records (process.c); each takes the writer lock ---- */
 

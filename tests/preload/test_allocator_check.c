@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Unit tests for the glibc chunk header read of preload/base/allocator_check.h: that it is
 // malloc_usable_size's answer for every kind of block the hooks see (heap and mmapped chunks,
-// a thread's arena, calloc, realloc, every aligned allocation), that the start-up check
-// accepts glibc and refuses an allocator that answers otherwise, and that the check leaves
-// glibc's mmap threshold as it was. Under a sanitizer (its own malloc) only the refusal runs.
+// a thread's arena, calloc, realloc, every aligned allocation), and that it is used for a kind
+// of chunk only once it agreed with malloc_usable_size on enough blocks of that kind, never
+// after a difference. Under a sanitizer (its own malloc) the blocks are not glibc's: skipped.
 #include <check.h>
 
 #include "check_main.h"
@@ -144,14 +144,6 @@ START_TEST(header_is_malloc_usable_size)
 }
 END_TEST
 
-START_TEST(check_accepts_glibc)
-{
-    /* a sanitizer's malloc is no glibc chunk: then there is no header read at all */
-    ck_assert_int_eq(mt_acheck_chunk_header_ok(mt_acheck_glibc_usable()), glibc_heap());
-    ck_assert_int_eq(mt_acheck_chunk_header_ok(NULL), 0);
-}
-END_TEST
-
 /* malloc_usable_size as it would be if mmapped chunks had a heap chunk's layout. */
 static size_t usable_mmapped_wrong(void *p)
 {
@@ -166,66 +158,83 @@ static size_t usable_debug(void *p)
     return malloc_usable_size(p) - 1;
 }
 
-/* A malloc with mmap turned off (M_MMAP_MAX 0) or no address space: no big block. */
-static void *malloc_small_only(size_t n)
-{
-    return n > 32 * MIB ? NULL : malloc(n);
-}
-
 static size_t usable_glibc(void *p)
 {
     return malloc_usable_size(p);
 }
 
-static mt_acheck_heap_fns_t glibc_fns(void)
+/* n live blocks of size at once, each asked through t, with what the asker would be told. */
+static void ask(mt_acheck_trust_t *t, mt_usable_fn usable, unsigned n, size_t size)
 {
-    return (mt_acheck_heap_fns_t){malloc,         calloc,        realloc, free,    memalign,
-                                  posix_memalign, aligned_alloc, valloc,  pvalloc, usable_glibc};
+    void *b[300];
+    ck_assert_uint_le(n, 300);
+    for (unsigned i = 0; i < n; i++) {
+        b[i] = malloc(size + i % 50);
+        ck_assert_ptr_nonnull(b[i]);
+        /* the header lies before the block: hide from the compiler where the pointer came
+         * from, or -Warray-bounds sees a read outside the object */
+        __asm__("" : "+r"(b[i]));
+        ck_assert_uint_eq(mt_acheck_usable(t, b[i], usable), usable(b[i]));
+    }
+    for (unsigned i = 0; i < n; i++)
+        free(b[i]);
 }
 
-START_TEST(check_refuses_other_answers)
+/* The header is read for a kind of chunk only after it agreed with malloc_usable_size on the
+ * program's own blocks of that kind, MT_ACHECK_TRUST_* of them; meanwhile the answer is the
+ * function's. */
+START_TEST(trusted_after_agreeing)
 {
     if (!glibc_heap())
         return;
-    mt_acheck_heap_fns_t f = glibc_fns();
-    ck_assert_int_eq(mt_acheck_chunk_verify(&f), 1);
-    f.valloc = f.pvalloc = NULL; /* a libc without the obsolete two */
-    ck_assert_int_eq(mt_acheck_chunk_verify(&f), 1);
-    f = glibc_fns();
-    f.usable = usable_mmapped_wrong;
-    ck_assert_int_eq(mt_acheck_chunk_verify(&f), 0);
-    f.usable = usable_debug;
-    ck_assert_int_eq(mt_acheck_chunk_verify(&f), 0);
-    f = glibc_fns();
-    f.malloc = malloc_small_only; /* never saw an mmapped chunk: not proven, not used */
-    ck_assert_int_eq(mt_acheck_chunk_verify(&f), 0);
+    mt_acheck_trust_t t = {0};
+    ask(&t, usable_glibc, MT_ACHECK_TRUST_HEAP - 1, 24);
+    ck_assert_uint_eq(t.trusted, 0);
+    ask(&t, usable_glibc, 1, 100);
+    ck_assert_uint_eq(t.trusted, MT_ACHECK_HEAP);
+    ask(&t, usable_glibc, MT_ACHECK_TRUST_MMAPPED - 1, 40 * MIB);
+    ck_assert_uint_eq(t.trusted, MT_ACHECK_HEAP);
+    ask(&t, usable_glibc, 1, 40 * MIB);
+    ck_assert_uint_eq(t.trusted, MT_ACHECK_HEAP | MT_ACHECK_MMAPPED);
+    ask(&t, usable_glibc, 200, 5000); /* read from the header now: the same answers */
+    ck_assert_uint_eq(t.agreed[MT_ACHECK_HEAP], MT_ACHECK_TRUST_HEAP);
 }
 END_TEST
 
-START_TEST(check_keeps_mmap_threshold)
+/* One difference and the header is never read again: an allocator whose mmapped chunks read
+ * otherwise (after the heap kind was trusted), or a debugging malloc that answers less. */
+START_TEST(refused_on_a_difference)
 {
     if (!glibc_heap())
         return;
-    /* 200 KiB is over the default threshold (128 KiB), which this fresh process (Check forks
-     * one per test) has not raised: mmapped after the check too. Had the check freed an
-     * mmapped chunk under 32 MiB, glibc would have raised the threshold to that chunk's
-     * size, and this block would come from the heap. */
-    ck_assert_int_eq(mt_acheck_chunk_header_ok(mt_acheck_glibc_usable()), 1);
-    /* glibc mmaps a block only when neither a free chunk nor the top of the heap can hold
-     * it: none free can (asserted), and the top is used up first */
-    struct mallinfo2 mi = mallinfo2();
-    ck_assert_uint_lt(mi.fordblks - mi.keepcost, 200 * 1024);
-    void *top = mi.keepcost > 4096 ? malloc(mi.keepcost - 4096) : NULL;
-    sink = top;
-    size_t before = mmapped_chunks();
-    void *p = malloc(200 * 1024);
-    sink = p; /* or the compiler drops the malloc and free pair */
-    ck_assert_uint_eq(mmapped_chunks(), before + 1);
-    free(p);
-    free(top);
+    mt_acheck_trust_t t = {0};
+    ask(&t, usable_mmapped_wrong, MT_ACHECK_TRUST_HEAP, 64);
+    ck_assert_uint_eq(t.trusted, MT_ACHECK_HEAP);
+    ask(&t, usable_mmapped_wrong, 1, 40 * MIB);
+    ck_assert_uint_eq(t.trusted, MT_ACHECK_REFUSED);
+    ask(&t, usable_mmapped_wrong, MT_ACHECK_TRUST_HEAP, 64); /* answered by the function */
+    ask(&t, usable_mmapped_wrong, MT_ACHECK_TRUST_MMAPPED + 1, 40 * MIB);
+    ck_assert_uint_eq(t.trusted, MT_ACHECK_REFUSED);
+    mt_acheck_trust_t d = {0};
+    ask(&d, usable_debug, 1, 64);
+    ck_assert_uint_eq(d.trusted, MT_ACHECK_REFUSED);
+    ask(&d, usable_debug, MT_ACHECK_TRUST_HEAP + 1, 64);
+    ck_assert_uint_eq(d.trusted, MT_ACHECK_REFUSED);
+}
+END_TEST
+
+/* The recorder's own function: glibc's under a plain build, none under a sanitizer's malloc
+ * (then there is no heap total, and no header read). */
+START_TEST(glibc_usable_found)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    ck_assert(!glibc_heap());
+#else
+    ck_assert(glibc_heap());
+#endif
 }
 END_TEST
 
 MT_SUITE(.name = "allocator_check",
-         .tests = MT_TESTS(header_is_malloc_usable_size, check_accepts_glibc,
-                           check_refuses_other_answers, check_keeps_mmap_threshold));
+         .tests = MT_TESTS(header_is_malloc_usable_size, trusted_after_agreeing,
+                           refused_on_a_difference, glibc_usable_found));
