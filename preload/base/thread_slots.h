@@ -26,7 +26,8 @@ typedef struct mt_slot {
     void *scratch;        /* MT_SLOT_SCRATCH bytes at the bottom of rec_stack */
     void *signals;        /* MT_SLOT_SIGNALS bytes above the scratch */
     void *fu_cache;       /* MT_SLOT_FU_CACHE bytes; rules are per address, so those of a reused
-                           * slot stay valid (the cache checks its generation) */
+                           * slot stay valid (the cache checks its generation); excluded from
+                           * the leak scan (whole stacks hold stack and register words) */
     uintptr_t program_sp; /* while on rec_stack: where the program's stack was left */
     /* Set (under the writer lock) once the thread's event is in the log and until the leak
      * check's block table has it too (record/recorder.c): whoever needs the two to agree
