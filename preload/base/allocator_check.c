@@ -273,3 +273,26 @@ mt_usable_fn mt_acheck_glibc_usable(void)
     memcpy(&fn, &u, sizeof u); /* an object pointer from dlsym, as MT_SYM does */
     return fn;
 }
+
+size_t mt_acheck_usable_learn(mt_acheck_trust_t *t, const void *p, mt_usable_fn usable)
+{
+    size_t real = usable((void *)p);
+    unsigned old = __atomic_load_n(&t->trusted, __ATOMIC_RELAXED);
+    if (old & MT_ACHECK_REFUSED)
+        return real;
+    size_t head;
+    unsigned kind = mt_acheck_chunk_kind(p, &head);
+    if (mt_acheck_chunk_usable(p) != real) {
+        __atomic_store_n(&t->trusted, MT_ACHECK_REFUSED, __ATOMIC_RELAXED);
+        return real;
+    }
+    uint32_t need = kind == MT_ACHECK_HEAP ? MT_ACHECK_TRUST_HEAP : MT_ACHECK_TRUST_MMAPPED;
+    if (__atomic_add_fetch(&t->agreed[kind], 1, __ATOMIC_RELAXED) < need)
+        return real;
+    /* never over a refusal another thread made meanwhile */
+    while (!(old & MT_ACHECK_REFUSED) &&
+           !__atomic_compare_exchange_n(&t->trusted, &old, old | kind, true, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED))
+        ;
+    return real;
+}

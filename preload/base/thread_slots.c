@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The pool of per-thread slots (thread_slots.h). Three mappings per MT_SLOTS_PER_CHUNK threads:
 // alternate stacks (left to the leak scan as roots, like any stack), recorder stacks (excluded:
-// memtrace's frames hold pointers the program may have lost) and rule caches (no heap
-// addresses, so left out of the scan's small table of excluded ranges). Raw syscalls only.
+// memtrace's frames hold pointers the program may have lost) and the walker's caches (excluded
+// too: its whole stacks keep stack words, heap addresses when a stack is in the heap; one
+// range per chunk in the scan's small table of excluded ranges). Raw syscalls only.
 #include "base/thread_slots.h"
 
 #include <errno.h>
@@ -59,14 +60,16 @@ static mt_slot_chunk_t *mt_slots_new_chunk(void)
         return NULL;
     c->alt = mt_map_unlisted((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_ALT_STACK);
     c->rec = mt_map((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_REC_STACK);
-    c->fu = mt_map_unlisted((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_CACHE);
+    /* listed: the walker's whole-stack cache holds stack addresses and saved registers, heap
+     * addresses when a stack is in the heap (swapcontext), which must be no leak-scan roots */
+    c->fu = mt_map((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_CACHE);
     if (!c->alt || !c->rec || !c->fu) {
         if (c->alt)
             mt_unmap_unlisted(c->alt, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_ALT_STACK);
         if (c->rec)
             mt_unmap(c->rec, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_REC_STACK);
         if (c->fu)
-            mt_unmap_unlisted(c->fu, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_CACHE);
+            mt_unmap(c->fu, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_CACHE);
         mt_unmap_unlisted(c, sizeof *c);
         return NULL;
     }

@@ -18,7 +18,7 @@
 #define MT_SLOT_SCRATCH 2048u
 /* Above the scratch: the signals held for the end of a hook (signal_defer.c). */
 #define MT_SLOT_SIGNALS 4096u
-#define MT_SLOT_FU_CACHE (65u << 10) /* fast_unwind.c's rule cache */
+#define MT_SLOT_FU_CACHE (108u << 10) /* fast_unwind.c's rule and whole-stack caches */
 
 typedef struct mt_slot {
     uint8_t *alt_stack;   /* MT_SLOT_ALT_STACK bytes: a root for the leak scan (handler frames) */
@@ -26,7 +26,8 @@ typedef struct mt_slot {
     void *scratch;        /* MT_SLOT_SCRATCH bytes at the bottom of rec_stack */
     void *signals;        /* MT_SLOT_SIGNALS bytes above the scratch */
     void *fu_cache;       /* MT_SLOT_FU_CACHE bytes; rules are per address, so those of a reused
-                           * slot stay valid (the cache checks its generation) */
+                           * slot stay valid (the cache checks its generation); excluded from
+                           * the leak scan (whole stacks hold stack and register words) */
     uintptr_t program_sp; /* while on rec_stack: where the program's stack was left */
     /* Set (under the writer lock) once the thread's event is in the log and until the leak
      * check's block table has it too (record/recorder.c): whoever needs the two to agree

@@ -46,6 +46,8 @@ static size_t mt_rec_usable_none(void *p)
 
 /* A function pointer rather than a test of mt_rec_heap.on: one branch less per event. */
 mt_usable_fn mt_rec_usable_fn = mt_rec_usable_none;
+bool mt_rec_usable_header;
+mt_acheck_trust_t mt_rec_usable_trust;
 
 static __thread uint32_t mt_rec_tid_cache __attribute__((tls_model("initial-exec")));
 
@@ -182,6 +184,7 @@ void mt_rec_heap_start(mt_usable_fn usable)
     mt_writer_lock();
     bool on = mt_config.sample_ms && usable;
     mt_rec_usable_fn = on ? usable : mt_rec_usable_none;
+    mt_rec_usable_header = on;
     mt_heap_total_init(&mt_rec_heap, on);
     mt_writer_unlock();
 }

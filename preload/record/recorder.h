@@ -48,11 +48,18 @@ extern int mt_rec_dl_pending;
 extern mt_heap_total_t mt_rec_heap;
 /* glibc's malloc_usable_size when mt_rec_heap is on, else a function that returns 0. */
 extern mt_usable_fn mt_rec_usable_fn;
+/* True when mt_rec_heap is on: the blocks are glibc chunks, whose header may give the usable
+ * size once it agreed with malloc_usable_size often enough (mt_rec_usable_trust). */
+extern bool mt_rec_usable_header;
+extern mt_acheck_trust_t mt_rec_usable_trust;
 
-/* Usable size of a live malloc-family block, 0 when the total is off. Before the lock: glibc
- * reads the chunk's header (and the next chunk's), it takes no lock. */
+/* Usable size of a live malloc-family block, 0 when the total is off. Before the lock: it
+ * reads the chunk's header (glibc's function the next chunk's too), it takes no lock. Read on
+ * every allocation, free and realloc, so from the header where glibc's layout allows it. */
 static inline uint64_t mt_rec_usable(const void *p)
 {
+    if (MT_LIKELY(mt_rec_usable_header))
+        return mt_acheck_usable(&mt_rec_usable_trust, p, mt_rec_usable_fn);
     return mt_rec_usable_fn((void *)p);
 }
 

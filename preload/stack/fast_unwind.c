@@ -31,9 +31,35 @@ typedef struct mt_fu_rule {
 
 #define MT_FU_CACHE (1u << 12) /* entries per thread, direct-mapped: 64 KiB */
 
+/*
+ * Whole stacks, per thread: the walk is a chain of dependent loads (a return address, then its
+ * rule, then the next address), about 4 ns a frame at best; checking that the stack words a
+ * walk read still hold what they held is a set of independent loads. A walk from the same
+ * start (rule key and rsp, and rbp when a frame's CFA was computed from it) that reads the
+ * same values at the same addresses makes the same frames, so a stack whose every word is
+ * unchanged is the walk's result without the walk (stack_tail.h keeps the same invariant for
+ * the outer parts of Python stacks). Stacks of up to MT_FU_STACK_FRAMES frames, in sets by
+ * start; dropped with the rules (mt_fastunw_flush). Used by mt_fastunw_capture_from, the
+ * recorder's capture.
+ */
+#define MT_FU_STACKS 32u
+/* Entries per start: call paths that meet at one frame (two malloc calls in one function, at
+ * the same depth) share their start and differ in a return address further out. */
+#define MT_FU_STACK_WAYS 4u
+#define MT_FU_STACK_FRAMES 32
+typedef struct mt_fu_stack {
+    uint64_t key, sp, bp;
+    uint32_t n, nwords;
+    bool bp_used, valid;
+    uintptr_t ip[MT_FU_STACK_FRAMES];
+    mt_fu_word_t words[2 * MT_FU_STACK_FRAMES]; /* a return address and a saved rbp a frame */
+} mt_fu_stack_t;
+
 typedef struct mt_fu_cache {
     uint32_t gen;
     mt_fu_rule_t rule[MT_FU_CACHE];
+    mt_fu_stack_t stack[MT_FU_STACKS];
+    uint8_t victim[MT_FU_STACKS / MT_FU_STACK_WAYS]; /* the way each set replaces next */
 } mt_fu_cache_t;
 
 _Static_assert(sizeof(mt_fu_cache_t) <= MT_SLOT_FU_CACHE, "the rule cache must fit its slot");
@@ -50,6 +76,8 @@ static mt_fu_cache_t *mt_fu_cache(void)
     uint32_t gen = __atomic_load_n(&mt_fu_gen, __ATOMIC_ACQUIRE);
     if (MT_UNLIKELY(c->gen != gen)) {
         memset(c->rule, 0, sizeof c->rule);
+        for (uint32_t i = 0; i < MT_FU_STACKS; i++)
+            c->stack[i].valid = false;
         c->gen = gen;
     }
     return c;
@@ -566,9 +594,17 @@ typedef struct mt_fu_extra {
     mt_fu_word_t *words; /* every stack word read, in order (NULL: not recorded) */
     int max_words, nwords;
     bool found, overflow; /* a frame in [lo, hi) was seen; words ran out */
-    bool bp_used;         /* a CFA was computed from the rbp the walk started with */
-    mt_fu_pos_t next;     /* where the walk stopped: the frame it would have done next */
-    uint64_t cfa_max;     /* the last (outermost) CFA computed */
+    bool walk_on;         /* when the words run out: stop recording them, not the walk */
+    /* Saved rbp words that no CFA was computed from (bit i: words[i]), with lazy_bp set: rbp
+     * is an ordinary register in code without frame pointers, and its saved value (a loop
+     * counter, a pointer) changes from call to call, but matters to the walk only when an
+     * outer frame's CFA is computed from it before another frame restores rbp. */
+    bool lazy_bp;
+    int last_bp; /* the last saved rbp word recorded (with lazy_bp), -1 for none */
+    uint64_t unused_bp;
+    bool bp_used;     /* a CFA was computed from the rbp the walk started with */
+    mt_fu_pos_t next; /* where the walk stopped: the frame it would have done next */
+    uint64_t cfa_max; /* the last (outermost) CFA computed */
 } mt_fu_extra_t;
 
 /*
@@ -591,6 +627,8 @@ static inline __attribute__((always_inline)) int mt_fu_walk_x(mt_fu_cache_t *cac
             return -1;
         if (x && bp_first && r->kind == MT_FU_RBP)
             x->bp_used = true;
+        if (x && x->lazy_bp && r->kind == MT_FU_RBP && x->last_bp >= 0)
+            x->unused_bp &= ~(1ull << x->last_bp);
         uint64_t cfa = (r->kind == MT_FU_RSP ? sp : bp) + (uint64_t)(int64_t)r->cfa_off;
         /* The stack only grows towards the outer frames; a CFA elsewhere means the rules do
          * not describe this stack (e.g. a frame switched stacks): let libunwind decide. */
@@ -598,20 +636,26 @@ static inline __attribute__((always_inline)) int mt_fu_walk_x(mt_fu_cache_t *cac
             return -1;
         const uint64_t *ra_at = (const uint64_t *)(uintptr_t)(cfa + (uint64_t)(int64_t)r->ra_off);
         uint64_t ra = *ra_at;
-        if (x && x->words) {
-            if (x->nwords + 2 > x->max_words) {
-                x->overflow = true;
+        if (x && x->words && x->nwords + 2 > x->max_words) {
+            x->overflow = true;
+            if (!x->walk_on)
                 return -1;
-            }
-            x->words[x->nwords++] = (mt_fu_word_t){(uintptr_t)ra_at, (uintptr_t)ra};
+            x->words = NULL;
         }
+        if (x && x->words)
+            x->words[x->nwords++] = (mt_fu_word_t){(uintptr_t)ra_at, (uintptr_t)ra};
         if (r->rbp_off) {
             const uint64_t *bp_at =
                 (const uint64_t *)(uintptr_t)(cfa + (uint64_t)(int64_t)r->rbp_off);
             bp = *bp_at;
             bp_first = false;
-            if (x && x->words)
+            if (x && x->words) {
+                if (x->lazy_bp) {
+                    x->last_bp = x->nwords;
+                    x->unused_bp |= 1ull << x->nwords;
+                }
                 x->words[x->nwords++] = (mt_fu_word_t){(uintptr_t)bp_at, (uintptr_t)bp};
+            }
         }
         sp = cfa;
         if (x)
@@ -681,11 +725,79 @@ __attribute__((noinline)) int mt_fastunw_capture(uintptr_t *buf, int max)
     return mt_fu_walk(cache, pc, sp, bp, buf, max);
 }
 
+/* The first of the whole-stack cache's MT_FU_STACK_WAYS entries for a walk from key and sp. */
+static inline uint32_t mt_fu_stack_set(uint64_t key, uint64_t sp)
+{
+    uint64_t h = (sp ^ (key << 17)) * 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(h >> 61) * MT_FU_STACK_WAYS; /* 3 bits: the sets */
+}
+_Static_assert(MT_FU_STACKS / MT_FU_STACK_WAYS == 8u, "mt_fu_stack_set takes 3 bits");
+
+/* The entry's stack, when it is the one a walk from key, sp and bp would make now. */
+static inline bool mt_fu_stack_holds(const mt_fu_stack_t *s, uint64_t key, uint64_t sp, uint64_t bp,
+                                     int max)
+{
+    if (!s->valid || s->key != key || s->sp != sp || (s->bp_used && s->bp != bp) ||
+        (int)s->n >= max)
+        return false;
+    /* in the walk's order, stopping at the first change: no word is read that the walk itself
+     * would not read */
+    for (uint32_t i = 0; i < s->nwords; i++)
+        if (*(const uintptr_t *)s->words[i].addr != s->words[i].value)
+            return false;
+    return true;
+}
+
+/* mt_fu_walk through the whole-stack cache. */
+static int mt_fu_walk_cached(mt_fu_cache_t *cache, uint64_t key, uint64_t sp, uint64_t bp,
+                             uintptr_t *buf, int max)
+{
+    uint32_t set = mt_fu_stack_set(key, sp);
+    for (uint32_t w = 0; w < MT_FU_STACK_WAYS; w++) {
+        const mt_fu_stack_t *s = &cache->stack[set + w];
+        if (mt_fu_stack_holds(s, key, sp, bp, max)) {
+            memcpy(buf, s->ip, s->n * sizeof *buf);
+            return (int)s->n;
+        }
+    }
+    /* Walked again, its words recorded into an entry of the set (in turn), which is valid
+     * once they are whole. */
+    uint8_t *victim = &cache->victim[set / MT_FU_STACK_WAYS];
+    mt_fu_stack_t *s = &cache->stack[set + *victim];
+    *victim = (uint8_t)((*victim + 1) % MT_FU_STACK_WAYS);
+    s->valid = false;
+    mt_fu_extra_t x = {.words = s->words,
+                       .max_words = 2 * MT_FU_STACK_FRAMES,
+                       .walk_on = true,
+                       .lazy_bp = true,
+                       .last_bp = -1};
+    _Static_assert(2 * MT_FU_STACK_FRAMES <= 64, "unused_bp has a bit per word");
+    int n = mt_fu_walk_x(cache, key, sp, bp, sp, buf, max, &x);
+    /* Not kept: a walk libunwind must do, one too deep for the entry, or one cut at max (its
+     * words end where the walk stopped, not where the stack does). */
+    if (n < 0 || x.overflow || n == max)
+        return n;
+    /* Only the words the frames depend on are checked: the same frames follow from them. */
+    int kept = 0;
+    for (int i = 0; i < x.nwords; i++)
+        if (!(x.unused_bp >> i & 1))
+            s->words[kept++] = s->words[i];
+    s->key = key;
+    s->sp = sp;
+    s->bp = bp;
+    s->bp_used = x.bp_used;
+    s->n = (uint32_t)n;
+    s->nwords = (uint32_t)kept;
+    memcpy(s->ip, buf, (size_t)n * sizeof *buf);
+    s->valid = true;
+    return n;
+}
+
 int mt_fastunw_capture_from(uintptr_t ra, uintptr_t sp, uintptr_t bp, uintptr_t *buf, int max)
 {
     mt_fu_cache_t *cache = mt_fu_cache();
     if (!cache)
         return -1;
     /* ra is a return address: its call instruction is in the frame it describes. */
-    return mt_fu_walk(cache, (uint64_t)ra - 1, sp, bp, buf, max);
+    return mt_fu_walk_cached(cache, (uint64_t)ra - 1, sp, bp, buf, max);
 }

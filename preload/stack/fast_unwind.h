@@ -18,7 +18,9 @@
 int mt_fastunw_capture(uintptr_t *buf, int max);
 
 /* The same, starting from a frame described by a return address into it (ra) and its rsp and
- * rbp at that point, as unw_getcontext saves them; buf[0] is that frame's own return address. */
+ * rbp at that point, as unw_getcontext saves them; buf[0] is that frame's own return address.
+ * A stack walked before from the same point is taken from a per-thread cache when every stack
+ * word its walk depended on still holds the same value (the same frames, without the walk). */
 int mt_fastunw_capture_from(uintptr_t ra, uintptr_t sp, uintptr_t bp, uintptr_t *buf, int max);
 
 /* A point of a walk: the rule key of the frame to do next (its return address - 1), with the

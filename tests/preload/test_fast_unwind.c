@@ -343,6 +343,98 @@ START_TEST(takes_no_pthread_key)
 }
 END_TEST
 
+/* ---- the whole-stack cache of mt_fastunw_capture_from (what the recorder calls) ---- */
+
+typedef struct from_result {
+    int fast_n, slow_n, equal;
+    uint64_t sp;
+} from_result_t;
+
+/* From this frame's registers, as the recorder's capture, and libunwind from the same frame. */
+__attribute__((noinline)) static void capture_from_both(from_result_t *res)
+{
+    uintptr_t fast[MAXF], slow[MAXF];
+    uint64_t pc, sp, bp;
+    __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+                     : "=r"(pc), "=r"(sp), "=r"(bp));
+    int fn = mt_fastunw_capture_from(pc + 1, sp, bp, fast, MAXF);
+    int sn = unw_backtrace((void **)slow, MAXF);
+    int skip = 0;
+    while (skip < sn && slow[skip] >= unw_lo && slow[skip] < unw_hi)
+        skip++;
+    /* libunwind's first entry is the call site in this function, ours its caller's */
+    res->fast_n = fn;
+    res->slow_n = sn - skip - 1;
+    res->equal = fn == res->slow_n && fn > 1 &&
+                 memcmp(fast, slow + skip + 1, (size_t)fn * sizeof *fast) == 0;
+    res->sp = sp;
+    sink++;
+}
+
+__attribute__((noinline)) static void from_middle(from_result_t *res)
+{
+    capture_from_both(res);
+    sink++;
+}
+
+/* Six callers alike of one function: each reaches capture_from_both at the same stack pointer
+ * through from_middle, so the walks start from the same frame and rsp, read the same first
+ * return address, and differ only in the next one. */
+#define CALLER(name, k)                                                                            \
+    __attribute__((noinline)) static void name(from_result_t *res)                                 \
+    {                                                                                              \
+        from_middle(res);                                                                          \
+        sink += k; /* not a tail call, and not the same code as the others */                      \
+    }
+CALLER(via_a, 1)
+CALLER(via_b, 2)
+CALLER(via_c, 3)
+CALLER(via_d, 4)
+CALLER(via_e, 5)
+CALLER(via_f, 6)
+
+__attribute__((noinline)) static void from_recurse(int d, void (*via)(from_result_t *),
+                                                   from_result_t *res)
+{
+    if (d == 0)
+        via(res);
+    else
+        from_recurse(d - 1, via, res);
+    sink++;
+}
+
+/* The second and later walks of a stack come from the cache: each must still be libunwind's,
+ * with paths that share their start (more of them than a start has entries), at depths that
+ * share none, deeper than an entry holds, and after a flush. */
+START_TEST(cached_stacks_match)
+{
+    void (*const via[])(from_result_t *) = {via_a, via_b, via_c, via_d, via_e, via_f};
+    static const int depths[] = {0, 3, 40};
+    uint64_t sp0 = 0;
+    for (int round = 0; round < 4; round++) {
+        if (round == 3)
+            mt_fastunw_flush();
+        for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++)
+            for (size_t v = 0; v < sizeof via / sizeof via[0]; v++) {
+                for (int again = 0; again < 3; again++) {
+                    from_result_t r;
+                    memset(&r, 0, sizeof r);
+                    from_recurse(depths[d], via[v], &r);
+                    ck_assert_msg(r.fast_n >= 0, "path %zu depth %d: fell back", v, depths[d]);
+                    ck_assert_msg(r.equal, "path %zu depth %d (round %d): %d frames, libunwind %d",
+                                  v, depths[d], round, r.fast_n, r.slow_n);
+                    ck_assert_int_ge(r.fast_n, depths[d] + 3);
+                    if (d == 0 && v == 0)
+                        sp0 = r.sp;
+                    /* or the paths would not share a start, and the cache never be tried */
+                    if (d == 0)
+                        ck_assert_uint_eq(r.sp, sp0);
+                }
+            }
+    }
+}
+END_TEST
+
 /* The libunwind text range the frames are checked against, found once before the tests. */
 static void find_unw_range(void)
 {
@@ -353,4 +445,4 @@ MT_SUITE(.name = "fast_unwind", .setup_once = find_unw_range, .nofork = 1,
          .tests = MT_TESTS(recursion_matches, split_walk_matches_whole, alloca_frames_match,
                            libc_callback_matches, thread_matches, takes_no_pthread_key,
                            signal_frame_falls_back_or_matches, flush_keeps_results,
-                           capture_after_thread_cache_freed));
+                           capture_after_thread_cache_freed, cached_stacks_match));
