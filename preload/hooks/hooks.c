@@ -160,7 +160,7 @@ static inline void mt_hooks_alloc(enum mt_alloc_kind kind, void *p, size_t size)
 static inline void mt_hooks_free(enum mt_tag tag, void *p)
 {
     int saved = errno;
-    mt_rec_free(tag, p, mt_rec_usable(p));
+    mt_rec_free(tag, p, mt_rec_usable_returned(p));
     errno = saved;
 }
 
@@ -173,7 +173,8 @@ static inline void mt_hooks_free(enum mt_tag tag, void *p)
 static __attribute__((noinline)) void mt_hooks_inner(void *released, void *added)
 {
     int saved = errno;
-    mt_rec_heap_inner(released ? mt_rec_usable(released) : 0, added ? mt_rec_usable(added) : 0);
+    mt_rec_heap_inner(released ? mt_rec_usable_returned(released) : 0,
+                      added ? mt_rec_usable(added) : 0);
     errno = saved;
 }
 
@@ -274,7 +275,7 @@ static void *mt_hooks_realloc_early(void *p, size_t size)
  * while it is still allocated. */
 static void *mt_hooks_realloc_inner(void *p, size_t size)
 {
-    uint64_t old = p ? mt_rec_usable(p) : 0;
+    uint64_t old = p ? mt_rec_usable_returned(p) : 0;
     void *q = mt_real.realloc(p, size);
     int saved = errno;
     if (q || (p && size == 0)) /* moved, resized, or freed by realloc(p, 0) */

@@ -63,6 +63,32 @@ static inline uint64_t mt_rec_usable(const void *p)
     return mt_rec_usable_fn((void *)p);
 }
 
+/*
+ * The usable size of a block the program hands back (free, realloc), or 0 when its chunk
+ * fails glibc's own first checks in free: a misaligned pointer, or a header size no chunk
+ * has. glibc refuses such a pointer with its message ("free(): invalid pointer") and abort,
+ * and must be the one to: malloc_usable_size reads a "next chunk" wherever a garbage size
+ * points, and would fault first (tests/hostile/bad_free.c). So only the header word is read,
+ * which glibc's free reads first too: from the header while its read is being proven on the
+ * program's allocations as well (mt_acheck_usable), malloc_usable_size only once the header
+ * read has been refused (another layout).
+ */
+static inline uint64_t mt_rec_usable_returned(const void *p)
+{
+    const uintptr_t align = 2 * sizeof(size_t), a = (uintptr_t)p;
+    if (MT_UNLIKELY(a & (align - 1)))
+        return 0;
+    size_t head;
+    __builtin_memcpy(&head, (const char *)p - sizeof head, sizeof head);
+    size_t size = head & ~(size_t)7;
+    if (MT_UNLIKELY(size < 2 * align || (size & (align - 1)) || a - align > (uintptr_t)-size))
+        return 0;
+    if (MT_LIKELY(mt_rec_usable_header) &&
+        !(__atomic_load_n(&mt_rec_usable_trust.trusted, __ATOMIC_RELAXED) & MT_ACHECK_REFUSED))
+        return mt_acheck_chunk_usable(p);
+    return mt_rec_usable_fn((void *)p);
+}
+
 void mt_rec_alloc(enum mt_alloc_kind kind, const void *p, size_t size);
 /* An allocation through a Python allocator domain: ret is the return address into the
  * domain function's caller (PyObject_Malloc tail-calls the domain), sp the calling wrapper's

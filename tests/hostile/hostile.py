@@ -277,6 +277,22 @@ def case_underscore_fork():
 
 
 @case(120)
+def case_bad_free():
+    """Frees glibc refuses (double, inside a block, stack, a page never allocated, a small
+    integer, realloc of a stack address): the same end under memtrace as plain, glibc's own
+    message and status or the same fault, whatever the recorder reads of the block first."""
+    for mode in range(7):
+        plain = run([prog("bad_free"), str(mode)], timeout=30)
+        check(plain.returncode != 0 and "went on" not in plain.stdout,
+              f"mode {mode}: glibc let the program go on\n{show(plain)}")
+        traced, _ = same_as_plain("bad_free", str(mode), timeout=60, counts=False)
+        want = [l for l in plain.stderr.splitlines() if l.strip()]
+        got = [l for l in traced.stderr.splitlines() if l.strip() and "memtrace" not in l]
+        check(got == want, f"mode {mode}: glibc's message differs\n--- plain ---\n"
+              f"{plain.stderr}\n--- memtrace ---\n{traced.stderr}")
+
+
+@case(120)
 def case_fork_threads():
     """50 forks while four threads allocate: no child deadlocks on a lock another thread held
     at the fork, and every child's log holds exactly its 2 allocations, 1 free and exit 7."""
