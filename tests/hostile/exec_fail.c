@@ -10,20 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static unsigned long mallocs, frees, leaked;
+#include "counted_churn.h"
+
+static counts_t counts;
 
 static void churn(int n)
 {
-    for (int i = 0; i < n; i++) {
-        void *p = malloc(64 + (size_t)i);
-        mallocs++;
-        if (i % 4 == 0) {
-            leaked += 64 + (size_t)i;
-            continue; /* kept on purpose */
-        }
-        free(p);
-        frees++;
-    }
+    counted_churn(&counts, n, 64, 4);
 }
 
 int main(int argc, char **argv)
@@ -68,18 +61,19 @@ int main(int argc, char **argv)
     /* 64 MiB of arguments: over the kernel's limit (a quarter of the stack limit, at most) */
     size_t big = 64u << 20;
     char *huge = malloc(big);
-    mallocs++;
+    counts.mallocs++;
     memset(huge, 'a', big - 1);
     huge[big - 1] = '\0';
     char *const toolong[] = {"x", huge, NULL};
     failed += execv("/bin/true", toolong) == -1 && errno == E2BIG;
     free(huge);
-    frees++;
+    counts.frees++;
     churn(10);
     unlink(loop);
     unlink(noexec);
     unlink(badfmt);
     /* The C library's own blocks (stdio) are not counted: the test compares the program's. */
-    printf("hostile: failed=%d mallocs=%lu frees=%lu leaked=%lu\n", failed, mallocs, frees, leaked);
+    printf("hostile: failed=%d mallocs=%lu frees=%lu leaked=%lu\n", failed, counts.mallocs,
+           counts.frees, counts.leaked);
     return failed == 9 ? 0 : 1;
 }

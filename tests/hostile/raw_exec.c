@@ -11,22 +11,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "counted_churn.h"
+
 extern char **environ;
 
-static unsigned long mallocs, frees, leaked;
+static counts_t counts;
 
 static void churn(int n)
 {
-    for (int i = 0; i < n; i++) {
-        void *p = malloc(48 + (size_t)i);
-        mallocs++;
-        if (i % 5 == 0) {
-            leaked += 48 + (size_t)i;
-            continue; /* kept on purpose */
-        }
-        free(p);
-        frees++;
-    }
+    counted_churn(&counts, n, 48, 5);
 }
 
 static int exec_by(const char *how, const char *path, char **args)
@@ -57,7 +50,8 @@ int main(int argc, char **argv)
     if (exec_by(argv[1], "/nonexistent/raw_exec", args) == 0)
         return 3;
     churn(10);
-    printf("hostile: %s mallocs=%lu frees=%lu leaked=%lu\n", argv[1], mallocs, frees, leaked);
+    printf("hostile: %s mallocs=%lu frees=%lu leaked=%lu\n", argv[1], counts.mallocs, counts.frees,
+           counts.leaked);
     fflush(stdout);
     exec_by(argv[1], "/proc/self/exe", args);
     perror("exec");

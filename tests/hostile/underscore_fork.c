@@ -8,22 +8,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "counted_churn.h"
+
 pid_t _Fork(void);
 
-static unsigned long mallocs, frees, leaked;
+static counts_t counts;
 
 static void churn(int n, size_t size)
 {
-    for (int i = 0; i < n; i++) {
-        void *p = malloc(size + (size_t)i);
-        mallocs++;
-        if (i % 4 == 0) {
-            leaked += size + (size_t)i;
-            continue; /* kept on purpose */
-        }
-        free(p);
-        frees++;
-    }
+    counted_churn(&counts, n, size, 4);
 }
 
 int main(void)
@@ -34,15 +27,17 @@ int main(void)
     if (pid < 0)
         return 2;
     if (pid == 0) {
-        mallocs = frees = leaked = 0; /* the child counts its own */
+        counts = (counts_t){0}; /* the child counts its own */
         churn(9, 200);
-        printf("child: mallocs=%lu frees=%lu leaked=%lu\n", mallocs, frees, leaked);
+        printf("child: mallocs=%lu frees=%lu leaked=%lu\n", counts.mallocs, counts.frees,
+               counts.leaked);
         exit(3);
     }
     int status;
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 3)
         return 4;
     churn(5, 300);
-    printf("hostile: parent mallocs=%lu frees=%lu leaked=%lu\n", mallocs, frees, leaked);
+    printf("hostile: parent mallocs=%lu frees=%lu leaked=%lu\n", counts.mallocs, counts.frees,
+           counts.leaked);
     return 0;
 }
