@@ -387,7 +387,7 @@ void mt_life_init(const mt_life_python_t *py)
         if (mt_live_init() < 0)
             mt_msg("out of memory for the leak check's block table; no leak check at exit");
     }
-    if (mt_tree_init(mt_config.leak_check) < 0 || mt_writer_init() < 0 ||
+    if (mt_tree_init(mt_config.leak_check) < 0 || mt_writer_init(!mt_life_attach) < 0 ||
         mt_rec_modules_init() < 0) {
         mt_msg("out of memory at start; not recording");
         mt_guard--;

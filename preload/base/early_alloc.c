@@ -7,7 +7,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define MT_EARLY_SIZE (64 * 1024)
+/* 64 KiB for start-up and memtrace's Python objects, and room for the log writer's two
+ * libdeflate compressors (io/deflater.c, 653 KiB each at level 6). bss: pages never used cost
+ * nothing. */
+#define MT_EARLY_SIZE ((64 + 2 * 656) * 1024)
 #define MT_EARLY_HDR 16 /* size header keeps the payload 16-byte aligned */
 
 static _Alignas(64) unsigned char mt_early_buf[MT_EARLY_SIZE];

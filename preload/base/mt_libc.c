@@ -144,6 +144,15 @@ void mt_unmap(void *p, size_t size)
     }
 }
 
+void mt_pages_release(void *p, size_t len)
+{
+    size_t n = (len + 4095) & ~(size_t)4095; /* madvise's granularity; larger pages round up */
+    int saved = errno;
+    if (n)
+        (void)mt_syscall(SYS_madvise, p, n, MADV_DONTNEED);
+    errno = saved;
+}
+
 void *mt_remap(void *p, size_t old_size, size_t new_size)
 {
     int saved = errno;

@@ -34,6 +34,9 @@ MT_WUR int mt_write_all(int fd, const void *buf, size_t len);
 /* Page-granular memory straight from the kernel; NULL on failure. */
 void *mt_map(size_t size);
 void mt_unmap(void *p, size_t size);
+/* Gives the pages of [p, p + len) of a private anonymous mapping back to the kernel: they read
+ * as zero and cost nothing until written again. Page-aligned p. */
+void mt_pages_release(void *p, size_t len);
 /* The same for per-thread memory that never holds a heap address (unwind rule caches): not
  * listed as excluded from the leak scan, whose table of ranges is small and would overflow
  * with hundreds of threads (then memtrace's own tables would become roots). */

@@ -19,68 +19,12 @@
 
 #include "base/config.h"
 
-#define MT_PAGE 4096u /* madvise granularity; larger pages only make it round up */
-
 mt_writer_t mt_writer = {
     .lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
     .cur_idx = -1,
     .fd = -1,
     .stopped = true, /* until a log is open */
 };
-
-/*
- * Per stream (log_format.h): real programs repeat the same sequences of tags, sizes, stacks and
- * back references, which LZ77 finds and Huffman alone does not (on a clang++ compile the sizes
- * take 6.9 MB Huffman-only, 1.2 MB at level 6). Level 6 searches enough to find the long
- * repeats that level 1 misses (sqlite3's log halves). Only the explicit addresses look random:
- * Huffman-only there costs a third of the time of LZ77 for the same bytes.
- */
-static const struct {
-    int level, strategy;
-} mt_writer_zparams[MT_STREAMS] = {
-    [MT_STREAM_MAIN] = {6, Z_DEFAULT_STRATEGY},   [MT_STREAM_SIZE] = {6, Z_DEFAULT_STRATEGY},
-    [MT_STREAM_ADDR] = {1, Z_HUFFMAN_ONLY},       [MT_STREAM_NODE] = {6, Z_DEFAULT_STRATEGY},
-    [MT_STREAM_BACK] = {6, Z_DEFAULT_STRATEGY},   [MT_STREAM_TIME] = {6, Z_DEFAULT_STRATEGY},
-    [MT_STREAM_PARENT] = {6, Z_DEFAULT_STRATEGY}, [MT_STREAM_IP] = {6, Z_DEFAULT_STRATEGY},
-    [MT_STREAM_RUN] = {6, Z_DEFAULT_STRATEGY},
-};
-
-/* zlib's state must not come from the heap: the target's malloc is what we are recording. */
-static voidpf mt_writer_zalloc(voidpf opaque, uInt items, uInt size)
-{
-    (void)opaque;
-    size_t n = (size_t)items * size + 16;
-    uint8_t *p = mt_map(n);
-    if (!p)
-        return Z_NULL;
-    *(size_t *)p = n;
-    return p + 16;
-}
-
-static void mt_writer_zfree(voidpf opaque, voidpf ptr)
-{
-    (void)opaque;
-    if (ptr) {
-        uint8_t *p = (uint8_t *)ptr - 16;
-        mt_unmap(p, *(size_t *)p);
-    }
-}
-
-static int mt_writer_zinit_one(z_stream *zs)
-{
-    memset(zs, 0, sizeof *zs);
-    zs->zalloc = mt_writer_zalloc;
-    zs->zfree = mt_writer_zfree;
-    /* Raw deflate (negative window bits): the chunk CRC already checks the bytes, an Adler-32
-     * would only cost time. memLevel 8's 16K-symbol blocks fit the streams' changing
-     * statistics better than 9's 32K (2% smaller). Levels per stream: mt_writer_zparams. */
-    return deflateInit2(zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -ENOMEM;
-}
-
-static int mt_writer_zinit(void)
-{
-    return mt_writer_zinit_one(&mt_writer.zs);
-}
 
 static void mt_writer_conds_init(void)
 {
@@ -102,11 +46,11 @@ static void mt_writer_pool_reset(void)
     w->qhead = w->qlen = 0;
     w->cur = NULL;
     w->cur_idx = -1;
-    w->busy = w->writing = w->helping = w->zs_busy = false;
+    w->busy = w->writing = w->helping = w->zd_busy = false;
     w->busy_idx = -1;
 }
 
-int mt_writer_init(void)
+int mt_writer_init(bool try_libdeflate)
 {
     mt_writer_t *w = &mt_writer;
     for (int i = 0; i < MT_BUF_COUNT; i++) {
@@ -117,13 +61,14 @@ int mt_writer_init(void)
     w->tables = mt_map(sizeof *w->tables);
     if (!w->tables)
         return -ENOMEM;
-    w->out_cap = MT_CHUNK_HEADER_SIZE + compressBound(MT_BUF_CAP + sizeof w->enc.hdr);
+    w->try_libdeflate = try_libdeflate;
+    w->out_cap = MT_CHUNK_HEADER_SIZE + mt_deflater_bound(MT_BUF_CAP + sizeof w->enc.hdr);
     w->out = mt_map(w->out_cap);
     if (!w->out)
         return -ENOMEM;
     mt_writer_conds_init();
     mt_writer_pool_reset();
-    return mt_writer_zinit();
+    return mt_deflater_init(&w->zd, MT_BUF_CAP + sizeof w->enc.hdr, try_libdeflate);
 }
 
 /* ---- file ---- */
@@ -277,11 +222,7 @@ static int mt_writer_check_fd(void)
  * 4 KiB of log costs far less than compressing those bytes. */
 static void mt_writer_give_back_range(uint8_t *p, size_t len)
 {
-    size_t n = (len + MT_PAGE - 1) & ~(size_t)(MT_PAGE - 1);
-    int saved = errno;
-    if (n)
-        (void)mt_syscall(SYS_madvise, p, n, MADV_DONTNEED);
-    errno = saved;
+    mt_pages_release(p, len);
 }
 
 static void mt_writer_give_back(uint8_t *buf, const size_t *lens)
@@ -291,45 +232,26 @@ static void mt_writer_give_back(uint8_t *buf, const size_t *lens)
 }
 
 /* Compresses one buffer (its streams, behind their length prefix) into out, chunk header
- * included; the chunk's size in *total. One caller at a time per stream (zs: the thread or an
- * inline drain; zs_help: the one helping producer). */
-static int mt_writer_compress(z_stream *zs, uint8_t *out, size_t out_cap, const uint8_t *raw,
+ * included; the chunk's size in *total. One caller at a time per deflater (zd: the thread or an
+ * inline drain; zd_help: the one helping producer). */
+static int mt_writer_compress(mt_deflater_t *zd, uint8_t *out, size_t out_cap, const uint8_t *raw,
                               const size_t *lens, size_t *total)
 {
-    if (deflateReset(zs) != Z_OK)
-        return -EIO;
     uint8_t hdr[MT_STREAMS * MT_VARINT_MAX];
+    const uint8_t *streams[MT_STREAMS];
     size_t hlen = 0, len = 0;
     for (int k = 0; k < MT_STREAMS; k++) {
         hlen += mt_varint_put(hdr + hlen, lens[k]);
         len += lens[k];
+        streams[k] = raw + (size_t)k * MT_BUF_CAP;
     }
-    len += hlen;
-    zs->next_out = out + MT_CHUNK_HEADER_SIZE;
-    zs->avail_out = (uInt)(out_cap - MT_CHUNK_HEADER_SIZE);
-    uLong crc = crc32(0L, hdr, (uInt)hlen);
-    /* A small chunk is one deflate block: a change of parameters starts a new block, whose
-     * code tables would cost more than the bytes they save. */
-    int small = len < MT_FLUSH_SMALL;
-    for (int k = -1; k < MT_STREAMS; k++) {
-        const uint8_t *p = k < 0 ? hdr : raw + (size_t)k * MT_BUF_CAP;
-        size_t n = k < 0 ? hlen : lens[k];
-        if (k >= 0)
-            crc = crc32(crc, p, (uInt)n);
-        /* Before the new input is in place: deflateParams compresses what is pending with the
-         * old parameters. The header (k < 0) goes with the main stream's. */
-        int z = k < 0 || small ? 0 : k;
-        if (deflateParams(zs, mt_writer_zparams[z].level, mt_writer_zparams[z].strategy) != Z_OK)
-            return -EIO;
-        zs->next_in = (Bytef *)p;
-        zs->avail_in = (uInt)n;
-        int flush = k == MT_STREAMS - 1 ? Z_FINISH : Z_NO_FLUSH;
-        int zrc = deflate(zs, flush);
-        if (flush == Z_FINISH ? zrc != Z_STREAM_END : (zrc != Z_OK && zrc != Z_BUF_ERROR))
-            return -EIO;
-    }
-    size_t clen = (size_t)(zs->next_out - (out + MT_CHUNK_HEADER_SIZE));
-    mt_chunk_header_put(out, (uint32_t)clen, (uint32_t)len, (uint32_t)crc);
+    size_t clen;
+    uint32_t crc;
+    int rc = mt_deflater_chunk(zd, out + MT_CHUNK_HEADER_SIZE, out_cap - MT_CHUNK_HEADER_SIZE, hdr,
+                               hlen, streams, lens, &clen, &crc);
+    if (rc < 0)
+        return rc;
+    mt_chunk_header_put(out, (uint32_t)clen, (uint32_t)(len + hlen), crc);
     *total = MT_CHUNK_HEADER_SIZE + clen;
     return 0;
 }
@@ -344,12 +266,12 @@ static int mt_writer_put_chunk(uint8_t *out, size_t total)
     return rc;
 }
 
-/* Compresses and writes one buffer with zs/out (the inline paths: exec, no thread). */
+/* Compresses and writes one buffer with zd/out (the inline paths: exec, no thread). */
 static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
 {
     mt_writer_t *w = &mt_writer;
     size_t total;
-    int rc = mt_writer_compress(&w->zs, w->out, w->out_cap, raw, lens, &total);
+    int rc = mt_writer_compress(&w->zd, w->out, w->out_cap, raw, lens, &total);
     return rc < 0 ? rc : mt_writer_put_chunk(w->out, total);
 }
 
@@ -393,29 +315,29 @@ static void mt_writer_release(int idx)
 
 /*
  * Lock held on entry and exit; drops it around the compression and the write. Compresses the
- * buffer in flight (busy_idx, popping gen) with zs into out, then writes it, unless the other
+ * buffer in flight (busy_idx, popping gen) with zd into out, then writes it, unless the other
  * of the two that may be at it (the thread and one helping producer, each with a stream of its
  * own) wrote it or is writing it meanwhile: then this copy is dropped. Whichever writes it
  * frees the buffer; the other may have compressed garbage from a buffer reused meanwhile,
  * which it drops all the same.
  */
-static void mt_writer_finish(uint64_t gen, z_stream *zs, uint8_t *out)
+static void mt_writer_finish(uint64_t gen, mt_deflater_t *zd, uint8_t *out)
 {
     mt_writer_t *w = &mt_writer;
     int idx = w->busy_idx;
     size_t lens[MT_STREAMS], total = 0;
     memcpy(lens, w->queued_len[idx], sizeof lens);
-    bool main_stream = zs == &w->zs;
+    bool main_stream = zd == &w->zd;
     if (main_stream)
-        w->zs_busy = true;
+        w->zd_busy = true;
     mt_writer_unlock();
-    int rc = mt_writer_compress(zs, out, w->out_cap, w->bufs[idx], lens, &total);
+    int rc = mt_writer_compress(zd, out, w->out_cap, w->bufs[idx], lens, &total);
     mt_writer_lock();
     if (main_stream)
-        w->zs_busy = false;
+        w->zd_busy = false;
     if (!w->busy || w->busy_gen != gen || w->writing) {
         mt_writer_give_back_range(out, total);
-        pthread_cond_broadcast(&w->freed); /* an exec may wait for zs */
+        pthread_cond_broadcast(&w->freed); /* an exec may wait for zd */
         return;
     }
     w->writing = true;
@@ -444,7 +366,7 @@ static uint64_t mt_writer_pop(void)
     return ++w->busy_gen;
 }
 
-/* Lock held on entry and exit: writes the oldest queued buffer with zs (the thread, or an
+/* Lock held on entry and exit: writes the oldest queued buffer with zd (the thread, or an
  * inline drain), once nothing else is in flight. */
 static void mt_writer_write_one(void)
 {
@@ -460,7 +382,7 @@ static void mt_writer_write_one(void)
         mt_writer_release(idx);
         return;
     }
-    mt_writer_finish(mt_writer_pop(), &w->zs, w->out);
+    mt_writer_finish(mt_writer_pop(), &w->zd, w->out);
 }
 
 /*
@@ -476,13 +398,14 @@ static void mt_writer_help(void)
         return;
     if (!w->help_ready) {
         w->out_help = mt_map(w->out_cap);
-        if (!w->out_help || mt_writer_zinit_one(&w->zs_help) < 0)
+        if (!w->out_help ||
+            mt_deflater_init(&w->zd_help, MT_BUF_CAP + sizeof w->enc.hdr, w->try_libdeflate) < 0)
             return;
         w->help_ready = true;
     }
     uint64_t gen = w->busy ? w->busy_gen : mt_writer_pop();
     w->helping = true;
-    mt_writer_finish(gen, &w->zs_help, w->out_help);
+    mt_writer_finish(gen, &w->zd_help, w->out_help);
     w->helping = false;
 }
 
@@ -733,7 +656,7 @@ bool mt_writer_exec_hold(off_t *size)
      * event can come between it and the EXIT (a drain by the thread could be outrun by
      * threads that keep allocating). */
     w->held = true;
-    while (w->busy || w->zs_busy) /* zs_busy: the thread's copy of a buffer a helper wrote */
+    while (w->busy || w->zd_busy) /* zd_busy: the thread's copy of a buffer a helper wrote */
         mt_writer_wait_freed();
     while (w->qlen) {
         int idx = w->queue[w->qhead];
@@ -840,9 +763,8 @@ void mt_writer_child_reset(void)
     if (w->fd >= 0)
         mt_sys_close(w->fd);
     w->fd = -1;
-    /* The parent's thread may have been inside deflate(): start from a new stream (the old
-     * one's pages are simply abandoned in the child). */
-    (void)mt_writer_zinit();
+    /* The parent's thread may have been inside deflate(): start from a new stream. */
+    mt_deflater_after_fork(&w->zd);
     w->help_ready = false; /* a helper may have been inside deflate too: made anew if needed */
     /* The child's log starts its model from nothing: fresh zero pages instead of clearing
      * (and so touching) the parent's. */

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <zlib.h>
+#include "io/deflater.h"
 
 #include "base/lock_order.h"
 #include "base/mt_libc.h"
@@ -54,8 +54,8 @@ typedef struct mt_writer {
     int busy_idx;
     uint64_t busy_gen; /* bumped at every pop: which popping busy_idx stands for */
     bool writing;      /* someone is writing busy_idx's chunk: the other drops its copy */
-    bool helping;      /* a producer is compressing with zs_help */
-    bool zs_busy;      /* zs is in use (by the thread, perhaps on a copy it will drop) */
+    bool helping;      /* a producer is compressing with zd_help */
+    bool zd_busy;      /* zd is in use (by the thread, perhaps on a copy it will drop) */
     bool held;         /* an exec holds the writer: the thread pops nothing (mt_writer_exec_hold) */
     bool stopped;      /* no more records accepted (EXIT written, or a write failed) */
     bool failed;       /* a write failed: discard everything */
@@ -71,12 +71,13 @@ typedef struct mt_writer {
     void (*orphaned)(void);
     int pid; /* the process whose log fd is */
     uint64_t tick_us;
-    z_stream zs;
+    mt_deflater_t zd;
+    bool try_libdeflate;     /* given to mt_writer_init, for zd_help */
     mt_enc_tables_t *tables; /* the encoder's model (log_format.h) */
     uint8_t *out;
     size_t out_cap;
     /* The helping producer's own stream and output (made on first need). */
-    z_stream zs_help;
+    mt_deflater_t zd_help;
     uint8_t *out_help;
     bool help_ready;
     char path[PATH_MAX];
@@ -95,8 +96,8 @@ static inline void mt_writer_unlock(void)
     MT_UNLOCK(&mt_writer.lock, MT_LOCK_WRITER);
 }
 
-/* Maps buffers and sets up zlib; 0 or -errno. */
-MT_WUR int mt_writer_init(void);
+/* Maps buffers and sets up the deflater (try_libdeflate: see mt_deflater_init); 0 or -errno. */
+MT_WUR int mt_writer_init(bool try_libdeflate);
 /* Creates the log (template expanded for pid, .2/.3... on EEXIST), writes the header and the
  * manifest line; 0 or -errno. */
 MT_WUR int mt_writer_open(int pid, uint64_t start_realtime_ns);

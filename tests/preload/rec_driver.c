@@ -49,7 +49,7 @@ int rd_record_script(void)
 int rd_write_log(unsigned n, uint32_t tid, char *path, size_t cap)
 {
     mt_config_load();
-    int rc = mt_writer_init();
+    int rc = mt_writer_init(true);
     if (rc < 0)
         return rc;
     if ((rc = mt_writer_open(4242, 1000000000ull)) < 0)

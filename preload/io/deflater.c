@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+// The chunk compressor behind the log writer: libdeflate (one call per chunk) or zlib (one
+// stream whose parameters follow the chunk's streams). Runs on the writer thread, in a starved
+// producer, or inline (exec, fatal signal): no lock, no allocation after mt_deflater_init, and
+// no state in the program's heap.
+#include "io/deflater.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "base/early_alloc.h"
+#include "base/mt_libc.h"
+
+#if MT_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
+
+/*
+ * Why libdeflate: the writer thread's deflate was the largest single cost of recording
+ * (56% of all CPU of `memtrace run -q` on churn.c with zlib), and once it costs more than the
+ * program's thread it sets the wall time. On the logs of churn.c, perl, sqlite3 and a Python
+ * import, libdeflate level 6 is 2.7 to 3 times as fast as zlib level 6 for the same size
+ * within 1% either way (its level 1 is 10% to 15% larger on the real programs' logs).
+ */
+#define MT_DEFLATER_LEVEL 6
+
+/* zlib: below this many raw bytes a chunk is deflated as one block (below). */
+#define MT_DEFLATER_ONE_BLOCK 4096
+
+/*
+ * zlib only, per stream (log_format.h): real programs repeat the same sequences of tags, sizes,
+ * stacks and back references, which LZ77 finds and Huffman alone does not (on a clang++
+ * compile the sizes take 6.9 MB Huffman-only, 1.2 MB at level 6). Level 6 searches enough to
+ * find the long repeats that level 1 misses (sqlite3's log halves). Only the explicit addresses
+ * look random: Huffman-only there costs a third of the time of LZ77 for the same bytes.
+ */
+static const struct {
+    int level, strategy;
+} mt_deflater_zparams[MT_STREAMS] = {
+    [MT_STREAM_MAIN] = {6, Z_DEFAULT_STRATEGY},   [MT_STREAM_SIZE] = {6, Z_DEFAULT_STRATEGY},
+    [MT_STREAM_ADDR] = {1, Z_HUFFMAN_ONLY},       [MT_STREAM_NODE] = {6, Z_DEFAULT_STRATEGY},
+    [MT_STREAM_BACK] = {6, Z_DEFAULT_STRATEGY},   [MT_STREAM_TIME] = {6, Z_DEFAULT_STRATEGY},
+    [MT_STREAM_PARENT] = {6, Z_DEFAULT_STRATEGY}, [MT_STREAM_IP] = {6, Z_DEFAULT_STRATEGY},
+    [MT_STREAM_RUN] = {6, Z_DEFAULT_STRATEGY},
+};
+
+/* zlib's state must not come from the heap: the target's malloc is what we are recording. */
+static voidpf mt_deflater_zalloc(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    size_t n = (size_t)items * size + 16;
+    uint8_t *p = mt_map(n);
+    if (!p)
+        return Z_NULL;
+    *(size_t *)p = n;
+    return p + 16;
+}
+
+static void mt_deflater_zfree(voidpf opaque, voidpf ptr)
+{
+    (void)opaque;
+    if (ptr) {
+        uint8_t *p = (uint8_t *)ptr - 16;
+        mt_unmap(p, *(size_t *)p);
+    }
+}
+
+static int mt_deflater_zinit(mt_deflater_t *d)
+{
+    z_stream *zs = &d->zs;
+    memset(zs, 0, sizeof *zs);
+    zs->zalloc = mt_deflater_zalloc;
+    zs->zfree = mt_deflater_zfree;
+    /* Raw deflate (negative window bits): the chunk CRC already checks the bytes, an Adler-32
+     * would only cost time. memLevel 8's 16K-symbol blocks fit the streams' changing
+     * statistics better than 9's 32K (2% smaller). */
+    d->zs_ready = deflateInit2(zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    return d->zs_ready ? 0 : -ENOMEM;
+}
+
+#if MT_HAVE_LIBDEFLATE
+/*
+ * libdeflate (1.14, Debian 12's) allocates its compressor with malloc, through the program's
+ * PLT: under `memtrace run` that is memtrace's own hook, which with the guard and the private
+ * heap set serves it from the early buffer (bss of this library, no root of the leak check,
+ * untouched pages cost nothing). A compressor that came from anywhere else (another malloc
+ * wins the symbol lookup) is given back, and zlib does the work: memtrace keeps nothing in the
+ * program's heap. Not tried under `memtrace attach`, whose malloc is libc's: the program would
+ * see a large block come and go (and glibc raise its mmap threshold).
+ */
+static void mt_deflater_try_libdeflate(mt_deflater_t *d, size_t raw_cap)
+{
+    mt_guard++;
+    int saved = mt_private_heap;
+    mt_private_heap = 1;
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(MT_DEFLATER_LEVEL);
+    mt_private_heap = saved;
+    if (c && !mt_early_owns(c)) {
+        libdeflate_free_compressor(c);
+        c = NULL;
+    }
+    mt_guard--;
+    if (!c)
+        return;
+    d->stage = mt_map(raw_cap);
+    if (!d->stage)
+        return; /* the early block stays; zlib does the work */
+    d->stage_cap = raw_cap;
+    d->ld = c;
+}
+
+size_t mt_deflater_bound(size_t raw_cap)
+{
+    size_t zb = compressBound((uLong)raw_cap);
+    size_t lb = libdeflate_deflate_compress_bound(NULL, raw_cap);
+    return zb > lb ? zb : lb;
+}
+
+/* The chunk made contiguous in the stage, compressed in one call (libdeflate has no
+ * streaming), and its CRC over the same bytes. */
+static int mt_deflater_chunk_ld(mt_deflater_t *d, uint8_t *out, size_t out_cap, const uint8_t *hdr,
+                                size_t hlen, const uint8_t *const streams[MT_STREAMS],
+                                const size_t lens[MT_STREAMS], size_t *clen, uint32_t *crc)
+{
+    size_t n = hlen;
+    for (int k = 0; k < MT_STREAMS; k++)
+        n += lens[k];
+    if (n > d->stage_cap)
+        return -EIO;
+    memcpy(d->stage, hdr, hlen);
+    n = hlen;
+    for (int k = 0; k < MT_STREAMS; k++) {
+        memcpy(d->stage + n, streams[k], lens[k]);
+        n += lens[k];
+    }
+    size_t c = libdeflate_deflate_compress(d->ld, d->stage, n, out, out_cap);
+    if (c == 0)
+        return -EIO;
+    *clen = c;
+    *crc = libdeflate_crc32(0, d->stage, n);
+    mt_pages_release(d->stage, n); /* costs what the chunk held, not the most ever */
+    return 0;
+}
+#else
+static void mt_deflater_try_libdeflate(mt_deflater_t *d, size_t raw_cap)
+{
+    (void)d;
+    (void)raw_cap;
+}
+
+size_t mt_deflater_bound(size_t raw_cap)
+{
+    return compressBound((uLong)raw_cap);
+}
+#endif
+
+int mt_deflater_init(mt_deflater_t *d, size_t raw_cap, bool try_libdeflate)
+{
+    if (d->ld)
+        return 0;
+    if (try_libdeflate)
+        mt_deflater_try_libdeflate(d, raw_cap);
+    return d->ld ? 0 : mt_deflater_zinit(d);
+}
+
+void mt_deflater_after_fork(mt_deflater_t *d)
+{
+    if (!d->ld)
+        (void)mt_deflater_zinit(d); /* the parent's stream's pages are simply abandoned */
+}
+
+static int mt_deflater_chunk_z(mt_deflater_t *d, uint8_t *out, size_t out_cap, const uint8_t *hdr,
+                               size_t hlen, const uint8_t *const streams[MT_STREAMS],
+                               const size_t lens[MT_STREAMS], size_t *clen, uint32_t *crc)
+{
+    z_stream *zs = &d->zs;
+    if (!d->zs_ready || deflateReset(zs) != Z_OK)
+        return -EIO;
+    size_t len = hlen;
+    for (int k = 0; k < MT_STREAMS; k++)
+        len += lens[k];
+    zs->next_out = out;
+    zs->avail_out = (uInt)out_cap;
+    uLong c = crc32(0L, hdr, (uInt)hlen);
+    /* A small chunk is one deflate block: a change of parameters starts a new block, whose
+     * code tables would cost more than the bytes they save. */
+    int small = len < MT_DEFLATER_ONE_BLOCK;
+    for (int k = -1; k < MT_STREAMS; k++) {
+        const uint8_t *p = k < 0 ? hdr : streams[k];
+        size_t n = k < 0 ? hlen : lens[k];
+        if (k >= 0)
+            c = crc32(c, p, (uInt)n);
+        /* Before the new input is in place: deflateParams compresses what is pending with the
+         * old parameters. The header (k < 0) goes with the main stream's. */
+        int z = k < 0 || small ? 0 : k;
+        if (deflateParams(zs, mt_deflater_zparams[z].level, mt_deflater_zparams[z].strategy) !=
+            Z_OK)
+            return -EIO;
+        zs->next_in = (Bytef *)p;
+        zs->avail_in = (uInt)n;
+        int flush = k == MT_STREAMS - 1 ? Z_FINISH : Z_NO_FLUSH;
+        int zrc = deflate(zs, flush);
+        if (flush == Z_FINISH ? zrc != Z_STREAM_END : (zrc != Z_OK && zrc != Z_BUF_ERROR))
+            return -EIO;
+    }
+    *clen = (size_t)(zs->next_out - out);
+    *crc = (uint32_t)c;
+    return 0;
+}
+
+int mt_deflater_chunk(mt_deflater_t *d, uint8_t *out, size_t out_cap, const uint8_t *hdr,
+                      size_t hlen, const uint8_t *const streams[MT_STREAMS],
+                      const size_t lens[MT_STREAMS], size_t *clen, uint32_t *crc)
+{
+#if MT_HAVE_LIBDEFLATE
+    if (d->ld)
+        return mt_deflater_chunk_ld(d, out, out_cap, hdr, hlen, streams, lens, clen, crc);
+#endif
+    return mt_deflater_chunk_z(d, out, out_cap, hdr, hlen, streams, lens, clen, crc);
+}
