@@ -276,6 +276,14 @@ def case_underscore_fork():
           f"the child's log: {kids}; it counted {want}")
 
 
+@case(60)
+def case_own_libdeflate():
+    """A program using libdeflate itself, with its own counting allocator: same output, and its
+    compressors are all in its log, exactly as it counted them, none of memtrace's (whose
+    writer makes its own libdeflate compressor in memtrace's memory: io/deflater.c)."""
+    same_as_plain("own_libdeflate", timeout=60)
+
+
 @case(120)
 def case_bad_free():
     """Frees glibc refuses (double, inside a block, stack, a page never allocated, a small
