@@ -72,6 +72,11 @@ static struct {
      * odd, or changed across its lookup, takes the lock instead of trusting what it read. */
     uint32_t seq;
     uint32_t next_id;
+    /* next_id when the old generation last changed (aging, forget): a node made since has
+     * all its edges in the young one (edges go there only), so a child of it missing there is
+     * new, and the old one need not be probed (an import's new stacks are chains of new nodes,
+     * and each probe is a cache miss). */
+    uint32_t fresh_from;
     mt_node_rec_t *nodes; /* by id; nodes_cap entries; NULL unless kept */
     size_t nodes_cap;
     bool keep_nodes;
@@ -168,7 +173,7 @@ int mt_tree_init(bool keep_nodes)
     mt_tree.cache = mt_map(MT_CACHE_SIZE * sizeof(mt_cache_entry_t));
     if (!mt_tree.gen[0] || !mt_tree.gen[1] || !mt_tree.cache)
         return -ENOMEM;
-    mt_tree.next_id = 1;
+    mt_tree.next_id = mt_tree.fresh_from = 1;
     mt_tree.young_used = 0;
     mt_tree.keep_nodes = keep_nodes;
     mt_tree.defq_cap = MT_DEFQ_INITIAL;
@@ -253,6 +258,7 @@ static void mt_tree_age(void)
     __atomic_store_n(&mt_tree.gen[1], mt_tree.gen[0], __ATOMIC_RELAXED);
     __atomic_store_n(&mt_tree.gen[0], old, __ATOMIC_RELAXED);
     mt_tree.young_used = 0;
+    mt_tree.fresh_from = mt_tree.next_id;
     mt_tree_seq_end();
 }
 
@@ -315,8 +321,7 @@ static uint32_t mt_tree_child(uint32_t parent, uint64_t ip)
         mt_tree_age();
         e = mt_tree_probe(mt_tree.gen[0], parent, ip);
     }
-    const mt_edge_t *old = mt_tree_probe(mt_tree.gen[1], parent, ip);
-    uint32_t id = old->id;
+    uint32_t id = parent >= mt_tree.fresh_from ? 0 : mt_tree_probe(mt_tree.gen[1], parent, ip)->id;
     if (!id) {
         if (MT_UNLIKELY(mt_tree.next_id == UINT32_MAX))
             return 0; /* ids exhausted: treated like out of memory */
@@ -457,6 +462,7 @@ static void mt_tree_forget_locked(void)
         memset(mt_tree.gen[g], 0, MT_GEN_SLOTS * sizeof(mt_edge_t));
     memset(mt_tree.cache, 0, MT_CACHE_SIZE * sizeof(mt_cache_entry_t));
     mt_tree.young_used = 0;
+    mt_tree.fresh_from = mt_tree.next_id;
     __atomic_store_n(&mt_tree.epoch, mt_tree.epoch + 1, __ATOMIC_RELAXED);
     mt_tree_seq_end();
 }
@@ -484,7 +490,7 @@ void mt_tree_reset(void)
     mt_tree_lock();
     mt_tree_forget_locked();
     mt_tree_defs_clear();
-    mt_tree.next_id = 1;
+    mt_tree.next_id = mt_tree.fresh_from = 1;
     mt_tree_unlock();
 }
 
