@@ -492,7 +492,11 @@ int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width
     } else {
         fprintf(o, "\n%10s  0 s%*s\n", "", (int)width - 3, mt_fmt_seconds(b, sizeof b, t.tmax));
     }
-    if (r->nsamples_total)
+    if (r->nsamples_total && a->window.on) /* the count is the log's, from its start */
+        fprintf(o, "peak RSS %s at %s in the window\n",
+                mt_fmt_bytes(b, sizeof b, r->peak_rss_bytes),
+                mt_fmt_seconds(b2, sizeof b2, r->peak_rss_time_us));
+    else if (r->nsamples_total)
         fprintf(o, "peak RSS %s at %s; footprint (arena + mmapped) sampled %" PRIu64 " times\n",
                 mt_fmt_bytes(b, sizeof b, r->peak_rss_bytes),
                 mt_fmt_seconds(b2, sizeof b2, r->peak_rss_time_us), r->nsamples_total);

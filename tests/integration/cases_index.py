@@ -238,6 +238,8 @@ SEL_COMMANDS = [
     ["leaks", "--format", "json"], ["lines", "--format", "json"], ["flamegraph", "-o", "-"],
     ["export", "--to", "folded"], ["export", "--to", "pprof", "-o", "-"],
     ["timeline", "-o", "-"], ["timeline"],
+    # these two read the log again for their snapshots, with the loaded selection's window
+    ["html", "-o", "-"], ["export", "--to", "massif", "-o", "-"],
 ]
 
 
@@ -245,7 +247,8 @@ SEL_COMMANDS = [
 def case_index_windows():
     """Issue 18: a window over samples/phases (each phase; up to the peak; from the last phase
     to the end) is read from the log by its first command and loaded from its index by every
-    later one, with the same bytes and the phase's exact figures; so is --thread over
+    later one (html and massif still read the log for their snapshots, from what they
+    loaded), with the same bytes and the phase's exact figures; so is --thread over
     samples/named_threads, alone and with a window."""
     log, wins = phases_log("phases-idx.mtr")
     for (fn, allocs, nbytes, frees, held, held_blocks, peak), (t0, t1) in zip(PHASES, wins):
