@@ -312,6 +312,21 @@ START_TEST(selections_kept_apart)
         mt_analysis_free(b);
         mt_analysis_free(c);
     }
+    /* the log changed under a kept selection (one byte, its size and time as they were): a
+     * miss, as for the whole log's index */
+    selection(40, &w2, spec2, &f2);
+    ck_assert_int_eq(mt_index_load_sel(&b, log_path, &w2, &f2), 1);
+    mt_analysis_free(b);
+    struct stat st;
+    ck_assert_int_eq(stat(log_path, &st), 0);
+    flip(log_path, -3);
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    ck_assert_int_eq(utimensat(AT_FDCWD, log_path, times, 0), 0);
+    ck_assert_int_eq(mt_index_load_sel(&b, log_path, &w2, &f2), 0);
+    flip(log_path, -3);
+    ck_assert_int_eq(utimensat(AT_FDCWD, log_path, times, 0), 0);
+    ck_assert_int_eq(mt_index_load_sel(&b, log_path, &w2, &f2), 1);
+    mt_analysis_free(b);
     /* a thread value split differently is another key: "1" then "" is not "1" */
     selection(1, &w2, spec2, &f2);
     const char *two[2] = {spec2[0], ""};
