@@ -632,10 +632,16 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
     if (!win.on && f.n == 0) {
         mt_cli_progress_stop(&pr);
         rc = mt_cli_load_whole(path, a, err, sizeof err);
+    } else if (mt_index_load_sel(a, path, &win, &f)) {
+        /* this window and these threads were read before (docs/index.md, "Windows") */
+        mt_cli_progress_stop(&pr);
+        rc = 0;
     } else {
         rc = mt_analysis_load_window(a, path, &f, &win, mt_cli_progress_update, &pr, err,
                                      sizeof err);
         mt_cli_progress_stop(&pr);
+        if (rc == 0) /* only a cache, as the whole log's */
+            (void)!mt_index_save_sel(*a, path, &win, &f);
     }
     if (rc < 0) {
         fprintf(stderr, "memtrace: %s\n", err);

@@ -43,6 +43,10 @@ static void mt_diff_usage(FILE *out)
             "  --thread NAME|ID      compare only the blocks the threads of that name (thread\n"
             "                        ids differ between runs) allocated; repeatable; a thread\n"
             "                        of one run only is compared with nothing\n"
+            "  --from T, --to T      compare the same window of each run: what was allocated\n"
+            "                        in it and what of that was still held at its end. T is\n"
+            "                        seconds since each run's start, start, end, peak (each\n"
+            "                        run's own) or a mark (memtrace_mark: each run's own)\n"
             "  --no-color            no colours (also when NO_COLOR is set or stdout is no tty);\n"
             "                        --no-colour is the same\n"
             "  -h, --help            show this help\n"
@@ -64,6 +68,7 @@ int mt_cmd_diff(int argc, char **argv)
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         MT_CLI_SHARED_OPTIONS,
+        MT_CLI_WINDOW_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     int json = 0, no_color = 0, show_import = 0, c, status;
@@ -121,10 +126,12 @@ int mt_cmd_diff(int argc, char **argv)
     /* --thread: a thread of one run only (a new one, or one that went away) is compared with
      * nothing; a value neither run has is an error. */
     mt_cli_threads_allow_missing();
-    if (mt_cli_load(old_path, &a_old, &s_old))
-        return 1;
-    if (mt_cli_load(new_path, &a_new, &s_new))
+    /* 2 for a usage error (a window past a log's end), as every command has it */
+    if ((rc = mt_cli_load(old_path, &a_old, &s_old)) != 0)
+        return rc;
+    if ((rc = mt_cli_load(new_path, &a_new, &s_new)) != 0)
         goto out;
+    rc = 1;
     a_old->show_import_machinery = a_new->show_import_machinery = show_import;
     mt_analysis_t *both[] = {a_old, a_new};
     if (mt_cli_check_threads("diff", both, 2))

@@ -25,7 +25,10 @@ static void mt_timeline_usage(FILE *out)
             "  --width N           chart width in columns (text, default 60)\n"
             "  --height N          chart height in rows (text, default 12)\n"
             "  --thread NAME|ID    the heap line of the blocks that thread (a name, or a tid;\n"
-            "                      repeatable) allocated; RSS and footprint stay the process's\n"
+            "                      repeatable) allocated; RSS and footprint stay the "
+            "process's\n" MT_CLI_HELP_WINDOW
+            "                      (the chart spans the window; its heap line is the window's\n"
+            "                      blocks)\n"
             "  --no-color          no colours (also when NO_COLOR is set or stdout is no tty);\n"
             "                      --no-colour is the same\n"
             "  -h, --help          show this help\n"
@@ -45,6 +48,7 @@ int mt_cmd_timeline(int argc, char **argv)
         {"no-colour", no_argument, NULL, OPT_NO_COLOR},
         {"help", no_argument, NULL, 'h'},
         MT_CLI_THREAD_OPTION,
+        MT_CLI_WINDOW_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     const char *svg = NULL;
@@ -78,8 +82,14 @@ int mt_cmd_timeline(int argc, char **argv)
         case 'h':
             mt_timeline_usage(stdout);
             return 0;
-        default:
+        default: {
+            int w = mt_cli_window_option("timeline", c, optarg);
+            if (w < 0)
+                return 2;
+            if (w > 0)
+                break;
             return mt_cli_bad_option("timeline", c, argv, longopts);
+        }
         }
     }
     const char *path;

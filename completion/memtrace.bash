@@ -49,8 +49,9 @@ _memtrace() {
                  --after-finalization --suppressions --gen-suppressions --format --output -o
                  --source-root --frames --tree --thread --from --to --no-color --show-import-machinery
                  --full-names --no-index --help -h" ;;
-    timeline) opts="--output -o --width --height --thread --no-color --no-index --help -h" ;;
-    diff) opts="--format --by --fail-above --top --frames --thread --no-color
+    timeline) opts="--output -o --width --height --thread --from --to --no-color --no-index --help
+                    -h" ;;
+    diff) opts="--format --by --fail-above --top --frames --thread --from --to --no-color
                 --show-import-machinery --full-names --help -h" ;;
     export) opts="--to --from --output -o --cost --thread --show-import-machinery --full-names --no-index --help
                   -h" ;;

@@ -103,6 +103,59 @@ out:
     return rc;
 }
 
+/* ---- what an index holds: the whole log, or a selection of it ---- */
+
+/* Selections kept per log: a window or thread filter whose key falls on a slot that holds
+ * another one's replaces it. Bounded, and enough for a session that looks at a few windows
+ * with several commands each. */
+#define MT_INDEX_SEL_SLOTS 8u
+
+/* The key of a selection: every input of mt_analysis_load_window besides the log, as bytes
+ * (the window as resolved to microseconds, the --thread values as given, which the analysis
+ * resolves the same way each time for the same log). Empty for the whole log. The file keeps
+ * it whole and a load compares it byte for byte: a hash picks the slot only. */
+typedef struct mt_index_key {
+    unsigned char *p;
+    size_t n;
+    unsigned slot;
+} mt_index_key_t;
+
+static int mt_index_key_make(mt_index_key_t *k, const mt_window_t *w, const mt_thread_filter_t *f)
+{
+    memset(k, 0, sizeof *k);
+    int win = w && w->on, thr = f && f->n;
+    if (!win && !thr)
+        return 0;
+    size_t n = 40;
+    for (size_t i = 0; thr && i < f->n; i++)
+        n += strlen(f->specs[i]) + 1;
+    if (!(k->p = calloc(1, n)))
+        return -ENOMEM;
+    uint64_t head[5] = {win ? w->from_us : 0, win ? w->to_us : 0, win ? w->to_mark : 0,
+                        (uint64_t)win | (uint64_t)(thr && f->allow_missing) << 1, thr ? f->n : 0};
+    memcpy(k->p, head, sizeof head);
+    k->n = sizeof head;
+    for (size_t i = 0; thr && i < f->n; i++) {
+        size_t l = strlen(f->specs[i]) + 1; /* with its NUL: "a","bc" is not "ab","c" */
+        memcpy(k->p + k->n, f->specs[i], l);
+        k->n += l;
+    }
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < k->n; i++)
+        h = (h ^ k->p[i]) * 1099511628211ull;
+    k->slot = (unsigned)(h % MT_INDEX_SEL_SLOTS);
+    return 0;
+}
+
+/* The file name's suffix for a key: "" for the whole log, ".wK" for slot K. */
+static void mt_index_key_sfx(const mt_index_key_t *k, char *buf, size_t len)
+{
+    if (k->n)
+        snprintf(buf, len, ".w%u", k->slot);
+    else
+        buf[0] = '\0';
+}
+
 /* ---- where ---- */
 
 static int mt_index_cache_dir(char *buf, size_t len)
@@ -123,8 +176,9 @@ static int mt_index_cache_dir(char *buf, size_t len)
     return k > 0 && (size_t)k < len ? 0 : -ENAMETOOLONG;
 }
 
-/* The cache directory's name for path: its real path's hash, so two logs never share one. */
-static int mt_index_cache_path(const char *path, char *buf, size_t len)
+/* The cache directory's name for path: its real path's hash, so two logs never share one;
+ * sfx is "" for the whole log, ".wK" for a selection's slot K (mt_index_sel_key). */
+static int mt_index_cache_path(const char *path, const char *sfx, char *buf, size_t len)
 {
     char dir[4096];
     int rc = mt_index_cache_dir(dir, sizeof dir);
@@ -138,28 +192,28 @@ static int mt_index_cache_path(const char *path, char *buf, size_t len)
         h = (h ^ (uint8_t)*c) * 1099511628211ull;
     const char *base = strrchr(real, '/');
     base = base ? base + 1 : real;
-    int k = snprintf(buf, len, "%s/%.64s-%016llx.idx", dir, base, (unsigned long long)h);
+    int k = snprintf(buf, len, "%s/%.64s-%016llx%s.idx", dir, base, (unsigned long long)h, sfx);
     free(real);
     return k > 0 && (size_t)k < len ? 0 : -ENAMETOOLONG;
 }
 
 /* DIR/.NAME.idx for DIR/NAME: hidden, so that the globs that pick a run's logs (LOG*, the
  * logs of its exec'd images being LOG.2, LOG.3 ...; memtrace.*.mtr) never pick it up. */
-static int mt_index_beside(const char *path, char *buf, size_t len)
+static int mt_index_beside(const char *path, const char *sfx, char *buf, size_t len)
 {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     int dirlen = slash ? (int)(base - path) : 0;
-    int k = snprintf(buf, len, "%.*s.%s.idx", dirlen, path, base);
+    int k = snprintf(buf, len, "%.*s.%s%s.idx", dirlen, path, base, sfx);
     return k > 0 && (size_t)k < len ? 0 : -ENAMETOOLONG;
 }
 
 int mt_index_find(const char *path, char *buf, size_t len)
 {
     struct stat st;
-    if (mt_index_beside(path, buf, len) == 0 && stat(buf, &st) == 0 && S_ISREG(st.st_mode))
+    if (mt_index_beside(path, "", buf, len) == 0 && stat(buf, &st) == 0 && S_ISREG(st.st_mode))
         return 0;
-    if (mt_index_cache_path(path, buf, len) == 0 && stat(buf, &st) == 0 && S_ISREG(st.st_mode))
+    if (mt_index_cache_path(path, "", buf, len) == 0 && stat(buf, &st) == 0 && S_ISREG(st.st_mode))
         return 0;
     return -ENOENT;
 }
@@ -357,13 +411,15 @@ static int mt_index_write(const char *dest, const mt_index_header_t *h, const mt
     return rc;
 }
 
-int mt_index_save(const mt_analysis_t *a, const char *path)
+static int mt_index_save_key(const mt_analysis_t *a, const char *path, const mt_index_key_t *key)
 {
     if (!mt_index_enabled())
         return 0;
-    /* A log that may still grow, or whose end is lost, is read again each time. */
-    if (a->truncated || a->cut || !a->replay.has_exit || a->window.on || a->thread_filter ||
-        a->followed || a->live || a->stopped_at_fork || a->no_files ||
+    /* A log that may still grow, or whose end is lost, is read again each time; a window
+     * that stopped at its end (--to) read no further, and what it read is complete. */
+    if (a->truncated || a->cut || (!a->replay.has_exit && !(key->n && a->window_stopped)) ||
+        (!key->n && (a->window.on || a->thread_filter)) || a->followed || a->live ||
+        a->stopped_at_fork || a->no_files ||
         /* a parent's log is part of it (or was missing): not ours to stamp */
         a->inherit == MT_INHERIT_IMPORTED || a->inherit == MT_INHERIT_UNKNOWN)
         return -EINVAL;
@@ -372,6 +428,7 @@ int mt_index_save(const mt_analysis_t *a, const char *path)
     if (rc < 0)
         return rc;
     mt_iout_t o = {0};
+    mt_put_arr(&o, key->p, key->n, key->n, 1);
     mt_put_analysis(&o, a);
     if (o.oom) {
         free(o.p);
@@ -407,11 +464,12 @@ int mt_index_save(const mt_analysis_t *a, const char *path)
         off += step;
     }
     h.payload_crc = (uint32_t)crc;
-    char dest[4096];
-    rc = mt_index_beside(path, dest, sizeof dest);
+    char dest[4096], sfx[16];
+    mt_index_key_sfx(key, sfx, sizeof sfx);
+    rc = mt_index_beside(path, sfx, dest, sizeof dest);
     if (rc == 0) {
         rc = mt_index_write(dest, &h, &o);
-        if (rc < 0 && mt_index_cache_path(path, dest, sizeof dest) == 0) {
+        if (rc < 0 && mt_index_cache_path(path, sfx, dest, sizeof dest) == 0) {
             char *slash = strrchr(dest, '/');
             *slash = '\0';
             rc = mt_mkdirs_private(dest);
@@ -421,6 +479,23 @@ int mt_index_save(const mt_analysis_t *a, const char *path)
         }
     }
     free(o.p);
+    return rc;
+}
+
+int mt_index_save(const mt_analysis_t *a, const char *path)
+{
+    mt_index_key_t key = {0};
+    return mt_index_save_key(a, path, &key);
+}
+
+int mt_index_save_sel(const mt_analysis_t *a, const char *path, const mt_window_t *w,
+                      const mt_thread_filter_t *f)
+{
+    mt_index_key_t key;
+    int rc = mt_index_key_make(&key, w, f);
+    if (rc == 0)
+        rc = mt_index_save_key(a, path, &key);
+    free(key.p);
     return rc;
 }
 
@@ -785,9 +860,9 @@ static mt_analysis_t *mt_get_analysis(mt_iin_t *in, const char *path)
 }
 
 static int mt_index_try(mt_analysis_t **out, const char *path, const char *ipath,
-                        const mt_index_stamp_t *st);
+                        const mt_index_stamp_t *st, const mt_index_key_t *key);
 
-int mt_index_load(mt_analysis_t **out, const char *path)
+static int mt_index_load_key(mt_analysis_t **out, const char *path, const mt_index_key_t *key)
 {
     *out = NULL;
     if (!mt_index_enabled())
@@ -797,19 +872,40 @@ int mt_index_load(mt_analysis_t **out, const char *path)
         return 0;
     /* beside the log first; a miss there (a stale one, or a directory of that name) may be
      * the cache directory's hit, where the log's directory could not be written */
-    char ipath[4096];
-    if (mt_index_beside(path, ipath, sizeof ipath) == 0 && mt_index_try(out, path, ipath, &st))
+    char ipath[4096], sfx[16];
+    mt_index_key_sfx(key, sfx, sizeof sfx);
+    if (mt_index_beside(path, sfx, ipath, sizeof ipath) == 0 &&
+        mt_index_try(out, path, ipath, &st, key))
         return 1;
-    if (mt_index_cache_path(path, ipath, sizeof ipath) == 0 && mt_index_try(out, path, ipath, &st))
+    if (mt_index_cache_path(path, sfx, ipath, sizeof ipath) == 0 &&
+        mt_index_try(out, path, ipath, &st, key))
         return 1;
     return 0;
+}
+
+int mt_index_load(mt_analysis_t **out, const char *path)
+{
+    mt_index_key_t key = {0};
+    return mt_index_load_key(out, path, &key);
+}
+
+int mt_index_load_sel(mt_analysis_t **out, const char *path, const mt_window_t *w,
+                      const mt_thread_filter_t *f)
+{
+    mt_index_key_t key;
+    *out = NULL;
+    if (mt_index_key_make(&key, w, f) < 0)
+        return 0;
+    int hit = mt_index_load_key(out, path, &key);
+    free(key.p);
+    return hit;
 }
 
 /* 1 with *out set when ipath is a good index of path, whose fingerprint is st. Only a file
  * of this user's is read: the index is trusted further than a log is (its structures are
  * taken as they are once its checksum holds). */
 static int mt_index_try(mt_analysis_t **out, const char *path, const char *ipath,
-                        const mt_index_stamp_t *stp)
+                        const mt_index_stamp_t *stp, const mt_index_key_t *key)
 {
     const mt_index_stamp_t st = *stp;
     int fd = open(ipath, O_RDONLY | O_CLOEXEC);
@@ -850,6 +946,13 @@ static int mt_index_try(mt_analysis_t **out, const char *path, const char *ipath
     if (!raw || uncompress(raw, &rlen, buf, (uLong)h.payload_len) != Z_OK || rlen != h.raw_len)
         goto out;
     mt_iin_t in = {.p = raw, .n = (size_t)h.raw_len};
+    /* another selection that fell on the same slot, or the whole log's: a miss */
+    uint64_t klen = 0;
+    unsigned char *k = mt_get_arr_n(&in, 1, &klen);
+    int same = !in.bad && klen == key->n && (klen == 0 || memcmp(k, key->p, key->n) == 0);
+    free(k);
+    if (!same)
+        goto out;
     *out = mt_get_analysis(&in, path);
     hit = *out != NULL;
 out:

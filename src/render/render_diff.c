@@ -70,9 +70,18 @@ int mt_render_diff_text(const mt_diff_t *d, FILE *o, const mt_diff_render_opts_t
             mt_text_put(o, note);
             fputc('\n', o);
         }
+    /* --from/--to: each run's window, on its own clock (a mark or the peak differ per run) */
+    for (int i = 0; i < 2; i++)
+        if (mt_window_note(note, sizeof note, runs[i])) {
+            fprintf(o, "  %-18s ", i ? "new run" : "old run");
+            mt_text_put(o, note);
+            fputc('\n', o);
+        }
+    int win = d->a_old->window.on;
     fprintf(o, "  %-18s %18s %18s   %s\n", "", "old", "new", "change");
     mt_diff_row(o, "peak heap", d->old.peak_bytes, d->new_.peak_bytes, "B", num, reset);
-    mt_diff_row(o, "not freed at exit", d->old.leaked_bytes, d->new_.leaked_bytes, "B", num, reset);
+    mt_diff_row(o, win ? "held at window end" : "not freed at exit", d->old.leaked_bytes,
+                d->new_.leaked_bytes, "B", num, reset);
     mt_diff_row(o, "allocations", d->old.allocations, d->new_.allocations, "", num, reset);
     mt_diff_row(o, "bytes allocated", d->old.bytes_allocated, d->new_.bytes_allocated, "B", num,
                 reset);

@@ -81,7 +81,7 @@ size_t mt_timeline_series(const mt_replay_t *r, enum mt_timeline_series which,
 typedef struct mt_tl_all {
     mt_timeline_point_t *p[MT_TL_SERIES];
     size_t n[MT_TL_SERIES];
-    uint64_t tmax, vmax;
+    uint64_t tmin, tmax, vmax; /* the time drawn: the log's, or the window's (--from/--to) */
 } mt_tl_all_t;
 
 static void mt_tl_free(mt_tl_all_t *t)
@@ -101,11 +101,39 @@ static int mt_tl_load(const mt_analysis_t *a, mt_tl_all_t *t, size_t max)
             return -ENOMEM;
         }
         t->n[i] = mt_timeline_series(r, (enum mt_timeline_series)i, t->p[i], max);
+    }
+    t->tmax = r->last_time_us ? r->last_time_us : 1;
+    if (a->window.on) {
+        /* The window's span only. The replay read the log from its start, but the heap line
+         * is the window's blocks: its point at or before the window's start (the bucket the
+         * start falls in) is drawn from the start. Samples are points: those inside only. */
+        t->tmin = a->window.from_us;
+        t->tmax = a->window.to_us > t->tmin ? a->window.to_us : t->tmin + 1;
+        for (int i = 0; i < MT_TL_SERIES; i++) {
+            size_t first = 0, k = 0;
+            while (first < t->n[i] && t->p[i][first].time_us < t->tmin)
+                first++;
+            if (i == MT_TL_HEAP && first > 0 &&
+                (first == t->n[i] || t->p[i][first].time_us > t->tmin))
+                first--;
+            for (size_t j = first; j < t->n[i] && t->p[i][j].time_us <= t->tmax; j++) {
+                t->p[i][k] = t->p[i][j];
+                if (t->p[i][k].time_us < t->tmin)
+                    t->p[i][k].time_us = t->tmin;
+                k++;
+            }
+            t->n[i] = k;
+        }
+        /* the heap holds its last value to the window's end (the log went on past it) */
+        size_t nh = t->n[MT_TL_HEAP];
+        if (nh > 0 && nh < max && t->p[MT_TL_HEAP][nh - 1].time_us < t->tmax)
+            t->p[MT_TL_HEAP][t->n[MT_TL_HEAP]++] =
+                (mt_timeline_point_t){t->tmax, t->p[MT_TL_HEAP][nh - 1].value};
+    }
+    for (int i = 0; i < MT_TL_SERIES; i++)
         for (size_t k = 0; k < t->n[i]; k++)
             if (t->p[i][k].value > t->vmax)
                 t->vmax = t->p[i][k].value;
-    }
-    t->tmax = r->last_time_us ? r->last_time_us : 1;
     if (r->peak_heap_bytes > t->vmax)
         t->vmax = r->peak_heap_bytes;
     if (t->vmax == 0)
@@ -143,7 +171,8 @@ typedef struct mt_tl_axis {
     const char *name; /* "MiB", "s" */
     double step;      /* in units: 1, 2 or 5 x 10^n */
     int n, decimals;
-    double top; /* what the axis spans, in bytes or microseconds */
+    double top;   /* what the axis spans, in bytes or microseconds */
+    double first; /* the first tick, in units (time in a window; else 0) */
 } mt_tl_axis_t;
 
 static mt_tl_axis_t mt_tl_bytes_axis(uint64_t vmax)
@@ -166,18 +195,21 @@ static mt_tl_axis_t mt_tl_bytes_axis(uint64_t vmax)
     return ax;
 }
 
-static mt_tl_axis_t mt_tl_time_axis(uint64_t tmax)
+/* The time axis over [tmin, tmax]: its ticks at the round times inside (first, then every
+ * step), so that a window's axis reads in the log's own seconds. */
+static mt_tl_axis_t mt_tl_time_axis(uint64_t tmin, uint64_t tmax)
 {
     mt_tl_axis_t ax = {.unit = 1e6, .name = "s"};
     if (tmax < 1000)
         ax.unit = 1, ax.name = "\xc2\xb5s";
     else if (tmax < 1000000)
         ax.unit = 1e3, ax.name = "ms";
-    double v = (double)tmax / ax.unit;
+    double v = (double)(tmax - tmin) / ax.unit;
     ax.step = mt_tl_nice(v / 6);
     if (ax.unit == 1 && ax.step < 1)
         ax.step = 1;
-    ax.n = (int)floor(v / ax.step + 1e-9);
+    ax.first = ceil((double)tmin / ax.unit / ax.step - 1e-9) * ax.step;
+    ax.n = (int)floor(((double)tmax / ax.unit - ax.first) / ax.step + 1e-9);
     ax.decimals = mt_tl_decimals(ax.step);
     ax.top = (double)tmax;
     return ax;
@@ -185,13 +217,13 @@ static mt_tl_axis_t mt_tl_time_axis(uint64_t tmax)
 
 static const char *mt_tl_tick(char *b, size_t len, const mt_tl_axis_t *ax, int k)
 {
-    snprintf(b, len, "%.*f %s", ax->decimals, k * ax->step, ax->name);
+    snprintf(b, len, "%.*f %s", ax->decimals, ax->first + k * ax->step, ax->name);
     return b;
 }
 
 static double mt_tl_x(const mt_tl_all_t *t, uint64_t us)
 {
-    return ML + (W - ML - MR) * (double)us / (double)t->tmax;
+    return ML + (W - ML - MR) * ((double)us - (double)t->tmin) / (double)(t->tmax - t->tmin);
 }
 
 static double mt_tl_y(const mt_tl_all_t *t, uint64_t v)
@@ -216,7 +248,8 @@ static void mt_tl_escape(FILE *o, const char *s)
 /* A Python script's end (before interpreter finalization): what "held" is measured at. */
 static void mt_tl_script_end_svg(const mt_analysis_t *a, const mt_tl_all_t *t, FILE *o)
 {
-    if (!a->python.script_end)
+    if (!a->python.script_end || a->python.script_end_us < t->tmin ||
+        a->python.script_end_us > t->tmax)
         return;
     char b[32];
     double x = mt_tl_x(t, a->python.script_end_us);
@@ -247,6 +280,8 @@ static void mt_tl_marks_svg(const mt_analysis_t *a, const mt_tl_all_t *t, FILE *
     double last = -100, ly = MT + 4, lend = MT + 4;
     for (size_t i = 0; i < a->marks.n; i++) {
         const mt_mark_t *m = &a->marks.v[i];
+        if (m->time_us < t->tmin || m->time_us > t->tmax)
+            continue; /* outside the window */
         double x = mt_tl_x(t, m->time_us), lx = x + 4;
         ly = x - last < 13 ? lend + 8 : MT + 4;
         lend = ly + MT_TL_CW * (double)strlen(m->name);
@@ -275,7 +310,7 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
     if (mt_tl_load(a, &t, MT_TIMELINE_MAX_POINTS) < 0)
         return -ENOMEM;
     /* round steps of the unit shown: the value axis ends on a tick at or above the maximum */
-    mt_tl_axis_t ya = mt_tl_bytes_axis(t.vmax), xa = mt_tl_time_axis(t.tmax);
+    mt_tl_axis_t ya = mt_tl_bytes_axis(t.vmax), xa = mt_tl_time_axis(t.tmin, t.tmax);
     t.vmax = (uint64_t)ceil(ya.top);
     char b[32];
     fprintf(o,
@@ -288,8 +323,9 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
             "<text class=\"title\" x=\"%.0f\" y=\"24\" font-size=\"15\">memtrace timeline: ",
             W, H, W, H, ML, MT, W - ML - MR, H - MT - MB, ML);
     /* the title stays inside the picture: a long path keeps its end */
-    char note[256];
+    char note[256], wnote[160];
     const char *note_s = mt_thread_filter_note(note, sizeof note, a);
+    const char *wnote_s = mt_window_note(wnote, sizeof wnote, a);
     size_t room = (size_t)((W - ML - MR) / 8.5) - 20 - (note_s ? strlen(note_s) + 2 : 0);
     size_t plen = a->path ? strlen(a->path) : 0;
     if (plen > room && room > 3) {
@@ -303,6 +339,11 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
         mt_tl_escape(o, note_s);
     }
     fputs("</text>\n", o);
+    if (wnote_s) { /* --from/--to: under the title, as the flame graph has it */
+        fprintf(o, "<text class=\"window\" x=\"%.0f\" y=\"%.0f\" fill=\"#555\">", ML, MT - 4);
+        mt_tl_escape(o, wnote_s);
+        fputs("</text>\n", o);
+    }
     /* axes, grid and labels with units */
     for (int i = 0; i <= ya.n; i++) {
         double y = H - MB - (H - MT - MB) * (double)i / ya.n;
@@ -312,7 +353,8 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
                 ML, y, W - MR, y, ML - 6, y + 4, mt_tl_tick(b, sizeof b, &ya, i));
     }
     for (int i = 0; i <= xa.n; i++) {
-        double x = ML + (W - ML - MR) * (i * xa.step * xa.unit) / (double)t.tmax;
+        double x = ML + (W - ML - MR) * ((xa.first + i * xa.step) * xa.unit - (double)t.tmin) /
+                            (double)(t.tmax - t.tmin);
         /* the last label may not pass the right edge */
         const char *anchor = x + 30 > W ? "end" : "middle";
         fprintf(o,
@@ -371,14 +413,16 @@ int mt_timeline_svg(const mt_analysis_t *a, FILE *o)
     return ferror(o) ? -EIO : 0;
 }
 
-/* The column of time_us in a chart width columns wide over [0, tmax]; width for any time at
- * or past the end (a corrupt log's times need not be ordered), so the conversion never leaves
- * the range of unsigned. */
-static unsigned mt_tl_column(uint64_t time_us, unsigned width, uint64_t tmax)
+/* The column of time_us in a chart width columns wide over [tmin, tmax]; width for any time
+ * at or past the end (a corrupt log's times need not be ordered), so the conversion never
+ * leaves the range of unsigned. */
+static unsigned mt_tl_column(uint64_t time_us, unsigned width, const mt_tl_all_t *t)
 {
-    if (tmax == 0 || time_us >= tmax)
+    if (t->tmax <= t->tmin || time_us >= t->tmax)
         return width;
-    return (unsigned)((double)time_us * width / (double)tmax);
+    if (time_us < t->tmin)
+        return 0;
+    return (unsigned)((double)(time_us - t->tmin) * width / (double)(t->tmax - t->tmin));
 }
 
 int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width, unsigned height)
@@ -400,8 +444,8 @@ int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width
             vmax = t.p[MT_TL_HEAP][k].value;
     for (size_t k = 0; k < t.n[MT_TL_HEAP]; k++) {
         uint64_t end = k + 1 < t.n[MT_TL_HEAP] ? t.p[MT_TL_HEAP][k + 1].time_us : t.tmax;
-        unsigned c0 = mt_tl_column(t.p[MT_TL_HEAP][k].time_us, width, t.tmax);
-        unsigned c1 = mt_tl_column(end, width, t.tmax);
+        unsigned c0 = mt_tl_column(t.p[MT_TL_HEAP][k].time_us, width, &t);
+        unsigned c1 = mt_tl_column(end, width, &t);
         for (unsigned c = c0; c <= c1 && c < width; c++)
             if (t.p[MT_TL_HEAP][k].value > col[c])
                 col[c] = t.p[MT_TL_HEAP][k].value;
@@ -416,6 +460,10 @@ int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width
     if (mt_thread_filter_note(note, sizeof note, a)) {
         mt_text_put(o, note);
         fputs(" (the peak is the heap's: what they held then)\n", o);
+    }
+    if (mt_window_note(note, sizeof note, a)) {
+        mt_text_put(o, note);
+        fputc('\n', o);
     }
     for (unsigned row = height; row-- > 0;) {
         if (row == height - 1)
@@ -433,11 +481,22 @@ int mt_timeline_text(const mt_analysis_t *a, FILE *o, int colour, unsigned width
         fprintf(o, "%s\n", reset);
     }
     fprintf(o, "%10s +", "");
-    unsigned pc = mt_tl_column(r->peak_time_us, width, t.tmax);
+    unsigned pc = mt_tl_column(r->peak_time_us, width, &t);
     for (unsigned c = 0; c < width; c++)
         fputs(c == pc || (pc >= width && c == width - 1) ? "^" : "-", o);
-    fprintf(o, "\n%10s  0 s%*s\n", "", (int)width - 3, mt_fmt_seconds(b, sizeof b, t.tmax));
-    if (r->nsamples_total)
+    if (t.tmin) { /* a window: its ends in the log's seconds */
+        mt_fmt_seconds(b2, sizeof b2, t.tmin);
+        int room = (int)width - (int)strlen(b2);
+        fprintf(o, "\n%10s  %s%*s\n", "", b2, room > 0 ? room : 0,
+                mt_fmt_seconds(b, sizeof b, t.tmax));
+    } else {
+        fprintf(o, "\n%10s  0 s%*s\n", "", (int)width - 3, mt_fmt_seconds(b, sizeof b, t.tmax));
+    }
+    if (r->nsamples_total && a->window.on) /* the count is the log's, from its start */
+        fprintf(o, "peak RSS %s at %s in the window\n",
+                mt_fmt_bytes(b, sizeof b, r->peak_rss_bytes),
+                mt_fmt_seconds(b2, sizeof b2, r->peak_rss_time_us));
+    else if (r->nsamples_total)
         fprintf(o, "peak RSS %s at %s; footprint (arena + mmapped) sampled %" PRIu64 " times\n",
                 mt_fmt_bytes(b, sizeof b, r->peak_rss_bytes),
                 mt_fmt_seconds(b2, sizeof b2, r->peak_rss_time_us), r->nsamples_total);

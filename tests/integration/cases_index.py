@@ -2,9 +2,12 @@
 # Integration tests of the index (issue 18, docs/index.md): the first command that reads a
 # finished log leaves .LOG.idx beside it, and every later command on that log answers from it,
 # byte for byte as from the log; a stale or damaged index is silently rebuilt; a log without
-# its end gets none; --no-index and MEMTRACE_INDEX=0 turn it off. A command that misses the
-# index writes it again, so an index file that keeps its mtime proves that it was used.
+# its end gets none; --no-index and MEMTRACE_INDEX=0 turn it off. A window (--from/--to) or a
+# --thread selection is kept too (.LOG.wK.idx), and the next command over the same one loads
+# it. A command that misses the index writes it again, so an index file that keeps its mtime
+# proves that it was used.
 # Uses mt_harness.py's helpers; exit 77 = skip.
+import json
 import os
 import stat
 import resource
@@ -12,6 +15,8 @@ import subprocess
 
 import mt_harness as it
 from mt_harness import check, show, memtrace
+from cases_threads import named_threads
+from cases_windows import PHASES, phases_log
 
 case = it.suite("integration", "index")
 
@@ -194,6 +199,89 @@ def case_index_cache_dir():
           "the cache directory's index was not used")
 
 
+def sel_files(log):
+    """The selections' index files of log (.NAME.wK.idx): {name: (mtime, inode)}."""
+    d, name = os.path.split(log)
+    return {f: (os.stat(os.path.join(d, f)).st_mtime_ns, os.stat(os.path.join(d, f)).st_ino)
+            for f in os.listdir(d) if f.startswith("." + name + ".w") and f.endswith(".idx")}
+
+
+def same_selection(log, sel, commands):
+    """commands over one selection (window and/or threads) of log: the first with the index
+    reads the log and leaves the selection's index, every later one loads it (no index file
+    written again); each gives the bytes it gives without any index. Returns the outputs."""
+    want = [no_index(*c, *sel, log) for c in commands]
+    outs = []
+    for k, (c, w) in enumerate(zip(commands, want)):
+        before = sel_files(log)
+        got = mt_bytes(*c, *sel, log)
+        after = sel_files(log)
+        args = " ".join(c + sel)
+        check(got == w, f"memtrace {args}: output differs with the index (exit {got[0]} vs "
+              f"{w[0]}, {len(got[1])} vs {len(w[1])} bytes)\n{got[2].decode()[-1000:]}")
+        wrote = {f for f in after if before.get(f) != after[f]}
+        check(len(after) <= 8, f"more than 8 selections kept: {sorted(after)}")
+        if k == 0:
+            check(len(wrote) == 1, f"memtrace {args}: the first command over this selection "
+                  f"left {sorted(wrote)}, not one index")
+        else:
+            check(not wrote, f"memtrace {args}: wrote {sorted(wrote)} again: it did not load "
+                  f"the selection's index")
+        outs.append(got[1])
+    return outs
+
+
+# Every command over one log that takes a window, as the selection's first and later ones.
+# The report in JSON comes second: its figures are checked as loaded from the index.
+SEL_COMMANDS = [
+    ["peak", "--format", "json"], ["report", "--format", "json"], ["report"], ["peak"],
+    ["leaks", "--format", "json"], ["lines", "--format", "json"], ["flamegraph", "-o", "-"],
+    ["export", "--to", "folded"], ["export", "--to", "pprof", "-o", "-"],
+    ["timeline", "-o", "-"], ["timeline"],
+    # these two read the log again for their snapshots, with the loaded selection's window
+    ["html", "-o", "-"], ["export", "--to", "massif", "-o", "-"],
+]
+
+
+@case(300)
+def case_index_windows():
+    """Issue 18: a window over samples/phases (each phase; up to the peak; from the last phase
+    to the end) is read from the log by its first command and loaded from its index by every
+    later one (html and massif still read the log for their snapshots, from what they
+    loaded), with the same bytes and the phase's exact figures; so is --thread over
+    samples/named_threads, alone and with a window."""
+    log, wins = phases_log("phases-idx.mtr")
+    for (fn, allocs, nbytes, frees, held, held_blocks, peak), (t0, t1) in zip(PHASES, wins):
+        rep = json.loads(same_selection(log, ["--from", t0, "--to", t1], SEL_COMMANDS)[1])
+        got = tuple(rep[k] for k in ("allocations", "bytes_allocated", "frees", "leaked_bytes",
+                                     "leaked_blocks", "peak_heap_bytes"))
+        check(got == (allocs, nbytes, frees, held, held_blocks, peak),
+              f"report {t0}..{t1} ({fn}) from the index: {got}")
+    rep = json.loads(same_selection(log, ["--to", "peak"], SEL_COMMANDS)[1])
+    check((rep["allocations"], rep["bytes_allocated"], rep["peak_heap_bytes"]) ==
+          (300, 500000, 500000), f"--to peak from the index: {rep['allocations']}")
+    rep = json.loads(same_selection(log, ["--from", wins[1][1], "--to", "end"],
+                                    SEL_COMMANDS)[1])
+    check((rep["allocations"], rep["leaked_bytes"]) == (50, 150000),
+          f"--to end from the index: {rep['allocations']}, {rep['leaked_bytes']}")
+    print(f"  phases: {len(PHASES) + 2} windows x {len(SEL_COMMANDS)} commands the same; "
+          f"{len(sel_files(log))} selections kept")
+
+    log, truth = named_threads()
+    names = {t["name"] for t in truth}
+    for sel in (["--thread", "worker-1"], ["--thread", "pool"],
+                ["--thread", "worker-0", "--thread", "worker-2"],
+                ["--thread", "pool", "--from", "start", "--to", "peak"]):
+        rep = json.loads(same_selection(log, sel, SEL_COMMANDS)[1])
+        picked = [t for t in truth if t["name"] in sel]
+        check(len(picked) >= 1 and names, f"{sel}: no such thread in {names}")
+        want = (sum(t["allocations"] for t in picked), sum(t["bytes"] for t in picked))
+        check((rep["allocations"], rep["bytes_allocated"]) == want,
+              f"report {' '.join(sel)} from the index: {rep['allocations']} allocations, "
+              f"{rep['bytes_allocated']} B; the sample says {want}")
+    print(f"  named_threads: 4 thread selections the same from their index")
+
+
 def cpu_of(*args):
     """memtrace ARGS: (its user + system CPU seconds, its stdout). CPU time, not wall time:
     the machine's other load does not change it much."""
@@ -224,6 +312,19 @@ def case_index_10m_events():
           f"not 20 times faster")
     print(f"  first report {first:.2f} s CPU, second {second:.3f} s ({first / second:.0f}x); "
           f"index {os.path.getsize(idx_of(log)):,} B, log {os.path.getsize(log):,} B")
+    # a window: its first command reads the log up to the window's end, a later one (another
+    # command over the same window) loads the window's index
+    win = ["--from", "1", "--to", "2"]
+    first, out1 = cpu_of("report", "--format", "json", *win, log)
+    second, out2 = cpu_of("report", "--format", "json", *win, log)
+    check(out1 == out2 and json.loads(out2)["window"]["to_s"] == 2.0,
+          "the second windowed report differs from the first")
+    check(second * 20 <= first, f"first windowed report {first:.2f} s CPU, second "
+          f"{second:.3f} s: not 20 times faster")
+    print(f"  report --from 1 --to 2: first {first:.2f} s CPU, second {second:.3f} s "
+          f"({first / second:.0f}x)")
+    for f in sel_files(log):
+        os.unlink(os.path.join(os.path.dirname(log), f))
     os.unlink(log)
     os.unlink(idx_of(log))
     os.unlink(gen)

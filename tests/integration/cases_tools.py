@@ -843,7 +843,8 @@ def case_cli_completion():
     check(complete("memtrace", "report", "") == ["a.mtr", "b.mtr.2"],
           f"logs: {complete('memtrace', 'report', '')}")
     got = complete("memtrace", "diff", "--f")
-    check(got == ["--fail-above", "--format", "--frames", "--full-names"], f"diff --f -> {got}")
+    check(got == ["--fail-above", "--format", "--frames", "--from", "--full-names"],
+          f"diff --f -> {got}")
     got = complete("memtrace", "leaks", "--format", "")
     check(got == ["json", "junit", "sarif", "text"], f"leaks --format -> {got}")
     # a list of kinds keeps what was typed before the last comma (issue 16: it lost definite,),

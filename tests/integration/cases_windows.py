@@ -131,6 +131,51 @@ def case_window_leak_check():
           f"leaks of the whole run: {lk['totals']}")
 
 
+@case(120)
+def case_window_timeline_diff():
+    """Issue 18: timeline and diff take --from/--to too. The timeline of each phase's window
+    spans that window (its axis, in the log's seconds, stays inside it), names it, and marks
+    the phase's peak with its exact bytes; diff compares the same window of both runs, with
+    each phase's exact figures."""
+    log, wins = phases_log("phases-tl.mtr")
+    for (fn, allocs, nbytes, frees, held, held_blocks, peak), (t0, t1) in zip(PHASES, wins):
+        w = ["--from", t0, "--to", t1]
+        p = memtrace("timeline", *w, "-o", "-", log)
+        m = re.search(r"<title>heap peak [^<(]*\(([\d,]+) B\) at", p.stdout)
+        ticks = [float(x) * (1e-3 if u == "ms" else 1) for x, u in
+                 re.findall(r'class="tick-x"[^>]*>([\d.]+) (ms|s)<', p.stdout)]
+        check(p.returncode == 0 and m and int(m.group(1).replace(",", "")) == peak and
+              f"window {float(t0):.3f} s to {float(t1):.3f} s" in p.stdout and ticks and
+              all(float(t0) - 1e-9 <= x <= float(t1) + 1e-9 for x in ticks),
+              f"timeline svg {t0}..{t1} ({fn}): peak {m and m.group(1)}, want {peak}; "
+              f"ticks {ticks}\n{show(p)[:1500]}")
+        p = memtrace("timeline", *w, "--width", "40", log)
+        lines = p.stdout.splitlines()
+        check(p.returncode == 0 and len(lines) > 3 and
+              lines[1] == f"window {float(t0):.3f} s to {float(t1):.3f} s: allocated in it, "
+              "held at its end" and
+              re.search(r"^ +%s s +%s s$" % (re.escape("%.3f" % float(t0)),
+                                             re.escape("%.3f" % float(t1))), p.stdout, re.M),
+              f"timeline text {t0}..{t1}\n{show(p)}")
+        d = json_of("diff", "--format", "json", *w, log, log)
+        for side in ("old", "new"):
+            tot = d[side]["totals"]
+            got = (tot["allocations"], tot["bytes_allocated"], tot["peak_bytes"],
+                   tot["leaked_bytes"], tot["leaked_blocks"])
+            check(got == (allocs, nbytes, peak, held, held_blocks) and
+                  d[side]["window"]["to_s"] == float(t1),
+                  f"diff {t0}..{t1} ({fn}) {side}: {got}, want "
+                  f"{(allocs, nbytes, peak, held, held_blocks)}")
+    t0, t1 = wins[2]
+    p = memtrace("diff", "--from", t0, "--to", t1, log, log)
+    check(p.returncode == 0 and
+          re.search(r"^  held at window end +150,000 B +150,000 B +0 B$", p.stdout, re.M) and
+          f"window {float(t0):.3f} s to {float(t1):.3f} s" in p.stdout, f"diff text\n{show(p)}")
+    p = memtrace("diff", "--to", "99", log, log)
+    check(p.returncode == 2 and p.stderr.count("\n") == 1 and
+          "--to 99 is past the end of the log" in p.stderr, f"diff --to 99\n{show(p)}")
+
+
 @case(60)
 def case_window_errors():
     """--from after --to, a time past the end, an unknown word: one line, exit 2, in the house

@@ -2,7 +2,8 @@
 // Unit tests of the index (log_index.c): a crafted log with every kind of record comes back
 // from its index as the same analysis (figures, nodes, modules, blocks in the same order,
 // Python, leak check, marks, names); a damaged index or a changed log is a miss; a log
-// without its end gets no index; MEMTRACE_INDEX=0 turns it off.
+// without its end gets no index; MEMTRACE_INDEX=0 turns it off; a window or thread filter
+// comes back only for the very same window and threads.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,5 +263,83 @@ START_TEST(unfinished_log_gets_none)
 }
 END_TEST
 
-MT_SUITE(.name = "log_index",
-         .tests = MT_TESTS(round_trip, damaged_or_stale_is_a_miss, unfinished_log_gets_none));
+/* The window and thread filter of selection k (for the test below): k even a window, odd a
+ * thread filter of one value, k itself (thread 1 for k = 1, else none: allowed); none equal. */
+static void selection(unsigned k, mt_window_t *w, const char **spec, mt_thread_filter_t *f)
+{
+    static char names[2][8];
+    *w = (mt_window_t){.on = !(k & 1), .from_us = 20 + k, .to_us = 460 + k};
+    snprintf(names[k & 1], sizeof names[0], "%u", k);
+    spec[0] = names[k & 1];
+    *f = (mt_thread_filter_t){spec, k & 1, 1};
+}
+
+START_TEST(selections_kept_apart)
+{
+    paths();
+    write_log(1);
+    char err[256], sel_path[96];
+    mt_window_t w, w2;
+    const char *spec[1], *spec2[1];
+    mt_thread_filter_t f, f2;
+    mt_analysis_t *a, *b = NULL;
+    selection(0, &w, spec, &f);
+    ck_assert_int_eq(mt_analysis_load_window(&a, log_path, &f, &w, NULL, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(a->window_stopped, 1); /* stopped at 460 us: no EXIT seen, yet complete */
+    ck_assert_int_eq(mt_index_load_sel(&b, log_path, &w, &f), 0);
+    ck_assert_int_eq(mt_index_save_sel(a, log_path, &w, &f), 0);
+    /* never the whole log's index, nor the whole log's from it */
+    ck_assert_int_eq(access(idx_path, F_OK), -1);
+    ck_assert_int_eq(mt_index_load(&b, log_path), 0);
+    ck_assert_int_eq(mt_index_save(a, log_path), -EINVAL);
+    ck_assert_int_eq(mt_index_load_sel(&b, log_path, &w, &f), 1);
+    assert_same(a, b);
+    ck_assert_int_eq(memcmp(&a->window, &b->window, sizeof a->window), 0);
+    mt_analysis_free(b);
+    /* 40 other selections, 5 of every 8 falling on some slot another one used: each is a
+     * miss until it is saved, then a hit, and the first one's only while its slot holds it */
+    for (unsigned k = 1; k <= 40; k++) {
+        selection(k, &w2, spec2, &f2);
+        ck_assert_int_eq(mt_index_load_sel(&b, log_path, &w2, &f2), 0);
+        ck_assert_ptr_null(b);
+        mt_analysis_t *c;
+        ck_assert_int_eq(
+            mt_analysis_load_window(&c, log_path, &f2, &w2, NULL, NULL, err, sizeof err), 0);
+        ck_assert_int_eq(mt_index_save_sel(c, log_path, &w2, &f2), 0);
+        ck_assert_int_eq(mt_index_load_sel(&b, log_path, &w2, &f2), 1);
+        ck_assert_uint_eq(b->replay.allocations, c->replay.allocations);
+        ck_assert_int_eq(b->thread_filter, c->thread_filter);
+        mt_analysis_free(b);
+        mt_analysis_free(c);
+    }
+    /* the log changed under a kept selection (one byte, its size and time as they were): a
+     * miss, as for the whole log's index */
+    selection(40, &w2, spec2, &f2);
+    ck_assert_int_eq(mt_index_load_sel(&b, log_path, &w2, &f2), 1);
+    mt_analysis_free(b);
+    struct stat st;
+    ck_assert_int_eq(stat(log_path, &st), 0);
+    flip(log_path, -3);
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    ck_assert_int_eq(utimensat(AT_FDCWD, log_path, times, 0), 0);
+    ck_assert_int_eq(mt_index_load_sel(&b, log_path, &w2, &f2), 0);
+    flip(log_path, -3);
+    ck_assert_int_eq(utimensat(AT_FDCWD, log_path, times, 0), 0);
+    ck_assert_int_eq(mt_index_load_sel(&b, log_path, &w2, &f2), 1);
+    mt_analysis_free(b);
+    /* a thread value split differently is another key: "1" then "" is not "1" */
+    selection(1, &w2, spec2, &f2);
+    const char *two[2] = {spec2[0], ""};
+    mt_thread_filter_t f3 = {two, 2, 1};
+    ck_assert_int_eq(mt_index_load_sel(&b, log_path, &w2, &f3), 0);
+    mt_analysis_free(a);
+    for (unsigned k = 0; k < 8; k++) {
+        snprintf(sel_path, sizeof sel_path, "/tmp/.mt-test-index-%d.mtr.w%u.idx", (int)getpid(), k);
+        unlink(sel_path);
+    }
+    unlink(log_path);
+}
+END_TEST
+
+MT_SUITE(.name = "log_index", .tests = MT_TESTS(round_trip, damaged_or_stale_is_a_miss,
+                                                unfinished_log_gets_none, selections_kept_apart));
