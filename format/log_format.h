@@ -13,7 +13,7 @@
 #include "log_model.h"
 
 /*
- * File layout (version 4)
+ * File layout (version 5)
  * =======================
  *
  *   +----------------------+  32 bytes, uncompressed, little-endian
@@ -112,14 +112,20 @@
  *   0xa0+k ALLOC_REUSE_AT      S:v size, B:v depth-1, N:v node   address: at depth 1..15
  *   0x20  FREE                 A:z da
  *   0x23  FREE_BACK            B:v back
- *   0x25  FREE_RUN             v nb, v na; B: nb back references in increasing order (the
- *                              first v back, then v (back - previous - 1)); R: na addresses in
- *                              increasing order (the first z da, then v (addr - previous)).
- *                              nb + na frees of one thread at one time, in this order. The
- *                              recorder holds a run of frees with nothing between them and
- *                              writes the first one on its own (its order matters: temporary
+ *   0x25  FREE_RUN             v nb, v (na << 1 | a16); B: nb back references in increasing
+ *                              order (the first v back, then v (back - previous - 1)); R: na
+ *                              addresses in increasing order (the first z da, then v gap,
+ *                              gap = addr - previous, shifted right by 4 when a16 = 1: every
+ *                              address of the run is a multiple of 16). nb + na frees of one
+ *                              thread at one time, in this order. The recorder holds a run of
+ *                              frees with nothing between them but SAMPLEs and writes the
+ *                              first one on its own (its order matters: temporary
  *                              allocations), the others sorted, which makes them far smaller
- *                              (mass frees at exit); a run keeps the time of its first free.
+ *                              (mass frees at exit); a run keeps the time of its first free,
+ *                              and a SAMPLE taken during it comes after it.
+ *
+ *                              M: 25 | v nb | v na<<1|a16      B: v back0 | v d1 | v d2 ...
+ *                              R: z (addr0 - last address) | v gap1>>4*a16 | v gap2 ...
  *   0x21  REALLOC_RELEASE      A:z da    a realloc(p, n) with p != NULL is about to run: p
  *   0x24  REALLOC_RELEASE_BACK B:v back  leaves the heap now. Followed, from the same thread,
  *                                        by ALLOC(kind REALLOC) on success, REALLOC_FAILED when
@@ -158,9 +164,10 @@
 
 #define MT_LOG_MAGIC "MEMTRACE"
 #define MT_LOG_MAGIC_LEN 8
-/* 4: the model of the records runs through the file (docs/log-format.md, "Versioning"). Older
- * logs have another layout: a reader of version 4 refuses them with a line that says so. */
-#define MT_LOG_VERSION 4
+/* 4: the model of the records runs through the file (docs/log-format.md, "Versioning"). 5: a
+ * FREE_RUN's address gaps in 16-byte units when it can. Older logs have another layout: a
+ * reader refuses them with a line that says so. */
+#define MT_LOG_VERSION 5
 #define MT_LOG_MIN_VERSION 4
 #define MT_LOG_HEADER_SIZE 32
 #define MT_CHUNK_MAGIC 0x4b43544dU /* "MTCK" read as little-endian u32 */
@@ -343,8 +350,11 @@ enum mt_stream {
 
 #define MT_ENC_EVENT_MAX 64
 
-/* Frees held for one FREE_RUN, at most. */
-#define MT_RUN_MAX (1u << 16)
+/* Frees held for one FREE_RUN, at most. The mass frees at a program's exit are in the order of
+ * its own data structures (perl's hash buckets), random against the addresses: each run costs
+ * every free in it about log2(runs) bits to say which run it was in, so runs should be long.
+ * The buffer's pages are touched only by runs that long. */
+#define MT_RUN_MAX (1u << 18)
 /* Runs shorter than this are written one record per free, in their order (the reuse stacks
  * follow it); longer ones are sorted. */
 #define MT_RUN_SORT_MIN 4
@@ -353,6 +363,12 @@ enum mt_stream {
 #define MT_RUN_SPAN_US 64000u
 /* Bytes a held free may take when written (tag + varint). */
 #define MT_RUN_ENTRY_MAX (1 + MT_VARINT_MAX)
+/* Bytes a FREE_RUN's header, its first free written alone and their clock pairs may take. */
+#define MT_RUN_FIXED_MAX (6 * MT_VARINT_MAX + 4)
+/* Bytes a held SAMPLE may take when written: tag, mask, 8 fields, a clock pair. */
+#define MT_SAMPLE_MAX (2 + 10 * MT_VARINT_MAX)
+/* Timer samples a run may hold: a run spans 64 ms, the timer ticks every 10 ms by default. */
+#define MT_SAMPLE_HOLD 8
 
 typedef struct mt_enc_tables {
     /* The last MT_BACK_WINDOW allocations by number % MT_BACK_WINDOW: address and size class
@@ -375,18 +391,23 @@ typedef struct mt_enc {
     uint8_t *s[MT_STREAMS]; /* cursors of the other streams (s[0] unused: it is pos) */
     uint8_t *base[MT_STREAMS];
     mt_enc_tables_t *t;
-    uint64_t unit_us;     /* microseconds per clock tick */
-    uint64_t clock;       /* ticks */
-    uint64_t tick_end_us; /* where the clock's current tick ends */
-    uint64_t nper;        /* timed records at the current clock not yet counted in T */
-    uint64_t last_addr;   /* base of the next explicit address */
-    uint64_t next_addr;   /* ALLOC_NEXT's prediction, 0: none */
-    uint64_t nallocs;     /* allocations numbered so far */
-    uint64_t next_node;   /* the id an implicit TRACE_NODE gets */
-    uint32_t run_back;    /* held back references */
-    uint32_t run_addr;    /* held addresses */
-    uint32_t run_order;   /* bit i: the i-th held free is a back reference (short runs) */
-    uint64_t run_us;      /* time of the run's first free */
+    uint64_t unit_us;        /* microseconds per clock tick */
+    uint64_t clock;          /* ticks */
+    uint64_t tick_end_us;    /* where the clock's current tick ends */
+    uint64_t nper;           /* timed records at the current clock not yet counted in T */
+    uint64_t last_addr;      /* base of the next explicit address */
+    uint64_t next_addr;      /* ALLOC_NEXT's prediction, 0: none */
+    uint64_t nallocs;        /* allocations numbered so far */
+    uint64_t next_node;      /* the id an implicit TRACE_NODE gets */
+    uint32_t run_back;       /* held back references */
+    uint32_t run_addr;       /* held addresses */
+    uint32_t run_order;      /* bit i: the i-th held free is a back reference (short runs) */
+    uint64_t run_us;         /* time of the run's first free */
+    uint64_t run_lo, run_hi; /* lowest and highest held address */
+    uint64_t run_bits;       /* the held addresses OR'ed: their alignment */
+    uint32_t samples_held;   /* timer SAMPLEs taken during the run, written after it */
+    uint64_t sample_us[MT_SAMPLE_HOLD];
+    mt_sample_t sample[MT_SAMPLE_HOLD];
     mt_sample_t last_sample;
     uint8_t hdr[MT_STREAMS * MT_VARINT_MAX];
 } mt_enc_t;
@@ -414,10 +435,35 @@ static inline size_t mt_enc_stream_len(const mt_enc_t *e, int k)
     return (size_t)((k == 0 ? e->pos : e->s[k]) - e->base[k]);
 }
 
+/*
+ * The most bytes the held frees (and a held sample) take when written. Sorted, a run is small:
+ * a varint is 1 byte plus one per 7 bits over the first 7, and the gaps between sorted values
+ * add up to their range, so at most range / 127 gaps take more than a byte (and never more
+ * than 10 bytes each). Back references lie within MT_BACK_WINDOW. This lets a chunk hold a
+ * run of a few hundred thousand frees instead of 95,000 at 11 bytes each: the run ends with
+ * the chunk. On the hot path: a few shifts and a division by a constant.
+ */
+static inline size_t mt_enc_run_bound(const mt_enc_t *e)
+{
+    size_t n = (size_t)e->samples_held * MT_SAMPLE_MAX;
+    if (e->run_back + e->run_addr < MT_RUN_SORT_MIN)
+        return n + (size_t)(e->run_back + e->run_addr) * MT_RUN_ENTRY_MAX;
+    n += MT_RUN_FIXED_MAX;
+    if (e->run_back)
+        n += e->run_back + MT_BACK_WINDOW / 127 + 3;
+    if (e->run_addr) {
+        uint64_t g = (e->run_hi - e->run_lo) >> (e->run_bits & 15 ? 0 : 4);
+        uint64_t more = g / 127 + 2;
+        n += e->run_addr + MT_VARINT_MAX +
+             (size_t)(more < 9ull * e->run_addr ? more : 9ull * e->run_addr);
+    }
+    return n;
+}
+
 /* Bytes encoded in the chunk so far, all streams, with the held frees at their largest. */
 static inline size_t mt_enc_len(const mt_enc_t *e)
 {
-    size_t n = (size_t)(e->run_back + e->run_addr) * MT_RUN_ENTRY_MAX;
+    size_t n = (e->run_back | e->run_addr) ? mt_enc_run_bound(e) : 0;
     for (int k = 0; k < MT_STREAMS; k++)
         n += mt_enc_stream_len(e, k);
     return n;
@@ -583,7 +629,7 @@ static inline void mt_enc_run_one(mt_enc_t *e, int back, uint64_t v)
  * among the others the order says nothing (no allocation came between them). Out of line: the
  * free ahead of most allocations comes through here.
  */
-static __attribute__((unused, noinline)) void mt_enc_run_write(mt_enc_t *e)
+static inline void mt_enc_run_put(mt_enc_t *e)
 {
     uint32_t nb = e->run_back, na = e->run_addr, n = nb + na;
     uint64_t *backs = e->t->run, *addrs = e->t->run + MT_RUN_MAX - na;
@@ -609,21 +655,57 @@ static __attribute__((unused, noinline)) void mt_enc_run_write(mt_enc_t *e)
     mt_enc_time(e, e->run_us);
     mt_enc_u8(e, MT_TAG_FREE_RUN);
     mt_enc_v(e, nb);
-    mt_enc_v(e, na);
     mt_sort_u64(backs, nb);
     for (uint32_t i = 0; i < nb; i++) {
         mt_enc_sv(e, MT_STREAM_BACK, i ? backs[i] - backs[i - 1] - 1 : backs[0]);
         mt_enc_free_back(e, backs[i]);
     }
     mt_sort_u64(addrs, na);
+    /* glibc's blocks are 16-byte aligned: their gaps lose 4 bits that are always 0 (perl's
+     * exit: a tenth of the run stream) */
+    unsigned shift = 0;
+    for (uint32_t i = 0; i < na; i++)
+        if (addrs[i] & 15)
+            goto unaligned;
+    shift = 4;
+unaligned:
+    mt_enc_v(e, (uint64_t)na << 1 | (shift != 0));
     for (uint32_t i = 0; i < na; i++) {
         if (i == 0)
             mt_enc_sv(e, MT_STREAM_RUN, mt_zigzag((int64_t)(addrs[0] - e->last_addr)));
         else
-            mt_enc_sv(e, MT_STREAM_RUN, addrs[i] - addrs[i - 1]);
+            mt_enc_sv(e, MT_STREAM_RUN, (addrs[i] - addrs[i - 1]) >> shift);
     }
     if (na)
         e->last_addr = addrs[na - 1];
+}
+
+/* The SAMPLE record (after mt_enc_run_end, or for one held during a run). */
+static inline void mt_enc_sample_put(mt_enc_t *e, uint64_t now_us, const mt_sample_t *s)
+{
+    mt_enc_time(e, now_us);
+    mt_enc_u8(e, MT_TAG_SAMPLE);
+    uint64_t v[MT_SAMPLE_FIELDS], prev[MT_SAMPLE_FIELDS];
+    mt_sample_fields(s, v);
+    mt_sample_fields(&e->last_sample, prev);
+    unsigned mask = 0;
+    for (unsigned i = 0; i < MT_SAMPLE_FIELDS; i++)
+        mask |= (unsigned)(v[i] != prev[i]) << i;
+    mt_enc_v(e, mask);
+    for (unsigned i = 0; i < MT_SAMPLE_FIELDS; i++)
+        if (mask >> i & 1)
+            mt_enc_v(e, mt_zigzag((int64_t)(v[i] - prev[i])));
+    e->last_sample = *s;
+}
+
+/* Writes the held frees, then the sample taken while they were held. Out of line: the free
+ * ahead of most allocations comes through here. */
+static __attribute__((unused, noinline)) void mt_enc_run_write(mt_enc_t *e)
+{
+    mt_enc_run_put(e);
+    for (uint32_t i = 0; i < e->samples_held; i++)
+        mt_enc_sample_put(e, e->sample_us[i], &e->sample[i]);
+    e->samples_held = 0;
 }
 
 /* Every record but a free ends the run of frees before it. */
@@ -644,6 +726,8 @@ static inline void mt_enc_run_add(mt_enc_t *e, uint64_t now_us, uint64_t addr)
     if (!n) {
         e->run_us = now_us;
         e->run_order = 0;
+        e->run_lo = UINT64_MAX;
+        e->run_hi = e->run_bits = 0;
     }
     int64_t back = mt_enc_recent_take(e, addr);
     if (back >= 0) {
@@ -652,6 +736,9 @@ static inline void mt_enc_run_add(mt_enc_t *e, uint64_t now_us, uint64_t addr)
         e->t->run[e->run_back++] = (uint64_t)back;
     } else {
         e->t->run[MT_RUN_MAX - 1 - e->run_addr++] = addr;
+        e->run_lo = addr < e->run_lo ? addr : e->run_lo;
+        e->run_hi = addr > e->run_hi ? addr : e->run_hi;
+        e->run_bits |= addr;
     }
 }
 
@@ -832,28 +919,33 @@ static inline void mt_enc_munmap(mt_enc_t *e, uint64_t now_us, uint64_t size, ui
     mt_enc_addr(e, addr);
 }
 
-/* True when s is the last sample written: a timer tick that changed nothing writes none. */
+/* True when s is the last sample taken: a timer tick that changed nothing writes none. */
 static inline int mt_enc_sample_same(const mt_enc_t *e, const mt_sample_t *s)
 {
-    return memcmp(&e->last_sample, s, sizeof *s) == 0;
+    const mt_sample_t *last = e->samples_held ? &e->sample[e->samples_held - 1] : &e->last_sample;
+    return memcmp(last, s, sizeof *s) == 0;
 }
 
+/* A SAMPLE at this point of the log: it ends a run of frees (a peak's sample must come before
+ * the free that ends the peak). */
 static inline void mt_enc_sample(mt_enc_t *e, uint64_t now_us, const mt_sample_t *s)
 {
     mt_enc_run_end(e);
-    mt_enc_time(e, now_us);
-    mt_enc_u8(e, MT_TAG_SAMPLE);
-    uint64_t v[MT_SAMPLE_FIELDS], prev[MT_SAMPLE_FIELDS];
-    mt_sample_fields(s, v);
-    mt_sample_fields(&e->last_sample, prev);
-    unsigned mask = 0;
-    for (unsigned i = 0; i < MT_SAMPLE_FIELDS; i++)
-        mask |= (unsigned)(v[i] != prev[i]) << i;
-    mt_enc_v(e, mask);
-    for (unsigned i = 0; i < MT_SAMPLE_FIELDS; i++)
-        if (mask >> i & 1)
-            mt_enc_v(e, mt_zigzag((int64_t)(v[i] - prev[i])));
-    e->last_sample = *s;
+    mt_enc_sample_put(e, now_us, s);
+}
+
+/* The timer's SAMPLE, which needs no place among the frees: taken while frees are held, it
+ * waits for their run instead of ending it (up to MT_SAMPLE_HOLD of them). The timer cut
+ * perl's exit into a run per 10 ms tick, and every run costs each of its frees bits
+ * (MT_RUN_MAX). Its time stays exact; the frees, as always, take their first's. */
+static inline void mt_enc_sample_tick(mt_enc_t *e, uint64_t now_us, const mt_sample_t *s)
+{
+    if ((e->run_back | e->run_addr) && e->samples_held < MT_SAMPLE_HOLD) {
+        e->sample_us[e->samples_held] = now_us;
+        e->sample[e->samples_held++] = *s;
+        return;
+    }
+    mt_enc_sample(e, now_us, s);
 }
 
 static inline void mt_enc_exit(mt_enc_t *e, uint64_t now_us, enum mt_exit_reason reason,

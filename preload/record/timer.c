@@ -37,7 +37,7 @@ void mt_rec_tick(void)
         /* Never wait for a buffer here: this is the thread that frees them. A tick that
          * changed nothing writes nothing, so that an idle program's log does not grow. */
         if (mt_writer.cur && !mt_writer.stopped && !mt_enc_sample_same(&mt_writer.enc, &s)) {
-            mt_enc_sample(&mt_writer.enc, now, &s);
+            mt_enc_sample_tick(&mt_writer.enc, now, &s);
             mt_writer_end();
         }
         mt_writer_unlock();

@@ -158,6 +158,8 @@ struct mt_reader {
     /* A FREE_RUN being delivered one free per call */
     uint64_t run_backs, run_addrs, run_back, run_time_us;
     int run_first;
+    unsigned run_shift; /* the run's address gaps are in units of 1 << run_shift bytes */
+    unsigned version;   /* of the file header */
 
     mt_segment_t *segs;
     size_t segs_cap;
@@ -521,6 +523,9 @@ static int mt_reader_init(mt_reader_t *r, char *err, size_t errlen)
         snprintf(err, errlen, "%s: bad header length %u", r->name, hlen);
         return -EINVAL;
     }
+    r->version = version;
+    if (r->stats)
+        r->stats->version = version;
     r->start_ns = mt_get_u64le(h + 16);
     r->pid = mt_get_u32le(h + 24);
     r->unit_us = mt_get_u32le(h + 28);
@@ -840,7 +845,9 @@ static int mt_reader_run_next(mt_reader_t *r, mt_record_t *rec)
         r->run_addrs--;
         if (mt_varint_get(&r->sp[MT_STREAM_RUN], r->se[MT_STREAM_RUN], &v) < 0)
             goto corrupt;
-        r->last_addr += r->run_first ? (uint64_t)mt_unzigzag(v) : v;
+        if (!r->run_first && v > UINT64_MAX >> r->run_shift)
+            goto corrupt;
+        r->last_addr += r->run_first ? (uint64_t)mt_unzigzag(v) : v << r->run_shift;
         r->run_first = 0;
         rec->addr = r->last_addr;
     }
@@ -945,6 +952,10 @@ static inline int mt_reader_decode_one(mt_reader_t *r, mt_record_t *rec)
         MT_GETTIME();
         MT_GETV(nb);
         MT_GETV(na);
+        /* version 5: na's low bit says the gaps are in 16-byte units */
+        r->run_shift = r->version >= 5 && (na & 1) ? 4 : 0;
+        if (r->version >= 5)
+            na >>= 1;
         /* each free takes at least a byte of its stream */
         if (nb > (uint64_t)(r->se[MT_STREAM_BACK] - r->sp[MT_STREAM_BACK]) ||
             na > (uint64_t)(r->se[MT_STREAM_RUN] - r->sp[MT_STREAM_RUN]) || nb + na == 0)

@@ -129,6 +129,7 @@ void mt_reader_describe_truncation(const mt_reader_t *r, char *buf, size_t len);
  * streams. A FREE_RUN counts once as a record; the clock's pairs belong to no record (stream
  * T). */
 typedef struct mt_log_stats {
+    uint64_t version; /* of the file header */
     uint64_t chunks, chunk_header_bytes, compressed_bytes, raw_bytes, raw_header_bytes;
     uint64_t stream_raw[MT_STREAMS], stream_compressed[MT_STREAMS];
     uint64_t tag_records[256], tag_bytes[256];

@@ -83,7 +83,7 @@ int mt_logstats_render_json(const mt_logstats_report_t *rep, FILE *out)
     const mt_log_stats_t *st = &rep->st;
     mt_json_t j;
     mt_json_document_begin(&j, out, 1, "memtrace-logstats", NULL);
-    mt_json_key_u64(&j, "log_version", MT_LOG_VERSION);
+    mt_json_key_u64(&j, "log_version", st->version);
     mt_json_key_u64(&j, "file_bytes", rep->file_bytes);
     mt_json_key_u64(&j, "chunks", st->chunks);
     mt_json_key_u64(&j, "compressed_bytes", st->compressed_bytes);

@@ -211,6 +211,11 @@ void mt_lb_sample(mt_lb_t *b, uint64_t t, const mt_sample_t *s)
     mt_enc_sample(mt_lb_room(b, 0, 0), t, s);
 }
 
+void mt_lb_sample_tick(mt_lb_t *b, uint64_t t, const mt_sample_t *s)
+{
+    mt_enc_sample_tick(mt_lb_room(b, 0, 0), t, s);
+}
+
 void mt_lb_exit(mt_lb_t *b, uint64_t t, enum mt_exit_reason reason, uint64_t status)
 {
     mt_enc_exit(mt_lb_room(b, 0, 0), t, reason, status);

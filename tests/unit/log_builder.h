@@ -45,6 +45,8 @@ void mt_lb_mmap(mt_lb_t *b, uint64_t t, uint64_t size, uint64_t addr, uint32_t n
                 enum mt_map_kind kind);
 void mt_lb_munmap(mt_lb_t *b, uint64_t t, uint64_t size, uint64_t addr);
 void mt_lb_sample(mt_lb_t *b, uint64_t t, const mt_sample_t *s);
+/* The timer's sample: held back while a run of frees is (mt_enc_sample_tick). */
+void mt_lb_sample_tick(mt_lb_t *b, uint64_t t, const mt_sample_t *s);
 void mt_lb_exit(mt_lb_t *b, uint64_t t, enum mt_exit_reason reason, uint64_t status);
 void mt_lb_notice(mt_lb_t *b, uint64_t t, uint64_t code, const char *text);
 /* The leak check's records (kind: 0 definite, extra = indirect bytes; 1 indirect, extra = the

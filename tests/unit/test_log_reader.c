@@ -343,7 +343,7 @@ START_TEST(header_errors)
     mt_log_header_put(h, 0, 1, MT_TIME_UNIT_US);
     mt_put_u16le(h + 8, 7);
     ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
-    ck_assert_str_eq(err, "app.mtr: log format version 7, this memtrace reads version 4");
+    ck_assert_str_eq(err, "app.mtr: log format version 7, this memtrace reads versions 4 to 5");
 
     /* older logs, whose layout this reader does not know: refused with a hint */
     for (uint16_t v = 1; v <= 3; v++) {
@@ -351,7 +351,7 @@ START_TEST(header_errors)
         ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
         char want[160];
         snprintf(want, sizeof want,
-                 "app.mtr: log format version %u, this memtrace reads version 4 (record it "
+                 "app.mtr: log format version %u, this memtrace reads versions 4 to 5 (record it "
                  "again with this memtrace)",
                  v);
         ck_assert_str_eq(err, want);
@@ -612,6 +612,99 @@ START_TEST(model_round_trip)
     /* The model must pay off: random sizes, slots and a clock step per event take about 2.8
      * bytes an event; explicit addresses and frees would add about 3 more. */
     ck_assert_msg(b.len < nev * 3, "%zu bytes for %zu events", b.len, nev);
+    mt_lb_free(&b);
+}
+END_TEST
+
+/*
+ * A program's exit: 200,000 blocks carved one after another (too old for back references),
+ * freed in an order random against their addresses, with the timer's samples among the frees.
+ * The frees go out as long sorted runs with the samples after them: the reader must give back
+ * every address exactly (16-byte gaps), every sample with its own time and values, in order,
+ * and the runs must be few (the samples no longer cut them, a chunk holds 200,000 frees).
+ */
+START_TEST(exit_frees_round_trip)
+{
+    enum { N = 200000, EVERY = 5000 };
+    static uint64_t addr[N], order[N], got[N];
+    uint64_t rng = 99, a = 0x55550000a010ull;
+    mt_lb_t b;
+    mt_lb_init(&b, 1, 1u << 20);
+    mt_lb_node(&b, 1, 0, 0x1000);
+    for (uint64_t i = 0; i < N; i++) {
+        uint64_t size = i % 2 ? 10 : 43; /* perl's pairs: 64 and 32 bytes apart */
+        addr[i] = a;
+        a += mt_chunk_span(size);
+        mt_lb_alloc(&b, MT_ALLOC_MALLOC, 1000, size, addr[i], 1);
+        order[i] = i;
+    }
+    for (uint64_t i = N - 1; i > 0; i--) { /* Fisher-Yates */
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t j = (rng >> 33) % (i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    unsigned nsamples = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        uint64_t t = 10000 + i / 8; /* 25 ms of frees */
+        mt_lb_free_(&b, MT_TAG_FREE, t, addr[order[i]]);
+        if (i % EVERY == EVERY - 1) {
+            mt_sample_t smp = {.rss = 4096 * (i + 1), .uordblks = 8 * (N - i)};
+            mt_lb_sample_tick(&b, t, &smp);
+            nsamples++;
+        }
+    }
+    mt_lb_exit(&b, 40000, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(&b);
+
+    mt_reader_t *r;
+    char err[256];
+    ck_assert_int_eq(mt_reader_open_mem(&r, b.file, b.len, "exit", err, sizeof err), 0);
+    mt_record_t rec;
+    size_t nfree = 0;
+    unsigned isample = 0;
+    uint64_t last_free_us = 0;
+    while (mt_reader_next(r, &rec) == 1) {
+        if (rec.tag == MT_TAG_FREE) {
+            ck_assert_uint_lt(nfree, N);
+            if (nfree == 0)
+                ck_assert_uint_eq(rec.addr, addr[order[0]]); /* the first free stays first */
+            got[nfree++] = rec.addr;
+            last_free_us = rec.time_us;
+        } else if (rec.tag == MT_TAG_SAMPLE) {
+            uint64_t i = (uint64_t)isample * EVERY + EVERY - 1;
+            ck_assert_uint_eq(rec.time_us, 10000 + i / 8); /* its own time (1 us unit) */
+            ck_assert_uint_eq(rec.sample.rss, 4096 * (i + 1));
+            ck_assert_uint_eq(rec.sample.uordblks, 8 * (N - i));
+            /* every free before it in time was written before it */
+            ck_assert_uint_ge(nfree, i + 1);
+            isample++;
+        }
+    }
+    ck_assert_int_eq(mt_reader_state(r), MT_READER_END);
+    ck_assert_uint_eq(nfree, N);
+    ck_assert_uint_eq(isample, nsamples);
+    ck_assert_uint_le(last_free_us, 10000 + (N - 1) / 8);
+    mt_reader_close(r);
+    qsort(got, N, sizeof got[0], cmp_u64);
+    for (size_t i = 0; i < N; i++) /* addr[] increases */
+        ck_assert_msg(got[i] == addr[i], "free %zu: %llx, not %llx", i, (unsigned long long)got[i],
+                      (unsigned long long)addr[i]);
+
+    /* few runs: the 64 ms span holds all, every ninth sample ends one */
+    mt_log_stats_t st;
+    memset(&st, 0, sizeof st);
+    char path[] = "/tmp/mt_exit_runs_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_uint_eq((size_t)write(fd, b.file, b.len), b.len);
+    close(fd);
+    ck_assert_int_eq(mt_reader_open_stats(&r, path, &st, err, sizeof err), 0);
+    while (mt_reader_next(r, &rec) == 1)
+        ;
+    mt_reader_close(r);
+    unlink(path);
+    ck_assert_uint_le(st.tag_records[MT_TAG_FREE_RUN], nsamples / (MT_SAMPLE_HOLD + 1) + 2);
     mt_lb_free(&b);
 }
 END_TEST
@@ -1122,8 +1215,8 @@ MT_SUITE(.name = "log_reader", .timeout = 60,
              round_trip_every_record, chunk_boundaries_keep_absolute_values, cut_at_every_byte,
              truncation_message_names_time, bad_crc_stops_before_chunk, bad_compressed_bytes,
              header_errors, absurd_lengths_refused, corrupt_records,
-             analysis_collects_process_and_exit, model_round_trip, follow_reads_a_growing_file,
-             follow_ends_when_the_writer_is_done, follow_stops_at_the_exit_record, stats_add_up,
-             threaded_reader_gives_the_same_records, threaded_reader_same_on_cut_and_corrupt_logs,
-             threaded_reader_tiny_chunks, reader_decodes_leak_records,
-             reader_refuses_bad_leak_kind_and_cut_records));
+             analysis_collects_process_and_exit, model_round_trip, exit_frees_round_trip,
+             follow_reads_a_growing_file, follow_ends_when_the_writer_is_done,
+             follow_stops_at_the_exit_record, stats_add_up, threaded_reader_gives_the_same_records,
+             threaded_reader_same_on_cut_and_corrupt_logs, threaded_reader_tiny_chunks,
+             reader_decodes_leak_records, reader_refuses_bad_leak_kind_and_cut_records));

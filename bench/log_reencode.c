@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+// Re-encodes a memtrace log with this tree's encoder (format/log_format.h): every record the
+// reader gives, in its order, into a log of the current version, deflated at level 6 in chunks
+// of 1 MiB like the recorder's. For trying an encoding on the logs of real programs without
+// recording them again, and for checking that the reports of both logs agree.
+//
+//   cc -O2 -Iformat -Isrc/log bench/log_reencode.c build/src/libmemtrace_log.a
+//      build/src/libmemtrace_util.a -ldeflate -lz -lpthread -o log_reencode
+//   log_reencode IN.mtr OUT.mtr
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "log_format.h"
+#include "log_reader.h"
+
+#define CAP (3u << 19)       /* per stream, like the recorder's MT_BUF_CAP */
+#define THRESHOLD (1u << 20) /* raw bytes per chunk, like MT_BUF_THRESHOLD */
+#define ROOM (64u << 10)     /* any one record but the largest strings */
+
+static FILE *out;
+static uint8_t *bufs, *flat, *comp;
+static const size_t comp_cap = 2u * CAP * MT_STREAMS;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "log_reencode: %s\n", what);
+    exit(1);
+}
+
+static void flush_chunk(mt_enc_t *e)
+{
+    size_t rlen = mt_enc_copy_raw(e, flat);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        die("deflateInit2");
+    zs.next_in = flat;
+    zs.avail_in = (uInt)rlen;
+    zs.next_out = comp + MT_CHUNK_HEADER_SIZE;
+    zs.avail_out = (uInt)(comp_cap - MT_CHUNK_HEADER_SIZE);
+    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
+        die("deflate");
+    size_t clen = zs.total_out;
+    deflateEnd(&zs);
+    mt_chunk_header_put(comp, (uint32_t)clen, (uint32_t)rlen, (uint32_t)crc32(0L, flat, rlen));
+    if (fwrite(comp, 1, MT_CHUNK_HEADER_SIZE + clen, out) != MT_CHUNK_HEADER_SIZE + clen)
+        die("write failed");
+    mt_enc_chunk(e, bufs, CAP);
+}
+
+/* Room for a record of about n bytes: a new chunk when this one would pass the threshold. */
+static mt_enc_t *room(mt_enc_t *e, size_t n)
+{
+    if (mt_enc_len(e) + n + ROOM > THRESHOLD)
+        flush_chunk(e);
+    return e;
+}
+
+static void put_str(mt_enc_t *e, mt_str_t s)
+{
+    mt_enc_string(e, s.ptr, s.len);
+}
+
+static void reencode(mt_enc_t *e, const mt_record_t *r)
+{
+    switch (r->tag) {
+    case MT_TAG_PROCESS: {
+        size_t n = 4 * MT_VARINT_MAX + r->str.len;
+        for (size_t i = 0; i < r->argc; i++)
+            n += MT_VARINT_MAX + r->argv[i].len;
+        room(e, n);
+        mt_enc_tag(e, MT_TAG_PROCESS);
+        mt_enc_v(e, r->a);
+        mt_enc_v(e, r->b);
+        mt_enc_v(e, r->c);
+        put_str(e, r->str);
+        mt_enc_v(e, r->argc);
+        for (size_t i = 0; i < r->argc; i++)
+            put_str(e, r->argv[i]);
+        break;
+    }
+    case MT_TAG_MODULE_LOAD:
+        room(e, r->str.len + r->build_id.len + (r->nsegs + 6) * 3 * MT_VARINT_MAX);
+        mt_enc_tag(e, MT_TAG_MODULE_LOAD);
+        mt_enc_v(e, r->id);
+        mt_enc_v(e, r->ip);
+        put_str(e, r->str);
+        put_str(e, r->build_id);
+        mt_enc_v(e, r->nsegs);
+        for (size_t i = 0; i < r->nsegs; i++) {
+            mt_enc_v(e, r->segs[i].vaddr);
+            mt_enc_v(e, r->segs[i].memsz);
+            mt_enc_v(e, r->segs[i].flags);
+        }
+        break;
+    case MT_TAG_MODULE_UNLOAD:
+        mt_enc_module_unload(room(e, 0), (uint32_t)r->id);
+        break;
+    case MT_TAG_THREAD:
+        mt_enc_thread(room(e, 0), r->tid);
+        break;
+    case MT_TAG_THREAD_NAME:
+        mt_enc_thread_name(room(e, r->str.len), r->a, r->str.ptr, r->str.len);
+        break;
+    case MT_TAG_ORIGIN:
+        mt_enc_origin(room(e, r->str.len + r->str2.len), r->str.ptr, r->str.len,
+                      (enum mt_origin)r->a, r->b, (unsigned)r->c, r->str2.ptr, r->str2.len);
+        break;
+    case MT_TAG_NEXT_LOG:
+        mt_enc_next_log(room(e, r->str.len), r->str.ptr, r->str.len);
+        break;
+    case MT_TAG_TRACE_NODE:
+        mt_enc_trace_node(room(e, 0), r->id, r->parent, r->ip);
+        break;
+    case MT_TAG_ALLOC:
+        mt_enc_alloc(room(e, 0), (enum mt_alloc_kind)r->alloc_kind, r->time_us, r->size, r->addr,
+                     r->node);
+        break;
+    case MT_TAG_FREE:
+    case MT_TAG_REALLOC_RELEASE:
+    case MT_TAG_REALLOC_FAILED:
+        mt_enc_free(room(e, 0), (enum mt_tag)r->tag, r->time_us, r->addr);
+        break;
+    case MT_TAG_CUSTOM_FREE:
+        room(e, 0);
+        mt_enc_run_end(e);
+        mt_enc_time(e, r->time_us);
+        mt_enc_u8(e, MT_TAG_CUSTOM_FREE);
+        mt_enc_addr(e, r->addr);
+        break;
+    case MT_TAG_MMAP:
+        mt_enc_mmap(room(e, 0), r->time_us, r->size, r->addr, r->node,
+                    (enum mt_map_kind)r->alloc_kind);
+        break;
+    case MT_TAG_MUNMAP:
+        mt_enc_munmap(room(e, 0), r->time_us, r->size, r->addr);
+        break;
+    case MT_TAG_SAMPLE: /* in place: a peak's sample must stay before its free */
+        mt_enc_sample(room(e, 0), r->time_us, &r->sample);
+        break;
+    case MT_TAG_EXIT:
+        mt_enc_exit(room(e, 0), r->time_us, (enum mt_exit_reason)r->a, r->b);
+        break;
+    case MT_TAG_NOTICE:
+        mt_enc_notice_begin(room(e, r->str.len), r->time_us);
+        mt_enc_v(e, r->a);
+        put_str(e, r->str);
+        break;
+    case MT_TAG_FORK:
+        mt_enc_fork(room(e, 0), r->time_us, r->a);
+        break;
+    case MT_TAG_LEAK_SCAN:
+        mt_enc_leak_scan(room(e, 0), r->time_us, r->a, r->b, r->c, r->size);
+        break;
+    case MT_TAG_LEAK_BLOCK:
+        mt_enc_leak_block(room(e, 0), r->addr, (unsigned)r->a, r->b);
+        break;
+    case MT_TAG_LEAK_SCAN_END:
+        mt_enc_leak_scan_end(room(e, 0), r->a);
+        break;
+    case MT_TAG_PY_INTERP:
+        mt_enc_py_interp(room(e, 0), (unsigned)r->a, (unsigned)r->b, (unsigned)r->c, r->addr,
+                         r->size);
+        break;
+    case MT_TAG_PY_CODE:
+        mt_enc_py_code(room(e, r->str.len + r->str2.len), (uint32_t)r->id, (uint32_t)r->a,
+                       r->str.ptr, r->str.len, r->str2.ptr, r->str2.len);
+        break;
+    case MT_TAG_PY_LOCATION:
+        mt_enc_py_location(room(e, 0), (uint32_t)r->id, (uint32_t)r->parent, (uint32_t)r->a);
+        break;
+    case MT_TAG_PY_SCRIPT_END:
+        mt_enc_py_script_end(room(e, 0), r->time_us);
+        break;
+    case MT_TAG_PY_ARENA_ALLOC:
+    case MT_TAG_PY_ARENA_FREE:
+        mt_enc_py_arena(room(e, 0), (enum mt_tag)r->tag, r->time_us, r->size, r->addr);
+        break;
+    default:
+        fprintf(stderr, "log_reencode: record 0x%02x not handled\n", r->tag);
+        exit(1);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: log_reencode IN.mtr OUT.mtr\n");
+        return 2;
+    }
+    mt_reader_t *r;
+    char err[512];
+    if (mt_reader_open(&r, argv[1], err, sizeof err) < 0) {
+        fprintf(stderr, "log_reencode: %s\n", err);
+        return 1;
+    }
+    out = fopen(argv[2], "wb");
+    if (!out) {
+        fprintf(stderr, "log_reencode: %s: %s\n", argv[2], strerror(errno));
+        return 1;
+    }
+    bufs = malloc((size_t)CAP * MT_STREAMS);
+    flat = malloc((size_t)CAP * MT_STREAMS + MT_STREAMS * MT_VARINT_MAX);
+    comp = malloc(comp_cap);
+    mt_enc_tables_t *t = calloc(1, sizeof *t);
+    if (!bufs || !flat || !comp || !t)
+        die("out of memory");
+    uint8_t hdr[MT_LOG_HEADER_SIZE];
+    mt_log_header_put(hdr, mt_reader_start_realtime_ns(r), mt_reader_pid(r), MT_TIME_UNIT_US);
+    if (fwrite(hdr, 1, sizeof hdr, out) != sizeof hdr)
+        die("write failed");
+    mt_enc_t e;
+    mt_enc_init(&e, t, MT_TIME_UNIT_US);
+    mt_enc_chunk(&e, bufs, CAP);
+    mt_record_t rec;
+    int rc;
+    while ((rc = mt_reader_next(r, &rec)) == 1)
+        reencode(&e, &rec);
+    if (mt_reader_state(r) != MT_READER_END)
+        fprintf(stderr, "log_reencode: %s: %s (what came before is re-encoded)\n", argv[1],
+                rc < 0 ? strerror(-rc) : mt_reader_reason(r));
+    mt_enc_close(&e);
+    if (mt_enc_len(&e))
+        flush_chunk(&e);
+    mt_reader_close(r);
+    if (fclose(out) != 0)
+        die("write failed");
+    return 0;
+}
