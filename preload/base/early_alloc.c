@@ -7,10 +7,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-/* 64 KiB for start-up and memtrace's Python objects, and room for the log writer's two
- * libdeflate compressors (io/deflater.c, 653 KiB each at level 6). bss: pages never used cost
- * nothing. */
-#define MT_EARLY_SIZE ((64 + 2 * 656) * 1024)
+/* 64 KiB for start-up and memtrace's Python objects, and room for the log writer's four
+ * libdeflate compressors (io/deflater.c: levels 6 and 9, for the writer and a helping
+ * producer, 653 KiB each). bss: pages never used cost nothing. */
+#define MT_EARLY_SIZE ((64 + 4 * 656) * 1024)
 #define MT_EARLY_HDR 16 /* size header keeps the payload 16-byte aligned */
 
 static _Alignas(64) unsigned char mt_early_buf[MT_EARLY_SIZE];

@@ -16,8 +16,9 @@
 #include "mt_config.h"
 
 typedef struct mt_deflater {
-    struct libdeflate_compressor *ld; /* NULL: zlib */
-    uint8_t *stage;                   /* libdeflate: the chunk made contiguous */
+    struct libdeflate_compressor *ld;       /* level 6; NULL: zlib */
+    struct libdeflate_compressor *ld_dense; /* level 9, for dense logs; NULL: level 6 only */
+    uint8_t *stage;                         /* libdeflate: the chunk made contiguous */
     size_t stage_cap;
     z_stream zs; /* zlib: one stream, its parameters changed per stream of the chunk */
     bool zs_ready;
@@ -29,6 +30,13 @@ typedef struct mt_deflater {
  * fork too: it holds no state between chunks). 0 or -ENOMEM. */
 MT_WUR int mt_deflater_init(mt_deflater_t *d, size_t raw_cap, bool try_libdeflate);
 
+/* A chunk of raw bytes deflated to clen this well or better (16:1) makes the log's next chunk
+ * dense: deflated at level 9 (io/deflater.c). */
+static inline bool mt_deflater_dense(size_t raw, size_t clen)
+{
+    return raw >= 16 * clen;
+}
+
 /* A fork child: a thread of the parent may have been inside zlib's deflate; start zlib anew
  * (libdeflate holds nothing between chunks). */
 void mt_deflater_after_fork(mt_deflater_t *d);
@@ -37,9 +45,11 @@ void mt_deflater_after_fork(mt_deflater_t *d);
 size_t mt_deflater_bound(size_t raw_cap);
 
 /* Deflates hdr[0..hlen) then streams[k][0..lens[k]) for each of the MT_STREAMS streams into
- * out; *clen the deflated length, *crc the CRC-32 of the raw bytes. 0 or -EIO. */
-MT_WUR int mt_deflater_chunk(mt_deflater_t *d, uint8_t *out, size_t out_cap, const uint8_t *hdr,
-                             size_t hlen, const uint8_t *const streams[MT_STREAMS],
+ * out; *clen the deflated length, *crc the CRC-32 of the raw bytes. dense: the log's previous
+ * chunk was (mt_deflater_dense). 0 or -EIO. */
+MT_WUR int mt_deflater_chunk(mt_deflater_t *d, bool dense, uint8_t *out, size_t out_cap,
+                             const uint8_t *hdr, size_t hlen,
+                             const uint8_t *const streams[MT_STREAMS],
                              const size_t lens[MT_STREAMS], size_t *clen, uint32_t *crc);
 
 #endif

