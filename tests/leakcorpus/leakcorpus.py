@@ -227,6 +227,19 @@ def check_case(case, compiler, tools, memtrace, tmp):
     return state, detail, lines
 
 
+def run_valgrind(argv, own, out, attempt):
+    """Runs argv under memcheck in OUT/vgN (N: attempt); its CompletedProcess and the leak
+    records of each process, by pid."""
+    vdir = os.path.join(out, f"vg{attempt}")
+    os.mkdir(vdir)
+    # 50 callers: glibc's dlopen allocates deeper than memcheck's default 12 frames
+    pv = run(["valgrind", "--leak-check=full", "--num-callers=50", "--show-leak-kinds=all",
+              "--xml=yes", "--xml-file=" + os.path.join(vdir, "vg.%p.xml"), *argv], vdir)
+    vg = sorted((valgrind_process(x, own) for x in glob.glob(os.path.join(vdir, "vg.*.xml"))),
+                key=lambda t: t[0])
+    return pv, [r for _, r in vg]
+
+
 def compare(case, tools, memtrace, tmp, lines):
     out = tempfile.mkdtemp(prefix=f"{case.name}.", dir=tmp)
     try:
@@ -234,20 +247,14 @@ def compare(case, tools, memtrace, tmp, lines):
     except RuntimeError as e:
         return "error", str(e)
     own = {os.path.realpath(o) for o in own}
-    vdir, mdir = os.path.join(out, "vg"), os.path.join(out, "mt")
-    os.mkdir(vdir)
+    mdir = os.path.join(out, "mt")
     os.mkdir(mdir)
-    # 50 callers: glibc's dlopen allocates deeper than memcheck's default 12 frames
-    pv = run(["valgrind", "--leak-check=full", "--num-callers=50", "--show-leak-kinds=all", "--xml=yes",
-              "--xml-file=" + os.path.join(out, "vg.%p.xml"), *argv], vdir)
+    pv, vg = run_valgrind(argv, own, out, 0)
     pm = run([memtrace, "run", "-q", "--leak-check", "-o", os.path.join(out, "mt.%p.mtr"),
               "--", *argv], mdir)
     notes = []
     if pv.returncode != pm.returncode:
         notes.append(f"exit status: valgrind {pv.returncode}, memtrace {pm.returncode}")
-    vg = sorted((valgrind_process(x, own) for x in glob.glob(os.path.join(out, "vg.*.xml"))),
-                key=lambda t: t[0])
-    vg = [r for _, r in vg]
     mt = []
     for log in sorted(glob.glob(os.path.join(out, "mt.*.mtr")), key=pid_of):
         try:
@@ -261,6 +268,17 @@ def compare(case, tools, memtrace, tmp, lines):
         mt.append(recs)
     if not vg:
         return "error", f"valgrind wrote no XML: {tail(pv)}"
+    # valgrind's "possibly lost" can come from any word that happens to fall inside a block,
+    # and at its fixed heap addresses which words do changes from run to run (the 1 MiB blocks
+    # of guard_page and madvise_dontneed: about one run in ten, from values such as ELF
+    # version hashes). Its run without such a word is the right one: a "possible" it reports
+    # that memtrace does not is confirmed by two more runs before it counts as a difference.
+    for retry in (1, 2):
+        if vg == mt or not any(k[0] == "possible" for r in vg for k in r):
+            break
+        pv2, vg2 = run_valgrind(argv, own, out, retry)
+        if vg2 == mt and pv2.returncode == pv.returncode:
+            vg = vg2
     if vg == mt and not notes:
         return "agree", ""
     if lines["without"] and not notes and strip_lines(vg) == strip_lines(mt):
