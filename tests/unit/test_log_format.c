@@ -404,9 +404,45 @@ START_TEST(sort_u64)
 }
 END_TEST
 
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* The radix sort of free runs gives what qsort gives: sizes on both sides of the heapsort
+ * cut, spans of one byte to the whole 64 bits, duplicates, keys already in order. */
+START_TEST(sort_run_radix)
+{
+    enum { N = 5000 };
+    uint64_t *a = malloc(N * sizeof *a), *want = malloc(N * sizeof *a), *tmp = malloc(N * 8);
+    static const uint64_t spans[] = {1, 255, 256, 65536, 1ull << 24, 1ull << 40, 0};
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t s = 0; s < sizeof spans / sizeof spans[0]; s++) {
+        for (size_t n = 0; n <= N; n = n < 70 ? n + 7 : n * 3 + 1) {
+            for (size_t i = 0; i < n; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                a[i] = 0x7f0000000000ull + (spans[s] ? x % spans[s] : x);
+            }
+            if (s == 3 && n > 2)
+                a[n / 2] = a[0]; /* a duplicate */
+            memcpy(want, a, n * sizeof *a);
+            qsort(want, n, sizeof *want, cmp_u64);
+            mt_sort_run(a, tmp, n);
+            ck_assert_mem_eq(a, want, n * sizeof *a);
+            mt_sort_run(a, tmp, n); /* sorted input stays */
+            ck_assert_mem_eq(a, want, n * sizeof *a);
+        }
+    }
+    free(a);
+    free(want);
+    free(tmp);
+}
+END_TEST
+
 MT_SUITE(.name = "log_format", .tcase = "varint",
          .tests = MT_TESTS(varint_round_trip, varint_sizes, varint_overlong_rejected,
                            zigzag_round_trip, fixed_width_helpers, encoder_doc_example,
                            encoder_back_references, encoder_back_window, encoder_free_run,
                            encoder_free_run_span, encoder_run_bound, encoder_trace_nodes,
-                           encoder_time_steps, encoder_samples, sort_u64));
+                           encoder_time_steps, encoder_samples, sort_u64, sort_run_radix));
