@@ -14,9 +14,10 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "chunk_out.h"
 #include "log_format.h"
 
-#define CHUNK_CAP (3u << 19)       /* per stream, like the recorder's MT_BUF_CAP */
+#define CHUNK_CAP (3u << 19)       /* per stream: room for a chunk and its largest record */
 #define CHUNK_THRESHOLD (1u << 20) /* raw bytes per chunk */
 #define FREE_CLASSES 4096          /* 16-byte size classes up to 64 KiB */
 #define FREE_DEPTH 64
@@ -46,19 +47,9 @@ static void flush_chunk(mt_enc_t *e)
 {
     if (mt_enc_len(e) == 0)
         return;
-    size_t rlen = mt_enc_copy_raw(e, flat);
-    if (deflateReset(&zs) != Z_OK)
-        die("deflateReset");
-    zs.next_in = flat;
-    zs.avail_in = (uInt)rlen;
-    zs.next_out = comp + MT_CHUNK_HEADER_SIZE;
-    zs.avail_out = (uInt)(comp_cap - MT_CHUNK_HEADER_SIZE);
-    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-        die("deflate");
-    size_t clen = zs.total_out;
-    mt_chunk_header_put(comp, (uint32_t)clen, (uint32_t)rlen, (uint32_t)crc32(0L, flat, rlen));
-    if (fwrite(comp, 1, MT_CHUNK_HEADER_SIZE + clen, out) != MT_CHUNK_HEADER_SIZE + clen)
-        die("write");
+    const char *what;
+    if (bench_chunk_write(out, &zs, flat, mt_enc_copy_raw(e, flat), comp, comp_cap, &what) < 0)
+        die(what);
     mt_enc_chunk(e, bufs, CHUNK_CAP);
 }
 
