@@ -19,6 +19,9 @@
 
 #include "base/config.h"
 
+/* The most a raw chunk holds: its streams, and the stream-length prefix before them. */
+#define MT_CHUNK_RAW_CAP (MT_BUF_CAP + sizeof mt_writer.enc.hdr)
+
 mt_writer_t mt_writer = {
     .lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
     .cur_idx = -1,
@@ -62,13 +65,13 @@ int mt_writer_init(bool try_libdeflate)
     if (!w->tables)
         return -ENOMEM;
     w->try_libdeflate = try_libdeflate;
-    w->out_cap = MT_CHUNK_HEADER_SIZE + mt_deflater_bound(MT_BUF_CAP + sizeof w->enc.hdr);
+    w->out_cap = MT_CHUNK_HEADER_SIZE + mt_deflater_bound(MT_CHUNK_RAW_CAP);
     w->out = mt_map(w->out_cap);
     if (!w->out)
         return -ENOMEM;
     mt_writer_conds_init();
     mt_writer_pool_reset();
-    return mt_deflater_init(&w->zd, MT_BUF_CAP + sizeof w->enc.hdr, try_libdeflate);
+    return mt_deflater_init(&w->zd, MT_CHUNK_RAW_CAP, try_libdeflate);
 }
 
 /* ---- file ---- */
@@ -220,16 +223,11 @@ static int mt_writer_check_fd(void)
 /* Returns the pages of a written buffer to the kernel (the caller owns it, lock not needed):
  * the next chunk in it faults them in again as it grows, so a buffer costs what is in it, not
  * the most each of its streams ever held (clang++: 1.9 MiB a buffer otherwise). A fault per
- * 4 KiB of log costs far less than compressing those bytes. */
-static void mt_writer_give_back_range(uint8_t *p, size_t len)
-{
-    mt_pages_release(p, len);
-}
-
+ * 4 KiB of log costs far less than compressing those bytes. The chunk's output buffer too. */
 static void mt_writer_give_back(uint8_t *buf, const size_t *lens)
 {
     for (int k = 0; k < MT_STREAMS; k++)
-        mt_writer_give_back_range(buf + (size_t)k * MT_BUF_CAP, lens[k]);
+        mt_pages_release(buf + (size_t)k * MT_BUF_CAP, lens[k]);
 }
 
 /* Compresses one buffer (its streams, behind their length prefix) into out, chunk header
@@ -269,7 +267,7 @@ static int mt_writer_put_chunk(uint8_t *out, size_t total)
      * time, each after the one before it is in the file, so the rule holds for every chunk. */
     bool dense = mt_deflater_dense(mt_get_u32le(out + 8), mt_get_u32le(out + 4));
     __atomic_store_n(&mt_writer.dense, dense, __ATOMIC_RELAXED);
-    mt_writer_give_back_range(out, total);
+    mt_pages_release(out, total);
     return rc;
 }
 
@@ -343,7 +341,7 @@ static void mt_writer_finish(uint64_t gen, mt_deflater_t *zd, uint8_t *out)
     if (main_stream)
         w->zd_busy = false;
     if (!w->busy || w->busy_gen != gen || w->writing) {
-        mt_writer_give_back_range(out, total);
+        mt_pages_release(out, total);
         pthread_cond_broadcast(&w->freed); /* an exec may wait for zd */
         return;
     }
@@ -405,8 +403,7 @@ static void mt_writer_help(void)
         return;
     if (!w->help_ready) {
         w->out_help = mt_map(w->out_cap);
-        if (!w->out_help ||
-            mt_deflater_init(&w->zd_help, MT_BUF_CAP + sizeof w->enc.hdr, w->try_libdeflate) < 0)
+        if (!w->out_help || mt_deflater_init(&w->zd_help, MT_CHUNK_RAW_CAP, w->try_libdeflate) < 0)
             return;
         w->help_ready = true;
     }
