@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 #define MT_SLOTS_PER_CHUNK 128u
-#define MT_SLOT_CHUNKS 1024u /* 131,072 threads at once */
+#define MT_SLOT_CHUNKS 1024u                                    /* 131,072 threads at once */
+#define MT_SLOT_FU_REGION (MT_SLOT_FU_CACHE + MT_SLOT_PY_CACHE) /* a slot's in c->fu */
 
 typedef struct mt_slot_chunk {
     uint8_t *alt, *rec, *fu;
@@ -62,14 +63,14 @@ static mt_slot_chunk_t *mt_slots_new_chunk(void)
     c->rec = mt_map((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_REC_STACK);
     /* listed: the walker's whole-stack cache holds stack addresses and saved registers, heap
      * addresses when a stack is in the heap (swapcontext), which must be no leak-scan roots */
-    c->fu = mt_map((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_CACHE);
+    c->fu = mt_map((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_REGION);
     if (!c->alt || !c->rec || !c->fu) {
         if (c->alt)
             mt_unmap_unlisted(c->alt, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_ALT_STACK);
         if (c->rec)
             mt_unmap(c->rec, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_REC_STACK);
         if (c->fu)
-            mt_unmap(c->fu, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_CACHE);
+            mt_unmap(c->fu, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_REGION);
         mt_unmap_unlisted(c, sizeof *c);
         return NULL;
     }
@@ -78,7 +79,8 @@ static mt_slot_chunk_t *mt_slots_new_chunk(void)
         c->slot[i].rec_stack = c->rec + (size_t)i * MT_SLOT_REC_STACK;
         c->slot[i].scratch = c->slot[i].rec_stack;
         c->slot[i].signals = c->slot[i].rec_stack + MT_SLOT_SCRATCH;
-        c->slot[i].fu_cache = c->fu + (size_t)i * MT_SLOT_FU_CACHE;
+        c->slot[i].fu_cache = c->fu + (size_t)i * MT_SLOT_FU_REGION;
+        c->slot[i].py_cache = (uint8_t *)c->slot[i].fu_cache + MT_SLOT_FU_CACHE;
     }
     mt_slots.chunk[mt_slots.nchunks] = c;
     __atomic_store_n(&mt_slots.nchunks, mt_slots.nchunks + 1, __ATOMIC_RELEASE);

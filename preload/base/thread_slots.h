@@ -19,6 +19,7 @@
 /* Above the scratch: the signals held for the end of a hook (signal_defer.c). */
 #define MT_SLOT_SIGNALS 4096u
 #define MT_SLOT_FU_CACHE (108u << 10) /* fast_unwind.c's rule and whole-stack caches */
+#define MT_SLOT_PY_CACHE (12u << 10)  /* python_frames.c's last capture of the frame chain */
 
 typedef struct mt_slot {
     uint8_t *alt_stack;   /* MT_SLOT_ALT_STACK bytes: a root for the leak scan (handler frames) */
@@ -28,6 +29,8 @@ typedef struct mt_slot {
     void *fu_cache;       /* MT_SLOT_FU_CACHE bytes; rules are per address, so those of a reused
                            * slot stay valid (the cache checks its generation); excluded from
                            * the leak scan (whole stacks hold stack and register words) */
+    void *py_cache;       /* MT_SLOT_PY_CACHE bytes after fu_cache, excluded likewise (frames
+                           * and code objects are the program's heap blocks) */
     uintptr_t program_sp; /* while on rec_stack: where the program's stack was left */
     /* Set (under the writer lock) once the thread's event is in the log and until the leak
      * check's block table has it too (record/recorder.c): whoever needs the two to agree

@@ -27,6 +27,7 @@
 /* Function pointers python_frames.c reads, found here. */
 extern PyThreadState *(*mt_py_this_tstate)(void);
 extern int (*mt_py_addr2line)(PyCodeObject *, int);
+extern int (*mt_py_check_line)(int, PyCodeAddressRange *);
 
 /* The public API we use, resolved in the host (the python3 executable exports it). */
 static struct {
@@ -551,8 +552,10 @@ void mt_py_detect(void)
     void *tstate = dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
     void *a2l = dlsym(RTLD_DEFAULT, "PyCode_Addr2Line");
     void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
+    void *check_line = dlsym(RTLD_DEFAULT, "_PyCode_CheckLineNumber"); /* may be missing */
     memcpy(&mt_py_this_tstate, &tstate, sizeof tstate);
     memcpy(&mt_py_addr2line, &a2l, sizeof a2l);
+    memcpy(&mt_py_check_line, &check_line, sizeof check_line);
     Dl_info info;
     const ElfW(Sym) *sym = NULL;
     if (eval && dladdr1(eval, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size) {

@@ -79,10 +79,31 @@ void mt_py_freelists_start(void);
 void mt_py_freelists_end(void);
 void mt_py_freelists_settle(void);
 
-/* Reads this thread's Python frames, innermost first; 0 when none (no lock held). *anchor
- * is the address of the innermost running _PyEval_EvalFrameDefault's _PyCFrame: a stack
- * address inside that C frame. */
-uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor);
+/* Two hashes of a run of frames, folded from the outermost frame inwards, so that the keys of
+ * python_node_cache.h, which are made from the outer frames of a stack, cost one step per
+ * frame that changed since the last event instead of one per frame. */
+typedef struct mt_pyhash {
+    uint64_t h1, h2;
+} mt_pyhash_t;
+
+/* A capture of this thread's Python frames: f[0..n) innermost first, and outer[c] the hash of
+ * the c outermost of them (c = 0..n; outer[0] the empty run's). */
+typedef struct mt_pycap {
+    const mt_pyframe_t *f;
+    const mt_pyhash_t *outer;
+    uint32_t n;
+} mt_pycap_t;
+
+/*
+ * Reads this thread's Python frames into cap (no lock held); returns cap->n, 0 when none.
+ * *anchor is the address of the innermost running _PyEval_EvalFrameDefault's _PyCFrame: a
+ * stack address inside that C frame. With a thread slot, the frames and hashes live in the
+ * slot's cache, and the frames outward of the innermost one that changed since this thread's
+ * last capture are taken from it, checked against the frame chain but without reading their
+ * code objects (a cache miss each: an import's stacks are 40 Python frames deep). Without a
+ * slot they go to buf and obuf (MT_PY_MAX_FRAMES and MT_PY_MAX_FRAMES + 1 entries).
+ */
+uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, mt_pyhash_t *obuf, uintptr_t *anchor);
 
 /* True when C code runs between two of py's frames: a frame before the outermost one was
  * entered from C (is_entry), e.g. a callback called by an extension or a C library. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/mt_libc.h"
+#include "base/thread_slots.h"
 #include "io/log_writer.h"
 #include "python/python_node_cache.h"
 #include "stack/stack_hash.h"
@@ -29,6 +30,9 @@ __thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
 /* Function pointers found by python_hooks.c. */
 PyThreadState *(*mt_py_this_tstate)(void);
 int (*mt_py_addr2line)(PyCodeObject *, int);
+/* Moves a line-table cursor to the line of an offset (bytes), from where it is: NULL when the
+ * interpreter does not export it (then every new location reads the table from its start). */
+int (*mt_py_check_line)(int, PyCodeAddressRange *);
 
 typedef struct mt_pyloc {
     uintptr_t code, name, file; /* 0 code: empty slot */
@@ -45,6 +49,11 @@ typedef struct mt_pycode {
     uint32_t gen;
     uint32_t unused;
     uint64_t text; /* a hash of the name's and the file's text (mt_py_code_text) */
+    /* Where the last line lookup in this code object's line table ended (mt_py_line_of): a
+     * module body's events come in the order of its lines, so the next lookup walks on from
+     * there instead of from the table's start (PyCode_Addr2Line), which made an import's
+     * locations cost the square of its modules' lengths. */
+    PyCodeAddressRange cursor;
 } mt_pycode_t;
 
 /* One (code id, line) pair: the location id every instruction of that line shares. */
@@ -72,34 +81,138 @@ static struct {
     bool failed; /* out of memory: Python frames are dropped from then on */
 } mt_pyt;
 
-uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor)
+/* One frame of this thread's last walk of its frame chain, as read from the frame. A frame of
+ * the next walk that reads the same, with every frame outward of it, gives the same
+ * mt_pyframe_t: its code object is the same one while the death count of its address is
+ * (python.h), and a frame's fields say the rest. */
+typedef struct mt_pywalk {
+    const void *frame, *instr, *code;
+    uint32_t gen;
+    uint8_t entry, owner, kept, unused;
+} mt_pywalk_t;
+
+/* A thread slot's cache (MT_SLOT_PY_CACHE): the last walk and its frames, each stored from the
+ * end of its array (the outermost frame last), so that the outer frames an event shares with
+ * the thread's last one stay where they are and the new inner ones go in front of them;
+ * outer[c] hashes the c outermost frames (mt_pycap_t). nwalk 0: nothing to reuse. */
+typedef struct mt_pycache {
+    uint32_t nwalk, n;
+    mt_pywalk_t walk[MT_PY_MAX_FRAMES];
+    mt_pyframe_t f[MT_PY_MAX_FRAMES];
+    mt_pyhash_t outer[MT_PY_MAX_FRAMES + 1];
+} mt_pycache_t;
+_Static_assert(sizeof(mt_pycache_t) <= MT_SLOT_PY_CACHE, "the capture cache must fit its slot");
+
+/* Chains this short are read whole: comparing them with the last walk costs more. */
+#define MT_PY_REUSE_MIN 8u
+
+/* A frame still being set up (_PyFrame_IsIncomplete) has no line yet and is left out. */
+static inline bool mt_py_frame_incomplete(const _PyInterpreterFrame *f)
 {
+    const PyCodeObject *co = f->f_code;
+    return f->owner != FRAME_OWNED_BY_GENERATOR &&
+           f->prev_instr < _PyCode_CODE(co) + co->_co_firsttraceable;
+}
+
+static inline void mt_py_frame_fill(mt_pyframe_t *p, const _PyInterpreterFrame *f, uint32_t gen)
+{
+    PyCodeObject *co = f->f_code;
+    ptrdiff_t idx = f->prev_instr - _PyCode_CODE(co);
+    p->code = co;
+    p->name = co->co_qualname;
+    p->file = co->co_filename;
+    p->firstlineno = co->co_firstlineno;
+    p->offset = idx > 0 ? (uint32_t)idx * (uint32_t)sizeof(_Py_CODEUNIT) : 0;
+    p->is_entry = f->is_entry;
+    p->gen = gen;
+}
+
+static inline uint32_t mt_py_gen_of(const void *code)
+{
+    return __atomic_load_n(mt_py_code_gen_slot(code), __ATOMIC_RELAXED);
+}
+
+/* Every frame from f outward, up to max kept ones, into out (innermost first). */
+static uint32_t mt_py_capture_whole(const _PyInterpreterFrame *f, mt_pyframe_t *out, uint32_t max)
+{
+    uint32_t n = 0;
+    for (; f && f->f_code && n < max; f = f->previous)
+        if (!mt_py_frame_incomplete(f))
+            mt_py_frame_fill(&out[n++], f, mt_py_gen_of(f->f_code));
+    return n;
+}
+
+/* The walk of chain[0..w) (innermost first), reusing what c holds of the last one. */
+static uint32_t mt_py_capture_cached(mt_pycache_t *c, _PyInterpreterFrame *const *chain, uint32_t w)
+{
+    const uint32_t top = MT_PY_MAX_FRAMES;
+    uint32_t m = 0; /* frames kept, from the outermost */
+    bool same = true;
+    c->outer[0] = mt_pync_hash_empty();
+    for (uint32_t d = 0; d < w; d++) {
+        const _PyInterpreterFrame *f = chain[w - 1 - d];
+        mt_pywalk_t *s = &c->walk[top - 1 - d];
+        const void *co = f->f_code;
+        uint32_t gen = mt_py_gen_of(co);
+        if (same && d < c->nwalk && s->frame == f && s->instr == f->prev_instr && s->code == co &&
+            s->gen == gen && s->entry == f->is_entry && s->owner == (uint8_t)f->owner) {
+            m += s->kept;
+            continue;
+        }
+        same = false;
+        *s = (mt_pywalk_t){f, f->prev_instr, co, gen, f->is_entry, (uint8_t)f->owner, 0, 0};
+        if (mt_py_frame_incomplete(f))
+            continue;
+        s->kept = 1;
+        m++;
+        mt_py_frame_fill(&c->f[top - m], f, gen);
+        c->outer[m] = mt_pync_hash_step(c->outer[m - 1], &c->f[top - m]);
+    }
+    c->nwalk = w;
+    c->n = m;
+    return m;
+}
+
+uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, mt_pyhash_t *obuf, uintptr_t *anchor)
+{
+    cap->f = buf;
+    cap->outer = obuf;
+    cap->n = 0;
     if (!mt_py.frames_on)
         return 0;
     PyThreadState *ts = mt_py_this_tstate();
     if (!ts || !ts->cframe)
         return 0;
     *anchor = (uintptr_t)ts->cframe;
-    uint32_t n = 0;
-    for (_PyInterpreterFrame *f = ts->cframe->current_frame; f && n < max; f = f->previous) {
-        PyCodeObject *co = f->f_code;
-        if (!co)
-            break;
-        _Py_CODEUNIT *first = _PyCode_CODE(co);
-        /* Incomplete frames (being set up, _PyFrame_IsIncomplete) have no line yet. */
-        if (f->owner != FRAME_OWNED_BY_GENERATOR && f->prev_instr < first + co->_co_firsttraceable)
-            continue;
-        ptrdiff_t idx = f->prev_instr - first;
-        mt_pyframe_t *p = &out[n++];
-        p->code = co;
-        p->name = co->co_qualname;
-        p->file = co->co_filename;
-        p->firstlineno = co->co_firstlineno;
-        p->offset = idx > 0 ? (uint32_t)idx * (uint32_t)sizeof(_Py_CODEUNIT) : 0;
-        p->is_entry = f->is_entry;
-        p->gen = __atomic_load_n(mt_py_code_gen_slot(co), __ATOMIC_RELAXED);
+    /* MEMTRACE_PYTHON_CACHE=0 (mt_py.native_cache false) reads every frame whole: the tests
+     * compare the stacks both ways. */
+    mt_slot_t *slot = mt_py.native_cache ? mt_slot_peek() : NULL;
+    mt_pycache_t *c = slot ? slot->py_cache : NULL;
+    /* The chain first, frame fields only: the frames live in the thread's data stack. */
+    _PyInterpreterFrame *chain[MT_PY_MAX_FRAMES], *f = ts->cframe->current_frame;
+    uint32_t w = 0;
+    for (; f && f->f_code && w < MT_PY_MAX_FRAMES; f = f->previous)
+        chain[w++] = f;
+    if (!w)
+        return 0;
+    if (MT_LIKELY(c != NULL) && w > MT_PY_REUSE_MIN && !(f && f->f_code)) {
+        cap->n = mt_py_capture_cached(c, chain, w);
+        cap->f = &c->f[MT_PY_MAX_FRAMES - cap->n];
+        cap->outer = c->outer;
+        return cap->n;
     }
-    return n;
+    /* Short (a loop's events: 5 frames, cheaper read whole than compared), deeper than the
+     * cache (recursion), or no slot: the innermost frames, as they come. */
+    if (c) {
+        c->nwalk = 0;
+        buf = c->f;
+        obuf = c->outer;
+    }
+    cap->n = mt_py_capture_whole(chain[0], buf, MT_PY_MAX_FRAMES);
+    mt_pync_hash_outer(obuf, buf, cap->n);
+    cap->f = buf;
+    cap->outer = obuf;
+    return cap->n;
 }
 
 /* UTF-8 of a compact str object, straight from its data (no allocation, no API call). Other
@@ -230,13 +343,35 @@ static uint64_t mt_py_code_text(const mt_pyframe_t *f, char *name, size_t *nl, c
     return mt_py_text_hash(h ^ 0xff, file, *fl);
 }
 
+/* A cursor at the start of code's line table, as CPython 3.11 makes one
+ * (_PyCode_InitAddressRange, which it does not export). */
+static void mt_py_cursor_init(PyCodeAddressRange *r, const void *code)
+{
+    const PyCodeObject *co = code;
+    const PyBytesObject *table = (const PyBytesObject *)co->co_linetable;
+    r->opaque.lo_next = (const uint8_t *)table->ob_sval;
+    r->opaque.limit = r->opaque.lo_next + Py_SIZE(table);
+    r->opaque.computed_line = co->co_firstlineno;
+    r->ar_start = -1;
+    r->ar_end = 0;
+    r->ar_line = -1;
+}
+
+/* The line of byte offset off in c's code object, as PyCode_Addr2Line gives it. */
+static int mt_py_line_of(mt_pycode_t *c, const void *code, uint32_t off)
+{
+    if (!mt_py_check_line)
+        return mt_py_addr2line((PyCodeObject *)(uintptr_t)code, (int)off);
+    return mt_py_check_line((int)off, &c->cursor);
+}
+
 /*
  * The code id of f's code object, emitting PY_CODE when new; 0 when out of memory. An entry
  * made under another death count of the address (python.h) is the same code object only if
  * its name and file still read the same: then it keeps its id, else the address now holds
  * another code object, which takes the entry over with an id of its own.
  */
-static uint32_t mt_py_code_id(const mt_pyframe_t *f, mt_enc_t *e)
+static uint32_t mt_py_code_id(const mt_pyframe_t *f, mt_enc_t *e, mt_pycode_t **entry)
 {
     if (mt_pyt.codes_used * 2 >= mt_pyt.codes_cap) {
         void *nt =
@@ -245,14 +380,11 @@ static uint32_t mt_py_code_id(const mt_pyframe_t *f, mt_enc_t *e)
             return 0;
         mt_pyt.codes = nt;
     }
-    mt_pycode_t key = {(uintptr_t)f->code,
-                       (uintptr_t)f->name,
-                       (uintptr_t)f->file,
-                       f->firstlineno,
-                       0,
-                       f->gen,
-                       0,
-                       0};
+    mt_pycode_t key = {.code = (uintptr_t)f->code,
+                       .name = (uintptr_t)f->name,
+                       .file = (uintptr_t)f->file,
+                       .firstlineno = f->firstlineno,
+                       .gen = f->gen};
     size_t mask = mt_pyt.codes_cap - 1;
     size_t s = mt_py_code_hash(&key) & mask;
     mt_pycode_t *c = NULL;
@@ -264,18 +396,23 @@ static uint32_t mt_py_code_id(const mt_pyframe_t *f, mt_enc_t *e)
             c->firstlineno == key.firstlineno)
             break;
     }
+    *entry = c;
     if (c->code && c->gen == key.gen)
         return c->id;
     char name[MT_PY_STR_MAX], file[MT_PY_STR_MAX];
     size_t nl, fl;
     key.text = mt_py_code_text(f, name, &nl, file, &fl);
     if (c->code && c->text == key.text) {
-        c->gen = key.gen; /* still the same code object: a slot-mate died */
+        /* The same code as far as the log can tell (a slot-mate died, or code made again from
+         * the same text: exec), but perhaps another object: a cursor of its own table. */
+        c->gen = key.gen;
+        mt_py_cursor_init(&c->cursor, f->code);
         return c->id;
     }
     if (!c->code)
         mt_pyt.codes_used++;
     key.id = mt_pyt.next_code++;
+    mt_py_cursor_init(&key.cursor, f->code);
     *c = key;
     /* Fits the slack every locked section has (MT_BUF_CAP - MT_BUF_THRESHOLD). */
     mt_enc_py_code(e, key.id, (uint32_t)(f->firstlineno > 0 ? f->firstlineno : 0), name, nl, file,
@@ -353,10 +490,11 @@ static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
         }
     }
     bool fresh = !l->code;
-    uint32_t code_id = mt_py_code_id(f, e);
+    mt_pycode_t *ce;
+    uint32_t code_id = mt_py_code_id(f, e, &ce);
     if (!code_id)
         return 0;
-    int line = mt_py_addr2line((PyCodeObject *)(uintptr_t)f->code, (int)f->offset);
+    int line = mt_py_line_of(ce, f->code, f->offset);
     uint32_t id = mt_py_line_id(code_id, (uint32_t)(line > 0 ? line : 0), e);
     if (!id)
         return 0;
@@ -489,11 +627,12 @@ void mt_py_reset(void)
 
 #else /* no Python headers at build time: native stacks only */
 
-uint32_t mt_py_capture(mt_pyframe_t *out, uint32_t max, uintptr_t *anchor)
+uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, mt_pyhash_t *obuf, uintptr_t *anchor)
 {
-    (void)out;
-    (void)max;
     (void)anchor;
+    cap->f = buf;
+    cap->outer = obuf;
+    cap->n = 0;
     return 0;
 }
 

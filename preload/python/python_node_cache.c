@@ -40,29 +40,30 @@ static mt_pync_prefix_t *mt_pync_prefix;
 static mt_pync_leaf_t *mt_pync_leaves;
 static int mt_pync_failed;
 
-/* One multiply per frame on the h1 chain and none on h2, which combines the same fields
- * differently: this runs for every Python object allocation. */
+void mt_pync_hash_outer(mt_pyhash_t *outer, const mt_pyframe_t *py, uint32_t npy)
+{
+    outer[0] = mt_pync_hash_empty();
+    for (uint32_t c = 1; c <= npy; c++)
+        outer[c] = mt_pync_hash_step(outer[c - 1], &py[npy - c]);
+}
+
+void mt_pync_key_of(mt_pync_key_t *out, mt_pyhash_t h, uint32_t npy,
+                    const mt_pynative_key_t *native)
+{
+    const uint64_t m1 = 0x9e3779b97f4a7c15ull;
+    uint64_t h1 = (h.h1 ^ (native->ret * m1 ^ native->dist)) * m1;
+    out->h1 = h1 ^ h1 >> 29;
+    out->h2 = (h.h2 + mt_rotl64(native->dist + mt_rotl64(native->ret, 7), 13)) ^ npy;
+    out->npy = npy;
+}
+
 void mt_pync_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy,
                  const mt_pynative_key_t *native)
 {
-    const uint64_t m1 = 0x9e3779b97f4a7c15ull;
-    uint64_t h1 = native->ret * m1 ^ native->dist, h2 = native->dist + mt_rotl64(native->ret, 7);
-    for (uint32_t i = 0; i < npy; i++) {
-        const mt_pyframe_t *f = &py[i];
-        uint64_t code = (uintptr_t)f->code, name = (uintptr_t)f->name;
-        uint64_t file = (uintptr_t)f->file;
-        uint64_t where = (uint64_t)f->offset << 32 | (uint64_t)f->is_entry << 31 |
-                         ((uint32_t)f->firstlineno & 0x7fffffffu);
-        /* gen: a code object made where another one died is another key (python.h) */
-        uint64_t v =
-            code ^ mt_rotl64(name, 21) ^ mt_rotl64(file, 42) ^ where ^ mt_rotl64(f->gen, 48);
-        h1 = (h1 ^ v) * m1;
-        h1 ^= h1 >> 29;
-        h2 = mt_rotl64(h2, 13) + (code ^ mt_rotl64(where, 17)) + (name ^ file) + f->gen;
-    }
-    out->h1 = h1;
-    out->h2 = h2 ^ npy;
-    out->npy = npy;
+    mt_pyhash_t h = mt_pync_hash_empty();
+    for (uint32_t c = 1; c <= npy; c++)
+        h = mt_pync_hash_step(h, &py[npy - c]);
+    mt_pync_key_of(out, h, npy, native);
 }
 
 static inline mt_pync_entry_t *mt_pync_slot(const mt_pync_key_t *key)
@@ -96,17 +97,17 @@ void mt_pync_put(const mt_pync_key_t *key, uint32_t epoch, uint32_t node)
     *mt_pync_slot(key) = (mt_pync_entry_t){key->h1, key->h2, key->npy, epoch, node, 0};
 }
 
-void mt_pync_prefix_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy, uintptr_t eval_ip)
+void mt_pync_prefix_key(mt_pync_key_t *out, const mt_pycap_t *cap, uintptr_t eval_ip)
 {
     /* The innermost frame's is_entry says whether the next frames are its loop's too. */
-    mt_pynative_key_t native = {0, eval_ip, py[0].is_entry ? 1u : 2u, 0, 0};
-    mt_pync_key(out, py + 1, npy - 1, &native);
+    mt_pynative_key_t native = {0, eval_ip, cap->f[0].is_entry ? 1u : 2u, 0, 0};
+    mt_pync_key_of(out, cap->outer[cap->n - 1], cap->n - 1, &native);
 }
 
-void mt_pync_beyond_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy)
+void mt_pync_beyond_key(mt_pync_key_t *out, const mt_pycap_t *cap, uint32_t from)
 {
     mt_pynative_key_t native = {0, 0, 3, 0, 0}; /* not a prefix key's: its ret is a loop's */
-    mt_pync_key(out, py, npy, &native);
+    mt_pync_key_of(out, cap->outer[cap->n - from], cap->n - from, &native);
 }
 
 static inline mt_pync_prefix_t *mt_pync_prefix_slot(const mt_pync_key_t *key, uint64_t stamp)

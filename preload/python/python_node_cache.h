@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "python/python.h"
+#include "stack/stack_hash.h"
 
 /* Two independent hashes of every frame's identity (code, offset, name, file, first line) and
  * of the native key; both must match for a hit, so a false hit needs a 128-bit collision. */
@@ -19,7 +20,38 @@ typedef struct mt_pync_key {
     uint32_t npy;
 } mt_pync_key_t;
 
-/* No lock needed: reads the frames only. */
+/* One frame more on the inner side of the run h hashes (python.h: mt_pyhash_t). One multiply
+ * on the h1 chain and none on h2, which combines the same fields differently: this runs for
+ * every new frame of every Python event. */
+static inline mt_pyhash_t mt_pync_hash_step(mt_pyhash_t h, const mt_pyframe_t *f)
+{
+    const uint64_t m1 = 0x9e3779b97f4a7c15ull;
+    uint64_t code = (uintptr_t)f->code, name = (uintptr_t)f->name, file = (uintptr_t)f->file;
+    uint64_t where = (uint64_t)f->offset << 32 | (uint64_t)f->is_entry << 31 |
+                     ((uint32_t)f->firstlineno & 0x7fffffffu);
+    /* gen: a code object made where another one died is another key (python.h) */
+    uint64_t v = code ^ mt_rotl64(name, 21) ^ mt_rotl64(file, 42) ^ where ^ mt_rotl64(f->gen, 48);
+    h.h1 = (h.h1 ^ v) * m1;
+    h.h1 ^= h.h1 >> 29;
+    h.h2 = mt_rotl64(h.h2, 13) + (code ^ mt_rotl64(where, 17)) + (name ^ file) + f->gen;
+    return h;
+}
+
+/* The hash of no frame: where every run starts. */
+static inline mt_pyhash_t mt_pync_hash_empty(void)
+{
+    return (mt_pyhash_t){0x243f6a8885a308d3ull, 0x13198a2e03707344ull};
+}
+
+/* outer[c] for c = 0..npy: the hash of the c outermost of py[0..npy) (innermost first). */
+void mt_pync_hash_outer(mt_pyhash_t *outer, const mt_pyframe_t *py, uint32_t npy);
+
+/* The key of npy frames whose hash is h (their outer[npy]) and of the native key. */
+void mt_pync_key_of(mt_pync_key_t *out, mt_pyhash_t h, uint32_t npy,
+                    const mt_pynative_key_t *native);
+
+/* The key of py[0..npy) and native, hashed whole (tests; the recorder has its captures'
+ * hashes). No lock needed: reads the frames only. */
 void mt_pync_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy,
                  const mt_pynative_key_t *native);
 
@@ -36,11 +68,11 @@ void mt_pync_put(const mt_pync_key_t *key, uint32_t epoch, uint32_t node);
  * own return address), compared exactly. Writer
  * lock held for get (0 when missing) and put.
  */
-void mt_pync_prefix_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy,
-                        uintptr_t eval_ip);
-/* The key, in the same table, of what lies beyond the innermost loop's frames: py are the
- * Python frames of the outer loops (npy >= 1); the node is keyed by them and the tail alone. */
-void mt_pync_beyond_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy);
+void mt_pync_prefix_key(mt_pync_key_t *out, const mt_pycap_t *cap, uintptr_t eval_ip);
+/* The key, in the same table, of what lies beyond the innermost loop's frames: cap's frames
+ * from from on, those of the outer loops (from < cap->n); the node is keyed by them and the
+ * tail alone. */
+void mt_pync_beyond_key(mt_pync_key_t *out, const mt_pycap_t *cap, uint32_t from);
 uint32_t mt_pync_prefix_get(const mt_pync_key_t *key, uint64_t stamp, uint64_t stamp2,
                             uint32_t epoch);
 void mt_pync_prefix_put(const mt_pync_key_t *key, uint64_t stamp, uint64_t stamp2, uint32_t epoch,

@@ -229,8 +229,10 @@ static uint32_t mt_rec_join(uintptr_t *nat, const uintptr_t *in, uint32_t n, uin
  */
 static __attribute__((noinline)) uint32_t
 mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_tail_t *t,
-                      const mt_pyframe_t *py, uint32_t npy, const mt_pync_key_t *pk, mt_enc_t *e)
+                      const mt_pycap_t *cap, const mt_pync_key_t *pk, mt_enc_t *e)
 {
+    const mt_pyframe_t *py = cap->f;
+    uint32_t npy = cap->n;
     uintptr_t a[MT_UNWIND_MAX], b[MT_UNWIND_MAX];
     mt_stack_t st;
     uint32_t j = n - 2; /* the loop's frame */
@@ -257,7 +259,7 @@ mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_t
         while (e0 + 1 < npy && !py[e0].is_entry)
             e0++;
         mt_pync_key_t wk;
-        mt_pync_beyond_key(&wk, py + e0 + 1, npy - e0 - 1);
+        mt_pync_beyond_key(&wk, cap, e0 + 1);
         uint32_t w = mt_pync_prefix_get(&wk, t->stamp, t->stamp2, epoch);
         if (!w) {
             uint32_t nrest = mt_rec_join(b, in + j + 1, n - j - 1, 0, t);
@@ -293,8 +295,8 @@ full:
  * the node's part: their 16 KiB of buffers are only ever on the recorder's stack (from).
  */
 static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, const void *p,
-                                                       size_t size, const mt_pyframe_t *py,
-                                                       uint32_t npy, unw_context_t *from)
+                                                       size_t size, const mt_pycap_t *cap,
+                                                       unw_context_t *from)
 {
     const greg_t *g = from->uc_mcontext.gregs;
     uintptr_t in[MT_REC_INNER_MAX], stack_lo = (uintptr_t)g[REG_RSP];
@@ -307,7 +309,7 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
     if (skip > n - 2)
         return false;
     mt_pync_key_t pk;
-    mt_pync_prefix_key(&pk, py, npy, in[n - 2]);
+    mt_pync_prefix_key(&pk, cap, in[n - 2]);
     uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
@@ -328,7 +330,7 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
     uint64_t tsize = kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC;
     if (MT_LIKELY(e != NULL)) {
         mt_tree_direct_begin(e);
-        node = mt_rec_py_nested_node(in, n, skip, t, py, npy, &pk, e);
+        node = mt_rec_py_nested_node(in, n, skip, t, cap, &pk, e);
         mt_tree_direct_end();
         e = mt_rec_defs(e, tid);
     }
@@ -357,16 +359,19 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
         mt_rec_modules_changed();
     uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX], anchor = 0;
-    mt_pyframe_t py[MT_PY_MAX_FRAMES];
+    mt_pyframe_t pybuf[MT_PY_MAX_FRAMES];
+    mt_pyhash_t pyhash[MT_PY_MAX_FRAMES + 1];
+    mt_pycap_t cap;
     mt_stack_t st;
-    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
+    uint32_t npy = mt_py_capture(&cap, pybuf, pyhash, &anchor);
+    const mt_pyframe_t *py = cap.f;
     /* C code between two Python frames (an import, a callback from an extension or a
      * library): the whole native stack, so that every interpreter loop on it takes its Python
      * frames and the C frames between them stay; found from cached parts when it can be
      * (mt_rec_py_nested), walked whole otherwise. */
     bool nested = mt_py_nested(py, npy);
     if (nested && from && mt_py.native_cache && mt_config.fast_unwind && mt_py.eval_lo &&
-        mt_rec_py_nested(kind, p, size, py, npy, from))
+        mt_rec_py_nested(kind, p, size, &cap, from))
         return;
     /* Only when the loop's frame is below us on this stack (the anchor is a stack address). */
     bool cached =
@@ -379,7 +384,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
         mt_unwind_capture(&st, buf, from);
     mt_pync_key_t nkey;
     if (cached)
-        mt_pync_key(&nkey, py, npy, &key);
+        mt_pync_key_of(&nkey, cap.outer[npy], npy, &key);
     /* pymalloc's blocks are not glibc chunks: only the malloc family counts */
     uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
     uint64_t now = mt_rec_now();
@@ -627,10 +632,13 @@ static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t l
                                                          enum mt_map_kind kind, unw_context_t *from)
 {
     uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX], anchor;
-    mt_pyframe_t py[MT_PY_MAX_FRAMES];
+    mt_pyframe_t pybuf[MT_PY_MAX_FRAMES];
+    mt_pyhash_t pyhash[MT_PY_MAX_FRAMES + 1];
+    mt_pycap_t cap;
     mt_stack_t st;
     mt_unwind_capture(&st, buf, from);
-    uint32_t npy = mt_py_capture(py, MT_PY_MAX_FRAMES, &anchor);
+    uint32_t npy = mt_py_capture(&cap, pybuf, pyhash, &anchor);
+    const mt_pyframe_t *py = cap.f;
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     mt_enc_t *e = mt_writer_record(tid);

@@ -371,6 +371,36 @@ def case_py_nested_cache():
 
 
 @case(60, needs="python_frames")
+def case_py_line_cursor():
+    """A code object's line lookups go on from where its last one ended (python_frames.c:
+    mt_py_line_of): code made again and again from texts that differ only in their lines
+    (exec of generated source: the same name, file and first line, often at the dead one's
+    address) must each be read in their own line table. Each exec allocates one bytearray of
+    a size that says which line it is on: odd, unlike KEEP's growth (8-byte pointers)."""
+    script = os.path.join(it.TMP, "cursor.py")
+    with open(script, "w") as fh:
+        fh.write("KEEP = []\n"
+                 "for i in range(3000):\n"
+                 "    src = '\\n' * (i % 5) + f'KEEP.append(bytearray({2000 + 2 * i}))\\n'\n"
+                 "    exec(compile(src, 'cur.py', 'exec'), {'KEEP': KEEP})\n")
+    log, _ = py_run("cursor.mtr", script)
+    dump = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_stackdump")
+    d = run([dump, log])
+    check(d.returncode == 0, f"mt_stackdump {log}\n{show(d)}")
+    got = {}
+    for ln in d.stdout.splitlines():
+        size, _, stack = ln.partition("|")
+        if not size.isdigit() or not 2001 <= int(size) <= 8000 or int(size) % 2 == 0:
+            continue
+        py = next((f for f in stack.split(";") if f.startswith("cur.py:")), None)
+        if py:
+            got[(int(size) - 2001) // 2] = py
+    want = {i: f"cur.py:<module>:{i % 5 + 1}" for i in range(3000)}
+    wrong = {i: got.get(i) for i in want if got.get(i) != want[i]}
+    check(not wrong, f"{len(wrong)} of 3000 bytearrays at the wrong line, e.g. "
+          f"{sorted(wrong.items())[:4]}")
+
+
 def case_py_location_ids():
     """Python locations are one per line, and never a dead code object's: a line's several
     allocating instructions share one PY_LOCATION (python_frames.c); a function made where
