@@ -54,6 +54,8 @@ static inline void mt_py_code_died(const void *code)
 }
 
 #define MT_PY_MAX_FRAMES 128
+_Static_assert(MT_UNWIND_MAX + MT_PY_MAX_FRAMES <= MT_STACK_MAX,
+               "a native stack with every Python frame merged in must fit a stack");
 
 typedef struct mt_python {
     bool present;      /* the host has a Python interpreter (PyMem_SetAllocator found) */
@@ -139,7 +141,7 @@ void mt_py_native_forget(void);
  * Writer lock held. Merges py (from mt_py_capture) into the native stack st: before each
  * native frame inside _PyEval_EvalFrameDefault come the Python frames that eval runs (up to
  * and including the one with is_entry). Python frames are written as MT_PY_IP_BIT | location
- * id, emitting PY_CODE / PY_LOCATION on first sight. out has MT_UNWIND_MAX entries; st is
+ * id, emitting PY_CODE / PY_LOCATION on first sight. out has MT_STACK_MAX entries; st is
  * rewritten to point at it.
  */
 void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_t npy, mt_enc_t *e);

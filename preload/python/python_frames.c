@@ -549,7 +549,7 @@ void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_
         entry[i] = py[i].is_entry;
     }
     uint32_t n = mt_py_merge_ips(st->ip, st->n, ids, entry, npy, mt_py.eval_lo, mt_py.eval_hi, out,
-                                 MT_UNWIND_MAX);
+                                 MT_STACK_MAX);
     st->ip = out;
     st->n = n;
     mt_stack_hash(st);

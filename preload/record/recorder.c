@@ -233,14 +233,14 @@ mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_t
 {
     const mt_pyframe_t *py = cap->f;
     uint32_t npy = cap->n;
-    uintptr_t a[MT_UNWIND_MAX], b[MT_UNWIND_MAX];
+    uintptr_t a[MT_STACK_MAX], b[MT_STACK_MAX];
     mt_stack_t st;
     uint32_t j = n - 2; /* the loop's frame */
     /* Python frames get their ids in mt_py_merge's order (innermost first), so that the log
      * says the same as the full path's, ids included: py[0] first, and the others only when
      * the prefix is missing (when present they all have theirs). */
     uint64_t id0 = mt_py_frame_ip(&py[0], e);
-    if (MT_UNLIKELY(!id0 || n - skip + t->n + npy > MT_UNWIND_MAX || n + t->n > MT_UNWIND_MAX))
+    if (MT_UNLIKELY(!id0 || n - skip + t->n + npy > MT_STACK_MAX || n + t->n > MT_UNWIND_MAX))
         goto full; /* cut somewhere, or out of memory: as the full path does it */
     uint32_t epoch = mt_tree_epoch();
     uint32_t node = mt_pync_prefix_get(pk, t->stamp, t->stamp2, epoch);
@@ -264,7 +264,7 @@ mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_t
         if (!w) {
             uint32_t nrest = mt_rec_join(b, in + j + 1, n - j - 1, 0, t);
             st.n = mt_py_merge_ips(b, nrest, ids + e0 + 1, entry + e0 + 1, npy - e0 - 1,
-                                   mt_py.eval_lo, mt_py.eval_hi, a, MT_UNWIND_MAX);
+                                   mt_py.eval_lo, mt_py.eval_hi, a, MT_STACK_MAX);
             st.ip = a;
             mt_stack_hash(&st);
             w = mt_tree_intern(&st);
@@ -358,7 +358,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
 {
     if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
         mt_rec_modules_changed();
-    uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX], anchor = 0;
+    uintptr_t buf[MT_UNWIND_MAX], merged[MT_STACK_MAX], anchor = 0;
     mt_pyframe_t pybuf[MT_PY_MAX_FRAMES];
     mt_pyhash_t pyhash[MT_PY_MAX_FRAMES + 1];
     mt_pycap_t cap;
@@ -631,7 +631,7 @@ void mt_rec_heap_inner(uint64_t released, uint64_t added)
 static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t len,
                                                          enum mt_map_kind kind, unw_context_t *from)
 {
-    uintptr_t buf[MT_UNWIND_MAX], merged[MT_UNWIND_MAX], anchor;
+    uintptr_t buf[MT_UNWIND_MAX], merged[MT_STACK_MAX], anchor;
     mt_pyframe_t pybuf[MT_PY_MAX_FRAMES];
     mt_pyhash_t pyhash[MT_PY_MAX_FRAMES + 1];
     mt_pycap_t cap;

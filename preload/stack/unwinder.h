@@ -12,6 +12,12 @@
 #include "base/mt_libc.h"
 
 #define MT_UNWIND_MAX 256
+/* The most frames of a recorded stack: a native capture (MT_UNWIND_MAX) with the Python
+ * frames merged between them (python.h: MT_PY_MAX_FRAMES). An import nested through C is
+ * that deep (pandas: 80 native and 40 Python frames on average, some 300 in all): cut at
+ * MT_UNWIND_MAX, such a stack lost its outer frames, the script's line among them, and as
+ * the cut fell at another frame for every depth its nodes were made anew at each. */
+#define MT_STACK_MAX (MT_UNWIND_MAX + 128)
 
 typedef struct mt_stack {
     uint32_t n;           /* frames in ip[], innermost first */

@@ -81,12 +81,13 @@ int mt_sites_load_all(mt_sites_t *s) MT_WUR;
  * left out. Returns how many were written. */
 size_t mt_sites_top(const mt_sites_t *s, enum mt_cost key, size_t n, size_t *idx);
 
-/* The recorder unwinds at most 256 frames (preload/unwinder.h, MT_UNWIND_MAX), so no log it
- * writes has a deeper stack. A crafted log may: the analyzer keeps the innermost
- * MT_STACK_MAX_NODES trace nodes of a stack and ends it with one frame whose function is
- * MT_STACK_CUT_FUNCTION (no module, no address), which bounds every report's memory by the
- * number of stacks, whatever their depth. */
-#define MT_STACK_MAX_NODES 256u
+/* The recorder writes at most 384 frames a stack (preload/stack/unwinder.h, MT_STACK_MAX: 256
+ * native frames with the Python frames between them), so no log it writes has a deeper
+ * stack. A crafted log may: the analyzer keeps the innermost MT_STACK_MAX_NODES trace nodes
+ * of a stack and ends it with one frame whose function is MT_STACK_CUT_FUNCTION (no module,
+ * no address), which bounds every report's memory by the number of stacks, whatever their
+ * depth. */
+#define MT_STACK_MAX_NODES 384u
 #define MT_STACK_CUT_FUNCTION "[deeper frames not shown]"
 
 /* A walk up the stack of a node, innermost node first, that skips memtrace's own frames

@@ -77,19 +77,20 @@ def case_bounds_deep_stacks():
     rep = every_command(log, 1 * GiB, 30)
     check(rep["allocations"] == 20000 and rep["leaked_blocks"] == 20000 and
           rep["leaked_bytes"] == 320000, f"totals {rep['allocations']} {rep['leaked_blocks']}")
-    # Each leaf is its own site; its stack keeps the innermost 256 trace nodes and says where
-    # it was cut (no log the recorder writes is deeper: MT_UNWIND_MAX).
+    # Each leaf is its own site; its stack keeps the innermost 384 trace nodes and says where
+    # it was cut (no log the recorder writes is deeper: MT_STACK_MAX, 256 native frames and
+    # the Python frames between them).
     site = rep["top_sites"][0]
     stack = site["stack"]
-    check(site["allocations"] == 1 and len(stack) == 257, f"site of {len(stack)} frames")
+    check(site["allocations"] == 1 and len(stack) == 385, f"site of {len(stack)} frames")
     check(stack[-1]["function"] == "[deeper frames not shown]" and
           stack[0]["address"].startswith("0x2000") and stack[1]["address"] == hex(0x10000000 + 19999 * 16),
           f"stack ends {stack[:2]} ... {stack[-1]}")
-    # (Its JSON lists all 20,000 stacks of 257 frames, 1 GB: the text shows 12 frames each.)
+    # (Its JSON lists all 20,000 stacks of 385 frames, 1.5 GB: the text shows 12 frames each.)
     out = capped(["leaks", log], 1 * GiB, 30).stdout
     check(out.count(" are not freed at exit in loss record ") == 20000 and
           "in loss record 20000 of 20000" in out and
-          out.count("... 245 more frames") == 20000, "leaks text")
+          out.count("... 373 more frames") == 20000, "leaks text")
     # The same as a Python script's log: the leaks of a script look for a Python frame in
     # each stack (no deeper than the frames shown).
     log = craft("deep-python", 20000)

@@ -401,6 +401,53 @@ def case_py_line_cursor():
           f"{sorted(wrong.items())[:4]}")
 
 
+@case(120, needs="python_frames")
+def case_py_deep_import():
+    """A chain of 18 imports, each run through C (importlib, exec): the stacks of the deepest
+    module bodies are over 300 frames, native and Python merged. Every module's allocation
+    must keep the script's own line as its outermost Python frame: a stack cut at 256 frames
+    (what the recorder kept before) lost its outer frames, and with them the line a Python
+    user looks for (`memtrace lines`)."""
+    depth = 18
+    top = os.path.join(it.TMP, "deep")
+    pkg = os.path.join(top, "deepchain")
+    os.makedirs(pkg)
+    with open(os.path.join(pkg, "__init__.py"), "w") as fh:
+        fh.write("")
+    for i in range(depth):
+        with open(os.path.join(pkg, f"m{i}.py"), "w") as fh:
+            if i + 1 < depth:
+                fh.write(f"import deepchain.m{i + 1}\n")
+            # bytearray(n) allocates n + 1 bytes: odd sizes, one per module
+            fh.write(f"KEEP = bytearray({3000 + 2 * i})\n")
+    script = os.path.join(top, "main.py")
+    with open(script, "w") as fh:
+        fh.write("import deepchain.m0\n")
+    log, _ = py_run("deep.mtr", script, cwd=top)
+    dump = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_stackdump")
+    d = run([dump, log])
+    check(d.returncode == 0, f"mt_stackdump {log}\n{show(d)}")
+    found, deepest = {}, 0
+    for ln in d.stdout.splitlines():
+        size, _, stack = ln.partition("|")
+        if not size.isdigit():
+            continue
+        frames = stack.split(";")
+        deepest = max(deepest, len(frames))
+        i = (int(size) - 3001) // 2
+        if int(size) % 2 == 1 and 0 <= i < depth:
+            mod = next((f for f in frames if f.startswith(os.path.join(pkg, f"m{i}.py:"))), None)
+            if mod:
+                found[i] = any(f == f"{script}:<module>:1" for f in frames)
+    check(sorted(found) == list(range(depth)),
+          f"modules whose allocation was not found: {sorted(set(range(depth)) - set(found))}")
+    lost = [i for i in range(depth) if not found[i]]
+    check(not lost, f"{len(lost)} of {depth} modules' allocations without the script's line "
+          f"(the deepest is {deepest} frames): modules {lost}")
+    check(deepest > 256, f"the deepest stack has {deepest} frames: the case tests nothing")
+
+
+@case(60, needs="python_frames")
 def case_py_location_ids():
     """Python locations are one per line, and never a dead code object's: a line's several
     allocating instructions share one PY_LOCATION (python_frames.c); a function made where
