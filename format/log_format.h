@@ -154,7 +154,9 @@
  *   0x71  PY_CODE              v code_id, v firstlineno, s qualname, s filename
  *   0x72  PY_LOCATION          v location_id, v code_id, v line
  *                              A TRACE_NODE ip with bit 63 set is a Python frame: the low bits
- *                              are a location id (defined before the node that uses it).
+ *                              are a location id (defined before the node that uses it); with
+ *                              bit 62 set too, the low 32 bits count Python frames left out
+ *                              there (a stack deeper than the recorder keeps).
  *   0x73  PY_SCRIPT_END        (timed, no fields) the script finished, before finalization
  *   0x74  PY_ARENA_ALLOC       S:v size, A:z da      a pymalloc arena was mapped
  *   0x75  PY_ARENA_FREE        S:v size, A:z da      and released
@@ -219,6 +221,10 @@ enum mt_tag {
 
 /* A trace-node ip with this bit set is a Python frame; the rest is a PY_LOCATION id. */
 #define MT_PY_IP_BIT (1ull << 63)
+/* With MT_PY_IP_BIT: not a location but Python frames the recorder left out of a stack deeper
+ * than it keeps (the innermost and outermost frames are kept around it); the low 32 bits say
+ * how many. */
+#define MT_PY_IP_GAP (1ull << 62)
 
 /* PY_INTERP flags */
 #define MT_PY_FRAMES 1u

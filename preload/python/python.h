@@ -16,7 +16,8 @@
 
 /* One Python frame as read from the interpreter's frame chain, before the recorder lock. The
  * gen field (and name/file/firstlineno) guard the (code, offset) key against a freed code
- * object whose address a new one reuses (mt_py_code_gen below). */
+ * object whose address a new one reuses (mt_py_code_gen below). code NULL: the frames left
+ * out of a stack deeper than MT_PY_MAX_FRAMES, offset of them (log_format.h: MT_PY_IP_GAP). */
 typedef struct mt_pyframe {
     const void *code;
     const void *name, *file;

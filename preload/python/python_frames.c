@@ -132,14 +132,69 @@ static inline uint32_t mt_py_gen_of(const void *code)
     return __atomic_load_n(mt_py_code_gen_slot(code), __ATOMIC_RELAXED);
 }
 
-/* Every frame from f outward, up to max kept ones, into out (innermost first). */
+/* A stack deeper than MT_PY_MAX_FRAMES keeps this many of its outermost frames (the
+ * script's own lines, where a Python user looks) after a gap frame that stands for the
+ * frames left out, and its innermost ones before it. */
+#define MT_PY_KEEP_OUTER 32u
+/* Frames read at most to find the outermost ones; beyond, the innermost frames alone. */
+#define MT_PY_SCAN_MAX 65536u
+
+static inline void mt_py_frame_keep(mt_pyframe_t *p, const _PyInterpreterFrame *f)
+{
+    mt_py_frame_fill(p, f, mt_py_gen_of(f->f_code));
+}
+
+/*
+ * Every frame from f outward into out (max entries, innermost first). A deeper stack keeps
+ * its innermost max - MT_PY_KEEP_OUTER - 1 frames, a gap frame (python.h: code NULL, offset
+ * the number left out) and its outermost MT_PY_KEEP_OUTER, when no frame left out is the
+ * first of its interpreter loop (mt_py_merge places Python frames by those), else its
+ * innermost max frames.
+ */
 static uint32_t mt_py_capture_whole(const _PyInterpreterFrame *f, mt_pyframe_t *out, uint32_t max)
 {
     uint32_t n = 0;
     for (; f && f->f_code && n < max; f = f->previous)
         if (!mt_py_frame_incomplete(f))
-            mt_py_frame_fill(&out[n++], f, mt_py_gen_of(f->f_code));
-    return n;
+            mt_py_frame_keep(&out[n++], f);
+    if (!f || !f->f_code || max <= MT_PY_KEEP_OUTER + 1)
+        return n;
+    /* Deeper: the outermost frames (at most MT_PY_KEEP_OUTER) in a ring, oldest innermost. */
+    mt_pyframe_t ring[MT_PY_KEEP_OUTER];
+    uint32_t in_ring = 0, next = 0, scanned = 0;
+    uint64_t evicted = 0;
+    bool entry_left_out = false;
+    for (; f && f->f_code; f = f->previous) {
+        if (++scanned > MT_PY_SCAN_MAX)
+            return n; /* the outermost frames are too far: the innermost ones, as they came */
+        if (mt_py_frame_incomplete(f))
+            continue;
+        if (in_ring == MT_PY_KEEP_OUTER) {
+            entry_left_out |= ring[next].is_entry != 0;
+            evicted++;
+        } else {
+            in_ring++;
+        }
+        mt_py_frame_keep(&ring[next], f);
+        next = (next + 1) % MT_PY_KEEP_OUTER;
+    }
+    if (!in_ring)
+        return n; /* only frames being set up beyond: nothing more to keep */
+    /* The result: out[0, gap) as read, the gap frame, then the outermost MT_PY_KEEP_OUTER
+     * frames: out's last MT_PY_KEEP_OUTER - in_ring, then the ring's. Left out: out[gap,
+     * max - MT_PY_KEEP_OUTER + in_ring) and whatever the ring dropped. */
+    const uint32_t gap = max - MT_PY_KEEP_OUTER - 1, from_out = MT_PY_KEEP_OUTER - in_ring;
+    for (uint32_t i = gap; i < max - from_out; i++)
+        entry_left_out |= out[i].is_entry != 0;
+    if (entry_left_out)
+        return n;
+    uint64_t left_out = (max - from_out - gap) + evicted;
+    memmove(&out[gap + 1], &out[max - from_out], from_out * sizeof *out);
+    for (uint32_t k = 0; k < in_ring; k++)
+        out[gap + 1 + from_out + k] =
+            ring[(next + MT_PY_KEEP_OUTER - in_ring + k) % MT_PY_KEEP_OUTER];
+    out[gap] = (mt_pyframe_t){.offset = (uint32_t)(left_out < UINT32_MAX ? left_out : UINT32_MAX)};
+    return max;
 }
 
 /* The walk of chain[0..w) (innermost first), reusing what c holds of the last one. */
@@ -460,6 +515,8 @@ static uint32_t mt_py_line_id(uint32_t code_id, uint32_t line, mt_enc_t *e)
  * before. */
 static uint64_t mt_py_location(const mt_pyframe_t *f, mt_enc_t *e)
 {
+    if (MT_UNLIKELY(!f->code)) /* the gap of a deep stack (mt_py_capture_whole) */
+        return MT_PY_IP_BIT | MT_PY_IP_GAP | f->offset;
     if (MT_UNLIKELY(mt_pyt.locs_used * 2 >= mt_pyt.locs_cap)) {
         void *nt = mt_py_grow(mt_pyt.locs, &mt_pyt.locs_cap, sizeof(mt_pyloc_t), mt_py_loc_hash);
         if (!nt)

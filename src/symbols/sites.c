@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,13 @@ static int mt_sites_python_frame(const mt_analysis_t *a, mt_symbolizer_t *sym, u
 {
     const char *name = "<python>", *file = NULL;
     uint32_t line = 0;
-    (void)mt_pyinfo_frame(&a->python, ip, &name, &file, &line);
+    char gap[64];
+    if (ip & MT_PY_IP_GAP) {
+        (void)snprintf(gap, sizeof gap, MT_STACK_GAP_FUNCTION, (uint32_t)ip);
+        name = gap;
+    } else {
+        (void)mt_pyinfo_frame(&a->python, ip, &name, &file, &line);
+    }
     memset(f, 0, sizeof *f);
     f->function = mt_symbolizer_intern(sym, name);
     f->file = file ? mt_symbolizer_intern(sym, file) : NULL;

@@ -89,6 +89,9 @@ size_t mt_sites_top(const mt_sites_t *s, enum mt_cost key, size_t n, size_t *idx
  * depth. */
 #define MT_STACK_MAX_NODES 384u
 #define MT_STACK_CUT_FUNCTION "[deeper frames not shown]"
+/* The function of the frame that stands for Python frames the recorder left out of a deep
+ * stack (log_format.h: MT_PY_IP_GAP), with their number. */
+#define MT_STACK_GAP_FUNCTION "[%u Python frames not shown]"
 
 /* A walk up the stack of a node, innermost node first, that skips memtrace's own frames
  * under the program's (mt_filter_walk_skip). Parents are always defined before children, so

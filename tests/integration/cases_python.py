@@ -448,6 +448,46 @@ def case_py_deep_import():
 
 
 @case(60, needs="python_frames")
+def case_py_deep_recursion():
+    """A recursion 600 deep: a stack keeps its innermost 95 Python frames, a gap frame that
+    counts the ones left out, and its outermost 32, so the script's own line stays at its root
+    (python_frames.c: mt_py_capture_whole); with 128 frames or fewer, every frame. Each level
+    allocates one bytearray whose odd size says its depth."""
+    script = os.path.join(it.TMP, "recurse.py")
+    with open(script, "w") as fh:
+        fh.write("import sys\n"
+                 "sys.setrecursionlimit(10000)\n"
+                 "def down(n):\n"
+                 "    KEEP.append(bytearray(5000 + 2 * n))\n"
+                 "    if n:\n"
+                 "        down(n - 1)\n"
+                 "KEEP = []\n"
+                 "down(600)\n")
+    log, _ = py_run("recurse.mtr", script)
+    dump = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_stackdump")
+    d = run([dump, log])
+    check(d.returncode == 0, f"mt_stackdump {log}\n{show(d)}")
+    seen, wrong = set(), []
+    for ln in d.stdout.splitlines():
+        size, _, stack = ln.partition("|")
+        if not size.isdigit() or int(size) % 2 == 0 or not 5001 <= int(size) <= 6201:
+            continue
+        py = [f for f in stack.split(";") if f.startswith(script + ":") or f.startswith("[gap")]
+        if not py or py[0] != f"{script}:down:4":
+            continue
+        n = (int(size) - 5001) // 2
+        seen.add(n)
+        total = 1 + (601 - n)  # <module> and the down frames
+        gaps = [int(f[5:-1]) for f in py if f.startswith("[gap")]
+        downs = sum(f == f"{script}:down:6" for f in py) + 1
+        want = (([], 601 - n) if total <= 128 else ([total - 127], 126))
+        if py[-1] != f"{script}:<module>:8" or (gaps, downs) != want:
+            wrong.append((n, py[-1], gaps, downs, want))
+    check(seen == set(range(601)), f"{601 - len(seen)} levels' allocations not found")
+    check(not wrong, f"{len(wrong)} of 601 levels with the wrong frames, e.g. {wrong[:3]}")
+
+
+@case(60, needs="python_frames")
 def case_py_location_ids():
     """Python locations are one per line, and never a dead code object's: a line's several
     allocating instructions share one PY_LOCATION (python_frames.c); a function made where

@@ -53,6 +53,10 @@ static size_t codes_cap, locs_cap;
 
 static void frame(uint64_t ip)
 {
+    if ((ip & MT_PY_IP_BIT) && (ip & MT_PY_IP_GAP)) {
+        printf("[gap %u]", (unsigned)ip);
+        return;
+    }
     if (ip & MT_PY_IP_BIT) {
         uint64_t id = ip & ~MT_PY_IP_BIT;
         const pyname_t *l = id < locs_cap ? &locs[id] : NULL;
