@@ -90,7 +90,9 @@ typedef struct mt_pyhash {
 } mt_pyhash_t;
 
 /* A capture of this thread's Python frames: f[0..n) innermost first, and outer[c] the hash of
- * the c outermost of them (c = 0..n; outer[0] the empty run's). */
+ * the c outermost of them (c = 0..n; outer[0] the empty run's), or NULL when the capture read
+ * every frame anyway (a short or a very deep stack): then a key hashes its frames itself, so
+ * that an event that needs no key (a malloc from C under Python code) pays for none. */
 typedef struct mt_pycap {
     const mt_pyframe_t *f;
     const mt_pyhash_t *outer;
@@ -104,9 +106,9 @@ typedef struct mt_pycap {
  * slot's cache, and the frames outward of the innermost one that changed since this thread's
  * last capture are taken from it, checked against the frame chain but without reading their
  * code objects (a cache miss each: an import's stacks are 40 Python frames deep). Without a
- * slot they go to buf and obuf (MT_PY_MAX_FRAMES and MT_PY_MAX_FRAMES + 1 entries).
+ * slot they go to buf (MT_PY_MAX_FRAMES entries).
  */
-uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, mt_pyhash_t *obuf, uintptr_t *anchor);
+uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor);
 
 /* True when C code runs between two of py's frames: a frame before the outermost one was
  * entered from C (is_entry), e.g. a callback called by an extension or a C library. */

@@ -228,10 +228,10 @@ static uint32_t mt_py_capture_cached(mt_pycache_t *c, _PyInterpreterFrame *const
     return m;
 }
 
-uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, mt_pyhash_t *obuf, uintptr_t *anchor)
+uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor)
 {
     cap->f = buf;
-    cap->outer = obuf;
+    cap->outer = NULL;
     cap->n = 0;
     if (!mt_py.frames_on)
         return 0;
@@ -239,35 +239,37 @@ uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, mt_pyhash_t *obuf, ui
     if (!ts || !ts->cframe)
         return 0;
     *anchor = (uintptr_t)ts->cframe;
+    _PyInterpreterFrame *top = ts->cframe->current_frame, *f = top;
+    /* A short chain (a loop's events: 5 frames) costs less read whole, as it comes, than
+     * compared with the last one. */
+    uint32_t n = 0, w = 0;
+    for (; f && f->f_code && w < MT_PY_REUSE_MIN; f = f->previous, w++)
+        if (!mt_py_frame_incomplete(f))
+            mt_py_frame_keep(&buf[n++], f);
     /* MEMTRACE_PYTHON_CACHE=0 (mt_py.native_cache false) reads every frame whole: the tests
      * compare the stacks both ways. */
     mt_slot_t *slot = mt_py.native_cache ? mt_slot_peek() : NULL;
     mt_pycache_t *c = slot ? slot->py_cache : NULL;
-    /* The chain first, frame fields only: the frames live in the thread's data stack. */
-    _PyInterpreterFrame *chain[MT_PY_MAX_FRAMES], *f = ts->cframe->current_frame;
-    uint32_t w = 0;
-    for (; f && f->f_code && w < MT_PY_MAX_FRAMES; f = f->previous)
+    if (!f || !f->f_code) {
+        if (c)
+            c->nwalk = 0; /* its frames are not in c: nothing to reuse next time */
+        return cap->n = n;
+    }
+    /* Deeper: the chain first, frame fields only (the frames live in the thread's data
+     * stack), then compared from the outermost frame with this thread's last. */
+    _PyInterpreterFrame *chain[MT_PY_MAX_FRAMES];
+    for (f = top, w = 0; f && f->f_code && w < MT_PY_MAX_FRAMES; f = f->previous)
         chain[w++] = f;
-    if (!w)
-        return 0;
-    if (MT_LIKELY(c != NULL) && w > MT_PY_REUSE_MIN && !(f && f->f_code)) {
+    if (MT_LIKELY(c != NULL) && !(f && f->f_code)) {
         cap->n = mt_py_capture_cached(c, chain, w);
         cap->f = &c->f[MT_PY_MAX_FRAMES - cap->n];
         cap->outer = c->outer;
         return cap->n;
     }
-    /* Short (a loop's events: 5 frames, cheaper read whole than compared), deeper than the
-     * cache (recursion), or no slot: the innermost frames, as they come. */
-    if (c) {
+    /* Deeper than the cache (recursion), or no slot: read whole. */
+    if (c)
         c->nwalk = 0;
-        buf = c->f;
-        obuf = c->outer;
-    }
-    cap->n = mt_py_capture_whole(chain[0], buf, MT_PY_MAX_FRAMES);
-    mt_pync_hash_outer(obuf, buf, cap->n);
-    cap->f = buf;
-    cap->outer = obuf;
-    return cap->n;
+    return cap->n = mt_py_capture_whole(top, buf, MT_PY_MAX_FRAMES);
 }
 
 /* UTF-8 of a compact str object, straight from its data (no allocation, no API call). Other
@@ -684,11 +686,11 @@ void mt_py_reset(void)
 
 #else /* no Python headers at build time: native stacks only */
 
-uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, mt_pyhash_t *obuf, uintptr_t *anchor)
+uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor)
 {
     (void)anchor;
     cap->f = buf;
-    cap->outer = obuf;
+    cap->outer = NULL;
     cap->n = 0;
     return 0;
 }

@@ -61,8 +61,8 @@ void mt_pync_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy,
                  const mt_pynative_key_t *native)
 {
     mt_pyhash_t h = mt_pync_hash_empty();
-    for (uint32_t c = 1; c <= npy; c++)
-        h = mt_pync_hash_step(h, &py[npy - c]);
+    for (uint32_t i = npy; i-- > 0;)
+        h = mt_pync_hash_step(h, &py[i]);
     mt_pync_key_of(out, h, npy, native);
 }
 
@@ -97,17 +97,26 @@ void mt_pync_put(const mt_pync_key_t *key, uint32_t epoch, uint32_t node)
     *mt_pync_slot(key) = (mt_pync_entry_t){key->h1, key->h2, key->npy, epoch, node, 0};
 }
 
+void mt_pync_cap_key(mt_pync_key_t *out, const mt_pycap_t *cap, uint32_t from,
+                     const mt_pynative_key_t *native)
+{
+    if (cap->outer)
+        mt_pync_key_of(out, cap->outer[cap->n - from], cap->n - from, native);
+    else
+        mt_pync_key(out, cap->f + from, cap->n - from, native);
+}
+
 void mt_pync_prefix_key(mt_pync_key_t *out, const mt_pycap_t *cap, uintptr_t eval_ip)
 {
     /* The innermost frame's is_entry says whether the next frames are its loop's too. */
     mt_pynative_key_t native = {0, eval_ip, cap->f[0].is_entry ? 1u : 2u, 0, 0};
-    mt_pync_key_of(out, cap->outer[cap->n - 1], cap->n - 1, &native);
+    mt_pync_cap_key(out, cap, 1, &native);
 }
 
 void mt_pync_beyond_key(mt_pync_key_t *out, const mt_pycap_t *cap, uint32_t from)
 {
     mt_pynative_key_t native = {0, 0, 3, 0, 0}; /* not a prefix key's: its ret is a loop's */
-    mt_pync_key_of(out, cap->outer[cap->n - from], cap->n - from, &native);
+    mt_pync_cap_key(out, cap, from, &native);
 }
 
 static inline mt_pync_prefix_t *mt_pync_prefix_slot(const mt_pync_key_t *key, uint64_t stamp)

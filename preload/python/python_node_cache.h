@@ -50,10 +50,14 @@ void mt_pync_hash_outer(mt_pyhash_t *outer, const mt_pyframe_t *py, uint32_t npy
 void mt_pync_key_of(mt_pync_key_t *out, mt_pyhash_t h, uint32_t npy,
                     const mt_pynative_key_t *native);
 
-/* The key of py[0..npy) and native, hashed whole (tests; the recorder has its captures'
- * hashes). No lock needed: reads the frames only. */
+/* The key of py[0..npy) and native, hashed whole. No lock needed: reads the frames only. */
 void mt_pync_key(mt_pync_key_t *out, const mt_pyframe_t *py, uint32_t npy,
                  const mt_pynative_key_t *native);
+
+/* The key of cap's frames from `from` outwards and native: mt_pync_key's, in O(1) when the
+ * capture kept the frames' hashes (python.h: mt_pycap_t). */
+void mt_pync_cap_key(mt_pync_key_t *out, const mt_pycap_t *cap, uint32_t from,
+                     const mt_pynative_key_t *native);
 
 /* Writer lock held for both. get returns the node id stored for key in this trace-tree epoch
  * (trace_tree.h), or 0; put stores one. */

@@ -360,10 +360,9 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
         mt_rec_modules_changed();
     uintptr_t buf[MT_UNWIND_MAX], merged[MT_STACK_MAX], anchor = 0;
     mt_pyframe_t pybuf[MT_PY_MAX_FRAMES];
-    mt_pyhash_t pyhash[MT_PY_MAX_FRAMES + 1];
     mt_pycap_t cap;
     mt_stack_t st;
-    uint32_t npy = mt_py_capture(&cap, pybuf, pyhash, &anchor);
+    uint32_t npy = mt_py_capture(&cap, pybuf, &anchor);
     const mt_pyframe_t *py = cap.f;
     /* C code between two Python frames (an import, a callback from an extension or a
      * library): the whole native stack, so that every interpreter loop on it takes its Python
@@ -384,7 +383,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
         mt_unwind_capture(&st, buf, from);
     mt_pync_key_t nkey;
     if (cached)
-        mt_pync_key_of(&nkey, cap.outer[npy], npy, &key);
+        mt_pync_cap_key(&nkey, &cap, 0, &key);
     /* pymalloc's blocks are not glibc chunks: only the malloc family counts */
     uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
     uint64_t now = mt_rec_now();
@@ -633,11 +632,10 @@ static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t l
 {
     uintptr_t buf[MT_UNWIND_MAX], merged[MT_STACK_MAX], anchor;
     mt_pyframe_t pybuf[MT_PY_MAX_FRAMES];
-    mt_pyhash_t pyhash[MT_PY_MAX_FRAMES + 1];
     mt_pycap_t cap;
     mt_stack_t st;
     mt_unwind_capture(&st, buf, from);
-    uint32_t npy = mt_py_capture(&cap, pybuf, pyhash, &anchor);
+    uint32_t npy = mt_py_capture(&cap, pybuf, &anchor);
     const mt_pyframe_t *py = cap.f;
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();

@@ -202,6 +202,37 @@ START_TEST(leaves_are_the_trees_nodes)
 }
 END_TEST
 
+/* A capture that kept its frames' hashes (python.h: mt_pycap_t, the deep stacks' path) and one
+ * that did not (short stacks) give every suffix the same key, which is the frames' own; and a
+ * hash kept for outer frames changes with every frame inward of them. */
+START_TEST(kept_hashes_make_the_frames_keys)
+{
+    mt_pyframe_t py[3];
+    frames(py);
+    mt_pyhash_t outer[4];
+    mt_pync_hash_outer(outer, py, 3);
+    const mt_pynative_key_t nat = {0, 0x401234, 96, 12, 0};
+    mt_pycap_t kept = {py, outer, 3}, bare = {py, NULL, 3};
+    for (uint32_t from = 0; from < 3; from++) {
+        mt_pync_key_t a, b, c;
+        mt_pync_cap_key(&a, &kept, from, &nat);
+        mt_pync_cap_key(&b, &bare, from, &nat);
+        mt_pync_key(&c, py + from, 3 - from, &nat);
+        ck_assert_msg(same_key(&a, &c) && same_key(&b, &c), "suffix from %u", from);
+    }
+    /* outer[c] covers the c outermost frames only: the same for a stack one frame deeper */
+    mt_pyframe_t deeper[4];
+    deeper[0] = py[0];
+    deeper[0].offset += 40;
+    memcpy(deeper + 1, py, sizeof py);
+    mt_pyhash_t outer4[5];
+    mt_pync_hash_outer(outer4, deeper, 4);
+    for (int c = 0; c <= 3; c++)
+        ck_assert(outer4[c].h1 == outer[c].h1 && outer4[c].h2 == outer[c].h2);
+    ck_assert(outer4[4].h1 != outer[3].h1);
+}
+END_TEST
+
 MT_SUITE(.name = "python_node_cache",
          .tests = MT_TESTS(every_field_changes_the_key, nodes_are_kept_per_key_and_epoch,
-                           leaves_are_the_trees_nodes));
+                           leaves_are_the_trees_nodes, kept_hashes_make_the_frames_keys));
