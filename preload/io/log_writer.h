@@ -48,7 +48,11 @@ typedef struct mt_writer {
     bool dense_saved;   /* and the deflate level it had chosen for the next chunk */
     uint8_t *cur;       /* buffer being filled, NULL when none is held */
     int cur_idx;
-    uint32_t cur_tid;      /* tid of the last THREAD record in the log, 0: none yet */
+    uint32_t cur_tid; /* tid of the last THREAD record in the log, 0: none yet */
+    /* MT_LOG_FLAG_* for the file header (set before mt_writer_open). AGGREGATED also means
+     * no THREAD records: an aggregated log has no per-thread events for them to name, and a
+     * record per thread switch would make it grow with the run (record/aggregate.h). */
+    uint32_t header_flags;
     uint64_t cur_since_us; /* when cur was taken */
     uint8_t *bufs[MT_BUF_COUNT];
     int free_list[MT_BUF_COUNT], nfree;
@@ -135,7 +139,7 @@ static inline mt_enc_t *mt_writer_begin(uint32_t tid)
     mt_writer_t *w = &mt_writer;
     if (MT_UNLIKELY(!w->cur) && (w->stopped || mt_writer_acquire() < 0))
         return NULL;
-    if (tid && w->cur_tid != tid) {
+    if (tid && w->cur_tid != tid && MT_LIKELY(!(w->header_flags & MT_LOG_FLAG_AGGREGATED))) {
         mt_enc_thread(&w->enc, tid);
         w->cur_tid = tid;
     }

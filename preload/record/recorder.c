@@ -22,6 +22,7 @@
 #include "base/thread_slots.h"
 #include "python/python.h"
 #include "python/python_node_cache.h"
+#include "record/aggregate.h"
 #include "record/live_table.h"
 #include "record/modules.h"
 #include "record/sampler.h"
@@ -148,6 +149,20 @@ static inline void mt_rec_track_after(bool deferred, enum mt_tag tag, uintptr_t 
         return;
     mt_rec_track(tag, addr, size, node);
     __atomic_store_n(&mt_slot_tls->live_busy, 0, __ATOMIC_RELEASE);
+}
+
+/* Writer lock held, e begun: the allocation's ALLOC record, or under --aggregate its share of
+ * the figures kept in the process (aggregate.h), which take the block table's change at once.
+ * True when that change is left for after the lock (mt_rec_track_defer). */
+static inline bool mt_rec_put_alloc(mt_enc_t *e, enum mt_alloc_kind kind, uint64_t now, size_t size,
+                                    const void *p, uint32_t node, uint64_t tsize)
+{
+    if (MT_UNLIKELY(mt_config.aggregate)) {
+        mt_agg_alloc(kind, (uintptr_t)p, size, node, now);
+        return false;
+    }
+    mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
+    return mt_rec_track_defer(MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
 }
 
 /* Writer lock held, e begun for thread tid: encodes the tree's queued TRACE_NODE definitions
@@ -333,8 +348,7 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
         e = mt_rec_defs(e, tid);
     }
     if (MT_LIKELY(e != NULL)) {
-        mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        later = mt_rec_track_defer(MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+        later = mt_rec_put_alloc(e, kind, now, size, p, node, tsize);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
     mt_writer_record_done(e);
@@ -413,8 +427,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     }
     e = mt_rec_defs(e, tid);
     if (MT_LIKELY(e != NULL)) {
-        mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        later = mt_rec_track_defer(MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+        later = mt_rec_put_alloc(e, kind, now, size, p, node, tsize);
     }
     mt_writer_record_done(e);
     if (MT_LIKELY(e != NULL))
@@ -439,8 +452,7 @@ static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t siz
     mt_enc_t *e = mt_rec_defs(mt_writer_record(tid), tid);
     bool later = false;
     if (MT_LIKELY(e != NULL)) {
-        mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        later = mt_rec_track_defer(MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+        later = mt_rec_put_alloc(e, kind, now, size, p, node, tsize);
     }
     mt_writer_record_done(e);
     /* After the ALLOC is in the log: a peak this sets is sampled after it (heap_total.h). */
@@ -600,7 +612,10 @@ void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
     uint32_t tid = mt_rec_tid();
     mt_enc_t *e = mt_writer_record(tid);
     bool later = false;
-    if (MT_LIKELY(e != NULL)) {
+    if (MT_UNLIKELY(mt_config.aggregate)) {
+        if (MT_LIKELY(e != NULL))
+            mt_agg_free(tag, (uintptr_t)p, now);
+    } else if (MT_LIKELY(e != NULL)) {
         mt_enc_free(e, tag, now, (uintptr_t)p);
         later = mt_rec_track_defer(tag, (uintptr_t)p, 0, 0);
     }
@@ -674,6 +689,9 @@ static void mt_rec_mmap_job(void *arg)
 
 void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
 {
+    /* An aggregated log keeps the heap's figures only (README, "Aggregated recording"). */
+    if (mt_config.aggregate)
+        return;
     mt_rec_job_t *job = mt_rec_job();
     if (MT_UNLIKELY(!job)) {
         mt_rec_mmap_from(p, len, kind, NULL);
@@ -687,6 +705,8 @@ void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
 
 void mt_rec_munmap(const void *p, size_t len)
 {
+    if (mt_config.aggregate)
+        return;
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     mt_enc_t *e = mt_writer_record(tid);
@@ -741,4 +761,14 @@ void mt_rec_notice(unsigned code, const char *text)
         mt_enc_string(e, text, len);
     }
     mt_writer_record_done(e);
+}
+
+void mt_rec_aggregate_end(void)
+{
+    if (!mt_config.aggregate)
+        return;
+    uint64_t now = mt_rec_now();
+    /* every node a figure names is defined before it */
+    if (mt_rec_defs(mt_writer_begin(0), 0))
+        mt_agg_emit(now);
 }
