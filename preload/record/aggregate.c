@@ -62,6 +62,7 @@ static int mt_agg_grow(void **arr, size_t *cap, size_t n, size_t size)
 
 int mt_agg_init(void)
 {
+    mt_live_one_lock(); /* every change is under the writer lock (aggregate.h) */
     if (mt_agg_grow((void **)&mt_agg.slot, &mt_agg.slot_cap, 1, sizeof *mt_agg.slot) < 0 ||
         mt_agg_grow((void **)&mt_agg.sites, &mt_agg.sites_cap, 1, sizeof *mt_agg.sites) < 0) {
         mt_agg.failed = 1;

@@ -13,6 +13,10 @@
 
 /* 0, or -ENOMEM: the table could not be created and the leak check is off. */
 __attribute__((warn_unused_result)) int mt_live_init(void);
+/* Every change from now on is made under one lock of the caller's (the writer lock: the
+ * aggregated log, aggregate.h), which also holds the table still for whoever reads it: the
+ * shard locks, a third of the table's cost there, are skipped. Before the first change. */
+void mt_live_one_lock(void);
 /* False once the table failed to grow: its contents are incomplete and must not be scanned. */
 int mt_live_ok(void);
 /* Set in a size for a block that is not a glibc chunk (pymalloc's objects): its allocator

@@ -600,8 +600,23 @@ static __attribute__((noinline, cold)) void mt_rec_peak_sample(void)
     mt_writer_record_done(e);
 }
 
+/* mt_rec_free under --aggregate: no record, so no clock but for a block that comes back (the
+ * peak's time), no thread id, no heap total (off: no samples). */
+static __attribute__((noinline)) void mt_rec_free_aggregate(enum mt_tag tag, const void *p)
+{
+    uint64_t now = MT_UNLIKELY(tag == MT_TAG_REALLOC_FAILED) ? mt_rec_now() : 0;
+    mt_writer_lock();
+    if (MT_LIKELY(mt_rec_active()))
+        mt_agg_free(tag, (uintptr_t)p, now);
+    mt_writer_unlock();
+}
+
 void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
 {
+    if (MT_UNLIKELY(mt_config.aggregate)) {
+        mt_rec_free_aggregate(tag, p);
+        return;
+    }
     /* Any block leaving ends a pending peak, glibc's or not: nothing lowered the total since
      * the high (pymalloc blocks never change it), so the sample is of the high itself, and
      * it comes before this FREE in the log, with the block still live for the analyzer. (A
@@ -612,10 +627,7 @@ void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
     uint32_t tid = mt_rec_tid();
     mt_enc_t *e = mt_writer_record(tid);
     bool later = false;
-    if (MT_UNLIKELY(mt_config.aggregate)) {
-        if (MT_LIKELY(e != NULL))
-            mt_agg_free(tag, (uintptr_t)p, now);
-    } else if (MT_LIKELY(e != NULL)) {
+    if (MT_LIKELY(e != NULL)) {
         mt_enc_free(e, tag, now, (uintptr_t)p);
         later = mt_rec_track_defer(tag, (uintptr_t)p, 0, 0);
     }
