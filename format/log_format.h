@@ -13,7 +13,7 @@
 #include "log_model.h"
 
 /*
- * File layout (version 5)
+ * File layout (version 6)
  * =======================
  *
  *   +----------------------+  32 bytes, uncompressed, little-endian
@@ -175,9 +175,10 @@
 #define MT_LOG_MAGIC "MEMTRACE"
 #define MT_LOG_MAGIC_LEN 8
 /* 4: the model of the records runs through the file (docs/log-format.md, "Versioning"). 5: a
- * FREE_RUN's address gaps in 16-byte units when it can. Older logs have another layout: a
- * reader refuses them with a line that says so. */
-#define MT_LOG_VERSION 5
+ * FREE_RUN's address gaps in 16-byte units when it can. 6: aggregated logs (the header flag,
+ * AGG_HEAP, AGG_SITE, AGG_LIVE). Older logs have another layout: a reader refuses them with a
+ * line that says so. */
+#define MT_LOG_VERSION 6
 #define MT_LOG_MIN_VERSION 4
 #define MT_LOG_HEADER_SIZE 32
 /* File header flags (offset 12). AGGREGATED: `memtrace run --aggregate` wrote the log: no heap
