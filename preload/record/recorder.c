@@ -730,6 +730,10 @@ void mt_rec_munmap(const void *p, size_t len)
 
 void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size)
 {
+    /* An aggregated log keeps no heap at the script's end, whose figures it could not give
+     * (its held blocks are those at exit), and no arena events, which grow with the run. */
+    if (mt_config.aggregate)
+        return;
     /* The end of the script comes with the allocator's view at that moment, so that
      * fragmentation can be told at the end of the script and not only after finalization. */
     mt_sample_t s;
