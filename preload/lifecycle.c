@@ -247,12 +247,11 @@ bool mt_life_exec_begin(off_t *size, const char *file)
     if (mt_config.sample_ms)
         mt_sampler_read(&last);
     uint64_t last_time = mt_rec_now();
-    /* Before the hold: the figures may take more than the one chunk the hold writes. */
-    mt_writer_lock();
-    mt_rec_aggregate_end();
-    mt_writer_unlock();
     if (!mt_writer_exec_hold(size))
         return false;
+    /* Under the hold: if the exec fails, the writer cuts them off with the EXIT, and they are
+     * written again at the end (mt_agg_exec_failed). */
+    mt_rec_aggregate_end();
     static char next[PATH_MAX]; /* the recorder is held: one exec at a time */
     if (file && mt_exec_link_next(file, mt_rec.pid, next, sizeof next) == 0) {
         size_t len = strlen(next);
@@ -272,6 +271,8 @@ bool mt_life_exec_begin(off_t *size, const char *file)
 
 void mt_life_exec_failed(off_t size)
 {
+    if (mt_config.aggregate)
+        mt_agg_exec_failed(); /* with the writer lock the hold kept */
     mt_writer_exec_failed(size);
 }
 

@@ -203,6 +203,18 @@ MT_WUR bool mt_writer_exec_hold(off_t *size);
 void mt_writer_exec_write(void);
 void mt_writer_exec_failed(off_t size);
 
+/* mt_writer_end for a writer an exec holds (mt_writer_exec_hold): a full buffer is written
+ * here, as a chunk of its own, which mt_writer_exec_failed cuts off with the EXIT's. */
+static inline void mt_writer_end_any(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (MT_UNLIKELY(w->held)) {
+        if (mt_enc_len(&w->enc) >= MT_BUF_THRESHOLD)
+            mt_writer_exec_write();
+        return;
+    }
+    mt_writer_end();
+}
 /* Fatal-signal variant: never blocks for long, never waits on a condition variable. The
  * caller encoded its last record already (see mt_writer_trylock). */
 void mt_writer_flush_from_signal(void);

@@ -214,7 +214,7 @@ static void mt_agg_emit_live(uintptr_t addr, const mt_live_block_t *b, void *ctx
     if (e) {
         mt_enc_agg_live(e, *(const uint64_t *)ctx, b->size, addr, b->node,
                         (enum mt_alloc_kind)b->kind);
-        mt_writer_end();
+        mt_writer_end_any();
     }
 }
 
@@ -231,7 +231,7 @@ void mt_agg_emit(uint64_t now_us)
     if (!e)
         return;
     mt_enc_agg_heap(e, now_us, mt_agg.v, MT_AGG_HEAP_FIELDS);
-    mt_writer_end();
+    mt_writer_end_any();
     for (size_t i = 0; i < mt_agg.nsites; i++) {
         mt_agg_site_t *s = &mt_agg.sites[i];
         mt_agg_touch(s); /* unchanged since the last high: it held then what it holds now */
@@ -239,9 +239,14 @@ void mt_agg_emit(uint64_t now_us)
             return;
         mt_enc_agg_site(e, now_us, s->node, s->allocations, s->bytes_allocated, s->peak_bytes,
                         s->peak_blocks, s->temporary);
-        mt_writer_end();
+        mt_writer_end_any();
     }
     mt_live_each_block(mt_agg_emit_live, &now_us);
+}
+
+void mt_agg_exec_failed(void)
+{
+    mt_agg.emitted = 0;
 }
 
 void mt_agg_child(void)

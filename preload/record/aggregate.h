@@ -20,8 +20,13 @@ void mt_agg_alloc(enum mt_alloc_kind kind, uintptr_t addr, uint64_t size, uint32
  * MT_TAG_REALLOC_FAILED (the block the thread's last release took comes back). */
 void mt_agg_free(enum mt_tag tag, uintptr_t addr, uint64_t now_us);
 /* Writer lock held, every node the figures name defined in the log already: writes AGG_HEAP,
- * an AGG_SITE per node that allocated and an AGG_LIVE per live block. Once per log. */
+ * an AGG_SITE per node that allocated and an AGG_LIVE per live block. Once per log, but for
+ * an exec that failed: the writer then cut them off with its EXIT (mt_agg_exec_failed). Under
+ * an exec's hold (log_writer.h) full buffers are written at once, as the EXIT chunk is. */
 void mt_agg_emit(uint64_t now_us);
+/* The exec whose hold the figures were written under failed, and the writer cut them off:
+ * they are written again at the end. */
+void mt_agg_exec_failed(void);
 /* A forked child: its log covers what it does itself, so every figure and the block table
  * start empty (its parent's blocks, freed by it, are frees of unknown blocks). */
 void mt_agg_child(void);

@@ -175,7 +175,7 @@ static __attribute__((noinline)) mt_enc_t *mt_rec_defs_slow(mt_enc_t *e, uint32_
     while (e && (n = mt_tree_defs_take(d, 64)) > 0) {
         for (uint32_t i = 0; i < n; i++)
             mt_enc_trace_node(e, d[i].id, d[i].parent, d[i].ip);
-        mt_writer_end();
+        mt_writer_end_any(); /* an exec may hold the writer */
         e = mt_writer_begin(tid);
     }
     return e;

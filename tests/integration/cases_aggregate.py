@@ -218,3 +218,66 @@ def case_aggregate_ends():
     (peak,) = site_of(a["top_sites"], "site_peak")
     check(a["exit"]["reason"] == "signal" and peak["peak_blocks"] == 50 and
           peak["leaked_bytes"] == 30000, f"aborted run: exit {a['exit']}, site_peak {peak}")
+
+
+# A failed exec, then a successful one; a fork whose child allocates and frees a block it
+# inherited. Each log's figures are its own process's (image's) at its end.
+PROCS_C = r"""
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+void *volatile keep[64];
+__attribute__((noinline)) static void *site_a(void) { return malloc(1000); }
+__attribute__((noinline)) static void *site_b(void) { return malloc(2000); }
+__attribute__((noinline)) static void *site_c(void) { return malloc(500); }
+int main(int argc, char **argv)
+{
+    for (int i = 0; i < 10; i++)
+        keep[i] = site_a();
+    char *none[] = {"x", NULL};
+    execv("/nonexistent/prog", none); /* fails: the figures it wrote are cut off */
+    for (int i = 10; i < 30; i++)
+        keep[i] = site_b();
+    if (argc > 1 && strcmp(argv[1], "fork") == 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            free(keep[0]); /* inherited: unknown to the child's log */
+            for (int i = 30; i < 37; i++)
+                keep[i] = site_c();
+            _exit(0);
+        }
+        waitpid(pid, NULL, 0);
+    }
+    if (argc > 1 && strcmp(argv[1], "exec") == 0) {
+        char *t[] = {"/bin/true", NULL};
+        execv("/bin/true", t);
+    }
+    return 0;
+}
+"""
+
+
+@case(120)
+def case_aggregate_exec_fork():
+    src = it.write("procs.c", PROCS_C)
+    exe = os.path.join(it.TMP, "procs")
+    p = compile_c(src, exe, "-O1", "-g", "-fno-omit-frame-pointer")
+    check(p.returncode == 0, f"cc procs.c\n{show(p)}")
+    for how in ("none", "exec", "fork"):
+        log = os.path.join(it.TMP, f"{how}.mtr")
+        p = memtrace("run", "-q", "--aggregate", "-o", log, "--", exe, how)
+        check(p.returncode == 0, f"memtrace run --aggregate procs {how}\n{show(p)}")
+        a = report_json(log, "--top", "0")
+        got = {frames(s)[0]: (s["allocations"], s["leaked_blocks"], s["leaked_bytes"])
+               for s in a["top_sites"] if frames(s)[0].startswith("site_")}
+        check(got == {"site_a": (10, 10, 10000), "site_b": (20, 20, 40000)} and
+              a["exit"]["reason"] == ("exec" if how == "exec" else "normal"),
+              f"procs {how}: the parent's image's sites {got}, exit {a['exit']}")
+    child = [f for f in os.listdir(it.TMP) if f.startswith("fork.mtr.")]
+    check(len(child) == 1, f"one child log: {os.listdir(it.TMP)}")
+    c = report_json(os.path.join(it.TMP, child[0]), "--top", "0")
+    got = {frames(s)[0]: (s["allocations"], s["leaked_blocks"], s["leaked_bytes"])
+           for s in c["top_sites"] if frames(s)[0].startswith("site_")}
+    check(c.get("aggregated") is True and got == {"site_c": (7, 7, 3500)} and
+          c["unknown_frees"] == 1, f"the child's own figures: {got}, {c['unknown_frees']} unknown")
