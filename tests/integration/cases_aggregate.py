@@ -281,3 +281,50 @@ def case_aggregate_exec_fork():
            for s in c["top_sites"] if frames(s)[0].startswith("site_")}
     check(c.get("aggregated") is True and got == {"site_c": (7, 7, 3500)} and
           c["unknown_frees"] == 1, f"the child's own figures: {got}, {c['unknown_frees']} unknown")
+
+
+# A script whose own lines' figures do not depend on the environment (the full and the
+# aggregated runs differ by MEMTRACE_AGGREGATE in os.environ): 20 x 100,000 B held at once by
+# one line, 2000 temporaries of 5000 B by another.
+AGG_PY = """
+def peak():
+    held = [bytearray(100000) for _ in range(20)]
+    return len(held)
+def churn():
+    for i in range(2000):
+        b = bytearray(5000)
+peak()
+churn()
+"""
+
+
+@case(120, needs="python_frames")
+def case_aggregate_python():
+    script = it.write("agg.py", AGG_PY)
+    logs = []
+    for opts in ([], ["--aggregate"]):
+        log = os.path.join(it.TMP, f"py{len(opts)}.mtr")
+        p = memtrace("run", "-q", *opts, "-o", log, "--", it.PYTHON, script)
+        check(p.returncode == 0, f"memtrace run {opts} python3 agg.py\n{show(p)}")
+        logs.append(log)
+
+    def own(log):
+        r = report_json(log, "--top", "0")
+        sites = {(s["stack"][0]["function"], s["stack"][0]["line"]):
+                 (s["allocations"], s["bytes"], s["peak_bytes"], s["peak_blocks"])
+                 for s in r["top_sites"]
+                 if s["stack"] and (s["stack"][0]["file"] or "").endswith("agg.py")}
+        return r, sites
+
+    (f, fs), (a, as_) = own(logs[0]), own(logs[1])
+    check(fs == as_, f"the script's own sites:\nfull {fs}\naggregated {as_}")
+    held = as_.get(("peak.<locals>.<listcomp>", 3))
+    check(held and held[2] >= 20 * 100000, f"line 3 holds 20 x 100,000 B at the peak: {held}")
+    churn = as_.get(("churn", 7))
+    check(churn and churn[0] >= 2000 and churn[1] >= 2000 * 5000 and churn[2] <= 2 * 5100,
+          f"line 7: 2000 temporaries of 5000 B, at most one held at the peak: {churn}")
+    # Held at exit, after finalization, in both: the aggregated log has no script end.
+    check(a["leaked_at"] == "exit" and a["leaked_bytes"] == a["leaked_bytes_after_finalization"]
+          and abs(a["leaked_bytes"] - f["leaked_bytes_after_finalization"]) < 4096,
+          f"held at exit: full {f['leaked_bytes_after_finalization']}, aggregated "
+          f"{a['leaked_bytes']} ({a['leaked_at']})")
