@@ -924,6 +924,13 @@ static void mt_run_print_quoted(FILE *out, const char *s)
 static void mt_run_print_summary(const mt_summary_t *s, const char *path)
 {
     char a[32], b[32], c[32], d[32], e[32];
+    if (s->aggregated_missing) {
+        /* no figures rather than zeros (README, "Aggregated recording") */
+        fputs("memtrace: the aggregated log has no figures: they are written when the program "
+              "ends, and it was killed before\n",
+              stderr);
+        goto written;
+    }
     fprintf(stderr, "memtrace: %s allocations, %s frees, peak heap %s at %.2f s, ",
             mt_fmt_count(a, sizeof a, s->allocations), mt_fmt_count(b, sizeof b, s->frees),
             mt_fmt_bytes(c, sizeof c, s->peak_heap_bytes), s->peak_time_s);
@@ -943,6 +950,7 @@ static void mt_run_print_summary(const mt_summary_t *s, const char *path)
     if (s->truncated)
         fprintf(stderr, "memtrace: the log is truncated: the report covers the first %.2f s\n",
                 s->duration_s);
+written:
     fputs("memtrace: log written to ", stderr);
     mt_text_put(stderr, path);
     fputs(" (report: memtrace report ", stderr);

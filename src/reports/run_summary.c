@@ -373,6 +373,7 @@ void mt_summary_of_analysis(const mt_analysis_t *a, mt_summary_t *out)
         .truncated = a->truncated || (a->aggregated && !a->agg_done),
         .exit_reason = r->has_exit ? r->exit_reason : -1,
         .exit_status = (int)r->exit_status,
+        .aggregated_missing = a->aggregated && !a->agg_done,
     };
 }
 
