@@ -73,6 +73,8 @@ int mt_agg_init(void)
 
 static __attribute__((noinline, cold)) mt_agg_site_t *mt_agg_site_new(uint32_t node)
 {
+    if (mt_agg.failed) /* the figures are lost already: no mmap per event */
+        return NULL;
     if (mt_agg_grow((void **)&mt_agg.slot, &mt_agg.slot_cap, (size_t)node + 1,
                     sizeof *mt_agg.slot) < 0 ||
         mt_agg_grow((void **)&mt_agg.sites, &mt_agg.sites_cap, mt_agg.nsites + 1,
