@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The aggregated log's figures (see aggregate.h): a table of sites by trace node id, the heap's
-// totals and its peak, kept under the writer lock. Who held the peak is a lazy snapshot, as
-// the analyzer's replay does it (src/model/replay.c): a generation counter moves at each new
-// high, and a site saves its live figures at its first change after that, so every event
-// costs O(1) and the peak written at the end is exact. No malloc; mt_map only.
+// The aggregated log's figures (aggregate.h): sites by trace node id, the heap's totals and
+// peak. Who held the peak is a lazy snapshot, as in the analyzer's replay (src/model/replay.c):
+// a generation counter moves at each new high, a site saves its live figures at its first
+// change after it: O(1) per event, exact at the end. No malloc; mt_map only.
 #include "record/aggregate.h"
 
 #include <errno.h>

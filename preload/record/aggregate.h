@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The aggregated log (`memtrace run --aggregate`, MEMTRACE_AGGREGATE=1): instead of an event
-// per allocation and free, the recorder keeps per trace node its calls, bytes, what it holds
-// now and what it held at the heap's peak, and writes them once at the end (AGG_* records,
-// docs/log-format.md). Called with the writer lock held, which orders every change; no
-// malloc (tables come from mt_map), no stdio.
+// The aggregated log (`memtrace run --aggregate`): per trace node its calls, bytes, what it
+// holds now and held at the heap's peak, kept in the process and written once at the end
+// (AGG_* records, docs/log-format.md) instead of an event per call. Writer lock held for
+// every change; never malloc (tables come from mt_map), no stdio.
 #ifndef MT_AGGREGATE_H
 #define MT_AGGREGATE_H
 

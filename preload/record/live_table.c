@@ -159,7 +159,7 @@ int mt_live_put(uintptr_t addr, const mt_live_block_t *b, mt_live_block_t *old)
 void mt_live_add(uintptr_t addr, uint64_t size, uint32_t node)
 {
     mt_live_block_t b = {size, node, 0}, old;
-    (void)mt_live_put(addr, &b, &old);
+    (void)!mt_live_put(addr, &b, &old); /* its failure turns the table off */
 }
 
 int mt_live_take(uintptr_t addr, mt_live_block_t *out)

@@ -36,9 +36,10 @@ typedef struct mt_live_block {
 } mt_live_block_t;
 /* Inserts addr: 0 when it was not live, 1 when it was (its figures in *old, now replaced),
  * -ENOMEM when the table cannot hold it (then it is off for good: mt_live_ok). */
-int mt_live_put(uintptr_t addr, const mt_live_block_t *b, mt_live_block_t *old);
+__attribute__((warn_unused_result)) int mt_live_put(uintptr_t addr, const mt_live_block_t *b,
+                                                    mt_live_block_t *old);
 /* Removes addr into *out: 1, or 0 when it was not in the table. */
-int mt_live_take(uintptr_t addr, mt_live_block_t *out);
+__attribute__((warn_unused_result)) int mt_live_take(uintptr_t addr, mt_live_block_t *out);
 /* Empties the table (a forked child under --aggregate: its log covers its own blocks). */
 void mt_live_clear(void);
 /* Every shard's lock, in index order, and back (the leak check's export, fork's prepare). */
