@@ -11,6 +11,7 @@
 #include "base/mt_libc.h"
 #include "io/log_writer.h"
 #include "record/live_table.h"
+#include "record/recorder.h"
 
 typedef struct mt_agg_site {
     uint64_t allocations, bytes_allocated;
@@ -145,7 +146,7 @@ static void mt_agg_insert(uintptr_t addr, const mt_live_block_t *b, uint64_t now
     if (mt_agg.heap_bytes > mt_agg.v[MT_AGG_PEAK_BYTES]) {
         mt_agg.v[MT_AGG_PEAK_BYTES] = mt_agg.heap_bytes;
         mt_agg.v[MT_AGG_PEAK_BLOCKS] = mt_agg.heap_blocks;
-        mt_agg.v[MT_AGG_PEAK_US] = now_us;
+        mt_agg.v[MT_AGG_PEAK_US] = now_us ? now_us : mt_rec_now(); /* 0: not read yet */
         mt_agg.gen++;
     }
 }

@@ -12,7 +12,8 @@
 
 /* 0, or -ENOMEM: no aggregated log (the recorder says so once). Needs mt_live_init first. */
 __attribute__((warn_unused_result)) int mt_agg_init(void);
-/* Writer lock held. An allocation call of kind at addr (0: failed, counted as a call only). */
+/* Writer lock held. An allocation call of kind at addr (0: failed, counted as a call only);
+ * now_us 0: the clock is read here if the call sets a new high. */
 void mt_agg_alloc(enum mt_alloc_kind kind, uintptr_t addr, uint64_t size, uint32_t node,
                   uint64_t now_us);
 /* Writer lock held. tag: MT_TAG_FREE, MT_TAG_CUSTOM_FREE, MT_TAG_REALLOC_RELEASE or

@@ -447,7 +447,8 @@ static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t siz
     /* A custom block (memtrace.h) is no glibc chunk: glibc must never be asked about it. */
     uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
     uint64_t tsize = kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC;
-    uint64_t now = mt_rec_now();
+    /* --aggregate reads the clock only at a new high, the one time it is written */
+    uint64_t now = MT_UNLIKELY(mt_config.aggregate) ? 0 : mt_rec_now();
     uint32_t tid = mt_rec_tid();
     mt_enc_t *e = mt_rec_defs(mt_writer_record(tid), tid);
     bool later = false;
