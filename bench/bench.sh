@@ -451,6 +451,8 @@ for i in $(seq "$RUNS"); do
     rm -f "$WORK"/*.mtr "$WORK"/heaptrack.* "$WORK"/massif.*
     measure churn_plain "$WORK/churn" "$ITER"
     measure churn_memtrace "$MEMTRACE" run -q -o "$WORK/churn.mtr" -- "$WORK/churn" "$ITER"
+    # issue 18 item 4: the aggregated log (per-site figures at exit, no events)
+    measure churn_aggregate "$MEMTRACE" run -q --aggregate -o "$WORK/churna.mtr" -- "$WORK/churn" "$ITER"
     # the default run: the summary read while the program runs (issue 14's first target row)
     measure churn_summary "$MEMTRACE" run -o "$WORK/churns.mtr" -- "$WORK/churn" "$ITER"
     if [ $HAVE_HEAPTRACK = 1 ]; then
@@ -510,6 +512,8 @@ per_thread() {
 printf "%-28s %17s   %17s   %23s\n" "" "wall (ratio)" "cpu (ratio)" "peak RSS (vs plain)"
 row "churn.c plain" churn_plain churn_plain
 row "churn.c memtrace -q" churn_memtrace churn_plain
+row "churn.c -q --aggregate" churn_aggregate churn_plain
+row "  --aggregate vs -q" churn_aggregate churn_memtrace
 row "churn.c memtrace" churn_summary churn_plain
 row "churn.c heaptrack" churn_heaptrack churn_plain
 row "churn.c massif" churn_massif churn_plain
@@ -530,6 +534,7 @@ echo "per-thread overhead (churn_mt, ratio to plain with the same threads):"
 per_thread memtrace
 per_thread heaptrack
 echo
-echo "log size, churn.c: memtrace $(du -k "$WORK/churn.mtr" | cut -f1) KiB" \
+echo "log size, churn.c: memtrace $(du -k "$WORK/churn.mtr" | cut -f1) KiB," \
+    "--aggregate $(stat -c %s "$WORK/churna.mtr") bytes" \
     "$([ $HAVE_HEAPTRACK = 1 ] && echo ", heaptrack $(du -kc "$WORK"/heaptrack.churn* | tail -1 | cut -f1) KiB")"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -647,6 +647,21 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
         fprintf(stderr, "memtrace: %s\n", err);
         return 1;
     }
+    if ((*a)->aggregated && (!(*a)->agg_done || win.on || f.n)) {
+        if (!(*a)->agg_done)
+            fprintf(stderr,
+                    "memtrace: %s: aggregated log without its figures: the process did not "
+                    "reach its end (they are written at exit, exec or a fatal signal)\n",
+                    path);
+        else
+            fprintf(stderr,
+                    "memtrace: %s: aggregated log (memtrace run --aggregate): it has no events "
+                    "for --from, --to or --thread to select\n",
+                    path);
+        mt_analysis_free(*a);
+        *a = NULL;
+        return 1;
+    }
     if (win.on && (rc = mt_cli_window_check(*a)) != 0) {
         mt_analysis_free(*a);
         *a = NULL; /* callers free what they were given on every path */
@@ -657,6 +672,17 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym)
         return mt_cli_oom(path);
     }
     return 0;
+}
+
+int mt_cli_need_events(const char *cmd, const mt_analysis_t *a, const char *what)
+{
+    if (!a->aggregated)
+        return 0;
+    fprintf(stderr,
+            "memtrace: %s: %s is an aggregated log (memtrace run --aggregate): it has no %s; "
+            "record without --aggregate\n",
+            cmd, a->path, what);
+    return 1;
 }
 
 int mt_cli_oom(const char *path)

@@ -64,6 +64,9 @@ int mt_cli_load(const char *path, mt_analysis_t **a, mt_symbolizer_t **sym);
 
 /* Prints "memtrace: PATH: Cannot allocate memory" and returns 1, the exit status. */
 int mt_cli_oom(const char *path);
+/* For a command that needs the log's events (what: "heap over time"): 1, after one line on
+ * stderr, when a is an aggregated log (memtrace run --aggregate), else 0. */
+int mt_cli_need_events(const char *cmd, const mt_analysis_t *a, const char *what);
 
 /* mt_cli_load, then the choices every report makes of the analysis: show_import keeps Python's
  * import machinery in stacks (analysis.h, show_import_machinery); sites_only drops the live

@@ -69,6 +69,10 @@ static int mt_export_write(const char *path, FILE *out, mt_analysis_t *a, mt_sym
                            void *ctx)
 {
     const mt_export_cli_t *e = ctx;
+    /* massif's snapshots are the heap at moments of the run, which only the events give */
+    if (e->to == TO_MASSIF &&
+        mt_cli_need_events("export", a, "heap over time for massif's snapshots"))
+        return 1;
     mt_sites_t sites;
     if (mt_sites_build(&sites, a, sym) < 0)
         return mt_cli_oom(path);

@@ -62,6 +62,8 @@ static int mt_frag_render(const char *path, FILE *out, mt_analysis_t *a, mt_symb
                           void *ctx)
 {
     const mt_frag_cli_t *cli = ctx;
+    if (mt_cli_need_events("fragmentation", a, "allocator samples or block addresses over time"))
+        return 1;
     mt_report_fragmentation_t rep;
     if (mt_report_fragmentation_build(&rep, a, sym, cli->o.top) < 0)
         return mt_cli_oom(path);

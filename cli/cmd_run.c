@@ -53,6 +53,7 @@ typedef struct mt_run_opts {
     const char *peak_limit_text; /* as given; NULL when not given */
     int prog_index;              /* index in argv of PROG */
     bool live;                   /* --live: the view while PROG runs (run_live.h) */
+    bool aggregate;              /* --aggregate: MEMTRACE_AGGREGATE=1 (README) */
 } mt_run_opts_t;
 
 static void mt_run_usage(FILE *out)
@@ -93,6 +94,10 @@ static void mt_run_usage(FILE *out)
         "                           Needs a terminal. PROG's output and errors, when they\n"
         "                           are the terminal, go to memtrace.NAME.PID.out in the\n"
         "                           current directory, and its input is /dev/null\n"
+        "      --aggregate          keep per-site figures in PROG and write only those when it\n"
+        "                           ends (top sites, peak, what is held at exit): the log no\n"
+        "                           longer grows with the run. No timeline, windows, threads\n"
+        "                           or anonymous mappings; nothing is written if PROG is killed\n"
         "  -q, --quiet              print no summary when PROG ends and no leak report:\n"
         "                           nothing for a clean program, one line when it has\n"
         "                           leaks of a failing kind\n"
@@ -155,6 +160,7 @@ static int mt_run_unknown_option(const char *a)
                                         "python",
                                         "keep-free-lists",
                                         "live",
+                                        "aggregate",
                                         "quiet",
                                         "help",
                                         "leak-check",
@@ -223,6 +229,11 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
             o->quiet = true;
         } else if (strcmp(a, "--live") == 0) {
             o->live = true;
+        } else if (strcmp(a, "--aggregate") == 0) {
+            /* Read by the recorder in PROG (and inherited by what PROG starts). */
+            if (setenv("MEMTRACE_AGGREGATE", "1", 1) != 0)
+                return mt_run_bad_usage("%s", "cannot set MEMTRACE_AGGREGATE");
+            o->aggregate = true;
         } else if (strcmp(a, "--follow-fork") == 0) {
             o->follow_fork = true;
         } else if (strcmp(a, "--no-follow-fork") == 0) {
@@ -309,6 +320,9 @@ static int mt_run_parse(int argc, char **argv, mt_run_opts_t *o)
         fprintf(stderr, "memtrace: run: no program given (try 'memtrace run --help')\n");
         return 2;
     }
+    if (o->aggregate && o->live)
+        return mt_run_bad_usage("%s", "--live shows the events as they come, and --aggregate "
+                                      "writes none until PROG ends: choose one");
     o->prog_index = i;
     return -1;
 }
@@ -910,6 +924,13 @@ static void mt_run_print_quoted(FILE *out, const char *s)
 static void mt_run_print_summary(const mt_summary_t *s, const char *path)
 {
     char a[32], b[32], c[32], d[32], e[32];
+    if (s->aggregated_missing) {
+        /* no figures rather than zeros (README, "Aggregated recording") */
+        fputs("memtrace: the aggregated log has no figures: they are written when the program "
+              "ends, and it was killed before\n",
+              stderr);
+        goto written;
+    }
     fprintf(stderr, "memtrace: %s allocations, %s frees, peak heap %s at %.2f s, ",
             mt_fmt_count(a, sizeof a, s->allocations), mt_fmt_count(b, sizeof b, s->frees),
             mt_fmt_bytes(c, sizeof c, s->peak_heap_bytes), s->peak_time_s);
@@ -929,6 +950,7 @@ static void mt_run_print_summary(const mt_summary_t *s, const char *path)
     if (s->truncated)
         fprintf(stderr, "memtrace: the log is truncated: the report covers the first %.2f s\n",
                 s->duration_s);
+written:
     fputs("memtrace: log written to ", stderr);
     mt_text_put(stderr, path);
     fputs(" (report: memtrace report ", stderr);

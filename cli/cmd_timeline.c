@@ -98,6 +98,10 @@ int mt_cmd_timeline(int argc, char **argv)
     mt_analysis_t *a;
     if (mt_cli_load(path, &a, NULL))
         return 1;
+    if (mt_cli_need_events("timeline", a, "heap, RSS or allocator footprint over time")) {
+        mt_analysis_free(a);
+        return 1;
+    }
     int rc;
     if (svg) {
         int to_stdout = strcmp(svg, "-") == 0; /* -o - is standard output, as everywhere */

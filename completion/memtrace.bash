@@ -35,7 +35,7 @@ _memtrace() {
     fi
     local cmd=${COMP_WORDS[1]} opts=""
     case $cmd in
-    run) opts="--output -o --sample-interval --follow-fork --no-follow-fork --keep-free-lists --live --quiet -q
+    run) opts="--output -o --sample-interval --follow-fork --no-follow-fork --keep-free-lists --live --aggregate --quiet -q
                --leak-check --error-exitcode --fail-on --fail-leaked-above --fail-peak-above
                --after-finalization --kinds --show-leak-kinds --suppressions --gen-suppressions
                --show-import-machinery --full-names --python=on --python=off --help -h" ;;

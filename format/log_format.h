@@ -13,7 +13,7 @@
 #include "log_model.h"
 
 /*
- * File layout (version 5)
+ * File layout (version 6)
  * =======================
  *
  *   +----------------------+  32 bytes, uncompressed, little-endian
@@ -144,6 +144,16 @@
  *                              MARK is no problem: memtrace_mark(text), a point in time)
  *   0x52  FORK                 v seq     the process forked here (seq 1, 2, ... in this log):
  *                                        the child's heap is the one replayed up to this record
+ *   Aggregated logs (file header flag MT_LOG_FLAG_AGGREGATED, `memtrace run --aggregate`) have
+ *   no heap events: the recorder keeps the figures and writes them once, before LEAK_SCAN and
+ *   EXIT, as AGG_HEAP, then one AGG_SITE per trace node that allocated, then one AGG_LIVE per
+ *   block live at the end (enum mt_agg_heap_field, docs/log-format.md "Aggregated logs"):
+ *   0x53  AGG_HEAP             s values: a string of varints, one per value in enum
+ *                              mt_agg_heap_field order (a reader ignores values past the
+ *                              ones it knows, and takes missing ones as 0)
+ *   0x54  AGG_SITE             N:v node, v allocations, S:v bytes allocated, v bytes held at
+ *                              the peak, v blocks held at the peak, v temporary allocations
+ *   0x55  AGG_LIVE             S:v size, A:z da, N:v node, v kind (mt_alloc_kind)
  *   0x60  LEAK_SCAN            v blocks, v threads_stopped, v threads_missed, v root_bytes
  *   0x61  LEAK_BLOCK           A:z da, v kind (0 definite, 1 indirect, 2 possible),
  *                              then for definite: v indirect_bytes; for indirect: z leader - addr
@@ -167,11 +177,15 @@
 #define MT_LOG_MAGIC "MEMTRACE"
 #define MT_LOG_MAGIC_LEN 8
 /* 4: the model of the records runs through the file (docs/log-format.md, "Versioning"). 5: a
- * FREE_RUN's address gaps in 16-byte units when it can. Older logs have another layout: a
- * reader refuses them with a line that says so. */
-#define MT_LOG_VERSION 5
+ * FREE_RUN's address gaps in 16-byte units when it can. 6: aggregated logs (the header flag,
+ * AGG_HEAP, AGG_SITE, AGG_LIVE). Older logs have another layout: a reader refuses them with a
+ * line that says so. */
+#define MT_LOG_VERSION 6
 #define MT_LOG_MIN_VERSION 4
 #define MT_LOG_HEADER_SIZE 32
+/* File header flags (offset 12). AGGREGATED: `memtrace run --aggregate` wrote the log: no heap
+ * events, only what the recorder aggregated (AGG_* records), written when the process ended. */
+#define MT_LOG_FLAG_AGGREGATED 1u
 #define MT_CHUNK_MAGIC 0x4b43544dU /* "MTCK" read as little-endian u32 */
 #define MT_CHUNK_HEADER_SIZE 16
 #define MT_CHUNK_MAX_RAW (4u << 20) /* a reader refuses larger chunks as corrupt */
@@ -204,6 +218,9 @@ enum mt_tag {
     MT_TAG_EXIT = 0x50,
     MT_TAG_NOTICE = 0x51,
     MT_TAG_FORK = 0x52,
+    MT_TAG_AGG_HEAP = 0x53, /* an aggregated log's totals (--aggregate): before its sites */
+    MT_TAG_AGG_SITE = 0x54, /* an aggregated log's figures of one trace node */
+    MT_TAG_AGG_LIVE = 0x55, /* an aggregated log's block live at its end */
     MT_TAG_LEAK_SCAN = 0x60,
     MT_TAG_LEAK_BLOCK = 0x61,
     MT_TAG_LEAK_SCAN_END = 0x62,
@@ -1031,6 +1048,68 @@ static inline void mt_enc_fork(mt_enc_t *e, uint64_t now_us, uint64_t seq)
     mt_enc_v(e, seq);
 }
 
+/* AGG_HEAP's values, in this order. A writer may add values at the end; a reader takes the
+ * ones it knows and ignores the rest (MT_AGG_HEAP_MAX at most). */
+enum mt_agg_heap_field {
+    MT_AGG_ALLOCATIONS = 0,  /* allocation calls, every kind (realloc included) */
+    MT_AGG_FREES,            /* blocks that left the heap (free, realloc's release) */
+    MT_AGG_BYTES_ALLOCATED,  /* requested bytes of those calls */
+    MT_AGG_BYTES_FREED,      /* requested bytes of the blocks that left */
+    MT_AGG_PEAK_BYTES,       /* the heap's highest total of requested bytes */
+    MT_AGG_PEAK_BLOCKS,      /* blocks live at that moment */
+    MT_AGG_PEAK_US,          /* when, microseconds from the start of recording */
+    MT_AGG_TEMPORARY,        /* blocks freed before their thread allocated again */
+    MT_AGG_FREE_CALLS,       /* free calls, of known blocks or not */
+    MT_AGG_UNKNOWN_FREES,    /* frees of an address not live */
+    MT_AGG_REALLOC_FAILURES, /* failed reallocs that gave their block back */
+    MT_AGG_REPLACED,         /* allocations at an address still live (a free not seen) */
+    MT_AGG_BY_KIND,          /* 16 values: allocation calls by mt_alloc_kind */
+    MT_AGG_BY_SIZE_BITS = MT_AGG_BY_KIND + 16, /* 65: calls by bit length of their size */
+    MT_AGG_HEAP_FIELDS = MT_AGG_BY_SIZE_BITS + 65,
+};
+#define MT_AGG_HEAP_MAX 256u /* values a writer may write at most */
+
+/* AGG_HEAP's values travel as one string of n varints (s values): a reader hands a string on
+ * as it is, however many values a later writer adds. Room: 1 + mt_enc_string_size(n * 10). */
+static inline void mt_enc_agg_heap(mt_enc_t *e, uint64_t now_us, const uint64_t *v, unsigned n)
+{
+    uint8_t buf[MT_AGG_HEAP_MAX * MT_VARINT_MAX];
+    size_t len = 0;
+    for (unsigned i = 0; i < n && i < MT_AGG_HEAP_MAX; i++)
+        len += mt_varint_put(buf + len, v[i]);
+    mt_enc_run_end(e);
+    mt_enc_time(e, now_us);
+    mt_enc_u8(e, MT_TAG_AGG_HEAP);
+    mt_enc_string(e, buf, len);
+}
+
+static inline void mt_enc_agg_site(mt_enc_t *e, uint64_t now_us, uint32_t node,
+                                   uint64_t allocations, uint64_t bytes, uint64_t peak_bytes,
+                                   uint64_t peak_blocks, uint64_t temporary)
+{
+    mt_enc_run_end(e);
+    mt_enc_time(e, now_us);
+    mt_enc_u8(e, MT_TAG_AGG_SITE);
+    mt_enc_sv(e, MT_STREAM_NODE, node);
+    mt_enc_v(e, allocations);
+    mt_enc_sv(e, MT_STREAM_SIZE, bytes);
+    mt_enc_v(e, peak_bytes);
+    mt_enc_v(e, peak_blocks);
+    mt_enc_v(e, temporary);
+}
+
+static inline void mt_enc_agg_live(mt_enc_t *e, uint64_t now_us, uint64_t size, uint64_t addr,
+                                   uint32_t node, enum mt_alloc_kind kind)
+{
+    mt_enc_run_end(e);
+    mt_enc_time(e, now_us);
+    mt_enc_u8(e, MT_TAG_AGG_LIVE);
+    mt_enc_sv(e, MT_STREAM_SIZE, size);
+    mt_enc_addr(e, addr);
+    mt_enc_sv(e, MT_STREAM_NODE, node);
+    mt_enc_v(e, kind);
+}
+
 /* NOTICE's fields after the tag are v code, s text (compose with mt_enc_v/mt_enc_string). */
 static inline void mt_enc_notice_begin(mt_enc_t *e, uint64_t now_us)
 {
@@ -1139,6 +1218,12 @@ static inline void mt_log_header_put(uint8_t out[MT_LOG_HEADER_SIZE], uint64_t s
     mt_put_u64le(out + 16, start_realtime_ns);
     mt_put_u32le(out + 24, pid);
     mt_put_u32le(out + 28, unit_us);
+}
+
+/* Sets the file header's flags (MT_LOG_FLAG_*) after mt_log_header_put. */
+static inline void mt_log_header_set_flags(uint8_t out[MT_LOG_HEADER_SIZE], uint32_t flags)
+{
+    mt_put_u32le(out + 12, flags);
 }
 
 /* Writes a 16-byte chunk header. */

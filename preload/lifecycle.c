@@ -25,6 +25,7 @@
 #include "base/thread_slots.h"
 #include "leak/leak_scan.h"
 #include "python/python.h"
+#include "record/aggregate.h"
 #include "record/heap_total.h"
 #include "record/live_table.h"
 #include "record/modules.h"
@@ -141,6 +142,8 @@ static void mt_life_child_start(bool prepared)
     mt_writer_child_reset(); /* fresh locks; stopped until the new log is open */
     mt_tree_fork_child();
     mt_live_child();
+    if (mt_config.aggregate)
+        mt_agg_child();
     if (!mt_config.leak_check) /* else its nodes describe the inherited blocks */
         mt_tree_reset();
     mt_heap_total_child(&mt_rec_heap);
@@ -221,6 +224,7 @@ void mt_life_finish(enum mt_exit_reason reason, int status)
     uint64_t last_time = mt_rec_now();
     mt_life_report_unrecorded();
     mt_writer_lock();
+    mt_rec_aggregate_end();
     if (reason == MT_EXIT_NORMAL)
         mt_rec_leak_check();
     mt_enc_t *e = mt_writer_begin(0);
@@ -245,6 +249,9 @@ bool mt_life_exec_begin(off_t *size, const char *file)
     uint64_t last_time = mt_rec_now();
     if (!mt_writer_exec_hold(size))
         return false;
+    /* Under the hold: if the exec fails, the writer cuts them off with the EXIT, and they are
+     * written again at the end (mt_agg_exec_failed). */
+    mt_rec_aggregate_end();
     static char next[PATH_MAX]; /* the recorder is held: one exec at a time */
     if (file && mt_exec_link_next(file, mt_rec.pid, next, sizeof next) == 0) {
         size_t len = strlen(next);
@@ -264,6 +271,8 @@ bool mt_life_exec_begin(off_t *size, const char *file)
 
 void mt_life_exec_failed(off_t size)
 {
+    if (mt_config.aggregate)
+        mt_agg_exec_failed(); /* with the writer lock the hold kept */
     mt_writer_exec_failed(size);
 }
 
@@ -312,6 +321,7 @@ static void mt_life_on_signal(int sig)
     if (mt_rec_active() && mt_sys_getpid() == mt_rec.pid &&
         !(mt_writer.thread_running && pthread_equal(pthread_self(), mt_writer.thread)) &&
         mt_writer_trylock()) {
+        mt_rec_aggregate_end();
         mt_enc_t *e = mt_writer_begin(0);
         if (e)
             mt_enc_exit(e, mt_rec_now(), MT_EXIT_SIGNAL, (uint64_t)sig);
@@ -380,11 +390,13 @@ void mt_life_init(const mt_life_python_t *py)
     }
     mt_unwind_init();
     mt_clock_init();
+    if (mt_config.aggregate && (mt_live_init() < 0 || mt_agg_init() < 0))
+        mt_msg("out of memory for the aggregated figures; the log will have none");
     if (mt_config.leak_check) {
         mt_leakscan_init();
         /* a thread stopped inside a hook is on its recorder stack (thread_slots.h) */
         mt_leakscan_set_sp_map(mt_slot_program_sp);
-        if (mt_live_init() < 0)
+        if (!mt_live_ok() && mt_live_init() < 0)
             mt_msg("out of memory for the leak check's block table; no leak check at exit");
     }
     if (mt_tree_init(mt_config.leak_check) < 0 || mt_writer_init(!mt_life_attach) < 0 ||
@@ -393,6 +405,8 @@ void mt_life_init(const mt_life_python_t *py)
         mt_guard--;
         return;
     }
+    if (mt_config.aggregate)
+        mt_writer.header_flags = MT_LOG_FLAG_AGGREGATED;
     mt_private_heap = 1;
     mt_life_py->detect();
     mt_private_heap = 0;

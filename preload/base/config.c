@@ -113,6 +113,11 @@ void mt_config_load(void)
     c->leak_check = mt_config_ulong("MEMTRACE_LEAK_CHECK", 0) != 0;
     c->fast_unwind = mt_config_ulong("MEMTRACE_FAST_UNWIND", 1) != 0;
     c->root_pid = (int)mt_config_ulong("MEMTRACE_ROOT_PID", 0);
+    c->aggregate = mt_config_ulong("MEMTRACE_AGGREGATE", 0) != 0;
+    /* A sample per tick would make the log grow with the run, which is what an aggregated
+     * log must not do; its reports have no timeline to put them on. */
+    if (c->aggregate)
+        c->sample_ms = 0;
 }
 
 int mt_config_expand(const char *tmpl, int pid, char *out, unsigned cap)

@@ -159,6 +159,7 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
     }
     uint8_t hdr[MT_LOG_HEADER_SIZE];
     mt_log_header_put(hdr, start_realtime_ns, (uint32_t)pid, MT_TIME_UNIT_US);
+    mt_log_header_set_flags(hdr, w->header_flags);
     rc = mt_write_all(fd, hdr, sizeof hdr);
     if (rc < 0) {
         mt_sys_close(fd);

@@ -48,7 +48,11 @@ typedef struct mt_writer {
     bool dense_saved;   /* and the deflate level it had chosen for the next chunk */
     uint8_t *cur;       /* buffer being filled, NULL when none is held */
     int cur_idx;
-    uint32_t cur_tid;      /* tid of the last THREAD record in the log, 0: none yet */
+    uint32_t cur_tid; /* tid of the last THREAD record in the log, 0: none yet */
+    /* MT_LOG_FLAG_* for the file header (set before mt_writer_open). AGGREGATED also means
+     * no THREAD records: an aggregated log has no per-thread events for them to name, and a
+     * record per thread switch would make it grow with the run (record/aggregate.h). */
+    uint32_t header_flags;
     uint64_t cur_since_us; /* when cur was taken */
     uint8_t *bufs[MT_BUF_COUNT];
     int free_list[MT_BUF_COUNT], nfree;
@@ -135,7 +139,7 @@ static inline mt_enc_t *mt_writer_begin(uint32_t tid)
     mt_writer_t *w = &mt_writer;
     if (MT_UNLIKELY(!w->cur) && (w->stopped || mt_writer_acquire() < 0))
         return NULL;
-    if (tid && w->cur_tid != tid) {
+    if (tid && w->cur_tid != tid && MT_LIKELY(!(w->header_flags & MT_LOG_FLAG_AGGREGATED))) {
         mt_enc_thread(&w->enc, tid);
         w->cur_tid = tid;
     }
@@ -199,6 +203,18 @@ MT_WUR bool mt_writer_exec_hold(off_t *size);
 void mt_writer_exec_write(void);
 void mt_writer_exec_failed(off_t size);
 
+/* mt_writer_end for a writer an exec holds (mt_writer_exec_hold): a full buffer is written
+ * here, as a chunk of its own, which mt_writer_exec_failed cuts off with the EXIT's. */
+static inline void mt_writer_end_any(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (MT_UNLIKELY(w->held)) {
+        if (mt_enc_len(&w->enc) >= MT_BUF_THRESHOLD)
+            mt_writer_exec_write();
+        return;
+    }
+    mt_writer_end();
+}
 /* Fatal-signal variant: never blocks for long, never waits on a condition variable. The
  * caller encoded its last record already (see mt_writer_trylock). */
 void mt_writer_flush_from_signal(void);

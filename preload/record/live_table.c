@@ -20,6 +20,7 @@ typedef struct mt_live_slot {
     uintptr_t addr; /* 0: empty */
     uint64_t size;
     uint32_t node;
+    uint32_t kind; /* in what was padding: the aggregated log lists it (aggregate.h) */
 } mt_live_slot_t;
 
 /* One per cache line: threads on different shards never share one. */
@@ -33,6 +34,7 @@ static struct {
     mt_live_shard_t shard[MT_LIVE_SHARDS];
     int failed;
     int inited;
+    int one_lock; /* mt_live_one_lock: the caller's lock orders every change */
 } mt_live;
 
 static uint64_t mt_live_mix(uintptr_t addr)
@@ -53,6 +55,8 @@ static size_t mt_live_hash(uintptr_t addr, size_t cap)
 
 static void mt_live_lock(mt_live_shard_t *s)
 {
+    if (mt_live.one_lock)
+        return;
     unsigned spins = 0;
     while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
         while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED)) {
@@ -65,6 +69,8 @@ static void mt_live_lock(mt_live_shard_t *s)
 
 static void mt_live_unlock(mt_live_shard_t *s)
 {
+    if (mt_live.one_lock)
+        return;
     __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 }
 
@@ -90,6 +96,11 @@ int mt_live_init(void)
     }
     mt_live.inited = 1;
     return 0;
+}
+
+void mt_live_one_lock(void)
+{
+    mt_live.one_lock = 1;
 }
 
 int mt_live_ok(void)
@@ -121,29 +132,38 @@ static int mt_live_grow(mt_live_shard_t *s)
     return 0;
 }
 
-void mt_live_add(uintptr_t addr, uint64_t size, uint32_t node)
+int mt_live_put(uintptr_t addr, const mt_live_block_t *b, mt_live_block_t *old)
 {
     if (!mt_live_ok() || !addr)
-        return;
+        return -ENOMEM;
     mt_live_shard_t *s = mt_live_shard_of(addr);
     mt_live_lock(s);
     if ((s->count + 1) * 4 > s->cap * 3 && mt_live_grow(s) < 0) {
         mt_live_unlock(s);
         __atomic_store_n(&mt_live.failed, 1, __ATOMIC_RELAXED);
-        mt_msg("out of memory for the leak check's block table; no leak check at exit");
-        return;
+        mt_msg("out of memory for the block table; no leak check or aggregate at exit");
+        return -ENOMEM;
     }
     size_t i = mt_live_hash(addr, s->cap);
     while (s->slots[i].addr && s->slots[i].addr != addr)
         i = (i + 1) & (s->cap - 1);
-    s->count += s->slots[i].addr == 0;
-    s->slots[i] = (mt_live_slot_t){addr, size, node};
+    int was = s->slots[i].addr != 0;
+    if (was)
+        *old = (mt_live_block_t){s->slots[i].size, s->slots[i].node, s->slots[i].kind};
+    s->count += !was;
+    s->slots[i] = (mt_live_slot_t){addr, b->size, b->node, b->kind};
     mt_live_unlock(s);
+    return was;
 }
 
-uint64_t mt_live_remove(uintptr_t addr, uint32_t *node)
+void mt_live_add(uintptr_t addr, uint64_t size, uint32_t node)
 {
-    *node = 0;
+    mt_live_block_t b = {size, node, 0}, old;
+    (void)!mt_live_put(addr, &b, &old); /* its failure turns the table off */
+}
+
+int mt_live_take(uintptr_t addr, mt_live_block_t *out)
+{
     if (!mt_live_ok() || !addr)
         return 0;
     mt_live_shard_t *s = mt_live_shard_of(addr);
@@ -156,8 +176,7 @@ uint64_t mt_live_remove(uintptr_t addr, uint32_t *node)
         }
         i = (i + 1) & mask;
     }
-    uint64_t size = s->slots[i].size;
-    *node = s->slots[i].node;
+    *out = (mt_live_block_t){s->slots[i].size, s->slots[i].node, s->slots[i].kind};
     s->count--;
     /* Backward shift: pull later entries of the probe run into the hole while their home
      * slot does not lie strictly between the hole and them. */
@@ -172,7 +191,26 @@ uint64_t mt_live_remove(uintptr_t addr, uint32_t *node)
     }
     s->slots[i].addr = 0;
     mt_live_unlock(s);
-    return size;
+    return 1;
+}
+
+uint64_t mt_live_remove(uintptr_t addr, uint32_t *node)
+{
+    mt_live_block_t b;
+    *node = 0;
+    if (!mt_live_take(addr, &b))
+        return 0;
+    *node = b.node;
+    return b.size;
+}
+
+void mt_live_clear(void)
+{
+    for (unsigned k = 0; mt_live.inited && k < MT_LIVE_SHARDS; k++) {
+        mt_live_shard_t *s = &mt_live.shard[k];
+        memset(s->slots, 0, s->cap * sizeof *s->slots);
+        s->count = 0;
+    }
 }
 
 void mt_live_lock_all(void)
@@ -224,5 +262,18 @@ void mt_live_each(void (*fn)(uintptr_t addr, uint64_t size, uint32_t node, void 
         for (size_t i = 0; s->slots && i < s->cap; i++)
             if (s->slots[i].addr)
                 fn(s->slots[i].addr, s->slots[i].size & ~MT_LIVE_NOT_GLIBC, s->slots[i].node, ctx);
+    }
+}
+
+void mt_live_each_block(void (*fn)(uintptr_t addr, const mt_live_block_t *b, void *ctx), void *ctx)
+{
+    for (unsigned k = 0; mt_live.inited && k < MT_LIVE_SHARDS; k++) {
+        const mt_live_shard_t *s = &mt_live.shard[k];
+        for (size_t i = 0; s->slots && i < s->cap; i++)
+            if (s->slots[i].addr) {
+                mt_live_block_t b = {s->slots[i].size & ~MT_LIVE_NOT_GLIBC, s->slots[i].node,
+                                     s->slots[i].kind};
+                fn(s->slots[i].addr, &b, ctx);
+            }
     }
 }

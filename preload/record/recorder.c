@@ -22,6 +22,7 @@
 #include "base/thread_slots.h"
 #include "python/python.h"
 #include "python/python_node_cache.h"
+#include "record/aggregate.h"
 #include "record/live_table.h"
 #include "record/modules.h"
 #include "record/sampler.h"
@@ -150,6 +151,20 @@ static inline void mt_rec_track_after(bool deferred, enum mt_tag tag, uintptr_t 
     __atomic_store_n(&mt_slot_tls->live_busy, 0, __ATOMIC_RELEASE);
 }
 
+/* Writer lock held, e begun: the allocation's ALLOC record, or under --aggregate its share of
+ * the figures kept in the process (aggregate.h), which take the block table's change at once.
+ * True when that change is left for after the lock (mt_rec_track_defer). */
+static inline bool mt_rec_put_alloc(mt_enc_t *e, enum mt_alloc_kind kind, uint64_t now, size_t size,
+                                    const void *p, uint32_t node, uint64_t tsize)
+{
+    if (MT_UNLIKELY(mt_config.aggregate)) {
+        mt_agg_alloc(kind, (uintptr_t)p, size, node, now);
+        return false;
+    }
+    mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
+    return mt_rec_track_defer(MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+}
+
 /* Writer lock held, e begun for thread tid: encodes the tree's queued TRACE_NODE definitions
  * (trace_tree.h), in batches that each leave a buffer room (mt_writer_end). NULL when
  * recording stopped meanwhile (the lock is held all the same). */
@@ -160,7 +175,7 @@ static __attribute__((noinline)) mt_enc_t *mt_rec_defs_slow(mt_enc_t *e, uint32_
     while (e && (n = mt_tree_defs_take(d, 64)) > 0) {
         for (uint32_t i = 0; i < n; i++)
             mt_enc_trace_node(e, d[i].id, d[i].parent, d[i].ip);
-        mt_writer_end();
+        mt_writer_end_any(); /* an exec may hold the writer */
         e = mt_writer_begin(tid);
     }
     return e;
@@ -335,8 +350,7 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
         e = mt_rec_defs(e, tid);
     }
     if (MT_LIKELY(e != NULL)) {
-        mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        later = mt_rec_track_defer(MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+        later = mt_rec_put_alloc(e, kind, now, size, p, node, tsize);
         mt_heap_total_add(&mt_rec_heap, usable);
     }
     mt_writer_record_done(e);
@@ -417,8 +431,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     }
     e = mt_rec_defs(e, tid);
     if (MT_LIKELY(e != NULL)) {
-        mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        later = mt_rec_track_defer(MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+        later = mt_rec_put_alloc(e, kind, now, size, p, node, tsize);
     }
     mt_writer_record_done(e);
     if (MT_LIKELY(e != NULL))
@@ -438,13 +451,13 @@ static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t siz
     /* A custom block (memtrace.h) is no glibc chunk: glibc must never be asked about it. */
     uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
     uint64_t tsize = kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC;
-    uint64_t now = mt_rec_now();
+    /* --aggregate reads the clock only at a new high, the one time it is written */
+    uint64_t now = MT_UNLIKELY(mt_config.aggregate) ? 0 : mt_rec_now();
     uint32_t tid = mt_rec_tid();
     mt_enc_t *e = mt_rec_defs(mt_writer_record(tid), tid);
     bool later = false;
     if (MT_LIKELY(e != NULL)) {
-        mt_enc_alloc(e, kind, now, size, (uintptr_t)p, node);
-        later = mt_rec_track_defer(MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+        later = mt_rec_put_alloc(e, kind, now, size, p, node, tsize);
     }
     mt_writer_record_done(e);
     /* After the ALLOC is in the log: a peak this sets is sampled after it (heap_total.h). */
@@ -592,8 +605,23 @@ static __attribute__((noinline, cold)) void mt_rec_peak_sample(void)
     mt_writer_record_done(e);
 }
 
+/* mt_rec_free under --aggregate: no record, so no clock but for a block that comes back (the
+ * peak's time), no thread id, no heap total (off: no samples). */
+static __attribute__((noinline)) void mt_rec_free_aggregate(enum mt_tag tag, const void *p)
+{
+    uint64_t now = MT_UNLIKELY(tag == MT_TAG_REALLOC_FAILED) ? mt_rec_now() : 0;
+    mt_writer_lock();
+    if (MT_LIKELY(mt_rec_active()))
+        mt_agg_free(tag, (uintptr_t)p, now);
+    mt_writer_unlock();
+}
+
 void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
 {
+    if (MT_UNLIKELY(mt_config.aggregate)) {
+        mt_rec_free_aggregate(tag, p);
+        return;
+    }
     /* Any block leaving ends a pending peak, glibc's or not: nothing lowered the total since
      * the high (pymalloc blocks never change it), so the sample is of the high itself, and
      * it comes before this FREE in the log, with the block still live for the analyzer. (A
@@ -680,6 +708,9 @@ static void mt_rec_mmap_job(void *arg)
 
 void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
 {
+    /* An aggregated log keeps the heap's figures only (README, "Aggregated recording"). */
+    if (mt_config.aggregate)
+        return;
     mt_rec_job_t *job = mt_rec_job();
     if (MT_UNLIKELY(!job)) {
         mt_rec_mmap_from(p, len, kind, NULL);
@@ -693,6 +724,8 @@ void mt_rec_mmap(const void *p, size_t len, enum mt_map_kind kind)
 
 void mt_rec_munmap(const void *p, size_t len)
 {
+    if (mt_config.aggregate)
+        return;
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     mt_enc_t *e = mt_writer_record(tid);
@@ -704,6 +737,10 @@ void mt_rec_munmap(const void *p, size_t len)
 
 void mt_rec_py_event(enum mt_tag tag, const void *p, size_t size)
 {
+    /* An aggregated log keeps no heap at the script's end, whose figures it could not give
+     * (its held blocks are those at exit), and no arena events, which grow with the run. */
+    if (mt_config.aggregate)
+        return;
     /* The end of the script comes with the allocator's view at that moment, so that
      * fragmentation can be told at the end of the script and not only after finalization. */
     mt_sample_t s;
@@ -747,4 +784,14 @@ void mt_rec_notice(unsigned code, const char *text)
         mt_enc_string(e, text, len);
     }
     mt_writer_record_done(e);
+}
+
+void mt_rec_aggregate_end(void)
+{
+    if (!mt_config.aggregate)
+        return;
+    uint64_t now = mt_rec_now();
+    /* every node a figure names is defined before it */
+    if (mt_rec_defs(mt_writer_begin(0), 0))
+        mt_agg_emit(now);
 }

@@ -138,6 +138,12 @@ void mt_rec_emit_inherited(void);
  * process's end when the writer is its last thread. */
 void mt_rec_tick(void);
 
+/* ---- the aggregated log (aggregate.h) ---- */
+
+/* Writer lock held, under --aggregate (else nothing): the figures kept in the process, written
+ * before the log's end (normal exit, exec, fatal signal) and before the leak check's records. */
+void mt_rec_aggregate_end(void);
+
 /* ---- the leak check (leak_check.c) ---- */
 
 /* At a normal exit, writer lock held (the block table cannot change): classifies every live

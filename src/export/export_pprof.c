@@ -469,8 +469,9 @@ int mt_export_pprof(const mt_analysis_t *a, mt_sites_t *sites, enum mt_cost cost
     if (!cmd)
         goto out;
     char comment[512];
-    snprintf(comment, sizeof comment, "memtrace %s: %s (inuse = %s)", MT_VERSION, cmd,
-             cost == MT_COST_LEAKED ? "not freed at exit" : "held at the heap peak");
+    snprintf(comment, sizeof comment, "memtrace %s: %s (inuse = %s)%s", MT_VERSION, cmd,
+             cost == MT_COST_LEAKED ? "not freed at exit" : "held at the heap peak",
+             a->aggregated ? " (aggregated log: memtrace run --aggregate)" : "");
     free(cmd);
     mt_pb_varint(&p.out, PB_PROFILE_COMMENT, mt_pprof_str(&p, comment));
     mt_pb_varint(&p.out, PB_PROFILE_DEFAULT_SAMPLE_TYPE,

@@ -176,6 +176,7 @@ struct mt_reader {
     uint64_t start_ns;
     mt_record_t scratch; /* decoder thread: the record being decoded */
     uint32_t pid;
+    uint32_t flags; /* file header flags (MT_LOG_FLAG_*) */
     char reason[160];
     char namebuf[];
 };
@@ -528,6 +529,7 @@ static int mt_reader_init(mt_reader_t *r, char *err, size_t errlen)
         r->stats->version = version;
     r->start_ns = mt_get_u64le(h + 16);
     r->pid = mt_get_u32le(h + 24);
+    r->flags = mt_get_u32le(h + 12);
     r->unit_us = mt_get_u32le(h + 28);
     if (r->unit_us == 0) {
         snprintf(err, errlen, "%s: bad time unit 0 in the file header", r->name);
@@ -1154,6 +1156,38 @@ static inline int mt_reader_decode_one(mt_reader_t *r, mt_record_t *rec)
         rec->tag = tag;
         MT_GETV(rec->a);
         break;
+    case MT_TAG_AGG_HEAP:
+        rec->tag = tag;
+        MT_GETTIME();
+        MT_GETSTR(rec->str);
+        break;
+    case MT_TAG_AGG_SITE:
+        rec->tag = tag;
+        MT_GETTIME();
+        MT_GETS(MT_STREAM_NODE, v);
+        if (v > UINT32_MAX)
+            goto corrupt;
+        rec->node = (uint32_t)v;
+        MT_GETV(rec->a);
+        MT_GETS(MT_STREAM_SIZE, rec->size);
+        MT_GETV(rec->b);
+        MT_GETV(rec->c);
+        MT_GETV(rec->id);
+        break;
+    case MT_TAG_AGG_LIVE:
+        rec->tag = tag;
+        MT_GETTIME();
+        MT_GETS(MT_STREAM_SIZE, rec->size);
+        MT_GETADDR();
+        MT_GETS(MT_STREAM_NODE, v);
+        if (v > UINT32_MAX)
+            goto corrupt;
+        rec->node = (uint32_t)v;
+        MT_GETV(v);
+        if (v >= MT_ALLOC_KIND_COUNT || v == MT_ALLOC_INHERITED)
+            goto corrupt;
+        rec->alloc_kind = (uint8_t)v;
+        break;
     case MT_TAG_PY_INTERP:
         rec->tag = tag;
         MT_GETV(rec->a);
@@ -1529,6 +1563,11 @@ uint64_t mt_reader_start_realtime_ns(const mt_reader_t *r)
 uint32_t mt_reader_pid(const mt_reader_t *r)
 {
     return r->pid;
+}
+
+uint32_t mt_reader_flags(const mt_reader_t *r)
+{
+    return r->flags;
 }
 
 void mt_reader_describe_truncation(const mt_reader_t *r, char *buf, size_t len)

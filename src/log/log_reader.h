@@ -33,6 +33,9 @@ typedef struct mt_segment {
  * Leak records: LEAK_SCAN a, b, c = blocks, threads stopped, threads missed, size = root bytes;
  * LEAK_BLOCK addr, a = kind (0..2), b = indirect bytes (definite) or the leader's absolute
  * address (indirect); LEAK_SCAN_END a = count.
+ * Aggregated logs: AGG_HEAP str = its values (varints, enum mt_agg_heap_field order); AGG_SITE
+ * node, a = allocations, size = bytes allocated, b, c = bytes and blocks held at the peak,
+ * id = temporary allocations; AGG_LIVE addr, size, node, alloc_kind.
  * Processes: ORIGIN str = run id, a = how (mt_origin), b = fork seq, c = flags, str2 = the
  * log it came from; NEXT_LOG str = path; FORK a = seq.
  * Python: PY_INTERP a, b, c = major, minor, flags, addr = eval_lo, size = eval_hi; PY_CODE
@@ -119,6 +122,8 @@ const char *mt_reader_name(const mt_reader_t *r);
 /* File header fields. */
 uint64_t mt_reader_start_realtime_ns(const mt_reader_t *r);
 uint32_t mt_reader_pid(const mt_reader_t *r);
+/* The file header's flags (MT_LOG_FLAG_*; bits this memtrace does not know are kept). */
+uint32_t mt_reader_flags(const mt_reader_t *r);
 
 /* "truncated after 1234 events; report covers up to 00:12.4" (no file name, no newline). */
 void mt_reader_describe_truncation(const mt_reader_t *r, char *buf, size_t len);

@@ -281,6 +281,38 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
                 goto corrupt;
             }
             break;
+        case MT_TAG_AGG_HEAP:
+            if (a->agg_done || !a->aggregated) {
+                snprintf(why, sizeof why, "aggregated figures %s",
+                         a->agg_done ? "given twice" : "in a log of events");
+                goto corrupt;
+            }
+            rc = mt_replay_agg_heap(&a->replay, rec.time_us, rec.str.ptr, rec.str.len);
+            if (rc == -EINVAL) {
+                snprintf(why, sizeof why, "bad aggregated figures");
+                goto corrupt;
+            }
+            a->agg_done = 1;
+            break;
+        case MT_TAG_AGG_SITE:
+        case MT_TAG_AGG_LIVE:
+            if (!a->agg_done || !mt_analysis_shift(a, &rec.node) ||
+                !mt_nodes_valid(&a->nodes, rec.node)) {
+                snprintf(why, sizeof why, "aggregated figures of unknown trace node %u", rec.node);
+                goto corrupt;
+            }
+            if (rec.tag == MT_TAG_AGG_SITE)
+                rc =
+                    mt_replay_agg_site(&a->replay, rec.node, rec.a, rec.size, rec.b, rec.c, rec.id);
+            else
+                rc = mt_replay_agg_live(&a->replay, a->header_pid, rec.time_us, rec.addr, rec.size,
+                                        rec.node, rec.alloc_kind);
+            if (rc == -EEXIST || rc == -EINVAL) {
+                snprintf(why, sizeof why, "aggregated block at 0x%llx listed twice",
+                         (unsigned long long)rec.addr);
+                goto corrupt;
+            }
+            break;
         case MT_TAG_EXIT:
             rc = mt_replay_record(&a->replay, &rec);
             /* A followed log gets nothing after EXIT (an exec'd image writes a new log): do
@@ -405,6 +437,7 @@ static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
     }
     a->start_realtime_ns = mt_reader_start_realtime_ns(rd);
     a->header_pid = mt_reader_pid(rd);
+    a->aggregated = (mt_reader_flags(rd) & MT_LOG_FLAG_AGGREGATED) != 0;
     rc = mt_analysis_run(a, rd, progress, progress_arg, err, errlen);
     mt_reader_close(rd);
     if (rc < 0) {

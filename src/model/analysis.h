@@ -124,6 +124,11 @@ typedef struct mt_analysis {
     mt_snapshot_fn snap_fn;
     void *snap_arg;
     const mt_live_hooks_t *live; /* mt_analysis_load_live; NULL otherwise */
+    /* `memtrace run --aggregate` wrote the log (file header flag): figures, no events. Every
+     * report that needs the events refuses it (mt_analysis_need_events); agg_done: its
+     * figures were read (AGG_HEAP), which a process killed before its end never wrote. */
+    int aggregated;
+    int agg_done;
 } mt_analysis_t;
 
 /* Reads the whole log at path. Returns 0 (also for a truncated log: check ->truncated) or a

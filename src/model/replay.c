@@ -883,6 +883,85 @@ int mt_replay_realloc_failed(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t 
     return mt_blocks_put(r, &b);
 }
 
+/* ---- aggregated logs (AGG_* records, log_format.h) ----
+ * The recorder replayed the events itself and wrote the results: they are set here as the
+ * replay would have counted them. AGG_HEAP comes first and opens the peak's generation, so the
+ * peaks AGG_SITE sets are the ones mt_replay_node reads; the live blocks then come in below
+ * the peak and leave it alone. */
+
+int mt_replay_agg_heap(mt_replay_t *r, uint64_t t, const void *values, size_t len)
+{
+    uint64_t v[MT_AGG_HEAP_FIELDS] = {0};
+    const uint8_t *p = values, *end = p + len;
+    for (unsigned i = 0; p < end; i++) {
+        uint64_t x;
+        if (mt_varint_get(&p, end, &x) < 0)
+            return -EINVAL;
+        if (i < MT_AGG_HEAP_FIELDS)
+            v[i] = x;
+    }
+    r->last_time_us = t;
+    r->aggregated = 1;
+    r->allocations = v[MT_AGG_ALLOCATIONS];
+    r->frees = v[MT_AGG_FREES];
+    r->bytes_allocated = v[MT_AGG_BYTES_ALLOCATED];
+    r->bytes_freed = v[MT_AGG_BYTES_FREED];
+    r->temporary_allocations = v[MT_AGG_TEMPORARY];
+    r->free_calls = v[MT_AGG_FREE_CALLS];
+    r->unknown_frees = v[MT_AGG_UNKNOWN_FREES];
+    r->realloc_failures = v[MT_AGG_REALLOC_FAILURES];
+    r->replaced_blocks = v[MT_AGG_REPLACED];
+    for (unsigned k = 0; k < 16; k++)
+        r->allocs_by_kind[k] = v[MT_AGG_BY_KIND + k];
+    for (unsigned b = 0; b < MT_REPLAY_SIZE_BITS; b++)
+        r->allocs_by_size_bits[b] = v[MT_AGG_BY_SIZE_BITS + b];
+    r->custom_bytes_allocated = 0; /* not kept apart by the recorder */
+    r->all_peak_bytes = r->peak_heap_bytes = v[MT_AGG_PEAK_BYTES];
+    r->all_peak_blocks = r->peak_heap_blocks = v[MT_AGG_PEAK_BLOCKS];
+    r->peak_time_us = v[MT_AGG_PEAK_US];
+    r->gen++;
+    return 0;
+}
+
+int mt_replay_agg_site(mt_replay_t *r, uint32_t node, uint64_t allocations, uint64_t bytes,
+                       uint64_t peak_bytes, uint64_t peak_blocks, uint64_t temporary)
+{
+    mt_node_stats_t *ns = mt_node_stats_make(r, node);
+    if (!ns)
+        return -ENOMEM;
+    ns->allocations = allocations;
+    ns->bytes_allocated = bytes;
+    ns->temporary = temporary;
+    ns->peak_bytes = peak_bytes;
+    ns->peak_blocks = peak_blocks;
+    ns->gen = r->gen; /* saved at this peak: the blocks that come next do not change it */
+    return 0;
+}
+
+int mt_replay_agg_live(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uint64_t size,
+                       uint32_t node, unsigned kind)
+{
+    if (!addr)
+        return -EINVAL;
+    if (!mt_node_stats_make(r, node))
+        return -ENOMEM;
+    r->last_time_us = t;
+    mt_thread_last_t *th = mt_thread(r, tid, t);
+    if (!th)
+        return -ENOMEM;
+    th->addr = 0;
+    if (kind == MT_ALLOC_CUSTOM)
+        addr |= MT_BLOCK_CUSTOM_BIT; /* apart from its slab (replay.h) */
+    if (mt_blocks_lookup(r, addr))
+        return -EEXIST; /* listed twice: the log is corrupt */
+    if (size < MT_REPLAY_SMALL_BLOCK && kind != MT_ALLOC_CUSTOM &&
+        (!r->heap_low_addr || addr < r->heap_low_addr))
+        r->heap_low_addr = addr;
+    mt_block_t nb = {
+        .addr = addr, .size = size, .time_us = t, .node = node, .kind = kind, .thread = th->idx};
+    return mt_blocks_put(r, &nb);
+}
+
 /* ---- anonymous mappings ---- */
 
 /* First mapping whose end is above addr. */

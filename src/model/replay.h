@@ -260,6 +260,9 @@ typedef struct mt_replay {
     mt_sample_point_t peak_sample;
 
     uint64_t last_time_us;
+    /* The figures came from an aggregated log's AGG_HEAP (mt_replay_agg_heap): no event was
+     * replayed, so what needs the events (lifetimes, the series, per-thread figures) is empty. */
+    int aggregated;
     int has_exit;
     int exit_reason;
     uint64_t exit_status;
@@ -308,6 +311,15 @@ int mt_replay_mmap(mt_replay_t *r, uint64_t t, uint64_t addr, uint64_t size, uin
 int mt_replay_munmap(mt_replay_t *r, uint64_t t, uint64_t addr, uint64_t size) MT_WUR;
 int mt_replay_sample(mt_replay_t *r, uint64_t t, const mt_sample_t *s) MT_WUR;
 void mt_replay_exit(mt_replay_t *r, uint64_t t, int reason, uint64_t status);
+
+/* An aggregated log's records (log_format.h), in the log's order: AGG_HEAP's values (a string
+ * of varints; -EINVAL when it is not one), each AGG_SITE, each AGG_LIVE (its block is live,
+ * without being an allocation call; -EEXIST when it is listed twice). */
+int mt_replay_agg_heap(mt_replay_t *r, uint64_t t, const void *values, size_t len) MT_WUR;
+int mt_replay_agg_site(mt_replay_t *r, uint32_t node, uint64_t allocations, uint64_t bytes,
+                       uint64_t peak_bytes, uint64_t peak_blocks, uint64_t temporary) MT_WUR;
+int mt_replay_agg_live(mt_replay_t *r, uint64_t tid, uint64_t t, uint64_t addr, uint64_t size,
+                       uint32_t node, unsigned kind) MT_WUR;
 
 /* Dispatches a reader record (heap, mmap, sample, exit; others are ignored). */
 int mt_replay_record(mt_replay_t *r, const mt_record_t *rec) MT_WUR;

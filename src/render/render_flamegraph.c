@@ -491,6 +491,8 @@ int mt_render_flamegraph_svg(const mt_flame_tree_t *t, const mt_analysis_t *a, F
         fputs(" \xc2\xb7 ", o);
         mt_xml_escape(o, wnote, sizeof wnote);
     }
+    if (a->aggregated) /* the subtitle is the SVG's header */
+        fputs(" \xc2\xb7 aggregated log (memtrace run --aggregate)", o);
     if (t->pruned_frames)
         fprintf(o, " \xc2\xb7 %zu small frames (%s) merged into \"other\"", t->pruned_frames,
                 mt_value_text(c, sizeof c, t->cost, t->pruned_value));

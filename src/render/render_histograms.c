@@ -10,6 +10,17 @@
 #include "render_stack.h"
 #include "render_threads.h"
 
+static void mt_render_lifetimes_json(mt_json_t *j, const mt_histograms_t *h)
+{
+    mt_json_object_begin(j);
+    for (unsigned i = 0; i < MT_LIFETIME_BUCKETS; i++) {
+        mt_json_key(j, mt_histograms_lifetime_label(i));
+        mt_json_u64(j, h->lifetimes[i]);
+    }
+    mt_json_key_u64(j, "never_freed", h->never_freed);
+    mt_json_object_end(j);
+}
+
 void mt_render_histograms_json(mt_json_t *j, const mt_report_summary_t *rep)
 {
     const mt_replay_t *r = &rep->a->replay;
@@ -27,13 +38,11 @@ void mt_render_histograms_json(mt_json_t *j, const mt_report_summary_t *rep)
     }
     mt_json_array_end(j);
     mt_json_key(j, "lifetimes");
-    mt_json_object_begin(j);
-    for (unsigned i = 0; i < MT_LIFETIME_BUCKETS; i++) {
-        mt_json_key(j, mt_histograms_lifetime_label(i));
-        mt_json_u64(j, h->lifetimes[i]);
+    if (r->aggregated) { /* an aggregated log has no block's birth and death */
+        mt_json_null(j);
+    } else {
+        mt_render_lifetimes_json(j, h);
     }
-    mt_json_key_u64(j, "never_freed", h->never_freed);
-    mt_json_object_end(j);
     mt_json_key(j, "sizes");
     mt_json_array_begin(j);
     for (unsigned i = 0; i < MT_SIZE_BUCKETS; i++) {
@@ -85,7 +94,9 @@ void mt_render_histograms_text(FILE *o, const mt_report_summary_t *rep, int colo
     for (unsigned i = 0; i < MT_LIFETIME_BUCKETS; i++)
         max = h->lifetimes[i] > max ? h->lifetimes[i] : max;
     fprintf(o, "\n%sblock lifetimes%s\n", head, reset);
-    for (unsigned i = 0; i < MT_LIFETIME_BUCKETS; i++) {
+    if (r->aggregated)
+        fprintf(o, "  (not in an aggregated log: no block's birth and death was written)\n");
+    for (unsigned i = 0; !r->aggregated && i < MT_LIFETIME_BUCKETS; i++) {
         fprintf(o, "  %-12s %14s  ", mt_histograms_lifetime_label(i),
                 mt_fmt_count(c1, sizeof c1, h->lifetimes[i]));
         mt_bar(o, h->lifetimes[i], max);

@@ -1050,6 +1050,11 @@ static int mt_render_page(const mt_report_page_t *page, FILE *o, const mt_counte
         mt_h(o, wnote);
         fputs("</p>\n", o);
     }
+    if (a->aggregated) {
+        fputs("<p class=\"note\" data-key=\"aggregated\">Log: ", o);
+        mt_h(o, MT_RENDER_AGGREGATED);
+        fputs("</p>\n", o);
+    }
     if (a->truncated) {
         fputs("<p class=\"warn\" data-key=\"truncated\">The log ends early: ", o);
         mt_h(o, a->truncation);
@@ -1061,18 +1066,27 @@ static int mt_render_page(const mt_report_page_t *page, FILE *o, const mt_counte
         mt_render_html_ptree(o, opt.processes);
     mt_summary_html(o, rep);
     fputs("<h2 id=\"timeline\">Timeline</h2>\n", o);
-    rc = mt_b64_timeline(o, a);
-    if (rc == 0)
-        rc = mt_windows_html(o, page);
-    if (rc == 0)
-        mt_threads_html(o, cnt, &page->threads);
+    if (a->aggregated) { /* no events: no heap over time, no windows, no thread's figures */
+        fputs("<p class=\"muted\">Not in an aggregated log.</p>\n", o);
+    } else {
+        rc = mt_b64_timeline(o, a);
+        if (rc == 0)
+            rc = mt_windows_html(o, page);
+        if (rc == 0)
+            mt_threads_html(o, cnt, &page->threads);
+    }
     for (size_t k = 0; k < MT_PAGE_FLAMES && rc == 0; k++)
         rc = mt_flame_html(o, a, &page->flame[k], &flames[k]);
     if (rc == 0) {
         mt_sites_html(o, cnt, rep, opt.frames);
         mt_lines_html(o, cnt, page);
         mt_leaks_html(o, cnt, &page->leaks, opt.top, opt.frames);
-        mt_frag_html(o, cnt, &page->frag, opt.top, opt.frames);
+        if (a->aggregated)
+            fputs("<h2 id=\"fragmentation\">Fragmentation</h2>\n<p class=\"muted\">Not in an "
+                  "aggregated log.</p>\n",
+                  o);
+        else
+            mt_frag_html(o, cnt, &page->frag, opt.top, opt.frames);
         char rows[48] = "every row"; /* --top 0: no limit but the tables' byte budget */
         if (opt.top != SIZE_MAX)
             snprintf(rows, sizeof rows, "the top %zu rows", opt.top);

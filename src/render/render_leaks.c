@@ -134,7 +134,12 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
                 "  %-18s when it stopped (not freed at exit means: not freed by then)\n",
                 "leak check", "", "");
     } else {
-        if (a->python.present)
+        if (a->python.present && a->aggregated)
+            fprintf(o,
+                    "  %-18s an aggregated log has no heap at the end of the script: the\n"
+                    "  %-18s blocks not freed at exit (after finalization) are listed\n",
+                    "python", "");
+        else if (a->python.present)
             fprintf(o,
                     "  %-18s %sno end-of-script marker%s (the script did not finish normally):\n"
                     "  %-18s blocks not freed when the log ends are listed\n",

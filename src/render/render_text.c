@@ -212,7 +212,7 @@ int mt_render_summary_text(const mt_report_summary_t *rep, FILE *o, const mt_ren
              rep->nby_count);
     mt_text_sites(o, st, rep, title, rep->by_count, rep->nby_count, opts->max_frames);
     mt_render_histograms_text(o, rep, opts->colour, opts->max_frames);
-    if (mt_render_threads_text(o, a, opts->colour, 20) < 0)
+    if (!a->aggregated && mt_render_threads_text(o, a, opts->colour, 20) < 0)
         return -ENOMEM;
 
     size_t nw = mt_symbolizer_warning_count(rep->sym);

@@ -63,6 +63,9 @@ void mt_render_window_text(FILE *o, const mt_analysis_t *a, int width)
 void mt_render_thread_filter_json(mt_json_t *j, const mt_analysis_t *a)
 {
     const mt_replay_t *r = &a->replay;
+    /* Only for such a log: the key is new, and every other log's reports stay as they were. */
+    if (a->aggregated)
+        mt_json_key_bool(j, "aggregated", 1);
     mt_render_window_json(j, a); /* every report that says whose blocks says when, too */
     mt_json_key(j, "thread_filter");
     if (!a->thread_filter) {
@@ -89,6 +92,8 @@ int mt_render_threads_json(mt_json_t *j, const mt_analysis_t *a)
     mt_report_threads_t rep;
     if (mt_report_threads_build(&rep, a) < 0)
         return -ENOMEM;
+    if (a->aggregated) /* no thread's figures were kept (README, "Aggregated recording") */
+        rep.n = 0;
     mt_json_key(j, "threads");
     mt_json_array_begin(j);
     for (size_t i = 0; i < rep.n; i++) {
@@ -149,6 +154,8 @@ int mt_render_threads_text(FILE *o, const mt_analysis_t *a, int colour, size_t m
 void mt_render_thread_filter_text(FILE *o, const mt_analysis_t *a, int width)
 {
     const mt_replay_t *r = &a->replay;
+    if (a->aggregated)
+        fprintf(o, "  %-*s %s\n", width, "log", MT_RENDER_AGGREGATED);
     mt_render_window_text(o, a, width);
     if (!a->thread_filter)
         return;

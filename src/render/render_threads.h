@@ -27,6 +27,11 @@ void mt_render_window_text(FILE *o, const mt_analysis_t *a, int width);
 const char *mt_window_note(char *buf, size_t len, const mt_analysis_t *a);
 /* "thread_filter" alone: for the reports that list no threads (null without --thread). */
 void mt_render_thread_filter_json(mt_json_t *j, const mt_analysis_t *a);
+/* What the text reports say of an aggregated log (analysis.h) in their header; the JSON ones
+ * have "aggregated": true (the key is only in those). */
+#define MT_RENDER_AGGREGATED                                                                       \
+    "aggregated (memtrace run --aggregate): sites, peak and what was held at the end; no "         \
+    "events, so no timeline, threads or lifetimes"
 /* A "threads" section: a header line, then one aligned row per thread, at most max (0: all).
  * 0 or -ENOMEM. */
 int mt_render_threads_text(FILE *o, const mt_analysis_t *a, int colour, size_t max) MT_WUR;

@@ -101,6 +101,12 @@ const char *mt_logstats_tag_name(unsigned tag)
         return "notice";
     case MT_TAG_FORK:
         return "fork";
+    case MT_TAG_AGG_HEAP:
+        return "agg_heap";
+    case MT_TAG_AGG_SITE:
+        return "agg_site";
+    case MT_TAG_AGG_LIVE:
+        return "agg_live";
     case MT_TAG_ORIGIN:
         return "origin";
     case MT_TAG_NEXT_LOG:

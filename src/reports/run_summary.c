@@ -369,9 +369,11 @@ void mt_summary_of_analysis(const mt_analysis_t *a, mt_summary_t *out)
         .mmap_leaked_bytes = r->mmap_bytes,
         .duration_s = (double)r->last_time_us / 1e6,
         .pid = a->process.present ? (uint32_t)a->process.pid : a->header_pid,
-        .truncated = a->truncated,
+        /* an aggregated log without its figures counts nothing: as a cut log */
+        .truncated = a->truncated || (a->aggregated && !a->agg_done),
         .exit_reason = r->has_exit ? r->exit_reason : -1,
         .exit_status = (int)r->exit_status,
+        .aggregated_missing = a->aggregated && !a->agg_done,
     };
 }
 
@@ -383,6 +385,11 @@ int mt_summary_follow(const char *path, mt_follow_fn follow, void *follow_arg, m
     int rc = mt_reader_open_light(&rd, path, follow, follow_arg, err, errlen);
     if (rc < 0)
         return rc;
+    if (mt_reader_flags(rd) & MT_LOG_FLAG_AGGREGATED) {
+        /* its figures are the analysis's to set (AGG_* records), and cost nothing to read */
+        mt_reader_close(rd);
+        return mt_summary_analysis(path, follow, follow_arg, out, err, errlen);
+    }
     mt_sum_pass_t s;
     memset(&s, 0, sizeof s);
     s.path = path;

@@ -25,6 +25,7 @@ typedef struct mt_summary {
     int truncated;   /* 1 when the log ends early (no EXIT record or a cut chunk) */
     int exit_reason; /* enum mt_exit_reason, or -1 when there was no EXIT record */
     int exit_status;
+    int aggregated_missing; /* an aggregated log without its figures (killed): all 0 above */
 } mt_summary_t;
 
 /* Reads the whole log without symbolizing. 0 or negative errno; on failure err holds one line

@@ -237,6 +237,29 @@ void mt_lb_leak_scan_end(mt_lb_t *b, uint64_t count)
     mt_enc_leak_scan_end(mt_lb_room(b, 0, 0), count);
 }
 
+void mt_lb_aggregated(mt_lb_t *b)
+{
+    mt_log_header_set_flags(b->file, MT_LOG_FLAG_AGGREGATED);
+}
+
+void mt_lb_agg_heap(mt_lb_t *b, uint64_t t, const uint64_t *values, unsigned n)
+{
+    mt_enc_agg_heap(mt_lb_room(b, mt_enc_string_size((size_t)n * MT_VARINT_MAX), 0), t, values, n);
+}
+
+void mt_lb_agg_site(mt_lb_t *b, uint64_t t, uint32_t node, uint64_t allocations, uint64_t bytes,
+                    uint64_t peak_bytes, uint64_t peak_blocks, uint64_t temporary)
+{
+    mt_enc_agg_site(mt_lb_room(b, 0, 0), t, node, allocations, bytes, peak_bytes, peak_blocks,
+                    temporary);
+}
+
+void mt_lb_agg_live(mt_lb_t *b, uint64_t t, uint64_t size, uint64_t addr, uint32_t node,
+                    enum mt_alloc_kind kind)
+{
+    mt_enc_agg_live(mt_lb_room(b, 0, 0), t, size, addr, node, kind);
+}
+
 void mt_lb_origin(mt_lb_t *b, const char *run_id, enum mt_origin how, uint64_t fork_seq,
                   unsigned flags, const char *from)
 {

@@ -55,6 +55,13 @@ void mt_lb_leak_scan(mt_lb_t *b, uint64_t t, uint64_t blocks, uint64_t stopped, 
                      uint64_t root_bytes);
 void mt_lb_leak_block(mt_lb_t *b, uint64_t addr, unsigned kind, uint64_t extra);
 void mt_lb_leak_scan_end(mt_lb_t *b, uint64_t count);
+/* An aggregated log (`memtrace run --aggregate`): the header's flag, and its records. */
+void mt_lb_aggregated(mt_lb_t *b);
+void mt_lb_agg_heap(mt_lb_t *b, uint64_t t, const uint64_t *values, unsigned n);
+void mt_lb_agg_site(mt_lb_t *b, uint64_t t, uint32_t node, uint64_t allocations, uint64_t bytes,
+                    uint64_t peak_bytes, uint64_t peak_blocks, uint64_t temporary);
+void mt_lb_agg_live(mt_lb_t *b, uint64_t t, uint64_t size, uint64_t addr, uint32_t node,
+                    enum mt_alloc_kind kind);
 /* Python records (log_format.h, tags 0x70-0x75). */
 void mt_lb_py_interp(mt_lb_t *b, unsigned major, unsigned minor, unsigned flags, uint64_t lo,
                      uint64_t hi);

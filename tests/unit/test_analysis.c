@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Unit tests of the analysis's --thread filter (analysis.c) through a whole log whose
 // thread is named after it allocated: by name, by id, unknown, and allowed to be missing; and
-// of its time windows (--from/--to): what a window counts, holds at its end and peaks at.
+// of its time windows (--from/--to): what a window counts, holds at its end and peaks at; and
+// of aggregated logs (AGG_* records): their figures set as the replay's, and what is corrupt.
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -166,6 +167,110 @@ START_TEST(window_to_the_end_of_the_log)
 }
 END_TEST
 
-MT_SUITE(.name = "analysis", .tests = MT_TESTS(filter_by_name_through_the_log,
-                                               window_counts_what_it_allocated_and_holds_at_its_end,
-                                               window_to_the_end_of_the_log));
+/* ---- aggregated logs ---- */
+
+/* Two sites: node 2 held 3 x 100 B at the peak (500 B at 40 us) and keeps one at the end,
+ * node 3 allocated 2 x 100 B after the peak and keeps both. how: 0 valid, 1 a site before the
+ * totals, 2 a block listed twice, 3 no flag in the header, 4 no figures (killed). */
+static mt_analysis_t *load_aggregated(int how)
+{
+    mt_lb_t b;
+    mt_lb_init(&b, 100, 0);
+    if (how != 3)
+        mt_lb_aggregated(&b);
+    mt_lb_node(&b, 1, 0, 0x1000);
+    mt_lb_node(&b, 2, 1, 0x1010);
+    mt_lb_node(&b, 3, 1, 0x1020);
+    uint64_t v[MT_AGG_HEAP_FIELDS] = {0};
+    v[MT_AGG_ALLOCATIONS] = 7;
+    v[MT_AGG_FREES] = 4;
+    v[MT_AGG_BYTES_ALLOCATED] = 700;
+    v[MT_AGG_BYTES_FREED] = 400;
+    v[MT_AGG_PEAK_BYTES] = 500;
+    v[MT_AGG_PEAK_BLOCKS] = 5;
+    v[MT_AGG_PEAK_US] = 40;
+    v[MT_AGG_TEMPORARY] = 1;
+    v[MT_AGG_BY_KIND + MT_ALLOC_MALLOC] = 7;
+    v[MT_AGG_BY_SIZE_BITS + 7] = 7;
+    if (how == 1)
+        mt_lb_agg_site(&b, 90, 2, 5, 500, 300, 3, 1);
+    if (how != 4) {
+        mt_lb_agg_heap(&b, 90, v, MT_AGG_HEAP_FIELDS);
+        mt_lb_agg_site(&b, 90, 2, 5, 500, 300, 3, 1);
+        mt_lb_agg_site(&b, 90, 3, 2, 200, 0, 0, 0);
+        mt_lb_agg_live(&b, 90, 100, 0x20000, 2, MT_ALLOC_MALLOC);
+        mt_lb_agg_live(&b, 90, 100, 0x30000, 3, MT_ALLOC_MALLOC);
+        mt_lb_agg_live(&b, 90, 100, how == 2 ? 0x30000 : 0x30100, 3, MT_ALLOC_CALLOC);
+    }
+    mt_lb_exit(&b, 91, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(&b);
+    mt_analysis_t *a;
+    char err[256];
+    ck_assert_int_eq(mt_analysis_load_mem(&a, b.file, b.len, "agg.mtr", err, sizeof err), 0);
+    mt_lb_free(&b);
+    return a;
+}
+
+START_TEST(aggregated_log_sets_the_replays_figures)
+{
+    mt_analysis_t *a = load_aggregated(0);
+    const mt_replay_t *r = &a->replay;
+    ck_assert_int_eq(a->aggregated, 1);
+    ck_assert_int_eq(a->agg_done, 1);
+    ck_assert_int_eq(a->truncated, 0);
+    ck_assert_uint_eq(r->allocations, 7);
+    ck_assert_uint_eq(r->frees, 4);
+    ck_assert_uint_eq(r->bytes_allocated, 700);
+    ck_assert_uint_eq(r->bytes_freed, 400);
+    ck_assert_uint_eq(r->temporary_allocations, 1);
+    ck_assert_uint_eq(r->allocs_by_kind[MT_ALLOC_MALLOC], 7);
+    ck_assert_uint_eq(r->allocs_by_size_bits[7], 7);
+    ck_assert_uint_eq(r->peak_heap_bytes, 500);
+    ck_assert_uint_eq(r->peak_heap_blocks, 5);
+    ck_assert_uint_eq(r->peak_time_us, 40);
+    /* the blocks live at the end: live heap, not allocation calls */
+    ck_assert_uint_eq(r->heap_bytes, 300);
+    ck_assert_uint_eq(r->heap_blocks, 3);
+    mt_node_stats_t s2 = mt_replay_node(r, 2), s3 = mt_replay_node(r, 3);
+    ck_assert_uint_eq(s2.allocations, 5);
+    ck_assert_uint_eq(s2.bytes_allocated, 500);
+    ck_assert_uint_eq(s2.temporary, 1);
+    ck_assert_uint_eq(s2.peak_bytes, 300); /* as written, whatever is live at the end */
+    ck_assert_uint_eq(s2.peak_blocks, 3);
+    ck_assert_uint_eq(s2.live_bytes, 100);
+    ck_assert_uint_eq(s2.live_blocks, 1);
+    ck_assert_uint_eq(s3.allocations, 2);
+    ck_assert_uint_eq(s3.peak_bytes, 0);
+    ck_assert_uint_eq(s3.live_bytes, 200);
+    ck_assert_uint_eq(s3.live_blocks, 2);
+    mt_held_t held = mt_analysis_held(a);
+    ck_assert_uint_eq(held.bytes, 300);
+    ck_assert_uint_eq(held.blocks, 3);
+    mt_analysis_free(a);
+}
+END_TEST
+
+START_TEST(aggregated_log_refuses_what_is_corrupt)
+{
+    /* a site before the totals, a block listed twice, AGG records without the flag: the log
+     * is cut there, as at any corrupt record */
+    for (int how = 1; how <= 3; how++) {
+        mt_analysis_t *a = load_aggregated(how);
+        ck_assert_int_eq(a->cut, 1);
+        ck_assert_int_eq(a->truncated, 1);
+        mt_analysis_free(a);
+    }
+    /* killed before its end: an aggregated log with no figures, which reports refuse */
+    mt_analysis_t *a = load_aggregated(4);
+    ck_assert_int_eq(a->aggregated, 1);
+    ck_assert_int_eq(a->agg_done, 0);
+    ck_assert_uint_eq(a->replay.allocations, 0);
+    mt_analysis_free(a);
+}
+END_TEST
+
+MT_SUITE(.name = "analysis",
+         .tests = MT_TESTS(filter_by_name_through_the_log,
+                           window_counts_what_it_allocated_and_holds_at_its_end,
+                           window_to_the_end_of_the_log, aggregated_log_sets_the_replays_figures,
+                           aggregated_log_refuses_what_is_corrupt));
