@@ -24,6 +24,7 @@ typedef struct mt_config {
     int root_pid;             /* MEMTRACE_ROOT_PID, 0 when unset */
     bool leak_check;          /* MEMTRACE_LEAK_CHECK: classify live blocks at exit */
     bool fast_unwind;         /* MEMTRACE_FAST_UNWIND: cached-CFI walker, default on */
+    bool log_repeat;          /* MEMTRACE_LOG_REPEAT: REPEAT records, default on (0: tests) */
 } mt_config_t;
 
 extern mt_config_t mt_config;

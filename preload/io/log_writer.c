@@ -174,6 +174,8 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
     w->failed = w->stopped = false;
     /* A new log: its model starts from nothing (the tables are fresh or reset by the child). */
     mt_enc_init(&w->enc, w->tables, MT_TIME_UNIT_US);
+    /* the same records without REPEAT: what tests compare the reports of a log with */
+    w->enc.rep_off = !mt_config.log_repeat;
     w->cur_tid = 0;
     w->dense = false; /* its first chunk at level 6 */
     mt_writer_manifest(pid);

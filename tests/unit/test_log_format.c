@@ -219,6 +219,7 @@ START_TEST(encoder_back_window)
     for (uint64_t i = 0; i < n; i++)
         mt_enc_alloc(&e, MT_ALLOC_MALLOC, 0, 5000, 0x100000 + 0x10000 * i, 1);
     ck_assert_uint_eq(e.nallocs, n);
+    mt_enc_rep_end(&e); /* the allocations repeat each other: one REPEAT, written here */
     uint8_t *tags = e.pos, *backs = e.s[MT_STREAM_BACK];
     mt_enc_free(&e, MT_TAG_FREE, 0, 0x100000 + 0x10000 * 9);       /* left the window */
     mt_enc_free(&e, MT_TAG_FREE, 0, 0x100000 + 0x10000 * 10);      /* the oldest still in it */
