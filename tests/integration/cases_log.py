@@ -203,10 +203,91 @@ def case_analysis_threads_same():
             args = [it.ARGS.memtrace, cmd, "--format", "json", log]
             a, b = run(args), run(args, env=one)
             check(a.stdout.strip() != "", f"memtrace {cmd} {log} printed nothing\n{show(a)}")
+            a.stdout, b.stdout = a.stdout.replace(a_log, "LOG"), b.stdout.replace(b_log, "LOG")
             check((a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr),
                   f"memtrace {cmd} --format json {os.path.basename(log)} differs with "
                   f"MEMTRACE_ANALYSIS_THREADS=1\n--- two threads ---\n{show(a)}\n"
                   f"--- one thread ---\n{show(b)}")
+
+
+# ---- REPEAT: a loop's records said once ----
+
+ROWS_C = r"""
+#include <stdlib.h>
+#include <string.h>
+#define ROWS 300000
+static void *keep[ROWS];
+int main(void)
+{
+    for (int i = 0; i < ROWS; i++) {
+        char *row = malloc(40); /* kept: carved after the last one */
+        char *tmp = malloc(200); /* a temporary: the same block every turn */
+        memcpy(row, tmp, 8);
+        free(tmp);
+        keep[i] = realloc(row, 72);
+    }
+    for (int i = 0; i < ROWS; i++)
+        free(keep[i]);
+    return 0;
+}
+"""
+
+# The loop's log: 5.1 KB with REPEAT, 12.9 KB without (MEMTRACE_LOG_REPEAT=0, the records of
+# version 5); its samples are a third of what is left.
+ROWS_LOG_MAX = 8000
+
+
+def reencode(src, dst, *opts):
+    tool = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_log_reencode")
+    p = run([tool, *opts, src, dst])
+    check(p.returncode == 0 and os.path.isfile(dst), f"mt_log_reencode {src}\n{show(p)}")
+
+
+@case(180)
+def case_log_repeat_periodic():
+    """A loop of 300,000 turns (a kept block, a temporary, a realloc) is a log under
+    ROWS_LOG_MAX bytes, which the same records without REPEAT are not; and every report of
+    the log is byte for byte that of its records re-encoded without repeats (and the other way
+    round: a log recorded without them, re-encoded with them)."""
+    exe = it.build_c("rows", ROWS_C, "-O0")
+    rep_dir, plain_dir = os.path.join(it.TMP, "rep"), os.path.join(it.TMP, "plain")
+    for d in (rep_dir, plain_dir):
+        os.makedirs(d, exist_ok=True)
+    rep = os.path.join(rep_dir, "rows.mtr")
+    plain = os.path.join(plain_dir, "rows.mtr")
+    record(rep, exe)
+    record(plain, exe, env=dict(os.environ, MEMTRACE_LOG_REPEAT="0"))
+    size, plain_size = os.path.getsize(rep), os.path.getsize(plain)
+    check(size < ROWS_LOG_MAX, f"the loop's log is {size} bytes, not under {ROWS_LOG_MAX}")
+    check(plain_size >= ROWS_LOG_MAX,
+          f"without REPEAT the loop's log is {plain_size} bytes: the bound proves nothing")
+    stats = it.json_of("logstats", "--format", "json", rep)
+    check(stats["log_version"] == 6, f"log version {stats['log_version']}")
+    check(stats["records"].get("repeat", {}).get("count", 0) > 0, f"no REPEAT in {rep}: {stats}")
+    stats = it.json_of("logstats", "--format", "json", plain)
+    check("repeat" not in stats["records"], f"MEMTRACE_LOG_REPEAT=0 wrote REPEATs: {stats}")
+    summary = it.report_json(rep)
+    check((summary["allocations"], summary["frees"]) == (900000, 900000),
+          f"allocations, frees: {summary['allocations']}, {summary['frees']}")
+    # the same events encoded the other way (the reports name the file: LOG in both)
+    pairs = []
+    for log, opts in ((rep, ["--no-repeat"]), (plain, [])):
+        other_dir = os.path.join(os.path.dirname(log), "other")
+        os.makedirs(other_dir, exist_ok=True)
+        other = os.path.join(other_dir, "rows.mtr")
+        reencode(log, other, *opts)
+        pairs.append((log, other))
+    check(os.path.getsize(pairs[1][1]) < ROWS_LOG_MAX,
+          f"re-encoded with repeats, the plain log is {os.path.getsize(pairs[1][1])} bytes")
+    for a_log, b_log in pairs:
+        for cmd in ("report", "leaks", "peak", "fragmentation"):
+            a = memtrace(cmd, "--format", "json", a_log)
+            b = memtrace(cmd, "--format", "json", b_log)
+            check(a.stdout.strip() != "", f"memtrace {cmd} {a_log} printed nothing\n{show(a)}")
+            a.stdout, b.stdout = a.stdout.replace(a_log, "LOG"), b.stdout.replace(b_log, "LOG")
+            check((a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr),
+                  f"memtrace {cmd} --format json differs between {a_log} and {b_log}\n"
+                  f"--- {a_log} ---\n{show(a)}\n--- {b_log} ---\n{show(b)}")
 
 
 # ---- churn (shared/bench): exact counts and the right source line ----

@@ -1218,7 +1218,6 @@ START_TEST(reader_refuses_bad_leak_kind_and_cut_records)
 }
 END_TEST
 
-
 /* ---- REPEAT ---- */
 
 typedef struct loop_event {
@@ -1355,8 +1354,8 @@ START_TEST(repeat_round_trip)
     /* raw, the records but the clock's pairs take a hundredth of what they did */
     uint64_t raw = st.raw_bytes - st.stream_raw[MT_STREAM_TIME],
              raw0 = st0.raw_bytes - st0.stream_raw[MT_STREAM_TIME];
-    ck_assert_msg(raw * 100 < raw0, "raw %llu with repeats, %llu without",
-                  (unsigned long long)raw, (unsigned long long)raw0);
+    ck_assert_msg(raw * 100 < raw0, "raw %llu with repeats, %llu without", (unsigned long long)raw,
+                  (unsigned long long)raw0);
 
     /* what a caller sees is the same, record by record, as from the log without repeats
      * (but where in the file it is) */
@@ -1377,13 +1376,14 @@ START_TEST(repeat_round_trip)
 END_TEST
 
 MT_SUITE(.name = "log_reader", .timeout = 60,
-         .tests = MT_TESTS(
-             round_trip_every_record, chunk_boundaries_keep_absolute_values, cut_at_every_byte,
-             truncation_message_names_time, bad_crc_stops_before_chunk, bad_compressed_bytes,
-             header_errors, absurd_lengths_refused, corrupt_records,
-             analysis_collects_process_and_exit, model_round_trip, exit_frees_round_trip,
-             follow_reads_a_growing_file, follow_ends_when_the_writer_is_done,
-             follow_stops_at_the_exit_record, stats_add_up, threaded_reader_gives_the_same_records,
-             threaded_reader_same_on_cut_and_corrupt_logs, threaded_reader_tiny_chunks,
-             reader_decodes_leak_records, reader_refuses_bad_leak_kind_and_cut_records,
-             repeat_round_trip));
+         .tests = MT_TESTS(round_trip_every_record, chunk_boundaries_keep_absolute_values,
+                           cut_at_every_byte, truncation_message_names_time,
+                           bad_crc_stops_before_chunk, bad_compressed_bytes, header_errors,
+                           absurd_lengths_refused, corrupt_records,
+                           analysis_collects_process_and_exit, model_round_trip,
+                           exit_frees_round_trip, follow_reads_a_growing_file,
+                           follow_ends_when_the_writer_is_done, follow_stops_at_the_exit_record,
+                           stats_add_up, threaded_reader_gives_the_same_records,
+                           threaded_reader_same_on_cut_and_corrupt_logs,
+                           threaded_reader_tiny_chunks, reader_decodes_leak_records,
+                           reader_refuses_bad_leak_kind_and_cut_records, repeat_round_trip));
