@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Re-encodes a memtrace log with this tree's encoder (format/log_format.h): every record the
-// reader gives, in its order, into a log of the current version, deflated at level 6 in chunks
-// of 512 KiB like the recorder's. For trying an encoding on the logs of real programs without
+// reader gives, in its order, into a log of the current version, deflated at level 6, with a
+// chunk wherever the input has one (or 512 KiB, the recorder's most): the runs of frees then
+// end where they did, so the records come back in the same order. For trying an encoding on the logs of real programs without
 // recording them again, and for checking that the reports of both logs agree.
 //
 //   cc -O2 -Iformat -Isrc/log bench/log_reencode.c build/src/libmemtrace_log.a
@@ -271,8 +272,15 @@ int main(int argc, char **argv)
     mt_enc_chunk(&e, bufs, CAP);
     mt_record_t rec;
     int rc;
-    while ((rc = mt_reader_next(r, &rec)) == 1)
+    uint64_t chunk_end = 0;
+    while ((rc = mt_reader_next(r, &rec)) == 1) {
+        if (mt_reader_bytes_done(r) != chunk_end) { /* the record is of the input's next chunk */
+            chunk_end = mt_reader_bytes_done(r);
+            if (mt_enc_len(&e))
+                flush_chunk(&e);
+        }
         reencode(&e, &rec);
+    }
     if (mt_reader_state(r) != MT_READER_END)
         fprintf(stderr, "log_reencode: %s: %s (what came before is re-encoded)\n", argv[1],
                 rc < 0 ? strerror(-rc) : mt_reader_reason(r));
