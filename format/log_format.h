@@ -126,6 +126,10 @@
  *
  *                              M: 25 | v nb | v na<<1|a16      B: v back0 | v d1 | v d2 ...
  *                              R: z (addr0 - last address) | v gap1>>4*a16 | v gap2 ...
+ *   0x27  REPEAT               v dist, v len      the chunk's heap records (ALLOC forms, 0x20 to
+ *                              0x24) dist back, written again len times in turn: each the same
+ *                              tag and fields as the record dist before it, decoded with the
+ *                              model of its own time (repeats, below). Version 6.
  *   0x21  REALLOC_RELEASE      A:z da    a realloc(p, n) with p != NULL is about to run: p
  *   0x24  REALLOC_RELEASE_BACK B:v back  leaves the heap now. Followed, from the same thread,
  *                                        by ALLOC(kind REALLOC) on success, REALLOC_FAILED when
