@@ -480,10 +480,15 @@ static inline size_t mt_enc_run_bound(const mt_enc_t *e)
     return n;
 }
 
-/* Bytes encoded in the chunk so far, all streams, with the held frees at their largest. */
+/* Bytes a REPEAT takes at most: the current match's, written when it ends. */
+#define MT_REP_PUT_MAX (1 + 2 * MT_VARINT_MAX)
+
+/* Bytes encoded in the chunk so far, all streams, with the held frees at their largest and the
+ * current repeat's REPEAT. */
 static inline size_t mt_enc_len(const mt_enc_t *e)
 {
     size_t n = (e->run_back | e->run_addr) ? mt_enc_run_bound(e) : 0;
+    n += e->rep_len ? MT_REP_PUT_MAX : 0;
     for (int k = 0; k < MT_STREAMS; k++)
         n += mt_enc_stream_len(e, k);
     return n;

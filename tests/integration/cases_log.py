@@ -105,11 +105,37 @@ def libdeflate_levels():
     return {6: deflater(6), 9: deflater(9)}
 
 
+def varint(b, i):
+    """The LEB128 varint at b[i:]: (value, index after it)."""
+    v = shift = 0
+    while True:
+        v |= (b[i] & 0x7f) << shift
+        shift += 7
+        i += 1
+        if b[i - 1] < 0x80:
+            return v, i
+
+
+def timed_records(raw):
+    """The timed records of a raw chunk: the counts of its clock pairs (stream T, the sixth)."""
+    lens, i = [], 0
+    for _ in range(9):
+        n, i = varint(raw, i)
+        lens.append(n)
+    i += sum(lens[:5])
+    end, total = i + lens[5], 0
+    while i < end:
+        n, i = varint(raw, i)
+        _, i = varint(raw, i)
+        total += n
+    return total
+
+
 def deflate_levels_of(log, levels):
     """Per chunk of the log: the levels whose libdeflate output it is byte for byte (both,
     now and then: levels 6 and 9 can parse a chunk alike), after checking that it inflates to
     what its header's lengths and CRC say; and whether the chunk before it deflated 16:1 or
-    better (io/deflater.h)."""
+    better, or its timed records took 2 bits each or less (io/deflater.h)."""
     import zlib
     offs, _ = chunk_offsets(log)
     with open(log, "rb") as f:
@@ -125,7 +151,7 @@ def deflate_levels_of(log, levels):
               f"chunk at {off}: {len(raw)} bytes, crc {zlib.crc32(raw):#x}; header says "
               f"{rlen}, {crc:#x}")
         got.append(({lv for lv, fn in levels.items() if fn(raw) == packed}, dense, rlen, clen))
-        dense = rlen >= 16 * clen
+        dense = rlen >= 16 * clen or timed_records(raw) >= 4 * clen
     return got
 
 
@@ -133,9 +159,9 @@ def deflate_levels_of(log, levels):
 def case_log_deflated_by_libdeflate():
     """Under `memtrace run` every chunk is libdeflate's output byte for byte (the writer
     thread's deflate was the largest cost of recording with zlib: io/deflater.c): level 6, or
-    level 9 after a chunk that deflated 16:1 or better: a Python run's chunks (its first two
-    sparse, the rest dense), and those of a program repeating one allocation (dense from the
-    first on)."""
+    level 9 after a chunk that deflated 16:1 or better or whose records took 2 bits each: a
+    Python run's chunks (its first two sparse, the rest dense), and those of a program
+    repeating one allocation (dense from the first on)."""
     levels = libdeflate_levels()
     if levels is None:
         raise it.Skip("built without libdeflate")
@@ -154,7 +180,8 @@ int main(void)
 }
 """)
     dense_log = os.path.join(it.TMP, "dense.mtr")
-    record(dense_log, exe)
+    # without REPEAT (log version 6), which says the whole loop in one chunk of 3 KB
+    record(dense_log, exe, env=dict(os.environ, MEMTRACE_LOG_REPEAT="0"))
     for path, min_dense in ((log, 2), (dense_log, 10)):
         got = deflate_levels_of(path, levels)
         check(len(got) >= 2, f"expected several chunks in {path}, found {len(got)}")
