@@ -2,8 +2,9 @@
 // Re-encodes a memtrace log with this tree's encoder (format/log_format.h): every record the
 // reader gives, in its order, into a log of the current version, deflated at level 6, with a
 // chunk wherever the input has one (or 512 KiB, the recorder's most): the runs of frees then
-// end where they did, so the records come back in the same order. For trying an encoding on the logs of real programs without
-// recording them again, and for checking that the reports of both logs agree.
+// end where they did, so the records come back in the same order. For trying an encoding on
+// the logs of real programs without recording them again, and for checking that the reports of
+// both logs agree (tests/integration builds it as mt_log_reencode).
 //
 //   cc -O2 -Iformat -Isrc/log bench/log_reencode.c build/src/libmemtrace_log.a
 //      build/src/libmemtrace_util.a -ldeflate -lz -lpthread -o log_reencode
