@@ -441,7 +441,6 @@ START_TEST(sort_run_radix)
 }
 END_TEST
 
-
 /*
  * REPEAT, byte by byte: a loop that allocates 24 bytes and frees them, 10 times. Its records
  * are ALLOC, FREE_BACK 0, then (ALLOC_REUSE, FREE_BACK 0) again and again. The pair of
