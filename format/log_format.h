@@ -1138,8 +1138,9 @@ static inline void mt_enc_alloc(mt_enc_t *e, enum mt_alloc_kind kind, uint64_t n
     mt_enc_recent_put(e, addr, cls);
 }
 
-/* tag is MT_TAG_FREE, MT_TAG_REALLOC_RELEASE or MT_TAG_REALLOC_FAILED. A FREE is held for a
- * FREE_RUN and written by the next record that is not one (or at the end of the chunk). */
+/* tag is MT_TAG_FREE, MT_TAG_REALLOC_RELEASE, MT_TAG_REALLOC_FAILED or MT_TAG_CUSTOM_FREE. A
+ * FREE is held for a FREE_RUN and written by the next record that is not one (or at the end of
+ * the chunk). */
 static inline void mt_enc_free(mt_enc_t *e, enum mt_tag tag, uint64_t now_us, uint64_t addr)
 {
     if (tag == MT_TAG_FREE) {
@@ -1148,6 +1149,12 @@ static inline void mt_enc_free(mt_enc_t *e, enum mt_tag tag, uint64_t now_us, ui
     }
     mt_enc_run_only_end(e);
     mt_enc_time(e, now_us);
+    if (tag == MT_TAG_CUSTOM_FREE) { /* no heap record: no REPEAT names it */
+        mt_enc_rep_end(e);
+        mt_enc_u8(e, MT_TAG_CUSTOM_FREE);
+        mt_enc_addr(e, addr);
+        return;
+    }
     int64_t back = tag == MT_TAG_REALLOC_RELEASE ? mt_enc_recent_take(e, addr) : -1;
     mt_rep_rec_t r = {0};
     if (back >= 0) {

@@ -1227,7 +1227,7 @@ typedef struct loop_event {
 } loop_event_t;
 
 #define LOOP_TURNS 20000
-static loop_event_t loop_ev[7 * LOOP_TURNS];
+static loop_event_t loop_ev[8 * LOOP_TURNS];
 static size_t loop_nev;
 
 static void loop_add(uint8_t tag, uint32_t tid, uint64_t t, uint64_t addr, uint64_t size,
@@ -1240,7 +1240,8 @@ static void loop_add(uint8_t tag, uint32_t tid, uint64_t t, uint64_t addr, uint6
  * A loop as sqlite3 inserting rows makes it: each turn a block that stays (carved after the
  * last one), a temporary block freed at once, the first block grown in place by realloc; now
  * and then a turn that differs (another size and stack), a sample, a turn on another thread,
- * and chunks that end in the middle of a repeat. The events go to loop_ev as they are.
+ * an object of the program's own pool (CUSTOM_FREE is no heap record: REPEAT does not count
+ * it), and chunks that end in the middle of a repeat. The events go to loop_ev as they are.
  */
 static void build_loop(mt_lb_t *b, int repeat)
 {
@@ -1268,6 +1269,12 @@ static void build_loop(mt_lb_t *b, int repeat)
         loop_add(MT_TAG_REALLOC_RELEASE, tid, t + 1, bump, 0, 0);
         mt_lb_alloc(b, MT_ALLOC_REALLOC, t + 2, 80, bump, 1);
         loop_add(MT_TAG_ALLOC, tid, t + 2, bump, 80, 1);
+        if (i % 1009 == 3) { /* an object of the program's own pool (memtrace_alloc, _free) */
+            mt_lb_alloc(b, MT_ALLOC_CUSTOM, t + 2, 16, bump + 16, 2);
+            loop_add(MT_TAG_ALLOC, tid, t + 2, bump + 16, 16, 2);
+            mt_lb_free_(b, MT_TAG_CUSTOM_FREE, t + 2, bump + 16);
+            loop_add(MT_TAG_CUSTOM_FREE, tid, t + 2, bump + 16, 0, 0);
+        }
         bump += 96; /* the grown block's chunk: the next one is carved right after it */
         if (i % 997 == 0) {
             smp.rss += 4096;
