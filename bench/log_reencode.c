@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
 // Re-encodes a memtrace log with this tree's encoder (format/log_format.h): every record the
-// reader gives, in its order, into a log of the current version, deflated at level 6 in chunks
-// of 512 KiB like the recorder's. For trying an encoding on the logs of real programs without
-// recording them again, and for checking that the reports of both logs agree.
+// reader gives, in its order, into a log of the current version, deflated at level 6, with a
+// chunk wherever the input has one (or 512 KiB, the recorder's most): the runs of frees then
+// end where they did, so the records come back in the same order. For trying an encoding on
+// the logs of real programs without recording them again, and for checking that the reports of
+// both logs agree (tests/integration builds it as mt_log_reencode).
 //
 //   cc -O2 -Iformat -Isrc/log bench/log_reencode.c build/src/libmemtrace_log.a
 //      build/src/libmemtrace_util.a -ldeflate -lz -lpthread -o log_reencode
-//   log_reencode IN.mtr OUT.mtr
+//   log_reencode [--no-repeat] IN.mtr OUT.mtr    (--no-repeat: no REPEAT records)
+//   log_reencode --dump IN.mtr                  every record the reader gives, one a line: two
+//                                               logs of the same events dump the same text
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,10 +179,59 @@ static void reencode(mt_enc_t *e, const mt_record_t *r)
     }
 }
 
+/* One record as text: every field the reader fills for its tag. */
+static void dump(const mt_record_t *r)
+{
+    printf("%02x t%" PRIu64 " @%" PRIu64, r->tag, (uint64_t)r->tid, r->time_us);
+    switch (r->tag) {
+    case MT_TAG_ALLOC:
+    case MT_TAG_MMAP:
+        printf(" k%u %" PRIx64 " %" PRIu64 " n%u", r->alloc_kind, r->addr, r->size, r->node);
+        break;
+    case MT_TAG_FREE:
+    case MT_TAG_REALLOC_RELEASE:
+    case MT_TAG_REALLOC_FAILED:
+    case MT_TAG_CUSTOM_FREE:
+        printf(" %" PRIx64, r->addr);
+        break;
+    case MT_TAG_MUNMAP:
+    case MT_TAG_PY_ARENA_ALLOC:
+    case MT_TAG_PY_ARENA_FREE:
+        printf(" %" PRIx64 " %" PRIu64, r->addr, r->size);
+        break;
+    case MT_TAG_TRACE_NODE:
+        printf(" %" PRIu64 " %" PRIu64 " %" PRIx64, r->id, r->parent, r->ip);
+        break;
+    case MT_TAG_SAMPLE:
+        printf(" %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+               " %" PRIu64,
+               r->sample.rss, r->sample.arena, r->sample.ordblks, r->sample.hblks, r->sample.hblkhd,
+               r->sample.uordblks, r->sample.fordblks, r->sample.keepcost);
+        break;
+    case MT_TAG_PROCESS:
+    case MT_TAG_MODULE_LOAD:
+    case MT_TAG_THREAD_NAME:
+    case MT_TAG_NOTICE:
+    case MT_TAG_ORIGIN:
+    case MT_TAG_NEXT_LOG:
+    case MT_TAG_PY_CODE: /* the records with a string */
+        printf(" %" PRIu64 " %" PRIu64 " %.*s", r->id, r->a, (int)r->str.len, r->str.ptr);
+        break;
+    default:
+        printf(" %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64, r->id, r->a, r->b, r->c);
+        break;
+    }
+    putchar('\n');
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: log_reencode IN.mtr OUT.mtr\n");
+    int no_repeat = argc > 1 && strcmp(argv[1], "--no-repeat") == 0;
+    int dumping = argc > 1 && strcmp(argv[1], "--dump") == 0;
+    argv += no_repeat | dumping;
+    argc -= no_repeat | dumping;
+    if (argc != 3 - dumping) {
+        fprintf(stderr, "usage: log_reencode [--no-repeat] IN.mtr OUT.mtr | --dump IN.mtr\n");
         return 2;
     }
     mt_reader_t *r;
@@ -185,6 +239,16 @@ int main(int argc, char **argv)
     if (mt_reader_open(&r, argv[1], err, sizeof err) < 0) {
         fprintf(stderr, "log_reencode: %s\n", err);
         return 1;
+    }
+    if (dumping) {
+        mt_record_t rec;
+        while (mt_reader_next(r, &rec) == 1)
+            dump(&rec);
+        int bad = mt_reader_state(r) != MT_READER_END;
+        if (bad)
+            fprintf(stderr, "log_reencode: %s: %s\n", argv[1], mt_reader_reason(r));
+        mt_reader_close(r);
+        return bad;
     }
     out = fopen(argv[2], "wb");
     if (!out) {
@@ -205,11 +269,19 @@ int main(int argc, char **argv)
         die("write failed");
     mt_enc_t e;
     mt_enc_init(&e, t, MT_TIME_UNIT_US);
+    e.rep_off = no_repeat;
     mt_enc_chunk(&e, bufs, CAP);
     mt_record_t rec;
     int rc;
-    while ((rc = mt_reader_next(r, &rec)) == 1)
+    uint64_t chunk_end = 0;
+    while ((rc = mt_reader_next(r, &rec)) == 1) {
+        if (mt_reader_bytes_done(r) != chunk_end) { /* the record is of the input's next chunk */
+            chunk_end = mt_reader_bytes_done(r);
+            if (mt_enc_len(&e))
+                flush_chunk(&e);
+        }
         reencode(&e, &rec);
+    }
     if (mt_reader_state(r) != MT_READER_END)
         fprintf(stderr, "log_reencode: %s: %s (what came before is re-encoded)\n", argv[1],
                 rc < 0 ? strerror(-rc) : mt_reader_reason(r));

@@ -126,6 +126,10 @@
  *
  *                              M: 25 | v nb | v na<<1|a16      B: v back0 | v d1 | v d2 ...
  *                              R: z (addr0 - last address) | v gap1>>4*a16 | v gap2 ...
+ *   0x27  REPEAT               v dist, v len      the chunk's heap records (ALLOC forms, 0x20 to
+ *                              0x24) dist back, written again len times in turn: each the same
+ *                              tag and fields as the record dist before it, decoded with the
+ *                              model of its own time (repeats, below). Version 6.
  *   0x21  REALLOC_RELEASE      A:z da    a realloc(p, n) with p != NULL is about to run: p
  *   0x24  REALLOC_RELEASE_BACK B:v back  leaves the heap now. Followed, from the same thread,
  *                                        by ALLOC(kind REALLOC) on success, REALLOC_FAILED when
@@ -177,9 +181,9 @@
 #define MT_LOG_MAGIC "MEMTRACE"
 #define MT_LOG_MAGIC_LEN 8
 /* 4: the model of the records runs through the file (docs/log-format.md, "Versioning"). 5: a
- * FREE_RUN's address gaps in 16-byte units when it can. 6: aggregated logs (the header flag,
- * AGG_HEAP, AGG_SITE, AGG_LIVE). Older logs have another layout: a reader refuses them with a
- * line that says so. */
+ * FREE_RUN's address gaps in 16-byte units when it can. 6: REPEAT, and aggregated logs (the
+ * header flag, AGG_HEAP, AGG_SITE, AGG_LIVE). Older logs have another layout: a reader refuses
+ * them with a line that says so. */
 #define MT_LOG_VERSION 6
 #define MT_LOG_MIN_VERSION 4
 #define MT_LOG_HEADER_SIZE 32
@@ -234,6 +238,7 @@ enum mt_tag {
     MT_TAG_ALLOC_NEXT = 0x90,     /* 0x90..0x9f */
     MT_TAG_ALLOC_REUSE_AT = 0xa0, /* 0xa0..0xaf */
     MT_TAG_CUSTOM_FREE = 0x26,    /* memtrace_free: the end of an ALLOC of kind CUSTOM */
+    MT_TAG_REPEAT = 0x27,         /* the heap records dist back again, len of them */
 };
 
 /* A trace-node ip with this bit set is a Python frame; the rest is a PY_LOCATION id. */
@@ -392,6 +397,17 @@ enum mt_stream {
 #define MT_SAMPLE_MAX (2 + 10 * MT_VARINT_MAX)
 /* Timer samples a run may hold: a run spans 64 ms, the timer ticks every 10 ms by default. */
 #define MT_SAMPLE_HOLD 8
+/* Repeats shorter than this are written as the records they are: a REPEAT takes 3 bytes or
+ * more of the main stream, where the records it would stand for compress to less. */
+#define MT_REP_MIN 4
+#define MT_REP_HASH 1024u /* entries of the table that finds a repeat's distance */
+#define MT_REP_EVERY 4    /* records per lookup in that table (a power of two) */
+/* Records after the last match of MT_REP_MIN or more during which every record is looked at;
+ * after them, the first MT_REP_PROBE of every MT_REP_PROBE_EVERY (powers of two). A chunk
+ * starts looking. */
+#define MT_REP_QUIET 4096u
+#define MT_REP_PROBE 2048u
+#define MT_REP_PROBE_EVERY 32768u
 
 typedef struct mt_enc_tables {
     /* The last MT_BACK_WINDOW allocations by number % MT_BACK_WINDOW: address and size class
@@ -408,6 +424,10 @@ typedef struct mt_enc_tables {
     /* Held frees of the current run: back references from the front, addresses from the end. */
     uint64_t run[MT_RUN_MAX];
     uint64_t run_sorted[MT_RUN_MAX]; /* mt_sort_run's other half (pages touched as used) */
+    /* The chunk's last heap records by number % MT_REP_WINDOW (REPEAT), and where each record
+     * hash was seen last (its number + 1, low 32 bits): 10 KiB, hot in the cache. */
+    mt_rep_rec_t rep_hist[MT_REP_WINDOW];
+    uint32_t rep_last[MT_REP_HASH];
 } mt_enc_tables_t;
 
 typedef struct mt_enc {
@@ -430,6 +450,13 @@ typedef struct mt_enc {
     uint64_t run_lo, run_hi; /* lowest and highest held address */
     uint64_t run_bits;       /* the held addresses OR'ed: their alignment */
     uint32_t samples_held;   /* timer SAMPLEs taken during the run, written after it */
+    uint64_t rep_n;          /* heap records of the chunk so far (REPEAT) */
+    uint64_t rep_from;       /* the first of them in the history (the others were not looked at) */
+    uint64_t rep_busy;       /* every record is looked at until this one (mt_enc_rec) */
+    uint32_t rep_dist;       /* the distance the last records repeat at, 0: none */
+    uint32_t rep_len;        /* records of the current match */
+    int rep_off;             /* write no REPEAT (tests and comparisons: MEMTRACE_LOG_REPEAT=0) */
+    uint8_t *rep_at[MT_STREAM_BACK + 1]; /* where the current match began in M, S, A, N, B */
     uint64_t sample_us[MT_SAMPLE_HOLD];
     mt_sample_t sample[MT_SAMPLE_HOLD];
     mt_sample_t last_sample;
@@ -484,10 +511,15 @@ static inline size_t mt_enc_run_bound(const mt_enc_t *e)
     return n;
 }
 
-/* Bytes encoded in the chunk so far, all streams, with the held frees at their largest. */
+/* Bytes a REPEAT takes at most: the current match's, written when it ends. */
+#define MT_REP_PUT_MAX (1 + 2 * MT_VARINT_MAX)
+
+/* Bytes encoded in the chunk so far, all streams, with the held frees at their largest and the
+ * current repeat's REPEAT. */
 static inline size_t mt_enc_len(const mt_enc_t *e)
 {
     size_t n = (e->run_back | e->run_addr) ? mt_enc_run_bound(e) : 0;
+    n += e->rep_len ? MT_REP_PUT_MAX : 0;
     for (int k = 0; k < MT_STREAMS; k++)
         n += mt_enc_stream_len(e, k);
     return n;
@@ -525,11 +557,174 @@ static inline void mt_enc_time(mt_enc_t *e, uint64_t now_us)
     e->nper++;
 }
 
+/* The explicit address field of addr ("da"), which becomes the base of the next one. */
+static inline uint64_t mt_enc_da(mt_enc_t *e, uint64_t addr)
+{
+    uint64_t z = mt_zigzag((int64_t)(addr - e->last_addr));
+    e->last_addr = addr;
+    return z;
+}
+
 static inline void mt_enc_addr(mt_enc_t *e, uint64_t addr)
 {
-    mt_enc_sv(e, MT_STREAM_ADDR, mt_zigzag((int64_t)(addr - e->last_addr)));
-    e->last_addr = addr;
+    mt_enc_sv(e, MT_STREAM_ADDR, mt_enc_da(e, addr));
 }
+
+/* ---- repeats ----
+ * A loop's heap events are the same records turn after turn: the same tags, sizes and stacks,
+ * and, relative to the model (reuse stacks, next address, back references), the same fields.
+ * Deflate says a long repeat in 2 to 3 bytes per 258 and the clock and the samples break its
+ * matches; a REPEAT says "the last len records dist back, again" in a few bytes. Every heap
+ * record is written as it is; when it is the record rep_dist back again it is also counted in
+ * the current match, and once the match holds MT_REP_MIN records the streams are set back to
+ * where it began: its records are then the REPEAT written when it ends. So the hot path never
+ * writes a record twice, and a short match costs nothing. A repeat never leaves its chunk: the
+ * history starts empty in every chunk, so a chunk still reads whole or not at all.
+ */
+
+static inline void mt_enc_repeat_put(mt_enc_t *e)
+{
+    mt_enc_u8(e, MT_TAG_REPEAT);
+    mt_enc_v(e, e->rep_dist);
+    mt_enc_v(e, e->rep_len);
+}
+
+/* The match ends before a record that is not a heap record (the streams stand where it
+ * began when it is long: its REPEAT goes there). Out of line: once per match. */
+static __attribute__((unused, noinline)) void mt_enc_rep_write(mt_enc_t *e)
+{
+    if (e->rep_len >= MT_REP_MIN)
+        mt_enc_repeat_put(e);
+    e->rep_len = 0;
+}
+
+static inline void mt_enc_rep_end(mt_enc_t *e)
+{
+    if (e->rep_len)
+        mt_enc_rep_write(e);
+}
+
+/* The match ends at a heap record just written where it began: its tag, the only byte it has
+ * in M, moves behind the REPEAT. Out of line: once per long match. */
+static __attribute__((unused, noinline)) void mt_enc_rep_cut(mt_enc_t *e)
+{
+    uint8_t tag = *--e->pos;
+    mt_enc_repeat_put(e);
+    mt_enc_u8(e, tag);
+}
+
+static inline size_t mt_varint_len(uint64_t v)
+{
+    return 1 + (size_t)(63 - __builtin_clzll(v | 1)) / 7;
+}
+
+/* A match begins with r, just written: it began where r did. Computed back from r's fields
+ * rather than saved at every record, which churn.c paid for without ever repeating. Out of
+ * line: once per match. */
+static __attribute__((unused, noinline)) void mt_enc_rep_start(mt_enc_t *e, const mt_rep_rec_t *r)
+{
+    unsigned form = r->tag & 0xf0;
+    uint8_t **at = e->rep_at;
+    at[MT_STREAM_MAIN] = e->pos - 1;
+    for (int k = MT_STREAM_SIZE; k <= MT_STREAM_BACK; k++)
+        at[k] = e->s[k];
+    if (form == 0x20) { /* FREE, REALLOC_RELEASE, REALLOC_FAILED: da; the _BACKs: back */
+        at[r->tag >= MT_TAG_FREE_BACK ? MT_STREAM_BACK : MT_STREAM_ADDR] -= mt_varint_len(r->a);
+        return;
+    }
+    at[MT_STREAM_SIZE] -= mt_varint_len(r->size);
+    at[MT_STREAM_NODE] -= mt_varint_len(r->node);
+    if (form == MT_TAG_ALLOC)
+        at[MT_STREAM_ADDR] -= mt_varint_len(r->a);
+    else if (form == MT_TAG_ALLOC_REUSE_AT)
+        at[MT_STREAM_BACK] -= mt_varint_len(r->a);
+}
+
+/* The streams go back to where the match began: its records are its REPEAT now. */
+static inline void mt_enc_rep_seek(mt_enc_t *e)
+{
+    e->pos = e->rep_at[MT_STREAM_MAIN];
+    for (int k = MT_STREAM_SIZE; k <= MT_STREAM_BACK; k++)
+        e->s[k] = e->rep_at[k];
+}
+
+static inline uint64_t mt_rep_hash(const mt_rep_rec_t *r)
+{
+    return (r->size * 0x9e3779b97f4a7c15ull) ^ (r->a * 0xc2b2ae3d27d4eb4full) ^
+           ((uint64_t)r->node << 8 | r->tag);
+}
+
+/* Where the last two records (n - 1 and n) were last seen as a pair at a place like n's
+ * (MT_REP_EVERY): their distance becomes rep_dist, or 0. */
+static inline void mt_enc_rep_find(mt_enc_t *e, uint64_t n)
+{
+    mt_enc_tables_t *t = e->t;
+    uint64_t h = mt_rep_hash(&t->rep_hist[(n - 1) & (MT_REP_WINDOW - 1)]) * 0xff51afd7ed558ccdull ^
+                 mt_rep_hash(&t->rep_hist[n & (MT_REP_WINDOW - 1)]);
+    uint32_t i = (uint32_t)(h * 0x165667b19e3779f9ull >> 54);
+    uint32_t dist = (uint32_t)n + 1 - t->rep_last[i];
+    t->rep_last[i] = (uint32_t)n + 1;
+    /* entries from earlier chunks may claim anything: only those within this one count */
+    e->rep_dist = dist - 1 < MT_REP_WINDOW && dist <= n - e->rep_from && !e->rep_off ? dist : 0;
+}
+
+/*
+ * A heap record r, just written. When it is the record rep_dist back again it joins the match
+ * (and the streams go back to where the match began once it is long enough); else it ends the
+ * match. Every MT_REP_EVERY records the last two are looked up (mt_enc_rep_find): in a loop,
+ * the pair a turn back (or a few turns: only places n % MT_REP_EVERY == MT_REP_EVERY - 1 are
+ * remembered, so the distance is a multiple of the turn that is one of MT_REP_EVERY as well)
+ * gives the distance at which the next records repeat. Pairs, not single records: churn.c
+ * frees its temporary block right after allocating it, and FREE_BACK 0 alone, every 4
+ * records, began a match of one record at 18% of its records. Looked up at every record, the
+ * pairs cost churn.c 5 ns a record (cachegrind: 70 instructions, from 590); on the hot path
+ * now: a store and a compare, and the lookup every fourth record.
+ */
+static __attribute__((unused, noinline)) void mt_enc_rep_rec(mt_enc_t *e, const mt_rep_rec_t *r,
+                                                             uint64_t n)
+{
+    mt_enc_tables_t *t = e->t;
+    mt_rep_rec_t *slot = &t->rep_hist[n & (MT_REP_WINDOW - 1)];
+    if (e->rep_dist && mt_rep_eq(&t->rep_hist[(n - e->rep_dist) & (MT_REP_WINDOW - 1)], r)) {
+        *slot = *r;
+        if (!e->rep_len)
+            mt_enc_rep_start(e, r);
+        if (++e->rep_len >= MT_REP_MIN) {
+            e->rep_busy = n + MT_REP_QUIET;
+            mt_enc_rep_seek(e);
+            if (e->rep_len == MT_REP_LEN_MAX) {
+                mt_enc_repeat_put(e);
+                e->rep_len = 0;
+            }
+        }
+        return;
+    }
+    *slot = *r;
+    if (e->rep_len) {
+        if (e->rep_len >= MT_REP_MIN)
+            mt_enc_rep_cut(e);
+        e->rep_len = 0;
+    }
+    if ((n & (MT_REP_EVERY - 1)) == MT_REP_EVERY - 1)
+        mt_enc_rep_find(e, n);
+}
+
+/* A heap record r, just written: mt_enc_rep_rec, unless nothing repeated in the last
+ * MT_REP_QUIET records of the chunk; then only MT_REP_PROBE records in MT_REP_PROBE_EVERY are
+ * looked at, and the others leave no history (mt_enc_rep_find takes no distance that reaches
+ * over them). churn.c, whose records never repeat, paid 5% of its CPU for the lookups. */
+static inline void mt_enc_rec(mt_enc_t *e, const mt_rep_rec_t *r)
+{
+    uint64_t n = e->rep_n++;
+    if (n >= e->rep_busy && (n & (MT_REP_PROBE_EVERY - 1)) >= MT_REP_PROBE) {
+        e->rep_from = n + 1;
+        e->rep_len = 0; /* a match shorter than MT_REP_MIN: its records are written */
+        e->rep_dist = 0;
+        return;
+    }
+    mt_enc_rep_rec(e, r, n);
+}
+_Static_assert(MT_REP_HASH == 1u << 10, "mt_enc_rec's hash has 10 bits");
 
 /* ---- the table of recent allocations (writer side of the back references) ---- */
 
@@ -674,14 +869,20 @@ static inline void mt_enc_free_back(mt_enc_t *e, uint64_t back)
 static inline void mt_enc_run_one(mt_enc_t *e, int back, uint64_t v)
 {
     mt_enc_time(e, e->run_us);
+    mt_rep_rec_t r = {0};
     if (back) {
+        r.tag = MT_TAG_FREE_BACK;
+        r.a = v;
         mt_enc_u8(e, MT_TAG_FREE_BACK);
         mt_enc_sv(e, MT_STREAM_BACK, v);
         mt_enc_free_back(e, v);
     } else {
+        r.tag = MT_TAG_FREE;
+        r.a = mt_enc_da(e, v);
         mt_enc_u8(e, MT_TAG_FREE);
-        mt_enc_addr(e, v);
+        mt_enc_sv(e, MT_STREAM_ADDR, r.a);
     }
+    mt_enc_rec(e, &r);
 }
 
 /*
@@ -714,6 +915,7 @@ static inline void mt_enc_run_put(mt_enc_t *e)
         mt_enc_run_one(e, 0, addrs[na - 1]);
         na--;
     }
+    mt_enc_rep_end(e);
     mt_enc_time(e, e->run_us);
     mt_enc_u8(e, MT_TAG_FREE_RUN);
     mt_enc_v(e, nb);
@@ -745,6 +947,7 @@ unaligned:
 /* The SAMPLE record (after mt_enc_run_end, or for one held during a run). */
 static inline void mt_enc_sample_put(mt_enc_t *e, uint64_t now_us, const mt_sample_t *s)
 {
+    mt_enc_rep_end(e); /* after the held frees, which may repeat */
     mt_enc_time(e, now_us);
     mt_enc_u8(e, MT_TAG_SAMPLE);
     uint64_t v[MT_SAMPLE_FIELDS], prev[MT_SAMPLE_FIELDS];
@@ -770,11 +973,19 @@ static __attribute__((unused, noinline)) void mt_enc_run_write(mt_enc_t *e)
     e->samples_held = 0;
 }
 
-/* Every record but a free ends the run of frees before it. */
-static inline void mt_enc_run_end(mt_enc_t *e)
+/* A heap record (mt_enc_rec) ends the run of frees before it. */
+static inline void mt_enc_run_only_end(mt_enc_t *e)
 {
     if (e->run_back | e->run_addr)
         mt_enc_run_write(e);
+}
+
+/* Every record but a free ends the run of frees before it, and any other but a heap record
+ * the repeat. */
+static inline void mt_enc_run_end(mt_enc_t *e)
+{
+    mt_enc_run_only_end(e);
+    mt_enc_rep_end(e);
 }
 
 /* Holds a FREE for the current run. */
@@ -804,10 +1015,13 @@ static inline void mt_enc_run_add(mt_enc_t *e, uint64_t now_us, uint64_t addr)
     }
 }
 
-/* Ends the chunk's records: writes the held frees and closes the clock's period. */
+/* Ends the chunk's records: writes the held frees and repeat, closes the clock's period, and
+ * empties the history of repeats (a chunk's REPEATs name records of the chunk only). */
 static inline void mt_enc_close(mt_enc_t *e)
 {
     mt_enc_run_end(e);
+    e->rep_n = e->rep_from = e->rep_busy = 0;
+    e->rep_dist = 0;
     if (e->nper) {
         mt_enc_sv(e, MT_STREAM_TIME, e->nper);
         mt_enc_sv(e, MT_STREAM_TIME, 0);
@@ -910,54 +1124,75 @@ static inline void mt_enc_trace_node(mt_enc_t *e, uint64_t id, uint64_t parent, 
 static inline void mt_enc_alloc(mt_enc_t *e, enum mt_alloc_kind kind, uint64_t now_us,
                                 uint64_t size, uint64_t addr, uint32_t node)
 {
-    mt_enc_run_end(e);
+    mt_enc_run_only_end(e);
     mt_enc_time(e, now_us);
     uint32_t cls = mt_size_class(size);
     int depth = mt_reuse_find(&e->t->reuse, cls, addr);
+    mt_rep_rec_t r = {.size = size, .a = 0, .node = node, .tag = 0};
     if (depth == 0) {
-        mt_enc_u8(e, (uint8_t)(MT_TAG_ALLOC_REUSE | kind));
+        r.tag = MT_TAG_ALLOC_REUSE | kind;
+        mt_enc_u8(e, (uint8_t)r.tag);
         mt_enc_sv(e, MT_STREAM_SIZE, size);
         (void)mt_reuse_take(&e->t->reuse, cls, 0);
     } else if (depth > 0) {
-        mt_enc_u8(e, (uint8_t)(MT_TAG_ALLOC_REUSE_AT | kind));
+        r.tag = MT_TAG_ALLOC_REUSE_AT | kind;
+        r.a = (uint64_t)depth - 1;
+        mt_enc_u8(e, (uint8_t)r.tag);
         mt_enc_sv(e, MT_STREAM_SIZE, size);
-        mt_enc_sv(e, MT_STREAM_BACK, (uint64_t)depth - 1);
+        mt_enc_sv(e, MT_STREAM_BACK, r.a);
         (void)mt_reuse_take(&e->t->reuse, cls, (unsigned)depth);
     } else {
         if (addr == e->next_addr && addr) {
-            mt_enc_u8(e, (uint8_t)(MT_TAG_ALLOC_NEXT | kind));
+            r.tag = MT_TAG_ALLOC_NEXT | kind;
+            mt_enc_u8(e, (uint8_t)r.tag);
             mt_enc_sv(e, MT_STREAM_SIZE, size);
         } else {
-            mt_enc_u8(e, (uint8_t)(MT_TAG_ALLOC | kind));
+            r.tag = MT_TAG_ALLOC | kind;
+            r.a = mt_enc_da(e, addr);
+            mt_enc_u8(e, (uint8_t)r.tag);
             mt_enc_sv(e, MT_STREAM_SIZE, size);
-            mt_enc_addr(e, addr);
+            mt_enc_sv(e, MT_STREAM_ADDR, r.a);
         }
         if (size < MT_NEXT_MAX_SIZE)
             e->next_addr = addr + mt_chunk_span(size);
     }
     mt_enc_sv(e, MT_STREAM_NODE, node);
+    mt_enc_rec(e, &r);
     mt_enc_recent_put(e, addr, cls);
 }
 
-/* tag is MT_TAG_FREE, MT_TAG_REALLOC_RELEASE or MT_TAG_REALLOC_FAILED. A FREE is held for a
- * FREE_RUN and written by the next record that is not one (or at the end of the chunk). */
+/* tag is MT_TAG_FREE, MT_TAG_REALLOC_RELEASE, MT_TAG_REALLOC_FAILED or MT_TAG_CUSTOM_FREE. A
+ * FREE is held for a FREE_RUN and written by the next record that is not one (or at the end of
+ * the chunk). */
 static inline void mt_enc_free(mt_enc_t *e, enum mt_tag tag, uint64_t now_us, uint64_t addr)
 {
     if (tag == MT_TAG_FREE) {
         mt_enc_run_add(e, now_us, addr);
         return;
     }
-    mt_enc_run_end(e);
+    mt_enc_run_only_end(e);
     mt_enc_time(e, now_us);
-    int64_t back = tag == MT_TAG_REALLOC_RELEASE ? mt_enc_recent_take(e, addr) : -1;
-    if (back >= 0) {
-        mt_enc_u8(e, MT_TAG_REALLOC_RELEASE_BACK);
-        mt_enc_sv(e, MT_STREAM_BACK, (uint64_t)back);
-        mt_enc_free_back(e, (uint64_t)back);
+    if (tag == MT_TAG_CUSTOM_FREE) { /* no heap record: no REPEAT names it */
+        mt_enc_rep_end(e);
+        mt_enc_u8(e, MT_TAG_CUSTOM_FREE);
+        mt_enc_addr(e, addr);
         return;
     }
-    mt_enc_u8(e, (uint8_t)tag);
-    mt_enc_addr(e, addr);
+    int64_t back = tag == MT_TAG_REALLOC_RELEASE ? mt_enc_recent_take(e, addr) : -1;
+    mt_rep_rec_t r = {0};
+    if (back >= 0) {
+        r.tag = MT_TAG_REALLOC_RELEASE_BACK;
+        r.a = (uint64_t)back;
+        mt_enc_u8(e, MT_TAG_REALLOC_RELEASE_BACK);
+        mt_enc_sv(e, MT_STREAM_BACK, r.a);
+        mt_enc_free_back(e, (uint64_t)back);
+    } else {
+        r.tag = tag;
+        r.a = mt_enc_da(e, addr);
+        mt_enc_u8(e, (uint8_t)tag);
+        mt_enc_sv(e, MT_STREAM_ADDR, r.a);
+    }
+    mt_enc_rec(e, &r);
 }
 
 static inline void mt_enc_mmap(mt_enc_t *e, uint64_t now_us, uint64_t size, uint64_t addr,

@@ -200,6 +200,43 @@ static inline void mt_node_whole(mt_node_model_t *m, uint64_t id, uint64_t paren
     mt_node_learn(m, mt_node_pred(m, mt_node_context(m, id, parent)), id, ip);
 }
 
+/* ---- repeats: the heap records of the chunk so far, as written ---- */
+
+/* A REPEAT reaches this many records back at most (a power of two): the period of a loop's
+ * heap events (sqlite3 inserting a row: 6 records; lua5.4 building a table: 5), with room for
+ * loops that do more per turn. Both ends keep the last MT_REP_WINDOW of them. */
+#define MT_REP_WINDOW 256u
+/* Records one REPEAT stands for at most: a reader given a corrupt length stops soon. */
+#define MT_REP_LEN_MAX (1u << 20)
+
+/*
+ * A heap record as written (log_format.h): its tag and the fields it has, the others 0. a is the
+ * zigzag address delta (ALLOC, FREE, REALLOC_RELEASE, REALLOC_FAILED), the back reference
+ * (FREE_BACK, REALLOC_RELEASE_BACK) or the reuse depth - 1 (ALLOC_REUSE_AT). The same fields
+ * decoded again with the model of their time are the record a REPEAT stands for.
+ */
+typedef struct mt_rep_rec {
+    uint64_t size;
+    uint64_t a;
+    uint32_t node;
+    uint32_t tag;
+} mt_rep_rec_t;
+
+static inline int mt_rep_eq(const mt_rep_rec_t *x, const mt_rep_rec_t *y)
+{
+    /* one branch: a loop's records differ in any field */
+    return ((x->size ^ y->size) | (x->a ^ y->a) |
+            ((uint64_t)(x->node ^ y->node) << 32 | (x->tag ^ y->tag))) == 0;
+}
+
+/* True for the tags a REPEAT may stand for (the heap events with fields in S, A, N and B only;
+ * FREE_RUN, MMAP and the rest are written as they are). */
+static inline int mt_rep_tag(unsigned tag)
+{
+    return (tag >= 0x10 && tag <= 0x1f) || (tag >= 0x80 && tag <= 0xaf) ||
+           (tag >= 0x20 && tag <= 0x24);
+}
+
 /* ---- samples: only the fields that changed, as differences ---- */
 
 typedef struct mt_sample {

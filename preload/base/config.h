@@ -27,6 +27,7 @@ typedef struct mt_config {
     /* MEMTRACE_AGGREGATE: keep per-site figures in the process and write them at the end
      * instead of every event (record/aggregate.h); implies no samples (sample_ms 0). */
     bool aggregate;
+    bool log_repeat; /* MEMTRACE_LOG_REPEAT: REPEAT records, default on (0: tests) */
 } mt_config_t;
 
 extern mt_config_t mt_config;

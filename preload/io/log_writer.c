@@ -175,6 +175,8 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
     w->failed = w->stopped = false;
     /* A new log: its model starts from nothing (the tables are fresh or reset by the child). */
     mt_enc_init(&w->enc, w->tables, MT_TIME_UNIT_US);
+    /* the same records without REPEAT: what tests compare the reports of a log with */
+    w->enc.rep_off = !mt_config.log_repeat;
     w->cur_tid = 0;
     w->dense = false; /* its first chunk at level 6 */
     mt_writer_manifest(pid);
@@ -231,12 +233,23 @@ static void mt_writer_give_back(uint8_t *buf, const size_t *lens)
         mt_pages_release(buf + (size_t)k * MT_BUF_CAP, lens[k]);
 }
 
-/* Compresses one buffer (its streams, behind their length prefix) into out, chunk header
- * included; the chunk's size in *total. One caller at a time per deflater (zd: the thread or an
- * inline drain; zd_help: the one helping producer). */
-static int mt_writer_compress(mt_deflater_t *zd, uint8_t *out, size_t out_cap, const uint8_t *raw,
-                              const size_t *lens, size_t *total)
+/* The timed records of a buffer: the counts of its clock pairs (log_format.h, Time). */
+static uint64_t mt_writer_timed(const uint8_t *raw, const size_t *lens)
 {
+    const uint8_t *p = raw + (size_t)MT_STREAM_TIME * MT_BUF_CAP, *end = p + lens[MT_STREAM_TIME];
+    uint64_t sum = 0, n, dt;
+    while (mt_varint_get(&p, end, &n) == 0 && mt_varint_get(&p, end, &dt) == 0)
+        sum += n;
+    return sum;
+}
+
+/* Compresses one buffer (its streams, behind their length prefix) into out, chunk header
+ * included; the chunk's size in *total, its timed records in *records. One caller at a time
+ * per deflater (zd: the thread or an inline drain; zd_help: the one helping producer). */
+static int mt_writer_compress(mt_deflater_t *zd, uint8_t *out, size_t out_cap, const uint8_t *raw,
+                              const size_t *lens, size_t *total, uint64_t *records)
+{
+    *records = mt_writer_timed(raw, lens);
     uint8_t hdr[MT_STREAMS * MT_VARINT_MAX];
     const uint8_t *streams[MT_STREAMS];
     size_t hlen = 0, len = 0;
@@ -258,15 +271,16 @@ static int mt_writer_compress(mt_deflater_t *zd, uint8_t *out, size_t out_cap, c
     return 0;
 }
 
-/* Writes a compressed chunk to the log, then gives its pages back. */
-static int mt_writer_put_chunk(uint8_t *out, size_t total)
+/* Writes a compressed chunk (of that many timed records) to the log, then gives its pages
+ * back. */
+static int mt_writer_put_chunk(uint8_t *out, size_t total, uint64_t records)
 {
     int rc = mt_writer_check_fd();
     if (rc == 0)
         rc = mt_write_all(mt_writer.fd, out, total);
     /* The next chunk's deflate level follows this one's ratio. Chunks are compressed one at a
      * time, each after the one before it is in the file, so the rule holds for every chunk. */
-    bool dense = mt_deflater_dense(mt_get_u32le(out + 8), mt_get_u32le(out + 4));
+    bool dense = mt_deflater_dense(mt_get_u32le(out + 8), mt_get_u32le(out + 4), records);
     __atomic_store_n(&mt_writer.dense, dense, __ATOMIC_RELAXED);
     mt_pages_release(out, total);
     return rc;
@@ -277,8 +291,9 @@ static int mt_writer_write_chunk(const uint8_t *raw, const size_t *lens)
 {
     mt_writer_t *w = &mt_writer;
     size_t total;
-    int rc = mt_writer_compress(&w->zd, w->out, w->out_cap, raw, lens, &total);
-    return rc < 0 ? rc : mt_writer_put_chunk(w->out, total);
+    uint64_t records;
+    int rc = mt_writer_compress(&w->zd, w->out, w->out_cap, raw, lens, &total, &records);
+    return rc < 0 ? rc : mt_writer_put_chunk(w->out, total, records);
 }
 
 /*
@@ -332,12 +347,13 @@ static void mt_writer_finish(uint64_t gen, mt_deflater_t *zd, uint8_t *out)
     mt_writer_t *w = &mt_writer;
     int idx = w->busy_idx;
     size_t lens[MT_STREAMS], total = 0;
+    uint64_t records = 0;
     memcpy(lens, w->queued_len[idx], sizeof lens);
     bool main_stream = zd == &w->zd;
     if (main_stream)
         w->zd_busy = true;
     mt_writer_unlock();
-    int rc = mt_writer_compress(zd, out, w->out_cap, w->bufs[idx], lens, &total);
+    int rc = mt_writer_compress(zd, out, w->out_cap, w->bufs[idx], lens, &total, &records);
     mt_writer_lock();
     if (main_stream)
         w->zd_busy = false;
@@ -349,7 +365,7 @@ static void mt_writer_finish(uint64_t gen, mt_deflater_t *zd, uint8_t *out)
     w->writing = true;
     mt_writer_unlock();
     if (rc == 0)
-        rc = mt_writer_put_chunk(out, total);
+        rc = mt_writer_put_chunk(out, total, records);
     mt_writer_give_back(w->bufs[idx], lens);
     mt_writer_lock();
     w->writing = false;

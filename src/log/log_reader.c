@@ -159,7 +159,12 @@ struct mt_reader {
     uint64_t run_backs, run_addrs, run_back, run_time_us;
     int run_first;
     unsigned run_shift; /* the run's address gaps are in units of 1 << run_shift bytes */
-    unsigned version;   /* of the file header */
+    /* The chunk's heap records as written, by number % MT_REP_WINDOW, and a REPEAT being
+     * delivered one record per call: rep_left records, each the one rep_dist back */
+    uint64_t rep_n, rep_left;
+    uint32_t rep_dist;
+    mt_rep_rec_t rep_hist[MT_REP_WINDOW];
+    unsigned version; /* of the file header */
 
     mt_segment_t *segs;
     size_t segs_cap;
@@ -483,6 +488,7 @@ static int mt_reader_load_chunk(mt_reader_t *r, mt_slot_t *slot)
     /* Every chunk closes its clock period (log_format.h): a new one starts with a new pair. */
     r->left = r->advance = 0;
     r->run_backs = r->run_addrs = 0;
+    r->rep_n = r->rep_left = 0; /* a REPEAT names records of its own chunk only */
     return 1;
 }
 
@@ -862,6 +868,78 @@ corrupt:
     return 0;
 }
 
+/* The record a heap record's fields w (as written: log_model.h) stand for with the model as it
+ * is now, which they update; -1 when they are corrupt. A REPEAT's records come through here
+ * exactly as the ones they repeat did. */
+static inline int mt_reader_heap(mt_reader_t *r, const mt_rep_rec_t *w, mt_record_t *rec)
+{
+    unsigned tag = w->tag;
+    if (mt_reader_tick(r) < 0)
+        return -1;
+    rec->time_us = r->last_time_us;
+    if ((tag & 0xf0) == 0x20) {
+        if (tag >= MT_TAG_FREE_BACK) { /* FREE_BACK, REALLOC_RELEASE_BACK */
+            rec->tag = tag == MT_TAG_FREE_BACK ? MT_TAG_FREE : MT_TAG_REALLOC_RELEASE;
+            if (mt_reader_back(r, w->a, &rec->addr) < 0)
+                return -1;
+        } else { /* FREE, REALLOC_RELEASE, REALLOC_FAILED */
+            rec->tag = (uint8_t)tag;
+            r->last_addr += (uint64_t)mt_unzigzag(w->a);
+            rec->addr = r->last_addr;
+        }
+        r->events++;
+        return 0;
+    }
+    rec->tag = MT_TAG_ALLOC;
+    rec->alloc_kind = tag & 0x0f;
+    rec->size = w->size;
+    uint32_t cls = mt_size_class(rec->size);
+    unsigned form = tag & 0xf0;
+    if (form == MT_TAG_ALLOC_REUSE || form == MT_TAG_ALLOC_REUSE_AT) {
+        uint64_t depth = form == MT_TAG_ALLOC_REUSE_AT ? w->a + 1 : 0;
+        if (cls >= MT_REUSE_CLASSES || depth >= r->reuse.n[cls])
+            return -1;
+        rec->addr = mt_reuse_take(&r->reuse, cls, (unsigned)depth);
+    } else {
+        if (form == MT_TAG_ALLOC_NEXT) {
+            if (!r->next_addr)
+                return -1;
+            rec->addr = r->next_addr;
+        } else {
+            r->last_addr += (uint64_t)mt_unzigzag(w->a);
+            rec->addr = r->last_addr;
+        }
+        if (rec->size < MT_NEXT_MAX_SIZE)
+            r->next_addr = rec->addr + mt_chunk_span(rec->size);
+    }
+    rec->node = w->node;
+    mt_reader_number(r, rec->addr, rec->size);
+    r->events++;
+    return 0;
+}
+
+/* A heap record joins the chunk's history (the records a REPEAT may name). */
+static inline void mt_reader_rep_push(mt_reader_t *r, const mt_rep_rec_t *w)
+{
+    r->rep_hist[r->rep_n++ & (MT_REP_WINDOW - 1)] = *w;
+}
+
+/* The next record of the REPEAT being delivered. */
+static int mt_reader_rep_next(mt_reader_t *r, mt_record_t *rec)
+{
+    /* a copy: at distance MT_REP_WINDOW the push below takes its slot */
+    mt_rep_rec_t w = r->rep_hist[(r->rep_n - r->rep_dist) & (MT_REP_WINDOW - 1)];
+    r->rep_left--;
+    rec->tid = r->tid;
+    if (mt_reader_heap(r, &w, rec) < 0) {
+        r->rep_left = 0;
+        mt_reader_set_truncated(r, "corrupt REPEAT in chunk %" PRIu64, r->chunk_index);
+        return 0;
+    }
+    mt_reader_rep_push(r, &w);
+    return 1;
+}
+
 /* The 16 tags of an allocation form (the low nibble is the mt_alloc_kind). */
 #define MT_CASE16(t)                                                                               \
     case (t) + 0x0:                                                                                \
@@ -884,7 +962,7 @@ corrupt:
 /* True while the current chunk has records left (a FREE_RUN's frees included). */
 static inline int mt_reader_in_chunk(const mt_reader_t *r)
 {
-    return (r->run_backs | r->run_addrs) != 0 || r->pos < r->end;
+    return (r->run_backs | r->run_addrs | r->rep_left) != 0 || r->pos < r->end;
 }
 
 /* Decodes the next record of the current chunk (mt_reader_in_chunk, state OK): 1, 0 when it
@@ -895,6 +973,8 @@ static inline int mt_reader_decode_one(mt_reader_t *r, mt_record_t *rec)
 {
     if (r->run_backs | r->run_addrs)
         return mt_reader_run_next(r, rec);
+    if (r->rep_left)
+        return mt_reader_rep_next(r, rec);
     const uint8_t *p = r->pos, *end = r->end;
     uint8_t tag = *p++;
     uint64_t v;
@@ -906,49 +986,50 @@ static inline int mt_reader_decode_one(mt_reader_t *r, mt_record_t *rec)
             : MT_CASE16(MT_TAG_ALLOC_REUSE)
             : MT_CASE16(MT_TAG_ALLOC_NEXT) : MT_CASE16(MT_TAG_ALLOC_REUSE_AT) :
         {
-            rec->tag = MT_TAG_ALLOC;
-            rec->alloc_kind = tag & 0x0f;
-            MT_GETTIME();
-            MT_GETS(MT_STREAM_SIZE, rec->size);
-            uint32_t cls = mt_size_class(rec->size);
+            mt_rep_rec_t w = {.tag = tag};
+            MT_GETS(MT_STREAM_SIZE, w.size);
             uint8_t form = tag & 0xf0;
-            if (form == MT_TAG_ALLOC_REUSE || form == MT_TAG_ALLOC_REUSE_AT) {
-                uint64_t depth = 0;
-                if (form == MT_TAG_ALLOC_REUSE_AT) {
-                    MT_GETS(MT_STREAM_BACK, depth);
-                    depth++;
-                }
-                if (cls >= MT_REUSE_CLASSES || depth >= r->reuse.n[cls])
-                    goto corrupt;
-                rec->addr = mt_reuse_take(&r->reuse, cls, (unsigned)depth);
-            } else {
-                if (form == MT_TAG_ALLOC_NEXT) {
-                    if (!r->next_addr)
-                        goto corrupt;
-                    rec->addr = r->next_addr;
-                } else {
-                    MT_GETADDR();
-                }
-                if (rec->size < MT_NEXT_MAX_SIZE)
-                    r->next_addr = rec->addr + mt_chunk_span(rec->size);
-            }
+            if (form == MT_TAG_ALLOC_REUSE_AT)
+                MT_GETS(MT_STREAM_BACK, w.a);
+            else if (form == MT_TAG_ALLOC)
+                MT_GETS(MT_STREAM_ADDR, w.a);
             MT_GETS(MT_STREAM_NODE, v);
             if (v > UINT32_MAX)
                 goto corrupt;
-            rec->node = (uint32_t)v;
-            mt_reader_number(r, rec->addr, rec->size);
-            r->events++;
+            w.node = (uint32_t)v;
+            if (mt_reader_heap(r, &w, rec) < 0)
+                goto corrupt;
+            mt_reader_rep_push(r, &w);
             break;
         }
     case MT_TAG_FREE_BACK:
     case MT_TAG_REALLOC_RELEASE_BACK:
-        rec->tag = tag == MT_TAG_FREE_BACK ? MT_TAG_FREE : MT_TAG_REALLOC_RELEASE;
-        MT_GETTIME();
-        MT_GETS(MT_STREAM_BACK, v);
-        if (mt_reader_back(r, v, &rec->addr) < 0)
+    case MT_TAG_FREE:
+    case MT_TAG_REALLOC_RELEASE:
+    case MT_TAG_REALLOC_FAILED: {
+        mt_rep_rec_t w = {.tag = tag};
+        if (tag >= MT_TAG_FREE_BACK)
+            MT_GETS(MT_STREAM_BACK, w.a);
+        else
+            MT_GETS(MT_STREAM_ADDR, w.a);
+        if (mt_reader_heap(r, &w, rec) < 0)
             goto corrupt;
-        r->events++;
+        mt_reader_rep_push(r, &w);
         break;
+    }
+    case MT_TAG_REPEAT: {
+        /* version 6; the records it names are of this chunk (log_format.h) */
+        uint64_t dist, len;
+        MT_GETV(dist);
+        MT_GETV(len);
+        if (r->version < 6 || dist == 0 || dist > MT_REP_WINDOW || dist > r->rep_n || len == 0 ||
+            len > MT_REP_LEN_MAX)
+            goto corrupt;
+        r->pos = p;
+        r->rep_dist = (uint32_t)dist;
+        r->rep_left = len;
+        return mt_reader_rep_next(r, rec);
+    }
     case MT_TAG_FREE_RUN: {
         uint64_t nb, na;
         MT_GETTIME();
@@ -969,9 +1050,6 @@ static inline int mt_reader_decode_one(mt_reader_t *r, mt_record_t *rec)
         r->run_time_us = rec->time_us;
         return mt_reader_run_next(r, rec);
     }
-    case MT_TAG_FREE:
-    case MT_TAG_REALLOC_RELEASE:
-    case MT_TAG_REALLOC_FAILED:
     case MT_TAG_CUSTOM_FREE:
         rec->tag = tag;
         MT_GETTIME();
@@ -1443,7 +1521,7 @@ static int mt_reader_next_counted(mt_reader_t *r, mt_record_t *rec)
 {
     const uint8_t *before[MT_STREAMS], *after[MT_STREAMS];
     uint64_t chunk = r->chunk_index;
-    int in_run = (r->run_backs | r->run_addrs) != 0;
+    int in_run = (r->run_backs | r->run_addrs) != 0, in_rep = r->rep_left != 0;
     mt_reader_cursors(r, before);
     int rc = mt_reader_decode(r, rec);
     if (rc != 1)
@@ -1454,8 +1532,8 @@ static int mt_reader_next_counted(mt_reader_t *r, mt_record_t *rec)
     uint64_t bytes = 0;
     for (int k = 0; k < MT_STREAMS; k++) /* the clock's pairs belong to no record */
         bytes += k == MT_STREAM_TIME ? 0 : (uint64_t)(after[k] - before[k]);
-    uint8_t tag = in_run ? MT_TAG_FREE_RUN : r->wire_tag;
-    r->stats->tag_records[tag] += !in_run;
+    uint8_t tag = in_run ? MT_TAG_FREE_RUN : in_rep ? MT_TAG_REPEAT : r->wire_tag;
+    r->stats->tag_records[tag] += !in_run && !in_rep;
     r->stats->tag_bytes[tag] += bytes;
     return rc;
 }

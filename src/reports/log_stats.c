@@ -89,6 +89,8 @@ const char *mt_logstats_tag_name(unsigned tag)
         return "realloc_release_back";
     case MT_TAG_FREE_RUN:
         return "free_run";
+    case MT_TAG_REPEAT:
+        return "repeat";
     case MT_TAG_MMAP:
         return "mmap";
     case MT_TAG_MUNMAP:

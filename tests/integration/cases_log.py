@@ -105,11 +105,37 @@ def libdeflate_levels():
     return {6: deflater(6), 9: deflater(9)}
 
 
+def varint(b, i):
+    """The LEB128 varint at b[i:]: (value, index after it)."""
+    v = shift = 0
+    while True:
+        v |= (b[i] & 0x7f) << shift
+        shift += 7
+        i += 1
+        if b[i - 1] < 0x80:
+            return v, i
+
+
+def timed_records(raw):
+    """The timed records of a raw chunk: the counts of its clock pairs (stream T, the sixth)."""
+    lens, i = [], 0
+    for _ in range(9):
+        n, i = varint(raw, i)
+        lens.append(n)
+    i += sum(lens[:5])
+    end, total = i + lens[5], 0
+    while i < end:
+        n, i = varint(raw, i)
+        _, i = varint(raw, i)
+        total += n
+    return total
+
+
 def deflate_levels_of(log, levels):
     """Per chunk of the log: the levels whose libdeflate output it is byte for byte (both,
     now and then: levels 6 and 9 can parse a chunk alike), after checking that it inflates to
     what its header's lengths and CRC say; and whether the chunk before it deflated 16:1 or
-    better (io/deflater.h)."""
+    better, or its timed records took 2 bits each or less (io/deflater.h)."""
     import zlib
     offs, _ = chunk_offsets(log)
     with open(log, "rb") as f:
@@ -125,7 +151,7 @@ def deflate_levels_of(log, levels):
               f"chunk at {off}: {len(raw)} bytes, crc {zlib.crc32(raw):#x}; header says "
               f"{rlen}, {crc:#x}")
         got.append(({lv for lv, fn in levels.items() if fn(raw) == packed}, dense, rlen, clen))
-        dense = rlen >= 16 * clen
+        dense = rlen >= 16 * clen or timed_records(raw) >= 4 * clen
     return got
 
 
@@ -133,9 +159,9 @@ def deflate_levels_of(log, levels):
 def case_log_deflated_by_libdeflate():
     """Under `memtrace run` every chunk is libdeflate's output byte for byte (the writer
     thread's deflate was the largest cost of recording with zlib: io/deflater.c): level 6, or
-    level 9 after a chunk that deflated 16:1 or better: a Python run's chunks (its first two
-    sparse, the rest dense), and those of a program repeating one allocation (dense from the
-    first on)."""
+    level 9 after a chunk that deflated 16:1 or better or whose records took 2 bits each: a
+    Python run's chunks (its first two sparse, the rest dense), and those of a program
+    repeating one allocation (dense from the first on)."""
     levels = libdeflate_levels()
     if levels is None:
         raise it.Skip("built without libdeflate")
@@ -154,7 +180,8 @@ int main(void)
 }
 """)
     dense_log = os.path.join(it.TMP, "dense.mtr")
-    record(dense_log, exe)
+    # without REPEAT (log version 6), which says the whole loop in one chunk of 3 KB
+    record(dense_log, exe, env=dict(os.environ, MEMTRACE_LOG_REPEAT="0"))
     for path, min_dense in ((log, 2), (dense_log, 10)):
         got = deflate_levels_of(path, levels)
         check(len(got) >= 2, f"expected several chunks in {path}, found {len(got)}")
@@ -207,6 +234,86 @@ def case_analysis_threads_same():
                   f"memtrace {cmd} --format json {os.path.basename(log)} differs with "
                   f"MEMTRACE_ANALYSIS_THREADS=1\n--- two threads ---\n{show(a)}\n"
                   f"--- one thread ---\n{show(b)}")
+
+
+# ---- REPEAT: a loop's records said once ----
+
+ROWS_C = r"""
+#include <stdlib.h>
+#include <string.h>
+#define ROWS 300000
+static void *keep[ROWS];
+int main(void)
+{
+    for (int i = 0; i < ROWS; i++) {
+        char *row = malloc(40); /* kept: carved after the last one */
+        char *tmp = malloc(200); /* a temporary: the same block every turn */
+        memcpy(row, tmp, 8);
+        free(tmp);
+        keep[i] = realloc(row, 72);
+    }
+    for (int i = 0; i < ROWS; i++)
+        free(keep[i]);
+    return 0;
+}
+"""
+
+# The loop's log: 5.1 KB with REPEAT, 12.9 KB without (MEMTRACE_LOG_REPEAT=0, the records of
+# version 5); its samples are a third of what is left.
+ROWS_LOG_MAX = 8000
+
+
+def reencode(src, dst, *opts):
+    tool = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_log_reencode")
+    p = run([tool, *opts, src, dst])
+    check(p.returncode == 0 and os.path.isfile(dst), f"mt_log_reencode {src}\n{show(p)}")
+
+
+@case(180)
+def case_log_repeat_periodic():
+    """A loop of 300,000 turns (a kept block, a temporary, a realloc) is a log under
+    ROWS_LOG_MAX bytes, which the same records without REPEAT are not; and every report of
+    the log is byte for byte that of its records re-encoded without repeats (and the other way
+    round: a log recorded without them, re-encoded with them)."""
+    exe = it.build_c("rows", ROWS_C, "-O0")
+    rep_dir, plain_dir = os.path.join(it.TMP, "rep"), os.path.join(it.TMP, "plain")
+    for d in (rep_dir, plain_dir):
+        os.makedirs(d, exist_ok=True)
+    rep = os.path.join(rep_dir, "rows.mtr")
+    plain = os.path.join(plain_dir, "rows.mtr")
+    record(rep, exe)
+    record(plain, exe, env=dict(os.environ, MEMTRACE_LOG_REPEAT="0"))
+    size, plain_size = os.path.getsize(rep), os.path.getsize(plain)
+    check(size < ROWS_LOG_MAX, f"the loop's log is {size} bytes, not under {ROWS_LOG_MAX}")
+    check(plain_size >= ROWS_LOG_MAX,
+          f"without REPEAT the loop's log is {plain_size} bytes: the bound proves nothing")
+    stats = it.json_of("logstats", "--format", "json", rep)
+    check(stats["log_version"] == 6, f"log version {stats['log_version']}")
+    check(stats["records"].get("repeat", {}).get("count", 0) > 0, f"no REPEAT in {rep}: {stats}")
+    stats = it.json_of("logstats", "--format", "json", plain)
+    check("repeat" not in stats["records"], f"MEMTRACE_LOG_REPEAT=0 wrote REPEATs: {stats}")
+    summary = it.report_json(rep)
+    check((summary["allocations"], summary["frees"]) == (900000, 900000),
+          f"allocations, frees: {summary['allocations']}, {summary['frees']}")
+    # the same events encoded the other way (the reports name the file: LOG in both)
+    pairs = []
+    for log, opts in ((rep, ["--no-repeat"]), (plain, [])):
+        other_dir = os.path.join(os.path.dirname(log), "other")
+        os.makedirs(other_dir, exist_ok=True)
+        other = os.path.join(other_dir, "rows.mtr")
+        reencode(log, other, *opts)
+        pairs.append((log, other))
+    check(os.path.getsize(pairs[1][1]) < ROWS_LOG_MAX,
+          f"re-encoded with repeats, the plain log is {os.path.getsize(pairs[1][1])} bytes")
+    for a_log, b_log in pairs:
+        for cmd in ("report", "leaks", "peak", "fragmentation"):
+            a = memtrace(cmd, "--format", "json", a_log)
+            b = memtrace(cmd, "--format", "json", b_log)
+            check(a.stdout.strip() != "", f"memtrace {cmd} {a_log} printed nothing\n{show(a)}")
+            a.stdout, b.stdout = a.stdout.replace(a_log, "LOG"), b.stdout.replace(b_log, "LOG")
+            check((a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr),
+                  f"memtrace {cmd} --format json differs between {a_log} and {b_log}\n"
+                  f"--- {a_log} ---\n{show(a)}\n--- {b_log} ---\n{show(b)}")
 
 
 # ---- churn (shared/bench): exact counts and the right source line ----

@@ -219,6 +219,7 @@ START_TEST(encoder_back_window)
     for (uint64_t i = 0; i < n; i++)
         mt_enc_alloc(&e, MT_ALLOC_MALLOC, 0, 5000, 0x100000 + 0x10000 * i, 1);
     ck_assert_uint_eq(e.nallocs, n);
+    mt_enc_rep_end(&e); /* the allocations repeat each other: one REPEAT, written here */
     uint8_t *tags = e.pos, *backs = e.s[MT_STREAM_BACK];
     mt_enc_free(&e, MT_TAG_FREE, 0, 0x100000 + 0x10000 * 9);       /* left the window */
     mt_enc_free(&e, MT_TAG_FREE, 0, 0x100000 + 0x10000 * 10);      /* the oldest still in it */
@@ -440,9 +441,74 @@ START_TEST(sort_run_radix)
 }
 END_TEST
 
+/*
+ * REPEAT, byte by byte: a loop that allocates 24 bytes and frees them, 10 times. Its records
+ * are ALLOC, FREE_BACK 0, then (ALLOC_REUSE, FREE_BACK 0) again and again. The pair of
+ * records 2 and 3 comes back as records 6 and 7 (pairs are looked up at every fourth record):
+ * distance 4, so from record 8 on every record is the one 4 back, and records 8 to 19 are one
+ * REPEAT. The streams keep records 0 to 7 only, and the clock counts all 20.
+ */
+START_TEST(encoder_repeat)
+{
+    static enc_fixture_t f;
+    enc_setup(&f);
+    for (int i = 0; i < 10; i++) {
+        mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 24, 0x1000, 1);
+        mt_enc_free(&f.e, MT_TAG_FREE, 0, 0x1000);
+    }
+    mt_enc_close(&f.e);
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x10, 0x23, 0x80, 0x23, 0x80, 0x23, 0x80, 0x23, 0x27, 0x04,
+                  0x0c);
+    ASSERT_STREAM(&f, MT_STREAM_SIZE, 0x18, 0x18, 0x18, 0x18);
+    ASSERT_STREAM(&f, MT_STREAM_ADDR, 0x80, 0x40);
+    ASSERT_STREAM(&f, MT_STREAM_NODE, 0x01, 0x01, 0x01, 0x01);
+    ASSERT_STREAM(&f, MT_STREAM_BACK, 0x00, 0x00, 0x00, 0x00);
+    ASSERT_STREAM(&f, MT_STREAM_TIME, 0x14, 0x00);
+    ck_assert_uint_eq(f.e.rep_n, 0); /* the next chunk starts with no history */
+
+    /* Without repeats (MEMTRACE_LOG_REPEAT=0), the same loop is 20 records. */
+    static enc_fixture_t g;
+    enc_setup(&g);
+    g.e.rep_off = 1;
+    for (int i = 0; i < 10; i++) {
+        mt_enc_alloc(&g.e, MT_ALLOC_MALLOC, 0, 24, 0x1000, 1);
+        mt_enc_free(&g.e, MT_TAG_FREE, 0, 0x1000);
+    }
+    mt_enc_close(&g.e);
+    ck_assert_uint_eq(mt_enc_stream_len(&g.e, MT_STREAM_MAIN), 20);
+    ck_assert_uint_eq(mt_enc_stream_len(&g.e, MT_STREAM_BACK), 10);
+    free(f.t);
+    free(g.t);
+}
+END_TEST
+
+/* A match that ends at a record unlike the one before it: the REPEAT goes before that record,
+ * whose fields stay in their streams; a short match stays as its records. */
+START_TEST(encoder_repeat_cut)
+{
+    static enc_fixture_t f;
+    enc_setup(&f);
+    for (int i = 0; i < 6; i++) {
+        mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 24, 0x1000, 1);
+        mt_enc_free(&f.e, MT_TAG_FREE, 0, 0x1000);
+    }
+    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 24, 0x1000, 2); /* another stack: the match ends */
+    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 24, 0x1020, 1); /* next: no match begins */
+    mt_enc_close(&f.e);
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x10, 0x23, 0x80, 0x23, 0x80, 0x23, 0x80, 0x23, 0x27, 0x04,
+                  0x04, 0x80, 0x90);
+    ASSERT_STREAM(&f, MT_STREAM_SIZE, 0x18, 0x18, 0x18, 0x18, 0x18, 0x18);
+    ASSERT_STREAM(&f, MT_STREAM_ADDR, 0x80, 0x40);
+    ASSERT_STREAM(&f, MT_STREAM_NODE, 0x01, 0x01, 0x01, 0x01, 0x02, 0x01);
+    ASSERT_STREAM(&f, MT_STREAM_TIME, 0x0e, 0x00);
+    free(f.t);
+}
+END_TEST
+
 MT_SUITE(.name = "log_format", .tcase = "varint",
          .tests = MT_TESTS(varint_round_trip, varint_sizes, varint_overlong_rejected,
                            zigzag_round_trip, fixed_width_helpers, encoder_doc_example,
                            encoder_back_references, encoder_back_window, encoder_free_run,
                            encoder_free_run_span, encoder_run_bound, encoder_trace_nodes,
-                           encoder_time_steps, encoder_samples, sort_u64, sort_run_radix));
+                           encoder_time_steps, encoder_samples, encoder_repeat, encoder_repeat_cut,
+                           sort_u64, sort_run_radix));

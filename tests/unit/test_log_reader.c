@@ -471,6 +471,10 @@ START_TEST(corrupt_records)
          {"", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"}},
         /* a SAMPLE mask beyond its 8 fields */
         {"\x40\x80\x02", 3, "corrupt record (tag 0x40)", {0}},
+        /* REPEAT: of more records than the chunk has, of none, at distance 0 */
+        {"\x27\x02\x01", 3, "corrupt record (tag 0x27)", {0}},
+        {"\x27\x01\x00", 3, "corrupt record (tag 0x27)", {0}},
+        {"\x27\x00\x01", 3, "corrupt record (tag 0x27)", {0}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mt_analysis_t *a = load_with_raw_tail(cases[i].bytes, cases[i].n, cases[i].side);
@@ -1214,13 +1218,179 @@ START_TEST(reader_refuses_bad_leak_kind_and_cut_records)
 }
 END_TEST
 
+/* ---- REPEAT ---- */
+
+typedef struct loop_event {
+    uint8_t tag;
+    uint32_t tid, node;
+    uint64_t addr, size, time;
+} loop_event_t;
+
+#define LOOP_TURNS 20000
+static loop_event_t loop_ev[8 * LOOP_TURNS];
+static size_t loop_nev;
+
+static void loop_add(uint8_t tag, uint32_t tid, uint64_t t, uint64_t addr, uint64_t size,
+                     uint32_t node)
+{
+    loop_ev[loop_nev++] = (loop_event_t){tag, tid, node, addr, size, t};
+}
+
+/*
+ * A loop as sqlite3 inserting rows makes it: each turn a block that stays (carved after the
+ * last one), a temporary block freed at once, the first block grown in place by realloc; now
+ * and then a turn that differs (another size and stack), a sample, a turn on another thread,
+ * an object of the program's own pool (CUSTOM_FREE is no heap record: REPEAT does not count
+ * it), and chunks that end in the middle of a repeat. The events go to loop_ev as they are.
+ */
+static void build_loop(mt_lb_t *b, int repeat)
+{
+    loop_nev = 0;
+    mt_lb_init(b, 9, 0);
+    b->enc.rep_off = !repeat;
+    mt_lb_node(b, 1, 0, 0x401000);
+    mt_lb_node(b, 2, 1, 0x401100);
+    mt_lb_node(b, 3, 1, 0x401200);
+    uint64_t bump = 0x7f0000010000, tmp = 0x7e0000001000;
+    mt_sample_t smp = {0};
+    for (uint64_t i = 0; i < LOOP_TURNS; i++) {
+        uint64_t t = 1000 + i * 3; /* microseconds: a clock pair every turn */
+        uint32_t tid = i % 3001 == 1500 ? 78 : 77, node = i % 1013 == 7 ? 3 : 1;
+        uint64_t size = i % 1013 == 7 ? 56 : 40;
+        if (i == 0 || tid != loop_ev[loop_nev - 1].tid)
+            mt_lb_thread(b, tid);
+        mt_lb_alloc(b, MT_ALLOC_MALLOC, t, size, bump, node);
+        loop_add(MT_TAG_ALLOC, tid, t, bump, size, node);
+        mt_lb_alloc(b, MT_ALLOC_MALLOC, t, 24, tmp, 2);
+        loop_add(MT_TAG_ALLOC, tid, t, tmp, 24, 2);
+        mt_lb_free_(b, MT_TAG_FREE, t + 1, tmp);
+        loop_add(MT_TAG_FREE, tid, t + 1, tmp, 0, 0);
+        mt_lb_free_(b, MT_TAG_REALLOC_RELEASE, t + 1, bump);
+        loop_add(MT_TAG_REALLOC_RELEASE, tid, t + 1, bump, 0, 0);
+        mt_lb_alloc(b, MT_ALLOC_REALLOC, t + 2, 80, bump, 1);
+        loop_add(MT_TAG_ALLOC, tid, t + 2, bump, 80, 1);
+        if (i % 1009 == 3) { /* an object of the program's own pool (memtrace_alloc, _free) */
+            mt_lb_alloc(b, MT_ALLOC_CUSTOM, t + 2, 16, bump + 16, 2);
+            loop_add(MT_TAG_ALLOC, tid, t + 2, bump + 16, 16, 2);
+            mt_lb_free_(b, MT_TAG_CUSTOM_FREE, t + 2, bump + 16);
+            loop_add(MT_TAG_CUSTOM_FREE, tid, t + 2, bump + 16, 0, 0);
+        }
+        bump += 96; /* the grown block's chunk: the next one is carved right after it */
+        if (i % 997 == 0) {
+            smp.rss += 4096;
+            mt_lb_sample(b, t + 2, &smp);
+            loop_add(MT_TAG_SAMPLE, tid, t + 2, smp.rss, 0, 0);
+        }
+        if (i % 5003 == 2500)
+            mt_lb_flush(b);
+    }
+    mt_lb_exit(b, 1000 + LOOP_TURNS * 3, MT_EXIT_NORMAL, 0);
+}
+
+/* Takes the file offsets (" done=N") out of read_all's text. */
+static void strip_done(char *s)
+{
+    char *w = s;
+    for (const char *p = s; *p;) {
+        if (strncmp(p, " done=", 6) == 0) {
+            for (p += 6; *p >= '0' && *p <= '9'; p++)
+                continue;
+        } else {
+            *w++ = *p++;
+        }
+    }
+    *w = '\0';
+}
+
+/* The reader gives back every event of the loop exactly, with REPEATs as without, on one
+ * thread and on two; the repeats make the records a hundred times smaller. */
+START_TEST(repeat_round_trip)
+{
+    mt_lb_t b;
+    build_loop(&b, 0);
+    size_t plain = mt_lb_write(&b, tmpfile_path());
+    mt_lb_free(&b);
+    char path0[sizeof tmp_path + 8];
+    snprintf(path0, sizeof path0, "%s.plain", tmp_path);
+    ck_assert_int_eq(rename(tmp_path, path0), 0);
+    build_loop(&b, 1);
+    size_t small = mt_lb_write(&b, tmpfile_path());
+    mt_lb_free(&b);
+    /* deflate (level 1 here) says much of a repeat as well, the clock (a pair a turn) not */
+    ck_assert_msg(small * 3 < plain * 2, "%zu bytes with repeats, %zu without", small, plain);
+
+    mt_log_stats_t st;
+    memset(&st, 0, sizeof st);
+    mt_reader_t *r;
+    char err[256];
+    ck_assert_int_eq(mt_reader_open_stats(&r, tmp_path, &st, err, sizeof err), 0);
+    mt_record_t rec;
+    size_t k = 0;
+    while (mt_reader_next(r, &rec) == 1) {
+        if (rec.tag == MT_TAG_THREAD || rec.tag == MT_TAG_TRACE_NODE || rec.tag == MT_TAG_EXIT)
+            continue;
+        ck_assert_uint_lt(k, loop_nev);
+        const loop_event_t *w = &loop_ev[k++];
+        ck_assert_msg(rec.tag == w->tag && rec.tid == w->tid && rec.time_us == w->time,
+                      "event %zu: tag %x tid %u at %llu", k - 1, rec.tag, (unsigned)rec.tid,
+                      (unsigned long long)rec.time_us);
+        if (rec.tag == MT_TAG_SAMPLE) {
+            ck_assert_uint_eq(rec.sample.rss, w->addr);
+            continue;
+        }
+        ck_assert_uint_eq(rec.addr, w->addr);
+        if (rec.tag == MT_TAG_ALLOC) {
+            ck_assert_uint_eq(rec.size, w->size);
+            ck_assert_uint_eq(rec.node, w->node);
+        }
+    }
+    ck_assert_int_eq(mt_reader_state(r), MT_READER_END);
+    ck_assert_uint_eq(k, loop_nev);
+    mt_reader_close(r);
+    /* a REPEAT between any two of the breaks (deviating turns, samples, threads, chunks) */
+    ck_assert_uint_gt(st.tag_records[MT_TAG_REPEAT], 60);
+    ck_assert_uint_lt(st.tag_records[MT_TAG_REPEAT], 200);
+    ck_assert_uint_eq(st.version, 6);
+    mt_log_stats_t st0;
+    memset(&st0, 0, sizeof st0);
+    ck_assert_int_eq(mt_reader_open_stats(&r, path0, &st0, err, sizeof err), 0);
+    while (mt_reader_next(r, &rec) == 1)
+        continue;
+    mt_reader_close(r);
+    ck_assert_uint_eq(st0.tag_records[MT_TAG_REPEAT], 0);
+    /* raw, the records but the clock's pairs take a hundredth of what they did */
+    uint64_t raw = st.raw_bytes - st.stream_raw[MT_STREAM_TIME],
+             raw0 = st0.raw_bytes - st0.stream_raw[MT_STREAM_TIME];
+    ck_assert_msg(raw * 100 < raw0, "raw %llu with repeats, %llu without", (unsigned long long)raw,
+                  (unsigned long long)raw0);
+
+    /* what a caller sees is the same, record by record, as from the log without repeats
+     * (but where in the file it is) */
+    int t1, t2;
+    char *with = read_all(tmp_path, 2, 0, &t1);
+    char *without = read_all(path0, 2, 0, &t2);
+    strip_done(with);
+    strip_done(without);
+    ck_assert_uint_eq(strlen(with), strlen(without));
+    ck_assert(strcmp(with, without) == 0);
+    free(with);
+    free(without);
+    assert_same_both_ways(tmp_path, 0);
+    assert_same_both_ways(tmp_path, 3000); /* stopped inside a REPEAT */
+    unlink(tmp_path);
+    unlink(path0);
+}
+END_TEST
+
 MT_SUITE(.name = "log_reader", .timeout = 60,
-         .tests = MT_TESTS(
-             round_trip_every_record, chunk_boundaries_keep_absolute_values, cut_at_every_byte,
-             truncation_message_names_time, bad_crc_stops_before_chunk, bad_compressed_bytes,
-             header_errors, absurd_lengths_refused, corrupt_records,
-             analysis_collects_process_and_exit, model_round_trip, exit_frees_round_trip,
-             follow_reads_a_growing_file, follow_ends_when_the_writer_is_done,
-             follow_stops_at_the_exit_record, stats_add_up, threaded_reader_gives_the_same_records,
-             threaded_reader_same_on_cut_and_corrupt_logs, threaded_reader_tiny_chunks,
-             reader_decodes_leak_records, reader_refuses_bad_leak_kind_and_cut_records));
+         .tests = MT_TESTS(round_trip_every_record, chunk_boundaries_keep_absolute_values,
+                           cut_at_every_byte, truncation_message_names_time,
+                           bad_crc_stops_before_chunk, bad_compressed_bytes, header_errors,
+                           absurd_lengths_refused, corrupt_records,
+                           analysis_collects_process_and_exit, model_round_trip,
+                           exit_frees_round_trip, follow_reads_a_growing_file,
+                           follow_ends_when_the_writer_is_done, follow_stops_at_the_exit_record,
+                           stats_add_up, threaded_reader_gives_the_same_records,
+                           threaded_reader_same_on_cut_and_corrupt_logs,
+                           threaded_reader_tiny_chunks, reader_decodes_leak_records,
+                           reader_refuses_bad_leak_kind_and_cut_records, repeat_round_trip));
