@@ -1195,16 +1195,23 @@ static inline void mt_enc_free(mt_enc_t *e, enum mt_tag tag, uint64_t now_us, ui
     mt_enc_rec(e, &r);
 }
 
-static inline void mt_enc_mmap(mt_enc_t *e, uint64_t now_us, uint64_t size, uint64_t addr,
-                               uint32_t node, enum mt_map_kind kind)
+/* A timed record of a block with its stack: size, address, node, then a kind (MMAP, AGG_LIVE). */
+static inline void mt_enc_block_rec(mt_enc_t *e, uint8_t tag, uint64_t now_us, uint64_t size,
+                                    uint64_t addr, uint32_t node, uint64_t kind)
 {
     mt_enc_run_end(e);
     mt_enc_time(e, now_us);
-    mt_enc_u8(e, MT_TAG_MMAP);
+    mt_enc_u8(e, tag);
     mt_enc_sv(e, MT_STREAM_SIZE, size);
     mt_enc_addr(e, addr);
     mt_enc_sv(e, MT_STREAM_NODE, node);
     mt_enc_v(e, kind);
+}
+
+static inline void mt_enc_mmap(mt_enc_t *e, uint64_t now_us, uint64_t size, uint64_t addr,
+                               uint32_t node, enum mt_map_kind kind)
+{
+    mt_enc_block_rec(e, MT_TAG_MMAP, now_us, size, addr, node, kind);
 }
 
 static inline void mt_enc_munmap(mt_enc_t *e, uint64_t now_us, uint64_t size, uint64_t addr)
@@ -1336,13 +1343,7 @@ static inline void mt_enc_agg_site(mt_enc_t *e, uint64_t now_us, uint32_t node,
 static inline void mt_enc_agg_live(mt_enc_t *e, uint64_t now_us, uint64_t size, uint64_t addr,
                                    uint32_t node, enum mt_alloc_kind kind)
 {
-    mt_enc_run_end(e);
-    mt_enc_time(e, now_us);
-    mt_enc_u8(e, MT_TAG_AGG_LIVE);
-    mt_enc_sv(e, MT_STREAM_SIZE, size);
-    mt_enc_addr(e, addr);
-    mt_enc_sv(e, MT_STREAM_NODE, node);
-    mt_enc_v(e, kind);
+    mt_enc_block_rec(e, MT_TAG_AGG_LIVE, now_us, size, addr, node, kind);
 }
 
 /* NOTICE's fields after the tag are v code, s text (compose with mt_enc_v/mt_enc_string). */

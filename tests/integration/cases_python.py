@@ -370,6 +370,20 @@ def case_py_nested_cache():
           f"{(list(extra) + list(missing))[0][:1500]}" if extra or missing else "")
 
 
+def recorded_stacks(log):
+    """Every allocation of LOG as (size, frames), its whole recorded stack innermost first
+    (mt_stackdump: file:function:line for a Python frame, "[gap N]" for N left out)."""
+    dump = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_stackdump")
+    d = run([dump, log])
+    check(d.returncode == 0, f"mt_stackdump {log}\n{show(d)}")
+    out = []
+    for ln in d.stdout.splitlines():
+        size, _, stack = ln.partition("|")
+        if size.isdigit():
+            out.append((int(size), stack.split(";")))
+    return out
+
+
 @case(60, needs="python_frames")
 def case_py_line_cursor():
     """A code object's line lookups go on from where its last one ended (python_frames.c:
@@ -384,17 +398,13 @@ def case_py_line_cursor():
                  "    src = '\\n' * (i % 5) + f'KEEP.append(bytearray({2000 + 2 * i}))\\n'\n"
                  "    exec(compile(src, 'cur.py', 'exec'), {'KEEP': KEEP})\n")
     log, _ = py_run("cursor.mtr", script)
-    dump = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_stackdump")
-    d = run([dump, log])
-    check(d.returncode == 0, f"mt_stackdump {log}\n{show(d)}")
     got = {}
-    for ln in d.stdout.splitlines():
-        size, _, stack = ln.partition("|")
-        if not size.isdigit() or not 2001 <= int(size) <= 8000 or int(size) % 2 == 0:
+    for size, frames in recorded_stacks(log):
+        if not 2001 <= size <= 8000 or size % 2 == 0:
             continue
-        py = next((f for f in stack.split(";") if f.startswith("cur.py:")), None)
+        py = next((f for f in frames if f.startswith("cur.py:")), None)
         if py:
-            got[(int(size) - 2001) // 2] = py
+            got[(size - 2001) // 2] = py
     want = {i: f"cur.py:<module>:{i % 5 + 1}" for i in range(3000)}
     wrong = {i: got.get(i) for i in want if got.get(i) != want[i]}
     check(not wrong, f"{len(wrong)} of 3000 bytearrays at the wrong line, e.g. "
@@ -424,18 +434,11 @@ def case_py_deep_import():
     with open(script, "w") as fh:
         fh.write("import deepchain.m0\n")
     log, _ = py_run("deep.mtr", script, cwd=top)
-    dump = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_stackdump")
-    d = run([dump, log])
-    check(d.returncode == 0, f"mt_stackdump {log}\n{show(d)}")
     found, deepest = {}, 0
-    for ln in d.stdout.splitlines():
-        size, _, stack = ln.partition("|")
-        if not size.isdigit():
-            continue
-        frames = stack.split(";")
+    for size, frames in recorded_stacks(log):
         deepest = max(deepest, len(frames))
-        i = (int(size) - 3001) // 2
-        if int(size) % 2 == 1 and 0 <= i < depth:
+        i = (size - 3001) // 2
+        if size % 2 == 1 and 0 <= i < depth:
             mod = next((f for f in frames if f.startswith(os.path.join(pkg, f"m{i}.py:"))), None)
             if mod:
                 found[i] = any(f == f"{script}:<module>:1" for f in frames)
@@ -464,18 +467,14 @@ def case_py_deep_recursion():
                  "KEEP = []\n"
                  "down(600)\n")
     log, _ = py_run("recurse.mtr", script)
-    dump = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_stackdump")
-    d = run([dump, log])
-    check(d.returncode == 0, f"mt_stackdump {log}\n{show(d)}")
     seen, wrong = set(), []
-    for ln in d.stdout.splitlines():
-        size, _, stack = ln.partition("|")
-        if not size.isdigit() or int(size) % 2 == 0 or not 5001 <= int(size) <= 6201:
+    for size, frames in recorded_stacks(log):
+        if size % 2 == 0 or not 5001 <= size <= 6201:
             continue
-        py = [f for f in stack.split(";") if f.startswith(script + ":") or f.startswith("[gap")]
+        py = [f for f in frames if f.startswith(script + ":") or f.startswith("[gap")]
         if not py or py[0] != f"{script}:down:4":
             continue
-        n = (int(size) - 5001) // 2
+        n = (size - 5001) // 2
         seen.add(n)
         total = 1 + (601 - n)  # <module> and the down frames
         gaps = [int(f[5:-1]) for f in py if f.startswith("[gap")]
