@@ -94,9 +94,11 @@ typedef struct mt_pywalk {
 /* A thread slot's cache (MT_SLOT_PY_CACHE): the last walk and its frames, each stored from the
  * end of its array (the outermost frame last), so that the outer frames an event shares with
  * the thread's last one stay where they are and the new inner ones go in front of them;
- * outer[c] hashes the c outermost frames (mt_pycap_t). nwalk 0: nothing to reuse. */
+ * outer[c] hashes the c outermost frames (mt_pycap_t). nwalk 0: nothing to reuse. Every
+ * frame is compared with the chain before it is reused, so a walk of any earlier event (or of
+ * the slot's last thread) is as good to compare with as the last one. */
 typedef struct mt_pycache {
-    uint32_t nwalk, n;
+    uint32_t nwalk;
     mt_pywalk_t walk[MT_PY_MAX_FRAMES];
     mt_pyframe_t f[MT_PY_MAX_FRAMES];
     mt_pyhash_t outer[MT_PY_MAX_FRAMES + 1];
@@ -224,7 +226,6 @@ static uint32_t mt_py_capture_cached(mt_pycache_t *c, _PyInterpreterFrame *const
         c->outer[m] = mt_pync_hash_step(c->outer[m - 1], &c->f[top - m]);
     }
     c->nwalk = w;
-    c->n = m;
     return m;
 }
 
@@ -246,20 +247,17 @@ uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor)
     for (; f && f->f_code && w < MT_PY_REUSE_MIN; f = f->previous, w++)
         if (!mt_py_frame_incomplete(f))
             mt_py_frame_keep(&buf[n++], f);
-    /* MEMTRACE_PYTHON_CACHE=0 (mt_py.native_cache false) reads every frame whole: the tests
-     * compare the stacks both ways. */
-    mt_slot_t *slot = mt_py.native_cache ? mt_slot_peek() : NULL;
-    mt_pycache_t *c = slot ? slot->py_cache : NULL;
-    if (!f || !f->f_code) {
-        if (c)
-            c->nwalk = 0; /* its frames are not in c: nothing to reuse next time */
+    if (!f || !f->f_code)
         return cap->n = n;
-    }
     /* Deeper: the chain first, frame fields only (the frames live in the thread's data
      * stack), then compared from the outermost frame with this thread's last. */
     _PyInterpreterFrame *chain[MT_PY_MAX_FRAMES];
     for (f = top, w = 0; f && f->f_code && w < MT_PY_MAX_FRAMES; f = f->previous)
         chain[w++] = f;
+    /* MEMTRACE_PYTHON_CACHE=0 (mt_py.native_cache false) reads every frame whole: the tests
+     * compare the stacks both ways. */
+    mt_slot_t *slot = mt_py.native_cache ? mt_slot_peek() : NULL;
+    mt_pycache_t *c = slot ? slot->py_cache : NULL;
     if (MT_LIKELY(c != NULL) && !(f && f->f_code)) {
         cap->n = mt_py_capture_cached(c, chain, w);
         cap->f = &c->f[MT_PY_MAX_FRAMES - cap->n];
@@ -267,8 +265,6 @@ uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor)
         return cap->n;
     }
     /* Deeper than the cache (recursion), or no slot: read whole. */
-    if (c)
-        c->nwalk = 0;
     return cap->n = mt_py_capture_whole(top, buf, MT_PY_MAX_FRAMES);
 }
 
