@@ -40,13 +40,6 @@ static mt_pync_prefix_t *mt_pync_prefix;
 static mt_pync_leaf_t *mt_pync_leaves;
 static int mt_pync_failed;
 
-void mt_pync_hash_outer(mt_pyhash_t *outer, const mt_pyframe_t *py, uint32_t npy)
-{
-    outer[0] = mt_pync_hash_empty();
-    for (uint32_t c = 1; c <= npy; c++)
-        outer[c] = mt_pync_hash_step(outer[c - 1], &py[npy - c]);
-}
-
 void mt_pync_key_of(mt_pync_key_t *out, mt_pyhash_t h, uint32_t npy,
                     const mt_pynative_key_t *native)
 {

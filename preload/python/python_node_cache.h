@@ -43,9 +43,6 @@ static inline mt_pyhash_t mt_pync_hash_empty(void)
     return (mt_pyhash_t){0x243f6a8885a308d3ull, 0x13198a2e03707344ull};
 }
 
-/* outer[c] for c = 0..npy: the hash of the c outermost of py[0..npy) (innermost first). */
-void mt_pync_hash_outer(mt_pyhash_t *outer, const mt_pyframe_t *py, uint32_t npy);
-
 /* The key of npy frames whose hash is h (their outer[npy]) and of the native key. */
 void mt_pync_key_of(mt_pync_key_t *out, mt_pyhash_t h, uint32_t npy,
                     const mt_pynative_key_t *native);

@@ -202,6 +202,15 @@ START_TEST(leaves_are_the_trees_nodes)
 }
 END_TEST
 
+/* outer[c] for c = 0..npy, folded from the outermost frame inwards as the capture cache of
+ * python_frames.c keeps them. */
+static void hash_outer(mt_pyhash_t *outer, const mt_pyframe_t *py, uint32_t npy)
+{
+    outer[0] = mt_pync_hash_empty();
+    for (uint32_t c = 1; c <= npy; c++)
+        outer[c] = mt_pync_hash_step(outer[c - 1], &py[npy - c]);
+}
+
 /* A capture that kept its frames' hashes (python.h: mt_pycap_t, the deep stacks' path) and one
  * that did not (short stacks) give every suffix the same key, which is the frames' own; and a
  * hash kept for outer frames changes with every frame inward of them. */
@@ -210,7 +219,7 @@ START_TEST(kept_hashes_make_the_frames_keys)
     mt_pyframe_t py[3];
     frames(py);
     mt_pyhash_t outer[4];
-    mt_pync_hash_outer(outer, py, 3);
+    hash_outer(outer, py, 3);
     const mt_pynative_key_t nat = {0, 0x401234, 96, 12, 0};
     mt_pycap_t kept = {py, outer, 3}, bare = {py, NULL, 3};
     for (uint32_t from = 0; from < 3; from++) {
@@ -226,7 +235,7 @@ START_TEST(kept_hashes_make_the_frames_keys)
     deeper[0].offset += 40;
     memcpy(deeper + 1, py, sizeof py);
     mt_pyhash_t outer4[5];
-    mt_pync_hash_outer(outer4, deeper, 4);
+    hash_outer(outer4, deeper, 4);
     for (int c = 0; c <= 3; c++)
         ck_assert(outer4[c].h1 == outer[c].h1 && outer4[c].h2 == outer[c].h2);
     ck_assert(outer4[4].h1 != outer[3].h1);
