@@ -170,14 +170,8 @@ uint32_t mt_pync_leaf(uint32_t node, uint64_t id0, const uintptr_t *inner, uint3
         if (e->h1 == h1 && e->h2 == h2 && e->n == n && e->epoch == epoch && e->node)
             return e->node;
     }
-    /* One extension, innermost frame first as mt_tree_extend takes them: the Python frame
-     * after (outward of) the native ones, so that a new chain is made in one go. */
-    uintptr_t chain[MT_UNWIND_MAX + 1];
-    if (MT_UNLIKELY(n > MT_UNWIND_MAX))
-        return 0;
-    memcpy(chain, inner, n * sizeof *inner);
-    chain[n] = (uintptr_t)id0;
-    uint32_t leaf = mt_tree_extend(node, chain, n + 1);
+    uint32_t leaf = mt_tree_extend(node, (const uintptr_t[]){(uintptr_t)id0}, 1);
+    leaf = leaf ? mt_tree_extend(leaf, inner, n) : 0;
     if (e && leaf)
         *e = (mt_pync_leaf_t){h1, h2, n, epoch, leaf, 0};
     return leaf;

@@ -337,21 +337,6 @@ static uint32_t mt_tree_child(uint32_t parent, uint64_t ip)
     return id;
 }
 
-/*
- * Tree lock held; node was just made for ip[n] (a child of a new node is new too): the slots
- * where the young generation will take the children of this chain, ip[n - 1] down to ip[0],
- * whose ids follow node's, are prefetched together. Each is a cache miss in a 1 MiB table,
- * and an import's new stacks are chains of new nodes (2 million on `import pandas`): one
- * miss's wait for the chain instead of one per node. A hint only: an aging meanwhile moves
- * the tables, never the answers.
- */
-static void mt_tree_prefetch_chain(uint32_t node, const uintptr_t *ip, uint32_t n)
-{
-    const mt_edge_t *young = mt_tree.gen[0];
-    for (uint32_t k = 0; k < n && k < 16; k++)
-        __builtin_prefetch(&young[mt_tree_slot(node + k, ip[n - 1 - k])], 1);
-}
-
 /* The last stack the slow path walked, outermost frame first, with the node of each frame. A
  * stack that misses the whole-stack cache usually shares its outer frames with the previous
  * one (the same callers, one level deeper or on the next line: imports nest 50 to 100 frames
@@ -379,17 +364,11 @@ static uint32_t mt_tree_walk(const mt_stack_t *st)
     uint32_t n = st->n, k = mt_path_common(st);
     uint32_t id = k ? mt_path.node[k - 1] : 0;
     mt_path.epoch = mt_tree.epoch;
-    bool ahead = false;
     for (uint32_t i = k; i < n; i++) {
-        uint32_t made = mt_tree.next_id;
         id = mt_tree_child(id, st->ip[n - 1 - i]);
         if (!id) {
             mt_path.n = i;
             return 0;
-        }
-        if (id == made && !ahead && i + 1 < n) {
-            mt_tree_prefetch_chain(id, st->ip, n - 1 - i);
-            ahead = true;
         }
         mt_path.ip[i] = st->ip[n - 1 - i];
         mt_path.node[i] = id;
@@ -468,15 +447,8 @@ uint32_t mt_tree_intern(const mt_stack_t *st)
 uint32_t mt_tree_extend(uint32_t node, const uintptr_t *ip, uint32_t n)
 {
     mt_tree_miss_lock();
-    bool ahead = false;
-    for (uint32_t i = n; i-- > 0 && node;) {
-        uint32_t made = mt_tree.next_id;
+    for (uint32_t i = n; i-- > 0 && node;)
         node = mt_tree_child(node, ip[i]);
-        if (node == made && !ahead && i > 0) {
-            mt_tree_prefetch_chain(node, ip, i);
-            ahead = true;
-        }
-    }
     mt_tree_miss_unlock();
     return node;
 }
