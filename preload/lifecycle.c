@@ -26,6 +26,7 @@
 #include "leak/leak_scan.h"
 #include "python/python.h"
 #include "record/aggregate.h"
+#include "record/event_ring.h"
 #include "record/heap_total.h"
 #include "record/live_table.h"
 #include "record/modules.h"
@@ -99,6 +100,8 @@ void mt_life_fork_prepare(void)
     mt_guard++;
     mt_rec_modules_lock();
     mt_writer_lock();
+    /* Every event so far in the parent's log, and none in a ring for the child to inherit. */
+    mt_ring_close();
     /* No thread may be inside the tree or a shard of the block table at the fork: the child
      * would find them locked or half changed. Events logged have their table change in. */
     mt_tree_fork_prepare();
@@ -128,6 +131,7 @@ void mt_life_fork_parent(void)
             mt_writer_end();
         }
     }
+    mt_ring_open();
     mt_writer_unlock();
     mt_guard--;
 }
@@ -137,6 +141,7 @@ static void mt_life_child_start(bool prepared)
 {
     mt_rec_thread_child();
     mt_slot_child();
+    mt_ring_child();
     mt_last_thread_child();
     bool was_active = mt_rec_active();
     mt_writer_child_reset(); /* fresh locks; stopped until the new log is open */
@@ -224,6 +229,7 @@ void mt_life_finish(enum mt_exit_reason reason, int status)
     uint64_t last_time = mt_rec_now();
     mt_life_report_unrecorded();
     mt_writer_lock();
+    mt_ring_close(); /* for good: the events still to come take the lock, and find it stopped */
     mt_rec_aggregate_end();
     if (reason == MT_EXIT_NORMAL)
         mt_rec_leak_check();
@@ -247,8 +253,15 @@ bool mt_life_exec_begin(off_t *size, const char *file)
     if (mt_config.sample_ms)
         mt_sampler_read(&last);
     uint64_t last_time = mt_rec_now();
-    if (!mt_writer_exec_hold(size))
+    /* The rings emptied into the log and closed: the other threads' events take the lock, and
+     * wait there from the hold on (opened again if the exec fails). */
+    mt_writer_lock();
+    mt_ring_close();
+    mt_writer_unlock();
+    if (!mt_writer_exec_hold(size)) {
+        mt_ring_open();
         return false;
+    }
     /* Under the hold: if the exec fails, the writer cuts them off with the EXIT, and they are
      * written again at the end (mt_agg_exec_failed). */
     mt_rec_aggregate_end();
@@ -274,6 +287,7 @@ void mt_life_exec_failed(off_t size)
     if (mt_config.aggregate)
         mt_agg_exec_failed(); /* with the writer lock the hold kept */
     mt_writer_exec_failed(size);
+    mt_ring_open();
 }
 
 /* Normally runs before mt_life_on_exit (see there); flushing keeps the log complete if a later
@@ -282,6 +296,9 @@ __attribute__((destructor(101))) static void mt_life_fini(void)
 {
     if (mt_rec_active()) {
         mt_guard++;
+        mt_writer_lock();
+        mt_ring_sync();
+        mt_writer_unlock();
         mt_writer_flush(false);
         mt_guard--;
     }
@@ -321,6 +338,7 @@ static void mt_life_on_signal(int sig)
     if (mt_rec_active() && mt_sys_getpid() == mt_rec.pid &&
         !(mt_writer.thread_running && pthread_equal(pthread_self(), mt_writer.thread)) &&
         mt_writer_trylock()) {
+        mt_ring_close();
         mt_rec_aggregate_end();
         mt_enc_t *e = mt_writer_begin(0);
         if (e)
@@ -407,6 +425,9 @@ void mt_life_init(const mt_life_python_t *py)
     }
     if (mt_config.aggregate)
         mt_writer.header_flags = MT_LOG_FLAG_AGGREGATED;
+    mt_ring_init();
+    if (mt_ring_on)
+        mt_writer.sync = mt_ring_sync;
     mt_private_heap = 1;
     mt_life_py->detect();
     mt_private_heap = 0;

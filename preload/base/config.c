@@ -112,6 +112,7 @@ void mt_config_load(void)
     c->follow_fork = mt_config_ulong("MEMTRACE_FOLLOW_FORK", 1) != 0;
     c->leak_check = mt_config_ulong("MEMTRACE_LEAK_CHECK", 0) != 0;
     c->fast_unwind = mt_config_ulong("MEMTRACE_FAST_UNWIND", 1) != 0;
+    c->rings = mt_config_ulong("MEMTRACE_RINGS", 1) != 0;
     c->log_repeat = mt_config_ulong("MEMTRACE_LOG_REPEAT", 1) != 0;
     c->root_pid = (int)mt_config_ulong("MEMTRACE_ROOT_PID", 0);
     c->aggregate = mt_config_ulong("MEMTRACE_AGGREGATE", 0) != 0;

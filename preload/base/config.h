@@ -24,6 +24,7 @@ typedef struct mt_config {
     int root_pid;             /* MEMTRACE_ROOT_PID, 0 when unset */
     bool leak_check;          /* MEMTRACE_LEAK_CHECK: classify live blocks at exit */
     bool fast_unwind;         /* MEMTRACE_FAST_UNWIND: cached-CFI walker, default on */
+    bool rings;               /* MEMTRACE_RINGS: per-thread event rings, default on */
     /* MEMTRACE_AGGREGATE: keep per-site figures in the process and write them at the end
      * instead of every event (record/aggregate.h); implies no samples (sample_ms 0). */
     bool aggregate;

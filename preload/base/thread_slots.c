@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #define MT_SLOTS_PER_CHUNK 128u
-#define MT_SLOT_CHUNKS 1024u                                    /* 131,072 threads at once */
-#define MT_SLOT_FU_REGION (MT_SLOT_FU_CACHE + MT_SLOT_PY_CACHE) /* a slot's in c->fu */
+#define MT_SLOT_CHUNKS 1024u /* 131,072 threads at once */
+#define MT_SLOT_FU_REGION (MT_SLOT_FU_CACHE + MT_SLOT_PY_CACHE + MT_SLOT_RING) /* in c->fu */
 
 typedef struct mt_slot_chunk {
     uint8_t *alt, *rec, *fu;
@@ -81,6 +81,8 @@ static mt_slot_chunk_t *mt_slots_new_chunk(void)
         c->slot[i].signals = c->slot[i].rec_stack + MT_SLOT_SCRATCH;
         c->slot[i].fu_cache = c->fu + (size_t)i * MT_SLOT_FU_REGION;
         c->slot[i].py_cache = (uint8_t *)c->slot[i].fu_cache + MT_SLOT_FU_CACHE;
+        c->slot[i].ring = (uint8_t *)c->slot[i].py_cache + MT_SLOT_PY_CACHE;
+        c->slot[i].index = mt_slots.nchunks * MT_SLOTS_PER_CHUNK + i;
     }
     mt_slots.chunk[mt_slots.nchunks] = c;
     __atomic_store_n(&mt_slots.nchunks, mt_slots.nchunks + 1, __ATOMIC_RELEASE);
@@ -171,6 +173,17 @@ uintptr_t mt_slot_program_sp(uintptr_t sp)
         sp < (uintptr_t)s->rec_stack + MT_SLOT_REC_STACK)
         return s->program_sp;
     return sp;
+}
+
+unsigned mt_slot_count(void)
+{
+    return __atomic_load_n(&mt_slots.nchunks, __ATOMIC_ACQUIRE) * MT_SLOTS_PER_CHUNK;
+}
+
+mt_slot_t *mt_slot_at(unsigned i)
+{
+    mt_slot_chunk_t *c = __atomic_load_n(&mt_slots.chunk[i / MT_SLOTS_PER_CHUNK], __ATOMIC_ACQUIRE);
+    return &c->slot[i % MT_SLOTS_PER_CHUNK];
 }
 
 void mt_slot_wait_idle(void)

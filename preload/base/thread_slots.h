@@ -20,6 +20,9 @@
 #define MT_SLOT_SIGNALS 4096u
 #define MT_SLOT_FU_CACHE (108u << 10) /* fast_unwind.c's rule and whole-stack caches */
 #define MT_SLOT_PY_CACHE (12u << 10)  /* python_frames.c's last capture of the frame chain */
+/* record/event_ring.c's ring of the thread's heap events, not yet in the log: 8,192 events of
+ * 32 bytes and the ring's three cache lines of indices */
+#define MT_SLOT_RING ((256u << 10) + 4096u)
 
 typedef struct mt_slot {
     uint8_t *alt_stack;   /* MT_SLOT_ALT_STACK bytes: a root for the leak scan (handler frames) */
@@ -31,7 +34,11 @@ typedef struct mt_slot {
                            * the leak scan (whole stacks hold stack and register words) */
     void *py_cache;       /* MT_SLOT_PY_CACHE bytes after fu_cache, excluded likewise (frames
                            * and code objects are the program's heap blocks) */
+    void *ring;           /* MT_SLOT_RING bytes after py_cache, excluded likewise (the
+                           * addresses of blocks, live or freed) */
     uintptr_t program_sp; /* while on rec_stack: where the program's stack was left */
+    unsigned index;       /* in mt_slot_at's numbering */
+    int ring_listed;      /* the ring was made known to the merge (record/event_ring.c) */
     /* Set (under the writer lock) once the thread's event is in the log and until the leak
      * check's block table has it too (record/recorder.c): whoever needs the two to agree
      * waits for it to clear (mt_slot_wait_idle). On a line of its own: others read it. */
@@ -57,6 +64,11 @@ static inline mt_slot_t *mt_slot_peek(void)
 {
     return mt_slot_tls;
 }
+
+/* How many slots exist (taken or not): mt_slot_at(i) for i below it. Slots are only ever
+ * added and never move, so any thread may look at them without a lock. */
+unsigned mt_slot_count(void);
+mt_slot_t *mt_slot_at(unsigned i);
 
 /* For the leak scan's stop handler, run in the stopped thread: sp, or the program's stack
  * pointer when sp lies on this thread's recorder stack. */

@@ -500,11 +500,14 @@ static void mt_writer_deadline(struct timespec *ts, uint64_t us_from_now)
     }
 }
 
+__thread int mt_writer_self __attribute__((tls_model("initial-exec")));
+
 static void *mt_writer_main(void *arg)
 {
     (void)arg;
     mt_writer_t *w = &mt_writer;
     mt_guard = 1; /* forever: nothing this thread does is recorded */
+    mt_writer_self = 1;
     /* It blocks every signal, so the leak check cannot (and need not) hold it still: it
      * holds no pointers into the program's heap. */
     mt_leakscan_skip_thread(mt_sys_gettid());
@@ -609,6 +612,7 @@ void mt_writer_leave_thread(void)
     mt_writer_lock();
     w->thread_running = false;
     w->quit = true;
+    mt_writer_self = 0; /* it writes inline from now on, waiting like any thread */
     pthread_cond_broadcast(&w->freed);
     mt_writer_unlock();
 }

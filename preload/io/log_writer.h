@@ -76,6 +76,9 @@ typedef struct mt_writer {
     unsigned long long fd_dev, fd_ino; /* identity of the log, to notice a closed/reused fd */
     pthread_t thread;
     void (*tick)(void); /* run by the thread every tick_us, outside the lock */
+    /* Run, lock held, before each record begun through mt_writer_record: puts into the log
+     * every event held elsewhere that must come before it (record/event_ring.h). */
+    void (*sync)(void);
     /* Run without the lock when a buffer is wanted in another process than the log's: a child
      * that no fork handler prepared (a raw clone). It must give the child a log of its own. */
     void (*orphaned)(void);
@@ -95,6 +98,9 @@ typedef struct mt_writer {
 } mt_writer_t;
 
 extern mt_writer_t mt_writer;
+
+/* Non-zero on the writer thread: it must never wait for a free buffer (it frees them). */
+extern __thread int mt_writer_self __attribute__((tls_model("initial-exec")));
 
 /* The recorder lock, in its place in the lock order (base/lock_order.h). */
 static inline void mt_writer_lock(void)
@@ -170,6 +176,8 @@ static inline void mt_writer_end(void)
 static inline mt_enc_t *mt_writer_record(uint32_t tid)
 {
     mt_writer_lock();
+    if (mt_writer.sync)
+        mt_writer.sync();
     return mt_writer_begin(tid);
 }
 
@@ -177,6 +185,8 @@ static inline mt_enc_t *mt_writer_record(uint32_t tid)
 static inline mt_enc_t *mt_writer_record_big(size_t need)
 {
     mt_writer_lock();
+    if (mt_writer.sync)
+        mt_writer.sync();
     return mt_writer_begin_big(need);
 }
 

@@ -12,6 +12,7 @@
 
 #include "base/config.h"
 #include "io/log_writer.h"
+#include "record/event_ring.h"
 
 #define MT_MOD_MAX 8192
 #define MT_MOD_SEG_MAX 16
@@ -193,6 +194,9 @@ static bool mt_rec_modules_rescan_locked(void)
     mt_mods.first_seen = false;
     dl_iterate_phdr(mt_rec_modules_scan_cb, NULL);
     mt_writer_lock();
+    /* The heap events still in the threads' rings go first: their stacks are in the modules
+     * as they were, and a reader resolves a node against the modules of its time. */
+    mt_ring_sync();
     bool unloaded = mt_rec_modules_diff();
     mt_writer_unlock();
     return unloaded;

@@ -23,6 +23,7 @@
 #include "python/python.h"
 #include "python/python_node_cache.h"
 #include "record/aggregate.h"
+#include "record/event_ring.h"
 #include "record/live_table.h"
 #include "record/modules.h"
 #include "record/sampler.h"
@@ -151,6 +152,29 @@ static inline void mt_rec_track_after(bool deferred, enum mt_tag tag, uintptr_t 
     __atomic_store_n(&mt_slot_tls->live_busy, 0, __ATOMIC_RELEASE);
 }
 
+/*
+ * An event through this thread's ring (event_ring.h) instead of the writer lock, with the
+ * heap total and the block table changed after it as the locked path does. False when the
+ * ring did not take it: the caller records it under the lock.
+ */
+static inline bool mt_rec_ring_push(enum mt_tag tag, enum mt_alloc_kind kind, const void *p,
+                                    uint64_t size, uint32_t node, uint32_t tid, uint64_t tsize,
+                                    uint64_t usable)
+{
+    mt_slot_t *slot = mt_slot_tls;
+    if (MT_UNLIKELY(!slot))
+        return false;
+    uint32_t *busy = MT_UNLIKELY(mt_config.leak_check) ? &slot->live_busy : NULL;
+    if (!mt_ring_push(tag, kind, (uintptr_t)p, size, node, tid, busy))
+        return false;
+    if (tag == MT_TAG_ALLOC || tag == MT_TAG_REALLOC_FAILED) /* p is valid (again) */
+        mt_heap_total_add(&mt_rec_heap, usable);
+    else
+        mt_heap_total_sub(&mt_rec_heap, usable);
+    mt_rec_track_after(busy != NULL, tag, (uintptr_t)p, tsize, node);
+    return true;
+}
+
 /* Writer lock held, e begun: the allocation's ALLOC record, or under --aggregate its share of
  * the figures kept in the process (aggregate.h), which take the block table's change at once.
  * True when that change is left for after the lock (mt_rec_track_defer). */
@@ -168,7 +192,7 @@ static inline bool mt_rec_put_alloc(mt_enc_t *e, enum mt_alloc_kind kind, uint64
 /* Writer lock held, e begun for thread tid: encodes the tree's queued TRACE_NODE definitions
  * (trace_tree.h), in batches that each leave a buffer room (mt_writer_end). NULL when
  * recording stopped meanwhile (the lock is held all the same). */
-static __attribute__((noinline)) mt_enc_t *mt_rec_defs_slow(mt_enc_t *e, uint32_t tid)
+__attribute__((noinline)) mt_enc_t *mt_rec_defs_slow(mt_enc_t *e, uint32_t tid)
 {
     mt_tree_def_t d[64];
     uint32_t n;
@@ -178,14 +202,6 @@ static __attribute__((noinline)) mt_enc_t *mt_rec_defs_slow(mt_enc_t *e, uint32_
         mt_writer_end_any(); /* an exec may hold the writer */
         e = mt_writer_begin(tid);
     }
-    return e;
-}
-
-/* Before an event that names a node: every node any thread was given is defined first. */
-static inline mt_enc_t *mt_rec_defs(mt_enc_t *e, uint32_t tid)
-{
-    if (MT_UNLIKELY(e && mt_tree_defs_pending()))
-        return mt_rec_defs_slow(e, tid);
     return e;
 }
 
@@ -339,6 +355,7 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
         mt_writer_lock();
         t = mt_tail_put(&walked);
     }
+    mt_ring_sync();
     mt_enc_t *e = mt_writer_begin(tid);
     uint32_t node = 0;
     bool later = false;
@@ -416,6 +433,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
         else
             reusable = false;
     }
+    mt_ring_sync();
     mt_enc_t *e = mt_writer_begin(tid);
     bool later = false;
     /* pymalloc's objects are no glibc chunks (live_table.h) */
@@ -451,9 +469,12 @@ static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t siz
     /* A custom block (memtrace.h) is no glibc chunk: glibc must never be asked about it. */
     uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
     uint64_t tsize = kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC;
+    uint32_t tid = mt_rec_tid();
+    if (MT_LIKELY(__atomic_load_n(&mt_ring_gate, __ATOMIC_RELAXED)) &&
+        mt_rec_ring_push(MT_TAG_ALLOC, kind, p, size, node, tid, tsize, usable))
+        return;
     /* --aggregate reads the clock only at a new high, the one time it is written */
     uint64_t now = MT_UNLIKELY(mt_config.aggregate) ? 0 : mt_rec_now();
-    uint32_t tid = mt_rec_tid();
     mt_enc_t *e = mt_rec_defs(mt_writer_record(tid), tid);
     bool later = false;
     if (MT_LIKELY(e != NULL)) {
@@ -628,8 +649,11 @@ void mt_rec_free(enum mt_tag tag, const void *p, uint64_t usable)
      * REALLOC_FAILED finds none pending: its RELEASE took it.) */
     if (MT_UNLIKELY(mt_heap_total_pending(&mt_rec_heap)))
         mt_rec_peak_sample();
-    uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
+    if (MT_LIKELY(__atomic_load_n(&mt_ring_gate, __ATOMIC_RELAXED)) &&
+        mt_rec_ring_push(tag, MT_ALLOC_MALLOC, p, 0, 0, tid, 0, usable))
+        return;
+    uint64_t now = mt_rec_now();
     mt_enc_t *e = mt_writer_record(tid);
     bool later = false;
     if (MT_LIKELY(e != NULL)) {

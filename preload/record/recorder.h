@@ -17,6 +17,7 @@
 #include "io/log_writer.h"
 #include "log_format.h"
 #include "record/heap_total.h"
+#include "stack/trace_tree.h"
 
 /* The recording process, as lifecycle.c set it up when its log was opened. */
 typedef struct mt_rec_state {
@@ -33,6 +34,17 @@ static inline uint64_t mt_rec_now(void)
 {
     uint64_t now = mt_clock_us();
     return now > mt_rec.start_us ? now - mt_rec.start_us : 0;
+}
+
+/* Writer lock held, e begun for thread tid (or NULL): every node any thread was given is
+ * defined before the event that names it. Returns e, or NULL when recording stopped (the
+ * definitions go in batches that each may hand a buffer over and begin again). */
+mt_enc_t *mt_rec_defs_slow(mt_enc_t *e, uint32_t tid);
+static inline mt_enc_t *mt_rec_defs(mt_enc_t *e, uint32_t tid)
+{
+    if (MT_UNLIKELY(e && mt_tree_defs_pending()))
+        return mt_rec_defs_slow(e, tid);
+    return e;
 }
 
 /* True while events are recorded (cheap, lock-free read for the hooks' fast exit). */

@@ -4,6 +4,8 @@
 // mallinfo2 and dl_iterate_phdr are read before the recorder lock is taken.
 #include "record/recorder.h"
 
+#include "record/event_ring.h"
+
 #include <stdlib.h>
 
 #include "base/clock.h"
@@ -29,6 +31,10 @@ static __attribute__((noreturn, cold)) void mt_rec_end_as_last_thread(void)
 void mt_rec_tick(void)
 {
     mt_clock_recalibrate();
+    /* The rings of threads that went quiet: their events reach the log within a tick. */
+    mt_writer_lock();
+    mt_ring_sync_some();
+    mt_writer_unlock();
     if (mt_config.sample_ms) {
         mt_sample_t s;
         mt_sampler_read(&s);
