@@ -29,8 +29,9 @@
  * MT_WSERIES_BUCKETS figures of its own in the page (mt_wgroups_json). */
 #define MT_HTML_WFLAME_NODES 1000u
 /* Most held entries (window_series.h) the window's flame graph may carry: past it the graph
- * offers no "held at the window's end" (the rows of the sites table always have theirs). */
-#define MT_HTML_WFLAME_HELD_MAX 65536u
+ * offers no "held at the window's end". The same for the sites table: the rows past it have no
+ * "held at window end" (their lists are null). */
+#define MT_HTML_WHELD_MAX 65536u
 /* Most bytes of one table: rows stop there even with the longest names. */
 #define MT_HTML_TABLE_MAX_BYTES (1u << 20)
 
@@ -354,9 +355,11 @@ static const char *const mt_html_window_js[] = {
     "                          '(whole run)', 'held at window end'];",
     "  for (var c = 0; c < 4; c++) st.rows[0].cells[c].textContent = h[c];",
     "  srows.forEach(function (tr, k) {",
-    "    var r = +tr.getAttribute('data-w'), s = alloc(d.sites.a[r], a, b);",
-    "    var v = [[fmtB(s[1]), s[1]], [fmt(s[0]), s[0]], [0, 0]];",
-    "    v[2] = [fmtB(v[2][1] = heldIn(d.sites.h[r], a, b)), v[2][1]];",
+    "    /* rows past the data (README): no figure rather than the run's */",
+    "    var r = +tr.getAttribute('data-w'), l = d.sites.a[r], hl = d.sites.h[r];",
+    "    var s = l ? alloc(l, a, b) : null, hv = hl ? heldIn(hl, a, b) : null;",
+    "    var v = [s ? [fmtB(s[1]), s[1]] : ['\u2013', ''], s ? [fmt(s[0]), s[0]] : ['\u2013', ''],",
+    "             hl ? [fmtB(hv), hv] : ['\u2013', '']];",
     "    [0, 1, 3].forEach(function (c, i) {",
     "      var x = whole ? sorig[k][i] : v[i];",
     "      tr.cells[c].textContent = x[0]; tr.cells[c].setAttribute('data-value', x[1]);",
@@ -657,10 +660,12 @@ static void mt_sites_html(FILE *o, const mt_counter_t *cnt, const mt_report_summ
 }
 
 /* Groups g[from..to) of the window series as {"a": [...], "h": [...]}: per group a flat list,
- * a: (bucket, calls, bytes) of the buckets it allocated in, h: its held entries (b, f, bytes),
- * or no "h" key (held 0: the entries are not there). */
+ * a: (bucket, calls, bytes) of the buckets it allocated in, h: its held entries (b, f, bytes).
+ * held 0: no "h" key; else the groups' lists while their entries fit in MT_HTML_WHELD_MAX,
+ * then null. */
 static void mt_wgroups_json(mt_json_t *j, const mt_wseries_t *w, size_t from, size_t to, int held)
 {
+    size_t budget = MT_HTML_WHELD_MAX;
     mt_json_object_begin(j);
     mt_json_key(j, "a");
     mt_json_array_begin(j);
@@ -680,6 +685,12 @@ static void mt_wgroups_json(mt_json_t *j, const mt_wseries_t *w, size_t from, si
         mt_json_key(j, "h");
         mt_json_array_begin(j);
         for (size_t i = from; i < to; i++) {
+            if (w->g[i].nheld > budget) { /* this one and the rest: the page stays bounded */
+                budget = 0;
+                mt_json_null(j);
+                continue;
+            }
+            budget -= w->g[i].nheld;
             mt_json_array_begin(j);
             for (size_t e = 0; e < w->g[i].nheld; e++) {
                 mt_json_u64(j, w->g[i].held[e].b);
@@ -760,12 +771,13 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
     mt_json_array_end(&j);
     /* the flame graph that follows the window, box by box, and the rows of the sites table */
     size_t nf = page->flame[MT_PAGE_FLAME_WINDOW].n;
-    if (w->ng >= nf && w->ng - nf == rep->nby_bytes) {
+    if (w->ng >= nf &&
+        w->ng - nf == (rep->nby_bytes < MT_PAGE_WSITES ? rep->nby_bytes : MT_PAGE_WSITES)) {
         size_t nheld = 0;
         for (size_t i = 0; i < nf; i++)
             nheld += w->g[i].nheld;
         mt_json_key(&j, "flame");
-        mt_wgroups_json(&j, w, 0, nf, nheld <= MT_HTML_WFLAME_HELD_MAX);
+        mt_wgroups_json(&j, w, 0, nf, nheld <= MT_HTML_WHELD_MAX);
         mt_json_key(&j, "sites");
         mt_wgroups_json(&j, w, nf, w->ng, 1);
     }

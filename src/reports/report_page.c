@@ -21,9 +21,10 @@ static int mt_page_wseries(mt_report_page_t *p, const mt_analysis_t *a)
     if (rc == 0) {
         for (size_t i = 0; i < rep->sites.n; i++)
             row[i] = UINT32_MAX;
-        for (size_t r = 0; r < rep->nby_bytes; r++)
+        size_t nrows = rep->nby_bytes < MT_PAGE_WSITES ? rep->nby_bytes : MT_PAGE_WSITES;
+        for (size_t r = 0; r < nrows; r++)
             row[rep->by_bytes[r]] = (uint32_t)(ft->n + r);
-        mt_wgroups_spec_t spec = {.n = ft->n + rep->nby_bytes,
+        mt_wgroups_spec_t spec = {.n = ft->n + nrows,
                                   .of = {[MT_PAGE_WMAP_FLAME] = flame, [MT_PAGE_WMAP_SITES] = row}};
         rc = mt_wseries_build(&p->wseries, a, &rep->sites, rep->by_bytes, rep->nby_bytes, &spec);
     }

@@ -29,6 +29,8 @@ enum mt_page_flame {
  * MT_PAGE_FLAME_WINDOW (the sites drawn in it as their innermost box), then one per site of
  * summary.by_bytes (the rows of the sites table). */
 enum mt_page_wmap { MT_PAGE_WMAP_FLAME, MT_PAGE_WMAP_SITES };
+/* Rows of the sites table with window figures (`--top 0` may draw more; they have none). */
+#define MT_PAGE_WSITES 500u
 
 typedef struct mt_report_page {
     const mt_analysis_t *a;
@@ -47,7 +49,7 @@ typedef struct mt_report_page {
     mt_report_lines_t lines;
     /* The series of the page's window chart (nb = 0: none, the log cannot be read again), and
      * its groups: wseries.g[i] for node i of flame[MT_PAGE_FLAME_WINDOW] (i < its n), then
-     * wseries.g[flame n + r] for the site summary.by_bytes[r]. */
+     * wseries.g[flame n + r] for the site summary.by_bytes[r], r < MT_PAGE_WSITES. */
     mt_wseries_t wseries;
 } mt_report_page_t;
 

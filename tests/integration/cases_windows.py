@@ -235,6 +235,12 @@ DRAG_JS = """
   var dragged = {flame: +fl.getAttribute('data-total'),
                  window: document.documentElement.getAttribute('data-window'),
                  hash: location.hash};
+  var pick = document.getElementById('mt-wcost');
+  pick.value = 'held';
+  pick.dispatchEvent(new Event('change'));
+  dragged.held = +fl.getAttribute('data-total');
+  pick.value = 'allocated';
+  pick.dispatchEvent(new Event('change'));
   document.getElementById('mt-wback').click();
   document.documentElement.setAttribute('data-probe', JSON.stringify({
     from: +t.getAttribute('data-from'), to: +t.getAttribute('data-to'), rows: rows,
@@ -308,7 +314,8 @@ def case_browser_windows():
               f"drag {t0}..{t1} ({fn}): {r}")
         # the drag redraws the flame graph and names the window in the address; the banner's
         # link goes back to the whole run (650,000 B allocated in all)
-        check(r["dragged"]["flame"] == nbytes and r["dragged"]["window"] and
+        check(r["dragged"]["flame"] == nbytes and r["dragged"]["held"] == held and
+              r["dragged"]["window"] and
               r["dragged"]["hash"].startswith("#window=") and r["back"]["flame"] == 650000 and
               r["back"]["window"] == "" and r["back"]["banner"].startswith(
                   "This page shows the whole run"), f"drag {t0}..{t1} ({fn}), then back: {r}")
