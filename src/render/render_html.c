@@ -25,6 +25,13 @@
 
 /* Most bytes one flame graph may take in the page (see mt_flame_html). */
 #define MT_HTML_FLAME_MAX_BYTES (4u << 20)
+/* The flame graph that follows the window draws at most this many boxes: each carries up to
+ * MT_WSERIES_BUCKETS figures of its own in the page (mt_wgroups_json). */
+#define MT_HTML_WFLAME_NODES 1000u
+/* Most held entries (window_series.h) the window's flame graph may carry: past it the graph
+ * offers no "held at the window's end". The same for the sites table: the rows past it have no
+ * "held at window end" (their lists are null). */
+#define MT_HTML_WHELD_MAX 65536u
 /* Most bytes of one table: rows stop there even with the longest names. */
 #define MT_HTML_TABLE_MAX_BYTES (1u << 20)
 
@@ -91,6 +98,9 @@ static const char *const mt_html_css[] = {
     "svg.wchart { max-width: 100%; height: auto; cursor: col-resize; user-select: none; }",
     "svg.wchart .sel { fill: rgba(0, 0, 0, 0.12); stroke: #333; stroke-width: 1; }",
     ".swatch { display: inline-block; width: 10px; height: 10px; vertical-align: middle; }",
+    ".wbanner { position: sticky; top: 0; z-index: 2; background: #fff4d6; padding: 0.5em 1em; "
+    "border: 1px solid #e0c060; }",
+    "select.wcost { margin: 0.3em 0 0.3em 1em; }",
     NULL,
 };
 
@@ -261,9 +271,134 @@ static const char *const mt_html_window_js[] = {
     "sel.setAttribute('class', 'sel'); sel.setAttribute('y', Y0); sel.setAttribute('height', PH);",
     "svg.appendChild(sel);",
     "function fmt(v) { return v.toLocaleString('en-US'); }",
-    "function show(a, b) {",
+    "function fmtB(v) {",
+    "  var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0, x = v;",
+    "  while (Math.abs(x) >= 1024 && i < 4) { x /= 1024; i++; }",
+    "  return i ? x.toFixed(x >= 100 ? 0 : 1) + ' ' + u[i] + ' (' + fmt(v) + ' B)' : fmt(v) + ' "
+    "B';",
+    "}",
+    "/* a group's flat lists (README, Time windows): what it allocated in buckets [a, b) as",
+    "   [calls, bytes], and what of that it still held at t[b] */",
+    "function alloc(l, a, b) {",
+    "  var r = [0, 0];",
+    "  for (var i = 0; i < l.length; i += 3)",
+    "    if (l[i] >= a && l[i] < b) { r[0] += l[i + 1]; r[1] += l[i + 2]; }",
+    "  return r;",
+    "}",
+    "function heldIn(l, a, b) {",
+    "  var h = 0;",
+    "  for (var i = 0; i < l.length; i += 3) if (l[i] >= a && l[i] < b && l[i + 1] > b) h += l[i + "
+    "2];",
+    "  return h;",
+    "}",
+    "/* the flame graph of bytes allocated: redrawn box by box for the window */",
+    "var fsvg = document.querySelector('svg.mt-flame[data-cost=\"allocated\"]');",
+    "var fapi = fsvg && fsvg.mtFlame, fl = d.flame, cost = 'allocated';",
+    "if (!fapi || !fl || fl.a.length !== fapi.nodes.length) fl = null;",
+    "var fn = fl ? fapi.nodes : [], par = [], up = [];",
+    "var orig = fn.map(function (n) { return { v: n.v, info: n.info }; });",
+    "fn.forEach(function (n, i) {",
+    "  while (up.length && fn[up[up.length - 1]].d >= n.d) up.pop();",
+    "  par.push(up.length ? up[up.length - 1] : -1); up.push(i);",
+    "});",
+    "var fsub = fsvg ? fsvg.querySelector('.sub') : null, fsub0 = fsub ? fsub.textContent : '';",
+    "if (fl && fl.h) {",
+    "  var pick = document.createElement('select');",
+    "  pick.className = 'wcost'; pick.id = 'mt-wcost';",
+    "  pick.setAttribute('aria-label', 'what the flame graph measures');",
+    "  [['allocated', 'bytes allocated'], ['held', 'bytes of them held at the end']].forEach(",
+    "    function (o) { var e = document.createElement('option'); e.value = o[0];",
+    "                   e.textContent = o[1]; pick.appendChild(e); });",
+    "  pick.addEventListener('change', function () { cost = pick.value; show(cur[0], cur[1]); });",
+    "  fsvg.parentNode.insertBefore(pick, fsvg);",
+    "}",
+    "function flame(a, b, whole) {",
+    "  if (!fl) return;",
+    "  if (whole && cost === 'allocated') {",
+    "    fapi.relayout(orig.map(function (o) { return o.v; }), orig.map(function (o) { return "
+    "o.info; }));",
+    "    if (fsub) fsub.textContent = fsub0;",
+    "    return;",
+    "  }",
+    "  var v = [], c = [], info = [], i;",
+    "  for (i = 0; i < fn.length; i++) {",
+    "    var s = alloc(fl.a[i], a, b);",
+    "    c.push(s[0]); v.push(cost === 'held' ? heldIn(fl.h[i], a, b) : s[1]);",
+    "  }",
+    "  for (i = fn.length - 1; i > 0; i--) { v[par[i]] += v[i]; c[par[i]] += c[i]; }",
+    "  var what = (cost === 'held' ? ' held at the end of ' : ' allocated in ') +",
+    "    (whole ? 'the run' : 'the window');",
+    "  for (i = 0; i < fn.length; i++) {",
+    "    var l = orig[i].info.split('\\n');",
+    "    info.push(l[0] + '\\n' + l[1] + '\\n' + fmtB(v[i]) + what + ' (' +",
+    "              (v[0] ? (100 * v[i] / v[0]).toFixed(2) : '0.00') + '%)\\n' + fmt(c[i]) +",
+    "              ' allocations in ' + (whole ? 'the run' : 'the window'));",
+    "  }",
+    "  fapi.relayout(v, info);",
+    "  if (fsub) fsub.textContent = (whole ? 'whole run' : 'window ' + d.t[a].toFixed(3) +",
+    "    ' s to ' + d.t[b].toFixed(3) + ' s') + ': total ' + fmtB(v[0]) + what;",
+    "}",
+    "/* the top sites table: its figures for the window, the peak column stays the run's */",
+    "var st = document.querySelector('table.sites'), srows = [], head0 = [];",
+    "if (st && d.sites) {",
+    "  srows = Array.prototype.slice.call(st.querySelectorAll('tr[data-w]'));",
+    "  head0 = Array.prototype.map.call(st.rows[0].cells, function (c) { return c.textContent; });",
+    "}",
+    "var sorig = srows.map(function (tr) {",
+    "  return [0, 1, 3].map(function (c) {",
+    "    return [tr.cells[c].textContent, tr.cells[c].getAttribute('data-value')];",
+    "  });",
+    "});",
+    "function sites(a, b, whole) {",
+    "  if (!srows.length) return;",
+    "  var h = whole ? head0 : ['allocated in the window', 'allocations in it', 'at the peak ' +",
+    "                          '(whole run)', 'held at window end'];",
+    "  for (var c = 0; c < 4; c++) st.rows[0].cells[c].textContent = h[c];",
+    "  srows.forEach(function (tr, k) {",
+    "    /* rows past the data (README): no figure rather than the run's */",
+    "    var r = +tr.getAttribute('data-w'), l = d.sites.a[r], hl = d.sites.h[r];",
+    "    var s = l ? alloc(l, a, b) : null, hv = hl ? heldIn(hl, a, b) : null;",
+    "    var v = [s ? [fmtB(s[1]), s[1]] : ['\u2013', ''], s ? [fmt(s[0]), s[0]] : ['\u2013', ''],",
+    "             hl ? [fmtB(hv), hv] : ['\u2013', '']];",
+    "    [0, 1, 3].forEach(function (c, i) {",
+    "      var x = whole ? sorig[k][i] : v[i];",
+    "      tr.cells[c].textContent = x[0]; tr.cells[c].setAttribute('data-value', x[1]);",
+    "    });",
+    "  });",
+    "  st.setAttribute('data-window', whole ? '' : d.t[a] + '-' + d.t[b]);",
+    "}",
+    "/* the banner: which window the whole page describes, and the way back */",
+    "var banner = document.getElementById('mt-wbanner');",
+    "function tell(a, b, whole) {",
+    "  if (!banner) return;",
+    "  banner.hidden = false;",
+    "  banner.setAttribute('data-from', whole ? '' : d.t[a]);",
+    "  banner.setAttribute('data-to', whole ? '' : d.t[b]);",
+    "  if (whole) {",
+    "    banner.textContent = 'This page shows the whole ' +",
+    "      (document.querySelector('p[data-key=\"window\"]') ? 'window it was made for' : 'run') +",
+    "      '. Drag across the window chart to see a part of it.';",
+    "    return;",
+    "  }",
+    "  banner.textContent = 'This page shows the window ' + d.t[a].toFixed(3) + ' s to ' +",
+    "    d.t[b].toFixed(3) + ' s in the window chart, the flame graph of bytes allocated and the ' "
+    "+",
+    "    'top sites: what was allocated in it and held at its end. The summary, the other flame ' "
+    "+",
+    "    'graphs and tables are the whole run\\'s. ';",
+    "  var back = document.createElement('a');",
+    "  back.href = '#'; back.id = 'mt-wback'; back.textContent = 'Back to the whole run';",
+    "  back.addEventListener('click', function (e) {",
+    "    e.preventDefault(); show(0, nb);",
+    "    try { history.replaceState(null, '', location.pathname + location.search); } catch (x) {}",
+    "  });",
+    "  banner.appendChild(back);",
+    "}",
+    "var cur = [0, nb];",
+    "function show(a, b, light) {",
     "  if (b <= a) b = Math.min(nb, a + 1);",
     "  if (b <= a) a = b - 1;",
+    "  cur = [a, b];",
     "  sel.setAttribute('x', x(a)); sel.setAttribute('width', Math.max(1, x(b) - x(a)));",
     "  var ta = 0, tb = 0, th = 0;",
     "  for (var k = 0; k < ns; k++) {",
@@ -282,6 +417,10 @@ static const char *const mt_html_window_js[] = {
     "+",
     "    d.t[b].toFixed(3) + ' s: ' + fmt(ta) + ' allocations, ' + fmt(tb) + ' B allocated, ' +",
     "    fmt(th) + ' B of them held at its end';",
+    "  if (light) return; /* while dragging: the chart's table only */",
+    "  var whole = a === 0 && b === nb;",
+    "  flame(a, b, whole); sites(a, b, whole); tell(a, b, whole);",
+    "  document.documentElement.setAttribute('data-window', whole ? '' : d.t[a] + '-' + d.t[b]);",
     "}",
     "function bucketAt(ev) {",
     "  var r = svg.getBoundingClientRect(), fx = (ev.clientX - r.left) * W / r.width;",
@@ -293,9 +432,15 @@ static const char *const mt_html_window_js[] = {
     "svg.addEventListener('mousemove', function (ev) {",
     "  if (start === null) return;",
     "  var e = bucketAt(ev);",
-    "  show(Math.floor(Math.min(start, e)), Math.ceil(Math.max(start, e)));",
+    "  show(Math.floor(Math.min(start, e)), Math.ceil(Math.max(start, e)), true);",
     "});",
-    "window.addEventListener('mouseup', function () { start = null; });",
+    "window.addEventListener('mouseup', function () {",
+    "  if (start === null) return;",
+    "  start = null;",
+    "  show(cur[0], cur[1]);",
+    "  try { history.replaceState(null, '', '#window=' + d.t[cur[0]] + '-' + d.t[cur[1]]); }",
+    "  catch (x) {}",
+    "});",
     "var m = /(?:^#|&)window=([0-9.]+)-([0-9.]+)/.exec(location.hash), a = 0, b = nb;",
     "if (m) {",
     "  var f = +m[1], t = +m[2];",
@@ -499,7 +644,7 @@ static void mt_sites_html(FILE *o, const mt_counter_t *cnt, const mt_report_summ
     size_t i = 0;
     for (; i < rep->nby_bytes && !mt_table_full(o, cnt, start); i++) {
         const mt_site_t *s = &rep->sites.v[rep->by_bytes[i]];
-        fputs("<tr>", o);
+        fprintf(o, "<tr data-w=\"%zu\">", i); /* its figures in a window: sites.a[i], h[i] */
         mt_cell_bytes(o, NULL, s->bytes_allocated);
         mt_cell_count(o, NULL, s->allocations);
         mt_cell_bytes(o, NULL, s->peak_bytes);
@@ -513,6 +658,51 @@ static void mt_sites_html(FILE *o, const mt_counter_t *cnt, const mt_report_summ
     }
     fputs("</table>\n", o);
     mt_table_cut(o, i, rep->nby_bytes);
+}
+
+/* Groups g[from..to) of the window series as {"a": [...], "h": [...]}: per group a flat list,
+ * a: (bucket, calls, bytes) of the buckets it allocated in, h: its held entries (b, f, bytes).
+ * held 0: no "h" key; else the groups' lists while their entries fit in MT_HTML_WHELD_MAX,
+ * then null. */
+static void mt_wgroups_json(mt_json_t *j, const mt_wseries_t *w, size_t from, size_t to, int held)
+{
+    size_t budget = MT_HTML_WHELD_MAX;
+    mt_json_object_begin(j);
+    mt_json_key(j, "a");
+    mt_json_array_begin(j);
+    for (size_t i = from; i < to; i++) {
+        mt_json_array_begin(j);
+        for (unsigned b = 0; b < w->nb; b++) {
+            if (!w->g[i].calls[b] && !w->g[i].bytes[b])
+                continue;
+            mt_json_u64(j, b);
+            mt_json_u64(j, w->g[i].calls[b]);
+            mt_json_u64(j, w->g[i].bytes[b]);
+        }
+        mt_json_array_end(j);
+    }
+    mt_json_array_end(j);
+    if (held) {
+        mt_json_key(j, "h");
+        mt_json_array_begin(j);
+        for (size_t i = from; i < to; i++) {
+            if (w->g[i].nheld > budget) { /* this one and the rest: the page stays bounded */
+                budget = 0;
+                mt_json_null(j);
+                continue;
+            }
+            budget -= w->g[i].nheld;
+            mt_json_array_begin(j);
+            for (size_t e = 0; e < w->g[i].nheld; e++) {
+                mt_json_u64(j, w->g[i].held[e].b);
+                mt_json_u64(j, w->g[i].held[e].f);
+                mt_json_i64(j, w->g[i].held[e].bytes);
+            }
+            mt_json_array_end(j);
+        }
+        mt_json_array_end(j);
+    }
+    mt_json_object_end(j);
 }
 
 /* The window chart and its table (see mt_html_window_js): the series as JSON in an attribute,
@@ -580,6 +770,18 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
         mt_json_object_end(&j);
     }
     mt_json_array_end(&j);
+    /* the flame graph that follows the window, box by box, and the rows of the sites table */
+    size_t nf = page->flame[MT_PAGE_FLAME_WINDOW].n;
+    if (w->ng >= nf &&
+        w->ng - nf == (rep->nby_bytes < MT_PAGE_WSITES ? rep->nby_bytes : MT_PAGE_WSITES)) {
+        size_t nheld = 0;
+        for (size_t i = 0; i < nf; i++)
+            nheld += w->g[i].nheld;
+        mt_json_key(&j, "flame");
+        mt_wgroups_json(&j, w, 0, nf, nheld <= MT_HTML_WHELD_MAX);
+        mt_json_key(&j, "sites");
+        mt_wgroups_json(&j, w, nf, w->ng, 1);
+    }
     mt_json_object_end(&j);
     int rc = mt_json_finish(&j);
     if (fclose(m) != 0 && rc == 0)
@@ -593,8 +795,9 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
           "<code>#window=FROM-TO</code>, in seconds, to the address): the table shows, for "
           "each site, what was allocated in it and what of that was still held at its end, as "
           "<code>memtrace report --from FROM --to TO</code> does at the bounds shown, which "
-          "snap to 1/64 of the run. The flame graphs and the other tables stay the whole "
-          "run's.</p>\n<div id=\"mt-wdata\" data-json=\"",
+          "snap to 1/64 of the run. The flame graph of bytes allocated and the top sites table "
+          "follow the window too; the summary, the peak and leak flame graphs and the other "
+          "tables stay the whole run's.</p>\n<div id=\"mt-wdata\" data-json=\"",
           o);
     while (len && buf[len - 1] == '\n') /* mt_json_finish's: no control byte in an attribute */
         buf[--len] = '\0';
@@ -1036,7 +1239,8 @@ static int mt_render_page(const mt_report_page_t *page, FILE *o, const mt_counte
         fputs("<a href=\"#processes\">processes</a> \xc2\xb7 ", o);
     fputs("<a href=\"#summary\">summary</a> \xc2\xb7 "
           "<a href=\"#timeline\">timeline</a> \xc2\xb7 <a href=\"#threads\">threads</a> "
-          "\xc2\xb7 <a href=\"#flame-peak\">peak</a> \xc2\xb7 "
+          "\xc2\xb7 <a href=\"#flame-window\">allocated</a> \xc2\xb7 "
+          "<a href=\"#flame-peak\">peak</a> \xc2\xb7 "
           "<a href=\"#flame-leaked\">leaks flame graph</a> \xc2\xb7 <a href=\"#sites\">sites</a>",
           o);
     if (page->has_lines)
@@ -1044,6 +1248,8 @@ static int mt_render_page(const mt_report_page_t *page, FILE *o, const mt_counte
     fputs(" \xc2\xb7 <a href=\"#leaks\">leaks</a> \xc2\xb7 <a href=\"#fragmentation\">"
           "fragmentation</a></p>\n",
           o);
+    /* the window the page describes, chosen on the page (mt_html_window_js fills it in) */
+    fputs("<p id=\"mt-wbanner\" class=\"wbanner\" data-key=\"page_window\" hidden></p>\n", o);
     char wnote[96];
     if (mt_window_note(wnote, sizeof wnote, a)) { /* --from/--to: what every table describes */
         fputs("<p class=\"note\" data-key=\"window\">", o);
@@ -1072,10 +1278,13 @@ static int mt_render_page(const mt_report_page_t *page, FILE *o, const mt_counte
         rc = mt_b64_timeline(o, a);
         if (rc == 0)
             rc = mt_windows_html(o, page);
-        if (rc == 0)
-            mt_threads_html(o, cnt, &page->threads);
     }
-    for (size_t k = 0; k < MT_PAGE_FLAMES && rc == 0; k++)
+    /* under the window chart: the flame graph that follows its window */
+    if (rc == 0)
+        rc = mt_flame_html(o, a, &page->flame[MT_PAGE_FLAME_WINDOW], &flames[MT_PAGE_FLAME_WINDOW]);
+    if (rc == 0 && !a->aggregated)
+        mt_threads_html(o, cnt, &page->threads);
+    for (size_t k = MT_PAGE_FLAME_WINDOW + 1; k < MT_PAGE_FLAMES && rc == 0; k++)
         rc = mt_flame_html(o, a, &page->flame[k], &flames[k]);
     if (rc == 0) {
         mt_sites_html(o, cnt, rep, opt.frames);
@@ -1127,6 +1336,9 @@ int mt_render_html(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *out,
     /* The node cap bounds a flame graph for ordinary names; the byte budget for any names (a
      * C++ program's escaped templates): over it, the cap shrinks until the graph fits. */
     mt_html_flame_t flames[MT_PAGE_FLAMES] = {
+        [MT_PAGE_FLAME_WINDOW] = {.so = {.title = "Flame graph: bytes allocated (follows the "
+                                                  "window)"},
+                                  .id = "flame-window"},
         [MT_PAGE_FLAME_PEAK] = {.so = {.title = "Flame graph: bytes held at the heap peak"},
                                 .id = "flame-peak"},
         [MT_PAGE_FLAME_LEAKED] = {.so = {.title = mt_analysis_held(a).at_script_end
@@ -1145,6 +1357,8 @@ int mt_render_html(const mt_analysis_t *a, mt_symbolizer_t *sym, FILE *out,
                                   .size_arg = &flames[k].budget,
                                   .max_size = MT_HTML_FLAME_MAX_BYTES};
     }
+    if (fo[MT_PAGE_FLAME_WINDOW].max_nodes > MT_HTML_WFLAME_NODES) /* its data: see the cap */
+        fo[MT_PAGE_FLAME_WINDOW].max_nodes = MT_HTML_WFLAME_NODES;
     mt_report_page_t page;
     int rc = mt_report_page_build(&page, a, sym, opt.top, fo);
     if (rc < 0)

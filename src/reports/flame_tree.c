@@ -451,6 +451,47 @@ out:
     return rc;
 }
 
+/* The child of at for frame f, else its "other" child, else UINT32_MAX. Siblings are distinct
+ * frames (mt_raw_child), so the first match is the one. */
+static uint32_t mt_flame_child_of(const mt_flame_tree_t *t, uint32_t at, const mt_frame_t *f,
+                                  int *merged)
+{
+    uint32_t other = UINT32_MAX;
+    for (uint32_t c = at + 1; c < t->v[at].end; c = t->v[c].end) {
+        if (t->v[c].kind == MT_FLAME_OTHER)
+            other = c;
+        else if (mt_frame_same(&t->v[c].frame, f))
+            return c;
+    }
+    *merged = 1;
+    return other;
+}
+
+int mt_flame_tree_site_nodes(const mt_flame_tree_t *t, mt_sites_t *sites, uint32_t *out)
+{
+    for (size_t i = 0; i < sites->n; i++) {
+        out[i] = 0;
+        const mt_site_t *s = &sites->v[i];
+        if (!t->n || !mt_site_cost(s, t->cost))
+            continue;
+        int loaded = mt_sites_load(sites, i);
+        if (loaded < 0)
+            return loaded;
+        uint32_t at = 0;
+        int merged = 0;
+        for (size_t k = s->nframes; k-- > 0 && !merged;) {
+            uint32_t c = mt_flame_child_of(t, at, &s->frames[k], &merged);
+            if (c == UINT32_MAX) /* not in a tree of these sites: keep it in the root */
+                break;
+            at = c;
+        }
+        out[i] = at;
+        if (loaded)
+            mt_sites_drop(sites, i);
+    }
+    return 0;
+}
+
 void mt_flame_tree_destroy(mt_flame_tree_t *t)
 {
     free(t->v);

@@ -82,6 +82,11 @@ int mt_flame_tree_build(mt_flame_tree_t *t, const mt_analysis_t *a, mt_sites_t *
                         const mt_flame_opts_t *o) MT_WUR;
 void mt_flame_tree_destroy(mt_flame_tree_t *t);
 
+/* For each site i, out[i] = the node its cost is drawn in: the node of its innermost frame, or
+ * the "other" node its stack was merged into; 0 (the root) for a site of no cost. Walks each
+ * stack down the built tree (frames loaded and dropped one site at a time). 0 or -ENOMEM. */
+int mt_flame_tree_site_nodes(const mt_flame_tree_t *t, mt_sites_t *sites, uint32_t *out) MT_WUR;
+
 /* The figure a cost stands for, from a node's sums. */
 uint64_t mt_flame_figures_cost(const mt_flame_figures_t *f, enum mt_cost cost);
 

@@ -5,12 +5,39 @@
 #include "report_page.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* The series of the window chart, with a group per node of the window's flame tree and per
+ * row of the sites table (report_page.h). */
+static int mt_page_wseries(mt_report_page_t *p, const mt_analysis_t *a)
+{
+    mt_report_summary_t *rep = &p->summary;
+    const mt_flame_tree_t *ft = &p->flame[MT_PAGE_FLAME_WINDOW];
+    size_t ns = rep->sites.n ? rep->sites.n : 1;
+    uint32_t *flame = malloc(ns * sizeof *flame), *row = malloc(ns * sizeof *row);
+    int rc = flame && row ? mt_flame_tree_site_nodes(ft, &rep->sites, flame) : -ENOMEM;
+    if (rc == 0) {
+        for (size_t i = 0; i < rep->sites.n; i++)
+            row[i] = UINT32_MAX;
+        size_t nrows = rep->nby_bytes < MT_PAGE_WSITES ? rep->nby_bytes : MT_PAGE_WSITES;
+        for (size_t r = 0; r < nrows; r++)
+            row[rep->by_bytes[r]] = (uint32_t)(ft->n + r);
+        mt_wgroups_spec_t spec = {.n = ft->n + nrows,
+                                  .of = {[MT_PAGE_WMAP_FLAME] = flame, [MT_PAGE_WMAP_SITES] = row}};
+        rc = mt_wseries_build(&p->wseries, a, &rep->sites, rep->by_bytes, rep->nby_bytes, &spec);
+    }
+    free(flame);
+    free(row);
+    return rc;
+}
 
 int mt_report_page_build(mt_report_page_t *p, const mt_analysis_t *a, mt_symbolizer_t *sym,
                          size_t top, const mt_flame_opts_t flame[MT_PAGE_FLAMES])
 {
     static const enum mt_cost costs[MT_PAGE_FLAMES] = {
+        [MT_PAGE_FLAME_WINDOW] = MT_COST_ALLOCATED,
         [MT_PAGE_FLAME_PEAK] = MT_COST_PEAK,
         [MT_PAGE_FLAME_LEAKED] = MT_COST_LEAKED,
     };
@@ -36,8 +63,7 @@ int mt_report_page_build(mt_report_page_t *p, const mt_analysis_t *a, mt_symboli
         if (rc < 0)
             goto fail_flame;
     }
-    rc = mt_wseries_build(&p->wseries, a, &p->summary.sites, p->summary.by_bytes,
-                          p->summary.nby_bytes);
+    rc = mt_page_wseries(p, a);
     if (rc < 0)
         goto fail_flame;
     p->has_lines = mt_report_lines_available(a);

@@ -17,7 +17,20 @@
 #include "symbolizer.h"
 #include "window_series.h"
 
-enum mt_page_flame { MT_PAGE_FLAME_PEAK, MT_PAGE_FLAME_LEAKED, MT_PAGE_FLAMES };
+/* MT_PAGE_FLAME_WINDOW costs the bytes allocated: the one the page redraws for a window. */
+enum mt_page_flame {
+    MT_PAGE_FLAME_WINDOW,
+    MT_PAGE_FLAME_PEAK,
+    MT_PAGE_FLAME_LEAKED,
+    MT_PAGE_FLAMES
+};
+
+/* The groups of the window series (window_series.h): first a group per node of the flame tree
+ * MT_PAGE_FLAME_WINDOW (the sites drawn in it as their innermost box), then one per site of
+ * summary.by_bytes (the rows of the sites table). */
+enum mt_page_wmap { MT_PAGE_WMAP_FLAME, MT_PAGE_WMAP_SITES };
+/* Rows of the sites table with window figures (`--top 0` may draw more; they have none). */
+#define MT_PAGE_WSITES 500u
 
 typedef struct mt_report_page {
     const mt_analysis_t *a;
@@ -25,8 +38,8 @@ typedef struct mt_report_page {
     mt_leaks_t leaks;
     mt_report_fragmentation_t frag;
     mt_report_threads_t threads;
-    /* The flame trees of summary.sites: MT_PAGE_FLAME_PEAK costs MT_COST_PEAK,
-     * MT_PAGE_FLAME_LEAKED MT_COST_LEAKED. */
+    /* The flame trees of summary.sites: MT_PAGE_FLAME_WINDOW costs MT_COST_ALLOCATED,
+     * MT_PAGE_FLAME_PEAK MT_COST_PEAK, MT_PAGE_FLAME_LEAKED MT_COST_LEAKED. */
     mt_flame_tree_t flame[MT_PAGE_FLAMES];
     /* The script line by line, for a log with Python frames only (has_lines). lines_rc < 0:
      * it could not be built (the source is missing, ...), lines_err says why in one line. */
@@ -34,7 +47,9 @@ typedef struct mt_report_page {
     int lines_rc;
     char lines_err[512];
     mt_report_lines_t lines;
-    /* The series of the page's window chart (nb = 0: none, the log cannot be read again). */
+    /* The series of the page's window chart (nb = 0: none, the log cannot be read again), and
+     * its groups: wseries.g[i] for node i of flame[MT_PAGE_FLAME_WINDOW] (i < its n), then
+     * wseries.g[flame n + r] for the site summary.by_bytes[r], r < MT_PAGE_WSITES. */
     mt_wseries_t wseries;
 } mt_report_page_t;
 

@@ -14,6 +14,11 @@ typedef struct mt_wseries_pass {
     uint32_t *series_of; /* [site index]: its series */
     const mt_replay_t *r;
     size_t j; /* the bucket end being taken */
+    const mt_wgroups_spec_t *spec;
+    /* per group: calls and bytes allocated by the last bucket end, and now; the bytes held
+     * by bucket of allocation ([g * nb + b]) at the last bucket end, and now */
+    uint64_t *calls0, *bytes0, *calls1, *bytes1, *held0, *held1;
+    int nomem;
 } mt_wseries_pass_t;
 
 /* The bucket a block allocated at t belongs to: the first b with t <= t_us[b + 1]. */
@@ -45,7 +50,53 @@ static void mt_wseries_block(const mt_block_t *b, void *arg)
     if (!mt_replay_block_selected(p->r, b))
         return;
     size_t k = mt_wseries_of(p, b->node);
-    w->held[(p->j * w->nk + k) * w->nb + mt_wseries_bucket(w, b->time_us)] += b->size;
+    unsigned bk = mt_wseries_bucket(w, b->time_us);
+    w->held[(p->j * w->nk + k) * w->nb + bk] += b->size;
+    uint32_t site = p->spec ? mt_sites_node_site(p->sites, b->node) : 0;
+    for (unsigned m = 0; site && m < MT_WSERIES_MAPS; m++) {
+        uint32_t g = p->spec->of[m] ? p->spec->of[m][site - 1] : UINT32_MAX;
+        if (g != UINT32_MAX)
+            p->held1[(size_t)g * w->nb + bk] += b->size;
+    }
+}
+
+static void mt_wgroup_add(mt_wseries_pass_t *p, mt_wgroup_t *g, uint32_t b, uint32_t f,
+                          int64_t bytes)
+{
+    if (g->nheld == g->cap) {
+        size_t nc = g->cap ? g->cap * 2 : 8;
+        mt_wheld_t *v = realloc(g->held, nc * sizeof *v);
+        if (!v) {
+            p->nomem = 1;
+            return;
+        }
+        g->held = v;
+        g->cap = nc;
+    }
+    g->held[g->nheld++] = (mt_wheld_t){.b = b, .f = f, .bytes = bytes};
+}
+
+/* After the walk at bucket end j: what each group allocated in bucket j - 1, and the entries
+ * of the blocks gone since the last bucket end (allocated before it: the blocks of bucket
+ * j - 1 start their entries here). */
+static void mt_wgroups_take(mt_wseries_pass_t *p)
+{
+    mt_wseries_t *w = p->w;
+    size_t nb = w->nb;
+    for (size_t gi = 0; gi < w->ng; gi++) {
+        mt_wgroup_t *g = &w->g[gi];
+        g->calls[p->j - 1] = p->calls1[gi] - p->calls0[gi];
+        g->bytes[p->j - 1] = p->bytes1[gi] - p->bytes0[gi];
+        p->calls0[gi] = p->calls1[gi];
+        p->bytes0[gi] = p->bytes1[gi];
+        p->calls1[gi] = p->bytes1[gi] = 0;
+        uint64_t *h0 = p->held0 + gi * nb, *h1 = p->held1 + gi * nb;
+        for (size_t b = 0; b + 1 < p->j; b++)
+            if (h0[b] != h1[b])
+                mt_wgroup_add(p, g, (uint32_t)b, (uint32_t)p->j, (int64_t)(h0[b] - h1[b]));
+        memcpy(h0, h1, nb * sizeof *h0);
+        memset(h1, 0, nb * sizeof *h1);
+    }
 }
 
 /* mt_snapshot_fn: the end of bucket i + 1 (i from 0). */
@@ -63,12 +114,58 @@ static void mt_wseries_take(void *arg, const mt_analysis_t *a, size_t i)
         size_t k = mt_wseries_of(p, node);
         w->allocs[p->j * w->nk + k] += st.allocations;
         w->bytes[p->j * w->nk + k] += st.bytes_allocated;
+        uint32_t site = p->spec ? mt_sites_node_site(p->sites, node) : 0;
+        for (unsigned m = 0; site && m < MT_WSERIES_MAPS; m++) {
+            uint32_t g = p->spec->of[m] ? p->spec->of[m][site - 1] : UINT32_MAX;
+            if (g != UINT32_MAX) {
+                p->calls1[g] += st.allocations;
+                p->bytes1[g] += st.bytes_allocated;
+            }
+        }
     }
     mt_replay_each_live(r, mt_wseries_block, p);
+    if (w->ng)
+        mt_wgroups_take(p);
+}
+
+/* The groups' arrays, and the pass's: 0 or -ENOMEM (the caller destroys w). */
+static int mt_wgroups_alloc(mt_wseries_t *w, mt_wseries_pass_t *p, const mt_wgroups_spec_t *spec)
+{
+    if (!spec || !spec->n)
+        return 0;
+    p->spec = spec;
+    w->g = calloc(spec->n, sizeof *w->g);
+    if (!w->g)
+        return -ENOMEM;
+    w->ng = spec->n;
+    for (size_t i = 0; i < w->ng; i++) {
+        w->g[i].calls = calloc(w->nb, sizeof *w->g[i].calls);
+        w->g[i].bytes = calloc(w->nb, sizeof *w->g[i].bytes);
+        if (!w->g[i].calls || !w->g[i].bytes)
+            return -ENOMEM;
+    }
+    uint64_t **arrs[] = {&p->calls0, &p->bytes0, &p->calls1, &p->bytes1};
+    for (size_t k = 0; k < sizeof arrs / sizeof arrs[0]; k++)
+        if (!(*arrs[k] = calloc(w->ng, sizeof **arrs[k])))
+            return -ENOMEM;
+    p->held0 = calloc(w->ng * w->nb, sizeof *p->held0);
+    p->held1 = calloc(w->ng * w->nb, sizeof *p->held1);
+    return p->held0 && p->held1 ? 0 : -ENOMEM;
+}
+
+static void mt_wseries_pass_free(mt_wseries_pass_t *p)
+{
+    free(p->series_of);
+    free(p->calls0);
+    free(p->bytes0);
+    free(p->calls1);
+    free(p->bytes1);
+    free(p->held0);
+    free(p->held1);
 }
 
 int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *sites,
-                     const size_t *top, size_t ntop)
+                     const size_t *top, size_t ntop, const mt_wgroups_spec_t *spec)
 {
     memset(w, 0, sizeof *w);
     /* a window's analysis covers [from, to]; the buckets span what it replayed */
@@ -88,8 +185,8 @@ int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *
     w->held = calloc(cells * w->nb, sizeof *w->held);
     mt_wseries_pass_t p = {.w = w, .sites = sites};
     p.series_of = malloc((sites->n ? sites->n : 1) * sizeof *p.series_of);
-    if (!w->allocs || !w->bytes || !w->held || !p.series_of) {
-        free(p.series_of);
+    if (!w->allocs || !w->bytes || !w->held || !p.series_of || mt_wgroups_alloc(w, &p, spec)) {
+        mt_wseries_pass_free(&p);
         mt_wseries_destroy(w);
         return -ENOMEM;
     }
@@ -99,7 +196,14 @@ int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *
         p.series_of[w->site[k]] = (uint32_t)k;
     char err[512];
     int rc = mt_analysis_snapshots(a, w->t_us + 1, w->nb, mt_wseries_take, &p, err, sizeof err);
-    free(p.series_of);
+    /* what is still held at the last bound: f = nb + 1 */
+    for (size_t gi = 0; rc >= 0 && gi < w->ng; gi++)
+        for (uint32_t b = 0; b < w->nb; b++)
+            if (p.held0[gi * w->nb + b])
+                mt_wgroup_add(&p, &w->g[gi], b, w->nb + 1, (int64_t)p.held0[gi * w->nb + b]);
+    if (p.nomem)
+        rc = -ENOMEM;
+    mt_wseries_pass_free(&p);
     if (rc == -ENOMEM) {
         mt_wseries_destroy(w);
         return rc;
@@ -114,5 +218,11 @@ void mt_wseries_destroy(mt_wseries_t *w)
     free(w->allocs);
     free(w->bytes);
     free(w->held);
+    for (size_t i = 0; w->g && i < w->ng; i++) {
+        free(w->g[i].calls);
+        free(w->g[i].bytes);
+        free(w->g[i].held);
+    }
+    free(w->g);
     memset(w, 0, sizeof *w);
 }

@@ -18,6 +18,33 @@
 /* Sites with a series of their own; the rest are added up as one "other sites". */
 #define MT_WSERIES_SITES 10u
 
+/* What a group of sites held, as entries: the bytes of the blocks allocated in bucket b that
+ * were alive at the ends of buckets b+1 .. f-1 and no longer at t_us[f] (f = nb + 1: still
+ * alive at the last bound). Blocks freed inside their own bucket have none. So what the group
+ * held at the end of a window of buckets [a, e) of what it allocated in it is the sum over the
+ * entries with a <= b < e < f: one entry per bucket for blocks kept to the end or freed soon,
+ * at most nb * (nb + 1) / 2 for blocks freed at every time after every bucket. */
+typedef struct mt_wheld {
+    uint32_t b, f;
+    int64_t bytes; /* signed: the differences of snapshots, whatever a replay does to a block */
+} mt_wheld_t;
+
+/* A group of sites whose window figures the page redraws: a flame graph node (the sites drawn
+ * in it as their innermost box) or a row of the sites table. */
+typedef struct mt_wgroup {
+    uint64_t *calls, *bytes; /* [b], b < nb: allocation calls and bytes made in bucket b */
+    mt_wheld_t *held;
+    size_t nheld, cap;
+} mt_wgroup_t;
+
+/* Which group each site adds to, in each of MT_WSERIES_MAPS maps: of[m][site index] is a group
+ * index below n, or UINT32_MAX for none. */
+#define MT_WSERIES_MAPS 2u
+typedef struct mt_wgroups_spec {
+    size_t n;
+    const uint32_t *of[MT_WSERIES_MAPS];
+} mt_wgroups_spec_t;
+
 typedef struct mt_wseries {
     unsigned nb; /* buckets; 0: no series (a log read from memory, an empty run) */
     size_t nk;   /* series: the top sites, then "other sites" (nk - 1) */
@@ -28,13 +55,16 @@ typedef struct mt_wseries {
     /* [(j * nk + k) * nb + b]: bytes series k held at t_us[j] of the blocks allocated in
      * bucket b (< j) */
     uint64_t *held;
+    size_t ng; /* the groups of the spec given to mt_wseries_build */
+    mt_wgroup_t *g;
 } mt_wseries_t;
 
 /* Reads a's log again (a's thread filter and window apply) and builds the series of the top
- * sites by bytes allocated among sites->v[top[0..ntop)]. 0, or -ENOMEM; a log that cannot be
- * read again leaves an empty series (nb = 0), not an error. */
+ * sites by bytes allocated among sites->v[top[0..ntop)], and the groups of spec (may be NULL).
+ * 0, or -ENOMEM; a log that cannot be read again leaves an empty series (nb = 0), not an
+ * error. Memory: the series, 2 * nb figures per group while reading, and the held entries. */
 int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *sites,
-                     const size_t *top, size_t ntop) MT_WUR;
+                     const size_t *top, size_t ntop, const mt_wgroups_spec_t *spec) MT_WUR;
 void mt_wseries_destroy(mt_wseries_t *w);
 
 #endif

@@ -447,7 +447,8 @@ def case_browser_html():
     for k in SUMMARY_KEYS:
         check(got.get(k) == rep[k], f"{k}: the page shows {got.get(k)}, report {rep[k]}")
     tags = svg_tags(dom)
-    check(len(tags) == 2, f"{len(tags)} flame graphs on the page, want peak and leaked")
+    check(len(tags) == 3, f"{len(tags)} flame graphs on the page, want allocated (the one that "
+          "follows the window), peak and leaked")
     for t in tags:
         check(attr(t, "data-ready") == "1", f"a flame graph's script did not run: {t}")
     bycost = {attr(t, "data-cost"): t for t in tags}

@@ -231,9 +231,23 @@ DRAG_JS = """
   for (var i = 1; i < t.rows.length; i++)
     rows.push([t.rows[i].cells[0].textContent.trim(), +t.rows[i].cells[1].getAttribute('data-value'),
                +t.rows[i].cells[2].getAttribute('data-value'), +t.rows[i].cells[3].getAttribute('data-value')]);
+  var fl = document.querySelector('svg.mt-flame[data-cost="allocated"]');
+  var dragged = {flame: +fl.getAttribute('data-total'),
+                 window: document.documentElement.getAttribute('data-window'),
+                 hash: location.hash};
+  var pick = document.getElementById('mt-wcost');
+  pick.value = 'held';
+  pick.dispatchEvent(new Event('change'));
+  dragged.held = +fl.getAttribute('data-total');
+  pick.value = 'allocated';
+  pick.dispatchEvent(new Event('change'));
+  document.getElementById('mt-wback').click();
   document.documentElement.setAttribute('data-probe', JSON.stringify({
     from: +t.getAttribute('data-from'), to: +t.getAttribute('data-to'), rows: rows,
-    bands: svg.querySelectorAll('polygon.band').length}));
+    bands: svg.querySelectorAll('polygon.band').length, dragged: dragged,
+    back: {flame: +fl.getAttribute('data-total'),
+           window: document.documentElement.getAttribute('data-window'),
+           banner: document.getElementById('mt-wbanner').textContent}}));
 })();
 """
 
@@ -270,6 +284,24 @@ def case_browser_windows():
         check((a, b, h) == (allocs, nbytes, held) and f0 <= float(t0) + 0.02 and
               f1 >= float(t1) - 0.02, f"#window={t0}-{t1} ({fn}): {a:.0f} allocations, "
               f"{b:.0f} B, {h:.0f} B held over {f0}..{f1}; want {allocs}, {nbytes}, {held}")
+        # the flame graph of bytes allocated, the sites table and the banner follow it
+        m = re.search(r'<svg[^>]*data-cost="allocated"[^>]*data-total="(\d+)"', dom)
+        check(m and int(m.group(1)) == nbytes, f"#window={t0}-{t1} ({fn}): the flame graph's "
+              f"total {m and m.group(1)}, want {nbytes}")
+        box = re.search(r'<g class="f[^"]*" data-x="\d+" data-v="(\d+)"[^>]*><title>%s\n([^<]*)'
+                        % fn, dom)
+        check(box and int(box.group(1)) == nbytes and "allocated in the window" in box.group(2),
+              f"#window={t0}-{t1}: the box {fn}: {box and box.groups()}")
+        row = re.search(r'<tr data-w="\d+"><td class="n" data-value="(\d+)">[^<]*</td><td '
+                        r'class="n" data-value="(\d+)">[^<]*</td><td[^>]*>[^<]*</td><td '
+                        r'class="n" data-value="(\d+)">(?:(?!</tr>).)*<span class="frame">%s<'
+                        % fn, dom, re.S)
+        check(row and tuple(map(int, row.groups())) == (nbytes, allocs, held),
+              f"#window={t0}-{t1}: the sites table's row {fn}: {row and row.groups()}")
+        ban = re.search(r'<p id="mt-wbanner"[^>]*data-from="([\d.]+)" data-to="([\d.]+)"[^>]*>'
+                        r'This page shows the window ', dom)
+        check(ban and (float(ban.group(1)), float(ban.group(2))) == (f0, f1),
+              f"#window={t0}-{t1}: the banner {ban and ban.groups()}")
         dom, err = browse(probe, f"?drag={t0}-{t1}")
         check(not console_errors(err), f"console errors: {console_errors(err)}")
         m = re.search(r'data-probe="([^"]*)"', dom)
@@ -280,3 +312,99 @@ def case_browser_windows():
         check(len(mine) == 1 and mine[0][1:] == [allocs, nbytes, held] and
               all(row[1:] == [0, 0, 0] for row in others) and r["bands"] == len(r["rows"]),
               f"drag {t0}..{t1} ({fn}): {r}")
+        # the drag redraws the flame graph and names the window in the address; the banner's
+        # link goes back to the whole run (650,000 B allocated in all)
+        check(r["dragged"]["flame"] == nbytes and r["dragged"]["held"] == held and
+              r["dragged"]["window"] and
+              r["dragged"]["hash"].startswith("#window=") and r["back"]["flame"] == 650000 and
+              r["back"]["window"] == "" and r["back"]["banner"].startswith(
+                  "This page shows the whole run"), f"drag {t0}..{t1} ({fn}), then back: {r}")
+
+
+def page_wdata(text):
+    """The window data the page embeds (the data-json of #mt-wdata)."""
+    import html as html_lib
+    import json
+    m = re.search(r'<div id="mt-wdata" data-json="([^"]*)"', text)
+    check(m, "the page has no window data")
+    return json.loads(html_lib.unescape(m.group(1)))
+
+
+def snap(t, f, to):
+    """The buckets [a, b) the page takes for #window=f-to (mt_html_window_js)."""
+    nb, a = len(t) - 1, 0
+    while a < nb and t[a + 1] <= f:
+        a += 1
+    b = a + 1
+    while b < nb and t[b] < to:
+        b += 1
+    return a, b
+
+
+def group_figures(alloc, held, a, b):
+    """A group's flat lists over the buckets [a, b): (calls, bytes) allocated in them, and
+    the bytes of those still held at the window's end (README, Time windows)."""
+    calls = sum(alloc[i + 1] for i in range(0, len(alloc), 3) if a <= alloc[i] < b)
+    nbytes = sum(alloc[i + 2] for i in range(0, len(alloc), 3) if a <= alloc[i] < b)
+    kept = sum(held[i + 2] for i in range(0, len(held), 3) if a <= held[i] < b < held[i + 1])
+    return calls, nbytes, kept
+
+
+def flame_boxes(text):
+    """The boxes of the page's flame graph of bytes allocated, in order: (name, depth)."""
+    m = re.search(r'<svg[^>]*class="mt-flame"[^>]*data-cost="allocated".*?</svg>', text, re.S)
+    check(m, "the page has no flame graph of bytes allocated")
+    return [(name, int(d)) for d, name in
+            re.findall(r'<g class="f[^"]*"[^>]*data-d="(\d+)"><title>([^\n<]*)', m.group(0))]
+
+
+@case(120)
+def case_html_window_data():
+    """Issue 18: the data the HTML page redraws its flame graph of bytes allocated and its top
+    sites table from. For each phase's window, as the page snaps it to buckets, every site row
+    and every box of the flame graph gets exactly that phase's calls and bytes allocated and
+    what of them was held at the window's end; the whole run adds up to the run's figures."""
+    log, wins = phases_log("phases-wdata.mtr")
+    p = memtrace("html", "-o", "-", log)
+    check(p.returncode == 0, f"memtrace html\n{show(p)}")
+    d = page_wdata(p.stdout)
+    check("flame" in d and "sites" in d and "h" in d["flame"],
+          f"no per-window data for the flame graph and the sites: keys {sorted(d)}")
+    rows = re.search(r'<table class="sites">(.*?)</table>', p.stdout, re.S).group(1)
+    row_fn = {int(w): fn for w, fn in
+              re.findall(r'<tr data-w="(\d+)">.*?<span class="frame">(\w+)</span>', rows, re.S)}
+    check(sorted(row_fn.values()) == sorted(x[0] for x in PHASES) and
+          len(d["sites"]["a"]) == len(row_fn), f"site rows {row_fn}")
+    boxes = flame_boxes(p.stdout)
+    check(len(boxes) == len(d["flame"]["a"]) == len(d["flame"]["h"]) and boxes[0] == ("all", 0),
+          f"{len(boxes)} boxes, {len(d['flame']['a'])} groups of data")
+    parent, up = [], []
+    for i, (_, depth) in enumerate(boxes):
+        while up and boxes[up[-1]][1] >= depth:
+            up.pop()
+        parent.append(up[-1] if up else -1)
+        up.append(i)
+    nb = len(d["t"]) - 1
+    phase = {x[0]: (x[1], x[2], x[4]) for x in PHASES}  # calls, bytes, held at the end
+    for fn, (t0, t1) in list(zip(phase, wins)) + [("run", ("0", "99"))]:
+        a, b = snap(d["t"], float(t0), float(t1))
+        check((a, b) == (0, nb) if fn == "run" else b - a < nb // 2,
+              f"{fn}: the window {t0}..{t1} snaps to the buckets {a}..{b} of {nb}")
+
+        def want(name):
+            return phase[name] if fn in (name, "run") else (0, 0, 0)
+        for r, name in row_fn.items():
+            got = group_figures(d["sites"]["a"][r], d["sites"]["h"][r], a, b)
+            check(got == want(name), f"window {t0}..{t1} ({fn}), site row {name}: {got}, "
+                  f"want {want(name)}")
+        # every box: its own figures plus its children's, as the page adds them up
+        tot = [list(group_figures(d["flame"]["a"][i], d["flame"]["h"][i], a, b))
+               for i in range(len(boxes))]
+        for i in range(len(boxes) - 1, 0, -1):
+            tot[parent[i]] = [x + y for x, y in zip(tot[parent[i]], tot[i])]
+        root = (350, 650000, 250000) if fn == "run" else phase[fn]
+        check(tuple(tot[0]) == root, f"window {t0}..{t1} ({fn}): the flame graph's root "
+              f"{tot[0]}, want {root}")
+        named = {name: tuple(fig) for (name, _), fig in zip(boxes, tot) if name in phase}
+        check(named == {name: want(name) for name in phase},
+              f"window {t0}..{t1} ({fn}): the boxes {named}")

@@ -43,7 +43,7 @@ START_TEST(series_by_bucket_of_allocation)
     size_t ntop = mt_sites_top(&sites, MT_COST_ALLOCATED, 4, top);
     ck_assert_uint_eq(ntop, 2);
     mt_wseries_t w;
-    ck_assert_int_eq(mt_wseries_build(&w, a, &sites, top, ntop), 0);
+    ck_assert_int_eq(mt_wseries_build(&w, a, &sites, top, ntop, NULL), 0);
     ck_assert_uint_eq(w.nb, 64);
     ck_assert_uint_eq(w.nk, 3); /* A (400 B allocated) first, B, then the other sites */
     ck_assert_uint_eq(sites.v[w.site[0]].node, 1);
@@ -69,6 +69,27 @@ START_TEST(series_by_bucket_of_allocation)
         ck_assert_uint_eq(w.allocs[j * nk + 2], 0); /* no other site */
 #undef HELD
     mt_wseries_destroy(&w);
+
+    /* groups: A alone and B alone in one map, both together in the other */
+    uint32_t one[2], both[2] = {2, 2};
+    one[w.site[0] == 0 ? 0 : 1] = 0; /* site indices of A and B, whichever order */
+    one[w.site[0] == 0 ? 1 : 0] = 1;
+    mt_wgroups_spec_t spec = {.n = 3, .of = {one, both}};
+    ck_assert_int_eq(mt_wseries_build(&w, a, &sites, top, ntop, &spec), 0);
+    ck_assert_uint_eq(w.ng, 3);
+    ck_assert_uint_eq(w.g[0].calls[0], 1);
+    ck_assert_uint_eq(w.g[0].bytes[0], 100);
+    ck_assert_uint_eq(w.g[0].bytes[3], 300);
+    ck_assert_uint_eq(w.g[1].bytes[1], 200);
+    ck_assert_uint_eq(w.g[2].calls[0] + w.g[2].calls[1] + w.g[2].calls[3], 3);
+    /* A's first block: alive at 10 and 20, gone by 30; its second and B's: alive at the end */
+    ck_assert_uint_eq(w.g[0].nheld, 2);
+    ck_assert(w.g[0].held[0].b == 0 && w.g[0].held[0].f == 3 && w.g[0].held[0].bytes == 100);
+    ck_assert(w.g[0].held[1].b == 3 && w.g[0].held[1].f == 65 && w.g[0].held[1].bytes == 300);
+    ck_assert_uint_eq(w.g[1].nheld, 1);
+    ck_assert(w.g[1].held[0].b == 1 && w.g[1].held[0].f == 65 && w.g[1].held[0].bytes == 200);
+    ck_assert_uint_eq(w.g[2].nheld, 3);
+    mt_wseries_destroy(&w);
     mt_sites_destroy(&sites);
     mt_symbolizer_free(sym);
     mt_analysis_free(a);
@@ -92,7 +113,7 @@ START_TEST(no_series_without_a_file)
     mt_lb_free(&b);
     mt_sites_t sites = {0};
     mt_wseries_t w;
-    ck_assert_int_eq(mt_wseries_build(&w, a, &sites, NULL, 0), 0);
+    ck_assert_int_eq(mt_wseries_build(&w, a, &sites, NULL, 0, NULL), 0);
     ck_assert_uint_eq(w.nb, 0);
     mt_wseries_destroy(&w);
     mt_analysis_free(a);
