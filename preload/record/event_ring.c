@@ -31,12 +31,27 @@ static uint64_t mt_ring_taken;
  * for a time slice; one that never comes back (a crash inside a push) for about a second. */
 #define MT_RING_CLOSE_POLLS 100000
 
-/* The stamp: the TSC, after the exchange that set the mark and after the real malloc (rdtscp
- * waits for every earlier instruction), so it cannot be older than what caused the event. */
+/*
+ * An event's stamp: the TSC. Not rdtscp, which waits for every earlier instruction and costs
+ * 13 ns more per event: what the stamp must come after is the real malloc (for an ALLOC), and
+ * the stack walk and trace-tree lookup between the two are far longer than the reorder window.
+ * Read before the exchange has drained, the stamp can only be a little early, which the
+ * mark's bound allows: the event is then merged a little late, never before its cause (a
+ * cause is pushed before its effect's thread can see it, so before that thread reads any
+ * clock).
+ */
 static inline uint64_t mt_ring_stamp(void)
 {
+    return __builtin_ia32_rdtsc();
+}
+
+/* The merge's clock: rdtscp and a fence, so that nothing after it (the marks) is read first. */
+static inline uint64_t mt_ring_now(void)
+{
     unsigned aux;
-    return __builtin_ia32_rdtscp(&aux);
+    uint64_t t = __builtin_ia32_rdtscp(&aux);
+    __builtin_ia32_lfence();
+    return t;
 }
 
 /* A stamp in the log's microseconds, as mt_rec_now would have read it then. */
@@ -104,7 +119,7 @@ static __attribute__((noinline)) bool mt_ring_make_room(mt_ring_t *r, uint64_t t
     }
 }
 
-/* A ring half full merges now if the lock is free; else whoever holds it will. */
+/* A ring three quarters full merges now if the lock is free; else whoever holds it will. */
 static __attribute__((noinline)) void mt_ring_help(void)
 {
     if (!mt_ring_trylock())
@@ -144,7 +159,11 @@ bool mt_ring_push(enum mt_tag tag, enum mt_alloc_kind kind, uintptr_t addr, uint
     __atomic_store_n(&r->tail, tail + 1, __ATOMIC_RELEASE);
     __atomic_store_n(&r->mark, 0, __ATOMIC_RELEASE);
     r->last = stamp;
-    if (MT_UNLIKELY(tail + 1 - head >= MT_RING_EVENTS / 2))
+    /* A quarter full: the writer thread merges, on the other core if one is free; three
+     * quarters: it did not, so this thread does if it can. */
+    if (MT_UNLIKELY(tail + 1 - head == MT_RING_EVENTS / 4))
+        mt_writer_want_merge();
+    else if (MT_UNLIKELY(tail + 1 - head >= MT_RING_EVENTS * 3 / 4))
         mt_ring_help();
     return true;
 }
@@ -168,8 +187,7 @@ typedef struct mt_ring_cand {
 static uint64_t mt_ring_horizon(unsigned hi, bool complete)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    uint64_t now = mt_ring_stamp();
-    __builtin_ia32_lfence();
+    uint64_t now = mt_ring_now();
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint64_t h = now;
     for (unsigned i = 0; i < hi; i++) {

@@ -15,7 +15,7 @@
 /*
  * Why the log keeps the order replay needs (docs/log-format.md, "Recording with many threads"):
  * a free is stamped before the real free and an allocation after the real malloc returned, with
- * one clock for all cores (an invariant TSC, read with rdtscp after a locked instruction), so an
+ * one clock for all cores (an invariant TSC, read after the stack walk for an allocation), so an
  * address's events have increasing stamps whatever threads they come from. The merge takes
  * events in stamp order, and only those older than every thread's possible next stamp: a thread
  * announces, before it reads the clock, a lower bound of its next stamp (its mark); a merger
