@@ -20,9 +20,9 @@
 #define MT_SLOT_SIGNALS 4096u
 #define MT_SLOT_FU_CACHE (108u << 10) /* fast_unwind.c's rule and whole-stack caches */
 #define MT_SLOT_PY_CACHE (12u << 10)  /* python_frames.c's last capture of the frame chain */
-/* record/event_ring.c's ring of the thread's heap events, not yet in the log: 8,192 events of
+/* record/event_ring.c's ring of the thread's heap events, not yet in the log: 4,096 events of
  * 32 bytes and the ring's three cache lines of indices */
-#define MT_SLOT_RING ((256u << 10) + 4096u)
+#define MT_SLOT_RING ((128u << 10) + 4096u)
 
 typedef struct mt_slot {
     uint8_t *alt_stack;   /* MT_SLOT_ALT_STACK bytes: a root for the leak scan (handler frames) */

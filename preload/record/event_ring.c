@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Per-thread event rings and their merge (event_ring.h). The producer side is a few stores
 // on the thread's own cache lines and one locked exchange; the merge runs under the writer
-// lock, in whichever thread needs the log up to now: a thread whose ring is half full, the
-// writer thread's tick, and every record written under the lock (mt_writer.sync).
+// lock, wherever the log is wanted up to now: the writer thread (asked by a ring a quarter
+// full, and at its tick), a thread whose ring is three quarters full, and every record
+// written under the lock (mt_writer.sync).
 #include "record/event_ring.h"
 
 #include <errno.h>

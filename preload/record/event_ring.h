@@ -22,7 +22,7 @@
  * reads the clock, then the marks, and merges below the least of them.
  */
 
-#define MT_RING_EVENTS 8192u /* a power of two: 256 KiB of events per thread */
+#define MT_RING_EVENTS 4096u /* a power of two: 128 KiB of events per thread */
 
 /* One heap event, as the encoder will take it. info: tag (bits 0-7), alloc kind (8-15), size
  * (16-63: no block is larger than the address space). */
@@ -60,7 +60,8 @@ void mt_ring_init(void);
  * Pushes one event into this thread's ring, or returns false (nothing pushed) when the caller
  * must record it under the writer lock instead: rings off or closed, or no slot. *stamp gets
  * the event's stamp. Before the push the ring is made room in, merging under the lock if it
- * must; after it, a ring half full merges if the lock is free. busy, when not NULL, is set to
+ * must; after it, a ring a quarter full asks the writer thread to merge, and one three
+ * quarters full merges if the lock is free. busy, when not NULL, is set to
  * 1 in the same step as the push (the leak check's live_busy, recorder.c).
  */
 bool mt_ring_push(enum mt_tag tag, enum mt_alloc_kind kind, uintptr_t addr, uint64_t size,
