@@ -33,17 +33,16 @@ static uint64_t mt_ring_taken;
 #define MT_RING_CLOSE_POLLS 100000
 
 /*
- * An event's stamp: the TSC. Not rdtscp, which waits for every earlier instruction and costs
- * 13 ns more per event: what the stamp must come after is the real malloc (for an ALLOC), and
- * the stack walk and trace-tree lookup between the two are far longer than the reorder window.
- * Read before the exchange has drained, the stamp can only be a little early, which the
- * mark's bound allows: the event is then merged a little late, never before its cause (a
- * cause is pushed before its effect's thread can see it, so before that thread reads any
- * clock).
+ * An event's stamp: rdtscp, which reads the TSC only once every earlier instruction has
+ * executed, the loads that saw the cause included (the pointer a free is given, the free list
+ * a malloc took the block from): a cause's stamp, read before its push, is then older. Plain
+ * rdtsc costs 13 ns less but may run ahead of those loads; the stack walk between malloc and
+ * the stamp is likely longer than the reorder window, but a free has no such distance.
  */
 static inline uint64_t mt_ring_stamp(void)
 {
-    return __builtin_ia32_rdtsc();
+    unsigned aux;
+    return __builtin_ia32_rdtscp(&aux);
 }
 
 /* The merge's clock: rdtscp and a fence, so that nothing after it (the marks) is read first. */
@@ -162,9 +161,12 @@ bool mt_ring_push(enum mt_tag tag, enum mt_alloc_kind kind, uintptr_t addr, uint
     r->last = stamp;
     /* A quarter full: the writer thread merges, on the other core if one is free; three
      * quarters: it did not, so this thread does if it can. */
-    if (MT_UNLIKELY(tail + 1 - head == MT_RING_EVENTS / 4))
-        mt_writer_want_merge();
-    else if (MT_UNLIKELY(tail + 1 - head >= MT_RING_EVENTS * 3 / 4))
+    if (MT_UNLIKELY(tail + 1 - head == MT_RING_EVENTS / 4)) {
+        if (r->owner_syncs)
+            r->owner_syncs = 0; /* its next record under the lock will merge (once) */
+        else
+            mt_writer_want_merge();
+    } else if (MT_UNLIKELY(tail + 1 - head >= MT_RING_EVENTS * 3 / 4))
         mt_ring_help();
     return true;
 }
@@ -308,13 +310,41 @@ static void mt_ring_merge(uint64_t horizon, unsigned hi)
     }
 }
 
+/*
+ * When no ring but the caller's own holds events, the caller's ring is merged whole, with no
+ * clock read and no wait: its events are older than the record to come, and an event another
+ * thread pushes meanwhile cannot be the cause of anything in it (a cause is pushed before its
+ * effect, and the other rings were empty when looked at, after the caller's events were
+ * pushed). The common case of a single-threaded Python program: its frees go through the
+ * ring, its allocations under the lock. True when that was the case.
+ */
+static bool mt_ring_sync_own(unsigned hi)
+{
+    mt_slot_t *slot = mt_slot_tls;
+    mt_ring_t *own = slot && slot->ring_listed ? slot->ring : NULL;
+    for (unsigned i = 0; i < hi; i++) {
+        mt_ring_t *r = mt_ring_of(i);
+        if (r != own && r->head != __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE))
+            return false;
+    }
+    if (own) {
+        own->owner_syncs = 1;
+        mt_ring_cand_t c = {own, own->tail};
+        (void)mt_ring_merge_cands(&c, 1, UINT64_MAX);
+    }
+    return true;
+}
+
 void mt_ring_sync(void)
 {
     if (!mt_ring_on)
         return;
     unsigned hi = __atomic_load_n(&mt_ring_hi, __ATOMIC_ACQUIRE);
-    if (hi)
-        mt_ring_merge(mt_ring_horizon(hi, true), hi);
+    if (!hi || mt_ring_sync_own(hi))
+        return;
+    if (mt_slot_tls && mt_slot_tls->ring_listed)
+        ((mt_ring_t *)mt_slot_tls->ring)->owner_syncs = 1;
+    mt_ring_merge(mt_ring_horizon(hi, true), hi);
 }
 
 void mt_ring_sync_some(void)

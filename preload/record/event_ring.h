@@ -15,7 +15,7 @@
 /*
  * Why the log keeps the order replay needs (docs/log-format.md, "Recording with many threads"):
  * a free is stamped before the real free and an allocation after the real malloc returned, with
- * one clock for all cores (an invariant TSC, read after the stack walk for an allocation), so an
+ * one clock for all cores (an invariant TSC, read with rdtscp after a locked exchange), so an
  * address's events have increasing stamps whatever threads they come from. The merge takes
  * events in stamp order, and only those older than every thread's possible next stamp: a thread
  * announces, before it reads the clock, a lower bound of its next stamp (its mark); a merger
@@ -38,6 +38,9 @@ typedef struct mt_ring {
     /* the producer's line */
     uint64_t tail; /* events pushed (release) */
     uint64_t last; /* the stamp of the last one */
+    /* set when the owner wrote a record under the lock (which merged its ring): it will
+     * likely again, so a quarter full ring need not wake the writer thread */
+    int owner_syncs;
     /* the mark: 0 when the thread is not between its clock read and its push, else a lower
      * bound of the stamp it is about to push */
     uint64_t mark __attribute__((aligned(64)));
