@@ -13,7 +13,7 @@
 #include "log_model.h"
 
 /*
- * File layout (version 6)
+ * File layout (version 7)
  * =======================
  *
  *   +----------------------+  32 bytes, uncompressed, little-endian
@@ -110,6 +110,11 @@
  *   0x80+k ALLOC_REUSE         S:v size, N:v node      address: top of class(size)'s stack
  *   0x90+k ALLOC_NEXT          S:v size, N:v node      address: next (above)
  *   0xa0+k ALLOC_REUSE_AT      S:v size, B:v depth-1, N:v node   address: at depth 1..15
+ *                              Version 7: size and node are codes of the site model
+ *                              (log_model.h), decoded node first: node code 0 or 1 = the first
+ *                              or second node that followed the previous allocation's node,
+ *                              else node + 2; size code 0 = the size the node allocated last,
+ *                              else size + 1. Both ends then learn the pair (mt_site_learn).
  *   0x20  FREE                 A:z da
  *   0x23  FREE_BACK            B:v back
  *   0x25  FREE_RUN             v nb, v (na << 1 | a16); B: nb back references in increasing

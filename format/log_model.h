@@ -211,34 +211,47 @@ static inline void mt_node_whole(mt_node_model_t *m, uint64_t id, uint64_t paren
 #define MT_SITE_BITS 16
 #define MT_SITE_SLOTS (1u << MT_SITE_BITS)
 
+/* One slot per node id (low bits): what followed the node, and what the node allocated. An
+ * allocation reads its node's slot for the size and the previous node's for the node, and the
+ * next allocation's previous node is this one: one cache line a record where three tables
+ * took three misses. */
+typedef struct mt_site_slot {
+    uint32_t succ[2]; /* the last two distinct nodes after this slot's node, most recent first */
+    uint32_t node;    /* the node whose size is below */
+    uint64_t size;    /* what node allocated last */
+} mt_site_slot_t;
+
 typedef struct mt_site_model {
-    uint32_t succ[MT_SITE_SLOTS][2]; /* by the previous allocation's node */
-    uint32_t size_node[MT_SITE_SLOTS];
-    uint64_t size[MT_SITE_SLOTS]; /* what size_node allocated last */
-    uint32_t prev;                /* node of the previous allocation (0 before the first) */
+    mt_site_slot_t slot[MT_SITE_SLOTS];
+    uint32_t prev; /* node of the previous allocation (0 before the first) */
 } mt_site_model_t;
+
+static inline mt_site_slot_t *mt_site_slot(mt_site_model_t *m, uint32_t node)
+{
+    return &m->slot[node & (MT_SITE_SLOTS - 1)];
+}
 
 /* The node code: 0 or 1 for the first or second node that followed the previous allocation's
  * node, else node + 2 (more than 32 bits for the largest ids). */
-static inline uint64_t mt_site_node_code(const mt_site_model_t *m, uint32_t node)
+static inline uint64_t mt_site_node_code(mt_site_model_t *m, uint32_t node)
 {
-    const uint32_t *w = m->succ[m->prev & (MT_SITE_SLOTS - 1)];
+    const uint32_t *w = mt_site_slot(m, m->prev)->succ;
     return w[0] == node ? 0 : w[1] == node ? 1 : (uint64_t)node + 2;
 }
 
 /* The size code, for an allocation of node: 0 when node allocated size last time, else size +
  * 1. No allocation has 2^64 - 1 bytes (glibc refuses more than PTRDIFF_MAX); the encoder writes
  * a custom block that claims it (memtrace_alloc) as 2^64 - 2 bytes. */
-static inline uint64_t mt_site_size_code(const mt_site_model_t *m, uint32_t node, uint64_t size)
+static inline uint64_t mt_site_size_code(mt_site_model_t *m, uint32_t node, uint64_t size)
 {
-    uint32_t h = node & (MT_SITE_SLOTS - 1);
-    return m->size_node[h] == node && m->size[h] == size ? 0 : size + 1;
+    const mt_site_slot_t *s = mt_site_slot(m, node);
+    return s->node == node && s->size == size ? 0 : size + 1;
 }
 
 /* The reader's inverse of mt_site_node_code: 0, or -1 for a code that names no node. */
-static inline int mt_site_node_decode(const mt_site_model_t *m, uint64_t code, uint32_t *node)
+static inline int mt_site_node_decode(mt_site_model_t *m, uint64_t code, uint32_t *node)
 {
-    const uint32_t *w = m->succ[m->prev & (MT_SITE_SLOTS - 1)];
+    const uint32_t *w = mt_site_slot(m, m->prev)->succ;
     if (code < 2)
         *node = w[code];
     else if (code - 2 > UINT32_MAX)
@@ -248,27 +261,24 @@ static inline int mt_site_node_decode(const mt_site_model_t *m, uint64_t code, u
     return 0;
 }
 
-static inline uint64_t mt_site_size_decode(const mt_site_model_t *m, uint32_t node, uint64_t code)
+static inline uint64_t mt_site_size_decode(mt_site_model_t *m, uint32_t node, uint64_t code)
 {
-    uint32_t h = node & (MT_SITE_SLOTS - 1);
-    if (code)
-        return code - 1;
-    /* 0 with another node's entry in the slot: that node's size, as the encoder never writes
-     * (a corrupt log gets some size, never a crash) */
-    return m->size[h];
+    /* 0 with another node's entry in the slot: that node's size, which the encoder never
+     * writes (a corrupt log gets some size, never a crash) */
+    return code ? code - 1 : mt_site_slot(m, node)->size;
 }
 
 /* Both ends, after every allocation form (a REPEAT's records too): node follows prev now. */
 static inline void mt_site_learn(mt_site_model_t *m, uint32_t node, uint64_t size)
 {
-    uint32_t *w = m->succ[m->prev & (MT_SITE_SLOTS - 1)];
+    uint32_t *w = mt_site_slot(m, m->prev)->succ;
     if (w[0] != node) {
         w[1] = w[0];
         w[0] = node;
     }
-    uint32_t h = node & (MT_SITE_SLOTS - 1);
-    m->size_node[h] = node;
-    m->size[h] = size;
+    mt_site_slot_t *s = mt_site_slot(m, node);
+    s->node = node;
+    s->size = size;
     m->prev = node;
 }
 
