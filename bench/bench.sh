@@ -88,10 +88,17 @@ create table t(a integer primary key, b text);
 with recursive c(x) as (select 1 union all select x + 1 from c where x < 300000)
 insert into t select x, printf('row %d', x) from c;
 SQL
-    local names=(${LOGSIZE_PROGRAMS:-node clang perl sqlite lua idle}) # the variable: a subset
+    local names=(${LOGSIZE_PROGRAMS:-node clang cc1plus perl sqlite lua idle}) # or a subset
+    # g++'s compiler proper, run directly: under g++ it is a child, whose log is another file
+    # and which heaptrack does not follow
+    local cc1plus multiarch
+    cc1plus=$(g++ -print-prog-name=cc1plus 2>/dev/null || echo cc1plus)
+    multiarch=$(g++ -print-multiarch 2>/dev/null || true)
     local -A cmd=(
         [node]="node $work/objs.js"
         [clang]="clang++-14 -std=c++17 -O2 -c $ROOT/bench/template_heavy.cpp -o $work/t.o"
+        [cc1plus]="$cc1plus -quiet ${multiarch:+-imultiarch $multiarch} -D_GNU_SOURCE -O2 -std=c++17 \
+            $ROOT/bench/template_heavy.cpp -o $work/t.s"
         [perl]="perl $work/hash.pl"
         [sqlite]="sqlite3 $work/rows.db .read\ $work/rows.sql"
         [lua]="lua5.4 $work/table.lua"

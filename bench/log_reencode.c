@@ -8,7 +8,8 @@
 //
 //   cc -O2 -Iformat -Isrc/log bench/log_reencode.c build/src/libmemtrace_log.a
 //      build/src/libmemtrace_util.a -ldeflate -lz -lpthread -o log_reencode
-//   log_reencode [--no-repeat] IN.mtr OUT.mtr    (--no-repeat: no REPEAT records)
+//   log_reencode [--no-repeat] [--v6] IN.mtr OUT.mtr    (--no-repeat: no REPEAT records;
+//                                               --v6: a log of version 6, without site codes)
 //   log_reencode --dump IN.mtr                  every record the reader gives, one a line: two
 //                                               logs of the same events dump the same text
 #include <errno.h>
@@ -226,12 +227,20 @@ static void dump(const mt_record_t *r)
 
 int main(int argc, char **argv)
 {
-    int no_repeat = argc > 1 && strcmp(argv[1], "--no-repeat") == 0;
-    int dumping = argc > 1 && strcmp(argv[1], "--dump") == 0;
-    argv += no_repeat | dumping;
-    argc -= no_repeat | dumping;
+    int no_repeat = 0, dumping = 0, v6 = 0;
+    for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
+        if (strcmp(argv[1], "--no-repeat") == 0)
+            no_repeat = 1;
+        else if (strcmp(argv[1], "--dump") == 0)
+            dumping = 1;
+        else if (strcmp(argv[1], "--v6") == 0)
+            v6 = 1;
+        else
+            break;
+    }
     if (argc != 3 - dumping) {
-        fprintf(stderr, "usage: log_reencode [--no-repeat] IN.mtr OUT.mtr | --dump IN.mtr\n");
+        fprintf(stderr,
+                "usage: log_reencode [--no-repeat] [--v6] IN.mtr OUT.mtr | --dump IN.mtr\n");
         return 2;
     }
     mt_reader_t *r;
@@ -265,11 +274,15 @@ int main(int argc, char **argv)
         die("deflateInit2");
     uint8_t hdr[MT_LOG_HEADER_SIZE];
     mt_log_header_put(hdr, mt_reader_start_realtime_ns(r), mt_reader_pid(r), MT_TIME_UNIT_US);
+    if (v6)
+        mt_put_u16le(hdr + 8, 6);
     if (fwrite(hdr, 1, sizeof hdr, out) != sizeof hdr)
         die("write failed");
     mt_enc_t e;
     mt_enc_init(&e, t, MT_TIME_UNIT_US);
     e.rep_off = no_repeat;
+    if (v6)
+        mt_enc_version(&e, 6);
     mt_enc_chunk(&e, bufs, CAP);
     mt_record_t rec;
     int rc;

@@ -13,7 +13,7 @@
 #include "log_model.h"
 
 /*
- * File layout (version 6)
+ * File layout (version 7)
  * =======================
  *
  *   +----------------------+  32 bytes, uncompressed, little-endian
@@ -110,6 +110,11 @@
  *   0x80+k ALLOC_REUSE         S:v size, N:v node      address: top of class(size)'s stack
  *   0x90+k ALLOC_NEXT          S:v size, N:v node      address: next (above)
  *   0xa0+k ALLOC_REUSE_AT      S:v size, B:v depth-1, N:v node   address: at depth 1..15
+ *                              Version 7: size and node are codes of the site model
+ *                              (log_model.h), decoded node first: node code 0 or 1 = the first
+ *                              or second node that followed the previous allocation's node,
+ *                              else node + 2; size code 0 = the size the node allocated last,
+ *                              else size + 1. Both ends then learn the pair (mt_site_learn).
  *   0x20  FREE                 A:z da
  *   0x23  FREE_BACK            B:v back
  *   0x25  FREE_RUN             v nb, v (na << 1 | a16); B: nb back references in increasing
@@ -182,9 +187,10 @@
 #define MT_LOG_MAGIC_LEN 8
 /* 4: the model of the records runs through the file (docs/log-format.md, "Versioning"). 5: a
  * FREE_RUN's address gaps in 16-byte units when it can. 6: REPEAT, and aggregated logs (the
- * header flag, AGG_HEAP, AGG_SITE, AGG_LIVE). Older logs have another layout: a reader refuses
- * them with a line that says so. */
-#define MT_LOG_VERSION 6
+ * header flag, AGG_HEAP, AGG_SITE, AGG_LIVE). 7: the ALLOC forms' node and size are codes of the
+ * site model (log_model.h). Older logs have another layout: a reader refuses them with a line
+ * that says so. */
+#define MT_LOG_VERSION 7
 #define MT_LOG_MIN_VERSION 4
 #define MT_LOG_HEADER_SIZE 32
 /* File header flags (offset 12). AGGREGATED: `memtrace run --aggregate` wrote the log: no heap
@@ -421,6 +427,7 @@ typedef struct mt_enc_tables {
     uint32_t index[2 * MT_BACK_WINDOW]; /* address hash -> recent slot + 1, 0: empty */
     mt_reuse_t reuse;
     mt_node_model_t nodes;
+    mt_site_model_t sites; /* version 7: allocations' nodes and sizes predicted */
     /* Held frees of the current run: back references from the front, addresses from the end. */
     uint64_t run[MT_RUN_MAX];
     uint64_t run_sorted[MT_RUN_MAX]; /* mt_sort_run's other half (pages touched as used) */
@@ -456,6 +463,7 @@ typedef struct mt_enc {
     uint32_t rep_dist;       /* the distance the last records repeat at, 0: none */
     uint32_t rep_len;        /* records of the current match */
     int rep_off;             /* write no REPEAT (tests and comparisons: MEMTRACE_LOG_REPEAT=0) */
+    unsigned version;        /* the log version written: MT_LOG_VERSION, or 6 (mt_enc_version) */
     uint8_t *rep_at[MT_STREAM_BACK + 1]; /* where the current match began in M, S, A, N, B */
     uint64_t sample_us[MT_SAMPLE_HOLD];
     mt_sample_t sample[MT_SAMPLE_HOLD];
@@ -471,6 +479,14 @@ static inline void mt_enc_init(mt_enc_t *e, mt_enc_tables_t *t, uint32_t unit_us
     e->unit_us = unit_us ? unit_us : 1;
     e->tick_end_us = e->unit_us;
     e->next_node = 1;
+    e->version = MT_LOG_VERSION;
+}
+
+/* Writes the records of log version 6 (no site codes) from the start, for tools and tests that
+ * check that this memtrace still reads them; the caller writes 6 into the file header. */
+static inline void mt_enc_version(mt_enc_t *e, unsigned version)
+{
+    e->version = version;
 }
 
 /* Starts a chunk: stream k's buffer begins at buf + k * stride. The model carries over. */
@@ -1126,37 +1142,39 @@ static inline void mt_enc_alloc(mt_enc_t *e, enum mt_alloc_kind kind, uint64_t n
 {
     mt_enc_run_only_end(e);
     mt_enc_time(e, now_us);
+    if (size == UINT64_MAX && e->version >= 7) /* no code says it (mt_site_size_code) */
+        size--;
     uint32_t cls = mt_size_class(size);
     int depth = mt_reuse_find(&e->t->reuse, cls, addr);
     mt_rep_rec_t r = {.size = size, .a = 0, .node = node, .tag = 0};
+    if (e->version >= 7) {
+        mt_site_model_t *m = &e->t->sites;
+        r.size = mt_site_size_code(m, node, size);
+        r.node = mt_site_node_code(m, node);
+        mt_site_learn(m, node, size);
+    }
+    mt_enc_sv(e, MT_STREAM_SIZE, r.size);
     if (depth == 0) {
         r.tag = MT_TAG_ALLOC_REUSE | kind;
-        mt_enc_u8(e, (uint8_t)r.tag);
-        mt_enc_sv(e, MT_STREAM_SIZE, size);
         (void)mt_reuse_take(&e->t->reuse, cls, 0);
     } else if (depth > 0) {
         r.tag = MT_TAG_ALLOC_REUSE_AT | kind;
         r.a = (uint64_t)depth - 1;
-        mt_enc_u8(e, (uint8_t)r.tag);
-        mt_enc_sv(e, MT_STREAM_SIZE, size);
         mt_enc_sv(e, MT_STREAM_BACK, r.a);
         (void)mt_reuse_take(&e->t->reuse, cls, (unsigned)depth);
     } else {
         if (addr == e->next_addr && addr) {
             r.tag = MT_TAG_ALLOC_NEXT | kind;
-            mt_enc_u8(e, (uint8_t)r.tag);
-            mt_enc_sv(e, MT_STREAM_SIZE, size);
         } else {
             r.tag = MT_TAG_ALLOC | kind;
             r.a = mt_enc_da(e, addr);
-            mt_enc_u8(e, (uint8_t)r.tag);
-            mt_enc_sv(e, MT_STREAM_SIZE, size);
             mt_enc_sv(e, MT_STREAM_ADDR, r.a);
         }
         if (size < MT_NEXT_MAX_SIZE)
             e->next_addr = addr + mt_chunk_span(size);
     }
-    mt_enc_sv(e, MT_STREAM_NODE, node);
+    mt_enc_u8(e, (uint8_t)r.tag);
+    mt_enc_sv(e, MT_STREAM_NODE, r.node);
     mt_enc_rec(e, &r);
     mt_enc_recent_put(e, addr, cls);
 }

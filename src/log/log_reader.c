@@ -154,6 +154,7 @@ struct mt_reader {
     uint64_t next_node; /* id of the next implicit TRACE_NODE */
     mt_reuse_t reuse;
     mt_node_model_t *nodes;
+    mt_site_model_t *sites;            /* version 7 */
     uint64_t sample[MT_SAMPLE_FIELDS]; /* the last SAMPLE's fields */
     /* A FREE_RUN being delivered one free per call */
     uint64_t run_backs, run_addrs, run_back, run_time_us;
@@ -554,10 +555,12 @@ static mt_reader_t *mt_reader_alloc(const char *name)
     r->alloc_addr = malloc(MT_BACK_WINDOW * sizeof *r->alloc_addr);
     r->alloc_cls = malloc(MT_BACK_WINDOW * sizeof *r->alloc_cls);
     r->nodes = calloc(1, sizeof *r->nodes);
-    if (!r->alloc_addr || !r->alloc_cls || !r->nodes) {
+    r->sites = calloc(1, sizeof *r->sites);
+    if (!r->alloc_addr || !r->alloc_cls || !r->nodes || !r->sites) {
         free(r->alloc_addr);
         free(r->alloc_cls);
         free(r->nodes);
+        free(r->sites);
         free(r);
         return NULL;
     }
@@ -737,6 +740,7 @@ void mt_reader_close(mt_reader_t *r)
     free(r->alloc_addr);
     free(r->alloc_cls);
     free(r->nodes);
+    free(r->sites);
     free(r);
 }
 
@@ -892,7 +896,17 @@ static inline int mt_reader_heap(mt_reader_t *r, const mt_rep_rec_t *w, mt_recor
     }
     rec->tag = MT_TAG_ALLOC;
     rec->alloc_kind = tag & 0x0f;
-    rec->size = w->size;
+    if (r->version >= 7) {
+        uint32_t node;
+        if (mt_site_node_decode(r->sites, w->node, &node) < 0)
+            return -1;
+        rec->node = node;
+        rec->size = mt_site_size_decode(r->sites, node, w->size);
+        mt_site_learn(r->sites, node, rec->size);
+    } else {
+        rec->node = (uint32_t)w->node;
+        rec->size = w->size;
+    }
     uint32_t cls = mt_size_class(rec->size);
     unsigned form = tag & 0xf0;
     if (form == MT_TAG_ALLOC_REUSE || form == MT_TAG_ALLOC_REUSE_AT) {
@@ -912,7 +926,6 @@ static inline int mt_reader_heap(mt_reader_t *r, const mt_rep_rec_t *w, mt_recor
         if (rec->size < MT_NEXT_MAX_SIZE)
             r->next_addr = rec->addr + mt_chunk_span(rec->size);
     }
-    rec->node = w->node;
     mt_reader_number(r, rec->addr, rec->size);
     r->events++;
     return 0;
@@ -993,10 +1006,9 @@ static inline int mt_reader_decode_one(mt_reader_t *r, mt_record_t *rec)
                 MT_GETS(MT_STREAM_BACK, w.a);
             else if (form == MT_TAG_ALLOC)
                 MT_GETS(MT_STREAM_ADDR, w.a);
-            MT_GETS(MT_STREAM_NODE, v);
-            if (v > UINT32_MAX)
-                goto corrupt;
-            w.node = (uint32_t)v;
+            MT_GETS(MT_STREAM_NODE, w.node);
+            if (r->version < 7 && w.node > UINT32_MAX)
+                goto corrupt; /* version 7's node codes: mt_reader_heap */
             if (mt_reader_heap(r, &w, rec) < 0)
                 goto corrupt;
             mt_reader_rep_push(r, &w);

@@ -288,7 +288,7 @@ def case_log_repeat_periodic():
     check(plain_size >= ROWS_LOG_MAX,
           f"without REPEAT the loop's log is {plain_size} bytes: the bound proves nothing")
     stats = it.json_of("logstats", "--format", "json", rep)
-    check(stats["log_version"] == 6, f"log version {stats['log_version']}")
+    check(stats["log_version"] == 7, f"log version {stats['log_version']}")
     check(stats["records"].get("repeat", {}).get("count", 0) > 0, f"no REPEAT in {rep}: {stats}")
     stats = it.json_of("logstats", "--format", "json", plain)
     check("repeat" not in stats["records"], f"MEMTRACE_LOG_REPEAT=0 wrote REPEATs: {stats}")
@@ -314,6 +314,81 @@ def case_log_repeat_periodic():
             check((a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr),
                   f"memtrace {cmd} --format json differs between {a_log} and {b_log}\n"
                   f"--- {a_log} ---\n{show(a)}\n--- {b_log} ---\n{show(b)}")
+
+
+# ---- site codes (version 7): an allocation's node and size said by the one before ----
+
+WALK_C = r"""
+#include <stdlib.h>
+#define DEPTH 14
+#define PASSES 16
+static unsigned walk(unsigned depth, unsigned path)
+{
+    if (depth == 0) {
+        char *p = malloc(16 + (path % 61) * 8); /* each leaf its own size, every pass */
+        p[0] = (char)path;
+        unsigned r = (unsigned char)p[0];
+        free(p);
+        return r;
+    }
+    unsigned r;
+    if (path >> (depth - 1) & 1) /* two call sites: a stack of its own for every path */
+        r = walk(depth - 1, path) + 1;
+    else
+        r = walk(depth - 1, path) + 2;
+    return r;
+}
+int main(void)
+{
+    unsigned s = 0;
+    for (int pass = 0; pass < PASSES; pass++)
+        for (unsigned path = 0; path < 1u << DEPTH; path++)
+            s += walk(DEPTH, path);
+    return s == 0;
+}
+"""
+WALK_LEAVES, WALK_PASSES = 1 << 14, 16
+
+# A compiler's allocations in miniature: 16,384 stacks allocating in the same order pass after
+# pass, a period of 16,384 allocations, far beyond deflate's 32 KiB window and REPEAT's 256
+# records. Version 6 says every allocation's node again (527 KB); version 7 says each stack's
+# node and size in the first pass (a node code and a size code), then 0s (38 KB). The bound:
+# 4 bytes a stack.
+WALK_LOG_MAX = 4 * WALK_LEAVES
+
+
+@case(120)
+def case_log_site_codes():
+    """A program that walks 16,384 call paths in the same order 16 times writes a log under
+    4 bytes a path, which the same events written as version 6 are not; and the reports of
+    both are byte for byte the same."""
+    exe = it.build_c("walk", WALK_C, "-O0")
+    v7_dir, v6_dir = os.path.join(it.TMP, "walk7"), os.path.join(it.TMP, "walk6")
+    for d in (v7_dir, v6_dir):
+        os.makedirs(d, exist_ok=True)
+    log, old = os.path.join(v7_dir, "walk.mtr"), os.path.join(v6_dir, "walk.mtr")
+    record(log, exe)
+    reencode(log, old, "--v6")
+    size, old_size = os.path.getsize(log), os.path.getsize(old)
+    check(size < WALK_LOG_MAX, f"the walk's log is {size} bytes, not under {WALK_LOG_MAX}")
+    check(old_size >= WALK_LOG_MAX,
+          f"as version 6 the walk's log is {old_size} bytes: the bound proves nothing")
+    stats = it.json_of("logstats", "--format", "json", log)
+    check(stats["log_version"] == 7, f"log version {stats['log_version']}")
+    check(it.json_of("logstats", "--format", "json", old)["log_version"] == 6,
+          "mt_log_reencode --v6 wrote another version")
+    summary = it.report_json(log)
+    want = WALK_LEAVES * WALK_PASSES
+    check((summary["allocations"], summary["frees"]) == (want, want),
+          f"allocations, frees: {summary['allocations']}, {summary['frees']}, not {want}")
+    for cmd in ("report", "leaks", "peak", "fragmentation"):
+        a = memtrace(cmd, "--format", "json", log)
+        b = memtrace(cmd, "--format", "json", old)
+        check(a.stdout.strip() != "", f"memtrace {cmd} {log} printed nothing\n{show(a)}")
+        a.stdout, b.stdout = a.stdout.replace(log, "LOG"), b.stdout.replace(old, "LOG")
+        check((a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr),
+              f"memtrace {cmd} --format json differs between {log} and {old}\n"
+              f"--- {log} ---\n{show(a)}\n--- {old} ---\n{show(b)}")
 
 
 # ---- churn (shared/bench): exact counts and the right source line ----

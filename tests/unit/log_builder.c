@@ -237,6 +237,12 @@ void mt_lb_leak_scan_end(mt_lb_t *b, uint64_t count)
     mt_enc_leak_scan_end(mt_lb_room(b, 0, 0), count);
 }
 
+void mt_lb_version(mt_lb_t *b, unsigned version)
+{
+    mt_put_u16le(b->file + 8, (uint16_t)version);
+    mt_enc_version(&b->enc, version);
+}
+
 void mt_lb_aggregated(mt_lb_t *b)
 {
     mt_log_header_set_flags(b->file, MT_LOG_FLAG_AGGREGATED);

@@ -55,6 +55,8 @@ void mt_lb_leak_scan(mt_lb_t *b, uint64_t t, uint64_t blocks, uint64_t stopped, 
                      uint64_t root_bytes);
 void mt_lb_leak_block(mt_lb_t *b, uint64_t addr, unsigned kind, uint64_t extra);
 void mt_lb_leak_scan_end(mt_lb_t *b, uint64_t count);
+/* A log of an older version the reader still reads (6: no site codes), before any record. */
+void mt_lb_version(mt_lb_t *b, unsigned version);
 /* An aggregated log (`memtrace run --aggregate`): the header's flag, and its records. */
 void mt_lb_aggregated(mt_lb_t *b);
 void mt_lb_agg_heap(mt_lb_t *b, uint64_t t, const uint64_t *values, unsigned n);

@@ -141,14 +141,14 @@ START_TEST(encoder_doc_example)
     ck_assert_uint_eq(mt_enc_len(&f.e), 13 + MT_RUN_ENTRY_MAX); /* the free is held */
     size_t n = mt_enc_copy_raw(&f.e, f.flat);
     ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x04, 0x92, 0x21, 0x10, 0x23);
-    ASSERT_STREAM(&f, MT_STREAM_SIZE, 0x18);
+    ASSERT_STREAM(&f, MT_STREAM_SIZE, 0x19); /* size 24 + 1: node 7 allocated nothing yet */
     ASSERT_STREAM(&f, MT_STREAM_ADDR, 0x80, 0x8b, 0x8d, 0xd8, 0x0a);
-    ASSERT_STREAM(&f, MT_STREAM_NODE, 0x07);
+    ASSERT_STREAM(&f, MT_STREAM_NODE, 0x09); /* node 7 + 2: no node followed the root yet */
     ASSERT_STREAM(&f, MT_STREAM_BACK, 0x00);
     ASSERT_STREAM(&f, MT_STREAM_TIME, 0x00, 0x05, 0x01, 0x0c, 0x01, 0x00);
     static const uint8_t raw[] = {0x05, 0x01, 0x05, 0x01, 0x01, 0x06, 0x00, 0x00, 0x00, 0x04,
-                                  0x92, 0x21, 0x10, 0x23, 0x18, 0x80, 0x8b, 0x8d, 0xd8, 0x0a,
-                                  0x07, 0x00, 0x00, 0x05, 0x01, 0x0c, 0x01, 0x00};
+                                  0x92, 0x21, 0x10, 0x23, 0x19, 0x80, 0x8b, 0x8d, 0xd8, 0x0a,
+                                  0x09, 0x00, 0x00, 0x05, 0x01, 0x0c, 0x01, 0x00};
     ck_assert_uint_eq(n, sizeof raw);
     ck_assert(memcmp(f.flat, raw, sizeof raw) == 0);
 
@@ -161,9 +161,11 @@ START_TEST(encoder_doc_example)
     mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 17000, 20, 0x5581a2c0, 9);
     mt_enc_close(&f.e);
     ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x81, 0x90, 0x10);
-    ASSERT_STREAM(&f, MT_STREAM_SIZE, 0x14, 0x28, 0x14);
+    /* sizes + 1 (node 9 allocated 20, then 40, then 20 again), node 9 + 2 after node 7 and
+     * after node 9 the first time, then 0: the node that followed node 9 last time */
+    ASSERT_STREAM(&f, MT_STREAM_SIZE, 0x15, 0x29, 0x15);
     ASSERT_STREAM(&f, MT_STREAM_ADDR, 0x00);
-    ASSERT_STREAM(&f, MT_STREAM_NODE, 0x09, 0x09, 0x09);
+    ASSERT_STREAM(&f, MT_STREAM_NODE, 0x0b, 0x0b, 0x00);
     ASSERT_STREAM(&f, MT_STREAM_TIME, 0x03, 0x00);
     free(f.t);
 }
@@ -452,6 +454,7 @@ START_TEST(encoder_repeat)
 {
     static enc_fixture_t f;
     enc_setup(&f);
+    mt_enc_version(&f.e, 6); /* the bytes of docs/log-format.md (version 7: encoder_site_codes) */
     for (int i = 0; i < 10; i++) {
         mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 24, 0x1000, 1);
         mt_enc_free(&f.e, MT_TAG_FREE, 0, 0x1000);
@@ -469,6 +472,7 @@ START_TEST(encoder_repeat)
     /* Without repeats (MEMTRACE_LOG_REPEAT=0), the same loop is 20 records. */
     static enc_fixture_t g;
     enc_setup(&g);
+    mt_enc_version(&g.e, 6);
     g.e.rep_off = 1;
     for (int i = 0; i < 10; i++) {
         mt_enc_alloc(&g.e, MT_ALLOC_MALLOC, 0, 24, 0x1000, 1);
@@ -488,6 +492,7 @@ START_TEST(encoder_repeat_cut)
 {
     static enc_fixture_t f;
     enc_setup(&f);
+    mt_enc_version(&f.e, 6); /* version 7 needs a turn more to repeat: encoder_site_codes */
     for (int i = 0; i < 6; i++) {
         mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 24, 0x1000, 1);
         mt_enc_free(&f.e, MT_TAG_FREE, 0, 0x1000);
@@ -505,10 +510,84 @@ START_TEST(encoder_repeat_cut)
 }
 END_TEST
 
+/*
+ * Version 7's site codes, byte by byte. Node 5 allocates 24 bytes, then node 6 48 bytes, then
+ * node 5 again, 24 bytes, then node 7 and node 5 again. Each node code is 0 or 1 when the node
+ * followed the previous allocation's node before (the most recent such node first), else the
+ * node + 2; each size code is 0 when the node allocated that size last time, else the size + 1.
+ * The loop of encoder_repeat (malloc(24) and free, 10 times) then repeats from its third turn:
+ * its first two turns' codes differ (node 1 had never followed node 1 yet).
+ */
+START_TEST(encoder_site_codes)
+{
+    static enc_fixture_t f;
+    enc_setup(&f);
+    f.e.rep_off = 1;
+    static const struct {
+        uint32_t node;
+        uint64_t size;
+    } a[] = {{5, 24}, {6, 48}, {5, 24}, {6, 48}, {5, 40}, {7, 24}, {5, 40}, {6, 48}, {5, 24}};
+    for (unsigned i = 0; i < sizeof a / sizeof a[0]; i++)
+        mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, a[i].size, 0x10000 + 0x1000 * i, a[i].node);
+    mt_enc_close(&f.e);
+    /* after 5: 6 new; after 6: 5 new; after 5: 6 (0); after 6: 5 (0), 40 not 5's last size;
+     * after 5: 7 new, 6 moves to second; after 7: 5 new; after 5: 6 is second (1); after 6:
+     * 5 (0) */
+    ASSERT_STREAM(&f, MT_STREAM_NODE, 0x07, 0x08, 0x07, 0x00, 0x00, 0x09, 0x07, 0x01, 0x00);
+    ASSERT_STREAM(&f, MT_STREAM_SIZE, 0x19, 0x31, 0x00, 0x00, 0x29, 0x19, 0x00, 0x00, 0x19);
+    free(f.t);
+
+    static enc_fixture_t g;
+    enc_setup(&g);
+    for (int i = 0; i < 10; i++) {
+        mt_enc_alloc(&g.e, MT_ALLOC_MALLOC, 0, 24, 0x1000, 1);
+        mt_enc_free(&g.e, MT_TAG_FREE, 0, 0x1000);
+    }
+    mt_enc_close(&g.e);
+    ASSERT_STREAM(&g, MT_STREAM_MAIN, 0x10, 0x23, 0x80, 0x23, 0x80, 0x23, 0x80, 0x23, 0x80, 0x23,
+                  0x80, 0x23, 0x27, 0x04, 0x08);
+    ASSERT_STREAM(&g, MT_STREAM_SIZE, 0x19, 0x00, 0x00, 0x00, 0x00, 0x00);
+    ASSERT_STREAM(&g, MT_STREAM_NODE, 0x03, 0x03, 0x00, 0x00, 0x00, 0x00);
+    ASSERT_STREAM(&g, MT_STREAM_TIME, 0x14, 0x00);
+    free(g.t);
+}
+END_TEST
+
+/* The codes' edges: the largest node id, and a size no code but 0 could say. */
+START_TEST(site_code_edges)
+{
+    mt_site_model_t *m = calloc(1, sizeof *m);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq(mt_site_node_code(m, UINT32_MAX), (uint64_t)UINT32_MAX + 2);
+    uint32_t node = 0;
+    ck_assert_int_eq(mt_site_node_decode(m, (uint64_t)UINT32_MAX + 2, &node), 0);
+    ck_assert_uint_eq(node, UINT32_MAX);
+    ck_assert_int_eq(mt_site_node_decode(m, (uint64_t)UINT32_MAX + 3, &node), -1);
+    ck_assert_int_eq(mt_site_node_decode(m, UINT64_MAX, &node), -1);
+    /* node 3 and node 3 + 2^16 share a slot: each one's size is its own only while it holds it */
+    mt_site_learn(m, 3, 100);
+    ck_assert_uint_eq(mt_site_size_code(m, 3, 100), 0);
+    ck_assert_uint_eq(mt_site_size_code(m, 3 + MT_SITE_SLOTS, 100), 101);
+    mt_site_learn(m, 3 + MT_SITE_SLOTS, 100);
+    ck_assert_uint_eq(mt_site_size_code(m, 3, 100), 101);
+    free(m);
+
+    /* memtrace_alloc(p, SIZE_MAX): the one size with no code of its own is written one less */
+    static enc_fixture_t f;
+    enc_setup(&f);
+    mt_enc_alloc(&f.e, MT_ALLOC_CUSTOM, 0, UINT64_MAX, 0x1000, 1);
+    mt_enc_close(&f.e);
+    static const uint8_t want[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    ck_assert_uint_eq(mt_enc_stream_len(&f.e, MT_STREAM_SIZE), sizeof want);
+    ck_assert_mem_eq(f.e.base[MT_STREAM_SIZE], want, sizeof want);
+    free(f.t);
+}
+END_TEST
+
 MT_SUITE(.name = "log_format", .tcase = "varint",
          .tests = MT_TESTS(varint_round_trip, varint_sizes, varint_overlong_rejected,
                            zigzag_round_trip, fixed_width_helpers, encoder_doc_example,
                            encoder_back_references, encoder_back_window, encoder_free_run,
                            encoder_free_run_span, encoder_run_bound, encoder_trace_nodes,
                            encoder_time_steps, encoder_samples, encoder_repeat, encoder_repeat_cut,
-                           sort_u64, sort_run_radix));
+                           encoder_site_codes, site_code_edges, sort_u64, sort_run_radix));

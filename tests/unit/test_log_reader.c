@@ -341,9 +341,9 @@ START_TEST(header_errors)
     ck_assert_str_eq(err, "app.mtr: not a memtrace log");
 
     mt_log_header_put(h, 0, 1, MT_TIME_UNIT_US);
-    mt_put_u16le(h + 8, 7);
+    mt_put_u16le(h + 8, 8);
     ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
-    ck_assert_str_eq(err, "app.mtr: log format version 7, this memtrace reads versions 4 to 6");
+    ck_assert_str_eq(err, "app.mtr: log format version 8, this memtrace reads versions 4 to 7");
 
     /* older logs, whose layout this reader does not know: refused with a hint */
     for (uint16_t v = 1; v <= 3; v++) {
@@ -351,7 +351,7 @@ START_TEST(header_errors)
         ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
         char want[160];
         snprintf(want, sizeof want,
-                 "app.mtr: log format version %u, this memtrace reads versions 4 to 6 (record it "
+                 "app.mtr: log format version %u, this memtrace reads versions 4 to 7 (record it "
                  "again with this memtrace)",
                  v);
         ck_assert_str_eq(err, want);
@@ -444,7 +444,10 @@ START_TEST(corrupt_records)
         {"\x7f", 1, "corrupt record (tag 0x7f)", {0}},         /* unknown tag */
         {"\x07", 1, "corrupt record (tag 0x07)", {0}},         /* version 2's TIME */
         {"\x06\x01\x7f", 3, "corrupt record (tag 0x06)", {0}}, /* string past the end */
-        {"\x10", 1, "allocation refers to unknown trace node 9", {"\x01", "\x02", "\x09"}},
+        /* version 7: the node code is the node + 2 (or 0, 1: a node that followed node 1) */
+        {"\x10", 1, "allocation refers to unknown trace node 9", {"\x01", "\x02", "\x0b"}},
+        /* a node code past 2^32 + 1: no node */
+        {"\x10", 1, "corrupt record (tag 0x10)", {"\x01", "\x02", "\x82\x80\x80\x80\x10"}},
         /* ALLOC_REUSE with an empty reuse stack, ALLOC_REUSE_AT deeper than it */
         {"\x80", 1, "corrupt record (tag 0x80)", {"\x01", "", "\x01"}},
         {"\xa0", 1, "corrupt record (tag 0xa0)", {"\x01", "", "\x01", "\x00"}},
@@ -1350,7 +1353,7 @@ START_TEST(repeat_round_trip)
     /* a REPEAT between any two of the breaks (deviating turns, samples, threads, chunks) */
     ck_assert_uint_gt(st.tag_records[MT_TAG_REPEAT], 60);
     ck_assert_uint_lt(st.tag_records[MT_TAG_REPEAT], 200);
-    ck_assert_uint_eq(st.version, 6);
+    ck_assert_uint_eq(st.version, 7);
     mt_log_stats_t st0;
     memset(&st0, 0, sizeof st0);
     ck_assert_int_eq(mt_reader_open_stats(&r, path0, &st0, err, sizeof err), 0);
@@ -1358,10 +1361,12 @@ START_TEST(repeat_round_trip)
         continue;
     mt_reader_close(r);
     ck_assert_uint_eq(st0.tag_records[MT_TAG_REPEAT], 0);
-    /* raw, the records but the clock's pairs take a hundredth of what they did */
+    /* raw, the records but the clock's pairs take a fiftieth of what they did (a hundredth with
+     * version 6's records: version 7's site codes make the loop's records smaller without
+     * REPEAT too) */
     uint64_t raw = st.raw_bytes - st.stream_raw[MT_STREAM_TIME],
              raw0 = st0.raw_bytes - st0.stream_raw[MT_STREAM_TIME];
-    ck_assert_msg(raw * 100 < raw0, "raw %llu with repeats, %llu without", (unsigned long long)raw,
+    ck_assert_msg(raw * 50 < raw0, "raw %llu with repeats, %llu without", (unsigned long long)raw,
                   (unsigned long long)raw0);
 
     /* what a caller sees is the same, record by record, as from the log without repeats
@@ -1382,15 +1387,129 @@ START_TEST(repeat_round_trip)
 }
 END_TEST
 
+/*
+ * Version 7's site codes over a log like a compiler's: 70,000 stacks (more than the model's
+ * slots, so that nodes share slots), each allocation's node mostly the one that followed the
+ * previous allocation's node before, sometimes the other one, sometimes any; sizes mostly
+ * the node's own, sometimes not; half the blocks freed at once (reuse forms), in many chunks.
+ */
+#define SITE_NODES 70000u
+#define SITE_CYCLE 20000u
+#define SITE_ALLOCS 200000u
+typedef struct {
+    uint64_t addr, size;
+    uint32_t node;
+} site_event_t;
+static site_event_t site_ev[SITE_ALLOCS];
+
+static void build_sites(mt_lb_t *b, unsigned version)
+{
+    mt_lb_init(b, 5, 256 * 1024);
+    if (version != MT_LOG_VERSION)
+        mt_lb_version(b, version);
+    for (uint32_t id = 1; id <= SITE_NODES; id++)
+        mt_lb_node(b, id, 0, 0x400000 + 16 * (uint64_t)id);
+    uint64_t x = 88172645463325252ull, bump = 0x10000000;
+    uint32_t pos = 0;
+    for (uint32_t i = 0; i < SITE_ALLOCS; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: the same events for every version */
+        unsigned r = (unsigned)(x % 100);
+        /* a cycle through every third node, with a branch; now and then any node, among them
+         * the ones above 2^16, which share slots with the cycle's */
+        pos = (pos + (r < 80 ? 1 : r < 92 ? 7 : 0)) % SITE_CYCLE;
+        uint32_t node = r < 92 ? 3 * pos + 1 : (uint32_t)(x >> 40) % SITE_NODES + 1;
+        uint64_t size = (x >> 20) % 10 < 8 ? 8 + node % 97 * 8 : (x >> 24) % 5000;
+        site_ev[i] = (site_event_t){bump, size, node};
+        mt_lb_alloc(b, MT_ALLOC_MALLOC, 10 + i, size, bump, node);
+        if (i & 1)
+            mt_lb_free_(b, MT_TAG_FREE, 10 + i, bump);
+        else
+            bump += mt_chunk_span(size);
+    }
+    mt_lb_flush(b);
+}
+
+/* Reads a log of the site events, whole or cut at len: the allocations it gives must be the
+ * first ones, exactly; returns how many, and the reader's state in *state. */
+static uint32_t read_sites(const uint8_t *file, size_t len, mt_log_stats_t *st, int *state)
+{
+    mt_reader_t *r;
+    char err[256];
+    if (st) {
+        FILE *f = fopen(tmpfile_path(), "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(file, 1, len, f), len);
+        ck_assert_int_eq(fclose(f), 0);
+        ck_assert_int_eq(mt_reader_open_stats(&r, tmp_path, st, err, sizeof err), 0);
+    } else {
+        ck_assert_int_eq(mt_reader_open_mem(&r, file, len, "cut.mtr", err, sizeof err), 0);
+    }
+    mt_record_t rec;
+    uint32_t n = 0;
+    while (mt_reader_next(r, &rec) == 1) {
+        if (rec.tag != MT_TAG_ALLOC)
+            continue;
+        ck_assert_uint_lt(n, SITE_ALLOCS);
+        const site_event_t *w = &site_ev[n++];
+        ck_assert_msg(rec.addr == w->addr && rec.size == w->size && rec.node == w->node,
+                      "allocation %u: %llx %llu node %u, not %llx %llu node %u", n - 1,
+                      (unsigned long long)rec.addr, (unsigned long long)rec.size, rec.node,
+                      (unsigned long long)w->addr, (unsigned long long)w->size, w->node);
+    }
+    *state = mt_reader_state(r);
+    mt_reader_close(r);
+    return n;
+}
+
+START_TEST(site_round_trip)
+{
+    mt_lb_t b6, b7;
+    build_sites(&b6, 6);
+    build_sites(&b7, MT_LOG_VERSION);
+    mt_log_stats_t st6, st7;
+    memset(&st6, 0, sizeof st6);
+    memset(&st7, 0, sizeof st7);
+    int state;
+    ck_assert_uint_eq(read_sites(b6.file, b6.len, &st6, &state), SITE_ALLOCS);
+    ck_assert_int_eq(state, MT_READER_END);
+    ck_assert_uint_eq(read_sites(b7.file, b7.len, &st7, &state), SITE_ALLOCS);
+    ck_assert_int_eq(state, MT_READER_END);
+    ck_assert_uint_eq(st6.version, 6);
+    ck_assert_uint_eq(st7.version, 7);
+    /* raw, the codes take a byte where most ids took three (a quarter of the allocations are
+     * a node's first visit or come after a random node: those take three still), and most
+     * sizes are 0 */
+    ck_assert_uint_lt(st7.stream_raw[MT_STREAM_NODE] * 3, st6.stream_raw[MT_STREAM_NODE] * 2);
+    ck_assert_uint_lt(st7.stream_raw[MT_STREAM_SIZE] * 5, st6.stream_raw[MT_STREAM_SIZE] * 4);
+    /* cut inside every chunk: the allocations of the chunks before are exact, and all */
+    uint32_t before = 0, chunks = 0;
+    for (size_t at = MT_LOG_HEADER_SIZE; at < b7.len; chunks++) {
+        size_t end = at + MT_CHUNK_HEADER_SIZE + mt_get_u32le(b7.file + at + 4);
+        for (size_t cut = at + 1; cut < end; cut += (end - at) / 2 + 1) {
+            ck_assert_uint_eq(read_sites(b7.file, cut, NULL, &state), before);
+            ck_assert_int_eq(state, MT_READER_TRUNCATED);
+        }
+        uint32_t n = read_sites(b7.file, end, NULL, &state);
+        ck_assert_uint_ge(n, before);
+        before = n;
+        at = end;
+    }
+    ck_assert_uint_eq(before, SITE_ALLOCS);
+    ck_assert_uint_gt(chunks, 4);
+    mt_lb_free(&b6);
+    mt_lb_free(&b7);
+    unlink(tmp_path);
+}
+END_TEST
+
 MT_SUITE(.name = "log_reader", .timeout = 60,
-         .tests = MT_TESTS(round_trip_every_record, chunk_boundaries_keep_absolute_values,
-                           cut_at_every_byte, truncation_message_names_time,
-                           bad_crc_stops_before_chunk, bad_compressed_bytes, header_errors,
-                           absurd_lengths_refused, corrupt_records,
-                           analysis_collects_process_and_exit, model_round_trip,
-                           exit_frees_round_trip, follow_reads_a_growing_file,
-                           follow_ends_when_the_writer_is_done, follow_stops_at_the_exit_record,
-                           stats_add_up, threaded_reader_gives_the_same_records,
-                           threaded_reader_same_on_cut_and_corrupt_logs,
-                           threaded_reader_tiny_chunks, reader_decodes_leak_records,
-                           reader_refuses_bad_leak_kind_and_cut_records, repeat_round_trip));
+         .tests = MT_TESTS(
+             round_trip_every_record, chunk_boundaries_keep_absolute_values, cut_at_every_byte,
+             truncation_message_names_time, bad_crc_stops_before_chunk, bad_compressed_bytes,
+             header_errors, absurd_lengths_refused, corrupt_records,
+             analysis_collects_process_and_exit, model_round_trip, exit_frees_round_trip,
+             follow_reads_a_growing_file, follow_ends_when_the_writer_is_done,
+             follow_stops_at_the_exit_record, stats_add_up, threaded_reader_gives_the_same_records,
+             threaded_reader_same_on_cut_and_corrupt_logs, threaded_reader_tiny_chunks,
+             reader_decodes_leak_records, reader_refuses_bad_leak_kind_and_cut_records,
+             repeat_round_trip, site_round_trip));
