@@ -9,4 +9,9 @@
 /* Fills s; fields it cannot read are 0. */
 void mt_sampler_read(mt_sample_t *s);
 
+/* The timer's sample (writer thread only): like mt_sampler_read, but the allocator's view is
+ * read again only once the time since its last read is MT_SAMPLER_BUDGET times what that read
+ * took; in between, s keeps its last values (RSS is read every time). */
+void mt_sampler_read_tick(mt_sample_t *s);
+
 #endif

@@ -37,7 +37,7 @@ void mt_rec_tick(void)
     mt_writer_unlock();
     if (mt_config.sample_ms) {
         mt_sample_t s;
-        mt_sampler_read(&s);
+        mt_sampler_read_tick(&s);
         uint64_t now = mt_rec_now();
         mt_writer_lock();
         /* Never wait for a buffer here: this is the thread that frees them. A tick that
