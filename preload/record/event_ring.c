@@ -187,11 +187,15 @@ typedef struct mt_ring_cand {
  * second): a record about to be written under the lock must come after every event that
  * happened before it, and a mark is only a lower bound, possibly older than those events.
  */
-static uint64_t mt_ring_horizon(unsigned hi, bool complete)
+static uint64_t mt_ring_horizon(unsigned *hi_out, bool complete)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint64_t now = mt_ring_now();
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    /* The rings to look at, counted after the clock: a ring listed later pushes its first
+     * event after registering, so with a stamp above now. */
+    unsigned hi = __atomic_load_n(&mt_ring_hi, __ATOMIC_SEQ_CST);
+    *hi_out = hi;
     uint64_t h = now;
     for (unsigned i = 0; i < hi; i++) {
         const mt_ring_t *r = mt_ring_of(i);
@@ -344,16 +348,18 @@ void mt_ring_sync(void)
         return;
     if (mt_slot_tls && mt_slot_tls->ring_listed)
         ((mt_ring_t *)mt_slot_tls->ring)->owner_syncs = 1;
-    mt_ring_merge(mt_ring_horizon(hi, true), hi);
+    uint64_t horizon = mt_ring_horizon(&hi, true);
+    mt_ring_merge(horizon, hi);
 }
 
 void mt_ring_sync_some(void)
 {
     if (!mt_ring_on)
         return;
-    unsigned hi = __atomic_load_n(&mt_ring_hi, __ATOMIC_ACQUIRE);
+    unsigned hi;
+    uint64_t horizon = mt_ring_horizon(&hi, false);
     if (hi)
-        mt_ring_merge(mt_ring_horizon(hi, false), hi);
+        mt_ring_merge(horizon, hi);
 }
 
 void mt_ring_close(void)
