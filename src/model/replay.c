@@ -569,7 +569,8 @@ static void mt_lifetime_note(mt_replay_t *r, const mt_block_t *b, uint64_t t)
 /* ---- heap events ---- */
 
 /* A block leaves the heap (free, realloc release). */
-static void mt_heap_release(mt_replay_t *r, const mt_block_t *b)
+static inline __attribute__((always_inline)) void mt_heap_release(mt_replay_t *r,
+                                                                  const mt_block_t *b)
 {
     mt_thread_stats_t *ts = &r->tstats[b->thread];
     /* a thread's own figures count every block of its, but in a window only the window's */
@@ -617,7 +618,8 @@ static void mt_replay_peak_now(mt_replay_t *r, uint64_t t)
     r->gen++;
 }
 
-static void mt_heap_insert(mt_replay_t *r, const mt_block_t *nb)
+static inline __attribute__((always_inline)) void mt_heap_insert(mt_replay_t *r,
+                                                                 const mt_block_t *nb)
 {
     mt_thread_stats_t *ts = &r->tstats[nb->thread];
     if (__builtin_expect(nb->time_us >= r->win_from_us, 1)) { /* see mt_heap_release */
