@@ -158,8 +158,16 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             if (ahead)
                 mt_replay_prefetch(&a->replay, ahead);
         }
-        switch (rec.tag) {
-        case MT_TAG_ALLOC:
+        /* Nearly every record is an allocation or a free: two predictable branches, not the
+         * switch's indirect jump, which mispredicts as the two alternate (churn.c's report:
+         * a tenth of its CPU time). */
+        if (__builtin_expect(rec.tag == MT_TAG_FREE, 1)) {
+            rc = mt_replay_free(&a->replay, rec.tid, rec.time_us, rec.addr);
+            if (__builtin_expect(rc < 0, 0))
+                break;
+            continue;
+        }
+        if (__builtin_expect(rec.tag == MT_TAG_ALLOC, 1)) {
             if (__builtin_expect(a->node_base != 0, 0) && !mt_analysis_shift(a, &rec.node)) {
                 snprintf(why, sizeof why, "allocation refers to trace node %u", rec.node);
                 goto corrupt;
@@ -170,13 +178,14 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             }
             rc = mt_replay_alloc(&a->replay, rec.tid, rec.time_us, rec.addr, rec.size, rec.node,
                                  rec.alloc_kind);
-            if (__builtin_expect(a->live != NULL, 0) && rc >= 0 && a->live->alloc &&
+            if (__builtin_expect(rc < 0, 0))
+                break;
+            if (__builtin_expect(a->live != NULL, 0) && a->live->alloc &&
                 rec.alloc_kind != MT_ALLOC_INHERITED)
                 a->live->alloc(a->live->arg, rec.node, rec.tid, rec.size);
-            break;
-        case MT_TAG_FREE:
-            rc = mt_replay_free(&a->replay, rec.tid, rec.time_us, rec.addr);
-            break;
+            continue;
+        }
+        switch (rec.tag) {
         case MT_TAG_MMAP:
             if (!mt_analysis_shift(a, &rec.node) || !mt_nodes_valid(&a->nodes, rec.node)) {
                 snprintf(why, sizeof why, "mmap refers to unknown trace node %u", rec.node);
