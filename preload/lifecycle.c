@@ -426,10 +426,8 @@ void mt_life_init(const mt_life_python_t *py)
     if (mt_config.aggregate)
         mt_writer.header_flags = MT_LOG_FLAG_AGGREGATED;
     mt_ring_init();
-    if (mt_ring_on) {
+    if (mt_ring_on)
         mt_writer.sync = mt_ring_sync;
-        mt_writer.merge = mt_ring_sync_some;
-    }
     mt_private_heap = 1;
     mt_life_py->detect();
     mt_private_heap = 0;

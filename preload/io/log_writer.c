@@ -524,10 +524,6 @@ static void *mt_writer_main(void *arg)
             mt_writer_write_one();
             continue;
         }
-        if (w->merge && __atomic_exchange_n(&w->merge_wanted, 0, __ATOMIC_RELAXED) && !w->stopped) {
-            w->merge();
-            continue;
-        }
         uint64_t now = mt_now_us();
         if (w->tick && now >= next_tick && !w->stopped) {
             mt_writer_unlock();

@@ -79,10 +79,6 @@ typedef struct mt_writer {
     /* Run, lock held, before each record begun through mt_writer_record: puts into the log
      * every event held elsewhere that must come before it (record/event_ring.h). */
     void (*sync)(void);
-    /* Run by the thread, lock held, when a producer asked for it (mt_writer_want_merge): takes
-     * work off the program's threads while a core is free (record/event_ring.h). */
-    void (*merge)(void);
-    int merge_wanted;
     /* Run without the lock when a buffer is wanted in another process than the log's: a child
      * that no fork handler prepared (a raw clone). It must give the child a log of its own. */
     void (*orphaned)(void);
@@ -115,13 +111,6 @@ static inline void mt_writer_lock(void)
 static inline void mt_writer_unlock(void)
 {
     MT_UNLOCK(&mt_writer.lock, MT_LOCK_WRITER);
-}
-
-/* Lock not held: asks the writer thread to run its merge soon (it is woken if it waits). */
-static inline void mt_writer_want_merge(void)
-{
-    __atomic_store_n(&mt_writer.merge_wanted, 1, __ATOMIC_RELAXED);
-    pthread_cond_signal(&mt_writer.wake);
 }
 
 /* Maps buffers and sets up the deflater (try_libdeflate: see mt_deflater_init); 0 or -errno. */

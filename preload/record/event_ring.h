@@ -38,9 +38,6 @@ typedef struct mt_ring {
     /* the producer's line */
     uint64_t tail; /* events pushed (release) */
     uint64_t last; /* the stamp of the last one */
-    /* set when the owner wrote a record under the lock (which merged its ring): it will
-     * likely again, so a quarter full ring need not wake the writer thread */
-    int owner_syncs;
     /* the mark: 0 when the thread is not between its clock read and its push, else a lower
      * bound of the stamp it is about to push */
     uint64_t mark __attribute__((aligned(64)));
@@ -61,11 +58,10 @@ void mt_ring_init(void);
 
 /*
  * Pushes one event into this thread's ring, or returns false (nothing pushed) when the caller
- * must record it under the writer lock instead: rings off or closed, or no slot. *stamp gets
- * the event's stamp. Before the push the ring is made room in, merging under the lock if it
- * must; after it, a ring a quarter full asks the writer thread to merge, and one three
- * quarters full merges if the lock is free. busy, when not NULL, is set to
- * 1 in the same step as the push (the leak check's live_busy, recorder.c).
+ * must record it under the writer lock instead: rings off or closed, or no slot. Before the
+ * push the ring is made room in, merging under the lock if it must; after it, a ring three
+ * quarters full merges if the lock is free. busy, when not NULL, is set to 1 in the same step
+ * as the push (the leak check's live_busy, recorder.c).
  */
 bool mt_ring_push(enum mt_tag tag, enum mt_alloc_kind kind, uintptr_t addr, uint64_t size,
                   uint32_t node, uint32_t tid, uint32_t *busy);
