@@ -306,14 +306,20 @@ def case_log_repeat_periodic():
     check(os.path.getsize(pairs[1][1]) < ROWS_LOG_MAX,
           f"re-encoded with repeats, the plain log is {os.path.getsize(pairs[1][1])} bytes")
     for a_log, b_log in pairs:
-        for cmd in ("report", "leaks", "peak", "fragmentation"):
-            a = memtrace(cmd, "--format", "json", a_log)
-            b = memtrace(cmd, "--format", "json", b_log)
-            check(a.stdout.strip() != "", f"memtrace {cmd} {a_log} printed nothing\n{show(a)}")
-            a.stdout, b.stdout = a.stdout.replace(a_log, "LOG"), b.stdout.replace(b_log, "LOG")
-            check((a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr),
-                  f"memtrace {cmd} --format json differs between {a_log} and {b_log}\n"
-                  f"--- {a_log} ---\n{show(a)}\n--- {b_log} ---\n{show(b)}")
+        same_reports(a_log, b_log)
+
+
+def same_reports(a_log, b_log):
+    """report, leaks, peak and fragmentation JSON of two logs of the same events: identical,
+    but for the logs' own paths."""
+    for cmd in ("report", "leaks", "peak", "fragmentation"):
+        a = memtrace(cmd, "--format", "json", a_log)
+        b = memtrace(cmd, "--format", "json", b_log)
+        check(a.stdout.strip() != "", f"memtrace {cmd} {a_log} printed nothing\n{show(a)}")
+        a.stdout, b.stdout = a.stdout.replace(a_log, "LOG"), b.stdout.replace(b_log, "LOG")
+        check((a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr),
+              f"memtrace {cmd} --format json differs between {a_log} and {b_log}\n"
+              f"--- {a_log} ---\n{show(a)}\n--- {b_log} ---\n{show(b)}")
 
 
 # ---- site codes (version 7): an allocation's node and size said by the one before ----
@@ -381,14 +387,7 @@ def case_log_site_codes():
     want = WALK_LEAVES * WALK_PASSES
     check((summary["allocations"], summary["frees"]) == (want, want),
           f"allocations, frees: {summary['allocations']}, {summary['frees']}, not {want}")
-    for cmd in ("report", "leaks", "peak", "fragmentation"):
-        a = memtrace(cmd, "--format", "json", log)
-        b = memtrace(cmd, "--format", "json", old)
-        check(a.stdout.strip() != "", f"memtrace {cmd} {log} printed nothing\n{show(a)}")
-        a.stdout, b.stdout = a.stdout.replace(log, "LOG"), b.stdout.replace(old, "LOG")
-        check((a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr),
-              f"memtrace {cmd} --format json differs between {log} and {old}\n"
-              f"--- {log} ---\n{show(a)}\n--- {old} ---\n{show(b)}")
+    same_reports(log, old)
 
 
 # ---- churn (shared/bench): exact counts and the right source line ----
