@@ -743,10 +743,8 @@ void mt_writer_exec_failed(off_t size)
 bool mt_writer_trylock(void)
 {
     for (int i = 0; i < 1000; i++) {
-        if (pthread_mutex_trylock(&mt_writer.lock) == 0) {
-            mt_lock_order_got(MT_LOCK_WRITER);
+        if (mt_writer_trylock_once())
             return true;
-        }
         struct timespec ts = {0, 100000};
         nanosleep(&ts, NULL);
     }

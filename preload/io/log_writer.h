@@ -113,6 +113,15 @@ static inline void mt_writer_unlock(void)
     MT_UNLOCK(&mt_writer.lock, MT_LOCK_WRITER);
 }
 
+/* Takes the recorder lock if it is free at once; true when taken. */
+static inline bool mt_writer_trylock_once(void)
+{
+    if (pthread_mutex_trylock(&mt_writer.lock) != 0)
+        return false;
+    mt_lock_order_got(MT_LOCK_WRITER);
+    return true;
+}
+
 /* Maps buffers and sets up the deflater (try_libdeflate: see mt_deflater_init); 0 or -errno. */
 MT_WUR int mt_writer_init(bool try_libdeflate);
 /* Creates the log (template expanded for pid, .2/.3... on EEXIST), writes the header and the

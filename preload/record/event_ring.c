@@ -19,16 +19,15 @@ int mt_ring_gate;
 /* 1 + the highest slot index that ever pushed: the merge looks no further. */
 static unsigned mt_ring_hi;
 
-/* The stamps of events a merge skipped for being too new, and the events merged: a merge
- * that dropped the lock (a buffer wait) starts its choice again when this moved. */
+/* Events merged so far: a merge that dropped the lock (a buffer wait) starts its choice
+ * again when this moved. */
 static uint64_t mt_ring_taken;
 
 #define MT_RING_MASK (MT_RING_EVENTS - 1)
 /* The candidates of a merge, on the merging thread's stack; with more rings holding events,
  * each event's choice looks at all of them (slower, as right). */
 #define MT_RING_CAND 32
-/* Polls of a closing merge for threads inside a push: a thread preempted there holds it up
- * for a time slice; one that never comes back (a crash inside a push) for about a second. */
+/* Polls of a merge that waits for a thread inside a push (mt_ring_mark_wait). */
 #define MT_RING_CLOSE_POLLS 100000
 
 /*
@@ -85,15 +84,6 @@ static __attribute__((noinline, cold)) void mt_ring_register(mt_slot_t *slot)
     slot->ring_listed = 1;
 }
 
-/* Takes the writer lock if it is free at once (lock order as mt_writer_lock's). */
-static inline bool mt_ring_trylock(void)
-{
-    if (pthread_mutex_trylock(&mt_writer.lock) != 0)
-        return false;
-    mt_lock_order_got(MT_LOCK_WRITER);
-    return true;
-}
-
 /*
  * Waits until ring r has room, merging under the writer lock. False when the event must go
  * through the lock instead (the rings closed meanwhile). A thread preempted inside its push
@@ -121,7 +111,7 @@ static __attribute__((noinline)) bool mt_ring_make_room(mt_ring_t *r, uint64_t t
 /* A ring three quarters full merges now if the lock is free; else whoever holds it will. */
 static __attribute__((noinline)) void mt_ring_help(void)
 {
-    if (!mt_ring_trylock())
+    if (!mt_writer_trylock_once())
         return;
     mt_ring_sync_some();
     mt_writer_unlock();
@@ -175,13 +165,25 @@ typedef struct mt_ring_cand {
     uint64_t end;
 } mt_ring_cand_t;
 
+/* Ring r's mark once it is 0 or at least limit: a thread inside a push is waited for (a push
+ * is a few stores; a thread preempted inside one for a time slice; one that never comes back,
+ * a crash inside a push, for about a second, after which its mark is taken as it is). */
+static uint64_t mt_ring_mark_wait(const mt_ring_t *r, uint64_t limit)
+{
+    uint64_t m = __atomic_load_n(&r->mark, __ATOMIC_ACQUIRE);
+    for (unsigned polls = 0; m && m < limit && polls < MT_RING_CLOSE_POLLS; polls++) {
+        (void)mt_syscall(SYS_sched_yield);
+        m = __atomic_load_n(&r->mark, __ATOMIC_ACQUIRE);
+    }
+    return m;
+}
+
 /*
  * The stamp below which every event is pushed already: the clock now, or less where a thread
  * is inside a push (its mark). The fences keep the clock read before the marks are looked at.
- * With complete, a mark below the clock is waited for (a push is a few stores; a thread
- * preempted inside one is waited for a time slice; one that never comes back, for about a
- * second): a record about to be written under the lock must come after every event that
- * happened before it, and a mark is only a lower bound, possibly older than those events.
+ * With complete, a mark below the clock is waited for (mt_ring_mark_wait): a record about to
+ * be written under the lock must come after every event that happened before it, and a mark
+ * is only a lower bound, possibly older than those events.
  */
 static uint64_t mt_ring_horizon(unsigned *hi_out, bool complete)
 {
@@ -194,12 +196,7 @@ static uint64_t mt_ring_horizon(unsigned *hi_out, bool complete)
     *hi_out = hi;
     uint64_t h = now;
     for (unsigned i = 0; i < hi; i++) {
-        const mt_ring_t *r = mt_ring_of(i);
-        uint64_t m = __atomic_load_n(&r->mark, __ATOMIC_ACQUIRE);
-        for (unsigned polls = 0; complete && m && m < now && polls < MT_RING_CLOSE_POLLS; polls++) {
-            (void)mt_syscall(SYS_sched_yield);
-            m = __atomic_load_n(&r->mark, __ATOMIC_ACQUIRE);
-        }
+        uint64_t m = mt_ring_mark_wait(mt_ring_of(i), complete ? now : 0);
         if (m && m < h)
             h = m;
     }
@@ -362,10 +359,7 @@ void mt_ring_close(void)
     __atomic_store_n(&mt_ring_gate, 0, __ATOMIC_SEQ_CST);
     unsigned hi = __atomic_load_n(&mt_ring_hi, __ATOMIC_ACQUIRE);
     for (unsigned i = 0; i < hi; i++)
-        for (unsigned polls = 0;
-             __atomic_load_n(&mt_ring_of(i)->mark, __ATOMIC_ACQUIRE) && polls < MT_RING_CLOSE_POLLS;
-             polls++)
-            (void)mt_syscall(SYS_sched_yield);
+        (void)mt_ring_mark_wait(mt_ring_of(i), UINT64_MAX);
     mt_ring_merge(UINT64_MAX, hi);
 }
 

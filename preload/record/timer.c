@@ -4,13 +4,12 @@
 // mallinfo2 and dl_iterate_phdr are read before the recorder lock is taken.
 #include "record/recorder.h"
 
-#include "record/event_ring.h"
-
 #include <stdlib.h>
 
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/last_thread.h"
+#include "record/event_ring.h"
 #include "record/sampler.h"
 
 /* ---- writer tick: samples and module changes ---- */
@@ -31,23 +30,22 @@ static __attribute__((noreturn, cold)) void mt_rec_end_as_last_thread(void)
 void mt_rec_tick(void)
 {
     mt_clock_recalibrate();
-    /* The rings of threads that went quiet: their events reach the log within a tick. */
+    mt_sample_t s;
+    bool sampled = mt_config.sample_ms != 0;
+    if (sampled)
+        mt_sampler_read_tick(&s); /* before the lock: mallinfo2 takes the arena locks */
+    uint64_t now = mt_rec_now();
     mt_writer_lock();
+    /* The rings of threads that went quiet: their events reach the log within a tick, and
+     * before the sample. */
     mt_ring_sync_some();
-    mt_writer_unlock();
-    if (mt_config.sample_ms) {
-        mt_sample_t s;
-        mt_sampler_read_tick(&s);
-        uint64_t now = mt_rec_now();
-        mt_writer_lock();
-        /* Never wait for a buffer here: this is the thread that frees them. A tick that
-         * changed nothing writes nothing, so that an idle program's log does not grow. */
-        if (mt_writer.cur && !mt_writer.stopped && !mt_enc_sample_same(&mt_writer.enc, &s)) {
-            mt_enc_sample_tick(&mt_writer.enc, now, &s);
-            mt_writer_end();
-        }
-        mt_writer_unlock();
+    /* Never wait for a buffer here: this is the thread that frees them. A tick that changed
+     * nothing writes nothing, so that an idle program's log does not grow. */
+    if (sampled && mt_writer.cur && !mt_writer.stopped && !mt_enc_sample_same(&mt_writer.enc, &s)) {
+        mt_enc_sample_tick(&mt_writer.enc, now, &s);
+        mt_writer_end();
     }
+    mt_writer_unlock();
     /* A dlopen'ed module is found by the allocations that follow it (pending stays set until
      * here, because the first of them may run inside dlopen, before the module is listed). */
     __atomic_store_n(&mt_rec_dl_pending, 0, __ATOMIC_RELAXED);
