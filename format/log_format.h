@@ -1079,6 +1079,15 @@ static inline void mt_enc_tag(mt_enc_t *e, enum mt_tag tag)
     mt_enc_u8(e, (uint8_t)tag);
 }
 
+/* The start of a timed record other than a heap event: a run of frees held so far ends first,
+ * then the time and the tag. */
+static inline void mt_enc_timed_tag(mt_enc_t *e, uint64_t now_us, uint8_t tag)
+{
+    mt_enc_run_end(e);
+    mt_enc_time(e, now_us);
+    mt_enc_u8(e, tag);
+}
+
 static inline size_t mt_enc_string_size(size_t len)
 {
     return MT_VARINT_MAX + len;
@@ -1217,9 +1226,7 @@ static inline void mt_enc_free(mt_enc_t *e, enum mt_tag tag, uint64_t now_us, ui
 static inline void mt_enc_block_rec(mt_enc_t *e, uint8_t tag, uint64_t now_us, uint64_t size,
                                     uint64_t addr, uint32_t node, uint64_t kind)
 {
-    mt_enc_run_end(e);
-    mt_enc_time(e, now_us);
-    mt_enc_u8(e, tag);
+    mt_enc_timed_tag(e, now_us, tag);
     mt_enc_sv(e, MT_STREAM_SIZE, size);
     mt_enc_addr(e, addr);
     mt_enc_sv(e, MT_STREAM_NODE, node);
@@ -1234,9 +1241,7 @@ static inline void mt_enc_mmap(mt_enc_t *e, uint64_t now_us, uint64_t size, uint
 
 static inline void mt_enc_munmap(mt_enc_t *e, uint64_t now_us, uint64_t size, uint64_t addr)
 {
-    mt_enc_run_end(e);
-    mt_enc_time(e, now_us);
-    mt_enc_u8(e, MT_TAG_MUNMAP);
+    mt_enc_timed_tag(e, now_us, MT_TAG_MUNMAP);
     mt_enc_sv(e, MT_STREAM_SIZE, size);
     mt_enc_addr(e, addr);
 }
@@ -1273,9 +1278,7 @@ static inline void mt_enc_sample_tick(mt_enc_t *e, uint64_t now_us, const mt_sam
 static inline void mt_enc_exit(mt_enc_t *e, uint64_t now_us, enum mt_exit_reason reason,
                                uint64_t status)
 {
-    mt_enc_run_end(e);
-    mt_enc_time(e, now_us);
-    mt_enc_u8(e, MT_TAG_EXIT);
+    mt_enc_timed_tag(e, now_us, MT_TAG_EXIT);
     mt_enc_v(e, reason);
     mt_enc_v(e, status);
 }
@@ -1302,9 +1305,7 @@ static inline void mt_enc_next_log(mt_enc_t *e, const char *path, size_t len)
 
 static inline void mt_enc_fork(mt_enc_t *e, uint64_t now_us, uint64_t seq)
 {
-    mt_enc_run_end(e);
-    mt_enc_time(e, now_us);
-    mt_enc_u8(e, MT_TAG_FORK);
+    mt_enc_timed_tag(e, now_us, MT_TAG_FORK);
     mt_enc_v(e, seq);
 }
 
@@ -1337,9 +1338,7 @@ static inline void mt_enc_agg_heap(mt_enc_t *e, uint64_t now_us, const uint64_t 
     size_t len = 0;
     for (unsigned i = 0; i < n && i < MT_AGG_HEAP_MAX; i++)
         len += mt_varint_put(buf + len, v[i]);
-    mt_enc_run_end(e);
-    mt_enc_time(e, now_us);
-    mt_enc_u8(e, MT_TAG_AGG_HEAP);
+    mt_enc_timed_tag(e, now_us, MT_TAG_AGG_HEAP);
     mt_enc_string(e, buf, len);
 }
 
@@ -1347,9 +1346,7 @@ static inline void mt_enc_agg_site(mt_enc_t *e, uint64_t now_us, uint32_t node,
                                    uint64_t allocations, uint64_t bytes, uint64_t peak_bytes,
                                    uint64_t peak_blocks, uint64_t temporary)
 {
-    mt_enc_run_end(e);
-    mt_enc_time(e, now_us);
-    mt_enc_u8(e, MT_TAG_AGG_SITE);
+    mt_enc_timed_tag(e, now_us, MT_TAG_AGG_SITE);
     mt_enc_sv(e, MT_STREAM_NODE, node);
     mt_enc_v(e, allocations);
     mt_enc_sv(e, MT_STREAM_SIZE, bytes);
@@ -1367,9 +1364,7 @@ static inline void mt_enc_agg_live(mt_enc_t *e, uint64_t now_us, uint64_t size, 
 /* NOTICE's fields after the tag are v code, s text (compose with mt_enc_v/mt_enc_string). */
 static inline void mt_enc_notice_begin(mt_enc_t *e, uint64_t now_us)
 {
-    mt_enc_run_end(e);
-    mt_enc_time(e, now_us);
-    mt_enc_u8(e, MT_TAG_NOTICE);
+    mt_enc_timed_tag(e, now_us, MT_TAG_NOTICE);
 }
 
 static inline void mt_enc_module_unload(mt_enc_t *e, uint32_t module_id)
@@ -1382,9 +1377,7 @@ static inline void mt_enc_leak_scan(mt_enc_t *e, uint64_t now_us, uint64_t block
                                     uint64_t threads_stopped, uint64_t threads_missed,
                                     uint64_t root_bytes)
 {
-    mt_enc_run_end(e);
-    mt_enc_time(e, now_us);
-    mt_enc_u8(e, MT_TAG_LEAK_SCAN);
+    mt_enc_timed_tag(e, now_us, MT_TAG_LEAK_SCAN);
     mt_enc_v(e, blocks);
     mt_enc_v(e, threads_stopped);
     mt_enc_v(e, threads_missed);
@@ -1444,18 +1437,14 @@ static inline void mt_enc_py_location(mt_enc_t *e, uint32_t id, uint32_t code_id
 
 static inline void mt_enc_py_script_end(mt_enc_t *e, uint64_t now_us)
 {
-    mt_enc_run_end(e);
-    mt_enc_time(e, now_us);
-    mt_enc_u8(e, MT_TAG_PY_SCRIPT_END);
+    mt_enc_timed_tag(e, now_us, MT_TAG_PY_SCRIPT_END);
 }
 
 /* tag is MT_TAG_PY_ARENA_ALLOC or MT_TAG_PY_ARENA_FREE */
 static inline void mt_enc_py_arena(mt_enc_t *e, enum mt_tag tag, uint64_t now_us, uint64_t size,
                                    uint64_t addr)
 {
-    mt_enc_run_end(e);
-    mt_enc_time(e, now_us);
-    mt_enc_u8(e, (uint8_t)tag);
+    mt_enc_timed_tag(e, now_us, tag);
     mt_enc_sv(e, MT_STREAM_SIZE, size);
     mt_enc_addr(e, addr);
 }
