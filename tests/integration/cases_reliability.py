@@ -113,18 +113,34 @@ def case_stress_leak_check():
           f"reachable, exact")
 
 
-@case(300, needs="python_frames")
-def case_stress_python():
-    """samples/py_stress.py: 16 Python threads call libc's malloc, realloc and free through
-    ctypes (at once: ctypes releases the GIL), free each other's blocks through queue.Queue,
-    reuse each other's addresses, and make Python objects in between. The native calls are
-    the sites whose innermost frame is libffi's call and whose Python frame is the script's;
-    their counts and kept bytes equal the script's own, with zero unknown frees."""
+def script_native_sites(rows):
+    """(bytes, blocks, allocations) summed over the report rows (sites or leaks) whose innermost
+    frame is libffi's call and whose stack holds a line of py_stress.py: the script's own
+    native calls, through ctypes."""
+    got = [0, 0, 0]
+    for r in rows or []:
+        stack = r.get("stack") or [{}]
+        if "libffi" not in os.path.basename(stack[0].get("module") or ""):
+            continue
+        if not any(f.get("python") and (f.get("file") or "").endswith("py_stress.py")
+                   for f in stack):
+            continue
+        got[0] += r.get("leaked_bytes", r.get("bytes", 0))
+        got[1] += r.get("leaked_blocks", r.get("blocks", 0))
+        got[2] += r.get("allocations", 0)
+    return tuple(got)
+
+
+def py_stress_exact(name, leak_check):
+    """Records samples/py_stress.py and checks the report's counts at the script's native
+    sites against the script's own, with zero unknown frees; returns (log, the script's
+    counts)."""
     script = it.py_sample("py_stress.py")
     ops = os.environ.get("MT_PY_STRESS_OPS", "4000")
-    log = os.path.join(it.TMP, "py_stress.mtr")
-    p = memtrace("run", "-q", "-o", log, "--", it.PYTHON, script, ops, timeout=600)
-    check(p.returncode == 0, f"memtrace run python3 py_stress.py {ops}\n{show(p)}")
+    log = os.path.join(it.TMP, f"{name}.mtr")
+    extra = ["--leak-check"] if leak_check else []
+    p = memtrace("run", "-q", *extra, "-o", log, "--", it.PYTHON, script, ops, timeout=600)
+    check(p.returncode == 0, f"memtrace run {' '.join(extra)} python3 py_stress.py {ops}\n{show(p)}")
     want = truth_of(p, "py_stress")
     kv = it.sample_kv(p.stdout, "pystress")
     cross, reused = int(kv["cross_frees"]), int(kv["reused"])
@@ -134,23 +150,47 @@ def case_stress_python():
     check(not rep["truncated"], f"the log is truncated: {rep['truncation']}")
     check(rep["unknown_frees"] == 0, f"{rep['unknown_frees']} frees of unknown blocks")
     check(rep["allocations_by_kind"]["PyObject_Malloc"] > 0, "no Python object allocations")
-    alloc = leaked = blocks = 0
-    for site in rep.get("top_sites", []):
-        stack = site.get("stack") or [{}]
-        if "libffi" not in os.path.basename(stack[0].get("module") or ""):
-            continue
-        if not any(f.get("python") and (f.get("file") or "").endswith("py_stress.py")
-                   for f in stack):
-            continue
-        alloc += site["allocations"]
-        leaked += site["leaked_bytes"]
-        blocks += site["leaked_blocks"]
+    leaked, blocks, alloc = script_native_sites(rep.get("top_sites"))
     got = (alloc, alloc - blocks, leaked, blocks)
     check(got == want, f"report: allocations={got[0]} frees={got[1]} leaked_bytes={got[2]} "
           f"leaked_blocks={got[3]}; the script counted allocations={want[0]} frees={want[1]} "
           f"leaked_bytes={want[2]} leaked_blocks={want[3]}")
-    print(f"  py_stress {ops} ops/thread: allocations={got[0]} leaked_bytes={got[2]} "
+    print(f"  {name} {ops} ops/thread: allocations={got[0]} leaked_bytes={got[2]} "
           f"leaked_blocks={got[3]}: exact; {cross} cross-thread frees, {reused} reused")
+    return log, want
+
+
+@case(300, needs="python_frames")
+def case_stress_python():
+    """samples/py_stress.py: 16 Python threads call libc's malloc, realloc and free through
+    ctypes (at once: ctypes releases the GIL), free each other's blocks through queue.Queue,
+    reuse each other's addresses, and make Python objects in between. The native calls are
+    the sites whose innermost frame is libffi's call and whose Python frame is the script's;
+    their counts and kept bytes equal the script's own, with zero unknown frees."""
+    py_stress_exact("py_stress", leak_check=False)
+
+
+@case(300, needs="python_frames")
+def case_stress_python_leak_check():
+    """The same under --leak-check (the scan stops every thread, the rings close for it): the
+    same exact counts; the script's kept blocks are its end-of-script leaks, exactly; and the
+    scan after finalization classifies every one of them. Their kinds vary from run to run
+    (the script keeps the addresses as Python ints, not pointers, so the scan finds only
+    stale copies in reused memory), so only the sum over kinds is exact."""
+    log, want = py_stress_exact("py_stress-leak-check", leak_check=True)
+    at_end = it.leaks_json(log, "--kinds", "all")
+    got = script_native_sites(at_end.get("leaks"))[:2]
+    check(got == (want[2], want[3]), f"held at the script's end at its native sites: {got}; it "
+          f"kept {want[2]} bytes in {want[3]} blocks")
+    after = it.leaks_json(log, "--after-finalization", "--kinds", "all")
+    check(after.get("classified") is True, f"no leak scan in the log: {after.get('classified')}")
+    kinds = {r["kind"] for r in after.get("leaks") or []}
+    check("unclassified" not in kinds, f"the scan left blocks unclassified: {sorted(kinds)}")
+    got = script_native_sites(after.get("leaks"))[:2]
+    check(got == (want[2], want[3]), f"the scan after finalization at the script's native "
+          f"sites: {got} over all kinds; it kept {want[2]} bytes in {want[3]} blocks")
+    print(f"  py_stress --leak-check: {want[3]} blocks of {want[2]} bytes, at the script's end "
+          f"and in the scan after finalization, exact")
 
 
 # ---- programs with their own allocator ----
