@@ -19,6 +19,10 @@ int mt_ring_gate;
 /* 1 + the highest slot index that ever pushed: the merge looks no further. */
 static unsigned mt_ring_hi;
 
+/* Rings ever listed. While it is 1, the one thread that pushes has no other thread's event to
+ * be ordered after (mt_ring_stamp_for). Never decreases: a ring stays listed. */
+static unsigned mt_ring_listed;
+
 /* Events merged so far: a merge that dropped the lock (a buffer wait) starts its choice
  * again when this moved. */
 static uint64_t mt_ring_taken;
@@ -27,6 +31,9 @@ static uint64_t mt_ring_taken;
 /* The candidates of a merge, on the merging thread's stack; with more rings holding events,
  * each event's choice looks at all of them (slower, as right). */
 #define MT_RING_CAND 32
+/* How many events ahead a merge asks for the encoder's index line of an event's address
+ * (mt_enc_index_prefetch): a cache miss per event otherwise, the index being 1 MiB. */
+#define MT_RING_AHEAD 8
 /* Polls of a merge that waits for a thread inside a push (mt_ring_mark_wait). */
 #define MT_RING_CLOSE_POLLS 100000
 
@@ -41,6 +48,21 @@ static inline uint64_t mt_ring_stamp(void)
 {
     unsigned aux;
     return __builtin_ia32_rdtscp(&aux);
+}
+
+/*
+ * The stamp of an event pushed while this ring is the only one listed: plain rdtsc, 13 ns
+ * cheaper. The order rdtscp keeps is between threads: a block's free after the load that saw
+ * the pointer another thread's malloc returned. With no other ring listed, no other thread has
+ * allocated or freed anything through the rings yet. A thread that registers does so before
+ * its first push, and a pointer its push published is loaded by this thread before it loads
+ * mt_ring_listed (x86 keeps loads in order), so this thread then sees 2 and uses rdtscp.
+ */
+static inline uint64_t mt_ring_stamp_for(void)
+{
+    if (MT_LIKELY(__atomic_load_n(&mt_ring_listed, __ATOMIC_RELAXED) > 1))
+        return mt_ring_stamp();
+    return __builtin_ia32_rdtsc();
 }
 
 /* The merge's clock: rdtscp and a fence, so that nothing after it (the marks) is read first. */
@@ -81,6 +103,7 @@ static __attribute__((noinline, cold)) void mt_ring_register(mt_slot_t *slot)
     while (hi < want && !__atomic_compare_exchange_n(&mt_ring_hi, &hi, want, false,
                                                      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
         ;
+    (void)__atomic_add_fetch(&mt_ring_listed, 1, __ATOMIC_SEQ_CST);
     slot->ring_listed = 1;
 }
 
@@ -136,7 +159,7 @@ bool mt_ring_push(enum mt_tag tag, enum mt_alloc_kind kind, uintptr_t addr, uint
         __atomic_store_n(&r->mark, 0, __ATOMIC_RELEASE);
         return false; /* closing: the closer waits for the mark, then the event takes the lock */
     }
-    uint64_t stamp = mt_ring_stamp();
+    uint64_t stamp = mt_ring_stamp_for();
     mt_ring_ev_t *ev = &r->ev[tail & MT_RING_MASK];
     ev->stamp = stamp;
     ev->addr = addr;
@@ -257,6 +280,9 @@ static bool mt_ring_merge_cands(mt_ring_cand_t *c, unsigned n, uint64_t horizon)
         }
         if (MT_UNLIKELY(taken != mt_ring_taken))
             continue; /* the lock was dropped for a buffer and another merge went on */
+        uint64_t ahead = c[i].r->head + MT_RING_AHEAD;
+        if (ahead < c[i].end)
+            mt_enc_index_prefetch(e, c[i].r->ev[ahead & MT_RING_MASK].addr);
         mt_ring_encode(e, ev);
         mt_ring_taken = taken + 1;
         __atomic_store_n(&c[i].r->head, c[i].r->head + 1, __ATOMIC_RELEASE);
