@@ -787,10 +787,11 @@ static inline size_t mt_enc_index_find(const mt_enc_tables_t *t, uint64_t addr)
     return i;
 }
 
-/* A merge that knows its next events asks for their index lines ahead of time. */
-static inline void mt_enc_index_prefetch(const mt_enc_t *e, uint64_t addr)
+/* A recorder that knows an address it will encode soon asks for its index line ahead of time
+ * (a prefetch never faults: tables being replaced are harmless). */
+static inline void mt_enc_index_prefetch(const mt_enc_tables_t *t, uint64_t addr)
 {
-    __builtin_prefetch(&e->t->index[mt_enc_index_home(addr)], 1);
+    __builtin_prefetch(&t->index[mt_enc_index_home(addr)], 1);
 }
 
 /* Empties index slot i (backward-shift deletion: no tombstones). */
@@ -808,6 +809,8 @@ static inline void mt_enc_index_remove(mt_enc_tables_t *t, size_t i)
     t->index[i] = 0;
 }
 
+#define MT_ENC_EVICT_AHEAD 8
+
 /* Numbers the allocation at addr. The slot it takes held the allocation MT_BACK_WINDOW ago,
  * which leaves the index if it is still live (its free will go by address). An older block at
  * addr whose free was never seen leaves it too: the index names the new one. */
@@ -816,6 +819,12 @@ static inline void mt_enc_recent_put(mt_enc_t *e, uint64_t addr, uint32_t cls)
     mt_enc_tables_t *t = e->t;
     uint32_t slot = (uint32_t)(e->nallocs++ & (MT_BACK_WINDOW - 1));
     uint64_t bit = 1ull << (slot & 63);
+    /* The slot MT_ENC_EVICT_AHEAD allocations on will evict a block that may still be
+     * indexed (a program that keeps most of its blocks: Python's objects); its index line is
+     * asked for now, a miss that was a third of this function's time on pyalloc.py. */
+    uint32_t ahead = (slot + MT_ENC_EVICT_AHEAD) & (MT_BACK_WINDOW - 1);
+    if (t->recent_indexed[ahead >> 6] & (1ull << (ahead & 63)))
+        mt_enc_index_prefetch(t, t->recent_addr[ahead]);
     if (t->recent_indexed[slot >> 6] & bit) {
         size_t i = mt_enc_index_find(t, t->recent_addr[slot]);
         if (t->index[i] && mt_enc_index_slot(t->index[i]) == slot)

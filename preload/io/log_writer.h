@@ -164,6 +164,15 @@ static inline mt_enc_t *mt_writer_begin(uint32_t tid)
 /* Lock held. Like mt_writer_begin, for a record of up to need bytes (need <= MT_BUF_MAX_RECORD). */
 mt_enc_t *mt_writer_begin_big(size_t need);
 
+/* No lock: asks for the encoder's index line of addr, which a record about to be encoded
+ * under the lock will touch (the index is 1 MiB: a cache miss under the lock otherwise). */
+static inline void mt_writer_prefetch(uintptr_t addr)
+{
+    const mt_enc_tables_t *t = __atomic_load_n(&mt_writer.tables, __ATOMIC_RELAXED);
+    if (t)
+        mt_enc_index_prefetch(t, addr);
+}
+
 /* Lock held, after encoding: hands a full buffer to the thread. */
 static inline void mt_writer_end(void)
 {

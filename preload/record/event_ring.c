@@ -282,7 +282,7 @@ static bool mt_ring_merge_cands(mt_ring_cand_t *c, unsigned n, uint64_t horizon)
             continue; /* the lock was dropped for a buffer and another merge went on */
         uint64_t ahead = c[i].r->head + MT_RING_AHEAD;
         if (ahead < c[i].end)
-            mt_enc_index_prefetch(e, c[i].r->ev[ahead & MT_RING_MASK].addr);
+            mt_enc_index_prefetch(e->t, c[i].r->ev[ahead & MT_RING_MASK].addr);
         mt_ring_encode(e, ev);
         mt_ring_taken = taken + 1;
         __atomic_store_n(&c[i].r->head, c[i].r->head + 1, __ATOMIC_RELEASE);

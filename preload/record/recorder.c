@@ -389,6 +389,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
 {
     if (MT_UNLIKELY(__atomic_load_n(&mt_rec_dl_pending, __ATOMIC_RELAXED)))
         mt_rec_modules_changed();
+    mt_writer_prefetch((uintptr_t)p); /* encoded under the lock, after the capture */
     uintptr_t buf[MT_UNWIND_MAX], merged[MT_STACK_MAX], anchor = 0;
     mt_pyframe_t pybuf[MT_PY_MAX_FRAMES];
     mt_pycap_t cap;
