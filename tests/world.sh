@@ -1,0 +1,181 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Programs nobody here wrote, run plain and under `memtrace run -q`: their standard output and
+# exit status must not change, and each log must be complete, with no free of a block the log
+# never saw allocated. Not part of `meson test` (minutes, and it needs programs a build machine
+# may lack: a missing one is skipped and said so). Where valgrind is installed, the sqlite3 and
+# threaded-C runs' allocation counts are compared with memcheck's.
+#
+#   tests/world.sh            MEMTRACE_BUILDDIR=... for another build (default build/)
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD="${MEMTRACE_BUILDDIR:-$ROOT/build}"
+MT="$BUILD/cli/memtrace"
+PY=/usr/bin/python3
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/memtrace-world.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fails=0 runs=0
+
+# A program on PATH, or one built here (./NAME, in the work directory).
+have() {
+    case $1 in
+    ./*) [ -x "$tmp/work/$1" ] ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+    esac
+}
+
+# world NAME STDIN_FILE CMD...: one program both ways.
+world() {
+    local name=$1 in=$2
+    shift 2
+    if ! have "$1"; then
+        echo "skip  $name: $1 is not installed"
+        return
+    fi
+    runs=$((runs + 1))
+    (cd "$tmp/work" && "$@" <"$in" >"$tmp/$name.plain" 2>/dev/null)
+    local rc_plain=$?
+    (cd "$tmp/work" && "$MT" run -q -o "$tmp/$name.mtr" -- "$@" <"$in" >"$tmp/$name.mt" 2>/dev/null)
+    local rc_mt=$?
+    local why=""
+    [ "$rc_plain" = "$rc_mt" ] || why="exit status $rc_plain plain, $rc_mt under memtrace"
+    cmp -s "$tmp/$name.plain" "$tmp/$name.mt" || why="${why:+$why; }standard output differs"
+    local rep
+    rep=$("$MT" report --no-index --format json "$tmp/$name.mtr" 2>&1 |
+        "$PY" -c 'import json,sys
+d = json.load(sys.stdin)
+bad = []
+if d.get("truncated"): bad.append("log truncated: %s" % d.get("truncation"))
+if d.get("unknown_frees"): bad.append("%d frees of unknown blocks" % d["unknown_frees"])
+print("%d %s" % (d["allocations"], "; ".join(bad)))' 2>&1)
+    local allocs=${rep%% *} bad=${rep#* }
+    [[ "$allocs" =~ ^[0-9]+$ ]] || { allocs=?; bad="report failed: $rep"; }
+    [ -z "$bad" ] || why="${why:+$why; }$bad"
+    if [ -n "$why" ]; then
+        fails=$((fails + 1))
+        echo "FAIL  $name: $why"
+    else
+        printf 'ok    %-22s %10s allocations, same output and exit status (%s)\n' "$name" \
+            "$allocs" "$rc_plain"
+    fi
+    echo "$allocs" >"$tmp/$name.allocs"
+}
+
+# memcheck NAME STDIN_FILE CMD...: memcheck's allocation count of the same program against
+# memtrace's.
+memcheck() {
+    local name=$1 in=$2
+    shift 2
+    have valgrind && [ -f "$tmp/$name.allocs" ] || return
+    local vg
+    vg=$(cd "$tmp/work" && valgrind --tool=memcheck "$@" 2>&1 >/dev/null <"$in" |
+        sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p' | tr -d ,)
+    local mine
+    mine=$(cat "$tmp/$name.allocs")
+    # memcheck counts a realloc as one allocation as memtrace does; its freeres at exit frees
+    # more, which is why only allocations are compared.
+    if [ "$vg" = "$mine" ]; then
+        echo "ok    $name: memcheck counts the same $vg allocations"
+    else
+        fails=$((fails + 1))
+        echo "FAIL  $name: memcheck counts $vg allocations, memtrace $mine"
+    fi
+}
+
+mkdir -p "$tmp/work"
+: >"$tmp/empty"
+seq 200000 | shuf --random-source=<(yes) >"$tmp/numbers"
+cat >"$tmp/work/rows.sql" <<'EOF'
+create table t(a integer primary key, b text, c real);
+with recursive n(i) as (select 1 union all select i + 1 from n where i < 100000)
+insert into t select i, printf('row-%d', i), i * 0.5 from n;
+create index tb on t(b);
+select count(*), sum(c), max(b) from t;
+EOF
+cat >"$tmp/work/threads.c" <<'EOF'
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+static void *work(void *arg)
+{
+    void *slot[64] = {0};
+    unsigned r = (unsigned)(size_t)arg;
+    for (int i = 0; i < 200000; i++) {
+        r = r * 1103515245u + 12345u;
+        int k = (int)(r >> 16) % 64;
+        free(slot[k]);
+        slot[k] = malloc(16 + (r >> 8) % 512);
+    }
+    for (int k = 0; k < 64; k++)
+        free(slot[k]);
+    return NULL;
+}
+int main(void)
+{
+    pthread_t t[6];
+    for (int i = 0; i < 6; i++)
+        pthread_create(&t[i], NULL, work, (void *)(size_t)(i + 1));
+    for (int i = 0; i < 6; i++)
+        pthread_join(t[i], NULL);
+    puts("threads done");
+    return 0;
+}
+EOF
+cat >"$tmp/work/map.cpp" <<'EOF'
+#include <iostream>
+#include <map>
+#include <string>
+int main()
+{
+    std::map<std::string, int> m;
+    for (int i = 0; i < 100000; i++)
+        m["key-" + std::to_string(i)] = i;
+    long sum = 0;
+    for (const auto &kv : m)
+        sum += kv.second;
+    std::cout << m.size() << " " << sum << "\n";
+}
+EOF
+cat >"$tmp/work/json_objs.py" <<'EOF'
+import json
+rows = [{"id": i, "name": "n%d" % i, "tags": [i, str(i)]} for i in range(100000)]
+text = json.dumps(rows)
+print(len(text), len(json.loads(text)))
+EOF
+cat >"$tmp/work/py_threads.py" <<'EOF'
+import threading
+out = [0] * 4
+def work(k):
+    acc = []
+    for i in range(100000):
+        acc.append(str(i) * (i % 5))
+        if len(acc) > 1000:
+            acc.clear()
+    out[k] = len(acc)
+ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(out)
+EOF
+have gcc && gcc -O2 -pthread -o "$tmp/work/threads" "$tmp/work/threads.c"
+have g++ && g++ -O2 -o "$tmp/work/map" "$tmp/work/map.cpp"
+have git && (cd "$tmp/work" && git init -q repo && cd repo &&
+    for i in $(seq 50); do echo "$i" >f && git add f && git -c user.name=w -c user.email=w@x \
+        commit -qm "commit $i"; done)
+
+world sort "$tmp/numbers" sort -n
+world sqlite3 "$tmp/work/rows.sql" sqlite3 :memory:
+world threads-c "$tmp/empty" ./threads
+world cxx-map "$tmp/empty" ./map
+world git-log "$tmp/empty" git -C repo log --stat -n 50
+world python3-json "$tmp/empty" "$PY" json_objs.py
+world python3-threads "$tmp/empty" "$PY" py_threads.py
+world xz "$tmp/numbers" sh -c 'xz -T2 -c | xz -dc | md5sum'
+world gcc "$tmp/empty" gcc -O2 -c threads.c -o /dev/null
+world perl "$tmp/empty" perl -e 'my %h; $h{"k$_"} = $_ for 1..100000; print scalar(keys %h), "\n"'
+world lua5.4 "$tmp/empty" lua5.4 -e 't={} for i=1,100000 do t[i]=tostring(i) end print(#t)'
+memcheck sqlite3 "$tmp/work/rows.sql" sqlite3 :memory:
+memcheck threads-c "$tmp/empty" ./threads
+
+echo "world: $runs programs, $fails failed"
+[ "$fails" = 0 ]
