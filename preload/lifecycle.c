@@ -139,6 +139,7 @@ void mt_life_fork_parent(void)
 /* The child's side of fork, after the parent's locks were taken (prepared) or lost. */
 static void mt_life_child_start(bool prepared)
 {
+    mt_sys_confined_child();
     mt_rec_thread_child();
     mt_slot_child();
     mt_ring_child();
@@ -154,6 +155,11 @@ static void mt_life_child_start(bool prepared)
     mt_heap_total_child(&mt_rec_heap);
     if (was_active && mt_config.follow_fork && !mt_config_excluded(mt_sys_getpid()))
         (void)mt_life_start_log(true, prepared ? mt_rec.forks : 0);
+    /* The thread's tid and name now, not at its first event: a child may sandbox itself
+     * before it allocates (seccomp, as sshd's pre-authentication child does), and then the
+     * gettid and prctl of a first event would get it killed. */
+    if (mt_rec_active())
+        mt_rec_thread_prime();
 }
 
 void mt_life_fork_child(void)

@@ -7,6 +7,7 @@
 #include "base/own_ranges.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -77,8 +78,36 @@ long mt_sys_close(int fd)
     return mt_syscall_ret(mt_syscall(SYS_close, fd), saved);
 }
 
+/* Confinement (mt_libc.h): 0 none, 1 the threads that confined themselves and their
+ * children, 2 every thread (seccomp's TSYNC). Set once, never cleared: a filter cannot be
+ * lifted. */
+static int mt_sys_confined;
+static int mt_sys_pid_cache;
+static __thread int mt_sys_tid_cache __attribute__((tls_model("initial-exec")));
+
+/*
+ * glibc keeps a thread's tid in its descriptor, and pthread_getcpuclockid hands it out as the
+ * kernel's per-thread CPU clock id, ((~tid) << 3) | 6 (the clock_gettime ABI's encoding,
+ * CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED), with no system call. 0 when it cannot be had (a
+ * thread that ended meanwhile has tid 0).
+ */
+int mt_sys_tid_of(pthread_t th)
+{
+    clockid_t c;
+    if (pthread_getcpuclockid(th, &c) != 0 || (c & 7) != 6)
+        return 0;
+    long tid = ~((long)c >> 3); /* arithmetic shift: c is negative */
+    return tid > 0 && tid <= INT32_MAX ? (int)tid : 0;
+}
+
 int mt_sys_gettid(void)
 {
+    if (MT_UNLIKELY(mt_sys_tid_cache))
+        return mt_sys_tid_cache;
+    /* A thread started inside a sandbox: its tid from glibc, not from the kernel. */
+    if (MT_UNLIKELY(__atomic_load_n(&mt_sys_confined, __ATOMIC_ACQUIRE)) &&
+        (mt_sys_tid_cache = mt_sys_tid_of(pthread_self())) != 0)
+        return mt_sys_tid_cache;
     int saved = errno;
     int tid = (int)mt_syscall(SYS_gettid);
     errno = saved;
@@ -87,10 +116,61 @@ int mt_sys_gettid(void)
 
 int mt_sys_getpid(void)
 {
+    if (MT_UNLIKELY(__atomic_load_n(&mt_sys_confined, __ATOMIC_ACQUIRE)))
+        return mt_sys_pid_cache;
     int saved = errno;
     int pid = (int)mt_syscall(SYS_getpid);
     errno = saved;
     return pid;
+}
+
+void mt_sys_confine(bool every_thread)
+{
+    if (!__atomic_load_n(&mt_sys_confined, __ATOMIC_ACQUIRE)) {
+        mt_sys_pid_cache = mt_sys_getpid();
+        mt_sys_tid_cache = mt_sys_gettid();
+    } else if (!mt_sys_tid_cache) {
+        mt_sys_tid_cache = mt_sys_gettid();
+    }
+    int level = every_thread ? 2 : 1;
+    if (level > __atomic_load_n(&mt_sys_confined, __ATOMIC_RELAXED))
+        __atomic_store_n(&mt_sys_confined, level, __ATOMIC_RELEASE);
+}
+
+bool mt_sys_confined_here(bool writer_thread)
+{
+    int level = __atomic_load_n(&mt_sys_confined, __ATOMIC_ACQUIRE);
+    return level == 2 || (level == 1 && !writer_thread);
+}
+
+void mt_sys_yield(void)
+{
+    if (MT_UNLIKELY(mt_sys_confined_here(false))) {
+        mt_sys_nap(20000);
+        return;
+    }
+    (void)mt_syscall(SYS_sched_yield);
+}
+
+void mt_sys_nap(long ns)
+{
+    struct timespec ts = {ns / 1000000000, ns % 1000000000};
+    if (MT_UNLIKELY(mt_sys_confined_here(false))) {
+        int never = 0; /* a wait on a word nobody wakes: the timeout is the sleep */
+        (void)mt_syscall(SYS_futex, &never, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
+        return;
+    }
+    (void)mt_syscall(SYS_nanosleep, &ts, NULL);
+}
+
+void mt_sys_confined_child(void)
+{
+    if (!__atomic_load_n(&mt_sys_confined, __ATOMIC_ACQUIRE))
+        return;
+    /* The filter is inherited. One getpid, which every filter seen allows (OpenSSH's, for
+     * one): the child's only thread has the process's id as its own. */
+    mt_sys_pid_cache = (int)mt_syscall(SYS_getpid);
+    mt_sys_tid_cache = mt_sys_pid_cache;
 }
 
 int mt_write_all(int fd, const void *buf, size_t len)

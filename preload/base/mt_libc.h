@@ -5,6 +5,8 @@
 #ifndef MT_LIBC_H
 #define MT_LIBC_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,6 +29,29 @@ long mt_sys_open(const char *path, int flags, int mode);
 long mt_sys_close(int fd);
 int mt_sys_gettid(void);
 int mt_sys_getpid(void);
+/* Thread th's tid, read from glibc without a system call; 0 when it cannot be had. */
+int mt_sys_tid_of(pthread_t th);
+
+/*
+ * A process that confines itself with seccomp (sshd's pre-authentication child, a sandboxed
+ * worker) may be killed by any system call its filter does not list. The hooks call
+ * mt_sys_confine just before the filter is installed (prctl(PR_SET_SECCOMP) or the seccomp
+ * system call), from the thread that installs it: getpid and gettid are read then, and
+ * answered from that from then on. every_thread: the filter covers every thread (TSYNC), the
+ * writer thread too.
+ */
+void mt_sys_confine(bool every_thread);
+/* True when the calling thread may be confined: then memtrace makes no system call it can do
+ * without (the /proc reads of a sample, the log's close at exit). writer_thread: the caller
+ * is memtrace's writer thread, started before a filter that did not cover every thread. */
+bool mt_sys_confined_here(bool writer_thread);
+/* In a forked child (its only thread): the caches hold the child's ids again. */
+void mt_sys_confined_child(void);
+/* Gives the processor up for a moment to a thread this one waits for (sched_yield), and sleeps
+ * about ns nanoseconds (nanosleep); inside a sandbox both are a timed futex wait instead, as
+ * futex is allowed wherever threads are. Errors are ignored: both are only waits. */
+void mt_sys_yield(void);
+void mt_sys_nap(long ns);
 
 /* Writes all of buf, retrying on EINTR and short writes; 0 or -errno. */
 MT_WUR int mt_write_all(int fd, const void *buf, size_t len);

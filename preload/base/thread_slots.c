@@ -43,7 +43,7 @@ static void mt_slots_acquire_lock(void)
             if (++spins < 64)
                 __builtin_ia32_pause();
             else
-                (void)mt_syscall(SYS_sched_yield);
+                mt_sys_yield();
         }
 }
 
@@ -140,6 +140,10 @@ static mt_slot_t *mt_slots_take(int tid)
 /* The crash handler's stack, unless the program has an alternate stack of its own. */
 static void mt_slot_set_alt_stack(mt_slot_t *s)
 {
+    /* A thread started inside a seccomp sandbox may not be allowed sigaltstack: it goes
+     * without (a crash on an exhausted stack is then not reported by memtrace). */
+    if (mt_sys_confined_here(false))
+        return;
     int saved = errno;
     stack_t cur;
     if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
@@ -196,7 +200,7 @@ void mt_slot_wait_idle(void)
             for (unsigned spins = 0;
                  __atomic_load_n(&c->slot[i].live_busy, __ATOMIC_ACQUIRE) && spins < 100000;
                  spins++)
-                (void)mt_syscall(SYS_sched_yield);
+                mt_sys_yield();
     }
 }
 

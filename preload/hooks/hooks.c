@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -808,21 +809,26 @@ static void mt_hooks_self_named(void)
     errno = saved;
 }
 
-/*
- * The tid of another thread: glibc keeps it in its descriptor, and pthread_getcpuclockid
- * hands it out as the kernel's per-thread CPU clock id, ((~tid) << 3) | 6 (the encoding of
- * the clock_gettime ABI, CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED). 0 when it cannot be had (a
- * thread that ended meanwhile has tid 0).
- */
+/* The tid of a thread, this one or another (mt_sys_tid_of); 0 when it cannot be had. */
 static uint32_t mt_hooks_tid_of(pthread_t th)
 {
     if (pthread_equal(th, pthread_self()))
         return (uint32_t)mt_sys_gettid();
-    clockid_t c;
-    if (pthread_getcpuclockid(th, &c) != 0 || (c & 7) != 6)
-        return 0;
-    long tid = ~((long)c >> 3); /* arithmetic shift: c is negative */
-    return tid > 0 && tid <= INT32_MAX ? (uint32_t)tid : 0;
+    return (uint32_t)mt_sys_tid_of(th);
+}
+
+/*
+ * The program is about to confine itself with seccomp: what the recorder would ask the kernel
+ * later is asked now (mt_libc.h, mt_sys_confine). A filter that fails to go on leaves the
+ * caches right all the same.
+ */
+static void mt_hooks_confine(bool every_thread)
+{
+    int saved = errno;
+    if (mt_hooks_wanted())
+        mt_rec_thread_prime();
+    mt_sys_confine(every_thread);
+    errno = saved;
 }
 
 MT_EXPORT int prctl(int option, ...)
@@ -835,6 +841,8 @@ MT_EXPORT int prctl(int option, ...)
     unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
     va_end(ap);
     MT_ENSURE(prctl);
+    if (MT_UNLIKELY(option == PR_SET_SECCOMP))
+        mt_hooks_confine(false);
     int rc = mt_real.prctl ? mt_real.prctl(option, a2, a3, a4, a5)
                            : (int)mt_syscall(SYS_prctl, option, a2, a3, a4, a5);
     if (option == PR_SET_NAME && rc == 0)
@@ -960,6 +968,11 @@ MT_EXPORT long syscall(long nr, ...)
             mt_hooks_self_named();
         return r;
     }
+    if (MT_UNLIKELY(nr == SYS_prctl && a[0] == PR_SET_SECCOMP))
+        mt_hooks_confine(false);
+    if (MT_UNLIKELY(nr == SYS_seccomp &&
+                    (a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER)))
+        mt_hooks_confine(a[0] == SECCOMP_SET_MODE_FILTER && (a[1] & SECCOMP_FILTER_FLAG_TSYNC));
     if (nr == SYS_execve)
         return mt_hooks_sys_execve(a);
     if (nr == SYS_execveat)

@@ -647,7 +647,8 @@ void mt_writer_flush(bool final)
     if (final) {
         w->quit = true;
         pthread_cond_signal(&w->wake);
-        if (w->fd >= 0)
+        /* Inside a seccomp sandbox the process's end closes it: close may not be allowed. */
+        if (w->fd >= 0 && !mt_sys_confined_here(mt_writer_self))
             mt_sys_close(w->fd);
         w->fd = -1;
     }

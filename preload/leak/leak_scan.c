@@ -4,6 +4,7 @@
 // (a stopped thread may hold the loader or malloc locks).
 #include "leak/leak_scan.h"
 
+#include "base/mt_libc.h"
 #include "base/own_ranges.h"
 #include "leak/leak_vtable.h"
 #include "leak/proc_text.h"
@@ -55,7 +56,7 @@ static long futex(int *word, int op, int val, const struct timespec *timeout)
 
 static pid_t current_tid(void)
 {
-    return (pid_t)syscall(SYS_gettid);
+    return (pid_t)mt_sys_gettid(); /* no system call inside a seccomp sandbox (mt_libc.h) */
 }
 
 void mt_leakscan_set_stack_start(uintptr_t sp)

@@ -5,10 +5,6 @@
 // writer thread's tick, and every record written under the lock (mt_writer.sync).
 #include "record/event_ring.h"
 
-#include <errno.h>
-#include <sys/syscall.h>
-#include <time.h>
-
 #include "base/clock.h"
 #include "base/config.h"
 #include "record/recorder.h"
@@ -122,12 +118,10 @@ static __attribute__((noinline)) bool mt_ring_make_room(mt_ring_t *r, uint64_t t
             return true;
         if (!__atomic_load_n(&mt_ring_gate, __ATOMIC_ACQUIRE))
             return false;
-        if (round < 16) {
-            (void)mt_syscall(SYS_sched_yield);
-        } else {
-            struct timespec ts = {0, 50000};
-            nanosleep(&ts, NULL);
-        }
+        if (round < 16)
+            mt_sys_yield();
+        else
+            mt_sys_nap(50000);
     }
 }
 
@@ -195,7 +189,7 @@ static uint64_t mt_ring_mark_wait(const mt_ring_t *r, uint64_t limit)
 {
     uint64_t m = __atomic_load_n(&r->mark, __ATOMIC_ACQUIRE);
     for (unsigned polls = 0; m && m < limit && polls < MT_RING_CLOSE_POLLS; polls++) {
-        (void)mt_syscall(SYS_sched_yield);
+        mt_sys_yield();
         m = __atomic_load_n(&r->mark, __ATOMIC_ACQUIRE);
     }
     return m;

@@ -63,7 +63,7 @@ static void mt_live_lock(mt_live_shard_t *s)
             if (++spins < 64)
                 __builtin_ia32_pause();
             else
-                (void)mt_syscall(SYS_sched_yield);
+                mt_sys_yield();
         }
 }
 

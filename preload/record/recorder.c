@@ -80,7 +80,8 @@ static __attribute__((noinline, cold)) uint32_t mt_rec_tid_first(void)
     (void)mt_slot_self();
     char name[17] = {0}; /* PR_GET_NAME writes at most 16 bytes, NUL included */
     mt_writer_lock();
-    if (mt_syscall(SYS_prctl, PR_GET_NAME, name, 0, 0, 0) == 0)
+    /* A thread that first records inside a seccomp sandbox keeps its name to itself. */
+    if (!mt_sys_confined_here(false) && mt_syscall(SYS_prctl, PR_GET_NAME, name, 0, 0, 0) == 0)
         mt_rec_emit_thread_name(tid, name, strnlen(name, 16));
     mt_writer_unlock();
     errno = saved;
@@ -208,6 +209,11 @@ __attribute__((noinline)) mt_enc_t *mt_rec_defs_slow(mt_enc_t *e, uint32_t tid)
 void mt_rec_thread_child(void)
 {
     mt_rec_tid_cache = 0;
+}
+
+void mt_rec_thread_prime(void)
+{
+    (void)mt_rec_tid();
 }
 
 void mt_rec_heap_start(mt_usable_fn usable)

@@ -130,6 +130,9 @@ void mt_rec_notice(unsigned code, const char *text);
 /* The calling thread (a forked child's only one) has not recorded yet: its tid and name are
  * taken again at its next event. */
 void mt_rec_thread_child(void);
+/* Does now what the calling thread's first event would do (its tid, its slot, its name in the
+ * log), so that its events make no system call for it later. */
+void mt_rec_thread_prime(void);
 /* Turns the glibc heap total on when samples are on and usable (allocator_check.h) is glibc's
  * malloc_usable_size: malloc_usable_size and mallinfo2 must describe the blocks we forward. */
 void mt_rec_heap_start(mt_usable_fn usable);

@@ -9,9 +9,13 @@
 #include <unistd.h>
 
 #include "base/mt_libc.h"
+#include "io/log_writer.h"
 
 static uint64_t mt_sampler_rss(void)
 {
+    /* Inside a seccomp sandbox, an open may kill the process: no RSS then (0: not sampled). */
+    if (MT_UNLIKELY(mt_sys_confined_here(mt_writer_self)))
+        return 0;
     char buf[128];
     long fd = mt_sys_open("/proc/self/statm", O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)

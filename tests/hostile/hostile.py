@@ -318,6 +318,56 @@ def case_fork_threads():
     check(len(children) == 50, f"{len(children)} child logs, not 50")
 
 
+def seccomp_child(how):
+    """The child sandboxes itself with a seccomp filter that kills it on any system call but
+    malloc's, write's and exit's: it must exit 0 as it does plain, and its log must be
+    complete, with its 100,000 allocations and frees exactly, and say why no leak check ran.
+    Before memtrace answered getpid and gettid from a cache, the child died of SIGSYS."""
+    traced, _ = same_as_plain("seccomp_child", how, timeout=60, counts=False)
+    check("child exit 0" in traced.stdout, f"the child did not exit 0: {traced.stdout!r}")
+    logs = logs_of(os.path.join(it.TMP, f"seccomp_child-{how}.mtr"))
+    check(len(logs) == 2, f"logs: {logs}")
+    own, rep = own_totals(logs[1], prog("seccomp_child"))
+    got = (rep["origin"]["how"], own, rep["unknown_frees"], rep["exit"]["reason"],
+           rep["exit"]["status"])
+    check(got == ("fork", (100000, 100000, 0), 0, "normal", 0),
+          f"the child's log: origin, its own (allocations, frees, leaked), unknown frees, "
+          f"exit = {got}")
+    print(f"  seccomp_child {how}: the sandboxed child exits 0, 100,000 allocations and frees")
+    return logs[1]
+
+
+@case(60)
+def case_seccomp_child():
+    """A child that confines itself with prctl(PR_SET_SECCOMP), as sshd's does."""
+    seccomp_child("prctl")
+
+
+@case(60)
+def case_seccomp_child_thread():
+    """A thread started inside the sandbox makes half of the allocations: its tid comes from
+    glibc (no gettid), and it goes without the crash handler's alternate stack."""
+    seccomp_child("thread")
+
+
+@case(90)
+def case_seccomp_child_syscall():
+    """The same through the seccomp system call (libseccomp's way), and under --leak-check,
+    whose scan at exit cannot run inside the sandbox: the child's log says so."""
+    seccomp_child("syscall")
+    exe = prog("seccomp_child")
+    log = os.path.join(it.TMP, "seccomp_child-leak-check.mtr")
+    p = memtrace("run", "-q", "--leak-check", "-o", log, "--", exe, "syscall", timeout=60)
+    check(p.returncode == 0 and "child exit 0" in p.stdout,
+          f"--leak-check: exit {p.returncode}, {p.stdout!r}\n{show(p)}")
+    child = logs_of(log)[1]
+    p = memtrace("report", "--format", "json", child)
+    rep = json.loads(p.stdout)
+    check(rep["exit"]["reason"] == "normal" and "seccomp" in (rep.get("events_lost_notice") or ""),
+          f"--leak-check, the child's log: exit {rep['exit']}, notice "
+          f"{rep.get('events_lost_notice')!r}")
+
+
 @case(60)
 def case_ctypes_malloc():
     """ctypes.CDLL("libc.so.6").malloc from a Python script: its blocks are in the log, at
