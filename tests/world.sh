@@ -40,14 +40,26 @@ world() {
     local why=""
     [ "$rc_plain" = "$rc_mt" ] || why="exit status $rc_plain plain, $rc_mt under memtrace"
     cmp -s "$tmp/$name.plain" "$tmp/$name.mt" || why="${why:+$why; }standard output differs"
+    # Every process's log (a compiler driver's children, make's): complete, no unknown free.
     local rep
-    rep=$("$MT" report --no-index --format json "$tmp/$name.mtr" 2>&1 |
-        "$PY" -c 'import json,sys
-d = json.load(sys.stdin)
-bad = []
-if d.get("truncated"): bad.append("log truncated: %s" % d.get("truncation"))
-if d.get("unknown_frees"): bad.append("%d frees of unknown blocks" % d["unknown_frees"])
-print("%d %s" % (d["allocations"], "; ".join(bad)))' 2>&1)
+    rep=$("$PY" - "$MT" "$tmp/$name.mtr"* <<'PYEOF' 2>&1
+import json, subprocess, sys
+total, bad = 0, []
+for log in sys.argv[2:]:
+    p = subprocess.run([sys.argv[1], "report", "--no-index", "--format", "json", log],
+                       capture_output=True, text=True)
+    if p.returncode != 0 and not p.stdout:
+        bad.append("%s: report failed: %s" % (log, p.stderr.strip()))
+        continue
+    d = json.loads(p.stdout)
+    total += d["allocations"]
+    if d.get("truncated"):
+        bad.append("%s truncated: %s" % (log, d.get("truncation")))
+    if d.get("unknown_frees"):
+        bad.append("%s: %d frees of unknown blocks" % (log, d["unknown_frees"]))
+print("%d %s" % (total, "; ".join(bad)))
+PYEOF
+)
     local allocs=${rep%% *} bad=${rep#* }
     [[ "$allocs" =~ ^[0-9]+$ ]] || { allocs=?; bad="report failed: $rep"; }
     [ -z "$bad" ] || why="${why:+$why; }$bad"
@@ -55,8 +67,10 @@ print("%d %s" % (d["allocations"], "; ".join(bad)))' 2>&1)
         fails=$((fails + 1))
         echo "FAIL  $name: $why"
     else
-        printf 'ok    %-22s %10s allocations, same output and exit status (%s)\n' "$name" \
-            "$allocs" "$rc_plain"
+        local nlogs
+        nlogs=$(ls "$tmp/$name.mtr"* | wc -l)
+        printf 'ok    %-22s %10s allocations in %s log(s), same output and exit status (%s)\n' \
+            "$name" "$allocs" "$nlogs" "$rc_plain"
     fi
     echo "$allocs" >"$tmp/$name.allocs"
 }
@@ -157,6 +171,13 @@ for t in ts: t.start()
 for t in ts: t.join()
 print(out)
 EOF
+mkdir -p "$tmp/work/proj"
+for i in 1 2 3 4; do
+    printf 'int f%d(int x) { return x * %d; }\n' "$i" "$i" >"$tmp/work/proj/f$i.c"
+done
+printf 'int f1(int);\nint main(void) { return f1(0); }\n' >"$tmp/work/proj/main.c"
+printf 'app: main.o f1.o f2.o f3.o f4.o\n\t$(CC) -o $@ $^\n%%.o: %%.c\n\t$(CC) -O2 -c $<\n' \
+    >"$tmp/work/proj/Makefile"
 have gcc && gcc -O2 -pthread -o "$tmp/work/threads" "$tmp/work/threads.c"
 have g++ && g++ -O2 -o "$tmp/work/map" "$tmp/work/map.cpp"
 have git && (cd "$tmp/work" && git init -q repo && cd repo &&
@@ -172,6 +193,13 @@ world python3-json "$tmp/empty" "$PY" json_objs.py
 world python3-threads "$tmp/empty" "$PY" py_threads.py
 world xz "$tmp/numbers" sh -c 'xz -T2 -c | xz -dc | md5sum'
 world gcc "$tmp/empty" gcc -O2 -c threads.c -o /dev/null
+world g++ "$tmp/empty" g++ -O2 -c map.cpp -o /dev/null
+world make-j2 "$tmp/empty" sh -c 'make -B -s -j2 -C proj >/dev/null && ./proj/app; echo "exit $?"'
+if "$PY" -c 'import numpy' 2>/dev/null; then
+    world python3-numpy "$tmp/empty" "$PY" -c 'import numpy as np; a = np.arange(10**6); print(int((a * 2).sum()))'
+else
+    echo "skip  python3-numpy: numpy is not installed for $PY"
+fi
 world perl "$tmp/empty" perl -e 'my %h; $h{"k$_"} = $_ for 1..100000; print scalar(keys %h), "\n"'
 world lua5.4 "$tmp/empty" lua5.4 -e 't={} for i=1,100000 do t[i]=tostring(i) end print(#t)'
 memcheck sqlite3 "$tmp/work/rows.sql" sqlite3 :memory:
