@@ -418,6 +418,12 @@ static void mt_writer_help(void)
     mt_writer_t *w = &mt_writer;
     if (w->held || w->helping || w->writing || w->failed || (!w->busy && !w->qlen))
         return;
+    /* Inside a seccomp sandbox, writing here (an fstat of the log, a reopen) may get the
+     * process killed: the writer thread, started before the filter, does it; wait for it. */
+    if (MT_UNLIKELY(mt_sys_confined_here(mt_writer_self))) {
+        mt_writer_wait_freed();
+        return;
+    }
     if (!w->help_ready) {
         w->out_help = mt_map(w->out_cap);
         if (!w->out_help || mt_deflater_init(&w->zd_help, MT_CHUNK_RAW_CAP, w->try_libdeflate) < 0)

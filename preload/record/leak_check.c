@@ -37,20 +37,6 @@ void mt_rec_leak_check(void)
 {
     if (!mt_config.leak_check || !mt_live_ok())
         return;
-    /* The scan reads /proc and signals threads: inside a seccomp sandbox either may kill the
-     * process, which must end as it would have. */
-    if (mt_sys_confined_here(false)) {
-        const char text[] = "the leak check at exit was skipped: the process confined itself "
-                            "with seccomp, and the scan's reads of /proc could get it killed";
-        mt_enc_t *e = mt_writer_begin_big(32 + mt_enc_string_size(sizeof text - 1));
-        if (e) {
-            mt_enc_notice_begin(e, mt_rec_now());
-            mt_enc_v(e, MT_NOTICE_EVENTS_LOST);
-            mt_enc_string(e, text, sizeof text - 1);
-            mt_writer_end();
-        }
-        return;
-    }
     mt_slot_wait_idle();
     mt_live_lock_all();
     size_t n = mt_live_count();
