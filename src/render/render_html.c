@@ -772,15 +772,15 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
     mt_json_array_end(&j);
     /* the flame graph that follows the window, box by box, and the rows of the sites table */
     size_t nf = page->flame[MT_PAGE_FLAME_WINDOW].n;
-    if (w->ng >= nf &&
-        w->ng - nf == (rep->nby_bytes < MT_PAGE_WSITES ? rep->nby_bytes : MT_PAGE_WSITES)) {
+    if (w->nspec >= nf &&
+        w->nspec - nf == (rep->nby_bytes < MT_PAGE_WSITES ? rep->nby_bytes : MT_PAGE_WSITES)) {
         size_t nheld = 0;
         for (size_t i = 0; i < nf; i++)
             nheld += w->g[i].nheld;
         mt_json_key(&j, "flame");
         mt_wgroups_json(&j, w, 0, nf, nheld <= MT_HTML_WHELD_MAX);
         mt_json_key(&j, "sites");
-        mt_wgroups_json(&j, w, nf, w->ng, 1);
+        mt_wgroups_json(&j, w, nf, w->nspec, 1);
     }
     mt_json_object_end(&j);
     int rc = mt_json_finish(&j);

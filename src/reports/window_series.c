@@ -15,9 +15,10 @@ typedef struct mt_wseries_pass {
     const mt_replay_t *r;
     size_t j; /* the bucket end being taken */
     const mt_wgroups_spec_t *spec;
-    /* per group: calls and bytes allocated by the last bucket end, and now; the bytes held
-     * by bucket of allocation ([g * nb + b]) at the last bucket end, and now */
-    uint64_t *calls0, *bytes0, *calls1, *bytes1, *held0, *held1;
+    /* per group: calls and bytes allocated by the last bucket end, and now; the bytes and
+     * blocks held by bucket of allocation ([g * nb + b]) at the last bucket end, and now */
+    uint64_t *calls0, *bytes0, *calls1, *bytes1, *held0, *held1, *hb0, *hb1;
+    uint64_t frees0, freed0; /* the run's frees and bytes freed by the last bucket end */
     int nomem;
 } mt_wseries_pass_t;
 
@@ -43,25 +44,38 @@ static size_t mt_wseries_of(const mt_wseries_pass_t *p, uint32_t node)
     return p->series_of[site - 1];
 }
 
+static void mt_wgroup_hold(mt_wseries_pass_t *p, size_t g, unsigned bk, uint64_t size)
+{
+    p->held1[g * p->w->nb + bk] += size;
+    p->hb1[g * p->w->nb + bk]++;
+}
+
 static void mt_wseries_block(const mt_block_t *b, void *arg)
 {
     mt_wseries_pass_t *p = arg;
     mt_wseries_t *w = p->w;
+    unsigned bk = mt_wseries_bucket(w, b->time_us);
+    /* a thread's own figures count its blocks of the window whatever --thread selects, as
+     * the replay's (mt_heap_insert) */
+    if (b->thread < w->nthr && b->time_us >= p->r->win_from_us)
+        mt_wgroup_hold(p, w->nspec + 1 + b->thread, bk, b->size);
     if (!mt_replay_block_selected(p->r, b))
         return;
     size_t k = mt_wseries_of(p, b->node);
-    unsigned bk = mt_wseries_bucket(w, b->time_us);
     w->held[(p->j * w->nk + k) * w->nb + bk] += b->size;
+    if (!w->ng)
+        return;
+    mt_wgroup_hold(p, w->nspec, bk, b->size);
     uint32_t site = p->spec ? mt_sites_node_site(p->sites, b->node) : 0;
     for (unsigned m = 0; site && m < MT_WSERIES_MAPS; m++) {
         uint32_t g = p->spec->of[m] ? p->spec->of[m][site - 1] : UINT32_MAX;
         if (g != UINT32_MAX)
-            p->held1[(size_t)g * w->nb + bk] += b->size;
+            mt_wgroup_hold(p, g, bk, b->size);
     }
 }
 
 static void mt_wgroup_add(mt_wseries_pass_t *p, mt_wgroup_t *g, uint32_t b, uint32_t f,
-                          int64_t bytes)
+                          int64_t bytes, int64_t blocks)
 {
     if (g->nheld == g->cap) {
         size_t nc = g->cap ? g->cap * 2 : 8;
@@ -73,7 +87,7 @@ static void mt_wgroup_add(mt_wseries_pass_t *p, mt_wgroup_t *g, uint32_t b, uint
         g->held = v;
         g->cap = nc;
     }
-    g->held[g->nheld++] = (mt_wheld_t){.b = b, .f = f, .bytes = bytes};
+    g->held[g->nheld++] = (mt_wheld_t){.b = b, .f = f, .bytes = bytes, .blocks = blocks};
 }
 
 /* After the walk at bucket end j: what each group allocated in bucket j - 1, and the entries
@@ -91,11 +105,15 @@ static void mt_wgroups_take(mt_wseries_pass_t *p)
         p->bytes0[gi] = p->bytes1[gi];
         p->calls1[gi] = p->bytes1[gi] = 0;
         uint64_t *h0 = p->held0 + gi * nb, *h1 = p->held1 + gi * nb;
+        uint64_t *n0 = p->hb0 + gi * nb, *n1 = p->hb1 + gi * nb;
         for (size_t b = 0; b + 1 < p->j; b++)
-            if (h0[b] != h1[b])
-                mt_wgroup_add(p, g, (uint32_t)b, (uint32_t)p->j, (int64_t)(h0[b] - h1[b]));
+            if (h0[b] != h1[b] || n0[b] != n1[b])
+                mt_wgroup_add(p, g, (uint32_t)b, (uint32_t)p->j, (int64_t)(h0[b] - h1[b]),
+                              (int64_t)(n0[b] - n1[b]));
         memcpy(h0, h1, nb * sizeof *h0);
         memset(h1, 0, nb * sizeof *h1);
+        memcpy(n0, n1, nb * sizeof *n0);
+        memset(n1, 0, nb * sizeof *n1);
     }
 }
 
@@ -123,34 +141,57 @@ static void mt_wseries_take(void *arg, const mt_analysis_t *a, size_t i)
             }
         }
     }
+    if (w->ng) { /* the run's and the threads' figures are the replay's own, exact */
+        p->calls1[w->nspec] = r->allocations;
+        p->bytes1[w->nspec] = r->bytes_allocated;
+        for (size_t t = 0; t < w->nthr && t < r->ntstats; t++) {
+            mt_thread_stats_t ts = mt_replay_thread(r, (uint32_t)t);
+            p->calls1[w->nspec + 1 + t] = ts.allocations;
+            p->bytes1[w->nspec + 1 + t] = ts.bytes_allocated;
+            w->tid[t] = ts.tid;
+        }
+        mt_wgroup_t *run = &w->g[w->nspec];
+        run->frees[p->j - 1] = (int64_t)(r->frees - p->frees0);
+        run->freed[p->j - 1] = (int64_t)(r->bytes_freed - p->freed0);
+        p->frees0 = r->frees;
+        p->freed0 = r->bytes_freed;
+    }
     mt_replay_each_live(r, mt_wseries_block, p);
     if (w->ng)
         mt_wgroups_take(p);
 }
 
 /* The groups' arrays, and the pass's: 0 or -ENOMEM (the caller destroys w). */
-static int mt_wgroups_alloc(mt_wseries_t *w, mt_wseries_pass_t *p, const mt_wgroups_spec_t *spec)
+static int mt_wgroups_alloc(mt_wseries_t *w, mt_wseries_pass_t *p, const mt_wgroups_spec_t *spec,
+                            size_t nthr)
 {
-    if (!spec || !spec->n)
-        return 0;
-    p->spec = spec;
-    w->g = calloc(spec->n, sizeof *w->g);
+    p->spec = spec && spec->n ? spec : NULL;
+    w->nspec = p->spec ? spec->n : 0;
+    w->nthr = nthr < MT_WSERIES_THREADS ? nthr : MT_WSERIES_THREADS;
+    w->g = calloc(w->nspec + 1 + w->nthr, sizeof *w->g);
     if (!w->g)
         return -ENOMEM;
-    w->ng = spec->n;
+    w->ng = w->nspec + 1 + w->nthr;
     for (size_t i = 0; i < w->ng; i++) {
         w->g[i].calls = calloc(w->nb, sizeof *w->g[i].calls);
         w->g[i].bytes = calloc(w->nb, sizeof *w->g[i].bytes);
         if (!w->g[i].calls || !w->g[i].bytes)
             return -ENOMEM;
     }
+    mt_wgroup_t *run = &w->g[w->nspec];
+    run->frees = calloc(w->nb, sizeof *run->frees);
+    run->freed = calloc(w->nb, sizeof *run->freed);
+    if (!run->frees || !run->freed)
+        return -ENOMEM;
     uint64_t **arrs[] = {&p->calls0, &p->bytes0, &p->calls1, &p->bytes1};
     for (size_t k = 0; k < sizeof arrs / sizeof arrs[0]; k++)
         if (!(*arrs[k] = calloc(w->ng, sizeof **arrs[k])))
             return -ENOMEM;
-    p->held0 = calloc(w->ng * w->nb, sizeof *p->held0);
-    p->held1 = calloc(w->ng * w->nb, sizeof *p->held1);
-    return p->held0 && p->held1 ? 0 : -ENOMEM;
+    uint64_t **held[] = {&p->held0, &p->held1, &p->hb0, &p->hb1};
+    for (size_t k = 0; k < sizeof held / sizeof held[0]; k++)
+        if (!(*held[k] = calloc(w->ng * w->nb, sizeof **held[k])))
+            return -ENOMEM;
+    return 0;
 }
 
 static void mt_wseries_pass_free(mt_wseries_pass_t *p)
@@ -162,6 +203,8 @@ static void mt_wseries_pass_free(mt_wseries_pass_t *p)
     free(p->bytes1);
     free(p->held0);
     free(p->held1);
+    free(p->hb0);
+    free(p->hb1);
 }
 
 int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *sites,
@@ -185,7 +228,8 @@ int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *
     w->held = calloc(cells * w->nb, sizeof *w->held);
     mt_wseries_pass_t p = {.w = w, .sites = sites};
     p.series_of = malloc((sites->n ? sites->n : 1) * sizeof *p.series_of);
-    if (!w->allocs || !w->bytes || !w->held || !p.series_of || mt_wgroups_alloc(w, &p, spec)) {
+    if (!w->allocs || !w->bytes || !w->held || !p.series_of ||
+        mt_wgroups_alloc(w, &p, spec, a->replay.ntstats)) {
         mt_wseries_pass_free(&p);
         mt_wseries_destroy(w);
         return -ENOMEM;
@@ -199,8 +243,9 @@ int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *
     /* what is still held at the last bound: f = nb + 1 */
     for (size_t gi = 0; rc >= 0 && gi < w->ng; gi++)
         for (uint32_t b = 0; b < w->nb; b++)
-            if (p.held0[gi * w->nb + b])
-                mt_wgroup_add(&p, &w->g[gi], b, w->nb + 1, (int64_t)p.held0[gi * w->nb + b]);
+            if (p.held0[gi * w->nb + b] || p.hb0[gi * w->nb + b])
+                mt_wgroup_add(&p, &w->g[gi], b, w->nb + 1, (int64_t)p.held0[gi * w->nb + b],
+                              (int64_t)p.hb0[gi * w->nb + b]);
     if (p.nomem)
         rc = -ENOMEM;
     mt_wseries_pass_free(&p);
@@ -221,6 +266,8 @@ void mt_wseries_destroy(mt_wseries_t *w)
     for (size_t i = 0; w->g && i < w->ng; i++) {
         free(w->g[i].calls);
         free(w->g[i].bytes);
+        free(w->g[i].frees);
+        free(w->g[i].freed);
         free(w->g[i].held);
     }
     free(w->g);

@@ -27,15 +27,22 @@
 typedef struct mt_wheld {
     uint32_t b, f;
     int64_t bytes; /* signed: the differences of snapshots, whatever a replay does to a block */
+    int64_t blocks;
 } mt_wheld_t;
 
 /* A group of sites whose window figures the page redraws: a flame graph node (the sites drawn
  * in it as their innermost box) or a row of the sites table. */
 typedef struct mt_wgroup {
     uint64_t *calls, *bytes; /* [b], b < nb: allocation calls and bytes made in bucket b */
+    /* the run's group only (else NULL): frees and bytes freed in bucket b, of any block;
+     * signed, as a realloc that fails in a later bucket than its release takes one back */
+    int64_t *frees, *freed;
     mt_wheld_t *held;
     size_t nheld, cap;
 } mt_wgroup_t;
+
+/* Threads with a group of their own (the page draws at most as many lanes). */
+#define MT_WSERIES_THREADS 100u
 
 /* Which group each site adds to, in each of MT_WSERIES_MAPS maps: of[m][site index] is a group
  * index below n, or UINT32_MAX for none. */
@@ -55,12 +62,18 @@ typedef struct mt_wseries {
     /* [(j * nk + k) * nb + b]: bytes series k held at t_us[j] of the blocks allocated in
      * bucket b (< j) */
     uint64_t *held;
-    size_t ng; /* the groups of the spec given to mt_wseries_build */
+    /* g[0..nspec): the groups of the spec given to mt_wseries_build; g[nspec]: the run's
+     * (every block that counts, whatever its site: what the summary redraws from); then
+     * g[nspec + 1 + i] for the thread of index i < nthr (tid[i]), its blocks by the thread
+     * that allocated them. ng = nspec + 1 + nthr, or 0 without a series. */
+    size_t ng, nspec, nthr;
     mt_wgroup_t *g;
+    uint64_t tid[MT_WSERIES_THREADS];
 } mt_wseries_t;
 
 /* Reads a's log again (a's thread filter and window apply) and builds the series of the top
- * sites by bytes allocated among sites->v[top[0..ntop)], and the groups of spec (may be NULL).
+ * sites by bytes allocated among sites->v[top[0..ntop)], the groups of spec (may be NULL),
+ * the run's group and the first MT_WSERIES_THREADS threads' groups.
  * 0, or -ENOMEM; a log that cannot be read again leaves an empty series (nb = 0), not an
  * error. Memory: the series, 2 * nb figures per group while reading, and the held entries. */
 int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *sites,
