@@ -479,9 +479,9 @@ static const char *const mt_html_window_js[] = {
     "   'flame graph of bytes allocated with \"bytes of them held at the end\", and by site the "
     "top ' +",
     "   'sites table.'],",
-    "  ['lines', 'Whole run: the script line by line does not follow the window; memtrace lines ' "
-    "+",
-    "   '--from --to does.'],",
+    "  ['lines', 'The figures allocated and at the window\\'s end follow the window; those at the "
+    "' +",
+    "   'peak are the whole run\\'s.'],",
     "  ['leaks', 'The totals show what the window allocated and still held at its end, ' +",
     "   'unclassified; the leak records below are the whole run\\'s.'],",
     "  ['fragmentation', 'Whole run: memtrace fragmentation --from --to describes a window.']];",
@@ -531,6 +531,33 @@ static const char *const mt_html_window_js[] = {
     "  var f = a ? ((Math.round(d.t[a] * 1e6) + 1) / 1e6).toFixed(6) : '0';",
     "  return '--from ' + f + ' --to ' + (b === nb ? 'end' : d.t[b].toFixed(6));",
     "}",
+    "/* the script line by line: what each line allocated in the window, own and incl., and held "
+    "at",
+    "   its end; the peak's columns stay the run's */",
+    "var lt2 = document.querySelector('table.lines');",
+    "function lines(a, b) {",
+    "  if (!lt2 || !d.lines) return;",
+    "  var L = d.lines;",
+    "  Array.prototype.forEach.call(lt2.querySelectorAll('tr[data-line]'), function (tr) {",
+    "    var i = L.line.indexOf(+tr.getAttribute('data-line'));",
+    "    if (i < 0) return;",
+    "    ['own', 'incl'].forEach(function (k) {",
+    "      var s = alloc(L[k].a[i], a, b), h = L[k].h[i] ? heldIn(L[k].h[i], a, b) : null;",
+    "      [[k + '_bytes_allocated', s[1], 1], [k + '_allocations', s[0], 0],",
+    "       [k + '_end_bytes', h, 1]].forEach(function (x) {",
+    "        var td = tr.querySelector('td[data-fig=\"' + x[0] + '\"]');",
+    "        if (!td) return;",
+    "        keep(td);",
+    "        td.textContent = x[1] === null ? '\\u2013' : !x[1] ? '' : x[2] ? fmtB(x[1]) : "
+    "fmt(x[1]);",
+    "        td.setAttribute('data-value', x[1] === null ? '' : x[1]);",
+    "      });",
+    "    });",
+    "  });",
+    "  var hd = lt2.rows[0].cells;",
+    "  keep(hd[2]); hd[2].textContent = 'At peak (whole run)';",
+    "  keep(hd[3]); hd[3].textContent = 'At window end';",
+    "}",
     "/* the banner: which window the whole page describes, and the way back */",
     "var banner = document.getElementById('mt-wbanner');",
     "function tell(a, b, whole) {",
@@ -550,9 +577,15 @@ static const char *const mt_html_window_js[] = {
     "' +",
     "    'held at its end, in the summary, the window chart, the flame graph of bytes allocated, ' "
     "+",
-    "    'the threads, the top sites and the leak totals. The peak, the leak records, the other ' "
+    "    'the threads, the top sites, the leak totals and the script\\'s lines. The peak, the ' +",
+    "    'leak records, the other flame graphs and the fragmentation are the whole run\\'s (each ' "
     "+",
-    "    'flame graphs and the fragmentation are the whole run\\'s (each says so). ';",
+    "    'says so). ';",
+    "  if (d.script_end_s !== undefined && d.t[b] >= d.script_end_s)",
+    "    banner.textContent += 'The window ends after the script did: what it held is taken at the "
+    "' +",
+    "      'window\\'s end, where memtrace report --to and lines --to take it at the script\\'s "
+    "end. ';",
     "  var back = document.createElement('a');",
     "  back.href = '#'; back.id = 'mt-wback'; back.textContent = 'Back to the whole run';",
     "  back.addEventListener('click', function (e) {",
@@ -587,7 +620,7 @@ static const char *const mt_html_window_js[] = {
     "  if (light) return; /* while dragging: the chart's table only */",
     "  var whole = a === 0 && b === nb;",
     "  restore(); flame(a, b, whole); sites(a, b, whole); tell(a, b, whole); chart(a, b, whole);",
-    "  if (!whole) { summary(a, b); threads(a, b); }",
+    "  if (!whole) { summary(a, b); threads(a, b); lines(a, b); }",
     "  leaks(a, b, whole); note(whole);",
     "  document.documentElement.setAttribute('data-window', whole ? '' : d.t[a] + '-' + d.t[b]);",
     "}",
@@ -1036,6 +1069,25 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
         mt_wrun_json(&j, w);
         mt_json_key(&j, "threads");
         mt_wthreads_json(&j, w);
+    }
+    if (page->a->python.script_end) { /* past it, the commands hold at the script's end */
+        mt_json_key(&j, "script_end_s");
+        mt_json_double(&j, (double)page->a->python.script_end_us / 1e6);
+    }
+    if (page->wlines && w->nspec >= page->wlines_at + 2 * page->wlines) { /* the script's lines */
+        mt_json_key(&j, "lines");
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "line");
+        mt_json_array_begin(&j);
+        for (size_t i = 0; i < page->wlines; i++)
+            mt_json_u64(&j, page->lines.stats[i].line);
+        mt_json_array_end(&j);
+        mt_json_key(&j, "own");
+        mt_wgroups_json(&j, w, page->wlines_at, page->wlines_at + page->wlines, 1);
+        mt_json_key(&j, "incl");
+        mt_wgroups_json(&j, w, page->wlines_at + page->wlines, page->wlines_at + 2 * page->wlines,
+                        1);
+        mt_json_object_end(&j);
     }
     mt_json_object_end(&j);
     int rc = mt_json_finish(&j);

@@ -31,6 +31,8 @@ enum mt_page_flame {
 enum mt_page_wmap { MT_PAGE_WMAP_FLAME, MT_PAGE_WMAP_SITES };
 /* Rows of the sites table with window figures (`--top 0` may draw more; they have none). */
 #define MT_PAGE_WSITES 500u
+/* Lines of the script's table with window figures (the first by line number). */
+#define MT_PAGE_WLINES 2000u
 
 typedef struct mt_report_page {
     const mt_analysis_t *a;
@@ -49,8 +51,11 @@ typedef struct mt_report_page {
     mt_report_lines_t lines;
     /* The series of the page's window chart (nb = 0: none, the log cannot be read again), and
      * its groups: wseries.g[i] for node i of flame[MT_PAGE_FLAME_WINDOW] (i < its n), then
-     * wseries.g[flame n + r] for the site summary.by_bytes[r], r < MT_PAGE_WSITES. */
+     * wseries.g[flame n + r] for the site summary.by_bytes[r], r < MT_PAGE_WSITES; then for
+     * lines.stats[i], i < wlines, its own figures at wlines_at + i and its incl. ones at
+     * wlines_at + wlines + i. */
     mt_wseries_t wseries;
+    size_t wlines, wlines_at;
 } mt_report_page_t;
 
 /* top: rows per table; flame[k]: how to build flame tree k (its cost is set here). 0 or

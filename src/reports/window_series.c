@@ -66,6 +66,10 @@ static void mt_wseries_block(const mt_block_t *b, void *arg)
     if (!w->ng)
         return;
     mt_wgroup_hold(p, w->nspec, bk, b->size);
+    const mt_wgroups_spec_t *sp = p->spec;
+    if (sp && sp->node_off && b->node < sp->nnodes)
+        for (uint32_t e = sp->node_off[b->node]; e < sp->node_off[b->node + 1]; e++)
+            mt_wgroup_hold(p, sp->node_grp[e], bk, b->size);
     uint32_t site = p->spec ? mt_sites_node_site(p->sites, b->node) : 0;
     for (unsigned m = 0; site && m < MT_WSERIES_MAPS; m++) {
         uint32_t g = p->spec->of[m] ? p->spec->of[m][site - 1] : UINT32_MAX;
@@ -132,6 +136,12 @@ static void mt_wseries_take(void *arg, const mt_analysis_t *a, size_t i)
         size_t k = mt_wseries_of(p, node);
         w->allocs[p->j * w->nk + k] += st.allocations;
         w->bytes[p->j * w->nk + k] += st.bytes_allocated;
+        const mt_wgroups_spec_t *sp = p->spec;
+        if (sp && sp->node_off && node < sp->nnodes)
+            for (uint32_t e = sp->node_off[node]; e < sp->node_off[node + 1]; e++) {
+                p->calls1[sp->node_grp[e]] += st.allocations;
+                p->bytes1[sp->node_grp[e]] += st.bytes_allocated;
+            }
         uint32_t site = p->spec ? mt_sites_node_site(p->sites, node) : 0;
         for (unsigned m = 0; site && m < MT_WSERIES_MAPS; m++) {
             uint32_t g = p->spec->of[m] ? p->spec->of[m][site - 1] : UINT32_MAX;

@@ -50,6 +50,10 @@ typedef struct mt_wgroup {
 typedef struct mt_wgroups_spec {
     size_t n;
     const uint32_t *of[MT_WSERIES_MAPS];
+    /* Groups by node besides (the lines of a Python file: a stack adds to several): node id's
+     * are grp[off[id] .. off[id + 1]), for ids below nnodes; off NULL for none. */
+    const uint32_t *node_off, *node_grp;
+    uint32_t nnodes;
 } mt_wgroups_spec_t;
 
 typedef struct mt_wseries {

@@ -554,3 +554,58 @@ def case_html_window_report():
         check(tuple(tot[0]) == (want[0], want[1], want[4]),
               f"buckets {a}..{b}: the flame graph's root {tot[0]}")
     check(seen_pre_free, "no window has blocks allocated before it and freed inside it")
+
+
+PY_PHASES = """\
+import time
+KEEP = []
+def keep(n):
+    return [str(i) * 3 for i in range(n)]  # kept to the end
+def churn(n):
+    return sum(len(str(i * i)) for i in range(n))  # temporaries only
+def grow(n):
+    return {i: (i, i) for i in range(n)}  # kept too
+time.sleep(0.2)
+KEEP.append(keep(20000))
+time.sleep(0.2)
+TOTAL = churn(50000)
+time.sleep(0.2)
+KEEP.append(grow(20000))
+time.sleep(0.2)
+"""
+
+
+@case(180, needs="python_frames")
+def case_html_window_lines():
+    """Issue 18: the HTML page's table of the script line by line follows its window: for
+    windows across the three phases of a script, each line's allocations, bytes allocated and
+    bytes held at the window's end, own and incl., are those of `memtrace lines --from --to
+    --format json`."""
+    script = os.path.join(it.TMP, "py_phases.py")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(PY_PHASES)
+    log, _ = it.py_run("py_phases.mtr", script)
+    p = memtrace("html", "-o", "-", log)
+    check(p.returncode == 0, f"memtrace html\n{show(p)}")
+    d = page_wdata(p.stdout)
+    check("lines" in d and len(d["lines"]["line"]) >= 3, f"no lines in the window data: "
+          f"{sorted(d)} {d.get('lines', {}).get('line')}")
+    t, nb = d["t"], len(d["t"]) - 1
+    L = d["lines"]
+    # windows that end before the script does: past its end `lines` holds at the script's end,
+    # the page at the window's (README)
+    e = max(b for b in range(nb + 1) if t[b] < d.get("script_end_s", 0))
+    check(e > 32, f"the script ended at {d.get('script_end_s')}, bounds {t}")
+    for a, b in ((0, e), (0, e // 4), (e // 5, e // 2), (e // 4, 3 * e // 4), (e // 2, e),
+                 (e // 3, e // 3 + 1), (1, e - 1)):
+        f, to = cli_bounds(t, a, b)
+        rep = json_of("lines", "--format", "json", "--from", f, "--to", to, log)
+        rows = {row["line"]: row for fn in rep.get("functions") or [] for row in fn["lines"]}
+        for i, line in enumerate(L["line"]):
+            for k in ("own", "incl"):
+                calls, nbytes, held = group_figures(L[k]["a"][i], L[k]["h"][i], a, b)
+                r = rows.get(line, {}).get(k, {})
+                want = (r.get("allocations", 0), r.get("bytes_allocated", 0),
+                        r.get("end_bytes", 0))
+                check((calls, nbytes, held) == want, f"buckets {a}..{b} (--from {f} --to {to}): "
+                      f"line {line} {k} {(calls, nbytes, held)}, lines {want}")
