@@ -147,9 +147,12 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             tick = 0;
             progress(progress_arg, mt_reader_bytes_done(rd), mt_reader_size(rd));
         }
-        /* one predictable branch when no snapshot is asked for */
+        /* one predictable branch when no snapshot is asked for; every record that changes the
+         * heap, or a realloc's release just after a snapshot's time would come before it */
         if (__builtin_expect(a->snap_i < a->snap_n, 0) &&
-            (rec.tag == MT_TAG_ALLOC || rec.tag == MT_TAG_FREE))
+            (rec.tag == MT_TAG_ALLOC || rec.tag == MT_TAG_FREE ||
+             rec.tag == MT_TAG_REALLOC_RELEASE || rec.tag == MT_TAG_REALLOC_FAILED ||
+             rec.tag == MT_TAG_CUSTOM_FREE))
             mt_analysis_snap(a, rec.time_us);
         /* the table slot of an event a few records on, while this one is replayed (a table
          * that fits the cache needs none) */

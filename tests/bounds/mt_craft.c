@@ -112,7 +112,8 @@ static void mt_craft_names(mt_lb_t *b)
 /* Three phases on a clock of microseconds that ends at 6400 (the HTML page's 64 buckets are 100
  * us wide): 10 kept blocks of 1000 B; 20 of 2000 B freed some buckets later, and then half of
  * the kept ones (blocks allocated before a window and freed inside it); a second thread's 5
- * blocks of 3000 B at exactly the buckets' bounds, the first of them grown by realloc. Every
+ * blocks of 3000 B at exactly the buckets' bounds, two of them grown by realloc (one right after a
+ * bound). Every
  * window of the page must give what `memtrace report --from --to` gives. */
 static void mt_craft_phases(mt_lb_t *b)
 {
@@ -131,6 +132,9 @@ static void mt_craft_phases(mt_lb_t *b)
         mt_lb_alloc(b, MT_ALLOC_MALLOC, 4500 + 100 * i, 3000, 0x300000 + 0x1000 * i, 3);
     mt_lb_free_(b, MT_TAG_REALLOC_RELEASE, 5000, 0x300000);
     mt_lb_alloc(b, MT_ALLOC_REALLOC, 5000, 6000, 0x400000, 3);
+    /* the first event after the bound 5200: a window that ends there holds the old block */
+    mt_lb_free_(b, MT_TAG_REALLOC_RELEASE, 5201, 0x301000);
+    mt_lb_alloc(b, MT_ALLOC_REALLOC, 5201, 4000, 0x401000, 3);
     mt_lb_exit(b, 6400, MT_EXIT_NORMAL, 0);
 }
 

@@ -516,7 +516,8 @@ def case_html_window_report():
     # the whole run, each phase, windows across phases, windows that begin or end at the second
     # thread's allocations (at 4500, 4600, ... us: bounds 45 to 49), one bucket alone
     wins = [(0, 64), (0, 1), (0, 20), (1, 31), (20, 30), (25, 35), (29, 32), (30, 31), (31, 45),
-            (44, 46), (45, 50), (46, 64), (49, 51), (50, 64), (63, 64), (2, 64)]
+            (44, 46), (45, 50), (46, 64), (49, 51), (50, 52), (52, 53), (50, 64), (63, 64),
+            (2, 64)]
     seen_pre_free = False
     for a, b in wins:
         f, to = cli_bounds(t, a, b)
