@@ -412,7 +412,24 @@ static const char *const mt_html_window_js[] = {
     "    if (h[i] < a && h[i + 1] > a && h[i + 1] <= b) { s[2] -= h[i + 3]; s[3] -= h[i + 2]; }",
     "  return s;",
     "}",
-    "var runKeys = ['duration_us', 'peak_heap_bytes', 'process_peak_heap_bytes', 'peak_rss_bytes',",
+    "/* the peak inside the window: the heap's highest from its start (heap0[a]) on, first reached "
+    "in",
+    "   the first bucket that rose that high; the window's blocks held then (README, Time windows) "
+    "*/",
+    "function peakFig(a, b) {",
+    "  var P = d.peak, best = P.heap0[a], at = -1, r = [0, 0, 0], i;",
+    "  for (var j = a; j < b; j++) if (P.m[j] !== null && P.m[j] > best) { best = P.m[j]; at = j; "
+    "}",
+    "  if (at < 0) { r[2] = a ? Math.round(d.t[a] * 1e6) + 1 : Math.round(d.t[0] * 1e6); return r; "
+    "}",
+    "  var sp = P.split[at];",
+    "  for (i = 0; i < sp.length; i += 3) if (sp[i] >= a) { r[0] += sp[i + 1]; r[1] += sp[i + 2]; "
+    "}",
+    "  r[2] = P.at[at];",
+    "  return r;",
+    "}",
+    "function secs(us) { return (us / 1e6).toFixed(3) + ' s'; }",
+    "var runKeys = ['duration_us', 'process_peak_heap_bytes', 'peak_rss_bytes',",
     "               'mmap_calls', 'custom_allocations'];",
     "function summary(a, b) {",
     "  if (!sum || !run) return;",
@@ -432,6 +449,17 @@ static const char *const mt_html_window_js[] = {
     "    }",
     "  });",
     "  sum.setAttribute('data-frees-bytes', s[3]);",
+    "  var pk = d.peak ? peakFig(a, b) : null, pc = "
+    "sum.querySelector('td[data-key=\"peak_heap_bytes\"]');",
+    "  if (pk && pc) {",
+    "    put(pc, pk[0], 1);",
+    "    pc.setAttribute('data-blocks', pk[1]);",
+    "    pc.setAttribute('data-time-us', pk[2]);",
+    "    var th = pc.parentNode.cells[0], note = pc.nextElementSibling;",
+    "    keep(th); th.textContent = 'peak heap in the window';",
+    "    if (note) { keep(note); note.textContent = 'in ' + fmt(pk[1]) + ' blocks at ' + "
+    "secs(pk[2]); }",
+    "  }",
     "}",
     "var thr = document.querySelector('table.threads');",
     "function threads(a, b) {",
@@ -469,11 +497,10 @@ static const char *const mt_html_window_js[] = {
     "}",
     "/* the sections that stay the whole run's, and why (README, Time windows) */",
     "var notes = [",
-    "  ['flame-peak', 'Whole run: the peak inside a window is one moment, whose figures count only "
+    "  ['flame-peak', 'Whole run: the summary gives the window\\'s peak; its flame graph would ' +",
+    "   'need each box\\'s share at every bucket\\'s peak, by bucket of allocation, which the page "
     "' +",
-    "   'the blocks allocated since the window began; the page cannot keep that moment for every ' "
-    "+",
-    "   'window. memtrace peak --from --to shows it.'],",
+    "   'does not carry. memtrace peak --from --to shows it.'],",
     "  ['flame-leaked', 'Whole run: what the window\\'s allocations still held at its end is the ' "
     "+",
     "   'flame graph of bytes allocated with \"bytes of them held at the end\", and by site the "
@@ -528,7 +555,8 @@ static const char *const mt_html_window_js[] = {
     "/* the bounds of memtrace --from/--to that give the window's figures: a bucket begins just",
     "   after its bound (the events at t[a] are the bucket before's) */",
     "function cli(a, b) {",
-    "  var f = a ? ((Math.round(d.t[a] * 1e6) + 1) / 1e6).toFixed(6) : '0';",
+    "  var f = a ? ((Math.round(d.t[a] * 1e6) + 1) / 1e6).toFixed(6) : d.t[0] ? d.t[0].toFixed(6) "
+    ": '0';",
     "  return '--from ' + f + ' --to ' + (b === nb ? 'end' : d.t[b].toFixed(6));",
     "}",
     "/* the script line by line: what each line allocated in the window, own and incl., and held "
@@ -577,10 +605,11 @@ static const char *const mt_html_window_js[] = {
     "' +",
     "    'held at its end, in the summary, the window chart, the flame graph of bytes allocated, ' "
     "+",
-    "    'the threads, the top sites, the leak totals and the script\\'s lines. The peak, the ' +",
-    "    'leak records, the other flame graphs and the fragmentation are the whole run\\'s (each ' "
+    "    'the threads, the top sites, the leak totals and the script\\'s lines; the peak heap is ' "
     "+",
-    "    'says so). ';",
+    "    'the window\\'s. The flame graphs of the peak and of the leaks, the leak records and the "
+    "' +",
+    "    'fragmentation are the whole run\\'s (each says so). ';",
     "  if (d.script_end_s !== undefined && d.t[b] >= d.script_end_s)",
     "    banner.textContent += 'The window ends after the script did: what it held is taken at the "
     "' +",
@@ -987,6 +1016,53 @@ static void mt_wthreads_json(mt_json_t *j, const mt_wseries_t *w)
     mt_json_object_end(j);
 }
 
+/* The heap's peak inside each bucket (window_series.h) as {"heap0": [...], "m": [...], "at":
+ * [...], "split": [...]}, one entry per bucket: the process's heap at its start; its highest
+ * inside it and when, in microseconds (null when it did not rise); the blocks that count then,
+ * as flat triples (bucket of allocation, bytes, blocks), buckets of none left out. At most
+ * nb * (nb + 1) / 2 triples. */
+static void mt_wpeak_json(mt_json_t *j, const mt_wseries_t *w)
+{
+    mt_json_object_begin(j);
+    mt_json_key(j, "heap0");
+    mt_json_array_begin(j);
+    for (unsigned b = 0; b < w->nb; b++)
+        mt_json_u64(j, w->heap0[b]);
+    mt_json_array_end(j);
+    static const char *const keys[] = {"m", "at"};
+    for (int k = 0; k < 2; k++) {
+        mt_json_key(j, keys[k]);
+        mt_json_array_begin(j);
+        for (unsigned b = 0; b < w->nb; b++) {
+            if (w->rose[b])
+                mt_json_u64(j, k ? w->pk_us[b] : w->pk_bytes[b]);
+            else
+                mt_json_null(j);
+        }
+        mt_json_array_end(j);
+    }
+    mt_json_key(j, "split");
+    mt_json_array_begin(j);
+    for (unsigned b = 0; b < w->nb; b++) {
+        if (!w->rose[b]) {
+            mt_json_null(j);
+            continue;
+        }
+        mt_json_array_begin(j);
+        const uint64_t *v = w->pk_split + (size_t)b * w->nb * 2;
+        for (unsigned k = 0; k <= b; k++) {
+            if (!v[2 * k] && !v[2 * k + 1])
+                continue;
+            mt_json_u64(j, k);
+            mt_json_u64(j, v[2 * k]);
+            mt_json_u64(j, v[2 * k + 1]);
+        }
+        mt_json_array_end(j);
+    }
+    mt_json_array_end(j);
+    mt_json_object_end(j);
+}
+
 /* The window chart and its table (see mt_html_window_js): the series as JSON in an attribute,
  * the table's rows with the site labels, the figures filled in by the script. */
 static int mt_windows_html(FILE *o, const mt_report_page_t *page)
@@ -1070,6 +1146,9 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
         mt_json_key(&j, "threads");
         mt_wthreads_json(&j, w);
     }
+    /* the peak inside each bucket, from which the page takes a window's (mt_wpeak_json) */
+    mt_json_key(&j, "peak");
+    mt_wpeak_json(&j, w);
     if (page->a->python.script_end) { /* past it, the commands hold at the script's end */
         mt_json_key(&j, "script_end_s");
         mt_json_double(&j, (double)page->a->python.script_end_us / 1e6);

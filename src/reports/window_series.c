@@ -19,6 +19,12 @@ typedef struct mt_wseries_pass {
      * blocks held by bucket of allocation ([g * nb + b]) at the last bucket end, and now */
     uint64_t *calls0, *bytes0, *calls1, *bytes1, *held0, *held1, *hb0, *hb1;
     uint64_t frees0, freed0; /* the run's frees and bytes freed by the last bucket end */
+    /* the peak inside the bucket cur (-1 before the first heap event): the replay's peak
+     * starts over at the first heap event of each bucket (mt_wpeak_block); rose once it went
+     * higher; live (by bucket of allocation: bytes, blocks) as at its last peak in atpk */
+    long cur;
+    int rose, restarting;
+    uint64_t *live, *atpk;
     int nomem;
 } mt_wseries_pass_t;
 
@@ -121,6 +127,55 @@ static void mt_wgroups_take(mt_wseries_pass_t *p)
     }
 }
 
+/* mt_replay_watch_t.block: before a block enters or leaves the heap. The first heap event
+ * past a bucket's start starts the replay's peak over, so that the next peak is that bucket's
+ * own (the state then is the one at the bound: mt_analysis_snapshots). */
+static void mt_wpeak_block(void *arg, mt_replay_t *r, const mt_block_t *b, int enters)
+{
+    mt_wseries_pass_t *p = arg;
+    mt_wseries_t *w = p->w;
+    uint64_t t = r->last_time_us;
+    if (t >= w->t_us[0] && (p->cur < 0 || t > w->t_us[p->cur + 1])) {
+        if (p->cur < 0)
+            w->heap0[0] = r->all_heap_bytes;
+        p->cur = (long)mt_wseries_bucket(w, t);
+        p->restarting = 1;
+        mt_replay_peak_restart(r);
+        p->restarting = 0;
+        p->rose = 0;
+    }
+    if (!mt_replay_block_selected(r, b))
+        return;
+    uint64_t *v = p->live + 2 * (size_t)mt_wseries_bucket(w, b->time_us);
+    v[0] += enters ? b->size : -b->size;
+    v[1] += enters ? 1 : (uint64_t)-1;
+}
+
+/* mt_replay_watch_t.peak: a new peak inside the bucket cur (not the start over). */
+static void mt_wpeak_peak(void *arg, const mt_replay_t *r)
+{
+    mt_wseries_pass_t *p = arg;
+    (void)r;
+    if (p->cur < 0 || p->restarting)
+        return;
+    p->rose = 1;
+    memcpy(p->atpk, p->live, 2 * (size_t)p->w->nb * sizeof *p->atpk);
+}
+
+/* At the end of bucket i: its peak, if the heap rose in it. */
+static void mt_wpeak_take(mt_wseries_pass_t *p, const mt_replay_t *r, size_t i)
+{
+    mt_wseries_t *w = p->w;
+    if (p->cur == (long)i && p->rose) {
+        w->rose[i] = 1;
+        w->pk_bytes[i] = r->all_peak_bytes;
+        w->pk_us[i] = r->peak_time_us;
+        memcpy(w->pk_split + i * w->nb * 2, p->atpk, 2 * (i + 1) * sizeof *p->atpk);
+    }
+    if (i + 1 < w->nb)
+        w->heap0[i + 1] = r->all_heap_bytes;
+}
+
 /* mt_snapshot_fn: the end of bucket i + 1 (i from 0). */
 static void mt_wseries_take(void *arg, const mt_analysis_t *a, size_t i)
 {
@@ -169,6 +224,7 @@ static void mt_wseries_take(void *arg, const mt_analysis_t *a, size_t i)
     mt_replay_each_live(r, mt_wseries_block, p);
     if (w->ng)
         mt_wgroups_take(p);
+    mt_wpeak_take(p, r, i);
 }
 
 /* The groups' arrays, and the pass's: 0 or -ENOMEM (the caller destroys w). */
@@ -215,6 +271,8 @@ static void mt_wseries_pass_free(mt_wseries_pass_t *p)
     free(p->held1);
     free(p->hb0);
     free(p->hb1);
+    free(p->live);
+    free(p->atpk);
 }
 
 int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *sites,
@@ -236,9 +294,17 @@ int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *
     w->allocs = calloc(cells, sizeof *w->allocs);
     w->bytes = calloc(cells, sizeof *w->bytes);
     w->held = calloc(cells * w->nb, sizeof *w->held);
-    mt_wseries_pass_t p = {.w = w, .sites = sites};
+    w->heap0 = calloc(w->nb, sizeof *w->heap0);
+    w->pk_bytes = calloc(w->nb, sizeof *w->pk_bytes);
+    w->pk_us = calloc(w->nb, sizeof *w->pk_us);
+    w->pk_split = calloc((size_t)w->nb * w->nb * 2, sizeof *w->pk_split);
+    w->rose = calloc(w->nb, sizeof *w->rose);
+    mt_wseries_pass_t p = {.w = w, .sites = sites, .cur = -1};
+    p.live = calloc(2 * (size_t)w->nb, sizeof *p.live);
+    p.atpk = calloc(2 * (size_t)w->nb, sizeof *p.atpk);
     p.series_of = malloc((sites->n ? sites->n : 1) * sizeof *p.series_of);
-    if (!w->allocs || !w->bytes || !w->held || !p.series_of ||
+    if (!w->allocs || !w->bytes || !w->held || !p.series_of || !w->heap0 || !w->pk_bytes ||
+        !w->pk_us || !w->pk_split || !w->rose || !p.live || !p.atpk ||
         mt_wgroups_alloc(w, &p, spec, a->replay.ntstats)) {
         mt_wseries_pass_free(&p);
         mt_wseries_destroy(w);
@@ -249,7 +315,9 @@ int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *
     for (size_t k = 0; k + 1 < w->nk; k++)
         p.series_of[w->site[k]] = (uint32_t)k;
     char err[512];
-    int rc = mt_analysis_snapshots(a, w->t_us + 1, w->nb, mt_wseries_take, &p, err, sizeof err);
+    const mt_replay_watch_t watch = {.block = mt_wpeak_block, .peak = mt_wpeak_peak, .arg = &p};
+    int rc = mt_analysis_snapshots_watch(a, w->t_us + 1, w->nb, mt_wseries_take, &p, &watch, err,
+                                         sizeof err);
     /* what is still held at the last bound: f = nb + 1 */
     for (size_t gi = 0; rc >= 0 && gi < w->ng; gi++)
         for (uint32_t b = 0; b < w->nb; b++)
@@ -281,5 +349,10 @@ void mt_wseries_destroy(mt_wseries_t *w)
         free(w->g[i].held);
     }
     free(w->g);
+    free(w->heap0);
+    free(w->pk_bytes);
+    free(w->pk_us);
+    free(w->pk_split);
+    free(w->rose);
     memset(w, 0, sizeof *w);
 }

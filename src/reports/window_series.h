@@ -73,6 +73,12 @@ typedef struct mt_wseries {
     size_t ng, nspec, nthr;
     mt_wgroup_t *g;
     uint64_t tid[MT_WSERIES_THREADS];
+    /* The heap's peak inside each bucket j < nb, which makes a window's peak: heap0[j], the
+     * process's heap at the bucket's start (t_us[j]); rose[j], whether it went above that in
+     * the bucket, to at most pk_bytes[j], first reached at pk_us[j]; the blocks that count held
+     * then pk_split[(j * nb + b) * 2] bytes and [... + 1] blocks allocated in bucket b <= j. */
+    uint64_t *heap0, *pk_bytes, *pk_us, *pk_split;
+    uint8_t *rose;
 } mt_wseries_t;
 
 /* Reads a's log again (a's thread filter and window apply) and builds the series of the top

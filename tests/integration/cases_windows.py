@@ -316,13 +316,15 @@ def case_browser_windows():
                       log)
         summ = re.search(r'<table class="summary".*?</table>', dom, re.S).group(0)
         for key, want in (("allocations", allocs), ("frees", frees), ("bytes_allocated", nbytes),
-                          ("leaked_bytes", held), ("leaked_blocks", held_blocks)):
+                          ("leaked_bytes", held), ("leaked_blocks", held_blocks),
+                          ("peak_heap_bytes", peak)):
             m = re.search(r'data-key="%s" data-value="(\d+)"' % key, summ)
             check(m and int(m.group(1)) == want == rep[key],
                   f"#window={t0}-{t1} ({fn}): the summary's {key} {m and m.group(1)}, want "
                   f"{want}, report {rep[key]}")
         check(re.search(r'<th>held at window end</th>', summ) and
-              re.search(r'<th>peak heap \(whole run\)</th>', summ),
+              re.search(r'<th>peak heap in the window</th>', summ) and
+              re.search(r'<th>peak RSS \(whole run\)</th>', summ),
               f"#window={t0}-{t1}: the summary's labels\n{summ}")
         m = re.search(r'<tr data-kind="window"><td>[^<]*</td><td class="n" data-value="(\d+)">'
                       r'[^<]*</td><td class="n" data-value="(\d+)">', dom)
@@ -475,6 +477,20 @@ def held4(h, a, b):
             sum(h[i + 3] for i in range(0, len(h), 4) if h[i] >= a and h[i] < b < h[i + 1]))
 
 
+def peak_figures(d, a, b):
+    """The peak inside the buckets [a, b), as the page takes it (mt_html_window_js, peakFig):
+    bytes and blocks of the window's blocks then, and when, in microseconds."""
+    pk, best, at = d["peak"], d["peak"]["heap0"][a], -1
+    for j in range(a, b):
+        if pk["m"][j] is not None and pk["m"][j] > best:
+            best, at = pk["m"][j], j
+    if at < 0:
+        return 0, 0, round(d["t"][a] * 1e6) + (1 if a else 0)
+    sp = pk["split"][at]
+    return (sum(sp[i + 1] for i in range(0, len(sp), 3) if sp[i] >= a),
+            sum(sp[i + 2] for i in range(0, len(sp), 3) if sp[i] >= a), pk["at"][at])
+
+
 def cli_bounds(t, a, b):
     """--from/--to of the buckets [a, b): a bucket begins just after its bound (the page's
     banner, data-cli)."""
@@ -527,6 +543,9 @@ def case_html_window_report():
                                       "leaked_bytes", "leaked_blocks"))
         got = run_figures(d["run"], a, b)
         check(got == want, f"buckets {a}..{b} ({' '.join(w)}): the summary {got}, report {want}")
+        pk = peak_figures(d, a, b)
+        want_pk = (rep["peak_heap_bytes"], rep["peak_heap_blocks"], round(rep["peak_time_s"] * 1e6))
+        check(pk == want_pk, f"buckets {a}..{b} ({' '.join(w)}): the peak {pk}, report {want_pk}")
         seen_pre_free |= any(d["run"]["h"][i] < a < d["run"]["h"][i + 1] <= b
                              for i in range(0, len(d["run"]["h"]), 4))
         lk = json_of("leaks", "--format", "json", *w, log)

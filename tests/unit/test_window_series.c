@@ -104,6 +104,13 @@ START_TEST(series_by_bucket_of_allocation)
     ck_assert_uint_eq(thr->bytes[1], 200);
     ck_assert_uint_eq(thr->nheld, 3);
     ck_assert(thr->frees == NULL && thr->held[2].f == 65 && thr->held[2].blocks == 1);
+    /* the peak inside each bucket: the heap rose in 0, 1 and 3 (the free in 2 lowered it), to
+     * 500 B at 35, of which 200 B allocated in bucket 1 and 300 B in bucket 3 */
+    ck_assert(w.rose[0] && w.rose[1] && !w.rose[2] && w.rose[3] && !w.rose[4]);
+    ck_assert(w.heap0[2] == 300 && w.heap0[3] == 200 && w.heap0[4] == 500);
+    ck_assert(w.pk_bytes[3] == 500 && w.pk_us[3] == 35 && w.pk_bytes[1] == 300);
+    const uint64_t *sp = w.pk_split + 3 * w.nb * 2;
+    ck_assert(sp[0] == 0 && sp[2] == 200 && sp[3] == 1 && sp[6] == 300 && sp[7] == 1);
     mt_wseries_destroy(&w);
     mt_sites_destroy(&sites);
     mt_symbolizer_free(sym);
