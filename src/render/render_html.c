@@ -1130,15 +1130,15 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
     mt_json_array_end(&j);
     /* the flame graph that follows the window, box by box, and the rows of the sites table */
     size_t nf = page->flame[MT_PAGE_FLAME_WINDOW].n;
-    if (w->nspec >= nf &&
-        w->nspec - nf == (rep->nby_bytes < MT_PAGE_WSITES ? rep->nby_bytes : MT_PAGE_WSITES)) {
+    size_t nrows = rep->nby_bytes < MT_PAGE_WSITES ? rep->nby_bytes : MT_PAGE_WSITES;
+    if (w->nspec == nf + nrows + 2 * page->wlines) { /* report_page.h: then the lines' groups */
         size_t nheld = 0;
         for (size_t i = 0; i < nf; i++)
             nheld += w->g[i].nheld;
         mt_json_key(&j, "flame");
         mt_wgroups_json(&j, w, 0, nf, nheld <= MT_HTML_WHELD_MAX);
         mt_json_key(&j, "sites");
-        mt_wgroups_json(&j, w, nf, w->nspec, 1);
+        mt_wgroups_json(&j, w, nf, nf + nrows, 1);
     }
     if (w->ng > w->nspec) { /* the summary, leak totals and threads table follow the window */
         mt_json_key(&j, "run");
@@ -1153,7 +1153,7 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
         mt_json_key(&j, "script_end_s");
         mt_json_double(&j, (double)page->a->python.script_end_us / 1e6);
     }
-    if (page->wlines && w->nspec >= page->wlines_at + 2 * page->wlines) { /* the script's lines */
+    if (page->wlines && w->nspec == page->wlines_at + 2 * page->wlines) { /* the script's lines */
         mt_json_key(&j, "lines");
         mt_json_object_begin(&j);
         mt_json_key(&j, "line");

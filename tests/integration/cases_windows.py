@@ -608,7 +608,8 @@ def case_html_window_lines():
     p = memtrace("html", "-o", "-", log)
     check(p.returncode == 0, f"memtrace html\n{show(p)}")
     d = page_wdata(p.stdout)
-    check("lines" in d and len(d["lines"]["line"]) >= 3, f"no lines in the window data: "
+    check("lines" in d and len(d["lines"]["line"]) >= 3 and "flame" in d and "sites" in d,
+          f"no lines, flame or sites in the window data: "
           f"{sorted(d)} {d.get('lines', {}).get('line')}")
     t, nb = d["t"], len(d["t"]) - 1
     L = d["lines"]
