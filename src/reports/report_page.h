@@ -32,7 +32,7 @@ enum mt_page_wmap { MT_PAGE_WMAP_FLAME, MT_PAGE_WMAP_SITES };
 /* Rows of the sites table with window figures (`--top 0` may draw more; they have none). */
 #define MT_PAGE_WSITES 500u
 /* Lines of the script's table with window figures (the first by line number). */
-#define MT_PAGE_WLINES 2000u
+#define MT_PAGE_WLINES 500u
 
 typedef struct mt_report_page {
     const mt_analysis_t *a;
