@@ -429,6 +429,46 @@ static const char *const mt_html_window_js[] = {
     "  return r;",
     "}",
     "function secs(us) { return (us / 1e6).toFixed(3) + ' s'; }",
+    "/* the flame graph of the peak: each box's bytes at the window's peak, of the blocks "
+    "allocated",
+    "   since its start (README, Time windows); a site of no cost at the run's peak is the root's "
+    "*/",
+    "var psvg = document.querySelector('svg.mt-flame[data-cost=\"peak\"]');",
+    "var papi = psvg && psvg.mtFlame, pf = d.peakflame;",
+    "if (!papi || !pf || pf.length !== papi.nodes.length) pf = null;",
+    "var pn = pf ? papi.nodes : [], ppar = [], pup = [];",
+    "var porig = pn.map(function (n) { return { v: n.v, info: n.info }; });",
+    "pn.forEach(function (n, i) {",
+    "  while (pup.length && pn[pup[pup.length - 1]].d >= n.d) pup.pop();",
+    "  ppar.push(pup.length ? pup[pup.length - 1] : -1); pup.push(i);",
+    "});",
+    "var psub = psvg ? psvg.querySelector('.sub') : null, psub0 = psub ? psub.textContent : '';",
+    "function pflame(a, b, whole) {",
+    "  if (!pf) return;",
+    "  if (whole) {",
+    "    papi.relayout(porig.map(function (o) { return o.v; }), porig.map(function (o) { return "
+    "o.info; }));",
+    "    if (psub) psub.textContent = psub0;",
+    "    return;",
+    "  }",
+    "  var P = d.peak, best = P.heap0[a], at = -1, v = [], info = [], i, j, k;",
+    "  for (j = a; j < b; j++) if (P.m[j] !== null && P.m[j] > best) { best = P.m[j]; at = j; }",
+    "  for (i = 0; i < pn.length; i++) {",
+    "    var s = 0, l = pf[i];",
+    "    for (k = 0; at >= 0 && k < l.length; k += 3) if (l[k] === at && l[k + 1] >= a) s += l[k + "
+    "2];",
+    "    v.push(s);",
+    "  }",
+    "  for (i = pn.length - 1; i > 0; i--) v[ppar[i]] += v[i];",
+    "  for (i = 0; i < pn.length; i++) {",
+    "    var ln = porig[i].info.split('\\n');",
+    "    info.push(ln[0] + '\\n' + ln[1] + '\\n' + fmtB(v[i]) + ' held at the window\\'s peak (' +",
+    "              (v[0] ? (100 * v[i] / v[0]).toFixed(2) : '0.00') + '%)');",
+    "  }",
+    "  papi.relayout(v, info);",
+    "  if (psub) psub.textContent = 'window ' + d.t[a].toFixed(3) + ' s to ' + d.t[b].toFixed(3) +",
+    "    ' s: ' + fmtB(v[0]) + ' held at its peak' + (at >= 0 ? ', ' + secs(P.at[at]) : '');",
+    "}",
     "var runKeys = ['duration_us', 'process_peak_heap_bytes', 'peak_rss_bytes',",
     "               'mmap_calls', 'custom_allocations'];",
     "function summary(a, b) {",
@@ -516,7 +556,7 @@ static const char *const mt_html_window_js[] = {
     "  notes.forEach(function (n) {",
     "    var h = document.getElementById(n[0]), p = document.getElementById(n[0] + '-wnote');",
     "    if (p) p.parentNode.removeChild(p);",
-    "    if (!h || whole) return;",
+    "    if (!h || whole || (n[0] === 'flame-peak' && pf)) return;",
     "    p = document.createElement('p');",
     "    p.id = n[0] + '-wnote'; p.className = 'warn wnote'; p.textContent = n[1];",
     "    h.parentNode.insertBefore(p, h.nextSibling);",
@@ -605,10 +645,10 @@ static const char *const mt_html_window_js[] = {
     "' +",
     "    'held at its end, in the summary, the window chart, the flame graph of bytes allocated, ' "
     "+",
-    "    'the threads, the top sites, the leak totals and the script\\'s lines; the peak heap is ' "
+    "    'the threads, the top sites, the leak totals and the script\\'s lines; the peak heap ' +",
+    "    (pf ? 'and its flame graph are' : 'is') + ' the window\\'s. The flame graph' +",
+    "    (pf ? ' of the leaks' : 's of the peak and of the leaks') + ', the leak records and the ' "
     "+",
-    "    'the window\\'s. The flame graphs of the peak and of the leaks, the leak records and the "
-    "' +",
     "    'fragmentation are the whole run\\'s (each says so). ';",
     "  if (d.script_end_s !== undefined && d.t[b] >= d.script_end_s)",
     "    banner.textContent += 'The window ends after the script did: what it held is taken at the "
@@ -648,7 +688,8 @@ static const char *const mt_html_window_js[] = {
     "    fmt(th) + ' B of them held at its end';",
     "  if (light) return; /* while dragging: the chart's table only */",
     "  var whole = a === 0 && b === nb;",
-    "  restore(); flame(a, b, whole); sites(a, b, whole); tell(a, b, whole); chart(a, b, whole);",
+    "  restore(); flame(a, b, whole); pflame(a, b, whole); sites(a, b, whole); tell(a, b, whole);",
+    "  chart(a, b, whole);",
     "  if (!whole) { summary(a, b); threads(a, b); lines(a, b); }",
     "  leaks(a, b, whole); note(whole);",
     "  document.documentElement.setAttribute('data-window', whole ? '' : d.t[a] + '-' + d.t[b]);",
@@ -1131,7 +1172,7 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
     /* the flame graph that follows the window, box by box, and the rows of the sites table */
     size_t nf = page->flame[MT_PAGE_FLAME_WINDOW].n;
     size_t nrows = rep->nby_bytes < MT_PAGE_WSITES ? rep->nby_bytes : MT_PAGE_WSITES;
-    if (w->nspec == nf + nrows + 2 * page->wlines) { /* report_page.h: then the lines' groups */
+    if (w->nspec == nf + nrows + 2 * page->wlines + page->wpeak) { /* report_page.h's order */
         size_t nheld = 0;
         for (size_t i = 0; i < nf; i++)
             nheld += w->g[i].nheld;
@@ -1149,11 +1190,31 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
     /* the peak inside each bucket, from which the page takes a window's (mt_wpeak_json) */
     mt_json_key(&j, "peak");
     mt_wpeak_json(&j, w);
+    /* the boxes of the peak's flame graph at each bucket's peak, while they fit MT_HTML_WHELD_MAX
+     * entries in all: per box, flat (peak bucket, bucket of allocation, bytes) */
+    size_t npk = 0;
+    for (size_t i = 0; i < page->wpeak && page->wpeak_at + page->wpeak <= w->nspec; i++)
+        npk += w->g[page->wpeak_at + i].npk;
+    if (page->wpeak && page->wpeak_at + page->wpeak <= w->nspec && npk <= MT_HTML_WHELD_MAX) {
+        mt_json_key(&j, "peakflame");
+        mt_json_array_begin(&j);
+        for (size_t i = 0; i < page->wpeak; i++) {
+            const mt_wgroup_t *g = &w->g[page->wpeak_at + i];
+            mt_json_array_begin(&j);
+            for (size_t e = 0; e < g->npk; e++) {
+                mt_json_u64(&j, g->pk[e].f);
+                mt_json_u64(&j, g->pk[e].b);
+                mt_json_i64(&j, g->pk[e].bytes);
+            }
+            mt_json_array_end(&j);
+        }
+        mt_json_array_end(&j);
+    }
     if (page->a->python.script_end) { /* past it, the commands hold at the script's end */
         mt_json_key(&j, "script_end_s");
         mt_json_double(&j, (double)page->a->python.script_end_us / 1e6);
     }
-    if (page->wlines && w->nspec == page->wlines_at + 2 * page->wlines) { /* the script's lines */
+    if (page->wlines && w->nspec == page->wlines_at + 2 * page->wlines + page->wpeak) {
         mt_json_key(&j, "lines");
         mt_json_object_begin(&j);
         mt_json_key(&j, "line");

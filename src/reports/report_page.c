@@ -49,8 +49,12 @@ static int mt_page_wseries(mt_report_page_t *p, const mt_analysis_t *a)
     mt_report_summary_t *rep = &p->summary;
     const mt_flame_tree_t *ft = &p->flame[MT_PAGE_FLAME_WINDOW];
     size_t ns = rep->sites.n ? rep->sites.n : 1;
+    const mt_flame_tree_t *fp = &p->flame[MT_PAGE_FLAME_PEAK];
     uint32_t *flame = malloc(ns * sizeof *flame), *row = malloc(ns * sizeof *row);
-    int rc = flame && row ? mt_flame_tree_site_nodes(ft, &rep->sites, flame) : -ENOMEM;
+    uint32_t *peak = malloc(ns * sizeof *peak);
+    int rc = flame && row && peak ? mt_flame_tree_site_nodes(ft, &rep->sites, flame) : -ENOMEM;
+    if (rc == 0)
+        rc = mt_flame_tree_site_nodes(fp, &rep->sites, peak);
     if (rc == 0) {
         for (size_t i = 0; i < rep->sites.n; i++)
             row[i] = UINT32_MAX;
@@ -83,6 +87,18 @@ static int mt_page_wseries(mt_report_page_t *p, const mt_analysis_t *a)
                 spec.nnodes = nn;
             }
         }
+        /* the peak's flame graph: its boxes' groups last (report_page.h) */
+        if (rc == 0 && fp->n) {
+            p->wpeak = fp->n;
+            p->wpeak_at = spec.n;
+            for (size_t i = 0; i < rep->sites.n; i++)
+                if (peak[i] != UINT32_MAX)
+                    peak[i] += (uint32_t)spec.n;
+            spec.of[MT_PAGE_WMAP_PEAK] = peak;
+            spec.peak_from = spec.n;
+            spec.peak_n = fp->n;
+            spec.n += fp->n;
+        }
         if (rc == 0)
             rc =
                 mt_wseries_build(&p->wseries, a, &rep->sites, rep->by_bytes, rep->nby_bytes, &spec);
@@ -91,6 +107,7 @@ static int mt_page_wseries(mt_report_page_t *p, const mt_analysis_t *a)
     }
     free(flame);
     free(row);
+    free(peak);
     return rc;
 }
 

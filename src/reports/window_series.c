@@ -25,6 +25,9 @@ typedef struct mt_wseries_pass {
     long cur;
     int rose, restarting;
     uint64_t *live, *atpk;
+    /* the peak groups' live bytes by bucket of allocation ([k * nb + b]), and as at the last
+     * peak for those changed since (stamp[k] == pk_gen): copied lazily, as the replay's */
+    uint64_t *glive, *gatpk, *stamp, pk_gen;
     int nomem;
 } mt_wseries_pass_t;
 
@@ -146,9 +149,24 @@ static void mt_wpeak_block(void *arg, mt_replay_t *r, const mt_block_t *b, int e
     }
     if (!mt_replay_block_selected(r, b))
         return;
-    uint64_t *v = p->live + 2 * (size_t)mt_wseries_bucket(w, b->time_us);
+    unsigned bk = mt_wseries_bucket(w, b->time_us);
+    uint64_t *v = p->live + 2 * (size_t)bk;
     v[0] += enters ? b->size : -b->size;
     v[1] += enters ? 1 : (uint64_t)-1;
+    const mt_wgroups_spec_t *sp = p->spec;
+    uint32_t site = sp && sp->peak_n ? mt_sites_node_site(p->sites, b->node) : 0;
+    for (unsigned m = 0; site && m < MT_WSERIES_MAPS; m++) {
+        uint32_t g = sp->of[m] ? sp->of[m][site - 1] : UINT32_MAX;
+        if (g == UINT32_MAX || g < sp->peak_from || g - sp->peak_from >= sp->peak_n)
+            continue;
+        size_t k = g - sp->peak_from;
+        uint64_t *gl = p->glive + k * w->nb;
+        if (p->stamp[k] != p->pk_gen) {
+            memcpy(p->gatpk + k * w->nb, gl, w->nb * sizeof *gl);
+            p->stamp[k] = p->pk_gen;
+        }
+        gl[bk] += enters ? b->size : -b->size;
+    }
 }
 
 /* mt_replay_watch_t.peak: a new peak inside the bucket cur (not the start over). */
@@ -159,6 +177,7 @@ static void mt_wpeak_peak(void *arg, const mt_replay_t *r)
     if (p->cur < 0 || p->restarting)
         return;
     p->rose = 1;
+    p->pk_gen++;
     memcpy(p->atpk, p->live, 2 * (size_t)p->w->nb * sizeof *p->atpk);
 }
 
@@ -171,6 +190,27 @@ static void mt_wpeak_take(mt_wseries_pass_t *p, const mt_replay_t *r, size_t i)
         w->pk_bytes[i] = r->all_peak_bytes;
         w->pk_us[i] = r->peak_time_us;
         memcpy(w->pk_split + i * w->nb * 2, p->atpk, 2 * (i + 1) * sizeof *p->atpk);
+        const mt_wgroups_spec_t *sp = p->spec;
+        for (size_t k = 0; sp && k < sp->peak_n; k++) {
+            const uint64_t *v =
+                (p->stamp[k] == p->pk_gen ? p->gatpk : p->glive) + k * (size_t)w->nb;
+            mt_wgroup_t *g = &w->g[sp->peak_from + k];
+            for (uint32_t b = 0; b <= i; b++) {
+                if (!v[b])
+                    continue;
+                if (g->npk == g->pkcap) {
+                    size_t nc = g->pkcap ? g->pkcap * 2 : 8;
+                    mt_wheld_t *nv = realloc(g->pk, nc * sizeof *nv);
+                    if (!nv) {
+                        p->nomem = 1;
+                        return;
+                    }
+                    g->pk = nv;
+                    g->pkcap = nc;
+                }
+                g->pk[g->npk++] = (mt_wheld_t){.b = b, .f = (uint32_t)i, .bytes = (int64_t)v[b]};
+            }
+        }
     }
     if (i + 1 < w->nb)
         w->heap0[i + 1] = r->all_heap_bytes;
@@ -257,6 +297,15 @@ static int mt_wgroups_alloc(mt_wseries_t *w, mt_wseries_pass_t *p, const mt_wgro
     for (size_t k = 0; k < sizeof held / sizeof held[0]; k++)
         if (!(*held[k] = calloc(w->ng * w->nb, sizeof **held[k])))
             return -ENOMEM;
+    if (p->spec && p->spec->peak_n) {
+        if (p->spec->peak_from + p->spec->peak_n > w->nspec)
+            return -EINVAL;
+        p->glive = calloc(p->spec->peak_n * w->nb, sizeof *p->glive);
+        p->gatpk = calloc(p->spec->peak_n * w->nb, sizeof *p->gatpk);
+        p->stamp = calloc(p->spec->peak_n, sizeof *p->stamp);
+        if (!p->glive || !p->gatpk || !p->stamp)
+            return -ENOMEM;
+    }
     return 0;
 }
 
@@ -273,6 +322,9 @@ static void mt_wseries_pass_free(mt_wseries_pass_t *p)
     free(p->hb1);
     free(p->live);
     free(p->atpk);
+    free(p->glive);
+    free(p->gatpk);
+    free(p->stamp);
 }
 
 int mt_wseries_build(mt_wseries_t *w, const mt_analysis_t *a, const mt_sites_t *sites,
@@ -347,6 +399,7 @@ void mt_wseries_destroy(mt_wseries_t *w)
         free(w->g[i].frees);
         free(w->g[i].freed);
         free(w->g[i].held);
+        free(w->g[i].pk);
     }
     free(w->g);
     free(w->heap0);

@@ -39,6 +39,10 @@ typedef struct mt_wgroup {
     int64_t *frees, *freed;
     mt_wheld_t *held;
     size_t nheld, cap;
+    /* the spec's peak groups only: (b, f, bytes) for the bytes of the blocks allocated in
+     * bucket b that the group held at the peak inside bucket f (rose[f]), the non-zero ones */
+    mt_wheld_t *pk;
+    size_t npk, pkcap;
 } mt_wgroup_t;
 
 /* Threads with a group of their own (the page draws at most as many lanes). */
@@ -46,7 +50,7 @@ typedef struct mt_wgroup {
 
 /* Which group each site adds to, in each of MT_WSERIES_MAPS maps: of[m][site index] is a group
  * index below n, or UINT32_MAX for none. */
-#define MT_WSERIES_MAPS 2u
+#define MT_WSERIES_MAPS 3u
 typedef struct mt_wgroups_spec {
     size_t n;
     const uint32_t *of[MT_WSERIES_MAPS];
@@ -54,6 +58,9 @@ typedef struct mt_wgroups_spec {
      * are grp[off[id] .. off[id + 1]), for ids below nnodes; off NULL for none. */
     const uint32_t *node_off, *node_grp;
     uint32_t nnodes;
+    /* The groups [peak_from, peak_from + peak_n) also keep what they held at the peak inside
+     * each bucket (mt_wgroup_t.pk): the flame graph of the peak. */
+    size_t peak_from, peak_n;
 } mt_wgroups_spec_t;
 
 typedef struct mt_wseries {

@@ -123,7 +123,9 @@ static void mt_craft_phases(mt_lb_t *b)
         mt_lb_alloc(b, MT_ALLOC_MALLOC, 50 + 10 * i, 1000, 0x100000 + 0x1000 * i, 1);
     for (uint64_t i = 0; i < 20; i++)
         mt_lb_alloc(b, MT_ALLOC_MALLOC, 2000 + 20 * i, 2000, 0x200000 + 0x1000 * i, 2);
-    for (uint64_t i = 0; i < 20; i++)
+    /* the last one right after the heap's peak, in the same bucket */
+    mt_lb_free_(b, MT_TAG_FREE, 2390, 0x200000 + 0x1000 * 19);
+    for (uint64_t i = 0; i < 19; i++)
         mt_lb_free_(b, MT_TAG_FREE, 2900 + 20 * i, 0x200000 + 0x1000 * i);
     for (uint64_t i = 0; i < 5; i++)
         mt_lb_free_(b, MT_TAG_FREE, 3100 + i, 0x100000 + 0x1000 * i);

@@ -338,7 +338,10 @@ def case_browser_windows():
         check(m and tuple(map(int, m.groups())) == (allocs, nbytes, held, held_blocks) ==
               (th["allocations"], th["bytes_allocated"], th["held_bytes"], th["held_blocks"]),
               f"#window={t0}-{t1}: the thread's row {m and m.groups()}, report {th}")
-        check('id="flame-peak-wnote"' in dom, f"#window={t0}-{t1}: the peak says it is the run's")
+        m = re.search(r'<svg[^>]*data-cost="peak"[^>]*data-total="(\d+)"', dom)
+        check(m and int(m.group(1)) == peak == rep["peak_heap_bytes"] and
+              'id="flame-peak-wnote"' not in dom and 'id="flame-leaked-wnote"' in dom,
+              f"#window={t0}-{t1} ({fn}): the peak's flame graph {m and m.group(1)}, want {peak}")
         dom, err = browse(probe, f"?drag={t0}-{t1}")
         check(not console_errors(err), f"console errors: {console_errors(err)}")
         m = re.search(r'data-probe="([^"]*)"', dom)
@@ -393,10 +396,10 @@ def group_figures(alloc, held, a, b):
     return calls, nbytes, kept
 
 
-def flame_boxes(text):
-    """The boxes of the page's flame graph of bytes allocated, in order: (name, depth)."""
-    m = re.search(r'<svg[^>]*class="mt-flame"[^>]*data-cost="allocated".*?</svg>', text, re.S)
-    check(m, "the page has no flame graph of bytes allocated")
+def flame_boxes(text, cost="allocated"):
+    """The boxes of the page's flame graph of that cost, in order: (name, depth)."""
+    m = re.search(r'<svg[^>]*class="mt-flame"[^>]*data-cost="%s".*?</svg>' % cost, text, re.S)
+    check(m, f"the page has no flame graph of {cost}")
     return [(name, int(d)) for d, name in
             re.findall(r'<g class="f[^"]*"[^>]*data-d="(\d+)"><title>([^\n<]*)', m.group(0))]
 
@@ -574,6 +577,31 @@ def case_html_window_report():
         check(tuple(tot[0]) == (want[0], want[1], want[4]),
               f"buckets {a}..{b}: the flame graph's root {tot[0]}")
     check(seen_pre_free, "no window has blocks allocated before it and freed inside it")
+    # the flame graph of the peak: each box at the window's peak, as export --cost peak has it
+    # (a site of no cost at the run's peak, 0x3000, is the root's own)
+    pboxes = flame_boxes(p.stdout, "peak")
+    check("peakflame" in d and len(d["peakflame"]) == len(pboxes) and
+          sorted(x[0] for x in pboxes) == ["0x1000", "0x2000", "all"],
+          f"peak flame graph {pboxes}, data {len(d.get('peakflame', []))} boxes")
+    for a, b in wins:
+        f, to = cli_bounds(t, a, b)
+        pk = d["peak"]
+        best, at = pk["heap0"][a], -1
+        for j in range(a, b):
+            if pk["m"][j] is not None and pk["m"][j] > best:
+                best, at = pk["m"][j], j
+        own = [sum(l[k + 2] for k in range(0, len(l), 3) if l[k] == at and l[k + 1] >= a)
+               for l in d["peakflame"]]
+        box = dict(zip((x[0] for x in pboxes), own))
+        folded = memtrace("export", "--to", "folded", "--cost", "peak", "--from", f, "--to", to,
+                          log)
+        want = {ln.rsplit(" ", 1)[0]: int(ln.rsplit(" ", 1)[1])
+                for ln in folded.stdout.splitlines() if ln.strip()}
+        got = {"0x1000": box["0x1000"], "0x2000": box["0x2000"], "0x3000": box["all"]}
+        check(folded.returncode == 0 and
+              {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v} and
+              sum(own) == peak_figures(d, a, b)[0],
+              f"buckets {a}..{b}: the peak's flame graph {got}, export folded {want}")
 
 
 PY_PHASES = """\
