@@ -147,9 +147,12 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
             tick = 0;
             progress(progress_arg, mt_reader_bytes_done(rd), mt_reader_size(rd));
         }
-        /* one predictable branch when no snapshot is asked for */
+        /* one predictable branch when no snapshot is asked for; every record that changes the
+         * heap, or a realloc's release just after a snapshot's time would come before it */
         if (__builtin_expect(a->snap_i < a->snap_n, 0) &&
-            (rec.tag == MT_TAG_ALLOC || rec.tag == MT_TAG_FREE))
+            (rec.tag == MT_TAG_ALLOC || rec.tag == MT_TAG_FREE ||
+             rec.tag == MT_TAG_REALLOC_RELEASE || rec.tag == MT_TAG_REALLOC_FAILED ||
+             rec.tag == MT_TAG_CUSTOM_FREE))
             mt_analysis_snap(a, rec.time_us);
         /* the table slot of an event a few records on, while this one is replayed (a table
          * that fits the cache needs none) */
@@ -442,6 +445,7 @@ static int mt_analysis_start(mt_analysis_t **out, mt_reader_t *rd, int followed,
             a->stop_at_fork = l->stop_at_fork;
             a->depth = l->depth;
             a->show_import_machinery = l->show_import_machinery;
+            a->replay.watch = l->replay.watch;
         }
     }
     a->start_realtime_ns = mt_reader_start_realtime_ns(rd);
@@ -493,6 +497,13 @@ int mt_analysis_load_upto(mt_analysis_t **out, const char *path, uint64_t fork_s
 int mt_analysis_snapshots(const mt_analysis_t *like, const uint64_t *times, size_t n,
                           mt_snapshot_fn fn, void *arg, char *err, size_t errlen)
 {
+    return mt_analysis_snapshots_watch(like, times, n, fn, arg, NULL, err, errlen);
+}
+
+int mt_analysis_snapshots_watch(const mt_analysis_t *like, const uint64_t *times, size_t n,
+                                mt_snapshot_fn fn, void *arg, const mt_replay_watch_t *watch,
+                                char *err, size_t errlen)
+{
     mt_reader_t *rd;
     int rc = mt_reader_open(&rd, like->path, err, errlen);
     if (rc < 0)
@@ -503,7 +514,8 @@ int mt_analysis_snapshots(const mt_analysis_t *like, const uint64_t *times, size
                          .snap_arg = arg,
                          .stop_at_fork = like->stop_at_fork,
                          .depth = like->depth,
-                         .show_import_machinery = like->show_import_machinery};
+                         .show_import_machinery = like->show_import_machinery,
+                         .replay = {.watch = watch}};
     mt_tid_set_t sel = {.v = like->replay.sel_tids, .n = like->replay.nsel};
     mt_load_opts_t lo = {.sel = like->thread_filter ? &sel : NULL,
                          .snap_like = &req,

@@ -196,6 +196,10 @@ int mt_analysis_load_upto(mt_analysis_t **out, const char *path, uint64_t fork_s
  * 0, or a negative errno with one line in err. */
 int mt_analysis_snapshots(const mt_analysis_t *like, const uint64_t *times, size_t n,
                           mt_snapshot_fn fn, void *arg, char *err, size_t errlen) MT_WUR;
+/* mt_analysis_snapshots with watch observing its replay's heap (replay.h; NULL: none). */
+int mt_analysis_snapshots_watch(const mt_analysis_t *like, const uint64_t *times, size_t n,
+                                mt_snapshot_fn fn, void *arg, const mt_replay_watch_t *watch,
+                                char *err, size_t errlen) MT_WUR;
 
 /* The command line as one string, arguments separated by spaces ("" when unknown). The
  * caller frees it. */

@@ -600,6 +600,7 @@ static void mt_get_replay(mt_iin_t *in, mt_replay_t *r)
     r->tstats = NULL;
     r->sel_tids = NULL;
     r->pairs = NULL;
+    r->watch = NULL;
     if (in->bad)
         return;
     uint64_t cap = mt_get_u64(in), used = mt_get_u64(in);

@@ -572,6 +572,8 @@ static void mt_lifetime_note(mt_replay_t *r, const mt_block_t *b, uint64_t t)
 static inline __attribute__((always_inline)) void mt_heap_release(mt_replay_t *r,
                                                                   const mt_block_t *b)
 {
+    if (__builtin_expect(r->watch != NULL, 0))
+        r->watch->block(r->watch->arg, r, b, 0);
     mt_thread_stats_t *ts = &r->tstats[b->thread];
     /* a thread's own figures count every block of its, but in a window only the window's */
     if (__builtin_expect(b->time_us >= r->win_from_us, 1)) {
@@ -616,11 +618,15 @@ static void mt_replay_peak_now(mt_replay_t *r, uint64_t t)
     r->peak_arena_obj_bytes = r->arena_obj_bytes;
     r->peak_time_us = t;
     r->gen++;
+    if (__builtin_expect(r->watch != NULL, 0))
+        r->watch->peak(r->watch->arg, r);
 }
 
 static inline __attribute__((always_inline)) void mt_heap_insert(mt_replay_t *r,
                                                                  const mt_block_t *nb)
 {
+    if (__builtin_expect(r->watch != NULL, 0))
+        r->watch->block(r->watch->arg, r, nb, 1);
     mt_thread_stats_t *ts = &r->tstats[nb->thread];
     if (__builtin_expect(nb->time_us >= r->win_from_us, 1)) { /* see mt_heap_release */
         mt_tstats_touch(r, ts);
@@ -1232,6 +1238,11 @@ static void mt_replay_compact(mt_replay_t *r)
     r->node_bits = bits;
     r->node_rank = rank;
     mt_replay_finalize_stats(r);
+}
+
+void mt_replay_peak_restart(mt_replay_t *r)
+{
+    mt_replay_peak_now(r, r->last_time_us);
 }
 
 void mt_replay_window_open(mt_replay_t *r, uint64_t t)

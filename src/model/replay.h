@@ -151,6 +151,17 @@ typedef struct mt_heap_bucket {
 #define MT_REPLAY_LIFETIME_DIGITS 21
 #define MT_REPLAY_SIZE_BITS 65
 
+/* An observer of the heap (mt_replay_t.watch, NULL: none), for the HTML page's windows
+ * (window_series.c): told of each block just before it enters or leaves the heap (every
+ * thread's, selected or not), and after each new heap peak. It may restart the peak
+ * (mt_replay_peak_restart) from block. */
+struct mt_replay;
+typedef struct mt_replay_watch {
+    void (*block)(void *arg, struct mt_replay *r, const mt_block_t *b, int enters);
+    void (*peak)(void *arg, const struct mt_replay *r);
+    void *arg;
+} mt_replay_watch_t;
+
 typedef struct mt_replay {
     /* live heap blocks: open addressing, linear probing, backward-shift deletion */
     mt_block_t *blocks;
@@ -194,7 +205,8 @@ typedef struct mt_replay {
     /* A time window (mt_replay_window_open): only blocks allocated from win_from_us on count;
      * 0 without a window, so every block does. */
     uint64_t win_from_us;
-    int win_open;           /* mt_replay_window_open was called */
+    int win_open; /* mt_replay_window_open was called */
+    const mt_replay_watch_t *watch;
     int threads_end_marked; /* mt_replay_threads_mark_end was called */
     /* (node << 32 | thread index + 1) for every node allocated by more than one thread,
      * except its first (in mt_node_stats_t.thread): a hash set, sorted by mt_replay_finish */
@@ -295,6 +307,9 @@ static inline int mt_replay_block_selected(const mt_replay_t *r, const mt_block_
  * with nothing selected, so every figure starts at zero. The end of a window is where the
  * caller stops replaying. */
 void mt_replay_window_open(mt_replay_t *r, uint64_t t);
+/* The peak starts over from the heap as it is now, as at a window's start (the page's buckets,
+ * through a watch): the next peak is the highest heap from now on. */
+void mt_replay_peak_restart(mt_replay_t *r);
 /* After mt_replay_finish: the keys (node << 32 | thread index + 1) of the threads other than
  * the first that allocated at node, in thread index order; *n of them. */
 const uint64_t *mt_replay_node_pairs(const mt_replay_t *r, uint32_t node, size_t *n);

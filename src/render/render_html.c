@@ -367,6 +367,265 @@ static const char *const mt_html_window_js[] = {
     "  });",
     "  st.setAttribute('data-window', whole ? '' : d.t[a] + '-' + d.t[b]);",
     "}",
+    "/* the summary, the leak totals and the threads table: the run's groups for the window "
+    "(README,",
+    "   Time windows); what cannot follow says it is the whole run's */",
+    "var run = d.run, sum = document.querySelector('table.summary'), saved = [];",
+    "function keep(el) {",
+    "  if (saved.some(function (x) { return x[0] === el; })) return;",
+    "  saved.push([el, el.textContent, el.getAttribute('data-value'), "
+    "el.getAttribute('data-blocks')]);",
+    "}",
+    "function restore() {",
+    "  saved.forEach(function (x) {",
+    "    x[0].textContent = x[1];",
+    "    [['data-value', x[2]], ['data-blocks', x[3]]].forEach(function (at) {",
+    "      if (at[1] === null) x[0].removeAttribute(at[0]); else x[0].setAttribute(at[0], at[1]);",
+    "    });",
+    "  });",
+    "  saved = [];",
+    "}",
+    "function put(td, v, bytes) {",
+    "  if (!td) return;",
+    "  keep(td);",
+    "  td.textContent = v === null ? '\\u2013' : bytes ? fmtB(v) : fmt(v);",
+    "  td.setAttribute('data-value', v === null ? '' : v);",
+    "}",
+    "/* 4 numbers an entry: bytes and blocks held at t[b] of what was allocated in [a, b) */",
+    "function held4(l, a, b) {",
+    "  var r = [0, 0];",
+    "  for (var i = 0; i < l.length; i += 4)",
+    "    if (l[i] >= a && l[i] < b && l[i + 1] > b) { r[0] += l[i + 2]; r[1] += l[i + 3]; }",
+    "  return r;",
+    "}",
+    "/* calls, bytes, frees, bytes freed, held bytes and blocks at the end */",
+    "function runFig(a, b) {",
+    "  var s = [0, 0, 0, 0, 0, 0], l = run.a, h = run.h, i;",
+    "  for (i = 0; i < l.length; i += 5)",
+    "    if (l[i] >= a && l[i] < b) {",
+    "      s[0] += l[i + 1]; s[1] += l[i + 2]; s[2] += l[i + 3]; s[3] += l[i + 4];",
+    "    }",
+    "  var k = held4(h, a, b);",
+    "  s[4] = k[0]; s[5] = k[1];",
+    "  /* frees in the window of blocks allocated before it: not the window's */",
+    "  for (i = 0; i < h.length; i += 4)",
+    "    if (h[i] < a && h[i + 1] > a && h[i + 1] <= b) { s[2] -= h[i + 3]; s[3] -= h[i + 2]; }",
+    "  return s;",
+    "}",
+    "/* the peak inside the window: the heap's highest from its start (heap0[a]) on, first reached "
+    "in",
+    "   the first bucket that rose that high; the window's blocks held then (README, Time windows) "
+    "*/",
+    "function peakFig(a, b) {",
+    "  var P = d.peak, best = P.heap0[a], at = -1, r = [0, 0, 0], i;",
+    "  for (var j = a; j < b; j++) if (P.m[j] !== null && P.m[j] > best) { best = P.m[j]; at = j; "
+    "}",
+    "  if (at < 0) { r[2] = a ? Math.round(d.t[a] * 1e6) + 1 : Math.round(d.t[0] * 1e6); return r; "
+    "}",
+    "  var sp = P.split[at];",
+    "  for (i = 0; i < sp.length; i += 3) if (sp[i] >= a) { r[0] += sp[i + 1]; r[1] += sp[i + 2]; "
+    "}",
+    "  r[2] = P.at[at];",
+    "  return r;",
+    "}",
+    "function secs(us) { return (us / 1e6).toFixed(3) + ' s'; }",
+    "/* the flame graph of the peak: each box's bytes at the window's peak, of the blocks "
+    "allocated",
+    "   since its start (README, Time windows); a site of no cost at the run's peak is the root's "
+    "*/",
+    "var psvg = document.querySelector('svg.mt-flame[data-cost=\"peak\"]');",
+    "var papi = psvg && psvg.mtFlame, pf = d.peakflame;",
+    "if (!papi || !pf || pf.length !== papi.nodes.length) pf = null;",
+    "var pn = pf ? papi.nodes : [], ppar = [], pup = [];",
+    "var porig = pn.map(function (n) { return { v: n.v, info: n.info }; });",
+    "pn.forEach(function (n, i) {",
+    "  while (pup.length && pn[pup[pup.length - 1]].d >= n.d) pup.pop();",
+    "  ppar.push(pup.length ? pup[pup.length - 1] : -1); pup.push(i);",
+    "});",
+    "var psub = psvg ? psvg.querySelector('.sub') : null, psub0 = psub ? psub.textContent : '';",
+    "function pflame(a, b, whole) {",
+    "  if (!pf) return;",
+    "  if (whole) {",
+    "    papi.relayout(porig.map(function (o) { return o.v; }), porig.map(function (o) { return "
+    "o.info; }));",
+    "    if (psub) psub.textContent = psub0;",
+    "    return;",
+    "  }",
+    "  var P = d.peak, best = P.heap0[a], at = -1, v = [], info = [], i, j, k;",
+    "  for (j = a; j < b; j++) if (P.m[j] !== null && P.m[j] > best) { best = P.m[j]; at = j; }",
+    "  for (i = 0; i < pn.length; i++) {",
+    "    var s = 0, l = pf[i];",
+    "    for (k = 0; at >= 0 && k < l.length; k += 3) if (l[k] === at && l[k + 1] >= a) s += l[k + "
+    "2];",
+    "    v.push(s);",
+    "  }",
+    "  for (i = pn.length - 1; i > 0; i--) v[ppar[i]] += v[i];",
+    "  for (i = 0; i < pn.length; i++) {",
+    "    var ln = porig[i].info.split('\\n');",
+    "    info.push(ln[0] + '\\n' + ln[1] + '\\n' + fmtB(v[i]) + ' held at the window\\'s peak (' +",
+    "              (v[0] ? (100 * v[i] / v[0]).toFixed(2) : '0.00') + '%)');",
+    "  }",
+    "  papi.relayout(v, info);",
+    "  if (psub) psub.textContent = 'window ' + d.t[a].toFixed(3) + ' s to ' + d.t[b].toFixed(3) +",
+    "    ' s: ' + fmtB(v[0]) + ' held at its peak' + (at >= 0 ? ', ' + secs(P.at[at]) : '');",
+    "}",
+    "var runKeys = ['duration_us', 'process_peak_heap_bytes', 'peak_rss_bytes',",
+    "               'mmap_calls', 'custom_allocations'];",
+    "function summary(a, b) {",
+    "  if (!sum || !run) return;",
+    "  var s = runFig(a, b);",
+    "  [['allocations', s[0], 0], ['bytes_allocated', s[1], 1], ['frees', s[2], 0],",
+    "   ['leaked_bytes', s[4], 1], ['leaked_blocks', s[5], 0]].forEach(function (x) {",
+    "    put(sum.querySelector('td[data-key=\"' + x[0] + '\"]'), x[1], x[2]);",
+    "  });",
+    "  Array.prototype.forEach.call(sum.rows, function (tr) {",
+    "    var td = tr.querySelector('td[data-key]'), th = tr.cells[0];",
+    "    var k = td ? td.getAttribute('data-key') : '';",
+    "    if (k === 'leaked_bytes' || k === 'leaked_blocks') {",
+    "      keep(th); th.textContent = (k === 'leaked_blocks' ? 'blocks ' : '') + 'held at window "
+    "end';",
+    "    } else if (runKeys.indexOf(k) >= 0) {",
+    "      keep(th); th.textContent += ' (whole run)';",
+    "    }",
+    "  });",
+    "  sum.setAttribute('data-frees-bytes', s[3]);",
+    "  var pk = d.peak ? peakFig(a, b) : null, pc = "
+    "sum.querySelector('td[data-key=\"peak_heap_bytes\"]');",
+    "  if (pk && pc) {",
+    "    put(pc, pk[0], 1);",
+    "    pc.setAttribute('data-blocks', pk[1]);",
+    "    pc.setAttribute('data-time-us', pk[2]);",
+    "    var th = pc.parentNode.cells[0], note = pc.nextElementSibling;",
+    "    keep(th); th.textContent = 'peak heap in the window';",
+    "    if (note) { keep(note); note.textContent = 'in ' + fmt(pk[1]) + ' blocks at ' + "
+    "secs(pk[2]); }",
+    "  }",
+    "}",
+    "var thr = document.querySelector('table.threads');",
+    "function threads(a, b) {",
+    "  if (!thr || !d.threads) return;",
+    "  var T = d.threads;",
+    "  Array.prototype.forEach.call(thr.querySelectorAll('tr.thread-lane'), function (tr) {",
+    "    var i = T.tid.indexOf(+tr.getAttribute('data-tid'));",
+    "    var s = i >= 0 ? alloc(T.a[i], a, b) : null, h = i >= 0 && T.h[i] ? held4(T.h[i], a, b) : "
+    "null;",
+    "    put(tr.querySelector('td[data-key=\"thread_allocations\"]'), s && s[0], 0);",
+    "    put(tr.querySelector('td[data-key=\"thread_bytes_allocated\"]'), s && s[1], 1);",
+    "    var hc = tr.querySelector('td[data-key=\"thread_held_bytes\"]');",
+    "    put(hc, h && h[0], 1);",
+    "    if (hc) hc.setAttribute('data-blocks', h ? h[1] : '');",
+    "  });",
+    "  var hd = thr.rows[0].cells;",
+    "  [4, 5].forEach(function (c) { keep(hd[c]); hd[c].textContent += ' (whole run)'; });",
+    "  keep(hd[6]); hd[6].textContent = 'held at window end';",
+    "}",
+    "var lt = document.querySelector('table.leak-totals'), lrow = null;",
+    "function leaks(a, b, whole) {",
+    "  if (!lt || !run) return;",
+    "  if (lrow) { lrow.parentNode.removeChild(lrow); lrow = null; }",
+    "  Array.prototype.slice.call(lt.rows, 1).forEach(function (tr) {",
+    "    tr.style.display = whole ? '' : 'none';",
+    "  });",
+    "  if (whole) return;",
+    "  lrow = lt.insertRow(-1);",
+    "  lrow.setAttribute('data-kind', 'window');",
+    "  lrow.insertCell(-1).textContent = 'held at window end (unclassified)';",
+    "  var s = runFig(a, b), c = lrow.insertCell(-1);",
+    "  c.className = 'n'; c.textContent = fmtB(s[4]); c.setAttribute('data-value', s[4]);",
+    "  c = lrow.insertCell(-1);",
+    "  c.className = 'n'; c.textContent = fmt(s[5]); c.setAttribute('data-value', s[5]);",
+    "}",
+    "/* the sections that stay the whole run's, and why (README, Time windows) */",
+    "var notes = [",
+    "  ['flame-peak', 'Whole run: the summary gives the window\\'s peak; its flame graph would ' +",
+    "   'need each box\\'s share at every bucket\\'s peak, by bucket of allocation, which the page "
+    "' +",
+    "   'does not carry. memtrace peak --from --to shows it.'],",
+    "  ['flame-leaked', 'Whole run: what the window\\'s allocations still held at its end is the ' "
+    "+",
+    "   'flame graph of bytes allocated with \"bytes of them held at the end\", and by site the "
+    "top ' +",
+    "   'sites table.'],",
+    "  ['lines', 'The figures allocated and at the window\\'s end follow the window; those at the "
+    "' +",
+    "   'peak are the whole run\\'s.'],",
+    "  ['leaks', 'The totals show what the window allocated and still held at its end, ' +",
+    "   'unclassified; the leak records below are the whole run\\'s.'],",
+    "  ['fragmentation', 'Whole run: memtrace fragmentation --from --to describes a window.']];",
+    "function note(whole) {",
+    "  notes.forEach(function (n) {",
+    "    var h = document.getElementById(n[0]), p = document.getElementById(n[0] + '-wnote');",
+    "    if (p) p.parentNode.removeChild(p);",
+    "    if (!h || whole || (n[0] === 'flame-peak' && pf)) return;",
+    "    p = document.createElement('p');",
+    "    p.id = n[0] + '-wnote'; p.className = 'warn wnote'; p.textContent = n[1];",
+    "    h.parentNode.insertBefore(p, h.nextSibling);",
+    "  });",
+    "}",
+    "/* the window chart: inside the window, the held bytes of the window's own blocks (what",
+    "   memtrace timeline --from --to draws), over the run's bands drawn faint */",
+    "var wbands = [];",
+    "function chart(a, b, whole) {",
+    "  wbands.forEach(function (p) { p.parentNode.removeChild(p); });",
+    "  wbands = [];",
+    "  Array.prototype.forEach.call(svg.querySelectorAll('polygon.band'), function (p) {",
+    "    p.style.opacity = whole ? '' : '0.25';",
+    "  });",
+    "  if (whole) return;",
+    "  var base = new Array(nb + 1).fill(0);",
+    "  for (var k = 0; k < ns; k++) {",
+    "    var lo = base.slice(), pts = [], j, i;",
+    "    for (j = a; j <= b; j++) {",
+    "      for (i = a; i < j; i++) base[j] += held[k][j][i];",
+    "      pts.push(x(j).toFixed(1) + ',' + y(base[j]).toFixed(1));",
+    "    }",
+    "    for (j = b; j >= a; j--) pts.push(x(j).toFixed(1) + ',' + y(lo[j]).toFixed(1));",
+    "    var p = document.createElementNS(NS, 'polygon');",
+    "    p.setAttribute('points', pts.join(' '));",
+    "    p.setAttribute('fill', colors[k % colors.length]);",
+    "    p.setAttribute('class', 'wband');",
+    "    p.setAttribute('data-held-end', base[b] - lo[b]);",
+    "    var t = document.createElementNS(NS, 'title');",
+    "    t.textContent = d.series[k].label + ', allocated in the window';",
+    "    p.appendChild(t);",
+    "    svg.insertBefore(p, sel);",
+    "    wbands.push(p);",
+    "  }",
+    "}",
+    "/* the bounds of memtrace --from/--to that give the window's figures: a bucket begins just",
+    "   after its bound (the events at t[a] are the bucket before's) */",
+    "function cli(a, b) {",
+    "  var f = a ? ((Math.round(d.t[a] * 1e6) + 1) / 1e6).toFixed(6) : d.t[0] ? d.t[0].toFixed(6) "
+    ": '0';",
+    "  return '--from ' + f + ' --to ' + (b === nb ? 'end' : d.t[b].toFixed(6));",
+    "}",
+    "/* the script line by line: what each line allocated in the window, own and incl., and held "
+    "at",
+    "   its end; the peak's columns stay the run's */",
+    "var lt2 = document.querySelector('table.lines');",
+    "function lines(a, b) {",
+    "  if (!lt2 || !d.lines) return;",
+    "  var L = d.lines;",
+    "  Array.prototype.forEach.call(lt2.querySelectorAll('tr[data-line]'), function (tr) {",
+    "    var i = L.line.indexOf(+tr.getAttribute('data-line'));",
+    "    if (i < 0) return;",
+    "    ['own', 'incl'].forEach(function (k) {",
+    "      var s = alloc(L[k].a[i], a, b), h = L[k].h[i] ? heldIn(L[k].h[i], a, b) : null;",
+    "      [[k + '_bytes_allocated', s[1], 1], [k + '_allocations', s[0], 0],",
+    "       [k + '_end_bytes', h, 1]].forEach(function (x) {",
+    "        var td = tr.querySelector('td[data-fig=\"' + x[0] + '\"]');",
+    "        if (!td) return;",
+    "        keep(td);",
+    "        td.textContent = x[1] === null ? '\\u2013' : !x[1] ? '' : x[2] ? fmtB(x[1]) : "
+    "fmt(x[1]);",
+    "        td.setAttribute('data-value', x[1] === null ? '' : x[1]);",
+    "      });",
+    "    });",
+    "  });",
+    "  var hd = lt2.rows[0].cells;",
+    "  keep(hd[2]); hd[2].textContent = 'At peak (whole run)';",
+    "  keep(hd[3]); hd[3].textContent = 'At window end';",
+    "}",
     "/* the banner: which window the whole page describes, and the way back */",
     "var banner = document.getElementById('mt-wbanner');",
     "function tell(a, b, whole) {",
@@ -380,12 +639,22 @@ static const char *const mt_html_window_js[] = {
     "      '. Drag across the window chart to see a part of it.';",
     "    return;",
     "  }",
+    "  banner.setAttribute('data-cli', cli(a, b));",
     "  banner.textContent = 'This page shows the window ' + d.t[a].toFixed(3) + ' s to ' +",
-    "    d.t[b].toFixed(3) + ' s in the window chart, the flame graph of bytes allocated and the ' "
+    "    d.t[b].toFixed(3) + ' s (memtrace report ' + cli(a, b) + '): what was allocated in it and "
+    "' +",
+    "    'held at its end, in the summary, the window chart, the flame graph of bytes allocated, ' "
     "+",
-    "    'top sites: what was allocated in it and held at its end. The summary, the other flame ' "
+    "    'the threads, the top sites, the leak totals and the script\\'s lines; the peak heap ' +",
+    "    (pf ? 'and its flame graph are' : 'is') + ' the window\\'s. The flame graph' +",
+    "    (pf ? ' of the leaks' : 's of the peak and of the leaks') + ', the leak records and the ' "
     "+",
-    "    'graphs and tables are the whole run\\'s. ';",
+    "    'fragmentation are the whole run\\'s (each says so). ';",
+    "  if (d.script_end_s !== undefined && d.t[b] >= d.script_end_s)",
+    "    banner.textContent += 'The window ends after the script did: what it held is taken at the "
+    "' +",
+    "      'window\\'s end, where memtrace report --to and lines --to take it at the script\\'s "
+    "end. ';",
     "  var back = document.createElement('a');",
     "  back.href = '#'; back.id = 'mt-wback'; back.textContent = 'Back to the whole run';",
     "  back.addEventListener('click', function (e) {",
@@ -419,7 +688,10 @@ static const char *const mt_html_window_js[] = {
     "    fmt(th) + ' B of them held at its end';",
     "  if (light) return; /* while dragging: the chart's table only */",
     "  var whole = a === 0 && b === nb;",
-    "  flame(a, b, whole); sites(a, b, whole); tell(a, b, whole);",
+    "  restore(); flame(a, b, whole); pflame(a, b, whole); sites(a, b, whole); tell(a, b, whole);",
+    "  chart(a, b, whole);",
+    "  if (!whole) { summary(a, b); threads(a, b); lines(a, b); }",
+    "  leaks(a, b, whole); note(whole);",
     "  document.documentElement.setAttribute('data-window', whole ? '' : d.t[a] + '-' + d.t[b]);",
     "}",
     "function bucketAt(ev) {",
@@ -705,6 +977,133 @@ static void mt_wgroups_json(mt_json_t *j, const mt_wseries_t *w, size_t from, si
     mt_json_object_end(j);
 }
 
+/* The run's group (window_series.h) as {"a": [...], "h": [...]}: a, per bucket with any figure,
+ * (bucket, calls, bytes, frees, bytes freed); h, its held entries (b, f, bytes, blocks). At most
+ * nb and nb * (nb + 1) / 2 of them: the summary's and the leak totals' figures in any window. */
+static void mt_wrun_json(mt_json_t *j, const mt_wseries_t *w)
+{
+    const mt_wgroup_t *g = &w->g[w->nspec];
+    mt_json_object_begin(j);
+    mt_json_key(j, "a");
+    mt_json_array_begin(j);
+    for (unsigned b = 0; b < w->nb; b++) {
+        if (!g->calls[b] && !g->bytes[b] && !g->frees[b] && !g->freed[b])
+            continue;
+        mt_json_u64(j, b);
+        mt_json_u64(j, g->calls[b]);
+        mt_json_u64(j, g->bytes[b]);
+        mt_json_i64(j, g->frees[b]);
+        mt_json_i64(j, g->freed[b]);
+    }
+    mt_json_array_end(j);
+    mt_json_key(j, "h");
+    mt_json_array_begin(j);
+    for (size_t e = 0; e < g->nheld; e++) {
+        mt_json_u64(j, g->held[e].b);
+        mt_json_u64(j, g->held[e].f);
+        mt_json_i64(j, g->held[e].bytes);
+        mt_json_i64(j, g->held[e].blocks);
+    }
+    mt_json_array_end(j);
+    mt_json_object_end(j);
+}
+
+/* The threads' groups as {"tid": [...], "a": [...], "h": [...]}, one entry per thread in the
+ * order of the replay: a as the sites' (bucket, calls, bytes), h (b, f, bytes, blocks), null
+ * for the thread whose entries pass MT_HTML_WHELD_MAX in all and those after it. */
+static void mt_wthreads_json(mt_json_t *j, const mt_wseries_t *w)
+{
+    const mt_wgroup_t *g = &w->g[w->nspec + 1];
+    size_t budget = MT_HTML_WHELD_MAX;
+    mt_json_object_begin(j);
+    mt_json_key(j, "tid");
+    mt_json_array_begin(j);
+    for (size_t t = 0; t < w->nthr; t++)
+        mt_json_u64(j, w->tid[t]);
+    mt_json_array_end(j);
+    mt_json_key(j, "a");
+    mt_json_array_begin(j);
+    for (size_t t = 0; t < w->nthr; t++) {
+        mt_json_array_begin(j);
+        for (unsigned b = 0; b < w->nb; b++) {
+            if (!g[t].calls[b] && !g[t].bytes[b])
+                continue;
+            mt_json_u64(j, b);
+            mt_json_u64(j, g[t].calls[b]);
+            mt_json_u64(j, g[t].bytes[b]);
+        }
+        mt_json_array_end(j);
+    }
+    mt_json_array_end(j);
+    mt_json_key(j, "h");
+    mt_json_array_begin(j);
+    for (size_t t = 0; t < w->nthr; t++) {
+        if (g[t].nheld > budget) {
+            budget = 0;
+            mt_json_null(j);
+            continue;
+        }
+        budget -= g[t].nheld;
+        mt_json_array_begin(j);
+        for (size_t e = 0; e < g[t].nheld; e++) {
+            mt_json_u64(j, g[t].held[e].b);
+            mt_json_u64(j, g[t].held[e].f);
+            mt_json_i64(j, g[t].held[e].bytes);
+            mt_json_i64(j, g[t].held[e].blocks);
+        }
+        mt_json_array_end(j);
+    }
+    mt_json_array_end(j);
+    mt_json_object_end(j);
+}
+
+/* The heap's peak inside each bucket (window_series.h) as {"heap0": [...], "m": [...], "at":
+ * [...], "split": [...]}, one entry per bucket: the process's heap at its start; its highest
+ * inside it and when, in microseconds (null when it did not rise); the blocks that count then,
+ * as flat triples (bucket of allocation, bytes, blocks), buckets of none left out. At most
+ * nb * (nb + 1) / 2 triples. */
+static void mt_wpeak_json(mt_json_t *j, const mt_wseries_t *w)
+{
+    mt_json_object_begin(j);
+    mt_json_key(j, "heap0");
+    mt_json_array_begin(j);
+    for (unsigned b = 0; b < w->nb; b++)
+        mt_json_u64(j, w->heap0[b]);
+    mt_json_array_end(j);
+    static const char *const keys[] = {"m", "at"};
+    for (int k = 0; k < 2; k++) {
+        mt_json_key(j, keys[k]);
+        mt_json_array_begin(j);
+        for (unsigned b = 0; b < w->nb; b++) {
+            if (w->rose[b])
+                mt_json_u64(j, k ? w->pk_us[b] : w->pk_bytes[b]);
+            else
+                mt_json_null(j);
+        }
+        mt_json_array_end(j);
+    }
+    mt_json_key(j, "split");
+    mt_json_array_begin(j);
+    for (unsigned b = 0; b < w->nb; b++) {
+        if (!w->rose[b]) {
+            mt_json_null(j);
+            continue;
+        }
+        mt_json_array_begin(j);
+        const uint64_t *v = w->pk_split + (size_t)b * w->nb * 2;
+        for (unsigned k = 0; k <= b; k++) {
+            if (!v[2 * k] && !v[2 * k + 1])
+                continue;
+            mt_json_u64(j, k);
+            mt_json_u64(j, v[2 * k]);
+            mt_json_u64(j, v[2 * k + 1]);
+        }
+        mt_json_array_end(j);
+    }
+    mt_json_array_end(j);
+    mt_json_object_end(j);
+}
+
 /* The window chart and its table (see mt_html_window_js): the series as JSON in an attribute,
  * the table's rows with the site labels, the figures filled in by the script. */
 static int mt_windows_html(FILE *o, const mt_report_page_t *page)
@@ -772,15 +1171,63 @@ static int mt_windows_html(FILE *o, const mt_report_page_t *page)
     mt_json_array_end(&j);
     /* the flame graph that follows the window, box by box, and the rows of the sites table */
     size_t nf = page->flame[MT_PAGE_FLAME_WINDOW].n;
-    if (w->ng >= nf &&
-        w->ng - nf == (rep->nby_bytes < MT_PAGE_WSITES ? rep->nby_bytes : MT_PAGE_WSITES)) {
+    size_t nrows = rep->nby_bytes < MT_PAGE_WSITES ? rep->nby_bytes : MT_PAGE_WSITES;
+    if (w->nspec == nf + nrows + 2 * page->wlines + page->wpeak) { /* report_page.h's order */
         size_t nheld = 0;
         for (size_t i = 0; i < nf; i++)
             nheld += w->g[i].nheld;
         mt_json_key(&j, "flame");
         mt_wgroups_json(&j, w, 0, nf, nheld <= MT_HTML_WHELD_MAX);
         mt_json_key(&j, "sites");
-        mt_wgroups_json(&j, w, nf, w->ng, 1);
+        mt_wgroups_json(&j, w, nf, nf + nrows, 1);
+    }
+    if (w->ng > w->nspec) { /* the summary, leak totals and threads table follow the window */
+        mt_json_key(&j, "run");
+        mt_wrun_json(&j, w);
+        mt_json_key(&j, "threads");
+        mt_wthreads_json(&j, w);
+    }
+    /* the peak inside each bucket, from which the page takes a window's (mt_wpeak_json) */
+    mt_json_key(&j, "peak");
+    mt_wpeak_json(&j, w);
+    /* the boxes of the peak's flame graph at each bucket's peak, while they fit MT_HTML_WHELD_MAX
+     * entries in all: per box, flat (peak bucket, bucket of allocation, bytes) */
+    size_t npk = 0;
+    for (size_t i = 0; i < page->wpeak && page->wpeak_at + page->wpeak <= w->nspec; i++)
+        npk += w->g[page->wpeak_at + i].npk;
+    if (page->wpeak && page->wpeak_at + page->wpeak <= w->nspec && npk <= MT_HTML_WHELD_MAX) {
+        mt_json_key(&j, "peakflame");
+        mt_json_array_begin(&j);
+        for (size_t i = 0; i < page->wpeak; i++) {
+            const mt_wgroup_t *g = &w->g[page->wpeak_at + i];
+            mt_json_array_begin(&j);
+            for (size_t e = 0; e < g->npk; e++) {
+                mt_json_u64(&j, g->pk[e].f);
+                mt_json_u64(&j, g->pk[e].b);
+                mt_json_i64(&j, g->pk[e].bytes);
+            }
+            mt_json_array_end(&j);
+        }
+        mt_json_array_end(&j);
+    }
+    if (page->a->python.script_end) { /* past it, the commands hold at the script's end */
+        mt_json_key(&j, "script_end_s");
+        mt_json_double(&j, (double)page->a->python.script_end_us / 1e6);
+    }
+    if (page->wlines && w->nspec == page->wlines_at + 2 * page->wlines + page->wpeak) {
+        mt_json_key(&j, "lines");
+        mt_json_object_begin(&j);
+        mt_json_key(&j, "line");
+        mt_json_array_begin(&j);
+        for (size_t i = 0; i < page->wlines; i++)
+            mt_json_u64(&j, page->lines.stats[i].line);
+        mt_json_array_end(&j);
+        mt_json_key(&j, "own");
+        mt_wgroups_json(&j, w, page->wlines_at, page->wlines_at + page->wlines, 1);
+        mt_json_key(&j, "incl");
+        mt_wgroups_json(&j, w, page->wlines_at + page->wlines, page->wlines_at + 2 * page->wlines,
+                        1);
+        mt_json_object_end(&j);
     }
     mt_json_object_end(&j);
     int rc = mt_json_finish(&j);

@@ -624,6 +624,8 @@ int mt_report_lines_build(mt_report_lines_t *rep, const mt_analysis_t *a, const 
                  rep->file);
         rc = -ESRCH;
     }
+    rep->in_file = in_file; /* kept for mt_report_lines_node */
+    in_file = NULL;
     goto out;
 fail:
     snprintf(err, errlen, "%s: %s", a->path, strerror(-rc));
@@ -643,9 +645,35 @@ void mt_report_lines_destroy(mt_report_lines_t *rep)
     free(rep->stats);
     free(rep->blocks);
     free(rep->rows);
+    free(rep->in_file);
     const mt_analysis_t *a = rep->a;
     memset(rep, 0, sizeof *rep);
     rep->a = a;
+}
+
+void mt_report_lines_node(const mt_report_lines_t *rep, uint32_t node,
+                          void (*fn)(void *arg, size_t i, int own), void *arg)
+{
+    const mt_analysis_t *a = rep->a;
+    int innermost = 1;
+    uint32_t steps = 0;
+    if (!rep->in_file || node >= a->nodes.n)
+        return;
+    /* the walk of mt_lines_accumulate */
+    for (uint32_t n = node; n != 0 && steps < MT_STACK_MAX_NODES;
+         n = a->nodes.v[n].parent, steps++) {
+        uint64_t ip = mt_nodes_ip(&a->nodes, n);
+        if (!(ip & MT_PY_IP_BIT))
+            continue;
+        uint32_t line = 0, code = mt_lines_frame_code(&a->python, ip, &line);
+        int own = innermost;
+        innermost = 0;
+        if (!code || !rep->in_file[code])
+            continue;
+        const mt_line_stats_t *s = mt_lines_find(rep, line);
+        if (s)
+            fn(arg, (size_t)(s - rep->stats), own);
+    }
 }
 
 const char *mt_report_lines_text(const mt_report_lines_t *rep, uint32_t line)

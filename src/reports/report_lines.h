@@ -60,6 +60,7 @@ typedef struct mt_report_lines {
     size_t nblocks;
     mt_lines_row_t *rows;
     size_t nrows;
+    uint8_t *in_file; /* [code object]: of the file shown (mt_report_lines_node) */
 } mt_report_lines_t;
 
 /* True when the log has Python frames (the report can be built). */
@@ -72,6 +73,12 @@ int mt_report_lines_available(const mt_analysis_t *a);
 int mt_report_lines_build(mt_report_lines_t *rep, const mt_analysis_t *a, const mt_lines_opts_t *o,
                           char *err, size_t errlen) MT_WUR;
 void mt_report_lines_destroy(mt_report_lines_t *rep);
+
+/* The lines of the report's file in node's Python stack, each as the report charges it: fn(arg,
+ * i, own) for rep->stats[i], own when it is the innermost Python frame's line. A line in the
+ * stack twice (recursion) is given twice: its "incl." counts it once. */
+void mt_report_lines_node(const mt_report_lines_t *rep, uint32_t node,
+                          void (*fn)(void *arg, size_t i, int own), void *arg);
 
 /* The source text of a line ("" when the source is missing or shorter). */
 const char *mt_report_lines_text(const mt_report_lines_t *rep, uint32_t line);

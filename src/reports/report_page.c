@@ -9,15 +9,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The series of the window chart, with a group per node of the window's flame tree and per
- * row of the sites table (report_page.h). */
+#include "grow.h"
+
+/* The groups of node's lines (mt_report_lines_node): each line once per map (own, incl.). */
+typedef struct mt_page_lines_acc {
+    const mt_report_page_t *p;
+    uint32_t *grp;
+    size_t n, cap, from; /* from: the node's first entry */
+    int nomem;
+} mt_page_lines_acc_t;
+
+static void mt_page_line_group(mt_page_lines_acc_t *acc, uint32_t g)
+{
+    for (size_t e = acc->from; e < acc->n; e++)
+        if (acc->grp[e] == g)
+            return;
+    if (MT_GROW(acc->grp, acc->cap, acc->n + 1, 64) < 0) {
+        acc->nomem = 1;
+        return;
+    }
+    acc->grp[acc->n++] = g;
+}
+
+static void mt_page_line(void *arg, size_t i, int own)
+{
+    mt_page_lines_acc_t *acc = arg;
+    const mt_report_page_t *p = acc->p;
+    if (i >= p->wlines)
+        return;
+    if (own)
+        mt_page_line_group(acc, (uint32_t)(p->wlines_at + i));
+    mt_page_line_group(acc, (uint32_t)(p->wlines_at + p->wlines + i));
+}
+
+/* The series of the window chart, with a group per node of the window's flame tree, per row
+ * of the sites table and per line of the script's table, own and incl. (report_page.h). */
 static int mt_page_wseries(mt_report_page_t *p, const mt_analysis_t *a)
 {
     mt_report_summary_t *rep = &p->summary;
     const mt_flame_tree_t *ft = &p->flame[MT_PAGE_FLAME_WINDOW];
     size_t ns = rep->sites.n ? rep->sites.n : 1;
+    const mt_flame_tree_t *fp = &p->flame[MT_PAGE_FLAME_PEAK];
     uint32_t *flame = malloc(ns * sizeof *flame), *row = malloc(ns * sizeof *row);
-    int rc = flame && row ? mt_flame_tree_site_nodes(ft, &rep->sites, flame) : -ENOMEM;
+    uint32_t *peak = malloc(ns * sizeof *peak);
+    int rc = flame && row && peak ? mt_flame_tree_site_nodes(ft, &rep->sites, flame) : -ENOMEM;
+    if (rc == 0)
+        rc = mt_flame_tree_site_nodes(fp, &rep->sites, peak);
     if (rc == 0) {
         for (size_t i = 0; i < rep->sites.n; i++)
             row[i] = UINT32_MAX;
@@ -26,10 +63,51 @@ static int mt_page_wseries(mt_report_page_t *p, const mt_analysis_t *a)
             row[rep->by_bytes[r]] = (uint32_t)(ft->n + r);
         mt_wgroups_spec_t spec = {.n = ft->n + nrows,
                                   .of = {[MT_PAGE_WMAP_FLAME] = flame, [MT_PAGE_WMAP_SITES] = row}};
-        rc = mt_wseries_build(&p->wseries, a, &rep->sites, rep->by_bytes, rep->nby_bytes, &spec);
+        mt_page_lines_acc_t acc = {.p = p};
+        uint32_t *off = NULL, nn = 0;
+        if (p->has_lines && p->lines_rc == 0 && p->lines.nstats) {
+            p->wlines = p->lines.nstats < MT_PAGE_WLINES ? p->lines.nstats : MT_PAGE_WLINES;
+            p->wlines_at = spec.n;
+            spec.n += 2 * p->wlines;
+            nn = mt_replay_node_count(&a->replay);
+            nn = nn < a->nodes.n ? nn : (uint32_t)a->nodes.n;
+            off = malloc(((size_t)nn + 1) * sizeof *off);
+            rc = off ? 0 : -ENOMEM;
+            for (uint32_t id = 0; rc == 0 && id < nn; id++) {
+                off[id] = (uint32_t)acc.n;
+                acc.from = acc.n;
+                if (id && mt_replay_node_allocated(&a->replay, id))
+                    mt_report_lines_node(&p->lines, id, mt_page_line, &acc);
+                rc = acc.nomem ? -ENOMEM : 0;
+            }
+            if (rc == 0) {
+                off[nn] = (uint32_t)acc.n;
+                spec.node_off = off;
+                spec.node_grp = acc.grp;
+                spec.nnodes = nn;
+            }
+        }
+        /* the peak's flame graph: its boxes' groups last (report_page.h) */
+        if (rc == 0 && fp->n) {
+            p->wpeak = fp->n;
+            p->wpeak_at = spec.n;
+            for (size_t i = 0; i < rep->sites.n; i++)
+                if (peak[i] != UINT32_MAX)
+                    peak[i] += (uint32_t)spec.n;
+            spec.of[MT_PAGE_WMAP_PEAK] = peak;
+            spec.peak_from = spec.n;
+            spec.peak_n = fp->n;
+            spec.n += fp->n;
+        }
+        if (rc == 0)
+            rc =
+                mt_wseries_build(&p->wseries, a, &rep->sites, rep->by_bytes, rep->nby_bytes, &spec);
+        free(off);
+        free(acc.grp);
     }
     free(flame);
     free(row);
+    free(peak);
     return rc;
 }
 
@@ -63,18 +141,20 @@ int mt_report_page_build(mt_report_page_t *p, const mt_analysis_t *a, mt_symboli
         if (rc < 0)
             goto fail_flame;
     }
-    rc = mt_page_wseries(p, a);
-    if (rc < 0)
-        goto fail_flame;
     p->has_lines = mt_report_lines_available(a);
     if (p->has_lines) {
         mt_lines_opts_t lo = {0};
         p->lines_rc = mt_report_lines_build(&p->lines, a, &lo, p->lines_err, sizeof p->lines_err);
         if (p->lines_rc == -ENOMEM) {
             rc = -ENOMEM;
-            mt_wseries_destroy(&p->wseries);
             goto fail_flame;
         }
+    }
+    rc = mt_page_wseries(p, a); /* after the lines: they have groups of their own */
+    if (rc < 0) {
+        if (p->has_lines && p->lines_rc == 0)
+            mt_report_lines_destroy(&p->lines);
+        goto fail_flame;
     }
     return 0;
 

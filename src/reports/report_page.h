@@ -28,9 +28,11 @@ enum mt_page_flame {
 /* The groups of the window series (window_series.h): first a group per node of the flame tree
  * MT_PAGE_FLAME_WINDOW (the sites drawn in it as their innermost box), then one per site of
  * summary.by_bytes (the rows of the sites table). */
-enum mt_page_wmap { MT_PAGE_WMAP_FLAME, MT_PAGE_WMAP_SITES };
+enum mt_page_wmap { MT_PAGE_WMAP_FLAME, MT_PAGE_WMAP_SITES, MT_PAGE_WMAP_PEAK };
 /* Rows of the sites table with window figures (`--top 0` may draw more; they have none). */
 #define MT_PAGE_WSITES 500u
+/* Lines of the script's table with window figures (the first by line number). */
+#define MT_PAGE_WLINES 500u
 
 typedef struct mt_report_page {
     const mt_analysis_t *a;
@@ -49,8 +51,12 @@ typedef struct mt_report_page {
     mt_report_lines_t lines;
     /* The series of the page's window chart (nb = 0: none, the log cannot be read again), and
      * its groups: wseries.g[i] for node i of flame[MT_PAGE_FLAME_WINDOW] (i < its n), then
-     * wseries.g[flame n + r] for the site summary.by_bytes[r], r < MT_PAGE_WSITES. */
+     * wseries.g[flame n + r] for the site summary.by_bytes[r], r < MT_PAGE_WSITES; then for
+     * lines.stats[i], i < wlines, its own figures at wlines_at + i and its incl. ones at
+     * wlines_at + wlines + i; then for node i of flame[MT_PAGE_FLAME_PEAK], wpeak_at + i, with
+     * what it held at each bucket's peak (wseries.g[].pk), wpeak of them (0: none). */
     mt_wseries_t wseries;
+    size_t wlines, wlines_at, wpeak, wpeak_at;
 } mt_report_page_t;
 
 /* top: rows per table; flame[k]: how to build flame tree k (its cost is set here). 0 or

@@ -3,7 +3,7 @@
 // chain of frames with many leaves, thousands of dlopen/dlclose cycles, a million distinct
 // stacks, and names full of terminal control characters. Test-only: aborts on failure.
 //
-// usage: mt_craft deep|deep-python|modules|modules-loaded|wide|names OUT.mtr [N]
+// usage: mt_craft deep|deep-python|modules|modules-loaded|wide|names|phases OUT.mtr [N]
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,11 +109,43 @@ static void mt_craft_names(mt_lb_t *b)
     mt_lb_exit(b, 20, MT_EXIT_NORMAL, 0);
 }
 
+/* Three phases on a clock of microseconds that ends at 6400 (the HTML page's 64 buckets are 100
+ * us wide): 10 kept blocks of 1000 B; 20 of 2000 B freed some buckets later, and then half of
+ * the kept ones (blocks allocated before a window and freed inside it); a second thread's 5
+ * blocks of 3000 B at exactly the buckets' bounds, two of them grown by realloc (one right after a
+ * bound). Every
+ * window of the page must give what `memtrace report --from --to` gives. */
+static void mt_craft_phases(mt_lb_t *b)
+{
+    for (uint32_t i = 1; i <= 3; i++)
+        mt_lb_node(b, i, 0, 0x1000u * i);
+    for (uint64_t i = 0; i < 10; i++)
+        mt_lb_alloc(b, MT_ALLOC_MALLOC, 50 + 10 * i, 1000, 0x100000 + 0x1000 * i, 1);
+    for (uint64_t i = 0; i < 20; i++)
+        mt_lb_alloc(b, MT_ALLOC_MALLOC, 2000 + 20 * i, 2000, 0x200000 + 0x1000 * i, 2);
+    /* the last one right after the heap's peak, in the same bucket */
+    mt_lb_free_(b, MT_TAG_FREE, 2390, 0x200000 + 0x1000 * 19);
+    for (uint64_t i = 0; i < 19; i++)
+        mt_lb_free_(b, MT_TAG_FREE, 2900 + 20 * i, 0x200000 + 0x1000 * i);
+    for (uint64_t i = 0; i < 5; i++)
+        mt_lb_free_(b, MT_TAG_FREE, 3100 + i, 0x100000 + 0x1000 * i);
+    mt_lb_thread(b, MT_CRAFT_TID + 1);
+    for (uint64_t i = 0; i < 5; i++)
+        mt_lb_alloc(b, MT_ALLOC_MALLOC, 4500 + 100 * i, 3000, 0x300000 + 0x1000 * i, 3);
+    mt_lb_free_(b, MT_TAG_REALLOC_RELEASE, 5000, 0x300000);
+    mt_lb_alloc(b, MT_ALLOC_REALLOC, 5000, 6000, 0x400000, 3);
+    /* the first event after the bound 5200: a window that ends there holds the old block */
+    mt_lb_free_(b, MT_TAG_REALLOC_RELEASE, 5201, 0x301000);
+    mt_lb_alloc(b, MT_ALLOC_REALLOC, 5201, 4000, 0x401000, 3);
+    mt_lb_exit(b, 6400, MT_EXIT_NORMAL, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr,
-                "usage: mt_craft deep|deep-python|modules|modules-loaded|wide|names OUT.mtr [N]\n");
+                "usage: mt_craft deep|deep-python|modules|modules-loaded|wide|names|phases OUT.mtr "
+                "[N]\n");
         return 2;
     }
     uint32_t n = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 0;
@@ -132,6 +164,8 @@ int main(int argc, char **argv)
             mt_craft_modules(&b, n ? n : 80000, 1);
         else if (strcmp(argv[1], "wide") == 0)
             mt_craft_wide(&b, n ? n : 1000000);
+        else if (strcmp(argv[1], "phases") == 0)
+            mt_craft_phases(&b);
         else {
             fprintf(stderr, "mt_craft: unknown log kind %s\n", argv[1]);
             return 2;

@@ -241,12 +241,18 @@ DRAG_JS = """
   dragged.held = +fl.getAttribute('data-total');
   pick.value = 'allocated';
   pick.dispatchEvent(new Event('change'));
+  dragged.wbands = Array.prototype.map.call(svg.querySelectorAll('polygon.wband'),
+    function (p) { return +p.getAttribute('data-held-end'); });
+  dragged.allocations = +document.querySelector('td[data-key="allocations"]').getAttribute('data-value');
   document.getElementById('mt-wback').click();
   document.documentElement.setAttribute('data-probe', JSON.stringify({
     from: +t.getAttribute('data-from'), to: +t.getAttribute('data-to'), rows: rows,
     bands: svg.querySelectorAll('polygon.band').length, dragged: dragged,
     back: {flame: +fl.getAttribute('data-total'),
            window: document.documentElement.getAttribute('data-window'),
+           allocations: +document.querySelector('td[data-key="allocations"]').getAttribute('data-value'),
+           wbands: svg.querySelectorAll('polygon.wband').length,
+           notes: document.querySelectorAll('p.wnote').length,
            banner: document.getElementById('mt-wbanner').textContent}}));
 })();
 """
@@ -302,6 +308,40 @@ def case_browser_windows():
                         r'This page shows the window ', dom)
         check(ban and (float(ban.group(1)), float(ban.group(2))) == (f0, f1),
               f"#window={t0}-{t1}: the banner {ban and ban.groups()}")
+        # the summary, the leak totals and the thread's row are those of memtrace report over
+        # the bounds the banner gives (data-cli)
+        cli = re.search(r'<p id="mt-wbanner"[^>]*data-cli="--from ([\d.]+) --to ([\d.]+|end)"', dom)
+        check(cli, f"#window={t0}-{t1}: the banner has no data-cli")
+        rep = json_of("report", "--format", "json", "--from", cli.group(1), "--to", cli.group(2),
+                      log)
+        summ = re.search(r'<table class="summary".*?</table>', dom, re.S).group(0)
+        for key, want in (("allocations", allocs), ("frees", frees), ("bytes_allocated", nbytes),
+                          ("leaked_bytes", held), ("leaked_blocks", held_blocks),
+                          ("peak_heap_bytes", peak)):
+            m = re.search(r'data-key="%s" data-value="(\d+)"' % key, summ)
+            check(m and int(m.group(1)) == want == rep[key],
+                  f"#window={t0}-{t1} ({fn}): the summary's {key} {m and m.group(1)}, want "
+                  f"{want}, report {rep[key]}")
+        check(re.search(r'<th>held at window end</th>', summ) and
+              re.search(r'<th>peak heap in the window</th>', summ) and
+              re.search(r'<th>peak RSS \(whole run\)</th>', summ),
+              f"#window={t0}-{t1}: the summary's labels\n{summ}")
+        m = re.search(r'<tr data-kind="window"><td>[^<]*</td><td class="n" data-value="(\d+)">'
+                      r'[^<]*</td><td class="n" data-value="(\d+)">', dom)
+        check(m and (int(m.group(1)), int(m.group(2))) == (held, held_blocks),
+              f"#window={t0}-{t1}: the leak totals' window row {m and m.groups()}")
+        m = re.search(r'data-key="thread_allocations" data-value="(\d+)">[^<]*</td><td class="n" '
+                      r'data-key="thread_bytes_allocated" data-value="(\d+)">(?:(?!</tr>).)*'
+                      r'data-key="thread_held_bytes" data-value="(\d+)" data-blocks="(\d+)"', dom,
+                      re.S)
+        th = rep["threads"][0]
+        check(m and tuple(map(int, m.groups())) == (allocs, nbytes, held, held_blocks) ==
+              (th["allocations"], th["bytes_allocated"], th["held_bytes"], th["held_blocks"]),
+              f"#window={t0}-{t1}: the thread's row {m and m.groups()}, report {th}")
+        m = re.search(r'<svg[^>]*data-cost="peak"[^>]*data-total="(\d+)"', dom)
+        check(m and int(m.group(1)) == peak == rep["peak_heap_bytes"] and
+              'id="flame-peak-wnote"' not in dom and 'id="flame-leaked-wnote"' in dom,
+              f"#window={t0}-{t1} ({fn}): the peak's flame graph {m and m.group(1)}, want {peak}")
         dom, err = browse(probe, f"?drag={t0}-{t1}")
         check(not console_errors(err), f"console errors: {console_errors(err)}")
         m = re.search(r'data-probe="([^"]*)"', dom)
@@ -319,6 +359,12 @@ def case_browser_windows():
               r["dragged"]["hash"].startswith("#window=") and r["back"]["flame"] == 650000 and
               r["back"]["window"] == "" and r["back"]["banner"].startswith(
                   "This page shows the whole run"), f"drag {t0}..{t1} ({fn}), then back: {r}")
+        # the chart draws the window's own blocks, a band per site, as its table holds them;
+        # the summary follows the drag, and the way back restores the run's
+        check(r["dragged"]["allocations"] == allocs and
+              sorted(r["dragged"]["wbands"]) == sorted(row[3] for row in r["rows"]) and
+              (r["back"]["allocations"], r["back"]["wbands"], r["back"]["notes"]) == (350, 0, 0),
+              f"drag {t0}..{t1} ({fn}): the summary and the chart's bands {r}")
 
 
 def page_wdata(text):
@@ -350,10 +396,10 @@ def group_figures(alloc, held, a, b):
     return calls, nbytes, kept
 
 
-def flame_boxes(text):
-    """The boxes of the page's flame graph of bytes allocated, in order: (name, depth)."""
-    m = re.search(r'<svg[^>]*class="mt-flame"[^>]*data-cost="allocated".*?</svg>', text, re.S)
-    check(m, "the page has no flame graph of bytes allocated")
+def flame_boxes(text, cost="allocated"):
+    """The boxes of the page's flame graph of that cost, in order: (name, depth)."""
+    m = re.search(r'<svg[^>]*class="mt-flame"[^>]*data-cost="%s".*?</svg>' % cost, text, re.S)
+    check(m, f"the page has no flame graph of {cost}")
     return [(name, int(d)) for d, name in
             re.findall(r'<g class="f[^"]*"[^>]*data-d="(\d+)"><title>([^\n<]*)', m.group(0))]
 
@@ -408,3 +454,207 @@ def case_html_window_data():
         named = {name: tuple(fig) for (name, _), fig in zip(boxes, tot) if name in phase}
         check(named == {name: want(name) for name in phase},
               f"window {t0}..{t1} ({fn}): the boxes {named}")
+
+
+def run_figures(run, a, b):
+    """The run's group over the buckets [a, b), as the page adds it up (mt_html_window_js):
+    calls, bytes allocated, frees, bytes freed, and bytes and blocks held at the end."""
+    al, h = run["a"], run["h"]
+    s = [0] * 6
+    for i in range(0, len(al), 5):
+        if a <= al[i] < b:
+            for k in range(4):
+                s[k] += al[i + 1 + k]
+    for i in range(0, len(h), 4):
+        if a <= h[i] < b < h[i + 1]:
+            s[4] += h[i + 2]
+            s[5] += h[i + 3]
+        if h[i] < a < h[i + 1] <= b:  # allocated before the window, freed in it
+            s[2] -= h[i + 3]
+            s[3] -= h[i + 2]
+    return tuple(s)
+
+
+def held4(h, a, b):
+    return (sum(h[i + 2] for i in range(0, len(h), 4) if h[i] >= a and h[i] < b < h[i + 1]),
+            sum(h[i + 3] for i in range(0, len(h), 4) if h[i] >= a and h[i] < b < h[i + 1]))
+
+
+def peak_figures(d, a, b):
+    """The peak inside the buckets [a, b), as the page takes it (mt_html_window_js, peakFig):
+    bytes and blocks of the window's blocks then, and when, in microseconds."""
+    pk, best, at = d["peak"], d["peak"]["heap0"][a], -1
+    for j in range(a, b):
+        if pk["m"][j] is not None and pk["m"][j] > best:
+            best, at = pk["m"][j], j
+    if at < 0:
+        return 0, 0, round(d["t"][a] * 1e6) + (1 if a else 0)
+    sp = pk["split"][at]
+    return (sum(sp[i + 1] for i in range(0, len(sp), 3) if sp[i] >= a),
+            sum(sp[i + 2] for i in range(0, len(sp), 3) if sp[i] >= a), pk["at"][at])
+
+
+def cli_bounds(t, a, b):
+    """--from/--to of the buckets [a, b): a bucket begins just after its bound (the page's
+    banner, data-cli)."""
+    nb = len(t) - 1
+    f = "0" if a == 0 else "%.6f" % ((round(t[a] * 1e6) + 1) / 1e6)
+    return f, ("end" if b == nb else "%.6f" % t[b])
+
+
+@case(180)
+def case_html_window_report():
+    """Issue 18: every figure the HTML page redraws for a window is the one `memtrace report
+    --format json` (and `leaks`) gives for the same window: the summary (allocations, frees,
+    bytes allocated and freed, held at the end), the leak totals, each thread's row, each site
+    row and the flame graph of bytes allocated. On a crafted log of three phases whose blocks
+    are freed buckets later, some allocated before a window and freed inside it, a realloc, and
+    a second thread allocating at exactly the buckets' bounds."""
+    exe = os.path.join(it.ARGS.build_root, "tests", "bounds", "mt_craft")
+    log = os.path.join(it.TMP, "crafted-phases.mtr")
+    p = it.run([exe, "phases", log])
+    check(p.returncode == 0 and os.path.isfile(log), f"mt_craft phases\n{show(p)}")
+    p = memtrace("html", "-o", "-", log)
+    check(p.returncode == 0, f"memtrace html\n{show(p)}")
+    d = page_wdata(p.stdout)
+    check("run" in d and "threads" in d, f"no run or thread groups: keys {sorted(d)}")
+    t, nb = d["t"], len(d["t"]) - 1
+    check(nb == 64 and round(t[1] * 1e6) == 100, f"buckets {t[:3]}.. of {nb}")
+    rows = re.search(r'<table class="sites">(.*?)</table>', p.stdout, re.S).group(1)
+    row_site = {int(w): addr for w, addr in
+                re.findall(r'<tr data-w="(\d+)">.*?<span class="frame">(0x[0-9a-f]+)</span>', rows,
+                           re.S)}
+    check(sorted(row_site.values()) == ["0x1000", "0x2000", "0x3000"], f"site rows {row_site}")
+    boxes = flame_boxes(p.stdout)
+    parent, up = [], []
+    for i, (_, depth) in enumerate(boxes):
+        while up and boxes[up[-1]][1] >= depth:
+            up.pop()
+        parent.append(up[-1] if up else -1)
+        up.append(i)
+    # the whole run, each phase, windows across phases, windows that begin or end at the second
+    # thread's allocations (at 4500, 4600, ... us: bounds 45 to 49), one bucket alone
+    wins = [(0, 64), (0, 1), (0, 20), (1, 31), (20, 30), (25, 35), (29, 32), (30, 31), (31, 45),
+            (44, 46), (45, 50), (46, 64), (49, 51), (50, 52), (52, 53), (50, 64), (63, 64),
+            (2, 64)]
+    seen_pre_free = False
+    for a, b in wins:
+        f, to = cli_bounds(t, a, b)
+        w = ["--from", f, "--to", to]
+        rep = json_of("report", "--format", "json", *w, log)
+        want = tuple(rep[k] for k in ("allocations", "bytes_allocated", "frees", "bytes_freed",
+                                      "leaked_bytes", "leaked_blocks"))
+        got = run_figures(d["run"], a, b)
+        check(got == want, f"buckets {a}..{b} ({' '.join(w)}): the summary {got}, report {want}")
+        pk = peak_figures(d, a, b)
+        want_pk = (rep["peak_heap_bytes"], rep["peak_heap_blocks"], round(rep["peak_time_s"] * 1e6))
+        check(pk == want_pk, f"buckets {a}..{b} ({' '.join(w)}): the peak {pk}, report {want_pk}")
+        seen_pre_free |= any(d["run"]["h"][i] < a < d["run"]["h"][i + 1] <= b
+                             for i in range(0, len(d["run"]["h"]), 4))
+        lk = json_of("leaks", "--format", "json", *w, log)
+        un = lk["totals"].get("unclassified") or {}
+        check((un.get("bytes", 0), un.get("blocks", 0)) == got[4:],
+              f"buckets {a}..{b}: the leak totals {got[4:]}, leaks {lk['totals']}")
+        thr = {x["tid"]: x for x in rep["threads"]}
+        for i, tid in enumerate(d["threads"]["tid"]):
+            x = thr.get(tid, {})
+            calls, nbytes, _ = group_figures(d["threads"]["a"][i], [], a, b)
+            hb = held4(d["threads"]["h"][i], a, b)
+            want_t = tuple(x.get(k, 0) for k in ("allocations", "bytes_allocated", "held_bytes",
+                                                  "held_blocks"))
+            check((calls, nbytes) + hb == want_t, f"buckets {a}..{b}: thread {tid} "
+                  f"{(calls, nbytes) + hb}, report {want_t}")
+        sites = {s["stack"][0]["address"]: (s["allocations"], s["bytes"], s["leaked_bytes"])
+                 for s in rep["top_sites"]}
+        for r, addr in row_site.items():
+            got_s = group_figures(d["sites"]["a"][r], d["sites"]["h"][r], a, b)
+            check(got_s == sites.get(addr, (0, 0, 0)), f"buckets {a}..{b}: site {addr} {got_s}, "
+                  f"report {sites.get(addr)}")
+        tot = [list(group_figures(d["flame"]["a"][i], d["flame"]["h"][i], a, b))
+               for i in range(len(boxes))]
+        for i in range(len(boxes) - 1, 0, -1):
+            tot[parent[i]] = [x + y for x, y in zip(tot[parent[i]], tot[i])]
+        check(tuple(tot[0]) == (want[0], want[1], want[4]),
+              f"buckets {a}..{b}: the flame graph's root {tot[0]}")
+    check(seen_pre_free, "no window has blocks allocated before it and freed inside it")
+    # the flame graph of the peak: each box at the window's peak, as export --cost peak has it
+    # (a site of no cost at the run's peak, 0x3000, is the root's own)
+    pboxes = flame_boxes(p.stdout, "peak")
+    check("peakflame" in d and len(d["peakflame"]) == len(pboxes) and
+          sorted(x[0] for x in pboxes) == ["0x1000", "0x2000", "all"],
+          f"peak flame graph {pboxes}, data {len(d.get('peakflame', []))} boxes")
+    for a, b in wins:
+        f, to = cli_bounds(t, a, b)
+        pk = d["peak"]
+        best, at = pk["heap0"][a], -1
+        for j in range(a, b):
+            if pk["m"][j] is not None and pk["m"][j] > best:
+                best, at = pk["m"][j], j
+        own = [sum(l[k + 2] for k in range(0, len(l), 3) if l[k] == at and l[k + 1] >= a)
+               for l in d["peakflame"]]
+        box = dict(zip((x[0] for x in pboxes), own))
+        folded = memtrace("export", "--to", "folded", "--cost", "peak", "--from", f, "--to", to,
+                          log)
+        want = {ln.rsplit(" ", 1)[0]: int(ln.rsplit(" ", 1)[1])
+                for ln in folded.stdout.splitlines() if ln.strip()}
+        got = {"0x1000": box["0x1000"], "0x2000": box["0x2000"], "0x3000": box["all"]}
+        check(folded.returncode == 0 and
+              {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v} and
+              sum(own) == peak_figures(d, a, b)[0],
+              f"buckets {a}..{b}: the peak's flame graph {got}, export folded {want}")
+
+
+PY_PHASES = """\
+import time
+KEEP = []
+def keep(n):
+    return [str(i) * 3 for i in range(n)]  # kept to the end
+def churn(n):
+    return sum(len(str(i * i)) for i in range(n))  # temporaries only
+def grow(n):
+    return {i: (i, i) for i in range(n)}  # kept too
+time.sleep(0.2)
+KEEP.append(keep(20000))
+time.sleep(0.2)
+TOTAL = churn(50000)
+time.sleep(0.2)
+KEEP.append(grow(20000))
+time.sleep(0.2)
+"""
+
+
+@case(180, needs="python_frames")
+def case_html_window_lines():
+    """Issue 18: the HTML page's table of the script line by line follows its window: for
+    windows across the three phases of a script, each line's allocations, bytes allocated and
+    bytes held at the window's end, own and incl., are those of `memtrace lines --from --to
+    --format json`."""
+    script = os.path.join(it.TMP, "py_phases.py")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(PY_PHASES)
+    log, _ = it.py_run("py_phases.mtr", script)
+    p = memtrace("html", "-o", "-", log)
+    check(p.returncode == 0, f"memtrace html\n{show(p)}")
+    d = page_wdata(p.stdout)
+    check("lines" in d and len(d["lines"]["line"]) >= 3 and "flame" in d and "sites" in d,
+          f"no lines, flame or sites in the window data: "
+          f"{sorted(d)} {d.get('lines', {}).get('line')}")
+    t, nb = d["t"], len(d["t"]) - 1
+    L = d["lines"]
+    # windows that end before the script does: past its end `lines` holds at the script's end,
+    # the page at the window's (README)
+    e = max(b for b in range(nb + 1) if t[b] < d.get("script_end_s", 0))
+    check(e > 32, f"the script ended at {d.get('script_end_s')}, bounds {t}")
+    for a, b in ((0, e), (0, e // 4), (e // 5, e // 2), (e // 4, 3 * e // 4), (e // 2, e),
+                 (e // 3, e // 3 + 1), (1, e - 1)):
+        f, to = cli_bounds(t, a, b)
+        rep = json_of("lines", "--format", "json", "--from", f, "--to", to, log)
+        rows = {row["line"]: row for fn in rep.get("functions") or [] for row in fn["lines"]}
+        for i, line in enumerate(L["line"]):
+            for k in ("own", "incl"):
+                calls, nbytes, held = group_figures(L[k]["a"][i], L[k]["h"][i], a, b)
+                r = rows.get(line, {}).get(k, {})
+                want = (r.get("allocations", 0), r.get("bytes_allocated", 0),
+                        r.get("end_bytes", 0))
+                check((calls, nbytes, held) == want, f"buckets {a}..{b} (--from {f} --to {to}): "
+                      f"line {line} {k} {(calls, nbytes, held)}, lines {want}")

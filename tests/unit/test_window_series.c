@@ -76,7 +76,7 @@ START_TEST(series_by_bucket_of_allocation)
     one[w.site[0] == 0 ? 1 : 0] = 1;
     mt_wgroups_spec_t spec = {.n = 3, .of = {one, both}};
     ck_assert_int_eq(mt_wseries_build(&w, a, &sites, top, ntop, &spec), 0);
-    ck_assert_uint_eq(w.ng, 3);
+    ck_assert_uint_eq(w.nspec, 3);
     ck_assert_uint_eq(w.g[0].calls[0], 1);
     ck_assert_uint_eq(w.g[0].bytes[0], 100);
     ck_assert_uint_eq(w.g[0].bytes[3], 300);
@@ -89,6 +89,28 @@ START_TEST(series_by_bucket_of_allocation)
     ck_assert_uint_eq(w.g[1].nheld, 1);
     ck_assert(w.g[1].held[0].b == 1 && w.g[1].held[0].f == 65 && w.g[1].held[0].bytes == 200);
     ck_assert_uint_eq(w.g[2].nheld, 3);
+    /* the run's group: every call, the free in bucket 2, blocks counted beside bytes; then
+     * the one thread's, the same blocks */
+    ck_assert_uint_eq(w.ng, 5);
+    ck_assert_uint_eq(w.nthr, 1);
+    ck_assert_uint_eq(w.tid[0], 1);
+    const mt_wgroup_t *run = &w.g[3], *thr = &w.g[4];
+    ck_assert_uint_eq(run->calls[0] + run->calls[1] + run->calls[3], 3);
+    ck_assert_uint_eq(run->bytes[3], 300);
+    ck_assert(run->frees[2] == 1 && run->freed[2] == 100 && run->frees[0] == 0);
+    ck_assert_uint_eq(run->nheld, 3);
+    ck_assert(run->held[0].b == 0 && run->held[0].f == 3 && run->held[0].bytes == 100 &&
+              run->held[0].blocks == 1);
+    ck_assert_uint_eq(thr->bytes[1], 200);
+    ck_assert_uint_eq(thr->nheld, 3);
+    ck_assert(thr->frees == NULL && thr->held[2].f == 65 && thr->held[2].blocks == 1);
+    /* the peak inside each bucket: the heap rose in 0, 1 and 3 (the free in 2 lowered it), to
+     * 500 B at 35, of which 200 B allocated in bucket 1 and 300 B in bucket 3 */
+    ck_assert(w.rose[0] && w.rose[1] && !w.rose[2] && w.rose[3] && !w.rose[4]);
+    ck_assert(w.heap0[2] == 300 && w.heap0[3] == 200 && w.heap0[4] == 500);
+    ck_assert(w.pk_bytes[3] == 500 && w.pk_us[3] == 35 && w.pk_bytes[1] == 300);
+    const uint64_t *sp = w.pk_split + 3 * w.nb * 2;
+    ck_assert(sp[0] == 0 && sp[2] == 200 && sp[3] == 1 && sp[6] == 300 && sp[7] == 1);
     mt_wseries_destroy(&w);
     mt_sites_destroy(&sites);
     mt_symbolizer_free(sym);
