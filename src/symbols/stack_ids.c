@@ -20,6 +20,7 @@ struct mt_stack_ids {
     const mt_analysis_t *a;
     mt_symbolizer_t *sym;
     mt_frame_t *frames; /* by id: the first frame met with that identity */
+    uint8_t *top;       /* by id: 1 when an allocator's frame (mt_filter_is_allocator_frame) */
     uint32_t nframes, frames_cap;
     uint32_t *slots; /* open addressing on the frame hash: id + 1, 0 = empty */
     size_t slots_cap;
@@ -55,6 +56,7 @@ void mt_stack_ids_free(mt_stack_ids_t *x)
     if (!x)
         return;
     free(x->frames);
+    free(x->top);
     free(x->slots);
     free(x->loc_first);
     free(x->loc_count);
@@ -91,9 +93,17 @@ static int mt_ids_of(mt_stack_ids_t *x, const mt_frame_t *f, uint32_t *id)
         if (!nf)
             return -ENOMEM;
         x->frames = nf;
+        uint8_t *nt = realloc(x->top, nc);
+        if (!nt)
+            return -ENOMEM;
+        x->top = nt;
         x->frames_cap = nc;
     }
     x->frames[x->nframes] = *f;
+    /* Asked of every stack's top frames (seven name prefixes each): once per identity, as
+     * function and module are part of it. */
+    x->top[x->nframes] =
+        (uint8_t)mt_filter_is_allocator_frame(f, mt_modules_get(x->a->modules, f->module));
     x->slots[j] = ++x->nframes;
     *id = x->nframes - 1;
     return 0;
@@ -150,12 +160,8 @@ static int mt_ids_python(mt_stack_ids_t *x, uint32_t node, mt_id_buf_t *b, size_
 static size_t mt_ids_filter_top(const mt_stack_ids_t *x, const uint32_t *v, size_t n)
 {
     size_t k = 0;
-    while (k < n) {
-        const mt_frame_t *f = &x->frames[v[k]];
-        if (!mt_filter_is_allocator_frame(f, mt_modules_get(x->a->modules, f->module)))
-            break;
+    while (k < n && x->top[v[k]])
         k++;
-    }
     return k == n ? 0 : k;
 }
 
