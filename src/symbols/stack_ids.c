@@ -111,14 +111,22 @@ static int mt_ids_of(mt_stack_ids_t *x, const mt_frame_t *f, uint32_t *id)
 
 MT_DEFINE_RESERVE(mt_ids_reserve, mt_id_buf_t, 64)
 
+static int mt_ids_loc_new(mt_stack_ids_t *x, uint32_t loc, size_t *at) __attribute__((noinline));
+
 /* The ids of a native location's frames, symbolized at its first use: count >= 1 or -ENOMEM;
- * they are at pool[*at ..]. */
-static int mt_ids_loc(mt_stack_ids_t *x, uint32_t loc, size_t *at)
+ * they are at pool[*at ..]. Asked at every step of every stack walked (a hundred per stack
+ * on clang's log): the answer known is read inline. */
+static inline int mt_ids_loc(mt_stack_ids_t *x, uint32_t loc, size_t *at)
 {
-    if (x->loc_first[loc]) {
+    if (__builtin_expect(x->loc_first[loc] != 0, 1)) {
         *at = x->loc_first[loc] - 1;
         return (int)x->loc_count[loc];
     }
+    return mt_ids_loc_new(x, loc, at);
+}
+
+static int mt_ids_loc_new(mt_stack_ids_t *x, uint32_t loc, size_t *at)
+{
     const mt_node_loc_t *nd = &x->a->nodes.locs[loc];
     const mt_frame_t *fr;
     /* The recorder drops its own frames, so every recorded ip is a return address. */
@@ -179,7 +187,9 @@ int mt_stack_ids_site(mt_stack_ids_t *x, uint32_t node, mt_id_buf_t *b, size_t *
         int k = mt_ids_loc(x, a->nodes.v[id].loc, &at);
         if (k < 0 || mt_ids_reserve(b, n + (size_t)k) < 0)
             return k < 0 ? k : -ENOMEM;
-        memcpy(b->v + n, x->pool + at, (size_t)k * sizeof *b->v);
+        /* one id or a few (inlined frames): not worth a call to memcpy */
+        for (int i = 0; i < k; i++)
+            b->v[n + (size_t)i] = x->pool[at + (size_t)i];
         n += (size_t)k;
     }
     if (mt_stack_walk_cut(&walk)) { /* the frame that says so */
