@@ -203,7 +203,10 @@ median() { # column file
 # size, the recorder's memory) belong in real_row and real_header.
 # `memtrace report` keeps uncompressed copies of compressed debug files (libc6-dbg's) in
 # ~/.cache/memtrace/debug: the first run fills it, the others use it; run the benchmark under
-# MEMTRACE_DEBUG_CACHE=0 for the analysis without it.
+# MEMTRACE_DEBUG_CACHE=0 for the analysis without it. The index a first command leaves beside
+# a log (docs/index.md) would answer every later run in milliseconds: the runs here read the
+# log each time (MEMTRACE_INDEX=0), which is what heaptrack_print does and what the first
+# command on a new log costs.
 
 REAL_WORKLOADS=(churn node perl cxx sqlite python)
 
@@ -293,7 +296,7 @@ SQL
     echo
     for _ in $(seq "$RUNS"); do
         for n in "${names[@]}"; do
-            measure "real_${n}_mt" "$MEMTRACE" report "$WORK/real-$n.mtr"
+            measure "real_${n}_mt" env MEMTRACE_INDEX=0 "$MEMTRACE" report "$WORK/real-$n.mtr"
             measure "real_${n}_ht" heaptrack_print "$(ls "$WORK/real-$n.ht".* | head -1)"
         done
     done

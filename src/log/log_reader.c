@@ -60,6 +60,8 @@ typedef struct mt_rec_head {
     _Alignas(16) unsigned char b[MT_REC_HEAD];
 } mt_rec_head_t;
 
+_Static_assert(sizeof(mt_rec_head_t) == MT_READER_HEAD_STRIDE, "log_reader.h says the stride");
+
 _Static_assert(offsetof(mt_record_t, tag) == 0, "a head's first byte is its tag");
 _Static_assert(offsetof(mt_record_t, node) < MT_REC_HEAD, "a heap event's fields are its head");
 
@@ -1485,22 +1487,16 @@ static int mt_reader_batch_end(mt_reader_t *r, const mt_batch_t *b)
     return b->status < 0 ? b->status : 0;
 }
 
-/* mt_reader_next of a threaded reader: the next record of the decoded batches. */
-static inline int mt_reader_next_threaded(mt_reader_t *r, mt_record_t *rec)
+/* A threaded reader's current batch with records left to deliver: 1, or at the stream's end
+ * what mt_reader_next returns there. */
+static int mt_reader_fill(mt_reader_t *r)
 {
     for (;;) {
         if (__builtin_expect(r->cstate != MT_READER_OK, 0))
             return 0;
         mt_batch_t *b = r->cb;
-        if (__builtin_expect(b && r->ci < b->n, 1)) {
-            const mt_rec_head_t *h = &b->heads[r->ci++];
-            /* a heap event's other fields are stale (log_reader.h): only its head */
-            if (__builtin_expect(h->b[0] == MT_TAG_ALLOC || h->b[0] == MT_TAG_FREE, 1))
-                memcpy(rec, h, MT_REC_HEAD);
-            else
-                *rec = b->full[r->cf++];
+        if (__builtin_expect(b && r->ci < b->n, 1))
             return 1;
-        }
         if (b) {
             if (b->status != MT_READER_OK)
                 return mt_reader_batch_end(r, b);
@@ -1517,6 +1513,40 @@ static inline int mt_reader_next_threaded(mt_reader_t *r, mt_record_t *rec)
         r->ci = r->cf = 0;
         r->cdone_off = r->cb->end_off;
     }
+}
+
+/* mt_reader_next of a threaded reader: the next record of the decoded batches. */
+static inline int mt_reader_next_threaded(mt_reader_t *r, mt_record_t *rec)
+{
+    int rc = mt_reader_fill(r);
+    if (__builtin_expect(rc != 1, 0))
+        return rc;
+    mt_batch_t *b = r->cb;
+    const mt_rec_head_t *h = &b->heads[r->ci++];
+    /* a heap event's other fields are stale (log_reader.h): only its head */
+    if (__builtin_expect(h->b[0] == MT_TAG_ALLOC || h->b[0] == MT_TAG_FREE, 1))
+        memcpy(rec, h, MT_REC_HEAD);
+    else
+        *rec = b->full[r->cf++];
+    return 1;
+}
+
+int mt_reader_peek(mt_reader_t *r, const unsigned char **heads, size_t *n)
+{
+    *n = 0;
+    if (!r->threaded)
+        return 1;
+    int rc = mt_reader_fill(r);
+    if (rc == 1) {
+        *heads = r->cb->heads[r->ci].b;
+        *n = r->cb->n - r->ci;
+    }
+    return rc;
+}
+
+void mt_reader_skip(mt_reader_t *r, size_t k)
+{
+    r->ci += (uint32_t)k;
 }
 
 /* The cursors of all streams (the main stream's is pos). */

@@ -93,6 +93,18 @@ void mt_reader_close(mt_reader_t *r);
  * mt_reader_state), or a negative errno for an I/O error (also ends the stream). */
 int mt_reader_next(mt_reader_t *r, mt_record_t *rec) MT_WUR;
 
+/* The records a decoder thread decoded ahead, read where they lie, for a loop that replays
+ * heap events without copying each (the analysis's: mt_reader_next's copy and checks were a
+ * sixth of its thread's instructions on churn.c's log). Returns what mt_reader_next would
+ * (1, or 0 / -errno at the stream's end); with 1, *n records (at least one, 0 when the reader
+ * decodes on the caller's thread) start at *heads, MT_READER_HEAD_STRIDE bytes apart. Of each
+ * only the head is there: the fields of mt_record_t before id, all a heap event (ALLOC, FREE)
+ * has; any other record must be read with mt_reader_next. The caller takes the first k of
+ * them, heap events only, with mt_reader_skip(r, k) before any other call on the reader. */
+#define MT_READER_HEAD_STRIDE 48
+int mt_reader_peek(mt_reader_t *r, const unsigned char **heads, size_t *n) MT_WUR;
+void mt_reader_skip(mt_reader_t *r, size_t k);
+
 /* Whether a decoder thread decodes ahead of the caller (tests). */
 int mt_reader_threaded(const mt_reader_t *r);
 /* How many times that thread waited for the caller to be done with a chunk's strings before

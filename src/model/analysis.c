@@ -109,6 +109,59 @@ static void mt_analysis_snap(mt_analysis_t *a, uint64_t now)
     }
 }
 
+/* A field of a record's head as the reader keeps it (mt_reader_peek): bytes, not a record. */
+#define MT_HEAD_GET(h, field, v) memcpy(&(v), (h) + offsetof(mt_record_t, field), sizeof(v))
+
+/* Replays the heap events among the n records at heads (mt_reader_peek) up to the first other
+ * record: the pass's own loop without the checks that only a window, a snapshot or a live view
+ * need (mt_analysis_run takes this path only without them), and without copying a record.
+ * Returns how many it replayed; *rc is 0, a negative errno, or 1 when the record after them is
+ * corrupt (why says how; it counts as read). */
+static size_t mt_analysis_heap_run(mt_analysis_t *a, const unsigned char *heads, size_t n,
+                                   char *why, size_t whylen, int *rc)
+{
+    mt_replay_t *r = &a->replay;
+    int prefetch = r->mask >= MT_ANALYSIS_PREFETCH_SLOTS;
+    size_t k = 0;
+    *rc = 0;
+    for (const unsigned char *h = heads; k < n; k++, h += MT_READER_HEAD_STRIDE) {
+        uint8_t tag = h[offsetof(mt_record_t, tag)];
+        uint64_t tid, t, addr;
+        if (prefetch && k + MT_ANALYSIS_PREFETCH < n) {
+            MT_HEAD_GET(h + MT_ANALYSIS_PREFETCH * MT_READER_HEAD_STRIDE, addr, addr);
+            mt_replay_prefetch(r, addr);
+        }
+        MT_HEAD_GET(h, tid, tid);
+        MT_HEAD_GET(h, time_us, t);
+        MT_HEAD_GET(h, addr, addr);
+        if (__builtin_expect(tag == MT_TAG_FREE, 1)) {
+            *rc = mt_replay_free(r, tid, t, addr);
+        } else if (__builtin_expect(tag == MT_TAG_ALLOC, 1)) {
+            uint32_t node;
+            uint64_t size;
+            MT_HEAD_GET(h, node, node);
+            MT_HEAD_GET(h, size, size);
+            if (__builtin_expect(a->node_base != 0, 0) && !mt_analysis_shift(a, &node)) {
+                snprintf(why, whylen, "allocation refers to trace node %u", node);
+                *rc = 1;
+                return k;
+            }
+            if (__builtin_expect(!mt_nodes_valid(&a->nodes, node), 0)) {
+                snprintf(why, whylen, "allocation refers to unknown trace node %u", node);
+                *rc = 1;
+                return k;
+            }
+            *rc =
+                mt_replay_alloc(r, tid, t, addr, size, node, h[offsetof(mt_record_t, alloc_kind)]);
+        } else {
+            return k;
+        }
+        if (__builtin_expect(*rc < 0, 0))
+            return k + 1;
+    }
+    return k;
+}
+
 static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn progress,
                            void *progress_arg, char *err, size_t errlen)
 {
@@ -125,7 +178,38 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
     memset(&rec, 0, sizeof rec);
     if (a->live && a->live->tick && a->live->tick(a->live->arg, a))
         goto end;
-    while ((rc = mt_reader_next(rd, &rec)) > 0) {
+    for (;;) {
+        /* Heap events a batch at a time where nothing needs a look at each record (a view that
+         * reads the analysis meanwhile, a window, snapshots). */
+        if (a->live == NULL && !a->window.on && a->snap_i >= a->snap_n) {
+            const unsigned char *heads;
+            size_t n, k;
+            rc = mt_reader_peek(rd, &heads, &n);
+            if (rc <= 0)
+                break;
+            if (n) {
+                int hrc;
+                k = mt_analysis_heap_run(a, heads, n, why, sizeof why, &hrc);
+                mt_reader_skip(rd, hrc == 1 ? k + 1 : k);
+                if (__builtin_expect(progress != NULL, 0) && (tick += (uint32_t)k) >= 0x10000) {
+                    tick = 0;
+                    progress(progress_arg, mt_reader_bytes_done(rd), mt_reader_size(rd));
+                }
+                if (hrc == 1) {
+                    mt_reader_fail(rd, why);
+                    rc = 0;
+                    break;
+                }
+                if (hrc < 0) {
+                    rc = hrc;
+                    break;
+                }
+                if (k == n)
+                    continue;
+            }
+        }
+        if ((rc = mt_reader_next(rd, &rec)) <= 0)
+            break;
         /* one predictable branch per record for a view that reads the analysis meanwhile */
         if (__builtin_expect(a->live != NULL, 0) && ++live_tick == MT_ANALYSIS_TICK) {
             live_tick = 0;

@@ -256,6 +256,7 @@ int mt_modules_load(mt_modules_t *m, const mt_record_t *rec)
     /* A path with an embedded NUL simply ends there: C strings from here on. */
     const char *slash = strrchr(mod.path, '/');
     mod.basename = slash ? slash + 1 : mod.path;
+    mod.memtrace_own = strncmp(mod.basename, "libmemtrace_preload", 19) == 0;
     if (rec->build_id.len)
         memcpy(mod.build_id, rec->build_id.ptr, rec->build_id.len);
     mod.build_id_len = rec->build_id.len;

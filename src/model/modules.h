@@ -23,6 +23,10 @@ typedef struct mt_module {
     mt_segment_t *segs;
     size_t nsegs;
     int loaded;
+    /* memtrace's own preload library (libmemtrace_preload*): its frames are the recorder's.
+     * Said once here, not by a string compare at every frame of every stack walked (clang's
+     * log: 5.8 million compares in one report, as stacks go from one library to another). */
+    int memtrace_own;
     /* Index of the first module of the same file (same path, build-id and segments): a
      * library loaded again after dlclose, maybe at another address, is the same code, so its
      * frames symbolize and merge as the first load's. Its own index when it is the first. */

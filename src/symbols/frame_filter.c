@@ -69,7 +69,7 @@ static const char *const mt_api_names[] = {
 
 int mt_filter_is_memtrace_module(const mt_module_t *m)
 {
-    return m && mt_starts(m->basename, "libmemtrace_preload");
+    return m && m->memtrace_own;
 }
 
 int mt_filter_is_allocator_frame(const mt_frame_t *f, const mt_module_t *m)

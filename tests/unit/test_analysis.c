@@ -2,9 +2,12 @@
 // Unit tests of the analysis's --thread filter (analysis.c) through a whole log whose
 // thread is named after it allocated: by name, by id, unknown, and allowed to be missing; and
 // of its time windows (--from/--to): what a window counts, holds at its end and peaks at; and
-// of aggregated logs (AGG_* records): their figures set as the replay's, and what is corrupt.
+// of aggregated logs (AGG_* records): their figures set as the replay's, and what is corrupt;
+// and of the heap events replayed a batch at a time (mt_analysis_heap_run): the same exact
+// figures and the same cut as record by record, on one thread and on two.
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -269,8 +272,95 @@ START_TEST(aggregated_log_refuses_what_is_corrupt)
 }
 END_TEST
 
+/* 3,000 rounds of two threads, each round an allocation of each, a free of the other's block
+ * of the round before (so every batch of decoded records mixes heap events with THREAD
+ * switches, which only the record-by-record path reads) and a sample every 100 rounds; then,
+ * with bad_at, an allocation at trace node 99, which does not exist, in round bad_at. */
+static void write_rounds(const char *path, int bad_at)
+{
+    mt_lb_t b;
+    mt_lb_init(&b, 100, 0);
+    mt_lb_node(&b, 1, 0, 0x1000);
+    mt_lb_node(&b, 2, 1, 0x2000);
+    mt_sample_t smp = {.rss = 4096};
+    for (uint64_t i = 1; i <= 3000; i++) {
+        for (uint64_t th = 0; th < 2; th++) {
+            mt_lb_thread(&b, 21 + th);
+            uint64_t addr = 0x100000 + (i * 2 + th) * 0x100;
+            uint32_t node = bad_at && i == (uint64_t)bad_at && th ? 99 : (uint32_t)(1 + th);
+            mt_lb_alloc(&b, MT_ALLOC_MALLOC, i * 10, 16 + th * 16 + i % 7, addr, node);
+            if (i > 1) /* the other thread's block of the round before */
+                mt_lb_free_(&b, MT_TAG_FREE, i * 10 + 1, 0x100000 + ((i - 1) * 2 + !th) * 0x100);
+        }
+        if (i % 100 == 0)
+            mt_lb_sample(&b, i * 10 + 2, &smp);
+    }
+    mt_lb_exit(&b, 40000, MT_EXIT_NORMAL, 0);
+    mt_lb_write(&b, path);
+    mt_lb_free(&b);
+}
+
+static mt_analysis_t *load_rounds(const char *path, const char *threads)
+{
+    char err[256];
+    mt_analysis_t *a;
+    setenv("MEMTRACE_INDEX", "0", 1);
+    setenv("MEMTRACE_ANALYSIS_THREADS", threads, 1);
+    ck_assert_int_eq(mt_analysis_load(&a, path, err, sizeof err), 0);
+    unsetenv("MEMTRACE_ANALYSIS_THREADS");
+    return a;
+}
+
+START_TEST(heap_events_in_batches_count_exactly)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/mt-test-rounds-%d.mtr", (int)getpid());
+    write_rounds(path, 0);
+    for (int k = 0; k < 2; k++) {
+        mt_analysis_t *a = load_rounds(path, k ? "2" : "1");
+        ck_assert_int_eq(a->truncated, 0);
+        ck_assert_uint_eq(a->replay.allocations, 6000);
+        ck_assert_uint_eq(a->replay.frees, 5998);
+        ck_assert_uint_eq(a->replay.unknown_frees, 0);
+        /* the two blocks of the last round are held: 16 + 3000 % 7, 32 + 3000 % 7 */
+        ck_assert_uint_eq(a->replay.heap_blocks, 2);
+        ck_assert_uint_eq(a->replay.heap_bytes, 16 + 32 + 2 * (3000 % 7));
+        ck_assert_uint_eq(a->replay.nsamples > 0, 1);
+        ck_assert_uint_eq(a->replay.ntstats, 2);
+        ck_assert_uint_eq(a->replay.tstats[0].allocations, 3000);
+        ck_assert_uint_eq(a->replay.tstats[1].allocations, 3000);
+        ck_assert_uint_eq(mt_replay_node(&a->replay, 2).allocations, 3000);
+        ck_assert_uint_eq(a->events, 6000 + 5998);
+        mt_analysis_free(a);
+    }
+    unlink(path);
+}
+END_TEST
+
+START_TEST(bad_node_in_a_batch_cuts_where_it_is)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/mt-test-rounds-bad-%d.mtr", (int)getpid());
+    write_rounds(path, 2500);
+    for (int k = 0; k < 2; k++) {
+        mt_analysis_t *a = load_rounds(path, k ? "2" : "1");
+        ck_assert_int_eq(a->cut, 1);
+        ck_assert_str_eq(a->cut_reason, "allocation refers to unknown trace node 99");
+        /* rounds 1 to 2,499 whole, then thread 21's allocation and free of round 2,500 */
+        ck_assert_uint_eq(a->replay.allocations, 2499 * 2 + 1);
+        ck_assert_uint_eq(a->replay.frees, 2498 * 2 + 1);
+        /* the bad allocation counts as read: the events before it and itself */
+        ck_assert_uint_eq(a->events, 2499 * 2 + 2498 * 2 + 2 + 1);
+        mt_analysis_free(a);
+    }
+    unlink(path);
+}
+END_TEST
+
 MT_SUITE(.name = "analysis",
          .tests = MT_TESTS(filter_by_name_through_the_log,
                            window_counts_what_it_allocated_and_holds_at_its_end,
                            window_to_the_end_of_the_log, aggregated_log_sets_the_replays_figures,
-                           aggregated_log_refuses_what_is_corrupt));
+                           aggregated_log_refuses_what_is_corrupt,
+                           heap_events_in_batches_count_exactly,
+                           bad_node_in_a_batch_cuts_where_it_is));

@@ -519,6 +519,47 @@ START_TEST(attached_frees_before_attach)
 }
 END_TEST
 
+/* The lifetime histogram's bucket as the replay once computed it: a loop over powers of ten. */
+static unsigned digits_by_loop(uint64_t d)
+{
+    unsigned i = 0;
+    for (uint64_t p = 1; d >= p && i < MT_REPLAY_LIFETIME_DIGITS - 1; p *= 10)
+        i++;
+    return i;
+}
+
+/* Every lifetime from 0 to 100,000 us and each side of every power of ten up to 10^19 (and
+ * the largest), freed one by one: each in the bucket of its decimal digits. */
+START_TEST(lifetime_buckets_by_decimal_digits)
+{
+    uint64_t want[MT_REPLAY_LIFETIME_DIGITS] = {0}, addr = 0x1000;
+    uint64_t d[100001 + 3 * 20];
+    size_t n = 0;
+    for (uint64_t v = 0; v <= 100000; v++)
+        d[n++] = v;
+    uint64_t p = 1;
+    for (int i = 0; i < 20; i++, p *= 10) {
+        d[n++] = p - 1;
+        d[n++] = p;
+        d[n++] = i == 19 ? UINT64_MAX - 1 : p + 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        A(0, addr, 16, 1);
+        F(d[i], addr);
+        want[digits_by_loop(d[i])]++;
+        addr += 0x10;
+    }
+    for (unsigned i = 0; i < MT_REPLAY_LIFETIME_DIGITS; i++)
+        ck_assert_msg(r.frees_by_lifetime_digits[i] == want[i], "%u digits: %llu, not %llu", i,
+                      (unsigned long long)r.frees_by_lifetime_digits[i],
+                      (unsigned long long)want[i]);
+    /* what the sample knows: 100,000 (twice), 100,001 and 999,999 have six digits; 10^19
+     * and 2^64 - 2 twenty, the last bucket */
+    ck_assert_uint_eq(r.frees_by_lifetime_digits[6], 4);
+    ck_assert_uint_eq(r.frees_by_lifetime_digits[20], 2);
+}
+END_TEST
+
 MT_SUITE(.name = "replay", .setup = setup, .teardown = teardown, .timeout = 60,
          .tests = MT_TESTS(exact_counts, peak_per_node_lazy_snapshot, realloc_success,
                            realloc_failure_restores_block, realloc_to_zero_frees,
@@ -527,4 +568,4 @@ MT_SUITE(.name = "replay", .setup = setup, .teardown = teardown, .timeout = 60,
                            finish_keeps_every_node_figure, grown_table_keeps_every_block,
                            per_thread_figures, filter_restricts_every_figure,
                            filter_realloc_and_unknown_frees, filter_table_grows_with_every_thread,
-                           attached_frees_before_attach));
+                           attached_frees_before_attach, lifetime_buckets_by_decimal_digits));
