@@ -11,12 +11,15 @@
 
 #include "log_format.h"
 
-/* A zstd frame through a log's chunks, as the recorder makes it: level MT_ZSTD_LEVEL, no
+/* A zstd frame through a log's chunks, as the recorder makes it: MT_ZSTD_* parameters, no
  * checksum, no content size. NULL when zstd cannot make it. */
 static inline ZSTD_CCtx *bench_zstd_new(void)
 {
     ZSTD_CCtx *zc = ZSTD_createCCtx();
     if (zc && (ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, MT_ZSTD_LEVEL)) ||
+               ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_windowLog, MT_ZSTD_WINDOW_LOG)) ||
+               ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_hashLog, MT_ZSTD_HASH_LOG)) ||
+               ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_chainLog, MT_ZSTD_CHAIN_LOG)) ||
                ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_checksumFlag, 0)) ||
                ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_contentSizeFlag, 0)))) {
         ZSTD_freeCCtx(zc);

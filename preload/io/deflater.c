@@ -23,12 +23,12 @@
 /*
  * Why zstd, in one frame through the log (version 8): a program says the same things
  * megabytes of log apart (a g++ compile's allocation orders, its stacks, its sizes), where
- * deflate's 32 KiB window cannot reach. The frame's 2 MiB window reaches back over the chunks
+ * deflate's 32 KiB window cannot reach. The frame's 1 MiB window reaches back over the chunks
  * before, and every chunk still ends whole (a flush), so a log cut after it reads up to it.
  * On the logs of issue 20 (the same raw chunks, bench/log_reencode.c): cc1plus 13.40 MB with
- * libdeflate 6 against 9.73 MB, in 0.53 s of CPU against 0.70; churn.c 17.37 MB against 17.23
- * in 0.44 s against 0.62; perl, sqlite3, lua5.4 and node within 1.5% either way of libdeflate's
- * levels 6 and 9 (docs/log-format.md, Versioning).
+ * libdeflate 6 against 9.80 MB, in less CPU; churn.c 17.37 MB against 17.24; perl, sqlite3,
+ * lua5.4 and node within 3% either way of libdeflate's levels 6 and 9 (docs/log-format.md,
+ * Versioning). Parameters: MT_ZSTD_LEVEL in format/log_format.h.
  */
 
 /*
@@ -223,6 +223,9 @@ static void mt_deflater_try_zstd(mt_deflater_t *d)
     if (!zc)
         return;
     if (ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, MT_ZSTD_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_windowLog, MT_ZSTD_WINDOW_LOG)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_hashLog, MT_ZSTD_HASH_LOG)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_chainLog, MT_ZSTD_CHAIN_LOG)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_checksumFlag, 0)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_contentSizeFlag, 0))) {
         ZSTD_freeCCtx(zc);
@@ -250,7 +253,14 @@ void mt_deflater_restart(mt_deflater_t *d)
 
 void mt_deflater_after_fork(mt_deflater_t *d)
 {
-    d->zc_frame = false; /* the frame is reset before the child's first chunk */
+    /* The parent's writer thread may have been inside zstd, its context half changed: the
+     * child makes its own (its workspace comes with its first chunk), and the parent's pages
+     * are abandoned, as zlib's are. */
+    if (d->zc) {
+        d->zc = NULL;
+        mt_deflater_try_zstd(d);
+    }
+    d->zc_frame = false;
     if (!d->ld && !d->zc)
         (void)mt_deflater_zinit(d); /* the parent's stream's pages are simply abandoned */
 }

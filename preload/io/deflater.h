@@ -49,7 +49,7 @@ static inline bool mt_deflater_dense(size_t raw, size_t clen, uint64_t records)
 }
 
 /* A fork child: a thread of the parent may have been inside zlib's deflate or zstd; start
- * zlib anew and zstd with a new frame (libdeflate holds nothing between chunks). */
+ * zlib and zstd anew (libdeflate holds nothing between chunks). */
 void mt_deflater_after_fork(mt_deflater_t *d);
 
 /* Room the output of a chunk of raw_cap bytes may need. */
