@@ -57,8 +57,8 @@ quietly() {
 # python3.11-dev: CPython 3.11's headers, for Python frames (the recorder reads the
 # interpreter's frame structures); python3-numpy: the numpy case of the Python tests.
 PACKAGES=(build-essential g++ meson ninja-build pkg-config libunwind-dev libdw-dev libelf-dev
-          zlib1g-dev libdeflate-dev check python3 python3.11-dev python3-numpy sqlite3 git valgrind
-          libjemalloc-dev libgoogle-perftools-dev)
+          zlib1g-dev libdeflate-dev libzstd-dev check python3 python3.11-dev python3-numpy sqlite3
+          git valgrind libjemalloc-dev libgoogle-perftools-dev)
 # Only `test` needs a browser: the flame graph and HTML report tests open the files in headless
 # Chromium (with its libraries about 120 MB to download, 410 MB installed on a Debian 12 with
 # the build packages), which `demo` and `build` never use. clang: the leak corpus

@@ -66,11 +66,13 @@ MEMTRACE="$BUILD/cli/memtrace"
 # ---- log size and recorder memory on real programs (issue 20, items 2 and 5) ----
 #
 # bench/bench.sh --logsize [--runs N]: for each program below that is installed, RUNS
-# interleaved runs of the plain program, `memtrace run -q`, heaptrack and `memtrace run` (the
-# summary read while the program runs). Medians of: the log's size against heaptrack's, the
-# program's peak RSS (GNU time's %M) under the recorder against plain, and the memtrace
-# process's own peak RSS (polled) over a trivial run's, per block live at the heap's peak (for
-# heaps of 100,000 blocks and more; it includes the reader's buffers, about 4 MiB).
+# interleaved runs of the plain program, `memtrace run -q`, the same with every chunk deflated
+# alone (MEMTRACE_LOG_ZSTD=0, the compression of log version 7), heaptrack and `memtrace run`
+# (the summary read while the program runs). Medians of: the log's size against the deflated
+# one's and heaptrack's, the program's peak RSS (GNU time's %M) under the recorder against
+# plain, and the memtrace process's own peak RSS (polled) over a trivial run's, per block live
+# at the heap's peak (for heaps of 100,000 blocks and more; it includes the reader's buffers,
+# about 4 MiB).
 # LOGSIZE_PROGRAMS="perl lua" measures only those.
 logsize_bench() {
     LOGSIZE_WORK="$(mktemp -d)"
@@ -138,6 +140,9 @@ SQL
             /usr/bin/time -f "%M" -o "$work/t" "$MEMTRACE" run -q -o "$work/q.mtr" -- \
                 "${argv[@]}" >/dev/null 2>&1 || true
             echo "$(cat "$work/t") $(stat -c %s "$work/q.mtr")" >>"$work/$n.rec"
+            MEMTRACE_LOG_ZSTD=0 "$MEMTRACE" run -q -o "$work/d.mtr" -- "${argv[@]}" >/dev/null \
+                2>&1 || true
+            stat -c %s "$work/d.mtr" >>"$work/$n.defl"
             if [ $have_ht = 1 ]; then
                 (cd "$work" && heaptrack -o "$work/ht.$n" "${argv[@]}" >/dev/null 2>&1) || true
                 stat -c %s "$work"/ht."$n".* 2>/dev/null | head -1 >>"$work/$n.ht"
@@ -150,21 +155,22 @@ SQL
             echo "$hwm ${blocks:-0}" >>"$work/$n.sum"
         done
     done
-    printf "%-7s %11s %11s %7s   %10s %10s %8s   %12s %9s\n" "" "log" "heaptrack" "ratio" \
-        "plain RSS" "recorder" "+MiB" "summary RSS" "B/block"
+    printf "%-7s %11s %11s %11s %7s   %10s %10s %8s   %12s %9s\n" "" "log" "deflated" \
+        "heaptrack" "ratio" "plain RSS" "recorder" "+MiB" "summary RSS" "B/block"
     for n in "${names[@]}"; do
         [ -f "$work/$n.rec" ] || continue
-        local plain rss log ht shwm sblocks
+        local plain rss log defl ht shwm sblocks
         plain=$(lmedian 1 "$work/$n.plain")
         rss=$(lmedian 1 "$work/$n.rec")
         log=$(lmedian 2 "$work/$n.rec")
+        defl=$(lmedian 1 "$work/$n.defl")
         ht=$([ -f "$work/$n.ht" ] && lmedian 1 "$work/$n.ht" || echo 0)
         shwm=$(lmedian 1 "$work/$n.sum")
         sblocks=$(lmedian 2 "$work/$n.sum")
-        awk -v n="$n" -v lg="$log" -v ht="$ht" -v p="$plain" -v r="$rss" -v s="$shwm" \
-            -v b="$sblocks" -v base="$base_hwm" 'BEGIN {
-            printf "%-7s %11d %11d %7s   %6.1f MiB %6.1f MiB %+8.1f   %8.1f MiB %9s\n",
-                n, lg, ht, ht ? sprintf("%.2f", lg / ht) : "-",
+        awk -v n="$n" -v lg="$log" -v df="$defl" -v ht="$ht" -v p="$plain" -v r="$rss" \
+            -v s="$shwm" -v b="$sblocks" -v base="$base_hwm" 'BEGIN {
+            printf "%-7s %11d %11d %11d %7s   %6.1f MiB %6.1f MiB %+8.1f   %8.1f MiB %9s\n",
+                n, lg, df, ht, ht ? sprintf("%.2f", lg / ht) : "-",
                 p / 1024, r / 1024, (r - p) / 1024, s / 1024,
                 (b >= 100000 ? sprintf("%.1f", (s - base) * 1024 / b) : "-") }'
     done

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 // Re-encodes a memtrace log with this tree's encoder (format/log_format.h): every record the
-// reader gives, in its order, into a log of the current version, deflated at level 6, with a
-// chunk wherever the input has one (or 512 KiB, the recorder's most): the runs of frees then
-// end where they did, so the records come back in the same order. For trying an encoding on
-// the logs of real programs without recording them again, and for checking that the reports of
-// both logs agree (tests/integration builds it as mt_log_reencode).
+// reader gives, in its order, into a log of the current version, its chunks in one zstd frame
+// as the recorder writes them, with a chunk wherever the input has one (or 512 KiB, the
+// recorder's most): the runs of frees then end where they did, so the records come back in
+// the same order. For trying an encoding on the logs of real programs without recording them
+// again, and for checking that the reports of both logs agree (tests/integration builds it as
+// mt_log_reencode).
 //
 //   cc -O2 -Iformat -Isrc/log bench/log_reencode.c build/src/libmemtrace_log.a
-//      build/src/libmemtrace_util.a -ldeflate -lz -lpthread -o log_reencode
-//   log_reencode [--no-repeat] [--v6] IN.mtr OUT.mtr    (--no-repeat: no REPEAT records;
-//                                               --v6: a log of version 6, without site codes)
+//      build/src/libmemtrace_util.a -ldeflate -lzstd -lz -lpthread -o log_reencode
+//   log_reencode [--no-repeat] [--v6|--v7|--deflate] IN.mtr OUT.mtr
+//                                               (--no-repeat: no REPEAT records; --v6: a log
+//                                               of version 6, without site codes; --v7: of
+//                                               version 7, chunks deflated at level 6 alone;
+//                                               --deflate: version 8 with such chunks)
 //   log_reencode --dump IN.mtr                  every record the reader gives, one a line: two
 //                                               logs of the same events dump the same text
 #include <errno.h>
@@ -30,7 +34,9 @@
 static FILE *out;
 static uint8_t *bufs, *flat, *comp;
 static const size_t comp_cap = 2u * CAP * MT_STREAMS;
-static z_stream zs; /* level 6, raw deflate: the recorder's sizes within 2% */
+static z_stream zs;   /* level 6, raw deflate: the recorder's sizes within 2% */
+static ZSTD_CCtx *zc; /* the log's zstd frame (version 8); NULL: deflate */
+static int zc_frame;
 
 static void die(const char *what)
 {
@@ -41,8 +47,16 @@ static void die(const char *what)
 static void flush_chunk(mt_enc_t *e)
 {
     const char *what;
-    if (bench_chunk_write(out, &zs, flat, mt_enc_copy_raw(e, flat), comp, comp_cap, &what) < 0)
+    size_t rlen = mt_enc_copy_raw(e, flat);
+    if (zc) {
+        size_t n = bench_chunk_zstd(zc, &zc_frame, flat, rlen, comp, comp_cap);
+        if (n == 0)
+            die("zstd");
+        if (fwrite(comp, 1, n, out) != n)
+            die("write failed");
+    } else if (bench_chunk_write(out, &zs, flat, rlen, comp, comp_cap, &what) < 0) {
         die(what);
+    }
     mt_enc_chunk(e, bufs, CAP);
 }
 
@@ -227,7 +241,7 @@ static void dump(const mt_record_t *r)
 
 int main(int argc, char **argv)
 {
-    int no_repeat = 0, dumping = 0, v6 = 0;
+    int no_repeat = 0, dumping = 0, v6 = 0, v7 = 0, deflate_only = 0;
     for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
         if (strcmp(argv[1], "--no-repeat") == 0)
             no_repeat = 1;
@@ -235,12 +249,17 @@ int main(int argc, char **argv)
             dumping = 1;
         else if (strcmp(argv[1], "--v6") == 0)
             v6 = 1;
+        else if (strcmp(argv[1], "--v7") == 0)
+            v7 = 1;
+        else if (strcmp(argv[1], "--deflate") == 0)
+            deflate_only = 1;
         else
             break;
     }
     if (argc != 3 - dumping) {
         fprintf(stderr,
-                "usage: log_reencode [--no-repeat] [--v6] IN.mtr OUT.mtr | --dump IN.mtr\n");
+                "usage: log_reencode [--no-repeat] [--v6|--v7|--deflate] IN.mtr OUT.mtr | --dump "
+                "IN.mtr\n");
         return 2;
     }
     mt_reader_t *r;
@@ -272,10 +291,13 @@ int main(int argc, char **argv)
         die("out of memory");
     if (deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         die("deflateInit2");
+    /* versions 4 to 7 know deflate chunks only */
+    if (!v6 && !v7 && !deflate_only && !(zc = bench_zstd_new()))
+        die("ZSTD_createCCtx");
     uint8_t hdr[MT_LOG_HEADER_SIZE];
     mt_log_header_put(hdr, mt_reader_start_realtime_ns(r), mt_reader_pid(r), MT_TIME_UNIT_US);
-    if (v6)
-        mt_put_u16le(hdr + 8, 6);
+    if (v6 || v7)
+        mt_put_u16le(hdr + 8, v6 ? 6 : 7);
     if (fwrite(hdr, 1, sizeof hdr, out) != sizeof hdr)
         die("write failed");
     mt_enc_t e;
@@ -302,6 +324,7 @@ int main(int argc, char **argv)
     if (mt_enc_len(&e))
         flush_chunk(&e);
     mt_reader_close(r);
+    ZSTD_freeCCtx(zc);
     if (fclose(out) != 0)
         die("write failed");
     return 0;

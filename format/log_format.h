@@ -14,13 +14,13 @@
 #include "log_model.h"
 
 /*
- * File layout (version 7)
+ * File layout (version 8)
  * =======================
  *
  *   +----------------------+  32 bytes, uncompressed, little-endian
  *   | file header          |
  *   +----------------------+
- *   | chunk 0              |  16-byte chunk header + raw deflate stream
+ *   | chunk 0              |  16-byte chunk header + zstd blocks (or raw deflate)
  *   +----------------------+
  *   | chunk 1              |
  *   +----------------------+
@@ -34,11 +34,16 @@
  *   +----------+--------+--------+----------+--------------------------+------+-----------+
  *   time unit: microseconds per tick of the record clock (the recorder's is 1000: 1 ms)
  *
- * Chunk header (the payload is raw deflate, RFC 1951, without a zlib wrapper):
+ * Chunk header; the magic says how the payload is compressed:
  *   0            4                8                12               16
  *   +------------+----------------+----------------+----------------+--------------------+
- *   | "MTCK"     | compressed len | raw len        | crc32(raw)     | deflate(raw) ...   |
+ *   | magic      | compressed len | raw len        | crc32(raw)     | payload ...        |
  *   +------------+----------------+----------------+----------------+--------------------+
+ *   "MTCK": raw deflate (RFC 1951, no zlib wrapper) of the raw chunk alone;
+ *   "MTZF": version 8: a zstd frame begins (its header, then blocks); "MTZC": version 8: more
+ *   blocks of the frame of the chunks before. A zstd chunk's blocks end at the end of each of
+ *   its streams (a flush): the chunk decodes after the ones before it, whole, and a frame
+ *   reaches megabytes back, where deflate's window is 32 KiB (docs/log-format.md, Chunks).
  *
  * Raw chunk: the fields of a chunk's records are split by kind into nine streams, so that each
  * stream's bytes look alike and deflate's matches and Huffman codes fit them:
@@ -189,15 +194,28 @@
 /* 4: the model of the records runs through the file (docs/log-format.md, "Versioning"). 5: a
  * FREE_RUN's address gaps in 16-byte units when it can. 6: REPEAT, and aggregated logs (the
  * header flag, AGG_HEAP, AGG_SITE, AGG_LIVE). 7: the ALLOC forms' node and size are codes of the
- * site model (log_model.h). Older logs have another layout: a reader refuses them with a line
- * that says so. */
-#define MT_LOG_VERSION 7
+ * site model (log_model.h). 8: chunks compressed with zstd, one frame across chunks (the same
+ * records). Older logs have another layout: a reader refuses them with a line that says so. */
+#define MT_LOG_VERSION 8
 #define MT_LOG_MIN_VERSION 4
 #define MT_LOG_HEADER_SIZE 32
 /* File header flags (offset 12). AGGREGATED: `memtrace run --aggregate` wrote the log: no heap
  * events, only what the recorder aggregated (AGG_* records), written when the process ended. */
 #define MT_LOG_FLAG_AGGREGATED 1u
-#define MT_CHUNK_MAGIC 0x4b43544dU /* "MTCK" read as little-endian u32 */
+#define MT_CHUNK_MAGIC 0x4b43544dU /* "MTCK" read as little-endian u32: raw deflate */
+/* Version 8: zstd. "MTZF": the payload starts a zstd frame (the reader starts a new stream);
+ * "MTZC": it continues the frame of the last MTZF chunk (an MTCK chunk may come between). */
+#define MT_CHUNK_MAGIC_ZSTD_FRAME 0x465a544dU /* "MTZF" */
+#define MT_CHUNK_MAGIC_ZSTD 0x435a544dU       /* "MTZC" */
+/* The recorder's zstd parameters (the reader takes any): level 7 with a 1 MiB window and
+ * smaller tables than its own, 3.3 MiB of compressor state instead of level 6's 5.9 MiB. The
+ * same raw chunks of a g++ compile: level 6 with its own tables 9.73 MB, these 9.80 MB (level
+ * 6 with them 9.90), libdeflate 6 13.40 MB; compressing churn.c's log takes level 6's CPU,
+ * 21% less than libdeflate 6's (docs/log-format.md, Where the bytes go). */
+#define MT_ZSTD_LEVEL 7
+#define MT_ZSTD_WINDOW_LOG 20
+#define MT_ZSTD_HASH_LOG 18
+#define MT_ZSTD_CHAIN_LOG 16
 #define MT_CHUNK_HEADER_SIZE 16
 #define MT_CHUNK_MAX_RAW (4u << 20) /* a reader refuses larger chunks as corrupt */
 
@@ -1522,6 +1540,16 @@ static inline void mt_chunk_header_put(uint8_t out[MT_CHUNK_HEADER_SIZE], uint32
                                        uint32_t raw, uint32_t crc)
 {
     mt_put_u32le(out, MT_CHUNK_MAGIC);
+    mt_put_u32le(out + 4, compressed);
+    mt_put_u32le(out + 8, raw);
+    mt_put_u32le(out + 12, crc);
+}
+
+/* The same with another magic (MT_CHUNK_MAGIC_ZSTD_FRAME, MT_CHUNK_MAGIC_ZSTD). */
+static inline void mt_chunk_header_put_magic(uint8_t out[MT_CHUNK_HEADER_SIZE], uint32_t magic,
+                                             uint32_t compressed, uint32_t raw, uint32_t crc)
+{
+    mt_put_u32le(out, magic);
     mt_put_u32le(out + 4, compressed);
     mt_put_u32le(out + 8, raw);
     mt_put_u32le(out + 12, crc);

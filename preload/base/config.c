@@ -114,6 +114,7 @@ void mt_config_load(void)
     c->fast_unwind = mt_config_ulong("MEMTRACE_FAST_UNWIND", 1) != 0;
     c->rings = mt_config_ulong("MEMTRACE_RINGS", 1) != 0;
     c->log_repeat = mt_config_ulong("MEMTRACE_LOG_REPEAT", 1) != 0;
+    c->log_zstd = mt_config_ulong("MEMTRACE_LOG_ZSTD", 1) != 0;
     c->root_pid = (int)mt_config_ulong("MEMTRACE_ROOT_PID", 0);
     c->aggregate = mt_config_ulong("MEMTRACE_AGGREGATE", 0) != 0;
     /* A sample per tick would make the log grow with the run, which is what an aggregated

@@ -29,6 +29,8 @@ typedef struct mt_config {
      * instead of every event (record/aggregate.h); implies no samples (sample_ms 0). */
     bool aggregate;
     bool log_repeat; /* MEMTRACE_LOG_REPEAT: REPEAT records, default on (0: tests) */
+    bool log_zstd;   /* MEMTRACE_LOG_ZSTD: one zstd frame through the chunks, default on (0:
+                        every chunk deflated alone, as version 7; tests and comparisons) */
 } mt_config_t;
 
 extern mt_config_t mt_config;

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: MIT
-// The chunk compressor behind the log writer: libdeflate (one call per chunk) or zlib (one
-// stream whose parameters follow the chunk's streams). Runs on the writer thread, in a starved
-// producer, or inline (exec, fatal signal): no lock, no allocation after mt_deflater_init, and
-// no state in the program's heap.
+// The chunk compressor behind the log writer: zstd (one frame through the log's chunks),
+// libdeflate (one call per chunk) or zlib (one stream whose parameters follow the chunk's
+// streams). Runs on the writer thread, in a starved producer, or inline (exec, fatal signal):
+// no lock, no allocation after the first chunk, and no state in the program's heap.
 #include "io/deflater.h"
 
 #include <errno.h>
 #include <string.h>
+
+/* ZSTD_createCCtx_advanced: the only way to give zstd memory that is not the program's heap.
+ * Part of zstd's "experimental" API since 1.0, exported by Debian's libzstd.so.1. */
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
 
 #include "base/early_alloc.h"
 #include "base/mt_libc.h"
@@ -14,6 +19,17 @@
 #if MT_HAVE_LIBDEFLATE
 #include <libdeflate.h>
 #endif
+
+/*
+ * Why zstd, in one frame through the log (version 8): a program says the same things
+ * megabytes of log apart (a g++ compile's allocation orders, its stacks, its sizes), where
+ * deflate's 32 KiB window cannot reach. The frame's 1 MiB window reaches back over the chunks
+ * before, and every chunk still ends whole (a flush), so a log cut after it reads up to it.
+ * On the logs of issue 20 (the same raw chunks, bench/log_reencode.c): cc1plus 13.40 MB with
+ * libdeflate 6 against 9.80 MB, in less CPU; churn.c 17.37 MB against 17.24; perl, sqlite3,
+ * lua5.4 and node within 3% either way of libdeflate's levels 6 and 9 (docs/log-format.md,
+ * Versioning). Parameters: MT_ZSTD_LEVEL in format/log_format.h.
+ */
 
 /*
  * Why libdeflate: the writer thread's deflate was the largest single cost of recording
@@ -89,6 +105,14 @@ static int mt_deflater_zinit(mt_deflater_t *d)
     return d->zs_ready ? 0 : -ENOMEM;
 }
 
+/* The larger of bound and what zstd may write for raw_cap bytes in flushed blocks: a frame
+ * header, and a block header per stream beyond ZSTD_compressBound's. */
+static size_t mt_deflater_zstd_bound(size_t bound, size_t raw_cap)
+{
+    size_t zb = ZSTD_compressBound(raw_cap) + 32 + 8 * MT_STREAMS;
+    return zb > bound ? zb : bound;
+}
+
 #if MT_HAVE_LIBDEFLATE
 /*
  * libdeflate (1.14, Debian 12's) allocates its compressor with malloc, through the program's
@@ -131,7 +155,7 @@ size_t mt_deflater_bound(size_t raw_cap)
 {
     size_t zb = compressBound((uLong)raw_cap);
     size_t lb = libdeflate_deflate_compress_bound(NULL, raw_cap);
-    return zb > lb ? zb : lb;
+    return mt_deflater_zstd_bound(zb > lb ? zb : lb, raw_cap);
 }
 
 /* The chunk made contiguous in the stage, compressed in one call (libdeflate has no
@@ -170,23 +194,126 @@ static void mt_deflater_try_libdeflate(mt_deflater_t *d, size_t raw_cap)
 
 size_t mt_deflater_bound(size_t raw_cap)
 {
-    return compressBound((uLong)raw_cap);
+    return mt_deflater_zstd_bound(compressBound((uLong)raw_cap), raw_cap);
 }
 #endif
 
-int mt_deflater_init(mt_deflater_t *d, size_t raw_cap, bool try_libdeflate)
+/* zstd's state in memtrace's own pages, as zlib's (mt_deflater_zalloc). */
+static void *mt_deflater_zstd_alloc(void *opaque, size_t size)
 {
-    if (d->ld)
+    (void)opaque;
+    uint8_t *p = mt_map(size + 16);
+    if (!p)
+        return NULL;
+    *(size_t *)p = size + 16;
+    return p + 16;
+}
+
+static void mt_deflater_zstd_free(void *opaque, void *ptr)
+{
+    mt_deflater_zfree(opaque, ptr);
+}
+
+/* The frame's parameters: no checksum and no content size (the chunks' CRCs check the bytes,
+ * and a frame has no known end). */
+static void mt_deflater_try_zstd(mt_deflater_t *d)
+{
+    ZSTD_customMem mem = {mt_deflater_zstd_alloc, mt_deflater_zstd_free, NULL};
+    ZSTD_CCtx *zc = ZSTD_createCCtx_advanced(mem);
+    if (!zc)
+        return;
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, MT_ZSTD_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_windowLog, MT_ZSTD_WINDOW_LOG)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_hashLog, MT_ZSTD_HASH_LOG)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_chainLog, MT_ZSTD_CHAIN_LOG)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_checksumFlag, 0)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_contentSizeFlag, 0))) {
+        ZSTD_freeCCtx(zc);
+        return;
+    }
+    d->zc = zc;
+    d->zc_frame = false;
+}
+
+int mt_deflater_init(mt_deflater_t *d, size_t raw_cap, bool try_libdeflate, bool zstd)
+{
+    if (zstd && !d->zc)
+        mt_deflater_try_zstd(d);
+    if (d->zc || d->ld)
         return 0;
     if (try_libdeflate)
         mt_deflater_try_libdeflate(d, raw_cap);
     return d->ld ? 0 : mt_deflater_zinit(d);
 }
 
+void mt_deflater_restart(mt_deflater_t *d)
+{
+    d->zc_frame = false;
+}
+
 void mt_deflater_after_fork(mt_deflater_t *d)
 {
-    if (!d->ld)
+    /* The parent's writer thread may have been inside zstd, its context half changed: the
+     * child makes its own (its workspace comes with its first chunk), and the parent's pages
+     * are abandoned, as zlib's are. */
+    if (d->zc) {
+        d->zc = NULL;
+        mt_deflater_try_zstd(d);
+    }
+    d->zc_frame = false;
+    if (!d->ld && !d->zc)
         (void)mt_deflater_zinit(d); /* the parent's stream's pages are simply abandoned */
+}
+
+static uint32_t mt_deflater_crc32(uint32_t crc, const uint8_t *p, size_t n)
+{
+#if MT_HAVE_LIBDEFLATE
+    return libdeflate_crc32(crc, p, n);
+#else
+    return (uint32_t)crc32(crc, p, (uInt)n);
+#endif
+}
+
+/*
+ * One chunk into the frame: the stream-length prefix with M, then every stream that is not
+ * empty ends its block (a flush). A block per stream gives each stream's bytes literal and
+ * sequence codes of their own, as deflate's blocks did (cc1plus: 9.73 MB instead of 9.91 with
+ * a flush per chunk only), and lets `memtrace logstats` tell the streams' compressed bytes
+ * apart. The last flush leaves nothing of the chunk inside zstd: the chunk decodes whole.
+ */
+static int mt_deflater_chunk_zstd(mt_deflater_t *d, uint8_t *out, size_t out_cap,
+                                  const uint8_t *hdr, size_t hlen,
+                                  const uint8_t *const streams[MT_STREAMS],
+                                  const size_t lens[MT_STREAMS], size_t *clen, uint32_t *crc,
+                                  uint32_t *magic)
+{
+    ZSTD_CCtx *zc = d->zc;
+    bool frame = d->zc_frame;
+    d->zc_frame = false; /* a failure below leaves no frame to go on with */
+    if (!frame && ZSTD_isError(ZSTD_CCtx_reset(zc, ZSTD_reset_session_only)))
+        return -EIO;
+    ZSTD_outBuffer o = {out, out_cap, 0};
+    uint32_t c = 0;
+    for (int k = -1; k < MT_STREAMS; k++) {
+        const uint8_t *p = k < 0 ? hdr : streams[k];
+        size_t n = k < 0 ? hlen : lens[k];
+        if (n == 0 && k < MT_STREAMS - 1)
+            continue;
+        c = mt_deflater_crc32(c, p, n);
+        ZSTD_EndDirective end = k < 0 ? ZSTD_e_continue : ZSTD_e_flush;
+        ZSTD_inBuffer in = {p, n, 0};
+        size_t left;
+        do {
+            left = ZSTD_compressStream2(zc, &o, &in, end);
+            if (ZSTD_isError(left) || (o.pos == o.size && (left || in.pos < in.size)))
+                return -EIO;
+        } while (end == ZSTD_e_flush ? left != 0 : in.pos < in.size);
+    }
+    *clen = o.pos;
+    *crc = c;
+    *magic = frame ? MT_CHUNK_MAGIC_ZSTD : MT_CHUNK_MAGIC_ZSTD_FRAME;
+    d->zc_frame = true;
+    return 0;
 }
 
 static int mt_deflater_chunk_z(mt_deflater_t *d, uint8_t *out, size_t out_cap, const uint8_t *hdr,
@@ -230,8 +357,11 @@ static int mt_deflater_chunk_z(mt_deflater_t *d, uint8_t *out, size_t out_cap, c
 
 int mt_deflater_chunk(mt_deflater_t *d, bool dense, uint8_t *out, size_t out_cap,
                       const uint8_t *hdr, size_t hlen, const uint8_t *const streams[MT_STREAMS],
-                      const size_t lens[MT_STREAMS], size_t *clen, uint32_t *crc)
+                      const size_t lens[MT_STREAMS], size_t *clen, uint32_t *crc, uint32_t *magic)
 {
+    if (d->zc)
+        return mt_deflater_chunk_zstd(d, out, out_cap, hdr, hlen, streams, lens, clen, crc, magic);
+    *magic = MT_CHUNK_MAGIC;
 #if MT_HAVE_LIBDEFLATE
     if (d->ld)
         return mt_deflater_chunk_ld(d, dense, out, out_cap, hdr, hlen, streams, lens, clen, crc);

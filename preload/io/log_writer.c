@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Buffer pool, background compression thread and the log file. Producers only encode and
-// enqueue; deflate() and write() happen on the writer thread (or inline when it cannot run).
-// Never mallocs (zlib gets mmap-backed zalloc), never writes to stdio, never kills the target:
-// a write error stops recording with one line on stderr.
+// enqueue; compression and write() happen on the writer thread (or inline when it cannot run).
+// Never mallocs (zstd and zlib get mmap-backed memory), never writes to stdio, never kills the
+// target: a write error stops recording with one line on stderr.
 #include "io/log_writer.h"
 
 #include "leak/leak_scan.h"
@@ -71,7 +71,8 @@ int mt_writer_init(bool try_libdeflate)
         return -ENOMEM;
     mt_writer_conds_init();
     mt_writer_pool_reset();
-    return mt_deflater_init(&w->zd, MT_CHUNK_RAW_CAP, try_libdeflate);
+    /* the log's own stream: zstd across chunks; a helper's chunks are deflate (below) */
+    return mt_deflater_init(&w->zd, MT_CHUNK_RAW_CAP, try_libdeflate, mt_config.log_zstd);
 }
 
 /* ---- file ---- */
@@ -178,7 +179,8 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
     /* the same records without REPEAT: what tests compare the reports of a log with */
     w->enc.rep_off = !mt_config.log_repeat;
     w->cur_tid = 0;
-    w->dense = false; /* its first chunk at level 6 */
+    w->dense = false;            /* its first chunk at level 6 */
+    mt_deflater_restart(&w->zd); /* a new file: a new zstd frame */
     mt_writer_manifest(pid);
     return 0;
 }
@@ -259,14 +261,14 @@ static int mt_writer_compress(mt_deflater_t *zd, uint8_t *out, size_t out_cap, c
         streams[k] = raw + (size_t)k * MT_BUF_CAP;
     }
     size_t clen;
-    uint32_t crc;
+    uint32_t crc, magic;
     bool dense = __atomic_load_n(&mt_writer.dense, __ATOMIC_RELAXED);
     int rc =
         mt_deflater_chunk(zd, dense, out + MT_CHUNK_HEADER_SIZE, out_cap - MT_CHUNK_HEADER_SIZE,
-                          hdr, hlen, streams, lens, &clen, &crc);
+                          hdr, hlen, streams, lens, &clen, &crc, &magic);
     if (rc < 0)
         return rc;
-    mt_chunk_header_put(out, (uint32_t)clen, (uint32_t)(len + hlen), crc);
+    mt_chunk_header_put_magic(out, magic, (uint32_t)clen, (uint32_t)(len + hlen), crc);
     *total = MT_CHUNK_HEADER_SIZE + clen;
     return 0;
 }
@@ -358,6 +360,10 @@ static void mt_writer_finish(uint64_t gen, mt_deflater_t *zd, uint8_t *out)
     if (main_stream)
         w->zd_busy = false;
     if (!w->busy || w->busy_gen != gen || w->writing) {
+        /* zd's zstd frame holds a chunk that the file will not: the reader could not follow
+         * it past here, so zd's next chunk starts a frame of its own. */
+        if (main_stream)
+            mt_deflater_restart(zd);
         mt_pages_release(out, total);
         pthread_cond_broadcast(&w->freed); /* an exec may wait for zd */
         return;
@@ -426,7 +432,10 @@ static void mt_writer_help(void)
     }
     if (!w->help_ready) {
         w->out_help = mt_map(w->out_cap);
-        if (!w->out_help || mt_deflater_init(&w->zd_help, MT_CHUNK_RAW_CAP, w->try_libdeflate) < 0)
+        /* deflate chunks, which need no frame: zd's frame goes on after them, unless zd
+         * compressed the same buffer meanwhile (mt_writer_finish) */
+        if (!w->out_help ||
+            mt_deflater_init(&w->zd_help, MT_CHUNK_RAW_CAP, w->try_libdeflate, false) < 0)
             return;
         w->help_ready = true;
     }
@@ -742,6 +751,7 @@ void mt_writer_exec_failed(off_t size)
         mt_writer_fail(errno);
     w->enc = w->enc_saved;
     w->dense = w->dense_saved;
+    mt_deflater_restart(&w->zd); /* its frame held the EXIT chunk */
     errno = saved;
     pthread_cond_broadcast(&w->freed);
     mt_writer_unlock();

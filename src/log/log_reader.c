@@ -28,6 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+/* ZSTD_frameHeaderSize (logstats): zstd's "experimental" API, exported by libzstd.so.1 */
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
 
 #include "mt_config.h"
 #if MT_HAVE_LIBDEFLATE
@@ -117,6 +120,8 @@ struct mt_reader {
 #if MT_HAVE_LIBDEFLATE
     struct libdeflate_decompressor *ld;
 #endif
+    ZSTD_DCtx *zd; /* version 8: the log's zstd frame, decoded chunk after chunk */
+    int zd_frame;  /* zd has a frame that every zstd chunk so far decoded whole into */
 
     /* inflated chunks: slot i % MT_READER_SLOTS holds chunk i */
     mt_slot_t slots[MT_READER_SLOTS];
@@ -189,9 +194,12 @@ struct mt_reader {
     char namebuf[];
 };
 
-static uLong mt_reader_max_compressed(void)
+static uint64_t mt_reader_max_compressed(void)
 {
-    return compressBound(MT_CHUNK_MAX_RAW);
+    /* zstd's flushed blocks (a block header per stream, the frame header) or deflate's */
+    uint64_t z = ZSTD_compressBound(MT_CHUNK_MAX_RAW) + 32 + 8 * MT_STREAMS;
+    uint64_t d = compressBound(MT_CHUNK_MAX_RAW);
+    return z > d ? z : d;
 }
 
 static void mt_reader_set_truncated(mt_reader_t *r, const char *fmt, ...)
@@ -373,6 +381,116 @@ static int mt_reader_inflate(mt_reader_t *r, uint8_t *dst, uint32_t dlen, const 
 #endif
 }
 
+/* Decodes zd's frame until out holds stop bytes (out->pos == stop); 0, or -1 when the input
+ * ends first or is not zstd. */
+static int mt_unzstd_to(ZSTD_DCtx *zd, ZSTD_inBuffer *in, ZSTD_outBuffer *out, size_t stop)
+{
+    out->size = stop;
+    while (out->pos < stop) {
+        size_t in0 = in->pos, out0 = out->pos;
+        if (ZSTD_isError(ZSTD_decompressStream(zd, out, in)) ||
+            (in->pos == in0 && out->pos == out0))
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * logstats on a zstd chunk: block by block. The writer ends a block at every stream's end, so a
+ * block's bytes are the stream's where its output begins (the frame header goes with the main
+ * stream). Each block is fed alone (its 3-byte header says its length): given more, zstd reads
+ * the next block before it gives this one's last bytes out. 0 or -1.
+ */
+static int mt_unzstd_counted(mt_reader_t *r, ZSTD_inBuffer *in, ZSTD_outBuffer *out, int frame)
+{
+    mt_log_stats_t *st = r->stats;
+    const uint8_t *src = in->src, *dst = out->dst;
+    size_t dlen = out->size, slen = in->size, extra = 0;
+    uint64_t ends[MT_STREAMS];
+    int have = 0;
+    if (frame) {
+        extra = ZSTD_frameHeaderSize(src, slen);
+        if (ZSTD_isError(extra) || extra > slen)
+            return -1;
+        in->size = extra;
+        if (ZSTD_isError(ZSTD_decompressStream(r->zd, out, in)) || in->pos != extra)
+            return -1;
+    }
+    while (in->pos < slen) {
+        if (slen - in->pos < 3)
+            return -1;
+        const uint8_t *b = src + in->pos;
+        uint32_t bh = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16;
+        uint32_t type = (bh >> 1) & 3; /* 0 raw, 1 RLE (one byte), 2 compressed, 3 reserved */
+        size_t blen = 3 + (type == 1 ? 1 : bh >> 3), out0 = out->pos;
+        if (type == 3 || blen > slen - in->pos)
+            return -1;
+        in->size = in->pos + blen;
+        while (in->pos < in->size) {
+            size_t in0 = in->pos, o0 = out->pos;
+            if (ZSTD_isError(ZSTD_decompressStream(r->zd, out, in)) ||
+                (in->pos == in0 && out->pos == o0))
+                return -1;
+        }
+        if (!have) { /* the stream lengths are in the first block, with the main stream */
+            const uint8_t *p = dst, *end = dst + out->pos;
+            uint64_t at = 0;
+            for (int k = 0; k < MT_STREAMS; k++)
+                if (mt_varint_get(&p, end, &ends[k]) < 0)
+                    return -1;
+            at = (uint64_t)(p - dst);
+            st->raw_header_bytes += at;
+            for (int k = 0; k < MT_STREAMS; k++) {
+                st->stream_raw[k] += ends[k];
+                at += ends[k];
+                ends[k] = at;
+            }
+            if (at != dlen)
+                return -1;
+            have = 1;
+        }
+        int k = 0;
+        while (k < MT_STREAMS - 1 && out0 >= ends[k])
+            k++;
+        st->stream_compressed[k] += blen + extra;
+        extra = 0;
+    }
+    return have && out->pos == dlen ? 0 : -1;
+}
+
+/*
+ * A zstd chunk (version 8) into exactly dlen bytes: the next blocks of the log's frame, which
+ * begins at an MTZF chunk (frame: 1) and goes on in the MTZC chunks after it; the chunk must
+ * use all its bytes. A chunk that fails leaves no frame: the next MTZC is refused too (the
+ * reader stops at the first bad chunk anyway). 0 or -1.
+ */
+static int mt_reader_unzstd(mt_reader_t *r, uint8_t *dst, uint32_t dlen, const uint8_t *src,
+                            uint32_t slen, int frame)
+{
+    if (!r->zd && !(r->zd = ZSTD_createDCtx()))
+        return -1;
+    if (!frame && !r->zd_frame)
+        return -1; /* the frame's start was never read */
+    r->zd_frame = 0;
+    if (frame && ZSTD_isError(ZSTD_DCtx_reset(r->zd, ZSTD_reset_session_only)))
+        return -1;
+    ZSTD_inBuffer in = {src, slen, 0};
+    ZSTD_outBuffer out = {dst, dlen, 0};
+    mt_log_stats_t *st = r->stats;
+    if (st ? mt_unzstd_counted(r, &in, &out, frame) < 0 : mt_unzstd_to(r->zd, &in, &out, dlen) < 0)
+        return -1;
+    if (in.pos != slen)
+        return -1;
+    if (st) {
+        st->chunks++;
+        st->chunk_header_bytes += MT_CHUNK_HEADER_SIZE;
+        st->compressed_bytes += slen;
+        st->raw_bytes += dlen;
+    }
+    r->zd_frame = 1;
+    return 0;
+}
+
 static uint32_t mt_reader_crc32(const uint8_t *p, uint32_t len)
 {
 #if MT_HAVE_LIBDEFLATE
@@ -407,7 +525,11 @@ static void mt_reader_produce(mt_reader_t *r, mt_slot_t *slot)
     }
     uint32_t magic = mt_get_u32le(hdr), clen = mt_get_u32le(hdr + 4);
     uint32_t rlen = mt_get_u32le(hdr + 8), crc = mt_get_u32le(hdr + 12);
-    if (magic != MT_CHUNK_MAGIC) {
+    /* zstd chunks (version 8) and raw deflate ones (every version; a version 8 recorder
+     * writes them when zstd cannot be set up, and when a starved program thread compresses) */
+    int zstd =
+        r->version >= 8 && (magic == MT_CHUNK_MAGIC_ZSTD_FRAME || magic == MT_CHUNK_MAGIC_ZSTD);
+    if (magic != MT_CHUNK_MAGIC && !zstd) {
         snprintf(slot->reason, sizeof slot->reason, "bad chunk header at offset %" PRIu64, off);
         return;
     }
@@ -435,8 +557,9 @@ static void mt_reader_produce(mt_reader_t *r, mt_slot_t *slot)
         slot->status = rc;
         return;
     }
-    if ((r->stats ? mt_inflate_counted(r, slot->raw, rlen, comp, clen)
-                  : mt_reader_inflate(r, slot->raw, rlen, comp, clen)) < 0) {
+    if ((zstd ? mt_reader_unzstd(r, slot->raw, rlen, comp, clen, magic == MT_CHUNK_MAGIC_ZSTD_FRAME)
+         : r->stats ? mt_inflate_counted(r, slot->raw, rlen, comp, clen)
+                    : mt_reader_inflate(r, slot->raw, rlen, comp, clen)) < 0) {
         snprintf(slot->reason, sizeof slot->reason, "chunk at offset %" PRIu64 " does not inflate",
                  off);
         return;
@@ -725,6 +848,7 @@ void mt_reader_close(mt_reader_t *r)
         close(r->fd);
     if (r->z_ready)
         inflateEnd(&r->z);
+    ZSTD_freeDCtx(r->zd);
 #if MT_HAVE_LIBDEFLATE
     libdeflate_free_decompressor(r->ld);
 #endif

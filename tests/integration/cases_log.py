@@ -32,12 +32,13 @@ def case_report_not_a_log():
 
 def chunk_offsets(path):
     """File offsets of the chunks of a log (docs/log-format.md: 32-byte header, then chunks of
-    a 16-byte header "MTCK", compressed length, raw length, crc32, and the zlib bytes)."""
+    a 16-byte header "MTCK" (deflate), "MTZF" or "MTZC" (zstd), compressed length, raw length,
+    crc32, and the compressed bytes)."""
     with open(path, "rb") as f:
         data = f.read()
     check(data[:8] == b"MEMTRACE", f"{path} is not a memtrace log")
     offs, pos = [], int.from_bytes(data[10:12], "little")
-    while pos + 16 <= len(data) and data[pos:pos + 4] == b"MTCK":
+    while pos + 16 <= len(data) and data[pos:pos + 4] in (b"MTCK", b"MTZF", b"MTZC"):
         offs.append(pos)
         pos += 16 + int.from_bytes(data[pos + 4:pos + 8], "little")
     return offs, len(data)
@@ -157,16 +158,17 @@ def deflate_levels_of(log, levels):
 
 @case(120)
 def case_log_deflated_by_libdeflate():
-    """Under `memtrace run` every chunk is libdeflate's output byte for byte (the writer
-    thread's deflate was the largest cost of recording with zlib: io/deflater.c): level 6, or
-    level 9 after a chunk that deflated 16:1 or better or whose records took 2 bits each: a
-    Python run's chunks (its first two sparse, the rest dense), and those of a program
-    repeating one allocation (dense from the first on)."""
+    """Under `memtrace run` with MEMTRACE_LOG_ZSTD=0 (deflate chunks, as a starved program
+    thread writes them) every chunk is libdeflate's output byte for byte (the writer thread's
+    deflate was the largest cost of recording with zlib: io/deflater.c): level 6, or level 9
+    after a chunk that deflated 16:1 or better or whose records took 2 bits each: a Python
+    run's chunks (its first two sparse, the rest dense), and those of a program repeating one
+    allocation (dense from the first on)."""
     levels = libdeflate_levels()
     if levels is None:
         raise it.Skip("built without libdeflate")
     log = os.path.join(it.TMP, "deflated.mtr")
-    env = dict(os.environ, PYTHONMALLOC="malloc")
+    env = dict(os.environ, PYTHONMALLOC="malloc", MEMTRACE_LOG_ZSTD="0")
     record(log, "/usr/bin/python3", "-c", "x = [str(i) * 3 for i in range(200000)]", env=env)
     exe = it.build_c("dense_churn", r"""
 #include <stdlib.h>
@@ -181,7 +183,7 @@ int main(void)
 """)
     dense_log = os.path.join(it.TMP, "dense.mtr")
     # without REPEAT (log version 6), which says the whole loop in one chunk of 3 KB
-    record(dense_log, exe, env=dict(os.environ, MEMTRACE_LOG_REPEAT="0"))
+    record(dense_log, exe, env=dict(os.environ, MEMTRACE_LOG_REPEAT="0", MEMTRACE_LOG_ZSTD="0"))
     for path, min_dense in ((log, 2), (dense_log, 10)):
         got = deflate_levels_of(path, levels)
         check(len(got) >= 2, f"expected several chunks in {path}, found {len(got)}")
@@ -258,8 +260,9 @@ int main(void)
 }
 """
 
-# The loop's log: 5.1 KB with REPEAT, 12.9 KB without (MEMTRACE_LOG_REPEAT=0, the records of
-# version 5); its samples are a third of what is left.
+# The loop's log, its chunks deflated alone (MEMTRACE_LOG_ZSTD=0, as version 7): 5.1 KB with
+# REPEAT, 12.9 KB without (MEMTRACE_LOG_REPEAT=0, the records of version 5); its samples are a
+# third of what is left. zstd's frame finds much of the loop without REPEAT (7.2 KB, 5.3 with).
 ROWS_LOG_MAX = 8000
 
 
@@ -281,14 +284,15 @@ def case_log_repeat_periodic():
         os.makedirs(d, exist_ok=True)
     rep = os.path.join(rep_dir, "rows.mtr")
     plain = os.path.join(plain_dir, "rows.mtr")
-    record(rep, exe)
-    record(plain, exe, env=dict(os.environ, MEMTRACE_LOG_REPEAT="0"))
+    deflated = dict(os.environ, MEMTRACE_LOG_ZSTD="0")
+    record(rep, exe, env=deflated)
+    record(plain, exe, env=dict(deflated, MEMTRACE_LOG_REPEAT="0"))
     size, plain_size = os.path.getsize(rep), os.path.getsize(plain)
     check(size < ROWS_LOG_MAX, f"the loop's log is {size} bytes, not under {ROWS_LOG_MAX}")
     check(plain_size >= ROWS_LOG_MAX,
           f"without REPEAT the loop's log is {plain_size} bytes: the bound proves nothing")
     stats = it.json_of("logstats", "--format", "json", rep)
-    check(stats["log_version"] == 7, f"log version {stats['log_version']}")
+    check(stats["log_version"] == 8, f"log version {stats['log_version']}")
     check(stats["records"].get("repeat", {}).get("count", 0) > 0, f"no REPEAT in {rep}: {stats}")
     stats = it.json_of("logstats", "--format", "json", plain)
     check("repeat" not in stats["records"], f"MEMTRACE_LOG_REPEAT=0 wrote REPEATs: {stats}")
@@ -380,7 +384,7 @@ def case_log_site_codes():
     check(old_size >= WALK_LOG_MAX,
           f"as version 6 the walk's log is {old_size} bytes: the bound proves nothing")
     stats = it.json_of("logstats", "--format", "json", log)
-    check(stats["log_version"] == 7, f"log version {stats['log_version']}")
+    check(stats["log_version"] == 8, f"log version {stats['log_version']}")
     check(it.json_of("logstats", "--format", "json", old)["log_version"] == 6,
           "mt_log_reencode --v6 wrote another version")
     summary = it.report_json(log)
@@ -388,6 +392,76 @@ def case_log_site_codes():
     check((summary["allocations"], summary["frees"]) == (want, want),
           f"allocations, frees: {summary['allocations']}, {summary['frees']}, not {want}")
     same_reports(log, old)
+
+
+# ---- zstd (version 8): one frame through the chunks ----
+
+AGAIN_C = r"""
+#include <stdlib.h>
+int main(void)
+{
+    for (int pass = 0; pass < AGAIN_PASSES; pass++) {
+        unsigned x = 12345;
+        for (int i = 0; i < AGAIN_N; i++) {
+            x = x * 1103515245u + 12345u;
+            void *volatile p = malloc((x >> 16) % 3000 + 1);
+            free(p);
+        }
+    }
+    return 0;
+}
+"""
+AGAIN_PASSES, AGAIN_N = 8, 40000
+
+# The same 40,000 random sizes, pass after pass: no model predicts a size, REPEAT's 256 records
+# and deflate's 32 KiB window do not reach the pass before (some 200 KB of raw log), zstd's
+# frame does. Measured: 552 KB as version 7, 90 KB as zstd (6.2 times smaller); the bound
+# leaves room for the samples.
+ZSTD_AGAIN_RATIO = 4
+
+
+def chunk_magics(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return [data[off:off + 4] for off in chunk_offsets(path)[0]]
+
+
+@case(180)
+def case_log_zstd_frame():
+    """The recorder's chunks are one zstd frame: the first chunk starts it (MTZF), the others
+    go on with it (MTZC; a deflate chunk, MTCK, only from a starved program thread), and the
+    counts are exact. The same records with every chunk deflated alone (MEMTRACE_LOG_ZSTD=0),
+    re-encoded as zstd and as version 7, give byte for byte the same reports; as zstd a
+    program that allocates the same random sizes pass after pass is ZSTD_AGAIN_RATIO times
+    smaller."""
+    exe = it.build_c("again", AGAIN_C, "-O0", f"-DAGAIN_PASSES={AGAIN_PASSES}",
+                     f"-DAGAIN_N={AGAIN_N}")
+    dirs = {k: os.path.join(it.TMP, k) for k in ("z", "d", "z2", "v7")}
+    for d in dirs.values():
+        os.makedirs(d, exist_ok=True)
+    logs = {k: os.path.join(d, "again.mtr") for k, d in dirs.items()}
+    record(logs["z"], exe)
+    magics = chunk_magics(logs["z"])
+    zstd = [m for m in magics if m != b"MTCK"]
+    check(len(magics) >= 2 and zstd and zstd[0] == b"MTZF" and b"MTZC" in zstd and
+          set(magics) <= {b"MTZF", b"MTZC", b"MTCK"}, f"{logs['z']}: chunks {magics}")
+    want = AGAIN_PASSES * AGAIN_N
+    summary = it.report_json(logs["z"])
+    check((summary["allocations"], summary["frees"]) == (want, want),
+          f"allocations, frees: {summary['allocations']}, {summary['frees']}, not {want}")
+    record(logs["d"], exe, env=dict(os.environ, MEMTRACE_LOG_ZSTD="0"))
+    check(set(chunk_magics(logs["d"])) == {b"MTCK"},
+          f"MEMTRACE_LOG_ZSTD=0 wrote {chunk_magics(logs['d'])}")
+    reencode(logs["d"], logs["z2"])
+    reencode(logs["d"], logs["v7"], "--v7")
+    check(it.json_of("logstats", "--format", "json", logs["v7"])["log_version"] == 7,
+          "mt_log_reencode --v7 wrote another version")
+    z2_magics = chunk_magics(logs["z2"])
+    check(z2_magics[0] == b"MTZF" and set(z2_magics[1:]) == {b"MTZC"}, f"chunks {z2_magics}")
+    sizes = {k: os.path.getsize(v) for k, v in logs.items()}
+    check(sizes["z2"] * ZSTD_AGAIN_RATIO <= sizes["v7"], f"sizes {sizes}")
+    same_reports(logs["d"], logs["z2"])
+    same_reports(logs["d"], logs["v7"])
 
 
 # ---- churn (shared/bench): exact counts and the right source line ----

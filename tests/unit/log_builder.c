@@ -9,6 +9,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "chunk_out.h"
+
 #define MT_LB_RAW_CAP (MT_CHUNK_MAX_RAW)
 #define MT_LB_ROOM 8192 /* any single record the helpers write, strings aside */
 
@@ -54,6 +56,7 @@ void mt_lb_free(mt_lb_t *b)
     free(b->raw);
     free(b->flat);
     free(b->tables);
+    ZSTD_freeCCtx(b->zc);
     memset(b, 0, sizeof *b);
 }
 
@@ -62,6 +65,19 @@ void mt_lb_flush(mt_lb_t *b)
     if (mt_enc_len(&b->enc) == 0)
         return;
     size_t rlen = mt_enc_copy_raw(&b->enc, b->flat);
+    if (b->zstd) {
+        if (!b->zc && !(b->zc = bench_zstd_new()))
+            abort();
+        size_t cap = MT_CHUNK_HEADER_SIZE + ZSTD_compressBound(rlen) + 32 + 8 * MT_STREAMS;
+        uint8_t *chunk = mt_lb_xrealloc(NULL, cap);
+        size_t n = bench_chunk_zstd(b->zc, &b->zc_frame, b->flat, rlen, chunk, cap);
+        if (n == 0)
+            abort();
+        mt_lb_append(b, chunk, n);
+        free(chunk);
+        mt_enc_chunk(&b->enc, b->raw, MT_LB_RAW_CAP);
+        return;
+    }
     uLongf clen = compressBound(rlen);
     uint8_t *comp = mt_lb_xrealloc(NULL, clen);
     z_stream zs;

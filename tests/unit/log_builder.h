@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Test helper that writes memtrace logs with the real encoder (log_format.h) and real zlib
-// chunks, so unit tests can craft any log, valid or broken. Test-only: aborts on failure.
+// or zstd chunks, so unit tests can craft any log, valid or broken. Test-only: aborts on
+// failure.
 #ifndef MT_LOG_BUILDER_H
 #define MT_LOG_BUILDER_H
 
@@ -19,13 +20,18 @@ typedef struct mt_lb {
     mt_enc_t enc;
     uint64_t tid; /* current thread, announced before the first event after mt_lb_thread */
     int tid_sent;
+    int zstd;               /* chunks from now on: 1 zstd (version 8), 0 raw deflate */
+    struct ZSTD_CCtx_s *zc; /* the log's zstd frame, made at the first zstd chunk */
+    int zc_frame;           /* zc's frame goes on (0: the next zstd chunk starts one) */
 } mt_lb_t;
 
 /* chunk_limit: raw bytes after which a chunk is flushed (0: 64 KiB). Times are kept to the
  * microsecond (the header's time unit is 1 us; the recorder's is MT_TIME_UNIT_US). */
 void mt_lb_init(mt_lb_t *b, uint32_t pid, size_t chunk_limit);
 void mt_lb_free(mt_lb_t *b);
-/* Ends the current chunk (no-op when empty). */
+/* Ends the current chunk (no-op when empty): raw deflate, or with b->zstd set the next blocks
+ * of the log's zstd frame as the recorder writes them (bench/chunk_out.h); set b->zc_frame to
+ * 0 for a chunk that starts a new frame. */
 void mt_lb_flush(mt_lb_t *b);
 /* Flushes and writes the file; returns its length. */
 size_t mt_lb_write(mt_lb_t *b, const char *path);

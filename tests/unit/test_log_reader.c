@@ -341,9 +341,9 @@ START_TEST(header_errors)
     ck_assert_str_eq(err, "app.mtr: not a memtrace log");
 
     mt_log_header_put(h, 0, 1, MT_TIME_UNIT_US);
-    mt_put_u16le(h + 8, 8);
+    mt_put_u16le(h + 8, 9);
     ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
-    ck_assert_str_eq(err, "app.mtr: log format version 8, this memtrace reads versions 4 to 7");
+    ck_assert_str_eq(err, "app.mtr: log format version 9, this memtrace reads versions 4 to 8");
 
     /* older logs, whose layout this reader does not know: refused with a hint */
     for (uint16_t v = 1; v <= 3; v++) {
@@ -351,7 +351,7 @@ START_TEST(header_errors)
         ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
         char want[160];
         snprintf(want, sizeof want,
-                 "app.mtr: log format version %u, this memtrace reads versions 4 to 7 (record it "
+                 "app.mtr: log format version %u, this memtrace reads versions 4 to 8 (record it "
                  "again with this memtrace)",
                  v);
         ck_assert_str_eq(err, want);
@@ -746,9 +746,12 @@ static int grow_more(void *arg, uint64_t bytes_read)
 }
 
 /* 300 allocations of 1..300 bytes over many small chunks; every third one freed. */
+static int growing_zstd; /* build_growing's chunks: zstd (version 8) or raw deflate */
+
 static void build_growing(mt_lb_t *b, int with_exit, enum mt_exit_reason reason)
 {
     mt_lb_init(b, 99, 256);
+    b->zstd = growing_zstd;
     mt_lb_thread(b, 1);
     mt_lb_node(b, 1, 0, 0x400100);
     for (uint64_t i = 1; i <= 300; i++) {
@@ -1101,11 +1104,15 @@ START_TEST(threaded_reader_same_on_cut_and_corrupt_logs)
 }
 END_TEST
 
-/* memtrace logstats: every byte of the log is counted once, by stream and by record. */
-START_TEST(stats_add_up)
+/* memtrace logstats: every byte of the log is counted once, by stream and by record; with
+ * zstd chunks too, where a stream without raw bytes has no compressed ones either (a block per
+ * stream). */
+static void check_stats_add_up(int zstd)
 {
     mt_lb_t b;
+    growing_zstd = zstd;
     build_growing(&b, 1, MT_EXIT_NORMAL);
+    growing_zstd = 0;
     mt_lb_write(&b, tmpfile_path());
     mt_lb_free(&b);
     mt_log_stats_t st;
@@ -1137,7 +1144,144 @@ START_TEST(stats_add_up)
     ck_assert_uint_eq(tagged_records, records);
     ck_assert_uint_eq(st.tag_records[MT_TAG_EXIT], 1);
     ck_assert_uint_eq(st.tag_records[MT_TAG_TRACE_NODE], 1);
+    for (int k = 0; k < MT_STREAMS; k++)
+        if (zstd && st.stream_raw[k] == 0)
+            ck_assert_uint_eq(st.stream_compressed[k], 0);
+    ck_assert_uint_gt(st.stream_compressed[MT_STREAM_MAIN], 0);
     unlink(tmp_path);
+}
+
+START_TEST(stats_add_up)
+{
+    check_stats_add_up(0);
+}
+END_TEST
+
+START_TEST(stats_add_up_zstd)
+{
+    check_stats_add_up(1);
+}
+END_TEST
+
+/* ---- zstd chunks (version 8) ---- */
+
+/* build_three_chunks with chunk c compressed as kinds[c] says: 'Z' zstd, the frame going on
+ * (or starting: the first), 'F' zstd starting a new frame, 'D' raw deflate. */
+static void build_three_kinds(mt_lb_t *b, const char *kinds, size_t ends[3], uint64_t evs[3])
+{
+    mt_lb_init(b, 1, 0);
+    mt_lb_node(b, 1, 0, 0x1000);
+    uint64_t t = 0, n = 0;
+    int framed = 0; /* a zstd chunk came before: the next one goes on with its frame */
+    for (int c = 0; c < 3; c++) {
+        for (int i = 0; i < 20 + c; i++) {
+            mt_lb_alloc(b, MT_ALLOC_MALLOC, ++t * 100000, 16, 0x5000 + n * 32, 1);
+            n++;
+        }
+        if (c == 2)
+            mt_lb_exit(b, ++t * 100000, MT_EXIT_NORMAL, 0);
+        b->zstd = kinds[c] != 'D';
+        if (kinds[c] == 'F')
+            b->zc_frame = 0;
+        size_t at = b->len;
+        mt_lb_flush(b);
+        uint32_t magic = mt_get_u32le(b->file + at);
+        ck_assert_uint_eq(magic, kinds[c] == 'D'              ? MT_CHUNK_MAGIC
+                                 : kinds[c] == 'F' || !framed ? MT_CHUNK_MAGIC_ZSTD_FRAME
+                                                              : MT_CHUNK_MAGIC_ZSTD);
+        framed |= kinds[c] != 'D';
+        ends[c] = b->len;
+        evs[c] = n;
+    }
+}
+
+/* Allocations replayed from file[0..len), and whether the log was cut. */
+static uint64_t allocations_in(const uint8_t *file, size_t len, int *truncated, char *why,
+                               size_t whylen)
+{
+    uint8_t *copy = malloc(len ? len : 1); /* exactly len bytes: ASan catches an overread */
+    memcpy(copy, file, len);
+    mt_analysis_t *a;
+    char err[256] = "";
+    ck_assert_int_eq(mt_analysis_load_mem(&a, copy, len, "z.mtr", err, sizeof err), 0);
+    uint64_t n = a->replay.allocations;
+    *truncated = a->truncated;
+    snprintf(why, whylen, "%s", a->cut_reason);
+    mt_analysis_free(a);
+    free(copy);
+    return n;
+}
+
+/* A frame goes on over a deflate chunk (a starved program thread's), and a new one may start
+ * anywhere: every mix reads whole. */
+START_TEST(zstd_chunks_read_whole)
+{
+    static const char *const mixes[] = {"ZZZ", "ZDZ", "ZZF", "DZZ", "ZFF", "DDD"};
+    for (size_t m = 0; m < sizeof mixes / sizeof *mixes; m++) {
+        mt_lb_t b;
+        size_t ends[3];
+        uint64_t evs[3];
+        build_three_kinds(&b, mixes[m], ends, evs);
+        int cut;
+        char why[160];
+        ck_assert_uint_eq(allocations_in(b.file, b.len, &cut, why, sizeof why), 63);
+        ck_assert_msg(!cut, "%s: %s", mixes[m], why);
+        mt_lb_free(&b);
+    }
+}
+END_TEST
+
+/* A log cut anywhere reads up to its last whole chunk, as with deflate. */
+START_TEST(zstd_cut_at_every_byte)
+{
+    mt_lb_t b;
+    size_t ends[3];
+    uint64_t evs[3];
+    build_three_kinds(&b, "ZZZ", ends, evs);
+    for (size_t cut = MT_LOG_HEADER_SIZE; cut <= b.len; cut++) {
+        uint64_t expect = 0;
+        for (int c = 0; c < 3; c++)
+            if (cut >= ends[c])
+                expect = evs[c];
+        int truncated;
+        char why[160];
+        ck_assert_uint_eq(allocations_in(b.file, cut, &truncated, why, sizeof why), expect);
+        ck_assert_int_eq(truncated, cut != b.len);
+    }
+    mt_lb_free(&b);
+}
+END_TEST
+
+/* What a reader must refuse: a frame's later blocks without its start, zstd in a log of an
+ * older version, a bad byte in the middle of a frame. Each stops the log at that chunk. */
+START_TEST(zstd_chunk_refused)
+{
+    mt_lb_t b;
+    size_t ends[3];
+    uint64_t evs[3];
+    int cut;
+    char why[160];
+    build_three_kinds(&b, "ZZZ", ends, evs);
+    mt_put_u32le(b.file + 32, MT_CHUNK_MAGIC_ZSTD); /* "MTZC" first: no frame to go on with */
+    ck_assert_uint_eq(allocations_in(b.file, b.len, &cut, why, sizeof why), 0);
+    ck_assert_int_eq(cut, 1);
+    ck_assert_str_eq(why, "chunk at offset 32 does not inflate");
+    mt_lb_free(&b);
+
+    build_three_kinds(&b, "DZZ", ends, evs);
+    mt_put_u16le(b.file + 8, 7); /* version 7 knows deflate chunks only */
+    ck_assert_uint_eq(allocations_in(b.file, b.len, &cut, why, sizeof why), evs[0]);
+    ck_assert_int_eq(cut, 1);
+    char want[64];
+    snprintf(want, sizeof want, "bad chunk header at offset %zu", ends[0]);
+    ck_assert_str_eq(why, want);
+    mt_lb_free(&b);
+
+    build_three_kinds(&b, "ZZZ", ends, evs);
+    b.file[ends[0] + MT_CHUNK_HEADER_SIZE + 5] ^= 0x55; /* inside chunk 1's blocks */
+    ck_assert_uint_eq(allocations_in(b.file, b.len, &cut, why, sizeof why), evs[0]);
+    ck_assert_int_eq(cut, 1);
+    mt_lb_free(&b);
 }
 END_TEST
 
@@ -1353,7 +1497,7 @@ START_TEST(repeat_round_trip)
     /* a REPEAT between any two of the breaks (deviating turns, samples, threads, chunks) */
     ck_assert_uint_gt(st.tag_records[MT_TAG_REPEAT], 60);
     ck_assert_uint_lt(st.tag_records[MT_TAG_REPEAT], 200);
-    ck_assert_uint_eq(st.version, 7);
+    ck_assert_uint_eq(st.version, MT_LOG_VERSION);
     mt_log_stats_t st0;
     memset(&st0, 0, sizeof st0);
     ck_assert_int_eq(mt_reader_open_stats(&r, path0, &st0, err, sizeof err), 0);
@@ -1475,7 +1619,7 @@ START_TEST(site_round_trip)
     ck_assert_uint_eq(read_sites(b7.file, b7.len, &st7, &state), SITE_ALLOCS);
     ck_assert_int_eq(state, MT_READER_END);
     ck_assert_uint_eq(st6.version, 6);
-    ck_assert_uint_eq(st7.version, 7);
+    ck_assert_uint_eq(st7.version, MT_LOG_VERSION); /* 8: version 7's records */
     /* raw, the codes take a byte where most ids took three (a quarter of the allocations are
      * a node's first visit or come after a random node: those take three still), and most
      * sizes are 0 */
@@ -1509,7 +1653,8 @@ MT_SUITE(.name = "log_reader", .timeout = 60,
              header_errors, absurd_lengths_refused, corrupt_records,
              analysis_collects_process_and_exit, model_round_trip, exit_frees_round_trip,
              follow_reads_a_growing_file, follow_ends_when_the_writer_is_done,
-             follow_stops_at_the_exit_record, stats_add_up, threaded_reader_gives_the_same_records,
-             threaded_reader_same_on_cut_and_corrupt_logs, threaded_reader_tiny_chunks,
-             reader_decodes_leak_records, reader_refuses_bad_leak_kind_and_cut_records,
-             repeat_round_trip, site_round_trip));
+             follow_stops_at_the_exit_record, stats_add_up, stats_add_up_zstd,
+             threaded_reader_gives_the_same_records, threaded_reader_same_on_cut_and_corrupt_logs,
+             threaded_reader_tiny_chunks, reader_decodes_leak_records,
+             reader_refuses_bad_leak_kind_and_cut_records, repeat_round_trip, site_round_trip,
+             zstd_chunks_read_whole, zstd_cut_at_every_byte, zstd_chunk_refused));
