@@ -207,15 +207,18 @@
  * "MTZC": it continues the frame of the last MTZF chunk (an MTCK chunk may come between). */
 #define MT_CHUNK_MAGIC_ZSTD_FRAME 0x465a544dU /* "MTZF" */
 #define MT_CHUNK_MAGIC_ZSTD 0x435a544dU       /* "MTZC" */
-/* The recorder's zstd parameters (the reader takes any): level 7 with a 1 MiB window and
- * smaller tables than its own, 3.3 MiB of compressor state instead of level 6's 5.9 MiB. The
- * same raw chunks of a g++ compile: level 6 with its own tables 9.73 MB, these 9.80 MB (level
- * 6 with them 9.90), libdeflate 6 13.40 MB; compressing churn.c's log takes level 6's CPU,
- * 21% less than libdeflate 6's (docs/log-format.md, Where the bytes go). */
+/* The recorder's zstd parameters (the reader takes any): level 7 with a 512 KiB window and
+ * smaller tables than its own. With a 1 MiB window, hashLog 18 and chainLog 16 (3.3 MiB of
+ * compressor state, against level 6's 5.9 MiB) the same raw chunks of a g++ compile take
+ * 9.80 MB (level 6 with its own tables 9.73 MB, libdeflate 6 13.40 MB); these take 10.05 MB
+ * (re-encoding one cc1plus log: 9,579,927 B against 10,050,145 B) for 1.5 MiB less memory:
+ * the recorder's RSS over plain with 8 threads (bench.sh --threads) was +9.6 MiB with those,
+ * +9.0 with these, +7.4 with libdeflate. Compressing churn.c's log takes about 20% less CPU
+ * than libdeflate 6 (docs/log-format.md, Where the bytes go). */
 #define MT_ZSTD_LEVEL 7
-#define MT_ZSTD_WINDOW_LOG 20
-#define MT_ZSTD_HASH_LOG 18
-#define MT_ZSTD_CHAIN_LOG 16
+#define MT_ZSTD_WINDOW_LOG 19
+#define MT_ZSTD_HASH_LOG 17
+#define MT_ZSTD_CHAIN_LOG 15
 #define MT_CHUNK_HEADER_SIZE 16
 #define MT_CHUNK_MAX_RAW (4u << 20) /* a reader refuses larger chunks as corrupt */
 
