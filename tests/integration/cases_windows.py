@@ -404,6 +404,17 @@ def flame_boxes(text, cost="allocated"):
             re.findall(r'<g class="f[^"]*"[^>]*data-d="(\d+)"><title>([^\n<]*)', m.group(0))]
 
 
+def flame_parents(boxes):
+    """Each box's parent index (-1 for the root), from the boxes' depths in page order."""
+    parent, up = [], []
+    for i, (_, depth) in enumerate(boxes):
+        while up and boxes[up[-1]][1] >= depth:
+            up.pop()
+        parent.append(up[-1] if up else -1)
+        up.append(i)
+    return parent
+
+
 @case(120)
 def case_html_window_data():
     """Issue 18: the data the HTML page redraws its flame graph of bytes allocated and its top
@@ -424,12 +435,7 @@ def case_html_window_data():
     boxes = flame_boxes(p.stdout)
     check(len(boxes) == len(d["flame"]["a"]) == len(d["flame"]["h"]) and boxes[0] == ("all", 0),
           f"{len(boxes)} boxes, {len(d['flame']['a'])} groups of data")
-    parent, up = [], []
-    for i, (_, depth) in enumerate(boxes):
-        while up and boxes[up[-1]][1] >= depth:
-            up.pop()
-        parent.append(up[-1] if up else -1)
-        up.append(i)
+    parent = flame_parents(boxes)
     nb = len(d["t"]) - 1
     phase = {x[0]: (x[1], x[2], x[4]) for x in PHASES}  # calls, bytes, held at the end
     for fn, (t0, t1) in list(zip(phase, wins)) + [("run", ("0", "99"))]:
@@ -526,12 +532,7 @@ def case_html_window_report():
                            re.S)}
     check(sorted(row_site.values()) == ["0x1000", "0x2000", "0x3000"], f"site rows {row_site}")
     boxes = flame_boxes(p.stdout)
-    parent, up = [], []
-    for i, (_, depth) in enumerate(boxes):
-        while up and boxes[up[-1]][1] >= depth:
-            up.pop()
-        parent.append(up[-1] if up else -1)
-        up.append(i)
+    parent = flame_parents(boxes)
     # the whole run, each phase, windows across phases, windows that begin or end at the second
     # thread's allocations (at 4500, 4600, ... us: bounds 45 to 49), one bucket alone
     wins = [(0, 64), (0, 1), (0, 20), (1, 31), (20, 30), (25, 35), (29, 32), (30, 31), (31, 45),
