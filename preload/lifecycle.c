@@ -155,11 +155,6 @@ static void mt_life_child_start(bool prepared)
     mt_heap_total_child(&mt_rec_heap);
     if (was_active && mt_config.follow_fork && !mt_config_excluded(mt_sys_getpid()))
         (void)mt_life_start_log(true, prepared ? mt_rec.forks : 0);
-    /* The thread's tid and name now, not at its first event: a child may sandbox itself
-     * before it allocates (seccomp, as sshd's pre-authentication child does), and then the
-     * gettid and prctl of a first event would get it killed. */
-    if (mt_rec_active())
-        mt_rec_thread_prime();
 }
 
 void mt_life_fork_child(void)
