@@ -126,12 +126,10 @@ int mt_sys_getpid(void)
 
 void mt_sys_confine(bool every_thread)
 {
-    if (!__atomic_load_n(&mt_sys_confined, __ATOMIC_ACQUIRE)) {
+    if (!__atomic_load_n(&mt_sys_confined, __ATOMIC_ACQUIRE))
         mt_sys_pid_cache = mt_sys_getpid();
+    if (!mt_sys_tid_cache)
         mt_sys_tid_cache = mt_sys_gettid();
-    } else if (!mt_sys_tid_cache) {
-        mt_sys_tid_cache = mt_sys_gettid();
-    }
     int level = every_thread ? 2 : 1;
     if (level > __atomic_load_n(&mt_sys_confined, __ATOMIC_RELAXED))
         __atomic_store_n(&mt_sys_confined, level, __ATOMIC_RELEASE);
