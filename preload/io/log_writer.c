@@ -608,8 +608,7 @@ bool mt_writer_park(void)
      * cleared for pthread_join: wait for that (a few microseconds), at most a second. */
     int pid = (int)mt_sys_getpid();
     for (int i = 0; i < 10000 && mt_syscall(SYS_tgkill, pid, tid, 0) == 0; i++) {
-        struct timespec ts = {0, 100000};
-        nanosleep(&ts, NULL);
+        mt_sys_nap(100000);
     }
     return true;
 }
@@ -762,8 +761,7 @@ bool mt_writer_trylock(void)
     for (int i = 0; i < 1000; i++) {
         if (mt_writer_trylock_once())
             return true;
-        struct timespec ts = {0, 100000};
-        nanosleep(&ts, NULL);
+        mt_sys_nap(100000);
     }
     return false;
 }
@@ -785,8 +783,7 @@ void mt_writer_flush_from_signal(void)
     for (int i = 0; i < 3000; i++) {
         if (!w->qlen && !w->busy)
             break;
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
+        mt_sys_nap(1000000);
     }
 }
 
