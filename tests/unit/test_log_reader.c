@@ -203,12 +203,15 @@ START_TEST(chunk_boundaries_keep_absolute_values)
 }
 END_TEST
 
-/* Builds a 3-chunk log of allocations; chunk_end[i] / chunk_events[i] after each chunk. */
-static void build_three_chunks(mt_lb_t *b, size_t chunk_end[3], uint64_t chunk_events[3])
+/* Builds a 3-chunk log of allocations, chunk c compressed as kinds[c] says: 'Z' zstd, the
+ * frame going on (or starting: the first), 'F' zstd starting a new frame, 'D' raw deflate;
+ * ends[c] / evs[c]: the file's length and the events after chunk c. */
+static void build_three_kinds(mt_lb_t *b, const char *kinds, size_t ends[3], uint64_t evs[3])
 {
     mt_lb_init(b, 1, 0);
     mt_lb_node(b, 1, 0, 0x1000);
     uint64_t t = 0, n = 0;
+    int framed = 0; /* a zstd chunk came before: the next one goes on with its frame */
     for (int c = 0; c < 3; c++) {
         for (int i = 0; i < 20 + c; i++) {
             mt_lb_alloc(b, MT_ALLOC_MALLOC, ++t * 100000, 16, 0x5000 + n * 32, 1);
@@ -216,10 +219,25 @@ static void build_three_chunks(mt_lb_t *b, size_t chunk_end[3], uint64_t chunk_e
         }
         if (c == 2)
             mt_lb_exit(b, ++t * 100000, MT_EXIT_NORMAL, 0);
+        b->zstd = kinds[c] != 'D';
+        if (kinds[c] == 'F')
+            b->zc_frame = 0;
+        size_t at = b->len;
         mt_lb_flush(b);
-        chunk_end[c] = b->len;
-        chunk_events[c] = n;
+        uint32_t magic = mt_get_u32le(b->file + at);
+        ck_assert_uint_eq(magic, kinds[c] == 'D'              ? MT_CHUNK_MAGIC
+                                 : kinds[c] == 'F' || !framed ? MT_CHUNK_MAGIC_ZSTD_FRAME
+                                                              : MT_CHUNK_MAGIC_ZSTD);
+        framed |= kinds[c] != 'D';
+        ends[c] = b->len;
+        evs[c] = n;
     }
+}
+
+/* The same, every chunk deflated alone (the builder's default, as version 7 wrote them). */
+static void build_three_chunks(mt_lb_t *b, size_t chunk_end[3], uint64_t chunk_events[3])
+{
+    build_three_kinds(b, "DDD", chunk_end, chunk_events);
 }
 
 START_TEST(cut_at_every_byte)
@@ -1164,36 +1182,6 @@ START_TEST(stats_add_up_zstd)
 END_TEST
 
 /* ---- zstd chunks (version 8) ---- */
-
-/* build_three_chunks with chunk c compressed as kinds[c] says: 'Z' zstd, the frame going on
- * (or starting: the first), 'F' zstd starting a new frame, 'D' raw deflate. */
-static void build_three_kinds(mt_lb_t *b, const char *kinds, size_t ends[3], uint64_t evs[3])
-{
-    mt_lb_init(b, 1, 0);
-    mt_lb_node(b, 1, 0, 0x1000);
-    uint64_t t = 0, n = 0;
-    int framed = 0; /* a zstd chunk came before: the next one goes on with its frame */
-    for (int c = 0; c < 3; c++) {
-        for (int i = 0; i < 20 + c; i++) {
-            mt_lb_alloc(b, MT_ALLOC_MALLOC, ++t * 100000, 16, 0x5000 + n * 32, 1);
-            n++;
-        }
-        if (c == 2)
-            mt_lb_exit(b, ++t * 100000, MT_EXIT_NORMAL, 0);
-        b->zstd = kinds[c] != 'D';
-        if (kinds[c] == 'F')
-            b->zc_frame = 0;
-        size_t at = b->len;
-        mt_lb_flush(b);
-        uint32_t magic = mt_get_u32le(b->file + at);
-        ck_assert_uint_eq(magic, kinds[c] == 'D'              ? MT_CHUNK_MAGIC
-                                 : kinds[c] == 'F' || !framed ? MT_CHUNK_MAGIC_ZSTD_FRAME
-                                                              : MT_CHUNK_MAGIC_ZSTD);
-        framed |= kinds[c] != 'D';
-        ends[c] = b->len;
-        evs[c] = n;
-    }
-}
 
 /* Allocations replayed from file[0..len), and whether the log was cut. */
 static uint64_t allocations_in(const uint8_t *file, size_t len, int *truncated, char *why,
