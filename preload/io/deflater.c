@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-/* ZSTD_createCCtx_advanced: the only way to give zstd memory that is not the program's heap.
+/* ZSTD_initStaticCCtx: zstd's state in memory that is not the program's heap, mapped once.
  * Part of zstd's "experimental" API since 1.0, exported by Debian's libzstd.so.1. */
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
@@ -198,39 +198,46 @@ size_t mt_deflater_bound(size_t raw_cap)
 }
 #endif
 
-/* zstd's state in memtrace's own pages, as zlib's (mt_deflater_zalloc). */
-static void *mt_deflater_zstd_alloc(void *opaque, size_t size)
+/* The frame's compression parameters: MT_ZSTD_LEVEL's with the window and tables of
+ * format/log_format.h. */
+static ZSTD_compressionParameters mt_deflater_zstd_cparams(void)
 {
-    (void)opaque;
-    uint8_t *p = mt_map(size + 16);
-    if (!p)
-        return NULL;
-    *(size_t *)p = size + 16;
-    return p + 16;
+    ZSTD_compressionParameters cp = ZSTD_getCParams(MT_ZSTD_LEVEL, 0, 0);
+    cp.windowLog = MT_ZSTD_WINDOW_LOG;
+    cp.hashLog = MT_ZSTD_HASH_LOG;
+    cp.chainLog = MT_ZSTD_CHAIN_LOG;
+    return cp;
 }
 
-static void mt_deflater_zstd_free(void *opaque, void *ptr)
-{
-    mt_deflater_zfree(opaque, ptr);
-}
-
-/* The frame's parameters: no checksum and no content size (the chunks' CRCs check the bytes,
- * and a frame has no known end). */
+/*
+ * zstd's whole state in one workspace mapped here, at start (ZSTD_initStaticCCtx): a context
+ * made with ZSTD_createCCtx would map its workspace at the first chunk, and a program that
+ * has used up its address space by then (`ulimit -v`, RLIMIT_AS) lost its whole log, the
+ * very run a memory profiler is for. The workspace is sized for streaming with these
+ * parameters (zstd's own estimate); zstd touches only what a frame uses. After a fork the
+ * child starts a new context in its copy of the same pages.
+ */
 static void mt_deflater_try_zstd(mt_deflater_t *d)
 {
-    ZSTD_customMem mem = {mt_deflater_zstd_alloc, mt_deflater_zstd_free, NULL};
-    ZSTD_CCtx *zc = ZSTD_createCCtx_advanced(mem);
+    if (!d->zc_ws) {
+        size_t need = ZSTD_estimateCStreamSize_usingCParams(mt_deflater_zstd_cparams());
+        d->zc_ws = mt_map(need);
+        if (!d->zc_ws)
+            return;
+        d->zc_ws_size = need;
+    }
+    ZSTD_CCtx *zc = ZSTD_initStaticCCtx(d->zc_ws, d->zc_ws_size);
     if (!zc)
         return;
+    /* no checksum and no content size: the chunks' CRCs check the bytes, and a frame has no
+     * known end */
     if (ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, MT_ZSTD_LEVEL)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_windowLog, MT_ZSTD_WINDOW_LOG)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_hashLog, MT_ZSTD_HASH_LOG)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_chainLog, MT_ZSTD_CHAIN_LOG)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_checksumFlag, 0)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_contentSizeFlag, 0))) {
-        ZSTD_freeCCtx(zc);
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_contentSizeFlag, 0)))
         return;
-    }
     d->zc = zc;
     d->zc_frame = false;
 }
@@ -254,8 +261,7 @@ void mt_deflater_restart(mt_deflater_t *d)
 void mt_deflater_after_fork(mt_deflater_t *d)
 {
     /* The parent's writer thread may have been inside zstd, its context half changed: the
-     * child makes its own (its workspace comes with its first chunk), and the parent's pages
-     * are abandoned, as zlib's are. */
+     * child starts a context afresh in its copy of the workspace. */
     if (d->zc) {
         d->zc = NULL;
         mt_deflater_try_zstd(d);

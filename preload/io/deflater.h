@@ -25,6 +25,8 @@ typedef struct mt_deflater {
     bool zs_ready;
     struct ZSTD_CCtx_s *zc; /* the log's zstd stream; NULL: deflate chunks */
     bool zc_frame;          /* zc's frame goes on: every chunk it compressed is in the file */
+    void *zc_ws;            /* zc's workspace (ZSTD_initStaticCCtx), mapped once */
+    size_t zc_ws_size;
 } mt_deflater_t;
 
 /* Sets d up for chunks of at most raw_cap bytes. zstd: compress with one zstd frame across

@@ -437,5 +437,15 @@ def case_userns():
         same_as_plain("userns", how)
 
 
+@case(60)
+def case_as_limit():
+    """The program uses up its address space (RLIMIT_AS) and goes on allocating at a new
+    site: memtrace must still write a whole log with exactly the program's counts. Before
+    zstd's workspace was mapped at start, the first chunk could not be compressed and the
+    log ended with no events ("recording stopped")."""
+    traced, _ = same_as_plain("as_limit", counts_from="traced")
+    check("recording stopped" not in traced.stderr, f"memtrace stopped recording\n{show(traced)}")
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
