@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <linux/futex.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <string.h>
@@ -22,14 +21,9 @@
 #error "the preload library supports x86-64 only (this file and fast_unwind.c)"
 #endif
 
-long mt_syscall(long nr, ...)
+long mt_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
-    long a[6];
-    va_list ap;
-    va_start(ap, nr);
-    for (int i = 0; i < 6; i++)
-        a[i] = va_arg(ap, long); /* as glibc's syscall(): unused ones are whatever is there */
-    va_end(ap);
+    long a[6] = {a0, a1, a2, a3, a4, a5};
     register long r10 __asm__("r10") = a[3];
     register long r8 __asm__("r8") = a[4];
     register long r9 __asm__("r9") = a[5];

@@ -18,8 +18,13 @@
 #define MT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* syscall(2) for memtrace's own use: the program's calls to syscall() come to the hook in
- * hooks.c, memtrace's never do. -1 and errno on failure, like syscall(). */
-long mt_syscall(long nr, ...);
+ * hooks.c, memtrace's never do. -1 and errno on failure, like syscall(). mt_syscall(nr, ...)
+ * takes up to six arguments and passes 0 for those left out: a variadic function would read
+ * six whatever the call, the missing ones from the caller's stack frame (ASan flags it). */
+long mt_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+#define mt_syscall(...) MT_SYSCALL_PAD(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0)
+#define MT_SYSCALL_PAD(nr, a0, a1, a2, a3, a4, a5, ...)                                            \
+    mt_syscall6((long)(nr), (long)(a0), (long)(a1), (long)(a2), (long)(a3), (long)(a4), (long)(a5))
 
 /* Raw syscalls: they bypass our own mmap/munmap hooks and never touch errno-based state that
  * the target could observe (the caller saves errno where it matters). Return -errno on failure. */

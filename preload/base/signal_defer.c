@@ -8,6 +8,7 @@
 #include <string.h>
 #include <ucontext.h>
 
+#include "base/stack_call.h"
 #include "base/thread_slots.h"
 
 #define MT_SD_MAX 65 /* signals 1..64 */
@@ -48,6 +49,46 @@ static void mt_sd_call(int sig, const struct sigaction *sa, siginfo_t *info, voi
         sa->sa_handler(sig);
 }
 
+typedef struct mt_sd_call_args {
+    int sig;
+    const struct sigaction *sa;
+    siginfo_t *info;
+    void *uc;
+} mt_sd_call_args_t;
+
+static void mt_sd_call_thunk(void *p)
+{
+    const mt_sd_call_args_t *a = p;
+    mt_sd_call(a->sig, a->sa, a->info, a->uc);
+}
+
+/*
+ * The program's handler, now. A handler the program asked to run SA_ONSTACK, in a thread with
+ * no alternate stack of its own, comes here on memtrace's (thread_slots.h), 64 KiB, which the
+ * program does not know it has (signals.c): plain, it would have run on the interrupted stack,
+ * with all its room (a handler with a large frame overflowed ours and hung the program). So it
+ * runs there, below the interrupted frame's red zone; the slot's alternate stack is armed with
+ * SS_AUTODISARM, so a signal nested in it lands on the stack it is on, as plain. A fault stays
+ * on the alternate stack: the stack it interrupted may be the one that overflowed.
+ */
+static void mt_sd_call_program(int sig, const struct sigaction *sa, siginfo_t *info, void *uc)
+{
+#if defined(__x86_64__)
+    const mt_slot_t *slot = mt_slot_peek();
+    if (slot && uc && !mt_sd_is_fault(sig, info)) {
+        uintptr_t alt = (uintptr_t)slot->alt_stack;
+        uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+        uintptr_t sp = (uintptr_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RSP];
+        if (here - alt < MT_SLOT_ALT_STACK && sp - alt >= MT_SLOT_ALT_STACK) {
+            mt_sd_call_args_t a = {sig, sa, info, uc};
+            mt_stack_call((uint8_t *)((sp - 128) & ~(uintptr_t)15), mt_sd_call_thunk, &a);
+            return;
+        }
+    }
+#endif
+    mt_sd_call(sig, sa, info, uc);
+}
+
 /* Holds sig for the end of the hook; false when there is no room (or no slot). */
 static bool mt_sd_hold(int sig, const siginfo_t *info, const struct sigaction *sa)
 {
@@ -79,7 +120,7 @@ static void mt_sd_trampoline(int sig, siginfo_t *info, void *uc)
         __atomic_store_n(&mt_sd_wrapped[sig], 0, __ATOMIC_RELEASE);
     if (!mt_guard) {
         errno = saved;
-        mt_sd_call(sig, &sa, info, uc);
+        mt_sd_call_program(sig, &sa, info, uc);
         return;
     }
     if (!mt_sd_is_fault(sig, info) && mt_sd_hold(sig, info, &sa)) {
@@ -89,7 +130,7 @@ static void mt_sd_trampoline(int sig, siginfo_t *info, void *uc)
     /* A fault inside a hook, or too many held: now, and what it allocates is counted. */
     mt_sigdefer_unrecorded++;
     errno = saved;
-    mt_sd_call(sig, &sa, info, uc);
+    mt_sd_call_program(sig, &sa, info, uc);
     mt_sigdefer_unrecorded--;
 }
 

@@ -19,6 +19,7 @@
 
 #include "base/mt_libc.h"
 #include "base/signal_defer.h"
+#include "base/thread_slots.h"
 
 #define MT_SIG_MAX 65
 
@@ -110,6 +111,24 @@ MT_EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *o
         mt_sig_fake_default(old);
     if (sa && was_ours) /* the program's choice replaces ours, SIG_DFL included */
         mt_sig_forget(sig);
+    return rc;
+}
+
+/*
+ * memtrace's alternate stack (each thread's, with its slot) stands in for none, as its fatal
+ * handlers stand in for SIG_DFL: the program is told SS_DISABLE where only ours is set, as it
+ * would be plain. A runtime that installs an alternate stack only where a thread has none
+ * (Rust's, for its stack-overflow message) then installs its own, which replaces ours.
+ */
+MT_EXPORT int sigaltstack(const stack_t *ss, stack_t *old)
+{
+    int rc = (int)mt_syscall(SYS_sigaltstack, ss, old);
+    const mt_slot_t *self = mt_slot_peek();
+    if (rc == 0 && old && self && old->ss_sp == self->alt_stack) {
+        old->ss_sp = NULL;
+        old->ss_size = 0;
+        old->ss_flags = SS_DISABLE;
+    }
     return rc;
 }
 

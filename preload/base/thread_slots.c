@@ -137,6 +137,12 @@ static mt_slot_t *mt_slots_take(int tid)
     return s;
 }
 
+#ifndef SS_AUTODISARM
+#define MT_SS_AUTODISARM (1 << 31) /* <linux/signal.h>'s, which <signal.h> does not include */
+#else
+#define MT_SS_AUTODISARM SS_AUTODISARM
+#endif
+
 /* The crash handler's stack, unless the program has an alternate stack of its own. */
 static void mt_slot_set_alt_stack(mt_slot_t *s)
 {
@@ -146,9 +152,14 @@ static void mt_slot_set_alt_stack(mt_slot_t *s)
         return;
     int saved = errno;
     stack_t cur;
-    if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
-        stack_t st = {.ss_sp = s->alt_stack, .ss_size = MT_SLOT_ALT_STACK, .ss_flags = 0};
-        (void)sigaltstack(&st, NULL);
+    if (mt_syscall(SYS_sigaltstack, NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
+        /* SS_AUTODISARM (Linux 4.7): off while a handler runs on it (signal_defer.c) */
+        stack_t st = {
+            .ss_sp = s->alt_stack, .ss_size = MT_SLOT_ALT_STACK, .ss_flags = MT_SS_AUTODISARM};
+        if (mt_syscall(SYS_sigaltstack, &st, NULL) != 0) {
+            st.ss_flags = 0;
+            (void)mt_syscall(SYS_sigaltstack, &st, NULL);
+        }
     }
     errno = saved;
 }
@@ -219,27 +230,3 @@ void mt_slot_child(void)
                 c->tid[i] = self; /* the forking thread keeps its slot, under its new tid */
     }
 }
-
-/* rdi: top, rsi: fn, rdx: arg. rbp keeps the old stack pointer, so the CFA stays computable
- * (rbp + 16) for debuggers and libunwind while fn runs on the other stack. */
-__asm__(".text\n"
-        ".p2align 4\n"
-        ".globl mt_stack_call\n"
-        ".hidden mt_stack_call\n"
-        ".type mt_stack_call, @function\n"
-        "mt_stack_call:\n"
-        "    .cfi_startproc\n"
-        "    pushq %rbp\n"
-        "    .cfi_def_cfa_offset 16\n"
-        "    .cfi_offset %rbp, -16\n"
-        "    movq %rsp, %rbp\n"
-        "    .cfi_def_cfa_register %rbp\n"
-        "    movq %rdi, %rsp\n"
-        "    movq %rdx, %rdi\n"
-        "    callq *%rsi\n"
-        "    movq %rbp, %rsp\n"
-        "    popq %rbp\n"
-        "    .cfi_def_cfa %rsp, 8\n"
-        "    ret\n"
-        "    .cfi_endproc\n"
-        ".size mt_stack_call, .-mt_stack_call\n");

@@ -81,7 +81,4 @@ void mt_slot_wait_idle(void);
 /* In a child after fork or a raw clone: the other threads' slots are free, the lock too. */
 void mt_slot_child(void);
 
-/* Calls fn(arg) with the stack pointer at top (16-byte aligned), then returns here. */
-void mt_stack_call(uint8_t *top, void (*fn)(void *), void *arg);
-
 #endif

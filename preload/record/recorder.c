@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 
 #include "base/config.h"
+#include "base/stack_call.h"
 #include "base/thread_slots.h"
 #include "python/python.h"
 #include "python/python_node_cache.h"

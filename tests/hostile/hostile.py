@@ -447,5 +447,14 @@ def case_as_limit():
     check("recording stopped" not in traced.stderr, f"memtrace stopped recording\n{show(traced)}")
 
 
+@case(60)
+def case_alt_stack():
+    """Handlers SA_ONSTACK in a thread with no alternate stack of its own run on the stack
+    they interrupted, as plain (a 256 KiB frame and a nested signal; memtrace's own 64 KiB
+    alternate stack made the program hang); sigaltstack shows the program only its own
+    stacks; a fault caught by siglongjmp twice."""
+    same_as_plain("alt_stack", timeout=60)
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
