@@ -87,6 +87,10 @@ static inline uint64_t mt_rec_usable(const void *p)
  */
 static inline uint64_t mt_rec_usable_returned(const void *p)
 {
+    /* Another allocator (jemalloc, tcmalloc): its blocks have no glibc header, and one at the
+     * start of a mapping has nothing mapped before it; its free makes its own checks. */
+    if (MT_UNLIKELY(!mt_rec_usable_header))
+        return mt_rec_usable_fn((void *)p);
     const uintptr_t align = 2 * sizeof(size_t), a = (uintptr_t)p;
     if (MT_UNLIKELY(a & (align - 1)))
         return 0;
@@ -95,8 +99,7 @@ static inline uint64_t mt_rec_usable_returned(const void *p)
     size_t size = head & ~(size_t)7;
     if (MT_UNLIKELY(size < 2 * align || (size & (align - 1)) || a - align > (uintptr_t)-size))
         return 0;
-    if (MT_LIKELY(mt_rec_usable_header) &&
-        !(__atomic_load_n(&mt_rec_usable_trust.trusted, __ATOMIC_RELAXED) & MT_ACHECK_REFUSED))
+    if (!(__atomic_load_n(&mt_rec_usable_trust.trusted, __ATOMIC_RELAXED) & MT_ACHECK_REFUSED))
         return mt_acheck_chunk_usable(p);
     return mt_rec_usable_fn((void *)p);
 }

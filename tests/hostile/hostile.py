@@ -456,5 +456,20 @@ def case_alt_stack():
     same_as_plain("alt_stack", timeout=60)
 
 
+@case(120)
+def case_foreign_malloc():
+    """A threaded program linked with jemalloc, and one with tcmalloc: their blocks have no
+    glibc header, and a large one starts a mapping. memtrace read the header word before
+    every freed block, so under jemalloc the program died of SIGSEGV."""
+    ran = 0
+    for lib in ("jemalloc", "tcmalloc_minimal"):
+        if os.path.exists(prog(f"foreign_malloc_{lib}")):
+            same_as_plain(f"foreign_malloc_{lib}", timeout=120)
+            ran += 1
+    if not ran:
+        raise Skip("neither jemalloc nor tcmalloc is installed (libjemalloc-dev, "
+                   "libgoogle-perftools-dev)")
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
