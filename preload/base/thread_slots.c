@@ -138,9 +138,9 @@ static mt_slot_t *mt_slots_take(int tid)
 }
 
 #ifndef SS_AUTODISARM
-#define MT_SS_AUTODISARM (1 << 31) /* <linux/signal.h>'s, which <signal.h> does not include */
+#define MT_SS_AUTODISARM ((int)(1u << 31)) /* <linux/signal.h>'s; <signal.h> lacks it */
 #else
-#define MT_SS_AUTODISARM SS_AUTODISARM
+#define MT_SS_AUTODISARM ((int)SS_AUTODISARM)
 #endif
 
 /* The crash handler's stack, unless the program has an alternate stack of its own. */
