@@ -61,6 +61,13 @@ print("%d %s" % (total, "; ".join(bad)))
 PYEOF
 )
     local allocs=${rep%% *} bad=${rep#* }
+    # A Go program ends with a raw exit_group, which no hook sees: its log has no end (the
+    # recorder's last buffer and EXIT are lost), a known limit; anything else still fails it.
+    if [ -n "${WORLD_CUT_OK:-}" ] && [[ "$bad" == *" truncated: "* ]] &&
+        [[ "$bad" != *"unknown blocks"* && "$bad" != *"report failed"* ]]; then
+        echo "note  $name: log ends before the exit ($bad)"
+        bad=""
+    fi
     [[ "$allocs" =~ ^[0-9]+$ ]] || { allocs=?; bad="report failed: $rep"; }
     [ -z "$bad" ] || why="${why:+$why; }$bad"
     if [ -n "$why" ]; then
@@ -222,6 +229,70 @@ if have redis-server && have redis-cli; then
     world redis-server "$tmp/empty" sh redis_run.sh
 else
     echo "skip  redis-server: redis-server or redis-cli is not installed"
+fi
+# A Go program with cgo: goroutines on stacks of Go's own, preempted by SIGURG, whose handler
+# must run on the signal stack Go took (memtrace's alternate stack, found with a raw
+# sigaltstack on the main thread); C allocations from 8 goroutines.
+cat >"$tmp/work/gocgo.go" <<'EOF'
+package main
+
+/*
+#include <stdlib.h>
+#include <string.h>
+static void *c_alloc(int n) { void *p = malloc(n); memset(p, 1, n); return p; }
+static void c_free(void *p) { free(p); }
+*/
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// a loop without calls, which Go preempts with SIGURG
+func spin(d time.Duration) int {
+	end := time.Now().Add(d)
+	n := 0
+	for time.Now().Before(end) {
+		for i := 0; i < 1000000; i++ {
+			n += i & 3
+		}
+	}
+	return n
+}
+
+func main() {
+	runtime.GOMAXPROCS(2)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGUSR1)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				C.c_free(unsafe.Pointer(C.c_alloc(C.int(64 + i%500))))
+			}
+			spin(300 * time.Millisecond)
+		}()
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+	<-sigs
+	wg.Wait()
+	fmt.Println("cgo: 16000 C allocations from 8 goroutines")
+}
+EOF
+if have go && (cd "$tmp/work" && GOCACHE="$tmp/gocache" CGO_ENABLED=1 go build -o gocgo gocgo.go) \
+    >/dev/null 2>&1; then
+    WORLD_CUT_OK=1 world go-cgo "$tmp/empty" ./gocgo
+else
+    echo "skip  go-cgo: go (golang-go) is not installed"
 fi
 memcheck sqlite3 "$tmp/work/rows.sql" sqlite3 :memory:
 memcheck threads-c "$tmp/empty" ./threads

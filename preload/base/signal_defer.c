@@ -62,14 +62,24 @@ static void mt_sd_call_thunk(void *p)
     mt_sd_call(a->sig, a->sa, a->info, a->uc);
 }
 
+/* How far from a thread's home_sp its own stack is taken to reach: the 8 MiB of a default
+ * thread stack, with room for larger ones. Goroutine stacks (Go's heap, 0xc000000000 and up)
+ * and other runtimes' stacks mapped elsewhere are outside it. */
+#define MT_SD_OWN_STACK (64ul << 20)
+
 /*
  * The program's handler, now. A handler the program asked to run SA_ONSTACK, in a thread with
  * no alternate stack of its own, comes here on memtrace's (thread_slots.h), 64 KiB, which the
  * program does not know it has (signals.c): plain, it would have run on the interrupted stack,
- * with all its room (a handler with a large frame overflowed ours and hung the program). So it
- * runs there, below the interrupted frame's red zone; the slot's alternate stack is armed with
- * SS_AUTODISARM, so a signal nested in it lands on the stack it is on, as plain. A fault stays
- * on the alternate stack: the stack it interrupted may be the one that overflowed.
+ * with all its room (a handler with a 256 KiB frame overflowed ours and hung the program). So
+ * when the signal interrupted the thread's own stack it runs there, below the interrupted
+ * frame's red zone; the slot's alternate stack is armed with SS_AUTODISARM, so a signal nested
+ * in it lands on the stack it is on, as plain. It stays on the alternate stack when the signal
+ * interrupted another stack: a runtime that found memtrace's stack with a raw sigaltstack and
+ * took it for its own signal stack (Go, on a cgo program's main thread) checks that its
+ * handler runs there, and dies otherwise ("signal 23 received on thread with no signal
+ * stack"); Go accepts the thread's own stack (its g0). And a fault stays there: the stack it
+ * interrupted may be the one that overflowed.
  */
 static void mt_sd_call_program(int sig, const struct sigaction *sa, siginfo_t *info, void *uc)
 {
@@ -79,7 +89,9 @@ static void mt_sd_call_program(int sig, const struct sigaction *sa, siginfo_t *i
         uintptr_t alt = (uintptr_t)slot->alt_stack;
         uintptr_t here = (uintptr_t)__builtin_frame_address(0);
         uintptr_t sp = (uintptr_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RSP];
-        if (here - alt < MT_SLOT_ALT_STACK && sp - alt >= MT_SLOT_ALT_STACK) {
+        uintptr_t home = slot->home_sp;
+        bool own_stack = sp + MT_SD_OWN_STACK > home && sp < home + MT_SD_OWN_STACK;
+        if (here - alt < MT_SLOT_ALT_STACK && sp - alt >= MT_SLOT_ALT_STACK && own_stack) {
             mt_sd_call_args_t a = {sig, sa, info, uc};
             mt_stack_call((uint8_t *)((sp - 128) & ~(uintptr_t)15), mt_sd_call_thunk, &a);
             return;

@@ -174,6 +174,7 @@ mt_slot_t *mt_slot_take_self(void)
         return NULL;
     }
     s->program_sp = 0;
+    s->home_sp = (uintptr_t)__builtin_frame_address(0);
     s->live_busy = 0;                       /* a dead thread's, if it died in a hook */
     memset(s->signals, 0, MT_SLOT_SIGNALS); /* a dead thread's held signals are not ours */
     mt_slot_set_alt_stack(s);

@@ -37,6 +37,8 @@ typedef struct mt_slot {
     void *ring;           /* MT_SLOT_RING bytes after py_cache, excluded likewise (the
                            * addresses of blocks, live or freed) */
     uintptr_t program_sp; /* while on rec_stack: where the program's stack was left */
+    uintptr_t home_sp;    /* the program's stack pointer when the thread took the slot: a
+                           * point of its own stack (signal_defer.c) */
     unsigned index;       /* in mt_slot_at's numbering */
     int ring_listed;      /* the ring was made known to the merge (record/event_ring.c) */
     /* Set (under the writer lock) once the thread's event is in the log and until the leak
