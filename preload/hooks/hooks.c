@@ -625,8 +625,9 @@ MT_EXPORT void *dlopen(const char *file, int mode)
         mt_hooks_deepbind_notice(file);
     /* Must stay a tail call: glibc's dlopen searches the DT_RUNPATH/RPATH of the object its
      * return address lies in, which has to be the caller's, not ours. The new module is
-     * picked up by the next allocation (mt_rec_dl_pending) or the writer's tick. */
-    __atomic_store_n(&mt_rec_dl_pending, 1, __ATOMIC_RELAXED);
+     * picked up by the allocations that follow (mt_rec_dl_pending, timer.c) or the writer's
+     * tick. */
+    __atomic_store_n(&mt_rec_dl_pending, MT_REC_DL_WATCH, __ATOMIC_RELAXED);
     return mt_real.dlopen(file, mode);
 }
 

@@ -55,6 +55,8 @@ static inline bool mt_rec_active(void)
 
 /* Set by the dlopen hook: module list may have changed, rescan soon (see hooks.c). */
 extern int mt_rec_dl_pending;
+/* Writer ticks for which allocations look for new modules after a dlopen (timer.c). */
+#define MT_REC_DL_WATCH 10
 
 /* The glibc heap in use and its peak samples (heap_total.h); writer lock held to change it. */
 extern mt_heap_total_t mt_rec_heap;

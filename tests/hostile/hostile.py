@@ -471,5 +471,29 @@ def case_foreign_malloc():
                    "libgoogle-perftools-dev)")
 
 
+@case(120)
+def case_dlopen_cycle():
+    """3,000 rounds of dlopen, an allocation in the library, dlclose, with the writer's tick
+    every millisecond (MEMTRACE_SAMPLE_MS=1): each of the 3,000 kept blocks must be charged
+    to the library's function. A tick between the dlopen hook and the loader's listing of
+    the module ended the recorder's watch for it, and some blocks came out as bare addresses
+    (a few dozen of 3,000 at this tick)."""
+    cycles = 3000
+    lib = it.built("tests", "hostile", "libdlopen_cycle_lib.so")
+    env = dict(os.environ, MEMTRACE_SAMPLE_MS="1")
+    traced, _ = same_as_plain("dlopen_cycle", lib, str(cycles), env=env, counts=False)
+    log = logs_of(os.path.join(it.TMP, "dlopen_cycle-" +
+                               re.sub(r"[^A-Za-z0-9_]+", "_", f"{lib}-{cycles}")[:40] + ".mtr"))
+    p = memtrace("report", "--format", "json", "--top", "1000", log[0])
+    check(p.returncode == 0, f"memtrace report\n{show(p)}")
+    rep = json.loads(p.stdout)
+    named = sum(s["leaked_blocks"] for s in rep["top_sites"]
+                if (s.get("stack") or [{}])[0].get("function") == "dlopen_cycle_alloc")
+    bare = [s["stack"][0] for s in rep["top_sites"] if s["leaked_bytes"] and
+            not (s.get("stack") or [{}])[0].get("function")]
+    check(named == cycles, f"{named} of the {cycles} blocks charged to dlopen_cycle_alloc; "
+          f"sites without a function: {bare[:3]}")
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
