@@ -23,7 +23,7 @@ int main(int argc, char **argv)
         void *sym = dlsym(h, "dlopen_cycle_alloc");
         void *(*lib_alloc)(size_t);
         memcpy(&lib_alloc, &sym, sizeof sym); /* ISO C has no object-to-function cast */
-        (void)lib_alloc(10); /* kept: the library's own block, after it is gone */
+        (void)lib_alloc(10);                  /* kept: the library's own block, after it is gone */
         dlclose(h);
     }
     printf("cycles %d\n", cycles);
