@@ -1008,6 +1008,21 @@ MT_EXPORT pid_t _Fork(void)
     return r;
 }
 
+/* An exec whose environment leaves memtrace's library out of LD_PRELOAD (`env -i`, a script
+ * that sets LD_PRELOAD to another library): the new image is not recorded, which the user
+ * running `memtrace run` on a script would not otherwise learn. Said before the call: after
+ * a successful one nothing of ours runs. */
+static void mt_hooks_exec_untraced(const char *file)
+{
+    char buf[PATH_MAX + 160];
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, buf, sizeof buf);
+    mt_sbuf_add(&s, file ? file : "a program");
+    mt_sbuf_add(&s, " is run with an environment whose LD_PRELOAD leaves memtrace out (env -i, or "
+                    "LD_PRELOAD set anew): it is not recorded");
+    mt_msg(buf);
+}
+
 /*
  * exec: the old image's log ends with NEXT_LOG and EXIT(EXEC), and the new image loads the
  * library again and writes its own log, whose ORIGIN names the old one (the environment of the
@@ -1025,6 +1040,8 @@ MT_EXPORT pid_t _Fork(void)
         int saved_ = errno;                                                                        \
         mt_guard = 1;                                                                              \
         bool link_ = mt_exec_link_wanted(env_);                                                    \
+        if (!link_)                                                                                \
+            mt_hooks_exec_untraced(file);                                                          \
         bool held_ = mt_life_exec_begin(&size_, link_ ? (file) : NULL);                            \
         errno = saved_;                                                                            \
         if (!held_) { /* a vfork child shares this TLS: leave the guard as it was */               \

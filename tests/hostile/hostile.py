@@ -495,5 +495,21 @@ def case_dlopen_cycle():
           f"sites without a function: {bare[:3]}")
 
 
+@case(60)
+def case_exec_untraced():
+    """A shell runs a command with LD_PRELOAD set anew and another with env -i: neither is
+    recorded (their environment leaves memtrace out), and memtrace says so in one line each
+    instead of saying nothing; the output and status are the shell's."""
+    script = "LD_PRELOAD= /bin/echo one; env -i /bin/echo two; echo done"
+    plain = run(["/bin/sh", "-c", script])
+    log = os.path.join(it.TMP, "exec_untraced.mtr")
+    traced = memtrace("run", "-q", "-o", log, "--", "/bin/sh", "-c", script)
+    check(traced.returncode == plain.returncode == 0 and traced.stdout == plain.stdout,
+          f"status or output differs\n{show(traced)}")
+    said = [l for l in traced.stderr.splitlines() if "it is not recorded" in l]
+    check(len(said) == 2 and "/bin/echo" in said[0] and "/bin/echo" in said[1],
+          f"want one line for each unrecorded echo\n{show(traced)}")
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
