@@ -209,6 +209,14 @@ else
 fi
 world perl "$tmp/empty" perl -e 'my %h; $h{"k$_"} = $_ for 1..100000; print scalar(keys %h), "\n"'
 world lua5.4 "$tmp/empty" lua5.4 -e 't={} for i=1,100000 do t[i]=tostring(i) end print(#t)'
+# node: V8's JIT code (no unwind tables) between the allocations' frames and main.
+world node "$tmp/empty" node -e 'const a = []; for (let i = 0; i < 200000; i++) a.push({i, s: "x" + i});
+const m = new Map(); for (let i = 0; i < 50000; i++) m.set("k" + i, [i]);
+console.log(a.length, m.size, JSON.stringify(a.slice(0, 2)))'
+echo 'set d [dict create]
+for {set i 0} {$i < 100000} {incr i} {dict set d k$i [string repeat x [expr {$i % 50}]]}
+puts [dict size $d]' >"$tmp/work/dict.tcl"
+world tclsh "$tmp/empty" tclsh dict.tcl
 # redis-server, linked with jemalloc (Debian's): 200,000 keys set by a server-side script, half
 # deleted, then a shutdown. memtrace used to read a glibc header before each freed block, and
 # jemalloc's large blocks can start a mapping: the server died of SIGSEGV under memtrace.
