@@ -921,7 +921,8 @@ static void mt_run_print_quoted(FILE *out, const char *s)
     fputc('\'', out);
 }
 
-static void mt_run_print_summary(const mt_summary_t *s, const char *path)
+/* exited: the program ended with exit status (not a signal), as `memtrace run` saw it. */
+static void mt_run_print_summary(const mt_summary_t *s, const char *path, bool exited)
 {
     char a[32], b[32], c[32], d[32], e[32];
     if (s->aggregated_missing) {
@@ -947,7 +948,15 @@ static void mt_run_print_summary(const mt_summary_t *s, const char *path)
                 : s->exit_reason == MT_EXIT_NORMAL ? "not freed"
                                                    : "still live",
                 when);
-    if (s->truncated)
+    if (s->truncated && exited && s->exit_reason < 0)
+        /* No signal, and yet no EXIT: recording stopped (a write error, said already), or the
+         * process ended without passing through libc's exit, where memtrace writes the end. */
+        fprintf(stderr,
+                "memtrace: the log is truncated: the report covers the first %.2f s (the program "
+                "exited, but its exit is not in the log: recording stopped, or it ended through "
+                "a raw exit_group, as Go programs do, which memtrace cannot see)\n",
+                s->duration_s);
+    else if (s->truncated)
         fprintf(stderr, "memtrace: the log is truncated: the report covers the first %.2f s\n",
                 s->duration_s);
 written:
@@ -991,8 +1000,8 @@ static void mt_run_print_tree_hint(const mt_run_log_t *logs, size_t n)
  * log and the last image is the one the user meant, so the summary follows the exec chain.
  * Returns false when the root wrote no log. */
 static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, bool quiet,
-                               const mt_run_follower_t *follower, const mt_run_live_t *live,
-                               size_t *root_log)
+                               bool exited, const mt_run_follower_t *follower,
+                               const mt_run_live_t *live, size_t *root_log)
 {
     bool *mine = calloc(n ? n : 1, sizeof *mine);
     if (mine == NULL)
@@ -1019,7 +1028,7 @@ static bool mt_run_report_logs(const mt_run_log_t *logs, size_t n, pid_t root, b
     *root_log = last;
     if (found && !quiet) {
         if (have_sum)
-            mt_run_print_summary(&sum, logs[last].path);
+            mt_run_print_summary(&sum, logs[last].path, exited);
         else
             /* err already names the file ("PATH: not a memtrace log"). */
             mt_render_text_line(stderr, "memtrace: warning: cannot summarize the log: ", "",
@@ -1193,7 +1202,8 @@ int mt_cmd_run(int argc, char **argv)
     mt_run_log_t *logs = mt_run_manifest_read(manifest, &nlogs);
     unlink(manifest);
     size_t root_log = nlogs;
-    bool found = mt_run_report_logs(logs, nlogs, pid, o.quiet, follower, live, &root_log);
+    bool found =
+        mt_run_report_logs(logs, nlogs, pid, o.quiet, WIFEXITED(status), follower, live, &root_log);
     mt_run_follow_free(follower);
     mt_run_live_free(live);
     if (found && o.leak_check)

@@ -511,5 +511,20 @@ def case_exec_untraced():
           f"want one line for each unrecorded echo\n{show(traced)}")
 
 
+@case(60)
+def case_raw_exit():
+    """The program ends with its own exit_group instruction, as Go programs do: status and
+    output unchanged, and `memtrace run` says the log has no exit because of how the program
+    ended, not that it was killed."""
+    exe = prog("raw_exit")
+    plain = run([exe])
+    log = os.path.join(it.TMP, "raw_exit.mtr")
+    traced = memtrace("run", "-o", log, "--", exe)
+    check(traced.returncode == plain.returncode == 0 and traced.stdout == plain.stdout,
+          f"status or output differs\n{show(traced)}")
+    check("raw exit_group" in traced.stderr and "killed" not in traced.stderr,
+          f"the summary does not say how the log lost its end\n{show(traced)}")
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
