@@ -20,6 +20,7 @@
 /* What python_hooks.c found (the hooks fill it in; the recorder reads it). */
 mt_python_t mt_py;
 uint32_t mt_py_code_gen[MT_PY_CODE_GEN_SIZE];
+uint32_t mt_py_code_deaths;
 __thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
 
 #if MT_HAVE_PYTHON
@@ -100,6 +101,7 @@ typedef struct mt_pywalk {
  * the slot's last thread) is as good to compare with as the last one. */
 typedef struct mt_pycache {
     uint32_t nwalk;
+    uint32_t deaths; /* mt_py_code_deaths when walk was last compared or made */
     mt_pywalk_t walk[MT_PY_MAX_FRAMES];
     mt_pyframe_t f[MT_PY_MAX_FRAMES];
     mt_pyhash_t outer[MT_PY_MAX_FRAMES + 1];
@@ -208,19 +210,23 @@ static uint32_t mt_py_capture_cached(mt_pycache_t *c, _PyInterpreterFrame *const
 {
     const uint32_t top = MT_PY_MAX_FRAMES;
     uint32_t m = 0; /* frames kept, from the outermost */
-    bool same = true;
+    /* No death since the walk: a frame that reads the same has the same count (python.h). */
+    uint32_t deaths = __atomic_load_n(&mt_py_code_deaths, __ATOMIC_RELAXED);
+    bool same = true, none_died = deaths == c->deaths;
+    c->deaths = deaths;
     c->outer[0] = mt_pync_hash_empty();
     for (uint32_t d = 0; d < w; d++) {
         const _PyInterpreterFrame *f = chain[w - 1 - d];
         mt_pywalk_t *s = &c->walk[top - 1 - d];
         const void *co = f->f_code;
-        uint32_t gen = mt_py_gen_of(co);
         if (same && d < c->nwalk && s->frame == f && s->instr == f->prev_instr && s->code == co &&
-            s->gen == gen && s->entry == f->is_entry && s->owner == (uint8_t)f->owner) {
+            s->entry == f->is_entry && s->owner == (uint8_t)f->owner &&
+            (none_died || s->gen == mt_py_gen_of(co))) {
             m += s->kept;
             continue;
         }
         same = false;
+        uint32_t gen = mt_py_gen_of(co);
         *s = (mt_pywalk_t){f, f->prev_instr, co, gen, f->is_entry, (uint8_t)f->owner, 0, 0};
         if (mt_py_frame_incomplete(f))
             continue;
