@@ -41,6 +41,10 @@ typedef struct mt_pyframe {
  */
 #define MT_PY_CODE_GEN_SIZE 4096u
 extern uint32_t mt_py_code_gen[MT_PY_CODE_GEN_SIZE];
+/* Every slot's deaths in one count: while it stands still, no code object died, and a frame
+ * that reads as it did is run by the same code object under the same slot count, whose slot
+ * need not be read (python_frames.c: a cache miss a frame, 40 frames an event on an import). */
+extern uint32_t mt_py_code_deaths;
 
 static inline uint32_t *mt_py_code_gen_slot(const void *code)
 {
@@ -52,6 +56,7 @@ static inline uint32_t *mt_py_code_gen_slot(const void *code)
 static inline void mt_py_code_died(const void *code)
 {
     __atomic_fetch_add(mt_py_code_gen_slot(code), 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&mt_py_code_deaths, 1, __ATOMIC_RELAXED);
 }
 
 #define MT_PY_MAX_FRAMES 128
@@ -97,6 +102,10 @@ typedef struct mt_pycap {
     const mt_pyframe_t *f;
     const mt_pyhash_t *outer;
     uint32_t n;
+    /* Deeper than MT_PY_MAX_FRAMES with a frame entered from C among those a cut would leave
+     * out: f holds the innermost MT_PY_MAX_FRAMES only, and mt_py_deep_capture makes the stack
+     * that keeps the outermost frames too. */
+    bool deep;
 } mt_pycap_t;
 
 /*
@@ -109,6 +118,35 @@ typedef struct mt_pycap {
  * slot they go to buf (MT_PY_MAX_FRAMES entries).
  */
 uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor);
+
+/*
+ * A stack too deep for MT_PY_MAX_FRAMES through C (mt_pycap_t.deep): a recursion through
+ * `map`, a `sorted` key, a C callback. It keeps the innermost and the outermost parts of the
+ * merged stack (native and Python frames as mt_py_merge orders them) around a gap frame that
+ * counts the Python frames left out (log_format.h: MT_PY_IP_GAP); the native frames between
+ * left-out Python frames (their interpreter loops and the C calls into them) go with them. The
+ * inner part has at most MT_PY_DEEP_INNER frames and MT_PY_MAX_FRAMES - 1 - MT_PY_DEEP_OUTER_PY
+ * Python ones, the outer part the rest of MT_STACK_MAX with at most MT_PY_DEEP_OUTER_PY Python
+ * frames, so that the script's line that started the recursion stays at its root.
+ */
+#define MT_PY_DEEP_OUTER_PY 32u
+#define MT_PY_DEEP_INNER (MT_STACK_MAX - 1u - 128u)
+typedef struct mt_pydeep {
+    uint32_t n, npy;
+    /* innermost first: native return addresses, MT_PY_IP_BIT | k for py[k], and the gap */
+    uintptr_t item[MT_STACK_MAX];
+    mt_pyframe_t py[MT_PY_MAX_FRAMES];
+} mt_pydeep_t;
+
+/* No lock: the stack of the event whose registers from holds (rip, rsp, rbp: the fast
+ * unwinder's start) into d. Returns 0, or -ENOTSUP when the native stack needs libunwind or
+ * the Python frames are not what mt_pycap_t.deep said (the caller records the usual stack). */
+int mt_py_deep_capture(mt_pydeep_t *d, uintptr_t rip, uintptr_t rsp, uintptr_t rbp);
+
+/* Writer lock held: d's items made the stack st (in place: st->ip is d->item), its Python
+ * frames as mt_py_merge writes them. Returns 0, or -ENOMEM when out of memory for the Python
+ * tables (mt_py_frames_lost). */
+int mt_py_deep_stack(mt_pydeep_t *d, mt_stack_t *st, mt_enc_t *e);
 
 /* True when C code runs between two of py's frames: a frame before the outermost one was
  * entered from C (is_entry), e.g. a callback called by an extension or a C library. */

@@ -13,12 +13,14 @@
 #include "base/thread_slots.h"
 #include "io/log_writer.h"
 #include "python/python_node_cache.h"
+#include "stack/fast_unwind.h"
 #include "stack/stack_hash.h"
 #include "stack/stack_tail.h"
 
 /* What python_hooks.c found (the hooks fill it in; the recorder reads it). */
 mt_python_t mt_py;
 uint32_t mt_py_code_gen[MT_PY_CODE_GEN_SIZE];
+uint32_t mt_py_code_deaths;
 __thread int mt_py_in_domain __attribute__((tls_model("initial-exec")));
 
 #if MT_HAVE_PYTHON
@@ -99,6 +101,7 @@ typedef struct mt_pywalk {
  * the slot's last thread) is as good to compare with as the last one. */
 typedef struct mt_pycache {
     uint32_t nwalk;
+    uint32_t deaths; /* mt_py_code_deaths when walk was last compared or made */
     mt_pywalk_t walk[MT_PY_MAX_FRAMES];
     mt_pyframe_t f[MT_PY_MAX_FRAMES];
     mt_pyhash_t outer[MT_PY_MAX_FRAMES + 1];
@@ -153,7 +156,8 @@ static inline void mt_py_frame_keep(mt_pyframe_t *p, const _PyInterpreterFrame *
  * first of its interpreter loop (mt_py_merge places Python frames by those), else its
  * innermost max frames.
  */
-static uint32_t mt_py_capture_whole(const _PyInterpreterFrame *f, mt_pyframe_t *out, uint32_t max)
+static uint32_t mt_py_capture_whole(const _PyInterpreterFrame *f, mt_pyframe_t *out, uint32_t max,
+                                    bool *deep)
 {
     uint32_t n = 0;
     for (; f && f->f_code && n < max; f = f->previous)
@@ -188,8 +192,10 @@ static uint32_t mt_py_capture_whole(const _PyInterpreterFrame *f, mt_pyframe_t *
     const uint32_t gap = max - MT_PY_KEEP_OUTER - 1, from_out = MT_PY_KEEP_OUTER - in_ring;
     for (uint32_t i = gap; i < max - from_out; i++)
         entry_left_out |= out[i].is_entry != 0;
-    if (entry_left_out)
+    if (entry_left_out) {
+        *deep = true; /* mt_py_deep_capture cuts it with its native frames */
         return n;
+    }
     uint64_t left_out = (max - from_out - gap) + evicted;
     memmove(&out[gap + 1], &out[max - from_out], from_out * sizeof *out);
     for (uint32_t k = 0; k < in_ring; k++)
@@ -204,19 +210,23 @@ static uint32_t mt_py_capture_cached(mt_pycache_t *c, _PyInterpreterFrame *const
 {
     const uint32_t top = MT_PY_MAX_FRAMES;
     uint32_t m = 0; /* frames kept, from the outermost */
-    bool same = true;
+    /* No death since the walk: a frame that reads the same has the same count (python.h). */
+    uint32_t deaths = __atomic_load_n(&mt_py_code_deaths, __ATOMIC_RELAXED);
+    bool same = true, none_died = deaths == c->deaths;
+    c->deaths = deaths;
     c->outer[0] = mt_pync_hash_empty();
     for (uint32_t d = 0; d < w; d++) {
         const _PyInterpreterFrame *f = chain[w - 1 - d];
         mt_pywalk_t *s = &c->walk[top - 1 - d];
         const void *co = f->f_code;
-        uint32_t gen = mt_py_gen_of(co);
         if (same && d < c->nwalk && s->frame == f && s->instr == f->prev_instr && s->code == co &&
-            s->gen == gen && s->entry == f->is_entry && s->owner == (uint8_t)f->owner) {
+            s->entry == f->is_entry && s->owner == (uint8_t)f->owner &&
+            (none_died || s->gen == mt_py_gen_of(co))) {
             m += s->kept;
             continue;
         }
         same = false;
+        uint32_t gen = mt_py_gen_of(co);
         *s = (mt_pywalk_t){f, f->prev_instr, co, gen, f->is_entry, (uint8_t)f->owner, 0, 0};
         if (mt_py_frame_incomplete(f))
             continue;
@@ -234,6 +244,7 @@ uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor)
     cap->f = buf;
     cap->outer = NULL;
     cap->n = 0;
+    cap->deep = false;
     if (!mt_py.frames_on)
         return 0;
     PyThreadState *ts = mt_py_this_tstate();
@@ -241,19 +252,22 @@ uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor)
         return 0;
     *anchor = (uintptr_t)ts->cframe;
     _PyInterpreterFrame *top = ts->cframe->current_frame, *f = top;
-    /* A short chain (a loop's events: 5 frames) costs less read whole, as it comes, than
-     * compared with the last one. */
-    uint32_t n = 0, w = 0;
-    for (; f && f->f_code && w < MT_PY_REUSE_MIN; f = f->previous, w++)
-        if (!mt_py_frame_incomplete(f))
-            mt_py_frame_keep(&buf[n++], f);
-    if (!f || !f->f_code)
-        return cap->n = n;
-    /* Deeper: the chain first, frame fields only (the frames live in the thread's data
-     * stack), then compared from the outermost frame with this thread's last. */
+    /* The chain first, frame fields only (the frames live in the thread's data stack). */
     _PyInterpreterFrame *chain[MT_PY_MAX_FRAMES];
-    for (f = top, w = 0; f && f->f_code && w < MT_PY_MAX_FRAMES; f = f->previous)
+    uint32_t w = 0;
+    for (; f && f->f_code && w < MT_PY_MAX_FRAMES; f = f->previous)
         chain[w++] = f;
+    /* A short chain (a loop's events: 5 frames) costs less read whole than compared with the
+     * last one; a deeper one is compared from its outermost frame with this thread's last,
+     * and its code objects are read only for the frames that changed (an import's 40 frames
+     * a stack: reading its innermost 8 whole, as a short one, was a tenth of the capture). */
+    if (w <= MT_PY_REUSE_MIN && !(f && f->f_code)) {
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < w; i++)
+            if (!mt_py_frame_incomplete(chain[i]))
+                mt_py_frame_keep(&buf[n++], chain[i]);
+        return cap->n = n;
+    }
     /* MEMTRACE_PYTHON_CACHE=0 (mt_py.native_cache false) reads every frame whole: the tests
      * compare the stacks both ways. */
     mt_slot_t *slot = mt_py.native_cache ? mt_slot_peek() : NULL;
@@ -265,7 +279,186 @@ uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor)
         return cap->n;
     }
     /* Deeper than the cache (recursion), or no slot: read whole. */
-    return cap->n = mt_py_capture_whole(top, buf, MT_PY_MAX_FRAMES);
+    return cap->n = mt_py_capture_whole(top, buf, MT_PY_MAX_FRAMES, &cap->deep);
+}
+
+/* ---- stacks too deep through C (python.h: mt_pydeep_t) ---- */
+
+/* Native frames walked at a time: one interpreter loop's C calls fit many times over. */
+#define MT_PY_DEEP_SEG 256
+/* Native frames walked at most: beyond, the usual stack (innermost frames only). */
+#define MT_PY_DEEP_NATIVE_MAX (1u << 20)
+
+typedef struct mt_pydeep_walk {
+    mt_pydeep_t *d;
+    uintptr_t ring[MT_STACK_MAX - 1]; /* the outer part: the last ring_cap items */
+    uint32_t ring_cap, ring_n, ring_at;
+    uint32_t in_py;               /* Python frames in the inner part (d->item[0..d->n)) */
+    uint32_t py_total;            /* Python frames met */
+    bool inner_done;              /* the inner part is full: items go to the ring */
+    const _PyInterpreterFrame *f; /* the next frame of the chain */
+    uint32_t scanned;             /* frames of the chain passed */
+} mt_pydeep_walk_t;
+
+/* One item of the merged stack, innermost first: a native return address, or a Python frame
+ * (MT_PY_IP_BIT | its address: frames stay put while the thread holds the GIL). */
+static void mt_py_deep_put(mt_pydeep_walk_t *w, uintptr_t item)
+{
+    bool py = (item & MT_PY_IP_BIT) != 0;
+    w->py_total += py;
+    if (!w->inner_done) {
+        if (w->d->n < MT_PY_DEEP_INNER &&
+            (!py || w->in_py < MT_PY_MAX_FRAMES - 1 - MT_PY_DEEP_OUTER_PY)) {
+            w->d->item[w->d->n++] = item;
+            w->in_py += py;
+            return;
+        }
+        /* What is left of MT_STACK_MAX, after the gap, is the outer part's. */
+        w->inner_done = true;
+        w->ring_cap = MT_STACK_MAX - 1 - w->d->n;
+    }
+    w->ring[w->ring_at] = item;
+    w->ring_at = w->ring_at + 1 == w->ring_cap ? 0 : w->ring_at + 1;
+    w->ring_n += w->ring_n < w->ring_cap;
+}
+
+/* The Python frames that the interpreter loop whose native frame comes next runs (up to the
+ * first of that C call, is_entry), or all that are left (all): as mt_py_merge_ips groups
+ * them. A frame still being set up is no item, but its loop is the one it starts. Returns
+ * false when the chain is longer than mt_py_capture_whole reads. */
+static bool mt_py_deep_loop(mt_pydeep_walk_t *w, bool all)
+{
+    while (w->f && w->f->f_code) {
+        const _PyInterpreterFrame *f = w->f;
+        w->f = f->previous;
+        if (++w->scanned > MT_PY_SCAN_MAX)
+            return false;
+        if (!mt_py_frame_incomplete(f))
+            mt_py_deep_put(w, MT_PY_IP_BIT | (uintptr_t)f);
+        if (f->is_entry && !all)
+            break;
+    }
+    return true;
+}
+
+/* A Python item's frame into d->py, and the item made its index there. */
+static void mt_py_deep_keep(mt_pydeep_t *d, uintptr_t *item)
+{
+    if (!(*item & MT_PY_IP_BIT))
+        return;
+    const _PyInterpreterFrame *f = (const _PyInterpreterFrame *)(*item & ~MT_PY_IP_BIT);
+    mt_py_frame_keep(&d->py[d->npy], f);
+    *item = MT_PY_IP_BIT | d->npy++;
+}
+
+int mt_py_deep_capture(mt_pydeep_t *d, uintptr_t rip, uintptr_t rsp, uintptr_t rbp)
+{
+    if (!mt_py.frames_on || !mt_py.eval_lo)
+        return -ENOTSUP;
+    PyThreadState *ts = mt_py_this_tstate();
+    if (!ts || !ts->cframe)
+        return -ENOTSUP;
+    mt_pydeep_walk_t w = {.d = d, .f = ts->cframe->current_frame};
+    d->n = d->npy = 0;
+    /* The native frames, a loop's worth at a time (the walk stops one frame beyond each
+     * interpreter loop), each loop's Python frames put before its frame, as mt_py_merge_ips
+     * puts them. */
+    uintptr_t seg[MT_PY_DEEP_SEG];
+    mt_fu_pos_t at = {rip - 1, rsp, rbp};
+    uint32_t walked = 0;
+    bool first = true;
+    for (;;) {
+        mt_fu_pos_t next;
+        int got = mt_fastunw_until(at.key + 1, at.sp, at.bp, mt_py.eval_lo, mt_py.eval_hi, seg,
+                                   MT_PY_DEEP_SEG, &next);
+        bool last = got == 0;
+        if (last) { /* no loop before the end: the rest of the stack */
+            int nw;
+            uintptr_t cfa;
+            bool bpu;
+            got = mt_fastunw_record(&at, rsp, seg, MT_PY_DEEP_SEG, NULL, 0, &nw, &cfa, &bpu);
+            if (got >= MT_PY_DEEP_SEG)
+                return -ENOTSUP; /* C code deeper than a segment: not cut here */
+        }
+        if (got < 0)
+            return -ENOTSUP;
+        uint32_t n = (uint32_t)got, i = first ? mt_unwind_own_prefix(seg, n) : 0;
+        first = false;
+        if ((walked += n) > MT_PY_DEEP_NATIVE_MAX)
+            return -ENOTSUP;
+        for (; i < n; i++) {
+            uintptr_t ip = seg[i];
+            if (ip - 1 >= mt_py.eval_lo && ip - 1 < mt_py.eval_hi && w.f && w.f->f_code &&
+                !mt_py_deep_loop(&w, false))
+                return -ENOTSUP;
+            mt_py_deep_put(&w, ip);
+        }
+        if (last)
+            break;
+        at = next;
+    }
+    /* Python frames no loop claimed (as mt_py_merge_ips): the outermost part. */
+    if (!mt_py_deep_loop(&w, true))
+        return -ENOTSUP;
+    /* The inner part ends with its last Python frame: the native frames after it are its
+     * loop's and the C calls into the next frame, which is left out. */
+    uint32_t in_n = d->n;
+    while (in_n > 0 && !(d->item[in_n - 1] & MT_PY_IP_BIT))
+        in_n--;
+    if (in_n > 0)
+        d->n = in_n;
+        /* The outer part: from the oldest of the ring's Python frames that leaves at most
+         * MT_PY_DEEP_OUTER_PY outward of it, after the C calls into it when the ring has them
+         * from the loop's frame of the frame before (else from the frame itself). */
+#define MT_PY_DEEP_RING(k) w.ring[(w.ring_at + w.ring_cap - (w.ring_n - (k))) % w.ring_cap]
+    uint32_t start = w.ring_n, out_py = 0;
+    for (uint32_t k = w.ring_n; k-- > 0;) {
+        if (!(MT_PY_DEEP_RING(k) & MT_PY_IP_BIT))
+            continue;
+        if (out_py == MT_PY_DEEP_OUTER_PY)
+            break;
+        out_py++;
+        start = k;
+    }
+    for (uint32_t k = start; k-- > 0;) {
+        uintptr_t it = MT_PY_DEEP_RING(k);
+        if (it & MT_PY_IP_BIT)
+            break;
+        if (it - 1 >= mt_py.eval_lo && it - 1 < mt_py.eval_hi) {
+            start = k + 1;
+            break;
+        }
+    }
+    uint64_t left_out = w.py_total - w.in_py - out_py;
+    if (!w.inner_done || !left_out)
+        return -ENOTSUP; /* mt_pycap_t.deep said otherwise: the chain changed? */
+    for (uint32_t i = 0; i < d->n; i++)
+        mt_py_deep_keep(d, &d->item[i]);
+    d->item[d->n++] = MT_PY_IP_BIT | MT_PY_IP_GAP | (left_out < UINT32_MAX ? left_out : UINT32_MAX);
+    for (uint32_t k = start; k < w.ring_n; k++) {
+        d->item[d->n] = MT_PY_DEEP_RING(k);
+        mt_py_deep_keep(d, &d->item[d->n++]);
+    }
+#undef MT_PY_DEEP_RING
+    return 0;
+}
+
+int mt_py_deep_stack(mt_pydeep_t *d, mt_stack_t *st, mt_enc_t *e)
+{
+    /* The Python frames' ids innermost first, as mt_py_merge makes them. */
+    for (uint32_t i = 0; i < d->n; i++) {
+        uintptr_t it = d->item[i];
+        if (!(it & MT_PY_IP_BIT) || (it & MT_PY_IP_GAP))
+            continue;
+        uint64_t id = mt_py_frame_ip(&d->py[it & ~MT_PY_IP_BIT], e);
+        if (!id)
+            return -ENOMEM;
+        d->item[i] = (uintptr_t)id;
+    }
+    st->ip = d->item;
+    st->n = d->n;
+    mt_stack_hash(st);
+    return 0;
 }
 
 /* UTF-8 of a compact str object, straight from its data (no allocation, no API call). Other
@@ -681,6 +874,23 @@ void mt_py_reset(void)
 }
 
 #else /* no Python headers at build time: native stacks only */
+
+int mt_py_deep_capture(mt_pydeep_t *d, uintptr_t rip, uintptr_t rsp, uintptr_t rbp)
+{
+    (void)d;
+    (void)rip;
+    (void)rsp;
+    (void)rbp;
+    return -ENOTSUP;
+}
+
+int mt_py_deep_stack(mt_pydeep_t *d, mt_stack_t *st, mt_enc_t *e)
+{
+    (void)d;
+    (void)st;
+    (void)e;
+    return -ENOTSUP;
+}
 
 uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor)
 {

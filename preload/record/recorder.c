@@ -383,6 +383,46 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
 }
 
 /*
+ * Records an allocation whose Python stack is too deep through C (python.h: mt_pydeep_t): the
+ * whole native stack is walked for it, and no stack cache is read or filled (the cut depends
+ * on every frame). Returns false, having recorded nothing, when the fast unwinder cannot walk
+ * it: the caller records the usual stack. Out of line: its 9 KiB are on the recorder's stack.
+ */
+static __attribute__((noinline)) bool mt_rec_py_deep(enum mt_alloc_kind kind, const void *p,
+                                                     size_t size, unw_context_t *from)
+{
+    const greg_t *g = from->uc_mcontext.gregs;
+    mt_pydeep_t d;
+    if (mt_py_deep_capture(&d, (uintptr_t)g[REG_RIP], (uintptr_t)g[REG_RSP],
+                           (uintptr_t)g[REG_RBP]) < 0)
+        return false;
+    uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    uint64_t tsize = kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC;
+    mt_writer_lock();
+    mt_ring_sync();
+    mt_enc_t *e = mt_writer_begin(tid);
+    uint32_t node = 0;
+    bool later = false;
+    if (MT_LIKELY(e != NULL)) {
+        mt_stack_t st;
+        mt_tree_direct_begin(e);
+        if (mt_py_deep_stack(&d, &st, e) == 0)
+            node = mt_tree_intern(&st);
+        mt_tree_direct_end();
+        e = mt_rec_defs(e, tid);
+    }
+    if (MT_LIKELY(e != NULL)) {
+        later = mt_rec_put_alloc(e, kind, now, size, p, node, tsize);
+        mt_heap_total_add(&mt_rec_heap, usable);
+    }
+    mt_writer_record_done(e);
+    mt_rec_track_after(later, MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+    return true;
+}
+
+/*
  * With Python frames (python.h). Kept out of line so that programs without Python keep the
  * lean path and its small stack footprint (these buffers take about 9 KiB).
  * The native unwind stops at the interpreter loop: everything beyond it is the interpreter
@@ -403,6 +443,9 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     mt_stack_t st;
     uint32_t npy = mt_py_capture(&cap, pybuf, &anchor);
     const mt_pyframe_t *py = cap.f;
+    if (MT_UNLIKELY(cap.deep) && from && mt_config.fast_unwind &&
+        mt_rec_py_deep(kind, p, size, from))
+        return;
     /* C code between two Python frames (an import, a callback from an extension or a
      * library): the whole native stack, so that every interpreter loop on it takes its Python
      * frames and the C frames between them stay; found from cached parts when it can be

@@ -487,6 +487,100 @@ def case_py_deep_recursion():
 
 
 @case(60, needs="python_frames")
+def case_py_deep_callback():
+    """Recursions 600 deep through C (`map(f, [x])`, a `sorted(key=...)` callback): a frame
+    the 128-frame cut leaves out was entered from C, so the stack used to keep its innermost
+    128 Python frames only and lost the script's lines at its root. The stack must keep both
+    ends (python_frames.c: mt_py_deep_capture): the allocation's line innermost, the line of
+    main that started the recursion and the module's line outermost, a gap frame that counts
+    exactly the Python frames left out, the exact bytes and blocks, and at most 384 frames."""
+    log, p = py_record("py_deep_callback.py", opts=("-q",))
+    kv = sample_kv(p.stdout, "pydeep")
+    depth, main_line = int(kv["depth"]), int(kv["main_line"])
+    gap_re = re.compile(r"^\[(\d+) Python frames not shown\]$")
+
+    def check_stack(where, stack, fn, line, start):
+        py = py_frames(stack)
+        names = [(f.get("function"), f.get("line")) for f in py]
+        check(py and py[0].get("function") == fn and py[0].get("line") == line
+              and (py[0].get("file") or "").endswith("py_deep_callback.py"),
+              f"{where}: innermost frame should be {fn} at line {line}: {names[:3]}")
+        check(names[-2:] == [("main", start), ("<module>", main_line)],
+              f"{where}: outermost frames should be main:{start}, <module>:{main_line}: "
+              f"{names[-4:]} ({len(stack)} frames)")
+        gaps = [int(m.group(1)) for m in (gap_re.match(f.get("function") or "") for f in py) if m]
+        kept = sum(1 for f in py if f.get("function") == fn)
+        check(len(gaps) == 1 and kept + gaps[0] == depth + 1,
+              f"{where}: {kept} {fn} frames and gaps {gaps}: want one gap, {depth + 1} in all")
+        check(len(py) <= 128, f"{where}: {len(py)} Python frames, at most 128")
+
+    rep = leaks_json(log)
+    leaks = rep.get("leaks") or []
+    sites = json_of("report", "--format", "json", "--top", "0", log).get("top_sites") or []
+    for what, fn in (("map", "via_map"), ("sorted", "by_key")):
+        line, nbytes = int(kv[f"{what}_line"]), int(kv[f"{what}_bytes"])
+        blocks, start = int(kv[f"{what}_blocks"]), int(kv[f"{what}_start"])
+        mine = [k for k in leaks if first_py(k.get("stack") or []).get("line") == line]
+        check(len(mine) == 1, f"{what}: {len(mine)} leaks at line {line}, want 1")
+        check(mine[0].get("bytes") == nbytes and mine[0].get("blocks") == blocks,
+              f"{what}: {mine[0].get('bytes')} B in {mine[0].get('blocks')} blocks, "
+              f"the script says {nbytes} in {blocks}")
+        check_stack(f"leaks, {what}", mine[0]["stack"], fn, line, start)
+        # the line's other sites: the bytes objects' allocations through other C paths
+        at = [s for s in sites if first_py(s.get("stack") or []).get("line") == line]
+        mine = [s for s in at if s.get("leaked_bytes") == nbytes]
+        check(len(mine) == 1, f"report, {what}: sites at line {line}: "
+              f"{[(s.get('bytes'), s.get('leaked_bytes')) for s in at]}, want one of {nbytes} B")
+        check_stack(f"report, {what}", mine[0]["stack"], fn, line, start)
+    # The recorded stacks themselves: at most 384 frames (unwinder.h: MT_STACK_MAX).
+    deepest = max(len(frames) for _, frames in recorded_stacks(log))
+    check(deepest <= 384, f"a recorded stack of {deepest} frames, at most 384")
+
+
+@case(60, needs="python_frames")
+def case_py_deep_callback_levels():
+    """A recursion 600 deep through `map` that allocates at every level on its way down and
+    again on its way up: stacks of 129 frames and more are cut with their native frames
+    (mt_py_deep_capture), shallower ones come through the stack caches (stack_tail.h,
+    python_node_cache.h), and each shares its outer frames with the others. Each level's two
+    bytearrays (odd sizes that say the level) must have exactly their own frames: the right
+    line innermost, the module's line outermost, every frame counted once (kept or in the
+    gap), a gap only when deeper than 128."""
+    script = os.path.join(it.TMP, "maprec.py")
+    with open(script, "w") as fh:
+        fh.write("import sys\n"
+                 "sys.setrecursionlimit(10000)\n"
+                 "KEEP = []\n"
+                 "def f(n):\n"
+                 "    KEEP.append(bytearray(5000 + 2 * n))\n"
+                 "    if n:\n"
+                 "        list(map(f, [n - 1]))\n"
+                 "    KEEP.append(bytearray(7000 + 2 * n))\n"
+                 "    return 0\n"
+                 "f(600)\n")
+    log, _ = py_run("maprec.mtr", script)
+    seen, wrong = collections.Counter(), []
+    for size, frames in recorded_stacks(log):
+        if size % 2 == 0 or not (5001 <= size <= 6201 or 7001 <= size <= 8201):
+            continue
+        line, n = (5, (size - 5001) // 2) if size < 7000 else (8, (size - 7001) // 2)
+        py = [f for f in frames if f.startswith(script + ":") or f.startswith("[gap")]
+        if not py or py[0] != f"{script}:f:{line}":
+            continue
+        seen[line] += 1
+        gaps = [int(f[5:-1]) for f in py if f.startswith("[gap")]
+        mid = py[1:-1]
+        total = 1 + sum(f == f"{script}:f:7" for f in mid) + sum(gaps)
+        shape_ok = all(f == f"{script}:f:7" or f.startswith("[gap") for f in mid)
+        want_gaps = 1 if 601 - n + 1 > 128 else 0
+        if (py[-1] != f"{script}:<module>:10" or not shape_ok or total != 601 - n
+                or len(gaps) != want_gaps or len(py) > 128 or len(frames) > 384):
+            wrong.append((line, n, py[-1], gaps, total, len(py), len(frames)))
+    check(seen == {5: 601, 8: 601}, f"allocations found per line: {dict(seen)}, want 601 each")
+    check(not wrong, f"{len(wrong)} of 1202 allocations with the wrong frames, e.g. {wrong[:3]}")
+
+
+@case(60, needs="python_frames")
 def case_py_location_ids():
     """Python locations are one per line, and never a dead code object's: a line's several
     allocating instructions share one PY_LOCATION (python_frames.c); a function made where

@@ -221,7 +221,7 @@ START_TEST(kept_hashes_make_the_frames_keys)
     mt_pyhash_t outer[4];
     hash_outer(outer, py, 3);
     const mt_pynative_key_t nat = {0, 0x401234, 96, 12, 0};
-    mt_pycap_t kept = {py, outer, 3}, bare = {py, NULL, 3};
+    mt_pycap_t kept = {py, outer, 3, false}, bare = {py, NULL, 3, false};
     for (uint32_t from = 0; from < 3; from++) {
         mt_pync_key_t a, b, c;
         mt_pync_cap_key(&a, &kept, from, &nat);
