@@ -359,9 +359,9 @@ START_TEST(header_errors)
     ck_assert_str_eq(err, "app.mtr: not a memtrace log");
 
     mt_log_header_put(h, 0, 1, MT_TIME_UNIT_US);
-    mt_put_u16le(h + 8, 9);
+    mt_put_u16le(h + 8, 10);
     ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
-    ck_assert_str_eq(err, "app.mtr: log format version 9, this memtrace reads versions 4 to 8");
+    ck_assert_str_eq(err, "app.mtr: log format version 10, this memtrace reads versions 4 to 9");
 
     /* older logs, whose layout this reader does not know: refused with a hint */
     for (uint16_t v = 1; v <= 3; v++) {
@@ -369,7 +369,7 @@ START_TEST(header_errors)
         ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
         char want[160];
         snprintf(want, sizeof want,
-                 "app.mtr: log format version %u, this memtrace reads versions 4 to 8 (record it "
+                 "app.mtr: log format version %u, this memtrace reads versions 4 to 9 (record it "
                  "again with this memtrace)",
                  v);
         ck_assert_str_eq(err, want);
