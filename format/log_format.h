@@ -826,11 +826,19 @@ static inline size_t mt_enc_index_find(const mt_enc_tables_t *t, uint64_t addr)
     return i;
 }
 
-/* A recorder that knows an address it will encode soon asks for its index line ahead of time
- * (a prefetch never faults: tables being replaced are harmless). */
+static inline size_t mt_enc_freed_home(uint64_t addr)
+{
+    return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> (64 - MT_FREED_BITS));
+}
+
+/* A recorder that knows an address it will encode soon asks for its index line ahead of time,
+ * and for its line of the freed-address hints (version 9: a free stores there, an allocation
+ * that no other model predicts loads from there). A prefetch never faults: tables being
+ * replaced are harmless. */
 static inline void mt_enc_index_prefetch(const mt_enc_tables_t *t, uint64_t addr)
 {
     __builtin_prefetch(&t->index[mt_enc_index_home(addr)], 1);
+    __builtin_prefetch(&t->freed[mt_enc_freed_home(addr)], 1);
 }
 
 /* Empties index slot i (backward-shift deletion: no tombstones). */
@@ -876,11 +884,6 @@ static inline void mt_enc_recent_put(mt_enc_t *e, uint64_t addr, uint32_t cls)
         return;
     t->recent_indexed[slot >> 6] |= bit;
     t->index[mt_enc_index_find(t, addr)] = mt_enc_index_entry(addr, slot);
-}
-
-static inline size_t mt_enc_freed_home(uint64_t addr)
-{
-    return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> (64 - MT_FREED_BITS));
 }
 
 /* Version 9: the back reference of a recent allocation at addr (its block freed since, by back
