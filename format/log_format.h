@@ -14,7 +14,7 @@
 #include "log_model.h"
 
 /*
- * File layout (version 8)
+ * File layout (version 9)
  * =======================
  *
  *   +----------------------+  32 bytes, uncompressed, little-endian
@@ -55,7 +55,7 @@
  *     S sizes                                            T the clock (see Time)
  *     A explicit addresses (zigzag deltas)               P trace node parents
  *     N trace node ids of events                         I trace node ips
- *     R address gaps of FREE_RUN
+ *     R address gaps of FREE_RUN, ALLOC_PREV's numbers
  *
  * Records are decoded in the order of their tags in M; each field is taken from the front of
  * its stream. Integers are LEB128 varints ("v"), signed ones zigzag-encoded first ("z"),
@@ -86,6 +86,11 @@
  *    MT_NEXT_MAX_SIZE bytes, next = address + mt_chunk_span(size). An allocation at next is
  *    ALLOC_NEXT: the block carved right after the previous one (glibc's top chunk and its last
  *    remainder). Reuse allocations leave next alone.
+ *  - version 9: an allocation at the address of one of the last MT_BACK_WINDOW allocations may
+ *    be ALLOC_PREV: that allocation's number, as z (number - (p + 1)) in R, p the number the
+ *    previous ALLOC_PREV named (0 before the first). Otherwise an ALLOC (next follows it; the
+ *    explicit-address base stays): glibc's bins hand back blocks that fell off the reuse
+ *    stacks, in the order they were freed, often in the order they were allocated.
  *  The model is only a prediction: when it misses, the event carries its address.
  *
  *   tag   record               fields (stream letter; others in M)
@@ -116,6 +121,8 @@
  *   0x80+k ALLOC_REUSE         S:v size, N:v node      address: top of class(size)'s stack
  *   0x90+k ALLOC_NEXT          S:v size, N:v node      address: next (above)
  *   0xa0+k ALLOC_REUSE_AT      S:v size, B:v depth-1, N:v node   address: at depth 1..15
+ *   0xb0+k ALLOC_PREV          S:v size, R:z number - (p + 1), N:v node   address: that of
+ *                              allocation number (version 9, above)
  *                              Version 7: size and node are codes of the site model
  *                              (log_model.h), decoded node first: node code 0 or 1 = the first
  *                              or second node that followed the previous allocation's node,
