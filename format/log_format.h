@@ -446,7 +446,7 @@ enum mt_stream {
 #define MT_REP_PROBE 2048u
 #define MT_REP_PROBE_EVERY 32768u
 /* Entries of the freed-address hint table (mt_enc_tables_t.freed), a power of two. */
-#define MT_FREED_BITS 18
+#define MT_FREED_BITS 16
 #define MT_FREED_SLOTS (1u << MT_FREED_BITS)
 
 typedef struct mt_enc_tables {
@@ -465,10 +465,12 @@ typedef struct mt_enc_tables {
     uint64_t index[2 * MT_BACK_WINDOW];
     /* Version 9 (ALLOC_PREV): address hash -> the recent slot of the last block freed by back
      * reference there, overwritten on collision. Only a hint: an allocation at addr names slot s
-     * only when recent_addr[s] is addr, which the reader's table has too. 2 bytes an entry, so
-     * that 2^18 of them (512 KiB) keep most of the blocks freed in the last 65,536
-     * allocations, and a free pays one store, an allocation whose address no other model
-     * predicts one load (no probing, no deletion). */
+     * only when recent_addr[s] is addr, which the reader's table has too. A free pays one
+     * store, an allocation whose address no other model predicts one load (no probing, no
+     * deletion). 2 bytes an entry; 2^16 of them (128 KiB): 2^18 (512 KiB) kept more of the
+     * blocks freed in the last 65,536 allocations (cc1plus re-encoded 8,319,863 B against
+     * 8,468,093, clang++ 11,467,791 against 11,755,627) but cost churn.c 2 to 5% more CPU
+     * (bench/ab.sh, load 5 to 7) where this one is within the noise. */
     uint16_t freed[MT_FREED_SLOTS];
     mt_reuse_t reuse;
     mt_node_model_t nodes;
