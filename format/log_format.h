@@ -14,7 +14,7 @@
 #include "log_model.h"
 
 /*
- * File layout (version 8)
+ * File layout (version 9)
  * =======================
  *
  *   +----------------------+  32 bytes, uncompressed, little-endian
@@ -55,7 +55,7 @@
  *     S sizes                                            T the clock (see Time)
  *     A explicit addresses (zigzag deltas)               P trace node parents
  *     N trace node ids of events                         I trace node ips
- *     R address gaps of FREE_RUN
+ *     R address gaps of FREE_RUN, ALLOC_PREV's numbers
  *
  * Records are decoded in the order of their tags in M; each field is taken from the front of
  * its stream. Integers are LEB128 varints ("v"), signed ones zigzag-encoded first ("z"),
@@ -86,6 +86,11 @@
  *    MT_NEXT_MAX_SIZE bytes, next = address + mt_chunk_span(size). An allocation at next is
  *    ALLOC_NEXT: the block carved right after the previous one (glibc's top chunk and its last
  *    remainder). Reuse allocations leave next alone.
+ *  - version 9: an allocation at the address of one of the last MT_BACK_WINDOW allocations may
+ *    be ALLOC_PREV: that allocation's number, as z (number - (p + 1)) in R, p the number the
+ *    previous ALLOC_PREV named (0 before the first). Otherwise an ALLOC (next follows it; the
+ *    explicit-address base stays): glibc's bins hand back blocks that fell off the reuse
+ *    stacks, in the order they were freed, often in the order they were allocated.
  *  The model is only a prediction: when it misses, the event carries its address.
  *
  *   tag   record               fields (stream letter; others in M)
@@ -116,6 +121,8 @@
  *   0x80+k ALLOC_REUSE         S:v size, N:v node      address: top of class(size)'s stack
  *   0x90+k ALLOC_NEXT          S:v size, N:v node      address: next (above)
  *   0xa0+k ALLOC_REUSE_AT      S:v size, B:v depth-1, N:v node   address: at depth 1..15
+ *   0xb0+k ALLOC_PREV          S:v size, R:z number - (p + 1), N:v node   address: that of
+ *                              allocation number (version 9, above)
  *                              Version 7: size and node are codes of the site model
  *                              (log_model.h), decoded node first: node code 0 or 1 = the first
  *                              or second node that followed the previous allocation's node,
@@ -195,8 +202,9 @@
  * FREE_RUN's address gaps in 16-byte units when it can. 6: REPEAT, and aggregated logs (the
  * header flag, AGG_HEAP, AGG_SITE, AGG_LIVE). 7: the ALLOC forms' node and size are codes of the
  * site model (log_model.h). 8: chunks compressed with zstd, one frame across chunks (the same
- * records). Older logs have another layout: a reader refuses them with a line that says so. */
-#define MT_LOG_VERSION 8
+ * records). 9: ALLOC_PREV, an allocation at the address of one of the last MT_BACK_WINDOW
+ * allocations. Older logs have another layout: a reader refuses them with a line that says so. */
+#define MT_LOG_VERSION 9
 #define MT_LOG_MIN_VERSION 4
 #define MT_LOG_HEADER_SIZE 32
 /* File header flags (offset 12). AGGREGATED: `memtrace run --aggregate` wrote the log: no heap
@@ -265,6 +273,7 @@ enum mt_tag {
     MT_TAG_ALLOC_REUSE = 0x80,    /* 0x80..0x8f, low nibble is the mt_alloc_kind */
     MT_TAG_ALLOC_NEXT = 0x90,     /* 0x90..0x9f */
     MT_TAG_ALLOC_REUSE_AT = 0xa0, /* 0xa0..0xaf */
+    MT_TAG_ALLOC_PREV = 0xb0,     /* 0xb0..0xbf, version 9: at a recent allocation's address */
     MT_TAG_CUSTOM_FREE = 0x26,    /* memtrace_free: the end of an ALLOC of kind CUSTOM */
     MT_TAG_REPEAT = 0x27,         /* the heap records dist back again, len of them */
 };
@@ -436,6 +445,9 @@ enum mt_stream {
 #define MT_REP_QUIET 4096u
 #define MT_REP_PROBE 2048u
 #define MT_REP_PROBE_EVERY 32768u
+/* Entries of the freed-address hint table (mt_enc_tables_t.freed), a power of two. */
+#define MT_FREED_BITS 16
+#define MT_FREED_SLOTS (1u << MT_FREED_BITS)
 
 typedef struct mt_enc_tables {
     /* The last MT_BACK_WINDOW allocations by number % MT_BACK_WINDOW: address and size class
@@ -451,6 +463,15 @@ typedef struct mt_enc_tables {
      * (index, then recent_addr), and lets a deletion shift entries without reading
      * recent_addr: those misses were a third of the ring merge's time on churn.c. */
     uint64_t index[2 * MT_BACK_WINDOW];
+    /* Version 9 (ALLOC_PREV): address hash -> the recent slot of the last block freed by back
+     * reference there, overwritten on collision. Only a hint: an allocation at addr names slot s
+     * only when recent_addr[s] is addr, which the reader's table has too. A free pays one
+     * store, an allocation whose address no other model predicts one load (no probing, no
+     * deletion). 2 bytes an entry; 2^16 of them (128 KiB): 2^18 (512 KiB) kept more of the
+     * blocks freed in the last 65,536 allocations (cc1plus re-encoded 8,319,863 B against
+     * 8,468,093, clang++ 11,467,791 against 11,755,627) but cost churn.c 2 to 5% more CPU
+     * (bench/ab.sh, load 5 to 7) where this one is within the noise. */
+    uint16_t freed[MT_FREED_SLOTS];
     mt_reuse_t reuse;
     mt_node_model_t nodes;
     mt_site_model_t sites; /* version 7: allocations' nodes and sizes predicted */
@@ -475,6 +496,7 @@ typedef struct mt_enc {
     uint64_t last_addr;      /* base of the next explicit address */
     uint64_t next_addr;      /* ALLOC_NEXT's prediction, 0: none */
     uint64_t nallocs;        /* allocations numbered so far */
+    uint64_t prev_named;     /* version 9: the allocation number the last ALLOC_PREV named */
     uint64_t next_node;      /* the id an implicit TRACE_NODE gets */
     uint32_t run_back;       /* held back references */
     uint32_t run_addr;       /* held addresses */
@@ -490,7 +512,7 @@ typedef struct mt_enc {
     uint32_t rep_len;        /* records of the current match */
     int rep_off;             /* write no REPEAT (tests and comparisons: MEMTRACE_LOG_REPEAT=0) */
     unsigned version;        /* the log version written: MT_LOG_VERSION, or 6 (mt_enc_version) */
-    uint8_t *rep_at[MT_STREAM_BACK + 1]; /* where the current match began in M, S, A, N, B */
+    uint8_t *rep_at[MT_STREAMS]; /* where the current match began in M, S, A, N, B and R */
     uint64_t sample_us[MT_SAMPLE_HOLD];
     mt_sample_t sample[MT_SAMPLE_HOLD];
     mt_sample_t last_sample;
@@ -670,6 +692,7 @@ static __attribute__((unused, noinline)) void mt_enc_rep_start(mt_enc_t *e, cons
     at[MT_STREAM_MAIN] = e->pos - 1;
     for (int k = MT_STREAM_SIZE; k <= MT_STREAM_BACK; k++)
         at[k] = e->s[k];
+    at[MT_STREAM_RUN] = e->s[MT_STREAM_RUN];
     if (form == 0x20) { /* FREE, REALLOC_RELEASE, REALLOC_FAILED: da; the _BACKs: back */
         at[r->tag >= MT_TAG_FREE_BACK ? MT_STREAM_BACK : MT_STREAM_ADDR] -= mt_varint_len(r->a);
         return;
@@ -680,6 +703,8 @@ static __attribute__((unused, noinline)) void mt_enc_rep_start(mt_enc_t *e, cons
         at[MT_STREAM_ADDR] -= mt_varint_len(r->a);
     else if (form == MT_TAG_ALLOC_REUSE_AT)
         at[MT_STREAM_BACK] -= mt_varint_len(r->a);
+    else if (form == MT_TAG_ALLOC_PREV)
+        at[MT_STREAM_RUN] -= mt_varint_len(r->a);
 }
 
 /* The streams go back to where the match began: its records are its REPEAT now. */
@@ -688,6 +713,8 @@ static inline void mt_enc_rep_seek(mt_enc_t *e)
     e->pos = e->rep_at[MT_STREAM_MAIN];
     for (int k = MT_STREAM_SIZE; k <= MT_STREAM_BACK; k++)
         e->s[k] = e->rep_at[k];
+    e->s[MT_STREAM_RUN] = e->rep_at[MT_STREAM_RUN]; /* ALLOC_PREV's field (a FREE_RUN's gaps
+                                                      end a match) */
 }
 
 static inline uint64_t mt_rep_hash(const mt_rep_rec_t *r)
@@ -808,11 +835,19 @@ static inline size_t mt_enc_index_find(const mt_enc_tables_t *t, uint64_t addr)
     return i;
 }
 
-/* A recorder that knows an address it will encode soon asks for its index line ahead of time
- * (a prefetch never faults: tables being replaced are harmless). */
+static inline size_t mt_enc_freed_home(uint64_t addr)
+{
+    return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> (64 - MT_FREED_BITS));
+}
+
+/* A recorder that knows an address it will encode soon asks for its index line ahead of time,
+ * and for its line of the freed-address hints (version 9: a free stores there, an allocation
+ * that no other model predicts loads from there). A prefetch never faults: tables being
+ * replaced are harmless. */
 static inline void mt_enc_index_prefetch(const mt_enc_tables_t *t, uint64_t addr)
 {
     __builtin_prefetch(&t->index[mt_enc_index_home(addr)], 1);
+    __builtin_prefetch(&t->freed[mt_enc_freed_home(addr)], 1);
 }
 
 /* Empties index slot i (backward-shift deletion: no tombstones). */
@@ -860,6 +895,17 @@ static inline void mt_enc_recent_put(mt_enc_t *e, uint64_t addr, uint32_t cls)
     t->index[mt_enc_index_find(t, addr)] = mt_enc_index_entry(addr, slot);
 }
 
+/* Version 9: the back reference of a recent allocation at addr (its block freed since, by back
+ * reference, most likely), or -1. The reader takes the address from its own table of the last
+ * MT_BACK_WINDOW allocations, so any slot that holds addr names it. */
+static inline int64_t mt_enc_prev_find(const mt_enc_t *e, uint64_t addr)
+{
+    const mt_enc_tables_t *t = e->t;
+    uint32_t slot = t->freed[mt_enc_freed_home(addr)];
+    uint64_t back = (e->nallocs - 1 - slot) & (MT_BACK_WINDOW - 1);
+    return t->recent_addr[slot] == addr && back < e->nallocs ? (int64_t)back : -1;
+}
+
 /* Takes addr out of the table: its back reference, or -1 when it is not among the recent. */
 static inline int64_t mt_enc_recent_take(mt_enc_t *e, uint64_t addr)
 {
@@ -872,6 +918,7 @@ static inline int64_t mt_enc_recent_take(mt_enc_t *e, uint64_t addr)
     uint32_t slot = mt_enc_index_slot(t->index[i]);
     mt_enc_index_remove(t, i);
     t->recent_indexed[slot >> 6] &= ~(1ull << (slot & 63));
+    t->freed[mt_enc_freed_home(addr)] = (uint16_t)slot; /* ALLOC_PREV may name it */
     return (int64_t)((e->nallocs - 1 - slot) & (MT_BACK_WINDOW - 1));
 }
 
@@ -1241,8 +1288,15 @@ static inline void mt_enc_alloc(mt_enc_t *e, enum mt_alloc_kind kind, uint64_t n
         mt_enc_sv(e, MT_STREAM_BACK, r.a);
         (void)mt_reuse_take(&e->t->reuse, cls, (unsigned)depth);
     } else {
+        int64_t back;
         if (addr == e->next_addr && addr) {
             r.tag = MT_TAG_ALLOC_NEXT | kind;
+        } else if (e->version >= 9 && addr && (back = mt_enc_prev_find(e, addr)) >= 0) {
+            r.tag = MT_TAG_ALLOC_PREV | kind;
+            uint64_t num = e->nallocs - 1 - (uint64_t)back;
+            r.a = mt_zigzag((int64_t)(num - e->prev_named - 1));
+            e->prev_named = num;
+            mt_enc_sv(e, MT_STREAM_RUN, r.a);
         } else {
             r.tag = MT_TAG_ALLOC | kind;
             r.a = mt_enc_da(e, addr);

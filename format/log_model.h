@@ -314,7 +314,7 @@ static inline int mt_rep_eq(const mt_rep_rec_t *x, const mt_rep_rec_t *y)
  * FREE_RUN, MMAP and the rest are written as they are). */
 static inline int mt_rep_tag(unsigned tag)
 {
-    return (tag >= 0x10 && tag <= 0x1f) || (tag >= 0x80 && tag <= 0xaf) ||
+    return (tag >= 0x10 && tag <= 0x1f) || (tag >= 0x80 && tag <= 0xbf) ||
            (tag >= 0x20 && tag <= 0x24);
 }
 

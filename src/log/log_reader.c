@@ -156,6 +156,7 @@ struct mt_reader {
     uint64_t left, advance; /* the current T pair: records left at clock, then its dt */
     uint64_t last_addr, next_addr, tid;
     uint64_t nallocs;     /* allocations numbered so far */
+    uint64_t prev_named;  /* version 9: the number the last ALLOC_PREV named */
     uint64_t *alloc_addr; /* the last MT_BACK_WINDOW allocations, by number */
     uint16_t *alloc_cls;
     uint64_t next_node; /* id of the next implicit TRACE_NODE */
@@ -1045,6 +1046,12 @@ static inline int mt_reader_heap(mt_reader_t *r, const mt_rep_rec_t *w, mt_recor
             if (!r->next_addr)
                 return -1;
             rec->addr = r->next_addr;
+        } else if (form == MT_TAG_ALLOC_PREV) { /* version 9: a recent allocation's address */
+            uint64_t num = r->prev_named + 1 + (uint64_t)mt_unzigzag(w->a);
+            if (num >= r->nallocs || r->nallocs - num > MT_BACK_WINDOW)
+                return -1;
+            r->prev_named = num;
+            rec->addr = r->alloc_addr[num & (MT_BACK_WINDOW - 1)];
         } else {
             r->last_addr += (uint64_t)mt_unzigzag(w->a);
             rec->addr = r->last_addr;
@@ -1123,13 +1130,18 @@ static inline int mt_reader_decode_one(mt_reader_t *r, mt_record_t *rec)
     switch (tag) {
         MT_CASE16(MT_TAG_ALLOC)
             : MT_CASE16(MT_TAG_ALLOC_REUSE)
-            : MT_CASE16(MT_TAG_ALLOC_NEXT) : MT_CASE16(MT_TAG_ALLOC_REUSE_AT) :
+            : MT_CASE16(MT_TAG_ALLOC_NEXT)
+            : MT_CASE16(MT_TAG_ALLOC_REUSE_AT) : MT_CASE16(MT_TAG_ALLOC_PREV) :
         {
             mt_rep_rec_t w = {.tag = tag};
-            MT_GETS(MT_STREAM_SIZE, w.size);
             uint8_t form = tag & 0xf0;
+            if (form == MT_TAG_ALLOC_PREV && r->version < 9)
+                goto corrupt; /* no such record before version 9 */
+            MT_GETS(MT_STREAM_SIZE, w.size);
             if (form == MT_TAG_ALLOC_REUSE_AT)
                 MT_GETS(MT_STREAM_BACK, w.a);
+            else if (form == MT_TAG_ALLOC_PREV)
+                MT_GETS(MT_STREAM_RUN, w.a);
             else if (form == MT_TAG_ALLOC)
                 MT_GETS(MT_STREAM_ADDR, w.a);
             MT_GETS(MT_STREAM_NODE, w.node);

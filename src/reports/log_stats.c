@@ -55,6 +55,8 @@ const char *mt_logstats_tag_name(unsigned tag)
         return "alloc_next";
     case MT_TAG_ALLOC_REUSE_AT:
         return "alloc_reuse_at";
+    case MT_TAG_ALLOC_PREV:
+        return "alloc_prev";
     default:
         break;
     }

@@ -154,17 +154,19 @@ START_TEST(encoder_doc_example)
 
     /* A new chunk, the model carries over: the same size class and address is ALLOC_REUSE
      * (no address); the block right after the first one is ALLOC_NEXT (no address either);
-     * the stack is empty now, so the next allocation at the first address carries it. */
+     * the stack is empty now, but allocation 0 had that address: ALLOC_PREV names it (version
+     * 9), zigzag(0 - (0 + 1)) in R. */
     mt_enc_chunk(&f.e, f.buf, 256);
     mt_enc_alloc(&f.e, MT_ALLOC_CALLOC, 17000, 20, 0x5581a2c0, 9);
     mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 17000, 40, 0x5581a2e0, 9);
     mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 17000, 20, 0x5581a2c0, 9);
     mt_enc_close(&f.e);
-    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x81, 0x90, 0x10);
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x81, 0x90, 0xb0);
     /* sizes + 1 (node 9 allocated 20, then 40, then 20 again), node 9 + 2 after node 7 and
      * after node 9 the first time, then 0: the node that followed node 9 last time */
     ASSERT_STREAM(&f, MT_STREAM_SIZE, 0x15, 0x29, 0x15);
-    ASSERT_STREAM(&f, MT_STREAM_ADDR, 0x00);
+    ASSERT_EMPTY(&f, MT_STREAM_ADDR);
+    ASSERT_STREAM(&f, MT_STREAM_RUN, 0x01);
     ASSERT_STREAM(&f, MT_STREAM_NODE, 0x0b, 0x0b, 0x00);
     ASSERT_STREAM(&f, MT_STREAM_TIME, 0x03, 0x00);
     free(f.t);
@@ -193,13 +195,14 @@ START_TEST(encoder_back_references)
     mt_enc_free(&f.e, MT_TAG_REALLOC_RELEASE, 0, b);    /* ends the run; back 1 */
     mt_enc_free(&f.e, MT_TAG_REALLOC_FAILED, 0, b);     /* always by address */
     mt_enc_free(&f.e, MT_TAG_FREE, 0, b);               /* left the table: by address */
-    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 5000, b, 1); /* 3 */
+    mt_enc_alloc(&f.e, MT_ALLOC_MALLOC, 0, 5000, b, 1); /* 3: ALLOC_PREV, b was number 1 */
     mt_enc_free(&f.e, MT_TAG_FREE, 0, b);               /* back 0 */
     mt_enc_free(&f.e, MT_TAG_FREE, 0, b);               /* taken already: by address */
     mt_enc_close(&f.e);
-    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x10, 0x10, 0x10, 0x23, 0x23, 0x20, 0x24, 0x22, 0x20, 0x10,
+    ASSERT_STREAM(&f, MT_STREAM_MAIN, 0x10, 0x10, 0x10, 0x23, 0x23, 0x20, 0x24, 0x22, 0x20, 0xb0,
                   0x23, 0x20);
     ASSERT_STREAM(&f, MT_STREAM_BACK, 0x02, 0x00, 0x01, 0x00);
+    ASSERT_STREAM(&f, MT_STREAM_RUN, 0x00); /* number 1 = 0 + 1 + unzigzag(0) */
     ck_assert_uint_eq(f.e.nallocs, 4);
     for (size_t i = 0; i < 2 * MT_BACK_WINDOW; i++)
         ck_assert_uint_eq(f.t->index[i], 0); /* nothing live is left in the table */
