@@ -191,6 +191,20 @@ static inline bool mt_rec_put_alloc(mt_enc_t *e, enum mt_alloc_kind kind, uint64
     return mt_rec_track_defer(MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
 }
 
+/* An allocation's record, then its bytes in the heap total (after the ALLOC is in the log: a
+ * peak this sets is sampled after it, heap_total.h), then the leak check's table. e: from
+ * mt_writer_begin or mt_writer_record, NULL when recording stopped. */
+static inline void mt_rec_alloc_commit(mt_enc_t *e, enum mt_alloc_kind kind, uint64_t now,
+                                       size_t size, const void *p, uint32_t node, uint64_t tsize,
+                                       uint64_t usable)
+{
+    bool later = MT_LIKELY(e != NULL) && mt_rec_put_alloc(e, kind, now, size, p, node, tsize);
+    mt_writer_record_done(e);
+    if (MT_LIKELY(e != NULL))
+        mt_heap_total_add(&mt_rec_heap, usable);
+    mt_rec_track_after(later, MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+}
+
 /* Writer lock held, e begun for thread tid: encodes the tree's queued TRACE_NODE definitions
  * (trace_tree.h), in batches that each leave a buffer room (mt_writer_end). NULL when
  * recording stopped meanwhile (the lock is held all the same). */
@@ -365,7 +379,6 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
     mt_ring_sync();
     mt_enc_t *e = mt_writer_begin(tid);
     uint32_t node = 0;
-    bool later = false;
     uint64_t tsize = kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC;
     if (MT_LIKELY(e != NULL)) {
         mt_tree_direct_begin(e);
@@ -373,12 +386,7 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
         mt_tree_direct_end();
         e = mt_rec_defs(e, tid);
     }
-    if (MT_LIKELY(e != NULL)) {
-        later = mt_rec_put_alloc(e, kind, now, size, p, node, tsize);
-        mt_heap_total_add(&mt_rec_heap, usable);
-    }
-    mt_writer_record_done(e);
-    mt_rec_track_after(later, MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+    mt_rec_alloc_commit(e, kind, now, size, p, node, tsize, usable);
     return true;
 }
 
@@ -404,7 +412,6 @@ static __attribute__((noinline)) bool mt_rec_py_deep(enum mt_alloc_kind kind, co
     mt_ring_sync();
     mt_enc_t *e = mt_writer_begin(tid);
     uint32_t node = 0;
-    bool later = false;
     if (MT_LIKELY(e != NULL)) {
         mt_stack_t st;
         mt_tree_direct_begin(e);
@@ -413,12 +420,7 @@ static __attribute__((noinline)) bool mt_rec_py_deep(enum mt_alloc_kind kind, co
         mt_tree_direct_end();
         e = mt_rec_defs(e, tid);
     }
-    if (MT_LIKELY(e != NULL)) {
-        later = mt_rec_put_alloc(e, kind, now, size, p, node, tsize);
-        mt_heap_total_add(&mt_rec_heap, usable);
-    }
-    mt_writer_record_done(e);
-    mt_rec_track_after(later, MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+    mt_rec_alloc_commit(e, kind, now, size, p, node, tsize, usable);
     return true;
 }
 
@@ -486,7 +488,6 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     }
     mt_ring_sync();
     mt_enc_t *e = mt_writer_begin(tid);
-    bool later = false;
     /* pymalloc's objects are no glibc chunks (live_table.h) */
     uint64_t tsize = kind < MT_ALLOC_PYMEM ? size : size | MT_LIVE_NOT_GLIBC;
     if (MT_LIKELY(e != NULL) && !node) {
@@ -498,14 +499,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
         if (reusable)
             mt_pync_put(&nkey, mt_tree_epoch(), node);
     }
-    e = mt_rec_defs(e, tid);
-    if (MT_LIKELY(e != NULL)) {
-        later = mt_rec_put_alloc(e, kind, now, size, p, node, tsize);
-    }
-    mt_writer_record_done(e);
-    if (MT_LIKELY(e != NULL))
-        mt_heap_total_add(&mt_rec_heap, usable);
-    mt_rec_track_after(later, MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+    mt_rec_alloc_commit(mt_rec_defs(e, tid), kind, now, size, p, node, tsize, usable);
 }
 
 static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t size,
@@ -526,16 +520,8 @@ static void mt_rec_alloc_from(enum mt_alloc_kind kind, const void *p, size_t siz
         return;
     /* --aggregate reads the clock only at a new high, the one time it is written */
     uint64_t now = MT_UNLIKELY(mt_config.aggregate) ? 0 : mt_rec_now();
-    mt_enc_t *e = mt_rec_defs(mt_writer_record(tid), tid);
-    bool later = false;
-    if (MT_LIKELY(e != NULL)) {
-        later = mt_rec_put_alloc(e, kind, now, size, p, node, tsize);
-    }
-    mt_writer_record_done(e);
-    /* After the ALLOC is in the log: a peak this sets is sampled after it (heap_total.h). */
-    if (MT_LIKELY(e != NULL))
-        mt_heap_total_add(&mt_rec_heap, usable);
-    mt_rec_track_after(later, MT_TAG_ALLOC, (uintptr_t)p, tsize, node);
+    mt_rec_alloc_commit(mt_rec_defs(mt_writer_record(tid), tid), kind, now, size, p, node, tsize,
+                        usable);
 }
 
 /* ---- the recorder's own stack (thread_slots.h) ---- */
