@@ -159,13 +159,8 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
             continue;
         mt_leak_headline(line, sizeof line, k, l->python_end);
         fprintf(o, "\n%s%s%s in loss record %zu of %zu\n", bold, line, rst, ++no, total);
-        size_t n = k->nframes, shown = opt->max_frames && n > opt->max_frames ? opt->max_frames : n;
-        if (n == 0)
-            fprintf(o, "    (no stack recorded)\n");
-        for (size_t f = 0; f < shown; f++)
-            mt_render_frame_text(o, opt->colour, l->a->modules, &k->frames[f], "    ");
-        if (shown < n)
-            fprintf(o, "    ... %zu more frames\n", n - shown);
+        mt_render_frames_text(o, opt->colour, l->a->modules, k->frames, k->nframes,
+                              opt->max_frames, "    ");
     }
     if (total == 0)
         fprintf(o, "\n  no leaks of the kinds shown\n");

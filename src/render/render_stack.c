@@ -79,17 +79,49 @@ void mt_render_frame_text(FILE *o, int colour, const mt_modules_t *mods, const m
     fputc('\n', o);
 }
 
+/* Outermost Python frames a cut stack still shows (mt_render_frames_text). */
+#define MT_OUTER_PY 2
+
+/* "... N more frames", indented and dimmed as the frames are. */
+static void mt_render_more_frames(FILE *o, int colour, const char *indent, size_t n)
+{
+    const char *dim = colour ? "\033[2m" : "", *reset = colour ? "\033[0m" : "";
+    fprintf(o, "%s%s... %zu more frame%s%s\n", indent, dim, n, n == 1 ? "" : "s", reset);
+}
+
+void mt_render_frames_text(FILE *o, int colour, const mt_modules_t *mods, const mt_frame_t *f,
+                           size_t n, size_t max, const char *indent)
+{
+    const char *dim = colour ? "\033[2m" : "", *reset = colour ? "\033[0m" : "";
+    size_t shown = max && n > max ? max : n;
+    if (n == 0)
+        fprintf(o, "%s%s(no stack recorded)%s\n", indent, dim, reset);
+    for (size_t i = 0; i < shown; i++)
+        mt_render_frame_text(o, colour, mods, &f[i], indent);
+    if (shown == n)
+        return;
+    /* A Python stack cut for the page keeps its outermost Python frames in view (the last
+     * MT_OUTER_PY, gap frames aside): the script's own lines, where the user's code began what
+     * the frames above do (a deep recursion's stack is hundreds of frames). */
+    size_t outer[MT_OUTER_PY], k = 0;
+    for (size_t i = n; i-- > shown && k < MT_OUTER_PY;)
+        if (f[i].python && !(f[i].function && f[i].function[0] == '['))
+            outer[k++] = i;
+    size_t next = shown; /* the first frame not yet accounted for */
+    while (k-- > 0) {
+        if (outer[k] > next)
+            mt_render_more_frames(o, colour, indent, outer[k] - next);
+        mt_render_frame_text(o, colour, mods, &f[outer[k]], indent);
+        next = outer[k] + 1;
+    }
+    if (next < n)
+        mt_render_more_frames(o, colour, indent, n - next);
+}
+
 void mt_render_stack_text(FILE *o, int colour, const mt_modules_t *mods, const mt_site_t *s,
                           size_t max)
 {
-    const char *dim = colour ? "\033[2m" : "", *reset = colour ? "\033[0m" : "";
-    size_t n = s->nframes, shown = max && n > max ? max : n;
-    if (n == 0)
-        fprintf(o, "        %s(no stack recorded)%s\n", dim, reset);
-    for (size_t i = 0; i < shown; i++)
-        mt_render_frame_text(o, colour, mods, &s->frames[i], "        ");
-    if (shown < n)
-        fprintf(o, "        %s... %zu more frames%s\n", dim, n - shown, reset);
+    mt_render_frames_text(o, colour, mods, s->frames, s->nframes, max, "        ");
 }
 
 const char *mt_render_stack_top(const mt_site_t *s)

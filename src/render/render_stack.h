@@ -20,7 +20,11 @@ void mt_render_stack_json(mt_json_t *j, const mt_modules_t *mods, const mt_site_
  * module+offset), dimmed with colour. */
 void mt_render_frame_text(FILE *o, int colour, const mt_modules_t *mods, const mt_frame_t *f,
                           const char *indent);
-/* One line per frame, indented by 8; at most max frames (0: all). */
+/* One line per frame after indent, innermost first; at most max frames (0: all), then "... N
+ * more frames", except that the outermost Python frame of a cut stack is shown after it. */
+void mt_render_frames_text(FILE *o, int colour, const mt_modules_t *mods, const mt_frame_t *f,
+                           size_t n, size_t max, const char *indent);
+/* The same for a site's stack, indented by 8. */
 void mt_render_stack_text(FILE *o, int colour, const mt_modules_t *mods, const mt_site_t *s,
                           size_t max);
 /* "allocated at app.py:12 in main" for the innermost user frame (frame_filter.h's

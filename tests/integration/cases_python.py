@@ -535,6 +535,17 @@ def case_py_deep_callback():
     # The recorded stacks themselves: at most 384 frames (unwinder.h: MT_STACK_MAX).
     deepest = max(len(frames) for _, frames in recorded_stacks(log))
     check(deepest <= 384, f"a recorded stack of {deepest} frames, at most 384")
+    # The text shows 12 frames of a stack, then the outermost two Python frames after the
+    # count of those between: the script's lines stay in view (render_stack.c).
+    text = memtrace("leaks", log).stdout
+    for what in ("map", "sorted"):
+        line, start = int(kv[f"{what}_line"]), int(kv[f"{what}_start"])
+        pat = (rf"py_deep_callback\.py:{line}  \[python\]\n(?:    .*\n){{11}}"
+               rf"    \.\.\. \d+ more frames\n"
+               rf"    main  \S*py_deep_callback\.py:{start}  \[python\]\n"
+               rf"    <module>  \S*py_deep_callback\.py:{main_line}  \[python\]\n")
+        check(re.search(pat, text), f"leaks text, {what}: 12 frames, the count, then main:{start} "
+              f"and <module>:{main_line}\n{text[:3000]}")
 
 
 @case(60, needs="python_frames")
