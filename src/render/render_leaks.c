@@ -159,8 +159,8 @@ int mt_render_leaks_text(const mt_leaks_t *l, FILE *o, const mt_leaks_render_opt
             continue;
         mt_leak_headline(line, sizeof line, k, l->python_end);
         fprintf(o, "\n%s%s%s in loss record %zu of %zu\n", bold, line, rst, ++no, total);
-        mt_render_frames_text(o, opt->colour, l->a->modules, k->frames, k->nframes,
-                              opt->max_frames, "    ");
+        mt_render_frames_text(o, opt->colour, l->a->modules, k->frames, k->nframes, opt->max_frames,
+                              "    ");
     }
     if (total == 0)
         fprintf(o, "\n  no leaks of the kinds shown\n");
