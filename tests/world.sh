@@ -217,6 +217,38 @@ echo 'set d [dict create]
 for {set i 0} {$i < 100000} {incr i} {dict set d k$i [string repeat x [expr {$i % 50}]]}
 puts [dict size $d]' >"$tmp/work/dict.tcl"
 world tclsh "$tmp/empty" tclsh dict.tcl
+# Rust: std's own signal handlers and alternate stacks (installed where a thread has none, as
+# it asks libc), 4 threads of HashMap churn, a panicking thread, then a stack overflow that
+# Rust reports and aborts on (status 134 both ways).
+cat >"$tmp/work/rsprog.rs" <<'EOF'
+use std::collections::HashMap;
+use std::thread;
+
+fn recurse(n: u64, v: &mut Vec<u64>) -> u64 {
+    let buf = std::hint::black_box([n; 64]);
+    if n == 0 { v.len() as u64 } else { recurse(n - 1, v) + buf[7] }
+}
+
+fn main() {
+    let handles: Vec<_> = (0..4).map(|t| thread::spawn(move || {
+        let mut m: HashMap<String, Vec<u64>> = HashMap::new();
+        for i in 0..50_000u64 { m.insert(format!("k{}-{}", t, i), vec![i; (i % 17) as usize]); }
+        for i in (0..50_000u64).step_by(2) { m.remove(&format!("k{}-{}", t, i)); }
+        m.len()
+    })).collect();
+    let total: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    println!("kept {}", total);
+    let r = thread::spawn(|| { let v: Vec<u32> = Vec::new(); std::hint::black_box(&v)[3] }).join();
+    println!("thread panicked: {}", r.is_err());
+    let mut v = Vec::new();
+    println!("{}", recurse(u64::MAX / 2, &mut v));
+}
+EOF
+if have rustc && (cd "$tmp/work" && rustc -O -o rsprog rsprog.rs) >/dev/null 2>&1; then
+    world rust "$tmp/empty" ./rsprog
+else
+    echo "skip  rust: rustc is not installed"
+fi
 # redis-server, linked with jemalloc (Debian's): 200,000 keys set by a server-side script, half
 # deleted, then a shutdown. memtrace used to read a glibc header before each freed block, and
 # jemalloc's large blocks can start a mapping: the server died of SIGSEGV under memtrace.
