@@ -141,7 +141,7 @@ void mt_sys_yield(void)
         mt_sys_nap(20000);
         return;
     }
-    (void)mt_syscall(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+    (void)mt_syscall(SYS_sched_yield);
 }
 
 void mt_sys_nap(long ns)
@@ -152,8 +152,7 @@ void mt_sys_nap(long ns)
         (void)mt_syscall(SYS_futex, &never, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
         return;
     }
-    /* all six arguments: mt_syscall reads six, the sixth from the caller's stack (ASan) */
-    (void)mt_syscall(SYS_nanosleep, &ts, NULL, 0, 0, 0, 0);
+    (void)mt_syscall(SYS_nanosleep, &ts, NULL);
 }
 
 void mt_sys_confined_child(void)

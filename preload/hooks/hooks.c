@@ -886,7 +886,7 @@ static bool mt_hooks_setns_alone(int fd, int nstype)
     if (nstype != 0)
         return false;
     /* 0: any kind; ask the namespace file which (NS_GET_NSTYPE, linux/nsfs.h) */
-    return mt_syscall(SYS_ioctl, fd, MT_NS_GET_NSTYPE, 0, 0, 0, 0) == CLONE_NEWUSER;
+    return mt_syscall(SYS_ioctl, fd, MT_NS_GET_NSTYPE) == CLONE_NEWUSER;
 }
 
 static long mt_hooks_alone(long nr, long a0, long a1)
@@ -894,7 +894,7 @@ static long mt_hooks_alone(long nr, long a0, long a1)
     int saved = errno;
     bool parked = mt_hooks_wanted() && mt_writer_park();
     errno = saved;
-    long r = mt_syscall(nr, a0, a1, 0, 0, 0, 0);
+    long r = mt_syscall(nr, a0, a1);
     saved = errno;
     if (parked)
         mt_writer_unpark();

@@ -86,7 +86,7 @@ void mt_render_frame_text(FILE *o, int colour, const mt_modules_t *mods, const m
 static void mt_render_more_frames(FILE *o, int colour, const char *indent, size_t n)
 {
     const char *dim = colour ? "\033[2m" : "", *reset = colour ? "\033[0m" : "";
-    fprintf(o, "%s%s... %zu more frame%s%s\n", indent, dim, n, n == 1 ? "" : "s", reset);
+    fprintf(o, "%s%s... %zu more frames%s\n", indent, dim, n, reset);
 }
 
 void mt_render_frames_text(FILE *o, int colour, const mt_modules_t *mods, const mt_frame_t *f,
@@ -101,11 +101,12 @@ void mt_render_frames_text(FILE *o, int colour, const mt_modules_t *mods, const 
     if (shown == n)
         return;
     /* A Python stack cut for the page keeps its outermost Python frames in view (the last
-     * MT_OUTER_PY, gap frames aside): the script's own lines, where the user's code began what
-     * the frames above do (a deep recursion's stack is hundreds of frames). */
+     * MT_OUTER_PY with a source line: a gap frame has none): the script's own lines, where the
+     * user's code began what the frames above do (a deep recursion's stack is hundreds of
+     * frames). */
     size_t outer[MT_OUTER_PY], k = 0;
     for (size_t i = n; i-- > shown && k < MT_OUTER_PY;)
-        if (f[i].python && !(f[i].function && f[i].function[0] == '['))
+        if (f[i].python && f[i].file)
             outer[k++] = i;
     size_t next = shown; /* the first frame not yet accounted for */
     while (k-- > 0) {

@@ -21,7 +21,8 @@ void mt_render_stack_json(mt_json_t *j, const mt_modules_t *mods, const mt_site_
 void mt_render_frame_text(FILE *o, int colour, const mt_modules_t *mods, const mt_frame_t *f,
                           const char *indent);
 /* One line per frame after indent, innermost first; at most max frames (0: all), then "... N
- * more frames", except that the outermost Python frame of a cut stack is shown after it. */
+ * more frames"; a cut stack's outermost two Python frames with a source line are shown after
+ * that count, each count saying how many frames it stands for. */
 void mt_render_frames_text(FILE *o, int colour, const mt_modules_t *mods, const mt_frame_t *f,
                            size_t n, size_t max, const char *indent);
 /* The same for a site's stack, indented by 8. */
