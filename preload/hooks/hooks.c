@@ -1029,7 +1029,9 @@ static void mt_hooks_exec_untraced(const char *file)
  * exec carries its name, exec_link.h). The recorder stays held across the call, so that no
  * other thread's event lands after the EXIT; if exec fails, the EXIT is taken back and
  * recording goes on. execv and execvp are execve and execvpe with environ, as in glibc.
- * call uses env_, the environment to pass.
+ * call uses env_, the environment to pass. Arguments that fit only without the link's
+ * variable are passed without it: the program's exec must not fail because it is recorded
+ * (the new image's log then has no ORIGIN).
  */
 #define MT_EXEC_CALL(file, envp, call)                                                             \
     do {                                                                                           \
@@ -1055,6 +1057,11 @@ static void mt_hooks_exec_untraced(const char *file)
             env_ = linked_;                                                                        \
         errno = saved_;                                                                            \
         int rc_ = call;                                                                            \
+        if (rc_ < 0 && errno == E2BIG && linked_) { /* our variable was the byte too many */       \
+            env_ = (envp);                                                                         \
+            errno = saved_;                                                                        \
+            rc_ = call;                                                                            \
+        }                                                                                          \
         saved_ = errno;                                                                            \
         mt_exec_link_env_free(linked_, mapped_);                                                   \
         mt_life_exec_failed(size_);                                                                \

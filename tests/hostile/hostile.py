@@ -526,5 +526,26 @@ def case_raw_exit():
           f"the summary does not say how the log lost its end\n{show(traced)}")
 
 
+@case(120)
+def case_argmax_exec():
+    """exec with arguments found (by the raw system call) to be the largest the kernel takes:
+    plain it runs; under memtrace it must too, although the exec hook adds a variable to the
+    environment (before, "Argument list too long"). The new image is still recorded."""
+    junk = os.path.join(it.TMP, "argmax.junk")
+    true = os.path.join(it.TMP, "argmax.true")
+    with open(junk, "wb") as f:
+        f.write(bytes(64))
+    with open("/bin/true", "rb") as src, open(true, "wb") as dst:
+        dst.write(src.read())
+    os.chmod(junk, 0o755)
+    os.chmod(true, 0o755)
+    traced, _ = same_as_plain("argmax_exec", junk, true, counts=False)
+    check("execve says Exec format error" in traced.stdout,
+          f"the probe's exec at the edge was not refused for its format\n{show(traced)}")
+    logs = logs_of(os.path.join(it.TMP, "argmax_exec-" + re.sub(
+        r"[^A-Za-z0-9_]+", "_", "-".join([junk, true]))[:40] + ".mtr"))
+    check(len(logs) == 2, f"want the program's log and the new image's, got {logs}")
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
