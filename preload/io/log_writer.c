@@ -105,11 +105,20 @@ static void mt_writer_path_msg(const char *before, int err, const char *after, c
     mt_msg(msg);
 }
 
+/* The program's umask is the program's: a log created under `umask 0777` would have no
+ * permissions, so that its user could not read it, nor could the writer reopen it after the
+ * program took its descriptor. Logs are the user's, readable and writable by the user only. */
+static void mt_writer_mode_fix(int fd)
+{
+    (void)mt_syscall(SYS_fchmod, fd, 0600);
+}
+
 static int mt_writer_create(const char *path)
 {
     long fd = mt_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return (int)fd;
+    mt_writer_mode_fix((int)fd);
     /* A target that closed stdio would otherwise get our log as its stdout/stderr, and its
      * later dup2() onto 0-2 would clobber the log. */
     return fd <= 2 ? mt_writer_fd_high((int)fd) : (int)fd;
@@ -129,6 +138,7 @@ static void mt_writer_manifest(int pid)
     long fd = mt_sys_open(mt_config.manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return;
+    mt_writer_mode_fix((int)fd);
     /* One write with O_APPEND: lines from concurrent processes never interleave. */
     (void)mt_sys_write((int)fd, line, s.len);
     mt_sys_close((int)fd);

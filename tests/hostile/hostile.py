@@ -547,5 +547,20 @@ def case_argmax_exec():
     check(len(logs) == 2, f"want the program's log and the new image's, got {logs}")
 
 
+@case(60)
+def case_umask_logs():
+    """A shell that sets `umask 0777` before it runs a command: the command's log must still
+    be readable by the user (mode 0600, as every log is), not created with no permissions."""
+    script = "umask 0777; /bin/echo hi"
+    plain = run(["/bin/sh", "-c", script])
+    log = os.path.join(it.TMP, "umask.mtr")
+    traced = memtrace("run", "-q", "-o", log, "--", "/bin/sh", "-c", script)
+    check(traced.returncode == plain.returncode == 0 and traced.stdout == plain.stdout,
+          f"status or output differs\n{show(traced)}")
+    modes = {l: oct(os.stat(l).st_mode & 0o777) for l in logs_of(log)}
+    check(len(modes) == 2 and set(modes.values()) == {"0o600"},
+          f"want the shell's log and echo's, both 0600: {modes}")
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
