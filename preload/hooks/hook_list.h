@@ -44,6 +44,8 @@
     X(pthread_setname_np, "pthread_setname_np", MT_AT_START, int, (pthread_t, const char *), )     \
     X(unshare, "unshare", MT_AT_START, int, (int), )                                               \
     X(setns, "setns", MT_AT_START, int, (int, int), )                                              \
+    X(pthread_create, "pthread_create", MT_AT_START, int,                                          \
+      (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *), )                          \
     X(free, "free", MT_AT_START, void, (void *), )                                                 \
     X(exit, "exit", MT_ON_USE, void, (int), __attribute__((noreturn)))                             \
     X(daemon, "daemon", MT_ON_USE, int, (int, int), )                                              \

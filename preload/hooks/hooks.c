@@ -919,6 +919,29 @@ MT_EXPORT int setns(int fd, int nstype)
 }
 
 /*
+ * The writer thread counts against the user's RLIMIT_NPROC and the cgroup's pids.max: a
+ * program that starts threads up to its limit would get EAGAIN one thread early. When the
+ * kernel refuses a thread for that reason, the writer thread is given up for the rest of the
+ * run (records are written inline from then on) and the program's thread is asked for again.
+ * memtrace's own threads are started under the guard and go straight through.
+ */
+MT_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
+                             void *arg)
+{
+    MT_ENSURE(pthread_create);
+    int rc = mt_real.pthread_create(thread, attr, start, arg);
+    if (rc != EAGAIN || mt_guard || !mt_hooks_wanted())
+        return rc;
+    int saved = errno;
+    if (!mt_writer_park())
+        return rc;
+    mt_msg("the program reached its limit of threads: memtrace's writer thread gives way, and "
+           "records are written by the program's threads from now on");
+    errno = saved;
+    return mt_real.pthread_create(thread, attr, start, arg);
+}
+
+/*
  * syscall(): a process made by a raw clone (or fork) syscall gets no fork handlers, so its
  * copy of the recorder would wait for a writer thread that is not there; and exit_group ends
  * the process without exit's handlers. Everything else passes straight through. A clone with

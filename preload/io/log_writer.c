@@ -589,7 +589,10 @@ int mt_writer_start(void (*tick)(void), unsigned tick_ms)
     pthread_sigmask(SIG_BLOCK, &all, &old);
     w->thread_running = true;
     w->thread_tid = 0; /* the thread sets it: mt_writer_park waits for it */
+    int guard = mt_guard; /* past the pthread_create hook, which would give this thread up */
+    mt_guard = 1;
     int rc = pthread_create(&w->thread, &attr, mt_writer_main, NULL);
+    mt_guard = guard;
     if (rc != 0)
         w->thread_running = false;
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -562,5 +562,17 @@ def case_umask_logs():
           f"want the shell's log and echo's, both 0600: {modes}")
 
 
+@case(60)
+def case_thread_quota():
+    """A program whose RLIMIT_NPROC leaves room for one thread besides main starts one (and,
+    after joining it, another): memtrace's writer thread gives way instead of taking the
+    room (before: "Resource temporarily unavailable"), and every allocation is recorded."""
+    if os.geteuid() != 0:
+        raise Skip("changing user needs root")
+    traced, _ = same_as_plain("thread_quota")
+    check("writer thread gives way" in traced.stderr,
+          f"memtrace did not say it gave up its writer thread\n{show(traced)}")
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
