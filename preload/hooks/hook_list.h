@@ -46,6 +46,13 @@
     X(setns, "setns", MT_AT_START, int, (int, int), )                                              \
     X(pthread_create, "pthread_create", MT_AT_START, int,                                          \
       (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *), )                          \
+    X(fork, "fork", MT_AT_START, pid_t, (void), )                                                  \
+    X(posix_spawn, "posix_spawn", MT_AT_START, int,                                                \
+      (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,       \
+       char *const[], char *const[]), )                                                            \
+    X(posix_spawnp, "posix_spawnp", MT_AT_START, int,                                              \
+      (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,       \
+       char *const[], char *const[]), )                                                            \
     X(free, "free", MT_AT_START, void, (void *), )                                                 \
     X(exit, "exit", MT_ON_USE, void, (int), __attribute__((noreturn)))                             \
     X(daemon, "daemon", MT_ON_USE, int, (int, int), )                                              \

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <linux/sched.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <sys/mman.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
@@ -920,25 +921,62 @@ MT_EXPORT int setns(int fd, int nstype)
 
 /*
  * The writer thread counts against the user's RLIMIT_NPROC and the cgroup's pids.max: a
- * program that starts threads up to its limit would get EAGAIN one thread early. When the
- * kernel refuses a thread for that reason, the writer thread is given up for the rest of the
- * run (records are written inline from then on) and the program's thread is asked for again.
- * memtrace's own threads are started under the guard and go straight through.
+ * program that starts threads or processes up to its limit would get EAGAIN one early. When
+ * the kernel refuses one for that reason, the writer thread is given up for the rest of the
+ * run (records are written inline from then on, as when it cannot start) and the program's
+ * call is made again. memtrace's own threads are started under the guard and go straight
+ * through. True when the call is worth making again.
  */
+static bool mt_hooks_give_way(int err)
+{
+    if (err != EAGAIN || mt_guard || !mt_hooks_wanted())
+        return false;
+    int saved = errno;
+    bool parked = mt_writer_park();
+    if (parked)
+        mt_msg("the program reached its limit of threads or processes: memtrace's writer thread "
+               "gives way, and the program's threads write the log from now on");
+    errno = saved;
+    return parked;
+}
+
 MT_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
                              void *arg)
 {
     MT_ENSURE(pthread_create);
     int rc = mt_real.pthread_create(thread, attr, start, arg);
-    if (rc != EAGAIN || mt_guard || !mt_hooks_wanted())
-        return rc;
-    int saved = errno;
-    if (!mt_writer_park())
-        return rc;
-    mt_msg("the program reached its limit of threads: memtrace's writer thread gives way, and "
-           "records are written by the program's threads from now on");
-    errno = saved;
-    return mt_real.pthread_create(thread, attr, start, arg);
+    if (mt_hooks_give_way(rc))
+        rc = mt_real.pthread_create(thread, attr, start, arg);
+    return rc;
+}
+
+MT_EXPORT pid_t fork(void)
+{
+    MT_ENSURE(fork);
+    pid_t pid = mt_real.fork();
+    if (pid < 0 && mt_hooks_give_way(errno))
+        pid = mt_real.fork();
+    return pid;
+}
+
+MT_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *acts,
+                          const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    MT_ENSURE(posix_spawn);
+    int rc = mt_real.posix_spawn(pid, path, acts, attr, argv, envp);
+    if (mt_hooks_give_way(rc))
+        rc = mt_real.posix_spawn(pid, path, acts, attr, argv, envp);
+    return rc;
+}
+
+MT_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *acts,
+                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    MT_ENSURE(posix_spawnp);
+    int rc = mt_real.posix_spawnp(pid, file, acts, attr, argv, envp);
+    if (mt_hooks_give_way(rc))
+        rc = mt_real.posix_spawnp(pid, file, acts, attr, argv, envp);
+    return rc;
 }
 
 /*

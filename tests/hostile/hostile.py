@@ -562,17 +562,32 @@ def case_umask_logs():
           f"want the shell's log and echo's, both 0600: {modes}")
 
 
+def thread_quota(how):
+    if os.geteuid() != 0:
+        raise Skip("changing user needs root")
+    traced, _ = same_as_plain("thread_quota", how)
+    check("writer thread gives way" in traced.stderr,
+          f"memtrace did not say it gave up its writer thread\n{show(traced)}")
+
+
 @case(60)
 def case_thread_quota():
     """A program whose RLIMIT_NPROC leaves room for one thread besides main starts one (and,
     after joining it, another): memtrace's writer thread gives way instead of taking the
     room (before: "Resource temporarily unavailable"), and every allocation is recorded."""
-    if os.geteuid() != 0:
-        raise Skip("changing user needs root")
-    traced, _ = same_as_plain("thread_quota")
-    check("writer thread gives way" in traced.stderr,
-          f"memtrace did not say it gave up its writer thread\n{show(traced)}")
+    thread_quota("thread")
 
+
+@case(60)
+def case_thread_quota_fork():
+    """The same with a forked child (fork's EAGAIN)."""
+    thread_quota("fork")
+
+
+@case(60)
+def case_thread_quota_spawn():
+    """The same with posix_spawn of /bin/true."""
+    thread_quota("spawn")
 
 if __name__ == "__main__":
     sys.exit(it.main())
