@@ -588,7 +588,7 @@ int mt_writer_start(void (*tick)(void), unsigned tick_ms)
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     w->thread_running = true;
-    w->thread_tid = 0; /* the thread sets it: mt_writer_park waits for it */
+    w->thread_tid = 0;    /* the thread sets it: mt_writer_park waits for it */
     int guard = mt_guard; /* past the pthread_create hook, which would give this thread up */
     mt_guard = 1;
     int rc = pthread_create(&w->thread, &attr, mt_writer_main, NULL);
