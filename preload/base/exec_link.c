@@ -48,6 +48,53 @@ char **mt_exec_link_env(char *const *envp, int pid, const char *log, size_t *map
     return env;
 }
 
+/* Copies the LD_PRELOAD list at list (after "LD_PRELOAD=") to out without memtrace's
+ * library; entries are separated by ':' or ' ', as ld.so reads them. Returns the length. */
+static size_t mt_exec_preload_without_us(const char *list, char *out)
+{
+    size_t len = 0;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ": ");
+        if (n && !memmem(p, n, "libmemtrace_preload", 19)) {
+            if (len)
+                out[len++] = ':';
+            memcpy(out + len, p, n);
+            len += n;
+        }
+        p += n;
+        if (*p)
+            p++;
+    }
+    out[len] = '\0';
+    return len;
+}
+
+char **mt_exec_unpreload_env(char *const *envp, size_t *mapped)
+{
+    size_t n = 0, text = 0;
+    for (; envp && envp[n]; n++)
+        if (strncmp(envp[n], "LD_PRELOAD=", 11) == 0)
+            text = strlen(envp[n]) + 1;
+    size_t size = (n + 1) * sizeof(char *) + text;
+    char **env = mt_map(size);
+    *mapped = env ? size : 0;
+    if (!env)
+        return NULL;
+    char *var = (char *)(env + n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(envp[i], "LD_PRELOAD=", 11) != 0) {
+            env[k++] = envp[i];
+        } else {
+            memcpy(var, "LD_PRELOAD=", 11);
+            if (mt_exec_preload_without_us(envp[i] + 11, var + 11)) /* else: drop it */
+                env[k++] = var;
+        }
+    }
+    env[k] = NULL;
+    return env;
+}
+
 void mt_exec_link_env_free(char **env, size_t mapped)
 {
     if (env)

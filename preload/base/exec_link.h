@@ -20,6 +20,11 @@ bool mt_exec_link_wanted(char *const *envp);
 char **mt_exec_link_env(char *const *envp, int pid, const char *log, size_t *mapped);
 void mt_exec_link_env_free(char **env, size_t mapped);
 
+/* envp with memtrace's library taken out of LD_PRELOAD (the variable dropped if nothing else
+ * is left in it), for a program that must run without memtrace (exec_sanitizer.h). Memory as
+ * for mt_exec_link_env, released by mt_exec_link_env_free; NULL when there is none. */
+char **mt_exec_unpreload_env(char *const *envp, size_t *mapped);
+
 /* The log an image started from file (the path or name given to exec) will create: the
  * template expanded for pid and file's last part, with the ".2", ".3", ... of the first name
  * not taken, as mt_writer_open picks it. 0, or -ENAMETOOLONG. */

@@ -27,6 +27,7 @@
 #include "base/config.h"
 #include "base/early_alloc.h"
 #include "base/exec_link.h"
+#include "base/exec_sanitizer.h"
 #include "base/last_thread.h"
 #include "base/mt_libc.h"
 #include "base/own_ranges.h"
@@ -919,6 +920,22 @@ MT_EXPORT int setns(int fd, int nstype)
     return (int)mt_hooks_alone(SYS_setns, fd, nstype);
 }
 
+/* A program built with a sanitizer whose shared runtime must be loaded first (gcc's
+ * -fsanitize=address, thread, leak) aborts or crashes with memtrace's library ahead of it: it
+ * is run without memtrace, and the user told why it has no log. */
+static void mt_hooks_exec_sanitized(const char *file, const char *sanitizer)
+{
+    char buf[PATH_MAX + 200];
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, buf, sizeof buf);
+    mt_sbuf_add(&s, file);
+    mt_sbuf_add(&s, " is built with ");
+    mt_sbuf_add(&s, sanitizer);
+    mt_sbuf_add(&s, ", whose runtime must be loaded before memtrace's library: it runs without "
+                    "memtrace and is not recorded");
+    mt_msg(buf);
+}
+
 /*
  * The writer thread counts against the user's RLIMIT_NPROC and the cgroup's pids.max: a
  * program that starts threads or processes up to its limit would get EAGAIN one early. When
@@ -959,13 +976,35 @@ MT_EXPORT pid_t fork(void)
     return pid;
 }
 
+/* posix_spawn execs inside glibc, past the exec hooks: a program built with a sanitizer
+ * that must be loaded first gets the environment without memtrace here (the exec hooks'
+ * mt_hooks_exec_sanitized). *mapped: what to release after the call. */
+static char *const *mt_hooks_spawn_env(const char *file, bool search, char *const envp[],
+                                       size_t *mapped)
+{
+    *mapped = 0;
+    if (mt_guard || !mt_hooks_wanted() || !mt_exec_link_wanted(envp))
+        return envp;
+    const char *san = mt_exec_sanitizer(file, search);
+    if (!san)
+        return envp;
+    mt_hooks_exec_sanitized(file, san);
+    char **env = mt_exec_unpreload_env(envp, mapped);
+    return env ? env : envp;
+}
+
 MT_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *acts,
                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
     MT_ENSURE(posix_spawn);
-    int rc = mt_real.posix_spawn(pid, path, acts, attr, argv, envp);
+    int saved = errno;
+    size_t mapped;
+    char *const *env = mt_hooks_spawn_env(path, false, envp, &mapped);
+    errno = saved;
+    int rc = mt_real.posix_spawn(pid, path, acts, attr, argv, env);
     if (mt_hooks_give_way(rc))
-        rc = mt_real.posix_spawn(pid, path, acts, attr, argv, envp);
+        rc = mt_real.posix_spawn(pid, path, acts, attr, argv, env);
+    mt_exec_link_env_free((char **)(mapped ? env : NULL), mapped);
     return rc;
 }
 
@@ -973,9 +1012,14 @@ MT_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
                            const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
     MT_ENSURE(posix_spawnp);
-    int rc = mt_real.posix_spawnp(pid, file, acts, attr, argv, envp);
+    int saved = errno;
+    size_t mapped;
+    char *const *env = mt_hooks_spawn_env(file, true, envp, &mapped);
+    errno = saved;
+    int rc = mt_real.posix_spawnp(pid, file, acts, attr, argv, env);
     if (mt_hooks_give_way(rc))
-        rc = mt_real.posix_spawnp(pid, file, acts, attr, argv, envp);
+        rc = mt_real.posix_spawnp(pid, file, acts, attr, argv, env);
+    mt_exec_link_env_free((char **)(mapped ? env : NULL), mapped);
     return rc;
 }
 
@@ -1094,65 +1138,78 @@ static void mt_hooks_exec_untraced(const char *file)
  * variable are passed without it: the program's exec must not fail because it is recorded
  * (the new image's log then has no ORIGIN).
  */
-#define MT_EXEC_CALL(file, envp, call)                                                             \
-    do {                                                                                           \
-        off_t size_;                                                                               \
-        char *const *env_ = (envp);                                                                \
-        if (!mt_hooks_wanted())                                                                    \
-            return call;                                                                           \
-        int saved_ = errno;                                                                        \
-        mt_guard = 1;                                                                              \
-        bool link_ = mt_exec_link_wanted(env_);                                                    \
-        if (!link_)                                                                                \
-            mt_hooks_exec_untraced(file);                                                          \
-        bool held_ = mt_life_exec_begin(&size_, link_ ? (file) : NULL);                            \
-        errno = saved_;                                                                            \
-        if (!held_) { /* a vfork child shares this TLS: leave the guard as it was */               \
-            mt_guard_leave();                                                                      \
-            return call;                                                                           \
-        }                                                                                          \
-        size_t mapped_ = 0;                                                                        \
-        char **linked_ =                                                                           \
-            link_ ? mt_exec_link_env(env_, mt_sys_getpid(), mt_writer.path, &mapped_) : NULL;      \
-        if (linked_)                                                                               \
-            env_ = linked_;                                                                        \
-        errno = saved_;                                                                            \
-        int rc_ = call;                                                                            \
-        if (rc_ < 0 && errno == E2BIG && linked_) { /* our variable was the byte too many */       \
-            env_ = (envp);                                                                         \
-            errno = saved_;                                                                        \
-            rc_ = call;                                                                            \
-        }                                                                                          \
-        saved_ = errno;                                                                            \
-        mt_exec_link_env_free(linked_, mapped_);                                                   \
-        mt_life_exec_failed(size_);                                                                \
-        mt_guard_leave();                                                                          \
-        errno = saved_;                                                                            \
-        return rc_;                                                                                \
+#define MT_EXEC_CALL(file, search, envp, call)                                                      \
+    do {                                                                                            \
+        off_t size_;                                                                                \
+        char *const *env_ = (envp);                                                                 \
+        if (!mt_hooks_wanted())                                                                     \
+            return call;                                                                            \
+        int saved_ = errno;                                                                         \
+        mt_guard = 1;                                                                               \
+        bool link_ = mt_exec_link_wanted(env_);                                                     \
+        const char *san_ = link_ ? mt_exec_sanitizer(file, search) : NULL;                          \
+        if (san_)                                                                                   \
+            mt_hooks_exec_sanitized(file, san_);                                                    \
+        else if (!link_)                                                                            \
+            mt_hooks_exec_untraced(file);                                                           \
+        link_ = link_ && !san_;                                                                     \
+        bool held_ = mt_life_exec_begin(&size_, link_ ? (file) : NULL);                             \
+        errno = saved_;                                                                             \
+        size_t mapped_ = 0;                                                                         \
+        if (!held_) { /* a vfork child shares this TLS: leave the guard as it was */                \
+            mt_guard_leave();                                                                       \
+            /* the environment's page stays mapped in the parent if the exec succeeds */            \
+            char **unloaded_ = san_ ? mt_exec_unpreload_env(env_, &mapped_) : NULL;                 \
+            if (unloaded_)                                                                          \
+                env_ = unloaded_;                                                                   \
+            int rc_ = call;                                                                         \
+            saved_ = errno;                                                                         \
+            mt_exec_link_env_free(unloaded_, mapped_);                                              \
+            errno = saved_;                                                                         \
+            return rc_;                                                                             \
+        }                                                                                           \
+        char **linked_ = link_  ? mt_exec_link_env(env_, mt_sys_getpid(), mt_writer.path, &mapped_) \
+                         : san_ ? mt_exec_unpreload_env(env_, &mapped_)                             \
+                                : NULL;                                                             \
+        if (linked_)                                                                                \
+            env_ = linked_;                                                                         \
+        errno = saved_;                                                                             \
+        int rc_ = call;                                                                             \
+        if (rc_ < 0 && errno == E2BIG && link_ && linked_) { /* our variable was one too many */    \
+            env_ = (envp);                                                                          \
+            errno = saved_;                                                                         \
+            rc_ = call;                                                                             \
+        }                                                                                           \
+        saved_ = errno;                                                                             \
+        mt_exec_link_env_free(linked_, mapped_);                                                    \
+        mt_life_exec_failed(size_);                                                                 \
+        mt_guard_leave();                                                                           \
+        errno = saved_;                                                                             \
+        return rc_;                                                                                 \
     } while (0)
 
 MT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     MT_ENSURE(execve);
-    MT_EXEC_CALL(path, envp, mt_real.execve(path, argv, env_));
+    MT_EXEC_CALL(path, false, envp, mt_real.execve(path, argv, env_));
 }
 
 MT_EXPORT int execv(const char *path, char *const argv[])
 {
     MT_ENSURE(execve);
-    MT_EXEC_CALL(path, environ, mt_real.execve(path, argv, env_));
+    MT_EXEC_CALL(path, false, environ, mt_real.execve(path, argv, env_));
 }
 
 MT_EXPORT int execvp(const char *file, char *const argv[])
 {
     MT_ENSURE(execvpe);
-    MT_EXEC_CALL(file, environ, mt_real.execvpe(file, argv, env_));
+    MT_EXEC_CALL(file, true, environ, mt_real.execvpe(file, argv, env_));
 }
 
 MT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     MT_ENSURE(execvpe);
-    MT_EXEC_CALL(file, envp, mt_real.execvpe(file, argv, env_));
+    MT_EXEC_CALL(file, true, envp, mt_real.execvpe(file, argv, env_));
 }
 
 MT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
@@ -1164,7 +1221,7 @@ MT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     mt_sbuf_init(&s, file, sizeof file);
     mt_sbuf_add(&s, "/dev/fd/");
     mt_sbuf_u64(&s, (uint64_t)(unsigned)fd);
-    MT_EXEC_CALL(file, envp, mt_real.fexecve(fd, argv, env_));
+    MT_EXEC_CALL(file, false, envp, mt_real.fexecve(fd, argv, env_));
 }
 
 /* exec without execve's symbol: syscall(SYS_execve or SYS_execveat, ...), as runtimes and
@@ -1173,7 +1230,7 @@ MT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
  * image was lost with its log left without an end). */
 static int mt_hooks_sys_execve(const long *a)
 {
-    MT_EXEC_CALL((const char *)a[0], (char *const *)a[2],
+    MT_EXEC_CALL((const char *)a[0], false, (char *const *)a[2],
                  (int)mt_syscall(SYS_execve, a[0], a[1], (long)env_, 0L, 0L, 0L));
 }
 
@@ -1195,7 +1252,7 @@ static int mt_hooks_sys_execveat(const long *a)
 {
     char file[PATH_MAX];
     mt_hooks_execveat_name((int)a[0], (const char *)a[1], file, sizeof file);
-    MT_EXEC_CALL(file, (char *const *)a[3],
+    MT_EXEC_CALL(file, false, (char *const *)a[3],
                  (int)mt_syscall(SYS_execveat, a[0], a[1], a[2], (long)env_, a[4], 0L));
 }
 

@@ -589,5 +589,19 @@ def case_thread_quota_spawn():
     """The same with posix_spawn of /bin/true."""
     thread_quota("spawn")
 
+@case(60)
+def case_spawn_sanitized():
+    """A runner starts a program built with gcc's -fsanitize=address by posix_spawn,
+    posix_spawnp, fork + exec and vfork + exec: with memtrace's library ahead of libasan, ASan
+    aborted it at start (exit 1 each); memtrace now runs it without itself, says so once per
+    start, and the runner's own log is whole."""
+    child = prog("sanitized_child")
+    if not os.path.exists(child):
+        raise Skip("no gcc AddressSanitizer build of sanitized_child")
+    traced, _ = same_as_plain("spawn_sanitized", os.path.dirname(child), counts=False)
+    said = [l for l in traced.stderr.splitlines() if "is built with AddressSanitizer" in l]
+    check(len(said) == 4, f"want one line for each of the 4 starts\n{show(traced)}")
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
