@@ -53,6 +53,13 @@
     X(posix_spawnp, "posix_spawnp", MT_AT_START, int,                                              \
       (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,       \
        char *const[], char *const[]), )                                                            \
+    X(__libc_malloc, "__libc_malloc", MT_AT_START, void *, (size_t), )                             \
+    X(__libc_calloc, "__libc_calloc", MT_AT_START, void *, (size_t, size_t), )                     \
+    X(__libc_realloc, "__libc_realloc", MT_AT_START, void *, (void *, size_t), )                   \
+    X(__libc_free, "__libc_free", MT_AT_START, void, (void *), )                                   \
+    X(__libc_memalign, "__libc_memalign", MT_AT_START, void *, (size_t, size_t), )                 \
+    X(__libc_valloc, "__libc_valloc", MT_AT_START, void *, (size_t), )                             \
+    X(__libc_pvalloc, "__libc_pvalloc", MT_AT_START, void *, (size_t), )                           \
     X(free, "free", MT_AT_START, void, (void *), )                                                 \
     X(exit, "exit", MT_ON_USE, void, (int), __attribute__((noreturn)))                             \
     X(daemon, "daemon", MT_ON_USE, int, (int, int), )                                              \

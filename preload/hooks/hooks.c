@@ -383,6 +383,61 @@ MT_ALIGNED_HOOK(memalign, MT_ALLOC_MEMALIGN, (size_t align, size_t size), (align
 MT_ALIGNED_HOOK(valloc, MT_ALLOC_VALLOC, (size_t size), (size), mt_early_alloc(size, 4096))
 MT_ALIGNED_HOOK(pvalloc, MT_ALLOC_PVALLOC, (size_t size), (size), mt_early_alloc(size, 4096))
 
+/*
+ * glibc's allocator under its own names (__libc_malloc and the rest, which malloc and the
+ * others are aliases of in glibc): a program may call them directly, and memcheck counts those
+ * calls, so memtrace does too, through the hook of the standard name (whose frames in this
+ * library are left out of the stack like the hook's own). Called inside a hooked call (a
+ * malloc wrapper loaded after memtrace, forwarding to them, as libc_malloc_debug does), they
+ * go straight to glibc's, so that nothing is recorded twice and no wrapper is entered again.
+ */
+#define MT_LIBC_NAME_HOOK(ret, name, params, args, hook)                                           \
+    MT_EXPORT ret name params;                                                                     \
+    MT_EXPORT ret name params                                                                      \
+    {                                                                                              \
+        if (MT_UNLIKELY(mt_guard)) {                                                               \
+            MT_ENSURE(name);                                                                       \
+            if (MT_LIKELY(mt_real.name != NULL))                                                   \
+                return mt_real.name args;                                                          \
+        }                                                                                          \
+        return mt_local_##hook args;                                                               \
+    }
+
+/* The hooks by names bound inside this library: through the PLT, malloc would be whichever
+ * comes first in the program, which may be a wrapper that called us (and round it goes). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define MT_LOCAL_HOOK(hook)                                                                        \
+    extern __typeof__(hook) mt_local_##hook __attribute__((alias(#hook), copy(hook)))
+#else
+#define MT_LOCAL_HOOK(hook) extern __typeof__(hook) mt_local_##hook __attribute__((alias(#hook)))
+#endif
+MT_LOCAL_HOOK(malloc);
+MT_LOCAL_HOOK(calloc);
+MT_LOCAL_HOOK(realloc);
+MT_LOCAL_HOOK(free);
+MT_LOCAL_HOOK(memalign);
+MT_LOCAL_HOOK(valloc);
+MT_LOCAL_HOOK(pvalloc);
+
+MT_LIBC_NAME_HOOK(void *, __libc_malloc, (size_t size), (size), malloc)
+MT_LIBC_NAME_HOOK(void *, __libc_calloc, (size_t n, size_t size), (n, size), calloc)
+MT_LIBC_NAME_HOOK(void *, __libc_realloc, (void *p, size_t size), (p, size), realloc)
+MT_LIBC_NAME_HOOK(void *, __libc_memalign, (size_t align, size_t size), (align, size), memalign)
+MT_LIBC_NAME_HOOK(void *, __libc_valloc, (size_t size), (size), valloc)
+MT_LIBC_NAME_HOOK(void *, __libc_pvalloc, (size_t size), (size), pvalloc)
+MT_EXPORT void __libc_free(void *p);
+MT_EXPORT void __libc_free(void *p)
+{
+    if (MT_UNLIKELY(mt_guard)) {
+        MT_ENSURE(__libc_free);
+        if (MT_LIKELY(mt_real.__libc_free != NULL)) {
+            mt_real.__libc_free(p);
+            return;
+        }
+    }
+    mt_local_free(p);
+}
+
 /* ---- anonymous mappings ---- */
 
 /* An anonymous mapping, recorded. */

@@ -603,5 +603,37 @@ def case_spawn_sanitized():
     check(len(said) == 4, f"want one line for each of the 4 starts\n{show(traced)}")
 
 
+@case(60)
+def case_libc_names():
+    """glibc's own names for its allocator (__libc_malloc and the rest), which memcheck counts:
+    memtrace saw none of them, so a block freed by __libc_free stayed a leak and the blocks
+    they allocated were missing. Exact counts."""
+    same_as_plain("libc_names")
+
+
+@case(60)
+def case_libc_names_shim():
+    """A malloc wrapper preloaded before memtrace's library that forwards to __libc_malloc
+    and __libc_free: every call went past memtrace (0 allocations); now each is recorded
+    once, and with the wrapper after memtrace's library, once too (not twice, no loop)."""
+    exe = prog("libc_names")
+    shim = it.built("tests", "hostile", "liblibc_names_shim.so")
+    lib = it.built("preload", "libmemtrace_preload.so")
+    plain = run([exe, "standard"])
+    want = tuple(int(x) for x in COUNTS.findall(plain.stdout)[-1])
+    for order in ((shim, lib), (lib, shim)):
+        log = os.path.join(it.TMP, f"libc_names_shim_{os.path.basename(order[0])}.mtr")
+        traced = memtrace("run", "-q", "-o", log, "--", "env", "LD_PRELOAD=" + ":".join(order),
+                          exe, "standard", timeout=30)
+        check(traced.returncode == 0 and traced.stdout == plain.stdout,
+              f"status or output differs\n{show(traced)}")
+        p = memtrace("report", "--format", "json", logs_of(log)[-1])
+        check(p.returncode == 0, f"memtrace report\n{show(p)}")
+        t = json.loads(p.stdout)
+        got = (t["allocations"], t["frees"], t["leaked_bytes"])
+        check(got == want, f"LD_PRELOAD={':'.join(order)}: the program counted {want}, "
+              f"the log says {got}")
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
