@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Allocation sites: the trace nodes that allocated, symbolized, stripped of allocator frames and
 // merged when their symbolized stacks are identical (two return addresses on the same line are
-// one site for a person). Shared by every report that ranks stacks (summary, peak, leaks).
+// one site for a person; in code without line information each return address is its own, as
+// memcheck counts loss records). Shared by every report that ranks stacks (summary, peak, leaks).
 // A site keeps its figures and its first trace node, not its frames: a clang compile has
 // 360,000 sites 90 frames deep. Frames are rebuilt from the node for the sites a report shows
 // (mt_sites_load), one address costing one symbolizer cache lookup.

@@ -270,6 +270,28 @@ def case_leaks_valgrind_cpp():
     check(got == vg, f"memtrace {got} vs valgrind {vg}")
 
 
+@case(120)
+def case_leaks_sites_without_lines():
+    """Four leaks from four calls in a function without line information: four loss records
+    of 100, 200, 300 and 400 bytes, each at its own return address, as memcheck gives them
+    (they were one record of 1,000 bytes at the first call's address)."""
+    prog = it.built("tests", "integration", "leak_sites_nodebug")
+    log = os.path.join(it.TMP, "leak_sites_nodebug.mtr")
+    p = memtrace("run", "-q", "--leak-check", "-o", log, "--", prog)
+    check(p.returncode == 0, f"memtrace run --leak-check leak_sites_nodebug\n{show(p)}")
+    rep = leaks_json(log)
+    mine = [k for k in rep["leaks"] if k["kind"] == "definite"]
+    sizes = sorted(k["bytes"] for k in mine)
+    check(sizes == [100, 200, 300, 400], f"definite loss records of {sizes} bytes, want 4")
+    addresses = {k["stack"][0].get("address") for k in mine}
+    check(len(addresses) == 4, f"the records' innermost frames: {addresses}")
+    if shutil.which("valgrind"):
+        vg = it.run(["valgrind", "--leak-check=full", prog], timeout=120)
+        records = re.findall(r"definitely lost in loss record", vg.stderr)
+        check(len(records) == len(mine), f"valgrind: {len(records)} records, memtrace "
+              f"{len(mine)}")
+
+
 LEAK_THREADS_LINE = re.compile(r"^memtrace-leak-threads: definite=(\d+)/(\d+) "
                                r"worker_blocks=(\d+)/(\d+)", re.M)
 
