@@ -204,7 +204,7 @@
  * site model (log_model.h). 8: chunks compressed with zstd, one frame across chunks (the same
  * records). 9: ALLOC_PREV, an allocation at the address of one of the last MT_BACK_WINDOW
  * allocations. Older logs have another layout: a reader refuses them with a line that says so. */
-#define MT_LOG_VERSION 9
+#define MT_LOG_VERSION 10
 #define MT_LOG_MIN_VERSION 4
 #define MT_LOG_HEADER_SIZE 32
 /* File header flags (offset 12). AGGREGATED: `memtrace run --aggregate` wrote the log: no heap
@@ -496,7 +496,6 @@ typedef struct mt_enc {
     uint64_t last_addr;      /* base of the next explicit address */
     uint64_t next_addr;      /* ALLOC_NEXT's prediction, 0: none */
     uint64_t nallocs;        /* allocations numbered so far */
-    uint64_t prev_named;     /* version 9: the allocation number the last ALLOC_PREV named */
     uint64_t next_node;      /* the id an implicit TRACE_NODE gets */
     uint32_t run_back;       /* held back references */
     uint32_t run_addr;       /* held addresses */
@@ -513,6 +512,10 @@ typedef struct mt_enc {
     int rep_off;             /* write no REPEAT (tests and comparisons: MEMTRACE_LOG_REPEAT=0) */
     unsigned version;        /* the log version written: MT_LOG_VERSION, or 6 (mt_enc_version) */
     uint8_t *rep_at[MT_STREAMS]; /* where the current match began in M, S, A, N, B and R */
+    /* The allocation number the last ALLOC_PREV named: version 10, per size class of the
+     * allocation (mt_size_class, MT_REUSE_NONE for the large ones); version 9, one for all, in
+     * [0] (no size has class 0). mt_enc_prev_base. */
+    uint64_t prev_named[MT_REUSE_CLASSES + 1];
     uint64_t sample_us[MT_SAMPLE_HOLD];
     mt_sample_t sample[MT_SAMPLE_HOLD];
     mt_sample_t last_sample;
@@ -1294,8 +1297,9 @@ static inline void mt_enc_alloc(mt_enc_t *e, enum mt_alloc_kind kind, uint64_t n
         } else if (e->version >= 9 && addr && (back = mt_enc_prev_find(e, addr)) >= 0) {
             r.tag = MT_TAG_ALLOC_PREV | kind;
             uint64_t num = e->nallocs - 1 - (uint64_t)back;
-            r.a = mt_zigzag((int64_t)(num - e->prev_named - 1));
-            e->prev_named = num;
+            uint64_t *p = mt_prev_base(e->prev_named, e->version, cls);
+            r.a = mt_zigzag((int64_t)(num - *p - 1));
+            *p = num;
             mt_enc_sv(e, MT_STREAM_RUN, r.a);
         } else {
             r.tag = MT_TAG_ALLOC | kind;
