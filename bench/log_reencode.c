@@ -9,12 +9,14 @@
 //
 //   cc -O2 -Iformat -Isrc/log bench/log_reencode.c build/src/libmemtrace_log.a
 //      build/src/libmemtrace_util.a -ldeflate -lzstd -lz -lpthread -o log_reencode
-//   log_reencode [--no-repeat] [--v6|--v7|--v8|--deflate] IN.mtr OUT.mtr
+//   log_reencode [--no-repeat] [--v6|--v7|--v8|--v9|--deflate] IN.mtr OUT.mtr
 //                                               (--no-repeat: no REPEAT records; --v6: a log
 //                                               of version 6, without site codes; --v7: of
 //                                               version 7, chunks deflated at level 6 alone;
 //                                               --v8: of version 8, without ALLOC_PREV;
-//                                               --deflate: this version with such chunks)
+//                                               --v9: of version 9, one ALLOC_PREV base for
+//                                               all sizes; --deflate: this version with such
+//                                               chunks)
 //   log_reencode --dump IN.mtr                  every record the reader gives, one a line: two
 //                                               logs of the same events dump the same text
 #include <errno.h>
@@ -242,7 +244,7 @@ static void dump(const mt_record_t *r)
 
 int main(int argc, char **argv)
 {
-    int no_repeat = 0, dumping = 0, v6 = 0, v7 = 0, v8 = 0, deflate_only = 0;
+    int no_repeat = 0, dumping = 0, v6 = 0, v7 = 0, v8 = 0, v9 = 0, deflate_only = 0;
     for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
         if (strcmp(argv[1], "--no-repeat") == 0)
             no_repeat = 1;
@@ -254,6 +256,8 @@ int main(int argc, char **argv)
             v7 = 1;
         else if (strcmp(argv[1], "--v8") == 0)
             v8 = 1;
+        else if (strcmp(argv[1], "--v9") == 0)
+            v9 = 1;
         else if (strcmp(argv[1], "--deflate") == 0)
             deflate_only = 1;
         else
@@ -262,7 +266,8 @@ int main(int argc, char **argv)
     if (argc != 3 - dumping) {
         fprintf(
             stderr,
-            "usage: log_reencode [--no-repeat] [--v6|--v7|--v8|--deflate] IN.mtr OUT.mtr | --dump "
+            "usage: log_reencode [--no-repeat] [--v6|--v7|--v8|--v9|--deflate] IN.mtr OUT.mtr | "
+            "--dump "
             "IN.mtr\n");
         return 2;
     }
@@ -300,15 +305,14 @@ int main(int argc, char **argv)
         die("ZSTD_createCCtx");
     uint8_t hdr[MT_LOG_HEADER_SIZE];
     mt_log_header_put(hdr, mt_reader_start_realtime_ns(r), mt_reader_pid(r), MT_TIME_UNIT_US);
-    if (v6 || v7 || v8)
-        mt_put_u16le(hdr + 8, v6 ? 6 : v7 ? 7 : 8);
+    unsigned version = v6 ? 6 : v7 ? 7 : v8 ? 8 : v9 ? 9 : MT_LOG_VERSION;
+    mt_put_u16le(hdr + 8, (uint16_t)version);
     if (fwrite(hdr, 1, sizeof hdr, out) != sizeof hdr)
         die("write failed");
     mt_enc_t e;
     mt_enc_init(&e, t, MT_TIME_UNIT_US);
     e.rep_off = no_repeat;
-    if (v6 || v7 || v8)
-        mt_enc_version(&e, v6 ? 6 : v7 ? 7 : 8);
+    mt_enc_version(&e, version);
     mt_enc_chunk(&e, bufs, CAP);
     mt_record_t rec;
     int rc;

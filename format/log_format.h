@@ -14,8 +14,8 @@
 #include "log_model.h"
 
 /*
- * File layout (version 9)
- * =======================
+ * File layout (version 10)
+ * ========================
  *
  *   +----------------------+  32 bytes, uncompressed, little-endian
  *   | file header          |
@@ -88,9 +88,11 @@
  *    remainder). Reuse allocations leave next alone.
  *  - version 9: an allocation at the address of one of the last MT_BACK_WINDOW allocations may
  *    be ALLOC_PREV: that allocation's number, as z (number - (p + 1)) in R, p the number the
- *    previous ALLOC_PREV named (0 before the first). Otherwise an ALLOC (next follows it; the
- *    explicit-address base stays): glibc's bins hand back blocks that fell off the reuse
- *    stacks, in the order they were freed, often in the order they were allocated.
+ *    previous ALLOC_PREV named (0 before the first); version 10: the previous ALLOC_PREV of
+ *    the same size class (mt_size_class of the new allocation's size; all sizes over 4072 are
+ *    one class), mt_prev_base. Otherwise an ALLOC (next follows it; the explicit-address base
+ *    stays): glibc's bins hand back blocks that fell off the reuse stacks, in the order they
+ *    were freed, often in the order they were allocated, class by class.
  *  The model is only a prediction: when it misses, the event carries its address.
  *
  *   tag   record               fields (stream letter; others in M)
@@ -122,7 +124,7 @@
  *   0x90+k ALLOC_NEXT          S:v size, N:v node      address: next (above)
  *   0xa0+k ALLOC_REUSE_AT      S:v size, B:v depth-1, N:v node   address: at depth 1..15
  *   0xb0+k ALLOC_PREV          S:v size, R:z number - (p + 1), N:v node   address: that of
- *                              allocation number (version 9, above)
+ *                              allocation number (version 9; p per size class: version 10)
  *                              Version 7: size and node are codes of the site model
  *                              (log_model.h), decoded node first: node code 0 or 1 = the first
  *                              or second node that followed the previous allocation's node,
@@ -203,8 +205,9 @@
  * header flag, AGG_HEAP, AGG_SITE, AGG_LIVE). 7: the ALLOC forms' node and size are codes of the
  * site model (log_model.h). 8: chunks compressed with zstd, one frame across chunks (the same
  * records). 9: ALLOC_PREV, an allocation at the address of one of the last MT_BACK_WINDOW
- * allocations. Older logs have another layout: a reader refuses them with a line that says so. */
-#define MT_LOG_VERSION 9
+ * allocations. 10: ALLOC_PREV's number counted from the last one of its size class. Older logs
+ * have another layout: a reader refuses them with a line that says so. */
+#define MT_LOG_VERSION 10
 #define MT_LOG_MIN_VERSION 4
 #define MT_LOG_HEADER_SIZE 32
 /* File header flags (offset 12). AGGREGATED: `memtrace run --aggregate` wrote the log: no heap
@@ -496,7 +499,6 @@ typedef struct mt_enc {
     uint64_t last_addr;      /* base of the next explicit address */
     uint64_t next_addr;      /* ALLOC_NEXT's prediction, 0: none */
     uint64_t nallocs;        /* allocations numbered so far */
-    uint64_t prev_named;     /* version 9: the allocation number the last ALLOC_PREV named */
     uint64_t next_node;      /* the id an implicit TRACE_NODE gets */
     uint32_t run_back;       /* held back references */
     uint32_t run_addr;       /* held addresses */
@@ -511,8 +513,12 @@ typedef struct mt_enc {
     uint32_t rep_dist;       /* the distance the last records repeat at, 0: none */
     uint32_t rep_len;        /* records of the current match */
     int rep_off;             /* write no REPEAT (tests and comparisons: MEMTRACE_LOG_REPEAT=0) */
-    unsigned version;        /* the log version written: MT_LOG_VERSION, or 6 (mt_enc_version) */
+    unsigned version;        /* the log version written: MT_LOG_VERSION, or 6 to 9 */
     uint8_t *rep_at[MT_STREAMS]; /* where the current match began in M, S, A, N, B and R */
+    /* The allocation number the last ALLOC_PREV named: version 10, per size class of the
+     * allocation (mt_size_class, MT_REUSE_NONE for the large ones); version 9, one for all, in
+     * [0] (no size has class 0). mt_enc_prev_base. */
+    uint64_t prev_named[MT_REUSE_CLASSES + 1];
     uint64_t sample_us[MT_SAMPLE_HOLD];
     mt_sample_t sample[MT_SAMPLE_HOLD];
     mt_sample_t last_sample;
@@ -530,8 +536,9 @@ static inline void mt_enc_init(mt_enc_t *e, mt_enc_tables_t *t, uint32_t unit_us
     e->version = MT_LOG_VERSION;
 }
 
-/* Writes the records of log version 6 (no site codes) from the start, for tools and tests that
- * check that this memtrace still reads them; the caller writes 6 into the file header. */
+/* Writes the records of an older log version from the start (6: no site codes; 8: no
+ * ALLOC_PREV; 9: one ALLOC_PREV base for all sizes), for tools and tests that check that this
+ * memtrace still reads them; the caller writes the version into the file header. */
 static inline void mt_enc_version(mt_enc_t *e, unsigned version)
 {
     e->version = version;
@@ -1294,8 +1301,9 @@ static inline void mt_enc_alloc(mt_enc_t *e, enum mt_alloc_kind kind, uint64_t n
         } else if (e->version >= 9 && addr && (back = mt_enc_prev_find(e, addr)) >= 0) {
             r.tag = MT_TAG_ALLOC_PREV | kind;
             uint64_t num = e->nallocs - 1 - (uint64_t)back;
-            r.a = mt_zigzag((int64_t)(num - e->prev_named - 1));
-            e->prev_named = num;
+            uint64_t *p = mt_prev_base(e->prev_named, e->version, cls);
+            r.a = mt_zigzag((int64_t)(num - *p - 1));
+            *p = num;
             mt_enc_sv(e, MT_STREAM_RUN, r.a);
         } else {
             r.tag = MT_TAG_ALLOC | kind;

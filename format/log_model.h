@@ -282,6 +282,20 @@ static inline void mt_site_learn(mt_site_model_t *m, uint32_t node, uint64_t siz
     m->prev = node;
 }
 
+/* ---- ALLOC_PREV's base: the number the last one named ---- */
+
+/* Where ALLOC_PREV's field counts from, in base[MT_REUSE_CLASSES + 1]: version 10 keeps one
+ * per size class of the new allocation (cls: mt_size_class), version 9 one for all in base[0]
+ * (no size has class 0). glibc's small bins hand a class's blocks back in the order they were
+ * freed, which is often the order they were allocated in: counted from the class's own last
+ * one, the field is 0 or a small step far more often than from the last one of any class,
+ * where the other classes' blocks come between (a g++ compile's log 3% smaller, clang++'s 6%,
+ * for 2 KiB on each side). */
+static inline uint64_t *mt_prev_base(uint64_t *base, unsigned version, uint32_t cls)
+{
+    return &base[version >= 10 ? cls : 0];
+}
+
 /* ---- repeats: the heap records of the chunk so far, as written ---- */
 
 /* A REPEAT reaches this many records back at most (a power of two): the period of a loop's

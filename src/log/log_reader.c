@@ -155,9 +155,9 @@ struct mt_reader {
     uint64_t clock;         /* ticks */
     uint64_t left, advance; /* the current T pair: records left at clock, then its dt */
     uint64_t last_addr, next_addr, tid;
-    uint64_t nallocs;     /* allocations numbered so far */
-    uint64_t prev_named;  /* version 9: the number the last ALLOC_PREV named */
-    uint64_t *alloc_addr; /* the last MT_BACK_WINDOW allocations, by number */
+    uint64_t nallocs;                          /* allocations numbered so far */
+    uint64_t prev_named[MT_REUSE_CLASSES + 1]; /* ALLOC_PREV's bases (mt_prev_base) */
+    uint64_t *alloc_addr;                      /* the last MT_BACK_WINDOW allocations, by number */
     uint16_t *alloc_cls;
     uint64_t next_node; /* id of the next implicit TRACE_NODE */
     mt_reuse_t reuse;
@@ -1047,10 +1047,11 @@ static inline int mt_reader_heap(mt_reader_t *r, const mt_rep_rec_t *w, mt_recor
                 return -1;
             rec->addr = r->next_addr;
         } else if (form == MT_TAG_ALLOC_PREV) { /* version 9: a recent allocation's address */
-            uint64_t num = r->prev_named + 1 + (uint64_t)mt_unzigzag(w->a);
+            uint64_t *p = mt_prev_base(r->prev_named, r->version, cls);
+            uint64_t num = *p + 1 + (uint64_t)mt_unzigzag(w->a);
             if (num >= r->nallocs || r->nallocs - num > MT_BACK_WINDOW)
                 return -1;
-            r->prev_named = num;
+            *p = num;
             rec->addr = r->alloc_addr[num & (MT_BACK_WINDOW - 1)];
         } else {
             r->last_addr += (uint64_t)mt_unzigzag(w->a);

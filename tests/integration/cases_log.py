@@ -292,7 +292,7 @@ def case_log_repeat_periodic():
     check(plain_size >= ROWS_LOG_MAX,
           f"without REPEAT the loop's log is {plain_size} bytes: the bound proves nothing")
     stats = it.json_of("logstats", "--format", "json", rep)
-    check(stats["log_version"] == 9, f"log version {stats['log_version']}")
+    check(stats["log_version"] == 10, f"log version {stats['log_version']}")
     check(stats["records"].get("repeat", {}).get("count", 0) > 0, f"no REPEAT in {rep}: {stats}")
     stats = it.json_of("logstats", "--format", "json", plain)
     check("repeat" not in stats["records"], f"MEMTRACE_LOG_REPEAT=0 wrote REPEATs: {stats}")
@@ -384,7 +384,7 @@ def case_log_site_codes():
     check(old_size >= WALK_LOG_MAX,
           f"as version 6 the walk's log is {old_size} bytes: the bound proves nothing")
     stats = it.json_of("logstats", "--format", "json", log)
-    check(stats["log_version"] == 9, f"log version {stats['log_version']}")
+    check(stats["log_version"] == 10, f"log version {stats['log_version']}")
     check(it.json_of("logstats", "--format", "json", old)["log_version"] == 6,
           "mt_log_reencode --v6 wrote another version")
     summary = it.report_json(log)
@@ -503,31 +503,33 @@ BINS_N, BINS_PASSES = 20000, 10
 def case_log_alloc_prev():
     """20,000 blocks freed in a random order and allocated again, 10 times: glibc hands them
     back from its bins, not from the 16 most recent frees that the reuse stacks hold, so
-    version 8 writes each one's address; version 9 names each by the allocation that had its
-    address (ALLOC_PREV) and its address stream is nearly empty. The same events as version 9
-    and re-encoded as version 8 give byte for byte the same reports."""
+    version 8 writes each one's address; versions 9 and 10 name each by the allocation that
+    had its address (ALLOC_PREV) and their address stream is nearly empty. The same events as
+    version 10 and re-encoded as versions 9 and 8 give byte for byte the same reports."""
     exe = it.build_c("bins", BINS_C, "-O0", f"-DBINS_N={BINS_N}", f"-DBINS_PASSES={BINS_PASSES}")
-    dirs = {k: os.path.join(it.TMP, "bins" + k) for k in ("9", "8")}
+    dirs = {k: os.path.join(it.TMP, "bins" + k) for k in ("10", "9", "8")}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
     logs = {k: os.path.join(d, "bins.mtr") for k, d in dirs.items()}
-    record(logs["9"], exe)
-    reencode(logs["9"], logs["8"], "--v8")
+    record(logs["10"], exe)
+    reencode(logs["10"], logs["9"], "--v9")
+    reencode(logs["10"], logs["8"], "--v8")
     want = 2 * BINS_N + BINS_PASSES * BINS_N
-    summary = it.report_json(logs["9"])
+    summary = it.report_json(logs["10"])
     check((summary["allocations"], summary["frees"]) == (want, want),
           f"allocations, frees: {summary['allocations']}, {summary['frees']}, not {want}")
     stats = {k: it.json_of("logstats", "--format", "json", v) for k, v in logs.items()}
-    check((stats["9"]["log_version"], stats["8"]["log_version"]) == (9, 8),
-          f"log versions {stats['9']['log_version']}, {stats['8']['log_version']}")
+    versions = tuple(stats[k]["log_version"] for k in ("10", "9", "8"))
+    check(versions == (10, 9, 8), f"log versions {versions}")
     check("alloc_prev" not in stats["8"]["records"], "version 8 with ALLOC_PREV records")
     addr = {k: v["streams"]["address"]["raw_bytes"] for k, v in stats.items()}
     # version 8: 3 bytes or more for each of the 200,000 blocks the reuse stacks missed
-    check(addr["9"] < 64 and addr["8"] > 3 * (BINS_PASSES * BINS_N - 1000),
-          f"address stream raw bytes: version 9 {addr['9']}, version 8 {addr['8']}")
+    check(addr["10"] < 64 and addr["9"] < 64 and addr["8"] > 3 * (BINS_PASSES * BINS_N - 1000),
+          f"address stream raw bytes: {addr}")
     sizes = {k: os.path.getsize(v) for k, v in logs.items()}
-    check(sizes["9"] * 5 < sizes["8"] * 4, f"sizes {sizes}")
-    same_reports(logs["9"], logs["8"])
+    check(sizes["10"] * 5 < sizes["8"] * 4, f"sizes {sizes}")
+    same_reports(logs["10"], logs["9"])
+    same_reports(logs["10"], logs["8"])
 
 
 # ---- churn (shared/bench): exact counts and the right source line ----

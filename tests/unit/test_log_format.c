@@ -210,6 +210,53 @@ START_TEST(encoder_back_references)
 }
 END_TEST
 
+/* Version 10: ALLOC_PREV counts from the last one of the new allocation's own size class;
+ * version 9 from the last one of any. Blocks of two classes freed, then allocated again in
+ * turns: each class's numbers go up by one, the file's jump between the classes. */
+static void prev_class_turns(enc_fixture_t *f, unsigned version)
+{
+    enc_setup(f);
+    mt_enc_version(&f->e, version);
+    f->e.rep_off = 1;
+    for (uint64_t i = 0; i < 4; i++) /* A: numbers 0..3, no size class (no reuse stack) */
+        mt_enc_alloc(&f->e, MT_ALLOC_MALLOC, 0, 5000, 0x100000 + 0x10000 * i, 1);
+    for (uint64_t i = 0; i < 20; i++) /* B: numbers 4..23, class 250 */
+        mt_enc_alloc(&f->e, MT_ALLOC_MALLOC, 0, 4000, 0x800000 + 0x10000 * i, 1);
+    /* all freed at once: the run pushes B newest first, so class 250's 16-deep stack keeps
+     * B0..B15 and B16..B19 fell off it */
+    for (uint64_t i = 0; i < 4; i++)
+        mt_enc_free(&f->e, MT_TAG_FREE, 0, 0x100000 + 0x10000 * i);
+    for (uint64_t i = 0; i < 20; i++)
+        mt_enc_free(&f->e, MT_TAG_FREE, 0, 0x800000 + 0x10000 * i);
+    for (uint64_t i = 0; i < 4; i++) { /* A0, B16, A1, B17, ...: all ALLOC_PREV */
+        mt_enc_alloc(&f->e, MT_ALLOC_MALLOC, 0, 5000, 0x100000 + 0x10000 * i, 1);
+        mt_enc_alloc(&f->e, MT_ALLOC_MALLOC, 0, 4000, 0x800000 + 0x10000 * (16 + i), 1);
+    }
+    mt_enc_close(&f->e);
+}
+
+START_TEST(encoder_prev_class_bases)
+{
+    static enc_fixture_t f, g;
+    prev_class_turns(&f, 10);
+    /* A0: number 0, zigzag(0 - (0 + 1)); B16: 20 - (0 + 1) = 19; then every one the number
+     * after its class's last: 0 */
+    ASSERT_STREAM(&f, MT_STREAM_RUN, 0x01, 0x26, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00);
+    prev_class_turns(&g, 9);
+    /* one base for both: A1 is 1 - (20 + 1) = -20, B17 21 - (1 + 1) = 19, ... */
+    ASSERT_STREAM(&g, MT_STREAM_RUN, 0x01, 0x26, 0x27, 0x26, 0x27, 0x26, 0x27, 0x26);
+    /* everything else is the same */
+    for (int k = 0; k < MT_STREAMS; k++)
+        if (k != MT_STREAM_RUN) {
+            ck_assert_uint_eq(mt_enc_stream_len(&f.e, k), mt_enc_stream_len(&g.e, k));
+            ck_assert(memcmp(f.e.base[k], g.e.base[k], mt_enc_stream_len(&f.e, k)) == 0);
+        }
+    ck_assert_uint_eq(f.e.pos[-1], MT_TAG_ALLOC_PREV | MT_ALLOC_MALLOC);
+    free(f.t);
+    free(g.t);
+}
+END_TEST
+
 /* Back references reach MT_BACK_WINDOW allocations back; older blocks go by address. */
 START_TEST(encoder_back_window)
 {
@@ -590,7 +637,8 @@ END_TEST
 MT_SUITE(.name = "log_format", .tcase = "varint",
          .tests = MT_TESTS(varint_round_trip, varint_sizes, varint_overlong_rejected,
                            zigzag_round_trip, fixed_width_helpers, encoder_doc_example,
-                           encoder_back_references, encoder_back_window, encoder_free_run,
-                           encoder_free_run_span, encoder_run_bound, encoder_trace_nodes,
-                           encoder_time_steps, encoder_samples, encoder_repeat, encoder_repeat_cut,
-                           encoder_site_codes, site_code_edges, sort_u64, sort_run_radix));
+                           encoder_back_references, encoder_prev_class_bases, encoder_back_window,
+                           encoder_free_run, encoder_free_run_span, encoder_run_bound,
+                           encoder_trace_nodes, encoder_time_steps, encoder_samples, encoder_repeat,
+                           encoder_repeat_cut, encoder_site_codes, site_code_edges, sort_u64,
+                           sort_run_radix));

@@ -359,9 +359,9 @@ START_TEST(header_errors)
     ck_assert_str_eq(err, "app.mtr: not a memtrace log");
 
     mt_log_header_put(h, 0, 1, MT_TIME_UNIT_US);
-    mt_put_u16le(h + 8, 10);
+    mt_put_u16le(h + 8, 11);
     ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
-    ck_assert_str_eq(err, "app.mtr: log format version 10, this memtrace reads versions 4 to 9");
+    ck_assert_str_eq(err, "app.mtr: log format version 11, this memtrace reads versions 4 to 10");
 
     /* older logs, whose layout this reader does not know: refused with a hint */
     for (uint16_t v = 1; v <= 3; v++) {
@@ -369,7 +369,7 @@ START_TEST(header_errors)
         ck_assert_int_eq(open_err(h, sizeof h, err, sizeof err), -EPROTONOSUPPORT);
         char want[160];
         snprintf(want, sizeof want,
-                 "app.mtr: log format version %u, this memtrace reads versions 4 to 9 (record it "
+                 "app.mtr: log format version %u, this memtrace reads versions 4 to 10 (record it "
                  "again with this memtrace)",
                  v);
         ck_assert_str_eq(err, want);
@@ -1748,7 +1748,7 @@ START_TEST(prev_round_trip)
     ck_assert_uint_eq(read_prev(b9.file, b9.len, &st9, &state), PREV_ALLOCS);
     ck_assert_int_eq(state, MT_READER_END);
     ck_assert_uint_eq(st8.version, 8);
-    ck_assert_uint_eq(st9.version, 9);
+    ck_assert_uint_eq(st9.version, MT_LOG_VERSION);
     ck_assert_uint_eq(prev_records(&st8), 0);
     /* the second pass: 64 - 16 (the reuse stack's) + 8 of another class; the loop's first 8
      * turns write their addresses, the rest are ALLOC_PREV, most said by REPEATs */
@@ -1791,17 +1791,135 @@ START_TEST(prev_cut_at_every_byte)
 }
 END_TEST
 
+/* Version 10: ALLOC_PREV counts from the last one of its own size class. Two classes of
+ * blocks freed, then allocated again in turns, in three chunks; the addresses read back
+ * exactly from versions 9 and 10, and version 10 says them in fewer bytes of R. */
+#define CLS_ALLOCS (24 + 8 + 64)
+static uint64_t cls_addr[CLS_ALLOCS];
+
+static void build_prev_classes(mt_lb_t *b, unsigned version, size_t ends[3], uint64_t evs[3])
+{
+    mt_lb_init(b, 1, 0);
+    if (version != MT_LOG_VERSION)
+        mt_lb_version(b, version);
+    b->zstd = 1;
+    b->enc.rep_off = 1;
+    mt_lb_node(b, 1, 0, 0x1000);
+    uint64_t t = 1000, n = 0;
+    for (uint64_t i = 0; i < 24; i++) { /* A (5000 B, no class): 0..3, B (4000 B): 4..23 */
+        cls_addr[n] = i < 4 ? 0x100000 + 0x10000 * i : 0x800000 + 0x10000 * (i - 4);
+        mt_lb_alloc(b, MT_ALLOC_MALLOC, t, i < 4 ? 5000 : 4000, cls_addr[n++], 1);
+    }
+    for (uint64_t i = 0; i < 24; i++)
+        mt_lb_free_(b, MT_TAG_FREE, t, cls_addr[i]);
+    mt_lb_flush(b);
+    ends[0] = b->len, evs[0] = n;
+    for (uint64_t i = 0; i < 4; i++) { /* A0, B16, A1, B17, ... (B0..B15 are on the stack) */
+        cls_addr[n] = cls_addr[i];
+        mt_lb_alloc(b, MT_ALLOC_MALLOC, t += 1000, 5000, cls_addr[n++], 1);
+        cls_addr[n] = cls_addr[20 + i];
+        mt_lb_alloc(b, MT_ALLOC_MALLOC, t, 4000, cls_addr[n++], 1);
+    }
+    mt_lb_flush(b);
+    ends[1] = b->len, evs[1] = n;
+    for (uint64_t i = 0; i < 64; i++) { /* 2 classes, 32 blocks each, freed and taken again */
+        cls_addr[n] = 0x2000000 + 0x10000 * i;
+        mt_lb_alloc(b, MT_ALLOC_MALLOC, t += 10, i < 32 ? 1000 : 2000, cls_addr[n++], 1);
+    }
+    for (uint64_t i = 0; i < 64; i++)
+        mt_lb_free_(b, MT_TAG_FREE, t, 0x2000000 + 0x10000 * i);
+    mt_lb_exit(b, t, MT_EXIT_NORMAL, 0);
+    mt_lb_flush(b);
+    ends[2] = b->len, evs[2] = n;
+    ck_assert_uint_eq(n, CLS_ALLOCS);
+}
+
+static uint64_t read_prev_classes(const uint8_t *file, size_t len, mt_log_stats_t *st, int *state)
+{
+    FILE *f = fopen(tmpfile_path(), "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(file, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+    mt_reader_t *r;
+    char err[256];
+    memset(st, 0, sizeof *st);
+    ck_assert_int_eq(mt_reader_open_stats(&r, tmp_path, st, err, sizeof err), 0);
+    mt_record_t rec;
+    uint64_t n = 0;
+    while (mt_reader_next(r, &rec) == 1) {
+        if (rec.tag != MT_TAG_ALLOC)
+            continue;
+        ck_assert_uint_lt(n, CLS_ALLOCS);
+        ck_assert_msg(rec.addr == cls_addr[n], "allocation %llu at %llx, not %llx",
+                      (unsigned long long)n, (unsigned long long)rec.addr,
+                      (unsigned long long)cls_addr[n]);
+        n++;
+    }
+    *state = mt_reader_state(r);
+    mt_reader_close(r);
+    return n;
+}
+
+START_TEST(prev_class_round_trip)
+{
+    mt_lb_t b9, b10;
+    size_t ends[3];
+    uint64_t evs[3];
+    build_prev_classes(&b9, 9, ends, evs);
+    build_prev_classes(&b10, 10, ends, evs);
+    mt_log_stats_t st9, st10;
+    int state;
+    ck_assert_uint_eq(read_prev_classes(b9.file, b9.len, &st9, &state), CLS_ALLOCS);
+    ck_assert_int_eq(state, MT_READER_END);
+    ck_assert_uint_eq(read_prev_classes(b10.file, b10.len, &st10, &state), CLS_ALLOCS);
+    ck_assert_int_eq(state, MT_READER_END);
+    ck_assert_uint_eq(st9.version, 9);
+    ck_assert_uint_eq(st10.version, 10);
+    /* the second chunk's 8 fields (test_log_format.c, encoder_prev_class_bases), the same
+     * bytes in both but 6 of them 0 in version 10 instead of 0x26 or 0x27 */
+    ck_assert_uint_eq(st9.stream_raw[MT_STREAM_RUN], st10.stream_raw[MT_STREAM_RUN]);
+    ck_assert_uint_eq(prev_records(&st10), 8);
+    mt_lb_free(&b9);
+    mt_lb_free(&b10);
+    unlink(tmp_path);
+}
+END_TEST
+
+/* A version 10 log with ALLOC_PREVs of two classes, cut anywhere, reads up to its last whole
+ * chunk, exactly. */
+START_TEST(prev_class_cut_at_every_byte)
+{
+    mt_lb_t b;
+    size_t ends[3];
+    uint64_t evs[3];
+    build_prev_classes(&b, 10, ends, evs);
+    for (size_t cut = MT_LOG_HEADER_SIZE; cut <= b.len; cut++) {
+        uint64_t expect = 0;
+        for (int c = 0; c < 3; c++)
+            if (cut >= ends[c])
+                expect = evs[c];
+        mt_log_stats_t st;
+        int state;
+        ck_assert_uint_eq(read_prev_classes(b.file, cut, &st, &state), expect);
+        int boundary =
+            cut == MT_LOG_HEADER_SIZE || cut == ends[0] || cut == ends[1] || cut == ends[2];
+        ck_assert_int_eq(state, (boundary ? MT_READER_END : MT_READER_TRUNCATED));
+    }
+    mt_lb_free(&b);
+    unlink(tmp_path);
+}
+END_TEST
+
 MT_SUITE(.name = "log_reader", .timeout = 60,
-         .tests = MT_TESTS(round_trip_every_record, chunk_boundaries_keep_absolute_values,
-                           cut_at_every_byte, truncation_message_names_time,
-                           bad_crc_stops_before_chunk, bad_compressed_bytes, header_errors,
-                           absurd_lengths_refused, corrupt_records,
-                           analysis_collects_process_and_exit, model_round_trip,
-                           exit_frees_round_trip, follow_reads_a_growing_file,
-                           follow_ends_when_the_writer_is_done, follow_stops_at_the_exit_record,
-                           stats_add_up, stats_add_up_zstd, threaded_reader_gives_the_same_records,
-                           threaded_reader_same_on_cut_and_corrupt_logs,
-                           threaded_reader_tiny_chunks, reader_decodes_leak_records,
-                           reader_refuses_bad_leak_kind_and_cut_records, repeat_round_trip,
-                           site_round_trip, zstd_chunks_read_whole, zstd_cut_at_every_byte,
-                           zstd_chunk_refused, prev_round_trip, prev_cut_at_every_byte));
+         .tests = MT_TESTS(
+             round_trip_every_record, chunk_boundaries_keep_absolute_values, cut_at_every_byte,
+             truncation_message_names_time, bad_crc_stops_before_chunk, bad_compressed_bytes,
+             header_errors, absurd_lengths_refused, corrupt_records,
+             analysis_collects_process_and_exit, model_round_trip, exit_frees_round_trip,
+             follow_reads_a_growing_file, follow_ends_when_the_writer_is_done,
+             follow_stops_at_the_exit_record, stats_add_up, stats_add_up_zstd,
+             threaded_reader_gives_the_same_records, threaded_reader_same_on_cut_and_corrupt_logs,
+             threaded_reader_tiny_chunks, reader_decodes_leak_records,
+             reader_refuses_bad_leak_kind_and_cut_records, repeat_round_trip, site_round_trip,
+             zstd_chunks_read_whole, zstd_cut_at_every_byte, zstd_chunk_refused, prev_round_trip,
+             prev_cut_at_every_byte, prev_class_round_trip, prev_class_cut_at_every_byte));
