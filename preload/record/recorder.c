@@ -290,7 +290,8 @@ mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_t
     uint32_t j = n - 2; /* the loop's frame */
     /* Python frames get their ids in mt_py_merge's order (innermost first), so that the log
      * says the same as the full path's, ids included: py[0] first, and the others only when
-     * the prefix is missing (when present they all have theirs). */
+     * the prefix is missing (when present they all have theirs), those of the outer loops
+     * only when what lies beyond the innermost loop is missing too. */
     uint64_t id0 = mt_py_frame_ip(&py[0], e);
     if (MT_UNLIKELY(!id0 || n - skip + t->n + npy > MT_STACK_MAX || n + t->n > MT_UNWIND_MAX))
         goto full; /* cut somewhere, or out of memory: as the full path does it */
@@ -302,18 +303,23 @@ mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_t
          * is keyed by the tail and the outer loops' Python frames alone. */
         uint64_t ids[MT_PY_MAX_FRAMES];
         uint32_t entry[MT_PY_MAX_FRAMES], e0 = 0;
-        for (uint32_t i = 1; i < npy; i++) {
-            ids[i] = mt_py_frame_ip(&py[i], e);
-            entry[i] = py[i].is_entry;
-            if (!ids[i])
-                goto full;
-        }
         while (e0 + 1 < npy && !py[e0].is_entry)
             e0++;
+        for (uint32_t i = 1; i <= e0; i++)
+            if (!(ids[i] = mt_py_frame_ip(&py[i], e)))
+                goto full;
         mt_pync_key_t wk;
         mt_pync_beyond_key(&wk, cap, e0 + 1);
         uint32_t w = mt_pync_prefix_get(&wk, t->stamp, t->stamp2, epoch);
         if (!w) {
+            /* The outer loops' frames got their ids when w was made (its key has their
+             * code objects' death counts): only a miss looks them up, innermost first as
+             * ever (an import's 30 frames, at every prefix miss). */
+            for (uint32_t i = e0 + 1; i < npy; i++) {
+                entry[i] = py[i].is_entry;
+                if (!(ids[i] = mt_py_frame_ip(&py[i], e)))
+                    goto full;
+            }
             uint32_t nrest = mt_rec_join(b, in + j + 1, n - j - 1, 0, t);
             st.n = mt_py_merge_ips(b, nrest, ids + e0 + 1, entry + e0 + 1, npy - e0 - 1,
                                    mt_py.eval_lo, mt_py.eval_hi, a, MT_STACK_MAX);
