@@ -253,24 +253,10 @@ uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor)
         return 0;
     *anchor = (uintptr_t)ts->cframe;
     _PyInterpreterFrame *top = ts->cframe->current_frame, *f = top;
-    /* MEMTRACE_PYTHON_CACHE=0 (mt_py.native_cache false) reads every frame whole: the tests
-     * compare the stacks both ways. */
-    mt_slot_t *slot = mt_py.native_cache ? mt_slot_peek() : NULL;
-    mt_pycache_t *c = slot ? slot->py_cache : NULL;
-    /* The walk below is a chain of dependent loads, one frame each, most of them cache misses
-     * on an import (its outer frames ran long ago): the frames of this thread's last walk,
-     * which an event's chain mostly shares, are fetched all at once first. A prefetch never
-     * faults, so a frame gone since (its data stack chunk freed) costs nothing. */
-    if (MT_LIKELY(c != NULL) && c->nwalk > MT_PY_REUSE_MIN)
-        for (uint32_t d = 0; d < c->nwalk; d++) {
-            const _PyInterpreterFrame *p = c->walk[MT_PY_MAX_FRAMES - 1 - d].frame;
-            __builtin_prefetch(&p->f_code); /* the fields read span two lines at most */
-            __builtin_prefetch(&p->owner);
-        }
     /* The chain first, frame fields only (the frames live in the thread's data stack). */
     _PyInterpreterFrame *chain[MT_PY_MAX_FRAMES];
     uint32_t w = 0;
-    for (; f && f->f_code && w < MT_PY_MAX_FRAMES; f = f->previous)
+    for (; f && f->f_code && w <= MT_PY_REUSE_MIN; f = f->previous)
         chain[w++] = f;
     /* A short chain (a loop's events: 5 frames) costs less read whole than compared with the
      * last one; a deeper one is compared from its outermost frame with this thread's last,
@@ -283,6 +269,22 @@ uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor)
                 mt_py_frame_keep(&buf[n++], chain[i]);
         return cap->n = n;
     }
+    /* MEMTRACE_PYTHON_CACHE=0 (mt_py.native_cache false) reads every frame whole: the tests
+     * compare the stacks both ways. */
+    mt_slot_t *slot = mt_py.native_cache ? mt_slot_peek() : NULL;
+    mt_pycache_t *c = slot ? slot->py_cache : NULL;
+    /* The rest of the walk is a chain of dependent loads, one frame each, most of them cache
+     * misses on an import (its outer frames ran long ago): the frames of this thread's last
+     * walk, which an event's chain mostly shares, are fetched all at once first. A prefetch
+     * never faults, so a frame gone since (its data stack chunk freed) costs nothing. */
+    if (MT_LIKELY(c != NULL))
+        for (uint32_t d = 0; d < c->nwalk; d++) {
+            const _PyInterpreterFrame *p = c->walk[MT_PY_MAX_FRAMES - 1 - d].frame;
+            __builtin_prefetch(&p->f_code); /* the fields read span two lines at most */
+            __builtin_prefetch(&p->owner);
+        }
+    for (; f && f->f_code && w < MT_PY_MAX_FRAMES; f = f->previous)
+        chain[w++] = f;
     if (MT_LIKELY(c != NULL) && !(f && f->f_code)) {
         cap->n = mt_py_capture_cached(c, chain, w);
         cap->f = &c->f[MT_PY_MAX_FRAMES - cap->n];
