@@ -138,10 +138,12 @@ typedef struct mt_pydeep {
     mt_pyframe_t py[MT_PY_MAX_FRAMES];
 } mt_pydeep_t;
 
-/* No lock: the stack of the event whose registers from holds (rip, rsp, rbp: the fast
- * unwinder's start) into d. Returns 0, or -ENOTSUP when the native stack needs libunwind or
- * the Python frames are not what mt_pycap_t.deep said (the caller records the usual stack). */
-int mt_py_deep_capture(mt_pydeep_t *d, uintptr_t rip, uintptr_t rsp, uintptr_t rbp);
+/* No lock: the stack of the event whose registers from holds (the recorder's context), or of
+ * the caller when from is NULL, into d. The native frames come from the fast unwinder, or
+ * from libunwind when it cannot walk them (MEMTRACE_FAST_UNWIND=0, a frame without usable
+ * CFI, a thread without a slot). Returns 0, or -ENOTSUP when the Python frames are not what
+ * mt_pycap_t.deep said or the stack is beyond any bound (the caller records the usual one). */
+int mt_py_deep_capture(mt_pydeep_t *d, unw_context_t *from);
 
 /* Writer lock held: d's items made the stack st (in place: st->ip is d->item), its Python
  * frames as mt_py_merge writes them. Returns 0, or -ENOMEM when out of memory for the Python

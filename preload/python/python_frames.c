@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/config.h"
 #include "base/mt_libc.h"
 #include "base/thread_slots.h"
 #include "io/log_writer.h"
@@ -255,7 +256,7 @@ uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor)
     /* The chain first, frame fields only (the frames live in the thread's data stack). */
     _PyInterpreterFrame *chain[MT_PY_MAX_FRAMES];
     uint32_t w = 0;
-    for (; f && f->f_code && w < MT_PY_MAX_FRAMES; f = f->previous)
+    for (; f && f->f_code && w <= MT_PY_REUSE_MIN; f = f->previous)
         chain[w++] = f;
     /* A short chain (a loop's events: 5 frames) costs less read whole than compared with the
      * last one; a deeper one is compared from its outermost frame with this thread's last,
@@ -272,6 +273,18 @@ uint32_t mt_py_capture(mt_pycap_t *cap, mt_pyframe_t *buf, uintptr_t *anchor)
      * compare the stacks both ways. */
     mt_slot_t *slot = mt_py.native_cache ? mt_slot_peek() : NULL;
     mt_pycache_t *c = slot ? slot->py_cache : NULL;
+    /* The rest of the walk is a chain of dependent loads, one frame each, most of them cache
+     * misses on an import (its outer frames ran long ago): the frames of this thread's last
+     * walk, which an event's chain mostly shares, are fetched all at once first. A prefetch
+     * never faults, so a frame gone since (its data stack chunk freed) costs nothing. */
+    if (MT_LIKELY(c != NULL))
+        for (uint32_t d = 0; d < c->nwalk; d++) {
+            const _PyInterpreterFrame *p = c->walk[MT_PY_MAX_FRAMES - 1 - d].frame;
+            __builtin_prefetch(&p->f_code); /* the fields read span two lines at most */
+            __builtin_prefetch(&p->owner);
+        }
+    for (; f && f->f_code && w < MT_PY_MAX_FRAMES; f = f->previous)
+        chain[w++] = f;
     if (MT_LIKELY(c != NULL) && !(f && f->f_code)) {
         cap->n = mt_py_capture_cached(c, chain, w);
         cap->f = &c->f[MT_PY_MAX_FRAMES - cap->n];
@@ -351,18 +364,22 @@ static void mt_py_deep_keep(mt_pydeep_t *d, uintptr_t *item)
     *item = MT_PY_IP_BIT | d->npy++;
 }
 
-int mt_py_deep_capture(mt_pydeep_t *d, uintptr_t rip, uintptr_t rsp, uintptr_t rbp)
+/* One native frame of the walk, after the Python frames of the interpreter loop it is the
+ * frame of (as mt_py_merge_ips puts them). */
+static int mt_py_deep_native(mt_pydeep_walk_t *w, uintptr_t ip)
 {
-    if (!mt_py.frames_on || !mt_py.eval_lo)
+    if (ip - 1 >= mt_py.eval_lo && ip - 1 < mt_py.eval_hi && w->f && w->f->f_code &&
+        !mt_py_deep_loop(w, false))
         return -ENOTSUP;
-    PyThreadState *ts = mt_py_this_tstate();
-    if (!ts || !ts->cframe)
-        return -ENOTSUP;
-    mt_pydeep_walk_t w = {.d = d, .f = ts->cframe->current_frame};
-    d->n = d->npy = 0;
-    /* The native frames, a loop's worth at a time (the walk stops one frame beyond each
-     * interpreter loop), each loop's Python frames put before its frame, as mt_py_merge_ips
-     * puts them. */
+    mt_py_deep_put(w, ip);
+    return 0;
+}
+
+/* The native frames by the fast unwinder, a loop's worth at a time (the walk stops one frame
+ * beyond each interpreter loop). -EAGAIN: some frame needs libunwind (or the thread has no
+ * slot, whose rule cache the fast unwinder uses); the caller walks again with it. */
+static int mt_py_deep_walk_fast(mt_pydeep_walk_t *w, uintptr_t rip, uintptr_t rsp, uintptr_t rbp)
+{
     uintptr_t seg[MT_PY_DEEP_SEG];
     mt_fu_pos_t at = {rip - 1, rsp, rbp};
     uint32_t walked = 0;
@@ -378,25 +395,81 @@ int mt_py_deep_capture(mt_pydeep_t *d, uintptr_t rip, uintptr_t rsp, uintptr_t r
             bool bpu;
             got = mt_fastunw_record(&at, rsp, seg, MT_PY_DEEP_SEG, NULL, 0, &nw, &cfa, &bpu);
             if (got >= MT_PY_DEEP_SEG)
-                return -ENOTSUP; /* C code deeper than a segment: not cut here */
+                return -EAGAIN; /* C code deeper than a segment */
         }
         if (got < 0)
-            return -ENOTSUP;
+            return -EAGAIN;
         uint32_t n = (uint32_t)got, i = first ? mt_unwind_own_prefix(seg, n) : 0;
         first = false;
         if ((walked += n) > MT_PY_DEEP_NATIVE_MAX)
             return -ENOTSUP;
-        for (; i < n; i++) {
-            uintptr_t ip = seg[i];
-            if (ip - 1 >= mt_py.eval_lo && ip - 1 < mt_py.eval_hi && w.f && w.f->f_code &&
-                !mt_py_deep_loop(&w, false))
+        for (; i < n; i++)
+            if (mt_py_deep_native(w, seg[i]) < 0)
                 return -ENOTSUP;
-            mt_py_deep_put(&w, ip);
-        }
         if (last)
-            break;
+            return 0;
         at = next;
     }
+}
+
+/* The native frames by libunwind from ctx (one frame at a time: a frame without usable unwind
+ * tables, MEMTRACE_FAST_UNWIND=0, a thread without a slot). The same return addresses as the
+ * fast unwinder's (it falls back to libunwind whenever they could differ). */
+static int mt_py_deep_walk_unw(mt_pydeep_walk_t *w, unw_context_t *ctx)
+{
+    unw_cursor_t c;
+    if (unw_init_local(&c, ctx) < 0)
+        return -ENOTSUP;
+    bool own = true; /* memtrace's frames first, left out */
+    for (uint32_t walked = 0; unw_step(&c) > 0;) {
+        unw_word_t ip;
+        if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
+            break;
+        if (++walked > MT_PY_DEEP_NATIVE_MAX)
+            return -ENOTSUP;
+        uintptr_t a = (uintptr_t)ip;
+        if (own && mt_unwind_own_prefix(&a, 1))
+            continue;
+        own = false;
+        if (mt_py_deep_native(w, a) < 0)
+            return -ENOTSUP;
+    }
+    return 0;
+}
+
+/* The walk of this thread's native and Python frames into w (reset first). */
+static int mt_py_deep_walk(mt_pydeep_walk_t *w, mt_pydeep_t *d, const PyThreadState *ts,
+                           unw_context_t *ctx, bool fast)
+{
+    *w = (mt_pydeep_walk_t){.d = d, .f = ts->cframe->current_frame};
+    d->n = d->npy = 0;
+    const greg_t *g = ctx->uc_mcontext.gregs;
+    return fast ? mt_py_deep_walk_fast(w, (uintptr_t)g[REG_RIP], (uintptr_t)g[REG_RSP],
+                                       (uintptr_t)g[REG_RBP])
+                : mt_py_deep_walk_unw(w, ctx);
+}
+
+int mt_py_deep_capture(mt_pydeep_t *d, unw_context_t *from)
+{
+    if (!mt_py.frames_on || !mt_py.eval_lo)
+        return -ENOTSUP;
+    PyThreadState *ts = mt_py_this_tstate();
+    if (!ts || !ts->cframe)
+        return -ENOTSUP;
+    /* Without the recorder's context (a thread without a slot), the walk starts here: this
+     * frame stays live meanwhile, and memtrace's frames are left out as the context's are. */
+    unw_context_t here;
+    if (!from) {
+        if (unw_getcontext(&here) < 0)
+            return -ENOTSUP;
+        from = &here;
+    }
+    mt_pydeep_walk_t w;
+    int rc = mt_config.fast_unwind ? mt_py_deep_walk(&w, d, ts, from, true) : -EAGAIN;
+    if (rc == -EAGAIN)
+        rc = mt_py_deep_walk(&w, d, ts, from, false);
+    if (rc < 0)
+        return rc;
     /* Python frames no loop claimed (as mt_py_merge_ips): the outermost part. */
     if (!mt_py_deep_loop(&w, true))
         return -ENOTSUP;
@@ -875,12 +948,10 @@ void mt_py_reset(void)
 
 #else /* no Python headers at build time: native stacks only */
 
-int mt_py_deep_capture(mt_pydeep_t *d, uintptr_t rip, uintptr_t rsp, uintptr_t rbp)
+int mt_py_deep_capture(mt_pydeep_t *d, unw_context_t *from)
 {
     (void)d;
-    (void)rip;
-    (void)rsp;
-    (void)rbp;
+    (void)from;
     return -ENOTSUP;
 }
 

@@ -170,8 +170,17 @@ uint32_t mt_pync_leaf(uint32_t node, uint64_t id0, const uintptr_t *inner, uint3
         if (e->h1 == h1 && e->h2 == h2 && e->n == n && e->epoch == epoch && e->node)
             return e->node;
     }
-    uint32_t leaf = mt_tree_extend(node, (const uintptr_t[]){(uintptr_t)id0}, 1);
-    leaf = leaf ? mt_tree_extend(leaf, inner, n) : 0;
+    /* One extension, one round trip of the tree's lock: inner then id0, outermost last. */
+    uint32_t leaf;
+    uintptr_t ips[64];
+    if (MT_LIKELY(n < 64)) {
+        memcpy(ips, inner, n * sizeof *ips);
+        ips[n] = (uintptr_t)id0;
+        leaf = mt_tree_extend(node, ips, n + 1);
+    } else {
+        leaf = mt_tree_extend(node, (const uintptr_t[]){(uintptr_t)id0}, 1);
+        leaf = leaf ? mt_tree_extend(leaf, inner, n) : 0;
+    }
     if (e && leaf)
         *e = (mt_pync_leaf_t){h1, h2, n, epoch, leaf, 0};
     return leaf;

@@ -290,7 +290,8 @@ mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_t
     uint32_t j = n - 2; /* the loop's frame */
     /* Python frames get their ids in mt_py_merge's order (innermost first), so that the log
      * says the same as the full path's, ids included: py[0] first, and the others only when
-     * the prefix is missing (when present they all have theirs). */
+     * the prefix is missing (when present they all have theirs), those of the outer loops
+     * only when what lies beyond the innermost loop is missing too. */
     uint64_t id0 = mt_py_frame_ip(&py[0], e);
     if (MT_UNLIKELY(!id0 || n - skip + t->n + npy > MT_STACK_MAX || n + t->n > MT_UNWIND_MAX))
         goto full; /* cut somewhere, or out of memory: as the full path does it */
@@ -302,18 +303,23 @@ mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_t
          * is keyed by the tail and the outer loops' Python frames alone. */
         uint64_t ids[MT_PY_MAX_FRAMES];
         uint32_t entry[MT_PY_MAX_FRAMES], e0 = 0;
-        for (uint32_t i = 1; i < npy; i++) {
-            ids[i] = mt_py_frame_ip(&py[i], e);
-            entry[i] = py[i].is_entry;
-            if (!ids[i])
-                goto full;
-        }
         while (e0 + 1 < npy && !py[e0].is_entry)
             e0++;
+        for (uint32_t i = 1; i <= e0; i++)
+            if (!(ids[i] = mt_py_frame_ip(&py[i], e)))
+                goto full;
         mt_pync_key_t wk;
         mt_pync_beyond_key(&wk, cap, e0 + 1);
         uint32_t w = mt_pync_prefix_get(&wk, t->stamp, t->stamp2, epoch);
         if (!w) {
+            /* The outer loops' frames got their ids when w was made (its key has their
+             * code objects' death counts): only a miss looks them up, innermost first as
+             * ever (an import's 30 frames, at every prefix miss). */
+            for (uint32_t i = e0 + 1; i < npy; i++) {
+                entry[i] = py[i].is_entry;
+                if (!(ids[i] = mt_py_frame_ip(&py[i], e)))
+                    goto full;
+            }
             uint32_t nrest = mt_rec_join(b, in + j + 1, n - j - 1, 0, t);
             st.n = mt_py_merge_ips(b, nrest, ids + e0 + 1, entry + e0 + 1, npy - e0 - 1,
                                    mt_py.eval_lo, mt_py.eval_hi, a, MT_STACK_MAX);
@@ -393,16 +399,15 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
 /*
  * Records an allocation whose Python stack is too deep through C (python.h: mt_pydeep_t): the
  * whole native stack is walked for it, and no stack cache is read or filled (the cut depends
- * on every frame). Returns false, having recorded nothing, when the fast unwinder cannot walk
- * it: the caller records the usual stack. Out of line: its 9 KiB are on the recorder's stack.
+ * on every frame). Returns false, having recorded nothing, when mt_py_deep_capture cannot
+ * cut it: the caller records the usual stack. Out of line: its 9 KiB are on the recorder's
+ * stack (on the program's for a thread without a slot, from NULL, as the usual path's are).
  */
 static __attribute__((noinline)) bool mt_rec_py_deep(enum mt_alloc_kind kind, const void *p,
                                                      size_t size, unw_context_t *from)
 {
-    const greg_t *g = from->uc_mcontext.gregs;
     mt_pydeep_t d;
-    if (mt_py_deep_capture(&d, (uintptr_t)g[REG_RIP], (uintptr_t)g[REG_RSP],
-                           (uintptr_t)g[REG_RBP]) < 0)
+    if (mt_py_deep_capture(&d, from) < 0)
         return false;
     uint64_t usable = kind < MT_ALLOC_PYMEM ? mt_rec_usable(p) : 0;
     uint64_t now = mt_rec_now();
@@ -445,8 +450,7 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     mt_stack_t st;
     uint32_t npy = mt_py_capture(&cap, pybuf, &anchor);
     const mt_pyframe_t *py = cap.f;
-    if (MT_UNLIKELY(cap.deep) && from && mt_config.fast_unwind &&
-        mt_rec_py_deep(kind, p, size, from))
+    if (MT_UNLIKELY(cap.deep) && mt_rec_py_deep(kind, p, size, from))
         return;
     /* C code between two Python frames (an import, a callback from an extension or a
      * library): the whole native stack, so that every interpreter loop on it takes its Python
@@ -716,6 +720,32 @@ void mt_rec_heap_inner(uint64_t released, uint64_t added)
     mt_heap_total_add(&mt_rec_heap, added);
 }
 
+/* A mapping made in a Python stack too deep through C (mt_rec_py_deep's stack). False,
+ * having recorded nothing, when mt_py_deep_capture cannot cut it. */
+static __attribute__((noinline)) bool
+mt_rec_mmap_py_deep(const void *p, size_t len, enum mt_map_kind kind, unw_context_t *from)
+{
+    mt_pydeep_t d;
+    if (mt_py_deep_capture(&d, from) < 0)
+        return false;
+    uint64_t now = mt_rec_now();
+    uint32_t tid = mt_rec_tid();
+    mt_enc_t *e = mt_writer_record(tid);
+    uint32_t node = 0;
+    if (e) {
+        mt_stack_t st;
+        mt_tree_direct_begin(e);
+        if (mt_py_deep_stack(&d, &st, e) == 0)
+            node = mt_tree_intern(&st);
+        mt_tree_direct_end();
+    }
+    e = mt_rec_defs(e, tid);
+    if (e)
+        mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
+    mt_writer_record_done(e);
+    return true;
+}
+
 static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t len,
                                                          enum mt_map_kind kind, unw_context_t *from)
 {
@@ -723,8 +753,10 @@ static __attribute__((noinline)) void mt_rec_mmap_python(const void *p, size_t l
     mt_pyframe_t pybuf[MT_PY_MAX_FRAMES];
     mt_pycap_t cap;
     mt_stack_t st;
-    mt_unwind_capture(&st, buf, from);
     uint32_t npy = mt_py_capture(&cap, pybuf, &anchor);
+    if (MT_UNLIKELY(cap.deep) && mt_rec_mmap_py_deep(p, len, kind, from))
+        return;
+    mt_unwind_capture(&st, buf, from);
     const mt_pyframe_t *py = cap.f;
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();

@@ -494,7 +494,19 @@ def case_py_deep_callback():
     ends (python_frames.c: mt_py_deep_capture): the allocation's line innermost, the line of
     main that started the recursion and the module's line outermost, a gap frame that counts
     exactly the Python frames left out, the exact bytes and blocks, and at most 384 frames."""
-    log, p = py_record("py_deep_callback.py", opts=("-q",))
+    deep_callback_check("py_deep_callback.mtr", None)
+
+
+@case(120, needs="python_frames")
+def case_py_deep_callback_libunwind():
+    """py-deep-callback with libunwind for every native frame (MEMTRACE_FAST_UNWIND=0): such
+    a stack used to keep its innermost 128 Python frames only, the script's lines lost."""
+    deep_callback_check("py_deep_callback_unw.mtr", dict(os.environ, MEMTRACE_FAST_UNWIND="0"))
+
+
+def deep_callback_check(log_name, env):
+    """py-deep-callback's checks on a run of samples/py_deep_callback.py with env."""
+    log, p = py_run(log_name, py_sample("py_deep_callback.py"), env=env)
     kv = sample_kv(p.stdout, "pydeep")
     depth, main_line = int(kv["depth"]), int(kv["main_line"])
     gap_re = re.compile(r"^\[(\d+) Python frames not shown\]$")
@@ -557,7 +569,19 @@ def case_py_deep_callback_levels():
     bytearrays (odd sizes that say the level) must have exactly their own frames: the right
     line innermost, the module's line outermost, every frame counted once (kept or in the
     gap), a gap only when deeper than 128."""
-    script = os.path.join(it.TMP, "maprec.py")
+    deep_levels_check("maprec", None)
+
+
+@case(300, needs="python_frames")
+def case_py_deep_callback_levels_libunwind():
+    """py-deep-callback-levels with libunwind for every native frame (MEMTRACE_FAST_UNWIND=0):
+    the deep stacks are walked by libunwind (python_frames.c: mt_py_deep_walk_unw)."""
+    deep_levels_check("maprec-unw", dict(os.environ, MEMTRACE_FAST_UNWIND="0"))
+
+
+def deep_levels_check(name, env):
+    """py-deep-callback-levels' script and checks, recorded with env."""
+    script = os.path.join(it.TMP, name + ".py")
     with open(script, "w") as fh:
         fh.write("import sys\n"
                  "sys.setrecursionlimit(10000)\n"
@@ -569,7 +593,7 @@ def case_py_deep_callback_levels():
                  "    KEEP.append(bytearray(7000 + 2 * n))\n"
                  "    return 0\n"
                  "f(600)\n")
-    log, _ = py_run("maprec.mtr", script)
+    log, _ = py_run(name + ".mtr", script, env=env)
     seen, wrong = collections.Counter(), []
     for size, frames in recorded_stacks(log):
         if size % 2 == 0 or not (5001 <= size <= 6201 or 7001 <= size <= 8201):
@@ -589,6 +613,162 @@ def case_py_deep_callback_levels():
             wrong.append((line, n, py[-1], gaps, total, len(py), len(frames)))
     check(seen == {5: 601, 8: 601}, f"allocations found per line: {dict(seen)}, want 601 each")
     check(not wrong, f"{len(wrong)} of 1202 allocations with the wrong frames, e.g. {wrong[:3]}")
+
+
+MMAP_DEEP = """import mmap, sys
+sys.setrecursionlimit(10000)
+KEEP = []
+def f(n):
+    if n == 0:
+        m = mmap.mmap(-1, 3 * 1024 * 1024 + 7 * 4096)
+        m.resize(5 * 1024 * 1024 + 3 * 4096)
+        KEEP.append(m)
+        return 0
+    return list(map(f, [n - 1]))[0]
+def g(n):
+    if n == 0:
+        KEEP.append(mmap.mmap(-1, 2 * 1024 * 1024 + 5 * 4096))
+        return 0
+    sorted([n - 1], key=g)
+    return 0
+f(600)
+g(600)
+"""
+
+
+def recorded_mmaps(log):
+    """Every anonymous mapping of LOG as (size, frames), as recorded_stacks gives them."""
+    dump = os.path.join(it.ARGS.build_root, "tests", "integration", "mt_stackdump")
+    d = run([dump, "--mmaps", log])
+    check(d.returncode == 0, f"mt_stackdump --mmaps {log}\n{show(d)}")
+    out = []
+    for ln in d.stdout.splitlines():
+        if ln.startswith("MMAP|"):
+            size, _, stack = ln[5:].partition("|")
+            out.append((int(size), stack.split(";")))
+    return out
+
+
+def deep_mmaps_check(name, env):
+    """The mappings of MMAP_DEEP, recorded with env: each made 600 deep through C (`map`, a
+    `sorted` key), each of a size the script says, must keep both ends of its stack: its own
+    line innermost, the module's line outermost, one gap frame, and every frame of the
+    recursion counted once (kept or in the gap). The mmap hook used to keep the innermost 128
+    Python frames only. The interpreter's own mappings made on the way down (its frame stack's
+    chunks) must all end with the module's line too."""
+    script = os.path.join(it.TMP, name + ".py")
+    with open(script, "w") as fh:
+        fh.write(MMAP_DEEP)
+    log, _ = py_run(name + ".mtr", script, env=env)
+    want = {3 * 1024 * 1024 + 7 * 4096: ("f", 6, 10, 17),   # mmap.mmap
+            5 * 1024 * 1024 + 3 * 4096: ("f", 7, 10, 17),   # its resize: mremap
+            2 * 1024 * 1024 + 5 * 4096: ("g", 13, 15, 18)}  # through sorted's key
+    seen, wrong, roots = collections.Counter(), [], []
+    for size, frames in recorded_mmaps(log):
+        py = [f for f in frames if f.startswith(script + ":") or f.startswith("[gap")]
+        if not py:
+            continue
+        if not py[-1].startswith(f"{script}:<module>:"):
+            roots.append((size, py[-1], len(py), len(frames)))
+        if size not in want:
+            continue
+        fn, line, via, root = want[size]
+        seen[size] += 1
+        gaps = [int(f[5:-1]) for f in py if f.startswith("[gap")]
+        kept = sum(f == f"{script}:{fn}:{via}" for f in py)
+        shape = (py[0], py[-1], len(gaps), kept + sum(gaps))
+        if shape != (f"{script}:{fn}:{line}", f"{script}:<module>:{root}", 1, 600) or \
+                len(py) > 128 or len(frames) > 384:
+            wrong.append((size, shape, len(py), len(frames)))
+    check(seen == {k: 1 for k in want}, f"mappings found: {dict(seen)}, want one of each of "
+          f"{sorted(want)}")
+    check(not wrong, f"mappings with the wrong frames: {wrong}")
+    check(not roots, f"mappings of the script without its module's line at the root: {roots}")
+
+
+@case(60, needs="python_frames")
+def case_py_deep_mmap():
+    """Anonymous mappings made 600 deep through C keep both ends of their stacks
+    (recorder.c: mt_rec_mmap_py_deep, python_frames.c: mt_py_deep_capture)."""
+    deep_mmaps_check("mmapdeep", None)
+
+
+@case(120, needs="python_frames")
+def case_py_deep_mmap_libunwind():
+    """py-deep-mmap with libunwind for every native frame (MEMTRACE_FAST_UNWIND=0)."""
+    deep_mmaps_check("mmapdeep-unw", dict(os.environ, MEMTRACE_FAST_UNWIND="0"))
+
+
+NOSLOT_DEEP = """import mmap, resource, sys, threading
+sys.setrecursionlimit(10000)
+IDLE, DEPTH, BLOCKS = 160, 600, 9
+KEEP, READY = [], []
+go = threading.Event()
+def idle():
+    READY.append(bytearray(100))  # a recorded event: the thread takes a slot, if one is left
+    go.wait()
+def via_map(n):
+    if n == 0:
+        for _ in range(BLOCKS):
+            KEEP.append(bytearray(40000))
+        KEEP.append(mmap.mmap(-1, 5 * 4096 + 11))
+        return 0
+    return list(map(via_map, [n - 1]))[0]
+def deep_main():
+    via_map(DEPTH)
+vm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmSize:"))
+limit = vm * 1024 + (40 << 20)
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+threading.stack_size(128 * 1024)
+idle_threads = [threading.Thread(target=idle) for _ in range(IDLE)]
+for t in idle_threads:
+    t.start()
+while len(READY) < IDLE:
+    pass
+threading.stack_size(4 << 20)
+t = threading.Thread(target=deep_main)
+t.start()
+t.join()
+go.set()
+for t in idle_threads:
+    t.join()
+print("kept", len(KEEP))
+"""
+
+
+@case(120, needs="python_frames")
+def case_py_deep_no_slot():
+    """A thread without a slot (thread_slots.h: the recorder runs on the program's stack, with
+    no saved context and no rule cache for the fast unwinder) allocates 600 deep through
+    `map`: its stacks keep both ends too (python_frames.c: mt_py_deep_capture from NULL,
+    walked by libunwind). The script fills the first chunk of 128 slots with idle threads,
+    under an address-space limit that leaves no room for a second chunk (some 48 MiB), then
+    starts the deep thread: 9 bytearrays of 40,000 bytes and a mapping of 5 pages + 11 bytes,
+    each with the allocation's line innermost, deep_main's line outermost among the script's
+    frames, one gap, and every level counted once. (With a slot, the deep path was right
+    before too: that this case failed before says the thread had none.)"""
+    script = os.path.join(it.TMP, "noslot.py")
+    with open(script, "w") as fh:
+        fh.write(NOSLOT_DEEP)
+    env = dict(os.environ, MALLOC_ARENA_MAX="1")  # no 128 MiB arena reservations per thread
+    log, p = py_run("noslot.mtr", script, env=env)
+    check(p.stdout.split() == ["kept", "10"], f"the script did not run to its end\n{show(p)}")
+    want = {40001: ("via_map:12", 9), 5 * 4096 + 11: ("via_map:13", 1)}
+    got, wrong = collections.Counter(), []
+    stacks = [(size, frames) for size, frames in recorded_stacks(log) if size == 40001]
+    stacks += [(size, frames) for size, frames in recorded_mmaps(log) if size == 5 * 4096 + 11]
+    for size, frames in stacks:
+        py = [f for f in frames if f.startswith(script + ":") or f.startswith("[gap")]
+        gaps = [int(f[5:-1]) for f in py if f.startswith("[gap")]
+        kept = sum(f == f"{script}:via_map:15" for f in py)
+        shape = (py[0], py[-1], len(gaps), kept + sum(gaps)) if py else None
+        if shape != (f"{script}:{want[size][0]}", f"{script}:deep_main:17", 1, 600) or \
+                len(py) > 128 or len(frames) > 384:
+            wrong.append((size, shape, len(py), len(frames)))
+        got[size] += 1
+    check(got == {k: n for k, (_, n) in want.items()}, f"found {dict(got)}, want "
+          f"{ {k: n for k, (_, n) in want.items()} }")
+    check(not wrong, f"stacks with the wrong frames: {wrong}")
 
 
 @case(60, needs="python_frames")

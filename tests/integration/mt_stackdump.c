@@ -3,7 +3,8 @@
 // recorder wrote it (no frame hidden, unlike the reports): "SIZE|frame;frame;..." innermost
 // first, a native frame as module:offset (ASLR-free), a Python frame as file:line:function.
 // The integration tests compare two runs' lines as multisets (py-nested-cache). With
-// --locations, each PY_LOCATION record too, as it comes: "LOC|file:function:line".
+// --locations, each PY_LOCATION record too, as it comes: "LOC|file:function:line"; with --mmaps,
+// each anonymous mapping too: "MMAP|SIZE|frame;...".
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,8 +81,9 @@ static void frame(uint64_t ip)
 int main(int argc, char **argv)
 {
     int show_locs = argc == 3 && strcmp(argv[1], "--locations") == 0;
-    if (argc != 2 && !show_locs) {
-        fputs("usage: mt_stackdump [--locations] LOG\n", stderr);
+    int show_maps = argc == 3 && strcmp(argv[1], "--mmaps") == 0;
+    if (argc != 2 && !show_locs && !show_maps) {
+        fputs("usage: mt_stackdump [--locations|--mmaps] LOG\n", stderr);
         return 2;
     }
     mt_reader_t *r;
@@ -120,6 +122,11 @@ int main(int argc, char **argv)
                 printf("LOC|%s:%llu\n", rec.parent < codes_cap ? codes[rec.parent].text : "?",
                        (unsigned long long)rec.a);
             break;
+        case MT_TAG_MMAP:
+            if (!show_maps)
+                break;
+            fputs("MMAP|", stdout);
+            /* fall through */
         case MT_TAG_ALLOC:
             printf("%llu|", (unsigned long long)rec.size);
             for (uint64_t id = rec.node, depth = 0; id && id < nodes_cap && depth < 1024;
