@@ -1048,34 +1048,37 @@ static char *const *mt_hooks_spawn_env(const char *file, bool search, char *cons
     return env ? env : envp;
 }
 
+typedef int (*mt_spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                           const posix_spawnattr_t *, char *const[], char *const[]);
+
+/* posix_spawn and posix_spawnp (search: file is looked up in PATH). */
+static int mt_hooks_spawn(mt_spawn_fn real, bool search, pid_t *pid, const char *file,
+                          const posix_spawn_file_actions_t *acts, const posix_spawnattr_t *attr,
+                          char *const argv[], char *const envp[])
+{
+    int saved = errno;
+    size_t mapped;
+    char *const *env = mt_hooks_spawn_env(file, search, envp, &mapped);
+    errno = saved;
+    int rc = real(pid, file, acts, attr, argv, env);
+    if (mt_hooks_give_way(rc))
+        rc = real(pid, file, acts, attr, argv, env);
+    mt_exec_link_env_free((char **)(mapped ? env : NULL), mapped);
+    return rc;
+}
+
 MT_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *acts,
                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
     MT_ENSURE(posix_spawn);
-    int saved = errno;
-    size_t mapped;
-    char *const *env = mt_hooks_spawn_env(path, false, envp, &mapped);
-    errno = saved;
-    int rc = mt_real.posix_spawn(pid, path, acts, attr, argv, env);
-    if (mt_hooks_give_way(rc))
-        rc = mt_real.posix_spawn(pid, path, acts, attr, argv, env);
-    mt_exec_link_env_free((char **)(mapped ? env : NULL), mapped);
-    return rc;
+    return mt_hooks_spawn(mt_real.posix_spawn, false, pid, path, acts, attr, argv, envp);
 }
 
 MT_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *acts,
                            const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
     MT_ENSURE(posix_spawnp);
-    int saved = errno;
-    size_t mapped;
-    char *const *env = mt_hooks_spawn_env(file, true, envp, &mapped);
-    errno = saved;
-    int rc = mt_real.posix_spawnp(pid, file, acts, attr, argv, env);
-    if (mt_hooks_give_way(rc))
-        rc = mt_real.posix_spawnp(pid, file, acts, attr, argv, env);
-    mt_exec_link_env_free((char **)(mapped ? env : NULL), mapped);
-    return rc;
+    return mt_hooks_spawn(mt_real.posix_spawnp, true, pid, file, acts, attr, argv, envp);
 }
 
 /*

@@ -396,6 +396,19 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
     return true;
 }
 
+/* The trace node of a stack cut by mt_py_deep_capture (0 when it cannot be made). Writer
+ * lock held; e is the encoder its node definitions go to. */
+static uint32_t mt_rec_py_deep_node(mt_pydeep_t *d, mt_enc_t *e)
+{
+    mt_stack_t st;
+    uint32_t node = 0;
+    mt_tree_direct_begin(e);
+    if (mt_py_deep_stack(d, &st, e) == 0)
+        node = mt_tree_intern(&st);
+    mt_tree_direct_end();
+    return node;
+}
+
 /*
  * Records an allocation whose Python stack is too deep through C (python.h: mt_pydeep_t): the
  * whole native stack is walked for it, and no stack cache is read or filled (the cut depends
@@ -418,11 +431,7 @@ static __attribute__((noinline)) bool mt_rec_py_deep(enum mt_alloc_kind kind, co
     mt_enc_t *e = mt_writer_begin(tid);
     uint32_t node = 0;
     if (MT_LIKELY(e != NULL)) {
-        mt_stack_t st;
-        mt_tree_direct_begin(e);
-        if (mt_py_deep_stack(&d, &st, e) == 0)
-            node = mt_tree_intern(&st);
-        mt_tree_direct_end();
+        node = mt_rec_py_deep_node(&d, e);
         e = mt_rec_defs(e, tid);
     }
     mt_rec_alloc_commit(e, kind, now, size, p, node, tsize, usable);
@@ -731,14 +740,7 @@ mt_rec_mmap_py_deep(const void *p, size_t len, enum mt_map_kind kind, unw_contex
     uint64_t now = mt_rec_now();
     uint32_t tid = mt_rec_tid();
     mt_enc_t *e = mt_writer_record(tid);
-    uint32_t node = 0;
-    if (e) {
-        mt_stack_t st;
-        mt_tree_direct_begin(e);
-        if (mt_py_deep_stack(&d, &st, e) == 0)
-            node = mt_tree_intern(&st);
-        mt_tree_direct_end();
-    }
+    uint32_t node = e ? mt_rec_py_deep_node(&d, e) : 0;
     e = mt_rec_defs(e, tid);
     if (e)
         mt_enc_mmap(e, now, len, (uintptr_t)p, node, kind);
