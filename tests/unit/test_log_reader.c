@@ -1691,9 +1691,12 @@ static void build_prev(mt_lb_t *b, unsigned version, size_t ends[3], uint64_t ev
     ck_assert_uint_eq(n, PREV_ALLOCS);
 }
 
-/* The allocations of a log of build_prev, whole or cut at len, must be the first ones,
- * exactly; returns how many, the reader's state in *state and its counts in *st. */
-static uint64_t read_prev(const uint8_t *file, size_t len, mt_log_stats_t *st, int *state)
+/* Reads the log file[0..len): its allocations must be the first of addrs (and of sizes, when
+ * given), exactly, and at most nwant. Returns how many, with the reader's state in *state, its
+ * counts in *st and the frees read in *frees. */
+static uint64_t read_allocs(const uint8_t *file, size_t len, const uint64_t *addrs,
+                            const uint64_t *sizes, uint64_t nwant, mt_log_stats_t *st, int *state,
+                            uint64_t *frees)
 {
     FILE *f = fopen(tmpfile_path(), "wb");
     ck_assert_ptr_nonnull(f);
@@ -1704,24 +1707,54 @@ static uint64_t read_prev(const uint8_t *file, size_t len, mt_log_stats_t *st, i
     memset(st, 0, sizeof *st);
     ck_assert_int_eq(mt_reader_open_stats(&r, tmp_path, st, err, sizeof err), 0);
     mt_record_t rec;
-    uint64_t n = 0, frees = 0;
+    uint64_t n = 0;
+    *frees = 0;
     while (mt_reader_next(r, &rec) == 1) {
         if (rec.tag == MT_TAG_FREE)
-            frees++;
+            (*frees)++;
         if (rec.tag != MT_TAG_ALLOC)
             continue;
-        ck_assert_uint_lt(n, PREV_ALLOCS);
-        ck_assert_msg(rec.addr == prev_addr[n] && rec.size == prev_size[n],
+        ck_assert_uint_lt(n, nwant);
+        ck_assert_msg(rec.addr == addrs[n] && (!sizes || rec.size == sizes[n]),
                       "allocation %llu: %llx %llu, not %llx %llu", (unsigned long long)n,
                       (unsigned long long)rec.addr, (unsigned long long)rec.size,
-                      (unsigned long long)prev_addr[n], (unsigned long long)prev_size[n]);
+                      (unsigned long long)addrs[n], sizes ? (unsigned long long)sizes[n] : 0ull);
         n++;
     }
     *state = mt_reader_state(r);
-    if (n == PREV_ALLOCS)
-        ck_assert_uint_eq(frees, 64 + 8 + 300);
     mt_reader_close(r);
     return n;
+}
+
+/* The allocations of a log of build_prev, whole or cut at len, must be the first ones,
+ * exactly; returns how many, the reader's state in *state and its counts in *st. */
+static uint64_t read_prev(const uint8_t *file, size_t len, mt_log_stats_t *st, int *state)
+{
+    uint64_t frees;
+    uint64_t n = read_allocs(file, len, prev_addr, prev_size, PREV_ALLOCS, st, state, &frees);
+    if (n == PREV_ALLOCS)
+        ck_assert_uint_eq(frees, 64 + 8 + 300);
+    return n;
+}
+
+/* A log of three chunks (ending at ends[], with evs[] allocations by then) cut at every byte
+ * reads up to its last whole chunk: read (read_prev's shape) checks the allocations. */
+typedef uint64_t (*read_log_fn)(const uint8_t *, size_t, mt_log_stats_t *, int *);
+static void check_every_cut(const mt_lb_t *b, const size_t ends[3], const uint64_t evs[3],
+                            read_log_fn read)
+{
+    for (size_t cut = MT_LOG_HEADER_SIZE; cut <= b->len; cut++) {
+        uint64_t expect = 0;
+        for (int c = 0; c < 3; c++)
+            if (cut >= ends[c])
+                expect = evs[c];
+        mt_log_stats_t st;
+        int state;
+        ck_assert_uint_eq(read(b->file, cut, &st, &state), expect);
+        int boundary =
+            cut == MT_LOG_HEADER_SIZE || cut == ends[0] || cut == ends[1] || cut == ends[2];
+        ck_assert_int_eq(state, (boundary ? MT_READER_END : MT_READER_TRUNCATED));
+    }
 }
 
 static uint64_t prev_records(const mt_log_stats_t *st)
@@ -1774,18 +1807,7 @@ START_TEST(prev_cut_at_every_byte)
     size_t ends[3];
     uint64_t evs[3];
     build_prev(&b, MT_LOG_VERSION, ends, evs);
-    for (size_t cut = MT_LOG_HEADER_SIZE; cut <= b.len; cut++) {
-        uint64_t expect = 0;
-        for (int c = 0; c < 3; c++)
-            if (cut >= ends[c])
-                expect = evs[c];
-        mt_log_stats_t st;
-        int state;
-        ck_assert_uint_eq(read_prev(b.file, cut, &st, &state), expect);
-        int boundary =
-            cut == MT_LOG_HEADER_SIZE || cut == ends[0] || cut == ends[1] || cut == ends[2];
-        ck_assert_int_eq(state, (boundary ? MT_READER_END : MT_READER_TRUNCATED));
-    }
+    check_every_cut(&b, ends, evs, read_prev);
     mt_lb_free(&b);
     unlink(tmp_path);
 }
@@ -1836,28 +1858,8 @@ static void build_prev_classes(mt_lb_t *b, unsigned version, size_t ends[3], uin
 
 static uint64_t read_prev_classes(const uint8_t *file, size_t len, mt_log_stats_t *st, int *state)
 {
-    FILE *f = fopen(tmpfile_path(), "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(file, 1, len, f), len);
-    ck_assert_int_eq(fclose(f), 0);
-    mt_reader_t *r;
-    char err[256];
-    memset(st, 0, sizeof *st);
-    ck_assert_int_eq(mt_reader_open_stats(&r, tmp_path, st, err, sizeof err), 0);
-    mt_record_t rec;
-    uint64_t n = 0;
-    while (mt_reader_next(r, &rec) == 1) {
-        if (rec.tag != MT_TAG_ALLOC)
-            continue;
-        ck_assert_uint_lt(n, CLS_ALLOCS);
-        ck_assert_msg(rec.addr == cls_addr[n], "allocation %llu at %llx, not %llx",
-                      (unsigned long long)n, (unsigned long long)rec.addr,
-                      (unsigned long long)cls_addr[n]);
-        n++;
-    }
-    *state = mt_reader_state(r);
-    mt_reader_close(r);
-    return n;
+    uint64_t frees;
+    return read_allocs(file, len, cls_addr, NULL, CLS_ALLOCS, st, state, &frees);
 }
 
 START_TEST(prev_class_round_trip)
@@ -1893,18 +1895,7 @@ START_TEST(prev_class_cut_at_every_byte)
     size_t ends[3];
     uint64_t evs[3];
     build_prev_classes(&b, 10, ends, evs);
-    for (size_t cut = MT_LOG_HEADER_SIZE; cut <= b.len; cut++) {
-        uint64_t expect = 0;
-        for (int c = 0; c < 3; c++)
-            if (cut >= ends[c])
-                expect = evs[c];
-        mt_log_stats_t st;
-        int state;
-        ck_assert_uint_eq(read_prev_classes(b.file, cut, &st, &state), expect);
-        int boundary =
-            cut == MT_LOG_HEADER_SIZE || cut == ends[0] || cut == ends[1] || cut == ends[2];
-        ck_assert_int_eq(state, (boundary ? MT_READER_END : MT_READER_TRUNCATED));
-    }
+    check_every_cut(&b, ends, evs, read_prev_classes);
     mt_lb_free(&b);
     unlink(tmp_path);
 }
