@@ -11,12 +11,15 @@
 #include "base/config.h"
 
 #define MT_EXEC_LINK_NAME MT_CONFIG_EXEC_FROM "="
+#define MT_PRELOAD_VAR "LD_PRELOAD="
+#define MT_PRELOAD_VAR_LEN (sizeof MT_PRELOAD_VAR - 1)
+#define MT_OUR_LIBRARY "libmemtrace_preload" /* how the recorder is told in LD_PRELOAD */
 
 bool mt_exec_link_wanted(char *const *envp)
 {
     for (size_t i = 0; envp && envp[i]; i++)
-        if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0)
-            return strstr(envp[i], "libmemtrace_preload") != NULL;
+        if (strncmp(envp[i], MT_PRELOAD_VAR, MT_PRELOAD_VAR_LEN) == 0)
+            return strstr(envp[i], MT_OUR_LIBRARY) != NULL;
     return false;
 }
 
@@ -55,7 +58,7 @@ static size_t mt_exec_preload_without_us(const char *list, char *out)
     size_t len = 0;
     for (const char *p = list; *p;) {
         size_t n = strcspn(p, ": ");
-        if (n && !memmem(p, n, "libmemtrace_preload", 19)) {
+        if (n && !memmem(p, n, MT_OUR_LIBRARY, sizeof MT_OUR_LIBRARY - 1)) {
             if (len)
                 out[len++] = ':';
             memcpy(out + len, p, n);
@@ -73,7 +76,7 @@ char **mt_exec_unpreload_env(char *const *envp, size_t *mapped)
 {
     size_t n = 0, text = 0;
     for (; envp && envp[n]; n++)
-        if (strncmp(envp[n], "LD_PRELOAD=", 11) == 0)
+        if (strncmp(envp[n], MT_PRELOAD_VAR, MT_PRELOAD_VAR_LEN) == 0)
             text = strlen(envp[n]) + 1;
     size_t size = (n + 1) * sizeof(char *) + text;
     char **env = mt_map(size);
@@ -83,12 +86,12 @@ char **mt_exec_unpreload_env(char *const *envp, size_t *mapped)
     char *var = (char *)(env + n + 1);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (strncmp(envp[i], "LD_PRELOAD=", 11) != 0) {
+        if (strncmp(envp[i], MT_PRELOAD_VAR, MT_PRELOAD_VAR_LEN) != 0) {
             env[k++] = envp[i];
         } else {
-            memcpy(var, "LD_PRELOAD=", 11);
-            if (mt_exec_preload_without_us(envp[i] + 11, var + 11)) /* else: drop it */
-                env[k++] = var;
+            memcpy(var, MT_PRELOAD_VAR, MT_PRELOAD_VAR_LEN);
+            if (mt_exec_preload_without_us(envp[i] + MT_PRELOAD_VAR_LEN, var + MT_PRELOAD_VAR_LEN))
+                env[k++] = var; /* else nothing is left: the variable is dropped */
         }
     }
     env[k] = NULL;

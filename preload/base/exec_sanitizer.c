@@ -90,14 +90,15 @@ static const char *mt_san_of_fd(int fd)
     return NULL;
 }
 
-static const char *mt_san_of_path(const char *path)
+/* False when path cannot be opened; else true, with *name the runtime it needs (or NULL). */
+static bool mt_san_of_path(const char *path, const char **name)
 {
     long fd = mt_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
-        return NULL;
-    const char *name = mt_san_of_fd((int)fd);
+        return false;
+    *name = mt_san_of_fd((int)fd);
     mt_sys_close((int)fd);
-    return name;
+    return true;
 }
 
 /* As execvp: each directory of PATH (glibc's default when unset), the first that has it. */
@@ -117,12 +118,9 @@ static const char *mt_san_search(const char *file)
             if (dlen) /* an empty entry is the current directory */
                 full[at++] = '/';
             memcpy(full + at, file, flen + 1);
-            long fd = mt_sys_open(full, O_RDONLY | O_CLOEXEC, 0);
-            if (fd >= 0) {
-                const char *name = mt_san_of_fd((int)fd);
-                mt_sys_close((int)fd);
+            const char *name;
+            if (mt_san_of_path(full, &name))
                 return name;
-            }
         }
         if (!end)
             return NULL;
@@ -132,7 +130,11 @@ static const char *mt_san_search(const char *file)
 
 const char *mt_exec_sanitizer(const char *file, bool search)
 {
+    const char *name = NULL;
     if (!file || !file[0])
         return NULL;
-    return search && !strchr(file, '/') ? mt_san_search(file) : mt_san_of_path(file);
+    if (search && !strchr(file, '/'))
+        return mt_san_search(file);
+    (void)mt_san_of_path(file, &name);
+    return name;
 }

@@ -991,6 +991,20 @@ static void mt_hooks_exec_sanitized(const char *file, const char *sanitizer)
     mt_msg(buf);
 }
 
+/* For an exec or spawn of file whose environment envp preloads memtrace: when file needs a
+ * sanitizer runtime loaded first, says so and returns its name, with *env the environment
+ * without memtrace (NULL if it could not be made; *mapped its size). NULL otherwise. */
+static const char *mt_hooks_sanitized(const char *file, bool search, char *const *envp,
+                                      char **env[], size_t *mapped)
+{
+    const char *san = mt_exec_sanitizer(file, search);
+    if (san) {
+        mt_hooks_exec_sanitized(file, san);
+        *env = mt_exec_unpreload_env(envp, mapped);
+    }
+    return san;
+}
+
 /*
  * The writer thread counts against the user's RLIMIT_NPROC and the cgroup's pids.max: a
  * program that starts threads or processes up to its limit would get EAGAIN one early. When
@@ -1038,13 +1052,9 @@ static char *const *mt_hooks_spawn_env(const char *file, bool search, char *cons
                                        size_t *mapped)
 {
     *mapped = 0;
-    if (mt_guard || !mt_hooks_wanted() || !mt_exec_link_wanted(envp))
-        return envp;
-    const char *san = mt_exec_sanitizer(file, search);
-    if (!san)
-        return envp;
-    mt_hooks_exec_sanitized(file, san);
-    char **env = mt_exec_unpreload_env(envp, mapped);
+    char **env = NULL;
+    if (!mt_guard && mt_hooks_wanted() && mt_exec_link_wanted(envp))
+        (void)mt_hooks_sanitized(file, search, envp, &env, mapped);
     return env ? env : envp;
 }
 
@@ -1196,54 +1206,51 @@ static void mt_hooks_exec_untraced(const char *file)
  * variable are passed without it: the program's exec must not fail because it is recorded
  * (the new image's log then has no ORIGIN).
  */
-#define MT_EXEC_CALL(file, search, envp, call)                                                      \
-    do {                                                                                            \
-        off_t size_;                                                                                \
-        char *const *env_ = (envp);                                                                 \
-        if (!mt_hooks_wanted())                                                                     \
-            return call;                                                                            \
-        int saved_ = errno;                                                                         \
-        mt_guard = 1;                                                                               \
-        bool link_ = mt_exec_link_wanted(env_);                                                     \
-        const char *san_ = link_ ? mt_exec_sanitizer(file, search) : NULL;                          \
-        if (san_)                                                                                   \
-            mt_hooks_exec_sanitized(file, san_);                                                    \
-        else if (!link_)                                                                            \
-            mt_hooks_exec_untraced(file);                                                           \
-        link_ = link_ && !san_;                                                                     \
-        bool held_ = mt_life_exec_begin(&size_, link_ ? (file) : NULL);                             \
-        errno = saved_;                                                                             \
-        size_t mapped_ = 0;                                                                         \
-        if (!held_) { /* a vfork child shares this TLS: leave the guard as it was */                \
-            mt_guard_leave();                                                                       \
-            /* the environment's page stays mapped in the parent if the exec succeeds */            \
-            char **unloaded_ = san_ ? mt_exec_unpreload_env(env_, &mapped_) : NULL;                 \
-            if (unloaded_)                                                                          \
-                env_ = unloaded_;                                                                   \
-            int rc_ = call;                                                                         \
-            saved_ = errno;                                                                         \
-            mt_exec_link_env_free(unloaded_, mapped_);                                              \
-            errno = saved_;                                                                         \
-            return rc_;                                                                             \
-        }                                                                                           \
-        char **linked_ = link_  ? mt_exec_link_env(env_, mt_sys_getpid(), mt_writer.path, &mapped_) \
-                         : san_ ? mt_exec_unpreload_env(env_, &mapped_)                             \
-                                : NULL;                                                             \
-        if (linked_)                                                                                \
-            env_ = linked_;                                                                         \
-        errno = saved_;                                                                             \
-        int rc_ = call;                                                                             \
-        if (rc_ < 0 && errno == E2BIG && link_ && linked_) { /* our variable was one too many */    \
-            env_ = (envp);                                                                          \
-            errno = saved_;                                                                         \
-            rc_ = call;                                                                             \
-        }                                                                                           \
-        saved_ = errno;                                                                             \
-        mt_exec_link_env_free(linked_, mapped_);                                                    \
-        mt_life_exec_failed(size_);                                                                 \
-        mt_guard_leave();                                                                           \
-        errno = saved_;                                                                             \
-        return rc_;                                                                                 \
+#define MT_EXEC_CALL(file, search, envp, call)                                                     \
+    do {                                                                                           \
+        off_t size_;                                                                               \
+        char *const *env_ = (envp);                                                                \
+        if (!mt_hooks_wanted())                                                                    \
+            return call;                                                                           \
+        int saved_ = errno;                                                                        \
+        mt_guard = 1;                                                                              \
+        size_t mapped_ = 0;                                                                        \
+        char **own_ = NULL; /* an environment of ours to pass instead */                           \
+        bool link_ = mt_exec_link_wanted(env_);                                                    \
+        if (!link_)                                                                                \
+            mt_hooks_exec_untraced(file);                                                          \
+        else if (mt_hooks_sanitized(file, search, env_, &own_, &mapped_))                          \
+            link_ = false;                                                                         \
+        bool held_ = mt_life_exec_begin(&size_, link_ ? (file) : NULL);                            \
+        errno = saved_;                                                                            \
+        if (!held_) { /* a vfork child shares this TLS: leave the guard as it was */               \
+            mt_guard_leave();                                                                      \
+            /* own_ stays mapped in the parent if the exec succeeds */                             \
+            if (own_)                                                                              \
+                env_ = own_;                                                                       \
+            int rc_ = call;                                                                        \
+            saved_ = errno;                                                                        \
+            mt_exec_link_env_free(own_, mapped_);                                                  \
+            errno = saved_;                                                                        \
+            return rc_;                                                                            \
+        }                                                                                          \
+        if (link_)                                                                                 \
+            own_ = mt_exec_link_env(env_, mt_sys_getpid(), mt_writer.path, &mapped_);              \
+        if (own_)                                                                                  \
+            env_ = own_;                                                                           \
+        errno = saved_;                                                                            \
+        int rc_ = call;                                                                            \
+        if (rc_ < 0 && errno == E2BIG && link_ && own_) { /* our variable was one too many */      \
+            env_ = (envp);                                                                         \
+            errno = saved_;                                                                        \
+            rc_ = call;                                                                            \
+        }                                                                                          \
+        saved_ = errno;                                                                            \
+        mt_exec_link_env_free(own_, mapped_);                                                      \
+        mt_life_exec_failed(size_);                                                                \
+        mt_guard_leave();                                                                          \
+        errno = saved_;                                                                            \
+        return rc_;                                                                                \
     } while (0)
 
 MT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
