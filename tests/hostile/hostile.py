@@ -495,17 +495,24 @@ def case_dlopen_cycle():
           f"sites without a function: {bare[:3]}")
 
 
+def shell_as_plain(script, name):
+    """Runs `sh -c script` plain and under `memtrace run -q -o TMP/name.mtr`: both must exit 0
+    with the same output. Returns the traced run and the log's path."""
+    plain = run(["/bin/sh", "-c", script])
+    log = os.path.join(it.TMP, f"{name}.mtr")
+    traced = memtrace("run", "-q", "-o", log, "--", "/bin/sh", "-c", script)
+    check(traced.returncode == plain.returncode == 0 and traced.stdout == plain.stdout,
+          f"status or output differs\n{show(traced)}")
+    return traced, log
+
+
 @case(60)
 def case_exec_untraced():
     """A shell runs a command with LD_PRELOAD set anew and another with env -i: neither is
     recorded (their environment leaves memtrace out), and memtrace says so in one line each
     instead of saying nothing; the output and status are the shell's."""
-    script = "LD_PRELOAD= /bin/echo one; env -i /bin/echo two; echo done"
-    plain = run(["/bin/sh", "-c", script])
-    log = os.path.join(it.TMP, "exec_untraced.mtr")
-    traced = memtrace("run", "-q", "-o", log, "--", "/bin/sh", "-c", script)
-    check(traced.returncode == plain.returncode == 0 and traced.stdout == plain.stdout,
-          f"status or output differs\n{show(traced)}")
+    traced, _ = shell_as_plain("LD_PRELOAD= /bin/echo one; env -i /bin/echo two; echo done",
+                               "exec_untraced")
     said = [l for l in traced.stderr.splitlines() if "it is not recorded" in l]
     check(len(said) == 2 and "/bin/echo" in said[0] and "/bin/echo" in said[1],
           f"want one line for each unrecorded echo\n{show(traced)}")
@@ -551,12 +558,7 @@ def case_argmax_exec():
 def case_umask_logs():
     """A shell that sets `umask 0777` before it runs a command: the command's log must still
     be readable by the user (mode 0600, as every log is), not created with no permissions."""
-    script = "umask 0777; /bin/echo hi"
-    plain = run(["/bin/sh", "-c", script])
-    log = os.path.join(it.TMP, "umask.mtr")
-    traced = memtrace("run", "-q", "-o", log, "--", "/bin/sh", "-c", script)
-    check(traced.returncode == plain.returncode == 0 and traced.stdout == plain.stdout,
-          f"status or output differs\n{show(traced)}")
+    _, log = shell_as_plain("umask 0777; /bin/echo hi", "umask")
     modes = {l: oct(os.stat(l).st_mode & 0o777) for l in logs_of(log)}
     check(len(modes) == 2 and set(modes.values()) == {"0o600"},
           f"want the shell's log and echo's, both 0600: {modes}")
