@@ -163,13 +163,15 @@ def case_log_deflated_by_libdeflate():
     deflate was the largest cost of recording with zlib: io/deflater.c): level 6, or level 9
     after a chunk that deflated 16:1 or better or whose records took 2 bits each: a Python
     run's chunks (its first two sparse, the rest dense), and those of a program repeating one
-    allocation (dense from the first on)."""
+    allocation (dense from the first on). The Python run makes about 2 MB of records, so that
+    at least two full buffers follow a dense chunk however the 200 ms timer cuts the rest (with
+    0.7 MB a loaded machine cut it into one dense chunk and one level-9 chunk only)."""
     levels = libdeflate_levels()
     if levels is None:
         raise it.Skip("built without libdeflate")
     log = os.path.join(it.TMP, "deflated.mtr")
     env = dict(os.environ, PYTHONMALLOC="malloc", MEMTRACE_LOG_ZSTD="0")
-    record(log, "/usr/bin/python3", "-c", "x = [str(i) * 3 for i in range(200000)]", env=env)
+    record(log, "/usr/bin/python3", "-c", "x = [str(i) * 3 for i in range(1000000)]", env=env)
     exe = it.build_c("dense_churn", r"""
 #include <stdlib.h>
 int main(void)
