@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The pool of per-thread slots (thread_slots.h). Three mappings per MT_SLOTS_PER_CHUNK threads:
+// The pool of per-thread slots (thread_slots.h). Three mappings per chunk of slots:
 // alternate stacks (left to the leak scan as roots, like any stack), recorder stacks (excluded:
 // memtrace's frames hold pointers the program may have lost) and the walker's caches (excluded
 // too: its whole stacks keep stack words, heap addresses when a stack is in the heap; one
@@ -13,8 +13,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define MT_SLOTS_PER_CHUNK 128u
-#define MT_SLOT_CHUNKS 1024u /* 131,072 threads at once */
+/*
+ * Chunks grow: 4 slots, then 8, 16, 32, 64 and from then on 128 each. A slot is 380 KiB of
+ * address space (touched only as used), and a program run with `ulimit -v` or one that calls
+ * mlockall pays for all of a chunk's: one chunk of 128 took 47.5 MiB from a single-threaded
+ * program's RLIMIT_AS. Few chunks still serve many threads (the leak scan's table of
+ * excluded ranges has room for a few hundred).
+ */
+#define MT_SLOTS_FIRST_CHUNK 4u
+#define MT_SLOTS_GROWING 5u /* chunks before the first full one */
+#define MT_SLOTS_PER_CHUNK (MT_SLOTS_FIRST_CHUNK << MT_SLOTS_GROWING)   /* 128 */
+#define MT_SLOTS_IN_GROWING (MT_SLOTS_PER_CHUNK - MT_SLOTS_FIRST_CHUNK) /* 124 */
+#define MT_SLOT_CHUNKS (MT_SLOTS_GROWING + 1024u) /* 131,196 threads at once */
 #define MT_SLOT_FU_REGION (MT_SLOT_FU_CACHE + MT_SLOT_PY_CACHE + MT_SLOT_RING) /* in c->fu */
 
 typedef struct mt_slot_chunk {
@@ -52,29 +62,51 @@ static void mt_slots_release_lock(void)
     __atomic_store_n(&mt_slots.lock, 0, __ATOMIC_RELEASE);
 }
 
+static unsigned mt_chunk_slots(unsigned k)
+{
+    return k < MT_SLOTS_GROWING ? MT_SLOTS_FIRST_CHUNK << k : MT_SLOTS_PER_CHUNK;
+}
+
+/* The index of chunk k's first slot in mt_slot_at's numbering. */
+static unsigned mt_chunk_first(unsigned k)
+{
+    if (k <= MT_SLOTS_GROWING)
+        return MT_SLOTS_FIRST_CHUNK * ((1u << k) - 1);
+    return MT_SLOTS_IN_GROWING + (k - MT_SLOTS_GROWING) * MT_SLOTS_PER_CHUNK;
+}
+
+/* The chunk that holds slot i. */
+static unsigned mt_chunk_of(unsigned i)
+{
+    if (i >= MT_SLOTS_IN_GROWING)
+        return MT_SLOTS_GROWING + (i - MT_SLOTS_IN_GROWING) / MT_SLOTS_PER_CHUNK;
+    return 31u - (unsigned)__builtin_clz(i / MT_SLOTS_FIRST_CHUNK + 1);
+}
+
 static mt_slot_chunk_t *mt_slots_new_chunk(void)
 {
-    if (mt_slots.nchunks == MT_SLOT_CHUNKS)
+    unsigned k = mt_slots.nchunks, n = mt_chunk_slots(k);
+    if (k == MT_SLOT_CHUNKS)
         return NULL;
     mt_slot_chunk_t *c = mt_map_unlisted(sizeof *c);
     if (!c)
         return NULL;
-    c->alt = mt_map_unlisted((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_ALT_STACK);
-    c->rec = mt_map((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_REC_STACK);
+    c->alt = mt_map_unlisted((size_t)n * MT_SLOT_ALT_STACK);
+    c->rec = mt_map((size_t)n * MT_SLOT_REC_STACK);
     /* listed: the walker's whole-stack cache holds stack addresses and saved registers, heap
      * addresses when a stack is in the heap (swapcontext), which must be no leak-scan roots */
-    c->fu = mt_map((size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_REGION);
+    c->fu = mt_map((size_t)n * MT_SLOT_FU_REGION);
     if (!c->alt || !c->rec || !c->fu) {
         if (c->alt)
-            mt_unmap_unlisted(c->alt, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_ALT_STACK);
+            mt_unmap_unlisted(c->alt, (size_t)n * MT_SLOT_ALT_STACK);
         if (c->rec)
-            mt_unmap(c->rec, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_REC_STACK);
+            mt_unmap(c->rec, (size_t)n * MT_SLOT_REC_STACK);
         if (c->fu)
-            mt_unmap(c->fu, (size_t)MT_SLOTS_PER_CHUNK * MT_SLOT_FU_REGION);
+            mt_unmap(c->fu, (size_t)n * MT_SLOT_FU_REGION);
         mt_unmap_unlisted(c, sizeof *c);
         return NULL;
     }
-    for (unsigned i = 0; i < MT_SLOTS_PER_CHUNK; i++) {
+    for (unsigned i = 0; i < n; i++) {
         c->slot[i].alt_stack = c->alt + (size_t)i * MT_SLOT_ALT_STACK;
         c->slot[i].rec_stack = c->rec + (size_t)i * MT_SLOT_REC_STACK;
         c->slot[i].scratch = c->slot[i].rec_stack;
@@ -82,7 +114,7 @@ static mt_slot_chunk_t *mt_slots_new_chunk(void)
         c->slot[i].fu_cache = c->fu + (size_t)i * MT_SLOT_FU_REGION;
         c->slot[i].py_cache = (uint8_t *)c->slot[i].fu_cache + MT_SLOT_FU_CACHE;
         c->slot[i].ring = (uint8_t *)c->slot[i].py_cache + MT_SLOT_PY_CACHE;
-        c->slot[i].index = mt_slots.nchunks * MT_SLOTS_PER_CHUNK + i;
+        c->slot[i].index = mt_chunk_first(k) + i;
     }
     mt_slots.chunk[mt_slots.nchunks] = c;
     __atomic_store_n(&mt_slots.nchunks, mt_slots.nchunks + 1, __ATOMIC_RELEASE);
@@ -93,14 +125,14 @@ static mt_slot_chunk_t *mt_slots_new_chunk(void)
  * many slots were taken since the last sweep as half the pool holds: amortised O(1). */
 static void mt_slots_sweep(int pid)
 {
-    unsigned total = mt_slots.nchunks * MT_SLOTS_PER_CHUNK;
+    unsigned total = mt_chunk_first(mt_slots.nchunks);
     if (mt_slots.taken_since_sweep < total / 2)
         return;
     mt_slots.taken_since_sweep = 0;
     mt_slots.hint = 0;
     for (unsigned k = 0; k < mt_slots.nchunks; k++) {
         mt_slot_chunk_t *c = mt_slots.chunk[k];
-        for (unsigned i = 0; i < MT_SLOTS_PER_CHUNK; i++) {
+        for (unsigned i = 0; i < mt_chunk_slots(k); i++) {
             int saved = errno;
             if (c->tid[i] && mt_syscall(SYS_tgkill, pid, c->tid[i], 0) != 0 && errno == ESRCH)
                 c->tid[i] = 0;
@@ -111,10 +143,11 @@ static void mt_slots_sweep(int pid)
 
 static mt_slot_t *mt_slots_find_free(int tid)
 {
-    unsigned total = mt_slots.nchunks * MT_SLOTS_PER_CHUNK;
+    unsigned total = mt_chunk_first(mt_slots.nchunks);
     for (unsigned n = mt_slots.hint; n < total; n++) {
-        mt_slot_chunk_t *c = mt_slots.chunk[n / MT_SLOTS_PER_CHUNK];
-        unsigned i = n % MT_SLOTS_PER_CHUNK;
+        unsigned k = mt_chunk_of(n);
+        mt_slot_chunk_t *c = mt_slots.chunk[k];
+        unsigned i = n - mt_chunk_first(k);
         if (!c->tid[i]) {
             c->tid[i] = tid;
             mt_slots.taken_since_sweep++;
@@ -193,13 +226,14 @@ uintptr_t mt_slot_program_sp(uintptr_t sp)
 
 unsigned mt_slot_count(void)
 {
-    return __atomic_load_n(&mt_slots.nchunks, __ATOMIC_ACQUIRE) * MT_SLOTS_PER_CHUNK;
+    return mt_chunk_first(__atomic_load_n(&mt_slots.nchunks, __ATOMIC_ACQUIRE));
 }
 
 mt_slot_t *mt_slot_at(unsigned i)
 {
-    mt_slot_chunk_t *c = __atomic_load_n(&mt_slots.chunk[i / MT_SLOTS_PER_CHUNK], __ATOMIC_ACQUIRE);
-    return &c->slot[i % MT_SLOTS_PER_CHUNK];
+    unsigned k = mt_chunk_of(i);
+    mt_slot_chunk_t *c = __atomic_load_n(&mt_slots.chunk[k], __ATOMIC_ACQUIRE);
+    return &c->slot[i - mt_chunk_first(k)];
 }
 
 void mt_slot_wait_idle(void)
@@ -208,7 +242,7 @@ void mt_slot_wait_idle(void)
     unsigned n = __atomic_load_n(&mt_slots.nchunks, __ATOMIC_ACQUIRE);
     for (unsigned k = 0; k < n; k++) {
         mt_slot_chunk_t *c = __atomic_load_n(&mt_slots.chunk[k], __ATOMIC_ACQUIRE);
-        for (unsigned i = 0; c && i < MT_SLOTS_PER_CHUNK; i++)
+        for (unsigned i = 0; c && i < mt_chunk_slots(k); i++)
             for (unsigned spins = 0;
                  __atomic_load_n(&c->slot[i].live_busy, __ATOMIC_ACQUIRE) && spins < 100000;
                  spins++)
@@ -223,7 +257,7 @@ void mt_slot_child(void)
     mt_slots.hint = 0;
     for (unsigned k = 0; k < mt_slots.nchunks; k++) {
         mt_slot_chunk_t *c = mt_slots.chunk[k];
-        for (unsigned i = 0; i < MT_SLOTS_PER_CHUNK; i++)
+        for (unsigned i = 0; i < mt_chunk_slots(k); i++)
             if (!mt_slot_tls || &c->slot[i] != mt_slot_tls) {
                 c->tid[i] = 0;
                 c->slot[i].live_busy = 0; /* a thread that is gone */

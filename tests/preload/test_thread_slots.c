@@ -21,6 +21,17 @@ static void *slot_of_thread(void *arg)
     return mt_slot_self();
 }
 
+START_TEST(the_first_chunk_holds_four_slots)
+{
+    /* A slot is 380 KiB of address space: a program under `ulimit -v` keeps all but a few of
+     * its own MiB while it has few threads (slots come in chunks of 4, 8, ... 128). Runs
+     * first: no slot is taken before it in this process. */
+    ck_assert_uint_eq(mt_slot_count(), 0);
+    ck_assert_ptr_nonnull(mt_slot_self());
+    ck_assert_uint_eq(mt_slot_count(), 4);
+}
+END_TEST
+
 START_TEST(one_slot_per_thread_and_the_same_each_time)
 {
     mt_slot_t *a = mt_slot_self();
@@ -38,8 +49,8 @@ END_TEST
 
 START_TEST(slots_of_ended_threads_are_reused)
 {
-    /* 600 threads one after another: without reuse they would need 600 slots (5 chunks of
-     * 128); a slot is taken back once its thread is gone, so far fewer distinct ones. */
+    /* 600 threads one after another: without reuse they would need 600 slots; a slot is
+     * taken back once its thread is gone, so far fewer distinct ones. */
     enum { N = 600 };
     static void *seen[N];
     size_t distinct = 0;
@@ -56,6 +67,48 @@ START_TEST(slots_of_ended_threads_are_reused)
             seen[distinct++] = s;
     }
     ck_assert_uint_le(distinct, 2 * 128);
+}
+END_TEST
+
+static pthread_barrier_t all_alive;
+
+static void *slot_of_thread_held(void *arg)
+{
+    (void)arg;
+    mt_slot_t *s = mt_slot_self();
+    pthread_barrier_wait(&all_alive);
+    return s;
+}
+
+START_TEST(slots_of_threads_alive_at_once_span_growing_chunks)
+{
+    /* 300 threads at once need chunks of 4, 8, 16, 32, 64, 128 and 128 slots: each gets a
+     * slot of its own, found again by its index. */
+    enum { N = 300 };
+    static pthread_t t[N];
+    static mt_slot_t *slot[N];
+    ck_assert_int_eq(pthread_barrier_init(&all_alive, NULL, N + 1), 0);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, slot_of_thread_held, NULL), 0);
+    pthread_barrier_wait(&all_alive);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(pthread_join(t[i], (void **)&slot[i]), 0);
+    pthread_barrier_destroy(&all_alive);
+    unsigned count = mt_slot_count();
+    ck_assert_uint_ge(count, N + 1);
+    ck_assert_uint_le(count, 124 + 2 * 128);
+    for (int i = 0; i < N; i++) {
+        ck_assert_ptr_nonnull(slot[i]);
+        ck_assert_uint_lt(slot[i]->index, count);
+        ck_assert_ptr_eq(mt_slot_at(slot[i]->index), slot[i]);
+        ck_assert_ptr_ne(slot[i], mt_slot_self());
+        for (int j = 0; j < i; j++) {
+            ck_assert_ptr_ne(slot[i], slot[j]);
+            ck_assert_uint_ne(slot[i]->index, slot[j]->index);
+            ck_assert_ptr_ne(slot[i]->rec_stack, slot[j]->rec_stack);
+            ck_assert_ptr_ne(slot[i]->ring, slot[j]->ring);
+        }
+    }
 }
 END_TEST
 
@@ -128,8 +181,10 @@ START_TEST(the_leak_scan_gets_the_program_s_stack_pointer)
 END_TEST
 
 MT_SUITE(.name = "thread_slots", .nofork = 1,
-         .tests = MT_TESTS(one_slot_per_thread_and_the_same_each_time,
+         .tests = MT_TESTS(the_first_chunk_holds_four_slots,
+                           one_slot_per_thread_and_the_same_each_time,
                            slots_of_ended_threads_are_reused,
+                           slots_of_threads_alive_at_once_span_growing_chunks,
                            a_thread_without_one_gets_the_slot_s_alternate_stack,
                            stack_call_runs_on_the_given_stack_and_returns,
                            the_leak_scan_gets_the_program_s_stack_pointer));
