@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -677,6 +678,14 @@ too_long:
     return -1;
 }
 
+/* The program inherits this process's RLIMIT_AS: under a limit, the recorder (about 30 MiB
+ * of address space at start) may not have fitted. */
+static bool mt_run_address_space_limited(void)
+{
+    struct rlimit rl;
+    return getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
+}
+
 /* Why the root process wrote no log, as far as we can tell. */
 static void mt_run_explain_no_log(const char *prog, const char *output)
 {
@@ -688,6 +697,12 @@ static void mt_run_explain_no_log(const char *prog, const char *output)
         fprintf(stderr, "memtrace: %s wrote no log: the directory of -o, ", prog);
         fwrite(output, 1, (size_t)(slash - output), stderr);
         fprintf(stderr, ", must exist (%%e there is the program's file name; it is not created)\n");
+    } else if (mt_run_address_space_limited()) {
+        /* the recorder said so in its own line ("out of memory at start") */
+        fprintf(stderr,
+                "memtrace: %s wrote no log: its address space limit (ulimit -v) left the "
+                "recorder no room, or it clears LD_PRELOAD or is setuid\n",
+                prog);
     } else {
         fprintf(stderr, "memtrace: %s wrote no log (it may clear LD_PRELOAD or be setuid)\n", prog);
     }

@@ -409,6 +409,17 @@ void mt_life_init(const mt_life_python_t *py)
     }
     mt_unwind_init();
     mt_clock_init();
+    /* Without these nothing is recorded: a program that memtrace cannot record for want of
+     * address space (`ulimit -v`) gets back what they took and runs as it would plain. */
+    mt_map_journal_begin();
+    if (mt_tree_init(mt_config.leak_check) < 0 || mt_writer_init(!mt_life_attach) < 0 ||
+        mt_rec_modules_init() < 0) {
+        mt_map_journal_undo();
+        mt_msg("out of memory at start; not recording");
+        mt_guard--;
+        return;
+    }
+    mt_map_journal_end();
     if (mt_config.aggregate && (mt_live_init() < 0 || mt_agg_init() < 0))
         mt_msg("out of memory for the aggregated figures; the log will have none");
     if (mt_config.leak_check) {
@@ -417,12 +428,6 @@ void mt_life_init(const mt_life_python_t *py)
         mt_leakscan_set_sp_map(mt_slot_program_sp);
         if (!mt_live_ok() && mt_live_init() < 0)
             mt_msg("out of memory for the leak check's block table; no leak check at exit");
-    }
-    if (mt_tree_init(mt_config.leak_check) < 0 || mt_writer_init(!mt_life_attach) < 0 ||
-        mt_rec_modules_init() < 0) {
-        mt_msg("out of memory at start; not recording");
-        mt_guard--;
-        return;
     }
     if (mt_config.aggregate)
         mt_writer.header_flags = MT_LOG_FLAG_AGGREGATED;

@@ -182,13 +182,66 @@ int mt_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+/* The mappings made since mt_map_journal_begin by the thread that called it. */
+#define MT_MAP_JOURNAL_MAX 64
+static struct {
+    void *p[MT_MAP_JOURNAL_MAX];
+    size_t size[MT_MAP_JOURNAL_MAX];
+    unsigned count;
+    bool overflowed;
+} mt_map_journal;
+static __thread bool mt_map_journal_on __attribute__((tls_model("initial-exec")));
+
+void mt_map_journal_begin(void)
+{
+    mt_map_journal.count = 0;
+    mt_map_journal.overflowed = false;
+    mt_map_journal_on = true;
+}
+
+void mt_map_journal_end(void)
+{
+    mt_map_journal_on = false;
+}
+
+bool mt_map_journal_undo(void)
+{
+    mt_map_journal_on = false;
+    for (unsigned i = mt_map_journal.count; i-- > 0;)
+        mt_unmap(mt_map_journal.p[i], mt_map_journal.size[i]);
+    mt_map_journal.count = 0;
+    return !mt_map_journal.overflowed;
+}
+
 void *mt_map_unlisted(size_t size)
 {
     int saved = errno;
     long r = mt_syscall(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                         -1, 0);
     errno = saved;
-    return r == -1 ? NULL : (void *)r;
+    if (r == -1)
+        return NULL;
+    if (MT_UNLIKELY(mt_map_journal_on)) {
+        if (mt_map_journal.count < MT_MAP_JOURNAL_MAX) {
+            mt_map_journal.p[mt_map_journal.count] = (void *)r;
+            mt_map_journal.size[mt_map_journal.count++] = size;
+        } else {
+            mt_map_journal.overflowed = true;
+        }
+    }
+    return (void *)r;
+}
+
+/* A mapping given back during start-up is no longer the journal's to undo. */
+static void mt_map_journal_forget(void *p)
+{
+    for (unsigned i = 0; i < mt_map_journal.count; i++)
+        if (mt_map_journal.p[i] == p) {
+            mt_map_journal.count--;
+            mt_map_journal.p[i] = mt_map_journal.p[mt_map_journal.count];
+            mt_map_journal.size[i] = mt_map_journal.size[mt_map_journal.count];
+            return;
+        }
 }
 
 void mt_unmap_unlisted(void *p, size_t size)
@@ -196,6 +249,8 @@ void mt_unmap_unlisted(void *p, size_t size)
     int saved = errno;
     if (p)
         mt_syscall(SYS_munmap, p, size);
+    if (MT_UNLIKELY(mt_map_journal_on))
+        mt_map_journal_forget(p);
     errno = saved;
 }
 

@@ -74,6 +74,14 @@ void *mt_map_unlisted(size_t size);
 void mt_unmap_unlisted(void *p, size_t size);
 void *mt_remap(void *p, size_t old_size, size_t new_size);
 
+/* Start-up that fails part way gives back what it mapped: between begin and end, this
+ * thread's mt_map and mt_map_unlisted calls are noted, and undo unmaps them all (a program
+ * under `ulimit -v` that memtrace cannot record keeps its address space). undo says false
+ * when more were made than it could note (they stay mapped). */
+void mt_map_journal_begin(void);
+void mt_map_journal_end(void);
+bool mt_map_journal_undo(void);
+
 /* A bounded string builder over a caller buffer; it truncates, never overflows, and keeps
  * the buffer NUL-terminated. */
 typedef struct mt_sbuf {

@@ -44,7 +44,7 @@ static void mt_writer_pool_reset(void)
 {
     mt_writer_t *w = &mt_writer;
     for (int i = 0; i < MT_BUF_COUNT; i++)
-        w->free_list[i] = i;
+        w->free_list[i] = MT_BUF_COUNT - 1 - i; /* buffer 0, mapped at start, on top */
     w->nfree = MT_BUF_COUNT;
     w->qhead = w->qlen = 0;
     w->cur = NULL;
@@ -56,11 +56,11 @@ static void mt_writer_pool_reset(void)
 int mt_writer_init(bool try_libdeflate)
 {
     mt_writer_t *w = &mt_writer;
-    for (int i = 0; i < MT_BUF_COUNT; i++) {
-        w->bufs[i] = mt_map(MT_BUF_SIZE);
-        if (!w->bufs[i])
-            return -ENOMEM;
-    }
+    /* The others are mapped when first needed (mt_writer_take_free): each is 6.75 MiB of
+     * address space, which a program under `ulimit -v` or mlockall would pay for. */
+    w->bufs[0] = mt_map(MT_BUF_SIZE);
+    if (!w->bufs[0])
+        return -ENOMEM;
     w->tables = mt_map(sizeof *w->tables);
     if (!w->tables)
         return -ENOMEM;
@@ -339,6 +339,38 @@ static bool mt_writer_wait_freed_for(uint64_t us)
     return rc != ETIMEDOUT;
 }
 
+static bool mt_writer_any_mapped_free(void)
+{
+    for (int i = 0; i < mt_writer.nfree; i++)
+        if (mt_writer.bufs[mt_writer.free_list[i]])
+            return true;
+    return false;
+}
+
+/*
+ * Lock held: a free buffer for the producers, or -1. A buffer mapped already is preferred;
+ * one is mapped only when all those are in use (the writer is behind). When the mapping fails
+ * (RLIMIT_AS reached) the producer waits for a mapped one, as when all six are in use: buffer
+ * 0 is always mapped, and it is either free, queued or being written.
+ */
+static int mt_writer_take_free(void)
+{
+    mt_writer_t *w = &mt_writer;
+    for (int i = w->nfree - 1; i >= 0; i--) {
+        int idx = w->free_list[i];
+        if (w->bufs[idx]) {
+            w->free_list[i] = w->free_list[--w->nfree];
+            return idx;
+        }
+    }
+    int idx = w->free_list[w->nfree - 1];
+    w->bufs[idx] = mt_map(MT_BUF_SIZE);
+    if (!w->bufs[idx])
+        return -1;
+    w->nfree--;
+    return idx;
+}
+
 static void mt_writer_release(int idx)
 {
     mt_writer_t *w = &mt_writer;
@@ -486,14 +518,15 @@ int mt_writer_acquire(void)
         }
         if (w->stopped || w->failed)
             return -EIO;
-        if (w->nfree > 0) {
-            int idx = w->free_list[--w->nfree];
+        int idx = w->nfree > 0 ? mt_writer_take_free() : -1;
+        if (idx >= 0) {
             w->cur_idx = idx;
             w->cur = w->bufs[idx];
             w->cur_since_us = mt_now_us();
             mt_enc_chunk(&w->enc, w->cur, MT_BUF_CAP);
         } else if (w->thread_running) {
-            if (!mt_writer_wait_freed_for(MT_HELP_AFTER_US) && !w->cur && !w->nfree)
+            if (!mt_writer_wait_freed_for(MT_HELP_AFTER_US) && !w->cur &&
+                !mt_writer_any_mapped_free())
                 mt_writer_help();
         } else if (w->qlen || w->busy) {
             mt_writer_write_one(); /* no thread (it failed to start): write inline */
@@ -583,6 +616,11 @@ int mt_writer_start(void (*tick)(void), unsigned tick_ms)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* Not the default (RLIMIT_STACK: 8 MiB, a GiB after `ulimit -s 1048576`), which a program
+     * under `ulimit -v` or mlockall pays for: the thread touches 12 KiB of it compressing
+     * with zstd or libdeflate. The program's exit handlers, which it may come to run, get a
+     * stack of the usual size (record/timer.c). */
+    pthread_attr_setstacksize(&attr, MT_WRITER_STACK);
     /* Block signals while creating so the new thread starts with them blocked. */
     sigset_t all, old;
     sigfillset(&all);

@@ -35,7 +35,8 @@ _Static_assert(MT_BUF_CAP - MT_BUF_THRESHOLD >= MT_BUF_MAX_RECORD, "room for the
  * overhead (about 50 bytes) five times a second for a handful of records. */
 #define MT_FLUSH_US 200000
 #define MT_FLUSH_IDLE_US 2000000
-#define MT_FLUSH_SMALL 4096 /* bytes: below this a buffer is "little" */
+#define MT_FLUSH_SMALL 4096          /* bytes: below this a buffer is "little" */
+#define MT_WRITER_STACK (256u << 10) /* the writer thread's stack (mt_writer_start) */
 /* A producer that found no free buffer for this long compresses and writes one itself. */
 #define MT_HELP_AFTER_US 50000
 

@@ -5,11 +5,13 @@
 #include "record/recorder.h"
 
 #include <link.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/last_thread.h"
+#include "base/stack_call.h"
 #include "record/event_ring.h"
 #include "record/sampler.h"
 
@@ -21,10 +23,27 @@
  * It does what glibc would, as a thread of the program: its exit handlers and destructors
  * run here and their events are recorded, and the log is written inline from now on.
  */
+static void mt_rec_exit_program(void *arg)
+{
+    (void)arg;
+    exit(0);
+}
+
 static __attribute__((noreturn, cold)) void mt_rec_end_as_last_thread(void)
 {
     mt_writer_leave_thread();
+    /* The writer's own stack is small (log_writer.h): the program's handlers get one of the
+     * size its threads get, or the writer's when that cannot be mapped. */
+    size_t size = 8u << 20;
+    pthread_attr_t attr;
+    if (pthread_getattr_default_np(&attr) == 0) {
+        pthread_attr_getstacksize(&attr, &size);
+        pthread_attr_destroy(&attr);
+    }
+    uint8_t *stack = mt_map_unlisted(size);
     mt_guard = 0;
+    if (stack)
+        mt_stack_call(stack + size, mt_rec_exit_program, NULL);
     exit(0);
 }
 

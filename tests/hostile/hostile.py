@@ -6,6 +6,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -77,6 +78,14 @@ def same_as_plain(name, *args, timeout=120, env=None, counts=True, counts_from="
 def case_pthread_exit_main():
     """Item 1: main ends with pthread_exit; the process ends when the worker does."""
     same_as_plain("pthread_exit_main", timeout=30, counts=False)
+
+
+@case(60)
+def case_exit_handlers_deep():
+    """main ends with pthread_exit, the worker returns, and the exit handlers, which then run
+    in memtrace's writer thread, recurse through 3 MiB of stack and allocate: they get a stack
+    of the size a thread of the program gets, not the writer's 256 KiB (SIGSEGV)."""
+    same_as_plain("exit_handlers_deep", timeout=30)
 
 
 @case(180)
@@ -445,6 +454,51 @@ def case_as_limit():
     log ended with no events ("recording stopped")."""
     traced, _ = same_as_plain("as_limit", counts_from="traced")
     check("recording stopped" not in traced.stderr, f"memtrace stopped recording\n{show(traced)}")
+
+
+@case(120)
+def case_as_room():
+    """A program started under an address space limit (`prlimit --as`, as `ulimit -v` sets
+    it) keeps nearly all of it under memtrace: thread slots, writer buffers and the writer's
+    stack are mapped as needed (at start they took 117 MiB, leaving a program with 160 MiB of
+    room 26). With too little room for memtrace, the program runs unrecorded with all of its
+    room (what start-up had mapped is given back), and `memtrace run` says why and fails."""
+    exe = prog("as_room")
+    if not shutil.which("prlimit"):
+        raise Skip("prlimit (util-linux) is not installed")
+    vm = int(run([exe, "size"]).stdout)
+    room = vm + (160 << 20)
+    plain = run(["prlimit", f"--as={room}", exe, "fill"])
+    log = os.path.join(it.TMP, "as_room.mtr")
+    traced = run(["prlimit", f"--as={room}", it.ARGS.memtrace, "run", "-q", "-o", log, "--",
+                  exe, "fill"])
+    check(plain.returncode == 0 and traced.returncode == 0 and traced.stdout == plain.stdout,
+          f"plain:\n{show(plain)}\nunder memtrace:\n{show(traced)}")
+    got = {}
+    for name, p in (("plain", plain), ("traced", traced)):
+        m = re.search(r"room: (\d+) MiB", p.stderr)
+        check(m, f"{name}: no room figure\n{show(p)}")
+        got[name] = int(m.group(1))
+    check(got["traced"] >= got["plain"] - 40,
+          f"memtrace took {got['plain'] - got['traced']} MiB of the program's 160: {got}")
+    rep = json_of("report", "--format", "json", "--top", "1000", log)
+    check(not rep["truncated"], f"{log} is truncated")
+    calls = it.own_calls(rep, exe)
+    check(calls[:3] == (got["traced"], got["traced"], 0),
+          f"the log says (allocations, frees, leaked) {calls[:3]}; the program took and "
+          f"freed {got['traced']} blocks")
+    print(f"  room of 160 MiB: {got['plain']} plain, {got['traced']} under memtrace")
+
+    tight = vm + (20 << 20)
+    plain = run(["prlimit", f"--as={tight}", exe, "need", "12"])
+    check(plain.returncode == 0, f"plain, 12 MiB in 20:\n{show(plain)}")
+    traced = run(["prlimit", f"--as={tight}", it.ARGS.memtrace, "run", "-q", "-o",
+                  os.path.join(it.TMP, "tight.mtr"), "--", exe, "need", "12"])
+    check(traced.stdout == plain.stdout,
+          f"the program lost room to a recorder that did not start:\n{show(traced)}")
+    check(traced.returncode != 0 and "out of memory at start" in traced.stderr
+          and "ulimit -v" in traced.stderr, f"memtrace should say why there is no log\n"
+          f"{show(traced)}")
 
 
 @case(60)
