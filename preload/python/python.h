@@ -68,7 +68,8 @@ typedef struct mt_python {
     bool frames_on;    /* Python frames are recorded (supported version, not disabled) */
     bool native_cache; /* reuse native stacks (python.h); MEMTRACE_PYTHON_CACHE=0 disables */
     unsigned major, minor;
-    uintptr_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault text range, 0 when unknown */
+    /* _PyEval_EvalFrameDefault's code and its module's, zero ranges when unknown */
+    mt_py_text_t text;
 } mt_python_t;
 
 extern mt_python_t mt_py;

@@ -368,7 +368,7 @@ static void mt_py_deep_keep(mt_pydeep_t *d, uintptr_t *item)
  * frame of (as mt_py_merge_ips puts them). */
 static int mt_py_deep_native(mt_pydeep_walk_t *w, uintptr_t ip)
 {
-    if (ip - 1 >= mt_py.eval_lo && ip - 1 < mt_py.eval_hi && w->f && w->f->f_code &&
+    if (ip - 1 >= mt_py.text.eval_lo && ip - 1 < mt_py.text.eval_hi && w->f && w->f->f_code &&
         !mt_py_deep_loop(w, false))
         return -ENOTSUP;
     mt_py_deep_put(w, ip);
@@ -386,8 +386,8 @@ static int mt_py_deep_walk_fast(mt_pydeep_walk_t *w, uintptr_t rip, uintptr_t rs
     bool first = true;
     for (;;) {
         mt_fu_pos_t next;
-        int got = mt_fastunw_until(at.key + 1, at.sp, at.bp, mt_py.eval_lo, mt_py.eval_hi, seg,
-                                   MT_PY_DEEP_SEG, &next);
+        int got = mt_fastunw_until(at.key + 1, at.sp, at.bp, mt_py.text.eval_lo, mt_py.text.eval_hi,
+                                   seg, MT_PY_DEEP_SEG, &next);
         bool last = got == 0;
         if (last) { /* no loop before the end: the rest of the stack */
             int nw;
@@ -451,7 +451,7 @@ static int mt_py_deep_walk(mt_pydeep_walk_t *w, mt_pydeep_t *d, const PyThreadSt
 
 int mt_py_deep_capture(mt_pydeep_t *d, unw_context_t *from)
 {
-    if (!mt_py.frames_on || !mt_py.eval_lo)
+    if (!mt_py.frames_on || !mt_py.text.eval_lo)
         return -ENOTSUP;
     PyThreadState *ts = mt_py_this_tstate();
     if (!ts || !ts->cframe)
@@ -497,7 +497,7 @@ int mt_py_deep_capture(mt_pydeep_t *d, unw_context_t *from)
         uintptr_t it = MT_PY_DEEP_RING(k);
         if (it & MT_PY_IP_BIT)
             break;
-        if (it - 1 >= mt_py.eval_lo && it - 1 < mt_py.eval_hi) {
+        if (it - 1 >= mt_py.text.eval_lo && it - 1 < mt_py.text.eval_hi) {
             start = k + 1;
             break;
         }
@@ -516,8 +516,25 @@ int mt_py_deep_capture(mt_pydeep_t *d, unw_context_t *from)
     return 0;
 }
 
+/* What mt_py_merge_ips keeps of a merged stack: no native frame of the interpreter's code, and
+ * none outward of the outermost Python frame. */
+static void mt_py_deep_keep_shown(mt_pydeep_t *d)
+{
+    uint32_t last = d->n;
+    while (last > 0 && !(d->item[last - 1] & MT_PY_IP_BIT))
+        last--;
+    if (last == 0)
+        return; /* no Python frame: the native stack as it is */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < last; i++)
+        if ((d->item[i] & MT_PY_IP_BIT) || !mt_py_text_interp(&mt_py.text, d->item[i]))
+            d->item[k++] = d->item[i];
+    d->n = k;
+}
+
 int mt_py_deep_stack(mt_pydeep_t *d, mt_stack_t *st, mt_enc_t *e)
 {
+    mt_py_deep_keep_shown(d);
     /* The Python frames' ids innermost first, as mt_py_merge makes them. */
     for (uint32_t i = 0; i < d->n; i++) {
         uintptr_t it = d->item[i];
@@ -869,8 +886,7 @@ void mt_py_merge(mt_stack_t *st, uintptr_t *out, const mt_pyframe_t *py, uint32_
         }
         entry[i] = py[i].is_entry;
     }
-    uint32_t n = mt_py_merge_ips(st->ip, st->n, ids, entry, npy, mt_py.eval_lo, mt_py.eval_hi, out,
-                                 MT_STACK_MAX);
+    uint32_t n = mt_py_merge_ips(st->ip, st->n, ids, entry, npy, &mt_py.text, out, MT_STACK_MAX);
     st->ip = out;
     st->n = n;
     mt_stack_hash(st);

@@ -322,7 +322,7 @@ mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_t
             }
             uint32_t nrest = mt_rec_join(b, in + j + 1, n - j - 1, 0, t);
             st.n = mt_py_merge_ips(b, nrest, ids + e0 + 1, entry + e0 + 1, npy - e0 - 1,
-                                   mt_py.eval_lo, mt_py.eval_hi, a, MT_STACK_MAX);
+                                   &mt_py.text, a, MT_STACK_MAX);
             st.ip = a;
             mt_stack_hash(&st);
             w = mt_tree_intern(&st);
@@ -331,14 +331,18 @@ mt_rec_py_nested_node(const uintptr_t *in, uint32_t n, uint32_t skip, const mt_t
         uint32_t o = 0;
         for (uint32_t i = 1; i <= e0; i++)
             a[o++] = (uintptr_t)ids[i];
-        a[o++] = in[j];
+        if (!mt_py_text_interp(&mt_py.text, in[j])) /* the loop's frame: it always is */
+            a[o++] = in[j];
         node = w ? mt_tree_extend(w, a, o) : 0;
         mt_pync_prefix_put(pk, t->stamp, t->stamp2, epoch, node);
         if (!node)
             return 0;
     }
-    /* The innermost Python frame, then the frames from the loop's callee to the allocator. */
-    return mt_pync_leaf(node, id0, in + skip, j - skip, epoch);
+    /* The innermost Python frame, then the frames from the loop's callee to the allocator,
+     * but for the interpreter's own (mt_py_merge_ips). */
+    for (uint32_t i = skip; i < j; i++)
+        b[i - skip] = in[i];
+    return mt_pync_leaf(node, id0, b, mt_py_drop_interp(b, j - skip, &mt_py.text), epoch);
 full:
     st.n = mt_rec_join(a, in, n, skip, t);
     st.ip = a;
@@ -360,7 +364,7 @@ static __attribute__((noinline)) bool mt_rec_py_nested(enum mt_alloc_kind kind, 
     uintptr_t in[MT_REC_INNER_MAX], stack_lo = (uintptr_t)g[REG_RSP];
     mt_fu_pos_t next;
     int got = mt_fastunw_until((uintptr_t)g[REG_RIP], stack_lo, (uintptr_t)g[REG_RBP],
-                               mt_py.eval_lo, mt_py.eval_hi, in, MT_REC_INNER_MAX, &next);
+                               mt_py.text.eval_lo, mt_py.text.eval_hi, in, MT_REC_INNER_MAX, &next);
     if (got < 2)
         return false;
     uint32_t n = (uint32_t)got, skip = mt_unwind_own_prefix(in, n);
@@ -466,16 +470,16 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
      * frames and the C frames between them stay; found from cached parts when it can be
      * (mt_rec_py_nested), walked whole otherwise. */
     bool nested = mt_py_nested(py, npy);
-    if (nested && from && mt_py.native_cache && mt_config.fast_unwind && mt_py.eval_lo &&
+    if (nested && from && mt_py.native_cache && mt_config.fast_unwind && mt_py.text.eval_lo &&
         mt_rec_py_nested(kind, p, size, &cap, from))
         return;
     /* Only when the loop's frame is below us on this stack (the anchor is a stack address). */
     bool cached =
-        npy && !nested && ret && mt_py.eval_lo && mt_py.native_cache && anchor > (uintptr_t)sp;
+        npy && !nested && ret && mt_py.text.eval_lo && mt_py.native_cache && anchor > (uintptr_t)sp;
     mt_pynative_key_t key = {npy ? (uintptr_t)py[0].code : 0, (uintptr_t)ret,
                              anchor - (uintptr_t)sp, npy ? py[0].offset : 0, npy ? py[0].gen : 0};
-    if (npy && !nested && !cached && mt_py.eval_lo)
-        (void)mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi, from);
+    if (npy && !nested && !cached && mt_py.text.eval_lo)
+        (void)mt_unwind_capture_until(&st, buf, mt_py.text.eval_lo, mt_py.text.eval_hi, from);
     else if (!cached)
         mt_unwind_capture(&st, buf, from);
     mt_pync_key_t nkey;
@@ -492,7 +496,8 @@ static __attribute__((noinline)) void mt_rec_alloc_python(enum mt_alloc_kind kin
     if (!node && cached && !mt_py_native_get(&key, buf, &st)) {
         /* libunwind may take the loader's lock: never under ours */
         mt_writer_unlock();
-        int at_loop = mt_unwind_capture_until(&st, buf, mt_py.eval_lo, mt_py.eval_hi, from);
+        int at_loop =
+            mt_unwind_capture_until(&st, buf, mt_py.text.eval_lo, mt_py.text.eval_hi, from);
         mt_writer_lock();
         if (at_loop)
             mt_py_native_put(&key, &st);
