@@ -637,5 +637,22 @@ def case_libc_names_shim():
               f"the log says {got}")
 
 
+@case(60)
+def case_old_zstd():
+    """A program run with its own libzstd.so.1, older than 1.4.0, on LD_LIBRARY_PATH: that one
+    is memtrace's too, and the log writer's first call into it killed the program (symbol
+    lookup error, exit 127). Now the log's chunks are deflate, every event is there, and the
+    child's log too."""
+    lib = os.path.dirname(it.built("tests", "hostile", "zstd_1_3", "libzstd.so.1"))
+    env = dict(os.environ, LD_LIBRARY_PATH=lib)
+    same_as_plain("old_zstd", env=env)
+    logs = logs_of(os.path.join(it.TMP, "old_zstd-.mtr"))
+    check(len(logs) == 2, f"want the program's log and its child's: {logs}")
+    got, rep = own_totals(logs[1], prog("old_zstd"))
+    check(got == (50000, 49950, 40 * 50 + sum(range(0, 50000, 1000))) and
+          rep["exit"] == {"reason": "normal", "status": 3},
+          f"the child's log: {got}, exit {rep['exit']}")
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
