@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/mt_libc.h"
+#include "base/proc_dir.h"
 #include "io/log_writer.h"
 
 static uint64_t mt_sampler_rss(void)
@@ -17,7 +18,7 @@ static uint64_t mt_sampler_rss(void)
     if (MT_UNLIKELY(mt_sys_confined_here(mt_writer_self)))
         return 0;
     char buf[128];
-    long fd = mt_sys_open("/proc/self/statm", O_RDONLY | O_CLOEXEC, 0);
+    long fd = mt_proc_open("/proc/self/statm", O_RDONLY); /* also after a chroot */
     if (fd < 0)
         return 0;
     long n = mt_sys_read((int)fd, buf, sizeof buf - 1);

@@ -654,5 +654,19 @@ def case_old_zstd():
           f"the child's log: {got}, exit {rep['exit']}")
 
 
+@case(60)
+def case_chroot_exit():
+    """chroot into an empty directory, as a daemon confines itself, then main leaves by
+    pthread_exit while a worker allocates: the process must end when the worker does, as
+    plain. Without /proc memtrace's writer thread could not see that it was the last thread
+    left, and the process never ended ("still running after 30 s")."""
+    root = os.path.join(it.TMP, "empty_root")
+    plain = run([prog("chroot_exit"), root], timeout=30)
+    if plain.stdout.startswith("skip"):
+        raise Skip(plain.stdout.strip())
+    _, rep = same_as_plain("chroot_exit", root, timeout=30)
+    check(rep["exit"] == {"reason": "normal", "status": 0}, f"the log: exit {rep['exit']}")
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
