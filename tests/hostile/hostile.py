@@ -400,6 +400,9 @@ def case_ends():
         got = (rep["exit"]["reason"], rep["exit"]["status"])
         check(got == (reason, status), f"ends {how}: the log says exit {got}, "
               f"expected {(reason, status)}")
+        # after main's pthread_exit, /proc/self/statm (the zombie leader's) said 0
+        check(how != "pthread_exit" or rep["peak_rss_bytes"] > 0,
+              f"ends {how}: peak RSS {rep['peak_rss_bytes']}")
 
 
 @case(60)
