@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/mt_libc.h"
+#include "base/proc_dir.h"
 
 static int mt_lt_main_left;
 static unsigned mt_lt_calls;
@@ -49,7 +50,7 @@ bool mt_last_thread_only_writer_left(void)
     if (!__atomic_load_n(&mt_lt_main_left, __ATOMIC_RELAXED) && ++mt_lt_calls % 50 != 0)
         return false;
     char buf[4096];
-    long fd = mt_sys_open("/proc/self/status", O_RDONLY | O_CLOEXEC, 0);
+    long fd = mt_proc_open("/proc/self/status", O_RDONLY); /* also after a chroot */
     if (fd < 0)
         return false;
     long n = mt_sys_read((int)fd, buf, sizeof buf - 1);

@@ -44,6 +44,7 @@
     X(pthread_setname_np, "pthread_setname_np", MT_AT_START, int, (pthread_t, const char *), )     \
     X(unshare, "unshare", MT_AT_START, int, (int), )                                               \
     X(setns, "setns", MT_AT_START, int, (int, int), )                                              \
+    X(chroot, "chroot", MT_AT_START, int, (const char *), )                                        \
     X(pthread_create, "pthread_create", MT_AT_START, int,                                          \
       (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *), )                          \
     X(fork, "fork", MT_AT_START, pid_t, (void), )                                                  \

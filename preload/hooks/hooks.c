@@ -29,6 +29,7 @@
 #include "base/exec_link.h"
 #include "base/exec_sanitizer.h"
 #include "base/last_thread.h"
+#include "base/proc_dir.h"
 #include "base/mt_libc.h"
 #include "base/own_ranges.h"
 #include "base/signal_defer.h"
@@ -975,6 +976,18 @@ MT_EXPORT int setns(int fd, int nstype)
     return (int)mt_hooks_alone(SYS_setns, fd, nstype);
 }
 
+/* chroot into a directory without /proc (a daemon that confines itself, as sshd, ntpd and bind
+ * do) would leave memtrace without /proc/self: no RSS samples, and the writer thread could not
+ * tell that a main thread gone by pthread_exit had no other thread left, so the process never
+ * ended. /proc is kept open from just before the call (base/proc_dir.h). */
+MT_EXPORT int chroot(const char *path)
+{
+    MT_ENSURE(chroot);
+    if (mt_hooks_wanted())
+        mt_proc_keep();
+    return mt_real.chroot(path);
+}
+
 /* A program built with a sanitizer whose shared runtime must be loaded first (gcc's
  * -fsanitize=address, thread, leak) aborts or crashes with memtrace's library ahead of it: it
  * is run without memtrace, and the user told why it has no log. */
@@ -1147,6 +1160,8 @@ MT_EXPORT long syscall(long nr, ...)
     if (MT_UNLIKELY(nr == SYS_seccomp &&
                     (a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER)))
         mt_hooks_confine(a[0] == SECCOMP_SET_MODE_FILTER && (a[1] & SECCOMP_FILTER_FLAG_TSYNC));
+    if (MT_UNLIKELY(nr == SYS_chroot) && mt_hooks_wanted())
+        mt_proc_keep();
     if (nr == SYS_execve)
         return mt_hooks_sys_execve(a);
     if (nr == SYS_execveat)

@@ -16,6 +16,44 @@
 #include "base/early_alloc.h"
 #include "base/mt_libc.h"
 
+/*
+ * One libzstd.so.1 serves the whole process, and when the program brings its own (a bundled
+ * lib/ on LD_LIBRARY_PATH, its RPATH) that one is memtrace's too. libzstd has no symbol
+ * versions: one older than 1.4.0 lacks ZSTD_compressStream2 and the parameter API, and the
+ * first chunk's call into it killed the program ("symbol lookup error", exit 127). So every
+ * zstd function is referenced weakly (a missing one is NULL instead of fatal) and zstd is used
+ * only when all are there and the library says it is 1.4.0 or later; else the log's chunks
+ * are deflate, as with MEMTRACE_LOG_ZSTD=0 (tests/hostile/old_zstd.c). ZSTD_versionNumber,
+ * which every libzstd.so.1 has, stays a strong reference: with weak ones only, the linker's
+ * --as-needed would leave libzstd out of this library's dependencies.
+ */
+#pragma weak ZSTD_isError
+#pragma weak ZSTD_compressBound
+#pragma weak ZSTD_getCParams
+#pragma weak ZSTD_estimateCStreamSize_usingCParams
+#pragma weak ZSTD_initStaticCCtx
+#pragma weak ZSTD_CCtx_setParameter
+#pragma weak ZSTD_CCtx_reset
+#pragma weak ZSTD_compressStream2
+
+#define MT_DEFLATER_ZSTD_MIN 10400 /* 1.4.0: ZSTD_compressStream2, ZSTD_c_* as used here */
+
+static bool mt_deflater_zstd_present(void)
+{
+    return ZSTD_isError && ZSTD_compressBound && ZSTD_getCParams &&
+           ZSTD_estimateCStreamSize_usingCParams && ZSTD_initStaticCCtx && ZSTD_CCtx_setParameter &&
+           ZSTD_CCtx_reset && ZSTD_compressStream2 && ZSTD_versionNumber() >= MT_DEFLATER_ZSTD_MIN;
+}
+
+/* Asked once: the loaded library does not change (it is a dependency of this one). */
+static bool mt_deflater_zstd_usable(void)
+{
+    static int usable = -1;
+    if (usable < 0)
+        usable = mt_deflater_zstd_present();
+    return usable;
+}
+
 #if MT_HAVE_LIBDEFLATE
 #include <libdeflate.h>
 #endif
@@ -109,6 +147,8 @@ static int mt_deflater_zinit(mt_deflater_t *d)
  * header, and a block header per stream beyond ZSTD_compressBound's. */
 static size_t mt_deflater_zstd_bound(size_t bound, size_t raw_cap)
 {
+    if (!mt_deflater_zstd_usable())
+        return bound;
     size_t zb = ZSTD_compressBound(raw_cap) + 32 + 8 * MT_STREAMS;
     return zb > bound ? zb : bound;
 }
@@ -219,6 +259,8 @@ static ZSTD_compressionParameters mt_deflater_zstd_cparams(void)
  */
 static void mt_deflater_try_zstd(mt_deflater_t *d)
 {
+    if (!mt_deflater_zstd_usable())
+        return;
     if (!d->zc_ws) {
         size_t need = ZSTD_estimateCStreamSize_usingCParams(mt_deflater_zstd_cparams());
         d->zc_ws = mt_map(need);

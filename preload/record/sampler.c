@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/mt_libc.h"
+#include "base/proc_dir.h"
 #include "io/log_writer.h"
 
 static uint64_t mt_sampler_rss(void)
@@ -17,7 +18,11 @@ static uint64_t mt_sampler_rss(void)
     if (MT_UNLIKELY(mt_sys_confined_here(mt_writer_self)))
         return 0;
     char buf[128];
-    long fd = mt_sys_open("/proc/self/statm", O_RDONLY | O_CLOEXEC, 0);
+    /* thread-self: once main has left by pthread_exit, /proc/self is the group leader, a
+     * zombie without memory, whose statm says 0; the sampling thread shares the memory. */
+    long fd = mt_proc_open("/proc/thread-self/statm", O_RDONLY); /* also after a chroot */
+    if (fd < 0)
+        fd = mt_proc_open("/proc/self/statm", O_RDONLY); /* Linux before 3.17 */
     if (fd < 0)
         return 0;
     long n = mt_sys_read((int)fd, buf, sizeof buf - 1);

@@ -409,6 +409,9 @@ def case_ends():
         got = (rep["exit"]["reason"], rep["exit"]["status"])
         check(got == (reason, status), f"ends {how}: the log says exit {got}, "
               f"expected {(reason, status)}")
+        # after main's pthread_exit, /proc/self/statm (the zombie leader's) said 0
+        check(how != "pthread_exit" or rep["peak_rss_bytes"] > 0,
+              f"ends {how}: peak RSS {rep['peak_rss_bytes']}")
 
 
 @case(60)
@@ -689,6 +692,37 @@ def case_libc_names_shim():
         got = (t["allocations"], t["frees"], t["leaked_bytes"])
         check(got == want, f"LD_PRELOAD={':'.join(order)}: the program counted {want}, "
               f"the log says {got}")
+
+
+@case(60)
+def case_old_zstd():
+    """A program run with its own libzstd.so.1, older than 1.4.0, on LD_LIBRARY_PATH: that one
+    is memtrace's too, and the log writer's first call into it killed the program (symbol
+    lookup error, exit 127). Now the log's chunks are deflate, every event is there, and the
+    child's log too."""
+    lib = os.path.dirname(it.built("tests", "hostile", "zstd_1_3", "libzstd.so.1"))
+    env = dict(os.environ, LD_LIBRARY_PATH=lib)
+    same_as_plain("old_zstd", env=env)
+    logs = logs_of(os.path.join(it.TMP, "old_zstd-.mtr"))
+    check(len(logs) == 2, f"want the program's log and its child's: {logs}")
+    got, rep = own_totals(logs[1], prog("old_zstd"))
+    check(got == (50000, 49950, 40 * 50 + sum(range(0, 50000, 1000))) and
+          rep["exit"] == {"reason": "normal", "status": 3},
+          f"the child's log: {got}, exit {rep['exit']}")
+
+
+@case(60)
+def case_chroot_exit():
+    """chroot into an empty directory, as a daemon confines itself, then main leaves by
+    pthread_exit while a worker allocates: the process must end when the worker does, as
+    plain. Without /proc memtrace's writer thread could not see that it was the last thread
+    left, and the process never ended ("still running after 30 s")."""
+    root = os.path.join(it.TMP, "empty_root")
+    plain = run([prog("chroot_exit"), root], timeout=30)
+    if plain.stdout.startswith("skip"):
+        raise Skip(plain.stdout.strip())
+    _, rep = same_as_plain("chroot_exit", root, timeout=30)
+    check(rep["exit"] == {"reason": "normal", "status": 0}, f"the log: exit {rep['exit']}")
 
 
 if __name__ == "__main__":
