@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -77,17 +78,73 @@ int mt_writer_init(bool try_libdeflate)
 
 /* ---- file ---- */
 
-/* fd moved to 100 or above (close-on-exec), out of reach of a target's dup2() onto the low
- * numbers; fd itself when that fails. errno is kept. */
+/*
+ * The log's descriptor is kept out of the program's way: at 100 or above (close-on-exec), not
+ * the lowest free number, which the program's next open() would have got (a test that checks
+ * its first file is descriptor 3, a dup2() onto the low numbers), and above the program's
+ * RLIMIT_NOFILE when that is lower, so that a program at its limit keeps all of its room
+ * (the soft limit is raised to the hard one just for the call, as far as it goes).
+ */
+#define MT_WRITER_FD_MIN 100
+
+/* The soft RLIMIT_NOFILE raised to the hard one; the old limit, to give back, in *old. False
+ * when there is nothing to raise, or inside a seccomp sandbox (a filter may kill the process
+ * on prlimit). */
+static bool mt_writer_fd_room_begin(struct rlimit *old)
+{
+    if (mt_sys_confined_here(mt_writer_self) ||
+        mt_syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, old) != 0 ||
+        old->rlim_cur >= old->rlim_max)
+        return false;
+    struct rlimit more = {old->rlim_max, old->rlim_max};
+    return mt_syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &more, NULL) == 0;
+}
+
+static void mt_writer_fd_room_end(const struct rlimit *old)
+{
+    (void)mt_syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, old, NULL);
+}
+
+/* fd moved out of the program's way (above); fd itself when it cannot be. errno is kept. */
 static int mt_writer_fd_high(int fd)
 {
     int saved = errno;
-    int hi = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+    long hi = mt_syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, MT_WRITER_FD_MIN);
+    if (hi < 0) { /* the limit is 100 or lower */
+        struct rlimit old;
+        if (mt_writer_fd_room_begin(&old)) {
+            rlim_t above = old.rlim_cur > MT_WRITER_FD_MIN ? MT_WRITER_FD_MIN : old.rlim_cur;
+            hi = mt_syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, above);
+            mt_writer_fd_room_end(&old);
+        }
+    }
     errno = saved;
     if (hi < 0)
         return fd;
     mt_sys_close(fd);
-    return hi;
+    return (int)hi;
+}
+
+/* open() of a log: at the program's descriptor limit (every number below it in use), with
+ * room made above it for the moment. */
+static long mt_writer_open_fd(const char *path, int flags, int mode)
+{
+    long fd = mt_sys_open(path, flags, mode);
+    struct rlimit old;
+    int saved = errno;
+    if (fd == -EMFILE && mt_writer_fd_room_begin(&old)) {
+        fd = mt_sys_open(path, flags, mode);
+        if (fd >= 0) {
+            long hi = mt_syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (long)old.rlim_cur);
+            if (hi >= 0) {
+                mt_sys_close((int)fd);
+                fd = hi;
+            }
+        }
+        mt_writer_fd_room_end(&old);
+    }
+    errno = saved;
+    return fd;
 }
 
 /* Says on stderr (mt_msg) what happened to the log: before, its path, after, the error's
@@ -115,13 +172,16 @@ static void mt_writer_mode_fix(int fd)
 
 static int mt_writer_create(const char *path)
 {
-    long fd = mt_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    long fd = mt_writer_open_fd(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return (int)fd;
     mt_writer_mode_fix((int)fd);
-    /* A target that closed stdio would otherwise get our log as its stdout/stderr, and its
-     * later dup2() onto 0-2 would clobber the log. */
-    return fd <= 2 ? mt_writer_fd_high((int)fd) : (int)fd;
+    /* Not the lowest free number: a target that closed stdio would otherwise get our log as
+     * its stdout/stderr, and its later dup2() onto 0-2 would clobber the log. Inside a
+     * seccomp sandbox only then: a filter may kill the process on fcntl or prlimit. */
+    if (mt_sys_confined_here(false) && fd > 2)
+        return (int)fd;
+    return mt_writer_fd_high((int)fd);
 }
 
 static void mt_writer_manifest(int pid)
@@ -223,7 +283,7 @@ static int mt_writer_check_fd(void)
     mt_writer_t *w = &mt_writer;
     if (w->fd >= 0 && mt_writer_fd_is_log(w->fd))
         return 0;
-    long opened = mt_sys_open(w->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
+    long opened = mt_writer_open_fd(w->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
     if (opened < 0)
         return -EBADF;
     int fd = mt_writer_fd_high((int)opened);
