@@ -7,8 +7,10 @@
 #include "freeres.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "base/config.h"
 #include "base/mt_libc.h"
@@ -17,9 +19,8 @@
 
 typedef void (*mt_freeres_fn)(void);
 
-static mt_freeres_fn mt_freeres_lookup(const char *name)
+static void *mt_freeres_symbol(const char *name)
 {
-    mt_freeres_fn fn;
     /* dlsym of a missing symbol allocates its error text: from the early buffer, unrecorded,
      * so that the program's heap stays as it was (see mt_private_heap). */
     mt_guard++;
@@ -27,8 +28,34 @@ static mt_freeres_fn mt_freeres_lookup(const char *name)
     void *sym = dlsym(RTLD_DEFAULT, name);
     mt_private_heap--;
     mt_guard--;
+    return sym;
+}
+
+static mt_freeres_fn mt_freeres_lookup(const char *name)
+{
+    mt_freeres_fn fn;
+    void *sym = mt_freeres_symbol(name);
     memcpy(&fn, &sym, sizeof fn);
     return fn;
+}
+
+/*
+ * exit() runs _IO_cleanup after every exit handler, ours included, and that pass gives each
+ * stream a byte orientation; valgrind's __libc_freeres comes after it and frees the buffer of
+ * every buffered stream. Ours runs before it, and __libc_freeres's own pass skips a stream
+ * without an orientation as unused: one read only by large freads (they bypass __underflow,
+ * which orients) keeps its buffer, "still reachable" where memcheck sees it freed. Orienting
+ * the streams first frees what valgrind's frees; __libc_freeres orients every stream anyway,
+ * so nothing the program does after this sees a difference. No other thread is left.
+ */
+static void mt_freeres_orient_streams(void)
+{
+    FILE **list = mt_freeres_symbol("_IO_list_all"); /* glibc's chain of open streams */
+    if (!list)
+        return;
+    for (FILE *fp = *list; fp; fp = fp->_chain)
+        if (fp->_vtable_offset == 0) /* glibc 2.0's layout: glibc leaves those alone */
+            (void)fwide(fp, -1);
 }
 
 int mt_freeres_run(void)
@@ -44,8 +71,10 @@ int mt_freeres_run(void)
     mt_freeres_fn libc = mt_freeres_lookup("__libc_freeres");
     if (cxx)
         cxx();
-    if (libc)
+    if (libc) {
+        mt_freeres_orient_streams();
         libc();
+    }
     return 1;
 }
 

@@ -6,8 +6,10 @@
 # may lack: a missing one is skipped and said so). Where valgrind is installed, the sqlite3 and
 # threaded-C runs' allocation counts are compared with memcheck's.
 #
-#   tests/world.sh            MEMTRACE_BUILDDIR=... for another build (default build/)
+#   tests/world.sh [NAME...]  only the programs named (default all); MEMTRACE_BUILDDIR=... for
+#                             another build (default build/)
 set -uo pipefail
+only=" $* "
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD="${MEMTRACE_BUILDDIR:-$ROOT/build}"
 MT="$BUILD/cli/memtrace"
@@ -28,6 +30,7 @@ have() {
 world() {
     local name=$1 in=$2
     shift 2
+    [ "$only" = "  " ] || [[ "$only" == *" $name "* ]] || return
     if ! have "$1"; then
         echo "skip  $name: $1 is not installed"
         return
@@ -62,7 +65,8 @@ PYEOF
 )
     local allocs=${rep%% *} bad=${rep#* }
     # A Go program ends with a raw exit_group, which no hook sees: its log has no end (the
-    # recorder's last buffer and EXIT are lost), a known limit; anything else still fails it.
+    # recorder's last buffer and EXIT are lost), a known limit; gdb SIGKILLs the two children
+    # it forks to probe ptrace, whose logs end there. Anything else still fails it.
     if [ -n "${WORLD_CUT_OK:-}" ] && [[ "$bad" == *" truncated: "* ]] &&
         [[ "$bad" != *"unknown blocks"* && "$bad" != *"report failed"* ]]; then
         echo "note  $name: log ends before the exit ($bad)"
@@ -80,6 +84,19 @@ PYEOF
             "$name" "$allocs" "$nlogs" "$rc_plain"
     fi
     echo "$allocs" >"$tmp/$name.allocs"
+}
+
+# world_with PROG NAME STDIN_FILE CMD...: world, skipped when PROG is not installed (CMD is a
+# shell line that runs it).
+world_with() {
+    local prog=$1
+    shift
+    [ "$only" = "  " ] || [[ "$only" == *" $1 "* ]] || return
+    if ! have "$prog"; then
+        echo "skip  $1: $prog is not installed"
+        return
+    fi
+    world "$@"
 }
 
 # memcheck NAME STDIN_FILE CMD...: memcheck's allocation count of the same program against
@@ -334,6 +351,126 @@ if have go && (cd "$tmp/work" && GOCACHE="$tmp/gocache" CGO_ENABLED=1 go build -
 else
     echo "skip  go-cgo: go (golang-go) is not installed"
 fi
+# ---- JIT code without unwind tables, threaded compressors, crypto, build tools, shells ----
+# 400,000 lines (about 9 MB) for the regex engines, the compressors and awk.
+seq 400000 | awk '{print "line " $1 " foo" ($1 * 7919) % 1000 " bar"}' >"$tmp/work/big.txt"
+big="$tmp/work/big.txt"
+# PCRE2's JIT compiles each pattern to machine code that has no unwind tables.
+world grep-P "$big" grep -cP '(\d)\1{2}|foo(9\d\d) bar'
+world pcre2grep "$big" pcre2grep -c '(\d)\1{2}|foo(9\d\d) bar'
+cat >"$tmp/work/re_heavy.py" <<'EOF'
+import re
+pats = [re.compile(r'line (\d+) foo(\d*)7 bar'), re.compile(r'(\d)\1'),
+        re.compile(r'foo(?P<n>\d+)\s+bar$')]
+n = tot = 0
+with open('big.txt') as f:
+    for line in f:
+        for p in pats:
+            m = p.search(line)
+            if m:
+                n += 1
+                tot += len(m.group(0))
+with open('big.txt') as f:
+    words = re.findall(r'\w+', f.read(2000000))
+print(n, tot, len(words), len(re.sub(r'(\d+)', lambda m: m.group(1)[::-1], 'a1b22c333' * 10000)))
+EOF
+world python3-re "$tmp/empty" "$PY" re_heavy.py
+# Compressors with worker threads, each a round trip through two processes.
+world_with zstd zstd-T2 "$big" sh -c 'zstd -T2 -q -c | zstd -T2 -dq -c | md5sum'
+world_with pigz pigz "$big" sh -c 'pigz -p 2 -c | pigz -p 2 -dc | md5sum'
+world_with pbzip2 pbzip2 "$big" sh -c 'pbzip2 -p2 -c | pbzip2 -p2 -dc | md5sum'
+world_with lbzip2 lbzip2 "$big" sh -c 'lbzip2 -n2 -c | lbzip2 -n2 -dc | md5sum'
+# A tree of 600 files: rsync's three processes; tar and gzip in a pipeline.
+for d in $(seq 20); do
+    mkdir -p "$tmp/work/tree/d$d"
+    for f in $(seq 30); do seq $((d * f * 10)) >"$tmp/work/tree/d$d/f$f"; done
+done
+world_with rsync rsync "$tmp/empty" sh -c 'rsync -a tree/ copy/ && diff -r tree copy && echo same'
+world_with gzip tar-gzip "$tmp/empty" \
+    sh -c 'tar --sort=name -cf - tree | gzip -6 | gzip -dc | tar -xOf - | md5sum'
+head -c 2000000 "$big" >"$tmp/work/med.txt"
+world_with openssl openssl-enc "$tmp/empty" sh -c 'openssl enc -aes-256-cbc -pbkdf2 \
+    -pass pass:secret -S 0102030405060708 -in med.txt | openssl enc -d -aes-256-cbc -pbkdf2 \
+    -pass pass:secret | md5sum'
+world openssl-dgst "$tmp/empty" openssl dgst -sha256 -sha512 big.txt
+world_with openssl openssl-genpkey "$tmp/empty" sh -c 'openssl genpkey -algorithm EC \
+    -pkeyopt ec_paramgen_curve:P-256 -out ec.pem && openssl pkey -in ec.pem -pubout -out ec.pub &&
+    openssl dgst -sha256 -sign ec.pem -out sig med.txt &&
+    openssl dgst -sha256 -verify ec.pub -signature sig med.txt'
+world curl "$tmp/empty" curl -s -o /dev/null -w '%{size_download}\n' "file://$big"
+mkdir -m 700 "$tmp/work/gnupg"
+world_with gpg gpg-random "$tmp/empty" \
+    sh -c 'gpg --homedir gnupg --batch --gen-random 1 100000 | wc -c'
+# gpgv checks the archive's signature of an apt index, where apt has one.
+inrelease=$(ls /var/lib/apt/lists/*_InRelease 2>/dev/null | head -1)
+if [ -n "$inrelease" ] && [ -f /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+    world_with gpgv gpgv "$tmp/empty" sh -c "gpgv --keyring \
+        /usr/share/keyrings/debian-archive-keyring.gpg '$inrelease' 2>&1 | grep -c 'Good signature'"
+else
+    echo "skip  gpgv: no apt InRelease file or no Debian archive keyring"
+fi
+# cmake configures a project by running the compiler in dozens of children; ninja builds it.
+mkdir -p "$tmp/work/cm"
+printf '%s\n' 'cmake_minimum_required(VERSION 3.13)' 'project(tiny C)' 'add_library(f STATIC f.c)' \
+    'add_executable(app main.c)' 'target_link_libraries(app f)' >"$tmp/work/cm/CMakeLists.txt"
+echo 'int f(int x) { return x + 1; }' >"$tmp/work/cm/f.c"
+printf '#include <stdio.h>\nint f(int);\nint main(void) { printf("%%d\\n", f(41)); return 0; }\n' \
+    >"$tmp/work/cm/main.c"
+if have ninja; then
+    world cmake-ninja "$tmp/empty" sh -c 'cmake -S cm -B cm/b -G Ninja >/dev/null &&
+        ninja -C cm/b >/dev/null && ./cm/b/app; rm -rf cm/b'
+else
+    echo "skip  cmake-ninja: ninja is not installed"
+fi
+world gawk "$big" gawk '{c[$3]++; w[$2] = $4} END {n = 0; for (k in c) n++; print n, length(w)}'
+world mawk "$big" mawk '{c[$3]++; w[$2] = $4} END {n = 0; for (k in c) n++; print n, length(w)}'
+echo '2^100000' >"$tmp/work/pow.bc"
+world bc "$tmp/work/pow.bc" bc
+"$PY" - "$tmp/work/big.json" <<'EOF'
+import json, sys
+rows = [{"id": i, "name": "n%d" % i, "tags": [i % 7, str(i)], "nested": {"a": i * 0.5}}
+        for i in range(200000)]
+with open(sys.argv[1], "w") as f:
+    json.dump(rows, f)
+EOF
+world jq "$tmp/empty" jq -c '(group_by(.tags[0]) | map(length)), ([.[] | .nested.a] | add)' big.json
+# gdb: C++ and threads of its own; then a program run under it (ptrace, a shell that starts
+# it, and two children gdb forks to probe ptrace and kills: their logs end early, hence the
+# note).
+world gdb "$tmp/empty" gdb -batch -nx -ex 'info functions main' /bin/true
+if have gdb && have ./threads; then
+    WORLD_CUT_OK=1 world gdb-run "$tmp/empty" sh -c "gdb -batch -nx -ex 'break work' -ex run \
+        -ex 'bt 1' -ex delete -ex continue ./threads 2>&1 |
+        grep -E '^(#0|threads done|\\[Inferior)' | sed 's/process [0-9]*/process N/; s/0x[0-9a-f]*/ADDR/g'"
+fi
+world clang++ "$tmp/empty" clang++ -O2 -c map.cpp -o /dev/null
+# Shells: a few hundred processes (subshells, command substitutions, pipelines), each with its
+# own log.
+cat >"$tmp/work/subshells.sh" <<'EOF'
+n=0
+for i in $(seq 60); do
+    x=$( (echo $i; echo $((i * 2))) | while read a; do echo $((a + 1)); done | sort -n | tail -1 )
+    n=$((n + x))
+done
+declare -A h
+for i in $(seq 20000); do h[k$i]=$i; done
+f() { local s=""; for j in $(seq 50); do s="$s$j"; done; echo ${#s}; }
+for i in 1 2 3; do f & done >/dev/null
+wait
+echo "$n ${#h[@]} $(f) $(( $(f) + 1 ))"
+EOF
+world bash "$tmp/empty" bash subshells.sh
+cat >"$tmp/work/subshells.dash" <<'EOF'
+n=0 i=0
+while [ $i -lt 80 ]; do
+    x=$( (echo $i; echo $((i * 3))) | sort -n | tail -1 )
+    n=$((n + x)) i=$((i + 1))
+done
+(echo a | cat) & (echo b | cat) >/dev/null & wait
+echo $n
+EOF
+world dash "$tmp/empty" dash subshells.dash
+
 memcheck sqlite3 "$tmp/work/rows.sql" sqlite3 :memory:
 memcheck threads-c "$tmp/empty" ./threads
 

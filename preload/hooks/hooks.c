@@ -731,14 +731,57 @@ MT_EXPORT void _exit(int status)
         mt_syscall(SYS_exit_group, status);
 }
 
-/* The leak check scans the exiting thread's stack from the frame that called exit(): the
+/*
+ * The leak check scans the exiting thread's stack from the frame that called exit(): the
  * frames of exit's own machinery below it (our handler included) sit where the program's
- * dead frames were, and stale pointers there would make lost blocks look reachable. */
-MT_EXPORT void exit(int status)
+ * dead frames were, and stale pointers there would make lost blocks look reachable. The
+ * caller's callee-saved registers are the program's, though: a pointer kept only in one of
+ * them at the call is still held (memcheck finds it where exit's frames saved it). So exit()
+ * is entered in assembly, which pushes those six registers and hands their address on: the
+ * scan starts there, at the registers, then the caller's frame. CFI keeps the frame
+ * unwindable for the stacks of what exit handlers allocate.
+ */
+__attribute__((noreturn, used)) void mt_hooks_exit(int status, const uintptr_t *saved);
+
+__asm__(".text\n"
+        ".globl exit\n"
+        ".type exit, @function\n"
+        "exit:\n"
+        ".cfi_startproc\n"
+#if defined(__CET__)
+        "endbr64\n"
+#endif
+        "push %rbx\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_rel_offset %rbx, 0\n"
+        "push %rbp\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_rel_offset %rbp, 0\n"
+        "push %r12\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_rel_offset %r12, 0\n"
+        "push %r13\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_rel_offset %r13, 0\n"
+        "push %r14\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_rel_offset %r14, 0\n"
+        "push %r15\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_rel_offset %r15, 0\n"
+        "mov %rsp, %rsi\n"
+        "sub $8, %rsp\n" /* the call's 16-byte alignment */
+        ".cfi_adjust_cfa_offset 8\n"
+        "call mt_hooks_exit\n"
+        "ud2\n"
+        ".cfi_endproc\n"
+        ".size exit, .-exit\n");
+
+void mt_hooks_exit(int status, const uintptr_t *saved)
 {
     if (!mt_real.exit)
         MT_SYM(exit, "exit");
-    mt_leakscan_set_stack_start((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *));
+    mt_leakscan_set_stack_start((uintptr_t)saved);
     mt_real.exit(status);
     for (;;)
         mt_syscall(SYS_exit_group, status);
