@@ -128,6 +128,27 @@ int mt_config_expand(const char *tmpl, int pid, char *out, unsigned cap)
     return mt_config_expand_as(tmpl, pid, mt_config.name, out, cap);
 }
 
+#define MT_LOG_NAME_IN_TURN 16 /* base, base.2 ... base.16; then by pid */
+
+bool mt_config_log_name(const char *base, int pid, unsigned n, char *out, size_t cap)
+{
+    if (n == 0 || n >= MT_LOG_NAME_TRIES)
+        return false;
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, out, cap);
+    mt_sbuf_add(&s, base);
+    if (n > 1 && n <= MT_LOG_NAME_IN_TURN) {
+        mt_sbuf_add(&s, ".");
+        mt_sbuf_u64(&s, n);
+    } else if (n > MT_LOG_NAME_IN_TURN) {
+        mt_sbuf_add(&s, ".");
+        mt_sbuf_u64(&s, (uint64_t)pid);
+        mt_sbuf_add(&s, ".");
+        mt_sbuf_u64(&s, n - MT_LOG_NAME_IN_TURN);
+    }
+    return s.len + 1 < cap;
+}
+
 int mt_config_expand_as(const char *tmpl, int pid, const char *name, char *out, unsigned cap)
 {
     const char *exe = mt_config.exe[0] ? mt_config_base(mt_config.exe) : "unknown";

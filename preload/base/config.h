@@ -49,6 +49,16 @@ MT_WUR int mt_config_expand(const char *tmpl, int pid, char *out, unsigned cap);
 MT_WUR int mt_config_expand_as(const char *tmpl, int pid, const char *name, char *out,
                                unsigned cap);
 
+/*
+ * The n-th name a log of process pid may take when base (the expanded template) is taken
+ * already, n from 1: base itself, then base.2 to base.16 (a template without %p: the second
+ * process's log is out.mtr.2), then base.PID.1, base.PID.2, ... (a run of thousands of
+ * processes: each tries a few names, not every earlier one, and none runs out of them).
+ * False when n is past the last (MT_LOG_NAME_TRIES) or the name does not fit cap.
+ */
+#define MT_LOG_NAME_TRIES 1016u
+bool mt_config_log_name(const char *base, int pid, unsigned n, char *out, size_t cap);
+
 /* The environment variable that tells an exec'd image which log its predecessor wrote:
  * "PID:PATH" (another pid's value is stale, e.g. passed on by posix_spawn, and ignored). */
 #define MT_CONFIG_EXEC_FROM "MEMTRACE_EXEC_FROM"

@@ -116,18 +116,9 @@ int mt_exec_link_next(const char *file, int pid, char *out, size_t cap)
      * only image now: the first free name stays free until the new image takes it. Without
      * %p another process may take it first; the reader then finds the new image by its
      * ORIGIN record, which names this log. */
-    for (unsigned n = 1; n < 1000; n++) {
-        mt_sbuf_t s;
-        mt_sbuf_init(&s, out, cap);
-        mt_sbuf_add(&s, base);
-        if (n > 1) {
-            mt_sbuf_add(&s, ".");
-            mt_sbuf_u64(&s, n);
-        }
-        if (s.len + 1 >= cap)
-            return -ENAMETOOLONG;
+    unsigned n = 1;
+    for (; mt_config_log_name(base, pid, n, out, cap); n++)
         if (access(out, F_OK) != 0)
             return 0;
-    }
-    return -EEXIST;
+    return n < MT_LOG_NAME_TRIES ? -ENAMETOOLONG : -EEXIST;
 }

@@ -26,8 +26,9 @@ void mt_exec_link_env_free(char **env, size_t mapped);
 char **mt_exec_unpreload_env(char *const *envp, size_t *mapped);
 
 /* The log an image started from file (the path or name given to exec) will create: the
- * template expanded for pid and file's last part, with the ".2", ".3", ... of the first name
- * not taken, as mt_writer_open picks it. 0, or -ENAMETOOLONG. */
+ * template expanded for pid and file's last part, the first of its names not taken
+ * (mt_config_log_name), as mt_writer_open picks it. 0, or -ENAMETOOLONG when it does not
+ * fit, -EEXIST when every name is taken. */
 MT_WUR int mt_exec_link_next(const char *file, int pid, char *out, size_t cap);
 
 #endif

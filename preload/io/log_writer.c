@@ -214,13 +214,10 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
     if (rc < 0)
         return rc;
     int fd = -EEXIST;
-    for (unsigned n = 1; n < 1000 && fd == -EEXIST; n++) {
-        mt_sbuf_t s;
-        mt_sbuf_init(&s, w->path, sizeof w->path);
-        mt_sbuf_add(&s, base);
-        if (n > 1) {
-            mt_sbuf_add(&s, ".");
-            mt_sbuf_u64(&s, n);
+    for (unsigned n = 1; fd == -EEXIST; n++) {
+        if (!mt_config_log_name(base, pid, n, w->path, sizeof w->path)) {
+            fd = n < MT_LOG_NAME_TRIES ? -ENAMETOOLONG : -EEXIST;
+            break;
         }
         fd = mt_writer_create(w->path);
     }

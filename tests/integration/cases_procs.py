@@ -411,3 +411,58 @@ def case_procs_make():
     rows = [x for x in p.stdout.split("\n") if "/cc1 " in x]
     check(p.returncode == 0 and rows and "big.c" in rows[0],
           f"text: the first compiler row is the one of big.c\n{show(p)}")
+
+
+MANY_FORKS_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+__attribute__((noinline)) static void *take(size_t n) { return malloc(n); }
+
+int main(int argc, char **argv)
+{
+    int n = atoi(argv[1]);
+    for (int i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            void *a = take(1111), *b = take(2222), *c = take(3333);
+            free(a);
+            free(b);
+            (void)c; /* 3,333 bytes left at exit */
+            exit(0);
+        }
+        int status;
+        if (pid < 0 || waitpid(pid, &status, 0) != pid || status != 0)
+            return 1;
+    }
+    printf("forked %d\n", n);
+    return 0;
+}
+"""
+
+
+@case(300)
+def case_procs_many_one_name():
+    """1,100 processes under one fixed -o (no %p): each gets a log of its own. Names went
+    FILE, FILE.2 ... FILE.999 and then every process was left unrecorded ("cannot create
+    FILE.999: File exists"), each trying all the names before it; now FILE.2 to FILE.16, then
+    FILE.PID.1 (preload/base/config.c: mt_config_log_name)."""
+    exe = it.build_c("many_forks", MANY_FORKS_C)
+    d = os.path.join(it.TMP, "many")
+    os.makedirs(d)
+    base = os.path.join(d, "one.mtr")
+    p = memtrace("run", "-q", "-o", base, "--", exe, "1100", timeout=280)
+    check(p.returncode == 0 and p.stdout == "forked 1100\n", f"memtrace run\n{show(p)}")
+    check("cannot create" not in p.stderr, f"a process went unrecorded\n{show(p)}")
+    names = sorted(os.listdir(d))
+    check(len(names) == 1101, f"{len(names)} logs for 1,101 processes")
+    in_turn = {"one.mtr"} | {f"one.mtr.{n}" for n in range(2, 17)}
+    by_pid = [n for n in names if n not in in_turn]
+    check(in_turn <= set(names) and all(re.fullmatch(r"one\.mtr\.\d+\.\d+", n) for n in by_pid),
+          f"unexpected names: {[n for n in by_pid if not re.fullmatch(r'one.mtr.[0-9]+.[0-9]+', n)][:5]}")
+    last = os.path.join(d, by_pid[-1])
+    rep = json_of("report", "--format", "json", last)
+    check(not rep["truncated"] and it.own_calls(rep, exe)[:3] == (3, 2, 3333),
+          f"{last}: {it.own_calls(rep, exe)} (truncated: {rep['truncated']})")

@@ -158,5 +158,26 @@ START_TEST(expand)
 }
 END_TEST
 
-MT_SUITE(.name = "config", .tests = MT_TESTS(defaults, every_variable_set,
-                                             bad_numbers_take_the_default, exec_from, expand));
+START_TEST(log_names_in_turn_then_by_pid)
+{
+    char out[64];
+    ck_assert(mt_config_log_name("/l/x.mtr", 4242, 1, out, sizeof out));
+    ck_assert_str_eq(out, "/l/x.mtr");
+    ck_assert(mt_config_log_name("/l/x.mtr", 4242, 2, out, sizeof out));
+    ck_assert_str_eq(out, "/l/x.mtr.2");
+    ck_assert(mt_config_log_name("/l/x.mtr", 4242, 16, out, sizeof out));
+    ck_assert_str_eq(out, "/l/x.mtr.16");
+    ck_assert(mt_config_log_name("/l/x.mtr", 4242, 17, out, sizeof out));
+    ck_assert_str_eq(out, "/l/x.mtr.4242.1");
+    ck_assert(mt_config_log_name("/l/x.mtr", 4242, MT_LOG_NAME_TRIES - 1, out, sizeof out));
+    ck_assert_str_eq(out, "/l/x.mtr.4242.999");
+    ck_assert(!mt_config_log_name("/l/x.mtr", 4242, MT_LOG_NAME_TRIES, out, sizeof out));
+    ck_assert(!mt_config_log_name("/l/x.mtr", 4242, 0, out, sizeof out));
+    char small[12];
+    ck_assert(!mt_config_log_name("/l/x.mtr", 4242, 17, small, sizeof small)); /* too long */
+}
+END_TEST
+
+MT_SUITE(.name = "config",
+         .tests = MT_TESTS(defaults, every_variable_set, bad_numbers_take_the_default, exec_from,
+                           expand, log_names_in_turn_then_by_pid));
