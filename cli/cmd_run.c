@@ -678,6 +678,32 @@ too_long:
     return -1;
 }
 
+/* Logs whose recording stopped early because a write failed (a full disk: the file header's
+ * MT_LOG_FLAG_STOPPED, set by the recorder): how many, the first in *first. */
+static size_t mt_run_stopped_logs(const mt_run_log_t *logs, size_t n, const char **first)
+{
+    size_t stopped = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t h[MT_LOG_HEADER_SIZE];
+        int fd = open(logs[i].path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        bool got = pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h;
+        close(fd);
+        if (got && memcmp(h, "MEMTRACE", 8) == 0 &&
+            (mt_get_u32le(h + MT_LOG_HEADER_FLAGS_AT) & MT_LOG_FLAG_STOPPED) && !stopped++)
+            *first = logs[i].path;
+    }
+    return stopped;
+}
+
+/* No room left for a log in dir (a full disk, or no free inode). */
+static bool mt_run_dir_full(const char *dir)
+{
+    struct statvfs v;
+    return statvfs(dir[0] ? dir : ".", &v) == 0 && (v.f_bavail == 0 || (v.f_files && !v.f_favail));
+}
+
 /* The program inherits this process's RLIMIT_AS: under a limit, the recorder (about 30 MiB
  * of address space at start) may not have fitted. */
 static bool mt_run_address_space_limited(void)
@@ -697,6 +723,11 @@ static void mt_run_explain_no_log(const char *prog, const char *output)
         fprintf(stderr, "memtrace: %s wrote no log: the directory of -o, ", prog);
         fwrite(output, 1, (size_t)(slash - output), stderr);
         fprintf(stderr, ", must exist (%%e there is the program's file name; it is not created)\n");
+    } else if (mt_run_dir_full(dir)) {
+        /* the recorder said so in its own line ("write to ... failed: No space left") */
+        fprintf(stderr, "memtrace: %s wrote no log: no space left on the file system of ", prog);
+        mt_text_put(stderr, dir);
+        fputc('\n', stderr);
     } else if (mt_run_address_space_limited()) {
         /* the recorder said so in its own line ("out of memory at start") */
         fprintf(stderr,
@@ -1221,6 +1252,19 @@ int mt_cmd_run(int argc, char **argv)
         mt_run_report_logs(logs, nlogs, pid, o.quiet, WIFEXITED(status), follower, live, &root_log);
     mt_run_follow_free(follower);
     mt_run_live_free(live);
+    const char *stopped_log = NULL;
+    size_t stopped = mt_run_stopped_logs(logs, nlogs, &stopped_log);
+    if (stopped) {
+        /* the recorder said why (a write error); the run must not look like a good one */
+        fprintf(stderr,
+                "memtrace: recording stopped early in %zu process%s (a write to the log "
+                "failed), so the run's figures are incomplete: ",
+                stopped, stopped == 1 ? "" : "es");
+        mt_text_put(stderr, stopped_log);
+        fprintf(stderr, "; %s itself exited %d\n", prog, exit_status);
+        if (exit_status == 0)
+            exit_status = 1;
+    }
     if (found && o.leak_check)
         exit_status = mt_run_leak_check(&o, logs[root_log].path, prog, exit_status);
     if (found && o.peak_limit_text)

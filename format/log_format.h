@@ -213,6 +213,11 @@
 /* File header flags (offset 12). AGGREGATED: `memtrace run --aggregate` wrote the log: no heap
  * events, only what the recorder aggregated (AGG_* records), written when the process ended. */
 #define MT_LOG_FLAG_AGGREGATED 1u
+/* STOPPED: recording stopped when a write to the log failed (a full disk, a file size limit):
+ * the log ends early, and says so here, rewritten in place (no new block is needed). Readers
+ * older than this flag ignore it and see a truncated log. */
+#define MT_LOG_FLAG_STOPPED 2u
+#define MT_LOG_HEADER_FLAGS_AT 12  /* the flags' offset in the file header */
 #define MT_CHUNK_MAGIC 0x4b43544dU /* "MTCK" read as little-endian u32: raw deflate */
 /* Version 8: zstd. "MTZF": the payload starts a zstd frame (the reader starts a new stream);
  * "MTZC": it continues the frame of the last MTZF chunk (an MTCK chunk may come between). */
@@ -1597,7 +1602,7 @@ static inline void mt_log_header_put(uint8_t out[MT_LOG_HEADER_SIZE], uint64_t s
 /* Sets the file header's flags (MT_LOG_FLAG_*) after mt_log_header_put. */
 static inline void mt_log_header_set_flags(uint8_t out[MT_LOG_HEADER_SIZE], uint32_t flags)
 {
-    mt_put_u32le(out + 12, flags);
+    mt_put_u32le(out + MT_LOG_HEADER_FLAGS_AT, flags);
 }
 
 /* Writes a 16-byte chunk header. */

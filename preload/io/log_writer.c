@@ -230,7 +230,10 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
     mt_log_header_set_flags(hdr, w->header_flags);
     rc = mt_write_all(fd, hdr, sizeof hdr);
     if (rc < 0) {
+        /* a full disk creates the file, then refuses its first block: no empty log left */
         mt_sys_close(fd);
+        (void)mt_syscall(SYS_unlink, w->path);
+        mt_writer_path_msg("write to ", -rc, " failed: ", "; not recording");
         return rc;
     }
     w->fd = fd;
@@ -254,6 +257,24 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
 
 /* ---- buffers (lock held) ---- */
 
+static bool mt_writer_fd_is_log(int fd);
+
+/* The file header says recording stopped (MT_LOG_FLAG_STOPPED), so that `memtrace run` and the
+ * reports can say why the log ends early: four bytes rewritten in place, which a full disk
+ * still allows. Not inside a seccomp sandbox (a filter may kill on pwrite64). */
+static void mt_writer_mark_stopped(void)
+{
+    mt_writer_t *w = &mt_writer;
+    /* the descriptor may be the program's by now (an fd takeover whose reopen failed) */
+    if (w->fd < 0 || mt_sys_confined_here(mt_writer_self) || !mt_writer_fd_is_log(w->fd))
+        return;
+    uint8_t le[4];
+    mt_put_u32le(le, w->header_flags | MT_LOG_FLAG_STOPPED);
+    int saved = errno;
+    (void)mt_syscall(SYS_pwrite64, w->fd, le, sizeof le, MT_LOG_HEADER_FLAGS_AT);
+    errno = saved;
+}
+
 static void mt_writer_fail(int err)
 {
     mt_writer_t *w = &mt_writer;
@@ -261,6 +282,7 @@ static void mt_writer_fail(int err)
         return;
     w->failed = w->stopped = true;
     mt_writer_path_msg("write to ", err, " failed: ", "; recording stopped");
+    mt_writer_mark_stopped();
 }
 
 static bool mt_writer_fd_is_log(int fd)

@@ -1833,6 +1833,8 @@ void mt_reader_describe_truncation(const mt_reader_t *r, char *buf, size_t len)
     uint64_t tenths = t % 10, s = (t / 10) % 60, m = t / 600;
     snprintf(buf, len,
              "truncated after %" PRIu64 " events; report covers up to %02" PRIu64 ":%02" PRIu64
-             ".%" PRIu64,
-             mt_reader_events(r), m, s, tenths);
+             ".%" PRIu64 "%s",
+             mt_reader_events(r), m, s, tenths,
+             r->flags & MT_LOG_FLAG_STOPPED ? " (recording stopped: a write to the log failed)"
+                                            : "");
 }

@@ -39,9 +39,12 @@ def own_totals(log, exe):
     return (alloc, frees, leaked), rep
 
 
-def same_as_plain(name, *args, timeout=120, env=None, counts=True, counts_from="plain"):
+def same_as_plain(name, *args, timeout=120, env=None, counts=True, counts_from="plain",
+                  traced_status=None):
     """Runs the program plain and under memtrace: same status, same stdout; then, when it
-    prints its counts, one of its logs holds exactly those for the program's own sites."""
+    prints its counts, one of its logs holds exactly those for the program's own sites.
+    traced_status: the status `memtrace run` must exit with instead of the program's (1 when
+    recording stopped early: the run's figures are incomplete)."""
     exe = prog(name)
     plain = run([exe, *args], timeout=timeout, env=env)
     tag = re.sub(r"[^A-Za-z0-9_]+", "_", "-".join(args))[:40]
@@ -53,6 +56,8 @@ def same_as_plain(name, *args, timeout=120, env=None, counts=True, counts_from="
                    f"(plain: exit {plain.returncode})")
     # memtrace run exits 128+N for a program killed by signal N, as a shell reports it.
     want_status = 128 - plain.returncode if plain.returncode < 0 else plain.returncode
+    if traced_status is not None:
+        want_status = traced_status
     check(traced.returncode == want_status,
           f"{name} {' '.join(args)}: exit {traced.returncode} under memtrace, "
           f"{plain.returncode} plain\n{show(traced)}")
@@ -223,9 +228,14 @@ def case_fd_takeover():
 @case(60)
 def case_fsize_limit():
     """RLIMIT_FSIZE of 4 KiB: memtrace's log write fails with EFBIG. The program must not
-    die of SIGXFSZ nor change its status or output; memtrace says in one line that recording
-    stopped, and the report says the log is truncated instead of showing wrong totals."""
-    traced, _ = same_as_plain("fsize_limit", timeout=60, counts=False)
+    die of SIGXFSZ nor change its output; memtrace says in one line that recording stopped,
+    `memtrace run` exits 1 (the program's 0 would pass an incomplete run for a good one: it
+    said 0 before) naming the log, and the report says the log is truncated, and why, instead
+    of showing wrong totals."""
+    traced, _ = same_as_plain("fsize_limit", timeout=60, counts=False, traced_status=1)
+    check("recording stopped early in 1 process" in traced.stderr and
+          "fsize_limit itself exited 0" in traced.stderr,
+          f"memtrace run does not say the run is incomplete\n{show(traced)}")
     lines = [l for l in traced.stderr.splitlines() if "File too large" in l]
     check(len(lines) == 1 and "recording stopped" in lines[0],
           f"no one-line message about the failed write\n{show(traced)}")
@@ -233,7 +243,65 @@ def case_fsize_limit():
     check(p.returncode == 1, f"report of a truncated log: exit {p.returncode}, not 1\n{show(p)}")
     rep = json.loads(p.stdout)
     check(rep["truncated"], "the report does not say the log is truncated")
+    check("a write to the log failed" in p.stderr, f"the report does not say why\n{show(p)}")
     check(rep["allocations"] < 500000, f"{rep['allocations']} allocations in a 4 KiB log")
+
+
+FULL_DISK_CHURN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+static void *slot[4096];
+int main(void)
+{
+    unsigned long sum = 0, x = 1;
+    for (int i = 0; i < 300000; i++) {
+        x = x * 6364136223846793005ul + 1442695040888963407ul;
+        unsigned k = (unsigned)(x >> 52); /* a random slot: the log cannot predict it */
+        free(slot[k]);
+        slot[k] = malloc(16 + (size_t)(x >> 33) % 4000);
+        sum += slot[k] != NULL;
+    }
+    printf("%lu\n", sum);
+    return 0;
+}
+"""
+
+
+@case(60)
+def case_full_disk():
+    """The log's file system fills up (a 64 KiB tmpfs): the program runs on unharmed (same
+    output), memtrace says recording stopped, the log's header says so (MT_LOG_FLAG_STOPPED),
+    `memtrace run` exits 1 naming the log (it exited 0 before, the program's status), and the
+    report says why the log ends early. On a file system full before the start: no empty log
+    is left, and `memtrace run` says the disk is why there is no log. Root only (a mount)."""
+    if os.geteuid() != 0:
+        raise Skip("needs root to mount a small tmpfs")
+    exe = it.build_c("full_disk_churn", FULL_DISK_CHURN)
+    mnt = os.path.join(it.TMP, "full")
+    os.makedirs(mnt)
+    m = run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt])
+    if m.returncode != 0:
+        raise Skip(f"cannot mount a tmpfs: {m.stderr.strip()}")
+    try:
+        plain = run([exe])
+        log = os.path.join(mnt, "x.mtr")
+        traced = memtrace("run", "-q", "-o", log, "--", exe)
+        check(traced.returncode == 1 and traced.stdout == plain.stdout == "300000\n",
+              f"full disk: exit {traced.returncode}\n{show(traced)}")
+        check("No space left on device; recording stopped" in traced.stderr and
+              f"recording stopped early in 1 process (a write to the log failed)" in traced.stderr,
+              f"full disk: messages\n{show(traced)}")
+        p = memtrace("report", log)
+        check(p.returncode == 1 and "recording stopped: a write to the log failed" in p.stderr,
+              f"report of the stopped log\n{show(p)}")
+        # already full: the header's block is refused
+        second = os.path.join(mnt, "y.mtr")
+        traced = memtrace("run", "-q", "-o", second, "--", exe)
+        check(traced.returncode == 1 and traced.stdout == "300000\n" and
+              not os.path.exists(second) and "no space left on the file system of" in traced.stderr,
+              f"a full disk from the start\n{show(traced)}")
+    finally:
+        run(["umount", "-l", mnt])
 
 
 @case(60)
@@ -242,7 +310,8 @@ def case_stderr_takeover():
     memtrace's message (its log write fails under RLIMIT_FSIZE) must reach the standard error
     memtrace run was given, not the program's file, which holds the program's lines only."""
     data = os.path.join(it.TMP, "stderr_takeover.data")
-    traced, _ = same_as_plain("stderr_takeover", data, timeout=60, counts=False)
+    traced, _ = same_as_plain("stderr_takeover", data, timeout=60, counts=False,
+                              traced_status=1)
     with open(data) as f:
         got = f.read()
     check(got == "program data 1\nprogram data 2\n",
