@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/log_dir.h"
 
 /* The most a raw chunk holds: its streams, and the stream-length prefix before them. */
 #define MT_CHUNK_RAW_CAP (MT_BUF_CAP + sizeof mt_writer.enc.hdr)
@@ -126,14 +127,15 @@ static int mt_writer_fd_high(int fd)
 }
 
 /* open() of a log: at the program's descriptor limit (every number below it in use), with
- * room made above it for the moment. */
+ * room made above it for the moment; after a chroot or a change of user, through the log's
+ * directory as it was then (base/log_dir.h). */
 static long mt_writer_open_fd(const char *path, int flags, int mode)
 {
-    long fd = mt_sys_open(path, flags, mode);
+    long fd = mt_logdir_open(path, flags, mode);
     struct rlimit old;
     int saved = errno;
     if (fd == -EMFILE && mt_writer_fd_room_begin(&old)) {
-        fd = mt_sys_open(path, flags, mode);
+        fd = mt_logdir_open(path, flags, mode);
         if (fd >= 0) {
             long hi = mt_syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (long)old.rlim_cur);
             if (hi >= 0) {
@@ -195,7 +197,7 @@ static void mt_writer_manifest(int pid)
     mt_sbuf_add(&s, "\t");
     mt_sbuf_add(&s, mt_writer.path);
     mt_sbuf_add(&s, "\n");
-    long fd = mt_sys_open(mt_config.manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    long fd = mt_logdir_open(mt_config.manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return;
     mt_writer_mode_fix((int)fd);

@@ -737,5 +737,55 @@ def case_chroot_exit():
     check(rep["exit"] == {"reason": "normal", "status": 0}, f"the log: exit {rep['exit']}")
 
 
+WORKER = re.compile(r"hostile: worker (\d+) mallocs=(\d+) frees=(\d+) leaked=(\d+)")
+
+
+def workers_exact(name, traced, base, want_logs):
+    """The run's logs under base: want_logs of them, none truncated, the first (the parent's)
+    ending normally, and each worker's log holding exactly the counts the worker printed."""
+    logs = logs_of(base)
+    check(len(logs) == want_logs, f"{name}: logs {[os.path.basename(l) for l in logs]}, want "
+          f"{want_logs}\n{show(traced)}")
+    workers = {tuple(int(x) for x in m[1:]) for m in WORKER.findall(traced.stdout)}
+    got = set()
+    for log in logs:
+        own, rep = own_totals(log, prog(name))
+        check(rep["exit"]["reason"] in ("normal", "exec"), f"{log}: exit {rep['exit']}")
+        got.add(own)
+    check(workers <= got, f"{name}: the workers counted {sorted(workers)}; logs say {sorted(got)}")
+
+
+@case(60)
+def case_chroot_children():
+    """chroot into a directory that holds a program and its libraries but not the log's
+    directory, then fork two workers and run the program: the workers had no log ("cannot
+    create ...: No such file or directory") and the loader printed "ERROR: ld.so: object ...
+    cannot be preloaded" on the program's stderr. Now the workers' logs are created in the
+    log directory kept from before the chroot, exactly, and the program runs without memtrace
+    with one line from memtrace saying why."""
+    root = os.path.join(it.TMP, "small_root")
+    for lib in ("/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2", "/bin/true"):
+        if not os.path.exists(lib):
+            raise Skip(f"no {lib}")
+    os.makedirs(os.path.join(root, "lib", "x86_64-linux-gnu"), exist_ok=True)
+    os.makedirs(os.path.join(root, "lib64"), exist_ok=True)
+    shutil.copy("/lib/x86_64-linux-gnu/libc.so.6", os.path.join(root, "lib", "x86_64-linux-gnu"))
+    shutil.copy("/lib64/ld-linux-x86-64.so.2", os.path.join(root, "lib64"))
+    shutil.copy("/bin/true", os.path.join(root, "true"))
+    plain = run([prog("chroot_children"), root])
+    if plain.stdout.startswith("skip"):
+        raise Skip(plain.stdout.strip())
+    traced, _ = same_as_plain("chroot_children", root)
+    check("true exits 0" in traced.stdout, f"the program in the root failed\n{show(traced)}")
+    check("ld.so" not in traced.stderr and "cannot create" not in traced.stderr,
+          f"the loader or memtrace complained\n{show(traced)}")
+    said = [l for l in traced.stderr.splitlines() if "it runs without memtrace" in l]
+    check(len(said) == 1 and "/true" in said[0], f"want one line about /true\n{show(traced)}")
+    tag = re.sub(r"[^A-Za-z0-9_]+", "_", root)[:40]
+    # the daemon, two workers, and the child that ran /true (its log ends with the exec)
+    workers_exact("chroot_children", traced, os.path.join(it.TMP, f"chroot_children-{tag}.mtr"),
+                  4)
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
