@@ -1056,6 +1056,83 @@ static void mt_hooks_exec_sanitized(const char *file, const char *sanitizer)
     mt_msg(buf);
 }
 
+/*
+ * A daemon started as root that gives it up (setuid to nobody, usually after closing every
+ * descriptor) could no longer open its log again once the program took its descriptor: the
+ * log is root's, mode 0600, maybe in a directory the new user cannot search, and the whole
+ * log was lost. Before the change the log is opened again if it must be, and its directory
+ * and the manifest are kept open (base/log_dir.h); when the process gives up the log's owner
+ * for good (none of its user ids stays that), the log is handed to the new user, as the logs
+ * of the children it forks from then on are theirs. r, e, s: the ids after the call, -1 where
+ * unchanged.
+ */
+static long mt_hooks_before_setuid(long r, long e, long s)
+{
+    uid_t r0, e0, s0;
+    if (mt_syscall(SYS_getresuid, &r0, &e0, &s0) != 0)
+        return -1;
+    r = r < 0 ? (long)r0 : r;
+    e = e < 0 ? (long)e0 : e;
+    s = s < 0 ? (long)s0 : s;
+    mt_logdir_keep(mt_writer.path, true);
+    bool for_good = r != (long)e0 && e != (long)e0 && s != (long)e0;
+    return mt_writer_user_change(for_good ? e : -1);
+}
+
+/* What the setuid-family hook (call) returns, with the log prepared (above) for ids r, e, s. */
+#define MT_SETUID_CALL(r, e, s, call)                                                              \
+    do {                                                                                           \
+        if (!mt_hooks_wanted())                                                                    \
+            return call;                                                                           \
+        int saved_ = errno;                                                                        \
+        mt_guard = 1; /* the recorder lock: a handler's malloc must not come in meanwhile */       \
+        long owner_ = mt_hooks_before_setuid(r, e, s);                                             \
+        mt_guard_leave();                                                                          \
+        errno = saved_;                                                                            \
+        int rc_ = call;                                                                            \
+        if (rc_ != 0 && owner_ >= 0) {                                                             \
+            saved_ = errno;                                                                        \
+            mt_guard = 1;                                                                          \
+            mt_writer_user_undo(owner_);                                                           \
+            mt_guard_leave();                                                                      \
+            errno = saved_;                                                                        \
+        }                                                                                          \
+        return rc_;                                                                                \
+    } while (0)
+
+#define MT_ID(x) ((x) == (uid_t)-1 ? -1L : (long)(x))
+
+MT_EXPORT int setuid(uid_t uid)
+{
+    MT_ENSURE(setuid);
+    /* root (CAP_SETUID) sets all three; any other user only the effective one */
+    bool all = mt_syscall(SYS_geteuid) == 0;
+    MT_SETUID_CALL(all ? MT_ID(uid) : -1, MT_ID(uid), all ? MT_ID(uid) : -1, mt_real.setuid(uid));
+}
+
+MT_EXPORT int seteuid(uid_t uid)
+{
+    MT_ENSURE(seteuid);
+    MT_SETUID_CALL(-1, MT_ID(uid), -1, mt_real.seteuid(uid));
+}
+
+MT_EXPORT int setreuid(uid_t ruid, uid_t euid)
+{
+    MT_ENSURE(setreuid);
+    /* the saved id becomes the new effective one when the real one is set, or the effective
+     * one set to other than the real one (setreuid(2)) */
+    uid_t r0 = (uid_t)mt_syscall(SYS_getuid);
+    bool saved = ruid != (uid_t)-1 || (euid != (uid_t)-1 && euid != r0);
+    long e = MT_ID(euid);
+    MT_SETUID_CALL(MT_ID(ruid), e, saved ? e : -1, mt_real.setreuid(ruid, euid));
+}
+
+MT_EXPORT int setresuid(uid_t ruid, uid_t euid, uid_t suid)
+{
+    MT_ENSURE(setresuid);
+    MT_SETUID_CALL(MT_ID(ruid), MT_ID(euid), MT_ID(suid), mt_real.setresuid(ruid, euid, suid));
+}
+
 /* A process that changed its root (chroot) or its user runs a program, and memtrace's library
  * is not there or not readable for it: the loader would print "ERROR: ld.so: object ...
  * cannot be preloaded" on the program's standard error. */

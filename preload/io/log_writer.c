@@ -224,7 +224,13 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
         fd = mt_writer_create(w->path);
     }
     if (fd < 0) {
-        mt_writer_path_msg("cannot create ", -fd, ": ", "; not recording");
+        /* A root-only directory, after a daemon started as root became nobody */
+        bool user = fd == -EACCES && mt_logdir_user_changed();
+        mt_writer_path_msg("cannot create ", -fd, ": ",
+                           user ? "; not recording (the process changed its user since it "
+                                  "started: give it a log directory that user may write in, "
+                                  "such as /tmp)"
+                                : "; not recording");
         return fd;
     }
     uint8_t hdr[MT_LOG_HEADER_SIZE];
@@ -243,6 +249,7 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
         w->fd_ino = st.st_ino;
     }
     w->failed = w->stopped = false;
+    w->reopen_err = 0;
     /* A new log: its model starts from nothing (the tables are fresh or reset by the child). */
     mt_enc_init(&w->enc, w->tables, MT_TIME_UNIT_US);
     /* the same records without REPEAT: what tests compare the reports of a log with */
@@ -262,7 +269,11 @@ static void mt_writer_fail(int err)
     if (w->failed)
         return;
     w->failed = w->stopped = true;
-    mt_writer_path_msg("write to ", err, " failed: ", "; recording stopped");
+    if (w->reopen_err)
+        mt_writer_path_msg("the program closed the log's descriptor and ", w->reopen_err,
+                           " cannot be opened again: ", "; recording stopped");
+    else
+        mt_writer_path_msg("write to ", err, " failed: ", "; recording stopped");
 }
 
 static bool mt_writer_fd_is_log(int fd)
@@ -283,8 +294,10 @@ static int mt_writer_check_fd(void)
     if (w->fd >= 0 && mt_writer_fd_is_log(w->fd))
         return 0;
     long opened = mt_writer_open_fd(w->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
-    if (opened < 0)
+    if (opened < 0) {
+        w->reopen_err = (int)-opened; /* said by mt_writer_fail */
         return -EBADF;
+    }
     int fd = mt_writer_fd_high((int)opened);
     if (!mt_writer_fd_is_log(fd)) { /* replaced by another file of that name */
         mt_sys_close(fd);
@@ -777,6 +790,44 @@ void mt_writer_flush(bool final)
         w->fd = -1;
     }
     mt_writer_unlock();
+}
+
+/* ---- a change of user ---- */
+
+long mt_writer_user_change(long uid)
+{
+    mt_writer_t *w = &mt_writer;
+    long owner = -1;
+    if (mt_sys_confined_here(false))
+        return -1; /* a seccomp filter may kill the process on fstat, open or fchown */
+    mt_writer_lock();
+    /* Nobody else may be at the descriptor meanwhile: the chunk in flight is written first
+     * (here, if the thread is starved, as mt_writer_drain_locked does). */
+    while (w->busy || w->writing)
+        if (!mt_writer_wait_freed_for(MT_HELP_AFTER_US))
+            mt_writer_help();
+    if (!w->stopped && !w->failed && w->fd >= 0 && mt_writer_check_fd() == 0 && uid >= 0) {
+        struct stat st;
+        int saved = errno;
+        if (mt_syscall(SYS_fstat, w->fd, (long)&st) == 0 && st.st_uid != (uid_t)uid &&
+            mt_syscall(SYS_fchown, w->fd, uid, -1) == 0)
+            owner = st.st_uid;
+        errno = saved;
+    }
+    mt_writer_unlock();
+    return owner;
+}
+
+void mt_writer_user_undo(long owner)
+{
+    if (owner < 0)
+        return;
+    int saved = errno;
+    mt_writer_lock();
+    if (mt_writer.fd >= 0)
+        (void)mt_syscall(SYS_fchown, mt_writer.fd, owner, -1);
+    mt_writer_unlock();
+    errno = saved;
 }
 
 /* ---- exec ---- */

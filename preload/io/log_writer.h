@@ -75,6 +75,7 @@ typedef struct mt_writer {
     bool quit;
     int fd;
     unsigned long long fd_dev, fd_ino; /* identity of the log, to notice a closed/reused fd */
+    int reopen_err; /* why the log could not be opened again after the program took fd */
     pthread_t thread;
     void (*tick)(void); /* run by the thread every tick_us, outside the lock */
     /* Run, lock held, before each record begun through mt_writer_record: puts into the log
@@ -244,6 +245,16 @@ static inline void mt_writer_end_any(void)
     }
     mt_writer_end();
 }
+/*
+ * The process is about to change its user (setuid and kin). The log is opened again now if
+ * the program took its descriptor, while the old user still may; and when uid is not -1 (the
+ * process gives up the log's owner for good) the log is handed to uid, so that the new user
+ * can open it again if the program takes the descriptor later. Returns the log's owner before
+ * (-1 when it was not changed), for mt_writer_user_undo if the change fails. Lock not held.
+ */
+long mt_writer_user_change(long uid);
+void mt_writer_user_undo(long owner);
+
 /* Fatal-signal variant: never blocks for long, never waits on a condition variable. The
  * caller encoded its last record already (see mt_writer_trylock). */
 void mt_writer_flush_from_signal(void);

@@ -755,6 +755,47 @@ def workers_exact(name, traced, base, want_logs):
     check(workers <= got, f"{name}: the workers counted {sorted(workers)}; logs say {sorted(got)}")
 
 
+def priv_drop(how):
+    if os.geteuid() != 0:
+        raise Skip("changing user needs root")
+    import tempfile
+    # the workers run as nobody: their logs go where nobody may write, as /tmp
+    logs = tempfile.mkdtemp(prefix="memtrace-priv.", dir="/tmp")
+    try:
+        os.chmod(logs, 0o1777)
+        exe = prog("priv_drop")
+        plain = run([exe, how])
+        base = os.path.join(logs, "p.mtr")
+        traced = memtrace("run", "-q", "-o", base, "--", exe, how)
+        check(traced.returncode == plain.returncode == 0 and traced.stdout == plain.stdout,
+              f"status or output differs\n{show(traced)}")
+        check("recording stopped" not in traced.stderr, f"recording stopped\n{show(traced)}")
+        want = tuple(int(x) for x in COUNTS.findall(plain.stdout)[-1])
+        own, rep = own_totals(logs_of(base)[0], exe)
+        check(own == want and rep["exit"] == {"reason": "normal", "status": 0},
+              f"the daemon's log: {own}, exit {rep['exit']}; it counted {want}")
+        workers_exact("priv_drop", traced, base, 3)
+        print(f"  priv_drop {how}: the daemon's log and both workers' logs exact")
+    finally:
+        shutil.rmtree(logs, ignore_errors=True)
+
+
+@case(60)
+def case_priv_drop_before():
+    """A daemon started as root closes every descriptor (memtrace's log's too), becomes nobody
+    and forks two workers: its log could not be opened again as nobody (root's, mode 0600),
+    and the whole log was lost ("write ... failed: Bad file descriptor"). Now the log is
+    opened again before the change of user, and every event is there."""
+    priv_drop("before")
+
+
+@case(60)
+def case_priv_drop_after():
+    """The same daemon closes its descriptors after becoming nobody: the log is handed to
+    nobody at the change (it gives root up for good), so it can be opened again."""
+    priv_drop("after")
+
+
 @case(60)
 def case_chroot_children():
     """chroot into a directory that holds a program and its libraries but not the log's
