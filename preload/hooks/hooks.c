@@ -1310,7 +1310,8 @@ MT_EXPORT long syscall(long nr, ...)
     if (MT_UNLIKELY(nr == SYS_seccomp &&
                     (a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER)))
         mt_hooks_confine(a[0] == SECCOMP_SET_MODE_FILTER && (a[1] & SECCOMP_FILTER_FLAG_TSYNC));
-    if (MT_UNLIKELY(nr == SYS_chroot) && mt_hooks_wanted())
+    /* pivot_root (no libc wrapper) moves the root as chroot does, container runtimes' way */
+    if (MT_UNLIKELY(nr == SYS_chroot || nr == SYS_pivot_root) && mt_hooks_wanted())
         mt_hooks_before_chroot();
     if (nr == SYS_execve)
         return mt_hooks_sys_execve(a);

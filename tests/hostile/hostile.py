@@ -828,5 +828,23 @@ def case_chroot_children():
                   4)
 
 
+@case(60)
+def case_pivot_root():
+    """pivot_root into a new root in a mount namespace of its own, the old root detached, as
+    container runtimes do, then a forked worker: the worker got no log ("cannot create") and
+    the RSS was never sampled (peak RSS 0), as after a chroot before memtrace kept the log's
+    directory and /proc; now both are kept at the system call too."""
+    root = os.path.join(it.TMP, "new_root")
+    os.makedirs(root, exist_ok=True)
+    plain = run([prog("pivot_root"), root])
+    if plain.stdout.startswith("skip"):
+        raise Skip(plain.stdout.strip())
+    traced, rep = same_as_plain("pivot_root", root)
+    check("cannot create" not in traced.stderr, f"memtrace complained\n{show(traced)}")
+    check(rep["peak_rss_bytes"] > 0, "no RSS sampled after the pivot_root")
+    tag = re.sub(r"[^A-Za-z0-9_]+", "_", root)[:40]
+    workers_exact("pivot_root", traced, os.path.join(it.TMP, f"pivot_root-{tag}.mtr"), 2)
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
