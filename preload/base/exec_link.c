@@ -4,11 +4,13 @@
 #include "base/exec_link.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/log_dir.h"
 
 #define MT_EXEC_LINK_NAME MT_CONFIG_EXEC_FROM "="
 #define MT_PRELOAD_VAR "LD_PRELOAD="
@@ -98,6 +100,32 @@ char **mt_exec_unpreload_env(char *const *envp, size_t *mapped)
     return env;
 }
 
+bool mt_exec_preload_missing(char *const *envp, char *lib, size_t cap)
+{
+    for (size_t i = 0; envp && envp[i]; i++) {
+        if (strncmp(envp[i], MT_PRELOAD_VAR, MT_PRELOAD_VAR_LEN) != 0)
+            continue;
+        for (const char *p = envp[i] + MT_PRELOAD_VAR_LEN; *p;) {
+            size_t n = strcspn(p, ": ");
+            /* a bare name is looked up in the loader's directories: not ours to judge */
+            if (n && n < cap && memmem(p, n, MT_OUR_LIBRARY, sizeof MT_OUR_LIBRARY - 1) &&
+                memchr(p, '/', n)) {
+                memcpy(lib, p, n);
+                lib[n] = '\0';
+                long fd = mt_sys_open(lib, O_RDONLY | O_CLOEXEC, 0);
+                if (fd >= 0)
+                    mt_sys_close((int)fd);
+                return fd == -ENOENT || fd == -ENOTDIR || fd == -EACCES;
+            }
+            p += n;
+            if (*p)
+                p++;
+        }
+        return false; /* the loader reads the first LD_PRELOAD only */
+    }
+    return false;
+}
+
 void mt_exec_link_env_free(char **env, size_t mapped)
 {
     if (env)
@@ -118,7 +146,7 @@ int mt_exec_link_next(const char *file, int pid, char *out, size_t cap)
      * ORIGIN record, which names this log. */
     unsigned n = 1;
     for (; mt_config_log_name(base, pid, n, out, cap); n++)
-        if (access(out, F_OK) != 0)
+        if (!mt_logdir_exists(out))
             return 0;
     return n < MT_LOG_NAME_TRIES ? -ENAMETOOLONG : -EEXIST;
 }

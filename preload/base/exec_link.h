@@ -20,6 +20,11 @@ bool mt_exec_link_wanted(char *const *envp);
 char **mt_exec_link_env(char *const *envp, int pid, const char *log, size_t *mapped);
 void mt_exec_link_env_free(char **env, size_t mapped);
 
+/* True when envp's LD_PRELOAD names memtrace's library by a path that cannot be opened from
+ * here (a program that changed its root: the loader would print an error on the new image's
+ * stderr and run it without memtrace); that path goes to lib. */
+bool mt_exec_preload_missing(char *const *envp, char *lib, size_t cap);
+
 /* envp with memtrace's library taken out of LD_PRELOAD (the variable dropped if nothing else
  * is left in it), for a program that must run without memtrace (exec_sanitizer.h). Memory as
  * for mt_exec_link_env, released by mt_exec_link_env_free; NULL when there is none. */

@@ -45,6 +45,10 @@
     X(unshare, "unshare", MT_AT_START, int, (int), )                                               \
     X(setns, "setns", MT_AT_START, int, (int, int), )                                              \
     X(chroot, "chroot", MT_AT_START, int, (const char *), )                                        \
+    X(setuid, "setuid", MT_AT_START, int, (uid_t), )                                               \
+    X(seteuid, "seteuid", MT_AT_START, int, (uid_t), )                                             \
+    X(setreuid, "setreuid", MT_AT_START, int, (uid_t, uid_t), )                                    \
+    X(setresuid, "setresuid", MT_AT_START, int, (uid_t, uid_t, uid_t), )                           \
     X(pthread_create, "pthread_create", MT_AT_START, int,                                          \
       (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *), )                          \
     X(fork, "fork", MT_AT_START, pid_t, (void), )                                                  \

@@ -29,6 +29,7 @@
 #include "base/exec_link.h"
 #include "base/exec_sanitizer.h"
 #include "base/last_thread.h"
+#include "base/log_dir.h"
 #include "base/proc_dir.h"
 #include "base/mt_libc.h"
 #include "base/own_ranges.h"
@@ -1022,12 +1023,20 @@ MT_EXPORT int setns(int fd, int nstype)
 /* chroot into a directory without /proc (a daemon that confines itself, as sshd, ntpd and bind
  * do) would leave memtrace without /proc/self: no RSS samples, and the writer thread could not
  * tell that a main thread gone by pthread_exit had no other thread left, so the process never
- * ended. /proc is kept open from just before the call (base/proc_dir.h). */
+ * ended. /proc is kept open from just before the call (base/proc_dir.h); and so are the log's
+ * directory and the manifest, outside the new root, for the children it forks
+ * (base/log_dir.h). */
+static void mt_hooks_before_chroot(void)
+{
+    mt_proc_keep();
+    mt_logdir_keep(mt_writer.path, false);
+}
+
 MT_EXPORT int chroot(const char *path)
 {
     MT_ENSURE(chroot);
     if (mt_hooks_wanted())
-        mt_proc_keep();
+        mt_hooks_before_chroot();
     return mt_real.chroot(path);
 }
 
@@ -1047,18 +1056,89 @@ static void mt_hooks_exec_sanitized(const char *file, const char *sanitizer)
     mt_msg(buf);
 }
 
-/* For an exec or spawn of file whose environment envp preloads memtrace: when file needs a
- * sanitizer runtime loaded first, says so and returns its name, with *env the environment
- * without memtrace (NULL if it could not be made; *mapped its size). NULL otherwise. */
-static const char *mt_hooks_sanitized(const char *file, bool search, char *const *envp,
-                                      char **env[], size_t *mapped)
+/*
+ * A daemon started as root that gives it up (setuid to nobody, usually after closing every
+ * descriptor) could no longer open its log again once the program took its descriptor: the
+ * log is root's, mode 0600, maybe in a directory the new user cannot search, and the whole
+ * log was lost. Before the change the log is opened again if it must be, and its directory
+ * and the manifest are kept open (base/log_dir.h). The log stays root's (log_writer.h).
+ */
+static void mt_hooks_before_setuid(void)
 {
+    mt_logdir_keep(mt_writer.path, true);
+    mt_writer_user_change();
+}
+
+/* What the setuid-family hook (call) returns, with the log prepared (above). */
+#define MT_SETUID_CALL(call)                                                                       \
+    do {                                                                                           \
+        if (!mt_hooks_wanted())                                                                    \
+            return call;                                                                           \
+        int saved_ = errno;                                                                        \
+        mt_guard = 1; /* the recorder lock: a handler's malloc must not come in meanwhile */       \
+        mt_hooks_before_setuid();                                                                  \
+        mt_guard_leave();                                                                          \
+        errno = saved_;                                                                            \
+        return call;                                                                               \
+    } while (0)
+
+MT_EXPORT int setuid(uid_t uid)
+{
+    MT_ENSURE(setuid);
+    MT_SETUID_CALL(mt_real.setuid(uid));
+}
+
+MT_EXPORT int seteuid(uid_t uid)
+{
+    MT_ENSURE(seteuid);
+    MT_SETUID_CALL(mt_real.seteuid(uid));
+}
+
+MT_EXPORT int setreuid(uid_t ruid, uid_t euid)
+{
+    MT_ENSURE(setreuid);
+    MT_SETUID_CALL(mt_real.setreuid(ruid, euid));
+}
+
+MT_EXPORT int setresuid(uid_t ruid, uid_t euid, uid_t suid)
+{
+    MT_ENSURE(setresuid);
+    MT_SETUID_CALL(mt_real.setresuid(ruid, euid, suid));
+}
+
+/* A process that changed its root (chroot) or its user runs a program, and memtrace's library
+ * is not there or not readable for it: the loader would print "ERROR: ld.so: object ...
+ * cannot be preloaded" on the program's standard error. */
+static void mt_hooks_exec_rootless(const char *file, const char *lib)
+{
+    char buf[2 * PATH_MAX + 200];
+    mt_sbuf_t s;
+    mt_sbuf_init(&s, buf, sizeof buf);
+    mt_sbuf_add(&s, file);
+    mt_sbuf_add(&s, " is run by a process that changed its root or its user, and memtrace's "
+                    "library ");
+    mt_sbuf_add(&s, lib);
+    mt_sbuf_add(&s, " cannot be opened from there: it runs without memtrace and is not recorded");
+    mt_msg(buf);
+}
+
+/* For an exec or spawn of file whose environment envp preloads memtrace: when file needs a
+ * sanitizer runtime loaded first, or when memtrace's library cannot be loaded from the root
+ * the process changed to, says so and returns true, with *env the environment without
+ * memtrace (NULL if it could not be made; *mapped its size). False otherwise. */
+static bool mt_hooks_sanitized(const char *file, bool search, char *const *envp, char **env[],
+                               size_t *mapped)
+{
+    char lib[PATH_MAX];
     const char *san = mt_exec_sanitizer(file, search);
-    if (san) {
+    if (san)
         mt_hooks_exec_sanitized(file, san);
-        *env = mt_exec_unpreload_env(envp, mapped);
-    }
-    return san;
+    else if (mt_logdir_kept() && mt_exec_preload_missing(envp, lib, sizeof lib))
+        mt_hooks_exec_rootless(file, lib);
+    else
+        return false;
+    *env = mt_exec_unpreload_env(envp, mapped);
+    return true;
 }
 
 /*
@@ -1203,8 +1283,9 @@ MT_EXPORT long syscall(long nr, ...)
     if (MT_UNLIKELY(nr == SYS_seccomp &&
                     (a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER)))
         mt_hooks_confine(a[0] == SECCOMP_SET_MODE_FILTER && (a[1] & SECCOMP_FILTER_FLAG_TSYNC));
-    if (MT_UNLIKELY(nr == SYS_chroot) && mt_hooks_wanted())
-        mt_proc_keep();
+    /* pivot_root (no libc wrapper) moves the root as chroot does, container runtimes' way */
+    if (MT_UNLIKELY(nr == SYS_chroot || nr == SYS_pivot_root) && mt_hooks_wanted())
+        mt_hooks_before_chroot();
     if (nr == SYS_execve)
         return mt_hooks_sys_execve(a);
     if (nr == SYS_execveat)

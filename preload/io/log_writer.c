@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/log_dir.h"
 
 /* The most a raw chunk holds: its streams, and the stream-length prefix before them. */
 #define MT_CHUNK_RAW_CAP (MT_BUF_CAP + sizeof mt_writer.enc.hdr)
@@ -126,14 +127,15 @@ static int mt_writer_fd_high(int fd)
 }
 
 /* open() of a log: at the program's descriptor limit (every number below it in use), with
- * room made above it for the moment. */
+ * room made above it for the moment; after a chroot or a change of user, through the log's
+ * directory as it was then (base/log_dir.h). */
 static long mt_writer_open_fd(const char *path, int flags, int mode)
 {
-    long fd = mt_sys_open(path, flags, mode);
+    long fd = mt_logdir_open(path, flags, mode);
     struct rlimit old;
     int saved = errno;
     if (fd == -EMFILE && mt_writer_fd_room_begin(&old)) {
-        fd = mt_sys_open(path, flags, mode);
+        fd = mt_logdir_open(path, flags, mode);
         if (fd >= 0) {
             long hi = mt_syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (long)old.rlim_cur);
             if (hi >= 0) {
@@ -195,7 +197,7 @@ static void mt_writer_manifest(int pid)
     mt_sbuf_add(&s, "\t");
     mt_sbuf_add(&s, mt_writer.path);
     mt_sbuf_add(&s, "\n");
-    long fd = mt_sys_open(mt_config.manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    long fd = mt_logdir_open(mt_config.manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return;
     mt_writer_mode_fix((int)fd);
@@ -222,7 +224,13 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
         fd = mt_writer_create(w->path);
     }
     if (fd < 0) {
-        mt_writer_path_msg("cannot create ", -fd, ": ", "; not recording");
+        /* A root-only directory, after a daemon started as root became nobody */
+        bool user = fd == -EACCES && mt_logdir_user_changed();
+        mt_writer_path_msg("cannot create ", -fd, ": ",
+                           user ? "; not recording (the process changed its user since it "
+                                  "started: give it a log directory that user may write in, "
+                                  "such as /tmp)"
+                                : "; not recording");
         return fd;
     }
     uint8_t hdr[MT_LOG_HEADER_SIZE];
@@ -244,6 +252,7 @@ int mt_writer_open(int pid, uint64_t start_realtime_ns)
         w->fd_ino = st.st_ino;
     }
     w->failed = w->stopped = false;
+    w->reopen_err = 0;
     /* A new log: its model starts from nothing (the tables are fresh or reset by the child). */
     mt_enc_init(&w->enc, w->tables, MT_TIME_UNIT_US);
     /* the same records without REPEAT: what tests compare the reports of a log with */
@@ -281,7 +290,11 @@ static void mt_writer_fail(int err)
     if (w->failed)
         return;
     w->failed = w->stopped = true;
-    mt_writer_path_msg("write to ", err, " failed: ", "; recording stopped");
+    if (w->reopen_err)
+        mt_writer_path_msg("the program closed the log's descriptor and ", w->reopen_err,
+                           " cannot be opened again: ", "; recording stopped");
+    else
+        mt_writer_path_msg("write to ", err, " failed: ", "; recording stopped");
     mt_writer_mark_stopped();
 }
 
@@ -303,8 +316,10 @@ static int mt_writer_check_fd(void)
     if (w->fd >= 0 && mt_writer_fd_is_log(w->fd))
         return 0;
     long opened = mt_writer_open_fd(w->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
-    if (opened < 0)
+    if (opened < 0) {
+        w->reopen_err = (int)-opened; /* said by mt_writer_fail */
         return -EBADF;
+    }
     int fd = mt_writer_fd_high((int)opened);
     if (!mt_writer_fd_is_log(fd)) { /* replaced by another file of that name */
         mt_sys_close(fd);
@@ -796,6 +811,24 @@ void mt_writer_flush(bool final)
             mt_sys_close(w->fd);
         w->fd = -1;
     }
+    mt_writer_unlock();
+}
+
+/* ---- a change of user ---- */
+
+void mt_writer_user_change(void)
+{
+    mt_writer_t *w = &mt_writer;
+    if (mt_sys_confined_here(false))
+        return; /* a seccomp filter may kill the process on fstat or open */
+    mt_writer_lock();
+    /* Nobody else may be at the descriptor meanwhile: the chunk in flight is written first
+     * (here, if the thread is starved, as mt_writer_drain_locked does). */
+    while (w->busy || w->writing)
+        if (!mt_writer_wait_freed_for(MT_HELP_AFTER_US))
+            mt_writer_help();
+    if (!w->stopped && !w->failed && w->fd >= 0)
+        (void)mt_writer_check_fd();
     mt_writer_unlock();
 }
 

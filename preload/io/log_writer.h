@@ -75,6 +75,7 @@ typedef struct mt_writer {
     bool quit;
     int fd;
     unsigned long long fd_dev, fd_ino; /* identity of the log, to notice a closed/reused fd */
+    int reopen_err; /* why the log could not be opened again after the program took fd */
     pthread_t thread;
     void (*tick)(void); /* run by the thread every tick_us, outside the lock */
     /* Run, lock held, before each record begun through mt_writer_record: puts into the log
@@ -244,6 +245,16 @@ static inline void mt_writer_end_any(void)
     }
     mt_writer_end();
 }
+/*
+ * The process is about to change its user (setuid and kin). The log is opened again now if
+ * the program took its descriptor, while the old user still may. It stays the old user's
+ * (mode 0600): handing a root daemon's log to nobody would show that user the daemon's
+ * addresses, which its memory does not (a process that changed its user is not dumpable). A
+ * program that closes every descriptor after the change loses the rest of its log, with one
+ * line that says why. Lock not held.
+ */
+void mt_writer_user_change(void);
+
 /* Fatal-signal variant: never blocks for long, never waits on a condition variable. The
  * caller encoded its last record already (see mt_writer_trylock). */
 void mt_writer_flush_from_signal(void);

@@ -806,5 +806,123 @@ def case_chroot_exit():
     check(rep["exit"] == {"reason": "normal", "status": 0}, f"the log: exit {rep['exit']}")
 
 
+WORKER = re.compile(r"hostile: worker (\d+) mallocs=(\d+) frees=(\d+) leaked=(\d+)")
+
+
+def workers_exact(name, traced, base, want_logs, parent_whole=True):
+    """The run's logs under base: want_logs of them, none truncated, the first (the parent's)
+    ending normally, and each worker's log holding exactly the counts the worker printed.
+    parent_whole False: the parent's log is not read (it ends early, as the case says)."""
+    logs = logs_of(base)
+    check(len(logs) == want_logs, f"{name}: logs {[os.path.basename(l) for l in logs]}, want "
+          f"{want_logs}\n{show(traced)}")
+    workers = {tuple(int(x) for x in m[1:]) for m in WORKER.findall(traced.stdout)}
+    got = set()
+    for log in logs if parent_whole else logs[1:]:
+        own, rep = own_totals(log, prog(name))
+        check(rep["exit"]["reason"] in ("normal", "exec"), f"{log}: exit {rep['exit']}")
+        got.add(own)
+    check(workers <= got, f"{name}: the workers counted {sorted(workers)}; logs say {sorted(got)}")
+
+
+def priv_drop(how):
+    if os.geteuid() != 0:
+        raise Skip("changing user needs root")
+    import tempfile
+    # the workers run as nobody: their logs go where nobody may write, as /tmp
+    logs = tempfile.mkdtemp(prefix="memtrace-priv.", dir="/tmp")
+    try:
+        os.chmod(logs, 0o1777)
+        exe = prog("priv_drop")
+        plain = run([exe, how])
+        base = os.path.join(logs, "p.mtr")
+        traced = memtrace("run", "-q", "-o", base, "--", exe, how)
+        check(traced.returncode == plain.returncode == 0 and traced.stdout == plain.stdout,
+              f"status or output differs\n{show(traced)}")
+        if how == "after":
+            # the log stays root's: the daemon, nobody by then, cannot open it again
+            check("closed the log's descriptor and" in traced.stderr and
+                  "cannot be opened again: Permission denied; recording stopped" in traced.stderr,
+                  f"no line saying why the daemon's log stops\n{show(traced)}")
+            check(os.stat(logs_of(base)[0]).st_uid == 0, "the daemon's log changed owner")
+        else:
+            check("recording stopped" not in traced.stderr, f"recording stopped\n{show(traced)}")
+            want = tuple(int(x) for x in COUNTS.findall(plain.stdout)[-1])
+            own, rep = own_totals(logs_of(base)[0], exe)
+            check(own == want and rep["exit"] == {"reason": "normal", "status": 0},
+                  f"the daemon's log: {own}, exit {rep['exit']}; it counted {want}")
+        workers_exact("priv_drop", traced, base, 3, parent_whole=how != "after")
+        print(f"  priv_drop {how}: the workers' logs exact")
+    finally:
+        shutil.rmtree(logs, ignore_errors=True)
+
+
+@case(60)
+def case_priv_drop_before():
+    """A daemon started as root closes every descriptor (memtrace's log's too), becomes nobody
+    and forks two workers: its log could not be opened again as nobody (root's, mode 0600),
+    and the whole log was lost ("write ... failed: Bad file descriptor"). Now the log is
+    opened again before the change of user, and every event is there."""
+    priv_drop("before")
+
+
+@case(60)
+def case_priv_drop_after():
+    """The same daemon closes its descriptors after becoming nobody: its log stays root's
+    (handing it to nobody would show that user the daemon's addresses), so the rest of it is
+    lost, with one line that says why; the workers' logs are whole."""
+    priv_drop("after")
+
+
+@case(60)
+def case_chroot_children():
+    """chroot into a directory that holds a program and its libraries but not the log's
+    directory, then fork two workers and run the program: the workers had no log ("cannot
+    create ...: No such file or directory") and the loader printed "ERROR: ld.so: object ...
+    cannot be preloaded" on the program's stderr. Now the workers' logs are created in the
+    log directory kept from before the chroot, exactly, and the program runs without memtrace
+    with one line from memtrace saying why."""
+    root = os.path.join(it.TMP, "small_root")
+    for lib in ("/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2", "/bin/true"):
+        if not os.path.exists(lib):
+            raise Skip(f"no {lib}")
+    os.makedirs(os.path.join(root, "lib", "x86_64-linux-gnu"), exist_ok=True)
+    os.makedirs(os.path.join(root, "lib64"), exist_ok=True)
+    shutil.copy("/lib/x86_64-linux-gnu/libc.so.6", os.path.join(root, "lib", "x86_64-linux-gnu"))
+    shutil.copy("/lib64/ld-linux-x86-64.so.2", os.path.join(root, "lib64"))
+    shutil.copy("/bin/true", os.path.join(root, "true"))
+    plain = run([prog("chroot_children"), root])
+    if plain.stdout.startswith("skip"):
+        raise Skip(plain.stdout.strip())
+    traced, _ = same_as_plain("chroot_children", root)
+    check("true exits 0" in traced.stdout, f"the program in the root failed\n{show(traced)}")
+    check("ld.so" not in traced.stderr and "cannot create" not in traced.stderr,
+          f"the loader or memtrace complained\n{show(traced)}")
+    said = [l for l in traced.stderr.splitlines() if "it runs without memtrace" in l]
+    check(len(said) == 1 and "/true" in said[0], f"want one line about /true\n{show(traced)}")
+    tag = re.sub(r"[^A-Za-z0-9_]+", "_", root)[:40]
+    # the daemon, two workers, and the child that ran /true (its log ends with the exec)
+    workers_exact("chroot_children", traced, os.path.join(it.TMP, f"chroot_children-{tag}.mtr"),
+                  4)
+
+
+@case(60)
+def case_pivot_root():
+    """pivot_root into a new root in a mount namespace of its own, the old root detached, as
+    container runtimes do, then a forked worker: the worker got no log ("cannot create") and
+    the RSS was never sampled (peak RSS 0), as after a chroot before memtrace kept the log's
+    directory and /proc; now both are kept at the system call too."""
+    root = os.path.join(it.TMP, "new_root")
+    os.makedirs(root, exist_ok=True)
+    plain = run([prog("pivot_root"), root])
+    if plain.stdout.startswith("skip"):
+        raise Skip(plain.stdout.strip())
+    traced, rep = same_as_plain("pivot_root", root)
+    check("cannot create" not in traced.stderr, f"memtrace complained\n{show(traced)}")
+    check(rep["peak_rss_bytes"] > 0, "no RSS sampled after the pivot_root")
+    tag = re.sub(r"[^A-Za-z0-9_]+", "_", root)[:40]
+    workers_exact("pivot_root", traced, os.path.join(it.TMP, f"pivot_root-{tag}.mtr"), 2)
+
+
 if __name__ == "__main__":
     sys.exit(it.main())
