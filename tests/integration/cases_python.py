@@ -1089,3 +1089,48 @@ def case_py_debug_allocators():
         tm = tracemalloc_by_line(script, str(n), env=env, opts=opts).get(line, [0, 0])
         check(abs(held[0] - tm[0]) <= tm[0] / 20,
               f"{what}: line {line} holds {held[0]} B, tracemalloc says {tm[0]} B (5% allowed)")
+
+
+SELF_SIGNAL = {
+    # an unhandled KeyboardInterrupt: CPython restores SIG_DFL for SIGINT as it finalizes,
+    # then kills itself with SIGINT so that its parent sees the signal
+    "sigint": ("import os, signal, time\n"
+               "KEEP = bytearray(40001)\n"
+               "os.kill(os.getpid(), signal.SIGINT)\n"
+               "time.sleep(30)\n", 2),
+    # faulthandler puts back the action it found (SIG_DFL, as memtrace reports it) and
+    # raises the fault again
+    "faulthandler": ("import ctypes, faulthandler\n"
+                     "faulthandler.enable()\n"
+                     "KEEP = bytearray(40001)\n"
+                     "ctypes.string_at(0)\n", 11),
+    # the script sets the default action itself, then is terminated
+    "sig-dfl": ("import os, signal, time\n"
+                "signal.signal(signal.SIGTERM, signal.SIG_DFL)\n"
+                "KEEP = bytearray(40001)\n"
+                "os.kill(os.getpid(), signal.SIGTERM)\n"
+                "time.sleep(30)\n", 15),
+}
+
+
+@case(120, needs="python_frames")
+def case_py_self_signal():
+    """A script that ends by a signal after setting (or having Python set) SIG_DFL for it:
+    the log keeps its end, the signal and the script's 40,002-byte block at its line. Before,
+    the program's SIG_DFL replaced memtrace's handler and the log of such a short run had
+    not one event ("truncated after 0 events")."""
+    for name, (text, sig) in SELF_SIGNAL.items():
+        script = it.write(f"self_{name}.py", text)
+        line = text.splitlines().index("KEEP = bytearray(40001)") + 1
+        plain = run([PYTHON, script])
+        check(plain.returncode == -sig, f"{name}: plain run ended {plain.returncode}\n"
+              f"{show(plain)}")
+        log = os.path.join(it.TMP, f"self_{name}.mtr")
+        p = memtrace("run", "-q", "-o", log, "--", PYTHON, script)
+        check(p.returncode == 128 + sig and p.stdout == plain.stdout,
+              f"{name}: under memtrace (plain: {plain.returncode})\n{show(p)}")
+        rep = report_json(log)
+        check(not rep["truncated"] and rep["exit"] == {"reason": "signal", "status": sig},
+              f"{name}: exit {rep['exit']}, truncation {rep['truncation']}")
+        keep = [fr for size, fr in recorded_stacks(log) if size == 40002]
+        check(keep == [[f"{script}:<module>:{line}"]], f"{name}: the 40,002-byte block: {keep}")
