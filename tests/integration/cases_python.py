@@ -1134,3 +1134,78 @@ def case_py_self_signal():
               f"{name}: exit {rep['exit']}, truncation {rep['truncation']}")
         keep = [fr for size, fr in recorded_stacks(log) if size == 40002]
         check(keep == [[f"{script}:<module>:{line}"]], f"{name}: the 40,002-byte block: {keep}")
+
+
+EMBED_SUBINTERP = r"""#include <Python.h>
+#include <pthread.h>
+#include <stdio.h>
+
+static void *from_c(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3; i++) {
+        PyGILState_STATE g = PyGILState_Ensure();
+        PyRun_SimpleString("KEEP.append(bytearray(40011))\n");
+        PyGILState_Release(g);
+    }
+    return NULL;
+}
+
+int main(void)
+{
+    Py_Initialize();
+    PyRun_SimpleString("KEEP = [bytearray(40001)]\n");
+    PyThreadState *main_ts = PyThreadState_Get();
+    for (int i = 0; i < 2; i++) {
+        PyThreadState *sub = Py_NewInterpreter();
+        PyRun_SimpleString("import json\nS = [bytearray(40021)]\n");
+        Py_EndInterpreter(sub);
+        PyThreadState_Swap(main_ts);
+    }
+    PyThreadState *saved = PyEval_SaveThread();
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, from_c, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    PyEval_RestoreThread(saved);
+    PyRun_SimpleString("print('held', len(KEEP))\n");
+    return Py_FinalizeEx() < 0 ? 120 : 0;
+}
+"""
+
+
+@case(120, needs="python_frames")
+def case_py_subinterpreter():
+    """A subinterpreter's allocations carry its own Python frames: made in C (Py_NewInterpreter,
+    as mod_wsgi runs an application) and from Python (_xxsubinterpreters). Before, the frames
+    were read from the thread's main-interpreter state (PyGILState knows no other): none for
+    the embedding program, the line that started the subinterpreter for the script. Also C
+    threads that call into Python with PyGILState_Ensure keep their lines."""
+    cfg = run([PYTHON + "-config", "--cflags", "--embed", "--ldflags"])
+    if cfg.returncode != 0:
+        raise Skip(f"{PYTHON}-config --embed: {cfg.stderr.strip()}")
+    exe = os.path.join(it.TMP, "py_embed_sub")
+    cc = os.environ.get("CC") or it.ARGS.cc or "cc"
+    b = run([*cc.split(), "-o", exe, it.write("py_embed_sub.c", EMBED_SUBINTERP),
+             *cfg.stdout.split(), "-pthread"])  # the libraries after the source
+    check(b.returncode == 0, f"cannot build py_embed_sub.c\n{show(b)}")
+    log = os.path.join(it.TMP, "py_embed_sub.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", exe)
+    check(p.returncode == 0 and p.stdout == "held 7\n", f"embedding program\n{show(p)}")
+    want = {40002: [["<string>:<module>:1"]], 40012: [["<string>:<module>:1"]] * 6,
+            40022: [["<string>:<module>:2"]] * 2}
+    got = {}
+    for size, frames in recorded_stacks(log):
+        if size in want:
+            got.setdefault(size, []).append(frames)
+    check(got == want, f"embedding program: the bytearrays' stacks {got}, want {want}")
+    script = it.write("py_xxsub.py", "import _xxsubinterpreters as interpreters\n"
+                      "def run_sub():\n"
+                      "    i = interpreters.create()\n"
+                      "    interpreters.run_string(i, 'b = 1\\nKEEP = bytearray(40021)\\n')\n"
+                      "    interpreters.destroy(i)\n"
+                      "run_sub()\n")
+    log, _ = py_run("py_xxsub.mtr", script)
+    got = [frames for size, frames in recorded_stacks(log) if size == 40022]
+    check(got == [["<string>:<module>:2"]], f"_xxsubinterpreters: the bytearray's stack {got}")
