@@ -1209,3 +1209,69 @@ def case_py_subinterpreter():
     log, _ = py_run("py_xxsub.mtr", script)
     got = [frames for size, frames in recorded_stacks(log) if size == 40022]
     check(got == [["<string>:<module>:2"]], f"_xxsubinterpreters: the bytearray's stack {got}")
+
+
+THREAD_CALLBACK_C = r"""#include <pthread.h>
+#include <stdlib.h>
+typedef int (*cb_t)(int);
+struct job { cb_t cb; int n, sum; };
+static void *work(void *p)
+{
+    struct job *j = p;
+    for (int i = 0; i < j->n; i++)
+        j->sum += j->cb(i);
+    return NULL;
+}
+void *own_block(void) { return malloc(40013); }
+int run_threads(cb_t cb, int nthreads, int n)
+{
+    pthread_t t[8];
+    struct job j[8];
+    int sum = 0;
+    for (int i = 0; i < nthreads; i++) {
+        j[i] = (struct job){cb, n, 0};
+        pthread_create(&t[i], NULL, work, &j[i]);
+    }
+    for (int i = 0; i < nthreads; i++) {
+        pthread_join(t[i], NULL);
+        sum += j[i].sum;
+    }
+    return sum;
+}
+"""
+
+
+@case(120, needs="python_frames")
+def case_py_ctypes_relative():
+    """A library a script loads by a relative name (ctypes.CDLL("./lib.so")) is named so by
+    the loader: its functions are found in the reports, not left as lib.so+offset with the
+    warning "not an absolute path". Its threads call back into Python (ctypes callbacks on
+    threads made by C): each bytearray the callback makes has the callback's line."""
+    lib = os.path.join(it.TMP, "libthreadcb.so")
+    cc = os.environ.get("CC") or it.ARGS.cc or "cc"
+    b = run([*cc.split(), "-shared", "-fPIC", "-g", "-O0", "-o", lib,
+             it.write("threadcb.c", THREAD_CALLBACK_C), "-pthread"])
+    check(b.returncode == 0, f"cannot build libthreadcb.so\n{show(b)}")
+    script = it.write("py_threadcb.py", "import ctypes, threading\n"
+                      "lib = ctypes.CDLL('./libthreadcb.so')\n"
+                      "lib.own_block.restype = ctypes.c_void_p\n"
+                      "CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)\n"
+                      "KEEP, lock = [], threading.Lock()\n"
+                      "def cb(i):\n"
+                      "    b = bytearray(40001 + i)\n"
+                      "    with lock: KEEP.append(b)\n"
+                      "    return 1\n"
+                      "f = CB(cb)\n"
+                      "print(lib.run_threads(f, 3, 5), len(KEEP), lib.own_block() != 0)\n")
+    log, p = py_run("py_threadcb.mtr", script)
+    check(p.stdout == "15 15 True\n", f"the script's output\n{show(p)}")
+    rep = report_json(log, "--top", "1000000")
+    check(not rep["warnings"], f"warnings: {rep['warnings']}")
+    own = [s["stack"][0] for s in rep["top_sites"] if s["leaked_bytes"] == 40013]
+    check(len(own) == 1 and own[0].get("function") == "own_block"
+          and (own[0].get("file") or "").endswith("threadcb.c"),
+          f"the library's malloc(40013): innermost frame {own}")
+    got = collections.Counter((size, tuple(fr)) for size, fr in recorded_stacks(log)
+                              if 40002 <= size <= 40006)
+    want = collections.Counter({(40002 + i, (f"{script}:cb:7",)): 3 for i in range(5)})
+    check(got == want, f"the callbacks' bytearrays {dict(got)}")
