@@ -24,7 +24,6 @@
 #define Py_BUILD_CORE 1
 #include <Python.h>
 #include <internal/pycore_runtime.h>
-#include <pthread.h>
 
 /* Function pointers python_frames.c reads, found here. */
 extern PyThreadState *(*mt_py_this_tstate)(void);
@@ -517,22 +516,29 @@ void mt_py_domains_check(void)
 
 /* ---- which thread state's frames: python_frames.c's mt_py_this_tstate ----
  *
- * PyGILState_GetThisThreadState knows the main interpreter only: in a subinterpreter
- * (Py_NewInterpreter, as mod_wsgi and uWSGI run each application) it gives the thread's
- * main-interpreter state, whose frames are not the running ones (none at all when C code runs
- * the subinterpreter, the line that started it otherwise). The state that runs is the one
- * holding the GIL, _PyRuntime's tstate_current, when it is this thread's. A thread without the
- * GIL keeps PyGILState's answer. */
+ * PyGILState_GetThisThreadState knows one state per thread, the first one made on it (the main
+ * interpreter's, for a thread that has one): in a subinterpreter that the thread runs later
+ * (Py_NewInterpreter, as mod_wsgi and uWSGI run each application) it is not the one running,
+ * and its frames are not the running ones (none at all when C code runs the subinterpreter,
+ * the line that started it otherwise). The state that runs is the one holding the GIL,
+ * _PyRuntime's tstate_current, when it is this thread's. A thread with no state of its own
+ * (OpenBLAS's, a C library's) holds no GIL and never reads another's. A Python thread without
+ * the GIL reads the holder's thread_id: should that thread end between the two loads, the read
+ * is of a freed block of the heap (a few hundred bytes, which glibc never unmaps), and its
+ * value cannot be this thread's id. */
 static PyThreadState *(*mt_py_gilstate_this)(void);
 static _PyRuntimeState *mt_py_runtime;
 
 static PyThreadState *mt_py_current_tstate(void)
 {
+    PyThreadState *ts = mt_py_gilstate_this();
+    if (!ts)
+        return NULL;
     PyThreadState *cur =
         (PyThreadState *)_Py_atomic_load_relaxed(&mt_py_runtime->gilstate.tstate_current);
-    if (cur && cur->thread_id == (unsigned long)pthread_self())
+    if (cur && cur != ts && cur->thread_id == ts->thread_id)
         return cur;
-    return mt_py_gilstate_this();
+    return ts;
 }
 
 /* The executable segment of the module that holds the eval loop (mt_python_t.text): the
