@@ -348,11 +348,7 @@ static void mt_life_on_signal(int sig)
     }
     /* Default action with the signal re-raised: the exit status stays what it would have
      * been. It is blocked until we return, so the process dies right after. */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    mt_sig_forget(sig);
-    sigaction(sig, &dfl, NULL);
+    mt_sig_default(sig);
     mt_syscall(SYS_tgkill, mt_sys_getpid(), mt_sys_gettid(), sig);
     errno = saved;
 }

@@ -28,6 +28,8 @@ static struct {
     void (*handler)(int);
     /* 1 while memtrace's handler is installed for that signal on the program's behalf */
     int ours[MT_SIG_MAX];
+    /* 1 for the signals given to mt_sig_init: where the program asks for SIG_DFL, ours goes */
+    int fatal[MT_SIG_MAX];
 } mt_sig;
 
 static int mt_sig_real(int sig, const struct sigaction *sa, struct sigaction *old)
@@ -39,30 +41,43 @@ static int mt_sig_real(int sig, const struct sigaction *sa, struct sigaction *ol
     return mt_sig.sigaction(sig, sa, old);
 }
 
+static void mt_sig_our_action(struct sigaction *sa)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sa_handler = mt_sig.handler;
+    sigemptyset(&sa->sa_mask);
+    sa->sa_flags = SA_RESTART | SA_ONSTACK;
+}
+
 void mt_sig_init(const int *sigs, int n, void (*handler)(int))
 {
     mt_sig.handler = handler;
     for (int i = 0; i < n; i++) {
         struct sigaction old;
-        if (sigs[i] >= MT_SIG_MAX || mt_sig_real(sigs[i], NULL, &old) != 0)
+        if (sigs[i] <= 0 || sigs[i] >= MT_SIG_MAX || mt_sig_real(sigs[i], NULL, &old) != 0)
             continue;
+        __atomic_store_n(&mt_sig.fatal[sigs[i]], 1, __ATOMIC_RELEASE);
         /* Only where the program has no handler (and does not ignore the signal). */
         if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
             continue;
         struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = handler;
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESTART | SA_ONSTACK;
+        mt_sig_our_action(&sa);
         if (mt_sig_real(sigs[i], &sa, NULL) == 0)
             __atomic_store_n(&mt_sig.ours[sigs[i]], 1, __ATOMIC_RELEASE);
     }
 }
 
-void mt_sig_forget(int sig)
+void mt_sig_default(int sig)
 {
-    if (sig > 0 && sig < MT_SIG_MAX)
-        __atomic_store_n(&mt_sig.ours[sig], 0, __ATOMIC_RELEASE);
+    if (sig <= 0 || sig >= MT_SIG_MAX)
+        return;
+    __atomic_store_n(&mt_sig.ours[sig], 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&mt_sig.fatal[sig], 0, __ATOMIC_RELEASE);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    (void)mt_sig_real(sig, &dfl, NULL);
 }
 
 /* Where ours stands in for SIG_DFL, the program sees SIG_DFL with an empty mask. */
@@ -81,7 +96,11 @@ static bool mt_sig_is_handler(const struct sigaction *sa)
 
 /* The program's handlers are installed behind memtrace's trampoline (signal_defer.h) and
  * reported back as the program set them; where memtrace's fatal handler stands in for
- * SIG_DFL, the program sees SIG_DFL. */
+ * SIG_DFL, the program sees SIG_DFL. SIG_DFL that the program sets itself gets memtrace's
+ * handler too: CPython restores SIG_DFL for SIGINT when it finalizes and then kills itself
+ * with SIGINT after an unhandled KeyboardInterrupt, and faulthandler restores the action it
+ * found (SIG_DFL, as we report it) before it raises the fault again; the default action
+ * would end the process without the log's last chunk (its whole log, for a short run). */
 MT_EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 {
     bool valid = sig > 0 && sig < MT_SIG_MAX;
@@ -89,8 +108,13 @@ MT_EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *o
     struct sigaction before, install;
     bool was_wrapped = valid && mt_sigdefer_program_action(sig, &before);
     const struct sigaction *use = sa;
+    bool stand_in = sa && valid && !(sa->sa_flags & SA_SIGINFO) && sa->sa_handler == SIG_DFL &&
+                    mt_sig.handler && __atomic_load_n(&mt_sig.fatal[sig], __ATOMIC_ACQUIRE);
     if (sa && valid && mt_sig_is_handler(sa)) {
         mt_sigdefer_wrap(sig, sa, &install);
+        use = &install;
+    } else if (stand_in) {
+        mt_sig_our_action(&install);
         use = &install;
     }
     int rc = mt_sig_real(sig, use, old);
@@ -103,14 +127,14 @@ MT_EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *o
         errno = saved;
         return rc;
     }
-    if (sa && use == sa && valid)
+    if (sa && (use == sa || stand_in) && valid)
         mt_sigdefer_unwrap(sig);
     if (old && was_wrapped)
         *old = before;
     else if (old && was_ours)
         mt_sig_fake_default(old);
-    if (sa && was_ours) /* the program's choice replaces ours, SIG_DFL included */
-        mt_sig_forget(sig);
+    if (sa && valid) /* the program's choice replaces ours, but for SIG_DFL */
+        __atomic_store_n(&mt_sig.ours[sig], stand_in ? 1 : 0, __ATOMIC_RELEASE);
     return rc;
 }
 

@@ -8,7 +8,8 @@
 /* Once, from the recorder's init: installs handler for each signal in sigs that the program
  * neither handles nor ignores, SA_ONSTACK. */
 void mt_sig_init(const int *sigs, int n, void (*handler)(int));
-/* Forgets our handler for sig (the handler is about to restore SIG_DFL itself). */
-void mt_sig_forget(int sig);
+/* Restores the real SIG_DFL for sig, for good: the handler is about to raise it again. A
+ * SIG_DFL that the program sets for a signal given to mt_sig_init installs the handler. */
+void mt_sig_default(int sig);
 
 #endif

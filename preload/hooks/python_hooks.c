@@ -23,6 +23,7 @@
 
 #define Py_BUILD_CORE 1
 #include <Python.h>
+#include <internal/pycore_runtime.h>
 
 /* Function pointers python_frames.c reads, found here. */
 extern PyThreadState *(*mt_py_this_tstate)(void);
@@ -513,6 +514,33 @@ void mt_py_domains_check(void)
 
 /* ---- detection and installation ---- */
 
+/* ---- which thread state's frames: python_frames.c's mt_py_this_tstate ----
+ *
+ * PyGILState_GetThisThreadState knows one state per thread, the first one made on it (the main
+ * interpreter's, for a thread that has one): in a subinterpreter that the thread runs later
+ * (Py_NewInterpreter, as mod_wsgi and uWSGI run each application) it is not the one running,
+ * and its frames are not the running ones (none at all when C code runs the subinterpreter,
+ * the line that started it otherwise). The state that runs is the one holding the GIL,
+ * _PyRuntime's tstate_current, when it is this thread's. A thread with no state of its own
+ * (OpenBLAS's, a C library's) holds no GIL and never reads another's. A Python thread without
+ * the GIL reads the holder's thread_id: should that thread end between the two loads, the read
+ * is of a freed block of the heap (a few hundred bytes, which glibc never unmaps), and its
+ * value cannot be this thread's id. */
+static PyThreadState *(*mt_py_gilstate_this)(void);
+static _PyRuntimeState *mt_py_runtime;
+
+static PyThreadState *mt_py_current_tstate(void)
+{
+    PyThreadState *ts = mt_py_gilstate_this();
+    if (!ts)
+        return NULL;
+    PyThreadState *cur =
+        (PyThreadState *)_Py_atomic_load_relaxed(&mt_py_runtime->gilstate.tstate_current);
+    if (cur && cur != ts && cur->thread_id == ts->thread_id)
+        return cur;
+    return ts;
+}
+
 /* The executable segment of the module that holds the eval loop (mt_python_t.text): the
  * interpreter's own native frames, which stacks with Python frames leave out. */
 static int mt_py_find_interp_text(struct dl_phdr_info *info, size_t size, void *arg)
@@ -569,10 +597,14 @@ void mt_py_detect(void)
     MT_PYSYM(dict_get, "PyDict_GetItemString");
     MT_PYSYM(tuple_get, "PyTuple_GetItem");
     void *tstate = dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
+    memcpy(&mt_py_gilstate_this, &tstate, sizeof tstate);
+    mt_py_runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
     void *a2l = dlsym(RTLD_DEFAULT, "PyCode_Addr2Line");
     void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
     void *check_line = dlsym(RTLD_DEFAULT, "_PyCode_CheckLineNumber"); /* may be missing */
     memcpy(&mt_py_this_tstate, &tstate, sizeof tstate);
+    if (tstate && mt_py_runtime && major == PY_MAJOR_VERSION && minor == PY_MINOR_VERSION)
+        mt_py_this_tstate = mt_py_current_tstate;
     memcpy(&mt_py_addr2line, &a2l, sizeof a2l);
     memcpy(&mt_py_check_line, &check_line, sizeof check_line);
     Dl_info info;

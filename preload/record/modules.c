@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <sys/syscall.h>
+
 #include "base/config.h"
+#include "base/mt_libc.h"
 #include "io/log_writer.h"
 #include "record/event_ring.h"
 
@@ -45,6 +48,9 @@ static struct {
     size_t scratch_used;
     unsigned long long adds, subs;
     bool first_seen;
+    /* The working directory, read once per scan and only for a relative name; -1: unknown */
+    long cwd_len;
+    char cwd[PATH_MAX];
 } mt_mods = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_id = 1};
 
 int mt_rec_modules_init(void)
@@ -91,16 +97,36 @@ static int mt_rec_modules_scan_cb(struct dl_phdr_info *info, size_t size, void *
     if (!path[0] && !mt_mods.first_seen)
         path = mt_config.exe; /* the main program is reported first, without a name */
     mt_mods.first_seen = true;
+    /* A library loaded by a relative name (ctypes.CDLL("./libx.so"), LD_LIBRARY_PATH=.) is
+     * named so by the loader; the analysis, run elsewhere later, could not open it. It is
+     * made absolute against the working directory of the scan, which follows the load. */
+    size_t dlen = 0;
+    if (path[0] && path[0] != '/') {
+        if (mt_mods.cwd_len == 0)
+            mt_mods.cwd_len = mt_syscall(SYS_getcwd, mt_mods.cwd, sizeof mt_mods.cwd);
+        if (mt_mods.cwd_len > 1 && mt_mods.cwd[0] == '/') {
+            dlen = (size_t)mt_mods.cwd_len - 1; /* without its NUL */
+            while (path[0] == '.' && path[1] == '/')
+                for (path += 2; path[0] == '/';)
+                    path++;
+        }
+    }
     size_t plen = strnlen(path, PATH_MAX);
-    size_t need = (sizeof(mt_scan_entry_t) + plen + 7) & ~(size_t)7;
+    size_t full = dlen ? dlen + (dlen > 1) + plen : plen;
+    size_t need = (sizeof(mt_scan_entry_t) + full + 7) & ~(size_t)7;
     if (mt_mods.scratch_used + need > MT_MOD_SCRATCH)
         return 1;
     mt_scan_entry_t *e = (mt_scan_entry_t *)(mt_mods.scratch + mt_mods.scratch_used);
     mt_mods.scratch_used += need;
     e->bias = info->dlpi_addr;
     e->phdr = info->dlpi_phdr;
-    e->path_len = (uint16_t)plen;
-    memcpy(e->path, path, plen);
+    e->path_len = (uint16_t)full;
+    if (dlen) {
+        memcpy(e->path, mt_mods.cwd, dlen);
+        if (dlen > 1)
+            e->path[dlen++] = '/';
+    }
+    memcpy(e->path + dlen, path, plen);
     e->build_id_len = (uint16_t)mt_rec_modules_build_id(info, e->build_id);
     e->nseg = 0;
     for (int i = 0; i < info->dlpi_phnum && e->nseg < MT_MOD_SEG_MAX; i++) {
@@ -192,6 +218,7 @@ static bool mt_rec_modules_rescan_locked(void)
 {
     mt_mods.scratch_used = 0;
     mt_mods.first_seen = false;
+    mt_mods.cwd_len = 0;
     dl_iterate_phdr(mt_rec_modules_scan_cb, NULL);
     mt_writer_lock();
     /* The heap events still in the threads' rings go first: their stacks are in the modules

@@ -1089,3 +1089,189 @@ def case_py_debug_allocators():
         tm = tracemalloc_by_line(script, str(n), env=env, opts=opts).get(line, [0, 0])
         check(abs(held[0] - tm[0]) <= tm[0] / 20,
               f"{what}: line {line} holds {held[0]} B, tracemalloc says {tm[0]} B (5% allowed)")
+
+
+SELF_SIGNAL = {
+    # an unhandled KeyboardInterrupt: CPython restores SIG_DFL for SIGINT as it finalizes,
+    # then kills itself with SIGINT so that its parent sees the signal
+    "sigint": ("import os, signal, time\n"
+               "KEEP = bytearray(40001)\n"
+               "os.kill(os.getpid(), signal.SIGINT)\n"
+               "time.sleep(30)\n", 2),
+    # faulthandler puts back the action it found (SIG_DFL, as memtrace reports it) and
+    # raises the fault again
+    "faulthandler": ("import ctypes, faulthandler\n"
+                     "faulthandler.enable()\n"
+                     "KEEP = bytearray(40001)\n"
+                     "ctypes.string_at(0)\n", 11),
+    # the script sets the default action itself, then is terminated
+    "sig-dfl": ("import os, signal, time\n"
+                "signal.signal(signal.SIGTERM, signal.SIG_DFL)\n"
+                "KEEP = bytearray(40001)\n"
+                "os.kill(os.getpid(), signal.SIGTERM)\n"
+                "time.sleep(30)\n", 15),
+}
+
+
+@case(120, needs="python_frames")
+def case_py_self_signal():
+    """A script that ends by a signal after setting (or having Python set) SIG_DFL for it:
+    the log keeps its end, the signal and the script's 40,002-byte block at its line. Before,
+    the program's SIG_DFL replaced memtrace's handler and the log of such a short run had
+    not one event ("truncated after 0 events")."""
+    for name, (text, sig) in SELF_SIGNAL.items():
+        script = it.write(f"self_{name}.py", text)
+        line = text.splitlines().index("KEEP = bytearray(40001)") + 1
+        plain = run([PYTHON, script])
+        check(plain.returncode == -sig, f"{name}: plain run ended {plain.returncode}\n"
+              f"{show(plain)}")
+        log = os.path.join(it.TMP, f"self_{name}.mtr")
+        p = memtrace("run", "-q", "-o", log, "--", PYTHON, script)
+        check(p.returncode == 128 + sig and p.stdout == plain.stdout,
+              f"{name}: under memtrace (plain: {plain.returncode})\n{show(p)}")
+        rep = report_json(log)
+        check(not rep["truncated"] and rep["exit"] == {"reason": "signal", "status": sig},
+              f"{name}: exit {rep['exit']}, truncation {rep['truncation']}")
+        keep = [fr for size, fr in recorded_stacks(log) if size == 40002]
+        check(keep == [[f"{script}:<module>:{line}"]], f"{name}: the 40,002-byte block: {keep}")
+
+
+EMBED_SUBINTERP = r"""#include <Python.h>
+#include <pthread.h>
+#include <stdio.h>
+
+static void *from_c(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3; i++) {
+        PyGILState_STATE g = PyGILState_Ensure();
+        PyRun_SimpleString("KEEP.append(bytearray(40011))\n");
+        PyGILState_Release(g);
+    }
+    return NULL;
+}
+
+int main(void)
+{
+    Py_Initialize();
+    PyRun_SimpleString("KEEP = [bytearray(40001)]\n");
+    PyThreadState *main_ts = PyThreadState_Get();
+    for (int i = 0; i < 2; i++) {
+        PyThreadState *sub = Py_NewInterpreter();
+        PyRun_SimpleString("import json\nS = [bytearray(40021)]\n");
+        Py_EndInterpreter(sub);
+        PyThreadState_Swap(main_ts);
+    }
+    PyThreadState *saved = PyEval_SaveThread();
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, from_c, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    PyEval_RestoreThread(saved);
+    PyRun_SimpleString("print('held', len(KEEP))\n");
+    return Py_FinalizeEx() < 0 ? 120 : 0;
+}
+"""
+
+
+@case(120, needs="python_frames")
+def case_py_subinterpreter():
+    """A subinterpreter's allocations carry its own Python frames: made in C (Py_NewInterpreter,
+    as mod_wsgi runs an application) and from Python (_xxsubinterpreters). Before, the frames
+    were read from the thread's main-interpreter state (PyGILState knows no other): none for
+    the embedding program, the line that started the subinterpreter for the script. Also C
+    threads that call into Python with PyGILState_Ensure keep their lines."""
+    cfg = run([PYTHON + "-config", "--cflags", "--embed", "--ldflags"])
+    if cfg.returncode != 0:
+        raise Skip(f"{PYTHON}-config --embed: {cfg.stderr.strip()}")
+    exe = os.path.join(it.TMP, "py_embed_sub")
+    cc = os.environ.get("CC") or it.ARGS.cc or "cc"
+    b = run([*cc.split(), "-o", exe, it.write("py_embed_sub.c", EMBED_SUBINTERP),
+             *cfg.stdout.split(), "-pthread"])  # the libraries after the source
+    check(b.returncode == 0, f"cannot build py_embed_sub.c\n{show(b)}")
+    log = os.path.join(it.TMP, "py_embed_sub.mtr")
+    p = memtrace("run", "-q", "-o", log, "--", exe)
+    check(p.returncode == 0 and p.stdout == "held 7\n", f"embedding program\n{show(p)}")
+    want = {40002: [["<string>:<module>:1"]], 40012: [["<string>:<module>:1"]] * 6,
+            40022: [["<string>:<module>:2"]] * 2}
+    got = {}
+    for size, frames in recorded_stacks(log):
+        if size in want:
+            got.setdefault(size, []).append(frames)
+    check(got == want, f"embedding program: the bytearrays' stacks {got}, want {want}")
+    script = it.write("py_xxsub.py", "import _xxsubinterpreters as interpreters\n"
+                      "def run_sub():\n"
+                      "    i = interpreters.create()\n"
+                      "    interpreters.run_string(i, 'b = 1\\nKEEP = bytearray(40021)\\n')\n"
+                      "    interpreters.destroy(i)\n"
+                      "run_sub()\n")
+    log, _ = py_run("py_xxsub.mtr", script)
+    got = [frames for size, frames in recorded_stacks(log) if size == 40022]
+    check(got == [["<string>:<module>:2"]], f"_xxsubinterpreters: the bytearray's stack {got}")
+
+
+THREAD_CALLBACK_C = r"""#include <pthread.h>
+#include <stdlib.h>
+typedef int (*cb_t)(int);
+struct job { cb_t cb; int n, sum; };
+static void *work(void *p)
+{
+    struct job *j = p;
+    for (int i = 0; i < j->n; i++)
+        j->sum += j->cb(i);
+    return NULL;
+}
+void *own_block(void) { return malloc(40013); }
+int run_threads(cb_t cb, int nthreads, int n)
+{
+    pthread_t t[8];
+    struct job j[8];
+    int sum = 0;
+    for (int i = 0; i < nthreads; i++) {
+        j[i] = (struct job){cb, n, 0};
+        pthread_create(&t[i], NULL, work, &j[i]);
+    }
+    for (int i = 0; i < nthreads; i++) {
+        pthread_join(t[i], NULL);
+        sum += j[i].sum;
+    }
+    return sum;
+}
+"""
+
+
+@case(120, needs="python_frames")
+def case_py_ctypes_relative():
+    """A library a script loads by a relative name (ctypes.CDLL("./lib.so")) is named so by
+    the loader: its functions are found in the reports, not left as lib.so+offset with the
+    warning "not an absolute path". Its threads call back into Python (ctypes callbacks on
+    threads made by C): each bytearray the callback makes has the callback's line."""
+    lib = os.path.join(it.TMP, "libthreadcb.so")
+    cc = os.environ.get("CC") or it.ARGS.cc or "cc"
+    b = run([*cc.split(), "-shared", "-fPIC", "-g", "-O0", "-o", lib,
+             it.write("threadcb.c", THREAD_CALLBACK_C), "-pthread"])
+    check(b.returncode == 0, f"cannot build libthreadcb.so\n{show(b)}")
+    script = it.write("py_threadcb.py", "import ctypes, threading\n"
+                      "lib = ctypes.CDLL('./libthreadcb.so')\n"
+                      "lib.own_block.restype = ctypes.c_void_p\n"
+                      "CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)\n"
+                      "KEEP, lock = [], threading.Lock()\n"
+                      "def cb(i):\n"
+                      "    b = bytearray(40001 + i)\n"
+                      "    with lock: KEEP.append(b)\n"
+                      "    return 1\n"
+                      "f = CB(cb)\n"
+                      "print(lib.run_threads(f, 3, 5), len(KEEP), lib.own_block() != 0)\n")
+    log, p = py_run("py_threadcb.mtr", script)
+    check(p.stdout == "15 15 True\n", f"the script's output\n{show(p)}")
+    rep = report_json(log, "--top", "1000000")
+    check(not rep["warnings"], f"warnings: {rep['warnings']}")
+    own = [s["stack"][0] for s in rep["top_sites"] if s["leaked_bytes"] == 40013]
+    check(len(own) == 1 and own[0].get("function") == "own_block"
+          and (own[0].get("file") or "").endswith("threadcb.c"),
+          f"the library's malloc(40013): innermost frame {own}")
+    got = collections.Counter((size, tuple(fr)) for size, fr in recorded_stacks(log)
+                              if 40002 <= size <= 40006)
+    want = collections.Counter({(40002 + i, (f"{script}:cb:7",)): 3 for i in range(5)})
+    check(got == want, f"the callbacks' bytearrays {dict(got)}")
