@@ -1166,6 +1166,32 @@ static int mt_run_peak_check(const mt_run_opts_t *o, const char *log, const char
     return above > 0 ? status : exit_status;
 }
 
+/*
+ * How `memtrace run` ends: with exit_status, or, when the program was killed by a signal and
+ * nothing chose another status (a leak or peak check's --error-exitcode), killed by the same
+ * signal, as a parent sees it plain: a shell stops a script on a child killed by SIGINT but
+ * not on one that exited 130, and Python's subprocess says -2, not 130. No core dump of
+ * memtrace's own (the program dumped its core, if the limit allowed). 128 + the signal when
+ * the signal does not end this process (it is blocked or ignored here, as SIGTSTP may be).
+ */
+static int mt_run_end_as(int status, int exit_status)
+{
+    if (!WIFSIGNALED(status) || exit_status != 128 + WTERMSIG(status))
+        return exit_status;
+    int sig = WTERMSIG(status);
+    fflush(stdout);
+    fflush(stderr);
+    struct rlimit no_core = {0, 0};
+    (void)setrlimit(RLIMIT_CORE, &no_core);
+    signal(sig, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    sigprocmask(SIG_UNBLOCK, &one, NULL);
+    raise(sig);
+    return exit_status;
+}
+
 int mt_cmd_run(int argc, char **argv)
 {
     mt_run_opts_t o;
@@ -1273,7 +1299,7 @@ int mt_cmd_run(int argc, char **argv)
     mt_run_manifest_free(logs, nlogs);
     if (!found) {
         mt_run_explain_no_log(prog, output);
-        return exit_status != 0 ? exit_status : 1;
+        return mt_run_end_as(status, exit_status != 0 ? exit_status : 1);
     }
-    return exit_status;
+    return mt_run_end_as(status, exit_status);
 }

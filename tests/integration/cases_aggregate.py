@@ -205,7 +205,7 @@ def case_aggregate_ends():
     # Killed: the figures are never written, and every report says so instead of zeros.
     killed = os.path.join(it.TMP, "killed.mtr")
     p = memtrace("run", "--aggregate", "-o", killed, "--", exe, "10", "kill")
-    check(p.returncode == 128 + signal.SIGKILL and "allocations" not in p.stderr and
+    check(p.returncode == -signal.SIGKILL and "allocations" not in p.stderr and
           "the aggregated log has no figures" in p.stderr, f"a program that kills itself\n{show(p)}")
     for args in (("report",), ("peak",), ("leaks",)):
         r = memtrace(*args, killed)
@@ -214,7 +214,7 @@ def case_aggregate_ends():
     # A fatal signal the recorder catches: the figures are written before the end.
     aborted = os.path.join(it.TMP, "aborted.mtr")
     p = memtrace("run", "-q", "--aggregate", "-o", aborted, "--", exe, "10", "abort")
-    check(p.returncode == 128 + signal.SIGABRT, f"a program that aborts\n{show(p)}")
+    check(p.returncode == -signal.SIGABRT, f"a program that aborts\n{show(p)}")
     a = report_json(aborted, "--top", "0")
     (peak,) = site_of(a["top_sites"], "site_peak")
     check(a["exit"]["reason"] == "signal" and peak["peak_blocks"] == 50 and

@@ -219,7 +219,8 @@ if pid == 0:
     os.execv(sys.argv[2], sys.argv[2:])
 with open(sys.argv[1], "w") as f:
     f.write(str(pid))
-sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+st = os.waitpid(pid, 0)[1]
+sys.exit(128 + os.WTERMSIG(st) if os.WIFSIGNALED(st) else os.WEXITSTATUS(st))  # as a shell
 '''
 
 
@@ -231,7 +232,8 @@ def proc_state(pid):
 @case(120)
 def case_live_view_signals():
     # ^Z gives the terminal back and SIGCONT takes it again; SIGTERM to memtrace goes to the
-    # program, whose end ends the view with the terminal restored and the status 128 + 15
+    # program, whose end ends the view with the terminal restored and memtrace by SIGTERM too
+    # (the job shell says 128 + 15, as a shell does)
     master, slave = pty.openpty()
     before = termios.tcgetattr(slave)
     pidfile = os.path.join(it.TMP, "memtrace.pid")

@@ -1127,7 +1127,7 @@ def case_py_self_signal():
               f"{show(plain)}")
         log = os.path.join(it.TMP, f"self_{name}.mtr")
         p = memtrace("run", "-q", "-o", log, "--", PYTHON, script)
-        check(p.returncode == 128 + sig and p.stdout == plain.stdout,
+        check(p.returncode == -sig and p.stdout == plain.stdout,
               f"{name}: under memtrace (plain: {plain.returncode})\n{show(p)}")
         rep = report_json(log)
         check(not rep["truncated"] and rep["exit"] == {"reason": "signal", "status": sig},
