@@ -16,13 +16,11 @@
 #include "base/mt_libc.h"
 
 typedef struct mt_kept {
-    int fd; /* -1: nothing kept */
-    dev_t dev;
-    ino_t ino;
+    mt_kept_fd_t d;      /* .fd -1: nothing kept */
     char path[PATH_MAX]; /* the directory, without its last '/'; or the file */
 } mt_kept_t;
 
-static mt_kept_t mt_kept_dir = {.fd = -1}, mt_kept_manifest = {.fd = -1};
+static mt_kept_t mt_kept_dir = {.d.fd = -1}, mt_kept_manifest = {.d.fd = -1};
 static bool mt_logdir_done, mt_logdir_user;
 
 /* Opens path into k (O_PATH for a directory), moved to 100 or above. */
@@ -32,22 +30,7 @@ static void mt_logdir_take(mt_kept_t *k, const char *path, size_t len, int flags
         return;
     memcpy(k->path, path, len);
     k->path[len] = '\0';
-    long fd = mt_sys_open(k->path, flags | O_CLOEXEC, 0);
-    if (fd < 0)
-        return;
-    long hi = mt_syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 100);
-    if (hi >= 0) {
-        mt_sys_close((int)fd);
-        fd = hi;
-    }
-    struct stat st;
-    if (mt_syscall(SYS_fstat, fd, (long)&st) < 0) {
-        mt_sys_close((int)fd);
-        return;
-    }
-    k->dev = st.st_dev;
-    k->ino = st.st_ino;
-    k->fd = (int)fd;
+    (void)mt_kept_fd_open(&k->d, k->path, flags);
 }
 
 void mt_logdir_keep(const char *log, bool user)
@@ -76,24 +59,11 @@ bool mt_logdir_user_changed(void)
     return __atomic_load_n(&mt_logdir_user, __ATOMIC_RELAXED);
 }
 
-/* k's descriptor when it is still what was kept, else -1. */
-static int mt_logdir_fd(const mt_kept_t *k)
-{
-    if (k->fd < 0)
-        return -1;
-    struct stat st;
-    int saved = errno;
-    bool same =
-        mt_syscall(SYS_fstat, k->fd, (long)&st) == 0 && st.st_dev == k->dev && st.st_ino == k->ino;
-    errno = saved;
-    return same ? k->fd : -1;
-}
-
 /* The name of path inside the kept directory, or NULL when path is not directly in it. */
 static const char *mt_logdir_name(const char *path)
 {
     const mt_kept_t *k = &mt_kept_dir;
-    if (k->fd < 0)
+    if (k->d.fd < 0)
         return NULL;
     size_t n = strlen(k->path);
     if (strncmp(path, k->path, n) != 0 || path[n] != '/' || strchr(path + n + 1, '/'))
@@ -107,10 +77,10 @@ long mt_logdir_open(const char *path, int flags, int mode)
     long fd = -1;
     int dir;
     const char *name;
-    if (mt_kept_manifest.fd >= 0 && strcmp(path, mt_kept_manifest.path) == 0 &&
-        (dir = mt_logdir_fd(&mt_kept_manifest)) >= 0) {
+    if (mt_kept_manifest.d.fd >= 0 && strcmp(path, mt_kept_manifest.path) == 0 &&
+        (dir = mt_kept_fd_get(&mt_kept_manifest.d)) >= 0) {
         fd = mt_syscall(SYS_fcntl, dir, F_DUPFD_CLOEXEC, 0);
-    } else if ((name = mt_logdir_name(path)) && (dir = mt_logdir_fd(&mt_kept_dir)) >= 0) {
+    } else if ((name = mt_logdir_name(path)) && (dir = mt_kept_fd_get(&mt_kept_dir.d)) >= 0) {
         fd = mt_syscall(SYS_openat, dir, (long)name, flags, mode);
     } else {
         errno = saved;
@@ -128,7 +98,7 @@ bool mt_logdir_exists(const char *path)
     int dir;
     const char *name = mt_logdir_name(path);
     bool there;
-    if (name && (dir = mt_logdir_fd(&mt_kept_dir)) >= 0)
+    if (name && (dir = mt_kept_fd_get(&mt_kept_dir.d)) >= 0)
         there = mt_syscall(SYS_faccessat, dir, (long)name, F_OK, 0) == 0;
     else
         there = mt_syscall(SYS_faccessat, AT_FDCWD, (long)path, F_OK, 0) == 0;

@@ -182,6 +182,42 @@ int mt_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+bool mt_kept_fd_open(mt_kept_fd_t *k, const char *path, int flags)
+{
+    int saved = errno;
+    long fd = mt_sys_open(path, flags | O_CLOEXEC, 0);
+    if (fd < 0) {
+        errno = saved;
+        return false;
+    }
+    long hi = mt_syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 100);
+    if (hi >= 0) {
+        mt_sys_close((int)fd);
+        fd = hi;
+    }
+    struct stat st;
+    bool ok = mt_syscall(SYS_fstat, fd, (long)&st) == 0;
+    if (ok)
+        *k = (mt_kept_fd_t){(int)fd, st.st_dev, st.st_ino};
+    else
+        mt_sys_close((int)fd);
+    errno = saved;
+    return ok;
+}
+
+int mt_kept_fd_get(const mt_kept_fd_t *k)
+{
+    int fd = __atomic_load_n(&k->fd, __ATOMIC_ACQUIRE);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    int saved = errno;
+    bool same =
+        mt_syscall(SYS_fstat, fd, (long)&st) == 0 && st.st_dev == k->dev && st.st_ino == k->ino;
+    errno = saved;
+    return same ? fd : -1;
+}
+
 /* The mappings made since mt_map_journal_begin by the thread that called it. */
 #define MT_MAP_JOURNAL_MAX 64
 static struct {

@@ -74,6 +74,20 @@ void *mt_map_unlisted(size_t size);
 void mt_unmap_unlisted(void *p, size_t size);
 void *mt_remap(void *p, size_t old_size, size_t new_size);
 
+/* A descriptor memtrace keeps open across what the program does (a chroot, a change of user):
+ * at 100 or above, close-on-exec, with the identity of what it opened, since the program may
+ * close it and reuse the number. fd -1: none. */
+typedef struct mt_kept_fd {
+    int fd;
+    dev_t dev;
+    ino_t ino;
+} mt_kept_fd_t;
+
+/* Opens path (flags gain O_CLOEXEC) into k. False, k untouched, when it cannot be opened. */
+bool mt_kept_fd_open(mt_kept_fd_t *k, const char *path, int flags);
+/* k's descriptor while it is still what was opened, else -1. errno is kept. */
+int mt_kept_fd_get(const mt_kept_fd_t *k);
+
 /* Start-up that fails part way gives back what it mapped: between begin and end, this
  * thread's mt_map and mt_map_unlisted calls are noted, and undo unmaps them all (a program
  * under `ulimit -v` that memtrace cannot record keeps its address space). undo says false
