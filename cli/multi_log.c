@@ -122,12 +122,13 @@ static void mt_cli_tell_skipped(const char *cmd, const mt_ptree_t *t, int *bad)
             others++;
             continue;
         }
+        int copy = strncmp(t->skipped[i].reason, MT_PTREE_SAME_LOG, strlen(MT_PTREE_SAME_LOG)) == 0;
         fputs("memtrace: ", stderr);
         mt_text_put(stderr, t->skipped[i].path);
         fputs(": ", stderr);
         mt_text_put(stderr, t->skipped[i].reason);
-        fputs(" (skipped)\n", stderr);
-        *bad = 1;
+        fputs(copy ? "\n" : " (skipped)\n", stderr);
+        *bad |= !copy;
     }
     if (others)
         fprintf(stderr,
