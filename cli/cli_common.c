@@ -737,22 +737,13 @@ int mt_cli_finish(const char *path, const mt_analysis_t *a, int render_rc)
     return rc;
 }
 
-FILE *mt_cli_open_out(const char *out_path)
+FILE *mt_cli_open_out(mt_out_t *o, const char *cmd, const char *out_path)
 {
-    FILE *f = strcmp(out_path, "-") == 0 ? stdout : fopen(out_path, "w");
-    if (!f)
-        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(errno));
-    return f;
+    return mt_out_open(o, cmd, out_path);
 }
 
-int mt_cli_close_out(FILE *f, const char *out_path, const char *path, const mt_analysis_t *a,
-                     int render_rc)
+int mt_cli_close_out(mt_out_t *o, const char *path, const mt_analysis_t *a, int render_rc)
 {
-    if (f == stdout)
-        return mt_cli_finish(path, a, render_rc);
-    if (fclose(f) != 0 || render_rc < 0) {
-        fprintf(stderr, "memtrace: %s: %s\n", out_path, strerror(EIO));
-        return 1;
-    }
-    return mt_cli_finish(path, a, 0);
+    int rc = mt_out_close(o, render_rc);
+    return mt_cli_finish(path, a, 0) | rc; /* and what the log lacks, whatever the output */
 }

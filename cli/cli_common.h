@@ -13,6 +13,7 @@
 #include "analysis.h"
 #include "cost.h"
 #include "names.h"
+#include "output_file.h"
 #include "symbolizer.h"
 
 /*
@@ -229,13 +230,12 @@ int mt_cli_site_options(const char *cmd, int argc, char **argv, void (*usage)(FI
                         mt_cli_site_opts_t *o);
 
 /* The file of -o OUT_PATH ('-': stdout) of the commands that write a page or an image, opened
- * for writing; NULL after printing "memtrace: OUT_PATH: REASON". */
-FILE *mt_cli_open_out(const char *out_path);
-/* Closes f from mt_cli_open_out (stdout stays open) once render_rc came from writing it; returns
- * the exit status: mt_cli_finish's for the log at path, or 1 after "memtrace: OUT_PATH: ..."
- * when the file could not be written. */
-int mt_cli_close_out(FILE *f, const char *out_path, const char *path, const mt_analysis_t *a,
-                     int render_rc);
+ * for writing into o (output_file.h); NULL after printing why not. */
+FILE *mt_cli_open_out(mt_out_t *o, const char *cmd, const char *out_path);
+/* Closes what mt_cli_open_out opened once render_rc came from writing it; returns the exit
+ * status: mt_cli_finish's for the log at path, or 1 after the line saying why the output is
+ * not whole (a regular file is then removed). */
+int mt_cli_close_out(mt_out_t *o, const char *path, const mt_analysis_t *a, int render_rc);
 
 /* Flushes stdout, reports a write error or a truncated log; returns the exit status. */
 int mt_cli_finish(const char *path, const mt_analysis_t *a, int render_rc);

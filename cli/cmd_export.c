@@ -77,23 +77,13 @@ static int mt_export_write(const char *path, FILE *out, mt_analysis_t *a, mt_sym
     if (mt_sites_build(&sites, a, sym) < 0)
         return mt_cli_oom(path);
     int rc = 1;
-    if (e->out_path && !(out = fopen(e->out_path, "wb"))) {
-        fprintf(stderr, "memtrace: export: cannot write '%s': %s\n", e->out_path, strerror(errno));
+    mt_out_t o;
+    if (e->out_path && !(out = mt_cli_open_out(&o, "export", e->out_path)))
         goto out;
-    }
     int r = e->to == TO_FOLDED  ? mt_export_folded(a, &sites, e->cost, out)
             : e->to == TO_PPROF ? mt_export_pprof(a, &sites, e->cost, out)
                                 : mt_export_massif(a, &sites, out);
-    if (e->out_path) {
-        if (fclose(out) != 0 && r == 0)
-            r = -EIO;
-        if (r < 0) {
-            fprintf(stderr, "memtrace: export: %s: %s\n", e->out_path, strerror(-r));
-            goto out;
-        }
-        r = 0;
-    }
-    rc = mt_cli_finish(path, a, r);
+    rc = e->out_path ? mt_cli_close_out(&o, path, a, r) : mt_cli_finish(path, a, r);
 out:
     mt_sites_destroy(&sites);
     return rc;

@@ -111,9 +111,10 @@ static int mt_fg_write(const char *path, FILE *out, mt_analysis_t *a, mt_symboli
         mt_cli_oom(path);
         goto out_sites;
     }
-    FILE *f = mt_cli_open_out(g->out_path);
+    mt_out_t o;
+    FILE *f = mt_cli_open_out(&o, "flamegraph", g->out_path);
     if (f)
-        rc = mt_cli_close_out(f, g->out_path, path, a, mt_render_flamegraph_svg(&tree, a, f, &so));
+        rc = mt_cli_close_out(&o, path, a, mt_render_flamegraph_svg(&tree, a, f, &so));
     mt_flame_tree_destroy(&tree);
 out_sites:
     mt_sites_destroy(&sites);

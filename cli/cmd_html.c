@@ -118,15 +118,15 @@ static int mt_html_one(const char *path, const char *out_path, const mt_html_opt
     if (rc)
         return rc;
     rc = 1;
-    FILE *f = mt_cli_open_out(out_path);
+    mt_out_t o;
+    FILE *f = mt_cli_open_out(&o, "html", out_path);
     if (f) {
         int r = mt_render_html(a, sym, f, ho);
         if (r == -ENOMEM) {
             mt_cli_oom(path);
-            if (f != stdout)
-                fclose(f);
+            (void)mt_out_close(&o, r); /* a page cut short is removed */
         } else {
-            rc = mt_cli_close_out(f, out_path, path, a, r);
+            rc = mt_cli_close_out(&o, path, a, r);
         }
     }
     mt_symbolizer_free(sym);

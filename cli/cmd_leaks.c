@@ -131,11 +131,9 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
         ret = 0; /* *classified stays 0: the caller says why there is no verdict */
         goto out;
     }
-    FILE *opened = NULL;
-    if (!out && !(out = opened = fopen(o->out_path, "w"))) {
-        fprintf(stderr, "memtrace: %s: cannot write '%s': %s\n", cmd, o->out_path, strerror(errno));
+    mt_out_t opened = {0}; /* -o FILE */
+    if (!out && !(out = mt_out_open(&opened, cmd, o->out_path)))
         goto out;
-    }
     char cwd[4096], root[4096];
     /* Under --fail-leaked-above nothing fails, in the exit status and in SARIF and JUnit alike
      * (the JUnit suite fails exactly when the status does). */
@@ -165,15 +163,14 @@ int mt_leak_cli_report(const char *cmd, const char *path, const mt_leak_cli_t *o
     }
     if (rc == 0 && o->gen_supps)
         rc = mt_render_leaks_suppressions(&l, supp_out);
+    if (opened.f) {
+        if (mt_out_close(&opened, rc) != 0)
+            goto out;
+        out = stdout; /* the file is closed; what is left to flush is the suppressions' */
+        rc = 0;
+    }
     if (rc < 0 || fflush(out) != 0 || fflush(supp_out) != 0) {
         fprintf(stderr, "memtrace: %s: write error: %s\n", cmd, strerror(errno ? errno : EIO));
-        if (opened)
-            fclose(opened);
-        goto out;
-    }
-    if (opened && fclose(opened) != 0) {
-        fprintf(stderr, "memtrace: %s: write error on '%s': %s\n", cmd, o->out_path,
-                strerror(errno));
         goto out;
     }
     *classified = l.classified || l.python_end;

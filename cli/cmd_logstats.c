@@ -59,11 +59,11 @@ int mt_cmd_logstats(int argc, char **argv)
         fprintf(stderr, "memtrace: %s\n", err);
         return 1;
     }
-    int r = json ? mt_logstats_render_json(&rep, stdout) : mt_logstats_render_text(&rep, stdout);
-    if (r < 0 || fflush(stdout) != 0) {
-        fprintf(stderr, "memtrace: standard output: %s\n", strerror(EIO));
+    mt_out_t o;
+    FILE *out = mt_out_open(&o, "logstats", "-");
+    int r = json ? mt_logstats_render_json(&rep, out) : mt_logstats_render_text(&rep, out);
+    if (mt_out_close(&o, r) != 0)
         return 1;
-    }
     if (rep.truncated) {
         fprintf(stderr, "memtrace: %s: %s; the counts cover what was read\n", path, rep.reason);
         return 1;

@@ -104,20 +104,9 @@ int mt_cmd_timeline(int argc, char **argv)
     }
     int rc;
     if (svg) {
-        int to_stdout = strcmp(svg, "-") == 0; /* -o - is standard output, as everywhere */
-        FILE *f = to_stdout ? stdout : fopen(svg, "w");
-        if (!f) {
-            fprintf(stderr, "memtrace: %s: %s\n", svg, strerror(errno));
-            mt_analysis_free(a);
-            return 1;
-        }
-        int r = mt_timeline_svg(a, f);
-        if ((to_stdout ? fflush(f) : fclose(f)) != 0 || r < 0) {
-            fprintf(stderr, "memtrace: %s: %s\n", svg, strerror(r == -ENOMEM ? ENOMEM : EIO));
-            mt_analysis_free(a);
-            return 1;
-        }
-        rc = mt_cli_finish(path, a, 0);
+        mt_out_t o;
+        FILE *f = mt_cli_open_out(&o, "timeline", svg); /* -o - is standard output */
+        rc = f ? mt_cli_close_out(&o, path, a, mt_timeline_svg(a, f)) : 1;
     } else {
         int r =
             mt_timeline_text(a, stdout, mt_cli_colour(no_color), (unsigned)width, (unsigned)height);

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "json_writer.h"
-#include "log_format.h"
+#include "output_file.h"
 #include "progress.h"
 #include "render_ptree.h"
 #include "text_escape.h"
@@ -46,21 +46,6 @@ int mt_cli_logs_multi(char *const *args, size_t nargs)
     return nargs > 1 || (nargs == 1 && stat(args[0], &st) == 0 && S_ISDIR(st.st_mode));
 }
 
-/* A regular file that starts like a memtrace log. */
-static int mt_cli_is_log(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return 0;
-    struct stat st;
-    char magic[MT_LOG_MAGIC_LEN];
-    int yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-              read(fd, magic, sizeof magic) == (ssize_t)sizeof magic &&
-              memcmp(magic, MT_LOG_MAGIC, MT_LOG_MAGIC_LEN) == 0;
-    close(fd);
-    return yes;
-}
-
 static int mt_cli_strcmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -86,7 +71,7 @@ static long mt_cli_scan_dir(const char *dir, mt_cli_list_t *l)
         }
         /* "DIR/name", without doubling the slash of "DIR/" */
         snprintf(path, n, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
-        if (mt_cli_is_log(path))
+        if (mt_out_is_log(path))
             rc = mt_cli_list_add(l, path);
         free(path);
     }
@@ -137,12 +122,13 @@ static void mt_cli_tell_skipped(const char *cmd, const mt_ptree_t *t, int *bad)
             others++;
             continue;
         }
+        int copy = strncmp(t->skipped[i].reason, MT_PTREE_SAME_LOG, strlen(MT_PTREE_SAME_LOG)) == 0;
         fputs("memtrace: ", stderr);
         mt_text_put(stderr, t->skipped[i].path);
         fputs(": ", stderr);
         mt_text_put(stderr, t->skipped[i].reason);
-        fputs(" (skipped)\n", stderr);
-        *bad = 1;
+        fputs(copy ? "\n" : " (skipped)\n", stderr);
+        *bad |= !copy;
     }
     if (others)
         fprintf(stderr,

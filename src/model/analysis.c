@@ -117,6 +117,17 @@ static void mt_analysis_snap(mt_analysis_t *a, uint64_t now)
  * need (mt_analysis_run takes this path only without them), and without copying a record.
  * Returns how many it replayed; *rc is 0, a negative errno, or 1 when the record after them is
  * corrupt (why says how; it counts as read). */
+/* No block or mapping is larger than a process's address space: 2^57 bytes with x86-64's
+ * five-level page tables (arm64 allows 2^52). A size above it comes from a damaged log, and
+ * summed with others it would wrap the totals into small, wrong numbers. */
+#define MT_ANALYSIS_MAX_BLOCK (1ull << 57)
+
+static void mt_analysis_too_big(char *why, size_t len, const char *what, uint64_t size)
+{
+    snprintf(why, len, "%s of %llu bytes, more than an address space holds", what,
+             (unsigned long long)size);
+}
+
 static size_t mt_analysis_heap_run(mt_analysis_t *a, const unsigned char *heads, size_t n,
                                    char *why, size_t whylen, int *rc)
 {
@@ -148,6 +159,11 @@ static size_t mt_analysis_heap_run(mt_analysis_t *a, const unsigned char *heads,
             }
             if (__builtin_expect(!mt_nodes_valid(&a->nodes, node), 0)) {
                 snprintf(why, whylen, "allocation refers to unknown trace node %u", node);
+                *rc = 1;
+                return k;
+            }
+            if (__builtin_expect(size > MT_ANALYSIS_MAX_BLOCK, 0)) {
+                mt_analysis_too_big(why, whylen, "allocation", size);
                 *rc = 1;
                 return k;
             }
@@ -263,6 +279,10 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
                 snprintf(why, sizeof why, "allocation refers to unknown trace node %u", rec.node);
                 goto corrupt;
             }
+            if (__builtin_expect(rec.size > MT_ANALYSIS_MAX_BLOCK, 0)) {
+                mt_analysis_too_big(why, sizeof why, "allocation", rec.size);
+                goto corrupt;
+            }
             rc = mt_replay_alloc(&a->replay, rec.tid, rec.time_us, rec.addr, rec.size, rec.node,
                                  rec.alloc_kind);
             if (__builtin_expect(rc < 0, 0))
@@ -276,6 +296,10 @@ static int mt_analysis_run(mt_analysis_t *a, mt_reader_t *rd, mt_progress_fn pro
         case MT_TAG_MMAP:
             if (!mt_analysis_shift(a, &rec.node) || !mt_nodes_valid(&a->nodes, rec.node)) {
                 snprintf(why, sizeof why, "mmap refers to unknown trace node %u", rec.node);
+                goto corrupt;
+            }
+            if (rec.size > MT_ANALYSIS_MAX_BLOCK) {
+                mt_analysis_too_big(why, sizeof why, "mapping", rec.size);
                 goto corrupt;
             }
             rc = mt_replay_record(&a->replay, &rec);

@@ -10,7 +10,7 @@
 
 /* Version of the index file; bump when what it holds changes meaning (a change of the
  * structures it copies already changes MT_INDEX_LAYOUT, a hash of their headers). */
-#define MT_INDEX_VERSION 3u
+#define MT_INDEX_VERSION 4u
 
 /* False when MEMTRACE_INDEX is set to 0 (or "no", "off"): no index is read or written. */
 int mt_index_enabled(void);

@@ -101,6 +101,37 @@ static const char *mt_ptree_why(const char *err, const char *path)
     return strncmp(err, path, n) == 0 && strncmp(err + n, ": ", 2) == 0 ? err + n + 2 : err;
 }
 
+/* Two images of one process at one moment: the same log given twice (by name and in its
+ * directory), or a copy of it. Counting both would add the process's figures up twice. */
+static int mt_ptree_same_image(const mt_pimage_t *a, const mt_pimage_t *b)
+{
+    return a->pid == b->pid && a->start_ns == b->start_ns && a->end_ns == b->end_ns &&
+           a->how == b->how && a->allocations == b->allocations && a->frees == b->frees &&
+           a->bytes_allocated == b->bytes_allocated && a->peak_bytes == b->peak_bytes &&
+           strcmp(a->run_id, b->run_id) == 0;
+}
+
+/* The image just read, when an earlier one is the same: left out, as a skip that names the
+ * log kept. 0 or -ENOMEM. */
+static int mt_ptree_drop_copy(mt_ptree_t *t)
+{
+    mt_pimage_t *im = &t->images[t->nimages - 1];
+    for (size_t j = 0; j + 1 < t->nimages; j++) {
+        if (!mt_ptree_same_image(&t->images[j], im))
+            continue;
+        char *why = NULL;
+        if (asprintf(&why, "%s%s (the log given twice, or a copy of it): counted once",
+                     MT_PTREE_SAME_LOG, t->images[j].path) < 0)
+            return -ENOMEM;
+        int rc = mt_ptree_skip(t, im->path, why);
+        free(why);
+        mt_ptree_image_free(im);
+        t->nimages--;
+        return rc;
+    }
+    return 0;
+}
+
 static int mt_ptree_read(mt_ptree_t *t, char *const *paths, size_t n, mt_ptree_progress_fn progress,
                          void *progress_arg)
 {
@@ -125,6 +156,8 @@ static int mt_ptree_read(mt_ptree_t *t, char *const *paths, size_t n, mt_ptree_p
         mt_analysis_free(a);
         t->nimages++; /* even half filled: destroy frees what it has */
         if (rc < 0)
+            return rc;
+        if ((rc = mt_ptree_drop_copy(t)) < 0)
             return rc;
     }
     return 0;

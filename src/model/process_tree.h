@@ -53,6 +53,10 @@ typedef struct mt_process {
     uint64_t allocations, frees, bytes_allocated;
 } mt_process_t;
 
+/* The reason a log is left out when it is the same process's log as another one given (a copy,
+ * or the same file twice): "the same log as PATH ...". Not an error: the figures are right. */
+#define MT_PTREE_SAME_LOG "the same log as "
+
 /* A log that was left out, and why. */
 typedef struct mt_pskip {
     char *path;

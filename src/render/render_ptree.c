@@ -147,6 +147,13 @@ int mt_render_ptree_text(const mt_ptree_t *t, FILE *o, const mt_ptree_render_opt
         if (t->unreadable)
             fprintf(o, "%swarning:%s %zu file%s could not be read (see the messages above)\n",
                     st->warn, st->reset, t->unreadable, t->unreadable == 1 ? "" : "s");
+        size_t copies = 0;
+        for (size_t i = 0; i < t->nskipped; i++)
+            copies +=
+                strncmp(t->skipped[i].reason, MT_PTREE_SAME_LOG, strlen(MT_PTREE_SAME_LOG)) == 0;
+        if (copies)
+            fprintf(o, "%snote:%s %zu log%s given twice or copied %s counted once\n", st->warn,
+                    st->reset, copies, copies == 1 ? "" : "s", copies == 1 ? "was" : "were");
     }
     return ferror(o) ? -EIO : 0;
 }

@@ -315,6 +315,19 @@ static Dwfl_Module *mt_report_by_build_id(Dwfl **dwflp, const mt_module_t *m)
     return mod;
 }
 
+/* A path into a process's own /proc entry (/proc/self/fd/3, /proc/1234/map_files/...): it
+ * named the recorded process's file, never one the analysis may open. */
+static int mt_symbolizer_proc_path(const char *path)
+{
+    if (strncmp(path, "/proc/", 6) != 0)
+        return 0;
+    const char *p = path + 6;
+    if (strncmp(p, "self/", 5) == 0 || strncmp(p, "thread-self/", 12) == 0)
+        return 1;
+    size_t digits = strspn(p, "0123456789");
+    return digits > 0 && p[digits] == '/';
+}
+
 static mt_symmod_t *mt_symmod_get(mt_symbolizer_t *s, uint32_t index)
 {
     const mt_module_t *m = mt_modules_get(s->mods, index);
@@ -345,7 +358,12 @@ static mt_symmod_t *mt_symmod_get(mt_symbolizer_t *s, uint32_t index)
     Dwfl_Module *mod = NULL;
     const char *problem = NULL;
     struct stat st;
-    if (access(m->path, R_OK) != 0) {
+    if (mt_symbolizer_proc_path(m->path)) {
+        /* dlopen("/proc/self/fd/N") of a memfd_create file: here that path is one of this
+         * process's own descriptors, some other file or none */
+        problem = "loaded through the recorded process's /proc (a memfd or a descriptor), "
+                  "gone with it";
+    } else if (access(m->path, R_OK) != 0) {
         problem = "file not found";
     } else if (stat(m->path, &st) != 0 || !S_ISREG(st.st_mode)) {
         /* The path comes from the log: a FIFO or a device would block or never end. */

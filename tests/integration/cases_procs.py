@@ -326,6 +326,25 @@ def case_procs_errors():
 
 
 @case(90)
+def case_procs_log_twice():
+    """A run's directory and one of its logs by name, and a copy of a log: each process once,
+    with a note, exit 0; before, the copies were more processes and the totals grew."""
+    d, logs, lines, _ = proc_tree_run("twice")
+    want = json_of("report", "--format", "json", logs)["totals"]
+    one = sorted(glob.glob(os.path.join(logs, "*.mtr")))[0]
+    shutil.copy(one, os.path.join(d, "copy.mtr"))
+    p = memtrace("report", "--format", "json", logs, one, os.path.join(d, "copy.mtr"))
+    check(p.returncode == 0 and p.stderr.count("the same log as") == 2 and
+          "counted once" in p.stderr, f"a log given twice and a copy\n{show(p)}")
+    got = json.loads(p.stdout)["totals"]
+    for k in ("processes", "logs", "peak_heap_bytes_sum", "allocations"):
+        check(got.get(k) == want.get(k), f"{k}: {got.get(k)} with the copies, {want.get(k)} without")
+    p = memtrace("peak", one, one)
+    check(p.returncode == 0 and "1 process in 1 log" in p.stdout and
+          "given twice or copied was counted once" in p.stdout, f"peak LOG LOG\n{show(p)}")
+
+
+@case(90)
 def case_procs_commands():
     """peak, leaks and html over a run: the tree, then their report of the right process."""
     d, logs, lines, _ = proc_tree_run()

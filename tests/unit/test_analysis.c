@@ -357,10 +357,46 @@ START_TEST(bad_node_in_a_batch_cuts_where_it_is)
 }
 END_TEST
 
+/* A block or mapping larger than any address space (a damaged log): before, 2^62 bytes twice
+ * wrapped bytes_allocated to a few bytes and the peak to 16 EiB, with no word of it. */
+START_TEST(a_block_beyond_the_address_space_cuts_the_log)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/mt-test-huge-%d.mtr", (int)getpid());
+    for (int mapping = 0; mapping < 2; mapping++) {
+        mt_lb_t b;
+        mt_lb_init(&b, 100, 0);
+        mt_lb_node(&b, 1, 0, 0x1000);
+        mt_lb_thread(&b, 21);
+        mt_lb_alloc(&b, MT_ALLOC_MALLOC, 10, 100, 0x100000, 1);
+        if (mapping)
+            mt_lb_mmap(&b, 11, 1ull << 62, 0x7f0000000000ull, 1, MT_MAP_MMAP);
+        for (int i = 0; i < 2; i++)
+            mt_lb_alloc(&b, MT_ALLOC_MALLOC, 12 + i, 1ull << 62, 0x200000 + i * 0x100, 1);
+        mt_lb_exit(&b, 20, MT_EXIT_NORMAL, 0);
+        mt_lb_write(&b, path);
+        mt_lb_free(&b);
+        for (int k = 0; k < 2; k++) {
+            mt_analysis_t *a = load_rounds(path, k ? "2" : "1");
+            ck_assert_int_eq(a->cut, 1);
+            ck_assert_str_eq(a->cut_reason,
+                             mapping ? "mapping of 4611686018427387904 bytes, more than an "
+                                       "address space holds"
+                                     : "allocation of 4611686018427387904 bytes, more than an "
+                                       "address space holds");
+            ck_assert_uint_eq(a->replay.allocations, 1);
+            ck_assert_uint_eq(a->replay.bytes_allocated, 100);
+            ck_assert_uint_eq(a->replay.peak_heap_bytes, 100);
+            mt_analysis_free(a);
+        }
+    }
+    unlink(path);
+}
+END_TEST
+
 MT_SUITE(.name = "analysis",
-         .tests = MT_TESTS(filter_by_name_through_the_log,
-                           window_counts_what_it_allocated_and_holds_at_its_end,
-                           window_to_the_end_of_the_log, aggregated_log_sets_the_replays_figures,
-                           aggregated_log_refuses_what_is_corrupt,
-                           heap_events_in_batches_count_exactly,
-                           bad_node_in_a_batch_cuts_where_it_is));
+         .tests = MT_TESTS(
+             filter_by_name_through_the_log, window_counts_what_it_allocated_and_holds_at_its_end,
+             window_to_the_end_of_the_log, aggregated_log_sets_the_replays_figures,
+             aggregated_log_refuses_what_is_corrupt, heap_events_in_batches_count_exactly,
+             bad_node_in_a_batch_cuts_where_it_is, a_block_beyond_the_address_space_cuts_the_log));
