@@ -20,6 +20,8 @@ __thread int mt_sigdefer_unrecorded __attribute__((tls_model("initial-exec")));
 /* The program's actions, as it set them, for the signals whose handler is the trampoline. */
 static struct sigaction mt_sd_action[MT_SD_MAX];
 static int mt_sd_wrapped[MT_SD_MAX];
+/* An SA_RESETHAND the trampoline carries out (mt_sigdefer_wrap), by calling this. */
+static void (*mt_sd_reset[MT_SD_MAX])(int sig);
 static unsigned long mt_sd_unrecorded_calls;
 
 typedef struct mt_sd_held {
@@ -128,8 +130,15 @@ static void mt_sd_trampoline(int sig, siginfo_t *info, void *uc)
 {
     int saved = errno;
     struct sigaction sa = mt_sd_action[sig];
-    if (sa.sa_flags & SA_RESETHAND) /* the kernel has restored SIG_DFL already */
+    if (sa.sa_flags & SA_RESETHAND) {
+        /* The kernel restored SIG_DFL already, or (reset) it was not asked to: a crash
+         * handler's raise of its own signal then ends the process through memtrace's
+         * stand-in, which writes the log's end first. */
+        void (*reset)(int) = __atomic_load_n(&mt_sd_reset[sig], __ATOMIC_ACQUIRE);
         __atomic_store_n(&mt_sd_wrapped[sig], 0, __ATOMIC_RELEASE);
+        if (reset)
+            reset(sig);
+    }
     if (!mt_guard) {
         errno = saved;
         mt_sd_call_program(sig, &sa, info, uc);
@@ -195,12 +204,17 @@ void mt_sigdefer_deliver(void)
     errno = saved;
 }
 
-void mt_sigdefer_wrap(int sig, const struct sigaction *sa, struct sigaction *out)
+void mt_sigdefer_wrap(int sig, const struct sigaction *sa, struct sigaction *out,
+                      void (*reset)(int sig))
 {
     mt_sd_action[sig] = *sa;
     *out = *sa;
     out->sa_sigaction = mt_sd_trampoline;
     out->sa_flags |= SA_SIGINFO;
+    bool emulate = reset && (sa->sa_flags & SA_RESETHAND);
+    if (emulate)
+        out->sa_flags &= ~SA_RESETHAND;
+    __atomic_store_n(&mt_sd_reset[sig], emulate ? reset : NULL, __ATOMIC_RELEASE);
     __atomic_store_n(&mt_sd_wrapped[sig], 1, __ATOMIC_RELEASE);
 }
 

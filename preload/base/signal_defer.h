@@ -30,8 +30,12 @@ static inline void mt_guard_leave(void)
 
 /* For the interposed sigaction (signals.c): sa is the program's action for sig, a handler (not
  * SIG_DFL or SIG_IGN). Stores it and fills out with the action to install in its place: the
- * same flags and mask, memtrace's trampoline as the handler. */
-void mt_sigdefer_wrap(int sig, const struct sigaction *sa, struct sigaction *out);
+ * same flags and mask, memtrace's trampoline as the handler. With reset set (signals.c's, for
+ * a signal whose default action memtrace stands in for) an SA_RESETHAND in sa is not given to
+ * the kernel: the trampoline calls reset(sig) instead when the handler is entered, so that
+ * what the kernel would have made SIG_DFL is memtrace's stand-in for it. */
+void mt_sigdefer_wrap(int sig, const struct sigaction *sa, struct sigaction *out,
+                      void (*reset)(int sig));
 /* sig's action is no longer a wrapped handler of the program's. */
 void mt_sigdefer_unwrap(int sig);
 /* The program's own action for sig when it is wrapped (into *old); false when it is not. */

@@ -49,6 +49,28 @@ static void mt_sig_our_action(struct sigaction *sa)
     sa->sa_flags = SA_RESTART | SA_ONSTACK;
 }
 
+/* An SA_RESETHAND handler of the program's was entered (signal_defer.c): sig's action becomes
+ * memtrace's stand-in for SIG_DFL, as the kernel would have made it SIG_DFL. Signal context:
+ * one system call. */
+static void mt_sig_reset_to_ours(int sig)
+{
+    struct sigaction sa;
+    mt_sig_our_action(&sa);
+    if (mt_sig_real(sig, &sa, NULL) == 0)
+        __atomic_store_n(&mt_sig.ours[sig], 1, __ATOMIC_RELEASE);
+}
+
+/* The reset signal_defer.c carries out for a handler of sig's with SA_RESETHAND: ours where
+ * memtrace stands in for sig's default action (then a crash handler that raises its signal
+ * again ends the process with the log's end written, instead of losing it), else none (the
+ * kernel resets). */
+static void (*mt_sig_reset_for(int sig))(int)
+{
+    return mt_sig.handler && __atomic_load_n(&mt_sig.fatal[sig], __ATOMIC_ACQUIRE)
+               ? mt_sig_reset_to_ours
+               : NULL;
+}
+
 void mt_sig_init(const int *sigs, int n, void (*handler)(int))
 {
     mt_sig.handler = handler;
@@ -111,7 +133,7 @@ MT_EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *o
     bool stand_in = sa && valid && !(sa->sa_flags & SA_SIGINFO) && sa->sa_handler == SIG_DFL &&
                     mt_sig.handler && __atomic_load_n(&mt_sig.fatal[sig], __ATOMIC_ACQUIRE);
     if (sa && valid && mt_sig_is_handler(sa)) {
-        mt_sigdefer_wrap(sig, sa, &install);
+        mt_sigdefer_wrap(sig, sa, &install, mt_sig_reset_for(sig));
         use = &install;
     } else if (stand_in) {
         mt_sig_our_action(&install);
@@ -121,7 +143,7 @@ MT_EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *o
     if (rc != 0) { /* nothing changed: neither may our table */
         int saved = errno;
         if (use != sa && was_wrapped)
-            mt_sigdefer_wrap(sig, &before, &install);
+            mt_sigdefer_wrap(sig, &before, &install, mt_sig_reset_for(sig));
         else if (use != sa)
             mt_sigdefer_unwrap(sig);
         errno = saved;

@@ -574,6 +574,19 @@ def case_as_room():
 
 
 @case(60)
+def case_resethand():
+    """A crash handler with SA_RESETHAND that raises its signal again (crash reporters), and
+    sysv_signal's handler hit twice: the process ends by the signal, as plain, and its log is
+    whole, with exact counts, ending with that signal (it had 0 events: the kernel's reset to
+    SIG_DFL bypassed memtrace's handler); the handler sees SIG_DFL installed again."""
+    for how, sig in (("segv", 11), ("usr1", 10)):
+        traced, rep = same_as_plain("resethand", how, timeout=30)
+        check("the action is SIG_DFL" in traced.stdout, f"{how}: the handler's view\n{show(traced)}")
+        check(rep["exit"] == {"reason": "signal", "status": sig},
+              f"{how}: the log ends with {rep['exit']}")
+
+
+@case(60)
 def case_fd_room():
     """The log's descriptor is out of the program's way: the program's first file is 3, under
     a limit of 8 it opens 4 more, a child forked with every descriptor in use gets a log with
