@@ -107,11 +107,12 @@ bool mt_exec_preload_missing(char *const *envp, char *lib, size_t cap)
             continue;
         for (const char *p = envp[i] + MT_PRELOAD_VAR_LEN; *p;) {
             size_t n = strcspn(p, ": ");
-            /* a bare name is looked up in the loader's directories: not ours to judge */
-            if (n && n < cap && memmem(p, n, MT_OUR_LIBRARY, sizeof MT_OUR_LIBRARY - 1) &&
-                memchr(p, '/', n)) {
+            if (n && n < cap) {
                 memcpy(lib, p, n);
                 lib[n] = '\0';
+            }
+            /* a bare name is looked up in the loader's directories: not ours to judge */
+            if (n && n < cap && strstr(lib, MT_OUR_LIBRARY) && strchr(lib, '/')) {
                 long fd = mt_sys_open(lib, O_RDONLY | O_CLOEXEC, 0);
                 if (fd >= 0)
                     mt_sys_close((int)fd);
