@@ -471,8 +471,431 @@ echo $n
 EOF
 world dash "$tmp/empty" dash subshells.dash
 
+# Language runtimes and threading libraries: libgomp's pool (nested teams, tasks, threads alive
+# at exit), std::thread, std::async, thread_local destructors, exceptions carried across threads,
+# std::pmr and C++20 coroutines; TBB's scheduler; Boost.Context fibers on 16 KiB stacks;
+# 2,000 makecontext green threads on 4-8 KiB heap stacks and 5,400 short-lived threads; LuaJIT
+# (its own allocator; FFI mallocs from JIT traces), Erlang's schedulers and allocators, Ruby
+# threads, fibers and a Ractor, PHP, Perl ithreads, Mono; jemalloc's background threads.
+cat >"$tmp/work/omp.c" <<'EOF'
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(void)
+{
+    long total = 0;
+    omp_set_max_active_levels(2);
+    for (int round = 0; round < 20; round++) {
+#pragma omp parallel num_threads(4) reduction(+ : total)
+        {
+#pragma omp for schedule(dynamic, 7)
+            for (int i = 0; i < 5000; i++) {
+                char *p = malloc(16 + i % 300);
+                memset(p, i, 16);
+                total += p[3];
+                free(p);
+            }
+#pragma omp parallel num_threads(3) reduction(+ : total)
+            {
+                int *q = calloc(100, sizeof *q);
+                q[omp_get_thread_num()] = 1;
+                total += q[0] + q[1] + q[2];
+                free(q);
+            }
+#pragma omp single
+            {
+                for (int t = 0; t < 50; t++) {
+#pragma omp task
+                    {
+                        void *r = malloc(64);
+                        free(r);
+                    }
+                }
+            }
+        }
+    }
+    /* a block that lives through the pool threads left alive at exit */
+    static void *keep[4];
+#pragma omp parallel num_threads(4)
+    keep[omp_get_thread_num()] = malloc(1000);
+    printf("total %ld threads %d\n", total, omp_get_max_threads());
+    return 0;
+}
+EOF
+cat >"$tmp/work/cxxthr.cpp" <<'EOF'
+#include <coroutine>
+#include <cstdio>
+#include <future>
+#include <memory_resource>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+#include <map>
+
+struct Tl {
+    std::vector<std::string> v;
+    Tl() { v.reserve(10); }
+    ~Tl() { for (int i = 0; i < 5; i++) v.push_back(std::string(100, 'x')); }
+};
+thread_local Tl tl;
+
+struct Gen {
+    struct promise_type {
+        int cur = 0;
+        Gen get_return_object() { return Gen{std::coroutine_handle<promise_type>::from_promise(*this)}; }
+        std::suspend_always initial_suspend() { return {}; }
+        std::suspend_always final_suspend() noexcept { return {}; }
+        std::suspend_always yield_value(int v) { cur = v; return {}; }
+        void return_void() {}
+        void unhandled_exception() { throw; }
+    };
+    std::coroutine_handle<promise_type> h;
+    ~Gen() { if (h) h.destroy(); }
+};
+Gen count(int n) { std::string s(200, 'c'); for (int i = 0; i < n; i++) co_yield i + (int)s.size(); }
+
+int work(int id)
+{
+    tl.v.push_back(std::string(50, 'a' + id));
+    std::map<int, std::string> m;
+    for (int i = 0; i < 2000; i++) m[i] = std::to_string(i * id) + "-long-enough-for-the-heap";
+    if (id % 3 == 0) throw std::runtime_error("thread " + std::to_string(id) + " failed");
+    return (int)m.size();
+}
+
+int main()
+{
+    long sum = 0;
+    std::vector<std::thread> ts;
+    std::mutex mu;
+    std::vector<std::exception_ptr> errs;
+    for (int i = 0; i < 12; i++)
+        ts.emplace_back([i, &mu, &errs, &sum] {
+            try { int r = work(i); std::lock_guard g(mu); sum += r; }
+            catch (...) { std::lock_guard g(mu); errs.push_back(std::current_exception()); }
+        });
+    for (auto &t : ts) t.join();
+    std::vector<std::future<int>> fs;
+    for (int i = 1; i < 10; i++) fs.push_back(std::async(std::launch::async, work, i));
+    int failed = 0;
+    for (auto &f : fs) { try { sum += f.get(); } catch (const std::exception &e) { failed++; } }
+    for (auto &e : errs) { try { std::rethrow_exception(e); } catch (const std::exception &x) { failed++; } }
+    {
+        std::pmr::unsynchronized_pool_resource pool;
+        std::pmr::vector<std::pmr::string> v(&pool);
+        for (int i = 0; i < 10000; i++) v.emplace_back(std::to_string(i) + " some pmr text long enough");
+        sum += v.size();
+        std::pmr::monotonic_buffer_resource mono(1024);
+        std::pmr::vector<int> w(&mono);
+        for (int i = 0; i < 100000; i++) w.push_back(i);
+        sum += w.size();
+    }
+    for (int k = 0; k < 1000; k++) { Gen g = count(10); while (!g.h.done()) { g.h.resume(); sum += g.h.promise().cur; } }
+    printf("sum %ld failed %d\n", sum, failed);
+    return 0;
+}
+EOF
+cat >"$tmp/work/tbb.cpp" <<'EOF'
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
+#include <tbb/concurrent_hash_map.h>
+#include <tbb/concurrent_vector.h>
+#include <tbb/task_group.h>
+#include <cstdio>
+#include <string>
+#include <vector>
+int main()
+{
+    tbb::concurrent_hash_map<int, std::string> m;
+    tbb::concurrent_vector<std::string> cv;
+    tbb::parallel_for(0, 100000, [&](int i) {
+        tbb::concurrent_hash_map<int, std::string>::accessor a;
+        m.insert(a, i % 5000);
+        a->second = std::to_string(i) + " value text long enough";
+        if (i % 10 == 0) cv.push_back(std::string(40, 'v'));
+    });
+    long s = tbb::parallel_reduce(tbb::blocked_range<int>(0, 1000000), 0L,
+        [](const tbb::blocked_range<int> &r, long acc) { std::vector<int> v; for (int x = r.begin(); x != r.end(); x++) v.push_back(x % 7); for (int x : v) acc += x; return acc; },
+        [](long a, long b) { return a + b; });
+    tbb::task_group g;
+    for (int k = 0; k < 100; k++) g.run([k] { std::vector<std::string> v(100, std::string(30, 'a' + k % 26)); });
+    g.wait();
+    printf("%zu %zu %ld\n", m.size(), cv.size(), s);
+}
+EOF
+cat >"$tmp/work/fibers.cpp" <<'EOF'
+#include <boost/coroutine2/all.hpp>
+#include <boost/context/fiber.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+#include <memory>
+namespace ctx = boost::context;
+typedef boost::coroutines2::coroutine<std::string> coro_t;
+int main()
+{
+    long total = 0;
+    for (int k = 0; k < 300; k++) {
+        coro_t::pull_type source([k](coro_t::push_type &sink) {
+            for (int i = 0; i < 50; i++) sink(std::to_string(i * k) + " a string that needs the heap");
+        });
+        for (auto &s : source) total += s.size();
+    }
+    // many fibers alive at once, each allocating on its small stack, switching back and forth
+    std::vector<ctx::fiber> fs;
+    std::vector<std::unique_ptr<std::string>> kept;
+    for (int i = 0; i < 500; i++) {
+        fs.emplace_back(std::allocator_arg, ctx::fixedsize_stack(16 * 1024), [&kept, i](ctx::fiber &&c) {
+            for (int r = 0; r < 5; r++) {
+                auto s = std::make_unique<std::string>(100 + i, 'f');
+                if (r == 4) kept.push_back(std::move(s));
+                c = std::move(c).resume();
+            }
+            return std::move(c);
+        });
+    }
+    for (int r = 0; r < 5; r++)
+        for (auto &f : fs) f = std::move(f).resume();
+    for (auto &s : kept) total += s->size();
+    // a fiber on a guard-paged stack (mmap + mprotect)
+    ctx::fiber g(std::allocator_arg, ctx::protected_fixedsize_stack(64 * 1024), [&total](ctx::fiber &&c) {
+        std::vector<int> v(1000, 1); for (int x : v) total += x; return std::move(c); });
+    g = std::move(g).resume();
+    // an exception thrown inside a fiber, caught inside it
+    ctx::fiber e([&total](ctx::fiber &&c) {
+        try { throw std::runtime_error(std::string(300, 'e')); } catch (std::exception &x) { total += 1; }
+        return std::move(c); });
+    e = std::move(e).resume();
+    printf("total %ld\n", total);
+}
+EOF
+cat >"$tmp/work/green.c" <<'EOF'
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#define N 2000
+static ucontext_t sched_ctx, ctxs[N];
+static int done[N];
+static long total;
+static void green(int id)
+{
+    void *mine[4] = {0};
+    for (int r = 0; r < 6; r++) {
+        free(mine[r % 4]);
+        mine[r % 4] = malloc(32 + (id * 7 + r) % 200);
+        total += id;
+        swapcontext(&ctxs[id], &sched_ctx);
+    }
+    for (int i = 0; i < 4; i++) free(mine[i]);
+    done[id] = 1;
+}
+static void *tiny(void *arg)
+{
+    char *p = malloc(64 + (size_t)arg % 64);
+    snprintf(p, 64, "t%zu", (size_t)arg);
+    size_t n = strlen(p);
+    free(p);
+    return (void *)n;
+}
+int main(void)
+{
+    for (int i = 0; i < N; i++) {
+        getcontext(&ctxs[i]);
+        ctxs[i].uc_stack.ss_size = 4096 + (i % 3) * 2048; /* small stacks */
+        ctxs[i].uc_stack.ss_sp = malloc(ctxs[i].uc_stack.ss_size);
+        ctxs[i].uc_link = &sched_ctx;
+        makecontext(&ctxs[i], (void (*)(void))green, 1, i);
+    }
+    int left = N;
+    while (left) {
+        left = 0;
+        for (int i = 0; i < N; i++)
+            if (!done[i]) {
+                swapcontext(&sched_ctx, &ctxs[i]);
+                left += !done[i];
+            }
+    }
+    for (int i = 0; i < N; i++) free(ctxs[i].uc_stack.ss_sp);
+    /* thousands of short-lived threads, some detached, some joined, 8 at a time */
+    long tn = 0;
+    for (int b = 0; b < 600; b++) {
+        pthread_t t[8];
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setstacksize(&a, 64 * 1024);
+        for (int k = 0; k < 8; k++) pthread_create(&t[k], &a, tiny, (void *)(size_t)(b * 8 + k));
+        for (int k = 0; k < 8; k++) { void *r; pthread_join(t[k], &r); tn += (long)r; }
+        pthread_attr_destroy(&a);
+        pthread_t d;
+        pthread_create(&d, NULL, tiny, (void *)(size_t)b);
+        pthread_detach(d);
+    }
+    printf("total %ld threads %ld\n", total, tn);
+    return 0;
+}
+EOF
+cat >"$tmp/work/allocs.c" <<'EOF'
+#define _GNU_SOURCE
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define T 4
+static void *work(void *arg)
+{
+    unsigned r = (unsigned)(size_t)arg;
+    void *slot[128] = {0};
+    long bytes = 0;
+    for (int i = 0; i < 100000; i++) {
+        r = r * 1103515245u + 12345u;
+        int k = (r >> 16) % 128;
+        free(slot[k]);
+        switch (i % 7) {
+        case 0: slot[k] = malloc(16 + (r >> 8) % 4000); break;
+        case 1: slot[k] = calloc(1, 8 + (r >> 8) % 300); break;
+        case 2: { void *p; slot[k] = posix_memalign(&p, 64 << (r % 4), 100 + r % 1000) ? NULL : p; break; }
+        case 3: slot[k] = aligned_alloc(256, 512); break;
+        case 4: slot[k] = memalign(4096, 10 + r % 9000); break;
+        case 5: slot[k] = realloc(malloc(10), 20 + (r >> 8) % 70000); break;
+        case 6: slot[k] = malloc(200000 + r % 100000); break; /* above the mmap threshold */
+        }
+        if (slot[k]) { memset(slot[k], 1, 8); bytes += 8; }
+        if (i % 20000 == 0) malloc_trim(0);
+    }
+    for (int k = 0; k < 128; k++) free(slot[k]);
+    return (void *)bytes;
+}
+int main(void)
+{
+    if (getenv("ARENA1")) mallopt(M_ARENA_MAX, 1);
+    if (getenv("MMAP_T")) mallopt(M_MMAP_THRESHOLD, 4096);
+    pthread_t t[T];
+    for (long i = 0; i < T; i++) pthread_create(&t[i], NULL, work, (void *)(i + 1));
+    long sum = 0;
+    for (int i = 0; i < T; i++) { void *r; pthread_join(t[i], &r); sum += (long)r; }
+    malloc_trim(0);
+    void *v = valloc(100), *pv = getenv("NOPV") ? malloc(1) : pvalloc(5000);
+    free(v); free(pv);
+    printf("%ld\n", sum);
+    return 0;
+}
+EOF
+cat >"$tmp/work/jit.lua" <<'EOF'
+local t = {}
+for i = 1, 300000 do t[i] = tostring(i) .. "-" .. string.rep("x", i % 50) end
+local s = 0
+for k = 1, 20 do
+  local m = {}
+  for i = 1, 50000 do m["k" .. (i * k)] = {i, k, tostring(i)} end
+  for key, v in pairs(m) do s = s + v[1] end
+end
+local ffi = require("ffi")
+ffi.cdef[[ void *malloc(size_t); void free(void *); ]]
+for i = 1, 10000 do local p = ffi.C.malloc(100 + i % 10); ffi.C.free(p) end
+local co = coroutine.wrap(function() for i = 1, 1000 do coroutine.yield(string.rep("c", i)) end end)
+for i = 1, 1000 do s = s + #co() end
+print(#t, s, collectgarbage("count") > 0)
+EOF
+cat >"$tmp/work/e.erl" <<'EOF'
+-module(e).
+-export([main/0]).
+main() ->
+    Self = self(),
+    Pids = [spawn(fun() -> L = [integer_to_list(X * N) || X <- lists:seq(1, 20000)],
+                           T = ets:new(t, [set]), [ets:insert(T, {K, K}) || K <- L],
+                           Self ! {done, length(L), ets:info(T, size)} end) || N <- lists:seq(1, 40)],
+    R = [receive {done, A, B} -> A + B end || _ <- Pids],
+    B = binary:copy(<<"abc">>, 100000),
+    io:format("~p ~p~n", [lists:sum(R), byte_size(B)]),
+    halt(0).
+EOF
+cat >"$tmp/work/r.rb" <<'EOF'
+threads = 4.times.map { |n| Thread.new { a = (1..50000).map { |i| (i * n).to_s * 2 }; a.size } }
+h = {}
+100000.times { |i| h["k#{i}"] = [i, i.to_s] }
+f = Fiber.new { 1000.times { |i| Fiber.yield "x" * i } }
+s = 0
+1000.times { s += f.resume.size }
+r = Ractor.new { (1..10000).map(&:to_s).join.size } rescue nil
+GC.start
+puts [threads.map(&:value).sum, h.size, s, r ? r.take : 0].inspect
+EOF
+cat >"$tmp/work/p.php" <<'EOF'
+<?php
+$a = [];
+for ($i = 0; $i < 200000; $i++) { $a["k$i"] = str_repeat("x", $i % 100); }
+$s = 0; foreach ($a as $k => $v) { $s += strlen($v); }
+$o = []; for ($i = 0; $i < 10000; $i++) { $o[] = new ArrayObject([$i, "v$i"]); }
+unset($a);
+gc_collect_cycles();
+echo $s, " ", count($o), " ", preg_match_all('/\d+/', str_repeat("ab12cd345", 10000)), "\n";
+EOF
+cat >"$tmp/work/pt.pl" <<'EOF'
+use threads; use threads::shared;
+my $total :shared = 0;
+my @t = map { my $n = $_; threads->create(sub { my %h; $h{$_ * $n} = "v" x ($_ % 40) for 1..20000; lock($total); $total += scalar keys %h; return $n }) } 1..6;
+my $s = 0; $s += $_->join for @t;
+threads->create(sub { sleep 0 })->join;
+print "$total $s\n";
+EOF
+cat >"$tmp/work/m.cs" <<'EOF'
+using System; using System.Collections.Generic; using System.Threading; using System.Threading.Tasks; using System.Linq;
+class P { static void Main() {
+  var d = new Dictionary<string,int>();
+  for (int i = 0; i < 200000; i++) d["k" + i] = i;
+  long s = 0;
+  var ts = Enumerable.Range(0, 4).Select(n => Task.Run(() => { var l = new List<string>(); for (int i = 0; i < 50000; i++) l.Add((i * n).ToString()); return l.Count; })).ToArray();
+  Task.WaitAll(ts); foreach (var t in ts) s += t.Result;
+  var th = new Thread(() => { var b = new byte[1 << 20]; s += b.Length; }); th.Start(); th.Join();
+  GC.Collect();
+  Console.WriteLine(d.Count + " " + s);
+} }
+EOF
+(
+    cd "$tmp/work" || exit
+    have gcc && gcc -O0 -fopenmp -o omp omp.c
+    have g++-12 && g++-12 -std=c++20 -fcoroutines -O1 -pthread -o cxxthr cxxthr.cpp
+    [ -f /usr/include/tbb/parallel_for.h ] && g++ -O1 -o tbb tbb.cpp -ltbb -pthread
+    [ -f /usr/include/boost/coroutine2/all.hpp ] && g++ -O1 -o fibers fibers.cpp -lboost_context
+    have gcc && gcc -O1 -pthread -o green green.c
+    have gcc && gcc -O1 -pthread -o allocs allocs.c
+    [ -f /usr/lib/x86_64-linux-gnu/libjemalloc.so ] && gcc -O1 -pthread -o allocs-je allocs.c -ljemalloc
+    [ -f /usr/lib/x86_64-linux-gnu/libmimalloc.so ] && gcc -O1 -pthread -o allocs-mi allocs.c -lmimalloc
+    have erlc && erlc e.erl
+    have mcs && mcs -out:m.exe m.cs
+) >/dev/null 2>&1
+world openmp "$tmp/empty" ./omp
+world cxx-threads "$tmp/empty" ./cxxthr
+world tbb "$tmp/empty" ./tbb
+world boost-fibers "$tmp/empty" ./fibers
+world green-threads "$tmp/empty" ./green
+# the memalign family, realloc, malloc_trim; with glibc's tunables, M_ARENA_MAX and
+# M_MMAP_THRESHOLD; linked with jemalloc (background threads) and mimalloc
+world allocs "$tmp/empty" ./allocs
+world_with ./allocs allocs-tunables "$tmp/empty" env ARENA1=1 MMAP_T=1 \
+    GLIBC_TUNABLES=glibc.malloc.tcache_count=0:glibc.malloc.mmap_threshold=8192 ./allocs
+world_with ./allocs-je allocs-jemalloc-bg "$tmp/empty" env NOPV=1 \
+    MALLOC_CONF=background_thread:true,dirty_decay_ms:0 ./allocs-je
+world allocs-mimalloc "$tmp/empty" ./allocs-mi
+world luajit "$tmp/empty" luajit jit.lua
+world_with erl erlang "$tmp/empty" erl -noshell -s e main
+world ruby "$tmp/empty" ruby r.rb
+world php "$tmp/empty" php p.php
+world perl-threads "$tmp/empty" env PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0 perl pt.pl
+world_with mono mono "$tmp/empty" mono m.exe
+
 memcheck sqlite3 "$tmp/work/rows.sql" sqlite3 :memory:
 memcheck threads-c "$tmp/empty" ./threads
+memcheck cxx-threads "$tmp/empty" ./cxxthr
+memcheck boost-fibers "$tmp/empty" ./fibers
 
 echo "world: $runs programs, $fails failed"
 [ "$fails" = 0 ]

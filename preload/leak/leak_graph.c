@@ -22,6 +22,7 @@ void mt_leakgraph_init(mt_leak_graph_t *g, mt_leak_block_t *blocks, size_t count
     g->depth = 0;
     g->is_vtable = NULL;
     g->vtable_ctx = NULL;
+    g->tcb_ended = NULL;
     g->lo = count ? blocks[0].addr : 0;
     g->hi = 0;
     g->page_ok = NULL;
@@ -130,13 +131,40 @@ static int accepted_by_heuristic(const mt_leak_graph_t *g, const mt_leak_block_t
     return 0;
 }
 
+/*
+ * glibc's x86_64 thread descriptor (64-byte aligned) starts with tcbhead_t {tcb, dtv, self}:
+ * tcb and self point at the descriptor, dtv 16 bytes into the thread's DTV, a block calloc'ed
+ * by pthread_create with its entry count n in the first word, n + 2 entries of 16 bytes in all.
+ * A thread that ended leaves descriptor and DTV with its stack in glibc's cache for the next
+ * thread. memcheck never reports those: valgrind frees the cache (__libc_freeres) first, which
+ * memtrace does only when no other thread is left (freeres.c). They are held by glibc, so
+ * reachable, not possibly lost as the interior pointer alone would make them (a failing kind:
+ * every program with a pool thread still running at exit failed the check). A running
+ * thread's DTV stays possibly lost, as memcheck says. holder: where the word ptr was read.
+ */
+static int cached_dtv(const mt_leak_graph_t *g, const mt_leak_block_t *b, uintptr_t ptr,
+                      uintptr_t holder)
+{
+    if (!g->tcb_ended || ptr - b->addr != 16 || (holder & 63) != 8 || b->not_glibc)
+        return 0;
+    uintptr_t tcb = holder - 8;
+    if (!readable(g, tcb, 24) || !readable(g, b->addr, 8))
+        return 0;
+    const uint64_t *t = (const uint64_t *)tcb;
+    uint64_t n = *(const uint64_t *)b->addr;
+    /* The block is recorded as big as without memtrace's own TLS modules (hooks.c), whose
+     * entries n counts: it may be smaller than n + 2 entries, never larger. */
+    return t[0] == tcb && t[2] == tcb && n < ((uint64_t)1 << 32) && b->size >= 32 &&
+           b->size <= (n + 2) * 16 && g->tcb_ended(tcb);
+}
+
 static void push(mt_leak_graph_t *g, long i)
 {
     g->stack[g->depth++] = (uint32_t)i;
 }
 
-/* A word found in memory whose holder is reachable (definite = 1) or only possibly so. */
-static void reach(mt_leak_graph_t *g, uintptr_t ptr, int definite)
+/* A word found in memory at holder, which is reachable (definite = 1) or only possibly so. */
+static void reach(mt_leak_graph_t *g, uintptr_t ptr, int definite, uintptr_t holder)
 {
     long i = mt_leakgraph_find(g, ptr);
     if (i < 0)
@@ -144,7 +172,7 @@ static void reach(mt_leak_graph_t *g, uintptr_t ptr, int definite)
     mt_leak_block_t *b = &g->blocks[i];
     if (b->state == MT_LEAK_REACHABLE)
         return;
-    int start = ptr == b->addr;
+    int start = ptr == b->addr || (definite && cached_dtv(g, b, ptr, holder));
     /* malloc's bins point at the next chunk's header, which overlaps the last usable bytes of
      * this block; such a word says nothing about this block. */
     if (!start && b->meta_offset && ptr - b->addr == b->meta_offset)
@@ -195,7 +223,7 @@ MT_NO_ASAN static void scan_words(mt_leak_graph_t *g, uintptr_t begin, uintptr_t
         for (; p + 8 <= stop; p += 8) {
             uintptr_t v = *(const uintptr_t *)p;
             if (v >= g->lo && v < g->hi)
-                reach(g, v, definite);
+                reach(g, v, definite, p);
         }
     }
 }

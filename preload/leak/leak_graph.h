@@ -34,6 +34,11 @@ typedef struct mt_leak_block {
  * multipleinheritance heuristic. Called with the world stopped; must not fault. */
 typedef int (*mt_leak_vtable_fn)(void *ctx, uintptr_t addr);
 
+/* Whether the thread whose glibc descriptor (struct pthread, its TCB) is at tcb has ended, its
+ * stack and DTV left in glibc's cache for the next thread. Called with the world stopped on a
+ * descriptor whose first words were checked; must not fault. */
+typedef int (*mt_leak_tcb_fn)(uintptr_t tcb);
+
 typedef struct mt_leak_graph {
     mt_leak_block_t *blocks; /* sorted by addr, non-overlapping */
     size_t count;
@@ -42,6 +47,7 @@ typedef struct mt_leak_graph {
     uintptr_t lo, hi;            /* [lo, hi) spans every block: a fast reject for most words */
     mt_leak_vtable_fn is_vtable; /* NULL (the default): multipleinheritance never matches */
     void *vtable_ctx;
+    mt_leak_tcb_fn tcb_ended; /* NULL (the default): no DTV is held by glibc's stack cache */
     /* Set by the caller after init when some memory may be unreadable (guard pages, file
      * mappings past their end): nonzero when the 4 KiB page at `page` can be read. NULL: all
      * memory given is readable. Consulted before every page of a root or a block is read. */

@@ -867,6 +867,17 @@ static void mark_allocator_metadata(mt_leak_block_t *blocks, size_t count)
     }
 }
 
+/* glibc's descriptor at tcb is that of a thread that ended: the kernel cleared its tid at the
+ * exit (CLONE_CHILD_CLEARTID), which pthread_getcpuclockid reads, with no system call, about
+ * 720 bytes in. The descriptor's first words were checked (leak_graph.c, cached_dtv); it lies
+ * whole in its stack's mapping, but its pages are checked before anything is read. A thread
+ * that ended without being joined counts too: its descriptor still holds its DTV. */
+static int tcb_ended(uintptr_t tcb)
+{
+    return page_ok(tcb & ~(uintptr_t)4095) && page_ok((tcb + 2047) & ~(uintptr_t)4095) &&
+           mt_sys_tid_of((pthread_t)tcb) == 0;
+}
+
 /* A thread running on a stack that is a heap block (a coroutine's): below its stack pointer
  * (less the red zone) lie dead frames, which memcheck knows hold nothing. Such a block is
  * scanned from there up once reached, as a stack mapping is. */
@@ -912,6 +923,7 @@ __attribute__((noinline)) static int classify(mt_leak_block_t *blocks, size_t co
     mt_leakgraph_init(&graph, blocks, checked, stack);
     mt_leakvtable_attach(&graph);
     graph.page_ok = page_ok;
+    graph.tcb_ended = tcb_ended;
     mark_dead_frames(&graph, own_sp);
     scan_ctx_t ctx = {.graph = &graph, .stats = stats, .own_sp = own_sp};
     scan_registers(&ctx);

@@ -205,6 +205,31 @@ def case_thread_join():
     error_exitcode_passes([prog], "thread_join")
 
 
+@case(300)
+def case_cached_dtvs():
+    """Threads joined, then one left running at exit (libgomp's pool, jemalloc's background
+    thread, TBB's workers): freeres cannot run, so the joined threads' DTVs stay in glibc's
+    stack cache, each pointed at 16 bytes in from its thread descriptor. They were "possibly
+    lost", a failing kind, where valgrind (which frees the cache) reports only the running
+    thread's DTV; glibc holds them, so they are reachable."""
+    prog = build("joined_and_helper.c", "-pthread")
+    plain = run([prog])
+    check(plain.returncode == 0 and plain.stdout == "joined 6, helper running\n",
+          f"plain run\n{show(plain)}")
+    got, p = memtrace_leaks([prog], "cached_dtvs")
+    check(p.returncode == plain.returncode and p.stdout == plain.stdout,
+          f"plain exit {plain.returncode}; under memtrace:\n{show(p)}")
+    vg, vp = valgrind_totals([prog])
+    check(vg["possible"][1] == 1 and got["definite"] == vg["definite"] and
+          got["indirect"] == vg["indirect"] and got["possible"] == vg["possible"],
+          f"memtrace {got} vs valgrind {vg}\n{vp.stderr[-3000:]}")
+    # stdout's buffer (no freeres, see sigwait-thread) and the cached DTVs, one per stack the
+    # workers ran on at once, as big as the running thread's
+    check(got["reachable"] == (vg["reachable"][0] + 4096 + 2 * vg["possible"][0],
+                               vg["reachable"][1] + 1 + 2),
+          f"memtrace {got} vs valgrind {vg}")
+
+
 # ---- 19.6: holding threads still is invisible ----
 
 @case(300)
