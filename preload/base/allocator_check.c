@@ -249,15 +249,24 @@ static int mt_acheck_text_of(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
+bool mt_acheck_text_holding(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+    mt_acheck_text_t t = {.addr = addr};
+    (void)dl_iterate_phdr(mt_acheck_text_of, &t);
+    *lo = t.lo;
+    *hi = t.hi;
+    return t.hi != 0;
+}
+
 void mt_acheck_foreign_allocator(void)
 {
     void *next = dlsym(RTLD_NEXT, "malloc");
     Dl_info ni;
-    mt_acheck_text_t t = {.addr = (uintptr_t)next};
+    uintptr_t lo = 0, hi = 0;
     if (next && dladdr(next, &ni) && ni.dli_fname &&
         !strstr(mt_acheck_base(ni.dli_fname), "libc.so"))
-        (void)dl_iterate_phdr(mt_acheck_text_of, &t);
-    mt_own_allocator_text(t.lo, t.hi); /* 0, 0: glibc's, or not found */
+        (void)mt_acheck_text_holding((uintptr_t)next, &lo, &hi);
+    mt_own_allocator_text(lo, hi); /* 0, 0: glibc's, or not found */
 }
 
 mt_usable_fn mt_acheck_glibc_usable(void)

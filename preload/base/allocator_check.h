@@ -3,6 +3,7 @@
 #ifndef MT_ALLOCATOR_CHECK_H
 #define MT_ALLOCATOR_CHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,9 @@ void mt_acheck_run(mt_acheck_notice_fn notice);
 
 /* When the malloc the hooks forward to is not glibc's, tells own_ranges.h where its code is,
  * so that the mappings it makes for itself are no roots for the leak check. Guard set. */
+/* The executable segment (PT_LOAD with PF_X) of the loaded object that holds addr, into [*lo,
+ * *hi); false (0, 0) when no object holds it. Takes the loader's lock (dl_iterate_phdr). */
+bool mt_acheck_text_holding(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 void mt_acheck_foreign_allocator(void);
 
 typedef size_t (*mt_usable_fn)(void *);

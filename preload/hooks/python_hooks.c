@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/allocator_check.h"
 #include "base/early_alloc.h"
 #include "base/mt_libc.h"
 #include "base/signal_defer.h"
@@ -541,25 +542,6 @@ static PyThreadState *mt_py_current_tstate(void)
     return ts;
 }
 
-/* The executable segment of the module that holds the eval loop (mt_python_t.text): the
- * interpreter's own native frames, which stacks with Python frames leave out. */
-static int mt_py_find_interp_text(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    (void)size;
-    mt_py_text_t *t = arg;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && t->eval_lo >= lo &&
-            t->eval_lo < lo + ph->p_memsz) {
-            t->interp_lo = lo;
-            t->interp_hi = lo + ph->p_memsz;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 void mt_py_detect(void)
 {
     memset(&mt_py, 0, sizeof mt_py);
@@ -612,7 +594,9 @@ void mt_py_detect(void)
     if (eval && dladdr1(eval, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size) {
         mt_py.text.eval_lo = (uintptr_t)eval;
         mt_py.text.eval_hi = (uintptr_t)eval + sym->st_size;
-        dl_iterate_phdr(mt_py_find_interp_text, &mt_py.text);
+        /* the module that holds the loop: its native frames are left out of Python stacks */
+        (void)mt_acheck_text_holding(mt_py.text.eval_lo, &mt_py.text.interp_lo,
+                                     &mt_py.text.interp_hi);
     }
     /* The frame structures are read with the layout of the headers we were built with. */
     if (major == PY_MAJOR_VERSION && minor == PY_MINOR_VERSION && tstate && a2l && eval)
