@@ -49,15 +49,23 @@ static void mt_sig_our_action(struct sigaction *sa)
     sa->sa_flags = SA_RESTART | SA_ONSTACK;
 }
 
-/* An SA_RESETHAND handler of the program's was entered (signal_defer.c): sig's action becomes
+/* Installs memtrace's handler for sig in the program's name. Also the reset of an SA_RESETHAND
+ * handler of the program's, when it is entered (signal_defer.c): sig's action becomes
  * memtrace's stand-in for SIG_DFL, as the kernel would have made it SIG_DFL. Signal context:
  * one system call. */
-static void mt_sig_reset_to_ours(int sig)
+static void mt_sig_install_ours(int sig)
 {
     struct sigaction sa;
     mt_sig_our_action(&sa);
     if (mt_sig_real(sig, &sa, NULL) == 0)
         __atomic_store_n(&mt_sig.ours[sig], 1, __ATOMIC_RELEASE);
+}
+
+/* memtrace's handler stands in for sig's default action (SIG_DFL the program sets, the reset of
+ * an SA_RESETHAND handler): sig is one mt_sig_init was given. */
+static bool mt_sig_stands_in(int sig)
+{
+    return mt_sig.handler && __atomic_load_n(&mt_sig.fatal[sig], __ATOMIC_ACQUIRE);
 }
 
 /* The reset signal_defer.c carries out for a handler of sig's with SA_RESETHAND: ours where
@@ -66,9 +74,7 @@ static void mt_sig_reset_to_ours(int sig)
  * kernel resets). */
 static void (*mt_sig_reset_for(int sig))(int)
 {
-    return mt_sig.handler && __atomic_load_n(&mt_sig.fatal[sig], __ATOMIC_ACQUIRE)
-               ? mt_sig_reset_to_ours
-               : NULL;
+    return mt_sig_stands_in(sig) ? mt_sig_install_ours : NULL;
 }
 
 void mt_sig_init(const int *sigs, int n, void (*handler)(int))
@@ -80,12 +86,8 @@ void mt_sig_init(const int *sigs, int n, void (*handler)(int))
             continue;
         __atomic_store_n(&mt_sig.fatal[sigs[i]], 1, __ATOMIC_RELEASE);
         /* Only where the program has no handler (and does not ignore the signal). */
-        if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
-            continue;
-        struct sigaction sa;
-        mt_sig_our_action(&sa);
-        if (mt_sig_real(sigs[i], &sa, NULL) == 0)
-            __atomic_store_n(&mt_sig.ours[sigs[i]], 1, __ATOMIC_RELEASE);
+        if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL)
+            mt_sig_install_ours(sigs[i]);
     }
 }
 
@@ -131,7 +133,7 @@ MT_EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *o
     bool was_wrapped = valid && mt_sigdefer_program_action(sig, &before);
     const struct sigaction *use = sa;
     bool stand_in = sa && valid && !(sa->sa_flags & SA_SIGINFO) && sa->sa_handler == SIG_DFL &&
-                    mt_sig.handler && __atomic_load_n(&mt_sig.fatal[sig], __ATOMIC_ACQUIRE);
+                    mt_sig_stands_in(sig);
     if (sa && valid && mt_sig_is_handler(sa)) {
         mt_sigdefer_wrap(sig, sa, &install, mt_sig_reset_for(sig));
         use = &install;
