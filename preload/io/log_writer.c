@@ -127,8 +127,9 @@ static int mt_writer_fd_high(int fd)
 }
 
 /* open() of a log: at the program's descriptor limit (every number below it in use), with
- * room made above it for the moment; after a chroot or a change of user, through the log's
- * directory as it was then (base/log_dir.h). */
+ * room made above it for the moment, where the descriptor then lands (the lowest free number
+ * is above the old limit); after a chroot or a change of user, through the log's directory as
+ * it was then (base/log_dir.h). */
 static long mt_writer_open_fd(const char *path, int flags, int mode)
 {
     long fd = mt_logdir_open(path, flags, mode);
@@ -136,13 +137,6 @@ static long mt_writer_open_fd(const char *path, int flags, int mode)
     int saved = errno;
     if (fd == -EMFILE && mt_writer_fd_room_begin(&old)) {
         fd = mt_logdir_open(path, flags, mode);
-        if (fd >= 0) {
-            long hi = mt_syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (long)old.rlim_cur);
-            if (hi >= 0) {
-                mt_sys_close((int)fd);
-                fd = hi;
-            }
-        }
         mt_writer_fd_room_end(&old);
     }
     errno = saved;
