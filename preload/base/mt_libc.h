@@ -89,12 +89,11 @@ bool mt_kept_fd_open(mt_kept_fd_t *k, const char *path, int flags);
 int mt_kept_fd_get(const mt_kept_fd_t *k);
 
 /* Start-up that fails part way gives back what it mapped: between begin and end, this
- * thread's mt_map and mt_map_unlisted calls are noted, and undo unmaps them all (a program
- * under `ulimit -v` that memtrace cannot record keeps its address space). undo says false
- * when more were made than it could note (they stay mapped). */
+ * thread's mt_map and mt_map_unlisted calls are noted (the first 64), and undo unmaps them
+ * (a program under `ulimit -v` that memtrace cannot record keeps its address space). */
 void mt_map_journal_begin(void);
 void mt_map_journal_end(void);
-bool mt_map_journal_undo(void);
+void mt_map_journal_undo(void);
 
 /* A bounded string builder over a caller buffer; it truncates, never overflows, and keeps
  * the buffer NUL-terminated. */
