@@ -53,22 +53,32 @@ char **mt_exec_link_env(char *const *envp, int pid, const char *log, size_t *map
     return env;
 }
 
+/* The next entry of an LD_PRELOAD list at *p (entries are separated by ':' or ' ', as ld.so
+ * reads them; empty ones are skipped): its start, its length in *n, *p past it. NULL at the
+ * end. */
+static const char *mt_exec_preload_next(const char **p, size_t *n)
+{
+    *p += strspn(*p, ": ");
+    if (!**p)
+        return NULL;
+    const char *entry = *p;
+    *n = strcspn(entry, ": ");
+    *p += *n;
+    return entry;
+}
+
 /* Copies the LD_PRELOAD list at list (after "LD_PRELOAD=") to out without memtrace's
- * library; entries are separated by ':' or ' ', as ld.so reads them. Returns the length. */
+ * library. Returns the length. */
 static size_t mt_exec_preload_without_us(const char *list, char *out)
 {
-    size_t len = 0;
-    for (const char *p = list; *p;) {
-        size_t n = strcspn(p, ": ");
-        if (n && !memmem(p, n, MT_OUR_LIBRARY, sizeof MT_OUR_LIBRARY - 1)) {
-            if (len)
-                out[len++] = ':';
-            memcpy(out + len, p, n);
-            len += n;
-        }
-        p += n;
-        if (*p)
-            p++;
+    size_t len = 0, n;
+    for (const char *entry; (entry = mt_exec_preload_next(&list, &n)) != NULL;) {
+        if (memmem(entry, n, MT_OUR_LIBRARY, sizeof MT_OUR_LIBRARY - 1))
+            continue;
+        if (len)
+            out[len++] = ':';
+        memcpy(out + len, entry, n);
+        len += n;
     }
     out[len] = '\0';
     return len;
@@ -105,22 +115,20 @@ bool mt_exec_preload_missing(char *const *envp, char *lib, size_t cap)
     for (size_t i = 0; envp && envp[i]; i++) {
         if (strncmp(envp[i], MT_PRELOAD_VAR, MT_PRELOAD_VAR_LEN) != 0)
             continue;
-        for (const char *p = envp[i] + MT_PRELOAD_VAR_LEN; *p;) {
-            size_t n = strcspn(p, ": ");
-            if (n && n < cap) {
-                memcpy(lib, p, n);
-                lib[n] = '\0';
-            }
+        const char *list = envp[i] + MT_PRELOAD_VAR_LEN, *entry;
+        size_t n;
+        while ((entry = mt_exec_preload_next(&list, &n)) != NULL) {
+            if (n >= cap)
+                continue;
+            memcpy(lib, entry, n); /* copied first: searched as a string */
+            lib[n] = '\0';
             /* a bare name is looked up in the loader's directories: not ours to judge */
-            if (n && n < cap && strstr(lib, MT_OUR_LIBRARY) && strchr(lib, '/')) {
+            if (strstr(lib, MT_OUR_LIBRARY) && strchr(lib, '/')) {
                 long fd = mt_sys_open(lib, O_RDONLY | O_CLOEXEC, 0);
                 if (fd >= 0)
                     mt_sys_close((int)fd);
                 return fd == -ENOENT || fd == -ENOTDIR || fd == -EACCES;
             }
-            p += n;
-            if (*p)
-                p++;
         }
         return false; /* the loader reads the first LD_PRELOAD only */
     }
