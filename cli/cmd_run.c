@@ -2,7 +2,7 @@
 // `memtrace run`: checks that PROG can be recorded at all, starts it with the preload library,
 // waits for it and prints a short summary of its log. It must never change what PROG sees
 // (argv, environment apart from the MEMTRACE_* and LD_PRELOAD variables, stdio, cwd, signals)
-// nor its exit status: memtrace exits with PROG's status, or 128+signal.
+// nor its exit status: memtrace exits with PROG's status, or ends by PROG's signal.
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -66,7 +66,9 @@ static void mt_run_usage(FILE *out)
         "\n"
         "Run PROG with the memtrace recorder preloaded and write a log of every heap and\n"
         "anonymous-mmap event with its stack. PROG's arguments, environment, stdin/stdout/stderr\n"
-        "and working directory pass through unchanged; memtrace exits with PROG's status.\n"
+        "and working directory pass through unchanged; memtrace exits with PROG's status\n"
+        "(killed by a signal: it ends by the same signal), or 1 when recording stopped early\n"
+        "(a full disk) and PROG exited 0.\n"
         "A program's own allocator reports its blocks, and marks moments of the run, through\n"
         "the header memtrace.h (README, \"Custom allocators and marks\").\n"
         "\n"
@@ -76,7 +78,8 @@ static void mt_run_usage(FILE *out)
         "                           symlinks and #! are followed: gcc, not x86_64-linux-gnu-\n"
         "                           gcc-12), %%x by its executable's own file name (default:\n"
         "                           %s in the current directory). A process\n"
-        "                           that finds the name taken writes PATH.2, PATH.3, ... %%p\n"
+        "                           that finds the name taken writes PATH.2 ... PATH.16,\n"
+        "                           then PATH.PID.1, PATH.PID.2, ... %%p\n"
         "                           may only be in the file name; a directory with %%e in it\n"
         "                           must exist. Every process and exec'd program writes its\n"
         "                           own log: 'memtrace report DIR' shows them all. Not\n"
