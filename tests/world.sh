@@ -77,6 +77,9 @@ PYEOF
     if [ -n "$why" ]; then
         fails=$((fails + 1))
         echo "FAIL  $name: $why"
+        # the first lines that differ, so that a failure seen once can be looked into
+        cmp -s "$tmp/$name.plain" "$tmp/$name.mt" ||
+            diff "$tmp/$name.plain" "$tmp/$name.mt" | head -n 20 | sed 's/^/      /'
     else
         local nlogs
         nlogs=$(ls "$tmp/$name.mtr"* | wc -l)
